@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* arch.c - the registry of per-arch ops tables and the helpers around them. */
+#include "snapvm/arch.h"
+
+#include "arch/arch-tables.h"
+
+static const SvArchOps *const all_arches[] = {
+	&sv_arch_x86_64,
+	&sv_arch_aarch64,
+	NULL,
+};
+
+/* Required members are asserted once: a table missing one is a build bug,
+ * not something a user or a guest can cause. */
+static void check_registry(void)
+{
+	static gsize checked;
+	if (!g_once_init_enter(&checked))
+		return;
+	for (const SvArchOps *const *a = all_arches; *a; a++) {
+		const SvArchOps *ops = *a;
+		g_assert(ops->name && ops->debian_arch && ops->elf_machine && ops->page_size);
+		g_assert(ops->qemu && ops->qemu->emulator && ops->qemu->machine &&
+			 ops->qemu->ram_layout && ops->qemu->default_cpu && ops->qemu->console);
+		g_assert(ops->parse_monitor_regs);
+	}
+	g_once_init_leave(&checked, 1);
+}
+
+const SvArchOps *const *sv_arch_all(void)
+{
+	check_registry();
+	return all_arches;
+}
+
+const char *sv_arch_names(void)
+{
+	static gchar *names;
+	if (g_once_init_enter(&names)) {
+		GString *s = g_string_new(NULL);
+		for (const SvArchOps *const *a = sv_arch_all(); *a; a++)
+			g_string_append_printf(s, "%s%s", s->len ? ", " : "", (*a)->name);
+		g_once_init_leave(&names, g_string_free(s, FALSE));
+	}
+	return names;
+}
+
+const SvArchOps *sv_arch_lookup(const char *name, GError **error)
+{
+	for (const SvArchOps *const *a = sv_arch_all(); *a; a++) {
+		if (g_strcmp0((*a)->name, name) == 0)
+			return *a;
+	}
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+		    "unknown architecture '%s' (known: %s)", name ? name : "(none)",
+		    sv_arch_names());
+	return NULL;
+}
+
+const SvArchOps *sv_arch_by_elf_machine(guint16 machine)
+{
+	for (const SvArchOps *const *a = sv_arch_all(); *a; a++) {
+		if ((*a)->elf_machine == machine)
+			return *a;
+	}
+	return NULL;
+}
+
+const SvArchOps *sv_arch_host(void)
+{
+#if defined(__x86_64__)
+	return &sv_arch_x86_64;
+#elif defined(__aarch64__)
+	return &sv_arch_aarch64;
+#else
+	return &sv_arch_x86_64;
+#endif
+}
+
+gboolean sv_vcpu_regs_get(const SvVcpuRegs *regs, const char *name, guint64 *value)
+{
+	for (guint i = 0; i < regs->count; i++) {
+		if (g_strcmp0(regs->regs[i].name, name) == 0) {
+			*value = regs->regs[i].value;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+void sv_vcpu_regs_add(SvVcpuRegs *regs, const char *name, guint64 value)
+{
+	if (regs->count >= SV_VCPU_REGS_MAX)
+		return;
+	g_strlcpy(regs->regs[regs->count].name, name, sizeof(regs->regs[0].name));
+	regs->regs[regs->count].value = value;
+	regs->count++;
+}

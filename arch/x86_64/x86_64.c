@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* x86_64.c - the x86_64 ops table: board facts and register parsing. */
+#include <elf.h>
+#include <string.h>
+
+#include "arch/arch-tables.h"
+
+/*
+ * QEMU's i440fx "pc" board puts RAM below 4 GiB up to a limit and the rest
+ * above 4 GiB (pc_init1 in hw/i386/pc_piix.c): with 3.5 GiB or more of RAM
+ * the low part is cut to 3 GiB (gigabyte_align), leaving room for PCI holes.
+ * The backing file holds the low part first, then the high part.
+ */
+static guint x86_pc_ram_layout(guint64 ram_size, SvRamRegion *regions)
+{
+	const guint64 max_below_4g = 0xe0000000ull;
+	guint64 below = ram_size;
+	if (ram_size >= max_below_4g)
+		below = 0xc0000000ull;
+	regions[0] = (SvRamRegion){ .gpa = sv_gpa(0), .size = below, .file_offset = 0 };
+	if (ram_size == below)
+		return 1;
+	regions[1] = (SvRamRegion){ .gpa = sv_gpa(1ull << 32), .size = ram_size - below,
+				    .file_offset = below };
+	return 2;
+}
+
+/* Segment registers print as "FS =sel base limit flags": keep the base too. */
+static const char *const segment_names[] = { "es", "cs", "ss", "ds", "fs", "gs" };
+
+static void collect_pair(const char *name, guint64 value, const char *rest, gpointer data)
+{
+	SvVcpuRegs *regs = data;
+	sv_vcpu_regs_add(regs, name, value);
+	for (guint i = 0; i < G_N_ELEMENTS(segment_names); i++) {
+		if (strcmp(name, segment_names[i]) != 0)
+			continue;
+		char *end = NULL;
+		guint64 base = g_ascii_strtoull(rest, &end, 16);
+		if (end != rest) {
+			g_autofree char *base_name = g_strdup_printf("%s_base", name);
+			sv_vcpu_regs_add(regs, base_name, base);
+		}
+	}
+}
+
+static gboolean x86_parse_monitor_regs(const char *text, SvVcpuRegs *out, GError **error)
+{
+	memset(out, 0, sizeof(*out));
+	sv_monitor_scan_pairs(text, collect_pair, out);
+	guint64 cpl = 0;
+	if (!sv_vcpu_regs_get(out, "rip", &out->pc) || !sv_vcpu_regs_get(out, "rsp", &out->sp) ||
+	    !sv_vcpu_regs_get(out, "cpl", &cpl)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "x86_64: monitor register dump lacks RIP, RSP or CPL");
+		return FALSE;
+	}
+	out->user_mode = cpl == 3;
+	return TRUE;
+}
+
+static const SvQemuBoard x86_64_qemu_board = {
+	.emulator = "qemu-system-x86_64",
+	.package = "qemu-system-x86",
+	.machine = "pc",
+	.libvirt_arch = "x86_64",
+	/* AVX2 without AVX-512: TCG in QEMU 7.2 has no AVX-512 and a KVM host
+	 * can always offer this much, so XSAVE layouts match wherever a
+	 * snapshot is restored. */
+	.default_cpu = "Haswell-noTSX-IBRS",
+	.console = "ttyS0",
+	.cmdline = "nokaslr",
+	.ram_layout = x86_pc_ram_layout,
+};
+
+const SvArchOps sv_arch_x86_64 = {
+	.name = "x86_64",
+	.debian_arch = "amd64",
+	.elf_machine = EM_X86_64,
+	.page_size = 4096,
+	.qemu = &x86_64_qemu_board,
+	.parse_monitor_regs = x86_parse_monitor_regs,
+};

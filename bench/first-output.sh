@@ -1,0 +1,45 @@
+#!/bin/bash
+# bench/first-output.sh [--runs N] [ARCH...] - wall time from `snapvm run`
+# to the workload's first output line, per arch, median of N runs (default 3),
+# printed beside the fastest plain QEMU boot of the same kernel and
+# initramfs (bench/boot-baseline.sh) measured in the same sitting.
+# Prints figures; never pass/fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=3
+if [ "${1:-}" = --runs ]; then RUNS=$2; shift 2; fi
+ARCHES=("$@")
+[ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
+BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
+SNAPVM=$BUILD_DIR/vmm/snapvm
+export SNAPVM_STATE_DIR=${SNAPVM_STATE_DIR:-$(mktemp -d /tmp/snapvm-bench-XXXXXX)}
+
+now_ms() { date +%s%3N; }
+
+# One run: ms from starting snapvm to the first line on its stdout; the rest
+# of the output is drained so the run ends normally.
+first_line_ms() {
+	local arch=$1 t0 line
+	t0=$(now_ms)
+	{
+		IFS= read -r line
+		echo $(($(now_ms) - t0))
+		cat >/dev/null
+	} < <("$SNAPVM" run --arch "$arch" -- "$BUILD_DIR/tests/workloads/counter-$arch" 3 0)
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# Warm libvirt's capability cache for this state dir, as any second run has it.
+"$SNAPVM" run --arch "${ARCHES[0]}" -- "$BUILD_DIR/tests/workloads/counter-${ARCHES[0]}" 1 0 >/dev/null
+
+printf '%-8s %-34s %s\n' arch measure "median ms (runs)"
+for arch in "${ARCHES[@]}"; do
+	samples=()
+	for _ in $(seq "$RUNS"); do samples+=("$(first_line_ms "$arch")"); done
+	printf '%-8s %-34s %s (%s)\n' "$arch" "snapvm run -> first output line" \
+		"$(printf '%s\n' "${samples[@]}" | median)" "${samples[*]}"
+done
+if [ -x bench/boot-baseline.sh ]; then
+	bench/boot-baseline.sh --runs "$RUNS" "${ARCHES[@]}"
+fi

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent-proto.h - the wire protocol between the host (snapvm) and the guest
+ * agent (snapvm-agent), carried over a virtio-serial port.
+ *
+ * Shared verbatim by both sides: it is plain C11 with no GLib so that the
+ * static agent can use it. Everything on the wire is little-endian whatever
+ * the host or guest byte order, so a big-endian guest arch needs no changes.
+ *
+ *   frame := header payload
+ *
+ *   header (16 bytes)
+ *   +-------------+---------+--------+-------------+-------------+
+ *   | magic  u32  | ver u16 | type16 | length u32  | tag u32     |
+ *   | "SNVA"      |   1     |        | payload len | request id  |
+ *   +-------------+---------+--------+-------------+-------------+
+ *
+ *   payload: a sequence of fields, each a le32, a le64 or a byte string
+ *   (le32 length, then the bytes; strings carry no NUL). The order of the
+ *   fields per message type is listed at enum sv_msg_type.
+ *
+ * A reply echoes the tag of its request; frames the agent sends on its own
+ * (workload output, exit) carry tag 0. A reader must reject a bad magic, an
+ * unknown major version, and a length over SV_PROTO_MAX_PAYLOAD before it
+ * allocates anything: the peer is not trusted in either direction.
+ */
+#ifndef SNAPVM_AGENT_PROTO_H
+#define SNAPVM_AGENT_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define SV_PROTO_MAGIC 0x41564e53u /* "SNVA" read as le32 */
+#define SV_PROTO_VERSION 1u
+#define SV_PROTO_HEADER_SIZE 16u
+#define SV_PROTO_MAX_PAYLOAD (1u << 20)
+#define SV_PROTO_MAX_ARGS 256u
+/* Name of the virtio-serial port; the agent finds it in /sys/class/virtio-ports. */
+#define SV_AGENT_PORT_NAME "org.snapvm.agent.0"
+/* Where the appended workload cpio puts programs inside the guest. */
+#define SV_GUEST_WORKLOAD_DIR "/workload"
+
+enum sv_msg_type {
+	/* host->agent: u32 host protocol version */
+	SV_MSG_HELLO = 1,
+	/* agent->host: u32 protocol version, str agent version, str uname machine,
+	 * str kernel release, u64 agent uptime in ns (CLOCK_BOOTTIME) */
+	SV_MSG_HELLO_REPLY = 2,
+	/* host->agent: u32 flags (SV_RUN_*), u32 argc, argc x str (argv[0] is the path) */
+	SV_MSG_RUN = 3,
+	/* agent->host: u32 guest pid of the started workload */
+	SV_MSG_RUN_REPLY = 4,
+	/* agent->host, tag 0: u32 pid, u32 stream (1 stdout, 2 stderr), str bytes */
+	SV_MSG_OUTPUT = 5,
+	/* agent->host, tag 0: u32 pid, u32 raw wait status (as waitpid gives it) */
+	SV_MSG_EXIT = 6,
+	/* host->agent: no fields */
+	SV_MSG_PS = 7,
+	/* agent->host: u32 count, count x { u32 pid, u32 ppid, u32 state char,
+	 * u64 rss in KiB, str comm } */
+	SV_MSG_PS_REPLY = 8,
+	/* host->agent: u64 seed, u32 page count. The agent fills that many pages of
+	 * its own locked memory with sv_pattern_byte(seed, i) and keeps them. */
+	SV_MSG_MEMPATTERN = 9,
+	/* agent->host: u64 guest virtual address, u32 page size, u32 count,
+	 * count x u64 guest-physical address of each page (from /proc/self/pagemap) */
+	SV_MSG_MEMPATTERN_REPLY = 10,
+	/* agent->host: u32 type of the failed request, i32 errno, str message */
+	SV_MSG_ERROR = 11,
+	/* host->agent: no fields; the agent answers SV_MSG_OK, syncs and powers off */
+	SV_MSG_POWEROFF = 12,
+	/* agent->host: no fields; generic acknowledgement */
+	SV_MSG_OK = 13,
+	SV_MSG_TYPE_MAX_
+};
+
+/* SV_MSG_RUN flags */
+enum {
+	/* keep the workload's output in the agent while no host listens */
+	SV_RUN_BUFFER_WHEN_DETACHED = 1u << 0,
+};
+
+struct sv_frame_header {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type;
+	uint32_t length;
+	uint32_t tag;
+};
+
+enum sv_proto_status {
+	SV_PROTO_OK = 0,
+	SV_PROTO_BAD_MAGIC,
+	SV_PROTO_BAD_VERSION,
+	SV_PROTO_BAD_TYPE,
+	SV_PROTO_TOO_LONG,
+};
+
+static inline const char *sv_proto_status_str(enum sv_proto_status s)
+{
+	switch (s) {
+	case SV_PROTO_OK: return "ok";
+	case SV_PROTO_BAD_MAGIC: return "bad magic (not a snapvm agent frame)";
+	case SV_PROTO_BAD_VERSION: return "unsupported protocol version";
+	case SV_PROTO_BAD_TYPE: return "unknown message type";
+	case SV_PROTO_TOO_LONG: return "payload longer than the protocol allows";
+	}
+	return "unknown";
+}
+
+static inline void sv_put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void sv_put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void sv_put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint16_t sv_get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t sv_get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+	       ((uint32_t)p[3] << 24);
+}
+
+static inline uint64_t sv_get_le64(const uint8_t *p)
+{
+	return (uint64_t)sv_get_le32(p) | ((uint64_t)sv_get_le32(p + 4) << 32);
+}
+
+static inline void sv_frame_header_encode(uint8_t out[SV_PROTO_HEADER_SIZE], uint16_t type,
+					  uint32_t length, uint32_t tag)
+{
+	sv_put_le32(out, SV_PROTO_MAGIC);
+	sv_put_le16(out + 4, SV_PROTO_VERSION);
+	sv_put_le16(out + 6, type);
+	sv_put_le32(out + 8, length);
+	sv_put_le32(out + 12, tag);
+}
+
+/* Decodes and checks a header; *out is filled even on failure for diagnostics. */
+static inline enum sv_proto_status sv_frame_header_decode(const uint8_t in[SV_PROTO_HEADER_SIZE],
+							  struct sv_frame_header *out)
+{
+	out->magic = sv_get_le32(in);
+	out->version = sv_get_le16(in + 4);
+	out->type = sv_get_le16(in + 6);
+	out->length = sv_get_le32(in + 8);
+	out->tag = sv_get_le32(in + 12);
+	if (out->magic != SV_PROTO_MAGIC)
+		return SV_PROTO_BAD_MAGIC;
+	if (out->version != SV_PROTO_VERSION)
+		return SV_PROTO_BAD_VERSION;
+	if (out->type == 0 || out->type >= SV_MSG_TYPE_MAX_)
+		return SV_PROTO_BAD_TYPE;
+	if (out->length > SV_PROTO_MAX_PAYLOAD)
+		return SV_PROTO_TOO_LONG;
+	return SV_PROTO_OK;
+}
+
+/*
+ * Payload writer over a caller-owned buffer. Overflow is sticky: write every
+ * field, then check ->overflow once.
+ */
+struct sv_wbuf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+	bool overflow;
+};
+
+static inline void sv_wbuf_init(struct sv_wbuf *w, uint8_t *data, size_t cap)
+{
+	w->data = data;
+	w->len = 0;
+	w->cap = cap;
+	w->overflow = false;
+}
+
+static inline uint8_t *sv_wbuf_reserve(struct sv_wbuf *w, size_t n)
+{
+	if (w->overflow || n > w->cap - w->len) {
+		w->overflow = true;
+		return NULL;
+	}
+	uint8_t *p = w->data + w->len;
+	w->len += n;
+	return p;
+}
+
+static inline void sv_wbuf_u32(struct sv_wbuf *w, uint32_t v)
+{
+	uint8_t *p = sv_wbuf_reserve(w, 4);
+	if (p)
+		sv_put_le32(p, v);
+}
+
+static inline void sv_wbuf_u64(struct sv_wbuf *w, uint64_t v)
+{
+	uint8_t *p = sv_wbuf_reserve(w, 8);
+	if (p)
+		sv_put_le64(p, v);
+}
+
+static inline void sv_wbuf_bytes(struct sv_wbuf *w, const void *bytes, uint32_t n)
+{
+	sv_wbuf_u32(w, n);
+	uint8_t *p = sv_wbuf_reserve(w, n);
+	if (p && n)
+		memcpy(p, bytes, n);
+}
+
+static inline void sv_wbuf_str(struct sv_wbuf *w, const char *s)
+{
+	sv_wbuf_bytes(w, s, (uint32_t)strlen(s));
+}
+
+/*
+ * Payload reader. A short or malformed payload sets ->bad (sticky) and every
+ * later read returns zero / NULL, so a parser reads all fields and checks
+ * ->bad once at the end.
+ */
+struct sv_rbuf {
+	const uint8_t *data;
+	size_t len;
+	size_t off;
+	bool bad;
+};
+
+static inline void sv_rbuf_init(struct sv_rbuf *r, const uint8_t *data, size_t len)
+{
+	r->data = data;
+	r->len = len;
+	r->off = 0;
+	r->bad = false;
+}
+
+static inline const uint8_t *sv_rbuf_take(struct sv_rbuf *r, size_t n)
+{
+	if (r->bad || n > r->len - r->off) {
+		r->bad = true;
+		return NULL;
+	}
+	const uint8_t *p = r->data + r->off;
+	r->off += n;
+	return p;
+}
+
+static inline uint32_t sv_rbuf_u32(struct sv_rbuf *r)
+{
+	const uint8_t *p = sv_rbuf_take(r, 4);
+	return p ? sv_get_le32(p) : 0;
+}
+
+static inline uint64_t sv_rbuf_u64(struct sv_rbuf *r)
+{
+	const uint8_t *p = sv_rbuf_take(r, 8);
+	return p ? sv_get_le64(p) : 0;
+}
+
+/* Returns a pointer into the payload (not NUL-terminated) and its length. */
+static inline const uint8_t *sv_rbuf_bytes(struct sv_rbuf *r, uint32_t *len_out)
+{
+	uint32_t n = sv_rbuf_u32(r);
+	const uint8_t *p = sv_rbuf_take(r, n);
+	*len_out = p ? n : 0;
+	return p;
+}
+
+/* Copies a string field into dst (always NUL-terminated, truncated to cap-1). */
+static inline void sv_rbuf_str(struct sv_rbuf *r, char *dst, size_t cap)
+{
+	uint32_t n;
+	const uint8_t *p = sv_rbuf_bytes(r, &n);
+	size_t k = (p && cap) ? (n < cap - 1 ? n : cap - 1) : 0;
+	if (k)
+		memcpy(dst, p, k);
+	if (cap)
+		dst[k] = '\0';
+}
+
+/* True when every byte was consumed and nothing was short. */
+static inline bool sv_rbuf_done(const struct sv_rbuf *r)
+{
+	return !r->bad && r->off == r->len;
+}
+
+/*
+ * The byte the agent writes at offset i of a SV_MSG_MEMPATTERN region: a
+ * splitmix64 of seed and the 8-byte word index, so every page differs and a
+ * host that reads the wrong frame notices.
+ */
+static inline uint8_t sv_pattern_byte(uint64_t seed, uint64_t i)
+{
+	uint64_t z = seed + (i / 8 + 1) * 0x9e3779b97f4a7c15ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return (uint8_t)(z >> (8 * (i % 8)));
+}
+
+#endif /* SNAPVM_AGENT_PROTO_H */

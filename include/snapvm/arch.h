@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * arch.h - the per-architecture seam.
+ *
+ * One binary knows every guest arch: a snapshot taken on one arch must be
+ * refused (or, later, restored) on a host build that also knows the others,
+ * so arch code is chosen at run time through one const ops table per arch,
+ * looked up by name. Each arch/<arch>/ directory exports exactly one table;
+ * nothing outside arch/ tests which arch it is dealing with.
+ *
+ * Required members are checked once, when the registry is first used
+ * (sv_arch_registry_check); optional hooks are called only through the
+ * wrappers in arch/arch.c, which fail with a GError naming the arch and hook.
+ */
+#ifndef SNAPVM_ARCH_H
+#define SNAPVM_ARCH_H
+
+#include <gio/gio.h>
+#include <stdint.h>
+
+#include "snapvm/types.h"
+
+G_BEGIN_DECLS
+
+/* One contiguous block of guest RAM as a board lays it out. */
+typedef struct SvRamRegion {
+	SvGpa gpa;	     /* first guest-physical address */
+	guint64 size;	     /* bytes */
+	guint64 file_offset; /* where the block starts in the RAM backing file */
+} SvRamRegion;
+
+#define SV_RAM_REGIONS_MAX 4
+
+/* How QEMU builds a machine of this arch; used by the qemu backend only. */
+typedef struct SvQemuBoard {
+	const char *emulator;	  /* "qemu-system-x86_64" */
+	const char *package;	  /* Debian package that installs it */
+	const char *machine;	  /* QEMU machine type */
+	const char *libvirt_arch; /* <type arch=...> */
+	const char *default_cpu;  /* portable CPU model (see design.md) */
+	const char *console;	  /* kernel console device */
+	const char *cmdline;	  /* arch-specific kernel parameters */
+	/* Splits ram_size bytes of RAM the way the board maps it. Returns the
+	 * number of regions written (at most SV_RAM_REGIONS_MAX). */
+	guint (*ram_layout)(guint64 ram_size, SvRamRegion *regions);
+} SvQemuBoard;
+
+/* The vCPU register set as the monitor reports it: named 64-bit values plus
+ * the few every arch has. */
+#define SV_VCPU_REGS_MAX 80
+typedef struct SvVcpuRegs {
+	guint64 pc;
+	guint64 sp;
+	gboolean user_mode; /* CPL3 / EL0 at the time of reading */
+	guint count;
+	struct {
+		char name[16];
+		guint64 value;
+	} regs[SV_VCPU_REGS_MAX];
+} SvVcpuRegs;
+
+typedef struct SvArchOps {
+	const char *name;	 /* snapvm's and the snapshot's name: "x86_64" */
+	const char *debian_arch; /* "amd64" */
+	guint16 elf_machine;	 /* EM_* of binaries that run on it */
+	guint32 page_size;
+	const SvQemuBoard *qemu;
+	/* Parses QEMU's HMP "info registers" text for one vCPU. */
+	gboolean (*parse_monitor_regs)(const char *text, SvVcpuRegs *out, GError **error);
+} SvArchOps;
+
+/* Lookup by name ("x86_64", "aarch64"); NULL with error listing the known
+ * arches when unknown. */
+const SvArchOps *sv_arch_lookup(const char *name, GError **error);
+/* Lookup by ELF e_machine; NULL if no arch runs such binaries. */
+const SvArchOps *sv_arch_by_elf_machine(guint16 machine);
+/* The arch snapvm itself was built for, used as the default guest arch. */
+const SvArchOps *sv_arch_host(void);
+/* NULL-terminated list of every registered arch. */
+const SvArchOps *const *sv_arch_all(void);
+/* Comma-separated names, for messages and --help. */
+const char *sv_arch_names(void);
+
+/* Returns the value of a named register in regs, FALSE if absent. */
+gboolean sv_vcpu_regs_get(const SvVcpuRegs *regs, const char *name, guint64 *value);
+/* Adds a named register (silently capped at SV_VCPU_REGS_MAX). */
+void sv_vcpu_regs_add(SvVcpuRegs *regs, const char *name, guint64 value);
+
+G_END_DECLS
+
+#endif

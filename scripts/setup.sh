@@ -1,0 +1,94 @@
+#!/bin/bash
+# scripts/setup.sh - everything snapvm needs on a fresh Debian 12 machine:
+# apt packages (host and arm64 cross), the meson build, and a guest image per
+# arch. Idempotent and cached: a second run only rebuilds what changed.
+#
+#   SNAPVM_BUILD_DIR  build directory (default: build)
+#   SNAPVM_CACHE_DIR  downloaded packages and guest images (default: ~/.cache/snapvm)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
+export SNAPVM_CACHE_DIR=${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}
+ARCHES=(x86_64 aarch64)
+
+log() { printf '[setup %5ss] %s\n' "$SECONDS" "$*" >&2; }
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# apt can fail transiently ("mirror sync in progress", one arch's index
+# missing): retry, and go on if what we need resolves anyway.
+apt_retry() {
+	local i
+	for i in 1 2 3 4 5; do
+		if as_root env DEBIAN_FRONTEND=noninteractive "$@"; then return 0; fi
+		log "apt failed (try $i), retrying in $((i * 5)) s"
+		sleep $((i * 5))
+	done
+	return 1
+}
+
+HOST_PACKAGES=(
+	build-essential meson ninja-build pkg-config
+	libglib2.0-dev libjson-glib-dev libvirt-dev
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
+	qemu-system-x86 qemu-system-arm qemu-utils
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+	busybox-static cpio xz-utils kmod file binutils
+)
+
+missing_packages() {
+	local p
+	for p in "${HOST_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+			echo "$p"
+	done
+}
+
+install_packages() {
+	# The arm64 guest image is made of arm64 .debs, downloaded (never installed).
+	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+		log "adding the arm64 package architecture (for guest image downloads)"
+		as_root dpkg --add-architecture arm64
+		NEED_UPDATE=1
+	fi
+	local missing
+	missing=$(missing_packages)
+	if [ -n "$missing" ] || [ -n "${NEED_UPDATE:-}" ] ||
+		! apt-cache show 'linux-image-arm64:arm64' >/dev/null 2>&1; then
+		log "apt-get update"
+		apt_retry apt-get update -o Acquire::Retries=3 ||
+			log "apt-get update reported errors; continuing with what resolves"
+	fi
+	if [ -n "$missing" ]; then
+		log "installing:" $missing
+		# shellcheck disable=SC2086
+		apt_retry apt-get install -y --no-install-recommends $missing
+	fi
+}
+
+build() {
+	if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+		log "meson setup $BUILD_DIR"
+		meson setup "$BUILD_DIR" >/dev/null
+	fi
+	log "building"
+	ninja -C "$BUILD_DIR" >/dev/null
+}
+
+build_images() {
+	local arch
+	for arch in "${ARCHES[@]}"; do
+		log "guest image for $arch"
+		images/build-image.sh --arch "$arch" \
+			--agent "$BUILD_DIR/guest-agent/snapvm-agent-$arch" \
+			--cache "$SNAPVM_CACHE_DIR" >/dev/null
+	done
+}
+
+install_packages
+build
+build_images
+log "ready: $BUILD_DIR/vmm/snapvm, images in $SNAPVM_CACHE_DIR/images"

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+#include "tests/integration/guest-fixture.h"
+
+#include <glib/gstdio.h>
+
+#include "tests/test-paths.h"
+#include "vmm/errors.h"
+#include "vmm/image.h"
+#include "vmm/workload.h"
+
+static char *state_dir;
+
+const char *sv_test_state_dir(void)
+{
+	if (!state_dir) {
+		state_dir = g_dir_make_tmp("snapvm-test-XXXXXX", NULL);
+		g_assert_nonnull(state_dir);
+		g_setenv("SNAPVM_STATE_DIR", state_dir, TRUE);
+	}
+	return state_dir;
+}
+
+void sv_test_state_dir_cleanup(void)
+{
+	if (!state_dir)
+		return;
+	g_autoptr(GPtrArray) names = sv_machine_list_names(NULL);
+	for (guint i = 0; names && i < names->len; i++) {
+		g_autoptr(SvMachine) m = sv_machine_open(names->pdata[i], NULL);
+		if (m)
+			sv_machine_stop(m, FALSE, NULL, NULL);
+	}
+	g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", state_dir);
+	g_assert_cmpint(system(cmd), ==, 0);
+	g_clear_pointer(&state_dir, g_free);
+}
+
+SvTestGuest *sv_test_guest_boot(const char *arch_name, const char *const *workloads,
+				GError **error)
+{
+	sv_test_state_dir();
+	const SvArchOps *arch = sv_arch_lookup(arch_name, error);
+	if (!arch)
+		return NULL;
+	g_autoptr(SvImage) image = sv_image_open(arch, NULL, error);
+	if (!image)
+		return NULL;
+	g_autoptr(GPtrArray) programs = g_ptr_array_new_with_free_func(g_free);
+	for (const char *const *w = workloads; w && *w; w++)
+		g_ptr_array_add(programs, sv_test_workload(*w, arch->name));
+	g_ptr_array_add(programs, NULL);
+	g_autofree char *initrd = g_build_filename(sv_test_state_dir(), "test-initrd.cpio", NULL);
+	if (!sv_workload_build_initrd(image->initramfs, (const char *const *)programs->pdata, initrd,
+				      error))
+		return NULL;
+	static guint serial;
+	g_autofree char *name = g_strdup_printf("test-%s-%u", arch->name, serial++);
+	SvMachineConfig config = {
+		.arch = arch,
+		.name = name,
+		.accel = "tcg",
+		.memory_mib = 512,
+		.vcpus = 1,
+		.kernel = image->kernel,
+		.initrd = initrd,
+	};
+	g_autofree SvTestGuest *g = g_new0(SvTestGuest, 1);
+	g->arch = arch;
+	gint64 t0 = g_get_monotonic_time();
+	g->machine = sv_machine_start(&config, error);
+	if (!g->machine)
+		return NULL;
+	sv_machine_release_control(g->machine);
+	g->agent = sv_agent_client_connect(g->machine->agent_socket, 10000, error);
+	if (!g->agent || !sv_agent_client_hello(g->agent, 180000, &g->info, error)) {
+		g_autofree char *log = NULL;
+		g_file_get_contents(g->machine->console_log, &log, NULL, NULL);
+		g_printerr("# guest console:\n%s\n", log ? log : "(none)");
+		sv_test_guest_free(g_steal_pointer(&g));
+		return NULL;
+	}
+	g->boot_ms = (g_get_monotonic_time() - t0) / 1000.0;
+	return g_steal_pointer(&g);
+}
+
+void sv_test_guest_free(SvTestGuest *g)
+{
+	if (!g)
+		return;
+	g_clear_pointer(&g->agent, sv_agent_client_free);
+	if (g->machine) {
+		sv_machine_stop(g->machine, FALSE, NULL, NULL);
+		sv_machine_free(g->machine);
+	}
+	g_free(g);
+}
+
+char *sv_test_guest_run(SvTestGuest *g, const char *const *argv, int *ret_wait_status,
+			GError **error)
+{
+	guint32 pid;
+	if (!sv_agent_client_run(g->agent, argv, 0, &pid, error))
+		return NULL;
+	g_autoptr(GString) out = g_string_new(NULL);
+	for (;;) {
+		g_auto(SvAgentFrame) f = { 0 };
+		if (!sv_agent_client_recv(g->agent, 300000, &f, error))
+			return NULL;
+		gsize len;
+		const guint8 *p = g_bytes_get_data(f.payload, &len);
+		struct sv_rbuf r;
+		sv_rbuf_init(&r, p, len);
+		guint32 from = sv_rbuf_u32(&r);
+		if (from != pid)
+			continue;
+		if (f.type == SV_MSG_OUTPUT) {
+			guint32 stream = sv_rbuf_u32(&r);
+			guint32 n;
+			const guint8 *bytes = sv_rbuf_bytes(&r, &n);
+			if (stream == 1 && bytes)
+				g_string_append_len(out, (const char *)bytes, n);
+			else if (bytes)
+				g_printerr("# guest stderr: %.*s", (int)n, bytes);
+		} else if (f.type == SV_MSG_EXIT) {
+			*ret_wait_status = (int)sv_rbuf_u32(&r);
+			return g_string_free(g_steal_pointer(&out), FALSE);
+		}
+	}
+}
+
+char *sv_test_host_output(const char *const *argv)
+{
+	char *out = NULL;
+	gint status = 0;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+				   NULL, &status, &error));
+	g_assert_no_error(error);
+	g_assert_true(g_spawn_check_wait_status(status, NULL));
+	return out;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guest-fixture.h - boots one real guest for a test program (through the
+ * same machine interface and agent client snapvm uses) and runs workloads
+ * in it. Each test program gets its own state dir, so programs run in
+ * parallel without seeing each other's VMs.
+ */
+#ifndef SNAPVM_GUEST_FIXTURE_H
+#define SNAPVM_GUEST_FIXTURE_H
+
+#include "vmm/agent-client.h"
+#include "vmm/machine.h"
+
+typedef struct SvTestGuest {
+	const SvArchOps *arch;
+	SvMachine *machine;
+	SvAgentClient *agent;
+	SvAgentInfo info;
+	double boot_ms; /* machine start to agent handshake */
+} SvTestGuest;
+
+/* Points SNAPVM_STATE_DIR at a fresh temp dir for this process (once). */
+const char *sv_test_state_dir(void);
+/* Removes the state dir and every VM in it; call at the end of main. */
+void sv_test_state_dir_cleanup(void);
+
+/* Boots a guest of arch with the named test workloads in /workload/. */
+SvTestGuest *sv_test_guest_boot(const char *arch, const char *const *workloads, GError **error);
+void sv_test_guest_free(SvTestGuest *g); /* stops the VM */
+
+/* Runs argv in the guest and collects its stdout until it exits. */
+char *sv_test_guest_run(SvTestGuest *g, const char *const *argv, int *ret_wait_status,
+			GError **error);
+
+/* Runs a host program and returns its stdout (asserting it exits 0). */
+char *sv_test_host_output(const char *const *argv);
+
+#endif

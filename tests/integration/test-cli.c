@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-cli: the snapvm binary end to end, as a user or a script runs it -
+ * refusals that need no guest, then real x86_64 guests: a run whose output
+ * and status must equal a native run, --detach/list/stop, Ctrl-C, and a
+ * guest destroyed under a running `snapvm run`. After each, no QEMU of ours
+ * may be left.
+ */
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/integration/guest-fixture.h"
+#include "tests/test-paths.h"
+
+typedef struct {
+	int status;
+	char *out;
+	char *err;
+} CmdResult;
+
+static void cmd_result_clear(CmdResult *r)
+{
+	g_free(r->out);
+	g_free(r->err);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CmdResult, cmd_result_clear)
+
+static char *snapvm_path(void)
+{
+	return sv_test_build_path("vmm/snapvm");
+}
+
+static CmdResult run_snapvm(const char *const *args)
+{
+	g_autofree char *exe = snapvm_path();
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_ptr_array_add(argv, exe);
+	for (const char *const *a = args; *a; a++)
+		g_ptr_array_add(argv, (gpointer)*a);
+	g_ptr_array_add(argv, NULL);
+	CmdResult r = { 0 };
+	g_autoptr(GError) error = NULL;
+	gint wait_status;
+	g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+				   &r.out, &r.err, &wait_status, &error));
+	g_assert_no_error(error);
+	r.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+	return r;
+}
+
+static void assert_refused(const char *const *args, int want_status, const char *needle)
+{
+	g_auto(CmdResult) r = run_snapvm(args);
+	if (r.status != want_status || !strstr(r.err, needle))
+		g_error("snapvm %s: exit %d, stderr \"%s\"; wanted exit %d and \"%s\"", args[0],
+			r.status, r.err, want_status, needle);
+}
+
+/* QEMU processes started for our state dir (libvirt names them guest=NAME). */
+static guint count_our_qemus(void)
+{
+	guint n = 0;
+	g_autoptr(GDir) d = g_dir_open("/proc", 0, NULL);
+	const char *e;
+	while ((e = g_dir_read_name(d))) {
+		if (!g_ascii_isdigit(e[0]))
+			continue;
+		g_autofree char *path = g_strdup_printf("/proc/%s/cmdline", e);
+		g_autofree char *cmd = NULL;
+		gsize len;
+		if (!g_file_get_contents(path, &cmd, &len, NULL))
+			continue;
+		for (gsize i = 0; i + 1 < len; i++)
+			if (cmd[i] == '\0')
+				cmd[i] = ' ';
+		if (strstr(cmd, "qemu-system") && strstr(cmd, sv_test_state_dir()))
+			n++;
+	}
+	return n;
+}
+
+static void assert_nothing_left(void)
+{
+	/* libvirt reaps QEMU asynchronously after destroy; allow a moment */
+	for (int i = 0; i < 50 && count_our_qemus(); i++)
+		g_usleep(100000);
+	g_assert_cmpuint(count_our_qemus(), ==, 0);
+	const char *list[] = { "list", "--json", NULL };
+	g_auto(CmdResult) r = run_snapvm(list);
+	g_assert_cmpint(r.status, ==, 0);
+	g_assert_cmpstr(g_strstrip(r.out), ==, "[\n]");
+}
+
+static void test_help(void)
+{
+	const char *top[] = { "--help", NULL };
+	g_auto(CmdResult) r = run_snapvm(top);
+	g_assert_cmpint(r.status, ==, 0);
+	for (const char *c = "run"; c; c = NULL)
+		g_assert_nonnull(strstr(r.out, c));
+	g_assert_nonnull(strstr(r.out, "list"));
+	g_assert_nonnull(strstr(r.out, "stop"));
+	const char *run[] = { "run", "--help", NULL };
+	g_auto(CmdResult) r2 = run_snapvm(run);
+	g_assert_cmpint(r2.status, ==, 0);
+	g_assert_nonnull(strstr(r2.out, "snapvm run"));
+	g_assert_nonnull(strstr(r2.out, "--detach"));
+}
+
+static void test_refusals(void)
+{
+	g_autofree char *arm = sv_test_workload("counter", "aarch64");
+	const char *wrong_arch[] = { "run", "--arch", "x86_64", "--", arm, NULL };
+	assert_refused(wrong_arch, 125, "built for aarch64");
+	const char *dynamic[] = { "run", "--arch", "x86_64", "--", "/bin/true", NULL };
+	assert_refused(dynamic, 125, "dynamically linked");
+	const char *missing[] = { "run", "--", "/nonexistent/prog", NULL };
+	assert_refused(missing, 125, "No such file");
+	const char *unknown_arch[] = { "run", "--arch", "sparc", "--", arm, NULL };
+	assert_refused(unknown_arch, 2, "unknown architecture 'sparc' (known: x86_64, aarch64)");
+	const char *no_program[] = { "run", NULL };
+	assert_refused(no_program, 2, "no PROGRAM");
+	const char *bad_accel[] = { "run", "--accel", "hvf", "--", arm, NULL };
+	assert_refused(bad_accel, 2, "unknown --accel");
+	const char *unknown_cmd[] = { "frobnicate", NULL };
+	assert_refused(unknown_cmd, 2, "unknown command");
+	const char *stop_missing[] = { "stop", "no-such-vm", NULL };
+	assert_refused(stop_missing, 125, "no VM named 'no-such-vm'");
+	assert_nothing_left();
+}
+
+static void test_run_matches_native(void)
+{
+	g_autofree char *counter = sv_test_workload("counter", "x86_64");
+	const char *native[] = { counter, "30", "0", NULL };
+	g_autofree char *expected = sv_test_host_output(native);
+	const char *args[] = { "run", "--arch", "x86_64", "--", counter, "30", "0", NULL };
+	gint64 t0 = g_get_monotonic_time();
+	g_auto(CmdResult) r = run_snapvm(args);
+	g_test_message("snapvm run of counter: %.1f s", (g_get_monotonic_time() - t0) / 1e6);
+	if (r.status != 0)
+		g_error("snapvm run failed (%d): %s", r.status, r.err);
+	g_assert_cmpstr(r.out, ==, expected);
+	assert_nothing_left();
+}
+
+static void test_detach_list_stop(void)
+{
+	g_autofree char *sleeper = sv_test_workload("sleeper", "x86_64");
+	const char *run[] = { "run", "--detach", "--json", "--name", "detached-1", "--",
+			      sleeper, "100000", "100", NULL };
+	g_auto(CmdResult) r = run_snapvm(run);
+	if (r.status != 0)
+		g_error("snapvm run --detach failed (%d): %s", r.status, r.err);
+	g_assert_nonnull(strstr(r.out, "\"name\":\"detached-1\""));
+	g_assert_nonnull(strstr(r.out, "\"pid\":"));
+	const char *list[] = { "list", NULL };
+	g_auto(CmdResult) l = run_snapvm(list);
+	g_assert_cmpint(l.status, ==, 0);
+	g_assert_nonnull(strstr(l.out, "detached-1"));
+	g_assert_nonnull(strstr(l.out, "running"));
+	g_assert_cmpuint(count_our_qemus(), ==, 1);
+	const char *same_name[] = { "run", "--name", "detached-1", "--", sleeper, NULL };
+	assert_refused(same_name, 125, "already exists");
+	const char *stop[] = { "stop", "detached-1", NULL };
+	g_auto(CmdResult) s = run_snapvm(stop);
+	g_assert_cmpint(s.status, ==, 0);
+	assert_nothing_left();
+}
+
+/* Starts `snapvm run` of a long sleeper and returns once its first output
+ * line arrived (the workload is running). */
+static GPid start_long_run(const char *name, int *ret_stdout)
+{
+	g_autofree char *exe = snapvm_path();
+	g_autofree char *sleeper = sv_test_workload("sleeper", "x86_64");
+	const char *argv[] = { exe, "run", "--name", name, "--", sleeper, "100000", "100", NULL };
+	GPid pid;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+					       NULL, NULL, &pid, NULL, ret_stdout, NULL, &error));
+	char c;
+	g_assert_cmpint(read(*ret_stdout, &c, 1), ==, 1);
+	return pid;
+}
+
+static void test_interrupt_stops_vm(void)
+{
+	int out;
+	GPid pid = start_long_run("interrupted-1", &out);
+	g_assert_cmpuint(count_our_qemus(), ==, 1);
+	kill(pid, SIGINT);
+	int status;
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	close(out);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 130);
+	assert_nothing_left();
+}
+
+static void test_guest_dies_under_run(void)
+{
+	int out;
+	GPid pid = start_long_run("doomed-1", &out);
+	const char *stop[] = { "stop", "doomed-1", NULL };
+	g_auto(CmdResult) s = run_snapvm(stop);
+	g_assert_cmpint(s.status, ==, 0);
+	int status;
+	gint64 t0 = g_get_monotonic_time();
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	close(out);
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 30 * G_USEC_PER_SEC);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 125);
+	assert_nothing_left();
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	sv_test_state_dir();
+	g_test_add_func("/cli/help", test_help);
+	g_test_add_func("/cli/refusals", test_refusals);
+	g_test_add_func("/cli/run/matches-native", test_run_matches_native);
+	g_test_add_func("/cli/run/detach-list-stop", test_detach_list_stop);
+	g_test_add_func("/cli/run/interrupt-stops-vm", test_interrupt_stops_vm);
+	g_test_add_func("/cli/run/guest-dies", test_guest_dies_under_run);
+	int rc = g_test_run();
+	sv_test_state_dir_cleanup();
+	return rc;
+}

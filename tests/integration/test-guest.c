@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-guest --arch ARCH: one real guest of ARCH booted under TCG through
+ * libvirt, shared by the tests below, which run in order:
+ * handshake, workloads, agent /proc view, guest-physical reads, pause and
+ * vCPU registers, a second snapvm process, garbage on the channel, and a
+ * guest that dies under a waiting client.
+ */
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "tests/integration/guest-fixture.h"
+#include "tests/test-paths.h"
+#include "vmm/errors.h"
+#include "vmm/image.h"
+
+static const char *arch_name = "x86_64";
+static SvTestGuest *guest;
+
+static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sleeper",
+					 "blockread", NULL };
+
+static void require_guest(void)
+{
+	if (!guest)
+		g_test_fail_printf("the %s guest did not boot (see the first test)", arch_name);
+}
+
+static void test_boot(void)
+{
+	g_autoptr(GError) error = NULL;
+	guest = sv_test_guest_boot(arch_name, workloads, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(guest);
+	g_test_message("%s: machine start to agent handshake: %.0f ms", arch_name, guest->boot_ms);
+	g_assert_cmpstr(guest->info.machine, ==, arch_name);
+	g_autoptr(SvImage) image = sv_image_open(guest->arch, NULL, &error);
+	g_assert_cmpstr(guest->info.kernel_release, ==, image->kernel_release);
+}
+
+static char *guest_path(const char *workload)
+{
+	return g_strdup_printf("/workload/%s-%s", workload, arch_name);
+}
+
+/* The counter's output depends on nothing arch-specific, so the host's own
+ * x86_64 build of it is the oracle for every guest arch. */
+static void test_counter_matches_native(void)
+{
+	require_guest();
+	g_autofree char *native = sv_test_workload("counter", "x86_64");
+	const char *host_argv[] = { native, "20", "0", NULL };
+	g_autofree char *expected = sv_test_host_output(host_argv);
+	g_autofree char *path = guest_path("counter");
+	const char *argv[] = { path, "20", "0", NULL };
+	int status = -1;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *got = sv_test_guest_run(guest, argv, &status, &error);
+	g_assert_no_error(error);
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	g_assert_cmpstr(got, ==, expected);
+	g_assert_cmpuint(strlen(got), >, 0);
+}
+
+/* Every workload runs to a clean exit; where the host can run the same
+ * program (x86_64 guest), the outputs must be identical. */
+static void test_all_workloads(void)
+{
+	require_guest();
+	for (const char *const *w = workloads; *w; w++) {
+		g_autofree char *path = guest_path(*w);
+		const char *argv[] = { path, NULL };
+		int status = -1;
+		g_autoptr(GError) error = NULL;
+		g_autofree char *got = sv_test_guest_run(guest, argv, &status, &error);
+		g_assert_no_error(error);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			g_error("%s exited with wait status 0x%x, output:\n%s", *w, status, got);
+		g_assert_cmpuint(strlen(got), >, 0);
+		if (g_strcmp0(arch_name, "x86_64") == 0) {
+			g_autofree char *native = sv_test_workload(*w, "x86_64");
+			const char *host_argv[] = { native, NULL };
+			g_autofree char *expected = sv_test_host_output(host_argv);
+			g_assert_cmpstr(got, ==, expected);
+		}
+	}
+}
+
+static void test_exit_status_and_signal(void)
+{
+	require_guest();
+	g_autoptr(GError) error = NULL;
+	int status = -1;
+	const char *exit7[] = { "/bin/busybox", "sh", "-c", "echo bye; exit 7", NULL };
+	g_autofree char *out = sv_test_guest_run(guest, exit7, &status, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(out, ==, "bye\n");
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 7);
+	const char *killed[] = { "/bin/busybox", "sh", "-c", "kill -9 $$", NULL };
+	g_autofree char *out2 = sv_test_guest_run(guest, killed, &status, &error);
+	g_assert_no_error(error);
+	g_assert_true(WIFSIGNALED(status));
+	g_assert_cmpint(WTERMSIG(status), ==, SIGKILL);
+}
+
+static void test_run_missing_program(void)
+{
+	require_guest();
+	const char *argv[] = { "/workload/does-not-exist", NULL };
+	guint32 pid;
+	g_autoptr(GError) error = NULL;
+	g_assert_false(sv_agent_client_run(guest->agent, argv, 0, &pid, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_AGENT);
+	g_assert_nonnull(strstr(error->message, "/workload/does-not-exist"));
+}
+
+static void test_ps_sees_init_and_workload(void)
+{
+	require_guest();
+	g_autofree char *path = guest_path("sleeper");
+	const char *argv[] = { path, "1000", "50", NULL };
+	guint32 pid;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sv_agent_client_run(guest->agent, argv, 0, &pid, &error));
+	g_autoptr(GArray) procs = sv_agent_client_ps(guest->agent, &error);
+	g_assert_no_error(error);
+	gboolean saw_init = FALSE, saw_sleeper = FALSE;
+	for (guint i = 0; i < procs->len; i++) {
+		SvGuestProcess *p = &g_array_index(procs, SvGuestProcess, i);
+		saw_init |= p->pid == 1;
+		if (p->pid == pid) {
+			saw_sleeper = TRUE;
+			g_assert_cmpuint(p->ppid, ==, 1);
+			g_assert_true(g_str_has_prefix(p->comm, "sleeper"));
+			g_assert_cmpuint(p->rss_kib, >, 0);
+		}
+	}
+	g_assert_true(saw_init);
+	g_assert_true(saw_sleeper);
+	/* stop it through the guest's own kill and wait for its exit frame */
+	g_autofree char *kill_cmd = g_strdup_printf("kill %u", pid);
+	const char *kill_argv[] = { "/bin/busybox", "sh", "-c", kill_cmd, NULL };
+	int status;
+	g_autofree char *out = sv_test_guest_run(guest, kill_argv, &status, &error);
+	g_assert_no_error(error);
+	for (;;) {
+		g_auto(SvAgentFrame) f = { 0 };
+		g_assert_true(sv_agent_client_recv(guest->agent, 60000, &f, &error));
+		gsize len;
+		const guint8 *p = g_bytes_get_data(f.payload, &len);
+		if (f.type == SV_MSG_EXIT && len >= 8 && sv_get_le32(p) == pid) {
+			g_assert_true(WIFSIGNALED(sv_get_le32(p + 4)));
+			break;
+		}
+	}
+}
+
+/* The agent writes a known pattern into its own memory and reports the
+ * guest-physical address of each page; the host reads the same bytes
+ * through the guest-physical accessor. */
+static void test_guest_physical_read(void)
+{
+	require_guest();
+	const guint64 seed = g_test_rand_int();
+	const guint32 npages = 64;
+	guint64 vaddr;
+	guint32 page_size;
+	g_autoptr(GArray) phys = NULL;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sv_agent_client_mempattern(guest->agent, seed, npages, &vaddr, &page_size,
+						 &phys, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(page_size, ==, guest->arch->page_size);
+	g_autoptr(SvGuestMem) mem = sv_machine_map_ram(guest->machine, &error);
+	g_assert_no_error(error);
+	sv_machine_release_control(guest->machine);
+	g_assert_cmpuint(sv_guest_mem_size(mem), ==, 512ull << 20);
+	g_autofree guint8 *page = g_malloc(page_size);
+	for (guint32 i = 0; i < npages; i++) {
+		guint64 pa = g_array_index(phys, guint64, i);
+		g_assert_cmphex(pa, !=, 0);
+		g_assert_true(sv_guest_mem_read(mem, sv_gpa(pa), page, page_size, &error));
+		for (guint32 b = 0; b < page_size; b++) {
+			guint8 want = sv_pattern_byte(seed, (guint64)i * page_size + b);
+			if (page[b] != want)
+				g_error("page %u (gpa 0x%" G_GINT64_MODIFIER "x) byte %u: host read "
+					"0x%02x, agent wrote 0x%02x",
+					i, pa, b, page[b], want);
+		}
+	}
+	g_test_message("%u pages at guest va 0x%" G_GINT64_MODIFIER "x read back through guest-physical "
+		       "memory",
+		       npages, vaddr);
+}
+
+static void test_pause_resume_registers(void)
+{
+	require_guest();
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sv_machine_pause(guest->machine, &error));
+	g_assert_cmpint(sv_machine_get_state(guest->machine, &error), ==, SV_MACHINE_PAUSED);
+	SvVcpuRegs regs;
+	g_assert_true(sv_machine_read_vcpu_regs(guest->machine, 0, &regs, &error));
+	g_assert_no_error(error);
+	g_assert_cmphex(regs.pc, !=, 0);
+	g_assert_cmpuint(regs.count, >=, 17);
+	/* an idle guest sits in the kernel: PC is a kernel address */
+	g_test_message("vCPU 0: pc 0x%" G_GINT64_MODIFIER "x sp 0x%" G_GINT64_MODIFIER
+		       "x user=%d, %u registers",
+		       regs.pc, regs.sp, regs.user_mode, regs.count);
+	/* paused means paused: the agent cannot answer */
+	guint32 tag;
+	g_assert_true(sv_agent_client_send(guest->agent, SV_MSG_PS, NULL, 0, &tag, &error));
+	SvAgentFrame f = { 0 };
+	g_assert_false(sv_agent_client_wait_reply(guest->agent, tag, SV_MSG_PS_REPLY, 1500, &f,
+						  &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_TIMEOUT);
+	g_clear_error(&error);
+	g_assert_true(sv_machine_resume(guest->machine, &error));
+	g_assert_cmpint(sv_machine_get_state(guest->machine, &error), ==, SV_MACHINE_RUNNING);
+	sv_machine_release_control(guest->machine);
+	/* the reply to the request made while paused arrives now */
+	g_assert_true(sv_agent_client_wait_reply(guest->agent, tag, SV_MSG_PS_REPLY, 30000, &f,
+						 &error));
+	g_assert_no_error(error);
+	sv_agent_frame_clear(&f);
+}
+
+/* A second snapvm process controls the VM while this one holds the agent
+ * channel: `snapvm list` sees it, and pauses do not disturb the stream. */
+static void test_second_process(void)
+{
+	require_guest();
+	g_autofree char *snapvm = sv_test_build_path("vmm/snapvm");
+	const char *argv[] = { snapvm, "list", "--json", NULL };
+	g_autofree char *out = sv_test_host_output(argv);
+	g_autofree char *want = g_strdup_printf("\"name\" : \"%s\"", guest->machine->name);
+	g_assert_nonnull(strstr(out, want));
+	g_assert_nonnull(strstr(out, "\"state\" : \"running\""));
+}
+
+/* Garbage sent to the agent must not kill it: it resyncs at the next HELLO. */
+static void test_agent_survives_garbage(void)
+{
+	require_guest();
+	g_autoptr(GError) error = NULL;
+	guint8 junk[4096];
+	for (guint i = 0; i < sizeof(junk); i++)
+		junk[i] = (guint8)g_test_rand_int();
+	/* a header announcing a huge frame, then random bytes */
+	sv_frame_header_encode(junk, SV_MSG_RUN, 0x7fffffff, 99);
+	g_assert_true(sv_agent_client_write_raw(guest->agent, junk, sizeof(junk), &error));
+	SvAgentInfo info;
+	g_assert_true(sv_agent_client_hello(guest->agent, 30000, &info, &error));
+	g_assert_no_error(error);
+	g_autoptr(GArray) procs = sv_agent_client_ps(guest->agent, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(procs->len, >, 0);
+}
+
+/* The VM dies while a client waits: the wait ends at once with PEER_GONE. */
+static void test_dead_guest(void)
+{
+	require_guest();
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sv_machine_stop(guest->machine, FALSE, NULL, &error));
+	SvAgentFrame f = { 0 };
+	gint64 t0 = g_get_monotonic_time();
+	g_assert_false(sv_agent_client_recv(guest->agent, 60000, &f, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_PEER_GONE);
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 10 * G_USEC_PER_SEC);
+	g_assert_cmpint(sv_machine_get_state(guest->machine, NULL), ==, SV_MACHINE_STOPPED);
+}
+
+int main(int argc, char **argv)
+{
+	/* --arch ARCH is ours; the rest is GTest's */
+	for (int i = 1; i + 1 < argc; i++) {
+		if (!strcmp(argv[i], "--arch")) {
+			arch_name = argv[i + 1];
+			memmove(&argv[i], &argv[i + 2], (argc - i - 1) * sizeof(char *));
+			argc -= 2;
+			break;
+		}
+	}
+	g_test_init(&argc, &argv, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sv_test_state_dir();
+#define ADD(path, fn)                                                                   \
+	do {                                                                            \
+		g_autofree char *p = g_strdup_printf("/guest/%s/" path, arch_name);     \
+		g_test_add_func(p, fn);                                                 \
+	} while (0)
+	ADD("boot", test_boot);
+	ADD("run/counter-matches-native", test_counter_matches_native);
+	ADD("run/all-workloads", test_all_workloads);
+	ADD("run/exit-status-and-signal", test_exit_status_and_signal);
+	ADD("run/missing-program", test_run_missing_program);
+	ADD("agent/ps", test_ps_sees_init_and_workload);
+	ADD("memory/guest-physical-read", test_guest_physical_read);
+	ADD("machine/pause-resume-registers", test_pause_resume_registers);
+	ADD("machine/second-process", test_second_process);
+	ADD("agent/survives-garbage", test_agent_survives_garbage);
+	ADD("machine/dead-guest", test_dead_guest);
+	int rc = g_test_run();
+	sv_test_guest_free(guest);
+	sv_test_state_dir_cleanup();
+	return rc;
+}

@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: MIT */
+/* agent-client.c - host end of the agent protocol, see agent-client.h. */
+#include "vmm/agent-client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vmm/errors.h"
+
+/* How long one request may take once the agent is up. Generous: TCG guests
+ * on a loaded 2-core machine can be slow, but a dead agent must not hang us. */
+#define REQUEST_TIMEOUT_MS 30000
+
+struct SvAgentClient {
+	int fd;
+	int interrupt_fd;
+	guint32 next_tag;
+	GByteArray *in;	      /* bytes received, not yet a whole frame */
+	GQueue pending;	      /* SvAgentFrame* received while waiting for a reply */
+};
+
+void sv_agent_frame_clear(SvAgentFrame *frame)
+{
+	g_clear_pointer(&frame->payload, g_bytes_unref);
+	frame->type = 0;
+	frame->tag = 0;
+}
+
+static void frame_free(gpointer p)
+{
+	SvAgentFrame *f = p;
+	sv_agent_frame_clear(f);
+	g_free(f);
+}
+
+SvAgentClient *sv_agent_client_new_from_fd(int fd)
+{
+	SvAgentClient *c = g_new0(SvAgentClient, 1);
+	c->fd = fd;
+	c->interrupt_fd = -1;
+	c->next_tag = 1;
+	c->in = g_byte_array_new();
+	g_queue_init(&c->pending);
+	return c;
+}
+
+void sv_agent_client_free(SvAgentClient *client)
+{
+	if (!client)
+		return;
+	if (client->fd >= 0)
+		close(client->fd);
+	g_byte_array_unref(client->in);
+	g_queue_clear_full(&client->pending, frame_free);
+	g_free(client);
+}
+
+void sv_agent_client_set_interrupt_fd(SvAgentClient *client, int fd)
+{
+	client->interrupt_fd = fd;
+}
+
+SvAgentClient *sv_agent_client_connect(const char *socket_path, guint timeout_ms,
+				       GError **error)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	if (strlen(socket_path) >= sizeof(addr.sun_path)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "agent socket path too long for AF_UNIX: %s", socket_path);
+		return NULL;
+	}
+	strcpy(addr.sun_path, socket_path);
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+	for (;;) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "socket: %s", g_strerror(errno));
+			return NULL;
+		}
+		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+			return sv_agent_client_new_from_fd(fd);
+		int e = errno;
+		close(fd);
+		if ((e != ENOENT && e != ECONNREFUSED) || g_get_monotonic_time() >= deadline) {
+			g_set_error(error, SV_ERROR,
+				    e == ENOENT || e == ECONNREFUSED ? SV_ERROR_NOT_FOUND
+								     : SV_ERROR_FAILED,
+				    "cannot connect to the agent channel %s: %s", socket_path,
+				    g_strerror(e));
+			return NULL;
+		}
+		g_usleep(20 * 1000);
+	}
+}
+
+static gboolean write_all(int fd, const guint8 *p, gsize n, GError **error)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			int e = errno;
+			g_set_error(error, SV_ERROR,
+				    e == EPIPE || e == ECONNRESET ? SV_ERROR_PEER_GONE : SV_ERROR_FAILED,
+				    "agent channel: write failed: %s%s", g_strerror(e),
+				    e == EPIPE || e == ECONNRESET ? " (the VM has stopped)" : "");
+			return FALSE;
+		}
+		p += w;
+		n -= w;
+	}
+	return TRUE;
+}
+
+gboolean sv_agent_client_send(SvAgentClient *client, guint16 type, const void *payload,
+			      gsize len, guint32 *ret_tag, GError **error)
+{
+	if (len > SV_PROTO_MAX_PAYLOAD) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "agent request of %" G_GSIZE_FORMAT " bytes exceeds the %u-byte limit",
+			    len, SV_PROTO_MAX_PAYLOAD);
+		return FALSE;
+	}
+	guint32 tag = client->next_tag++;
+	if (client->next_tag == 0)
+		client->next_tag = 1;
+	g_autofree guint8 *buf = g_malloc(SV_PROTO_HEADER_SIZE + len);
+	sv_frame_header_encode(buf, type, (guint32)len, tag);
+	if (len)
+		memcpy(buf + SV_PROTO_HEADER_SIZE, payload, len);
+	if (!write_all(client->fd, buf, SV_PROTO_HEADER_SIZE + len, error))
+		return FALSE;
+	if (ret_tag)
+		*ret_tag = tag;
+	return TRUE;
+}
+
+gboolean sv_agent_client_write_raw(SvAgentClient *client, const void *bytes, gsize len,
+				   GError **error)
+{
+	return write_all(client->fd, bytes, len, error);
+}
+
+/* Takes one whole frame out of client->in if there is one. */
+static gboolean take_buffered_frame(SvAgentClient *client, SvAgentFrame *ret_frame,
+				    gboolean *ret_have, GError **error)
+{
+	*ret_have = FALSE;
+	if (client->in->len < SV_PROTO_HEADER_SIZE)
+		return TRUE;
+	struct sv_frame_header h;
+	enum sv_proto_status st = sv_frame_header_decode(client->in->data, &h);
+	if (st != SV_PROTO_OK) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "agent channel: garbage from the guest: %s (magic 0x%08x, version %u, "
+			    "type %u, length %u)",
+			    sv_proto_status_str(st), h.magic, h.version, h.type, h.length);
+		return FALSE;
+	}
+	if (client->in->len < SV_PROTO_HEADER_SIZE + h.length)
+		return TRUE;
+	ret_frame->type = h.type;
+	ret_frame->tag = h.tag;
+	ret_frame->payload = g_bytes_new(client->in->data + SV_PROTO_HEADER_SIZE, h.length);
+	g_byte_array_remove_range(client->in, 0, SV_PROTO_HEADER_SIZE + h.length);
+	*ret_have = TRUE;
+	return TRUE;
+}
+
+/* Reads from the socket into client->in, waiting at most timeout_ms. */
+static gboolean fill(SvAgentClient *client, gint timeout_ms, GError **error)
+{
+	struct pollfd fds[2] = { { .fd = client->fd, .events = POLLIN } };
+	nfds_t n = 1;
+	if (client->interrupt_fd >= 0) {
+		fds[1] = (struct pollfd){ .fd = client->interrupt_fd, .events = POLLIN };
+		n = 2;
+	}
+	int r;
+	do
+		r = poll(fds, n, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "poll: %s", g_strerror(errno));
+		return FALSE;
+	}
+	if (n == 2 && (fds[1].revents & POLLIN)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INTERRUPTED, "interrupted");
+		return FALSE;
+	}
+	if (r == 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_TIMEOUT,
+			    "the agent did not answer within %d s", timeout_ms / 1000);
+		return FALSE;
+	}
+	guint8 buf[65536];
+	ssize_t got;
+	do
+		got = recv(client->fd, buf, sizeof(buf), 0);
+	while (got < 0 && errno == EINTR);
+	if (got < 0 && errno != ECONNRESET) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "agent channel: read failed: %s",
+			    g_strerror(errno));
+		return FALSE;
+	}
+	if (got <= 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PEER_GONE,
+			    "agent channel closed: the VM stopped or was destroyed");
+		return FALSE;
+	}
+	g_byte_array_append(client->in, buf, got);
+	return TRUE;
+}
+
+gboolean sv_agent_client_recv(SvAgentClient *client, gint timeout_ms, SvAgentFrame *ret_frame,
+			      GError **error)
+{
+	SvAgentFrame *queued = g_queue_pop_head(&client->pending);
+	if (queued) {
+		*ret_frame = *queued;
+		g_free(queued);
+		return TRUE;
+	}
+	gint64 deadline = timeout_ms < 0 ? -1 : g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+	for (;;) {
+		gboolean have;
+		if (!take_buffered_frame(client, ret_frame, &have, error))
+			return FALSE;
+		if (have)
+			return TRUE;
+		gint left = -1;
+		if (deadline >= 0) {
+			gint64 us = deadline - g_get_monotonic_time();
+			left = us <= 0 ? 0 : (gint)((us + 999) / 1000);
+		}
+		if (!fill(client, left, error)) {
+			if (g_error_matches(*error, SV_ERROR, SV_ERROR_TIMEOUT) && timeout_ms >= 0) {
+				g_clear_error(error);
+				g_set_error(error, SV_ERROR, SV_ERROR_TIMEOUT,
+					    "the agent did not answer within %.1f s",
+					    timeout_ms / 1000.0);
+			}
+			return FALSE;
+		}
+	}
+}
+
+static gboolean agent_error_from_frame(const SvAgentFrame *frame, GError **error)
+{
+	gsize len;
+	const guint8 *p = g_bytes_get_data(frame->payload, &len);
+	struct sv_rbuf r;
+	sv_rbuf_init(&r, p, len);
+	guint32 req = sv_rbuf_u32(&r);
+	gint32 err = (gint32)sv_rbuf_u32(&r);
+	char msg[512];
+	sv_rbuf_str(&r, msg, sizeof(msg));
+	if (r.bad) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "agent sent a malformed error reply");
+		return FALSE;
+	}
+	g_strcanon(msg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;/_-()'=+[]<>@#%*!?", '?');
+	g_set_error(error, SV_ERROR, SV_ERROR_AGENT, "agent (request type %u): %s%s%s", req, msg,
+		    err ? ": " : "", err ? g_strerror(err) : "");
+	return FALSE;
+}
+
+gboolean sv_agent_client_wait_reply(SvAgentClient *client, guint32 tag, guint16 want_type,
+				    guint timeout_ms, SvAgentFrame *ret_frame, GError **error)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+	GQueue others = G_QUEUE_INIT;
+	gboolean ok = FALSE;
+	/* Frames already queued may hold the reply too. */
+	for (GList *l = client->pending.head; l; l = l->next) {
+		SvAgentFrame *f = l->data;
+		if (f->tag == tag) {
+			*ret_frame = *f;
+			g_free(f);
+			g_queue_delete_link(&client->pending, l);
+			goto check;
+		}
+	}
+	/* Move the queue aside so recv reads from the socket. */
+	others = client->pending;
+	g_queue_init(&client->pending);
+	for (;;) {
+		gint64 us = deadline - g_get_monotonic_time();
+		SvAgentFrame f = { 0 };
+		if (!sv_agent_client_recv(client, us <= 0 ? 0 : (gint)(us / 1000), &f, error))
+			goto out;
+		if (f.tag == tag) {
+			*ret_frame = f;
+			break;
+		}
+		g_queue_push_tail(&others, g_memdup2(&f, sizeof(f)));
+	}
+check:
+	if (ret_frame->type == SV_MSG_ERROR) {
+		agent_error_from_frame(ret_frame, error);
+		sv_agent_frame_clear(ret_frame);
+		goto out;
+	}
+	if (ret_frame->type != want_type) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "agent answered with message type %u where %u was expected",
+			    ret_frame->type, want_type);
+		sv_agent_frame_clear(ret_frame);
+		goto out;
+	}
+	ok = TRUE;
+out:
+	/* Put back what arrived meanwhile, ahead of anything queued during recv. */
+	while (!g_queue_is_empty(&client->pending))
+		g_queue_push_tail(&others, g_queue_pop_head(&client->pending));
+	client->pending = others;
+	return ok;
+}
+
+gboolean sv_agent_client_hello(SvAgentClient *client, guint timeout_ms, SvAgentInfo *ret_info,
+			       GError **error)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+	guint8 payload[4];
+	sv_put_le32(payload, SV_PROTO_VERSION);
+	/* Tags of every HELLO sent: a reply to any of them will do. */
+	g_autoptr(GArray) tags = g_array_new(FALSE, FALSE, sizeof(guint32));
+	for (;;) {
+		guint32 tag;
+		if (!sv_agent_client_send(client, SV_MSG_HELLO, payload, sizeof(payload), &tag, error))
+			return FALSE;
+		g_array_append_val(tags, tag);
+		gint64 resend_at = g_get_monotonic_time() + G_USEC_PER_SEC;
+		for (;;) {
+			gint64 now = g_get_monotonic_time();
+			gint64 until = MIN(resend_at, deadline);
+			if (now >= until)
+				break;
+			g_auto(SvAgentFrame) f = { 0 };
+			g_autoptr(GError) local = NULL;
+			if (!sv_agent_client_recv(client, (gint)((until - now) / 1000) + 1, &f, &local)) {
+				if (g_error_matches(local, SV_ERROR, SV_ERROR_TIMEOUT))
+					break;
+				g_propagate_error(error, g_steal_pointer(&local));
+				return FALSE;
+			}
+			if (f.type != SV_MSG_HELLO_REPLY)
+				continue; /* stale output from an earlier session */
+			gboolean ours = FALSE;
+			for (guint i = 0; i < tags->len; i++)
+				ours |= g_array_index(tags, guint32, i) == f.tag;
+			if (!ours)
+				continue;
+			gsize len;
+			const guint8 *p = g_bytes_get_data(f.payload, &len);
+			struct sv_rbuf r;
+			sv_rbuf_init(&r, p, len);
+			SvAgentInfo info = { 0 };
+			info.proto_version = sv_rbuf_u32(&r);
+			sv_rbuf_str(&r, info.agent_version, sizeof(info.agent_version));
+			sv_rbuf_str(&r, info.machine, sizeof(info.machine));
+			sv_rbuf_str(&r, info.kernel_release, sizeof(info.kernel_release));
+			info.uptime_ns = sv_rbuf_u64(&r);
+			if (r.bad) {
+				g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+					    "agent handshake: malformed HELLO reply (%" G_GSIZE_FORMAT
+					    " bytes)",
+					    len);
+				return FALSE;
+			}
+			if (info.proto_version != SV_PROTO_VERSION) {
+				g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+					    "agent speaks protocol %u, this snapvm speaks %u: rebuild "
+					    "the guest image",
+					    info.proto_version, SV_PROTO_VERSION);
+				return FALSE;
+			}
+			if (ret_info)
+				*ret_info = info;
+			return TRUE;
+		}
+		if (g_get_monotonic_time() >= deadline) {
+			g_set_error(error, SV_ERROR, SV_ERROR_TIMEOUT,
+				    "the guest agent did not answer within %u s (see the console "
+				    "log for why the guest did not come up)",
+				    timeout_ms / 1000);
+			return FALSE;
+		}
+	}
+}
+
+gboolean sv_agent_client_run(SvAgentClient *client, const char *const *argv, guint32 flags,
+			     guint32 *ret_pid, GError **error)
+{
+	guint argc = g_strv_length((char **)argv);
+	if (argc == 0 || argc > SV_PROTO_MAX_ARGS) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "a workload needs 1 to %u arguments (got %u)", SV_PROTO_MAX_ARGS, argc);
+		return FALSE;
+	}
+	gsize need = 8;
+	for (guint i = 0; i < argc; i++)
+		need += 4 + strlen(argv[i]);
+	if (need > SV_PROTO_MAX_PAYLOAD) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "workload arguments too long (%" G_GSIZE_FORMAT " bytes, limit %u)", need,
+			    SV_PROTO_MAX_PAYLOAD);
+		return FALSE;
+	}
+	g_autofree guint8 *buf = g_malloc(need);
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, need);
+	sv_wbuf_u32(&w, flags);
+	sv_wbuf_u32(&w, argc);
+	for (guint i = 0; i < argc; i++)
+		sv_wbuf_str(&w, argv[i]);
+	g_assert(!w.overflow);
+	guint32 tag;
+	if (!sv_agent_client_send(client, SV_MSG_RUN, buf, w.len, &tag, error))
+		return FALSE;
+	g_auto(SvAgentFrame) f = { 0 };
+	if (!sv_agent_client_wait_reply(client, tag, SV_MSG_RUN_REPLY, REQUEST_TIMEOUT_MS, &f, error))
+		return FALSE;
+	gsize len;
+	const guint8 *p = g_bytes_get_data(f.payload, &len);
+	struct sv_rbuf r;
+	sv_rbuf_init(&r, p, len);
+	guint32 pid = sv_rbuf_u32(&r);
+	if (!sv_rbuf_done(&r) || pid == 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "agent sent a malformed RUN reply");
+		return FALSE;
+	}
+	*ret_pid = pid;
+	return TRUE;
+}
+
+GArray *sv_agent_client_ps(SvAgentClient *client, GError **error)
+{
+	guint32 tag;
+	if (!sv_agent_client_send(client, SV_MSG_PS, NULL, 0, &tag, error))
+		return NULL;
+	g_auto(SvAgentFrame) f = { 0 };
+	if (!sv_agent_client_wait_reply(client, tag, SV_MSG_PS_REPLY, REQUEST_TIMEOUT_MS, &f, error))
+		return NULL;
+	gsize len;
+	const guint8 *p = g_bytes_get_data(f.payload, &len);
+	struct sv_rbuf r;
+	sv_rbuf_init(&r, p, len);
+	guint32 count = sv_rbuf_u32(&r);
+	/* Each entry is at least 24 bytes: a count beyond that is a lie. */
+	if (r.bad || count > len / 24) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "agent sent a malformed process list (count %u in %" G_GSIZE_FORMAT
+			    " bytes)",
+			    count, len);
+		return NULL;
+	}
+	g_autoptr(GArray) procs = g_array_sized_new(FALSE, TRUE, sizeof(SvGuestProcess), count);
+	for (guint32 i = 0; i < count; i++) {
+		SvGuestProcess gp = { 0 };
+		gp.pid = sv_rbuf_u32(&r);
+		gp.ppid = sv_rbuf_u32(&r);
+		gp.state = (char)sv_rbuf_u32(&r);
+		gp.rss_kib = sv_rbuf_u64(&r);
+		sv_rbuf_str(&r, gp.comm, sizeof(gp.comm));
+		g_array_append_val(procs, gp);
+	}
+	if (!sv_rbuf_done(&r)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "agent sent a malformed process list");
+		return NULL;
+	}
+	return g_steal_pointer(&procs);
+}
+
+gboolean sv_agent_client_mempattern(SvAgentClient *client, guint64 seed, guint32 npages,
+				    guint64 *ret_vaddr, guint32 *ret_page_size,
+				    GArray **ret_phys, GError **error)
+{
+	guint8 buf[12];
+	sv_put_le64(buf, seed);
+	sv_put_le32(buf + 8, npages);
+	guint32 tag;
+	if (!sv_agent_client_send(client, SV_MSG_MEMPATTERN, buf, sizeof(buf), &tag, error))
+		return FALSE;
+	g_auto(SvAgentFrame) f = { 0 };
+	if (!sv_agent_client_wait_reply(client, tag, SV_MSG_MEMPATTERN_REPLY, REQUEST_TIMEOUT_MS, &f,
+					error))
+		return FALSE;
+	gsize len;
+	const guint8 *p = g_bytes_get_data(f.payload, &len);
+	struct sv_rbuf r;
+	sv_rbuf_init(&r, p, len);
+	guint64 vaddr = sv_rbuf_u64(&r);
+	guint32 page_size = sv_rbuf_u32(&r);
+	guint32 count = sv_rbuf_u32(&r);
+	if (r.bad || count != npages || (gsize)count * 8 != len - r.off) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "agent sent a malformed MEMPATTERN reply (%u pages for %u asked)", count,
+			    npages);
+		return FALSE;
+	}
+	g_autoptr(GArray) phys = g_array_sized_new(FALSE, FALSE, sizeof(guint64), count);
+	for (guint32 i = 0; i < count; i++) {
+		guint64 pa = sv_rbuf_u64(&r);
+		g_array_append_val(phys, pa);
+	}
+	*ret_vaddr = vaddr;
+	*ret_page_size = page_size;
+	*ret_phys = g_steal_pointer(&phys);
+	return TRUE;
+}
+
+gboolean sv_agent_client_poweroff(SvAgentClient *client, GError **error)
+{
+	guint32 tag;
+	if (!sv_agent_client_send(client, SV_MSG_POWEROFF, NULL, 0, &tag, error))
+		return FALSE;
+	g_auto(SvAgentFrame) f = { 0 };
+	return sv_agent_client_wait_reply(client, tag, SV_MSG_OK, REQUEST_TIMEOUT_MS, &f, error);
+}

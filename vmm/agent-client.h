@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent-client.h - the host end of the agent protocol (include/snapvm/agent-proto.h).
+ *
+ * The channel is a stream socket that QEMU (or our VMM) bridges to the
+ * guest's virtio-serial port. Nothing the peer sends is trusted: frames are
+ * checked before anything is allocated, every wait has a timeout, and a
+ * closed channel is reported as SV_ERROR_PEER_GONE, never as a hang.
+ */
+#ifndef SNAPVM_AGENT_CLIENT_H
+#define SNAPVM_AGENT_CLIENT_H
+
+#include <glib.h>
+
+#include "snapvm/agent-proto.h"
+
+typedef struct SvAgentClient SvAgentClient;
+
+typedef struct SvAgentFrame {
+	guint16 type;
+	guint32 tag;
+	GBytes *payload;
+} SvAgentFrame;
+
+void sv_agent_frame_clear(SvAgentFrame *frame);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvAgentFrame, sv_agent_frame_clear)
+
+typedef struct SvAgentInfo {
+	guint32 proto_version;
+	char agent_version[64];
+	char machine[64];
+	char kernel_release[128];
+	guint64 uptime_ns;
+} SvAgentInfo;
+
+typedef struct SvGuestProcess {
+	guint32 pid;
+	guint32 ppid;
+	char state;
+	guint64 rss_kib;
+	char comm[32];
+} SvGuestProcess;
+
+/* Connects to a channel socket, retrying until it exists (QEMU creates it as
+ * it starts) or timeout_ms passes. */
+SvAgentClient *sv_agent_client_connect(const char *socket_path, guint timeout_ms,
+				       GError **error);
+/* Wraps an already-connected stream fd (tests use a socketpair). Takes it. */
+SvAgentClient *sv_agent_client_new_from_fd(int fd);
+void sv_agent_client_free(SvAgentClient *client);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvAgentClient, sv_agent_client_free)
+
+/*
+ * If set, every wait also watches this fd and fails with SV_ERROR_INTERRUPTED
+ * when it becomes readable (the CLI passes a signalfd for Ctrl-C).
+ */
+void sv_agent_client_set_interrupt_fd(SvAgentClient *client, int fd);
+
+/* Handshake. The guest may still be booting: HELLO is repeated every second
+ * until a reply comes or timeout_ms passes. */
+gboolean sv_agent_client_hello(SvAgentClient *client, guint timeout_ms, SvAgentInfo *ret_info,
+			       GError **error);
+
+/* Sends one frame; returns its tag in *ret_tag (may be NULL). */
+gboolean sv_agent_client_send(SvAgentClient *client, guint16 type, const void *payload,
+			      gsize len, guint32 *ret_tag, GError **error);
+
+/* Sends bytes as they are, unframed: for tests that feed the agent garbage. */
+gboolean sv_agent_client_write_raw(SvAgentClient *client, const void *bytes, gsize len,
+				   GError **error);
+
+/* Next frame, queued ones first. timeout_ms < 0 waits without limit (but the
+ * interrupt fd and a closed channel still end the wait). */
+gboolean sv_agent_client_recv(SvAgentClient *client, gint timeout_ms, SvAgentFrame *ret_frame,
+			      GError **error);
+
+/* Waits for the reply to tag; other frames received meanwhile are queued for
+ * sv_agent_client_recv. An SV_MSG_ERROR reply becomes SV_ERROR_AGENT. */
+gboolean sv_agent_client_wait_reply(SvAgentClient *client, guint32 tag, guint16 want_type,
+				    guint timeout_ms, SvAgentFrame *ret_frame, GError **error);
+
+/* Starts argv in the guest; *ret_pid is its guest pid. */
+gboolean sv_agent_client_run(SvAgentClient *client, const char *const *argv, guint32 flags,
+			     guint32 *ret_pid, GError **error);
+
+/* The agent's /proc view: an array of SvGuestProcess. */
+GArray *sv_agent_client_ps(SvAgentClient *client, GError **error);
+
+/* Has the agent fill npages of its own memory with sv_pattern_byte(seed, i);
+ * returns the guest virtual address and an array of guint64 guest-physical
+ * page addresses. */
+gboolean sv_agent_client_mempattern(SvAgentClient *client, guint64 seed, guint32 npages,
+				    guint64 *ret_vaddr, guint32 *ret_page_size,
+				    GArray **ret_phys, GError **error);
+
+/* Asks the agent to power the guest off; TRUE once it acknowledged. */
+gboolean sv_agent_client_poweroff(SvAgentClient *client, GError **error);
+
+#endif

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.h - the snapvm subcommands. Each lives in its own cli-<name>.c and is
+ * the only layer that prints for the user or picks an exit status.
+ *
+ * Exit status: a subcommand's own result (for `run`, the workload's status:
+ * its exit code, or 128+signal), SV_EXIT_FAILURE when snapvm itself failed,
+ * SV_EXIT_USAGE for bad arguments, SV_EXIT_INTERRUPTED after Ctrl-C.
+ */
+#ifndef SNAPVM_CLI_H
+#define SNAPVM_CLI_H
+
+#include <glib.h>
+
+#define SV_EXIT_FAILURE 125
+#define SV_EXIT_USAGE 2
+#define SV_EXIT_INTERRUPTED 130
+
+int sv_cmd_run(int argc, char **argv);
+int sv_cmd_list(int argc, char **argv);
+int sv_cmd_stop(int argc, char **argv);
+
+/* Prints "snapvm <cmd>: <message>" to stderr. */
+void sv_cli_error(const char *cmd, const GError *error);
+/* Parses argv with options; on failure prints the error and a hint. */
+gboolean sv_cli_parse(GOptionContext *ctx, const char *cmd, int *argc, char ***argv);
+/* Milliseconds since the process started, for --verbose timings. */
+double sv_cli_elapsed_ms(void);
+
+#endif

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/* machine.c - backend-independent half of the machine interface: the VM
+ * record in the state dir, and the wrappers every caller goes through. */
+#include "vmm/machine.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+
+#include "vmm/errors.h"
+#include "vmm/paths.h"
+#include "vmm/qemu/qemu-machine.h"
+
+#define RECORD_GROUP "machine"
+
+void sv_machine_init_common(SvMachine *m, const SvMachineOps *ops, const SvArchOps *arch,
+			    const char *name, const char *connect_uri, guint memory_mib)
+{
+	m->ops = ops;
+	m->arch = arch;
+	m->name = g_strdup(name);
+	m->vm_dir = sv_vm_dir(name);
+	m->agent_socket = g_build_filename(m->vm_dir, "agent.sock", NULL);
+	m->console_log = g_build_filename(m->vm_dir, "console.log", NULL);
+	m->connect_uri = g_strdup(connect_uri);
+	m->memory_mib = memory_mib;
+}
+
+static gboolean write_record(SvMachine *m, GError **error)
+{
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_key_file_set_string(kf, RECORD_GROUP, "backend", m->ops->backend);
+	g_key_file_set_string(kf, RECORD_GROUP, "arch", m->arch->name);
+	g_key_file_set_uint64(kf, RECORD_GROUP, "memory_mib", m->memory_mib);
+	if (m->connect_uri)
+		g_key_file_set_string(kf, RECORD_GROUP, "connect", m->connect_uri);
+	g_autofree char *path = g_build_filename(m->vm_dir, "vm.ini", NULL);
+	return g_key_file_save_to_file(kf, path, error);
+}
+
+static void remove_vm_dir(const char *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	if (d) {
+		const char *n;
+		while ((n = g_dir_read_name(d))) {
+			g_autofree char *p = g_build_filename(dir, n, NULL);
+			g_unlink(p);
+		}
+	}
+	g_rmdir(dir);
+}
+
+SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error)
+{
+	if (!sv_vm_name_valid(config->name, error))
+		return NULL;
+	if (g_strcmp0(config->accel, "kvm") == 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "--accel kvm: snapvm's KVM backend is not built yet; use --accel tcg");
+		return NULL;
+	}
+	g_autofree char *dir = sv_vm_dir(config->name);
+	g_autofree char *parent = g_path_get_dirname(dir);
+	if (!sv_mkdir_p(parent, error))
+		return NULL;
+	if (g_mkdir(dir, 0700) < 0) {
+		g_set_error(error, SV_ERROR, errno == EEXIST ? SV_ERROR_INVALID_ARGUMENT : SV_ERROR_FAILED,
+			    errno == EEXIST ? "a VM named '%s' already exists (see snapvm list; "
+					      "snapvm stop %s)"
+					    : "cannot create the VM directory for '%s': %s",
+			    config->name, errno == EEXIST ? config->name : g_strerror(errno));
+		return NULL;
+	}
+	/* Only the qemu backend exists today; "auto" and "tcg" both mean it. */
+	SvMachine *m = sv_qemu_machine_new(config->arch, config->name, config->connect_uri,
+					   config->memory_mib);
+	g_autoptr(GError) local = NULL;
+	if (!write_record(m, &local) || !sv_qemu_machine_create(m, config, &local)) {
+		remove_vm_dir(dir);
+		sv_machine_free(m);
+		g_propagate_error(error, g_steal_pointer(&local));
+		return NULL;
+	}
+	return m;
+}
+
+SvMachine *sv_machine_open(const char *name, GError **error)
+{
+	if (!sv_vm_name_valid(name, error))
+		return NULL;
+	g_autofree char *dir = sv_vm_dir(name);
+	g_autofree char *path = g_build_filename(dir, "vm.ini", NULL);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, NULL)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+			    "no VM named '%s' (snapvm list shows the running ones)", name);
+		return NULL;
+	}
+	g_autofree char *backend = g_key_file_get_string(kf, RECORD_GROUP, "backend", NULL);
+	g_autofree char *arch_name = g_key_file_get_string(kf, RECORD_GROUP, "arch", NULL);
+	g_autofree char *uri = g_key_file_get_string(kf, RECORD_GROUP, "connect", NULL);
+	guint64 mib = g_key_file_get_uint64(kf, RECORD_GROUP, "memory_mib", NULL);
+	const SvArchOps *arch = sv_arch_lookup(arch_name, error);
+	if (!arch)
+		return NULL;
+	if (g_strcmp0(backend, "qemu") != 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "VM '%s' uses backend '%s', which this snapvm does not know", name,
+			    backend ? backend : "(none)");
+		return NULL;
+	}
+	return sv_qemu_machine_new(arch, name, uri, (guint)mib);
+}
+
+void sv_machine_free(SvMachine *m)
+{
+	if (!m)
+		return;
+	m->ops->free_backend(m);
+	g_free(m->name);
+	g_free(m->vm_dir);
+	g_free(m->agent_socket);
+	g_free(m->console_log);
+	g_free(m->connect_uri);
+	g_free(m);
+}
+
+gboolean sv_machine_pause(SvMachine *m, GError **error)
+{
+	return m->ops->pause(m, error);
+}
+
+gboolean sv_machine_resume(SvMachine *m, GError **error)
+{
+	return m->ops->resume(m, error);
+}
+
+SvMachineState sv_machine_get_state(SvMachine *m, GError **error)
+{
+	return m->ops->get_state(m, error);
+}
+
+const char *sv_machine_state_str(SvMachineState s)
+{
+	switch (s) {
+	case SV_MACHINE_RUNNING: return "running";
+	case SV_MACHINE_PAUSED: return "paused";
+	case SV_MACHINE_STOPPED: return "stopped";
+	case SV_MACHINE_OTHER: break;
+	}
+	return "other";
+}
+
+SvGuestMem *sv_machine_map_ram(SvMachine *m, GError **error)
+{
+	return m->ops->map_ram(m, error);
+}
+
+gboolean sv_machine_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs,
+				   GError **error)
+{
+	return m->ops->read_vcpu_regs(m, cpu, ret_regs, error);
+}
+
+void sv_machine_release_control(SvMachine *m)
+{
+	m->ops->release_control(m);
+}
+
+gboolean sv_machine_stop(SvMachine *m, gboolean keep_console, char **ret_kept_log,
+			 GError **error)
+{
+	if (!m->ops->stop(m, error))
+		return FALSE;
+	if (keep_console && g_file_test(m->console_log, G_FILE_TEST_EXISTS)) {
+		g_autofree char *state = sv_state_dir();
+		g_autofree char *logs = g_build_filename(state, "logs", NULL);
+		g_autofree char *base = g_strdup_printf("%s.console.log", m->name);
+		g_autofree char *dest = g_build_filename(logs, base, NULL);
+		if (sv_mkdir_p(logs, NULL) && g_rename(m->console_log, dest) == 0 && ret_kept_log)
+			*ret_kept_log = g_steal_pointer(&dest);
+	}
+	remove_vm_dir(m->vm_dir);
+	return TRUE;
+}
+
+static gint compare_strings(gconstpointer a, gconstpointer b)
+{
+	return g_strcmp0(*(char *const *)a, *(char *const *)b);
+}
+
+GPtrArray *sv_machine_list_names(GError **error)
+{
+	g_autofree char *state = sv_state_dir();
+	g_autofree char *vms = g_build_filename(state, "vms", NULL);
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GDir) d = g_dir_open(vms, 0, NULL);
+	if (!d)
+		return g_steal_pointer(&names); /* nothing started yet */
+	const char *n;
+	while ((n = g_dir_read_name(d))) {
+		g_autofree char *rec = g_build_filename(vms, n, "vm.ini", NULL);
+		if (g_file_test(rec, G_FILE_TEST_IS_REGULAR))
+			g_ptr_array_add(names, g_strdup(n));
+	}
+	g_ptr_array_sort(names, compare_strings);
+	return g_steal_pointer(&names);
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * machine.h - the one machine interface every backend implements.
+ *
+ * A machine is a running guest that snapvm started. Several snapvm processes
+ * may work with the same machine at once (one streams a workload's output
+ * while another pauses it to checkpoint), so a machine is found by name
+ * through its record in the state dir (<state>/vms/<name>/vm.ini), and a
+ * backend never requires that the process that started a machine is the one
+ * that controls it.
+ *
+ *   backend "qemu": libvirt driving QEMU (TCG, any arch) - vmm/qemu/
+ *   backend "kvm":  our own VMM (later)                  - vmm/kvm/
+ */
+#ifndef SNAPVM_MACHINE_H
+#define SNAPVM_MACHINE_H
+
+#include <glib.h>
+
+#include "snapvm/arch.h"
+#include "vmm/guest-mem.h"
+
+/* What to start. Plain data: nothing here is live. */
+typedef struct SvMachineConfig {
+	const SvArchOps *arch;
+	const char *name;
+	const char *accel;     /* "tcg" | "kvm" | "auto" */
+	guint memory_mib;
+	guint vcpus;
+	const char *cpu_model; /* NULL: the arch's portable default */
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline_extra;
+	const char *connect_uri; /* libvirt URI; NULL: embedded driver under the state dir */
+} SvMachineConfig;
+
+typedef struct SvMachine SvMachine;
+
+typedef enum {
+	SV_MACHINE_RUNNING,
+	SV_MACHINE_PAUSED,
+	SV_MACHINE_STOPPED, /* no longer exists in the backend */
+	SV_MACHINE_OTHER,
+} SvMachineState;
+
+typedef struct SvMachineOps {
+	const char *backend;
+	/* Required. */
+	gboolean (*pause)(SvMachine *m, GError **error);
+	gboolean (*resume)(SvMachine *m, GError **error);
+	/* Stops the guest at once and forgets it; succeeds if already gone. */
+	gboolean (*stop)(SvMachine *m, GError **error);
+	SvMachineState (*get_state)(SvMachine *m, GError **error);
+	/* Read-only view of guest RAM (see guest-mem.h). */
+	SvGuestMem *(*map_ram)(SvMachine *m, GError **error);
+	gboolean (*read_vcpu_regs)(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs, GError **error);
+	/* Gives up exclusive control so other snapvm processes can act on the
+	 * machine; the next operation takes it again. */
+	void (*release_control)(SvMachine *m);
+	void (*free_backend)(SvMachine *m);
+} SvMachineOps;
+
+/* Fields every backend shares; a backend embeds this as its first member. */
+struct SvMachine {
+	const SvMachineOps *ops;
+	const SvArchOps *arch;
+	char *name;
+	char *vm_dir;
+	char *agent_socket; /* stream socket bridged to the agent's port */
+	char *console_log;
+	char *connect_uri;  /* NULL for the default */
+	guint memory_mib;
+};
+
+/* Starts a new machine; its record and vm_dir are created first, and
+ * removed again if the start fails. */
+SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error);
+/* Finds a machine some snapvm process started. */
+SvMachine *sv_machine_open(const char *name, GError **error);
+void sv_machine_free(SvMachine *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvMachine, sv_machine_free)
+
+gboolean sv_machine_pause(SvMachine *m, GError **error);
+gboolean sv_machine_resume(SvMachine *m, GError **error);
+SvMachineState sv_machine_get_state(SvMachine *m, GError **error);
+const char *sv_machine_state_str(SvMachineState s);
+SvGuestMem *sv_machine_map_ram(SvMachine *m, GError **error);
+gboolean sv_machine_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs,
+				   GError **error);
+void sv_machine_release_control(SvMachine *m);
+/* Stops the machine and removes its record and vm_dir. If keep_console is
+ * set, the console log is moved to <state>/logs/<name>.console.log first and
+ * its path returned in *ret_kept_log. */
+gboolean sv_machine_stop(SvMachine *m, gboolean keep_console, char **ret_kept_log,
+			 GError **error);
+
+/* Names of every machine with a record, sorted. */
+GPtrArray *sv_machine_list_names(GError **error);
+
+/* Private to backends: fills the shared fields from a config or a record. */
+void sv_machine_init_common(SvMachine *m, const SvMachineOps *ops, const SvArchOps *arch,
+			    const char *name, const char *connect_uri, guint memory_mib);
+
+#endif

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c - `snapvm COMMAND ...`: dispatch to one cli-<command>.c. */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/cli.h"
+
+static gint64 start_us;
+
+double sv_cli_elapsed_ms(void)
+{
+	return (g_get_monotonic_time() - start_us) / 1000.0;
+}
+
+void sv_cli_error(const char *cmd, const GError *error)
+{
+	fprintf(stderr, "snapvm %s: %s\n", cmd, error ? error->message : "failed");
+}
+
+gboolean sv_cli_parse(GOptionContext *ctx, const char *cmd, int *argc, char ***argv)
+{
+	g_autoptr(GError) error = NULL;
+	if (!g_option_context_parse(ctx, argc, argv, &error)) {
+		fprintf(stderr, "snapvm %s: %s (see snapvm %s --help)\n", cmd, error->message, cmd);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{ "run", sv_cmd_run, "boot a fresh guest and run a static program in it" },
+	{ "list", sv_cmd_list, "list the VMs snapvm started" },
+	{ "stop", sv_cmd_stop, "stop VMs and remove what they left behind" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: snapvm COMMAND [OPTIONS] ...\n\n"
+		   "Runs a process inside a small Linux guest and snapshots it from outside.\n\n"
+		   "Commands:\n");
+	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'snapvm COMMAND --help' describes a command.\n"
+		   "Environment: SNAPVM_STATE_DIR (VMs, libvirt root), SNAPVM_CACHE_DIR (guest "
+		   "images), SNAPVM_IMAGE_DIR.\n");
+}
+
+int main(int argc, char **argv)
+{
+	start_us = g_get_monotonic_time();
+	setlocale(LC_ALL, "");
+	if (argc < 2) {
+		usage(stderr);
+		return SV_EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("snapvm %s\n", SNAPVM_VERSION);
+		return 0;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+		if (!strcmp(cmd, commands[i].name)) {
+			/* --help of a command then reads "snapvm run [OPTION...]" */
+			g_autofree char *prg = g_strdup_printf("snapvm %s", cmd);
+			g_set_prgname(prg);
+			return commands[i].fn(argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "snapvm: unknown command '%s'\n\n", cmd);
+	usage(stderr);
+	return SV_EXIT_USAGE;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * domain-xml.c - builds the libvirt domain XML for a guest.
+ *
+ * Choices, and why:
+ *  - RAM is a shared file (memoryBacking source=file, access=shared) so the
+ *    host can map it read-only and read guest-physical memory directly.
+ *  - Direct kernel boot of the image's kernel + initramfs: no disk at all.
+ *  - No USB controller, no balloon, no graphics: fewer devices boot faster
+ *    under TCG and leave less to emulate.
+ *  - Console on the first serial port into a file (kernel messages, for
+ *    diagnosing a guest that does not come up); the agent on a virtio-serial
+ *    port bridged to a unix socket in the VM directory.
+ *  - Poweroff, reboot and crash all end the domain: a guest that dies must
+ *    show up as a closed agent channel, never as a silent reboot loop.
+ */
+#include "vmm/qemu/domain-xml.h"
+
+#include "snapvm/agent-proto.h"
+
+static void add_text_element(GString *s, const char *indent, const char *tag, const char *text)
+{
+	g_autofree char *esc = g_markup_escape_text(text, -1);
+	g_string_append_printf(s, "%s<%s>%s</%s>\n", indent, tag, esc, tag);
+}
+
+char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config,
+			  const char *emulator)
+{
+	const SvQemuBoard *board = m->arch->qemu;
+	GString *s = g_string_new("<domain type='qemu'>\n");
+	add_text_element(s, "  ", "name", m->name);
+	g_string_append_printf(s,
+			       "  <metadata>\n"
+			       "    <snapvm:machine xmlns:snapvm='%s' arch='%s'/>\n"
+			       "  </metadata>\n",
+			       SV_DOMAIN_XMLNS, m->arch->name);
+	g_string_append_printf(s, "  <memory unit='MiB'>%u</memory>\n", config->memory_mib);
+	g_string_append_printf(s, "  <vcpu>%u</vcpu>\n", MAX(config->vcpus, 1));
+	g_string_append(s, "  <memoryBacking>\n"
+			   "    <source type='file'/>\n"
+			   "    <access mode='shared'/>\n"
+			   "  </memoryBacking>\n");
+	g_string_append_printf(s, "  <os>\n    <type arch='%s' machine='%s'>hvm</type>\n",
+			       board->libvirt_arch, board->machine);
+	add_text_element(s, "    ", "kernel", config->kernel);
+	add_text_element(s, "    ", "initrd", config->initrd);
+	g_autofree char *cmdline =
+		g_strdup_printf("console=%s %s quiet panic=-1%s%s", board->console, board->cmdline,
+				config->cmdline_extra ? " " : "",
+				config->cmdline_extra ? config->cmdline_extra : "");
+	add_text_element(s, "    ", "cmdline", cmdline);
+	g_string_append(s, "  </os>\n");
+	g_autofree char *cpu = g_markup_escape_text(config->cpu_model ? config->cpu_model
+								     : board->default_cpu,
+						    -1);
+	/* check='none': libvirt cannot ask TCG which features it has, and QEMU
+	 * itself warns about a model it cannot provide. */
+	g_string_append_printf(s,
+			       "  <cpu mode='custom' match='exact' check='none'>\n"
+			       "    <model fallback='forbid'>%s</model>\n"
+			       "  </cpu>\n",
+			       cpu);
+	g_string_append(s, "  <clock offset='utc'/>\n"
+			   "  <on_poweroff>destroy</on_poweroff>\n"
+			   "  <on_reboot>destroy</on_reboot>\n"
+			   "  <on_crash>destroy</on_crash>\n"
+			   "  <devices>\n");
+	add_text_element(s, "    ", "emulator", emulator);
+	g_autofree char *log = g_markup_escape_text(m->console_log, -1);
+	g_autofree char *sock = g_markup_escape_text(m->agent_socket, -1);
+	g_string_append_printf(s,
+			       "    <controller type='usb' model='none'/>\n"
+			       "    <memballoon model='none'/>\n"
+			       "    <serial type='file'>\n"
+			       "      <source path='%s'/>\n"
+			       "      <target port='0'/>\n"
+			       "    </serial>\n"
+			       "    <channel type='unix'>\n"
+			       "      <source mode='bind' path='%s'/>\n"
+			       "      <target type='virtio' name='" SV_AGENT_PORT_NAME "'/>\n"
+			       "    </channel>\n"
+			       "  </devices>\n"
+			       "</domain>\n",
+			       log, sock);
+	return g_string_free(s, FALSE);
+}

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * qemu-machine.c - the machine interface on libvirt + QEMU.
+ *
+ * Every operation opens the libvirt connection it needs (see libvirt-conn.h)
+ * unless the caller already holds one, and guest RAM is located by asking
+ * QEMU itself (QOM) for the backing file of its memory backend, rather than
+ * guessing libvirt's file naming.
+ */
+#include "vmm/qemu/qemu-machine.h"
+
+#include <json-glib/json-glib.h>
+#include <libvirt/libvirt-qemu.h>
+#include <libvirt/virterror.h>
+
+#include "vmm/errors.h"
+#include "vmm/qemu/domain-xml.h"
+#include "vmm/qemu/libvirt-conn.h"
+
+typedef struct SvQemuMachine {
+	SvMachine base;
+	SvLibvirtConn *conn; /* held between operations until release_control */
+} SvQemuMachine;
+
+static SvQemuMachine *qm(SvMachine *m)
+{
+	return (SvQemuMachine *)m;
+}
+
+static SvLibvirtConn *get_conn(SvMachine *m, GError **error)
+{
+	if (!qm(m)->conn)
+		qm(m)->conn = sv_libvirt_open(m->connect_uri, error);
+	return qm(m)->conn;
+}
+
+static virDomainPtr get_domain(SvMachine *m, GError **error)
+{
+	SvLibvirtConn *c = get_conn(m, error);
+	if (!c)
+		return NULL;
+	virDomainPtr dom = virDomainLookupByName(c->conn, m->name);
+	if (!dom)
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+			    "VM '%s' is not running (it stopped or was destroyed)", m->name);
+	return dom;
+}
+
+static void domain_unref(virDomainPtr dom)
+{
+	if (dom)
+		virDomainFree(dom);
+}
+typedef struct _virDomain SvVirDomain;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvVirDomain, domain_unref)
+
+static char *find_emulator(const SvArchOps *arch, GError **error)
+{
+	char *path = g_find_program_in_path(arch->qemu->emulator);
+	if (!path)
+		g_set_error(error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY,
+			    "%s is not installed: apt-get install %s", arch->qemu->emulator,
+			    arch->qemu->package);
+	return path;
+}
+
+gboolean sv_qemu_machine_create(SvMachine *m, const SvMachineConfig *config, GError **error)
+{
+	g_autofree char *emulator = find_emulator(m->arch, error);
+	if (!emulator)
+		return FALSE;
+	SvLibvirtConn *c = get_conn(m, error);
+	if (!c)
+		return FALSE;
+	g_autofree char *xml = sv_domain_xml_build(m, config, emulator);
+	/* Transient: the domain vanishes when it stops, nothing to undefine. */
+	g_autoptr(SvVirDomain) dom = virDomainCreateXML(c->conn, xml, 0);
+	if (!dom) {
+		g_autofree char *what = g_strdup_printf("cannot start VM '%s'", m->name);
+		sv_libvirt_set_error(error, what);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean qemu_pause(SvMachine *m, GError **error)
+{
+	g_autoptr(SvVirDomain) dom = get_domain(m, error);
+	if (!dom)
+		return FALSE;
+	virDomainInfo info;
+	if (virDomainGetInfo(dom, &info) == 0 && info.state == VIR_DOMAIN_PAUSED)
+		return TRUE;
+	if (virDomainSuspend(dom) < 0) {
+		sv_libvirt_set_error(error, "cannot pause the VM");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean qemu_resume(SvMachine *m, GError **error)
+{
+	g_autoptr(SvVirDomain) dom = get_domain(m, error);
+	if (!dom)
+		return FALSE;
+	virDomainInfo info;
+	if (virDomainGetInfo(dom, &info) == 0 && info.state == VIR_DOMAIN_RUNNING)
+		return TRUE;
+	if (virDomainResume(dom) < 0) {
+		sv_libvirt_set_error(error, "cannot resume the VM");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean qemu_stop(SvMachine *m, GError **error)
+{
+	SvLibvirtConn *c = get_conn(m, error);
+	if (!c)
+		return FALSE;
+	g_autoptr(SvVirDomain) dom = virDomainLookupByName(c->conn, m->name);
+	if (!dom)
+		return TRUE; /* already gone: stopping is idempotent */
+	if (virDomainDestroy(dom) < 0) {
+		virErrorPtr e = virGetLastError();
+		if (e && (e->code == VIR_ERR_OPERATION_INVALID || e->code == VIR_ERR_NO_DOMAIN))
+			return TRUE; /* it stopped by itself meanwhile */
+		sv_libvirt_set_error(error, "cannot stop the VM");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static SvMachineState qemu_get_state(SvMachine *m, GError **error)
+{
+	SvLibvirtConn *c = get_conn(m, error);
+	if (!c)
+		return SV_MACHINE_OTHER;
+	g_autoptr(SvVirDomain) dom = virDomainLookupByName(c->conn, m->name);
+	if (!dom)
+		return SV_MACHINE_STOPPED;
+	virDomainInfo info;
+	if (virDomainGetInfo(dom, &info) < 0)
+		return SV_MACHINE_STOPPED;
+	switch (info.state) {
+	case VIR_DOMAIN_RUNNING: return SV_MACHINE_RUNNING;
+	case VIR_DOMAIN_PAUSED: return SV_MACHINE_PAUSED;
+	case VIR_DOMAIN_SHUTOFF:
+	case VIR_DOMAIN_CRASHED: return SV_MACHINE_STOPPED;
+	default: return SV_MACHINE_OTHER;
+	}
+}
+
+/* Runs one QMP command and returns its "return" member. */
+static JsonNode *qmp(virDomainPtr dom, const char *command, GError **error)
+{
+	char *reply = NULL;
+	if (virDomainQemuMonitorCommand(dom, command, &reply, 0) < 0) {
+		sv_libvirt_set_error(error, "QEMU monitor command failed");
+		return NULL;
+	}
+	g_autofree char *owned = reply;
+	g_autoptr(JsonParser) p = json_parser_new();
+	if (!json_parser_load_from_data(p, owned, -1, error))
+		return NULL;
+	JsonNode *root = json_parser_get_root(p);
+	JsonObject *o = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+	if (!o || !json_object_has_member(o, "return")) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "QEMU monitor: %s", owned);
+		return NULL;
+	}
+	return json_node_copy(json_object_get_member(o, "return"));
+}
+
+/* Finds the memory-backend-file object QEMU uses for main RAM. */
+static gboolean find_ram_file(virDomainPtr dom, char **ret_path, guint64 *ret_size,
+			      GError **error)
+{
+	g_autoptr(JsonNode) list =
+		qmp(dom, "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/objects\"}}", error);
+	if (!list)
+		return FALSE;
+	JsonArray *arr = JSON_NODE_HOLDS_ARRAY(list) ? json_node_get_array(list) : NULL;
+	for (guint i = 0; arr && i < json_array_get_length(arr); i++) {
+		JsonObject *o = json_array_get_object_element(arr, i);
+		const char *type = json_object_get_string_member_with_default(o, "type", "");
+		const char *name = json_object_get_string_member_with_default(o, "name", "");
+		if (g_strcmp0(type, "child<memory-backend-file>") != 0)
+			continue;
+		g_autofree char *q_path = g_strdup_printf(
+			"{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/objects/%s\","
+			"\"property\":\"mem-path\"}}",
+			name);
+		g_autofree char *q_size = g_strdup_printf(
+			"{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/objects/%s\","
+			"\"property\":\"size\"}}",
+			name);
+		g_autoptr(JsonNode) path = qmp(dom, q_path, error);
+		if (!path)
+			return FALSE;
+		g_autoptr(JsonNode) size = qmp(dom, q_size, error);
+		if (!size)
+			return FALSE;
+		*ret_path = g_strdup(json_node_get_string(path));
+		*ret_size = (guint64)json_node_get_int(size);
+		return TRUE;
+	}
+	g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+		    "QEMU has no file-backed RAM object; was this VM started by snapvm?");
+	return FALSE;
+}
+
+static SvGuestMem *qemu_map_ram(SvMachine *m, GError **error)
+{
+	g_autoptr(SvVirDomain) dom = get_domain(m, error);
+	if (!dom)
+		return NULL;
+	g_autofree char *path = NULL;
+	guint64 size = 0;
+	if (!find_ram_file(dom, &path, &size, error))
+		return NULL;
+	SvRamRegion regions[SV_RAM_REGIONS_MAX];
+	guint n = m->arch->qemu->ram_layout(size, regions);
+	return sv_guest_mem_open(path, regions, n, error);
+}
+
+static gboolean qemu_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs,
+				    GError **error)
+{
+	g_autoptr(SvVirDomain) dom = get_domain(m, error);
+	if (!dom)
+		return FALSE;
+	g_autofree char *cmd = g_strdup_printf(
+		"{\"execute\":\"human-monitor-command\",\"arguments\":"
+		"{\"command-line\":\"info registers\",\"cpu-index\":%u}}",
+		cpu);
+	g_autoptr(JsonNode) text = qmp(dom, cmd, error);
+	if (!text)
+		return FALSE;
+	const char *s = JSON_NODE_HOLDS_VALUE(text) ? json_node_get_string(text) : NULL;
+	if (!s || !*s) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "VM '%s' has no vCPU %u", m->name,
+			    cpu);
+		return FALSE;
+	}
+	return m->arch->parse_monitor_regs(s, ret_regs, error);
+}
+
+static void qemu_release_control(SvMachine *m)
+{
+	g_clear_pointer(&qm(m)->conn, sv_libvirt_close);
+}
+
+static void qemu_free_backend(SvMachine *m)
+{
+	qemu_release_control(m);
+}
+
+static const SvMachineOps qemu_machine_ops = {
+	.backend = "qemu",
+	.pause = qemu_pause,
+	.resume = qemu_resume,
+	.stop = qemu_stop,
+	.get_state = qemu_get_state,
+	.map_ram = qemu_map_ram,
+	.read_vcpu_regs = qemu_read_vcpu_regs,
+	.release_control = qemu_release_control,
+	.free_backend = qemu_free_backend,
+};
+
+SvMachine *sv_qemu_machine_new(const SvArchOps *arch, const char *name, const char *connect_uri,
+			       guint memory_mib)
+{
+	SvQemuMachine *q = g_new0(SvQemuMachine, 1);
+	sv_machine_init_common(&q->base, &qemu_machine_ops, arch, name, connect_uri, memory_mib);
+	return &q->base;
+}

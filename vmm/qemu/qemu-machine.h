@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* qemu-machine.h - the "qemu" backend: libvirt driving QEMU (TCG). */
+#ifndef SNAPVM_QEMU_MACHINE_H
+#define SNAPVM_QEMU_MACHINE_H
+
+#include "vmm/machine.h"
+
+/* A handle on a (possibly not yet created) qemu-backend machine. */
+SvMachine *sv_qemu_machine_new(const SvArchOps *arch, const char *name, const char *connect_uri,
+			       guint memory_mib);
+/* Defines and starts the domain. */
+gboolean sv_qemu_machine_create(SvMachine *m, const SvMachineConfig *config, GError **error);
+
+#endif

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/* workload.c - checks and packs the program a `snapvm run` starts. */
+#include "vmm/workload.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <gio/gio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "snapvm/agent-proto.h"
+#include "vmm/cpio.h"
+#include "vmm/errors.h"
+
+/* Workloads larger than this are refused: they travel in the initramfs,
+ * which lives in guest RAM. */
+#define MAX_WORKLOAD_BYTES (256u << 20)
+
+static const char *elf_machine_name(guint16 m)
+{
+	const SvArchOps *a = sv_arch_by_elf_machine(m);
+	if (a)
+		return a->name;
+	switch (m) {
+	case EM_386: return "i386";
+	case EM_ARM: return "arm (32-bit)";
+	case EM_PPC64: return "ppc64";
+	case EM_RISCV: return "riscv";
+	default: return "an unknown machine";
+	}
+}
+
+gboolean sv_workload_check(const char *path, const SvArchOps *arch, GError **error)
+{
+	g_autofree char *data = NULL;
+	gsize len = 0;
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "program %s: %s", path,
+			    g_strerror(errno));
+		return FALSE;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "program %s is not a regular file", path);
+		return FALSE;
+	}
+	if ((guint64)st.st_size > MAX_WORKLOAD_BYTES) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "program %s is %lld bytes; the limit is %u MiB", path,
+			    (long long)st.st_size, MAX_WORKLOAD_BYTES >> 20);
+		return FALSE;
+	}
+	if (!g_file_get_contents(path, &data, &len, error))
+		return FALSE;
+	if (len < sizeof(Elf64_Ehdr) || memcmp(data, ELFMAG, SELFMAG) != 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "program %s is not an ELF executable; snapvm runs static binaries "
+			    "built for the guest (%s)",
+			    path, arch->name);
+		return FALSE;
+	}
+	if (data[EI_CLASS] != ELFCLASS64 || data[EI_DATA] != ELFDATA2LSB) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "program %s is not a 64-bit little-endian ELF; the %s guest needs one",
+			    path, arch->name);
+		return FALSE;
+	}
+	Elf64_Ehdr eh;
+	memcpy(&eh, data, sizeof(eh));
+	if (eh.e_machine != arch->elf_machine) {
+		const SvArchOps *other = sv_arch_by_elf_machine(eh.e_machine);
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "program %s is built for %s, but the guest is %s%s%s", path,
+			    elf_machine_name(eh.e_machine), arch->name,
+			    other ? "; run it with --arch " : "", other ? other->name : "");
+		return FALSE;
+	}
+	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "program %s is not an executable (ELF type %u)", path, eh.e_type);
+		return FALSE;
+	}
+	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > len ||
+	    (guint64)eh.e_phnum * sizeof(Elf64_Phdr) > len - eh.e_phoff) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "program %s has a corrupt ELF program header table", path);
+		return FALSE;
+	}
+	gboolean has_entry_segment = FALSE;
+	for (guint i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, data + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		/* The guest has no dynamic loader or libraries: only static
+		 * (including static-pie) programs can start there. */
+		if (ph.p_type == PT_INTERP) {
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+				    "program %s is dynamically linked; the guest has no shared "
+				    "libraries: rebuild it with -static",
+				    path);
+			return FALSE;
+		}
+		has_entry_segment |= ph.p_type == PT_LOAD;
+	}
+	if (!has_entry_segment) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "program %s has no loadable segment", path);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean add_program(GOutputStream *out, const char *program, GError **error)
+{
+	g_autofree char *data = NULL;
+	gsize len;
+	if (!g_file_get_contents(program, &data, &len, error))
+		return FALSE;
+	g_autofree char *base = g_path_get_basename(program);
+	g_autofree char *name = g_strdup_printf("%s/%s", SV_GUEST_WORKLOAD_DIR + 1, base);
+	return sv_cpio_add(out, name, S_IFREG | 0755, data, len, error);
+}
+
+gboolean sv_workload_build_initrd(const char *base_initramfs, const char *const *programs,
+				  const char *out_path, GError **error)
+{
+	g_autofree char *base = NULL;
+	gsize base_len;
+	if (!g_file_get_contents(base_initramfs, &base, &base_len, error))
+		return FALSE;
+	g_autoptr(GFile) file = g_file_new_for_path(out_path);
+	/* g_file_replace writes a temp file and renames it over out_path on close. */
+	g_autoptr(GFileOutputStream) fos =
+		g_file_replace(file, NULL, FALSE, G_FILE_CREATE_PRIVATE, NULL, error);
+	if (!fos)
+		return FALSE;
+	GOutputStream *out = G_OUTPUT_STREAM(fos);
+	/* The base archive may not end on a 4-byte boundary; the kernel skips
+	 * zero padding between concatenated archives. */
+	gboolean ok = g_output_stream_write_all(out, base, base_len, NULL, NULL, error) &&
+		      g_output_stream_write_all(out, "\0\0\0\0", (4 - base_len % 4) % 4, NULL, NULL,
+						error) &&
+		      sv_cpio_add(out, SV_GUEST_WORKLOAD_DIR + 1, S_IFDIR | 0755, NULL, 0, error);
+	for (const char *const *p = programs; ok && *p; p++)
+		ok = add_program(out, *p, error);
+	ok = ok && sv_cpio_finish(out, error);
+	if (!ok) {
+		g_autoptr(GCancellable) c = g_cancellable_new();
+		g_cancellable_cancel(c);
+		g_output_stream_close(out, c, NULL); /* a cancelled close drops the temp file */
+		return FALSE;
+	}
+	return g_output_stream_close(out, NULL, error);
+}

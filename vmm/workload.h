@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * workload.h - a host program to run in the guest: checked to be a static
+ * ELF of the guest's arch, then packed into a cpio the kernel unpacks over
+ * the base initramfs (Linux accepts concatenated archives).
+ */
+#ifndef SNAPVM_WORKLOAD_H
+#define SNAPVM_WORKLOAD_H
+
+#include <glib.h>
+
+#include "snapvm/arch.h"
+
+/* Checks path is a static executable for arch. The error says what is wrong
+ * (missing, not ELF, dynamic, other arch) and what to do. */
+gboolean sv_workload_check(const char *path, const SvArchOps *arch, GError **error);
+
+/* Writes to out_path: a copy of base_initramfs followed by a newc cpio that
+ * holds each of the NULL-terminated programs at
+ * SV_GUEST_WORKLOAD_DIR/<basename>. Atomic (temp file, rename). */
+gboolean sv_workload_build_initrd(const char *base_initramfs, const char *const *programs,
+				  const char *out_path, GError **error);
+
+#endif
