@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -138,6 +139,25 @@ static gboolean stream_until_exit(SvAgentClient *agent, guint32 pid, const RunOp
 	}
 }
 
+/* QEMU is started by a libvirt worker process that exits long before the VM
+ * stops, so QEMU's parent would be init - and libvirt, destroying the VM,
+ * waits until init reaps it, which can take seconds. As a subreaper this
+ * process adopts QEMU instead and reaps it the moment it exits. */
+static void reap_children(int sig)
+{
+	int saved = errno;
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	errno = saved;
+}
+
+static void adopt_orphans(void)
+{
+	struct sigaction sa = { .sa_handler = reap_children, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
+	sigaction(SIGCHLD, &sa, NULL);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
 static int exit_code_from_status(int status)
 {
 	if (WIFEXITED(status))
@@ -256,6 +276,7 @@ int sv_cmd_run(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	adopt_orphans();
 
 	verbose(&o, "checked %s; image %s", program, image->dir);
 	g_autofree char *guest_name = g_path_get_basename(program);

@@ -2,24 +2,23 @@
 /*
  * qemu-machine.c - the machine interface on libvirt + QEMU.
  *
- * Every operation opens the libvirt connection it needs (see libvirt-conn.h)
- * unless the caller already holds one, and guest RAM is located by asking
+ * Every operation goes through a libvirt worker process (see
+ * libvirt-worker.h), started on first use and kept until release_control,
+ * and guest RAM is located by asking
  * QEMU itself (QOM) for the backing file of its memory backend, rather than
  * guessing libvirt's file naming.
  */
 #include "vmm/qemu/qemu-machine.h"
 
 #include <json-glib/json-glib.h>
-#include <libvirt/libvirt-qemu.h>
-#include <libvirt/virterror.h>
 
 #include "vmm/errors.h"
 #include "vmm/qemu/domain-xml.h"
-#include "vmm/qemu/libvirt-conn.h"
+#include "vmm/qemu/libvirt-worker.h"
 
 typedef struct SvQemuMachine {
 	SvMachine base;
-	SvLibvirtConn *conn; /* held between operations until release_control */
+	SvLibvirtWorker *worker; /* kept between operations until release_control */
 } SvQemuMachine;
 
 static SvQemuMachine *qm(SvMachine *m)
@@ -27,32 +26,16 @@ static SvQemuMachine *qm(SvMachine *m)
 	return (SvQemuMachine *)m;
 }
 
-static SvLibvirtConn *get_conn(SvMachine *m, GError **error)
+static gboolean call(SvMachine *m, SvLibvirtOp op, const char *arg, char **ret_result,
+		     GError **error)
 {
-	if (!qm(m)->conn)
-		qm(m)->conn = sv_libvirt_open(m->connect_uri, error);
-	return qm(m)->conn;
+	if (!qm(m)->worker) {
+		qm(m)->worker = sv_libvirt_worker_start(m->connect_uri, error);
+		if (!qm(m)->worker)
+			return FALSE;
+	}
+	return sv_libvirt_worker_call(qm(m)->worker, op, m->name, arg, ret_result, error);
 }
-
-static virDomainPtr get_domain(SvMachine *m, GError **error)
-{
-	SvLibvirtConn *c = get_conn(m, error);
-	if (!c)
-		return NULL;
-	virDomainPtr dom = virDomainLookupByName(c->conn, m->name);
-	if (!dom)
-		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-			    "VM '%s' is not running (it stopped or was destroyed)", m->name);
-	return dom;
-}
-
-static void domain_unref(virDomainPtr dom)
-{
-	if (dom)
-		virDomainFree(dom);
-}
-typedef struct _virDomain SvVirDomain;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvVirDomain, domain_unref)
 
 static char *find_emulator(const SvArchOps *arch, GError **error)
 {
@@ -69,115 +52,64 @@ gboolean sv_qemu_machine_create(SvMachine *m, const SvMachineConfig *config, GEr
 	g_autofree char *emulator = find_emulator(m->arch, error);
 	if (!emulator)
 		return FALSE;
-	SvLibvirtConn *c = get_conn(m, error);
-	if (!c)
-		return FALSE;
 	g_autofree char *xml = sv_domain_xml_build(m, config, emulator);
 	/* Transient: the domain vanishes when it stops, nothing to undefine. */
-	g_autoptr(SvVirDomain) dom = virDomainCreateXML(c->conn, xml, 0);
-	if (!dom) {
-		g_autofree char *what = g_strdup_printf("cannot start VM '%s'", m->name);
-		sv_libvirt_set_error(error, what);
-		return FALSE;
-	}
-	return TRUE;
+	return call(m, SV_LV_CREATE, xml, NULL, error);
 }
 
 static gboolean qemu_pause(SvMachine *m, GError **error)
 {
-	g_autoptr(SvVirDomain) dom = get_domain(m, error);
-	if (!dom)
-		return FALSE;
-	virDomainInfo info;
-	if (virDomainGetInfo(dom, &info) == 0 && info.state == VIR_DOMAIN_PAUSED)
-		return TRUE;
-	if (virDomainSuspend(dom) < 0) {
-		sv_libvirt_set_error(error, "cannot pause the VM");
-		return FALSE;
-	}
-	return TRUE;
+	return call(m, SV_LV_PAUSE, NULL, NULL, error);
 }
 
 static gboolean qemu_resume(SvMachine *m, GError **error)
 {
-	g_autoptr(SvVirDomain) dom = get_domain(m, error);
-	if (!dom)
-		return FALSE;
-	virDomainInfo info;
-	if (virDomainGetInfo(dom, &info) == 0 && info.state == VIR_DOMAIN_RUNNING)
-		return TRUE;
-	if (virDomainResume(dom) < 0) {
-		sv_libvirt_set_error(error, "cannot resume the VM");
-		return FALSE;
-	}
-	return TRUE;
+	return call(m, SV_LV_RESUME, NULL, NULL, error);
 }
 
 static gboolean qemu_stop(SvMachine *m, GError **error)
 {
-	SvLibvirtConn *c = get_conn(m, error);
-	if (!c)
-		return FALSE;
-	g_autoptr(SvVirDomain) dom = virDomainLookupByName(c->conn, m->name);
-	if (!dom)
-		return TRUE; /* already gone: stopping is idempotent */
-	if (virDomainDestroy(dom) < 0) {
-		virErrorPtr e = virGetLastError();
-		if (e && (e->code == VIR_ERR_OPERATION_INVALID || e->code == VIR_ERR_NO_DOMAIN))
-			return TRUE; /* it stopped by itself meanwhile */
-		sv_libvirt_set_error(error, "cannot stop the VM");
-		return FALSE;
-	}
-	return TRUE;
+	return call(m, SV_LV_DESTROY, NULL, NULL, error);
 }
 
 static SvMachineState qemu_get_state(SvMachine *m, GError **error)
 {
-	SvLibvirtConn *c = get_conn(m, error);
-	if (!c)
+	g_autofree char *state = NULL;
+	if (!call(m, SV_LV_STATE, NULL, &state, error))
 		return SV_MACHINE_OTHER;
-	g_autoptr(SvVirDomain) dom = virDomainLookupByName(c->conn, m->name);
-	if (!dom)
+	if (!strcmp(state, "running"))
+		return SV_MACHINE_RUNNING;
+	if (!strcmp(state, "paused"))
+		return SV_MACHINE_PAUSED;
+	if (!strcmp(state, "stopped"))
 		return SV_MACHINE_STOPPED;
-	virDomainInfo info;
-	if (virDomainGetInfo(dom, &info) < 0)
-		return SV_MACHINE_STOPPED;
-	switch (info.state) {
-	case VIR_DOMAIN_RUNNING: return SV_MACHINE_RUNNING;
-	case VIR_DOMAIN_PAUSED: return SV_MACHINE_PAUSED;
-	case VIR_DOMAIN_SHUTOFF:
-	case VIR_DOMAIN_CRASHED: return SV_MACHINE_STOPPED;
-	default: return SV_MACHINE_OTHER;
-	}
+	return SV_MACHINE_OTHER;
 }
 
 /* Runs one QMP command and returns its "return" member. */
-static JsonNode *qmp(virDomainPtr dom, const char *command, GError **error)
+static JsonNode *qmp(SvMachine *m, const char *command, GError **error)
 {
-	char *reply = NULL;
-	if (virDomainQemuMonitorCommand(dom, command, &reply, 0) < 0) {
-		sv_libvirt_set_error(error, "QEMU monitor command failed");
+	g_autofree char *reply = NULL;
+	if (!call(m, SV_LV_QMP, command, &reply, error))
 		return NULL;
-	}
-	g_autofree char *owned = reply;
 	g_autoptr(JsonParser) p = json_parser_new();
-	if (!json_parser_load_from_data(p, owned, -1, error))
+	if (!json_parser_load_from_data(p, reply, -1, error))
 		return NULL;
 	JsonNode *root = json_parser_get_root(p);
 	JsonObject *o = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
 	if (!o || !json_object_has_member(o, "return")) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "QEMU monitor: %s", owned);
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "QEMU monitor: %s", reply);
 		return NULL;
 	}
 	return json_node_copy(json_object_get_member(o, "return"));
 }
 
 /* Finds the memory-backend-file object QEMU uses for main RAM. */
-static gboolean find_ram_file(virDomainPtr dom, char **ret_path, guint64 *ret_size,
+static gboolean find_ram_file(SvMachine *m, char **ret_path, guint64 *ret_size,
 			      GError **error)
 {
 	g_autoptr(JsonNode) list =
-		qmp(dom, "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/objects\"}}", error);
+		qmp(m, "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/objects\"}}", error);
 	if (!list)
 		return FALSE;
 	JsonArray *arr = JSON_NODE_HOLDS_ARRAY(list) ? json_node_get_array(list) : NULL;
@@ -195,10 +127,10 @@ static gboolean find_ram_file(virDomainPtr dom, char **ret_path, guint64 *ret_si
 			"{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/objects/%s\","
 			"\"property\":\"size\"}}",
 			name);
-		g_autoptr(JsonNode) path = qmp(dom, q_path, error);
+		g_autoptr(JsonNode) path = qmp(m, q_path, error);
 		if (!path)
 			return FALSE;
-		g_autoptr(JsonNode) size = qmp(dom, q_size, error);
+		g_autoptr(JsonNode) size = qmp(m, q_size, error);
 		if (!size)
 			return FALSE;
 		*ret_path = g_strdup(json_node_get_string(path));
@@ -212,12 +144,9 @@ static gboolean find_ram_file(virDomainPtr dom, char **ret_path, guint64 *ret_si
 
 static SvGuestMem *qemu_map_ram(SvMachine *m, GError **error)
 {
-	g_autoptr(SvVirDomain) dom = get_domain(m, error);
-	if (!dom)
-		return NULL;
 	g_autofree char *path = NULL;
 	guint64 size = 0;
-	if (!find_ram_file(dom, &path, &size, error))
+	if (!find_ram_file(m, &path, &size, error))
 		return NULL;
 	SvRamRegion regions[SV_RAM_REGIONS_MAX];
 	guint n = m->arch->qemu->ram_layout(size, regions);
@@ -227,14 +156,11 @@ static SvGuestMem *qemu_map_ram(SvMachine *m, GError **error)
 static gboolean qemu_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs,
 				    GError **error)
 {
-	g_autoptr(SvVirDomain) dom = get_domain(m, error);
-	if (!dom)
-		return FALSE;
 	g_autofree char *cmd = g_strdup_printf(
 		"{\"execute\":\"human-monitor-command\",\"arguments\":"
 		"{\"command-line\":\"info registers\",\"cpu-index\":%u}}",
 		cpu);
-	g_autoptr(JsonNode) text = qmp(dom, cmd, error);
+	g_autoptr(JsonNode) text = qmp(m, cmd, error);
 	if (!text)
 		return FALSE;
 	const char *s = JSON_NODE_HOLDS_VALUE(text) ? json_node_get_string(text) : NULL;
@@ -248,7 +174,7 @@ static gboolean qemu_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_reg
 
 static void qemu_release_control(SvMachine *m)
 {
-	g_clear_pointer(&qm(m)->conn, sv_libvirt_close);
+	g_clear_pointer(&qm(m)->worker, sv_libvirt_worker_stop);
 }
 
 static void qemu_free_backend(SvMachine *m)

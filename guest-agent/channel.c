@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * channel.c - frames over the virtio-serial port.
+ *
+ * How a virtio-console port behaves (drivers/char/virtio_console.c): while
+ * no host program is connected to the QEMU end, poll() reports POLLHUP (and
+ * keeps reporting it), read() returns 0, and write() would block. So a
+ * disconnected port is not polled - the loop re-checks it on a short timer -
+ * and output waits in a queue until a host connects again. A frame cut off
+ * by a disconnect is dropped whole, so a new host never starts mid-frame.
+ * Input that does not parse is skipped up to the next HELLO header: a host
+ * (or anything else) writing garbage cannot wedge the agent.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define IN_CAP (2 * (SV_PROTO_MAX_PAYLOAD + SV_PROTO_HEADER_SIZE))
+
+struct outframe {
+	struct outframe *next;
+	size_t len;
+	size_t off;
+	uint8_t data[];
+};
+
+struct channel {
+	int fd;
+	bool connected;
+	bool resync;
+	uint8_t *in;
+	size_t in_len;
+	size_t consumed; /* bytes of the frame last returned, dropped on the next call */
+	struct outframe *head, *tail;
+	size_t queued;
+};
+
+struct channel *channel_open(int fd)
+{
+	struct channel *ch = calloc(1, sizeof(*ch));
+	if (ch)
+		ch->in = malloc(IN_CAP);
+	if (!ch || !ch->in) {
+		agent_log("out of memory");
+		agent_poweroff();
+	}
+	ch->fd = fd;
+	channel_recheck(ch);
+	return ch;
+}
+
+int channel_fd(const struct channel *ch)
+{
+	return ch->fd;
+}
+
+bool channel_host_connected(const struct channel *ch)
+{
+	return ch->connected;
+}
+
+size_t channel_queued(const struct channel *ch)
+{
+	return ch->queued;
+}
+
+short channel_poll_events(const struct channel *ch)
+{
+	if (!ch->connected)
+		return 0;
+	return POLLIN | (ch->head ? POLLOUT : 0);
+}
+
+static void drop_head(struct channel *ch)
+{
+	struct outframe *f = ch->head;
+	ch->head = f->next;
+	if (!ch->head)
+		ch->tail = NULL;
+	ch->queued -= f->len - f->off;
+	free(f);
+}
+
+static void host_went_away(struct channel *ch)
+{
+	ch->connected = false;
+	if (ch->head && ch->head->off > 0)
+		drop_head(ch);
+	/* Half a request from the old host is garbage to the next one. */
+	ch->in_len = 0;
+	ch->consumed = 0;
+}
+
+void channel_recheck(struct channel *ch)
+{
+	struct pollfd p = { .fd = ch->fd, .events = POLLIN };
+	if (poll(&p, 1, 0) >= 0)
+		ch->connected = !(p.revents & POLLHUP);
+}
+
+static void read_input(struct channel *ch)
+{
+	for (;;) {
+		if (ch->in_len == IN_CAP) {
+			/* Only garbage can fill this much: no valid frame is larger. */
+			ch->in_len = 0;
+			ch->resync = true;
+		}
+		ssize_t n = read(ch->fd, ch->in + ch->in_len, IN_CAP - ch->in_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return; /* EAGAIN: all read */
+		if (n == 0) {
+			host_went_away(ch);
+			return;
+		}
+		ch->in_len += n;
+	}
+}
+
+static void write_output(struct channel *ch)
+{
+	while (ch->head) {
+		struct outframe *f = ch->head;
+		ssize_t n = write(ch->fd, f->data + f->off, f->len - f->off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* EAGAIN: the port is full; poll tells us when not */
+		f->off += n;
+		ch->queued -= n;
+		if (f->off == f->len)
+			drop_head(ch);
+	}
+}
+
+void channel_handle_events(struct channel *ch, short revents)
+{
+	if (revents & (POLLHUP | POLLERR)) {
+		host_went_away(ch);
+		return;
+	}
+	if (revents & POLLIN)
+		read_input(ch);
+	if (ch->connected && (revents & POLLOUT))
+		write_output(ch);
+}
+
+/* Finds a plausible HELLO header in the input and drops what is before it. */
+static void resync(struct channel *ch)
+{
+	for (size_t i = 0; i + SV_PROTO_HEADER_SIZE <= ch->in_len; i++) {
+		struct sv_frame_header h;
+		if (sv_frame_header_decode(ch->in + i, &h) == SV_PROTO_OK && h.type == SV_MSG_HELLO &&
+		    h.length == 4) {
+			memmove(ch->in, ch->in + i, ch->in_len - i);
+			ch->in_len -= i;
+			ch->resync = false;
+			return;
+		}
+	}
+	/* keep a tail that may be the start of a header */
+	size_t keep = ch->in_len < SV_PROTO_HEADER_SIZE ? ch->in_len : SV_PROTO_HEADER_SIZE - 1;
+	memmove(ch->in, ch->in + ch->in_len - keep, keep);
+	ch->in_len = keep;
+}
+
+bool channel_next_frame(struct channel *ch, struct frame *out)
+{
+	if (ch->consumed) {
+		memmove(ch->in, ch->in + ch->consumed, ch->in_len - ch->consumed);
+		ch->in_len -= ch->consumed;
+		ch->consumed = 0;
+	}
+	for (;;) {
+		if (ch->resync)
+			resync(ch);
+		if (ch->resync || ch->in_len < SV_PROTO_HEADER_SIZE)
+			return false;
+		enum sv_proto_status st = sv_frame_header_decode(ch->in, &out->hdr);
+		if (st != SV_PROTO_OK) {
+			agent_log("bad frame from host (%s); skipping to the next HELLO",
+				  sv_proto_status_str(st));
+			channel_send_error(ch, out->hdr.tag, out->hdr.type, EPROTO,
+					   "bad frame: %s; input discarded up to the next HELLO",
+					   sv_proto_status_str(st));
+			ch->resync = true;
+			/* skip this header's first byte so resync looks further */
+			memmove(ch->in, ch->in + 1, ch->in_len - 1);
+			ch->in_len -= 1;
+			continue;
+		}
+		size_t total = SV_PROTO_HEADER_SIZE + out->hdr.length;
+		if (ch->in_len < total)
+			return false;
+		out->payload = ch->in + SV_PROTO_HEADER_SIZE;
+		ch->consumed = total;
+		return true;
+	}
+}
+
+void channel_send(struct channel *ch, uint16_t type, uint32_t tag, const void *payload,
+		  uint32_t len)
+{
+	struct outframe *f = malloc(sizeof(*f) + SV_PROTO_HEADER_SIZE + len);
+	if (!f) {
+		agent_log("out of memory queueing a frame");
+		return;
+	}
+	f->next = NULL;
+	f->len = SV_PROTO_HEADER_SIZE + len;
+	f->off = 0;
+	sv_frame_header_encode(f->data, type, len, tag);
+	if (len)
+		memcpy(f->data + SV_PROTO_HEADER_SIZE, payload, len);
+	if (ch->tail)
+		ch->tail->next = f;
+	else
+		ch->head = f;
+	ch->tail = f;
+	ch->queued += f->len;
+	if (ch->connected)
+		write_output(ch);
+}
+
+void channel_send_error(struct channel *ch, uint32_t tag, uint16_t req_type, int err,
+			const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	uint8_t buf[sizeof(msg) + 16];
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	sv_wbuf_u32(&w, req_type);
+	sv_wbuf_u32(&w, (uint32_t)err);
+	sv_wbuf_str(&w, msg);
+	channel_send(ch, SV_MSG_ERROR, tag, buf, (uint32_t)w.len);
+}
+
+void channel_flush(struct channel *ch, int timeout_ms)
+{
+	for (int waited = 0; ch->head && ch->connected && waited < timeout_ms; waited += 10) {
+		struct pollfd p = { .fd = ch->fd, .events = POLLOUT };
+		if (poll(&p, 1, 10) > 0)
+			channel_handle_events(ch, p.revents);
+	}
+}

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/* init-setup.c - what the agent does because it is PID 1: mounts, kernel
+ * modules for the agent channel, finding the port, powering off. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+void agent_log(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	dprintf(STDERR_FILENO, "snapvm-agent: %s\n", buf);
+}
+
+static void mount_one(const char *src, const char *dir, const char *type, const char *opts)
+{
+	mkdir(dir, 0755);
+	if (mount(src, dir, type, MS_NOSUID, opts) < 0 && errno != EBUSY)
+		agent_log("mount %s on %s: %s", type, dir, strerror(errno));
+}
+
+/* The image lists the modules in dependency order (images/build-image.sh),
+ * because the initramfs has no modules.dep and no modprobe. */
+static void load_modules(void)
+{
+	FILE *f = fopen("/lib/modules/load-order", "r");
+	if (!f)
+		return; /* everything built in */
+	char line[256];
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!line[0] || line[0] == '#')
+			continue;
+		char path[300];
+		snprintf(path, sizeof(path), "/lib/modules/%s", line);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			agent_log("module %s: %s", path, strerror(errno));
+			continue;
+		}
+		if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
+			agent_log("loading %s: %s", line, strerror(errno));
+		close(fd);
+	}
+	fclose(f);
+}
+
+void agent_init_setup(void)
+{
+	mount_one("proc", "/proc", "proc", NULL);
+	mount_one("sysfs", "/sys", "sysfs", NULL);
+	mount_one("devtmpfs", "/dev", "devtmpfs", "mode=0755");
+	mount_one("tmpfs", "/tmp", "tmpfs", "mode=1777");
+	mount_one("tmpfs", "/run", "tmpfs", "mode=0755");
+	load_modules();
+}
+
+static bool read_small(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return true;
+}
+
+/* The port appears in sysfs once virtio_console has probed the device; its
+ * name comes from the host (the libvirt <target name=...>). devtmpfs makes
+ * the node; if it has not yet, make it from the sysfs dev numbers. */
+static bool find_port_once(const char *name, char *path, size_t cap)
+{
+	DIR *d = opendir("/sys/class/virtio-ports");
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *e;
+	while (!found && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char p[300], val[128];
+		snprintf(p, sizeof(p), "/sys/class/virtio-ports/%s/name", e->d_name);
+		if (!read_small(p, val, sizeof(val)) || strcmp(val, name) != 0)
+			continue;
+		snprintf(path, cap, "/dev/%s", e->d_name);
+		if (access(path, F_OK) != 0) {
+			unsigned maj, min;
+			snprintf(p, sizeof(p), "/sys/class/virtio-ports/%s/dev", e->d_name);
+			if (read_small(p, val, sizeof(val)) && sscanf(val, "%u:%u", &maj, &min) == 2)
+				mknod(path, S_IFCHR | 0600, makedev(maj, min));
+		}
+		found = access(path, F_OK) == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+bool agent_find_port(const char *name, int timeout_ms, char *path, size_t cap)
+{
+	for (int waited = 0;; waited += 10) {
+		if (find_port_once(name, path, cap))
+			return true;
+		if (waited >= timeout_ms)
+			return false;
+		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+	}
+}
+
+void agent_poweroff(void)
+{
+	sync();
+	if (getpid() == 1) {
+		reboot(RB_POWER_OFF);
+		/* PID 1 must never exit: the kernel would panic. */
+		for (;;)
+			pause();
+	}
+	exit(0);
+}

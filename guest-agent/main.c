@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c - snapvm-agent: start-up, the event loop, and request dispatch. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define MAX_POLL 160
+/* How often a disconnected port is re-checked for a host. */
+#define RECHECK_MS 20
+
+static void reply_hello(struct channel *ch, uint32_t tag)
+{
+	struct utsname u;
+	uname(&u);
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	uint8_t buf[512];
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	sv_wbuf_u32(&w, SV_PROTO_VERSION);
+	sv_wbuf_str(&w, AGENT_VERSION);
+	sv_wbuf_str(&w, u.machine);
+	sv_wbuf_str(&w, u.release);
+	sv_wbuf_u64(&w, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+	channel_send(ch, SV_MSG_HELLO_REPLY, tag, buf, (uint32_t)w.len);
+}
+
+static void handle_run(struct channel *ch, const struct frame *f)
+{
+	struct sv_rbuf r;
+	sv_rbuf_init(&r, f->payload, f->hdr.length);
+	(void)sv_rbuf_u32(&r); /* flags: output is always kept until a host reads it */
+	uint32_t argc = sv_rbuf_u32(&r);
+	if (r.bad || argc == 0 || argc > SV_PROTO_MAX_ARGS) {
+		channel_send_error(ch, f->hdr.tag, SV_MSG_RUN, EINVAL, "RUN needs 1..%u arguments",
+				   SV_PROTO_MAX_ARGS);
+		return;
+	}
+	char *argv[SV_PROTO_MAX_ARGS + 1] = { 0 };
+	for (uint32_t i = 0; i < argc; i++) {
+		uint32_t n;
+		const uint8_t *s = sv_rbuf_bytes(&r, &n);
+		argv[i] = s ? strndup((const char *)s, n) : NULL;
+	}
+	if (!sv_rbuf_done(&r)) {
+		channel_send_error(ch, f->hdr.tag, SV_MSG_RUN, EINVAL, "malformed RUN request");
+	} else {
+		const char *what = "";
+		pid_t pid = workloads_start(argv, &what);
+		if (pid < 0) {
+			channel_send_error(ch, f->hdr.tag, SV_MSG_RUN, (int)-pid,
+					   "cannot run %s (%s)", argv[0], what);
+		} else {
+			uint8_t buf[4];
+			sv_put_le32(buf, (uint32_t)pid);
+			channel_send(ch, SV_MSG_RUN_REPLY, f->hdr.tag, buf, sizeof(buf));
+		}
+	}
+	for (uint32_t i = 0; i < argc; i++)
+		free(argv[i]);
+}
+
+static void dispatch(struct channel *ch, const struct frame *f)
+{
+	struct sv_rbuf r;
+	sv_rbuf_init(&r, f->payload, f->hdr.length);
+	switch (f->hdr.type) {
+	case SV_MSG_HELLO:
+		reply_hello(ch, f->hdr.tag);
+		break;
+	case SV_MSG_RUN:
+		handle_run(ch, f);
+		break;
+	case SV_MSG_PS:
+		procfs_reply_ps(ch, f->hdr.tag);
+		break;
+	case SV_MSG_MEMPATTERN: {
+		uint64_t seed = sv_rbuf_u64(&r);
+		uint32_t npages = sv_rbuf_u32(&r);
+		if (!sv_rbuf_done(&r))
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, EINVAL,
+					   "malformed MEMPATTERN request");
+		else
+			mempattern_reply(ch, f->hdr.tag, seed, npages);
+		break;
+	}
+	case SV_MSG_POWEROFF:
+		channel_send(ch, SV_MSG_OK, f->hdr.tag, NULL, 0);
+		channel_flush(ch, 1000);
+		agent_poweroff();
+	default:
+		channel_send_error(ch, f->hdr.tag, f->hdr.type, ENOSYS,
+				   "message type %u is not a request the agent serves", f->hdr.type);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *port_arg = NULL;
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--port"))
+			port_arg = argv[i + 1];
+	bool is_init = getpid() == 1;
+	if (is_init)
+		agent_init_setup();
+	char port[300];
+	if (port_arg)
+		snprintf(port, sizeof(port), "%s", port_arg);
+	else if (!agent_find_port(SV_AGENT_PORT_NAME, 10000, port, sizeof(port))) {
+		agent_log("no virtio port named %s (is virtio_console loaded? is the VM "
+			  "started with the agent channel?)",
+			  SV_AGENT_PORT_NAME);
+		agent_poweroff();
+	}
+	int fd = open(port, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		agent_log("cannot open %s: %s", port, strerror(errno));
+		agent_poweroff();
+	}
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	struct channel *ch = channel_open(fd);
+	/* Benchmarks time the boot to this line. */
+	dprintf(STDOUT_FILENO, "snapvm-agent: ready\n");
+
+	for (;;) {
+		struct pollfd fds[MAX_POLL];
+		int n = 0;
+		fds[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		int port_idx = -1;
+		short ev = channel_poll_events(ch);
+		if (ev) {
+			port_idx = n;
+			fds[n++] = (struct pollfd){ .fd = channel_fd(ch), .events = ev };
+		}
+		int first_workload = n;
+		n += workloads_poll_fds(fds + n, MAX_POLL - n);
+		int r = poll(fds, n, channel_host_connected(ch) ? -1 : RECHECK_MS);
+		if (r < 0 && errno != EINTR) {
+			agent_log("poll: %s", strerror(errno));
+			agent_poweroff();
+		}
+		if (r <= 0) {
+			channel_recheck(ch);
+			continue;
+		}
+		if (fds[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				;
+		}
+		/* Output before exits: drain pipes, then reap. */
+		workloads_handle_events(ch, fds + first_workload, n - first_workload);
+		workloads_reap(ch);
+		if (port_idx >= 0 && fds[port_idx].revents) {
+			channel_handle_events(ch, fds[port_idx].revents);
+			struct frame f;
+			while (channel_next_frame(ch, &f))
+				dispatch(ch, &f);
+		}
+		if (!channel_host_connected(ch))
+			channel_recheck(ch);
+	}
+}

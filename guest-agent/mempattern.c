@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mempattern.c - proof that the host reads guest-physical memory right: the
+ * agent fills pages of its own memory with a pattern the host can compute,
+ * and reports each page's physical address from /proc/self/pagemap.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define MAX_PAGES 4096u
+
+static void *region;
+static size_t region_len;
+
+void mempattern_reply(struct channel *ch, uint32_t tag, uint64_t seed, uint32_t npages)
+{
+	if (npages == 0 || npages > MAX_PAGES) {
+		channel_send_error(ch, tag, SV_MSG_MEMPATTERN, EINVAL, "page count %u not in 1..%u",
+				   npages, MAX_PAGES);
+		return;
+	}
+	if (region)
+		munmap(region, region_len);
+	long page = sysconf(_SC_PAGESIZE);
+	region_len = (size_t)npages * (size_t)page;
+	region = mmap(NULL, region_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (region == MAP_FAILED) {
+		region = NULL;
+		channel_send_error(ch, tag, SV_MSG_MEMPATTERN, errno, "mmap of %u pages", npages);
+		return;
+	}
+	uint8_t *p = region;
+	for (size_t i = 0; i < region_len; i++)
+		p[i] = sv_pattern_byte(seed, i);
+	/* Locked, so the pages stay where pagemap says until the next request. */
+	if (mlock(region, region_len) < 0) {
+		channel_send_error(ch, tag, SV_MSG_MEMPATTERN, errno, "mlock");
+		return;
+	}
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		channel_send_error(ch, tag, SV_MSG_MEMPATTERN, errno, "open /proc/self/pagemap");
+		return;
+	}
+	size_t cap = 16 + (size_t)npages * 8;
+	uint8_t *buf = malloc(cap);
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, cap);
+	sv_wbuf_u64(&w, (uint64_t)(uintptr_t)region);
+	sv_wbuf_u32(&w, (uint32_t)page);
+	sv_wbuf_u32(&w, npages);
+	for (uint32_t i = 0; i < npages; i++) {
+		uint64_t entry = 0;
+		off_t off = (off_t)(((uintptr_t)region / (uintptr_t)page + i) * 8);
+		if (pread(fd, &entry, 8, off) != 8)
+			entry = 0;
+		/* bit 63: present; bits 0-54: page frame number (root sees it) */
+		uint64_t pa = (entry >> 63) ? (entry & ((1ull << 55) - 1)) * (uint64_t)page : 0;
+		sv_wbuf_u64(&w, pa);
+	}
+	close(fd);
+	channel_send(ch, SV_MSG_MEMPATTERN_REPLY, tag, buf, (uint32_t)w.len);
+	free(buf);
+}

@@ -1,0 +1,213 @@
+#!/bin/bash
+# images/build-image.sh --arch x86_64|aarch64 --agent PATH [--cache DIR]
+#
+# Builds a bootable guest image from Debian packages (see images/README.md)
+# into $CACHE/images/<arch>/<key>/ and points $CACHE/images/<arch>/current at
+# it. The key is a hash of every input, so a changed input makes a new image
+# and an unchanged one is reused. The last line on stdout is the image dir.
+set -euo pipefail
+export PATH=$PATH:/usr/sbin:/sbin # modinfo
+
+usage() { echo "usage: $0 --arch x86_64|aarch64 --agent PATH [--cache DIR]" >&2; exit 2; }
+ARCH= AGENT= CACHE=${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--arch) ARCH=$2; shift 2 ;;
+	--agent) AGENT=$2; shift 2 ;;
+	--cache) CACHE=$2; shift 2 ;;
+	*) usage ;;
+	esac
+done
+[ -n "$ARCH" ] && [ -n "$AGENT" ] || usage
+log() { echo "build-image[$ARCH]: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+[ -f "$AGENT" ] || die "no agent binary at $AGENT (build it first: meson setup build && ninja -C build)"
+
+case $ARCH in
+x86_64) DEBARCH=amd64 ;;
+aarch64) DEBARCH=arm64 ;;
+*) die "unknown arch $ARCH (x86_64 or aarch64)" ;;
+esac
+# The kernel modules the agent channel needs that are not built in: the
+# virtio-serial driver and what it depends on (resolved below with modinfo).
+MODULES=(virtio_console virtio_pci)
+SELF_SHA=$(sha256sum "$0" | cut -d' ' -f1)
+
+# apt can fail transiently ("mirror sync in progress"): retry a few times.
+retry() {
+	local i
+	for i in 1 2 3 4; do
+		if "$@"; then return 0; fi
+		log "'$*' failed (try $i); retrying"
+		sleep $((i * 3))
+	done
+	return 1
+}
+
+pkg_field() { # pkg_field PKG:ARCH FIELD - from the candidate version's record
+	apt-cache show --no-all-versions "$1" 2>/dev/null | sed -n "s/^$2: //p" | head -1
+}
+
+if [ "$DEBARCH" != "$(dpkg --print-architecture)" ] &&
+	! dpkg --print-foreign-architectures | grep -qx "$DEBARCH"; then
+	die "the $DEBARCH package architecture is not configured; run:
+    dpkg --add-architecture $DEBARCH && apt-get update"
+fi
+
+# The metapackage names the current ABI's kernel; its -unsigned twin holds
+# the same files without the signing wrapper.
+META=linux-image-$DEBARCH:$DEBARCH
+KPKG=$(pkg_field "$META" Depends | tr ',' '\n' | sed -n 's/^ *\(linux-image-[0-9][^ ]*\).*/\1/p' | head -1)
+[ -n "$KPKG" ] || die "apt knows no $META (run apt-get update; for arm64 also dpkg --add-architecture arm64)"
+KPKG=${KPKG%-unsigned}-unsigned
+PACKAGES=("$KPKG:$DEBARCH" "busybox-static:$DEBARCH")
+
+DEBS=$CACHE/debs
+mkdir -p "$DEBS"
+declare -A DEB_FILE DEB_SHA DEB_VER
+for p in "${PACKAGES[@]}"; do
+	ver=$(pkg_field "$p" Version)
+	sha=$(pkg_field "$p" SHA256)
+	file=$(pkg_field "$p" Filename)
+	[ -n "$ver" ] && [ -n "$sha" ] || die "apt cannot resolve $p"
+	deb=$DEBS/$(basename "$file")
+	if [ ! -f "$deb" ] || [ "$(sha256sum "$deb" | cut -d' ' -f1)" != "$sha" ]; then
+		log "downloading $p $ver"
+		# apt-get download names files its own way (epochs as %3a): fetch
+		# into an empty dir and take whatever single file arrives.
+		tmp=$(mktemp -d "$DEBS/.dl-XXXXXX")
+		(cd "$tmp" && retry apt-get download -q "$p=$ver" 2>&1 | grep -v -e unsandboxed -e '^Get:' -e '^Fetched' >&2 || true)
+		got=$(find "$tmp" -name '*.deb' | head -1)
+		[ -n "$got" ] || { rm -rf "$tmp"; die "download of $p failed"; }
+		mv "$got" "$deb"
+		rm -rf "$tmp"
+		[ "$(sha256sum "$deb" | cut -d' ' -f1)" = "$sha" ] || die "$deb: sha256 does not match apt's"
+	fi
+	DEB_FILE[$p]=$deb DEB_SHA[$p]=$sha DEB_VER[$p]=$ver
+done
+
+AGENT_SHA=$(sha256sum "$AGENT" | cut -d' ' -f1)
+KEY=$(printf '%s\n' "$SELF_SHA" "$AGENT_SHA" "${MODULES[@]}" "${DEB_SHA[@]}" | sha256sum | cut -c1-16)
+OUT=$CACHE/images/$ARCH/$KEY
+if [ -f "$OUT/manifest.json" ]; then
+	ln -sfn "$KEY" "$CACHE/images/$ARCH/current"
+	log "up to date: $OUT"
+	echo "$OUT"
+	exit 0
+fi
+
+mkdir -p "$CACHE/images/$ARCH"
+WORK=$(mktemp -d "$CACHE/images/$ARCH/.build-XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+log "building $OUT"
+dpkg-deb -x "${DEB_FILE[$KPKG:$DEBARCH]}" "$WORK/kernel"
+dpkg-deb -x "${DEB_FILE[busybox-static:$DEBARCH]}" "$WORK/busybox"
+RELEASE=$(ls "$WORK/kernel/lib/modules")
+MODDIR=$WORK/kernel/lib/modules/$RELEASE
+IMG=$WORK/image
+mkdir -p "$IMG"
+cp "$WORK/kernel/boot/vmlinuz-$RELEASE" "$IMG/vmlinuz"
+cp "$WORK/kernel/boot/config-$RELEASE" "$IMG/config"
+echo "$RELEASE" >"$IMG/kernel-release"
+
+case $ARCH in
+x86_64)
+	# QEMU boots the uncompressed ELF through its PVH entry, skipping the
+	# bzImage decompressor: much faster under TCG. The payload is XZ
+	# (Documentation/x86/boot.rst: setup_sects at 0x1F1, payload_offset and
+	# payload_length at 0x248/0x24C; the last 4 bytes are the size).
+	python3 - "$IMG/vmlinuz" "$WORK/payload.xz" <<'PY'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+setup_sects = d[0x1f1] or 4
+off, length = struct.unpack('<II', d[0x248:0x250])
+start = (setup_sects + 1) * 512 + off
+payload = d[start:start + length - 4]
+if not payload.startswith(b'\xfd7zXZ\x00'):
+    sys.exit('bzImage payload is not XZ')
+open(sys.argv[2], 'wb').write(payload)
+PY
+	xz -dc "$WORK/payload.xz" >"$IMG/vmlinux" 2>/dev/null || [ -s "$IMG/vmlinux" ] ||
+		die "cannot decompress the kernel payload"
+	readelf -n "$IMG/vmlinux" | grep -q 'Xen' || die "vmlinux has no PVH (Xen) ELF note"
+	echo vmlinux >"$IMG/boot-kernel"
+	;;
+aarch64)
+	# Debian's arm64 vmlinuz is an uncompressed Image already.
+	[ "$(dd if="$IMG/vmlinuz" bs=1 skip=56 count=4 2>/dev/null)" = $'ARM\x64' ] ||
+		die "arm64 vmlinuz lacks the Image magic"
+	ln "$IMG/vmlinuz" "$IMG/Image"
+	echo Image >"$IMG/boot-kernel"
+	;;
+esac
+
+# initramfs: the agent as /init, busybox for debugging, the channel modules.
+ROOT=$WORK/root
+mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp,run,workload,lib/modules}
+install -m 0755 "$AGENT" "$ROOT/init"
+install -m 0755 "$WORK/busybox/bin/busybox" "$ROOT/bin/busybox"
+ln -s busybox "$ROOT/bin/sh"
+mknod -m 600 "$ROOT/dev/console" c 5 1
+declare -A SEEN
+ORDER=()
+find_module() { find "$MODDIR" -name "$1.ko" -o -name "$1.ko.xz" | head -1; }
+add_module() { # depth-first: dependencies go first
+	local name=${1//-/_} ko dep deps
+	[ -z "${SEEN[$name]:-}" ] || return 0
+	SEEN[$name]=1
+	if grep -q "/$name.ko" "$MODDIR/modules.builtin"; then return 0; fi
+	ko=$(find_module "$name")
+	[ -n "$ko" ] || die "module $name is neither built in nor in the package"
+	deps=$(modinfo -F depends "$ko") || die "modinfo $ko failed"
+	for dep in ${deps//,/ }; do add_module "$dep"; done
+	cp "$ko" "$ROOT/lib/modules/"
+	ORDER+=("$(basename "$ko")")
+}
+for m in "${MODULES[@]}"; do add_module "$m"; done
+printf '%s\n' "${ORDER[@]}" >"$ROOT/lib/modules/load-order"
+# Reproducible: sorted names, fixed times, root-owned.
+find "$ROOT" -exec touch -h -d @0 {} +
+(cd "$ROOT" && find . -mindepth 1 | LC_ALL=C sort |
+	cpio -o -H newc --owner 0:0 --reproducible --quiet) >"$IMG/initramfs.cpio"
+
+# The manifest is written last: its presence marks a complete image.
+(
+	cd "$IMG"
+	files=$(ls | LC_ALL=C sort)
+	image_sha=$(sha256sum $files | sha256sum | cut -d' ' -f1)
+	echo "{"
+	echo "  \"arch\": \"$ARCH\","
+	echo "  \"kernel_release\": \"$RELEASE\","
+	echo "  \"boot_kernel\": \"$(cat boot-kernel)\","
+	echo "  \"inputs\": {"
+	echo "    \"packages\": ["
+	sep=
+	for p in "${PACKAGES[@]}"; do
+		printf '%s      {"name": "%s", "version": "%s", "deb": "%s", "sha256": "%s"}' \
+			"$sep" "$p" "${DEB_VER[$p]}" "$(basename "${DEB_FILE[$p]}")" "${DEB_SHA[$p]}"
+		sep=$',\n'
+	done
+	echo
+	echo "    ],"
+	echo "    \"agent_sha256\": \"$AGENT_SHA\","
+	echo "    \"builder_sha256\": \"$SELF_SHA\","
+	echo "    \"modules\": [$(printf '"%s",' "${ORDER[@]}" | sed 's/,$//')]"
+	echo "  },"
+	echo "  \"files\": ["
+	sep=
+	for f in $files; do
+		printf '%s    {"name": "%s", "size": %s, "sha256": "%s"}' "$sep" "$f" \
+			"$(stat -c %s "$f")" "$(sha256sum "$f" | cut -d' ' -f1)"
+		sep=$',\n'
+	done
+	echo
+	echo "  ],"
+	echo "  \"image_sha256\": \"$image_sha\""
+	echo "}"
+) >"$WORK/manifest.json"
+mv "$WORK/manifest.json" "$IMG/manifest.json"
+rm -rf "$OUT"
+mv "$IMG" "$OUT"
+ln -sfn "$KEY" "$CACHE/images/$ARCH/current"
+log "built $OUT ($(du -sh "$OUT" | cut -f1))"
+echo "$OUT"
