@@ -5,6 +5,10 @@
 #include <elf.h>
 #include <errno.h>
 #include <gio/gio.h>
+#include <gio/gunixoutputstream.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -128,13 +132,16 @@ gboolean sv_workload_build_initrd(const char *base_initramfs, const char *const 
 	gsize base_len;
 	if (!g_file_get_contents(base_initramfs, &base, &base_len, error))
 		return FALSE;
-	g_autoptr(GFile) file = g_file_new_for_path(out_path);
-	/* g_file_replace writes a temp file and renames it over out_path on close. */
-	g_autoptr(GFileOutputStream) fos =
-		g_file_replace(file, NULL, FALSE, G_FILE_CREATE_PRIVATE, NULL, error);
-	if (!fos)
+	/* Written beside out_path, synced, then renamed over it: a reader never
+	 * sees half an initrd, and a failure leaves nothing behind. */
+	g_autofree char *tmp = g_strdup_printf("%s.XXXXXX", out_path);
+	int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "cannot create %s: %s", tmp,
+			    g_strerror(errno));
 		return FALSE;
-	GOutputStream *out = G_OUTPUT_STREAM(fos);
+	}
+	g_autoptr(GOutputStream) out = g_unix_output_stream_new(fd, TRUE);
 	/* The base archive may not end on a 4-byte boundary; the kernel skips
 	 * zero padding between concatenated archives. */
 	gboolean ok = g_output_stream_write_all(out, base, base_len, NULL, NULL, error) &&
@@ -144,11 +151,17 @@ gboolean sv_workload_build_initrd(const char *base_initramfs, const char *const 
 	for (const char *const *p = programs; ok && *p; p++)
 		ok = add_program(out, *p, error);
 	ok = ok && sv_cpio_finish(out, error);
-	if (!ok) {
-		g_autoptr(GCancellable) c = g_cancellable_new();
-		g_cancellable_cancel(c);
-		g_output_stream_close(out, c, NULL); /* a cancelled close drops the temp file */
-		return FALSE;
+	if (ok && fsync(fd) < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "fsync %s: %s", tmp, g_strerror(errno));
+		ok = FALSE;
 	}
-	return g_output_stream_close(out, NULL, error);
+	ok = g_output_stream_close(out, NULL, ok ? error : NULL) && ok;
+	if (ok && rename(tmp, out_path) < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "rename to %s: %s", out_path,
+			    g_strerror(errno));
+		ok = FALSE;
+	}
+	if (!ok)
+		g_unlink(tmp);
+	return ok;
 }

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "tests/integration/guest-fixture.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "tests/test-paths.h"
 #include "vmm/errors.h"
@@ -10,12 +14,49 @@
 
 static char *state_dir;
 
+/* A failed assertion aborts the test program before it can stop its VMs;
+ * this kills every QEMU started for this state dir, so a failing test
+ * leaves nothing running either. */
+static void kill_our_qemus(void)
+{
+	if (!state_dir)
+		return;
+	GDir *d = g_dir_open("/proc", 0, NULL);
+	const char *e;
+	while (d && (e = g_dir_read_name(d))) {
+		char path[64], cmd[8192];
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e);
+		int fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, cmd, sizeof(cmd) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		for (ssize_t i = 0; i < n; i++)
+			cmd[i] = cmd[i] ? cmd[i] : ' ';
+		cmd[n] = '\0';
+		if (strstr(cmd, "qemu-system") && strstr(cmd, state_dir))
+			kill((pid_t)atoi(e), SIGKILL);
+	}
+	if (d)
+		g_dir_close(d);
+}
+
+static void on_abort(int sig)
+{
+	kill_our_qemus();
+	signal(SIGABRT, SIG_DFL);
+	raise(SIGABRT);
+}
+
 const char *sv_test_state_dir(void)
 {
 	if (!state_dir) {
 		state_dir = g_dir_make_tmp("snapvm-test-XXXXXX", NULL);
 		g_assert_nonnull(state_dir);
 		g_setenv("SNAPVM_STATE_DIR", state_dir, TRUE);
+		signal(SIGABRT, on_abort);
 	}
 	return state_dir;
 }
@@ -30,6 +71,7 @@ void sv_test_state_dir_cleanup(void)
 		if (m)
 			sv_machine_stop(m, FALSE, NULL, NULL);
 	}
+	kill_our_qemus();
 	g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", state_dir);
 	g_assert_cmpint(system(cmd), ==, 0);
 	g_clear_pointer(&state_dir, g_free);

@@ -89,7 +89,7 @@ static void assert_nothing_left(void)
 	const char *list[] = { "list", "--json", NULL };
 	g_auto(CmdResult) r = run_snapvm(list);
 	g_assert_cmpint(r.status, ==, 0);
-	g_assert_cmpstr(g_strstrip(r.out), ==, "[\n]");
+	g_assert_cmpstr(g_strstrip(r.out), ==, "[]");
 }
 
 static void test_help(void)

@@ -63,8 +63,10 @@ static void test_counter_matches_native(void)
 	g_assert_cmpuint(strlen(got), >, 0);
 }
 
-/* Every workload runs to a clean exit; where the host can run the same
- * program (x86_64 guest), the outputs must be identical. */
+/* Every workload runs to a clean exit with exactly the output of the host's
+ * native x86_64 build: the workloads print nothing arch-specific (the fpu
+ * one does the same IEEE operations in AVX and in NEON), so this holds for
+ * every guest arch. */
 static void test_all_workloads(void)
 {
 	require_guest();
@@ -78,12 +80,10 @@ static void test_all_workloads(void)
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			g_error("%s exited with wait status 0x%x, output:\n%s", *w, status, got);
 		g_assert_cmpuint(strlen(got), >, 0);
-		if (g_strcmp0(arch_name, "x86_64") == 0) {
-			g_autofree char *native = sv_test_workload(*w, "x86_64");
-			const char *host_argv[] = { native, NULL };
-			g_autofree char *expected = sv_test_host_output(host_argv);
-			g_assert_cmpstr(got, ==, expected);
-		}
+		g_autofree char *native = sv_test_workload(*w, "x86_64");
+		const char *host_argv[] = { native, NULL };
+		g_autofree char *expected = sv_test_host_output(host_argv);
+		g_assert_cmpstr(got, ==, expected);
 	}
 }
 
@@ -139,12 +139,12 @@ static void test_ps_sees_init_and_workload(void)
 	}
 	g_assert_true(saw_init);
 	g_assert_true(saw_sleeper);
-	/* stop it through the guest's own kill and wait for its exit frame */
+	/* stop it through the guest's own kill; its EXIT may come before or
+	 * after the kill command's own */
 	g_autofree char *kill_cmd = g_strdup_printf("kill %u", pid);
 	const char *kill_argv[] = { "/bin/busybox", "sh", "-c", kill_cmd, NULL };
-	int status;
-	g_autofree char *out = sv_test_guest_run(guest, kill_argv, &status, &error);
-	g_assert_no_error(error);
+	guint32 kill_pid;
+	g_assert_true(sv_agent_client_run(guest->agent, kill_argv, 0, &kill_pid, &error));
 	for (;;) {
 		g_auto(SvAgentFrame) f = { 0 };
 		g_assert_true(sv_agent_client_recv(guest->agent, 60000, &f, &error));
@@ -152,6 +152,7 @@ static void test_ps_sees_init_and_workload(void)
 		const guint8 *p = g_bytes_get_data(f.payload, &len);
 		if (f.type == SV_MSG_EXIT && len >= 8 && sv_get_le32(p) == pid) {
 			g_assert_true(WIFSIGNALED(sv_get_le32(p + 4)));
+			g_assert_cmpint(WTERMSIG(sv_get_le32(p + 4)), ==, SIGTERM);
 			break;
 		}
 	}
@@ -266,9 +267,13 @@ static void test_dead_guest(void)
 	require_guest();
 	g_autoptr(GError) error = NULL;
 	g_assert_true(sv_machine_stop(guest->machine, FALSE, NULL, &error));
-	SvAgentFrame f = { 0 };
 	gint64 t0 = g_get_monotonic_time();
-	g_assert_false(sv_agent_client_recv(guest->agent, 60000, &f, &error));
+	/* frames already on their way (late output) may come first */
+	for (;;) {
+		g_auto(SvAgentFrame) f = { 0 };
+		if (!sv_agent_client_recv(guest->agent, 60000, &f, &error))
+			break;
+	}
 	g_assert_error(error, SV_ERROR, SV_ERROR_PEER_GONE);
 	g_assert_cmpint(g_get_monotonic_time() - t0, <, 10 * G_USEC_PER_SEC);
 	g_assert_cmpint(sv_machine_get_state(guest->machine, NULL), ==, SV_MACHINE_STOPPED);
