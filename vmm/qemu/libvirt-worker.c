@@ -173,6 +173,13 @@ static gboolean ensure_embed_root(const char *root, GError **error)
 	g_autofree char *ram = ram_dir_for(root);
 	if (!sv_mkdir_p(etc, error) || !sv_mkdir_p(ram, error))
 		return FALSE;
+	/* Say where the RAM files are, for whoever cleans up the state dir. */
+	g_autofree char *link = g_build_filename(root, "ram-dir", NULL);
+	if (!g_file_test(link, G_FILE_TEST_IS_SYMLINK) && symlink(ram, link) < 0 && errno != EEXIST) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "cannot create %s: %s", link,
+			    g_strerror(errno));
+		return FALSE;
+	}
 	g_autofree char *conf = g_build_filename(etc, "qemu.conf", NULL);
 	g_autofree char *want = g_strdup_printf(qemu_conf_fmt, ram);
 	g_autofree char *have = NULL;
