@@ -12,7 +12,14 @@ ARCHES=("$@")
 [ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
 BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
 SNAPVM=$BUILD_DIR/vmm/snapvm
-export SNAPVM_STATE_DIR=${SNAPVM_STATE_DIR:-$(mktemp -d /tmp/snapvm-bench-XXXXXX)}
+export SNAPVM_STATE_DIR=$(mktemp -d /tmp/snapvm-bench-XXXXXX)
+cleanup() {
+	"$SNAPVM" stop --all >/dev/null 2>&1 || true
+	ram=$(readlink "$SNAPVM_STATE_DIR/libvirt/ram-dir" || true)
+	case $ram in /dev/shm/snapvm-*) rm -rf "$ram" ;; esac
+	rm -rf "$SNAPVM_STATE_DIR"
+}
+trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
 

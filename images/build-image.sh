@@ -29,8 +29,9 @@ aarch64) DEBARCH=arm64 ;;
 *) die "unknown arch $ARCH (x86_64 or aarch64)" ;;
 esac
 # The kernel modules the agent channel needs that are not built in: the
-# virtio-serial driver and what it depends on (resolved below with modinfo).
-MODULES=(virtio_console virtio_pci)
+# virtio-serial driver and what it depends on (resolved below with modinfo),
+# on PCI (QEMU pc and virt boards) and on MMIO (microvm, and our own VMM).
+MODULES=(virtio_console virtio_pci virtio_mmio)
 SELF_SHA=$(sha256sum "$0" | cut -d' ' -f1)
 
 # apt can fail transiently ("mirror sync in progress"): retry a few times.
