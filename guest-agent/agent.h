@@ -77,6 +77,8 @@ void workloads_handle_events(struct channel *ch, const struct pollfd *fds, int n
 void workloads_reap(struct channel *ch);
 
 /* ---- procfs.c ---- */
+/* Reads a small file (a /proc or /sys entry) NUL-terminated into buf. */
+bool agent_read_file(const char *path, char *buf, size_t cap);
 void procfs_reply_ps(struct channel *ch, uint32_t tag);
 
 /* ---- mempattern.c ---- */

@@ -13,7 +13,7 @@
 
 #define MAX_PROCS 4096
 
-static bool read_file(const char *path, char *buf, size_t cap)
+bool agent_read_file(const char *path, char *buf, size_t cap)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -71,11 +71,11 @@ void procfs_reply_ps(struct channel *ch, uint32_t tag)
 		unsigned ppid;
 		unsigned long size = 0, resident = 0;
 		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		if (!read_file(path, stat, sizeof(stat)) ||
+		if (!agent_read_file(path, stat, sizeof(stat)) ||
 		    !parse_stat(stat, comm, sizeof(comm), &state, &ppid))
 			continue; /* exited meanwhile */
 		snprintf(path, sizeof(path), "/proc/%s/statm", e->d_name);
-		if (read_file(path, statm, sizeof(statm)))
+		if (agent_read_file(path, statm, sizeof(statm)))
 			sscanf(statm, "%lu %lu", &size, &resident);
 		sv_wbuf_u32(&w, (uint32_t)strtoul(e->d_name, NULL, 10));
 		sv_wbuf_u32(&w, ppid);

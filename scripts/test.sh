@@ -10,5 +10,16 @@ start=$SECONDS
 scripts/setup.sh
 # TCG guests are slow on a loaded 2-core machine: the timeouts in
 # tests/meson.build are generous; a multiplier stretches them further.
-meson test -C "$BUILD_DIR" --print-errorlogs --timeout-multiplier "${SNAPVM_TIMEOUT_MULTIPLIER:-1}" "$@"
+rc=0
+meson test -C "$BUILD_DIR" --print-errorlogs --timeout-multiplier "${SNAPVM_TIMEOUT_MULTIPLIER:-1}" "$@" |
+	tee "$BUILD_DIR/meson-test.out" || rc=$?
 echo "test suite wall time: $((SECONDS - start)) s"
+# One plain closing line for whoever reads the log: test programs passed/failed.
+ok=$(awk '/^Ok:/ {print $2}' "$BUILD_DIR/meson-test.out")
+failed=0
+for field in Fail Timeout "Unexpected Pass"; do
+	n=$(awk -v f="$field:" 'index($0, f) == 1 {print $NF}' "$BUILD_DIR/meson-test.out")
+	failed=$((failed + ${n:-0}))
+done
+echo "${ok:-0} passed, $failed failed"
+exit "$rc"

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "vmm/errors.h"
+#include "vmm/io-util.h"
 
 /* How long one request may take once the agent is up. Generous: TCG guests
  * on a loaded 2-core machine can be slow, but a dead agent must not hang us. */
@@ -97,24 +98,16 @@ SvAgentClient *sv_agent_client_connect(const char *socket_path, guint timeout_ms
 	}
 }
 
-static gboolean write_all(int fd, const guint8 *p, gsize n, GError **error)
+static gboolean write_all(int fd, const void *p, gsize n, GError **error)
 {
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			int e = errno;
-			g_set_error(error, SV_ERROR,
-				    e == EPIPE || e == ECONNRESET ? SV_ERROR_PEER_GONE : SV_ERROR_FAILED,
-				    "agent channel: write failed: %s%s", g_strerror(e),
-				    e == EPIPE || e == ECONNRESET ? " (the VM has stopped)" : "");
-			return FALSE;
-		}
-		p += w;
-		n -= w;
-	}
-	return TRUE;
+	if (sv_write_all_fd(fd, p, n))
+		return TRUE;
+	int e = errno;
+	gboolean gone = e == EPIPE || e == ECONNRESET;
+	g_set_error(error, SV_ERROR, gone ? SV_ERROR_PEER_GONE : SV_ERROR_FAILED,
+		    "agent channel: write failed: %s%s", g_strerror(e),
+		    gone ? " (the VM has stopped)" : "");
+	return FALSE;
 }
 
 gboolean sv_agent_client_send(SvAgentClient *client, guint16 type, const void *payload,
@@ -252,10 +245,8 @@ gboolean sv_agent_client_recv(SvAgentClient *client, gint timeout_ms, SvAgentFra
 
 static gboolean agent_error_from_frame(const SvAgentFrame *frame, GError **error)
 {
-	gsize len;
-	const guint8 *p = g_bytes_get_data(frame->payload, &len);
 	struct sv_rbuf r;
-	sv_rbuf_init(&r, p, len);
+	sv_agent_frame_reader(frame, &r);
 	guint32 req = sv_rbuf_u32(&r);
 	gint32 err = (gint32)sv_rbuf_u32(&r);
 	char msg[512];
@@ -322,6 +313,57 @@ out:
 	return ok;
 }
 
+void sv_agent_frame_reader(const SvAgentFrame *frame, struct sv_rbuf *r)
+{
+	gsize len = 0;
+	const guint8 *p = frame->payload ? g_bytes_get_data(frame->payload, &len) : NULL;
+	sv_rbuf_init(r, p, len);
+}
+
+gboolean sv_agent_frame_parse_output(const SvAgentFrame *frame, guint32 *ret_pid,
+				     guint32 *ret_stream, const guint8 **ret_bytes, guint32 *ret_len,
+				     GError **error)
+{
+	struct sv_rbuf r;
+	sv_agent_frame_reader(frame, &r);
+	*ret_pid = sv_rbuf_u32(&r);
+	*ret_stream = sv_rbuf_u32(&r);
+	*ret_bytes = sv_rbuf_bytes(&r, ret_len);
+	if (frame->type != SV_MSG_OUTPUT || !sv_rbuf_done(&r) ||
+	    (*ret_stream != 1 && *ret_stream != 2)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "agent sent a malformed output frame");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean sv_agent_frame_parse_exit(const SvAgentFrame *frame, guint32 *ret_pid,
+				   int *ret_wait_status, GError **error)
+{
+	struct sv_rbuf r;
+	sv_agent_frame_reader(frame, &r);
+	*ret_pid = sv_rbuf_u32(&r);
+	*ret_wait_status = (int)sv_rbuf_u32(&r);
+	if (frame->type != SV_MSG_EXIT || !sv_rbuf_done(&r)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "agent sent a malformed exit frame");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Sends a request and waits for its reply; r then reads the reply's payload,
+ * which lives as long as *frame. */
+static gboolean request(SvAgentClient *client, guint16 type, const void *payload, gsize len,
+			guint16 want_type, SvAgentFrame *frame, struct sv_rbuf *r, GError **error)
+{
+	guint32 tag;
+	if (!sv_agent_client_send(client, type, payload, len, &tag, error) ||
+	    !sv_agent_client_wait_reply(client, tag, want_type, REQUEST_TIMEOUT_MS, frame, error))
+		return FALSE;
+	sv_agent_frame_reader(frame, r);
+	return TRUE;
+}
+
 gboolean sv_agent_client_hello(SvAgentClient *client, guint timeout_ms, SvAgentInfo *ret_info,
 			       GError **error)
 {
@@ -356,10 +398,8 @@ gboolean sv_agent_client_hello(SvAgentClient *client, guint timeout_ms, SvAgentI
 				ours |= g_array_index(tags, guint32, i) == f.tag;
 			if (!ours)
 				continue;
-			gsize len;
-			const guint8 *p = g_bytes_get_data(f.payload, &len);
 			struct sv_rbuf r;
-			sv_rbuf_init(&r, p, len);
+			sv_agent_frame_reader(&f, &r);
 			SvAgentInfo info = { 0 };
 			info.proto_version = sv_rbuf_u32(&r);
 			sv_rbuf_str(&r, info.agent_version, sizeof(info.agent_version));
@@ -370,7 +410,7 @@ gboolean sv_agent_client_hello(SvAgentClient *client, guint timeout_ms, SvAgentI
 				g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
 					    "agent handshake: malformed HELLO reply (%" G_GSIZE_FORMAT
 					    " bytes)",
-					    len);
+					    r.len);
 				return FALSE;
 			}
 			if (info.proto_version != SV_PROTO_VERSION) {
@@ -420,16 +460,10 @@ gboolean sv_agent_client_run(SvAgentClient *client, const char *const *argv, gui
 	for (guint i = 0; i < argc; i++)
 		sv_wbuf_str(&w, argv[i]);
 	g_assert(!w.overflow);
-	guint32 tag;
-	if (!sv_agent_client_send(client, SV_MSG_RUN, buf, w.len, &tag, error))
-		return FALSE;
 	g_auto(SvAgentFrame) f = { 0 };
-	if (!sv_agent_client_wait_reply(client, tag, SV_MSG_RUN_REPLY, REQUEST_TIMEOUT_MS, &f, error))
-		return FALSE;
-	gsize len;
-	const guint8 *p = g_bytes_get_data(f.payload, &len);
 	struct sv_rbuf r;
-	sv_rbuf_init(&r, p, len);
+	if (!request(client, SV_MSG_RUN, buf, w.len, SV_MSG_RUN_REPLY, &f, &r, error))
+		return FALSE;
 	guint32 pid = sv_rbuf_u32(&r);
 	if (!sv_rbuf_done(&r) || pid == 0) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "agent sent a malformed RUN reply");
@@ -441,16 +475,11 @@ gboolean sv_agent_client_run(SvAgentClient *client, const char *const *argv, gui
 
 GArray *sv_agent_client_ps(SvAgentClient *client, GError **error)
 {
-	guint32 tag;
-	if (!sv_agent_client_send(client, SV_MSG_PS, NULL, 0, &tag, error))
-		return NULL;
 	g_auto(SvAgentFrame) f = { 0 };
-	if (!sv_agent_client_wait_reply(client, tag, SV_MSG_PS_REPLY, REQUEST_TIMEOUT_MS, &f, error))
-		return NULL;
-	gsize len;
-	const guint8 *p = g_bytes_get_data(f.payload, &len);
 	struct sv_rbuf r;
-	sv_rbuf_init(&r, p, len);
+	if (!request(client, SV_MSG_PS, NULL, 0, SV_MSG_PS_REPLY, &f, &r, error))
+		return NULL;
+	gsize len = r.len;
 	guint32 count = sv_rbuf_u32(&r);
 	/* Each entry is at least 24 bytes: a count beyond that is a lie. */
 	if (r.bad || count > len / 24) {
@@ -485,17 +514,12 @@ gboolean sv_agent_client_mempattern(SvAgentClient *client, guint64 seed, guint32
 	guint8 buf[12];
 	sv_put_le64(buf, seed);
 	sv_put_le32(buf + 8, npages);
-	guint32 tag;
-	if (!sv_agent_client_send(client, SV_MSG_MEMPATTERN, buf, sizeof(buf), &tag, error))
-		return FALSE;
 	g_auto(SvAgentFrame) f = { 0 };
-	if (!sv_agent_client_wait_reply(client, tag, SV_MSG_MEMPATTERN_REPLY, REQUEST_TIMEOUT_MS, &f,
-					error))
-		return FALSE;
-	gsize len;
-	const guint8 *p = g_bytes_get_data(f.payload, &len);
 	struct sv_rbuf r;
-	sv_rbuf_init(&r, p, len);
+	if (!request(client, SV_MSG_MEMPATTERN, buf, sizeof(buf), SV_MSG_MEMPATTERN_REPLY, &f, &r,
+		     error))
+		return FALSE;
+	gsize len = r.len;
 	guint64 vaddr = sv_rbuf_u64(&r);
 	guint32 page_size = sv_rbuf_u32(&r);
 	guint32 count = sv_rbuf_u32(&r);
@@ -518,9 +542,7 @@ gboolean sv_agent_client_mempattern(SvAgentClient *client, guint64 seed, guint32
 
 gboolean sv_agent_client_poweroff(SvAgentClient *client, GError **error)
 {
-	guint32 tag;
-	if (!sv_agent_client_send(client, SV_MSG_POWEROFF, NULL, 0, &tag, error))
-		return FALSE;
 	g_auto(SvAgentFrame) f = { 0 };
-	return sv_agent_client_wait_reply(client, tag, SV_MSG_OK, REQUEST_TIMEOUT_MS, &f, error);
+	struct sv_rbuf r;
+	return request(client, SV_MSG_POWEROFF, NULL, 0, SV_MSG_OK, &f, &r, error);
 }

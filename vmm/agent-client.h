@@ -41,6 +41,16 @@ typedef struct SvGuestProcess {
 	char comm[32];
 } SvGuestProcess;
 
+/* Points r at frame's payload (valid as long as the frame). */
+void sv_agent_frame_reader(const SvAgentFrame *frame, struct sv_rbuf *r);
+/* Decodes an SV_MSG_OUTPUT frame; *ret_bytes points into the frame. */
+gboolean sv_agent_frame_parse_output(const SvAgentFrame *frame, guint32 *ret_pid,
+				     guint32 *ret_stream, const guint8 **ret_bytes, guint32 *ret_len,
+				     GError **error);
+/* Decodes an SV_MSG_EXIT frame. */
+gboolean sv_agent_frame_parse_exit(const SvAgentFrame *frame, guint32 *ret_pid,
+				   int *ret_wait_status, GError **error);
+
 /* Connects to a channel socket, retrying until it exists (QEMU creates it as
  * it starts) or timeout_ms passes. */
 SvAgentClient *sv_agent_client_connect(const char *socket_path, guint timeout_ms,

@@ -59,13 +59,7 @@ int sv_cmd_list(int argc, char **argv)
 		}
 	}
 	json_builder_end_array(b);
-	if (json) {
-		g_autoptr(JsonGenerator) g = json_generator_new();
-		g_autoptr(JsonNode) root = json_builder_get_root(b);
-		json_generator_set_root(g, root);
-		json_generator_set_pretty(g, TRUE);
-		g_autofree char *s = json_generator_to_data(g, NULL);
-		printf("%s\n", s);
-	}
+	if (json)
+		sv_cli_print_json(b, TRUE);
 	return 0;
 }

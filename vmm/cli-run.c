@@ -20,6 +20,7 @@
 #include "vmm/cli.h"
 #include "vmm/errors.h"
 #include "vmm/image.h"
+#include "vmm/io-util.h"
 #include "vmm/machine.h"
 #include "vmm/workload.h"
 
@@ -76,20 +77,6 @@ static char *default_name(const char *program)
 			       g_random_int_range(0, 0x10000));
 }
 
-static gboolean write_all_fd(int fd, const guint8 *p, gsize n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return FALSE;
-		p += w;
-		n -= w;
-	}
-	return TRUE;
-}
-
 /* Streams the workload's frames until it exits; returns its wait status. */
 static gboolean stream_until_exit(SvAgentClient *agent, guint32 pid, const RunOptions *o,
 				  int *ret_status, GError **error)
@@ -99,20 +86,11 @@ static gboolean stream_until_exit(SvAgentClient *agent, guint32 pid, const RunOp
 		g_auto(SvAgentFrame) f = { 0 };
 		if (!sv_agent_client_recv(agent, -1, &f, error))
 			return FALSE;
-		gsize len;
-		const guint8 *p = g_bytes_get_data(f.payload, &len);
-		struct sv_rbuf r;
-		sv_rbuf_init(&r, p, len);
+		guint32 from, stream, n;
+		const guint8 *bytes;
 		if (f.type == SV_MSG_OUTPUT) {
-			guint32 from = sv_rbuf_u32(&r);
-			guint32 stream = sv_rbuf_u32(&r);
-			guint32 n;
-			const guint8 *bytes = sv_rbuf_bytes(&r, &n);
-			if (!sv_rbuf_done(&r) || (stream != 1 && stream != 2)) {
-				g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-					    "agent sent a malformed output frame");
+			if (!sv_agent_frame_parse_output(&f, &from, &stream, &bytes, &n, error))
 				return FALSE;
-			}
 			if (from != pid)
 				continue;
 			if (first_output) {
@@ -121,18 +99,14 @@ static gboolean stream_until_exit(SvAgentClient *agent, guint32 pid, const RunOp
 			}
 			/* A closed stdout (snapvm run ... | head) is not an error
 			 * of the workload: keep draining so it can finish. */
-			write_all_fd(stream == 1 ? STDOUT_FILENO : STDERR_FILENO, bytes, n);
+			sv_write_all_fd(stream == 1 ? STDOUT_FILENO : STDERR_FILENO, bytes, n);
 		} else if (f.type == SV_MSG_EXIT) {
-			guint32 from = sv_rbuf_u32(&r);
-			guint32 status = sv_rbuf_u32(&r);
-			if (!sv_rbuf_done(&r)) {
-				g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-					    "agent sent a malformed exit frame");
+			int status;
+			if (!sv_agent_frame_parse_exit(&f, &from, &status, error))
 				return FALSE;
-			}
 			if (from != pid)
 				continue;
-			*ret_status = (int)status;
+			*ret_status = status;
 			return TRUE;
 		}
 		/* Anything else (late HELLO replies) is not for us. */
@@ -179,11 +153,7 @@ static void print_detached(const RunOptions *o, const SvMachine *m, guint32 pid)
 		json_builder_set_member_name(b, "pid");
 		json_builder_add_int_value(b, pid);
 		json_builder_end_object(b);
-		g_autoptr(JsonGenerator) g = json_generator_new();
-		g_autoptr(JsonNode) root = json_builder_get_root(b);
-		json_generator_set_root(g, root);
-		g_autofree char *s = json_generator_to_data(g, NULL);
-		printf("%s\n", s);
+		sv_cli_print_json(b, FALSE);
 	} else {
 		printf("%s %u\n", m->name, pid);
 	}

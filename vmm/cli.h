@@ -24,6 +24,9 @@ int sv_cmd_stop(int argc, char **argv);
 void sv_cli_error(const char *cmd, const GError *error);
 /* Parses argv with options; on failure prints the error and a hint. */
 gboolean sv_cli_parse(GOptionContext *ctx, const char *cmd, int *argc, char ***argv);
+/* Prints the builder's JSON on stdout with a newline. */
+typedef struct _JsonBuilder JsonBuilder;
+void sv_cli_print_json(JsonBuilder *builder, gboolean pretty);
 /* Milliseconds since the process started, for --verbose timings. */
 double sv_cli_elapsed_ms(void);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c - `snapvm COMMAND ...`: dispatch to one cli-<command>.c. */
+#include <json-glib/json-glib.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,16 @@ gboolean sv_cli_parse(GOptionContext *ctx, const char *cmd, int *argc, char ***a
 		return FALSE;
 	}
 	return TRUE;
+}
+
+void sv_cli_print_json(JsonBuilder *builder, gboolean pretty)
+{
+	g_autoptr(JsonGenerator) g = json_generator_new();
+	g_autoptr(JsonNode) root = json_builder_get_root(builder);
+	json_generator_set_root(g, root);
+	json_generator_set_pretty(g, pretty);
+	g_autofree char *s = json_generator_to_data(g, NULL);
+	printf("%s\n", s);
 }
 
 static const struct {

@@ -38,6 +38,9 @@ typedef struct SvQemuBoard {
 	const char *machine;	  /* QEMU machine type */
 	const char *libvirt_arch; /* <type arch=...> */
 	const char *default_cpu;  /* portable CPU model (see design.md) */
+	/* Features of default_cpu to switch off so that TCG and KVM present the
+	 * same CPU (NULL-terminated; NULL for none). */
+	const char *const *default_cpu_disabled;
 	const char *console;	  /* kernel console device */
 	const char *cmdline;	  /* arch-specific kernel parameters */
 	/* Splits ram_size bytes of RAM the way the board maps it. Returns the

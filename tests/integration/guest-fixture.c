@@ -159,24 +159,23 @@ char *sv_test_guest_run(SvTestGuest *g, const char *const *argv, int *ret_wait_s
 		g_auto(SvAgentFrame) f = { 0 };
 		if (!sv_agent_client_recv(g->agent, 300000, &f, error))
 			return NULL;
-		gsize len;
-		const guint8 *p = g_bytes_get_data(f.payload, &len);
-		struct sv_rbuf r;
-		sv_rbuf_init(&r, p, len);
-		guint32 from = sv_rbuf_u32(&r);
-		if (from != pid)
-			continue;
+		guint32 from, stream, n;
+		const guint8 *bytes;
+		int status;
 		if (f.type == SV_MSG_OUTPUT) {
-			guint32 stream = sv_rbuf_u32(&r);
-			guint32 n;
-			const guint8 *bytes = sv_rbuf_bytes(&r, &n);
-			if (stream == 1 && bytes)
+			if (!sv_agent_frame_parse_output(&f, &from, &stream, &bytes, &n, error))
+				return NULL;
+			if (from == pid && stream == 1)
 				g_string_append_len(out, (const char *)bytes, n);
-			else if (bytes)
+			else if (from == pid)
 				g_printerr("# guest stderr: %.*s", (int)n, bytes);
 		} else if (f.type == SV_MSG_EXIT) {
-			*ret_wait_status = (int)sv_rbuf_u32(&r);
-			return g_string_free(g_steal_pointer(&out), FALSE);
+			if (!sv_agent_frame_parse_exit(&f, &from, &status, error))
+				return NULL;
+			if (from == pid) {
+				*ret_wait_status = status;
+				return g_string_free(g_steal_pointer(&out), FALSE);
+			}
 		}
 	}
 }

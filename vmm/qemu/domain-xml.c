@@ -58,9 +58,11 @@ char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config,
 	 * itself warns about a model it cannot provide. */
 	g_string_append_printf(s,
 			       "  <cpu mode='custom' match='exact' check='none'>\n"
-			       "    <model fallback='forbid'>%s</model>\n"
-			       "  </cpu>\n",
+			       "    <model fallback='forbid'>%s</model>\n",
 			       cpu);
+	for (const char *const *f = board->default_cpu_disabled; !config->cpu_model && f && *f; f++)
+		g_string_append_printf(s, "    <feature policy='disable' name='%s'/>\n", *f);
+	g_string_append(s, "  </cpu>\n");
 	g_string_append(s, "  <clock offset='utc'/>\n"
 			   "  <on_poweroff>destroy</on_poweroff>\n"
 			   "  <on_reboot>destroy</on_reboot>\n"

@@ -17,6 +17,7 @@
 
 #include "snapvm/agent-proto.h" /* sv_put_le32 / sv_get_le32 */
 #include "vmm/errors.h"
+#include "vmm/io-util.h"
 #include "vmm/paths.h"
 
 #define LOCK_WAIT_SECONDS 60
@@ -44,21 +45,6 @@ static const char qemu_conf_fmt[] = "# written by snapvm; rewritten when it diff
 				    "memory_backing_dir = \"%s\"\n";
 
 /* ---- messages over the socketpair: u32 fields and length-prefixed text ---- */
-
-static gboolean write_all(int fd, const void *buf, gsize n)
-{
-	const guint8 *p = buf;
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return FALSE;
-		p += w;
-		n -= w;
-	}
-	return TRUE;
-}
 
 /* Reads exactly n bytes; timeout_ms < 0 waits for ever (the worker side). */
 static gboolean read_all(int fd, void *buf, gsize n, gint timeout_ms)
@@ -92,12 +78,12 @@ static gboolean send_message(int fd, guint32 a, guint32 b, const char *s1, const
 	guint8 hdr[8];
 	sv_put_le32(hdr, a);
 	sv_put_le32(hdr + 4, b);
-	if (!write_all(fd, hdr, 8))
+	if (!sv_write_all_fd(fd, hdr, 8))
 		return FALSE;
 	for (int i = 0; i < 2; i++) {
 		guint8 len[4];
 		sv_put_le32(len, (guint32)strlen(strs[i]));
-		if (!write_all(fd, len, 4) || !write_all(fd, strs[i], strlen(strs[i])))
+		if (!sv_write_all_fd(fd, len, 4) || !sv_write_all_fd(fd, strs[i], strlen(strs[i])))
 			return FALSE;
 	}
 	return TRUE;

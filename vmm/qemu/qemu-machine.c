@@ -104,6 +104,16 @@ static JsonNode *qmp(SvMachine *m, const char *command, GError **error)
 	return json_node_copy(json_object_get_member(o, "return"));
 }
 
+/* Reads a property of one of QEMU's /objects. */
+static JsonNode *qom_get(SvMachine *m, const char *object, const char *property, GError **error)
+{
+	g_autofree char *cmd = g_strdup_printf(
+		"{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/objects/%s\","
+		"\"property\":\"%s\"}}",
+		object, property);
+	return qmp(m, cmd, error);
+}
+
 /* Finds the memory-backend-file object QEMU uses for main RAM. */
 static gboolean find_ram_file(SvMachine *m, char **ret_path, guint64 *ret_size,
 			      GError **error)
@@ -119,18 +129,10 @@ static gboolean find_ram_file(SvMachine *m, char **ret_path, guint64 *ret_size,
 		const char *name = json_object_get_string_member_with_default(o, "name", "");
 		if (g_strcmp0(type, "child<memory-backend-file>") != 0)
 			continue;
-		g_autofree char *q_path = g_strdup_printf(
-			"{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/objects/%s\","
-			"\"property\":\"mem-path\"}}",
-			name);
-		g_autofree char *q_size = g_strdup_printf(
-			"{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/objects/%s\","
-			"\"property\":\"size\"}}",
-			name);
-		g_autoptr(JsonNode) path = qmp(m, q_path, error);
+		g_autoptr(JsonNode) path = qom_get(m, name, "mem-path", error);
 		if (!path)
 			return FALSE;
-		g_autoptr(JsonNode) size = qmp(m, q_size, error);
+		g_autoptr(JsonNode) size = qom_get(m, name, "size", error);
 		if (!size)
 			return FALSE;
 		*ret_path = g_strdup(json_node_get_string(path));
