@@ -45,8 +45,13 @@ retry() {
 	return 1
 }
 
-pkg_field() { # pkg_field PKG:ARCH FIELD - from the candidate version's record
-	apt-cache show --no-all-versions "$1" 2>/dev/null | sed -n "s/^$2: //p" | head -1
+# apt-cache takes a second or two per call here: ask once per package and
+# read the fields from the saved record.
+# (pkg_load runs in this shell, not in a $(...) subshell, so the record stays.)
+declare -A PKG_RECORD
+pkg_load() { PKG_RECORD[$1]=$(apt-cache show --no-all-versions "$1" 2>/dev/null || true); }
+pkg_field() { # pkg_field PKG:ARCH FIELD - from the record pkg_load saved
+	sed -n "s/^$2: //p" <<<"${PKG_RECORD[$1]:-}" | head -1
 }
 
 if [ "$DEBARCH" != "$(dpkg --print-architecture)" ] &&
@@ -58,6 +63,7 @@ fi
 # The metapackage names the current ABI's kernel; its -unsigned twin holds
 # the same files without the signing wrapper.
 META=linux-image-$DEBARCH:$DEBARCH
+pkg_load "$META"
 KPKG=$(pkg_field "$META" Depends | tr ',' '\n' | sed -n 's/^ *\(linux-image-[0-9][^ ]*\).*/\1/p' | head -1)
 [ -n "$KPKG" ] || die "apt knows no $META (run apt-get update; for arm64 also dpkg --add-architecture arm64)"
 KPKG=${KPKG%-unsigned}-unsigned
@@ -67,6 +73,7 @@ DEBS=$CACHE/debs
 mkdir -p "$DEBS"
 declare -A DEB_FILE DEB_SHA DEB_VER
 for p in "${PACKAGES[@]}"; do
+	pkg_load "$p"
 	ver=$(pkg_field "$p" Version)
 	sha=$(pkg_field "$p" SHA256)
 	file=$(pkg_field "$p" Filename)
