@@ -120,11 +120,18 @@ bool agent_find_port(const char *name, int timeout_ms, char *path, size_t cap)
 	}
 }
 
+/*
+ * Ends the guest. It restarts rather than powers off: an x86 guest booted
+ * through PVH finds no ACPI tables, so a power-off only halts the CPU, while
+ * a restart works on every board (triple fault, PSCI). snapvm's machines
+ * turn a guest restart into the end of the VM (QEMU -action reboot=shutdown,
+ * see vmm/qemu/domain-xml.c).
+ */
 void agent_poweroff(void)
 {
 	sync();
 	if (getpid() == 1) {
-		reboot(RB_POWER_OFF);
+		reboot(RB_AUTOBOOT);
 		/* PID 1 must never exit: the kernel would panic. */
 		for (;;)
 			pause();

@@ -18,6 +18,10 @@
 /* How often a disconnected port is re-checked for a host. */
 #define RECHECK_MS 20
 
+/* Set by a RUN with SV_RUN_POWEROFF_ON_HOST_LOSS: the host process that
+ * owns this VM is gone when its connection closes. */
+static bool poweroff_on_host_loss;
+
 static void reply_hello(struct channel *ch, uint32_t tag)
 {
 	struct utsname u;
@@ -39,7 +43,9 @@ static void handle_run(struct channel *ch, const struct frame *f)
 {
 	struct sv_rbuf r;
 	sv_rbuf_init(&r, f->payload, f->hdr.length);
-	(void)sv_rbuf_u32(&r); /* flags: output is always kept until a host reads it */
+	/* Output is always kept until a host reads it, so BUFFER_WHEN_DETACHED
+	 * needs nothing more. */
+	uint32_t flags = sv_rbuf_u32(&r);
 	uint32_t argc = sv_rbuf_u32(&r);
 	if (r.bad || argc == 0 || argc > SV_PROTO_MAX_ARGS) {
 		channel_send_error(ch, f->hdr.tag, SV_MSG_RUN, EINVAL, "RUN needs 1..%u arguments",
@@ -61,6 +67,8 @@ static void handle_run(struct channel *ch, const struct frame *f)
 			channel_send_error(ch, f->hdr.tag, SV_MSG_RUN, (int)-pid,
 					   "cannot run %s (%s)", argv[0], what);
 		} else {
+			if (flags & SV_RUN_POWEROFF_ON_HOST_LOSS)
+				poweroff_on_host_loss = true;
 			uint8_t buf[4];
 			sv_put_le32(buf, (uint32_t)pid);
 			channel_send(ch, SV_MSG_RUN_REPLY, f->hdr.tag, buf, sizeof(buf));
@@ -174,5 +182,9 @@ int main(int argc, char **argv)
 		}
 		if (!channel_host_connected(ch))
 			channel_recheck(ch);
+		if (poweroff_on_host_loss && !channel_host_connected(ch)) {
+			agent_log("the host that owns this VM went away; powering off");
+			agent_poweroff();
+		}
 	}
 }

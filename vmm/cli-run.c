@@ -313,7 +313,9 @@ int sv_cmd_run(int argc, char **argv)
 		g_ptr_array_add(args, argv[i]);
 	g_ptr_array_add(args, NULL);
 	if (!sv_agent_client_run(agent, (const char *const *)args->pdata,
-				 o.detach ? SV_RUN_BUFFER_WHEN_DETACHED : 0, &pid, &error))
+				 o.detach ? SV_RUN_BUFFER_WHEN_DETACHED
+					  : SV_RUN_POWEROFF_ON_HOST_LOSS,
+				 &pid, &error))
 		goto out;
 	verbose(&o, "workload started as guest pid %u", pid);
 	if (o.detach) {

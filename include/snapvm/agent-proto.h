@@ -80,6 +80,9 @@ enum sv_msg_type {
 enum {
 	/* keep the workload's output in the agent while no host listens */
 	SV_RUN_BUFFER_WHEN_DETACHED = 1u << 0,
+	/* the VM belongs to this host connection: if it closes (the host
+	 * process died, even by SIGKILL), power the guest off */
+	SV_RUN_POWEROFF_ON_HOST_LOSS = 1u << 1,
 };
 
 struct sv_frame_header {

@@ -216,6 +216,30 @@ static void test_guest_dies_under_run(void)
 	assert_nothing_left();
 }
 
+/* Even SIGKILL of `snapvm run` (no chance to clean up) leaves no QEMU: the
+ * agent powers the guest off when the owning connection closes. The record
+ * stays, shown as stopped, until `snapvm stop` removes it. */
+static void test_killed_run_leaves_no_qemu(void)
+{
+	int out;
+	GPid pid = start_long_run("killed-1", &out);
+	kill(pid, SIGKILL);
+	int status;
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	close(out);
+	for (int i = 0; i < 300 && count_our_qemus(); i++)
+		g_usleep(100000);
+	g_assert_cmpuint(count_our_qemus(), ==, 0);
+	const char *list[] = { "list", NULL };
+	g_auto(CmdResult) l = run_snapvm(list);
+	g_assert_nonnull(strstr(l.out, "killed-1"));
+	g_assert_nonnull(strstr(l.out, "stopped"));
+	const char *stop[] = { "stop", "--all", NULL };
+	g_auto(CmdResult) s = run_snapvm(stop);
+	g_assert_cmpint(s.status, ==, 0);
+	assert_nothing_left();
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -226,6 +250,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/cli/run/detach-list-stop", test_detach_list_stop);
 	g_test_add_func("/cli/run/interrupt-stops-vm", test_interrupt_stops_vm);
 	g_test_add_func("/cli/run/guest-dies", test_guest_dies_under_run);
+	g_test_add_func("/cli/run/killed-run-leaves-no-qemu", test_killed_run_leaves_no_qemu);
 	int rc = g_test_run();
 	sv_test_state_dir_cleanup();
 	return rc;

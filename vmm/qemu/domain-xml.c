@@ -13,6 +13,11 @@
  *    port bridged to a unix socket in the VM directory.
  *  - Poweroff, reboot and crash all end the domain: a guest that dies must
  *    show up as a closed agent channel, never as a silent reboot loop.
+ *    libvirt does that by watching QEMU's events, but snapvm holds no libvirt
+ *    connection while a VM just runs (see libvirt-worker.h), and libvirt
+ *    starts QEMU with -no-shutdown, which would leave a powered-off guest's
+ *    QEMU waiting for ever. So QEMU is told directly, with -action (later on
+ *    the command line, so it wins), to exit on poweroff and on reboot.
  */
 #include "vmm/qemu/domain-xml.h"
 
@@ -28,7 +33,8 @@ char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config,
 			  const char *emulator)
 {
 	const SvQemuBoard *board = m->arch->qemu;
-	GString *s = g_string_new("<domain type='qemu'>\n");
+	GString *s = g_string_new("<domain type='qemu' "
+				  "xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n");
 	add_text_element(s, "  ", "name", m->name);
 	g_string_append_printf(s,
 			       "  <metadata>\n"
@@ -83,6 +89,10 @@ char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config,
 			       "      <target type='virtio' name='" SV_AGENT_PORT_NAME "'/>\n"
 			       "    </channel>\n"
 			       "  </devices>\n"
+			       "  <qemu:commandline>\n"
+			       "    <qemu:arg value='-action'/>\n"
+			       "    <qemu:arg value='reboot=shutdown,shutdown=poweroff'/>\n"
+			       "  </qemu:commandline>\n"
 			       "</domain>\n",
 			       log, sock);
 	return g_string_free(s, FALSE);

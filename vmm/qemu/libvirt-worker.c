@@ -292,6 +292,18 @@ static char *worker_perform(virConnectPtr conn, guint32 op, const char *name, co
 		}
 		break;
 	case SV_LV_STATE:
+		/* A worker reconnects to running QEMUs in the background; until it
+		 * has, libvirt reports the last state it saved. A monitor command
+		 * waits for the reconnection, and fails if QEMU is gone. */
+		if (st == VIR_DOMAIN_RUNNING || st == VIR_DOMAIN_PAUSED) {
+			char *reply = NULL;
+			if (virDomainQemuMonitorCommand(dom, "{\"execute\":\"query-status\"}", &reply,
+							0) < 0)
+				st = VIR_DOMAIN_SHUTOFF;
+			else if (virDomainGetInfo(dom, &info) == 0)
+				st = (int)info.state;
+			free(reply);
+		}
 		result = g_strdup(state_name(st));
 		break;
 	case SV_LV_QMP: {
