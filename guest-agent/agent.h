@@ -41,6 +41,8 @@ struct frame {
 
 struct channel;
 struct channel *channel_open(int fd);
+/* Frees the channel and closes its fd (the agent itself never needs to). */
+void channel_close(struct channel *ch);
 int channel_fd(const struct channel *ch);
 /* Whether the host end is connected, as far as the port lets us know. */
 bool channel_host_connected(const struct channel *ch);

@@ -41,6 +41,8 @@ struct channel {
 	size_t queued;
 };
 
+static void drop_head(struct channel *ch);
+
 struct channel *channel_open(int fd)
 {
 	struct channel *ch = calloc(1, sizeof(*ch));
@@ -53,6 +55,15 @@ struct channel *channel_open(int fd)
 	ch->fd = fd;
 	channel_recheck(ch);
 	return ch;
+}
+
+void channel_close(struct channel *ch)
+{
+	while (ch->head)
+		drop_head(ch);
+	close(ch->fd);
+	free(ch->in);
+	free(ch);
 }
 
 int channel_fd(const struct channel *ch)

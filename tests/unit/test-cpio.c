@@ -31,8 +31,9 @@ static void test_initrd_read_back_by_cpio(void)
 		"tail -c +$(( (n + 3) / 4 * 4 + 1 )) ../initrd.cpio | cpio -i -d --quiet && "
 		"find . -type f | LC_ALL=C sort",
 		dir);
-	g_assert_true(g_spawn_command_line_sync(
-		g_strdup_printf("sh -c '%s'", cmd2), &list, NULL, NULL, &error));
+	const char *argv[] = { "sh", "-c", cmd2, NULL };
+	g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &list,
+				   NULL, NULL, &error));
 	g_assert_cmpstr(list, ==, "./workload/counter-x86_64\n./workload/tls-x86_64\n");
 	g_autofree char *cmp = g_strdup_printf("cmp %s %s/x/workload/counter-x86_64", counter, dir);
 	g_assert_cmpint(system(cmp), ==, 0);
