@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snapshot-format.h - the on-disk layout of a snapvm snapshot.
+ *
+ * One self-contained file, readable on any host whatever its byte order
+ * (every integer is little-endian). Written front to back in one pass; the
+ * index that finds everything comes last, so the writer can stream pages
+ * without knowing in advance how many there are.
+ *
+ *   offset 0   file header, 64 bytes
+ *                0  magic "SNAPVM\r\n"  (the CR LF catches text-mode mangling)
+ *                8  u16 format major     (a reader refuses a newer major)
+ *               10  u16 format minor     (a reader accepts any minor of its major)
+ *               12  u16 arch             (enum sv_snap_arch)
+ *               14  u8  byte order of the guest (1 little, 2 big)
+ *               15  u8  reserved, 0
+ *               16  u32 guest page size
+ *               20  u32 header size (64)
+ *               24  u8[32] reserved, 0
+ *               56  u64 xxh3-64 of bytes 0..55
+ *
+ *   64         sections, back to back, each:
+ *                section header, 48 bytes
+ *                0  magic "SVSECT\0\0"
+ *                8  u32 kind             (enum sv_snap_section)
+ *               12  u32 flags            (SV_SNAP_SECTION_ZSTD)
+ *               16  u64 stored length    (bytes that follow the header)
+ *               24  u64 raw length       (after decompression; = stored if raw)
+ *               32  u64 xxh3-64 of the stored payload
+ *               40  u64 xxh3-64 of header bytes 0..39
+ *                payload
+ *              A PAGES section is padded in front (zero bytes) so that its
+ *              payload starts on a 4 KiB boundary of the file: an uncompressed
+ *              one can be mmap'd page by page.
+ *
+ *   end - 64   trailer, 64 bytes
+ *                0  magic "SVTRAILR"
+ *                8  u64 offset of the INDEX section's header
+ *               16  u64 file size (trailer included)
+ *               24  u8[16] xxh3-128 of every byte before the trailer
+ *               40  u8[16] reserved, 0
+ *               56  u64 xxh3-64 of trailer bytes 0..55
+ *
+ * Metadata sections hold one serialized GVariant each (GLib's typed,
+ * self-describing binary encoding, which GLib checks before use on untrusted
+ * bytes); its type per kind is below. The INDEX lists every section, in
+ * file order, as (kind, flags, offset of the section header, stored length,
+ * raw length); the reader trusts nothing until it has checked that the index
+ * and every section header agree.
+ */
+#ifndef SNAPVM_SNAPSHOT_FORMAT_H
+#define SNAPVM_SNAPSHOT_FORMAT_H
+
+#define SV_SNAP_MAGIC "SNAPVM\r\n"
+#define SV_SNAP_SECTION_MAGIC "SVSECT\0\0"
+#define SV_SNAP_TRAILER_MAGIC "SVTRAILR"
+#define SV_SNAP_MAJOR 1
+#define SV_SNAP_MINOR 0
+#define SV_SNAP_HEADER_SIZE 64
+#define SV_SNAP_SECTION_HEADER_SIZE 48
+#define SV_SNAP_TRAILER_SIZE 64
+#define SV_SNAP_PAGE_ALIGN 4096
+
+/* Stable numbers: they are in files. */
+enum sv_snap_arch {
+	SV_SNAP_ARCH_X86_64 = 1,
+	SV_SNAP_ARCH_AARCH64 = 2,
+	SV_SNAP_ARCH_PPC64LE = 3,
+	SV_SNAP_ARCH_RISCV64 = 4,
+};
+
+enum sv_snap_byte_order {
+	SV_SNAP_LITTLE_ENDIAN = 1,
+	SV_SNAP_BIG_ENDIAN = 2,
+};
+
+/* Section kinds. Stable numbers: they are in files. */
+enum sv_snap_section {
+	SV_SNAP_SECTION_INDEX = 1,	/* a(uuttt): kind, flags, offset, stored, raw */
+	SV_SNAP_SECTION_TASK = 2,	/* a{sv}: pid, tgid, comm, uid..., state */
+	SV_SNAP_SECTION_REGS = 3,	/* (a{st}ay): named registers, raw arch layout */
+	SV_SNAP_SECTION_FPU = 4,	/* (uta{sv}ay): size, xfeatures, extras, raw state */
+	SV_SNAP_SECTION_TLS = 5,	/* a{sv} */
+	SV_SNAP_SECTION_MM = 6,		/* (a{st}a(tt)): mm fields, saved auxv */
+	SV_SNAP_SECTION_VMAS = 7,	/* a(ttuttss): start, end, prot, vm_flags, pgoff,
+					 * path, sha256 of the file contents ("" if none) */
+	SV_SNAP_SECTION_FILE = 8,	/* raw file contents; named in FILES */
+	SV_SNAP_SECTION_FILES = 9,	/* a(su): sha256, index of its FILE section */
+	SV_SNAP_SECTION_PAGES = 10,	/* raw page data */
+	SV_SNAP_SECTION_PAGEMAP = 11,	/* a(tuut): vaddr, pages, PAGES section index,
+					 * byte offset in its raw payload */
+	SV_SNAP_SECTION_PROVENANCE = 12, /* a{ss} */
+	SV_SNAP_SECTION_KIND_MAX_,
+};
+
+#define SV_SNAP_SECTION_ZSTD (1u << 0)
+
+#define SV_SNAP_INDEX_TYPE "a(uuttt)"
+#define SV_SNAP_DICT_TYPE "a{sv}"
+#define SV_SNAP_REGS_TYPE "(a{st}ay)"
+#define SV_SNAP_FPU_TYPE "(uta{sv}ay)"
+#define SV_SNAP_MM_TYPE "(a{st}a(tt))"
+#define SV_SNAP_VMAS_TYPE "a(ttuttss)"
+#define SV_SNAP_FILES_TYPE "a(su)"
+#define SV_SNAP_PAGEMAP_TYPE "a(tuut)"
+#define SV_SNAP_PROVENANCE_TYPE "a{ss}"
+
+/* Limits a reader enforces before it allocates anything. */
+#define SV_SNAP_MAX_SECTIONS 1000000u
+#define SV_SNAP_MAX_METADATA (64u << 20)
+#define SV_SNAP_MAX_CHUNK (64u << 20)
+
+#endif

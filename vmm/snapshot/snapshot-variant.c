@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+#include "vmm/snapshot/snapshot-variant.h"
+
+static const struct {
+	const char *name;
+	const char *type;
+} sections[SV_SNAP_SECTION_KIND_MAX_] = {
+	[SV_SNAP_SECTION_INDEX] = { "INDEX", SV_SNAP_INDEX_TYPE },
+	[SV_SNAP_SECTION_TASK] = { "TASK", SV_SNAP_DICT_TYPE },
+	[SV_SNAP_SECTION_REGS] = { "REGS", SV_SNAP_REGS_TYPE },
+	[SV_SNAP_SECTION_FPU] = { "FPU", SV_SNAP_FPU_TYPE },
+	[SV_SNAP_SECTION_TLS] = { "TLS", SV_SNAP_DICT_TYPE },
+	[SV_SNAP_SECTION_MM] = { "MM", SV_SNAP_MM_TYPE },
+	[SV_SNAP_SECTION_VMAS] = { "VMAS", SV_SNAP_VMAS_TYPE },
+	[SV_SNAP_SECTION_FILE] = { "FILE", NULL },
+	[SV_SNAP_SECTION_FILES] = { "FILES", SV_SNAP_FILES_TYPE },
+	[SV_SNAP_SECTION_PAGES] = { "PAGES", NULL },
+	[SV_SNAP_SECTION_PAGEMAP] = { "PAGEMAP", SV_SNAP_PAGEMAP_TYPE },
+	[SV_SNAP_SECTION_PROVENANCE] = { "PROVENANCE", SV_SNAP_PROVENANCE_TYPE },
+};
+
+const char *sv_snap_section_name(guint32 kind)
+{
+	if (kind < SV_SNAP_SECTION_KIND_MAX_ && sections[kind].name)
+		return sections[kind].name;
+	return "UNKNOWN";
+}
+
+const char *sv_snap_metadata_type(guint32 kind)
+{
+	return kind < SV_SNAP_SECTION_KIND_MAX_ ? sections[kind].type : NULL;
+}
+
+GBytes *sv_snap_variant_to_le_bytes(GVariant *value)
+{
+	g_autoptr(GVariant) normal = g_variant_get_normal_form(value);
+	if (G_BYTE_ORDER == G_BIG_ENDIAN) {
+		g_autoptr(GVariant) swapped = g_variant_byteswap(normal);
+		return g_variant_get_data_as_bytes(swapped);
+	}
+	return g_variant_get_data_as_bytes(normal);
+}
+
+GVariant *sv_snap_variant_from_le_bytes(const char *type, GBytes *bytes)
+{
+	g_autoptr(GVariant) v = g_variant_ref_sink(
+		g_variant_new_from_bytes(G_VARIANT_TYPE(type), bytes, FALSE));
+	if (G_BYTE_ORDER == G_BIG_ENDIAN) {
+		g_autoptr(GVariant) swapped = g_variant_byteswap(v);
+		return g_variant_get_normal_form(swapped);
+	}
+	return g_variant_get_normal_form(v);
+}
+
+static const char *const arch_names[] = {
+	[SV_SNAP_ARCH_X86_64] = "x86_64",
+	[SV_SNAP_ARCH_AARCH64] = "aarch64",
+	[SV_SNAP_ARCH_PPC64LE] = "ppc64le",
+	[SV_SNAP_ARCH_RISCV64] = "riscv64",
+};
+
+const char *sv_snap_arch_name(guint16 arch)
+{
+	return arch < G_N_ELEMENTS(arch_names) && arch_names[arch] ? arch_names[arch] : NULL;
+}
+
+guint16 sv_snap_arch_from_name(const char *name)
+{
+	for (guint16 i = 0; i < G_N_ELEMENTS(arch_names); i++)
+		if (arch_names[i] && g_strcmp0(arch_names[i], name) == 0)
+			return i;
+	return 0;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* snapshot-variant.h - section names and types, and GVariant to and from the
+ * little-endian bytes a snapshot stores. */
+#ifndef SNAPVM_SNAPSHOT_VARIANT_H
+#define SNAPVM_SNAPSHOT_VARIANT_H
+
+#include <glib.h>
+
+#include "snapvm/snapshot-format.h"
+
+/* "TASK", "PAGES", ...; "UNKNOWN" for numbers this snapvm does not know. */
+const char *sv_snap_section_name(guint32 kind);
+/* The GVariant type string of a metadata section, NULL for raw sections. */
+const char *sv_snap_metadata_type(guint32 kind);
+/* Serialized value in little-endian order, whatever the host's. */
+GBytes *sv_snap_variant_to_le_bytes(GVariant *value);
+/* The inverse; the bytes are untrusted: GVariant checks them as it reads,
+ * and the result is brought to normal form (returns a new reference). */
+GVariant *sv_snap_variant_from_le_bytes(const char *type, GBytes *bytes);
+/* Architecture numbers of the header, to and from snapvm's names. */
+const char *sv_snap_arch_name(guint16 arch);
+guint16 sv_snap_arch_from_name(const char *name);
+
+#endif

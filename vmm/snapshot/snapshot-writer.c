@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT */
+/* snapshot-writer.c - see snapshot-writer.h and snapshot-format.h. */
+#include "vmm/snapshot/snapshot-writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "snapvm/agent-proto.h" /* sv_put_le* */
+#include "vmm/errors.h"
+#include "vmm/io-util.h"
+#include "vmm/snapshot/snapshot-variant.h"
+
+#define DEFAULT_CHUNK (4u << 20)
+
+typedef struct {
+	guint32 kind, flags;
+	guint64 offset, stored, raw;
+} IndexEntry;
+
+typedef struct {
+	guint64 vaddr;
+	guint32 npages;
+	guint32 section;     /* index into the INDEX of its PAGES section */
+	guint64 offset;      /* in that section's raw payload */
+} PageRun;
+
+struct SvSnapshotWriter {
+	SvSnapshotWriterOptions opt;
+	char *path;
+	char *tmp_path;
+	int fd;
+	guint64 offset;
+	XXH3_state_t *digest;
+	GArray *index;	      /* IndexEntry */
+	GByteArray *chunk;    /* pages of the PAGES section being filled */
+	GArray *runs;	      /* PageRun */
+	GHashTable *files;    /* sha256 hex -> section index (GUINT_TO_POINTER) */
+	guint64 pages_stored, pages_zero;
+	gboolean finished;
+};
+
+static gboolean write_bytes(SvSnapshotWriter *w, const void *data, gsize n, GError **error)
+{
+	if (!sv_write_all_fd(w->fd, data, n)) {
+		int e = errno;
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "writing %s: %s%s", w->tmp_path,
+			    g_strerror(e), e == ENOSPC ? " (the disk is full; nothing was kept)" : "");
+		return FALSE;
+	}
+	XXH3_128bits_update(w->digest, data, n);
+	w->offset += n;
+	return TRUE;
+}
+
+static void header_bytes(const SvSnapshotWriterOptions *o, guint8 out[SV_SNAP_HEADER_SIZE])
+{
+	memset(out, 0, SV_SNAP_HEADER_SIZE);
+	memcpy(out, SV_SNAP_MAGIC, 8);
+	sv_put_le16(out + 8, SV_SNAP_MAJOR);
+	sv_put_le16(out + 10, SV_SNAP_MINOR);
+	sv_put_le16(out + 12, o->arch);
+	out[14] = o->byte_order;
+	sv_put_le32(out + 16, o->page_size);
+	sv_put_le32(out + 20, SV_SNAP_HEADER_SIZE);
+	sv_put_le64(out + 56, XXH3_64bits(out, 56));
+}
+
+SvSnapshotWriter *sv_snapshot_writer_new(const char *path, const SvSnapshotWriterOptions *options,
+					 GError **error)
+{
+	if (options->page_size < 1024 || (options->page_size & (options->page_size - 1)) ||
+	    options->page_size > SV_SNAP_MAX_CHUNK) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "snapshot: page size %u is not a power of two in 1 KiB..64 MiB",
+			    options->page_size);
+		return NULL;
+	}
+	g_autoptr(SvSnapshotWriter) w = g_new0(SvSnapshotWriter, 1);
+	w->fd = -1;
+	w->opt = *options;
+	if (!w->opt.chunk_bytes)
+		w->opt.chunk_bytes = DEFAULT_CHUNK;
+	w->opt.chunk_bytes = MAX(w->opt.chunk_bytes / w->opt.page_size, 1) * w->opt.page_size;
+	w->path = g_strdup(path);
+	w->tmp_path = g_strdup_printf("%s.tmp-XXXXXX", path);
+	w->fd = g_mkstemp_full(w->tmp_path, O_RDWR | O_CLOEXEC, 0644);
+	if (w->fd < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "cannot create %s: %s", w->tmp_path,
+			    g_strerror(errno));
+		g_clear_pointer(&w->tmp_path, g_free);
+		return NULL;
+	}
+	w->digest = XXH3_createState();
+	XXH3_128bits_reset(w->digest);
+	w->index = g_array_new(FALSE, FALSE, sizeof(IndexEntry));
+	w->runs = g_array_new(FALSE, FALSE, sizeof(PageRun));
+	w->chunk = g_byte_array_sized_new(w->opt.chunk_bytes);
+	w->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	guint8 hdr[SV_SNAP_HEADER_SIZE];
+	header_bytes(&w->opt, hdr);
+	if (!write_bytes(w, hdr, sizeof(hdr), error))
+		return NULL;
+	return g_steal_pointer(&w);
+}
+
+void sv_snapshot_writer_free(SvSnapshotWriter *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	if (!w->finished && w->tmp_path)
+		g_unlink(w->tmp_path);
+	if (w->digest)
+		XXH3_freeState(w->digest);
+	if (w->index)
+		g_array_unref(w->index);
+	if (w->runs)
+		g_array_unref(w->runs);
+	if (w->chunk)
+		g_byte_array_unref(w->chunk);
+	if (w->files)
+		g_hash_table_unref(w->files);
+	g_free(w->path);
+	g_free(w->tmp_path);
+	g_free(w);
+}
+
+/* Writes one section; align: pad so the payload starts on a 4 KiB boundary. */
+static gboolean write_section(SvSnapshotWriter *w, guint32 kind, guint32 flags,
+			      const void *payload, gsize stored, gsize raw, gboolean align,
+			      GError **error)
+{
+	if (align) {
+		static const guint8 zeros[SV_SNAP_PAGE_ALIGN];
+		guint64 payload_at = w->offset + SV_SNAP_SECTION_HEADER_SIZE;
+		gsize pad = (SV_SNAP_PAGE_ALIGN - payload_at % SV_SNAP_PAGE_ALIGN) % SV_SNAP_PAGE_ALIGN;
+		if (pad && !write_bytes(w, zeros, pad, error))
+			return FALSE;
+	}
+	IndexEntry e = { kind, flags, w->offset, stored, raw };
+	guint8 h[SV_SNAP_SECTION_HEADER_SIZE] = { 0 };
+	memcpy(h, SV_SNAP_SECTION_MAGIC, 8);
+	sv_put_le32(h + 8, kind);
+	sv_put_le32(h + 12, flags);
+	sv_put_le64(h + 16, stored);
+	sv_put_le64(h + 24, raw);
+	sv_put_le64(h + 32, XXH3_64bits(payload, stored));
+	sv_put_le64(h + 40, XXH3_64bits(h, 40));
+	if (!write_bytes(w, h, sizeof(h), error) || !write_bytes(w, payload, stored, error))
+		return FALSE;
+	g_array_append_val(w->index, e);
+	return TRUE;
+}
+
+gboolean sv_snapshot_writer_add_metadata(SvSnapshotWriter *w, guint32 kind, GVariant *value,
+					 GError **error)
+{
+	g_autoptr(GVariant) v = g_variant_ref_sink(value);
+	const char *want = sv_snap_metadata_type(kind);
+	if (!want || !g_variant_is_of_type(v, G_VARIANT_TYPE(want))) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "snapshot: section %s takes type %s, not %s", sv_snap_section_name(kind),
+			    want ? want : "(not metadata)", g_variant_get_type_string(v));
+		return FALSE;
+	}
+	g_autoptr(GBytes) bytes = sv_snap_variant_to_le_bytes(v);
+	gsize n;
+	const void *data = g_bytes_get_data(bytes, &n);
+	return write_section(w, kind, 0, data, n, n, FALSE, error);
+}
+
+char *sv_snapshot_writer_add_file(SvSnapshotWriter *w, GBytes *contents, GError **error)
+{
+	g_autofree char *sha = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, contents);
+	if (g_hash_table_contains(w->files, sha))
+		return g_steal_pointer(&sha);
+	gsize n;
+	const void *data = g_bytes_get_data(contents, &n);
+	if (!write_section(w, SV_SNAP_SECTION_FILE, 0, data, n, n, FALSE, error))
+		return NULL;
+	g_hash_table_insert(w->files, g_strdup(sha), GUINT_TO_POINTER(w->index->len - 1));
+	return g_steal_pointer(&sha);
+}
+
+static gboolean flush_chunk(SvSnapshotWriter *w, GError **error)
+{
+	if (w->chunk->len == 0)
+		return TRUE;
+	/* the runs that point into this chunk get its section number */
+	guint32 section = w->index->len;
+	for (guint i = w->runs->len; i > 0; i--) {
+		PageRun *r = &g_array_index(w->runs, PageRun, i - 1);
+		if (r->section != G_MAXUINT32)
+			break;
+		r->section = section;
+	}
+	gboolean ok;
+	if (w->opt.zstd_level) {
+		gsize cap = ZSTD_compressBound(w->chunk->len);
+		g_autofree guint8 *z = g_malloc(cap);
+		gsize zn = ZSTD_compress(z, cap, w->chunk->data, w->chunk->len, w->opt.zstd_level);
+		if (ZSTD_isError(zn)) {
+			g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "zstd: %s", ZSTD_getErrorName(zn));
+			return FALSE;
+		}
+		ok = write_section(w, SV_SNAP_SECTION_PAGES, SV_SNAP_SECTION_ZSTD, z, zn,
+				   w->chunk->len, FALSE, error);
+	} else {
+		ok = write_section(w, SV_SNAP_SECTION_PAGES, 0, w->chunk->data, w->chunk->len,
+				   w->chunk->len, TRUE, error);
+	}
+	g_byte_array_set_size(w->chunk, 0);
+	return ok;
+}
+
+static gboolean page_is_zero(const guint8 *p, gsize n)
+{
+	/* compare 8 bytes at a time; pages are at least 8-byte aligned in size */
+	const guint64 *q = (const guint64 *)(const void *)p;
+	for (gsize i = 0; i < n / 8; i++)
+		if (q[i])
+			return FALSE;
+	return TRUE;
+}
+
+gboolean sv_snapshot_writer_add_pages(SvSnapshotWriter *w, guint64 vaddr, const void *data,
+				      gsize npages, GError **error)
+{
+	const guint32 ps = w->opt.page_size;
+	if (vaddr % ps) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "snapshot: page address 0x%" G_GINT64_MODIFIER "x is not page-aligned", vaddr);
+		return FALSE;
+	}
+	const guint8 *p = data;
+	for (gsize i = 0; i < npages; i++, p += ps, vaddr += ps) {
+		if (page_is_zero(p, ps)) {
+			w->pages_zero++;
+			continue;
+		}
+		if (w->chunk->len + ps > w->opt.chunk_bytes && !flush_chunk(w, error))
+			return FALSE;
+		PageRun *last = w->runs->len ? &g_array_index(w->runs, PageRun, w->runs->len - 1) : NULL;
+		if (last && last->section == G_MAXUINT32 && last->vaddr + (guint64)last->npages * ps == vaddr &&
+		    last->offset + (guint64)last->npages * ps == w->chunk->len) {
+			last->npages++;
+		} else {
+			PageRun r = { vaddr, 1, G_MAXUINT32, w->chunk->len };
+			g_array_append_val(w->runs, r);
+		}
+		g_byte_array_append(w->chunk, p, ps);
+		w->pages_stored++;
+	}
+	return TRUE;
+}
+
+guint64 sv_snapshot_writer_pages_stored(const SvSnapshotWriter *w)
+{
+	return w->pages_stored;
+}
+
+guint64 sv_snapshot_writer_pages_zero(const SvSnapshotWriter *w)
+{
+	return w->pages_zero;
+}
+
+gboolean sv_snapshot_writer_finish(SvSnapshotWriter *w, GError **error)
+{
+	if (!flush_chunk(w, error))
+		return FALSE;
+	/* FILES: which FILE section holds which sha256 */
+	GVariantBuilder files;
+	g_variant_builder_init(&files, G_VARIANT_TYPE(SV_SNAP_FILES_TYPE));
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, w->files);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		g_variant_builder_add(&files, "(su)", (const char *)k, GPOINTER_TO_UINT(v));
+	if (!sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_FILES, g_variant_builder_end(&files),
+					     error))
+		return FALSE;
+	GVariantBuilder map;
+	g_variant_builder_init(&map, G_VARIANT_TYPE(SV_SNAP_PAGEMAP_TYPE));
+	for (guint i = 0; i < w->runs->len; i++) {
+		PageRun *r = &g_array_index(w->runs, PageRun, i);
+		g_variant_builder_add(&map, "(tuut)", r->vaddr, r->npages, r->section, r->offset);
+	}
+	if (!sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PAGEMAP, g_variant_builder_end(&map),
+					     error))
+		return FALSE;
+	/* INDEX lists every section before it */
+	GVariantBuilder idx;
+	g_variant_builder_init(&idx, G_VARIANT_TYPE(SV_SNAP_INDEX_TYPE));
+	for (guint i = 0; i < w->index->len; i++) {
+		IndexEntry *e = &g_array_index(w->index, IndexEntry, i);
+		g_variant_builder_add(&idx, "(uuttt)", e->kind, e->flags, e->offset, e->stored, e->raw);
+	}
+	guint64 index_offset = w->offset;
+	g_autoptr(GVariant) iv = g_variant_ref_sink(g_variant_builder_end(&idx));
+	g_autoptr(GBytes) ib = sv_snap_variant_to_le_bytes(iv);
+	gsize in;
+	const void *id = g_bytes_get_data(ib, &in);
+	if (!write_section(w, SV_SNAP_SECTION_INDEX, 0, id, in, in, FALSE, error))
+		return FALSE;
+	guint8 t[SV_SNAP_TRAILER_SIZE] = { 0 };
+	memcpy(t, SV_SNAP_TRAILER_MAGIC, 8);
+	sv_put_le64(t + 8, index_offset);
+	sv_put_le64(t + 16, w->offset + SV_SNAP_TRAILER_SIZE);
+	XXH128_hash_t d = XXH3_128bits_digest(w->digest);
+	XXH128_canonical_t c;
+	XXH128_canonicalFromHash(&c, d);
+	memcpy(t + 24, c.digest, 16);
+	sv_put_le64(t + 56, XXH3_64bits(t, 56));
+	if (!write_bytes(w, t, sizeof(t), error))
+		return FALSE;
+	/* durable before it is visible: data, rename, then the directory */
+	if (fsync(w->fd) < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "fsync %s: %s", w->tmp_path,
+			    g_strerror(errno));
+		return FALSE;
+	}
+	if (g_rename(w->tmp_path, w->path) < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "rename %s to %s: %s", w->tmp_path,
+			    w->path, g_strerror(errno));
+		return FALSE;
+	}
+	w->finished = TRUE;
+	g_autofree char *dir = g_path_get_dirname(w->path);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return TRUE;
+}

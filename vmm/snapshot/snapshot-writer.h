@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snapshot-writer.h - writes a snapshot file (include/snapvm/snapshot-format.h)
+ * in one streaming pass, atomically: everything goes to a temp file beside
+ * the target, which is synced and renamed over it only by
+ * sv_snapshot_writer_finish. Freeing an unfinished writer removes the temp
+ * file, so no partial file is ever at the target path.
+ */
+#ifndef SNAPVM_SNAPSHOT_WRITER_H
+#define SNAPVM_SNAPSHOT_WRITER_H
+
+#include <glib.h>
+
+#include "snapvm/snapshot-format.h"
+
+typedef struct SvSnapshotWriter SvSnapshotWriter;
+
+typedef struct SvSnapshotWriterOptions {
+	guint16 arch;		/* enum sv_snap_arch */
+	guint8 byte_order;	/* enum sv_snap_byte_order */
+	guint32 page_size;
+	int zstd_level;		/* 0: store pages raw; else compress each chunk */
+	gsize chunk_bytes;	/* raw bytes per PAGES section; 0: 4 MiB */
+} SvSnapshotWriterOptions;
+
+SvSnapshotWriter *sv_snapshot_writer_new(const char *path, const SvSnapshotWriterOptions *options,
+					 GError **error);
+/* Frees; an unfinished snapshot's temp file is removed. */
+void sv_snapshot_writer_free(SvSnapshotWriter *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvSnapshotWriter, sv_snapshot_writer_free)
+
+/* Adds a metadata section; value must have the kind's type (snapshot-format.h).
+ * Takes a floating reference. */
+gboolean sv_snapshot_writer_add_metadata(SvSnapshotWriter *w, guint32 kind, GVariant *value,
+					 GError **error);
+/* Adds a file's contents (stored once per sha256); returns its sha256 hex. */
+char *sv_snapshot_writer_add_file(SvSnapshotWriter *w, GBytes *contents, GError **error);
+/* Adds npages pages starting at guest virtual address vaddr. All-zero pages
+ * are not stored: a reader gives zeros for any page the snapshot lacks. */
+gboolean sv_snapshot_writer_add_pages(SvSnapshotWriter *w, guint64 vaddr, const void *data,
+				      gsize npages, GError **error);
+/* Writes the page map, index and trailer, syncs, and renames into place. */
+gboolean sv_snapshot_writer_finish(SvSnapshotWriter *w, GError **error);
+
+/* Page statistics so far. */
+guint64 sv_snapshot_writer_pages_stored(const SvSnapshotWriter *w);
+guint64 sv_snapshot_writer_pages_zero(const SvSnapshotWriter *w);
+
+#endif
