@@ -6,9 +6,12 @@
  * over the reader (run under ASan by scripts/test.sh).
  */
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <sys/wait.h>
 #include <xxhash.h>
 
 #include "snapvm/agent-proto.h"
+#include "tests/test-paths.h"
 #include "vmm/errors.h"
 #include "vmm/snapshot/snapshot-reader.h"
 #include "vmm/snapshot/snapshot-variant.h"
@@ -403,6 +406,62 @@ static void test_fuzz_reader(void)
 	g_unlink(path);
 }
 
+static int run_inspect(const char *const *args, char **ret_out, char **ret_err)
+{
+	g_autofree char *exe = sv_test_build_path("vmm/snapvm");
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_ptr_array_add(argv, exe);
+	g_ptr_array_add(argv, "inspect");
+	for (const char *const *a = args; *a; a++)
+		g_ptr_array_add(argv, (gpointer)*a);
+	g_ptr_array_add(argv, NULL);
+	gint status;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+				   ret_out, ret_err, &status, &error));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_inspect_cli(void)
+{
+	g_autofree char *path = tmp_path("inspect.svs");
+	g_autoptr(GVariant) expected = write_sample(path, 3, 16 * PS);
+	g_autofree char *out = NULL, *err = NULL;
+	const char *human[] = { path, "--verify", NULL };
+	g_assert_cmpint(run_inspect(human, &out, &err), ==, 0);
+	for (const char *want = "arch x86_64"; want; want = NULL)
+		g_assert_nonnull(strstr(out, want));
+	g_assert_nonnull(strstr(out, "comm=counter"));
+	g_assert_nonnull(strstr(out, "rip=0x401000"));
+	g_assert_nonnull(strstr(out, "/workload/counter (contents carried)"));
+	g_assert_nonnull(strstr(out, "64 stored"));
+	g_assert_nonnull(strstr(out, "verified"));
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	const char *json[] = { "--json", path, NULL };
+	g_assert_cmpint(run_inspect(json, &out, &err), ==, 0);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_assert_true(json_parser_load_from_data(parser, out, -1, NULL));
+	JsonObject *o = json_node_get_object(json_parser_get_root(parser));
+	g_assert_cmpstr(json_object_get_string_member(o, "arch"), ==, "x86_64");
+	g_assert_cmpint(json_object_get_int_member(o, "pages_stored"), ==, 64);
+	JsonObject *meta = json_object_get_object_member(o, "metadata");
+	g_assert_true(json_object_has_member(meta, "VMAS"));
+	g_assert_true(json_object_has_member(meta, "PROVENANCE"));
+	/* a damaged file: exit 1, one message with section and offset */
+	g_autoptr(GBytes) whole = read_all(path);
+	gsize len;
+	const guint8 *src = g_bytes_get_data(whole, &len);
+	g_autofree guint8 *d = g_memdup2(src, len);
+	d[len / 2] ^= 0x40;
+	write_bytes_to(path, d, len);
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(run_inspect(human, &out, &err), ==, 1);
+	g_assert_nonnull(strstr(err, "at offset"));
+	g_unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -415,6 +474,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/snapshot/hostile/contents", test_hostile_contents);
 	g_test_add_func("/snapshot/writer/unfinished", test_unfinished_leaves_nothing);
 	g_test_add_func("/snapshot/fuzz-reader", test_fuzz_reader);
+	g_test_add_func("/snapshot/inspect-cli", test_inspect_cli);
 	int rc = g_test_run();
 	g_rmdir(tmp_dir);
 	g_free(tmp_dir);

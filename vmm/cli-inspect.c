@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/* cli-inspect.c - `snapvm inspect FILE [--json] [--verify]`. */
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+
+#include "vmm/cli.h"
+#include "vmm/errors.h"
+#include "vmm/snapshot/snapshot-reader.h"
+#include "vmm/snapshot/snapshot-variant.h"
+
+static char *human_size(guint64 bytes)
+{
+	return g_format_size_full(bytes, G_FORMAT_SIZE_IEC_UNITS);
+}
+
+/* "key=value" for each entry of an a{s*} dictionary, numbers in hex. */
+static void print_dict(const char *title, GVariant *dict)
+{
+	if (!dict)
+		return;
+	printf("%s:", title);
+	GVariantIter it;
+	const char *key;
+	GVariant *value;
+	guint col = 0;
+	g_variant_iter_init(&it, dict);
+	while (g_variant_iter_next(&it, "{&s@*}", &key, &value)) {
+		g_autoptr(GVariant) inner = g_variant_is_of_type(value, G_VARIANT_TYPE_VARIANT)
+						    ? g_variant_get_variant(value)
+						    : g_variant_ref(value);
+		g_autofree char *text = NULL;
+		if (g_variant_is_of_type(inner, G_VARIANT_TYPE_UINT64))
+			text = g_strdup_printf("0x%" G_GINT64_MODIFIER "x", g_variant_get_uint64(inner));
+		else if (g_variant_is_of_type(inner, G_VARIANT_TYPE_STRING))
+			text = g_variant_dup_string(inner, NULL);
+		else
+			text = g_variant_print(inner, FALSE);
+		printf("%s%s=%s", col++ % 4 == 0 ? "\n    " : "  ", key, text);
+		g_variant_unref(value);
+	}
+	printf("\n");
+}
+
+static void print_vmas(GVariant *vmas)
+{
+	if (!vmas)
+		return;
+	printf("VMAs (%" G_GSIZE_FORMAT "):\n    %-18s %-18s %10s %-4s %10s %8s  %s\n",
+	       g_variant_n_children(vmas), "start", "end", "size", "prot", "vm_flags", "pgoff",
+	       "file");
+	GVariantIter it;
+	guint64 start, end, flags, pgoff;
+	guint32 prot;
+	const char *path, *sha;
+	g_variant_iter_init(&it, vmas);
+	while (g_variant_iter_next(&it, "(ttutt&s&s)", &start, &end, &prot, &flags, &pgoff, &path,
+				   &sha)) {
+		g_autofree char *size = human_size(end - start);
+		printf("    0x%016" G_GINT64_MODIFIER "x 0x%016" G_GINT64_MODIFIER "x %10s %c%c%c  "
+		       "%10" G_GINT64_MODIFIER "x %8" G_GUINT64_FORMAT "  %s%s\n",
+		       start, end, size, prot & 1 ? 'r' : '-', prot & 2 ? 'w' : '-',
+		       prot & 4 ? 'x' : '-', flags, pgoff, path, *sha ? " (contents carried)" : "");
+	}
+}
+
+static void print_human(SvSnapshotReader *r, const char *path)
+{
+	g_autofree char *size = human_size(sv_snapshot_reader_file_size(r));
+	printf("snapshot %s\n    format %u.%u, arch %s, page size %u, %s\n", path, SV_SNAP_MAJOR,
+	       sv_snapshot_reader_minor(r), sv_snap_arch_name(sv_snapshot_reader_arch(r)),
+	       sv_snapshot_reader_page_size(r), size);
+	g_autoptr(GVariant) task = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TASK);
+	print_dict("process", task);
+	g_autoptr(GVariant) regs = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_REGS);
+	if (regs) {
+		g_autoptr(GVariant) named = g_variant_get_child_value(regs, 0);
+		print_dict("registers", named);
+	}
+	g_autoptr(GVariant) fpu = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_FPU);
+	if (fpu) {
+		guint32 fsize;
+		guint64 xfeatures;
+		g_variant_get(fpu, "(ut@a{sv}@ay)", &fsize, &xfeatures, NULL, NULL);
+		printf("fpu: %u bytes of state, features 0x%" G_GINT64_MODIFIER "x\n", fsize, xfeatures);
+	}
+	g_autoptr(GVariant) tls = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TLS);
+	print_dict("tls", tls);
+	g_autoptr(GVariant) mm = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_MM);
+	if (mm) {
+		g_autoptr(GVariant) fields = g_variant_get_child_value(mm, 0);
+		print_dict("mm", fields);
+	}
+	g_autoptr(GVariant) vmas = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_VMAS);
+	print_vmas(vmas);
+	guint n;
+	const SvSnapshotSection *s = sv_snapshot_reader_sections(r, &n);
+	guint64 stored = 0, raw = 0, files = 0, chunks = 0, compressed = 0;
+	for (guint i = 0; i < n; i++) {
+		if (s[i].kind == SV_SNAP_SECTION_PAGES) {
+			chunks++;
+			stored += s[i].stored;
+			raw += s[i].raw;
+			compressed += (s[i].flags & SV_SNAP_SECTION_ZSTD) != 0;
+		}
+		files += s[i].kind == SV_SNAP_SECTION_FILE;
+	}
+	g_autofree char *raw_s = human_size(raw);
+	g_autofree char *stored_s = human_size(stored);
+	printf("pages: %" G_GUINT64_FORMAT " stored (%s) in %" G_GUINT64_FORMAT " chunks, %s",
+	       sv_snapshot_reader_pages_stored(r), raw_s, chunks,
+	       compressed ? "zstd" : "uncompressed");
+	if (compressed && raw)
+		printf(" to %s (%.2fx)", stored_s, (double)raw / (double)MAX(stored, 1));
+	printf("; zero pages are not stored\nfiles carried: %" G_GUINT64_FORMAT "\n", files);
+	g_autoptr(GVariant) prov = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_PROVENANCE);
+	print_dict("provenance", prov);
+	printf("sections (%u):\n", n);
+	for (guint i = 0; i < n; i++)
+		printf("    %-10s at %10" G_GUINT64_FORMAT "  %10" G_GUINT64_FORMAT " bytes%s\n",
+		       sv_snap_section_name(s[i].kind), s[i].offset, s[i].stored,
+		       s[i].flags & SV_SNAP_SECTION_ZSTD ? " zstd" : "");
+}
+
+static void print_json(SvSnapshotReader *r)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "format");
+	g_autofree char *fmt = g_strdup_printf("%u.%u", SV_SNAP_MAJOR, sv_snapshot_reader_minor(r));
+	json_builder_add_string_value(b, fmt);
+	json_builder_set_member_name(b, "arch");
+	json_builder_add_string_value(b, sv_snap_arch_name(sv_snapshot_reader_arch(r)));
+	json_builder_set_member_name(b, "page_size");
+	json_builder_add_int_value(b, sv_snapshot_reader_page_size(r));
+	json_builder_set_member_name(b, "file_size");
+	json_builder_add_int_value(b, (gint64)sv_snapshot_reader_file_size(r));
+	json_builder_set_member_name(b, "pages_stored");
+	json_builder_add_int_value(b, (gint64)sv_snapshot_reader_pages_stored(r));
+	json_builder_set_member_name(b, "sections");
+	json_builder_begin_array(b);
+	guint n;
+	const SvSnapshotSection *s = sv_snapshot_reader_sections(r, &n);
+	for (guint i = 0; i < n; i++) {
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "kind");
+		json_builder_add_string_value(b, sv_snap_section_name(s[i].kind));
+		json_builder_set_member_name(b, "offset");
+		json_builder_add_int_value(b, (gint64)s[i].offset);
+		json_builder_set_member_name(b, "stored");
+		json_builder_add_int_value(b, (gint64)s[i].stored);
+		json_builder_set_member_name(b, "raw");
+		json_builder_add_int_value(b, (gint64)s[i].raw);
+		json_builder_set_member_name(b, "zstd");
+		json_builder_add_boolean_value(b, (s[i].flags & SV_SNAP_SECTION_ZSTD) != 0);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "metadata");
+	json_builder_begin_object(b);
+	for (guint32 kind = 1; kind < SV_SNAP_SECTION_KIND_MAX_; kind++) {
+		g_autoptr(GVariant) v = sv_snapshot_reader_metadata(r, kind);
+		if (!v || kind == SV_SNAP_SECTION_INDEX)
+			continue;
+		json_builder_set_member_name(b, sv_snap_section_name(kind));
+		json_builder_add_value(b, json_gvariant_serialize(v));
+	}
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	sv_cli_print_json(b, TRUE);
+}
+
+int sv_cmd_inspect(int argc, char **argv)
+{
+	gboolean json = FALSE, verify = FALSE;
+	GOptionEntry entries[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the whole metadata as JSON", NULL },
+		{ "verify", 0, 0, G_OPTION_ARG_NONE, &verify,
+		  "Check every checksum and the file digest; exit 1 at the first mismatch", NULL },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE");
+	g_option_context_set_summary(
+		ctx, "Shows what a snapshot holds: arch, process, registers, VMAs, pages, provenance.\n"
+		     "The file is validated before anything is shown; a damaged or foreign file exits 1\n"
+		     "with one message naming the section and offset.");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!sv_cli_parse(ctx, "inspect", &argc, &argv))
+		return SV_EXIT_USAGE;
+	if (argc != 2) {
+		fprintf(stderr, "snapvm inspect: name one snapshot FILE\n");
+		return SV_EXIT_USAGE;
+	}
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(argv[1], &error);
+	if (!r) {
+		sv_cli_error("inspect", error);
+		return g_error_matches(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT) ? 1 : SV_EXIT_FAILURE;
+	}
+	if (verify && !sv_snapshot_reader_verify(r, &error)) {
+		sv_cli_error("inspect", error);
+		return 1;
+	}
+	if (json)
+		print_json(r);
+	else
+		print_human(r, argv[1]);
+	if (verify && !json)
+		printf("verified: every section checksum and the file digest match\n");
+	return 0;
+}
