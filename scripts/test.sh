@@ -20,17 +20,39 @@ ninja -C "$ASAN_DIR" >/dev/null
 rc=0
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C "$ASAN_DIR" --suite unit --print-errorlogs | tee "$ASAN_DIR/meson-test.out" || rc=$?
+# libFuzzer over the snapshot reader, bounded, from seeds made by make-seeds.
+FUZZ_DIR=${BUILD_DIR}-fuzz
+fuzz_ok=0 fuzz_failed=0
+if [ ! -f "$FUZZ_DIR/build.ninja" ]; then
+	CC=clang meson setup "$FUZZ_DIR" -Dfuzzing=true -Db_sanitize=address -Db_lundef=false >/dev/null
+fi
+ninja -C "$FUZZ_DIR" tests/fuzz/fuzz-snapshot-reader tests/fuzz/make-seeds >/dev/null
+rm -rf "$FUZZ_DIR/corpus" "$FUZZ_DIR/seeds"
+mkdir -p "$FUZZ_DIR/corpus"
+"$FUZZ_DIR/tests/fuzz/make-seeds" "$FUZZ_DIR/seeds"
+if "$FUZZ_DIR/tests/fuzz/fuzz-snapshot-reader" -max_total_time="${SNAPVM_FUZZ_SECONDS:-60}" \
+	-rss_limit_mb=2048 -print_final_stats=1 "$FUZZ_DIR/corpus" "$FUZZ_DIR/seeds" \
+	>"$FUZZ_DIR/fuzz.log" 2>&1; then
+	echo "fuzz-snapshot-reader: $(grep -o 'Done [0-9]* runs.*' "$FUZZ_DIR/fuzz.log")"
+	fuzz_ok=1
+else
+	tail -40 "$FUZZ_DIR/fuzz.log"
+	echo "fuzz-snapshot-reader: FAILED (crash input saved in the working directory)"
+	fuzz_failed=1
+	rc=1
+fi
+
 meson test -C "$BUILD_DIR" --print-errorlogs --timeout-multiplier "${SNAPVM_TIMEOUT_MULTIPLIER:-1}" "$@" |
 	tee "$BUILD_DIR/meson-test.out" || rc=$?
 cat "$ASAN_DIR/meson-test.out" >>"$BUILD_DIR/meson-test.out"
 echo "test suite wall time: $((SECONDS - start)) s"
 # One plain closing line for whoever reads the log: test programs passed and
-# failed, over both passes (sanitized unit tests, then the whole suite).
+# failed, over all passes (sanitized unit tests, the fuzzer, the whole suite).
 ok=$(awk '/^Ok:/ {n += $2} END {print n + 0}' "$BUILD_DIR/meson-test.out")
 failed=0
 for field in Fail Timeout "Unexpected Pass"; do
 	n=$(awk -v f="$field:" 'index($0, f) == 1 {n += $NF} END {print n + 0}' "$BUILD_DIR/meson-test.out")
 	failed=$((failed + ${n:-0}))
 done
-echo "${ok:-0} passed, $failed failed"
+echo "$((ok + fuzz_ok)) passed, $((failed + fuzz_failed)) failed"
 exit "$rc"

@@ -121,7 +121,7 @@ static gboolean add_program(GOutputStream *out, const char *program, GError **er
 	if (!g_file_get_contents(program, &data, &len, error))
 		return FALSE;
 	g_autofree char *base = g_path_get_basename(program);
-	g_autofree char *name = g_strdup_printf("%s/%s", SV_GUEST_WORKLOAD_DIR + 1, base);
+	g_autofree char *name = g_strdup_printf("%s/%s", &SV_GUEST_WORKLOAD_DIR[1], base);
 	return sv_cpio_add(out, name, S_IFREG | 0755, data, len, error);
 }
 
@@ -147,7 +147,7 @@ gboolean sv_workload_build_initrd(const char *base_initramfs, const char *const 
 	gboolean ok = g_output_stream_write_all(out, base, base_len, NULL, NULL, error) &&
 		      g_output_stream_write_all(out, "\0\0\0\0", (4 - base_len % 4) % 4, NULL, NULL,
 						error) &&
-		      sv_cpio_add(out, SV_GUEST_WORKLOAD_DIR + 1, S_IFDIR | 0755, NULL, 0, error);
+		      sv_cpio_add(out, &SV_GUEST_WORKLOAD_DIR[1], S_IFDIR | 0755, NULL, 0, error);
 	for (const char *const *p = programs; ok && *p; p++)
 		ok = add_program(out, *p, error);
 	ok = ok && sv_cpio_finish(out, error);

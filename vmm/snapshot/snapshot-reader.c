@@ -38,6 +38,20 @@ struct SvSnapshotReader {
 	guint64 pages_stored;
 };
 
+/*
+ * Fuzzing builds (the libFuzzer convention's macro) accept any checksum, so
+ * the fuzzer gets past them to the structural checks behind; never in a
+ * build anyone uses.
+ */
+static gboolean sums_match(guint64 stored, guint64 computed)
+{
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+	return TRUE;
+#else
+	return stored == computed;
+#endif
+}
+
 /* One error format for everything: file, section, offset, what. */
 static gboolean fail(GError **error, const SvSnapshotReader *r, const char *section, guint64 offset,
 		     const char *fmt, ...) G_GNUC_PRINTF(5, 6);
@@ -79,7 +93,7 @@ static gboolean check_header(SvSnapshotReader *r, GError **error)
 		return fail(error, r, "header", 0, "no snapvm snapshot magic");
 	guint16 major = sv_get_le16(h + 8);
 	r->minor = sv_get_le16(h + 10);
-	if (sv_get_le64(h + 56) != XXH3_64bits(h, 56))
+	if (!sums_match(sv_get_le64(h + 56), XXH3_64bits(h, 56)))
 		return fail(error, r, "header", 0, "header checksum mismatch");
 	if (major > SV_SNAP_MAJOR) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
@@ -114,7 +128,7 @@ static gboolean read_section_header(SvSnapshotReader *r, guint64 off, guint64 li
 	const guint8 *h = r->map + off;
 	if (memcmp(h, SV_SNAP_SECTION_MAGIC, 8) != 0)
 		return fail(error, r, "section header", off, "no section magic");
-	if (sv_get_le64(h + 40) != XXH3_64bits(h, 40))
+	if (!sums_match(sv_get_le64(h + 40), XXH3_64bits(h, 40)))
 		return fail(error, r, "section header", off, "header checksum mismatch");
 	s->kind = sv_get_le32(h + 8);
 	s->flags = sv_get_le32(h + 12);
@@ -143,7 +157,7 @@ static const guint8 *payload(const SvSnapshotReader *r, const SvSnapshotSection 
 static gboolean check_payload(SvSnapshotReader *r, const SvSnapshotSection *s, GError **error)
 {
 	guint64 want = sv_get_le64(r->map + s->offset + 32);
-	if (XXH3_64bits(payload(r, s), s->stored) != want)
+	if (!sums_match(want, XXH3_64bits(payload(r, s), s->stored)))
 		return fail(error, r, sv_snap_section_name(s->kind), s->offset, "checksum mismatch");
 	return TRUE;
 }
@@ -384,7 +398,7 @@ SvSnapshotReader *sv_snapshot_reader_open(const char *path, GError **error)
 	if (memcmp(t, SV_SNAP_TRAILER_MAGIC, 8) != 0)
 		return fail(error, r, "trailer", toff, "no trailer: the file is truncated or was not "
 			    "finished"), NULL;
-	if (sv_get_le64(t + 56) != XXH3_64bits(t, 56))
+	if (!sums_match(sv_get_le64(t + 56), XXH3_64bits(t, 56)))
 		return fail(error, r, "trailer", toff, "trailer checksum mismatch"), NULL;
 	if (sv_get_le64(t + 16) != r->size)
 		return fail(error, r, "trailer", toff, "file is %" G_GSIZE_FORMAT " bytes, trailer says %"
