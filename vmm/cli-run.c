@@ -183,7 +183,10 @@ int sv_cmd_run(int argc, char **argv)
 		{ "image", 0, 0, G_OPTION_ARG_FILENAME, &o.image,
 		  "Guest image directory (default: the cache's current image for the arch)", "DIR" },
 		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &o.connect,
-		  "libvirt URI (default: libvirt's embedded driver under the state dir)", "URI" },
+		  "libvirt URI (default: libvirt's embedded driver under the state dir; another "
+		  "daemon must run QEMU as a user that can read the image and state dirs, e.g. "
+		  "qemu.conf user = \"root\")",
+		  "URI" },
 		{ "append", 0, 0, G_OPTION_ARG_STRING, &o.append, "Extra kernel command line",
 		  "ARGS" },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose,
