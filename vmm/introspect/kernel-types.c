@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* kernel-types.c - see kernel-types.h. */
+#include "vmm/introspect/kernel-types.h"
+
+#include <bpf/btf.h>
+#include <errno.h>
+#include <string.h>
+
+#include "vmm/errors.h"
+
+/* A BTF blob starts with this little-endian header (include/uapi/linux/btf.h). */
+#define BTF_MAGIC_LE 0xeb9f
+#define BTF_HEADER_LEN 24
+
+struct SvKernelTypes {
+	struct btf *btf;
+	char *source;
+};
+
+void sv_kernel_types_free(SvKernelTypes *kt)
+{
+	if (!kt)
+		return;
+	btf__free(kt->btf);
+	g_free(kt->source);
+	g_free(kt);
+}
+
+/* A raw kernel Image has no sections: find the BTF blob by its header
+ * (magic 0xeb9f, version 1, header length 24) and a size that fits. */
+static struct btf *btf_from_raw_image(const guint8 *data, gsize len)
+{
+	for (gsize off = 0; off + BTF_HEADER_LEN <= len; off += 4) {
+		if (data[off] != 0x9f || data[off + 1] != 0xeb || data[off + 2] != 1 || data[off + 3] != 0)
+			continue;
+		guint32 hdr_len = data[off + 4] | data[off + 5] << 8 | data[off + 6] << 16 |
+				  (guint32)data[off + 7] << 24;
+		if (hdr_len != BTF_HEADER_LEN)
+			continue;
+		guint32 f[4];
+		memcpy(f, data + off + 8, sizeof(f)); /* type_off, type_len, str_off, str_len (LE) */
+		guint64 total = (guint64)hdr_len + MAX((guint64)f[0] + f[1], (guint64)f[2] + f[3]);
+		if (total > len - off)
+			continue;
+		struct btf *btf = btf__new(data + off, (guint32)total);
+		if (btf && btf__type_cnt(btf) > 1000) /* a kernel's, not some stray match */
+			return btf;
+		btf__free(btf);
+	}
+	return NULL;
+}
+
+SvKernelTypes *sv_kernel_types_load(const char *kernel_path, GError **error)
+{
+	g_autoptr(GMappedFile) mf = g_mapped_file_new(kernel_path, FALSE, error);
+	if (!mf)
+		return NULL;
+	const guint8 *data = (const guint8 *)g_mapped_file_get_contents(mf);
+	gsize len = g_mapped_file_get_length(mf);
+	struct btf *btf = NULL;
+	if (len >= 4 && memcmp(data, "\x7f" "ELF", 4) == 0)
+		btf = btf__parse_elf(kernel_path, NULL);
+	else
+		btf = btf_from_raw_image(data, len);
+	if (!btf) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+			    "no BTF type information in %s (the kernel needs CONFIG_DEBUG_INFO_BTF)",
+			    kernel_path);
+		return NULL;
+	}
+	SvKernelTypes *kt = g_new0(SvKernelTypes, 1);
+	kt->btf = btf;
+	kt->source = g_strdup(kernel_path);
+	return kt;
+}
+
+/* Follows typedefs and qualifiers to the underlying type. */
+static const struct btf_type *resolve(const struct btf *btf, guint32 *id)
+{
+	*id = btf__resolve_type(btf, *id);
+	return (int)*id < 0 ? NULL : btf__type_by_id(btf, *id);
+}
+
+/* Finds member name in struct/union type_id, searching anonymous members;
+ * adds its bit offset to *bits and returns its type id, or -1. */
+static gint64 find_member(const struct btf *btf, guint32 type_id, const char *name, guint64 *bits,
+			  int depth)
+{
+	const struct btf_type *t = resolve(btf, &type_id);
+	if (!t || !(btf_is_struct(t) || btf_is_union(t)) || depth > 16)
+		return -1;
+	const struct btf_member *m = btf_members(t);
+	for (guint i = 0; i < btf_vlen(t); i++, m++) {
+		const char *mname = btf__name_by_offset(btf, m->name_off);
+		guint64 off = btf_member_bit_offset(t, i);
+		if (mname && *mname) {
+			if (strcmp(mname, name) == 0) {
+				*bits += off;
+				return m->type;
+			}
+			continue;
+		}
+		guint64 inner = 0;
+		gint64 found = find_member(btf, m->type, name, &inner, depth + 1);
+		if (found >= 0) {
+			*bits += off + inner;
+			return found;
+		}
+	}
+	return -1;
+}
+
+static gboolean walk(const SvKernelTypes *kt, const char *type, const char *member_path,
+		     guint64 *ret_bits, guint32 *ret_type, GError **error)
+{
+	gint32 id = btf__find_by_name_kind(kt->btf, type, BTF_KIND_STRUCT);
+	if (id < 0)
+		id = btf__find_by_name_kind(kt->btf, type, BTF_KIND_UNION);
+	if (id < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "guest kernel has no struct %s (%s)",
+			    type, kt->source);
+		return FALSE;
+	}
+	guint64 bits = 0;
+	guint32 cur = (guint32)id;
+	g_auto(GStrv) parts = member_path ? g_strsplit(member_path, ".", 0) : g_new0(char *, 1);
+	for (char **p = parts; *p; p++) {
+		gint64 next = find_member(kt->btf, cur, *p, &bits, 0);
+		if (next < 0) {
+			g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+				    "guest kernel's struct %s has no member %s (%s)", type, member_path,
+				    kt->source);
+			return FALSE;
+		}
+		cur = (guint32)next;
+	}
+	*ret_bits = bits;
+	*ret_type = cur;
+	return TRUE;
+}
+
+gboolean sv_kernel_types_offset(const SvKernelTypes *kt, const char *type, const char *member_path,
+				guint64 *ret_offset, GError **error)
+{
+	guint64 bits;
+	guint32 t;
+	if (!walk(kt, type, member_path, &bits, &t, error))
+		return FALSE;
+	if (bits % 8) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "%s.%s is a bitfield, not byte-addressable", type, member_path);
+		return FALSE;
+	}
+	*ret_offset = bits / 8;
+	return TRUE;
+}
+
+gboolean sv_kernel_types_size(const SvKernelTypes *kt, const char *type, const char *member_path,
+			      guint64 *ret_size, GError **error)
+{
+	guint64 bits;
+	guint32 t;
+	if (!walk(kt, type, member_path, &bits, &t, error))
+		return FALSE;
+	gint64 size = btf__resolve_size(kt->btf, t);
+	if (size < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT, "size of %s%s%s is unknown",
+			    type, member_path ? "." : "", member_path ? member_path : "");
+		return FALSE;
+	}
+	*ret_size = (guint64)size;
+	return TRUE;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kernel-types.h - the guest kernel's structure layouts, from its own BTF.
+ *
+ * Every offset snapvm uses to read a kernel structure comes from here, never
+ * from a table in our code: the types are parsed (libbpf) out of the image's
+ * kernel file on the host - an ELF vmlinux (x86_64) carries a .BTF section;
+ * a raw arm64 Image is scanned for the BTF header. A member that does not
+ * exist is an error naming it.
+ */
+#ifndef SNAPVM_KERNEL_TYPES_H
+#define SNAPVM_KERNEL_TYPES_H
+
+#include <glib.h>
+
+typedef struct SvKernelTypes SvKernelTypes;
+
+/* Loads the BTF of the kernel file at path (ELF vmlinux or raw Image). */
+SvKernelTypes *sv_kernel_types_load(const char *kernel_path, GError **error);
+void sv_kernel_types_free(SvKernelTypes *kt);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvKernelTypes, sv_kernel_types_free)
+
+/* Byte offset of a member path in a struct, following nested and anonymous
+ * members: ("task_struct", "thread.fsbase"), ("mm_struct", "pgd"). */
+gboolean sv_kernel_types_offset(const SvKernelTypes *kt, const char *type, const char *member_path,
+				guint64 *ret_offset, GError **error);
+/* Size in bytes of a struct, or of the member at member_path (NULL: whole). */
+gboolean sv_kernel_types_size(const SvKernelTypes *kt, const char *type, const char *member_path,
+			      guint64 *ret_size, GError **error);
+
+#endif
