@@ -62,6 +62,8 @@ const SvArchOps sv_arch_aarch64 = {
 	.debian_arch = "arm64",
 	.elf_machine = EM_AARCH64,
 	.page_size = 4096,
+	/* KIMAGE_VADDR with 48-bit VAs (arch/arm64/include/asm/memory.h) */
+	.kernel_link_base = 0xffff800008000000ull,
 	.qemu = &aarch64_qemu_board,
 	.parse_monitor_regs = aarch64_parse_monitor_regs,
 };

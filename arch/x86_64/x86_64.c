@@ -85,6 +85,8 @@ const SvArchOps sv_arch_x86_64 = {
 	.debian_arch = "amd64",
 	.elf_machine = EM_X86_64,
 	.page_size = 4096,
+	/* __START_KERNEL: the ELF vmlinux carries final addresses anyway */
+	.kernel_link_base = 0xffffffff81000000ull,
 	.qemu = &x86_64_qemu_board,
 	.parse_monitor_regs = x86_parse_monitor_regs,
 };

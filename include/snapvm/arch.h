@@ -67,6 +67,9 @@ typedef struct SvArchOps {
 	const char *debian_arch; /* "amd64" */
 	guint16 elf_machine;	 /* EM_* of binaries that run on it */
 	guint32 page_size;
+	/* Link address of the first byte of the boot kernel file: what an
+	 * unrelocated raw image (arm64 Image) needs to resolve its symbols. */
+	guint64 kernel_link_base;
 	const SvQemuBoard *qemu;
 	/* Parses QEMU's HMP "info registers" text for one vCPU. */
 	gboolean (*parse_monitor_regs)(const char *text, SvVcpuRegs *out, GError **error);

@@ -14,6 +14,7 @@
 #include "tests/test-paths.h"
 #include "vmm/errors.h"
 #include "vmm/image.h"
+#include "vmm/introspect/kallsyms.h"
 
 static const char *arch_name = "x86_64";
 static SvTestGuest *guest;
@@ -261,6 +262,57 @@ static void test_agent_survives_garbage(void)
 	g_assert_cmpuint(procs->len, >, 0);
 }
 
+/* Symbols recovered on the host from the image's kernel file must be the
+ * ones the running guest reports in /proc/kallsyms (nokaslr: same addresses). */
+static void test_kallsyms_match_guest(void)
+{
+	require_guest();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvImage) image = sv_image_open(guest->arch, NULL, &error);
+	g_assert_no_error(error);
+	g_autofree char *config_path = g_build_filename(image->dir, "config", NULL);
+	g_autofree char *config = NULL;
+	g_assert_true(g_file_get_contents(config_path, &config, NULL, NULL));
+	gboolean abs_percpu = strstr(config, "\nCONFIG_KALLSYMS_ABSOLUTE_PERCPU=y") != NULL;
+	g_autoptr(SvKallsyms) ks =
+		sv_kallsyms_load(image->kernel, abs_percpu, guest->arch->kernel_link_base, &error);
+	g_assert_no_error(error);
+	const char *argv[] = { "/bin/busybox", "cat", "/proc/kallsyms", NULL };
+	int status;
+	g_autofree char *text = sv_test_guest_run(guest, argv, &status, &error);
+	g_assert_no_error(error);
+	/* compare every name the guest lists once */
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	for (char **l = lines; *l; l++) {
+		g_auto(GStrv) f = g_strsplit(*l, " ", 4);
+		if (g_strv_length(f) != 3) /* module symbols carry a 4th field */
+			continue;
+		if (g_hash_table_contains(seen, f[2]))
+			g_hash_table_replace(seen, g_strdup(f[2]), g_strdup("dup"));
+		else
+			g_hash_table_insert(seen, g_strdup(f[2]), g_strdup(f[0]));
+	}
+	guint matched = 0, mismatched = 0;
+	GHashTableIter it;
+	gpointer name, addr;
+	g_hash_table_iter_init(&it, seen);
+	while (g_hash_table_iter_next(&it, &name, &addr)) {
+		guint64 ours;
+		if (!strcmp(addr, "dup") || !sv_kallsyms_lookup(ks, name, &ours, NULL))
+			continue;
+		if (g_ascii_strtoull(addr, NULL, 16) == ours)
+			matched++;
+		else if (mismatched++ < 5)
+			g_printerr("# %s: guest %s, host 0x%" G_GINT64_MODIFIER "x\n", (char *)name,
+				   (char *)addr, ours);
+	}
+	g_test_message("%s: %u of %u symbols recovered on the host match /proc/kallsyms, %u differ",
+		       arch_name, matched, sv_kallsyms_count(ks), mismatched);
+	g_assert_cmpuint(mismatched, ==, 0);
+	g_assert_cmpuint(matched, >, sv_kallsyms_count(ks) * 9 / 10);
+}
+
 /* The VM dies while a client waits: the wait ends at once with PEER_GONE. */
 static void test_dead_guest(void)
 {
@@ -305,6 +357,9 @@ int main(int argc, char **argv)
 	ADD("run/missing-program", test_run_missing_program);
 	ADD("agent/ps", test_ps_sees_init_and_workload);
 	ADD("memory/guest-physical-read", test_guest_physical_read);
+	/* GTest runs suites in the order they were first named: machine/ goes
+	 * last, because it ends with the guest's death. */
+	ADD("introspect/kallsyms-match-guest", test_kallsyms_match_guest);
 	ADD("machine/pause-resume-registers", test_pause_resume_registers);
 	ADD("machine/second-process", test_second_process);
 	ADD("agent/survives-garbage", test_agent_survives_garbage);

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/* kallsyms.c - see kallsyms.h. */
+#include "vmm/introspect/kallsyms.h"
+
+#include <string.h>
+
+#include "snapvm/agent-proto.h" /* sv_get_le* */
+#include "vmm/errors.h"
+
+#define TOKENS 256
+#define MAX_SYMS 2000000u
+
+typedef struct {
+	guint64 addr;
+	char type;
+} Symbol;
+
+struct SvKallsyms {
+	GHashTable *by_name; /* name -> Symbol* */
+};
+
+void sv_kallsyms_free(SvKallsyms *ks)
+{
+	if (!ks)
+		return;
+	g_hash_table_unref(ks->by_name);
+	g_free(ks);
+}
+
+guint sv_kallsyms_count(const SvKallsyms *ks)
+{
+	return g_hash_table_size(ks->by_name);
+}
+
+gboolean sv_kallsyms_lookup(const SvKallsyms *ks, const char *name, guint64 *ret_addr,
+			    char *ret_type)
+{
+	const Symbol *s = g_hash_table_lookup(ks->by_name, name);
+	if (!s)
+		return FALSE;
+	if (ret_addr)
+		*ret_addr = s->addr;
+	if (ret_type)
+		*ret_type = s->type;
+	return TRUE;
+}
+
+typedef struct {
+	const guint8 *d;
+	gsize len;
+	gsize token_table, token_index; /* offsets in d */
+	const char *tokens[TOKENS];
+	gsize markers;			/* start of kallsyms_markers */
+	guint n_markers;
+	gsize num_syms_at, names;	/* kallsyms_num_syms, kallsyms_names */
+	guint32 num_syms;
+} Tables;
+
+/* The token table: 256 NUL-terminated strings, "0".."9" at 48..57, followed
+ * (aligned) by the u16 token index of each string's offset. The start of the
+ * table is taken from the index, not by walking back: token 0 has no NUL in
+ * front of it to find. */
+static gboolean find_tokens(Tables *t)
+{
+	static const char digits[] = "0\0" "1\0" "2\0" "3\0" "4\0" "5\0" "6\0" "7\0" "8\0" "9";
+	const guint8 *hit = t->d;
+	gsize left = t->len;
+	while ((hit = memmem(hit, left, digits, sizeof(digits)))) {
+		gsize at = hit - t->d;
+		/* the end of the table: tokens 48..255 from here */
+		gsize end = at;
+		gboolean ok = TRUE;
+		for (int i = 48; i < TOKENS && ok; i++) {
+			const guint8 *nul = memchr(t->d + end, 0, MIN(t->len - end, 64));
+			ok = nul && nul != t->d + end;
+			end = ok ? (gsize)(nul - t->d) + 1 : end;
+		}
+		for (gsize align = 0; ok && align < 8; align++) {
+			gsize idx = end + align;
+			if (idx % 2 || idx + 2 * TOKENS > t->len)
+				continue;
+			guint16 off48 = sv_get_le16(t->d + idx + 2 * 48);
+			if (off48 > at || sv_get_le16(t->d + idx) != 0)
+				continue;
+			gsize start = at - off48;
+			gboolean match = TRUE;
+			for (int i = 0; i < TOKENS && match; i++) {
+				gsize tok = start + sv_get_le16(t->d + idx + 2 * i);
+				gsize next = i + 1 < TOKENS ? start + sv_get_le16(t->d + idx + 2 * (i + 1))
+							    : end;
+				/* each token is non-empty and ends right where the next begins */
+				match = tok < next && next <= end && t->d[next - 1] == 0 &&
+					memchr(t->d + tok, 0, next - 1 - tok) == NULL;
+				t->tokens[i] = (const char *)t->d + tok;
+			}
+			if (match) {
+				t->token_table = start;
+				t->token_index = idx;
+				return TRUE;
+			}
+		}
+		gsize next = at + 1;
+		if (next >= t->len)
+			break;
+		hit = t->d + next;
+		left = t->len - next;
+	}
+	return FALSE;
+}
+
+/* Does a name stream of num_syms entries start at names, end at the markers
+ * (within alignment), and put every 256th entry where the markers say? */
+static gboolean names_fit(const Tables *t, gsize names, guint32 num_syms)
+{
+	gsize pos = names;
+	for (guint32 i = 0; i < num_syms; i++) {
+		if (i % 256 == 0 && sv_get_le32(t->d + t->markers + 4 * (i / 256)) != pos - names)
+			return FALSE;
+		if (pos >= t->markers)
+			return FALSE;
+		guint len = t->d[pos++];
+		if (len & 0x80) /* "big" symbols: a second length byte */
+			len = (len & 0x7f) | ((guint)t->d[pos++] << 7);
+		if (len == 0 || pos + len > t->markers)
+			return FALSE;
+		pos += len;
+	}
+	return t->markers - pos < 8;
+}
+
+/*
+ * kallsyms_markers: u32, the first 0, then increasing, one per 256 names;
+ * the names end right before them. Between the markers and the token table
+ * there may be nothing but alignment, or (kernels with the 6.2 lookup
+ * speed-up, which Debian's 6.1 has) 3 bytes per symbol of
+ * kallsyms_seqs_of_names. So: every run that looks like markers, in the
+ * 16 MiB before the token table, is tried with every marker count it
+ * allows, looking back for kallsyms_num_syms right before a name stream
+ * that fits those markers exactly.
+ */
+static gboolean find_names(Tables *t)
+{
+	gsize lo = t->token_table > (16u << 20) ? t->token_table - (16u << 20) : 0;
+	for (gsize m = t->token_table & ~(gsize)3; m >= lo + 4; m -= 4) {
+		gsize start = m - 4;
+		if (sv_get_le32(t->d + start) != 0)
+			continue;
+		guint run = 1;
+		while (start + 4 * (run + 1) <= t->token_table) {
+			guint32 prev = sv_get_le32(t->d + start + 4 * (run - 1));
+			guint32 v = sv_get_le32(t->d + start + 4 * run);
+			if (v <= prev || v - prev > 65536)
+				break;
+			run++;
+		}
+		if (run < 8)
+			continue;
+		t->markers = start;
+		for (guint n = run; n >= 8; n--) {
+			guint32 last = sv_get_le32(t->d + start + 4 * (n - 1));
+			guint32 lo_syms = 256 * (n - 1) + 1, hi_syms = 256 * n;
+			if ((gsize)last + 8 > start)
+				continue;
+			gsize from = start - last;
+			gsize until = from > 256 * 520 ? from - 256 * 520 : 0;
+			for (gsize p = from & ~(gsize)3; p >= until + 8; p -= 4) {
+				guint32 v = sv_get_le32(t->d + p - 4);
+				if (v < lo_syms || v > hi_syms)
+					continue;
+				for (gsize names = p; names < p + 8; names += 4) {
+					if (names_fit(t, names, v)) {
+						t->n_markers = n;
+						t->num_syms_at = p - 4;
+						t->names = names;
+						t->num_syms = v;
+						return TRUE;
+					}
+				}
+			}
+		}
+	}
+	return FALSE;
+}
+
+SvKallsyms *sv_kallsyms_load(const char *kernel_path, gboolean absolute_percpu,
+			     guint64 unrelocated_base, GError **error)
+{
+	g_autoptr(GMappedFile) mf = g_mapped_file_new(kernel_path, FALSE, error);
+	if (!mf)
+		return NULL;
+	Tables t = { .d = (const guint8 *)g_mapped_file_get_contents(mf),
+		     .len = g_mapped_file_get_length(mf) };
+	if (!find_tokens(&t) || !find_names(&t) || t.num_syms > MAX_SYMS) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+			    "no kallsyms tables recognised in %s (is CONFIG_KALLSYMS set?)",
+			    kernel_path);
+		return NULL;
+	}
+	/* kallsyms_relative_base (u64) and the s32 offsets precede num_syms */
+	gsize base_at = (t.num_syms_at - 8) & ~(gsize)7;
+	guint64 base = sv_get_le64(t.d + base_at);
+	gsize offsets = base_at - 4 * (gsize)t.num_syms;
+	/* A relocatable image never relocated (a raw arm64 Image) holds 0
+	 * there: the value is the addend of the R_AARCH64_RELATIVE entry for
+	 * that slot in the image's own .rela.dyn, which the kernel applies to
+	 * itself at boot. The slot's link address is the image base plus its
+	 * file offset. */
+	if (base == 0 && unrelocated_base) {
+		guint8 needle[16];
+		sv_put_le64(needle, unrelocated_base + base_at);
+		sv_put_le64(needle + 8, 1027 /* R_AARCH64_RELATIVE */);
+		const guint8 *rela = memmem(t.d, t.len - 8, needle, sizeof(needle));
+		if (rela && (gsize)(rela - t.d) + 24 <= t.len)
+			base = sv_get_le64(rela + 16);
+	}
+	if (base_at < 4 * (gsize)t.num_syms || base < 0xff00000000000000ull) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+			    "kallsyms in %s: no relative base before kallsyms_num_syms", kernel_path);
+		return NULL;
+	}
+	SvKallsyms *ks = g_new0(SvKallsyms, 1);
+	ks->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	gsize pos = t.names;
+	GString *name = g_string_new(NULL);
+	for (guint32 i = 0; i < t.num_syms; i++) {
+		guint len = t.d[pos++];
+		if (len & 0x80)
+			len = (len & 0x7f) | ((guint)t.d[pos++] << 7);
+		g_string_truncate(name, 0);
+		for (guint k = 0; k < len; k++)
+			g_string_append(name, t.tokens[t.d[pos + k]]);
+		pos += len;
+		gint32 off = (gint32)sv_get_le32(t.d + offsets + 4 * (gsize)i);
+		Symbol *s = g_new(Symbol, 1);
+		if (absolute_percpu)
+			s->addr = off >= 0 ? (guint64)off : base - 1 - (guint64)(gint64)off;
+		else
+			s->addr = base + (guint32)off;
+		s->type = name->len ? name->str[0] : '?';
+		/* the first character of a decoded name is its type letter;
+		 * keep the first of duplicate names (static functions repeat) */
+		if (name->len > 1 && !g_hash_table_contains(ks->by_name, name->str + 1))
+			g_hash_table_insert(ks->by_name, g_strdup(name->str + 1), s);
+		else
+			g_free(s);
+	}
+	g_string_free(name, TRUE);
+	return ks;
+}
