@@ -6,8 +6,9 @@
  * says. Plain libc, static: the guest has nothing else.
  *
  * Files: main.c (event loop, dispatch), init-setup.c (PID 1 duties),
- * channel.c (frame I/O on the port), workloads.c (children and their
- * output), procfs.c (process list), mempattern.c (guest-physical check).
+ * channel.c (frame I/O on the port), workloads.c (children: start, reap,
+ * forward output), outbuf.c (bounded output buffers), procfs.c (process
+ * list), mempattern.c (guest-physical check).
  */
 #ifndef SNAPVM_AGENT_H
 #define SNAPVM_AGENT_H
@@ -30,6 +31,9 @@ void agent_init_setup(void);
 bool agent_find_port(const char *name, int timeout_ms, char *path, size_t cap);
 /* Powers the guest off (as PID 1) or exits (when run by hand). */
 void agent_poweroff(void) __attribute__((noreturn));
+/* As PID 1: makes fds 0-2 the console if the kernel could not, and turns
+ * crashes into a message and a power-off (PID 1 must never die). */
+void agent_init_guard(void);
 /* Prints to the console (stderr of PID 1) with an "snapvm-agent: " prefix. */
 void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -44,19 +48,27 @@ struct channel *channel_open(int fd);
 /* Frees the channel and closes its fd (the agent itself never needs to). */
 void channel_close(struct channel *ch);
 int channel_fd(const struct channel *ch);
-/* Whether the host end is connected, as far as the port lets us know. */
+/* Whether a host program is connected to the port, as far as it lets us know. */
 bool channel_host_connected(const struct channel *ch);
+/* Connected, and that host has said HELLO on this connection: only then is
+ * workload output sent (see workloads.c). */
+bool channel_attached(const struct channel *ch);
+/* Called on HELLO: the peer is a snapvm host and the input is at a frame
+ * boundary. */
+void channel_mark_attached(struct channel *ch);
 /* Events to poll for on the port (0 while the host is away: the port then
- * reports POLLHUP continuously, so the loop re-checks on a timer instead). */
+ * reports POLLHUP continuously; main.c waits for SIGIO instead). */
 short channel_poll_events(const struct channel *ch);
 /* Handles poll results: reads what is there, writes what is queued. */
 void channel_handle_events(struct channel *ch, short revents);
-/* Re-checks a disconnected port (called on the loop's timer). */
+/* Re-checks a disconnected port (on SIGIO and on the loop's slow timer). */
 void channel_recheck(struct channel *ch);
 /* Returns the next whole, valid frame, or false. Garbage is skipped: after
  * a bad header the channel discards input until a HELLO header. */
 bool channel_next_frame(struct channel *ch, struct frame *out);
-/* Queues a frame. Never blocks; the queue is drained as the port allows. */
+/* Queues a frame. Never blocks; the queue is drained as the port allows.
+ * Replies queued while no host is connected are dropped (nobody asked for
+ * them); OUTPUT and EXIT frames wait for the next host. */
 void channel_send(struct channel *ch, uint16_t type, uint32_t tag, const void *payload,
 		  uint32_t len);
 void channel_send_error(struct channel *ch, uint32_t tag, uint16_t req_type, int err,
@@ -71,12 +83,35 @@ void channel_flush(struct channel *ch, int timeout_ms);
 pid_t workloads_start(char *const argv[], const char **what);
 /* Adds the workloads' pipes to a pollfd array; returns how many were added. */
 struct pollfd;
-int workloads_poll_fds(struct pollfd *fds, int max);
-/* Forwards output for pipes that poll marked readable, and emits EXIT frames
- * for workloads that have exited and whose output is drained. */
-void workloads_handle_events(struct channel *ch, const struct pollfd *fds, int n);
+int workloads_poll_fds(const struct channel *ch, struct pollfd *fds, int max);
+/* Reads the pipes that poll marked readable into the workloads' buffers. */
+void workloads_handle_events(const struct channel *ch, const struct pollfd *fds, int n);
 /* Reaps children (PID 1 reaps orphans too). */
-void workloads_reap(struct channel *ch);
+void workloads_reap(void);
+/* Moves buffered output, then EXIT frames, into the channel while a host
+ * is attached and the channel queue is short. */
+void workloads_pump(struct channel *ch);
+
+/* ---- outbuf.c ---- */
+/* A workload's output waiting for the host: a FIFO of chunks, each from one
+ * stream, bounded by dropping the oldest bytes (counted, so the host gets a
+ * note saying how many). */
+#define OUTBUF_CHUNK (64u * 1024) /* largest OUTPUT frame payload's bytes */
+#define OUTBUF_CAP (4u << 20)	 /* per workload */
+struct outchunk;
+struct outbuf {
+	struct outchunk *head, *tail;
+	size_t len;	     /* bytes held */
+	uint64_t dropped;    /* bytes dropped and not yet reported */
+};
+/* Appends bytes of stream (1 stdout, 2 stderr); drops the oldest past
+ * OUTBUF_CAP. False if out of memory (the bytes are counted as dropped). */
+bool outbuf_append(struct outbuf *b, uint32_t stream, const uint8_t *data, size_t n);
+/* The oldest chunk's stream and bytes (at most OUTBUF_CHUNK); false if empty. */
+bool outbuf_peek(const struct outbuf *b, uint32_t *stream, const uint8_t **data, size_t *n);
+/* Drops the chunk outbuf_peek returned. */
+void outbuf_pop(struct outbuf *b);
+void outbuf_clear(struct outbuf *b);
 
 /* ---- procfs.c ---- */
 /* Reads a small file (a /proc or /sys entry) NUL-terminated into buf. */

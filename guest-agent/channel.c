@@ -2,14 +2,30 @@
 /*
  * channel.c - frames over the virtio-serial port.
  *
- * How a virtio-console port behaves (drivers/char/virtio_console.c): while
- * no host program is connected to the QEMU end, poll() reports POLLHUP (and
- * keeps reporting it), read() returns 0, and write() would block. So a
- * disconnected port is not polled - the loop re-checks it on a short timer -
- * and output waits in a queue until a host connects again. A frame cut off
- * by a disconnect is dropped whole, so a new host never starts mid-frame.
- * Input that does not parse is skipped up to the next HELLO header: a host
- * (or anything else) writing garbage cannot wedge the agent.
+ * How a virtio-console port behaves in the guest (Linux 6.1, QEMU 7.2
+ * chardev socket server=on,wait=off; measured, and matching
+ * drivers/char/virtio_console.c):
+ *   - While no host program is connected to the chardev socket (before the
+ *     first connect, and after the host closes - a host shutdown(SHUT_WR)
+ *     counts as a close, QEMU drops the connection on EOF): poll() returns
+ *     at once with POLLIN|POLLHUP, and keeps doing so; read() returns 0;
+ *     write() on an O_NONBLOCK fd fails with EAGAIN (a blocking write would
+ *     sleep until a host connects - for ever, maybe).
+ *   - Bytes the host sent before it closed are still read first; 0 comes
+ *     only after them. Bytes a host sends before the agent opens the port
+ *     wait in QEMU (it does not read the socket until the guest opens).
+ *   - On every connect and disconnect the driver sends SIGIO to the owner of
+ *     an O_ASYNC port fd (main.c uses that to wake up), and poll() turns to
+ *     POLLOUT (plus POLLIN when data is there).
+ *   - What the guest wrote and QEMU had not passed on when the host went
+ *     away is discarded by QEMU, never delivered to the next host.
+ * So a disconnected port is not polled, and frames wait in a queue (never
+ * a blocking write). On a disconnect, replies queued for the old host are
+ * dropped - their tags would mean something else to a new host - and a frame
+ * cut off mid-write is restarted whole (OUTPUT/EXIT) or dropped (a reply),
+ * so a new host never starts mid-frame. Input that does not parse is
+ * skipped up to the next HELLO header: a host (or anything else) writing
+ * garbage cannot wedge the agent.
  */
 #include <errno.h>
 #include <poll.h>
@@ -23,8 +39,13 @@
 
 #define IN_CAP (2 * (SV_PROTO_MAX_PAYLOAD + SV_PROTO_HEADER_SIZE))
 
+/* Past this much queued output, stop reading requests: a host that sends
+ * requests and never reads the replies gets back-pressure, not our memory. */
+#define OUT_HIGH_WATER (8u << 20)
+
 struct outframe {
 	struct outframe *next;
+	uint16_t type;
 	size_t len;
 	size_t off;
 	uint8_t data[];
@@ -33,6 +54,7 @@ struct outframe {
 struct channel {
 	int fd;
 	bool connected;
+	bool attached; /* connected and a HELLO seen on this connection */
 	bool resync;
 	uint8_t *in;
 	size_t in_len;
@@ -76,6 +98,23 @@ bool channel_host_connected(const struct channel *ch)
 	return ch->connected;
 }
 
+bool channel_attached(const struct channel *ch)
+{
+	return ch->connected && ch->attached;
+}
+
+void channel_mark_attached(struct channel *ch)
+{
+	ch->attached = true;
+	ch->resync = false;
+}
+
+/* Frames the agent sends on its own survive a disconnect; replies do not. */
+static bool unsolicited(uint16_t type)
+{
+	return type == SV_MSG_OUTPUT || type == SV_MSG_EXIT;
+}
+
 size_t channel_queued(const struct channel *ch)
 {
 	return ch->queued;
@@ -85,7 +124,7 @@ short channel_poll_events(const struct channel *ch)
 {
 	if (!ch->connected)
 		return 0;
-	return POLLIN | (ch->head ? POLLOUT : 0);
+	return (ch->queued < OUT_HIGH_WATER ? POLLIN : 0) | (ch->head ? POLLOUT : 0);
 }
 
 static void drop_head(struct channel *ch)
@@ -101,18 +140,25 @@ static void drop_head(struct channel *ch)
 static void host_went_away(struct channel *ch)
 {
 	ch->connected = false;
-	if (ch->head && ch->head->off > 0)
-		drop_head(ch);
-	/* Half a request from the old host is garbage to the next one. */
-	ch->in_len = 0;
-	ch->consumed = 0;
-}
-
-void channel_recheck(struct channel *ch)
-{
-	struct pollfd p = { .fd = ch->fd, .events = POLLIN };
-	if (poll(&p, 1, 0) >= 0)
-		ch->connected = !(p.revents & POLLHUP);
+	ch->attached = false;
+	struct outframe **pp = &ch->head;
+	ch->tail = NULL;
+	while (*pp) {
+		struct outframe *f = *pp;
+		if (!unsolicited(f->type)) {
+			*pp = f->next;
+			ch->queued -= f->len - f->off;
+			free(f);
+			continue;
+		}
+		ch->queued += f->off;
+		f->off = 0;
+		ch->tail = f;
+		pp = &f->next;
+	}
+	/* Input already read stays: whole frames the old host sent before it
+	 * closed are still served (a POWEROFF, say); a cut-off one is dropped by
+	 * channel_next_frame. */
 }
 
 static void read_input(struct channel *ch)
@@ -136,6 +182,22 @@ static void read_input(struct channel *ch)
 	}
 }
 
+void channel_recheck(struct channel *ch)
+{
+	struct pollfd p = { .fd = ch->fd, .events = POLLIN };
+	if (poll(&p, 1, 0) < 0)
+		return;
+	if (!(p.revents & POLLHUP)) {
+		ch->connected = true;
+		return;
+	}
+	if (ch->connected) {
+		read_input(ch); /* what the host sent before it went; ends in host_went_away */
+		if (ch->connected)
+			host_went_away(ch);
+	}
+}
+
 static void write_output(struct channel *ch)
 {
 	while (ch->head) {
@@ -154,14 +216,32 @@ static void write_output(struct channel *ch)
 
 void channel_handle_events(struct channel *ch, short revents)
 {
-	if (revents & (POLLHUP | POLLERR)) {
-		host_went_away(ch);
-		return;
-	}
-	if (revents & POLLIN)
+	/* On POLLHUP, read first: what the host sent before closing comes
+	 * before the 0 that tells read_input it is gone. */
+	if (revents & (POLLIN | POLLHUP | POLLERR))
 		read_input(ch);
+	if (ch->connected && (revents & (POLLHUP | POLLERR)))
+		channel_recheck(ch);
 	if (ch->connected && (revents & POLLOUT))
 		write_output(ch);
+}
+
+/*
+ * The longest payload each request can have. A header claiming more is
+ * garbage at once, instead of after the agent has waited for (and
+ * swallowed) that many bytes - which could be the next host's HELLOs.
+ * HELLO leaves room for fields a later host might add; RUN and the types
+ * the agent does not serve (answered with an error) keep the protocol cap.
+ */
+static uint32_t max_payload(uint16_t type)
+{
+	switch (type) {
+	case SV_MSG_HELLO: return 64;
+	case SV_MSG_PS: return 0;
+	case SV_MSG_MEMPATTERN: return 12;
+	case SV_MSG_POWEROFF: return 0;
+	default: return SV_PROTO_MAX_PAYLOAD;
+	}
 }
 
 /* Finds a plausible HELLO header in the input and drops what is before it. */
@@ -170,7 +250,7 @@ static void resync(struct channel *ch)
 	for (size_t i = 0; i + SV_PROTO_HEADER_SIZE <= ch->in_len; i++) {
 		struct sv_frame_header h;
 		if (sv_frame_header_decode(ch->in + i, &h) == SV_PROTO_OK && h.type == SV_MSG_HELLO &&
-		    h.length == 4) {
+		    h.length >= 4 && h.length <= max_payload(SV_MSG_HELLO)) {
 			memmove(ch->in, ch->in + i, ch->in_len - i);
 			ch->in_len -= i;
 			ch->resync = false;
@@ -193,9 +273,17 @@ bool channel_next_frame(struct channel *ch, struct frame *out)
 	for (;;) {
 		if (ch->resync)
 			resync(ch);
-		if (ch->resync || ch->in_len < SV_PROTO_HEADER_SIZE)
+		if (ch->resync || ch->in_len < SV_PROTO_HEADER_SIZE) {
+			if (!ch->connected) {
+				/* the next host starts afresh */
+				ch->in_len = 0;
+				ch->resync = false;
+			}
 			return false;
+		}
 		enum sv_proto_status st = sv_frame_header_decode(ch->in, &out->hdr);
+		if (st == SV_PROTO_OK && out->hdr.length > max_payload(out->hdr.type))
+			st = SV_PROTO_TOO_LONG;
 		if (st != SV_PROTO_OK) {
 			agent_log("bad frame from host (%s); skipping to the next HELLO",
 				  sv_proto_status_str(st));
@@ -209,8 +297,11 @@ bool channel_next_frame(struct channel *ch, struct frame *out)
 			continue;
 		}
 		size_t total = SV_PROTO_HEADER_SIZE + out->hdr.length;
-		if (ch->in_len < total)
+		if (ch->in_len < total) {
+			if (!ch->connected)
+				ch->in_len = 0; /* cut off by the disconnect: never whole */
 			return false;
+		}
 		out->payload = ch->in + SV_PROTO_HEADER_SIZE;
 		ch->consumed = total;
 		return true;
@@ -220,12 +311,15 @@ bool channel_next_frame(struct channel *ch, struct frame *out)
 void channel_send(struct channel *ch, uint16_t type, uint32_t tag, const void *payload,
 		  uint32_t len)
 {
+	if (!ch->connected && !unsolicited(type))
+		return; /* a reply to a host that is gone */
 	struct outframe *f = malloc(sizeof(*f) + SV_PROTO_HEADER_SIZE + len);
 	if (!f) {
 		agent_log("out of memory queueing a frame");
 		return;
 	}
 	f->next = NULL;
+	f->type = type;
 	f->len = SV_PROTO_HEADER_SIZE + len;
 	f->off = 0;
 	sv_frame_header_encode(f->data, type, len, tag);

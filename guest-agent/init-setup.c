@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,11 +62,30 @@ static void load_modules(void)
 	fclose(f);
 }
 
+/* The kernel opens /dev/console as fds 0-2 of init, but only if the
+ * initramfs has that node; otherwise they are closed and the first file the
+ * agent opens would become its "stdout". Fill the gaps from devtmpfs. */
+static void console_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		int c = open("/dev/console", O_RDWR | O_NOCTTY);
+		if (c < 0)
+			return;
+		if (c != fd) {
+			dup2(c, fd);
+			close(c);
+		}
+	}
+}
+
 void agent_init_setup(void)
 {
 	mount_one("proc", "/proc", "proc", NULL);
 	mount_one("sysfs", "/sys", "sysfs", NULL);
 	mount_one("devtmpfs", "/dev", "devtmpfs", "mode=0755");
+	console_fds();
 	mount_one("tmpfs", "/tmp", "tmpfs", "mode=1777");
 	mount_one("tmpfs", "/run", "tmpfs", "mode=0755");
 	load_modules();
@@ -118,6 +138,32 @@ bool agent_find_port(const char *name, int timeout_ms, char *path, size_t cap)
 			return false;
 		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 	}
+}
+
+/* A crash of PID 1 panics the kernel, which says nothing useful about why
+ * and (with panic=-1) looks like a reboot. Say what happened and end the
+ * guest the normal way instead. Async-signal-safe: write, sync, reboot. */
+static void on_fatal_signal(int sig)
+{
+	char msg[] = "snapvm-agent: fatal signal 00; powering off\n";
+	char *d = strstr(msg, "00");
+	d[0] = (char)('0' + sig / 10 % 10);
+	d[1] = (char)('0' + sig % 10);
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		sync();
+	agent_poweroff();
+}
+
+void agent_init_guard(void)
+{
+	static char altstack[64 * 1024]; /* so a stack overflow can still report */
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	sigaltstack(&ss, NULL);
+	struct sigaction sa = { .sa_handler = on_fatal_signal, .sa_flags = SA_ONSTACK };
+	sigfillset(&sa.sa_mask);
+	const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTRAP };
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		sigaction(fatal[i], &sa, NULL);
 }
 
 /*

@@ -9,14 +9,16 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/utsname.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
 
 #define MAX_POLL 160
-/* How often a disconnected port is re-checked for a host. */
-#define RECHECK_MS 20
+/* A disconnected port is re-checked on SIGIO (the driver sends one on every
+ * host connect and disconnect); this slow timer is only a safety net. */
+#define RECHECK_MS 1000
 
 /* Set by a RUN with SV_RUN_POWEROFF_ON_HOST_LOSS: the host process that
  * owns this VM is gone when its connection closes. */
@@ -65,7 +67,7 @@ static void handle_run(struct channel *ch, const struct frame *f)
 		pid_t pid = workloads_start(argv, &what);
 		if (pid < 0) {
 			channel_send_error(ch, f->hdr.tag, SV_MSG_RUN, (int)-pid,
-					   "cannot run %s (%s)", argv[0], what);
+					   "cannot run %s: %s: %s", argv[0], what, strerror((int)-pid));
 		} else {
 			if (flags & SV_RUN_POWEROFF_ON_HOST_LOSS)
 				poweroff_on_host_loss = true;
@@ -84,7 +86,11 @@ static void dispatch(struct channel *ch, const struct frame *f)
 	sv_rbuf_init(&r, f->payload, f->hdr.length);
 	switch (f->hdr.type) {
 	case SV_MSG_HELLO:
+		/* Any payload is answered: the host checks our version, and a
+		 * HELLO must always get through (it is what resyncs). Output
+		 * buffered while no host was attached follows the reply. */
 		reply_hello(ch, f->hdr.tag);
+		channel_mark_attached(ch);
 		break;
 	case SV_MSG_RUN:
 		handle_run(ch, f);
@@ -105,6 +111,7 @@ static void dispatch(struct channel *ch, const struct frame *f)
 	case SV_MSG_POWEROFF:
 		channel_send(ch, SV_MSG_OK, f->hdr.tag, NULL, 0);
 		channel_flush(ch, 1000);
+		agent_log("powering off (host request)");
 		agent_poweroff();
 	default:
 		channel_send_error(ch, f->hdr.tag, f->hdr.type, ENOSYS,
@@ -112,25 +119,46 @@ static void dispatch(struct channel *ch, const struct frame *f)
 	}
 }
 
+/* Wake on host connect/disconnect: the port sends SIGIO to its O_ASYNC
+ * owner, which signalfd turns into a readable fd. Best effort - when the
+ * port is something else (--port on a pty), the slow timer still works. */
+static void watch_port(int fd)
+{
+	if (fcntl(fd, F_SETOWN, getpid()) < 0)
+		return;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_ASYNC);
+}
+
 int main(int argc, char **argv)
 {
 	const char *port_arg = NULL;
-	for (int i = 1; i + 1 < argc; i++)
-		if (!strcmp(argv[i], "--port"))
-			port_arg = argv[i + 1];
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--port") && i + 1 < argc) {
+			port_arg = argv[++i];
+		} else if (getpid() != 1) {
+			/* As PID 1 the kernel passes unknown boot arguments here:
+			 * ignore them. By hand, say what is accepted. */
+			dprintf(STDERR_FILENO, "usage: %s [--port PATH]\n", argv[0]);
+			return 2;
+		}
+	}
 	bool is_init = getpid() == 1;
-	if (is_init)
+	if (is_init) {
+		agent_init_guard();
 		agent_init_setup();
+	}
 	char port[300];
 	if (port_arg)
 		snprintf(port, sizeof(port), "%s", port_arg);
-	else if (!agent_find_port(SV_AGENT_PORT_NAME, 10000, port, sizeof(port))) {
-		agent_log("no virtio port named %s (is virtio_console loaded? is the VM "
+	else if (!agent_find_port(SV_AGENT_PORT_NAME, 5000, port, sizeof(port))) {
+		agent_log("no virtio port named %s after 5 s (is virtio_console loaded? is the VM "
 			  "started with the agent channel?)",
 			  SV_AGENT_PORT_NAME);
 		agent_poweroff();
 	}
-	int fd = open(port, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	int fd = open(port, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		agent_log("cannot open %s: %s", port, strerror(errno));
 		agent_poweroff();
@@ -138,11 +166,26 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGIO);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) {
+		agent_log("signalfd: %s", strerror(errno));
+		agent_poweroff();
+	}
+	if (isatty(fd)) {
+		/* By hand on a pty or serial line: frames are binary. */
+		struct termios t;
+		if (tcgetattr(fd, &t) == 0) {
+			cfmakeraw(&t);
+			tcsetattr(fd, TCSANOW, &t);
+		}
+	}
+	watch_port(fd);
 	struct channel *ch = channel_open(fd);
-	/* Benchmarks time the boot to this line. */
+	/* Benchmarks time the boot to this line; the port is open, so a host
+	 * may talk from now on (and what it sent earlier is waiting in QEMU). */
 	dprintf(STDOUT_FILENO, "snapvm-agent: ready\n");
 
 	for (;;) {
@@ -156,32 +199,30 @@ int main(int argc, char **argv)
 			fds[n++] = (struct pollfd){ .fd = channel_fd(ch), .events = ev };
 		}
 		int first_workload = n;
-		n += workloads_poll_fds(fds + n, MAX_POLL - n);
+		n += workloads_poll_fds(ch, fds + n, MAX_POLL - n);
 		int r = poll(fds, n, channel_host_connected(ch) ? -1 : RECHECK_MS);
 		if (r < 0 && errno != EINTR) {
 			agent_log("poll: %s", strerror(errno));
 			agent_poweroff();
 		}
-		if (r <= 0) {
-			channel_recheck(ch);
-			continue;
-		}
-		if (fds[0].revents & POLLIN) {
+		if (r > 0 && (fds[0].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) == sizeof(si))
 				;
 		}
-		/* Output before exits: drain pipes, then reap. */
-		workloads_handle_events(ch, fds + first_workload, n - first_workload);
-		workloads_reap(ch);
-		if (port_idx >= 0 && fds[port_idx].revents) {
-			channel_handle_events(ch, fds[port_idx].revents);
-			struct frame f;
-			while (channel_next_frame(ch, &f))
-				dispatch(ch, &f);
+		/* SIGIO, the timer, or anything else: a cheap look at the port. */
+		channel_recheck(ch);
+		if (r > 0) {
+			workloads_handle_events(ch, fds + first_workload, n - first_workload);
+			if (port_idx >= 0 && fds[port_idx].revents)
+				channel_handle_events(ch, fds[port_idx].revents);
 		}
-		if (!channel_host_connected(ch))
-			channel_recheck(ch);
+		struct frame f;
+		while (channel_next_frame(ch, &f))
+			dispatch(ch, &f);
+		workloads_reap();
+		/* Output before exits (workloads_pump keeps that order). */
+		workloads_pump(ch);
 		if (poweroff_on_host_loss && !channel_host_connected(ch)) {
 			agent_log("the host that owns this VM went away; powering off");
 			agent_poweroff();

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -16,6 +17,27 @@
 
 static void *region;
 static size_t region_len;
+
+/* sv_pattern_byte a word at a time (byte i is byte i%8, little-endian, of
+ * word i/8): 16 MiB byte by byte takes seconds under TCG. Checked against
+ * the header's definition, so the two cannot drift apart unnoticed. */
+static void fill(uint8_t *p, size_t len, uint64_t seed)
+{
+	for (size_t w = 0; w < len / 8; w++) {
+		uint64_t z = seed + (w + 1) * 0x9e3779b97f4a7c15ull;
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		z ^= z >> 31;
+		sv_put_le64(p + 8 * w, z);
+	}
+	for (size_t i = 0; i < len; i += 4093) {
+		if (p[i] != sv_pattern_byte(seed, i)) {
+			for (size_t k = 0; k < len; k++)
+				p[k] = sv_pattern_byte(seed, k);
+			return;
+		}
+	}
+}
 
 void mempattern_reply(struct channel *ch, uint32_t tag, uint64_t seed, uint32_t npages)
 {
@@ -34,9 +56,7 @@ void mempattern_reply(struct channel *ch, uint32_t tag, uint64_t seed, uint32_t 
 		channel_send_error(ch, tag, SV_MSG_MEMPATTERN, errno, "mmap of %u pages", npages);
 		return;
 	}
-	uint8_t *p = region;
-	for (size_t i = 0; i < region_len; i++)
-		p[i] = sv_pattern_byte(seed, i);
+	fill(region, region_len, seed);
 	/* Locked, so the pages stay where pagemap says until the next request. */
 	if (mlock(region, region_len) < 0) {
 		channel_send_error(ch, tag, SV_MSG_MEMPATTERN, errno, "mlock");
@@ -49,6 +69,11 @@ void mempattern_reply(struct channel *ch, uint32_t tag, uint64_t seed, uint32_t 
 	}
 	size_t cap = 16 + (size_t)npages * 8;
 	uint8_t *buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		channel_send_error(ch, tag, SV_MSG_MEMPATTERN, ENOMEM, "out of memory");
+		return;
+	}
 	struct sv_wbuf w;
 	sv_wbuf_init(&w, buf, cap);
 	sv_wbuf_u64(&w, (uint64_t)(uintptr_t)region);

@@ -85,6 +85,11 @@ void procfs_reply_ps(struct channel *ch, uint32_t tag)
 		count++;
 	}
 	closedir(d);
+	if (w.overflow) { /* cannot happen with comm <= 15 bytes; never send a cut list */
+		free(buf);
+		channel_send_error(ch, tag, SV_MSG_PS, 75 /* EOVERFLOW */, "process list too long");
+		return;
+	}
 	sv_put_le32(buf, count);
 	channel_send(ch, SV_MSG_PS_REPLY, tag, buf, (uint32_t)w.len);
 	free(buf);

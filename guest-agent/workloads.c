@@ -2,17 +2,23 @@
 /*
  * workloads.c - programs the host asked us to run.
  *
- * Each gets stdin from /dev/null and a pipe for stdout and for stderr; the
- * agent forwards what they write as OUTPUT frames and, once both pipes are
- * at EOF and the child is reaped, one EXIT frame - so the host always sees
- * all output before the exit. Nothing is dropped: while the channel queue is
- * long (no host attached, or a slow one), the pipes are not read, and a
- * chatty workload blocks on its own write until the host catches up.
+ * Each gets stdin from /dev/null and a pipe for stdout and for stderr. What
+ * they write goes into their outbuf; workloads_pump() turns it into OUTPUT
+ * frames while a host is attached (connected and said HELLO), and once both
+ * pipes are at EOF, the child is reaped and the buffer is empty, sends one
+ * EXIT - so the host always sees all output before the exit.
+ *
+ * Flow control: with a host attached, a workload's pipes are not read while
+ * its buffer is full (the host is slow: the workload waits, nothing is
+ * lost). With no host attached they are always read and the buffer drops
+ * its oldest bytes past OUTBUF_CAP (a detached workload must keep running);
+ * the next host gets a note on the workload's stderr stream saying how much.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -21,9 +27,9 @@
 #include "agent.h"
 
 #define MAX_WORKLOADS 64
-#define CHUNK (64 * 1024)
-/* Past this much queued output, stop reading workload pipes. */
-#define QUEUE_HIGH_WATER (1u << 20)
+/* Output is moved into the channel only below this much queued, so the
+ * channel queue stays short and the buffers do the bounding. */
+#define CHANNEL_LOW_WATER (256u * 1024)
 
 struct workload {
 	bool used;
@@ -31,10 +37,10 @@ struct workload {
 	int out_fd[2]; /* stdout, stderr read ends; -1 at EOF */
 	bool exited;
 	int status;
+	struct outbuf out;
 };
 
 static struct workload table[MAX_WORKLOADS];
-static struct channel *output_channel; /* set by the first handle_events call */
 
 static char *const workload_env[] = { "PATH=/bin:/workload", "HOME=/", "TERM=dumb", NULL };
 
@@ -73,16 +79,24 @@ pid_t workloads_start(char *const argv[], const char **what)
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* Its own session (a signal to the workload's group never
+		 * reaches the agent), and the signal state of a fresh process:
+		 * the agent blocks SIGCHLD/SIGIO and ignores SIGPIPE, and an
+		 * ignored disposition would survive exec. */
 		setsid();
+		for (int sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		int null = open("/dev/null", O_RDONLY);
-		dup2(null, 0);
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		if (chdir("/") < 0)
+		if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0 ||
+		    chdir("/") < 0) {
+			int e = errno;
+			if (write(exec_err[1], &e, sizeof(e)) < 0)
+				_exit(127);
 			_exit(127);
+		}
 		execve(argv[0], argv, workload_env);
 		int e = errno;
 		if (write(exec_err[1], &e, sizeof(e)) < 0)
@@ -109,6 +123,7 @@ pid_t workloads_start(char *const argv[], const char **what)
 	if (n == sizeof(e)) {
 		close(out[0]);
 		close(err[0]);
+		/* Reaped here, so no EXIT is sent for a workload that never ran. */
 		waitpid(pid, NULL, 0);
 		*what = "exec";
 		return -e;
@@ -119,34 +134,24 @@ pid_t workloads_start(char *const argv[], const char **what)
 	return pid;
 }
 
-int workloads_poll_fds(struct pollfd *fds, int max)
+int workloads_poll_fds(const struct channel *ch, struct pollfd *fds, int max)
 {
-	if (output_channel && channel_queued(output_channel) > QUEUE_HIGH_WATER)
-		return 0;
+	bool attached = channel_attached(ch);
 	int n = 0;
 	for (int i = 0; i < MAX_WORKLOADS; i++) {
-		for (int s = 0; s < 2 && table[i].used; s++) {
-			if (table[i].out_fd[s] >= 0 && n < max)
-				fds[n++] = (struct pollfd){ .fd = table[i].out_fd[s], .events = POLLIN };
-		}
+		struct workload *w = &table[i];
+		if (!w->used || (attached && w->out.len >= OUTBUF_CAP))
+			continue;
+		for (int s = 0; s < 2; s++)
+			if (w->out_fd[s] >= 0 && n < max)
+				fds[n++] = (struct pollfd){ .fd = w->out_fd[s], .events = POLLIN };
 	}
 	return n;
 }
 
-static void send_exit_if_done(struct channel *ch, struct workload *w)
+static void read_pipe(struct workload *w, int s)
 {
-	if (!w->used || !w->exited || w->out_fd[0] >= 0 || w->out_fd[1] >= 0)
-		return;
-	uint8_t buf[8];
-	sv_put_le32(buf, (uint32_t)w->pid);
-	sv_put_le32(buf + 4, (uint32_t)w->status);
-	channel_send(ch, SV_MSG_EXIT, 0, buf, sizeof(buf));
-	w->used = false;
-}
-
-static void forward(struct channel *ch, struct workload *w, int s)
-{
-	static uint8_t data[CHUNK];
+	static uint8_t data[OUTBUF_CHUNK];
 	ssize_t n;
 	do
 		n = read(w->out_fd[s], data, sizeof(data));
@@ -156,32 +161,25 @@ static void forward(struct channel *ch, struct workload *w, int s)
 	if (n <= 0) {
 		close(w->out_fd[s]);
 		w->out_fd[s] = -1;
-		send_exit_if_done(ch, w);
 		return;
 	}
-	static uint8_t frame[CHUNK + 16];
-	struct sv_wbuf b;
-	sv_wbuf_init(&b, frame, sizeof(frame));
-	sv_wbuf_u32(&b, (uint32_t)w->pid);
-	sv_wbuf_u32(&b, (uint32_t)s + 1);
-	sv_wbuf_bytes(&b, data, (uint32_t)n);
-	channel_send(ch, SV_MSG_OUTPUT, 0, frame, (uint32_t)b.len);
+	if (!outbuf_append(&w->out, (uint32_t)s + 1, data, (size_t)n))
+		agent_log("out of memory buffering output of pid %d", (int)w->pid);
 }
 
-void workloads_handle_events(struct channel *ch, const struct pollfd *fds, int n)
+void workloads_handle_events(const struct channel *ch, const struct pollfd *fds, int n)
 {
-	output_channel = ch;
 	for (int k = 0; k < n; k++) {
 		if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		for (int i = 0; i < MAX_WORKLOADS; i++)
 			for (int s = 0; s < 2; s++)
 				if (table[i].used && table[i].out_fd[s] == fds[k].fd)
-					forward(ch, &table[i], s);
+					read_pipe(&table[i], s);
 	}
 }
 
-void workloads_reap(struct channel *ch)
+void workloads_reap(void)
 {
 	int status;
 	pid_t pid;
@@ -190,9 +188,69 @@ void workloads_reap(struct channel *ch)
 			if (table[i].used && table[i].pid == pid) {
 				table[i].exited = true;
 				table[i].status = status;
-				send_exit_if_done(ch, &table[i]);
 			}
 		}
 		/* anything else was an orphan re-parented to us: reaping is all */
+	}
+}
+
+static void send_output(struct channel *ch, pid_t pid, uint32_t stream, const uint8_t *data,
+			size_t n)
+{
+	static uint8_t frame[OUTBUF_CHUNK + 16];
+	struct sv_wbuf b;
+	sv_wbuf_init(&b, frame, sizeof(frame));
+	sv_wbuf_u32(&b, (uint32_t)pid);
+	sv_wbuf_u32(&b, stream);
+	sv_wbuf_bytes(&b, data, (uint32_t)n);
+	channel_send(ch, SV_MSG_OUTPUT, 0, frame, (uint32_t)b.len);
+}
+
+/* Moves one chunk (or the drop note, or the EXIT) of w into the channel;
+ * false when w has nothing to send now. */
+static bool pump_one(struct channel *ch, struct workload *w)
+{
+	if (w->out.dropped) {
+		char note[160];
+		int k = snprintf(note, sizeof(note),
+				 "\n[snapvm-agent: %llu bytes of output dropped while no host "
+				 "was attached]\n",
+				 (unsigned long long)w->out.dropped);
+		send_output(ch, w->pid, 2, (const uint8_t *)note, (size_t)k);
+		w->out.dropped = 0;
+		return true;
+	}
+	uint32_t stream;
+	const uint8_t *data;
+	size_t n;
+	if (outbuf_peek(&w->out, &stream, &data, &n)) {
+		send_output(ch, w->pid, stream, data, n);
+		outbuf_pop(&w->out);
+		return true;
+	}
+	if (w->exited && w->out_fd[0] < 0 && w->out_fd[1] < 0) {
+		uint8_t buf[8];
+		sv_put_le32(buf, (uint32_t)w->pid);
+		sv_put_le32(buf + 4, (uint32_t)w->status);
+		channel_send(ch, SV_MSG_EXIT, 0, buf, sizeof(buf));
+		outbuf_clear(&w->out);
+		w->used = false;
+	}
+	return false;
+}
+
+void workloads_pump(struct channel *ch)
+{
+	/* Round robin, a chunk per workload per pass: one chatty workload
+	 * does not starve the others. */
+	bool progress = true;
+	while (progress) {
+		progress = false;
+		for (int i = 0; i < MAX_WORKLOADS; i++) {
+			if (!channel_attached(ch) || channel_queued(ch) >= CHANNEL_LOW_WATER)
+				return;
+			if (table[i].used)
+				progress |= pump_one(ch, &table[i]);
+		}
 	}
 }

@@ -21,6 +21,26 @@
 #define FILE_SIZE (64ul << 10)
 #define HEAP_STEP (64ul << 10)
 
+/* The guard page must still be a PROT_NONE mapping of its own, as
+ * /proc/self/maps says (touching it would just kill us). */
+static int guard_intact(const void *guard)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return 1; /* no /proc: nothing to check against */
+	char line[512];
+	int ok = 0;
+	unsigned long want = (unsigned long)guard;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && lo <= want && want < hi)
+			ok = !strcmp(perms, "---p");
+	}
+	fclose(f);
+	return ok;
+}
+
 static uint8_t fill(long step, size_t i)
 {
 	return (uint8_t)(step * 131 + i * 7 + (i >> 12));
@@ -88,11 +108,16 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		}
-		/* the private copy must differ from the file; the shared one is the file */
-		uint8_t from_file[4];
-		if (pread(fd, from_file, 3, (off_t)(fp * PAGE)) != 3 || from_file[2] != shared[fp * PAGE + 2] ||
-		    (from_file[1] == priv[fp * PAGE + 1] && from_file[1] != block[fp * PAGE + 1])) {
+		/* the private write stays private, the shared one is the file */
+		uint8_t from_file[3];
+		if (pread(fd, from_file, 3, (off_t)(fp * PAGE)) != 3 ||
+		    from_file[1] != block[fp * PAGE + 1] || priv[fp * PAGE + 1] != (uint8_t)(s + 2) ||
+		    from_file[2] != (uint8_t)(s + 3) || shared[fp * PAGE + 2] != (uint8_t)(s + 3)) {
 			printf("memory FAILED: file mappings inconsistent at step %ld\n", s);
+			return 1;
+		}
+		if (!guard_intact(anon + ANON_SIZE)) {
+			printf("memory FAILED: guard page is no longer PROT_NONE at step %ld\n", s);
 			return 1;
 		}
 		sum = workload_hash(sum, heap_start, heap_len);
