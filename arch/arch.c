@@ -96,3 +96,27 @@ void sv_vcpu_regs_add(SvVcpuRegs *regs, const char *name, guint64 value)
 	regs->regs[regs->count].value = value;
 	regs->count++;
 }
+
+static gboolean missing_hook(const SvArchOps *arch, const char *hook, GError **error)
+{
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+		    "%s: %s is not implemented for this architecture yet", arch->name, hook);
+	return FALSE;
+}
+
+gboolean sv_arch_kernel_space_init(const SvArchOps *arch, SvKernelSpace *ks,
+				   const struct SvGuestMem *mem, const struct SvKallsyms *syms,
+				   GError **error)
+{
+	if (!arch->kernel_space_init)
+		return missing_hook(arch, "kernel address translation", error);
+	return arch->kernel_space_init(ks, mem, syms, error);
+}
+
+gboolean sv_arch_kernel_va_to_pa(const SvArchOps *arch, const SvKernelSpace *ks, guint64 va,
+				 SvGpa *ret_pa, GError **error)
+{
+	if (!arch->kernel_va_to_pa)
+		return missing_hook(arch, "kernel address translation", error);
+	return arch->kernel_va_to_pa(ks, va, ret_pa, error);
+}

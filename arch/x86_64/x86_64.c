@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "arch/arch-tables.h"
+#include "vmm/guest-mem.h"
+#include "vmm/introspect/kallsyms.h"
 
 /*
  * QEMU's i440fx "pc" board puts RAM below 4 GiB up to a limit and the rest
@@ -65,6 +67,84 @@ static const char *const x86_64_disabled_features[] = {
 	"pcid", "x2apic", "tsc-deadline", "invpcid", "spec-ctrl", NULL,
 };
 
+/*
+ * Kernel address translation without a page walk (asm/page_64.h):
+ * the kernel image at __START_KERNEL_map is at phys_base, the direct map at
+ * page_offset_base (0xffff888000000000, or 0xff11000000000000 with 5-level
+ * paging: read from the guest, never assumed). phys_base is 0 when the
+ * kernel runs where it was linked, as under PVH with nokaslr; the value is
+ * read from the guest too, through the image mapping that assumes it, and a
+ * nonzero one is refused rather than used on a guess.
+ */
+#define START_KERNEL_MAP 0xffffffff80000000ull
+#define DIRECT_MAP_SPAN (1ull << 46) /* 64 TiB, 4-level; 5-level's is larger */
+
+static gboolean read_symbol_u64(const SvGuestMem *mem, const SvKallsyms *syms, const char *name,
+				guint64 *ret, GError **error)
+{
+	guint64 va;
+	if (!sv_kallsyms_lookup(syms, name, &va, NULL)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+			    "x86_64: the guest kernel has no symbol %s", name);
+		return FALSE;
+	}
+	if (va < START_KERNEL_MAP) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "x86_64: %s at 0x%" G_GINT64_MODIFIER "x is outside the kernel image", name, va);
+		return FALSE;
+	}
+	guint8 b[8];
+	if (!sv_guest_mem_read(mem, sv_gpa(va - START_KERNEL_MAP), b, sizeof(b), error))
+		return FALSE;
+	*ret = GUINT64_FROM_LE(*(guint64 *)(void *)b);
+	return TRUE;
+}
+
+static gboolean x86_kernel_space_init(SvKernelSpace *ks, const SvGuestMem *mem,
+				      const SvKallsyms *syms, GError **error)
+{
+	guint64 phys_base, page_offset_base;
+	if (!read_symbol_u64(mem, syms, "phys_base", &phys_base, error) ||
+	    !read_symbol_u64(mem, syms, "page_offset_base", &page_offset_base, error))
+		return FALSE;
+	if (phys_base != 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "x86_64: the kernel was relocated (phys_base 0x%" G_GINT64_MODIFIER
+			    "x); boot it with nokaslr",
+			    phys_base);
+		return FALSE;
+	}
+	if (page_offset_base != 0xffff888000000000ull && page_offset_base != 0xff11000000000000ull) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "x86_64: page_offset_base 0x%" G_GINT64_MODIFIER
+			    "x is not a direct-map base this kernel can have (KASLR on?)",
+			    page_offset_base);
+		return FALSE;
+	}
+	ks->direct_map_base = page_offset_base;
+	ks->image_va_base = START_KERNEL_MAP;
+	ks->image_pa_base = phys_base;
+	return TRUE;
+}
+
+static gboolean x86_kernel_va_to_pa(const SvKernelSpace *ks, guint64 va, SvGpa *ret_pa,
+				    GError **error)
+{
+	if (va >= ks->image_va_base) {
+		*ret_pa = sv_gpa(va - ks->image_va_base + ks->image_pa_base);
+		return TRUE;
+	}
+	if (va >= ks->direct_map_base && va - ks->direct_map_base < DIRECT_MAP_SPAN) {
+		*ret_pa = sv_gpa(va - ks->direct_map_base);
+		return TRUE;
+	}
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+		    "x86_64: kernel address 0x%" G_GINT64_MODIFIER
+		    "x is neither in the kernel image nor in the direct map",
+		    va);
+	return FALSE;
+}
+
 static const SvQemuBoard x86_64_qemu_board = {
 	.emulator = "qemu-system-x86_64",
 	.package = "qemu-system-x86",
@@ -89,4 +169,6 @@ const SvArchOps sv_arch_x86_64 = {
 	.kernel_link_base = 0xffffffff81000000ull,
 	.qemu = &x86_64_qemu_board,
 	.parse_monitor_regs = x86_parse_monitor_regs,
+	.kernel_space_init = x86_kernel_space_init,
+	.kernel_va_to_pa = x86_kernel_va_to_pa,
 };

@@ -62,6 +62,17 @@ typedef struct SvVcpuRegs {
 	} regs[SV_VCPU_REGS_MAX];
 } SvVcpuRegs;
 
+/* What an arch needs to translate kernel virtual addresses, found once per
+ * guest (see the kernel_space_* hooks). */
+typedef struct SvKernelSpace {
+	guint64 direct_map_base;  /* VA of guest-physical 0 in the linear map */
+	guint64 image_va_base;	  /* VA the kernel image is mapped at */
+	guint64 image_pa_base;	  /* its guest-physical address */
+} SvKernelSpace;
+
+struct SvGuestMem;
+struct SvKallsyms;
+
 typedef struct SvArchOps {
 	const char *name;	 /* snapvm's and the snapshot's name: "x86_64" */
 	const char *debian_arch; /* "amd64" */
@@ -73,7 +84,23 @@ typedef struct SvArchOps {
 	const SvQemuBoard *qemu;
 	/* Parses QEMU's HMP "info registers" text for one vCPU. */
 	gboolean (*parse_monitor_regs)(const char *text, SvVcpuRegs *out, GError **error);
+	/* Optional (introspection): reads from guest memory what kernel
+	 * address translation needs. */
+	gboolean (*kernel_space_init)(SvKernelSpace *ks, const struct SvGuestMem *mem,
+				      const struct SvKallsyms *syms, GError **error);
+	/* Optional: kernel VA to guest-physical, for the kernel image and the
+	 * linear map (vmalloc needs the page-table walk, which comes later). */
+	gboolean (*kernel_va_to_pa)(const SvKernelSpace *ks, guint64 va, SvGpa *ret_pa,
+				    GError **error);
 } SvArchOps;
+
+/* Wrappers for the optional hooks: fail with an error naming the arch and
+ * the hook when an arch lacks it. */
+gboolean sv_arch_kernel_space_init(const SvArchOps *arch, SvKernelSpace *ks,
+				   const struct SvGuestMem *mem, const struct SvKallsyms *syms,
+				   GError **error);
+gboolean sv_arch_kernel_va_to_pa(const SvArchOps *arch, const SvKernelSpace *ks, guint64 va,
+				 SvGpa *ret_pa, GError **error);
 
 /* Lookup by name ("x86_64", "aarch64"); NULL with error listing the known
  * arches when unknown. */

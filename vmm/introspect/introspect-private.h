@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* introspect-private.h - shared by the files of vmm/introspect/. */
+#ifndef SNAPVM_INTROSPECT_PRIVATE_H
+#define SNAPVM_INTROSPECT_PRIVATE_H
+
+#include "vmm/introspect/introspect.h"
+#include "vmm/introspect/kallsyms.h"
+#include "vmm/introspect/kernel-types.h"
+
+struct SvIntrospect {
+	const SvArchOps *arch;
+	const SvGuestMem *mem;
+	SvKernelTypes *types;
+	SvKallsyms *syms;
+	SvKernelSpace space;
+};
+
+#endif

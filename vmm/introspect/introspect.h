@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * introspect.h - reading the guest kernel's own structures out of guest
+ * memory, with no help from inside the guest.
+ *
+ * An SvIntrospect joins what the host knows about the guest's kernel (types
+ * from its BTF, symbols from its kallsyms, both read from the image file) to
+ * a read-only view of its RAM. Guest memory is hostile input: every pointer
+ * read from it is translated and bounds-checked before use, and every list
+ * walk is bounded and checked for loops.
+ */
+#ifndef SNAPVM_INTROSPECT_H
+#define SNAPVM_INTROSPECT_H
+
+#include <glib.h>
+
+#include "snapvm/arch.h"
+#include "vmm/agent-client.h" /* SvGuestProcess */
+#include "vmm/guest-mem.h"
+
+typedef struct SvIntrospect SvIntrospect;
+
+/* image_dir: the guest image the VM booted (kernel, config). mem is
+ * borrowed and must outlive the result. */
+SvIntrospect *sv_introspect_new(const SvArchOps *arch, const char *image_dir,
+				const SvGuestMem *mem, GError **error);
+void sv_introspect_free(SvIntrospect *in);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvIntrospect, sv_introspect_free)
+
+/* Copies len bytes at kernel virtual address va. */
+gboolean sv_introspect_read(const SvIntrospect *in, guint64 va, void *buf, gsize len,
+			    GError **error);
+
+/* The guest's processes (thread-group leaders, kernel threads included),
+ * walking the task list from init_task: an array of SvGuestProcess. Read
+ * it with the VM paused, or the list may change under the walk. */
+GArray *sv_introspect_processes(const SvIntrospect *in, GError **error);
+
+#endif

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tasks.c - the process list, walked from init_task (init/init_task.c)
+ * along task_struct.tasks, which links thread-group leaders only.
+ */
+#include <string.h>
+
+#include "snapvm/agent-proto.h" /* sv_get_le* */
+#include "vmm/errors.h"
+#include "vmm/introspect/introspect-private.h"
+
+/* A guest with more is either huge or lying: the walk stops there. */
+#define MAX_TASKS 65536u
+
+/* Task state letters as /proc shows them (fs/proc/array.c task_state_array),
+ * indexed by fls() of the reported state (include/linux/sched.h). */
+static const char state_letters[] = "RSDTtXZPI";
+#define TASK_REPORT 0x7fu
+#define TASK_IDLE 0x402u /* TASK_UNINTERRUPTIBLE | TASK_NOLOAD */
+#define TASK_RTLOCK_WAIT 0x1000u
+#define TASK_REPORT_IDLE 0x80u
+
+static char state_letter(guint32 state, guint32 exit_state)
+{
+	guint32 s = (state | exit_state) & TASK_REPORT;
+	if ((state & TASK_IDLE) == TASK_IDLE)
+		s = TASK_REPORT_IDLE;
+	if (state & TASK_RTLOCK_WAIT)
+		s = 2;
+	guint idx = s ? (guint)g_bit_nth_msf(s, -1) + 1 : 0;
+	return idx < sizeof(state_letters) - 1 ? state_letters[idx] : '?';
+}
+
+/* Offsets the walk needs, all from the kernel's BTF. */
+typedef struct {
+	guint64 tasks, pid, tgid, comm, state, exit_state, real_parent, mm, rss;
+	guint64 size; /* bytes of task_struct read per task */
+} Layout;
+
+static gboolean layout(const SvIntrospect *in, Layout *l, GError **error)
+{
+	const struct {
+		const char *type, *member;
+		guint64 *out;
+	} want[] = {
+		{ "task_struct", "tasks", &l->tasks },	   { "task_struct", "pid", &l->pid },
+		{ "task_struct", "tgid", &l->tgid },	   { "task_struct", "comm", &l->comm },
+		{ "task_struct", "__state", &l->state },   { "task_struct", "exit_state", &l->exit_state },
+		{ "task_struct", "real_parent", &l->real_parent },
+		{ "task_struct", "mm", &l->mm },	   { "mm_struct", "rss_stat", &l->rss },
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(want); i++)
+		if (!sv_kernel_types_offset(in->types, want[i].type, want[i].member, want[i].out, error))
+			return FALSE;
+	l->size = MAX(MAX(l->tasks + 16, l->comm + 16), MAX(l->real_parent, l->mm) + 8);
+	l->size = MAX(l->size, MAX(l->pid, l->tgid) + 4);
+	l->size = MAX(l->size, MAX(l->state, l->exit_state) + 4);
+	return TRUE;
+}
+
+static gboolean read_u64(const SvIntrospect *in, guint64 va, guint64 *ret, GError **error)
+{
+	guint8 b[8];
+	if (!sv_introspect_read(in, va, b, 8, error))
+		return FALSE;
+	*ret = sv_get_le64(b);
+	return TRUE;
+}
+
+GArray *sv_introspect_processes(const SvIntrospect *in, GError **error)
+{
+	Layout l;
+	if (!layout(in, &l, error))
+		return NULL;
+	guint64 init_task;
+	if (!sv_kallsyms_lookup(in->syms, "init_task", &init_task, NULL)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+			    "%s: the guest kernel's symbols lack init_task (no CONFIG_KALLSYMS_ALL)",
+			    in->arch->name);
+		return NULL;
+	}
+	g_autoptr(GArray) procs = g_array_new(FALSE, TRUE, sizeof(SvGuestProcess));
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+	g_autofree guint8 *t = g_malloc(l.size);
+	g_autofree guint64 *keys = g_new(guint64, MAX_TASKS);
+	guint64 task = init_task;
+	for (guint n = 0;; n++) {
+		if (n >= MAX_TASKS) {
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "guest task list has over %u entries; refusing to walk further",
+				    MAX_TASKS);
+			return NULL;
+		}
+		keys[n] = task;
+		if (!g_hash_table_add(seen, &keys[n])) {
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "guest task list loops at 0x%" G_GINT64_MODIFIER "x without "
+				    "returning to init_task",
+				    task);
+			return NULL;
+		}
+		if (!sv_introspect_read(in, task, t, l.size, error)) {
+			g_prefix_error(error, "reading task_struct at 0x%" G_GINT64_MODIFIER "x: ", task);
+			return NULL;
+		}
+		SvGuestProcess p = { 0 };
+		p.pid = sv_get_le32(t + l.tgid);
+		memcpy(p.comm, t + l.comm, 16);
+		p.comm[15] = '\0';
+		p.state = state_letter(sv_get_le32(t + l.state), sv_get_le32(t + l.exit_state));
+		guint64 parent = sv_get_le64(t + l.real_parent);
+		guint64 mm = sv_get_le64(t + l.mm);
+		guint8 b[4];
+		/* init_task (pid 0) is the walk's anchor, not a process /proc shows */
+		if (task != init_task) {
+			if (parent && parent != init_task && sv_introspect_read(in, parent + l.tgid, b, 4, NULL))
+				p.ppid = sv_get_le32(b);
+			if (mm) {
+				/* get_mm_rss(): file + anon + shmem pages (MM_FILEPAGES 0,
+				 * MM_ANONPAGES 1, MM_SHMEMPAGES 3) */
+				guint64 c[4] = { 0 };
+				for (guint i = 0; i < 4; i++)
+					if (!read_u64(in, mm + l.rss + 8 * i, &c[i], error))
+						return NULL;
+				guint64 pages = c[0] + c[1] + c[3];
+				p.rss_kib = pages < (1ull << 40) ? pages * (in->arch->page_size / 1024) : 0;
+			}
+			g_array_append_val(procs, p);
+		}
+		guint64 next = sv_get_le64(t + l.tasks);
+		if (next < l.tasks) {
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "guest task list has a bad link 0x%" G_GINT64_MODIFIER "x", next);
+			return NULL;
+		}
+		task = next - l.tasks;
+		if (task == init_task)
+			break;
+	}
+	return g_steal_pointer(&procs);
+}
