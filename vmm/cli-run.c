@@ -260,6 +260,7 @@ int sv_cmd_run(int argc, char **argv)
 		.memory_mib = (guint)o.memory_mib,
 		.vcpus = (guint)o.vcpus,
 		.cpu_model = o.cpu,
+		.image_dir = image->dir,
 		.kernel = image->kernel,
 		.cmdline_extra = o.append,
 		.connect_uri = o.connect,

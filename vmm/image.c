@@ -3,6 +3,7 @@
 #include "vmm/image.h"
 
 #include <json-glib/json-glib.h>
+#include <stdlib.h>
 
 #include "vmm/errors.h"
 #include "vmm/paths.h"
@@ -61,7 +62,11 @@ SvImage *sv_image_open(const SvArchOps *arch, const char *dir, GError **error)
 		return NULL;
 	}
 	g_autoptr(SvImage) image = g_new0(SvImage, 1);
-	image->dir = g_steal_pointer(&chosen);
+	/* "current" is a symlink the next image build moves: a running VM must
+	 * keep naming the image it actually booted */
+	char *real = realpath(chosen, NULL);
+	image->dir = real ? g_strdup(real) : g_steal_pointer(&chosen);
+	free(real);
 	image->image_sha256 =
 		g_strdup(json_object_get_string_member_with_default(obj, "image_sha256", ""));
 	g_autofree char *boot = read_trimmed(image->dir, "boot-kernel", error);

@@ -33,6 +33,8 @@ static gboolean write_record(SvMachine *m, GError **error)
 	g_key_file_set_uint64(kf, RECORD_GROUP, "memory_mib", m->memory_mib);
 	if (m->connect_uri)
 		g_key_file_set_string(kf, RECORD_GROUP, "connect", m->connect_uri);
+	if (m->image_dir)
+		g_key_file_set_string(kf, RECORD_GROUP, "image", m->image_dir);
 	g_autofree char *path = g_build_filename(m->vm_dir, "vm.ini", NULL);
 	return g_key_file_save_to_file(kf, path, error);
 }
@@ -74,6 +76,7 @@ SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error)
 	/* Only the qemu backend exists today; "auto" and "tcg" both mean it. */
 	SvMachine *m = sv_qemu_machine_new(config->arch, config->name, config->connect_uri,
 					   config->memory_mib);
+	m->image_dir = g_strdup(config->image_dir);
 	g_autoptr(GError) local = NULL;
 	if (!write_record(m, &local) || !sv_qemu_machine_create(m, config, &local)) {
 		remove_vm_dir(dir);
@@ -109,7 +112,9 @@ SvMachine *sv_machine_open(const char *name, GError **error)
 			    backend ? backend : "(none)");
 		return NULL;
 	}
-	return sv_qemu_machine_new(arch, name, uri, (guint)mib);
+	SvMachine *m = sv_qemu_machine_new(arch, name, uri, (guint)mib);
+	m->image_dir = g_key_file_get_string(kf, RECORD_GROUP, "image", NULL);
+	return m;
 }
 
 void sv_machine_free(SvMachine *m)
@@ -122,6 +127,7 @@ void sv_machine_free(SvMachine *m)
 	g_free(m->agent_socket);
 	g_free(m->console_log);
 	g_free(m->connect_uri);
+	g_free(m->image_dir);
 	g_free(m);
 }
 

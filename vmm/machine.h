@@ -28,6 +28,7 @@ typedef struct SvMachineConfig {
 	guint memory_mib;
 	guint vcpus;
 	const char *cpu_model; /* NULL: the arch's portable default */
+	const char *image_dir; /* the guest image booted (introspection reads its kernel) */
 	const char *kernel;
 	const char *initrd;
 	const char *cmdline_extra;
@@ -69,6 +70,7 @@ struct SvMachine {
 	char *agent_socket; /* stream socket bridged to the agent's port */
 	char *console_log;
 	char *connect_uri;  /* NULL for the default */
+	char *image_dir;    /* the guest image it booted, NULL if unknown */
 	guint memory_mib;
 };
 

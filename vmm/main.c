@@ -47,6 +47,7 @@ static const struct {
 	{ "run", sv_cmd_run, "boot a fresh guest and run a static program in it" },
 	{ "list", sv_cmd_list, "list the VMs snapvm started" },
 	{ "stop", sv_cmd_stop, "stop VMs and remove what they left behind" },
+	{ "ps", sv_cmd_ps, "list a VM's processes, read from guest memory" },
 	{ "inspect", sv_cmd_inspect, "show and verify what a snapshot file holds" },
 };
 

@@ -114,6 +114,7 @@ SvTestGuest *sv_test_guest_boot(const char *arch_name, const char *const *worklo
 		.accel = "tcg",
 		.memory_mib = 512,
 		.vcpus = 1,
+		.image_dir = image->dir,
 		.kernel = image->kernel,
 		.initrd = initrd,
 	};

@@ -161,6 +161,17 @@ static void test_detach_list_stop(void)
 	g_assert_nonnull(strstr(l.out, "detached-1"));
 	g_assert_nonnull(strstr(l.out, "running"));
 	g_assert_cmpuint(count_our_qemus(), ==, 1);
+	/* its processes, from guest memory and from the agent */
+	const char *ps_mem[] = { "ps", "detached-1", "--json", NULL };
+	g_auto(CmdResult) pm = run_snapvm(ps_mem);
+	if (pm.status != 0)
+		g_error("snapvm ps failed (%d): %s", pm.status, pm.err);
+	g_assert_nonnull(strstr(pm.out, "\"comm\" : \"sleeper-x86_64\""));
+	g_assert_nonnull(strstr(pm.err, "paused"));
+	const char *ps_agent[] = { "ps", "detached-1", "--source", "agent", NULL };
+	g_auto(CmdResult) pa = run_snapvm(ps_agent);
+	g_assert_cmpint(pa.status, ==, 0);
+	g_assert_nonnull(strstr(pa.out, "sleeper-x86_64"));
 	const char *same_name[] = { "run", "--name", "detached-1", "--", sleeper, NULL };
 	assert_refused(same_name, 125, "already exists");
 	const char *stop[] = { "stop", "detached-1", NULL };
