@@ -106,11 +106,11 @@ static gboolean missing_hook(const SvArchOps *arch, const char *hook, GError **e
 
 gboolean sv_arch_kernel_space_init(const SvArchOps *arch, SvKernelSpace *ks,
 				   const struct SvGuestMem *mem, const struct SvKallsyms *syms,
-				   GError **error)
+				   GBytes *kernel_file, GError **error)
 {
 	if (!arch->kernel_space_init)
 		return missing_hook(arch, "kernel address translation", error);
-	return arch->kernel_space_init(ks, mem, syms, error);
+	return arch->kernel_space_init(ks, mem, syms, kernel_file, error);
 }
 
 gboolean sv_arch_kernel_va_to_pa(const SvArchOps *arch, const SvKernelSpace *ks, guint64 va,

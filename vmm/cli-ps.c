@@ -90,8 +90,7 @@ int sv_cmd_ps(int argc, char **argv)
 	g_autoptr(GOptionContext) ctx = g_option_context_new("VM");
 	g_option_context_set_summary(
 		ctx, "Lists the guest's processes: pid, parent, state, resident memory, command.\n"
-		     "With --source introspect the VM is paused while its memory is read (x86_64\n"
-		     "guests for now).");
+		     "With --source introspect the VM is paused while its memory is read.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!sv_cli_parse(ctx, "ps", &argc, &argv))
 		return SV_EXIT_USAGE;

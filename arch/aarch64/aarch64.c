@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "arch/arch-tables.h"
+#include "vmm/guest-mem.h"
+#include "vmm/introspect/kallsyms.h"
 
 /* QEMU's "virt" board maps all RAM in one block at 1 GiB (hw/arm/virt.c). */
 static guint aarch64_virt_ram_layout(guint64 ram_size, SvRamRegion *regions)
@@ -44,6 +46,73 @@ static gboolean aarch64_parse_monitor_regs(const char *text, SvVcpuRegs *out, GE
 	return TRUE;
 }
 
+/*
+ * Kernel address translation (arch/arm64/include/asm/memory.h, 48-bit VAs,
+ * 4K pages): the linear map [PAGE_OFFSET, +2^47) is PA + PAGE_OFFSET -
+ * memstart_addr; the kernel image at KIMAGE_VADDR is PA + kimage_voffset.
+ * Debian's arm64 kernel exports neither variable as a symbol (no
+ * KALLSYMS_ALL), so both come from guest RAM itself. The Image's header page
+ * does not survive boot, so the Image is found by its contents, at a
+ * 2 MiB-aligned base (Linux requires that alignment). memstart_addr is the start of RAM
+ * rounded down to ARM64_MEMSTART_ALIGN (1 GiB with 4K pages).
+ */
+#define PAGE_OFFSET_48 0xffff000000000000ull
+#define LINEAR_SPAN (1ull << 47)
+#define KIMAGE_VADDR 0xffff800008000000ull
+#define MEMSTART_ALIGN (1ull << 30)
+
+/* Share of 64 samples of 64 bytes across the Image's first 16 MiB that
+ * equal guest RAM at base: code patched at boot (alternatives, relocations)
+ * changes some, but a wrong base matches none. */
+static guint image_match_score(const SvGuestMem *mem, guint64 base, const guint8 *file, gsize len)
+{
+	guint score = 0;
+	for (gsize off = 0x10000; off < MIN(len, 16u << 20) - 64; off += 0x40000) {
+		const guint8 *in_ram = sv_guest_mem_ptr(mem, sv_gpa(base + off), 64, NULL);
+		score += in_ram && memcmp(in_ram, file + off, 64) == 0;
+	}
+	return score;
+}
+
+static gboolean aarch64_kernel_space_init(SvKernelSpace *ks, const SvGuestMem *mem,
+					  const SvKallsyms *syms, GBytes *kernel_file,
+					  GError **error)
+{
+	const guint64 ram = 0x40000000ull; /* the virt board's RAM base */
+	gsize len;
+	const guint8 *file = g_bytes_get_data(kernel_file, &len);
+	for (guint64 base = ram; len > (1u << 20) && base < ram + (256ull << 20); base += 2ull << 20) {
+		if (image_match_score(mem, base, file, len) < 32)
+			continue;
+		ks->image_pa_base = base;
+		ks->image_va_base = KIMAGE_VADDR;
+		ks->image_span = MIN((guint64)len + (64ull << 20), 256ull << 20);
+		ks->direct_map_base = PAGE_OFFSET_48 - (ram & ~(MEMSTART_ALIGN - 1));
+		return TRUE;
+	}
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+		    "aarch64: the kernel Image is not in the first 256 MiB of guest RAM");
+	return FALSE;
+}
+
+static gboolean aarch64_kernel_va_to_pa(const SvKernelSpace *ks, guint64 va, SvGpa *ret_pa,
+					GError **error)
+{
+	if (va >= ks->image_va_base && va - ks->image_va_base < ks->image_span) {
+		*ret_pa = sv_gpa(va - ks->image_va_base + ks->image_pa_base);
+		return TRUE;
+	}
+	if (va >= PAGE_OFFSET_48 && va - PAGE_OFFSET_48 < LINEAR_SPAN) {
+		*ret_pa = sv_gpa(va - ks->direct_map_base);
+		return TRUE;
+	}
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+		    "aarch64: kernel address 0x%" G_GINT64_MODIFIER
+		    "x is neither in the kernel image nor in the linear map",
+		    va);
+	return FALSE;
+}
+
 static const SvQemuBoard aarch64_qemu_board = {
 	.emulator = "qemu-system-aarch64",
 	.package = "qemu-system-arm",
@@ -66,4 +135,6 @@ const SvArchOps sv_arch_aarch64 = {
 	.kernel_link_base = 0xffff800008000000ull,
 	.qemu = &aarch64_qemu_board,
 	.parse_monitor_regs = aarch64_parse_monitor_regs,
+	.kernel_space_init = aarch64_kernel_space_init,
+	.kernel_va_to_pa = aarch64_kernel_va_to_pa,
 };

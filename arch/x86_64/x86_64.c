@@ -101,7 +101,7 @@ static gboolean read_symbol_u64(const SvGuestMem *mem, const SvKallsyms *syms, c
 }
 
 static gboolean x86_kernel_space_init(SvKernelSpace *ks, const SvGuestMem *mem,
-				      const SvKallsyms *syms, GError **error)
+				      const SvKallsyms *syms, GBytes *kernel_file, GError **error)
 {
 	guint64 phys_base, page_offset_base;
 	if (!read_symbol_u64(mem, syms, "phys_base", &phys_base, error) ||
@@ -124,6 +124,7 @@ static gboolean x86_kernel_space_init(SvKernelSpace *ks, const SvGuestMem *mem,
 	ks->direct_map_base = page_offset_base;
 	ks->image_va_base = START_KERNEL_MAP;
 	ks->image_pa_base = phys_base;
+	ks->image_span = 1ull << 30; /* KERNEL_IMAGE_SIZE */
 	return TRUE;
 }
 

@@ -68,6 +68,7 @@ typedef struct SvKernelSpace {
 	guint64 direct_map_base;  /* VA of guest-physical 0 in the linear map */
 	guint64 image_va_base;	  /* VA the kernel image is mapped at */
 	guint64 image_pa_base;	  /* its guest-physical address */
+	guint64 image_span;	  /* bytes of the image mapping to search (data, bss) */
 } SvKernelSpace;
 
 struct SvGuestMem;
@@ -87,7 +88,8 @@ typedef struct SvArchOps {
 	/* Optional (introspection): reads from guest memory what kernel
 	 * address translation needs. */
 	gboolean (*kernel_space_init)(SvKernelSpace *ks, const struct SvGuestMem *mem,
-				      const struct SvKallsyms *syms, GError **error);
+				      const struct SvKallsyms *syms, GBytes *kernel_file,
+				      GError **error);
 	/* Optional: kernel VA to guest-physical, for the kernel image and the
 	 * linear map (vmalloc needs the page-table walk, which comes later). */
 	gboolean (*kernel_va_to_pa)(const SvKernelSpace *ks, guint64 va, SvGpa *ret_pa,
@@ -98,7 +100,7 @@ typedef struct SvArchOps {
  * the hook when an arch lacks it. */
 gboolean sv_arch_kernel_space_init(const SvArchOps *arch, SvKernelSpace *ks,
 				   const struct SvGuestMem *mem, const struct SvKallsyms *syms,
-				   GError **error);
+				   GBytes *kernel_file, GError **error);
 gboolean sv_arch_kernel_va_to_pa(const SvArchOps *arch, const SvKernelSpace *ks, guint64 va,
 				 SvGpa *ret_pa, GError **error);
 

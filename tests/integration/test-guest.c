@@ -336,9 +336,7 @@ static void test_introspect_ps_matches_agent(void)
 	g_assert_true(sv_machine_resume(guest->machine, &resume_error));
 	sv_machine_release_control(guest->machine);
 	if (!mine && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED)) {
-		/* aarch64 kernel address translation is not written yet; and
-		 * Debian's arm64 kernel has no CONFIG_KALLSYMS_ALL, so init_task
-		 * must be found another way there (SP_EL0 holds current) */
+		/* an arch whose kernel address translation is not written yet */
 		g_test_skip(error->message);
 		return;
 	}

@@ -35,7 +35,11 @@ SvIntrospect *sv_introspect_new(const SvArchOps *arch, const char *image_dir,
 	in->syms = sv_kallsyms_load(kernel, abs_percpu, arch->kernel_link_base, error);
 	if (!in->syms)
 		return NULL;
-	if (!sv_arch_kernel_space_init(arch, &in->space, mem, in->syms, error))
+	g_autoptr(GMappedFile) mf = g_mapped_file_new(kernel, FALSE, error);
+	if (!mf)
+		return NULL;
+	g_autoptr(GBytes) file = g_mapped_file_get_bytes(mf);
+	if (!sv_arch_kernel_space_init(arch, &in->space, mem, in->syms, file, error))
 		return NULL;
 	return g_steal_pointer(&in);
 }

@@ -67,18 +67,57 @@ static gboolean read_u64(const SvIntrospect *in, guint64 va, guint64 *ret, GErro
 	return TRUE;
 }
 
+/*
+ * init_task without a symbol (kernels built without KALLSYMS_ALL, such as
+ * Debian's arm64 one): it lives in the kernel image's data, named
+ * "swapper/0" once the boot CPU's idle task is set up, with pid 0, and its
+ * tasks.next leads to pid 1. Searched for in the image's memory; every
+ * candidate must pass all three checks.
+ */
+static gboolean find_init_task(const SvIntrospect *in, const Layout *l, guint64 *ret,
+			       GError **error)
+{
+	if (sv_kallsyms_lookup(in->syms, "init_task", ret, NULL))
+		return TRUE;
+	const SvKernelSpace *ks = &in->space;
+	guint64 span = MIN(ks->image_span, sv_guest_mem_size(in->mem));
+	const guint8 *image = NULL;
+	while (span >= 4096 && !(image = sv_guest_mem_ptr(in->mem, sv_gpa(ks->image_pa_base), span, NULL)))
+		span /= 2;
+	static const char name[] = "swapper/0";
+	for (const guint8 *p = image; image && (p = memmem(p, span - (p - image), name, sizeof(name)));
+	     p++) {
+		guint64 off = p - image;
+		if (off < l->comm)
+			continue;
+		guint64 task = ks->image_va_base + off - l->comm;
+		guint8 b[8];
+		guint64 next;
+		if (!sv_introspect_read(in, task + l->pid, b, 4, NULL) || sv_get_le32(b) != 0 ||
+		    !sv_introspect_read(in, task + l->tasks, b, 8, NULL))
+			continue;
+		next = sv_get_le64(b);
+		if (next < l->tasks || !sv_introspect_read(in, next - l->tasks + l->pid, b, 4, NULL) ||
+		    sv_get_le32(b) != 1)
+			continue;
+		*ret = task;
+		return TRUE;
+	}
+	g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+		    "%s: the guest kernel has no init_task symbol and no task named swapper/0 "
+		    "was found in its image",
+		    in->arch->name);
+	return FALSE;
+}
+
 GArray *sv_introspect_processes(const SvIntrospect *in, GError **error)
 {
 	Layout l;
 	if (!layout(in, &l, error))
 		return NULL;
 	guint64 init_task;
-	if (!sv_kallsyms_lookup(in->syms, "init_task", &init_task, NULL)) {
-		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-			    "%s: the guest kernel's symbols lack init_task (no CONFIG_KALLSYMS_ALL)",
-			    in->arch->name);
+	if (!find_init_task(in, &l, &init_task, error))
 		return NULL;
-	}
 	g_autoptr(GArray) procs = g_array_new(FALSE, TRUE, sizeof(SvGuestProcess));
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
 	g_autofree guint8 *t = g_malloc(l.size);
