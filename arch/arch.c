@@ -120,3 +120,12 @@ gboolean sv_arch_kernel_va_to_pa(const SvArchOps *arch, const SvKernelSpace *ks,
 		return missing_hook(arch, "kernel address translation", error);
 	return arch->kernel_va_to_pa(ks, va, ret_pa, error);
 }
+
+gboolean sv_arch_decode_pte(const SvArchOps *arch, guint64 entry, guint level, SvPte *ret,
+			    GError **error)
+{
+	if (!arch->decode_pte)
+		return missing_hook(arch, "page-table walk", error);
+	arch->decode_pte(entry, level, ret);
+	return TRUE;
+}

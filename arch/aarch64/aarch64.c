@@ -88,6 +88,7 @@ static gboolean aarch64_kernel_space_init(SvKernelSpace *ks, const SvGuestMem *m
 		ks->image_va_base = KIMAGE_VADDR;
 		ks->image_span = MIN((guint64)len + (64ull << 20), 256ull << 20);
 		ks->direct_map_base = PAGE_OFFSET_48 - (ram & ~(MEMSTART_ALIGN - 1));
+		ks->pt_levels = 4; /* 48-bit VAs with 4 KiB granules */
 		return TRUE;
 	}
 	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -111,6 +112,28 @@ static gboolean aarch64_kernel_va_to_pa(const SvKernelSpace *ks, guint64 va, SvG
 		    "x is neither in the kernel image nor in the linear map",
 		    va);
 	return FALSE;
+}
+
+/*
+ * arm64 descriptors (asm/pgtable-hwdef.h, asm/pgtable.h): bits[1:0] 11 is a
+ * table (levels 1-3) or a page (level 0, the last), 01 a block (2 MiB at
+ * level 1, 1 GiB at level 2); PTE_PROT_NONE (bit 58) with VALID clear is a
+ * PROT_NONE page; output address bits 12-47.
+ */
+#define ARM_PTE_VALID (1ull << 0)
+#define ARM_PTE_TABLE (1ull << 1)
+#define ARM_PTE_PROT_NONE (1ull << 58)
+#define ARM_PTE_PA_MASK 0x0000fffffffff000ull
+
+static void aarch64_decode_pte(guint64 e, guint level, SvPte *ret)
+{
+	gboolean protnone = !(e & ARM_PTE_VALID) && (e & ARM_PTE_PROT_NONE) && level == 0;
+	ret->present = (e & ARM_PTE_VALID) || protnone;
+	ret->leaf = level == 0 || !(e & ARM_PTE_TABLE);
+	guint64 pa = e & ARM_PTE_PA_MASK;
+	if (ret->leaf && level > 0)
+		pa &= ~((1ull << (12 + 9 * level)) - 1);
+	ret->pa = pa;
 }
 
 static const SvQemuBoard aarch64_qemu_board = {
@@ -137,4 +160,5 @@ const SvArchOps sv_arch_aarch64 = {
 	.parse_monitor_regs = aarch64_parse_monitor_regs,
 	.kernel_space_init = aarch64_kernel_space_init,
 	.kernel_va_to_pa = aarch64_kernel_va_to_pa,
+	.decode_pte = aarch64_decode_pte,
 };

@@ -125,6 +125,17 @@ static gboolean x86_kernel_space_init(SvKernelSpace *ks, const SvGuestMem *mem,
 	ks->image_va_base = START_KERNEL_MAP;
 	ks->image_pa_base = phys_base;
 	ks->image_span = 1ull << 30; /* KERNEL_IMAGE_SIZE */
+	/* 5-level paging is the guest's choice (CPU LA57 and no no5lvl): ask it */
+	guint64 l5 = 0;
+	g_autoptr(GError) local = NULL;
+	guint64 l5_va;
+	if (sv_kallsyms_lookup(syms, "__pgtable_l5_enabled", &l5_va, NULL)) {
+		guint8 b[4];
+		if (!sv_guest_mem_read(mem, sv_gpa(l5_va - START_KERNEL_MAP), b, 4, error))
+			return FALSE;
+		l5 = b[0] | b[1] << 8 | b[2] << 16 | (guint32)b[3] << 24;
+	}
+	ks->pt_levels = l5 ? 5 : 4;
 	return TRUE;
 }
 
@@ -144,6 +155,29 @@ static gboolean x86_kernel_va_to_pa(const SvKernelSpace *ks, guint64 va, SvGpa *
 		    "x is neither in the kernel image nor in the direct map",
 		    va);
 	return FALSE;
+}
+
+/*
+ * x86-64 page-table entries (arch/x86/include/asm/pgtable_types.h): P bit 0,
+ * PSE bit 7 (a 2 MiB or 1 GiB leaf above level 0), physical address bits
+ * 12-51. A not-present entry with _PAGE_PROTNONE (bit 8) is a PROT_NONE
+ * page, whose frame number the kernel stores inverted against L1TF
+ * (asm/pgtable-invert.h).
+ */
+#define X86_PTE_PRESENT (1ull << 0)
+#define X86_PTE_PSE (1ull << 7)
+#define X86_PTE_PROTNONE (1ull << 8)
+#define X86_PTE_PA_MASK 0x000ffffffffff000ull
+
+static void x86_decode_pte(guint64 e, guint level, SvPte *ret)
+{
+	gboolean protnone = !(e & X86_PTE_PRESENT) && (e & X86_PTE_PROTNONE) && level <= 1;
+	ret->present = (e & X86_PTE_PRESENT) || protnone;
+	ret->leaf = level == 0 || (level <= 2 && (e & X86_PTE_PSE));
+	guint64 pa = (protnone ? ~e : e) & X86_PTE_PA_MASK;
+	if (ret->leaf && level > 0) /* bit 12 of a huge entry is PAT, not address */
+		pa &= ~((1ull << (12 + 9 * level)) - 1);
+	ret->pa = pa;
 }
 
 static const SvQemuBoard x86_64_qemu_board = {
@@ -172,4 +206,5 @@ const SvArchOps sv_arch_x86_64 = {
 	.parse_monitor_regs = x86_parse_monitor_regs,
 	.kernel_space_init = x86_kernel_space_init,
 	.kernel_va_to_pa = x86_kernel_va_to_pa,
+	.decode_pte = x86_decode_pte,
 };

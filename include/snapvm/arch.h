@@ -69,7 +69,16 @@ typedef struct SvKernelSpace {
 	guint64 image_va_base;	  /* VA the kernel image is mapped at */
 	guint64 image_pa_base;	  /* its guest-physical address */
 	guint64 image_span;	  /* bytes of the image mapping to search (data, bss) */
+	guint pt_levels;	  /* page-table levels in use (x86: 4 or 5, read from the guest) */
 } SvKernelSpace;
+
+/* One page-table entry, decoded by the arch. Level 0 maps 4 KiB pages;
+ * level 1 entries cover 2 MiB, level 2 1 GiB, and so on. */
+typedef struct SvPte {
+	gboolean present;  /* maps something (a PROT_NONE page counts) */
+	gboolean leaf;	   /* maps memory rather than pointing at a table */
+	guint64 pa;	   /* next table's or the mapped page's guest-physical address */
+} SvPte;
 
 struct SvGuestMem;
 struct SvKallsyms;
@@ -94,6 +103,9 @@ typedef struct SvArchOps {
 	 * linear map (vmalloc needs the page-table walk, which comes later). */
 	gboolean (*kernel_va_to_pa)(const SvKernelSpace *ks, guint64 va, SvGpa *ret_pa,
 				    GError **error);
+	/* Optional: decodes a page-table entry found at level (0 = last) for
+	 * the generic walker (vmm/introspect/page-walk.c). */
+	void (*decode_pte)(guint64 entry, guint level, SvPte *ret);
 } SvArchOps;
 
 /* Wrappers for the optional hooks: fail with an error naming the arch and
@@ -103,6 +115,8 @@ gboolean sv_arch_kernel_space_init(const SvArchOps *arch, SvKernelSpace *ks,
 				   GBytes *kernel_file, GError **error);
 gboolean sv_arch_kernel_va_to_pa(const SvArchOps *arch, const SvKernelSpace *ks, guint64 va,
 				 SvGpa *ret_pa, GError **error);
+gboolean sv_arch_decode_pte(const SvArchOps *arch, guint64 entry, guint level, SvPte *ret,
+			    GError **error);
 
 /* Lookup by name ("x86_64", "aarch64"); NULL with error listing the known
  * arches when unknown. */

@@ -16,6 +16,7 @@
 #include "vmm/image.h"
 #include "vmm/introspect/introspect.h"
 #include "vmm/introspect/kallsyms.h"
+#include "vmm/introspect/page-walk.h"
 
 static const char *arch_name = "x86_64";
 static SvTestGuest *guest;
@@ -374,6 +375,47 @@ static void test_introspect_ps_matches_agent(void)
 	g_assert_true(sv_agent_client_run(guest->agent, kill_argv, 0, &kill_pid, &error));
 }
 
+/* The agent's own pages, translated through its page tables as found in
+ * guest memory, land where /proc/self/pagemap says they are. */
+static void test_page_walk_matches_pagemap(void)
+{
+	require_guest();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvImage) image = sv_image_open(guest->arch, NULL, &error);
+	guint64 vaddr;
+	guint32 page_size;
+	g_autoptr(GArray) phys = NULL;
+	g_assert_true(sv_agent_client_mempattern(guest->agent, 7, 32, &vaddr, &page_size, &phys,
+						 &error));
+	g_assert_true(sv_machine_pause(guest->machine, &error));
+	g_autoptr(SvGuestMem) mem = sv_machine_map_ram(guest->machine, &error);
+	g_autoptr(SvIntrospect) in = sv_introspect_new(guest->arch, image->dir, mem, &error);
+	g_assert_no_error(error);
+	SvGpa root;
+	g_assert_true(sv_introspect_page_table_root(in, 1, &root, &error));
+	g_assert_no_error(error);
+	for (guint i = 0; i < phys->len; i++) {
+		SvWalkResult res;
+		SvGpa pa;
+		guint64 size;
+		g_assert_true(sv_page_walk(guest->arch, sv_introspect_kernel_space(in), mem, root,
+					   vaddr + (guint64)i * page_size, &res, &pa, &size, &error));
+		g_assert_no_error(error);
+		g_assert_cmpint(res, ==, SV_WALK_MAPPED);
+		g_assert_cmphex(pa.v, ==, g_array_index(phys, guint64, i));
+	}
+	/* page 0 is never mapped in a user process */
+	SvWalkResult res;
+	SvGpa pa;
+	guint64 size;
+	g_assert_true(sv_page_walk(guest->arch, sv_introspect_kernel_space(in), mem, root, 0, &res,
+				   &pa, &size, &error));
+	g_assert_cmpint(res, ==, SV_WALK_NOT_MAPPED);
+	g_assert_true(sv_machine_resume(guest->machine, &error));
+	sv_machine_release_control(guest->machine);
+	g_test_message("%u agent pages translated through pid 1's page tables", phys->len);
+}
+
 /* The VM dies while a client waits: the wait ends at once with PEER_GONE. */
 static void test_dead_guest(void)
 {
@@ -422,6 +464,7 @@ int main(int argc, char **argv)
 	 * last, because it ends with the guest's death. */
 	ADD("introspect/kallsyms-match-guest", test_kallsyms_match_guest);
 	ADD("introspect/ps-matches-agent", test_introspect_ps_matches_agent);
+	ADD("introspect/page-walk-matches-pagemap", test_page_walk_matches_pagemap);
 	ADD("machine/pause-resume-registers", test_pause_resume_registers);
 	ADD("machine/second-process", test_second_process);
 	ADD("agent/survives-garbage", test_agent_survives_garbage);

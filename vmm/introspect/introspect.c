@@ -62,3 +62,8 @@ gboolean sv_introspect_read(const SvIntrospect *in, guint64 va, void *buf, gsize
 	}
 	return TRUE;
 }
+
+const SvKernelSpace *sv_introspect_kernel_space(const SvIntrospect *in)
+{
+	return &in->space;
+}

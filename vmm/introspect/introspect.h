@@ -36,4 +36,10 @@ gboolean sv_introspect_read(const SvIntrospect *in, guint64 va, void *buf, gsize
  * it with the VM paused, or the list may change under the walk. */
 GArray *sv_introspect_processes(const SvIntrospect *in, GError **error);
 
+/* Guest-physical root of a process's page tables (its mm->pgd). */
+gboolean sv_introspect_page_table_root(const SvIntrospect *in, guint32 pid, SvGpa *ret_root,
+				       GError **error);
+/* The translation context, for sv_page_walk. */
+const SvKernelSpace *sv_introspect_kernel_space(const SvIntrospect *in);
+
 #endif

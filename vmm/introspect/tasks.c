@@ -110,17 +110,19 @@ static gboolean find_init_task(const SvIntrospect *in, const Layout *l, guint64 
 	return FALSE;
 }
 
-GArray *sv_introspect_processes(const SvIntrospect *in, GError **error)
+/* Calls fn for every task on the list after init_task; fn returns FALSE
+ * to stop early. The walk is bounded and refuses loops. */
+typedef gboolean (*TaskFn)(const SvIntrospect *in, const Layout *l, guint64 task,
+			   const guint8 *t, gpointer data, GError **error);
+
+static gboolean walk_tasks(const SvIntrospect *in, const Layout *l, TaskFn fn, gpointer data,
+			   GError **error)
 {
-	Layout l;
-	if (!layout(in, &l, error))
-		return NULL;
 	guint64 init_task;
-	if (!find_init_task(in, &l, &init_task, error))
-		return NULL;
-	g_autoptr(GArray) procs = g_array_new(FALSE, TRUE, sizeof(SvGuestProcess));
+	if (!find_init_task(in, l, &init_task, error))
+		return FALSE;
 	g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
-	g_autofree guint8 *t = g_malloc(l.size);
+	g_autofree guint8 *t = g_malloc(l->size);
 	g_autofree guint64 *keys = g_new(guint64, MAX_TASKS);
 	guint64 task = init_task;
 	for (guint n = 0;; n++) {
@@ -128,7 +130,7 @@ GArray *sv_introspect_processes(const SvIntrospect *in, GError **error)
 			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
 				    "guest task list has over %u entries; refusing to walk further",
 				    MAX_TASKS);
-			return NULL;
+			return FALSE;
 		}
 		keys[n] = task;
 		if (!g_hash_table_add(seen, &keys[n])) {
@@ -136,45 +138,109 @@ GArray *sv_introspect_processes(const SvIntrospect *in, GError **error)
 				    "guest task list loops at 0x%" G_GINT64_MODIFIER "x without "
 				    "returning to init_task",
 				    task);
-			return NULL;
+			return FALSE;
 		}
-		if (!sv_introspect_read(in, task, t, l.size, error)) {
+		if (!sv_introspect_read(in, task, t, l->size, error)) {
 			g_prefix_error(error, "reading task_struct at 0x%" G_GINT64_MODIFIER "x: ", task);
-			return NULL;
+			return FALSE;
 		}
-		SvGuestProcess p = { 0 };
-		p.pid = sv_get_le32(t + l.tgid);
-		memcpy(p.comm, t + l.comm, 16);
-		p.comm[15] = '\0';
-		p.state = state_letter(sv_get_le32(t + l.state), sv_get_le32(t + l.exit_state));
-		guint64 parent = sv_get_le64(t + l.real_parent);
-		guint64 mm = sv_get_le64(t + l.mm);
-		guint8 b[4];
 		/* init_task (pid 0) is the walk's anchor, not a process /proc shows */
 		if (task != init_task) {
-			if (parent && parent != init_task && sv_introspect_read(in, parent + l.tgid, b, 4, NULL))
-				p.ppid = sv_get_le32(b);
-			if (mm) {
-				/* get_mm_rss(): file + anon + shmem pages (MM_FILEPAGES 0,
-				 * MM_ANONPAGES 1, MM_SHMEMPAGES 3) */
-				guint64 c[4] = { 0 };
-				for (guint i = 0; i < 4; i++)
-					if (!read_u64(in, mm + l.rss + 8 * i, &c[i], error))
-						return NULL;
-				guint64 pages = c[0] + c[1] + c[3];
-				p.rss_kib = pages < (1ull << 40) ? pages * (in->arch->page_size / 1024) : 0;
+			g_autoptr(GError) local = NULL;
+			if (!fn(in, l, task, t, data, &local)) {
+				if (!local)
+					return TRUE; /* stopped early, by choice */
+				g_propagate_error(error, g_steal_pointer(&local));
+				return FALSE;
 			}
-			g_array_append_val(procs, p);
 		}
-		guint64 next = sv_get_le64(t + l.tasks);
-		if (next < l.tasks) {
+		guint64 next = sv_get_le64(t + l->tasks);
+		if (next < l->tasks) {
 			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
 				    "guest task list has a bad link 0x%" G_GINT64_MODIFIER "x", next);
-			return NULL;
+			return FALSE;
 		}
-		task = next - l.tasks;
+		task = next - l->tasks;
 		if (task == init_task)
-			break;
+			return TRUE;
 	}
+}
+
+static gboolean add_process(const SvIntrospect *in, const Layout *l, guint64 task,
+			    const guint8 *t, gpointer data, GError **error)
+{
+	GArray *procs = data;
+	SvGuestProcess p = { 0 };
+	p.pid = sv_get_le32(t + l->tgid);
+	memcpy(p.comm, t + l->comm, 16);
+	p.comm[15] = '\0';
+	p.state = state_letter(sv_get_le32(t + l->state), sv_get_le32(t + l->exit_state));
+	guint64 parent = sv_get_le64(t + l->real_parent);
+	guint64 mm = sv_get_le64(t + l->mm);
+	guint8 b[4];
+	if (parent && sv_introspect_read(in, parent + l->tgid, b, 4, NULL))
+		p.ppid = sv_get_le32(b);
+	if (mm) {
+		/* get_mm_rss(): file + anon + shmem pages (MM_FILEPAGES 0,
+		 * MM_ANONPAGES 1, MM_SHMEMPAGES 3) */
+		guint64 c[4] = { 0 };
+		for (guint i = 0; i < 4; i++)
+			if (!read_u64(in, mm + l->rss + 8 * i, &c[i], error))
+				return FALSE;
+		guint64 pages = c[0] + c[1] + c[3];
+		p.rss_kib = pages < (1ull << 40) ? pages * (in->arch->page_size / 1024) : 0;
+	}
+	g_array_append_val(procs, p);
+	return TRUE;
+}
+
+GArray *sv_introspect_processes(const SvIntrospect *in, GError **error)
+{
+	Layout l;
+	if (!layout(in, &l, error))
+		return NULL;
+	g_autoptr(GArray) procs = g_array_new(FALSE, TRUE, sizeof(SvGuestProcess));
+	if (!walk_tasks(in, &l, add_process, procs, error))
+		return NULL;
 	return g_steal_pointer(&procs);
+}
+
+typedef struct {
+	guint32 pid;
+	guint64 mm;
+	gboolean found;
+} FindMm;
+
+static gboolean find_mm(const SvIntrospect *in, const Layout *l, guint64 task, const guint8 *t,
+			gpointer data, GError **error)
+{
+	FindMm *f = data;
+	if (sv_get_le32(t + l->tgid) != f->pid)
+		return TRUE;
+	f->found = TRUE;
+	f->mm = sv_get_le64(t + l->mm);
+	return FALSE;
+}
+
+gboolean sv_introspect_page_table_root(const SvIntrospect *in, guint32 pid, SvGpa *ret_root,
+				       GError **error)
+{
+	Layout l;
+	guint64 pgd_off;
+	if (!layout(in, &l, error) || !sv_kernel_types_offset(in->types, "mm_struct", "pgd", &pgd_off, error))
+		return FALSE;
+	FindMm f = { .pid = pid };
+	if (!walk_tasks(in, &l, find_mm, &f, error))
+		return FALSE;
+	if (!f.found || !f.mm) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+			    f.found ? "guest pid %u is a kernel thread (no address space)"
+				    : "no guest process with pid %u",
+			    pid);
+		return FALSE;
+	}
+	guint64 pgd;
+	if (!read_u64(in, f.mm + pgd_off, &pgd, error))
+		return FALSE;
+	return sv_arch_kernel_va_to_pa(in->arch, &in->space, pgd, ret_root, error);
 }
