@@ -416,6 +416,81 @@ static void test_page_walk_matches_pagemap(void)
 	g_test_message("%u agent pages translated through pid 1's page tables", phys->len);
 }
 
+/* A process's memory map read from its maple tree equals /proc/PID/maps:
+ * ranges, permissions, offsets and names (files on / and on a tmpfs mount,
+ * heap, stack, vdso, vvar, the PROT_NONE guard). */
+static void test_vmas_match_proc_maps(void)
+{
+	require_guest();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvImage) image = sv_image_open(guest->arch, NULL, &error);
+	g_autofree char *path = guest_path("memory");
+	const char *argv[] = { path, "100000", "200", NULL };
+	guint32 pid;
+	g_assert_true(sv_agent_client_run(guest->agent, argv, 0, &pid, &error));
+	/* let it map everything: its first output line comes after that */
+	for (gboolean seen = FALSE; !seen;) {
+		g_auto(SvAgentFrame) f = { 0 };
+		g_assert_true(sv_agent_client_recv(guest->agent, 60000, &f, &error));
+		guint32 from, stream, n;
+		const guint8 *bytes;
+		seen = f.type == SV_MSG_OUTPUT &&
+		       sv_agent_frame_parse_output(&f, &from, &stream, &bytes, &n, NULL) && from == pid;
+	}
+	/* stopped, so its heap cannot grow between the two readings */
+	g_autofree char *stop_cmd = g_strdup_printf("kill -STOP %u", pid);
+	const char *stop_argv[] = { "/bin/busybox", "sh", "-c", stop_cmd, NULL };
+	int stop_status;
+	g_autofree char *stop_out = sv_test_guest_run(guest, stop_argv, &stop_status, &error);
+	g_assert_no_error(error);
+	g_assert_true(sv_machine_pause(guest->machine, &error));
+	g_autoptr(SvGuestMem) mem = sv_machine_map_ram(guest->machine, &error);
+	g_autoptr(SvIntrospect) in = sv_introspect_new(guest->arch, image->dir, mem, &error);
+	g_assert_no_error(error);
+	g_autoptr(GArray) vmas = sv_introspect_vmas(in, pid, &error);
+	g_assert_true(sv_machine_resume(guest->machine, NULL));
+	sv_machine_release_control(guest->machine);
+	g_assert_no_error(error);
+	g_autofree char *maps_cmd = g_strdup_printf("cat /proc/%u/maps", pid);
+	const char *cat_argv[] = { "/bin/busybox", "sh", "-c", maps_cmd, NULL };
+	int status;
+	g_autofree char *maps = sv_test_guest_run(guest, cat_argv, &status, &error);
+	g_assert_no_error(error);
+	GString *mine = g_string_new(NULL);
+	for (guint i = 0; i < vmas->len; i++) {
+		const SvGuestVma *v = &g_array_index(vmas, SvGuestVma, i);
+		g_string_append_printf(mine, "%08" G_GINT64_MODIFIER "x-%08" G_GINT64_MODIFIER "x %c%c%c%c %08"
+				       G_GINT64_MODIFIER "x %s\n",
+				       v->start, v->end, v->flags & 1 ? 'r' : '-', v->flags & 2 ? 'w' : '-',
+				       v->flags & 4 ? 'x' : '-', v->flags & 8 ? 's' : 'p',
+				       /* /proc shows no offset for anonymous memory */
+				       v->name && v->name[0] == '/' ? v->pgoff * guest->arch->page_size : 0,
+				       v->name ? v->name : "");
+	}
+	/* /proc/PID/maps without the device and inode columns */
+	GString *theirs = g_string_new(NULL);
+	g_auto(GStrv) lines = g_strsplit(maps, "\n", -1);
+	for (char **line = lines; *line && **line; line++) {
+		g_auto(GStrv) f = g_strsplit_set(*line, " ", -1);
+		guint nf = g_strv_length(f), k = 0;
+		const char *fields[6] = { 0 };
+		for (guint j = 0; j < nf && k < 6; j++)
+			if (*f[j])
+				fields[k++] = f[j];
+		g_string_append_printf(theirs, "%s %s %s %s\n", fields[0], fields[1], fields[2],
+				       fields[5] ? fields[5] : "");
+	}
+	g_autofree char *a = g_string_free(mine, FALSE);
+	g_autofree char *b = g_string_free(theirs, FALSE);
+	if (g_strcmp0(a, b) != 0)
+		g_error("VMAs from guest memory:\n%s\n/proc/%u/maps:\n%s", a, pid, b);
+	g_test_message("%u VMAs of pid %u match /proc/%u/maps", vmas->len, pid, pid);
+	g_autofree char *kill_cmd = g_strdup_printf("kill -9 %u", pid);
+	const char *kill_argv[] = { "/bin/busybox", "sh", "-c", kill_cmd, NULL };
+	guint32 kill_pid;
+	g_assert_true(sv_agent_client_run(guest->agent, kill_argv, 0, &kill_pid, &error));
+}
+
 /* The VM dies while a client waits: the wait ends at once with PEER_GONE. */
 static void test_dead_guest(void)
 {
@@ -465,6 +540,7 @@ int main(int argc, char **argv)
 	ADD("introspect/kallsyms-match-guest", test_kallsyms_match_guest);
 	ADD("introspect/ps-matches-agent", test_introspect_ps_matches_agent);
 	ADD("introspect/page-walk-matches-pagemap", test_page_walk_matches_pagemap);
+	ADD("introspect/vmas-match-proc-maps", test_vmas_match_proc_maps);
 	ADD("machine/pause-resume-registers", test_pause_resume_registers);
 	ADD("machine/second-process", test_second_process);
 	ADD("agent/survives-garbage", test_agent_survives_garbage);

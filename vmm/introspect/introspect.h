@@ -36,6 +36,21 @@ gboolean sv_introspect_read(const SvIntrospect *in, guint64 va, void *buf, gsize
  * it with the VM paused, or the list may change under the walk. */
 GArray *sv_introspect_processes(const SvIntrospect *in, GError **error);
 
+/* One VMA as /proc/PID/maps would show it. */
+typedef struct SvGuestVma {
+	guint64 start, end; /* [start, end) */
+	guint64 flags;	    /* vm_flags: VM_READ 1, VM_WRITE 2, VM_EXEC 4, VM_SHARED 8 */
+	guint64 pgoff;	    /* in pages */
+	char *name;	    /* file path, [heap], [stack], [vdso], [vvar], or NULL */
+} SvGuestVma;
+void sv_guest_vma_clear(SvGuestVma *v);
+
+/* A process's VMAs, sorted (an array of SvGuestVma that frees its names). */
+GArray *sv_introspect_vmas(const SvIntrospect *in, guint32 pid, GError **error);
+/* The mm_struct address of a process. */
+gboolean sv_introspect_task_mm(const SvIntrospect *in, guint32 pid, guint64 *ret_mm,
+			       GError **error);
+
 /* Guest-physical root of a process's page tables (its mm->pgd). */
 gboolean sv_introspect_page_table_root(const SvIntrospect *in, guint32 pid, SvGpa *ret_root,
 				       GError **error);

@@ -222,12 +222,11 @@ static gboolean find_mm(const SvIntrospect *in, const Layout *l, guint64 task, c
 	return FALSE;
 }
 
-gboolean sv_introspect_page_table_root(const SvIntrospect *in, guint32 pid, SvGpa *ret_root,
-				       GError **error)
+gboolean sv_introspect_task_mm(const SvIntrospect *in, guint32 pid, guint64 *ret_mm,
+			       GError **error)
 {
 	Layout l;
-	guint64 pgd_off;
-	if (!layout(in, &l, error) || !sv_kernel_types_offset(in->types, "mm_struct", "pgd", &pgd_off, error))
+	if (!layout(in, &l, error))
 		return FALSE;
 	FindMm f = { .pid = pid };
 	if (!walk_tasks(in, &l, find_mm, &f, error))
@@ -239,8 +238,19 @@ gboolean sv_introspect_page_table_root(const SvIntrospect *in, guint32 pid, SvGp
 			    pid);
 		return FALSE;
 	}
+	*ret_mm = f.mm;
+	return TRUE;
+}
+
+gboolean sv_introspect_page_table_root(const SvIntrospect *in, guint32 pid, SvGpa *ret_root,
+				       GError **error)
+{
+	guint64 pgd_off, mm;
+	if (!sv_kernel_types_offset(in->types, "mm_struct", "pgd", &pgd_off, error) ||
+	    !sv_introspect_task_mm(in, pid, &mm, error))
+		return FALSE;
 	guint64 pgd;
-	if (!read_u64(in, f.mm + pgd_off, &pgd, error))
+	if (!read_u64(in, mm + pgd_off, &pgd, error))
 		return FALSE;
 	return sv_arch_kernel_va_to_pa(in->arch, &in->space, pgd, ret_root, error);
 }
