@@ -171,3 +171,13 @@ gboolean sv_kernel_types_size(const SvKernelTypes *kt, const char *type, const c
 	*ret_size = (guint64)size;
 	return TRUE;
 }
+
+gboolean sv_kernel_types_offsets(const SvKernelTypes *kt, const SvMemberOffset *want, gsize n,
+				 GError **error)
+{
+	for (gsize i = 0; i < n; i++)
+		if (!sv_kernel_types_offset(kt, want[i].type, want[i].member_path, want[i].ret_offset,
+					    error))
+			return FALSE;
+	return TRUE;
+}

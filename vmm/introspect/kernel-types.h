@@ -28,4 +28,13 @@ gboolean sv_kernel_types_offset(const SvKernelTypes *kt, const char *type, const
 gboolean sv_kernel_types_size(const SvKernelTypes *kt, const char *type, const char *member_path,
 			      guint64 *ret_size, GError **error);
 
+/* Resolves a table of member offsets at once; the first missing one fails. */
+typedef struct SvMemberOffset {
+	const char *type;
+	const char *member_path;
+	guint64 *ret_offset;
+} SvMemberOffset;
+gboolean sv_kernel_types_offsets(const SvKernelTypes *kt, const SvMemberOffset *want, gsize n,
+				 GError **error);
+
 #endif

@@ -39,19 +39,15 @@ typedef struct {
 
 static gboolean layout(const SvIntrospect *in, Layout *l, GError **error)
 {
-	const struct {
-		const char *type, *member;
-		guint64 *out;
-	} want[] = {
+	const SvMemberOffset want[] = {
 		{ "task_struct", "tasks", &l->tasks },	   { "task_struct", "pid", &l->pid },
 		{ "task_struct", "tgid", &l->tgid },	   { "task_struct", "comm", &l->comm },
 		{ "task_struct", "__state", &l->state },   { "task_struct", "exit_state", &l->exit_state },
 		{ "task_struct", "real_parent", &l->real_parent },
 		{ "task_struct", "mm", &l->mm },	   { "mm_struct", "rss_stat", &l->rss },
 	};
-	for (guint i = 0; i < G_N_ELEMENTS(want); i++)
-		if (!sv_kernel_types_offset(in->types, want[i].type, want[i].member, want[i].out, error))
-			return FALSE;
+	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error))
+		return FALSE;
 	l->size = MAX(MAX(l->tasks + 16, l->comm + 16), MAX(l->real_parent, l->mm) + 8);
 	l->size = MAX(l->size, MAX(l->pid, l->tgid) + 4);
 	l->size = MAX(l->size, MAX(l->state, l->exit_state) + 4);

@@ -39,10 +39,7 @@ typedef struct {
 
 static gboolean vma_layout(const SvIntrospect *in, VmaLayout *l, GError **error)
 {
-	const struct {
-		const char *type, *member;
-		guint64 *out;
-	} want[] = {
+	const SvMemberOffset want[] = {
 		{ "maple_range_64", "pivot", &l->r_pivot }, { "maple_range_64", "slot", &l->r_slot },
 		{ "maple_range_64", "meta", &l->r_meta },   { "maple_arange_64", "pivot", &l->a_pivot },
 		{ "maple_arange_64", "slot", &l->a_slot },  { "maple_arange_64", "meta", &l->a_meta },
@@ -62,10 +59,7 @@ static gboolean vma_layout(const SvIntrospect *in, VmaLayout *l, GError **error)
 		{ "mount", "mnt_mountpoint", &l->mount_mountpoint },
 		{ "vfsmount", "mnt_root", &l->mnt_root },
 	};
-	for (guint i = 0; i < G_N_ELEMENTS(want); i++)
-		if (!sv_kernel_types_offset(in->types, want[i].type, want[i].member, want[i].out, error))
-			return FALSE;
-	return TRUE;
+	return sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error);
 }
 
 static gboolean rd64(const SvIntrospect *in, guint64 va, guint64 *v, GError **error)
