@@ -3,6 +3,7 @@
 #include "snapvm/arch.h"
 
 #include "arch/arch-tables.h"
+#include "vmm/introspect/kernel-types.h"
 
 static const SvArchOps *const all_arches[] = {
 	&sv_arch_x86_64,
@@ -23,6 +24,7 @@ static void check_registry(void)
 		g_assert(ops->qemu && ops->qemu->emulator && ops->qemu->machine &&
 			 ops->qemu->ram_layout && ops->qemu->default_cpu && ops->qemu->console);
 		g_assert(ops->parse_monitor_regs);
+		g_assert(ops->kernel_thread_size);
 	}
 	g_once_init_leave(&checked, 1);
 }
@@ -127,5 +129,38 @@ gboolean sv_arch_decode_pte(const SvArchOps *arch, guint64 entry, guint level, S
 	if (!arch->decode_pte)
 		return missing_hook(arch, "page-table walk", error);
 	arch->decode_pte(entry, level, ret);
+	return TRUE;
+}
+
+gboolean sv_arch_syscall_regs(const SvArchOps *arch, const struct SvKernelTypes *types,
+			      GBytes *pt_regs, SvSyscallRegs *ret, GError **error)
+{
+	if (!arch->syscall_regs)
+		return missing_hook(arch, "syscall registers", error);
+	return arch->syscall_regs(types, pt_regs, ret, error);
+}
+
+gboolean sv_arch_struct_member(const struct SvKernelTypes *types, const char *type,
+			       const char *member_path, GBytes *raw, guint64 *ret, GError **error)
+{
+	guint64 off, size;
+	if (!sv_kernel_types_offset(types, type, member_path, &off, error) ||
+	    !sv_kernel_types_size(types, type, member_path, &size, error))
+		return FALSE;
+	gsize len;
+	const guint8 *p = g_bytes_get_data(raw, &len);
+	if ((size != 8 && size != 4) || off > len || size > len - off) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "%s.%s (%" G_GUINT64_FORMAT " bytes at %" G_GUINT64_FORMAT
+			    ") does not fit a %" G_GSIZE_FORMAT "-byte %s",
+			    type, member_path, size, off, len, type);
+		return FALSE;
+	}
+	guint64 v = 0;
+	for (guint i = 0; i < size; i++)
+		v |= (guint64)p[off + i] << (8 * i);
+	if (size == 4)
+		v = (guint64)(gint64)(gint32)(guint32)v;
+	*ret = v;
 	return TRUE;
 }

@@ -6,6 +6,7 @@
 #include "arch/arch-tables.h"
 #include "vmm/guest-mem.h"
 #include "vmm/introspect/kallsyms.h"
+#include "vmm/introspect/kernel-types.h"
 
 /* QEMU's "virt" board maps all RAM in one block at 1 GiB (hw/arm/virt.c). */
 static guint aarch64_virt_ram_layout(guint64 ram_size, SvRamRegion *regions)
@@ -136,6 +137,36 @@ static void aarch64_decode_pte(guint64 e, guint level, SvPte *ret)
 	ret->pa = pa;
 }
 
+/* asm/syscall.h: syscallno; orig_x0 then x1..x5 as arguments. */
+static gboolean aarch64_syscall_regs(const SvKernelTypes *types, GBytes *regs, SvSyscallRegs *ret,
+				     GError **error)
+{
+	guint64 nr, x[6];
+	if (!sv_arch_struct_member(types, "pt_regs", "syscallno", regs, &nr, error) ||
+	    !sv_arch_struct_member(types, "pt_regs", "orig_x0", regs, &x[0], error) ||
+	    !sv_arch_struct_member(types, "pt_regs", "sp", regs, &ret->sp, error) ||
+	    !sv_arch_struct_member(types, "pt_regs", "pc", regs, &ret->pc, error))
+		return FALSE;
+	/* x1..x5 are regs[1..5]: the array's own offset plus 8 each */
+	guint64 regs_off;
+	if (!sv_kernel_types_offset(types, "pt_regs", "regs", &regs_off, error))
+		return FALSE;
+	gsize len;
+	const guint8 *p = g_bytes_get_data(regs, &len);
+	if (regs_off + 6 * 8 > len) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "aarch64: pt_regs too short");
+		return FALSE;
+	}
+	for (guint i = 1; i < 6; i++) {
+		x[i] = 0;
+		for (guint b = 0; b < 8; b++)
+			x[i] |= (guint64)p[regs_off + 8 * i + b] << (8 * b);
+	}
+	ret->nr = (gint64)nr;
+	memcpy(ret->args, x, sizeof(x));
+	return TRUE;
+}
+
 static const SvQemuBoard aarch64_qemu_board = {
 	.emulator = "qemu-system-aarch64",
 	.package = "qemu-system-arm",
@@ -156,9 +187,11 @@ const SvArchOps sv_arch_aarch64 = {
 	.page_size = 4096,
 	/* KIMAGE_VADDR with 48-bit VAs (arch/arm64/include/asm/memory.h) */
 	.kernel_link_base = 0xffff800008000000ull,
+	.kernel_thread_size = 16384, /* THREAD_SIZE with 4K pages, no KASAN */
 	.qemu = &aarch64_qemu_board,
 	.parse_monitor_regs = aarch64_parse_monitor_regs,
 	.kernel_space_init = aarch64_kernel_space_init,
 	.kernel_va_to_pa = aarch64_kernel_va_to_pa,
 	.decode_pte = aarch64_decode_pte,
+	.syscall_regs = aarch64_syscall_regs,
 };

@@ -82,6 +82,14 @@ typedef struct SvPte {
 
 struct SvGuestMem;
 struct SvKallsyms;
+struct SvKernelTypes;
+
+/* What /proc/PID/syscall shows of a task blocked in a syscall. */
+typedef struct SvSyscallRegs {
+	gint64 nr;
+	guint64 args[6];
+	guint64 sp, pc;
+} SvSyscallRegs;
 
 typedef struct SvArchOps {
 	const char *name;	 /* snapvm's and the snapshot's name: "x86_64" */
@@ -91,6 +99,8 @@ typedef struct SvArchOps {
 	/* Link address of the first byte of the boot kernel file: what an
 	 * unrelocated raw image (arm64 Image) needs to resolve its symbols. */
 	guint64 kernel_link_base;
+	/* THREAD_SIZE: a task's kernel stack, whose top holds its user pt_regs */
+	guint32 kernel_thread_size;
 	const SvQemuBoard *qemu;
 	/* Parses QEMU's HMP "info registers" text for one vCPU. */
 	gboolean (*parse_monitor_regs)(const char *text, SvVcpuRegs *out, GError **error);
@@ -106,6 +116,11 @@ typedef struct SvArchOps {
 	/* Optional: decodes a page-table entry found at level (0 = last) for
 	 * the generic walker (vmm/introspect/page-walk.c). */
 	void (*decode_pte)(guint64 entry, guint level, SvPte *ret);
+	/* Optional: the syscall a task's saved user registers (its raw
+	 * pt_regs, laid out per the kernel's BTF) say it is in, as
+	 * /proc/PID/syscall reports it. */
+	gboolean (*syscall_regs)(const struct SvKernelTypes *types, GBytes *pt_regs,
+				 SvSyscallRegs *ret, GError **error);
 } SvArchOps;
 
 /* Wrappers for the optional hooks: fail with an error naming the arch and
@@ -117,6 +132,8 @@ gboolean sv_arch_kernel_va_to_pa(const SvArchOps *arch, const SvKernelSpace *ks,
 				 SvGpa *ret_pa, GError **error);
 gboolean sv_arch_decode_pte(const SvArchOps *arch, guint64 entry, guint level, SvPte *ret,
 			    GError **error);
+gboolean sv_arch_syscall_regs(const SvArchOps *arch, const struct SvKernelTypes *types,
+			      GBytes *pt_regs, SvSyscallRegs *ret, GError **error);
 
 /* Lookup by name ("x86_64", "aarch64"); NULL with error listing the known
  * arches when unknown. */

@@ -491,6 +491,53 @@ static void test_vmas_match_proc_maps(void)
 	g_assert_true(sv_agent_client_run(guest->agent, kill_argv, 0, &kill_pid, &error));
 }
 
+/* The user registers saved on a sleeping task's kernel stack, read through
+ * the kernel's page tables, say what /proc/PID/syscall says: syscall number,
+ * arguments, user stack pointer and program counter. */
+static void test_pt_regs_match_proc_syscall(void)
+{
+	require_guest();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvImage) image = sv_image_open(guest->arch, NULL, &error);
+	g_autofree char *path = guest_path("sleeper");
+	const char *argv[] = { path, "100000", "300", NULL };
+	guint32 pid;
+	g_assert_true(sv_agent_client_run(guest->agent, argv, 0, &pid, &error));
+	g_usleep(500 * 1000); /* into its first sleep */
+	g_assert_true(sv_machine_pause(guest->machine, &error));
+	g_autoptr(SvGuestMem) mem = sv_machine_map_ram(guest->machine, &error);
+	g_autoptr(SvIntrospect) in = sv_introspect_new(guest->arch, image->dir, mem, &error);
+	g_assert_no_error(error);
+	g_autoptr(GBytes) regs = sv_introspect_task_pt_regs(in, pid, &error);
+	g_assert_true(sv_machine_resume(guest->machine, NULL));
+	sv_machine_release_control(guest->machine);
+	g_assert_no_error(error);
+	SvSyscallRegs mine;
+	g_assert_true(sv_arch_syscall_regs(guest->arch, sv_introspect_types(in), regs, &mine, &error));
+	g_assert_no_error(error);
+	/* every sleep is the same call from the same place, so a later one
+	 * reads the same */
+	g_autofree char *cmd = g_strdup_printf("cat /proc/%u/syscall", pid);
+	const char *cat_argv[] = { "/bin/busybox", "sh", "-c", cmd, NULL };
+	int status;
+	g_autofree char *text = sv_test_guest_run(guest, cat_argv, &status, &error);
+	g_assert_no_error(error);
+	g_autofree char *expected = g_strdup_printf(
+		"%" G_GINT64_FORMAT " 0x%" G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER "x 0x%"
+		G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER "x 0x%"
+		G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER "x\n",
+		mine.nr, mine.args[0], mine.args[1], mine.args[2], mine.args[3], mine.args[4],
+		mine.args[5], mine.sp, mine.pc);
+	g_assert_cmpstr(text, ==, expected);
+	g_test_message("pid %u in syscall %" G_GINT64_FORMAT ", pc 0x%" G_GINT64_MODIFIER "x: "
+		       "pt_regs from guest memory equal /proc/%u/syscall",
+		       pid, mine.nr, mine.pc, pid);
+	g_autofree char *kill_cmd = g_strdup_printf("kill -9 %u", pid);
+	const char *kill_argv[] = { "/bin/busybox", "sh", "-c", kill_cmd, NULL };
+	guint32 kill_pid;
+	g_assert_true(sv_agent_client_run(guest->agent, kill_argv, 0, &kill_pid, &error));
+}
+
 /* The VM dies while a client waits: the wait ends at once with PEER_GONE. */
 static void test_dead_guest(void)
 {
@@ -541,6 +588,7 @@ int main(int argc, char **argv)
 	ADD("introspect/ps-matches-agent", test_introspect_ps_matches_agent);
 	ADD("introspect/page-walk-matches-pagemap", test_page_walk_matches_pagemap);
 	ADD("introspect/vmas-match-proc-maps", test_vmas_match_proc_maps);
+	ADD("introspect/pt-regs-match-proc-syscall", test_pt_regs_match_proc_syscall);
 	ADD("machine/pause-resume-registers", test_pause_resume_registers);
 	ADD("machine/second-process", test_second_process);
 	ADD("agent/survives-garbage", test_agent_survives_garbage);

@@ -67,3 +67,8 @@ const SvKernelSpace *sv_introspect_kernel_space(const SvIntrospect *in)
 {
 	return &in->space;
 }
+
+const struct SvKernelTypes *sv_introspect_types(const SvIntrospect *in)
+{
+	return in->types;
+}

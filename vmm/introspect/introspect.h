@@ -51,6 +51,14 @@ GArray *sv_introspect_vmas(const SvIntrospect *in, guint32 pid, GError **error);
 gboolean sv_introspect_task_mm(const SvIntrospect *in, guint32 pid, guint64 *ret_mm,
 			       GError **error);
 
+/* The user registers a task saved on entering the kernel (its pt_regs, in
+ * the kernel's layout), read from the top of its vmalloc'd kernel stack
+ * through the kernel's page tables. Valid for a task not running in user
+ * mode at the moment the VM was paused. */
+GBytes *sv_introspect_task_pt_regs(const SvIntrospect *in, guint32 pid, GError **error);
+/* The guest kernel's structure layouts (for decoding what the above returns). */
+const struct SvKernelTypes *sv_introspect_types(const SvIntrospect *in);
+
 /* Guest-physical root of a process's page tables (its mm->pgd). */
 gboolean sv_introspect_page_table_root(const SvIntrospect *in, guint32 pid, SvGpa *ret_root,
 				       GError **error);

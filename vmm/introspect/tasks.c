@@ -8,6 +8,7 @@
 #include "snapvm/agent-proto.h" /* sv_get_le* */
 #include "vmm/errors.h"
 #include "vmm/introspect/introspect-private.h"
+#include "vmm/introspect/page-walk.h"
 
 /* A guest with more is either huge or lying: the walk stops there. */
 #define MAX_TASKS 65536u
@@ -204,6 +205,7 @@ GArray *sv_introspect_processes(const SvIntrospect *in, GError **error)
 typedef struct {
 	guint32 pid;
 	guint64 mm;
+	guint64 task;
 	gboolean found;
 } FindMm;
 
@@ -215,6 +217,7 @@ static gboolean find_mm(const SvIntrospect *in, const Layout *l, guint64 task, c
 		return TRUE;
 	f->found = TRUE;
 	f->mm = sv_get_le64(t + l->mm);
+	f->task = task;
 	return FALSE;
 }
 
@@ -249,4 +252,111 @@ gboolean sv_introspect_page_table_root(const SvIntrospect *in, guint32 pid, SvGp
 	if (!read_u64(in, mm + pgd_off, &pgd, error))
 		return FALSE;
 	return sv_arch_kernel_va_to_pa(in->arch, &in->space, pgd, ret_root, error);
+}
+
+static gboolean maps(const SvIntrospect *in, SvGpa root, guint64 va, SvGpa *ret_pa)
+{
+	SvWalkResult res;
+	guint64 page;
+	return sv_page_walk(in->arch, &in->space, in->mem, root, va, &res, ret_pa, &page, NULL) &&
+	       res == SV_WALK_MAPPED;
+}
+
+/* Does root map the kernel image where it is, and va at all? */
+static gboolean is_kernel_root(const SvIntrospect *in, SvGpa root, guint64 va)
+{
+	/* 1 MiB into the kernel's text, on every arch */
+	const guint64 probe = in->arch->kernel_link_base + 0x100000;
+	SvGpa pa, want;
+	return sv_arch_kernel_va_to_pa(in->arch, &in->space, probe, &want, NULL) &&
+	       maps(in, root, probe, &pa) && pa.v == want.v && maps(in, root, va, &pa);
+}
+
+/*
+ * Page tables that map kernel address va (a vmalloc'd stack). init_task's
+ * active_mm is init_mm only until the boot CPU first borrows a user mm (lazy
+ * TLB), and on arm64 a user pgd does not map the kernel half; then the
+ * kernel's tables (swapper_pg_dir, a page of the image with no symbol on
+ * Debian arm64) are found among the image's pages as the one that maps the
+ * image itself where it lies and also maps va.
+ */
+static gboolean kernel_root(const SvIntrospect *in, const Layout *l, guint64 va, SvGpa *ret,
+			    GError **error)
+{
+	guint64 init_task, active_off, pgd_off, mm, pgd;
+	if (!find_init_task(in, l, &init_task, error) ||
+	    !sv_kernel_types_offset(in->types, "task_struct", "active_mm", &active_off, error) ||
+	    !sv_kernel_types_offset(in->types, "mm_struct", "pgd", &pgd_off, error) ||
+	    !read_u64(in, init_task + active_off, &mm, error) || !read_u64(in, mm + pgd_off, &pgd, error) ||
+	    !sv_arch_kernel_va_to_pa(in->arch, &in->space, pgd, ret, error))
+		return FALSE;
+	if (is_kernel_root(in, *ret, va))
+		return TRUE;
+	guint64 span = MIN(in->space.image_span, sv_guest_mem_size(in->mem));
+	for (guint64 off = 0; off < span; off += 4096) {
+		SvGpa candidate = sv_gpa(in->space.image_pa_base + off);
+		if (is_kernel_root(in, candidate, va)) {
+			*ret = candidate;
+			return TRUE;
+		}
+	}
+	g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+		    "%s: no kernel page tables mapping 0x%" G_GINT64_MODIFIER "x found", in->arch->name,
+		    va);
+	return FALSE;
+}
+
+GBytes *sv_introspect_task_pt_regs(const SvIntrospect *in, guint32 pid, GError **error)
+{
+	Layout l;
+	guint64 stack_off, regs_size;
+	if (!layout(in, &l, error) ||
+	    !sv_kernel_types_offset(in->types, "task_struct", "stack", &stack_off, error) ||
+	    !sv_kernel_types_size(in->types, "pt_regs", NULL, &regs_size, error))
+		return NULL;
+	FindMm f = { .pid = pid };
+	if (!walk_tasks(in, &l, find_mm, &f, error))
+		return NULL;
+	if (!f.found || !f.mm) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+			    f.found ? "guest pid %u is a kernel thread (no user registers)"
+				    : "no guest process with pid %u",
+			    pid);
+		return NULL;
+	}
+	guint64 stack;
+	SvGpa root;
+	if (!read_u64(in, f.task + stack_off, &stack, error) ||
+	    !kernel_root(in, &l, stack + in->arch->kernel_thread_size - 4096, &root, error))
+		return NULL;
+	/* pt_regs sits at the top of the kernel stack (task_pt_regs) */
+	guint64 thread_size = in->arch->kernel_thread_size;
+	if (regs_size > thread_size || stack % 4096) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "guest pid %u: kernel stack at 0x%" G_GINT64_MODIFIER "x is not page-aligned",
+			    pid, stack);
+		return NULL;
+	}
+	guint64 va = stack + thread_size - regs_size;
+	g_autofree guint8 *buf = g_malloc(regs_size);
+	for (guint64 done = 0; done < regs_size;) {
+		SvWalkResult res;
+		SvGpa pa;
+		guint64 page;
+		guint64 at = va + done;
+		if (!sv_page_walk(in->arch, &in->space, in->mem, root, at, &res, &pa, &page, error))
+			return NULL;
+		if (res != SV_WALK_MAPPED) {
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "guest pid %u: its kernel stack page 0x%" G_GINT64_MODIFIER
+				    "x is not mapped",
+				    pid, at);
+			return NULL;
+		}
+		guint64 chunk = MIN(regs_size - done, page - (at & (page - 1)));
+		if (!sv_guest_mem_read(in->mem, pa, buf + done, chunk, error))
+			return NULL;
+		done += chunk;
+	}
+	return g_bytes_new_take(g_steal_pointer(&buf), regs_size);
 }
