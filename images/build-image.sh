@@ -9,7 +9,7 @@ set -euo pipefail
 export PATH=$PATH:/usr/sbin:/sbin # modinfo
 
 usage() { echo "usage: $0 --arch x86_64|aarch64 --agent PATH [--cache DIR]" >&2; exit 2; }
-ARCH= AGENT= CACHE=${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}
+ARCH='' AGENT='' CACHE=${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--arch) ARCH=$2; shift 2 ;;
@@ -95,10 +95,22 @@ for p in "${PACKAGES[@]}"; do
 done
 
 AGENT_SHA=$(sha256sum "$AGENT" | cut -d' ' -f1)
-KEY=$(printf '%s\n' "$SELF_SHA" "$AGENT_SHA" "${MODULES[@]}" "${DEB_SHA[@]}" | sha256sum | cut -c1-16)
+# Packages in PACKAGES order, not associative-array order (which is bash's
+# hash order and not promised to be stable).
+KEY=$(for p in "${PACKAGES[@]}"; do echo "${DEB_SHA[$p]}"; done |
+	cat <(printf '%s\n' "$SELF_SHA" "$AGENT_SHA" "${MODULES[@]}") - | sha256sum | cut -c1-16)
 OUT=$CACHE/images/$ARCH/$KEY
+# Point "current" at an image by renaming a fresh symlink over it: readers
+# never see it missing (ln -sfn unlinks first).
+set_current() {
+	ln -sfn "$KEY" "$CACHE/images/$ARCH/.current-$$"
+	mv -T "$CACHE/images/$ARCH/.current-$$" "$CACHE/images/$ARCH/current"
+}
 if [ -f "$OUT/manifest.json" ]; then
-	ln -sfn "$KEY" "$CACHE/images/$ARCH/current"
+	# Nothing to build. "current" is still re-pointed: it must name the image
+	# of the agent asked for last (setup.sh after a test build), not the one
+	# built last.
+	set_current
 	log "up to date: $OUT"
 	echo "$OUT"
 	exit 0
@@ -135,9 +147,12 @@ if not payload.startswith(b'\xfd7zXZ\x00'):
     sys.exit('bzImage payload is not XZ')
 open(sys.argv[2], 'wb').write(payload)
 PY
-	xz -dc "$WORK/payload.xz" >"$IMG/vmlinux" 2>/dev/null || [ -s "$IMG/vmlinux" ] ||
-		die "cannot decompress the kernel payload"
-	readelf -n "$IMG/vmlinux" | grep -q 'Xen' || die "vmlinux has no PVH (Xen) ELF note"
+	xz -dc "$WORK/payload.xz" >"$IMG/vmlinux" || die "cannot decompress the kernel payload"
+	# QEMU's -kernel only takes the PVH path for an ELF carrying
+	# XEN_ELFNOTE_PHYS32_ENTRY (type 0x12; readelf prints it as unknown).
+	[ "$(head -c 4 "$IMG/vmlinux")" = $'\x7fELF' ] || die "decompressed kernel is not an ELF"
+	readelf -n "$IMG/vmlinux" | grep -q 'Xen.*(0x00000012)' ||
+		die "vmlinux has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)"
 	echo vmlinux >"$IMG/boot-kernel"
 	;;
 aarch64)
@@ -155,21 +170,29 @@ mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp,run,workload,lib/modules}
 install -m 0755 "$AGENT" "$ROOT/init"
 install -m 0755 "$WORK/busybox/bin/busybox" "$ROOT/bin/busybox"
 ln -s busybox "$ROOT/bin/sh"
-mknod -m 600 "$ROOT/dev/console" c 5 1
+# The kernel opens /dev/console for init's stdio before anything mounts
+# devtmpfs; without the node init starts with no console at all.
+mknod -m 600 "$ROOT/dev/console" c 5 1 || die "mknod /dev/console failed (run as root)"
 declare -A SEEN
 ORDER=()
-find_module() { find "$MODDIR" -name "$1.ko" -o -name "$1.ko.xz" | head -1; }
+# Module names use "_" where file names may use "-"; match either.
+find_module() { find "$MODDIR" -regex ".*/${1//_/[-_]}\.ko\(\.xz\)?" | head -1; }
 add_module() { # depth-first: dependencies go first
 	local name=${1//-/_} ko dep deps
 	[ -z "${SEEN[$name]:-}" ] || return 0
 	SEEN[$name]=1
-	if grep -q "/$name.ko" "$MODDIR/modules.builtin"; then return 0; fi
+	if grep -qE "/${name//_/[-_]}\.ko\$" "$MODDIR/modules.builtin"; then return 0; fi
 	ko=$(find_module "$name")
 	[ -n "$ko" ] || die "module $name is neither built in nor in the package"
 	deps=$(modinfo -F depends "$ko") || die "modinfo $ko failed"
 	for dep in ${deps//,/ }; do add_module "$dep"; done
-	cp "$ko" "$ROOT/lib/modules/"
-	ORDER+=("$(basename "$ko")")
+	# The agent calls finit_module without MODULE_INIT_COMPRESSED_FILE, so
+	# store modules uncompressed (bookworm ships plain .ko anyway).
+	case $ko in
+	*.xz) xz -dc "$ko" >"$ROOT/lib/modules/$(basename "$ko" .xz)" ;;
+	*) cp "$ko" "$ROOT/lib/modules/" ;;
+	esac
+	ORDER+=("$(basename "$ko" .xz)")
 }
 for m in "${MODULES[@]}"; do add_module "$m"; done
 printf '%s\n' "${ORDER[@]}" >"$ROOT/lib/modules/load-order"
@@ -214,8 +237,11 @@ find "$ROOT" -exec touch -h -d @0 {} +
 	echo "}"
 ) >"$WORK/manifest.json"
 mv "$WORK/manifest.json" "$IMG/manifest.json"
-rm -rf "$OUT"
-mv "$IMG" "$OUT"
-ln -sfn "$KEY" "$CACHE/images/$ARCH/current"
+# Atomic publish. mv -T refuses to move into an existing directory: if a
+# concurrent build of the same key won, its image is as good as ours. A
+# leftover without manifest.json (from a killed older builder) is replaced.
+[ -f "$OUT/manifest.json" ] || rm -rf "$OUT"
+mv -T "$IMG" "$OUT" 2>/dev/null || [ -f "$OUT/manifest.json" ] || die "cannot publish $OUT"
+set_current
 log "built $OUT ($(du -sh "$OUT" | cut -f1))"
 echo "$OUT"
