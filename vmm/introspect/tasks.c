@@ -221,22 +221,33 @@ static gboolean find_mm(const SvIntrospect *in, const Layout *l, guint64 task, c
 	return FALSE;
 }
 
+/* The task of a user process (one with an mm); what names what a kernel
+ * thread lacks, for the error. */
+static gboolean find_user_task(const SvIntrospect *in, const Layout *l, guint32 pid,
+			       const char *what, FindMm *ret, GError **error)
+{
+	*ret = (FindMm){ .pid = pid };
+	if (!walk_tasks(in, l, find_mm, ret, error))
+		return FALSE;
+	if (!ret->found || !ret->mm) {
+		if (ret->found)
+			g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+				    "guest pid %u is a kernel thread (no %s)", pid, what);
+		else
+			g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+				    "no guest process with pid %u", pid);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean sv_introspect_task_mm(const SvIntrospect *in, guint32 pid, guint64 *ret_mm,
 			       GError **error)
 {
 	Layout l;
-	if (!layout(in, &l, error))
+	FindMm f;
+	if (!layout(in, &l, error) || !find_user_task(in, &l, pid, "address space", &f, error))
 		return FALSE;
-	FindMm f = { .pid = pid };
-	if (!walk_tasks(in, &l, find_mm, &f, error))
-		return FALSE;
-	if (!f.found || !f.mm) {
-		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-			    f.found ? "guest pid %u is a kernel thread (no address space)"
-				    : "no guest process with pid %u",
-			    pid);
-		return FALSE;
-	}
 	*ret_mm = f.mm;
 	return TRUE;
 }
@@ -314,16 +325,9 @@ GBytes *sv_introspect_task_pt_regs(const SvIntrospect *in, guint32 pid, GError *
 	    !sv_kernel_types_offset(in->types, "task_struct", "stack", &stack_off, error) ||
 	    !sv_kernel_types_size(in->types, "pt_regs", NULL, &regs_size, error))
 		return NULL;
-	FindMm f = { .pid = pid };
-	if (!walk_tasks(in, &l, find_mm, &f, error))
+	FindMm f;
+	if (!find_user_task(in, &l, pid, "user registers", &f, error))
 		return NULL;
-	if (!f.found || !f.mm) {
-		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-			    f.found ? "guest pid %u is a kernel thread (no user registers)"
-				    : "no guest process with pid %u",
-			    pid);
-		return NULL;
-	}
 	guint64 stack;
 	SvGpa root;
 	if (!read_u64(in, f.task + stack_off, &stack, error) ||
