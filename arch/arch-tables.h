@@ -20,7 +20,13 @@ typedef void (*SvMonitorPairFn)(const char *name, guint64 value, const char *res
 				gpointer user_data);
 guint sv_monitor_scan_pairs(const char *text, SvMonitorPairFn fn, gpointer user_data);
 
-/* Reads the 64-bit (or 32-bit, sign-extended) member member_path of a raw
+/* Stores value into member member_path of a raw kernel struct of type
+ * (len bytes), in the member's size. */
+gboolean sv_arch_struct_set(const struct SvKernelTypes *types, const char *type,
+			    const char *member_path, guint8 *raw, gsize len, guint64 value,
+			    GError **error);
+
+/* Reads the 64-bit (or 32-bit, sign-extended; 16- and 8-bit, zero-extended) member member_path of a raw
  * kernel struct of type, at the offset and size its BTF gives. */
 gboolean sv_arch_struct_member(const struct SvKernelTypes *types, const char *type,
 			       const char *member_path, GBytes *raw, guint64 *ret, GError **error);

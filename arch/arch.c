@@ -140,22 +140,110 @@ gboolean sv_arch_syscall_regs(const SvArchOps *arch, const struct SvKernelTypes 
 	return arch->syscall_regs(types, pt_regs, ret, error);
 }
 
-gboolean sv_arch_struct_member(const struct SvKernelTypes *types, const char *type,
-			       const char *member_path, GBytes *raw, guint64 *ret, GError **error)
+GVariant *sv_arch_named_regs(const SvArchOps *arch, const struct SvKernelTypes *types,
+			     GBytes *pt_regs, GError **error)
 {
-	guint64 off, size;
-	if (!sv_kernel_types_offset(types, type, member_path, &off, error) ||
-	    !sv_kernel_types_size(types, type, member_path, &size, error))
+	if (!arch->named_regs) {
+		missing_hook(arch, "register names", error);
+		return NULL;
+	}
+	return arch->named_regs(types, pt_regs, error);
+}
+
+gboolean sv_arch_task_fpu(const SvArchOps *arch, const SvKernelReader *rd, guint64 task,
+			  SvFpuState *ret, GError **error)
+{
+	if (!arch->task_fpu)
+		return missing_hook(arch, "FPU/SIMD state", error);
+	return arch->task_fpu(rd, task, ret, error);
+}
+
+GVariant *sv_arch_task_tls(const SvArchOps *arch, const SvKernelReader *rd, guint64 task,
+			   GError **error)
+{
+	if (!arch->task_tls) {
+		missing_hook(arch, "TLS registers", error);
+		return NULL;
+	}
+	return arch->task_tls(rd, task, error);
+}
+
+gboolean sv_arch_vcpu_user_state(const SvArchOps *arch, const struct SvKernelTypes *types,
+				 const SvVcpuRegs *vcpu, GBytes **ret_pt_regs, GVariant **ret_tls,
+				 SvFpuState *ret_fpu, GError **error)
+{
+	if (!arch->vcpu_user_state)
+		return missing_hook(arch, "user state from a vCPU", error);
+	return arch->vcpu_user_state(types, vcpu, ret_pt_regs, ret_tls, ret_fpu, error);
+}
+
+GBytes *sv_arch_syscall_fixup(const SvArchOps *arch, const struct SvKernelTypes *types,
+			      GBytes *pt_regs, SvSyscallFixup *ret_fixup, GError **error)
+{
+	if (!arch->syscall_fixup) {
+		missing_hook(arch, "syscall restart", error);
+		return NULL;
+	}
+	return arch->syscall_fixup(types, pt_regs, ret_fixup, error);
+}
+
+void sv_fpu_state_clear(SvFpuState *fpu)
+{
+	g_clear_pointer(&fpu->raw, g_bytes_unref);
+	fpu->features = 0;
+	fpu->format = NULL;
+}
+
+const char *sv_syscall_fixup_str(SvSyscallFixup f)
+{
+	switch (f) {
+	case SV_SYSCALL_NONE: return "none";
+	case SV_SYSCALL_REEXECUTE: return "reexecute";
+	case SV_SYSCALL_RESTART: return "restart";
+	case SV_SYSCALL_EINTR: return "eintr";
+	}
+	return "unknown";
+}
+
+/* Where member_path of type lies in a raw struct of len bytes. */
+static gboolean member_span(const struct SvKernelTypes *types, const char *type,
+			    const char *member_path, gsize len, guint64 *ret_off, guint64 *ret_size,
+			    GError **error)
+{
+	if (!sv_kernel_types_offset(types, type, member_path, ret_off, error) ||
+	    !sv_kernel_types_size(types, type, member_path, ret_size, error))
 		return FALSE;
-	gsize len;
-	const guint8 *p = g_bytes_get_data(raw, &len);
-	if ((size != 8 && size != 4) || off > len || size > len - off) {
+	guint64 size = *ret_size, off = *ret_off;
+	if ((size != 8 && size != 4 && size != 2 && size != 1) || off > len || size > len - off) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 			    "%s.%s (%" G_GUINT64_FORMAT " bytes at %" G_GUINT64_FORMAT
 			    ") does not fit a %" G_GSIZE_FORMAT "-byte %s",
 			    type, member_path, size, off, len, type);
 		return FALSE;
 	}
+	return TRUE;
+}
+
+gboolean sv_arch_struct_set(const struct SvKernelTypes *types, const char *type,
+			    const char *member_path, guint8 *raw, gsize len, guint64 value,
+			    GError **error)
+{
+	guint64 off, size;
+	if (!member_span(types, type, member_path, len, &off, &size, error))
+		return FALSE;
+	for (guint i = 0; i < size; i++)
+		raw[off + i] = (guint8)(value >> (8 * i));
+	return TRUE;
+}
+
+gboolean sv_arch_struct_member(const struct SvKernelTypes *types, const char *type,
+			       const char *member_path, GBytes *raw, guint64 *ret, GError **error)
+{
+	guint64 off, size;
+	gsize len;
+	const guint8 *p = g_bytes_get_data(raw, &len);
+	if (!member_span(types, type, member_path, len, &off, &size, error))
+		return FALSE;
 	guint64 v = 0;
 	for (guint i = 0; i < size; i++)
 		v |= (guint64)p[off + i] << (8 * i);

@@ -8,7 +8,9 @@
  * Files: main.c (event loop, dispatch), init-setup.c (PID 1 duties),
  * channel.c (frame I/O on the port), workloads.c (children: start, reap,
  * forward output), outbuf.c (bounded output buffers), procfs.c (process
- * list), mempattern.c (guest-physical check).
+ * list), mempattern.c (guest-physical check), readfile.c (file contents
+ * for the host), oracle.c (ptrace view of a process, for tests), sha256.c,
+ * arch-<arch>.c (the one per-arch table, chosen by the build).
  */
 #ifndef SNAPVM_AGENT_H
 #define SNAPVM_AGENT_H
@@ -120,5 +122,40 @@ void procfs_reply_ps(struct channel *ch, uint32_t tag);
 
 /* ---- mempattern.c ---- */
 void mempattern_reply(struct channel *ch, uint32_t tag, uint64_t seed, uint32_t npages);
+
+/* ---- workloads.c ---- */
+/* Records a child's exit that someone other than workloads_reap collected
+ * (the oracle's waitpid on its tracee); stops are ignored. */
+void workloads_note_status(pid_t pid, int status);
+
+/* ---- readfile.c ---- */
+void readfile_reply(struct channel *ch, uint32_t tag, const struct sv_readfile_req *req);
+
+/* ---- oracle.c ---- */
+void oracle_reply(struct channel *ch, uint32_t tag, const struct sv_oracle_req *req);
+/* A ptrace stop that waitpid(-1) reported (a tracee the oracle gave up
+ * waiting for): detach from it. */
+void oracle_stray_stop(pid_t pid, int status);
+
+/* ---- sha256.c ---- */
+struct sha256 {
+	uint32_t h[8];
+	uint64_t len;
+	uint8_t buf[64];
+	size_t buf_len;
+};
+void sha256_init(struct sha256 *s);
+void sha256_update(struct sha256 *s, const void *data, size_t n);
+/* 64 lowercase hex digits and a NUL */
+void sha256_final_hex(struct sha256 *s, char hex[65]);
+
+/* ---- arch-<arch>.c: what differs per arch, as data ---- */
+struct agent_arch {
+	const char *name;
+	/* regsets the oracle reads besides NT_PRSTATUS and NT_PRFPREG; 0: none */
+	unsigned nt_xstate; /* NT_X86_XSTATE on x86_64 */
+	unsigned nt_tls;    /* NT_ARM_TLS (tpidr_el0) on aarch64 */
+};
+extern const struct agent_arch agent_arch;
 
 #endif

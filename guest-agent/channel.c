@@ -240,6 +240,8 @@ static uint32_t max_payload(uint16_t type)
 	case SV_MSG_PS: return 0;
 	case SV_MSG_MEMPATTERN: return 12;
 	case SV_MSG_POWEROFF: return 0;
+	case SV_MSG_READFILE: return 4 + SV_READFILE_MAX_PATH + 8 + 4;
+	case SV_MSG_ORACLE: return 8;
 	default: return SV_PROTO_MAX_PAYLOAD;
 	}
 }

@@ -24,6 +24,10 @@
  * owns this VM is gone when its connection closes. */
 static bool poweroff_on_host_loss;
 
+/* Port 0 carries workload output and the host-loss tie; the control port
+ * (NULL if the VM has none) serves the same requests to a second host. */
+static struct channel *main_ch, *control_ch;
+
 static void reply_hello(struct channel *ch, uint32_t tag)
 {
 	struct utsname u;
@@ -49,6 +53,13 @@ static void handle_run(struct channel *ch, const struct frame *f)
 	 * needs nothing more. */
 	uint32_t flags = sv_rbuf_u32(&r);
 	uint32_t argc = sv_rbuf_u32(&r);
+	if (ch != main_ch && (flags & SV_RUN_POWEROFF_ON_HOST_LOSS)) {
+		channel_send_error(ch, f->hdr.tag, SV_MSG_RUN, EINVAL,
+				   "POWEROFF_ON_HOST_LOSS ties the VM to the host on %s, not the "
+				   "control port",
+				   SV_AGENT_PORT_NAME);
+		return;
+	}
 	if (r.bad || argc == 0 || argc > SV_PROTO_MAX_ARGS) {
 		channel_send_error(ch, f->hdr.tag, SV_MSG_RUN, EINVAL, "RUN needs 1..%u arguments",
 				   SV_PROTO_MAX_ARGS);
@@ -108,6 +119,38 @@ static void dispatch(struct channel *ch, const struct frame *f)
 			mempattern_reply(ch, f->hdr.tag, seed, npages);
 		break;
 	}
+	case SV_MSG_READFILE: {
+		struct sv_readfile_req req;
+		if (!sv_readfile_req_decode(f->payload, f->hdr.length, &req))
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, EINVAL,
+					   "malformed READFILE request (path of 1..%u bytes, at "
+					   "most %u bytes a chunk)",
+					   SV_READFILE_MAX_PATH, SV_READFILE_MAX_CHUNK);
+		else
+			readfile_reply(ch, f->hdr.tag, &req);
+		break;
+	}
+	case SV_MSG_ORACLE: {
+		struct sv_oracle_req req;
+		if (!sv_oracle_req_decode(f->payload, f->hdr.length, &req))
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, EINVAL,
+					   "malformed ORACLE request (pid > 1, known flags)");
+		else
+			oracle_reply(ch, f->hdr.tag, &req);
+		break;
+	}
+	case SV_MSG_KILL: {
+		uint32_t pid = sv_rbuf_u32(&r), sig = sv_rbuf_u32(&r);
+		if (!sv_rbuf_done(&r) || pid <= 1 || pid > INT32_MAX || sig > 64)
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, EINVAL,
+					   "malformed KILL request (pid > 1, signal 0..64)");
+		else if (kill((pid_t)pid, (int)sig) != 0)
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, errno, "kill %u: %s", pid,
+					   strerror(errno));
+		else
+			channel_send(ch, SV_MSG_OK, f->hdr.tag, NULL, 0);
+		break;
+	}
 	case SV_MSG_POWEROFF:
 		channel_send(ch, SV_MSG_OK, f->hdr.tag, NULL, 0);
 		channel_flush(ch, 1000);
@@ -133,14 +176,17 @@ static void watch_port(int fd)
 
 int main(int argc, char **argv)
 {
-	const char *port_arg = NULL;
+	const char *port_arg = NULL, *control_arg = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--port") && i + 1 < argc) {
 			port_arg = argv[++i];
+		} else if (!strcmp(argv[i], "--control-port") && i + 1 < argc) {
+			control_arg = argv[++i];
 		} else if (getpid() != 1) {
 			/* As PID 1 the kernel passes unknown boot arguments here:
 			 * ignore them. By hand, say what is accepted. */
-			dprintf(STDERR_FILENO, "usage: %s [--port PATH]\n", argv[0]);
+			dprintf(STDERR_FILENO, "usage: %s [--port PATH [--control-port PATH]]\n",
+				argv[0]);
 			return 2;
 		}
 	}
@@ -163,6 +209,22 @@ int main(int argc, char **argv)
 		agent_log("cannot open %s: %s", port, strerror(errno));
 		agent_poweroff();
 	}
+	/* The control port is optional: the agent still serves port 0 without
+	 * it. Both ports of the device are probed together, so it is there
+	 * by now or never. */
+	char control[300];
+	int control_fd = -1;
+	if (control_arg)
+		snprintf(control, sizeof(control), "%s", control_arg);
+	if (control_arg || (!port_arg && agent_find_port(SV_AGENT_CONTROL_PORT_NAME, 1000, control,
+							   sizeof(control)))) {
+		control_fd = open(control, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (control_fd < 0)
+			agent_log("cannot open the control port %s: %s", control, strerror(errno));
+	} else if (!port_arg) {
+		agent_log("no virtio port named %s: serving %s only", SV_AGENT_CONTROL_PORT_NAME,
+			  SV_AGENT_PORT_NAME);
+	}
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -174,16 +236,25 @@ int main(int argc, char **argv)
 		agent_log("signalfd: %s", strerror(errno));
 		agent_poweroff();
 	}
-	if (isatty(fd)) {
-		/* By hand on a pty or serial line: frames are binary. */
-		struct termios t;
-		if (tcgetattr(fd, &t) == 0) {
-			cfmakeraw(&t);
-			tcsetattr(fd, TCSANOW, &t);
+	int port_fds[2] = { fd, control_fd };
+	for (int i = 0; i < 2; i++) {
+		if (port_fds[i] < 0)
+			continue;
+		if (isatty(port_fds[i])) {
+			/* By hand on a pty or serial line: frames are binary. */
+			struct termios t;
+			if (tcgetattr(port_fds[i], &t) == 0) {
+				cfmakeraw(&t);
+				tcsetattr(port_fds[i], TCSANOW, &t);
+			}
 		}
+		watch_port(port_fds[i]);
 	}
-	watch_port(fd);
-	struct channel *ch = channel_open(fd);
+	struct channel *ch = main_ch = channel_open(fd);
+	if (control_fd >= 0)
+		control_ch = channel_open(control_fd);
+	struct channel *chans[2] = { ch, control_ch };
+	int nchans = control_ch ? 2 : 1;
 	/* Benchmarks time the boot to this line; the port is open, so a host
 	 * may talk from now on (and what it sent earlier is waiting in QEMU). */
 	dprintf(STDOUT_FILENO, "snapvm-agent: ready\n");
@@ -192,15 +263,19 @@ int main(int argc, char **argv)
 		struct pollfd fds[MAX_POLL];
 		int n = 0;
 		fds[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		int port_idx = -1;
-		short ev = channel_poll_events(ch);
-		if (ev) {
-			port_idx = n;
-			fds[n++] = (struct pollfd){ .fd = channel_fd(ch), .events = ev };
+		int port_idx[2] = { -1, -1 };
+		bool all_connected = true;
+		for (int c = 0; c < nchans; c++) {
+			short ev = channel_poll_events(chans[c]);
+			if (ev) {
+				port_idx[c] = n;
+				fds[n++] = (struct pollfd){ .fd = channel_fd(chans[c]), .events = ev };
+			}
+			all_connected &= channel_host_connected(chans[c]);
 		}
 		int first_workload = n;
 		n += workloads_poll_fds(ch, fds + n, MAX_POLL - n);
-		int r = poll(fds, n, channel_host_connected(ch) ? -1 : RECHECK_MS);
+		int r = poll(fds, n, all_connected ? -1 : RECHECK_MS);
 		if (r < 0 && errno != EINTR) {
 			agent_log("poll: %s", strerror(errno));
 			agent_poweroff();
@@ -210,16 +285,19 @@ int main(int argc, char **argv)
 			while (read(sfd, &si, sizeof(si)) == sizeof(si))
 				;
 		}
-		/* SIGIO, the timer, or anything else: a cheap look at the port. */
-		channel_recheck(ch);
+		/* SIGIO, the timer, or anything else: a cheap look at the ports. */
+		for (int c = 0; c < nchans; c++)
+			channel_recheck(chans[c]);
 		if (r > 0) {
 			workloads_handle_events(ch, fds + first_workload, n - first_workload);
-			if (port_idx >= 0 && fds[port_idx].revents)
-				channel_handle_events(ch, fds[port_idx].revents);
+			for (int c = 0; c < nchans; c++)
+				if (port_idx[c] >= 0 && fds[port_idx[c]].revents)
+					channel_handle_events(chans[c], fds[port_idx[c]].revents);
 		}
 		struct frame f;
-		while (channel_next_frame(ch, &f))
-			dispatch(ch, &f);
+		for (int c = 0; c < nchans; c++)
+			while (channel_next_frame(chans[c], &f))
+				dispatch(chans[c], &f);
 		workloads_reap();
 		/* Output before exits (workloads_pump keeps that order). */
 		workloads_pump(ch);

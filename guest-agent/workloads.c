@@ -179,18 +179,29 @@ void workloads_handle_events(const struct channel *ch, const struct pollfd *fds,
 	}
 }
 
+void workloads_note_status(pid_t pid, int status)
+{
+	if (!WIFEXITED(status) && !WIFSIGNALED(status))
+		return;
+	for (int i = 0; i < MAX_WORKLOADS; i++) {
+		if (table[i].used && table[i].pid == pid) {
+			table[i].exited = true;
+			table[i].status = status;
+		}
+	}
+	/* anything else was an orphan re-parented to us: reaping is all */
+}
+
 void workloads_reap(void)
 {
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (int i = 0; i < MAX_WORKLOADS; i++) {
-			if (table[i].used && table[i].pid == pid) {
-				table[i].exited = true;
-				table[i].status = status;
-			}
-		}
-		/* anything else was an orphan re-parented to us: reaping is all */
+		/* waitpid reports a tracee's ptrace stops too (oracle.c) */
+		if (WIFSTOPPED(status))
+			oracle_stray_stop(pid, status);
+		else
+			workloads_note_status(pid, status);
 	}
 }
 

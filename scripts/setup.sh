@@ -33,6 +33,7 @@ apt_retry() {
 HOST_PACKAGES=(
 	build-essential meson ninja-build pkg-config
 	libglib2.0-dev libjson-glib-dev libvirt-dev libxxhash-dev libzstd-dev
+	libbpf-dev
 	clang libclang-rt-14-dev
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 	qemu-system-x86 qemu-system-arm qemu-utils

@@ -15,6 +15,8 @@
 /* How long one request may take once the agent is up. Generous: TCG guests
  * on a loaded 2-core machine can be slow, but a dead agent must not hang us. */
 #define REQUEST_TIMEOUT_MS 30000
+/* An oracle hashes every region of a process in the guest: slow under TCG. */
+#define ORACLE_TIMEOUT_MS 120000
 
 struct SvAgentClient {
 	int fd;
@@ -353,15 +355,23 @@ gboolean sv_agent_frame_parse_exit(const SvAgentFrame *frame, guint32 *ret_pid,
 
 /* Sends a request and waits for its reply; r then reads the reply's payload,
  * which lives as long as *frame. */
-static gboolean request(SvAgentClient *client, guint16 type, const void *payload, gsize len,
-			guint16 want_type, SvAgentFrame *frame, struct sv_rbuf *r, GError **error)
+static gboolean request_ms(SvAgentClient *client, guint16 type, const void *payload, gsize len,
+			   guint16 want_type, guint timeout_ms, SvAgentFrame *frame,
+			   struct sv_rbuf *r, GError **error)
 {
 	guint32 tag;
 	if (!sv_agent_client_send(client, type, payload, len, &tag, error) ||
-	    !sv_agent_client_wait_reply(client, tag, want_type, REQUEST_TIMEOUT_MS, frame, error))
+	    !sv_agent_client_wait_reply(client, tag, want_type, timeout_ms, frame, error))
 		return FALSE;
 	sv_agent_frame_reader(frame, r);
 	return TRUE;
+}
+
+static gboolean request(SvAgentClient *client, guint16 type, const void *payload, gsize len,
+			guint16 want_type, SvAgentFrame *frame, struct sv_rbuf *r, GError **error)
+{
+	return request_ms(client, type, payload, len, want_type, REQUEST_TIMEOUT_MS, frame, r,
+			  error);
 }
 
 gboolean sv_agent_client_hello(SvAgentClient *client, guint timeout_ms, SvAgentInfo *ret_info,
@@ -473,6 +483,16 @@ gboolean sv_agent_client_run(SvAgentClient *client, const char *const *argv, gui
 	return TRUE;
 }
 
+gboolean sv_agent_client_kill(SvAgentClient *client, guint32 pid, guint32 sig, GError **error)
+{
+	g_auto(SvAgentFrame) f = { 0 };
+	struct sv_rbuf r;
+	guint8 payload[8];
+	sv_put_le32(payload, pid);
+	sv_put_le32(payload + 4, sig);
+	return request(client, SV_MSG_KILL, payload, sizeof(payload), SV_MSG_OK, &f, &r, error);
+}
+
 GArray *sv_agent_client_ps(SvAgentClient *client, GError **error)
 {
 	g_auto(SvAgentFrame) f = { 0 };
@@ -545,4 +565,224 @@ gboolean sv_agent_client_poweroff(SvAgentClient *client, GError **error)
 	g_auto(SvAgentFrame) f = { 0 };
 	struct sv_rbuf r;
 	return request(client, SV_MSG_POWEROFF, NULL, 0, SV_MSG_OK, &f, &r, error);
+}
+
+gboolean sv_agent_parse_readfile_reply(GBytes *payload, SvAgentFileInfo *ret_info,
+				       const guint8 **ret_bytes, guint32 *ret_len, GError **error)
+{
+	gsize len = 0;
+	const guint8 *p = payload ? g_bytes_get_data(payload, &len) : NULL;
+	struct sv_rbuf r;
+	sv_rbuf_init(&r, p, len);
+	SvAgentFileInfo info;
+	info.size = sv_rbuf_u64(&r);
+	info.ino = sv_rbuf_u64(&r);
+	info.mtime_ns = sv_rbuf_u64(&r);
+	guint32 n;
+	const guint8 *bytes = sv_rbuf_bytes(&r, &n);
+	if (!sv_rbuf_done(&r)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "agent sent a malformed READFILE reply (%" G_GSIZE_FORMAT " bytes)", len);
+		return FALSE;
+	}
+	*ret_info = info;
+	*ret_bytes = bytes;
+	*ret_len = n;
+	return TRUE;
+}
+
+gboolean sv_agent_client_read_file_chunk(SvAgentClient *client, const char *path,
+					 guint64 offset, guint32 max_len,
+					 SvAgentFileInfo *ret_info, GBytes **ret_bytes,
+					 GError **error)
+{
+	gsize path_len = strlen(path);
+	if (path_len == 0 || path_len > SV_READFILE_MAX_PATH || max_len > SV_READFILE_MAX_CHUNK) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "READFILE: a path of 1..%u bytes and chunks of at most %u bytes (got %"
+			    G_GSIZE_FORMAT " and %u)",
+			    SV_READFILE_MAX_PATH, SV_READFILE_MAX_CHUNK, path_len, max_len);
+		return FALSE;
+	}
+	gsize cap = 4 + path_len + 12;
+	g_autofree guint8 *buf = g_malloc(cap);
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, cap);
+	sv_readfile_req_encode(&w, path, offset, max_len);
+	g_assert(!w.overflow);
+	g_auto(SvAgentFrame) f = { 0 };
+	struct sv_rbuf r;
+	if (!request(client, SV_MSG_READFILE, buf, w.len, SV_MSG_READFILE_REPLY, &f, &r, error))
+		return FALSE;
+	SvAgentFileInfo info;
+	const guint8 *bytes;
+	guint32 n;
+	if (!sv_agent_parse_readfile_reply(f.payload, &info, &bytes, &n, error))
+		return FALSE;
+	if (n > max_len) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "agent sent %u bytes of %s where at most %u were asked", n, path, max_len);
+		return FALSE;
+	}
+	*ret_info = info;
+	/* a slice of the frame's payload, no copy */
+	gsize off = (gsize)(bytes - (const guint8 *)g_bytes_get_data(f.payload, NULL));
+	*ret_bytes = n ? g_bytes_new_from_bytes(f.payload, off, n) : g_bytes_new(NULL, 0);
+	return TRUE;
+}
+
+gboolean sv_agent_client_read_file(SvAgentClient *client, const char *path, guint64 max_total,
+				   GBytes **ret_contents, GError **error)
+{
+	/* a GByteArray holds less than 4 GiB */
+	max_total = MIN(max_total, (guint64)G_MAXUINT32 - 1);
+	/* Size first, so a file over the limit costs no transfer. */
+	SvAgentFileInfo first;
+	g_autoptr(GBytes) none = NULL;
+	if (!sv_agent_client_read_file_chunk(client, path, 0, 0, &first, &none, error))
+		return FALSE;
+	if (first.size > max_total) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "guest file %s is %" G_GUINT64_FORMAT " bytes, over the %" G_GUINT64_FORMAT
+			    "-byte limit",
+			    path, first.size, max_total);
+		return FALSE;
+	}
+	g_autoptr(GByteArray) all = g_byte_array_sized_new((guint)MIN(first.size, 64u << 20));
+	for (;;) {
+		/* one byte past the limit shows a file that grew over it */
+		guint64 left = max_total - all->len;
+		guint32 want = left >= SV_READFILE_MAX_CHUNK ? SV_READFILE_MAX_CHUNK
+							     : (guint32)left + 1;
+		SvAgentFileInfo info;
+		g_autoptr(GBytes) chunk = NULL;
+		if (!sv_agent_client_read_file_chunk(client, path, all->len, want, &info, &chunk,
+						     error))
+			return FALSE;
+		if (info.ino != first.ino || info.mtime_ns != first.mtime_ns ||
+		    info.size != first.size) {
+			g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+				    "guest file %s changed while it was read", path);
+			return FALSE;
+		}
+		gsize n;
+		const guint8 *p = g_bytes_get_data(chunk, &n);
+		if (all->len + (guint64)n > max_total) {
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+				    "guest file %s is over the %" G_GUINT64_FORMAT "-byte limit", path,
+				    max_total);
+			return FALSE;
+		}
+		if (n)
+			g_byte_array_append(all, p, (guint)n);
+		/* a short chunk is the end; a /proc file says size 0 and has more */
+		if (n < want || (first.size && all->len == first.size))
+			break;
+	}
+	if (first.size && all->len != first.size) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "guest file %s: read %u bytes of %" G_GUINT64_FORMAT " (it changed?)", path,
+			    all->len, first.size);
+		return FALSE;
+	}
+	*ret_contents = g_byte_array_free_to_bytes(g_steal_pointer(&all));
+	return TRUE;
+}
+
+void sv_agent_oracle_free(SvAgentOracle *oracle)
+{
+	if (!oracle)
+		return;
+	g_clear_pointer(&oracle->nt_prstatus, g_bytes_unref);
+	g_clear_pointer(&oracle->nt_prfpreg, g_bytes_unref);
+	g_clear_pointer(&oracle->nt_x86_xstate, g_bytes_unref);
+	g_clear_pointer(&oracle->nt_arm_tls, g_bytes_unref);
+	g_free(oracle->maps_text);
+	g_clear_pointer(&oracle->vmas, g_array_unref);
+	g_free(oracle);
+}
+
+static GBytes *rbuf_gbytes(struct sv_rbuf *r)
+{
+	guint32 n;
+	const guint8 *p = sv_rbuf_bytes(r, &n);
+	return g_bytes_new(p, p ? n : 0);
+}
+
+SvAgentOracle *sv_agent_parse_oracle_reply(GBytes *payload, GError **error)
+{
+	gsize len = 0;
+	const guint8 *data = payload ? g_bytes_get_data(payload, &len) : NULL;
+	struct sv_rbuf r;
+	sv_rbuf_init(&r, data, len);
+	g_autoptr(SvAgentOracle) o = g_new0(SvAgentOracle, 1);
+	o->nt_prstatus = rbuf_gbytes(&r);
+	o->nt_prfpreg = rbuf_gbytes(&r);
+	o->nt_x86_xstate = rbuf_gbytes(&r);
+	o->nt_arm_tls = rbuf_gbytes(&r);
+	guint32 maps_len;
+	const guint8 *maps = sv_rbuf_bytes(&r, &maps_len);
+	guint32 n = sv_rbuf_u32(&r);
+	/* each region is at least 20 bytes: a larger count is a lie */
+	if (r.bad || n > (len - r.off) / 20 || (maps && memchr(maps, '\0', maps_len))) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "agent sent a malformed ORACLE reply (%" G_GSIZE_FORMAT " bytes)", len);
+		return NULL;
+	}
+	o->maps_text = g_strndup((const char *)maps, maps_len);
+	guint lines = 0;
+	for (const char *c = o->maps_text; *c; c++)
+		lines += *c == '\n';
+	if (lines != n) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "agent's ORACLE reply has %u regions for %u lines of maps", n, lines);
+		return NULL;
+	}
+	o->vmas = g_array_sized_new(FALSE, TRUE, sizeof(SvAgentOracleVma), n);
+	for (guint32 i = 0; i < n; i++) {
+		SvAgentOracleVma v = { 0 };
+		v.start = sv_rbuf_u64(&r);
+		v.end = sv_rbuf_u64(&r);
+		guint32 hl;
+		const guint8 *h = sv_rbuf_bytes(&r, &hl);
+		if (r.bad || (hl != 0 && hl != 64)) {
+			r.bad = TRUE;
+			break;
+		}
+		for (guint32 k = 0; k < hl; k++) {
+			if (!g_ascii_isxdigit(h[k]) || g_ascii_isupper(h[k]))
+				r.bad = TRUE;
+		}
+		memcpy(v.sha256, h, hl);
+		v.sha256[hl] = '\0';
+		g_array_append_val(o->vmas, v);
+	}
+	if (!sv_rbuf_done(&r)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "agent sent a malformed ORACLE reply (%" G_GSIZE_FORMAT " bytes)", len);
+		return NULL;
+	}
+	return g_steal_pointer(&o);
+}
+
+SvAgentOracle *sv_agent_client_oracle(SvAgentClient *client, guint32 pid, guint32 flags,
+				      GError **error)
+{
+	guint8 buf[8];
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	sv_oracle_req_encode(&w, pid, flags);
+	struct sv_oracle_req check;
+	if (!sv_oracle_req_decode(buf, w.len, &check)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "ORACLE: pid %u or flags 0x%x not accepted (pid > 1, flags SV_ORACLE_*)",
+			    pid, flags);
+		return NULL;
+	}
+	g_auto(SvAgentFrame) f = { 0 };
+	struct sv_rbuf r;
+	if (!request_ms(client, SV_MSG_ORACLE, buf, w.len, SV_MSG_ORACLE_REPLY, ORACLE_TIMEOUT_MS,
+			&f, &r, error))
+		return NULL;
+	return sv_agent_parse_oracle_reply(f.payload, error);
 }

@@ -106,4 +106,69 @@ gboolean sv_agent_client_mempattern(SvAgentClient *client, guint64 seed, guint32
 /* Asks the agent to power the guest off; TRUE once it acknowledged. */
 gboolean sv_agent_client_poweroff(SvAgentClient *client, GError **error);
 
+/* What a READFILE reply says besides the bytes. */
+typedef struct SvAgentFileInfo {
+	guint64 size;
+	guint64 ino;
+	guint64 mtime_ns;
+} SvAgentFileInfo;
+
+/* Decodes an SV_MSG_READFILE_REPLY payload; *ret_bytes points into it. */
+gboolean sv_agent_parse_readfile_reply(GBytes *payload, SvAgentFileInfo *ret_info,
+				       const guint8 **ret_bytes, guint32 *ret_len, GError **error);
+
+/* One READFILE request: up to max_len (<= SV_READFILE_MAX_CHUNK) bytes of the
+ * guest file path from offset (fewer only at its end), and its size and
+ * identity. Only regular files; an agent error (no such file, ...) is
+ * SV_ERROR_AGENT. */
+gboolean sv_agent_client_read_file_chunk(SvAgentClient *client, const char *path,
+					 guint64 offset, guint32 max_len,
+					 SvAgentFileInfo *ret_info, GBytes **ret_bytes,
+					 GError **error);
+
+/* The whole of a guest file, read in chunks. A file larger than max_total
+ * is refused (SV_ERROR_INVALID_ARGUMENT) before its contents are read, and
+ * one that changes while it is read (size, inode or mtime) fails with
+ * SV_ERROR_FAILED. *ret_contents is untouched on failure. */
+gboolean sv_agent_client_read_file(SvAgentClient *client, const char *path, guint64 max_total,
+				   GBytes **ret_contents, GError **error);
+
+/* Sends signal sig to guest process pid. */
+gboolean sv_agent_client_kill(SvAgentClient *client, guint32 pid, guint32 sig, GError **error);
+
+/* One memory region of an oracle reply: a line of its maps text. */
+typedef struct SvAgentOracleVma {
+	guint64 start, end;
+	char sha256[65]; /* hex; "" when the region could not be read (or no hashes were asked) */
+} SvAgentOracleVma;
+
+/*
+ * For tests only: what ptrace and /proc say about a process (see
+ * SV_MSG_ORACLE). The register sets are the kernel's raw regset bytes:
+ * nt_prstatus is user_regs_struct (x86_64) or user_pt_regs (aarch64),
+ * nt_prfpreg fxregs_state or user_fpsimd_state; nt_x86_xstate and nt_arm_tls
+ * are empty on the other arch.
+ */
+typedef struct SvAgentOracle {
+	GBytes *nt_prstatus;
+	GBytes *nt_prfpreg;
+	GBytes *nt_x86_xstate;
+	GBytes *nt_arm_tls;
+	char *maps_text;
+	GArray *vmas; /* SvAgentOracleVma, in maps order */
+} SvAgentOracle;
+
+void sv_agent_oracle_free(SvAgentOracle *oracle);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvAgentOracle, sv_agent_oracle_free)
+
+/* Decodes an SV_MSG_ORACLE_REPLY payload. */
+SvAgentOracle *sv_agent_parse_oracle_reply(GBytes *payload, GError **error);
+
+/* Has the agent ptrace-stop pid, read it and let it go (flags: SV_ORACLE_*).
+ * Hashing every region of a big process takes a while under TCG: this waits
+ * up to ORACLE_TIMEOUT_MS (120 s). Tests only - snapvm never does this to a
+ * process it checkpoints. */
+SvAgentOracle *sv_agent_client_oracle(SvAgentClient *client, guint32 pid, guint32 flags,
+				      GError **error);
+
 #endif

@@ -49,18 +49,20 @@ static GArray *ps_introspect(SvMachine *m, double *ret_pause_ms, GError **error)
 	return procs;
 }
 
+/* Over the agent's control port, which `snapvm run` streaming output on
+ * the main port leaves free. */
 static GArray *ps_agent(SvMachine *m, GError **error)
 {
-	g_autoptr(SvAgentClient) agent = sv_agent_client_connect(m->agent_socket, 2000, error);
+	g_autoptr(SvAgentClient) agent = sv_agent_client_connect(m->control_socket, 2000, error);
 	if (!agent)
 		return NULL;
 	g_autoptr(GError) local = NULL;
 	if (!sv_agent_client_hello(agent, 5000, NULL, &local)) {
 		if (g_error_matches(local, SV_ERROR, SV_ERROR_TIMEOUT)) {
 			g_set_error(error, SV_ERROR, SV_ERROR_TIMEOUT,
-				    "the agent of VM '%s' did not answer: its channel serves one "
-				    "client, and another snapvm process (such as the `snapvm run` "
-				    "streaming its output) may hold it; use --source introspect",
+				    "the agent of VM '%s' did not answer on its control channel, "
+				    "which serves one client at a time: another snapvm process may "
+				    "hold it; use --source introspect",
 				    m->name);
 			return NULL;
 		}

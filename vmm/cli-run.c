@@ -167,7 +167,8 @@ int sv_cmd_run(int argc, char **argv)
 		{ "arch", 'a', 0, G_OPTION_ARG_STRING, &o.arch,
 		  "Guest architecture: x86_64 or aarch64 (default: the host's)", "ARCH" },
 		{ "accel", 0, 0, G_OPTION_ARG_STRING, &o.accel,
-		  "Accelerator: tcg, kvm or auto (default auto: tcg until the kvm backend exists)",
+		  "Accelerator: tcg, kvm or auto (default auto: snapvm's KVM VMM when /dev/kvm "
+		  "opens, else tcg)",
 		  "ACCEL" },
 		{ "cpu", 0, 0, G_OPTION_ARG_STRING, &o.cpu,
 		  "QEMU CPU model (default: a portable model, Haswell-noTSX-IBRS / cortex-a57)",

@@ -21,6 +21,7 @@ int sv_cmd_list(int argc, char **argv);
 int sv_cmd_stop(int argc, char **argv);
 int sv_cmd_inspect(int argc, char **argv);
 int sv_cmd_ps(int argc, char **argv);
+int sv_cmd_checkpoint(int argc, char **argv);
 
 /* Prints "snapvm <cmd>: <message>" to stderr. */
 void sv_cli_error(const char *cmd, const GError *error);

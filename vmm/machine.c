@@ -8,6 +8,7 @@
 
 #include "vmm/errors.h"
 #include "vmm/paths.h"
+#include "vmm/kvm/kvm-machine.h"
 #include "vmm/qemu/qemu-machine.h"
 
 #define RECORD_GROUP "machine"
@@ -20,6 +21,7 @@ void sv_machine_init_common(SvMachine *m, const SvMachineOps *ops, const SvArchO
 	m->name = g_strdup(name);
 	m->vm_dir = sv_vm_dir(name);
 	m->agent_socket = g_build_filename(m->vm_dir, "agent.sock", NULL);
+	m->control_socket = g_build_filename(m->vm_dir, "control.sock", NULL);
 	m->console_log = g_build_filename(m->vm_dir, "console.log", NULL);
 	m->connect_uri = g_strdup(connect_uri);
 	m->memory_mib = memory_mib;
@@ -56,10 +58,14 @@ SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error)
 {
 	if (!sv_vm_name_valid(config->name, error))
 		return NULL;
+	/* kvm: our own VMM, required; auto: it when /dev/kvm opens, else TCG */
+	gboolean kvm = FALSE;
 	if (g_strcmp0(config->accel, "kvm") == 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "--accel kvm: snapvm's KVM backend is not built yet; use --accel tcg");
-		return NULL;
+		if (!sv_kvm_available(config->arch, error))
+			return NULL;
+		kvm = TRUE;
+	} else if (g_strcmp0(config->accel, "tcg") != 0) {
+		kvm = sv_kvm_available(config->arch, NULL);
 	}
 	g_autofree char *dir = sv_vm_dir(config->name);
 	g_autofree char *parent = g_path_get_dirname(dir);
@@ -73,12 +79,14 @@ SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error)
 			    config->name, errno == EEXIST ? config->name : g_strerror(errno));
 		return NULL;
 	}
-	/* Only the qemu backend exists today; "auto" and "tcg" both mean it. */
-	SvMachine *m = sv_qemu_machine_new(config->arch, config->name, config->connect_uri,
-					   config->memory_mib);
+	SvMachine *m = kvm ? sv_kvm_machine_new(config->arch, config->name, config->memory_mib)
+			   : sv_qemu_machine_new(config->arch, config->name, config->connect_uri,
+						 config->memory_mib);
 	m->image_dir = g_strdup(config->image_dir);
 	g_autoptr(GError) local = NULL;
-	if (!write_record(m, &local) || !sv_qemu_machine_create(m, config, &local)) {
+	if (!write_record(m, &local) ||
+	    !(kvm ? sv_kvm_machine_create(m, config, &local)
+		  : sv_qemu_machine_create(m, config, &local))) {
 		remove_vm_dir(dir);
 		sv_machine_free(m);
 		g_propagate_error(error, g_steal_pointer(&local));
@@ -106,13 +114,17 @@ SvMachine *sv_machine_open(const char *name, GError **error)
 	const SvArchOps *arch = sv_arch_lookup(arch_name, error);
 	if (!arch)
 		return NULL;
-	if (g_strcmp0(backend, "qemu") != 0) {
+	SvMachine *m;
+	if (g_strcmp0(backend, "kvm") == 0) {
+		m = sv_kvm_machine_new(arch, name, (guint)mib);
+	} else if (g_strcmp0(backend, "qemu") == 0) {
+		m = sv_qemu_machine_new(arch, name, uri, (guint)mib);
+	} else {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 			    "VM '%s' uses backend '%s', which this snapvm does not know", name,
 			    backend ? backend : "(none)");
 		return NULL;
 	}
-	SvMachine *m = sv_qemu_machine_new(arch, name, uri, (guint)mib);
 	m->image_dir = g_key_file_get_string(kf, RECORD_GROUP, "image", NULL);
 	return m;
 }
@@ -125,6 +137,7 @@ void sv_machine_free(SvMachine *m)
 	g_free(m->name);
 	g_free(m->vm_dir);
 	g_free(m->agent_socket);
+	g_free(m->control_socket);
 	g_free(m->console_log);
 	g_free(m->connect_uri);
 	g_free(m->image_dir);

@@ -48,6 +48,7 @@ static const struct {
 	{ "list", sv_cmd_list, "list the VMs snapvm started" },
 	{ "stop", sv_cmd_stop, "stop VMs and remove what they left behind" },
 	{ "ps", sv_cmd_ps, "list a VM's processes, read from guest memory" },
+	{ "checkpoint", sv_cmd_checkpoint, "write one process's state into a snapshot file" },
 	{ "inspect", sv_cmd_inspect, "show and verify what a snapshot file holds" },
 };
 

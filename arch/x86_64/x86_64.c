@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "arch/arch-tables.h"
+#include "arch/x86_64/x86_64-private.h"
 #include "vmm/guest-mem.h"
 #include "vmm/introspect/kallsyms.h"
 #include "vmm/introspect/kernel-types.h"
@@ -59,6 +60,7 @@ static gboolean x86_parse_monitor_regs(const char *text, SvVcpuRegs *out, GError
 		return FALSE;
 	}
 	out->user_mode = cpl == 3;
+	sv_x86_parse_monitor_fpu(text, out);
 	return TRUE;
 }
 
@@ -227,4 +229,9 @@ const SvArchOps sv_arch_x86_64 = {
 	.kernel_va_to_pa = x86_kernel_va_to_pa,
 	.decode_pte = x86_decode_pte,
 	.syscall_regs = x86_syscall_regs,
+	.named_regs = sv_x86_named_regs,
+	.task_fpu = sv_x86_task_fpu,
+	.task_tls = sv_x86_task_tls,
+	.vcpu_user_state = sv_x86_vcpu_user_state,
+	.syscall_fixup = sv_x86_syscall_fixup,
 };

@@ -39,6 +39,11 @@
 #define SV_PROTO_MAX_ARGS 256u
 /* Name of the virtio-serial port; the agent finds it in /sys/class/virtio-ports. */
 #define SV_AGENT_PORT_NAME "org.snapvm.agent.0"
+/* The control port: same protocol and requests, served alongside port 0, so
+ * a second snapvm process can ask the agent things while one streams a
+ * workload on port 0. Workload output and the poweroff-on-host-loss tie stay
+ * on port 0. */
+#define SV_AGENT_CONTROL_PORT_NAME "org.snapvm.agent.1"
 /* Where the appended workload cpio puts programs inside the guest. */
 #define SV_GUEST_WORKLOAD_DIR "/workload"
 
@@ -73,7 +78,44 @@ enum sv_msg_type {
 	SV_MSG_POWEROFF = 12,
 	/* agent->host: no fields; generic acknowledgement */
 	SV_MSG_OK = 13,
-	SV_MSG_TYPE_MAX_
+	/* host->agent: str path, u64 offset, u32 max_len (<= SV_READFILE_MAX_CHUNK).
+	 * Only regular files are read. */
+	SV_MSG_READFILE = 14,
+	/* agent->host: u64 file size, u64 st_ino, u64 st_mtime in ns, str bytes
+	 * (at most max_len bytes from offset; fewer only at end of file) */
+	SV_MSG_READFILE_REPLY = 15,
+	/* host->agent, for tests only: u32 pid, u32 flags (SV_ORACLE_*). The
+	 * agent ptrace-seizes and interrupts the process, reads its registers,
+	 * maps and memory, and detaches (it runs on as before). */
+	SV_MSG_ORACLE = 16,
+	/* agent->host: str NT_PRSTATUS bytes (user_regs_struct / user_pt_regs),
+	 * str NT_PRFPREG bytes, str NT_X86_XSTATE bytes (empty if the arch has
+	 * none), str NT_ARM_TLS bytes (empty if none), str /proc/PID/maps text,
+	 * u32 n, n x { u64 start, u64 end, str sha256 hex } - one per maps line,
+	 * in order; the hash is empty for a region not readable through
+	 * /proc/PID/mem (no 'r', [vvar], [vsyscall]) or with SV_ORACLE_NO_HASHES */
+	SV_MSG_ORACLE_REPLY = 17,
+	/* host->agent: u32 pid, u32 signal number. The agent sends the signal
+	 * (snapvm checkpoint --kill) and answers SV_MSG_OK, or SV_MSG_ERROR with
+	 * kill(2)'s errno. */
+	SV_MSG_KILL = 18,
+	/* 19: reserved for more agent requests of this group */
+	SV_MSG_TYPE_MAX_ = 19
+};
+
+/* SV_MSG_READFILE: fixed part of a reply (u64 size, u64 ino, u64 mtime, u32
+ * length of the bytes), and so the largest chunk one request can ask for. */
+#define SV_READFILE_REPLY_OVERHEAD 28u
+#define SV_READFILE_MAX_CHUNK (SV_PROTO_MAX_PAYLOAD - SV_READFILE_REPLY_OVERHEAD)
+/* Longest path a READFILE request may carry (PATH_MAX without its NUL). */
+#define SV_READFILE_MAX_PATH 4095u
+
+/* SV_MSG_ORACLE flags */
+enum {
+	/* registers and maps only: no SHA-256 of every region (big mappings
+	 * take long to hash under TCG) */
+	SV_ORACLE_NO_HASHES = 1u << 0,
+	SV_ORACLE_FLAGS_ALL_ = SV_ORACLE_NO_HASHES,
 };
 
 /* SV_MSG_RUN flags */
@@ -302,6 +344,61 @@ static inline void sv_rbuf_str(struct sv_rbuf *r, char *dst, size_t cap)
 static inline bool sv_rbuf_done(const struct sv_rbuf *r)
 {
 	return !r->bad && r->off == r->len;
+}
+
+/* SV_MSG_READFILE request: one encoder and one checker for both ends. */
+struct sv_readfile_req {
+	const uint8_t *path; /* into the payload, not NUL-terminated */
+	uint32_t path_len;
+	uint64_t offset;
+	uint32_t max_len;
+};
+
+static inline void sv_readfile_req_encode(struct sv_wbuf *w, const char *path, uint64_t offset,
+					  uint32_t max_len)
+{
+	sv_wbuf_str(w, path);
+	sv_wbuf_u64(w, offset);
+	sv_wbuf_u32(w, max_len);
+}
+
+/* False for a malformed request: short or with trailing bytes, a path empty,
+ * longer than SV_READFILE_MAX_PATH or holding a NUL, or max_len over
+ * SV_READFILE_MAX_CHUNK. */
+static inline bool sv_readfile_req_decode(const uint8_t *payload, size_t len,
+					  struct sv_readfile_req *out)
+{
+	struct sv_rbuf r;
+	sv_rbuf_init(&r, payload, len);
+	out->path = sv_rbuf_bytes(&r, &out->path_len);
+	out->offset = sv_rbuf_u64(&r);
+	out->max_len = sv_rbuf_u32(&r);
+	return sv_rbuf_done(&r) && out->path_len > 0 && out->path_len <= SV_READFILE_MAX_PATH &&
+	       !memchr(out->path, '\0', out->path_len) && out->max_len <= SV_READFILE_MAX_CHUNK;
+}
+
+/* SV_MSG_ORACLE request. */
+struct sv_oracle_req {
+	uint32_t pid;
+	uint32_t flags;
+};
+
+static inline void sv_oracle_req_encode(struct sv_wbuf *w, uint32_t pid, uint32_t flags)
+{
+	sv_wbuf_u32(w, pid);
+	sv_wbuf_u32(w, flags);
+}
+
+/* False when short or long, for pid 0 or 1 (the agent itself), or unknown flags. */
+static inline bool sv_oracle_req_decode(const uint8_t *payload, size_t len,
+					struct sv_oracle_req *out)
+{
+	struct sv_rbuf r;
+	sv_rbuf_init(&r, payload, len);
+	out->pid = sv_rbuf_u32(&r);
+	out->flags = sv_rbuf_u32(&r);
+	return sv_rbuf_done(&r) && out->pid > 1 && out->pid <= 0x3fffffffu &&
+	       !(out->flags & ~(uint32_t)SV_ORACLE_FLAGS_ALL_);
 }
 
 /*

@@ -49,8 +49,10 @@ typedef struct SvQemuBoard {
 } SvQemuBoard;
 
 /* The vCPU register set as the monitor reports it: named 64-bit values plus
- * the few every arch has. */
+ * the few every arch has, and the FPU/SIMD registers in the arch's snapshot
+ * FPU format (see SvFpuState) when the backend can read them. */
 #define SV_VCPU_REGS_MAX 80
+#define SV_VCPU_FPU_MAX 4096
 typedef struct SvVcpuRegs {
 	guint64 pc;
 	guint64 sp;
@@ -60,6 +62,9 @@ typedef struct SvVcpuRegs {
 		char name[16];
 		guint64 value;
 	} regs[SV_VCPU_REGS_MAX];
+	guint32 fpu_size;     /* bytes of fpu in use; 0: the backend gave none */
+	guint64 fpu_features; /* as SvFpuState.features */
+	guint8 fpu[SV_VCPU_FPU_MAX];
 } SvVcpuRegs;
 
 /* What an arch needs to translate kernel virtual addresses, found once per
@@ -83,6 +88,36 @@ typedef struct SvPte {
 struct SvGuestMem;
 struct SvKallsyms;
 struct SvKernelTypes;
+
+/* Kernel-virtual reads for the hooks that follow task structures (given by
+ * introspection: every read is translated and bounds-checked there). */
+typedef struct SvKernelReader {
+	gboolean (*read)(gconstpointer ctx, guint64 va, void *buf, gsize len, GError **error);
+	gconstpointer ctx;
+	const struct SvKernelTypes *types;
+} SvKernelReader;
+
+/* A task's FPU/SIMD state in the arch's snapshot format: the layout the
+ * arch's own user-space interfaces use, so restore can hand it back to the
+ * kernel as it is (x86_64: a standard-format XSAVE image; aarch64: struct
+ * user_fpsimd_state). */
+typedef struct SvFpuState {
+	GBytes *raw;
+	guint64 features; /* x86_64: XSTATE_BV of raw; aarch64: 0 */
+	const char *format; /* "xsave", "fpsimd" */
+} SvFpuState;
+void sv_fpu_state_clear(SvFpuState *fpu);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvFpuState, sv_fpu_state_clear)
+
+/* What an arch did to a task's saved registers so that a restored task
+ * carries on as the kernel would have carried it on (syscall restart). */
+typedef enum {
+	SV_SYSCALL_NONE,	/* not inside a syscall: registers as they are */
+	SV_SYSCALL_REEXECUTE,	/* asleep in a syscall: rewound to issue it again */
+	SV_SYSCALL_RESTART,	/* -ERESTART* pending: rewound as with no handler */
+	SV_SYSCALL_EINTR,	/* -ERESTART_RESTARTBLOCK: the call returns -EINTR */
+} SvSyscallFixup;
+const char *sv_syscall_fixup_str(SvSyscallFixup f);
 
 /* What /proc/PID/syscall shows of a task blocked in a syscall. */
 typedef struct SvSyscallRegs {
@@ -121,6 +156,27 @@ typedef struct SvArchOps {
 	 * /proc/PID/syscall reports it. */
 	gboolean (*syscall_regs)(const struct SvKernelTypes *types, GBytes *pt_regs,
 				 SvSyscallRegs *ret, GError **error);
+
+	/* Checkpoint hooks, all optional. A GVariant returned is a full
+	 * (non-floating) reference. */
+	/* Named user registers (a{st}) decoded from raw pt_regs. */
+	GVariant *(*named_regs)(const struct SvKernelTypes *types, GBytes *pt_regs,
+				GError **error);
+	/* The FPU/SIMD state a task saved on leaving its CPU. */
+	gboolean (*task_fpu)(const SvKernelReader *rd, guint64 task, SvFpuState *ret,
+			     GError **error);
+	/* TLS and segment state a task saved on leaving its CPU (a{sv}). */
+	GVariant *(*task_tls)(const SvKernelReader *rd, guint64 task, GError **error);
+	/* A task running in user mode on a vCPU: its live registers as pt_regs,
+	 * its live TLS registers (a{sv}, the keys of task_tls they replace) and
+	 * FPU state, from the vCPU. */
+	gboolean (*vcpu_user_state)(const struct SvKernelTypes *types, const SvVcpuRegs *vcpu,
+				    GBytes **ret_pt_regs, GVariant **ret_tls, SvFpuState *ret_fpu,
+				    GError **error);
+	/* Rewrites saved user registers so the task resumes as the kernel would
+	 * resume it (syscall restart, guest-linux-facts.md 3). */
+	GBytes *(*syscall_fixup)(const struct SvKernelTypes *types, GBytes *pt_regs,
+				 SvSyscallFixup *ret_fixup, GError **error);
 } SvArchOps;
 
 /* Wrappers for the optional hooks: fail with an error naming the arch and
@@ -134,6 +190,18 @@ gboolean sv_arch_decode_pte(const SvArchOps *arch, guint64 entry, guint level, S
 			    GError **error);
 gboolean sv_arch_syscall_regs(const SvArchOps *arch, const struct SvKernelTypes *types,
 			      GBytes *pt_regs, SvSyscallRegs *ret, GError **error);
+
+GVariant *sv_arch_named_regs(const SvArchOps *arch, const struct SvKernelTypes *types,
+			     GBytes *pt_regs, GError **error);
+gboolean sv_arch_task_fpu(const SvArchOps *arch, const SvKernelReader *rd, guint64 task,
+			  SvFpuState *ret, GError **error);
+GVariant *sv_arch_task_tls(const SvArchOps *arch, const SvKernelReader *rd, guint64 task,
+			   GError **error);
+gboolean sv_arch_vcpu_user_state(const SvArchOps *arch, const struct SvKernelTypes *types,
+				 const SvVcpuRegs *vcpu, GBytes **ret_pt_regs, GVariant **ret_tls,
+				 SvFpuState *ret_fpu, GError **error);
+GBytes *sv_arch_syscall_fixup(const SvArchOps *arch, const struct SvKernelTypes *types,
+			      GBytes *pt_regs, SvSyscallFixup *ret_fixup, GError **error);
 
 /* Lookup by name ("x86_64", "aarch64"); NULL with error listing the known
  * arches when unknown. */

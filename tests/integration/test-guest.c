@@ -7,6 +7,7 @@
  * guest that dies under a waiting client.
  */
 #include <signal.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -20,6 +21,8 @@
 
 static const char *arch_name = "x86_64";
 static SvTestGuest *guest;
+/* A second host connection, on the agent's control port (agent/control-port). */
+static SvAgentClient *control;
 
 static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sleeper",
 					 "blockread", NULL };
@@ -243,6 +246,290 @@ static void test_second_process(void)
 	g_autofree char *want = g_strdup_printf("\"name\" : \"%s\"", guest->machine->name);
 	g_assert_nonnull(strstr(out, want));
 	g_assert_nonnull(strstr(out, "\"state\" : \"running\""));
+}
+
+/* Waits on the main channel for pid's next output (or its exit, if want_exit);
+ * output of pid is appended to out if given. */
+static void wait_for_pid_frame(guint32 pid, gboolean want_exit, GString *out)
+{
+	for (;;) {
+		g_auto(SvAgentFrame) f = { 0 };
+		g_autoptr(GError) error = NULL;
+		g_assert_true(sv_agent_client_recv(guest->agent, 120000, &f, &error));
+		g_assert_no_error(error);
+		guint32 from, stream, n;
+		const guint8 *bytes;
+		int status;
+		if (f.type == SV_MSG_OUTPUT &&
+		    sv_agent_frame_parse_output(&f, &from, &stream, &bytes, &n, NULL) && from == pid) {
+			if (out && stream == 1)
+				g_string_append_len(out, (const char *)bytes, n);
+			if (!want_exit)
+				return;
+		}
+		if (f.type == SV_MSG_EXIT && sv_agent_frame_parse_exit(&f, &from, &status, NULL) &&
+		    from == pid) {
+			g_assert_true(want_exit);
+			g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+			return;
+		}
+	}
+}
+
+/* While a workload streams its output on the main port, a second client on
+ * the control port is served (HELLO, PS), and so is `snapvm ps --source
+ * agent`; the stream loses nothing. */
+static void test_control_port_while_streaming(void)
+{
+	require_guest();
+	g_autoptr(GError) error = NULL;
+	g_autofree char *path = guest_path("counter");
+	const char *argv[] = { path, "30", "100", NULL };
+	guint32 pid;
+	g_assert_true(sv_agent_client_run(guest->agent, argv, 0, &pid, &error));
+	g_autoptr(GString) out = g_string_new(NULL);
+	wait_for_pid_frame(pid, FALSE, out); /* it is streaming */
+	control = sv_agent_client_connect(guest->machine->control_socket, 10000, &error);
+	g_assert_no_error(error);
+	SvAgentInfo info;
+	g_assert_true(sv_agent_client_hello(control, 30000, &info, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(info.machine, ==, arch_name);
+	g_autoptr(GArray) procs = sv_agent_client_ps(control, &error);
+	g_assert_no_error(error);
+	gboolean seen = FALSE;
+	for (guint i = 0; i < procs->len; i++)
+		seen |= g_array_index(procs, SvGuestProcess, i).pid == pid;
+	g_assert_true(seen);
+	/* the CLI, a separate process, while this one holds the main port and
+	 * the test's own control client is closed for it */
+	g_clear_pointer(&control, sv_agent_client_free);
+	g_autofree char *snapvm = sv_test_build_path("vmm/snapvm");
+	const char *ps_argv[] = { snapvm, "ps", guest->machine->name, "--source", "agent", "--json",
+				  NULL };
+	g_autofree char *ps = sv_test_host_output(ps_argv);
+	g_autofree char *want = g_strdup_printf("\"pid\" : %u,", pid);
+	if (!strstr(ps, want))
+		g_error("snapvm ps --source agent does not list pid %u:\n%s", pid, ps);
+	control = sv_agent_client_connect(guest->machine->control_socket, 10000, &error);
+	g_assert_no_error(error);
+	g_assert_true(sv_agent_client_hello(control, 30000, NULL, &error));
+	g_assert_no_error(error);
+	/* the stream went on meanwhile, whole */
+	wait_for_pid_frame(pid, TRUE, out);
+	g_autofree char *native = sv_test_workload("counter", "x86_64");
+	const char *host_argv[] = { native, "30", "0", NULL };
+	g_autofree char *expected = sv_test_host_output(host_argv);
+	g_assert_cmpstr(out->str, ==, expected);
+}
+
+static void require_control(void)
+{
+	require_guest();
+	if (!control)
+		g_test_fail_printf("no control client (see agent/control-port-while-streaming)");
+}
+
+/* READFILE of a workload binary equals the host's file; a file of several
+ * chunks equals what the guest's own sha256sum says; errors are clear. */
+static void test_readfile(void)
+{
+	require_control();
+	g_autoptr(GError) error = NULL;
+	g_autofree char *path = guest_path("counter");
+	g_autoptr(GBytes) got = NULL;
+	g_assert_true(sv_agent_client_read_file(control, path, 64 << 20, &got, &error));
+	g_assert_no_error(error);
+	g_autofree char *host_path = sv_test_workload("counter", arch_name);
+	g_autofree char *host = NULL;
+	gsize host_len;
+	g_assert_true(g_file_get_contents(host_path, &host, &host_len, NULL));
+	g_assert_cmpmem(g_bytes_get_data(got, NULL), g_bytes_get_size(got), host, host_len);
+	/* a chunk from the middle, and the file's identity */
+	SvAgentFileInfo info;
+	g_autoptr(GBytes) chunk = NULL;
+	g_assert_true(sv_agent_client_read_file_chunk(control, path, 1000, 100, &info, &chunk,
+						      &error));
+	g_assert_cmpuint(info.size, ==, host_len);
+	g_assert_cmpuint(info.ino, !=, 0);
+	g_assert_cmpmem(g_bytes_get_data(chunk, NULL), g_bytes_get_size(chunk), host + 1000, 100);
+	/* busybox is several chunks long: check it against the guest's sha256sum */
+	g_autoptr(GBytes) busybox = NULL;
+	g_assert_true(sv_agent_client_read_file(control, "/bin/busybox", 64 << 20, &busybox,
+						&error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(g_bytes_get_size(busybox), >, SV_READFILE_MAX_CHUNK);
+	const char *sum_argv[] = { "/bin/busybox", "sha256sum", "/bin/busybox", NULL };
+	int status;
+	g_autofree char *sum = sv_test_guest_run(guest, sum_argv, &status, &error);
+	g_assert_no_error(error);
+	g_autofree char *mine = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, busybox);
+	g_assert_true(g_str_has_prefix(sum, mine));
+	g_test_message("READFILE: %s (%" G_GSIZE_FORMAT " bytes) and /bin/busybox (%" G_GSIZE_FORMAT
+		       " bytes) read whole",
+		       path, host_len, g_bytes_get_size(busybox));
+	/* over the limit: refused */
+	g_autoptr(GBytes) none = NULL;
+	g_assert_false(sv_agent_client_read_file(control, path, host_len - 1, &none, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+	g_assert_null(none);
+	g_clear_error(&error);
+	/* missing, and not a regular file */
+	g_assert_false(sv_agent_client_read_file(control, "/workload/nope", 100, &none, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_AGENT);
+	g_assert_nonnull(strstr(error->message, "/workload/nope"));
+	g_clear_error(&error);
+	g_assert_false(sv_agent_client_read_file(control, "/workload", 100, &none, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_AGENT);
+	g_assert_nonnull(strstr(error->message, "not a regular file"));
+}
+
+static guint64 regset_u64(GBytes *regs, gsize off)
+{
+	gsize len;
+	const guint8 *p = g_bytes_get_data(regs, &len);
+	g_assert_cmpuint(off + 8, <=, len);
+	return sv_get_le64(p + off);
+}
+
+/* The ORACLE of a sleeping workload: its registers say what
+ * /proc/PID/syscall says, its maps are /proc/PID/maps, its heap and its
+ * read-only file mappings are hashed (the latter equal to the host file's
+ * bytes), [vvar] is not; and it runs on afterwards, untraced. */
+static void test_oracle(void)
+{
+	require_control();
+	g_autoptr(GError) error = NULL;
+	gboolean x86 = !strcmp(arch_name, "x86_64");
+	/* the raw regsets: user_regs_struct (rip, rsp at 16, 19 x 8) or
+	 * user_pt_regs (regs[31], sp, pc) */
+	gsize prstatus_len = x86 ? 27 * 8 : 34 * 8, pc_off = x86 ? 16 * 8 : 32 * 8,
+	      sp_off = x86 ? 19 * 8 : 31 * 8;
+	/* arm64 moves pc back onto the svc of the interrupted sleep before the
+	 * ptrace stop, x86 only after it (see guest-agent/oracle.c) */
+	guint64 pc_rewind = x86 ? 0 : 4;
+	g_autofree char *path = guest_path("sleeper");
+	const char *argv[] = { path, "100000", "300", NULL };
+	guint32 pid;
+	g_assert_true(sv_agent_client_run(guest->agent, argv, 0, &pid, &error));
+	wait_for_pid_frame(pid, FALSE, NULL);
+	g_autofree char *cmd = g_strdup_printf("cat /proc/%u/syscall /proc/%u/maps", pid, pid);
+	const char *cat_argv[] = { "/bin/busybox", "sh", "-c", cmd, NULL };
+	g_autoptr(SvAgentOracle) o = NULL;
+	guint64 sc_sp = 0, sc_pc = 0;
+	g_autofree char *proc_maps = NULL;
+	/* the sleeper is asleep nearly always; should it be printing just then,
+	 * look again */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		int status;
+		g_autofree char *text = sv_test_guest_run(guest, cat_argv, &status, &error);
+		g_assert_no_error(error);
+		g_auto(GStrv) f = g_strsplit(text, " ", 10);
+		g_assert_cmpuint(g_strv_length(f), >=, 9);
+		sc_sp = g_ascii_strtoull(f[7], NULL, 16);
+		sc_pc = g_ascii_strtoull(f[8], NULL, 16);
+		g_clear_pointer(&proc_maps, g_free);
+		proc_maps = g_strdup(strchr(text, '\n') + 1);
+		g_clear_pointer(&o, sv_agent_oracle_free);
+		o = sv_agent_client_oracle(control, pid, 0, &error);
+		g_assert_no_error(error);
+		g_assert_cmpuint(g_bytes_get_size(o->nt_prstatus), ==, prstatus_len);
+		if (regset_u64(o->nt_prstatus, pc_off) + pc_rewind == sc_pc)
+			break;
+		g_test_message("attempt %d: pc 0x%" G_GINT64_MODIFIER "x, /proc says 0x%"
+			       G_GINT64_MODIFIER "x; again",
+			       attempt, regset_u64(o->nt_prstatus, pc_off), sc_pc);
+	}
+	g_assert_cmphex(regset_u64(o->nt_prstatus, pc_off) + pc_rewind, ==, sc_pc);
+	g_assert_cmphex(regset_u64(o->nt_prstatus, sp_off), ==, sc_sp);
+	/* FPU: fxregs_state / user_fpsimd_state; XSAVE on x86, TLS on arm64 */
+	g_assert_cmpuint(g_bytes_get_size(o->nt_prfpreg), ==, x86 ? 512 : 528);
+	if (x86) {
+		g_assert_cmpuint(g_bytes_get_size(o->nt_x86_xstate), >, 512);
+		g_assert_cmpuint(g_bytes_get_size(o->nt_arm_tls), ==, 0);
+		g_assert_cmphex(regset_u64(o->nt_prstatus, 21 * 8), !=, 0); /* fs_base: TLS */
+	} else {
+		g_assert_cmpuint(g_bytes_get_size(o->nt_x86_xstate), ==, 0);
+		g_assert_cmpuint(g_bytes_get_size(o->nt_arm_tls), >=, 8);
+		g_assert_cmphex(regset_u64(o->nt_arm_tls, 0), !=, 0); /* tpidr_el0 */
+	}
+	g_assert_cmpstr(o->maps_text, ==, proc_maps);
+	/* every region: heap and stack hashed, [vvar] not, read-only mappings
+	 * of the executable equal to the host file's bytes */
+	g_autofree char *host_path = sv_test_workload("sleeper", arch_name);
+	g_autofree char *host = NULL;
+	gsize host_len;
+	g_assert_true(g_file_get_contents(host_path, &host, &host_len, NULL));
+	g_auto(GStrv) lines = g_strsplit(o->maps_text, "\n", -1);
+	g_assert_cmpuint(o->vmas->len, ==, g_strv_length(lines) - 1);
+	guint hashed = 0, file_checked = 0;
+	gboolean saw_heap = FALSE, saw_vvar = FALSE;
+	for (guint i = 0; i < o->vmas->len; i++) {
+		const SvAgentOracleVma *v = &g_array_index(o->vmas, SvAgentOracleVma, i);
+		char perms[8] = "", name[256] = "";
+		unsigned long long start, end, offset;
+		g_assert_cmpint(sscanf(lines[i], "%llx-%llx %7s %llx %*s %*s %255s", &start, &end,
+				       perms, &offset, name), >=, 4);
+		g_assert_cmphex(v->start, ==, start);
+		g_assert_cmphex(v->end, ==, end);
+		hashed += v->sha256[0] != 0;
+		if (!strcmp(name, "[heap]") || !strcmp(name, "[stack]")) {
+			g_assert_cmpuint(strlen(v->sha256), ==, 64);
+			saw_heap |= name[1] == 'h';
+		}
+		if (!strcmp(name, "[vvar]")) {
+			g_assert_cmpstr(v->sha256, ==, "");
+			saw_vvar = TRUE;
+		}
+		if (perms[0] != 'r')
+			g_assert_cmpstr(v->sha256, ==, "");
+		/* a read-only mapping right before a writable one of the same file
+		 * is RELRO: relocated at start-up, then made read-only */
+		char next_perms[8] = "", next_name[256] = "";
+		if (lines[i + 1])
+			sscanf(lines[i + 1], "%*s %7s %*s %*s %*s %255s", next_perms, next_name);
+		gboolean relro = next_perms[1] == 'w' && !strcmp(next_name, name);
+		if (!strcmp(name, path) && perms[1] != 'w' && !relro) {
+			/* the file's bytes, zero past its end */
+			g_autofree guint8 *want = g_malloc0(end - start);
+			if (offset < host_len)
+				memcpy(want, host + offset, MIN(end - start, host_len - offset));
+			g_autofree char *sha =
+				g_compute_checksum_for_data(G_CHECKSUM_SHA256, want, end - start);
+			if (strcmp(v->sha256, sha) != 0)
+				g_error("%s: agent %s, host file %s\n%s", lines[i], v->sha256, sha,
+					o->maps_text);
+			file_checked++;
+		}
+	}
+	g_assert_true(saw_heap);
+	g_assert_true(saw_vvar);
+	g_assert_cmpuint(file_checked, >=, 2); /* headers and text at least */
+	g_test_message("ORACLE of pid %u: pc 0x%" G_GINT64_MODIFIER "x, %u regions (%u hashed, %u "
+		       "against the host file)",
+		       pid, sc_pc, o->vmas->len, hashed, file_checked);
+	/* it runs on, untraced */
+	wait_for_pid_frame(pid, FALSE, NULL);
+	g_autofree char *st_cmd = g_strdup_printf("grep -E '^(State|TracerPid):' /proc/%u/status", pid);
+	const char *st_argv[] = { "/bin/busybox", "sh", "-c", st_cmd, NULL };
+	int status;
+	g_autofree char *st = sv_test_guest_run(guest, st_argv, &status, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(strstr(st, "TracerPid:\t0\n"));
+	g_assert_null(strstr(st, "tracing stop"));
+	/* without hashes; and a pid that does not exist */
+	g_autoptr(SvAgentOracle) quick = sv_agent_client_oracle(control, pid, SV_ORACLE_NO_HASHES,
+								&error);
+	g_assert_no_error(error);
+	for (guint i = 0; i < quick->vmas->len; i++)
+		g_assert_cmpstr(g_array_index(quick->vmas, SvAgentOracleVma, i).sha256, ==, "");
+	g_assert_null(sv_agent_client_oracle(control, 0x3ffffff0, 0, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_AGENT);
+	g_clear_error(&error);
+	g_autofree char *kill_cmd = g_strdup_printf("kill -9 %u", pid);
+	const char *kill_argv[] = { "/bin/busybox", "sh", "-c", kill_cmd, NULL };
+	guint32 kill_pid;
+	g_assert_true(sv_agent_client_run(guest->agent, kill_argv, 0, &kill_pid, &error));
 }
 
 /* Garbage sent to the agent must not kill it: it resyncs at the next HELLO. */
@@ -581,6 +868,9 @@ int main(int argc, char **argv)
 	ADD("run/exit-status-and-signal", test_exit_status_and_signal);
 	ADD("run/missing-program", test_run_missing_program);
 	ADD("agent/ps", test_ps_sees_init_and_workload);
+	ADD("agent/control-port-while-streaming", test_control_port_while_streaming);
+	ADD("agent/readfile", test_readfile);
+	ADD("agent/oracle", test_oracle);
 	ADD("memory/guest-physical-read", test_guest_physical_read);
 	/* GTest runs suites in the order they were first named: machine/ goes
 	 * last, because it ends with the guest's death. */
@@ -594,6 +884,7 @@ int main(int argc, char **argv)
 	ADD("agent/survives-garbage", test_agent_survives_garbage);
 	ADD("machine/dead-guest", test_dead_guest);
 	int rc = g_test_run();
+	g_clear_pointer(&control, sv_agent_client_free);
 	sv_test_guest_free(guest);
 	sv_test_state_dir_cleanup();
 	return rc;

@@ -156,6 +156,362 @@ static void test_malformed_ps_reply(Fixture *f, gconstpointer data)
 	g_assert_error(error, SV_ERROR, SV_ERROR_PROTOCOL);
 }
 
+/* ---- READFILE ---- */
+
+/* A fake agent on the peer end, in a thread: serves READFILE from memory. */
+typedef struct {
+	int fd;
+	GBytes *contents;
+	guint change_after; /* requests after which the file's mtime changes; 0 never */
+	guint requests;
+} FakeAgent;
+
+static gboolean read_full(int fd, void *p, gsize n)
+{
+	for (gsize got = 0; got < n;) {
+		gssize k = read(fd, (guint8 *)p + got, n - got);
+		if (k <= 0)
+			return FALSE;
+		got += k;
+	}
+	return TRUE;
+}
+
+static gpointer fake_agent_main(gpointer data)
+{
+	FakeAgent *a = data;
+	guint8 hdr[SV_PROTO_HEADER_SIZE];
+	while (read_full(a->fd, hdr, sizeof(hdr))) {
+		struct sv_frame_header h;
+		g_assert_cmpint(sv_frame_header_decode(hdr, &h), ==, SV_PROTO_OK);
+		g_autofree guint8 *payload = g_malloc(h.length + 1);
+		g_assert_true(read_full(a->fd, payload, h.length));
+		g_assert_cmpuint(h.type, ==, SV_MSG_READFILE);
+		struct sv_readfile_req req;
+		g_assert_true(sv_readfile_req_decode(payload, h.length, &req));
+		a->requests++;
+		gsize size;
+		const guint8 *file = g_bytes_get_data(a->contents, &size);
+		gsize off = MIN(req.offset, size);
+		gsize n = MIN(size - off, req.max_len);
+		gsize cap = SV_PROTO_HEADER_SIZE + SV_READFILE_REPLY_OVERHEAD + n;
+		g_autofree guint8 *out = g_malloc(cap);
+		struct sv_wbuf w;
+		sv_wbuf_init(&w, out + SV_PROTO_HEADER_SIZE, cap - SV_PROTO_HEADER_SIZE);
+		sv_wbuf_u64(&w, size);
+		sv_wbuf_u64(&w, 4242);
+		sv_wbuf_u64(&w, a->change_after && a->requests > a->change_after ? 2 : 1);
+		sv_wbuf_bytes(&w, file + off, (guint32)n);
+		g_assert_false(w.overflow);
+		sv_frame_header_encode(out, SV_MSG_READFILE_REPLY, (guint32)w.len, h.tag);
+		gsize total = SV_PROTO_HEADER_SIZE + w.len;
+		for (gsize done = 0; done < total;) {
+			gssize k = write(a->fd, out + done, total - done);
+			if (k <= 0)
+				return NULL;
+			done += k;
+		}
+	}
+	return NULL;
+}
+
+static GBytes *random_bytes(gsize n)
+{
+	guint8 *p = g_malloc(n);
+	for (gsize i = 0; i < n; i++)
+		p[i] = (guint8)g_test_rand_int();
+	return g_bytes_new_take(p, n);
+}
+
+/* Reads a file of `size` bytes from a fake agent; returns the error, if any. */
+static GError *read_through_fake(Fixture *f, gsize size, guint64 max_total, guint change_after,
+				 guint *ret_requests)
+{
+	g_autoptr(GBytes) file = random_bytes(size);
+	FakeAgent a = { .fd = f->peer, .contents = file, .change_after = change_after };
+	GThread *t = g_thread_new("fake-agent", fake_agent_main, &a);
+	g_autoptr(GBytes) got = NULL;
+	GError *error = NULL;
+	gboolean ok = sv_agent_client_read_file(f->client, "/workload/x", max_total, &got, &error);
+	/* closing the client ends the fake agent's loop */
+	g_clear_pointer(&f->client, sv_agent_client_free);
+	g_thread_join(t);
+	g_assert_true(ok == (error == NULL));
+	if (ok)
+		g_assert_true(g_bytes_equal(got, file));
+	else
+		g_assert_null(got);
+	*ret_requests = a.requests;
+	return error;
+}
+
+static void test_read_file_in_chunks(Fixture *f, gconstpointer data)
+{
+	guint requests;
+	/* a stat, then three chunks (the last one short) */
+	g_assert_no_error(read_through_fake(f, 2 * SV_READFILE_MAX_CHUNK + 12345, 16 << 20, 0,
+					    &requests));
+	g_assert_cmpuint(requests, ==, 4);
+}
+
+static void test_read_file_exact_chunks(Fixture *f, gconstpointer data)
+{
+	guint requests;
+	/* the size says when it is whole: no empty chunk at the end */
+	g_assert_no_error(read_through_fake(f, 2 * SV_READFILE_MAX_CHUNK, 16 << 20, 0, &requests));
+	g_assert_cmpuint(requests, ==, 3);
+}
+
+static void test_read_file_empty(Fixture *f, gconstpointer data)
+{
+	guint requests;
+	g_assert_no_error(read_through_fake(f, 0, 100, 0, &requests));
+	g_assert_cmpuint(requests, ==, 2);
+}
+
+static void test_read_file_too_big(Fixture *f, gconstpointer data)
+{
+	guint requests;
+	g_autoptr(GError) error = read_through_fake(f, 5000, 4999, 0, &requests);
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+	g_assert_nonnull(strstr(error->message, "4999-byte limit"));
+	g_assert_cmpuint(requests, ==, 1); /* refused on its size, nothing read */
+	/* exactly at the limit is fine */
+	int sv[2];
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	close(f->peer);
+	f->client = sv_agent_client_new_from_fd(sv[0]);
+	f->peer = sv[1];
+	g_assert_no_error(read_through_fake(f, 5000, 5000, 0, &requests));
+}
+
+static void test_read_file_changed(Fixture *f, gconstpointer data)
+{
+	guint requests;
+	g_autoptr(GError) error =
+		read_through_fake(f, 3 * SV_READFILE_MAX_CHUNK, 16 << 20, 2, &requests);
+	g_assert_error(error, SV_ERROR, SV_ERROR_FAILED);
+	g_assert_nonnull(strstr(error->message, "changed while it was read"));
+}
+
+static void test_read_file_bad_arguments(Fixture *f, gconstpointer data)
+{
+	SvAgentFileInfo info;
+	g_autoptr(GBytes) bytes = NULL;
+	g_autoptr(GError) error = NULL;
+	g_assert_false(sv_agent_client_read_file_chunk(f->client, "/x", 0,
+						       SV_READFILE_MAX_CHUNK + 1, &info, &bytes,
+						       &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_assert_false(sv_agent_client_read_file_chunk(f->client, "", 0, 1, &info, &bytes, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+}
+
+static GBytes *readfile_reply(guint64 size, const char *bytes)
+{
+	guint8 buf[128];
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	sv_wbuf_u64(&w, size);
+	sv_wbuf_u64(&w, 77);
+	sv_wbuf_u64(&w, G_GUINT64_CONSTANT(1700000000123456789));
+	sv_wbuf_str(&w, bytes);
+	g_assert_false(w.overflow);
+	return g_bytes_new(buf, w.len);
+}
+
+static void test_readfile_reply_decode(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GBytes) reply = readfile_reply(5, "hello");
+	SvAgentFileInfo info;
+	const guint8 *bytes;
+	guint32 len;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sv_agent_parse_readfile_reply(reply, &info, &bytes, &len, &error));
+	g_assert_cmpuint(info.size, ==, 5);
+	g_assert_cmpuint(info.ino, ==, 77);
+	g_assert_cmpuint(info.mtime_ns, ==, G_GUINT64_CONSTANT(1700000000123456789));
+	g_assert_cmpmem(bytes, len, "hello", 5);
+	gsize n;
+	const guint8 *p = g_bytes_get_data(reply, &n);
+	for (gsize cut = 0; cut <= n + 1; cut++) {
+		if (cut == n)
+			continue;
+		/* exact-size copies: ASan sees any overread */
+		g_autofree guint8 *copy = g_malloc(cut + 1);
+		memcpy(copy, p, MIN(cut, n));
+		if (cut > n)
+			copy[n] = 0;
+		g_autoptr(GBytes) b = g_bytes_new(copy, cut);
+		g_autoptr(GError) e = NULL;
+		g_assert_false(sv_agent_parse_readfile_reply(b, &info, &bytes, &len, &e));
+		g_assert_error(e, SV_ERROR, SV_ERROR_PROTOCOL);
+	}
+}
+
+/* An agent sending more than was asked is refused. */
+static void test_readfile_reply_too_long(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GBytes) reply = readfile_reply(100, "0123456789");
+	peer_send(f, SV_MSG_READFILE_REPLY, 1, g_bytes_get_data(reply, NULL),
+		  (guint32)g_bytes_get_size(reply));
+	SvAgentFileInfo info;
+	g_autoptr(GBytes) bytes = NULL;
+	g_autoptr(GError) error = NULL;
+	g_assert_false(sv_agent_client_read_file_chunk(f->client, "/x", 0, 4, &info, &bytes,
+						       &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_PROTOCOL);
+	g_assert_null(bytes);
+}
+
+/* ---- ORACLE ---- */
+
+static const char oracle_maps[] =
+	"00400000-00401000 r--p 00000000 00:02 5 /workload/sleeper-x86_64\n"
+	"7ffff7ff9000-7ffff7ffd000 r--p 00000000 00:00 0 [vvar]\n";
+static const char oracle_hash[] =
+	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+static GBytes *oracle_reply(guint32 n, const char *hash, const char *maps)
+{
+	guint8 buf[1024];
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	guint8 regs[216];
+	for (guint i = 0; i < sizeof(regs); i++)
+		regs[i] = (guint8)i;
+	sv_wbuf_bytes(&w, regs, sizeof(regs));
+	sv_wbuf_bytes(&w, regs, 200);
+	sv_wbuf_bytes(&w, regs, 0);
+	sv_wbuf_bytes(&w, regs, 8);
+	sv_wbuf_str(&w, maps);
+	sv_wbuf_u32(&w, n);
+	for (guint32 i = 0; i < n; i++) {
+		sv_wbuf_u64(&w, 0x400000 + i);
+		sv_wbuf_u64(&w, 0x401000 + i);
+		sv_wbuf_str(&w, i == 0 ? hash : "");
+	}
+	g_assert_false(w.overflow);
+	return g_bytes_new(buf, w.len);
+}
+
+static void test_oracle_reply_decode(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GBytes) reply = oracle_reply(2, oracle_hash, oracle_maps);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvAgentOracle) o = sv_agent_parse_oracle_reply(reply, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(g_bytes_get_size(o->nt_prstatus), ==, 216);
+	g_assert_cmpuint(((const guint8 *)g_bytes_get_data(o->nt_prstatus, NULL))[215], ==, 215);
+	g_assert_cmpuint(g_bytes_get_size(o->nt_prfpreg), ==, 200);
+	g_assert_cmpuint(g_bytes_get_size(o->nt_x86_xstate), ==, 0);
+	g_assert_cmpuint(g_bytes_get_size(o->nt_arm_tls), ==, 8);
+	g_assert_cmpstr(o->maps_text, ==, oracle_maps);
+	g_assert_cmpuint(o->vmas->len, ==, 2);
+	const SvAgentOracleVma *v = &g_array_index(o->vmas, SvAgentOracleVma, 0);
+	g_assert_cmphex(v->start, ==, 0x400000);
+	g_assert_cmphex(v->end, ==, 0x401000);
+	g_assert_cmpstr(v->sha256, ==, oracle_hash);
+	g_assert_cmpstr(g_array_index(o->vmas, SvAgentOracleVma, 1).sha256, ==, "");
+	/* every cut and one byte more: refused, never overread */
+	gsize n;
+	const guint8 *p = g_bytes_get_data(reply, &n);
+	for (gsize cut = 0; cut <= n + 1; cut++) {
+		if (cut == n)
+			continue;
+		g_autofree guint8 *copy = g_malloc0(cut + 1);
+		memcpy(copy, p, MIN(cut, n));
+		g_autoptr(GBytes) b = g_bytes_new(copy, cut);
+		g_autoptr(GError) e = NULL;
+		g_autoptr(SvAgentOracle) bad = sv_agent_parse_oracle_reply(b, &e);
+		g_assert_null(bad);
+		g_assert_error(e, SV_ERROR, SV_ERROR_PROTOCOL);
+	}
+}
+
+static void test_oracle_reply_lies(Fixture *f, gconstpointer data)
+{
+	struct {
+		guint32 n;
+		const char *hash;
+		const char *maps;
+	} cases[] = {
+		{ 1, oracle_hash, oracle_maps },		  /* fewer regions than lines */
+		{ 3, oracle_hash, oracle_maps },		  /* more */
+		{ 2, "e3b0c442", oracle_maps },			  /* a hash cut short */
+		{ 2, "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+		  oracle_maps },				  /* not lowercase */
+		{ 2, "z3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		  oracle_maps },				  /* not hex */
+		{ 1000000, oracle_hash, oracle_maps },		  /* a count past the payload */
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GBytes) reply = oracle_reply(MIN(cases[i].n, 3), cases[i].hash,
+						       cases[i].maps);
+		if (cases[i].n > 3) {
+			/* patch the count: it sits right after the maps text */
+			gsize len;
+			guint8 *copy = g_bytes_unref_to_data(g_steal_pointer(&reply), &len);
+			gsize at = 4 + 216 + 4 + 200 + 4 + 4 + 8 + 4 + strlen(oracle_maps);
+			sv_put_le32(copy + at, cases[i].n);
+			reply = g_bytes_new_take(copy, len);
+		}
+		g_autoptr(GError) e = NULL;
+		g_autoptr(SvAgentOracle) o = sv_agent_parse_oracle_reply(reply, &e);
+		g_assert_null(o);
+		g_assert_error(e, SV_ERROR, SV_ERROR_PROTOCOL);
+	}
+	/* a NUL inside the maps text */
+	guint8 buf[64];
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	for (int k = 0; k < 4; k++)
+		sv_wbuf_u32(&w, 0);
+	sv_wbuf_bytes(&w, "a\0b\n", 4);
+	sv_wbuf_u32(&w, 1);
+	sv_wbuf_u64(&w, 0);
+	sv_wbuf_u64(&w, 0);
+	sv_wbuf_u32(&w, 0);
+	g_autoptr(GBytes) b = g_bytes_new(buf, w.len);
+	g_autoptr(GError) e = NULL;
+	g_assert_null(sv_agent_parse_oracle_reply(b, &e));
+	g_assert_error(e, SV_ERROR, SV_ERROR_PROTOCOL);
+}
+
+/* A request the agent would refuse is not sent at all. */
+static void test_oracle_bad_request(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_assert_null(sv_agent_client_oracle(f->client, 1, 0, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_assert_null(sv_agent_client_oracle(f->client, 100, 0x80, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+}
+
+/* The request on the wire, and the reply matched to it. */
+static void test_oracle_round_trip(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GBytes) reply = oracle_reply(2, oracle_hash, oracle_maps);
+	peer_send(f, SV_MSG_ORACLE_REPLY, 1, g_bytes_get_data(reply, NULL),
+		  (guint32)g_bytes_get_size(reply));
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvAgentOracle) o = sv_agent_client_oracle(f->client, 321, SV_ORACLE_NO_HASHES,
+							     &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(o->vmas->len, ==, 2);
+	guint8 req[SV_PROTO_HEADER_SIZE + 8];
+	g_assert_true(read_full(f->peer, req, sizeof(req)));
+	struct sv_frame_header h;
+	g_assert_cmpint(sv_frame_header_decode(req, &h), ==, SV_PROTO_OK);
+	g_assert_cmpuint(h.type, ==, SV_MSG_ORACLE);
+	struct sv_oracle_req r;
+	g_assert_true(sv_oracle_req_decode(req + SV_PROTO_HEADER_SIZE, h.length, &r));
+	g_assert_cmpuint(r.pid, ==, 321);
+	g_assert_cmpuint(r.flags, ==, SV_ORACLE_NO_HASHES);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -167,5 +523,17 @@ int main(int argc, char **argv)
 	ADD("agent-error", test_agent_error_reply);
 	ADD("malformed-ps", test_malformed_ps_reply);
 	ADD("silent-peer", test_silent_peer_times_out);
+	ADD("read-file/chunks", test_read_file_in_chunks);
+	ADD("read-file/exact-chunks", test_read_file_exact_chunks);
+	ADD("read-file/empty", test_read_file_empty);
+	ADD("read-file/too-big", test_read_file_too_big);
+	ADD("read-file/changed", test_read_file_changed);
+	ADD("read-file/bad-arguments", test_read_file_bad_arguments);
+	ADD("read-file/reply-decode", test_readfile_reply_decode);
+	ADD("read-file/reply-too-long", test_readfile_reply_too_long);
+	ADD("oracle/reply-decode", test_oracle_reply_decode);
+	ADD("oracle/reply-lies", test_oracle_reply_lies);
+	ADD("oracle/bad-request", test_oracle_bad_request);
+	ADD("oracle/round-trip", test_oracle_round_trip);
 	return g_test_run();
 }

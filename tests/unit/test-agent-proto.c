@@ -118,6 +118,89 @@ static void test_pattern_is_deterministic_and_varied(void)
 	g_assert_cmpuint(same, <, 64); /* different pages of one seed differ */
 }
 
+static void test_readfile_req_round_trip(void)
+{
+	guint8 buf[64];
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	sv_readfile_req_encode(&w, "/workload/counter", G_GUINT64_CONSTANT(0x100000000),
+			       SV_READFILE_MAX_CHUNK);
+	g_assert_false(w.overflow);
+	g_assert_cmpuint(w.len, ==, 4 + 17 + 8 + 4);
+	struct sv_readfile_req req;
+	g_assert_true(sv_readfile_req_decode(buf, w.len, &req));
+	g_assert_cmpmem(req.path, req.path_len, "/workload/counter", 17);
+	g_assert_cmphex(req.offset, ==, G_GUINT64_CONSTANT(0x100000000));
+	g_assert_cmpuint(req.max_len, ==, SV_READFILE_MAX_CHUNK);
+	/* the largest chunk and the reply's fixed fields fill a frame exactly */
+	g_assert_cmpuint(SV_READFILE_MAX_CHUNK + SV_READFILE_REPLY_OVERHEAD, ==,
+			 SV_PROTO_MAX_PAYLOAD);
+	/* cut anywhere, or one byte too many: refused, never overread */
+	for (gsize cut = 0; cut < w.len; cut++) {
+		g_autofree guint8 *copy = g_memdup2(buf, cut);
+		g_assert_false(sv_readfile_req_decode(copy, cut, &req));
+	}
+	g_assert_false(sv_readfile_req_decode(buf, w.len + 1, &req));
+}
+
+static gboolean readfile_req_ok(const char *path, gsize path_len, guint32 max_len)
+{
+	g_autofree guint8 *buf = g_malloc(path_len + 16);
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, path_len + 16);
+	sv_wbuf_bytes(&w, path, (guint32)path_len);
+	sv_wbuf_u64(&w, 0);
+	sv_wbuf_u32(&w, max_len);
+	g_assert_false(w.overflow);
+	struct sv_readfile_req req;
+	return sv_readfile_req_decode(buf, w.len, &req);
+}
+
+static void test_readfile_req_rejects(void)
+{
+	g_assert_true(readfile_req_ok("/a", 2, 0));
+	g_assert_false(readfile_req_ok("", 0, 16));		     /* empty path */
+	g_assert_false(readfile_req_ok("/a\0b", 4, 16));	     /* NUL inside */
+	g_assert_false(readfile_req_ok("/a", 2, SV_READFILE_MAX_CHUNK + 1)); /* reply too big */
+	g_autofree char *longest = g_strnfill(SV_READFILE_MAX_PATH, 'a');
+	g_assert_true(readfile_req_ok(longest, SV_READFILE_MAX_PATH, 1));
+	g_autofree char *too_long = g_strnfill(SV_READFILE_MAX_PATH + 1, 'a');
+	g_assert_false(readfile_req_ok(too_long, SV_READFILE_MAX_PATH + 1, 1));
+	/* a path length pointing past the payload */
+	guint8 lie[16];
+	sv_put_le32(lie, 0xfffffff0u);
+	memset(lie + 4, 'x', 12);
+	struct sv_readfile_req req;
+	g_assert_false(sv_readfile_req_decode(lie, sizeof(lie), &req));
+}
+
+static void test_oracle_req(void)
+{
+	guint8 buf[8];
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	sv_oracle_req_encode(&w, 1234, SV_ORACLE_NO_HASHES);
+	g_assert_false(w.overflow);
+	struct sv_oracle_req req;
+	g_assert_true(sv_oracle_req_decode(buf, w.len, &req));
+	g_assert_cmpuint(req.pid, ==, 1234);
+	g_assert_cmpuint(req.flags, ==, SV_ORACLE_NO_HASHES);
+	for (gsize cut = 0; cut < w.len; cut++) {
+		g_autofree guint8 *copy = g_memdup2(buf, cut);
+		g_assert_false(sv_oracle_req_decode(copy, cut, &req));
+	}
+	guint8 longer[9] = { 0 };
+	memcpy(longer, buf, 8);
+	g_assert_false(sv_oracle_req_decode(longer, sizeof(longer), &req));
+	/* the agent itself, no pid, unknown flags */
+	const guint32 bad[][2] = { { 1, 0 }, { 0, 0 }, { 42, 1u << 7 }, { 0xffffffffu, 0 } };
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		sv_wbuf_init(&w, buf, sizeof(buf));
+		sv_oracle_req_encode(&w, bad[i][0], bad[i][1]);
+		g_assert_false(sv_oracle_req_decode(buf, w.len, &req));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -128,5 +211,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/agent-proto/payload/truncated", test_payload_truncated_everywhere);
 	g_test_add_func("/agent-proto/payload/lying-length", test_payload_lying_length);
 	g_test_add_func("/agent-proto/pattern", test_pattern_is_deterministic_and_varied);
+	g_test_add_func("/agent-proto/readfile/request", test_readfile_req_round_trip);
+	g_test_add_func("/agent-proto/readfile/rejects", test_readfile_req_rejects);
+	g_test_add_func("/agent-proto/oracle/request", test_oracle_req);
 	return g_test_run();
 }

@@ -93,10 +93,15 @@ static void test_host_client(void)
 			const guint8 *bytes;
 			int status;
 			g_autoptr(GError) e2 = NULL;
+			SvAgentFileInfo info;
 			if (f.type == SV_MSG_OUTPUT)
 				sv_agent_frame_parse_output(&f, &pid, &stream, &bytes, &len, &e2);
 			else if (f.type == SV_MSG_EXIT)
 				sv_agent_frame_parse_exit(&f, &pid, &status, &e2);
+			else if (f.type == SV_MSG_READFILE_REPLY)
+				sv_agent_parse_readfile_reply(f.payload, &info, &bytes, &len, &e2);
+			else if (f.type == SV_MSG_ORACLE_REPLY)
+				sv_agent_oracle_free(sv_agent_parse_oracle_reply(f.payload, &e2));
 			sv_agent_frame_clear(&f);
 		}
 	}
@@ -152,10 +157,111 @@ static void test_agent_channel(void)
 	}
 }
 
+/* Mutates a copy of a valid payload: bit flips, overwritten words, a cut. */
+static GBytes *mutate(const guint8 *p, gsize n)
+{
+	guint8 *c = g_memdup2(p, n);
+	guint k = g_test_rand_int_range(1, 6);
+	for (guint m = 0; m < k && n; m++) {
+		guint pos = g_test_rand_int_range(0, n);
+		switch (g_test_rand_int_range(0, 3)) {
+		case 0: c[pos] ^= 1u << g_test_rand_int_range(0, 8); break;
+		case 1:
+			if (pos + 4 <= n)
+				sv_put_le32(c + pos, g_test_rand_int_range(0, 2) ? (guint32)g_test_rand_int()
+										 : (guint32)(n - pos));
+			break;
+		case 2: n = pos; break;
+		}
+	}
+	/* exactly n bytes: ASan sees any overread */
+	return g_bytes_new_take(g_realloc(c, MAX(n, 1)), n);
+}
+
+/* The new replies and requests from a valid one, mutated: each decoder
+ * refuses or accepts, never overreads, and what it accepts is consistent. */
+static void test_new_messages(void)
+{
+	guint8 buf[512];
+	struct sv_wbuf w;
+	/* an ORACLE reply with two regions */
+	static const char maps[] = "00400000-00401000 r-xp 00000000 00:02 5 /w\n"
+				   "7ffd0000-7ffd1000 rw-p 00000000 00:00 0 [stack]\n";
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	sv_wbuf_bytes(&w, "0123456789abcdef", 16);
+	sv_wbuf_bytes(&w, "fp", 2);
+	sv_wbuf_bytes(&w, "", 0);
+	sv_wbuf_bytes(&w, "tls12345", 8);
+	sv_wbuf_str(&w, maps);
+	sv_wbuf_u32(&w, 2);
+	for (int i = 0; i < 2; i++) {
+		sv_wbuf_u64(&w, 0x400000);
+		sv_wbuf_u64(&w, 0x401000);
+		sv_wbuf_str(&w, i ? "" : "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	}
+	g_assert_false(w.overflow);
+	gsize oracle_len = w.len;
+	guint8 oracle[512];
+	memcpy(oracle, buf, oracle_len);
+	for (guint it = 0; it < ITERATIONS * 3; it++) {
+		g_autoptr(GBytes) b = mutate(oracle, oracle_len);
+		g_autoptr(GError) e = NULL;
+		g_autoptr(SvAgentOracle) o = sv_agent_parse_oracle_reply(b, &e);
+		g_assert_true((o == NULL) == (e != NULL));
+		if (o) {
+			guint lines = 0;
+			for (const char *c = o->maps_text; *c; c++)
+				lines += *c == '\n';
+			g_assert_cmpuint(o->vmas->len, ==, lines);
+			for (guint i = 0; i < o->vmas->len; i++) {
+				gsize hl = strlen(g_array_index(o->vmas, SvAgentOracleVma, i).sha256);
+				g_assert_true(hl == 0 || hl == 64);
+			}
+		}
+	}
+	/* a READFILE reply */
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	sv_wbuf_u64(&w, 5);
+	sv_wbuf_u64(&w, 6);
+	sv_wbuf_u64(&w, 7);
+	sv_wbuf_str(&w, "hello");
+	guint8 rf[64];
+	gsize rf_len = w.len;
+	memcpy(rf, buf, rf_len);
+	for (guint it = 0; it < ITERATIONS; it++) {
+		g_autoptr(GBytes) b = mutate(rf, rf_len);
+		SvAgentFileInfo info;
+		const guint8 *bytes;
+		guint32 n;
+		g_autoptr(GError) e = NULL;
+		if (sv_agent_parse_readfile_reply(b, &info, &bytes, &n, &e))
+			g_assert_cmpuint(SV_READFILE_REPLY_OVERHEAD + (gsize)n, ==, g_bytes_get_size(b));
+	}
+	/* the agent's request decoders */
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	sv_readfile_req_encode(&w, "/workload/counter-x86_64", 4096, 65536);
+	guint8 req[64];
+	gsize req_len = w.len;
+	memcpy(req, buf, req_len);
+	for (guint it = 0; it < ITERATIONS; it++) {
+		g_autoptr(GBytes) b = mutate(req, req_len);
+		struct sv_readfile_req r;
+		if (sv_readfile_req_decode(g_bytes_get_data(b, NULL), g_bytes_get_size(b), &r)) {
+			g_assert_cmpuint(r.path_len, >, 0);
+			g_assert_null(memchr(r.path, '\0', r.path_len));
+			g_assert_cmpuint(r.max_len, <=, SV_READFILE_MAX_CHUNK);
+		}
+		struct sv_oracle_req o;
+		if (sv_oracle_req_decode(g_bytes_get_data(b, NULL), g_bytes_get_size(b), &o))
+			g_assert_cmpuint(o.pid, >, 1);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/proto-fuzz/host-client", test_host_client);
 	g_test_add_func("/proto-fuzz/agent-channel", test_agent_channel);
+	g_test_add_func("/proto-fuzz/new-messages", test_new_messages);
 	return g_test_run();
 }

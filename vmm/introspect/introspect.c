@@ -72,3 +72,8 @@ const struct SvKernelTypes *sv_introspect_types(const SvIntrospect *in)
 {
 	return in->types;
 }
+
+const SvArchOps *sv_introspect_arch(const SvIntrospect *in)
+{
+	return in->arch;
+}

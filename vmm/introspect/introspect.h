@@ -65,4 +65,35 @@ gboolean sv_introspect_page_table_root(const SvIntrospect *in, guint32 pid, SvGp
 /* The translation context, for sv_page_walk. */
 const SvKernelSpace *sv_introspect_kernel_space(const SvIntrospect *in);
 
+/* The task_struct and mm_struct addresses of a thread-group leader (mm 0
+ * for a kernel thread). */
+gboolean sv_introspect_task_address(const SvIntrospect *in, guint32 pid, guint64 *ret_task,
+				    guint64 *ret_mm, GError **error);
+
+/* A user process found for checkpointing: alive, not a kernel thread,
+ * single-threaded. on_cpu/cpu say whether it was running on a vCPU (and
+ * which) when the VM was paused. */
+typedef struct SvTaskRef {
+	guint64 task; /* task_struct address */
+	guint64 mm;   /* mm_struct address */
+	guint32 pid;
+	guint32 cpu;
+	gboolean on_cpu;
+} SvTaskRef;
+gboolean sv_introspect_find_task(const SvIntrospect *in, guint32 pid, SvTaskRef *ret,
+				 GError **error);
+/* Its saved user registers (see sv_introspect_task_pt_regs). */
+GBytes *sv_introspect_task_ref_pt_regs(const SvIntrospect *in, const SvTaskRef *ref,
+				       GError **error);
+/* The snapshot's TASK dict (snapshot-format.h): ids, credentials, user
+ * pointers the kernel keeps (clear_child_tid, robust_list, rseq), signal
+ * actions, masks and alternate stack. */
+GVariant *sv_introspect_task_fields(const SvIntrospect *in, const SvTaskRef *ref, GError **error);
+/* The snapshot's MM record: layout fields and the saved auxv. */
+GVariant *sv_introspect_mm_fields(const SvIntrospect *in, const SvTaskRef *ref, GError **error);
+/* The arch it was made for. */
+const SvArchOps *sv_introspect_arch(const SvIntrospect *in);
+/* Kernel-virtual reads for the arch hooks. */
+SvKernelReader sv_introspect_reader(const SvIntrospect *in);
+
 #endif

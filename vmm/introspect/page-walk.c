@@ -45,3 +45,72 @@ gboolean sv_page_walk(const SvArchOps *arch, const SvKernelSpace *ks, const SvGu
 		    "%s: page walk for 0x%" G_GINT64_MODIFIER "x ran past the last level", arch->name, va);
 	return FALSE;
 }
+
+typedef struct {
+	const SvArchOps *arch;
+	const SvGuestMem *mem;
+	SvPageRangeFn fn;
+	gpointer data;
+	guint64 leaves, max_leaves;
+} RangeWalk;
+
+/* Visits the entries of one table that cover [start, end), descending into
+ * present non-leaf entries only. */
+static gboolean walk_table(RangeWalk *w, guint64 table, guint level, guint64 start, guint64 end,
+			   GError **error)
+{
+	guint shift = PAGE_SHIFT + LEVEL_BITS * level;
+	guint64 span = 1ull << shift;
+	const guint8 *t = sv_guest_mem_ptr(w->mem, sv_gpa(table), 8u << LEVEL_BITS, error);
+	if (!t) {
+		g_prefix_error(error, "page table at level %u: ", level);
+		return FALSE;
+	}
+	for (guint64 va = start; va < end;) {
+		guint64 index = (va >> shift) & ((1u << LEVEL_BITS) - 1);
+		guint64 entry_end = (va & ~(span - 1)) + span; /* 0 if it wraps */
+		guint64 stop = entry_end == 0 || entry_end > end ? end : entry_end;
+		SvPte pte;
+		if (!sv_arch_decode_pte(w->arch, sv_get_le64(t + 8 * index), level, &pte, error))
+			return FALSE;
+		if (pte.present && pte.leaf) {
+			if (++w->leaves > w->max_leaves) {
+				g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+					    "%s: the page tables map over %" G_GUINT64_FORMAT
+					    " pages; refusing to walk further",
+					    w->arch->name, w->max_leaves);
+				return FALSE;
+			}
+			if (!w->fn(va, sv_gpa(pte.pa + (va & (span - 1))), stop - va, w->data, error))
+				return FALSE;
+		} else if (pte.present && level > 0) {
+			if (!walk_table(w, pte.pa, level - 1, va, stop, error))
+				return FALSE;
+		}
+		va = stop;
+	}
+	return TRUE;
+}
+
+gboolean sv_page_walk_range(const SvArchOps *arch, const SvKernelSpace *ks, const SvGuestMem *mem,
+			    SvGpa root, guint64 start, guint64 end, SvPageRangeFn fn, gpointer data,
+			    GError **error)
+{
+	if (ks->pt_levels < 2 || ks->pt_levels > 5) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT, "%s: %u page-table levels",
+			    arch->name, ks->pt_levels);
+		return FALSE;
+	}
+	if (start >= end || (start | end) & ((1ull << PAGE_SHIFT) - 1)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "bad page range [0x%" G_GINT64_MODIFIER "x, 0x%" G_GINT64_MODIFIER "x)",
+			    start, end);
+		return FALSE;
+	}
+	/* one leaf per page of RAM, times aliases: a hostile table that maps
+	 * everything everywhere stops here, a real process never gets near */
+	RangeWalk w = { .arch = arch, .mem = mem, .fn = fn, .data = data,
+			.max_leaves = 64 * (sv_guest_mem_size(mem) >> PAGE_SHIFT) + 1024 };
+	return walk_table(&w, root.v & ~((1ull << PAGE_SHIFT) - 1), ks->pt_levels - 1, start, end,
+			  error);
+}

@@ -23,4 +23,18 @@ gboolean sv_page_walk(const SvArchOps *arch, const SvKernelSpace *ks, const SvGu
 		      SvGpa root, guint64 va, SvWalkResult *ret_result, SvGpa *ret_pa,
 		      guint64 *ret_page_size, GError **error);
 
+/* Called for every mapped run of a range walk: va (page-aligned, inside the
+ * range), its guest-physical address and how many bytes from va the same
+ * leaf maps contiguously (clipped to the range). Return FALSE (with error
+ * set) to stop the walk. */
+typedef gboolean (*SvPageRangeFn)(guint64 va, SvGpa pa, guint64 len, gpointer data,
+				  GError **error);
+
+/* Walks every mapping of [start, end) (page-aligned) through the tables at
+ * root, skipping unmapped subtrees; leaves that map more than once the
+ * guest's RAM in total are refused. */
+gboolean sv_page_walk_range(const SvArchOps *arch, const SvKernelSpace *ks, const SvGuestMem *mem,
+			    SvGpa root, guint64 start, guint64 end, SvPageRangeFn fn, gpointer data,
+			    GError **error);
+
 #endif

@@ -252,6 +252,22 @@ gboolean sv_introspect_task_mm(const SvIntrospect *in, guint32 pid, guint64 *ret
 	return TRUE;
 }
 
+gboolean sv_introspect_task_address(const SvIntrospect *in, guint32 pid, guint64 *ret_task,
+				    guint64 *ret_mm, GError **error)
+{
+	Layout l;
+	FindMm f = { .pid = pid };
+	if (!layout(in, &l, error) || !walk_tasks(in, &l, find_mm, &f, error))
+		return FALSE;
+	if (!f.found) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "no guest process with pid %u", pid);
+		return FALSE;
+	}
+	*ret_task = f.task;
+	*ret_mm = f.mm;
+	return TRUE;
+}
+
 gboolean sv_introspect_page_table_root(const SvIntrospect *in, guint32 pid, SvGpa *ret_root,
 				       GError **error)
 {
@@ -317,23 +333,19 @@ static gboolean kernel_root(const SvIntrospect *in, const Layout *l, guint64 va,
 	return FALSE;
 }
 
-GBytes *sv_introspect_task_pt_regs(const SvIntrospect *in, guint32 pid, GError **error)
+/* pt_regs at the top of the kernel stack of the task at task (task_pt_regs) */
+static GBytes *task_pt_regs(const SvIntrospect *in, const Layout *l, guint64 task, guint32 pid,
+			    GError **error)
 {
-	Layout l;
 	guint64 stack_off, regs_size;
-	if (!layout(in, &l, error) ||
-	    !sv_kernel_types_offset(in->types, "task_struct", "stack", &stack_off, error) ||
+	if (!sv_kernel_types_offset(in->types, "task_struct", "stack", &stack_off, error) ||
 	    !sv_kernel_types_size(in->types, "pt_regs", NULL, &regs_size, error))
-		return NULL;
-	FindMm f;
-	if (!find_user_task(in, &l, pid, "user registers", &f, error))
 		return NULL;
 	guint64 stack;
 	SvGpa root;
-	if (!read_u64(in, f.task + stack_off, &stack, error) ||
-	    !kernel_root(in, &l, stack + in->arch->kernel_thread_size - 4096, &root, error))
+	if (!read_u64(in, task + stack_off, &stack, error) ||
+	    !kernel_root(in, l, stack + in->arch->kernel_thread_size - 4096, &root, error))
 		return NULL;
-	/* pt_regs sits at the top of the kernel stack (task_pt_regs) */
 	guint64 thread_size = in->arch->kernel_thread_size;
 	if (regs_size > thread_size || stack % 4096) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
@@ -363,4 +375,22 @@ GBytes *sv_introspect_task_pt_regs(const SvIntrospect *in, guint32 pid, GError *
 		done += chunk;
 	}
 	return g_bytes_new_take(g_steal_pointer(&buf), regs_size);
+}
+
+GBytes *sv_introspect_task_pt_regs(const SvIntrospect *in, guint32 pid, GError **error)
+{
+	Layout l;
+	FindMm f;
+	if (!layout(in, &l, error) || !find_user_task(in, &l, pid, "user registers", &f, error))
+		return NULL;
+	return task_pt_regs(in, &l, f.task, pid, error);
+}
+
+GBytes *sv_introspect_task_ref_pt_regs(const SvIntrospect *in, const SvTaskRef *ref,
+				       GError **error)
+{
+	Layout l;
+	if (!layout(in, &l, error))
+		return NULL;
+	return task_pt_regs(in, &l, ref->task, ref->pid, error);
 }

@@ -10,7 +10,9 @@
  *    under TCG and leave less to emulate.
  *  - Console on the first serial port into a file (kernel messages, for
  *    diagnosing a guest that does not come up); the agent on a virtio-serial
- *    port bridged to a unix socket in the VM directory.
+ *    port bridged to a unix socket in the VM directory, and its control
+ *    port on a second one (so a second snapvm process can talk to the
+ *    agent while the first streams a workload's output).
  *  - Poweroff, reboot and crash all end the domain: a guest that dies must
  *    show up as a closed agent channel, never as a silent reboot loop.
  *    libvirt does that by watching QEMU's events, but snapvm holds no libvirt
@@ -77,6 +79,7 @@ char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config,
 	add_text_element(s, "    ", "emulator", emulator);
 	g_autofree char *log = g_markup_escape_text(m->console_log, -1);
 	g_autofree char *sock = g_markup_escape_text(m->agent_socket, -1);
+	g_autofree char *control = g_markup_escape_text(m->control_socket, -1);
 	g_string_append_printf(s,
 			       "    <controller type='usb' model='none'/>\n"
 			       "    <memballoon model='none'/>\n"
@@ -88,12 +91,16 @@ char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config,
 			       "      <source mode='bind' path='%s'/>\n"
 			       "      <target type='virtio' name='" SV_AGENT_PORT_NAME "'/>\n"
 			       "    </channel>\n"
+			       "    <channel type='unix'>\n"
+			       "      <source mode='bind' path='%s'/>\n"
+			       "      <target type='virtio' name='" SV_AGENT_CONTROL_PORT_NAME "'/>\n"
+			       "    </channel>\n"
 			       "  </devices>\n"
 			       "  <qemu:commandline>\n"
 			       "    <qemu:arg value='-action'/>\n"
 			       "    <qemu:arg value='reboot=shutdown,shutdown=poweroff'/>\n"
 			       "  </qemu:commandline>\n"
 			       "</domain>\n",
-			       log, sock);
+			       log, sock, control);
 	return g_string_free(s, FALSE);
 }

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* x86_64-private.h - shared by the files of arch/x86_64/; the hooks of
+ * x86_64-state.c, listed in the ops table in x86_64.c. */
+#ifndef SNAPVM_X86_64_PRIVATE_H
+#define SNAPVM_X86_64_PRIVATE_H
+
+#include "snapvm/arch.h"
+
+GVariant *sv_x86_named_regs(const struct SvKernelTypes *types, GBytes *pt_regs, GError **error);
+gboolean sv_x86_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState *ret, GError **error);
+GVariant *sv_x86_task_tls(const SvKernelReader *rd, guint64 task, GError **error);
+gboolean sv_x86_vcpu_user_state(const struct SvKernelTypes *types, const SvVcpuRegs *vcpu,
+				GBytes **ret_pt_regs, GVariant **ret_tls, SvFpuState *ret_fpu,
+				GError **error);
+GBytes *sv_x86_syscall_fixup(const struct SvKernelTypes *types, GBytes *pt_regs,
+			     SvSyscallFixup *ret_fixup, GError **error);
+/* Fills out->fpu (an XSAVE standard-format image) from the FPU part of
+ * QEMU's "info registers" text; leaves fpu_size 0 if it is not there. */
+void sv_x86_parse_monitor_fpu(const char *text, SvVcpuRegs *out);
+
+#endif

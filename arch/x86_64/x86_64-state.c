@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86_64-state.c - what a checkpoint reads of an x86_64 task beyond memory:
+ * user registers (struct pt_regs, asm/ptrace.h), the FPU/SIMD state as an
+ * XSAVE image (asm/fpu/types.h), fs/gs and the TLS descriptors (struct
+ * thread_struct, asm/processor.h), and the same registers live from a vCPU
+ * for a task that was running in user mode when the VM was paused.
+ *
+ * Offsets all come from the kernel's BTF; only architectural constants (the
+ * XSAVE layout, errno values, instruction lengths) are written here.
+ */
+#include <string.h>
+
+#include "arch/arch-tables.h"
+#include "arch/x86_64/x86_64-private.h"
+#include "vmm/introspect/kernel-types.h"
+
+/* pt_regs members in the kernel's order; their names are the snapshot's
+ * register names for x86_64 (frozen once files exist). */
+static const char *const pt_regs_names[] = {
+	"r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax",
+	"cx",  "dx",  "si",  "di",  "orig_ax", "ip", "cs", "flags", "sp", "ss",
+};
+
+GVariant *sv_x86_named_regs(const SvKernelTypes *types, GBytes *pt_regs, GError **error)
+{
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{st}"));
+	for (guint i = 0; i < G_N_ELEMENTS(pt_regs_names); i++) {
+		guint64 v;
+		if (!sv_arch_struct_member(types, "pt_regs", pt_regs_names[i], pt_regs, &v, error))
+			return NULL;
+		g_variant_builder_add(&b, "{st}", pt_regs_names[i], v);
+	}
+	return g_variant_ref_sink(g_variant_builder_end(&b));
+}
+
+/*
+ * XSAVE, standard (non-compacted) format (Intel SDM vol. 1, 13.4): a 512-byte
+ * legacy region, a 64-byte header whose first word is XSTATE_BV and second
+ * XCOMP_BV (bit 63 set: compacted format), then each extended component at
+ * the fixed offset CPUID leaf 0xD gives it. Those offsets are the same on
+ * every CPU that has the component; the ones below are all a guest of
+ * ours can enable (AVX, MPX, AVX-512, PKRU).
+ */
+#define XSAVE_LEGACY_SIZE 512
+#define XSAVE_HEADER_SIZE 64
+#define XSAVE_EXTENDED 576
+#define XSAVE_MAX (64u << 10)
+#define XCOMP_BV_COMPACTED (1ull << 63)
+
+static const struct {
+	guint32 offset, size;
+} xsave_components[] = {
+	[2] = { 576, 256 },   /* AVX: YMM_Hi128 */
+	[3] = { 960, 64 },    /* MPX: BNDREGS */
+	[4] = { 1024, 64 },   /* MPX: BNDCSR */
+	[5] = { 1088, 64 },   /* AVX-512: opmask */
+	[6] = { 1152, 512 },  /* AVX-512: ZMM_Hi256 */
+	[7] = { 1664, 1024 }, /* AVX-512: Hi16_ZMM */
+	[9] = { 2688, 8 },    /* PKRU */
+};
+
+static gsize xsave_standard_size(guint64 features)
+{
+	gsize size = XSAVE_EXTENDED;
+	for (guint i = 2; i < G_N_ELEMENTS(xsave_components); i++)
+		if ((features & (1ull << i)) && xsave_components[i].size)
+			size = MAX(size, xsave_components[i].offset + xsave_components[i].size);
+	return size;
+}
+
+/*
+ * Turns the kernel's XSAVE buffer (standard format, or compacted when the
+ * CPU has XSAVES) into the standard format, keeping only the components in
+ * user_features: what ptrace and signal frames give user space, and what
+ * restore hands back through a signal frame.
+ */
+static GBytes *xsave_to_standard(const guint8 *buf, gsize len, guint64 user_features,
+				 guint64 *ret_features, GError **error)
+{
+	if (len < XSAVE_EXTENDED) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "x86_64: the task's XSAVE area is %" G_GSIZE_FORMAT " bytes, under the "
+			    "576 every XSAVE image has",
+			    len);
+		return NULL;
+	}
+	guint64 xstate_bv = GUINT64_FROM_LE(*(const guint64 *)(const void *)(buf + 512));
+	guint64 xcomp_bv = GUINT64_FROM_LE(*(const guint64 *)(const void *)(buf + 520));
+	guint64 features = user_features;
+	for (guint i = 2; i < 64; i++) {
+		if (!(features & (1ull << i)))
+			continue;
+		if (i >= G_N_ELEMENTS(xsave_components) || !xsave_components[i].size) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+				    "x86_64: the task uses XSAVE component %u, which snapvm does "
+				    "not know; use a CPU model without it (see --cpu)",
+				    i);
+			return NULL;
+		}
+	}
+	gsize out_len = xsave_standard_size(features);
+	guint8 *out = g_malloc0(out_len);
+	memcpy(out, buf, XSAVE_LEGACY_SIZE);
+	guint64 bv = xstate_bv & features;
+	*(guint64 *)(void *)(out + 512) = GUINT64_TO_LE(bv);
+	guint32 compact_at = XSAVE_EXTENDED;
+	for (guint i = 2; i < G_N_ELEMENTS(xsave_components); i++) {
+		guint32 off = xsave_components[i].offset, size = xsave_components[i].size;
+		gboolean in_buffer = xcomp_bv & XCOMP_BV_COMPACTED ? (xcomp_bv >> i) & 1 : size != 0;
+		/* compacted: components follow each other in bit order (none of
+		 * these asks for 64-byte alignment) */
+		guint32 src = xcomp_bv & XCOMP_BV_COMPACTED ? compact_at : off;
+		if (in_buffer && xcomp_bv & XCOMP_BV_COMPACTED)
+			compact_at += size;
+		if (!size || !(bv & (1ull << i)))
+			continue;
+		if (!in_buffer || src + (gsize)size > len) {
+			g_free(out);
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "x86_64: XSAVE component %u lies outside the task's %" G_GSIZE_FORMAT
+				    "-byte XSAVE area",
+				    i, len);
+			return NULL;
+		}
+		memcpy(out + off, buf + src, size);
+	}
+	*ret_features = bv;
+	return g_bytes_new_take(out, out_len);
+}
+
+static gboolean read_member(const SvKernelReader *rd, guint64 base, const char *type,
+			    const char *path, void *buf, gsize want, GError **error)
+{
+	guint64 off, size;
+	if (!sv_kernel_types_offset(rd->types, type, path, &off, error) ||
+	    !sv_kernel_types_size(rd->types, type, path, &size, error))
+		return FALSE;
+	if (size != want) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "x86_64: %s.%s is %" G_GUINT64_FORMAT " bytes, expected %" G_GSIZE_FORMAT,
+			    type, path, size, want);
+		return FALSE;
+	}
+	return rd->read(rd->ctx, base + off, buf, want, error);
+}
+
+static gboolean read_u64(const SvKernelReader *rd, guint64 base, const char *type,
+			 const char *path, guint64 *ret, GError **error)
+{
+	guint64 v;
+	if (!read_member(rd, base, type, path, &v, 8, error))
+		return FALSE;
+	*ret = GUINT64_FROM_LE(v);
+	return TRUE;
+}
+
+static gboolean read_u32(const SvKernelReader *rd, guint64 base, const char *type,
+			 const char *path, guint32 *ret, GError **error)
+{
+	guint32 v;
+	if (!read_member(rd, base, type, path, &v, 4, error))
+		return FALSE;
+	*ret = GUINT32_FROM_LE(v);
+	return TRUE;
+}
+
+/* task->thread.fpu.fpstate points at the live buffer (the task's own
+ * __fpstate unless it grew for AMX); fpstate->regs holds size bytes. */
+gboolean sv_x86_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState *ret,
+			     GError **error)
+{
+	guint64 fpstate, user_features, regs_off;
+	guint32 size;
+	if (!read_u64(rd, task, "task_struct", "thread.fpu.fpstate", &fpstate, error) ||
+	    !read_u32(rd, fpstate, "fpstate", "size", &size, error) ||
+	    !read_u64(rd, fpstate, "fpstate", "user_xfeatures", &user_features, error) ||
+	    !sv_kernel_types_offset(rd->types, "fpstate", "regs", &regs_off, error))
+		return FALSE;
+	if (size < XSAVE_EXTENDED || size > XSAVE_MAX) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "x86_64: the task's fpstate claims %u bytes", size);
+		return FALSE;
+	}
+	g_autofree guint8 *buf = g_malloc(size);
+	if (!rd->read(rd->ctx, fpstate + regs_off, buf, size, error))
+		return FALSE;
+	ret->raw = xsave_to_standard(buf, size, user_features, &ret->features, error);
+	ret->format = "xsave";
+	return ret->raw != NULL;
+}
+
+/* thread_struct keeps fs/gs as the task left its CPU (save_fsgs,
+ * arch/x86/kernel/process_64.c) and the three TLS GDT entries set by
+ * set_thread_area. */
+#define TLS_ENTRIES_SIZE 24
+
+GVariant *sv_x86_task_tls(const SvKernelReader *rd, guint64 task, GError **error)
+{
+	guint64 fsbase, gsbase;
+	guint16 fsindex, gsindex;
+	guint8 tls[TLS_ENTRIES_SIZE];
+	if (!read_u64(rd, task, "task_struct", "thread.fsbase", &fsbase, error) ||
+	    !read_u64(rd, task, "task_struct", "thread.gsbase", &gsbase, error) ||
+	    !read_member(rd, task, "task_struct", "thread.fsindex", &fsindex, 2, error) ||
+	    !read_member(rd, task, "task_struct", "thread.gsindex", &gsindex, 2, error) ||
+	    !read_member(rd, task, "task_struct", "thread.tls_array", tls, sizeof(tls), error))
+		return NULL;
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{sv}"));
+	g_variant_builder_add(&b, "{sv}", "fs_base", g_variant_new_uint64(fsbase));
+	g_variant_builder_add(&b, "{sv}", "gs_base", g_variant_new_uint64(gsbase));
+	g_variant_builder_add(&b, "{sv}", "fs", g_variant_new_uint32(GUINT16_FROM_LE(fsindex)));
+	g_variant_builder_add(&b, "{sv}", "gs", g_variant_new_uint32(GUINT16_FROM_LE(gsindex)));
+	g_variant_builder_add(&b, "{sv}", "tls_array",
+			      g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, tls, sizeof(tls), 1));
+	g_variant_builder_add(&b, "{sv}", "source", g_variant_new_string("memory"));
+	return g_variant_ref_sink(g_variant_builder_end(&b));
+}
+
+/* pt_regs member <- register name in QEMU's dump (x86_parse_monitor_regs). */
+static const struct {
+	const char *member, *vcpu;
+} vcpu_names[] = {
+	{ "r15", "r15" }, { "r14", "r14" }, { "r13", "r13" }, { "r12", "r12" },
+	{ "bp", "rbp" },  { "bx", "rbx" },  { "r11", "r11" }, { "r10", "r10" },
+	{ "r9", "r9" },	  { "r8", "r8" },   { "ax", "rax" },  { "cx", "rcx" },
+	{ "dx", "rdx" },  { "si", "rsi" },  { "di", "rdi" },  { "ip", "rip" },
+	{ "cs", "cs" },	  { "flags", "rfl" }, { "sp", "rsp" }, { "ss", "ss" },
+};
+
+gboolean sv_x86_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs *vcpu,
+				    GBytes **ret_pt_regs, GVariant **ret_tls, SvFpuState *ret_fpu,
+				    GError **error)
+{
+	guint64 size;
+	if (!sv_kernel_types_size(types, "pt_regs", NULL, &size, error))
+		return FALSE;
+	if (vcpu->fpu_size == 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "x86_64: the machine backend gave no FPU registers for the vCPU the "
+			    "task runs on");
+		return FALSE;
+	}
+	g_autofree guint8 *raw = g_malloc0(size);
+	for (guint i = 0; i < G_N_ELEMENTS(vcpu_names); i++) {
+		guint64 v;
+		if (!sv_vcpu_regs_get(vcpu, vcpu_names[i].vcpu, &v)) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+				    "x86_64: the vCPU register dump lacks %s", vcpu_names[i].vcpu);
+			return FALSE;
+		}
+		if (!sv_arch_struct_set(types, "pt_regs", vcpu_names[i].member, raw, size, v, error))
+			return FALSE;
+	}
+	/* interrupted in user mode, not in a syscall (idtentry_body) */
+	if (!sv_arch_struct_set(types, "pt_regs", "orig_ax", raw, size, G_MAXUINT64, error))
+		return FALSE;
+	guint64 fsbase = 0, gsbase = 0, fs = 0, gs = 0;
+	sv_vcpu_regs_get(vcpu, "fs_base", &fsbase);
+	sv_vcpu_regs_get(vcpu, "gs_base", &gsbase);
+	sv_vcpu_regs_get(vcpu, "fs", &fs);
+	sv_vcpu_regs_get(vcpu, "gs", &gs);
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{sv}"));
+	g_variant_builder_add(&b, "{sv}", "fs_base", g_variant_new_uint64(fsbase));
+	g_variant_builder_add(&b, "{sv}", "gs_base", g_variant_new_uint64(gsbase));
+	g_variant_builder_add(&b, "{sv}", "fs", g_variant_new_uint32((guint32)fs));
+	g_variant_builder_add(&b, "{sv}", "gs", g_variant_new_uint32((guint32)gs));
+	g_variant_builder_add(&b, "{sv}", "source", g_variant_new_string("vcpu"));
+	*ret_tls = g_variant_ref_sink(g_variant_builder_end(&b));
+	ret_fpu->raw = g_bytes_new(vcpu->fpu, vcpu->fpu_size);
+	ret_fpu->features = vcpu->fpu_features;
+	ret_fpu->format = "xsave";
+	*ret_pt_regs = g_bytes_new_take(g_steal_pointer(&raw), size);
+	return TRUE;
+}
+
+/* include/linux/errno.h, uapi errno.h */
+#define X86_ENOSYS 38
+#define X86_ERESTARTSYS 512
+#define X86_ERESTARTNOINTR 513
+#define X86_ERESTARTNOHAND 514
+#define X86_ERESTART_RESTARTBLOCK 516
+#define X86_SYSCALL_INSN_LEN 2 /* syscall: 0f 05 */
+
+/*
+ * A task inside a syscall has orig_ax >= 0. While the call runs, ax holds
+ * -ENOSYS (entry_SYSCALL_64 pushes it); a call interrupted by a signal
+ * leaves -ERESTART* there for the signal code to act on. Either way the
+ * restored task must issue the same call again: ax = orig_ax and ip back
+ * over the syscall instruction, which is what the kernel does with no
+ * handler (arch/x86/kernel/signal.c). ERESTART_RESTARTBLOCK would continue
+ * through task->restart_block, kernel state a snapshot does not carry: the
+ * original call is issued again instead, so a relative sleep restarts at
+ * its full length.
+ */
+GBytes *sv_x86_syscall_fixup(const SvKernelTypes *types, GBytes *pt_regs,
+				 SvSyscallFixup *ret_fixup, GError **error)
+{
+	guint64 orig_ax, ax, ip;
+	if (!sv_arch_struct_member(types, "pt_regs", "orig_ax", pt_regs, &orig_ax, error) ||
+	    !sv_arch_struct_member(types, "pt_regs", "ax", pt_regs, &ax, error) ||
+	    !sv_arch_struct_member(types, "pt_regs", "ip", pt_regs, &ip, error))
+		return NULL;
+	*ret_fixup = SV_SYSCALL_NONE;
+	gint64 ret = (gint64)ax;
+	if ((gint64)orig_ax < 0)
+		return g_bytes_ref(pt_regs);
+	if (ret == -X86_ENOSYS)
+		*ret_fixup = SV_SYSCALL_REEXECUTE;
+	else if (ret == -X86_ERESTARTSYS || ret == -X86_ERESTARTNOINTR ||
+		 ret == -X86_ERESTARTNOHAND || ret == -X86_ERESTART_RESTARTBLOCK)
+		*ret_fixup = SV_SYSCALL_RESTART;
+	else
+		return g_bytes_ref(pt_regs);
+	gsize len;
+	const void *data = g_bytes_get_data(pt_regs, &len);
+	g_autofree guint8 *raw = g_memdup2(data, len);
+	if (!sv_arch_struct_set(types, "pt_regs", "ax", raw, len, orig_ax, error) ||
+	    !sv_arch_struct_set(types, "pt_regs", "ip", raw, len, ip - X86_SYSCALL_INSN_LEN, error))
+		return NULL;
+	return g_bytes_new_take(g_steal_pointer(&raw), len);
+}
+
+/* ---- FPU registers from QEMU's "info registers" (target/i386/cpu-dump.c) ---- */
+
+static gboolean hex_field(const char *text, const char *key, guint digits, guint64 *ret,
+			  const char **ret_end)
+{
+	const char *p = strstr(text, key);
+	if (!p)
+		return FALSE;
+	p += strlen(key);
+	guint64 v = 0;
+	for (guint i = 0; i < digits; i++) {
+		int d = g_ascii_xdigit_value(p[i]);
+		if (d < 0)
+			return FALSE;
+		v = v << 4 | (guint64)d;
+	}
+	*ret = v;
+	if (ret_end)
+		*ret_end = p + digits;
+	return TRUE;
+}
+
+static void put_le(guint8 *p, guint64 v, guint bytes)
+{
+	for (guint i = 0; i < bytes; i++)
+		p[i] = (guint8)(v >> (8 * i));
+}
+
+/*
+ * QEMU prints FCW, FSW (TOP in bits 11-13), the abridged tag word, MXCSR,
+ * the eight x87 registers by physical number (FPRn=mantissa exponent), and
+ * YMMnn as four quadwords, most significant first, when the guest enabled
+ * AVX in XCR0 (XMMnn as one 128-bit number otherwise). From these, the
+ * XSAVE standard-format image the kernel would have saved; FOP, FIP and FDP
+ * are not printed and stay 0 (they only describe the last x87 exception).
+ */
+void sv_x86_parse_monitor_fpu(const char *text, SvVcpuRegs *out)
+{
+	guint64 fcw, fsw, ftw, mxcsr;
+	if (!hex_field(text, "FCW=", 4, &fcw, NULL) || !hex_field(text, "FSW=", 4, &fsw, NULL) ||
+	    !hex_field(text, "FTW=", 2, &ftw, NULL) || !hex_field(text, "MXCSR=", 8, &mxcsr, NULL))
+		return;
+	guint8 *x = out->fpu;
+	memset(x, 0, XSAVE_EXTENDED + 256);
+	put_le(x + 0, fcw, 2);
+	put_le(x + 2, fsw, 2);
+	x[4] = (guint8)ftw;
+	put_le(x + 24, mxcsr, 4);
+	put_le(x + 28, 0xffff, 4); /* MXCSR_MASK of every CPU QEMU models */
+	guint top = (fsw >> 11) & 7;
+	for (guint i = 0; i < 8; i++) {
+		char key[8];
+		g_snprintf(key, sizeof(key), "FPR%u=", i);
+		guint64 mant, exp;
+		const char *end;
+		if (!hex_field(text, key, 16, &mant, &end) || *end != ' ' ||
+		    !hex_field(end, " ", 4, &exp, NULL))
+			return;
+		/* the image holds ST(i), the register TOP+i */
+		guint st = (i - top) & 7;
+		put_le(x + 32 + 16 * st, mant, 8);
+		put_le(x + 40 + 16 * st, exp, 2);
+	}
+	guint64 features = 0x3; /* x87, SSE */
+	for (guint i = 0; i < 16; i++) {
+		char key[8];
+		guint64 q[4];
+		const char *end;
+		g_snprintf(key, sizeof(key), "YMM%02u=", i);
+		if (hex_field(text, key, 16, &q[3], &end)) {
+			for (int k = 2; k >= 0; k--) {
+				if (*end != ' ' || !hex_field(end, " ", 16, &q[k], &end))
+					return;
+			}
+			features |= 0x4;
+			put_le(x + 160 + 16 * i, q[0], 8);
+			put_le(x + 168 + 16 * i, q[1], 8);
+			put_le(x + 576 + 16 * i, q[2], 8);
+			put_le(x + 584 + 16 * i, q[3], 8);
+			continue;
+		}
+		g_snprintf(key, sizeof(key), "XMM%02u=", i);
+		if (!hex_field(text, key, 16, &q[1], &end) || !hex_field(end, "", 16, &q[0], NULL))
+			return;
+		put_le(x + 160 + 16 * i, q[0], 8);
+		put_le(x + 168 + 16 * i, q[1], 8);
+	}
+	put_le(x + 512, features, 8);
+	out->fpu_features = features;
+	out->fpu_size = (guint32)xsave_standard_size(features);
+}

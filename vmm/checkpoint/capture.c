@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/* capture.c - see capture.h. Runs while the VM is paused: it reads, decodes
+ * and copies, and leaves all writing to disk for after the resume. */
+#include "vmm/checkpoint/capture.h"
+
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "snapvm/snapshot-format.h"
+#include "vmm/errors.h"
+#include "vmm/introspect/page-walk.h"
+
+/* vm_flags (include/linux/mm.h): raw PFN and I/O mappings hold no pages of
+ * the process's own (vvar is one). */
+#define VM_PFNMAP 0x00000400ull
+#define VM_IO 0x00004000ull
+
+static void capture_vma_clear(SvCaptureVma *v)
+{
+	sv_guest_vma_clear(&v->vma);
+	g_clear_pointer(&v->sha256, g_free);
+}
+
+void sv_capture_free(SvCapture *cap)
+{
+	if (!cap)
+		return;
+	g_clear_pointer(&cap->task, g_variant_unref);
+	g_clear_pointer(&cap->regs, g_variant_unref);
+	g_clear_pointer(&cap->fpu, g_variant_unref);
+	g_clear_pointer(&cap->tls, g_variant_unref);
+	g_clear_pointer(&cap->mm, g_variant_unref);
+	g_clear_pointer(&cap->vmas, g_array_unref);
+	g_clear_pointer(&cap->runs, g_array_unref);
+	if (cap->pages)
+		munmap(cap->pages, cap->pages_len);
+	g_free(cap);
+}
+
+/* Special mappings the fresh guest's kernel provides again on restore. */
+static gboolean kernel_provided(const SvGuestVma *v)
+{
+	if (v->flags & (VM_PFNMAP | VM_IO))
+		return TRUE;
+	return v->name && (!strcmp(v->name, "[vdso]") || !strcmp(v->name, "[vvar]") ||
+			   !strcmp(v->name, "[vsyscall]"));
+}
+
+/* TLS from memory, with the registers a vCPU holds live put over it. */
+static GVariant *merge_tls(GVariant *saved, GVariant *live)
+{
+	g_autoptr(GVariantDict) d = g_variant_dict_new(saved);
+	GVariantIter it;
+	const char *key;
+	GVariant *value;
+	g_variant_iter_init(&it, live);
+	while (g_variant_iter_next(&it, "{&sv}", &key, &value)) {
+		g_variant_dict_insert_value(d, key, value);
+		g_variant_unref(value);
+	}
+	return g_variant_ref_sink(g_variant_dict_end(d));
+}
+
+/* Registers, FPU and TLS: saved in the task's kernel structures when it is
+ * off its CPU, live in the vCPU when it was running in user mode. */
+static gboolean capture_cpu_state(SvCapture *cap, const SvIntrospect *in, const SvTaskRef *ref,
+				  const SvVcpuRegs *vcpu, GError **error)
+{
+	const SvArchOps *arch = sv_introspect_arch(in);
+	const struct SvKernelTypes *types = sv_introspect_types(in);
+	SvKernelReader rd = sv_introspect_reader(in);
+	g_autoptr(GBytes) saved = NULL;
+	g_autoptr(GVariant) tls = sv_arch_task_tls(arch, &rd, ref->task, error);
+	g_auto(SvFpuState) fpu = { 0 };
+	if (!tls)
+		return FALSE;
+	if (vcpu) {
+		g_autoptr(GVariant) live = NULL;
+		if (!sv_arch_vcpu_user_state(arch, types, vcpu, &saved, &live, &fpu, error))
+			return FALSE;
+		cap->tls = merge_tls(tls, live);
+		cap->regs_source = "vcpu";
+	} else {
+		saved = sv_introspect_task_ref_pt_regs(in, ref, error);
+		if (!saved || !sv_arch_task_fpu(arch, &rd, ref->task, &fpu, error))
+			return FALSE;
+		cap->tls = g_steal_pointer(&tls);
+		cap->regs_source = "memory";
+	}
+	g_autoptr(GBytes) regs = sv_arch_syscall_fixup(arch, types, saved, &cap->syscall, error);
+	g_autoptr(GVariant) named = regs ? sv_arch_named_regs(arch, types, regs, error) : NULL;
+	if (!named)
+		return FALSE;
+	cap->regs = g_variant_ref_sink(g_variant_new(
+		"(@a{st}@ay)", named,
+		g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, regs, TRUE)));
+	g_auto(GVariantBuilder) extra = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{sv}"));
+	g_variant_builder_add(&extra, "{sv}", "format", g_variant_new_string(fpu.format));
+	g_variant_builder_add(&extra, "{sv}", "source", g_variant_new_string(cap->regs_source));
+	cap->fpu = g_variant_ref_sink(g_variant_new(
+		"(ut@a{sv}@ay)", (guint32)g_bytes_get_size(fpu.raw), fpu.features,
+		g_variant_builder_end(&extra),
+		g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, fpu.raw, TRUE)));
+	return TRUE;
+}
+
+typedef struct {
+	GArray *runs;
+	guint64 total;
+} Runs;
+
+static gboolean add_run(guint64 va, SvGpa pa, guint64 len, gpointer data, GError **error)
+{
+	Runs *r = data;
+	if (r->runs->len) {
+		SvPageRun *last = &g_array_index(r->runs, SvPageRun, r->runs->len - 1);
+		if (last->va + last->len == va && last->pa.v + last->len == pa.v) {
+			last->len += len;
+			r->total += len;
+			return TRUE;
+		}
+	}
+	SvPageRun run = { .va = va, .len = len, .offset = r->total, .pa = pa };
+	g_array_append_val(r->runs, run);
+	r->total += len;
+	return TRUE;
+}
+
+/* Finds every mapped page of the task's own VMAs, then copies them all. */
+static gboolean capture_pages(SvCapture *cap, const SvIntrospect *in, const SvGuestMem *mem,
+			      const SvTaskRef *ref, SvProgressFn progress, gpointer pdata,
+			      GError **error)
+{
+	const SvArchOps *arch = sv_introspect_arch(in);
+	SvGpa root;
+	if (!sv_introspect_page_table_root(in, ref->pid, &root, error))
+		return FALSE;
+	Runs r = { .runs = g_array_new(FALSE, FALSE, sizeof(SvPageRun)) };
+	cap->runs = r.runs;
+	for (guint i = 0; i < cap->vmas->len; i++) {
+		const SvGuestVma *v = &g_array_index(cap->vmas, SvCaptureVma, i).vma;
+		if (kernel_provided(v))
+			continue;
+		if (!sv_page_walk_range(arch, sv_introspect_kernel_space(in), mem, root, v->start,
+					v->end, add_run, &r, error))
+			return FALSE;
+	}
+	if (r.total == 0)
+		return TRUE;
+	gint64 t0 = g_get_monotonic_time();
+	void *pages = mmap(NULL, r.total, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (pages == MAP_FAILED) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "no host memory for a copy of %" G_GUINT64_FORMAT " MiB of pages: %s",
+			    r.total >> 20, g_strerror(errno));
+		return FALSE;
+	}
+	cap->pages = pages;
+	cap->pages_len = r.total;
+	guint64 next_report = 0;
+	for (guint i = 0; i < r.runs->len; i++) {
+		const SvPageRun *run = &g_array_index(r.runs, SvPageRun, i);
+		const void *src = sv_guest_mem_ptr(mem, run->pa, run->len, error);
+		if (!src) {
+			g_prefix_error(error, "page at 0x%" G_GINT64_MODIFIER "x of guest pid %u: ",
+				       run->va, ref->pid);
+			return FALSE;
+		}
+		memcpy(cap->pages + run->offset, src, run->len);
+		if (progress && run->offset + run->len >= next_report) {
+			progress("copying", run->offset + run->len, r.total, pdata);
+			next_report = run->offset + run->len + (64u << 20);
+		}
+	}
+	cap->copy_ms = (g_get_monotonic_time() - t0) / 1000.0;
+	return TRUE;
+}
+
+SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTaskRef *ref,
+		      const SvVcpuRegs *vcpu, SvProgressFn progress, gpointer progress_data,
+		      GError **error)
+{
+	g_autoptr(SvCapture) cap = g_new0(SvCapture, 1);
+	if (!capture_cpu_state(cap, in, ref, vcpu, error))
+		return NULL;
+	g_autoptr(GVariant) task = sv_introspect_task_fields(in, ref, error);
+	cap->mm = task ? sv_introspect_mm_fields(in, ref, error) : NULL;
+	if (!cap->mm)
+		return NULL;
+	g_autoptr(GVariantDict) d = g_variant_dict_new(task);
+	g_variant_dict_insert(d, "regs_source", "s", cap->regs_source);
+	g_variant_dict_insert(d, "syscall_fixup", "s", sv_syscall_fixup_str(cap->syscall));
+	g_variant_dict_insert(d, "on_cpu", "b", ref->on_cpu);
+	cap->task = g_variant_ref_sink(g_variant_dict_end(d));
+	g_autoptr(GArray) vmas = sv_introspect_vmas(in, ref->pid, error);
+	if (!vmas)
+		return NULL;
+	cap->vmas = g_array_sized_new(FALSE, TRUE, sizeof(SvCaptureVma), vmas->len);
+	g_array_set_clear_func(cap->vmas, (GDestroyNotify)capture_vma_clear);
+	for (guint i = 0; i < vmas->len; i++) {
+		SvGuestVma *v = &g_array_index(vmas, SvGuestVma, i);
+		SvCaptureVma cv = { .vma = *v, .file_backed = v->name && v->name[0] == '/' };
+		v->name = NULL; /* moved */
+		g_array_append_val(cap->vmas, cv);
+	}
+	if (!capture_pages(cap, in, mem, ref, progress, progress_data, error))
+		return NULL;
+	return g_steal_pointer(&cap);
+}
+
+GVariant *sv_capture_vmas_variant(const SvCapture *cap)
+{
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_SNAP_VMAS_TYPE));
+	for (guint i = 0; i < cap->vmas->len; i++) {
+		const SvCaptureVma *cv = &g_array_index(cap->vmas, SvCaptureVma, i);
+		const SvGuestVma *v = &cv->vma;
+		/* VM_READ, VM_WRITE, VM_EXEC are PROT_READ, PROT_WRITE, PROT_EXEC */
+		g_variant_builder_add(&b, "(ttuttss)", v->start, v->end, (guint32)(v->flags & 7),
+				      v->flags, v->pgoff, v->name ? v->name : "",
+				      cv->sha256 ? cv->sha256 : "");
+	}
+	return g_variant_ref_sink(g_variant_builder_end(&b));
+}
+
+GVariant *sv_capture_provenance(const SvCapture *cap, const SvMachine *m, guint32 pid)
+{
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_SNAP_PROVENANCE_TYPE));
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+	g_autofree char *when = g_date_time_format_iso8601(now);
+	g_autofree char *pid_s = g_strdup_printf("%u", pid);
+	g_autofree char *release = NULL;
+	g_autofree char *release_file =
+		m->image_dir ? g_build_filename(m->image_dir, "kernel-release", NULL) : NULL;
+	if (release_file && g_file_get_contents(release_file, &release, NULL, NULL))
+		g_strstrip(release);
+	g_variant_builder_add(&b, "{ss}", "tool", "snapvm " SNAPVM_VERSION);
+	g_variant_builder_add(&b, "{ss}", "created", when);
+	g_variant_builder_add(&b, "{ss}", "host", g_get_host_name());
+	g_variant_builder_add(&b, "{ss}", "vm", m->name);
+	g_variant_builder_add(&b, "{ss}", "backend", m->ops->backend);
+	g_variant_builder_add(&b, "{ss}", "arch", m->arch->name);
+	g_variant_builder_add(&b, "{ss}", "image", m->image_dir ? m->image_dir : "");
+	g_variant_builder_add(&b, "{ss}", "kernel_release", release ? release : "");
+	g_variant_builder_add(&b, "{ss}", "pid", pid_s);
+	g_variant_builder_add(&b, "{ss}", "regs_source", cap->regs_source);
+	return g_variant_ref_sink(g_variant_builder_end(&b));
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * capture.h - everything a snapshot holds of one task, read out of a paused
+ * guest into host memory: metadata sections ready to write, the VMAs, and a
+ * copy of every mapped page. Nothing here points into guest memory, so the
+ * VM can run again as soon as sv_capture returns.
+ */
+#ifndef SNAPVM_CAPTURE_H
+#define SNAPVM_CAPTURE_H
+
+#include <glib.h>
+
+#include "vmm/checkpoint/checkpoint.h"
+#include "vmm/introspect/introspect.h"
+
+/* A run of pages, contiguous in the task's address space, copied to
+ * pages + offset. */
+typedef struct SvPageRun {
+	guint64 va, len, offset;
+	SvGpa pa;
+} SvPageRun;
+
+typedef struct SvCaptureVma {
+	SvGuestVma vma;
+	gboolean file_backed; /* contents come from a file, carried by path */
+	char *sha256;	      /* of the carried file, once carried */
+} SvCaptureVma;
+
+typedef struct SvCapture {
+	GVariant *task, *regs, *fpu, *tls, *mm; /* snapshot metadata sections */
+	GArray *vmas;				/* SvCaptureVma */
+	GArray *runs;				/* SvPageRun, in address order */
+	guint8 *pages;				/* anonymous mapping of pages_len bytes */
+	gsize pages_len;
+	const char *regs_source; /* "memory" or "vcpu" */
+	SvSyscallFixup syscall;
+	double copy_ms;
+} SvCapture;
+
+/* Reads the task's state. vcpu: the registers of the vCPU it runs on in
+ * user mode, or NULL when it is off every CPU. */
+SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTaskRef *ref,
+		      const SvVcpuRegs *vcpu, SvProgressFn progress, gpointer progress_data,
+		      GError **error);
+void sv_capture_free(SvCapture *cap);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvCapture, sv_capture_free)
+
+/* The VMAS section (its sha256 fields filled once files are carried). */
+GVariant *sv_capture_vmas_variant(const SvCapture *cap);
+/* The PROVENANCE section: who took the snapshot, of what, where. */
+GVariant *sv_capture_provenance(const SvCapture *cap, const SvMachine *m, guint32 pid);
+
+#endif

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/* checkpoint.c - see checkpoint.h. Capture (VM paused) is in capture.c; this
+ * file drives the pause, the retries and the writing. */
+#include "vmm/checkpoint/checkpoint.h"
+
+#include <sys/mman.h>
+
+#include "vmm/checkpoint/capture.h"
+#include "vmm/errors.h"
+#include "vmm/introspect/introspect.h"
+#include "vmm/snapshot/snapshot-variant.h"
+#include "vmm/snapshot/snapshot-writer.h"
+
+/* How often to resume and pause again while the task is in the kernel on a
+ * vCPU, and how long to let it run each time. A task stays in the kernel on
+ * a CPU only for the length of a non-sleeping syscall or an interrupt. */
+#define MAX_ATTEMPTS 50
+#define RETRY_RUN_US 3000
+
+static double ms_since(gint64 t0)
+{
+	return (g_get_monotonic_time() - t0) / 1000.0;
+}
+
+/* Pauses, finds the task and decides where its registers are; loops while
+ * it is in the kernel on a vCPU. On success the VM is left paused. */
+static gboolean pause_for_task(SvMachine *m, const SvCheckpointOptions *o, gboolean was_running,
+			       SvIntrospect **inout_in, const SvGuestMem *mem, SvTaskRef *ref,
+			       SvVcpuRegs *vcpu, gboolean *ret_vcpu_user, SvCheckpointStats *st,
+			       GError **error)
+{
+	for (guint attempt = 1;; attempt++) {
+		st->attempts = attempt;
+		gint64 t0 = g_get_monotonic_time();
+		if (was_running && !sv_machine_pause(m, error))
+			return FALSE;
+		if (!*inout_in) {
+			*inout_in = sv_introspect_new(m->arch, m->image_dir, mem, error);
+			if (!*inout_in)
+				goto fail;
+		}
+		if (!sv_introspect_find_task(*inout_in, o->pid, ref, error))
+			goto fail;
+		*ret_vcpu_user = FALSE;
+		if (!ref->on_cpu)
+			return TRUE;
+		if (!sv_machine_read_vcpu_regs(m, ref->cpu, vcpu, error))
+			goto fail;
+		if (vcpu->user_mode) {
+			*ret_vcpu_user = TRUE;
+			return TRUE;
+		}
+		if (!was_running || attempt == MAX_ATTEMPTS) {
+			g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+				    "guest pid %u was inside the kernel on vCPU %u at each of %u "
+				    "pauses; try again%s",
+				    o->pid, ref->cpu, attempt,
+				    was_running ? "" : " with the VM running (it was paused)");
+			goto fail;
+		}
+		if (!sv_machine_resume(m, error))
+			return FALSE;
+		st->pause_ms += ms_since(t0);
+		g_usleep(RETRY_RUN_US);
+		continue;
+	fail:
+		st->pause_ms += ms_since(t0);
+		return FALSE;
+	}
+}
+
+/* The files that file-backed mappings need, carried once each. */
+static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, const SvCheckpointOptions *o,
+			    SvCheckpointStats *st, GError **error)
+{
+	if (!o->read_file)
+		return TRUE;
+	g_autoptr(GHashTable) done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	for (guint i = 0; i < cap->vmas->len; i++) {
+		SvCaptureVma *v = &g_array_index(cap->vmas, SvCaptureVma, i);
+		if (!v->file_backed)
+			continue;
+		const char *sha = g_hash_table_lookup(done, v->vma.name);
+		if (!sha) {
+			g_autoptr(GBytes) contents = o->read_file(v->vma.name, o->read_file_data, error);
+			if (!contents) {
+				g_prefix_error(error, "carrying %s (mapped by guest pid %u): ", v->vma.name,
+					       o->pid);
+				return FALSE;
+			}
+			char *hex = sv_snapshot_writer_add_file(w, contents, error);
+			if (!hex)
+				return FALSE;
+			g_hash_table_insert(done, g_strdup(v->vma.name), hex);
+			sha = hex;
+			st->files++;
+		}
+		g_free(v->sha256);
+		v->sha256 = g_strdup(sha);
+	}
+	return TRUE;
+}
+
+static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointOptions *o,
+			       SvCheckpointStats *st, GError **error)
+{
+	SvSnapshotWriterOptions wo = {
+		.arch = sv_snap_arch_from_name(m->arch->name),
+		.byte_order = SV_SNAP_LITTLE_ENDIAN,
+		.page_size = m->arch->page_size,
+		.zstd_level = o->zstd_level,
+	};
+	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(o->output, &wo, error);
+	if (!w || !carry_files(w, cap, o, st, error))
+		return FALSE;
+	g_autoptr(GVariant) vmas = sv_capture_vmas_variant(cap);
+	g_autoptr(GVariant) prov = sv_capture_provenance(cap, m, o->pid);
+	if (!sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PROVENANCE, prov, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_TASK, cap->task, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_REGS, cap->regs, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_FPU, cap->fpu, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_TLS, cap->tls, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_MM, cap->mm, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_VMAS, vmas, error))
+		return FALSE;
+	guint64 page = m->arch->page_size, total = cap->pages_len, done = 0;
+	for (guint i = 0; i < cap->runs->len; i++) {
+		const SvPageRun *r = &g_array_index(cap->runs, SvPageRun, i);
+		if (!sv_snapshot_writer_add_pages(w, r->va, cap->pages + r->offset, r->len / page,
+						  error))
+			return FALSE;
+		done += r->len;
+		if (o->progress)
+			o->progress("writing", done, total, o->progress_data);
+	}
+	if (!sv_snapshot_writer_finish(w, error))
+		return FALSE;
+	st->pages_stored = sv_snapshot_writer_pages_stored(w);
+	return TRUE;
+}
+
+gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointStats *st,
+		       GError **error)
+{
+	gint64 start = g_get_monotonic_time();
+	*st = (SvCheckpointStats){ 0 };
+	if (!m->image_dir) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+			    "VM '%s' was started without an image record; cannot introspect it",
+			    m->name);
+		return FALSE;
+	}
+	SvMachineState state = sv_machine_get_state(m, error);
+	if (state != SV_MACHINE_RUNNING && state != SV_MACHINE_PAUSED) {
+		if (error && !*error)
+			g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "VM '%s' is %s", m->name,
+				    sv_machine_state_str(state));
+		return FALSE;
+	}
+	gboolean was_running = state == SV_MACHINE_RUNNING;
+	/* mapped before the pause: a read-only view of the shared RAM file */
+	g_autoptr(SvGuestMem) mem = sv_machine_map_ram(m, error);
+	if (!mem)
+		return FALSE;
+	g_autoptr(SvIntrospect) in = NULL;
+	g_autoptr(SvCapture) cap = NULL;
+	SvTaskRef ref;
+	SvVcpuRegs *vcpu = g_new0(SvVcpuRegs, 1);
+	gboolean vcpu_user = FALSE;
+	gboolean ok = pause_for_task(m, o, was_running, &in, mem, &ref, vcpu, &vcpu_user, st, error);
+	if (ok) {
+		/* paused now: capture, then resume whatever happened */
+		gint64 t0 = g_get_monotonic_time();
+		cap = sv_capture(in, mem, &ref, vcpu_user ? vcpu : NULL, o->progress, o->progress_data,
+				 error);
+		st->copy_ms = cap ? cap->copy_ms : 0;
+		g_autoptr(GError) resume_error = NULL;
+		if (was_running && !sv_machine_resume(m, &resume_error) && cap) {
+			g_propagate_prefixed_error(error, g_steal_pointer(&resume_error),
+						   "resuming VM '%s' after the capture: ", m->name);
+			g_clear_pointer(&cap, sv_capture_free);
+		}
+		st->pause_ms += ms_since(t0);
+		ok = cap != NULL;
+	}
+	g_free(vcpu);
+	if (!ok)
+		return FALSE;
+	st->regs_source = cap->regs_source;
+	st->syscall = cap->syscall;
+	st->vmas = cap->vmas->len;
+	st->pages_present = cap->pages_len / m->arch->page_size;
+	if (o->kill_after && o->kill && !o->kill(o->pid, o->kill_data, error))
+		return FALSE;
+	gint64 tw = g_get_monotonic_time();
+	if (!write_snapshot(m, cap, o, st, error))
+		return FALSE;
+	st->write_ms = ms_since(tw);
+	g_autoptr(GError) stat_error = NULL;
+	g_autoptr(GFile) f = g_file_new_for_path(o->output);
+	g_autoptr(GFileInfo) info =
+		g_file_query_info(f, G_FILE_ATTRIBUTE_STANDARD_SIZE, 0, NULL, &stat_error);
+	st->file_size = info ? g_file_info_get_size(info) : 0;
+	st->total_ms = ms_since(start);
+	return TRUE;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * checkpoint.h - one process's complete state, taken from outside its guest
+ * into a snapshot file (include/snapvm/snapshot-format.h).
+ *
+ * The VM is paused only while guest memory is read: the task's registers,
+ * FPU, TLS, signal and mm state are decoded and its present pages copied
+ * into host memory; the VM is then resumed (or the process killed) and the
+ * snapshot written from the copy, atomically. The target is never ptraced
+ * and the guest agent never touches it.
+ *
+ * A task caught running on a vCPU: in user mode its live registers come
+ * from that vCPU; in kernel mode (mid syscall, mid context switch) the VM
+ * is resumed for a moment and paused again, a bounded number of times, until
+ * the task is either off every CPU (its state then all saved in memory) or
+ * back in user mode.
+ */
+#ifndef SNAPVM_CHECKPOINT_H
+#define SNAPVM_CHECKPOINT_H
+
+#include <glib.h>
+
+#include "vmm/machine.h"
+
+/* Reads a guest file whose contents a file-backed mapping needs (the
+ * agent's READFILE); NULL: file contents are not carried. */
+typedef GBytes *(*SvGuestFileFn)(const char *path, gpointer data, GError **error);
+/* Reports progress of the longest phase: bytes done of total. */
+typedef void (*SvProgressFn)(const char *phase, guint64 done, guint64 total, gpointer data);
+
+typedef struct SvCheckpointOptions {
+	guint32 pid;
+	const char *output;
+	gboolean kill_after; /* kill the process once its state is copied */
+	int zstd_level;	     /* 0: page data stored raw */
+	SvGuestFileFn read_file;
+	gpointer read_file_data;
+	SvProgressFn progress;
+	gpointer progress_data;
+	/* Kills the process right after the VM resumes (kill_after); the
+	 * agent's KILL, since nothing outside the guest can. */
+	gboolean (*kill)(guint32 pid, gpointer data, GError **error);
+	gpointer kill_data;
+} SvCheckpointOptions;
+
+typedef struct SvCheckpointStats {
+	double pause_ms;      /* the VM stopped, all attempts together */
+	double copy_ms;	      /* of which: copying pages out of guest RAM */
+	double write_ms;      /* writing the snapshot after the resume */
+	double total_ms;
+	guint attempts;	      /* pauses it took to find the task off the kernel */
+	guint vmas;
+	guint files;
+	guint64 pages_present; /* mapped pages copied */
+	guint64 pages_stored;  /* of which non-zero, in the file */
+	guint64 file_size;
+	const char *regs_source; /* "memory" or "vcpu" */
+	SvSyscallFixup syscall;
+} SvCheckpointStats;
+
+gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointStats *stats,
+		       GError **error);
+
+#endif

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli-checkpoint.c - `snapvm checkpoint VM --pid PID -o FILE
+ * [--leave-running|--kill] [--compress LEVEL] [--no-files] [--json]`.
+ */
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "vmm/agent-client.h"
+#include "vmm/checkpoint/checkpoint.h"
+#include "vmm/cli.h"
+#include "vmm/errors.h"
+#include "vmm/machine.h"
+
+/* Largest file a mapping may carry into a snapshot. */
+#define MAX_CARRIED_FILE (1ull << 30)
+
+static void show_progress(const char *phase, guint64 done, guint64 total, gpointer data)
+{
+	/* only worth a line for a large process, and only on a terminal */
+	if (total < (64u << 20) || !isatty(STDERR_FILENO))
+		return;
+	fprintf(stderr, "\rsnapvm checkpoint: %s %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " MiB%s",
+		phase, done >> 20, total >> 20, done == total ? "\n" : "");
+	fflush(stderr);
+}
+
+typedef struct {
+	SvMachine *m;
+	SvAgentClient *agent;
+} AgentLink;
+
+/* The agent is reached on demand: a checkpoint whose process maps no file
+ * and is left running needs no help from inside the guest at all. */
+static SvAgentClient *agent(AgentLink *link, GError **error)
+{
+	if (link->agent)
+		return link->agent;
+	link->agent = sv_agent_client_connect(link->m->control_socket, 2000, error);
+	if (link->agent && !sv_agent_client_hello(link->agent, 5000, NULL, error))
+		g_clear_pointer(&link->agent, sv_agent_client_free);
+	return link->agent;
+}
+
+static GBytes *read_guest_file(const char *path, gpointer data, GError **error)
+{
+	SvAgentClient *a = agent(data, error);
+	if (!a)
+		return NULL;
+	GBytes *contents = NULL;
+	if (!sv_agent_client_read_file(a, path, MAX_CARRIED_FILE, &contents, error))
+		return NULL;
+	return contents;
+}
+
+static gboolean kill_guest_process(guint32 pid, gpointer data, GError **error)
+{
+	SvAgentClient *a = agent(data, error);
+	return a && sv_agent_client_kill(a, pid, 9, error);
+}
+
+static void print_json(const char *vm, guint32 pid, const char *output,
+		       const SvCheckpointStats *st)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+#define MEMBER(name, kind, value)                 \
+	json_builder_set_member_name(b, name);    \
+	json_builder_add_##kind##_value(b, value)
+	MEMBER("vm", string, vm);
+	MEMBER("pid", int, pid);
+	MEMBER("output", string, output);
+	MEMBER("pause_ms", double, st->pause_ms);
+	MEMBER("copy_ms", double, st->copy_ms);
+	MEMBER("write_ms", double, st->write_ms);
+	MEMBER("total_ms", double, st->total_ms);
+	MEMBER("pauses", int, st->attempts);
+	MEMBER("vmas", int, st->vmas);
+	MEMBER("files", int, st->files);
+	MEMBER("pages_present", int, (gint64)st->pages_present);
+	MEMBER("pages_stored", int, (gint64)st->pages_stored);
+	MEMBER("file_size", int, (gint64)st->file_size);
+	MEMBER("regs_source", string, st->regs_source);
+	MEMBER("syscall", string, sv_syscall_fixup_str(st->syscall));
+#undef MEMBER
+	json_builder_end_object(b);
+	sv_cli_print_json(b, TRUE);
+}
+
+int sv_cmd_checkpoint(int argc, char **argv)
+{
+	gint pid = 0, level = 0;
+	g_autofree char *output = NULL;
+	gboolean leave_running = FALSE, kill_after = FALSE, json = FALSE, no_files = FALSE;
+	GOptionEntry entries[] = {
+		{ "pid", 'p', 0, G_OPTION_ARG_INT, &pid, "Guest pid of the process (required)", "PID" },
+		{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+		  "Snapshot file to write (required; written atomically)", "FILE" },
+		{ "leave-running", 0, 0, G_OPTION_ARG_NONE, &leave_running,
+		  "Let the process carry on afterwards (the default)", NULL },
+		{ "kill", 0, 0, G_OPTION_ARG_NONE, &kill_after,
+		  "Kill the process as soon as its state is copied", NULL },
+		{ "compress", 0, 0, G_OPTION_ARG_INT, &level,
+		  "zstd level for page data, 1-19 (default 0: raw, mmap-able)", "LEVEL" },
+		{ "no-files", 0, 0, G_OPTION_ARG_NONE, &no_files,
+		  "Do not carry the files the process maps (restore then needs them in place)",
+		  NULL },
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("VM");
+	g_option_context_set_summary(
+		ctx,
+		"Writes one process's complete state into a snapshot file, read from the guest's\n"
+		"memory from outside: registers, FPU/SIMD, TLS, signals, memory map and pages,\n"
+		"and the contents of the files it maps (through the guest agent). The process is\n"
+		"neither traced nor told. The VM is paused only while memory is read; the pause\n"
+		"time is printed.");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!sv_cli_parse(ctx, "checkpoint", &argc, &argv))
+		return SV_EXIT_USAGE;
+	if (argc != 2 || pid <= 0 || !output) {
+		fprintf(stderr, "snapvm checkpoint: name one VM, --pid PID and -o FILE "
+				"(snapvm ps VM lists pids)\n");
+		return SV_EXIT_USAGE;
+	}
+	if (leave_running && kill_after) {
+		fprintf(stderr, "snapvm checkpoint: --leave-running and --kill exclude each other\n");
+		return SV_EXIT_USAGE;
+	}
+	if (level < 0 || level > 19) {
+		fprintf(stderr, "snapvm checkpoint: --compress takes a zstd level, 1 to 19\n");
+		return SV_EXIT_USAGE;
+	}
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvMachine) m = sv_machine_open(argv[1], &error);
+	if (!m) {
+		sv_cli_error("checkpoint", error);
+		return SV_EXIT_FAILURE;
+	}
+	AgentLink link = { .m = m };
+	SvCheckpointOptions o = {
+		.pid = (guint32)pid,
+		.output = output,
+		.kill_after = kill_after,
+		.zstd_level = level,
+		.read_file = no_files ? NULL : read_guest_file,
+		.read_file_data = &link,
+		.progress = show_progress,
+		.kill = kill_guest_process,
+		.kill_data = &link,
+	};
+	SvCheckpointStats st;
+	gboolean ok = sv_checkpoint(m, &o, &st, &error);
+	g_clear_pointer(&link.agent, sv_agent_client_free);
+	sv_machine_release_control(m);
+	if (!ok) {
+		sv_cli_error("checkpoint", error);
+		return SV_EXIT_FAILURE;
+	}
+	if (json) {
+		print_json(m->name, (guint32)pid, output, &st);
+		return 0;
+	}
+	fprintf(stderr,
+		"snapvm checkpoint: VM '%s' paused %.1f ms (%u pause%s; pages copied in %.1f ms)\n",
+		m->name, st.pause_ms, st.attempts, st.attempts == 1 ? "" : "s", st.copy_ms);
+	printf("%s: pid %u, %u VMAs, %" G_GUINT64_FORMAT " pages (%" G_GUINT64_FORMAT
+	       " non-zero), %u file%s carried, registers from %s, syscall %s; %.1f MiB in %.0f ms\n",
+	       output, pid, st.vmas, st.pages_present, st.pages_stored, st.files,
+	       st.files == 1 ? "" : "s", st.regs_source, sv_syscall_fixup_str(st.syscall),
+	       st.file_size / 1048576.0, st.total_ms);
+	return 0;
+}

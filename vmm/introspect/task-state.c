@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * task-state.c - what a checkpoint needs of one task besides its registers
+ * and memory: identity, credentials, the user-space pointers the kernel
+ * keeps for it (clear_child_tid, robust futex list, rseq), its signal
+ * state (include/linux/sched.h, sched/signal.h, signal_types.h) and the
+ * mm's layout fields and saved auxv (include/linux/mm_types.h).
+ *
+ * Every offset comes from BTF; every value is read through the checked
+ * kernel-virtual accessor.
+ */
+#include <string.h>
+
+#include "snapvm/agent-proto.h" /* sv_get_le* */
+#include "snapvm/snapshot-format.h"
+#include "vmm/errors.h"
+#include "vmm/introspect/introspect-private.h"
+
+/* task_struct.flags bits (include/linux/sched.h) */
+#define PF_EXITING 0x00000004u
+#define PF_KTHREAD 0x00200000u
+/* AT_VECTOR_SIZE bounds saved_auxv; the pairs end at AT_NULL */
+#define AT_NULL 0
+
+/* Reads a 1-, 2-, 4- or 8-byte member at base, zero-extended. */
+static gboolean member(const SvIntrospect *in, guint64 base, const char *type, const char *path,
+		       guint64 *ret, GError **error)
+{
+	guint64 off, size;
+	if (!sv_kernel_types_offset(in->types, type, path, &off, error) ||
+	    !sv_kernel_types_size(in->types, type, path, &size, error))
+		return FALSE;
+	if (size != 1 && size != 2 && size != 4 && size != 8) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "%s.%s is %" G_GUINT64_FORMAT " bytes",
+			    type, path, size);
+		return FALSE;
+	}
+	guint8 b[8] = { 0 };
+	if (!sv_introspect_read(in, base + off, b, size, error))
+		return FALSE;
+	*ret = sv_get_le64(b);
+	return TRUE;
+}
+
+static gboolean kernel_reader_read(gconstpointer ctx, guint64 va, void *buf, gsize len,
+				   GError **error)
+{
+	return sv_introspect_read(ctx, va, buf, len, error);
+}
+
+SvKernelReader sv_introspect_reader(const SvIntrospect *in)
+{
+	return (SvKernelReader){ .read = kernel_reader_read, .ctx = in, .types = in->types };
+}
+
+gboolean sv_introspect_find_task(const SvIntrospect *in, guint32 pid, SvTaskRef *ret,
+				 GError **error)
+{
+	guint64 task, mm;
+	if (!sv_introspect_task_address(in, pid, &task, &mm, error))
+		return FALSE;
+	guint64 flags, exit_state, on_cpu, cpu, signal, nr_threads;
+	if (!member(in, task, "task_struct", "flags", &flags, error) ||
+	    !member(in, task, "task_struct", "exit_state", &exit_state, error) ||
+	    !member(in, task, "task_struct", "on_cpu", &on_cpu, error) ||
+	    !member(in, task, "task_struct", "thread_info.cpu", &cpu, error) ||
+	    !member(in, task, "task_struct", "signal", &signal, error) ||
+	    !member(in, signal, "signal_struct", "nr_threads", &nr_threads, error))
+		return FALSE;
+	if (exit_state || (flags & PF_EXITING)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+			    "guest pid %u has exited (a zombie not yet reaped)", pid);
+		return FALSE;
+	}
+	if (!mm || (flags & PF_KTHREAD)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+			    "guest pid %u is a kernel thread: it has no user state to checkpoint", pid);
+		return FALSE;
+	}
+	if (nr_threads != 1) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "guest pid %u has %" G_GUINT64_FORMAT " threads; snapvm checkpoints "
+			    "single-threaded processes only (for now)",
+			    pid, nr_threads);
+		return FALSE;
+	}
+	*ret = (SvTaskRef){ .task = task, .mm = mm, .pid = pid, .cpu = (guint32)cpu,
+			    .on_cpu = on_cpu != 0 };
+	return TRUE;
+}
+
+static void add_u64(GVariantBuilder *b, const char *key, guint64 v)
+{
+	g_variant_builder_add(b, "{sv}", key, g_variant_new_uint64(v));
+}
+
+static void add_u32(GVariantBuilder *b, const char *key, guint64 v)
+{
+	g_variant_builder_add(b, "{sv}", key, g_variant_new_uint32((guint32)v));
+}
+
+/* One member copied into the TASK dict under a key of its own. */
+typedef struct {
+	const char *path;
+	const char *key;
+} Field;
+
+static gboolean add_members(const SvIntrospect *in, GVariantBuilder *b, guint64 base,
+			    const char *type, const Field *fields, gboolean wide, GError **error)
+{
+	for (const Field *f = fields; f->path; f++) {
+		guint64 v;
+		if (!member(in, base, type, f->path, &v, error))
+			return FALSE;
+		if (wide)
+			add_u64(b, f->key, v);
+		else
+			add_u32(b, f->key, v);
+	}
+	return TRUE;
+}
+
+/* sighand->action[]: one (signo, handler, flags, restorer, mask) per signal
+ * whose action is not the default, and the masks and alternate stack. */
+static gboolean add_signals(const SvIntrospect *in, GVariantBuilder *b, guint64 task,
+			    GError **error)
+{
+	guint64 sighand, signal, actions_off, actions_size, ksa_size, handler_off, flags_off,
+		mask_off, restorer_off = G_MAXUINT64;
+	if (!member(in, task, "task_struct", "sighand", &sighand, error) ||
+	    !member(in, task, "task_struct", "signal", &signal, error) ||
+	    !sv_kernel_types_offset(in->types, "sighand_struct", "action", &actions_off, error) ||
+	    !sv_kernel_types_size(in->types, "sighand_struct", "action", &actions_size, error) ||
+	    !sv_kernel_types_size(in->types, "k_sigaction", NULL, &ksa_size, error) ||
+	    !sv_kernel_types_offset(in->types, "k_sigaction", "sa.sa_handler", &handler_off, error) ||
+	    !sv_kernel_types_offset(in->types, "k_sigaction", "sa.sa_flags", &flags_off, error) ||
+	    !sv_kernel_types_offset(in->types, "k_sigaction", "sa.sa_mask", &mask_off, error))
+		return FALSE;
+	/* sa_restorer exists where the arch defines __ARCH_HAS_SA_RESTORER */
+	sv_kernel_types_offset(in->types, "k_sigaction", "sa.sa_restorer", &restorer_off, NULL);
+	guint n = ksa_size ? (guint)(actions_size / ksa_size) : 0;
+	if (n == 0 || n > 128 || ksa_size > 256) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "sighand_struct.action has an unexpected shape (%u entries of %" G_GUINT64_FORMAT
+			    " bytes)",
+			    n, ksa_size);
+		return FALSE;
+	}
+	g_autofree guint8 *acts = g_malloc(actions_size);
+	if (!sv_introspect_read(in, sighand + actions_off, acts, actions_size, error))
+		return FALSE;
+	g_auto(GVariantBuilder) ab = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a(utttt)"));
+	for (guint i = 0; i < n; i++) {
+		const guint8 *a = acts + i * ksa_size;
+		guint64 handler = sv_get_le64(a + handler_off);
+		guint64 flags = sv_get_le64(a + flags_off);
+		guint64 mask = sv_get_le64(a + mask_off);
+		guint64 restorer = restorer_off < ksa_size ? sv_get_le64(a + restorer_off) : 0;
+		if (handler || flags || mask || restorer)
+			g_variant_builder_add(&ab, "(utttt)", i + 1, handler, flags, restorer, mask);
+	}
+	g_variant_builder_add(b, "{sv}", "sigactions", g_variant_builder_end(&ab));
+	/* sigset_t is one word on 64-bit arches (_NSIG_WORDS) */
+	static const Field task_sig[] = {
+		{ "blocked.sig", "sigblocked" },
+		{ "real_blocked.sig", "sigblocked_real" },
+		{ "pending.signal.sig", "sigpending" },
+		{ "sas_ss_sp", "sigaltstack_sp" },
+		{ "sas_ss_size", "sigaltstack_size" },
+		{ NULL },
+	};
+	static const Field task_sig32[] = { { "sas_ss_flags", "sigaltstack_flags" }, { NULL } };
+	static const Field shared_sig[] = { { "shared_pending.signal.sig", "sigpending_shared" },
+					    { NULL } };
+	return add_members(in, b, task, "task_struct", task_sig, TRUE, error) &&
+	       add_members(in, b, task, "task_struct", task_sig32, FALSE, error) &&
+	       add_members(in, b, signal, "signal_struct", shared_sig, TRUE, error);
+}
+
+GVariant *sv_introspect_task_fields(const SvIntrospect *in, const SvTaskRef *ref, GError **error)
+{
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_SNAP_DICT_TYPE));
+	guint64 tgid, tid, comm_off, cred;
+	char comm[17] = { 0 };
+	if (!member(in, ref->task, "task_struct", "tgid", &tgid, error) ||
+	    !member(in, ref->task, "task_struct", "pid", &tid, error) ||
+	    !sv_kernel_types_offset(in->types, "task_struct", "comm", &comm_off, error) ||
+	    !sv_introspect_read(in, ref->task + comm_off, comm, 16, error) ||
+	    !member(in, ref->task, "task_struct", "cred", &cred, error))
+		return NULL;
+	add_u32(&b, "pid", tgid);
+	add_u32(&b, "tid", tid);
+	g_variant_builder_add(&b, "{sv}", "comm",
+			      g_variant_new_take_string(g_utf8_make_valid(comm, -1)));
+	static const Field ptrs[] = {
+		{ "clear_child_tid", "clear_child_tid" }, { "set_child_tid", "set_child_tid" },
+		{ "robust_list", "robust_list" },	  { "rseq", "rseq" },
+		{ NULL },
+	};
+	static const Field words[] = { { "personality", "personality" },
+				       { "rseq_sig", "rseq_sig" },
+				       { NULL } };
+	static const Field ids[] = {
+		{ "uid.val", "uid" },	{ "gid.val", "gid" },	{ "suid.val", "suid" },
+		{ "sgid.val", "sgid" }, { "euid.val", "euid" }, { "egid.val", "egid" },
+		{ "fsuid.val", "fsuid" }, { "fsgid.val", "fsgid" }, { NULL },
+	};
+	if (!add_members(in, &b, ref->task, "task_struct", ptrs, TRUE, error) ||
+	    !add_members(in, &b, ref->task, "task_struct", words, FALSE, error) ||
+	    !add_members(in, &b, cred, "cred", ids, FALSE, error) ||
+	    !add_signals(in, &b, ref->task, error))
+		return NULL;
+	/* rseq_len joined task_struct in 6.3; before it every registration
+	 * had the original 32-byte struct rseq (ORIG_RSEQ_SIZE) */
+	guint64 rseq_len = 32;
+	if (sv_kernel_types_offset(in->types, "task_struct", "rseq_len", &comm_off, NULL) &&
+	    !member(in, ref->task, "task_struct", "rseq_len", &rseq_len, error))
+		return NULL;
+	add_u32(&b, "rseq_len", rseq_len);
+	return g_variant_ref_sink(g_variant_builder_end(&b));
+}
+
+GVariant *sv_introspect_mm_fields(const SvIntrospect *in, const SvTaskRef *ref, GError **error)
+{
+	static const char *const fields[] = {
+		"start_code", "end_code",  "start_data", "end_data", "start_brk", "brk",
+		"start_stack", "arg_start", "arg_end",	  "env_start", "env_end",  "mmap_base",
+		NULL,
+	};
+	g_auto(GVariantBuilder) fb = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{st}"));
+	for (const char *const *f = fields; *f; f++) {
+		guint64 v;
+		if (!member(in, ref->mm, "mm_struct", *f, &v, error))
+			return NULL;
+		g_variant_builder_add(&fb, "{st}", *f, v);
+	}
+	guint64 auxv_off, auxv_size;
+	if (!sv_kernel_types_offset(in->types, "mm_struct", "saved_auxv", &auxv_off, error) ||
+	    !sv_kernel_types_size(in->types, "mm_struct", "saved_auxv", &auxv_size, error))
+		return NULL;
+	if (auxv_size > 4096 || auxv_size % 16) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "mm_struct.saved_auxv is %" G_GUINT64_FORMAT " bytes", auxv_size);
+		return NULL;
+	}
+	g_autofree guint8 *auxv = g_malloc(auxv_size);
+	if (!sv_introspect_read(in, ref->mm + auxv_off, auxv, auxv_size, error))
+		return NULL;
+	g_auto(GVariantBuilder) ab = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a(tt)"));
+	for (guint64 i = 0; i + 16 <= auxv_size; i += 16) {
+		guint64 type = sv_get_le64(auxv + i), value = sv_get_le64(auxv + i + 8);
+		g_variant_builder_add(&ab, "(tt)", type, value);
+		if (type == AT_NULL)
+			break;
+	}
+	return g_variant_ref_sink(g_variant_new("(a{st}a(tt))", &fb, &ab));
+}

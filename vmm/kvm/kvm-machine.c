@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kvm-machine.c - the machine interface for the kvm backend: starting the
+ * VMM process, and every other operation through its control socket, so
+ * any snapvm process can act on a VM another one started.
+ */
+#include "vmm/kvm/kvm-machine.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vmm/errors.h"
+#include "vmm/kvm/kvm-control.h"
+
+#define CONTROL_TIMEOUT_MS 10000
+/* loading a 65 MiB vmlinux into a fresh memfd, under nested KVM */
+#define START_TIMEOUT_MS 120000
+
+typedef struct SvKvmMachine {
+	SvMachine base;
+	char *control_socket;
+} SvKvmMachine;
+
+static SvKvmMachine *km(SvMachine *m)
+{
+	return (SvKvmMachine *)m;
+}
+
+gboolean sv_kvm_available(const SvArchOps *arch, GError **error)
+{
+	/* The VMM loads x86-64 kernels and models a PC; it runs on x86-64
+	 * hosts only. */
+	if (arch->elf_machine != EM_X86_64 || sv_arch_host() != arch) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "--accel kvm runs x86_64 guests on an x86_64 host only (this is a %s "
+			    "guest on a %s host); use --accel tcg",
+			    arch->name, sv_arch_host()->name);
+		return FALSE;
+	}
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY,
+			    "--accel kvm: /dev/kvm cannot be opened (%s); this host has no usable "
+			    "KVM - use --accel tcg",
+			    g_strerror(errno));
+		return FALSE;
+	}
+	close(fd);
+	return TRUE;
+}
+
+static gboolean call(SvMachine *m, const char *req, char **ret_payload, GError **error)
+{
+	return sv_kvm_control_call(km(m)->control_socket, req, CONTROL_TIMEOUT_MS, ret_payload,
+				   error);
+}
+
+static gboolean kvm_pause(SvMachine *m, GError **error)
+{
+	return call(m, "pause", NULL, error);
+}
+
+static gboolean kvm_resume(SvMachine *m, GError **error)
+{
+	return call(m, "resume", NULL, error);
+}
+
+static void kill_by_pid_file(SvMachine *m)
+{
+	g_autofree char *path = g_build_filename(m->vm_dir, "vmm.pid", NULL);
+	g_autofree char *text = NULL;
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return;
+	gint64 pid = g_ascii_strtoll(text, NULL, 10);
+	if (pid > 1)
+		kill((pid_t)pid, SIGKILL);
+}
+
+static gboolean kvm_stop(SvMachine *m, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	if (call(m, "stop", NULL, &local))
+		return TRUE;
+	if (g_error_matches(local, SV_ERROR, SV_ERROR_PEER_GONE))
+		return TRUE; /* already gone */
+	if (g_error_matches(local, SV_ERROR, SV_ERROR_TIMEOUT)) {
+		/* a VMM that no longer answers is ended the hard way */
+		kill_by_pid_file(m);
+		return TRUE;
+	}
+	g_propagate_error(error, g_steal_pointer(&local));
+	return FALSE;
+}
+
+static SvMachineState kvm_get_state(SvMachine *m, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	g_autofree char *state = NULL;
+	if (!call(m, "state", &state, &local)) {
+		if (g_error_matches(local, SV_ERROR, SV_ERROR_PEER_GONE))
+			return SV_MACHINE_STOPPED;
+		g_propagate_error(error, g_steal_pointer(&local));
+		return SV_MACHINE_OTHER;
+	}
+	if (!strcmp(state, "running"))
+		return SV_MACHINE_RUNNING;
+	if (!strcmp(state, "paused"))
+		return SV_MACHINE_PAUSED;
+	return SV_MACHINE_OTHER;
+}
+
+static SvGuestMem *kvm_map_ram(SvMachine *m, GError **error)
+{
+	g_autofree char *reply = NULL;
+	if (!call(m, "ram", &reply, error))
+		return NULL;
+	/* "/proc/PID/fd/N SIZE": the VMM's memfd, opened through its fd link */
+	char *space = strchr(reply, ' ');
+	guint64 size = space ? g_ascii_strtoull(space + 1, NULL, 10) : 0;
+	if (!space || !size) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "bad RAM reply from the VMM: %s",
+			    reply);
+		return NULL;
+	}
+	*space = '\0';
+	/* the VMM lays RAM out as QEMU's pc board does (kvm-vm.c) */
+	SvRamRegion regions[SV_RAM_REGIONS_MAX];
+	guint n = m->arch->qemu->ram_layout(size, regions);
+	return sv_guest_mem_open(reply, regions, n, error);
+}
+
+static gboolean kvm_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs,
+				   GError **error)
+{
+	g_autofree char *req = g_strdup_printf("regs %u", cpu);
+	g_autofree char *text = NULL;
+	if (!call(m, req, &text, error))
+		return FALSE;
+	return m->arch->parse_monitor_regs(text, ret_regs, error);
+}
+
+static void kvm_release_control(SvMachine *m)
+{
+	/* nothing held between operations */
+}
+
+static void kvm_free_backend(SvMachine *m)
+{
+	g_free(km(m)->control_socket);
+}
+
+static const SvMachineOps kvm_machine_ops = {
+	.backend = "kvm",
+	.pause = kvm_pause,
+	.resume = kvm_resume,
+	.stop = kvm_stop,
+	.get_state = kvm_get_state,
+	.map_ram = kvm_map_ram,
+	.read_vcpu_regs = kvm_read_vcpu_regs,
+	.release_control = kvm_release_control,
+	.free_backend = kvm_free_backend,
+};
+
+SvMachine *sv_kvm_machine_new(const SvArchOps *arch, const char *name, guint memory_mib)
+{
+	SvKvmMachine *k = g_new0(SvKvmMachine, 1);
+	sv_machine_init_common(&k->base, &kvm_machine_ops, arch, name, NULL, memory_mib);
+	k->control_socket = g_build_filename(k->base.vm_dir, "control.sock", NULL);
+	return &k->base;
+}
+
+/* Reads the VMM's set-up report until it closes the pipe. */
+static gboolean read_report(int fd, GError **error)
+{
+	GString *s = g_string_new(NULL);
+	gint64 deadline = g_get_monotonic_time() + (gint64)START_TIMEOUT_MS * 1000;
+	char buf[1024];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n > 0) {
+			g_string_append_len(s, buf, n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR && g_get_monotonic_time() < deadline)
+			continue;
+		break;
+	}
+	g_autofree char *text = g_string_free(s, FALSE);
+	if (!strcmp(text, "ok"))
+		return TRUE;
+	char *nl = strchr(text, '\n');
+	if (!nl) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "the kvm VMM process died while building the VM");
+		return FALSE;
+	}
+	*nl = '\0';
+	g_set_error_literal(error, SV_ERROR, (gint)g_ascii_strtoll(text, NULL, 10), nl + 1);
+	return FALSE;
+}
+
+gboolean sv_kvm_machine_create(SvMachine *m, const SvMachineConfig *config, GError **error)
+{
+	if (!sv_kvm_available(config->arch, error))
+		return FALSE;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "pipe: %s", g_strerror(errno));
+		return FALSE;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "fork: %s", g_strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return FALSE;
+	}
+	if (pid == 0) {
+		/* Twice, so the VMM is nobody's child to wait for: it outlives a
+		 * `run --detach` and leaves no zombie in any caller. Only stdio
+		 * and the report pipe stay open: an inherited agent socket would
+		 * keep a dead channel looking alive. */
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		if (dup2(p[1], 3) < 0)
+			_exit(1);
+		close_range(4, ~0u, 0);
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			close(null);
+		}
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGPIPE, SIG_IGN);
+		signal(SIGTERM, SIG_DFL);
+		sigset_t unblock;
+		sigemptyset(&unblock);
+		sigaddset(&unblock, SIGTERM);
+		sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+		sv_kvm_vmm_main(m, config, 3);
+	}
+	close(p[1]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	gboolean ok = read_report(p[0], error);
+	close(p[0]);
+	return ok;
+}
