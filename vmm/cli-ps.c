@@ -50,20 +50,23 @@ static GArray *ps_introspect(SvMachine *m, double *ret_pause_ms, GError **error)
 }
 
 /* Over the agent's control port, which `snapvm run` streaming output on
- * the main port leaves free. */
+ * the main port leaves free; over the main port for a machine without one
+ * (a backend that has no second port yet, or a VM started before it existed). */
 static GArray *ps_agent(SvMachine *m, GError **error)
 {
-	g_autoptr(SvAgentClient) agent = sv_agent_client_connect(m->control_socket, 2000, error);
+	const char *sock = g_file_test(m->control_socket, G_FILE_TEST_EXISTS) ? m->control_socket
+									      : m->agent_socket;
+	g_autoptr(SvAgentClient) agent = sv_agent_client_connect(sock, 2000, error);
 	if (!agent)
 		return NULL;
 	g_autoptr(GError) local = NULL;
 	if (!sv_agent_client_hello(agent, 5000, NULL, &local)) {
 		if (g_error_matches(local, SV_ERROR, SV_ERROR_TIMEOUT)) {
 			g_set_error(error, SV_ERROR, SV_ERROR_TIMEOUT,
-				    "the agent of VM '%s' did not answer on its control channel, "
-				    "which serves one client at a time: another snapvm process may "
-				    "hold it; use --source introspect",
-				    m->name);
+				    "the agent of VM '%s' did not answer on %s, which serves one "
+				    "client at a time: another snapvm process may hold it; use "
+				    "--source introspect",
+				    m->name, sock);
 			return NULL;
 		}
 		g_propagate_error(error, g_steal_pointer(&local));

@@ -21,7 +21,7 @@ void sv_machine_init_common(SvMachine *m, const SvMachineOps *ops, const SvArchO
 	m->name = g_strdup(name);
 	m->vm_dir = sv_vm_dir(name);
 	m->agent_socket = g_build_filename(m->vm_dir, "agent.sock", NULL);
-	m->control_socket = g_build_filename(m->vm_dir, "control.sock", NULL);
+	m->control_socket = g_build_filename(m->vm_dir, "agent-control.sock", NULL);
 	m->console_log = g_build_filename(m->vm_dir, "console.log", NULL);
 	m->connect_uri = g_strdup(connect_uri);
 	m->memory_mib = memory_mib;

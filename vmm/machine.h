@@ -68,7 +68,8 @@ struct SvMachine {
 	char *name;
 	char *vm_dir;
 	char *agent_socket; /* stream socket bridged to the agent's port */
-	char *control_socket; /* the agent's control port (SV_AGENT_CONTROL_PORT_NAME) */
+	char *control_socket; /* the agent's control port (SV_AGENT_CONTROL_PORT_NAME),
+			       * agent-control.sock: not the kvm VMM's control.sock */
 	char *console_log;
 	char *connect_uri;  /* NULL for the default */
 	char *image_dir;    /* the guest image it booted, NULL if unknown */

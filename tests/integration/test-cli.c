@@ -201,6 +201,13 @@ static void test_interrupt_stops_vm(void)
 	int out;
 	GPid pid = start_long_run("interrupted-1", &out);
 	g_assert_cmpuint(count_our_qemus(), ==, 1);
+	/* while `snapvm run` streams on the agent's main port, the agent
+	 * answers another snapvm process on its control port */
+	const char *ps_agent[] = { "ps", "interrupted-1", "--source", "agent", NULL };
+	g_auto(CmdResult) pa = run_snapvm(ps_agent);
+	if (pa.status != 0)
+		g_error("snapvm ps --source agent during a run failed (%d): %s", pa.status, pa.err);
+	g_assert_nonnull(strstr(pa.out, "sleeper-x86_64"));
 	kill(pid, SIGINT);
 	int status;
 	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);

@@ -504,7 +504,7 @@ static void test_oracle(void)
 	}
 	g_assert_true(saw_heap);
 	g_assert_true(saw_vvar);
-	g_assert_cmpuint(file_checked, >=, 2); /* headers and text at least */
+	g_assert_cmpuint(file_checked, >=, 1); /* the text at least */
 	g_test_message("ORACLE of pid %u: pc 0x%" G_GINT64_MODIFIER "x, %u regions (%u hashed, %u "
 		       "against the host file)",
 		       pid, sc_pc, o->vmas->len, hashed, file_checked);

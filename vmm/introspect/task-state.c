@@ -197,7 +197,8 @@ GVariant *sv_introspect_task_fields(const SvIntrospect *in, const SvTaskRef *ref
 		{ "robust_list", "robust_list" },	  { "rseq", "rseq" },
 		{ NULL },
 	};
-	static const Field words[] = { { "personality", "personality" },
+	static const Field words[] = { { "__state", "state" },
+				       { "personality", "personality" },
 				       { "rseq_sig", "rseq_sig" },
 				       { NULL } };
 	static const Field ids[] = {

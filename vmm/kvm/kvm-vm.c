@@ -144,15 +144,17 @@ void *sv_kvm_gpa(SvVmm *vmm, guint64 gpa, gsize len)
 	return NULL;
 }
 
-void sv_kvm_irq_line(SvVmm *vmm, guint irq, gboolean level)
+void sv_kvm_irq_line(SvVmm *vmm, guint irq, guint32 source, gboolean level)
 {
-	struct kvm_irq_level l = { .irq = irq, .level = level ? 1 : 0 };
+	g_assert(irq < SV_KVM_IRQS);
+	gboolean before = vmm->irq_sources[irq] != 0;
+	if (level)
+		vmm->irq_sources[irq] |= source;
+	else
+		vmm->irq_sources[irq] &= ~source;
+	gboolean after = vmm->irq_sources[irq] != 0;
+	if (before == after)
+		return;
+	struct kvm_irq_level l = { .irq = irq, .level = after };
 	ioctl(vmm->vm_fd, KVM_IRQ_LINE, &l);
-}
-
-/* ISA interrupts are edge-triggered (MP table): a rising edge. */
-void sv_kvm_irq_pulse(SvVmm *vmm, guint irq)
-{
-	sv_kvm_irq_line(vmm, irq, TRUE);
-	sv_kvm_irq_line(vmm, irq, FALSE);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vcpu.c - one thread per vCPU: KVM_RUN, port and MMIO exits to the device
- * models, pausing, and register dumps.
+ * vcpu.c - one thread per vCPU: KVM_RUN, port exits to the device models,
+ * pausing, and register dumps.
  *
  * Pausing: the main thread sets pause_requested, sets immediate_exit in
  * every vCPU's kvm_run and sends each thread SIGUSR1, so a thread inside
@@ -110,10 +110,16 @@ static void handle_io(SvVcpu *v)
 	gboolean is_write = run->io.direction == KVM_EXIT_IO_OUT;
 	guint16 port = run->io.port;
 	for (guint i = 0; i < run->io.count; i++, data += run->io.size) {
-		if (port >= SV_KVM_SERIAL_BASE && port < SV_KVM_SERIAL_BASE + 8 &&
-		    run->io.size == 1) {
+		SvSerial *uart = NULL;
+		if (sv_serial_owns(vmm->console, port))
+			uart = vmm->console;
+		else if (sv_serial_owns(vmm->agent.uart, port))
+			uart = vmm->agent.uart;
+		else if (sv_serial_owns(vmm->agent_control.uart, port))
+			uart = vmm->agent_control.uart;
+		if (uart && run->io.size == 1) {
 			g_mutex_lock(&vmm->devices);
-			sv_serial_io(vmm->serial, port, is_write, data);
+			sv_serial_io(uart, port, is_write, data);
 			g_mutex_unlock(&vmm->devices);
 			continue;
 		}
@@ -133,18 +139,10 @@ static void handle_io(SvVcpu *v)
 	}
 }
 
+/* No MMIO devices beyond the in-kernel LAPIC and IOAPIC: reads float high. */
 static void handle_mmio(SvVcpu *v)
 {
-	SvVmm *vmm = v->vmm;
 	struct kvm_run *run = v->run;
-	guint64 a = run->mmio.phys_addr;
-	if (a >= SV_KVM_VIRTIO_MMIO_BASE && a < SV_KVM_VIRTIO_MMIO_BASE + SV_KVM_VIRTIO_MMIO_SIZE) {
-		g_mutex_lock(&vmm->devices);
-		sv_virtio_mmio_access(vmm->virtio, a, run->mmio.is_write, run->mmio.data,
-				      run->mmio.len);
-		g_mutex_unlock(&vmm->devices);
-		return;
-	}
 	if (!run->mmio.is_write)
 		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
 }

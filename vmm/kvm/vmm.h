@@ -13,9 +13,8 @@
  *   boot-pvh.c      loads vmlinux and enters it through its PVH note
  *   mptable.c       MP table: how the guest finds its vCPUs and IOAPIC
  *   vcpu.c          vCPU threads, port/MMIO dispatch, pause, registers
- *   serial.c        8250 UART on COM1 (the guest console)
- *   virtio-mmio.c   virtio-mmio transport and split virtqueues
- *   virtio-console.c the agent channel: one named virtio-serial port
+ *   serial.c        16550A UARTs: COM1 the console, COM2 and COM3 the
+ *                   agent's port and control port
  *   control.c       the control protocol, both ends
  *
  * One lock (devices) serialises every device model: exits are rare enough
@@ -31,14 +30,21 @@
 
 #include "snapvm/arch.h"
 
-/* Guest-physical layout of the board (beside the RAM regions, which follow
- * QEMU's pc board so both backends present the same memory map). */
-#define SV_KVM_VIRTIO_MMIO_BASE 0xfeb00000ull /* above any low RAM (< 0xe0000000) */
-#define SV_KVM_VIRTIO_MMIO_SIZE 0x1000ull
-#define SV_KVM_VIRTIO_IRQ 5
-#define SV_KVM_SERIAL_IRQ 4
-#define SV_KVM_SERIAL_BASE 0x3f8
-#define SV_KVM_AGENT_PORT_NAME "org.snapvm.agent.0"
+/*
+ * The board's devices: three of the PC's four legacy UARTs, at the ports
+ * and IRQs Linux's 8250 driver probes without any firmware table. The
+ * guest kernel (Debian's) cannot be told about a virtio-mmio device
+ * without ACPI (no CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES), so the agent's
+ * channels are UARTs, handed to it as --port and --control-port on the
+ * kernel command line. COM1 and COM3 share IRQ 4, as on a PC.
+ */
+#define SV_KVM_COM1 0x3f8 /* console, ttyS0 */
+#define SV_KVM_COM2 0x2f8 /* agent port, ttyS1 */
+#define SV_KVM_COM3 0x3e8 /* agent control port, ttyS2 */
+#define SV_KVM_COM1_IRQ 4
+#define SV_KVM_COM2_IRQ 3
+#define SV_KVM_COM3_IRQ 4
+#define SV_KVM_IRQS 16
 
 typedef enum {
 	SV_VMM_RUNNING = 0,
@@ -48,9 +54,16 @@ typedef enum {
 } SvVmmEnd;
 
 typedef struct SvSerial SvSerial;
-typedef struct SvVirtioMmio SvVirtioMmio;
-typedef struct SvVirtioConsole SvVirtioConsole;
 typedef struct SvVmm SvVmm;
+
+/* One agent channel: a UART bridged to a unix socket. */
+typedef struct SvBridge {
+	SvSerial *uart;
+	int listen_fd;
+	int client; /* the one connected client, or -1 */
+	GByteArray *to_guest; /* main loop only */
+	GByteArray *to_host;  /* filled by the UART under the devices lock */
+} SvBridge;
 
 typedef struct SvVcpu {
 	SvVmm *vmm;
@@ -77,9 +90,9 @@ struct SvVmm {
 	SvVcpu *vcpus;
 
 	GMutex devices;
-	SvSerial *serial;
-	SvVirtioMmio *virtio;
-	SvVirtioConsole *console;
+	SvSerial *console;
+	SvBridge agent, agent_control;
+	guint32 irq_sources[SV_KVM_IRQS]; /* which devices assert each line */
 	int console_log_fd;
 
 	/* pause: the main thread asks, every vCPU thread parks and counts */
@@ -109,8 +122,9 @@ gboolean sv_kvm_vm_open(SvVmm *vmm, guint vcpus, GError **error);
 gboolean sv_kvm_vm_ram(SvVmm *vmm, const SvArchOps *arch, guint64 size, GError **error);
 /* Host pointer for [gpa, gpa+len) inside one RAM region, or NULL. */
 void *sv_kvm_gpa(SvVmm *vmm, guint64 gpa, gsize len);
-void sv_kvm_irq_line(SvVmm *vmm, guint irq, gboolean level);
-void sv_kvm_irq_pulse(SvVmm *vmm, guint irq);
+/* Sets one device's (source bit's) level on an interrupt line; the line is
+ * the OR of its sources. Called with the devices lock held. */
+void sv_kvm_irq_line(SvVmm *vmm, guint irq, guint32 source, gboolean level);
 
 /* cpuid.c */
 gboolean sv_kvm_cpuid_init(SvVmm *vmm, GError **error);
@@ -135,68 +149,13 @@ gboolean sv_kvm_vcpus_paused(SvVmm *vmm);
  * both backends' dumps, so register names are the same). */
 char *sv_kvm_vcpu_dump(SvVmm *vmm, guint index, GError **error);
 
-/* serial.c */
-SvSerial *sv_serial_new(SvVmm *vmm);
+/* serial.c: what the guest sends goes to sink, byte runs at a time. */
+typedef void (*SvSerialSink)(gpointer user, const guint8 *buf, gsize len);
+SvSerial *sv_serial_new(SvVmm *vmm, guint16 base, guint irq, SvSerialSink sink, gpointer user);
 void sv_serial_free(SvSerial *s);
-gboolean sv_serial_io(SvSerial *s, guint16 port, gboolean is_write, guint8 *data);
-
-/* virtio-mmio.c: the transport; the device model plugs in below. */
-typedef struct SvVirtq {
-	guint32 num;
-	gboolean ready;
-	guint64 desc, avail, used;
-	guint16 last_avail; /* next avail entry to take */
-	guint16 used_idx;   /* next used entry to fill */
-} SvVirtq;
-
-typedef struct SvVirtioDeviceOps {
-	guint32 device_id;
-	guint64 features;
-	guint n_queues;
-	/* config space read (offset within config, bytes <= 8) */
-	void (*config_read)(void *dev, guint32 offset, guint8 *data, guint len);
-	void (*queue_notify)(void *dev, guint queue);
-	void (*reset)(void *dev);
-	/* the driver set DRIVER_OK */
-	void (*driver_ok)(void *dev);
-} SvVirtioDeviceOps;
-
-#define SV_VIRTQ_MAX 8
-SvVirtioMmio *sv_virtio_mmio_new(SvVmm *vmm, guint64 base, guint irq,
-				 const SvVirtioDeviceOps *ops, void *dev);
-void sv_virtio_mmio_free(SvVirtioMmio *v);
-gboolean sv_virtio_mmio_access(SvVirtioMmio *v, guint64 addr, gboolean is_write, guint8 *data,
-			       guint len);
-SvVirtq *sv_virtio_mmio_queue(SvVirtioMmio *v, guint index);
-/* Raises the used-buffer interrupt. */
-void sv_virtio_mmio_notify(SvVirtioMmio *v);
-
-/* One descriptor chain taken from a virtqueue. */
-#define SV_VIRTQ_CHAIN_MAX 16
-typedef struct SvVirtqChain {
-	guint16 head;
-	guint n;
-	struct {
-		guint8 *ptr;
-		guint32 len;
-		gboolean device_writes;
-	} seg[SV_VIRTQ_CHAIN_MAX];
-} SvVirtqChain;
-
-/* Takes the next available chain; FALSE if none (or the guest's ring is
- * broken, which is treated as empty: guest memory is untrusted). */
-gboolean sv_virtq_pop(SvVmm *vmm, SvVirtq *q, SvVirtqChain *chain);
-void sv_virtq_push(SvVmm *vmm, SvVirtq *q, guint16 head, guint32 written);
-
-/* virtio-console.c */
-SvVirtioConsole *sv_virtio_console_new(SvVmm *vmm);
-void sv_virtio_console_free(SvVirtioConsole *c);
-/* Host side of the agent port, called by the main loop with devices held. */
-void sv_virtio_console_host_connected(SvVirtioConsole *c, gboolean connected);
-/* Copies bytes for the guest into its receive buffers; returns how many it
- * took (0 while the guest has not opened the port or has no buffers). */
-gsize sv_virtio_console_to_guest(SvVirtioConsole *c, const guint8 *buf, gsize len);
-/* Moves what the guest wrote into out (to the host), bounded by max. */
-void sv_virtio_console_from_guest(SvVirtioConsole *c, GByteArray *out, gsize max);
+gboolean sv_serial_owns(const SvSerial *s, guint16 port);
+void sv_serial_io(SvSerial *s, guint16 port, gboolean is_write, guint8 *data);
+/* Host bytes for the guest: takes what fits in the receive FIFO. */
+gsize sv_serial_receive(SvSerial *s, const guint8 *buf, gsize len);
 
 #endif
