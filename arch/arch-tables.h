@@ -20,14 +20,24 @@ typedef void (*SvMonitorPairFn)(const char *name, guint64 value, const char *res
 				gpointer user_data);
 guint sv_monitor_scan_pairs(const char *text, SvMonitorPairFn fn, gpointer user_data);
 
+/* Reads member path of the kernel struct of type at base (want bytes,
+ * which must be the member's size). */
+gboolean sv_arch_read_member(const SvKernelReader *rd, guint64 base, const char *type,
+			     const char *path, void *buf, gsize want, GError **error);
+gboolean sv_arch_read_u64(const SvKernelReader *rd, guint64 base, const char *type,
+			  const char *path, guint64 *ret, GError **error);
+gboolean sv_arch_read_u32(const SvKernelReader *rd, guint64 base, const char *type,
+			  const char *path, guint32 *ret, GError **error);
+
 /* Stores value into member member_path of a raw kernel struct of type
  * (len bytes), in the member's size. */
 gboolean sv_arch_struct_set(const struct SvKernelTypes *types, const char *type,
 			    const char *member_path, guint8 *raw, gsize len, guint64 value,
 			    GError **error);
 
-/* Reads the 64-bit (or 32-bit, sign-extended; 16- and 8-bit, zero-extended) member member_path of a raw
- * kernel struct of type, at the offset and size its BTF gives. */
+/* Reads member member_path of a raw kernel struct of type, at the offset
+ * and size its BTF gives: 64-bit, 32-bit sign-extended, or 16- and 8-bit
+ * zero-extended. */
 gboolean sv_arch_struct_member(const struct SvKernelTypes *types, const char *type,
 			       const char *member_path, GBytes *raw, guint64 *ret, GError **error);
 

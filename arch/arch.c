@@ -236,6 +236,42 @@ gboolean sv_arch_struct_set(const struct SvKernelTypes *types, const char *type,
 	return TRUE;
 }
 
+gboolean sv_arch_read_member(const SvKernelReader *rd, guint64 base, const char *type,
+			     const char *path, void *buf, gsize want, GError **error)
+{
+	guint64 off, size;
+	if (!sv_kernel_types_offset(rd->types, type, path, &off, error) ||
+	    !sv_kernel_types_size(rd->types, type, path, &size, error))
+		return FALSE;
+	if (size != want) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "%s.%s is %" G_GUINT64_FORMAT " bytes in the guest kernel, not %" G_GSIZE_FORMAT,
+			    type, path, size, want);
+		return FALSE;
+	}
+	return rd->read(rd->ctx, base + off, buf, want, error);
+}
+
+gboolean sv_arch_read_u64(const SvKernelReader *rd, guint64 base, const char *type,
+			  const char *path, guint64 *ret, GError **error)
+{
+	guint64 v;
+	if (!sv_arch_read_member(rd, base, type, path, &v, 8, error))
+		return FALSE;
+	*ret = GUINT64_FROM_LE(v);
+	return TRUE;
+}
+
+gboolean sv_arch_read_u32(const SvKernelReader *rd, guint64 base, const char *type,
+			  const char *path, guint32 *ret, GError **error)
+{
+	guint32 v;
+	if (!sv_arch_read_member(rd, base, type, path, &v, 4, error))
+		return FALSE;
+	*ret = GUINT32_FROM_LE(v);
+	return TRUE;
+}
+
 gboolean sv_arch_struct_member(const struct SvKernelTypes *types, const char *type,
 			       const char *member_path, GBytes *raw, guint64 *ret, GError **error)
 {

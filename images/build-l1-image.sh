@@ -73,7 +73,7 @@ if [ -n "$WITH_QEMU" ]; then
 	copy_with_libs "$(command -v qemu-system-x86_64)" /bin/qemu-system-x86_64
 	mkdir -p "$ROOT/usr/share/qemu"
 	for f in bios-microvm.bin bios-256k.bin pvh.bin linuxboot_dma.bin kvmvapic.bin qboot.rom; do
-		[ -e "/usr/share/qemu/$f" ] && cp -L "/usr/share/qemu/$f" "$ROOT/usr/share/qemu/"
+		if [ -e "/usr/share/qemu/$f" ]; then cp -L "/usr/share/qemu/$f" "$ROOT/usr/share/qemu/"; fi
 	done
 fi
 

@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <string.h>
 
+#include "arch/aarch64/aarch64-private.h"
 #include "arch/arch-tables.h"
 #include "vmm/guest-mem.h"
 #include "vmm/introspect/kallsyms.h"
@@ -44,6 +45,7 @@ static gboolean aarch64_parse_monitor_regs(const char *text, SvVcpuRegs *out, GE
 	}
 	/* PSTATE.M[3:2] is the exception level; M[4] set would be AArch32. */
 	out->user_mode = ((pstate >> 2) & 3) == 0;
+	sv_aarch64_parse_monitor_fpu(text, out);
 	return TRUE;
 }
 
@@ -194,4 +196,9 @@ const SvArchOps sv_arch_aarch64 = {
 	.kernel_va_to_pa = aarch64_kernel_va_to_pa,
 	.decode_pte = aarch64_decode_pte,
 	.syscall_regs = aarch64_syscall_regs,
+	.named_regs = sv_aarch64_named_regs,
+	.task_fpu = sv_aarch64_task_fpu,
+	.task_tls = sv_aarch64_task_tls,
+	.vcpu_user_state = sv_aarch64_vcpu_user_state,
+	.syscall_fixup = sv_aarch64_syscall_fixup,
 };

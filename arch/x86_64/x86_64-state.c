@@ -129,42 +129,6 @@ static GBytes *xsave_to_standard(const guint8 *buf, gsize len, guint64 user_feat
 	return g_bytes_new_take(out, out_len);
 }
 
-static gboolean read_member(const SvKernelReader *rd, guint64 base, const char *type,
-			    const char *path, void *buf, gsize want, GError **error)
-{
-	guint64 off, size;
-	if (!sv_kernel_types_offset(rd->types, type, path, &off, error) ||
-	    !sv_kernel_types_size(rd->types, type, path, &size, error))
-		return FALSE;
-	if (size != want) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "x86_64: %s.%s is %" G_GUINT64_FORMAT " bytes, expected %" G_GSIZE_FORMAT,
-			    type, path, size, want);
-		return FALSE;
-	}
-	return rd->read(rd->ctx, base + off, buf, want, error);
-}
-
-static gboolean read_u64(const SvKernelReader *rd, guint64 base, const char *type,
-			 const char *path, guint64 *ret, GError **error)
-{
-	guint64 v;
-	if (!read_member(rd, base, type, path, &v, 8, error))
-		return FALSE;
-	*ret = GUINT64_FROM_LE(v);
-	return TRUE;
-}
-
-static gboolean read_u32(const SvKernelReader *rd, guint64 base, const char *type,
-			 const char *path, guint32 *ret, GError **error)
-{
-	guint32 v;
-	if (!read_member(rd, base, type, path, &v, 4, error))
-		return FALSE;
-	*ret = GUINT32_FROM_LE(v);
-	return TRUE;
-}
-
 /* task->thread.fpu.fpstate points at the live buffer (the task's own
  * __fpstate unless it grew for AMX); fpstate->regs holds size bytes. */
 gboolean sv_x86_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState *ret,
@@ -172,9 +136,9 @@ gboolean sv_x86_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState *ret
 {
 	guint64 fpstate, user_features, regs_off;
 	guint32 size;
-	if (!read_u64(rd, task, "task_struct", "thread.fpu.fpstate", &fpstate, error) ||
-	    !read_u32(rd, fpstate, "fpstate", "size", &size, error) ||
-	    !read_u64(rd, fpstate, "fpstate", "user_xfeatures", &user_features, error) ||
+	if (!sv_arch_read_u64(rd, task, "task_struct", "thread.fpu.fpstate", &fpstate, error) ||
+	    !sv_arch_read_u32(rd, fpstate, "fpstate", "size", &size, error) ||
+	    !sv_arch_read_u64(rd, fpstate, "fpstate", "user_xfeatures", &user_features, error) ||
 	    !sv_kernel_types_offset(rd->types, "fpstate", "regs", &regs_off, error))
 		return FALSE;
 	if (size < XSAVE_EXTENDED || size > XSAVE_MAX) {
@@ -200,11 +164,11 @@ GVariant *sv_x86_task_tls(const SvKernelReader *rd, guint64 task, GError **error
 	guint64 fsbase, gsbase;
 	guint16 fsindex, gsindex;
 	guint8 tls[TLS_ENTRIES_SIZE];
-	if (!read_u64(rd, task, "task_struct", "thread.fsbase", &fsbase, error) ||
-	    !read_u64(rd, task, "task_struct", "thread.gsbase", &gsbase, error) ||
-	    !read_member(rd, task, "task_struct", "thread.fsindex", &fsindex, 2, error) ||
-	    !read_member(rd, task, "task_struct", "thread.gsindex", &gsindex, 2, error) ||
-	    !read_member(rd, task, "task_struct", "thread.tls_array", tls, sizeof(tls), error))
+	if (!sv_arch_read_u64(rd, task, "task_struct", "thread.fsbase", &fsbase, error) ||
+	    !sv_arch_read_u64(rd, task, "task_struct", "thread.gsbase", &gsbase, error) ||
+	    !sv_arch_read_member(rd, task, "task_struct", "thread.fsindex", &fsindex, 2, error) ||
+	    !sv_arch_read_member(rd, task, "task_struct", "thread.gsindex", &gsindex, 2, error) ||
+	    !sv_arch_read_member(rd, task, "task_struct", "thread.tls_array", tls, sizeof(tls), error))
 		return NULL;
 	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{sv}"));
 	g_variant_builder_add(&b, "{sv}", "fs_base", g_variant_new_uint64(fsbase));

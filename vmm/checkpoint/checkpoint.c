@@ -64,6 +64,13 @@ static gboolean pause_for_task(SvMachine *m, const SvCheckpointOptions *o, gbool
 		g_usleep(RETRY_RUN_US);
 		continue;
 	fail:
+		/* a failed checkpoint must not leave the VM stopped */
+		if (was_running) {
+			g_autoptr(GError) resume_error = NULL;
+			if (!sv_machine_resume(m, &resume_error))
+				g_prefix_error(error, "(and resuming VM '%s' failed too: %s) ", m->name,
+					       resume_error->message);
+		}
 		st->pause_ms += ms_since(t0);
 		return FALSE;
 	}

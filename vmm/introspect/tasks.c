@@ -310,14 +310,19 @@ static gboolean is_kernel_root(const SvIntrospect *in, SvGpa root, guint64 va)
 static gboolean kernel_root(const SvIntrospect *in, const Layout *l, guint64 va, SvGpa *ret,
 			    GError **error)
 {
-	guint64 init_task, active_off, pgd_off, mm, pgd;
+	guint64 init_task, active_off, pgd_off, mm = 0, pgd;
 	if (!find_init_task(in, l, &init_task, error) ||
 	    !sv_kernel_types_offset(in->types, "task_struct", "active_mm", &active_off, error) ||
-	    !sv_kernel_types_offset(in->types, "mm_struct", "pgd", &pgd_off, error) ||
-	    !read_u64(in, init_task + active_off, &mm, error) || !read_u64(in, mm + pgd_off, &pgd, error) ||
-	    !sv_arch_kernel_va_to_pa(in->arch, &in->space, pgd, ret, error))
+	    !sv_kernel_types_offset(in->types, "mm_struct", "pgd", &pgd_off, error))
 		return FALSE;
-	if (is_kernel_root(in, *ret, va))
+	/* init_mm where the kernel names it; else what the boot CPU's idle task
+	 * borrows - NULL while that CPU runs a user task (context_switch) */
+	if (!sv_kallsyms_lookup(in->syms, "init_mm", &mm, NULL) &&
+	    !read_u64(in, init_task + active_off, &mm, error))
+		return FALSE;
+	if (mm && read_u64(in, mm + pgd_off, &pgd, NULL) &&
+	    sv_arch_kernel_va_to_pa(in->arch, &in->space, pgd, ret, NULL) &&
+	    is_kernel_root(in, *ret, va))
 		return TRUE;
 	guint64 span = MIN(in->space.image_span, sv_guest_mem_size(in->mem));
 	for (guint64 off = 0; off < span; off += 4096) {

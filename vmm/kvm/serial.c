@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * serial.c - a 16550A UART on COM1 (0x3f8, IRQ 4): the guest console.
+ * serial.c - a 16550A UART: the guest console on COM1 and the agent's
+ * channels on COM2 and COM3.
  *
- * Output only: what the guest writes goes to the console log. Enough of
- * the chip for Linux's 8250 driver to detect a 16550A (scratch register,
- * FIFO bits in IIR, loopback mirroring MCR into MSR) and to drive it by
- * interrupt: the transmitter is always empty, so a THR-empty interrupt is
- * pending after every write and whenever the driver enables it.
+ * Enough of the chip for Linux's 8250 driver to detect a 16550A (scratch
+ * register, FIFO bits in IIR, loopback mirroring MCR into MSR) and to drive
+ * it by interrupt. The transmitter is always empty, so a THR-empty
+ * interrupt is pending after every write and whenever the driver enables
+ * it; received bytes wait in a FIFO deeper than the chip's (the driver
+ * reads while LSR says data ready). Modem lines say "carrier present"
+ * always: a drop would hang up the agent's tty for good.
  */
 #include <string.h>
 
@@ -17,73 +20,87 @@ enum { RBR_THR = 0, IER = 1, IIR_FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SC
 #define IER_THRI 0x02
 #define IIR_NO_INT 0x01
 #define IIR_THRI 0x02
+#define IIR_RDI 0x04
 #define IIR_FIFO_BITS 0xc0
 #define FCR_FIFO_ENABLE 0x01
+#define FCR_CLEAR_RCVR 0x02
 #define LCR_DLAB 0x80
 #define MCR_LOOP 0x10
+#define LSR_DR 0x01
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 #define MSR_CTS 0x10
 #define MSR_DSR 0x20
 #define MSR_RI 0x40
 #define MSR_DCD 0x80
+#define RX_FIFO_MAX 4096
+#define OUT_CHUNK 256
 
 struct SvSerial {
 	SvVmm *vmm;
+	guint16 base;
+	guint irq;
+	guint32 irq_source; /* this UART's bit on its shared line */
+	SvSerialSink sink;
+	gpointer user;
 	guint8 ier, lcr, mcr, scr, fcr, dll, dlm;
 	gboolean thre_pending;
-	gboolean irq_level;
-	/* a line at a time into the log */
-	char line[256];
-	guint line_len;
+	GByteArray *rx;
+	/* output gathered up to a newline or OUT_CHUNK bytes, or until the
+	 * guest stops sending (the next read of LSR/IIR flushes) */
+	guint8 out[OUT_CHUNK];
+	guint out_len;
 };
 
-SvSerial *sv_serial_new(SvVmm *vmm)
+SvSerial *sv_serial_new(SvVmm *vmm, guint16 base, guint irq, SvSerialSink sink, gpointer user)
 {
 	SvSerial *s = g_new0(SvSerial, 1);
 	s->vmm = vmm;
+	s->base = base;
+	s->irq = irq;
+	s->irq_source = 1u << ((base >> 4) & 31); /* distinct per legacy COM port */
+	s->sink = sink;
+	s->user = user;
+	s->rx = g_byte_array_new();
 	return s;
 }
 
-static void flush_line(SvSerial *s)
+static void flush_out(SvSerial *s)
 {
-	if (s->line_len)
-		sv_vmm_console_write(s->vmm, s->line, s->line_len);
-	s->line_len = 0;
+	if (s->out_len)
+		s->sink(s->user, s->out, s->out_len);
+	s->out_len = 0;
 }
 
 void sv_serial_free(SvSerial *s)
 {
 	if (!s)
 		return;
-	flush_line(s);
+	flush_out(s);
+	g_byte_array_unref(s->rx);
 	g_free(s);
+}
+
+gboolean sv_serial_owns(const SvSerial *s, guint16 port)
+{
+	return s && port >= s->base && port < s->base + 8;
 }
 
 static guint8 iir(const SvSerial *s)
 {
 	guint8 fifo = (s->fcr & FCR_FIFO_ENABLE) ? IIR_FIFO_BITS : 0;
+	if ((s->ier & IER_RDI) && s->rx->len)
+		return IIR_RDI | fifo;
 	if ((s->ier & IER_THRI) && s->thre_pending)
 		return IIR_THRI | fifo;
 	return IIR_NO_INT | fifo;
 }
 
-/* The IOAPIC pin is edge-triggered: raise on a new pending interrupt,
- * lower when none is left, so every new one is an edge. */
+/* The line is high while an interrupt is pending: the IOAPIC pin is
+ * edge-triggered, so each new one after an idle moment is an edge. */
 static void update_irq(SvSerial *s)
 {
-	gboolean level = !(iir(s) & IIR_NO_INT);
-	if (level != s->irq_level) {
-		s->irq_level = level;
-		sv_kvm_irq_line(s->vmm, SV_KVM_SERIAL_IRQ, level);
-	}
-}
-
-static void put_char(SvSerial *s, guint8 c)
-{
-	s->line[s->line_len++] = (char)c;
-	if (c == '\n' || s->line_len == sizeof(s->line))
-		flush_line(s);
+	sv_kvm_irq_line(s->vmm, s->irq, s->irq_source, !(iir(s) & IIR_NO_INT));
 }
 
 static guint8 msr(const SvSerial *s)
@@ -95,77 +112,90 @@ static guint8 msr(const SvSerial *s)
 	       (s->mcr & 0x04 ? MSR_RI : 0) | (s->mcr & 0x08 ? MSR_DCD : 0);
 }
 
-gboolean sv_serial_io(SvSerial *s, guint16 port, gboolean is_write, guint8 *data)
+static void write_reg(SvSerial *s, guint reg, guint8 v)
 {
-	guint reg = port - SV_KVM_SERIAL_BASE;
 	gboolean dlab = s->lcr & LCR_DLAB;
-	if (is_write) {
-		guint8 v = *data;
-		switch (reg) {
-		case RBR_THR:
-			if (dlab) {
-				s->dll = v;
-			} else {
-				if (!(s->mcr & MCR_LOOP))
-					put_char(s, v);
-				s->thre_pending = TRUE;
-			}
-			break;
-		case IER:
-			if (dlab) {
-				s->dlm = v;
-			} else {
-				if ((v & IER_THRI) && !(s->ier & IER_THRI))
-					s->thre_pending = TRUE;
-				s->ier = v & 0x0f;
-			}
-			break;
-		case IIR_FCR:
-			s->fcr = v & (FCR_FIFO_ENABLE | 0xc0);
-			break;
-		case LCR:
-			s->lcr = v;
-			break;
-		case MCR:
-			s->mcr = v & 0x1f;
-			break;
-		case SCR:
-			s->scr = v;
-			break;
-		default:
+	switch (reg) {
+	case RBR_THR:
+		if (dlab) {
+			s->dll = v;
 			break;
 		}
-	} else {
-		switch (reg) {
-		case RBR_THR:
-			*data = dlab ? s->dll : 0;
-			break;
-		case IER:
-			*data = dlab ? s->dlm : s->ier;
-			break;
-		case IIR_FCR:
-			*data = iir(s);
-			/* reading IIR acknowledges a THR-empty interrupt */
-			if ((*data & 0x0f) == IIR_THRI)
-				s->thre_pending = FALSE;
-			break;
-		case LCR:
-			*data = s->lcr;
-			break;
-		case MCR:
-			*data = s->mcr;
-			break;
-		case LSR:
-			*data = LSR_THRE | LSR_TEMT;
-			break;
-		case MSR:
-			*data = msr(s);
-			break;
-		case SCR:
-			*data = s->scr;
+		if (!(s->mcr & MCR_LOOP)) {
+			s->out[s->out_len++] = v;
+			if (v == '\n' || s->out_len == OUT_CHUNK)
+				flush_out(s);
+		}
+		s->thre_pending = TRUE;
+		break;
+	case IER:
+		if (dlab) {
+			s->dlm = v;
 			break;
 		}
+		if ((v & IER_THRI) && !(s->ier & IER_THRI))
+			s->thre_pending = TRUE;
+		s->ier = v & 0x0f;
+		break;
+	case IIR_FCR:
+		if (v & FCR_CLEAR_RCVR)
+			g_byte_array_set_size(s->rx, 0);
+		s->fcr = v & (FCR_FIFO_ENABLE | 0xc0);
+		break;
+	case LCR: s->lcr = v; break;
+	case MCR: s->mcr = v & 0x1f; break;
+	case SCR: s->scr = v; break;
+	default: break;
 	}
+}
+
+static guint8 read_reg(SvSerial *s, guint reg)
+{
+	gboolean dlab = s->lcr & LCR_DLAB;
+	switch (reg) {
+	case RBR_THR: {
+		if (dlab)
+			return s->dll;
+		if (!s->rx->len)
+			return 0;
+		guint8 c = s->rx->data[0];
+		g_byte_array_remove_index(s->rx, 0);
+		return c;
+	}
+	case IER: return dlab ? s->dlm : s->ier;
+	case IIR_FCR: {
+		flush_out(s); /* the driver is between bursts */
+		guint8 v = iir(s);
+		/* reading IIR acknowledges a THR-empty interrupt */
+		if ((v & 0x0f) == IIR_THRI)
+			s->thre_pending = FALSE;
+		return v;
+	}
+	case LCR: return s->lcr;
+	case MCR: return s->mcr;
+	case LSR: return LSR_THRE | LSR_TEMT | (s->rx->len ? LSR_DR : 0);
+	case MSR: return msr(s);
+	case SCR: return s->scr;
+	default: return 0xff;
+	}
+}
+
+void sv_serial_io(SvSerial *s, guint16 port, gboolean is_write, guint8 *data)
+{
+	guint reg = port - s->base;
+	if (is_write)
+		write_reg(s, reg, *data);
+	else
+		*data = read_reg(s, reg);
 	update_irq(s);
-	return TRUE;
+}
+
+gsize sv_serial_receive(SvSerial *s, const guint8 *buf, gsize len)
+{
+	gsize n = MIN(len, RX_FIFO_MAX - MIN(s->rx->len, RX_FIFO_MAX));
+	if (n) {
+		g_byte_array_append(s->rx, buf, (guint)n);
+		update_irq(s);
+	}
+	return n;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vmm.c - the VMM process: builds the VM, then its main loop bridges the
- * agent port to <vm_dir>/agent.sock and answers the control socket while
- * the vCPU threads run the guest.
+ * agent's two UARTs to <vm_dir>/agent.sock and agent-control.sock (the
+ * sockets the qemu backend's virtio-serial ports use) and answers the
+ * control socket, while the vCPU threads run the guest.
  *
  * It reports the outcome of the set-up on status_fd ("ok", or the error
  * code and message) so the snapvm that forked it can give a proper error;
@@ -83,15 +84,29 @@ static char *kernel_cmdline(const SvMachineConfig *config)
 {
 	const SvQemuBoard *b = config->arch->qemu;
 	/* reboot=k: the agent ends a guest by restarting it, and the keyboard
-	 * controller's reset is the one this board has (vcpu.c). No PCI bus
-	 * at all: the agent channel is on virtio-mmio. */
-	return g_strdup_printf("console=%s %s quiet panic=-1 reboot=k pci=off "
-			       "virtio_mmio.device=%" G_GUINT64_FORMAT "@0x%" G_GINT64_MODIFIER
-			       "x:%d%s%s",
-			       b->console, b->cmdline, (guint64)SV_KVM_VIRTIO_MMIO_SIZE,
-			       (guint64)SV_KVM_VIRTIO_MMIO_BASE, SV_KVM_VIRTIO_IRQ,
-			       config->cmdline_extra ? " " : "",
+	 * controller's reset is the one this board has (vcpu.c). No PCI bus.
+	 * After "--", the agent's own arguments: its channels are UARTs. */
+	return g_strdup_printf("console=%s %s quiet panic=-1 reboot=k pci=off%s%s -- "
+			       "--port /dev/ttyS1 --control-port /dev/ttyS2",
+			       b->console, b->cmdline, config->cmdline_extra ? " " : "",
 			       config->cmdline_extra ? config->cmdline_extra : "");
+}
+
+static void console_sink(gpointer user, const guint8 *buf, gsize len)
+{
+	sv_vmm_console_write(user, buf, len);
+}
+
+static void bridge_sink(gpointer user, const guint8 *buf, gsize len)
+{
+	SvBridge *b = user;
+	/* no host end: dropped, as QEMU drops a disconnected chardev's input */
+	if (b->client < 0 || b->to_host->len > TO_HOST_MAX)
+		return;
+	gboolean was_empty = b->to_host->len == 0;
+	g_byte_array_append(b->to_host, buf, (guint)len);
+	if (was_empty)
+		sv_vmm_wake(b->vmm);
 }
 
 static gboolean build(SvVmm *vmm, const SvMachineConfig *config, GError **error)
@@ -105,8 +120,12 @@ static gboolean build(SvVmm *vmm, const SvMachineConfig *config, GError **error)
 			      error) ||
 	    !sv_kvm_mptable_write(vmm, error))
 		return FALSE;
-	vmm->serial = sv_serial_new(vmm);
-	vmm->console = sv_virtio_console_new(vmm);
+	vmm->agent.vmm = vmm->agent_control.vmm = vmm;
+	vmm->console = sv_serial_new(vmm, SV_KVM_COM1, SV_KVM_COM1_IRQ, console_sink, vmm);
+	vmm->agent.uart = sv_serial_new(vmm, SV_KVM_COM2, SV_KVM_COM2_IRQ, bridge_sink,
+					&vmm->agent);
+	vmm->agent_control.uart = sv_serial_new(vmm, SV_KVM_COM3, SV_KVM_COM3_IRQ, bridge_sink,
+						&vmm->agent_control);
 	return sv_kvm_vcpus_create(vmm, entry, start_info, error);
 }
 
@@ -118,25 +137,52 @@ static void report(int status_fd, const GError *e)
 	close(status_fd);
 }
 
-typedef struct Bridge {
-	int client; /* the agent socket's one connected client, or -1 */
-	GByteArray *to_guest;
-	GByteArray *to_host;
-} Bridge;
-
-static void bridge_close(SvVmm *vmm, Bridge *b)
+static gboolean bridge_listen(SvBridge *b, const char *path, GError **error)
 {
+	b->client = -1;
+	b->to_guest = g_byte_array_new();
+	b->to_host = g_byte_array_new();
+	b->listen_fd = listen_unix(path, error);
+	return b->listen_fd >= 0;
+}
+
+static void bridge_close(SvVmm *vmm, SvBridge *b)
+{
+	g_mutex_lock(&vmm->devices);
 	close(b->client);
 	b->client = -1;
 	g_byte_array_set_size(b->to_guest, 0);
 	g_byte_array_set_size(b->to_host, 0);
-	g_mutex_lock(&vmm->devices);
-	sv_virtio_console_host_connected(vmm->console, FALSE);
 	g_mutex_unlock(&vmm->devices);
 }
 
-static void bridge_io(SvVmm *vmm, Bridge *b, short revents)
+/* poll events for a bridge's two fds (listening, or the client) */
+static void bridge_poll(SvVmm *vmm, SvBridge *b, struct pollfd *p)
 {
+	if (b->client < 0) {
+		*p = (struct pollfd){ .fd = b->listen_fd, .events = POLLIN };
+		return;
+	}
+	*p = (struct pollfd){ .fd = b->client };
+	if (b->to_guest->len < TO_GUEST_MAX)
+		p->events |= POLLIN;
+	g_mutex_lock(&vmm->devices);
+	if (b->to_host->len)
+		p->events |= POLLOUT;
+	g_mutex_unlock(&vmm->devices);
+}
+
+static void bridge_io(SvVmm *vmm, SvBridge *b, short revents)
+{
+	if (b->client < 0) {
+		if (revents & POLLIN) {
+			int fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+			g_mutex_lock(&vmm->devices);
+			b->client = fd;
+			g_mutex_unlock(&vmm->devices);
+		}
+		return;
+	}
 	gboolean gone = FALSE;
 	/* read before believing a hang-up: what the client sent last counts */
 	if ((revents & (POLLIN | POLLHUP | POLLERR)) && b->to_guest->len < TO_GUEST_MAX) {
@@ -147,6 +193,7 @@ static void bridge_io(SvVmm *vmm, Bridge *b, short revents)
 		else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			gone = TRUE;
 	}
+	g_mutex_lock(&vmm->devices);
 	if (!gone && (revents & POLLOUT) && b->to_host->len) {
 		ssize_t n = send(b->client, b->to_host->data, b->to_host->len,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -155,42 +202,35 @@ static void bridge_io(SvVmm *vmm, Bridge *b, short revents)
 		else if (n < 0 && errno != EAGAIN && errno != EINTR)
 			gone = TRUE;
 	}
+	g_mutex_unlock(&vmm->devices);
 	if (gone)
 		bridge_close(vmm, b);
 }
 
-/* Moves bytes both ways between the device and the bridge's buffers. */
-static void bridge_pump(SvVmm *vmm, Bridge *b)
+/* Host bytes into the UART's receive FIFO, as far as they fit. */
+static void bridge_pump(SvVmm *vmm, SvBridge *b)
 {
+	if (!b->to_guest->len)
+		return;
 	g_mutex_lock(&vmm->devices);
-	if (b->to_guest->len) {
-		gsize n = sv_virtio_console_to_guest(vmm->console, b->to_guest->data,
-						     b->to_guest->len);
-		g_byte_array_remove_range(b->to_guest, 0, (guint)n);
-	}
-	sv_virtio_console_from_guest(vmm->console, b->to_host, TO_HOST_MAX);
-	if (b->client < 0)
-		g_byte_array_set_size(b->to_host, 0);
+	gsize n = sv_serial_receive(b->uart, b->to_guest->data, b->to_guest->len);
 	g_mutex_unlock(&vmm->devices);
+	g_byte_array_remove_range(b->to_guest, 0, (guint)n);
 }
 
-static void main_loop(SvVmm *vmm, int agent_listen, int control_listen)
+static void main_loop(SvVmm *vmm, int control_listen)
 {
-	Bridge b = { .client = -1, .to_guest = g_byte_array_new(), .to_host = g_byte_array_new() };
+	SvBridge *bridges[2] = { &vmm->agent, &vmm->agent_control };
 	while (atomic_load(&vmm->end) == SV_VMM_RUNNING) {
 		struct pollfd fds[4] = {
 			{ .fd = vmm->wake_fd, .events = POLLIN },
 			{ .fd = control_listen, .events = POLLIN },
-			{ .fd = b.client < 0 ? agent_listen : -1, .events = POLLIN },
-			{ .fd = b.client, .events = 0 },
 		};
-		if (b.client >= 0) {
-			if (b.to_guest->len < TO_GUEST_MAX)
-				fds[3].events |= POLLIN;
-			if (b.to_host->len)
-				fds[3].events |= POLLOUT;
-		}
-		if (poll(fds, G_N_ELEMENTS(fds), -1) < 0 && errno != EINTR)
+		for (guint i = 0; i < 2; i++)
+			bridge_poll(vmm, bridges[i], &fds[2 + i]);
+		/* the guest's FIFO drains without telling us: look again soon */
+		gboolean backlog = vmm->agent.to_guest->len || vmm->agent_control.to_guest->len;
+		if (poll(fds, G_N_ELEMENTS(fds), backlog ? 5 : 100) < 0 && errno != EINTR)
 			break;
 		if (fds[0].revents & POLLIN) {
 			guint64 v;
@@ -200,21 +240,18 @@ static void main_loop(SvVmm *vmm, int agent_listen, int control_listen)
 		}
 		if (fds[1].revents & POLLIN)
 			sv_kvm_control_serve(vmm, control_listen);
-		if (fds[2].revents & POLLIN) {
-			b.client = accept4(agent_listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-			if (b.client >= 0) {
-				g_mutex_lock(&vmm->devices);
-				sv_virtio_console_host_connected(vmm->console, TRUE);
-				g_mutex_unlock(&vmm->devices);
-			}
+		for (guint i = 0; i < 2; i++) {
+			if (fds[2 + i].revents)
+				bridge_io(vmm, bridges[i], fds[2 + i].revents);
+			bridge_pump(vmm, bridges[i]);
 		}
-		if (b.client >= 0 && fds[3].revents)
-			bridge_io(vmm, &b, fds[3].revents);
-		bridge_pump(vmm, &b);
 	}
 	/* What the guest said last (its panic, the agent's last words) */
-	if (b.client >= 0 && b.to_host->len)
-		sv_write_all_fd(b.client, b.to_host->data, b.to_host->len);
+	g_mutex_lock(&vmm->devices);
+	if (vmm->agent.client >= 0 && vmm->agent.to_host->len)
+		sv_write_all_fd(vmm->agent.client, vmm->agent.to_host->data,
+				vmm->agent.to_host->len);
+	g_mutex_unlock(&vmm->devices);
 }
 
 G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *config,
@@ -230,9 +267,9 @@ G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *confi
 	vmm->console_log_fd = open(m->console_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 				   0600);
 	g_autofree char *control_path = g_build_filename(m->vm_dir, "control.sock", NULL);
-	int agent_listen = -1, control_listen = -1;
-	if (!build(vmm, config, &error) ||
-	    (agent_listen = listen_unix(m->agent_socket, &error)) < 0 ||
+	int control_listen = -1;
+	if (!build(vmm, config, &error) || !bridge_listen(&vmm->agent, m->agent_socket, &error) ||
+	    !bridge_listen(&vmm->agent_control, m->control_socket, &error) ||
 	    (control_listen = listen_unix(control_path, &error)) < 0 ||
 	    !sv_kvm_vcpus_start(vmm, &error)) {
 		report(status_fd, error);
@@ -243,11 +280,11 @@ G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *confi
 	g_autofree char *pid_text = g_strdup_printf("%d\n", (int)getpid());
 	g_file_set_contents(pid_path, pid_text, -1, NULL);
 	report(status_fd, NULL);
-	main_loop(vmm, agent_listen, control_listen);
+	main_loop(vmm, control_listen);
 
 	g_mutex_lock(&vmm->devices);
-	sv_serial_free(vmm->serial); /* flushes the last console line */
-	vmm->serial = NULL;
+	sv_serial_free(vmm->console); /* flushes the last console line */
+	vmm->console = NULL;
 	g_mutex_unlock(&vmm->devices);
 	int code = 0;
 	if (atomic_load(&vmm->end) == SV_VMM_FAILED) {
@@ -261,5 +298,6 @@ G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *confi
 	/* a VM that is gone has no sockets: snapvm list shows it stopped */
 	unlink(control_path);
 	unlink(m->agent_socket);
+	unlink(m->control_socket);
 	_exit(code);
 }

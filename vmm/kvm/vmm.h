@@ -58,6 +58,7 @@ typedef struct SvVmm SvVmm;
 
 /* One agent channel: a UART bridged to a unix socket. */
 typedef struct SvBridge {
+	SvVmm *vmm;
 	SvSerial *uart;
 	int listen_fd;
 	int client; /* the one connected client, or -1 */
