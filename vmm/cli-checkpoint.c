@@ -83,6 +83,7 @@ static void print_json(const char *vm, guint32 pid, const char *output,
 	MEMBER("file_size", int, (gint64)st->file_size);
 	MEMBER("regs_source", string, st->regs_source);
 	MEMBER("syscall", string, sv_syscall_fixup_str(st->syscall));
+	MEMBER("resumed", boolean, st->resume_error == NULL);
 #undef MEMBER
 	json_builder_end_object(b);
 	sv_cli_print_json(b, TRUE);
@@ -151,16 +152,22 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		.kill = kill_guest_process,
 		.kill_data = &link,
 	};
-	SvCheckpointStats st;
+	SvCheckpointStats st = { 0 };
 	gboolean ok = sv_checkpoint(m, &o, &st, &error);
+	if (st.resume_error)
+		fprintf(stderr, "snapvm checkpoint: warning: VM '%s' could not be resumed (%s); the "
+				"snapshot holds the process as it was\n",
+			m->name, st.resume_error);
 	g_clear_pointer(&link.agent, sv_agent_client_free);
 	sv_machine_release_control(m);
 	if (!ok) {
+		sv_checkpoint_stats_clear(&st);
 		sv_cli_error("checkpoint", error);
 		return SV_EXIT_FAILURE;
 	}
 	if (json) {
 		print_json(m->name, (guint32)pid, output, &st);
+		sv_checkpoint_stats_clear(&st);
 		return 0;
 	}
 	fprintf(stderr,
@@ -171,5 +178,6 @@ int sv_cmd_checkpoint(int argc, char **argv)
 	       output, pid, st.vmas, st.pages_present, st.pages_stored, st.files,
 	       st.files == 1 ? "" : "s", st.regs_source, sv_syscall_fixup_str(st.syscall),
 	       st.file_size / 1048576.0, st.total_ms);
+	sv_checkpoint_stats_clear(&st);
 	return 0;
 }

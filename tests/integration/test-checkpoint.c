@@ -510,6 +510,49 @@ static void test_busy_process_on_vcpu(void)
 		g_test_incomplete("the busy counter was never caught in user mode in 20 pauses");
 }
 
+/* A blocked signal sent to the process stays pending, with its siginfo;
+ * the handler and mask that blockread installs are recorded. */
+static void test_pending_signal(void)
+{
+	require_guest();
+	guint32 pid = start_workload("blockread", "100000", "200");
+	g_usleep(500 * 1000);
+	signal_workload(pid, SIGUSR1); /* blockread keeps it blocked */
+	g_usleep(100 * 1000);
+	SvCheckpointStats st;
+	g_autofree char *file = checkpoint(pid, &st);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(file, &error);
+	g_assert_no_error(error);
+	g_autoptr(GVariant) task = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TASK);
+	guint64 usr1 = 1ull << (SIGUSR1 - 1);
+	g_assert_cmphex(dict_u64(task, "sigblocked") & usr1, ==, usr1);
+	g_assert_cmphex(dict_u64(task, "sigpending_shared") & usr1, ==, usr1);
+	g_autoptr(GVariant) queue = g_variant_lookup_value(task, "sigqueue_shared", NULL);
+	g_assert_nonnull(queue);
+	gboolean queued = FALSE;
+	for (gsize i = 0; i < g_variant_n_children(queue); i++) {
+		guint32 signo;
+		g_autoptr(GVariant) info = NULL;
+		g_variant_get_child(queue, i, "(u@ay)", &signo, &info);
+		queued |= signo == SIGUSR1;
+	}
+	g_assert_true(queued);
+	/* SIGALRM has a handler with SA_RESTART (0x10000000) */
+	g_autoptr(GVariant) acts = g_variant_lookup_value(task, "sigactions", NULL);
+	gboolean handler = FALSE;
+	for (gsize i = 0; i < g_variant_n_children(acts); i++) {
+		guint32 signo;
+		guint64 h, flags, restorer, mask;
+		g_variant_get_child(acts, i, "(utttt)", &signo, &h, &flags, &restorer, &mask);
+		if (signo == SIGALRM)
+			handler = h > 1 && (flags & 0x10000000);
+	}
+	g_assert_true(handler);
+	signal_workload(pid, SIGKILL);
+	g_assert_true(g_remove(file) == 0);
+}
+
 /* Clear errors, the VM left running, no file left behind. */
 static void expect_error(guint32 pid, const char *want)
 {
@@ -539,6 +582,26 @@ static void test_errors(void)
 	g_assert_false(sv_checkpoint(guest->machine, &o, &st, &error));
 	g_assert_nonnull(error);
 	g_assert_cmpint(sv_machine_get_state(guest->machine, NULL), ==, SV_MACHINE_RUNNING);
+	/* a full disk: a 64 KiB tmpfs takes the metadata but not the pages */
+	g_autofree char *small = g_build_filename(tmpdir, "small", NULL);
+	g_assert_cmpint(g_mkdir(small, 0700), ==, 0);
+	g_autofree char *mount = g_strdup_printf("mount -t tmpfs -o size=64k tmpfs '%s'", small);
+	if (system(mount) != 0) {
+		g_test_message("cannot mount a small tmpfs here (not root?): disk-full case not run");
+	} else {
+		g_autofree char *out = g_build_filename(small, "x.svs", NULL);
+		SvCheckpointOptions full = { .pid = pid, .output = out };
+		g_clear_error(&error);
+		g_assert_false(sv_checkpoint(guest->machine, &full, &st, &error));
+		g_assert_nonnull(error);
+		g_test_message("disk full: %s", error->message);
+		GDir *d = g_dir_open(small, 0, NULL);
+		g_assert_null(g_dir_read_name(d)); /* not even a temp file */
+		g_dir_close(d);
+		g_assert_cmpint(sv_machine_get_state(guest->machine, NULL), ==, SV_MACHINE_RUNNING);
+		g_autofree char *umount = g_strdup_printf("umount '%s'", small);
+		g_assert_cmpint(system(umount), ==, 0);
+	}
 	signal_workload(pid, SIGKILL);
 }
 
@@ -610,6 +673,7 @@ int main(int argc, char **argv)
 	} while (0)
 	ADD("running-sleeper", test_running_sleeper);
 	ADD("busy-process-on-vcpu", test_busy_process_on_vcpu);
+	ADD("pending-signal", test_pending_signal);
 	ADD("errors", test_errors);
 	ADD("cli", test_cli);
 	int rc = g_test_run();

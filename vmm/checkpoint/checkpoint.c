@@ -25,21 +25,15 @@ static double ms_since(gint64 t0)
 /* Pauses, finds the task and decides where its registers are; loops while
  * it is in the kernel on a vCPU. On success the VM is left paused. */
 static gboolean pause_for_task(SvMachine *m, const SvCheckpointOptions *o, gboolean was_running,
-			       SvIntrospect **inout_in, const SvGuestMem *mem, SvTaskRef *ref,
-			       SvVcpuRegs *vcpu, gboolean *ret_vcpu_user, SvCheckpointStats *st,
-			       GError **error)
+			       const SvIntrospect *in, SvTaskRef *ref, SvVcpuRegs *vcpu,
+			       gboolean *ret_vcpu_user, SvCheckpointStats *st, GError **error)
 {
 	for (guint attempt = 1;; attempt++) {
 		st->attempts = attempt;
 		gint64 t0 = g_get_monotonic_time();
 		if (was_running && !sv_machine_pause(m, error))
 			return FALSE;
-		if (!*inout_in) {
-			*inout_in = sv_introspect_new(m->arch, m->image_dir, mem, error);
-			if (!*inout_in)
-				goto fail;
-		}
-		if (!sv_introspect_find_task(*inout_in, o->pid, ref, error))
+		if (!sv_introspect_find_task(in, o->pid, ref, error))
 			goto fail;
 		*ret_vcpu_user = FALSE;
 		if (!ref->on_cpu)
@@ -146,6 +140,11 @@ static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointO
 	return TRUE;
 }
 
+void sv_checkpoint_stats_clear(SvCheckpointStats *st)
+{
+	g_clear_pointer(&st->resume_error, g_free);
+}
+
 gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointStats *st,
 		       GError **error)
 {
@@ -169,24 +168,29 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	g_autoptr(SvGuestMem) mem = sv_machine_map_ram(m, error);
 	if (!mem)
 		return FALSE;
-	g_autoptr(SvIntrospect) in = NULL;
+	/* The kernel profile and the translation constants it reads from RAM
+	 * (the direct map's base, where the image lies) do not change once the
+	 * guest has booted: found before the pause, which they would lengthen. */
+	g_autoptr(SvIntrospect) in = sv_introspect_new(m->arch, m->image_dir, mem, error);
+	if (!in)
+		return FALSE;
 	g_autoptr(SvCapture) cap = NULL;
 	SvTaskRef ref;
 	SvVcpuRegs *vcpu = g_new0(SvVcpuRegs, 1);
 	gboolean vcpu_user = FALSE;
-	gboolean ok = pause_for_task(m, o, was_running, &in, mem, &ref, vcpu, &vcpu_user, st, error);
+	gboolean ok = pause_for_task(m, o, was_running, in, &ref, vcpu, &vcpu_user, st, error);
 	if (ok) {
 		/* paused now: capture, then resume whatever happened */
 		gint64 t0 = g_get_monotonic_time();
 		cap = sv_capture(in, mem, &ref, vcpu_user ? vcpu : NULL, o->progress, o->progress_data,
 				 error);
 		st->copy_ms = cap ? cap->copy_ms : 0;
+		/* a guest that died while paused cannot be resumed, but its
+		 * process's state is already whole in host memory: it is still
+		 * written, and the caller told */
 		g_autoptr(GError) resume_error = NULL;
-		if (was_running && !sv_machine_resume(m, &resume_error) && cap) {
-			g_propagate_prefixed_error(error, g_steal_pointer(&resume_error),
-						   "resuming VM '%s' after the capture: ", m->name);
-			g_clear_pointer(&cap, sv_capture_free);
-		}
+		if (was_running && !sv_machine_resume(m, &resume_error))
+			st->resume_error = g_strdup(resume_error->message);
 		st->pause_ms += ms_since(t0);
 		ok = cap != NULL;
 	}

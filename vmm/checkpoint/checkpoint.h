@@ -56,7 +56,12 @@ typedef struct SvCheckpointStats {
 	guint64 file_size;
 	const char *regs_source; /* "memory" or "vcpu" */
 	SvSyscallFixup syscall;
+	/* set when the VM could not be resumed after the capture (the guest
+	 * died meanwhile): the snapshot was written all the same */
+	char *resume_error;
 } SvCheckpointStats;
+
+void sv_checkpoint_stats_clear(SvCheckpointStats *st);
 
 gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointStats *stats,
 		       GError **error);

@@ -120,6 +120,52 @@ static gboolean add_members(const SvIntrospect *in, GVariantBuilder *b, guint64 
 	return TRUE;
 }
 
+/* Most queued signals a list may hold before the walk gives up: far above
+ * RLIMIT_SIGPENDING's default for a small guest. */
+#define MAX_QUEUED_SIGNALS 4096u
+
+/* The siginfo of every signal queued on the sigpending at base (its list
+ * of struct sigqueue), as (signo, raw kernel_siginfo): what a realtime
+ * signal's payload needs to survive. */
+static gboolean queued_signals(const SvIntrospect *in, guint64 pending, GVariant **ret,
+			       GError **error)
+{
+	guint64 list_off, q_list, q_info, info_size;
+	if (!sv_kernel_types_offset(in->types, "sigpending", "list", &list_off, error) ||
+	    !sv_kernel_types_offset(in->types, "sigqueue", "list", &q_list, error) ||
+	    !sv_kernel_types_offset(in->types, "sigqueue", "info", &q_info, error) ||
+	    !sv_kernel_types_size(in->types, "sigqueue", "info", &info_size, error))
+		return FALSE;
+	if (info_size > 256) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "sigqueue.info is %" G_GUINT64_FORMAT " bytes",
+			    info_size);
+		return FALSE;
+	}
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a(uay)"));
+	guint64 head = pending + list_off, next;
+	guint8 raw[8], info[256];
+	if (!sv_introspect_read(in, head, raw, 8, error))
+		return FALSE;
+	next = sv_get_le64(raw);
+	for (guint n = 0; next != head; n++) {
+		if (n >= MAX_QUEUED_SIGNALS || next < q_list) {
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "a guest signal queue is over %u entries long or broken",
+				    MAX_QUEUED_SIGNALS);
+			return FALSE;
+		}
+		guint64 q = next - q_list;
+		if (!sv_introspect_read(in, q + q_info, info, info_size, error) ||
+		    !sv_introspect_read(in, next, raw, 8, error))
+			return FALSE;
+		g_variant_builder_add(&b, "(u@ay)", sv_get_le32(info),
+				      g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, info, info_size, 1));
+		next = sv_get_le64(raw);
+	}
+	*ret = g_variant_builder_end(&b);
+	return TRUE;
+}
+
 /* sighand->action[]: one (signo, handler, flags, restorer, mask) per signal
  * whose action is not the default, and the masks and alternate stack. */
 static gboolean add_signals(const SvIntrospect *in, GVariantBuilder *b, guint64 task,
@@ -172,9 +218,20 @@ static gboolean add_signals(const SvIntrospect *in, GVariantBuilder *b, guint64 
 	static const Field task_sig32[] = { { "sas_ss_flags", "sigaltstack_flags" }, { NULL } };
 	static const Field shared_sig[] = { { "shared_pending.signal.sig", "sigpending_shared" },
 					    { NULL } };
-	return add_members(in, b, task, "task_struct", task_sig, TRUE, error) &&
-	       add_members(in, b, task, "task_struct", task_sig32, FALSE, error) &&
-	       add_members(in, b, signal, "signal_struct", shared_sig, TRUE, error);
+	guint64 pending_off, shared_off;
+	GVariant *queue, *shared_queue;
+	if (!add_members(in, b, task, "task_struct", task_sig, TRUE, error) ||
+	    !add_members(in, b, task, "task_struct", task_sig32, FALSE, error) ||
+	    !add_members(in, b, signal, "signal_struct", shared_sig, TRUE, error) ||
+	    !sv_kernel_types_offset(in->types, "task_struct", "pending", &pending_off, error) ||
+	    !sv_kernel_types_offset(in->types, "signal_struct", "shared_pending", &shared_off, error) ||
+	    !queued_signals(in, task + pending_off, &queue, error))
+		return FALSE;
+	g_variant_builder_add(b, "{sv}", "sigqueue", queue);
+	if (!queued_signals(in, signal + shared_off, &shared_queue, error))
+		return FALSE;
+	g_variant_builder_add(b, "{sv}", "sigqueue_shared", shared_queue);
+	return TRUE;
 }
 
 GVariant *sv_introspect_task_fields(const SvIntrospect *in, const SvTaskRef *ref, GError **error)

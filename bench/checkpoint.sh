@@ -1,0 +1,231 @@
+#!/bin/bash
+# bench/checkpoint.sh [--runs N] [--sizes "64 256 1024"] [--dirs "/dev/shm /tmp"]
+#                     [--no-virsh]
+# `snapvm checkpoint` of a process that has touched 64, 256 and 1024 MiB
+# (bench/memtouch: every byte non-zero) in an x86_64 guest under TCG, median
+# of N runs (default 3), beside, in the same run: memcpy of the same bytes on
+# the host (build/bench/memcpy-limit: the limit) and `virsh save` of the same
+# VM (libvirt's whole-VM save, through snapvm's embedded libvirt root; it
+# ends the VM, so it comes last and each run boots a fresh VM). criu is added
+# where a working one is installed. Each checkpoint writes into every DIR
+# (default /dev/shm, a tmpfs, and /tmp, the disk here); virsh save writes to
+# the first DIR. (QMP `migrate` to exec: is not an option: libvirt's seccomp
+# sandbox kills QEMU when it spawns the command.) Times in ms; "wall" is the whole `snapvm checkpoint` command
+# (process start to exit), "total" what the command reports (total_ms), MB/s
+# is touched bytes (10^6) / total. The load average is printed with each run:
+# the figures are only as quiet as the machine.
+# Prints figures; never pass/fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=3
+SIZES="64 256 1024"
+DIRS="/dev/shm /tmp"
+VIRSH=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--runs) RUNS=$2; shift 2 ;;
+	--sizes) SIZES=$2; shift 2 ;;
+	--dirs) DIRS=$2; shift 2 ;;
+	--no-virsh) VIRSH=0; shift ;;
+	-h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) echo "bench/checkpoint.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
+SNAPVM=$BUILD_DIR/vmm/snapvm
+MEMTOUCH=$BUILD_DIR/bench/memtouch-x86_64
+MEMCPY=$BUILD_DIR/bench/memcpy-limit
+for f in "$SNAPVM" "$MEMTOUCH" "$MEMCPY"; do
+	[ -x "$f" ] || { echo "bench/checkpoint.sh: no $f (ninja -C $BUILD_DIR)" >&2; exit 1; }
+done
+command -v jq >/dev/null || { echo "bench/checkpoint.sh: needs jq" >&2; exit 1; }
+export SNAPVM_STATE_DIR=${SNAPVM_STATE_DIR:-$(mktemp -d /tmp/snapvm-bench-XXXXXX)}
+ROOT=$SNAPVM_STATE_DIR/libvirt
+URI="qemu:///embed?root=$ROOT"
+TMP=$(mktemp -d /tmp/snapvm-ckpt-bench-XXXXXX)
+RAW=$TMP/raw # one line per measure: SIZE KEY VALUE
+cleanup() {
+	"$SNAPVM" stop --all >/dev/null 2>&1 || true
+	for d in $DIRS; do rm -f "$d"/snapvm-bench-ckpt.svs* "$d"/snapvm-bench-save.* 2>/dev/null || true; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+now_ms() { date +%s%3N; }
+load() { cut -d' ' -f1 /proc/loadavg; }
+# virsh on snapvm's embedded root, holding snapvm's own root lock so no
+# snapvm process opens the root meanwhile.
+embed_virsh() { flock "$ROOT/snapvm.lock" virsh -q -c "$URI" "$@" 2>>"$TMP/virsh.log"; }
+put() { echo "$SIZE $1 $2" >>"$RAW"; }
+
+# Boots a VM running memtouch SIZE; waits until introspection shows the
+# workload asleep with all its memory resident (it prints a line then, but
+# a detached VM's output is kept in the guest). Sets VM and PID.
+start_workload() {
+	local mem=$((SIZE * 2 < 512 ? 512 : SIZE * 2)) json t0 ps
+	VM=ckpt-$SIZE-$1
+	json=$("$SNAPVM" run --accel tcg --detach --json --memory "$mem" --name "$VM" -- \
+		"$MEMTOUCH" "$SIZE")
+	PID=$(jq -r .pid <<<"$json")
+	t0=$(now_ms)
+	while :; do
+		sleep 1
+		ps=$("$SNAPVM" ps "$VM" --json 2>/dev/null |
+			jq -r --argjson p "$PID" '.[] | select(.pid == $p) | "\(.state) \(.rss_kib)"')
+		set -- $ps
+		if [ "${1:-}" = S ] && [ "${2:-0}" -ge $((SIZE * 1024)) ]; then break; fi
+		if [ $(($(now_ms) - t0)) -gt 600000 ]; then
+			echo "bench/checkpoint.sh: $VM: pid $PID never touched $SIZE MiB ($ps)" >&2
+			return 1
+		fi
+	done
+}
+
+checkpoint() { # checkpoint DIR
+	local out=$1/snapvm-bench-ckpt.svs t0 t1 json
+	sync
+	t0=$(now_ms)
+	json=$("$SNAPVM" checkpoint "$VM" --pid "$PID" -o "$out" --json 2>>"$TMP/ckpt.log")
+	t1=$(now_ms)
+	rm -f "$out"
+	local tag=ckpt:$1
+	put "$tag:wall" $((t1 - t0))
+	for k in pause_ms copy_ms write_ms total_ms file_size pages_present pages_stored; do
+		put "$tag:$k" "$(jq -r .$k <<<"$json")"
+	done
+	put "$tag:load" "$(load)"
+	printf '  %-9s checkpoint -> %-9s pause %7.1f  total %7.1f  wall %6d ms  (load %s)\n' \
+		"$VM" "$1" "$(jq -r .pause_ms <<<"$json")" "$(jq -r .total_ms <<<"$json")" \
+		$((t1 - t0)) "$(load)"
+}
+
+virsh_save() { # virsh_save DIR (ends the VM)
+	local out=$1/snapvm-bench-save.virsh t0 t1 rc=0
+	sync
+	t0=$(now_ms)
+	embed_virsh save "$VM" "$out" >/dev/null || rc=$?
+	t1=$(now_ms)
+	if [ $rc = 0 ]; then
+		put "virsh:ms" $((t1 - t0))
+		put "virsh:size" "$(stat -c %s "$out")"
+	fi
+	rm -f "$out"
+	printf '  %-9s virsh save -> %-9s rc %d %6d ms  (load %s)\n' "$VM" "$1" $rc $((t1 - t0)) "$(load)"
+}
+
+# criu, where a working one is installed: dump a native process that has
+# touched the same memory (the host-side reference of the issue).
+CRIU_OK=
+criu_probe() {
+	if ! command -v criu >/dev/null; then
+		echo "criu: not usable here (not installed; Debian's 3.17 does not start on kernels 6.13+)"
+		return
+	fi
+	local v
+	v=$(criu --version 2>/dev/null | sed -n 's/^Version: //p')
+	if ! criu check >"$TMP/criu-check.log" 2>&1; then
+		echo "criu: not usable here (criu $v: 'criu check' fails: $(tail -n 1 "$TMP/criu-check.log"))"
+		return
+	fi
+	CRIU_OK=1
+	echo "criu: $v"
+}
+criu_dump() { # criu_dump DIR
+	local d=$1/snapvm-bench-criu t0 t1 pid rc=0
+	rm -rf "$d" && mkdir -p "$d"
+	setsid "$MEMTOUCH" "$SIZE" >"$TMP/criu-touch.log" 2>&1 </dev/null &
+	pid=$!
+	while ! grep -q touched "$TMP/criu-touch.log"; do sleep 0.1; done
+	sync
+	t0=$(now_ms)
+	criu dump -t "$pid" -D "$d" --shell-job >/dev/null 2>&1 || rc=$?
+	t1=$(now_ms)
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	[ $rc != 0 ] || put "criu:ms" $((t1 - t0))
+	rm -rf "$d"
+	printf '  criu dump %s MiB -> %s rc %d %6d ms  (load %s)\n' "$SIZE" "$1" $rc $((t1 - t0)) "$(load)"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print NR ? a[int((NR+1)/2)] : "-"}'; }
+med() { awk -v s="$1" -v k="$2" '$1 == s && $2 == k {print $3}' "$RAW" | median; }
+all() { awk -v s="$1" -v k="$2" '$1 == s && $2 == k {print $3}' "$RAW" | paste -sd/; }
+
+FIRST_DIR=${DIRS%% *}
+echo "# $(date -u +%FT%TZ), $(nproc) host CPUs, $(qemu-system-x86_64 --version | head -1)"
+echo "# x86_64 guest under TCG, $RUNS runs per size, memtouch (every byte non-zero)"
+criu_probe | sed 's/^/# /'
+for SIZE in $SIZES; do
+	echo "## $SIZE MiB"
+	for run in $(seq "$RUNS"); do
+		start_workload "$run"
+		for d in $DIRS; do checkpoint "$d"; done
+		read -r warm fresh thp <<<"$("$MEMCPY" "$SIZE" 3)"
+		put memcpy:warm "$warm"
+		put memcpy:fresh "$fresh"
+		put memcpy:thp "$thp"
+		printf '  memcpy %s MiB: %s ms (warm dst), %s ms (fresh dst), %s ms (fresh, THP dst)  (load %s)\n' \
+			"$SIZE" "$warm" "$fresh" "$thp" "$(load)"
+		if [ $VIRSH = 1 ]; then
+			virsh_save "$FIRST_DIR"
+		fi
+		"$SNAPVM" stop "$VM" >/dev/null 2>&1 || true
+		[ -z "$CRIU_OK" ] || criu_dump "$FIRST_DIR"
+	done
+done
+
+echo
+echo "# medians of $RUNS runs (ms; MB = 10^6 bytes of touched memory)"
+printf '%-6s %-9s %8s %8s %8s %8s %8s %8s %8s %6s\n' MiB dir pause copy write total wall \
+	"MB/s" "size MiB" load
+for SIZE in $SIZES; do
+	for d in $DIRS; do
+		t=ckpt:$d
+		total=$(med "$SIZE" "$t:total_ms")
+		printf '%-6s %-9s %8.1f %8.1f %8.1f %8.1f %8s %8.0f %8.1f %6s\n' "$SIZE" "$d" \
+			"$(med "$SIZE" "$t:pause_ms")" "$(med "$SIZE" "$t:copy_ms")" \
+			"$(med "$SIZE" "$t:write_ms")" "$total" "$(med "$SIZE" "$t:wall")" \
+			"$(awk -v s="$SIZE" -v t="$total" 'BEGIN {print s * 1048576 / 1e6 / (t / 1000)}')" \
+			"$(awk -v b="$(med "$SIZE" "$t:file_size")" 'BEGIN {print b / 1048576}')" \
+			"$(all "$SIZE" "$t:load")"
+	done
+done
+echo
+printf '%-6s %10s %10s %10s %10s %12s %10s\n' MiB "memcpy" "memcpy" "memcpy" "virsh" \
+	"virsh" "criu"
+printf '%-6s %10s %10s %10s %10s %12s %10s\n' "" "warm dst" "fresh dst" "THP dst" \
+	"save ms" "save MiB" "dump ms"
+for SIZE in $SIZES; do
+	printf '%-6s %10s %10s %10s %10s %12s %10s\n' "$SIZE" "$(med "$SIZE" memcpy:warm)" \
+		"$(med "$SIZE" memcpy:fresh)" "$(med "$SIZE" memcpy:thp)" \
+		"$(med "$SIZE" virsh:ms)" \
+		"$(awk -v b="$(med "$SIZE" virsh:size)" 'BEGIN {if (b == "-") print "-"; else printf "%.0f", b / 1048576}')" \
+		"$(med "$SIZE" criu:ms)"
+done
+echo
+echo "# ratios (checkpoint to $FIRST_DIR; memcpy = warm destination, the strict limit)"
+printf '%-6s %14s %16s %16s %14s\n' MiB "total/memcpy" "pause/memcpy" "pause/fresh cp" \
+	"total/virsh"
+for SIZE in $SIZES; do
+	t=ckpt:$FIRST_DIR
+	awk -v tot="$(med "$SIZE" "$t:total_ms")" -v pause="$(med "$SIZE" "$t:pause_ms")" \
+		-v w="$(med "$SIZE" memcpy:warm)" -v f="$(med "$SIZE" memcpy:fresh)" \
+		-v v="$(med "$SIZE" virsh:ms)" -v s="$SIZE" '
+		function r(a, b) { return (a == "-" || b == "-" || b == 0) ? "-" : sprintf("%.2fx", a / b) }
+		BEGIN { printf "%-6s %14s %16s %16s %14s\n", s, r(tot, w), r(pause, w), r(pause, f), r(tot, v) }'
+done
+echo
+echo "# goals (issue 4)"
+for SIZE in $SIZES; do
+	t=ckpt:$FIRST_DIR
+	awk -v pause="$(med "$SIZE" "$t:pause_ms")" -v w="$(med "$SIZE" memcpy:warm)" -v s="$SIZE" \
+		'BEGIN { printf "%s MiB: pause %.1f ms vs 1.5x memcpy %.1f ms: %s\n", s, pause, 1.5 * w,
+			 pause <= 1.5 * w ? "met" : "MISSED" }'
+	if [ "$SIZE" = 1024 ]; then
+		for d in $DIRS; do
+			awk -v t="$(med 1024 "ckpt:$d:total_ms")" -v wall="$(med 1024 "ckpt:$d:wall")" -v d="$d" \
+				'BEGIN { printf "1 GiB end to end -> %s: total %.0f ms, wall %.0f ms vs 650 ms: %s\n",
+					 d, t, wall, wall < 650 ? "met" : (t < 650 ? "met by total_ms, not by wall" : "MISSED") }'
+		done
+	fi
+done
