@@ -168,7 +168,7 @@ int sv_cmd_run(int argc, char **argv)
 		  "Guest architecture: x86_64 or aarch64 (default: the host's)", "ARCH" },
 		{ "accel", 0, 0, G_OPTION_ARG_STRING, &o.accel,
 		  "Accelerator: tcg, kvm or auto (default auto: snapvm's KVM VMM when /dev/kvm "
-		  "opens, else tcg)",
+		  "opens and offers the portable CPU model, else tcg)",
 		  "ACCEL" },
 		{ "cpu", 0, 0, G_OPTION_ARG_STRING, &o.cpu,
 		  "QEMU CPU model (default: a portable model, Haswell-noTSX-IBRS / cortex-a57)",

@@ -58,14 +58,15 @@ SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error)
 {
 	if (!sv_vm_name_valid(config->name, error))
 		return NULL;
-	/* kvm: our own VMM, required; auto: it when /dev/kvm opens, else TCG */
+	/* kvm: our own VMM, required; auto: it when /dev/kvm opens and its KVM
+	 * can present the portable CPU model, else TCG */
 	gboolean kvm = FALSE;
 	if (g_strcmp0(config->accel, "kvm") == 0) {
 		if (!sv_kvm_available(config->arch, error))
 			return NULL;
 		kvm = TRUE;
 	} else if (g_strcmp0(config->accel, "tcg") != 0) {
-		kvm = sv_kvm_available(config->arch, NULL);
+		kvm = sv_kvm_available(config->arch, NULL) && sv_kvm_offers_portable_cpu(NULL);
 	}
 	g_autofree char *dir = sv_vm_dir(config->name);
 	g_autofree char *parent = g_path_get_dirname(dir);

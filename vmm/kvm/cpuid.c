@@ -14,6 +14,8 @@
  * and no user process state depends on them.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/ioctl.h>
 
 #include "vmm/errors.h"
@@ -123,6 +125,42 @@ static gboolean mask_entry(struct kvm_cpuid_entry2 *e)
 		 * the CPU model's: a process never sees them. */
 		return f >= 0x40000000 && f < 0x40000100;
 	}
+}
+
+static const struct kvm_cpuid_entry2 *find_leaf(const struct kvm_cpuid2 *c, guint32 f,
+						 guint32 index)
+{
+	for (guint i = 0; i < c->nent; i++)
+		if (c->entries[i].function == f && c->entries[i].index == index)
+			return &c->entries[i];
+	return NULL;
+}
+
+gboolean sv_kvm_offers_portable_cpu(GError **error)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY, "/dev/kvm: %s",
+			    g_strerror(errno));
+		return FALSE;
+	}
+	g_autofree struct kvm_cpuid2 *sup = get_supported(fd, error);
+	close(fd);
+	if (!sup)
+		return FALSE;
+	const struct kvm_cpuid_entry2 *l1 = find_leaf(sup, 1, 0), *l7 = find_leaf(sup, 7, 0),
+				      *ld = find_leaf(sup, 0xd, 0);
+	/* the model's instruction-set words; OSXSAVE and the hypervisor bit
+	 * are the VMM's to set, not the CPU's to offer */
+	guint32 want_ecx = L1_ECX & ~(BIT(27) | BIT(31));
+	if (!l1 || (l1->ecx & want_ecx) != want_ecx || (l1->edx & L1_EDX) != L1_EDX || !l7 ||
+	    (l7->ebx & L7_EBX) != L7_EBX || !ld || (ld->eax & XCR0_MASK) != XCR0_MASK) {
+		g_set_error(error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY,
+			    "this host's KVM cannot present the portable CPU model "
+			    "(Haswell-noTSX-IBRS features: SSE4.2, AVX, AVX2, XSAVE)");
+		return FALSE;
+	}
+	return TRUE;
 }
 
 gboolean sv_kvm_cpuid_init(SvVmm *vmm, GError **error)

@@ -10,6 +10,11 @@
  * the VMM knows (x86_64) and /dev/kvm opens. FALSE with a reason (and
  * what to use instead) otherwise. */
 gboolean sv_kvm_available(const SvArchOps *arch, GError **error);
+/* Can this host's KVM present the whole portable CPU model (so that what
+ * runs under it restores under TCG and elsewhere)? --accel auto takes KVM
+ * only then: a nested or old KVM that offers less runs slower and makes
+ * snapshots of a lesser CPU. */
+gboolean sv_kvm_offers_portable_cpu(GError **error);
 
 SvMachine *sv_kvm_machine_new(const SvArchOps *arch, const char *name, guint memory_mib);
 /* Forks the VMM process and waits until it has built the VM (or says why
