@@ -2,6 +2,8 @@
 /* kallsyms.c - see kallsyms.h. */
 #include "vmm/introspect/kallsyms.h"
 
+#include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "snapvm/agent-proto.h" /* sv_get_le* */
@@ -15,26 +17,59 @@ typedef struct {
 	char type;
 } Symbol;
 
+/* Symbols come either freshly decoded from the image (by_name) or from the
+ * cache file beside it (sorted, SV_KALLSYMS_CACHE_TYPE's array sorted by
+ * name, searched in place). */
 struct SvKallsyms {
 	GHashTable *by_name; /* name -> Symbol* */
+	GVariant *sorted;    /* a(sty) */
 };
 
 void sv_kallsyms_free(SvKallsyms *ks)
 {
 	if (!ks)
 		return;
-	g_hash_table_unref(ks->by_name);
+	g_clear_pointer(&ks->by_name, g_hash_table_unref);
+	g_clear_pointer(&ks->sorted, g_variant_unref);
 	g_free(ks);
 }
 
 guint sv_kallsyms_count(const SvKallsyms *ks)
 {
-	return g_hash_table_size(ks->by_name);
+	return ks->sorted ? (guint)g_variant_n_children(ks->sorted) : g_hash_table_size(ks->by_name);
+}
+
+static gboolean lookup_sorted(GVariant *sorted, const char *name, guint64 *ret_addr,
+			      char *ret_type)
+{
+	gsize lo = 0, hi = g_variant_n_children(sorted);
+	while (lo < hi) {
+		gsize mid = lo + (hi - lo) / 2;
+		const char *at;
+		guint64 addr;
+		guchar type;
+		g_variant_get_child(sorted, mid, "(&sty)", &at, &addr, &type);
+		int c = strcmp(name, at);
+		if (c == 0) {
+			if (ret_addr)
+				*ret_addr = addr;
+			if (ret_type)
+				*ret_type = (char)type;
+			return TRUE;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return FALSE;
 }
 
 gboolean sv_kallsyms_lookup(const SvKallsyms *ks, const char *name, guint64 *ret_addr,
 			    char *ret_type)
 {
+	if (ks->sorted)
+		return lookup_sorted(ks->sorted, name, ret_addr, ret_type);
 	const Symbol *s = g_hash_table_lookup(ks->by_name, name);
 	if (!s)
 		return FALSE;
@@ -43,6 +78,74 @@ gboolean sv_kallsyms_lookup(const SvKallsyms *ks, const char *name, guint64 *ret
 	if (ret_type)
 		*ret_type = s->type;
 	return TRUE;
+}
+
+/*
+ * The cache beside the kernel file (<kernel>.kallsyms): decoding 90,000
+ * compressed names costs ~70 ms, which every ps and checkpoint would pay.
+ * Keyed by what the decoding depends on - the kernel file's size and
+ * mtime (image directories are named by their inputs' hash and never
+ * change) and the two load parameters. A cache that cannot be written
+ * (read-only image) is simply not used.
+ */
+#define CACHE_TYPE "(tttta(sty))"
+#define CACHE_MAGIC 0x53564b53594d3031ull /* "SVKSYM01" */
+
+static char *cache_path(const char *kernel_path)
+{
+	return g_strconcat(kernel_path, ".kallsyms", NULL);
+}
+
+static gboolean cache_key(const char *kernel_path, gboolean absolute_percpu,
+			  guint64 unrelocated_base, guint64 *ret_key)
+{
+	GStatBuf st;
+	if (g_stat(kernel_path, &st) != 0)
+		return FALSE;
+	*ret_key = (guint64)st.st_size * 1000003u ^ (guint64)st.st_mtime * 7919u ^
+		   unrelocated_base ^ (absolute_percpu ? 1u : 0u);
+	return TRUE;
+}
+
+static SvKallsyms *cache_load(const char *kernel_path, guint64 key)
+{
+	g_autofree char *path = cache_path(kernel_path);
+	g_autoptr(GMappedFile) mf = g_mapped_file_new(path, FALSE, NULL);
+	if (!mf)
+		return NULL;
+	g_autoptr(GBytes) bytes = g_mapped_file_get_bytes(mf);
+	g_autoptr(GVariant) v = g_variant_ref_sink(
+		g_variant_new_from_bytes(G_VARIANT_TYPE(CACHE_TYPE), bytes, FALSE));
+	guint64 magic, got_key, n, reserved;
+	g_autoptr(GVariant) syms = NULL;
+	g_variant_get(v, "(tttt@a(sty))", &magic, &got_key, &n, &reserved, &syms);
+	if (magic != CACHE_MAGIC || got_key != key || n != g_variant_n_children(syms) || n == 0)
+		return NULL;
+	SvKallsyms *ks = g_new0(SvKallsyms, 1);
+	ks->sorted = g_steal_pointer(&syms);
+	return ks;
+}
+
+static gint by_name(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void cache_store(const char *kernel_path, guint64 key, GHashTable *by_name_table)
+{
+	g_autofree gpointer *names = (gpointer *)g_hash_table_get_keys_as_array(by_name_table, NULL);
+	guint n = g_hash_table_size(by_name_table);
+	qsort(names, n, sizeof(*names), by_name);
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a(sty)"));
+	for (guint i = 0; i < n; i++) {
+		const Symbol *s = g_hash_table_lookup(by_name_table, names[i]);
+		g_variant_builder_add(&b, "(sty)", (const char *)names[i], s->addr, (guchar)s->type);
+	}
+	g_autoptr(GVariant) v = g_variant_ref_sink(
+		g_variant_new("(tttta(sty))", CACHE_MAGIC, key, (guint64)n, (guint64)0, &b));
+	g_autofree char *path = cache_path(kernel_path);
+	/* g_file_set_contents writes a temp file and renames it over */
+	g_file_set_contents(path, g_variant_get_data(v), (gssize)g_variant_get_size(v), NULL);
 }
 
 typedef struct {
@@ -182,8 +285,25 @@ static gboolean find_names(Tables *t)
 	return FALSE;
 }
 
+static SvKallsyms *decode(const char *kernel_path, gboolean absolute_percpu,
+			  guint64 unrelocated_base, GError **error);
+
 SvKallsyms *sv_kallsyms_load(const char *kernel_path, gboolean absolute_percpu,
 			     guint64 unrelocated_base, GError **error)
+{
+	guint64 key;
+	gboolean keyed = cache_key(kernel_path, absolute_percpu, unrelocated_base, &key);
+	SvKallsyms *ks = keyed ? cache_load(kernel_path, key) : NULL;
+	if (ks)
+		return ks;
+	ks = decode(kernel_path, absolute_percpu, unrelocated_base, error);
+	if (ks && keyed)
+		cache_store(kernel_path, key, ks->by_name);
+	return ks;
+}
+
+static SvKallsyms *decode(const char *kernel_path, gboolean absolute_percpu,
+			  guint64 unrelocated_base, GError **error)
 {
 	g_autoptr(GMappedFile) mf = g_mapped_file_new(kernel_path, FALSE, error);
 	if (!mf)
