@@ -109,6 +109,8 @@ static gboolean capture_cpu_state(SvCapture *cap, const SvIntrospect *in, const 
 typedef struct {
 	GArray *runs;
 	guint64 total;
+	guint vma; /* the VMA being walked: runs never span two */
+	gboolean keep_zero;
 } Runs;
 
 static gboolean add_run(guint64 va, SvGpa pa, guint64 len, gpointer data, GError **error)
@@ -116,13 +118,15 @@ static gboolean add_run(guint64 va, SvGpa pa, guint64 len, gpointer data, GError
 	Runs *r = data;
 	if (r->runs->len) {
 		SvPageRun *last = &g_array_index(r->runs, SvPageRun, r->runs->len - 1);
-		if (last->va + last->len == va && last->pa.v + last->len == pa.v) {
+		if (last->vma == r->vma && last->va + last->len == va &&
+		    last->pa.v + last->len == pa.v) {
 			last->len += len;
 			r->total += len;
 			return TRUE;
 		}
 	}
-	SvPageRun run = { .va = va, .len = len, .offset = r->total, .pa = pa };
+	SvPageRun run = { .va = va, .len = len, .offset = r->total, .pa = pa,
+			  .keep_zero = r->keep_zero, .vma = r->vma };
 	g_array_append_val(r->runs, run);
 	r->total += len;
 	return TRUE;
@@ -140,9 +144,12 @@ static gboolean capture_pages(SvCapture *cap, const SvIntrospect *in, const SvGu
 	Runs r = { .runs = g_array_new(FALSE, FALSE, sizeof(SvPageRun)) };
 	cap->runs = r.runs;
 	for (guint i = 0; i < cap->vmas->len; i++) {
-		const SvGuestVma *v = &g_array_index(cap->vmas, SvCaptureVma, i).vma;
+		const SvCaptureVma *cv = &g_array_index(cap->vmas, SvCaptureVma, i);
+		const SvGuestVma *v = &cv->vma;
 		if (kernel_provided(v))
 			continue;
+		r.vma = i;
+		r.keep_zero = cv->file_backed;
 		if (!sv_page_walk_range(arch, sv_introspect_kernel_space(in), mem, root, v->start,
 					v->end, add_run, &r, error))
 			return FALSE;

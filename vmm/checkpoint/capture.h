@@ -18,6 +18,10 @@
 typedef struct SvPageRun {
 	guint64 va, len, offset;
 	SvGpa pa;
+	/* in a file-backed mapping: its zero pages must be stored, since a
+	 * page a snapshot lacks there reads from the file */
+	gboolean keep_zero;
+	guint vma;
 } SvPageRun;
 
 typedef struct SvCaptureVma {

@@ -127,8 +127,12 @@ static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointO
 	guint64 page = m->arch->page_size, total = cap->pages_len, done = 0;
 	for (guint i = 0; i < cap->runs->len; i++) {
 		const SvPageRun *r = &g_array_index(cap->runs, SvPageRun, i);
-		if (!sv_snapshot_writer_add_pages(w, r->va, cap->pages + r->offset, r->len / page,
-						  error))
+		gboolean ok = r->keep_zero ? sv_snapshot_writer_add_pages_all(w, r->va,
+									      cap->pages + r->offset,
+									      r->len / page, error)
+					   : sv_snapshot_writer_add_pages(w, r->va, cap->pages + r->offset,
+									  r->len / page, error);
+		if (!ok)
 			return FALSE;
 		done += r->len;
 		if (o->progress)

@@ -229,8 +229,23 @@ static gboolean page_is_zero(const guint8 *p, gsize n)
 	return TRUE;
 }
 
+static gboolean add_pages(SvSnapshotWriter *w, guint64 vaddr, const void *data, gsize npages,
+			  gboolean keep_zero, GError **error);
+
 gboolean sv_snapshot_writer_add_pages(SvSnapshotWriter *w, guint64 vaddr, const void *data,
 				      gsize npages, GError **error)
+{
+	return add_pages(w, vaddr, data, npages, FALSE, error);
+}
+
+gboolean sv_snapshot_writer_add_pages_all(SvSnapshotWriter *w, guint64 vaddr, const void *data,
+					  gsize npages, GError **error)
+{
+	return add_pages(w, vaddr, data, npages, TRUE, error);
+}
+
+static gboolean add_pages(SvSnapshotWriter *w, guint64 vaddr, const void *data, gsize npages,
+			  gboolean keep_zero, GError **error)
 {
 	const guint32 ps = w->opt.page_size;
 	if (vaddr % ps) {
@@ -240,7 +255,7 @@ gboolean sv_snapshot_writer_add_pages(SvSnapshotWriter *w, guint64 vaddr, const 
 	}
 	const guint8 *p = data;
 	for (gsize i = 0; i < npages; i++, p += ps, vaddr += ps) {
-		if (page_is_zero(p, ps)) {
+		if (!keep_zero && page_is_zero(p, ps)) {
 			w->pages_zero++;
 			continue;
 		}

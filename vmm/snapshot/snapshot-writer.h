@@ -39,6 +39,10 @@ char *sv_snapshot_writer_add_file(SvSnapshotWriter *w, GBytes *contents, GError 
  * are not stored: a reader gives zeros for any page the snapshot lacks. */
 gboolean sv_snapshot_writer_add_pages(SvSnapshotWriter *w, guint64 vaddr, const void *data,
 				      gsize npages, GError **error);
+/* The same, storing zero pages too: for a mapping whose absent pages a
+ * reader takes from a file, where a page of zeros is not an absent one. */
+gboolean sv_snapshot_writer_add_pages_all(SvSnapshotWriter *w, guint64 vaddr, const void *data,
+					  gsize npages, GError **error);
 /* Writes the page map, index and trailer, syncs, and renames into place. */
 gboolean sv_snapshot_writer_finish(SvSnapshotWriter *w, GError **error);
 
