@@ -15,19 +15,9 @@
 
 static GArray *ps_introspect(SvMachine *m, double *ret_pause_ms, GError **error)
 {
-	if (!m->image_dir) {
-		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-			    "VM '%s' was started without an image record; cannot introspect it",
-			    m->name);
+	SvMachineState st;
+	if (!sv_machine_check_introspectable(m, &st, error))
 		return NULL;
-	}
-	SvMachineState st = sv_machine_get_state(m, error);
-	if (st != SV_MACHINE_RUNNING && st != SV_MACHINE_PAUSED) {
-		if (!*error)
-			g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "VM '%s' is %s", m->name,
-				    sv_machine_state_str(st));
-		return NULL;
-	}
 	gint64 t0 = g_get_monotonic_time();
 	if (st == SV_MACHINE_RUNNING && !sv_machine_pause(m, error))
 		return NULL;

@@ -145,6 +145,29 @@ void sv_machine_free(SvMachine *m)
 	g_free(m);
 }
 
+gboolean sv_machine_check_introspectable(SvMachine *m, SvMachineState *ret_state,
+					 GError **error)
+{
+	if (!m->image_dir) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+			    "VM '%s' was started without an image record; cannot introspect it",
+			    m->name);
+		return FALSE;
+	}
+	g_autoptr(GError) local = NULL;
+	SvMachineState st = sv_machine_get_state(m, &local);
+	if (st != SV_MACHINE_RUNNING && st != SV_MACHINE_PAUSED) {
+		if (local)
+			g_propagate_error(error, g_steal_pointer(&local));
+		else
+			g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "VM '%s' is %s", m->name,
+				    sv_machine_state_str(st));
+		return FALSE;
+	}
+	*ret_state = st;
+	return TRUE;
+}
+
 gboolean sv_machine_pause(SvMachine *m, GError **error)
 {
 	return m->ops->pause(m, error);

@@ -84,6 +84,10 @@ SvMachine *sv_machine_open(const char *name, GError **error);
 void sv_machine_free(SvMachine *m);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvMachine, sv_machine_free)
 
+/* For introspection: the VM exists (running or paused) and recorded the
+ * image it booted. *ret_state says which. */
+gboolean sv_machine_check_introspectable(SvMachine *m, SvMachineState *ret_state,
+					 GError **error);
 gboolean sv_machine_pause(SvMachine *m, GError **error);
 gboolean sv_machine_resume(SvMachine *m, GError **error);
 SvMachineState sv_machine_get_state(SvMachine *m, GError **error);

@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "tests/test-paths.h"
@@ -191,4 +192,17 @@ char *sv_test_host_output(const char *const *argv)
 	g_assert_no_error(error);
 	g_assert_true(g_spawn_check_wait_status(status, NULL));
 	return out;
+}
+
+const char *sv_test_take_arch(int *argc, char **argv, const char *fallback)
+{
+	for (int i = 1; i + 1 < *argc; i++) {
+		if (!strcmp(argv[i], "--arch")) {
+			const char *arch = argv[i + 1];
+			memmove(&argv[i], &argv[i + 2], (*argc - i - 1) * sizeof(char *));
+			*argc -= 2;
+			return arch;
+		}
+	}
+	return fallback;
 }

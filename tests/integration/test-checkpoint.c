@@ -115,6 +115,14 @@ static char *checkpoint(guint32 pid, SvCheckpointStats *st)
 	return file;
 }
 
+static SvSnapshotReader *open_snapshot(const char *file)
+{
+	g_autoptr(GError) error = NULL;
+	SvSnapshotReader *r = sv_snapshot_reader_open(file, &error);
+	g_assert_no_error(error);
+	return r;
+}
+
 static guint64 le64(GBytes *b, gsize off)
 {
 	gsize len;
@@ -357,8 +365,7 @@ static void compare_memory(SvSnapshotReader *r, const SvAgentOracle *o, guint32 
 static void compare_with_oracle(const char *file, guint32 pid, gboolean stopped, const char *skip)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(file, &error);
-	g_assert_no_error(error);
+	g_autoptr(SvSnapshotReader) r = open_snapshot(file);
 	g_assert_true(sv_snapshot_reader_verify(r, &error));
 	g_assert_no_error(error);
 	g_autoptr(SvAgentOracle) o = sv_agent_client_oracle(control, pid, 0, &error);
@@ -464,9 +471,7 @@ static void test_busy_process_on_vcpu(void)
 	for (guint i = 0; i < 20 && !seen_vcpu; i++) {
 		SvCheckpointStats st;
 		g_autofree char *file = checkpoint(pid, &st);
-		g_autoptr(GError) error = NULL;
-		g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(file, &error);
-		g_assert_no_error(error);
+		g_autoptr(SvSnapshotReader) r = open_snapshot(file);
 		g_autoptr(GVariant) task = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TASK);
 		g_autoptr(GVariant) regs = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_REGS);
 		g_autoptr(GVariant) named = g_variant_get_child_value(regs, 0);
@@ -521,9 +526,7 @@ static void test_pending_signal(void)
 	g_usleep(100 * 1000);
 	SvCheckpointStats st;
 	g_autofree char *file = checkpoint(pid, &st);
-	g_autoptr(GError) error = NULL;
-	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(file, &error);
-	g_assert_no_error(error);
+	g_autoptr(SvSnapshotReader) r = open_snapshot(file);
 	g_autoptr(GVariant) task = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TASK);
 	guint64 usr1 = 1ull << (SIGUSR1 - 1);
 	g_assert_cmphex(dict_u64(task, "sigblocked") & usr1, ==, usr1);
@@ -649,14 +652,7 @@ static void test_cli(void)
 
 int main(int argc, char **argv)
 {
-	for (int i = 1; i + 1 < argc; i++) {
-		if (!strcmp(argv[i], "--arch")) {
-			arch_name = argv[i + 1];
-			memmove(&argv[i], &argv[i + 2], (argc - i - 1) * sizeof(char *));
-			argc -= 2;
-			break;
-		}
-	}
+	arch_name = sv_test_take_arch(&argc, argv, arch_name);
 	g_test_init(&argc, &argv, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sv_test_state_dir();

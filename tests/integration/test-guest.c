@@ -846,14 +846,7 @@ static void test_dead_guest(void)
 int main(int argc, char **argv)
 {
 	/* --arch ARCH is ours; the rest is GTest's */
-	for (int i = 1; i + 1 < argc; i++) {
-		if (!strcmp(argv[i], "--arch")) {
-			arch_name = argv[i + 1];
-			memmove(&argv[i], &argv[i + 2], (argc - i - 1) * sizeof(char *));
-			argc -= 2;
-			break;
-		}
-	}
+	arch_name = sv_test_take_arch(&argc, argv, arch_name);
 	g_test_init(&argc, &argv, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sv_test_state_dir();

@@ -154,19 +154,9 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 {
 	gint64 start = g_get_monotonic_time();
 	*st = (SvCheckpointStats){ 0 };
-	if (!m->image_dir) {
-		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-			    "VM '%s' was started without an image record; cannot introspect it",
-			    m->name);
+	SvMachineState state;
+	if (!sv_machine_check_introspectable(m, &state, error))
 		return FALSE;
-	}
-	SvMachineState state = sv_machine_get_state(m, error);
-	if (state != SV_MACHINE_RUNNING && state != SV_MACHINE_PAUSED) {
-		if (error && !*error)
-			g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "VM '%s' is %s", m->name,
-				    sv_machine_state_str(state));
-		return FALSE;
-	}
 	gboolean was_running = state == SV_MACHINE_RUNNING;
 	/* mapped before the pause: a read-only view of the shared RAM file */
 	g_autoptr(SvGuestMem) mem = sv_machine_map_ram(m, error);
