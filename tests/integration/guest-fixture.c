@@ -55,12 +55,14 @@ static void remove_state_dir(void)
 		g_printerr("# could not remove %s\n", state_dir);
 }
 
+/* g_assert fails with SIGABRT, g_error with SIGTRAP: either way the
+ * guests go first */
 static void on_abort(int sig)
 {
 	kill_our_qemus();
 	remove_state_dir();
-	signal(SIGABRT, SIG_DFL);
-	raise(SIGABRT);
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 const char *sv_test_state_dir(void)
@@ -70,6 +72,7 @@ const char *sv_test_state_dir(void)
 		g_assert_nonnull(state_dir);
 		g_setenv("SNAPVM_STATE_DIR", state_dir, TRUE);
 		signal(SIGABRT, on_abort);
+		signal(SIGTRAP, on_abort);
 	}
 	return state_dir;
 }
