@@ -3,17 +3,20 @@
 #                     [--no-virsh]
 # `snapvm checkpoint` of a process that has touched 64, 256 and 1024 MiB
 # (bench/memtouch: every byte non-zero) in an x86_64 guest under TCG, median
-# of N runs (default 3), beside, in the same run: memcpy of the same bytes on
-# the host (build/bench/memcpy-limit: the limit) and `virsh save` of the same
-# VM (libvirt's whole-VM save, through snapvm's embedded libvirt root; it
-# ends the VM, so it comes last and each run boots a fresh VM). criu is added
-# where a working one is installed. Each checkpoint writes into every DIR
-# (default /dev/shm, a tmpfs, and /tmp, the disk here); virsh save writes to
-# the first DIR. (QMP `migrate` to exec: is not an option: libvirt's seccomp
-# sandbox kills QEMU when it spawns the command.) Times in ms; "wall" is the whole `snapvm checkpoint` command
-# (process start to exit), "total" what the command reports (total_ms), MB/s
-# is touched bytes (10^6) / total. The load average is printed with each run:
-# the figures are only as quiet as the machine.
+# of N runs (default 3), beside, in the same run: memcpy of the same bytes
+# on the host (build/bench/memcpy-limit, the limit: into warm, fresh and
+# huge-page memory, and as capture copies, from a fresh mapping of a
+# /dev/shm file) and `virsh save` of the same VM (libvirt's whole-VM save,
+# through snapvm's embedded libvirt root; it ends the VM, so it comes last
+# and each run boots a fresh VM). criu is added where a working one is
+# installed. Each checkpoint writes into every DIR (default /dev/shm, a
+# tmpfs, and /tmp, the disk here), in an order that turns with each run;
+# virsh save writes to the first DIR. (QMP `migrate` to exec: is no
+# alternative: libvirt's seccomp sandbox kills QEMU when it spawns the
+# command.) Times in ms; "wall" is the whole `snapvm checkpoint` command
+# (process start to exit), "total" what it reports (total_ms); MB/s is
+# touched bytes (10^6) / total. The load average is printed with each
+# figure: the figures are only as quiet as the machine. Needs jq.
 # Prints figures; never pass/fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +30,7 @@ while [ $# -gt 0 ]; do
 	--sizes) SIZES=$2; shift 2 ;;
 	--dirs) DIRS=$2; shift 2 ;;
 	--no-virsh) VIRSH=0; shift ;;
-	-h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "bench/checkpoint.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -39,13 +42,23 @@ for f in "$SNAPVM" "$MEMTOUCH" "$MEMCPY"; do
 	[ -x "$f" ] || { echo "bench/checkpoint.sh: no $f (ninja -C $BUILD_DIR)" >&2; exit 1; }
 done
 command -v jq >/dev/null || { echo "bench/checkpoint.sh: needs jq" >&2; exit 1; }
-export SNAPVM_STATE_DIR=${SNAPVM_STATE_DIR:-$(mktemp -d /tmp/snapvm-bench-XXXXXX)}
+OWN_STATE=
+if [ -z "${SNAPVM_STATE_DIR:-}" ]; then
+	SNAPVM_STATE_DIR=$(mktemp -d /tmp/ckpt-bench-state-XXXXXX)
+	OWN_STATE=1
+fi
+export SNAPVM_STATE_DIR
 ROOT=$SNAPVM_STATE_DIR/libvirt
 URI="qemu:///embed?root=$ROOT"
-TMP=$(mktemp -d /tmp/snapvm-ckpt-bench-XXXXXX)
+TMP=$(mktemp -d /tmp/ckpt-bench-XXXXXX)
 RAW=$TMP/raw # one line per measure: SIZE KEY VALUE
 cleanup() {
 	"$SNAPVM" stop --all >/dev/null 2>&1 || true
+	if [ -n "$OWN_STATE" ]; then
+		ram=$(readlink "$ROOT/ram-dir" || true)
+		case $ram in /dev/shm/snapvm-*) rm -rf "$ram" ;; esac
+		rm -rf "$SNAPVM_STATE_DIR"
+	fi
 	for d in $DIRS; do rm -f "$d"/snapvm-bench-ckpt.svs* "$d"/snapvm-bench-save.* 2>/dev/null || true; done
 	rm -rf "$TMP"
 }
@@ -159,13 +172,19 @@ for SIZE in $SIZES; do
 	echo "## $SIZE MiB"
 	for run in $(seq "$RUNS"); do
 		start_workload "$run"
-		for d in $DIRS; do checkpoint "$d"; done
-		read -r warm fresh thp <<<"$("$MEMCPY" "$SIZE" 3)"
+		# The first checkpoint of a run pays for host memory nobody has
+		# touched yet (slow on a VM whose own memory is lazily backed): the
+		# order of the DIRs turns with each run so no DIR always goes first.
+		order=$(tr ' ' '\n' <<<"$DIRS" | grep . | awk -v k="$run" '{a[NR]=$0} END {for (i = 0; i < NR; i++) print a[(i + k - 1) % NR + 1]}')
+		for d in $order; do checkpoint "$d"; done
+		read -r warm fresh thp shm shmopt <<<"$("$MEMCPY" "$SIZE" 3)"
 		put memcpy:warm "$warm"
 		put memcpy:fresh "$fresh"
 		put memcpy:thp "$thp"
-		printf '  memcpy %s MiB: %s ms (warm dst), %s ms (fresh dst), %s ms (fresh, THP dst)  (load %s)\n' \
-			"$SIZE" "$warm" "$fresh" "$thp" "$(load)"
+		put memcpy:shm "$shm"
+		put memcpy:shmopt "$shmopt"
+		printf '  memcpy %s MiB: warm dst %s, fresh dst %s, THP dst %s; from a fresh /dev/shm mapping %s, populated + THP %s ms  (load %s)\n' \
+			"$SIZE" "$warm" "$fresh" "$thp" "$shm" "$shmopt" "$(load)"
 		if [ $VIRSH = 1 ]; then
 			virsh_save "$FIRST_DIR"
 		fi
@@ -191,25 +210,27 @@ for SIZE in $SIZES; do
 	done
 done
 echo
-printf '%-6s %10s %10s %10s %10s %12s %10s\n' MiB "memcpy" "memcpy" "memcpy" "virsh" \
-	"virsh" "criu"
-printf '%-6s %10s %10s %10s %10s %12s %10s\n' "" "warm dst" "fresh dst" "THP dst" \
-	"save ms" "save MiB" "dump ms"
+echo "# memcpy of the same bytes (ms): warm/fresh/THP destination; shm: as capture copies,"
+echo "# from a fresh read-only mapping of a /dev/shm file into fresh memory; shm+: the same"
+echo "# with MADV_POPULATE_READ on the source and MADV_HUGEPAGE on the destination"
+printf '%-6s %8s %8s %8s %8s %8s %10s %10s %10s\n' MiB "warm" "fresh" "THP" "shm" "shm+" \
+	"virsh ms" "virsh MiB" "criu ms"
 for SIZE in $SIZES; do
-	printf '%-6s %10s %10s %10s %10s %12s %10s\n' "$SIZE" "$(med "$SIZE" memcpy:warm)" \
-		"$(med "$SIZE" memcpy:fresh)" "$(med "$SIZE" memcpy:thp)" \
+	printf '%-6s %8s %8s %8s %8s %8s %10s %10s %10s\n' "$SIZE" "$(med "$SIZE" memcpy:warm)" \
+		"$(med "$SIZE" memcpy:fresh)" "$(med "$SIZE" memcpy:thp)" "$(med "$SIZE" memcpy:shm)" \
+		"$(med "$SIZE" memcpy:shmopt)" \
 		"$(med "$SIZE" virsh:ms)" \
 		"$(awk -v b="$(med "$SIZE" virsh:size)" 'BEGIN {if (b == "-") print "-"; else printf "%.0f", b / 1048576}')" \
 		"$(med "$SIZE" criu:ms)"
 done
 echo
 echo "# ratios (checkpoint to $FIRST_DIR; memcpy = warm destination, the strict limit)"
-printf '%-6s %14s %16s %16s %14s\n' MiB "total/memcpy" "pause/memcpy" "pause/fresh cp" \
+printf '%-6s %14s %16s %16s %14s\n' MiB "total/memcpy" "pause/memcpy" "pause/shm cp" \
 	"total/virsh"
 for SIZE in $SIZES; do
 	t=ckpt:$FIRST_DIR
 	awk -v tot="$(med "$SIZE" "$t:total_ms")" -v pause="$(med "$SIZE" "$t:pause_ms")" \
-		-v w="$(med "$SIZE" memcpy:warm)" -v f="$(med "$SIZE" memcpy:fresh)" \
+		-v w="$(med "$SIZE" memcpy:warm)" -v f="$(med "$SIZE" memcpy:shm)" \
 		-v v="$(med "$SIZE" virsh:ms)" -v s="$SIZE" '
 		function r(a, b) { return (a == "-" || b == "-" || b == 0) ? "-" : sprintf("%.2fx", a / b) }
 		BEGIN { printf "%-6s %14s %16s %16s %14s\n", s, r(tot, w), r(pause, w), r(pause, f), r(tot, v) }'

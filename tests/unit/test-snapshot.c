@@ -354,6 +354,58 @@ static void test_hostile_contents(void)
 	g_unlink(p);
 }
 
+/* The writer takes full chunks straight from the caller's pages and keeps
+ * only a copy of the rest: runs of every length, across chunk boundaries,
+ * from one buffer the caller scribbles over after each call, must read
+ * back as they were given (raw and zstd, zero pages elided or kept). */
+static void test_borrowed_pages(gconstpointer data)
+{
+	int zstd = GPOINTER_TO_INT(data);
+	g_autofree char *path = tmp_path(zstd ? "borrow-zstd.svs" : "borrow.svs");
+	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_X86_64, .byte_order = SV_SNAP_LITTLE_ENDIAN,
+				      .page_size = PS, .zstd_level = zstd, .chunk_bytes = 8 * PS };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(path, &o, &error);
+	g_assert_no_error(error);
+	const guint lens[] = { 1, 3, 8, 20, 7, 16, 1, 9, 33, 2 };
+	g_autofree guint8 *buf = g_malloc(40 * PS);
+	guint64 va = VMA_A;
+	guint total = 0, zero = 0;
+	for (guint k = 0; k < G_N_ELEMENTS(lens); k++) {
+		gboolean all = k % 3 == 2;
+		for (guint i = 0; i < lens[k]; i++) {
+			if ((total + i) % 5 == 4)
+				memset(buf + i * PS, 0, PS);
+			else
+				fill_page(buf + i * PS, va + i * PS);
+			zero += !all && (total + i) % 5 == 4;
+		}
+		g_assert_true(all ? sv_snapshot_writer_add_pages_all(w, va, buf, lens[k], &error)
+				  : sv_snapshot_writer_add_pages(w, va, buf, lens[k], &error));
+		memset(buf, 0xee, 40 * PS); /* the caller's memory is its own again */
+		va += lens[k] * PS;
+		total += lens[k];
+	}
+	g_assert_cmpuint(sv_snapshot_writer_pages_zero(w), ==, zero);
+	g_assert_true(sv_snapshot_writer_finish(w, &error));
+	g_assert_no_error(error);
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(sv_snapshot_reader_pages_stored(r), ==, total - zero);
+	guint8 page[PS], want[PS];
+	for (guint i = 0; i < total; i++) {
+		g_assert_true(sv_snapshot_reader_read_page(r, VMA_A + i * PS, page, &error));
+		if (i % 5 == 4)
+			memset(want, 0, PS);
+		else
+			fill_page(want, VMA_A + i * PS);
+		g_assert_cmpmem(page, PS, want, PS);
+	}
+	g_assert_true(sv_snapshot_reader_verify(r, &error));
+	g_assert_no_error(error);
+	g_unlink(path);
+}
+
 static void test_unfinished_leaves_nothing(void)
 {
 	g_autofree char *p = tmp_path("never.svs");
@@ -468,6 +520,10 @@ int main(int argc, char **argv)
 	tmp_dir = g_dir_make_tmp("snapvm-snapshot-XXXXXX", NULL);
 	g_test_add_data_func("/snapshot/round-trip/raw", GINT_TO_POINTER(0), test_round_trip);
 	g_test_add_data_func("/snapshot/round-trip/zstd", GINT_TO_POINTER(3), test_round_trip);
+	g_test_add_data_func("/snapshot/writer/borrowed-pages/raw", GINT_TO_POINTER(0),
+			     test_borrowed_pages);
+	g_test_add_data_func("/snapshot/writer/borrowed-pages/zstd", GINT_TO_POINTER(3),
+			     test_borrowed_pages);
 	g_test_add_func("/snapshot/truncated", test_truncated_everywhere);
 	g_test_add_func("/snapshot/bit-flips", test_bit_flips);
 	g_test_add_func("/snapshot/hostile/structure", test_hostile_files);

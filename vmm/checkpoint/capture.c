@@ -34,8 +34,7 @@ void sv_capture_free(SvCapture *cap)
 	g_clear_pointer(&cap->mm, g_variant_unref);
 	g_clear_pointer(&cap->vmas, g_array_unref);
 	g_clear_pointer(&cap->runs, g_array_unref);
-	if (cap->pages)
-		munmap(cap->pages, cap->pages_len);
+	sv_page_buffer_clear(&cap->buffer);
 	g_free(cap);
 }
 
@@ -134,8 +133,8 @@ static gboolean add_run(guint64 va, SvGpa pa, guint64 len, gpointer data, GError
 
 /* Finds every mapped page of the task's own VMAs, then copies them all. */
 static gboolean capture_pages(SvCapture *cap, const SvIntrospect *in, const SvGuestMem *mem,
-			      const SvTaskRef *ref, SvProgressFn progress, gpointer pdata,
-			      GError **error)
+			      const SvTaskRef *ref, SvPageBuffer *buffer, SvProgressFn progress,
+			      gpointer pdata, GError **error)
 {
 	const SvArchOps *arch = sv_introspect_arch(in);
 	SvGpa root;
@@ -143,6 +142,8 @@ static gboolean capture_pages(SvCapture *cap, const SvIntrospect *in, const SvGu
 		return FALSE;
 	Runs r = { .runs = g_array_new(FALSE, FALSE, sizeof(SvPageRun)) };
 	cap->runs = r.runs;
+	SvPageWalkBudget budget; /* one for all VMAs: they share the tables */
+	sv_page_walk_budget_init(&budget, mem);
 	for (guint i = 0; i < cap->vmas->len; i++) {
 		const SvCaptureVma *cv = &g_array_index(cap->vmas, SvCaptureVma, i);
 		const SvGuestVma *v = &cv->vma;
@@ -151,21 +152,20 @@ static gboolean capture_pages(SvCapture *cap, const SvIntrospect *in, const SvGu
 		r.vma = i;
 		r.keep_zero = cv->file_backed;
 		if (!sv_page_walk_range(arch, sv_introspect_kernel_space(in), mem, root, v->start,
-					v->end, add_run, &r, error))
+					v->end, &budget, add_run, &r, error))
 			return FALSE;
 	}
 	if (r.total == 0)
 		return TRUE;
 	gint64 t0 = g_get_monotonic_time();
-	void *pages = mmap(NULL, r.total, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (pages == MAP_FAILED) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
-			    "no host memory for a copy of %" G_GUINT64_FORMAT " MiB of pages: %s",
-			    r.total >> 20, g_strerror(errno));
-		return FALSE;
+	if (buffer) {
+		cap->buffer = *buffer;
+		*buffer = (SvPageBuffer){ 0 };
 	}
-	cap->pages = pages;
+	if (cap->buffer.len < r.total &&
+	    !sv_page_buffer_prepare(&cap->buffer, r.total, FALSE, error))
+		return FALSE;
+	cap->pages = cap->buffer.data;
 	cap->pages_len = r.total;
 	guint64 next_report = 0;
 	for (guint i = 0; i < r.runs->len; i++) {
@@ -187,8 +187,8 @@ static gboolean capture_pages(SvCapture *cap, const SvIntrospect *in, const SvGu
 }
 
 SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTaskRef *ref,
-		      const SvVcpuRegs *vcpu, SvProgressFn progress, gpointer progress_data,
-		      GError **error)
+		      const SvVcpuRegs *vcpu, SvPageBuffer *buffer, SvProgressFn progress,
+		      gpointer progress_data, GError **error)
 {
 	g_autoptr(SvCapture) cap = g_new0(SvCapture, 1);
 	if (!capture_cpu_state(cap, in, ref, vcpu, error))
@@ -213,7 +213,7 @@ SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTas
 		v->name = NULL; /* moved */
 		g_array_append_val(cap->vmas, cv);
 	}
-	if (!capture_pages(cap, in, mem, ref, progress, progress_data, error))
+	if (!capture_pages(cap, in, mem, ref, buffer, progress, progress_data, error))
 		return NULL;
 	return g_steal_pointer(&cap);
 }

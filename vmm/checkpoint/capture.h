@@ -11,6 +11,7 @@
 #include <glib.h>
 
 #include "vmm/checkpoint/checkpoint.h"
+#include "vmm/checkpoint/page-buffer.h"
 #include "vmm/introspect/introspect.h"
 
 /* A run of pages, contiguous in the task's address space, copied to
@@ -34,18 +35,20 @@ typedef struct SvCapture {
 	GVariant *task, *regs, *fpu, *tls, *mm; /* snapshot metadata sections */
 	GArray *vmas;				/* SvCaptureVma */
 	GArray *runs;				/* SvPageRun, in address order */
-	guint8 *pages;				/* anonymous mapping of pages_len bytes */
-	gsize pages_len;
+	SvPageBuffer buffer;			/* the copies */
+	guint8 *pages;				/* buffer.data */
+	gsize pages_len;			/* bytes of it in use */
 	const char *regs_source; /* "memory" or "vcpu" */
 	SvSyscallFixup syscall;
 	double copy_ms;
 } SvCapture;
 
 /* Reads the task's state. vcpu: the registers of the vCPU it runs on in
- * user mode, or NULL when it is off every CPU. */
+ * user mode, or NULL when it is off every CPU. buffer: prepared before the
+ * pause (taken over if large enough, else replaced), or NULL. */
 SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTaskRef *ref,
-		      const SvVcpuRegs *vcpu, SvProgressFn progress, gpointer progress_data,
-		      GError **error);
+		      const SvVcpuRegs *vcpu, SvPageBuffer *buffer, SvProgressFn progress,
+		      gpointer progress_data, GError **error);
 void sv_capture_free(SvCapture *cap);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvCapture, sv_capture_free)
 

@@ -134,6 +134,8 @@ static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointO
 									  r->len / page, error);
 		if (!ok)
 			return FALSE;
+		/* the writer keeps nothing of it: halves the peak host memory */
+		sv_page_buffer_discard(&cap->buffer, r->offset, r->len);
 		done += r->len;
 		if (o->progress)
 			o->progress("writing", done, total, o->progress_data);
@@ -142,6 +144,23 @@ static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointO
 		return FALSE;
 	st->pages_stored = sv_snapshot_writer_pages_stored(w);
 	return TRUE;
+}
+
+/* The copy buffer, faulted in while the VM still runs: the process's
+ * resident set and some room to grow (a buffer found too small at the pause
+ * is replaced then). Reading the resident set races the running guest,
+ * which is fine for an estimate. */
+static gboolean prepare_buffer(const SvIntrospect *in, guint32 pid, SvPageBuffer *buffer,
+			       GError **error)
+{
+	g_autoptr(GArray) procs = sv_introspect_processes(in, NULL);
+	guint64 rss = 0;
+	for (guint i = 0; procs && i < procs->len; i++)
+		if (g_array_index(procs, SvGuestProcess, i).pid == pid)
+			rss = g_array_index(procs, SvGuestProcess, i).rss_kib << 10;
+	if (rss == 0)
+		return TRUE; /* not found now: the pause will say why */
+	return sv_page_buffer_prepare(buffer, rss + rss / 8 + (4u << 20), TRUE, error);
 }
 
 void sv_checkpoint_stats_clear(SvCheckpointStats *st)
@@ -168,6 +187,9 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	g_autoptr(SvIntrospect) in = sv_introspect_new(m->arch, m->image_dir, mem, error);
 	if (!in)
 		return FALSE;
+	g_auto(SvPageBuffer) buffer = { 0 };
+	if (!prepare_buffer(in, o->pid, &buffer, error))
+		return FALSE;
 	g_autoptr(SvCapture) cap = NULL;
 	SvTaskRef ref;
 	SvVcpuRegs *vcpu = g_new0(SvVcpuRegs, 1);
@@ -176,8 +198,8 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	if (ok) {
 		/* paused now: capture, then resume whatever happened */
 		gint64 t0 = g_get_monotonic_time();
-		cap = sv_capture(in, mem, &ref, vcpu_user ? vcpu : NULL, o->progress, o->progress_data,
-				 error);
+		cap = sv_capture(in, mem, &ref, vcpu_user ? vcpu : NULL, &buffer, o->progress,
+				 o->progress_data, error);
 		st->copy_ms = cap ? cap->copy_ms : 0;
 		/* a guest that died while paused cannot be resumed, but its
 		 * process's state is already whole in host memory: it is still

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
@@ -16,6 +17,16 @@
 #include "vmm/snapshot/snapshot-variant.h"
 
 #define DEFAULT_CHUNK (4u << 20)
+/* iovecs per writev call (the kernel's UIO_MAXIOV is 1024) */
+#define MAX_IOV 1024
+
+/* A piece of the PAGES section being filled: pages that are contiguous in
+ * the caller's memory, or (owned) copied into the writer's own buffer. */
+typedef struct {
+	const guint8 *p;
+	gsize len;
+	gboolean owned;
+} Segment;
 
 typedef struct {
 	guint32 kind, flags;
@@ -36,8 +47,17 @@ struct SvSnapshotWriter {
 	int fd;
 	guint64 offset;
 	XXH3_state_t *digest;
+	XXH3_state_t *section_sum; /* a section's payload checksum, when in pieces */
 	GArray *index;	      /* IndexEntry */
-	GByteArray *chunk;    /* pages of the PAGES section being filled */
+	/* The PAGES section being filled, chunk_len bytes in all: full chunks
+	 * are written straight from the caller's pages (no copy); what is left
+	 * pending when sv_snapshot_writer_add_pages returns is copied into buf
+	 * (chunk_bytes, so never reallocated: owned segments stay valid). */
+	GArray *segs;	      /* Segment */
+	gsize chunk_len;
+	guint8 *buf;
+	gsize buf_len;
+	guint8 *zbuf;	      /* zstd: a contiguous copy of the chunk, then its output */
 	GArray *runs;	      /* PageRun */
 	GHashTable *files;    /* sha256 hex -> section index (GUINT_TO_POINTER) */
 	guint64 pages_stored, pages_zero;
@@ -54,6 +74,50 @@ static gboolean write_bytes(SvSnapshotWriter *w, const void *data, gsize n, GErr
 	}
 	XXH3_128bits_update(w->digest, data, n);
 	w->offset += n;
+	return TRUE;
+}
+
+/* Writes n iovecs in order (partial writes and EINTR retried), folding them
+ * into the file digest. */
+static gboolean write_iov(SvSnapshotWriter *w, const struct iovec *iov, guint n, GError **error)
+{
+	struct iovec v[MAX_IOV];
+	for (guint i = 0; i < n; i++)
+		XXH3_128bits_update(w->digest, iov[i].iov_base, iov[i].iov_len);
+	while (n) {
+		guint k = MIN(n, MAX_IOV);
+		gsize left = 0;
+		memcpy(v, iov, k * sizeof(*v));
+		for (guint i = 0; i < k; i++)
+			left += v[i].iov_len;
+		struct iovec *cur = v;
+		guint cn = k;
+		while (left) {
+			ssize_t r = writev(w->fd, cur, (int)cn);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				int e = r == 0 ? EIO : errno;
+				g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "writing %s: %s%s",
+					    w->tmp_path, g_strerror(e),
+					    e == ENOSPC ? " (the disk is full; nothing was kept)" : "");
+				return FALSE;
+			}
+			w->offset += r;
+			left -= r;
+			while (cn && (gsize)r >= cur->iov_len) {
+				r -= cur->iov_len;
+				cur++;
+				cn--;
+			}
+			if (cn) {
+				cur->iov_base = (guint8 *)cur->iov_base + r;
+				cur->iov_len -= r;
+			}
+		}
+		iov += k;
+		n -= k;
+	}
 	return TRUE;
 }
 
@@ -96,10 +160,12 @@ SvSnapshotWriter *sv_snapshot_writer_new(const char *path, const SvSnapshotWrite
 		return NULL;
 	}
 	w->digest = XXH3_createState();
+	w->section_sum = XXH3_createState();
 	XXH3_128bits_reset(w->digest);
 	w->index = g_array_new(FALSE, FALSE, sizeof(IndexEntry));
 	w->runs = g_array_new(FALSE, FALSE, sizeof(PageRun));
-	w->chunk = g_byte_array_sized_new(w->opt.chunk_bytes);
+	w->segs = g_array_new(FALSE, FALSE, sizeof(Segment));
+	w->buf = g_malloc(w->opt.chunk_bytes);
 	w->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	guint8 hdr[SV_SNAP_HEADER_SIZE];
 	header_bytes(&w->opt, hdr);
@@ -118,12 +184,16 @@ void sv_snapshot_writer_free(SvSnapshotWriter *w)
 		g_unlink(w->tmp_path);
 	if (w->digest)
 		XXH3_freeState(w->digest);
+	if (w->section_sum)
+		XXH3_freeState(w->section_sum);
 	if (w->index)
 		g_array_unref(w->index);
 	if (w->runs)
 		g_array_unref(w->runs);
-	if (w->chunk)
-		g_byte_array_unref(w->chunk);
+	if (w->segs)
+		g_array_unref(w->segs);
+	g_free(w->buf);
+	g_free(w->zbuf);
 	if (w->files)
 		g_hash_table_unref(w->files);
 	g_free(w->path);
@@ -131,10 +201,11 @@ void sv_snapshot_writer_free(SvSnapshotWriter *w)
 	g_free(w);
 }
 
-/* Writes one section; align: pad so the payload starts on a 4 KiB boundary. */
-static gboolean write_section(SvSnapshotWriter *w, guint32 kind, guint32 flags,
-			      const void *payload, gsize stored, gsize raw, gboolean align,
-			      GError **error)
+/* Writes one section whose payload is n iovecs (stored bytes in all);
+ * align: pad so the payload starts on a 4 KiB boundary. */
+static gboolean write_section_iov(SvSnapshotWriter *w, guint32 kind, guint32 flags,
+				  const struct iovec *payload, guint n, gsize stored, gsize raw,
+				  gboolean align, GError **error)
 {
 	if (align) {
 		static const guint8 zeros[SV_SNAP_PAGE_ALIGN];
@@ -150,12 +221,29 @@ static gboolean write_section(SvSnapshotWriter *w, guint32 kind, guint32 flags,
 	sv_put_le32(h + 12, flags);
 	sv_put_le64(h + 16, stored);
 	sv_put_le64(h + 24, raw);
-	sv_put_le64(h + 32, XXH3_64bits(payload, stored));
+	XXH64_hash_t sum;
+	if (n == 1) {
+		sum = XXH3_64bits(payload[0].iov_base, payload[0].iov_len);
+	} else {
+		XXH3_64bits_reset(w->section_sum);
+		for (guint i = 0; i < n; i++)
+			XXH3_64bits_update(w->section_sum, payload[i].iov_base, payload[i].iov_len);
+		sum = XXH3_64bits_digest(w->section_sum);
+	}
+	sv_put_le64(h + 32, sum);
 	sv_put_le64(h + 40, XXH3_64bits(h, 40));
-	if (!write_bytes(w, h, sizeof(h), error) || !write_bytes(w, payload, stored, error))
+	if (!write_bytes(w, h, sizeof(h), error) || !write_iov(w, payload, n, error))
 		return FALSE;
 	g_array_append_val(w->index, e);
 	return TRUE;
+}
+
+static gboolean write_section(SvSnapshotWriter *w, guint32 kind, guint32 flags,
+			      const void *payload, gsize stored, gsize raw, gboolean align,
+			      GError **error)
+{
+	struct iovec v = { (void *)payload, stored };
+	return write_section_iov(w, kind, flags, &v, 1, stored, raw, align, error);
 }
 
 gboolean sv_snapshot_writer_add_metadata(SvSnapshotWriter *w, guint32 kind, GVariant *value,
@@ -190,7 +278,7 @@ char *sv_snapshot_writer_add_file(SvSnapshotWriter *w, GBytes *contents, GError 
 
 static gboolean flush_chunk(SvSnapshotWriter *w, GError **error)
 {
-	if (w->chunk->len == 0)
+	if (w->chunk_len == 0)
 		return TRUE;
 	/* the runs that point into this chunk get its section number */
 	guint32 section = w->index->len;
@@ -200,48 +288,81 @@ static gboolean flush_chunk(SvSnapshotWriter *w, GError **error)
 			break;
 		r->section = section;
 	}
+	guint n = w->segs->len;
+	g_autofree struct iovec *iov = g_new(struct iovec, n);
+	for (guint i = 0; i < n; i++) {
+		const Segment *sg = &g_array_index(w->segs, Segment, i);
+		iov[i] = (struct iovec){ (void *)sg->p, sg->len };
+	}
 	gboolean ok;
 	if (w->opt.zstd_level) {
-		gsize cap = ZSTD_compressBound(w->chunk->len);
-		g_autofree guint8 *z = g_malloc(cap);
-		gsize zn = ZSTD_compress(z, cap, w->chunk->data, w->chunk->len, w->opt.zstd_level);
+		/* zstd wants its input in one piece */
+		gsize cap = ZSTD_compressBound(w->opt.chunk_bytes);
+		if (!w->zbuf)
+			w->zbuf = g_malloc(w->opt.chunk_bytes + cap);
+		const guint8 *in = iov[0].iov_base;
+		if (n > 1) {
+			gsize at = 0;
+			for (guint i = 0; i < n; i++) {
+				memcpy(w->zbuf + at, iov[i].iov_base, iov[i].iov_len);
+				at += iov[i].iov_len;
+			}
+			in = w->zbuf;
+		}
+		guint8 *z = w->zbuf + w->opt.chunk_bytes;
+		gsize zn = ZSTD_compress(z, cap, in, w->chunk_len, w->opt.zstd_level);
 		if (ZSTD_isError(zn)) {
 			g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "zstd: %s", ZSTD_getErrorName(zn));
-			return FALSE;
+			ok = FALSE;
+		} else {
+			ok = write_section(w, SV_SNAP_SECTION_PAGES, SV_SNAP_SECTION_ZSTD, z, zn,
+					   w->chunk_len, FALSE, error);
 		}
-		ok = write_section(w, SV_SNAP_SECTION_PAGES, SV_SNAP_SECTION_ZSTD, z, zn,
-				   w->chunk->len, FALSE, error);
 	} else {
-		ok = write_section(w, SV_SNAP_SECTION_PAGES, 0, w->chunk->data, w->chunk->len,
-				   w->chunk->len, TRUE, error);
+		guint64 start = w->offset;
+		ok = write_section_iov(w, SV_SNAP_SECTION_PAGES, 0, iov, n, w->chunk_len,
+				       w->chunk_len, TRUE, error);
+		/* start writing it back now, so the fsync in finish has little
+		 * left to wait for (a no-op on tmpfs; errors show at fsync) */
+		if (ok)
+			sync_file_range(w->fd, start, w->offset - start, SYNC_FILE_RANGE_WRITE);
 	}
-	g_byte_array_set_size(w->chunk, 0);
+	g_array_set_size(w->segs, 0);
+	w->chunk_len = 0;
+	w->buf_len = 0;
 	return ok;
 }
 
+/* Copies the pending pages that are still the caller's into buf: the
+ * caller's memory is only borrowed for the length of a call. */
+static void own_pending(SvSnapshotWriter *w)
+{
+	for (guint i = 0; i < w->segs->len; i++) {
+		Segment *sg = &g_array_index(w->segs, Segment, i);
+		if (sg->owned)
+			continue;
+		memcpy(w->buf + w->buf_len, sg->p, sg->len);
+		sg->p = w->buf + w->buf_len;
+		sg->owned = TRUE;
+		w->buf_len += sg->len;
+	}
+}
+
+/* Whether a page is all zeros: 64 bytes at a time, OR-ed without branches
+ * inside a block (unrolled, and vectorized where the compiler can), so a
+ * zero page costs about a memory read and a non-zero one usually stops in
+ * its first block. */
 static gboolean page_is_zero(const guint8 *p, gsize n)
 {
-	/* compare 8 bytes at a time; pages are at least 8-byte aligned in size */
 	const guint64 *q = (const guint64 *)(const void *)p;
-	for (gsize i = 0; i < n / 8; i++)
-		if (q[i])
+	for (gsize i = 0; i < n / 8; i += 8) {
+		guint64 acc = 0;
+		for (guint j = 0; j < 8; j++)
+			acc |= q[i + j];
+		if (acc)
 			return FALSE;
+	}
 	return TRUE;
-}
-
-static gboolean add_pages(SvSnapshotWriter *w, guint64 vaddr, const void *data, gsize npages,
-			  gboolean keep_zero, GError **error);
-
-gboolean sv_snapshot_writer_add_pages(SvSnapshotWriter *w, guint64 vaddr, const void *data,
-				      gsize npages, GError **error)
-{
-	return add_pages(w, vaddr, data, npages, FALSE, error);
-}
-
-gboolean sv_snapshot_writer_add_pages_all(SvSnapshotWriter *w, guint64 vaddr, const void *data,
-					  gsize npages, GError **error)
-{
-	return add_pages(w, vaddr, data, npages, TRUE, error);
 }
 
 static gboolean add_pages(SvSnapshotWriter *w, guint64 vaddr, const void *data, gsize npages,
@@ -254,25 +375,46 @@ static gboolean add_pages(SvSnapshotWriter *w, guint64 vaddr, const void *data, 
 		return FALSE;
 	}
 	const guint8 *p = data;
+	gboolean ok = TRUE;
 	for (gsize i = 0; i < npages; i++, p += ps, vaddr += ps) {
 		if (!keep_zero && page_is_zero(p, ps)) {
 			w->pages_zero++;
 			continue;
 		}
-		if (w->chunk->len + ps > w->opt.chunk_bytes && !flush_chunk(w, error))
-			return FALSE;
+		if (w->chunk_len + ps > w->opt.chunk_bytes && !(ok = flush_chunk(w, error)))
+			break;
 		PageRun *last = w->runs->len ? &g_array_index(w->runs, PageRun, w->runs->len - 1) : NULL;
 		if (last && last->section == G_MAXUINT32 && last->vaddr + (guint64)last->npages * ps == vaddr &&
-		    last->offset + (guint64)last->npages * ps == w->chunk->len) {
+		    last->offset + (guint64)last->npages * ps == w->chunk_len) {
 			last->npages++;
 		} else {
-			PageRun r = { vaddr, 1, G_MAXUINT32, w->chunk->len };
+			PageRun r = { vaddr, 1, G_MAXUINT32, w->chunk_len };
 			g_array_append_val(w->runs, r);
 		}
-		g_byte_array_append(w->chunk, p, ps);
+		Segment *seg = w->segs->len ? &g_array_index(w->segs, Segment, w->segs->len - 1) : NULL;
+		if (seg && !seg->owned && seg->p + seg->len == p) {
+			seg->len += ps;
+		} else {
+			Segment sg = { p, ps, FALSE };
+			g_array_append_val(w->segs, sg);
+		}
+		w->chunk_len += ps;
 		w->pages_stored++;
 	}
-	return TRUE;
+	own_pending(w);
+	return ok;
+}
+
+gboolean sv_snapshot_writer_add_pages(SvSnapshotWriter *w, guint64 vaddr, const void *data,
+				      gsize npages, GError **error)
+{
+	return add_pages(w, vaddr, data, npages, FALSE, error);
+}
+
+gboolean sv_snapshot_writer_add_pages_all(SvSnapshotWriter *w, guint64 vaddr, const void *data,
+					  gsize npages, GError **error)
+{
+	return add_pages(w, vaddr, data, npages, TRUE, error);
 }
 
 guint64 sv_snapshot_writer_pages_stored(const SvSnapshotWriter *w)

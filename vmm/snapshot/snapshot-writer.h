@@ -36,7 +36,9 @@ gboolean sv_snapshot_writer_add_metadata(SvSnapshotWriter *w, guint32 kind, GVar
 /* Adds a file's contents (stored once per sha256); returns its sha256 hex. */
 char *sv_snapshot_writer_add_file(SvSnapshotWriter *w, GBytes *contents, GError **error);
 /* Adds npages pages starting at guest virtual address vaddr. All-zero pages
- * are not stored: a reader gives zeros for any page the snapshot lacks. */
+ * are not stored: a reader gives zeros for any page the snapshot lacks.
+ * data is only borrowed for the call: full chunks are written straight from
+ * it, the rest is copied, so the caller may reuse or free it on return. */
 gboolean sv_snapshot_writer_add_pages(SvSnapshotWriter *w, guint64 vaddr, const void *data,
 				      gsize npages, GError **error);
 /* The same, storing zero pages too: for a mapping whose absent pages a

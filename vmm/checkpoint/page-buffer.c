@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* page-buffer.c - see page-buffer.h. */
+#include "vmm/checkpoint/page-buffer.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+
+#include "vmm/errors.h"
+
+/* Linux 5.14; older headers lack it, and older kernels refuse it (EINVAL),
+ * which only means the pages fault in during the copy instead. */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define HUGE_PAGE (2u << 20)
+
+gboolean sv_page_buffer_prepare(SvPageBuffer *b, gsize len, gboolean populate, GError **error)
+{
+	sv_page_buffer_clear(b);
+	len = (len + HUGE_PAGE - 1) & ~(gsize)(HUGE_PAGE - 1);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	if (p == MAP_FAILED) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "no host memory for a copy of %" G_GSIZE_FORMAT " MiB of pages: %s", len >> 20,
+			    g_strerror(errno));
+		return FALSE;
+	}
+	/* transparent huge pages are only given on request here (madvise mode) */
+	(void)madvise(p, len, MADV_HUGEPAGE);
+	if (populate)
+		(void)madvise(p, len, MADV_POPULATE_WRITE);
+	b->data = p;
+	b->len = len;
+	return TRUE;
+}
+
+void sv_page_buffer_discard(SvPageBuffer *b, gsize offset, gsize len)
+{
+	/* whole pages only: a neighbour's bytes may share the first or last */
+	gsize start = (offset + 4095) & ~(gsize)4095, end = (offset + len) & ~(gsize)4095;
+	if (b->data && end > start && end <= b->len)
+		(void)madvise(b->data + start, end - start, MADV_DONTNEED);
+}
+
+void sv_page_buffer_clear(SvPageBuffer *b)
+{
+	if (b->data)
+		munmap(b->data, b->len);
+	b->data = NULL;
+	b->len = 0;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * page-buffer.h - host memory that receives a process's pages while its VM
+ * is paused.
+ *
+ * Copying into memory the host has never touched costs ten times the copy
+ * itself here (the kernel zeroes each fresh page, and an outer hypervisor may
+ * back it lazily), so the buffer is asked for in huge pages and faulted in
+ * before the pause, sized from the process's resident set; the pause then
+ * only copies. Once a part is written to the snapshot it is given back.
+ */
+#ifndef SNAPVM_PAGE_BUFFER_H
+#define SNAPVM_PAGE_BUFFER_H
+
+#include <glib.h>
+
+typedef struct SvPageBuffer {
+	guint8 *data;
+	gsize len; /* bytes mapped */
+} SvPageBuffer;
+
+/* Maps len bytes (huge pages where the host gives them); populate: fault
+ * them all in now. */
+gboolean sv_page_buffer_prepare(SvPageBuffer *b, gsize len, gboolean populate, GError **error);
+/* Gives back [offset, offset + len): its contents are no longer needed. */
+void sv_page_buffer_discard(SvPageBuffer *b, gsize offset, gsize len);
+void sv_page_buffer_clear(SvPageBuffer *b);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvPageBuffer, sv_page_buffer_clear)
+
+#endif
