@@ -38,7 +38,7 @@ HOST_PACKAGES=(
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 	qemu-system-x86 qemu-system-arm qemu-utils
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-	busybox-static cpio xz-utils kmod file binutils
+	busybox-static cpio xz-utils kmod file binutils jq
 )
 
 missing_packages() {
