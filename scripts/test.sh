@@ -41,13 +41,46 @@ else
 	fuzz_failed=1
 	rc=1
 fi
+# libFuzzer over introspection and checkpoint capture on a real guest's RAM
+# with patches aimed at what they read (tests/fuzz/fuzz-introspect.c); the
+# RAM comes from one 128 MiB guest boot, cached by input hash beside the
+# images (tests/fuzz/make-ram-seed.sh). The crashers fixed so far
+# (tests/fuzz/introspect-regressions/) run first, as seeds.
+ninja -C "$FUZZ_DIR" tests/fuzz/fuzz-introspect >/dev/null
+seed_rc=0
+seed=$(tests/fuzz/make-ram-seed.sh "$BUILD_DIR" 2>"$FUZZ_DIR/ram-seed.log") || seed_rc=$?
+if [ "$seed_rc" = 77 ]; then
+	echo "fuzz-introspect: skipped: $(tail -1 "$FUZZ_DIR/ram-seed.log")"
+elif [ "$seed_rc" != 0 ]; then
+	tail -20 "$FUZZ_DIR/ram-seed.log"
+	echo "fuzz-introspect: FAILED making the RAM seed"
+	fuzz_failed=$((fuzz_failed + 1))
+	rc=1
+else
+	rm -rf "$FUZZ_DIR/corpus-introspect"
+	mkdir -p "$FUZZ_DIR/corpus-introspect"
+	if SNAPVM_FUZZ_RAM_SEED=$seed "$FUZZ_DIR/tests/fuzz/fuzz-introspect" \
+		-max_total_time="${SNAPVM_FUZZ_SECONDS:-60}" -timeout=10 -rss_limit_mb=2048 \
+		-max_len=256 -print_final_stats=1 -artifact_prefix="$FUZZ_DIR/introspect-" \
+		"$FUZZ_DIR/corpus-introspect" tests/fuzz/introspect-regressions \
+		>"$FUZZ_DIR/fuzz-introspect.log" 2>&1; then
+		echo "fuzz-introspect: $(grep -o 'Done [0-9]* runs.*' "$FUZZ_DIR/fuzz-introspect.log")"
+		fuzz_ok=$((fuzz_ok + 1))
+	else
+		tail -40 "$FUZZ_DIR/fuzz-introspect.log"
+		echo "fuzz-introspect: FAILED (input saved as $FUZZ_DIR/introspect-*; replay it with" \
+			"SNAPVM_FUZZ_RAM_SEED=$seed $FUZZ_DIR/tests/fuzz/fuzz-introspect FILE)"
+		fuzz_failed=$((fuzz_failed + 1))
+		rc=1
+	fi
+fi
 
 meson test -C "$BUILD_DIR" --print-errorlogs --timeout-multiplier "${SNAPVM_TIMEOUT_MULTIPLIER:-1}" "$@" |
 	tee "$BUILD_DIR/meson-test.out" || rc=$?
 cat "$ASAN_DIR/meson-test.out" >>"$BUILD_DIR/meson-test.out"
 echo "test suite wall time: $((SECONDS - start)) s"
 # One plain closing line for whoever reads the log: test programs passed and
-# failed, over all passes (sanitized unit tests, the fuzzer, the whole suite).
+# failed, over all passes (sanitized unit tests, the fuzzers, the whole suite).
 ok=$(awk '/^Ok:/ {n += $2} END {print n + 0}' "$BUILD_DIR/meson-test.out")
 failed=0
 for field in Fail Timeout "Unexpected Pass"; do

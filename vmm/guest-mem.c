@@ -16,6 +16,8 @@ struct SvGuestMem {
 	gsize map_size;
 	SvRamRegion regions[SV_RAM_REGIONS_MAX];
 	guint n_regions;
+	SvGuestMemReadHook read_hook; /* tests only, see sv_guest_mem_set_read_hook */
+	gpointer read_hook_data;
 };
 
 SvGuestMem *sv_guest_mem_open(const char *path, const SvRamRegion *regions, guint n_regions,
@@ -96,6 +98,8 @@ const void *sv_guest_mem_ptr(const SvGuestMem *mem, SvGpa gpa, gsize len, GError
 		guint64 off = gpa.v - r->gpa.v;
 		if (len > r->size - off)
 			break;
+		if (G_UNLIKELY(mem->read_hook))
+			mem->read_hook(gpa, len, mem->read_hook_data);
 		return mem->base + r->file_offset + off;
 	}
 	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
@@ -103,6 +107,12 @@ const void *sv_guest_mem_ptr(const SvGuestMem *mem, SvGpa gpa, gsize len, GError
 		    " is not inside guest RAM",
 		    gpa.v, len);
 	return NULL;
+}
+
+void sv_guest_mem_set_read_hook(SvGuestMem *mem, SvGuestMemReadHook fn, gpointer data)
+{
+	mem->read_hook = fn;
+	mem->read_hook_data = data;
 }
 
 gboolean sv_guest_mem_read(const SvGuestMem *mem, SvGpa gpa, void *buf, gsize len,

@@ -39,4 +39,10 @@ gboolean sv_guest_mem_read(const SvGuestMem *mem, SvGpa gpa, void *buf, gsize le
  * with error. Valid until sv_guest_mem_free; for zero-copy readers. */
 const void *sv_guest_mem_ptr(const SvGuestMem *mem, SvGpa gpa, gsize len, GError **error);
 
+/* For tests and the fuzz harness: fn is called with every range a read or
+ * sv_guest_mem_ptr hands out (after its bounds check). Off (NULL) unless
+ * set; one pointer test per read when off. */
+typedef void (*SvGuestMemReadHook)(SvGpa gpa, gsize len, gpointer data);
+void sv_guest_mem_set_read_hook(SvGuestMem *mem, SvGuestMemReadHook fn, gpointer data);
+
 #endif

@@ -15,6 +15,9 @@
 struct SvKernelTypes {
 	struct btf *btf;
 	char *source;
+	/* struct/union name -> BTF id + 1: btf__find_by_name_kind scans every
+	 * type, and a checkpoint asks for the same few structs a hundred times */
+	GHashTable *ids;
 };
 
 void sv_kernel_types_free(SvKernelTypes *kt)
@@ -23,6 +26,7 @@ void sv_kernel_types_free(SvKernelTypes *kt)
 		return;
 	btf__free(kt->btf);
 	g_free(kt->source);
+	g_clear_pointer(&kt->ids, g_hash_table_unref);
 	g_free(kt);
 }
 
@@ -71,6 +75,7 @@ SvKernelTypes *sv_kernel_types_load(const char *kernel_path, GError **error)
 	SvKernelTypes *kt = g_new0(SvKernelTypes, 1);
 	kt->btf = btf;
 	kt->source = g_strdup(kernel_path);
+	kt->ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	return kt;
 }
 
@@ -113,9 +118,14 @@ static gint64 find_member(const struct btf *btf, guint32 type_id, const char *na
 static gboolean walk(const SvKernelTypes *kt, const char *type, const char *member_path,
 		     guint64 *ret_bits, guint32 *ret_type, GError **error)
 {
-	gint32 id = btf__find_by_name_kind(kt->btf, type, BTF_KIND_STRUCT);
-	if (id < 0)
-		id = btf__find_by_name_kind(kt->btf, type, BTF_KIND_UNION);
+	gint32 id = GPOINTER_TO_INT(g_hash_table_lookup(kt->ids, type)) - 1;
+	if (id < 0) {
+		id = btf__find_by_name_kind(kt->btf, type, BTF_KIND_STRUCT);
+		if (id < 0)
+			id = btf__find_by_name_kind(kt->btf, type, BTF_KIND_UNION);
+		if (id >= 0)
+			g_hash_table_insert(kt->ids, g_strdup(type), GINT_TO_POINTER(id + 1));
+	}
 	if (id < 0) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "guest kernel has no struct %s (%s)",
 			    type, kt->source);

@@ -51,8 +51,23 @@ typedef struct {
 	const SvGuestMem *mem;
 	SvPageRangeFn fn;
 	gpointer data;
-	guint64 leaves, max_leaves;
+	SvPageWalkBudget *budget;
 } RangeWalk;
+
+void sv_page_walk_budget_init(SvPageWalkBudget *budget, const SvGuestMem *mem)
+{
+	guint64 ram = sv_guest_mem_size(mem);
+	budget->entries = (ram >> PAGE_SHIFT << LEVEL_BITS) + 8ull * SV_PAGE_WALK_MAX_VMAS + 4096;
+	budget->bytes = SV_PAGE_WALK_ALIAS_FACTOR * ram + (4ull << 20);
+}
+
+static gboolean over_budget(RangeWalk *w, const char *what, GError **error)
+{
+	g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+		    "%s: the page tables %s than the guest's RAM can hold; refusing to walk further",
+		    w->arch->name, what);
+	return FALSE;
+}
 
 /* Visits the entries of one table that cover [start, end), descending into
  * present non-leaf entries only. */
@@ -71,16 +86,15 @@ static gboolean walk_table(RangeWalk *w, guint64 table, guint level, guint64 sta
 		guint64 entry_end = (va & ~(span - 1)) + span; /* 0 if it wraps */
 		guint64 stop = entry_end == 0 || entry_end > end ? end : entry_end;
 		SvPte pte;
+		if (w->budget->entries == 0)
+			return over_budget(w, "have more entries", error);
+		w->budget->entries--;
 		if (!sv_arch_decode_pte(w->arch, sv_get_le64(t + 8 * index), level, &pte, error))
 			return FALSE;
 		if (pte.present && pte.leaf) {
-			if (++w->leaves > w->max_leaves) {
-				g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-					    "%s: the page tables map over %" G_GUINT64_FORMAT
-					    " pages; refusing to walk further",
-					    w->arch->name, w->max_leaves);
-				return FALSE;
-			}
+			if (stop - va > w->budget->bytes)
+				return over_budget(w, "map more", error);
+			w->budget->bytes -= stop - va;
 			if (!w->fn(va, sv_gpa(pte.pa + (va & (span - 1))), stop - va, w->data, error))
 				return FALSE;
 		} else if (pte.present && level > 0) {
@@ -93,8 +107,8 @@ static gboolean walk_table(RangeWalk *w, guint64 table, guint level, guint64 sta
 }
 
 gboolean sv_page_walk_range(const SvArchOps *arch, const SvKernelSpace *ks, const SvGuestMem *mem,
-			    SvGpa root, guint64 start, guint64 end, SvPageRangeFn fn, gpointer data,
-			    GError **error)
+			    SvGpa root, guint64 start, guint64 end, SvPageWalkBudget *budget,
+			    SvPageRangeFn fn, gpointer data, GError **error)
 {
 	if (ks->pt_levels < 2 || ks->pt_levels > 5) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT, "%s: %u page-table levels",
@@ -107,10 +121,7 @@ gboolean sv_page_walk_range(const SvArchOps *arch, const SvKernelSpace *ks, cons
 			    start, end);
 		return FALSE;
 	}
-	/* one leaf per page of RAM, times aliases: a hostile table that maps
-	 * everything everywhere stops here, a real process never gets near */
-	RangeWalk w = { .arch = arch, .mem = mem, .fn = fn, .data = data,
-			.max_leaves = 64 * (sv_guest_mem_size(mem) >> PAGE_SHIFT) + 1024 };
+	RangeWalk w = { .arch = arch, .mem = mem, .fn = fn, .data = data, .budget = budget };
 	return walk_table(&w, root.v & ~((1ull << PAGE_SHIFT) - 1), ks->pt_levels - 1, start, end,
 			  error);
 }

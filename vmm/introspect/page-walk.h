@@ -30,11 +30,28 @@ gboolean sv_page_walk(const SvArchOps *arch, const SvKernelSpace *ks, const SvGu
 typedef gboolean (*SvPageRangeFn)(guint64 va, SvGpa pa, guint64 len, gpointer data,
 				  GError **error);
 
+/*
+ * What range walks may cost, shared by every walk over one address space. A
+ * hostile guest's tables can put the same table under every entry, so that
+ * the work and the bytes mapped grow with the virtual range walked (2^47
+ * bytes and more), not with its RAM: both are bounded here by the guest's
+ * RAM instead. A real process stays far below: one entry decoded per entry
+ * of its page tables (which are pages of RAM) per VMA, and its mappings
+ * are its RAM plus aliases (the zero page, file pages mapped twice).
+ */
+typedef struct SvPageWalkBudget {
+	guint64 entries; /* table entries still to decode */
+	guint64 bytes;	 /* mapped bytes still to report */
+} SvPageWalkBudget;
+#define SV_PAGE_WALK_MAX_VMAS 65536 /* the most VMAs one budget allows for */
+#define SV_PAGE_WALK_ALIAS_FACTOR 16 /* mapped bytes per byte of guest RAM */
+void sv_page_walk_budget_init(SvPageWalkBudget *budget, const SvGuestMem *mem);
+
 /* Walks every mapping of [start, end) (page-aligned) through the tables at
- * root, skipping unmapped subtrees; leaves that map more than once the
- * guest's RAM in total are refused. */
+ * root, skipping unmapped subtrees, and fails once it has spent budget
+ * (which it decrements; several walks may share it). */
 gboolean sv_page_walk_range(const SvArchOps *arch, const SvKernelSpace *ks, const SvGuestMem *mem,
-			    SvGpa root, guint64 start, guint64 end, SvPageRangeFn fn, gpointer data,
-			    GError **error);
+			    SvGpa root, guint64 start, guint64 end, SvPageWalkBudget *budget,
+			    SvPageRangeFn fn, gpointer data, GError **error);
 
 #endif

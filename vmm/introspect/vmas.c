@@ -194,6 +194,15 @@ static char *file_path(const SvIntrospect *in, const VmaLayout *l, guint64 file,
 		g_string_append_printf(path, "/%s", (const char *)parts->pdata[i - 1]);
 	if (!path->len)
 		g_string_append_c(path, '/');
+	/* names are bytes to Linux, but a snapshot's are strings (GVariant
+	 * 's', which must be UTF-8): refused, not passed on to crash later */
+	if (!g_utf8_validate(path->str, path->len, NULL)) {
+		g_autofree char *shown = g_utf8_make_valid(path->str, path->len);
+		g_string_free(path, TRUE);
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "a mapped file's path is not UTF-8 (%s); snapvm cannot name it", shown);
+		return NULL;
+	}
 	return g_string_free(path, FALSE);
 }
 
@@ -264,7 +273,7 @@ GArray *sv_introspect_vmas(const SvIntrospect *in, guint32 pid, GError **error)
 			guint64 name;
 			char s[16] = { 0 };
 			if (rd64(in, priv, &name, NULL) && sv_introspect_read(in, name, s, 15, NULL) &&
-			    s[0] == '[')
+			    s[0] == '[' && g_utf8_validate(s, -1, NULL))
 				v.name = g_strndup(s, 15);
 		}
 		g_array_append_val(out, v);
