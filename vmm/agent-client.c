@@ -24,6 +24,11 @@ struct SvAgentClient {
 	guint32 next_tag;
 	GByteArray *in;	      /* bytes received, not yet a whole frame */
 	GQueue pending;	      /* SvAgentFrame* received while waiting for a reply */
+	/* While a handshake waits for its first reply, bytes that are not a
+	 * frame are skipped: a serial-line channel (the kvm backend's) echoes
+	 * what arrives in the moment before the agent puts its tty in raw mode.
+	 * Anywhere else garbage is a protocol error. */
+	gboolean resyncing;
 };
 
 void sv_agent_frame_clear(SvAgentFrame *frame)
@@ -150,6 +155,14 @@ static gboolean take_buffered_frame(SvAgentClient *client, SvAgentFrame *ret_fra
 		return TRUE;
 	struct sv_frame_header h;
 	enum sv_proto_status st = sv_frame_header_decode(client->in->data, &h);
+	if (st != SV_PROTO_OK && client->resyncing) {
+		/* drop up to the next frame magic, keeping a partial one */
+		static const guint8 magic[4] = { 'S', 'N', 'V', 'A' };
+		const guint8 *at = memmem(client->in->data + 1, client->in->len - 1, magic, 4);
+		gsize drop = at ? (gsize)(at - client->in->data) : client->in->len - 3;
+		g_byte_array_remove_range(client->in, 0, drop);
+		return take_buffered_frame(client, ret_frame, ret_have, error);
+	}
 	if (st != SV_PROTO_OK) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
 			    "agent channel: garbage from the guest: %s (magic 0x%08x, version %u, "
@@ -374,7 +387,19 @@ static gboolean request(SvAgentClient *client, guint16 type, const void *payload
 			  error);
 }
 
+static gboolean hello_exchange(SvAgentClient *client, guint timeout_ms, SvAgentInfo *ret_info,
+			       GError **error);
+
 gboolean sv_agent_client_hello(SvAgentClient *client, guint timeout_ms, SvAgentInfo *ret_info,
+			       GError **error)
+{
+	client->resyncing = TRUE;
+	gboolean ok = hello_exchange(client, timeout_ms, ret_info, error);
+	client->resyncing = FALSE;
+	return ok;
+}
+
+static gboolean hello_exchange(SvAgentClient *client, guint timeout_ms, SvAgentInfo *ret_info,
 			       GError **error)
 {
 	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;

@@ -51,6 +51,34 @@ static void test_garbage_is_protocol_error(Fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(error->message, "bad magic"));
 }
 
+/* A serial line echoes the host's first HELLO as text before the agent sets
+ * raw mode: the handshake skips such bytes to the reply. */
+static void test_hello_skips_echo(Fixture *f, gconstpointer data)
+{
+	const char echo[] = "SNV^A^@^A^@^D^@";
+	g_assert_cmpint(write(f->peer, echo, sizeof(echo) - 1), ==, sizeof(echo) - 1);
+	guint8 p[256];
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, p, sizeof(p));
+	sv_wbuf_u32(&w, SV_PROTO_VERSION);
+	sv_wbuf_str(&w, "test");
+	sv_wbuf_str(&w, "x86_64");
+	sv_wbuf_str(&w, "6.1");
+	sv_wbuf_u64(&w, 1);
+	peer_send(f, SV_MSG_HELLO_REPLY, 1, p, (guint32)w.len);
+	SvAgentInfo info;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sv_agent_client_hello(f->client, 2000, &info, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(info.machine, ==, "x86_64");
+	/* after the handshake, garbage is an error again */
+	g_assert_cmpint(write(f->peer, echo, sizeof(echo) - 1), ==, sizeof(echo) - 1);
+	g_assert_cmpint(write(f->peer, "0123456789abcdef", 16), ==, 16);
+	SvAgentFrame frame = { 0 };
+	g_assert_false(sv_agent_client_recv(f->client, 1000, &frame, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_PROTOCOL);
+}
+
 static void test_huge_length_refused_before_alloc(Fixture *f, gconstpointer data)
 {
 	guint8 hdr[SV_PROTO_HEADER_SIZE];
@@ -517,6 +545,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add("/agent-client/" path, Fixture, NULL, setup, fn, teardown)
 	ADD("garbage", test_garbage_is_protocol_error);
+	ADD("hello-skips-echo", test_hello_skips_echo);
 	ADD("huge-length", test_huge_length_refused_before_alloc);
 	ADD("dead-peer", test_dead_peer_is_reported);
 	ADD("reply-after-output", test_reply_after_output_keeps_output);
