@@ -137,6 +137,11 @@ void oracle_reply(struct channel *ch, uint32_t tag, const struct sv_oracle_req *
  * waiting for): detach from it. */
 void oracle_stray_stop(pid_t pid, int status);
 
+/* ---- restore-pid.c ---- */
+/* Makes the agent's next fork get pid, if no process has it (snapvm
+ * restore); best effort: the host checks the pid it got. */
+void restore_claim_pid(uint32_t pid);
+
 /* ---- sha256.c ---- */
 struct sha256 {
 	uint32_t h[8];

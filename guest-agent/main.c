@@ -106,6 +106,21 @@ static void dispatch(struct channel *ch, const struct frame *f)
 	case SV_MSG_RUN:
 		handle_run(ch, f);
 		break;
+	case SV_MSG_RUN_AS_PID: {
+		/* the pid first, then a RUN request (restore-pid.c) */
+		uint32_t pid = sv_rbuf_u32(&r);
+		if (r.bad) {
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, EINVAL,
+					   "malformed RUN_AS_PID request");
+			break;
+		}
+		restore_claim_pid(pid);
+		struct frame run = *f;
+		run.payload += 4;
+		run.hdr.length -= 4;
+		handle_run(ch, &run);
+		break;
+	}
 	case SV_MSG_PS:
 		procfs_reply_ps(ch, f->hdr.tag);
 		break;

@@ -77,8 +77,9 @@ static char *default_name(const char *program)
 			       g_random_int_range(0, 0x10000));
 }
 
-/* Streams the workload's frames until it exits; returns its wait status. */
-static gboolean stream_until_exit(SvAgentClient *agent, guint32 pid, const RunOptions *o,
+/* Streams the workload's frames until it exits; returns its wait status.
+ * Shared with `snapvm restore` (cli.h). */
+gboolean sv_cli_stream_until_exit(SvAgentClient *agent, guint32 pid, const char *verbose_cmd,
 				  int *ret_status, GError **error)
 {
 	gboolean first_output = TRUE;
@@ -93,10 +94,10 @@ static gboolean stream_until_exit(SvAgentClient *agent, guint32 pid, const RunOp
 				return FALSE;
 			if (from != pid)
 				continue;
-			if (first_output) {
-				verbose(o, "first output from the workload");
-				first_output = FALSE;
-			}
+			if (first_output && verbose_cmd)
+				fprintf(stderr, "snapvm %s: [%8.1f ms] first output from the workload\n",
+					verbose_cmd, sv_cli_elapsed_ms());
+			first_output = FALSE;
 			/* A closed stdout (snapvm run ... | head) is not an error
 			 * of the workload: keep draining so it can finish. */
 			sv_write_all_fd(stream == 1 ? STDOUT_FILENO : STDERR_FILENO, bytes, n);
@@ -125,14 +126,14 @@ static void reap_children(int sig)
 	errno = saved;
 }
 
-static void adopt_orphans(void)
+void sv_cli_adopt_orphans(void)
 {
 	struct sigaction sa = { .sa_handler = reap_children, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
 	sigaction(SIGCHLD, &sa, NULL);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 }
 
-static int exit_code_from_status(int status)
+int sv_cli_exit_code(int status)
 {
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
@@ -250,7 +251,7 @@ int sv_cmd_run(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	adopt_orphans();
+	sv_cli_adopt_orphans();
 
 	verbose(&o, "checked %s; image %s", program, image->dir);
 	g_autofree char *guest_name = g_path_get_basename(program);
@@ -329,9 +330,9 @@ int sv_cmd_run(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (!stream_until_exit(agent, pid, &o, &status, &error))
+	if (!sv_cli_stream_until_exit(agent, pid, o.verbose ? "run" : NULL, &status, &error))
 		goto out;
-	rc = exit_code_from_status(status);
+	rc = sv_cli_exit_code(status);
 	verbose(&o, "workload exited, status %d", rc);
 out:
 	if (error && g_error_matches(error, SV_ERROR, SV_ERROR_INTERRUPTED)) {

@@ -22,6 +22,7 @@ int sv_cmd_stop(int argc, char **argv);
 int sv_cmd_inspect(int argc, char **argv);
 int sv_cmd_ps(int argc, char **argv);
 int sv_cmd_checkpoint(int argc, char **argv);
+int sv_cmd_restore(int argc, char **argv);
 
 /* Prints "snapvm <cmd>: <message>" to stderr. */
 void sv_cli_error(const char *cmd, const GError *error);
@@ -32,5 +33,17 @@ typedef struct _JsonBuilder JsonBuilder;
 void sv_cli_print_json(JsonBuilder *builder, gboolean pretty);
 /* Milliseconds since the process started, for --verbose timings. */
 double sv_cli_elapsed_ms(void);
+
+/* What `run` and `restore` share (cli-run.c). */
+typedef struct SvAgentClient SvAgentClient;
+/* Streams guest process pid's output to our stdout/stderr until it exits;
+ * *ret_status is its wait status. verbose_cmd (or NULL) notes the first
+ * output with a timestamp. */
+gboolean sv_cli_stream_until_exit(SvAgentClient *agent, guint32 pid, const char *verbose_cmd,
+				  int *ret_status, GError **error);
+/* Makes this process a subreaper that reaps QEMU the moment it exits. */
+void sv_cli_adopt_orphans(void);
+/* A wait status as snapvm's exit status (code, or 128+signal). */
+int sv_cli_exit_code(int status);
 
 #endif

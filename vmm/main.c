@@ -50,6 +50,7 @@ static const struct {
 	{ "ps", sv_cmd_ps, "list a VM's processes, read from guest memory" },
 	{ "checkpoint", sv_cmd_checkpoint, "write one process's state into a snapshot file" },
 	{ "inspect", sv_cmd_inspect, "show and verify what a snapshot file holds" },
+	{ "restore", sv_cmd_restore, "carry on a snapshot's process in a fresh guest" },
 };
 
 static void usage(FILE *f)

@@ -125,8 +125,27 @@ static gboolean add_program(GOutputStream *out, const char *program, GError **er
 	return sv_cpio_add(out, name, S_IFREG | 0755, data, len, error);
 }
 
+static gboolean add_extra(GOutputStream *out, const SvInitrdExtra *e, GError **error)
+{
+	const char *name = e->guest_path[0] == '/' ? e->guest_path + 1 : e->guest_path;
+	if (!e->host_path)
+		return sv_cpio_add(out, name, S_IFDIR | (e->mode & 07777), NULL, 0, error);
+	g_autoptr(GMappedFile) f = g_mapped_file_new(e->host_path, FALSE, error);
+	if (!f)
+		return FALSE;
+	return sv_cpio_add(out, name, S_IFREG | (e->mode & 07777), g_mapped_file_get_contents(f),
+			   g_mapped_file_get_length(f), error);
+}
+
 gboolean sv_workload_build_initrd(const char *base_initramfs, const char *const *programs,
 				  const char *out_path, GError **error)
+{
+	return sv_workload_build_initrd_extra(base_initramfs, programs, NULL, 0, out_path, error);
+}
+
+gboolean sv_workload_build_initrd_extra(const char *base_initramfs, const char *const *programs,
+					const SvInitrdExtra *extras, gsize n, const char *out_path,
+					GError **error)
 {
 	g_autofree char *base = NULL;
 	gsize base_len;
@@ -150,6 +169,8 @@ gboolean sv_workload_build_initrd(const char *base_initramfs, const char *const 
 		      sv_cpio_add(out, &SV_GUEST_WORKLOAD_DIR[1], S_IFDIR | 0755, NULL, 0, error);
 	for (const char *const *p = programs; ok && *p; p++)
 		ok = add_program(out, *p, error);
+	for (gsize i = 0; ok && i < n; i++)
+		ok = add_extra(out, &extras[i], error);
 	ok = ok && sv_cpio_finish(out, error);
 	if (ok && fsync(fd) < 0) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "fsync %s: %s", tmp, g_strerror(errno));

@@ -21,4 +21,19 @@ gboolean sv_workload_check(const char *path, const SvArchOps *arch, GError **err
 gboolean sv_workload_build_initrd(const char *base_initramfs, const char *const *programs,
 				  const char *out_path, GError **error);
 
+/* Something else to put in the appended cpio: a directory (host_path NULL)
+ * or a copy of a host file, at guest_path (absolute). */
+typedef struct SvInitrdExtra {
+	const char *guest_path;
+	const char *host_path;
+	guint32 mode; /* permission bits */
+} SvInitrdExtra;
+
+/* sv_workload_build_initrd, plus n extras after the programs (a parent
+ * directory must come before what it holds). Large files are mapped, not
+ * read into memory. */
+gboolean sv_workload_build_initrd_extra(const char *base_initramfs, const char *const *programs,
+					const SvInitrdExtra *extras, gsize n, const char *out_path,
+					GError **error);
+
 #endif

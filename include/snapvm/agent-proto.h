@@ -100,7 +100,13 @@ enum sv_msg_type {
 	 * kill(2)'s errno. */
 	SV_MSG_KILL = 18,
 	/* 19: reserved for more agent requests of this group */
-	SV_MSG_TYPE_MAX_ = 19
+	/* 20..29: snapvm restore. */
+	/* host->agent: u32 pid wanted, then the fields of SV_MSG_RUN. RUN, but
+	 * the new process gets that pid when it is free (the agent sets
+	 * ns_last_pid just before it forks); the reply is SV_MSG_RUN_REPLY with
+	 * the pid it got, which the host compares. */
+	SV_MSG_RUN_AS_PID = 20,
+	SV_MSG_TYPE_MAX_ = 21
 };
 
 /* SV_MSG_READFILE: fixed part of a reply (u64 size, u64 ino, u64 mtime, u32

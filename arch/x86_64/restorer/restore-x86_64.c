@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * restore-x86_64.c - the x86_64 half of the guest-side restorer (see
+ * guest-agent/restore.h): the rt_sigreturn frame that loads every general
+ * register, flags and the XSAVE state (x87, SSE, AVX), the CPU check, and
+ * the jump into the blob.
+ *
+ * The frame is the kernel's own (arch/x86/include/asm/sigframe.h,
+ * uapi/asm/sigcontext.h, uapi/asm/ucontext.h); sys_rt_sigreturn reads it at
+ * sp - 8. The FPU image goes in as an XSAVE buffer with the software
+ * reserved bytes (struct _fpx_sw_bytes at 464) saying FP_XSTATE_MAGIC1 and
+ * FP_XSTATE_MAGIC2 after the state: without them the kernel restores only
+ * the legacy x87/SSE part and the upper halves of the YMM registers are lost.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "guest-agent/restore.h"
+
+/* The blob, flattened by the build (RST_BLOB_PATH). */
+__asm__(".pushsection .rodata\n"
+	".balign 16\n"
+	".globl rst_blob_start\n"
+	"rst_blob_start:\n"
+	".incbin \"" RST_BLOB_PATH "\"\n"
+	".globl rst_blob_end\n"
+	"rst_blob_end:\n"
+	".popsection\n");
+
+struct x_sigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t di, si, bp, bx, dx, ax, cx, sp, ip, flags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2;
+	uint64_t fpstate;
+	uint64_t reserved1[8];
+};
+
+struct x_stack {
+	uint64_t ss_sp;
+	int32_t ss_flags;
+	int32_t pad;
+	uint64_t ss_size;
+};
+
+struct x_ucontext {
+	uint64_t uc_flags;
+	uint64_t uc_link;
+	struct x_stack uc_stack;
+	struct x_sigcontext uc_mcontext;
+	uint64_t uc_sigmask;
+};
+
+struct x_rt_sigframe {
+	uint64_t pretcode;
+	struct x_ucontext uc;
+	uint8_t info[128];
+};
+
+_Static_assert(sizeof(struct x_sigcontext) == 256, "sigcontext layout");
+_Static_assert(sizeof(struct x_ucontext) == 304, "ucontext layout");
+
+#define UC_FP_XSTATE 0x1
+#define UC_SIGCONTEXT_SS 0x2
+#define UC_STRICT_RESTORE_SS 0x4
+#define FP_XSTATE_MAGIC1 0x46505853u
+#define FP_XSTATE_MAGIC2 0x46505845u
+#define SS_DISABLE 2
+#define SS_AUTODISARM (1u << 31)
+#define XSAVE_MIN 576 /* legacy area and header */
+
+static const char *const xfeature_names[] = {
+	"x87", "SSE", "AVX", "MPX bounds", "MPX CSR", "AVX-512 opmask", "AVX-512 ZMM_Hi256",
+	"AVX-512 Hi16_ZMM", "PT", "PKRU", "PASID", "CET user", "CET supervisor", "HDC", "UINTR",
+	"LBR", "HWP", "AMX TILECFG", "AMX TILEDATA",
+};
+
+/* The features the kernel enabled in XCR0; x87 and SSE alone when the CPU
+ * has no XSAVE (xgetbv would fault: CPUID.1:ECX.OSXSAVE says whether it may
+ * run). */
+static uint64_t xcr0(void)
+{
+	uint32_t a = 1, b, c = 0, d;
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	if (!(c & (1u << 27)))
+		return 3;
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (uint64_t)hi << 32 | lo;
+}
+
+int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char *msg, size_t cap)
+{
+	if (h->fpu_size < XSAVE_MIN) {
+		snprintf(msg, cap, "the FPU state is %u bytes, less than an XSAVE image", h->fpu_size);
+		return -1;
+	}
+	uint64_t bv;
+	memcpy(&bv, fpu + 512, 8);
+	uint64_t missing = (bv | h->fpu_features) & ~xcr0();
+	if (!missing)
+		return 0;
+	size_t n = (size_t)snprintf(msg, cap,
+				    "the snapshot's FPU state uses XSAVE features this guest CPU "
+				    "lacks:");
+	for (int i = 0; i < 64 && n < cap; i++)
+		if (missing & (1ull << i))
+			n += (size_t)snprintf(msg + n, cap - n, " %s",
+					      i < (int)(sizeof(xfeature_names) / sizeof(*xfeature_names))
+						      ? xfeature_names[i]
+						      : "unknown");
+	if (n < cap)
+		snprintf(msg + n, cap - n, " (restore with --cpu naming a QEMU CPU model that has them)");
+	return -1;
+}
+
+size_t rst_arch_sigframe_size(const struct sv_rimg_header *h)
+{
+	return sizeof(struct x_rt_sigframe) + 128 + h->fpu_size + 4 + 64;
+}
+
+static int reg(const struct sv_rimg_header *h, const struct sv_rimg_named *regs, const char *name,
+	       uint64_t *out)
+{
+	for (uint32_t i = 0; i < h->nregs; i++)
+		if (!strncmp(regs[i].name, name, sizeof(regs[i].name))) {
+			*out = regs[i].value;
+			return 1;
+		}
+	return 0;
+}
+
+int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *h,
+			    const struct sv_rimg_named *regs, const uint8_t *fpu, uint64_t *ret_sp,
+			    char *msg, size_t msg_cap)
+{
+	if (cap < rst_arch_sigframe_size(h)) {
+		snprintf(msg, msg_cap, "no room for the signal frame");
+		return -1;
+	}
+	memset(buf, 0, cap);
+	uintptr_t base = ((uintptr_t)buf + 15) & ~(uintptr_t)15;
+	struct x_rt_sigframe *f = (struct x_rt_sigframe *)base;
+	struct x_sigcontext *sc = &f->uc.uc_mcontext;
+	static const struct {
+		const char *name;
+		size_t off;
+	} map[] = {
+#define R(n) { #n, offsetof(struct x_sigcontext, n) }
+		R(r8), R(r9), R(r10), R(r11), R(r12), R(r13), R(r14), R(r15), R(di), R(si),
+		R(bp), R(bx), R(dx), R(ax), R(cx), R(sp), R(ip), R(flags),
+#undef R
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++) {
+		uint64_t v;
+		if (!reg(h, regs, map[i].name, &v)) {
+			snprintf(msg, msg_cap, "the snapshot has no register %s", map[i].name);
+			return -1;
+		}
+		memcpy((uint8_t *)sc + map[i].off, &v, 8);
+	}
+	uint64_t cs = 0x33, ss = 0x2b;
+	reg(h, regs, "cs", &cs);
+	reg(h, regs, "ss", &ss);
+	if (cs != 0x33) {
+		snprintf(msg, msg_cap, "code segment 0x%llx is not the 64-bit user segment: only "
+				       "64-bit processes restore", (unsigned long long)cs);
+		return -1;
+	}
+	sc->cs = (uint16_t)cs;
+	sc->ss = (uint16_t)ss;
+	/* The XSAVE image, 64-byte aligned as XRSTOR wants it. */
+	uintptr_t fp = (base + sizeof(*f) + 63) & ~(uintptr_t)63;
+	uint8_t *x = (uint8_t *)fp;
+	memcpy(x, fpu, h->fpu_size);
+	uint32_t magic1 = FP_XSTATE_MAGIC1, ext = h->fpu_size + 4, size = h->fpu_size,
+		 magic2 = FP_XSTATE_MAGIC2;
+	uint64_t bv;
+	memcpy(&bv, x + 512, 8);
+	memset(x + 464, 0, 48);
+	memcpy(x + 464, &magic1, 4);
+	memcpy(x + 468, &ext, 4);
+	memcpy(x + 472, &bv, 8);
+	memcpy(x + 480, &size, 4);
+	memcpy(x + h->fpu_size, &magic2, 4);
+	sc->fpstate = fp;
+	f->uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+	f->uc.uc_sigmask = h->sigblocked;
+	if (h->sigaltstack_sp || h->sigaltstack_size) {
+		f->uc.uc_stack.ss_sp = h->sigaltstack_sp;
+		f->uc.uc_stack.ss_size = h->sigaltstack_size;
+		f->uc.uc_stack.ss_flags = (int32_t)(h->sigaltstack_flags & SS_AUTODISARM);
+	} else {
+		f->uc.uc_stack.ss_flags = SS_DISABLE;
+	}
+	/* sys_rt_sigreturn finds the frame at sp - 8 (past pretcode) */
+	*ret_sp = (uint64_t)(uintptr_t)&f->uc;
+	return 0;
+}
+
+void rst_arch_tls(const struct sv_rimg_header *h, const struct sv_rimg_named *regs,
+		  struct rst_args *a)
+{
+	reg(h, regs, "fs_base", &a->fs_base);
+	reg(h, regs, "gs_base", &a->gs_base);
+}
+
+int rst_arch_forget_rseq(void)
+{
+	if (__rseq_size == 0)
+		return 0; /* libc registered none */
+	void *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+	/* The kernel wants the length it was registered with: glibc 2.35-2.39
+	 * register 32 bytes whatever __rseq_size says. */
+	unsigned sizes[2] = { __rseq_size, 32 };
+	for (int i = 0; i < 2; i++)
+		if (syscall(SYS_rseq, area, sizes[i], RSEQ_FLAG_UNREGISTER, RSEQ_SIG) == 0)
+			return 0;
+	return -errno;
+}
+
+void rst_arch_jump(uint64_t entry, uint64_t stack_top, struct rst_args *args)
+{
+	__asm__ volatile("movq %0, %%rsp\n\t"
+			 "xorl %%ebp, %%ebp\n\t"
+			 "jmp *%1"
+			 :
+			 : "r"(stack_top), "r"(entry), "D"(args)
+			 : "memory");
+	__builtin_unreachable();
+}

@@ -1,0 +1,141 @@
+#!/bin/bash
+# bench/restore-size.sh [--sizes "64 256 1024"] [--pages host|initrd] [--no-virsh]
+# `snapvm restore` of a process that has touched 64, 256 and 1024 MiB
+# (bench/memtouch: every byte non-zero) in an x86_64 guest under TCG, split
+# into its steps, beside, in the same run, `virsh restore` of the whole VM
+# the process ran in (saved with `virsh save` right after the checkpoint, so
+# the same pages). One run per size. Steps of `snapvm restore --verbose`,
+# in ms from the command's start:
+#   prep    snapshot -> flat restore image -> initrd (host, /dev/shm)
+#   boot    QEMU start, kernel boot (which unpacks the initrd holding the
+#           image) until the agent answers
+#   inject  restorer started until the process runs again as itself (its
+#           comm is back: the blob sets it after every page is in place;
+#           found by polling `snapvm ps --source agent`, so up to one poll
+#           late)
+#   total   command start to the process running
+# virsh: `virsh restore` wall time (it returns once the domain runs). Needs
+# --pages is passed to snapvm restore (host: the host writes the pages into
+# guest RAM, the default; initrd: they travel in the initrd). Needs jq.
+# Prints figures; never pass/fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZES="64 256 1024"
+VIRSH=1
+PAGES=host
+while [ $# -gt 0 ]; do
+	case $1 in
+	--sizes) SIZES=$2; shift 2 ;;
+	--no-virsh) VIRSH=0; shift ;;
+	--pages) PAGES=$2; shift 2 ;;
+	-h | --help) sed -n '2,23s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) echo "bench/restore-size.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
+SNAPVM=$BUILD_DIR/vmm/snapvm
+MEMTOUCH=$BUILD_DIR/bench/memtouch-x86_64
+for f in "$SNAPVM" "$MEMTOUCH"; do
+	[ -x "$f" ] || { echo "bench/restore-size.sh: no $f (ninja -C $BUILD_DIR)" >&2; exit 1; }
+done
+command -v jq >/dev/null || { echo "bench/restore-size.sh: needs jq" >&2; exit 1; }
+OWN_STATE=
+if [ -z "${SNAPVM_STATE_DIR:-}" ]; then
+	SNAPVM_STATE_DIR=$(mktemp -d /tmp/restore-bench-state-XXXXXX)
+	OWN_STATE=1
+fi
+export SNAPVM_STATE_DIR
+ROOT=$SNAPVM_STATE_DIR/libvirt
+URI="qemu:///embed?root=$ROOT"
+TMP=$(mktemp -d /dev/shm/restore-bench-XXXXXX)
+cleanup() {
+	"$SNAPVM" stop --all >/dev/null 2>&1 || true
+	if [ -n "$OWN_STATE" ]; then
+		ram=$(readlink "$ROOT/ram-dir" || true)
+		case $ram in /dev/shm/snapvm-*) rm -rf "$ram" ;; esac
+		rm -rf "$SNAPVM_STATE_DIR"
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+now_ms() { date +%s%3N; }
+load() { cut -d' ' -f1 /proc/loadavg; }
+embed_virsh() { flock "$ROOT/snapvm.lock" virsh -q -c "$URI" "$@" 2>>"$TMP/virsh.log"; }
+# ms of the --verbose line matching $2 in file $1
+step_ms() { sed -n "s/^snapvm restore: \[ *\([0-9.]*\) ms\] .*$2.*/\1/p" "$1" | head -1 | cut -d. -f1; }
+
+echo "snapvm restore --pages $PAGES (ms)"
+printf '%6s %8s %8s %8s %8s %10s %6s\n' MiB prep boot inject total "virsh-rst" load
+for SIZE in $SIZES; do
+	mem=$((SIZE * 2 < 512 ? 512 : SIZE * 2))
+	VM=src-$SIZE
+	json=$("$SNAPVM" run --accel tcg --detach --json --memory "$mem" --name "$VM" -- \
+		"$MEMTOUCH" "$SIZE")
+	PID=$(jq -r .pid <<<"$json")
+	t0=$(now_ms)
+	while :; do
+		sleep 1
+		ps=$("$SNAPVM" ps "$VM" --json 2>/dev/null |
+			jq -r --argjson p "$PID" '.[] | select(.pid == $p) | "\(.state) \(.rss_kib)"')
+		set -- $ps
+		if [ "${1:-}" = S ] && [ "${2:-0}" -ge $((SIZE * 1024)) ]; then break; fi
+		if [ $(($(now_ms) - t0)) -gt 900000 ]; then
+			echo "bench/restore-size.sh: $VM never touched $SIZE MiB" >&2
+			exit 1
+		fi
+	done
+	SNAP=$TMP/memtouch-$SIZE.svs
+	"$SNAPVM" checkpoint "$VM" --pid "$PID" -o "$SNAP" --leave-running 2>/dev/null
+	virsh_rst=-
+	if [ "$VIRSH" = 1 ]; then
+		embed_virsh save "$VM" "$TMP/save.virsh" >/dev/null
+		# QEMU opens the initrd again to start (migration then overwrites
+		# RAM), and `snapvm run` deleted it once the VM ran: put a stand-in
+		# of the same kind back (the image's initramfs), not timed.
+		initrd=$(embed_virsh save-image-dumpxml "$TMP/save.virsh" |
+			sed -n 's:.*<initrd>\(.*\)</initrd>.*:\1:p')
+		if [ -n "$initrd" ] && [ ! -e "$initrd" ]; then
+			mkdir -p "$(dirname "$initrd")"
+			cp "${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}/images/x86_64/current/initramfs.cpio" "$initrd" 2>/dev/null ||
+				: >"$initrd"
+		fi
+		sync
+		t0=$(now_ms)
+		if embed_virsh restore "$TMP/save.virsh" >/dev/null; then
+			virsh_rst=$(($(now_ms) - t0))
+		else
+			echo "bench/restore-size.sh: virsh restore failed:" >&2
+			tail -3 "$TMP/virsh.log" >&2
+		fi
+		embed_virsh destroy "$VM" >/dev/null 2>&1 || true
+		rm -f "$TMP/save.virsh"
+		[ -n "$initrd" ] && rm -rf "$(dirname "$initrd")"
+	fi
+	"$SNAPVM" stop "$VM" >/dev/null 2>&1 || true
+
+	RVM=rst-$SIZE
+	t0=$(now_ms)
+	"$SNAPVM" restore --accel tcg --detach --json --verbose --pages "$PAGES" --name "$RVM" "$SNAP" \
+		>"$TMP/restore.json" 2>"$TMP/restore.log"
+	while :; do
+		comm=$("$SNAPVM" ps "$RVM" --source agent --json 2>/dev/null |
+			jq -r --argjson p "$PID" '.[] | select(.pid == $p) | .comm' || true)
+		if [ "$comm" = memtouch-x86_64 ]; then break; fi
+		if [ $(($(now_ms) - t0)) -gt 600000 ]; then
+			echo "bench/restore-size.sh: $RVM: never running ($comm)" >&2
+			cat "$TMP/restore.log" >&2
+			exit 1
+		fi
+	done
+	wall=$(($(now_ms) - t0))
+	prep=$(step_ms "$TMP/restore.log" "in the initrd")
+	booted=$(step_ms "$TMP/restore.log" "guest boot done")
+	started=$(step_ms "$TMP/restore.log" "restorer started")
+	# wall counts from before the command started: the restore's own
+	# clock starts a few ms later
+	printf '%6s %8s %8s %8s %8s %10s %6s\n' "$SIZE" "$prep" $((booted - prep)) \
+		$((wall - started)) "$wall" "$virsh_rst" "$(load)"
+	"$SNAPVM" stop "$RVM" >/dev/null 2>&1 || true
+	rm -f "$SNAP"
+done

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * restore-main.c - snapvm-restore-<arch> IMAGE: turns itself into the
+ * process of a flat restore image (include/snapvm/restore-image.h).
+ *
+ * Started by the agent like any workload (its fds 0-2 are the agent's
+ * /dev/null and output pipes, which the restored process keeps, so its
+ * output reaches the host as a `run` workload's does; its exit status is
+ * the restored process's). Here, with libc: read and check the image, put
+ * each mapped file at its path (from the carried copy when the guest lacks
+ * it), open them, check the vDSO and the CPU, pick a region no mapping of
+ * the snapshot nor of this program uses, copy the blob there with its
+ * arguments and the rt_sigreturn frame, and jump. The blob (per arch) does
+ * the rest without libc. Refusals print one line on stderr and exit
+ * SV_RIMG_EXIT_FAILED.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "restore.h"
+#include "snapvm/snapshot-format.h"
+
+#define PAGE 4096ul
+#define BLOB_STACK (64ul * 1024)
+#define AUXV_MAX_BYTES 416 /* sizeof(mm->saved_auxv) on x86_64 and arm64 */
+
+__attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	dprintf(STDERR_FILENO, "snapvm restore: in the guest: %s\n", buf);
+	_exit(SV_RIMG_EXIT_FAILED);
+}
+
+static const uint8_t *img;
+static size_t img_size;
+
+/* A table of the image, checked to lie inside it. */
+static const void *table(uint64_t off, uint64_t n, size_t elem, const char *what)
+{
+	if (n > img_size / (elem ? elem : 1) || off > img_size || n * elem > img_size - off ||
+	    off % 8)
+		die("corrupt restore image: %s table out of bounds", what);
+	return img + off;
+}
+
+static const char *str(const struct sv_rimg_header *h, uint32_t off)
+{
+	if (off >= h->strings_len)
+		die("corrupt restore image: string offset %u", off);
+	const char *s = (const char *)img + h->off_strings + off;
+	if (!memchr(s, '\0', h->strings_len - off))
+		die("corrupt restore image: unterminated string");
+	return s;
+}
+
+struct range {
+	uint64_t start, end;
+};
+
+/* This program's own mappings, from /proc/self/maps; the vDSO's and
+ * vvar's sizes on the side. */
+static int own_maps(struct range *out, int max, uint64_t *vdso_size, uint64_t *vvar_size)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		die("cannot read /proc/self/maps: %s", strerror(errno));
+	char line[512];
+	int n = 0;
+	*vdso_size = *vvar_size = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e;
+		if (sscanf(line, "%llx-%llx", &s, &e) != 2)
+			continue;
+		if (strstr(line, "[vdso]"))
+			*vdso_size = e - s;
+		if (strstr(line, "[vvar]"))
+			*vvar_size = e - s;
+		if (n < max)
+			out[n++] = (struct range){ s, e };
+	}
+	fclose(f);
+	return n;
+}
+
+static int overlaps(uint64_t s, uint64_t e, const struct range *r, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (s < r[i].end && r[i].start < e)
+			return 1;
+	return 0;
+}
+
+/* A free range of len bytes (aligned to 1 GiB steps, from 4 GiB up: a
+ * static program's code and heap sit low and its mmap area, stack and
+ * vDSO near the top) that neither this program nor the snapshot uses. */
+static uint64_t find_gap(uint64_t len, const struct range *own, int nown,
+			 const struct sv_rimg_vma *vmas, uint32_t nvmas)
+{
+	for (uint64_t cand = 1ull << 32; cand + len < 0x7ff000000000ull; cand += 1ull << 30) {
+		int clash = overlaps(cand, cand + len, own, nown);
+		for (uint32_t i = 0; i < nvmas && !clash; i++)
+			clash = cand < vmas[i].end && vmas[i].start < cand + len;
+		if (!clash)
+			return cand;
+	}
+	return 0;
+}
+
+static void write_all(int fd, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+	while (n) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			die("cannot write to the host: %s", k < 0 ? strerror(errno) : "short write");
+		p += k;
+		n -= (size_t)k;
+	}
+}
+
+/* SV_RIMG_HOST_PAGES: a locked staging area for every stored page, whose
+ * frames the host learns on our stdout and fills from outside; SIGUSR1
+ * says it is done. Returns the area's address. */
+static uint64_t stage_pages(uint64_t len, const struct range *own, int nown,
+			    const struct sv_rimg_vma *vmas, uint32_t nvmas)
+{
+	uint64_t at = find_gap(len, own, nown, vmas, nvmas);
+	if (!at)
+		die("no free address range for %llu bytes of staged pages", (unsigned long long)len);
+	void *p = mmap((void *)at, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED)
+		die("cannot map %llu bytes of staging: %s", (unsigned long long)len, strerror(errno));
+	/* Locked: resident, never reclaimed; and compaction must not move
+	 * locked pages while the host writes into their frames. */
+	int fd = open("/proc/sys/vm/compact_unevictable_allowed", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "0", 1) != 1)
+			dprintf(STDERR_FILENO, "snapvm restore: note: compaction stays allowed\n");
+		close(fd);
+	}
+	if (mlock(p, len) < 0)
+		die("cannot lock %llu bytes of staging: %s", (unsigned long long)len, strerror(errno));
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (pm < 0)
+		die("cannot open /proc/self/pagemap: %s", strerror(errno));
+	uint64_t npages = len / PAGE, nruns = 0, cap = 1024;
+	struct sv_rimg_pfn_run *runs = malloc(cap * sizeof(*runs));
+	static uint64_t ent[8192];
+	for (uint64_t i = 0; i < npages;) {
+		uint64_t n = npages - i < 8192 ? npages - i : 8192;
+		ssize_t got = pread(pm, ent, n * 8, (off_t)((at / PAGE + i) * 8));
+		if (got != (ssize_t)(n * 8))
+			die("cannot read /proc/self/pagemap: %s", strerror(errno));
+		for (uint64_t k = 0; k < n; k++, i++) {
+			uint64_t pfn = ent[k] & ((1ull << 55) - 1);
+			if (!(ent[k] >> 63) || !pfn)
+				die("staged page %llu is not in RAM", (unsigned long long)i);
+			struct sv_rimg_pfn_run *last = nruns ? &runs[nruns - 1] : NULL;
+			if (last && last->pfn + last->npages == pfn &&
+			    last->staging_page + last->npages == i) {
+				last->npages++;
+				continue;
+			}
+			if (nruns == cap)
+				runs = realloc(runs, (cap *= 2) * sizeof(*runs));
+			runs[nruns++] = (struct sv_rimg_pfn_run){ .staging_page = i, .pfn = pfn,
+								  .npages = 1 };
+		}
+	}
+	close(pm);
+	struct sv_rimg_pfn_header hdr = { .nruns = nruns, .staging_pages = npages };
+	memcpy(hdr.magic, SV_RIMG_PFN_MAGIC, 8);
+	write_all(STDOUT_FILENO, &hdr, sizeof(hdr));
+	write_all(STDOUT_FILENO, runs, nruns * sizeof(*runs));
+	free(runs);
+	sigset_t go;
+	sigemptyset(&go);
+	sigaddset(&go, SV_RIMG_PFN_SIGNAL);
+	struct timespec limit = { 600, 0 };
+	if (sigtimedwait(&go, NULL, &limit) != SV_RIMG_PFN_SIGNAL)
+		die("the host did not fill the staged pages within 10 minutes");
+	return at;
+}
+
+static void mkdir_parents(const char *path)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(tmp, 0755);
+		*p = '/';
+	}
+}
+
+static void sha256_of_fd(int fd, uint8_t out[32])
+{
+	struct sha256 s;
+	sha256_init(&s);
+	static uint8_t buf[65536];
+	ssize_t n;
+	off_t at = 0;
+	while ((n = pread(fd, buf, sizeof(buf), at)) > 0) {
+		sha256_update(&s, buf, (size_t)n);
+		at += n;
+	}
+	char hex[65];
+	sha256_final_hex(&s, hex);
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+		sscanf(hex + 2 * i, "%2x", &v);
+		out[i] = (uint8_t)v;
+	}
+}
+
+/* Puts file i at its path (the carried copy when the guest has none) and
+ * opens it. A guest file that differs from the carried copy is refused:
+ * mapping it would give the process other bytes than it had. */
+static int prepare_file(const struct sv_rimg_header *h, const struct sv_rimg_file *f, int shared)
+{
+	const char *path = str(h, f->path_off);
+	int flags = (shared ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+	int fd = open(path, flags);
+	if (fd < 0 && errno != ENOENT)
+		die("cannot open %s: %s", path, strerror(errno));
+	if (fd < 0 && !f->carried)
+		die("%s is not in the guest and the snapshot does not carry it (checkpointed with "
+		    "--no-files)",
+		    path);
+	if (fd >= 0 && f->carried) {
+		struct stat st;
+		uint8_t sum[32];
+		if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != f->size)
+			die("%s in the guest differs from the snapshot's copy (%lld bytes, not %llu)",
+			    path, (long long)st.st_size, (unsigned long long)f->size);
+		sha256_of_fd(fd, sum);
+		if (memcmp(sum, f->sha256, 32))
+			die("%s in the guest differs from the snapshot's copy (SHA-256)", path);
+		return fd;
+	}
+	if (fd >= 0)
+		return fd;
+	if (f->data_off > img_size || f->size > img_size - f->data_off)
+		die("corrupt restore image: file %s out of bounds", path);
+	mkdir_parents(path);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	if (fd < 0)
+		die("cannot create %s: %s", path, strerror(errno));
+	for (uint64_t done = 0; done < f->size;) {
+		ssize_t n = pwrite(fd, img + f->data_off + done, f->size - done, (off_t)done);
+		if (n <= 0)
+			die("cannot write %s: %s", path, n < 0 ? strerror(errno) : "short write");
+		done += (uint64_t)n;
+	}
+	/* Reopened as the mapping needs it: the kernel will not make a file
+	 * open for writing the process's exe (deny_write_access). */
+	close(fd);
+	fd = open(path, flags);
+	if (fd < 0)
+		die("cannot reopen %s: %s", path, strerror(errno));
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		dprintf(STDERR_FILENO, "usage: %s IMAGE\n", argv[0]);
+		return 2;
+	}
+	/* Nothing may interrupt the rebuild; the frame's mask ends this. */
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+
+	int image_fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (image_fd < 0 || fstat(image_fd, &st) < 0)
+		die("cannot open %s: %s", argv[1], strerror(errno));
+	img_size = (size_t)st.st_size;
+	if (img_size < sizeof(struct sv_rimg_header))
+		die("%s is too short for a restore image", argv[1]);
+	img = mmap(NULL, img_size, PROT_READ, MAP_PRIVATE, image_fd, 0);
+	if (img == MAP_FAILED)
+		die("cannot map %s: %s", argv[1], strerror(errno));
+	const struct sv_rimg_header *h = (const void *)img;
+	if (memcmp(h->magic, SV_RIMG_MAGIC, 8) || h->version != SV_RIMG_VERSION ||
+	    h->header_size != sizeof(*h) || h->file_size != img_size || h->page_size != PAGE)
+		die("%s is not a restore image this restorer reads", argv[1]);
+	const struct sv_rimg_vma *vmas = table(h->off_vmas, h->nvmas, sizeof(*vmas), "VMA");
+	const struct sv_rimg_file *files = table(h->off_files, h->nfiles, sizeof(*files), "file");
+	const struct sv_rimg_run *runs = table(h->off_runs, h->nruns, sizeof(*runs), "page run");
+	const struct sv_rimg_sigaction *acts =
+		table(h->off_sigactions, h->nsigactions, sizeof(*acts), "sigaction");
+	const struct sv_rimg_sigqueue *sigq =
+		table(h->off_sigqueue, h->nsigqueue, sizeof(*sigq), "signal queue");
+	const uint64_t *auxv = table(h->off_auxv, 2ull * h->nauxv, 8, "auxv");
+	const struct sv_rimg_named *regs = table(h->off_regs, h->nregs, sizeof(*regs), "register");
+	const uint8_t *fpu = table(h->off_fpu, h->fpu_size, 1, "FPU");
+	table(h->off_strings, h->strings_len, 1, "string");
+	for (uint32_t i = 0; i < h->nruns && !(h->flags & SV_RIMG_HOST_PAGES); i++)
+		if (runs[i].data_off > img_size || runs[i].npages > img_size / PAGE ||
+		    runs[i].npages * PAGE > img_size - runs[i].data_off)
+			die("corrupt restore image: page run %u out of bounds", i);
+
+	char msg[512];
+	if (rst_arch_check_cpu(h, fpu, msg, sizeof(msg)))
+		die("%s", msg);
+
+	/* The vDSO: the same kernel maps the same one; a different size means
+	 * a different kernel, whose vDSO code the process cannot use. */
+	static struct range own[1024];
+	uint64_t vdso_size, vvar_size;
+	int nown = own_maps(own, 1024, &vdso_size, &vvar_size);
+	uint64_t vvar_start = 0;
+	for (uint32_t i = 0; i < h->nvmas; i++) {
+		const struct sv_rimg_vma *v = &vmas[i];
+		if (v->start % PAGE || v->end % PAGE || v->end <= v->start ||
+		    (i && v->start < vmas[i - 1].end))
+			die("corrupt restore image: VMA %u", i);
+		if (v->flags & SV_RIMG_VMA_VVAR) {
+			if (v->end - v->start != vvar_size)
+				die("the snapshot's [vvar] is %llu bytes, this guest's %llu: the "
+				    "guest runs another kernel",
+				    (unsigned long long)(v->end - v->start),
+				    (unsigned long long)vvar_size);
+			if (i + 1 >= h->nvmas || !(vmas[i + 1].flags & SV_RIMG_VMA_VDSO) ||
+			    vmas[i + 1].start != v->end)
+				die("the snapshot's [vvar] is not right below its [vdso]: the vDSO "
+				    "cannot be placed as it was");
+			vvar_start = v->start;
+		}
+		if ((v->flags & SV_RIMG_VMA_VDSO) && v->end - v->start != vdso_size)
+			die("the snapshot's [vdso] is %llu bytes, this guest's %llu: the guest runs "
+			    "another kernel",
+			    (unsigned long long)(v->end - v->start), (unsigned long long)vdso_size);
+	}
+
+	/* Files: at their paths, opened once each. */
+	int *fds = calloc(h->nfiles + 1, sizeof(int));
+	for (uint32_t i = 0; i < h->nfiles; i++) {
+		int shared = 0;
+		for (uint32_t k = 0; k < h->nvmas; k++)
+			if (vmas[k].file == (int32_t)i && (vmas[k].flags & SV_RIMG_VMA_SHARED))
+				shared = 1;
+		fds[i] = prepare_file(h, &files[i], shared);
+	}
+
+	uint64_t staging = 0, staging_len = 0;
+	if (h->flags & SV_RIMG_HOST_PAGES) {
+		for (uint32_t i = 0; i < h->nruns; i++) {
+			if (runs[i].data_off != staging_len)
+				die("corrupt restore image: page run %u is not in staging order", i);
+			staging_len += runs[i].npages * PAGE;
+		}
+		if (staging_len) {
+			staging = stage_pages(staging_len, own, nown, vmas, h->nvmas);
+			nown = own_maps(own, 1024, &vdso_size, &vvar_size);
+		}
+	}
+
+	/* The region: blob code, arguments, tables, frame, stack. */
+	size_t blob_len = (size_t)(rst_blob_end - rst_blob_start);
+	size_t frame_len = rst_arch_sigframe_size(h);
+	size_t need = blob_len + 64 + sizeof(struct rst_args) + 64 +
+		      h->nvmas * sizeof(struct rst_vma) + h->nruns * sizeof(struct rst_run) +
+		      h->nsigactions * sizeof(*acts) + h->nsigqueue * sizeof(*sigq) +
+		      AUXV_MAX_BYTES + frame_len + 16 * 8 + BLOB_STACK;
+	size_t region_len = (need + PAGE - 1) & ~(PAGE - 1);
+	uint64_t region = find_gap(region_len, own, nown, vmas, h->nvmas);
+	if (!region)
+		die("no free address range for the restorer (%zu bytes)", region_len);
+	uint8_t *r = mmap((void *)region, region_len, PROT_READ | PROT_WRITE | PROT_EXEC,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (r == MAP_FAILED || (uint64_t)(uintptr_t)r != region)
+		die("cannot map the restorer at 0x%llx: %s", (unsigned long long)region,
+		    strerror(errno));
+	memcpy(r, rst_blob_start, blob_len);
+	size_t at = (blob_len + 63) & ~(size_t)63;
+#define TAKE(type, count)                                                        \
+	({                                                                       \
+		type *p_ = (type *)(r + at);                                     \
+		at = (at + (count) * sizeof(type) + 63) & ~(size_t)63;           \
+		p_;                                                              \
+	})
+	struct rst_args *a = TAKE(struct rst_args, 1);
+	memset(a, 0, sizeof(*a));
+	a->region_start = region;
+	a->region_end = region + region_len;
+	a->image_fd = image_fd;
+	a->staging_start = staging;
+	a->staging_len = staging_len;
+	a->pid = h->pid;
+	a->nvmas = h->nvmas;
+	a->vmas = TAKE(struct rst_vma, h->nvmas);
+	for (uint32_t i = 0; i < h->nvmas; i++) {
+		const struct sv_rimg_vma *v = &vmas[i];
+		if (v->file >= (int32_t)h->nfiles || v->file < -1)
+			die("corrupt restore image: VMA %u names file %d", i, v->file);
+		a->vmas[i] = (struct rst_vma){
+			.start = v->start, .end = v->end, .pgoff = v->pgoff, .prot = v->prot & 7,
+			.flags = v->flags, .fd = v->file < 0 ? -1 : fds[v->file],
+		};
+		/* A shared file mapping shows the file, which is already right;
+		 * a mapping no stored page falls in is mapped as it ends up
+		 * (never writable in between: no copy-on-write, no VM_ACCOUNT). */
+		if (!(v->file >= 0 && (v->flags & SV_RIMG_VMA_SHARED)))
+			for (uint32_t k = 0; k < h->nruns && !a->vmas[i].fill; k++)
+				a->vmas[i].fill = runs[k].vaddr < v->end &&
+						  v->start < runs[k].vaddr + runs[k].npages * PAGE;
+	}
+	a->nruns = h->nruns;
+	a->runs = TAKE(struct rst_run, h->nruns);
+	for (uint32_t i = 0; i < h->nruns; i++)
+		a->runs[i] = (struct rst_run){ .vaddr = runs[i].vaddr, .len = runs[i].npages * PAGE,
+					       .data_off = runs[i].data_off };
+	a->nsigactions = h->nsigactions;
+	a->sigactions = TAKE(struct sv_rimg_sigaction, h->nsigactions);
+	memcpy(a->sigactions, acts, h->nsigactions * sizeof(*acts));
+	a->nsigqueue = h->nsigqueue;
+	a->sigqueue = TAKE(struct sv_rimg_sigqueue, h->nsigqueue);
+	memcpy(a->sigqueue, sigq, h->nsigqueue * sizeof(*sigq));
+	a->sigpending = h->sigpending;
+	a->sigpending_shared = h->sigpending_shared;
+	size_t auxv_bytes = h->nauxv * 16ull;
+	if (auxv_bytes > AUXV_MAX_BYTES)
+		auxv_bytes = AUXV_MAX_BYTES;
+	uint64_t *auxv_copy = TAKE(uint64_t, AUXV_MAX_BYTES / 8);
+	memcpy(auxv_copy, auxv, auxv_bytes);
+	int exe_fd = -1;
+	for (uint32_t i = 0; i < h->nvmas; i++)
+		if (vmas[i].file >= 0 && vmas[i].start <= h->start_code && h->start_code < vmas[i].end)
+			exe_fd = fds[vmas[i].file];
+	a->mm = (struct rst_prctl_mm_map){
+		.start_code = h->start_code, .end_code = h->end_code, .start_data = h->start_data,
+		.end_data = h->end_data, .start_brk = h->start_brk, .brk = h->brk,
+		.start_stack = h->start_stack, .arg_start = h->arg_start, .arg_end = h->arg_end,
+		.env_start = h->env_start, .env_end = h->env_end,
+		.auxv = (uint64_t)(uintptr_t)auxv_copy, .auxv_size = (uint32_t)auxv_bytes,
+		.exe_fd = (uint32_t)exe_fd,
+	};
+	a->vdso_vvar_start = vvar_start;
+	rst_arch_tls(h, regs, a);
+	a->clear_child_tid = h->clear_child_tid;
+	a->robust_list = h->robust_list;
+	a->rseq = h->rseq;
+	a->rseq_len = h->rseq_len;
+	a->rseq_sig = h->rseq_sig;
+	memcpy(a->comm, h->comm, sizeof(a->comm));
+	a->comm[15] = '\0';
+	uint8_t *frame = TAKE(uint8_t, frame_len);
+	if (rst_arch_build_sigframe(frame, frame_len, h, regs, fpu, &a->sigframe_sp, msg,
+				    sizeof(msg)))
+		die("%s", msg);
+	if (at + BLOB_STACK > region_len)
+		die("restorer region too small");
+	uint64_t stack_top = region + region_len - 64;
+#undef TAKE
+	if (personality(h->personality) < 0)
+		die("personality 0x%x: %s", h->personality, strerror(errno));
+	int err = rst_arch_forget_rseq();
+	if (err)
+		die("cannot unregister the restorer's own rseq area: %s", strerror(-err));
+	rst_arch_jump(region, stack_top, a);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * restore.h - the guest-side restorer, `snapvm-restore-<arch>`: a static
+ * program the host packs into the guest with the flat restore image; the
+ * agent starts it like any workload (so fds 0-2 are the agent's pipes and
+ * its exit status reaches the host), and it turns itself into the
+ * snapshot's process. restore-main.c does everything that needs libc;
+ * the per-arch half (arch/<arch>/restorer/) builds the rt_sigreturn frame,
+ * checks the CPU and runs the blob that finishes the job.
+ */
+#ifndef SNAPVM_RESTORE_H
+#define SNAPVM_RESTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "restore-args.h"
+#include "snapvm/restore-image.h"
+
+/* The blob, embedded by the arch file (objcopy -O binary output). */
+extern const unsigned char rst_blob_start[], rst_blob_end[];
+
+/* Refuses (returns a message in msg, 0 when fine) FPU state the CPU cannot
+ * load: on x86_64, XSAVE features that XCR0 does not enable. */
+int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char *msg,
+		       size_t cap);
+/* Bytes the rt_sigreturn frame needs (its alignment included). */
+size_t rst_arch_sigframe_size(const struct sv_rimg_header *h);
+/* Builds the frame in buf (inside the blob region, at its final address)
+ * from the image's named registers and FPU state; *ret_sp is the stack
+ * pointer rt_sigreturn must be entered with. 0, or -1 with msg. */
+int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *h,
+			    const struct sv_rimg_named *regs, const uint8_t *fpu,
+			    uint64_t *ret_sp, char *msg, size_t msg_cap);
+/* TLS registers the blob sets (x86_64: fs_base, gs_base). */
+void rst_arch_tls(const struct sv_rimg_header *h, const struct sv_rimg_named *regs,
+		  struct rst_args *a);
+/* Unregisters the rseq area libc registered for this program (the blob
+ * unmaps it; the kernel would fault writing to it). 0, or -errno. */
+int rst_arch_forget_rseq(void);
+/* Switches to stack_top and jumps to the blob's entry with args. */
+__attribute__((noreturn)) void rst_arch_jump(uint64_t entry, uint64_t stack_top,
+					     struct rst_args *args);
+
+#endif

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli-restore.c - `snapvm restore FILE`: boot a fresh guest of the
+ * snapshot's arch, rebuild the process in it, stream its output, exit with
+ * its status.
+ *
+ * The host does every check and conversion (vmm/restore/): the snapshot
+ * becomes a flat restore image, packed with the guest restorer into the
+ * initrd appended to the image's, as `run` packs programs. The agent starts
+ * the restorer like a workload - so the process keeps the wiring of a `run`
+ * workload (stdin /dev/null, stdout/stderr to the host) - and the restorer
+ * turns itself into the snapshot's process (guest-agent/restore-main.c,
+ * arch/<arch>/restorer/). A refusal in the guest is a message on stderr
+ * and exit status 125. The VM is stopped at the end, unless --detach.
+ */
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "snapvm/restore-image.h"
+#include "vmm/agent-client.h"
+#include "vmm/cli.h"
+#include "vmm/errors.h"
+#include "vmm/guest-mem.h"
+#include "vmm/image.h"
+#include "vmm/io-util.h"
+#include "vmm/machine.h"
+#include "vmm/restore/restore.h"
+
+#define BOOT_TIMEOUT_MS 120000
+
+typedef struct RestoreOptions {
+	char *arch;
+	char *accel;
+	char *cpu;
+	char *name;
+	char *image;
+	char *connect;
+	gint memory_mib;
+	char *pages;
+	char *append;
+	gboolean detach;
+	gboolean json;
+	gboolean verbose;
+} RestoreOptions;
+
+static void restore_options_clear(RestoreOptions *o)
+{
+	g_free(o->arch);
+	g_free(o->accel);
+	g_free(o->cpu);
+	g_free(o->name);
+	g_free(o->image);
+	g_free(o->connect);
+	g_free(o->pages);
+	g_free(o->append);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RestoreOptions, restore_options_clear)
+
+static void verbose(const RestoreOptions *o, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void verbose(const RestoreOptions *o, const char *fmt, ...)
+{
+	if (!o->verbose)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "snapvm restore: [%8.1f ms] %s\n", sv_cli_elapsed_ms(), msg);
+}
+
+static void print_detached(const RestoreOptions *o, const SvMachine *m, guint32 pid)
+{
+	if (o->json) {
+		g_autoptr(JsonBuilder) b = json_builder_new();
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "name");
+		json_builder_add_string_value(b, m->name);
+		json_builder_set_member_name(b, "arch");
+		json_builder_add_string_value(b, m->arch->name);
+		json_builder_set_member_name(b, "pid");
+		json_builder_add_int_value(b, pid);
+		json_builder_end_object(b);
+		sv_cli_print_json(b, FALSE);
+	} else {
+		printf("%s %u\n", m->name, pid);
+	}
+	fflush(stdout);
+}
+
+/* A dir for the initrd where writing it costs no disk I/O: it can be as
+ * large as the snapshot, and QEMU reads it once. */
+static char *make_tmpdir(GError **error)
+{
+	if (g_file_test("/dev/shm", G_FILE_TEST_IS_DIR)) {
+		g_autofree char *t = g_strdup("/dev/shm/snapvm-restore-XXXXXX");
+		if (g_mkdtemp(t))
+			return g_steal_pointer(&t);
+	}
+	return g_dir_make_tmp("snapvm-restore-XXXXXX", error);
+}
+
+/* SV_RIMG_HOST_PAGES: reads the restorer's page-frame message (the first
+ * bytes of its stdout), copies the pages into guest RAM, and lets it go on
+ * (SIGUSR1). Its stderr meanwhile is passed through: a refusal says why
+ * there; if it exits instead, *ret_exited and its status. */
+static gboolean place_pages(SvAgentClient *agent, guint32 pid, const SvGuestMem *mem,
+			    SvSnapshotReader *reader, const GArray *runs, const RestoreOptions *o,
+			    gboolean *ret_exited,
+			    int *ret_status, GError **error)
+{
+	g_autoptr(GByteArray) buf = g_byte_array_new();
+	gsize need = sizeof(struct sv_rimg_pfn_header);
+	for (;;) {
+		g_auto(SvAgentFrame) f = { 0 };
+		if (!sv_agent_client_recv(agent, 600000, &f, error))
+			return FALSE;
+		guint32 from, stream, n;
+		const guint8 *bytes;
+		if (f.type == SV_MSG_EXIT) {
+			if (!sv_agent_frame_parse_exit(&f, &from, ret_status, error))
+				return FALSE;
+			if (from == pid) {
+				*ret_exited = TRUE;
+				return TRUE;
+			}
+			continue;
+		}
+		if (f.type != SV_MSG_OUTPUT)
+			continue;
+		if (!sv_agent_frame_parse_output(&f, &from, &stream, &bytes, &n, error))
+			return FALSE;
+		if (from != pid)
+			continue;
+		if (stream != 1) {
+			sv_write_all_fd(STDERR_FILENO, bytes, n);
+			continue;
+		}
+		g_byte_array_append(buf, bytes, n);
+		if (buf->len >= sizeof(struct sv_rimg_pfn_header) &&
+		    need == sizeof(struct sv_rimg_pfn_header)) {
+			struct sv_rimg_pfn_header h;
+			memcpy(&h, buf->data, sizeof(h));
+			if (memcmp(h.magic, SV_RIMG_PFN_MAGIC, 8) || h.nruns > (1u << 26)) {
+				g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+					    "the guest restorer sent no page-frame list");
+				return FALSE;
+			}
+			need += h.nruns * sizeof(struct sv_rimg_pfn_run);
+		}
+		if (buf->len < need)
+			continue;
+		verbose(o, "page frames from the guest");
+		g_autoptr(GBytes) msg = g_bytes_new(buf->data, need);
+		guint64 placed;
+		if (!sv_restore_place_pages(mem, reader, runs, msg, &placed, error))
+			return FALSE;
+		verbose(o, "%.1f MiB of pages written into guest RAM", placed / 1048576.0);
+		/* nothing follows until we answer; anything would be output */
+		if (buf->len > need)
+			sv_write_all_fd(STDOUT_FILENO, buf->data + need, buf->len - need);
+		return sv_agent_client_kill(agent, pid, SV_RIMG_PFN_SIGNAL, error);
+	}
+}
+
+int sv_cmd_restore(int argc, char **argv)
+{
+	g_auto(RestoreOptions) o = { 0 };
+	GOptionEntry entries[] = {
+		{ "arch", 'a', 0, G_OPTION_ARG_STRING, &o.arch,
+		  "Guest architecture; must be the snapshot's (the default)", "ARCH" },
+		{ "accel", 0, 0, G_OPTION_ARG_STRING, &o.accel,
+		  "Accelerator: tcg or auto (default auto, as for run)", "ACCEL" },
+		{ "cpu", 0, 0, G_OPTION_ARG_STRING, &o.cpu,
+		  "QEMU CPU model (default: the portable model); pick one with every feature the "
+		  "snapshot's FPU state uses",
+		  "MODEL" },
+		{ "memory", 'm', 0, G_OPTION_ARG_INT, &o.memory_mib,
+		  "Guest RAM in MiB (default: 512, or what the snapshot needs)", "MIB" },
+		{ "name", 'n', 0, G_OPTION_ARG_STRING, &o.name,
+		  "VM name (default: the process's name plus a random suffix)", "NAME" },
+		{ "detach", 'd', 0, G_OPTION_ARG_NONE, &o.detach,
+		  "Leave the VM running; print its name and the restored process's guest pid", NULL },
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "With --detach, print JSON", NULL },
+		{ "image", 0, 0, G_OPTION_ARG_FILENAME, &o.image,
+		  "Guest image directory (default: the cache's current image for the arch)", "DIR" },
+		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &o.connect, "libvirt URI (as for run)",
+		  "URI" },
+		{ "pages", 0, 0, G_OPTION_ARG_STRING, &o.pages,
+		  "How pages reach the guest: host (default: written straight into guest RAM) or "
+		  "initrd (carried in the initrd, copied by the guest)",
+		  "HOW" },
+		{ "append", 0, 0, G_OPTION_ARG_STRING, &o.append, "Extra kernel command line",
+		  "ARGS" },
+		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose,
+		  "Print the steps with timestamps on stderr", NULL },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE");
+	g_option_context_set_summary(
+		ctx, "Boots a fresh guest of the snapshot's arch and carries on the snapshot's "
+		     "process in it, where it stopped.\nIts stdout and stderr stream here; its exit "
+		     "status becomes snapvm's (128+N if signal N killed it).\nsnapvm's own failures "
+		     "and refusals exit 125, Ctrl-C 130. The VM is stopped when the process ends, "
+		     "unless --detach.");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!sv_cli_parse(ctx, "restore", &argc, &argv))
+		return SV_EXIT_USAGE;
+	if (argc != 2) {
+		fprintf(stderr, "snapvm restore: give one snapshot FILE (see snapvm restore --help)\n");
+		return SV_EXIT_USAGE;
+	}
+	const char *accel = o.accel ? o.accel : "auto";
+	if (strcmp(accel, "tcg") && strcmp(accel, "kvm") && strcmp(accel, "auto")) {
+		fprintf(stderr, "snapvm restore: unknown --accel '%s' (tcg, kvm or auto)\n", accel);
+		return SV_EXIT_USAGE;
+	}
+	gboolean host_pages = !o.pages || !strcmp(o.pages, "host");
+	if (o.pages && strcmp(o.pages, "host") && strcmp(o.pages, "initrd")) {
+		fprintf(stderr, "snapvm restore: unknown --pages '%s' (host or initrd)\n", o.pages);
+		return SV_EXIT_USAGE;
+	}
+	if (o.memory_mib && (o.memory_mib < 64 || o.memory_mib > 65536)) {
+		fprintf(stderr, "snapvm restore: --memory must be 64..65536 MiB\n");
+		return SV_EXIT_USAGE;
+	}
+	const char *file = argv[1];
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotReader) reader = sv_snapshot_reader_open(file, &error);
+	if (!reader) {
+		sv_cli_error("restore", error);
+		return SV_EXIT_FAILURE;
+	}
+	const SvArchOps *arch = sv_restore_arch(reader, o.arch, &error);
+	if (!arch) {
+		sv_cli_error("restore", error);
+		return SV_EXIT_FAILURE;
+	}
+	g_autoptr(SvImage) image = sv_image_open(arch, o.image, &error);
+	if (!image) {
+		sv_cli_error("restore", error);
+		return SV_EXIT_FAILURE;
+	}
+	verbose(&o, "snapshot %s opened (%s); image %s", file, arch->name, image->dir);
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	sv_cli_adopt_orphans();
+
+	g_auto(SvRestoreImageInfo) info = { 0 };
+	g_autoptr(SvMachine) m = NULL;
+	g_autofree char *name = NULL;
+	{
+		g_autofree char *tmpdir = make_tmpdir(&error);
+		if (!tmpdir) {
+			sv_cli_error("restore", error);
+			return SV_EXIT_FAILURE;
+		}
+		g_autofree char *initrd = NULL;
+		if (!sv_restore_build_initrd(reader, arch, image->initramfs, tmpdir, host_pages,
+					     &initrd, &info, &error)) {
+			g_rmdir(tmpdir);
+			sv_cli_error("restore", error);
+			return SV_EXIT_FAILURE;
+		}
+		verbose(&o, "restore image of pid %u (%s): %u VMAs, %" G_GUINT64_FORMAT
+			    " pages, %.1f MiB, in the initrd",
+			info.pid, info.comm, info.nvmas, info.pages, info.image_bytes / 1048576.0);
+		if (o.name) {
+			name = g_strdup(o.name);
+		} else {
+			g_autofree char *base = g_strdup(info.comm[0] ? info.comm : "restored");
+			g_strcanon(base, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-",
+				   '_');
+			name = g_strdup_printf("%s-%04x", base[0] == '.' || base[0] == '-' ? "vm" : base,
+					       g_random_int_range(0, 0x10000));
+		}
+		guint memory = o.memory_mib ? (guint)o.memory_mib : sv_restore_memory_mib(&info, 512);
+		if (memory < sv_restore_memory_mib(&info, 0))
+			fprintf(stderr, "snapvm restore: warning: --memory %u MiB may be too little for "
+					"a %.0f MiB snapshot (%u MiB suggested)\n",
+				memory, info.image_bytes / 1048576.0, sv_restore_memory_mib(&info, 0));
+		/* The arch's restore parameters (arch/<arch>/restorer/restore-cmdline:
+		 * on x86_64, the kernel zeroes and copies pages 4x faster under
+		 * TCG without ERMS), then the user's. */
+		g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch),
+						     o.append ? o.append : "", NULL);
+		g_strstrip(cmdline);
+		SvMachineConfig config = {
+			.arch = arch,
+			.name = name,
+			.accel = accel,
+			.memory_mib = memory,
+			.vcpus = 1,
+			.cpu_model = o.cpu,
+			.image_dir = image->dir,
+			.kernel = image->kernel,
+			.connect_uri = o.connect,
+			.cmdline_extra = cmdline[0] ? cmdline : NULL,
+			.initrd = initrd,
+		};
+		m = sv_machine_start(&config, &error);
+		g_unlink(initrd);
+		g_rmdir(tmpdir);
+	}
+	if (!m) {
+		sv_cli_error("restore", error);
+		return SV_EXIT_FAILURE;
+	}
+	verbose(&o, "VM %s started", m->name);
+	/* Guest RAM, to place pages in (mapped while this process still holds
+	 * the machine's control connection). */
+	g_autoptr(SvGuestMem) mem = NULL;
+	if (host_pages && !(mem = sv_machine_map_ram(m, &error))) {
+		sv_cli_error("restore", error);
+		g_clear_error(&error);
+		sv_machine_stop(m, TRUE, NULL, NULL);
+		return SV_EXIT_FAILURE;
+	}
+	sv_machine_release_control(m);
+
+	int rc = SV_EXIT_FAILURE;
+	gboolean keep_vm = FALSE;
+	SvAgentInfo ainfo;
+	guint32 pid = 0;
+	int status = 0;
+	g_autoptr(SvAgentClient) agent = sv_agent_client_connect(m->agent_socket, 10000, &error);
+	if (!agent)
+		goto out;
+	sv_agent_client_set_interrupt_fd(agent, sfd);
+	if (!sv_agent_client_hello(agent, BOOT_TIMEOUT_MS, &ainfo, &error))
+		goto out;
+	verbose(&o, "agent %s up on %s %s (guest boot done)", ainfo.agent_version, ainfo.machine,
+		ainfo.kernel_release);
+	if (!sv_restore_start(agent, info.pid,
+			      o.detach ? SV_RUN_BUFFER_WHEN_DETACHED : SV_RUN_POWEROFF_ON_HOST_LOSS,
+			      &pid, &error))
+		goto out;
+	verbose(&o, "restorer started as guest pid %u", pid);
+	gboolean exited = FALSE;
+	if (host_pages && info.pages) {
+		if (!place_pages(agent, pid, mem, reader, info.runs, &o, &exited, &status, &error))
+			goto out;
+		if (exited) {
+			rc = sv_cli_exit_code(status);
+			goto out;
+		}
+		verbose(&o, "pages in place; the restorer goes on");
+	}
+	if (pid != info.pid)
+		fprintf(stderr, "snapvm restore: note: pid %u is taken in the fresh guest; the "
+				"process runs as pid %u\n",
+			info.pid, pid);
+	if (o.detach) {
+		print_detached(&o, m, pid);
+		keep_vm = TRUE;
+		rc = 0;
+		goto out;
+	}
+	if (!sv_cli_stream_until_exit(agent, pid, o.verbose ? "restore" : NULL, &status, &error))
+		goto out;
+	rc = sv_cli_exit_code(status);
+	verbose(&o, "process exited, status %d", rc);
+out:
+	if (error && g_error_matches(error, SV_ERROR, SV_ERROR_INTERRUPTED)) {
+		fprintf(stderr, "snapvm restore: interrupted; stopping VM %s\n", m->name);
+		rc = SV_EXIT_INTERRUPTED;
+		g_clear_error(&error);
+	}
+	if (error)
+		sv_cli_error("restore", error);
+	if (!keep_vm) {
+		g_autoptr(GError) stop_error = NULL;
+		g_autofree char *kept = NULL;
+		gboolean failed = rc == SV_EXIT_FAILURE;
+		if (!sv_machine_stop(m, failed, &kept, &stop_error))
+			sv_cli_error("restore", stop_error);
+		else if (kept)
+			fprintf(stderr, "snapvm restore: guest console log kept at %s\n", kept);
+		verbose(&o, "VM stopped");
+	}
+	return rc;
+}

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * place-pages.c - the host writes a snapshot's pages straight into guest
+ * RAM (SV_RIMG_HOST_PAGES, see include/snapvm/restore-image.h): the guest
+ * restorer has locked a staging area and told us its frames; we copy at
+ * host memcpy speed instead of the guest copying under TCG.
+ *
+ * Guest RAM is the backend's shared file (memory-backend-file on /dev/shm
+ * for QEMU, a memfd for the kvm VMM). The machine interface only hands out
+ * a read-only view (guest-mem.h, deliberately: introspection must never
+ * write), so the writable view is made here from the same file, reopened
+ * through /proc/self/map_files of that view - every guest-physical address
+ * is still translated and bounds-checked by guest-mem first. (A writable
+ * accessor in guest-mem.c would be the cleaner home; it is not ours to
+ * change.)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Linux 5.14; an older kernel refuses the hint and the copy faults page
+ * by page as before */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#include "snapvm/restore-image.h"
+#include "snapvm/snapshot-format.h"
+#include "vmm/errors.h"
+#include "vmm/guest-mem.h"
+#include "vmm/restore/restore.h"
+
+typedef struct {
+	guint8 *ro_start, *ro_end; /* the read-only view's mapping */
+	guint8 *rw;		   /* the same file bytes, writable */
+	gsize len;
+} RwView;
+
+static void rw_view_clear(RwView *v)
+{
+	if (v->rw)
+		munmap(v->rw, v->len);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RwView, rw_view_clear)
+
+/* Opens, writable, the file mapping that holds ro (found in /proc/self/maps). */
+static gboolean rw_view_open(RwView *v, const void *ro, GError **error)
+{
+	g_autofree char *maps = NULL;
+	if (!g_file_get_contents("/proc/self/maps", &maps, NULL, error))
+		return FALSE;
+	guintptr p = (guintptr)ro;
+	for (char *line = maps; line && *line;) {
+		char *next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		unsigned long long s, e, off;
+		char perms[8];
+		if (sscanf(line, "%llx-%llx %7s %llx", &s, &e, perms, &off) == 4 && p >= s && p < e) {
+			g_autofree char *link = g_strdup_printf("/proc/self/map_files/%llx-%llx", s, e);
+			int fd = open(link, O_RDWR | O_CLOEXEC);
+			if (fd < 0) {
+				g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+					    "cannot open guest RAM for writing (%s): %s", link,
+					    g_strerror(errno));
+				return FALSE;
+			}
+			v->len = e - s;
+			void *rw = mmap(NULL, v->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+			close(fd);
+			if (rw == MAP_FAILED) {
+				g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+					    "cannot map guest RAM for writing: %s", g_strerror(errno));
+				return FALSE;
+			}
+			v->rw = rw;
+			v->ro_start = (guint8 *)(guintptr)s;
+			v->ro_end = (guint8 *)(guintptr)e;
+			return TRUE;
+		}
+		line = next;
+	}
+	g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "guest RAM view not found in /proc/self/maps");
+	return FALSE;
+}
+
+/* Writable pointer to [gpa, gpa + len): checked by guest-mem, then moved
+ * into the writable mapping (one mapping is all either backend uses; a
+ * range outside it is refused). */
+static guint8 *rw_ptr(RwView *v, const SvGuestMem *mem, guint64 gpa, gsize len, GError **error)
+{
+	const guint8 *ro = sv_guest_mem_ptr(mem, sv_gpa(gpa), len, error);
+	if (!ro)
+		return NULL;
+	if (!v->rw && !rw_view_open(v, ro, error))
+		return NULL;
+	if (ro < v->ro_start || ro + len > v->ro_end) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "guest frame 0x%" G_GINT64_MODIFIER "x is in another RAM mapping", gpa);
+		return NULL;
+	}
+	return v->rw + (ro - v->ro_start);
+}
+
+typedef SvRestorePageRun SnapRun;
+
+gboolean sv_restore_place_pages(const SvGuestMem *mem, SvSnapshotReader *r, const GArray *runs,
+				GBytes *msg, guint64 *ret_bytes, GError **error)
+{
+	const guint64 ps = sv_snapshot_reader_page_size(r);
+	gsize len;
+	const guint8 *bytes = g_bytes_get_data(msg, &len);
+	struct sv_rimg_pfn_header hdr;
+	if (len < sizeof(hdr)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "short page-frame message");
+		return FALSE;
+	}
+	memcpy(&hdr, bytes, sizeof(hdr));
+	if (memcmp(hdr.magic, SV_RIMG_PFN_MAGIC, 8) || hdr.nruns > (len - sizeof(hdr)) / sizeof(struct sv_rimg_pfn_run) ||
+	    len != sizeof(hdr) + hdr.nruns * sizeof(struct sv_rimg_pfn_run)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "malformed page-frame message");
+		return FALSE;
+	}
+	g_autofree struct sv_rimg_pfn_run *pruns = g_new(struct sv_rimg_pfn_run, MAX(hdr.nruns, 1));
+	memcpy(pruns, bytes + sizeof(hdr), hdr.nruns * sizeof(*pruns));
+
+	/* The image's runs are the staging order: by vaddr, back to back. */
+	guint64 total = 0;
+	for (guint i = 0; i < runs->len; i++)
+		total += g_array_index(runs, SnapRun, i).npages;
+	/* The frames must cover the staging area exactly, in order. */
+	guint64 expect = 0;
+	for (guint64 i = 0; i < hdr.nruns; i++) {
+		if (pruns[i].staging_page != expect || pruns[i].npages == 0) {
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "page-frame message does not cover the staging area in order");
+			return FALSE;
+		}
+		expect += pruns[i].npages;
+	}
+	if (expect != total || hdr.staging_pages != total) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "the guest staged %" G_GUINT64_FORMAT " pages, the snapshot has %" G_GUINT64_FORMAT,
+			    expect, total);
+		return FALSE;
+	}
+	g_auto(RwView) view = { 0 };
+	/* Two sorted lists walked together: snapshot runs (by staging page)
+	 * and frame runs; each step copies what both have left. */
+	guint si = 0, pi = 0;
+	guint64 s_done = 0, p_done = 0;
+	guint32 cur_section = G_MAXUINT32;
+	g_autoptr(GBytes) data = NULL;
+	while (si < runs->len && pi < hdr.nruns) {
+		const SnapRun *s = &g_array_index(runs, SnapRun, si);
+		const struct sv_rimg_pfn_run *p = &pruns[pi];
+		guint64 n = MIN(s->npages - s_done, p->npages - p_done);
+		if (s->section != cur_section) {
+			g_clear_pointer(&data, g_bytes_unref);
+			data = sv_snapshot_reader_section_data(r, s->section, error);
+			if (!data)
+				return FALSE;
+			cur_section = s->section;
+		}
+		const guint8 *src = (const guint8 *)g_bytes_get_data(data, NULL) + s->offset + s_done * ps;
+		guint8 *dst = rw_ptr(&view, mem, (p->pfn + p_done) * ps, n * ps, error);
+		if (!dst)
+			return FALSE;
+		/* one call maps the frames (and the snapshot's pages, when it is
+		 * a mapped file) instead of a fault per page */
+		madvise(dst, n * ps, MADV_POPULATE_WRITE);
+		guintptr sa = (guintptr)src & ~(guintptr)(ps - 1);
+		madvise((void *)sa, n * ps + ((guintptr)src - sa), MADV_POPULATE_READ);
+		memcpy(dst, src, n * ps);
+		s_done += n;
+		p_done += n;
+		if (s_done == s->npages) {
+			si++;
+			s_done = 0;
+		}
+		if (p_done == p->npages) {
+			pi++;
+			p_done = 0;
+		}
+	}
+	if (ret_bytes)
+		*ret_bytes = total * ps;
+	return TRUE;
+}

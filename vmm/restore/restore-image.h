@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * restore-image.h - turns a snapshot (already opened, so validated by the
+ * reader) into the flat restore image the guest-side restorer reads
+ * (include/snapvm/restore-image.h). Everything the restorer would otherwise
+ * have to parse or check is decided here, where errors can be reported well.
+ */
+#ifndef SNAPVM_RESTORE_IMAGE_WRITER_H
+#define SNAPVM_RESTORE_IMAGE_WRITER_H
+
+#include <glib.h>
+
+#include "vmm/snapshot/snapshot-reader.h"
+
+/* A run of stored pages: at vaddr, in PAGES section `section` of the
+ * snapshot at byte offset `offset` (of its raw payload). */
+typedef struct SvRestorePageRun {
+	guint64 vaddr, npages;
+	guint32 section;
+	guint64 offset;
+} SvRestorePageRun;
+
+typedef struct SvRestoreImageInfo {
+	guint32 pid;
+	char comm[17];
+	guint64 image_bytes;  /* size of the flat image */
+	guint64 pages;	      /* pages stored (copied into the image) */
+	guint nvmas;
+	guint nfiles_carried;
+	gboolean no_files;    /* the snapshot carries no files (--no-files) */
+	/* the pages the image's runs restore, by vaddr (= staging order with
+	 * SV_RIMG_HOST_PAGES): the snapshot's, less those a private file
+	 * mapping reads from its file anyway */
+	GArray *runs; /* SvRestorePageRun */
+} SvRestoreImageInfo;
+
+void sv_restore_image_info_clear(SvRestoreImageInfo *info);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvRestoreImageInfo, sv_restore_image_info_clear)
+
+/* Writes the flat image of r to out_path (created, truncated). With
+ * host_pages the page data stays out of it (SV_RIMG_HOST_PAGES: the host
+ * writes it into guest RAM, sv_restore_place_pages). Fails with
+ * SV_ERROR_INVALID_ARGUMENT for a snapshot restore cannot honour (the error
+ * says what and why). */
+gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gboolean host_pages,
+				SvRestoreImageInfo *ret_info, GError **error);
+
+#endif

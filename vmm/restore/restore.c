@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/* restore.c - the host's preparation of a restore (see restore.h). */
+#include "vmm/restore/restore.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+
+#include "snapvm/restore-image.h"
+#include "vmm/agent-client.h"
+#include "vmm/errors.h"
+#include "vmm/restore/restorers.h"
+#include "vmm/snapshot/snapshot-variant.h"
+#include "vmm/workload.h"
+
+static const SvEmbeddedRestorer *restorer_for(const char *arch)
+{
+	for (const SvEmbeddedRestorer *e = sv_embedded_restorers; e->arch; e++)
+		if (!strcmp(e->arch, arch))
+			return e;
+	return NULL;
+}
+
+const SvArchOps *sv_restore_arch(SvSnapshotReader *r, const char *want, GError **error)
+{
+	const char *name = sv_snap_arch_name(sv_snapshot_reader_arch(r));
+	const SvArchOps *arch = sv_arch_lookup(name, NULL);
+	if (!arch) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "the snapshot is of a %s process; this snapvm knows %s", name,
+			    sv_arch_names());
+		return NULL;
+	}
+	if (want && strcmp(want, arch->name)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "the snapshot is of an %s process and cannot be restored in an %s guest: "
+			    "restore runs a process on the arch it was checkpointed on",
+			    arch->name, want);
+		return NULL;
+	}
+	if (!restorer_for(arch->name)) {
+		GString *have = g_string_new(NULL);
+		for (const SvEmbeddedRestorer *e = sv_embedded_restorers; e->arch; e++)
+			g_string_append_printf(have, "%s%s", have->len ? ", " : "", e->arch);
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "restoring %s processes is not supported by this build (restore "
+			    "supports: %s)",
+			    arch->name, have->len ? have->str : "none");
+		g_string_free(have, TRUE);
+		return NULL;
+	}
+	return arch;
+}
+
+gboolean sv_restore_build_initrd(SvSnapshotReader *r, const SvArchOps *arch,
+				 const char *base_initramfs, const char *dir, gboolean host_pages,
+				 char **ret_initrd, SvRestoreImageInfo *ret_info, GError **error)
+{
+	const SvEmbeddedRestorer *e = restorer_for(arch->name);
+	g_return_val_if_fail(e != NULL, FALSE);
+	g_autofree char *image = g_build_filename(dir, "restore-image", NULL);
+	g_autofree char *restorer = g_build_filename(dir, "restore", NULL);
+	g_autofree char *initrd = g_build_filename(dir, "initrd.cpio", NULL);
+	g_auto(SvRestoreImageInfo) info = { 0 };
+	if (!sv_restore_image_write(r, image, host_pages, &info, error))
+		return FALSE;
+	gboolean ok = g_file_set_contents_full(restorer, (const char *)e->start, e->end - e->start,
+					       G_FILE_SET_CONTENTS_NONE, 0700, error);
+	const SvInitrdExtra extras[] = {
+		{ SV_RIMG_GUEST_DIR, NULL, 0700 },
+		{ SV_RIMG_GUEST_RESTORER, restorer, 0700 },
+		{ SV_RIMG_GUEST_IMAGE, image, 0600 },
+	};
+	const char *no_programs[] = { NULL };
+	ok = ok && sv_workload_build_initrd_extra(base_initramfs, no_programs, extras,
+						  G_N_ELEMENTS(extras), initrd, error);
+	g_unlink(image);
+	g_unlink(restorer);
+	if (!ok)
+		return FALSE;
+	*ret_initrd = g_steal_pointer(&initrd);
+	if (ret_info) {
+		*ret_info = info;
+		info.runs = NULL;
+	}
+	return TRUE;
+}
+
+const char *sv_restore_cmdline(const SvArchOps *arch)
+{
+	const SvEmbeddedRestorer *e = restorer_for(arch->name);
+	return e && e->cmdline ? e->cmdline : "";
+}
+
+guint sv_restore_memory_mib(const SvRestoreImageInfo *info, guint at_least)
+{
+	/* the initrd twice while it is unpacked, the pages once more */
+	guint64 mib = 2 * (info->image_bytes >> 20) + (info->pages >> 8) + 384;
+	return (guint)MAX(mib, at_least);
+}
+
+gboolean sv_restore_start(SvAgentClient *agent, guint32 want_pid, guint32 run_flags,
+			  guint32 *ret_pid, GError **error)
+{
+	static const char *const argv[] = { SV_RIMG_GUEST_RESTORER, SV_RIMG_GUEST_IMAGE };
+	guint8 buf[256];
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	sv_wbuf_u32(&w, want_pid);
+	sv_wbuf_u32(&w, run_flags);
+	sv_wbuf_u32(&w, G_N_ELEMENTS(argv));
+	for (guint i = 0; i < G_N_ELEMENTS(argv); i++)
+		sv_wbuf_str(&w, argv[i]);
+	g_assert(!w.overflow);
+	guint32 tag;
+	if (!sv_agent_client_send(agent, SV_MSG_RUN_AS_PID, buf, w.len, &tag, error))
+		return FALSE;
+	g_auto(SvAgentFrame) f = { 0 };
+	if (!sv_agent_client_wait_reply(agent, tag, SV_MSG_RUN_REPLY, 30000, &f, error))
+		return FALSE;
+	struct sv_rbuf r;
+	sv_agent_frame_reader(&f, &r);
+	guint32 pid = sv_rbuf_u32(&r);
+	if (!sv_rbuf_done(&r) || pid == 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "malformed reply to RUN_AS_PID");
+		return FALSE;
+	}
+	*ret_pid = pid;
+	return TRUE;
+}
