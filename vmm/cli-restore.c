@@ -372,22 +372,8 @@ int sv_cmd_restore(int argc, char **argv)
 	rc = sv_cli_exit_code(status);
 	verbose(&o, "process exited, status %d", rc);
 out:
-	if (error && g_error_matches(error, SV_ERROR, SV_ERROR_INTERRUPTED)) {
-		fprintf(stderr, "snapvm restore: interrupted; stopping VM %s\n", m->name);
-		rc = SV_EXIT_INTERRUPTED;
-		g_clear_error(&error);
-	}
-	if (error)
-		sv_cli_error("restore", error);
-	if (!keep_vm) {
-		g_autoptr(GError) stop_error = NULL;
-		g_autofree char *kept = NULL;
-		gboolean failed = rc == SV_EXIT_FAILURE;
-		if (!sv_machine_stop(m, failed, &kept, &stop_error))
-			sv_cli_error("restore", stop_error);
-		else if (kept)
-			fprintf(stderr, "snapvm restore: guest console log kept at %s\n", kept);
+	rc = sv_cli_end_vm("restore", m, keep_vm, rc, g_steal_pointer(&error));
+	if (!keep_vm)
 		verbose(&o, "VM stopped");
-	}
 	return rc;
 }

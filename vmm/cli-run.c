@@ -335,23 +335,31 @@ int sv_cmd_run(int argc, char **argv)
 	rc = sv_cli_exit_code(status);
 	verbose(&o, "workload exited, status %d", rc);
 out:
+	rc = sv_cli_end_vm("run", m, keep_vm, rc, g_steal_pointer(&error));
+	if (!keep_vm)
+		verbose(&o, "VM stopped");
+	return rc;
+}
+
+int sv_cli_end_vm(const char *cmd, SvMachine *m, gboolean keep_vm, int rc, GError *error)
+{
 	if (error && g_error_matches(error, SV_ERROR, SV_ERROR_INTERRUPTED)) {
-		fprintf(stderr, "snapvm run: interrupted; stopping VM %s\n", m->name);
+		fprintf(stderr, "snapvm %s: interrupted; stopping VM %s\n", cmd, m->name);
 		rc = SV_EXIT_INTERRUPTED;
 		g_clear_error(&error);
 	}
 	if (error)
-		sv_cli_error("run", error);
+		sv_cli_error(cmd, error);
+	g_clear_error(&error);
 	if (!keep_vm) {
 		g_autoptr(GError) stop_error = NULL;
 		g_autofree char *kept = NULL;
 		/* On failure keep the console log: it says why a guest died. */
 		gboolean failed = rc == SV_EXIT_FAILURE;
 		if (!sv_machine_stop(m, failed, &kept, &stop_error))
-			sv_cli_error("run", stop_error);
+			sv_cli_error(cmd, stop_error);
 		else if (kept)
-			fprintf(stderr, "snapvm run: guest console log kept at %s\n", kept);
-		verbose(&o, "VM stopped");
+			fprintf(stderr, "snapvm %s: guest console log kept at %s\n", cmd, kept);
 	}
 	return rc;
 }

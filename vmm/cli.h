@@ -45,5 +45,10 @@ gboolean sv_cli_stream_until_exit(SvAgentClient *agent, guint32 pid, const char 
 void sv_cli_adopt_orphans(void);
 /* A wait status as snapvm's exit status (code, or 128+signal). */
 int sv_cli_exit_code(int status);
+typedef struct SvMachine SvMachine;
+/* The end of `run` and `restore`: reports error (an interruption as exit
+ * 130), then stops the VM unless keep_vm, keeping its console log when
+ * snapvm failed. Returns the exit code; takes error. */
+int sv_cli_end_vm(const char *cmd, SvMachine *m, gboolean keep_vm, int rc, GError *error);
 
 #endif
