@@ -119,6 +119,9 @@ int sv_cmd_ps(int argc, char **argv)
 		for (guint i = 0; i < procs->len; i++) {
 			const SvGuestProcess *p = &g_array_index(procs, SvGuestProcess, i);
 			char state[2] = { p->state, 0 };
+			/* comm is whatever bytes the guest wrote (prctl PR_SET_NAME):
+			 * JSON strings must be UTF-8, so invalid bytes become U+FFFD */
+			g_autofree char *comm = g_utf8_make_valid(p->comm, -1);
 			json_builder_begin_object(b);
 			json_builder_set_member_name(b, "pid");
 			json_builder_add_int_value(b, p->pid);
@@ -129,7 +132,7 @@ int sv_cmd_ps(int argc, char **argv)
 			json_builder_set_member_name(b, "rss_kib");
 			json_builder_add_int_value(b, (gint64)p->rss_kib);
 			json_builder_set_member_name(b, "comm");
-			json_builder_add_string_value(b, p->comm);
+			json_builder_add_string_value(b, comm);
 			json_builder_end_object(b);
 		}
 		json_builder_end_array(b);
