@@ -10,7 +10,8 @@
  * The result is the TASK dict's "fds" entry, an aa{sv}, one dict per fd:
  *   fd u, kind s (file dir chr blk pipe socket link anon), flags u
  *   (f_flags: O_*), mode u (f_mode: FMODE_READ 1, FMODE_WRITE 2), cloexec b,
- *   pos t, i_mode u, path s (not for pipes), pipe t (the pipe's identity),
+ *   pos t, i_mode u, file t (the open file's identity: dups share it),
+ *   path s (not for pipes), pipe t (the pipe's identity),
  *   pipe_data ay (its unread bytes, oldest first), stdio b.
  * Kinds restore cannot recreate (sockets, anonymous inodes such as epoll
  * or eventfd) are refused here, naming the fd: better a checkpoint that
@@ -215,6 +216,7 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		g_variant_dict_insert(d, "cloexec", "b", bit(cloexec, fd));
 		g_variant_dict_insert(d, "pos", "t", pos);
 		g_variant_dict_insert(d, "i_mode", "u", (guint32)i_mode);
+		g_variant_dict_insert(d, "file", "t", file);
 		guint64 pipe = 0;
 		if (!strcmp(kind, "pipe")) {
 			if (!rd(in, inode + l.i_pipe, 8, &pipe, error))
