@@ -76,6 +76,18 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 		if (fds[i].fd + 1 > base)
 			base = fds[i].fd + 1;
 	}
+	/* fds at and above base must be allowed: the soft RLIMIT_NOFILE (the
+	 * snapshot's own limits come back later, in rst_env_restore) */
+	struct rlimit nofile;
+	rlim_t need = (rlim_t)base + (rlim_t)nown + 16;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < need) {
+		nofile.rlim_cur = need;
+		if (nofile.rlim_max < need)
+			nofile.rlim_max = need;
+		if (setrlimit(RLIMIT_NOFILE, &nofile) < 0)
+			rst_die("cannot allow fds up to %llu: %s", (unsigned long long)need,
+				strerror(errno));
+	}
 	for (int i = 0; i < nown; i++)
 		*own[i] = move_up(*own[i], base, "a restorer file");
 	/* whatever else the restorer has below base (stdio the snapshot does
