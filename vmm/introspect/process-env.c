@@ -98,14 +98,22 @@ static gboolean add_itimers(const SvIntrospect *in, const SvTaskRef *ref, guint6
 	    !rd(in, signal + incr, 8, &inc, error))
 		return FALSE;
 	guint64 left = 0;
-	if (st & HRTIMER_STATE_ENQUEUED) {
+	if ((st & HRTIMER_STATE_ENQUEUED) || inc) {
 		guint64 now;
 		if (!guest_monotonic(in, &now, error))
 			return FALSE;
+		/* A periodic timer that fired is not queued again until its
+		 * SIGALRM is dequeued (dequeue_signal, kernel/signal.c, forwards
+		 * it past now): the restored one is armed for that next period
+		 * at once, which differs only in that a SIGALRM that stays
+		 * blocked meanwhile is raised again - and merges with the
+		 * pending one. */
+		if (!(st & HRTIMER_STATE_ENQUEUED) && (gint64)(now - exp) >= 0)
+			exp += ((now - exp) / inc + 1) * inc;
 		/* due but not yet handled: as good as now */
 		left = (gint64)(exp - now) > 1000 ? exp - now : 1000;
 	}
-	g_variant_dict_insert(d, "itimer_real", "(tt)", left, left || inc ? inc : (guint64)0);
+	g_variant_dict_insert(d, "itimer_real", "(tt)", left, inc);
 	guint64 u, s;
 	if (!rd(in, ref->task + utime, 8, &u, error) || !rd(in, ref->task + stime, 8, &s, error))
 		return FALSE;
