@@ -5,7 +5,8 @@
  * close_on_exec bitmaps; for each struct file (include/linux/fs.h) its
  * flags, mode, offset, inode type and path; for pipes (include/linux/
  * pipe_fs_i.h) an identity both ends share and the bytes still unread,
- * taken from the pipe_buffer ring's pages (their frames from the vmemmap).
+ * taken from the pipe_buffer ring's pages (their frames from the vmemmap,
+ * found through mem_section).
  *
  * The result is the TASK dict's "fds" entry, an aa{sv}, one dict per fd:
  *   fd u, kind s (file dir chr blk pipe socket link anon), flags u
@@ -88,6 +89,46 @@ static const char *kind_of(guint32 i_mode)
 	}
 }
 
+/*
+ * The base of the struct page array (vmemmap; SPARSEMEM_VMEMMAP, as Debian
+ * builds x86_64 and arm64) where the arch does not fix it (x86_64
+ * randomizes it; arm64 sets SvKernelSpace.vmemmap_*): every present
+ * memory section's section_mem_map encodes its first struct page minus its
+ * first pfn (sparse_encode_mem_map, mm/sparse.c), which is that base, with
+ * flag bits below bit 6; the base itself is section-aligned, so the low
+ * page bits go. mem_section is an array of roots of sections
+ * (SPARSEMEM_EXTREME); the first root holds the low sections, where RAM
+ * starts on every board used here.
+ */
+static gboolean struct_page_base(const SvIntrospect *in, guint64 *ret, guint fd, GError **error)
+{
+	guint64 va, roots, root, sec_size, map_off;
+	if (!sv_kallsyms_lookup(in->syms, "mem_section", &va, NULL) ||
+	    !sv_kernel_types_size(in->types, "mem_section", NULL, &sec_size, NULL) ||
+	    !sv_kernel_types_offset(in->types, "mem_section", "section_mem_map", &map_off, NULL) ||
+	    sec_size == 0 || sec_size > 4096) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "fd %u: a pipe holds unread data, and this kernel's struct page array "
+			    "cannot be found (no SPARSEMEM mem_section) to read it",
+			    fd);
+		return FALSE;
+	}
+	if (!rd(in, va, 8, &roots, error) || !rd(in, roots, 8, &root, error))
+		return FALSE;
+	for (guint64 i = 0; root && i < 4096 / sec_size; i++) {
+		guint64 map;
+		if (!rd(in, root + i * sec_size + map_off, 8, &map, error))
+			return FALSE;
+		if (map & ~0xfffull) {
+			*ret = map & ~0xfffull;
+			return TRUE;
+		}
+	}
+	g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+		    "fd %u: no present memory section in the guest's first mem_section root", fd);
+	return FALSE;
+}
+
 /* The unread bytes of a pipe: slots tail..head-1 of its ring, each a
  * (page, offset, len); a page's frame is its index in the vmemmap. */
 static GVariant *pipe_data(const SvIntrospect *in, const FileLayout *l, guint64 pipe, guint fd,
@@ -105,7 +146,7 @@ static GVariant *pipe_data(const SvIntrospect *in, const FileLayout *l, guint64 
 		return NULL;
 	}
 	g_autoptr(GByteArray) data = g_byte_array_new();
-	guint64 vmemmap = 0;
+	guint64 vmemmap = 0, first_pfn = 0;
 	for (guint32 i = 0; i < used; i++) {
 		guint64 b = bufs + (((guint32)tail + i) & (ring - 1)) * l->buf_size;
 		guint64 page, off, len;
@@ -114,27 +155,19 @@ static GVariant *pipe_data(const SvIntrospect *in, const FileLayout *l, guint64 
 			return NULL;
 		if (len == 0)
 			continue;
-		if (!vmemmap) {
-			/* struct page array base: a kernel variable where the
-			 * arch randomizes it (x86_64), absent otherwise */
-			guint64 va;
-			if (!sv_kallsyms_lookup(in->syms, "vmemmap_base", &va, NULL) ||
-			    !rd(in, va, 8, &vmemmap, error) || !vmemmap) {
-				if (error && !*error)
-					g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-						    "fd %u: a pipe holds unread data, and snapvm cannot "
-						    "find this kernel's struct page array to read it",
-						    fd);
-				return NULL;
-			}
+		if (!vmemmap && in->space.vmemmap_start) {
+			vmemmap = in->space.vmemmap_start;
+			first_pfn = in->space.vmemmap_first_pfn;
 		}
+		if (!vmemmap && !struct_page_base(in, &vmemmap, fd, error))
+			return NULL;
 		if (off > 4096 || len > 4096 - off || data->len + len > MAX_PIPE_BYTES || page < vmemmap ||
 		    (page - vmemmap) % l->page_size) {
 			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
 				    "fd %u: a guest pipe buffer is out of bounds", fd);
 			return NULL;
 		}
-		guint64 pfn = (page - vmemmap) / l->page_size;
+		guint64 pfn = first_pfn + (page - vmemmap) / l->page_size;
 		guint8 bytes[4096];
 		if (!sv_guest_mem_read(in->mem, sv_gpa(pfn * 4096 + off), bytes, len, error))
 			return NULL;

@@ -182,6 +182,12 @@ gboolean sv_rimg_fds_build(GVariant *task, struct sv_rimg_header *h, SvRimgFiles
 		g_array_append_vals(ret_groups, g, (guint)n);
 		h->ngroups = (guint32)n;
 	}
+	g_autoptr(GVariant) expires_only = g_variant_lookup_value(task, "itimer_real_expires", NULL);
+	g_autoptr(GVariant) real = g_variant_lookup_value(task, "itimer_real", NULL);
+	if (expires_only && !real)
+		return refuse(error, "the process has ITIMER_REAL armed, but the snapshot knows only "
+				     "its expiry, not the time left (the guest kernel has no tk_core "
+				     "symbol to read CLOCK_MONOTONIC from)");
 	timer(task, "itimer_real", h->itimers[0]);
 	timer(task, "itimer_virtual", h->itimers[1]);
 	timer(task, "itimer_prof", h->itimers[2]);
