@@ -209,11 +209,28 @@ static void test_refusals(void)
 	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), ok, 1), 1000, "uid 1000");
 }
 
+/* An ITIMER_REAL known only by its expiry (no tk_core in the guest). */
+static void test_timer_expiry_only(void)
+{
+	g_autoptr(GVariant) base = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), NULL, 0), 0);
+	g_autoptr(GVariantDict) d = g_variant_dict_new(base);
+	g_variant_dict_remove(d, "itimer_real");
+	g_variant_dict_insert(d, "itimer_real_expires", "(tt)", (guint64)123456789, (guint64)0);
+	g_autoptr(GVariant) task = g_variant_ref_sink(g_variant_dict_end(d));
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_false(build(task, &o, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+	g_assert_nonnull(strstr(error->message, "tk_core"));
+	out_clear(&o);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/restore-image-fds/table", test_table);
 	g_test_add_func("/restore-image-fds/no-fds", test_no_fds);
 	g_test_add_func("/restore-image-fds/refusals", test_refusals);
+	g_test_add_func("/restore-image-fds/timer-expiry-only", test_timer_expiry_only);
 	return g_test_run();
 }
