@@ -667,6 +667,17 @@ static void test_errors(void)
 		g_assert_cmpint(system(umount), ==, 0);
 	}
 	signal_workload(pid, SIGKILL);
+	/* an fd snapvm cannot carry (a listening socket: busybox nc -l) is
+	 * refused by number and kind */
+	const char *nc[] = { "/bin/busybox", "nc", "-l", "-p", "7777", NULL };
+	guint32 nc_pid;
+	g_clear_error(&error);
+	g_assert_true(sv_agent_client_run(guest->agent, nc, SV_RUN_BUFFER_WHEN_DETACHED, &nc_pid,
+					  &error));
+	g_assert_no_error(error);
+	g_usleep(500 * 1000);
+	expect_error(nc_pid, "fd 3 is a socket");
+	signal_workload(nc_pid, SIGKILL);
 }
 
 /* The command line: --json figures, a file inspect --verify accepts, --kill. */
