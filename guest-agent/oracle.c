@@ -8,7 +8,7 @@
  * PTRACE_SEIZE then PTRACE_INTERRUPT (no signal is sent, so the process sees
  * nothing but a syscall restart), waitpid for the stop (bounded), the
  * register sets, /proc/PID/maps, a SHA-256 of every readable region through
- * /proc/PID/mem, then PTRACE_DETACH: the process runs on as before (a
+ * /proc/PID/mem, its fds (/proc/PID/fdinfo and fd links), then PTRACE_DETACH: the process runs on as before (a
  * process that was stopped stays stopped; a signal that arrived meanwhile is
  * passed on). Only the thread pid is stopped; other threads run on.
  *
@@ -17,7 +17,9 @@
  * will see the already changed PC"); x86_64 does it after, so rip still
  * points past the syscall instruction there.
  */
+#include <dirent.h>
 #include <elf.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -134,6 +136,53 @@ static char *read_text(const char *path, uint32_t *len, int *err)
 	return buf;
 }
 
+/* One line per open fd, "FD POS FLAGS TARGET\n": pos and flags (octal,
+ * close-on-exec included as O_CLOEXEC) from /proc/PID/fdinfo/FD, target
+ * from readlink /proc/PID/fd/FD. */
+static char *fd_text(pid_t pid, uint32_t *len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	DIR *dir = opendir(path);
+	size_t cap = 4096, used = 0;
+	char *out = malloc(cap);
+	struct dirent *e;
+	while (out && dir && (e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char link[512], info[1024], target[PATH_MAX];
+		snprintf(link, sizeof(link), "/proc/%d/fd/%s", (int)pid, e->d_name);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		snprintf(link, sizeof(link), "/proc/%d/fdinfo/%s", (int)pid, e->d_name);
+		unsigned long long pos = 0;
+		unsigned flags = 0;
+		int fd = open(link, O_RDONLY | O_CLOEXEC);
+		ssize_t k = fd >= 0 ? read(fd, info, sizeof(info) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		info[k > 0 ? k : 0] = '\0';
+		sscanf(info, "pos: %llu flags: %o", &pos, &flags);
+		size_t need = strlen(e->d_name) + strlen(target) + 64;
+		if (used + need > cap) {
+			cap = (used + need) * 2;
+			char *grown = realloc(out, cap);
+			if (!grown) {
+				free(out);
+				out = NULL;
+				break;
+			}
+			out = grown;
+		}
+		used += (size_t)snprintf(out + used, cap - used, "%s %llu %o %s\n", e->d_name, pos, flags,
+					 target);
+	}
+	if (dir)
+		closedir(dir);
+	*len = (uint32_t)used;
+	return out;
+}
+
 /* SHA-256 of [start, end) read through /proc/PID/mem; false if any of it
  * cannot be read. */
 static bool hash_region(int mem_fd, uint64_t start, uint64_t end, uint8_t *chunk, char hex[65])
@@ -196,8 +245,10 @@ void oracle_reply(struct channel *ch, uint32_t tag, const struct sv_oracle_req *
 	for (uint32_t i = 0; maps && i < maps_len; i++)
 		nlines += maps[i] == '\n';
 
+	uint32_t fds_len = 0;
+	char *fds = fd_text(pid, &fds_len);
 	size_t cap = 4 * 4 + regs[0].len + regs[1].len + regs[2].len + regs[3].len + 4 +
-		     maps_len + 4 + (size_t)nlines * (8 + 8 + 4 + 64);
+		     maps_len + 4 + (size_t)nlines * (8 + 8 + 4 + 64) + 4 + fds_len;
 	uint8_t *buf = maps ? malloc(cap) : NULL;
 	uint8_t *chunk = buf && !(req->flags & SV_ORACLE_NO_HASHES) ? malloc(HASH_CHUNK) : NULL;
 	int err = !maps ? maps_err : !buf ? ENOMEM : 0;
@@ -228,6 +279,7 @@ void oracle_reply(struct channel *ch, uint32_t tag, const struct sv_oracle_req *
 		}
 		if (mem_fd >= 0)
 			close(mem_fd);
+		sv_wbuf_bytes(&w, fds ? fds : "", fds_len);
 		if (w.overflow || w.len > SV_PROTO_MAX_PAYLOAD)
 			err = EOVERFLOW;
 		cap = w.len;
@@ -242,6 +294,7 @@ void oracle_reply(struct channel *ch, uint32_t tag, const struct sv_oracle_req *
 	for (int i = 0; i < 4; i++)
 		free(regs[i].data);
 	free(maps);
+	free(fds);
 	free(buf);
 	free(chunk);
 }

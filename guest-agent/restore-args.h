@@ -56,6 +56,8 @@ struct rst_args {
 	 * moved (or, into file, stack and shared mappings, copied) into place */
 	uint64_t staging_start, staging_len;
 	char comm[16];
+	/* the first fd that is the restorer's own (the process's are below) */
+	uint32_t close_from;
 };
 
 /* The blob's entry point is its first byte: void entry(struct rst_args *)

@@ -36,7 +36,10 @@
 #define BLOB_STACK (64ul * 1024)
 #define AUXV_MAX_BYTES 416 /* sizeof(mm->saved_auxv) on x86_64 and arm64 */
 
-__attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...)
+#define die rst_die
+#define str rst_str
+
+void rst_die(const char *fmt, ...)
 {
 	char buf[1024];
 	va_list ap;
@@ -59,7 +62,7 @@ static const void *table(uint64_t off, uint64_t n, size_t elem, const char *what
 	return img + off;
 }
 
-static const char *str(const struct sv_rimg_header *h, uint32_t off)
+const char *rst_str(const struct sv_rimg_header *h, uint32_t off)
 {
 	if (off >= h->strings_len)
 		die("corrupt restore image: string offset %u", off);
@@ -318,6 +321,9 @@ int main(int argc, char **argv)
 	const struct sv_rimg_named *regs = table(h->off_regs, h->nregs, sizeof(*regs), "register");
 	const uint8_t *fpu = table(h->off_fpu, h->fpu_size, 1, "FPU");
 	table(h->off_strings, h->strings_len, 1, "string");
+	const struct sv_rimg_fd *fd_table = table(h->off_fds, h->nfds, sizeof(*fd_table), "fd");
+	const uint32_t *groups = table(h->off_groups, h->ngroups, 4, "group");
+	const uint8_t *fd_data = table(h->off_data, h->data_len, 1, "pipe data");
 	for (uint32_t i = 0; i < h->nruns && !(h->flags & SV_RIMG_HOST_PAGES); i++)
 		if (runs[i].data_off > img_size || runs[i].npages > img_size / PAGE ||
 		    runs[i].npages * PAGE > img_size - runs[i].data_off)
@@ -379,6 +385,15 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* The process's fds, at their numbers; ours above them. */
+	int **own_fds = calloc(h->nfiles + 1, sizeof(int *));
+	own_fds[0] = &image_fd;
+	for (uint32_t i = 0; i < h->nfiles; i++)
+		own_fds[i + 1] = &fds[i];
+	int close_from = rst_files_restore(h, fd_table, fd_data, own_fds, (int)h->nfiles + 1);
+	free(own_fds);
+	rst_env_restore(h, groups);
+
 	/* The region: blob code, arguments, tables, frame, stack. */
 	size_t blob_len = (size_t)(rst_blob_end - rst_blob_start);
 	size_t frame_len = rst_arch_sigframe_size(h);
@@ -408,6 +423,7 @@ int main(int argc, char **argv)
 	a->region_start = region;
 	a->region_end = region + region_len;
 	a->image_fd = image_fd;
+	a->close_from = (uint32_t)close_from;
 	a->staging_start = staging;
 	a->staging_len = staging_len;
 	a->pid = h->pid;
@@ -481,5 +497,6 @@ int main(int argc, char **argv)
 	int err = rst_arch_forget_rseq();
 	if (err)
 		die("cannot unregister the restorer's own rseq area: %s", strerror(-err));
+	rst_itimers_arm(h);
 	rst_arch_jump(region, stack_top, a);
 }

@@ -17,6 +17,22 @@
 #include "restore-args.h"
 #include "snapvm/restore-image.h"
 
+/* restore-main.c: refuses (one line on stderr, SV_RIMG_EXIT_FAILED) and a
+ * checked string of the image. */
+__attribute__((noreturn, format(printf, 1, 2))) void rst_die(const char *fmt, ...);
+const char *rst_str(const struct sv_rimg_header *h, uint32_t off);
+
+/* restore-files.c. Makes the image's fds (SV_RIMG_FDS) at their numbers,
+ * first moving the restorer's own (*own[i], updated) above them; returns
+ * the lowest fd the blob is to close from. */
+int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds,
+		      const uint8_t *data, int **own, int nown);
+/* cwd, umask, groups, resource limits. */
+void rst_env_restore(const struct sv_rimg_header *h, const uint32_t *groups);
+/* The interval timers: the last thing before the blob, with every signal
+ * blocked (an early SIGALRM waits for the process's own mask). */
+void rst_itimers_arm(const struct sv_rimg_header *h);
+
 /* The blob, embedded by the arch file (objcopy -O binary output). */
 extern const unsigned char rst_blob_start[], rst_blob_end[];
 

@@ -89,7 +89,10 @@ pid_t workloads_start(char *const argv[], const char **what)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		int null = open("/dev/null", O_RDONLY);
+		/* close-on-exec: the workload gets fds 0-2 and nothing else */
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null == 0)
+			fcntl(0, F_SETFD, 0);
 		if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0 ||
 		    chdir("/") < 0) {
 			int e = errno;

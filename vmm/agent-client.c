@@ -723,6 +723,7 @@ void sv_agent_oracle_free(SvAgentOracle *oracle)
 	g_clear_pointer(&oracle->nt_x86_xstate, g_bytes_unref);
 	g_clear_pointer(&oracle->nt_arm_tls, g_bytes_unref);
 	g_free(oracle->maps_text);
+	g_free(oracle->fds_text);
 	g_clear_pointer(&oracle->vmas, g_array_unref);
 	g_free(oracle);
 }
@@ -781,6 +782,14 @@ SvAgentOracle *sv_agent_parse_oracle_reply(GBytes *payload, GError **error)
 		memcpy(v.sha256, h, hl);
 		v.sha256[hl] = '\0';
 		g_array_append_val(o->vmas, v);
+	}
+	if (!r.bad && r.off < len) {
+		guint32 fl;
+		const guint8 *f = sv_rbuf_bytes(&r, &fl);
+		if (f && memchr(f, '\0', fl))
+			r.bad = TRUE;
+		else if (!r.bad)
+			o->fds_text = g_strndup((const char *)f, fl);
 	}
 	if (!sv_rbuf_done(&r)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,

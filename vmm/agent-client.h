@@ -156,6 +156,9 @@ typedef struct SvAgentOracle {
 	GBytes *nt_arm_tls;
 	char *maps_text;
 	GArray *vmas; /* SvAgentOracleVma, in maps order */
+	/* "FD POS FLAGS TARGET" lines (SV_MSG_ORACLE_REPLY); NULL from an
+	 * agent that does not send them */
+	char *fds_text;
 } SvAgentOracle;
 
 void sv_agent_oracle_free(SvAgentOracle *oracle);

@@ -2,6 +2,7 @@
 /* cli-inspect.c - `snapvm inspect FILE [--json] [--verify]`. */
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "vmm/cli.h"
 #include "vmm/errors.h"
@@ -25,6 +26,10 @@ static void print_dict(const char *title, GVariant *dict)
 	guint col = 0;
 	g_variant_iter_init(&it, dict);
 	while (g_variant_iter_next(&it, "{&s@*}", &key, &value)) {
+		if (!strcmp(key, "fds")) { /* a table of its own (print_fds) */
+			g_variant_unref(value);
+			continue;
+		}
 		g_autoptr(GVariant) inner = g_variant_is_of_type(value, G_VARIANT_TYPE_VARIANT)
 						    ? g_variant_get_variant(value)
 						    : g_variant_ref(value);
@@ -39,6 +44,38 @@ static void print_dict(const char *title, GVariant *dict)
 		g_variant_unref(value);
 	}
 	printf("\n");
+}
+
+/* The TASK dict's open fds, one a line. */
+static void print_fds(GVariant *task)
+{
+	g_autoptr(GVariant) fds = task ? g_variant_lookup_value(task, "fds", G_VARIANT_TYPE("aa{sv}")) : NULL;
+	if (!fds)
+		return;
+	printf("fds (%" G_GSIZE_FORMAT "):\n", g_variant_n_children(fds));
+	for (gsize i = 0; i < g_variant_n_children(fds); i++) {
+		g_autoptr(GVariant) d = g_variant_get_child_value(fds, i);
+		guint32 fd = 0, flags = 0;
+		guint64 pos = 0, pipe = 0;
+		gboolean cloexec = FALSE, stdio = FALSE;
+		const char *kind = "?", *path = "";
+		g_autoptr(GVariant) data = g_variant_lookup_value(d, "pipe_data", G_VARIANT_TYPE_BYTESTRING);
+		g_variant_lookup(d, "fd", "u", &fd);
+		g_variant_lookup(d, "kind", "&s", &kind);
+		g_variant_lookup(d, "flags", "u", &flags);
+		g_variant_lookup(d, "pos", "t", &pos);
+		g_variant_lookup(d, "cloexec", "b", &cloexec);
+		g_variant_lookup(d, "stdio", "b", &stdio);
+		g_variant_lookup(d, "path", "&s", &path);
+		g_variant_lookup(d, "pipe", "t", &pipe);
+		g_autofree char *what = pipe ? g_strdup_printf("pipe 0x%" G_GINT64_MODIFIER "x", pipe)
+					     : g_strdup(path);
+		printf("    %4u %-5s flags 0%o pos %" G_GUINT64_FORMAT "%s%s  %s", fd, kind, flags, pos,
+		       cloexec ? " cloexec" : "", stdio ? " stdio (inherited on restore)" : "", what);
+		if (data)
+			printf(" (%" G_GSIZE_FORMAT " unread bytes)", g_variant_get_size(data));
+		printf("\n");
+	}
 }
 
 static void print_vmas(GVariant *vmas)
@@ -71,6 +108,7 @@ static void print_human(SvSnapshotReader *r, const char *path)
 	       sv_snapshot_reader_page_size(r), size);
 	g_autoptr(GVariant) task = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TASK);
 	print_dict("process", task);
+	print_fds(task);
 	g_autoptr(GVariant) regs = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_REGS);
 	if (regs) {
 		g_autoptr(GVariant) named = g_variant_get_child_value(regs, 0);

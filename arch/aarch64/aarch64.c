@@ -63,6 +63,9 @@ static gboolean aarch64_parse_monitor_regs(const char *text, SvVcpuRegs *out, GE
 #define LINEAR_SPAN (1ull << 47)
 #define KIMAGE_VADDR 0xffff800008000000ull
 #define MEMSTART_ALIGN (1ull << 30)
+/* -(1 << (VA_BITS - (PAGE_SHIFT - STRUCT_PAGE_MAX_SHIFT))); vmemmap is
+ * VMEMMAP_START - (memstart_addr >> PAGE_SHIFT) struct pages */
+#define VMEMMAP_START_48 0xfffffc0000000000ull
 
 /* Share of 64 samples of 64 bytes across the Image's first 16 MiB that
  * equal guest RAM at base: code patched at boot (alternatives, relocations)
@@ -92,6 +95,8 @@ static gboolean aarch64_kernel_space_init(SvKernelSpace *ks, const SvGuestMem *m
 		ks->image_span = MIN((guint64)len + (64ull << 20), 256ull << 20);
 		ks->direct_map_base = PAGE_OFFSET_48 - (ram & ~(MEMSTART_ALIGN - 1));
 		ks->pt_levels = 4; /* 48-bit VAs with 4 KiB granules */
+		ks->vmemmap_start = VMEMMAP_START_48;
+		ks->vmemmap_first_pfn = (ram & ~(MEMSTART_ALIGN - 1)) >> 12;
 		return TRUE;
 	}
 	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,

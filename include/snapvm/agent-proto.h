@@ -93,7 +93,10 @@ enum sv_msg_type {
 	 * none), str NT_ARM_TLS bytes (empty if none), str /proc/PID/maps text,
 	 * u32 n, n x { u64 start, u64 end, str sha256 hex } - one per maps line,
 	 * in order; the hash is empty for a region not readable through
-	 * /proc/PID/mem (no 'r', [vvar], [vsyscall]) or with SV_ORACLE_NO_HASHES */
+	 * /proc/PID/mem (no 'r', [vvar], [vsyscall]) or with SV_ORACLE_NO_HASHES;
+	 * then (optional: older agents end before it) str fds text, a line
+	 * "FD POS FLAGS TARGET" per open fd (flags in octal as fdinfo shows
+	 * them, O_CLOEXEC included; target as readlink /proc/PID/fd/FD) */
 	SV_MSG_ORACLE_REPLY = 17,
 	/* host->agent: u32 pid, u32 signal number. The agent sends the signal
 	 * (snapvm checkpoint --kill) and answers SV_MSG_OK, or SV_MSG_ERROR with

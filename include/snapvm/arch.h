@@ -75,6 +75,10 @@ typedef struct SvKernelSpace {
 	guint64 image_pa_base;	  /* its guest-physical address */
 	guint64 image_span;	  /* bytes of the image mapping to search (data, bss) */
 	guint pt_levels;	  /* page-table levels in use (x86: 4 or 5, read from the guest) */
+	/* the struct page array (SPARSEMEM_VMEMMAP) where the arch fixes it:
+	 * frame vmemmap_first_pfn's struct page is at vmemmap_start; 0 when
+	 * it must be found in guest memory (introspect/files.c) */
+	guint64 vmemmap_start, vmemmap_first_pfn;
 } SvKernelSpace;
 
 /* One page-table entry, decoded by the arch. Level 0 maps 4 KiB pages;

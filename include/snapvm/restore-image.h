@@ -21,6 +21,9 @@
  *            uint64_t auxv[2 * nauxv]  (id, value pairs, AT_NULL included)
  *            sv_rimg_named[nregs]   (arch registers, by the snapshot's names)
  *            uint8_t fpu[fpu_size]  (the arch's FPU state, snapshot format)
+ *            sv_rimg_fd[nfds]       (open fds, by number)
+ *            uint32_t groups[ngroups]
+ *            uint8_t data[data_len] (pipes' unread bytes)
  *            strings (paths; NUL-terminated)
  *   page-aligned: carried file contents, then page data
  *
@@ -34,7 +37,7 @@
 #include <stdint.h>
 
 #define SV_RIMG_MAGIC "SVRIMG\0\1"
-#define SV_RIMG_VERSION 1u
+#define SV_RIMG_VERSION 2u
 /* Where `snapvm restore` puts things in the guest (in the appended cpio). */
 #define SV_RIMG_GUEST_DIR "/workload/.snapvm-restore"
 #define SV_RIMG_GUEST_IMAGE SV_RIMG_GUEST_DIR "/image"
@@ -62,7 +65,22 @@ enum {
 	 * guest RAM (see struct sv_rimg_pfn_run); each run's data_off is its
 	 * byte offset in the restorer's staging area */
 	SV_RIMG_HOST_PAGES = 1u << 1,
+	/* the snapshot has the process's fd table (sv_rimg_fd): the restored
+	 * process gets exactly those fds; without it (older snapshots) it
+	 * keeps fds 0-2 and nothing else */
+	SV_RIMG_FDS = 1u << 2,
 };
+
+/* sv_rimg_fd.kind */
+enum {
+	SV_RIMG_FD_STDIO = 1, /* the restorer's own fd of that number is kept */
+	SV_RIMG_FD_PATH = 2,  /* reopened by path: file, directory, device */
+	SV_RIMG_FD_PIPE_READ = 3,
+	SV_RIMG_FD_PIPE_WRITE = 4,
+};
+
+#define SV_RIMG_MAX_FD (1u << 20) /* the kernel's default fs.nr_open */
+#define SV_RIMG_RLIMITS 16	  /* RLIM_NLIMITS */
 
 struct sv_rimg_header {
 	char magic[8];
@@ -92,6 +110,33 @@ struct sv_rimg_header {
 	uint32_t personality;
 	uint64_t fpu_features; /* x86_64: XSTATE_BV of the FPU image */
 	char comm[16];
+
+	/* files and process environment (SV_RIMG_FDS) */
+	uint32_t nfds, ngroups;
+	uint64_t off_fds, off_groups, off_data, data_len;
+	uint32_t cwd_off; /* into strings; "" keeps the restorer's */
+	uint32_t umask;
+	uint32_t nrlimits; /* 0: left as the restorer's */
+	uint32_t pad;
+	uint64_t rlimits[SV_RIMG_RLIMITS][2]; /* (cur, max), RLIMIT_* order */
+	/* interval timers, ns: (time left, period); ITIMER_REAL, VIRTUAL, PROF */
+	uint64_t itimers[3][2];
+};
+
+struct sv_rimg_fd {
+	int32_t fd;
+	uint32_t kind;	   /* SV_RIMG_FD_* */
+	uint32_t flags;	   /* open(2) flags the file was opened with (O_ACCMODE, O_APPEND, O_NONBLOCK...) */
+	uint32_t cloexec;  /* 1: FD_CLOEXEC */
+	uint32_t path_off; /* SV_RIMG_FD_PATH: into strings */
+	uint32_t pipe;	   /* pipes: which one (the same for both ends and every dup) */
+	uint64_t pos;	   /* SV_RIMG_FD_PATH: the file offset */
+	uint64_t data_off; /* pipes: unread bytes at data + data_off (on one fd of the pipe) */
+	uint64_t data_len;
+	/* a dup: the fd (lower, made first) whose open file it shares, so
+	 * offset and status flags stay shared; -1 for none */
+	int32_t dup_of;
+	uint32_t pad;
 };
 
 struct sv_rimg_vma {

@@ -34,7 +34,7 @@ static SvAgentClient *control;
 static char *tmpdir;
 
 static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sleeper",
-					 "blockread", NULL };
+					 "blockread", "fdenv", NULL };
 
 static void require_guest(void)
 {
@@ -361,6 +361,66 @@ static void compare_memory(SvSnapshotReader *r, const SvAgentOracle *o, guint32 
 		g_free(g_array_index(maps, MapsLine, i).name);
 }
 
+/* The snapshot's fd table against /proc/PID/fdinfo and the fd links: the
+ * same fds, offsets, flags (fdinfo adds O_CLOEXEC for close-on-exec), the
+ * same path for files, and pipes grouped alike (snapshot identity <-> pipe
+ * inode, one to one). */
+static void compare_fds(GVariant *task, const SvAgentOracle *o)
+{
+	if (!o->fds_text) {
+		g_test_message("the agent sent no fd table: not compared");
+		return;
+	}
+	g_autoptr(GVariant) fds = g_variant_lookup_value(task, "fds", G_VARIANT_TYPE("aa{sv}"));
+	g_assert_nonnull(fds);
+	g_auto(GStrv) lines = g_strsplit(o->fds_text, "\n", -1);
+	g_autoptr(GHashTable) pipe_to_ino = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+	g_autoptr(GHashTable) ino_to_pipe = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	guint seen = 0;
+	for (char **l = lines; *l && **l; l++, seen++) {
+		guint32 fd, flags;
+		guint64 pos;
+		char target[4096];
+		g_assert_cmpint(sscanf(*l, "%u %" G_GUINT64_FORMAT " %o %4095[^\n]", &fd, &pos, &flags, target), ==, 4);
+		g_autoptr(GVariant) entry = NULL;
+		for (gsize i = 0; i < g_variant_n_children(fds) && !entry; i++) {
+			g_autoptr(GVariant) d = g_variant_get_child_value(fds, i);
+			guint32 n;
+			if (g_variant_lookup(d, "fd", "u", &n) && n == fd)
+				entry = g_steal_pointer(&d);
+		}
+		if (!entry)
+			g_error("fd %u (%s) is open in the guest but not in the snapshot", fd, target);
+		guint32 sflags = 0;
+		guint64 spos = 0, pipe = 0;
+		gboolean cloexec = FALSE;
+		const char *path = NULL;
+		g_variant_lookup(entry, "flags", "u", &sflags);
+		g_variant_lookup(entry, "pos", "t", &spos);
+		g_variant_lookup(entry, "cloexec", "b", &cloexec);
+		g_variant_lookup(entry, "path", "&s", &path);
+		g_variant_lookup(entry, "pipe", "t", &pipe);
+		g_assert_cmpuint(spos, ==, pos);
+		g_assert_cmpuint(sflags | (cloexec ? 02000000u : 0), ==, flags);
+		if (pipe) {
+			g_assert_true(g_str_has_prefix(target, "pipe:["));
+			const char *ino = g_hash_table_lookup(pipe_to_ino, &pipe);
+			const guint64 *back = g_hash_table_lookup(ino_to_pipe, target);
+			g_assert_true((ino == NULL) == (back == NULL));
+			if (ino) {
+				g_assert_cmpstr(ino, ==, target);
+				g_assert_cmpuint(*back, ==, pipe);
+			} else {
+				g_hash_table_insert(pipe_to_ino, g_memdup2(&pipe, 8), g_strdup(target));
+				g_hash_table_insert(ino_to_pipe, g_strdup(target), g_memdup2(&pipe, 8));
+			}
+		} else {
+			g_assert_cmpstr(path, ==, target);
+		}
+	}
+	g_assert_cmpuint(seen, ==, g_variant_n_children(fds));
+}
+
 /* skip: a mapping whose contents the oracle itself changes */
 static void compare_with_oracle(const char *file, guint32 pid, gboolean stopped, const char *skip)
 {
@@ -377,6 +437,7 @@ static void compare_with_oracle(const char *file, guint32 pid, gboolean stopped,
 	else
 		compare_aarch64_cpu(r, o);
 	compare_memory(r, o, pid, skip);
+	compare_fds(task, o);
 }
 
 /* A checkpoint of a process that /proc already shows stopped, taken again
@@ -606,6 +667,17 @@ static void test_errors(void)
 		g_assert_cmpint(system(umount), ==, 0);
 	}
 	signal_workload(pid, SIGKILL);
+	/* an fd snapvm cannot carry (a listening socket: busybox nc -l) is
+	 * refused by number and kind */
+	const char *nc[] = { "/bin/busybox", "nc", "-l", "-p", "7777", NULL };
+	guint32 nc_pid;
+	g_clear_error(&error);
+	g_assert_true(sv_agent_client_run(guest->agent, nc, SV_RUN_BUFFER_WHEN_DETACHED, &nc_pid,
+					  &error));
+	g_assert_no_error(error);
+	g_usleep(500 * 1000);
+	expect_error(nc_pid, "fd 3 is a socket");
+	signal_workload(nc_pid, SIGKILL);
 }
 
 /* The command line: --json figures, a file inspect --verify accepts, --kill. */

@@ -9,6 +9,11 @@
  * the original printed before the checkpoint is not compared: stdout lines
  * are flushed one by one, so nothing is lost or doubled in between.
  *
+ * memory and blockread need the fd table (a file read through its fd, a
+ * pipe fed by an ITIMER_REAL handler); fdenv checks fds at their numbers,
+ * shared offsets, close-on-exec, O_NONBLOCK, a pipe's unread bytes, the
+ * working directory, umask and RLIMIT_NOFILE after the restore.
+ *
  * Also: chained checkpoint -> restore -> checkpoint -> restore, and the
  * refusals (corrupt snapshot, another arch, a CPU without the snapshot's
  * XSAVE features).
@@ -29,7 +34,7 @@ static char *snapvm;
 static char *fpu_snapshot;
 
 static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sleeper",
-					 "blockread", NULL };
+					 "blockread", "fdenv", NULL };
 
 static void require_guest(void)
 {
@@ -180,15 +185,6 @@ static void test_chained(void)
 	assert_continuation(out, status, "counter", steps);
 }
 
-static void test_needs_fds(gconstpointer data)
-{
-	/* memory pread()s its file through an fd, blockread reads a pipe
-	 * that a SIGALRM timer feeds: snapshots hold neither the fd table
-	 * nor interval timers yet, so the restored process fails its own
-	 * checks. Not run, so CI does not spend a guest on a known gap. */
-	g_test_skip(data);
-}
-
 /* Refused before any guest boots. */
 static void test_refusals(void)
 {
@@ -247,6 +243,10 @@ int main(int argc, char **argv)
 	static const Case cases[] = {
 		{ "counter", 30, 60, 500 },  { "counter", 30, 60, 1400 }, { "fpu", 30, 60, 800 },
 		{ "tls", 30, 60, 800 },	     { "sleeper", 30, 60, 800 },
+		{ "memory", 20, 60, 500 },   { "memory", 20, 60, 1100 },
+		{ "blockread", 30, 60, 500 }, { "blockread", 30, 60, 1000 },
+		{ "blockread", 30, 60, 1500 }, { "fdenv", 30, 60, 500 },
+		{ "fdenv", 30, 60, 1200 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */
@@ -259,12 +259,6 @@ int main(int argc, char **argv)
 	}
 	g_autofree char *chained = PATH("%s", "run/chained-counter");
 	g_test_add_func(chained, test_chained);
-	g_autofree char *memory = PATH("%s", "run/memory");
-	g_test_add_data_func(memory, "needs the fd table in the snapshot (pread on its file)",
-			     test_needs_fds);
-	g_autofree char *blockread = PATH("%s", "run/blockread");
-	g_test_add_data_func(blockread, "needs the fd table (a pipe) and ITIMER_REAL in the snapshot",
-			     test_needs_fds);
 	g_autofree char *refusals = PATH("%s", "after-fpu/refusals");
 	g_test_add_func(refusals, test_refusals);
 	g_autofree char *cpu = PATH("%s", "after-fpu/cpu-lacks-avx");

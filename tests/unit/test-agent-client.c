@@ -458,6 +458,42 @@ static void test_oracle_reply_decode(Fixture *f, gconstpointer data)
 	}
 }
 
+/* The fd table an agent may add at the end; older agents end before it. */
+static void test_oracle_reply_fds(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GBytes) plain = oracle_reply(2, oracle_hash, oracle_maps);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvAgentOracle) old = sv_agent_parse_oracle_reply(plain, &error);
+	g_assert_no_error(error);
+	g_assert_null(old->fds_text);
+	static const char fds[] = "0 0 100000 /dev/null\n3 65536 2100002 /tmp/x\n";
+	for (int nul = 0; nul < 2; nul++) {
+		gsize n;
+		const guint8 *p = g_bytes_get_data(plain, &n);
+		guint8 buf[1024];
+		struct sv_wbuf w;
+		sv_wbuf_init(&w, buf, sizeof(buf));
+		memcpy(buf, p, n);
+		w.len = n;
+		char text[sizeof(fds)];
+		memcpy(text, fds, sizeof(fds));
+		if (nul)
+			text[5] = '\0';
+		sv_wbuf_bytes(&w, text, sizeof(fds) - 1);
+		g_assert_false(w.overflow);
+		g_autoptr(GBytes) reply = g_bytes_new(buf, w.len);
+		g_autoptr(GError) e = NULL;
+		g_autoptr(SvAgentOracle) o = sv_agent_parse_oracle_reply(reply, &e);
+		if (nul) {
+			g_assert_null(o);
+			g_assert_error(e, SV_ERROR, SV_ERROR_PROTOCOL);
+		} else {
+			g_assert_no_error(e);
+			g_assert_cmpstr(o->fds_text, ==, fds);
+		}
+	}
+}
+
 static void test_oracle_reply_lies(Fixture *f, gconstpointer data)
 {
 	struct {
@@ -562,6 +598,7 @@ int main(int argc, char **argv)
 	ADD("read-file/reply-too-long", test_readfile_reply_too_long);
 	ADD("oracle/reply-decode", test_oracle_reply_decode);
 	ADD("oracle/reply-lies", test_oracle_reply_lies);
+	ADD("oracle/reply-fds", test_oracle_reply_fds);
 	ADD("oracle/bad-request", test_oracle_bad_request);
 	ADD("oracle/round-trip", test_oracle_round_trip);
 	return g_test_run();

@@ -32,6 +32,7 @@ void sv_capture_free(SvCapture *cap)
 	g_clear_pointer(&cap->fpu, g_variant_unref);
 	g_clear_pointer(&cap->tls, g_variant_unref);
 	g_clear_pointer(&cap->mm, g_variant_unref);
+	g_clear_pointer(&cap->fds, g_variant_unref);
 	g_clear_pointer(&cap->vmas, g_array_unref);
 	g_clear_pointer(&cap->runs, g_array_unref);
 	sv_page_buffer_clear(&cap->buffer);
@@ -201,7 +202,12 @@ SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTas
 	g_variant_dict_insert(d, "regs_source", "s", cap->regs_source);
 	g_variant_dict_insert(d, "syscall_fixup", "s", sv_syscall_fixup_str(cap->syscall));
 	g_variant_dict_insert(d, "on_cpu", "b", ref->on_cpu);
+	if (!sv_introspect_process_env(in, ref, d, error))
+		return NULL;
 	cap->task = g_variant_ref_sink(g_variant_dict_end(d));
+	cap->fds = sv_introspect_fds(in, ref, error);
+	if (!cap->fds)
+		return NULL;
 	g_autoptr(GArray) vmas = sv_introspect_vmas(in, ref->pid, error);
 	if (!vmas)
 		return NULL;

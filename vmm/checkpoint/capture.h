@@ -33,6 +33,9 @@ typedef struct SvCaptureVma {
 
 typedef struct SvCapture {
 	GVariant *task, *regs, *fpu, *tls, *mm; /* snapshot metadata sections */
+	/* the TASK dict's "fds" (introspect.h), joined to the task when
+	 * written: their regular files' sha256 are known once carried */
+	GVariant *fds;
 	GArray *vmas;				/* SvCaptureVma */
 	GArray *runs;				/* SvPageRun, in address order */
 	SvPageBuffer buffer;			/* the copies */

@@ -3,6 +3,7 @@
  * file drives the pause, the retries and the writing. */
 #include "vmm/checkpoint/checkpoint.h"
 
+#include <string.h>
 #include <sys/mman.h>
 
 #include "vmm/checkpoint/capture.h"
@@ -70,35 +71,65 @@ static gboolean pause_for_task(SvMachine *m, const SvCheckpointOptions *o, gbool
 	}
 }
 
-/* The files that file-backed mappings need, carried once each. */
-static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, const SvCheckpointOptions *o,
-			    SvCheckpointStats *st, GError **error)
+/* Carries the file at path once (done: path -> sha256); its sha256. */
+static const char *carry_file(SvSnapshotWriter *w, GHashTable *done, const char *path,
+			      const char *why, const SvCheckpointOptions *o, SvCheckpointStats *st,
+			      GError **error)
 {
-	if (!o->read_file)
-		return TRUE;
+	const char *sha = g_hash_table_lookup(done, path);
+	if (sha)
+		return sha;
+	g_autoptr(GBytes) contents = o->read_file(path, o->read_file_data, error);
+	if (!contents) {
+		g_prefix_error(error, "carrying %s (%s by guest pid %u): ", path, why, o->pid);
+		return NULL;
+	}
+	char *hex = sv_snapshot_writer_add_file(w, contents, error);
+	if (!hex)
+		return NULL;
+	g_hash_table_insert(done, g_strdup(path), hex);
+	st->files++;
+	return hex;
+}
+
+/* The files that file-backed mappings and open regular files need,
+ * carried once each; the TASK dict then gets its "fds" with each regular
+ * file's sha256 (ret_task). */
+static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, const SvCheckpointOptions *o,
+			    SvCheckpointStats *st, GVariant **ret_task, GError **error)
+{
 	g_autoptr(GHashTable) done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	for (guint i = 0; i < cap->vmas->len; i++) {
+	for (guint i = 0; o->read_file && i < cap->vmas->len; i++) {
 		SvCaptureVma *v = &g_array_index(cap->vmas, SvCaptureVma, i);
 		if (!v->file_backed)
 			continue;
-		const char *sha = g_hash_table_lookup(done, v->vma.name);
-		if (!sha) {
-			g_autoptr(GBytes) contents = o->read_file(v->vma.name, o->read_file_data, error);
-			if (!contents) {
-				g_prefix_error(error, "carrying %s (mapped by guest pid %u): ", v->vma.name,
-					       o->pid);
-				return FALSE;
-			}
-			char *hex = sv_snapshot_writer_add_file(w, contents, error);
-			if (!hex)
-				return FALSE;
-			g_hash_table_insert(done, g_strdup(v->vma.name), hex);
-			sha = hex;
-			st->files++;
-		}
+		const char *sha = carry_file(w, done, v->vma.name, "mapped", o, st, error);
+		if (!sha)
+			return FALSE;
 		g_free(v->sha256);
 		v->sha256 = g_strdup(sha);
 	}
+	g_auto(GVariantBuilder) fb = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("aa{sv}"));
+	GVariantIter it;
+	GVariant *fd;
+	g_variant_iter_init(&it, cap->fds);
+	while ((fd = g_variant_iter_next_value(&it))) {
+		g_autoptr(GVariantDict) d = g_variant_dict_new(fd);
+		g_variant_unref(fd);
+		const char *kind = "", *path = NULL;
+		g_variant_dict_lookup(d, "kind", "&s", &kind);
+		g_variant_dict_lookup(d, "path", "&s", &path);
+		if (o->read_file && !strcmp(kind, "file") && path) {
+			const char *sha = carry_file(w, done, path, "open", o, st, error);
+			if (!sha)
+				return FALSE;
+			g_variant_dict_insert(d, "sha256", "s", sha);
+		}
+		g_variant_builder_add_value(&fb, g_variant_dict_end(d));
+	}
+	g_autoptr(GVariantDict) task = g_variant_dict_new(cap->task);
+	g_variant_dict_insert_value(task, "fds", g_variant_builder_end(&fb));
+	*ret_task = g_variant_ref_sink(g_variant_dict_end(task));
 	return TRUE;
 }
 
@@ -112,12 +143,13 @@ static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointO
 		.zstd_level = o->zstd_level,
 	};
 	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(o->output, &wo, error);
-	if (!w || !carry_files(w, cap, o, st, error))
+	g_autoptr(GVariant) task = NULL;
+	if (!w || !carry_files(w, cap, o, st, &task, error))
 		return FALSE;
 	g_autoptr(GVariant) vmas = sv_capture_vmas_variant(cap);
 	g_autoptr(GVariant) prov = sv_capture_provenance(cap, m, o->pid);
 	if (!sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PROVENANCE, prov, error) ||
-	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_TASK, cap->task, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_TASK, task, error) ||
 	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_REGS, cap->regs, error) ||
 	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_FPU, cap->fpu, error) ||
 	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_TLS, cap->tls, error) ||

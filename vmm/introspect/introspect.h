@@ -91,6 +91,15 @@ GBytes *sv_introspect_task_ref_pt_regs(const SvIntrospect *in, const SvTaskRef *
 GVariant *sv_introspect_task_fields(const SvIntrospect *in, const SvTaskRef *ref, GError **error);
 /* The snapshot's MM record: layout fields and the saved auxv. */
 GVariant *sv_introspect_mm_fields(const SvIntrospect *in, const SvTaskRef *ref, GError **error);
+/* The path of a struct path at kernel address path, as d_path prints it. */
+char *sv_introspect_path(const SvIntrospect *in, guint64 path, GError **error);
+/* The TASK dict's "fds" (files.c): one a{sv} per open fd, pipes with their
+ * unread bytes; refuses kinds restore cannot recreate, naming the fd. */
+GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError **error);
+/* Adds cwd, umask, rlimits, groups and interval timers to the TASK dict
+ * (process-env.c); refuses POSIX timers. */
+gboolean sv_introspect_process_env(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
+				   GError **error);
 /* The arch it was made for. */
 const SvArchOps *sv_introspect_arch(const SvIntrospect *in);
 /* Kernel-virtual reads for the arch hooks. */

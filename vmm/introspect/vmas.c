@@ -2,7 +2,7 @@
 /*
  * vmas.c - a process's memory map, from its mm's maple tree (6.1 keeps VMAs
  * in mm->mm_mt; include/linux/maple_tree.h, lib/maple_tree.c) and each file
- * mapping's path from its dentries and mounts (fs/d_path.c).
+ * mapping's path (paths.c).
  *
  * The tree comes from guest memory: node types are checked, depth and node
  * count are bounded, every child range must sit inside its parent's, VMAs
@@ -18,7 +18,6 @@
 #define MAX_DEPTH 31
 #define MAX_NODES 200000u
 #define MAX_VMAS 65536u
-#define MAX_PATH_DEPTH 64
 
 /* enode encoding (maple_tree.h): node pointer in the bits above 8, type in
  * bits 3-6; a root pointer has bit 1 set (xa_is_node). */
@@ -32,9 +31,7 @@ typedef struct {
 	/* mm and vma */
 	guint64 mm_mt, ma_root, map_count, start_brk, brk, start_stack;
 	guint64 vm_start, vm_end, vm_flags, vm_pgoff, vm_file, vm_private;
-	/* paths */
-	guint64 f_path, path_mnt, path_dentry, d_name, d_parent, qstr_name, qstr_len;
-	guint64 mount_mnt, mount_parent, mount_mountpoint, mnt_root;
+	guint64 f_path;
 } VmaLayout;
 
 static gboolean vma_layout(const SvIntrospect *in, VmaLayout *l, GError **error)
@@ -51,13 +48,7 @@ static gboolean vma_layout(const SvIntrospect *in, VmaLayout *l, GError **error)
 		{ "vm_area_struct", "vm_flags", &l->vm_flags }, { "vm_area_struct", "vm_pgoff", &l->vm_pgoff },
 		{ "vm_area_struct", "vm_file", &l->vm_file },
 		{ "vm_area_struct", "vm_private_data", &l->vm_private },
-		{ "file", "f_path", &l->f_path },	    { "path", "mnt", &l->path_mnt },
-		{ "path", "dentry", &l->path_dentry },	    { "dentry", "d_name", &l->d_name },
-		{ "dentry", "d_parent", &l->d_parent },	    { "qstr", "name", &l->qstr_name },
-		{ "qstr", "len", &l->qstr_len },	    { "mount", "mnt", &l->mount_mnt },
-		{ "mount", "mnt_parent", &l->mount_parent },
-		{ "mount", "mnt_mountpoint", &l->mount_mountpoint },
-		{ "vfsmount", "mnt_root", &l->mnt_root },
+		{ "file", "f_path", &l->f_path },
 	};
 	return sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error);
 }
@@ -151,61 +142,6 @@ static gboolean walk_node(Walk *w, guint64 enode, guint64 min, guint64 max, guin
 	return TRUE;
 }
 
-/* The name of a dentry and its parents up to the root of its mount, then
- * on through the mounts (prepend_path in fs/d_path.c). */
-static char *file_path(const SvIntrospect *in, const VmaLayout *l, guint64 file, GError **error)
-{
-	guint64 mnt, dentry;
-	if (!rd64(in, file + l->f_path + l->path_mnt, &mnt, error) ||
-	    !rd64(in, file + l->f_path + l->path_dentry, &dentry, error))
-		return NULL;
-	guint64 mount = mnt - l->mount_mnt;
-	g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func(g_free);
-	for (guint depth = 0; depth < MAX_PATH_DEPTH; depth++) {
-		guint64 mnt_root, parent;
-		if (!rd64(in, mount + l->mount_mnt + l->mnt_root, &mnt_root, error) ||
-		    !rd64(in, dentry + l->d_parent, &parent, error))
-			return NULL;
-		if (dentry == mnt_root || dentry == parent) {
-			guint64 up;
-			if (!rd64(in, mount + l->mount_parent, &up, error))
-				return NULL;
-			if (up == mount)
-				break; /* the root mount's root: the path is complete */
-			if (!rd64(in, mount + l->mount_mountpoint, &dentry, error))
-				return NULL;
-			mount = up;
-			continue;
-		}
-		guint8 b[4];
-		guint64 name;
-		if (!sv_introspect_read(in, dentry + l->d_name + l->qstr_len, b, 4, error) ||
-		    !rd64(in, dentry + l->d_name + l->qstr_name, &name, error))
-			return NULL;
-		guint32 len = MIN(sv_get_le32(b), 255u);
-		g_autofree char *s = g_malloc0(len + 1);
-		if (!sv_introspect_read(in, name, s, len, error))
-			return NULL;
-		g_ptr_array_add(parts, g_steal_pointer(&s));
-		dentry = parent;
-	}
-	GString *path = g_string_new(NULL);
-	for (guint i = parts->len; i > 0; i--)
-		g_string_append_printf(path, "/%s", (const char *)parts->pdata[i - 1]);
-	if (!path->len)
-		g_string_append_c(path, '/');
-	/* names are bytes to Linux, but a snapshot's are strings (GVariant
-	 * 's', which must be UTF-8): refused, not passed on to crash later */
-	if (!g_utf8_validate(path->str, path->len, NULL)) {
-		g_autofree char *shown = g_utf8_make_valid(path->str, path->len);
-		g_string_free(path, TRUE);
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
-			    "a mapped file's path is not UTF-8 (%s); snapvm cannot name it", shown);
-		return NULL;
-	}
-	return g_string_free(path, FALSE);
-}
-
 void sv_guest_vma_clear(SvGuestVma *v)
 {
 	g_clear_pointer(&v->name, g_free);
@@ -261,7 +197,7 @@ GArray *sv_introspect_vmas(const SvIntrospect *in, guint32 pid, GError **error)
 		}
 		prev_end = v.end;
 		if (file) {
-			v.name = file_path(in, &l, file, error);
+			v.name = sv_introspect_path(in, file + l.f_path, error);
 			if (!v.name)
 				return NULL;
 		} else if (v.start <= brk_hi && v.end >= brk_lo && brk_hi > brk_lo) {

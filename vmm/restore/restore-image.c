@@ -12,6 +12,7 @@
 #include "snapvm/restore-image.h"
 #include "snapvm/snapshot-format.h"
 #include "vmm/errors.h"
+#include "vmm/restore/restore-image-fds.h"
 
 /* Kernel vm_flags bits restore looks at (include/linux/mm.h). */
 #define VM_SHARED_ 0x8ull
@@ -371,6 +372,17 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 			g_array_append_val(rvmas, e);
 		}
 	}
+	/* ---- fds and process environment (may add files) ---- */
+	g_autoptr(GArray) rfds = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_fd));
+	g_autoptr(GArray) groups = g_array_new(FALSE, TRUE, sizeof(guint32));
+	g_autoptr(GByteArray) fd_data = g_byte_array_new();
+	{
+		SvRimgFiles f = { .strings = strings, .files = rfiles, .shas = file_shas,
+				  .by_path = file_by_path, .add_string = add_string,
+				  .hex_to_bytes = hex_to_bytes };
+		if (!sv_rimg_fds_build(task, &h, &f, rfds, groups, fd_data, &no_files, error))
+			return FALSE;
+	}
 	if (no_files)
 		h.flags |= SV_RIMG_NO_FILES;
 	if (host_pages)
@@ -478,6 +490,9 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 	PLACE(off_auxv, (guint64)auxv->len * sizeof(guint64));
 	PLACE(off_regs, (guint64)named->len * sizeof(struct sv_rimg_named));
 	PLACE(off_fpu, fpu_size);
+	PLACE(off_fds, (guint64)rfds->len * sizeof(struct sv_rimg_fd));
+	PLACE(off_groups, (guint64)groups->len * sizeof(guint32));
+	PLACE(off_data, fd_data->len);
 	PLACE(off_strings, strings->len);
 #undef PLACE
 	h.strings_len = strings->len;
@@ -533,6 +548,9 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 	     write_at(fd, auxv->data, auxv->len * sizeof(guint64), h.off_auxv, out_path, error) &&
 	     write_at(fd, named->data, named->len * sizeof(struct sv_rimg_named), h.off_regs, out_path, error) &&
 	     write_at(fd, fpu_bytes, fpu_size, h.off_fpu, out_path, error) &&
+	     write_at(fd, rfds->data, rfds->len * sizeof(struct sv_rimg_fd), h.off_fds, out_path, error) &&
+	     write_at(fd, groups->data, groups->len * sizeof(guint32), h.off_groups, out_path, error) &&
+	     write_at(fd, fd_data->data, fd_data->len, h.off_data, out_path, error) &&
 	     write_at(fd, strings->data, strings->len, h.off_strings, out_path, error);
 	for (guint i = 0; ok && i < rfiles->len; i++) {
 		const struct sv_rimg_file *f = &g_array_index(rfiles, struct sv_rimg_file, i);

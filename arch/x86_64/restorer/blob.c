@@ -321,9 +321,9 @@ __attribute__((noreturn, used, noipa)) void rst_restore(struct rst_args *a)
 		check(sys6(NR_rseq, (long)a->rseq, a->rseq_len, 0, a->rseq_sig, 0, 0), "rseq",
 		      a->rseq);
 	signals(a);
-	/* The image and the mapped files are no longer needed; fds 0-2 are
-	 * the agent's pipes, as for any workload. */
-	check(sys(NR_close_range, 3, ~0u, 0), "close_range", 3);
+	/* The image and the mapped files are no longer needed; the process's
+	 * own fds are all below them (restore-files.c). */
+	check(sys(NR_close_range, a->close_from, ~0u, 0), "close_range", a->close_from);
 	/* rt_sigreturn takes the frame at sp - 8: registers, flags, the FPU
 	 * image (with its XSAVE magic), the signal mask and the altstack. */
 	__asm__ volatile("movq %0, %%rsp\n\t"

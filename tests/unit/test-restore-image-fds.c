@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-restore-image-fds.c - the TASK dict's fds and process environment
+ * as the flat restore image gets them (vmm/restore/restore-image-fds.c):
+ * numbers, kinds, dups sharing an open file, pipe ends grouped with their
+ * unread bytes, open files joining the carried-file table, cwd, umask,
+ * rlimits, groups, timers; and the refusals.
+ */
+#include <string.h>
+
+#include "snapvm/restore-image.h"
+#include "vmm/errors.h"
+#include "vmm/restore/restore-image-fds.h"
+
+static guint32 add_string(GByteArray *s, const char *str)
+{
+	guint32 off = s->len;
+	g_byte_array_append(s, (const guint8 *)str, strlen(str) + 1);
+	return off;
+}
+
+static void hex_to_bytes(const char *hex, guint8 out[32])
+{
+	memset(out, 0, 32);
+	out[0] = (guint8)g_ascii_xdigit_value(hex[1]);
+}
+
+static GVariant *fd_entry(guint32 fd, const char *kind, guint32 flags, guint64 pos, guint64 file,
+			  const char *path, guint64 pipe, const char *data, gboolean cloexec,
+			  gboolean stdio)
+{
+	g_autoptr(GVariantDict) d = g_variant_dict_new(NULL);
+	g_variant_dict_insert(d, "fd", "u", fd);
+	g_variant_dict_insert(d, "kind", "s", kind);
+	g_variant_dict_insert(d, "flags", "u", flags);
+	g_variant_dict_insert(d, "pos", "t", pos);
+	g_variant_dict_insert(d, "file", "t", file);
+	g_variant_dict_insert(d, "cloexec", "b", cloexec);
+	g_variant_dict_insert(d, "stdio", "b", stdio);
+	if (path)
+		g_variant_dict_insert(d, "path", "s", path);
+	if (pipe)
+		g_variant_dict_insert(d, "pipe", "t", pipe);
+	if (data)
+		g_variant_dict_insert_value(d, "pipe_data",
+					    g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, data,
+								      strlen(data), 1));
+	if (path && !strcmp(kind, "file"))
+		g_variant_dict_insert(d, "sha256", "s", "0a");
+	return g_variant_dict_end(d);
+}
+
+/* A TASK dict with fds (NULL: none) and extra entries. */
+static GVariant *task_dict(GVariant *fds, guint32 uid)
+{
+	g_autoptr(GVariantDict) d = g_variant_dict_new(NULL);
+	if (fds)
+		g_variant_dict_insert_value(d, "fds", fds);
+	g_variant_dict_insert(d, "uid", "u", uid);
+	g_variant_dict_insert(d, "cwd", "s", "/tmp");
+	g_variant_dict_insert(d, "umask", "u", 027u);
+	g_autoptr(GVariantBuilder) rl = g_variant_builder_new(G_VARIANT_TYPE("a(tt)"));
+	for (int i = 0; i < 16; i++)
+		g_variant_builder_add(rl, "(tt)", (guint64)(i == 7 ? 200 : G_MAXUINT64),
+				      (guint64)(i == 7 ? 300 : G_MAXUINT64));
+	g_variant_dict_insert(d, "rlimits", "a(tt)", rl);
+	static const guint32 groups[] = { 10, 20 };
+	g_variant_dict_insert_value(d, "groups", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32,
+									   groups, 2, 4));
+	g_variant_dict_insert(d, "itimer_real", "(tt)", (guint64)5000000, (guint64)10000000);
+	return g_variant_ref_sink(g_variant_dict_end(d));
+}
+
+typedef struct {
+	struct sv_rimg_header h;
+	GByteArray *strings, *data;
+	GArray *files, *fds, *groups;
+	GPtrArray *shas;
+	GHashTable *by_path;
+	gboolean uncarried;
+} Out;
+
+static gboolean build(GVariant *task, Out *o, GError **error)
+{
+	memset(o, 0, sizeof(*o));
+	o->strings = g_byte_array_new();
+	o->data = g_byte_array_new();
+	o->files = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_file));
+	o->fds = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_fd));
+	o->groups = g_array_new(FALSE, TRUE, sizeof(guint32));
+	o->shas = g_ptr_array_new_with_free_func(g_free);
+	o->by_path = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	add_string(o->strings, "");
+	SvRimgFiles f = { .strings = o->strings, .files = o->files, .shas = o->shas,
+			  .by_path = o->by_path, .add_string = add_string,
+			  .hex_to_bytes = hex_to_bytes };
+	return sv_rimg_fds_build(task, &o->h, &f, o->fds, o->groups, o->data, &o->uncarried, error);
+}
+
+static void out_clear(Out *o)
+{
+	g_byte_array_unref(o->strings);
+	g_byte_array_unref(o->data);
+	g_array_unref(o->files);
+	g_array_unref(o->fds);
+	g_array_unref(o->groups);
+	g_ptr_array_unref(o->shas);
+	g_hash_table_unref(o->by_path);
+}
+
+static const struct sv_rimg_fd *fd_at(const Out *o, gint32 fd)
+{
+	for (guint i = 0; i < o->fds->len; i++)
+		if (g_array_index(o->fds, struct sv_rimg_fd, i).fd == fd)
+			return &g_array_index(o->fds, struct sv_rimg_fd, i);
+	g_error("fd %d not in the table", fd);
+}
+
+static void test_table(void)
+{
+	GVariant *e[] = {
+		/* listed out of order: the table comes out sorted */
+		fd_entry(31, "pipe", 04000, 0, 0xc0, NULL, 0x77, "abc", FALSE, FALSE),
+		fd_entry(0, "chr", 0100000, 0, 0xa0, "/dev/null", 0, NULL, FALSE, TRUE),
+		fd_entry(1, "pipe", 01, 0, 0xa1, NULL, 0x55, NULL, FALSE, TRUE),
+		fd_entry(20, "file", 0100002 | 01000 | 0100, 100, 0xb0, "/tmp/f", 0, NULL, FALSE, FALSE),
+		fd_entry(21, "file", 0100002, 100, 0xb0, "/tmp/f", 0, NULL, TRUE, FALSE),
+		fd_entry(30, "pipe", 04001, 0, 0xc1, NULL, 0x77, NULL, FALSE, FALSE),
+	};
+	g_autoptr(GVariant) task = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, G_N_ELEMENTS(e)), 0);
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build(task, &o, &error));
+	g_assert_no_error(error);
+	g_assert_true(o.h.flags & SV_RIMG_FDS);
+	g_assert_cmpuint(o.h.nfds, ==, 6);
+	for (guint i = 1; i < o.fds->len; i++)
+		g_assert_cmpint(g_array_index(o.fds, struct sv_rimg_fd, i - 1).fd, <,
+				g_array_index(o.fds, struct sv_rimg_fd, i).fd);
+	g_assert_cmpuint(fd_at(&o, 0)->kind, ==, SV_RIMG_FD_STDIO);
+	g_assert_cmpuint(fd_at(&o, 1)->kind, ==, SV_RIMG_FD_STDIO);
+	const struct sv_rimg_fd *f20 = fd_at(&o, 20), *f21 = fd_at(&o, 21);
+	g_assert_cmpuint(f20->kind, ==, SV_RIMG_FD_PATH);
+	g_assert_cmpuint(f20->pos, ==, 100);
+	g_assert_cmpuint(f20->flags, ==, 0100002); /* O_TRUNC, O_CREAT dropped */
+	g_assert_cmpint(f20->dup_of, ==, -1);
+	g_assert_cmpint(f21->dup_of, ==, 20);
+	g_assert_cmpuint(f21->cloexec, ==, 1);
+	g_assert_cmpstr((const char *)o.strings->data + f20->path_off, ==, "/tmp/f");
+	/* the open file joins the files to put in the guest, once */
+	g_assert_cmpuint(o.files->len, ==, 1);
+	g_assert_true(g_array_index(o.files, struct sv_rimg_file, 0).carried);
+	g_assert_false(o.uncarried);
+	const struct sv_rimg_fd *w = fd_at(&o, 30), *r = fd_at(&o, 31);
+	g_assert_cmpuint(w->kind, ==, SV_RIMG_FD_PIPE_WRITE);
+	g_assert_cmpuint(r->kind, ==, SV_RIMG_FD_PIPE_READ);
+	g_assert_cmpuint(w->pipe, ==, r->pipe);
+	g_assert_cmpuint(r->data_len, ==, 3);
+	g_assert_cmpuint(o.h.data_len, ==, 3);
+	g_assert_cmpmem(o.data->data + r->data_off, 3, "abc", 3);
+	g_assert_cmpstr((const char *)o.strings->data + o.h.cwd_off, ==, "/tmp");
+	g_assert_cmpuint(o.h.umask, ==, 027);
+	g_assert_cmpuint(o.h.nrlimits, ==, 16);
+	g_assert_cmpuint(o.h.rlimits[7][0], ==, 200);
+	g_assert_cmpuint(o.h.rlimits[7][1], ==, 300);
+	g_assert_cmpuint(o.h.ngroups, ==, 2);
+	g_assert_cmpuint(g_array_index(o.groups, guint32, 1), ==, 20);
+	g_assert_cmpuint(o.h.itimers[0][0], ==, 5000000);
+	g_assert_cmpuint(o.h.itimers[0][1], ==, 10000000);
+	g_assert_cmpuint(o.h.itimers[1][0], ==, 0);
+	out_clear(&o);
+}
+
+static void test_no_fds(void)
+{
+	g_autoptr(GVariant) task = task_dict(NULL, 0);
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build(task, &o, &error));
+	g_assert_false(o.h.flags & SV_RIMG_FDS);
+	g_assert_cmpuint(o.h.nfds, ==, 0);
+	out_clear(&o);
+}
+
+static void refused(GVariant *fds, guint32 uid, const char *needle)
+{
+	g_autoptr(GVariant) task = task_dict(fds, uid);
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_false(build(task, &o, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+	if (!strstr(error->message, needle))
+		g_error("'%s' does not say '%s'", error->message, needle);
+	out_clear(&o);
+}
+
+static void test_refusals(void)
+{
+	GVariant *sock[] = { fd_entry(7, "socket", 2, 0, 0xd0, NULL, 0, NULL, FALSE, FALSE) };
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), sock, 1), 0, "fd 7 is a socket");
+	GVariant *twice[] = { fd_entry(5, "chr", 0, 0, 1, "/dev/null", 0, NULL, FALSE, FALSE),
+			      fd_entry(5, "chr", 0, 0, 2, "/dev/null", 0, NULL, FALSE, FALSE) };
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), twice, 2), 0, "fd 5 appears twice");
+	GVariant *opath[] = { fd_entry(4, "dir", 010000000, 0, 1, "/", 0, NULL, FALSE, FALSE) };
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), opath, 1), 0, "O_PATH");
+	GVariant *nopath[] = { fd_entry(4, "file", 0, 0, 1, NULL, 0, NULL, FALSE, FALSE) };
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), nopath, 1), 0, "no path");
+	GVariant *ok[] = { fd_entry(0, "chr", 0, 0, 1, "/dev/null", 0, NULL, FALSE, TRUE) };
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), ok, 1), 1000, "uid 1000");
+}
+
+/* An ITIMER_REAL known only by its expiry (no tk_core in the guest). */
+static void test_timer_expiry_only(void)
+{
+	g_autoptr(GVariant) base = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), NULL, 0), 0);
+	g_autoptr(GVariantDict) d = g_variant_dict_new(base);
+	g_variant_dict_remove(d, "itimer_real");
+	g_variant_dict_insert(d, "itimer_real_expires", "(tt)", (guint64)123456789, (guint64)0);
+	g_autoptr(GVariant) task = g_variant_ref_sink(g_variant_dict_end(d));
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_false(build(task, &o, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+	g_assert_nonnull(strstr(error->message, "tk_core"));
+	out_clear(&o);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/restore-image-fds/table", test_table);
+	g_test_add_func("/restore-image-fds/no-fds", test_no_fds);
+	g_test_add_func("/restore-image-fds/refusals", test_refusals);
+	g_test_add_func("/restore-image-fds/timer-expiry-only", test_timer_expiry_only);
+	return g_test_run();
+}

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * files.c - a process's open file descriptors, from task->files->fdt
+ * (include/linux/fdtable.h): the fd array and the open_fds and
+ * close_on_exec bitmaps; for each struct file (include/linux/fs.h) its
+ * flags, mode, offset, inode type and path; for pipes (include/linux/
+ * pipe_fs_i.h) an identity both ends share and the bytes still unread,
+ * taken from the pipe_buffer ring's pages (their frames from the vmemmap,
+ * found through mem_section).
+ *
+ * The result is the TASK dict's "fds" entry, an aa{sv}, one dict per fd:
+ *   fd u, kind s (file dir chr blk pipe socket link anon), flags u
+ *   (f_flags: O_*), mode u (f_mode: FMODE_READ 1, FMODE_WRITE 2), cloexec b,
+ *   pos t, i_mode u, file t (the open file's identity: dups share it),
+ *   path s (not for pipes), pipe t (the pipe's identity),
+ *   pipe_data ay (its unread bytes, oldest first), stdio b.
+ * Kinds restore cannot recreate (sockets, anonymous inodes such as epoll
+ * or eventfd) are refused here, naming the fd: better a checkpoint that
+ * fails now than a snapshot that cannot come back.
+ */
+#include <string.h>
+
+#include "snapvm/agent-proto.h" /* sv_get_le* */
+#include "vmm/errors.h"
+#include "vmm/introspect/introspect-private.h"
+
+#define MAX_FDS 65536u
+/* pipe_max_size's default is 1 MiB (fs/pipe.c); beyond that a ring is not
+ * one a process could have made without privileges. */
+#define MAX_PIPE_SLOTS 1024u
+#define MAX_PIPE_BYTES (4u << 20)
+
+/* S_IFMT values (include/uapi/linux/stat.h) */
+#define S_IFMT_ 0170000u
+#define S_IFSOCK_ 0140000u
+#define S_IFLNK_ 0120000u
+#define S_IFREG_ 0100000u
+#define S_IFBLK_ 0060000u
+#define S_IFDIR_ 0040000u
+#define S_IFCHR_ 0020000u
+#define S_IFIFO_ 0010000u
+
+typedef struct {
+	guint64 files, fdt, max_fds, fd, open_fds, cloexec;
+	guint64 f_path, f_inode, f_flags, f_mode, f_pos, i_mode, i_pipe;
+	guint64 p_head, p_tail, p_ring_size, p_bufs, b_page, b_offset, b_len, buf_size, page_size;
+} FileLayout;
+
+static gboolean file_layout(const SvIntrospect *in, FileLayout *l, GError **error)
+{
+	const SvMemberOffset want[] = {
+		{ "task_struct", "files", &l->files },	 { "files_struct", "fdt", &l->fdt },
+		{ "fdtable", "max_fds", &l->max_fds },	 { "fdtable", "fd", &l->fd },
+		{ "fdtable", "open_fds", &l->open_fds }, { "fdtable", "close_on_exec", &l->cloexec },
+		{ "file", "f_path", &l->f_path },	 { "file", "f_inode", &l->f_inode },
+		{ "file", "f_flags", &l->f_flags },	 { "file", "f_mode", &l->f_mode },
+		{ "file", "f_pos", &l->f_pos },		 { "inode", "i_mode", &l->i_mode },
+		{ "inode", "i_pipe", &l->i_pipe },	 { "pipe_inode_info", "head", &l->p_head },
+		{ "pipe_inode_info", "tail", &l->p_tail },
+		{ "pipe_inode_info", "ring_size", &l->p_ring_size },
+		{ "pipe_inode_info", "bufs", &l->p_bufs }, { "pipe_buffer", "page", &l->b_page },
+		{ "pipe_buffer", "offset", &l->b_offset }, { "pipe_buffer", "len", &l->b_len },
+	};
+	return sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error) &&
+	       sv_kernel_types_size(in->types, "pipe_buffer", NULL, &l->buf_size, error) &&
+	       sv_kernel_types_size(in->types, "page", NULL, &l->page_size, error);
+}
+
+static gboolean rd(const SvIntrospect *in, guint64 va, guint size, guint64 *v, GError **error)
+{
+	guint8 b[8] = { 0 };
+	if (!sv_introspect_read(in, va, b, size, error))
+		return FALSE;
+	*v = sv_get_le64(b);
+	return TRUE;
+}
+
+static const char *kind_of(guint32 i_mode)
+{
+	switch (i_mode & S_IFMT_) {
+	case S_IFREG_: return "file";
+	case S_IFDIR_: return "dir";
+	case S_IFCHR_: return "chr";
+	case S_IFBLK_: return "blk";
+	case S_IFIFO_: return "pipe";
+	case S_IFSOCK_: return "socket";
+	case S_IFLNK_: return "link";
+	default: return "anon"; /* anon_inode: epoll, eventfd, signalfd, timerfd... */
+	}
+}
+
+/*
+ * The base of the struct page array (vmemmap; SPARSEMEM_VMEMMAP, as Debian
+ * builds x86_64 and arm64) where the arch does not fix it (x86_64
+ * randomizes it; arm64 sets SvKernelSpace.vmemmap_*): every present
+ * memory section's section_mem_map encodes its first struct page minus its
+ * first pfn (sparse_encode_mem_map, mm/sparse.c), which is that base, with
+ * flag bits below bit 6; the base itself is section-aligned, so the low
+ * page bits go. mem_section is an array of roots of sections
+ * (SPARSEMEM_EXTREME); the first root holds the low sections, where RAM
+ * starts on every board used here.
+ */
+static gboolean struct_page_base(const SvIntrospect *in, guint64 *ret, guint fd, GError **error)
+{
+	guint64 va, roots, root, sec_size, map_off;
+	if (!sv_kallsyms_lookup(in->syms, "mem_section", &va, NULL) ||
+	    !sv_kernel_types_size(in->types, "mem_section", NULL, &sec_size, NULL) ||
+	    !sv_kernel_types_offset(in->types, "mem_section", "section_mem_map", &map_off, NULL) ||
+	    sec_size == 0 || sec_size > 4096) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "fd %u: a pipe holds unread data, and this kernel's struct page array "
+			    "cannot be found (no SPARSEMEM mem_section) to read it",
+			    fd);
+		return FALSE;
+	}
+	if (!rd(in, va, 8, &roots, error) || !rd(in, roots, 8, &root, error))
+		return FALSE;
+	for (guint64 i = 0; root && i < 4096 / sec_size; i++) {
+		guint64 map;
+		if (!rd(in, root + i * sec_size + map_off, 8, &map, error))
+			return FALSE;
+		if (map & ~0xfffull) {
+			*ret = map & ~0xfffull;
+			return TRUE;
+		}
+	}
+	g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+		    "fd %u: no present memory section in the guest's first mem_section root", fd);
+	return FALSE;
+}
+
+/* The unread bytes of a pipe: slots tail..head-1 of its ring, each a
+ * (page, offset, len); a page's frame is its index in the vmemmap. */
+static GVariant *pipe_data(const SvIntrospect *in, const FileLayout *l, guint64 pipe, guint fd,
+			   GError **error)
+{
+	guint64 head, tail, ring, bufs;
+	if (!rd(in, pipe + l->p_head, 4, &head, error) || !rd(in, pipe + l->p_tail, 4, &tail, error) ||
+	    !rd(in, pipe + l->p_ring_size, 4, &ring, error) || !rd(in, pipe + l->p_bufs, 8, &bufs, error))
+		return NULL;
+	guint32 used = (guint32)head - (guint32)tail;
+	if (ring == 0 || ring > MAX_PIPE_SLOTS || (ring & (ring - 1)) || used > ring) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "fd %u: the guest pipe's ring is broken (%" G_GUINT64_FORMAT
+			    " slots, %u in use)", fd, ring, used);
+		return NULL;
+	}
+	g_autoptr(GByteArray) data = g_byte_array_new();
+	guint64 vmemmap = 0, first_pfn = 0;
+	for (guint32 i = 0; i < used; i++) {
+		guint64 b = bufs + (((guint32)tail + i) & (ring - 1)) * l->buf_size;
+		guint64 page, off, len;
+		if (!rd(in, b + l->b_page, 8, &page, error) || !rd(in, b + l->b_offset, 4, &off, error) ||
+		    !rd(in, b + l->b_len, 4, &len, error))
+			return NULL;
+		if (len == 0)
+			continue;
+		if (!vmemmap && in->space.vmemmap_start) {
+			vmemmap = in->space.vmemmap_start;
+			first_pfn = in->space.vmemmap_first_pfn;
+		}
+		if (!vmemmap && !struct_page_base(in, &vmemmap, fd, error))
+			return NULL;
+		if (off > 4096 || len > 4096 - off || data->len + len > MAX_PIPE_BYTES || page < vmemmap ||
+		    (page - vmemmap) % l->page_size) {
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "fd %u: a guest pipe buffer is out of bounds", fd);
+			return NULL;
+		}
+		guint64 pfn = first_pfn + (page - vmemmap) / l->page_size;
+		guint8 bytes[4096];
+		if (!sv_guest_mem_read(in->mem, sv_gpa(pfn * 4096 + off), bytes, len, error))
+			return NULL;
+		g_byte_array_append(data, bytes, (guint)len);
+	}
+	return g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, data->data, data->len, 1);
+}
+
+static gboolean bit(const guint8 *map, guint i)
+{
+	return (map[i / 8] >> (i % 8)) & 1;
+}
+
+GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError **error)
+{
+	FileLayout l;
+	if (!file_layout(in, &l, error))
+		return NULL;
+	guint64 files, fdt, max_fds, fd_array, open_va, cloexec_va;
+	if (!rd(in, ref->task + l.files, 8, &files, error))
+		return NULL;
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("aa{sv}"));
+	if (!files) /* exiting, or made without one */
+		return g_variant_ref_sink(g_variant_builder_end(&b));
+	if (!rd(in, files + l.fdt, 8, &fdt, error) || !rd(in, fdt + l.max_fds, 4, &max_fds, error) ||
+	    !rd(in, fdt + l.fd, 8, &fd_array, error) || !rd(in, fdt + l.open_fds, 8, &open_va, error) ||
+	    !rd(in, fdt + l.cloexec, 8, &cloexec_va, error))
+		return NULL;
+	if (max_fds == 0 || max_fds > MAX_FDS || max_fds % 64) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "guest pid %u: an fd table of %" G_GUINT64_FORMAT " entries", ref->pid,
+			    max_fds);
+		return NULL;
+	}
+	g_autofree guint8 *open = g_malloc(max_fds / 8);
+	g_autofree guint8 *cloexec = g_malloc(max_fds / 8);
+	if (!sv_introspect_read(in, open_va, open, max_fds / 8, error) ||
+	    !sv_introspect_read(in, cloexec_va, cloexec, max_fds / 8, error))
+		return NULL;
+	/* fds 0-2 that are pipes no other fd shares, or terminals and
+	 * /dev/null, are the stdio snapvm run gave the process: restore gives
+	 * it the restorer's own, so its output reaches the host again */
+	g_autoptr(GHashTable) pipe_uses =
+		g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_dict_unref);
+	for (guint fd = 0; fd < max_fds; fd++) {
+		guint64 file, inode, flags, mode, pos, i_mode;
+		if (!bit(open, fd))
+			continue;
+		if (!rd(in, fd_array + 8ull * fd, 8, &file, error))
+			return NULL;
+		if (!file)
+			continue; /* reserved by a racing open: not an fd yet */
+		if (!rd(in, file + l.f_inode, 8, &inode, error) ||
+		    !rd(in, file + l.f_flags, 4, &flags, error) ||
+		    !rd(in, file + l.f_mode, 4, &mode, error) || !rd(in, file + l.f_pos, 8, &pos, error) ||
+		    !rd(in, inode + l.i_mode, 2, &i_mode, error))
+			return NULL;
+		const char *kind = kind_of((guint32)i_mode);
+		if (!strcmp(kind, "socket") || !strcmp(kind, "anon") || !strcmp(kind, "blk") ||
+		    !strcmp(kind, "link")) {
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+				    "guest pid %u: fd %u is %s%s; snapvm checkpoints regular files, "
+				    "directories, character devices and pipes only",
+				    ref->pid, fd, !strcmp(kind, "anon") ? "an " : "a ",
+				    !strcmp(kind, "anon") ? "anonymous inode (epoll, eventfd, "
+							    "signalfd, timerfd...)"
+				    : !strcmp(kind, "blk") ? "block device"
+				    : !strcmp(kind, "link") ? "symbolic link (O_PATH)"
+							    : "socket");
+			return NULL;
+		}
+		GVariantDict *d = g_variant_dict_new(NULL);
+		g_ptr_array_add(entries, d);
+		g_variant_dict_insert(d, "fd", "u", fd);
+		g_variant_dict_insert(d, "kind", "s", kind);
+		g_variant_dict_insert(d, "flags", "u", (guint32)flags);
+		g_variant_dict_insert(d, "mode", "u", (guint32)mode);
+		g_variant_dict_insert(d, "cloexec", "b", bit(cloexec, fd));
+		g_variant_dict_insert(d, "pos", "t", pos);
+		g_variant_dict_insert(d, "i_mode", "u", (guint32)i_mode);
+		g_variant_dict_insert(d, "file", "t", file);
+		guint64 pipe = 0;
+		if (!strcmp(kind, "pipe")) {
+			if (!rd(in, inode + l.i_pipe, 8, &pipe, error))
+				return NULL;
+			g_variant_dict_insert(d, "pipe", "t", pipe);
+			guint uses = GPOINTER_TO_UINT(g_hash_table_lookup(pipe_uses, &pipe));
+			g_hash_table_replace(pipe_uses, g_memdup2(&pipe, sizeof(pipe)),
+					     GUINT_TO_POINTER(uses + 1));
+		} else {
+			g_autofree char *path = sv_introspect_path(in, file + l.f_path, error);
+			if (!path)
+				return NULL;
+			g_variant_dict_insert(d, "path", "s", path);
+		}
+	}
+	/* stdio, and each pipe's bytes once (on its first fd) */
+	g_autoptr(GHashTable) done = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	for (guint i = 0; i < entries->len; i++) {
+		GVariantDict *d = entries->pdata[i];
+		guint32 fd;
+		const char *kind;
+		guint64 pipe = 0;
+		g_variant_dict_lookup(d, "fd", "u", &fd);
+		g_variant_dict_lookup(d, "kind", "&s", &kind);
+		g_variant_dict_lookup(d, "pipe", "t", &pipe);
+		gboolean stdio = FALSE;
+		if (fd <= 2 && pipe)
+			stdio = GPOINTER_TO_UINT(g_hash_table_lookup(pipe_uses, &pipe)) == 1;
+		else if (fd <= 2 && !strcmp(kind, "chr"))
+			stdio = TRUE;
+		g_variant_dict_insert(d, "stdio", "b", stdio);
+		if (pipe && !stdio && !g_hash_table_contains(done, &pipe)) {
+			GVariant *bytes = pipe_data(in, &l, pipe, fd, error);
+			if (!bytes)
+				return NULL;
+			g_variant_dict_insert_value(d, "pipe_data", bytes);
+			g_hash_table_add(done, g_memdup2(&pipe, sizeof(pipe)));
+		}
+		g_variant_builder_add_value(&b, g_variant_dict_end(d));
+	}
+	return g_variant_ref_sink(g_variant_builder_end(&b));
+}
