@@ -17,11 +17,22 @@
 #include "restore-args.h"
 #include "snapvm/restore-image.h"
 
-/* The blob, embedded by the arch file (objcopy -O binary output). */
+/* The blob, embedded by restore-common.c (objcopy -O binary output). */
 extern const unsigned char rst_blob_start[], rst_blob_end[];
 
+/* restore-common.c: what every arch's half shares. */
+/* The image's register called name: 1 with *out set, 0 if it has none. */
+int rst_reg(const struct sv_rimg_header *h, const struct sv_rimg_named *regs, const char *name,
+	    uint64_t *out);
+/* Unregisters the rseq area libc registered for this program (the blob
+ * unmaps it; the kernel would fault writing to it). 0, or -errno. */
+int rst_forget_rseq(void);
+
+/* The arch's half, arch/<arch>/restorer/restore-<arch>.c: */
+
 /* Refuses (returns a message in msg, 0 when fine) FPU state the CPU cannot
- * load: on x86_64, XSAVE features that XCR0 does not enable. */
+ * load: on x86_64, XSAVE features that XCR0 does not enable; on aarch64,
+ * an FPSIMD image of the wrong size or a CPU without FP/SIMD. */
 int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char *msg,
 		       size_t cap);
 /* Bytes the rt_sigreturn frame needs (its alignment included). */
@@ -32,12 +43,10 @@ size_t rst_arch_sigframe_size(const struct sv_rimg_header *h);
 int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *h,
 			    const struct sv_rimg_named *regs, const uint8_t *fpu,
 			    uint64_t *ret_sp, char *msg, size_t msg_cap);
-/* TLS registers the blob sets (x86_64: fs_base, gs_base). */
+/* TLS registers the blob sets, into a->tls (x86_64: fs_base, gs_base;
+ * aarch64: tpidr_el0). */
 void rst_arch_tls(const struct sv_rimg_header *h, const struct sv_rimg_named *regs,
 		  struct rst_args *a);
-/* Unregisters the rseq area libc registered for this program (the blob
- * unmaps it; the kernel would fault writing to it). 0, or -errno. */
-int rst_arch_forget_rseq(void);
 /* Switches to stack_top and jumps to the blob's entry with args. */
 __attribute__((noreturn)) void rst_arch_jump(uint64_t entry, uint64_t stack_top,
 					     struct rst_args *args);
