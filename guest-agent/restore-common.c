@@ -2,7 +2,8 @@
 /*
  * restore-common.c - what the per-arch halves of the guest-side restorer
  * (arch/<arch>/restorer/restore-<arch>.c) share: the embedded blob, the
- * register lookup by name, and giving up libc's rseq registration.
+ * register lookup by name, the altstack of the frame, and giving up libc's
+ * rseq registration.
  */
 #include <errno.h>
 #include <string.h>
@@ -31,6 +32,20 @@ int rst_reg(const struct sv_rimg_header *h, const struct sv_rimg_named *regs, co
 			return 1;
 		}
 	return 0;
+}
+
+#define SS_DISABLE 2
+#define SS_AUTODISARM (1u << 31)
+
+void rst_fill_altstack(struct rst_stack *st, const struct sv_rimg_header *h)
+{
+	if (h->sigaltstack_sp || h->sigaltstack_size) {
+		st->ss_sp = h->sigaltstack_sp;
+		st->ss_size = h->sigaltstack_size;
+		st->ss_flags = (int32_t)(h->sigaltstack_flags & SS_AUTODISARM);
+	} else {
+		st->ss_flags = SS_DISABLE;
+	}
 }
 
 int rst_forget_rseq(void)

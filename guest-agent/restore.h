@@ -24,6 +24,17 @@ extern const unsigned char rst_blob_start[], rst_blob_end[];
 /* The image's register called name: 1 with *out set, 0 if it has none. */
 int rst_reg(const struct sv_rimg_header *h, const struct sv_rimg_named *regs, const char *name,
 	    uint64_t *out);
+/* stack_t as the kernel's uapi has it on every 64-bit arch restore knows
+ * (ucontext.uc_stack) */
+struct rst_stack {
+	uint64_t ss_sp;
+	int32_t ss_flags;
+	int32_t pad;
+	uint64_t ss_size;
+};
+/* The alternate signal stack rt_sigreturn installs: the snapshot's, or
+ * none. */
+void rst_fill_altstack(struct rst_stack *st, const struct sv_rimg_header *h);
 /* Unregisters the rseq area libc registered for this program (the blob
  * unmaps it; the kernel would fault writing to it). 0, or -errno. */
 int rst_forget_rseq(void);
@@ -37,9 +48,10 @@ int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char 
 		       size_t cap);
 /* Bytes the rt_sigreturn frame needs (its alignment included). */
 size_t rst_arch_sigframe_size(const struct sv_rimg_header *h);
-/* Builds the frame in buf (inside the blob region, at its final address)
- * from the image's named registers and FPU state; *ret_sp is the stack
- * pointer rt_sigreturn must be entered with. 0, or -1 with msg. */
+/* Builds the frame in buf (inside the blob region, at its final address;
+ * zeroed and 64-byte aligned by the caller) from the image's named
+ * registers and FPU state; *ret_sp is the stack pointer rt_sigreturn must
+ * be entered with. 0, or -1 with msg. */
 int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *h,
 			    const struct sv_rimg_named *regs, const uint8_t *fpu,
 			    uint64_t *ret_sp, char *msg, size_t msg_cap);

@@ -32,17 +32,10 @@ struct a_sigcontext {
 	uint8_t reserved[4096] __attribute__((aligned(16)));
 };
 
-struct a_stack {
-	uint64_t ss_sp;
-	int32_t ss_flags;
-	int32_t pad;
-	uint64_t ss_size;
-};
-
 struct a_ucontext {
 	uint64_t uc_flags;
 	uint64_t uc_link;
-	struct a_stack uc_stack;
+	struct rst_stack uc_stack;
 	uint64_t uc_sigmask;
 	uint8_t unused[1024 / 8 - 8]; /* glibc's 1024-bit sigset_t */
 	struct a_sigcontext uc_mcontext;
@@ -72,8 +65,6 @@ _Static_assert(sizeof(struct a_fpsimd_context) == 528, "fpsimd_context layout");
 /* struct user_fpsimd_state, the snapshot's "fpsimd" format: vregs[32],
  * fpsr at 512, fpcr at 516, 8 reserved bytes */
 #define FPSIMD_STATE_SIZE 528
-#define SS_DISABLE 2
-#define SS_AUTODISARM (1u << 31)
 #define PSR_MODE32_BIT 0x10
 #define PSR_MODE_MASK 0xf
 #define PSR_DAIF 0x3c0
@@ -101,7 +92,7 @@ int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char 
 size_t rst_arch_sigframe_size(const struct sv_rimg_header *h)
 {
 	(void)h;
-	return sizeof(struct a_rt_sigframe) + 16;
+	return sizeof(struct a_rt_sigframe);
 }
 
 int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *h,
@@ -112,9 +103,7 @@ int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *
 		snprintf(msg, msg_cap, "no room for the signal frame");
 		return -1;
 	}
-	memset(buf, 0, cap);
-	uintptr_t base = ((uintptr_t)buf + 15) & ~(uintptr_t)15;
-	struct a_rt_sigframe *f = (struct a_rt_sigframe *)base;
+	struct a_rt_sigframe *f = buf;
 	struct a_sigcontext *sc = &f->uc.uc_mcontext;
 	for (int i = 0; i < 31; i++) {
 		char name[8];
@@ -152,16 +141,10 @@ int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *
 	memcpy(fp->vregs, fpu, sizeof(fp->vregs));
 	memcpy(&fp->fpsr, fpu + 512, 4);
 	memcpy(&fp->fpcr, fpu + 516, 4);
-	/* the null record that ends the list follows, zeroed by the memset */
+	/* the null record that ends the list follows, the buffer came zeroed */
 	f->uc.uc_sigmask = h->sigblocked;
-	if (h->sigaltstack_sp || h->sigaltstack_size) {
-		f->uc.uc_stack.ss_sp = h->sigaltstack_sp;
-		f->uc.uc_stack.ss_size = h->sigaltstack_size;
-		f->uc.uc_stack.ss_flags = (int32_t)(h->sigaltstack_flags & SS_AUTODISARM);
-	} else {
-		f->uc.uc_stack.ss_flags = SS_DISABLE;
-	}
-	*ret_sp = (uint64_t)base;
+	rst_fill_altstack(&f->uc.uc_stack, h);
+	*ret_sp = (uint64_t)(uintptr_t)f;
 	return 0;
 }
 

@@ -26,17 +26,10 @@ struct x_sigcontext {
 	uint64_t reserved1[8];
 };
 
-struct x_stack {
-	uint64_t ss_sp;
-	int32_t ss_flags;
-	int32_t pad;
-	uint64_t ss_size;
-};
-
 struct x_ucontext {
 	uint64_t uc_flags;
 	uint64_t uc_link;
-	struct x_stack uc_stack;
+	struct rst_stack uc_stack;
 	struct x_sigcontext uc_mcontext;
 	uint64_t uc_sigmask;
 };
@@ -55,8 +48,6 @@ _Static_assert(sizeof(struct x_ucontext) == 304, "ucontext layout");
 #define UC_STRICT_RESTORE_SS 0x4
 #define FP_XSTATE_MAGIC1 0x46505853u
 #define FP_XSTATE_MAGIC2 0x46505845u
-#define SS_DISABLE 2
-#define SS_AUTODISARM (1u << 31)
 #define XSAVE_MIN 576 /* legacy area and header */
 
 static const char *const xfeature_names[] = {
@@ -117,9 +108,8 @@ int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *
 		snprintf(msg, msg_cap, "no room for the signal frame");
 		return -1;
 	}
-	memset(buf, 0, cap);
-	uintptr_t base = ((uintptr_t)buf + 15) & ~(uintptr_t)15;
-	struct x_rt_sigframe *f = (struct x_rt_sigframe *)base;
+	uintptr_t base = (uintptr_t)buf;
+	struct x_rt_sigframe *f = buf;
 	struct x_sigcontext *sc = &f->uc.uc_mcontext;
 	static const struct {
 		const char *name;
@@ -165,13 +155,7 @@ int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *
 	sc->fpstate = fp;
 	f->uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
 	f->uc.uc_sigmask = h->sigblocked;
-	if (h->sigaltstack_sp || h->sigaltstack_size) {
-		f->uc.uc_stack.ss_sp = h->sigaltstack_sp;
-		f->uc.uc_stack.ss_size = h->sigaltstack_size;
-		f->uc.uc_stack.ss_flags = (int32_t)(h->sigaltstack_flags & SS_AUTODISARM);
-	} else {
-		f->uc.uc_stack.ss_flags = SS_DISABLE;
-	}
+	rst_fill_altstack(&f->uc.uc_stack, h);
 	/* sys_rt_sigreturn finds the frame at sp - 8 (past pretcode) */
 	*ret_sp = (uint64_t)(uintptr_t)&f->uc;
 	return 0;
