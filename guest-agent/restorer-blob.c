@@ -13,7 +13,8 @@
  * libc, no relocations: built -fpie -nostdlib and flattened with objcopy)
  * into a region no mapping of the snapshot uses, switches its stack there
  * and jumps to the first byte. From then on only this region is needed:
- * the blob unmaps everything else (the restorer, its heap, stack, vDSO),
+ * the blob unmaps everything else (the restorer, its heap, stack, and its
+ * vDSO where the arch can map a new one),
  * maps every VMA of the snapshot at its address, reads the stored pages
  * into place from the image file, restores mm fields, TLS, vDSO position,
  * signal state, rseq, robust list and tid address, and finally loads every
@@ -227,7 +228,8 @@ static void signals(const struct rst_args *a)
 		const struct sv_rimg_sigaction *s = &a->sigactions[i];
 		if (s->signo == 9 || s->signo == 19)
 			continue;
-		/* struct kernel_sigaction on x86_64: handler, flags, restorer, mask */
+		/* struct kernel_sigaction on x86_64 and arm64 alike: handler,
+		 * flags, restorer, mask */
 		uint64_t ksa[4] = { s->handler, s->flags, s->restorer, s->mask };
 		check(sys6(__NR_rt_sigaction, s->signo, (long)ksa, 0, 8, 0, 0), "rt_sigaction",
 		      s->signo);
