@@ -124,9 +124,11 @@ for SIZE in $SIZES; do
 	t0=$(now_ms)
 	"$SNAPVM" restore --accel tcg --detach --json --verbose --pages "$PAGES" --name "$RVM" "$SNAP" \
 		>"$TMP/restore.json" 2>"$TMP/restore.log"
+	# the pid the process runs as (another when a kernel thread took its own)
+	RPID=$(jq -r .pid "$TMP/restore.json")
 	while :; do
 		comm=$("$SNAPVM" ps "$RVM" --source agent --json 2>/dev/null |
-			jq -r --argjson p "$PID" '.[] | select(.pid == $p) | .comm' || true)
+			jq -r --argjson p "$RPID" '.[] | select(.pid == $p) | .comm' || true)
 		if [ "$comm" = "$COMM" ]; then break; fi
 		if [ $(($(now_ms) - t0)) -gt 600000 ]; then
 			echo "bench/restore-size.sh: $RVM: never running ($comm)" >&2

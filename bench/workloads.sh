@@ -72,9 +72,11 @@ for ARCH in "${ARCHES[@]}"; do
 			t0=$(now_ms)
 			"$SNAPVM" restore --accel tcg --detach --json --verbose --name "$RVM" "$snap" \
 				>"$TMP/r.json" 2>"$TMP/r.log"
+			# the pid it runs as (another when a kernel thread took its own)
+			RPID=$(jq -r .pid "$TMP/r.json")
 			while :; do
 				c=$("$SNAPVM" ps "$RVM" --source agent --json 2>/dev/null |
-					jq -r --argjson p "$PID" '.[] | select(.pid == $p) | .comm' || true)
+					jq -r --argjson p "$RPID" '.[] | select(.pid == $p) | .comm' || true)
 				[ "$c" != "$comm" ] || break
 				if [ $(($(now_ms) - t0)) -gt 300000 ]; then
 					echo "bench/workloads.sh: $RVM never ran ($c)" >&2
