@@ -1,15 +1,16 @@
 #!/bin/bash
-# bench/checkpoint.sh [--runs N] [--sizes "64 256 1024"] [--dirs "/dev/shm /tmp"]
-#                     [--no-virsh]
+# bench/checkpoint.sh [--arch x86_64|aarch64] [--runs N] [--sizes "64 256 1024"]
+#                     [--dirs "/dev/shm /tmp"] [--no-virsh]
 # `snapvm checkpoint` of a process that has touched 64, 256 and 1024 MiB
-# (bench/memtouch: every byte non-zero) in an x86_64 guest under TCG, median
+# (bench/memtouch: every byte non-zero) in a guest of ARCH (default
+# x86_64) under TCG, median
 # of N runs (default 3), beside, in the same run: memcpy of the same bytes
 # on the host (build/bench/memcpy-limit, the limit: into warm, fresh and
 # huge-page memory, and as capture copies, from a fresh mapping of a
 # /dev/shm file) and `virsh save` of the same VM (libvirt's whole-VM save,
 # through snapvm's embedded libvirt root; it ends the VM, so it comes last
 # and each run boots a fresh VM). criu is added where a working one is
-# installed. Each checkpoint writes into every DIR (default /dev/shm, a
+# installed and the guest arch is the host's. Each checkpoint writes into every DIR (default /dev/shm, a
 # tmpfs, and /tmp, the disk here), in an order that turns with each run;
 # virsh save writes to the first DIR. (QMP `migrate` to exec: is no
 # alternative: libvirt's seccomp sandbox kills QEMU when it spawns the
@@ -24,19 +25,21 @@ RUNS=3
 SIZES="64 256 1024"
 DIRS="/dev/shm /tmp"
 VIRSH=1
+ARCH=x86_64
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runs) RUNS=$2; shift 2 ;;
 	--sizes) SIZES=$2; shift 2 ;;
 	--dirs) DIRS=$2; shift 2 ;;
 	--no-virsh) VIRSH=0; shift ;;
-	-h | --help) sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--arch) ARCH=$2; shift 2 ;;
+	-h | --help) sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "bench/checkpoint.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
 BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
 SNAPVM=$BUILD_DIR/vmm/snapvm
-MEMTOUCH=$BUILD_DIR/bench/memtouch-x86_64
+MEMTOUCH=$BUILD_DIR/bench/memtouch-$ARCH
 MEMCPY=$BUILD_DIR/bench/memcpy-limit
 for f in "$SNAPVM" "$MEMTOUCH" "$MEMCPY"; do
 	[ -x "$f" ] || { echo "bench/checkpoint.sh: no $f (ninja -C $BUILD_DIR)" >&2; exit 1; }
@@ -77,7 +80,7 @@ put() { echo "$SIZE $1 $2" >>"$RAW"; }
 start_workload() {
 	local mem=$((SIZE * 2 < 512 ? 512 : SIZE * 2)) json t0 ps
 	VM=ckpt-$SIZE-$1
-	json=$("$SNAPVM" run --accel tcg --detach --json --memory "$mem" --name "$VM" -- \
+	json=$("$SNAPVM" run --arch "$ARCH" --accel tcg --detach --json --memory "$mem" --name "$VM" -- \
 		"$MEMTOUCH" "$SIZE")
 	PID=$(jq -r .pid <<<"$json")
 	t0=$(now_ms)
@@ -130,6 +133,10 @@ virsh_save() { # virsh_save DIR (ends the VM)
 # touched the same memory (the host-side reference of the issue).
 CRIU_OK=
 criu_probe() {
+	if [ "$ARCH" != "$(uname -m)" ]; then
+		echo "criu: not comparable (the guest runs $ARCH, criu dumps host processes)"
+		return
+	fi
 	if ! command -v criu >/dev/null; then
 		echo "criu: not usable here (not installed; Debian's 3.17 does not start on kernels 6.13+)"
 		return
@@ -165,8 +172,8 @@ med() { awk -v s="$1" -v k="$2" '$1 == s && $2 == k {print $3}' "$RAW" | median;
 all() { awk -v s="$1" -v k="$2" '$1 == s && $2 == k {print $3}' "$RAW" | paste -sd/; }
 
 FIRST_DIR=${DIRS%% *}
-echo "# $(date -u +%FT%TZ), $(nproc) host CPUs, $(qemu-system-x86_64 --version | head -1)"
-echo "# x86_64 guest under TCG, $RUNS runs per size, memtouch (every byte non-zero)"
+echo "# $(date -u +%FT%TZ), $(nproc) host CPUs, $(qemu-system-"$ARCH" --version | head -1)"
+echo "# $ARCH guest under TCG, $RUNS runs per size, memtouch (every byte non-zero)"
 criu_probe | sed 's/^/# /'
 for SIZE in $SIZES; do
 	echo "## $SIZE MiB"

@@ -1,7 +1,9 @@
 #!/bin/bash
-# bench/restore-size.sh [--sizes "64 256 1024"] [--pages host|initrd] [--no-virsh]
+# bench/restore-size.sh [--arch x86_64|aarch64] [--sizes "64 256 1024"]
+#                       [--pages host|initrd] [--no-virsh]
 # `snapvm restore` of a process that has touched 64, 256 and 1024 MiB
-# (bench/memtouch: every byte non-zero) in an x86_64 guest under TCG, split
+# (bench/memtouch: every byte non-zero) in a guest of ARCH (default x86_64)
+# under TCG, split
 # into its steps, beside, in the same run, `virsh restore` of the whole VM
 # the process ran in (saved with `virsh save` right after the checkpoint, so
 # the same pages). One run per size. Steps of `snapvm restore --verbose`,
@@ -23,18 +25,22 @@ cd "$(dirname "$0")/.."
 SIZES="64 256 1024"
 VIRSH=1
 PAGES=host
+ARCH=x86_64
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sizes) SIZES=$2; shift 2 ;;
 	--no-virsh) VIRSH=0; shift ;;
 	--pages) PAGES=$2; shift 2 ;;
-	-h | --help) sed -n '2,23s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--arch) ARCH=$2; shift 2 ;;
+	-h | --help) sed -n '2,25s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "bench/restore-size.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
 BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
 SNAPVM=$BUILD_DIR/vmm/snapvm
-MEMTOUCH=$BUILD_DIR/bench/memtouch-x86_64
+MEMTOUCH=$BUILD_DIR/bench/memtouch-$ARCH
+COMM=memtouch-$ARCH
+COMM=${COMM:0:15} # the kernel keeps 15 bytes of a name (TASK_COMM_LEN)
 for f in "$SNAPVM" "$MEMTOUCH"; do
 	[ -x "$f" ] || { echo "bench/restore-size.sh: no $f (ninja -C $BUILD_DIR)" >&2; exit 1; }
 done
@@ -65,12 +71,12 @@ embed_virsh() { flock "$ROOT/snapvm.lock" virsh -q -c "$URI" "$@" 2>>"$TMP/virsh
 # ms of the --verbose line matching $2 in file $1
 step_ms() { sed -n "s/^snapvm restore: \[ *\([0-9.]*\) ms\] .*$2.*/\1/p" "$1" | head -1 | cut -d. -f1; }
 
-echo "snapvm restore --pages $PAGES (ms)"
+echo "snapvm restore --pages $PAGES, $ARCH guest (ms)"
 printf '%6s %8s %8s %8s %8s %10s %6s\n' MiB prep boot inject total "virsh-rst" load
 for SIZE in $SIZES; do
 	mem=$((SIZE * 2 < 512 ? 512 : SIZE * 2))
 	VM=src-$SIZE
-	json=$("$SNAPVM" run --accel tcg --detach --json --memory "$mem" --name "$VM" -- \
+	json=$("$SNAPVM" run --arch "$ARCH" --accel tcg --detach --json --memory "$mem" --name "$VM" -- \
 		"$MEMTOUCH" "$SIZE")
 	PID=$(jq -r .pid <<<"$json")
 	t0=$(now_ms)
@@ -97,7 +103,7 @@ for SIZE in $SIZES; do
 			sed -n 's:.*<initrd>\(.*\)</initrd>.*:\1:p')
 		if [ -n "$initrd" ] && [ ! -e "$initrd" ]; then
 			mkdir -p "$(dirname "$initrd")"
-			cp "${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}/images/x86_64/current/initramfs.cpio" "$initrd" 2>/dev/null ||
+			cp "${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}/images/$ARCH/current/initramfs.cpio" "$initrd" 2>/dev/null ||
 				: >"$initrd"
 		fi
 		sync
@@ -118,10 +124,12 @@ for SIZE in $SIZES; do
 	t0=$(now_ms)
 	"$SNAPVM" restore --accel tcg --detach --json --verbose --pages "$PAGES" --name "$RVM" "$SNAP" \
 		>"$TMP/restore.json" 2>"$TMP/restore.log"
+	# the pid the process runs as (another when a kernel thread took its own)
+	RPID=$(jq -r .pid "$TMP/restore.json")
 	while :; do
 		comm=$("$SNAPVM" ps "$RVM" --source agent --json 2>/dev/null |
-			jq -r --argjson p "$PID" '.[] | select(.pid == $p) | .comm' || true)
-		if [ "$comm" = memtouch-x86_64 ]; then break; fi
+			jq -r --argjson p "$RPID" '.[] | select(.pid == $p) | .comm' || true)
+		if [ "$comm" = "$COMM" ]; then break; fi
 		if [ $(($(now_ms) - t0)) -gt 600000 ]; then
 			echo "bench/restore-size.sh: $RVM: never running ($comm)" >&2
 			cat "$TMP/restore.log" >&2

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * restore-args.h - what the restorer (guest-agent/restore-main.c, a normal
- * static program) hands to the restorer blob (arch/<arch>/restorer/blob.c,
- * freestanding position-independent code it copies to an address the
- * snapshot leaves free). Every pointer points into the blob's own region:
- * once the blob runs, nothing else of the restorer stays mapped.
+ * static program) hands to the restorer blob (guest-agent/restorer-blob.c
+ * with arch/<arch>/restorer/blob-arch.h: freestanding position-independent
+ * code it copies to an address the snapshot leaves free). Every pointer
+ * points into the blob's own region: once the blob runs, nothing else of
+ * the restorer stays mapped.
  */
 #ifndef SNAPVM_RESTORE_ARGS_H
 #define SNAPVM_RESTORE_ARGS_H
@@ -47,7 +48,11 @@ struct rst_args {
 	uint64_t sigpending, sigpending_shared;
 	struct rst_prctl_mm_map mm;
 	uint64_t vdso_vvar_start; /* where [vvar] (then [vdso]) goes; 0: none */
-	uint64_t fs_base, gs_base;
+	/* this program's own [vvar] and [vdso] (adjacent, vvar first), for
+	 * the arches that move them rather than map new ones */
+	uint64_t vdso_now_start, vdso_now_end, vvar_len;
+	/* thread pointer registers (x86_64: fs_base, gs_base; aarch64: tpidr_el0) */
+	uint64_t tls[2];
 	uint64_t clear_child_tid, robust_list, rseq;
 	uint32_t rseq_len, rseq_sig;
 	uint64_t sigframe_sp; /* sp for the final rt_sigreturn */

@@ -77,23 +77,23 @@ struct range {
 };
 
 /* This program's own mappings, from /proc/self/maps; the vDSO's and
- * vvar's sizes on the side. */
-static int own_maps(struct range *out, int max, uint64_t *vdso_size, uint64_t *vvar_size)
+ * vvar's on the side. */
+static int own_maps(struct range *out, int max, struct range *vdso, struct range *vvar)
 {
 	FILE *f = fopen("/proc/self/maps", "re");
 	if (!f)
 		die("cannot read /proc/self/maps: %s", strerror(errno));
 	char line[512];
 	int n = 0;
-	*vdso_size = *vvar_size = 0;
+	*vdso = *vvar = (struct range){ 0, 0 };
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long s, e;
 		if (sscanf(line, "%llx-%llx", &s, &e) != 2)
 			continue;
 		if (strstr(line, "[vdso]"))
-			*vdso_size = e - s;
+			*vdso = (struct range){ s, e };
 		if (strstr(line, "[vvar]"))
-			*vvar_size = e - s;
+			*vvar = (struct range){ s, e };
 		if (n < max)
 			out[n++] = (struct range){ s, e };
 	}
@@ -336,8 +336,9 @@ int main(int argc, char **argv)
 	/* The vDSO: the same kernel maps the same one; a different size means
 	 * a different kernel, whose vDSO code the process cannot use. */
 	static struct range own[1024];
-	uint64_t vdso_size, vvar_size;
-	int nown = own_maps(own, 1024, &vdso_size, &vvar_size);
+	struct range vdso, vvar;
+	int nown = own_maps(own, 1024, &vdso, &vvar);
+	uint64_t vdso_size = vdso.end - vdso.start, vvar_size = vvar.end - vvar.start;
 	uint64_t vvar_start = 0;
 	for (uint32_t i = 0; i < h->nvmas; i++) {
 		const struct sv_rimg_vma *v = &vmas[i];
@@ -381,7 +382,7 @@ int main(int argc, char **argv)
 		}
 		if (staging_len) {
 			staging = stage_pages(staging_len, own, nown, vmas, h->nvmas);
-			nown = own_maps(own, 1024, &vdso_size, &vvar_size);
+			nown = own_maps(own, 1024, &vdso, &vvar);
 		}
 	}
 
@@ -476,6 +477,9 @@ int main(int argc, char **argv)
 		.exe_fd = (uint32_t)exe_fd,
 	};
 	a->vdso_vvar_start = vvar_start;
+	a->vdso_now_start = vvar.start;
+	a->vdso_now_end = vdso.end;
+	a->vvar_len = vvar_size;
 	rst_arch_tls(h, regs, a);
 	a->clear_child_tid = h->clear_child_tid;
 	a->robust_list = h->robust_list;
@@ -494,7 +498,7 @@ int main(int argc, char **argv)
 #undef TAKE
 	if (personality(h->personality) < 0)
 		die("personality 0x%x: %s", h->personality, strerror(errno));
-	int err = rst_arch_forget_rseq();
+	int err = rst_forget_rseq();
 	if (err)
 		die("cannot unregister the restorer's own rseq area: %s", strerror(-err));
 	rst_itimers_arm(h);

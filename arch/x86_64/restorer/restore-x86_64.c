@@ -12,24 +12,10 @@
  * FP_XSTATE_MAGIC2 after the state: without them the kernel restores only
  * the legacy x87/SSE part and the upper halves of the YMM registers are lost.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/rseq.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "guest-agent/restore.h"
-
-/* The blob, flattened by the build (RST_BLOB_PATH). */
-__asm__(".pushsection .rodata\n"
-	".balign 16\n"
-	".globl rst_blob_start\n"
-	"rst_blob_start:\n"
-	".incbin \"" RST_BLOB_PATH "\"\n"
-	".globl rst_blob_end\n"
-	"rst_blob_end:\n"
-	".popsection\n");
 
 struct x_sigcontext {
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
@@ -40,17 +26,10 @@ struct x_sigcontext {
 	uint64_t reserved1[8];
 };
 
-struct x_stack {
-	uint64_t ss_sp;
-	int32_t ss_flags;
-	int32_t pad;
-	uint64_t ss_size;
-};
-
 struct x_ucontext {
 	uint64_t uc_flags;
 	uint64_t uc_link;
-	struct x_stack uc_stack;
+	struct rst_stack uc_stack;
 	struct x_sigcontext uc_mcontext;
 	uint64_t uc_sigmask;
 };
@@ -69,8 +48,6 @@ _Static_assert(sizeof(struct x_ucontext) == 304, "ucontext layout");
 #define UC_STRICT_RESTORE_SS 0x4
 #define FP_XSTATE_MAGIC1 0x46505853u
 #define FP_XSTATE_MAGIC2 0x46505845u
-#define SS_DISABLE 2
-#define SS_AUTODISARM (1u << 31)
 #define XSAVE_MIN 576 /* legacy area and header */
 
 static const char *const xfeature_names[] = {
@@ -123,17 +100,6 @@ size_t rst_arch_sigframe_size(const struct sv_rimg_header *h)
 	return sizeof(struct x_rt_sigframe) + 128 + h->fpu_size + 4 + 64;
 }
 
-static int reg(const struct sv_rimg_header *h, const struct sv_rimg_named *regs, const char *name,
-	       uint64_t *out)
-{
-	for (uint32_t i = 0; i < h->nregs; i++)
-		if (!strncmp(regs[i].name, name, sizeof(regs[i].name))) {
-			*out = regs[i].value;
-			return 1;
-		}
-	return 0;
-}
-
 int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *h,
 			    const struct sv_rimg_named *regs, const uint8_t *fpu, uint64_t *ret_sp,
 			    char *msg, size_t msg_cap)
@@ -142,9 +108,8 @@ int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *
 		snprintf(msg, msg_cap, "no room for the signal frame");
 		return -1;
 	}
-	memset(buf, 0, cap);
-	uintptr_t base = ((uintptr_t)buf + 15) & ~(uintptr_t)15;
-	struct x_rt_sigframe *f = (struct x_rt_sigframe *)base;
+	uintptr_t base = (uintptr_t)buf;
+	struct x_rt_sigframe *f = buf;
 	struct x_sigcontext *sc = &f->uc.uc_mcontext;
 	static const struct {
 		const char *name;
@@ -157,15 +122,15 @@ int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++) {
 		uint64_t v;
-		if (!reg(h, regs, map[i].name, &v)) {
+		if (!rst_reg(h, regs, map[i].name, &v)) {
 			snprintf(msg, msg_cap, "the snapshot has no register %s", map[i].name);
 			return -1;
 		}
 		memcpy((uint8_t *)sc + map[i].off, &v, 8);
 	}
 	uint64_t cs = 0x33, ss = 0x2b;
-	reg(h, regs, "cs", &cs);
-	reg(h, regs, "ss", &ss);
+	rst_reg(h, regs, "cs", &cs);
+	rst_reg(h, regs, "ss", &ss);
 	if (cs != 0x33) {
 		snprintf(msg, msg_cap, "code segment 0x%llx is not the 64-bit user segment: only "
 				       "64-bit processes restore", (unsigned long long)cs);
@@ -190,13 +155,7 @@ int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *
 	sc->fpstate = fp;
 	f->uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
 	f->uc.uc_sigmask = h->sigblocked;
-	if (h->sigaltstack_sp || h->sigaltstack_size) {
-		f->uc.uc_stack.ss_sp = h->sigaltstack_sp;
-		f->uc.uc_stack.ss_size = h->sigaltstack_size;
-		f->uc.uc_stack.ss_flags = (int32_t)(h->sigaltstack_flags & SS_AUTODISARM);
-	} else {
-		f->uc.uc_stack.ss_flags = SS_DISABLE;
-	}
+	rst_fill_altstack(&f->uc.uc_stack, h);
 	/* sys_rt_sigreturn finds the frame at sp - 8 (past pretcode) */
 	*ret_sp = (uint64_t)(uintptr_t)&f->uc;
 	return 0;
@@ -205,22 +164,8 @@ int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *
 void rst_arch_tls(const struct sv_rimg_header *h, const struct sv_rimg_named *regs,
 		  struct rst_args *a)
 {
-	reg(h, regs, "fs_base", &a->fs_base);
-	reg(h, regs, "gs_base", &a->gs_base);
-}
-
-int rst_arch_forget_rseq(void)
-{
-	if (__rseq_size == 0)
-		return 0; /* libc registered none */
-	void *area = (char *)__builtin_thread_pointer() + __rseq_offset;
-	/* The kernel wants the length it was registered with: glibc 2.35-2.39
-	 * register 32 bytes whatever __rseq_size says. */
-	unsigned sizes[2] = { __rseq_size, 32 };
-	for (int i = 0; i < 2; i++)
-		if (syscall(SYS_rseq, area, sizes[i], RSEQ_FLAG_UNREGISTER, RSEQ_SIG) == 0)
-			return 0;
-	return -errno;
+	rst_reg(h, regs, "fs_base", &a->tls[0]);
+	rst_reg(h, regs, "gs_base", &a->tls[1]);
 }
 
 void rst_arch_jump(uint64_t entry, uint64_t stack_top, struct rst_args *args)

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * blob.c - the x86_64 restorer blob: the last stage of `snapvm restore` in
+ * restorer-blob.c - the restorer blob: the last stage of `snapvm restore` in
  * the guest, CRIU-style (criu/pie/restorer.c does the same job; this is our
- * own, smaller code).
+ * own, smaller code). Built once per guest arch with that arch's
+ * arch/<arch>/restorer/blob-arch.h, which holds all that differs: the
+ * syscall instruction, the top of the user address space, how the vDSO is
+ * placed, the thread pointer, the entry and the final rt_sigreturn.
  *
  * The restorer program (guest-agent/restore-main.c) is a static non-PIE
  * binary at 0x400000 - exactly where the target's own code goes. So it
@@ -10,11 +13,12 @@
  * libc, no relocations: built -fpie -nostdlib and flattened with objcopy)
  * into a region no mapping of the snapshot uses, switches its stack there
  * and jumps to the first byte. From then on only this region is needed:
- * the blob unmaps everything else (the restorer, its heap, stack, vDSO),
+ * the blob unmaps everything else (the restorer, its heap, stack, and its
+ * vDSO where the arch can map a new one),
  * maps every VMA of the snapshot at its address, reads the stored pages
  * into place from the image file, restores mm fields, TLS, vDSO position,
  * signal state, rseq, robust list and tid address, and finally loads every
- * register and the FPU/AVX state with rt_sigreturn over a frame the
+ * register and the FPU/SIMD state with rt_sigreturn over a frame the
  * restorer built. The region itself stays mapped (one small anonymous
  * mapping more than the original had): unmapping the code that runs the
  * final sigreturn would need a tracer, as CRIU uses.
@@ -24,35 +28,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <asm/unistd.h> /* __NR_*: the guest arch's own numbers */
+
 #include "guest-agent/restore-args.h"
 
 #pragma GCC visibility push(hidden)
 
-#define NR_read 0
-#define NR_write 1
-#define NR_close 3
-#define NR_mmap 9
-#define NR_mprotect 10
-#define NR_munmap 11
-#define NR_mremap 25
-#define NR_munlock 150
-#define NR_rt_sigaction 13
-#define NR_rt_sigprocmask 14
-#define NR_rt_sigreturn 15
-#define NR_pread64 17
-#define NR_getpid 39
-#define NR_exit_group 231
-#define NR_prctl 157
-#define NR_arch_prctl 158
-#define NR_gettid 186
-#define NR_tgkill 234
-#define NR_set_tid_address 218
-#define NR_set_robust_list 273
-#define NR_rt_sigqueueinfo 129
-#define NR_rt_tgsigqueueinfo 297
-#define NR_rseq 334
-#define NR_close_range 436
-
+/* uapi mman.h and prctl.h: the same on every arch restore supports */
 #define PROT_WRITE 2
 #define MAP_SHARED 0x01
 #define MAP_PRIVATE 0x02
@@ -65,27 +47,16 @@
 #define PR_SET_NAME 15
 #define PR_SET_MM 35
 #define PR_SET_MM_MAP 14
-#define ARCH_SET_GS 0x1001
-#define ARCH_SET_FS 0x1002
-#define ARCH_MAP_VDSO_64 0x2003
-#define SA_RESTORER 0x04000000
 #define PAGE 4096ul
-/* The end of a 4-level user address space (TASK_SIZE_MAX); a snapshot
- * from a 5-level guest with mappings above it is refused by the host. */
-#define USER_END 0x7ffffffff000ul
 
-static long sys6(long nr, long a, long b, long c, long d, long e, long f)
-{
-	long ret;
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
-	register long r9 __asm__("r9") = f;
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "0"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
+/* What the arch's half uses of this file, and its entry calls. */
+__attribute__((noreturn)) static void fail(const char *what, uint64_t addr, long err);
+static void check(long r, const char *what, uint64_t addr);
+__attribute__((noreturn)) void rst_restore(struct rst_args *a);
+
+/* sys6(), USER_END, rst_entry() and the arch_*() steps */
+#include "blob-arch.h"
+
 #define sys(nr, a, b, c) sys6(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0)
 
 void *memset(void *d, int c, size_t n)
@@ -115,7 +86,7 @@ static size_t slen(const char *s)
 
 static void put(const char *s)
 {
-	sys(NR_write, 2, s, slen(s));
+	sys(__NR_write, 2, s, slen(s));
 }
 
 static void put_hex(uint64_t v)
@@ -151,7 +122,7 @@ __attribute__((noreturn)) static void fail(const char *what, uint64_t addr, long
 	put_dec(-err);
 	put("\n");
 	for (;;)
-		sys(NR_exit_group, SV_RIMG_EXIT_FAILED, 0, 0);
+		sys(__NR_exit_group, SV_RIMG_EXIT_FAILED, 0, 0);
 }
 
 static void check(long r, const char *what, uint64_t addr)
@@ -183,7 +154,7 @@ static void map_vmas(const struct rst_args *a)
 		if (v->flags & SV_RIMG_VMA_GROWSDOWN)
 			flags |= MAP_GROWSDOWN;
 		long prot = v->prot | (v->fill ? PROT_WRITE : 0);
-		long r = sys6(NR_mmap, (long)v->start, (long)(v->end - v->start), prot, flags,
+		long r = sys6(__NR_mmap, (long)v->start, (long)(v->end - v->start), prot, flags,
 			      v->fd, v->fd < 0 ? 0 : (long)(v->pgoff * PAGE));
 		check(r, "mmap", v->start);
 		if ((uint64_t)r != v->start)
@@ -216,7 +187,7 @@ static void fill_pages(const struct rst_args *a)
 				 * their kind), is copied, so no VMA is split. */
 				if (v->fd < 0 && lo == v->start && hi == v->end &&
 				    !(v->flags & (SV_RIMG_VMA_SHARED | SV_RIMG_VMA_GROWSDOWN))) {
-					long r = sys6(NR_mremap, (long)src, (long)(hi - lo),
+					long r = sys6(__NR_mremap, (long)src, (long)(hi - lo),
 						      (long)(hi - lo), MREMAP_MAYMOVE | MREMAP_FIXED,
 						      (long)lo, 0);
 					check(r, "mremap of staged pages", lo);
@@ -229,7 +200,7 @@ static void fill_pages(const struct rst_args *a)
 				uint64_t n = hi - lo;
 				if (n > (1ul << 30))
 					n = 1ul << 30;
-				long r = sys6(NR_pread64, a->image_fd, (long)lo, (long)n, (long)off, 0, 0);
+				long r = sys6(__NR_pread64, a->image_fd, (long)lo, (long)n, (long)off, 0, 0);
 				check(r, "reading pages", lo);
 				if (r == 0)
 					fail("image ends early reading pages", lo, -5);
@@ -243,11 +214,11 @@ static void fill_pages(const struct rst_args *a)
 	for (uint32_t i = 0; i < a->nvmas; i++) {
 		const struct rst_vma *v = &a->vmas[i];
 		if (v->fill)
-			check(sys(NR_mprotect, v->start, v->end - v->start, v->prot), "mprotect",
+			check(sys(__NR_mprotect, v->start, v->end - v->start, v->prot), "mprotect",
 			      v->start);
 	}
 	if (a->staging_len)
-		check(sys(NR_munmap, a->staging_start, a->staging_len, 0), "munmap staging",
+		check(sys(__NR_munmap, a->staging_start, a->staging_len, 0), "munmap staging",
 		      a->staging_start);
 }
 
@@ -257,92 +228,85 @@ static void signals(const struct rst_args *a)
 		const struct sv_rimg_sigaction *s = &a->sigactions[i];
 		if (s->signo == 9 || s->signo == 19)
 			continue;
-		/* struct kernel_sigaction on x86_64: handler, flags, restorer, mask */
+		/* struct kernel_sigaction on x86_64 and arm64 alike: handler,
+		 * flags, restorer, mask */
 		uint64_t ksa[4] = { s->handler, s->flags, s->restorer, s->mask };
-		check(sys6(NR_rt_sigaction, s->signo, (long)ksa, 0, 8, 0, 0), "rt_sigaction",
+		check(sys6(__NR_rt_sigaction, s->signo, (long)ksa, 0, 8, 0, 0), "rt_sigaction",
 		      s->signo);
 	}
 	/* Queued signals go back with their siginfo; they stay pending (all
 	 * are blocked) until rt_sigreturn installs the process's own mask. */
-	long pid = sys(NR_getpid, 0, 0, 0), tid = sys(NR_gettid, 0, 0, 0);
+	long pid = sys(__NR_getpid, 0, 0, 0), tid = sys(__NR_gettid, 0, 0, 0);
 	uint64_t queued = 0;
 	for (uint32_t i = 0; i < a->nsigqueue; i++) {
 		const struct sv_rimg_sigqueue *q = &a->sigqueue[i];
-		long r = q->shared ? sys(NR_rt_sigqueueinfo, pid, q->signo, q->info)
-				   : sys6(NR_rt_tgsigqueueinfo, pid, tid, q->signo, (long)q->info, 0, 0);
+		long r = q->shared ? sys(__NR_rt_sigqueueinfo, pid, q->signo, q->info)
+				   : sys6(__NR_rt_tgsigqueueinfo, pid, tid, q->signo, (long)q->info, 0, 0);
 		check(r, "requeueing a signal", q->signo);
 		queued |= 1ull << (q->signo - 1);
 	}
 	uint64_t rest = (a->sigpending | a->sigpending_shared) & ~queued;
 	for (int sig = 1; sig <= 64; sig++)
 		if (rest & (1ull << (sig - 1)))
-			check(sys(NR_tgkill, pid, tid, sig), "tgkill", (uint64_t)sig);
+			check(sys(__NR_tgkill, pid, tid, sig), "tgkill", (uint64_t)sig);
+}
+
+/* Unmaps the whole user address space but the kept ranges (any order,
+ * empty ones ignored). */
+static void unmap_all_but(uint64_t keep[][2], int n)
+{
+	for (int i = 1; i < n; i++) /* sort by start: n is at most 3 */
+		for (int k = i; k > 0 && keep[k][0] < keep[k - 1][0]; k--) {
+			uint64_t t0 = keep[k][0], t1 = keep[k][1];
+			keep[k][0] = keep[k - 1][0];
+			keep[k][1] = keep[k - 1][1];
+			keep[k - 1][0] = t0;
+			keep[k - 1][1] = t1;
+		}
+	uint64_t from = 0;
+	for (int k = 0; k < n; k++) {
+		if (keep[k][0] == keep[k][1])
+			continue;
+		if (keep[k][0] > from)
+			check(sys(__NR_munmap, from, keep[k][0] - from, 0), "munmap", from);
+		from = keep[k][1];
+	}
+	check(sys(__NR_munmap, from, USER_END - from, 0), "munmap above", from);
 }
 
 __attribute__((noreturn, used, noipa)) void rst_restore(struct rst_args *a)
 {
-	/* Everything but this region goes: the restorer's code, data, heap,
-	 * stack, its vDSO. */
-	/* Kept: the region, and the staging area (unlocked: moved pages must
-	 * not carry VM_LOCKED into the process). */
-	uint64_t keep[2][2] = { { a->region_start, a->region_end },
-				{ a->staging_start, a->staging_start + a->staging_len } };
-	int nkeep = a->staging_len ? 2 : 1;
-	if (nkeep == 2 && keep[1][0] < keep[0][0]) {
-		uint64_t t0 = keep[0][0], t1 = keep[0][1];
-		keep[0][0] = keep[1][0];
-		keep[0][1] = keep[1][1];
-		keep[1][0] = t0;
-		keep[1][1] = t1;
-	}
-	uint64_t from = 0;
-	for (int k = 0; k < nkeep; k++) {
-		if (keep[k][0] > from)
-			check(sys(NR_munmap, from, keep[k][0] - from, 0), "munmap", from);
-		from = keep[k][1];
-	}
-	check(sys(NR_munmap, from, USER_END - from, 0), "munmap above", from);
+	/* Everything else goes: the restorer's code, data, heap, stack.
+	 * Kept: the region, the staging area (unlocked: moved pages must not
+	 * carry VM_LOCKED into the process), and the vDSO where the arch can
+	 * only move it, not map a new one. */
+	uint64_t keep[3][2] = { { a->region_start, a->region_end },
+				{ a->staging_start, a->staging_start + a->staging_len },
+				{ 0, 0 } };
+	if (arch_vdso_kept())
+		keep[2][0] = a->vdso_now_start, keep[2][1] = a->vdso_now_end;
+	unmap_all_but(keep, 3);
 	if (a->staging_len)
-		check(sys(NR_munlock, a->staging_start, a->staging_len, 0), "munlock",
+		check(sys(__NR_munlock, a->staging_start, a->staging_len, 0), "munlock",
 		      a->staging_start);
 	if (a->vdso_vvar_start)
-		check(sys(NR_arch_prctl, ARCH_MAP_VDSO_64, a->vdso_vvar_start, 0), "mapping the vDSO",
-		      a->vdso_vvar_start);
+		arch_place_vdso(a);
 	map_vmas(a);
 	fill_pages(a);
-	check(sys6(NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&a->mm, sizeof(a->mm), 0, 0),
+	check(sys6(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&a->mm, sizeof(a->mm), 0, 0),
 	      "prctl(PR_SET_MM_MAP)", a->mm.start_code);
-	check(sys6(NR_prctl, PR_SET_NAME, (long)a->comm, 0, 0, 0, 0), "prctl(PR_SET_NAME)", 0);
-	check(sys(NR_arch_prctl, ARCH_SET_FS, a->fs_base, 0), "arch_prctl(ARCH_SET_FS)", a->fs_base);
-	check(sys(NR_arch_prctl, ARCH_SET_GS, a->gs_base, 0), "arch_prctl(ARCH_SET_GS)", a->gs_base);
-	sys(NR_set_tid_address, a->clear_child_tid, 0, 0);
-	check(sys(NR_set_robust_list, a->robust_list, 24, 0), "set_robust_list", a->robust_list);
+	check(sys6(__NR_prctl, PR_SET_NAME, (long)a->comm, 0, 0, 0, 0), "prctl(PR_SET_NAME)", 0);
+	arch_set_tls(a);
+	sys(__NR_set_tid_address, a->clear_child_tid, 0, 0);
+	check(sys(__NR_set_robust_list, a->robust_list, 24, 0), "set_robust_list", a->robust_list);
 	if (a->rseq)
-		check(sys6(NR_rseq, (long)a->rseq, a->rseq_len, 0, a->rseq_sig, 0, 0), "rseq",
+		check(sys6(__NR_rseq, (long)a->rseq, a->rseq_len, 0, a->rseq_sig, 0, 0), "rseq",
 		      a->rseq);
 	signals(a);
 	/* The image and the mapped files are no longer needed; the process's
 	 * own fds are all below them (restore-files.c). */
-	check(sys(NR_close_range, a->close_from, ~0u, 0), "close_range", a->close_from);
-	/* rt_sigreturn takes the frame at sp - 8: registers, flags, the FPU
-	 * image (with its XSAVE magic), the signal mask and the altstack. */
-	__asm__ volatile("movq %0, %%rsp\n\t"
-			 "movl %1, %%eax\n\t"
-			 "syscall\n\t"
-			 "hlt"
-			 :
-			 : "r"(a->sigframe_sp), "i"(NR_rt_sigreturn)
-			 : "memory");
-	__builtin_unreachable();
-}
-
-/* First byte of the blob: the restorer jumps here with rdi = args and the
- * stack inside the region. */
-__attribute__((section(".text.entry"), naked, noreturn)) void rst_entry(void)
-{
-	__asm__ volatile("andq $-16, %rsp\n\t"
-			 "call rst_restore\n\t"
-			 "hlt");
+	check(sys(__NR_close_range, a->close_from, ~0u, 0), "close_range", a->close_from);
+	arch_sigreturn(a->sigframe_sp);
 }
 
 #pragma GCC visibility pop

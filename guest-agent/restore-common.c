@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * restore-common.c - what the per-arch halves of the guest-side restorer
+ * (arch/<arch>/restorer/restore-<arch>.c) share: the embedded blob, the
+ * register lookup by name, the altstack of the frame, and giving up libc's
+ * rseq registration.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "restore.h"
+
+/* The blob of this arch, flattened by the build (RST_BLOB_PATH). */
+__asm__(".pushsection .rodata\n"
+	".balign 16\n"
+	".globl rst_blob_start\n"
+	"rst_blob_start:\n"
+	".incbin \"" RST_BLOB_PATH "\"\n"
+	".globl rst_blob_end\n"
+	"rst_blob_end:\n"
+	".popsection\n");
+
+int rst_reg(const struct sv_rimg_header *h, const struct sv_rimg_named *regs, const char *name,
+	    uint64_t *out)
+{
+	for (uint32_t i = 0; i < h->nregs; i++)
+		if (!strncmp(regs[i].name, name, sizeof(regs[i].name))) {
+			*out = regs[i].value;
+			return 1;
+		}
+	return 0;
+}
+
+#define SS_DISABLE 2
+#define SS_AUTODISARM (1u << 31)
+
+void rst_fill_altstack(struct rst_stack *st, const struct sv_rimg_header *h)
+{
+	if (h->sigaltstack_sp || h->sigaltstack_size) {
+		st->ss_sp = h->sigaltstack_sp;
+		st->ss_size = h->sigaltstack_size;
+		st->ss_flags = (int32_t)(h->sigaltstack_flags & SS_AUTODISARM);
+	} else {
+		st->ss_flags = SS_DISABLE;
+	}
+}
+
+int rst_forget_rseq(void)
+{
+	if (__rseq_size == 0)
+		return 0; /* libc registered none */
+	void *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+	/* The kernel wants the length it was registered with: glibc 2.35-2.39
+	 * register 32 bytes whatever __rseq_size says. */
+	unsigned sizes[2] = { __rseq_size, 32 };
+	for (int i = 0; i < 2; i++)
+		if (syscall(SYS_rseq, area, sizes[i], RSEQ_FLAG_UNREGISTER, RSEQ_SIG) == 0)
+			return 0;
+	return -errno;
+}
