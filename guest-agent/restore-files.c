@@ -101,8 +101,9 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 	}
 	for (uint32_t i = 0; i < h->nfds; i++) {
 		const struct sv_rimg_fd *f = &fds[i];
-		if (f->dup_of >= 0 && f->kind == SV_RIMG_FD_PATH) {
-			/* a dup shares the open file (its offset and flags) */
+		if (f->dup_of >= 0 && (f->kind == SV_RIMG_FD_PATH || f->kind == SV_RIMG_FD_STDIO)) {
+			/* a dup shares the open file (its offset and flags);
+			 * a dup of stdio shares the restorer's */
 			if (f->dup_of >= f->fd || dup3(f->dup_of, f->fd, f->cloexec ? O_CLOEXEC : 0) < 0)
 				rst_die("fd %d: cannot dup fd %d: %s", f->fd, f->dup_of, strerror(errno));
 			continue;

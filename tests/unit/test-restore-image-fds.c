@@ -171,6 +171,39 @@ static void test_table(void)
 	out_clear(&o);
 }
 
+/* Other fds of the stdio pipe (`2>&1`, `exec 40>&1`, a second open of it)
+ * become dups of the first, so their output reaches the host as well; a
+ * stdio fd above 2 that shares nothing is refused. */
+static void test_stdio_dups(void)
+{
+	GVariant *e[] = {
+		fd_entry(1, "pipe", 01, 0, 0xa1, NULL, 0x55, NULL, FALSE, TRUE),
+		fd_entry(2, "pipe", 01, 0, 0xa1, NULL, 0x55, NULL, FALSE, TRUE),
+		fd_entry(40, "pipe", 01, 0, 0xa1, NULL, 0x55, NULL, TRUE, TRUE),
+		fd_entry(41, "pipe", 04001, 0, 0xa2, NULL, 0x55, NULL, FALSE, TRUE),
+	};
+	g_autoptr(GVariant) task = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, G_N_ELEMENTS(e)), 0);
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build(task, &o, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(o.h.nfds, ==, 4);
+	g_assert_cmpint(fd_at(&o, 1)->dup_of, ==, -1);
+	for (gint32 fd = 2; fd <= 41; fd += fd == 2 ? 38 : 1) {
+		g_assert_cmpuint(fd_at(&o, fd)->kind, ==, SV_RIMG_FD_STDIO);
+		g_assert_cmpint(fd_at(&o, fd)->dup_of, ==, 1);
+	}
+	g_assert_cmpuint(fd_at(&o, 40)->cloexec, ==, 1);
+	out_clear(&o);
+
+	GVariant *lone[] = { fd_entry(7, "chr", 02, 0, 0xd0, "/dev/null", 0, NULL, FALSE, TRUE) };
+	g_autoptr(GVariant) bad = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), lone, 1), 0);
+	g_assert_false(build(bad, &o, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+	g_assert_nonnull(strstr(error->message, "fd 7 is marked as stdio"));
+	out_clear(&o);
+}
+
 static void test_no_fds(void)
 {
 	g_autoptr(GVariant) task = task_dict(NULL, 0);
@@ -230,6 +263,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/restore-image-fds/table", test_table);
 	g_test_add_func("/restore-image-fds/no-fds", test_no_fds);
+	g_test_add_func("/restore-image-fds/stdio-dups", test_stdio_dups);
 	g_test_add_func("/restore-image-fds/refusals", test_refusals);
 	g_test_add_func("/restore-image-fds/timer-expiry-only", test_timer_expiry_only);
 	return g_test_run();

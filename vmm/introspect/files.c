@@ -207,10 +207,16 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 	if (!sv_introspect_read(in, open_va, open, max_fds / 8, error) ||
 	    !sv_introspect_read(in, cloexec_va, cloexec, max_fds / 8, error))
 		return NULL;
-	/* fds 0-2 that are pipes no other fd shares, or terminals and
-	 * /dev/null, are the stdio snapvm run gave the process: restore gives
-	 * it the restorer's own, so its output reaches the host again */
-	g_autoptr(GHashTable) pipe_uses =
+	/* The stdio snapvm run gave the process: a pipe at fd 0-2 of which
+	 * the process holds one end only (the agent has the other), or a
+	 * character device (a terminal, /dev/null) there; and every other fd
+	 * of that pipe or open file, as after `2>&1` or `exec 3>&1`. Restore
+	 * gives those the restorer's own, so their output reaches the host
+	 * again instead of a new pipe nobody reads. pipe_ends: pipe -> the
+	 * FMODE_READ/WRITE bits of its fds here, and 4 if one is at fd 0-2. */
+	g_autoptr(GHashTable) pipe_ends =
+		g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	g_autoptr(GHashTable) stdio_files =
 		g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_dict_unref);
 	for (guint fd = 0; fd < max_fds; fd++) {
@@ -255,9 +261,10 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 			if (!rd(in, inode + l.i_pipe, 8, &pipe, error))
 				return NULL;
 			g_variant_dict_insert(d, "pipe", "t", pipe);
-			guint uses = GPOINTER_TO_UINT(g_hash_table_lookup(pipe_uses, &pipe));
-			g_hash_table_replace(pipe_uses, g_memdup2(&pipe, sizeof(pipe)),
-					     GUINT_TO_POINTER(uses + 1));
+			guint ends = GPOINTER_TO_UINT(g_hash_table_lookup(pipe_ends, &pipe));
+			ends |= (guint)(mode & 3) | (fd <= 2 ? 4u : 0u);
+			g_hash_table_replace(pipe_ends, g_memdup2(&pipe, sizeof(pipe)),
+					     GUINT_TO_POINTER(ends));
 		} else {
 			g_autofree char *path = sv_introspect_path(in, file + l.f_path, error);
 			if (!path)
@@ -271,15 +278,21 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		GVariantDict *d = entries->pdata[i];
 		guint32 fd;
 		const char *kind;
-		guint64 pipe = 0;
+		guint64 pipe = 0, file = 0;
 		g_variant_dict_lookup(d, "fd", "u", &fd);
 		g_variant_dict_lookup(d, "kind", "&s", &kind);
 		g_variant_dict_lookup(d, "pipe", "t", &pipe);
+		g_variant_dict_lookup(d, "file", "t", &file);
 		gboolean stdio = FALSE;
-		if (fd <= 2 && pipe)
-			stdio = GPOINTER_TO_UINT(g_hash_table_lookup(pipe_uses, &pipe)) == 1;
-		else if (fd <= 2 && !strcmp(kind, "chr"))
+		if (pipe) {
+			guint ends = GPOINTER_TO_UINT(g_hash_table_lookup(pipe_ends, &pipe));
+			stdio = (ends & 4) && (ends & 3) != 3;
+		} else if (fd <= 2 && !strcmp(kind, "chr")) {
 			stdio = TRUE;
+			g_hash_table_add(stdio_files, g_memdup2(&file, sizeof(file)));
+		} else {
+			stdio = g_hash_table_contains(stdio_files, &file);
+		}
 		g_variant_dict_insert(d, "stdio", "b", stdio);
 		if (pipe && !stdio && !g_hash_table_contains(done, &pipe)) {
 			GVariant *bytes = pipe_data(in, &l, pipe, fd, error);

@@ -56,6 +56,8 @@ static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *fi
 	g_autoptr(GHashTable) pipes = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	/* open file identity -> its first fd (the snapshot lists fds in order) */
 	g_autoptr(GHashTable) opened = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	/* stdio pipe identity -> its first fd, for other opens of it */
+	g_autoptr(GHashTable) stdio_pipes = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	for (gsize i = 0; i < g_variant_n_children(fds); i++) {
 		g_autoptr(GVariant) d = g_variant_get_child_value(fds, i);
 		guint32 fd, flags;
@@ -83,8 +85,21 @@ static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *fi
 			e.dup_of = (gint32)GPOINTER_TO_UINT(first);
 		else if (file)
 			g_hash_table_insert(opened, g_memdup2(&file, sizeof(file)), GUINT_TO_POINTER(fd));
-		if (stdio && fd <= 2) {
+		if (stdio) {
+			/* fds 0-2 are the restorer's own; another fd of the
+			 * same pipe or open file (`2>&1`, `exec 3>&1`) is a
+			 * dup of the first, so it reaches the host too */
 			e.kind = SV_RIMG_FD_STDIO;
+			gpointer first_fd;
+			if (e.dup_of < 0 && pipe &&
+			    g_hash_table_lookup_extended(stdio_pipes, &pipe, NULL, &first_fd))
+				e.dup_of = (gint32)GPOINTER_TO_UINT(first_fd);
+			else if (pipe && e.dup_of < 0)
+				g_hash_table_insert(stdio_pipes, g_memdup2(&pipe, sizeof(pipe)),
+						    GUINT_TO_POINTER(fd));
+			if (fd > 2 && e.dup_of < 0)
+				return refuse(error, "fd %u is marked as stdio but is not fd 0-2 or "
+						     "a dup of one", fd);
 		} else if (!strcmp(kind, "pipe")) {
 			if (!pipe)
 				return refuse(error, "fd %u is a pipe without an identity", fd);
