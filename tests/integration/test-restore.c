@@ -30,7 +30,7 @@ static char *snapvm;
 static char *fpu_snapshot;
 
 static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sleeper",
-					 "blockread", NULL };
+					 "blockread", "handler", NULL };
 
 static void require_guest(void)
 {
@@ -178,7 +178,9 @@ static void test_chained(void)
 	require_guest();
 	if (!guest)
 		return;
-	const long steps = 40, interval = 60;
+	/* long enough that the restored process is still running when it is
+	 * checkpointed again on a loaded machine */
+	const long steps = 80, interval = 60;
 	guint32 pid = start_workload("counter", steps, interval);
 	g_usleep(600 * 1000);
 	g_autofree char *first = checkpoint(guest->machine->name, pid, "chain-1");
@@ -278,6 +280,7 @@ int main(int argc, char **argv)
 	static const Case cases[] = {
 		{ "counter", 30, 60, 500 },  { "counter", 30, 60, 1400 }, { "fpu", 30, 60, 800 },
 		{ "tls", 30, 60, 800 },	     { "sleeper", 30, 60, 800 },
+		{ "handler", 30, 60, 800 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */
