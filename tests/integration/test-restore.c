@@ -35,7 +35,7 @@ static char *snapvm;
 static char *fpu_snapshot;
 
 static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sleeper",
-					 "blockread", "fdenv", NULL };
+					 "blockread", "fdenv", "handler", NULL };
 
 static void require_guest(void)
 {
@@ -183,7 +183,9 @@ static void test_chained(void)
 	require_guest();
 	if (!guest)
 		return;
-	const long steps = 40, interval = 60;
+	/* long enough that the restored process is still running when it is
+	 * checkpointed again on a loaded machine */
+	const long steps = 80, interval = 60;
 	guint32 pid = start_workload("counter", steps, interval);
 	g_usleep(600 * 1000);
 	g_autofree char *first = checkpoint(guest->machine->name, pid, "chain-1");
@@ -278,6 +280,7 @@ int main(int argc, char **argv)
 		{ "blockread", 30, 60, 500 }, { "blockread", 30, 60, 1000 },
 		{ "blockread", 30, 60, 1500 }, { "fdenv", 30, 60, 500 },
 		{ "fdenv", 30, 60, 1200 },
+		{ "handler", 30, 60, 800 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */
