@@ -23,6 +23,29 @@ static double ms_since(gint64 t0)
 	return (g_get_monotonic_time() - t0) / 1000.0;
 }
 
+/*
+ * The guest's CLOCK_MONOTONIC, for the time left on its timers, where
+ * introspection cannot read it (sv_introspect_needs_guest_clock): the
+ * "now at N nsecs" line of /proc/timer_list, read through the agent just
+ * before the pause, plus the host time that passes until the pause (the
+ * guest's clock follows the host's while it runs and stops with it). The
+ * reply's transit time is not counted, so the result is a little early:
+ * a restored timer fires late by that much, never early. 0 if unknown.
+ */
+static guint64 guest_clock_ns(const SvCheckpointOptions *o, gint64 *ret_read_at_us)
+{
+	if (!o->read_file)
+		return 0;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) list = o->read_file("/proc/timer_list", o->read_file_data, &error);
+	*ret_read_at_us = g_get_monotonic_time();
+	if (!list)
+		return 0;
+	g_autofree char *text = g_strndup(g_bytes_get_data(list, NULL), g_bytes_get_size(list));
+	const char *now = strstr(text, "now at ");
+	return now ? g_ascii_strtoull(now + 7, NULL, 10) : 0;
+}
+
 /* Pauses, finds the task and decides where its registers are; loops while
  * it is in the kernel on a vCPU. On success the VM is left paused. */
 static gboolean pause_for_task(SvMachine *m, const SvCheckpointOptions *o, gboolean was_running,
@@ -226,7 +249,14 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	SvTaskRef ref;
 	SvVcpuRegs *vcpu = g_new0(SvVcpuRegs, 1);
 	gboolean vcpu_user = FALSE;
+	gint64 clock_read_at = 0;
+	guint64 clock_ns = was_running && sv_introspect_needs_guest_clock(in)
+				   ? guest_clock_ns(o, &clock_read_at)
+				   : 0;
+	gint64 pause_at = g_get_monotonic_time();
 	gboolean ok = pause_for_task(m, o, was_running, in, &ref, vcpu, &vcpu_user, st, error);
+	if (clock_ns)
+		sv_introspect_set_guest_clock(in, clock_ns + (guint64)(pause_at - clock_read_at) * 1000);
 	if (ok) {
 		/* paused now: capture, then resume whatever happened */
 		gint64 t0 = g_get_monotonic_time();

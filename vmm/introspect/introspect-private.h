@@ -13,6 +13,9 @@ struct SvIntrospect {
 	SvKernelTypes *types;
 	SvKallsyms *syms;
 	SvKernelSpace space;
+	/* the guest's CLOCK_MONOTONIC at the pause, in ns, as told by
+	 * sv_introspect_set_guest_clock; 0: unknown */
+	guint64 clock_hint_ns;
 };
 
 #endif

@@ -77,3 +77,14 @@ const SvArchOps *sv_introspect_arch(const SvIntrospect *in)
 {
 	return in->arch;
 }
+
+gboolean sv_introspect_needs_guest_clock(const SvIntrospect *in)
+{
+	guint64 addr;
+	return !sv_kallsyms_lookup(in->syms, "tk_core", &addr, NULL);
+}
+
+void sv_introspect_set_guest_clock(SvIntrospect *in, guint64 now_ns)
+{
+	in->clock_hint_ns = now_ns;
+}

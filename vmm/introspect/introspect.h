@@ -64,6 +64,13 @@ gboolean sv_introspect_page_table_root(const SvIntrospect *in, guint32 pid, SvGp
 				       GError **error);
 /* The translation context, for sv_page_walk. */
 const SvKernelSpace *sv_introspect_kernel_space(const SvIntrospect *in);
+/* Whether reading a timer's time left needs the guest's clock from outside
+ * (its kernel has no tk_core symbol to read CLOCK_MONOTONIC from: Debian's
+ * arm64 kallsyms holds no data symbols). */
+gboolean sv_introspect_needs_guest_clock(const SvIntrospect *in);
+/* Tells the guest's CLOCK_MONOTONIC at the pause, in ns (at most the true
+ * value: a timer restored from it fires late, never early). */
+void sv_introspect_set_guest_clock(SvIntrospect *in, guint64 now_ns);
 
 /* The task_struct and mm_struct addresses of a thread-group leader (mm 0
  * for a kernel thread). */

@@ -99,14 +99,15 @@ static gboolean add_itimers(const SvIntrospect *in, const SvTaskRef *ref, guint6
 		return FALSE;
 	guint64 left = 0;
 	if ((st & HRTIMER_STATE_ENQUEUED) || inc) {
-		guint64 now;
-		if (!sv_kallsyms_lookup(in->syms, "tk_core", &now, NULL)) {
-			/* no data symbols (Debian arm64 lacks KALLSYMS_ALL): the
-			 * expiry is kept as it is, and restore refuses it */
+		guint64 now = in->clock_hint_ns;
+		if (!now && !sv_kallsyms_lookup(in->syms, "tk_core", &now, NULL)) {
+			/* no data symbols (Debian arm64 lacks KALLSYMS_ALL) and no
+			 * clock from the agent: the expiry is kept as it is, and
+			 * restore refuses it */
 			g_variant_dict_insert(d, "itimer_real_expires", "(tt)", exp, inc);
 			goto cpu_timers;
 		}
-		if (!guest_monotonic(in, &now, error))
+		if (!in->clock_hint_ns && !guest_monotonic(in, &now, error))
 			return FALSE;
 		/* A periodic timer that fired is not queued again until its
 		 * SIGALRM is dequeued (dequeue_signal, kernel/signal.c, forwards
