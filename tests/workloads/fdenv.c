@@ -6,11 +6,14 @@
  *   - a regular file (made in /tmp, only open, never mapped) at fd 20 with
  *     a dup at fd 21 that is close-on-exec; they share one offset, which
  *     the steps advance by reading;
+ *   - stdout dup'd to fd 40 (as `exec 40>&1` would), through which every
+ *     step line is written: it must still reach the host after restore;
  *   - a non-blocking pipe, write end at fd 30 and read end at fd 31, that
  *     always holds unread bytes: each step writes one and reads the oldest;
  *   - no other fd above stderr.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -24,6 +27,7 @@
 #define FILE_DUP 21
 #define PIPE_W 30
 #define PIPE_R 31
+#define OUT_DUP 40
 
 static uint8_t pattern(size_t i)
 {
@@ -57,6 +61,8 @@ int main(int argc, char **argv)
 	if (pipe2(p, O_NONBLOCK) < 0 || dup2(p[1], PIPE_W) < 0 || dup2(p[0], PIPE_R) < 0 ||
 	    close(p[0]) < 0 || close(p[1]) < 0)
 		return fail(-1, "pipe setup");
+	if (dup2(STDOUT_FILENO, OUT_DUP) < 0)
+		return fail(-1, "stdout dup");
 	if (write(PIPE_W, "fdenv", 5) != 5)
 		return fail(-1, "pipe prefill");
 	static const char prefill[] = "fdenv";
@@ -79,6 +85,7 @@ int main(int argc, char **argv)
 			return fail(s, "file status flags");
 		for (int other = 3; other < 64; other++)
 			if (other != FILE_FD && other != FILE_DUP && other != PIPE_W && other != PIPE_R &&
+			    other != OUT_DUP &&
 			    (fcntl(other, F_GETFD) != -1 || errno != EBADF))
 				return fail(s, "an fd that should not be open");
 		/* the dup shares the offset: read through each in turn */
@@ -97,7 +104,11 @@ int main(int argc, char **argv)
 			return fail(s, "pipe bytes out of order");
 		sum = workload_hash(sum, got, 8);
 		sum = workload_hash(sum, &out, 1);
-		printf("fdenv step %ld offset %lld pipe '%c' checksum %08x\n", s, (long long)at, out, sum);
+		/* stdout is line-buffered and flushed at each newline, so
+		 * lines through the dup stay in order with printf's */
+		if (dprintf(OUT_DUP, "fdenv step %ld offset %lld pipe '%c' checksum %08x\n", s,
+			    (long long)at, out, sum) < 0)
+			return fail(s, "write through the stdout dup");
 		workload_sleep_ms(a.interval_ms);
 	}
 	unlink(path);
