@@ -16,8 +16,7 @@
 #define O_PATH_ 010000000u
 #define MAX_PIPE_DATA (16u << 20)
 
-static gboolean refuse(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static gboolean refuse(GError **error, const char *fmt, ...)
+gboolean sv_rimg_refuse(GError **error, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -66,7 +65,7 @@ static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *fi
 		guint64 pos = 0, pipe = 0, file = 0;
 		if (!g_variant_lookup(d, "fd", "u", &fd) || !g_variant_lookup(d, "kind", "&s", &kind) ||
 		    !g_variant_lookup(d, "flags", "u", &flags))
-			return refuse(error, "fd entry %" G_GSIZE_FORMAT " of the snapshot lacks fd, kind or flags", i);
+			return sv_rimg_refuse(error, "fd entry %" G_GSIZE_FORMAT " of the snapshot lacks fd, kind or flags", i);
 		g_variant_lookup(d, "cloexec", "b", &cloexec);
 		g_variant_lookup(d, "stdio", "b", &stdio);
 		g_variant_lookup(d, "pos", "t", &pos);
@@ -75,9 +74,9 @@ static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *fi
 		g_variant_lookup(d, "pipe", "t", &pipe);
 		g_variant_lookup(d, "file", "t", &file);
 		if (fd >= SV_RIMG_MAX_FD)
-			return refuse(error, "fd %u is above the kernel's limit of %u", fd, SV_RIMG_MAX_FD);
+			return sv_rimg_refuse(error, "fd %u is above the kernel's limit of %u", fd, SV_RIMG_MAX_FD);
 		if (flags & O_PATH_)
-			return refuse(error, "fd %u is an O_PATH descriptor; restoring those is not supported", fd);
+			return sv_rimg_refuse(error, "fd %u is an O_PATH descriptor; restoring those is not supported", fd);
 		struct sv_rimg_fd e = { .fd = (gint32)fd, .cloexec = cloexec, .dup_of = -1,
 					.flags = flags & ~(O_CREAT_ | O_EXCL_ | O_NOCTTY_ | O_TRUNC_) };
 		gpointer first;
@@ -98,11 +97,11 @@ static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *fi
 				g_hash_table_insert(stdio_pipes, g_memdup2(&pipe, sizeof(pipe)),
 						    GUINT_TO_POINTER(fd));
 			if (fd > 2 && e.dup_of < 0)
-				return refuse(error, "fd %u is marked as stdio but is not fd 0-2 or "
+				return sv_rimg_refuse(error, "fd %u is marked as stdio but is not fd 0-2 or "
 						     "a dup of one", fd);
 		} else if (!strcmp(kind, "pipe")) {
 			if (!pipe)
-				return refuse(error, "fd %u is a pipe without an identity", fd);
+				return sv_rimg_refuse(error, "fd %u is a pipe without an identity", fd);
 			gpointer idx;
 			if (!g_hash_table_lookup_extended(pipes, &pipe, NULL, &idx)) {
 				idx = GUINT_TO_POINTER(g_hash_table_size(pipes));
@@ -115,21 +114,21 @@ static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *fi
 			gsize n = 0;
 			const guint8 *b = bytes ? g_variant_get_fixed_array(bytes, &n, 1) : NULL;
 			if (data->len + n > MAX_PIPE_DATA)
-				return refuse(error, "the pipes hold over %u MiB of unread data", MAX_PIPE_DATA >> 20);
+				return sv_rimg_refuse(error, "the pipes hold over %u MiB of unread data", MAX_PIPE_DATA >> 20);
 			e.data_off = data->len;
 			e.data_len = n;
 			if (n)
 				g_byte_array_append(data, b, (guint)n);
 		} else if (!strcmp(kind, "file") || !strcmp(kind, "dir") || !strcmp(kind, "chr")) {
 			if (!path || path[0] != '/')
-				return refuse(error, "fd %u (%s) has no path to reopen", fd, kind);
+				return sv_rimg_refuse(error, "fd %u (%s) has no path to reopen", fd, kind);
 			if (!strcmp(kind, "file"))
 				file_index(files, path, sha, uncarried);
 			e.kind = SV_RIMG_FD_PATH;
 			e.path_off = files->add_string(files->strings, path);
 			e.pos = pos;
 		} else {
-			return refuse(error, "fd %u is a %s; restore recreates files, directories, "
+			return sv_rimg_refuse(error, "fd %u is a %s; restore recreates files, directories, "
 					     "devices and pipes only", fd, kind);
 		}
 		g_array_append_val(out, e);
@@ -137,12 +136,12 @@ static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *fi
 	g_array_sort(out, compare_fd);
 	for (guint i = 1; i < out->len; i++)
 		if (g_array_index(out, struct sv_rimg_fd, i).fd == g_array_index(out, struct sv_rimg_fd, i - 1).fd)
-			return refuse(error, "fd %d appears twice in the snapshot",
+			return sv_rimg_refuse(error, "fd %d appears twice in the snapshot",
 				      g_array_index(out, struct sv_rimg_fd, i).fd);
 	for (guint i = 0; i < out->len; i++) {
 		const struct sv_rimg_fd *e = &g_array_index(out, struct sv_rimg_fd, i);
 		if (e->dup_of >= e->fd)
-			return refuse(error, "fd %d shares its open file with a later fd", e->fd);
+			return sv_rimg_refuse(error, "fd %d shares its open file with a later fd", e->fd);
 	}
 	h->nfds = out->len;
 	return TRUE;
@@ -169,7 +168,7 @@ gboolean sv_rimg_fds_build(GVariant *task, struct sv_rimg_header *h, SvRimgFiles
 	const char *cwd = "";
 	g_variant_lookup(task, "cwd", "&s", &cwd);
 	if (cwd[0] && cwd[0] != '/')
-		return refuse(error, "the snapshot's working directory '%s' is not absolute", cwd);
+		return sv_rimg_refuse(error, "the snapshot's working directory '%s' is not absolute", cwd);
 	h->cwd_off = files->add_string(files->strings, cwd);
 	guint32 umask = 022;
 	g_variant_lookup(task, "umask", "u", &umask);
@@ -178,12 +177,12 @@ gboolean sv_rimg_fds_build(GVariant *task, struct sv_rimg_header *h, SvRimgFiles
 	if (rl) {
 		gsize n = g_variant_n_children(rl);
 		if (n > SV_RIMG_RLIMITS)
-			return refuse(error, "the snapshot has %" G_GSIZE_FORMAT " resource limits; this "
+			return sv_rimg_refuse(error, "the snapshot has %" G_GSIZE_FORMAT " resource limits; this "
 					     "restorer knows %u", n, SV_RIMG_RLIMITS);
 		for (gsize i = 0; i < n; i++) {
 			g_variant_get_child(rl, i, "(tt)", &h->rlimits[i][0], &h->rlimits[i][1]);
 			if (h->rlimits[i][0] > h->rlimits[i][1])
-				return refuse(error, "resource limit %" G_GSIZE_FORMAT " has its soft "
+				return sv_rimg_refuse(error, "resource limit %" G_GSIZE_FORMAT " has its soft "
 						     "value above its hard one", i);
 		}
 		h->nrlimits = (guint32)n;
@@ -193,14 +192,14 @@ gboolean sv_rimg_fds_build(GVariant *task, struct sv_rimg_header *h, SvRimgFiles
 		gsize n;
 		const guint32 *g = g_variant_get_fixed_array(groups, &n, sizeof(guint32));
 		if (n > 65536)
-			return refuse(error, "the snapshot has %" G_GSIZE_FORMAT " supplementary groups", n);
+			return sv_rimg_refuse(error, "the snapshot has %" G_GSIZE_FORMAT " supplementary groups", n);
 		g_array_append_vals(ret_groups, g, (guint)n);
 		h->ngroups = (guint32)n;
 	}
 	g_autoptr(GVariant) expires_only = g_variant_lookup_value(task, "itimer_real_expires", NULL);
 	g_autoptr(GVariant) real = g_variant_lookup_value(task, "itimer_real", NULL);
 	if (expires_only && !real)
-		return refuse(error, "the process has ITIMER_REAL armed, but the snapshot knows only "
+		return sv_rimg_refuse(error, "the process has ITIMER_REAL armed, but the snapshot knows only "
 				     "its expiry, not the time left (the guest kernel has no tk_core "
 				     "symbol to read CLOCK_MONOTONIC from)");
 	timer(task, "itimer_real", h->itimers[0]);
@@ -213,7 +212,7 @@ gboolean sv_rimg_fds_build(GVariant *task, struct sv_rimg_header *h, SvRimgFiles
 	for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
 		guint32 v = 0;
 		if (g_variant_lookup(task, ids[i], "u", &v) && v != 0)
-			return refuse(error, "the process ran with %s %u; restoring a process that is not "
+			return sv_rimg_refuse(error, "the process ran with %s %u; restoring a process that is not "
 					     "root is not supported yet", ids[i], v);
 	}
 	return TRUE;

@@ -24,6 +24,10 @@ typedef struct SvRimgFiles {
 	void (*hex_to_bytes)(const char *hex, guint8 out[32]);
 } SvRimgFiles;
 
+/* Fails with SV_ERROR_INVALID_ARGUMENT and the message: a snapshot
+ * restore cannot honour. */
+gboolean sv_rimg_refuse(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
 /* Fills h's SV_RIMG_FDS fields (not the offsets), and the fd table
  * (struct sv_rimg_fd), groups (guint32) and pipe data arrays. A snapshot
  * without an "fds" entry gives an image without SV_RIMG_FDS. */

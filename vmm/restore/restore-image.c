@@ -22,17 +22,6 @@
 /* Largest image we build: the whole of it travels through guest RAM. */
 #define MAX_IMAGE_BYTES (3ull << 30) /* and a newc cpio entry holds < 4 GiB */
 
-static gboolean refuse(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static gboolean refuse(GError **error, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_set_error_literal(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT, msg);
-	return FALSE;
-}
-
 /* An integer of any width from a dict; the checkpoint writes some fields as
  * u32 and some as u64, and a later minor version may widen one. */
 static gboolean dict_int(GVariant *dict, const char *key, guint64 *ret)
@@ -58,7 +47,7 @@ static gboolean need_int(GVariant *dict, const char *section, const char *key, g
 {
 	if (dict_int(dict, key, ret))
 		return TRUE;
-	return refuse(error, "the snapshot's %s section has no integer '%s'", section, key);
+	return sv_rimg_refuse(error, "the snapshot's %s section has no integer '%s'", section, key);
 }
 
 static guint32 add_string(GByteArray *s, const char *str)
@@ -124,10 +113,10 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 	GVariant *all[] = { task, regs, fpu, tls, mm, vmas, pagemap };
 	for (guint i = 0; i < G_N_ELEMENTS(all); i++)
 		if (!all[i])
-			return refuse(error, "the snapshot has no %s section: it cannot be restored",
+			return sv_rimg_refuse(error, "the snapshot has no %s section: it cannot be restored",
 				      names[i]);
 	if (ps != 4096)
-		return refuse(error, "snapshot page size %" G_GUINT64_FORMAT " is not supported "
+		return sv_rimg_refuse(error, "snapshot page size %" G_GUINT64_FORMAT " is not supported "
 				     "(4096 only)", ps);
 
 	struct sv_rimg_header h = { 0 };
@@ -142,7 +131,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 	if (!need_int(task, "TASK", "pid", &pid, error) || !need_int(task, "TASK", "tid", &tid, error))
 		return FALSE;
 	if (pid != tid)
-		return refuse(error, "the snapshot is of thread %" G_GUINT64_FORMAT " of process %"
+		return sv_rimg_refuse(error, "the snapshot is of thread %" G_GUINT64_FORMAT " of process %"
 				     G_GUINT64_FORMAT "; only whole single-threaded processes restore",
 			      tid, pid);
 	h.pid = (guint32)pid;
@@ -189,7 +178,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 		while (g_variant_iter_next(&it, "(utttt)", &signo, &a.handler, &a.flags, &a.restorer,
 					   &a.mask)) {
 			if (signo < 1 || signo > 64)
-				return refuse(error, "sigaction for signal %u is out of range", signo);
+				return sv_rimg_refuse(error, "sigaction for signal %u is out of range", signo);
 			a.signo = signo;
 			g_array_append_val(sigactions, a);
 		}
@@ -211,7 +200,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 			memcpy(e.info, b, MIN(n, sizeof(e.info)));
 			g_variant_unref(info);
 			if (signo < 1 || signo > 64)
-				return refuse(error, "queued signal %u is out of range", signo);
+				return sv_rimg_refuse(error, "queued signal %u is out of range", signo);
 			g_array_append_val(sigqueue, e);
 		}
 	}
@@ -227,7 +216,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 		while (g_variant_iter_next(&it, "{&st}", &name, &value)) {
 			struct sv_rimg_named e = { 0 };
 			if (strlen(name) >= sizeof(e.name))
-				return refuse(error, "register name '%s' is too long", name);
+				return sv_rimg_refuse(error, "register name '%s' is too long", name);
 			g_strlcpy(e.name, name, sizeof(e.name));
 			e.value = value;
 			g_array_append_val(named, e);
@@ -248,7 +237,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 				const guint8 *b = g_variant_get_fixed_array(val, &n, 1);
 				for (gsize i = 0; i < n; i++)
 					if (b[i])
-						return refuse(error,
+						return sv_rimg_refuse(error,
 							      "the process uses TLS descriptors (%s): "
 							      "restoring them is not supported yet",
 							      key);
@@ -270,7 +259,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 	const guint8 *fpu_bytes = g_variant_get_fixed_array(fpu_raw, &fpu_size, 1);
 	g_variant_get_child(fpu, 1, "t", &h.fpu_features);
 	if (fpu_size > 64 * 1024)
-		return refuse(error, "FPU state of %" G_GSIZE_FORMAT " bytes is too large", fpu_size);
+		return sv_rimg_refuse(error, "FPU state of %" G_GSIZE_FORMAT " bytes is too large", fpu_size);
 	h.fpu_size = (guint32)fpu_size;
 
 	/* ---- mm ---- */
@@ -289,7 +278,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 		};
 		for (guint i = 0; i < G_N_ELEMENTS(mm_fields); i++)
 			if (!g_variant_lookup(fields, mm_fields[i].key, "t", mm_fields[i].dst))
-				return refuse(error, "the snapshot's MM section has no '%s'",
+				return sv_rimg_refuse(error, "the snapshot's MM section has no '%s'",
 					      mm_fields[i].key);
 	}
 	g_autoptr(GArray) auxv = g_array_new(FALSE, TRUE, sizeof(guint64));
@@ -310,7 +299,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 			g_array_append_val(auxv, zero);
 		}
 		if (auxv->len > 2 * 64)
-			return refuse(error, "saved auxv has %u entries; the kernel keeps at most 64",
+			return sv_rimg_refuse(error, "saved auxv has %u entries; the kernel keeps at most 64",
 				      auxv->len / 2);
 	}
 
@@ -345,7 +334,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 			else if (!strcmp(name, "[heap]"))
 				e.flags |= SV_RIMG_VMA_HEAP;
 			else if (name[0] == '[' && strcmp(name, "[stack]"))
-				return refuse(error, "mapping %s at 0x%" G_GINT64_MODIFIER "x is a kernel "
+				return sv_rimg_refuse(error, "mapping %s at 0x%" G_GINT64_MODIFIER "x is a kernel "
 						     "special mapping restore does not know",
 					      name, start);
 			if (name[0] == '/') {
@@ -364,7 +353,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 				}
 				e.file = (gint32)GPOINTER_TO_UINT(idx);
 			} else if (name[0] && name[0] != '[') {
-				return refuse(error, "mapping at 0x%" G_GINT64_MODIFIER "x is named '%s', "
+				return sv_rimg_refuse(error, "mapping at 0x%" G_GINT64_MODIFIER "x is named '%s', "
 						     "which is neither a file nor a known region",
 					      start, name);
 			}
@@ -523,7 +512,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 	}
 	h.file_size = off;
 	if (off > MAX_IMAGE_BYTES)
-		return refuse(error, "the restore image would be %" G_GUINT64_FORMAT " MiB; at most %"
+		return sv_rimg_refuse(error, "the restore image would be %" G_GUINT64_FORMAT " MiB; at most %"
 				     G_GUINT64_FORMAT " MiB are supported", off >> 20, (guint64)(MAX_IMAGE_BYTES >> 20));
 
 	/* ---- write ---- */
