@@ -77,10 +77,14 @@ if [ -n "$WITH_QEMU" ]; then
 	done
 fi
 
-# the L2 image, as snapvm's --image expects it
-for f in manifest.json boot-kernel kernel-release initramfs.cpio "$(cat "$IMAGE/boot-kernel")"; do
-	cp "$IMAGE/$f" "$ROOT/l2/"
+# the L2 image, as snapvm's --image expects it: config for introspection
+# (ps, checkpoint), and the kallsyms cache when there is one (keyed by the
+# kernel's size and mtime, hence -p: decoding it under TCG takes seconds)
+KERNEL=$(cat "$IMAGE/boot-kernel")
+for f in manifest.json boot-kernel kernel-release initramfs.cpio config "$KERNEL"; do
+	cp -p "$IMAGE/$f" "$ROOT/l2/"
 done
+if [ -f "$IMAGE/$KERNEL.kallsyms" ]; then cp -p "$IMAGE/$KERNEL.kallsyms" "$ROOT/l2/"; fi
 
 for a in "${ADDS[@]}"; do
 	mkdir -p "$ROOT$(dirname "${a#*=}")"

@@ -121,6 +121,7 @@ static gboolean build(SvVmm *vmm, const SvMachineConfig *config, GError **error)
 	    !sv_kvm_mptable_write(vmm, error))
 		return FALSE;
 	vmm->agent.vmm = vmm->agent_control.vmm = vmm;
+	vmm->agent.tie_to_host = TRUE;
 	vmm->console = sv_serial_new(vmm, SV_KVM_COM1, SV_KVM_COM1_IRQ, console_sink, vmm);
 	vmm->agent.uart = sv_serial_new(vmm, SV_KVM_COM2, SV_KVM_COM2_IRQ, bridge_sink,
 					&vmm->agent);
@@ -177,6 +178,7 @@ static void bridge_io(SvVmm *vmm, SvBridge *b, short revents)
 	if (b->client < 0) {
 		if (revents & POLLIN) {
 			int fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+			sv_host_tie_reset(&b->tie);
 			g_mutex_lock(&vmm->devices);
 			b->client = fd;
 			g_mutex_unlock(&vmm->devices);
@@ -188,9 +190,11 @@ static void bridge_io(SvVmm *vmm, SvBridge *b, short revents)
 	if ((revents & (POLLIN | POLLHUP | POLLERR)) && b->to_guest->len < TO_GUEST_MAX) {
 		guint8 chunk[16384];
 		ssize_t n = read(b->client, chunk, sizeof(chunk));
-		if (n > 0)
+		if (n > 0) {
 			g_byte_array_append(b->to_guest, chunk, (guint)n);
-		else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			if (b->tie_to_host)
+				sv_host_tie_feed(&b->tie, chunk, (gsize)n);
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			gone = TRUE;
 	}
 	g_mutex_lock(&vmm->devices);
@@ -203,8 +207,16 @@ static void bridge_io(SvVmm *vmm, SvBridge *b, short revents)
 			gone = TRUE;
 	}
 	g_mutex_unlock(&vmm->devices);
-	if (gone)
-		bridge_close(vmm, b);
+	if (!gone)
+		return;
+	bridge_close(vmm, b);
+	if (b->tie_to_host && b->tie.owned) {
+		/* the process that owns the VM is gone (host-tie.c) */
+		static const char text[] = "\nsnapvm kvm: the host process that owned this VM "
+					   "closed its agent connection; VM stopped\n";
+		sv_vmm_console_write(vmm, text, strlen(text));
+		sv_vmm_end(vmm, SV_VMM_STOP, NULL);
+	}
 }
 
 /* Host bytes into the UART's receive FIFO, as far as they fit. */
