@@ -128,6 +128,17 @@ static void park_if_paused(SvVcpu *v)
 	g_mutex_unlock(&vmm->pause_lock);
 }
 
+SvSerial *sv_kvm_uart_at(SvVmm *vmm, guint16 port)
+{
+	if (sv_serial_owns(vmm->console, port))
+		return vmm->console;
+	if (sv_serial_owns(vmm->agent.uart, port))
+		return vmm->agent.uart;
+	if (sv_serial_owns(vmm->agent_control.uart, port))
+		return vmm->agent_control.uart;
+	return NULL;
+}
+
 static void handle_io(SvVcpu *v)
 {
 	SvVmm *vmm = v->vmm;
@@ -136,13 +147,7 @@ static void handle_io(SvVcpu *v)
 	gboolean is_write = run->io.direction == KVM_EXIT_IO_OUT;
 	guint16 port = run->io.port;
 	for (guint i = 0; i < run->io.count; i++, data += run->io.size) {
-		SvSerial *uart = NULL;
-		if (sv_serial_owns(vmm->console, port))
-			uart = vmm->console;
-		else if (sv_serial_owns(vmm->agent.uart, port))
-			uart = vmm->agent.uart;
-		else if (sv_serial_owns(vmm->agent_control.uart, port))
-			uart = vmm->agent_control.uart;
+		SvSerial *uart = sv_kvm_uart_at(vmm, port);
 		if (uart && run->io.size == 1) {
 			g_mutex_lock(&vmm->devices);
 			sv_serial_io(uart, port, is_write, data);

@@ -81,6 +81,7 @@ typedef struct SvBridge {
 	int client; /* the one connected client, or -1 */
 	GByteArray *to_guest; /* main loop only */
 	GByteArray *to_host;  /* filled by the UART under the devices lock */
+	gint64 to_host_since; /* main loop: when it saw to_host's oldest byte */
 	gboolean tie_to_host; /* the agent's port, not its control port */
 	SvHostTie tie;	      /* of the current client */
 } SvBridge;
@@ -176,17 +177,24 @@ gboolean sv_kvm_vcpus_start(SvVmm *vmm, GError **error);
 void sv_kvm_vcpus_pause(SvVmm *vmm);
 void sv_kvm_vcpus_resume(SvVmm *vmm);
 gboolean sv_kvm_vcpus_paused(SvVmm *vmm);
+/* The UART that owns a port, or NULL. */
+SvSerial *sv_kvm_uart_at(SvVmm *vmm, guint16 port);
 /* QEMU "info registers" text for one vCPU (the arch's monitor parser reads
  * both backends' dumps, so register names are the same). */
 char *sv_kvm_vcpu_dump(SvVmm *vmm, guint index, GError **error);
 
-/* serial.c: what the guest sends goes to sink, byte runs at a time. */
-typedef void (*SvSerialSink)(gpointer user, const guint8 *buf, gsize len);
+/* serial.c: what the guest sends goes to sink, byte runs at a time; the
+ * sink takes every byte and returns FALSE when it would rather not get
+ * more (the UART then holds its transmitter busy until
+ * sv_serial_tx_resume). */
+typedef gboolean (*SvSerialSink)(gpointer user, const guint8 *buf, gsize len);
 SvSerial *sv_serial_new(SvVmm *vmm, guint16 base, guint irq, SvSerialSink sink, gpointer user);
 void sv_serial_free(SvSerial *s);
 gboolean sv_serial_owns(const SvSerial *s, guint16 port);
 void sv_serial_io(SvSerial *s, guint16 port, gboolean is_write, guint8 *data);
 /* Host bytes for the guest: takes what fits in the receive FIFO. */
 gsize sv_serial_receive(SvSerial *s, const guint8 *buf, gsize len);
+/* The sink has room again. Devices lock held. */
+void sv_serial_tx_resume(SvSerial *s);
 
 #endif
