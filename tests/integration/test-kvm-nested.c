@@ -429,6 +429,16 @@ static void test_nested_checkpoint(void)
 		       json_object_get_int_member(c, "file_size"),
 		       json_object_get_string_member(c, "regs_source"));
 	g_assert_true(json_object_get_boolean_member(c, "resumed"));
+	/* The checkpoint is a second snapvm process driving the kvm backend's
+	 * control socket (vmm/kvm/control.c): pause, map_ram (the pages came
+	 * from it), regs (only when the task was on a vCPU in user mode) and
+	 * resume. Say which of them this run exercised. */
+	g_assert_cmpint(json_object_get_int_member(c, "pauses"), >=, 1);
+	g_assert_cmpint(json_object_get_int_member(c, "pages_present"), >, 0);
+	gboolean vcpu_regs = g_strcmp0(json_object_get_string_member(c, "regs_source"), "vcpu") == 0;
+	g_test_message("kvm control socket exercised by the checkpoint: pause, ram (map_ram), "
+		       "%sresume",
+		       vcpu_regs ? "regs, " : "(regs not needed: the task was off its vCPU) ");
 	g_autofree char *inspect = NULL;
 	g_assert_nonnull(job_line("INSPECT", &inspect));
 	g_assert_cmpstr(inspect, ==, "rc=0"); /* verified inside L1 too */
