@@ -5,9 +5,11 @@
  *
  * Enough of the chip for Linux's 8250 driver to detect a 16550A (scratch
  * register, FIFO bits in IIR, loopback mirroring MCR into MSR) and to drive
- * it by interrupt. The transmitter is always empty, so a THR-empty
- * interrupt is pending after every write and whenever the driver enables
- * it; received bytes wait in a FIFO deeper than the chip's (the driver
+ * it by interrupt. The transmitter is empty unless the sink is full, so
+ * a THR-empty interrupt is pending after every write and whenever the
+ * driver enables it; a full sink (a host that reads slowly) holds THRE
+ * clear until sv_serial_tx_resume, so the guest waits and no byte is
+ * dropped; received bytes wait in a FIFO deeper than the chip's (the driver
  * reads while LSR says data ready). Modem lines say "carrier present"
  * always: a drop would hang up the agent's tty for good.
  */
