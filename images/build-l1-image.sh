@@ -73,7 +73,11 @@ if [ -n "$WITH_QEMU" ]; then
 	copy_with_libs "$(command -v qemu-system-x86_64)" /bin/qemu-system-x86_64
 	mkdir -p "$ROOT/usr/share/qemu"
 	for f in bios-microvm.bin bios-256k.bin pvh.bin linuxboot_dma.bin kvmvapic.bin qboot.rom; do
-		if [ -e "/usr/share/qemu/$f" ]; then cp -L "/usr/share/qemu/$f" "$ROOT/usr/share/qemu/"; fi
+		# Debian's SeaBIOS (bios-256k.bin) lives in /usr/share/seabios,
+		# which the host's QEMU also searches; L1's finds all in one place
+		for d in /usr/share/qemu /usr/share/seabios; do
+			if [ -e "$d/$f" ]; then cp -L "$d/$f" "$ROOT/usr/share/qemu/"; break; fi
+		done
 	done
 fi
 
