@@ -73,14 +73,22 @@ if [ -n "$WITH_QEMU" ]; then
 	copy_with_libs "$(command -v qemu-system-x86_64)" /bin/qemu-system-x86_64
 	mkdir -p "$ROOT/usr/share/qemu"
 	for f in bios-microvm.bin bios-256k.bin pvh.bin linuxboot_dma.bin kvmvapic.bin qboot.rom; do
-		if [ -e "/usr/share/qemu/$f" ]; then cp -L "/usr/share/qemu/$f" "$ROOT/usr/share/qemu/"; fi
+		# Debian's SeaBIOS (bios-256k.bin) lives in /usr/share/seabios,
+		# which the host's QEMU also searches; L1's finds all in one place
+		for d in /usr/share/qemu /usr/share/seabios; do
+			if [ -e "$d/$f" ]; then cp -L "$d/$f" "$ROOT/usr/share/qemu/"; break; fi
+		done
 	done
 fi
 
-# the L2 image, as snapvm's --image expects it
-for f in manifest.json boot-kernel kernel-release initramfs.cpio "$(cat "$IMAGE/boot-kernel")"; do
-	cp "$IMAGE/$f" "$ROOT/l2/"
+# the L2 image, as snapvm's --image expects it: config for introspection
+# (ps, checkpoint), and the kallsyms cache when there is one (keyed by the
+# kernel's size and mtime, hence -p: decoding it under TCG takes seconds)
+KERNEL=$(cat "$IMAGE/boot-kernel")
+for f in manifest.json boot-kernel kernel-release initramfs.cpio config "$KERNEL"; do
+	cp -p "$IMAGE/$f" "$ROOT/l2/"
 done
+if [ -f "$IMAGE/$KERNEL.kallsyms" ]; then cp -p "$IMAGE/$KERNEL.kallsyms" "$ROOT/l2/"; fi
 
 for a in "${ADDS[@]}"; do
 	mkdir -p "$ROOT$(dirname "${a#*=}")"

@@ -12,8 +12,13 @@
 #include "vmm/errors.h"
 #include "vmm/io-util.h"
 
-/* How long one request may take once the agent is up. Generous: TCG guests
- * on a loaded 2-core machine can be slow, but a dead agent must not hang us. */
+/* How long the agent may stay silent while a request waits for its reply
+ * once the agent is up. Generous: TCG guests on a loaded 2-core machine can
+ * be slow, but a dead agent must not hang us. Silent, not in total: the
+ * deadline moves with every byte that arrives, so it scales with the
+ * reply's size and the channel's speed - a 1 MiB READFILE reply takes
+ * minutes through a UART under nested KVM (a few KB/s), and an agent that
+ * is sending one is not dead. */
 #define REQUEST_TIMEOUT_MS 30000
 /* An oracle hashes every region of a process in the guest: slow under TCG. */
 #define ORACLE_TIMEOUT_MS 120000
@@ -24,6 +29,7 @@ struct SvAgentClient {
 	guint32 next_tag;
 	GByteArray *in;	      /* bytes received, not yet a whole frame */
 	GQueue pending;	      /* SvAgentFrame* received while waiting for a reply */
+	gint64 last_rx_us;    /* when bytes last arrived (monotonic) */
 	/* While a handshake waits for its first reply, bytes that are not a
 	 * frame are skipped: a serial-line channel (the kvm backend's) echoes
 	 * what arrives in the moment before the agent puts its tty in raw mode.
@@ -222,7 +228,15 @@ static gboolean fill(SvAgentClient *client, gint timeout_ms, GError **error)
 		return FALSE;
 	}
 	g_byte_array_append(client->in, buf, got);
+	client->last_rx_us = g_get_monotonic_time();
 	return TRUE;
+}
+
+/* A deadline of timeout_ms of silence: pushed back by every byte that
+ * arrived since it was set. */
+static gint64 silence_deadline(const SvAgentClient *client, gint64 deadline, gint timeout_ms)
+{
+	return MAX(deadline, client->last_rx_us + (gint64)timeout_ms * 1000);
 }
 
 gboolean sv_agent_client_recv(SvAgentClient *client, gint timeout_ms, SvAgentFrame *ret_frame,
@@ -243,6 +257,7 @@ gboolean sv_agent_client_recv(SvAgentClient *client, gint timeout_ms, SvAgentFra
 			return TRUE;
 		gint left = -1;
 		if (deadline >= 0) {
+			deadline = silence_deadline(client, deadline, timeout_ms);
 			gint64 us = deadline - g_get_monotonic_time();
 			left = us <= 0 ? 0 : (gint)((us + 999) / 1000);
 		}
@@ -296,6 +311,7 @@ gboolean sv_agent_client_wait_reply(SvAgentClient *client, guint32 tag, guint16 
 	others = client->pending;
 	g_queue_init(&client->pending);
 	for (;;) {
+		deadline = silence_deadline(client, deadline, (gint)timeout_ms);
 		gint64 us = deadline - g_get_monotonic_time();
 		SvAgentFrame f = { 0 };
 		if (!sv_agent_client_recv(client, us <= 0 ? 0 : (gint)(us / 1000), &f, error))

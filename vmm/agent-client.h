@@ -85,7 +85,8 @@ gboolean sv_agent_client_recv(SvAgentClient *client, gint timeout_ms, SvAgentFra
 			      GError **error);
 
 /* Waits for the reply to tag; other frames received meanwhile are queued for
- * sv_agent_client_recv. An SV_MSG_ERROR reply becomes SV_ERROR_AGENT. */
+ * sv_agent_client_recv. An SV_MSG_ERROR reply becomes SV_ERROR_AGENT.
+ * timeout_ms counts silence: every byte received moves the deadline. */
 gboolean sv_agent_client_wait_reply(SvAgentClient *client, guint32 tag, guint16 want_type,
 				    guint timeout_ms, SvAgentFrame *ret_frame, GError **error);
 

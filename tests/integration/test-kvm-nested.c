@@ -2,11 +2,22 @@
 /*
  * test-kvm-nested.c - the kvm backend on a host without /dev/kvm.
  *
- * QEMU TCG boots an L1 guest with -cpu max,+svm from the x86_64 image's own
+ * QEMU TCG boots one L1 guest with -cpu max,+svm from the x86_64 image's own
  * kernel; its initramfs (images/build-l1-image.sh) loads kvm.ko and
- * kvm-amd.ko, so L1 has /dev/kvm, and runs `snapvm run --accel kvm` of a
- * test workload there. Its output must equal the workload's output run
- * natively on this host. About 25 s of wall time here; suite
+ * kvm-amd.ko, so L1 has /dev/kvm, and its job (job_script below) does, on
+ * the kvm backend, each in a fresh L2 guest:
+ *   run         `snapvm run --accel kvm` of a workload on 2 vCPUs: its output
+ *               must equal the workload's native output on this host;
+ *   checkpoint  `run --detach --json`, `ps` (introspection), `checkpoint
+ *               --kill --json` and `inspect --verify` inside L1; the
+ *               snapshot comes out on L1's second serial port (a file here)
+ *               and is verified and checked here by the host's reader;
+ *   host-loss   a `snapvm run` SIGKILLed mid-run: its VMM must stop the VM
+ *               on its own (vmm/kvm/host-tie.c);
+ * and the host then restores the snapshot under TCG (`snapvm restore
+ * --accel tcg`): its output must carry on the uninterrupted run's -
+ * cross-accelerator portability. One L1 run for all of it; the figures
+ * (L1 time per step, checkpoint pause) are in the test log. Suite
  * integration-kvm-nested.
  *
  * Also: where /dev/kvm does not open, `--accel kvm` must fail saying so and
@@ -14,6 +25,7 @@
  */
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,42 +95,175 @@ static char *between_markers(char *log, int *ret_rc)
 	return g_string_free(s, FALSE);
 }
 
-static void test_nested_run(void)
+/* The workload checkpointed inside L1: long enough to be caught mid-run
+ * after `ps` and the checkpoint's own set-up under TCG, short enough that
+ * its restored rest runs in seconds. */
+#define CK_STEPS 400
+#define CK_INTERVAL_MS 25
+#define RESTORE_TIMEOUT_S 300
+
+/* Everything the one L1 run left for the tests below. */
+typedef struct {
+	char *tmp;
+	char *console; /* L1's console, "\r" removed */
+	char *snapshot; /* the file L1 sent out, NULL if none */
+	double l1_s;
+} L1Result;
+
+static L1Result *l1;
+
+static char *job_script(void)
 {
-	g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
-	g_assert_nonnull(qemu); /* scripts/setup.sh installs qemu-system-x86 */
+	return g_strdup_printf(
+		"#!/bin/sh\n"
+		"up() { cut -d' ' -f1 /proc/uptime; }\n"
+		"echo \"=== T start $(up)\"\n"
+		/* run: 2 vCPUs in L2, so the MP table and AP start-up are tested */
+		"snapvm run --accel kvm --vcpus 2 --image /l2 -- /workload/counter "
+		"40 0 >/tmp/out 2>/tmp/err\n"
+		"rc=$?\n"
+		"cat /tmp/err\n"
+		"echo '=== OUTPUT BEGIN'\n"
+		"cat /tmp/out\n"
+		"echo \"=== OUTPUT END rc=$rc\"\n"
+		"[ $rc = 0 ] || cat /tmp/state/logs/*.console.log 2>/dev/null | tail -40\n"
+		"echo \"=== T run $(up)\"\n"
+		/* checkpoint */
+		"snapvm run --accel kvm --detach --json --name ck --image /l2 -- /workload/counter "
+		"%d %d >/tmp/ck.json 2>/tmp/ck.err\n"
+		"echo \"=== CKRUN rc=$? $(tr -d '\\n' </tmp/ck.json)\"\n"
+		"cat /tmp/ck.err\n"
+		"pid=$(sed -n 's/.*\"pid\" *: *\\([0-9]*\\).*/\\1/p' /tmp/ck.json)\n"
+		"echo \"=== T detached $(up)\"\n"
+		"snapvm ps ck --json >/tmp/ps.json 2>/tmp/ps.err\n"
+		"echo \"=== PS rc=$? $(tr -d '\\n' </tmp/ps.json)\"\n"
+		"cat /tmp/ps.err\n"
+		"echo \"=== T ps $(up)\"\n"
+		"snapvm checkpoint ck --pid \"$pid\" -o /snap.svs --kill --json >/tmp/cp.json "
+		"2>/tmp/cp.err\n"
+		"echo \"=== CHECKPOINT rc=$? $(tr -d '\\n' </tmp/cp.json)\"\n"
+		"cat /tmp/cp.err\n"
+		"echo \"=== T checkpoint $(up)\"\n"
+		"snapvm inspect --verify /snap.svs >/tmp/in.txt 2>&1\n"
+		"echo \"=== INSPECT rc=$?\"\n"
+		"tail -2 /tmp/in.txt\n"
+		"snapvm stop ck || cat /tmp/state/vms/ck/console.log 2>/dev/null | tail -20\n"
+		/* out on ttyS1, raw: a length line, then the bytes */
+		"if [ -f /snap.svs ]; then\n"
+		"  stty -F /dev/ttyS1 raw -echo clocal\n"
+		"  { echo \"SNAPVM-FILE $(stat -c %%s /snap.svs)\"; cat /snap.svs; } >/dev/ttyS1\n"
+		"fi\n"
+		"echo \"=== T sent $(up)\"\n"
+		/* host-loss: the owning snapvm run SIGKILLed once the workload
+		 * prints; its VMM must exit by itself (a zombie counts: PID 1
+		 * here is a shell that reaps late) */
+		"snapvm run --accel kvm --name hl --image /l2 -- /workload/counter 100000 50 "
+		">/tmp/hl.out 2>/tmp/hl.err &\n"
+		"runpid=$!\n"
+		"i=0; while [ ! -s /tmp/hl.out ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done\n"
+		"vmm=$(cat /tmp/state/vms/hl/vmm.pid 2>/dev/null)\n"
+		"kill -9 $runpid\n"
+		"t0=$(up)\n"
+		"alive() { [ -n \"$vmm\" ] && [ -e /proc/$vmm ] && ! grep -q '^State:.*Z' "
+		"/proc/$vmm/status 2>/dev/null; }\n"
+		"i=0; while alive && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\n"
+		"if [ -z \"$vmm\" ]; then echo \"=== HOSTLOSS no-vmm $(head -c 300 /tmp/hl.err)\";\n"
+		"elif alive; then echo '=== HOSTLOSS still-running'; kill -9 $vmm;\n"
+		"else echo \"=== HOSTLOSS stopped $t0 $(up) $(snapvm list | grep -c 'hl.*stopped')\"; fi\n"
+		"echo \"=== T end $(up)\"\n",
+		CK_STEPS, CK_INTERVAL_MS);
+}
+
+/* The rest of the line after the L1 job's "=== KEY ", or NULL. */
+static const char *job_line(const char *key, char **ret_owned)
+{
+	g_autofree char *prefix = g_strdup_printf("\n=== %s ", key);
+	const char *p = l1 && l1->console ? strstr(l1->console, prefix) : NULL;
+	if (!p)
+		return NULL;
+	p += strlen(prefix);
+	*ret_owned = g_strndup(p, strcspn(p, "\n"));
+	return *ret_owned;
+}
+
+static double job_time(const char *step)
+{
+	g_autofree char *key = g_strdup_printf("T %s", step);
+	g_autofree char *line = NULL;
+	return job_line(key, &line) ? g_ascii_strtod(line, NULL) : -1;
+}
+
+/* "rc=N JSON" -> N and the parsed JSON (NULL if none). */
+static JsonNode *rc_json(const char *key, int *ret_rc)
+{
+	g_autofree char *line = NULL;
+	*ret_rc = -1;
+	if (!job_line(key, &line))
+		return NULL;
+	if (!g_str_has_prefix(line, "rc="))
+		return NULL;
+	char *json = NULL;
+	*ret_rc = (int)g_ascii_strtoll(line + 3, &json, 10);
+	g_autoptr(JsonParser) p = json_parser_new();
+	if (!json || !json_parser_load_from_data(p, json, -1, NULL) || !json_parser_get_root(p))
+		return NULL;
+	return json_node_copy(json_parser_get_root(p));
+}
+
+/* L1's second serial port: "SNAPVM-FILE SIZE\n" then the bytes. */
+static char *extract_snapshot(const char *port_file, const char *out)
+{
+	g_autofree char *data = NULL;
+	gsize len = 0;
+	if (!g_file_get_contents(port_file, &data, &len, NULL) ||
+	    !g_str_has_prefix(data, "SNAPVM-FILE "))
+		return NULL;
+	char *end = NULL;
+	guint64 size = g_ascii_strtoull(data + strlen("SNAPVM-FILE "), &end, 10);
+	if (*end != '\n' || size == 0 || size > len - (gsize)(end + 1 - data)) {
+		g_test_message("L1 sent %" G_GSIZE_FORMAT " bytes on its second port, "
+			       "not a whole snapshot of %" G_GUINT64_FORMAT,
+			       len, size);
+		return NULL;
+	}
+	g_autoptr(GError) error = NULL;
+	g_file_set_contents(out, end + 1, (gssize)size, &error);
+	g_assert_no_error(error);
+	return g_strdup(out);
+}
+
+static char *image_dir(void)
+{
 	const char *cache = g_getenv("SNAPVM_CACHE_DIR");
 	g_autofree char *cache_dir = cache ? g_strdup(cache)
 					   : g_build_filename(g_get_home_dir(), ".cache", "snapvm",
 							      NULL);
-	g_autofree char *image = g_build_filename(cache_dir, "images", "x86_64", "current", NULL);
+	return g_build_filename(cache_dir, "images", "x86_64", "current", NULL);
+}
+
+/* Builds the L1 initramfs and runs L1 once; the tests below read what it
+ * left. */
+static void test_nested_boot(void)
+{
+	g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+	g_assert_nonnull(qemu); /* scripts/setup.sh installs qemu-system-x86 */
+	g_autofree char *image = image_dir();
 	g_autofree char *kernel = g_build_filename(image, "vmlinux", NULL);
 	if (!g_file_test(kernel, G_FILE_TEST_EXISTS))
 		g_error("no x86_64 image at %s: run scripts/setup.sh", image);
-
 	g_autofree char *snapvm = sv_test_build_path("vmm/snapvm");
 	g_autofree char *counter = sv_test_workload("counter", "x86_64");
-	const char *native[] = { counter, COUNTER_ARGS, NULL };
-	g_autofree char *expected = sv_test_host_output(native);
 
 	g_autoptr(GError) error = NULL;
-	g_autofree char *tmp = g_dir_make_tmp("snapvm-kvm-nested-XXXXXX", &error);
+	l1 = g_new0(L1Result, 1);
+	l1->tmp = g_dir_make_tmp("snapvm-kvm-nested-XXXXXX", &error);
 	g_assert_no_error(error);
-	g_autofree char *job = g_build_filename(tmp, "job.sh", NULL);
-	g_autofree char *cpio = g_build_filename(tmp, "l1.cpio", NULL);
-	g_autofree char *log = g_build_filename(tmp, "l1.log", NULL);
-	/* 2 vCPUs in L2: the MP table and AP start-up are part of the test */
-	g_file_set_contents(job,
-			    "#!/bin/sh\n"
-			    "snapvm run --accel kvm --vcpus 2 --image /l2 -- /workload/counter "
-			    "40 0 >/tmp/out 2>/tmp/err\n"
-			    "rc=$?\n"
-			    "cat /tmp/err\n"
-			    "echo '=== OUTPUT BEGIN'\n"
-			    "cat /tmp/out\n"
-			    "echo \"=== OUTPUT END rc=$rc\"\n"
-			    "[ $rc = 0 ] || cat /tmp/state/logs/*.console.log 2>/dev/null | tail -40\n",
-			    -1, &error);
+	g_autofree char *job = g_build_filename(l1->tmp, "job.sh", NULL);
+	g_autofree char *cpio = g_build_filename(l1->tmp, "l1.cpio", NULL);
+	g_autofree char *log = g_build_filename(l1->tmp, "l1.log", NULL);
+	g_autofree char *port2 = g_build_filename(l1->tmp, "l1-ttyS1", NULL);
+	g_autofree char *script = job_script();
+	g_file_set_contents(job, script, -1, &error);
 	g_assert_no_error(error);
 	g_autofree char *builder = source_path("images/build-l1-image.sh");
 	g_autofree char *add_job = g_strdup_printf("%s=/job.sh", job);
@@ -134,31 +279,301 @@ static void test_nested_run(void)
 
 	g_autofree char *timeout = g_strdup_printf("%d", L1_TIMEOUT_S);
 	g_autofree char *serial = g_strdup_printf("file:%s", log);
-	const char *l1[] = { "timeout", "-s", "KILL", timeout, qemu, "-accel", "tcg", "-M", "pc",
-			     "-cpu", "max,+svm", "-m", "2048", "-nodefaults", "-nographic",
-			     "-no-reboot", "-kernel", kernel, "-initrd", cpio, "-append",
-			     "console=ttyS0 nokaslr quiet loglevel=3 panic=-1", "-serial", serial,
-			     NULL };
+	g_autofree char *serial2 = g_strdup_printf("file:%s", port2);
+	const char *argv[] = { "timeout", "-s", "KILL", timeout, qemu, "-accel", "tcg", "-M", "pc",
+			       "-cpu", "max,+svm", "-m", "2048", "-nodefaults", "-nographic",
+			       "-no-reboot", "-kernel", kernel, "-initrd", cpio, "-append",
+			       "console=ttyS0 nokaslr quiet loglevel=3 panic=-1", "-serial", serial,
+			       "-serial", serial2, NULL };
 	gint64 t0 = g_get_monotonic_time();
-	g_assert_true(g_spawn_sync(NULL, (char **)l1, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+	g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
 				   NULL, &status, &error));
 	g_assert_no_error(error);
-	g_test_message("L1 under TCG, snapvm run --accel kvm inside: %.1f s",
-		       (g_get_monotonic_time() - t0) / 1e6);
+	l1->l1_s = (g_get_monotonic_time() - t0) / 1e6;
 	g_autofree char *text = NULL;
 	g_file_get_contents(log, &text, NULL, NULL);
+	if (text) {
+		char *w = text; /* the L1 console's tty turns "\n" into "\r\n" */
+		for (const char *r = text; *r; r++)
+			if (*r != '\r')
+				*w++ = *r;
+		*w = '\0';
+	}
+	l1->console = g_steal_pointer(&text);
+	g_autofree char *snap = g_build_filename(l1->tmp, "from-l1.svs", NULL);
+	l1->snapshot = extract_snapshot(port2, snap);
+	g_unlink(job);
+	g_unlink(cpio);
+	g_unlink(port2);
+	g_test_message("L1 under TCG, the whole job: %.1f s of host time; L1 seconds: run %.1f, "
+		       "checkpoint VM up %.1f, ps %.1f, checkpoint %.1f, sent %.1f, host-loss %.1f",
+		       l1->l1_s, job_time("run") - job_time("start"),
+		       job_time("detached") - job_time("run"),
+		       job_time("ps") - job_time("detached"),
+		       job_time("checkpoint") - job_time("ps"),
+		       job_time("sent") - job_time("checkpoint"),
+		       job_time("end") - job_time("sent"));
+	/* the job's own report lines, and what it said about failures */
+	g_auto(GStrv) lines = g_strsplit(l1->console ? l1->console : "", "\n", -1);
+	for (guint i = 0; lines[i]; i++)
+		if (g_str_has_prefix(lines[i], "=== ") || g_str_has_prefix(lines[i], "snapvm"))
+			g_test_message("L1: %.300s", lines[i]);
+	if (!l1->console || !strstr(l1->console, "L1-JOB-END"))
+		g_test_message("L1 console:\n%s", l1->console ? l1->console : "(none)");
+	g_assert_nonnull(l1->console);
+	g_assert_nonnull(strstr(l1->console, "L1-JOB-END"));
+}
+
+static gboolean need_l1(void)
+{
+	if (l1 && l1->console)
+		return TRUE;
+	g_test_skip("L1 did not run");
+	return FALSE;
+}
+
+static void test_nested_run(void)
+{
+	if (!need_l1())
+		return;
+	g_autofree char *counter = sv_test_workload("counter", "x86_64");
+	const char *native[] = { counter, COUNTER_ARGS, NULL };
+	g_autofree char *expected = sv_test_host_output(native);
+	g_autofree char *text = g_strdup(l1->console);
 	int rc = -1;
-	g_autofree char *got = text ? between_markers(text, &rc) : NULL;
+	g_autofree char *got = between_markers(text, &rc);
 	if (!got || rc != 0 || strcmp(got, expected) != 0)
-		g_test_message("L1 console:\n%s", text ? text : "(none)");
+		g_test_message("L1 console:\n%s", l1->console);
 	g_assert_nonnull(got);
 	g_assert_cmpint(rc, ==, 0);
 	g_assert_cmpstr(got, ==, expected);
+}
 
-	const char *files[] = { job, cpio, log };
-	for (guint i = 0; i < G_N_ELEMENTS(files); i++)
-		g_unlink(files[i]);
-	g_rmdir(tmp);
+static JsonObject *member_object(JsonObject *o, const char *name)
+{
+	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+	return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+
+/* `snapvm inspect` of the snapshot on this host: --verify, then the
+ * content through --json. */
+static JsonNode *host_inspect(const char *file)
+{
+	g_autofree char *snapvm = sv_test_build_path("vmm/snapvm");
+	const char *verify[] = { snapvm, "inspect", "--verify", file, NULL };
+	g_autofree char *out = NULL, *err = NULL;
+	int status = 0;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(g_spawn_sync(NULL, (char **)verify, NULL, 0, NULL, NULL, &out, &err, &status,
+				   &error));
+	g_assert_no_error(error);
+	if (!g_spawn_check_wait_status(status, NULL))
+		g_error("snapvm inspect --verify of the snapshot from L1 failed:\n%s%s", out, err);
+	g_assert_nonnull(strstr(out, "verified"));
+	const char *json[] = { snapvm, "inspect", "--json", file, NULL };
+	g_clear_pointer(&out, g_free);
+	g_assert_true(g_spawn_sync(NULL, (char **)json, NULL, 0, NULL, NULL, &out, NULL, &status,
+				   &error));
+	g_assert_true(g_spawn_check_wait_status(status, NULL));
+	g_autoptr(JsonParser) p = json_parser_new();
+	g_assert_true(json_parser_load_from_data(p, out, -1, &error));
+	g_assert_no_error(error);
+	return json_node_copy(json_parser_get_root(p));
+}
+
+static void test_nested_checkpoint(void)
+{
+	if (!need_l1())
+		return;
+	int rc;
+	g_autoptr(JsonNode) run = rc_json("CKRUN", &rc);
+	if (rc != 0 || !run)
+		g_test_message("L1 console:\n%s", l1->console);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_nonnull(run);
+	gint64 pid = json_object_get_int_member(json_node_get_object(run), "pid");
+	g_assert_cmpint(pid, >, 1);
+
+	/* introspection of a kvm-backend VM sees the workload */
+	g_autoptr(JsonNode) ps = rc_json("PS", &rc);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_nonnull(ps);
+	g_assert_true(JSON_NODE_HOLDS_ARRAY(ps));
+	gboolean listed = FALSE;
+	JsonArray *procs = json_node_get_array(ps);
+	for (guint i = 0; i < json_array_get_length(procs); i++) {
+		JsonObject *p = json_array_get_object_element(procs, i);
+		if (json_object_get_int_member(p, "pid") == pid) {
+			listed = TRUE;
+			g_assert_cmpstr(json_object_get_string_member(p, "comm"), ==, "counter");
+		}
+	}
+	g_assert_true(listed);
+
+	g_autoptr(JsonNode) cp = rc_json("CHECKPOINT", &rc);
+	if (rc != 0 || !cp)
+		g_test_message("L1 console:\n%s", l1->console);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_nonnull(cp);
+	JsonObject *c = json_node_get_object(cp);
+	g_test_message("checkpoint under nested KVM (L1 ms): pause %.1f (%" G_GINT64_FORMAT
+		       " pause%s, pages copied in %.1f), write %.1f, total %.1f; %" G_GINT64_FORMAT
+		       " pages, %" G_GINT64_FORMAT " bytes; registers from %s",
+		       json_object_get_double_member(c, "pause_ms"),
+		       json_object_get_int_member(c, "pauses"),
+		       json_object_get_int_member(c, "pauses") == 1 ? "" : "s",
+		       json_object_get_double_member(c, "copy_ms"),
+		       json_object_get_double_member(c, "write_ms"),
+		       json_object_get_double_member(c, "total_ms"),
+		       json_object_get_int_member(c, "pages_present"),
+		       json_object_get_int_member(c, "file_size"),
+		       json_object_get_string_member(c, "regs_source"));
+	g_assert_true(json_object_get_boolean_member(c, "resumed"));
+	/* The checkpoint is a second snapvm process driving the kvm backend's
+	 * control socket (vmm/kvm/control.c): pause, map_ram (the pages came
+	 * from it), regs (only when the task was on a vCPU in user mode) and
+	 * resume. Say which of them this run exercised. */
+	g_assert_cmpint(json_object_get_int_member(c, "pauses"), >=, 1);
+	g_assert_cmpint(json_object_get_int_member(c, "pages_present"), >, 0);
+	gboolean vcpu_regs = g_strcmp0(json_object_get_string_member(c, "regs_source"), "vcpu") == 0;
+	g_test_message("kvm control socket exercised by the checkpoint: pause, ram (map_ram), "
+		       "%sresume",
+		       vcpu_regs ? "regs, " : "(regs not needed: the task was off its vCPU) ");
+	g_autofree char *inspect = NULL;
+	g_assert_nonnull(job_line("INSPECT", &inspect));
+	g_assert_cmpstr(inspect, ==, "rc=0"); /* verified inside L1 too */
+
+	/* the same file, out of L1, verified and read by this host's reader */
+	g_assert_nonnull(l1->snapshot);
+	g_autoptr(JsonNode) root = host_inspect(l1->snapshot);
+	JsonObject *s = json_node_get_object(root);
+	g_assert_cmpstr(json_object_get_string_member(s, "arch"), ==, "x86_64");
+	g_assert_cmpint(json_object_get_int_member(s, "file_size"), ==,
+			json_object_get_int_member(c, "file_size"));
+	g_assert_cmpint(json_object_get_int_member(s, "pages_stored"), >, 0);
+	JsonObject *meta = member_object(s, "metadata");
+	JsonObject *prov = member_object(meta, "PROVENANCE");
+	g_assert_nonnull(prov);
+	g_assert_cmpstr(json_object_get_string_member(prov, "backend"), ==, "kvm");
+	JsonObject *task = member_object(meta, "TASK");
+	g_assert_nonnull(task);
+	g_assert_cmpint(json_object_get_int_member(task, "pid"), ==, pid);
+	g_assert_cmpstr(json_object_get_string_member(task, "comm"), ==, "counter");
+
+	/* user registers: a user CS, an IP in the program, a stack */
+	JsonArray *regs = json_object_get_array_member(meta, "REGS");
+	g_assert_nonnull(regs);
+	JsonObject *r = json_array_get_object_element(regs, 0);
+	g_assert_cmpint(json_object_get_int_member(r, "cs"), ==, 0x33);
+	g_assert_cmpint(json_object_get_int_member(r, "sp"), >, 0);
+	gint64 ip = json_object_get_int_member(r, "ip");
+
+	/* FPU: a standard-format XSAVE image of the portable model's features
+	 * (x87|SSE, and AVX where L1's KVM offers it) */
+	JsonArray *fpu = json_object_get_array_member(meta, "FPU");
+	g_assert_nonnull(fpu);
+	gint64 fpu_size = json_array_get_int_element(fpu, 0);
+	gint64 features = json_array_get_int_element(fpu, 1);
+	g_test_message("FPU from KVM: %" G_GINT64_FORMAT " bytes, XSAVE features 0x%" G_GINT64_MODIFIER
+		       "x",
+		       fpu_size, features);
+	g_assert_cmpint(features & ~(gint64)7, ==, 0);
+	g_assert_cmpint(fpu_size, ==, (features & 4) ? 832 : 576);
+
+	/* VMAs: the program's own mappings, one of them executable and
+	 * holding the IP, and a stack */
+	JsonArray *vmas = json_object_get_array_member(meta, "VMAS");
+	g_assert_nonnull(vmas);
+	gboolean program = FALSE, ip_in_program = FALSE, stack = FALSE;
+	for (guint i = 0; i < json_array_get_length(vmas); i++) {
+		JsonArray *v = json_array_get_array_element(vmas, i);
+		gint64 start = json_array_get_int_element(v, 0), end = json_array_get_int_element(v, 1);
+		const char *name = json_array_get_string_element(v, 5);
+		if (!g_strcmp0(name, "/workload/counter")) {
+			program = TRUE;
+			g_assert_cmpuint(strlen(json_array_get_string_element(v, 6)), ==, 64);
+			if (ip >= start && ip < end && (json_array_get_int_element(v, 2) & 4))
+				ip_in_program = TRUE;
+		}
+		if (!g_strcmp0(name, "[stack]"))
+			stack = TRUE;
+	}
+	g_assert_true(program);
+	g_assert_true(ip_in_program); /* a static program: its syscalls are its own */
+	g_assert_true(stack);
+}
+
+static void test_nested_host_loss(void)
+{
+	if (!need_l1())
+		return;
+	g_autofree char *line = NULL;
+	if (!job_line("HOSTLOSS", &line))
+		g_test_message("L1 console:\n%s", l1->console);
+	g_assert_nonnull(line);
+	g_test_message("host-loss: %s", line);
+	/* "stopped T0 T1 N": the VMM gone within T1-T0 L1 seconds of the
+	 * SIGKILL, and `snapvm list` showing the VM stopped */
+	g_assert_true(g_str_has_prefix(line, "stopped "));
+	g_auto(GStrv) f = g_strsplit(line, " ", -1);
+	g_assert_cmpuint(g_strv_length(f), ==, 4);
+	g_test_message("VMM gone %.1f s (L1) after its snapvm run was SIGKILLed",
+		       g_ascii_strtod(f[2], NULL) - g_ascii_strtod(f[1], NULL));
+	g_assert_cmpstr(f[3], ==, "1");
+}
+
+/* The uninterrupted run's output, of which a restored run must print a
+ * line-aligned, non-empty tail. */
+static void assert_continuation(const char *restored, const char *native)
+{
+	gsize n = strlen(restored), m = strlen(native);
+	g_test_message("restored under TCG: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes", n, m);
+	if (n == 0 || n > m || strcmp(native + (m - n), restored) != 0 ||
+	    (m > n && native[m - n - 1] != '\n'))
+		g_error("restored output is not a continuation of the uninterrupted run:\n"
+			"--- restored ---\n%s--- uninterrupted ---\n%s",
+			restored, native);
+}
+
+/*
+ * Cross-accelerator portability: the snapshot taken under KVM in L1,
+ * restored here under TCG (`snapvm restore --accel tcg`); its output must
+ * carry on the uninterrupted run's, with the same exit status.
+ */
+static void restore_on_host_and_compare(const char *snapshot)
+{
+	g_autofree char *snapvm = sv_test_build_path("vmm/snapvm");
+	g_autofree char *timeout = g_strdup_printf("%d", RESTORE_TIMEOUT_S);
+	const char *argv[] = { "timeout", "-s", "KILL", timeout, snapvm, "restore", "--accel",
+			       "tcg", snapshot, NULL };
+	g_autofree char *out = NULL, *err = NULL;
+	int status = 0;
+	g_autoptr(GError) error = NULL;
+	gint64 t0 = g_get_monotonic_time();
+	g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+				   &err, &status, &error));
+	g_assert_no_error(error);
+	g_test_message("snapvm restore --accel tcg: %.1f s", (g_get_monotonic_time() - t0) / 1e6);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		g_test_message("snapvm restore: status 0x%x, stderr:\n%s", status, err);
+	g_autofree char *counter = sv_test_workload("counter", "x86_64");
+	g_autofree char *steps = g_strdup_printf("%d", CK_STEPS);
+	const char *native_argv[] = { counter, steps, "0", NULL };
+	g_autofree char *native = sv_test_host_output(native_argv);
+	assert_continuation(out, native);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
+static void test_nested_restore_tcg(void)
+{
+	if (!need_l1())
+		return;
+	if (!l1->snapshot) {
+		g_test_skip("no snapshot came out of L1 (see /kvm/nested/checkpoint)");
+		return;
+	}
+	restore_on_host_and_compare(l1->snapshot);
 }
 
 int main(int argc, char **argv)
@@ -166,8 +581,21 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	sv_test_state_dir();
 	g_test_add_func("/kvm/no-kvm-message", test_no_kvm_message);
+	g_test_add_func("/kvm/nested/boot", test_nested_boot);
 	g_test_add_func("/kvm/nested/run", test_nested_run);
+	g_test_add_func("/kvm/nested/checkpoint", test_nested_checkpoint);
+	g_test_add_func("/kvm/nested/host-loss", test_nested_host_loss);
+	g_test_add_func("/kvm/nested/restore-tcg", test_nested_restore_tcg);
 	int r = g_test_run();
+	if (l1 && r == 0) {
+		if (l1->snapshot)
+			g_unlink(l1->snapshot);
+		g_autofree char *log = g_build_filename(l1->tmp, "l1.log", NULL);
+		g_unlink(log);
+		g_rmdir(l1->tmp);
+	} else if (l1) {
+		g_printerr("test-kvm-nested: L1's console log and snapshot kept in %s\n", l1->tmp);
+	}
 	sv_test_state_dir_cleanup();
 	return r;
 }

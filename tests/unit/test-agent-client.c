@@ -125,6 +125,43 @@ static void test_silent_peer_times_out(Fixture *f, gconstpointer data)
 	g_assert_cmpint(g_get_monotonic_time() - t0, <, 2000000);
 }
 
+/* A reply that trickles in (a large one through a slow serial line) takes
+ * longer than the timeout in all, but the agent is never silent that long:
+ * the timeout counts silence, so the reply is waited for. */
+typedef struct {
+	int fd;
+	guint8 bytes[SV_PROTO_HEADER_SIZE + 4];
+} Trickle;
+
+static gpointer trickle(gpointer data)
+{
+	Trickle *t = data;
+	for (guint i = 0; i < sizeof(t->bytes); i++) {
+		g_usleep(40000);
+		g_assert_cmpint(write(t->fd, &t->bytes[i], 1), ==, 1);
+	}
+	return NULL;
+}
+
+static void test_trickling_reply_is_waited_for(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	guint32 tag;
+	g_assert_true(sv_agent_client_send(f->client, SV_MSG_PS, NULL, 0, &tag, &error));
+	Trickle t = { .fd = f->peer };
+	sv_frame_header_encode(t.bytes, SV_MSG_PS_REPLY, 4, tag); /* zero processes */
+	gint64 t0 = g_get_monotonic_time();
+	GThread *th = g_thread_new("trickle", trickle, &t);
+	SvAgentFrame frame = { 0 };
+	gboolean ok = sv_agent_client_wait_reply(f->client, tag, SV_MSG_PS_REPLY, 200, &frame,
+						 &error);
+	g_thread_join(th);
+	g_assert_no_error(error);
+	g_assert_true(ok);
+	g_assert_cmpint(g_get_monotonic_time() - t0, >, 400000); /* longer than 200 ms in all */
+	sv_agent_frame_clear(&frame);
+}
+
 /* The reply to a request arrives after unrelated output frames: those must
  * be kept, in order, for the next recv. */
 static void test_reply_after_output_keeps_output(Fixture *f, gconstpointer data)
@@ -588,6 +625,7 @@ int main(int argc, char **argv)
 	ADD("agent-error", test_agent_error_reply);
 	ADD("malformed-ps", test_malformed_ps_reply);
 	ADD("silent-peer", test_silent_peer_times_out);
+	ADD("trickling-reply", test_trickling_reply_is_waited_for);
 	ADD("read-file/chunks", test_read_file_in_chunks);
 	ADD("read-file/exact-chunks", test_read_file_exact_chunks);
 	ADD("read-file/empty", test_read_file_empty);

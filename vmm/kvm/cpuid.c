@@ -39,6 +39,7 @@
 /* XCR0 components: x87, SSE, AVX; their XSAVE area is 576 + 256 bytes */
 #define XCR0_MASK 0x7u
 #define XSAVE_SIZE_AVX 832u
+#define XSAVE_SIZE_LEGACY 576u /* x87 and SSE: legacy area and header */
 
 static struct kvm_cpuid2 *get_supported(int kvm_fd, GError **error)
 {
@@ -91,7 +92,8 @@ static gboolean mask_entry(struct kvm_cpuid_entry2 *e)
 		if (e->index == 0) {
 			e->eax &= XCR0_MASK;
 			e->edx = 0;
-			e->ecx = XSAVE_SIZE_AVX;
+			/* the largest area the allowed components need */
+			e->ecx = e->eax & BIT(2) ? XSAVE_SIZE_AVX : XSAVE_SIZE_LEGACY;
 			return TRUE;
 		}
 		if (e->index == 1) {
@@ -136,18 +138,8 @@ static const struct kvm_cpuid_entry2 *find_leaf(const struct kvm_cpuid2 *c, guin
 	return NULL;
 }
 
-gboolean sv_kvm_offers_portable_cpu(GError **error)
+gboolean sv_kvm_cpuid_covers_model(const struct kvm_cpuid2 *sup, GError **error)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY, "/dev/kvm: %s",
-			    g_strerror(errno));
-		return FALSE;
-	}
-	g_autofree struct kvm_cpuid2 *sup = get_supported(fd, error);
-	close(fd);
-	if (!sup)
-		return FALSE;
 	const struct kvm_cpuid_entry2 *l1 = find_leaf(sup, 1, 0), *l7 = find_leaf(sup, 7, 0),
 				      *ld = find_leaf(sup, 0xd, 0);
 	/* the model's instruction-set words; OSXSAVE and the hypervisor bit
@@ -163,33 +155,65 @@ gboolean sv_kvm_offers_portable_cpu(GError **error)
 	return TRUE;
 }
 
-gboolean sv_kvm_cpuid_init(SvVmm *vmm, GError **error)
+gboolean sv_kvm_offers_portable_cpu(GError **error)
 {
-	g_autofree struct kvm_cpuid2 *sup = get_supported(vmm->kvm_fd, error);
-	if (!sup)
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY, "/dev/kvm: %s",
+			    g_strerror(errno));
 		return FALSE;
+	}
+	g_autofree struct kvm_cpuid2 *sup = get_supported(fd, error);
+	close(fd);
+	return sup && sv_kvm_cpuid_covers_model(sup, error);
+}
+
+struct kvm_cpuid2 *sv_kvm_cpuid_model(const struct kvm_cpuid2 *sup)
+{
 	struct kvm_cpuid2 *c = g_malloc0(sizeof(*c) + sup->nent * sizeof(c->entries[0]));
 	for (guint i = 0; i < sup->nent; i++) {
 		struct kvm_cpuid_entry2 e = sup->entries[i];
 		if (mask_entry(&e))
 			c->entries[c->nent++] = e;
 	}
+	return c;
+}
+
+struct kvm_cpuid2 *sv_kvm_cpuid_for_vcpu(const struct kvm_cpuid2 *model, guint index)
+{
+	gsize size = sizeof(*model) + model->nent * sizeof(model->entries[0]);
+	struct kvm_cpuid2 *c = g_memdup2(model, size);
+	for (guint i = 0; i < c->nent; i++) {
+		if (c->entries[i].function == 1)
+			c->entries[i].ebx = (c->entries[i].ebx & 0x00ffffff) | (index << 24);
+	}
+	return c;
+}
+
+guint64 sv_kvm_cpuid_xcr0(const struct kvm_cpuid2 *model)
+{
+	const struct kvm_cpuid_entry2 *l1 = find_leaf(model, 1, 0), *ld = find_leaf(model, 0xd, 0);
+	if (!l1 || !(l1->ecx & BIT(26)) || !ld)
+		return 0;
+	return ld->eax & XCR0_MASK;
+}
+
+gboolean sv_kvm_cpuid_init(SvVmm *vmm, GError **error)
+{
+	g_autofree struct kvm_cpuid2 *sup = get_supported(vmm->kvm_fd, error);
+	if (!sup)
+		return FALSE;
 	/* A host whose KVM offers less than the model (seen: a nested
 	 * hypervisor offering no AVX, not even SSE3) gives the guest that
 	 * subset: still a CPU that TCG's model covers, so what runs here
 	 * restores there. */
-	vmm->cpuid = c;
+	vmm->cpuid = sv_kvm_cpuid_model(sup);
 	return TRUE;
 }
 
 gboolean sv_kvm_cpuid_set(SvVmm *vmm, SvVcpu *vcpu, GError **error)
 {
-	gsize size = sizeof(*vmm->cpuid) + vmm->cpuid->nent * sizeof(vmm->cpuid->entries[0]);
-	g_autofree struct kvm_cpuid2 *c = g_memdup2(vmm->cpuid, size);
-	for (guint i = 0; i < c->nent; i++) {
-		if (c->entries[i].function == 1)
-			c->entries[i].ebx = (c->entries[i].ebx & 0x00ffffff) | (vcpu->index << 24);
-	}
+	g_autofree struct kvm_cpuid2 *c = sv_kvm_cpuid_for_vcpu(vmm->cpuid, vcpu->index);
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "KVM_SET_CPUID2 on vCPU %u: %s",
 			    vcpu->index, g_strerror(errno));

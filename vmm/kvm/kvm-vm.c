@@ -27,6 +27,7 @@ static const struct {
 	{ KVM_CAP_EXT_CPUID, "KVM_GET_SUPPORTED_CPUID" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "immediate_exit (pausing vCPUs)" },
 	{ KVM_CAP_XSAVE, "KVM_GET_XSAVE" },
+	{ KVM_CAP_XCRS, "KVM_GET_XCRS" },
 	{ KVM_CAP_MP_STATE, "multiprocessor state" },
 };
 

@@ -66,25 +66,27 @@ static guint8 checksum(const guint8 *p, gsize n)
 	return (guint8)-sum;
 }
 
-gboolean sv_kvm_mptable_write(SvVmm *vmm, GError **error)
+gboolean sv_kvm_mptable_build(guint8 *base, gsize space, guint32 gpa, guint n_vcpus,
+			      GError **error)
 {
-	guint8 *base = sv_kvm_gpa(vmm, MP_ADDR, MP_SPACE);
 	gsize need = sizeof(struct mpf) + sizeof(struct mpc_header) +
-		     vmm->n_vcpus * sizeof(struct mpc_cpu) + sizeof(struct mpc_bus) +
-		     sizeof(struct mpc_ioapic) + 18 * sizeof(struct mpc_intsrc);
-	if (!base || need > MP_SPACE) {
+		     n_vcpus * sizeof(struct mpc_cpu) + sizeof(struct mpc_bus) +
+		     sizeof(struct mpc_ioapic) + 17 * sizeof(struct mpc_intsrc);
+	/* LAPIC IDs 0..n-1 then the IOAPIC's: all must fit in 8 bits (and
+	 * the xAPIC's broadcast ID 0xff stays free) */
+	if (n_vcpus == 0 || n_vcpus >= 0xff || need > space) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "%u vCPUs do not fit in the MP table", vmm->n_vcpus);
+			    "%u vCPUs do not fit in the MP table", n_vcpus);
 		return FALSE;
 	}
-	memset(base, 0, MP_SPACE);
+	memset(base, 0, space);
 	struct mpf *mpf = (struct mpf *)base;
 	struct mpc_header *h = (struct mpc_header *)(mpf + 1);
 	guint8 *p = (guint8 *)(h + 1);
 	guint16 count = 0;
-	const guint8 ioapic_id = (guint8)vmm->n_vcpus; /* after the LAPIC IDs */
+	const guint8 ioapic_id = (guint8)n_vcpus; /* after the LAPIC IDs */
 
-	for (guint i = 0; i < vmm->n_vcpus; i++) {
+	for (guint i = 0; i < n_vcpus; i++) {
 		struct mpc_cpu c = {
 			.type = MP_CPU, .apicid = (guint8)i, .apicver = 0x14,
 			.flags = 1 | (i == 0 ? 2 : 0), /* enabled, BSP */
@@ -130,9 +132,20 @@ gboolean sv_kvm_mptable_write(SvVmm *vmm, GError **error)
 	h->checksum = checksum((guint8 *)h, h->length);
 
 	memcpy(mpf->signature, "_MP_", 4);
-	mpf->physptr = MP_ADDR + sizeof(*mpf);
+	mpf->physptr = gpa + (guint32)sizeof(*mpf);
 	mpf->length = 1; /* 16-byte units */
 	mpf->spec = 4;
 	mpf->checksum = checksum((guint8 *)mpf, sizeof(*mpf));
 	return TRUE;
+}
+
+gboolean sv_kvm_mptable_write(SvVmm *vmm, GError **error)
+{
+	guint8 *base = sv_kvm_gpa(vmm, MP_ADDR, MP_SPACE);
+	if (!base) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "guest RAM does not cover the MP table at 0x%x", MP_ADDR);
+		return FALSE;
+	}
+	return sv_kvm_mptable_build(base, MP_SPACE, MP_ADDR, vmm->n_vcpus, error);
 }

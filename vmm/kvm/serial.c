@@ -5,9 +5,11 @@
  *
  * Enough of the chip for Linux's 8250 driver to detect a 16550A (scratch
  * register, FIFO bits in IIR, loopback mirroring MCR into MSR) and to drive
- * it by interrupt. The transmitter is always empty, so a THR-empty
- * interrupt is pending after every write and whenever the driver enables
- * it; received bytes wait in a FIFO deeper than the chip's (the driver
+ * it by interrupt. The transmitter is empty unless the sink is full, so
+ * a THR-empty interrupt is pending after every write and whenever the
+ * driver enables it; a full sink (a host that reads slowly) holds THRE
+ * clear until sv_serial_tx_resume, so the guest waits and no byte is
+ * dropped; received bytes wait in a FIFO deeper than the chip's (the driver
  * reads while LSR says data ready). Modem lines say "carrier present"
  * always: a drop would hang up the agent's tty for good.
  */
@@ -45,6 +47,7 @@ struct SvSerial {
 	gpointer user;
 	guint8 ier, lcr, mcr, scr, fcr, dll, dlm;
 	gboolean thre_pending;
+	gboolean tx_blocked; /* the sink said it is full: THR reads as not empty */
 	GByteArray *rx;
 	/* output gathered up to a newline or OUT_CHUNK bytes, or until the
 	 * guest stops sending (the next read of LSR/IIR flushes) */
@@ -67,8 +70,8 @@ SvSerial *sv_serial_new(SvVmm *vmm, guint16 base, guint irq, SvSerialSink sink, 
 
 static void flush_out(SvSerial *s)
 {
-	if (s->out_len)
-		s->sink(s->user, s->out, s->out_len);
+	if (s->out_len && !s->sink(s->user, s->out, s->out_len))
+		s->tx_blocked = TRUE;
 	s->out_len = 0;
 }
 
@@ -126,14 +129,16 @@ static void write_reg(SvSerial *s, guint reg, guint8 v)
 			if (v == '\n' || s->out_len == OUT_CHUNK)
 				flush_out(s);
 		}
-		s->thre_pending = TRUE;
+		/* a driver that writes while THRE is clear (a FIFO's worth past
+		 * the sink's limit) is still heard: the sink's limit is soft */
+		s->thre_pending = !s->tx_blocked;
 		break;
 	case IER:
 		if (dlab) {
 			s->dlm = v;
 			break;
 		}
-		if ((v & IER_THRI) && !(s->ier & IER_THRI))
+		if ((v & IER_THRI) && !(s->ier & IER_THRI) && !s->tx_blocked)
 			s->thre_pending = TRUE;
 		s->ier = v & 0x0f;
 		break;
@@ -173,7 +178,8 @@ static guint8 read_reg(SvSerial *s, guint reg)
 	}
 	case LCR: return s->lcr;
 	case MCR: return s->mcr;
-	case LSR: return LSR_THRE | LSR_TEMT | (s->rx->len ? LSR_DR : 0);
+	case LSR:
+		return (s->tx_blocked ? 0 : LSR_THRE | LSR_TEMT) | (s->rx->len ? LSR_DR : 0);
 	case MSR: return msr(s);
 	case SCR: return s->scr;
 	default: return 0xff;
@@ -198,4 +204,13 @@ gsize sv_serial_receive(SvSerial *s, const guint8 *buf, gsize len)
 		update_irq(s);
 	}
 	return n;
+}
+
+void sv_serial_tx_resume(SvSerial *s)
+{
+	if (!s->tx_blocked)
+		return;
+	s->tx_blocked = FALSE;
+	s->thre_pending = TRUE; /* the transmitter emptied: tell the driver */
+	update_irq(s);
 }

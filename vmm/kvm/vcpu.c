@@ -27,6 +27,32 @@ static void kick_handler(int sig)
 {
 }
 
+/*
+ * XCR0 set up front to what the guest kernel will set (x87|SSE|AVX), not
+ * the reset value 1. Nested SVM under QEMU TCG (how CI runs this backend)
+ * does not trap the guest's XSETBV, so KVM never learns the guest's XCR0
+ * and keeps answering CPUID 0xd's EBX with the size for x87|SSE alone;
+ * Linux then finds its XSAVE layout inconsistent ("XSAVE consistency
+ * problem"), falls back to FXSAVE and drops AVX. Given the value first,
+ * KVM's view is right from the start. Elsewhere it is harmless: XCR0
+ * means nothing until the guest sets CR4.OSXSAVE, and it writes its own
+ * XCR0 then (trapped, as usual).
+ */
+static gboolean preset_xcr0(SvVmm *vmm, SvVcpu *v, GError **error)
+{
+	guint64 xcr0 = sv_kvm_cpuid_xcr0(vmm->cpuid);
+	if (!xcr0)
+		return TRUE;
+	struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = xcr0 } } };
+	if (ioctl(v->fd, KVM_SET_XCRS, &xcrs) < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "KVM_SET_XCRS (XCR0 0x%" G_GINT64_MODIFIER
+			    "x) on vCPU %u: %s",
+			    xcr0, v->index, g_strerror(errno));
+		return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean sv_kvm_vcpus_create(SvVmm *vmm, guint32 entry, guint32 start_info, GError **error)
 {
 	int run_size = ioctl(vmm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -53,7 +79,7 @@ gboolean sv_kvm_vcpus_create(SvVmm *vmm, guint32 entry, guint32 start_info, GErr
 				    g_strerror(errno));
 			return FALSE;
 		}
-		if (!sv_kvm_cpuid_set(vmm, v, error))
+		if (!sv_kvm_cpuid_set(vmm, v, error) || !preset_xcr0(vmm, v, error))
 			return FALSE;
 	}
 
@@ -102,6 +128,17 @@ static void park_if_paused(SvVcpu *v)
 	g_mutex_unlock(&vmm->pause_lock);
 }
 
+SvSerial *sv_kvm_uart_at(SvVmm *vmm, guint16 port)
+{
+	if (sv_serial_owns(vmm->console, port))
+		return vmm->console;
+	if (sv_serial_owns(vmm->agent.uart, port))
+		return vmm->agent.uart;
+	if (sv_serial_owns(vmm->agent_control.uart, port))
+		return vmm->agent_control.uart;
+	return NULL;
+}
+
 static void handle_io(SvVcpu *v)
 {
 	SvVmm *vmm = v->vmm;
@@ -110,13 +147,7 @@ static void handle_io(SvVcpu *v)
 	gboolean is_write = run->io.direction == KVM_EXIT_IO_OUT;
 	guint16 port = run->io.port;
 	for (guint i = 0; i < run->io.count; i++, data += run->io.size) {
-		SvSerial *uart = NULL;
-		if (sv_serial_owns(vmm->console, port))
-			uart = vmm->console;
-		else if (sv_serial_owns(vmm->agent.uart, port))
-			uart = vmm->agent.uart;
-		else if (sv_serial_owns(vmm->agent_control.uart, port))
-			uart = vmm->agent_control.uart;
+		SvSerial *uart = sv_kvm_uart_at(vmm, port);
 		if (uart && run->io.size == 1) {
 			g_mutex_lock(&vmm->devices);
 			sv_serial_io(uart, port, is_write, data);
@@ -165,10 +196,16 @@ static void *vcpu_thread(void *data)
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	while (!atomic_load(&vmm->end)) {
-		park_if_paused(v);
+		/* Parked only after a KVM_RUN that returned EINTR: KVM finishes
+		 * the port or MMIO access of the last exit when it is entered
+		 * again (immediate_exit lets it do that and nothing more), so a
+		 * parked vCPU's registers are never halfway through an
+		 * instruction. */
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				park_if_paused(v);
 				continue;
+			}
 			g_autofree char *msg = g_strdup_printf("KVM_RUN failed: %s",
 							       g_strerror(errno));
 			fail(v, msg);
@@ -282,7 +319,7 @@ static void dump_seg(GString *out, const char *name, const struct kvm_segment *s
  * The register dump in the layout of QEMU's "info registers"
  * (target/i386/cpu-dump.c), so the arch's monitor parser gives the same
  * names for both backends. General registers from KVM_GET_REGS, system
- * registers from KVM_GET_SREGS, x87/SSE from KVM_GET_XSAVE's legacy area.
+ * registers from KVM_GET_SREGS, x87/SSE/AVX from KVM_GET_XSAVE.
  */
 char *sv_kvm_vcpu_dump(SvVmm *vmm, guint index, GError **error)
 {
@@ -305,6 +342,15 @@ char *sv_kvm_vcpu_dump(SvVmm *vmm, guint index, GError **error)
 	}
 	ioctl(fd, KVM_GET_DEBUGREGS, &d);
 	ioctl(fd, KVM_GET_MP_STATE, &mp);
+	/* XCR0: which XSAVE components the guest enabled (KVM_CAP_XCRS,
+	 * checked with the other capabilities) */
+	struct kvm_xcrs xcrs = { 0 };
+	guint64 xcr0 = 0;
+	if (ioctl(fd, KVM_GET_XCRS, &xcrs) == 0) {
+		for (guint i = 0; i < xcrs.nr_xcrs && i < G_N_ELEMENTS(xcrs.xcrs); i++)
+			if (xcrs.xcrs[i].xcr == 0)
+				xcr0 = xcrs.xcrs[i].value;
+	}
 	GString *o = g_string_new(NULL);
 	g_string_append_printf(o,
 			       "RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\n"
@@ -332,28 +378,46 @@ char *sv_kvm_vcpu_dump(SvVmm *vmm, guint index, GError **error)
 			       "DR6=%016llx DR7=%016llx\nEFER=%016llx\n",
 			       d.db[0], d.db[1], d.db[2], d.db[3], d.dr6, d.dr7, s.efer);
 	/* FXSAVE legacy area: FCW 0, FSW 2, abridged FTW 4, MXCSR 24,
-	 * ST0-7 at 32 (16 bytes apart), XMM0-15 at 160 */
+	 * ST0-7 at 32 (16 bytes apart), XMM0-15 at 160; YMM_Hi128 at 576
+	 * (standard format: KVM_GET_XSAVE never compacts) */
 	const guint8 *fx = (const guint8 *)x->region;
 	guint16 fcw, fsw;
 	guint32 mxcsr;
 	memcpy(&fcw, fx, 2);
 	memcpy(&fsw, fx + 2, 2);
 	memcpy(&mxcsr, fx + 24, 4);
-	g_string_append_printf(o, "FCW=%04x FSW=%04x [ST=%d] FTW=%02x MXCSR=%08x\n", fcw, fsw,
-			       (fsw >> 11) & 7, fx[4], mxcsr);
+	guint top = (fsw >> 11) & 7;
+	g_string_append_printf(o, "FCW=%04x FSW=%04x [ST=%u] FTW=%02x MXCSR=%08x\n", fcw, fsw,
+			       top, fx[4], mxcsr);
+	/* QEMU numbers the x87 registers physically (FPRn is ST((n-TOP)&7)),
+	 * the XSAVE image by stack position */
 	for (guint i = 0; i < 8; i++) {
+		const guint8 *st = fx + 32 + 16 * ((i - top) & 7);
 		guint64 mant;
 		guint16 exp;
-		memcpy(&mant, fx + 32 + 16 * i, 8);
-		memcpy(&exp, fx + 40 + 16 * i, 2);
+		memcpy(&mant, st, 8);
+		memcpy(&exp, st + 8, 2);
 		g_string_append_printf(o, "FPR%u=%016" G_GINT64_MODIFIER "x %04x%s", i, mant, exp,
 				       i % 2 ? "\n" : " ");
 	}
+	/* As QEMU: YMM (four quadwords, high first) once the guest enabled
+	 * AVX in XCR0, so the upper halves reach the snapshot; XMM before. */
+	gboolean avx = (xcr0 & 0x4) != 0;
 	for (guint i = 0; i < 16; i++) {
-		guint32 w[4];
-		memcpy(w, fx + 160 + 16 * i, 16);
-		g_string_append_printf(o, "XMM%02u=%08x%08x%08x%08x%s", i, w[3], w[2], w[1], w[0],
-				       i % 4 == 3 ? "\n" : " ");
+		guint64 q[4];
+		memcpy(q, fx + 160 + 16 * i, 16);
+		memcpy(q + 2, fx + 576 + 16 * i, 16);
+		if (avx)
+			g_string_append_printf(o,
+					       "YMM%02u=%016" G_GINT64_MODIFIER "x %016" G_GINT64_MODIFIER
+					       "x %016" G_GINT64_MODIFIER "x %016" G_GINT64_MODIFIER
+					       "x\n",
+					       i, q[3], q[2], q[1], q[0]);
+		else
+			g_string_append_printf(o,
+					       "XMM%02u=%016" G_GINT64_MODIFIER "x%016" G_GINT64_MODIFIER
+					       "x%s",
+					       i, q[1], q[0], i % 2 ? "\n" : " ");
 	}
 	return g_string_free(o, FALSE);
 }

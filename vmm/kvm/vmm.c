@@ -30,6 +30,15 @@
  * the side that produces them is made to wait. */
 #define TO_GUEST_MAX (64 * 1024)
 #define TO_HOST_MAX (1024 * 1024)
+/*
+ * Guest bytes go to the host in batches: every wake-up of the main loop
+ * and of the snapvm reading the socket costs context switches, which a
+ * slow machine (nested KVM under TCG: a few KB/s through the UART) pays
+ * for every 16-byte FIFO load otherwise. A batch leaves when it reaches
+ * TO_HOST_BATCH bytes or its first byte has waited TO_HOST_LINGER_MS.
+ */
+#define TO_HOST_BATCH 4096
+#define TO_HOST_LINGER_MS 2
 
 static GMutex end_lock;
 
@@ -92,21 +101,26 @@ static char *kernel_cmdline(const SvMachineConfig *config)
 			       config->cmdline_extra ? config->cmdline_extra : "");
 }
 
-static void console_sink(gpointer user, const guint8 *buf, gsize len)
+static gboolean console_sink(gpointer user, const guint8 *buf, gsize len)
 {
 	sv_vmm_console_write(user, buf, len);
+	return TRUE;
 }
 
-static void bridge_sink(gpointer user, const guint8 *buf, gsize len)
+/* Never drops what a connected host is to get: past TO_HOST_MAX the UART
+ * is told to hold its transmitter (serial.c) until the main loop drains. */
+static gboolean bridge_sink(gpointer user, const guint8 *buf, gsize len)
 {
 	SvBridge *b = user;
 	/* no host end: dropped, as QEMU drops a disconnected chardev's input */
-	if (b->client < 0 || b->to_host->len > TO_HOST_MAX)
-		return;
-	gboolean was_empty = b->to_host->len == 0;
+	if (b->client < 0)
+		return TRUE;
+	gsize before = b->to_host->len;
 	g_byte_array_append(b->to_host, buf, (guint)len);
-	if (was_empty)
+	/* the first byte starts the linger clock; a full batch goes at once */
+	if (before == 0 || (before < TO_HOST_BATCH && b->to_host->len >= TO_HOST_BATCH))
 		sv_vmm_wake(b->vmm);
+	return b->to_host->len < TO_HOST_MAX;
 }
 
 static gboolean build(SvVmm *vmm, const SvMachineConfig *config, GError **error)
@@ -121,6 +135,7 @@ static gboolean build(SvVmm *vmm, const SvMachineConfig *config, GError **error)
 	    !sv_kvm_mptable_write(vmm, error))
 		return FALSE;
 	vmm->agent.vmm = vmm->agent_control.vmm = vmm;
+	vmm->agent.tie_to_host = TRUE;
 	vmm->console = sv_serial_new(vmm, SV_KVM_COM1, SV_KVM_COM1_IRQ, console_sink, vmm);
 	vmm->agent.uart = sv_serial_new(vmm, SV_KVM_COM2, SV_KVM_COM2_IRQ, bridge_sink,
 					&vmm->agent);
@@ -153,11 +168,14 @@ static void bridge_close(SvVmm *vmm, SvBridge *b)
 	b->client = -1;
 	g_byte_array_set_size(b->to_guest, 0);
 	g_byte_array_set_size(b->to_host, 0);
+	b->to_host_since = 0;
+	sv_serial_tx_resume(b->uart);
 	g_mutex_unlock(&vmm->devices);
 }
 
-/* poll events for a bridge's two fds (listening, or the client) */
-static void bridge_poll(SvVmm *vmm, SvBridge *b, struct pollfd *p)
+/* poll events for a bridge's two fds (listening, or the client); lowers
+ * *timeout_ms to when a lingering batch for the host is due */
+static void bridge_poll(SvVmm *vmm, SvBridge *b, struct pollfd *p, int *timeout_ms)
 {
 	if (b->client < 0) {
 		*p = (struct pollfd){ .fd = b->listen_fd, .events = POLLIN };
@@ -167,9 +185,20 @@ static void bridge_poll(SvVmm *vmm, SvBridge *b, struct pollfd *p)
 	if (b->to_guest->len < TO_GUEST_MAX)
 		p->events |= POLLIN;
 	g_mutex_lock(&vmm->devices);
-	if (b->to_host->len)
-		p->events |= POLLOUT;
+	gsize pending = b->to_host->len;
 	g_mutex_unlock(&vmm->devices);
+	if (!pending) {
+		b->to_host_since = 0;
+		return;
+	}
+	gint64 now = g_get_monotonic_time();
+	if (!b->to_host_since)
+		b->to_host_since = now;
+	gint64 due = b->to_host_since + TO_HOST_LINGER_MS * 1000;
+	if (pending >= TO_HOST_BATCH || now >= due)
+		p->events |= POLLOUT;
+	else
+		*timeout_ms = MIN(*timeout_ms, (int)((due - now + 999) / 1000));
 }
 
 static void bridge_io(SvVmm *vmm, SvBridge *b, short revents)
@@ -177,6 +206,7 @@ static void bridge_io(SvVmm *vmm, SvBridge *b, short revents)
 	if (b->client < 0) {
 		if (revents & POLLIN) {
 			int fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+			sv_host_tie_reset(&b->tie);
 			g_mutex_lock(&vmm->devices);
 			b->client = fd;
 			g_mutex_unlock(&vmm->devices);
@@ -188,23 +218,36 @@ static void bridge_io(SvVmm *vmm, SvBridge *b, short revents)
 	if ((revents & (POLLIN | POLLHUP | POLLERR)) && b->to_guest->len < TO_GUEST_MAX) {
 		guint8 chunk[16384];
 		ssize_t n = read(b->client, chunk, sizeof(chunk));
-		if (n > 0)
+		if (n > 0) {
 			g_byte_array_append(b->to_guest, chunk, (guint)n);
-		else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			if (b->tie_to_host)
+				sv_host_tie_feed(&b->tie, chunk, (gsize)n);
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			gone = TRUE;
 	}
 	g_mutex_lock(&vmm->devices);
 	if (!gone && (revents & POLLOUT) && b->to_host->len) {
 		ssize_t n = send(b->client, b->to_host->data, b->to_host->len,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0)
+		if (n > 0) {
 			g_byte_array_remove_range(b->to_host, 0, (guint)n);
-		else if (n < 0 && errno != EAGAIN && errno != EINTR)
+			b->to_host_since = 0; /* what is left goes on the next round */
+			if (b->to_host->len < TO_HOST_MAX / 2)
+				sv_serial_tx_resume(b->uart);
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR)
 			gone = TRUE;
 	}
 	g_mutex_unlock(&vmm->devices);
-	if (gone)
-		bridge_close(vmm, b);
+	if (!gone)
+		return;
+	bridge_close(vmm, b);
+	if (b->tie_to_host && b->tie.owned) {
+		/* the process that owns the VM is gone (host-tie.c) */
+		static const char text[] = "\nsnapvm kvm: the host process that owned this VM "
+					   "closed its agent connection; VM stopped\n";
+		sv_vmm_console_write(vmm, text, strlen(text));
+		sv_vmm_end(vmm, SV_VMM_STOP, NULL);
+	}
 }
 
 /* Host bytes into the UART's receive FIFO, as far as they fit. */
@@ -226,11 +269,12 @@ static void main_loop(SvVmm *vmm, int control_listen)
 			{ .fd = vmm->wake_fd, .events = POLLIN },
 			{ .fd = control_listen, .events = POLLIN },
 		};
-		for (guint i = 0; i < 2; i++)
-			bridge_poll(vmm, bridges[i], &fds[2 + i]);
 		/* the guest's FIFO drains without telling us: look again soon */
 		gboolean backlog = vmm->agent.to_guest->len || vmm->agent_control.to_guest->len;
-		if (poll(fds, G_N_ELEMENTS(fds), backlog ? 5 : 100) < 0 && errno != EINTR)
+		int timeout_ms = backlog ? 5 : 100;
+		for (guint i = 0; i < 2; i++)
+			bridge_poll(vmm, bridges[i], &fds[2 + i], &timeout_ms);
+		if (poll(fds, G_N_ELEMENTS(fds), timeout_ms) < 0 && errno != EINTR)
 			break;
 		if (fds[0].revents & POLLIN) {
 			guint64 v;

@@ -16,6 +16,7 @@
  *   serial.c        16550A UARTs: COM1 the console, COM2 and COM3 the
  *                   agent's port and control port
  *   control.c       the control protocol, both ends
+ *   host-tie.c      ends the VM when the host process that owns it dies
  *
  * One lock (devices) serialises every device model: exits are rare enough
  * here that finer locking would buy nothing.
@@ -56,6 +57,22 @@ typedef enum {
 typedef struct SvSerial SvSerial;
 typedef struct SvVmm SvVmm;
 
+/* host-tie.c: follows the frames a host sends on the agent's port; owned
+ * once it sent a RUN with SV_RUN_POWEROFF_ON_HOST_LOSS (the VM ends when
+ * that connection closes). */
+typedef struct SvHostTie {
+	guint8 hdr[16]; /* SV_PROTO_HEADER_SIZE */
+	guint hdr_len;
+	guint8 head[8]; /* a RUN payload's first bytes, up to its flags */
+	guint head_len, head_want;
+	guint64 left; /* payload bytes of the current frame still to come */
+	gboolean lost; /* not frames: no longer followed */
+	gboolean owned;
+} SvHostTie;
+
+void sv_host_tie_reset(SvHostTie *t);
+void sv_host_tie_feed(SvHostTie *t, const guint8 *buf, gsize len);
+
 /* One agent channel: a UART bridged to a unix socket. */
 typedef struct SvBridge {
 	SvVmm *vmm;
@@ -64,6 +81,9 @@ typedef struct SvBridge {
 	int client; /* the one connected client, or -1 */
 	GByteArray *to_guest; /* main loop only */
 	GByteArray *to_host;  /* filled by the UART under the devices lock */
+	gint64 to_host_since; /* main loop: when it saw to_host's oldest byte */
+	gboolean tie_to_host; /* the agent's port, not its control port */
+	SvHostTie tie;	      /* of the current client */
 } SvBridge;
 
 typedef struct SvVcpu {
@@ -127,7 +147,14 @@ void *sv_kvm_gpa(SvVmm *vmm, guint64 gpa, gsize len);
  * the OR of its sources. Called with the devices lock held. */
 void sv_kvm_irq_line(SvVmm *vmm, guint irq, guint32 source, gboolean level);
 
-/* cpuid.c */
+/* cpuid.c. Pure (no /dev/kvm; unit-tested): the portable model cut from
+ * a KVM_GET_SUPPORTED_CPUID table; one vCPU's copy of it (its APIC ID);
+ * whether a supported table has every feature of the model. */
+struct kvm_cpuid2 *sv_kvm_cpuid_model(const struct kvm_cpuid2 *supported);
+struct kvm_cpuid2 *sv_kvm_cpuid_for_vcpu(const struct kvm_cpuid2 *model, guint index);
+gboolean sv_kvm_cpuid_covers_model(const struct kvm_cpuid2 *supported, GError **error);
+/* The XCR0 the model's guest will enable (0: no XSAVE). */
+guint64 sv_kvm_cpuid_xcr0(const struct kvm_cpuid2 *model);
 gboolean sv_kvm_cpuid_init(SvVmm *vmm, GError **error);
 gboolean sv_kvm_cpuid_set(SvVmm *vmm, SvVcpu *vcpu, GError **error);
 
@@ -137,7 +164,11 @@ gboolean sv_kvm_boot_load(SvVmm *vmm, const char *kernel, const char *initrd,
 			  const char *cmdline, guint32 *ret_entry, guint32 *ret_start_info,
 			  GError **error);
 
-/* mptable.c */
+/* mptable.c. sv_kvm_mptable_build is pure (unit-tested): the floating
+ * pointer and config table for n_vcpus in [base, base+space), which the
+ * guest sees at gpa. */
+gboolean sv_kvm_mptable_build(guint8 *base, gsize space, guint32 gpa, guint n_vcpus,
+			      GError **error);
 gboolean sv_kvm_mptable_write(SvVmm *vmm, GError **error);
 
 /* vcpu.c */
@@ -146,17 +177,24 @@ gboolean sv_kvm_vcpus_start(SvVmm *vmm, GError **error);
 void sv_kvm_vcpus_pause(SvVmm *vmm);
 void sv_kvm_vcpus_resume(SvVmm *vmm);
 gboolean sv_kvm_vcpus_paused(SvVmm *vmm);
+/* The UART that owns a port, or NULL. */
+SvSerial *sv_kvm_uart_at(SvVmm *vmm, guint16 port);
 /* QEMU "info registers" text for one vCPU (the arch's monitor parser reads
  * both backends' dumps, so register names are the same). */
 char *sv_kvm_vcpu_dump(SvVmm *vmm, guint index, GError **error);
 
-/* serial.c: what the guest sends goes to sink, byte runs at a time. */
-typedef void (*SvSerialSink)(gpointer user, const guint8 *buf, gsize len);
+/* serial.c: what the guest sends goes to sink, byte runs at a time; the
+ * sink takes every byte and returns FALSE when it would rather not get
+ * more (the UART then holds its transmitter busy until
+ * sv_serial_tx_resume). */
+typedef gboolean (*SvSerialSink)(gpointer user, const guint8 *buf, gsize len);
 SvSerial *sv_serial_new(SvVmm *vmm, guint16 base, guint irq, SvSerialSink sink, gpointer user);
 void sv_serial_free(SvSerial *s);
 gboolean sv_serial_owns(const SvSerial *s, guint16 port);
 void sv_serial_io(SvSerial *s, guint16 port, gboolean is_write, guint8 *data);
 /* Host bytes for the guest: takes what fits in the receive FIFO. */
 gsize sv_serial_receive(SvSerial *s, const guint8 *buf, gsize len);
+/* The sink has room again. Devices lock held. */
+void sv_serial_tx_resume(SvSerial *s);
 
 #endif
