@@ -33,7 +33,7 @@
 #include "tests/test-paths.h"
 #include "tests/integration/guest-fixture.h"
 
-#define L1_TIMEOUT_S 600
+#define L1_TIMEOUT_S 1500
 #define COUNTER_ARGS "40", "0"
 
 static char *source_path(const char *rel)
