@@ -61,37 +61,6 @@ static void restore_options_clear(RestoreOptions *o)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RestoreOptions, restore_options_clear)
 
-static void verbose(const RestoreOptions *o, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static void verbose(const RestoreOptions *o, const char *fmt, ...)
-{
-	if (!o->verbose)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "snapvm restore: [%8.1f ms] %s\n", sv_cli_elapsed_ms(), msg);
-}
-
-static void print_detached(const RestoreOptions *o, const SvMachine *m, guint32 pid)
-{
-	if (o->json) {
-		g_autoptr(JsonBuilder) b = json_builder_new();
-		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "name");
-		json_builder_add_string_value(b, m->name);
-		json_builder_set_member_name(b, "arch");
-		json_builder_add_string_value(b, m->arch->name);
-		json_builder_set_member_name(b, "pid");
-		json_builder_add_int_value(b, pid);
-		json_builder_end_object(b);
-		sv_cli_print_json(b, FALSE);
-	} else {
-		printf("%s %u\n", m->name, pid);
-	}
-	fflush(stdout);
-}
-
 /* A dir for the initrd where writing it costs no disk I/O: it can be as
  * large as the snapshot, and QEMU reads it once. */
 static char *make_tmpdir(GError **error)
@@ -154,12 +123,12 @@ static gboolean place_pages(SvAgentClient *agent, guint32 pid, const SvGuestMem 
 		}
 		if (buf->len < need)
 			continue;
-		verbose(o, "page frames from the guest");
+		sv_cli_verbose(o->verbose, "restore", "page frames from the guest");
 		g_autoptr(GBytes) msg = g_bytes_new(buf->data, need);
 		guint64 placed;
 		if (!sv_restore_place_pages(mem, reader, runs, msg, &placed, error))
 			return FALSE;
-		verbose(o, "%.1f MiB of pages written into guest RAM", placed / 1048576.0);
+		sv_cli_verbose(o->verbose, "restore", "%.1f MiB of pages written into guest RAM", placed / 1048576.0);
 		/* nothing follows until we answer; anything would be output */
 		if (buf->len > need)
 			sv_write_all_fd(STDOUT_FILENO, buf->data + need, buf->len - need);
@@ -245,7 +214,7 @@ int sv_cmd_restore(int argc, char **argv)
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
 	}
-	verbose(&o, "snapshot %s opened (%s); image %s", file, arch->name, image->dir);
+	sv_cli_verbose(o.verbose, "restore", "snapshot %s opened (%s); image %s", file, arch->name, image->dir);
 
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -273,7 +242,7 @@ int sv_cmd_restore(int argc, char **argv)
 			sv_cli_error("restore", error);
 			return SV_EXIT_FAILURE;
 		}
-		verbose(&o, "restore image of pid %u (%s): %u VMAs, %" G_GUINT64_FORMAT
+		sv_cli_verbose(o.verbose, "restore", "restore image of pid %u (%s): %u VMAs, %" G_GUINT64_FORMAT
 			    " pages, %.1f MiB, in the initrd",
 			info.pid, info.comm, info.nvmas, info.pages, info.image_bytes / 1048576.0);
 		if (o.name) {
@@ -317,7 +286,7 @@ int sv_cmd_restore(int argc, char **argv)
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
 	}
-	verbose(&o, "VM %s started", m->name);
+	sv_cli_verbose(o.verbose, "restore", "VM %s started", m->name);
 	/* Guest RAM, to place pages in (mapped while this process still holds
 	 * the machine's control connection). */
 	g_autoptr(SvGuestMem) mem = NULL;
@@ -340,13 +309,13 @@ int sv_cmd_restore(int argc, char **argv)
 	sv_agent_client_set_interrupt_fd(agent, sfd);
 	if (!sv_agent_client_hello(agent, BOOT_TIMEOUT_MS, &ainfo, &error))
 		goto out;
-	verbose(&o, "agent %s up on %s %s (guest boot done)", ainfo.agent_version, ainfo.machine,
+	sv_cli_verbose(o.verbose, "restore", "agent %s up on %s %s (guest boot done)", ainfo.agent_version, ainfo.machine,
 		ainfo.kernel_release);
 	if (!sv_restore_start(agent, info.pid,
 			      o.detach ? SV_RUN_BUFFER_WHEN_DETACHED : SV_RUN_POWEROFF_ON_HOST_LOSS,
 			      &pid, &error))
 		goto out;
-	verbose(&o, "restorer started as guest pid %u", pid);
+	sv_cli_verbose(o.verbose, "restore", "restorer started as guest pid %u", pid);
 	gboolean exited = FALSE;
 	if (host_pages && info.pages) {
 		if (!place_pages(agent, pid, mem, reader, info.runs, &o, &exited, &status, &error))
@@ -355,14 +324,14 @@ int sv_cmd_restore(int argc, char **argv)
 			rc = sv_cli_exit_code(status);
 			goto out;
 		}
-		verbose(&o, "pages in place; the restorer goes on");
+		sv_cli_verbose(o.verbose, "restore", "pages in place; the restorer goes on");
 	}
 	if (pid != info.pid)
 		fprintf(stderr, "snapvm restore: note: pid %u is taken in the fresh guest; the "
 				"process runs as pid %u\n",
 			info.pid, pid);
 	if (o.detach) {
-		print_detached(&o, m, pid);
+		sv_cli_print_detached(m, pid, o.json);
 		keep_vm = TRUE;
 		rc = 0;
 		goto out;
@@ -370,10 +339,10 @@ int sv_cmd_restore(int argc, char **argv)
 	if (!sv_cli_stream_until_exit(agent, pid, o.verbose ? "restore" : NULL, &status, &error))
 		goto out;
 	rc = sv_cli_exit_code(status);
-	verbose(&o, "process exited, status %d", rc);
+	sv_cli_verbose(o.verbose, "restore", "process exited, status %d", rc);
 out:
 	rc = sv_cli_end_vm("restore", m, keep_vm, rc, g_steal_pointer(&error));
 	if (!keep_vm)
-		verbose(&o, "VM stopped");
+		sv_cli_verbose(o.verbose, "restore", "VM stopped");
 	return rc;
 }

@@ -55,18 +55,6 @@ static void run_options_clear(RunOptions *o)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RunOptions, run_options_clear)
 
-static void verbose(const RunOptions *o, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static void verbose(const RunOptions *o, const char *fmt, ...)
-{
-	if (!o->verbose)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "snapvm run: [%8.1f ms] %s\n", sv_cli_elapsed_ms(), msg);
-}
-
 static char *default_name(const char *program)
 {
 	g_autofree char *base = g_path_get_basename(program);
@@ -142,9 +130,9 @@ int sv_cli_exit_code(int status)
 	return SV_EXIT_FAILURE;
 }
 
-static void print_detached(const RunOptions *o, const SvMachine *m, guint32 pid)
+void sv_cli_print_detached(const SvMachine *m, guint32 pid, gboolean json)
 {
-	if (o->json) {
+	if (json) {
 		g_autoptr(JsonBuilder) b = json_builder_new();
 		json_builder_begin_object(b);
 		json_builder_set_member_name(b, "name");
@@ -253,7 +241,7 @@ int sv_cmd_run(int argc, char **argv)
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	sv_cli_adopt_orphans();
 
-	verbose(&o, "checked %s; image %s", program, image->dir);
+	sv_cli_verbose(o.verbose, "run", "checked %s; image %s", program, image->dir);
 	g_autofree char *guest_name = g_path_get_basename(program);
 	SvMachineConfig config = {
 		.arch = arch,
@@ -284,7 +272,7 @@ int sv_cmd_run(int argc, char **argv)
 			return SV_EXIT_FAILURE;
 		}
 		config.initrd = initrd;
-		verbose(&o, "initrd with the workload written");
+		sv_cli_verbose(o.verbose, "run", "initrd with the workload written");
 		m = sv_machine_start(&config, &error);
 		/* QEMU has read the initrd into guest memory by the time the
 		 * domain runs; the copy is not needed any more. */
@@ -295,7 +283,7 @@ int sv_cmd_run(int argc, char **argv)
 		sv_cli_error("run", error);
 		return SV_EXIT_FAILURE;
 	}
-	verbose(&o, "VM %s started", m->name);
+	sv_cli_verbose(o.verbose, "run", "VM %s started", m->name);
 	/* Let other snapvm processes (list, checkpoint) use libvirt while we
 	 * only stream output over the agent socket. */
 	sv_machine_release_control(m);
@@ -313,7 +301,7 @@ int sv_cmd_run(int argc, char **argv)
 	sv_agent_client_set_interrupt_fd(agent, sfd);
 	if (!sv_agent_client_hello(agent, BOOT_TIMEOUT_MS, &info, &error))
 		goto out;
-	verbose(&o, "agent %s up on %s %s", info.agent_version, info.machine, info.kernel_release);
+	sv_cli_verbose(o.verbose, "run", "agent %s up on %s %s", info.agent_version, info.machine, info.kernel_release);
 	g_ptr_array_add(args, guest_path);
 	for (int i = first + 1; i < argc; i++)
 		g_ptr_array_add(args, argv[i]);
@@ -323,9 +311,9 @@ int sv_cmd_run(int argc, char **argv)
 					  : SV_RUN_POWEROFF_ON_HOST_LOSS,
 				 &pid, &error))
 		goto out;
-	verbose(&o, "workload started as guest pid %u", pid);
+	sv_cli_verbose(o.verbose, "run", "workload started as guest pid %u", pid);
 	if (o.detach) {
-		print_detached(&o, m, pid);
+		sv_cli_print_detached(m, pid, o.json);
 		keep_vm = TRUE;
 		rc = 0;
 		goto out;
@@ -333,11 +321,11 @@ int sv_cmd_run(int argc, char **argv)
 	if (!sv_cli_stream_until_exit(agent, pid, o.verbose ? "run" : NULL, &status, &error))
 		goto out;
 	rc = sv_cli_exit_code(status);
-	verbose(&o, "workload exited, status %d", rc);
+	sv_cli_verbose(o.verbose, "run", "workload exited, status %d", rc);
 out:
 	rc = sv_cli_end_vm("run", m, keep_vm, rc, g_steal_pointer(&error));
 	if (!keep_vm)
-		verbose(&o, "VM stopped");
+		sv_cli_verbose(o.verbose, "run", "VM stopped");
 	return rc;
 }
 

@@ -33,19 +33,24 @@ typedef struct _JsonBuilder JsonBuilder;
 void sv_cli_print_json(JsonBuilder *builder, gboolean pretty);
 /* Milliseconds since the process started, for --verbose timings. */
 double sv_cli_elapsed_ms(void);
+/* With on (--verbose): "snapvm <cmd>: [ms] message" on stderr. */
+void sv_cli_verbose(gboolean on, const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
 /* What `run` and `restore` share (cli-run.c). */
 typedef struct SvAgentClient SvAgentClient;
+typedef struct SvMachine SvMachine;
 /* Streams guest process pid's output to our stdout/stderr until it exits;
  * *ret_status is its wait status. verbose_cmd (or NULL) notes the first
  * output with a timestamp. */
 gboolean sv_cli_stream_until_exit(SvAgentClient *agent, guint32 pid, const char *verbose_cmd,
 				  int *ret_status, GError **error);
+/* A detached VM's name and the guest pid of its process: "NAME PID", or
+ * JSON {name, arch, pid}. */
+void sv_cli_print_detached(const SvMachine *m, guint32 pid, gboolean json);
 /* Makes this process a subreaper that reaps QEMU the moment it exits. */
 void sv_cli_adopt_orphans(void);
 /* A wait status as snapvm's exit status (code, or 128+signal). */
 int sv_cli_exit_code(int status);
-typedef struct SvMachine SvMachine;
 /* The end of `run` and `restore`: reports error (an interruption as exit
  * 130), then stops the VM unless keep_vm, keeping its console log when
  * snapvm failed. Returns the exit code; takes error. */

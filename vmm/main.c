@@ -14,6 +14,17 @@ double sv_cli_elapsed_ms(void)
 	return (g_get_monotonic_time() - start_us) / 1000.0;
 }
 
+void sv_cli_verbose(gboolean on, const char *cmd, const char *fmt, ...)
+{
+	if (!on)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "snapvm %s: [%8.1f ms] %s\n", cmd, sv_cli_elapsed_ms(), msg);
+}
+
 void sv_cli_error(const char *cmd, const GError *error)
 {
 	fprintf(stderr, "snapvm %s: %s\n", cmd, error ? error->message : "failed");
