@@ -16,9 +16,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <signal.h>
 #include <stdio.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "snapvm/restore-image.h"
@@ -31,33 +29,15 @@
 #include "vmm/machine.h"
 #include "vmm/restore/restore.h"
 
-#define BOOT_TIMEOUT_MS 120000
-
 typedef struct RestoreOptions {
-	char *arch;
-	char *accel;
-	char *cpu;
-	char *name;
-	char *image;
-	char *connect;
-	gint memory_mib;
+	SvCliVmOptions vm;
 	char *pages;
-	char *append;
-	gboolean detach;
-	gboolean json;
-	gboolean verbose;
 } RestoreOptions;
 
 static void restore_options_clear(RestoreOptions *o)
 {
-	g_free(o->arch);
-	g_free(o->accel);
-	g_free(o->cpu);
-	g_free(o->name);
-	g_free(o->image);
-	g_free(o->connect);
+	sv_cli_vm_options_clear(&o->vm);
 	g_free(o->pages);
-	g_free(o->append);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RestoreOptions, restore_options_clear)
 
@@ -123,12 +103,12 @@ static gboolean place_pages(SvAgentClient *agent, guint32 pid, const SvGuestMem 
 		}
 		if (buf->len < need)
 			continue;
-		sv_cli_verbose(o->verbose, "restore", "page frames from the guest");
+		sv_cli_verbose(o->vm.verbose, "restore", "page frames from the guest");
 		g_autoptr(GBytes) msg = g_bytes_new(buf->data, need);
 		guint64 placed;
 		if (!sv_restore_place_pages(mem, reader, runs, msg, &placed, error))
 			return FALSE;
-		sv_cli_verbose(o->verbose, "restore", "%.1f MiB of pages written into guest RAM", placed / 1048576.0);
+		sv_cli_verbose(o->vm.verbose, "restore", "%.1f MiB of pages written into guest RAM", placed / 1048576.0);
 		/* nothing follows until we answer; anything would be output */
 		if (buf->len > need)
 			sv_write_all_fd(STDOUT_FILENO, buf->data + need, buf->len - need);
@@ -138,34 +118,34 @@ static gboolean place_pages(SvAgentClient *agent, guint32 pid, const SvGuestMem 
 
 int sv_cmd_restore(int argc, char **argv)
 {
-	g_auto(RestoreOptions) o = { 0 };
+	g_auto(RestoreOptions) o = { .vm = SV_CLI_VM_OPTIONS_INIT };
 	GOptionEntry entries[] = {
-		{ "arch", 'a', 0, G_OPTION_ARG_STRING, &o.arch,
+		{ "arch", 'a', 0, G_OPTION_ARG_STRING, &o.vm.arch,
 		  "Guest architecture; must be the snapshot's (the default)", "ARCH" },
-		{ "accel", 0, 0, G_OPTION_ARG_STRING, &o.accel,
+		{ "accel", 0, 0, G_OPTION_ARG_STRING, &o.vm.accel,
 		  "Accelerator: tcg or auto (default auto, as for run)", "ACCEL" },
-		{ "cpu", 0, 0, G_OPTION_ARG_STRING, &o.cpu,
+		{ "cpu", 0, 0, G_OPTION_ARG_STRING, &o.vm.cpu,
 		  "QEMU CPU model (default: the portable model); pick one with every feature the "
 		  "snapshot's FPU state uses",
 		  "MODEL" },
-		{ "memory", 'm', 0, G_OPTION_ARG_INT, &o.memory_mib,
+		{ "memory", 'm', 0, G_OPTION_ARG_INT, &o.vm.memory_mib,
 		  "Guest RAM in MiB (default: 512, or what the snapshot needs)", "MIB" },
-		{ "name", 'n', 0, G_OPTION_ARG_STRING, &o.name,
+		{ "name", 'n', 0, G_OPTION_ARG_STRING, &o.vm.name,
 		  "VM name (default: the process's name plus a random suffix)", "NAME" },
-		{ "detach", 'd', 0, G_OPTION_ARG_NONE, &o.detach,
+		{ "detach", 'd', 0, G_OPTION_ARG_NONE, &o.vm.detach,
 		  "Leave the VM running; print its name and the restored process's guest pid", NULL },
-		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "With --detach, print JSON", NULL },
-		{ "image", 0, 0, G_OPTION_ARG_FILENAME, &o.image,
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.vm.json, "With --detach, print JSON", NULL },
+		{ "image", 0, 0, G_OPTION_ARG_FILENAME, &o.vm.image,
 		  "Guest image directory (default: the cache's current image for the arch)", "DIR" },
-		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &o.connect, "libvirt URI (as for run)",
+		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &o.vm.connect, "libvirt URI (as for run)",
 		  "URI" },
 		{ "pages", 0, 0, G_OPTION_ARG_STRING, &o.pages,
 		  "How pages reach the guest: host (default: written straight into guest RAM) or "
 		  "initrd (carried in the initrd, copied by the guest)",
 		  "HOW" },
-		{ "append", 0, 0, G_OPTION_ARG_STRING, &o.append, "Extra kernel command line",
+		{ "append", 0, 0, G_OPTION_ARG_STRING, &o.vm.append, "Extra kernel command line",
 		  "ARGS" },
-		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose,
+		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.vm.verbose,
 		  "Print the steps with timestamps on stderr", NULL },
 		{ NULL },
 	};
@@ -183,18 +163,12 @@ int sv_cmd_restore(int argc, char **argv)
 		fprintf(stderr, "snapvm restore: give one snapshot FILE (see snapvm restore --help)\n");
 		return SV_EXIT_USAGE;
 	}
-	const char *accel = o.accel ? o.accel : "auto";
-	if (strcmp(accel, "tcg") && strcmp(accel, "kvm") && strcmp(accel, "auto")) {
-		fprintf(stderr, "snapvm restore: unknown --accel '%s' (tcg, kvm or auto)\n", accel);
+	if (!sv_cli_vm_options_check(&o.vm, "restore"))
 		return SV_EXIT_USAGE;
-	}
+	const char *accel = o.vm.accel ? o.vm.accel : "auto";
 	gboolean host_pages = !o.pages || !strcmp(o.pages, "host");
 	if (o.pages && strcmp(o.pages, "host") && strcmp(o.pages, "initrd")) {
 		fprintf(stderr, "snapvm restore: unknown --pages '%s' (host or initrd)\n", o.pages);
-		return SV_EXIT_USAGE;
-	}
-	if (o.memory_mib && (o.memory_mib < 64 || o.memory_mib > 65536)) {
-		fprintf(stderr, "snapvm restore: --memory must be 64..65536 MiB\n");
 		return SV_EXIT_USAGE;
 	}
 	const char *file = argv[1];
@@ -204,27 +178,19 @@ int sv_cmd_restore(int argc, char **argv)
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
 	}
-	const SvArchOps *arch = sv_restore_arch(reader, o.arch, &error);
+	const SvArchOps *arch = sv_restore_arch(reader, o.vm.arch, &error);
 	if (!arch) {
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
 	}
-	g_autoptr(SvImage) image = sv_image_open(arch, o.image, &error);
+	g_autoptr(SvImage) image = sv_image_open(arch, o.vm.image, &error);
 	if (!image) {
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
 	}
-	sv_cli_verbose(o.verbose, "restore", "snapshot %s opened (%s); image %s", file, arch->name, image->dir);
+	sv_cli_verbose(o.vm.verbose, "restore", "snapshot %s opened (%s); image %s", file, arch->name, image->dir);
 
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	sv_cli_adopt_orphans();
+	int sfd = sv_cli_catch_signals();
 
 	g_auto(SvRestoreImageInfo) info = { 0 };
 	g_autoptr(SvMachine) m = NULL;
@@ -242,11 +208,11 @@ int sv_cmd_restore(int argc, char **argv)
 			sv_cli_error("restore", error);
 			return SV_EXIT_FAILURE;
 		}
-		sv_cli_verbose(o.verbose, "restore", "restore image of pid %u (%s): %u VMAs, %" G_GUINT64_FORMAT
+		sv_cli_verbose(o.vm.verbose, "restore", "restore image of pid %u (%s): %u VMAs, %" G_GUINT64_FORMAT
 			    " pages, %.1f MiB, in the initrd",
 			info.pid, info.comm, info.nvmas, info.pages, info.image_bytes / 1048576.0);
-		if (o.name) {
-			name = g_strdup(o.name);
+		if (o.vm.name) {
+			name = g_strdup(o.vm.name);
 		} else {
 			g_autofree char *base = g_strdup(info.comm[0] ? info.comm : "restored");
 			g_strcanon(base, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-",
@@ -254,7 +220,7 @@ int sv_cmd_restore(int argc, char **argv)
 			name = g_strdup_printf("%s-%04x", base[0] == '.' || base[0] == '-' ? "vm" : base,
 					       g_random_int_range(0, 0x10000));
 		}
-		guint memory = o.memory_mib ? (guint)o.memory_mib : sv_restore_memory_mib(&info, 512);
+		guint memory = o.vm.memory_mib > 0 ? (guint)o.vm.memory_mib : sv_restore_memory_mib(&info, 512);
 		if (memory < sv_restore_memory_mib(&info, 0))
 			fprintf(stderr, "snapvm restore: warning: --memory %u MiB may be too little for "
 					"a %.0f MiB snapshot (%u MiB suggested)\n",
@@ -263,7 +229,7 @@ int sv_cmd_restore(int argc, char **argv)
 		 * on x86_64, the kernel zeroes and copies pages 4x faster under
 		 * TCG without ERMS), then the user's. */
 		g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch),
-						     o.append ? o.append : "", NULL);
+						     o.vm.append ? o.vm.append : "", NULL);
 		g_strstrip(cmdline);
 		SvMachineConfig config = {
 			.arch = arch,
@@ -271,10 +237,10 @@ int sv_cmd_restore(int argc, char **argv)
 			.accel = accel,
 			.memory_mib = memory,
 			.vcpus = 1,
-			.cpu_model = o.cpu,
+			.cpu_model = o.vm.cpu,
 			.image_dir = image->dir,
 			.kernel = image->kernel,
-			.connect_uri = o.connect,
+			.connect_uri = o.vm.connect,
 			.cmdline_extra = cmdline[0] ? cmdline : NULL,
 			.initrd = initrd,
 		};
@@ -286,7 +252,7 @@ int sv_cmd_restore(int argc, char **argv)
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
 	}
-	sv_cli_verbose(o.verbose, "restore", "VM %s started", m->name);
+	sv_cli_verbose(o.vm.verbose, "restore", "VM %s started", m->name);
 	/* Guest RAM, to place pages in (mapped while this process still holds
 	 * the machine's control connection). */
 	g_autoptr(SvGuestMem) mem = NULL;
@@ -307,15 +273,15 @@ int sv_cmd_restore(int argc, char **argv)
 	if (!agent)
 		goto out;
 	sv_agent_client_set_interrupt_fd(agent, sfd);
-	if (!sv_agent_client_hello(agent, BOOT_TIMEOUT_MS, &ainfo, &error))
+	if (!sv_agent_client_hello(agent, SV_CLI_BOOT_TIMEOUT_MS, &ainfo, &error))
 		goto out;
-	sv_cli_verbose(o.verbose, "restore", "agent %s up on %s %s (guest boot done)", ainfo.agent_version, ainfo.machine,
+	sv_cli_verbose(o.vm.verbose, "restore", "agent %s up on %s %s (guest boot done)", ainfo.agent_version, ainfo.machine,
 		ainfo.kernel_release);
 	if (!sv_restore_start(agent, info.pid,
-			      o.detach ? SV_RUN_BUFFER_WHEN_DETACHED : SV_RUN_POWEROFF_ON_HOST_LOSS,
+			      o.vm.detach ? SV_RUN_BUFFER_WHEN_DETACHED : SV_RUN_POWEROFF_ON_HOST_LOSS,
 			      &pid, &error))
 		goto out;
-	sv_cli_verbose(o.verbose, "restore", "restorer started as guest pid %u", pid);
+	sv_cli_verbose(o.vm.verbose, "restore", "restorer started as guest pid %u", pid);
 	gboolean exited = FALSE;
 	if (host_pages && info.pages) {
 		if (!place_pages(agent, pid, mem, reader, info.runs, &o, &exited, &status, &error))
@@ -324,25 +290,25 @@ int sv_cmd_restore(int argc, char **argv)
 			rc = sv_cli_exit_code(status);
 			goto out;
 		}
-		sv_cli_verbose(o.verbose, "restore", "pages in place; the restorer goes on");
+		sv_cli_verbose(o.vm.verbose, "restore", "pages in place; the restorer goes on");
 	}
 	if (pid != info.pid)
 		fprintf(stderr, "snapvm restore: note: pid %u is taken in the fresh guest; the "
 				"process runs as pid %u\n",
 			info.pid, pid);
-	if (o.detach) {
-		sv_cli_print_detached(m, pid, o.json);
+	if (o.vm.detach) {
+		sv_cli_print_detached(m, pid, o.vm.json);
 		keep_vm = TRUE;
 		rc = 0;
 		goto out;
 	}
-	if (!sv_cli_stream_until_exit(agent, pid, o.verbose ? "restore" : NULL, &status, &error))
+	if (!sv_cli_stream_until_exit(agent, pid, o.vm.verbose ? "restore" : NULL, &status, &error))
 		goto out;
 	rc = sv_cli_exit_code(status);
-	sv_cli_verbose(o.verbose, "restore", "process exited, status %d", rc);
+	sv_cli_verbose(o.vm.verbose, "restore", "process exited, status %d", rc);
 out:
 	rc = sv_cli_end_vm("restore", m, keep_vm, rc, g_steal_pointer(&error));
 	if (!keep_vm)
-		sv_cli_verbose(o.verbose, "restore", "VM stopped");
+		sv_cli_verbose(o.vm.verbose, "restore", "VM stopped");
 	return rc;
 }

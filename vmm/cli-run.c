@@ -6,14 +6,9 @@
  * The VM belongs to this command unless --detach: any error, Ctrl-C, SIGTERM
  * or SIGHUP stops it before snapvm exits, so no QEMU is left behind.
  */
-#include <errno.h>
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
-#include <signal.h>
 #include <stdio.h>
-#include <sys/prctl.h>
-#include <sys/signalfd.h>
-#include <sys/wait.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "vmm/agent-client.h"
@@ -24,34 +19,14 @@
 #include "vmm/machine.h"
 #include "vmm/workload.h"
 
-/* Under TCG on a busy 2-core machine a boot takes seconds; a minute means
- * the guest is not coming up. */
-#define BOOT_TIMEOUT_MS 120000
-
 typedef struct RunOptions {
-	char *arch;
-	char *accel;
-	char *cpu;
-	char *name;
-	char *image;
-	char *connect;
-	char *append;
-	gint memory_mib;
+	SvCliVmOptions vm;
 	gint vcpus;
-	gboolean detach;
-	gboolean json;
-	gboolean verbose;
 } RunOptions;
 
 static void run_options_clear(RunOptions *o)
 {
-	g_free(o->arch);
-	g_free(o->accel);
-	g_free(o->cpu);
-	g_free(o->name);
-	g_free(o->image);
-	g_free(o->connect);
-	g_free(o->append);
+	sv_cli_vm_options_clear(&o->vm);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RunOptions, run_options_clear)
 
@@ -65,121 +40,42 @@ static char *default_name(const char *program)
 			       g_random_int_range(0, 0x10000));
 }
 
-/* Streams the workload's frames until it exits; returns its wait status.
- * Shared with `snapvm restore` (cli.h). */
-gboolean sv_cli_stream_until_exit(SvAgentClient *agent, guint32 pid, const char *verbose_cmd,
-				  int *ret_status, GError **error)
-{
-	gboolean first_output = TRUE;
-	for (;;) {
-		g_auto(SvAgentFrame) f = { 0 };
-		if (!sv_agent_client_recv(agent, -1, &f, error))
-			return FALSE;
-		guint32 from, stream, n;
-		const guint8 *bytes;
-		if (f.type == SV_MSG_OUTPUT) {
-			if (!sv_agent_frame_parse_output(&f, &from, &stream, &bytes, &n, error))
-				return FALSE;
-			if (from != pid)
-				continue;
-			if (first_output && verbose_cmd)
-				fprintf(stderr, "snapvm %s: [%8.1f ms] first output from the workload\n",
-					verbose_cmd, sv_cli_elapsed_ms());
-			first_output = FALSE;
-			/* A closed stdout (snapvm run ... | head) is not an error
-			 * of the workload: keep draining so it can finish. */
-			sv_write_all_fd(stream == 1 ? STDOUT_FILENO : STDERR_FILENO, bytes, n);
-		} else if (f.type == SV_MSG_EXIT) {
-			int status;
-			if (!sv_agent_frame_parse_exit(&f, &from, &status, error))
-				return FALSE;
-			if (from != pid)
-				continue;
-			*ret_status = status;
-			return TRUE;
-		}
-		/* Anything else (late HELLO replies) is not for us. */
-	}
-}
 
-/* QEMU is started by a libvirt worker process that exits long before the VM
- * stops, so QEMU's parent would be init - and libvirt, destroying the VM,
- * waits until init reaps it, which can take seconds. As a subreaper this
- * process adopts QEMU instead and reaps it the moment it exits. */
-static void reap_children(int sig)
-{
-	int saved = errno;
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-	errno = saved;
-}
 
-void sv_cli_adopt_orphans(void)
-{
-	struct sigaction sa = { .sa_handler = reap_children, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
-	sigaction(SIGCHLD, &sa, NULL);
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-}
 
-int sv_cli_exit_code(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return SV_EXIT_FAILURE;
-}
 
-void sv_cli_print_detached(const SvMachine *m, guint32 pid, gboolean json)
-{
-	if (json) {
-		g_autoptr(JsonBuilder) b = json_builder_new();
-		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "name");
-		json_builder_add_string_value(b, m->name);
-		json_builder_set_member_name(b, "arch");
-		json_builder_add_string_value(b, m->arch->name);
-		json_builder_set_member_name(b, "pid");
-		json_builder_add_int_value(b, pid);
-		json_builder_end_object(b);
-		sv_cli_print_json(b, FALSE);
-	} else {
-		printf("%s %u\n", m->name, pid);
-	}
-	fflush(stdout);
-}
 
 int sv_cmd_run(int argc, char **argv)
 {
-	g_auto(RunOptions) o = { .memory_mib = 512, .vcpus = 1 };
+	g_auto(RunOptions) o = { .vm = SV_CLI_VM_OPTIONS_INIT, .vcpus = 1 };
 	GOptionEntry entries[] = {
-		{ "arch", 'a', 0, G_OPTION_ARG_STRING, &o.arch,
+		{ "arch", 'a', 0, G_OPTION_ARG_STRING, &o.vm.arch,
 		  "Guest architecture: x86_64 or aarch64 (default: the host's)", "ARCH" },
-		{ "accel", 0, 0, G_OPTION_ARG_STRING, &o.accel,
+		{ "accel", 0, 0, G_OPTION_ARG_STRING, &o.vm.accel,
 		  "Accelerator: tcg, kvm or auto (default auto: snapvm's KVM VMM when /dev/kvm "
 		  "opens and offers the portable CPU model, else tcg)",
 		  "ACCEL" },
-		{ "cpu", 0, 0, G_OPTION_ARG_STRING, &o.cpu,
+		{ "cpu", 0, 0, G_OPTION_ARG_STRING, &o.vm.cpu,
 		  "QEMU CPU model (default: a portable model, Haswell-noTSX-IBRS / cortex-a57)",
 		  "MODEL" },
-		{ "memory", 'm', 0, G_OPTION_ARG_INT, &o.memory_mib, "Guest RAM in MiB (default 512)",
+		{ "memory", 'm', 0, G_OPTION_ARG_INT, &o.vm.memory_mib, "Guest RAM in MiB (default 512)",
 		  "MIB" },
 		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &o.vcpus, "Number of vCPUs (default 1)", "N" },
-		{ "name", 'n', 0, G_OPTION_ARG_STRING, &o.name,
+		{ "name", 'n', 0, G_OPTION_ARG_STRING, &o.vm.name,
 		  "VM name (default: program name plus a random suffix)", "NAME" },
-		{ "detach", 'd', 0, G_OPTION_ARG_NONE, &o.detach,
+		{ "detach", 'd', 0, G_OPTION_ARG_NONE, &o.vm.detach,
 		  "Leave the VM running; print its name and the workload's guest pid", NULL },
-		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "With --detach, print JSON", NULL },
-		{ "image", 0, 0, G_OPTION_ARG_FILENAME, &o.image,
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.vm.json, "With --detach, print JSON", NULL },
+		{ "image", 0, 0, G_OPTION_ARG_FILENAME, &o.vm.image,
 		  "Guest image directory (default: the cache's current image for the arch)", "DIR" },
-		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &o.connect,
+		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &o.vm.connect,
 		  "libvirt URI (default: libvirt's embedded driver under the state dir; another "
 		  "daemon must run QEMU as a user that can read the image and state dirs, e.g. "
 		  "qemu.conf user = \"root\")",
 		  "URI" },
-		{ "append", 0, 0, G_OPTION_ARG_STRING, &o.append, "Extra kernel command line",
+		{ "append", 0, 0, G_OPTION_ARG_STRING, &o.vm.append, "Extra kernel command line",
 		  "ARGS" },
-		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose,
+		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.vm.verbose,
 		  "Print the steps with timestamps on stderr", NULL },
 		{ NULL },
 	};
@@ -202,18 +98,16 @@ int sv_cmd_run(int argc, char **argv)
 				"[ARGS...])\n");
 		return SV_EXIT_USAGE;
 	}
-	if (o.memory_mib < 64 || o.memory_mib > 65536 || o.vcpus < 1 || o.vcpus > 64) {
-		fprintf(stderr, "snapvm run: --memory must be 64..65536 MiB and --vcpus 1..64\n");
+	if (!sv_cli_vm_options_check(&o.vm, "run"))
+		return SV_EXIT_USAGE;
+	if (o.vcpus < 1 || o.vcpus > 64) {
+		fprintf(stderr, "snapvm run: --vcpus must be 1..64\n");
 		return SV_EXIT_USAGE;
 	}
-	const char *accel = o.accel ? o.accel : "auto";
-	if (strcmp(accel, "tcg") && strcmp(accel, "kvm") && strcmp(accel, "auto")) {
-		fprintf(stderr, "snapvm run: unknown --accel '%s' (tcg, kvm or auto)\n", accel);
-		return SV_EXIT_USAGE;
-	}
+	const char *accel = o.vm.accel ? o.vm.accel : "auto";
 	const char *program = argv[first];
 	g_autoptr(GError) error = NULL;
-	const SvArchOps *arch = o.arch ? sv_arch_lookup(o.arch, &error) : sv_arch_host();
+	const SvArchOps *arch = o.vm.arch ? sv_arch_lookup(o.vm.arch, &error) : sv_arch_host();
 	if (!arch) {
 		sv_cli_error("run", error);
 		return SV_EXIT_USAGE;
@@ -222,38 +116,28 @@ int sv_cmd_run(int argc, char **argv)
 		sv_cli_error("run", error);
 		return SV_EXIT_FAILURE;
 	}
-	g_autoptr(SvImage) image = sv_image_open(arch, o.image, &error);
+	g_autoptr(SvImage) image = sv_image_open(arch, o.vm.image, &error);
 	if (!image) {
 		sv_cli_error("run", error);
 		return SV_EXIT_FAILURE;
 	}
-	g_autofree char *name = o.name ? g_strdup(o.name) : default_name(program);
+	g_autofree char *name = o.vm.name ? g_strdup(o.vm.name) : default_name(program);
 
-	/* Signals become events on a signalfd from here on, so a Ctrl-C at any
-	 * point is handled by stopping the VM rather than killing snapvm. */
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	sv_cli_adopt_orphans();
+	int sfd = sv_cli_catch_signals();
 
-	sv_cli_verbose(o.verbose, "run", "checked %s; image %s", program, image->dir);
+	sv_cli_verbose(o.vm.verbose, "run", "checked %s; image %s", program, image->dir);
 	g_autofree char *guest_name = g_path_get_basename(program);
 	SvMachineConfig config = {
 		.arch = arch,
 		.name = name,
 		.accel = accel,
-		.memory_mib = (guint)o.memory_mib,
+		.memory_mib = o.vm.memory_mib > 0 ? (guint)o.vm.memory_mib : 512,
 		.vcpus = (guint)o.vcpus,
-		.cpu_model = o.cpu,
+		.cpu_model = o.vm.cpu,
 		.image_dir = image->dir,
 		.kernel = image->kernel,
-		.cmdline_extra = o.append,
-		.connect_uri = o.connect,
+		.cmdline_extra = o.vm.append,
+		.connect_uri = o.vm.connect,
 	};
 	/* The initrd (image + workload) lives in the VM directory, which
 	 * sv_machine_start creates; build it in the state dir first. */
@@ -272,7 +156,7 @@ int sv_cmd_run(int argc, char **argv)
 			return SV_EXIT_FAILURE;
 		}
 		config.initrd = initrd;
-		sv_cli_verbose(o.verbose, "run", "initrd with the workload written");
+		sv_cli_verbose(o.vm.verbose, "run", "initrd with the workload written");
 		m = sv_machine_start(&config, &error);
 		/* QEMU has read the initrd into guest memory by the time the
 		 * domain runs; the copy is not needed any more. */
@@ -283,7 +167,7 @@ int sv_cmd_run(int argc, char **argv)
 		sv_cli_error("run", error);
 		return SV_EXIT_FAILURE;
 	}
-	sv_cli_verbose(o.verbose, "run", "VM %s started", m->name);
+	sv_cli_verbose(o.vm.verbose, "run", "VM %s started", m->name);
 	/* Let other snapvm processes (list, checkpoint) use libvirt while we
 	 * only stream output over the agent socket. */
 	sv_machine_release_control(m);
@@ -299,55 +183,33 @@ int sv_cmd_run(int argc, char **argv)
 	if (!agent)
 		goto out;
 	sv_agent_client_set_interrupt_fd(agent, sfd);
-	if (!sv_agent_client_hello(agent, BOOT_TIMEOUT_MS, &info, &error))
+	if (!sv_agent_client_hello(agent, SV_CLI_BOOT_TIMEOUT_MS, &info, &error))
 		goto out;
-	sv_cli_verbose(o.verbose, "run", "agent %s up on %s %s", info.agent_version, info.machine, info.kernel_release);
+	sv_cli_verbose(o.vm.verbose, "run", "agent %s up on %s %s", info.agent_version, info.machine, info.kernel_release);
 	g_ptr_array_add(args, guest_path);
 	for (int i = first + 1; i < argc; i++)
 		g_ptr_array_add(args, argv[i]);
 	g_ptr_array_add(args, NULL);
 	if (!sv_agent_client_run(agent, (const char *const *)args->pdata,
-				 o.detach ? SV_RUN_BUFFER_WHEN_DETACHED
+				 o.vm.detach ? SV_RUN_BUFFER_WHEN_DETACHED
 					  : SV_RUN_POWEROFF_ON_HOST_LOSS,
 				 &pid, &error))
 		goto out;
-	sv_cli_verbose(o.verbose, "run", "workload started as guest pid %u", pid);
-	if (o.detach) {
-		sv_cli_print_detached(m, pid, o.json);
+	sv_cli_verbose(o.vm.verbose, "run", "workload started as guest pid %u", pid);
+	if (o.vm.detach) {
+		sv_cli_print_detached(m, pid, o.vm.json);
 		keep_vm = TRUE;
 		rc = 0;
 		goto out;
 	}
-	if (!sv_cli_stream_until_exit(agent, pid, o.verbose ? "run" : NULL, &status, &error))
+	if (!sv_cli_stream_until_exit(agent, pid, o.vm.verbose ? "run" : NULL, &status, &error))
 		goto out;
 	rc = sv_cli_exit_code(status);
-	sv_cli_verbose(o.verbose, "run", "workload exited, status %d", rc);
+	sv_cli_verbose(o.vm.verbose, "run", "workload exited, status %d", rc);
 out:
 	rc = sv_cli_end_vm("run", m, keep_vm, rc, g_steal_pointer(&error));
 	if (!keep_vm)
-		sv_cli_verbose(o.verbose, "run", "VM stopped");
+		sv_cli_verbose(o.vm.verbose, "run", "VM stopped");
 	return rc;
 }
 
-int sv_cli_end_vm(const char *cmd, SvMachine *m, gboolean keep_vm, int rc, GError *error)
-{
-	if (error && g_error_matches(error, SV_ERROR, SV_ERROR_INTERRUPTED)) {
-		fprintf(stderr, "snapvm %s: interrupted; stopping VM %s\n", cmd, m->name);
-		rc = SV_EXIT_INTERRUPTED;
-		g_clear_error(&error);
-	}
-	if (error)
-		sv_cli_error(cmd, error);
-	g_clear_error(&error);
-	if (!keep_vm) {
-		g_autoptr(GError) stop_error = NULL;
-		g_autofree char *kept = NULL;
-		/* On failure keep the console log: it says why a guest died. */
-		gboolean failed = rc == SV_EXIT_FAILURE;
-		if (!sv_machine_stop(m, failed, &kept, &stop_error))
-			sv_cli_error(cmd, stop_error);
-		else if (kept)
-			fprintf(stderr, "snapvm %s: guest console log kept at %s\n", cmd, kept);
-	}
-	return rc;
-}

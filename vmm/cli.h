@@ -36,9 +36,38 @@ double sv_cli_elapsed_ms(void);
 /* With on (--verbose): "snapvm <cmd>: [ms] message" on stderr. */
 void sv_cli_verbose(gboolean on, const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
-/* What `run` and `restore` share (cli-run.c). */
+/* What `run` and `restore` share (cli-vm.c). */
 typedef struct SvAgentClient SvAgentClient;
 typedef struct SvMachine SvMachine;
+
+/* Under TCG on a busy 2-core machine a boot takes seconds; two minutes
+ * means the guest is not coming up. */
+#define SV_CLI_BOOT_TIMEOUT_MS 120000
+/* memory_mib when --memory was not given */
+#define SV_CLI_MEMORY_DEFAULT (-1)
+
+/* The options of the VM both commands boot; each command has its own
+ * option table (the help texts differ) pointing into this. */
+typedef struct SvCliVmOptions {
+	char *arch;
+	char *accel; /* tcg, kvm, auto; NULL for auto */
+	char *cpu;
+	char *name;
+	char *image;
+	char *connect;
+	char *append;
+	gint memory_mib; /* SV_CLI_MEMORY_DEFAULT: the command's default */
+	gboolean detach;
+	gboolean json;
+	gboolean verbose;
+} SvCliVmOptions;
+#define SV_CLI_VM_OPTIONS_INIT { .memory_mib = SV_CLI_MEMORY_DEFAULT }
+void sv_cli_vm_options_clear(SvCliVmOptions *o);
+/* --accel and --memory in range; prints what is wrong for cmd. */
+gboolean sv_cli_vm_options_check(const SvCliVmOptions *o, const char *cmd);
+/* Blocks SIGINT, SIGTERM and SIGHUP into the returned signalfd, ignores
+ * SIGPIPE, and adopts orphans (sv_cli_adopt_orphans). */
+int sv_cli_catch_signals(void);
 /* Streams guest process pid's output to our stdout/stderr until it exits;
  * *ret_status is its wait status. verbose_cmd (or NULL) notes the first
  * output with a timestamp. */
