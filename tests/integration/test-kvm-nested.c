@@ -24,6 +24,9 @@
  * point at --accel tcg (skipped, with the reason, where it does open).
  */
 #include <fcntl.h>
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+#include <signal.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -33,7 +36,7 @@
 #include "tests/test-paths.h"
 #include "tests/integration/guest-fixture.h"
 
-#define L1_TIMEOUT_S 1500
+#define L1_TIMEOUT_S 900
 #define COUNTER_ARGS "40", "0"
 
 static char *source_path(const char *rel)
@@ -102,6 +105,14 @@ static char *between_markers(char *log, int *ret_rc)
 #define CK_INTERVAL_MS 25
 #define RESTORE_TIMEOUT_S 300
 
+/* Limits (L1 seconds) on each step of the job, so a stuck L2 guest is a
+ * failed step with its logs rather than a silent L1: an L2 boot plus a
+ * short workload takes 20-30 s, `ps` under 15 s, the checkpoint 90 s
+ * (carrying the binary over the nested serial channel). */
+#define STEP_BOOT_S 240
+#define STEP_PS_S 120
+#define STEP_CHECKPOINT_S 480
+
 /* Everything the one L1 run left for the tests below. */
 typedef struct {
 	char *tmp;
@@ -119,8 +130,8 @@ static char *job_script(void)
 		"up() { cut -d' ' -f1 /proc/uptime; }\n"
 		"echo \"=== T start $(up)\"\n"
 		/* run: 2 vCPUs in L2, so the MP table and AP start-up are tested */
-		"snapvm run --accel kvm --vcpus 2 --image /l2 -- /workload/counter "
-		"40 0 >/tmp/out 2>/tmp/err\n"
+		"timeout -s KILL %d snapvm run --accel kvm --vcpus 2 --image /l2 -- "
+		"/workload/counter 40 0 >/tmp/out 2>/tmp/err\n"
 		"rc=$?\n"
 		"cat /tmp/err\n"
 		"echo '=== OUTPUT BEGIN'\n"
@@ -129,18 +140,18 @@ static char *job_script(void)
 		"[ $rc = 0 ] || cat /tmp/state/logs/*.console.log 2>/dev/null | tail -40\n"
 		"echo \"=== T run $(up)\"\n"
 		/* checkpoint */
-		"snapvm run --accel kvm --detach --json --name ck --image /l2 -- /workload/counter "
-		"%d %d >/tmp/ck.json 2>/tmp/ck.err\n"
+		"timeout -s KILL %d snapvm run --accel kvm --detach --json --name ck --image /l2 "
+		"-- /workload/counter %d %d >/tmp/ck.json 2>/tmp/ck.err\n"
 		"echo \"=== CKRUN rc=$? $(tr -d '\\n' </tmp/ck.json)\"\n"
 		"cat /tmp/ck.err\n"
 		"pid=$(sed -n 's/.*\"pid\" *: *\\([0-9]*\\).*/\\1/p' /tmp/ck.json)\n"
 		"echo \"=== T detached $(up)\"\n"
-		"snapvm ps ck --json >/tmp/ps.json 2>/tmp/ps.err\n"
+		"timeout -s KILL %d snapvm ps ck --json >/tmp/ps.json 2>/tmp/ps.err\n"
 		"echo \"=== PS rc=$? $(tr -d '\\n' </tmp/ps.json)\"\n"
 		"cat /tmp/ps.err\n"
 		"echo \"=== T ps $(up)\"\n"
-		"snapvm checkpoint ck --pid \"$pid\" -o /snap.svs --kill --json >/tmp/cp.json "
-		"2>/tmp/cp.err\n"
+		"timeout -s KILL %d snapvm checkpoint ck --pid \"$pid\" -o /snap.svs --kill --json "
+		">/tmp/cp.json 2>/tmp/cp.err\n"
 		"echo \"=== CHECKPOINT rc=$? $(tr -d '\\n' </tmp/cp.json)\"\n"
 		"cat /tmp/cp.err\n"
 		"echo \"=== T checkpoint $(up)\"\n"
@@ -171,7 +182,7 @@ static char *job_script(void)
 		"elif alive; then echo '=== HOSTLOSS still-running'; kill -9 $vmm;\n"
 		"else echo \"=== HOSTLOSS stopped $t0 $(up) $(snapvm list | grep -c 'hl.*stopped')\"; fi\n"
 		"echo \"=== T end $(up)\"\n",
-		CK_STEPS, CK_INTERVAL_MS);
+		STEP_BOOT_S, STEP_BOOT_S, CK_STEPS, CK_INTERVAL_MS, STEP_PS_S, STEP_CHECKPOINT_S);
 }
 
 /* The rest of the line after the L1 job's "=== KEY ", or NULL. */
@@ -241,6 +252,78 @@ static char *image_dir(void)
 	return g_build_filename(cache_dir, "images", "x86_64", "current", NULL);
 }
 
+/* One HMP command on QEMU's monitor socket; its reply, or NULL. */
+static char *monitor_command(const char *path, const char *command)
+{
+	g_autoptr(GSocketClient) client = g_socket_client_new();
+	g_socket_client_set_timeout(client, 10);
+	g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+	g_autoptr(GSocketConnection) c =
+		g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, NULL);
+	if (!c)
+		return NULL;
+	GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(c));
+	GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(c));
+	GString *reply = g_string_new(NULL);
+	char buf[4096];
+	int prompts = 0;
+	/* the banner ends with a prompt, the reply with the next one */
+	while (prompts < 2) {
+		gssize n = g_input_stream_read(in, buf, sizeof(buf), NULL, NULL);
+		if (n <= 0)
+			break;
+		g_string_append_len(reply, buf, n);
+		if (g_str_has_suffix(reply->str, "(qemu) ")) {
+			if (++prompts == 1) {
+				g_string_truncate(reply, 0);
+				g_autofree char *line = g_strdup_printf("%s\n", command);
+				g_output_stream_write_all(out, line, strlen(line), NULL, NULL, NULL);
+			}
+		}
+	}
+	return g_string_free(reply, FALSE);
+}
+
+/*
+ * Runs L1 until it powers off or L1_TIMEOUT_S passes. On the limit, before
+ * killing it, prints where L1's CPU is (three samples of "info registers":
+ * a guest stuck in a loop shows the same few RIPs) and the end of its
+ * console to stderr, so a CI log tells an L1 that hung from a step that
+ * failed.
+ */
+static void run_l1(const char **argv, const char *monitor, const char *log)
+{
+	GPid pid;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(g_spawn_async(NULL, (char **)argv, NULL,
+				    G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+				    &error));
+	g_assert_no_error(error);
+	gint64 deadline = g_get_monotonic_time() + L1_TIMEOUT_S * G_TIME_SPAN_SECOND;
+	int status = 0;
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (g_get_monotonic_time() < deadline) {
+			g_usleep(200 * 1000);
+			continue;
+		}
+		g_printerr("test-kvm-nested: L1 still running after %d s; its CPU:\n", L1_TIMEOUT_S);
+		for (int i = 0; i < 3; i++) {
+			g_autofree char *regs = monitor_command(monitor, "info registers");
+			g_printerr("%s\n", regs ? regs : "(monitor did not answer)");
+			g_usleep(500 * 1000);
+		}
+		g_autofree char *text = NULL;
+		gsize len = 0;
+		if (g_file_get_contents(log, &text, &len, NULL))
+			g_printerr("test-kvm-nested: the last of L1's console:\n%s\n",
+				   text + (len > 6000 ? len - 6000 : 0));
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		break;
+	}
+	g_spawn_close_pid(pid);
+}
+
 /* Builds the L1 initramfs and runs L1 once; the tests below read what it
  * left. */
 static void test_nested_boot(void)
@@ -277,18 +360,16 @@ static void test_nested_boot(void)
 	g_assert_true(g_spawn_check_wait_status(status, &error));
 	g_assert_no_error(error);
 
-	g_autofree char *timeout = g_strdup_printf("%d", L1_TIMEOUT_S);
 	g_autofree char *serial = g_strdup_printf("file:%s", log);
 	g_autofree char *serial2 = g_strdup_printf("file:%s", port2);
-	const char *argv[] = { "timeout", "-s", "KILL", timeout, qemu, "-accel", "tcg", "-M", "pc",
-			       "-cpu", "max,+svm", "-m", "2048", "-nodefaults", "-nographic",
-			       "-no-reboot", "-kernel", kernel, "-initrd", cpio, "-append",
-			       "console=ttyS0 nokaslr quiet loglevel=3 panic=-1", "-serial", serial,
-			       "-serial", serial2, NULL };
+	g_autofree char *monitor = g_build_filename(l1->tmp, "l1-monitor.sock", NULL);
+	g_autofree char *monitor_arg = g_strdup_printf("unix:%s,server=on,wait=off", monitor);
+	const char *argv[] = { qemu, "-accel", "tcg", "-M", "pc", "-cpu", "max,+svm", "-m", "2048",
+			       "-nodefaults", "-nographic", "-no-reboot", "-kernel", kernel, "-initrd",
+			       cpio, "-append", "console=ttyS0 nokaslr quiet loglevel=3 panic=-1",
+			       "-serial", serial, "-serial", serial2, "-monitor", monitor_arg, NULL };
 	gint64 t0 = g_get_monotonic_time();
-	g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-				   NULL, &status, &error));
-	g_assert_no_error(error);
+	run_l1(argv, monitor, log);
 	l1->l1_s = (g_get_monotonic_time() - t0) / 1e6;
 	g_autofree char *text = NULL;
 	g_file_get_contents(log, &text, NULL, NULL);
@@ -313,12 +394,18 @@ static void test_nested_boot(void)
 		       job_time("checkpoint") - job_time("ps"),
 		       job_time("sent") - job_time("checkpoint"),
 		       job_time("end") - job_time("sent"));
-	/* the job's own report lines, and what it said about failures */
+	/* the job's own report lines, and what it said about failures; on
+	 * stderr too when the job did not finish, where a CI log shows them */
+	gboolean ended = l1->console && strstr(l1->console, "L1-JOB-END");
 	g_auto(GStrv) lines = g_strsplit(l1->console ? l1->console : "", "\n", -1);
-	for (guint i = 0; lines[i]; i++)
-		if (g_str_has_prefix(lines[i], "=== ") || g_str_has_prefix(lines[i], "snapvm"))
-			g_test_message("L1: %.300s", lines[i]);
-	if (!l1->console || !strstr(l1->console, "L1-JOB-END"))
+	for (guint i = 0; lines[i]; i++) {
+		if (!g_str_has_prefix(lines[i], "=== ") && !g_str_has_prefix(lines[i], "snapvm"))
+			continue;
+		g_test_message("L1: %.300s", lines[i]);
+		if (!ended)
+			g_printerr("L1: %.300s\n", lines[i]);
+	}
+	if (!ended)
 		g_test_message("L1 console:\n%s", l1->console ? l1->console : "(none)");
 	g_assert_nonnull(l1->console);
 	g_assert_nonnull(strstr(l1->console, "L1-JOB-END"));
