@@ -265,7 +265,6 @@ int sv_cmd_restore(int argc, char **argv)
 	sv_machine_release_control(m);
 
 	int rc = SV_EXIT_FAILURE;
-	gboolean keep_vm = FALSE;
 	SvAgentInfo ainfo;
 	guint32 pid = 0;
 	int status = 0;
@@ -296,19 +295,7 @@ int sv_cmd_restore(int argc, char **argv)
 		fprintf(stderr, "snapvm restore: note: pid %u is taken in the fresh guest; the "
 				"process runs as pid %u\n",
 			info.pid, pid);
-	if (o.vm.detach) {
-		sv_cli_print_detached(m, pid, o.vm.json);
-		keep_vm = TRUE;
-		rc = 0;
-		goto out;
-	}
-	if (!sv_cli_stream_until_exit(agent, pid, o.vm.verbose ? "restore" : NULL, &status, &error))
-		goto out;
-	rc = sv_cli_exit_code(status);
-	sv_cli_verbose(o.vm.verbose, "restore", "process exited, status %d", rc);
+	return sv_cli_follow_process("restore", m, agent, pid, &o.vm);
 out:
-	rc = sv_cli_end_vm("restore", m, keep_vm, rc, g_steal_pointer(&error));
-	if (!keep_vm)
-		sv_cli_verbose(o.vm.verbose, "restore", "VM stopped");
-	return rc;
+	return sv_cli_end_vm("restore", m, FALSE, rc, g_steal_pointer(&error), o.vm.verbose);
 }

@@ -173,10 +173,8 @@ int sv_cmd_run(int argc, char **argv)
 	sv_machine_release_control(m);
 
 	int rc = SV_EXIT_FAILURE;
-	gboolean keep_vm = FALSE;
 	SvAgentInfo info;
 	guint32 pid = 0;
-	int status = 0;
 	g_autofree char *guest_path = g_strdup_printf("%s/%s", SV_GUEST_WORKLOAD_DIR, guest_name);
 	g_autoptr(GPtrArray) args = g_ptr_array_new();
 	g_autoptr(SvAgentClient) agent = sv_agent_client_connect(m->agent_socket, 10000, &error);
@@ -196,20 +194,8 @@ int sv_cmd_run(int argc, char **argv)
 				 &pid, &error))
 		goto out;
 	sv_cli_verbose(o.vm.verbose, "run", "workload started as guest pid %u", pid);
-	if (o.vm.detach) {
-		sv_cli_print_detached(m, pid, o.vm.json);
-		keep_vm = TRUE;
-		rc = 0;
-		goto out;
-	}
-	if (!sv_cli_stream_until_exit(agent, pid, o.vm.verbose ? "run" : NULL, &status, &error))
-		goto out;
-	rc = sv_cli_exit_code(status);
-	sv_cli_verbose(o.vm.verbose, "run", "workload exited, status %d", rc);
+	return sv_cli_follow_process("run", m, agent, pid, &o.vm);
 out:
-	rc = sv_cli_end_vm("run", m, keep_vm, rc, g_steal_pointer(&error));
-	if (!keep_vm)
-		sv_cli_verbose(o.vm.verbose, "run", "VM stopped");
-	return rc;
+	return sv_cli_end_vm("run", m, FALSE, rc, g_steal_pointer(&error), o.vm.verbose);
 }
 

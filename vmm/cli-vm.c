@@ -149,7 +149,8 @@ void sv_cli_print_detached(const SvMachine *m, guint32 pid, gboolean json)
 	fflush(stdout);
 }
 
-int sv_cli_end_vm(const char *cmd, SvMachine *m, gboolean keep_vm, int rc, GError *error)
+int sv_cli_end_vm(const char *cmd, SvMachine *m, gboolean keep_vm, int rc, GError *error,
+		  gboolean verbose)
 {
 	if (error && g_error_matches(error, SV_ERROR, SV_ERROR_INTERRUPTED)) {
 		fprintf(stderr, "snapvm %s: interrupted; stopping VM %s\n", cmd, m->name);
@@ -168,6 +169,23 @@ int sv_cli_end_vm(const char *cmd, SvMachine *m, gboolean keep_vm, int rc, GErro
 			sv_cli_error(cmd, stop_error);
 		else if (kept)
 			fprintf(stderr, "snapvm %s: guest console log kept at %s\n", cmd, kept);
+		sv_cli_verbose(verbose, cmd, "VM stopped");
 	}
 	return rc;
+}
+
+int sv_cli_follow_process(const char *cmd, SvMachine *m, SvAgentClient *agent, guint32 pid,
+			  const SvCliVmOptions *o)
+{
+	if (o->detach) {
+		sv_cli_print_detached(m, pid, o->json);
+		return sv_cli_end_vm(cmd, m, TRUE, 0, NULL, o->verbose);
+	}
+	GError *error = NULL;
+	int status = 0, rc = SV_EXIT_FAILURE;
+	if (sv_cli_stream_until_exit(agent, pid, o->verbose ? cmd : NULL, &status, &error)) {
+		rc = sv_cli_exit_code(status);
+		sv_cli_verbose(o->verbose, cmd, "process exited, status %d", rc);
+	}
+	return sv_cli_end_vm(cmd, m, FALSE, rc, error, o->verbose);
 }

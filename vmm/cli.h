@@ -83,6 +83,12 @@ int sv_cli_exit_code(int status);
 /* The end of `run` and `restore`: reports error (an interruption as exit
  * 130), then stops the VM unless keep_vm, keeping its console log when
  * snapvm failed. Returns the exit code; takes error. */
-int sv_cli_end_vm(const char *cmd, SvMachine *m, gboolean keep_vm, int rc, GError *error);
+int sv_cli_end_vm(const char *cmd, SvMachine *m, gboolean keep_vm, int rc, GError *error,
+		  gboolean verbose);
+/* Once the guest process runs: with --detach, reports the VM and leaves it
+ * running (exit 0); else streams the process's output until it exits and
+ * stops the VM (its exit status). */
+int sv_cli_follow_process(const char *cmd, SvMachine *m, SvAgentClient *agent, guint32 pid,
+			  const SvCliVmOptions *o);
 
 #endif
