@@ -4,8 +4,8 @@
 # kvm-amd loaded (images/build-l1-image.sh) boots the same x86_64 kernel and
 # initramfs N times each way (default 3) and prints, in L1 seconds
 # (/proc/uptime, 10 ms steps):
-#   snapvm run --accel kvm: start to the agent's "ready" line on the console
-#     and to the workload's first output line; the VMM's VmRSS meanwhile
+#   snapvm run --accel kvm: start to the agent's "ready" line on the guest
+#     console and to the workload's first output line; the VMM's VmRSS
 #   qemu-system-x86_64 -accel kvm -M microvm (PVH vmlinux, virtio-serial
 #     port for the agent): start to the same "ready" line; QEMU's VmRSS
 # and, last, lines of code of vmm/kvm. Also, if this host's /dev/kvm opens,
@@ -31,13 +31,20 @@ cat >"$TMP/job.sh" <<EOF
 up() { cut -d' ' -f1 /proc/uptime; }
 for i in \$(seq $RUNS); do
 	t0=\$(up)
-	snapvm run --accel kvm --name b\$i --image /l2 -- /workload/counter 5 200 2>/dev/null | {
-		read -r line; t1=\$(up)
-		pid=\$(cat /tmp/state/vms/b\$i/vmm.pid)
-		rss=\$(grep VmRSS /proc/\$pid/status | tr -s ' ' | cut -d' ' -f2)
-		cat >/dev/null
-		echo "BENCH snapvm first_output \$t0 \$t1 rss_kb \$rss"
-	}
+	snapvm run --accel kvm --name b\$i --image /l2 -- /workload/counter 5 200 >/tmp/s.out 2>/dev/null &
+	sp=\$!
+	log=/tmp/state/vms/b\$i/console.log
+	while ! grep -q 'snapvm-agent: ready' \$log 2>/dev/null; do
+		kill -0 \$sp 2>/dev/null || break
+		sleep 0.05
+	done
+	t1=\$(up)
+	while [ ! -s /tmp/s.out ]; do kill -0 \$sp 2>/dev/null || break; sleep 0.05; done
+	t2=\$(up)
+	pid=\$(cat /tmp/state/vms/b\$i/vmm.pid 2>/dev/null)
+	rss=\$(grep VmRSS /proc/\$pid/status 2>/dev/null | tr -s ' ' | cut -d' ' -f2)
+	wait \$sp
+	echo "BENCH snapvm ready \$t0 \$t1 first_output \$t2 rss_kb \$rss"
 done
 KHZ=\$(grep -m1 'cpu MHz' /proc/cpuinfo | awk '{printf "%d", \$4 * 1000}')
 for i in \$(seq $RUNS); do
@@ -70,10 +77,10 @@ qemu-system-x86_64 -accel tcg -M pc -cpu max,+svm -m 3072 -nodefaults -nographic
 	>/dev/null 2>&1
 echo "# nested: L1 = QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') TCG -cpu max,+svm on $(nproc) host CPUs; whole L1 run $(( $(date +%s) - T0 )) s of host time"
 tr -d '\r' <"$TMP/l1.log" | awk '
-	/^BENCH snapvm/ { n++; t = $5 - $4; s += t; r += $7; printf "snapvm run --accel kvm   first output %6.2f s   VMM RSS %6d KiB\n", t, $7 }
+	/^BENCH snapvm/ { n++; t = $5 - $4; s += t; f += $7 - $4; r += $9; printf "snapvm run --accel kvm   agent ready  %6.2f s   first output %6.2f s   VMM RSS %6d KiB\n", t, $7 - $4, $9 }
 	/^BENCH qemu ready/ { m++; t = $5 - $4; q += t; qr += $7; printf "qemu -accel kvm microvm  agent ready  %6.2f s   QEMU RSS %5d KiB\n", t, $7 }
 	/^BENCH qemu failed/ { print; getline; print }
-	END { if (n && m) printf "mean: snapvm %.2f s (RSS %d KiB), qemu %.2f s (RSS %d KiB), ratio snapvm/qemu %.2f\n", s/n, r/n, q/m, qr/m, (s/n)/(q/m) }'
+	END { if (n && m) printf "mean to agent ready: snapvm %.2f s (first output %.2f s, RSS %d KiB), qemu %.2f s (RSS %d KiB); ratio snapvm/qemu %.2f\n", s/n, f/n, r/n, q/m, qr/m, (s/n)/(q/m) }'
 
 if [ -r /dev/kvm ] && exec 3<>/dev/kvm 2>/dev/null; then
 	exec 3>&-
