@@ -8,8 +8,7 @@
 # from the same Debian kernel package, so L1 has /dev/kvm, and runs
 # /job.sh, which can `snapvm run --accel kvm` an L2 guest from the x86_64
 # image carried in /l2. Everything the job prints goes to the L1 serial
-# console, ended by "L1-JOB-END rc=N". Given a third serial port, L1 writes
-# a heartbeat line to it every 5 seconds.
+# console, ended by "L1-JOB-END rc=N".
 #
 # Carries: busybox (from the image's initramfs), snapvm and the shared
 # libraries ldd names, the image (/l2), the modules, and with --with-qemu
@@ -108,11 +107,6 @@ for m in irqbypass ccp kvm kvm-amd; do
 done
 export HOME=/root PATH=/bin SNAPVM_STATE_DIR=/tmp/state SNAPVM_CACHE_DIR=/tmp/cache
 echo "L1: up $(cut -d' ' -f1 /proc/uptime) s, $(ls /dev/kvm 2>&1)"
-# With a third serial port, a heartbeat on it every 5 s: whoever runs L1
-# tells an L1 that stopped running (no beat) from a job that is slow.
-if grep -q '^2: uart:16550A' /proc/tty/driver/serial; then
-	(while :; do echo "beat $(cut -d' ' -f1 /proc/uptime)"; sleep 5; done >/dev/ttyS2) &
-fi
 rc=127
 [ -x /job.sh ] && { /job.sh; rc=$?; }
 echo "L1-JOB-END rc=$rc"
