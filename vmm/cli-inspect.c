@@ -6,6 +6,7 @@
 
 #include "vmm/cli.h"
 #include "vmm/errors.h"
+#include "vmm/snapshot/snapshot-fds.h"
 #include "vmm/snapshot/snapshot-reader.h"
 #include "vmm/snapshot/snapshot-variant.h"
 
@@ -55,25 +56,15 @@ static void print_fds(GVariant *task)
 	printf("fds (%" G_GSIZE_FORMAT "):\n", g_variant_n_children(fds));
 	for (gsize i = 0; i < g_variant_n_children(fds); i++) {
 		g_autoptr(GVariant) d = g_variant_get_child_value(fds, i);
-		guint32 fd = 0, flags = 0;
-		guint64 pos = 0, pipe = 0;
-		gboolean cloexec = FALSE, stdio = FALSE;
-		const char *kind = "?", *path = "";
-		g_autoptr(GVariant) data = g_variant_lookup_value(d, "pipe_data", G_VARIANT_TYPE_BYTESTRING);
-		g_variant_lookup(d, "fd", "u", &fd);
-		g_variant_lookup(d, "kind", "&s", &kind);
-		g_variant_lookup(d, "flags", "u", &flags);
-		g_variant_lookup(d, "pos", "t", &pos);
-		g_variant_lookup(d, "cloexec", "b", &cloexec);
-		g_variant_lookup(d, "stdio", "b", &stdio);
-		g_variant_lookup(d, "path", "&s", &path);
-		g_variant_lookup(d, "pipe", "t", &pipe);
-		g_autofree char *what = pipe ? g_strdup_printf("pipe 0x%" G_GINT64_MODIFIER "x", pipe)
-					     : g_strdup(path);
-		printf("    %4u %-5s flags 0%o pos %" G_GUINT64_FORMAT "%s%s  %s", fd, kind, flags, pos,
-		       cloexec ? " cloexec" : "", stdio ? " stdio (inherited on restore)" : "", what);
-		if (data)
-			printf(" (%" G_GSIZE_FORMAT " unread bytes)", g_variant_get_size(data));
+		g_auto(SvSnapFd) e = { 0 };
+		sv_snap_fd_read(d, &e); /* inspect shows an incomplete entry too */
+		g_autofree char *what = e.pipe ? g_strdup_printf("pipe 0x%" G_GINT64_MODIFIER "x", e.pipe)
+					       : g_strdup(e.path ? e.path : "");
+		printf("    %4u %-5s flags 0%o pos %" G_GUINT64_FORMAT "%s%s  %s", e.fd,
+		       e.kind ? e.kind : "?", e.flags, e.pos, e.cloexec ? " cloexec" : "",
+		       e.stdio ? " stdio (inherited on restore)" : "", what);
+		if (e.pipe_data)
+			printf(" (%" G_GSIZE_FORMAT " unread bytes)", g_variant_get_size(e.pipe_data));
 		printf("\n");
 	}
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "vmm/errors.h"
+#include "vmm/snapshot/snapshot-fds.h"
 
 #define O_ACCMODE_ 3u
 #define O_RDONLY_ 0u
@@ -59,20 +60,13 @@ static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *fi
 	g_autoptr(GHashTable) stdio_pipes = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	for (gsize i = 0; i < g_variant_n_children(fds); i++) {
 		g_autoptr(GVariant) d = g_variant_get_child_value(fds, i);
-		guint32 fd, flags;
-		const char *kind, *path = NULL, *sha = "";
-		gboolean cloexec = FALSE, stdio = FALSE;
-		guint64 pos = 0, pipe = 0, file = 0;
-		if (!g_variant_lookup(d, "fd", "u", &fd) || !g_variant_lookup(d, "kind", "&s", &kind) ||
-		    !g_variant_lookup(d, "flags", "u", &flags))
+		g_auto(SvSnapFd) entry = { 0 };
+		if (!sv_snap_fd_read(d, &entry))
 			return sv_rimg_refuse(error, "fd entry %" G_GSIZE_FORMAT " of the snapshot lacks fd, kind or flags", i);
-		g_variant_lookup(d, "cloexec", "b", &cloexec);
-		g_variant_lookup(d, "stdio", "b", &stdio);
-		g_variant_lookup(d, "pos", "t", &pos);
-		g_variant_lookup(d, "path", "&s", &path);
-		g_variant_lookup(d, "sha256", "&s", &sha);
-		g_variant_lookup(d, "pipe", "t", &pipe);
-		g_variant_lookup(d, "file", "t", &file);
+		const guint32 fd = entry.fd, flags = entry.flags;
+		const char *kind = entry.kind, *path = entry.path, *sha = entry.sha256;
+		const gboolean cloexec = entry.cloexec, stdio = entry.stdio;
+		const guint64 pos = entry.pos, pipe = entry.pipe, file = entry.file;
 		if (fd >= SV_RIMG_MAX_FD)
 			return sv_rimg_refuse(error, "fd %u is above the kernel's limit of %u", fd, SV_RIMG_MAX_FD);
 		if (flags & O_PATH_)
@@ -110,9 +104,8 @@ static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *fi
 			e.pipe = GPOINTER_TO_UINT(idx);
 			e.kind = (flags & O_ACCMODE_) == O_RDONLY_ ? SV_RIMG_FD_PIPE_READ
 								     : SV_RIMG_FD_PIPE_WRITE;
-			g_autoptr(GVariant) bytes = g_variant_lookup_value(d, "pipe_data", G_VARIANT_TYPE_BYTESTRING);
 			gsize n = 0;
-			const guint8 *b = bytes ? g_variant_get_fixed_array(bytes, &n, 1) : NULL;
+			const guint8 *b = entry.pipe_data ? g_variant_get_fixed_array(entry.pipe_data, &n, 1) : NULL;
 			if (data->len + n > MAX_PIPE_DATA)
 				return sv_rimg_refuse(error, "the pipes hold over %u MiB of unread data", MAX_PIPE_DATA >> 20);
 			e.data_off = data->len;
