@@ -12,19 +12,6 @@
 #include "vmm/errors.h"
 #include "vmm/restore/restore-image-fds.h"
 
-static guint32 add_string(GByteArray *s, const char *str)
-{
-	guint32 off = s->len;
-	g_byte_array_append(s, (const guint8 *)str, strlen(str) + 1);
-	return off;
-}
-
-static void hex_to_bytes(const char *hex, guint8 out[32])
-{
-	memset(out, 0, 32);
-	out[0] = (guint8)g_ascii_xdigit_value(hex[1]);
-}
-
 static GVariant *fd_entry(guint32 fd, const char *kind, guint32 flags, guint64 pos, guint64 file,
 			  const char *path, guint64 pipe, const char *data, gboolean cloexec,
 			  gboolean stdio)
@@ -90,10 +77,9 @@ static gboolean build(GVariant *task, Out *o, GError **error)
 	o->groups = g_array_new(FALSE, TRUE, sizeof(guint32));
 	o->shas = g_ptr_array_new_with_free_func(g_free);
 	o->by_path = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	add_string(o->strings, "");
+	sv_rimg_add_string(o->strings, "");
 	SvRimgFiles f = { .strings = o->strings, .files = o->files, .shas = o->shas,
-			  .by_path = o->by_path, .add_string = add_string,
-			  .hex_to_bytes = hex_to_bytes };
+			  .by_path = o->by_path };
 	return sv_rimg_fds_build(task, &o->h, &f, o->fds, o->groups, o->data, &o->uncarried, error);
 }
 

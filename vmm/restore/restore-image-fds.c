@@ -32,9 +32,9 @@ static guint32 file_index(SvRimgFiles *f, const char *path, const char *sha, gbo
 	gpointer idx;
 	if (g_hash_table_lookup_extended(f->by_path, path, NULL, &idx))
 		return GPOINTER_TO_UINT(idx);
-	struct sv_rimg_file e = { .path_off = f->add_string(f->strings, path), .carried = sha[0] != 0 };
+	struct sv_rimg_file e = { .path_off = sv_rimg_add_string(f->strings, path), .carried = sha[0] != 0 };
 	if (e.carried)
-		f->hex_to_bytes(sha, e.sha256);
+		sv_rimg_hex_to_bytes(sha, e.sha256);
 	else
 		*uncarried = TRUE;
 	guint32 i = f->files->len;
@@ -118,7 +118,7 @@ static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *fi
 			if (!strcmp(kind, "file"))
 				file_index(files, path, sha, uncarried);
 			e.kind = SV_RIMG_FD_PATH;
-			e.path_off = files->add_string(files->strings, path);
+			e.path_off = sv_rimg_add_string(files->strings, path);
 			e.pos = pos;
 		} else {
 			return sv_rimg_refuse(error, "fd %u is a %s; restore recreates files, directories, "
@@ -162,7 +162,7 @@ gboolean sv_rimg_fds_build(GVariant *task, struct sv_rimg_header *h, SvRimgFiles
 	g_variant_lookup(task, "cwd", "&s", &cwd);
 	if (cwd[0] && cwd[0] != '/')
 		return sv_rimg_refuse(error, "the snapshot's working directory '%s' is not absolute", cwd);
-	h->cwd_off = files->add_string(files->strings, cwd);
+	h->cwd_off = sv_rimg_add_string(files->strings, cwd);
 	guint32 umask = 022;
 	g_variant_lookup(task, "umask", "u", &umask);
 	h->umask = umask & 0777;

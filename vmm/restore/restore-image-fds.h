@@ -20,9 +20,12 @@ typedef struct SvRimgFiles {
 	GArray *files;		   /* struct sv_rimg_file */
 	GPtrArray *shas;	   /* the snapshot's sha256 per file ("" if not carried) */
 	GHashTable *by_path;	   /* path -> index + 0 (GUINT_TO_POINTER) */
-	guint32 (*add_string)(GByteArray *s, const char *str);
-	void (*hex_to_bytes)(const char *hex, guint8 out[32]);
 } SvRimgFiles;
+
+/* Appends str and its NUL to the image's strings; returns its offset. */
+guint32 sv_rimg_add_string(GByteArray *strings, const char *str);
+/* A snapshot's sha256 in hex as 32 bytes (zeros past the hex's end). */
+void sv_rimg_hex_to_bytes(const char *hex, guint8 out[32]);
 
 /* Fails with SV_ERROR_INVALID_ARGUMENT and the message: a snapshot
  * restore cannot honour. */

@@ -50,14 +50,14 @@ static gboolean need_int(GVariant *dict, const char *section, const char *key, g
 	return sv_rimg_refuse(error, "the snapshot's %s section has no integer '%s'", section, key);
 }
 
-static guint32 add_string(GByteArray *s, const char *str)
+guint32 sv_rimg_add_string(GByteArray *s, const char *str)
 {
 	guint32 off = s->len;
 	g_byte_array_append(s, (const guint8 *)str, strlen(str) + 1);
 	return off;
 }
 
-static void hex_to_bytes(const char *hex, guint8 out[32])
+void sv_rimg_hex_to_bytes(const char *hex, guint8 out[32])
 {
 	memset(out, 0, 32);
 	for (int i = 0; i < 32 && hex[2 * i] && hex[2 * i + 1]; i++)
@@ -305,7 +305,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 
 	/* ---- VMAs and the files they map ---- */
 	g_autoptr(GByteArray) strings = g_byte_array_new();
-	add_string(strings, "");
+	sv_rimg_add_string(strings, "");
 	g_autoptr(GArray) rvmas = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_vma));
 	g_autoptr(GArray) rfiles = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_file));
 	g_autoptr(GPtrArray) file_shas = g_ptr_array_new_with_free_func(g_free);
@@ -340,10 +340,10 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 			if (name[0] == '/') {
 				gpointer idx;
 				if (!g_hash_table_lookup_extended(file_by_path, name, NULL, &idx)) {
-					struct sv_rimg_file f = { .path_off = add_string(strings, name),
+					struct sv_rimg_file f = { .path_off = sv_rimg_add_string(strings, name),
 								  .carried = sha[0] != 0 };
 					if (f.carried)
-						hex_to_bytes(sha, f.sha256);
+						sv_rimg_hex_to_bytes(sha, f.sha256);
 					else
 						no_files = TRUE;
 					idx = GUINT_TO_POINTER(rfiles->len);
@@ -357,7 +357,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 						     "which is neither a file nor a known region",
 					      start, name);
 			}
-			e.name_off = add_string(strings, name);
+			e.name_off = sv_rimg_add_string(strings, name);
 			g_array_append_val(rvmas, e);
 		}
 	}
@@ -367,8 +367,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 	g_autoptr(GByteArray) fd_data = g_byte_array_new();
 	{
 		SvRimgFiles f = { .strings = strings, .files = rfiles, .shas = file_shas,
-				  .by_path = file_by_path, .add_string = add_string,
-				  .hex_to_bytes = hex_to_bytes };
+				  .by_path = file_by_path };
 		if (!sv_rimg_fds_build(task, &h, &f, rfds, groups, fd_data, &no_files, error))
 			return FALSE;
 	}
