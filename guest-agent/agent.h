@@ -9,7 +9,8 @@
  * channel.c (frame I/O on the port), workloads.c (children: start, reap,
  * forward output), outbuf.c (bounded output buffers), procfs.c (process
  * list), mempattern.c (guest-physical check), readfile.c (file contents
- * for the host), oracle.c (ptrace view of a process, for tests), sha256.c,
+ * for the host), hold.c (freezing a process while its snapshot is written),
+ * oracle.c (ptrace view of a process, for tests), sha256.c,
  * arch-<arch>.c (the one per-arch table, chosen by the build).
  */
 #ifndef SNAPVM_AGENT_H
@@ -130,6 +131,18 @@ void workloads_note_status(pid_t pid, int status);
 
 /* ---- readfile.c ---- */
 void readfile_reply(struct channel *ch, uint32_t tag, const struct sv_readfile_req *req);
+
+/* ---- hold.c ---- */
+/* Freezes pid (cgroup v2 freezer) for owner, waiting up to timeout_ms
+ * until every thread has stopped; 0, or -errno with *what saying which step
+ * failed (the process is then left running as it was). */
+int hold_freeze(const struct channel *owner, pid_t pid, uint32_t timeout_ms, const char **what);
+/* Thaws a held pid and puts it back in its cgroup; 0, or -errno
+ * (-ENOENT: not held). */
+int hold_thaw(pid_t pid);
+/* Lets go of processes whose owner disconnected, and removes the cgroups
+ * of held processes that have exited. */
+void hold_tidy(void);
 
 /* ---- oracle.c ---- */
 void oracle_reply(struct channel *ch, uint32_t tag, const struct sv_oracle_req *req);

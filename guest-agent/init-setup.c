@@ -85,6 +85,8 @@ void agent_init_setup(void)
 	mount_one("proc", "/proc", "proc", NULL);
 	mount_one("sysfs", "/sys", "sysfs", NULL);
 	mount_one("devtmpfs", "/dev", "devtmpfs", "mode=0755");
+	/* the freezer that holds a process while its snapshot is written */
+	mount_one("cgroup2", "/sys/fs/cgroup", "cgroup2", NULL);
 	console_fds();
 	mount_one("tmpfs", "/tmp", "tmpfs", "mode=1777");
 	mount_one("tmpfs", "/run", "tmpfs", "mode=0755");

@@ -166,6 +166,33 @@ static void dispatch(struct channel *ch, const struct frame *f)
 			channel_send(ch, SV_MSG_OK, f->hdr.tag, NULL, 0);
 		break;
 	}
+	case SV_MSG_FREEZE: {
+		uint32_t pid = sv_rbuf_u32(&r), timeout_ms = sv_rbuf_u32(&r);
+		const char *what;
+		int rc;
+		if (!sv_rbuf_done(&r) || pid <= 1 || pid > INT32_MAX)
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, EINVAL,
+					   "malformed FREEZE request (pid > 1, timeout)");
+		else if ((rc = hold_freeze(ch, (pid_t)pid, timeout_ms, &what)) < 0)
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, -rc, "freezing pid %u: %s: %s",
+					   pid, what, strerror(-rc));
+		else
+			channel_send(ch, SV_MSG_OK, f->hdr.tag, NULL, 0);
+		break;
+	}
+	case SV_MSG_THAW: {
+		uint32_t pid = sv_rbuf_u32(&r);
+		int rc;
+		if (!sv_rbuf_done(&r) || pid <= 1 || pid > INT32_MAX)
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, EINVAL,
+					   "malformed THAW request (pid > 1)");
+		else if ((rc = hold_thaw((pid_t)pid)) < 0)
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, -rc, "thawing pid %u: %s", pid,
+					   rc == -ENOENT ? "it is not held" : strerror(-rc));
+		else
+			channel_send(ch, SV_MSG_OK, f->hdr.tag, NULL, 0);
+		break;
+	}
 	case SV_MSG_POWEROFF:
 		channel_send(ch, SV_MSG_OK, f->hdr.tag, NULL, 0);
 		channel_flush(ch, 1000);
@@ -314,6 +341,7 @@ int main(int argc, char **argv)
 			while (channel_next_frame(chans[c], &f))
 				dispatch(chans[c], &f);
 		workloads_reap();
+		hold_tidy();
 		/* Output before exits (workloads_pump keeps that order). */
 		workloads_pump(ch);
 		if (poweroff_on_host_loss && !channel_host_connected(ch)) {

@@ -534,6 +534,28 @@ gboolean sv_agent_client_kill(SvAgentClient *client, guint32 pid, guint32 sig, G
 	return request(client, SV_MSG_KILL, payload, sizeof(payload), SV_MSG_OK, &f, &r, error);
 }
 
+gboolean sv_agent_client_freeze(SvAgentClient *client, guint32 pid, guint timeout_ms,
+				GError **error)
+{
+	g_auto(SvAgentFrame) f = { 0 };
+	struct sv_rbuf r;
+	guint8 payload[8];
+	sv_put_le32(payload, pid);
+	sv_put_le32(payload + 4, timeout_ms);
+	/* the agent waits up to timeout_ms before it answers */
+	return request_ms(client, SV_MSG_FREEZE, payload, sizeof(payload), SV_MSG_OK,
+			  REQUEST_TIMEOUT_MS + timeout_ms, &f, &r, error);
+}
+
+gboolean sv_agent_client_thaw(SvAgentClient *client, guint32 pid, GError **error)
+{
+	g_auto(SvAgentFrame) f = { 0 };
+	struct sv_rbuf r;
+	guint8 payload[4];
+	sv_put_le32(payload, pid);
+	return request(client, SV_MSG_THAW, payload, sizeof(payload), SV_MSG_OK, &f, &r, error);
+}
+
 GArray *sv_agent_client_ps(SvAgentClient *client, GError **error)
 {
 	g_auto(SvAgentFrame) f = { 0 };

@@ -137,6 +137,15 @@ gboolean sv_agent_client_read_file(SvAgentClient *client, const char *path, guin
 /* Sends signal sig to guest process pid. */
 gboolean sv_agent_client_kill(SvAgentClient *client, guint32 pid, guint32 sig, GError **error);
 
+/* Freezes guest process pid (the agent's cgroup v2 freezer) and returns
+ * once none of its threads can run, or fails after timeout_ms with the
+ * process running as before. The hold ends with sv_agent_client_thaw, or
+ * when this client disconnects. */
+gboolean sv_agent_client_freeze(SvAgentClient *client, guint32 pid, guint timeout_ms,
+				GError **error);
+/* Ends a hold: the process runs on where it was. */
+gboolean sv_agent_client_thaw(SvAgentClient *client, guint32 pid, GError **error);
+
 /* One memory region of an oracle reply: a line of its maps text. */
 typedef struct SvAgentOracleVma {
 	guint64 start, end;

@@ -54,6 +54,22 @@ static GBytes *read_guest_file(const char *path, gpointer data, GError **error)
 	return contents;
 }
 
+/* Freezing waits for every thread of the process to stop; one in an
+ * uninterruptible sleep (disk I/O) stops only when that ends. */
+#define FREEZE_TIMEOUT_MS 10000
+
+static gboolean freeze_guest_process(guint32 pid, gpointer data, GError **error)
+{
+	SvAgentClient *a = agent(data, error);
+	return a && sv_agent_client_freeze(a, pid, FREEZE_TIMEOUT_MS, error);
+}
+
+static gboolean thaw_guest_process(guint32 pid, gpointer data, GError **error)
+{
+	SvAgentClient *a = agent(data, error);
+	return a && sv_agent_client_thaw(a, pid, error);
+}
+
 static gboolean kill_guest_process(guint32 pid, gpointer data, GError **error)
 {
 	SvAgentClient *a = agent(data, error);
@@ -71,9 +87,12 @@ static void print_json(const char *vm, guint32 pid, const char *output,
 	MEMBER("vm", string, vm);
 	MEMBER("pid", int, pid);
 	MEMBER("output", string, output);
+	MEMBER("freeze_ms", double, st->freeze_ms);
+	MEMBER("held_ms", double, st->held_ms);
 	MEMBER("pause_ms", double, st->pause_ms);
 	MEMBER("copy_ms", double, st->copy_ms);
 	MEMBER("write_ms", double, st->write_ms);
+	MEMBER("verify_ms", double, st->verify_ms);
 	MEMBER("total_ms", double, st->total_ms);
 	MEMBER("pauses", int, st->attempts);
 	MEMBER("vmas", int, st->vmas);
@@ -101,7 +120,9 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		{ "leave-running", 0, 0, G_OPTION_ARG_NONE, &leave_running,
 		  "Let the process carry on afterwards (the default)", NULL },
 		{ "kill", 0, 0, G_OPTION_ARG_NONE, &kill_after,
-		  "Kill the process as soon as its state is copied", NULL },
+		  "End the process once its snapshot is written and read back valid; it is held "
+		  "frozen until then, and runs on if anything fails",
+		  NULL },
 		{ "compress", 0, 0, G_OPTION_ARG_INT, &level,
 		  "zstd level for page data, 1-19 (default 0: raw, mmap-able)", "LEVEL" },
 		{ "no-files", 0, 0, G_OPTION_ARG_NONE, &no_files,
@@ -149,8 +170,10 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		.read_file = no_files ? NULL : read_guest_file,
 		.read_file_data = &link,
 		.progress = show_progress,
+		.freeze = freeze_guest_process,
+		.thaw = thaw_guest_process,
 		.kill = kill_guest_process,
-		.kill_data = &link,
+		.control_data = &link,
 	};
 	SvCheckpointStats st = { 0 };
 	gboolean ok = sv_checkpoint(m, &o, &st, &error);
@@ -173,6 +196,11 @@ int sv_cmd_checkpoint(int argc, char **argv)
 	fprintf(stderr,
 		"snapvm checkpoint: VM '%s' paused %.1f ms (%u pause%s; pages copied in %.1f ms)\n",
 		m->name, st.pause_ms, st.attempts, st.attempts == 1 ? "" : "s", st.copy_ms);
+	if (kill_after)
+		fprintf(stderr,
+			"snapvm checkpoint: guest pid %d held frozen %.0f ms (frozen in %.1f ms, "
+			"snapshot read back in %.1f ms), then killed\n",
+			pid, st.held_ms, st.freeze_ms, st.verify_ms);
 	printf("%s: pid %u, %u VMAs, %" G_GUINT64_FORMAT " pages (%" G_GUINT64_FORMAT
 	       " non-zero), %u file%s carried, registers from %s, syscall %s; %.1f MiB in %.0f ms\n",
 	       output, pid, st.vmas, st.pages_present, st.pages_stored, st.files,

@@ -102,14 +102,23 @@ enum sv_msg_type {
 	 * (snapvm checkpoint --kill) and answers SV_MSG_OK, or SV_MSG_ERROR with
 	 * kill(2)'s errno. */
 	SV_MSG_KILL = 18,
-	/* 19: reserved for more agent requests of this group */
+	/* host->agent: u32 pid, u32 timeout in ms. The agent freezes the
+	 * process (cgroup v2 freezer, guest-agent/hold.c) and answers SV_MSG_OK
+	 * once none of its threads can run, or SV_MSG_ERROR (it then runs on
+	 * as before). The hold ends with SV_MSG_THAW, or when the channel that
+	 * asked for it disconnects (snapvm checkpoint --kill). */
+	SV_MSG_FREEZE = 19,
 	/* 20..29: snapvm restore. */
 	/* host->agent: u32 pid wanted, then the fields of SV_MSG_RUN. RUN, but
 	 * the new process gets that pid when it is free (the agent sets
 	 * ns_last_pid just before it forks); the reply is SV_MSG_RUN_REPLY with
 	 * the pid it got, which the host compares. */
 	SV_MSG_RUN_AS_PID = 20,
-	SV_MSG_TYPE_MAX_ = 21
+	/* 21..29: reserved for snapvm restore */
+	/* host->agent: u32 pid. Ends a hold (SV_MSG_FREEZE): the process runs
+	 * on where it was. SV_MSG_OK, or SV_MSG_ERROR (ENOENT: not held). */
+	SV_MSG_THAW = 30,
+	SV_MSG_TYPE_MAX_ = 31
 };
 
 /* SV_MSG_READFILE: fixed part of a reply (u64 size, u64 ino, u64 mtime, u32

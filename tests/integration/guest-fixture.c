@@ -159,6 +159,11 @@ char *sv_test_guest_run(SvTestGuest *g, const char *const *argv, int *ret_wait_s
 	guint32 pid;
 	if (!sv_agent_client_run(g->agent, argv, 0, &pid, error))
 		return NULL;
+	return sv_test_guest_collect(g, pid, ret_wait_status, error);
+}
+
+char *sv_test_guest_collect(SvTestGuest *g, guint32 pid, int *ret_wait_status, GError **error)
+{
 	g_autoptr(GString) out = g_string_new(NULL);
 	for (;;) {
 		g_auto(SvAgentFrame) f = { 0 };

@@ -32,6 +32,10 @@ void sv_test_guest_free(SvTestGuest *g); /* stops the VM */
 char *sv_test_guest_run(SvTestGuest *g, const char *const *argv, int *ret_wait_status,
 			GError **error);
 
+/* Collects the stdout of guest process pid, started by the agent on
+ * g->agent, until it exits (other processes' output is passed over). */
+char *sv_test_guest_collect(SvTestGuest *g, guint32 pid, int *ret_wait_status, GError **error);
+
 /* Takes "--arch ARCH" out of argv (before g_test_init, which would refuse
  * it); returns ARCH, or fallback without one. */
 const char *sv_test_take_arch(int *argc, char **argv, const char *fallback);

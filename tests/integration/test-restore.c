@@ -15,12 +15,20 @@
  * shared offsets, close-on-exec, O_NONBLOCK, a pipe's unread bytes, the
  * working directory, umask and RLIMIT_NOFILE after the restore.
  *
+ * checkpoint --kill loses nothing: over checkpoints at random moments of a
+ * fast-printing counter, what the original streamed before it was killed
+ * followed by what the restored run prints is exactly the uninterrupted
+ * run's output; and a --kill checkpoint whose writing fails (a full disk, a
+ * file it cannot carry) leaves the process running with its output whole.
+ *
  * Also: chained checkpoint -> restore -> checkpoint -> restore, and the
  * refusals (corrupt snapshot, another arch, a CPU without the snapshot's
  * XSAVE features). Run once per arch with a restorer (--arch).
  */
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -35,7 +43,7 @@ static char *snapvm;
 static char *fpu_snapshot;
 
 static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sleeper",
-					 "blockread", "fdenv", "handler", NULL };
+					 "blockread", "fdenv", "handler", "unlinked", NULL };
 
 static void require_guest(void)
 {
@@ -157,6 +165,151 @@ static void test_workload(gconstpointer data)
 	assert_continuation(out, status, c->name, c->steps);
 	if (!strcmp(c->name, "fpu") && !fpu_snapshot)
 		fpu_snapshot = g_strdup(file);
+}
+
+/* What the original run streamed to the host until it ended. */
+static char *streamed_output(guint32 pid, int *ret_wait_status)
+{
+	g_autoptr(GError) error = NULL;
+	char *out = sv_test_guest_collect(guest, pid, ret_wait_status, &error);
+	g_assert_no_error(error);
+	return out;
+}
+
+/* Reads the fixture's port 0 until pid has streamed at least lines lines
+ * of stdout, into out. */
+static void wait_for_lines(guint32 pid, guint lines, GString *out)
+{
+	guint seen = 0;
+	while (seen < lines) {
+		g_auto(SvAgentFrame) f = { 0 };
+		g_autoptr(GError) error = NULL;
+		g_assert_true(sv_agent_client_recv(guest->agent, 60000, &f, &error));
+		guint32 from, stream, n;
+		const guint8 *bytes;
+		if (f.type != SV_MSG_OUTPUT)
+			continue;
+		g_assert_true(sv_agent_frame_parse_output(&f, &from, &stream, &bytes, &n, &error));
+		if (from != pid || stream != 1)
+			continue;
+		g_string_append_len(out, (const char *)bytes, n);
+		for (guint i = 0; i < n; i++)
+			seen += bytes[i] == '\n';
+	}
+}
+
+/* Checkpoints of a fast-printing counter at random moments (GTest's seed,
+ * printed in the log, replays them), each with --kill: the output the
+ * original streamed until it was killed, then the restored run's, must be
+ * the uninterrupted run's exactly - no line lost, none twice. Half the
+ * runs print flat out (caught in write(), blocked on a full pipe, or on a
+ * vCPU), checkpointed once a random number of lines has streamed, since
+ * how fast that is depends on the arch and the machine's load; half sleep
+ * 1 ms a line (caught in nanosleep), checkpointed a random time after the
+ * start. SNAPVM_TEST_KILL_ROUNDS sets how many. */
+static void test_kill_exact(void)
+{
+	require_guest();
+	if (!guest)
+		return;
+	const char *env = g_getenv("SNAPVM_TEST_KILL_ROUNDS");
+	guint rounds = env ? (guint)g_ascii_strtoull(env, NULL, 10) : 8, exact = 0;
+	g_autoptr(GString) report = g_string_new(NULL);
+	for (guint r = 0; r < rounds; r++) {
+		gboolean flat_out = g_test_rand_bit();
+		/* flat out, a guest prints up to ~60000 lines a second: the
+		 * checkpoint, started at most 40000 lines in, still finds it
+		 * running */
+		long steps = flat_out ? 100000 : 4000, interval = flat_out ? 0 : 1;
+		guint at = (guint)g_test_rand_int_range(flat_out ? 1000 : 100, flat_out ? 40000 : 1500);
+		g_autoptr(GString) original = g_string_new(NULL);
+		guint32 pid = start_workload("counter", steps, interval);
+		if (flat_out)
+			wait_for_lines(pid, at, original);
+		else
+			g_usleep(at * 1000);
+		g_autofree char *file = g_strdup_printf("%s/kill-%u.svs", tmpdir, r);
+		g_autofree char *pid_s = g_strdup_printf("%u", pid);
+		const char *ck[] = { "checkpoint", guest->machine->name, "--pid", pid_s,
+				     "-o",	 file,		      "--kill", NULL };
+		int ck_status = snapvm_cmd(ck, NULL, NULL);
+		int original_status, restored_status, native_status;
+		g_autofree char *rest = streamed_output(pid, &original_status);
+		g_string_append(original, rest);
+		if (ck_status != 0)
+			g_error("round %u: checkpoint at %u %s failed; the process had printed %"
+				G_GSIZE_FORMAT " bytes and ended with wait status 0x%x",
+				r, at, flat_out ? "lines" : "ms", original->len, original_status);
+		g_assert_true(WIFSIGNALED(original_status));
+		g_assert_cmpint(WTERMSIG(original_status), ==, SIGKILL);
+		g_autofree char *restored = NULL;
+		const char *args[] = { "restore", file, NULL };
+		restored_status = snapvm_cmd(args, &restored, NULL);
+		g_autofree char *native = native_output("counter", steps, &native_status);
+		g_string_append(original, restored);
+		gboolean same = !strcmp(original->str, native) && restored_status == native_status;
+		exact += same;
+		g_string_append_printf(report, "\n  round %u: %s %u %s: %" G_GSIZE_FORMAT
+					       " + %" G_GSIZE_FORMAT " bytes of %" G_GSIZE_FORMAT
+					       ", exit %d: %s",
+				       r, flat_out ? "flat out, after" : "1 ms a line, at", at,
+				       flat_out ? "lines" : "ms", original->len - strlen(restored),
+				       strlen(restored), strlen(native), restored_status,
+				       same ? "exact" : "DIFFERS");
+		g_unlink(file);
+	}
+	g_test_message("%u of %u --kill checkpoints at random moments restored with an exact "
+		       "tail:%s",
+		       exact, rounds, report->str);
+	g_assert_cmpuint(exact, ==, rounds);
+}
+
+/* A --kill checkpoint that fails after the capture: the error says the
+ * process was left running, no snapshot is left, and the process runs on
+ * with its whole output, as if nothing had happened. */
+static void assert_kill_fails_left_running(const char *workload, const char *output,
+					   const char *expect)
+{
+	const long steps = 30, interval = 40;
+	guint32 pid = start_workload(workload, steps, interval);
+	g_usleep(500 * 1000);
+	g_autofree char *pid_s = g_strdup_printf("%u", pid);
+	g_autofree char *err = NULL;
+	const char *args[] = { "checkpoint", guest->machine->name, "--pid", pid_s, "-o", output,
+			       "--kill", NULL };
+	g_assert_cmpint(snapvm_cmd(args, NULL, &err), ==, 125);
+	g_assert_nonnull(strstr(err, expect));
+	g_autofree char *left = g_strdup_printf("guest pid %u left running", pid);
+	g_assert_nonnull(strstr(err, left));
+	g_assert_false(g_file_test(output, G_FILE_TEST_EXISTS));
+	int status, native_status;
+	g_autofree char *out = streamed_output(pid, &status);
+	g_autofree char *native = native_output(workload, steps, &native_status);
+	g_assert_cmpstr(out, ==, native);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, native_status);
+}
+
+static void test_kill_write_fails(void)
+{
+	require_guest();
+	if (!guest)
+		return;
+	/* a file it cannot carry: mapped, then unlinked in the guest */
+	g_autofree char *snap = g_build_filename(tmpdir, "unlinked.svs", NULL);
+	assert_kill_fails_left_running("unlinked", snap, "carrying /tmp/snapvm-unlinked-workload.dat");
+	/* a full disk */
+	g_autofree char *tiny = g_build_filename(tmpdir, "tiny", NULL);
+	g_assert_cmpint(g_mkdir(tiny, 0755), ==, 0);
+	if (mount("tmpfs", tiny, "tmpfs", 0, "size=64k") != 0) {
+		g_test_skip_printf("cannot mount a small tmpfs for the full-disk case (%s): run "
+				   "as root",
+				   g_strerror(errno));
+		return;
+	}
+	g_autofree char *full = g_build_filename(tiny, "full.svs", NULL);
+	assert_kill_fails_left_running("counter", full, "No space left on device");
+	umount2(tiny, MNT_DETACH);
 }
 
 /* The line `snapvm inspect FILE` shows for the mapping named name. */
@@ -297,6 +450,10 @@ int main(int argc, char **argv)
 	 * under another pid (restore-pid.c) */
 	g_autofree char *chained = PATH("%s", "run/chained/counter");
 	g_test_add_func(chained, test_chained);
+	g_autofree char *kill_exact = PATH("%s", "kill/exact-tail-at-random-moments");
+	g_test_add_func(kill_exact, test_kill_exact);
+	g_autofree char *kill_fails = PATH("%s", "kill/write-fails-left-running");
+	g_test_add_func(kill_fails, test_kill_write_fails);
 	g_autofree char *refusals = PATH("%s", "after-fpu/refusals");
 	g_test_add_func(refusals, test_refusals);
 	g_autofree char *cpu = PATH("%s", "after-fpu/cpu-lacks-avx");

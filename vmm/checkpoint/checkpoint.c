@@ -3,12 +3,15 @@
  * file drives the pause, the retries and the writing. */
 #include "vmm/checkpoint/checkpoint.h"
 
+#include <glib/gstdio.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "vmm/checkpoint/capture.h"
 #include "vmm/errors.h"
 #include "vmm/introspect/introspect.h"
+#include "vmm/snapshot/snapshot-reader.h"
 #include "vmm/snapshot/snapshot-variant.h"
 #include "vmm/snapshot/snapshot-writer.h"
 
@@ -204,15 +207,19 @@ static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointO
 /* The copy buffer, faulted in while the VM still runs: the process's
  * resident set and some room to grow (a buffer found too small at the pause
  * is replaced then). Reading the resident set races the running guest,
- * which is fine for an estimate. */
+ * which is fine for an estimate. *ret_found: whether pid was seen at all. */
 static gboolean prepare_buffer(const SvIntrospect *in, guint32 pid, SvPageBuffer *buffer,
-			       GError **error)
+			       gboolean *ret_found, GError **error)
 {
 	g_autoptr(GArray) procs = sv_introspect_processes(in, NULL);
 	guint64 rss = 0;
-	for (guint i = 0; procs && i < procs->len; i++)
-		if (g_array_index(procs, SvGuestProcess, i).pid == pid)
+	*ret_found = FALSE;
+	for (guint i = 0; procs && i < procs->len; i++) {
+		if (g_array_index(procs, SvGuestProcess, i).pid == pid) {
 			rss = g_array_index(procs, SvGuestProcess, i).rss_kib << 10;
+			*ret_found = TRUE;
+		}
+	}
 	if (rss == 0)
 		return TRUE; /* not found now: the pause will say why */
 	return sv_page_buffer_prepare(buffer, rss + rss / 8 + (4u << 20), TRUE, error);
@@ -221,6 +228,83 @@ static gboolean prepare_buffer(const SvIntrospect *in, guint32 pid, SvPageBuffer
 void sv_checkpoint_stats_clear(SvCheckpointStats *st)
 {
 	g_clear_pointer(&st->resume_error, g_free);
+}
+
+/* Adds to a failed checkpoint's error what became of the process. */
+static void say_left(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void say_left(GError **error, const char *fmt, ...)
+{
+	if (!error || !*error)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree char *what = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	char *message = g_strdup_printf("%s; %s", (*error)->message, what);
+	g_free((*error)->message);
+	(*error)->message = message;
+}
+
+/* A failed --kill checkpoint lets the held process go: it runs on where
+ * it was frozen, as if nothing had happened. */
+static void let_go(const SvCheckpointOptions *o, GError **error)
+{
+	g_autoptr(GError) thaw_error = NULL;
+	if (o->thaw(o->pid, o->control_data, &thaw_error))
+		say_left(error, "guest pid %u left running", o->pid);
+	else
+		say_left(error,
+			 "guest pid %u is still frozen, and thawing it failed (%s): it thaws "
+			 "when the agent sees this command gone",
+			 o->pid, thaw_error->message);
+}
+
+/* The snapshot as written, read back and checked to its last checksum: a
+ * process is killed only for a file that restores. */
+static gboolean read_back(const char *path, GError **error)
+{
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, error);
+	if (!r || !sv_snapshot_reader_verify(r, error)) {
+		g_prefix_error(error, "the snapshot written does not read back: ");
+		/* nobody should restore from it */
+		g_unlink(path);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Pauses, captures and resumes (checkpoint.h); on success *ret_cap holds
+ * the process's state in host memory. */
+static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gboolean was_running,
+			       SvIntrospect *in, SvGuestMem *mem, SvPageBuffer *buffer,
+			       SvCheckpointStats *st, SvCapture **ret_cap, GError **error)
+{
+	SvTaskRef ref;
+	g_autofree SvVcpuRegs *vcpu = g_new0(SvVcpuRegs, 1);
+	gboolean vcpu_user = FALSE;
+	gint64 clock_read_at = 0;
+	guint64 clock_ns = was_running && sv_introspect_needs_guest_clock(in)
+				   ? guest_clock_ns(o, &clock_read_at)
+				   : 0;
+	gint64 pause_at = g_get_monotonic_time();
+	if (!pause_for_task(m, o, was_running, in, &ref, vcpu, &vcpu_user, st, error))
+		return FALSE;
+	if (clock_ns)
+		sv_introspect_set_guest_clock(in, clock_ns + (guint64)(pause_at - clock_read_at) * 1000);
+	/* paused now: capture, then resume whatever happened */
+	gint64 t0 = g_get_monotonic_time();
+	SvCapture *cap = sv_capture(in, mem, &ref, vcpu_user ? vcpu : NULL, buffer, o->progress,
+				    o->progress_data, error);
+	st->copy_ms = cap ? cap->copy_ms : 0;
+	/* a guest that died while paused cannot be resumed, but its process's
+	 * state is already whole in host memory: it is still written, and the
+	 * caller told */
+	g_autoptr(GError) resume_error = NULL;
+	if (was_running && !sv_machine_resume(m, &resume_error))
+		st->resume_error = g_strdup(resume_error->message);
+	st->pause_ms += ms_since(t0);
+	*ret_cap = cap;
+	return cap != NULL;
 }
 
 gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointStats *st,
@@ -242,54 +326,68 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	g_autoptr(SvIntrospect) in = sv_introspect_new(m->arch, m->image_dir, mem, error);
 	if (!in)
 		return FALSE;
-	g_auto(SvPageBuffer) buffer = { 0 };
-	if (!prepare_buffer(in, o->pid, &buffer, error))
+	if (o->kill_after && !was_running) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "VM '%s' is paused, and --kill needs its guest agent: resume it (or "
+			    "leave out --kill)",
+			    m->name);
 		return FALSE;
-	g_autoptr(SvCapture) cap = NULL;
-	SvTaskRef ref;
-	SvVcpuRegs *vcpu = g_new0(SvVcpuRegs, 1);
-	gboolean vcpu_user = FALSE;
-	gint64 clock_read_at = 0;
-	guint64 clock_ns = was_running && sv_introspect_needs_guest_clock(in)
-				   ? guest_clock_ns(o, &clock_read_at)
-				   : 0;
-	gint64 pause_at = g_get_monotonic_time();
-	gboolean ok = pause_for_task(m, o, was_running, in, &ref, vcpu, &vcpu_user, st, error);
-	if (clock_ns)
-		sv_introspect_set_guest_clock(in, clock_ns + (guint64)(pause_at - clock_read_at) * 1000);
-	if (ok) {
-		/* paused now: capture, then resume whatever happened */
-		gint64 t0 = g_get_monotonic_time();
-		cap = sv_capture(in, mem, &ref, vcpu_user ? vcpu : NULL, &buffer, o->progress,
-				 o->progress_data, error);
-		st->copy_ms = cap ? cap->copy_ms : 0;
-		/* a guest that died while paused cannot be resumed, but its
-		 * process's state is already whole in host memory: it is still
-		 * written, and the caller told */
-		g_autoptr(GError) resume_error = NULL;
-		if (was_running && !sv_machine_resume(m, &resume_error))
-			st->resume_error = g_strdup(resume_error->message);
-		st->pause_ms += ms_since(t0);
-		ok = cap != NULL;
 	}
-	g_free(vcpu);
-	if (!ok)
+	g_auto(SvPageBuffer) buffer = { 0 };
+	gboolean found;
+	if (!prepare_buffer(in, o->pid, &buffer, &found, error))
 		return FALSE;
+	/* --kill: held still from before the capture until the kill, so it
+	 * cannot run on past the state the snapshot holds (its output would
+	 * then be printed twice once restored). A pid not seen is not held:
+	 * the pause says what is wrong with it. */
+	gboolean held = o->kill_after && found;
+	if (held) {
+		gint64 t0 = g_get_monotonic_time();
+		if (!o->freeze(o->pid, o->control_data, error)) {
+			g_prefix_error(error, "cannot hold guest pid %u still for --kill: ", o->pid);
+			say_left(error, "it was left running and nothing was written");
+			return FALSE;
+		}
+		st->freeze_ms = ms_since(t0);
+	}
+	gint64 held_since = g_get_monotonic_time();
+	g_autoptr(SvCapture) cap = NULL;
+	if (!capture_paused(m, o, was_running, in, mem, &buffer, st, &cap, error))
+		goto fail;
 	st->regs_source = cap->regs_source;
 	st->syscall = cap->syscall;
 	st->vmas = cap->vmas->len;
 	st->pages_present = cap->pages_len / m->arch->page_size;
-	if (o->kill_after && o->kill && !o->kill(o->pid, o->kill_data, error))
-		return FALSE;
 	gint64 tw = g_get_monotonic_time();
 	if (!write_snapshot(m, cap, o, st, error))
-		return FALSE;
+		goto fail;
 	st->write_ms = ms_since(tw);
-	g_autoptr(GError) stat_error = NULL;
-	g_autoptr(GFile) f = g_file_new_for_path(o->output);
-	g_autoptr(GFileInfo) info =
-		g_file_query_info(f, G_FILE_ATTRIBUTE_STANDARD_SIZE, 0, NULL, &stat_error);
-	st->file_size = info ? g_file_info_get_size(info) : 0;
+	if (o->kill_after) {
+		gint64 tv = g_get_monotonic_time();
+		if (!read_back(o->output, error))
+			goto fail;
+		st->verify_ms = ms_since(tv);
+		/* a guest that died after the capture took the process with it */
+		if (!st->resume_error && !o->kill(o->pid, o->control_data, error)) {
+			g_prefix_error(error, "the snapshot %s is written, but killing guest pid %u "
+					      "failed: ",
+				       o->output, o->pid);
+			goto fail;
+		}
+		st->held_ms = ms_since(held_since);
+	}
+	GStatBuf sb;
+	st->file_size = g_stat(o->output, &sb) == 0 ? (guint64)sb.st_size : 0;
 	st->total_ms = ms_since(start);
 	return TRUE;
+
+fail:
+	if (st->resume_error)
+		return FALSE; /* the guest is gone, and the process with it */
+	if (held)
+		let_go(o, error);
+	else if (was_running && !g_error_matches(*error, SV_ERROR, SV_ERROR_NOT_FOUND))
+		say_left(error, "guest pid %u left running", o->pid);
+	return FALSE;
 }

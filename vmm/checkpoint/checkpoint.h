@@ -5,9 +5,14 @@
  *
  * The VM is paused only while guest memory is read: the task's registers,
  * FPU, TLS, signal and mm state are decoded and its present pages copied
- * into host memory; the VM is then resumed (or the process killed) and the
- * snapshot written from the copy, atomically. The target is never ptraced
- * and the guest agent never touches it.
+ * into host memory; the VM is then resumed and the snapshot written from the
+ * copy, atomically. The target is never ptraced.
+ *
+ * With kill_after nothing is ever lost: the process is first frozen by the
+ * guest agent (cgroup v2 freezer, guest-agent/hold.c), so it cannot run on
+ * past the state captured; it is killed only once the snapshot is durably
+ * written (fsync'd, renamed) and read back valid. If any step fails it is
+ * thawed and runs on as if nothing happened, and the error says so.
  *
  * A task caught running on a vCPU: in user mode its live registers come
  * from that vCPU; in kernel mode (mid syscall, mid context switch) the VM
@@ -37,16 +42,22 @@ typedef struct SvCheckpointOptions {
 	gpointer read_file_data;
 	SvProgressFn progress;
 	gpointer progress_data;
-	/* Kills the process right after the VM resumes (kill_after); the
-	 * agent's KILL, since nothing outside the guest can. */
+	/* The agent's hold on the process, for kill_after (nothing outside
+	 * the guest can stop or kill one of its processes). freeze returns
+	 * once no thread of pid can run; thaw lets it run on where it was. */
+	gboolean (*freeze)(guint32 pid, gpointer data, GError **error);
+	gboolean (*thaw)(guint32 pid, gpointer data, GError **error);
 	gboolean (*kill)(guint32 pid, gpointer data, GError **error);
-	gpointer kill_data;
+	gpointer control_data;
 } SvCheckpointOptions;
 
 typedef struct SvCheckpointStats {
+	double freeze_ms;     /* kill_after: until the process was held still */
+	double held_ms;	      /* kill_after: from then until it was killed */
 	double pause_ms;      /* the VM stopped, all attempts together */
 	double copy_ms;	      /* of which: copying pages out of guest RAM */
 	double write_ms;      /* writing the snapshot after the resume */
+	double verify_ms;     /* kill_after: reading it back before the kill */
 	double total_ms;
 	guint attempts;	      /* pauses it took to find the task off the kernel */
 	guint vmas;
