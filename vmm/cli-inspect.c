@@ -78,9 +78,9 @@ static void print_fds(GVariant *task)
 		g_autofree char *what = e.pipe ? g_strdup_printf("pipe 0x%" G_GINT64_MODIFIER "x", e.pipe)
 					       : sv_text_for_terminal(e.path, -1);
 		g_autofree char *kind = sv_text_for_terminal(e.kind ? e.kind : "?", -1);
-		printf("    %4u %-5s flags 0%o pos %" G_GUINT64_FORMAT "%s%s  %s", e.fd, kind, e.flags,
-		       e.pos, e.cloexec ? " cloexec" : "", e.stdio ? " stdio (inherited on restore)" : "",
-		       what);
+		printf("    %4u %-5s flags 0%o pos %" G_GUINT64_FORMAT "%s%s  %s", e.fd, kind,
+		       e.flags, e.pos, e.cloexec ? " cloexec" : "",
+		       e.stdio ? " stdio (inherited on restore)" : "", what);
 		if (e.pipe_data)
 			printf(" (%" G_GSIZE_FORMAT " unread bytes)", g_variant_get_size(e.pipe_data));
 		printf("\n");

@@ -123,8 +123,8 @@ int sv_cmd_ps(int argc, char **argv)
 			char state[2] = { p->state, 0 };
 			/* comm is whatever bytes the guest wrote (prctl PR_SET_NAME):
 			 * JSON strings must be UTF-8, so invalid bytes become U+FFFD */
-			g_autofree char *comm =
-				g_utf8_make_valid(p->comm, (gssize)strnlen(p->comm, sizeof(p->comm)));
+			gsize len = strnlen(p->comm, sizeof(p->comm));
+			g_autofree char *comm = g_utf8_make_valid(p->comm, (gssize)len);
 			json_builder_begin_object(b);
 			json_builder_set_member_name(b, "pid");
 			json_builder_add_int_value(b, p->pid);
@@ -147,7 +147,8 @@ int sv_cmd_ps(int argc, char **argv)
 		const SvGuestProcess *p = &g_array_index(procs, SvGuestProcess, i);
 		/* comm is the guest's choice of bytes: escapes shown, not
 		 * acted on; valid UTF-8 names shown as they are */
-		g_autofree char *comm = sv_text_for_terminal(p->comm, (gssize)strnlen(p->comm, sizeof(p->comm)));
+		gsize len = strnlen(p->comm, sizeof(p->comm));
+		g_autofree char *comm = sv_text_for_terminal(p->comm, (gssize)len);
 		printf("%7u %7u %c %9" G_GUINT64_FORMAT "  %s\n", p->pid, p->ppid, p->state, p->rss_kib,
 		       comm);
 	}
