@@ -12,6 +12,7 @@
 #include "vmm/cli.h"
 #include "vmm/errors.h"
 #include "vmm/machine.h"
+#include "vmm/text-escape.h"
 
 /* Largest file a mapping may carry into a snapshot. */
 #define MAX_CARRIED_FILE (1ull << 30)
@@ -177,10 +178,13 @@ int sv_cmd_checkpoint(int argc, char **argv)
 	};
 	SvCheckpointStats st = { 0 };
 	gboolean ok = sv_checkpoint(m, &o, &st, &error);
-	if (st.resume_error)
+	if (st.resume_error) {
+		/* the reason is an error message like sv_cli_error's */
+		g_autofree char *why = sv_text_for_terminal(st.resume_error, -1);
 		fprintf(stderr, "snapvm checkpoint: warning: VM '%s' could not be resumed (%s); the "
 				"snapshot holds the process as it was\n",
-			m->name, st.resume_error);
+			m->name, why);
+	}
 	g_clear_pointer(&link.agent, sv_agent_client_free);
 	sv_machine_release_control(m);
 	if (!ok) {

@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* cli-inspect.c - `snapvm inspect FILE [--json] [--verify]`. */
+/*
+ * cli-inspect.c - `snapvm inspect FILE [--json] [--verify]`.
+ *
+ * A snapshot is input from whoever wrote it (and its strings from the guest
+ * it came from): every string from it is printed through
+ * sv_text_for_terminal(); JSON is escaped by json-glib, and GVariant's
+ * normal form, which the reader returns, has only valid UTF-8 strings.
+ */
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +16,7 @@
 #include "vmm/snapshot/snapshot-fds.h"
 #include "vmm/snapshot/snapshot-reader.h"
 #include "vmm/snapshot/snapshot-variant.h"
+#include "vmm/text-escape.h"
 
 static char *human_size(guint64 bytes)
 {
@@ -35,13 +43,22 @@ static void print_dict(const char *title, GVariant *dict)
 						    ? g_variant_get_variant(value)
 						    : g_variant_ref(value);
 		g_autofree char *text = NULL;
-		if (g_variant_is_of_type(inner, G_VARIANT_TYPE_UINT64))
+		if (g_variant_is_of_type(inner, G_VARIANT_TYPE_UINT64)) {
 			text = g_strdup_printf("0x%" G_GINT64_MODIFIER "x", g_variant_get_uint64(inner));
-		else if (g_variant_is_of_type(inner, G_VARIANT_TYPE_STRING))
-			text = g_variant_dup_string(inner, NULL);
-		else
-			text = g_variant_print(inner, FALSE);
-		printf("%s%s=%s", col++ % 4 == 0 ? "\n    " : "  ", key, text);
+		} else if (g_variant_is_of_type(inner, G_VARIANT_TYPE_STRING)) {
+			gsize len;
+			const char *str = g_variant_get_string(inner, &len);
+			text = sv_text_for_terminal(str, (gssize)len);
+		} else {
+			/* GVariant's text form quotes strings in containers but
+			 * lets C1 and bidi controls through: escaped again (a
+			 * backslash of its own escapes then shows doubled) */
+			g_autofree char *printed = g_variant_print(inner, FALSE);
+			text = sv_text_for_terminal(printed, -1);
+		}
+		/* the keys are the file's too */
+		g_autofree char *key_shown = sv_text_for_terminal(key, -1);
+		printf("%s%s=%s", col++ % 4 == 0 ? "\n    " : "  ", key_shown, text);
 		g_variant_unref(value);
 	}
 	printf("\n");
@@ -59,9 +76,10 @@ static void print_fds(GVariant *task)
 		g_auto(SvSnapFd) e = { 0 };
 		sv_snap_fd_read(d, &e); /* inspect shows an incomplete entry too */
 		g_autofree char *what = e.pipe ? g_strdup_printf("pipe 0x%" G_GINT64_MODIFIER "x", e.pipe)
-					       : g_strdup(e.path ? e.path : "");
-		printf("    %4u %-5s flags 0%o pos %" G_GUINT64_FORMAT "%s%s  %s", e.fd,
-		       e.kind ? e.kind : "?", e.flags, e.pos, e.cloexec ? " cloexec" : "",
+					       : sv_text_for_terminal(e.path, -1);
+		g_autofree char *kind = sv_text_for_terminal(e.kind ? e.kind : "?", -1);
+		printf("    %4u %-5s flags 0%o pos %" G_GUINT64_FORMAT "%s%s  %s", e.fd, kind,
+		       e.flags, e.pos, e.cloexec ? " cloexec" : "",
 		       e.stdio ? " stdio (inherited on restore)" : "", what);
 		if (e.pipe_data)
 			printf(" (%" G_GSIZE_FORMAT " unread bytes)", g_variant_get_size(e.pipe_data));
@@ -84,17 +102,20 @@ static void print_vmas(GVariant *vmas)
 	while (g_variant_iter_next(&it, "(ttutt&s&s)", &start, &end, &prot, &flags, &pgoff, &path,
 				   &sha)) {
 		g_autofree char *size = human_size(end - start);
+		g_autofree char *file = sv_text_for_terminal(path, -1);
 		printf("    0x%016" G_GINT64_MODIFIER "x 0x%016" G_GINT64_MODIFIER "x %10s %c%c%c  "
 		       "%10" G_GINT64_MODIFIER "x %8" G_GUINT64_FORMAT "  %s%s\n",
 		       start, end, size, prot & 1 ? 'r' : '-', prot & 2 ? 'w' : '-',
-		       prot & 4 ? 'x' : '-', flags, pgoff, path, *sha ? " (contents carried)" : "");
+		       prot & 4 ? 'x' : '-', flags, pgoff, file, *sha ? " (contents carried)" : "");
 	}
 }
 
 static void print_human(SvSnapshotReader *r, const char *path)
 {
 	g_autofree char *size = human_size(sv_snapshot_reader_file_size(r));
-	printf("snapshot %s\n    format %u.%u, arch %s, page size %u, %s\n", path, SV_SNAP_MAJOR,
+	/* a file someone sent may be named to fool a terminal, too */
+	g_autofree char *shown = sv_text_for_terminal(path, -1);
+	printf("snapshot %s\n    format %u.%u, arch %s, page size %u, %s\n", shown, SV_SNAP_MAJOR,
 	       sv_snapshot_reader_minor(r), sv_snap_arch_name(sv_snapshot_reader_arch(r)),
 	       sv_snapshot_reader_page_size(r), size);
 	g_autoptr(GVariant) task = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TASK);

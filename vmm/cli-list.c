@@ -5,6 +5,7 @@
 
 #include "vmm/cli.h"
 #include "vmm/machine.h"
+#include "vmm/text-escape.h"
 
 int sv_cmd_list(int argc, char **argv)
 {
@@ -34,7 +35,10 @@ int sv_cmd_list(int argc, char **argv)
 		g_autoptr(GError) e = NULL;
 		g_autoptr(SvMachine) m = sv_machine_open(name, &e);
 		if (!m) {
-			fprintf(stderr, "snapvm list: %s: %s\n", name, e->message);
+			/* a VM's record is read back from its state dir; the
+			 * reason may quote what it holds */
+			g_autofree char *shown = sv_text_for_terminal(e->message, -1);
+			fprintf(stderr, "snapvm list: %s: %s\n", name, shown);
 			continue;
 		}
 		SvMachineState st = sv_machine_get_state(m, &e);

@@ -6,12 +6,14 @@
  */
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "vmm/agent-client.h"
 #include "vmm/cli.h"
 #include "vmm/errors.h"
 #include "vmm/introspect/introspect.h"
 #include "vmm/machine.h"
+#include "vmm/text-escape.h"
 
 static GArray *ps_introspect(SvMachine *m, double *ret_pause_ms, GError **error)
 {
@@ -121,7 +123,8 @@ int sv_cmd_ps(int argc, char **argv)
 			char state[2] = { p->state, 0 };
 			/* comm is whatever bytes the guest wrote (prctl PR_SET_NAME):
 			 * JSON strings must be UTF-8, so invalid bytes become U+FFFD */
-			g_autofree char *comm = g_utf8_make_valid(p->comm, -1);
+			gsize len = strnlen(p->comm, sizeof(p->comm));
+			g_autofree char *comm = g_utf8_make_valid(p->comm, (gssize)len);
 			json_builder_begin_object(b);
 			json_builder_set_member_name(b, "pid");
 			json_builder_add_int_value(b, p->pid);
@@ -142,7 +145,10 @@ int sv_cmd_ps(int argc, char **argv)
 	printf("%7s %7s %s %9s  %s\n", "PID", "PPID", "S", "RSS KiB", "COMMAND");
 	for (guint i = 0; i < procs->len; i++) {
 		const SvGuestProcess *p = &g_array_index(procs, SvGuestProcess, i);
-		g_autofree char *comm = g_strescape(p->comm, NULL);
+		/* comm is the guest's choice of bytes: escapes shown, not
+		 * acted on; valid UTF-8 names shown as they are */
+		gsize len = strnlen(p->comm, sizeof(p->comm));
+		g_autofree char *comm = sv_text_for_terminal(p->comm, (gssize)len);
 		printf("%7u %7u %c %9" G_GUINT64_FORMAT "  %s\n", p->pid, p->ppid, p->state, p->rss_kib,
 		       comm);
 	}

@@ -24,7 +24,13 @@ int sv_cmd_ps(int argc, char **argv);
 int sv_cmd_checkpoint(int argc, char **argv);
 int sv_cmd_restore(int argc, char **argv);
 
-/* Prints "snapvm <cmd>: <message>" to stderr. */
+/*
+ * Guest and snapshot strings reach people only through
+ * sv_text_for_terminal() (vmm/text-escape.h): the messages of these
+ * printers are escaped whole; every other printf of such a string escapes
+ * it first. Workload output streams raw: it is the program's own.
+ */
+/* Prints "snapvm <cmd>: <message>" to stderr, the message escaped. */
 void sv_cli_error(const char *cmd, const GError *error);
 /* Parses argv with options; on failure prints the error and a hint. */
 gboolean sv_cli_parse(GOptionContext *ctx, const char *cmd, int *argc, char ***argv);
@@ -33,7 +39,7 @@ typedef struct _JsonBuilder JsonBuilder;
 void sv_cli_print_json(JsonBuilder *builder, gboolean pretty);
 /* Milliseconds since the process started, for --verbose timings. */
 double sv_cli_elapsed_ms(void);
-/* With on (--verbose): "snapvm <cmd>: [ms] message" on stderr. */
+/* With on (--verbose): "snapvm <cmd>: [ms] message" on stderr, escaped. */
 void sv_cli_verbose(gboolean on, const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
 /* What `run` and `restore` share (cli-vm.c). */

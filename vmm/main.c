@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "vmm/cli.h"
+#include "vmm/text-escape.h"
 
 static gint64 start_us;
 
@@ -22,19 +23,29 @@ void sv_cli_verbose(gboolean on, const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "snapvm %s: [%8.1f ms] %s\n", cmd, sv_cli_elapsed_ms(), msg);
+	/* the steps name guest things: comm, the agent's version strings */
+	g_autofree char *shown = sv_text_for_terminal(msg, -1);
+	fprintf(stderr, "snapvm %s: [%8.1f ms] %s\n", cmd, sv_cli_elapsed_ms(), shown);
 }
 
+/* Messages are ours with guest or snapshot strings inside ("carrying
+ * /tmp/...: cannot open", the agent's own errors), so the whole message is
+ * escaped. Ours are one line each (none holds a newline), so a newline in
+ * one can only be embedded and is shown as "\n", not allowed to start a
+ * line that poses as snapvm's. */
 void sv_cli_error(const char *cmd, const GError *error)
 {
-	fprintf(stderr, "snapvm %s: %s\n", cmd, error ? error->message : "failed");
+	g_autofree char *shown = sv_text_for_terminal(error ? error->message : "failed", -1);
+	fprintf(stderr, "snapvm %s: %s\n", cmd, shown);
 }
 
 gboolean sv_cli_parse(GOptionContext *ctx, const char *cmd, int *argc, char ***argv)
 {
 	g_autoptr(GError) error = NULL;
 	if (!g_option_context_parse(ctx, argc, argv, &error)) {
-		fprintf(stderr, "snapvm %s: %s (see snapvm %s --help)\n", cmd, error->message, cmd);
+		/* the message quotes the argument, which may be a pasted guest name */
+		g_autofree char *shown = sv_text_for_terminal(error->message, -1);
+		fprintf(stderr, "snapvm %s: %s (see snapvm %s --help)\n", cmd, shown, cmd);
 		return FALSE;
 	}
 	return TRUE;

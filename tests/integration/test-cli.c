@@ -2,10 +2,12 @@
 /*
  * test-cli: the snapvm binary end to end, as a user or a script runs it -
  * refusals that need no guest, then real x86_64 guests: a run whose output
- * and status must equal a native run, --detach/list/stop, Ctrl-C, and a
- * guest destroyed under a running `snapvm run`. After each, no QEMU of ours
- * may be left.
+ * and status must equal a native run, --detach/list/stop (of a process
+ * whose names are terminal escapes, which ps, checkpoint and inspect must
+ * show escaped), Ctrl-C, and a guest destroyed under a running `snapvm
+ * run`. After each, no QEMU of ours may be left.
  */
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,6 +94,20 @@ static void assert_nothing_left(void)
 	g_assert_cmpstr(g_strstrip(r.out), ==, "[]");
 }
 
+/* Fails unless text is valid UTF-8 with none of the characters that make
+ * a terminal act: C0 controls but newline, DEL, C1 controls. */
+static void assert_no_terminal_controls(const char *what, const char *text)
+{
+	const char *bad = NULL;
+	if (!g_utf8_validate(text, -1, &bad))
+		g_error("%s: not UTF-8 at byte %td: \"%s\"", what, bad - text, text);
+	for (const char *p = text; *p; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+		if ((c < 0x20 && c != '\n') || (c >= 0x7f && c <= 0x9f))
+			g_error("%s: control U+%04X at byte %td: \"%s\"", what, c, p - text, text);
+	}
+}
+
 static void test_help(void)
 {
 	const char *top[] = { "--help", NULL };
@@ -127,6 +143,12 @@ static void test_refusals(void)
 	assert_refused(unknown_cmd, 2, "unknown command");
 	const char *stop_missing[] = { "stop", "no-such-vm", NULL };
 	assert_refused(stop_missing, 125, "no VM named 'no-such-vm'");
+	/* an error message quoting a hostile name shows it escaped */
+	const char *inspect_missing[] = { "inspect", "/nonexistent/\x1b]0;x\x07.svs", NULL };
+	g_auto(CmdResult) im = run_snapvm(inspect_missing);
+	g_assert_cmpint(im.status, !=, 0);
+	g_assert_nonnull(strstr(im.err, "/nonexistent/\\x1b]0;x\\x07.svs"));
+	assert_no_terminal_controls("inspect of a missing file", im.err);
 	assert_nothing_left();
 }
 
@@ -145,34 +167,99 @@ static void test_run_matches_native(void)
 	assert_nothing_left();
 }
 
+/* How snapvm must show what the hostile workload (tests/workloads/hostile.c)
+ * names itself, "ESC[31mRED ESC]0;x BEL", and the file it opens. */
+#define HOSTILE_COMM_SHOWN "\\x1b[31mRED\\x1b]0;x\\x07"
+#define HOSTILE_COMM_JSON "\\u001b[31mRED\\u001b]0;x\\u0007"
+#define HOSTILE_PATH_SHOWN "/tmp/\\x1b[2Jclear"
+
+/* ps of VM name, human-readable, from source; escaped names, no control. */
+static void assert_ps_escaped(const char *name, const char *source)
+{
+	const char *ps[] = { "ps", name, "--source", source, NULL };
+	g_auto(CmdResult) r = run_snapvm(ps);
+	if (r.status != 0)
+		g_error("snapvm ps --source %s failed (%d): %s", source, r.status, r.err);
+	assert_no_terminal_controls("ps", r.out);
+	if (!strstr(r.out, HOSTILE_COMM_SHOWN))
+		g_error("ps --source %s shows no \"%s\":\n%s", source, HOSTILE_COMM_SHOWN, r.out);
+}
+
+/* A checkpoint of the hostile process, shown by inspect: comm, the fd's
+ * path and the mapping's path escaped, nothing a terminal acts on. */
+static void assert_inspect_escaped(const char *name, guint32 pid)
+{
+	g_autofree char *dir = g_dir_make_tmp("snapvm-cli-XXXXXX", NULL);
+	g_autofree char *snap = g_build_filename(dir, "hostile.svs", NULL);
+	g_autofree char *pid_s = g_strdup_printf("%u", pid);
+	const char *ck[] = { "checkpoint", name, "--pid", pid_s, "-o", snap, NULL };
+	g_auto(CmdResult) c = run_snapvm(ck);
+	if (c.status != 0)
+		g_error("snapvm checkpoint failed (%d): %s", c.status, c.err);
+	assert_no_terminal_controls("checkpoint", c.out);
+	assert_no_terminal_controls("checkpoint", c.err);
+	const char *inspect[] = { "inspect", snap, NULL };
+	g_auto(CmdResult) r = run_snapvm(inspect);
+	if (r.status != 0)
+		g_error("snapvm inspect failed (%d): %s", r.status, r.err);
+	assert_no_terminal_controls("inspect", r.out);
+	assert_no_terminal_controls("inspect", r.err);
+	g_autofree char *comm = g_strdup_printf("comm=%s", HOSTILE_COMM_SHOWN);
+	/* the fd after the workload's write of 9 bytes */
+	g_autofree char *fd = g_strdup_printf("pos 9  %s\n", HOSTILE_PATH_SHOWN);
+	g_autofree char *vma = g_strdup_printf("  %s (contents carried)\n", HOSTILE_PATH_SHOWN);
+	if (!strstr(r.out, comm) || !strstr(r.out, fd) || !strstr(r.out, vma))
+		g_error("inspect shows no \"%s\", \"%s\" or \"%s\":\n%s", comm, fd, vma, r.out);
+	/* JSON keeps JSON's escapes (and is UTF-8) */
+	const char *inspect_json[] = { "inspect", "--json", snap, NULL };
+	g_auto(CmdResult) j = run_snapvm(inspect_json);
+	g_assert_cmpint(j.status, ==, 0);
+	g_assert_true(g_utf8_validate(j.out, -1, NULL));
+	g_assert_nonnull(strstr(j.out, HOSTILE_COMM_JSON));
+	g_assert_null(strchr(j.out, '\x1b'));
+	g_assert_cmpint(g_unlink(snap), ==, 0);
+	g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
+/* A detached VM runs the hostile workload (it sleeps like `sleeper`): list,
+ * ps from memory and from the agent, a checkpoint and its inspect, stop. */
 static void test_detach_list_stop(void)
 {
-	g_autofree char *sleeper = sv_test_workload("sleeper", "x86_64");
+	g_autofree char *hostile = sv_test_workload("hostile", "x86_64");
 	const char *run[] = { "run", "--detach", "--json", "--name", "detached-1", "--",
-			      sleeper, "100000", "100", NULL };
+			      hostile, "100000", "100", NULL };
 	g_auto(CmdResult) r = run_snapvm(run);
 	if (r.status != 0)
 		g_error("snapvm run --detach failed (%d): %s", r.status, r.err);
 	g_assert_nonnull(strstr(r.out, "\"name\":\"detached-1\""));
-	g_assert_nonnull(strstr(r.out, "\"pid\":"));
+	const char *pid_at = strstr(r.out, "\"pid\":");
+	g_assert_nonnull(pid_at);
+	guint32 pid = (guint32)g_ascii_strtoull(pid_at + strlen("\"pid\":"), NULL, 10);
+	g_assert_cmpuint(pid, >, 1);
 	const char *list[] = { "list", NULL };
 	g_auto(CmdResult) l = run_snapvm(list);
 	g_assert_cmpint(l.status, ==, 0);
 	g_assert_nonnull(strstr(l.out, "detached-1"));
 	g_assert_nonnull(strstr(l.out, "running"));
 	g_assert_cmpuint(count_our_qemus(), ==, 1);
-	/* its processes, from guest memory and from the agent */
+	/* its processes, from guest memory: the workload renames itself just
+	 * after it starts, so wait for the new name */
 	const char *ps_mem[] = { "ps", "detached-1", "--json", NULL };
-	g_auto(CmdResult) pm = run_snapvm(ps_mem);
-	if (pm.status != 0)
-		g_error("snapvm ps failed (%d): %s", pm.status, pm.err);
-	g_assert_nonnull(strstr(pm.out, "\"comm\" : \"sleeper-x86_64\""));
-	g_assert_nonnull(strstr(pm.err, "paused"));
-	const char *ps_agent[] = { "ps", "detached-1", "--source", "agent", NULL };
-	g_auto(CmdResult) pa = run_snapvm(ps_agent);
-	g_assert_cmpint(pa.status, ==, 0);
-	g_assert_nonnull(strstr(pa.out, "sleeper-x86_64"));
-	const char *same_name[] = { "run", "--name", "detached-1", "--", sleeper, NULL };
+	gboolean renamed = FALSE;
+	for (int i = 0; i < 50 && !renamed; i++) {
+		g_auto(CmdResult) pm = run_snapvm(ps_mem);
+		if (pm.status != 0)
+			g_error("snapvm ps failed (%d): %s", pm.status, pm.err);
+		g_assert_nonnull(strstr(pm.err, "paused"));
+		renamed = strstr(pm.out, "\"comm\" : \"" HOSTILE_COMM_JSON "\"") != NULL;
+		if (!renamed)
+			g_usleep(100000);
+	}
+	g_assert_true(renamed);
+	assert_ps_escaped("detached-1", "introspect");
+	assert_ps_escaped("detached-1", "agent");
+	assert_inspect_escaped("detached-1", pid);
+	const char *same_name[] = { "run", "--name", "detached-1", "--", hostile, NULL };
 	assert_refused(same_name, 125, "already exists");
 	const char *stop[] = { "stop", "detached-1", NULL };
 	g_auto(CmdResult) s = run_snapvm(stop);
