@@ -190,7 +190,9 @@ med() { awk -v s="$1" -v k="$2" '$1 == s && $2 == k {print $3}' "$RAW" | median;
 all() { awk -v s="$1" -v k="$2" '$1 == s && $2 == k {print $3}' "$RAW" | paste -sd/; }
 
 FIRST_DIR=${DIRS%% *}
-echo "# $(date -u +%FT%TZ), $(nproc) host CPUs, $(qemu-system-"$ARCH" --version | head -1)"
+# (sed -n 1p, not head -1: it reads to the end, so QEMU never writes into a
+# closed pipe)
+echo "# $(date -u +%FT%TZ), $(nproc) host CPUs, $(qemu-system-"$ARCH" --version | sed -n 1p)"
 echo "# $ARCH guest under TCG, $RUNS runs per size, memtouch (every byte non-zero)"
 criu_probe
 for SIZE in $SIZES; do

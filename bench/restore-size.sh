@@ -68,8 +68,10 @@ trap cleanup EXIT
 now_ms() { date +%s%3N; }
 load() { cut -d' ' -f1 /proc/loadavg; }
 embed_virsh() { flock "$ROOT/snapvm.lock" virsh -q -c "$URI" "$@" 2>>"$TMP/virsh.log"; }
-# ms of the --verbose line matching $2 in file $1
-step_ms() { sed -n "s/^snapvm restore: \[ *\([0-9.]*\) ms\] .*$2.*/\1/p" "$1" | head -1 | cut -d. -f1; }
+# whole ms of the first --verbose line matching $2 in file $1
+# (sed quits at the first match itself: a `| head -1` leaving early would
+# fail the pipeline under pipefail)
+step_ms() { sed -n "/^snapvm restore: \[ *[0-9.]* ms\] .*$2/{s/^snapvm restore: \[ *\([0-9]*\).*/\1/p;q}" "$1"; }
 
 echo "snapvm restore --pages $PAGES, $ARCH guest (ms)"
 printf '%6s %8s %8s %8s %8s %10s %6s\n' MiB prep boot inject total "virsh-rst" load
