@@ -86,8 +86,11 @@ start_workload() {
 	t0=$(now_ms)
 	while :; do
 		sleep 1
-		ps=$("$SNAPVM" ps "$VM" --json 2>/dev/null |
-			jq -r --argjson p "$PID" '.[] | select(.pid == $p) | "\(.state) \(.rss_kib)"')
+		# a failing `snapvm ps` ended the bench with no word (set -e, stderr
+		# dropped): it is polled again, and its last error shown on timeout
+		ps=$("$SNAPVM" ps "$VM" --json 2>"$TMP/ps.err" |
+			jq -r --argjson p "$PID" '.[] | select(.pid == $p) | "\(.state) \(.rss_kib)"') ||
+			ps="(snapvm ps failed: $(tail -n 1 "$TMP/ps.err"))"
 		set -- $ps
 		if [ "${1:-}" = S ] && [ "${2:-0}" -ge $((SIZE * 1024)) ]; then break; fi
 		if [ $(($(now_ms) - t0)) -gt 600000 ]; then
@@ -159,6 +162,9 @@ criu_dump() { # criu_dump DIR
 	rm -rf "$d" && mkdir -p "$d"
 	setsid "$MEMTOUCH" "$SIZE" >"$TMP/criu-touch.log" 2>&1 </dev/null &
 	pid=$!
+	# out of bash's job table: criu dump kills it, and bash would print its
+	# own "Killed" notice for the job (bash still reaps it)
+	disown "$pid"
 	while ! grep -q touched "$TMP/criu-touch.log"; do
 		# a memtouch that died (mmap failed) would keep this loop waiting forever
 		if ! kill -0 "$pid" 2>/dev/null; then
@@ -172,9 +178,9 @@ criu_dump() { # criu_dump DIR
 	criu dump -t "$pid" -D "$d" -o dump.log --shell-job >/dev/null 2>&1 || rc=$?
 	t1=$(now_ms)
 	# criu dump kills the dumped process itself; this is for a failed dump.
-	# The braces take bash's own "Killed" job notice to /dev/null too.
+	# Gone before the next measure, so its memory is free again.
 	kill -9 "$pid" 2>/dev/null || true
-	{ wait "$pid"; } 2>/dev/null || true
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 	if [ $rc = 0 ]; then
 		put "criu:ms" $((t1 - t0))
 	else

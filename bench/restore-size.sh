@@ -84,12 +84,15 @@ for SIZE in $SIZES; do
 	t0=$(now_ms)
 	while :; do
 		sleep 1
-		ps=$("$SNAPVM" ps "$VM" --json 2>/dev/null |
-			jq -r --argjson p "$PID" '.[] | select(.pid == $p) | "\(.state) \(.rss_kib)"')
+		# a failing `snapvm ps` ended the bench with no word (set -e, stderr
+		# dropped): it is polled again, and its last error shown on timeout
+		ps=$("$SNAPVM" ps "$VM" --json 2>"$TMP/ps.err" |
+			jq -r --argjson p "$PID" '.[] | select(.pid == $p) | "\(.state) \(.rss_kib)"') ||
+			ps="(snapvm ps failed: $(tail -n 1 "$TMP/ps.err"))"
 		set -- $ps
 		if [ "${1:-}" = S ] && [ "${2:-0}" -ge $((SIZE * 1024)) ]; then break; fi
 		if [ $(($(now_ms) - t0)) -gt 900000 ]; then
-			echo "bench/restore-size.sh: $VM never touched $SIZE MiB" >&2
+			echo "bench/restore-size.sh: $VM never touched $SIZE MiB ($ps)" >&2
 			exit 1
 		fi
 	done
