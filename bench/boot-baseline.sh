@@ -71,7 +71,9 @@ measure() { # measure LABEL QEMU-ARGS...
 		"$(printf '%s\n' "${samples[@]}" | median)" "${samples[*]}"
 }
 
-echo "# $(qemu-system-x86_64 --version | head -1), $(nproc) host CPUs, $RUNS runs, median ms to 'snapvm-agent: ready'"
+# (sed -n 1p, not head -1: it reads to the end, so QEMU never writes into a
+# closed pipe)
+echo "# $(qemu-system-x86_64 --version | sed -n 1p), $(nproc) host CPUs, $RUNS runs, median ms to 'snapvm-agent: ready'"
 for ARCH in "${ARCHES[@]}"; do
 	IMG=$CACHE/images/$ARCH/current
 	if [ ! -f "$IMG/manifest.json" ]; then

@@ -86,8 +86,11 @@ start_workload() {
 	t0=$(now_ms)
 	while :; do
 		sleep 1
-		ps=$("$SNAPVM" ps "$VM" --json 2>/dev/null |
-			jq -r --argjson p "$PID" '.[] | select(.pid == $p) | "\(.state) \(.rss_kib)"')
+		# a failing `snapvm ps` ended the bench with no word (set -e, stderr
+		# dropped): it is polled again, and its last error shown on timeout
+		ps=$("$SNAPVM" ps "$VM" --json 2>"$TMP/ps.err" |
+			jq -r --argjson p "$PID" '.[] | select(.pid == $p) | "\(.state) \(.rss_kib)"') ||
+			ps="(snapvm ps failed: $(tail -n 1 "$TMP/ps.err"))"
 		set -- $ps
 		if [ "${1:-}" = S ] && [ "${2:-0}" -ge $((SIZE * 1024)) ]; then break; fi
 		if [ $(($(now_ms) - t0)) -gt 600000 ]; then
@@ -131,38 +134,59 @@ virsh_save() { # virsh_save DIR (ends the VM)
 
 # criu, where a working one is installed: dump a native process that has
 # touched the same memory (the host-side reference of the issue).
+# criu_probe sets CRIU_OK, so it must run in this shell: called as
+# `criu_probe | sed ...` it ran in a pipeline's subshell and CRIU_OK was
+# never set here, so criu was never measured. It prints its "# " lines itself.
 CRIU_OK=
 criu_probe() {
 	if [ "$ARCH" != "$(uname -m)" ]; then
-		echo "criu: not comparable (the guest runs $ARCH, criu dumps host processes)"
+		echo "# criu: not comparable (the guest runs $ARCH, criu dumps host processes)"
 		return
 	fi
 	if ! command -v criu >/dev/null; then
-		echo "criu: not usable here (not installed; Debian's 3.17 does not start on kernels 6.13+)"
+		echo "# criu: not usable here (not installed; Debian's 3.17 does not start on kernels 6.13+)"
 		return
 	fi
 	local v
-	v=$(criu --version 2>/dev/null | sed -n 's/^Version: //p')
+	# the version is only shown: a criu that cannot say it is still probed
+	v=$(criu --version 2>/dev/null | sed -n 's/^Version: //p') || v='(no version)'
 	if ! criu check >"$TMP/criu-check.log" 2>&1; then
-		echo "criu: not usable here (criu $v: 'criu check' fails: $(tail -n 1 "$TMP/criu-check.log"))"
+		echo "# criu: not usable here (criu $v: 'criu check' fails: $(tail -n 1 "$TMP/criu-check.log"))"
 		return
 	fi
 	CRIU_OK=1
-	echo "criu: $v"
+	echo "# criu: $v ($(command -v criu))"
 }
 criu_dump() { # criu_dump DIR
 	local d=$1/snapvm-bench-criu t0 t1 pid rc=0
 	rm -rf "$d" && mkdir -p "$d"
 	setsid "$MEMTOUCH" "$SIZE" >"$TMP/criu-touch.log" 2>&1 </dev/null &
 	pid=$!
-	while ! grep -q touched "$TMP/criu-touch.log"; do sleep 0.1; done
+	# out of bash's job table: criu dump kills it, and bash would print its
+	# own "Killed" notice for the job (bash still reaps it)
+	disown "$pid"
+	while ! grep -q touched "$TMP/criu-touch.log"; do
+		# a memtouch that died (mmap failed) would keep this loop waiting forever
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "  criu dump $SIZE MiB: memtouch died: $(cat "$TMP/criu-touch.log")" >&2
+			return 0
+		fi
+		sleep 0.1
+	done
 	sync
 	t0=$(now_ms)
-	criu dump -t "$pid" -D "$d" --shell-job >/dev/null 2>&1 || rc=$?
+	criu dump -t "$pid" -D "$d" -o dump.log --shell-job >/dev/null 2>&1 || rc=$?
 	t1=$(now_ms)
+	# criu dump kills the dumped process itself; this is for a failed dump.
+	# Gone before the next measure, so its memory is free again.
 	kill -9 "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	[ $rc != 0 ] || put "criu:ms" $((t1 - t0))
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	if [ $rc = 0 ]; then
+		put "criu:ms" $((t1 - t0))
+	else
+		# say why (-o: criu logs into the image dir, removed below)
+		tail -n 3 "$d/dump.log" 2>/dev/null | sed 's/^/    criu: /' >&2 || true
+	fi
 	rm -rf "$d"
 	printf '  criu dump %s MiB -> %s rc %d %6d ms  (load %s)\n' "$SIZE" "$1" $rc $((t1 - t0)) "$(load)"
 }
@@ -172,9 +196,11 @@ med() { awk -v s="$1" -v k="$2" '$1 == s && $2 == k {print $3}' "$RAW" | median;
 all() { awk -v s="$1" -v k="$2" '$1 == s && $2 == k {print $3}' "$RAW" | paste -sd/; }
 
 FIRST_DIR=${DIRS%% *}
-echo "# $(date -u +%FT%TZ), $(nproc) host CPUs, $(qemu-system-"$ARCH" --version | head -1)"
+# (sed -n 1p, not head -1: it reads to the end, so QEMU never writes into a
+# closed pipe)
+echo "# $(date -u +%FT%TZ), $(nproc) host CPUs, $(qemu-system-"$ARCH" --version | sed -n 1p)"
 echo "# $ARCH guest under TCG, $RUNS runs per size, memtouch (every byte non-zero)"
-criu_probe | sed 's/^/# /'
+criu_probe
 for SIZE in $SIZES; do
 	echo "## $SIZE MiB"
 	for run in $(seq "$RUNS"); do

@@ -12,7 +12,9 @@ ARCHES=("$@")
 [ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
 BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
 SNAPVM=$BUILD_DIR/vmm/snapvm
-export SNAPVM_STATE_DIR=$(mktemp -d /tmp/snapvm-bench-XXXXXX)
+# (assigned, then exported: `export X=$(...)` hides a failing mktemp)
+SNAPVM_STATE_DIR=$(mktemp -d /tmp/snapvm-bench-XXXXXX)
+export SNAPVM_STATE_DIR
 cleanup() {
 	"$SNAPVM" stop --all >/dev/null 2>&1 || true
 	ram=$(readlink "$SNAPVM_STATE_DIR/libvirt/ram-dir" || true)
@@ -24,18 +26,28 @@ trap cleanup EXIT
 now_ms() { date +%s%3N; }
 
 # One run: ms from starting snapvm to the first line on its stdout; the rest
-# of the output is drained so the run ends normally.
+# of the output is drained so the run ends normally. A process substitution's
+# status is lost unless waited for: a failed run (no output, or an error after
+# it) is reported and not counted as a figure.
 first_line_ms() {
-	local arch=$1 t0 line
+	local arch=$1 t0 line ms rc=0
 	t0=$(now_ms)
 	{
-		IFS= read -r line
-		echo $(($(now_ms) - t0))
+		IFS= read -r line || true
+		ms=$(($(now_ms) - t0))
 		cat >/dev/null
 	} < <("$SNAPVM" run --arch "$arch" -- "$BUILD_DIR/tests/workloads/counter-$arch" 3 0)
+	wait $! || rc=$?
+	if [ "$rc" != 0 ] || [ -z "$line" ]; then
+		echo "bench/first-output.sh: snapvm run --arch $arch failed (exit $rc)" >&2
+		echo fail
+		return
+	fi
+	echo "$ms"
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# median of the runs that worked ("-" if none did)
+median() { awk '/^[0-9]+$/' | sort -n | awk '{a[NR]=$1} END {print NR ? a[int((NR+1)/2)] : "-"}'; }
 
 # Warm libvirt's capability cache for this state dir, as any second run has it.
 "$SNAPVM" run --arch "${ARCHES[0]}" -- "$BUILD_DIR/tests/workloads/counter-${ARCHES[0]}" 1 0 >/dev/null

@@ -75,7 +75,7 @@ qemu-system-x86_64 -accel tcg -M pc -cpu max,+svm -m 3072 -nodefaults -nographic
 	-kernel "$IMG/vmlinux" -initrd "$TMP/l1.cpio" \
 	-append "console=ttyS0 nokaslr quiet loglevel=3 panic=-1" -serial "file:$TMP/l1.log" \
 	>/dev/null 2>&1
-echo "# nested: L1 = QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') TCG -cpu max,+svm on $(nproc) host CPUs; whole L1 run $(( $(date +%s) - T0 )) s of host time"
+echo "# nested: L1 = QEMU $(qemu-system-x86_64 --version | awk 'NR == 1 {print $4}') TCG -cpu max,+svm on $(nproc) host CPUs; whole L1 run $(( $(date +%s) - T0 )) s of host time"
 tr -d '\r' <"$TMP/l1.log" | awk '
 	/^BENCH snapvm/ { n++; t = $5 - $4; s += t; f += $7 - $4; r += $9; printf "snapvm run --accel kvm   agent ready  %6.2f s   first output %6.2f s   VMM RSS %6d KiB\n", t, $7 - $4, $9 }
 	/^BENCH qemu ready/ { m++; t = $5 - $4; q += t; qr += $7; printf "qemu -accel kvm microvm  agent ready  %6.2f s   QEMU RSS %5d KiB\n", t, $7 }
@@ -90,7 +90,7 @@ if [ -r /dev/kvm ] && exec 3<>/dev/kvm 2>/dev/null; then
 	if timeout 300 build/vmm/snapvm run --accel kvm -- build/tests/workloads/counter-x86_64 1 0 >/dev/null 2>"$TMP/direct.err"; then
 		echo "snapvm run --accel kvm (whole run) $(( $(date +%s%3N) - t0 )) ms"
 	else
-		echo "snapvm run --accel kvm failed after $(( $(date +%s%3N) - t0 )) ms: $(grep -v '^XMM\|^FPR' "$TMP/direct.err" | head -3 | tr '\n' ' ')"
+		echo "snapvm run --accel kvm failed after $(( $(date +%s%3N) - t0 )) ms: $(awk '!/^(XMM|FPR)/ && n++ < 3' "$TMP/direct.err" | tr '\n' ' ')"
 	fi
 fi
 echo "# vmm/kvm: $(cat vmm/kvm/*.c vmm/kvm/*.h | wc -l) lines ($(cat vmm/kvm/*.c vmm/kvm/*.h | grep -cv '^\s*$\|^\s*/\?\*') without comments and blank lines)"

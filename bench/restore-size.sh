@@ -68,8 +68,10 @@ trap cleanup EXIT
 now_ms() { date +%s%3N; }
 load() { cut -d' ' -f1 /proc/loadavg; }
 embed_virsh() { flock "$ROOT/snapvm.lock" virsh -q -c "$URI" "$@" 2>>"$TMP/virsh.log"; }
-# ms of the --verbose line matching $2 in file $1
-step_ms() { sed -n "s/^snapvm restore: \[ *\([0-9.]*\) ms\] .*$2.*/\1/p" "$1" | head -1 | cut -d. -f1; }
+# whole ms of the first --verbose line matching $2 in file $1
+# (sed quits at the first match itself: a `| head -1` leaving early would
+# fail the pipeline under pipefail)
+step_ms() { sed -n "/^snapvm restore: \[ *[0-9.]* ms\] .*$2/{s/^snapvm restore: \[ *\([0-9]*\).*/\1/p;q}" "$1"; }
 
 echo "snapvm restore --pages $PAGES, $ARCH guest (ms)"
 printf '%6s %8s %8s %8s %8s %10s %6s\n' MiB prep boot inject total "virsh-rst" load
@@ -82,12 +84,15 @@ for SIZE in $SIZES; do
 	t0=$(now_ms)
 	while :; do
 		sleep 1
-		ps=$("$SNAPVM" ps "$VM" --json 2>/dev/null |
-			jq -r --argjson p "$PID" '.[] | select(.pid == $p) | "\(.state) \(.rss_kib)"')
+		# a failing `snapvm ps` ended the bench with no word (set -e, stderr
+		# dropped): it is polled again, and its last error shown on timeout
+		ps=$("$SNAPVM" ps "$VM" --json 2>"$TMP/ps.err" |
+			jq -r --argjson p "$PID" '.[] | select(.pid == $p) | "\(.state) \(.rss_kib)"') ||
+			ps="(snapvm ps failed: $(tail -n 1 "$TMP/ps.err"))"
 		set -- $ps
 		if [ "${1:-}" = S ] && [ "${2:-0}" -ge $((SIZE * 1024)) ]; then break; fi
 		if [ $(($(now_ms) - t0)) -gt 900000 ]; then
-			echo "bench/restore-size.sh: $VM never touched $SIZE MiB" >&2
+			echo "bench/restore-size.sh: $VM never touched $SIZE MiB ($ps)" >&2
 			exit 1
 		fi
 	done

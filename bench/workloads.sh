@@ -45,7 +45,9 @@ cleanup() {
 }
 trap cleanup EXIT
 now_ms() { date +%s%3N; }
-step_ms() { sed -n "s/^snapvm restore: \[ *\([0-9.]*\) ms\] .*$2.*/\1/p" "$1" | head -1 | cut -d. -f1; }
+# (sed quits at the first match itself: a `| head -1` leaving early would
+# fail the pipeline under pipefail)
+step_ms() { sed -n "/^snapvm restore: \[ *[0-9.]* ms\] .*$2/{s/^snapvm restore: \[ *\([0-9]*\).*/\1/p;q}" "$1"; }
 median() { sort -g | awk '{a[NR]=$1} END {print NR ? a[int((NR+1)/2)] : "-"}'; }
 med() { awk -v a="$1" -v w="$2" -v k="$3" '$1 == a && $2 == w && $3 == k {print $4}' "$RAW" | median; }
 

@@ -6,6 +6,9 @@
 # it. The key is a hash of every input, so a changed input makes a new image
 # and an unchanged one is reused. The last line on stdout is the image dir.
 set -euo pipefail
+# pipefail fails a pipeline when its writer dies of SIGPIPE because a reader
+# left early (head, grep -q): no such reader follows a writer here; output
+# is captured first, or the last reader reads to the end (sed -n 1p).
 export PATH=$PATH:/usr/sbin:/sbin # modinfo
 
 usage() { echo "usage: $0 --arch x86_64|aarch64 --agent PATH [--cache DIR]" >&2; exit 2; }
@@ -51,11 +54,11 @@ retry() {
 declare -A PKG_RECORD
 pkg_load() { PKG_RECORD[$1]=$(apt-cache show --no-all-versions "$1" 2>/dev/null || true); }
 pkg_field() { # pkg_field PKG:ARCH FIELD - from the record pkg_load saved
-	sed -n "s/^$2: //p" <<<"${PKG_RECORD[$1]:-}" | head -1
+	sed -n "/^$2: /{s///p;q}" <<<"${PKG_RECORD[$1]:-}" # the first such line
 }
 
-if [ "$DEBARCH" != "$(dpkg --print-architecture)" ] &&
-	! dpkg --print-foreign-architectures | grep -qx "$DEBARCH"; then
+FOREIGN=$(dpkg --print-foreign-architectures)
+if [ "$DEBARCH" != "$(dpkg --print-architecture)" ] && ! grep -qx "$DEBARCH" <<<"$FOREIGN"; then
 	die "the $DEBARCH package architecture is not configured; run:
     dpkg --add-architecture $DEBARCH && apt-get update"
 fi
@@ -64,7 +67,7 @@ fi
 # the same files without the signing wrapper.
 META=linux-image-$DEBARCH:$DEBARCH
 pkg_load "$META"
-KPKG=$(pkg_field "$META" Depends | tr ',' '\n' | sed -n 's/^ *\(linux-image-[0-9][^ ]*\).*/\1/p' | head -1)
+KPKG=$(pkg_field "$META" Depends | tr ',' '\n' | sed -n 's/^ *\(linux-image-[0-9][^ ]*\).*/\1/p' | sed -n 1p)
 [ -n "$KPKG" ] || die "apt knows no $META (run apt-get update; for arm64 also dpkg --add-architecture arm64)"
 KPKG=${KPKG%-unsigned}-unsigned
 PACKAGES=("$KPKG:$DEBARCH" "busybox-static:$DEBARCH")
@@ -84,9 +87,15 @@ for p in "${PACKAGES[@]}"; do
 		# apt-get download names files its own way (epochs as %3a): fetch
 		# into an empty dir and take whatever single file arrives.
 		tmp=$(mktemp -d "$DEBS/.dl-XXXXXX")
-		(cd "$tmp" && retry apt-get download -q "$p=$ver" 2>&1 | grep -v -e unsandboxed -e '^Get:' -e '^Fetched' >&2 || true)
-		got=$(find "$tmp" -name '*.deb' | head -1)
-		[ -n "$got" ] || { rm -rf "$tmp"; die "download of $p failed"; }
+		# apt's failure counts (pipefail); only grep's "nothing left to show"
+		# (status 1) is not one.
+		if ! (cd "$tmp" && retry apt-get download -q "$p=$ver" 2>&1 |
+			{ grep -v -e unsandboxed -e '^Get:' -e '^Fetched' >&2 || [ $? = 1 ]; }); then
+			rm -rf "$tmp"
+			die "download of $p failed"
+		fi
+		got=$(find "$tmp" -name '*.deb' -print -quit)
+		[ -n "$got" ] || { rm -rf "$tmp"; die "download of $p gave no .deb"; }
 		mv "$got" "$deb"
 		rm -rf "$tmp"
 		[ "$(sha256sum "$deb" | cut -d' ' -f1)" = "$sha" ] || die "$deb: sha256 does not match apt's"
@@ -151,7 +160,10 @@ PY
 	# QEMU's -kernel only takes the PVH path for an ELF carrying
 	# XEN_ELFNOTE_PHYS32_ENTRY (type 0x12; readelf prints it as unknown).
 	[ "$(head -c 4 "$IMG/vmlinux")" = $'\x7fELF' ] || die "decompressed kernel is not an ELF"
-	readelf -n "$IMG/vmlinux" | grep -q 'Xen.*(0x00000012)' ||
+	# (readelf's output captured first: grep -q leaving at the first match
+	# while readelf still writes made the pipeline fail under pipefail)
+	NOTES=$(readelf -n "$IMG/vmlinux") || die "readelf -n vmlinux failed"
+	grep -q 'Xen.*(0x00000012)' <<<"$NOTES" ||
 		die "vmlinux has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)"
 	echo vmlinux >"$IMG/boot-kernel"
 	;;
@@ -176,7 +188,7 @@ mknod -m 600 "$ROOT/dev/console" c 5 1 || die "mknod /dev/console failed (run as
 declare -A SEEN
 ORDER=()
 # Module names use "_" where file names may use "-"; match either.
-find_module() { find "$MODDIR" -regex ".*/${1//_/[-_]}\.ko\(\.xz\)?" | head -1; }
+find_module() { find "$MODDIR" -regex ".*/${1//_/[-_]}\.ko\(\.xz\)?" -print -quit; }
 add_module() { # depth-first: dependencies go first
 	local name=${1//-/_} ko dep deps
 	[ -z "${SEEN[$name]:-}" ] || return 0
@@ -227,8 +239,10 @@ find "$ROOT" -exec touch -h -d @0 {} +
 	echo "  \"files\": ["
 	sep=
 	for f in $files; do
-		printf '%s    {"name": "%s", "size": %s, "sha256": "%s"}' "$sep" "$f" \
-			"$(stat -c %s "$f")" "$(sha256sum "$f" | cut -d' ' -f1)"
+		# assigned first: a $(...) inside printf's arguments loses its status
+		size=$(stat -c %s "$f")
+		sha=$(sha256sum "$f" | cut -d' ' -f1)
+		printf '%s    {"name": "%s", "size": %s, "sha256": "%s"}' "$sep" "$f" "$size" "$sha"
 		sep=$',\n'
 	done
 	echo

@@ -37,7 +37,9 @@ done
 [ -n "$SNAPVM" ] && [ -n "$OUT" ] || { echo "usage: $0 --snapvm PATH --out FILE ..." >&2; exit 2; }
 IMAGE=$(readlink -f "${IMAGE:-$CACHE/images/x86_64/current}")
 [ -f "$IMAGE/manifest.json" ] || { echo "build-l1-image.sh: no complete x86_64 image at $IMAGE (scripts/setup.sh builds it)" >&2; exit 1; }
-DEB=$(sed -n 's/.*"deb": "\(linux-image-[^"]*\.deb\)".*/\1/p' "$IMAGE/manifest.json" | head -1)
+# the first match; sed quits itself (a `| head -1` that leaves early fails
+# the pipeline under pipefail)
+DEB=$(sed -n '/"deb": "linux-image-/{s/.*"deb": "\(linux-image-[^"]*\.deb\)".*/\1/p;q}' "$IMAGE/manifest.json")
 [ -f "$CACHE/debs/$DEB" ] || { echo "build-l1-image.sh: kernel package $CACHE/debs/$DEB missing (re-run images/build-image.sh)" >&2; exit 1; }
 
 ROOT=$(mktemp -d /tmp/snapvm-l1-XXXXXX)

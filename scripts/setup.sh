@@ -41,17 +41,23 @@ HOST_PACKAGES=(
 	busybox-static cpio xz-utils kmod file binutils jq
 )
 
+# (No `cmd | grep -q` here: under pipefail, grep -q leaving at its match
+# while cmd still writes makes cmd die of SIGPIPE and the test fail.)
 missing_packages() {
 	local p
 	for p in "${HOST_PACKAGES[@]}"; do
-		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
-			echo "$p"
+		case $(dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null) in
+		*"install ok installed"*) ;;
+		*) echo "$p" ;;
+		esac
 	done
 }
 
 install_packages() {
 	# The arm64 guest image is made of arm64 .debs, downloaded (never installed).
-	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	local foreign
+	foreign=$(dpkg --print-foreign-architectures)
+	if ! grep -qx arm64 <<<"$foreign"; then
 		log "adding the arm64 package architecture (for guest image downloads)"
 		as_root dpkg --add-architecture arm64
 		NEED_UPDATE=1

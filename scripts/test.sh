@@ -1,7 +1,8 @@
 #!/bin/bash
 # scripts/test.sh - the whole test suite on a fresh Debian 12 machine: set-up
 # (packages, build, guest images; cached), then every suite: unit tests and
-# integration tests that boot real x86_64 and aarch64 guests under TCG.
+# integration tests that boot real x86_64 and aarch64 guests under TCG, and
+# the README's demo (scripts/demo.sh, suite demo) on both arches.
 # Extra arguments go to `meson test` (e.g. --suite unit).
 set -euo pipefail
 cd "$(dirname "$0")/.."

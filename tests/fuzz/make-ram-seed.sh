@@ -9,6 +9,10 @@
 # the dumper and the seed format); older seeds are removed. Exits 77 (skip)
 # with a reason when there is no x86_64 image.
 set -euo pipefail
+# set -e inside $(...) too: without it a failing step of the key's
+# { ...; } below (a missing manifest or workload) was silently left out of
+# the hash instead of stopping the script.
+shopt -s inherit_errexit
 build=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}
