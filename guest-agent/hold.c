@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -77,11 +78,46 @@ static int cgroup_of(pid_t pid, char *out, size_t cap)
 	return 0;
 }
 
-static bool is_frozen(const char *dir)
+static bool is_frozen(int events_fd)
 {
-	char path[96], text[256];
+	char text[256];
+	ssize_t n = pread(events_fd, text, sizeof(text) - 1, 0);
+	if (n <= 0)
+		return false;
+	text[n] = '\0';
+	return strstr(text, "frozen 1") != NULL;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until the cgroup in dir is frozen: the kernel notifies a change
+ * of cgroup.events as POLLPRI, so this sleeps until then rather than
+ * polling on a timer (a guest under nested virtualisation pays dearly for
+ * every timer it arms). */
+static bool wait_frozen(const char *dir, uint32_t timeout_ms)
+{
+	char path[96];
 	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
-	return agent_read_file(path, text, sizeof(text)) && strstr(text, "frozen 1");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	int64_t deadline = now_ms() + timeout_ms;
+	bool frozen;
+	while (!(frozen = is_frozen(fd))) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			break;
+		struct pollfd p = { .fd = fd, .events = POLLPRI };
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+			break;
+	}
+	close(fd);
+	return frozen;
 }
 
 static struct hold *find(pid_t pid)
@@ -110,13 +146,6 @@ static int release(struct hold *h)
 		h->pid = -1;
 	}
 	return rc == -ENOENT ? 0 : rc;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 int hold_freeze(const struct channel *owner, pid_t pid, uint32_t timeout_ms, const char **what)
@@ -171,14 +200,11 @@ int hold_freeze(const struct channel *owner, pid_t pid, uint32_t timeout_ms, con
 		release(h);
 		return rc;
 	}
-	for (uint32_t waited = 0; !is_frozen(h->dir); waited++) {
-		if (waited >= timeout_ms) {
-			*what = "its threads did not all stop in time (one in an uninterruptible "
-				"sleep?); it was let go";
-			release(h);
-			return -ETIMEDOUT;
-		}
-		sleep_ms(1);
+	if (!wait_frozen(h->dir, timeout_ms)) {
+		*what = "its threads did not all stop in time (one in an uninterruptible sleep?); "
+			"it was let go";
+		release(h);
+		return -ETIMEDOUT;
 	}
 	return 0;
 }

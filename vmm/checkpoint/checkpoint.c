@@ -207,19 +207,15 @@ static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointO
 /* The copy buffer, faulted in while the VM still runs: the process's
  * resident set and some room to grow (a buffer found too small at the pause
  * is replaced then). Reading the resident set races the running guest,
- * which is fine for an estimate. *ret_found: whether pid was seen at all. */
+ * which is fine for an estimate. */
 static gboolean prepare_buffer(const SvIntrospect *in, guint32 pid, SvPageBuffer *buffer,
-			       gboolean *ret_found, GError **error)
+			       GError **error)
 {
 	g_autoptr(GArray) procs = sv_introspect_processes(in, NULL);
 	guint64 rss = 0;
-	*ret_found = FALSE;
-	for (guint i = 0; procs && i < procs->len; i++) {
-		if (g_array_index(procs, SvGuestProcess, i).pid == pid) {
+	for (guint i = 0; procs && i < procs->len; i++)
+		if (g_array_index(procs, SvGuestProcess, i).pid == pid)
 			rss = g_array_index(procs, SvGuestProcess, i).rss_kib << 10;
-			*ret_found = TRUE;
-		}
-	}
 	if (rss == 0)
 		return TRUE; /* not found now: the pause will say why */
 	return sv_page_buffer_prepare(buffer, rss + rss / 8 + (4u << 20), TRUE, error);
@@ -334,14 +330,17 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 		return FALSE;
 	}
 	g_auto(SvPageBuffer) buffer = { 0 };
-	gboolean found;
-	if (!prepare_buffer(in, o->pid, &buffer, &found, error))
+	if (!prepare_buffer(in, o->pid, &buffer, error))
 		return FALSE;
 	/* --kill: held still from before the capture until the kill, so it
 	 * cannot run on past the state the snapshot holds (its output would
-	 * then be printed twice once restored). A pid not seen is not held:
-	 * the pause says what is wrong with it. */
-	gboolean held = o->kill_after && found;
+	 * then be printed twice once restored). What the pause would refuse
+	 * (no such pid, a kernel thread, a zombie) is refused first, read
+	 * while the VM runs: racy, but only for the error. */
+	gboolean held = o->kill_after;
+	SvTaskRef probe;
+	if (held && !sv_introspect_find_task(in, o->pid, &probe, error))
+		return FALSE;
 	if (held) {
 		gint64 t0 = g_get_monotonic_time();
 		if (!o->freeze(o->pid, o->control_data, error)) {
