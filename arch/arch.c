@@ -187,6 +187,14 @@ GBytes *sv_arch_syscall_fixup(const SvArchOps *arch, const struct SvKernelTypes 
 	return arch->syscall_fixup(types, pt_regs, ret_fixup, error);
 }
 
+gboolean sv_arch_fpu_cpu_needs(const SvArchOps *arch, guint64 features, gsize fpu_size,
+			       GPtrArray *ret_needs, GError **error)
+{
+	if (!arch->fpu_cpu_needs)
+		return missing_hook(arch, "CPU features of FPU/SIMD state", error);
+	return arch->fpu_cpu_needs(features, fpu_size, ret_needs, error);
+}
+
 void sv_fpu_state_clear(SvFpuState *fpu)
 {
 	g_clear_pointer(&fpu->raw, g_bytes_unref);

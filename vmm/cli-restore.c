@@ -27,6 +27,7 @@
 #include "vmm/image.h"
 #include "vmm/io-util.h"
 #include "vmm/machine.h"
+#include "vmm/restore/cpu-check.h"
 #include "vmm/restore/restore.h"
 
 typedef struct RestoreOptions {
@@ -119,15 +120,14 @@ static gboolean place_pages(SvAgentClient *agent, guint32 pid, const SvGuestMem 
 int sv_cmd_restore(int argc, char **argv)
 {
 	g_auto(RestoreOptions) o = { .vm = SV_CLI_VM_OPTIONS_INIT };
+	g_autofree char *cpu_help = sv_cli_cpu_help("QEMU CPU model with every feature the snapshot's FPU/SIMD state uses "
+						      "(checked before the guest boots), e.g. max.");
 	GOptionEntry entries[] = {
 		{ "arch", 'a', 0, G_OPTION_ARG_STRING, &o.vm.arch,
 		  "Guest architecture; must be the snapshot's (the default)", "ARCH" },
 		{ "accel", 0, 0, G_OPTION_ARG_STRING, &o.vm.accel,
 		  "Accelerator: tcg or auto (default auto, as for run)", "ACCEL" },
-		{ "cpu", 0, 0, G_OPTION_ARG_STRING, &o.vm.cpu,
-		  "QEMU CPU model (default: the portable model); pick one with every feature the "
-		  "snapshot's FPU state uses",
-		  "MODEL" },
+		{ "cpu", 0, 0, G_OPTION_ARG_STRING, &o.vm.cpu, cpu_help, "MODEL" },
 		{ "memory", 'm', 0, G_OPTION_ARG_INT, &o.vm.memory_mib,
 		  "Guest RAM in MiB (default: 512, or what the snapshot needs)", "MIB" },
 		{ "name", 'n', 0, G_OPTION_ARG_STRING, &o.vm.name,
@@ -189,6 +189,20 @@ int sv_cmd_restore(int argc, char **argv)
 		return SV_EXIT_FAILURE;
 	}
 	sv_cli_verbose(o.vm.verbose, "restore", "snapshot %s opened (%s); image %s", file, arch->name, image->dir);
+	/* Before anything boots: a CPU model no backend can give, or one that
+	 * lacks what the snapshot's FPU/SIMD state needs (the kvm backend
+	 * presents the default model). */
+	{
+		SvMachineConfig want = { .arch = arch, .accel = accel, .cpu_model = o.vm.cpu };
+		gboolean kvm;
+		g_autofree char *skipped = NULL;
+		if (!sv_machine_choose_backend(&want, &kvm, &error) ||
+		    !sv_restore_check_cpu(reader, arch, kvm ? NULL : o.vm.cpu, &skipped, &error)) {
+			sv_cli_error("restore", error);
+			return SV_EXIT_FAILURE;
+		}
+		sv_cli_verbose(o.vm.verbose, "restore", "%s", skipped ? skipped : "CPU model checked: it has every FPU/SIMD feature the snapshot uses");
+	}
 
 	int sfd = sv_cli_catch_signals();
 

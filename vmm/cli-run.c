@@ -48,6 +48,7 @@ static char *default_name(const char *program)
 int sv_cmd_run(int argc, char **argv)
 {
 	g_auto(RunOptions) o = { .vm = SV_CLI_VM_OPTIONS_INIT, .vcpus = 1 };
+	g_autofree char *cpu_help = sv_cli_cpu_help("QEMU CPU model (--accel tcg), e.g. max.");
 	GOptionEntry entries[] = {
 		{ "arch", 'a', 0, G_OPTION_ARG_STRING, &o.vm.arch,
 		  "Guest architecture: x86_64 or aarch64 (default: the host's)", "ARCH" },
@@ -55,9 +56,7 @@ int sv_cmd_run(int argc, char **argv)
 		  "Accelerator: tcg, kvm or auto (default auto: snapvm's KVM VMM when /dev/kvm "
 		  "opens and offers the portable CPU model, else tcg)",
 		  "ACCEL" },
-		{ "cpu", 0, 0, G_OPTION_ARG_STRING, &o.vm.cpu,
-		  "QEMU CPU model (default: a portable model, Haswell-noTSX-IBRS / cortex-a57)",
-		  "MODEL" },
+		{ "cpu", 0, 0, G_OPTION_ARG_STRING, &o.vm.cpu, cpu_help, "MODEL" },
 		{ "memory", 'm', 0, G_OPTION_ARG_INT, &o.vm.memory_mib, "Guest RAM in MiB (default 512)",
 		  "MIB" },
 		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &o.vcpus, "Number of vCPUs (default 1)", "N" },

@@ -189,3 +189,20 @@ int sv_cli_follow_process(const char *cmd, SvMachine *m, SvAgentClient *agent, g
 	}
 	return sv_cli_end_vm(cmd, m, FALSE, rc, error, o->verbose);
 }
+
+char *sv_cli_cpu_help(const char *lead)
+{
+	GString *s = g_string_new(lead);
+	g_string_append(s, " Default: a portable model (");
+	for (const SvArchOps *const *a = sv_arch_all(); *a; a++)
+		g_string_append_printf(s, "%s%s %s", a == sv_arch_all() ? "" : ", ", (*a)->name,
+				       (*a)->qemu->default_cpu);
+	g_string_append(s, "). max: every feature QEMU's TCG emulates,");
+	for (const SvArchOps *const *a = sv_arch_all(); *a; a++)
+		if ((*a)->qemu->max_cpu_summary)
+			g_string_append_printf(s, " %s: %s;", (*a)->name, (*a)->qemu->max_cpu_summary);
+	g_string_append(s, " its snapshots restore where their FPU/SIMD features exist. "
+			   "host: not available (TCG cannot pass a CPU through; --accel kvm "
+			   "presents the portable model only)");
+	return g_string_free(s, FALSE);
+}

@@ -69,6 +69,10 @@ typedef struct SvCliVmOptions {
 } SvCliVmOptions;
 #define SV_CLI_VM_OPTIONS_INIT { .memory_mib = SV_CLI_MEMORY_DEFAULT }
 void sv_cli_vm_options_clear(SvCliVmOptions *o);
+/* --help text of --cpu after lead: the default model and what max and
+ * host mean, per arch (from the arch tables). */
+char *sv_cli_cpu_help(const char *lead);
+
 /* --accel and --memory in range; prints what is wrong for cmd. */
 gboolean sv_cli_vm_options_check(const SvCliVmOptions *o, const char *cmd);
 /* Blocks SIGINT, SIGTERM and SIGHUP into the returned signalfd, ignores

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <string.h>
 
 #include "vmm/errors.h"
 #include "vmm/paths.h"
@@ -54,20 +55,53 @@ static void remove_vm_dir(const char *dir)
 	g_rmdir(dir);
 }
 
+gboolean sv_machine_choose_backend(const SvMachineConfig *config, gboolean *ret_kvm,
+				   GError **error)
+{
+	const char *cpu = config->cpu_model;
+	/* The portable model, named or not, is what the kvm VMM presents
+	 * (vmm/kvm/cpuid.c, cut to what the host's KVM offers). */
+	gboolean portable = !cpu || !strcmp(cpu, config->arch->qemu->default_cpu);
+	if (g_strcmp0(cpu, SV_CPU_HOST) == 0) {
+		/* Passing the host's CPUID through would give processes XSAVE
+		 * state (AVX-512, AMX) that the VMM's vCPU register reads and
+		 * the snapshot's restore do not carry yet. */
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "--cpu host passes the host's CPU through, which needs --accel kvm: "
+			    "QEMU's TCG emulates a CPU and cannot; and snapvm's KVM VMM presents "
+			    "only the portable model (%s) so far. Use --cpu max for every feature "
+			    "TCG emulates, or omit --cpu",
+			    config->arch->qemu->default_cpu);
+		return FALSE;
+	}
+	/* kvm: our own VMM, required; auto: it when /dev/kvm opens, its KVM
+	 * can present the portable CPU model and that is the model asked for,
+	 * else TCG */
+	if (g_strcmp0(config->accel, "kvm") == 0) {
+		if (!sv_kvm_available(config->arch, error))
+			return FALSE;
+		if (!portable) {
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+				    "--accel kvm presents only the portable CPU model (%s, as far "
+				    "as the host's KVM offers it); --cpu %s needs --accel tcg",
+				    config->arch->qemu->default_cpu, cpu);
+			return FALSE;
+		}
+		*ret_kvm = TRUE;
+		return TRUE;
+	}
+	*ret_kvm = g_strcmp0(config->accel, "tcg") != 0 && portable &&
+		   sv_kvm_available(config->arch, NULL) && sv_kvm_offers_portable_cpu(NULL);
+	return TRUE;
+}
+
 SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error)
 {
 	if (!sv_vm_name_valid(config->name, error))
 		return NULL;
-	/* kvm: our own VMM, required; auto: it when /dev/kvm opens and its KVM
-	 * can present the portable CPU model, else TCG */
-	gboolean kvm = FALSE;
-	if (g_strcmp0(config->accel, "kvm") == 0) {
-		if (!sv_kvm_available(config->arch, error))
-			return NULL;
-		kvm = TRUE;
-	} else if (g_strcmp0(config->accel, "tcg") != 0) {
-		kvm = sv_kvm_available(config->arch, NULL) && sv_kvm_offers_portable_cpu(NULL);
-	}
+	gboolean kvm;
+	if (!sv_machine_choose_backend(config, &kvm, error))
+		return NULL;
 	g_autofree char *dir = sv_vm_dir(config->name);
 	g_autofree char *parent = g_path_get_dirname(dir);
 	if (!sv_mkdir_p(parent, error))

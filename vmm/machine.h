@@ -20,6 +20,11 @@
 #include "snapvm/arch.h"
 #include "vmm/guest-mem.h"
 
+/* CPU model names with a meaning of their own, as in QEMU: every feature
+ * the accelerator can give, and the host's CPU passed through. */
+#define SV_CPU_MAX "max"
+#define SV_CPU_HOST "host"
+
 /* What to start. Plain data: nothing here is live. */
 typedef struct SvMachineConfig {
 	const SvArchOps *arch;
@@ -27,7 +32,8 @@ typedef struct SvMachineConfig {
 	const char *accel;     /* "tcg" | "kvm" | "auto" */
 	guint memory_mib;
 	guint vcpus;
-	const char *cpu_model; /* NULL: the arch's portable default */
+	const char *cpu_model; /* NULL: the arch's portable default; a QEMU model,
+				* SV_CPU_MAX or SV_CPU_HOST */
 	const char *image_dir; /* the guest image booted (introspection reads its kernel) */
 	const char *kernel;
 	const char *initrd;
@@ -79,6 +85,14 @@ struct SvMachine {
 /* Starts a new machine; its record and vm_dir are created first, and
  * removed again if the start fails. */
 SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error);
+/* Which backend sv_machine_start would start config on (*ret_kvm: the kvm
+ * VMM, else QEMU under TCG), checked before anything starts: --accel
+ * auto takes KVM only for the portable CPU model (the only one the kvm
+ * backend presents); a CPU model that neither backend can give (host
+ * under TCG, any named model under --accel kvm) fails with what to use
+ * instead. */
+gboolean sv_machine_choose_backend(const SvMachineConfig *config, gboolean *ret_kvm,
+				   GError **error);
 /* Finds a machine some snapvm process started. */
 SvMachine *sv_machine_open(const char *name, GError **error);
 void sv_machine_free(SvMachine *m);

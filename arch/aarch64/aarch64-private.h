@@ -10,6 +10,8 @@ GVariant *sv_aarch64_named_regs(const struct SvKernelTypes *types, GBytes *pt_re
 				GError **error);
 gboolean sv_aarch64_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState *ret,
 			     GError **error);
+gboolean sv_aarch64_fpu_cpu_needs(guint64 features, gsize fpu_size, GPtrArray *ret_needs,
+				  GError **error);
 GVariant *sv_aarch64_task_tls(const SvKernelReader *rd, guint64 task, GError **error);
 gboolean sv_aarch64_vcpu_user_state(const struct SvKernelTypes *types, const SvVcpuRegs *vcpu,
 				    GBytes **ret_pt_regs, GVariant **ret_tls, SvFpuState *ret_fpu,

@@ -17,6 +17,7 @@
 #define NUM_X 31
 #define FPSIMD_SIZE 528 /* vregs[32] (16 bytes each), fpsr, fpcr, 8 reserved */
 #define TIF_SVE 23	/* asm/thread_info.h: SVE state in use */
+#define TIF_SME 27	/* SME (streaming mode, ZA) state in use */
 
 /* regs[i] of a raw pt_regs: the array's offset plus 8 per register */
 static gboolean x_offset(const SvKernelTypes *types, gsize len, guint i, guint64 *ret,
@@ -78,10 +79,12 @@ gboolean sv_aarch64_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState 
 	guint64 flags;
 	if (!sv_arch_read_u64(rd, task, "task_struct", "thread_info.flags", &flags, error))
 		return FALSE;
-	if (flags & (1ull << TIF_SVE)) {
+	/* Both only on CPUs that have them (--cpu max, a64fx, ...). */
+	if (flags & ((1ull << TIF_SVE) | (1ull << TIF_SME))) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-			    "aarch64: the task uses SVE, whose state snapvm does not carry; run it "
-			    "on a CPU model without SVE (the default cortex-a57)");
+			    "aarch64: the task uses %s, whose state snapvm does not carry; run it "
+			    "on a CPU model without it (the default cortex-a57)",
+			    flags & (1ull << TIF_SVE) ? "SVE" : "SME");
 		return FALSE;
 	}
 	guint8 *buf = g_malloc(FPSIMD_SIZE);
@@ -246,4 +249,23 @@ void sv_aarch64_parse_monitor_fpu(const char *text, SvVcpuRegs *out)
 		f[516 + b] = (guint8)(fpcr >> (8 * b));
 	}
 	out->fpu_size = FPSIMD_SIZE;
+}
+
+/* An FPSIMD record (v0-v31, fpsr, fpcr) loads on any CPU with AArch64:
+ * FP and Advanced SIMD are mandatory there. QEMU's 32-bit-only models
+ * (cortex-a15, ...) lack the aarch64 property. */
+static const SvCpuNeed need_aarch64 = { "AArch64 with FP/SIMD", { "aarch64", NULL } };
+
+gboolean sv_aarch64_fpu_cpu_needs(guint64 features, gsize fpu_size, GPtrArray *ret_needs,
+				  GError **error)
+{
+	if (features != 0 || fpu_size != FPSIMD_SIZE) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "aarch64: the snapshot's FPU state (%" G_GSIZE_FORMAT
+			    " bytes, features 0x%" G_GINT64_MODIFIER "x) is not an FPSIMD record",
+			    fpu_size, features);
+		return FALSE;
+	}
+	g_ptr_array_add(ret_needs, (gpointer)&need_aarch64);
+	return TRUE;
 }

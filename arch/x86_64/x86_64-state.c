@@ -60,6 +60,46 @@ static const struct {
 	[9] = { 2688, 8 },    /* PKRU */
 };
 
+#define XFEATURE_PKRU 9
+#define XFEATURE_MASK_PKRU (1ull << XFEATURE_PKRU)
+/* init_pkru_value (arch/x86/mm/pkeys.c): access disabled for keys 1-15 */
+#define PKRU_LINUX_DEFAULT 0x55555554u
+
+/* Where component i (one of xsave_components) starts in a kernel XSAVE
+ * buffer: its fixed offset, or in the compacted format right after the
+ * lower components the buffer holds (none of these asks for 64-byte
+ * alignment). */
+static guint32 component_at(guint64 xcomp_bv, guint i)
+{
+	if (!(xcomp_bv & XCOMP_BV_COMPACTED))
+		return xsave_components[i].offset;
+	guint32 at = XSAVE_EXTENDED;
+	for (guint j = 2; j < i; j++)
+		if ((xcomp_bv >> j) & 1)
+			at += xsave_components[j].size;
+	return at;
+}
+
+/* Whether component i holds what a task that never touched it holds: its
+ * init state (all zero for MPX and AVX-512), or for PKRU also the rights
+ * the kernel gives every new process. */
+static gboolean component_unused(const guint8 *buf, gsize len, guint64 xcomp_bv, guint i)
+{
+	guint32 at = component_at(xcomp_bv, i), size = xsave_components[i].size;
+	if (at + (gsize)size > len)
+		return FALSE; /* reported as outside the area below */
+	if (i == XFEATURE_PKRU) {
+		guint32 pkru;
+		memcpy(&pkru, buf + at, 4);
+		pkru = GUINT32_FROM_LE(pkru);
+		return pkru == 0 || pkru == PKRU_LINUX_DEFAULT;
+	}
+	for (guint32 j = 0; j < size; j++)
+		if (buf[at + j])
+			return FALSE;
+	return TRUE;
+}
+
 static gsize xsave_standard_size(guint64 features)
 {
 	gsize size = XSAVE_EXTENDED;
@@ -99,20 +139,26 @@ static GBytes *xsave_to_standard(const guint8 *buf, gsize len, guint64 user_feat
 			return NULL;
 		}
 	}
+	/* Past AVX (what the portable model has), a component the task does
+	 * not use is left out, so a snapshot taken on a CPU with more (--cpu
+	 * max: MPX, PKU) restores on one without, and its image is no larger
+	 * than the restore guest's XSAVE area (a larger one makes sigreturn
+	 * fall back to FXRSTOR and drop AVX). TCG marks every component in
+	 * use in XSTATE_BV, so "not used" is read from the contents. */
+	for (guint i = 3; i < G_N_ELEMENTS(xsave_components); i++) {
+		guint64 bit = 1ull << i;
+		if ((features & bit) && (!(xstate_bv & bit) || component_unused(buf, len, xcomp_bv, i)))
+			features &= ~bit;
+	}
 	gsize out_len = xsave_standard_size(features);
 	guint8 *out = g_malloc0(out_len);
 	memcpy(out, buf, XSAVE_LEGACY_SIZE);
 	guint64 bv = xstate_bv & features;
 	*(guint64 *)(void *)(out + 512) = GUINT64_TO_LE(bv);
-	guint32 compact_at = XSAVE_EXTENDED;
 	for (guint i = 2; i < G_N_ELEMENTS(xsave_components); i++) {
 		guint32 off = xsave_components[i].offset, size = xsave_components[i].size;
 		gboolean in_buffer = xcomp_bv & XCOMP_BV_COMPACTED ? (xcomp_bv >> i) & 1 : size != 0;
-		/* compacted: components follow each other in bit order (none of
-		 * these asks for 64-byte alignment) */
-		guint32 src = xcomp_bv & XCOMP_BV_COMPACTED ? compact_at : off;
-		if (in_buffer && xcomp_bv & XCOMP_BV_COMPACTED)
-			compact_at += size;
+		guint32 src = component_at(xcomp_bv, i);
 		if (!size || !(bv & (1ull << i)))
 			continue;
 		if (!in_buffer || src + (gsize)size > len) {
@@ -375,4 +421,52 @@ void sv_x86_parse_monitor_fpu(const char *text, SvVcpuRegs *out)
 	put_le(x + 512, features, 8);
 	out->fpu_features = features;
 	out->fpu_size = (guint32)xsave_standard_size(features);
+}
+
+/*
+ * What a CPU needs to load an XSAVE image, component by component, in
+ * QEMU's CPU property names. x87 and SSE are every x86-64 CPU's; the rest
+ * also need XSAVE itself, since only XRSTOR loads them (sigreturn falls
+ * back to FXRSTOR without it, which would silently drop them).
+ */
+static const SvCpuNeed need_x87 = { "x87", { "fpu", NULL } };
+static const SvCpuNeed need_sse = { "SSE", { "sse", "sse2", NULL } };
+static const SvCpuNeed need_avx = { "AVX", { "xsave", "avx", NULL } };
+static const SvCpuNeed need_mpx = { "MPX", { "xsave", "mpx", NULL } };
+static const SvCpuNeed need_avx512 = { "AVX-512", { "xsave", "avx512f", NULL } };
+static const SvCpuNeed need_pkru = { "PKRU (protection keys)", { "xsave", "pku", NULL } };
+
+static const SvCpuNeed *const xsave_needs[] = {
+	[0] = &need_x87,    [1] = &need_sse,    [2] = &need_avx,    [3] = &need_mpx,
+	[4] = &need_mpx,    [5] = &need_avx512, [6] = &need_avx512, [7] = &need_avx512,
+	[9] = &need_pkru,
+};
+
+gboolean sv_x86_fpu_cpu_needs(guint64 features, gsize fpu_size, GPtrArray *ret_needs,
+			      GError **error)
+{
+	if (fpu_size < XSAVE_EXTENDED) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			    "x86_64: the snapshot's FPU state is %" G_GSIZE_FORMAT
+			    " bytes, less than an XSAVE image",
+			    fpu_size);
+		return FALSE;
+	}
+	/* a 64-bit process always has x87 and SSE state, in its init state or not */
+	features |= 0x3;
+	for (guint i = 0; i < 64; i++) {
+		if (!(features & (1ull << i)))
+			continue;
+		const SvCpuNeed *need = i < G_N_ELEMENTS(xsave_needs) ? xsave_needs[i] : NULL;
+		if (!need) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+				    "x86_64: the snapshot's FPU state uses XSAVE component %u, "
+				    "which snapvm cannot restore",
+				    i);
+			return FALSE;
+		}
+		if (!g_ptr_array_find(ret_needs, need, NULL))
+			g_ptr_array_add(ret_needs, (gpointer)need);
+	}
+	return TRUE;
 }

@@ -210,6 +210,8 @@ static const SvQemuBoard x86_64_qemu_board = {
 	 * snapshot is restored. */
 	.default_cpu = "Haswell-noTSX-IBRS",
 	.default_cpu_disabled = x86_64_disabled_features,
+	/* QEMU 7.2's TCG: AVX2, FMA, PKU, no AVX-512 and no AMX */
+	.max_cpu_summary = "AVX2, FMA, PKU, no AVX-512",
 	.console = "ttyS0",
 	.cmdline = "nokaslr",
 	.ram_layout = x86_pc_ram_layout,
@@ -234,4 +236,5 @@ const SvArchOps sv_arch_x86_64 = {
 	.task_tls = sv_x86_task_tls,
 	.vcpu_user_state = sv_x86_vcpu_user_state,
 	.syscall_fixup = sv_x86_syscall_fixup,
+	.fpu_cpu_needs = sv_x86_fpu_cpu_needs,
 };

@@ -41,6 +41,12 @@ typedef struct SvQemuBoard {
 	/* Features of default_cpu to switch off so that TCG and KVM present the
 	 * same CPU (NULL-terminated; NULL for none). */
 	const char *const *default_cpu_disabled;
+	/* What --cpu max is here, for --help: QEMU's "max" (libvirt's
+	 * <cpu mode='maximum'>), every feature TCG emulates. */
+	const char *max_cpu_summary;
+	/* QEMU -global settings that --cpu max adds (NULL-terminated; NULL
+	 * for none): libvirt's maximum mode takes no QEMU properties. */
+	const char *const *max_cpu_globals;
 	const char *console;	  /* kernel console device */
 	const char *cmdline;	  /* arch-specific kernel parameters */
 	/* Splits ram_size bytes of RAM the way the board maps it. Returns the
@@ -113,6 +119,16 @@ typedef struct SvFpuState {
 void sv_fpu_state_clear(SvFpuState *fpu);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvFpuState, sv_fpu_state_clear)
 
+/* A CPU feature a snapshot's FPU/SIMD state needs of the CPU it is
+ * restored on, in QEMU's terms so that a CPU model can be checked before
+ * any guest boots: the CPU properties QMP's query-cpu-model-expansion
+ * reports, all of which must be on. */
+#define SV_CPU_NEED_PROPS_MAX 3
+typedef struct SvCpuNeed {
+	const char *what;			     /* for people: "AVX" */
+	const char *props[SV_CPU_NEED_PROPS_MAX + 1]; /* NULL-terminated */
+} SvCpuNeed;
+
 /* What an arch did to a task's saved registers so that a restored task
  * carries on as the kernel would have carried it on (syscall restart). */
 typedef enum {
@@ -181,6 +197,13 @@ typedef struct SvArchOps {
 	 * resume it (syscall restart, guest-linux-facts.md 3). */
 	GBytes *(*syscall_fixup)(const struct SvKernelTypes *types, GBytes *pt_regs,
 				 SvSyscallFixup *ret_fixup, GError **error);
+
+	/* Restore hook, optional. Appends to ret_needs (const SvCpuNeed *,
+	 * static) what a CPU must have to load a snapshot's FPU/SIMD state
+	 * of fpu_size bytes with the given features (SvFpuState.features);
+	 * fails on features the arch cannot name. Pure: no QEMU, no guest. */
+	gboolean (*fpu_cpu_needs)(guint64 features, gsize fpu_size, GPtrArray *ret_needs,
+				  GError **error);
 } SvArchOps;
 
 /* Wrappers for the optional hooks: fail with an error naming the arch and
@@ -206,6 +229,9 @@ gboolean sv_arch_vcpu_user_state(const SvArchOps *arch, const struct SvKernelTyp
 				 SvFpuState *ret_fpu, GError **error);
 GBytes *sv_arch_syscall_fixup(const SvArchOps *arch, const struct SvKernelTypes *types,
 			      GBytes *pt_regs, SvSyscallFixup *ret_fixup, GError **error);
+
+gboolean sv_arch_fpu_cpu_needs(const SvArchOps *arch, guint64 features, gsize fpu_size,
+			       GPtrArray *ret_needs, GError **error);
 
 /* Lookup by name ("x86_64", "aarch64"); NULL with error listing the known
  * arches when unknown. */

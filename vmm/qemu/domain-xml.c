@@ -31,6 +31,44 @@ static void add_text_element(GString *s, const char *indent, const char *tag, co
 	g_string_append_printf(s, "%s<%s>%s</%s>\n", indent, tag, esc, tag);
 }
 
+/* The CPU. libvirt knows QEMU's "max" only as mode='maximum' (as a model
+ * name it says "Unknown CPU model max"); check='none' everywhere since
+ * libvirt cannot ask TCG which features it has, and QEMU itself warns
+ * about a model it cannot provide. "host" never gets here: TCG cannot pass
+ * a CPU through (sv_machine_start refuses it). */
+static void add_cpu(GString *s, const SvQemuBoard *board, const char *model)
+{
+	if (g_strcmp0(model, SV_CPU_MAX) == 0) {
+		g_string_append(s, "  <cpu mode='maximum' check='none'/>\n");
+		return;
+	}
+	g_autofree char *cpu = g_markup_escape_text(model ? model : board->default_cpu, -1);
+	g_string_append_printf(s,
+			       "  <cpu mode='custom' match='exact' check='none'>\n"
+			       "    <model fallback='forbid'>%s</model>\n",
+			       cpu);
+	for (const char *const *f = board->default_cpu_disabled; !model && f && *f; f++)
+		g_string_append_printf(s, "    <feature policy='disable' name='%s'/>\n", *f);
+	g_string_append(s, "  </cpu>\n");
+}
+
+/* QEMU arguments libvirt has no element for: -action (see above), and the
+ * arch's settings for --cpu max (maximum mode takes no properties). */
+static void add_qemu_args(GString *s, const SvQemuBoard *board, const char *model)
+{
+	g_string_append(s, "  <qemu:commandline>\n"
+			   "    <qemu:arg value='-action'/>\n"
+			   "    <qemu:arg value='reboot=shutdown,shutdown=poweroff'/>\n");
+	for (const char *const *g = board->max_cpu_globals;
+	     g_strcmp0(model, SV_CPU_MAX) == 0 && g && *g; g++) {
+		g_autofree char *esc = g_markup_escape_text(*g, -1);
+		g_string_append_printf(s, "    <qemu:arg value='-global'/>\n"
+					  "    <qemu:arg value='%s'/>\n",
+				       esc);
+	}
+	g_string_append(s, "  </qemu:commandline>\n");
+}
+
 char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config,
 			  const char *emulator)
 {
@@ -59,18 +97,7 @@ char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config,
 				config->cmdline_extra ? config->cmdline_extra : "");
 	add_text_element(s, "    ", "cmdline", cmdline);
 	g_string_append(s, "  </os>\n");
-	g_autofree char *cpu = g_markup_escape_text(config->cpu_model ? config->cpu_model
-								     : board->default_cpu,
-						    -1);
-	/* check='none': libvirt cannot ask TCG which features it has, and QEMU
-	 * itself warns about a model it cannot provide. */
-	g_string_append_printf(s,
-			       "  <cpu mode='custom' match='exact' check='none'>\n"
-			       "    <model fallback='forbid'>%s</model>\n",
-			       cpu);
-	for (const char *const *f = board->default_cpu_disabled; !config->cpu_model && f && *f; f++)
-		g_string_append_printf(s, "    <feature policy='disable' name='%s'/>\n", *f);
-	g_string_append(s, "  </cpu>\n");
+	add_cpu(s, board, config->cpu_model);
 	g_string_append(s, "  <clock offset='utc'/>\n"
 			   "  <on_poweroff>destroy</on_poweroff>\n"
 			   "  <on_reboot>destroy</on_reboot>\n"
@@ -95,12 +122,9 @@ char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config,
 			       "      <source mode='bind' path='%s'/>\n"
 			       "      <target type='virtio' name='" SV_AGENT_CONTROL_PORT_NAME "'/>\n"
 			       "    </channel>\n"
-			       "  </devices>\n"
-			       "  <qemu:commandline>\n"
-			       "    <qemu:arg value='-action'/>\n"
-			       "    <qemu:arg value='reboot=shutdown,shutdown=poweroff'/>\n"
-			       "  </qemu:commandline>\n"
-			       "</domain>\n",
+			       "  </devices>\n",
 			       log, sock, control);
+	add_qemu_args(s, board, config->cpu_model);
+	g_string_append(s, "</domain>\n");
 	return g_string_free(s, FALSE);
 }
