@@ -37,6 +37,8 @@
 #include "tests/integration/guest-fixture.h"
 
 #define L1_TIMEOUT_S 900
+/* L1 runs again after an emulator wedge (run_l1), this many times in all */
+#define L1_ATTEMPTS 3
 #define COUNTER_ARGS "40", "0"
 
 static char *source_path(const char *rel)
@@ -284,14 +286,77 @@ static char *monitor_command(const char *path, const char *command)
 	return g_string_free(reply, FALSE);
 }
 
+/* CPU time (user + system) QEMU process pid has used, in clock ticks. */
+static guint64 cpu_ticks(GPid pid)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+	g_autofree char *stat = NULL;
+	if (!g_file_get_contents(path, &stat, NULL, NULL))
+		return 0;
+	const char *p = strrchr(stat, ')'); /* comm may hold spaces */
+	g_auto(GStrv) f = g_strsplit(p ? p + 2 : "", " ", -1);
+	/* after the comm: state is field 0, utime 11, stime 12 */
+	if (g_strv_length(f) < 13)
+		return 0;
+	return g_ascii_strtoull(f[11], NULL, 10) + g_ascii_strtoull(f[12], NULL, 10);
+}
+
 /*
- * Runs L1 until it powers off or L1_TIMEOUT_S passes. On the limit, before
- * killing it, prints where L1's CPU is (three samples of "info registers":
- * a guest stuck in a loop shows the same few RIPs) and the end of its
- * console to stderr, so a CI log tells an L1 that hung from a step that
- * failed.
+ * QEMU 7.2's TCG sometimes leaves a nested-SVM L1 halted for good in its
+ * idle loop: HLT with a deliverable LAPIC timer interrupt pending in IRR
+ * (and an NMI from the monitor not taken either), so L1's own timeouts
+ * never fire. Seen here in most runs on some days, with the last landed
+ * code too; not snapvm's doing (an L1 whose snapvm hung would still run
+ * its timers). TRUE when the monitor shows exactly that.
  */
-static void run_l1(const char **argv, const char *monitor, const char *log)
+static gboolean emulator_wedged(const char *monitor)
+{
+	g_autofree char *regs = monitor_command(monitor, "info registers");
+	g_autofree char *lapic = monitor_command(monitor, "info lapic");
+	const char *irr = lapic ? strstr(lapic, "\nIRR") : NULL;
+	gboolean pending = irr && !g_str_has_prefix(irr + 4 + strspn(irr + 4, " \t"), "(none)");
+	return regs && strstr(regs, "HLT=1") && pending;
+}
+
+static void print_l1_state(const char *monitor, const char *log)
+{
+	for (int i = 0; i < 3; i++) {
+		g_autofree char *regs = monitor_command(monitor, "info registers");
+		/* past the monitor's echo of the command, up to EFER (the FPU and
+		 * vector registers after it say nothing here) */
+		const char *from = regs ? strchr(regs, '\n') : NULL;
+		const char *to = from ? strstr(from, "EFER=") : NULL;
+		if (to)
+			g_printerr("%.*s\n", (int)(to - from - 1 + strcspn(to, "\r\n")), from + 1);
+		else
+			g_printerr("(the monitor did not answer)\n");
+		g_usleep(500 * 1000);
+	}
+	g_autofree char *lapic = monitor_command(monitor, "info lapic");
+	const char *irr = lapic ? strstr(lapic, "\nIRR") : NULL;
+	if (irr)
+		g_printerr("LAPIC%.*s\n", (int)strcspn(irr + 1, "\r\n") + 1, irr);
+	g_autofree char *text = NULL;
+	gsize len = 0;
+	if (g_file_get_contents(log, &text, &len, NULL))
+		g_printerr("test-kvm-nested: the last of L1's console:\n%s\n",
+			   text + (len > 6000 ? len - 6000 : 0));
+}
+
+/* How long L1 may use (almost) no CPU before its state is looked at: a
+ * live L1 running the job under TCG is never that idle. */
+#define L1_IDLE_S 60
+
+/*
+ * Runs L1 until it powers off or L1_TIMEOUT_S passes. When L1 has used
+ * almost no CPU for L1_IDLE_S and the monitor shows the emulator wedge
+ * above, it is killed and TRUE returned (the caller runs it again). On the
+ * limit, before killing it, prints where L1's CPU is (three samples of
+ * "info registers": a guest stuck in a loop shows the same few RIPs) and
+ * the end of its console to stderr, so a CI log tells an L1 that hung from
+ * a step that failed.
+ */
+static gboolean run_l1(const char **argv, const char *monitor, const char *log)
 {
 	/* MALLOC_PERTURB_ (meson sets it) is for snapvm's heap, not QEMU's */
 	g_auto(GStrv) env = g_environ_unsetenv(g_get_environ(), "MALLOC_PERTURB_");
@@ -302,36 +367,39 @@ static void run_l1(const char **argv, const char *monitor, const char *log)
 				    &error));
 	g_assert_no_error(error);
 	gint64 deadline = g_get_monotonic_time() + L1_TIMEOUT_S * G_TIME_SPAN_SECOND;
+	gint64 idle_since = g_get_monotonic_time();
+	guint64 ticks = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	gboolean wedged = FALSE;
 	int status = 0;
 	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (g_get_monotonic_time() < deadline) {
-			g_usleep(200 * 1000);
+		gint64 now = g_get_monotonic_time();
+		guint64 t = cpu_ticks(pid);
+		/* busy: more than a tenth of a CPU since the last look */
+		if (t - ticks > (guint64)hz / 10 * 2) {
+			ticks = t;
+			idle_since = now;
+		}
+		if (now - idle_since > L1_IDLE_S * G_TIME_SPAN_SECOND && emulator_wedged(monitor)) {
+			g_printerr("test-kvm-nested: L1 idle %d s, halted with an interrupt pending "
+				   "(QEMU's nested-SVM wedge); its CPU:\n",
+				   L1_IDLE_S);
+			print_l1_state(monitor, log);
+			wedged = TRUE;
+		} else if (now >= deadline) {
+			g_printerr("test-kvm-nested: L1 still running after %d s; its CPU:\n",
+				   L1_TIMEOUT_S);
+			print_l1_state(monitor, log);
+		} else {
+			g_usleep(2 * G_USEC_PER_SEC);
 			continue;
 		}
-		g_printerr("test-kvm-nested: L1 still running after %d s; its CPU:\n", L1_TIMEOUT_S);
-		for (int i = 0; i < 3; i++) {
-			g_autofree char *regs = monitor_command(monitor, "info registers");
-			/* past the monitor's echo of the command, up to EFER (the
-			 * FPU and vector registers after it say nothing here) */
-			const char *from = regs ? strchr(regs, '\n') : NULL;
-			const char *to = from ? strstr(from, "EFER=") : NULL;
-			if (to)
-				g_printerr("%.*s\n", (int)(to - from - 1 + strcspn(to, "\r\n")),
-					   from + 1);
-			else
-				g_printerr("(the monitor did not answer)\n");
-			g_usleep(500 * 1000);
-		}
-		g_autofree char *text = NULL;
-		gsize len = 0;
-		if (g_file_get_contents(log, &text, &len, NULL))
-			g_printerr("test-kvm-nested: the last of L1's console:\n%s\n",
-				   text + (len > 6000 ? len - 6000 : 0));
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		break;
 	}
 	g_spawn_close_pid(pid);
+	return wedged;
 }
 
 /* Builds the L1 initramfs and runs L1 once; the tests below read what it
@@ -378,8 +446,20 @@ static void test_nested_boot(void)
 			       "-nodefaults", "-nographic", "-no-reboot", "-kernel", kernel, "-initrd",
 			       cpio, "-append", "console=ttyS0 nokaslr quiet loglevel=3 panic=-1",
 			       "-serial", serial, "-serial", serial2, "-monitor", monitor_arg, NULL };
+	/* an emulator wedge (run_l1) is not the job's failure: L1 runs again,
+	 * at most L1_ATTEMPTS times in all, each saying so */
 	gint64 t0 = g_get_monotonic_time();
-	run_l1(argv, monitor, log);
+	guint attempt = 1;
+	while (run_l1(argv, monitor, log) && attempt < L1_ATTEMPTS) {
+		attempt++;
+		g_printerr("test-kvm-nested: running L1 again (attempt %u of %u)\n", attempt,
+			   L1_ATTEMPTS);
+		g_unlink(port2);
+		t0 = g_get_monotonic_time();
+	}
+	if (attempt > 1)
+		g_test_message("L1 ran %u times: the first %u wedged in QEMU (see stderr)", attempt,
+			       attempt - 1);
 	l1->l1_s = (g_get_monotonic_time() - t0) / 1e6;
 	g_autofree char *text = NULL;
 	g_file_get_contents(log, &text, NULL, NULL);
