@@ -117,6 +117,24 @@ static gboolean place_pages(SvAgentClient *agent, guint32 pid, const SvGuestMem 
 	}
 }
 
+/* Before anything boots: a CPU model no backend can give, or one that
+ * lacks what the snapshot's FPU/SIMD state needs (the kvm backend presents
+ * the default model). */
+static gboolean check_cpu_before_boot(SvSnapshotReader *reader, const SvArchOps *arch,
+				      const char *accel, const SvCliVmOptions *vm, GError **error)
+{
+	SvMachineConfig want = { .arch = arch, .accel = accel, .cpu_model = vm->cpu };
+	gboolean kvm;
+	g_autofree char *skipped = NULL;
+	if (!sv_machine_choose_backend(&want, &kvm, error) ||
+	    !sv_restore_check_cpu(reader, arch, kvm ? NULL : vm->cpu, &skipped, error))
+		return FALSE;
+	sv_cli_verbose(vm->verbose, "restore", "%s",
+		       skipped ? skipped
+			       : "CPU model checked: it has every FPU/SIMD feature the snapshot uses");
+	return TRUE;
+}
+
 int sv_cmd_restore(int argc, char **argv)
 {
 	g_auto(RestoreOptions) o = { .vm = SV_CLI_VM_OPTIONS_INIT };
@@ -189,19 +207,9 @@ int sv_cmd_restore(int argc, char **argv)
 		return SV_EXIT_FAILURE;
 	}
 	sv_cli_verbose(o.vm.verbose, "restore", "snapshot %s opened (%s); image %s", file, arch->name, image->dir);
-	/* Before anything boots: a CPU model no backend can give, or one that
-	 * lacks what the snapshot's FPU/SIMD state needs (the kvm backend
-	 * presents the default model). */
-	{
-		SvMachineConfig want = { .arch = arch, .accel = accel, .cpu_model = o.vm.cpu };
-		gboolean kvm;
-		g_autofree char *skipped = NULL;
-		if (!sv_machine_choose_backend(&want, &kvm, &error) ||
-		    !sv_restore_check_cpu(reader, arch, kvm ? NULL : o.vm.cpu, &skipped, &error)) {
-			sv_cli_error("restore", error);
-			return SV_EXIT_FAILURE;
-		}
-		sv_cli_verbose(o.vm.verbose, "restore", "%s", skipped ? skipped : "CPU model checked: it has every FPU/SIMD feature the snapshot uses");
+	if (!check_cpu_before_boot(reader, arch, accel, &o.vm, &error)) {
+		sv_cli_error("restore", error);
+		return SV_EXIT_FAILURE;
 	}
 
 	int sfd = sv_cli_catch_signals();

@@ -216,8 +216,11 @@ static char *converse(const char *const *argv, const char *script, GError **erro
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	if (!wrote || timed_out) {
-		g_set_error(error, SV_ERROR, SV_ERROR_TIMEOUT, "%s", timed_out
-			    ? "no answer within 10 s" : "could not write to it");
+		if (timed_out)
+			g_set_error(error, SV_ERROR, SV_ERROR_TIMEOUT, "no answer within %d s",
+				    PROBE_TIMEOUT_MS / 1000);
+		else
+			g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "could not write to it");
 		g_string_free(out, TRUE);
 		return NULL;
 	}
