@@ -4,6 +4,7 @@
 #ifndef SNAPVM_ARCH_TABLES_H
 #define SNAPVM_ARCH_TABLES_H
 
+#include "base/errors.h"
 #include "snapvm/arch.h"
 
 extern const SvArchOps sv_arch_x86_64;

@@ -3,7 +3,7 @@
 #include "snapvm/arch.h"
 
 #include "arch/arch-tables.h"
-#include "vmm/introspect/kernel-types.h"
+#include "base/kernel-types.h"
 
 static const SvArchOps *const all_arches[] = {
 	&sv_arch_x86_64,
@@ -53,7 +53,7 @@ const SvArchOps *sv_arch_lookup(const char *name, GError **error)
 		if (g_strcmp0((*a)->name, name) == 0)
 			return *a;
 	}
-	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+	g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
 		    "unknown architecture '%s' (known: %s)", name ? name : "(none)",
 		    sv_arch_names());
 	return NULL;
@@ -101,7 +101,7 @@ void sv_vcpu_regs_add(SvVcpuRegs *regs, const char *name, guint64 value)
 
 static gboolean missing_hook(const SvArchOps *arch, const char *hook, GError **error)
 {
-	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+	g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
 		    "%s: %s is not implemented for this architecture yet", arch->name, hook);
 	return FALSE;
 }
@@ -223,7 +223,7 @@ static gboolean member_span(const struct SvKernelTypes *types, const char *type,
 		return FALSE;
 	guint64 size = *ret_size, off = *ret_off;
 	if ((size != 8 && size != 4 && size != 2 && size != 1) || off > len || size > len - off) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 			    "%s.%s (%" G_GUINT64_FORMAT " bytes at %" G_GUINT64_FORMAT
 			    ") does not fit a %" G_GSIZE_FORMAT "-byte %s",
 			    type, member_path, size, off, len, type);
@@ -252,7 +252,7 @@ gboolean sv_arch_read_member(const SvKernelReader *rd, guint64 base, const char 
 	    !sv_kernel_types_size(rd->types, type, path, &size, error))
 		return FALSE;
 	if (size != want) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 			    "%s.%s is %" G_GUINT64_FORMAT " bytes in the guest kernel, not %" G_GSIZE_FORMAT,
 			    type, path, size, want);
 		return FALSE;

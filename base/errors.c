@@ -1,4 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include "vmm/errors.h"
+#include "base/errors.h"
 
 G_DEFINE_QUARK(snapvm-error-quark, sv_error)

@@ -19,6 +19,8 @@ typedef enum {
 	SV_ERROR_TIMEOUT,
 	SV_ERROR_INTERRUPTED,	   /* a signal asked us to stop */
 	SV_ERROR_AGENT,		   /* the agent refused a request (carries its errno text) */
+	SV_ERROR_INVALID_DATA,	   /* guest memory, a kernel structure or a snapshot is malformed */
+	SV_ERROR_NOT_SUPPORTED,	   /* this arch, kernel or CPU lacks what the request needs */
 } SvErrorCode;
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* guest-mem.c - read-only mapping of guest RAM, see guest-mem.h. */
-#include "vmm/guest-mem.h"
+#include "base/guest-mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/errors.h"
+#include "base/errors.h"
 
 struct SvGuestMem {
 	const guint8 *base;

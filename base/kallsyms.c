@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* kallsyms.c - see kallsyms.h. */
-#include "vmm/introspect/kallsyms.h"
+#include "base/kallsyms.h"
 
 #include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "snapvm/agent-proto.h" /* sv_get_le* */
-#include "vmm/errors.h"
+#include "snapvm/le.h" /* sv_get_le* */
+#include "base/errors.h"
 
 #define TOKENS 256
 #define MAX_SYMS 2000000u

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* kernel-types.c - see kernel-types.h. */
-#include "vmm/introspect/kernel-types.h"
+#include "base/kernel-types.h"
 
 #include <bpf/btf.h>
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/errors.h"
+#include "base/errors.h"
 
 /* A BTF blob starts with this little-endian header (include/uapi/linux/btf.h). */
 #define BTF_MAGIC_LE 0xeb9f

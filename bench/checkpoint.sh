@@ -38,7 +38,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
-SNAPVM=$BUILD_DIR/vmm/snapvm
+SNAPVM=$BUILD_DIR/host/snapvm
 MEMTOUCH=$BUILD_DIR/bench/memtouch-$ARCH
 MEMCPY=$BUILD_DIR/bench/memcpy-limit
 for f in "$SNAPVM" "$MEMTOUCH" "$MEMCPY"; do

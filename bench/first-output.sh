@@ -11,7 +11,7 @@ if [ "${1:-}" = --runs ]; then RUNS=$2; shift 2; fi
 ARCHES=("$@")
 [ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
 BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
-SNAPVM=$BUILD_DIR/vmm/snapvm
+SNAPVM=$BUILD_DIR/host/snapvm
 # (assigned, then exported: `export X=$(...)` hides a failing mktemp)
 SNAPVM_STATE_DIR=$(mktemp -d /tmp/snapvm-bench-XXXXXX)
 export SNAPVM_STATE_DIR

@@ -8,7 +8,7 @@
 #     console and to the workload's first output line; the VMM's VmRSS
 #   qemu-system-x86_64 -accel kvm -M microvm (PVH vmlinux, virtio-serial
 #     port for the agent): start to the same "ready" line; QEMU's VmRSS
-# and, last, lines of code of vmm/kvm. Also, if this host's /dev/kvm opens,
+# and, last, lines of code of host/kvm. Also, if this host's /dev/kvm opens,
 # the same snapvm run directly on it. Prints figures; never pass/fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,7 @@ CACHE=${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}
 IMG=$CACHE/images/x86_64/current
 TMP=$(mktemp -d /tmp/snapvm-kvm-boot-XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
-[ -x build/vmm/snapvm ] || { echo "kvm-boot.sh: build first (ninja -C build)" >&2; exit 1; }
+[ -x build/host/snapvm ] || { echo "kvm-boot.sh: build first (ninja -C build)" >&2; exit 1; }
 
 cat >"$TMP/job.sh" <<EOF
 #!/bin/sh
@@ -68,7 +68,7 @@ for i in \$(seq $RUNS); do
 		{ echo "BENCH qemu failed"; head -3 /tmp/q.err; tail -3 /tmp/q.log; }
 done
 EOF
-images/build-l1-image.sh --snapvm build/vmm/snapvm --out "$TMP/l1.cpio" --with-qemu \
+images/build-l1-image.sh --snapvm build/host/snapvm --out "$TMP/l1.cpio" --with-qemu \
 	--add "$TMP/job.sh=/job.sh" --add build/tests/workloads/counter-x86_64=/workload/counter
 T0=$(date +%s)
 qemu-system-x86_64 -accel tcg -M pc -cpu max,+svm -m 3072 -nodefaults -nographic -no-reboot \
@@ -87,10 +87,10 @@ if [ -r /dev/kvm ] && exec 3<>/dev/kvm 2>/dev/null; then
 	echo "# directly on this host's /dev/kvm"
 	export SNAPVM_STATE_DIR=$TMP/state
 	t0=$(date +%s%3N)
-	if timeout 300 build/vmm/snapvm run --accel kvm -- build/tests/workloads/counter-x86_64 1 0 >/dev/null 2>"$TMP/direct.err"; then
+	if timeout 300 build/host/snapvm run --accel kvm -- build/tests/workloads/counter-x86_64 1 0 >/dev/null 2>"$TMP/direct.err"; then
 		echo "snapvm run --accel kvm (whole run) $(( $(date +%s%3N) - t0 )) ms"
 	else
 		echo "snapvm run --accel kvm failed after $(( $(date +%s%3N) - t0 )) ms: $(awk '!/^(XMM|FPR)/ && n++ < 3' "$TMP/direct.err" | tr '\n' ' ')"
 	fi
 fi
-echo "# vmm/kvm: $(cat vmm/kvm/*.c vmm/kvm/*.h | wc -l) lines ($(cat vmm/kvm/*.c vmm/kvm/*.h | grep -cv '^\s*$\|^\s*/\?\*') without comments and blank lines)"
+echo "# host/kvm: $(cat host/kvm/*.c host/kvm/*.h | wc -l) lines ($(cat host/kvm/*.c host/kvm/*.h | grep -cv '^\s*$\|^\s*/\?\*') without comments and blank lines)"

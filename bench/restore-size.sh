@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
-SNAPVM=$BUILD_DIR/vmm/snapvm
+SNAPVM=$BUILD_DIR/host/snapvm
 MEMTOUCH=$BUILD_DIR/bench/memtouch-$ARCH
 COMM=memtouch-$ARCH
 COMM=${COMM:0:15} # the kernel keeps 15 bytes of a name (TASK_COMM_LEN)

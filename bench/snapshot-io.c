@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/snapshot/snapshot-reader.h"
-#include "vmm/snapshot/snapshot-writer.h"
+#include "host/snapshot/snapshot-reader.h"
+#include "host/snapshot/snapshot-writer.h"
 
 #define PS 4096u
 

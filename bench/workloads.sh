@@ -28,7 +28,7 @@ done
 [ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
 WORKLOADS="counter fpu tls sleeper"
 BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
-SNAPVM=$BUILD_DIR/vmm/snapvm
+SNAPVM=$BUILD_DIR/host/snapvm
 command -v jq >/dev/null || { echo "bench/workloads.sh: needs jq" >&2; exit 1; }
 OWN_STATE=
 if [ -z "${SNAPVM_STATE_DIR:-}" ]; then

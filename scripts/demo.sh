@@ -24,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start_ms=$(date +%s%3N)
 BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
-SNAPVM="$BUILD_DIR/vmm/snapvm"
+SNAPVM="$BUILD_DIR/host/snapvm"
 ARCH=x86_64
 SETUP=1
 [ "${SNAPVM_SKIP_SETUP:-0}" = 0 ] || SETUP=

@@ -91,7 +91,7 @@ build_images() {
 	for arch in "${ARCHES[@]}"; do
 		log "guest image for $arch"
 		images/build-image.sh --arch "$arch" \
-			--agent "$BUILD_DIR/guest-agent/snapvm-agent-$arch" \
+			--agent "$BUILD_DIR/guest/agent/snapvm-agent-$arch" \
 			--cache "$SNAPVM_CACHE_DIR" >/dev/null
 	done
 }
@@ -99,4 +99,4 @@ build_images() {
 install_packages
 build
 build_images
-log "ready: $BUILD_DIR/vmm/snapvm, images in $SNAPVM_CACHE_DIR/images"
+log "ready: $BUILD_DIR/host/snapvm, images in $SNAPVM_CACHE_DIR/images"

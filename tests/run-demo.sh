@@ -13,7 +13,7 @@ build=${SNAPVM_BUILD_DIR:?SNAPVM_BUILD_DIR not set (run through meson test)}
 SNAPVM_STATE_DIR=$(mktemp -d /tmp/snapvm-demo-test-XXXXXX)
 export SNAPVM_STATE_DIR SNAPVM_BUILD_DIR=$build
 cleanup() {
-	"$build/vmm/snapvm" stop --all >/dev/null 2>&1 || true
+	"$build/host/snapvm" stop --all >/dev/null 2>&1 || true
 	# guest RAM files live in /dev/shm, named by the libvirt root's link
 	ram=$(readlink "$SNAPVM_STATE_DIR/libvirt/ram-dir" || true)
 	case $ram in /dev/shm/snapvm-*) rm -rf "$ram" ;; esac

@@ -12,7 +12,7 @@
 
 #include "arch/aarch64/aarch64-private.h"
 #include "arch/arch-tables.h"
-#include "vmm/introspect/kernel-types.h"
+#include "base/kernel-types.h"
 
 #define NUM_X 31
 #define FPSIMD_SIZE 528 /* vregs[32] (16 bytes each), fpsr, fpcr, 8 reserved */
@@ -27,7 +27,7 @@ static gboolean x_offset(const SvKernelTypes *types, gsize len, guint i, guint64
 	if (!sv_kernel_types_offset(types, "pt_regs", "regs", &off, error))
 		return FALSE;
 	if (off + 8 * (i + 1) > len) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "aarch64: pt_regs too short");
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA, "aarch64: pt_regs too short");
 		return FALSE;
 	}
 	*ret = off + 8 * i;
@@ -81,7 +81,7 @@ gboolean sv_aarch64_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState 
 		return FALSE;
 	/* Both only on CPUs that have them (--cpu max, a64fx, ...). */
 	if (flags & ((1ull << TIF_SVE) | (1ull << TIF_SME))) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
 			    "aarch64: the task uses %s, whose state snapvm does not carry; run it "
 			    "on a CPU model without it (the default cortex-a57)",
 			    flags & (1ull << TIF_SVE) ? "SVE" : "SME");
@@ -128,7 +128,7 @@ gboolean sv_aarch64_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs
 	if (!sv_kernel_types_size(types, "pt_regs", NULL, &size, error))
 		return FALSE;
 	if (vcpu->fpu_size != FPSIMD_SIZE) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
 			    "aarch64: the machine backend gave no FPSIMD registers for the vCPU the "
 			    "task runs on");
 		return FALSE;
@@ -139,7 +139,7 @@ gboolean sv_aarch64_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs
 		guint64 v, off;
 		g_snprintf(name, sizeof(name), "x%u", i);
 		if (!sv_vcpu_regs_get(vcpu, name, &v)) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 				    "aarch64: the vCPU register dump lacks %s", name);
 			return FALSE;
 		}
@@ -260,7 +260,7 @@ gboolean sv_aarch64_fpu_cpu_needs(guint64 features, gsize fpu_size, GPtrArray *r
 				  GError **error)
 {
 	if (features != 0 || fpu_size != FPSIMD_SIZE) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 			    "aarch64: the snapshot's FPU state (%" G_GSIZE_FORMAT
 			    " bytes, features 0x%" G_GINT64_MODIFIER "x) is not an FPSIMD record",
 			    fpu_size, features);

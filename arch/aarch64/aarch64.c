@@ -5,9 +5,9 @@
 
 #include "arch/aarch64/aarch64-private.h"
 #include "arch/arch-tables.h"
-#include "vmm/guest-mem.h"
-#include "vmm/introspect/kallsyms.h"
-#include "vmm/introspect/kernel-types.h"
+#include "base/guest-mem.h"
+#include "base/kallsyms.h"
+#include "base/kernel-types.h"
 
 /* QEMU's "virt" board maps all RAM in one block at 1 GiB (hw/arm/virt.c). */
 static guint aarch64_virt_ram_layout(guint64 ram_size, SvRamRegion *regions)
@@ -39,7 +39,7 @@ static gboolean aarch64_parse_monitor_regs(const char *text, SvVcpuRegs *out, GE
 	guint64 pstate = 0;
 	if (!sv_vcpu_regs_get(out, "pc", &out->pc) || !sv_vcpu_regs_get(out, "sp", &out->sp) ||
 	    !sv_vcpu_regs_get(out, "pstate", &pstate)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 			    "aarch64: monitor register dump lacks PC, SP or PSTATE");
 		return FALSE;
 	}
@@ -99,7 +99,7 @@ static gboolean aarch64_kernel_space_init(SvKernelSpace *ks, const SvGuestMem *m
 		ks->vmemmap_first_pfn = (ram & ~(MEMSTART_ALIGN - 1)) >> 12;
 		return TRUE;
 	}
-	g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+	g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
 		    "aarch64: the kernel Image is not in the first 256 MiB of guest RAM");
 	return FALSE;
 }
@@ -115,7 +115,7 @@ static gboolean aarch64_kernel_va_to_pa(const SvKernelSpace *ks, guint64 va, SvG
 		*ret_pa = sv_gpa(va - ks->direct_map_base);
 		return TRUE;
 	}
-	g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 		    "aarch64: kernel address 0x%" G_GINT64_MODIFIER
 		    "x is neither in the kernel image nor in the linear map",
 		    va);
@@ -161,7 +161,7 @@ static gboolean aarch64_syscall_regs(const SvKernelTypes *types, GBytes *regs, S
 	gsize len;
 	const guint8 *p = g_bytes_get_data(regs, &len);
 	if (regs_off + 6 * 8 > len) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "aarch64: pt_regs too short");
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA, "aarch64: pt_regs too short");
 		return FALSE;
 	}
 	for (guint i = 1; i < 6; i++) {

@@ -13,7 +13,7 @@
 
 #include "arch/arch-tables.h"
 #include "arch/x86_64/x86_64-private.h"
-#include "vmm/introspect/kernel-types.h"
+#include "base/kernel-types.h"
 
 /* pt_regs members in the kernel's order; their names are the snapshot's
  * register names for x86_64 (frozen once files exist). */
@@ -119,7 +119,7 @@ static GBytes *xsave_to_standard(const guint8 *buf, gsize len, guint64 user_feat
 				 guint64 *ret_features, GError **error)
 {
 	if (len < XSAVE_EXTENDED) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 			    "x86_64: the task's XSAVE area is %" G_GSIZE_FORMAT " bytes, under the "
 			    "576 every XSAVE image has",
 			    len);
@@ -132,7 +132,7 @@ static GBytes *xsave_to_standard(const guint8 *buf, gsize len, guint64 user_feat
 		if (!(features & (1ull << i)))
 			continue;
 		if (i >= G_N_ELEMENTS(xsave_components) || !xsave_components[i].size) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
 				    "x86_64: the task uses XSAVE component %u, which snapvm does "
 				    "not know; use a CPU model without it (see --cpu)",
 				    i);
@@ -163,7 +163,7 @@ static GBytes *xsave_to_standard(const guint8 *buf, gsize len, guint64 user_feat
 			continue;
 		if (!in_buffer || src + (gsize)size > len) {
 			g_free(out);
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 				    "x86_64: XSAVE component %u lies outside the task's %" G_GSIZE_FORMAT
 				    "-byte XSAVE area",
 				    i, len);
@@ -188,7 +188,7 @@ gboolean sv_x86_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState *ret
 	    !sv_kernel_types_offset(rd->types, "fpstate", "regs", &regs_off, error))
 		return FALSE;
 	if (size < XSAVE_EXTENDED || size > XSAVE_MAX) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 			    "x86_64: the task's fpstate claims %u bytes", size);
 		return FALSE;
 	}
@@ -246,7 +246,7 @@ gboolean sv_x86_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs *vc
 	if (!sv_kernel_types_size(types, "pt_regs", NULL, &size, error))
 		return FALSE;
 	if (vcpu->fpu_size == 0) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
 			    "x86_64: the machine backend gave no FPU registers for the vCPU the "
 			    "task runs on");
 		return FALSE;
@@ -255,7 +255,7 @@ gboolean sv_x86_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs *vc
 	for (guint i = 0; i < G_N_ELEMENTS(vcpu_names); i++) {
 		guint64 v;
 		if (!sv_vcpu_regs_get(vcpu, vcpu_names[i].vcpu, &v)) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 				    "x86_64: the vCPU register dump lacks %s", vcpu_names[i].vcpu);
 			return FALSE;
 		}
@@ -446,7 +446,7 @@ gboolean sv_x86_fpu_cpu_needs(guint64 features, gsize fpu_size, GPtrArray *ret_n
 			      GError **error)
 {
 	if (fpu_size < XSAVE_EXTENDED) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 			    "x86_64: the snapshot's FPU state is %" G_GSIZE_FORMAT
 			    " bytes, less than an XSAVE image",
 			    fpu_size);
@@ -459,7 +459,7 @@ gboolean sv_x86_fpu_cpu_needs(guint64 features, gsize fpu_size, GPtrArray *ret_n
 			continue;
 		const SvCpuNeed *need = i < G_N_ELEMENTS(xsave_needs) ? xsave_needs[i] : NULL;
 		if (!need) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
 				    "x86_64: the snapshot's FPU state uses XSAVE component %u, "
 				    "which snapvm cannot restore",
 				    i);

@@ -5,9 +5,9 @@
 
 #include "arch/arch-tables.h"
 #include "arch/x86_64/x86_64-private.h"
-#include "vmm/guest-mem.h"
-#include "vmm/introspect/kallsyms.h"
-#include "vmm/introspect/kernel-types.h"
+#include "base/guest-mem.h"
+#include "base/kallsyms.h"
+#include "base/kernel-types.h"
 
 /*
  * QEMU's i440fx "pc" board puts RAM below 4 GiB up to a limit and the rest
@@ -55,7 +55,7 @@ static gboolean x86_parse_monitor_regs(const char *text, SvVcpuRegs *out, GError
 	guint64 cpl = 0;
 	if (!sv_vcpu_regs_get(out, "rip", &out->pc) || !sv_vcpu_regs_get(out, "rsp", &out->sp) ||
 	    !sv_vcpu_regs_get(out, "cpl", &cpl)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 			    "x86_64: monitor register dump lacks RIP, RSP or CPL");
 		return FALSE;
 	}
@@ -87,12 +87,12 @@ static gboolean read_symbol_u64(const SvGuestMem *mem, const SvKallsyms *syms, c
 {
 	guint64 va;
 	if (!sv_kallsyms_lookup(syms, name, &va, NULL)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
 			    "x86_64: the guest kernel has no symbol %s", name);
 		return FALSE;
 	}
 	if (va < START_KERNEL_MAP) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 			    "x86_64: %s at 0x%" G_GINT64_MODIFIER "x is outside the kernel image", name, va);
 		return FALSE;
 	}
@@ -111,14 +111,14 @@ static gboolean x86_kernel_space_init(SvKernelSpace *ks, const SvGuestMem *mem,
 	    !read_symbol_u64(mem, syms, "page_offset_base", &page_offset_base, error))
 		return FALSE;
 	if (phys_base != 0) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
 			    "x86_64: the kernel was relocated (phys_base 0x%" G_GINT64_MODIFIER
 			    "x); boot it with nokaslr",
 			    phys_base);
 		return FALSE;
 	}
 	if (page_offset_base != 0xffff888000000000ull && page_offset_base != 0xff11000000000000ull) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 			    "x86_64: page_offset_base 0x%" G_GINT64_MODIFIER
 			    "x is not a direct-map base this kernel can have (KASLR on?)",
 			    page_offset_base);
@@ -153,7 +153,7 @@ static gboolean x86_kernel_va_to_pa(const SvKernelSpace *ks, guint64 va, SvGpa *
 		*ret_pa = sv_gpa(va - ks->direct_map_base);
 		return TRUE;
 	}
-	g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 		    "x86_64: kernel address 0x%" G_GINT64_MODIFIER
 		    "x is neither in the kernel image nor in the direct map",
 		    va);

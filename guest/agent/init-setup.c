@@ -173,7 +173,7 @@ void agent_init_guard(void)
  * through PVH finds no ACPI tables, so a power-off only halts the CPU, while
  * a restart works on every board (triple fault, PSCI). snapvm's machines
  * turn a guest restart into the end of the VM (QEMU -action reboot=shutdown,
- * see vmm/qemu/domain-xml.c).
+ * see host/qemu/domain-xml.c).
  */
 void agent_poweroff(void)
 {

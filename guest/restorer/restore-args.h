@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * restore-args.h - what the restorer (guest-agent/restore-main.c, a normal
- * static program) hands to the restorer blob (guest-agent/restorer-blob.c
+ * restore-args.h - what the restorer (guest/restorer/restore-main.c, a normal
+ * static program) hands to the restorer blob (guest/restorer/restorer-blob.c
  * with arch/<arch>/restorer/blob-arch.h: freestanding position-independent
  * code it copies to an address the snapshot leaves free). Every pointer
  * points into the blob's own region: once the blob runs, nothing else of
@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "snapvm/restore-image.h"
+#include "snapvm/restore-image-format.h"
 
 /* include/uapi/linux/prctl.h, kept here so the freestanding blob needs no
  * system headers */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * restore-main.c - snapvm-restore-<arch> IMAGE: turns itself into the
- * process of a flat restore image (include/snapvm/restore-image.h).
+ * process of a flat restore image (include/snapvm/restore-image-format.h).
  *
  * Started by the agent like any workload (its fds 0-2 are the agent's
  * /dev/null and output pipes, which the restored process keeps, so its
@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "guest/agent/agent.h"
 #include "restore.h"
 #include "snapvm/snapshot-format.h"
 

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "restore-args.h"
-#include "snapvm/restore-image.h"
+#include "snapvm/restore-image-format.h"
 
 /* restore-main.c: refuses (one line on stderr, SV_RIMG_EXIT_FAILED) and a
  * checked string of the image. */

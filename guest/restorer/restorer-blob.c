@@ -7,7 +7,7 @@
  * syscall instruction, the top of the user address space, how the vDSO is
  * placed, the thread pointer, the entry and the final rt_sigreturn.
  *
- * The restorer program (guest-agent/restore-main.c) is a static non-PIE
+ * The restorer program (guest/restorer/restore-main.c) is a static non-PIE
  * binary at 0x400000 - exactly where the target's own code goes. So it
  * copies this blob (freestanding, position-independent, raw syscalls, no
  * libc, no relocations: built -fpie -nostdlib and flattened with objcopy)
@@ -30,7 +30,7 @@
 
 #include <asm/unistd.h> /* __NR_*: the guest arch's own numbers */
 
-#include "guest-agent/restore-args.h"
+#include "guest/restorer/restore-args.h"
 
 #pragma GCC visibility push(hidden)
 

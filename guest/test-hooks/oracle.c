@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "guest/agent/agent.h"
 
 #define STOP_TIMEOUT_MS 10000
 #define REGSET_CAP (64u * 1024)

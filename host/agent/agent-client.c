@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* agent-client.c - host end of the agent protocol, see agent-client.h. */
-#include "vmm/agent-client.h"
+#include "host/agent/agent-client.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -9,8 +9,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vmm/errors.h"
-#include "vmm/io-util.h"
+#include "base/errors.h"
+#include "host/util/io-util.h"
 
 /* How long the agent may stay silent while a request waits for its reply
  * once the agent is up. Generous: TCG guests on a loaded 2-core machine can

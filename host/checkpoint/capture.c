@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* capture.c - see capture.h. Runs while the VM is paused: it reads, decodes
  * and copies, and leaves all writing to disk for after the resume. */
-#include "vmm/checkpoint/capture.h"
+#include "host/checkpoint/capture.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "snapvm/snapshot-format.h"
-#include "vmm/errors.h"
-#include "vmm/introspect/page-walk.h"
+#include "base/errors.h"
+#include "host/introspect/page-walk.h"
 
 /* vm_flags (include/linux/mm.h): raw PFN and I/O mappings hold no pages of
  * the process's own (vvar is one). */

@@ -10,9 +10,9 @@
 
 #include <glib.h>
 
-#include "vmm/checkpoint/checkpoint.h"
-#include "vmm/checkpoint/page-buffer.h"
-#include "vmm/introspect/introspect.h"
+#include "host/checkpoint/checkpoint.h"
+#include "host/checkpoint/page-buffer.h"
+#include "host/introspect/introspect.h"
 
 /* A run of pages, contiguous in the task's address space, copied to
  * pages + offset. */

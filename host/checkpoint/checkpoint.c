@@ -1,19 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* checkpoint.c - see checkpoint.h. Capture (VM paused) is in capture.c; this
  * file drives the pause, the retries and the writing. */
-#include "vmm/checkpoint/checkpoint.h"
+#include "host/checkpoint/checkpoint.h"
 
 #include <glib/gstdio.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include "vmm/checkpoint/capture.h"
-#include "vmm/errors.h"
-#include "vmm/introspect/introspect.h"
-#include "vmm/snapshot/snapshot-reader.h"
-#include "vmm/snapshot/snapshot-variant.h"
-#include "vmm/snapshot/snapshot-writer.h"
+#include "host/checkpoint/capture.h"
+#include "base/errors.h"
+#include "host/introspect/introspect.h"
+#include "host/snapshot/snapshot-reader.h"
+#include "host/snapshot/snapshot-variant.h"
+#include "host/snapshot/snapshot-writer.h"
 
 /* How often to resume and pause again while the task is in the kernel on a
  * vCPU, and how long to let it run each time. A task stays in the kernel on

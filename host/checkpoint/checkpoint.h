@@ -9,7 +9,7 @@
  * copy, atomically. The target is never ptraced.
  *
  * With kill_after nothing is ever lost: the process is first frozen by the
- * guest agent (cgroup v2 freezer, guest-agent/hold.c), so it cannot run on
+ * guest agent (cgroup v2 freezer, guest/agent/hold.c), so it cannot run on
  * past the state captured; it is killed only once the snapshot is durably
  * written (fsync'd, renamed) and read back valid. If any step fails it is
  * thawed and runs on as if nothing happened, and the error says so.
@@ -25,7 +25,7 @@
 
 #include <glib.h>
 
-#include "vmm/machine.h"
+#include "host/machine/machine.h"
 
 /* Reads a guest file whose contents a file-backed mapping needs (the
  * agent's READFILE); NULL: file contents are not carried. */

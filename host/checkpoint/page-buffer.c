@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* page-buffer.c - see page-buffer.h. */
-#include "vmm/checkpoint/page-buffer.h"
+#include "host/checkpoint/page-buffer.h"
 
 #include <errno.h>
 #include <sys/mman.h>
 
-#include "vmm/errors.h"
+#include "base/errors.h"
 
 /* Linux 5.14; older headers lack it, and older kernels refuse it (EINVAL),
  * which only means the pages fault in during the copy instead. */

@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "vmm/agent-client.h"
-#include "vmm/checkpoint/checkpoint.h"
-#include "vmm/cli.h"
-#include "vmm/errors.h"
-#include "vmm/machine.h"
-#include "vmm/text-escape.h"
+#include "host/agent/agent-client.h"
+#include "host/checkpoint/checkpoint.h"
+#include "host/cli/cli.h"
+#include "base/errors.h"
+#include "host/machine/machine.h"
+#include "host/util/text-escape.h"
 
 /* Largest file a mapping may carry into a snapshot. */
 #define MAX_CARRIED_FILE (1ull << 30)

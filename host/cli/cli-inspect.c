@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/cli.h"
-#include "vmm/errors.h"
-#include "vmm/snapshot/snapshot-fds.h"
-#include "vmm/snapshot/snapshot-reader.h"
-#include "vmm/snapshot/snapshot-variant.h"
-#include "vmm/text-escape.h"
+#include "host/cli/cli.h"
+#include "base/errors.h"
+#include "host/snapshot/snapshot-fds.h"
+#include "host/snapshot/snapshot-reader.h"
+#include "host/snapshot/snapshot-variant.h"
+#include "host/util/text-escape.h"
 
 static char *human_size(guint64 bytes)
 {

@@ -3,9 +3,9 @@
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 
-#include "vmm/cli.h"
-#include "vmm/machine.h"
-#include "vmm/text-escape.h"
+#include "host/cli/cli.h"
+#include "host/machine/machine.h"
+#include "host/util/text-escape.h"
 
 int sv_cmd_list(int argc, char **argv)
 {

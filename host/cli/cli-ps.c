@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/agent-client.h"
-#include "vmm/cli.h"
-#include "vmm/errors.h"
-#include "vmm/introspect/introspect.h"
-#include "vmm/machine.h"
-#include "vmm/text-escape.h"
+#include "host/agent/agent-client.h"
+#include "host/cli/cli.h"
+#include "base/errors.h"
+#include "host/introspect/introspect.h"
+#include "host/machine/machine.h"
+#include "host/util/text-escape.h"
 
 static GArray *ps_introspect(SvMachine *m, double *ret_pause_ms, GError **error)
 {

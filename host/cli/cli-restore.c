@@ -4,12 +4,12 @@
  * snapshot's arch, rebuild the process in it, stream its output, exit with
  * its status.
  *
- * The host does every check and conversion (vmm/restore/): the snapshot
+ * The host does every check and conversion (host/restore/): the snapshot
  * becomes a flat restore image, packed with the guest restorer into the
  * initrd appended to the image's, as `run` packs programs. The agent starts
  * the restorer like a workload - so the process keeps the wiring of a `run`
  * workload (stdin /dev/null, stdout/stderr to the host) - and the restorer
- * turns itself into the snapshot's process (guest-agent/restore-main.c,
+ * turns itself into the snapshot's process (guest/restorer/restore-main.c,
  * arch/<arch>/restorer/). A refusal in the guest is a message on stderr
  * and exit status 125. The VM is stopped at the end, unless --detach.
  */
@@ -19,16 +19,16 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "snapvm/restore-image.h"
-#include "vmm/agent-client.h"
-#include "vmm/cli.h"
-#include "vmm/errors.h"
-#include "vmm/guest-mem.h"
-#include "vmm/image.h"
-#include "vmm/io-util.h"
-#include "vmm/machine.h"
-#include "vmm/restore/cpu-check.h"
-#include "vmm/restore/restore.h"
+#include "snapvm/restore-image-format.h"
+#include "host/agent/agent-client.h"
+#include "host/cli/cli.h"
+#include "base/errors.h"
+#include "base/guest-mem.h"
+#include "host/image/image.h"
+#include "host/util/io-util.h"
+#include "host/machine/machine.h"
+#include "host/restore/cpu-check.h"
+#include "host/restore/restore.h"
 
 typedef struct RestoreOptions {
 	SvCliVmOptions vm;

@@ -11,13 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/agent-client.h"
-#include "vmm/cli.h"
-#include "vmm/errors.h"
-#include "vmm/image.h"
-#include "vmm/io-util.h"
-#include "vmm/machine.h"
-#include "vmm/workload.h"
+#include "host/agent/agent-client.h"
+#include "host/cli/cli.h"
+#include "base/errors.h"
+#include "host/image/image.h"
+#include "host/util/io-util.h"
+#include "host/machine/machine.h"
+#include "host/image/workload.h"
 
 typedef struct RunOptions {
 	SvCliVmOptions vm;

@@ -2,8 +2,8 @@
 /* cli-stop.c - `snapvm stop NAME...`: stop VMs and remove their state. */
 #include <stdio.h>
 
-#include "vmm/cli.h"
-#include "vmm/machine.h"
+#include "host/cli/cli.h"
+#include "host/machine/machine.h"
 
 static gboolean stop_one(const char *name)
 {

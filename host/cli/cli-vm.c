@@ -15,11 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "vmm/agent-client.h"
-#include "vmm/cli.h"
-#include "vmm/errors.h"
-#include "vmm/io-util.h"
-#include "vmm/machine.h"
+#include "host/agent/agent-client.h"
+#include "host/cli/cli.h"
+#include "base/errors.h"
+#include "host/util/io-util.h"
+#include "host/machine/machine.h"
 
 void sv_cli_vm_options_clear(SvCliVmOptions *o)
 {

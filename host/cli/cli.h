@@ -26,7 +26,7 @@ int sv_cmd_restore(int argc, char **argv);
 
 /*
  * Guest and snapshot strings reach people only through
- * sv_text_for_terminal() (vmm/text-escape.h): the messages of these
+ * sv_text_for_terminal() (host/util/text-escape.h): the messages of these
  * printers are escaped whole; every other printf of such a string escapes
  * it first. Workload output streams raw: it is the program's own.
  */

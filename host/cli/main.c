@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/cli.h"
-#include "vmm/text-escape.h"
+#include "host/cli/cli.h"
+#include "host/util/text-escape.h"
 
 static gint64 start_us;
 

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* image.c - finds a guest image and checks it is complete. */
-#include "vmm/image.h"
+#include "host/image/image.h"
 
 #include <json-glib/json-glib.h>
 #include <stdlib.h>
 
-#include "vmm/errors.h"
-#include "vmm/paths.h"
+#include "base/errors.h"
+#include "host/util/state-paths.h"
 
 void sv_image_free(SvImage *image)
 {
@@ -48,7 +48,7 @@ SvImage *sv_image_open(const SvArchOps *arch, const char *dir, GError **error)
 	if (!json_parser_load_from_file(parser, manifest, &local)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
 			    "no %s guest image at %s (%s); build one with: "
-			    "images/build-image.sh --arch %s --agent build/guest-agent/snapvm-agent-%s",
+			    "images/build-image.sh --arch %s --agent build/guest/agent/snapvm-agent-%s",
 			    arch->name, chosen, local->message, arch->name, arch->name);
 		return NULL;
 	}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* workload.c - checks and packs the program a `snapvm run` starts. */
-#include "vmm/workload.h"
+#include "host/image/workload.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 
 #include "snapvm/agent-proto.h"
-#include "vmm/cpio.h"
-#include "vmm/errors.h"
+#include "host/util/cpio.h"
+#include "base/errors.h"
 
 /* Workloads larger than this are refused: they travel in the initramfs,
  * which lives in guest RAM. */

@@ -6,9 +6,9 @@
  * fs/d_path.c). Used for mapped files (vmas.c), open files and the working
  * directory (files.c, process-env.c).
  */
-#include "snapvm/agent-proto.h" /* sv_get_le* */
-#include "vmm/errors.h"
-#include "vmm/introspect/introspect-private.h"
+#include "snapvm/le.h" /* sv_get_le* */
+#include "base/errors.h"
+#include "host/introspect/introspect-private.h"
 
 #define MAX_PATH_DEPTH 64
 

@@ -20,9 +20,9 @@
  */
 #include <string.h>
 
-#include "snapvm/agent-proto.h" /* sv_get_le* */
-#include "vmm/errors.h"
-#include "vmm/introspect/introspect-private.h"
+#include "snapvm/le.h" /* sv_get_le* */
+#include "base/errors.h"
+#include "host/introspect/introspect-private.h"
 
 #define MAX_FDS 65536u
 /* pipe_max_size's default is 1 MiB (fs/pipe.c); beyond that a ring is not

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* introspect-private.h - shared by the files of vmm/introspect/. */
+/* introspect-private.h - shared by the files of host/introspect/. */
 #ifndef SNAPVM_INTROSPECT_PRIVATE_H
 #define SNAPVM_INTROSPECT_PRIVATE_H
 
-#include "vmm/introspect/introspect.h"
-#include "vmm/introspect/kallsyms.h"
-#include "vmm/introspect/kernel-types.h"
+#include "host/introspect/introspect.h"
+#include "base/kallsyms.h"
+#include "base/kernel-types.h"
 
 struct SvIntrospect {
 	const SvArchOps *arch;

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* introspect.c - see introspect.h; the process list is in tasks.c. */
-#include "vmm/introspect/introspect-private.h"
+#include "host/introspect/introspect-private.h"
 
 #include <string.h>
 
-#include "vmm/errors.h"
+#include "base/errors.h"
 
 void sv_introspect_free(SvIntrospect *in)
 {

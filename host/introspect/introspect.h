@@ -15,8 +15,8 @@
 #include <glib.h>
 
 #include "snapvm/arch.h"
-#include "vmm/agent-client.h" /* SvGuestProcess */
-#include "vmm/guest-mem.h"
+#include "host/agent/agent-client.h" /* SvGuestProcess */
+#include "base/guest-mem.h"
 
 typedef struct SvIntrospect SvIntrospect;
 

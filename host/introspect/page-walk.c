@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include "vmm/introspect/page-walk.h"
+#include "host/introspect/page-walk.h"
 
-#include "snapvm/agent-proto.h" /* sv_get_le64 */
-#include "vmm/errors.h"
+#include "snapvm/le.h" /* sv_get_le64 */
+#include "base/errors.h"
 
 #define LEVEL_BITS 9
 #define PAGE_SHIFT 12

@@ -9,7 +9,7 @@
 #define SNAPVM_PAGE_WALK_H
 
 #include "snapvm/arch.h"
-#include "vmm/guest-mem.h"
+#include "base/guest-mem.h"
 
 typedef enum {
 	SV_WALK_MAPPED,

@@ -21,9 +21,9 @@
  */
 #include <string.h>
 
-#include "snapvm/agent-proto.h" /* sv_get_le* */
-#include "vmm/errors.h"
-#include "vmm/introspect/introspect-private.h"
+#include "snapvm/le.h" /* sv_get_le* */
+#include "base/errors.h"
+#include "host/introspect/introspect-private.h"
 
 #define RLIM_NLIMITS_MAX 32
 #define MAX_GROUPS 65536u

@@ -11,10 +11,10 @@
  */
 #include <string.h>
 
-#include "snapvm/agent-proto.h" /* sv_get_le* */
+#include "snapvm/le.h" /* sv_get_le* */
 #include "snapvm/snapshot-format.h"
-#include "vmm/errors.h"
-#include "vmm/introspect/introspect-private.h"
+#include "base/errors.h"
+#include "host/introspect/introspect-private.h"
 
 /* task_struct.flags bits (include/linux/sched.h) */
 #define PF_EXITING 0x00000004u

@@ -5,10 +5,10 @@
  */
 #include <string.h>
 
-#include "snapvm/agent-proto.h" /* sv_get_le* */
-#include "vmm/errors.h"
-#include "vmm/introspect/introspect-private.h"
-#include "vmm/introspect/page-walk.h"
+#include "snapvm/le.h" /* sv_get_le* */
+#include "base/errors.h"
+#include "host/introspect/introspect-private.h"
+#include "host/introspect/page-walk.h"
 
 /* A guest with more is either huge or lying: the walk stops there. */
 #define MAX_TASKS 65536u

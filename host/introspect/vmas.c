@@ -11,9 +11,9 @@
  */
 #include <string.h>
 
-#include "snapvm/agent-proto.h" /* sv_get_le* */
-#include "vmm/errors.h"
-#include "vmm/introspect/introspect-private.h"
+#include "snapvm/le.h" /* sv_get_le* */
+#include "base/errors.h"
+#include "host/introspect/introspect-private.h"
 
 #define MAX_DEPTH 31
 #define MAX_NODES 200000u

@@ -16,10 +16,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vmm/errors.h"
-#include "vmm/io-util.h"
-#include "vmm/kvm/kvm-control.h"
-#include "vmm/kvm/vmm.h"
+#include "base/errors.h"
+#include "host/util/io-util.h"
+#include "host/kvm/kvm-control.h"
+#include "host/kvm/vmm-process.h"
 
 #define REQUEST_MAX 256
 #define REPLY_MAX (64 * 1024)

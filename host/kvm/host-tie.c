@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "snapvm/agent-proto.h"
-#include "vmm/kvm/vmm.h"
+#include "host/kvm/vmm-process.h"
 
 void sv_host_tie_reset(SvHostTie *t)
 {

@@ -4,7 +4,7 @@
  * VMM process, and every other operation through its control socket, so
  * any snapvm process can act on a VM another one started.
  */
-#include "vmm/kvm/kvm-machine.h"
+#include "host/kvm/kvm-machine.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "vmm/errors.h"
-#include "vmm/kvm/kvm-control.h"
+#include "base/errors.h"
+#include "host/kvm/kvm-control.h"
 
 #define CONTROL_TIMEOUT_MS 10000
 /* loading a 65 MiB vmlinux into a fresh memfd, under nested KVM */

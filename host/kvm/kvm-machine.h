@@ -4,7 +4,7 @@
 #ifndef SNAPVM_KVM_MACHINE_H
 #define SNAPVM_KVM_MACHINE_H
 
-#include "vmm/machine.h"
+#include "host/machine/machine.h"
 
 /* Whether this host can run guests of arch under KVM: the arch is the one
  * the VMM knows (x86_64) and /dev/kvm opens. FALSE with a reason (and

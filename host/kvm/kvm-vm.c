@@ -8,8 +8,8 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
-#include "vmm/errors.h"
-#include "vmm/kvm/vmm.h"
+#include "base/errors.h"
+#include "host/kvm/vmm-process.h"
 
 /* Below 4 GiB, above any RAM the pc layout puts there (< 0xe0000000): the
  * pages VMX needs for real-mode emulation (unused on AMD, harmless). */

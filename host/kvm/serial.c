@@ -15,7 +15,7 @@
  */
 #include <string.h>
 
-#include "vmm/kvm/vmm.h"
+#include "host/kvm/vmm-process.h"
 
 enum { RBR_THR = 0, IER = 1, IIR_FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7 };
 #define IER_RDI 0x01

@@ -15,8 +15,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
-#include "vmm/errors.h"
-#include "vmm/kvm/vmm.h"
+#include "base/errors.h"
+#include "host/kvm/vmm-process.h"
 
 /* Ports the kernel touches that need an answer other than "nothing here". */
 #define PORT_KBD_STATUS 0x64 /* i8042: write 0xfe pulses the CPU reset line */

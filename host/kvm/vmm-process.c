@@ -21,10 +21,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vmm/errors.h"
-#include "vmm/io-util.h"
-#include "vmm/kvm/kvm-machine.h"
-#include "vmm/kvm/vmm.h"
+#include "base/errors.h"
+#include "host/util/io-util.h"
+#include "host/kvm/kvm-machine.h"
+#include "host/kvm/vmm-process.h"
 
 /* Host bytes held for the guest, and guest bytes held for the host, before
  * the side that produces them is made to wait. */

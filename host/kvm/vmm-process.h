@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vmm.h - private to vmm/kvm/: the VMM process's shared state.
+ * vmm.h - private to host/kvm/: the VMM process's shared state.
  *
  * The kvm backend runs each guest in its own process (like QEMU), forked
  * from the snapvm that starts it, so the guest outlives `snapvm run

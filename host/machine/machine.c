@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* machine.c - backend-independent half of the machine interface: the VM
  * record in the state dir, and the wrappers every caller goes through. */
-#include "vmm/machine.h"
+#include "host/machine/machine.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "vmm/errors.h"
-#include "vmm/paths.h"
-#include "vmm/kvm/kvm-machine.h"
-#include "vmm/qemu/qemu-machine.h"
+#include "base/errors.h"
+#include "host/util/state-paths.h"
+#include "host/kvm/kvm-machine.h"
+#include "host/qemu/qemu-machine.h"
 
 #define RECORD_GROUP "machine"
 
@@ -60,7 +60,7 @@ gboolean sv_machine_choose_backend(const SvMachineConfig *config, gboolean *ret_
 {
 	const char *cpu = config->cpu_model;
 	/* The portable model, named or not, is what the kvm VMM presents
-	 * (vmm/kvm/cpuid.c, cut to what the host's KVM offers). */
+	 * (arch/x86_64/kvm/cpuid.c, cut to what the host's KVM offers). */
 	gboolean portable = !cpu || !strcmp(cpu, config->arch->qemu->default_cpu);
 	if (g_strcmp0(cpu, SV_CPU_HOST) == 0) {
 		/* Passing the host's CPUID through would give processes XSAVE

@@ -9,8 +9,8 @@
  * backend never requires that the process that started a machine is the one
  * that controls it.
  *
- *   backend "qemu": libvirt driving QEMU (TCG, any arch) - vmm/qemu/
- *   backend "kvm":  our own VMM (later)                  - vmm/kvm/
+ *   backend "qemu": libvirt driving QEMU (TCG, any arch) - host/qemu/
+ *   backend "kvm":  our own VMM (later)                  - host/kvm/
  */
 #ifndef SNAPVM_MACHINE_H
 #define SNAPVM_MACHINE_H
@@ -18,7 +18,7 @@
 #include <glib.h>
 
 #include "snapvm/arch.h"
-#include "vmm/guest-mem.h"
+#include "base/guest-mem.h"
 
 /* CPU model names with a meaning of their own, as in QEMU: every feature
  * the accelerator can give, and the host's CPU passed through. */

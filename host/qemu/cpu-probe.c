@@ -4,7 +4,7 @@
  * (see cpu-probe.h). Every reply carries the id of its command, so the
  * transcript is read by id and QEMU's greeting and events are skipped.
  */
-#include "vmm/qemu/cpu-probe.h"
+#include "host/qemu/cpu-probe.h"
 
 #include <errno.h>
 #include <json-glib/json-glib.h>
@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "vmm/errors.h"
-#include "vmm/io-util.h"
+#include "base/errors.h"
+#include "host/util/io-util.h"
 
 #define PROBE_TIMEOUT_MS 10000
 #define DEFS_ID "defs"

@@ -21,7 +21,7 @@
  *    QEMU waiting for ever. So QEMU is told directly, with -action (later on
  *    the command line, so it wins), to exit on poweroff and on reboot.
  */
-#include "vmm/qemu/domain-xml.h"
+#include "host/qemu/domain-xml.h"
 
 #include "snapvm/agent-proto.h"
 

@@ -5,7 +5,7 @@
 
 #include <glib.h>
 
-#include "vmm/machine.h"
+#include "host/machine/machine.h"
 
 /* XML namespace of snapvm's <metadata> element in a domain. */
 #define SV_DOMAIN_XMLNS "https://snapvm.dev/xmlns/machine/1"

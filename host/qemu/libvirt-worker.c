@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* libvirt-worker.c - see libvirt-worker.h. */
-#include "vmm/qemu/libvirt-worker.h"
+#include "host/qemu/libvirt-worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,10 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "snapvm/agent-proto.h" /* sv_put_le32 / sv_get_le32 */
-#include "vmm/errors.h"
-#include "vmm/io-util.h"
-#include "vmm/paths.h"
+#include "snapvm/le.h" /* sv_put_le32 / sv_get_le32 */
+#include "base/errors.h"
+#include "host/util/io-util.h"
+#include "host/util/state-paths.h"
 
 #define LOCK_WAIT_SECONDS 60
 /* Starting a domain under a loaded TCG host can take a while; a worker that

@@ -8,13 +8,13 @@
  * QEMU itself (QOM) for the backing file of its memory backend, rather than
  * guessing libvirt's file naming.
  */
-#include "vmm/qemu/qemu-machine.h"
+#include "host/qemu/qemu-machine.h"
 
 #include <json-glib/json-glib.h>
 
-#include "vmm/errors.h"
-#include "vmm/qemu/domain-xml.h"
-#include "vmm/qemu/libvirt-worker.h"
+#include "base/errors.h"
+#include "host/qemu/domain-xml.h"
+#include "host/qemu/libvirt-worker.h"
 
 typedef struct SvQemuMachine {
 	SvMachine base;

@@ -3,7 +3,7 @@
 #ifndef SNAPVM_QEMU_MACHINE_H
 #define SNAPVM_QEMU_MACHINE_H
 
-#include "vmm/machine.h"
+#include "host/machine/machine.h"
 
 /* A handle on a (possibly not yet created) qemu-backend machine. */
 SvMachine *sv_qemu_machine_new(const SvArchOps *arch, const char *name, const char *connect_uri,

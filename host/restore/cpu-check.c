@@ -4,13 +4,13 @@
  * before any guest boots (see cpu-check.h). Finding out in the guest costs
  * a whole boot (3-20 s under TCG); asking QEMU costs about 60 ms.
  */
-#include "vmm/restore/cpu-check.h"
+#include "host/restore/cpu-check.h"
 
 #include <string.h>
 
 #include "snapvm/snapshot-format.h"
-#include "vmm/errors.h"
-#include "vmm/machine.h"
+#include "base/errors.h"
+#include "host/machine/machine.h"
 
 static gboolean model_has(const SvCpuModelFeatures *model, const SvCpuNeed *need)
 {

@@ -5,7 +5,7 @@
  *
  * The arch says what the state needs in QEMU's CPU property names
  * (SvArchOps.fpu_cpu_needs); QEMU says what a model has under TCG
- * (vmm/qemu/cpu-probe.h). The guest restorer checks again against the CPU
+ * (host/qemu/cpu-probe.h). The guest restorer checks again against the CPU
  * it runs on (rst_arch_check_cpu), for what this cannot see.
  */
 #ifndef SNAPVM_RESTORE_CPU_CHECK_H
@@ -14,8 +14,8 @@
 #include <glib.h>
 
 #include "snapvm/arch.h"
-#include "vmm/qemu/cpu-probe.h"
-#include "vmm/snapshot/snapshot-reader.h"
+#include "host/qemu/cpu-probe.h"
+#include "host/snapshot/snapshot-reader.h"
 
 /* Pure. The needs (const SvCpuNeed *) that model lacks, in order. */
 GPtrArray *sv_cpu_needs_missing(const GPtrArray *needs, const SvCpuModelFeatures *model);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * place-pages.c - the host writes a snapshot's pages straight into guest
- * RAM (SV_RIMG_HOST_PAGES, see include/snapvm/restore-image.h): the guest
+ * RAM (SV_RIMG_HOST_PAGES, see include/snapvm/restore-image-format.h): the guest
  * restorer has locked a staging area and told us its frames; we copy at
  * host memcpy speed instead of the guest copying under TCG.
  *
@@ -30,11 +30,11 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-#include "snapvm/restore-image.h"
+#include "snapvm/restore-image-format.h"
 #include "snapvm/snapshot-format.h"
-#include "vmm/errors.h"
-#include "vmm/guest-mem.h"
-#include "vmm/restore/restore.h"
+#include "base/errors.h"
+#include "base/guest-mem.h"
+#include "host/restore/restore.h"
 
 typedef struct {
 	guint8 *ro_start, *ro_end; /* the read-only view's mapping */

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* restore-image-fds.c - see restore-image-fds.h. */
-#include "vmm/restore/restore-image-fds.h"
+#include "host/restore/restore-image-fds.h"
 
 #include <string.h>
 
-#include "vmm/errors.h"
-#include "vmm/snapshot/snapshot-fds.h"
+#include "base/errors.h"
+#include "host/snapshot/snapshot-fds.h"
 
 #define O_ACCMODE_ 3u
 #define O_RDONLY_ 0u

@@ -10,7 +10,7 @@
 
 #include <glib.h>
 
-#include "snapvm/restore-image.h"
+#include "snapvm/restore-image-format.h"
 
 /* What restore-image.c shares with this part: its strings, and its table
  * of files to put in the guest (one per path; an open regular file joins

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* restore-image.c - snapshot to flat restore image (see restore-image.h). */
-#include "vmm/restore/restore-image.h"
+#include "host/restore/restore-image.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,10 +9,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "snapvm/restore-image.h"
+#include "snapvm/restore-image-format.h"
 #include "snapvm/snapshot-format.h"
-#include "vmm/errors.h"
-#include "vmm/restore/restore-image-fds.h"
+#include "base/errors.h"
+#include "host/restore/restore-image-fds.h"
 
 /* Kernel vm_flags bits restore looks at (include/linux/mm.h). */
 #define VM_SHARED_ 0x8ull

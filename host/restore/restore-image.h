@@ -2,7 +2,7 @@
 /*
  * restore-image.h - turns a snapshot (already opened, so validated by the
  * reader) into the flat restore image the guest-side restorer reads
- * (include/snapvm/restore-image.h). Everything the restorer would otherwise
+ * (include/snapvm/restore-image-format.h). Everything the restorer would otherwise
  * have to parse or check is decided here, where errors can be reported well.
  */
 #ifndef SNAPVM_RESTORE_IMAGE_WRITER_H
@@ -10,7 +10,7 @@
 
 #include <glib.h>
 
-#include "vmm/snapshot/snapshot-reader.h"
+#include "host/snapshot/snapshot-reader.h"
 
 /* A run of stored pages: at vaddr, in PAGES section `section` of the
  * snapshot at byte offset `offset` (of its raw payload). */

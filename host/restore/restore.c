@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* restore.c - the host's preparation of a restore (see restore.h). */
-#include "vmm/restore/restore.h"
+#include "host/restore/restore.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
 
-#include "snapvm/restore-image.h"
-#include "vmm/agent-client.h"
-#include "vmm/errors.h"
-#include "vmm/restore/restorers.h"
-#include "vmm/snapshot/snapshot-variant.h"
-#include "vmm/workload.h"
+#include "snapvm/restore-image-format.h"
+#include "host/agent/agent-client.h"
+#include "base/errors.h"
+#include "host/restore/restorers.h"
+#include "host/snapshot/snapshot-variant.h"
+#include "host/image/workload.h"
 
 static const SvEmbeddedRestorer *restorer_for(const char *arch)
 {

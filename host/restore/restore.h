@@ -10,8 +10,8 @@
 #include <glib.h>
 
 #include "snapvm/arch.h"
-#include "vmm/restore/restore-image.h"
-#include "vmm/snapshot/snapshot-reader.h"
+#include "host/restore/restore-image.h"
+#include "host/snapshot/snapshot-reader.h"
 
 /* The arch of the snapshot, checked against want (the user's --arch, may
  * be NULL) and against the restorers this build has. */

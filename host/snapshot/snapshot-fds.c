@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "vmm/snapshot/snapshot-fds.h"
+#include "host/snapshot/snapshot-fds.h"
 
 gboolean sv_snap_fd_read(GVariant *entry, SvSnapFd *e)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* snapshot-fds.h - one entry of the TASK dict's "fds" list (an a{sv} written
- * by vmm/introspect/files.c), read in one place for inspect and restore. */
+ * by host/introspect/files.c), read in one place for inspect and restore. */
 #ifndef SNAPVM_SNAPSHOT_FDS_H
 #define SNAPVM_SNAPSHOT_FDS_H
 

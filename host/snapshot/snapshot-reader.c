@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* snapshot-reader.c - see snapshot-reader.h and snapshot-format.h. */
-#include "vmm/snapshot/snapshot-reader.h"
+#include "host/snapshot/snapshot-reader.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,9 +11,9 @@
 #include <xxhash.h>
 #include <zstd.h>
 
-#include "snapvm/agent-proto.h" /* sv_get_le* */
-#include "vmm/errors.h"
-#include "vmm/snapshot/snapshot-variant.h"
+#include "snapvm/le.h" /* sv_get_le* */
+#include "base/errors.h"
+#include "host/snapshot/snapshot-variant.h"
 
 typedef struct {
 	guint64 vaddr;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "vmm/snapshot/snapshot-variant.h"
+#include "host/snapshot/snapshot-variant.h"
 
 static const struct {
 	const char *name;

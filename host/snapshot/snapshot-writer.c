@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* snapshot-writer.c - see snapshot-writer.h and snapshot-format.h. */
-#include "vmm/snapshot/snapshot-writer.h"
+#include "host/snapshot/snapshot-writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,10 +11,10 @@
 #include <xxhash.h>
 #include <zstd.h>
 
-#include "snapvm/agent-proto.h" /* sv_put_le* */
-#include "vmm/errors.h"
-#include "vmm/io-util.h"
-#include "vmm/snapshot/snapshot-variant.h"
+#include "snapvm/le.h" /* sv_put_le* */
+#include "base/errors.h"
+#include "host/util/io-util.h"
+#include "host/snapshot/snapshot-variant.h"
 
 #define DEFAULT_CHUNK (4u << 20)
 /* iovecs per writev call (the kernel's UIO_MAXIOV is 1024) */

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-#include "vmm/cpio.h"
+#include "host/util/cpio.h"
+
+#include "base/errors.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -39,7 +41,7 @@ gboolean sv_cpio_add(GOutputStream *out, const char *name, guint32 mode, const v
 		     gsize len, GError **error)
 {
 	if (len > G_MAXUINT32) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 			    "cpio: %s is larger than 4 GiB", name);
 		return FALSE;
 	}

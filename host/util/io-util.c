@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "vmm/io-util.h"
+#include "host/util/io-util.h"
 
 #include <errno.h>
 #include <sys/socket.h>

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-#include "vmm/paths.h"
+#include "host/util/state-paths.h"
 
 #include <errno.h>
 #include <unistd.h>
 
-#include "vmm/errors.h"
+#include "base/errors.h"
 
 char *sv_state_dir(void)
 {

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "vmm/text-escape.h"
+#include "host/util/text-escape.h"
 
 /* The code point of the valid, shortest-form UTF-8 sequence at s (n bytes
  * left), its length in *ret_len; -1 when s does not start one. Written

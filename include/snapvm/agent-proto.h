@@ -27,6 +27,8 @@
 #ifndef SNAPVM_AGENT_PROTO_H
 #define SNAPVM_AGENT_PROTO_H
 
+#include "snapvm/le.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -103,7 +105,7 @@ enum sv_msg_type {
 	 * kill(2)'s errno. */
 	SV_MSG_KILL = 18,
 	/* host->agent: u32 pid, u32 timeout in ms. The agent freezes the
-	 * process (cgroup v2 freezer, guest-agent/hold.c) and answers SV_MSG_OK
+	 * process (cgroup v2 freezer, guest/agent/hold.c) and answers SV_MSG_OK
 	 * once none of its threads can run, or SV_MSG_ERROR (it then runs on
 	 * as before). The hold ends with SV_MSG_THAW, or when the channel that
 	 * asked for it disconnects (snapvm checkpoint --kill). */
@@ -171,40 +173,6 @@ static inline const char *sv_proto_status_str(enum sv_proto_status s)
 	case SV_PROTO_TOO_LONG: return "payload longer than the protocol allows";
 	}
 	return "unknown";
-}
-
-static inline void sv_put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void sv_put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline void sv_put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint16_t sv_get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline uint32_t sv_get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
-}
-
-static inline uint64_t sv_get_le64(const uint8_t *p)
-{
-	return (uint64_t)sv_get_le32(p) | ((uint64_t)sv_get_le32(p + 4) << 32);
 }
 
 static inline void sv_frame_header_encode(uint8_t out[SV_PROTO_HEADER_SIZE], uint16_t type,

@@ -169,7 +169,7 @@ typedef struct SvArchOps {
 	gboolean (*kernel_va_to_pa)(const SvKernelSpace *ks, guint64 va, SvGpa *ret_pa,
 				    GError **error);
 	/* Optional: decodes a page-table entry found at level (0 = last) for
-	 * the generic walker (vmm/introspect/page-walk.c). */
+	 * the generic walker (host/introspect/page-walk.c). */
 	void (*decode_pte)(guint64 entry, guint level, SvPte *ret);
 	/* Optional: the syscall a task's saved user registers (its raw
 	 * pt_regs, laid out per the kernel's BTF) say it is in, as

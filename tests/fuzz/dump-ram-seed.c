@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #include "tests/fuzz/ram-seed.h"
-#include "vmm/machine.h"
+#include "host/machine/machine.h"
 
 static gboolean dump(const char *name, guint32 pid, const char *dir, GError **error)
 {

@@ -40,9 +40,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "snapvm/agent-proto.h" /* sv_get_le* */
+#include "snapvm/le.h" /* sv_get_le* */
 #include "tests/fuzz/ram-seed.h"
-#include "vmm/introspect/introspect-private.h"
+#include "host/introspect/introspect-private.h"
 
 typedef struct {
 	guint64 gpa;

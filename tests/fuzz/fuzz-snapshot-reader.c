@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vmm/snapshot/snapshot-reader.h"
+#include "host/snapshot/snapshot-reader.h"
 
 int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
 {

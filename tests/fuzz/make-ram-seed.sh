@@ -39,12 +39,12 @@ mkdir -p "$seeds"
 tmp=$(mktemp -d "$seeds/.new-XXXXXX")
 state=$(mktemp -d /tmp/snapvm-seed-state-XXXXXX)
 cleanup() {
-	SNAPVM_STATE_DIR=$state "$build/vmm/snapvm" stop --all >/dev/null 2>&1 || true
+	SNAPVM_STATE_DIR=$state "$build/host/snapvm" stop --all >/dev/null 2>&1 || true
 	rm -rf "$state" "$tmp"
 }
 trap cleanup EXIT
 export SNAPVM_STATE_DIR=$state
-json=$("$build/vmm/snapvm" run --detach --json --memory 128 --name seed -- "$workload" 100000 100)
+json=$("$build/host/snapvm" run --detach --json --memory 128 --name seed -- "$workload" 100000 100)
 pid=$(echo "$json" | sed -n 's/.*"pid" *: *\([0-9]*\).*/\1/p')
 [ -n "$pid" ] || { echo "make-ram-seed: no pid in: $json" >&2; exit 1; }
 sleep 3 # the workload maps everything in its first step, well within this

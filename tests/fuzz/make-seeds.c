@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/snapshot/snapshot-writer.h"
+#include "host/snapshot/snapshot-writer.h"
 
 static void write_seed(const char *dir, const char *name, int zstd, guint npages)
 {

@@ -9,8 +9,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vmm/checkpoint/capture.h"
-#include "vmm/errors.h"
+#include "host/checkpoint/capture.h"
+#include "base/errors.h"
 
 #define GROUP "seed"
 

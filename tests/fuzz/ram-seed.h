@@ -12,8 +12,8 @@
 #include <glib.h>
 
 #include "snapvm/arch.h"
-#include "vmm/guest-mem.h"
-#include "vmm/introspect/introspect.h"
+#include "base/guest-mem.h"
+#include "host/introspect/introspect.h"
 
 typedef struct SvRamSeed {
 	const SvArchOps *arch;

@@ -8,8 +8,8 @@
  */
 #include <glib/gstdio.h>
 
-#include "vmm/errors.h"
-#include "vmm/introspect/page-walk.h"
+#include "base/errors.h"
+#include "host/introspect/page-walk.h"
 
 #define PAGE 4096u
 #define RAM_PAGES 256u /* 1 MiB */

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "tests/fuzz/ram-seed.h"
-#include "vmm/checkpoint/capture.h"
-#include "vmm/introspect/kernel-types.h"
+#include "host/checkpoint/capture.h"
+#include "base/kernel-types.h"
 
 static struct {
 	SvRamSeed *seed;

@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "tests/test-paths.h"
-#include "vmm/errors.h"
-#include "vmm/image.h"
-#include "vmm/workload.h"
+#include "base/errors.h"
+#include "host/image/image.h"
+#include "host/image/workload.h"
 
 static char *state_dir;
 

@@ -8,8 +8,8 @@
 #ifndef SNAPVM_GUEST_FIXTURE_H
 #define SNAPVM_GUEST_FIXTURE_H
 
-#include "vmm/agent-client.h"
-#include "vmm/machine.h"
+#include "host/agent/agent-client.h"
+#include "host/machine/machine.h"
 
 typedef struct SvTestGuest {
 	const SvArchOps *arch;

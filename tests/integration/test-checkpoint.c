@@ -21,12 +21,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "snapvm/agent-proto.h"
+#include "snapvm/le.h"
 #include "tests/integration/guest-fixture.h"
 #include "tests/test-paths.h"
-#include "vmm/checkpoint/checkpoint.h"
-#include "vmm/errors.h"
-#include "vmm/snapshot/snapshot-reader.h"
+#include "host/checkpoint/checkpoint.h"
+#include "base/errors.h"
+#include "host/snapshot/snapshot-reader.h"
 
 static const char *arch_name = "x86_64";
 static SvTestGuest *guest;
@@ -686,7 +686,7 @@ static void test_cli(void)
 	require_guest();
 	guint32 pid = start_workload("counter", "100000", "50");
 	g_usleep(300 * 1000);
-	g_autofree char *snapvm = sv_test_build_path("vmm/snapvm");
+	g_autofree char *snapvm = sv_test_build_path("host/snapvm");
 	g_autofree char *file = g_build_filename(tmpdir, "cli.svs", NULL);
 	g_autofree char *pid_s = g_strdup_printf("%u", pid);
 	/* this process lets go of the agent's control port and of libvirt for

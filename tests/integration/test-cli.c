@@ -30,7 +30,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CmdResult, cmd_result_clear)
 
 static char *snapvm_path(void)
 {
-	return sv_test_build_path("vmm/snapvm");
+	return sv_test_build_path("host/snapvm");
 }
 
 static CmdResult run_snapvm(const char *const *args)

@@ -13,11 +13,11 @@
 
 #include "tests/integration/guest-fixture.h"
 #include "tests/test-paths.h"
-#include "vmm/errors.h"
-#include "vmm/image.h"
-#include "vmm/introspect/introspect.h"
-#include "vmm/introspect/kallsyms.h"
-#include "vmm/introspect/page-walk.h"
+#include "base/errors.h"
+#include "host/image/image.h"
+#include "host/introspect/introspect.h"
+#include "base/kallsyms.h"
+#include "host/introspect/page-walk.h"
 
 static const char *arch_name = "x86_64";
 static SvTestGuest *guest;
@@ -240,7 +240,7 @@ static void test_pause_resume_registers(void)
 static void test_second_process(void)
 {
 	require_guest();
-	g_autofree char *snapvm = sv_test_build_path("vmm/snapvm");
+	g_autofree char *snapvm = sv_test_build_path("host/snapvm");
 	const char *argv[] = { snapvm, "list", "--json", NULL };
 	g_autofree char *out = sv_test_host_output(argv);
 	g_autofree char *want = g_strdup_printf("\"name\" : \"%s\"", guest->machine->name);
@@ -304,7 +304,7 @@ static void test_control_port_while_streaming(void)
 	/* the CLI, a separate process, while this one holds the main port and
 	 * the test's own control client is closed for it */
 	g_clear_pointer(&control, sv_agent_client_free);
-	g_autofree char *snapvm = sv_test_build_path("vmm/snapvm");
+	g_autofree char *snapvm = sv_test_build_path("host/snapvm");
 	const char *ps_argv[] = { snapvm, "ps", guest->machine->name, "--source", "agent", "--json",
 				  NULL };
 	g_autofree char *ps = sv_test_host_output(ps_argv);
@@ -406,7 +406,7 @@ static void test_oracle(void)
 	gsize prstatus_len = x86 ? 27 * 8 : 34 * 8, pc_off = x86 ? 16 * 8 : 32 * 8,
 	      sp_off = x86 ? 19 * 8 : 31 * 8;
 	/* arm64 moves pc back onto the svc of the interrupted sleep before the
-	 * ptrace stop, x86 only after it (see guest-agent/oracle.c) */
+	 * ptrace stop, x86 only after it (see guest/test-hooks/oracle.c) */
 	guint64 pc_rewind = x86 ? 0 : 4;
 	g_autofree char *path = guest_path("sleeper");
 	const char *argv[] = { path, "100000", "300", NULL };
@@ -623,7 +623,7 @@ static void test_introspect_ps_matches_agent(void)
 	g_autoptr(GError) resume_error = NULL;
 	g_assert_true(sv_machine_resume(guest->machine, &resume_error));
 	sv_machine_release_control(guest->machine);
-	if (!mine && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED)) {
+	if (!mine && g_error_matches(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED)) {
 		/* an arch whose kernel address translation is not written yet */
 		g_test_skip(error->message);
 		return;

@@ -13,7 +13,7 @@
  *               snapshot comes out on L1's second serial port (a file here)
  *               and is verified and checked here by the host's reader;
  *   host-loss   a `snapvm run` SIGKILLed mid-run: its VMM must stop the VM
- *               on its own (vmm/kvm/host-tie.c);
+ *               on its own (host/kvm/host-tie.c);
  * and the host then restores the snapshot under TCG (`snapvm restore
  * --accel tcg`): its output must carry on the uninterrupted run's -
  * cross-accelerator portability. One L1 run for all of it; the figures
@@ -63,7 +63,7 @@ static void test_no_kvm_message(void)
 		g_test_skip("/dev/kvm opens on this host: nothing to refuse");
 		return;
 	}
-	g_autofree char *snapvm = sv_test_build_path("vmm/snapvm");
+	g_autofree char *snapvm = sv_test_build_path("host/snapvm");
 	g_autofree char *counter = sv_test_workload("counter", "x86_64");
 	const char *argv[] = { snapvm, "run", "--accel", "kvm", "--", counter, "1", "0", NULL };
 	g_autofree char *out = NULL, *err = NULL;
@@ -419,7 +419,7 @@ static void test_nested_boot(void)
 	g_autofree char *kernel = g_build_filename(image, "vmlinux", NULL);
 	if (!g_file_test(kernel, G_FILE_TEST_EXISTS))
 		g_error("no x86_64 image at %s: run scripts/setup.sh", image);
-	g_autofree char *snapvm = sv_test_build_path("vmm/snapvm");
+	g_autofree char *snapvm = sv_test_build_path("host/snapvm");
 	g_autofree char *counter = sv_test_workload("counter", "x86_64");
 
 	g_autoptr(GError) error = NULL;
@@ -554,7 +554,7 @@ static JsonObject *member_object(JsonObject *o, const char *name)
  * content through --json. */
 static JsonNode *host_inspect(const char *file)
 {
-	g_autofree char *snapvm = sv_test_build_path("vmm/snapvm");
+	g_autofree char *snapvm = sv_test_build_path("host/snapvm");
 	const char *verify[] = { snapvm, "inspect", "--verify", file, NULL };
 	g_autofree char *out = NULL, *err = NULL;
 	int status = 0;
@@ -625,7 +625,7 @@ static void test_nested_checkpoint(void)
 		       json_object_get_string_member(c, "regs_source"));
 	g_assert_true(json_object_get_boolean_member(c, "resumed"));
 	/* The checkpoint is a second snapvm process driving the kvm backend's
-	 * control socket (vmm/kvm/control.c): pause, map_ram (the pages came
+	 * control socket (host/kvm/control.c): pause, map_ram (the pages came
 	 * from it), regs (only when the task was on a vCPU in user mode) and
 	 * resume. Say which of them this run exercised. */
 	g_assert_cmpint(json_object_get_int_member(c, "pauses"), >=, 1);
@@ -737,7 +737,7 @@ static void assert_continuation(const char *restored, const char *native)
  */
 static void restore_on_host_and_compare(const char *snapshot)
 {
-	g_autofree char *snapvm = sv_test_build_path("vmm/snapvm");
+	g_autofree char *snapvm = sv_test_build_path("host/snapvm");
 	g_autofree char *timeout = g_strdup_printf("%d", RESTORE_TIMEOUT_S);
 	const char *argv[] = { "timeout", "-s", "KILL", timeout, snapvm, "restore", "--accel",
 			       "tcg", snapshot, NULL };

@@ -448,7 +448,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sv_test_state_dir();
-	snapvm = sv_test_build_path("vmm/snapvm");
+	snapvm = sv_test_build_path("host/snapvm");
 	static const Case cases[] = {
 		{ "counter", 30, 60, 500 },  { "counter", 30, 60, 1400 }, { "fpu", 30, 60, 800 },
 		{ "tls", 30, 60, 800 },	     { "sleeper", 30, 60, 800 },

@@ -8,8 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "vmm/agent-client.h"
-#include "vmm/errors.h"
+#include "host/agent/agent-client.h"
+#include "base/errors.h"
 
 typedef struct {
 	SvAgentClient *client;

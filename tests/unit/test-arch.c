@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <string.h>
 
+#include "base/errors.h"
 #include "snapvm/arch.h"
 
 static void test_lookup(void)
@@ -15,7 +16,7 @@ static void test_lookup(void)
 	g_assert_nonnull(a);
 	g_assert_true(sv_arch_by_elf_machine(EM_AARCH64) == a);
 	g_assert_null(sv_arch_lookup("sparc", &error));
-	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+	g_assert_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED);
 	/* the message lists what is known */
 	g_assert_nonnull(strstr(error->message, "x86_64"));
 	g_assert_nonnull(strstr(error->message, "aarch64"));

@@ -4,7 +4,7 @@
 #include <glib/gstdio.h>
 
 #include "tests/test-paths.h"
-#include "vmm/workload.h"
+#include "host/image/workload.h"
 
 static void test_initrd_read_back_by_cpio(void)
 {

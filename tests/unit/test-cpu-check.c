@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "snapvm/arch.h"
-#include "vmm/errors.h"
-#include "vmm/restore/cpu-check.h"
+#include "base/errors.h"
+#include "host/restore/cpu-check.h"
 
 static GPtrArray *needs_of(const char *arch_name, guint64 features, gsize size)
 {
@@ -50,11 +50,11 @@ static void test_x86_needs(void)
 	g_autoptr(GPtrArray) n = g_ptr_array_new();
 	g_autoptr(GError) error = NULL;
 	g_assert_false(sv_arch_fpu_cpu_needs(x86, 0x60003, 576, n, &error));
-	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+	g_assert_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED);
 	g_assert_nonnull(strstr(error->message, "component 17"));
 	g_clear_error(&error);
 	g_assert_false(sv_arch_fpu_cpu_needs(x86, 0x3, 512, n, &error)); /* FXSAVE-sized */
-	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_DATA);
 }
 
 static void test_aarch64_needs(void)
@@ -66,7 +66,7 @@ static void test_aarch64_needs(void)
 	g_autoptr(GPtrArray) m = g_ptr_array_new();
 	g_autoptr(GError) error = NULL;
 	g_assert_false(sv_arch_fpu_cpu_needs(a64, 0x7, 832, m, &error));
-	g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_DATA);
 }
 
 /* What QEMU 7.2 answers (trimmed): a greeting, expansions, one error, the

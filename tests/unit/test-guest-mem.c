@@ -3,8 +3,8 @@
  * regions, and refusal of every range a hostile guest could name outside. */
 #include <glib/gstdio.h>
 
-#include "vmm/errors.h"
-#include "vmm/guest-mem.h"
+#include "base/errors.h"
+#include "base/guest-mem.h"
 
 static char *make_ram_file(gsize size)
 {

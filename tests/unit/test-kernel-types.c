@@ -6,9 +6,9 @@
  * nested paths, and a missing member is an error naming it.
  */
 #include "snapvm/arch.h"
-#include "vmm/errors.h"
-#include "vmm/image.h"
-#include "vmm/introspect/kernel-types.h"
+#include "base/errors.h"
+#include "host/image/image.h"
+#include "base/kernel-types.h"
 
 static SvKernelTypes *load(const char *arch_name)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The kvm backend's CPU model (vmm/kvm/cpuid.c) from synthetic
+ * The kvm backend's CPU model (arch/x86_64/kvm/cpuid.c) from synthetic
  * KVM_GET_SUPPORTED_CPUID tables, no /dev/kvm needed: a host with AVX-512,
  * PKRU and XSAVES must still give the guest the portable model (AVX2, no
  * AVX-512, XCR0 at most x87|SSE|AVX, an 832-byte standard XSAVE area), and
@@ -8,8 +8,8 @@
  */
 #include <glib.h>
 
-#include "vmm/errors.h"
-#include "vmm/kvm/vmm.h"
+#include "base/errors.h"
+#include "host/kvm/vmm-process.h"
 
 #define BIT(n) (1u << (n))
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The kvm VMM's tie to the host process that owns a VM (vmm/kvm/host-tie.c):
+ * The kvm VMM's tie to the host process that owns a VM (host/kvm/host-tie.c):
  * a connection is the owner once it sent a RUN or RUN_AS_PID with
  * SV_RUN_POWEROFF_ON_HOST_LOSS - however the bytes are split - and never
  * after anything that is not a frame.
@@ -8,7 +8,7 @@
 #include <glib.h>
 
 #include "snapvm/agent-proto.h"
-#include "vmm/kvm/vmm.h"
+#include "host/kvm/vmm-process.h"
 
 static void frame(GByteArray *out, guint16 type, const guint8 *payload, guint32 len)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The kvm backend's MP table (vmm/kvm/mptable.c), built into a buffer and
+ * The kvm backend's MP table (arch/x86_64/kvm/mptable.c), built into a buffer and
  * read back as Linux's mpparse.c reads it: the floating pointer's and the
  * config table's checksums, one enabled processor entry per vCPU (APIC IDs
  * 0..n-1, only the first the BSP), the IOAPIC after them, the ISA
@@ -9,8 +9,8 @@
 #include <glib.h>
 #include <string.h>
 
-#include "vmm/errors.h"
-#include "vmm/kvm/vmm.h"
+#include "base/errors.h"
+#include "host/kvm/vmm-process.h"
 
 #define SPACE 1024
 #define GPA 0x9fc00u

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Both ends of the agent protocol fed mutated and random byte streams: the
- * host's client (vmm/agent-client.c) and the agent's frame reader
- * (guest-agent/channel.c, compiled here for the host). Bounded and seeded
+ * host's client (host/agent/agent-client.c) and the agent's frame reader
+ * (guest/agent/channel.c, compiled here for the host). Bounded and seeded
  * (G_TEST_SEED / --seed reproduce a run); under -Db_sanitize=address (the
  * build-asan pass of scripts/test.sh) any overread or leak fails the test.
  * Neither side may crash, hang, or return a frame that is not whole.
@@ -13,9 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "guest-agent/agent.h"
-#include "vmm/agent-client.h"
-#include "vmm/errors.h"
+#include "guest/agent/agent.h"
+#include "host/agent/agent-client.h"
+#include "base/errors.h"
 
 #define ITERATIONS 3000
 

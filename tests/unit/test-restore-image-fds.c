@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test-restore-image-fds.c - the TASK dict's fds and process environment
- * as the flat restore image gets them (vmm/restore/restore-image-fds.c):
+ * as the flat restore image gets them (host/restore/restore-image-fds.c):
  * numbers, kinds, dups sharing an open file, pipe ends grouped with their
  * unread bytes, open files joining the carried-file table, cwd, umask,
  * rlimits, groups, timers; and the refusals.
  */
 #include <string.h>
 
-#include "snapvm/restore-image.h"
-#include "vmm/errors.h"
-#include "vmm/restore/restore-image-fds.h"
+#include "snapvm/restore-image-format.h"
+#include "base/errors.h"
+#include "host/restore/restore-image-fds.h"
 
 static GVariant *fd_entry(guint32 fd, const char *kind, guint32 flags, guint64 pos, guint64 file,
 			  const char *path, guint64 pipe, const char *data, gboolean cloexec,

@@ -10,12 +10,12 @@
 #include <sys/wait.h>
 #include <xxhash.h>
 
-#include "snapvm/agent-proto.h"
+#include "snapvm/le.h"
 #include "tests/test-paths.h"
-#include "vmm/errors.h"
-#include "vmm/snapshot/snapshot-reader.h"
-#include "vmm/snapshot/snapshot-variant.h"
-#include "vmm/snapshot/snapshot-writer.h"
+#include "base/errors.h"
+#include "host/snapshot/snapshot-reader.h"
+#include "host/snapshot/snapshot-variant.h"
+#include "host/snapshot/snapshot-writer.h"
 
 #define PS 4096u
 #define VMA_A 0x400000ull	  /* 64 pages */
@@ -460,7 +460,7 @@ static void test_fuzz_reader(void)
 
 static int run_inspect(const char *const *args, char **ret_out, char **ret_err)
 {
-	g_autofree char *exe = sv_test_build_path("vmm/snapvm");
+	g_autofree char *exe = sv_test_build_path("host/snapvm");
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	g_ptr_array_add(argv, exe);
 	g_ptr_array_add(argv, "inspect");

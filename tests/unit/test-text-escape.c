@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include "vmm/text-escape.h"
+#include "host/util/text-escape.h"
 
 /* Fails the test unless out is something a terminal only displays. */
 static void assert_safe(const char *out)

@@ -4,8 +4,8 @@
 #include <glib/gstdio.h>
 
 #include "tests/test-paths.h"
-#include "vmm/errors.h"
-#include "vmm/workload.h"
+#include "base/errors.h"
+#include "host/image/workload.h"
 
 static void expect_refusal(const char *path, const char *arch_name, const char *needle)
 {

@@ -3,7 +3,7 @@
  * one arch-<arch>.c per agent binary). NT_PRFPREG is user_fpsimd_state. */
 #include <elf.h>
 
-#include "agent.h"
+#include "guest/agent/agent.h"
 
 const struct agent_arch agent_arch = {
 	.name = "aarch64",

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * blob-arch.h - the aarch64 half of the restorer blob
- * (guest-agent/restorer-blob.c, which includes it once): svc, moving the
+ * (guest/restorer/restorer-blob.c, which includes it once): svc, moving the
  * vDSO, TPIDR_EL0, the entry and the final rt_sigreturn.
  */
 /* TASK_SIZE with 48-bit VAs (arch/arm64/include/asm/processor.h) */

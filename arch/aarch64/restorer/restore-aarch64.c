@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * restore-aarch64.c - the aarch64 half of the guest-side restorer (see
- * guest-agent/restore.h): the rt_sigreturn frame that loads x0-x30, sp, pc,
+ * guest/restorer/restore.h): the rt_sigreturn frame that loads x0-x30, sp, pc,
  * pstate and the FPSIMD state (v0-v31, fpsr, fpcr), the CPU check, the
  * thread pointer, and the jump into the blob.
  *
@@ -23,7 +23,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 
-#include "guest-agent/restore.h"
+#include "guest/restorer/restore.h"
 
 struct a_sigcontext {
 	uint64_t fault_address;

@@ -20,8 +20,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/errors.h"
-#include "vmm/kvm/vmm.h"
+#include "base/errors.h"
+#include "host/kvm/vmm-process.h"
 
 #define START_INFO_ADDR 0x6000u
 #define MODLIST_ADDR 0x6040u

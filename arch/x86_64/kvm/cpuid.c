@@ -18,8 +18,8 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 
-#include "vmm/errors.h"
-#include "vmm/kvm/vmm.h"
+#include "base/errors.h"
+#include "host/kvm/vmm-process.h"
 
 #define BIT(n) (1u << (n))
 

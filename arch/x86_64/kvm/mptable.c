@@ -11,8 +11,8 @@
  */
 #include <string.h>
 
-#include "vmm/errors.h"
-#include "vmm/kvm/vmm.h"
+#include "base/errors.h"
+#include "host/kvm/vmm-process.h"
 
 #define MP_ADDR 0x9fc00u
 #define MP_SPACE 1024u

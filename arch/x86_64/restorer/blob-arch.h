@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * blob-arch.h - the x86_64 half of the restorer blob
- * (guest-agent/restorer-blob.c, which includes it once): the syscall
+ * (guest/restorer/restorer-blob.c, which includes it once): the syscall
  * instruction, the vDSO, the TLS bases, the entry and the final
  * rt_sigreturn.
  */

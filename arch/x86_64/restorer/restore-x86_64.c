@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * restore-x86_64.c - the x86_64 half of the guest-side restorer (see
- * guest-agent/restore.h): the rt_sigreturn frame that loads every general
+ * guest/restorer/restore.h): the rt_sigreturn frame that loads every general
  * register, flags and the XSAVE state (x87, SSE, AVX), the CPU check, and
  * the jump into the blob.
  *
@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "guest-agent/restore.h"
+#include "guest/restorer/restore.h"
 
 struct x_sigcontext {
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
