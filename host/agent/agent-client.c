@@ -623,13 +623,6 @@ gboolean sv_agent_client_mempattern(SvAgentClient *client, guint64 seed, guint32
 	return TRUE;
 }
 
-gboolean sv_agent_client_poweroff(SvAgentClient *client, GError **error)
-{
-	g_auto(SvAgentFrame) f = { 0 };
-	struct sv_rbuf r;
-	return request(client, SV_MSG_POWEROFF, NULL, 0, SV_MSG_OK, &f, &r, error);
-}
-
 gboolean sv_agent_parse_readfile_reply(GBytes *payload, SvAgentFileInfo *ret_info,
 				       const guint8 **ret_bytes, guint32 *ret_len, GError **error)
 {

@@ -104,9 +104,6 @@ gboolean sv_agent_client_mempattern(SvAgentClient *client, guint64 seed, guint32
 				    guint64 *ret_vaddr, guint32 *ret_page_size,
 				    GArray **ret_phys, GError **error);
 
-/* Asks the agent to power the guest off; TRUE once it acknowledged. */
-gboolean sv_agent_client_poweroff(SvAgentClient *client, GError **error);
-
 /* What a READFILE reply says besides the bytes. */
 typedef struct SvAgentFileInfo {
 	guint64 size;
