@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -204,6 +205,21 @@ static void dispatch(struct channel *ch, const struct frame *f)
 	}
 }
 
+/* Reaps children: workloads, and orphans (PID 1 inherits them). waitpid
+ * also reports the ptrace stops of a tracee the oracle gave up waiting
+ * for (test hooks). */
+static void reap_children(void)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (WIFSTOPPED(status))
+			oracle_stray_stop(pid, status);
+		else
+			workloads_note_status(pid, status);
+	}
+}
+
 /* Wake on host connect/disconnect: the port sends SIGIO to its O_ASYNC
  * owner, which signalfd turns into a readable fd. Best effort - when the
  * port is something else (--port on a pty), the slow timer still works. */
@@ -340,7 +356,7 @@ int main(int argc, char **argv)
 		for (int c = 0; c < nchans; c++)
 			while (channel_next_frame(chans[c], &f))
 				dispatch(chans[c], &f);
-		workloads_reap();
+		reap_children();
 		hold_tidy();
 		/* Output before exits (workloads_pump keeps that order). */
 		workloads_pump(ch);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "guest/agent/agent.h"
+#include "guest/lib/sha256.h"
 
 #define STOP_TIMEOUT_MS 10000
 #define REGSET_CAP (64u * 1024)
