@@ -11,10 +11,8 @@
  * (children: start, forward output), outbuf.c (bounded output buffers),
  * procfs.c (process list), readfile.c (file contents for the host), hold.c
  * (freezing a process while its snapshot is written), restore-pid.c (the
- * pid a restored process gets); guest/test-hooks/ mempattern.c
- * (guest-physical check) and oracle.c (ptrace view of a process, for
- * tests); arch/<arch>/guest/agent-<arch>.c (the one per-arch table, chosen
- * by the build).
+ * pid a restored process gets). The requests only tests send are
+ * guest/test-hooks/ (test-hooks.h), built in only with -Dtest_hooks=true.
  */
 #ifndef SNAPVM_AGENT_H
 #define SNAPVM_AGENT_H
@@ -130,9 +128,6 @@ void outbuf_clear(struct outbuf *b);
 /* ---- procfs.c ---- */
 void procfs_reply_ps(struct channel *ch, uint32_t tag);
 
-/* ---- mempattern.c ---- */
-void mempattern_reply(struct channel *ch, uint32_t tag, uint64_t seed, uint32_t npages);
-
 
 /* ---- readfile.c ---- */
 void readfile_reply(struct channel *ch, uint32_t tag, const struct sv_readfile_req *req);
@@ -149,24 +144,9 @@ int hold_thaw(pid_t pid);
  * of held processes that have exited. */
 void hold_tidy(void);
 
-/* ---- oracle.c ---- */
-void oracle_reply(struct channel *ch, uint32_t tag, const struct sv_oracle_req *req);
-/* A ptrace stop that waitpid(-1) reported (a tracee the oracle gave up
- * waiting for): detach from it. */
-void oracle_stray_stop(pid_t pid, int status);
-
 /* ---- restore-pid.c ---- */
 /* Makes the agent's next fork get pid, if no process has it (snapvm
  * restore); best effort: the host checks the pid it got. */
 void restore_claim_pid(uint32_t pid);
-
-/* ---- arch-<arch>.c: what differs per arch, as data ---- */
-struct agent_arch {
-	const char *name;
-	/* regsets the oracle reads besides NT_PRSTATUS and NT_PRFPREG; 0: none */
-	unsigned nt_xstate; /* NT_X86_XSTATE on x86_64 */
-	unsigned nt_tls;    /* NT_ARM_TLS (tpidr_el0) on aarch64 */
-};
-extern const struct agent_arch agent_arch;
 
 #endif
