@@ -7,20 +7,18 @@
  * (a corrupt image is refused, never followed).
  */
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "guest/lib/stderr-line.h"
 #include "restore.h"
 
 void rst_die(const char *fmt, ...)
 {
-	char buf[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	stderr_line("snapvm restore: in the guest", fmt, ap);
 	va_end(ap);
-	dprintf(STDERR_FILENO, "snapvm restore: in the guest: %s\n", buf);
 	_exit(SV_RIMG_EXIT_FAILED);
 }
 
