@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "tests/integration/guest-fixture.h"
+#include "tests/lib/test-hooks-client.h"
 #include "tests/test-paths.h"
 #include "base/errors.h"
 #include "host/image/image.h"
