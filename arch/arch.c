@@ -132,14 +132,6 @@ gboolean sv_arch_decode_pte(const SvArchOps *arch, guint64 entry, guint level, S
 	return TRUE;
 }
 
-gboolean sv_arch_syscall_regs(const SvArchOps *arch, const struct SvKernelTypes *types,
-			      GBytes *pt_regs, SvSyscallRegs *ret, GError **error)
-{
-	if (!arch->syscall_regs)
-		return missing_hook(arch, "syscall registers", error);
-	return arch->syscall_regs(types, pt_regs, ret, error);
-}
-
 GVariant *sv_arch_named_regs(const SvArchOps *arch, const struct SvKernelTypes *types,
 			     GBytes *pt_regs, GError **error)
 {

@@ -5,6 +5,11 @@
 #
 #   SNAPVM_BUILD_DIR  build directory (default: build)
 #   SNAPVM_CACHE_DIR  downloaded packages and guest images (default: ~/.cache/snapvm)
+#   SNAPVM_TEST_HOOKS 1: build the agent with the requests only tests send
+#                     (meson option test_hooks; scripts/test.sh sets it);
+#                     otherwise the production agent. Applied to an existing
+#                     build dir too: the images are of the agent it makes
+#                     (keyed by its hash, so both kinds stay in the cache).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -78,9 +83,18 @@ install_packages() {
 }
 
 build() {
+	local hooks=false configured
+	[ "${SNAPVM_TEST_HOOKS:-0}" = 0 ] || hooks=true
 	if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-		log "meson setup $BUILD_DIR"
-		meson setup "$BUILD_DIR" >/dev/null
+		log "meson setup $BUILD_DIR -Dtest_hooks=$hooks"
+		meson setup "$BUILD_DIR" -Dtest_hooks="$hooks" >/dev/null
+	else
+		configured=$(meson introspect --buildoptions "$BUILD_DIR" |
+			jq -r '.[] | select(.name == "test_hooks") | .value')
+		if [ "$configured" != "$hooks" ]; then
+			log "meson configure $BUILD_DIR -Dtest_hooks=$hooks"
+			meson configure "$BUILD_DIR" -Dtest_hooks="$hooks" >/dev/null
+		fi
 	fi
 	log "building"
 	ninja -C "$BUILD_DIR" >/dev/null

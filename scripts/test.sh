@@ -4,11 +4,15 @@
 # integration tests that boot real x86_64 and aarch64 guests under TCG, and
 # the README's demo (scripts/demo.sh, suite demo) on both arches.
 # Extra arguments go to `meson test` (e.g. --suite unit).
+# The build dir is configured with the agent's test hooks on (meson option
+# test_hooks: the ORACLE and MEMPATTERN requests the integration tests
+# need); scripts/setup.sh or scripts/demo.sh switch it back to the
+# production agent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
 start=$SECONDS
-scripts/setup.sh
+SNAPVM_TEST_HOOKS=1 scripts/setup.sh
 # TCG guests are slow on a loaded 2-core machine: the timeouts in
 # tests/meson.build are generous; a multiplier stretches them further.
 # The unit tests (parsers of untrusted bytes among them) run once more under

@@ -144,36 +144,6 @@ static void aarch64_decode_pte(guint64 e, guint level, SvPte *ret)
 	ret->pa = pa;
 }
 
-/* asm/syscall.h: syscallno; orig_x0 then x1..x5 as arguments. */
-static gboolean aarch64_syscall_regs(const SvKernelTypes *types, GBytes *regs, SvSyscallRegs *ret,
-				     GError **error)
-{
-	guint64 nr, x[6];
-	if (!sv_arch_struct_member(types, "pt_regs", "syscallno", regs, &nr, error) ||
-	    !sv_arch_struct_member(types, "pt_regs", "orig_x0", regs, &x[0], error) ||
-	    !sv_arch_struct_member(types, "pt_regs", "sp", regs, &ret->sp, error) ||
-	    !sv_arch_struct_member(types, "pt_regs", "pc", regs, &ret->pc, error))
-		return FALSE;
-	/* x1..x5 are regs[1..5]: the array's own offset plus 8 each */
-	guint64 regs_off;
-	if (!sv_kernel_types_offset(types, "pt_regs", "regs", &regs_off, error))
-		return FALSE;
-	gsize len;
-	const guint8 *p = g_bytes_get_data(regs, &len);
-	if (regs_off + 6 * 8 > len) {
-		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA, "aarch64: pt_regs too short");
-		return FALSE;
-	}
-	for (guint i = 1; i < 6; i++) {
-		x[i] = 0;
-		for (guint b = 0; b < 8; b++)
-			x[i] |= (guint64)p[regs_off + 8 * i + b] << (8 * b);
-	}
-	ret->nr = (gint64)nr;
-	memcpy(ret->args, x, sizeof(x));
-	return TRUE;
-}
-
 static const char *const aarch64_max_cpu_globals[] = { "max-arm-cpu.pauth-impdef=on", NULL };
 
 static const SvQemuBoard aarch64_qemu_board = {
@@ -208,7 +178,6 @@ const SvArchOps sv_arch_aarch64 = {
 	.kernel_space_init = aarch64_kernel_space_init,
 	.kernel_va_to_pa = aarch64_kernel_va_to_pa,
 	.decode_pte = aarch64_decode_pte,
-	.syscall_regs = aarch64_syscall_regs,
 	.named_regs = sv_aarch64_named_regs,
 	.task_fpu = sv_aarch64_task_fpu,
 	.task_tls = sv_aarch64_task_tls,

@@ -183,23 +183,6 @@ static void x86_decode_pte(guint64 e, guint level, SvPte *ret)
 	ret->pa = pa;
 }
 
-/* syscall_get_nr/arguments (asm/syscall.h): orig_ax, then di si dx r10 r8 r9. */
-static gboolean x86_syscall_regs(const SvKernelTypes *types, GBytes *regs, SvSyscallRegs *ret,
-				 GError **error)
-{
-	static const char *const args[6] = { "di", "si", "dx", "r10", "r8", "r9" };
-	guint64 nr;
-	if (!sv_arch_struct_member(types, "pt_regs", "orig_ax", regs, &nr, error) ||
-	    !sv_arch_struct_member(types, "pt_regs", "sp", regs, &ret->sp, error) ||
-	    !sv_arch_struct_member(types, "pt_regs", "ip", regs, &ret->pc, error))
-		return FALSE;
-	ret->nr = (gint64)nr;
-	for (guint i = 0; i < 6; i++)
-		if (!sv_arch_struct_member(types, "pt_regs", args[i], regs, &ret->args[i], error))
-			return FALSE;
-	return TRUE;
-}
-
 static const SvQemuBoard x86_64_qemu_board = {
 	.emulator = "qemu-system-x86_64",
 	.package = "qemu-system-x86",
@@ -230,7 +213,6 @@ const SvArchOps sv_arch_x86_64 = {
 	.kernel_space_init = x86_kernel_space_init,
 	.kernel_va_to_pa = x86_kernel_va_to_pa,
 	.decode_pte = x86_decode_pte,
-	.syscall_regs = x86_syscall_regs,
 	.named_regs = sv_x86_named_regs,
 	.task_fpu = sv_x86_task_fpu,
 	.task_tls = sv_x86_task_tls,

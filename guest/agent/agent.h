@@ -5,13 +5,14 @@
  * port, starts workloads and forwards their output, and reports what /proc
  * says. Plain libc, static: the guest has nothing else.
  *
- * Files: main.c (event loop, dispatch), init-setup.c (PID 1 duties),
- * channel.c (frame I/O on the port), workloads.c (children: start, reap,
- * forward output), outbuf.c (bounded output buffers), procfs.c (process
- * list), mempattern.c (guest-physical check), readfile.c (file contents
- * for the host), hold.c (freezing a process while its snapshot is written),
- * oracle.c (ptrace view of a process, for tests), sha256.c,
- * arch-<arch>.c (the one per-arch table, chosen by the build).
+ * Files: main.c (event loop, dispatch, reaping children), init-setup.c
+ * (PID 1 duties), log.c (messages on the console), small-file.c (reading
+ * /proc and /sys entries), channel.c (frame I/O on the port), workloads.c
+ * (children: start, forward output), outbuf.c (bounded output buffers),
+ * procfs.c (process list), readfile.c (file contents for the host), hold.c
+ * (freezing a process while its snapshot is written), restore-pid.c (the
+ * pid a restored process gets). The requests only tests send are
+ * guest/test-hooks/ (test-hooks.h), built in only with -Dtest_hooks=true.
  */
 #ifndef SNAPVM_AGENT_H
 #define SNAPVM_AGENT_H
@@ -25,6 +26,14 @@
 
 #define AGENT_VERSION "snapvm-agent 0.1.0"
 
+/* ---- log.c ---- */
+/* Prints to the console (stderr of PID 1) with an "snapvm-agent: " prefix. */
+void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- small-file.c ---- */
+/* Reads a small file (a /proc or /sys entry) NUL-terminated into buf. */
+bool agent_read_file(const char *path, char *buf, size_t cap);
+
 /* ---- init-setup.c ---- */
 /* Mounts /proc, /sys, /dev, /tmp, /run and loads the modules in
  * /lib/modules/load-order. Failures are printed, not fatal: a later step
@@ -37,8 +46,6 @@ void agent_poweroff(void) __attribute__((noreturn));
 /* As PID 1: makes fds 0-2 the console if the kernel could not, and turns
  * crashes into a message and a power-off (PID 1 must never die). */
 void agent_init_guard(void);
-/* Prints to the console (stderr of PID 1) with an "snapvm-agent: " prefix. */
-void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- channel.c ---- */
 struct frame {
@@ -89,8 +96,10 @@ struct pollfd;
 int workloads_poll_fds(const struct channel *ch, struct pollfd *fds, int max);
 /* Reads the pipes that poll marked readable into the workloads' buffers. */
 void workloads_handle_events(const struct channel *ch, const struct pollfd *fds, int n);
-/* Reaps children (PID 1 reaps orphans too). */
-void workloads_reap(void);
+/* Records a child's exit, as waitpid reported it (main.c reaps children,
+ * the oracle waits for its tracee); other statuses, and the exits of
+ * orphans that are not workloads, are ignored. */
+void workloads_note_status(pid_t pid, int status);
 /* Moves buffered output, then EXIT frames, into the channel while a host
  * is attached and the channel queue is short. */
 void workloads_pump(struct channel *ch);
@@ -117,17 +126,8 @@ void outbuf_pop(struct outbuf *b);
 void outbuf_clear(struct outbuf *b);
 
 /* ---- procfs.c ---- */
-/* Reads a small file (a /proc or /sys entry) NUL-terminated into buf. */
-bool agent_read_file(const char *path, char *buf, size_t cap);
 void procfs_reply_ps(struct channel *ch, uint32_t tag);
 
-/* ---- mempattern.c ---- */
-void mempattern_reply(struct channel *ch, uint32_t tag, uint64_t seed, uint32_t npages);
-
-/* ---- workloads.c ---- */
-/* Records a child's exit that someone other than workloads_reap collected
- * (the oracle's waitpid on its tracee); stops are ignored. */
-void workloads_note_status(pid_t pid, int status);
 
 /* ---- readfile.c ---- */
 void readfile_reply(struct channel *ch, uint32_t tag, const struct sv_readfile_req *req);
@@ -144,36 +144,9 @@ int hold_thaw(pid_t pid);
  * of held processes that have exited. */
 void hold_tidy(void);
 
-/* ---- oracle.c ---- */
-void oracle_reply(struct channel *ch, uint32_t tag, const struct sv_oracle_req *req);
-/* A ptrace stop that waitpid(-1) reported (a tracee the oracle gave up
- * waiting for): detach from it. */
-void oracle_stray_stop(pid_t pid, int status);
-
 /* ---- restore-pid.c ---- */
 /* Makes the agent's next fork get pid, if no process has it (snapvm
  * restore); best effort: the host checks the pid it got. */
 void restore_claim_pid(uint32_t pid);
-
-/* ---- sha256.c ---- */
-struct sha256 {
-	uint32_t h[8];
-	uint64_t len;
-	uint8_t buf[64];
-	size_t buf_len;
-};
-void sha256_init(struct sha256 *s);
-void sha256_update(struct sha256 *s, const void *data, size_t n);
-/* 64 lowercase hex digits and a NUL */
-void sha256_final_hex(struct sha256 *s, char hex[65]);
-
-/* ---- arch-<arch>.c: what differs per arch, as data ---- */
-struct agent_arch {
-	const char *name;
-	/* regsets the oracle reads besides NT_PRSTATUS and NT_PRFPREG; 0: none */
-	unsigned nt_xstate; /* NT_X86_XSTATE on x86_64 */
-	unsigned nt_tls;    /* NT_ARM_TLS (tpidr_el0) on aarch64 */
-};
-extern const struct agent_arch agent_arch;
 
 #endif

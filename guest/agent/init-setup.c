@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,16 +17,6 @@
 #include <unistd.h>
 
 #include "agent.h"
-
-void agent_log(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	dprintf(STDERR_FILENO, "snapvm-agent: %s\n", buf);
-}
 
 static void mount_one(const char *src, const char *dir, const char *type, const char *opts)
 {

@@ -9,11 +9,13 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
+#include "guest/test-hooks/test-hooks.h"
 
 #define MAX_POLL 160
 /* A disconnected port is re-checked on SIGIO (the driver sends one on every
@@ -124,16 +126,6 @@ static void dispatch(struct channel *ch, const struct frame *f)
 	case SV_MSG_PS:
 		procfs_reply_ps(ch, f->hdr.tag);
 		break;
-	case SV_MSG_MEMPATTERN: {
-		uint64_t seed = sv_rbuf_u64(&r);
-		uint32_t npages = sv_rbuf_u32(&r);
-		if (!sv_rbuf_done(&r))
-			channel_send_error(ch, f->hdr.tag, f->hdr.type, EINVAL,
-					   "malformed MEMPATTERN request");
-		else
-			mempattern_reply(ch, f->hdr.tag, seed, npages);
-		break;
-	}
 	case SV_MSG_READFILE: {
 		struct sv_readfile_req req;
 		if (!sv_readfile_req_decode(f->payload, f->hdr.length, &req))
@@ -143,15 +135,6 @@ static void dispatch(struct channel *ch, const struct frame *f)
 					   SV_READFILE_MAX_PATH, SV_READFILE_MAX_CHUNK);
 		else
 			readfile_reply(ch, f->hdr.tag, &req);
-		break;
-	}
-	case SV_MSG_ORACLE: {
-		struct sv_oracle_req req;
-		if (!sv_oracle_req_decode(f->payload, f->hdr.length, &req))
-			channel_send_error(ch, f->hdr.tag, f->hdr.type, EINVAL,
-					   "malformed ORACLE request (pid > 1, known flags)");
-		else
-			oracle_reply(ch, f->hdr.tag, &req);
 		break;
 	}
 	case SV_MSG_KILL: {
@@ -199,8 +182,26 @@ static void dispatch(struct channel *ch, const struct frame *f)
 		agent_log("powering off (host request)");
 		agent_poweroff();
 	default:
-		channel_send_error(ch, f->hdr.tag, f->hdr.type, ENOSYS,
-				   "message type %u is not a request the agent serves", f->hdr.type);
+		/* the test-only requests exist in a test build only */
+		if (!test_hooks_serve(ch, f))
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, ENOSYS,
+					   "message type %u is not a request the agent serves",
+					   f->hdr.type);
+	}
+}
+
+/* Reaps children: workloads, and orphans (PID 1 inherits them). waitpid
+ * also reports the ptrace stops of a tracee the oracle (test hooks) gave up
+ * waiting for. */
+static void reap_children(void)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (WIFSTOPPED(status))
+			test_hooks_child_stopped(pid, status);
+		else
+			workloads_note_status(pid, status);
 	}
 }
 
@@ -340,7 +341,7 @@ int main(int argc, char **argv)
 		for (int c = 0; c < nchans; c++)
 			while (channel_next_frame(chans[c], &f))
 				dispatch(chans[c], &f);
-		workloads_reap();
+		reap_children();
 		hold_tidy();
 		/* Output before exits (workloads_pump keeps that order). */
 		workloads_pump(ch);

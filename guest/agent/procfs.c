@@ -3,7 +3,6 @@
  * introspection from the host is checked against. */
 #include <ctype.h>
 #include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,19 +11,6 @@
 #include "agent.h"
 
 #define MAX_PROCS 4096
-
-bool agent_read_file(const char *path, char *buf, size_t cap)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, buf, cap - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return true;
-}
 
 /* /proc/PID/stat is "pid (comm) state ppid ..."; comm may hold spaces and
  * parentheses, so it ends at the last ')'. */

@@ -195,19 +195,6 @@ void workloads_note_status(pid_t pid, int status)
 	/* anything else was an orphan re-parented to us: reaping is all */
 }
 
-void workloads_reap(void)
-{
-	int status;
-	pid_t pid;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		/* waitpid reports a tracee's ptrace stops too (oracle.c) */
-		if (WIFSTOPPED(status))
-			oracle_stray_stop(pid, status);
-		else
-			workloads_note_status(pid, status);
-	}
-}
-
 static void send_output(struct channel *ch, pid_t pid, uint32_t stream, const uint8_t *data,
 			size_t n)
 {

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sha256.c - SHA-256 (FIPS 180-4) for the oracle's memory hashes. The agent
- * is static plain libc, so it carries its own; tests/unit/test-agent-sha256.c
+ * sha256.c - SHA-256 (FIPS 180-4), see sha256.h. The guest programs are
+ * static plain libc, so they carry their own; tests/unit/test-agent-sha256.c
  * checks it against GLib's on the host.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "guest/agent/agent.h"
+#include "guest/lib/sha256.h"
 
 static const uint32_t K[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,

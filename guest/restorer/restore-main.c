@@ -18,7 +18,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "guest/agent/agent.h"
+#include "guest/lib/sha256.h"
 #include "restore.h"
 #include "snapvm/snapshot-format.h"
 
@@ -38,17 +37,6 @@
 
 #define die rst_die
 #define str rst_str
-
-void rst_die(const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	dprintf(STDERR_FILENO, "snapvm restore: in the guest: %s\n", buf);
-	_exit(SV_RIMG_EXIT_FAILED);
-}
 
 static const uint8_t *img;
 static size_t img_size;
@@ -60,16 +48,6 @@ static const void *table(uint64_t off, uint64_t n, size_t elem, const char *what
 	    off % 8)
 		die("corrupt restore image: %s table out of bounds", what);
 	return img + off;
-}
-
-const char *rst_str(const struct sv_rimg_header *h, uint32_t off)
-{
-	if (off >= h->strings_len)
-		die("corrupt restore image: string offset %u", off);
-	const char *s = (const char *)img + h->off_strings + off;
-	if (!memchr(s, '\0', h->strings_len - off))
-		die("corrupt restore image: unterminated string");
-	return s;
 }
 
 struct range {

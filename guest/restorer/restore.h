@@ -4,9 +4,11 @@
  * program the host packs into the guest with the flat restore image; the
  * agent starts it like any workload (so fds 0-2 are the agent's pipes and
  * its exit status reaches the host), and it turns itself into the
- * snapshot's process. restore-main.c does everything that needs libc;
- * the per-arch half (arch/<arch>/restorer/) builds the rt_sigreturn frame,
- * checks the CPU and runs the blob that finishes the job.
+ * snapshot's process. restore-main.c does everything that needs libc,
+ * with restore-files.c (fds and the rest of the kernel's per-process
+ * state) and refuse.c (giving up); the per-arch half
+ * (arch/<arch>/restorer/) builds the rt_sigreturn frame, checks the CPU and
+ * runs the blob that finishes the job.
  */
 #ifndef SNAPVM_RESTORE_H
 #define SNAPVM_RESTORE_H
@@ -17,9 +19,11 @@
 #include "restore-args.h"
 #include "snapvm/restore-image-format.h"
 
-/* restore-main.c: refuses (one line on stderr, SV_RIMG_EXIT_FAILED) and a
- * checked string of the image. */
+/* refuse.c. Refuses: one line on stderr, exit SV_RIMG_EXIT_FAILED. */
 __attribute__((noreturn, format(printf, 1, 2))) void rst_die(const char *fmt, ...);
+/* The image's string at off in its string table, refusing an offset out of
+ * the table or a string without its NUL. h is the mapped image, whose
+ * string table restore-main.c has checked to lie inside it. */
 const char *rst_str(const struct sv_rimg_header *h, uint32_t off);
 
 /* restore-files.c. Makes the image's fds (SV_RIMG_FDS) at their numbers,

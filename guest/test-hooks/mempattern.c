@@ -2,7 +2,8 @@
 /*
  * mempattern.c - proof that the host reads guest-physical memory right: the
  * agent fills pages of its own memory with a pattern the host can compute,
- * and reports each page's physical address from /proc/self/pagemap.
+ * and reports each page's physical address from /proc/self/pagemap. For
+ * tests only (test-hooks.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "guest/agent/agent.h"
+#include "test-hooks.h"
 
 #define MAX_PAGES 4096u
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * oracle.c - SV_MSG_ORACLE, for tests only: what the kernel's own debugging
+ * oracle.c - SV_MSG_ORACLE, for tests only (test-hooks.h): what the kernel's own debugging
  * interfaces say about a process, to check snapvm's reading of it from guest
  * memory against. snapvm itself never does this to the process it
  * checkpoints; a test asks for it.
@@ -31,7 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "guest/agent/agent.h"
+#include "test-hooks.h"
+#include "guest/lib/sha256.h"
 
 #define STOP_TIMEOUT_MS 10000
 #define REGSET_CAP (64u * 1024)
@@ -40,7 +41,7 @@
 #define MAX_STRAYS 16
 
 /* Tracees that did not stop in time: detached when their stop shows up in
- * workloads_reap's waitpid. */
+ * the agent's reaping (test_hooks_child_stopped). */
 static pid_t strays[MAX_STRAYS];
 
 void oracle_stray_stop(pid_t pid, int status)
@@ -233,8 +234,8 @@ void oracle_reply(struct channel *ch, uint32_t tag, const struct sv_oracle_req *
 	struct regset regs[4];
 	get_regset(pid, NT_PRSTATUS, &regs[0]);
 	get_regset(pid, NT_PRFPREG, &regs[1]);
-	get_regset(pid, agent_arch.nt_xstate, &regs[2]);
-	get_regset(pid, agent_arch.nt_tls, &regs[3]);
+	get_regset(pid, oracle_arch.nt_xstate, &regs[2]);
+	get_regset(pid, oracle_arch.nt_tls, &regs[3]);
 
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);

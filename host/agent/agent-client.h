@@ -85,10 +85,28 @@ gboolean sv_agent_client_recv(SvAgentClient *client, gint timeout_ms, SvAgentFra
 			      GError **error);
 
 /* Waits for the reply to tag; other frames received meanwhile are queued for
- * sv_agent_client_recv. An SV_MSG_ERROR reply becomes SV_ERROR_AGENT.
+ * sv_agent_client_recv. An SV_MSG_ERROR reply becomes SV_ERROR_AGENT, or
+ * SV_ERROR_NOT_SUPPORTED when its errno is ENOSYS (the agent does not serve
+ * that request type).
  * timeout_ms counts silence: every byte received moves the deadline. */
 gboolean sv_agent_client_wait_reply(SvAgentClient *client, guint32 tag, guint16 want_type,
 				    guint timeout_ms, SvAgentFrame *ret_frame, GError **error);
+
+/* How long the agent may stay silent while a request waits for its reply
+ * once the agent is up. Generous: TCG guests on a loaded 2-core machine can
+ * be slow, but a dead agent must not hang us. Silent, not in total: the
+ * deadline moves with every byte that arrives, so it scales with the
+ * reply's size and the channel's speed - a 1 MiB READFILE reply takes
+ * minutes through a UART under nested KVM (a few KB/s), and an agent that
+ * is sending one is not dead. */
+#define SV_AGENT_REQUEST_TIMEOUT_MS 30000
+
+/* Sends a request and waits (timeout_ms of silence) for its reply of
+ * want_type; r then reads the reply's payload, which lives as long as
+ * *frame. The requests below are made of it. */
+gboolean sv_agent_client_request(SvAgentClient *client, guint16 type, const void *payload,
+				 gsize len, guint16 want_type, guint timeout_ms, SvAgentFrame *frame,
+				 struct sv_rbuf *r, GError **error);
 
 /* Starts argv in the guest; *ret_pid is its guest pid. */
 gboolean sv_agent_client_run(SvAgentClient *client, const char *const *argv, guint32 flags,
@@ -96,16 +114,6 @@ gboolean sv_agent_client_run(SvAgentClient *client, const char *const *argv, gui
 
 /* The agent's /proc view: an array of SvGuestProcess. */
 GArray *sv_agent_client_ps(SvAgentClient *client, GError **error);
-
-/* Has the agent fill npages of its own memory with sv_pattern_byte(seed, i);
- * returns the guest virtual address and an array of guint64 guest-physical
- * page addresses. */
-gboolean sv_agent_client_mempattern(SvAgentClient *client, guint64 seed, guint32 npages,
-				    guint64 *ret_vaddr, guint32 *ret_page_size,
-				    GArray **ret_phys, GError **error);
-
-/* Asks the agent to power the guest off; TRUE once it acknowledged. */
-gboolean sv_agent_client_poweroff(SvAgentClient *client, GError **error);
 
 /* What a READFILE reply says besides the bytes. */
 typedef struct SvAgentFileInfo {
@@ -145,43 +153,5 @@ gboolean sv_agent_client_freeze(SvAgentClient *client, guint32 pid, guint timeou
 				GError **error);
 /* Ends a hold: the process runs on where it was. */
 gboolean sv_agent_client_thaw(SvAgentClient *client, guint32 pid, GError **error);
-
-/* One memory region of an oracle reply: a line of its maps text. */
-typedef struct SvAgentOracleVma {
-	guint64 start, end;
-	char sha256[65]; /* hex; "" when the region could not be read (or no hashes were asked) */
-} SvAgentOracleVma;
-
-/*
- * For tests only: what ptrace and /proc say about a process (see
- * SV_MSG_ORACLE). The register sets are the kernel's raw regset bytes:
- * nt_prstatus is user_regs_struct (x86_64) or user_pt_regs (aarch64),
- * nt_prfpreg fxregs_state or user_fpsimd_state; nt_x86_xstate and nt_arm_tls
- * are empty on the other arch.
- */
-typedef struct SvAgentOracle {
-	GBytes *nt_prstatus;
-	GBytes *nt_prfpreg;
-	GBytes *nt_x86_xstate;
-	GBytes *nt_arm_tls;
-	char *maps_text;
-	GArray *vmas; /* SvAgentOracleVma, in maps order */
-	/* "FD POS FLAGS TARGET" lines (SV_MSG_ORACLE_REPLY); NULL from an
-	 * agent that does not send them */
-	char *fds_text;
-} SvAgentOracle;
-
-void sv_agent_oracle_free(SvAgentOracle *oracle);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvAgentOracle, sv_agent_oracle_free)
-
-/* Decodes an SV_MSG_ORACLE_REPLY payload. */
-SvAgentOracle *sv_agent_parse_oracle_reply(GBytes *payload, GError **error);
-
-/* Has the agent ptrace-stop pid, read it and let it go (flags: SV_ORACLE_*).
- * Hashing every region of a big process takes a while under TCG: this waits
- * up to ORACLE_TIMEOUT_MS (120 s). Tests only - snapvm never does this to a
- * process it checkpoints. */
-SvAgentOracle *sv_agent_client_oracle(SvAgentClient *client, guint32 pid, guint32 flags,
-				      GError **error);
 
 #endif

@@ -139,13 +139,6 @@ typedef enum {
 } SvSyscallFixup;
 const char *sv_syscall_fixup_str(SvSyscallFixup f);
 
-/* What /proc/PID/syscall shows of a task blocked in a syscall. */
-typedef struct SvSyscallRegs {
-	gint64 nr;
-	guint64 args[6];
-	guint64 sp, pc;
-} SvSyscallRegs;
-
 typedef struct SvArchOps {
 	const char *name;	 /* snapvm's and the snapshot's name: "x86_64" */
 	const char *debian_arch; /* "amd64" */
@@ -171,11 +164,6 @@ typedef struct SvArchOps {
 	/* Optional: decodes a page-table entry found at level (0 = last) for
 	 * the generic walker (host/introspect/page-walk.c). */
 	void (*decode_pte)(guint64 entry, guint level, SvPte *ret);
-	/* Optional: the syscall a task's saved user registers (its raw
-	 * pt_regs, laid out per the kernel's BTF) say it is in, as
-	 * /proc/PID/syscall reports it. */
-	gboolean (*syscall_regs)(const struct SvKernelTypes *types, GBytes *pt_regs,
-				 SvSyscallRegs *ret, GError **error);
 
 	/* Checkpoint hooks, all optional. A GVariant returned is a full
 	 * (non-floating) reference. */
@@ -215,8 +203,6 @@ gboolean sv_arch_kernel_va_to_pa(const SvArchOps *arch, const SvKernelSpace *ks,
 				 SvGpa *ret_pa, GError **error);
 gboolean sv_arch_decode_pte(const SvArchOps *arch, guint64 entry, guint level, SvPte *ret,
 			    GError **error);
-gboolean sv_arch_syscall_regs(const SvArchOps *arch, const struct SvKernelTypes *types,
-			      GBytes *pt_regs, SvSyscallRegs *ret, GError **error);
 
 GVariant *sv_arch_named_regs(const SvArchOps *arch, const struct SvKernelTypes *types,
 			     GBytes *pt_regs, GError **error);

@@ -23,6 +23,7 @@
 
 #include "snapvm/le.h"
 #include "tests/integration/guest-fixture.h"
+#include "tests/lib/test-hooks-client.h"
 #include "tests/test-paths.h"
 #include "host/checkpoint/checkpoint.h"
 #include "base/errors.h"

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "tests/integration/guest-fixture.h"
+#include "tests/lib/test-hooks-client.h"
 #include "tests/test-paths.h"
 #include "base/errors.h"
 #include "host/image/image.h"
@@ -778,9 +779,21 @@ static void test_vmas_match_proc_maps(void)
 	g_assert_true(sv_agent_client_run(guest->agent, kill_argv, 0, &kill_pid, &error));
 }
 
+/* The syscall ABI in the snapshot's register names (the arch's
+ * named_regs): number, six arguments, user stack pointer, program counter,
+ * as asm/syscall.h's syscall_get_nr and syscall_get_arguments read them. */
+static const struct {
+	const char *arch;
+	const char *regs[9];
+} syscall_abi[] = {
+	{ "x86_64", { "orig_ax", "di", "si", "dx", "r10", "r8", "r9", "sp", "ip" } },
+	{ "aarch64", { "syscallno", "orig_x0", "x1", "x2", "x3", "x4", "x5", "sp", "pc" } },
+};
+
 /* The user registers saved on a sleeping task's kernel stack, read through
- * the kernel's page tables, say what /proc/PID/syscall says: syscall number,
- * arguments, user stack pointer and program counter. */
+ * the kernel's page tables and named as a snapshot names them, say what
+ * /proc/PID/syscall says: syscall number, arguments, user stack pointer and
+ * program counter. */
 static void test_pt_regs_match_proc_syscall(void)
 {
 	require_guest();
@@ -799,9 +812,17 @@ static void test_pt_regs_match_proc_syscall(void)
 	g_assert_true(sv_machine_resume(guest->machine, NULL));
 	sv_machine_release_control(guest->machine);
 	g_assert_no_error(error);
-	SvSyscallRegs mine;
-	g_assert_true(sv_arch_syscall_regs(guest->arch, sv_introspect_types(in), regs, &mine, &error));
+	g_autoptr(GVariant) named = sv_arch_named_regs(guest->arch, sv_introspect_types(in), regs,
+						       &error);
 	g_assert_no_error(error);
+	const char *const *abi = NULL;
+	for (guint i = 0; i < G_N_ELEMENTS(syscall_abi); i++)
+		if (!strcmp(syscall_abi[i].arch, guest->arch->name))
+			abi = syscall_abi[i].regs;
+	g_assert_nonnull(abi);
+	guint64 mine[9];
+	for (guint i = 0; i < 9; i++)
+		g_assert_true(g_variant_lookup(named, abi[i], "t", &mine[i]));
 	/* every sleep is the same call from the same place, so a later one
 	 * reads the same */
 	g_autofree char *cmd = g_strdup_printf("cat /proc/%u/syscall", pid);
@@ -813,12 +834,12 @@ static void test_pt_regs_match_proc_syscall(void)
 		"%" G_GINT64_FORMAT " 0x%" G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER "x 0x%"
 		G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER "x 0x%"
 		G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER "x\n",
-		mine.nr, mine.args[0], mine.args[1], mine.args[2], mine.args[3], mine.args[4],
-		mine.args[5], mine.sp, mine.pc);
+		(gint64)mine[0], mine[1], mine[2], mine[3], mine[4], mine[5], mine[6], mine[7],
+		mine[8]);
 	g_assert_cmpstr(text, ==, expected);
 	g_test_message("pid %u in syscall %" G_GINT64_FORMAT ", pc 0x%" G_GINT64_MODIFIER "x: "
 		       "pt_regs from guest memory equal /proc/%u/syscall",
-		       pid, mine.nr, mine.pc, pid);
+		       pid, (gint64)mine[0], mine[8], pid);
 	g_autofree char *kill_cmd = g_strdup_printf("kill -9 %u", pid);
 	const char *kill_argv[] = { "/bin/busybox", "sh", "-c", kill_cmd, NULL };
 	guint32 kill_pid;

@@ -5,10 +5,12 @@
  * the client's handling of bytes no well-behaved agent sends; the real agent
  * is exercised by tests/integration.
  */
+#include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "host/agent/agent-client.h"
+#include "tests/lib/test-hooks-client.h"
 #include "base/errors.h"
 
 typedef struct {
@@ -613,6 +615,36 @@ static void test_oracle_round_trip(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(r.flags, ==, SV_ORACLE_NO_HASHES);
 }
 
+/* The production agent's answer to a test-only request (ENOSYS, as to any
+ * type it does not serve): a failure saying how to build the test agent,
+ * for ORACLE and MEMPATTERN alike. */
+static void test_no_test_hooks(Fixture *f, gconstpointer data)
+{
+	const guint16 types[] = { SV_MSG_ORACLE, SV_MSG_MEMPATTERN };
+	for (guint i = 0; i < G_N_ELEMENTS(types); i++) {
+		guint8 p[128];
+		struct sv_wbuf w;
+		sv_wbuf_init(&w, p, sizeof(p));
+		sv_wbuf_u32(&w, types[i]);
+		sv_wbuf_u32(&w, ENOSYS);
+		sv_wbuf_str(&w, "message type is not a request the agent serves");
+		peer_send(f, SV_MSG_ERROR, i + 1, p, (guint32)w.len);
+		g_autoptr(GError) error = NULL;
+		if (types[i] == SV_MSG_ORACLE) {
+			g_assert_null(sv_agent_client_oracle(f->client, 321, 0, &error));
+		} else {
+			guint64 vaddr;
+			guint32 page_size;
+			g_autoptr(GArray) phys = NULL;
+			g_assert_false(sv_agent_client_mempattern(f->client, 7, 1, &vaddr, &page_size,
+								  &phys, &error));
+		}
+		g_assert_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED);
+		g_assert_nonnull(strstr(error->message, "no test hooks"));
+		g_assert_nonnull(strstr(error->message, "-Dtest_hooks=true"));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -639,5 +671,6 @@ int main(int argc, char **argv)
 	ADD("oracle/reply-fds", test_oracle_reply_fds);
 	ADD("oracle/bad-request", test_oracle_bad_request);
 	ADD("oracle/round-trip", test_oracle_round_trip);
+	ADD("no-test-hooks", test_no_test_hooks);
 	return g_test_run();
 }

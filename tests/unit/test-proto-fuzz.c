@@ -15,6 +15,7 @@
 
 #include "guest/agent/agent.h"
 #include "host/agent/agent-client.h"
+#include "tests/lib/test-hooks-client.h"
 #include "base/errors.h"
 
 #define ITERATIONS 3000
