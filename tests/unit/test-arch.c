@@ -77,14 +77,34 @@ static const char x86_dump[] =
 	"YMM01=0000000000000000 0000000000000000 0000000000000000 0000000000000005\n"
 	"YMM02=0 YMM03=0\n";
 
-static void test_x86_monitor_fpu(void)
+/* x86_dump with the other YMM registers, all zero */
+static GString *x86_full_dump(void)
 {
-	const SvArchOps *x = sv_arch_lookup("x86_64", NULL);
-	g_autoptr(GString) text = g_string_new(x86_dump);
-	/* the other YMM registers, all zero */
+	GString *text = g_string_new(x86_dump);
 	g_string_truncate(text, strstr(text->str, "YMM02") - text->str);
 	for (guint i = 2; i < 16; i++)
 		g_string_append_printf(text, "YMM%02u=%016x %016x %016x %016x\n", i, 0, 0, 0, 0);
+	return text;
+}
+
+/* aarch64_cpu_dump_state at EL0 with the Q registers (hi:lo): Xn = n,
+ * Qn = 0x100+n : n. */
+static GString *aarch64_dump(void)
+{
+	GString *text = g_string_new("PC=0000000000401000 ");
+	for (guint i = 0; i < 31; i++)
+		g_string_append_printf(text, "X%02u=%016x ", i, i);
+	g_string_append(text, " SP=0000ffffe0001000\nPSTATE=80000000 N--- EL0t     "
+			      "FPCR=00000000 FPSR=08000010\n");
+	for (guint i = 0; i < 32; i++)
+		g_string_append_printf(text, "Q%02u=%016x:%016x ", i, 0x100 + i, i);
+	return text;
+}
+
+static void test_x86_monitor_fpu(void)
+{
+	const SvArchOps *x = sv_arch_lookup("x86_64", NULL);
+	g_autoptr(GString) text = x86_full_dump();
 	SvVcpuRegs regs;
 	g_autoptr(GError) error = NULL;
 	g_assert_true(x->parse_monitor_regs(text->str, &regs, &error));
@@ -117,17 +137,11 @@ static void test_x86_monitor_fpu(void)
 	g_assert_cmphex(f[512], ==, 7); /* XSTATE_BV */
 }
 
-/* aarch64_cpu_dump_state at EL0 with the Q registers (hi:lo). */
+/* The dump parsed: registers, and the Q registers as user_fpsimd_state. */
 static void test_aarch64_monitor_fpu(void)
 {
 	const SvArchOps *a = sv_arch_lookup("aarch64", NULL);
-	g_autoptr(GString) text = g_string_new("PC=0000000000401000 ");
-	for (guint i = 0; i < 31; i++)
-		g_string_append_printf(text, "X%02u=%016x ", i, i);
-	g_string_append(text, " SP=0000ffffe0001000\nPSTATE=80000000 N--- EL0t     "
-			      "FPCR=00000000 FPSR=08000010\n");
-	for (guint i = 0; i < 32; i++)
-		g_string_append_printf(text, "Q%02u=%016x:%016x ", i, 0x100 + i, i);
+	g_autoptr(GString) text = aarch64_dump();
 	SvVcpuRegs regs;
 	g_autoptr(GError) error = NULL;
 	g_assert_true(a->parse_monitor_regs(text->str, &regs, &error));
@@ -215,10 +229,7 @@ static void assert_same_regs(const SvVcpuRegs *gdb, const SvVcpuRegs *mon, const
 static void test_x86_gdb_regs(void)
 {
 	const SvArchOps *x = sv_arch_lookup("x86_64", NULL);
-	g_autoptr(GString) text = g_string_new(x86_dump);
-	g_string_truncate(text, strstr(text->str, "YMM02") - text->str);
-	for (guint i = 2; i < 16; i++)
-		g_string_append_printf(text, "YMM%02u=%016x %016x %016x %016x\n", i, 0, 0, 0, 0);
+	g_autoptr(GString) text = x86_full_dump();
 	g_autoptr(GHashTable) t = table_new();
 	static const char *const gprs[] = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp",
 					    "rsp", "r8",  "r9",	 "r10", "r11", "r12", "r13",
@@ -277,13 +288,7 @@ static void test_x86_gdb_regs(void)
 static void test_aarch64_gdb_regs(void)
 {
 	const SvArchOps *a = sv_arch_lookup("aarch64", NULL);
-	g_autoptr(GString) text = g_string_new("PC=0000000000401000 ");
-	for (guint i = 0; i < 31; i++)
-		g_string_append_printf(text, "X%02u=%016x ", i, i);
-	g_string_append(text, " SP=0000ffffe0001000\nPSTATE=80000000 N--- EL0t     "
-			      "FPCR=00000000 FPSR=08000010\n");
-	for (guint i = 0; i < 32; i++)
-		g_string_append_printf(text, "Q%02u=%016x:%016x ", i, 0x100 + i, i);
+	g_autoptr(GString) text = aarch64_dump();
 	g_autoptr(GHashTable) t = table_new();
 	for (guint i = 0; i < 32; i++) {
 		char name[8];
