@@ -21,6 +21,11 @@ typedef void (*SvMonitorPairFn)(const char *name, guint64 value, const char *res
 				gpointer user_data);
 guint sv_monitor_scan_pairs(const char *text, SvMonitorPairFn fn, gpointer user_data);
 
+/* Reads a register of up to 8 bytes (its size in the stub's target
+ * description) from a gdbstub as a little-endian number. */
+gboolean sv_arch_gdb_read_uint(const SvGdbRegReader *rd, const char *name, guint bytes,
+			       guint64 *ret, GError **error);
+
 /* Reads member path of the kernel struct of type at base (want bytes,
  * which must be the member's size). */
 gboolean sv_arch_read_member(const SvKernelReader *rd, guint64 base, const char *type,

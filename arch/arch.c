@@ -99,11 +99,32 @@ void sv_vcpu_regs_add(SvVcpuRegs *regs, const char *name, guint64 value)
 	regs->count++;
 }
 
+gboolean sv_arch_gdb_read_uint(const SvGdbRegReader *rd, const char *name, guint bytes,
+			       guint64 *ret, GError **error)
+{
+	guint8 b[8];
+	g_assert(bytes <= sizeof(b));
+	if (!rd->read(rd->ctx, name, b, bytes, error))
+		return FALSE;
+	*ret = 0;
+	for (guint i = 0; i < bytes; i++)
+		*ret |= (guint64)b[i] << (8 * i);
+	return TRUE;
+}
+
 static gboolean missing_hook(const SvArchOps *arch, const char *hook, GError **error)
 {
 	g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
 		    "%s: %s is not implemented for this architecture yet", arch->name, hook);
 	return FALSE;
+}
+
+gboolean sv_arch_gdb_vcpu_regs(const SvArchOps *arch, const SvGdbRegReader *rd, SvVcpuRegs *out,
+			       GError **error)
+{
+	if (!arch->gdb_vcpu_regs)
+		return missing_hook(arch, "vCPU registers from a gdbstub", error);
+	return arch->gdb_vcpu_regs(rd, out, error);
 }
 
 gboolean sv_arch_kernel_space_init(const SvArchOps *arch, SvKernelSpace *ks,

@@ -21,5 +21,7 @@ GBytes *sv_aarch64_syscall_fixup(const struct SvKernelTypes *types, GBytes *pt_r
 /* Fills out->fpu (struct user_fpsimd_state) from the Q registers, FPSR and
  * FPCR of QEMU's "info registers" text; fpu_size stays 0 without them. */
 void sv_aarch64_parse_monitor_fpu(const char *text, SvVcpuRegs *out);
+/* The gdb_vcpu_regs hook (aarch64-gdb.c). */
+gboolean sv_aarch64_gdb_vcpu_regs(const SvGdbRegReader *rd, SvVcpuRegs *out, GError **error);
 
 #endif

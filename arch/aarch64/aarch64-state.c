@@ -114,11 +114,12 @@ GVariant *sv_aarch64_task_tls(const SvKernelReader *rd, guint64 task, GError **e
 }
 
 /*
- * QEMU's dump has x0-x30, SP (SP_EL0 at EL0), PC and PSTATE, and the Q
- * registers with FPSR and FPCR, but not TPIDR_EL0: the thread pointer is
- * the one the kernel saved when the task last left a CPU (tls_thread_switch),
- * which is current unless the program rewrote TPIDR_EL0 since - static C
- * programs set it once at start-up.
+ * The vCPU gives x0-x30, SP (SP_EL0 at EL0), PC, PSTATE and the FPSIMD
+ * registers. TPIDR_EL0 comes from the vCPU too when the backend read it
+ * (QEMU's gdbstub has it); else - QEMU's monitor dump has none - the
+ * thread pointer is the one the kernel saved when the task last left a CPU
+ * (tls_thread_switch), which is current unless the program rewrote
+ * TPIDR_EL0 since: static C programs set it once at start-up.
  */
 gboolean sv_aarch64_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs *vcpu,
 				    GBytes **ret_pt_regs, GVariant **ret_tls, SvFpuState *ret_fpu,
@@ -158,7 +159,12 @@ gboolean sv_aarch64_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs
 	    !sv_arch_struct_set(types, "pt_regs", "syscallno", raw, size, G_MAXUINT64, error))
 		return FALSE;
 	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{sv}"));
-	g_variant_builder_add(&b, "{sv}", "source", g_variant_new_string("vcpu+memory"));
+	guint64 tp;
+	gboolean live_tp = sv_vcpu_regs_get(vcpu, "tpidr_el0", &tp);
+	if (live_tp)
+		g_variant_builder_add(&b, "{sv}", "tpidr_el0", g_variant_new_uint64(tp));
+	g_variant_builder_add(&b, "{sv}", "source",
+			      g_variant_new_string(live_tp ? "vcpu" : "vcpu+memory"));
 	*ret_tls = g_variant_ref_sink(g_variant_builder_end(&b));
 	ret_fpu->raw = g_bytes_new(vcpu->fpu, vcpu->fpu_size);
 	ret_fpu->features = 0;

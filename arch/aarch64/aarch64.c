@@ -175,6 +175,7 @@ const SvArchOps sv_arch_aarch64 = {
 	.kernel_thread_size = 16384, /* THREAD_SIZE with 4K pages, no KASAN */
 	.qemu = &aarch64_qemu_board,
 	.parse_monitor_regs = aarch64_parse_monitor_regs,
+	.gdb_vcpu_regs = sv_aarch64_gdb_vcpu_regs,
 	.kernel_space_init = aarch64_kernel_space_init,
 	.kernel_va_to_pa = aarch64_kernel_va_to_pa,
 	.decode_pte = aarch64_decode_pte,

@@ -19,5 +19,14 @@ GBytes *sv_x86_syscall_fixup(const struct SvKernelTypes *types, GBytes *pt_regs,
 /* Fills out->fpu (an XSAVE standard-format image) from the FPU part of
  * QEMU's "info registers" text; leaves fpu_size 0 if it is not there. */
 void sv_x86_parse_monitor_fpu(const char *text, SvVcpuRegs *out);
+/* What QEMU's gdbstub lacks of an XSAVE image, from "info registers" text:
+ * x[4] (FTW) and, when the guest enabled AVX, YMM_Hi128 and bit 2 of
+ * *features. */
+gboolean sv_x86_monitor_avx_and_tags(const char *text, guint8 *x, guint64 *features,
+				     GError **error);
+/* Bytes of a standard-format XSAVE image holding the components in features. */
+gsize sv_x86_xsave_standard_size(guint64 features);
+/* The gdb_vcpu_regs hook (x86_64-gdb.c). */
+gboolean sv_x86_gdb_vcpu_regs(const SvGdbRegReader *rd, SvVcpuRegs *out, GError **error);
 
 #endif

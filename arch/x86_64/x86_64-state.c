@@ -100,7 +100,7 @@ static gboolean component_unused(const guint8 *buf, gsize len, guint64 xcomp_bv,
 	return TRUE;
 }
 
-static gsize xsave_standard_size(guint64 features)
+gsize sv_x86_xsave_standard_size(guint64 features)
 {
 	gsize size = XSAVE_EXTENDED;
 	for (guint i = 2; i < G_N_ELEMENTS(xsave_components); i++)
@@ -150,7 +150,7 @@ static GBytes *xsave_to_standard(const guint8 *buf, gsize len, guint64 user_feat
 		if ((features & bit) && (!(xstate_bv & bit) || component_unused(buf, len, xcomp_bv, i)))
 			features &= ~bit;
 	}
-	gsize out_len = xsave_standard_size(features);
+	gsize out_len = sv_x86_xsave_standard_size(features);
 	guint8 *out = g_malloc0(out_len);
 	memcpy(out, buf, XSAVE_LEGACY_SIZE);
 	guint64 bv = xstate_bv & features;
@@ -359,6 +359,28 @@ static void put_le(guint8 *p, guint64 v, guint bytes)
 		p[i] = (guint8)(v >> (8 * i));
 }
 
+/* Vector register i of the dump, q[0] least significant: YMMnn as four
+ * quadwords, most significant first, when the guest enabled AVX in XCR0
+ * (*ret_ymm), XMMnn as one 128-bit number otherwise (q[2], q[3] zero). */
+static gboolean monitor_vector(const char *text, guint i, guint64 q[4], gboolean *ret_ymm)
+{
+	char key[8];
+	const char *end;
+	g_snprintf(key, sizeof(key), "YMM%02u=", i);
+	if (hex_field(text, key, 16, &q[3], &end)) {
+		for (int k = 2; k >= 0; k--) {
+			if (*end != ' ' || !hex_field(end, " ", 16, &q[k], &end))
+				return FALSE;
+		}
+		*ret_ymm = TRUE;
+		return TRUE;
+	}
+	q[2] = q[3] = 0;
+	*ret_ymm = FALSE;
+	g_snprintf(key, sizeof(key), "XMM%02u=", i);
+	return hex_field(text, key, 16, &q[1], &end) && hex_field(end, "", 16, &q[0], NULL);
+}
+
 /*
  * QEMU prints FCW, FSW (TOP in bits 11-13), the abridged tag word, MXCSR,
  * the eight x87 registers by physical number (FPRn=mantissa exponent), and
@@ -396,31 +418,56 @@ void sv_x86_parse_monitor_fpu(const char *text, SvVcpuRegs *out)
 	}
 	guint64 features = 0x3; /* x87, SSE */
 	for (guint i = 0; i < 16; i++) {
-		char key[8];
 		guint64 q[4];
-		const char *end;
-		g_snprintf(key, sizeof(key), "YMM%02u=", i);
-		if (hex_field(text, key, 16, &q[3], &end)) {
-			for (int k = 2; k >= 0; k--) {
-				if (*end != ' ' || !hex_field(end, " ", 16, &q[k], &end))
-					return;
-			}
-			features |= 0x4;
-			put_le(x + 160 + 16 * i, q[0], 8);
-			put_le(x + 168 + 16 * i, q[1], 8);
-			put_le(x + 576 + 16 * i, q[2], 8);
-			put_le(x + 584 + 16 * i, q[3], 8);
-			continue;
-		}
-		g_snprintf(key, sizeof(key), "XMM%02u=", i);
-		if (!hex_field(text, key, 16, &q[1], &end) || !hex_field(end, "", 16, &q[0], NULL))
+		gboolean ymm;
+		if (!monitor_vector(text, i, q, &ymm))
 			return;
 		put_le(x + 160 + 16 * i, q[0], 8);
 		put_le(x + 168 + 16 * i, q[1], 8);
+		if (ymm) {
+			features |= 0x4;
+			put_le(x + 576 + 16 * i, q[2], 8);
+			put_le(x + 584 + 16 * i, q[3], 8);
+		}
 	}
 	put_le(x + 512, features, 8);
 	out->fpu_features = features;
-	out->fpu_size = (guint32)xsave_standard_size(features);
+	out->fpu_size = (guint32)sv_x86_xsave_standard_size(features);
+}
+
+/*
+ * The part of an XSAVE image QEMU 7.2's gdbstub cannot give (see
+ * x86_64-gdb.c), from the same "info registers" text: the abridged x87 tag
+ * word (the stub always sends ftag 0) and the upper halves of YMM0-15 with
+ * whether the guest enabled AVX in XCR0 (the stub has no AVX feature).
+ * Writes FTW into x[4] and, with AVX, YMM_Hi128 at its standard offset and
+ * bit 2 of *features. This is the one reason left to read HMP text.
+ */
+gboolean sv_x86_monitor_avx_and_tags(const char *text, guint8 *x, guint64 *features,
+				     GError **error)
+{
+	guint64 ftw;
+	if (!hex_field(text, "FTW=", 2, &ftw, NULL)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
+			    "x86_64: QEMU's register dump lacks FTW");
+		return FALSE;
+	}
+	x[4] = (guint8)ftw;
+	for (guint i = 0; i < 16; i++) {
+		guint64 q[4];
+		gboolean ymm;
+		if (!monitor_vector(text, i, q, &ymm)) {
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
+				    "x86_64: QEMU's register dump lacks vector register %u", i);
+			return FALSE;
+		}
+		if (!ymm)
+			continue;
+		*features |= 0x4;
+		put_le(x + 576 + 16 * i, q[2], 8);
+		put_le(x + 584 + 16 * i, q[3], 8);
+	}
+	return TRUE;
 }
 
 /*

@@ -210,6 +210,7 @@ const SvArchOps sv_arch_x86_64 = {
 	.kernel_thread_size = 16384, /* THREAD_SIZE without KASAN */
 	.qemu = &x86_64_qemu_board,
 	.parse_monitor_regs = x86_parse_monitor_regs,
+	.gdb_vcpu_regs = sv_x86_gdb_vcpu_regs,
 	.kernel_space_init = x86_kernel_space_init,
 	.kernel_va_to_pa = x86_kernel_va_to_pa,
 	.decode_pte = x86_decode_pte,

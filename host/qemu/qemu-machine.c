@@ -15,6 +15,7 @@
 #include "base/errors.h"
 #include "host/qemu/domain-xml.h"
 #include "host/qemu/libvirt-worker.h"
+#include "host/qemu/qemu-vcpu-regs.h"
 
 typedef struct SvQemuMachine {
 	SvMachine base;
@@ -155,23 +156,49 @@ static SvGuestMem *qemu_map_ram(SvMachine *m, GError **error)
 	return sv_guest_mem_open(path, regions, n, error);
 }
 
-static gboolean qemu_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs,
-				    GError **error)
+char *sv_qemu_machine_hmp(SvMachine *m, const char *command_line, gint cpu, GError **error)
 {
-	g_autofree char *cmd = g_strdup_printf(
-		"{\"execute\":\"human-monitor-command\",\"arguments\":"
-		"{\"command-line\":\"info registers\",\"cpu-index\":%u}}",
-		cpu);
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "execute");
+	json_builder_add_string_value(b, "human-monitor-command");
+	json_builder_set_member_name(b, "arguments");
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "command-line");
+	json_builder_add_string_value(b, command_line);
+	if (cpu >= 0) {
+		json_builder_set_member_name(b, "cpu-index");
+		json_builder_add_int_value(b, cpu);
+	}
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	g_autoptr(JsonNode) root = json_builder_get_root(b);
+	g_autofree char *cmd = json_to_string(root, FALSE);
 	g_autoptr(JsonNode) text = qmp(m, cmd, error);
 	if (!text)
-		return FALSE;
+		return NULL;
 	const char *s = JSON_NODE_HOLDS_VALUE(text) ? json_node_get_string(text) : NULL;
-	if (!s || !*s) {
-		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "VM '%s' has no vCPU %u", m->name,
-			    cpu);
+	if (!s) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "QEMU monitor: '%s' gave no text",
+			    command_line);
+		return NULL;
+	}
+	return g_strdup(s);
+}
+
+gboolean sv_qemu_machine_running(SvMachine *m, gboolean *ret_running, GError **error)
+{
+	g_autoptr(JsonNode) st = qmp(m, "{\"execute\":\"query-status\"}", error);
+	if (!st)
+		return FALSE;
+	JsonObject *o = JSON_NODE_HOLDS_OBJECT(st) ? json_node_get_object(st) : NULL;
+	if (!o || !json_object_has_member(o, "running")) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, 
+			    "QEMU monitor: query-status has no 'running'");
 		return FALSE;
 	}
-	return m->arch->parse_monitor_regs(s, ret_regs, error);
+	*ret_running = json_object_get_boolean_member(o, "running");
+	return TRUE;
 }
 
 static void qemu_release_control(SvMachine *m)
@@ -191,7 +218,7 @@ static const SvMachineOps qemu_machine_ops = {
 	.stop = qemu_stop,
 	.get_state = qemu_get_state,
 	.map_ram = qemu_map_ram,
-	.read_vcpu_regs = qemu_read_vcpu_regs,
+	.read_vcpu_regs = sv_qemu_vcpu_regs_read,
 	.release_control = qemu_release_control,
 	.free_backend = qemu_free_backend,
 };

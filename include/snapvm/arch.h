@@ -73,6 +73,20 @@ typedef struct SvVcpuRegs {
 	guint8 fpu[SV_VCPU_FPU_MAX];
 } SvVcpuRegs;
 
+/* A paused vCPU's registers as a GDB remote stub (QEMU's gdbstub) gives
+ * them, by the names of the stub's target description. */
+typedef struct SvGdbRegReader {
+	/* Whether the target description has a register called name. */
+	gboolean (*has)(gpointer ctx, const char *name);
+	/* Copies register name into buf: len bytes, which must be its size in
+	 * the target description, in the target's byte order. */
+	gboolean (*read)(gpointer ctx, const char *name, void *buf, gsize len, GError **error);
+	/* QEMU's HMP "info registers" text for the same vCPU, for what a stub
+	 * cannot give (see the arch's gdb_vcpu_regs); owned by the reader. */
+	const char *(*monitor_text)(gpointer ctx, GError **error);
+	gpointer ctx;
+} SvGdbRegReader;
+
 /* What an arch needs to translate kernel virtual addresses, found once per
  * guest (see the kernel_space_* hooks). */
 typedef struct SvKernelSpace {
@@ -152,6 +166,10 @@ typedef struct SvArchOps {
 	const SvQemuBoard *qemu;
 	/* Parses QEMU's HMP "info registers" text for one vCPU. */
 	gboolean (*parse_monitor_regs)(const char *text, SvVcpuRegs *out, GError **error);
+	/* Optional: a paused vCPU's registers from a GDB remote stub, under
+	 * the names vcpu_user_state looks up, with the FPU image in the
+	 * snapshot's format (SvFpuState). */
+	gboolean (*gdb_vcpu_regs)(const SvGdbRegReader *rd, SvVcpuRegs *out, GError **error);
 	/* Optional (introspection): reads from guest memory what kernel
 	 * address translation needs. */
 	gboolean (*kernel_space_init)(SvKernelSpace *ks, const struct SvGuestMem *mem,
@@ -196,6 +214,8 @@ typedef struct SvArchOps {
 
 /* Wrappers for the optional hooks: fail with an error naming the arch and
  * the hook when an arch lacks it. */
+gboolean sv_arch_gdb_vcpu_regs(const SvArchOps *arch, const SvGdbRegReader *rd, SvVcpuRegs *out,
+			       GError **error);
 gboolean sv_arch_kernel_space_init(const SvArchOps *arch, SvKernelSpace *ks,
 				   const struct SvGuestMem *mem, const struct SvKallsyms *syms,
 				   GBytes *kernel_file, GError **error);

@@ -35,7 +35,10 @@ static SvAgentClient *control;
 static char *tmpdir;
 
 static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sleeper",
-					 "blockread", "fdenv", NULL };
+					 "blockread", "fdenv", "spin", NULL };
+/* the oracle runs on these */
+static const char *const oracle_workloads[] = { "counter", "fpu", "tls", "memory", "sleeper",
+						"blockread", "fdenv", NULL };
 
 static void require_guest(void)
 {
@@ -577,6 +580,33 @@ static void test_busy_process_on_vcpu(void)
 		g_test_incomplete("the busy counter was never caught in user mode in 20 pauses");
 }
 
+/*
+ * The oracle for registers read live from a vCPU (through QEMU's gdbstub on
+ * the qemu backend): spin holds the same registers at every instant of its
+ * loop, so what a checkpoint read from its vCPU in user mode must equal
+ * what ptrace sees once the VM runs again - every GPR, the TLS registers,
+ * and the FPU/SIMD state (x87 stack, MXCSR and YMM upper halves on x86_64;
+ * v0-v31, FPSR and FPCR on aarch64).
+ */
+static void test_spinning_process_oracle(void)
+{
+	require_guest();
+	guint32 pid = start_workload("spin", "1000000", "1");
+	g_usleep(500 * 1000);
+	for (guint i = 0; i < 20; i++) {
+		SvCheckpointStats st;
+		g_autofree char *file = checkpoint(pid, &st);
+		if (!strcmp(st.regs_source, "vcpu")) {
+			compare_with_oracle(file, pid, FALSE, NULL);
+			g_assert_true(g_remove(file) == 0);
+			signal_workload(pid, SIGKILL);
+			return;
+		}
+		g_assert_true(g_remove(file) == 0);
+	}
+	g_error("spin was never on its vCPU in user mode in 20 pauses");
+}
+
 /* A blocked signal sent to the process stays pending, with its siginfo;
  * the handler and mask that blockread installs are recorded. */
 static void test_pending_signal(void)
@@ -731,7 +761,7 @@ int main(int argc, char **argv)
 	sv_test_state_dir();
 	g_autofree char *boot = g_strdup_printf("/checkpoint/%s/boot", arch_name);
 	g_test_add_func(boot, test_boot);
-	for (const char *const *w = workloads; *w; w++) {
+	for (const char *const *w = oracle_workloads; *w; w++) {
 		g_autofree char *p = g_strdup_printf("/checkpoint/%s/oracle/%s", arch_name, *w);
 		g_test_add_data_func(p, *w, test_workload);
 	}
@@ -742,6 +772,7 @@ int main(int argc, char **argv)
 	} while (0)
 	ADD("running-sleeper", test_running_sleeper);
 	ADD("busy-process-on-vcpu", test_busy_process_on_vcpu);
+	ADD("oracle/spin-on-vcpu", test_spinning_process_oracle);
 	ADD("pending-signal", test_pending_signal);
 	ADD("errors", test_errors);
 	ADD("cli", test_cli);

@@ -77,14 +77,34 @@ static const char x86_dump[] =
 	"YMM01=0000000000000000 0000000000000000 0000000000000000 0000000000000005\n"
 	"YMM02=0 YMM03=0\n";
 
-static void test_x86_monitor_fpu(void)
+/* x86_dump with the other YMM registers, all zero */
+static GString *x86_full_dump(void)
 {
-	const SvArchOps *x = sv_arch_lookup("x86_64", NULL);
-	g_autoptr(GString) text = g_string_new(x86_dump);
-	/* the other YMM registers, all zero */
+	GString *text = g_string_new(x86_dump);
 	g_string_truncate(text, strstr(text->str, "YMM02") - text->str);
 	for (guint i = 2; i < 16; i++)
 		g_string_append_printf(text, "YMM%02u=%016x %016x %016x %016x\n", i, 0, 0, 0, 0);
+	return text;
+}
+
+/* aarch64_cpu_dump_state at EL0 with the Q registers (hi:lo): Xn = n,
+ * Qn = 0x100+n : n. */
+static GString *aarch64_dump(void)
+{
+	GString *text = g_string_new("PC=0000000000401000 ");
+	for (guint i = 0; i < 31; i++)
+		g_string_append_printf(text, "X%02u=%016x ", i, i);
+	g_string_append(text, " SP=0000ffffe0001000\nPSTATE=80000000 N--- EL0t     "
+			      "FPCR=00000000 FPSR=08000010\n");
+	for (guint i = 0; i < 32; i++)
+		g_string_append_printf(text, "Q%02u=%016x:%016x ", i, 0x100 + i, i);
+	return text;
+}
+
+static void test_x86_monitor_fpu(void)
+{
+	const SvArchOps *x = sv_arch_lookup("x86_64", NULL);
+	g_autoptr(GString) text = x86_full_dump();
 	SvVcpuRegs regs;
 	g_autoptr(GError) error = NULL;
 	g_assert_true(x->parse_monitor_regs(text->str, &regs, &error));
@@ -117,17 +137,11 @@ static void test_x86_monitor_fpu(void)
 	g_assert_cmphex(f[512], ==, 7); /* XSTATE_BV */
 }
 
-/* aarch64_cpu_dump_state at EL0 with the Q registers (hi:lo). */
+/* The dump parsed: registers, and the Q registers as user_fpsimd_state. */
 static void test_aarch64_monitor_fpu(void)
 {
 	const SvArchOps *a = sv_arch_lookup("aarch64", NULL);
-	g_autoptr(GString) text = g_string_new("PC=0000000000401000 ");
-	for (guint i = 0; i < 31; i++)
-		g_string_append_printf(text, "X%02u=%016x ", i, i);
-	g_string_append(text, " SP=0000ffffe0001000\nPSTATE=80000000 N--- EL0t     "
-			      "FPCR=00000000 FPSR=08000010\n");
-	for (guint i = 0; i < 32; i++)
-		g_string_append_printf(text, "Q%02u=%016x:%016x ", i, 0x100 + i, i);
+	g_autoptr(GString) text = aarch64_dump();
 	SvVcpuRegs regs;
 	g_autoptr(GError) error = NULL;
 	g_assert_true(a->parse_monitor_regs(text->str, &regs, &error));
@@ -145,6 +159,166 @@ static void test_aarch64_monitor_fpu(void)
 	g_assert_cmphex(x7, ==, 7);
 }
 
+/* ---- registers from a gdbstub: the same SvVcpuRegs as from the monitor ---- */
+
+/* A stub's registers as the client would hand them over: name -> bytes in
+ * target order, plus the monitor text for what the stub lacks. */
+typedef struct {
+	GHashTable *regs;
+	const char *monitor;
+} TableStub;
+
+static gboolean table_has(gpointer ctx, const char *name)
+{
+	return g_hash_table_contains(((TableStub *)ctx)->regs, name);
+}
+
+static gboolean table_read(gpointer ctx, const char *name, void *buf, gsize len, GError **error)
+{
+	GBytes *b = g_hash_table_lookup(((TableStub *)ctx)->regs, name);
+	if (!b || g_bytes_get_size(b) != len) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED, "no register %s of %zu bytes",
+			    name, len);
+		return FALSE;
+	}
+	memcpy(buf, g_bytes_get_data(b, NULL), len);
+	return TRUE;
+}
+
+static const char *table_monitor(gpointer ctx, GError **error)
+{
+	return ((TableStub *)ctx)->monitor;
+}
+
+/* lo, then hi for a 128-bit register; size bytes of it */
+static void table_put(GHashTable *t, const char *name, guint64 lo, guint64 hi, gsize size)
+{
+	guint8 b[16];
+	for (guint i = 0; i < 8; i++) {
+		b[i] = (guint8)(lo >> (8 * i));
+		b[8 + i] = (guint8)(hi >> (8 * i));
+	}
+	g_hash_table_insert(t, g_strdup(name), g_bytes_new(b, size));
+}
+
+static GHashTable *table_new(void)
+{
+	return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
+}
+
+static void assert_same_regs(const SvVcpuRegs *gdb, const SvVcpuRegs *mon, const char *const *names)
+{
+	for (const char *const *n = names; *n; n++) {
+		guint64 a, b;
+		g_assert_true(sv_vcpu_regs_get(mon, *n, &b));
+		if (!sv_vcpu_regs_get(gdb, *n, &a))
+			g_error("the gdbstub path gave no %s", *n);
+		g_assert_cmphex(a, ==, b);
+	}
+	g_assert_cmphex(gdb->pc, ==, mon->pc);
+	g_assert_cmphex(gdb->sp, ==, mon->sp);
+	g_assert_cmpint(gdb->user_mode, ==, mon->user_mode);
+	g_assert_cmpuint(gdb->fpu_size, ==, mon->fpu_size);
+	g_assert_cmphex(gdb->fpu_features, ==, mon->fpu_features);
+	g_assert_cmpmem(gdb->fpu, gdb->fpu_size, mon->fpu, mon->fpu_size);
+}
+
+/* The x86_dump state as QEMU 7.2's stub sends it: st6/st7 as physical
+ * registers 6 and 7 (TOP 6), xmm0-15 lo-hi, and only what the stub lacks
+ * (FTW, the YMM upper halves) taken from the monitor text. */
+static void test_x86_gdb_regs(void)
+{
+	const SvArchOps *x = sv_arch_lookup("x86_64", NULL);
+	g_autoptr(GString) text = x86_full_dump();
+	g_autoptr(GHashTable) t = table_new();
+	static const char *const gprs[] = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp",
+					    "rsp", "r8",  "r9",	 "r10", "r11", "r12", "r13",
+					    "r14", "r15", NULL };
+	for (guint i = 0; gprs[i]; i++)
+		table_put(t, gprs[i], i == 7 ? 0x7ffd00001000ull : i < 7 ? i + 1 : i, 0, 8);
+	table_put(t, "rip", 0x401234, 0, 8);
+	table_put(t, "eflags", 0x246, 0, 4);
+	static const char *const segs[] = { "cs", "ss", "ds", "es", "fs", "gs" };
+	static const guint sels[] = { 0x33, 0x2b, 0, 0, 0, 0 };
+	for (guint i = 0; i < 6; i++)
+		table_put(t, segs[i], sels[i], 0, 4);
+	table_put(t, "fs_base", 0x4c8380, 0, 8);
+	table_put(t, "gs_base", 0, 0, 8);
+	table_put(t, "k_gs_base", 0xffff888000000000ull, 0, 8);
+	for (guint i = 0; i < 5; i++)
+		table_put(t, (const char *[]){ "cr0", "cr2", "cr3", "cr4", "efer" }[i], 0, 0, 8);
+	table_put(t, "fctrl", 0x37f, 0, 4);
+	table_put(t, "fstat", 0x3000, 0, 4);
+	static const char *const zero32[] = { "ftag", "fiseg", "fioff", "foseg", "fooff", "fop" };
+	for (guint i = 0; i < G_N_ELEMENTS(zero32); i++)
+		table_put(t, zero32[i], 0, 0, 4);
+	for (guint i = 0; i < 8; i++) {
+		char name[8];
+		g_snprintf(name, sizeof(name), "st%u", i);
+		table_put(t, name, i == 6 ? 0x8000000000000000ull : i == 7 ? 0xc000000000000000ull : 0,
+			  i == 6 ? 0x3fff : i == 7 ? 0x4000 : 0, 10);
+	}
+	for (guint i = 0; i < 16; i++) {
+		char name[8];
+		g_snprintf(name, sizeof(name), "xmm%u", i);
+		table_put(t, name, i == 0 ? 0x4444444444444444ull : i == 1 ? 5 : 0,
+			  i == 0 ? 0x3333333333333333ull : 0, 16);
+	}
+	table_put(t, "mxcsr", 0x1f80, 0, 4);
+	TableStub stub = { t, text->str };
+	SvGdbRegReader rd = { table_has, table_read, table_monitor, &stub };
+	SvVcpuRegs gdb, mon;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sv_arch_gdb_vcpu_regs(x, &rd, &gdb, &error));
+	g_assert_no_error(error);
+	g_assert_true(x->parse_monitor_regs(text->str, &mon, &error));
+	static const char *const names[] = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+					     "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+					     "rip", "rfl", "cs", "ss", "fs", "gs", "fs_base",
+					     "gs_base", "cpl", NULL };
+	assert_same_regs(&gdb, &mon, names);
+	/* a register the stub does not have is an error that names it */
+	g_hash_table_remove(t, "xmm15");
+	g_assert_false(sv_arch_gdb_vcpu_regs(x, &rd, &gdb, &error));
+	g_assert_nonnull(strstr(error->message, "xmm15"));
+}
+
+/* The aarch64 dump's state from the stub: nothing taken from the monitor,
+ * and TPIDR_EL0 as well, which the monitor never gave. */
+static void test_aarch64_gdb_regs(void)
+{
+	const SvArchOps *a = sv_arch_lookup("aarch64", NULL);
+	g_autoptr(GString) text = aarch64_dump();
+	g_autoptr(GHashTable) t = table_new();
+	for (guint i = 0; i < 32; i++) {
+		char name[8];
+		g_snprintf(name, sizeof(name), "x%u", i);
+		if (i < 31)
+			table_put(t, name, i, 0, 8);
+		g_snprintf(name, sizeof(name), "v%u", i);
+		table_put(t, name, i, 0x100 + i, 16);
+	}
+	table_put(t, "sp", 0xffffe0001000ull, 0, 8);
+	table_put(t, "pc", 0x401000, 0, 8);
+	table_put(t, "cpsr", 0x80000000, 0, 4);
+	table_put(t, "fpsr", 0x08000010, 0, 4);
+	table_put(t, "fpcr", 0, 0, 4);
+	table_put(t, "TPIDR_EL0", 0x4c8380, 0, 8);
+	TableStub stub = { t, NULL }; /* no monitor: the hook must not need one */
+	SvGdbRegReader rd = { table_has, table_read, table_monitor, &stub };
+	SvVcpuRegs gdb, mon;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sv_arch_gdb_vcpu_regs(a, &rd, &gdb, &error));
+	g_assert_no_error(error);
+	g_assert_true(a->parse_monitor_regs(text->str, &mon, &error));
+	static const char *const names[] = { "x0", "x7", "x30", "sp", "pc", "pstate", "fpsr",
+					     "fpcr", NULL };
+	assert_same_regs(&gdb, &mon, names);
+	guint64 tp;
+	g_assert_true(sv_vcpu_regs_get(&gdb, "tpidr_el0", &tp));
+	g_assert_cmphex(tp, ==, 0x4c8380);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -154,5 +328,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/arch/monitor-parse-rejects-junk", test_monitor_parse_rejects_junk);
 	g_test_add_func("/arch/x86_64/monitor-fpu", test_x86_monitor_fpu);
 	g_test_add_func("/arch/aarch64/monitor-fpu", test_aarch64_monitor_fpu);
+	g_test_add_func("/arch/x86_64/gdb-regs", test_x86_gdb_regs);
+	g_test_add_func("/arch/aarch64/gdb-regs", test_aarch64_gdb_regs);
 	return g_test_run();
 }
