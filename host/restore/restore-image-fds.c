@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* restore-image-fds.c - see restore-image-fds.h. */
-#include "host/restore/restore-image-fds.h"
-
+/* restore-image-fds.c - the restore image's fds part: the fd table and the
+ * process environment (see restore-image-parts.h). */
 #include <string.h>
 
-#include "base/errors.h"
+#include "host/restore/restore-image-parts.h"
 #include "host/snapshot/snapshot-fds.h"
 
 #define O_ACCMODE_ 3u
@@ -17,42 +16,16 @@
 #define O_PATH_ 010000000u
 #define MAX_PIPE_DATA (16u << 20)
 
-gboolean sv_rimg_refuse(GError **error, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_set_error_literal(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT, msg);
-	return FALSE;
-}
-
-static guint32 file_index(SvRimgFiles *f, const char *path, const char *sha, gboolean *uncarried)
-{
-	gpointer idx;
-	if (g_hash_table_lookup_extended(f->by_path, path, NULL, &idx))
-		return GPOINTER_TO_UINT(idx);
-	struct sv_rimg_file e = { .path_off = sv_rimg_add_string(f->strings, path), .carried = sha[0] != 0 };
-	if (e.carried)
-		sv_rimg_hex_to_bytes(sha, e.sha256);
-	else
-		*uncarried = TRUE;
-	guint32 i = f->files->len;
-	g_array_append_val(f->files, e);
-	g_ptr_array_add(f->shas, g_strdup(sha));
-	g_hash_table_insert(f->by_path, g_strdup(path), GUINT_TO_POINTER(i));
-	return i;
-}
-
 static gint compare_fd(gconstpointer a, gconstpointer b)
 {
 	const struct sv_rimg_fd *x = a, *y = b;
 	return (x->fd > y->fd) - (x->fd < y->fd);
 }
 
-static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *files, GArray *out,
-			GByteArray *data, gboolean *uncarried, GError **error)
+static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 {
+	GArray *out = t->fds;
+	GByteArray *data = t->fd_data;
 	g_autoptr(GHashTable) pipes = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	/* open file identity -> its first fd (the snapshot lists fds in order) */
 	g_autoptr(GHashTable) opened = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
@@ -116,9 +89,9 @@ static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *fi
 			if (!path || path[0] != '/')
 				return sv_rimg_refuse(error, "fd %u (%s) has no path to reopen", fd, kind);
 			if (!strcmp(kind, "file"))
-				file_index(files, path, sha, uncarried);
+				sv_rimg_add_file(t, path, sha);
 			e.kind = SV_RIMG_FD_PATH;
-			e.path_off = sv_rimg_add_string(files->strings, path);
+			e.path_off = sv_rimg_add_string(t, path);
 			e.pos = pos;
 		} else {
 			return sv_rimg_refuse(error, "fd %u is a %s; restore recreates files, directories, "
@@ -136,7 +109,7 @@ static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *fi
 		if (e->dup_of >= e->fd)
 			return sv_rimg_refuse(error, "fd %d shares its open file with a later fd", e->fd);
 	}
-	h->nfds = out->len;
+	t->h.nfds = out->len;
 	return TRUE;
 }
 
@@ -147,22 +120,21 @@ static void timer(GVariant *task, const char *key, guint64 out[2])
 		g_variant_get(v, "(tt)", &out[0], &out[1]);
 }
 
-gboolean sv_rimg_fds_build(GVariant *task, struct sv_rimg_header *h, SvRimgFiles *files,
-			   GArray *ret_fds, GArray *ret_groups, GByteArray *ret_data,
-			   gboolean *ret_uncarried, GError **error)
+gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error)
 {
+	struct sv_rimg_header *h = &t->h;
 	g_autoptr(GVariant) fds = g_variant_lookup_value(task, "fds", G_VARIANT_TYPE("aa{sv}"));
 	if (!fds)
 		return TRUE; /* a snapshot from before fds were captured */
 	h->flags |= SV_RIMG_FDS;
-	if (!add_fds(fds, h, files, ret_fds, ret_data, ret_uncarried, error))
+	if (!add_fds(t, fds, error))
 		return FALSE;
-	h->data_len = ret_data->len;
+	h->data_len = t->fd_data->len;
 	const char *cwd = "";
 	g_variant_lookup(task, "cwd", "&s", &cwd);
 	if (cwd[0] && cwd[0] != '/')
 		return sv_rimg_refuse(error, "the snapshot's working directory '%s' is not absolute", cwd);
-	h->cwd_off = sv_rimg_add_string(files->strings, cwd);
+	h->cwd_off = sv_rimg_add_string(t, cwd);
 	guint32 umask = 022;
 	g_variant_lookup(task, "umask", "u", &umask);
 	h->umask = umask & 0777;
@@ -186,7 +158,7 @@ gboolean sv_rimg_fds_build(GVariant *task, struct sv_rimg_header *h, SvRimgFiles
 		const guint32 *g = g_variant_get_fixed_array(groups, &n, sizeof(guint32));
 		if (n > 65536)
 			return sv_rimg_refuse(error, "the snapshot has %" G_GSIZE_FORMAT " supplementary groups", n);
-		g_array_append_vals(ret_groups, g, (guint)n);
+		g_array_append_vals(t->groups, g, (guint)n);
 		h->ngroups = (guint32)n;
 	}
 	g_autoptr(GVariant) expires_only = g_variant_lookup_value(task, "itimer_real_expires", NULL);

@@ -10,7 +10,7 @@
 #include <glib.h>
 
 #include "snapvm/arch.h"
-#include "host/restore/restore-image.h"
+#include "host/restore/restore-image-build.h"
 #include "host/snapshot/snapshot-reader.h"
 
 /* The arch of the snapshot, checked against want (the user's --arch, may

@@ -19,9 +19,10 @@
 #include "snapvm/restore-image-format.h"
 #include "snapvm/snapshot-format.h"
 #include "base/errors.h"
-#include "host/restore/restore-image.h"
+#include "host/restore/restore-image-build.h"
 #include "host/snapshot/snapshot-reader.h"
 #include "host/snapshot/snapshot-writer.h"
+#include "tests/unit/fd-entry.h"
 
 #define PS 4096u
 #define TEXT 0x400000ull	 /* /bin/prog, 4 pages r-x, pgoff 0 */
@@ -41,33 +42,7 @@ static void fill(guint8 *p, gsize len, guint seed)
 		p[i] = (guint8)(seed * 131 + i * 7 + (i >> 12) + 1);
 }
 
-static GVariant *fd_entry(guint32 fd, const char *kind, guint32 flags, guint64 pos, guint64 file,
-			  const char *path, const char *sha, guint64 pipe, const char *data,
-			  gboolean stdio)
-{
-	g_autoptr(GVariantDict) d = g_variant_dict_new(NULL);
-	g_variant_dict_insert(d, "fd", "u", fd);
-	g_variant_dict_insert(d, "kind", "s", kind);
-	g_variant_dict_insert(d, "flags", "u", flags);
-	g_variant_dict_insert(d, "mode", "u", 3u);
-	g_variant_dict_insert(d, "cloexec", "b", fd == 5);
-	g_variant_dict_insert(d, "pos", "t", pos);
-	g_variant_dict_insert(d, "file", "t", file);
-	g_variant_dict_insert(d, "stdio", "b", stdio);
-	if (path)
-		g_variant_dict_insert(d, "path", "s", path);
-	if (sha)
-		g_variant_dict_insert(d, "sha256", "s", sha);
-	if (pipe)
-		g_variant_dict_insert(d, "pipe", "t", pipe);
-	if (data)
-		g_variant_dict_insert_value(d, "pipe_data",
-					    g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, data,
-								      strlen(data), 1));
-	return g_variant_dict_end(d);
-}
-
-static GVariant *task_section(const char *prog_sha)
+static GVariant *task_section(void)
 {
 	g_autoptr(GVariantDict) d = g_variant_dict_new(NULL);
 	g_variant_dict_insert(d, "pid", "u", 42u);
@@ -122,14 +97,14 @@ static GVariant *task_section(const char *prog_sha)
 	g_variant_dict_insert(d, "itimer_virtual", "(tt)", (guint64)0, (guint64)0);
 	g_variant_dict_insert(d, "itimer_prof", "(tt)", (guint64)3000000, (guint64)0);
 	GVariant *fds[] = {
-		fd_entry(0, "chr", 0100000, 0, 0xa0, "/dev/null", NULL, 0, NULL, TRUE),
-		fd_entry(1, "pipe", 01, 0, 0xa1, NULL, NULL, 0x55, NULL, TRUE),
-		fd_entry(2, "pipe", 01, 0, 0xa1, NULL, NULL, 0x55, NULL, TRUE),
-		fd_entry(3, "file", 0100002, 77, 0xb0, "/bin/prog", prog_sha, 0, NULL, FALSE),
-		fd_entry(4, "dir", 0200000, 0, 0xb1, "/work", NULL, 0, NULL, FALSE),
-		fd_entry(5, "pipe", 04000, 0, 0xc0, NULL, NULL, 0x77, "unread bytes", FALSE),
-		fd_entry(6, "pipe", 04001, 0, 0xc1, NULL, NULL, 0x77, NULL, FALSE),
-		fd_entry(7, "file", 0100000, 5, 0xb0, "/bin/prog", prog_sha, 0, NULL, FALSE),
+		fd_entry(0, "chr", 0100000, 0, 0xa0, "/dev/null", 0, NULL, FALSE, TRUE),
+		fd_entry(1, "pipe", 01, 0, 0xa1, NULL, 0x55, NULL, FALSE, TRUE),
+		fd_entry(2, "pipe", 01, 0, 0xa1, NULL, 0x55, NULL, FALSE, TRUE),
+		fd_entry(3, "file", 0100002, 77, 0xb0, "/bin/prog", 0, NULL, FALSE, FALSE),
+		fd_entry(4, "dir", 0200000, 0, 0xb1, "/work", 0, NULL, FALSE, FALSE),
+		fd_entry(5, "pipe", 04000, 0, 0xc0, NULL, 0x77, "unread bytes", TRUE, FALSE),
+		fd_entry(6, "pipe", 04001, 0, 0xc1, NULL, 0x77, NULL, FALSE, FALSE),
+		fd_entry(7, "file", 0100000, 5, 0xb0, "/bin/prog", 0, NULL, FALSE, FALSE),
 	};
 	g_variant_dict_insert_value(d, "fds", g_variant_new_array(G_VARIANT_TYPE("a{sv}"), fds,
 								   G_N_ELEMENTS(fds)));
@@ -228,7 +203,7 @@ static char *write_snapshot(void)
 		guint32 kind;
 		GVariant *value;
 	} meta[] = {
-		{ SV_SNAP_SECTION_TASK, task_section(sha) }, { SV_SNAP_SECTION_REGS, regs_section() },
+		{ SV_SNAP_SECTION_TASK, task_section() }, { SV_SNAP_SECTION_REGS, regs_section() },
 		{ SV_SNAP_SECTION_FPU, fpu_section() },	     { SV_SNAP_SECTION_TLS, tls_section() },
 		{ SV_SNAP_SECTION_MM, mm_section() },	     { SV_SNAP_SECTION_VMAS, vmas_section(sha) },
 	};
