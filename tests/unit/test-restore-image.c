@@ -11,7 +11,8 @@
  * and the process environment. The image of it is checked field by field
  * where the test says why a value is what it is, and whole by its SHA-256.
  * When the image format changes on purpose, the expected digests change
- * with it (the test prints the new ones).
+ * with it (the test prints the new ones). And restore.c, which packs the
+ * image with the guest restorer into the restore guest's initrd.
  */
 #include <glib/gstdio.h>
 #include <string.h>
@@ -19,9 +20,10 @@
 #include "snapvm/restore-image-format.h"
 #include "snapvm/snapshot-format.h"
 #include "base/errors.h"
-#include "host/restore/restore-image-build.h"
+#include "host/restore/restore.h"
 #include "host/snapshot/snapshot-reader.h"
 #include "host/snapshot/snapshot-writer.h"
+#include "tests/test-paths.h"
 #include "tests/unit/fd-entry.h"
 
 #define PS 4096u
@@ -33,6 +35,10 @@
 #define STACK 0x7ffffffde000ull /* 4 pages */
 #define VDSO 0x7ffff7fc1000ull	 /* vvar 4 pages, then vdso 2 */
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
+
+/* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
+#define IMAGE_SHA256 "724bd9ab2763a888b36db6fa5fb0039806daa4624fa103025a871a8214673329"
+#define IMAGE_HOST_PAGES_SHA256 "aa07191965751785757ebe23633d50484db7b751e5e5041d9198ed7a22db7b59"
 
 static char *tmp_dir;
 
@@ -290,12 +296,98 @@ static void check_image(gboolean host_pages, const char *want_sha256)
 
 static void test_image_bytes(void)
 {
-	check_image(FALSE, "724bd9ab2763a888b36db6fa5fb0039806daa4624fa103025a871a8214673329");
+	check_image(FALSE, IMAGE_SHA256);
 }
 
 static void test_image_bytes_host_pages(void)
 {
-	check_image(TRUE, "aa07191965751785757ebe23633d50484db7b751e5e5041d9198ed7a22db7b59");
+	check_image(TRUE, IMAGE_HOST_PAGES_SHA256);
+}
+
+/* One entry of a newc cpio archive at *off (moved past it); FALSE at its
+ * end (TRAILER!!!). */
+static gboolean cpio_next(const guint8 *a, gsize len, gsize *off, char **ret_name,
+			  GBytes **ret_data)
+{
+	g_assert_cmpuint(*off + 110, <=, len);
+	g_assert_cmpmem(a + *off, 6, "070701", 6);
+	char field[9] = { 0 };
+	memcpy(field, a + *off + 6 + 6 * 8, 8); /* c_filesize */
+	gsize size = g_ascii_strtoull(field, NULL, 16);
+	memcpy(field, a + *off + 6 + 11 * 8, 8); /* c_namesize */
+	gsize namesize = g_ascii_strtoull(field, NULL, 16);
+	gsize name_at = *off + 110, data_at = (name_at + namesize + 3) & ~(gsize)3;
+	g_assert_cmpuint(data_at + size, <=, len);
+	*ret_name = g_strndup((const char *)a + name_at, namesize);
+	*ret_data = g_bytes_new(a + data_at, size);
+	*off = (data_at + size + 3) & ~(gsize)3;
+	return strcmp(*ret_name, "TRAILER!!!") != 0;
+}
+
+/* restore.c: the snapshot's arch and its refusal of another, and the
+ * initrd that carries the guest restorer (the build's own) and the image
+ * (the bytes test_image_bytes pins) after the image's base initramfs. */
+static void test_initrd(void)
+{
+	g_autofree char *restorer_path = sv_test_build_path("guest/restorer/snapvm-restore-x86_64");
+	if (!g_file_test(restorer_path, G_FILE_TEST_EXISTS)) {
+		g_test_skip("this build has no x86_64 restorer (no x86_64-linux-gnu-gcc)");
+		return;
+	}
+	g_autofree char *snap = write_snapshot();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(snap, &error);
+	g_assert_no_error(error);
+	g_assert_null(sv_restore_arch(r, "aarch64", &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+	g_assert_nonnull(strstr(error->message, "cannot be restored in an aarch64 guest"));
+	g_clear_error(&error);
+	const SvArchOps *arch = sv_restore_arch(r, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(arch->name, ==, "x86_64");
+
+	g_autofree char *dir = g_build_filename(tmp_dir, "initrd", NULL);
+	g_assert_cmpint(g_mkdir(dir, 0700), ==, 0);
+	g_autofree char *base = g_build_filename(tmp_dir, "base.cpio", NULL);
+	g_assert_true(g_file_set_contents(base, "base\n", 5, NULL)); /* padded to 8 */
+	g_autofree char *initrd = NULL;
+	g_auto(SvRestoreImageInfo) info = { 0 };
+	g_assert_true(sv_restore_build_initrd(r, arch, base, dir, FALSE, &initrd, &info, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(info.pid, ==, 42);
+
+	g_autofree guint8 *a = NULL;
+	gsize len, off = 8;
+	g_assert_true(g_file_get_contents(initrd, (char **)&a, &len, NULL));
+	g_assert_cmpmem(a, 8, "base\n\0\0\0", 8);
+	g_autofree char *want_restorer = NULL;
+	gsize want_len;
+	g_assert_true(g_file_get_contents(restorer_path, &want_restorer, &want_len, NULL));
+	guint found = 0;
+	char *name;
+	GBytes *data;
+	while (cpio_next(a, len, &off, &name, &data)) {
+		gsize n;
+		const guint8 *d = g_bytes_get_data(data, &n);
+		if (!strcmp(name, SV_RIMG_GUEST_RESTORER + 1)) {
+			g_assert_cmpmem(d, n, want_restorer, want_len);
+			found |= 1;
+		} else if (!strcmp(name, SV_RIMG_GUEST_IMAGE + 1)) {
+			g_autofree char *sha = g_compute_checksum_for_data(G_CHECKSUM_SHA256, d, n);
+			g_assert_cmpstr(sha, ==, IMAGE_SHA256);
+			found |= 2;
+		}
+		g_free(name);
+		g_bytes_unref(data);
+	}
+	g_free(name);
+	g_bytes_unref(data);
+	g_assert_cmpuint(found, ==, 3);
+	/* the image and restorer files went into the initrd: only it is left */
+	g_unlink(initrd);
+	g_assert_cmpint(g_rmdir(dir), ==, 0);
+	g_unlink(base);
+	g_unlink(snap);
 }
 
 int main(int argc, char **argv)
@@ -306,6 +398,7 @@ int main(int argc, char **argv)
 	g_assert_no_error(error);
 	g_test_add_func("/restore-image/bytes", test_image_bytes);
 	g_test_add_func("/restore-image/bytes-host-pages", test_image_bytes_host_pages);
+	g_test_add_func("/restore-image/initrd", test_initrd);
 	int rc = g_test_run();
 	g_rmdir(tmp_dir);
 	g_free(tmp_dir);
