@@ -3,6 +3,7 @@
  * process environment (see restore-image-parts.h). */
 #include <string.h>
 
+#include "snapvm/snapshot-task-keys.h"
 #include "host/restore/restore-image-parts.h"
 #include "host/snapshot/snapshot-fds.h"
 
@@ -66,7 +67,7 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			if (fd > 2 && e.dup_of < 0)
 				return sv_rimg_refuse(error, "fd %u is marked as stdio but is not fd 0-2 or "
 						     "a dup of one", fd);
-		} else if (!strcmp(kind, "pipe")) {
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_PIPE)) {
 			if (!pipe)
 				return sv_rimg_refuse(error, "fd %u is a pipe without an identity", fd);
 			gpointer idx;
@@ -85,10 +86,11 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			e.data_len = n;
 			if (n)
 				g_byte_array_append(data, b, (guint)n);
-		} else if (!strcmp(kind, "file") || !strcmp(kind, "dir") || !strcmp(kind, "chr")) {
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_FILE) || !strcmp(kind, SV_TASK_FD_KIND_DIR) ||
+			   !strcmp(kind, SV_TASK_FD_KIND_CHR)) {
 			if (!path || path[0] != '/')
 				return sv_rimg_refuse(error, "fd %u (%s) has no path to reopen", fd, kind);
-			if (!strcmp(kind, "file"))
+			if (!strcmp(kind, SV_TASK_FD_KIND_FILE))
 				sv_rimg_add_file(t, path, sha);
 			e.kind = SV_RIMG_FD_PATH;
 			e.path_off = sv_rimg_add_string(t, path);
@@ -115,7 +117,7 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 
 static void timer(GVariant *task, const char *key, guint64 out[2])
 {
-	g_autoptr(GVariant) v = g_variant_lookup_value(task, key, G_VARIANT_TYPE("(tt)"));
+	g_autoptr(GVariant) v = g_variant_lookup_value(task, key, G_VARIANT_TYPE(SV_TASK_ITIMER_TYPE));
 	if (v)
 		g_variant_get(v, "(tt)", &out[0], &out[1]);
 }
@@ -123,7 +125,7 @@ static void timer(GVariant *task, const char *key, guint64 out[2])
 gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error)
 {
 	struct sv_rimg_header *h = &t->h;
-	g_autoptr(GVariant) fds = g_variant_lookup_value(task, "fds", G_VARIANT_TYPE("aa{sv}"));
+	g_autoptr(GVariant) fds = g_variant_lookup_value(task, SV_TASK_FDS, G_VARIANT_TYPE(SV_TASK_FDS_TYPE));
 	if (!fds)
 		return TRUE; /* a snapshot from before fds were captured */
 	h->flags |= SV_RIMG_FDS;
@@ -131,14 +133,14 @@ gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error)
 		return FALSE;
 	h->data_len = t->fd_data->len;
 	const char *cwd = "";
-	g_variant_lookup(task, "cwd", "&s", &cwd);
+	g_variant_lookup(task, SV_TASK_CWD, "&s", &cwd);
 	if (cwd[0] && cwd[0] != '/')
 		return sv_rimg_refuse(error, "the snapshot's working directory '%s' is not absolute", cwd);
 	h->cwd_off = sv_rimg_add_string(t, cwd);
 	guint32 umask = 022;
-	g_variant_lookup(task, "umask", "u", &umask);
+	g_variant_lookup(task, SV_TASK_UMASK, "u", &umask);
 	h->umask = umask & 0777;
-	g_autoptr(GVariant) rl = g_variant_lookup_value(task, "rlimits", G_VARIANT_TYPE("a(tt)"));
+	g_autoptr(GVariant) rl = g_variant_lookup_value(task, SV_TASK_RLIMITS, G_VARIANT_TYPE(SV_TASK_RLIMITS_TYPE));
 	if (rl) {
 		gsize n = g_variant_n_children(rl);
 		if (n > SV_RIMG_RLIMITS)
@@ -152,7 +154,7 @@ gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error)
 		}
 		h->nrlimits = (guint32)n;
 	}
-	g_autoptr(GVariant) groups = g_variant_lookup_value(task, "groups", G_VARIANT_TYPE("au"));
+	g_autoptr(GVariant) groups = g_variant_lookup_value(task, SV_TASK_GROUPS, G_VARIANT_TYPE(SV_TASK_GROUPS_TYPE));
 	if (groups) {
 		gsize n;
 		const guint32 *g = g_variant_get_fixed_array(groups, &n, sizeof(guint32));
@@ -161,19 +163,20 @@ gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error)
 		g_array_append_vals(t->groups, g, (guint)n);
 		h->ngroups = (guint32)n;
 	}
-	g_autoptr(GVariant) expires_only = g_variant_lookup_value(task, "itimer_real_expires", NULL);
-	g_autoptr(GVariant) real = g_variant_lookup_value(task, "itimer_real", NULL);
+	g_autoptr(GVariant) expires_only = g_variant_lookup_value(task, SV_TASK_ITIMER_REAL_EXPIRES, NULL);
+	g_autoptr(GVariant) real = g_variant_lookup_value(task, SV_TASK_ITIMER_REAL, NULL);
 	if (expires_only && !real)
 		return sv_rimg_refuse(error, "the process has ITIMER_REAL armed, but the snapshot knows only "
 				     "its expiry, not the time left (the guest kernel has no tk_core "
 				     "symbol to read CLOCK_MONOTONIC from)");
-	timer(task, "itimer_real", h->itimers[0]);
-	timer(task, "itimer_virtual", h->itimers[1]);
-	timer(task, "itimer_prof", h->itimers[2]);
+	timer(task, SV_TASK_ITIMER_REAL, h->itimers[0]);
+	timer(task, SV_TASK_ITIMER_VIRTUAL, h->itimers[1]);
+	timer(task, SV_TASK_ITIMER_PROF, h->itimers[2]);
 	/* Restoring other credentials needs the switch after the blob's
 	 * PR_SET_MM_MAP (exe_fd needs CAP_CHECKPOINT_RESTORE), in the per-arch
 	 * blob: not done yet, so refused rather than run as root. */
-	static const char *const ids[] = { "uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid" };
+	static const char *const ids[] = { SV_TASK_UID, SV_TASK_EUID, SV_TASK_SUID, SV_TASK_FSUID,
+					    SV_TASK_GID, SV_TASK_EGID, SV_TASK_SGID, SV_TASK_FSGID };
 	for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
 		guint32 v = 0;
 		if (g_variant_lookup(task, ids[i], "u", &v) && v != 0)

@@ -3,6 +3,7 @@
  * state, registers, TLS and FPU (see restore-image-parts.h). */
 #include <string.h>
 
+#include "snapvm/snapshot-task-keys.h"
 #include "host/restore/restore-image-parts.h"
 
 /* An integer of any width from a dict; the checkpoint writes some fields as
@@ -36,7 +37,7 @@ static gboolean need_int(GVariant *task, const char *key, guint64 *ret, GError *
 static gboolean task_fields(struct sv_rimg_header *h, GVariant *task, GError **error)
 {
 	guint64 pid, tid, v;
-	if (!need_int(task, "pid", &pid, error) || !need_int(task, "tid", &tid, error))
+	if (!need_int(task, SV_TASK_PID, &pid, error) || !need_int(task, SV_TASK_TID, &tid, error))
 		return FALSE;
 	if (pid != tid)
 		return sv_rimg_refuse(error, "the snapshot is of thread %" G_GUINT64_FORMAT " of process %"
@@ -44,16 +45,20 @@ static gboolean task_fields(struct sv_rimg_header *h, GVariant *task, GError **e
 			      tid, pid);
 	h->pid = (guint32)pid;
 	const char *comm = "";
-	g_variant_lookup(task, "comm", "&s", &comm);
+	g_variant_lookup(task, SV_TASK_COMM, "&s", &comm);
 	g_strlcpy(h->comm, comm, sizeof(h->comm));
 	const struct {
 		const char *key;
 		guint64 *dst;
 	} wide[] = {
-		{ "clear_child_tid", &h->clear_child_tid }, { "robust_list", &h->robust_list },
-		{ "rseq", &h->rseq },			    { "sigblocked", &h->sigblocked },
-		{ "sigpending", &h->sigpending },	    { "sigpending_shared", &h->sigpending_shared },
-		{ "sigaltstack_sp", &h->sigaltstack_sp },   { "sigaltstack_size", &h->sigaltstack_size },
+		{ SV_TASK_CLEAR_CHILD_TID, &h->clear_child_tid },
+		{ SV_TASK_ROBUST_LIST, &h->robust_list },
+		{ SV_TASK_RSEQ, &h->rseq },
+		{ SV_TASK_SIGBLOCKED, &h->sigblocked },
+		{ SV_TASK_SIGPENDING, &h->sigpending },
+		{ SV_TASK_SIGPENDING_SHARED, &h->sigpending_shared },
+		{ SV_TASK_SIGALTSTACK_SP, &h->sigaltstack_sp },
+		{ SV_TASK_SIGALTSTACK_SIZE, &h->sigaltstack_size },
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(wide); i++)
 		if (!need_int(task, wide[i].key, wide[i].dst, error))
@@ -62,10 +67,10 @@ static gboolean task_fields(struct sv_rimg_header *h, GVariant *task, GError **e
 		const char *key;
 		guint32 *dst;
 	} narrow[] = {
-		{ "rseq_len", &h->rseq_len },
-		{ "rseq_sig", &h->rseq_sig },
-		{ "sigaltstack_flags", &h->sigaltstack_flags },
-		{ "personality", &h->personality },
+		{ SV_TASK_RSEQ_LEN, &h->rseq_len },
+		{ SV_TASK_RSEQ_SIG, &h->rseq_sig },
+		{ SV_TASK_SIGALTSTACK_FLAGS, &h->sigaltstack_flags },
+		{ SV_TASK_PERSONALITY, &h->personality },
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(narrow); i++) {
 		if (!need_int(task, narrow[i].key, &v, error))
@@ -75,14 +80,15 @@ static gboolean task_fields(struct sv_rimg_header *h, GVariant *task, GError **e
 	/* A task caught inside sigsuspend or similar runs with its real mask
 	 * saved aside; the restored one runs with the mask it will return to. */
 	guint64 real_blocked = 0;
-	if (dict_int(task, "sigblocked_real", &real_blocked) && real_blocked)
+	if (dict_int(task, SV_TASK_SIGBLOCKED_REAL, &real_blocked) && real_blocked)
 		h->sigblocked = real_blocked;
 	return TRUE;
 }
 
 static gboolean signal_actions(GArray *out, GVariant *task, GError **error)
 {
-	g_autoptr(GVariant) acts = g_variant_lookup_value(task, "sigactions", G_VARIANT_TYPE("a(utttt)"));
+	g_autoptr(GVariant) acts = g_variant_lookup_value(task, SV_TASK_SIGACTIONS,
+							 G_VARIANT_TYPE(SV_TASK_SIGACTIONS_TYPE));
 	if (!acts)
 		return TRUE;
 	GVariantIter it;
@@ -102,9 +108,10 @@ static gboolean signal_actions(GArray *out, GVariant *task, GError **error)
 /* The task's own queue, then the process-wide one. */
 static gboolean queued_signals(GArray *out, GVariant *task, GError **error)
 {
-	static const char *const queues[] = { "sigqueue", "sigqueue_shared" };
+	static const char *const queues[] = { SV_TASK_SIGQUEUE, SV_TASK_SIGQUEUE_SHARED };
 	for (guint q = 0; q < G_N_ELEMENTS(queues); q++) {
-		g_autoptr(GVariant) list = g_variant_lookup_value(task, queues[q], G_VARIANT_TYPE("a(uay)"));
+		g_autoptr(GVariant) list =
+			g_variant_lookup_value(task, queues[q], G_VARIANT_TYPE(SV_TASK_SIGQUEUE_TYPE));
 		if (!list)
 			continue;
 		GVariantIter it;
