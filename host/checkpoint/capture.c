@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "snapvm/snapshot-format.h"
+#include "snapvm/snapshot-task-keys.h"
 #include "base/errors.h"
 #include "host/introspect/page-walk.h"
 
@@ -199,9 +200,9 @@ SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTas
 	if (!cap->mm)
 		return NULL;
 	g_autoptr(GVariantDict) d = g_variant_dict_new(task);
-	g_variant_dict_insert(d, "regs_source", "s", cap->regs_source);
-	g_variant_dict_insert(d, "syscall_fixup", "s", sv_syscall_fixup_str(cap->syscall));
-	g_variant_dict_insert(d, "on_cpu", "b", ref->on_cpu);
+	g_variant_dict_insert(d, SV_TASK_REGS_SOURCE, "s", cap->regs_source);
+	g_variant_dict_insert(d, SV_TASK_SYSCALL_FIXUP, "s", sv_syscall_fixup_str(cap->syscall));
+	g_variant_dict_insert(d, SV_TASK_ON_CPU, "b", ref->on_cpu);
 	if (!sv_introspect_process_env(in, ref, d, error))
 		return NULL;
 	cap->task = g_variant_ref_sink(g_variant_dict_end(d));

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "snapvm/snapshot-task-keys.h"
 #include "host/checkpoint/capture.h"
 #include "base/errors.h"
 #include "host/introspect/introspect.h"
@@ -135,7 +136,7 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, const SvCheckpo
 		g_free(v->sha256);
 		v->sha256 = g_strdup(sha);
 	}
-	g_auto(GVariantBuilder) fb = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("aa{sv}"));
+	g_auto(GVariantBuilder) fb = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_FDS_TYPE));
 	GVariantIter it;
 	GVariant *fd;
 	g_variant_iter_init(&it, cap->fds);
@@ -143,18 +144,18 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, const SvCheckpo
 		g_autoptr(GVariantDict) d = g_variant_dict_new(fd);
 		g_variant_unref(fd);
 		const char *kind = "", *path = NULL;
-		g_variant_dict_lookup(d, "kind", "&s", &kind);
-		g_variant_dict_lookup(d, "path", "&s", &path);
-		if (o->read_file && !strcmp(kind, "file") && path) {
+		g_variant_dict_lookup(d, SV_TASK_FD_KIND, "&s", &kind);
+		g_variant_dict_lookup(d, SV_TASK_FD_PATH, "&s", &path);
+		if (o->read_file && !strcmp(kind, SV_TASK_FD_KIND_FILE) && path) {
 			const char *sha = carry_file(w, done, path, "open", o, st, error);
 			if (!sha)
 				return FALSE;
-			g_variant_dict_insert(d, "sha256", "s", sha);
+			g_variant_dict_insert(d, SV_TASK_FD_SHA256, "s", sha);
 		}
 		g_variant_builder_add_value(&fb, g_variant_dict_end(d));
 	}
 	g_autoptr(GVariantDict) task = g_variant_dict_new(cap->task);
-	g_variant_dict_insert_value(task, "fds", g_variant_builder_end(&fb));
+	g_variant_dict_insert_value(task, SV_TASK_FDS, g_variant_builder_end(&fb));
 	*ret_task = g_variant_ref_sink(g_variant_dict_end(task));
 	return TRUE;
 }

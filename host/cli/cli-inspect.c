@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "snapvm/snapshot-task-keys.h"
 #include "host/cli/cli.h"
 #include "base/errors.h"
 #include "host/snapshot/snapshot-fds.h"
@@ -35,7 +36,7 @@ static void print_dict(const char *title, GVariant *dict)
 	guint col = 0;
 	g_variant_iter_init(&it, dict);
 	while (g_variant_iter_next(&it, "{&s@*}", &key, &value)) {
-		if (!strcmp(key, "fds")) { /* a table of its own (print_fds) */
+		if (!strcmp(key, SV_TASK_FDS)) { /* a table of its own (print_fds) */
 			g_variant_unref(value);
 			continue;
 		}
@@ -67,7 +68,8 @@ static void print_dict(const char *title, GVariant *dict)
 /* The TASK dict's open fds, one a line. */
 static void print_fds(GVariant *task)
 {
-	g_autoptr(GVariant) fds = task ? g_variant_lookup_value(task, "fds", G_VARIANT_TYPE("aa{sv}")) : NULL;
+	g_autoptr(GVariant) fds =
+		task ? g_variant_lookup_value(task, SV_TASK_FDS, G_VARIANT_TYPE(SV_TASK_FDS_TYPE)) : NULL;
 	if (!fds)
 		return;
 	printf("fds (%" G_GSIZE_FORMAT "):\n", g_variant_n_children(fds));

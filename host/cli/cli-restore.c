@@ -13,19 +13,13 @@
  * arch/<arch>/restorer/). A refusal in the guest is a message on stderr
  * and exit status 125. The VM is stopped at the end, unless --detach.
  */
-#include <errno.h>
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <unistd.h>
 
-#include "snapvm/restore-image-format.h"
 #include "host/agent/agent-client.h"
 #include "host/cli/cli.h"
-#include "base/errors.h"
-#include "base/guest-mem.h"
 #include "host/image/image.h"
-#include "host/util/io-util.h"
 #include "host/machine/machine.h"
 #include "host/restore/cpu-check.h"
 #include "host/restore/restore.h"
@@ -54,67 +48,29 @@ static char *make_tmpdir(GError **error)
 	return g_dir_make_tmp("snapvm-restore-XXXXXX", error);
 }
 
-/* SV_RIMG_HOST_PAGES: reads the restorer's page-frame message (the first
- * bytes of its stdout), copies the pages into guest RAM, and lets it go on
- * (SIGUSR1). Its stderr meanwhile is passed through: a refusal says why
- * there; if it exits instead, *ret_exited and its status. */
-static gboolean place_pages(SvAgentClient *agent, guint32 pid, const SvGuestMem *mem,
-			    SvSnapshotReader *reader, const GArray *runs, const RestoreOptions *o,
-			    gboolean *ret_exited,
+/* SV_RIMG_HOST_PAGES: the restorer's page-frame message answered with the
+ * pages in guest RAM (host/restore/host-pages.c); its stderr meanwhile
+ * passed through: a refusal says why there. If it exits instead,
+ * *ret_exited and its status. */
+static gboolean place_pages(SvCliGuest *g, guint32 pid, SvSnapshotReader *reader,
+			    const GArray *runs, gboolean verbose, gboolean *ret_exited,
 			    int *ret_status, GError **error)
 {
-	g_autoptr(GByteArray) buf = g_byte_array_new();
-	gsize need = sizeof(struct sv_rimg_pfn_header);
-	for (;;) {
-		g_auto(SvAgentFrame) f = { 0 };
-		if (!sv_agent_client_recv(agent, 600000, &f, error))
-			return FALSE;
-		guint32 from, stream, n;
-		const guint8 *bytes;
-		if (f.type == SV_MSG_EXIT) {
-			if (!sv_agent_frame_parse_exit(&f, &from, ret_status, error))
-				return FALSE;
-			if (from == pid) {
-				*ret_exited = TRUE;
-				return TRUE;
-			}
-			continue;
-		}
-		if (f.type != SV_MSG_OUTPUT)
-			continue;
-		if (!sv_agent_frame_parse_output(&f, &from, &stream, &bytes, &n, error))
-			return FALSE;
-		if (from != pid)
-			continue;
-		if (stream != 1) {
-			sv_write_all_fd(STDERR_FILENO, bytes, n);
-			continue;
-		}
-		g_byte_array_append(buf, bytes, n);
-		if (buf->len >= sizeof(struct sv_rimg_pfn_header) &&
-		    need == sizeof(struct sv_rimg_pfn_header)) {
-			struct sv_rimg_pfn_header h;
-			memcpy(&h, buf->data, sizeof(h));
-			if (memcmp(h.magic, SV_RIMG_PFN_MAGIC, 8) || h.nruns > (1u << 26)) {
-				g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-					    "the guest restorer sent no page-frame list");
-				return FALSE;
-			}
-			need += h.nruns * sizeof(struct sv_rimg_pfn_run);
-		}
-		if (buf->len < need)
-			continue;
-		sv_cli_verbose(o->vm.verbose, "restore", "page frames from the guest");
-		g_autoptr(GBytes) msg = g_bytes_new(buf->data, need);
-		guint64 placed;
-		if (!sv_restore_place_pages(mem, reader, runs, msg, &placed, error))
-			return FALSE;
-		sv_cli_verbose(o->vm.verbose, "restore", "%.1f MiB of pages written into guest RAM", placed / 1048576.0);
-		/* nothing follows until we answer; anything would be output */
-		if (buf->len > need)
-			sv_write_all_fd(STDOUT_FILENO, buf->data + need, buf->len - need);
-		return sv_agent_client_kill(agent, pid, SV_RIMG_PFN_SIGNAL, error);
+	g_auto(SvRestorePageFrames) frames = { 0 };
+	if (!sv_restore_wait_page_frames(g->agent, pid, STDERR_FILENO, &frames, error))
+		return FALSE;
+	if (frames.exited) {
+		*ret_exited = TRUE;
+		*ret_status = frames.status;
+		return TRUE;
 	}
+	sv_cli_verbose(verbose, "restore", "page frames from the guest");
+	guint64 placed;
+	if (!sv_restore_answer_page_frames(g->agent, &frames, g->ram, reader, runs, STDOUT_FILENO,
+					   &placed, error))
+		return FALSE;
+	sv_cli_verbose(verbose, "restore", "%.1f MiB of pages written into guest RAM", placed / 1048576.0);
+	return TRUE;
 }
 
 /* Before anything boots: a CPU model no backend can give, or one that
@@ -215,97 +171,64 @@ int sv_cmd_restore(int argc, char **argv)
 	int sfd = sv_cli_catch_signals();
 
 	g_auto(SvRestoreImageInfo) info = { 0 };
-	g_autoptr(SvMachine) m = NULL;
-	g_autofree char *name = NULL;
-	{
-		g_autofree char *tmpdir = make_tmpdir(&error);
-		if (!tmpdir) {
-			sv_cli_error("restore", error);
-			return SV_EXIT_FAILURE;
-		}
-		g_autofree char *initrd = NULL;
-		if (!sv_restore_build_initrd(reader, arch, image->initramfs, tmpdir, host_pages,
-					     &initrd, &info, &error)) {
-			g_rmdir(tmpdir);
-			sv_cli_error("restore", error);
-			return SV_EXIT_FAILURE;
-		}
-		sv_cli_verbose(o.vm.verbose, "restore", "restore image of pid %u (%s): %u VMAs, %" G_GUINT64_FORMAT
-			    " pages, %.1f MiB, in the initrd",
-			info.pid, info.comm, info.nvmas, info.pages, info.image_bytes / 1048576.0);
-		if (o.vm.name) {
-			name = g_strdup(o.vm.name);
-		} else {
-			g_autofree char *base = g_strdup(info.comm[0] ? info.comm : "restored");
-			g_strcanon(base, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-",
-				   '_');
-			name = g_strdup_printf("%s-%04x", base[0] == '.' || base[0] == '-' ? "vm" : base,
-					       g_random_int_range(0, 0x10000));
-		}
-		guint memory = o.vm.memory_mib > 0 ? (guint)o.vm.memory_mib : sv_restore_memory_mib(&info, 512);
-		if (memory < sv_restore_memory_mib(&info, 0))
-			fprintf(stderr, "snapvm restore: warning: --memory %u MiB may be too little for "
-					"a %.0f MiB snapshot (%u MiB suggested)\n",
-				memory, info.image_bytes / 1048576.0, sv_restore_memory_mib(&info, 0));
-		/* The arch's restore parameters (arch/<arch>/restorer/restore-cmdline:
-		 * on x86_64, the kernel zeroes and copies pages 4x faster under
-		 * TCG without ERMS), then the user's. */
-		g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch),
-						     o.vm.append ? o.vm.append : "", NULL);
-		g_strstrip(cmdline);
-		SvMachineConfig config = {
-			.arch = arch,
-			.name = name,
-			.accel = accel,
-			.memory_mib = memory,
-			.vcpus = 1,
-			.cpu_model = o.vm.cpu,
-			.image_dir = image->dir,
-			.kernel = image->kernel,
-			.connect_uri = o.vm.connect,
-			.cmdline_extra = cmdline[0] ? cmdline : NULL,
-			.initrd = initrd,
-		};
-		m = sv_machine_start(&config, &error);
-		g_unlink(initrd);
+	g_autofree char *tmpdir = make_tmpdir(&error);
+	if (!tmpdir) {
+		sv_cli_error("restore", error);
+		return SV_EXIT_FAILURE;
+	}
+	g_autofree char *initrd = NULL;
+	if (!sv_restore_build_initrd(reader, arch, image->initramfs, tmpdir, host_pages, &initrd,
+				     &info, &error)) {
 		g_rmdir(tmpdir);
-	}
-	if (!m) {
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
 	}
-	sv_cli_verbose(o.vm.verbose, "restore", "VM %s started", m->name);
-	/* Guest RAM, to place pages in (mapped while this process still holds
-	 * the machine's control connection). */
-	g_autoptr(SvGuestMem) mem = NULL;
-	if (host_pages && !(mem = sv_machine_map_ram(m, &error))) {
-		sv_cli_error("restore", error);
-		g_clear_error(&error);
-		sv_machine_stop(m, TRUE, NULL, NULL);
-		return SV_EXIT_FAILURE;
-	}
-	sv_machine_release_control(m);
-
-	int rc = SV_EXIT_FAILURE;
-	SvAgentInfo ainfo;
+	sv_cli_verbose(o.vm.verbose, "restore", "restore image of pid %u (%s): %u VMAs, %" G_GUINT64_FORMAT
+		    " pages, %.1f MiB, in the initrd",
+		info.pid, info.comm, info.nvmas, info.pages, info.image_bytes / 1048576.0);
+	g_autofree char *name = o.vm.name ? g_strdup(o.vm.name)
+					  : sv_cli_vm_name(info.comm[0] ? info.comm : "restored");
+	guint memory = o.vm.memory_mib > 0 ? (guint)o.vm.memory_mib : sv_restore_memory_mib(&info, 512);
+	if (memory < sv_restore_memory_mib(&info, 0))
+		fprintf(stderr, "snapvm restore: warning: --memory %u MiB may be too little for "
+				"a %.0f MiB snapshot (%u MiB suggested)\n",
+			memory, info.image_bytes / 1048576.0, sv_restore_memory_mib(&info, 0));
+	/* The arch's restore parameters (arch/<arch>/restorer/restore-cmdline:
+	 * on x86_64, the kernel zeroes and copies pages 4x faster under
+	 * TCG without ERMS), then the user's. */
+	g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch),
+					     o.vm.append ? o.vm.append : "", NULL);
+	g_strstrip(cmdline);
+	SvMachineConfig config = {
+		.arch = arch,
+		.name = name,
+		.accel = accel,
+		.memory_mib = memory,
+		.vcpus = 1,
+		.cpu_model = o.vm.cpu,
+		.image_dir = image->dir,
+		.kernel = image->kernel,
+		.connect_uri = o.vm.connect,
+		.cmdline_extra = cmdline[0] ? cmdline : NULL,
+		.initrd = initrd,
+	};
+	g_auto(SvCliGuest) g = { 0 };
+	int rc = sv_cli_boot("restore", &config, tmpdir, host_pages, sfd, o.vm.verbose, &g);
+	if (rc)
+		return rc;
+	sv_cli_verbose(o.vm.verbose, "restore", "agent %s up on %s %s (guest boot done)",
+		       g.agent_info.agent_version, g.agent_info.machine, g.agent_info.kernel_release);
+	rc = SV_EXIT_FAILURE;
 	guint32 pid = 0;
 	int status = 0;
-	g_autoptr(SvAgentClient) agent = sv_agent_client_connect(m->agent_socket, 10000, &error);
-	if (!agent)
-		goto out;
-	sv_agent_client_set_interrupt_fd(agent, sfd);
-	if (!sv_agent_client_hello(agent, SV_CLI_BOOT_TIMEOUT_MS, &ainfo, &error))
-		goto out;
-	sv_cli_verbose(o.vm.verbose, "restore", "agent %s up on %s %s (guest boot done)", ainfo.agent_version, ainfo.machine,
-		ainfo.kernel_release);
-	if (!sv_restore_start(agent, info.pid,
+	if (!sv_restore_start(g.agent, info.pid,
 			      o.vm.detach ? SV_RUN_BUFFER_WHEN_DETACHED : SV_RUN_POWEROFF_ON_HOST_LOSS,
 			      &pid, &error))
 		goto out;
 	sv_cli_verbose(o.vm.verbose, "restore", "restorer started as guest pid %u", pid);
 	gboolean exited = FALSE;
 	if (host_pages && info.pages) {
-		if (!place_pages(agent, pid, mem, reader, info.runs, &o, &exited, &status, &error))
+		if (!place_pages(&g, pid, reader, info.runs, o.vm.verbose, &exited, &status, &error))
 			goto out;
 		if (exited) {
 			rc = sv_cli_exit_code(status);
@@ -317,7 +240,7 @@ int sv_cmd_restore(int argc, char **argv)
 		fprintf(stderr, "snapvm restore: note: pid %u is taken in the fresh guest; the "
 				"process runs as pid %u\n",
 			info.pid, pid);
-	return sv_cli_follow_process("restore", m, agent, pid, &o.vm);
+	return sv_cli_follow_process("restore", g.machine, g.agent, pid, &o.vm);
 out:
-	return sv_cli_end_vm("restore", m, FALSE, rc, g_steal_pointer(&error), o.vm.verbose);
+	return sv_cli_end_vm("restore", g.machine, FALSE, rc, g_steal_pointer(&error), o.vm.verbose);
 }

@@ -9,15 +9,12 @@
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "host/agent/agent-client.h"
 #include "host/cli/cli.h"
-#include "base/errors.h"
 #include "host/image/image.h"
-#include "host/util/io-util.h"
-#include "host/machine/machine.h"
 #include "host/image/workload.h"
+#include "host/machine/machine.h"
 
 typedef struct RunOptions {
 	SvCliVmOptions vm;
@@ -29,21 +26,6 @@ static void run_options_clear(RunOptions *o)
 	sv_cli_vm_options_clear(&o->vm);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RunOptions, run_options_clear)
-
-static char *default_name(const char *program)
-{
-	g_autofree char *base = g_path_get_basename(program);
-	g_strcanon(base, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-", '_');
-	if (strlen(base) > 32)
-		base[32] = '\0';
-	return g_strdup_printf("%s-%04x", base[0] == '.' || base[0] == '-' ? "vm" : base,
-			       g_random_int_range(0, 0x10000));
-}
-
-
-
-
-
 
 int sv_cmd_run(int argc, char **argv)
 {
@@ -120,12 +102,12 @@ int sv_cmd_run(int argc, char **argv)
 		sv_cli_error("run", error);
 		return SV_EXIT_FAILURE;
 	}
-	g_autofree char *name = o.vm.name ? g_strdup(o.vm.name) : default_name(program);
+	g_autofree char *guest_name = g_path_get_basename(program);
+	g_autofree char *name = o.vm.name ? g_strdup(o.vm.name) : sv_cli_vm_name(guest_name);
 
 	int sfd = sv_cli_catch_signals();
 
 	sv_cli_verbose(o.vm.verbose, "run", "checked %s; image %s", program, image->dir);
-	g_autofree char *guest_name = g_path_get_basename(program);
 	SvMachineConfig config = {
 		.arch = arch,
 		.name = name,
@@ -138,63 +120,42 @@ int sv_cmd_run(int argc, char **argv)
 		.cmdline_extra = o.vm.append,
 		.connect_uri = o.vm.connect,
 	};
-	/* The initrd (image + workload) lives in the VM directory, which
-	 * sv_machine_start creates; build it in the state dir first. */
-	g_autoptr(SvMachine) m = NULL;
-	{
-		g_autofree char *tmpdir = g_dir_make_tmp("snapvm-initrd-XXXXXX", &error);
-		if (!tmpdir) {
-			sv_cli_error("run", error);
-			return SV_EXIT_FAILURE;
-		}
-		g_autofree char *initrd = g_build_filename(tmpdir, "initrd.cpio", NULL);
-		const char *programs[] = { program, NULL };
-		if (!sv_workload_build_initrd(image->initramfs, programs, initrd, &error)) {
-			g_rmdir(tmpdir);
-			sv_cli_error("run", error);
-			return SV_EXIT_FAILURE;
-		}
-		config.initrd = initrd;
-		sv_cli_verbose(o.vm.verbose, "run", "initrd with the workload written");
-		m = sv_machine_start(&config, &error);
-		/* QEMU has read the initrd into guest memory by the time the
-		 * domain runs; the copy is not needed any more. */
-		g_unlink(initrd);
-		g_rmdir(tmpdir);
-	}
-	if (!m) {
+	/* The initrd (image + workload) is built in a temporary dir, read by
+	 * the machine as it starts, and removed then. */
+	g_autofree char *tmpdir = g_dir_make_tmp("snapvm-initrd-XXXXXX", &error);
+	if (!tmpdir) {
 		sv_cli_error("run", error);
 		return SV_EXIT_FAILURE;
 	}
-	sv_cli_verbose(o.vm.verbose, "run", "VM %s started", m->name);
-	/* Let other snapvm processes (list, checkpoint) use libvirt while we
-	 * only stream output over the agent socket. */
-	sv_machine_release_control(m);
-
-	int rc = SV_EXIT_FAILURE;
-	SvAgentInfo info;
-	guint32 pid = 0;
+	g_autofree char *initrd = g_build_filename(tmpdir, "initrd.cpio", NULL);
+	const char *programs[] = { program, NULL };
+	if (!sv_workload_build_initrd(image->initramfs, programs, initrd, &error)) {
+		g_rmdir(tmpdir);
+		sv_cli_error("run", error);
+		return SV_EXIT_FAILURE;
+	}
+	config.initrd = initrd;
+	sv_cli_verbose(o.vm.verbose, "run", "initrd with the workload written");
+	g_auto(SvCliGuest) g = { 0 };
+	int rc = sv_cli_boot("run", &config, tmpdir, FALSE, sfd, o.vm.verbose, &g);
+	if (rc)
+		return rc;
+	sv_cli_verbose(o.vm.verbose, "run", "agent %s up on %s %s", g.agent_info.agent_version,
+		       g.agent_info.machine, g.agent_info.kernel_release);
 	g_autofree char *guest_path = g_strdup_printf("%s/%s", SV_GUEST_WORKLOAD_DIR, guest_name);
 	g_autoptr(GPtrArray) args = g_ptr_array_new();
-	g_autoptr(SvAgentClient) agent = sv_agent_client_connect(m->agent_socket, 10000, &error);
-	if (!agent)
-		goto out;
-	sv_agent_client_set_interrupt_fd(agent, sfd);
-	if (!sv_agent_client_hello(agent, SV_CLI_BOOT_TIMEOUT_MS, &info, &error))
-		goto out;
-	sv_cli_verbose(o.vm.verbose, "run", "agent %s up on %s %s", info.agent_version, info.machine, info.kernel_release);
 	g_ptr_array_add(args, guest_path);
 	for (int i = first + 1; i < argc; i++)
 		g_ptr_array_add(args, argv[i]);
 	g_ptr_array_add(args, NULL);
-	if (!sv_agent_client_run(agent, (const char *const *)args->pdata,
+	guint32 pid = 0;
+	if (!sv_agent_client_run(g.agent, (const char *const *)args->pdata,
 				 o.vm.detach ? SV_RUN_BUFFER_WHEN_DETACHED
 					  : SV_RUN_POWEROFF_ON_HOST_LOSS,
 				 &pid, &error))
-		goto out;
+		return sv_cli_end_vm("run", g.machine, FALSE, SV_EXIT_FAILURE, g_steal_pointer(&error),
+				     o.vm.verbose);
 	sv_cli_verbose(o.vm.verbose, "run", "workload started as guest pid %u", pid);
-	return sv_cli_follow_process("run", m, agent, pid, &o.vm);
-out:
-	return sv_cli_end_vm("run", m, FALSE, rc, g_steal_pointer(&error), o.vm.verbose);
+	return sv_cli_follow_process("run", g.machine, g.agent, pid, &o.vm);
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cli-vm.c - what `run` and `restore` share: the options of the VM they
- * boot, catching signals so that Ctrl-C stops the VM, streaming the guest
+ * boot and its default name, catching signals so that Ctrl-C stops the VM, streaming the guest
  * process's output until it exits, reporting a detached VM, and the end
  * that stops the VM.
  */
@@ -188,6 +188,16 @@ int sv_cli_follow_process(const char *cmd, SvMachine *m, SvAgentClient *agent, g
 		sv_cli_verbose(o->verbose, cmd, "process exited, status %d", rc);
 	}
 	return sv_cli_end_vm(cmd, m, FALSE, rc, error, o->verbose);
+}
+
+char *sv_cli_vm_name(const char *base)
+{
+	g_autofree char *name = g_strdup(base);
+	g_strcanon(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-", '_');
+	if (strlen(name) > 32)
+		name[32] = '\0';
+	return g_strdup_printf("%s-%04x", name[0] == '.' || name[0] == '-' ? "vm" : name,
+			       g_random_int_range(0, 0x10000));
 }
 
 char *sv_cli_cpu_help(const char *lead)

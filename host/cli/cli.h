@@ -12,6 +12,9 @@
 
 #include <glib.h>
 
+#include "host/agent/agent-client.h"
+#include "host/machine/machine.h"
+
 #define SV_EXIT_FAILURE 125
 #define SV_EXIT_USAGE 2
 #define SV_EXIT_INTERRUPTED 130
@@ -42,9 +45,7 @@ double sv_cli_elapsed_ms(void);
 /* With on (--verbose): "snapvm <cmd>: [ms] message" on stderr, escaped. */
 void sv_cli_verbose(gboolean on, const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
-/* What `run` and `restore` share (cli-vm.c). */
-typedef struct SvAgentClient SvAgentClient;
-typedef struct SvMachine SvMachine;
+/* What `run` and `restore` share (cli-vm.c, cli-boot.c). */
 
 /* Under TCG on a busy 2-core machine a boot takes seconds; two minutes
  * means the guest is not coming up. */
@@ -73,6 +74,9 @@ void sv_cli_vm_options_clear(SvCliVmOptions *o);
  * host mean, per arch (from the arch tables). */
 char *sv_cli_cpu_help(const char *lead);
 
+/* A VM name when --name was not given: base (a program's or process's
+ * name) made safe for a file name, plus a random suffix. */
+char *sv_cli_vm_name(const char *base);
 /* --accel and --memory in range; prints what is wrong for cmd. */
 gboolean sv_cli_vm_options_check(const SvCliVmOptions *o, const char *cmd);
 /* Blocks SIGINT, SIGTERM and SIGHUP into the returned signalfd, ignores
@@ -100,5 +104,23 @@ int sv_cli_end_vm(const char *cmd, SvMachine *m, gboolean keep_vm, int rc, GErro
  * stops the VM (its exit status). */
 int sv_cli_follow_process(const char *cmd, SvMachine *m, SvAgentClient *agent, guint32 pid,
 			  const SvCliVmOptions *o);
+
+/* A guest `run` or `restore` booted (cli-boot.c). */
+typedef struct SvCliGuest {
+	SvMachine *machine;
+	SvGuestMem *ram; /* if asked for: guest RAM, to place pages in */
+	SvAgentClient *agent;
+	SvAgentInfo agent_info;
+} SvCliGuest;
+void sv_cli_guest_clear(SvCliGuest *g);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvCliGuest, sv_cli_guest_clear)
+/* Starts config's machine and removes its initrd, a file in initrd_dir,
+ * and the dir (whether or not the start succeeds); maps guest RAM if
+ * map_ram; gives up exclusive control of the machine; connects to the
+ * agent (interrupt_fd: sv_cli_catch_signals) and waits for its answer.
+ * Returns 0, or the exit code once the failure is reported and the VM, if
+ * it started, stopped (sv_cli_end_vm). */
+int sv_cli_boot(const char *cmd, const SvMachineConfig *config, const char *initrd_dir,
+		gboolean map_ram, int interrupt_fd, gboolean verbose, SvCliGuest *ret);
 
 #endif

@@ -8,12 +8,10 @@
  * taken from the pipe_buffer ring's pages (their frames from the vmemmap,
  * found through mem_section).
  *
- * The result is the TASK dict's "fds" entry, an aa{sv}, one dict per fd:
- *   fd u, kind s (file dir chr blk pipe socket link anon), flags u
- *   (f_flags: O_*), mode u (f_mode: FMODE_READ 1, FMODE_WRITE 2), cloexec b,
- *   pos t, i_mode u, file t (the open file's identity: dups share it),
- *   path s (not for pipes), pipe t (the pipe's identity),
- *   pipe_data ay (its unread bytes, oldest first), stdio b.
+ * The result is the TASK dict's "fds" entry, an aa{sv}, one dict per fd
+ * with the SV_TASK_FD_* keys (include/snapvm/snapshot-task-keys.h): mode
+ * is f_mode (FMODE_READ 1, FMODE_WRITE 2), pipe_data a pipe's unread
+ * bytes, oldest first.
  * Kinds restore cannot recreate (sockets, anonymous inodes such as epoll
  * or eventfd) are refused here, naming the fd: better a checkpoint that
  * fails now than a snapshot that cannot come back.
@@ -21,6 +19,7 @@
 #include <string.h>
 
 #include "snapvm/le.h" /* sv_get_le* */
+#include "snapvm/snapshot-task-keys.h"
 #include "base/errors.h"
 #include "host/introspect/introspect-private.h"
 
@@ -78,14 +77,14 @@ static gboolean rd(const SvIntrospect *in, guint64 va, guint size, guint64 *v, G
 static const char *kind_of(guint32 i_mode)
 {
 	switch (i_mode & S_IFMT_) {
-	case S_IFREG_: return "file";
-	case S_IFDIR_: return "dir";
-	case S_IFCHR_: return "chr";
-	case S_IFBLK_: return "blk";
-	case S_IFIFO_: return "pipe";
-	case S_IFSOCK_: return "socket";
-	case S_IFLNK_: return "link";
-	default: return "anon"; /* anon_inode: epoll, eventfd, signalfd, timerfd... */
+	case S_IFREG_: return SV_TASK_FD_KIND_FILE;
+	case S_IFDIR_: return SV_TASK_FD_KIND_DIR;
+	case S_IFCHR_: return SV_TASK_FD_KIND_CHR;
+	case S_IFBLK_: return SV_TASK_FD_KIND_BLK;
+	case S_IFIFO_: return SV_TASK_FD_KIND_PIPE;
+	case S_IFSOCK_: return SV_TASK_FD_KIND_SOCKET;
+	case S_IFLNK_: return SV_TASK_FD_KIND_LINK;
+	default: return SV_TASK_FD_KIND_ANON; /* anon_inode: epoll, eventfd, signalfd, timerfd... */
 	}
 }
 
@@ -189,7 +188,7 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 	guint64 files, fdt, max_fds, fd_array, open_va, cloexec_va;
 	if (!rd(in, ref->task + l.files, 8, &files, error))
 		return NULL;
-	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("aa{sv}"));
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_FDS_TYPE));
 	if (!files) /* exiting, or made without one */
 		return g_variant_ref_sink(g_variant_builder_end(&b));
 	if (!rd(in, files + l.fdt, 8, &fdt, error) || !rd(in, fdt + l.max_fds, 4, &max_fds, error) ||
@@ -233,34 +232,34 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		    !rd(in, inode + l.i_mode, 2, &i_mode, error))
 			return NULL;
 		const char *kind = kind_of((guint32)i_mode);
-		if (!strcmp(kind, "socket") || !strcmp(kind, "anon") || !strcmp(kind, "blk") ||
-		    !strcmp(kind, "link")) {
+		if (!strcmp(kind, SV_TASK_FD_KIND_SOCKET) || !strcmp(kind, SV_TASK_FD_KIND_ANON) || !strcmp(kind, SV_TASK_FD_KIND_BLK) ||
+		    !strcmp(kind, SV_TASK_FD_KIND_LINK)) {
 			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 				    "guest pid %u: fd %u is %s%s; snapvm checkpoints regular files, "
 				    "directories, character devices and pipes only",
-				    ref->pid, fd, !strcmp(kind, "anon") ? "an " : "a ",
-				    !strcmp(kind, "anon") ? "anonymous inode (epoll, eventfd, "
+				    ref->pid, fd, !strcmp(kind, SV_TASK_FD_KIND_ANON) ? "an " : "a ",
+				    !strcmp(kind, SV_TASK_FD_KIND_ANON) ? "anonymous inode (epoll, eventfd, "
 							    "signalfd, timerfd...)"
-				    : !strcmp(kind, "blk") ? "block device"
-				    : !strcmp(kind, "link") ? "symbolic link (O_PATH)"
+				    : !strcmp(kind, SV_TASK_FD_KIND_BLK) ? "block device"
+				    : !strcmp(kind, SV_TASK_FD_KIND_LINK) ? "symbolic link (O_PATH)"
 							    : "socket");
 			return NULL;
 		}
 		GVariantDict *d = g_variant_dict_new(NULL);
 		g_ptr_array_add(entries, d);
-		g_variant_dict_insert(d, "fd", "u", fd);
-		g_variant_dict_insert(d, "kind", "s", kind);
-		g_variant_dict_insert(d, "flags", "u", (guint32)flags);
-		g_variant_dict_insert(d, "mode", "u", (guint32)mode);
-		g_variant_dict_insert(d, "cloexec", "b", bit(cloexec, fd));
-		g_variant_dict_insert(d, "pos", "t", pos);
-		g_variant_dict_insert(d, "i_mode", "u", (guint32)i_mode);
-		g_variant_dict_insert(d, "file", "t", file);
+		g_variant_dict_insert(d, SV_TASK_FD_FD, "u", fd);
+		g_variant_dict_insert(d, SV_TASK_FD_KIND, "s", kind);
+		g_variant_dict_insert(d, SV_TASK_FD_FLAGS, "u", (guint32)flags);
+		g_variant_dict_insert(d, SV_TASK_FD_MODE, "u", (guint32)mode);
+		g_variant_dict_insert(d, SV_TASK_FD_CLOEXEC, "b", bit(cloexec, fd));
+		g_variant_dict_insert(d, SV_TASK_FD_POS, "t", pos);
+		g_variant_dict_insert(d, SV_TASK_FD_I_MODE, "u", (guint32)i_mode);
+		g_variant_dict_insert(d, SV_TASK_FD_FILE, "t", file);
 		guint64 pipe = 0;
-		if (!strcmp(kind, "pipe")) {
+		if (!strcmp(kind, SV_TASK_FD_KIND_PIPE)) {
 			if (!rd(in, inode + l.i_pipe, 8, &pipe, error))
 				return NULL;
-			g_variant_dict_insert(d, "pipe", "t", pipe);
+			g_variant_dict_insert(d, SV_TASK_FD_PIPE, "t", pipe);
 			guint ends = GPOINTER_TO_UINT(g_hash_table_lookup(pipe_ends, &pipe));
 			ends |= (guint)(mode & 3) | (fd <= 2 ? 4u : 0u);
 			g_hash_table_replace(pipe_ends, g_memdup2(&pipe, sizeof(pipe)),
@@ -269,7 +268,7 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 			g_autofree char *path = sv_introspect_path(in, file + l.f_path, error);
 			if (!path)
 				return NULL;
-			g_variant_dict_insert(d, "path", "s", path);
+			g_variant_dict_insert(d, SV_TASK_FD_PATH, "s", path);
 		}
 	}
 	/* stdio, and each pipe's bytes once (on its first fd) */
@@ -279,26 +278,26 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		guint32 fd;
 		const char *kind;
 		guint64 pipe = 0, file = 0;
-		g_variant_dict_lookup(d, "fd", "u", &fd);
-		g_variant_dict_lookup(d, "kind", "&s", &kind);
-		g_variant_dict_lookup(d, "pipe", "t", &pipe);
-		g_variant_dict_lookup(d, "file", "t", &file);
+		g_variant_dict_lookup(d, SV_TASK_FD_FD, "u", &fd);
+		g_variant_dict_lookup(d, SV_TASK_FD_KIND, "&s", &kind);
+		g_variant_dict_lookup(d, SV_TASK_FD_PIPE, "t", &pipe);
+		g_variant_dict_lookup(d, SV_TASK_FD_FILE, "t", &file);
 		gboolean stdio = FALSE;
 		if (pipe) {
 			guint ends = GPOINTER_TO_UINT(g_hash_table_lookup(pipe_ends, &pipe));
 			stdio = (ends & 4) && (ends & 3) != 3;
-		} else if (fd <= 2 && !strcmp(kind, "chr")) {
+		} else if (fd <= 2 && !strcmp(kind, SV_TASK_FD_KIND_CHR)) {
 			stdio = TRUE;
 			g_hash_table_add(stdio_files, g_memdup2(&file, sizeof(file)));
 		} else {
 			stdio = g_hash_table_contains(stdio_files, &file);
 		}
-		g_variant_dict_insert(d, "stdio", "b", stdio);
+		g_variant_dict_insert(d, SV_TASK_FD_STDIO, "b", stdio);
 		if (pipe && !stdio && !g_hash_table_contains(done, &pipe)) {
 			GVariant *bytes = pipe_data(in, &l, pipe, fd, error);
 			if (!bytes)
 				return NULL;
-			g_variant_dict_insert_value(d, "pipe_data", bytes);
+			g_variant_dict_insert_value(d, SV_TASK_FD_PIPE_DATA, bytes);
 			g_hash_table_add(done, g_memdup2(&pipe, sizeof(pipe)));
 		}
 		g_variant_builder_add_value(&b, g_variant_dict_end(d));

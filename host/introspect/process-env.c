@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "snapvm/le.h" /* sv_get_le* */
+#include "snapvm/snapshot-task-keys.h"
 #include "base/errors.h"
 #include "host/introspect/introspect-private.h"
 
@@ -104,7 +105,7 @@ static gboolean add_itimers(const SvIntrospect *in, const SvTaskRef *ref, guint6
 			/* no data symbols (Debian arm64 lacks KALLSYMS_ALL) and no
 			 * clock from the agent: the expiry is kept as it is, and
 			 * restore refuses it */
-			g_variant_dict_insert(d, "itimer_real_expires", "(tt)", exp, inc);
+			g_variant_dict_insert(d, SV_TASK_ITIMER_REAL_EXPIRES, SV_TASK_ITIMER_TYPE, exp, inc);
 			goto cpu_timers;
 		}
 		if (!in->clock_hint_ns && !guest_monotonic(in, &now, error))
@@ -120,13 +121,13 @@ static gboolean add_itimers(const SvIntrospect *in, const SvTaskRef *ref, guint6
 		/* due but not yet handled: as good as now */
 		left = (gint64)(exp - now) > 1000 ? exp - now : 1000;
 	}
-	g_variant_dict_insert(d, "itimer_real", "(tt)", left, inc);
+	g_variant_dict_insert(d, SV_TASK_ITIMER_REAL, SV_TASK_ITIMER_TYPE, left, inc);
 cpu_timers:;
 	guint64 u, s;
 	if (!rd(in, ref->task + utime, 8, &u, error) || !rd(in, ref->task + stime, 8, &s, error))
 		return FALSE;
 	/* it[0] is CPUCLOCK_PROF, it[1] CPUCLOCK_VIRT (itimer_get_remaining) */
-	static const char *const keys[] = { "itimer_prof", "itimer_virtual" };
+	static const char *const keys[] = { SV_TASK_ITIMER_PROF, SV_TASK_ITIMER_VIRTUAL };
 	for (guint i = 0; i < 2; i++) {
 		guint64 e, n;
 		if (!rd(in, signal + it + i * it_size, 8, &e, error) ||
@@ -134,7 +135,7 @@ cpu_timers:;
 			return FALSE;
 		guint64 used = i == 0 ? u + s : u;
 		guint64 rem = e == 0 ? 0 : (gint64)(e - used) > 1000 ? e - used : 1000;
-		g_variant_dict_insert(d, keys[i], "(tt)", rem, n);
+		g_variant_dict_insert(d, keys[i], SV_TASK_ITIMER_TYPE, rem, n);
 	}
 	return TRUE;
 }
@@ -162,8 +163,8 @@ gboolean sv_introspect_process_env(const SvIntrospect *in, const SvTaskRef *ref,
 	g_autofree char *cwd = sv_introspect_path(in, fs + pwd, error);
 	if (!cwd)
 		return FALSE;
-	g_variant_dict_insert(d, "cwd", "s", cwd);
-	g_variant_dict_insert(d, "umask", "u", (guint32)mask);
+	g_variant_dict_insert(d, SV_TASK_CWD, "s", cwd);
+	g_variant_dict_insert(d, SV_TASK_UMASK, "u", (guint32)mask);
 
 	if (!rd(in, ref->task + signal_off, 8, &signal, error))
 		return FALSE;
@@ -175,10 +176,10 @@ gboolean sv_introspect_process_env(const SvIntrospect *in, const SvTaskRef *ref,
 	guint8 raw[RLIM_NLIMITS_MAX * 16];
 	if (!sv_introspect_read(in, signal + rlim, raw, n * 16, error))
 		return FALSE;
-	g_auto(GVariantBuilder) rb = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a(tt)"));
+	g_auto(GVariantBuilder) rb = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_RLIMITS_TYPE));
 	for (guint i = 0; i < n; i++)
 		g_variant_builder_add(&rb, "(tt)", sv_get_le64(raw + 16 * i), sv_get_le64(raw + 16 * i + 8));
-	g_variant_dict_insert_value(d, "rlimits", g_variant_builder_end(&rb));
+	g_variant_dict_insert_value(d, SV_TASK_RLIMITS, g_variant_builder_end(&rb));
 
 	guint64 gi, ngroups;
 	if (!rd(in, ref->task + cred_off, 8, &cred, error) || !rd(in, cred + gi_off, 8, &gi, error) ||
@@ -192,9 +193,9 @@ gboolean sv_introspect_process_env(const SvIntrospect *in, const SvTaskRef *ref,
 	g_autofree guint8 *gids = g_malloc(ngroups * 4 + 1);
 	if (!sv_introspect_read(in, gi + gid_off, gids, ngroups * 4, error))
 		return FALSE;
-	g_auto(GVariantBuilder) gb = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("au"));
+	g_auto(GVariantBuilder) gb = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_GROUPS_TYPE));
 	for (guint64 i = 0; i < ngroups; i++)
 		g_variant_builder_add(&gb, "u", sv_get_le32(gids + 4 * i));
-	g_variant_dict_insert_value(d, "groups", g_variant_builder_end(&gb));
+	g_variant_dict_insert_value(d, SV_TASK_GROUPS, g_variant_builder_end(&gb));
 	return add_itimers(in, ref, signal, d, error);
 }

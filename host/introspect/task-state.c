@@ -13,6 +13,7 @@
 
 #include "snapvm/le.h" /* sv_get_le* */
 #include "snapvm/snapshot-format.h"
+#include "snapvm/snapshot-task-keys.h"
 #include "base/errors.h"
 #include "host/introspect/introspect-private.h"
 
@@ -141,7 +142,7 @@ static gboolean queued_signals(const SvIntrospect *in, guint64 pending, GVariant
 			    info_size);
 		return FALSE;
 	}
-	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a(uay)"));
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_SIGQUEUE_TYPE));
 	guint64 head = pending + list_off, next;
 	guint8 raw[8], info[256];
 	if (!sv_introspect_read(in, head, raw, 8, error))
@@ -195,7 +196,7 @@ static gboolean add_signals(const SvIntrospect *in, GVariantBuilder *b, guint64 
 	g_autofree guint8 *acts = g_malloc(actions_size);
 	if (!sv_introspect_read(in, sighand + actions_off, acts, actions_size, error))
 		return FALSE;
-	g_auto(GVariantBuilder) ab = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a(utttt)"));
+	g_auto(GVariantBuilder) ab = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_SIGACTIONS_TYPE));
 	for (guint i = 0; i < n; i++) {
 		const guint8 *a = acts + i * ksa_size;
 		guint64 handler = sv_get_le64(a + handler_off);
@@ -205,18 +206,18 @@ static gboolean add_signals(const SvIntrospect *in, GVariantBuilder *b, guint64 
 		if (handler || flags || mask || restorer)
 			g_variant_builder_add(&ab, "(utttt)", i + 1, handler, flags, restorer, mask);
 	}
-	g_variant_builder_add(b, "{sv}", "sigactions", g_variant_builder_end(&ab));
+	g_variant_builder_add(b, "{sv}", SV_TASK_SIGACTIONS, g_variant_builder_end(&ab));
 	/* sigset_t is one word on 64-bit arches (_NSIG_WORDS) */
 	static const Field task_sig[] = {
-		{ "blocked.sig", "sigblocked" },
-		{ "real_blocked.sig", "sigblocked_real" },
-		{ "pending.signal.sig", "sigpending" },
-		{ "sas_ss_sp", "sigaltstack_sp" },
-		{ "sas_ss_size", "sigaltstack_size" },
+		{ "blocked.sig", SV_TASK_SIGBLOCKED },
+		{ "real_blocked.sig", SV_TASK_SIGBLOCKED_REAL },
+		{ "pending.signal.sig", SV_TASK_SIGPENDING },
+		{ "sas_ss_sp", SV_TASK_SIGALTSTACK_SP },
+		{ "sas_ss_size", SV_TASK_SIGALTSTACK_SIZE },
 		{ NULL },
 	};
-	static const Field task_sig32[] = { { "sas_ss_flags", "sigaltstack_flags" }, { NULL } };
-	static const Field shared_sig[] = { { "shared_pending.signal.sig", "sigpending_shared" },
+	static const Field task_sig32[] = { { "sas_ss_flags", SV_TASK_SIGALTSTACK_FLAGS }, { NULL } };
+	static const Field shared_sig[] = { { "shared_pending.signal.sig", SV_TASK_SIGPENDING_SHARED },
 					    { NULL } };
 	guint64 pending_off, shared_off;
 	GVariant *queue, *shared_queue;
@@ -227,10 +228,10 @@ static gboolean add_signals(const SvIntrospect *in, GVariantBuilder *b, guint64 
 	    !sv_kernel_types_offset(in->types, "signal_struct", "shared_pending", &shared_off, error) ||
 	    !queued_signals(in, task + pending_off, &queue, error))
 		return FALSE;
-	g_variant_builder_add(b, "{sv}", "sigqueue", queue);
+	g_variant_builder_add(b, "{sv}", SV_TASK_SIGQUEUE, queue);
 	if (!queued_signals(in, signal + shared_off, &shared_queue, error))
 		return FALSE;
-	g_variant_builder_add(b, "{sv}", "sigqueue_shared", shared_queue);
+	g_variant_builder_add(b, "{sv}", SV_TASK_SIGQUEUE_SHARED, shared_queue);
 	return TRUE;
 }
 
@@ -245,23 +246,27 @@ GVariant *sv_introspect_task_fields(const SvIntrospect *in, const SvTaskRef *ref
 	    !sv_introspect_read(in, ref->task + comm_off, comm, 16, error) ||
 	    !member(in, ref->task, "task_struct", "cred", &cred, error))
 		return NULL;
-	add_u32(&b, "pid", tgid);
-	add_u32(&b, "tid", tid);
-	g_variant_builder_add(&b, "{sv}", "comm",
+	add_u32(&b, SV_TASK_PID, tgid);
+	add_u32(&b, SV_TASK_TID, tid);
+	g_variant_builder_add(&b, "{sv}", SV_TASK_COMM,
 			      g_variant_new_take_string(g_utf8_make_valid(comm, -1)));
 	static const Field ptrs[] = {
-		{ "clear_child_tid", "clear_child_tid" }, { "set_child_tid", "set_child_tid" },
-		{ "robust_list", "robust_list" },	  { "rseq", "rseq" },
+		{ "clear_child_tid", SV_TASK_CLEAR_CHILD_TID },
+		{ "set_child_tid", SV_TASK_SET_CHILD_TID },
+		{ "robust_list", SV_TASK_ROBUST_LIST },
+		{ "rseq", SV_TASK_RSEQ },
 		{ NULL },
 	};
-	static const Field words[] = { { "__state", "state" },
-				       { "personality", "personality" },
-				       { "rseq_sig", "rseq_sig" },
+	static const Field words[] = { { "__state", SV_TASK_STATE },
+				       { "personality", SV_TASK_PERSONALITY },
+				       { "rseq_sig", SV_TASK_RSEQ_SIG },
 				       { NULL } };
 	static const Field ids[] = {
-		{ "uid.val", "uid" },	{ "gid.val", "gid" },	{ "suid.val", "suid" },
-		{ "sgid.val", "sgid" }, { "euid.val", "euid" }, { "egid.val", "egid" },
-		{ "fsuid.val", "fsuid" }, { "fsgid.val", "fsgid" }, { NULL },
+		{ "uid.val", SV_TASK_UID },	{ "gid.val", SV_TASK_GID },
+		{ "suid.val", SV_TASK_SUID },	{ "sgid.val", SV_TASK_SGID },
+		{ "euid.val", SV_TASK_EUID },	{ "egid.val", SV_TASK_EGID },
+		{ "fsuid.val", SV_TASK_FSUID }, { "fsgid.val", SV_TASK_FSGID },
+		{ NULL },
 	};
 	if (!add_members(in, &b, ref->task, "task_struct", ptrs, TRUE, error) ||
 	    !add_members(in, &b, ref->task, "task_struct", words, FALSE, error) ||
@@ -274,7 +279,7 @@ GVariant *sv_introspect_task_fields(const SvIntrospect *in, const SvTaskRef *ref
 	if (sv_kernel_types_offset(in->types, "task_struct", "rseq_len", &comm_off, NULL) &&
 	    !member(in, ref->task, "task_struct", "rseq_len", &rseq_len, error))
 		return NULL;
-	add_u32(&b, "rseq_len", rseq_len);
+	add_u32(&b, SV_TASK_RSEQ_LEN, rseq_len);
 	return g_variant_ref_sink(g_variant_builder_end(&b));
 }
 

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* restore-image-fds.c - see restore-image-fds.h. */
-#include "host/restore/restore-image-fds.h"
-
+/* restore-image-fds.c - the restore image's fds part: the fd table and the
+ * process environment (see restore-image-parts.h). */
 #include <string.h>
 
-#include "base/errors.h"
+#include "snapvm/snapshot-task-keys.h"
+#include "host/restore/restore-image-parts.h"
 #include "host/snapshot/snapshot-fds.h"
 
 #define O_ACCMODE_ 3u
@@ -17,42 +17,16 @@
 #define O_PATH_ 010000000u
 #define MAX_PIPE_DATA (16u << 20)
 
-gboolean sv_rimg_refuse(GError **error, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_set_error_literal(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT, msg);
-	return FALSE;
-}
-
-static guint32 file_index(SvRimgFiles *f, const char *path, const char *sha, gboolean *uncarried)
-{
-	gpointer idx;
-	if (g_hash_table_lookup_extended(f->by_path, path, NULL, &idx))
-		return GPOINTER_TO_UINT(idx);
-	struct sv_rimg_file e = { .path_off = sv_rimg_add_string(f->strings, path), .carried = sha[0] != 0 };
-	if (e.carried)
-		sv_rimg_hex_to_bytes(sha, e.sha256);
-	else
-		*uncarried = TRUE;
-	guint32 i = f->files->len;
-	g_array_append_val(f->files, e);
-	g_ptr_array_add(f->shas, g_strdup(sha));
-	g_hash_table_insert(f->by_path, g_strdup(path), GUINT_TO_POINTER(i));
-	return i;
-}
-
 static gint compare_fd(gconstpointer a, gconstpointer b)
 {
 	const struct sv_rimg_fd *x = a, *y = b;
 	return (x->fd > y->fd) - (x->fd < y->fd);
 }
 
-static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *files, GArray *out,
-			GByteArray *data, gboolean *uncarried, GError **error)
+static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 {
+	GArray *out = t->fds;
+	GByteArray *data = t->fd_data;
 	g_autoptr(GHashTable) pipes = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	/* open file identity -> its first fd (the snapshot lists fds in order) */
 	g_autoptr(GHashTable) opened = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
@@ -93,7 +67,7 @@ static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *fi
 			if (fd > 2 && e.dup_of < 0)
 				return sv_rimg_refuse(error, "fd %u is marked as stdio but is not fd 0-2 or "
 						     "a dup of one", fd);
-		} else if (!strcmp(kind, "pipe")) {
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_PIPE)) {
 			if (!pipe)
 				return sv_rimg_refuse(error, "fd %u is a pipe without an identity", fd);
 			gpointer idx;
@@ -112,13 +86,14 @@ static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *fi
 			e.data_len = n;
 			if (n)
 				g_byte_array_append(data, b, (guint)n);
-		} else if (!strcmp(kind, "file") || !strcmp(kind, "dir") || !strcmp(kind, "chr")) {
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_FILE) || !strcmp(kind, SV_TASK_FD_KIND_DIR) ||
+			   !strcmp(kind, SV_TASK_FD_KIND_CHR)) {
 			if (!path || path[0] != '/')
 				return sv_rimg_refuse(error, "fd %u (%s) has no path to reopen", fd, kind);
-			if (!strcmp(kind, "file"))
-				file_index(files, path, sha, uncarried);
+			if (!strcmp(kind, SV_TASK_FD_KIND_FILE))
+				sv_rimg_add_file(t, path, sha);
 			e.kind = SV_RIMG_FD_PATH;
-			e.path_off = sv_rimg_add_string(files->strings, path);
+			e.path_off = sv_rimg_add_string(t, path);
 			e.pos = pos;
 		} else {
 			return sv_rimg_refuse(error, "fd %u is a %s; restore recreates files, directories, "
@@ -136,37 +111,36 @@ static gboolean add_fds(GVariant *fds, struct sv_rimg_header *h, SvRimgFiles *fi
 		if (e->dup_of >= e->fd)
 			return sv_rimg_refuse(error, "fd %d shares its open file with a later fd", e->fd);
 	}
-	h->nfds = out->len;
+	t->h.nfds = out->len;
 	return TRUE;
 }
 
 static void timer(GVariant *task, const char *key, guint64 out[2])
 {
-	g_autoptr(GVariant) v = g_variant_lookup_value(task, key, G_VARIANT_TYPE("(tt)"));
+	g_autoptr(GVariant) v = g_variant_lookup_value(task, key, G_VARIANT_TYPE(SV_TASK_ITIMER_TYPE));
 	if (v)
 		g_variant_get(v, "(tt)", &out[0], &out[1]);
 }
 
-gboolean sv_rimg_fds_build(GVariant *task, struct sv_rimg_header *h, SvRimgFiles *files,
-			   GArray *ret_fds, GArray *ret_groups, GByteArray *ret_data,
-			   gboolean *ret_uncarried, GError **error)
+gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error)
 {
-	g_autoptr(GVariant) fds = g_variant_lookup_value(task, "fds", G_VARIANT_TYPE("aa{sv}"));
+	struct sv_rimg_header *h = &t->h;
+	g_autoptr(GVariant) fds = g_variant_lookup_value(task, SV_TASK_FDS, G_VARIANT_TYPE(SV_TASK_FDS_TYPE));
 	if (!fds)
 		return TRUE; /* a snapshot from before fds were captured */
 	h->flags |= SV_RIMG_FDS;
-	if (!add_fds(fds, h, files, ret_fds, ret_data, ret_uncarried, error))
+	if (!add_fds(t, fds, error))
 		return FALSE;
-	h->data_len = ret_data->len;
+	h->data_len = t->fd_data->len;
 	const char *cwd = "";
-	g_variant_lookup(task, "cwd", "&s", &cwd);
+	g_variant_lookup(task, SV_TASK_CWD, "&s", &cwd);
 	if (cwd[0] && cwd[0] != '/')
 		return sv_rimg_refuse(error, "the snapshot's working directory '%s' is not absolute", cwd);
-	h->cwd_off = sv_rimg_add_string(files->strings, cwd);
+	h->cwd_off = sv_rimg_add_string(t, cwd);
 	guint32 umask = 022;
-	g_variant_lookup(task, "umask", "u", &umask);
+	g_variant_lookup(task, SV_TASK_UMASK, "u", &umask);
 	h->umask = umask & 0777;
-	g_autoptr(GVariant) rl = g_variant_lookup_value(task, "rlimits", G_VARIANT_TYPE("a(tt)"));
+	g_autoptr(GVariant) rl = g_variant_lookup_value(task, SV_TASK_RLIMITS, G_VARIANT_TYPE(SV_TASK_RLIMITS_TYPE));
 	if (rl) {
 		gsize n = g_variant_n_children(rl);
 		if (n > SV_RIMG_RLIMITS)
@@ -180,28 +154,29 @@ gboolean sv_rimg_fds_build(GVariant *task, struct sv_rimg_header *h, SvRimgFiles
 		}
 		h->nrlimits = (guint32)n;
 	}
-	g_autoptr(GVariant) groups = g_variant_lookup_value(task, "groups", G_VARIANT_TYPE("au"));
+	g_autoptr(GVariant) groups = g_variant_lookup_value(task, SV_TASK_GROUPS, G_VARIANT_TYPE(SV_TASK_GROUPS_TYPE));
 	if (groups) {
 		gsize n;
 		const guint32 *g = g_variant_get_fixed_array(groups, &n, sizeof(guint32));
 		if (n > 65536)
 			return sv_rimg_refuse(error, "the snapshot has %" G_GSIZE_FORMAT " supplementary groups", n);
-		g_array_append_vals(ret_groups, g, (guint)n);
+		g_array_append_vals(t->groups, g, (guint)n);
 		h->ngroups = (guint32)n;
 	}
-	g_autoptr(GVariant) expires_only = g_variant_lookup_value(task, "itimer_real_expires", NULL);
-	g_autoptr(GVariant) real = g_variant_lookup_value(task, "itimer_real", NULL);
+	g_autoptr(GVariant) expires_only = g_variant_lookup_value(task, SV_TASK_ITIMER_REAL_EXPIRES, NULL);
+	g_autoptr(GVariant) real = g_variant_lookup_value(task, SV_TASK_ITIMER_REAL, NULL);
 	if (expires_only && !real)
 		return sv_rimg_refuse(error, "the process has ITIMER_REAL armed, but the snapshot knows only "
 				     "its expiry, not the time left (the guest kernel has no tk_core "
 				     "symbol to read CLOCK_MONOTONIC from)");
-	timer(task, "itimer_real", h->itimers[0]);
-	timer(task, "itimer_virtual", h->itimers[1]);
-	timer(task, "itimer_prof", h->itimers[2]);
+	timer(task, SV_TASK_ITIMER_REAL, h->itimers[0]);
+	timer(task, SV_TASK_ITIMER_VIRTUAL, h->itimers[1]);
+	timer(task, SV_TASK_ITIMER_PROF, h->itimers[2]);
 	/* Restoring other credentials needs the switch after the blob's
 	 * PR_SET_MM_MAP (exe_fd needs CAP_CHECKPOINT_RESTORE), in the per-arch
 	 * blob: not done yet, so refused rather than run as root. */
-	static const char *const ids[] = { "uid", "euid", "suid", "fsuid", "gid", "egid", "sgid", "fsgid" };
+	static const char *const ids[] = { SV_TASK_UID, SV_TASK_EUID, SV_TASK_SUID, SV_TASK_FSUID,
+					    SV_TASK_GID, SV_TASK_EGID, SV_TASK_SGID, SV_TASK_FSGID };
 	for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
 		guint32 v = 0;
 		if (g_variant_lookup(task, ids[i], "u", &v) && v != 0)

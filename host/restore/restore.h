@@ -10,7 +10,7 @@
 #include <glib.h>
 
 #include "snapvm/arch.h"
-#include "host/restore/restore-image.h"
+#include "host/restore/restore-image-build.h"
 #include "host/snapshot/snapshot-reader.h"
 
 /* The arch of the snapshot, checked against want (the user's --arch, may
@@ -44,5 +44,29 @@ gboolean sv_restore_start(SvAgentClient *agent, guint32 want_pid, guint32 run_fl
 typedef struct SvGuestMem SvGuestMem;
 gboolean sv_restore_place_pages(const SvGuestMem *mem, SvSnapshotReader *r, const GArray *runs,
 				GBytes *msg, guint64 *ret_bytes, GError **error);
+
+/* SV_RIMG_HOST_PAGES with the restorer running (host-pages.c): first its
+ * page-frame message, the first bytes of its stdout. */
+typedef struct SvRestorePageFrames {
+	guint32 pid;	 /* the restorer's */
+	GBytes *msg;	 /* the message: header and frame runs */
+	GBytes *after;	 /* stdout that came after it */
+	gboolean exited; /* the restorer exited instead (a refusal), with: */
+	int status;	 /* its wait status */
+} SvRestorePageFrames;
+void sv_restore_page_frames_clear(SvRestorePageFrames *f);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvRestorePageFrames, sv_restore_page_frames_clear)
+
+/* Waits for restorer pid's message; its stderr meanwhile goes to err_fd
+ * (a refusal says why there). */
+gboolean sv_restore_wait_page_frames(SvAgentClient *agent, guint32 pid, int err_fd,
+				     SvRestorePageFrames *ret, GError **error);
+/* The answer: the pages of runs into guest RAM at the frames
+ * (sv_restore_place_pages; *ret_bytes copied), the stdout that followed
+ * the message to out_fd, and SV_RIMG_PFN_SIGNAL to let the restorer go on. */
+gboolean sv_restore_answer_page_frames(SvAgentClient *agent, const SvRestorePageFrames *frames,
+				       const SvGuestMem *mem, SvSnapshotReader *r,
+				       const GArray *runs, int out_fd, guint64 *ret_bytes,
+				       GError **error);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* restorers.h - the guest restorer programs (snapvm-restore-<arch>) built
- * into snapvm, one per arch that can restore (generated: embed-restorers.py). */
+ * into the host library, so into snapvm and the tests alike, one per arch
+ * that can restore (generated: embed-restorers.py). */
 #ifndef SNAPVM_RESTORERS_H
 #define SNAPVM_RESTORERS_H
 

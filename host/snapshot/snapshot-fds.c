@@ -1,20 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 #include "host/snapshot/snapshot-fds.h"
 
+#include "snapvm/snapshot-task-keys.h"
+
 gboolean sv_snap_fd_read(GVariant *entry, SvSnapFd *e)
 {
 	*e = (SvSnapFd){ .sha256 = "" };
-	gboolean whole = g_variant_lookup(entry, "fd", "u", &e->fd);
-	whole &= g_variant_lookup(entry, "kind", "&s", &e->kind);
-	whole &= g_variant_lookup(entry, "flags", "u", &e->flags);
-	g_variant_lookup(entry, "path", "&s", &e->path);
-	g_variant_lookup(entry, "sha256", "&s", &e->sha256);
-	g_variant_lookup(entry, "pos", "t", &e->pos);
-	g_variant_lookup(entry, "pipe", "t", &e->pipe);
-	g_variant_lookup(entry, "file", "t", &e->file);
-	g_variant_lookup(entry, "cloexec", "b", &e->cloexec);
-	g_variant_lookup(entry, "stdio", "b", &e->stdio);
-	e->pipe_data = g_variant_lookup_value(entry, "pipe_data", G_VARIANT_TYPE_BYTESTRING);
+	gboolean whole = g_variant_lookup(entry, SV_TASK_FD_FD, "u", &e->fd);
+	whole &= g_variant_lookup(entry, SV_TASK_FD_KIND, "&s", &e->kind);
+	whole &= g_variant_lookup(entry, SV_TASK_FD_FLAGS, "u", &e->flags);
+	g_variant_lookup(entry, SV_TASK_FD_PATH, "&s", &e->path);
+	g_variant_lookup(entry, SV_TASK_FD_SHA256, "&s", &e->sha256);
+	g_variant_lookup(entry, SV_TASK_FD_POS, "t", &e->pos);
+	g_variant_lookup(entry, SV_TASK_FD_PIPE, "t", &e->pipe);
+	g_variant_lookup(entry, SV_TASK_FD_FILE, "t", &e->file);
+	g_variant_lookup(entry, SV_TASK_FD_CLOEXEC, "b", &e->cloexec);
+	g_variant_lookup(entry, SV_TASK_FD_STDIO, "b", &e->stdio);
+	e->pipe_data = g_variant_lookup_value(entry, SV_TASK_FD_PIPE_DATA, G_VARIANT_TYPE_BYTESTRING);
 	return whole;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * restore-image.h - the flat restore image: what `snapvm restore` makes of a
+ * restore-image-format.h - the flat restore image: what `snapvm restore` makes of a
  * snapshot for the guest-side restorer (guest/restorer/restore-main.c and
  * arch/<arch>/restorer/). Shared by host and guest: plain C11, no GLib.
  *

@@ -77,7 +77,7 @@ enum sv_snap_byte_order {
 /* Section kinds. Stable numbers: they are in files. */
 enum sv_snap_section {
 	SV_SNAP_SECTION_INDEX = 1,	/* a(uuttt): kind, flags, offset, stored, raw */
-	SV_SNAP_SECTION_TASK = 2,	/* a{sv}: pid, tgid, comm, uid..., state */
+	SV_SNAP_SECTION_TASK = 2,	/* a{sv}: one task, keys in snapshot-task-keys.h */
 	SV_SNAP_SECTION_REGS = 3,	/* (a{st}ay): named registers, raw arch layout */
 	SV_SNAP_SECTION_FPU = 4,	/* (uta{sv}ay): size, xfeatures, extras, raw state */
 	SV_SNAP_SECTION_TLS = 5,	/* a{sv} */

@@ -10,32 +10,8 @@
 
 #include "snapvm/restore-image-format.h"
 #include "base/errors.h"
-#include "host/restore/restore-image-fds.h"
-
-static GVariant *fd_entry(guint32 fd, const char *kind, guint32 flags, guint64 pos, guint64 file,
-			  const char *path, guint64 pipe, const char *data, gboolean cloexec,
-			  gboolean stdio)
-{
-	g_autoptr(GVariantDict) d = g_variant_dict_new(NULL);
-	g_variant_dict_insert(d, "fd", "u", fd);
-	g_variant_dict_insert(d, "kind", "s", kind);
-	g_variant_dict_insert(d, "flags", "u", flags);
-	g_variant_dict_insert(d, "pos", "t", pos);
-	g_variant_dict_insert(d, "file", "t", file);
-	g_variant_dict_insert(d, "cloexec", "b", cloexec);
-	g_variant_dict_insert(d, "stdio", "b", stdio);
-	if (path)
-		g_variant_dict_insert(d, "path", "s", path);
-	if (pipe)
-		g_variant_dict_insert(d, "pipe", "t", pipe);
-	if (data)
-		g_variant_dict_insert_value(d, "pipe_data",
-					    g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, data,
-								      strlen(data), 1));
-	if (path && !strcmp(kind, "file"))
-		g_variant_dict_insert(d, "sha256", "s", "0a");
-	return g_variant_dict_end(d);
-}
+#include "host/restore/restore-image-parts.h"
+#include "tests/unit/fd-entry.h"
 
 /* A TASK dict with fds (NULL: none) and extra entries. */
 static GVariant *task_dict(GVariant *fds, guint32 uid)
@@ -58,40 +34,17 @@ static GVariant *task_dict(GVariant *fds, guint32 uid)
 	return g_variant_ref_sink(g_variant_dict_end(d));
 }
 
-typedef struct {
-	struct sv_rimg_header h;
-	GByteArray *strings, *data;
-	GArray *files, *fds, *groups;
-	GPtrArray *shas;
-	GHashTable *by_path;
-	gboolean uncarried;
-} Out;
+typedef SvRimgTables Out;
 
 static gboolean build(GVariant *task, Out *o, GError **error)
 {
-	memset(o, 0, sizeof(*o));
-	o->strings = g_byte_array_new();
-	o->data = g_byte_array_new();
-	o->files = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_file));
-	o->fds = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_fd));
-	o->groups = g_array_new(FALSE, TRUE, sizeof(guint32));
-	o->shas = g_ptr_array_new_with_free_func(g_free);
-	o->by_path = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	sv_rimg_add_string(o->strings, "");
-	SvRimgFiles f = { .strings = o->strings, .files = o->files, .shas = o->shas,
-			  .by_path = o->by_path };
-	return sv_rimg_fds_build(task, &o->h, &f, o->fds, o->groups, o->data, &o->uncarried, error);
+	sv_rimg_tables_init(o);
+	return sv_rimg_fds_build(o, task, error);
 }
 
 static void out_clear(Out *o)
 {
-	g_byte_array_unref(o->strings);
-	g_byte_array_unref(o->data);
-	g_array_unref(o->files);
-	g_array_unref(o->fds);
-	g_array_unref(o->groups);
-	g_ptr_array_unref(o->shas);
-	g_hash_table_unref(o->by_path);
+	sv_rimg_tables_clear(o);
 }
 
 static const struct sv_rimg_fd *fd_at(const Out *o, gint32 fd)
@@ -143,7 +96,7 @@ static void test_table(void)
 	g_assert_cmpuint(w->pipe, ==, r->pipe);
 	g_assert_cmpuint(r->data_len, ==, 3);
 	g_assert_cmpuint(o.h.data_len, ==, 3);
-	g_assert_cmpmem(o.data->data + r->data_off, 3, "abc", 3);
+	g_assert_cmpmem(o.fd_data->data + r->data_off, 3, "abc", 3);
 	g_assert_cmpstr((const char *)o.strings->data + o.h.cwd_off, ==, "/tmp");
 	g_assert_cmpuint(o.h.umask, ==, 027);
 	g_assert_cmpuint(o.h.nrlimits, ==, 16);

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * restore-image.h - turns a snapshot (already opened, so validated by the
- * reader) into the flat restore image the guest-side restorer reads
- * (include/snapvm/restore-image-format.h). Everything the restorer would otherwise
- * have to parse or check is decided here, where errors can be reported well.
+ * restore-image-build.h - builds, from a snapshot (already opened, so
+ * validated by the reader), the flat restore image the guest-side restorer
+ * reads (include/snapvm/restore-image-format.h). Everything the restorer
+ * would otherwise have to parse or check is decided here, where errors can
+ * be reported well; restore-image-parts.h says which file builds what.
  */
-#ifndef SNAPVM_RESTORE_IMAGE_WRITER_H
-#define SNAPVM_RESTORE_IMAGE_WRITER_H
+#ifndef SNAPVM_RESTORE_IMAGE_BUILD_H
+#define SNAPVM_RESTORE_IMAGE_BUILD_H
 
 #include <glib.h>
 

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * restore-image-parts.h - the parts the flat restore image is built from
+ * (private to host/restore/). Each part turns some sections of the snapshot
+ * into tables of the image, checking and converting them here, where errors
+ * can be reported well, so that the guest restorer only follows orders:
+ *
+ *   restore-image-task.c    TASK's task and signal state, REGS, TLS, FPU
+ *   restore-image-memory.c  MM (fields, auxv), VMAS and the files they map,
+ *                           PAGEMAP (the pages the image restores)
+ *   restore-image-fds.c     TASK's fds and process environment
+ *   restore-image-tables.c  the tables, and what the parts share: strings,
+ *                           the files to put in the guest, refusals
+ *
+ * restore-image-write.c runs them in that order, then lays the tables out
+ * and writes the file (include/snapvm/restore-image-format.h).
+ */
+#ifndef SNAPVM_RESTORE_IMAGE_PARTS_H
+#define SNAPVM_RESTORE_IMAGE_PARTS_H
+
+#include <glib.h>
+
+#include "snapvm/restore-image-format.h"
+#include "host/restore/restore-image-build.h"
+#include "host/snapshot/snapshot-reader.h"
+
+/* The image while it is built: its header (the parts fill their fields,
+ * restore-image-write.c the counts and offsets) and its tables. */
+typedef struct SvRimgTables {
+	struct sv_rimg_header h;
+	GByteArray *strings;	  /* NUL-terminated, "" at offset 0 */
+	/* files to put in the guest, one per path: an open regular file joins
+	 * the mapped ones, so it is carried and recreated the same way */
+	GArray *files;		  /* struct sv_rimg_file */
+	GPtrArray *file_shas;	  /* the snapshot's sha256 per file ("" if not carried) */
+	GHashTable *file_by_path; /* path -> index (GUINT_TO_POINTER) */
+	gboolean uncarried;	  /* some file is not carried (SV_RIMG_NO_FILES) */
+	/* task part */
+	GArray *sigactions; /* struct sv_rimg_sigaction */
+	GArray *sigqueue;   /* struct sv_rimg_sigqueue */
+	GArray *regs;	    /* struct sv_rimg_named: REGS, then TLS's integers */
+	GVariant *fpu;	    /* ay: the FPU state as the snapshot has it */
+	/* memory part */
+	GArray *auxv;	   /* guint64 (id, value) pairs, AT_NULL last */
+	GArray *vmas;	   /* struct sv_rimg_vma, by start */
+	GArray *page_runs; /* SvRestorePageRun, by vaddr: the pages the image restores */
+	/* fds part */
+	GArray *fds;	     /* struct sv_rimg_fd, by number */
+	GArray *groups;	     /* guint32 */
+	GByteArray *fd_data; /* pipes' unread bytes */
+} SvRimgTables;
+
+/* Empty tables (strings holding only ""), header zeroed. */
+void sv_rimg_tables_init(SvRimgTables *t);
+void sv_rimg_tables_clear(SvRimgTables *t);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvRimgTables, sv_rimg_tables_clear)
+
+/* Appends str and its NUL to the image's strings; returns its offset. */
+guint32 sv_rimg_add_string(SvRimgTables *t, const char *str);
+/* The index of the file at path, added on first use: carried when the
+ * snapshot has its contents (sha, in hex), else t->uncarried is set. */
+guint32 sv_rimg_add_file(SvRimgTables *t, const char *path, const char *sha);
+
+/* Fails with SV_ERROR_INVALID_ARGUMENT and the message: a snapshot
+ * restore cannot honour. */
+gboolean sv_rimg_refuse(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* The task part: h's pid, comm and task fields (robust list, rseq,
+ * signal masks, sigaltstack, personality), the signal actions and queued
+ * signals, the registers by name (REGS, and the integers of TLS, whose
+ * descriptor tables must be empty) and the FPU state. */
+gboolean sv_rimg_task_build(SvRimgTables *t, GVariant *task, GVariant *regs, GVariant *tls,
+			    GVariant *fpu, GError **error);
+
+/* The memory part, in three steps: h's mm fields and the saved auxv (MM);
+ * the mappings and the files they map (VMAS); and, once the files are
+ * known, the pages to restore (PAGEMAP), less those a private file mapping
+ * reads from its carried file anyway. */
+gboolean sv_rimg_mm_build(SvRimgTables *t, GVariant *mm, GError **error);
+gboolean sv_rimg_vmas_build(SvRimgTables *t, GVariant *vmas, GError **error);
+gboolean sv_rimg_page_runs_build(SvRimgTables *t, SvSnapshotReader *r, GVariant *pagemap,
+				 GError **error);
+
+/* The fds part: h's SV_RIMG_FDS fields (not the offsets), the fd table,
+ * groups and pipe data. A snapshot without an "fds" entry gives an image
+ * without SV_RIMG_FDS. */
+gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error);
+
+#endif
