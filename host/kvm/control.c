@@ -51,7 +51,7 @@ static char *handle(SvVmm *vmm, const char *req, gboolean *ret_stop)
 	}
 	if (!strcmp(req, "ram")) {
 		g_autofree char *p = g_strdup_printf("/proc/%d/fd/%d %" G_GUINT64_FORMAT,
-						     (int)getpid(), vmm->ram_fd, vmm->ram_size);
+						     (int)getpid(), vmm->ram_fd, vmm->vm.ram_size);
 		return reply_ok(p);
 	}
 	if (!strcmp(req, "stop")) {

@@ -6,7 +6,6 @@
  */
 #include "host/kvm/kvm-machine.h"
 
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "snapvm/kvm-board.h"
 #include "host/kvm/kvm-control.h"
 
 #define CONTROL_TIMEOUT_MS 10000
@@ -33,13 +33,19 @@ static SvKvmMachine *km(SvMachine *m)
 
 gboolean sv_kvm_available(const SvArchOps *arch, GError **error)
 {
-	/* The VMM loads x86-64 kernels and models a PC; it runs on x86-64
-	 * hosts only. */
-	if (arch->elf_machine != EM_X86_64 || sv_arch_host() != arch) {
+	if (!arch->kvm) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "--accel kvm runs x86_64 guests on an x86_64 host only (this is a %s "
+			    "--accel kvm: snapvm's KVM VMM has no board for %s guests; use "
+			    "--accel tcg",
+			    arch->name);
+		return FALSE;
+	}
+	/* KVM runs guests of the host's own arch. */
+	if (sv_arch_host() != arch) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "--accel kvm runs %s guests on an %s host only (this is a %s "
 			    "guest on a %s host); use --accel tcg",
-			    arch->name, sv_arch_host()->name);
+			    arch->name, arch->name, arch->name, sv_arch_host()->name);
 		return FALSE;
 	}
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -52,6 +58,19 @@ gboolean sv_kvm_available(const SvArchOps *arch, GError **error)
 	}
 	close(fd);
 	return TRUE;
+}
+
+gboolean sv_kvm_offers_cpu_model(const SvArchOps *arch, GError **error)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY, "/dev/kvm: %s",
+			    g_strerror(errno));
+		return FALSE;
+	}
+	gboolean ok = arch->kvm->offers_cpu_model(fd, error);
+	close(fd);
+	return ok;
 }
 
 static gboolean call(SvMachine *m, const char *req, char **ret_payload, GError **error)
@@ -128,9 +147,9 @@ static SvGuestMem *kvm_map_ram(SvMachine *m, GError **error)
 		return NULL;
 	}
 	*space = '\0';
-	/* the VMM lays RAM out as QEMU's pc board does (kvm-vm.c) */
+	/* as the VMM laid it out (kvm-vm.c) */
 	SvRamRegion regions[SV_RAM_REGIONS_MAX];
-	guint n = m->arch->qemu->ram_layout(size, regions);
+	guint n = m->arch->kvm->ram_layout(size, regions);
 	return sv_guest_mem_open(reply, regions, n, error);
 }
 

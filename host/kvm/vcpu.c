@@ -18,55 +18,24 @@
 #include "base/errors.h"
 #include "host/kvm/vmm-process.h"
 
-/* Ports the kernel touches that need an answer other than "nothing here". */
-#define PORT_KBD_STATUS 0x64 /* i8042: write 0xfe pulses the CPU reset line */
-#define PORT_RESET_CF9 0xcf9 /* PCI reset control */
-#define KBD_CMD_RESET 0xfe
-
 static void kick_handler(int sig)
 {
 }
 
-/*
- * XCR0 set up front to what the guest kernel will set (x87|SSE|AVX), not
- * the reset value 1. Nested SVM under QEMU TCG (how CI runs this backend)
- * does not trap the guest's XSETBV, so KVM never learns the guest's XCR0
- * and keeps answering CPUID 0xd's EBX with the size for x87|SSE alone;
- * Linux then finds its XSAVE layout inconsistent ("XSAVE consistency
- * problem"), falls back to FXSAVE and drops AVX. Given the value first,
- * KVM's view is right from the start. Elsewhere it is harmless: XCR0
- * means nothing until the guest sets CR4.OSXSAVE, and it writes its own
- * XCR0 then (trapped, as usual).
- */
-static gboolean preset_xcr0(SvVmm *vmm, SvVcpu *v, GError **error)
+gboolean sv_kvm_vcpus_create(SvVmm *vmm, GError **error)
 {
-	guint64 xcr0 = sv_kvm_cpuid_xcr0(vmm->cpuid);
-	if (!xcr0)
-		return TRUE;
-	struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = xcr0 } } };
-	if (ioctl(v->fd, KVM_SET_XCRS, &xcrs) < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "KVM_SET_XCRS (XCR0 0x%" G_GINT64_MODIFIER
-			    "x) on vCPU %u: %s",
-			    xcr0, v->index, g_strerror(errno));
-		return FALSE;
-	}
-	return TRUE;
-}
-
-gboolean sv_kvm_vcpus_create(SvVmm *vmm, guint32 entry, guint32 start_info, GError **error)
-{
-	int run_size = ioctl(vmm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	int run_size = ioctl(vmm->vm.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (run_size <= 0) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "KVM_GET_VCPU_MMAP_SIZE: %s",
 			    g_strerror(errno));
 		return FALSE;
 	}
-	vmm->vcpus = g_new0(SvVcpu, vmm->n_vcpus);
-	for (guint i = 0; i < vmm->n_vcpus; i++) {
+	vmm->vcpus = g_new0(SvVcpu, vmm->vm.n_vcpus);
+	for (guint i = 0; i < vmm->vm.n_vcpus; i++) {
 		SvVcpu *v = &vmm->vcpus[i];
 		v->vmm = vmm;
 		v->index = i;
-		v->fd = ioctl(vmm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
+		v->fd = ioctl(vmm->vm.vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
 		if (v->fd < 0) {
 			g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "KVM_CREATE_VCPU %u: %s", i,
 				    g_strerror(errno));
@@ -79,36 +48,8 @@ gboolean sv_kvm_vcpus_create(SvVmm *vmm, guint32 entry, guint32 start_info, GErr
 				    g_strerror(errno));
 			return FALSE;
 		}
-		if (!sv_kvm_cpuid_set(vmm, v, error) || !preset_xcr0(vmm, v, error))
+		if (!vmm->board->setup_vcpu(&vmm->vm, v->fd, i, error))
 			return FALSE;
-	}
-
-	/* The BSP starts at the PVH entry: 32-bit protected mode, paging off,
-	 * flat 4 GiB code and data segments, EBX = start info. The other
-	 * vCPUs wait (in-kernel LAPIC) for the guest's INIT/SIPI. */
-	SvVcpu *bsp = &vmm->vcpus[0];
-	struct kvm_sregs s;
-	if (ioctl(bsp->fd, KVM_GET_SREGS, &s) < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "KVM_GET_SREGS: %s", g_strerror(errno));
-		return FALSE;
-	}
-	struct kvm_segment code = { .base = 0, .limit = 0xffffffff, .selector = 0x10,
-				    .type = 0xb, .present = 1, .db = 1, .s = 1, .g = 1 };
-	struct kvm_segment data = code;
-	data.selector = 0x18;
-	data.type = 0x3;
-	s.cs = code;
-	s.ds = s.es = s.fs = s.gs = s.ss = data;
-	s.tr = (struct kvm_segment){ .base = 0, .limit = 0x67, .selector = 0x20, .type = 0xb,
-				     .present = 1 };
-	s.cr0 = 0x11; /* PE, ET */
-	s.cr4 = 0;
-	s.efer = 0;
-	struct kvm_regs r = { .rflags = 0x2, .rip = entry, .rbx = start_info };
-	if (ioctl(bsp->fd, KVM_SET_SREGS, &s) < 0 || ioctl(bsp->fd, KVM_SET_REGS, &r) < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "setting the boot vCPU's registers: %s",
-			    g_strerror(errno));
-		return FALSE;
 	}
 	return TRUE;
 }
@@ -155,22 +96,19 @@ static void handle_io(SvVcpu *v)
 			continue;
 		}
 		if (is_write) {
-			/* Linux's reboot=k and reboot=p paths: a reset ends the VM,
-			 * as QEMU's -action reboot=shutdown does for the qemu
-			 * backend (the agent ends guests with a restart). */
-			if ((port == PORT_KBD_STATUS && data[0] == KBD_CMD_RESET) ||
-			    (port == PORT_RESET_CF9 && (data[0] & 0x04)))
+			/* a reset ends the VM, as QEMU's -action reboot=shutdown
+			 * does for the qemu backend (the agent ends guests with a
+			 * restart) */
+			if (vmm->board->port_write_resets(port, data[0]))
 				sv_vmm_end(vmm, SV_VMM_POWEROFF, NULL);
 			continue;
 		}
-		/* No device: the bus floats high, except the i8042 status,
-		 * which reads "idle" so the kernel's reset path does not spin
-		 * waiting for it. */
-		memset(data, port == PORT_KBD_STATUS ? 0x00 : 0xff, run->io.size);
+		/* no device: what the board's bus gives */
+		memset(data, vmm->board->port_read_idle(port), run->io.size);
 	}
 }
 
-/* No MMIO devices beyond the in-kernel LAPIC and IOAPIC: reads float high. */
+/* No MMIO devices beyond the board's in-kernel ones: reads float high. */
 static void handle_mmio(SvVcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -254,7 +192,7 @@ gboolean sv_kvm_vcpus_start(SvVmm *vmm, GError **error)
 {
 	struct sigaction sa = { .sa_handler = kick_handler }; /* no SA_RESTART */
 	sigaction(SIGUSR1, &sa, NULL);
-	for (guint i = 0; i < vmm->n_vcpus; i++) {
+	for (guint i = 0; i < vmm->vm.n_vcpus; i++) {
 		int e = pthread_create(&vmm->vcpus[i].thread, NULL, vcpu_thread, &vmm->vcpus[i]);
 		if (e) {
 			g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "vCPU thread: %s", g_strerror(e));
@@ -269,16 +207,16 @@ void sv_kvm_vcpus_pause(SvVmm *vmm)
 {
 	g_mutex_lock(&vmm->pause_lock);
 	vmm->pause_requested = TRUE;
-	for (guint i = 0; i < vmm->n_vcpus; i++) {
+	for (guint i = 0; i < vmm->vm.n_vcpus; i++) {
 		vmm->vcpus[i].run->immediate_exit = 1;
 		if (vmm->vcpus[i].started)
 			pthread_kill(vmm->vcpus[i].thread, SIGUSR1);
 	}
-	while (vmm->n_parked < vmm->n_vcpus && !atomic_load(&vmm->end)) {
+	while (vmm->n_parked < vmm->vm.n_vcpus && !atomic_load(&vmm->end)) {
 		gint64 deadline = g_get_monotonic_time() + 50 * G_TIME_SPAN_MILLISECOND;
 		/* re-kick: a signal can land before a thread blocks it in */
 		if (!g_cond_wait_until(&vmm->pause_cond, &vmm->pause_lock, deadline)) {
-			for (guint i = 0; i < vmm->n_vcpus; i++)
+			for (guint i = 0; i < vmm->vm.n_vcpus; i++)
 				pthread_kill(vmm->vcpus[i].thread, SIGUSR1);
 		}
 	}
@@ -323,9 +261,9 @@ static void dump_seg(GString *out, const char *name, const struct kvm_segment *s
  */
 char *sv_kvm_vcpu_dump(SvVmm *vmm, guint index, GError **error)
 {
-	if (index >= vmm->n_vcpus) {
+	if (index >= vmm->vm.n_vcpus) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "no vCPU %u (the VM has %u)", index,
-			    vmm->n_vcpus);
+			    vmm->vm.n_vcpus);
 		return NULL;
 	}
 	int fd = vmm->vcpus[index].fd;

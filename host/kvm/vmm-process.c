@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vmm.c - the VMM process: builds the VM, then its main loop bridges the
- * agent's two UARTs to <vm_dir>/agent.sock and agent-control.sock (the
- * sockets the qemu backend's virtio-serial ports use) and answers the
- * control socket, while the vCPU threads run the guest.
+ * vmm-process.c - the VMM process: builds the VM, then its main loop
+ * bridges the agent's two UARTs to <vm_dir>/agent.sock and
+ * agent-control.sock (the sockets the qemu backend's virtio-serial ports
+ * use) and answers the VMM's control socket, while the vCPU threads run
+ * the guest.
  *
  * It reports the outcome of the set-up on status_fd ("ok", or the error
  * code and message) so the snapvm that forked it can give a proper error;
- * after that it is on its own, like QEMU: what goes wrong later (a triple
- * fault) is written to the console log and to stderr, and the VM ends.
+ * after that it is on its own, like QEMU: what goes wrong later (a guest
+ * that faults beyond repair) is written to the console log and to stderr, and the VM ends.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -89,20 +90,16 @@ static int listen_unix(const char *path, GError **error)
 	return fd;
 }
 
-static char *kernel_cmdline(const SvMachineConfig *config)
+static char *kernel_cmdline(const SvKvmBoard *b, const SvMachineConfig *config)
 {
-	const SvQemuBoard *b = config->arch->qemu;
-	/* reboot=k: the agent ends a guest by restarting it, and the keyboard
-	 * controller's reset is the one this board has (vcpu.c). No PCI bus.
-	 * No CMOS RTC either: rtc_cmos's probe of the floating ports spun
-	 * about 4 s of a 20 s boot under nested KVM before giving up, so it
-	 * is not run (the guest's wall clock starts at the epoch either way).
-	 * After "--", the agent's own arguments: its channels are UARTs. */
-	return g_strdup_printf("console=%s %s quiet panic=-1 reboot=k pci=off "
-			       "initcall_blacklist=cmos_init%s%s -- "
-			       "--port /dev/ttyS1 --control-port /dev/ttyS2",
-			       b->console, b->cmdline, config->cmdline_extra ? " " : "",
-			       config->cmdline_extra ? config->cmdline_extra : "");
+	/* The board's parameters, then after "--" the agent's own arguments:
+	 * its channels are the board's UARTs. */
+	return g_strdup_printf("console=%s %s quiet panic=-1 %s%s%s -- "
+			       "--port /dev/%s --control-port /dev/%s",
+			       b->console.tty, b->cmdline, b->board_cmdline,
+			       config->cmdline_extra ? " " : "",
+			       config->cmdline_extra ? config->cmdline_extra : "",
+			       b->agent.tty, b->agent_control.tty);
 }
 
 static gboolean console_sink(gpointer user, const guint8 *buf, gsize len)
@@ -127,25 +124,25 @@ static gboolean bridge_sink(gpointer user, const guint8 *buf, gsize len)
 	return b->to_host->len < TO_HOST_MAX;
 }
 
+/* Each UART's bit among the devices that share its interrupt line. */
+enum { SOURCE_CONSOLE = 1u << 0, SOURCE_AGENT = 1u << 1, SOURCE_AGENT_CONTROL = 1u << 2 };
+
 static gboolean build(SvVmm *vmm, const SvMachineConfig *config, GError **error)
 {
-	guint32 entry, start_info;
-	g_autofree char *cmdline = kernel_cmdline(config);
-	vmm->n_vcpus = MAX(config->vcpus, 1);
-	if (!sv_kvm_vm_open(vmm, vmm->n_vcpus, error) || !sv_kvm_cpuid_init(vmm, error) ||
-	    !sv_kvm_vm_ram(vmm, config->arch, (guint64)config->memory_mib << 20, error) ||
-	    !sv_kvm_boot_load(vmm, config->kernel, config->initrd, cmdline, &entry, &start_info,
-			      error) ||
-	    !sv_kvm_mptable_write(vmm, error))
+	const SvKvmBoard *b = vmm->board;
+	g_autofree char *cmdline = kernel_cmdline(b, config);
+	vmm->vm.n_vcpus = MAX(config->vcpus, 1);
+	if (!sv_kvm_vm_open(vmm, vmm->vm.n_vcpus, error) ||
+	    !sv_kvm_vm_ram(vmm, (guint64)config->memory_mib << 20, error) ||
+	    !b->load(&vmm->vm, config->kernel, config->initrd, cmdline, error))
 		return FALSE;
 	vmm->agent.vmm = vmm->agent_control.vmm = vmm;
 	vmm->agent.tie_to_host = TRUE;
-	vmm->console = sv_serial_new(vmm, SV_KVM_COM1, SV_KVM_COM1_IRQ, console_sink, vmm);
-	vmm->agent.uart = sv_serial_new(vmm, SV_KVM_COM2, SV_KVM_COM2_IRQ, bridge_sink,
-					&vmm->agent);
-	vmm->agent_control.uart = sv_serial_new(vmm, SV_KVM_COM3, SV_KVM_COM3_IRQ, bridge_sink,
-						&vmm->agent_control);
-	return sv_kvm_vcpus_create(vmm, entry, start_info, error);
+	vmm->console = sv_serial_new(vmm, &b->console, SOURCE_CONSOLE, console_sink, vmm);
+	vmm->agent.uart = sv_serial_new(vmm, &b->agent, SOURCE_AGENT, bridge_sink, &vmm->agent);
+	vmm->agent_control.uart = sv_serial_new(vmm, &b->agent_control, SOURCE_AGENT_CONTROL,
+						bridge_sink, &vmm->agent_control);
+	return sv_kvm_vcpus_create(vmm, error);
 }
 
 static void report(int status_fd, const GError *e)
@@ -310,7 +307,8 @@ G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *confi
 	g_mutex_init(&vmm->devices);
 	g_mutex_init(&vmm->pause_lock);
 	g_cond_init(&vmm->pause_cond);
-	vmm->ram_fd = vmm->kvm_fd = vmm->vm_fd = -1;
+	vmm->board = config->arch->kvm;
+	vmm->ram_fd = vmm->vm.kvm_fd = vmm->vm.vm_fd = -1;
 	vmm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vmm->console_log_fd = open(m->console_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 				   0600);

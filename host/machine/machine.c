@@ -91,7 +91,7 @@ gboolean sv_machine_choose_backend(const SvMachineConfig *config, gboolean *ret_
 		return TRUE;
 	}
 	*ret_kvm = g_strcmp0(config->accel, "tcg") != 0 && portable &&
-		   sv_kvm_available(config->arch, NULL) && sv_kvm_offers_portable_cpu(NULL);
+		   sv_kvm_available(config->arch, NULL) && sv_kvm_offers_cpu_model(config->arch, NULL);
 	return TRUE;
 }
 
