@@ -160,7 +160,7 @@ static gboolean kvm_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs
 	g_autofree char *text = NULL;
 	if (!call(m, req, &text, error))
 		return FALSE;
-	return m->arch->parse_monitor_regs(text, ret_regs, error);
+	return sv_kvm_regs_decode(text, ret_regs, error);
 }
 
 static void kvm_release_control(SvMachine *m)

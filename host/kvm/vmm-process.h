@@ -134,9 +134,9 @@ void sv_kvm_vcpus_resume(SvVmm *vmm);
 gboolean sv_kvm_vcpus_paused(SvVmm *vmm);
 /* The UART that owns a port, or NULL. */
 SvSerial *sv_kvm_uart_at(SvVmm *vmm, guint16 port);
-/* QEMU "info registers" text for one vCPU (the arch's monitor parser reads
- * both backends' dumps, so register names are the same). */
-char *sv_kvm_vcpu_dump(SvVmm *vmm, guint index, GError **error);
+/* One vCPU's registers, as the board reads them; the vCPU must be parked
+ * (or not yet running). */
+gboolean sv_kvm_vcpu_regs(SvVmm *vmm, guint index, SvVcpuRegs *out, GError **error);
 
 /* serial.c: what the guest sends goes to sink, byte runs at a time; the
  * sink takes every byte and returns FALSE when it would rather not get

@@ -91,6 +91,9 @@ typedef struct SvKvmBoard {
 	gboolean (*port_write_resets)(guint16 port, guint8 value);
 	/* What a read of a port no device claimed gives. */
 	guint8 (*port_read_idle)(guint16 port);
+	/* A parked vCPU's registers, under the names and in the FPU format the
+	 * arch's checkpoint hooks read (see SvVcpuRegs). */
+	gboolean (*read_vcpu_regs)(int vcpu_fd, guint index, SvVcpuRegs *out, GError **error);
 } SvKvmBoard;
 
 G_END_DECLS

@@ -170,4 +170,5 @@ const SvKvmBoard sv_x86_64_kvm_board = {
 	.setup_vcpu = pc_setup_vcpu,
 	.port_write_resets = pc_port_write_resets,
 	.port_read_idle = pc_port_read_idle,
+	.read_vcpu_regs = sv_x86_kvm_read_vcpu_regs,
 };

@@ -8,6 +8,7 @@
  *   cpuid.c         the portable CPU model
  *   boot-pvh.c      loads vmlinux and enters it through its PVH note
  *   mptable.c       MP table: how the guest finds its vCPUs and IOAPIC
+ *   vcpu-regs.c     a vCPU's registers as SvVcpuRegs
  */
 #ifndef SNAPVM_X86_KVM_H
 #define SNAPVM_X86_KVM_H
@@ -50,5 +51,12 @@ gboolean sv_x86_kvm_boot_enter(int vcpu_fd, guint32 entry, guint32 start_info, G
 gboolean sv_x86_kvm_mptable_build(guint8 *base, gsize space, guint32 gpa, guint n_vcpus,
 				  GError **error);
 gboolean sv_x86_kvm_mptable_write(const SvKvmVm *vm, GError **error);
+
+/* vcpu-regs.c. sv_x86_kvm_regs_convert is pure (unit-tested): what KVM
+ * reads of a vCPU (halted: its MP state; xcr0: its XCR0) as SvVcpuRegs. */
+void sv_x86_kvm_regs_convert(const struct kvm_regs *r, const struct kvm_sregs *s,
+			     const struct kvm_debugregs *d, gboolean halted,
+			     const struct kvm_xsave *xsave, guint64 xcr0, SvVcpuRegs *out);
+gboolean sv_x86_kvm_read_vcpu_regs(int vcpu_fd, guint index, SvVcpuRegs *out, GError **error);
 
 #endif
