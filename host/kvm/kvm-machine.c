@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "host/machine/machine-backend.h"
 #include "snapvm/kvm-board.h"
 #include "host/kvm/kvm-control.h"
 
+#define BACKEND_NAME "kvm"
 #define CONTROL_TIMEOUT_MS 10000
 /* loading a 65 MiB vmlinux into a fresh memfd, under nested KVM */
 #define START_TIMEOUT_MS 120000
@@ -31,7 +33,9 @@ static SvKvmMachine *km(SvMachine *m)
 	return (SvKvmMachine *)m;
 }
 
-gboolean sv_kvm_available(const SvArchOps *arch, GError **error)
+/* Whether this host can run guests of arch under KVM: the VMM has a board
+ * for the arch (SvArchOps.kvm), the arch is the host's and /dev/kvm opens. */
+static gboolean kvm_available(const SvArchOps *arch, GError **error)
 {
 	if (!arch->kvm) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
@@ -60,7 +64,9 @@ gboolean sv_kvm_available(const SvArchOps *arch, GError **error)
 	return TRUE;
 }
 
-gboolean sv_kvm_offers_cpu_model(const SvArchOps *arch, GError **error)
+/* Can this host's KVM present the whole portable CPU model of arch's board
+ * (so that what runs under it restores under TCG and elsewhere)? */
+static gboolean kvm_offers_cpu_model(const SvArchOps *arch, GError **error)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
@@ -174,7 +180,7 @@ static void kvm_free_backend(SvMachine *m)
 }
 
 static const SvMachineOps kvm_machine_ops = {
-	.backend = "kvm",
+	.backend = BACKEND_NAME,
 	.pause = kvm_pause,
 	.resume = kvm_resume,
 	.stop = kvm_stop,
@@ -185,7 +191,9 @@ static const SvMachineOps kvm_machine_ops = {
 	.free_backend = kvm_free_backend,
 };
 
-SvMachine *sv_kvm_machine_new(const SvArchOps *arch, const char *name, guint memory_mib)
+/* connect_uri is libvirt's: nothing here */
+static SvMachine *kvm_machine_new(const SvArchOps *arch, const char *name,
+				  const char *connect_uri, guint memory_mib)
 {
 	SvKvmMachine *k = g_new0(SvKvmMachine, 1);
 	sv_machine_init_common(&k->base, &kvm_machine_ops, arch, name, NULL, memory_mib);
@@ -223,9 +231,11 @@ static gboolean read_report(int fd, GError **error)
 	return FALSE;
 }
 
-gboolean sv_kvm_machine_create(SvMachine *m, const SvMachineConfig *config, GError **error)
+/* Forks the VMM process and waits until it has built the VM (or says why
+ * it could not). */
+static gboolean kvm_machine_create(SvMachine *m, const SvMachineConfig *config, GError **error)
 {
-	if (!sv_kvm_available(config->arch, error))
+	if (!kvm_available(config->arch, error))
 		return FALSE;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -272,3 +282,42 @@ gboolean sv_kvm_machine_create(SvMachine *m, const SvMachineConfig *config, GErr
 	close(p[0]);
 	return ok;
 }
+
+/* The portable CPU model, named or not, is what the VMM presents (the
+ * board's, cut to what the host's KVM offers). */
+static gboolean portable_cpu(const SvMachineConfig *config)
+{
+	return !config->cpu_model || !strcmp(config->cpu_model, config->arch->qemu->default_cpu);
+}
+
+static gboolean kvm_backend_available(const SvMachineConfig *config, GError **error)
+{
+	if (!kvm_available(config->arch, error))
+		return FALSE;
+	if (!portable_cpu(config)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "--accel kvm presents only the portable CPU model (%s, as far "
+			    "as the host's KVM offers it); --cpu %s needs --accel tcg",
+			    config->arch->qemu->default_cpu, config->cpu_model);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* A nested or old KVM that offers less than the whole portable model runs
+ * slower than it should and makes snapshots of a lesser CPU: --accel auto
+ * takes QEMU then. */
+static gboolean kvm_backend_preferred(const SvMachineConfig *config)
+{
+	return kvm_offers_cpu_model(config->arch, NULL);
+}
+
+const SvMachineBackend sv_kvm_backend = {
+	.name = BACKEND_NAME,
+	.accel = "kvm",
+	.portable_cpu_only = TRUE,
+	.available = kvm_backend_available,
+	.preferred = kvm_backend_preferred,
+	.open = kvm_machine_new,
+	.create = kvm_machine_create,
+};

@@ -42,6 +42,7 @@ typedef struct SvMachineConfig {
 } SvMachineConfig;
 
 typedef struct SvMachine SvMachine;
+typedef struct SvMachineBackend SvMachineBackend; /* machine-backend.h */
 
 typedef enum {
 	SV_MACHINE_RUNNING,
@@ -85,14 +86,13 @@ struct SvMachine {
 /* Starts a new machine; its record and vm_dir are created first, and
  * removed again if the start fails. */
 SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error);
-/* Which backend sv_machine_start would start config on (*ret_kvm: the kvm
- * VMM, else QEMU under TCG), checked before anything starts: --accel
- * auto takes KVM only for the portable CPU model (the only one the kvm
- * backend presents); a CPU model that neither backend can give (host
- * under TCG, any named model under --accel kvm) fails with what to use
- * instead. */
-gboolean sv_machine_choose_backend(const SvMachineConfig *config, gboolean *ret_kvm,
-				   GError **error);
+/* Which backend sv_machine_start would start config on, checked before
+ * anything starts: --accel kvm or tcg that backend (or why it cannot), auto
+ * the kvm VMM only for the portable CPU model (the only one it presents)
+ * on a host whose KVM offers all of it, else QEMU under TCG; a CPU model
+ * that no backend can give (host under TCG, any named model under --accel
+ * kvm) fails with what to use instead. */
+const SvMachineBackend *sv_machine_choose_backend(const SvMachineConfig *config, GError **error);
 /* Finds a machine some snapvm process started. */
 SvMachine *sv_machine_open(const char *name, GError **error);
 void sv_machine_free(SvMachine *m);
