@@ -2,6 +2,8 @@
 /* arch.c - the registry of per-arch ops tables and the helpers around them. */
 #include "snapvm/arch.h"
 
+#include <elf.h>
+
 #include "arch/arch-tables.h"
 #include "base/kernel-types.h"
 
@@ -66,6 +68,21 @@ const SvArchOps *sv_arch_by_elf_machine(guint16 machine)
 			return *a;
 	}
 	return NULL;
+}
+
+const char *sv_arch_elf_machine_name(guint16 machine)
+{
+	const SvArchOps *a = sv_arch_by_elf_machine(machine);
+	if (a)
+		return a->name;
+	/* machines a user may well hand us by mistake */
+	switch (machine) {
+	case EM_386: return "i386";
+	case EM_ARM: return "arm (32-bit)";
+	case EM_PPC64: return "ppc64";
+	case EM_RISCV: return "riscv";
+	default: return "an unknown machine";
+	}
 }
 
 const SvArchOps *sv_arch_host(void)

@@ -245,6 +245,9 @@ gboolean sv_arch_fpu_cpu_needs(const SvArchOps *arch, guint64 features, gsize fp
 const SvArchOps *sv_arch_lookup(const char *name, GError **error);
 /* Lookup by ELF e_machine; NULL if no arch runs such binaries. */
 const SvArchOps *sv_arch_by_elf_machine(guint16 machine);
+/* For messages: the arch an ELF e_machine is for, by name, known to
+ * snapvm or not ("an unknown machine" when it cannot tell). */
+const char *sv_arch_elf_machine_name(guint16 machine);
 /* The arch snapvm itself was built for, used as the default guest arch. */
 const SvArchOps *sv_arch_host(void);
 /* NULL-terminated list of every registered arch. */
