@@ -25,7 +25,7 @@
 
 typedef struct SvKvmMachine {
 	SvMachine base;
-	char *control_socket;
+	char *vmm_control_socket; /* SV_KVM_VMM_CONTROL_SOCKET in vm_dir */
 } SvKvmMachine;
 
 static SvKvmMachine *km(SvMachine *m)
@@ -81,7 +81,7 @@ static gboolean kvm_offers_cpu_model(const SvArchOps *arch, GError **error)
 
 static gboolean call(SvMachine *m, const char *req, char **ret_payload, GError **error)
 {
-	return sv_kvm_control_call(km(m)->control_socket, req, CONTROL_TIMEOUT_MS, ret_payload,
+	return sv_kvm_control_call(km(m)->vmm_control_socket, req, CONTROL_TIMEOUT_MS, ret_payload,
 				   error);
 }
 
@@ -176,7 +176,7 @@ static void kvm_release_control(SvMachine *m)
 
 static void kvm_free_backend(SvMachine *m)
 {
-	g_free(km(m)->control_socket);
+	g_free(km(m)->vmm_control_socket);
 }
 
 static const SvMachineOps kvm_machine_ops = {
@@ -197,7 +197,7 @@ static SvMachine *kvm_machine_new(const SvArchOps *arch, const char *name,
 {
 	SvKvmMachine *k = g_new0(SvKvmMachine, 1);
 	sv_machine_init_common(&k->base, &kvm_machine_ops, arch, name, NULL, memory_mib);
-	k->control_socket = g_build_filename(k->base.vm_dir, "control.sock", NULL);
+	k->vmm_control_socket = g_build_filename(k->base.vm_dir, SV_KVM_VMM_CONTROL_SOCKET, NULL);
 	return &k->base;
 }
 

@@ -8,6 +8,10 @@
 
 #include "host/machine/machine.h"
 
+/* The VMM's control socket in the VM's directory (protocol in control.c);
+ * not the agent's control port. */
+#define SV_KVM_VMM_CONTROL_SOCKET "control.sock"
+
 /* The VMM process's body (vmm-process.c); reports on status_fd, never
  * returns. */
 G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *config,

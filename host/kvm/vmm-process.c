@@ -262,13 +262,13 @@ static void bridge_pump(SvVmm *vmm, SvBridge *b)
 	g_byte_array_remove_range(b->to_guest, 0, (guint)n);
 }
 
-static void main_loop(SvVmm *vmm, int control_listen)
+static void main_loop(SvVmm *vmm, int vmm_control_listen)
 {
 	SvBridge *bridges[2] = { &vmm->agent, &vmm->agent_control };
 	while (atomic_load(&vmm->end) == SV_VMM_RUNNING) {
 		struct pollfd fds[4] = {
 			{ .fd = vmm->wake_fd, .events = POLLIN },
-			{ .fd = control_listen, .events = POLLIN },
+			{ .fd = vmm_control_listen, .events = POLLIN },
 		};
 		/* the guest's FIFO drains without telling us: look again soon */
 		gboolean backlog = vmm->agent.to_guest->len || vmm->agent_control.to_guest->len;
@@ -284,7 +284,7 @@ static void main_loop(SvVmm *vmm, int control_listen)
 			}
 		}
 		if (fds[1].revents & POLLIN)
-			sv_kvm_control_serve(vmm, control_listen);
+			sv_kvm_control_serve(vmm, vmm_control_listen);
 		for (guint i = 0; i < 2; i++) {
 			if (fds[2 + i].revents)
 				bridge_io(vmm, bridges[i], fds[2 + i].revents);
@@ -312,11 +312,12 @@ G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *confi
 	vmm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vmm->console_log_fd = open(m->console_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 				   0600);
-	g_autofree char *control_path = g_build_filename(m->vm_dir, "control.sock", NULL);
-	int control_listen = -1;
+	g_autofree char *vmm_control_path =
+		g_build_filename(m->vm_dir, SV_KVM_VMM_CONTROL_SOCKET, NULL);
+	int vmm_control_listen = -1;
 	if (!build(vmm, config, &error) || !bridge_listen(&vmm->agent, m->agent_socket, &error) ||
-	    !bridge_listen(&vmm->agent_control, m->control_socket, &error) ||
-	    (control_listen = listen_unix(control_path, &error)) < 0 ||
+	    !bridge_listen(&vmm->agent_control, m->agent_control_socket, &error) ||
+	    (vmm_control_listen = listen_unix(vmm_control_path, &error)) < 0 ||
 	    !sv_kvm_vcpus_start(vmm, &error)) {
 		report(status_fd, error);
 		_exit(1);
@@ -326,7 +327,7 @@ G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *confi
 	g_autofree char *pid_text = g_strdup_printf("%d\n", (int)getpid());
 	g_file_set_contents(pid_path, pid_text, -1, NULL);
 	report(status_fd, NULL);
-	main_loop(vmm, control_listen);
+	main_loop(vmm, vmm_control_listen);
 
 	g_mutex_lock(&vmm->devices);
 	sv_serial_free(vmm->console); /* flushes the last console line */
@@ -342,8 +343,8 @@ G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *confi
 		code = 1;
 	}
 	/* a VM that is gone has no sockets: snapvm list shows it stopped */
-	unlink(control_path);
+	unlink(vmm_control_path);
 	unlink(m->agent_socket);
-	unlink(m->control_socket);
+	unlink(m->agent_control_socket);
 	_exit(code);
 }

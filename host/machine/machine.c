@@ -29,7 +29,7 @@ void sv_machine_init_common(SvMachine *m, const SvMachineOps *ops, const SvArchO
 	m->name = g_strdup(name);
 	m->vm_dir = sv_vm_dir(name);
 	m->agent_socket = g_build_filename(m->vm_dir, "agent.sock", NULL);
-	m->control_socket = g_build_filename(m->vm_dir, "agent-control.sock", NULL);
+	m->agent_control_socket = g_build_filename(m->vm_dir, "agent-control.sock", NULL);
 	m->console_log = g_build_filename(m->vm_dir, "console.log", NULL);
 	m->connect_uri = g_strdup(connect_uri);
 	m->memory_mib = memory_mib;
@@ -168,7 +168,7 @@ void sv_machine_free(SvMachine *m)
 	g_free(m->name);
 	g_free(m->vm_dir);
 	g_free(m->agent_socket);
-	g_free(m->control_socket);
+	g_free(m->agent_control_socket);
 	g_free(m->console_log);
 	g_free(m->connect_uri);
 	g_free(m->image_dir);

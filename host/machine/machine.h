@@ -10,7 +10,9 @@
  * that controls it.
  *
  *   backend "qemu": libvirt driving QEMU (TCG, any arch) - host/qemu/
- *   backend "kvm":  our own VMM (later)                  - host/kvm/
+ *   backend "kvm":  snapvm's own VMM on /dev/kvm         - host/kvm/
+ *
+ * The backends are listed in one table (machine-backend.h).
  */
 #ifndef SNAPVM_MACHINE_H
 #define SNAPVM_MACHINE_H
@@ -75,8 +77,9 @@ struct SvMachine {
 	char *name;
 	char *vm_dir;
 	char *agent_socket; /* stream socket bridged to the agent's port */
-	char *control_socket; /* the agent's control port (SV_AGENT_CONTROL_PORT_NAME),
-			       * agent-control.sock: not the kvm VMM's control.sock */
+	/* stream socket bridged to the agent's control port
+	 * (SV_AGENT_CONTROL_PORT_NAME), agent-control.sock */
+	char *agent_control_socket;
 	char *console_log;
 	char *connect_uri;  /* NULL for the default */
 	char *image_dir;    /* the guest image it booted, NULL if unknown */
