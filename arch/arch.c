@@ -5,6 +5,7 @@
 #include <elf.h>
 
 #include "arch/arch-tables.h"
+#include "snapvm/kvm-board.h"
 #include "base/kernel-types.h"
 
 static const SvArchOps *const all_arches[] = {
@@ -26,6 +27,14 @@ static void check_registry(void)
 		g_assert(ops->qemu && ops->qemu->emulator && ops->qemu->machine &&
 			 ops->qemu->ram_layout && ops->qemu->default_cpu && ops->qemu->console);
 		g_assert(ops->parse_monitor_regs);
+		/* a kvm board is optional; one that is there is whole */
+		g_assert(!ops->kvm ||
+			 (ops->kvm->caps && ops->kvm->ram_layout && ops->kvm->cmdline &&
+			  ops->kvm->board_cmdline && ops->kvm->console.tty &&
+			  ops->kvm->agent.tty && ops->kvm->agent_control.tty &&
+			  ops->kvm->offers_cpu_model && ops->kvm->setup_vm && ops->kvm->load &&
+			  ops->kvm->setup_vcpu && ops->kvm->port_write_resets &&
+			  ops->kvm->port_read_idle && ops->kvm->read_vcpu_regs));
 		g_assert(ops->kernel_thread_size);
 	}
 	g_once_init_leave(&checked, 1);
