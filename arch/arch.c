@@ -2,7 +2,10 @@
 /* arch.c - the registry of per-arch ops tables and the helpers around them. */
 #include "snapvm/arch.h"
 
+#include <elf.h>
+
 #include "arch/arch-tables.h"
+#include "snapvm/kvm-board.h"
 #include "base/kernel-types.h"
 
 static const SvArchOps *const all_arches[] = {
@@ -24,6 +27,14 @@ static void check_registry(void)
 		g_assert(ops->qemu && ops->qemu->emulator && ops->qemu->machine &&
 			 ops->qemu->ram_layout && ops->qemu->default_cpu && ops->qemu->console);
 		g_assert(ops->parse_monitor_regs);
+		/* a kvm board is optional; one that is there is whole */
+		g_assert(!ops->kvm ||
+			 (ops->kvm->caps && ops->kvm->ram_layout && ops->kvm->cmdline &&
+			  ops->kvm->board_cmdline && ops->kvm->console.tty &&
+			  ops->kvm->agent.tty && ops->kvm->agent_control.tty &&
+			  ops->kvm->offers_cpu_model && ops->kvm->setup_vm && ops->kvm->load &&
+			  ops->kvm->setup_vcpu && ops->kvm->port_write_resets &&
+			  ops->kvm->port_read_idle && ops->kvm->read_vcpu_regs));
 		g_assert(ops->kernel_thread_size);
 	}
 	g_once_init_leave(&checked, 1);
@@ -66,6 +77,21 @@ const SvArchOps *sv_arch_by_elf_machine(guint16 machine)
 			return *a;
 	}
 	return NULL;
+}
+
+const char *sv_arch_elf_machine_name(guint16 machine)
+{
+	const SvArchOps *a = sv_arch_by_elf_machine(machine);
+	if (a)
+		return a->name;
+	/* machines a user may well hand us by mistake */
+	switch (machine) {
+	case EM_386: return "i386";
+	case EM_ARM: return "arm (32-bit)";
+	case EM_PPC64: return "ppc64";
+	case EM_RISCV: return "riscv";
+	default: return "an unknown machine";
+	}
 }
 
 const SvArchOps *sv_arch_host(void)

@@ -174,6 +174,7 @@ const SvArchOps sv_arch_aarch64 = {
 	.kernel_link_base = 0xffff800008000000ull,
 	.kernel_thread_size = 16384, /* THREAD_SIZE with 4K pages, no KASAN */
 	.qemu = &aarch64_qemu_board,
+	.kvm = NULL, /* the kvm backend has no aarch64 board */
 	.parse_monitor_regs = aarch64_parse_monitor_regs,
 	.gdb_vcpu_regs = sv_aarch64_gdb_vcpu_regs,
 	.kernel_space_init = aarch64_kernel_space_init,

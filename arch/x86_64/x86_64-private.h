@@ -6,6 +6,9 @@
 
 #include "snapvm/arch.h"
 
+/* QEMU's pc board's RAM layout, which the kvm board shares (x86_64.c). */
+guint sv_x86_pc_ram_layout(guint64 ram_size, SvRamRegion *regions);
+
 GVariant *sv_x86_named_regs(const struct SvKernelTypes *types, GBytes *pt_regs, GError **error);
 gboolean sv_x86_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState *ret, GError **error);
 gboolean sv_x86_fpu_cpu_needs(guint64 features, gsize fpu_size, GPtrArray *ret_needs,

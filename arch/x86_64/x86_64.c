@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "arch/arch-tables.h"
+#include "arch/x86_64/kvm/x86-kvm.h"
 #include "arch/x86_64/x86_64-private.h"
 #include "base/guest-mem.h"
 #include "base/kallsyms.h"
@@ -15,7 +16,7 @@
  * the low part is cut to 3 GiB (gigabyte_align), leaving room for PCI holes.
  * The backing file holds the low part first, then the high part.
  */
-static guint x86_pc_ram_layout(guint64 ram_size, SvRamRegion *regions)
+guint sv_x86_pc_ram_layout(guint64 ram_size, SvRamRegion *regions)
 {
 	const guint64 max_below_4g = 0xe0000000ull;
 	guint64 below = ram_size;
@@ -197,7 +198,7 @@ static const SvQemuBoard x86_64_qemu_board = {
 	.max_cpu_summary = "AVX2, FMA, PKU, no AVX-512",
 	.console = "ttyS0",
 	.cmdline = "nokaslr",
-	.ram_layout = x86_pc_ram_layout,
+	.ram_layout = sv_x86_pc_ram_layout,
 };
 
 const SvArchOps sv_arch_x86_64 = {
@@ -209,6 +210,7 @@ const SvArchOps sv_arch_x86_64 = {
 	.kernel_link_base = 0xffffffff81000000ull,
 	.kernel_thread_size = 16384, /* THREAD_SIZE without KASAN */
 	.qemu = &x86_64_qemu_board,
+	.kvm = &sv_x86_64_kvm_board,
 	.parse_monitor_regs = x86_parse_monitor_regs,
 	.gdb_vcpu_regs = sv_x86_gdb_vcpu_regs,
 	.kernel_space_init = x86_kernel_space_init,

@@ -38,7 +38,7 @@ static SvAgentClient *agent(AgentLink *link, GError **error)
 {
 	if (link->agent)
 		return link->agent;
-	link->agent = sv_agent_client_connect(link->m->control_socket, 2000, error);
+	link->agent = sv_agent_client_connect(link->m->agent_control_socket, 2000, error);
 	if (link->agent && !sv_agent_client_hello(link->agent, 5000, NULL, error))
 		g_clear_pointer(&link->agent, sv_agent_client_free);
 	return link->agent;

@@ -46,8 +46,9 @@ static GArray *ps_introspect(SvMachine *m, double *ret_pause_ms, GError **error)
  * (a backend that has no second port yet, or a VM started before it existed). */
 static GArray *ps_agent(SvMachine *m, GError **error)
 {
-	const char *sock = g_file_test(m->control_socket, G_FILE_TEST_EXISTS) ? m->control_socket
-									      : m->agent_socket;
+	const char *sock = g_file_test(m->agent_control_socket, G_FILE_TEST_EXISTS)
+				   ? m->agent_control_socket
+				   : m->agent_socket;
 	g_autoptr(SvAgentClient) agent = sv_agent_client_connect(sock, 2000, error);
 	if (!agent)
 		return NULL;

@@ -20,7 +20,7 @@
 #include "host/agent/agent-client.h"
 #include "host/cli/cli.h"
 #include "host/image/image.h"
-#include "host/machine/machine.h"
+#include "host/machine/machine-backend.h"
 #include "host/restore/cpu-check.h"
 #include "host/restore/restore.h"
 
@@ -80,10 +80,11 @@ static gboolean check_cpu_before_boot(SvSnapshotReader *reader, const SvArchOps 
 				      const char *accel, const SvCliVmOptions *vm, GError **error)
 {
 	SvMachineConfig want = { .arch = arch, .accel = accel, .cpu_model = vm->cpu };
-	gboolean kvm;
 	g_autofree char *skipped = NULL;
-	if (!sv_machine_choose_backend(&want, &kvm, error) ||
-	    !sv_restore_check_cpu(reader, arch, kvm ? NULL : vm->cpu, &skipped, error))
+	const SvMachineBackend *backend = sv_machine_choose_backend(&want, error);
+	if (!backend ||
+	    !sv_restore_check_cpu(reader, arch, backend->portable_cpu_only ? NULL : vm->cpu,
+				  &skipped, error))
 		return FALSE;
 	sv_cli_verbose(vm->verbose, "restore", "%s",
 		       skipped ? skipped

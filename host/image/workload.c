@@ -20,20 +20,6 @@
  * which lives in guest RAM. */
 #define MAX_WORKLOAD_BYTES (256u << 20)
 
-static const char *elf_machine_name(guint16 m)
-{
-	const SvArchOps *a = sv_arch_by_elf_machine(m);
-	if (a)
-		return a->name;
-	switch (m) {
-	case EM_386: return "i386";
-	case EM_ARM: return "arm (32-bit)";
-	case EM_PPC64: return "ppc64";
-	case EM_RISCV: return "riscv";
-	default: return "an unknown machine";
-	}
-}
-
 gboolean sv_workload_check(const char *path, const SvArchOps *arch, GError **error)
 {
 	g_autofree char *data = NULL;
@@ -76,7 +62,7 @@ gboolean sv_workload_check(const char *path, const SvArchOps *arch, GError **err
 		const SvArchOps *other = sv_arch_by_elf_machine(eh.e_machine);
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 			    "program %s is built for %s, but the guest is %s%s%s", path,
-			    elf_machine_name(eh.e_machine), arch->name,
+			    sv_arch_elf_machine_name(eh.e_machine), arch->name,
 			    other ? "; run it with --arch " : "", other ? other->name : "");
 		return FALSE;
 	}

@@ -51,7 +51,7 @@ static char *handle(SvVmm *vmm, const char *req, gboolean *ret_stop)
 	}
 	if (!strcmp(req, "ram")) {
 		g_autofree char *p = g_strdup_printf("/proc/%d/fd/%d %" G_GUINT64_FORMAT,
-						     (int)getpid(), vmm->ram_fd, vmm->ram_size);
+						     (int)getpid(), vmm->ram_fd, vmm->vm.ram_size);
 		return reply_ok(p);
 	}
 	if (!strcmp(req, "stop")) {
@@ -66,10 +66,14 @@ static char *handle(SvVmm *vmm, const char *req, gboolean *ret_stop)
 		gboolean was_paused = sv_kvm_vcpus_paused(vmm);
 		if (!was_paused)
 			sv_kvm_vcpus_pause(vmm);
-		g_autofree char *text = sv_kvm_vcpu_dump(vmm, (guint)cpu, &e);
+		g_autofree SvVcpuRegs *regs = g_new0(SvVcpuRegs, 1);
+		gboolean ok = sv_kvm_vcpu_regs(vmm, (guint)cpu, regs, &e);
 		if (!was_paused)
 			sv_kvm_vcpus_resume(vmm);
-		return text ? reply_ok(text) : reply_err(e);
+		if (!ok)
+			return reply_err(e);
+		g_autofree char *text = sv_kvm_regs_encode(regs);
+		return reply_ok(text);
 	}
 	g_set_error(&e, SV_ERROR, SV_ERROR_PROTOCOL, "unknown control request '%s'", req);
 	return reply_err(e);
@@ -107,6 +111,105 @@ gboolean sv_kvm_control_serve(SvVmm *vmm, int listen_fd)
 	}
 	close(fd);
 	return FALSE;
+}
+
+/* ---- registers as text (the payload of "regs N") ----
+ *
+ * One item a line, in this order: "pc HEX", "sp HEX", "user_mode 0|1",
+ * "fpu_features HEX", "fpu HEXBYTES" (absent when the board gave no FPU
+ * image), then "reg NAME HEX" for each named register in the board's
+ * order. Text, not the struct's bytes: a VM outlives the snapvm that
+ * started it, and another build may ask it. */
+
+char *sv_kvm_regs_encode(const SvVcpuRegs *regs)
+{
+	GString *s = g_string_new(NULL);
+	g_string_append_printf(s, "pc %" G_GINT64_MODIFIER "x\nsp %" G_GINT64_MODIFIER
+			       "x\nuser_mode %d\nfpu_features %" G_GINT64_MODIFIER "x\n",
+			       regs->pc, regs->sp, regs->user_mode ? 1 : 0, regs->fpu_features);
+	if (regs->fpu_size) {
+		g_string_append(s, "fpu ");
+		for (guint32 i = 0; i < regs->fpu_size; i++)
+			g_string_append_printf(s, "%02x", regs->fpu[i]);
+		g_string_append_c(s, '\n');
+	}
+	for (guint i = 0; i < regs->count; i++)
+		g_string_append_printf(s, "reg %s %" G_GINT64_MODIFIER "x\n", regs->regs[i].name,
+				       regs->regs[i].value);
+	return g_string_free(s, FALSE);
+}
+
+static gboolean parse_hex(const char *text, guint64 *ret)
+{
+	return g_ascii_string_to_unsigned(text, 16, 0, G_MAXUINT64, ret, NULL);
+}
+
+static gboolean decode_fpu(const char *hex, SvVcpuRegs *out)
+{
+	gsize len = strlen(hex);
+	if (len == 0 || len % 2 || len / 2 > SV_VCPU_FPU_MAX)
+		return FALSE;
+	for (gsize i = 0; i < len / 2; i++) {
+		int hi = g_ascii_xdigit_value(hex[2 * i]), lo = g_ascii_xdigit_value(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return FALSE;
+		out->fpu[i] = (guint8)(hi << 4 | lo);
+	}
+	out->fpu_size = (guint32)(len / 2);
+	return TRUE;
+}
+
+/* One line; FALSE if it is not one of the items above. */
+static gboolean decode_line(char *line, SvVcpuRegs *out)
+{
+	char *arg = strchr(line, ' ');
+	if (!arg)
+		return FALSE;
+	*arg++ = '\0';
+	guint64 v;
+	if (!strcmp(line, "pc"))
+		return parse_hex(arg, &out->pc);
+	if (!strcmp(line, "sp"))
+		return parse_hex(arg, &out->sp);
+	if (!strcmp(line, "fpu_features"))
+		return parse_hex(arg, &out->fpu_features);
+	if (!strcmp(line, "user_mode")) {
+		if (strcmp(arg, "0") && strcmp(arg, "1"))
+			return FALSE;
+		out->user_mode = arg[0] == '1';
+		return TRUE;
+	}
+	if (!strcmp(line, "fpu"))
+		return decode_fpu(arg, out);
+	if (!strcmp(line, "reg")) {
+		char *value = strchr(arg, ' ');
+		if (!value || value == arg || value - arg >= (gssize)sizeof(out->regs[0].name) ||
+		    out->count >= SV_VCPU_REGS_MAX)
+			return FALSE;
+		*value++ = '\0';
+		if (!parse_hex(value, &v))
+			return FALSE;
+		sv_vcpu_regs_add(out, arg, v);
+		return TRUE;
+	}
+	return FALSE;
+}
+
+gboolean sv_kvm_regs_decode(const char *text, SvVcpuRegs *out, GError **error)
+{
+	memset(out, 0, sizeof(*out));
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	for (guint i = 0; lines[i]; i++) {
+		if (!lines[i][0] && !lines[i + 1])
+			break; /* after the last newline */
+		g_autofree char *copy = g_strdup(lines[i]);
+		if (!decode_line(lines[i], out)) {
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "bad register line from the VMM: '%s'", copy);
+			return FALSE;
+		}
+	}
+	return TRUE;
 }
 
 /* ---- a client's end ---- */

@@ -6,7 +6,6 @@
  */
 #include "host/kvm/kvm-machine.h"
 
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,15 +14,18 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "host/machine/machine-backend.h"
+#include "snapvm/kvm-board.h"
 #include "host/kvm/kvm-control.h"
 
+#define BACKEND_NAME "kvm"
 #define CONTROL_TIMEOUT_MS 10000
 /* loading a 65 MiB vmlinux into a fresh memfd, under nested KVM */
 #define START_TIMEOUT_MS 120000
 
 typedef struct SvKvmMachine {
 	SvMachine base;
-	char *control_socket;
+	char *vmm_control_socket; /* SV_KVM_VMM_CONTROL_SOCKET in vm_dir */
 } SvKvmMachine;
 
 static SvKvmMachine *km(SvMachine *m)
@@ -31,15 +33,23 @@ static SvKvmMachine *km(SvMachine *m)
 	return (SvKvmMachine *)m;
 }
 
-gboolean sv_kvm_available(const SvArchOps *arch, GError **error)
+/* Whether this host can run guests of arch under KVM: the VMM has a board
+ * for the arch (SvArchOps.kvm), the arch is the host's and /dev/kvm opens. */
+static gboolean kvm_available(const SvArchOps *arch, GError **error)
 {
-	/* The VMM loads x86-64 kernels and models a PC; it runs on x86-64
-	 * hosts only. */
-	if (arch->elf_machine != EM_X86_64 || sv_arch_host() != arch) {
+	if (!arch->kvm) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "--accel kvm runs x86_64 guests on an x86_64 host only (this is a %s "
+			    "--accel kvm: snapvm's KVM VMM has no board for %s guests; use "
+			    "--accel tcg",
+			    arch->name);
+		return FALSE;
+	}
+	/* KVM runs guests of the host's own arch. */
+	if (sv_arch_host() != arch) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "--accel kvm runs %s guests on an %s host only (this is a %s "
 			    "guest on a %s host); use --accel tcg",
-			    arch->name, sv_arch_host()->name);
+			    arch->name, arch->name, arch->name, sv_arch_host()->name);
 		return FALSE;
 	}
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -54,9 +64,24 @@ gboolean sv_kvm_available(const SvArchOps *arch, GError **error)
 	return TRUE;
 }
 
+/* Can this host's KVM present the whole portable CPU model of arch's board
+ * (so that what runs under it restores under TCG and elsewhere)? */
+static gboolean kvm_offers_cpu_model(const SvArchOps *arch, GError **error)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY, "/dev/kvm: %s",
+			    g_strerror(errno));
+		return FALSE;
+	}
+	gboolean ok = arch->kvm->offers_cpu_model(fd, error);
+	close(fd);
+	return ok;
+}
+
 static gboolean call(SvMachine *m, const char *req, char **ret_payload, GError **error)
 {
-	return sv_kvm_control_call(km(m)->control_socket, req, CONTROL_TIMEOUT_MS, ret_payload,
+	return sv_kvm_control_call(km(m)->vmm_control_socket, req, CONTROL_TIMEOUT_MS, ret_payload,
 				   error);
 }
 
@@ -128,9 +153,9 @@ static SvGuestMem *kvm_map_ram(SvMachine *m, GError **error)
 		return NULL;
 	}
 	*space = '\0';
-	/* the VMM lays RAM out as QEMU's pc board does (kvm-vm.c) */
+	/* as the VMM laid it out (kvm-vm.c) */
 	SvRamRegion regions[SV_RAM_REGIONS_MAX];
-	guint n = m->arch->qemu->ram_layout(size, regions);
+	guint n = m->arch->kvm->ram_layout(size, regions);
 	return sv_guest_mem_open(reply, regions, n, error);
 }
 
@@ -141,7 +166,7 @@ static gboolean kvm_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs
 	g_autofree char *text = NULL;
 	if (!call(m, req, &text, error))
 		return FALSE;
-	return m->arch->parse_monitor_regs(text, ret_regs, error);
+	return sv_kvm_regs_decode(text, ret_regs, error);
 }
 
 static void kvm_release_control(SvMachine *m)
@@ -151,11 +176,11 @@ static void kvm_release_control(SvMachine *m)
 
 static void kvm_free_backend(SvMachine *m)
 {
-	g_free(km(m)->control_socket);
+	g_free(km(m)->vmm_control_socket);
 }
 
 static const SvMachineOps kvm_machine_ops = {
-	.backend = "kvm",
+	.backend = BACKEND_NAME,
 	.pause = kvm_pause,
 	.resume = kvm_resume,
 	.stop = kvm_stop,
@@ -166,11 +191,13 @@ static const SvMachineOps kvm_machine_ops = {
 	.free_backend = kvm_free_backend,
 };
 
-SvMachine *sv_kvm_machine_new(const SvArchOps *arch, const char *name, guint memory_mib)
+/* connect_uri is libvirt's: nothing here */
+static SvMachine *kvm_machine_new(const SvArchOps *arch, const char *name,
+				  const char *connect_uri, guint memory_mib)
 {
 	SvKvmMachine *k = g_new0(SvKvmMachine, 1);
 	sv_machine_init_common(&k->base, &kvm_machine_ops, arch, name, NULL, memory_mib);
-	k->control_socket = g_build_filename(k->base.vm_dir, "control.sock", NULL);
+	k->vmm_control_socket = g_build_filename(k->base.vm_dir, SV_KVM_VMM_CONTROL_SOCKET, NULL);
 	return &k->base;
 }
 
@@ -204,9 +231,11 @@ static gboolean read_report(int fd, GError **error)
 	return FALSE;
 }
 
-gboolean sv_kvm_machine_create(SvMachine *m, const SvMachineConfig *config, GError **error)
+/* Forks the VMM process and waits until it has built the VM (or says why
+ * it could not). */
+static gboolean kvm_machine_create(SvMachine *m, const SvMachineConfig *config, GError **error)
 {
-	if (!sv_kvm_available(config->arch, error))
+	if (!kvm_available(config->arch, error))
 		return FALSE;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -253,3 +282,42 @@ gboolean sv_kvm_machine_create(SvMachine *m, const SvMachineConfig *config, GErr
 	close(p[0]);
 	return ok;
 }
+
+/* The portable CPU model, named or not, is what the VMM presents (the
+ * board's, cut to what the host's KVM offers). */
+static gboolean portable_cpu(const SvMachineConfig *config)
+{
+	return !config->cpu_model || !strcmp(config->cpu_model, config->arch->qemu->default_cpu);
+}
+
+static gboolean kvm_backend_available(const SvMachineConfig *config, GError **error)
+{
+	if (!kvm_available(config->arch, error))
+		return FALSE;
+	if (!portable_cpu(config)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "--accel kvm presents only the portable CPU model (%s, as far "
+			    "as the host's KVM offers it); --cpu %s needs --accel tcg",
+			    config->arch->qemu->default_cpu, config->cpu_model);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* A nested or old KVM that offers less than the whole portable model runs
+ * slower than it should and makes snapshots of a lesser CPU: --accel auto
+ * takes QEMU then. */
+static gboolean kvm_backend_preferred(const SvMachineConfig *config)
+{
+	return kvm_offers_cpu_model(config->arch, NULL);
+}
+
+const SvMachineBackend sv_kvm_backend = {
+	.name = BACKEND_NAME,
+	.accel = "kvm",
+	.portable_cpu_only = TRUE,
+	.available = kvm_backend_available,
+	.preferred = kvm_backend_preferred,
+	.open = kvm_machine_new,
+	.create = kvm_machine_create,
+};

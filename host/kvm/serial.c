@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * serial.c - a 16550A UART: the guest console on COM1 and the agent's
- * channels on COM2 and COM3.
+ * serial.c - a 16550A UART: the guest console and the agent's two
+ * channels, at the ports and interrupt lines the board gives them.
  *
  * Enough of the chip for Linux's 8250 driver to detect a 16550A (scratch
  * register, FIFO bits in IIR, loopback mirroring MCR into MSR) and to drive
@@ -55,13 +55,14 @@ struct SvSerial {
 	guint out_len;
 };
 
-SvSerial *sv_serial_new(SvVmm *vmm, guint16 base, guint irq, SvSerialSink sink, gpointer user)
+SvSerial *sv_serial_new(SvVmm *vmm, const SvKvmUart *where, guint32 source, SvSerialSink sink,
+			gpointer user)
 {
 	SvSerial *s = g_new0(SvSerial, 1);
 	s->vmm = vmm;
-	s->base = base;
-	s->irq = irq;
-	s->irq_source = 1u << ((base >> 4) & 31); /* distinct per legacy COM port */
+	s->base = where->port;
+	s->irq = where->irq;
+	s->irq_source = source;
 	s->sink = sink;
 	s->user = user;
 	s->rx = g_byte_array_new();
@@ -99,8 +100,9 @@ static guint8 iir(const SvSerial *s)
 	return IIR_NO_INT | fifo;
 }
 
-/* The line is high while an interrupt is pending: the IOAPIC pin is
- * edge-triggered, so each new one after an idle moment is an edge. */
+/* The line is high while an interrupt is pending: the board's interrupt
+ * controller takes UART lines edge-triggered, so each new one after an
+ * idle moment is an edge. */
 static void update_irq(SvSerial *s)
 {
 	sv_kvm_irq_line(s->vmm, s->irq, s->irq_source, !(iir(s) & IIR_NO_INT));

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vcpu.c - one thread per vCPU: KVM_RUN, port exits to the device models,
- * pausing, and register dumps.
+ * pausing, and reading registers (through the board).
  *
  * Pausing: the main thread sets pause_requested, sets immediate_exit in
  * every vCPU's kvm_run and sends each thread SIGUSR1, so a thread inside
@@ -18,55 +18,24 @@
 #include "base/errors.h"
 #include "host/kvm/vmm-process.h"
 
-/* Ports the kernel touches that need an answer other than "nothing here". */
-#define PORT_KBD_STATUS 0x64 /* i8042: write 0xfe pulses the CPU reset line */
-#define PORT_RESET_CF9 0xcf9 /* PCI reset control */
-#define KBD_CMD_RESET 0xfe
-
 static void kick_handler(int sig)
 {
 }
 
-/*
- * XCR0 set up front to what the guest kernel will set (x87|SSE|AVX), not
- * the reset value 1. Nested SVM under QEMU TCG (how CI runs this backend)
- * does not trap the guest's XSETBV, so KVM never learns the guest's XCR0
- * and keeps answering CPUID 0xd's EBX with the size for x87|SSE alone;
- * Linux then finds its XSAVE layout inconsistent ("XSAVE consistency
- * problem"), falls back to FXSAVE and drops AVX. Given the value first,
- * KVM's view is right from the start. Elsewhere it is harmless: XCR0
- * means nothing until the guest sets CR4.OSXSAVE, and it writes its own
- * XCR0 then (trapped, as usual).
- */
-static gboolean preset_xcr0(SvVmm *vmm, SvVcpu *v, GError **error)
+gboolean sv_kvm_vcpus_create(SvVmm *vmm, GError **error)
 {
-	guint64 xcr0 = sv_kvm_cpuid_xcr0(vmm->cpuid);
-	if (!xcr0)
-		return TRUE;
-	struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = xcr0 } } };
-	if (ioctl(v->fd, KVM_SET_XCRS, &xcrs) < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "KVM_SET_XCRS (XCR0 0x%" G_GINT64_MODIFIER
-			    "x) on vCPU %u: %s",
-			    xcr0, v->index, g_strerror(errno));
-		return FALSE;
-	}
-	return TRUE;
-}
-
-gboolean sv_kvm_vcpus_create(SvVmm *vmm, guint32 entry, guint32 start_info, GError **error)
-{
-	int run_size = ioctl(vmm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	int run_size = ioctl(vmm->vm.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (run_size <= 0) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "KVM_GET_VCPU_MMAP_SIZE: %s",
 			    g_strerror(errno));
 		return FALSE;
 	}
-	vmm->vcpus = g_new0(SvVcpu, vmm->n_vcpus);
-	for (guint i = 0; i < vmm->n_vcpus; i++) {
+	vmm->vcpus = g_new0(SvVcpu, vmm->vm.n_vcpus);
+	for (guint i = 0; i < vmm->vm.n_vcpus; i++) {
 		SvVcpu *v = &vmm->vcpus[i];
 		v->vmm = vmm;
 		v->index = i;
-		v->fd = ioctl(vmm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
+		v->fd = ioctl(vmm->vm.vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
 		if (v->fd < 0) {
 			g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "KVM_CREATE_VCPU %u: %s", i,
 				    g_strerror(errno));
@@ -79,36 +48,8 @@ gboolean sv_kvm_vcpus_create(SvVmm *vmm, guint32 entry, guint32 start_info, GErr
 				    g_strerror(errno));
 			return FALSE;
 		}
-		if (!sv_kvm_cpuid_set(vmm, v, error) || !preset_xcr0(vmm, v, error))
+		if (!vmm->board->setup_vcpu(&vmm->vm, v->fd, i, error))
 			return FALSE;
-	}
-
-	/* The BSP starts at the PVH entry: 32-bit protected mode, paging off,
-	 * flat 4 GiB code and data segments, EBX = start info. The other
-	 * vCPUs wait (in-kernel LAPIC) for the guest's INIT/SIPI. */
-	SvVcpu *bsp = &vmm->vcpus[0];
-	struct kvm_sregs s;
-	if (ioctl(bsp->fd, KVM_GET_SREGS, &s) < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "KVM_GET_SREGS: %s", g_strerror(errno));
-		return FALSE;
-	}
-	struct kvm_segment code = { .base = 0, .limit = 0xffffffff, .selector = 0x10,
-				    .type = 0xb, .present = 1, .db = 1, .s = 1, .g = 1 };
-	struct kvm_segment data = code;
-	data.selector = 0x18;
-	data.type = 0x3;
-	s.cs = code;
-	s.ds = s.es = s.fs = s.gs = s.ss = data;
-	s.tr = (struct kvm_segment){ .base = 0, .limit = 0x67, .selector = 0x20, .type = 0xb,
-				     .present = 1 };
-	s.cr0 = 0x11; /* PE, ET */
-	s.cr4 = 0;
-	s.efer = 0;
-	struct kvm_regs r = { .rflags = 0x2, .rip = entry, .rbx = start_info };
-	if (ioctl(bsp->fd, KVM_SET_SREGS, &s) < 0 || ioctl(bsp->fd, KVM_SET_REGS, &r) < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "setting the boot vCPU's registers: %s",
-			    g_strerror(errno));
-		return FALSE;
 	}
 	return TRUE;
 }
@@ -155,22 +96,19 @@ static void handle_io(SvVcpu *v)
 			continue;
 		}
 		if (is_write) {
-			/* Linux's reboot=k and reboot=p paths: a reset ends the VM,
-			 * as QEMU's -action reboot=shutdown does for the qemu
-			 * backend (the agent ends guests with a restart). */
-			if ((port == PORT_KBD_STATUS && data[0] == KBD_CMD_RESET) ||
-			    (port == PORT_RESET_CF9 && (data[0] & 0x04)))
+			/* a reset ends the VM, as QEMU's -action reboot=shutdown
+			 * does for the qemu backend (the agent ends guests with a
+			 * restart) */
+			if (vmm->board->port_write_resets(port, data[0]))
 				sv_vmm_end(vmm, SV_VMM_POWEROFF, NULL);
 			continue;
 		}
-		/* No device: the bus floats high, except the i8042 status,
-		 * which reads "idle" so the kernel's reset path does not spin
-		 * waiting for it. */
-		memset(data, port == PORT_KBD_STATUS ? 0x00 : 0xff, run->io.size);
+		/* no device: what the board's bus gives */
+		memset(data, vmm->board->port_read_idle(port), run->io.size);
 	}
 }
 
-/* No MMIO devices beyond the in-kernel LAPIC and IOAPIC: reads float high. */
+/* No MMIO devices beyond the board's in-kernel ones: reads float high. */
 static void handle_mmio(SvVcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -178,12 +116,26 @@ static void handle_mmio(SvVcpu *v)
 		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
 }
 
+/* The named registers, four to a line, for the console log. */
+static char *regs_for_people(const SvVcpuRegs *regs)
+{
+	GString *s = g_string_new(NULL);
+	for (guint i = 0; i < regs->count; i++)
+		g_string_append_printf(s, "%s=%016" G_GINT64_MODIFIER "x%s", regs->regs[i].name,
+				       regs->regs[i].value,
+				       i % 4 == 3 || i + 1 == regs->count ? "\n" : " ");
+	return g_string_free(s, FALSE);
+}
+
 static void fail(SvVcpu *v, const char *what)
 {
 	g_autoptr(GError) e = NULL;
-	g_autofree char *regs = sv_kvm_vcpu_dump(v->vmm, v->index, &e);
+	g_autofree SvVcpuRegs *regs = g_new0(SvVcpuRegs, 1);
+	g_autofree char *regs_text = sv_kvm_vcpu_regs(v->vmm, v->index, regs, &e)
+					     ? regs_for_people(regs)
+					     : NULL;
 	g_autofree char *text = g_strdup_printf("guest %s on vCPU %u; its registers:\n%s", what,
-						v->index, regs ? regs : e->message);
+						v->index, regs_text ? regs_text : e->message);
 	sv_vmm_end(v->vmm, SV_VMM_FAILED, text);
 }
 
@@ -254,7 +206,7 @@ gboolean sv_kvm_vcpus_start(SvVmm *vmm, GError **error)
 {
 	struct sigaction sa = { .sa_handler = kick_handler }; /* no SA_RESTART */
 	sigaction(SIGUSR1, &sa, NULL);
-	for (guint i = 0; i < vmm->n_vcpus; i++) {
+	for (guint i = 0; i < vmm->vm.n_vcpus; i++) {
 		int e = pthread_create(&vmm->vcpus[i].thread, NULL, vcpu_thread, &vmm->vcpus[i]);
 		if (e) {
 			g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "vCPU thread: %s", g_strerror(e));
@@ -269,16 +221,16 @@ void sv_kvm_vcpus_pause(SvVmm *vmm)
 {
 	g_mutex_lock(&vmm->pause_lock);
 	vmm->pause_requested = TRUE;
-	for (guint i = 0; i < vmm->n_vcpus; i++) {
+	for (guint i = 0; i < vmm->vm.n_vcpus; i++) {
 		vmm->vcpus[i].run->immediate_exit = 1;
 		if (vmm->vcpus[i].started)
 			pthread_kill(vmm->vcpus[i].thread, SIGUSR1);
 	}
-	while (vmm->n_parked < vmm->n_vcpus && !atomic_load(&vmm->end)) {
+	while (vmm->n_parked < vmm->vm.n_vcpus && !atomic_load(&vmm->end)) {
 		gint64 deadline = g_get_monotonic_time() + 50 * G_TIME_SPAN_MILLISECOND;
 		/* re-kick: a signal can land before a thread blocks it in */
 		if (!g_cond_wait_until(&vmm->pause_cond, &vmm->pause_lock, deadline)) {
-			for (guint i = 0; i < vmm->n_vcpus; i++)
+			for (guint i = 0; i < vmm->vm.n_vcpus; i++)
 				pthread_kill(vmm->vcpus[i].thread, SIGUSR1);
 		}
 	}
@@ -301,123 +253,12 @@ gboolean sv_kvm_vcpus_paused(SvVmm *vmm)
 	return p;
 }
 
-/* QEMU's segment "flags": the descriptor's high dword bits 8-23. */
-static guint32 seg_flags(const struct kvm_segment *s)
+gboolean sv_kvm_vcpu_regs(SvVmm *vmm, guint index, SvVcpuRegs *out, GError **error)
 {
-	return (guint32)s->type << 8 | (guint32)s->s << 12 | (guint32)s->dpl << 13 |
-	       (guint32)s->present << 15 | (guint32)s->avl << 20 | (guint32)s->l << 21 |
-	       (guint32)s->db << 22 | (guint32)s->g << 23;
-}
-
-static void dump_seg(GString *out, const char *name, const struct kvm_segment *s)
-{
-	g_string_append_printf(out, "%-3s=%04x %016llx %08x %08x DPL=%u\n", name, s->selector,
-			       (unsigned long long)s->base, s->limit, seg_flags(s), s->dpl);
-}
-
-/*
- * The register dump in the layout of QEMU's "info registers"
- * (target/i386/cpu-dump.c), so the arch's monitor parser gives the same
- * names for both backends. General registers from KVM_GET_REGS, system
- * registers from KVM_GET_SREGS, x87/SSE/AVX from KVM_GET_XSAVE.
- */
-char *sv_kvm_vcpu_dump(SvVmm *vmm, guint index, GError **error)
-{
-	if (index >= vmm->n_vcpus) {
+	if (index >= vmm->vm.n_vcpus) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "no vCPU %u (the VM has %u)", index,
-			    vmm->n_vcpus);
-		return NULL;
+			    vmm->vm.n_vcpus);
+		return FALSE;
 	}
-	int fd = vmm->vcpus[index].fd;
-	struct kvm_regs r;
-	struct kvm_sregs s;
-	struct kvm_debugregs d = { 0 };
-	struct kvm_mp_state mp = { 0 };
-	g_autofree struct kvm_xsave *x = g_new0(struct kvm_xsave, 1);
-	if (ioctl(fd, KVM_GET_REGS, &r) < 0 || ioctl(fd, KVM_GET_SREGS, &s) < 0 ||
-	    ioctl(fd, KVM_GET_XSAVE, x) < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "reading vCPU %u's registers: %s",
-			    index, g_strerror(errno));
-		return NULL;
-	}
-	ioctl(fd, KVM_GET_DEBUGREGS, &d);
-	ioctl(fd, KVM_GET_MP_STATE, &mp);
-	/* XCR0: which XSAVE components the guest enabled (KVM_CAP_XCRS,
-	 * checked with the other capabilities) */
-	struct kvm_xcrs xcrs = { 0 };
-	guint64 xcr0 = 0;
-	if (ioctl(fd, KVM_GET_XCRS, &xcrs) == 0) {
-		for (guint i = 0; i < xcrs.nr_xcrs && i < G_N_ELEMENTS(xcrs.xcrs); i++)
-			if (xcrs.xcrs[i].xcr == 0)
-				xcr0 = xcrs.xcrs[i].value;
-	}
-	GString *o = g_string_new(NULL);
-	g_string_append_printf(o,
-			       "RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\n"
-			       "RSI=%016llx RDI=%016llx RBP=%016llx RSP=%016llx\n"
-			       "R8 =%016llx R9 =%016llx R10=%016llx R11=%016llx\n"
-			       "R12=%016llx R13=%016llx R14=%016llx R15=%016llx\n",
-			       r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9,
-			       r.r10, r.r11, r.r12, r.r13, r.r14, r.r15);
-	g_string_append_printf(o, "RIP=%016llx RFL=%08llx CPL=%u II=0 A20=1 SMM=0 HLT=%d\n",
-			       r.rip, r.rflags, s.cs.dpl, mp.mp_state == KVM_MP_STATE_HALTED);
-	dump_seg(o, "ES", &s.es);
-	dump_seg(o, "CS", &s.cs);
-	dump_seg(o, "SS", &s.ss);
-	dump_seg(o, "DS", &s.ds);
-	dump_seg(o, "FS", &s.fs);
-	dump_seg(o, "GS", &s.gs);
-	dump_seg(o, "LDT", &s.ldt);
-	dump_seg(o, "TR", &s.tr);
-	g_string_append_printf(o, "GDT=     %016llx %08x\nIDT=     %016llx %08x\n",
-			       s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
-	g_string_append_printf(o, "CR0=%08llx CR2=%016llx CR3=%016llx CR4=%08llx\n", s.cr0,
-			       s.cr2, s.cr3, s.cr4);
-	g_string_append_printf(o,
-			       "DR0=%016llx DR1=%016llx DR2=%016llx DR3=%016llx\n"
-			       "DR6=%016llx DR7=%016llx\nEFER=%016llx\n",
-			       d.db[0], d.db[1], d.db[2], d.db[3], d.dr6, d.dr7, s.efer);
-	/* FXSAVE legacy area: FCW 0, FSW 2, abridged FTW 4, MXCSR 24,
-	 * ST0-7 at 32 (16 bytes apart), XMM0-15 at 160; YMM_Hi128 at 576
-	 * (standard format: KVM_GET_XSAVE never compacts) */
-	const guint8 *fx = (const guint8 *)x->region;
-	guint16 fcw, fsw;
-	guint32 mxcsr;
-	memcpy(&fcw, fx, 2);
-	memcpy(&fsw, fx + 2, 2);
-	memcpy(&mxcsr, fx + 24, 4);
-	guint top = (fsw >> 11) & 7;
-	g_string_append_printf(o, "FCW=%04x FSW=%04x [ST=%u] FTW=%02x MXCSR=%08x\n", fcw, fsw,
-			       top, fx[4], mxcsr);
-	/* QEMU numbers the x87 registers physically (FPRn is ST((n-TOP)&7)),
-	 * the XSAVE image by stack position */
-	for (guint i = 0; i < 8; i++) {
-		const guint8 *st = fx + 32 + 16 * ((i - top) & 7);
-		guint64 mant;
-		guint16 exp;
-		memcpy(&mant, st, 8);
-		memcpy(&exp, st + 8, 2);
-		g_string_append_printf(o, "FPR%u=%016" G_GINT64_MODIFIER "x %04x%s", i, mant, exp,
-				       i % 2 ? "\n" : " ");
-	}
-	/* As QEMU: YMM (four quadwords, high first) once the guest enabled
-	 * AVX in XCR0, so the upper halves reach the snapshot; XMM before. */
-	gboolean avx = (xcr0 & 0x4) != 0;
-	for (guint i = 0; i < 16; i++) {
-		guint64 q[4];
-		memcpy(q, fx + 160 + 16 * i, 16);
-		memcpy(q + 2, fx + 576 + 16 * i, 16);
-		if (avx)
-			g_string_append_printf(o,
-					       "YMM%02u=%016" G_GINT64_MODIFIER "x %016" G_GINT64_MODIFIER
-					       "x %016" G_GINT64_MODIFIER "x %016" G_GINT64_MODIFIER
-					       "x\n",
-					       i, q[3], q[2], q[1], q[0]);
-		else
-			g_string_append_printf(o,
-					       "XMM%02u=%016" G_GINT64_MODIFIER "x%016" G_GINT64_MODIFIER
-					       "x%s",
-					       i, q[1], q[0], i % 2 ? "\n" : " ");
-	}
-	return g_string_free(o, FALSE);
+	return vmm->board->read_vcpu_regs(vmm->vcpus[index].fd, index, out, error);
 }

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vmm.c - the VMM process: builds the VM, then its main loop bridges the
- * agent's two UARTs to <vm_dir>/agent.sock and agent-control.sock (the
- * sockets the qemu backend's virtio-serial ports use) and answers the
- * control socket, while the vCPU threads run the guest.
+ * vmm-process.c - the VMM process: builds the VM, then its main loop
+ * bridges the agent's two UARTs to <vm_dir>/agent.sock and
+ * agent-control.sock (the sockets the qemu backend's virtio-serial ports
+ * use) and answers the VMM's control socket, while the vCPU threads run
+ * the guest.
  *
  * It reports the outcome of the set-up on status_fd ("ok", or the error
  * code and message) so the snapvm that forked it can give a proper error;
- * after that it is on its own, like QEMU: what goes wrong later (a triple
- * fault) is written to the console log and to stderr, and the VM ends.
+ * after that it is on its own, like QEMU: what goes wrong later (a guest
+ * that faults beyond repair) is written to the console log and to stderr, and the VM ends.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -89,20 +90,16 @@ static int listen_unix(const char *path, GError **error)
 	return fd;
 }
 
-static char *kernel_cmdline(const SvMachineConfig *config)
+static char *kernel_cmdline(const SvKvmBoard *b, const SvMachineConfig *config)
 {
-	const SvQemuBoard *b = config->arch->qemu;
-	/* reboot=k: the agent ends a guest by restarting it, and the keyboard
-	 * controller's reset is the one this board has (vcpu.c). No PCI bus.
-	 * No CMOS RTC either: rtc_cmos's probe of the floating ports spun
-	 * about 4 s of a 20 s boot under nested KVM before giving up, so it
-	 * is not run (the guest's wall clock starts at the epoch either way).
-	 * After "--", the agent's own arguments: its channels are UARTs. */
-	return g_strdup_printf("console=%s %s quiet panic=-1 reboot=k pci=off "
-			       "initcall_blacklist=cmos_init%s%s -- "
-			       "--port /dev/ttyS1 --control-port /dev/ttyS2",
-			       b->console, b->cmdline, config->cmdline_extra ? " " : "",
-			       config->cmdline_extra ? config->cmdline_extra : "");
+	/* The board's parameters, then after "--" the agent's own arguments:
+	 * its channels are the board's UARTs. */
+	return g_strdup_printf("console=%s %s quiet panic=-1 %s%s%s -- "
+			       "--port /dev/%s --control-port /dev/%s",
+			       b->console.tty, b->cmdline, b->board_cmdline,
+			       config->cmdline_extra ? " " : "",
+			       config->cmdline_extra ? config->cmdline_extra : "",
+			       b->agent.tty, b->agent_control.tty);
 }
 
 static gboolean console_sink(gpointer user, const guint8 *buf, gsize len)
@@ -127,25 +124,25 @@ static gboolean bridge_sink(gpointer user, const guint8 *buf, gsize len)
 	return b->to_host->len < TO_HOST_MAX;
 }
 
+/* Each UART's bit among the devices that share its interrupt line. */
+enum { SOURCE_CONSOLE = 1u << 0, SOURCE_AGENT = 1u << 1, SOURCE_AGENT_CONTROL = 1u << 2 };
+
 static gboolean build(SvVmm *vmm, const SvMachineConfig *config, GError **error)
 {
-	guint32 entry, start_info;
-	g_autofree char *cmdline = kernel_cmdline(config);
-	vmm->n_vcpus = MAX(config->vcpus, 1);
-	if (!sv_kvm_vm_open(vmm, vmm->n_vcpus, error) || !sv_kvm_cpuid_init(vmm, error) ||
-	    !sv_kvm_vm_ram(vmm, config->arch, (guint64)config->memory_mib << 20, error) ||
-	    !sv_kvm_boot_load(vmm, config->kernel, config->initrd, cmdline, &entry, &start_info,
-			      error) ||
-	    !sv_kvm_mptable_write(vmm, error))
+	const SvKvmBoard *b = vmm->board;
+	g_autofree char *cmdline = kernel_cmdline(b, config);
+	vmm->vm.n_vcpus = MAX(config->vcpus, 1);
+	if (!sv_kvm_vm_open(vmm, vmm->vm.n_vcpus, error) ||
+	    !sv_kvm_vm_ram(vmm, (guint64)config->memory_mib << 20, error) ||
+	    !b->load(&vmm->vm, config->kernel, config->initrd, cmdline, error))
 		return FALSE;
 	vmm->agent.vmm = vmm->agent_control.vmm = vmm;
 	vmm->agent.tie_to_host = TRUE;
-	vmm->console = sv_serial_new(vmm, SV_KVM_COM1, SV_KVM_COM1_IRQ, console_sink, vmm);
-	vmm->agent.uart = sv_serial_new(vmm, SV_KVM_COM2, SV_KVM_COM2_IRQ, bridge_sink,
-					&vmm->agent);
-	vmm->agent_control.uart = sv_serial_new(vmm, SV_KVM_COM3, SV_KVM_COM3_IRQ, bridge_sink,
-						&vmm->agent_control);
-	return sv_kvm_vcpus_create(vmm, entry, start_info, error);
+	vmm->console = sv_serial_new(vmm, &b->console, SOURCE_CONSOLE, console_sink, vmm);
+	vmm->agent.uart = sv_serial_new(vmm, &b->agent, SOURCE_AGENT, bridge_sink, &vmm->agent);
+	vmm->agent_control.uart = sv_serial_new(vmm, &b->agent_control, SOURCE_AGENT_CONTROL,
+						bridge_sink, &vmm->agent_control);
+	return sv_kvm_vcpus_create(vmm, error);
 }
 
 static void report(int status_fd, const GError *e)
@@ -265,13 +262,13 @@ static void bridge_pump(SvVmm *vmm, SvBridge *b)
 	g_byte_array_remove_range(b->to_guest, 0, (guint)n);
 }
 
-static void main_loop(SvVmm *vmm, int control_listen)
+static void main_loop(SvVmm *vmm, int vmm_control_listen)
 {
 	SvBridge *bridges[2] = { &vmm->agent, &vmm->agent_control };
 	while (atomic_load(&vmm->end) == SV_VMM_RUNNING) {
 		struct pollfd fds[4] = {
 			{ .fd = vmm->wake_fd, .events = POLLIN },
-			{ .fd = control_listen, .events = POLLIN },
+			{ .fd = vmm_control_listen, .events = POLLIN },
 		};
 		/* the guest's FIFO drains without telling us: look again soon */
 		gboolean backlog = vmm->agent.to_guest->len || vmm->agent_control.to_guest->len;
@@ -287,7 +284,7 @@ static void main_loop(SvVmm *vmm, int control_listen)
 			}
 		}
 		if (fds[1].revents & POLLIN)
-			sv_kvm_control_serve(vmm, control_listen);
+			sv_kvm_control_serve(vmm, vmm_control_listen);
 		for (guint i = 0; i < 2; i++) {
 			if (fds[2 + i].revents)
 				bridge_io(vmm, bridges[i], fds[2 + i].revents);
@@ -310,15 +307,17 @@ G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *confi
 	g_mutex_init(&vmm->devices);
 	g_mutex_init(&vmm->pause_lock);
 	g_cond_init(&vmm->pause_cond);
-	vmm->ram_fd = vmm->kvm_fd = vmm->vm_fd = -1;
+	vmm->board = config->arch->kvm;
+	vmm->ram_fd = vmm->vm.kvm_fd = vmm->vm.vm_fd = -1;
 	vmm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vmm->console_log_fd = open(m->console_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 				   0600);
-	g_autofree char *control_path = g_build_filename(m->vm_dir, "control.sock", NULL);
-	int control_listen = -1;
+	g_autofree char *vmm_control_path =
+		g_build_filename(m->vm_dir, SV_KVM_VMM_CONTROL_SOCKET, NULL);
+	int vmm_control_listen = -1;
 	if (!build(vmm, config, &error) || !bridge_listen(&vmm->agent, m->agent_socket, &error) ||
-	    !bridge_listen(&vmm->agent_control, m->control_socket, &error) ||
-	    (control_listen = listen_unix(control_path, &error)) < 0 ||
+	    !bridge_listen(&vmm->agent_control, m->agent_control_socket, &error) ||
+	    (vmm_control_listen = listen_unix(vmm_control_path, &error)) < 0 ||
 	    !sv_kvm_vcpus_start(vmm, &error)) {
 		report(status_fd, error);
 		_exit(1);
@@ -328,7 +327,7 @@ G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *confi
 	g_autofree char *pid_text = g_strdup_printf("%d\n", (int)getpid());
 	g_file_set_contents(pid_path, pid_text, -1, NULL);
 	report(status_fd, NULL);
-	main_loop(vmm, control_listen);
+	main_loop(vmm, vmm_control_listen);
 
 	g_mutex_lock(&vmm->devices);
 	sv_serial_free(vmm->console); /* flushes the last console line */
@@ -344,8 +343,8 @@ G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *confi
 		code = 1;
 	}
 	/* a VM that is gone has no sockets: snapvm list shows it stopped */
-	unlink(control_path);
+	unlink(vmm_control_path);
 	unlink(m->agent_socket);
-	unlink(m->control_socket);
+	unlink(m->agent_control_socket);
 	_exit(code);
 }

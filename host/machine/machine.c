@@ -8,11 +8,18 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "host/machine/machine-backend.h"
 #include "host/util/state-paths.h"
-#include "host/kvm/kvm-machine.h"
-#include "host/qemu/qemu-machine.h"
 
 #define RECORD_GROUP "machine"
+
+/* The backends, in the order --accel auto tries them: the kvm VMM where it
+ * can run the config as well as QEMU would, else QEMU under TCG. */
+static const SvMachineBackend *const backends[] = {
+	&sv_kvm_backend,
+	&sv_qemu_backend,
+	NULL,
+};
 
 void sv_machine_init_common(SvMachine *m, const SvMachineOps *ops, const SvArchOps *arch,
 			    const char *name, const char *connect_uri, guint memory_mib)
@@ -22,7 +29,7 @@ void sv_machine_init_common(SvMachine *m, const SvMachineOps *ops, const SvArchO
 	m->name = g_strdup(name);
 	m->vm_dir = sv_vm_dir(name);
 	m->agent_socket = g_build_filename(m->vm_dir, "agent.sock", NULL);
-	m->control_socket = g_build_filename(m->vm_dir, "agent-control.sock", NULL);
+	m->agent_control_socket = g_build_filename(m->vm_dir, "agent-control.sock", NULL);
 	m->console_log = g_build_filename(m->vm_dir, "console.log", NULL);
 	m->connect_uri = g_strdup(connect_uri);
 	m->memory_mib = memory_mib;
@@ -55,14 +62,9 @@ static void remove_vm_dir(const char *dir)
 	g_rmdir(dir);
 }
 
-gboolean sv_machine_choose_backend(const SvMachineConfig *config, gboolean *ret_kvm,
-				   GError **error)
+const SvMachineBackend *sv_machine_choose_backend(const SvMachineConfig *config, GError **error)
 {
-	const char *cpu = config->cpu_model;
-	/* The portable model, named or not, is what the kvm VMM presents
-	 * (arch/x86_64/kvm/cpuid.c, cut to what the host's KVM offers). */
-	gboolean portable = !cpu || !strcmp(cpu, config->arch->qemu->default_cpu);
-	if (g_strcmp0(cpu, SV_CPU_HOST) == 0) {
+	if (g_strcmp0(config->cpu_model, SV_CPU_HOST) == 0) {
 		/* Passing the host's CPUID through would give processes XSAVE
 		 * state (AVX-512, AMX) that the VMM's vCPU register reads and
 		 * the snapshot's restore do not carry yet. */
@@ -72,35 +74,33 @@ gboolean sv_machine_choose_backend(const SvMachineConfig *config, gboolean *ret_
 			    "only the portable model (%s) so far. Use --cpu max for every feature "
 			    "TCG emulates, or omit --cpu",
 			    config->arch->qemu->default_cpu);
-		return FALSE;
+		return NULL;
 	}
-	/* kvm: our own VMM, required; auto: it when /dev/kvm opens, its KVM
-	 * can present the portable CPU model and that is the model asked for,
-	 * else TCG */
-	if (g_strcmp0(config->accel, "kvm") == 0) {
-		if (!sv_kvm_available(config->arch, error))
-			return FALSE;
-		if (!portable) {
-			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-				    "--accel kvm presents only the portable CPU model (%s, as far "
-				    "as the host's KVM offers it); --cpu %s needs --accel tcg",
-				    config->arch->qemu->default_cpu, cpu);
-			return FALSE;
-		}
-		*ret_kvm = TRUE;
-		return TRUE;
+	/* --accel names a backend: that one, or why not */
+	for (const SvMachineBackend *const *b = backends; *b; b++) {
+		if (g_strcmp0(config->accel, (*b)->accel) != 0)
+			continue;
+		if ((*b)->available && !(*b)->available(config, error))
+			return NULL;
+		return *b;
 	}
-	*ret_kvm = g_strcmp0(config->accel, "tcg") != 0 && portable &&
-		   sv_kvm_available(config->arch, NULL) && sv_kvm_offers_portable_cpu(NULL);
-	return TRUE;
+	/* auto: the first that can run config and is the better choice */
+	for (const SvMachineBackend *const *b = backends; *b; b++) {
+		if ((!(*b)->available || (*b)->available(config, NULL)) &&
+		    (!(*b)->preferred || (*b)->preferred(config)))
+			return *b;
+	}
+	g_set_error(error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY,
+		    "no machine backend can run a %s guest on this host", config->arch->name);
+	return NULL;
 }
 
 SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error)
 {
 	if (!sv_vm_name_valid(config->name, error))
 		return NULL;
-	gboolean kvm;
-	if (!sv_machine_choose_backend(config, &kvm, error))
+	const SvMachineBackend *backend = sv_machine_choose_backend(config, error);
+	if (!backend)
 		return NULL;
 	g_autofree char *dir = sv_vm_dir(config->name);
 	g_autofree char *parent = g_path_get_dirname(dir);
@@ -114,14 +114,11 @@ SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error)
 			    config->name, errno == EEXIST ? config->name : g_strerror(errno));
 		return NULL;
 	}
-	SvMachine *m = kvm ? sv_kvm_machine_new(config->arch, config->name, config->memory_mib)
-			   : sv_qemu_machine_new(config->arch, config->name, config->connect_uri,
-						 config->memory_mib);
+	SvMachine *m = backend->open(config->arch, config->name, config->connect_uri,
+				     config->memory_mib);
 	m->image_dir = g_strdup(config->image_dir);
 	g_autoptr(GError) local = NULL;
-	if (!write_record(m, &local) ||
-	    !(kvm ? sv_kvm_machine_create(m, config, &local)
-		  : sv_qemu_machine_create(m, config, &local))) {
+	if (!write_record(m, &local) || !backend->create(m, config, &local)) {
 		remove_vm_dir(dir);
 		sv_machine_free(m);
 		g_propagate_error(error, g_steal_pointer(&local));
@@ -149,17 +146,16 @@ SvMachine *sv_machine_open(const char *name, GError **error)
 	const SvArchOps *arch = sv_arch_lookup(arch_name, error);
 	if (!arch)
 		return NULL;
-	SvMachine *m;
-	if (g_strcmp0(backend, "kvm") == 0) {
-		m = sv_kvm_machine_new(arch, name, (guint)mib);
-	} else if (g_strcmp0(backend, "qemu") == 0) {
-		m = sv_qemu_machine_new(arch, name, uri, (guint)mib);
-	} else {
+	const SvMachineBackend *const *b = backends;
+	while (*b && g_strcmp0(backend, (*b)->name) != 0)
+		b++;
+	if (!*b) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 			    "VM '%s' uses backend '%s', which this snapvm does not know", name,
 			    backend ? backend : "(none)");
 		return NULL;
 	}
+	SvMachine *m = (*b)->open(arch, name, uri, (guint)mib);
 	m->image_dir = g_key_file_get_string(kf, RECORD_GROUP, "image", NULL);
 	return m;
 }
@@ -172,7 +168,7 @@ void sv_machine_free(SvMachine *m)
 	g_free(m->name);
 	g_free(m->vm_dir);
 	g_free(m->agent_socket);
-	g_free(m->control_socket);
+	g_free(m->agent_control_socket);
 	g_free(m->console_log);
 	g_free(m->connect_uri);
 	g_free(m->image_dir);

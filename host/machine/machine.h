@@ -10,7 +10,9 @@
  * that controls it.
  *
  *   backend "qemu": libvirt driving QEMU (TCG, any arch) - host/qemu/
- *   backend "kvm":  our own VMM (later)                  - host/kvm/
+ *   backend "kvm":  snapvm's own VMM on /dev/kvm         - host/kvm/
+ *
+ * The backends are listed in one table (machine-backend.h).
  */
 #ifndef SNAPVM_MACHINE_H
 #define SNAPVM_MACHINE_H
@@ -42,6 +44,7 @@ typedef struct SvMachineConfig {
 } SvMachineConfig;
 
 typedef struct SvMachine SvMachine;
+typedef struct SvMachineBackend SvMachineBackend; /* machine-backend.h */
 
 typedef enum {
 	SV_MACHINE_RUNNING,
@@ -74,8 +77,9 @@ struct SvMachine {
 	char *name;
 	char *vm_dir;
 	char *agent_socket; /* stream socket bridged to the agent's port */
-	char *control_socket; /* the agent's control port (SV_AGENT_CONTROL_PORT_NAME),
-			       * agent-control.sock: not the kvm VMM's control.sock */
+	/* stream socket bridged to the agent's control port
+	 * (SV_AGENT_CONTROL_PORT_NAME), agent-control.sock */
+	char *agent_control_socket;
 	char *console_log;
 	char *connect_uri;  /* NULL for the default */
 	char *image_dir;    /* the guest image it booted, NULL if unknown */
@@ -85,14 +89,13 @@ struct SvMachine {
 /* Starts a new machine; its record and vm_dir are created first, and
  * removed again if the start fails. */
 SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error);
-/* Which backend sv_machine_start would start config on (*ret_kvm: the kvm
- * VMM, else QEMU under TCG), checked before anything starts: --accel
- * auto takes KVM only for the portable CPU model (the only one the kvm
- * backend presents); a CPU model that neither backend can give (host
- * under TCG, any named model under --accel kvm) fails with what to use
- * instead. */
-gboolean sv_machine_choose_backend(const SvMachineConfig *config, gboolean *ret_kvm,
-				   GError **error);
+/* Which backend sv_machine_start would start config on, checked before
+ * anything starts: --accel kvm or tcg that backend (or why it cannot), auto
+ * the kvm VMM only for the portable CPU model (the only one it presents)
+ * on a host whose KVM offers all of it, else QEMU under TCG; a CPU model
+ * that no backend can give (host under TCG, any named model under --accel
+ * kvm) fails with what to use instead. */
+const SvMachineBackend *sv_machine_choose_backend(const SvMachineConfig *config, GError **error);
 /* Finds a machine some snapvm process started. */
 SvMachine *sv_machine_open(const char *name, GError **error);
 void sv_machine_free(SvMachine *m);

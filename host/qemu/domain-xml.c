@@ -106,7 +106,7 @@ char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config,
 	add_text_element(s, "    ", "emulator", emulator);
 	g_autofree char *log = g_markup_escape_text(m->console_log, -1);
 	g_autofree char *sock = g_markup_escape_text(m->agent_socket, -1);
-	g_autofree char *control = g_markup_escape_text(m->control_socket, -1);
+	g_autofree char *control = g_markup_escape_text(m->agent_control_socket, -1);
 	g_string_append_printf(s,
 			       "    <controller type='usb' model='none'/>\n"
 			       "    <memballoon model='none'/>\n"

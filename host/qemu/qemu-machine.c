@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 
 #include "base/errors.h"
+#include "host/machine/machine-backend.h"
 #include "host/qemu/domain-xml.h"
 #include "host/qemu/libvirt-worker.h"
 #include "host/qemu/qemu-vcpu-regs.h"
@@ -230,3 +231,11 @@ SvMachine *sv_qemu_machine_new(const SvArchOps *arch, const char *name, const ch
 	sv_machine_init_common(&q->base, &qemu_machine_ops, arch, name, connect_uri, memory_mib);
 	return &q->base;
 }
+
+/* Libvirt's QEMU under TCG: every arch, every CPU model QEMU has. */
+const SvMachineBackend sv_qemu_backend = {
+	.name = "qemu",
+	.accel = "tcg",
+	.open = sv_qemu_machine_new,
+	.create = sv_qemu_machine_create,
+};

@@ -31,7 +31,10 @@ typedef struct SvRamRegion {
 
 #define SV_RAM_REGIONS_MAX 4
 
-/* How QEMU builds a machine of this arch; used by the qemu backend only. */
+/* How QEMU builds a machine of this arch. The qemu backend reads all of it;
+ * elsewhere only default_cpu (and default_cpu_disabled, max_cpu_summary)
+ * are read, because snapvm names CPU models in QEMU's terms whatever the
+ * backend: default_cpu is also the kvm board's portable model. */
 typedef struct SvQemuBoard {
 	const char *emulator;	  /* "qemu-system-x86_64" */
 	const char *package;	  /* Debian package that installs it */
@@ -111,6 +114,7 @@ typedef struct SvPte {
 
 struct SvGuestMem;
 struct SvKallsyms;
+struct SvKvmBoard; /* snapvm/kvm-board.h */
 struct SvKernelTypes;
 
 /* Kernel-virtual reads for the hooks that follow task structures (given by
@@ -164,6 +168,9 @@ typedef struct SvArchOps {
 	/* THREAD_SIZE: a task's kernel stack, whose top holds its user pt_regs */
 	guint32 kernel_thread_size;
 	const SvQemuBoard *qemu;
+	/* How the kvm backend builds a machine of this arch; NULL: it has no
+	 * board for it. */
+	const struct SvKvmBoard *kvm;
 	/* Parses QEMU's HMP "info registers" text for one vCPU. */
 	gboolean (*parse_monitor_regs)(const char *text, SvVcpuRegs *out, GError **error);
 	/* Optional: a paused vCPU's registers from a GDB remote stub, under
@@ -244,6 +251,9 @@ gboolean sv_arch_fpu_cpu_needs(const SvArchOps *arch, guint64 features, gsize fp
 const SvArchOps *sv_arch_lookup(const char *name, GError **error);
 /* Lookup by ELF e_machine; NULL if no arch runs such binaries. */
 const SvArchOps *sv_arch_by_elf_machine(guint16 machine);
+/* For messages: the arch an ELF e_machine is for, by name, known to
+ * snapvm or not ("an unknown machine" when it cannot tell). */
+const char *sv_arch_elf_machine_name(guint16 machine);
 /* The arch snapvm itself was built for, used as the default guest arch. */
 const SvArchOps *sv_arch_host(void);
 /* NULL-terminated list of every registered arch. */

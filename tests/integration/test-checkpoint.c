@@ -51,7 +51,7 @@ static void test_boot(void)
 	g_autoptr(GError) error = NULL;
 	guest = sv_test_guest_boot(arch_name, workloads, &error);
 	g_assert_no_error(error);
-	control = sv_agent_client_connect(guest->machine->control_socket, 10000, &error);
+	control = sv_agent_client_connect(guest->machine->agent_control_socket, 10000, &error);
 	g_assert_no_error(error);
 	g_assert_true(sv_agent_client_hello(control, 30000, NULL, &error));
 	g_assert_no_error(error);
@@ -733,7 +733,7 @@ static void test_cli(void)
 	g_autofree char *shown = sv_test_host_output(inspect);
 	g_assert_nonnull(strstr(shown, "counter-"));
 	g_autoptr(GError) error = NULL;
-	control = sv_agent_client_connect(guest->machine->control_socket, 10000, &error);
+	control = sv_agent_client_connect(guest->machine->agent_control_socket, 10000, &error);
 	g_assert_no_error(error);
 	g_assert_true(sv_agent_client_hello(control, 30000, NULL, &error));
 	g_assert_no_error(error);

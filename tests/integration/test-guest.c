@@ -300,7 +300,7 @@ static void test_control_port_while_streaming(void)
 	g_assert_true(sv_agent_client_run(guest->agent, argv, 0, &pid, &error));
 	g_autoptr(GString) out = g_string_new(NULL);
 	wait_for_pid_frame(pid, FALSE, out); /* it is streaming */
-	control = sv_agent_client_connect(guest->machine->control_socket, 10000, &error);
+	control = sv_agent_client_connect(guest->machine->agent_control_socket, 10000, &error);
 	g_assert_no_error(error);
 	SvAgentInfo info;
 	g_assert_true(sv_agent_client_hello(control, 30000, &info, &error));
@@ -322,7 +322,7 @@ static void test_control_port_while_streaming(void)
 	g_autofree char *want = g_strdup_printf("\"pid\" : %u,", pid);
 	if (!strstr(ps, want))
 		g_error("snapvm ps --source agent does not list pid %u:\n%s", pid, ps);
-	control = sv_agent_client_connect(guest->machine->control_socket, 10000, &error);
+	control = sv_agent_client_connect(guest->machine->agent_control_socket, 10000, &error);
 	g_assert_no_error(error);
 	g_assert_true(sv_agent_client_hello(control, 30000, NULL, &error));
 	g_assert_no_error(error);

@@ -15,6 +15,11 @@ static void test_lookup(void)
 	const SvArchOps *a = sv_arch_lookup("aarch64", &error);
 	g_assert_nonnull(a);
 	g_assert_true(sv_arch_by_elf_machine(EM_AARCH64) == a);
+	/* names for messages, of arches snapvm knows and of some it does not */
+	g_assert_cmpstr(sv_arch_elf_machine_name(EM_X86_64), ==, "x86_64");
+	g_assert_cmpstr(sv_arch_elf_machine_name(EM_AARCH64), ==, "aarch64");
+	g_assert_cmpstr(sv_arch_elf_machine_name(EM_386), ==, "i386");
+	g_assert_cmpstr(sv_arch_elf_machine_name(EM_SPARC), ==, "an unknown machine");
 	g_assert_null(sv_arch_lookup("sparc", &error));
 	g_assert_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED);
 	/* the message lists what is known */

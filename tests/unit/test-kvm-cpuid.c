@@ -9,7 +9,7 @@
 #include <glib.h>
 
 #include "base/errors.h"
-#include "host/kvm/vmm-process.h"
+#include "arch/x86_64/kvm/x86-kvm.h"
 
 #define BIT(n) (1u << (n))
 
@@ -84,7 +84,7 @@ static const struct kvm_cpuid_entry2 *leaf(const struct kvm_cpuid2 *c, guint32 f
 static void test_avx512_host(void)
 {
 	g_autofree struct kvm_cpuid2 *sup = table(zen4, G_N_ELEMENTS(zen4));
-	g_autofree struct kvm_cpuid2 *m = sv_kvm_cpuid_model(sup);
+	g_autofree struct kvm_cpuid2 *m = sv_x86_kvm_cpuid_model(sup);
 
 	const struct kvm_cpuid_entry2 *l0 = leaf(m, 0, 0);
 	g_assert_nonnull(l0);
@@ -147,19 +147,19 @@ static void test_avx512_host(void)
 	g_assert_nonnull(leaf(m, 0x40000000, 0));
 	g_assert_nonnull(leaf(m, 0x40000001, 0));
 
-	g_assert_cmphex(sv_kvm_cpuid_xcr0(m), ==, 0x7);
+	g_assert_cmphex(sv_x86_kvm_cpuid_xcr0(m), ==, 0x7);
 
 	g_autoptr(GError) error = NULL;
-	g_assert_true(sv_kvm_cpuid_covers_model(sup, &error));
+	g_assert_true(sv_x86_kvm_cpuid_covers_model(sup, &error));
 	g_assert_no_error(error);
 }
 
 static void test_per_vcpu(void)
 {
 	g_autofree struct kvm_cpuid2 *sup = table(zen4, G_N_ELEMENTS(zen4));
-	g_autofree struct kvm_cpuid2 *m = sv_kvm_cpuid_model(sup);
+	g_autofree struct kvm_cpuid2 *m = sv_x86_kvm_cpuid_model(sup);
 	for (guint cpu = 0; cpu < 4; cpu++) {
-		g_autofree struct kvm_cpuid2 *v = sv_kvm_cpuid_for_vcpu(m, cpu);
+		g_autofree struct kvm_cpuid2 *v = sv_x86_kvm_cpuid_for_vcpu(m, cpu);
 		g_assert_cmpuint(v->nent, ==, m->nent);
 		for (guint i = 0; i < v->nent; i++) {
 			const struct kvm_cpuid_entry2 *a = &m->entries[i], *b = &v->entries[i];
@@ -177,16 +177,16 @@ static void test_lesser_host(void)
 {
 	g_autofree struct kvm_cpuid2 *sup = table(no_avx, G_N_ELEMENTS(no_avx));
 	g_autoptr(GError) error = NULL;
-	g_assert_false(sv_kvm_cpuid_covers_model(sup, &error));
+	g_assert_false(sv_x86_kvm_cpuid_covers_model(sup, &error));
 	g_assert_error(error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY);
 	g_assert_nonnull(strstr(error->message, "portable CPU model"));
 	/* the subset it has: still nothing TCG's model lacks */
-	g_autofree struct kvm_cpuid2 *m = sv_kvm_cpuid_model(sup);
+	g_autofree struct kvm_cpuid2 *m = sv_x86_kvm_cpuid_model(sup);
 	g_assert_false(leaf(m, 1, 0)->ecx & BIT(28));
 	const struct kvm_cpuid_entry2 *xs = leaf(m, 0xd, 0);
 	g_assert_cmphex(xs->eax, ==, 0x3);
 	g_assert_cmpuint(xs->ecx, ==, 576);
-	g_assert_cmphex(sv_kvm_cpuid_xcr0(m), ==, 0x3);
+	g_assert_cmphex(sv_x86_kvm_cpuid_xcr0(m), ==, 0x3);
 }
 
 static void test_missing_leaves(void)
@@ -194,12 +194,12 @@ static void test_missing_leaves(void)
 	/* no leaf 0xd at all: not the model */
 	g_autofree struct kvm_cpuid2 *sup = table(zen4, 5);
 	g_autoptr(GError) error = NULL;
-	g_assert_false(sv_kvm_cpuid_covers_model(sup, &error));
+	g_assert_false(sv_x86_kvm_cpuid_covers_model(sup, &error));
 	g_assert_nonnull(error);
 	g_autofree struct kvm_cpuid2 *empty = table(zen4, 0);
-	g_autofree struct kvm_cpuid2 *m = sv_kvm_cpuid_model(empty);
+	g_autofree struct kvm_cpuid2 *m = sv_x86_kvm_cpuid_model(empty);
 	g_assert_cmpuint(m->nent, ==, 0);
-	g_assert_cmphex(sv_kvm_cpuid_xcr0(m), ==, 0); /* no XSAVE: XCR0 left alone */
+	g_assert_cmphex(sv_x86_kvm_cpuid_xcr0(m), ==, 0); /* no XSAVE: XCR0 left alone */
 }
 
 int main(int argc, char **argv)

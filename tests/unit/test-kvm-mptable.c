@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "base/errors.h"
-#include "host/kvm/vmm-process.h"
+#include "arch/x86_64/kvm/x86-kvm.h"
 
 #define SPACE 1024
 #define GPA 0x9fc00u
@@ -38,7 +38,7 @@ static void check_table(guint n_vcpus)
 	g_autofree guint8 *buf = g_malloc(SPACE);
 	memset(buf, 0xa5, SPACE); /* what was there before must not matter */
 	g_autoptr(GError) error = NULL;
-	g_assert_true(sv_kvm_mptable_build(buf, SPACE, GPA, n_vcpus, &error));
+	g_assert_true(sv_x86_kvm_mptable_build(buf, SPACE, GPA, n_vcpus, &error));
 	g_assert_no_error(error);
 
 	/* the floating pointer: 16 bytes, on a 16-byte boundary */
@@ -128,12 +128,12 @@ static void test_too_many(void)
 	const guint bad[] = { 0, 41, 255, 1000 };
 	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_autoptr(GError) error = NULL;
-		g_assert_false(sv_kvm_mptable_build(buf, SPACE, GPA, bad[i], &error));
+		g_assert_false(sv_x86_kvm_mptable_build(buf, SPACE, GPA, bad[i], &error));
 		g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
 	}
 	/* a smaller space holds fewer */
 	g_autoptr(GError) error = NULL;
-	g_assert_false(sv_kvm_mptable_build(buf, 128, GPA, 2, &error));
+	g_assert_false(sv_x86_kvm_mptable_build(buf, 128, GPA, 2, &error));
 	g_assert_nonnull(error);
 }
 

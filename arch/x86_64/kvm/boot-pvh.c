@@ -19,9 +19,10 @@
 #include <elf.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
+#include "arch/x86_64/kvm/x86-kvm.h"
 #include "base/errors.h"
-#include "host/kvm/vmm-process.h"
 
 #define START_INFO_ADDR 0x6000u
 #define MODLIST_ADDR 0x6040u
@@ -84,7 +85,7 @@ static gboolean find_pvh_entry(const guint8 *p, gsize len, guint32 *ret_entry)
 	return FALSE;
 }
 
-static gboolean load_elf(SvVmm *vmm, const char *path, guint64 *ret_end, guint32 *ret_entry,
+static gboolean load_elf(const SvKvmVm *vm, const char *path, guint64 *ret_end, guint32 *ret_entry,
 			 GError **error)
 {
 	g_autoptr(GMappedFile) f = g_mapped_file_new(path, FALSE, error);
@@ -126,7 +127,7 @@ static gboolean load_elf(SvVmm *vmm, const char *path, guint64 *ret_end, guint32
 			have_entry = find_pvh_entry(data + ph[i].p_offset, ph[i].p_filesz, ret_entry);
 		if (ph[i].p_type != PT_LOAD)
 			continue;
-		guint8 *dst = sv_kvm_gpa(vmm, ph[i].p_paddr, ph[i].p_memsz);
+		guint8 *dst = sv_x86_kvm_gpa(vm, ph[i].p_paddr, ph[i].p_memsz);
 		if (!dst || ph[i].p_filesz > ph[i].p_memsz) {
 			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 				    "%s: segment %u (0x%" G_GINT64_MODIFIER "x, %" G_GUINT64_FORMAT
@@ -149,14 +150,14 @@ static gboolean load_elf(SvVmm *vmm, const char *path, guint64 *ret_end, guint32
 	return TRUE;
 }
 
-static guint build_memmap(SvVmm *vmm, struct hvm_memmap_table_entry *m)
+static guint build_memmap(const SvKvmVm *vm, struct hvm_memmap_table_entry *m)
 {
 	guint n = 0;
 	m[n++] = (struct hvm_memmap_table_entry){ 0, EBDA_START, E820_RAM, 0 };
 	m[n++] = (struct hvm_memmap_table_entry){ EBDA_START, 0x100000 - EBDA_START,
 						  E820_RESERVED, 0 };
-	for (guint i = 0; i < vmm->n_regions; i++) {
-		guint64 start = vmm->regions[i].gpa.v, size = vmm->regions[i].size;
+	for (guint i = 0; i < vm->n_regions; i++) {
+		guint64 start = vm->regions[i].gpa.v, size = vm->regions[i].size;
 		if (start == 0) { /* the low region: above the ISA hole */
 			start = 0x100000;
 			size -= 0x100000;
@@ -166,19 +167,19 @@ static guint build_memmap(SvVmm *vmm, struct hvm_memmap_table_entry *m)
 	return n;
 }
 
-gboolean sv_kvm_boot_load(SvVmm *vmm, const char *kernel, const char *initrd,
-			  const char *cmdline, guint32 *ret_entry, guint32 *ret_start_info,
-			  GError **error)
+gboolean sv_x86_kvm_boot_load(const SvKvmVm *vm, const char *kernel, const char *initrd,
+			      const char *cmdline, guint32 *ret_entry, guint32 *ret_start_info,
+			      GError **error)
 {
 	guint64 kernel_end = 0;
-	if (!load_elf(vmm, kernel, &kernel_end, ret_entry, error))
+	if (!load_elf(vm, kernel, &kernel_end, ret_entry, error))
 		return FALSE;
 
 	g_autoptr(GMappedFile) rd = g_mapped_file_new(initrd, FALSE, error);
 	if (!rd)
 		return FALSE;
 	gsize rd_size = g_mapped_file_get_length(rd);
-	guint64 low_end = vmm->regions[0].size;
+	guint64 low_end = vm->regions[0].size;
 	guint64 rd_addr = (low_end - rd_size) & ~0xfffull;
 	if (rd_size > low_end || rd_addr < kernel_end) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
@@ -187,7 +188,7 @@ gboolean sv_kvm_boot_load(SvVmm *vmm, const char *kernel, const char *initrd,
 			    rd_size >> 20);
 		return FALSE;
 	}
-	memcpy(sv_kvm_gpa(vmm, rd_addr, rd_size), g_mapped_file_get_contents(rd), rd_size);
+	memcpy(sv_x86_kvm_gpa(vm, rd_addr, rd_size), g_mapped_file_get_contents(rd), rd_size);
 
 	gsize cl = strlen(cmdline);
 	if (cl >= CMDLINE_MAX) {
@@ -195,13 +196,13 @@ gboolean sv_kvm_boot_load(SvVmm *vmm, const char *kernel, const char *initrd,
 			    "kernel command line longer than %u bytes", CMDLINE_MAX - 1);
 		return FALSE;
 	}
-	memcpy(sv_kvm_gpa(vmm, CMDLINE_ADDR, cl + 1), cmdline, cl + 1);
+	memcpy(sv_x86_kvm_gpa(vm, CMDLINE_ADDR, cl + 1), cmdline, cl + 1);
 
 	struct hvm_memmap_table_entry map[SV_RAM_REGIONS_MAX + 2];
-	guint n_map = build_memmap(vmm, map);
-	memcpy(sv_kvm_gpa(vmm, MEMMAP_ADDR, sizeof(map)), map, n_map * sizeof(map[0]));
+	guint n_map = build_memmap(vm, map);
+	memcpy(sv_x86_kvm_gpa(vm, MEMMAP_ADDR, sizeof(map)), map, n_map * sizeof(map[0]));
 	struct hvm_modlist_entry mod = { .paddr = rd_addr, .size = rd_size };
-	memcpy(sv_kvm_gpa(vmm, MODLIST_ADDR, sizeof(mod)), &mod, sizeof(mod));
+	memcpy(sv_x86_kvm_gpa(vm, MODLIST_ADDR, sizeof(mod)), &mod, sizeof(mod));
 	struct hvm_start_info si = {
 		.magic = HVM_START_MAGIC,
 		.version = 1, /* has the memory map */
@@ -211,7 +212,38 @@ gboolean sv_kvm_boot_load(SvVmm *vmm, const char *kernel, const char *initrd,
 		.memmap_paddr = MEMMAP_ADDR,
 		.memmap_entries = n_map,
 	};
-	memcpy(sv_kvm_gpa(vmm, START_INFO_ADDR, sizeof(si)), &si, sizeof(si));
+	memcpy(sv_x86_kvm_gpa(vm, START_INFO_ADDR, sizeof(si)), &si, sizeof(si));
 	*ret_start_info = START_INFO_ADDR;
+	return TRUE;
+}
+
+gboolean sv_x86_kvm_boot_enter(int vcpu_fd, guint32 entry, guint32 start_info, GError **error)
+{
+	/* The PVH entry state: 32-bit protected mode, paging off, flat 4 GiB
+	 * code and data segments, EBX = start info. The other vCPUs wait
+	 * (in-kernel LAPIC) for the guest's INIT/SIPI. */
+	struct kvm_sregs s;
+	if (ioctl(vcpu_fd, KVM_GET_SREGS, &s) < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "KVM_GET_SREGS: %s", g_strerror(errno));
+		return FALSE;
+	}
+	struct kvm_segment code = { .base = 0, .limit = 0xffffffff, .selector = 0x10,
+				    .type = 0xb, .present = 1, .db = 1, .s = 1, .g = 1 };
+	struct kvm_segment data = code;
+	data.selector = 0x18;
+	data.type = 0x3;
+	s.cs = code;
+	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	s.tr = (struct kvm_segment){ .base = 0, .limit = 0x67, .selector = 0x20, .type = 0xb,
+				     .present = 1 };
+	s.cr0 = 0x11; /* PE, ET */
+	s.cr4 = 0;
+	s.efer = 0;
+	struct kvm_regs r = { .rflags = 0x2, .rip = entry, .rbx = start_info };
+	if (ioctl(vcpu_fd, KVM_SET_SREGS, &s) < 0 || ioctl(vcpu_fd, KVM_SET_REGS, &r) < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "setting the boot vCPU's registers: %s",
+			    g_strerror(errno));
+		return FALSE;
+	}
 	return TRUE;
 }

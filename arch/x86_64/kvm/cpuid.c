@@ -14,12 +14,10 @@
  * and no user process state depends on them.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
 #include <sys/ioctl.h>
 
+#include "arch/x86_64/kvm/x86-kvm.h"
 #include "base/errors.h"
-#include "host/kvm/vmm-process.h"
 
 #define BIT(n) (1u << (n))
 
@@ -41,7 +39,7 @@
 #define XSAVE_SIZE_AVX 832u
 #define XSAVE_SIZE_LEGACY 576u /* x87 and SSE: legacy area and header */
 
-static struct kvm_cpuid2 *get_supported(int kvm_fd, GError **error)
+struct kvm_cpuid2 *sv_x86_kvm_cpuid_supported(int kvm_fd, GError **error)
 {
 	for (guint n = 64; n <= 1024; n *= 2) {
 		struct kvm_cpuid2 *c = g_malloc0(sizeof(*c) + n * sizeof(c->entries[0]));
@@ -138,7 +136,7 @@ static const struct kvm_cpuid_entry2 *find_leaf(const struct kvm_cpuid2 *c, guin
 	return NULL;
 }
 
-gboolean sv_kvm_cpuid_covers_model(const struct kvm_cpuid2 *sup, GError **error)
+gboolean sv_x86_kvm_cpuid_covers_model(const struct kvm_cpuid2 *sup, GError **error)
 {
 	const struct kvm_cpuid_entry2 *l1 = find_leaf(sup, 1, 0), *l7 = find_leaf(sup, 7, 0),
 				      *ld = find_leaf(sup, 0xd, 0);
@@ -155,20 +153,7 @@ gboolean sv_kvm_cpuid_covers_model(const struct kvm_cpuid2 *sup, GError **error)
 	return TRUE;
 }
 
-gboolean sv_kvm_offers_portable_cpu(GError **error)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY, "/dev/kvm: %s",
-			    g_strerror(errno));
-		return FALSE;
-	}
-	g_autofree struct kvm_cpuid2 *sup = get_supported(fd, error);
-	close(fd);
-	return sup && sv_kvm_cpuid_covers_model(sup, error);
-}
-
-struct kvm_cpuid2 *sv_kvm_cpuid_model(const struct kvm_cpuid2 *sup)
+struct kvm_cpuid2 *sv_x86_kvm_cpuid_model(const struct kvm_cpuid2 *sup)
 {
 	struct kvm_cpuid2 *c = g_malloc0(sizeof(*c) + sup->nent * sizeof(c->entries[0]));
 	for (guint i = 0; i < sup->nent; i++) {
@@ -179,7 +164,7 @@ struct kvm_cpuid2 *sv_kvm_cpuid_model(const struct kvm_cpuid2 *sup)
 	return c;
 }
 
-struct kvm_cpuid2 *sv_kvm_cpuid_for_vcpu(const struct kvm_cpuid2 *model, guint index)
+struct kvm_cpuid2 *sv_x86_kvm_cpuid_for_vcpu(const struct kvm_cpuid2 *model, guint index)
 {
 	gsize size = sizeof(*model) + model->nent * sizeof(model->entries[0]);
 	struct kvm_cpuid2 *c = g_memdup2(model, size);
@@ -190,7 +175,7 @@ struct kvm_cpuid2 *sv_kvm_cpuid_for_vcpu(const struct kvm_cpuid2 *model, guint i
 	return c;
 }
 
-guint64 sv_kvm_cpuid_xcr0(const struct kvm_cpuid2 *model)
+guint64 sv_x86_kvm_cpuid_xcr0(const struct kvm_cpuid2 *model)
 {
 	const struct kvm_cpuid_entry2 *l1 = find_leaf(model, 1, 0), *ld = find_leaf(model, 0xd, 0);
 	if (!l1 || !(l1->ecx & BIT(26)) || !ld)
@@ -198,25 +183,13 @@ guint64 sv_kvm_cpuid_xcr0(const struct kvm_cpuid2 *model)
 	return ld->eax & XCR0_MASK;
 }
 
-gboolean sv_kvm_cpuid_init(SvVmm *vmm, GError **error)
+gboolean sv_x86_kvm_cpuid_set(const struct kvm_cpuid2 *model, int vcpu_fd, guint index,
+			      GError **error)
 {
-	g_autofree struct kvm_cpuid2 *sup = get_supported(vmm->kvm_fd, error);
-	if (!sup)
-		return FALSE;
-	/* A host whose KVM offers less than the model (seen: a nested
-	 * hypervisor offering no AVX, not even SSE3) gives the guest that
-	 * subset: still a CPU that TCG's model covers, so what runs here
-	 * restores there. */
-	vmm->cpuid = sv_kvm_cpuid_model(sup);
-	return TRUE;
-}
-
-gboolean sv_kvm_cpuid_set(SvVmm *vmm, SvVcpu *vcpu, GError **error)
-{
-	g_autofree struct kvm_cpuid2 *c = sv_kvm_cpuid_for_vcpu(vmm->cpuid, vcpu->index);
-	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
+	g_autofree struct kvm_cpuid2 *c = sv_x86_kvm_cpuid_for_vcpu(model, index);
+	if (ioctl(vcpu_fd, KVM_SET_CPUID2, c) < 0) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "KVM_SET_CPUID2 on vCPU %u: %s",
-			    vcpu->index, g_strerror(errno));
+			    index, g_strerror(errno));
 		return FALSE;
 	}
 	return TRUE;

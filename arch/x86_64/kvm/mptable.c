@@ -11,8 +11,8 @@
  */
 #include <string.h>
 
+#include "arch/x86_64/kvm/x86-kvm.h"
 #include "base/errors.h"
-#include "host/kvm/vmm-process.h"
 
 #define MP_ADDR 0x9fc00u
 #define MP_SPACE 1024u
@@ -66,8 +66,8 @@ static guint8 checksum(const guint8 *p, gsize n)
 	return (guint8)-sum;
 }
 
-gboolean sv_kvm_mptable_build(guint8 *base, gsize space, guint32 gpa, guint n_vcpus,
-			      GError **error)
+gboolean sv_x86_kvm_mptable_build(guint8 *base, gsize space, guint32 gpa, guint n_vcpus,
+				  GError **error)
 {
 	gsize need = sizeof(struct mpf) + sizeof(struct mpc_header) +
 		     n_vcpus * sizeof(struct mpc_cpu) + sizeof(struct mpc_bus) +
@@ -139,13 +139,13 @@ gboolean sv_kvm_mptable_build(guint8 *base, gsize space, guint32 gpa, guint n_vc
 	return TRUE;
 }
 
-gboolean sv_kvm_mptable_write(SvVmm *vmm, GError **error)
+gboolean sv_x86_kvm_mptable_write(const SvKvmVm *vm, GError **error)
 {
-	guint8 *base = sv_kvm_gpa(vmm, MP_ADDR, MP_SPACE);
+	guint8 *base = sv_x86_kvm_gpa(vm, MP_ADDR, MP_SPACE);
 	if (!base) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
 			    "guest RAM does not cover the MP table at 0x%x", MP_ADDR);
 		return FALSE;
 	}
-	return sv_kvm_mptable_build(base, MP_SPACE, MP_ADDR, vmm->n_vcpus, error);
+	return sv_x86_kvm_mptable_build(base, MP_SPACE, MP_ADDR, vm->n_vcpus, error);
 }

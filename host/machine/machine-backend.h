@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * machine-backend.h - the table of machine backends.
+ *
+ * Each backend (host/kvm/, host/qemu/) defines one entry; machine.c walks
+ * the table to choose a backend for --accel and to find the one a VM's
+ * record names, so it includes no backend's header.
+ */
+#ifndef SNAPVM_MACHINE_BACKEND_H
+#define SNAPVM_MACHINE_BACKEND_H
+
+#include "host/machine/machine.h"
+
+struct SvMachineBackend {
+	const char *name;  /* in the VM record and SvMachineOps.backend: "kvm" */
+	const char *accel; /* the --accel value that asks for it: "kvm", "tcg" */
+	/* Presents only the arch's portable CPU model (SvQemuBoard.default_cpu),
+	 * whatever the config's cpu_model. */
+	gboolean portable_cpu_only;
+	/* Can config run on this backend on this host? FALSE with why and what
+	 * to use instead. NULL: always. */
+	gboolean (*available)(const SvMachineConfig *config, GError **error);
+	/* For --accel auto, once available: is it the better choice for config
+	 * than the backends after it? NULL: yes. */
+	gboolean (*preferred)(const SvMachineConfig *config);
+	/* A handle on a machine: one to create, or one a record names. */
+	SvMachine *(*open)(const SvArchOps *arch, const char *name, const char *connect_uri,
+			   guint memory_mib);
+	/* Creates the machine m is a handle on, as config says; returns when
+	 * it runs (or with why it could not). */
+	gboolean (*create)(SvMachine *m, const SvMachineConfig *config, GError **error);
+};
+
+extern const SvMachineBackend sv_kvm_backend;  /* host/kvm/kvm-machine.c */
+extern const SvMachineBackend sv_qemu_backend; /* host/qemu/qemu-machine.c */
+
+#endif
