@@ -10,17 +10,6 @@
 extern const SvArchOps sv_arch_x86_64;
 extern const SvArchOps sv_arch_aarch64;
 
-/*
- * Calls fn for every "NAME=HEXVALUE" pair in QEMU monitor text. NAME may be
- * padded with spaces before '=' ("R8 =", "ES ="), as QEMU aligns columns; it
- * is passed lower-cased and trimmed. rest points just past the hex digits so
- * a caller can read the fields that follow (segment bases). Returns the
- * number of pairs seen.
- */
-typedef void (*SvMonitorPairFn)(const char *name, guint64 value, const char *rest,
-				gpointer user_data);
-guint sv_monitor_scan_pairs(const char *text, SvMonitorPairFn fn, gpointer user_data);
-
 /* Reads a register of up to 8 bytes (its size in the stub's target
  * description) from a gdbstub as a little-endian number. */
 gboolean sv_arch_gdb_read_uint(const SvGdbRegReader *rd, const char *name, guint bytes,

@@ -26,7 +26,6 @@ static void check_registry(void)
 		g_assert(ops->name && ops->debian_arch && ops->elf_machine && ops->page_size);
 		g_assert(ops->qemu && ops->qemu->emulator && ops->qemu->machine &&
 			 ops->qemu->ram_layout && ops->qemu->default_cpu && ops->qemu->console);
-		g_assert(ops->parse_monitor_regs);
 		/* a kvm board is optional; one that is there is whole */
 		g_assert(!ops->kvm ||
 			 (ops->kvm->caps && ops->kvm->ram_layout && ops->kvm->cmdline &&

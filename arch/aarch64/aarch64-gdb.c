@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * aarch64-gdb.c - a paused vCPU's registers from QEMU's gdbstub, by the
- * names of its target description, into the SvVcpuRegs that
- * parse_monitor_regs used to fill: the same register names, the FPU image
- * as struct user_fpsimd_state.
+ * names of its target description, into SvVcpuRegs: the register names
+ * capture reads (those QEMU's "info registers" dump used, which this
+ * replaces), the FPU image as struct user_fpsimd_state.
  *
  * What QEMU 7.2's stub gives: org.gnu.gdb.aarch64.core (x0-x30, sp - the
  * current stack pointer, SP_EL0 at EL0 -, pc, cpsr: PSTATE, 32 bits),

@@ -18,9 +18,6 @@ gboolean sv_aarch64_vcpu_user_state(const struct SvKernelTypes *types, const SvV
 				    GError **error);
 GBytes *sv_aarch64_syscall_fixup(const struct SvKernelTypes *types, GBytes *pt_regs,
 				 SvSyscallFixup *ret_fixup, GError **error);
-/* Fills out->fpu (struct user_fpsimd_state) from the Q registers, FPSR and
- * FPCR of QEMU's "info registers" text; fpu_size stays 0 without them. */
-void sv_aarch64_parse_monitor_fpu(const char *text, SvVcpuRegs *out);
 /* The gdb_vcpu_regs hook (aarch64-gdb.c). */
 gboolean sv_aarch64_gdb_vcpu_regs(const SvGdbRegReader *rd, SvVcpuRegs *out, GError **error);
 

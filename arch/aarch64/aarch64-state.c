@@ -219,44 +219,6 @@ GBytes *sv_aarch64_syscall_fixup(const SvKernelTypes *types, GBytes *pt_regs,
 	return g_bytes_new_take(g_steal_pointer(&raw), len);
 }
 
-static gboolean hex64(const char *p, guint64 *ret)
-{
-	guint64 v = 0;
-	for (guint i = 0; i < 16; i++) {
-		int d = g_ascii_xdigit_value(p[i]);
-		if (d < 0)
-			return FALSE;
-		v = v << 4 | (guint64)d;
-	}
-	*ret = v;
-	return TRUE;
-}
-
-/* "Qnn=hi:lo" (target/arm/cpu.c aarch64_cpu_dump_state), FPSR=, FPCR= */
-void sv_aarch64_parse_monitor_fpu(const char *text, SvVcpuRegs *out)
-{
-	guint64 fpsr, fpcr;
-	if (!sv_vcpu_regs_get(out, "fpsr", &fpsr) || !sv_vcpu_regs_get(out, "fpcr", &fpcr))
-		return;
-	guint8 *f = out->fpu;
-	memset(f, 0, FPSIMD_SIZE);
-	for (guint i = 0; i < 32; i++) {
-		char key[8];
-		guint64 hi, lo;
-		g_snprintf(key, sizeof(key), "Q%02u=", i);
-		const char *at = strstr(text, key);
-		if (!at || !hex64(at + 4, &hi) || at[20] != ':' || !hex64(at + 21, &lo))
-			return;
-		put_le64(f + 16 * i, lo);
-		put_le64(f + 16 * i + 8, hi);
-	}
-	for (guint b = 0; b < 4; b++) {
-		f[512 + b] = (guint8)(fpsr >> (8 * b));
-		f[516 + b] = (guint8)(fpcr >> (8 * b));
-	}
-	out->fpu_size = FPSIMD_SIZE;
-}
-
 /* An FPSIMD record (v0-v31, fpsr, fpcr) loads on any CPU with AArch64:
  * FP and Advanced SIMD are mandatory there. QEMU's 32-bit-only models
  * (cortex-a15, ...) lack the aarch64 property. */

@@ -17,38 +17,6 @@ static guint aarch64_virt_ram_layout(guint64 ram_size, SvRamRegion *regions)
 	return 1;
 }
 
-static void collect_pair(const char *name, guint64 value, const char *rest, gpointer data)
-{
-	SvVcpuRegs *regs = data;
-	/* QEMU prints X00..X30; store them the way the ISA names them. */
-	if (name[0] == 'x' && g_ascii_isdigit(name[1])) {
-		g_autofree char *canon = g_strdup_printf("x%u", (guint)g_ascii_strtoull(name + 1, NULL, 10));
-		sv_vcpu_regs_add(regs, canon, value);
-		return;
-	}
-	/* Q registers print as "Q00=hi:lo": only the scalar registers matter here. */
-	if (name[0] == 'q' && g_ascii_isdigit(name[1]))
-		return;
-	sv_vcpu_regs_add(regs, name, value);
-}
-
-static gboolean aarch64_parse_monitor_regs(const char *text, SvVcpuRegs *out, GError **error)
-{
-	memset(out, 0, sizeof(*out));
-	sv_monitor_scan_pairs(text, collect_pair, out);
-	guint64 pstate = 0;
-	if (!sv_vcpu_regs_get(out, "pc", &out->pc) || !sv_vcpu_regs_get(out, "sp", &out->sp) ||
-	    !sv_vcpu_regs_get(out, "pstate", &pstate)) {
-		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
-			    "aarch64: monitor register dump lacks PC, SP or PSTATE");
-		return FALSE;
-	}
-	/* PSTATE.M[3:2] is the exception level; M[4] set would be AArch32. */
-	out->user_mode = ((pstate >> 2) & 3) == 0;
-	sv_aarch64_parse_monitor_fpu(text, out);
-	return TRUE;
-}
-
 /*
  * Kernel address translation (arch/arm64/include/asm/memory.h, 48-bit VAs,
  * 4K pages): the linear map [PAGE_OFFSET, +2^47) is PA + PAGE_OFFSET -
@@ -175,7 +143,6 @@ const SvArchOps sv_arch_aarch64 = {
 	.kernel_thread_size = 16384, /* THREAD_SIZE with 4K pages, no KASAN */
 	.qemu = &aarch64_qemu_board,
 	.kvm = NULL, /* the kvm backend has no aarch64 board */
-	.parse_monitor_regs = aarch64_parse_monitor_regs,
 	.gdb_vcpu_regs = sv_aarch64_gdb_vcpu_regs,
 	.kernel_space_init = aarch64_kernel_space_init,
 	.kernel_va_to_pa = aarch64_kernel_va_to_pa,

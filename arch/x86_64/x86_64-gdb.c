@@ -2,9 +2,9 @@
 /*
  * x86_64-gdb.c - a paused vCPU's registers from QEMU's gdbstub, by the
  * names of its target description (i386-64bit.xml: the features
- * org.gnu.gdb.i386.core and .sse in one document), into the SvVcpuRegs that
- * parse_monitor_regs used to fill: the same register names, the same XSAVE
- * standard-format FPU image.
+ * org.gnu.gdb.i386.core and .sse in one document), into SvVcpuRegs: the
+ * register names capture reads (those of QEMU's "info registers" dump,
+ * which this replaces), the FPU as an XSAVE standard-format image.
  *
  * What QEMU 7.2's stub gives: rax-r15, rip, eflags, the six selectors,
  * fs_base, gs_base, k_gs_base, cr0/2/3/4/8, efer, st0-st7, fctrl, fstat
@@ -28,8 +28,8 @@ static void put_le(guint8 *p, guint64 v, guint bytes)
 		p[i] = (guint8)(v >> (8 * i));
 }
 
-/* gdb's name and size -> the name the monitor dump gave it (what capture
- * and the tests look up). */
+/* gdb's name and size -> the name SvVcpuRegs uses (what capture and the
+ * tests look up; QEMU's register dump named them so). */
 static const struct {
 	const char *gdb, *name;
 	guint bytes;

@@ -19,9 +19,6 @@ gboolean sv_x86_vcpu_user_state(const struct SvKernelTypes *types, const SvVcpuR
 				GError **error);
 GBytes *sv_x86_syscall_fixup(const struct SvKernelTypes *types, GBytes *pt_regs,
 			     SvSyscallFixup *ret_fixup, GError **error);
-/* Fills out->fpu (an XSAVE standard-format image) from the FPU part of
- * QEMU's "info registers" text; leaves fpu_size 0 if it is not there. */
-void sv_x86_parse_monitor_fpu(const char *text, SvVcpuRegs *out);
 /* What QEMU's gdbstub lacks of an XSAVE image, from "info registers" text:
  * x[4] (FTW) and, when the guest enabled AVX, YMM_Hi128 and bit 2 of
  * *features. */

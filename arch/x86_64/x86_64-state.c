@@ -227,7 +227,7 @@ GVariant *sv_x86_task_tls(const SvKernelReader *rd, guint64 task, GError **error
 	return g_variant_ref_sink(g_variant_builder_end(&b));
 }
 
-/* pt_regs member <- register name in QEMU's dump (x86_parse_monitor_regs). */
+/* pt_regs member <- the vCPU register's name in SvVcpuRegs (x86_64-gdb.c, kvm/vcpu-regs.c). */
 static const struct {
 	const char *member, *vcpu;
 } vcpu_names[] = {
@@ -379,60 +379,6 @@ static gboolean monitor_vector(const char *text, guint i, guint64 q[4], gboolean
 	*ret_ymm = FALSE;
 	g_snprintf(key, sizeof(key), "XMM%02u=", i);
 	return hex_field(text, key, 16, &q[1], &end) && hex_field(end, "", 16, &q[0], NULL);
-}
-
-/*
- * QEMU prints FCW, FSW (TOP in bits 11-13), the abridged tag word, MXCSR,
- * the eight x87 registers by physical number (FPRn=mantissa exponent), and
- * YMMnn as four quadwords, most significant first, when the guest enabled
- * AVX in XCR0 (XMMnn as one 128-bit number otherwise). From these, the
- * XSAVE standard-format image the kernel would have saved; FOP, FIP and FDP
- * are not printed and stay 0 (they only describe the last x87 exception).
- */
-void sv_x86_parse_monitor_fpu(const char *text, SvVcpuRegs *out)
-{
-	guint64 fcw, fsw, ftw, mxcsr;
-	if (!hex_field(text, "FCW=", 4, &fcw, NULL) || !hex_field(text, "FSW=", 4, &fsw, NULL) ||
-	    !hex_field(text, "FTW=", 2, &ftw, NULL) || !hex_field(text, "MXCSR=", 8, &mxcsr, NULL))
-		return;
-	guint8 *x = out->fpu;
-	memset(x, 0, XSAVE_EXTENDED + 256);
-	put_le(x + 0, fcw, 2);
-	put_le(x + 2, fsw, 2);
-	x[4] = (guint8)ftw;
-	put_le(x + 24, mxcsr, 4);
-	put_le(x + 28, 0xffff, 4); /* MXCSR_MASK of every CPU QEMU models */
-	guint top = (fsw >> 11) & 7;
-	for (guint i = 0; i < 8; i++) {
-		char key[8];
-		g_snprintf(key, sizeof(key), "FPR%u=", i);
-		guint64 mant, exp;
-		const char *end;
-		if (!hex_field(text, key, 16, &mant, &end) || *end != ' ' ||
-		    !hex_field(end, " ", 4, &exp, NULL))
-			return;
-		/* the image holds ST(i), the register TOP+i */
-		guint st = (i - top) & 7;
-		put_le(x + 32 + 16 * st, mant, 8);
-		put_le(x + 40 + 16 * st, exp, 2);
-	}
-	guint64 features = 0x3; /* x87, SSE */
-	for (guint i = 0; i < 16; i++) {
-		guint64 q[4];
-		gboolean ymm;
-		if (!monitor_vector(text, i, q, &ymm))
-			return;
-		put_le(x + 160 + 16 * i, q[0], 8);
-		put_le(x + 168 + 16 * i, q[1], 8);
-		if (ymm) {
-			features |= 0x4;
-			put_le(x + 576 + 16 * i, q[2], 8);
-			put_le(x + 584 + 16 * i, q[3], 8);
-		}
-	}
-	put_le(x + 512, features, 8);
-	out->fpu_features = features;
-	out->fpu_size = (guint32)sv_x86_xsave_standard_size(features);
 }
 
 /*

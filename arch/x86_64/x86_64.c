@@ -30,41 +30,6 @@ guint sv_x86_pc_ram_layout(guint64 ram_size, SvRamRegion *regions)
 	return 2;
 }
 
-/* Segment registers print as "FS =sel base limit flags": keep the base too. */
-static const char *const segment_names[] = { "es", "cs", "ss", "ds", "fs", "gs" };
-
-static void collect_pair(const char *name, guint64 value, const char *rest, gpointer data)
-{
-	SvVcpuRegs *regs = data;
-	sv_vcpu_regs_add(regs, name, value);
-	for (guint i = 0; i < G_N_ELEMENTS(segment_names); i++) {
-		if (strcmp(name, segment_names[i]) != 0)
-			continue;
-		char *end = NULL;
-		guint64 base = g_ascii_strtoull(rest, &end, 16);
-		if (end != rest) {
-			g_autofree char *base_name = g_strdup_printf("%s_base", name);
-			sv_vcpu_regs_add(regs, base_name, base);
-		}
-	}
-}
-
-static gboolean x86_parse_monitor_regs(const char *text, SvVcpuRegs *out, GError **error)
-{
-	memset(out, 0, sizeof(*out));
-	sv_monitor_scan_pairs(text, collect_pair, out);
-	guint64 cpl = 0;
-	if (!sv_vcpu_regs_get(out, "rip", &out->pc) || !sv_vcpu_regs_get(out, "rsp", &out->sp) ||
-	    !sv_vcpu_regs_get(out, "cpl", &cpl)) {
-		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
-			    "x86_64: monitor register dump lacks RIP, RSP or CPL");
-		return FALSE;
-	}
-	out->user_mode = cpl == 3;
-	sv_x86_parse_monitor_fpu(text, out);
-	return TRUE;
-}
-
 /* What QEMU 7.2's TCG cannot give of Haswell-noTSX-IBRS (it warns and drops
  * them); switched off outright so a KVM host presents the very same CPU. */
 static const char *const x86_64_disabled_features[] = {
@@ -211,7 +176,6 @@ const SvArchOps sv_arch_x86_64 = {
 	.kernel_thread_size = 16384, /* THREAD_SIZE without KASAN */
 	.qemu = &x86_64_qemu_board,
 	.kvm = &sv_x86_64_kvm_board,
-	.parse_monitor_regs = x86_parse_monitor_regs,
 	.gdb_vcpu_regs = sv_x86_gdb_vcpu_regs,
 	.kernel_space_init = x86_kernel_space_init,
 	.kernel_va_to_pa = x86_kernel_va_to_pa,

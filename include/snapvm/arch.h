@@ -57,7 +57,8 @@ typedef struct SvQemuBoard {
 	guint (*ram_layout)(guint64 ram_size, SvRamRegion *regions);
 } SvQemuBoard;
 
-/* The vCPU register set as the monitor reports it: named 64-bit values plus
+/* A paused vCPU's registers as a backend reads them (QEMU's gdbstub,
+ * KVM's ioctls, each turned into these by the arch): named 64-bit values plus
  * the few every arch has, and the FPU/SIMD registers in the arch's snapshot
  * FPU format (see SvFpuState) when the backend can read them. */
 #define SV_VCPU_REGS_MAX 80
@@ -171,8 +172,6 @@ typedef struct SvArchOps {
 	/* How the kvm backend builds a machine of this arch; NULL: it has no
 	 * board for it. */
 	const struct SvKvmBoard *kvm;
-	/* Parses QEMU's HMP "info registers" text for one vCPU. */
-	gboolean (*parse_monitor_regs)(const char *text, SvVcpuRegs *out, GError **error);
 	/* Optional: a paused vCPU's registers from a GDB remote stub, under
 	 * the names vcpu_user_state looks up, with the FPU image in the
 	 * snapshot's format (SvFpuState). */

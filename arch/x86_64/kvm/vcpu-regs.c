@@ -4,10 +4,10 @@
  * from KVM_GET_REGS, system registers from KVM_GET_SREGS, debug registers,
  * and x87/SSE/AVX from KVM_GET_XSAVE.
  *
- * Names, their order and values are those x86_64's monitor parser reads
- * out of QEMU's "info registers" (target/i386/cpu-dump.c), and the FPU
- * image is the one it builds, so a checkpoint sees the same registers from
- * either backend. Hence a few oddities kept on purpose: every segment adds
+ * Names, their order and values are those the QEMU backend gives
+ * (x86_64-gdb.c; before it, the parser of QEMU's "info registers" text,
+ * target/i386/cpu-dump.c), and the FPU image is the same XSAVE image, so a
+ * checkpoint sees the same registers from either backend. Hence a few oddities kept on purpose: every segment adds
  * its DPL as "dpl" (the first one, ES's, is what a lookup finds); GDT and
  * IDT have no entry; "st" is TOP; an XMM register is one 128-bit number
  * read into 64 bits (all ones unless its high half is 0); and the list
@@ -34,7 +34,7 @@
 #define XSAVE_SIZE_AVX 832    /* and YMM_Hi128 */
 #define XFEATURES_X87_SSE 0x3ull
 #define XFEATURE_AVX 0x4ull
-/* MXCSR_MASK of every CPU QEMU models, as the monitor parser writes it */
+/* MXCSR_MASK of every CPU QEMU models, as x86_64-gdb.c writes it */
 #define MXCSR_MASK_ALL 0xffffu
 
 static void add_segment(SvVcpuRegs *out, const char *name, const struct kvm_segment *s,
