@@ -39,7 +39,7 @@ HOST_PACKAGES=(
 	build-essential meson ninja-build pkg-config
 	libglib2.0-dev libjson-glib-dev libvirt-dev libxxhash-dev libzstd-dev
 	libbpf-dev
-	clang libclang-rt-14-dev
+	clang clang-format libclang-rt-14-dev
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 	qemu-system-x86 qemu-system-arm qemu-utils
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
