@@ -191,14 +191,11 @@ static const SvMachineOps kvm_machine_ops = {
 	.free_backend = kvm_free_backend,
 };
 
-/* connect_uri is libvirt's: nothing here */
-static SvMachine *kvm_machine_new(const SvArchOps *arch, const char *name,
-				  const char *connect_uri, guint memory_mib)
+static void kvm_machine_opened(SvMachine *m)
 {
-	SvKvmMachine *k = g_new0(SvKvmMachine, 1);
-	sv_machine_init_common(&k->base, &kvm_machine_ops, arch, name, NULL, memory_mib);
-	k->vmm_control_socket = g_build_filename(k->base.vm_dir, SV_KVM_VMM_CONTROL_SOCKET, NULL);
-	return &k->base;
+	/* a connect URI is libvirt's: none here */
+	g_clear_pointer(&m->connect_uri, g_free);
+	km(m)->vmm_control_socket = g_build_filename(m->vm_dir, SV_KVM_VMM_CONTROL_SOCKET, NULL);
 }
 
 /* Reads the VMM's set-up report until it closes the pipe. */
@@ -318,6 +315,8 @@ const SvMachineBackend sv_kvm_backend = {
 	.portable_cpu_only = TRUE,
 	.available = kvm_backend_available,
 	.preferred = kvm_backend_preferred,
-	.open = kvm_machine_new,
+	.instance_size = sizeof(SvKvmMachine),
+	.ops = &kvm_machine_ops,
+	.opened = kvm_machine_opened,
 	.create = kvm_machine_create,
 };

@@ -23,9 +23,14 @@ struct SvMachineBackend {
 	/* For --accel auto, once available: is it the better choice for config
 	 * than the backends after it? NULL: yes. */
 	gboolean (*preferred)(const SvMachineConfig *config);
-	/* A handle on a machine: one to create, or one a record names. */
-	SvMachine *(*open)(const SvArchOps *arch, const char *name, const char *connect_uri,
-			   guint memory_mib);
+	/* A handle on a machine (one to create, or one a record names) is an
+	 * instance_size struct that starts with an SvMachine, zeroed, whose
+	 * shared fields machine.c fills; opened then fills the backend's own
+	 * from them (NULL: none). The backends call nothing of machine.c, so
+	 * the table here is the only edge between them. */
+	gsize instance_size;
+	const SvMachineOps *ops;
+	void (*opened)(SvMachine *m);
 	/* Creates the machine m is a handle on, as config says; returns when
 	 * it runs (or with why it could not). */
 	gboolean (*create)(SvMachine *m, const SvMachineConfig *config, GError **error);

@@ -21,10 +21,14 @@ static const SvMachineBackend *const backends[] = {
 	NULL,
 };
 
-void sv_machine_init_common(SvMachine *m, const SvMachineOps *ops, const SvArchOps *arch,
-			    const char *name, const char *connect_uri, guint memory_mib)
+/* A handle on the machine name of backend: the shared fields from a config
+ * or a record, then the backend's own. */
+static SvMachine *open_handle(const SvMachineBackend *backend, const SvArchOps *arch,
+			      const char *name, const char *connect_uri, guint memory_mib)
 {
-	m->ops = ops;
+	g_assert(backend->instance_size >= sizeof(SvMachine));
+	SvMachine *m = g_malloc0(backend->instance_size);
+	m->ops = backend->ops;
 	m->arch = arch;
 	m->name = g_strdup(name);
 	m->vm_dir = sv_vm_dir(name);
@@ -33,6 +37,9 @@ void sv_machine_init_common(SvMachine *m, const SvMachineOps *ops, const SvArchO
 	m->console_log = g_build_filename(m->vm_dir, "console.log", NULL);
 	m->connect_uri = g_strdup(connect_uri);
 	m->memory_mib = memory_mib;
+	if (backend->opened)
+		backend->opened(m);
+	return m;
 }
 
 static gboolean write_record(SvMachine *m, GError **error)
@@ -114,8 +121,8 @@ SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error)
 			    config->name, errno == EEXIST ? config->name : g_strerror(errno));
 		return NULL;
 	}
-	SvMachine *m = backend->open(config->arch, config->name, config->connect_uri,
-				     config->memory_mib);
+	SvMachine *m = open_handle(backend, config->arch, config->name, config->connect_uri,
+				   config->memory_mib);
 	m->image_dir = g_strdup(config->image_dir);
 	g_autoptr(GError) local = NULL;
 	if (!write_record(m, &local) || !backend->create(m, config, &local)) {
@@ -155,7 +162,7 @@ SvMachine *sv_machine_open(const char *name, GError **error)
 			    backend ? backend : "(none)");
 		return NULL;
 	}
-	SvMachine *m = (*b)->open(arch, name, uri, (guint)mib);
+	SvMachine *m = open_handle(*b, arch, name, uri, (guint)mib);
 	m->image_dir = g_key_file_get_string(kf, RECORD_GROUP, "image", NULL);
 	return m;
 }

@@ -122,8 +122,4 @@ gboolean sv_machine_stop(SvMachine *m, gboolean keep_console, char **ret_kept_lo
 /* Names of every machine with a record, sorted. */
 GPtrArray *sv_machine_list_names(GError **error);
 
-/* Private to backends: fills the shared fields from a config or a record. */
-void sv_machine_init_common(SvMachine *m, const SvMachineOps *ops, const SvArchOps *arch,
-			    const char *name, const char *connect_uri, guint memory_mib);
-
 #endif

@@ -224,18 +224,11 @@ static const SvMachineOps qemu_machine_ops = {
 	.free_backend = qemu_free_backend,
 };
 
-SvMachine *sv_qemu_machine_new(const SvArchOps *arch, const char *name, const char *connect_uri,
-			       guint memory_mib)
-{
-	SvQemuMachine *q = g_new0(SvQemuMachine, 1);
-	sv_machine_init_common(&q->base, &qemu_machine_ops, arch, name, connect_uri, memory_mib);
-	return &q->base;
-}
-
 /* Libvirt's QEMU under TCG: every arch, every CPU model QEMU has. */
 const SvMachineBackend sv_qemu_backend = {
 	.name = "qemu",
 	.accel = "tcg",
-	.open = sv_qemu_machine_new,
+	.instance_size = sizeof(SvQemuMachine),
+	.ops = &qemu_machine_ops,
 	.create = sv_qemu_machine_create,
 };

@@ -5,9 +5,6 @@
 
 #include "host/machine/machine.h"
 
-/* A handle on a (possibly not yet created) qemu-backend machine. */
-SvMachine *sv_qemu_machine_new(const SvArchOps *arch, const char *name, const char *connect_uri,
-			       guint memory_mib);
 /* Defines and starts the domain. */
 gboolean sv_qemu_machine_create(SvMachine *m, const SvMachineConfig *config, GError **error);
 
