@@ -12,7 +12,7 @@
  * procfs.c (process list), readfile.c (file contents for the host), hold.c
  * (freezing a process while its snapshot is written), restore-pid.c (the
  * pid a restored process gets). The requests only tests send are
- * guest/test-hooks/ (test-hooks.h), built in only with -Dtest_hooks=true.
+ * guest/test-hooks/ (through guest/agent/test-hooks.h), built in only with -Dtest_hooks=true.
  */
 #ifndef SNAPVM_AGENT_H
 #define SNAPVM_AGENT_H

@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "guest/test-hooks/test-hooks.h"
+#include "guest/agent/test-hooks.h"
 
 #define IN_CAP (2 * (SV_PROTO_MAX_PAYLOAD + SV_PROTO_HEADER_SIZE))
 

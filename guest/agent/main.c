@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "guest/test-hooks/test-hooks.h"
+#include "guest/agent/test-hooks.h"
 
 #define MAX_POLL 160
 /* A disconnected port is re-checked on SIGIO (the driver sends one on every

@@ -2,8 +2,8 @@
 /*
  * test-hooks.h - requests only the tests send, served by an agent built
  * with `meson configure -Dtest_hooks=true` (scripts/test.sh does that):
- * MEMPATTERN (mempattern.c: memory whose guest-physical pages the host can
- * check) and ORACLE (oracle.c: what ptrace and /proc say about any
+ * MEMPATTERN (guest/test-hooks/mempattern.c: memory whose guest-physical pages the host can
+ * check) and ORACLE (guest/test-hooks/oracle.c: what ptrace and /proc say about any
  * process, for the tests to check snapvm's reading of it against). The
  * production agent (the default build) has neither: it must not ptrace a
  * process because someone asked on the channel. It answers those types as
@@ -11,7 +11,9 @@
  *
  * The agent reaches the hooks through the three functions below only.
  * Built without them (no SNAPVM_TEST_HOOKS) they are empty inlines, and no
- * file of this folder is compiled in.
+ * file of guest/test-hooks/ is compiled in. This header is the agent's
+ * (the hooks include it, the agent does not include theirs), so the
+ * include graph runs one way: test-hooks -> agent.
  */
 #ifndef SNAPVM_TEST_HOOKS_H
 #define SNAPVM_TEST_HOOKS_H

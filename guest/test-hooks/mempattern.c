@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "test-hooks.h"
+#include "guest/agent/test-hooks.h"
 
 #define MAX_PAGES 4096u
 

@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test-hooks.h"
+#include "guest/agent/test-hooks.h"
 #include "guest/lib/sha256.h"
 
 #define STOP_TIMEOUT_MS 10000

@@ -6,7 +6,7 @@
  */
 #include <errno.h>
 
-#include "test-hooks.h"
+#include "guest/agent/test-hooks.h"
 
 bool test_hooks_serve(struct channel *ch, const struct frame *f)
 {

@@ -5,7 +5,7 @@
  * user_fpsimd_state. */
 #include <elf.h>
 
-#include "guest/test-hooks/test-hooks.h"
+#include "guest/agent/test-hooks.h"
 
 const struct oracle_arch oracle_arch = {
 	.nt_xstate = 0,

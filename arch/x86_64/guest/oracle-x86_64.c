@@ -4,7 +4,7 @@
  * arch's file into an agent with test hooks. */
 #include <elf.h>
 
-#include "guest/test-hooks/test-hooks.h"
+#include "guest/agent/test-hooks.h"
 
 const struct oracle_arch oracle_arch = {
 	.nt_xstate = NT_X86_XSTATE,
