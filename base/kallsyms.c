@@ -165,7 +165,9 @@ typedef struct {
  * front of it to find. */
 static gboolean find_tokens(Tables *t)
 {
+	/* clang-format off */
 	static const char digits[] = "0\0" "1\0" "2\0" "3\0" "4\0" "5\0" "6\0" "7\0" "8\0" "9";
+	/* clang-format on */
 	const guint8 *hit = t->d;
 	gsize left = t->len;
 	while ((hit = memmem(hit, left, digits, sizeof(digits)))) {

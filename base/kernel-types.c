@@ -62,7 +62,7 @@ SvKernelTypes *sv_kernel_types_load(const char *kernel_path, GError **error)
 	const guint8 *data = (const guint8 *)g_mapped_file_get_contents(mf);
 	gsize len = g_mapped_file_get_length(mf);
 	struct btf *btf = NULL;
-	if (len >= 4 && memcmp(data, "\x7f" "ELF", 4) == 0)
+	if (len >= 4 && memcmp(data, "\177ELF", 4) == 0)
 		btf = btf__parse_elf(kernel_path, NULL);
 	else
 		btf = btf_from_raw_image(data, len);

@@ -50,11 +50,13 @@ _Static_assert(sizeof(struct x_ucontext) == 304, "ucontext layout");
 #define FP_XSTATE_MAGIC2 0x46505845u
 #define XSAVE_MIN 576 /* legacy area and header */
 
+/* clang-format off */
 static const char *const xfeature_names[] = {
 	"x87", "SSE", "AVX", "MPX bounds", "MPX CSR", "AVX-512 opmask", "AVX-512 ZMM_Hi256",
 	"AVX-512 Hi16_ZMM", "PT", "PKRU", "PASID", "CET user", "CET supervisor", "HDC", "UINTR",
 	"LBR", "HWP", "AMX TILECFG", "AMX TILEDATA",
 };
+/* clang-format on */
 
 /* The features the kernel enabled in XCR0; x87 and SSE alone when the CPU
  * has no XSAVE (xgetbv would fault: CPUID.1:ECX.OSXSAVE says whether it may
