@@ -68,7 +68,9 @@ typedef struct SvCliVmOptions {
 	gboolean json;
 	gboolean verbose;
 } SvCliVmOptions;
+/* clang-format off */
 #define SV_CLI_VM_OPTIONS_INIT { .memory_mib = SV_CLI_MEMORY_DEFAULT }
+/* clang-format on */
 void sv_cli_vm_options_clear(SvCliVmOptions *o);
 /* --help text of --cpu after lead: the default model and what max and
  * host mean, per arch (from the arch tables). */

@@ -18,17 +18,17 @@
 #define SNAPVM_SNAPSHOT_TASK_KEYS_H
 
 /* ---- the task (task-state.c) ---- */
-#define SV_TASK_PID "pid"		      /* u: its process id (tgid) */
-#define SV_TASK_TID "tid"		      /* u: its thread id (= pid: single-threaded) */
-#define SV_TASK_COMM "comm"		      /* s: its name (task->comm, valid UTF-8) */
-#define SV_TASK_STATE "state"		      /* u: task->__state */
-#define SV_TASK_PERSONALITY "personality"     /* u */
+#define SV_TASK_PID "pid"			  /* u: its process id (tgid) */
+#define SV_TASK_TID "tid"			  /* u: its thread id (= pid: single-threaded) */
+#define SV_TASK_COMM "comm"			  /* s: its name (task->comm, valid UTF-8) */
+#define SV_TASK_STATE "state"			  /* u: task->__state */
+#define SV_TASK_PERSONALITY "personality"	  /* u */
 #define SV_TASK_CLEAR_CHILD_TID "clear_child_tid" /* t: set_tid_address(2) */
-#define SV_TASK_SET_CHILD_TID "set_child_tid" /* t */
-#define SV_TASK_ROBUST_LIST "robust_list"     /* t: set_robust_list(2) head */
-#define SV_TASK_RSEQ "rseq"		      /* t: registered struct rseq, 0 if none */
-#define SV_TASK_RSEQ_LEN "rseq_len"	      /* u: its length (32 before Linux 6.3) */
-#define SV_TASK_RSEQ_SIG "rseq_sig"	      /* u: its signature */
+#define SV_TASK_SET_CHILD_TID "set_child_tid"	  /* t */
+#define SV_TASK_ROBUST_LIST "robust_list"	  /* t: set_robust_list(2) head */
+#define SV_TASK_RSEQ "rseq"			  /* t: registered struct rseq, 0 if none */
+#define SV_TASK_RSEQ_LEN "rseq_len"		  /* u: its length (32 before Linux 6.3) */
+#define SV_TASK_RSEQ_SIG "rseq_sig"		  /* u: its signature */
 
 /* u: credentials (task->cred); restore refuses any but 0 */
 #define SV_TASK_UID "uid"
@@ -41,12 +41,13 @@
 #define SV_TASK_FSGID "fsgid"
 
 /* ---- signals (task-state.c); sigsets are one u64, signal n as bit n-1 ---- */
-#define SV_TASK_SIGBLOCKED "sigblocked"		  /* t: the blocked mask */
-#define SV_TASK_SIGBLOCKED_REAL "sigblocked_real" /* t: the mask sigsuspend & co. return to; 0 if none */
-#define SV_TASK_SIGPENDING "sigpending"		  /* t: pending on the task */
+#define SV_TASK_SIGBLOCKED "sigblocked" /* t: the blocked mask */
+/* t: the mask sigsuspend & co. return to; 0 if none */
+#define SV_TASK_SIGBLOCKED_REAL "sigblocked_real"
+#define SV_TASK_SIGPENDING "sigpending"		      /* t: pending on the task */
 #define SV_TASK_SIGPENDING_SHARED "sigpending_shared" /* t: pending on the process */
-#define SV_TASK_SIGALTSTACK_SP "sigaltstack_sp"	  /* t */
-#define SV_TASK_SIGALTSTACK_SIZE "sigaltstack_size" /* t */
+#define SV_TASK_SIGALTSTACK_SP "sigaltstack_sp"	      /* t */
+#define SV_TASK_SIGALTSTACK_SIZE "sigaltstack_size"   /* t */
 #define SV_TASK_SIGALTSTACK_FLAGS "sigaltstack_flags" /* u */
 /* SV_TASK_SIGACTIONS_TYPE: (signo, handler, flags, restorer, mask) of every
  * signal whose action is not the default */
@@ -59,18 +60,18 @@
 #define SV_TASK_SIGQUEUE_TYPE "a(uay)"
 
 /* ---- how the registers were captured (capture.c) ---- */
-#define SV_TASK_REGS_SOURCE "regs_source"     /* s: "memory" (saved by the kernel) or "vcpu" */
+#define SV_TASK_REGS_SOURCE "regs_source" /* s: "memory" (saved by the kernel) or "vcpu" */
 /* s: what the capture did to a syscall the task was in (sv_syscall_fixup_str:
  * none, reexecute, restart, eintr) */
 #define SV_TASK_SYSCALL_FIXUP "syscall_fixup"
-#define SV_TASK_ON_CPU "on_cpu"		      /* b: the task was running on a vCPU */
+#define SV_TASK_ON_CPU "on_cpu" /* b: the task was running on a vCPU */
 
 /* ---- process environment (process-env.c) ---- */
 #define SV_TASK_CWD "cwd"	  /* s: absolute path */
 #define SV_TASK_UMASK "umask"	  /* u; missing: 022 */
 #define SV_TASK_RLIMITS "rlimits" /* a(tt): (soft, hard) in RLIMIT_* order */
 #define SV_TASK_RLIMITS_TYPE "a(tt)"
-#define SV_TASK_GROUPS "groups"	  /* au: supplementary groups */
+#define SV_TASK_GROUPS "groups" /* au: supplementary groups */
 #define SV_TASK_GROUPS_TYPE "au"
 /* SV_TASK_ITIMER_TYPE, ns: (time left, period); missing: not armed */
 #define SV_TASK_ITIMER_REAL "itimer_real"
@@ -87,19 +88,19 @@
 #define SV_TASK_FDS "fds"
 #define SV_TASK_FDS_TYPE "aa{sv}"
 
-#define SV_TASK_FD_FD "fd"		  /* u: the fd number */
-#define SV_TASK_FD_KIND "kind"		  /* s: one of SV_TASK_FD_KIND_* */
-#define SV_TASK_FD_FLAGS "flags"	  /* u: file->f_flags (open(2) flags) */
-#define SV_TASK_FD_MODE "mode"		  /* u: file->f_mode */
-#define SV_TASK_FD_CLOEXEC "cloexec"	  /* b: FD_CLOEXEC */
-#define SV_TASK_FD_POS "pos"		  /* t: the file offset */
-#define SV_TASK_FD_I_MODE "i_mode"	  /* u: the inode's type and permissions */
-#define SV_TASK_FD_FILE "file"		  /* t: the open file's identity: dups share it */
-#define SV_TASK_FD_PIPE "pipe"		  /* t: a pipe's identity, both ends alike */
-#define SV_TASK_FD_PATH "path"		  /* s: what it opened (not for pipes) */
-#define SV_TASK_FD_STDIO "stdio"	  /* b: one of snapvm's stdio wirings */
-#define SV_TASK_FD_PIPE_DATA "pipe_data"  /* ay: a pipe's unread bytes, on one of its fds */
-#define SV_TASK_FD_SHA256 "sha256"	  /* s: a regular file's carried contents (FILES) */
+#define SV_TASK_FD_FD "fd"		 /* u: the fd number */
+#define SV_TASK_FD_KIND "kind"		 /* s: one of SV_TASK_FD_KIND_* */
+#define SV_TASK_FD_FLAGS "flags"	 /* u: file->f_flags (open(2) flags) */
+#define SV_TASK_FD_MODE "mode"		 /* u: file->f_mode */
+#define SV_TASK_FD_CLOEXEC "cloexec"	 /* b: FD_CLOEXEC */
+#define SV_TASK_FD_POS "pos"		 /* t: the file offset */
+#define SV_TASK_FD_I_MODE "i_mode"	 /* u: the inode's type and permissions */
+#define SV_TASK_FD_FILE "file"		 /* t: the open file's identity: dups share it */
+#define SV_TASK_FD_PIPE "pipe"		 /* t: a pipe's identity, both ends alike */
+#define SV_TASK_FD_PATH "path"		 /* s: what it opened (not for pipes) */
+#define SV_TASK_FD_STDIO "stdio"	 /* b: one of snapvm's stdio wirings */
+#define SV_TASK_FD_PIPE_DATA "pipe_data" /* ay: a pipe's unread bytes, on one of its fds */
+#define SV_TASK_FD_SHA256 "sha256"	 /* s: a regular file's carried contents (FILES) */
 
 #define SV_TASK_FD_KIND_FILE "file"
 #define SV_TASK_FD_KIND_DIR "dir"

@@ -18,6 +18,7 @@
 
 /* vector register i, 64-bit lane q: distinct and never zero */
 #define LANE(i, q) (0xa5a5000000000000ull | (uint64_t)(i) << 16 | (uint64_t)(q) << 8 | 0x5a)
+/* clang-format off */
 #define VEC(i) { LANE(i, 0), LANE(i, 1), LANE(i, 2), LANE(i, 3) }
 static const uint64_t vectors[32][4] __attribute__((aligned(32))) = {
 	VEC(0),  VEC(1),  VEC(2),  VEC(3),  VEC(4),  VEC(5),  VEC(6),  VEC(7),
@@ -25,6 +26,7 @@ static const uint64_t vectors[32][4] __attribute__((aligned(32))) = {
 	VEC(16), VEC(17), VEC(18), VEC(19), VEC(20), VEC(21), VEC(22), VEC(23),
 	VEC(24), VEC(25), VEC(26), VEC(27), VEC(28), VEC(29), VEC(30), VEC(31),
 };
+/* clang-format on */
 
 static void done(int sig)
 {
@@ -40,6 +42,7 @@ static void done(int sig)
 __attribute__((target("avx2"), noreturn)) static void spin(void)
 {
 	static const uint32_t mxcsr = 0x3f80; /* all masked, round toward -inf */
+	/* clang-format off: the SET() runs are laid out as register tables */
 	__asm__ volatile("vmovdqu 0(%0), %%ymm0\n\t"
 			 "vmovdqu 32(%0), %%ymm1\n\t"
 			 "vmovdqu 64(%0), %%ymm2\n\t"
@@ -58,14 +61,14 @@ __attribute__((target("avx2"), noreturn)) static void spin(void)
 			 "vmovdqu 480(%0), %%ymm15\n\t"
 			 "ldmxcsr %1\n\t"
 			 "fld1\n\t"
-			 "fldpi\n\t"
-			 SET(rax, 01) SET(rbx, 02) SET(rcx, 03) SET(rdx, 04) SET(rsi, 05)
-			 SET(rdi, 06) SET(rbp, 07) SET(r8, 08) SET(r9, 09) SET(r10, 10)
-			 SET(r11, 11) SET(r12, 12) SET(r13, 13) SET(r14, 14) SET(r15, 15)
-			 "1: jmp 1b\n\t"
+			 "fldpi\n\t" SET(rax, 01) SET(rbx, 02) SET(rcx, 03) SET(rdx, 04)
+				 SET(rsi, 05) SET(rdi, 06) SET(rbp, 07) SET(r8, 08) SET(r9, 09)
+					 SET(r10, 10) SET(r11, 11) SET(r12, 12) SET(r13, 13)
+						 SET(r14, 14) SET(r15, 15) "1: jmp 1b\n\t"
 			 :
 			 : "r"(vectors), "m"(mxcsr)
 			 : "memory");
+	/* clang-format on */
 	__builtin_unreachable();
 }
 #elif defined(__aarch64__)
@@ -76,6 +79,7 @@ __attribute__((noreturn)) static void spin(void)
 	register const void *v __asm__("x0") = vectors;
 	/* FPCR: round toward +inf (RMode 01); FPSR: inexact (IXC) set */
 	register uint64_t fpcr __asm__("x1") = 1u << 22, fpsr __asm__("x2") = 1u << 4;
+	/* clang-format off: the SET() runs are laid out as register tables */
 	__asm__ volatile("msr fpcr, x1\n\t"
 			 "msr fpsr, x2\n\t"
 			 /* v0-v31 take lanes 0-1 of vectors[0..31] */
@@ -94,15 +98,16 @@ __attribute__((noreturn)) static void spin(void)
 			 "ldr q24, [x0], #32\n\tldr q25, [x0], #32\n\t"
 			 "ldr q26, [x0], #32\n\tldr q27, [x0], #32\n\t"
 			 "ldr q28, [x0], #32\n\tldr q29, [x0], #32\n\t"
-			 "ldr q30, [x0], #32\n\tldr q31, [x0], #32\n\t"
-			 SET(0) SET(1) SET(2) SET(3) SET(4) SET(5) SET(6) SET(7) SET(8) SET(9)
-			 SET(10) SET(11) SET(12) SET(13) SET(14) SET(15) SET(16) SET(17) SET(18)
-			 SET(19) SET(20) SET(21) SET(22) SET(23) SET(24) SET(25) SET(26) SET(27)
-			 SET(28) SET(29) SET(30)
-			 "1: b 1b\n\t"
+			 "ldr q30, [x0], #32\n\tldr q31, [x0], #32\n\t" SET(0) SET(1) SET(2) SET(3)
+				 SET(4) SET(5) SET(6) SET(7) SET(8) SET(9) SET(10) SET(11) SET(12)
+					 SET(13) SET(14) SET(15) SET(16) SET(17) SET(18) SET(19)
+						 SET(20) SET(21) SET(22) SET(23) SET(24) SET(25)
+							 SET(26) SET(27) SET(28) SET(29)
+								 SET(30) "1: b 1b\n\t"
 			 : "+r"(v)
 			 : "r"(fpcr), "r"(fpsr)
 			 : "memory");
+	/* clang-format on */
 	__builtin_unreachable();
 }
 #else
