@@ -29,11 +29,11 @@ static void check_registry(void)
 		/* a kvm board is optional; one that is there is whole */
 		g_assert(!ops->kvm ||
 			 (ops->kvm->caps && ops->kvm->ram_layout && ops->kvm->cmdline &&
-			  ops->kvm->board_cmdline && ops->kvm->console.tty &&
-			  ops->kvm->agent.tty && ops->kvm->agent_control.tty &&
-			  ops->kvm->offers_cpu_model && ops->kvm->setup_vm && ops->kvm->load &&
-			  ops->kvm->setup_vcpu && ops->kvm->port_write_resets &&
-			  ops->kvm->port_read_idle && ops->kvm->read_vcpu_regs));
+			  ops->kvm->board_cmdline && ops->kvm->console.tty && ops->kvm->agent.tty &&
+			  ops->kvm->agent_control.tty && ops->kvm->offers_cpu_model &&
+			  ops->kvm->setup_vm && ops->kvm->load && ops->kvm->setup_vcpu &&
+			  ops->kvm->port_write_resets && ops->kvm->port_read_idle &&
+			  ops->kvm->read_vcpu_regs));
 		g_assert(ops->kernel_thread_size);
 	}
 	g_once_init_leave(&checked, 1);
@@ -85,11 +85,16 @@ const char *sv_arch_elf_machine_name(guint16 machine)
 		return a->name;
 	/* machines a user may well hand us by mistake */
 	switch (machine) {
-	case EM_386: return "i386";
-	case EM_ARM: return "arm (32-bit)";
-	case EM_PPC64: return "ppc64";
-	case EM_RISCV: return "riscv";
-	default: return "an unknown machine";
+	case EM_386:
+		return "i386";
+	case EM_ARM:
+		return "arm (32-bit)";
+	case EM_PPC64:
+		return "ppc64";
+	case EM_RISCV:
+		return "riscv";
+	default:
+		return "an unknown machine";
 	}
 }
 
@@ -243,10 +248,14 @@ void sv_fpu_state_clear(SvFpuState *fpu)
 const char *sv_syscall_fixup_str(SvSyscallFixup f)
 {
 	switch (f) {
-	case SV_SYSCALL_NONE: return "none";
-	case SV_SYSCALL_REEXECUTE: return "reexecute";
-	case SV_SYSCALL_RESTART: return "restart";
-	case SV_SYSCALL_EINTR: return "eintr";
+	case SV_SYSCALL_NONE:
+		return "none";
+	case SV_SYSCALL_REEXECUTE:
+		return "reexecute";
+	case SV_SYSCALL_RESTART:
+		return "restart";
+	case SV_SYSCALL_EINTR:
+		return "eintr";
 	}
 	return "unknown";
 }
@@ -291,7 +300,8 @@ gboolean sv_arch_read_member(const SvKernelReader *rd, guint64 base, const char 
 		return FALSE;
 	if (size != want) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
-			    "%s.%s is %" G_GUINT64_FORMAT " bytes in the guest kernel, not %" G_GSIZE_FORMAT,
+			    "%s.%s is %" G_GUINT64_FORMAT
+			    " bytes in the guest kernel, not %" G_GSIZE_FORMAT,
 			    type, path, size, want);
 		return FALSE;
 	}

@@ -51,9 +51,11 @@ SvGuestMem *sv_guest_mem_open(const char *path, const SvRamRegion *regions, guin
 			close(fd);
 			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 				    "guest memory: region %u (gpa 0x%" G_GINT64_MODIFIER
-				    "x, %" G_GUINT64_FORMAT " bytes at file offset %" G_GUINT64_FORMAT
+				    "x, %" G_GUINT64_FORMAT
+				    " bytes at file offset %" G_GUINT64_FORMAT
 				    ") does not fit %s (%lld bytes)",
-				    i, r->gpa.v, r->size, r->file_offset, path, (long long)st.st_size);
+				    i, r->gpa.v, r->size, r->file_offset, path,
+				    (long long)st.st_size);
 			return NULL;
 		}
 	}
@@ -115,8 +117,7 @@ void sv_guest_mem_set_read_hook(SvGuestMem *mem, SvGuestMemReadHook fn, gpointer
 	mem->read_hook_data = data;
 }
 
-gboolean sv_guest_mem_read(const SvGuestMem *mem, SvGpa gpa, void *buf, gsize len,
-			   GError **error)
+gboolean sv_guest_mem_read(const SvGuestMem *mem, SvGpa gpa, void *buf, gsize len, GError **error)
 {
 	const void *src = sv_guest_mem_ptr(mem, gpa, len, error);
 	if (!src)

@@ -32,8 +32,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvGuestMem, sv_guest_mem_free)
 guint64 sv_guest_mem_size(const SvGuestMem *mem);
 
 /* Copies len bytes at gpa into buf. */
-gboolean sv_guest_mem_read(const SvGuestMem *mem, SvGpa gpa, void *buf, gsize len,
-			   GError **error);
+gboolean sv_guest_mem_read(const SvGuestMem *mem, SvGpa gpa, void *buf, gsize len, GError **error);
 
 /* Returns a pointer into the read-only mapping for [gpa, gpa+len), or NULL
  * with error. Valid until sv_guest_mem_free; for zero-copy readers. */

@@ -36,11 +36,11 @@ void sv_kallsyms_free(SvKallsyms *ks)
 
 guint sv_kallsyms_count(const SvKallsyms *ks)
 {
-	return ks->sorted ? (guint)g_variant_n_children(ks->sorted) : g_hash_table_size(ks->by_name);
+	return ks->sorted ? (guint)g_variant_n_children(ks->sorted)
+			  : g_hash_table_size(ks->by_name);
 }
 
-static gboolean lookup_sorted(GVariant *sorted, const char *name, guint64 *ret_addr,
-			      char *ret_type)
+static gboolean lookup_sorted(GVariant *sorted, const char *name, guint64 *ret_addr, char *ret_type)
 {
 	gsize lo = 0, hi = g_variant_n_children(sorted);
 	while (lo < hi) {
@@ -114,8 +114,9 @@ static SvKallsyms *cache_load(const char *kernel_path, guint64 key)
 	if (!mf)
 		return NULL;
 	g_autoptr(GBytes) bytes = g_mapped_file_get_bytes(mf);
-	g_autoptr(GVariant) v = g_variant_ref_sink(
-		g_variant_new_from_bytes(G_VARIANT_TYPE(CACHE_TYPE), bytes, FALSE));
+	g_autoptr(GVariant)
+		v = g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE(CACHE_TYPE), bytes,
+								FALSE));
 	guint64 magic, got_key, n, reserved;
 	g_autoptr(GVariant) syms = NULL;
 	g_variant_get(v, "(tttt@a(sty))", &magic, &got_key, &n, &reserved, &syms);
@@ -133,16 +134,18 @@ static gint by_name(gconstpointer a, gconstpointer b)
 
 static void cache_store(const char *kernel_path, guint64 key, GHashTable *by_name_table)
 {
-	g_autofree gpointer *names = (gpointer *)g_hash_table_get_keys_as_array(by_name_table, NULL);
+	g_autofree gpointer *names = (gpointer *)g_hash_table_get_keys_as_array(by_name_table,
+										NULL);
 	guint n = g_hash_table_size(by_name_table);
 	qsort(names, n, sizeof(*names), by_name);
 	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a(sty)"));
 	for (guint i = 0; i < n; i++) {
 		const Symbol *s = g_hash_table_lookup(by_name_table, names[i]);
-		g_variant_builder_add(&b, "(sty)", (const char *)names[i], s->addr, (guchar)s->type);
+		g_variant_builder_add(&b, "(sty)", (const char *)names[i], s->addr,
+				      (guchar)s->type);
 	}
-	g_autoptr(GVariant) v = g_variant_ref_sink(
-		g_variant_new("(tttta(sty))", CACHE_MAGIC, key, (guint64)n, (guint64)0, &b));
+	g_autoptr(GVariant) v = g_variant_ref_sink(g_variant_new("(tttta(sty))", CACHE_MAGIC, key,
+								 (guint64)n, (guint64)0, &b));
 	g_autofree char *path = cache_path(kernel_path);
 	/* g_file_set_contents writes a temp file and renames it over */
 	g_file_set_contents(path, g_variant_get_data(v), (gssize)g_variant_get_size(v), NULL);
@@ -153,9 +156,9 @@ typedef struct {
 	gsize len;
 	gsize token_table, token_index; /* offsets in d */
 	const char *tokens[TOKENS];
-	gsize markers;			/* start of kallsyms_markers */
+	gsize markers; /* start of kallsyms_markers */
 	guint n_markers;
-	gsize num_syms_at, names;	/* kallsyms_num_syms, kallsyms_names */
+	gsize num_syms_at, names; /* kallsyms_num_syms, kallsyms_names */
 	guint32 num_syms;
 } Tables;
 
@@ -191,8 +194,9 @@ static gboolean find_tokens(Tables *t)
 			gboolean match = TRUE;
 			for (int i = 0; i < TOKENS && match; i++) {
 				gsize tok = start + sv_get_le16(t->d + idx + 2 * i);
-				gsize next = i + 1 < TOKENS ? start + sv_get_le16(t->d + idx + 2 * (i + 1))
-							    : end;
+				gsize next = i + 1 < TOKENS
+						     ? start + sv_get_le16(t->d + idx + 2 * (i + 1))
+						     : end;
 				/* each token is non-empty and ends right where the next begins */
 				match = tok < next && next <= end && t->d[next - 1] == 0 &&
 					memchr(t->d + tok, 0, next - 1 - tok) == NULL;
@@ -337,7 +341,8 @@ static SvKallsyms *decode(const char *kernel_path, gboolean absolute_percpu,
 	}
 	if (base_at < 4 * (gsize)t.num_syms || base < 0xff00000000000000ull) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-			    "kallsyms in %s: no relative base before kallsyms_num_syms", kernel_path);
+			    "kallsyms in %s: no relative base before kallsyms_num_syms",
+			    kernel_path);
 		return NULL;
 	}
 	SvKallsyms *ks = g_new0(SvKallsyms, 1);

@@ -35,14 +35,16 @@ void sv_kernel_types_free(SvKernelTypes *kt)
 static struct btf *btf_from_raw_image(const guint8 *data, gsize len)
 {
 	for (gsize off = 0; off + BTF_HEADER_LEN <= len; off += 4) {
-		if (data[off] != 0x9f || data[off + 1] != 0xeb || data[off + 2] != 1 || data[off + 3] != 0)
+		if (data[off] != 0x9f || data[off + 1] != 0xeb || data[off + 2] != 1 ||
+		    data[off + 3] != 0)
 			continue;
 		guint32 hdr_len = data[off + 4] | data[off + 5] << 8 | data[off + 6] << 16 |
 				  (guint32)data[off + 7] << 24;
 		if (hdr_len != BTF_HEADER_LEN)
 			continue;
 		guint32 f[4];
-		memcpy(f, data + off + 8, sizeof(f)); /* type_off, type_len, str_off, str_len (LE) */
+		memcpy(f, data + off + 8,
+		       sizeof(f)); /* type_off, type_len, str_off, str_len (LE) */
 		guint64 total = (guint64)hdr_len + MAX((guint64)f[0] + f[1], (guint64)f[2] + f[3]);
 		if (total > len - off)
 			continue;
@@ -127,8 +129,8 @@ static gboolean walk(const SvKernelTypes *kt, const char *type, const char *memb
 			g_hash_table_insert(kt->ids, g_strdup(type), GINT_TO_POINTER(id + 1));
 	}
 	if (id < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "guest kernel has no struct %s (%s)",
-			    type, kt->source);
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+			    "guest kernel has no struct %s (%s)", type, kt->source);
 		return FALSE;
 	}
 	guint64 bits = 0;
@@ -138,8 +140,8 @@ static gboolean walk(const SvKernelTypes *kt, const char *type, const char *memb
 		gint64 next = find_member(kt->btf, cur, *p, &bits, 0);
 		if (next < 0) {
 			g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-				    "guest kernel's struct %s has no member %s (%s)", type, member_path,
-				    kt->source);
+				    "guest kernel's struct %s has no member %s (%s)", type,
+				    member_path, kt->source);
 			return FALSE;
 		}
 		cur = (guint32)next;
@@ -186,8 +188,8 @@ gboolean sv_kernel_types_offsets(const SvKernelTypes *kt, const SvMemberOffset *
 				 GError **error)
 {
 	for (gsize i = 0; i < n; i++)
-		if (!sv_kernel_types_offset(kt, want[i].type, want[i].member_path, want[i].ret_offset,
-					    error))
+		if (!sv_kernel_types_offset(kt, want[i].type, want[i].member_path,
+					    want[i].ret_offset, error))
 			return FALSE;
 	return TRUE;
 }

@@ -35,10 +35,17 @@ static void fill(guint8 *buf, gsize len)
 	guint64 *q = (guint64 *)(void *)buf;
 	for (gsize i = 0; i < len / 8; i++) {
 		switch (i % 4) {
-		case 0: q[i] = i; break;
-		case 1: q[i] = 0x7f0000000000ull + (i * 8); break;
-		case 2: q[i] = ((guint64)g_rand_int(rand) << 32) | g_rand_int(rand); break;
-		default: q[i] = i & 0xff;
+		case 0:
+			q[i] = i;
+			break;
+		case 1:
+			q[i] = 0x7f0000000000ull + (i * 8);
+			break;
+		case 2:
+			q[i] = ((guint64)g_rand_int(rand) << 32) | g_rand_int(rand);
+			break;
+		default:
+			q[i] = i & 0xff;
 		}
 	}
 	g_rand_free(rand);
@@ -54,7 +61,8 @@ static void settle(void)
 static double write_snapshot(const char *path, const guint8 *data, gsize len, int zstd)
 {
 	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_X86_64,
-				      .byte_order = SV_SNAP_LITTLE_ENDIAN, .page_size = PS,
+				      .byte_order = SV_SNAP_LITTLE_ENDIAN,
+				      .page_size = PS,
 				      .zstd_level = zstd };
 	g_autoptr(GError) error = NULL;
 	settle();
@@ -64,8 +72,9 @@ static double write_snapshot(const char *path, const guint8 *data, gsize len, in
 	g_variant_builder_init(&b, G_VARIANT_TYPE(SV_SNAP_VMAS_TYPE));
 	g_variant_builder_add(&b, "(ttuttss)", (guint64)0x10000000, (guint64)0x10000000 + len, 3u,
 			      (guint64)0x73, (guint64)0, "", "");
-	if (!w || !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_VMAS, g_variant_builder_end(&b),
-						   &error) ||
+	if (!w ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_VMAS, g_variant_builder_end(&b),
+					     &error) ||
 	    !sv_snapshot_writer_add_pages(w, 0x10000000, data, len / PS, &error) ||
 	    !sv_snapshot_writer_finish(w, &error)) {
 		fprintf(stderr, "snapshot-io: %s\n", error->message);

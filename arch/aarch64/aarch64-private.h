@@ -6,8 +6,7 @@
 
 #include "snapvm/arch.h"
 
-GVariant *sv_aarch64_named_regs(const struct SvKernelTypes *types, GBytes *pt_regs,
-				GError **error);
+GVariant *sv_aarch64_named_regs(const struct SvKernelTypes *types, GBytes *pt_regs, GError **error);
 gboolean sv_aarch64_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState *ret,
 			     GError **error);
 gboolean sv_aarch64_fpu_cpu_needs(guint64 features, gsize fpu_size, GPtrArray *ret_needs,

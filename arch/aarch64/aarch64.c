@@ -12,8 +12,8 @@
 /* QEMU's "virt" board maps all RAM in one block at 1 GiB (hw/arm/virt.c). */
 static guint aarch64_virt_ram_layout(guint64 ram_size, SvRamRegion *regions)
 {
-	regions[0] = (SvRamRegion){ .gpa = sv_gpa(0x40000000ull), .size = ram_size,
-				    .file_offset = 0 };
+	regions[0] =
+		(SvRamRegion){ .gpa = sv_gpa(0x40000000ull), .size = ram_size, .file_offset = 0 };
 	return 1;
 }
 
@@ -55,7 +55,8 @@ static gboolean aarch64_kernel_space_init(SvKernelSpace *ks, const SvGuestMem *m
 	const guint64 ram = 0x40000000ull; /* the virt board's RAM base */
 	gsize len;
 	const guint8 *file = g_bytes_get_data(kernel_file, &len);
-	for (guint64 base = ram; len > (1u << 20) && base < ram + (256ull << 20); base += 2ull << 20) {
+	for (guint64 base = ram; len > (1u << 20) && base < ram + (256ull << 20);
+	     base += 2ull << 20) {
 		if (image_match_score(mem, base, file, len) < 32)
 			continue;
 		ks->image_pa_base = base;

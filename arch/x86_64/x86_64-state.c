@@ -18,8 +18,8 @@
 /* pt_regs members in the kernel's order; their names are the snapshot's
  * register names for x86_64 (frozen once files exist). */
 static const char *const pt_regs_names[] = {
-	"r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax",
-	"cx",  "dx",  "si",  "di",  "orig_ax", "ip", "cs", "flags", "sp", "ss",
+	"r15", "r14", "r13", "r12", "bp",      "bx", "r11", "r10",   "r9", "r8", "ax",
+	"cx",  "dx",  "si",  "di",  "orig_ax", "ip", "cs",  "flags", "sp", "ss",
 };
 
 GVariant *sv_x86_named_regs(const SvKernelTypes *types, GBytes *pt_regs, GError **error)
@@ -147,7 +147,8 @@ static GBytes *xsave_to_standard(const guint8 *buf, gsize len, guint64 user_feat
 	 * use in XSTATE_BV, so "not used" is read from the contents. */
 	for (guint i = 3; i < G_N_ELEMENTS(xsave_components); i++) {
 		guint64 bit = 1ull << i;
-		if ((features & bit) && (!(xstate_bv & bit) || component_unused(buf, len, xcomp_bv, i)))
+		if ((features & bit) &&
+		    (!(xstate_bv & bit) || component_unused(buf, len, xcomp_bv, i)))
 			features &= ~bit;
 	}
 	gsize out_len = sv_x86_xsave_standard_size(features);
@@ -157,16 +158,18 @@ static GBytes *xsave_to_standard(const guint8 *buf, gsize len, guint64 user_feat
 	*(guint64 *)(void *)(out + 512) = GUINT64_TO_LE(bv);
 	for (guint i = 2; i < G_N_ELEMENTS(xsave_components); i++) {
 		guint32 off = xsave_components[i].offset, size = xsave_components[i].size;
-		gboolean in_buffer = xcomp_bv & XCOMP_BV_COMPACTED ? (xcomp_bv >> i) & 1 : size != 0;
+		gboolean in_buffer = xcomp_bv & XCOMP_BV_COMPACTED ? (xcomp_bv >> i) & 1
+								   : size != 0;
 		guint32 src = component_at(xcomp_bv, i);
 		if (!size || !(bv & (1ull << i)))
 			continue;
 		if (!in_buffer || src + (gsize)size > len) {
 			g_free(out);
-			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
-				    "x86_64: XSAVE component %u lies outside the task's %" G_GSIZE_FORMAT
-				    "-byte XSAVE area",
-				    i, len);
+			g_set_error(
+				error, SV_ERROR, SV_ERROR_INVALID_DATA,
+				"x86_64: XSAVE component %u lies outside the task's %" G_GSIZE_FORMAT
+				"-byte XSAVE area",
+				i, len);
 			return NULL;
 		}
 		memcpy(out + off, buf + src, size);
@@ -177,8 +180,7 @@ static GBytes *xsave_to_standard(const guint8 *buf, gsize len, guint64 user_feat
 
 /* task->thread.fpu.fpstate points at the live buffer (the task's own
  * __fpstate unless it grew for AMX); fpstate->regs holds size bytes. */
-gboolean sv_x86_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState *ret,
-			     GError **error)
+gboolean sv_x86_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState *ret, GError **error)
 {
 	guint64 fpstate, user_features, regs_off;
 	guint32 size;
@@ -214,7 +216,8 @@ GVariant *sv_x86_task_tls(const SvKernelReader *rd, guint64 task, GError **error
 	    !sv_arch_read_u64(rd, task, "task_struct", "thread.gsbase", &gsbase, error) ||
 	    !sv_arch_read_member(rd, task, "task_struct", "thread.fsindex", &fsindex, 2, error) ||
 	    !sv_arch_read_member(rd, task, "task_struct", "thread.gsindex", &gsindex, 2, error) ||
-	    !sv_arch_read_member(rd, task, "task_struct", "thread.tls_array", tls, sizeof(tls), error))
+	    !sv_arch_read_member(rd, task, "task_struct", "thread.tls_array", tls, sizeof(tls),
+				 error))
 		return NULL;
 	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{sv}"));
 	g_variant_builder_add(&b, "{sv}", "fs_base", g_variant_new_uint64(fsbase));
@@ -231,16 +234,15 @@ GVariant *sv_x86_task_tls(const SvKernelReader *rd, guint64 task, GError **error
 static const struct {
 	const char *member, *vcpu;
 } vcpu_names[] = {
-	{ "r15", "r15" }, { "r14", "r14" }, { "r13", "r13" }, { "r12", "r12" },
-	{ "bp", "rbp" },  { "bx", "rbx" },  { "r11", "r11" }, { "r10", "r10" },
-	{ "r9", "r9" },	  { "r8", "r8" },   { "ax", "rax" },  { "cx", "rcx" },
-	{ "dx", "rdx" },  { "si", "rsi" },  { "di", "rdi" },  { "ip", "rip" },
-	{ "cs", "cs" },	  { "flags", "rfl" }, { "sp", "rsp" }, { "ss", "ss" },
+	{ "r15", "r15" }, { "r14", "r14" }, { "r13", "r13" },	{ "r12", "r12" }, { "bp", "rbp" },
+	{ "bx", "rbx" },  { "r11", "r11" }, { "r10", "r10" },	{ "r9", "r9" },	  { "r8", "r8" },
+	{ "ax", "rax" },  { "cx", "rcx" },  { "dx", "rdx" },	{ "si", "rsi" },  { "di", "rdi" },
+	{ "ip", "rip" },  { "cs", "cs" },   { "flags", "rfl" }, { "sp", "rsp" },  { "ss", "ss" },
 };
 
 gboolean sv_x86_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs *vcpu,
-				    GBytes **ret_pt_regs, GVariant **ret_tls, SvFpuState *ret_fpu,
-				    GError **error)
+				GBytes **ret_pt_regs, GVariant **ret_tls, SvFpuState *ret_fpu,
+				GError **error)
 {
 	guint64 size;
 	if (!sv_kernel_types_size(types, "pt_regs", NULL, &size, error))
@@ -259,7 +261,8 @@ gboolean sv_x86_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs *vc
 				    "x86_64: the vCPU register dump lacks %s", vcpu_names[i].vcpu);
 			return FALSE;
 		}
-		if (!sv_arch_struct_set(types, "pt_regs", vcpu_names[i].member, raw, size, v, error))
+		if (!sv_arch_struct_set(types, "pt_regs", vcpu_names[i].member, raw, size, v,
+					error))
 			return FALSE;
 	}
 	/* interrupted in user mode, not in a syscall (idtentry_body) */
@@ -303,8 +306,8 @@ gboolean sv_x86_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs *vc
  * original call is issued again instead, so a relative sleep restarts at
  * its full length.
  */
-GBytes *sv_x86_syscall_fixup(const SvKernelTypes *types, GBytes *pt_regs,
-				 SvSyscallFixup *ret_fixup, GError **error)
+GBytes *sv_x86_syscall_fixup(const SvKernelTypes *types, GBytes *pt_regs, SvSyscallFixup *ret_fixup,
+			     GError **error)
 {
 	guint64 orig_ax, ax, ip;
 	if (!sv_arch_struct_member(types, "pt_regs", "orig_ax", pt_regs, &orig_ax, error) ||
@@ -389,8 +392,7 @@ static gboolean monitor_vector(const char *text, guint i, guint64 q[4], gboolean
  * Writes FTW into x[4] and, with AVX, YMM_Hi128 at its standard offset and
  * bit 2 of *features. This is the one reason left to read HMP text.
  */
-gboolean sv_x86_monitor_avx_and_tags(const char *text, guint8 *x, guint64 *features,
-				     GError **error)
+gboolean sv_x86_monitor_avx_and_tags(const char *text, guint8 *x, guint64 *features, GError **error)
 {
 	guint64 ftw;
 	if (!hex_field(text, "FTW=", 2, &ftw, NULL)) {
@@ -430,9 +432,9 @@ static const SvCpuNeed need_avx512 = { "AVX-512", { "xsave", "avx512f", NULL } }
 static const SvCpuNeed need_pkru = { "PKRU (protection keys)", { "xsave", "pku", NULL } };
 
 static const SvCpuNeed *const xsave_needs[] = {
-	[0] = &need_x87,    [1] = &need_sse,    [2] = &need_avx,    [3] = &need_mpx,
-	[4] = &need_mpx,    [5] = &need_avx512, [6] = &need_avx512, [7] = &need_avx512,
-	[9] = &need_pkru,
+	[0] = &need_x87,    [1] = &need_sse,	[2] = &need_avx,
+	[3] = &need_mpx,    [4] = &need_mpx,	[5] = &need_avx512,
+	[6] = &need_avx512, [7] = &need_avx512, [9] = &need_pkru,
 };
 
 gboolean sv_x86_fpu_cpu_needs(guint64 features, gsize fpu_size, GPtrArray *ret_needs,

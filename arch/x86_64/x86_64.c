@@ -25,7 +25,8 @@ guint sv_x86_pc_ram_layout(guint64 ram_size, SvRamRegion *regions)
 	regions[0] = (SvRamRegion){ .gpa = sv_gpa(0), .size = below, .file_offset = 0 };
 	if (ram_size == below)
 		return 1;
-	regions[1] = (SvRamRegion){ .gpa = sv_gpa(1ull << 32), .size = ram_size - below,
+	regions[1] = (SvRamRegion){ .gpa = sv_gpa(1ull << 32),
+				    .size = ram_size - below,
 				    .file_offset = below };
 	return 2;
 }
@@ -59,7 +60,8 @@ static gboolean read_symbol_u64(const SvGuestMem *mem, const SvKallsyms *syms, c
 	}
 	if (va < START_KERNEL_MAP) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
-			    "x86_64: %s at 0x%" G_GINT64_MODIFIER "x is outside the kernel image", name, va);
+			    "x86_64: %s at 0x%" G_GINT64_MODIFIER "x is outside the kernel image",
+			    name, va);
 		return FALSE;
 	}
 	guint8 b[8];
@@ -83,7 +85,8 @@ static gboolean x86_kernel_space_init(SvKernelSpace *ks, const SvGuestMem *mem,
 			    phys_base);
 		return FALSE;
 	}
-	if (page_offset_base != 0xffff888000000000ull && page_offset_base != 0xff11000000000000ull) {
+	if (page_offset_base != 0xffff888000000000ull &&
+	    page_offset_base != 0xff11000000000000ull) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 			    "x86_64: page_offset_base 0x%" G_GINT64_MODIFIER
 			    "x is not a direct-map base this kernel can have (KASLR on?)",

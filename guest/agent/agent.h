@@ -109,12 +109,12 @@ void workloads_pump(struct channel *ch);
  * stream, bounded by dropping the oldest bytes (counted, so the host gets a
  * note saying how many). */
 #define OUTBUF_CHUNK (64u * 1024) /* largest OUTPUT frame payload's bytes */
-#define OUTBUF_CAP (4u << 20)	 /* per workload */
+#define OUTBUF_CAP (4u << 20)	  /* per workload */
 struct outchunk;
 struct outbuf {
 	struct outchunk *head, *tail;
-	size_t len;	     /* bytes held */
-	uint64_t dropped;    /* bytes dropped and not yet reported */
+	size_t len;	  /* bytes held */
+	uint64_t dropped; /* bytes dropped and not yet reported */
 };
 /* Appends bytes of stream (1 stdout, 2 stderr); drops the oldest past
  * OUTBUF_CAP. False if out of memory (the bytes are counted as dropped). */
@@ -127,7 +127,6 @@ void outbuf_clear(struct outbuf *b);
 
 /* ---- procfs.c ---- */
 void procfs_reply_ps(struct channel *ch, uint32_t tag);
-
 
 /* ---- readfile.c ---- */
 void readfile_reply(struct channel *ch, uint32_t tag, const struct sv_readfile_req *req);

@@ -238,12 +238,17 @@ void channel_handle_events(struct channel *ch, short revents)
 static uint32_t max_payload(uint16_t type)
 {
 	switch (type) {
-	case SV_MSG_HELLO: return 64;
-	case SV_MSG_PS: return 0;
-	case SV_MSG_POWEROFF: return 0;
-	case SV_MSG_READFILE: return 4 + SV_READFILE_MAX_PATH + 8 + 4;
-	default: return test_hooks_max_payload(type) ? test_hooks_max_payload(type)
-							: SV_PROTO_MAX_PAYLOAD;
+	case SV_MSG_HELLO:
+		return 64;
+	case SV_MSG_PS:
+		return 0;
+	case SV_MSG_POWEROFF:
+		return 0;
+	case SV_MSG_READFILE:
+		return 4 + SV_READFILE_MAX_PATH + 8 + 4;
+	default:
+		return test_hooks_max_payload(type) ? test_hooks_max_payload(type)
+						    : SV_PROTO_MAX_PAYLOAD;
 	}
 }
 
@@ -252,8 +257,9 @@ static void resync(struct channel *ch)
 {
 	for (size_t i = 0; i + SV_PROTO_HEADER_SIZE <= ch->in_len; i++) {
 		struct sv_frame_header h;
-		if (sv_frame_header_decode(ch->in + i, &h) == SV_PROTO_OK && h.type == SV_MSG_HELLO &&
-		    h.length >= 4 && h.length <= max_payload(SV_MSG_HELLO)) {
+		if (sv_frame_header_decode(ch->in + i, &h) == SV_PROTO_OK &&
+		    h.type == SV_MSG_HELLO && h.length >= 4 &&
+		    h.length <= max_payload(SV_MSG_HELLO)) {
 			memmove(ch->in, ch->in + i, ch->in_len - i);
 			ch->in_len -= i;
 			ch->resync = false;

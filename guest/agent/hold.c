@@ -42,8 +42,8 @@ struct hold {
 	bool used;
 	pid_t pid;
 	const struct channel *owner;
-	char dir[64];	   /* the hold cgroup */
-	char origin[256];  /* the cgroup it came from, relative to CGROUP_ROOT */
+	char dir[64];	  /* the hold cgroup */
+	char origin[256]; /* the cgroup it came from, relative to CGROUP_ROOT */
 };
 
 static struct hold holds[MAX_HOLDS];

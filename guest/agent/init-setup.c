@@ -111,7 +111,8 @@ static bool find_port_once(const char *name, char *path, size_t cap)
 		if (access(path, F_OK) != 0) {
 			unsigned maj, min;
 			snprintf(p, sizeof(p), "/sys/class/virtio-ports/%s/dev", e->d_name);
-			if (read_small(p, val, sizeof(val)) && sscanf(val, "%u:%u", &maj, &min) == 2)
+			if (read_small(p, val, sizeof(val)) &&
+			    sscanf(val, "%u:%u", &maj, &min) == 2)
 				mknod(path, S_IFCHR | 0600, makedev(maj, min));
 		}
 		found = access(path, F_OK) == 0;

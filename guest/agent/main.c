@@ -80,7 +80,8 @@ static void handle_run(struct channel *ch, const struct frame *f)
 		pid_t pid = workloads_start(argv, &what);
 		if (pid < 0) {
 			channel_send_error(ch, f->hdr.tag, SV_MSG_RUN, (int)-pid,
-					   "cannot run %s: %s: %s", argv[0], what, strerror((int)-pid));
+					   "cannot run %s: %s: %s", argv[0], what,
+					   strerror((int)-pid));
 		} else {
 			if (flags & SV_RUN_POWEROFF_ON_HOST_LOSS)
 				poweroff_on_host_loss = true;
@@ -157,8 +158,8 @@ static void dispatch(struct channel *ch, const struct frame *f)
 			channel_send_error(ch, f->hdr.tag, f->hdr.type, EINVAL,
 					   "malformed FREEZE request (pid > 1, timeout)");
 		else if ((rc = hold_freeze(ch, (pid_t)pid, timeout_ms, &what)) < 0)
-			channel_send_error(ch, f->hdr.tag, f->hdr.type, -rc, "freezing pid %u: %s: %s",
-					   pid, what, strerror(-rc));
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, -rc,
+					   "freezing pid %u: %s: %s", pid, what, strerror(-rc));
 		else
 			channel_send(ch, SV_MSG_OK, f->hdr.tag, NULL, 0);
 		break;
@@ -170,8 +171,8 @@ static void dispatch(struct channel *ch, const struct frame *f)
 			channel_send_error(ch, f->hdr.tag, f->hdr.type, EINVAL,
 					   "malformed THAW request (pid > 1)");
 		else if ((rc = hold_thaw((pid_t)pid)) < 0)
-			channel_send_error(ch, f->hdr.tag, f->hdr.type, -rc, "thawing pid %u: %s", pid,
-					   rc == -ENOENT ? "it is not held" : strerror(-rc));
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, -rc, "thawing pid %u: %s",
+					   pid, rc == -ENOENT ? "it is not held" : strerror(-rc));
 		else
 			channel_send(ch, SV_MSG_OK, f->hdr.tag, NULL, 0);
 		break;
@@ -260,7 +261,7 @@ int main(int argc, char **argv)
 	if (control_arg)
 		snprintf(control, sizeof(control), "%s", control_arg);
 	if (control_arg || (!port_arg && agent_find_port(SV_AGENT_CONTROL_PORT_NAME, 1000, control,
-							   sizeof(control)))) {
+							 sizeof(control)))) {
 		control_fd = open(control, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		if (control_fd < 0)
 			agent_log("cannot open the control port %s: %s", control, strerror(errno));
@@ -312,7 +313,8 @@ int main(int argc, char **argv)
 			short ev = channel_poll_events(chans[c]);
 			if (ev) {
 				port_idx[c] = n;
-				fds[n++] = (struct pollfd){ .fd = channel_fd(chans[c]), .events = ev };
+				fds[n++] = (struct pollfd){ .fd = channel_fd(chans[c]),
+							    .events = ev };
 			}
 			all_connected &= channel_host_connected(chans[c]);
 		}

@@ -36,7 +36,8 @@ void readfile_reply(struct channel *ch, uint32_t tag, const struct sv_readfile_r
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		channel_send_error(ch, tag, SV_MSG_READFILE, EINVAL, "%s is not a regular file", path);
+		channel_send_error(ch, tag, SV_MSG_READFILE, EINVAL, "%s is not a regular file",
+				   path);
 		return;
 	}
 	uint8_t *buf = malloc(SV_READFILE_REPLY_OVERHEAD + (size_t)req->max_len);
@@ -71,6 +72,7 @@ void readfile_reply(struct channel *ch, uint32_t tag, const struct sv_readfile_r
 	sv_wbuf_u64(&w, (uint64_t)st.st_ino);
 	sv_wbuf_u64(&w, (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec);
 	sv_wbuf_u32(&w, (uint32_t)got);
-	channel_send(ch, SV_MSG_READFILE_REPLY, tag, buf, (uint32_t)(SV_READFILE_REPLY_OVERHEAD + got));
+	channel_send(ch, SV_MSG_READFILE_REPLY, tag, buf,
+		     (uint32_t)(SV_READFILE_REPLY_OVERHEAD + got));
 	free(buf);
 }

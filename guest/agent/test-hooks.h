@@ -31,8 +31,10 @@ static inline uint32_t test_hooks_max_payload(uint16_t type)
 {
 #ifdef SNAPVM_TEST_HOOKS
 	switch (type) {
-	case SV_MSG_MEMPATTERN: return 12;
-	case SV_MSG_ORACLE: return 8;
+	case SV_MSG_MEMPATTERN:
+		return 12;
+	case SV_MSG_ORACLE:
+		return 8;
 	}
 #endif
 	return 0;

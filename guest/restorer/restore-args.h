@@ -17,8 +17,8 @@
 /* include/uapi/linux/prctl.h, kept here so the freestanding blob needs no
  * system headers */
 struct rst_prctl_mm_map {
-	uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack,
-		arg_start, arg_end, env_start, env_end;
+	uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack, arg_start,
+		arg_end, env_start, env_end;
 	uint64_t auxv; /* pointer */
 	uint32_t auxv_size;
 	uint32_t exe_fd;

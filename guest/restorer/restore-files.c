@@ -49,8 +49,8 @@ static void write_back(int wfd, const uint8_t *data, uint64_t len, int fd)
 	/* the default 64 KiB may be less than a pipe enlarged with
 	 * F_SETPIPE_SZ held */
 	if (len > 65536 && fcntl(wfd, F_SETPIPE_SZ, (int)len) < 0)
-		rst_die("fd %d: cannot grow the pipe to %llu bytes: %s", fd, (unsigned long long)len,
-			strerror(errno));
+		rst_die("fd %d: cannot grow the pipe to %llu bytes: %s", fd,
+			(unsigned long long)len, strerror(errno));
 	while (len) {
 		ssize_t n = write(wfd, data, len);
 		if (n <= 0)
@@ -71,8 +71,10 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 		if (fds[i].fd < 0 || (uint32_t)fds[i].fd >= SV_RIMG_MAX_FD ||
 		    (i && fds[i].fd <= fds[i - 1].fd))
 			rst_die("corrupt restore image: fd entry %u", i);
-		if (fds[i].data_len > h->data_len || fds[i].data_off > h->data_len - fds[i].data_len)
-			rst_die("corrupt restore image: fd %d's pipe data out of bounds", fds[i].fd);
+		if (fds[i].data_len > h->data_len ||
+		    fds[i].data_off > h->data_len - fds[i].data_len)
+			rst_die("corrupt restore image: fd %d's pipe data out of bounds",
+				fds[i].fd);
 		if (fds[i].fd + 1 > base)
 			base = fds[i].fd + 1;
 	}
@@ -104,8 +106,10 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 		if (f->dup_of >= 0 && (f->kind == SV_RIMG_FD_PATH || f->kind == SV_RIMG_FD_STDIO)) {
 			/* a dup shares the open file (its offset and flags);
 			 * a dup of stdio shares the restorer's */
-			if (f->dup_of >= f->fd || dup3(f->dup_of, f->fd, f->cloexec ? O_CLOEXEC : 0) < 0)
-				rst_die("fd %d: cannot dup fd %d: %s", f->fd, f->dup_of, strerror(errno));
+			if (f->dup_of >= f->fd ||
+			    dup3(f->dup_of, f->fd, f->cloexec ? O_CLOEXEC : 0) < 0)
+				rst_die("fd %d: cannot dup fd %d: %s", f->fd, f->dup_of,
+					strerror(errno));
 			continue;
 		}
 		switch (f->kind) {
@@ -118,7 +122,8 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 			const char *path = rst_str(h, f->path_off);
 			int tmp = open(path, (int)(f->flags | O_CLOEXEC));
 			if (tmp < 0)
-				rst_die("fd %d: cannot reopen %s: %s", f->fd, path, strerror(errno));
+				rst_die("fd %d: cannot reopen %s: %s", f->fd, path,
+					strerror(errno));
 			tmp = move_up(tmp, base, path);
 			struct stat st;
 			if (f->pos && fstat(tmp, &st) == 0 && !S_ISCHR(st.st_mode) &&
@@ -147,7 +152,8 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 			p[1] = move_up(p[1], base, "a pipe");
 			for (uint32_t k = i; k < h->nfds; k++) {
 				const struct sv_rimg_fd *g = &fds[k];
-				if ((g->kind != SV_RIMG_FD_PIPE_READ && g->kind != SV_RIMG_FD_PIPE_WRITE) ||
+				if ((g->kind != SV_RIMG_FD_PIPE_READ &&
+				     g->kind != SV_RIMG_FD_PIPE_WRITE) ||
 				    g->pipe != f->pipe)
 					continue;
 				if (g->data_len)
@@ -155,14 +161,17 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 			}
 			for (uint32_t k = i; k < h->nfds; k++) {
 				const struct sv_rimg_fd *g = &fds[k];
-				if ((g->kind != SV_RIMG_FD_PIPE_READ && g->kind != SV_RIMG_FD_PIPE_WRITE) ||
+				if ((g->kind != SV_RIMG_FD_PIPE_READ &&
+				     g->kind != SV_RIMG_FD_PIPE_WRITE) ||
 				    g->pipe != f->pipe)
 					continue;
 				place(p[g->kind == SV_RIMG_FD_PIPE_WRITE], g);
 				/* O_NONBLOCK belongs to the open file: both
 				 * dups of an end share it, as they did */
-				if (fcntl(g->fd, F_SETFL, (int)(g->flags & (O_NONBLOCK | O_DIRECT))) < 0)
-					rst_die("fd %d: cannot set its flags: %s", g->fd, strerror(errno));
+				if (fcntl(g->fd, F_SETFL,
+					  (int)(g->flags & (O_NONBLOCK | O_DIRECT))) < 0)
+					rst_die("fd %d: cannot set its flags: %s", g->fd,
+						strerror(errno));
 			}
 			close(p[0]);
 			close(p[1]);
@@ -199,7 +208,8 @@ static struct timeval tv(uint64_t ns)
 {
 	/* rounded up: a timer must not fire earlier than it would have */
 	uint64_t us = (ns + 999) / 1000;
-	return (struct timeval){ .tv_sec = (time_t)(us / 1000000), .tv_usec = (suseconds_t)(us % 1000000) };
+	return (struct timeval){ .tv_sec = (time_t)(us / 1000000),
+				 .tv_usec = (suseconds_t)(us % 1000000) };
 }
 
 void rst_itimers_arm(const struct sv_rimg_header *h)

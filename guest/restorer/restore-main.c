@@ -111,7 +111,8 @@ static void write_all(int fd, const void *buf, size_t n)
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
-			die("cannot write to the host: %s", k < 0 ? strerror(errno) : "short write");
+			die("cannot write to the host: %s",
+			    k < 0 ? strerror(errno) : "short write");
 		p += k;
 		n -= (size_t)k;
 	}
@@ -125,11 +126,13 @@ static uint64_t stage_pages(uint64_t len, const struct range *own, int nown,
 {
 	uint64_t at = find_gap(len, own, nown, vmas, nvmas);
 	if (!at)
-		die("no free address range for %llu bytes of staged pages", (unsigned long long)len);
+		die("no free address range for %llu bytes of staged pages",
+		    (unsigned long long)len);
 	void *p = mmap((void *)at, len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (p == MAP_FAILED)
-		die("cannot map %llu bytes of staging: %s", (unsigned long long)len, strerror(errno));
+		die("cannot map %llu bytes of staging: %s", (unsigned long long)len,
+		    strerror(errno));
 	/* Locked: resident, never reclaimed; and compaction must not move
 	 * locked pages while the host writes into their frames. */
 	int fd = open("/proc/sys/vm/compact_unevictable_allowed", O_WRONLY | O_CLOEXEC);
@@ -139,7 +142,8 @@ static uint64_t stage_pages(uint64_t len, const struct range *own, int nown,
 		close(fd);
 	}
 	if (mlock(p, len) < 0)
-		die("cannot lock %llu bytes of staging: %s", (unsigned long long)len, strerror(errno));
+		die("cannot lock %llu bytes of staging: %s", (unsigned long long)len,
+		    strerror(errno));
 	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (pm < 0)
 		die("cannot open /proc/self/pagemap: %s", strerror(errno));
@@ -163,7 +167,8 @@ static uint64_t stage_pages(uint64_t len, const struct range *own, int nown,
 			}
 			if (nruns == cap)
 				runs = realloc(runs, (cap *= 2) * sizeof(*runs));
-			runs[nruns++] = (struct sv_rimg_pfn_run){ .staging_page = i, .pfn = pfn,
+			runs[nruns++] = (struct sv_rimg_pfn_run){ .staging_page = i,
+								  .pfn = pfn,
 								  .npages = 1 };
 		}
 	}
@@ -291,10 +296,10 @@ int main(int argc, char **argv)
 	const struct sv_rimg_vma *vmas = table(h->off_vmas, h->nvmas, sizeof(*vmas), "VMA");
 	const struct sv_rimg_file *files = table(h->off_files, h->nfiles, sizeof(*files), "file");
 	const struct sv_rimg_run *runs = table(h->off_runs, h->nruns, sizeof(*runs), "page run");
-	const struct sv_rimg_sigaction *acts =
-		table(h->off_sigactions, h->nsigactions, sizeof(*acts), "sigaction");
-	const struct sv_rimg_sigqueue *sigq =
-		table(h->off_sigqueue, h->nsigqueue, sizeof(*sigq), "signal queue");
+	const struct sv_rimg_sigaction *acts = table(h->off_sigactions, h->nsigactions,
+						     sizeof(*acts), "sigaction");
+	const struct sv_rimg_sigqueue *sigq = table(h->off_sigqueue, h->nsigqueue, sizeof(*sigq),
+						    "signal queue");
 	const uint64_t *auxv = table(h->off_auxv, 2ull * h->nauxv, 8, "auxv");
 	const struct sv_rimg_named *regs = table(h->off_regs, h->nregs, sizeof(*regs), "register");
 	const uint8_t *fpu = table(h->off_fpu, h->fpu_size, 1, "FPU");
@@ -355,7 +360,8 @@ int main(int argc, char **argv)
 	if (h->flags & SV_RIMG_HOST_PAGES) {
 		for (uint32_t i = 0; i < h->nruns; i++) {
 			if (runs[i].data_off != staging_len)
-				die("corrupt restore image: page run %u is not in staging order", i);
+				die("corrupt restore image: page run %u is not in staging order",
+				    i);
 			staging_len += runs[i].npages * PAGE;
 		}
 		if (staging_len) {
@@ -391,11 +397,11 @@ int main(int argc, char **argv)
 		    strerror(errno));
 	memcpy(r, rst_blob_start, blob_len);
 	size_t at = (blob_len + 63) & ~(size_t)63;
-#define TAKE(type, count)                                                        \
-	({                                                                       \
-		type *p_ = (type *)(r + at);                                     \
-		at = (at + (count) * sizeof(type) + 63) & ~(size_t)63;           \
-		p_;                                                              \
+#define TAKE(type, count)                                              \
+	({                                                             \
+		type *p_ = (type *)(r + at);                           \
+		at = (at + (count) * sizeof(type) + 63) & ~(size_t)63; \
+		p_;                                                    \
 	})
 	struct rst_args *a = TAKE(struct rst_args, 1);
 	memset(a, 0, sizeof(*a));
@@ -413,8 +419,12 @@ int main(int argc, char **argv)
 		if (v->file >= (int32_t)h->nfiles || v->file < -1)
 			die("corrupt restore image: VMA %u names file %d", i, v->file);
 		a->vmas[i] = (struct rst_vma){
-			.start = v->start, .end = v->end, .pgoff = v->pgoff, .prot = v->prot & 7,
-			.flags = v->flags, .fd = v->file < 0 ? -1 : fds[v->file],
+			.start = v->start,
+			.end = v->end,
+			.pgoff = v->pgoff,
+			.prot = v->prot & 7,
+			.flags = v->flags,
+			.fd = v->file < 0 ? -1 : fds[v->file],
 		};
 		/* A shared file mapping shows the file, which is already right;
 		 * a mapping no stored page falls in is mapped as it ends up
@@ -427,7 +437,8 @@ int main(int argc, char **argv)
 	a->nruns = h->nruns;
 	a->runs = TAKE(struct rst_run, h->nruns);
 	for (uint32_t i = 0; i < h->nruns; i++)
-		a->runs[i] = (struct rst_run){ .vaddr = runs[i].vaddr, .len = runs[i].npages * PAGE,
+		a->runs[i] = (struct rst_run){ .vaddr = runs[i].vaddr,
+					       .len = runs[i].npages * PAGE,
 					       .data_off = runs[i].data_off };
 	a->nsigactions = h->nsigactions;
 	a->sigactions = TAKE(struct sv_rimg_sigaction, h->nsigactions);
@@ -444,14 +455,23 @@ int main(int argc, char **argv)
 	memcpy(auxv_copy, auxv, auxv_bytes);
 	int exe_fd = -1;
 	for (uint32_t i = 0; i < h->nvmas; i++)
-		if (vmas[i].file >= 0 && vmas[i].start <= h->start_code && h->start_code < vmas[i].end)
+		if (vmas[i].file >= 0 && vmas[i].start <= h->start_code &&
+		    h->start_code < vmas[i].end)
 			exe_fd = fds[vmas[i].file];
 	a->mm = (struct rst_prctl_mm_map){
-		.start_code = h->start_code, .end_code = h->end_code, .start_data = h->start_data,
-		.end_data = h->end_data, .start_brk = h->start_brk, .brk = h->brk,
-		.start_stack = h->start_stack, .arg_start = h->arg_start, .arg_end = h->arg_end,
-		.env_start = h->env_start, .env_end = h->env_end,
-		.auxv = (uint64_t)(uintptr_t)auxv_copy, .auxv_size = (uint32_t)auxv_bytes,
+		.start_code = h->start_code,
+		.end_code = h->end_code,
+		.start_data = h->start_data,
+		.end_data = h->end_data,
+		.start_brk = h->start_brk,
+		.brk = h->brk,
+		.start_stack = h->start_stack,
+		.arg_start = h->arg_start,
+		.arg_end = h->arg_end,
+		.env_start = h->env_start,
+		.env_end = h->env_end,
+		.auxv = (uint64_t)(uintptr_t)auxv_copy,
+		.auxv_size = (uint32_t)auxv_bytes,
 		.exe_fd = (uint32_t)exe_fd,
 	};
 	a->vdso_vvar_start = vvar_start;

@@ -64,8 +64,7 @@ int rst_forget_rseq(void);
 /* Refuses (returns a message in msg, 0 when fine) FPU state the CPU cannot
  * load: on x86_64, XSAVE features that XCR0 does not enable; on aarch64,
  * an FPSIMD image of the wrong size or a CPU without FP/SIMD. */
-int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char *msg,
-		       size_t cap);
+int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char *msg, size_t cap);
 /* Bytes the rt_sigreturn frame needs (its alignment included). */
 size_t rst_arch_sigframe_size(const struct sv_rimg_header *h);
 /* Builds the frame in buf (inside the blob region, at its final address;
@@ -73,8 +72,8 @@ size_t rst_arch_sigframe_size(const struct sv_rimg_header *h);
  * registers and FPU state; *ret_sp is the stack pointer rt_sigreturn must
  * be entered with. 0, or -1 with msg. */
 int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *h,
-			    const struct sv_rimg_named *regs, const uint8_t *fpu,
-			    uint64_t *ret_sp, char *msg, size_t msg_cap);
+			    const struct sv_rimg_named *regs, const uint8_t *fpu, uint64_t *ret_sp,
+			    char *msg, size_t msg_cap);
 /* TLS registers the blob sets, into a->tls (x86_64: fs_base, gs_base;
  * aarch64: tpidr_el0). */
 void rst_arch_tls(const struct sv_rimg_header *h, const struct sv_rimg_named *regs,

@@ -146,7 +146,8 @@ static void map_vmas(const struct rst_args *a)
 		const struct rst_vma *v = &a->vmas[i];
 		if (v->flags & (SV_RIMG_VMA_VDSO | SV_RIMG_VMA_VVAR))
 			continue;
-		long flags = MAP_FIXED | ((v->flags & SV_RIMG_VMA_SHARED) ? MAP_SHARED : MAP_PRIVATE);
+		long flags = MAP_FIXED |
+			     ((v->flags & SV_RIMG_VMA_SHARED) ? MAP_SHARED : MAP_PRIVATE);
 		if (v->fd < 0)
 			flags |= MAP_ANONYMOUS;
 		if (v->flags & SV_RIMG_VMA_NORESERVE)
@@ -188,8 +189,8 @@ static void fill_pages(const struct rst_args *a)
 				if (v->fd < 0 && lo == v->start && hi == v->end &&
 				    !(v->flags & (SV_RIMG_VMA_SHARED | SV_RIMG_VMA_GROWSDOWN))) {
 					long r = sys6(__NR_mremap, (long)src, (long)(hi - lo),
-						      (long)(hi - lo), MREMAP_MAYMOVE | MREMAP_FIXED,
-						      (long)lo, 0);
+						      (long)(hi - lo),
+						      MREMAP_MAYMOVE | MREMAP_FIXED, (long)lo, 0);
 					check(r, "mremap of staged pages", lo);
 				} else {
 					copy_pages(lo, src, hi - lo);
@@ -200,7 +201,8 @@ static void fill_pages(const struct rst_args *a)
 				uint64_t n = hi - lo;
 				if (n > (1ul << 30))
 					n = 1ul << 30;
-				long r = sys6(__NR_pread64, a->image_fd, (long)lo, (long)n, (long)off, 0, 0);
+				long r = sys6(__NR_pread64, a->image_fd, (long)lo, (long)n,
+					      (long)off, 0, 0);
 				check(r, "reading pages", lo);
 				if (r == 0)
 					fail("image ends early reading pages", lo, -5);
@@ -241,7 +243,8 @@ static void signals(const struct rst_args *a)
 	for (uint32_t i = 0; i < a->nsigqueue; i++) {
 		const struct sv_rimg_sigqueue *q = &a->sigqueue[i];
 		long r = q->shared ? sys(__NR_rt_sigqueueinfo, pid, q->signo, q->info)
-				   : sys6(__NR_rt_tgsigqueueinfo, pid, tid, q->signo, (long)q->info, 0, 0);
+				   : sys6(__NR_rt_tgsigqueueinfo, pid, tid, q->signo, (long)q->info,
+					  0, 0);
 		check(r, "requeueing a signal", q->signo);
 		queued |= 1ull << (q->signo - 1);
 	}

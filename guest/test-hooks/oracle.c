@@ -75,7 +75,8 @@ static int wait_stop(pid_t pid, int *status)
 		if (r == pid) {
 			if (WIFSTOPPED(*status))
 				return 0;
-			workloads_note_status(pid, *status); /* it exited: its EXIT must still go out */
+			workloads_note_status(pid,
+					      *status); /* it exited: its EXIT must still go out */
 			return -ESRCH;
 		}
 		if (r < 0 && errno != EINTR)
@@ -175,8 +176,8 @@ static char *fd_text(pid_t pid, uint32_t *len)
 			}
 			out = grown;
 		}
-		used += (size_t)snprintf(out + used, cap - used, "%s %llu %o %s\n", e->d_name, pos, flags,
-					 target);
+		used += (size_t)snprintf(out + used, cap - used, "%s %llu %o %s\n", e->d_name, pos,
+					 flags, target);
 	}
 	if (dir)
 		closedir(dir);
@@ -215,7 +216,8 @@ void oracle_reply(struct channel *ch, uint32_t tag, const struct sv_oracle_req *
 {
 	pid_t pid = (pid_t)req->pid;
 	if (ptrace(PTRACE_SEIZE, pid, NULL, NULL) < 0) {
-		channel_send_error(ch, tag, SV_MSG_ORACLE, errno, "PTRACE_SEIZE of pid %d", (int)pid);
+		channel_send_error(ch, tag, SV_MSG_ORACLE, errno, "PTRACE_SEIZE of pid %d",
+				   (int)pid);
 		return;
 	}
 	int status = 0;
@@ -248,8 +250,8 @@ void oracle_reply(struct channel *ch, uint32_t tag, const struct sv_oracle_req *
 
 	uint32_t fds_len = 0;
 	char *fds = fd_text(pid, &fds_len);
-	size_t cap = 4 * 4 + regs[0].len + regs[1].len + regs[2].len + regs[3].len + 4 +
-		     maps_len + 4 + (size_t)nlines * (8 + 8 + 4 + 64) + 4 + fds_len;
+	size_t cap = 4 * 4 + regs[0].len + regs[1].len + regs[2].len + regs[3].len + 4 + maps_len +
+		     4 + (size_t)nlines * (8 + 8 + 4 + 64) + 4 + fds_len;
 	uint8_t *buf = maps ? malloc(cap) : NULL;
 	uint8_t *chunk = buf && !(req->flags & SV_ORACLE_NO_HASHES) ? malloc(HASH_CHUNK) : NULL;
 	int err = !maps ? maps_err : !buf ? ENOMEM : 0;

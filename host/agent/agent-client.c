@@ -16,9 +16,9 @@ struct SvAgentClient {
 	int fd;
 	int interrupt_fd;
 	guint32 next_tag;
-	GByteArray *in;	      /* bytes received, not yet a whole frame */
-	GQueue pending;	      /* SvAgentFrame* received while waiting for a reply */
-	gint64 last_rx_us;    /* when bytes last arrived (monotonic) */
+	GByteArray *in;	   /* bytes received, not yet a whole frame */
+	GQueue pending;	   /* SvAgentFrame* received while waiting for a reply */
+	gint64 last_rx_us; /* when bytes last arrived (monotonic) */
 	/* While a handshake waits for its first reply, bytes that are not a
 	 * frame are skipped: a serial-line channel (the kvm backend's) echoes
 	 * what arrives in the moment before the agent puts its tty in raw mode.
@@ -67,8 +67,7 @@ void sv_agent_client_set_interrupt_fd(SvAgentClient *client, int fd)
 	client->interrupt_fd = fd;
 }
 
-SvAgentClient *sv_agent_client_connect(const char *socket_path, guint timeout_ms,
-				       GError **error)
+SvAgentClient *sv_agent_client_connect(const char *socket_path, guint timeout_ms, GError **error)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	if (strlen(socket_path) >= sizeof(addr.sun_path)) {
@@ -81,7 +80,8 @@ SvAgentClient *sv_agent_client_connect(const char *socket_path, guint timeout_ms
 	for (;;) {
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
-			g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "socket: %s", g_strerror(errno));
+			g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "socket: %s",
+				    g_strerror(errno));
 			return NULL;
 		}
 		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
@@ -112,8 +112,8 @@ static gboolean write_all(int fd, const void *p, gsize n, GError **error)
 	return FALSE;
 }
 
-gboolean sv_agent_client_send(SvAgentClient *client, guint16 type, const void *payload,
-			      gsize len, guint32 *ret_tag, GError **error)
+gboolean sv_agent_client_send(SvAgentClient *client, guint16 type, const void *payload, gsize len,
+			      guint32 *ret_tag, GError **error)
 {
 	if (len > SV_PROTO_MAX_PAYLOAD) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
@@ -251,7 +251,8 @@ gboolean sv_agent_client_recv(SvAgentClient *client, gint timeout_ms, SvAgentFra
 			left = us <= 0 ? 0 : (gint)((us + 999) / 1000);
 		}
 		if (!fill(client, left, error)) {
-			if (g_error_matches(*error, SV_ERROR, SV_ERROR_TIMEOUT) && timeout_ms >= 0) {
+			if (g_error_matches(*error, SV_ERROR, SV_ERROR_TIMEOUT) &&
+			    timeout_ms >= 0) {
 				g_clear_error(error);
 				g_set_error(error, SV_ERROR, SV_ERROR_TIMEOUT,
 					    "the agent did not answer within %.1f s",
@@ -271,10 +272,14 @@ static gboolean agent_error_from_frame(const SvAgentFrame *frame, GError **error
 	char msg[512];
 	sv_rbuf_str(&r, msg, sizeof(msg));
 	if (r.bad) {
-		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "agent sent a malformed error reply");
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "agent sent a malformed error reply");
 		return FALSE;
 	}
-	g_strcanon(msg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;/_-()'=+[]<>@#%*!?", '?');
+	g_strcanon(
+		msg,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;/_-()'=+[]<>@#%*!?",
+		'?');
 	/* ENOSYS: the agent does not serve this type at all (an older agent, or
 	 * a test-only request to the production agent), not a refusal of
 	 * this one request. */
@@ -345,8 +350,8 @@ void sv_agent_frame_reader(const SvAgentFrame *frame, struct sv_rbuf *r)
 }
 
 gboolean sv_agent_frame_parse_output(const SvAgentFrame *frame, guint32 *ret_pid,
-				     guint32 *ret_stream, const guint8 **ret_bytes, guint32 *ret_len,
-				     GError **error)
+				     guint32 *ret_stream, const guint8 **ret_bytes,
+				     guint32 *ret_len, GError **error)
 {
 	struct sv_rbuf r;
 	sv_agent_frame_reader(frame, &r);
@@ -355,7 +360,8 @@ gboolean sv_agent_frame_parse_output(const SvAgentFrame *frame, guint32 *ret_pid
 	*ret_bytes = sv_rbuf_bytes(&r, ret_len);
 	if (frame->type != SV_MSG_OUTPUT || !sv_rbuf_done(&r) ||
 	    (*ret_stream != 1 && *ret_stream != 2)) {
-		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "agent sent a malformed output frame");
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "agent sent a malformed output frame");
 		return FALSE;
 	}
 	return TRUE;
@@ -369,15 +375,16 @@ gboolean sv_agent_frame_parse_exit(const SvAgentFrame *frame, guint32 *ret_pid,
 	*ret_pid = sv_rbuf_u32(&r);
 	*ret_wait_status = (int)sv_rbuf_u32(&r);
 	if (frame->type != SV_MSG_EXIT || !sv_rbuf_done(&r)) {
-		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "agent sent a malformed exit frame");
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "agent sent a malformed exit frame");
 		return FALSE;
 	}
 	return TRUE;
 }
 
 gboolean sv_agent_client_request(SvAgentClient *client, guint16 type, const void *payload,
-				 gsize len, guint16 want_type, guint timeout_ms, SvAgentFrame *frame,
-				 struct sv_rbuf *r, GError **error)
+				 gsize len, guint16 want_type, guint timeout_ms,
+				 SvAgentFrame *frame, struct sv_rbuf *r, GError **error)
 {
 	guint32 tag;
 	if (!sv_agent_client_send(client, type, payload, len, &tag, error) ||
@@ -416,7 +423,8 @@ static gboolean hello_exchange(SvAgentClient *client, guint timeout_ms, SvAgentI
 	g_autoptr(GArray) tags = g_array_new(FALSE, FALSE, sizeof(guint32));
 	for (;;) {
 		guint32 tag;
-		if (!sv_agent_client_send(client, SV_MSG_HELLO, payload, sizeof(payload), &tag, error))
+		if (!sv_agent_client_send(client, SV_MSG_HELLO, payload, sizeof(payload), &tag,
+					  error))
 			return FALSE;
 		g_array_append_val(tags, tag);
 		gint64 resend_at = g_get_monotonic_time() + G_USEC_PER_SEC;
@@ -427,7 +435,8 @@ static gboolean hello_exchange(SvAgentClient *client, guint timeout_ms, SvAgentI
 				break;
 			g_auto(SvAgentFrame) f = { 0 };
 			g_autoptr(GError) local = NULL;
-			if (!sv_agent_client_recv(client, (gint)((until - now) / 1000) + 1, &f, &local)) {
+			if (!sv_agent_client_recv(client, (gint)((until - now) / 1000) + 1, &f,
+						  &local)) {
 				if (g_error_matches(local, SV_ERROR, SV_ERROR_TIMEOUT))
 					break;
 				g_propagate_error(error, g_steal_pointer(&local));
@@ -456,10 +465,11 @@ static gboolean hello_exchange(SvAgentClient *client, guint timeout_ms, SvAgentI
 				return FALSE;
 			}
 			if (info.proto_version != SV_PROTO_VERSION) {
-				g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-					    "agent speaks protocol %u, this snapvm speaks %u: rebuild "
-					    "the guest image",
-					    info.proto_version, SV_PROTO_VERSION);
+				g_set_error(
+					error, SV_ERROR, SV_ERROR_PROTOCOL,
+					"agent speaks protocol %u, this snapvm speaks %u: rebuild "
+					"the guest image",
+					info.proto_version, SV_PROTO_VERSION);
 				return FALSE;
 			}
 			if (ret_info)
@@ -490,8 +500,8 @@ gboolean sv_agent_client_run(SvAgentClient *client, const char *const *argv, gui
 		need += 4 + strlen(argv[i]);
 	if (need > SV_PROTO_MAX_PAYLOAD) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "workload arguments too long (%" G_GSIZE_FORMAT " bytes, limit %u)", need,
-			    SV_PROTO_MAX_PAYLOAD);
+			    "workload arguments too long (%" G_GSIZE_FORMAT " bytes, limit %u)",
+			    need, SV_PROTO_MAX_PAYLOAD);
 		return FALSE;
 	}
 	g_autofree guint8 *buf = g_malloc(need);
@@ -596,7 +606,8 @@ gboolean sv_agent_parse_readfile_reply(GBytes *payload, SvAgentFileInfo *ret_inf
 	const guint8 *bytes = sv_rbuf_bytes(&r, &n);
 	if (!sv_rbuf_done(&r)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-			    "agent sent a malformed READFILE reply (%" G_GSIZE_FORMAT " bytes)", len);
+			    "agent sent a malformed READFILE reply (%" G_GSIZE_FORMAT " bytes)",
+			    len);
 		return FALSE;
 	}
 	*ret_info = info;
@@ -605,17 +616,17 @@ gboolean sv_agent_parse_readfile_reply(GBytes *payload, SvAgentFileInfo *ret_inf
 	return TRUE;
 }
 
-gboolean sv_agent_client_read_file_chunk(SvAgentClient *client, const char *path,
-					 guint64 offset, guint32 max_len,
-					 SvAgentFileInfo *ret_info, GBytes **ret_bytes,
-					 GError **error)
+gboolean sv_agent_client_read_file_chunk(SvAgentClient *client, const char *path, guint64 offset,
+					 guint32 max_len, SvAgentFileInfo *ret_info,
+					 GBytes **ret_bytes, GError **error)
 {
 	gsize path_len = strlen(path);
 	if (path_len == 0 || path_len > SV_READFILE_MAX_PATH || max_len > SV_READFILE_MAX_CHUNK) {
-		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "READFILE: a path of 1..%u bytes and chunks of at most %u bytes (got %"
-			    G_GSIZE_FORMAT " and %u)",
-			    SV_READFILE_MAX_PATH, SV_READFILE_MAX_CHUNK, path_len, max_len);
+		g_set_error(
+			error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			"READFILE: a path of 1..%u bytes and chunks of at most %u bytes (got %" G_GSIZE_FORMAT
+			" and %u)",
+			SV_READFILE_MAX_PATH, SV_READFILE_MAX_CHUNK, path_len, max_len);
 		return FALSE;
 	}
 	gsize cap = 4 + path_len + 12;
@@ -635,7 +646,8 @@ gboolean sv_agent_client_read_file_chunk(SvAgentClient *client, const char *path
 		return FALSE;
 	if (n > max_len) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-			    "agent sent %u bytes of %s where at most %u were asked", n, path, max_len);
+			    "agent sent %u bytes of %s where at most %u were asked", n, path,
+			    max_len);
 		return FALSE;
 	}
 	*ret_info = info;
@@ -657,8 +669,8 @@ gboolean sv_agent_client_read_file(SvAgentClient *client, const char *path, guin
 		return FALSE;
 	if (first.size > max_total) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "guest file %s is %" G_GUINT64_FORMAT " bytes, over the %" G_GUINT64_FORMAT
-			    "-byte limit",
+			    "guest file %s is %" G_GUINT64_FORMAT
+			    " bytes, over the %" G_GUINT64_FORMAT "-byte limit",
 			    path, first.size, max_total);
 		return FALSE;
 	}
@@ -683,8 +695,8 @@ gboolean sv_agent_client_read_file(SvAgentClient *client, const char *path, guin
 		const guint8 *p = g_bytes_get_data(chunk, &n);
 		if (all->len + (guint64)n > max_total) {
 			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-				    "guest file %s is over the %" G_GUINT64_FORMAT "-byte limit", path,
-				    max_total);
+				    "guest file %s is over the %" G_GUINT64_FORMAT "-byte limit",
+				    path, max_total);
 			return FALSE;
 		}
 		if (n)
@@ -695,8 +707,8 @@ gboolean sv_agent_client_read_file(SvAgentClient *client, const char *path, guin
 	}
 	if (first.size && all->len != first.size) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
-			    "guest file %s: read %u bytes of %" G_GUINT64_FORMAT " (it changed?)", path,
-			    all->len, first.size);
+			    "guest file %s: read %u bytes of %" G_GUINT64_FORMAT " (it changed?)",
+			    path, all->len, first.size);
 		return FALSE;
 	}
 	*ret_contents = g_byte_array_free_to_bytes(g_steal_pointer(&all));

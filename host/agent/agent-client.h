@@ -45,16 +45,15 @@ typedef struct SvGuestProcess {
 void sv_agent_frame_reader(const SvAgentFrame *frame, struct sv_rbuf *r);
 /* Decodes an SV_MSG_OUTPUT frame; *ret_bytes points into the frame. */
 gboolean sv_agent_frame_parse_output(const SvAgentFrame *frame, guint32 *ret_pid,
-				     guint32 *ret_stream, const guint8 **ret_bytes, guint32 *ret_len,
-				     GError **error);
+				     guint32 *ret_stream, const guint8 **ret_bytes,
+				     guint32 *ret_len, GError **error);
 /* Decodes an SV_MSG_EXIT frame. */
 gboolean sv_agent_frame_parse_exit(const SvAgentFrame *frame, guint32 *ret_pid,
 				   int *ret_wait_status, GError **error);
 
 /* Connects to a channel socket, retrying until it exists (QEMU creates it as
  * it starts) or timeout_ms passes. */
-SvAgentClient *sv_agent_client_connect(const char *socket_path, guint timeout_ms,
-				       GError **error);
+SvAgentClient *sv_agent_client_connect(const char *socket_path, guint timeout_ms, GError **error);
 /* Wraps an already-connected stream fd (tests use a socketpair). Takes it. */
 SvAgentClient *sv_agent_client_new_from_fd(int fd);
 void sv_agent_client_free(SvAgentClient *client);
@@ -72,8 +71,8 @@ gboolean sv_agent_client_hello(SvAgentClient *client, guint timeout_ms, SvAgentI
 			       GError **error);
 
 /* Sends one frame; returns its tag in *ret_tag (may be NULL). */
-gboolean sv_agent_client_send(SvAgentClient *client, guint16 type, const void *payload,
-			      gsize len, guint32 *ret_tag, GError **error);
+gboolean sv_agent_client_send(SvAgentClient *client, guint16 type, const void *payload, gsize len,
+			      guint32 *ret_tag, GError **error);
 
 /* Sends bytes as they are, unframed: for tests that feed the agent garbage. */
 gboolean sv_agent_client_write_raw(SvAgentClient *client, const void *bytes, gsize len,
@@ -105,8 +104,8 @@ gboolean sv_agent_client_wait_reply(SvAgentClient *client, guint32 tag, guint16 
  * want_type; r then reads the reply's payload, which lives as long as
  * *frame. The requests below are made of it. */
 gboolean sv_agent_client_request(SvAgentClient *client, guint16 type, const void *payload,
-				 gsize len, guint16 want_type, guint timeout_ms, SvAgentFrame *frame,
-				 struct sv_rbuf *r, GError **error);
+				 gsize len, guint16 want_type, guint timeout_ms,
+				 SvAgentFrame *frame, struct sv_rbuf *r, GError **error);
 
 /* Starts argv in the guest; *ret_pid is its guest pid. */
 gboolean sv_agent_client_run(SvAgentClient *client, const char *const *argv, guint32 flags,
@@ -130,10 +129,9 @@ gboolean sv_agent_parse_readfile_reply(GBytes *payload, SvAgentFileInfo *ret_inf
  * guest file path from offset (fewer only at its end), and its size and
  * identity. Only regular files; an agent error (no such file, ...) is
  * SV_ERROR_AGENT. */
-gboolean sv_agent_client_read_file_chunk(SvAgentClient *client, const char *path,
-					 guint64 offset, guint32 max_len,
-					 SvAgentFileInfo *ret_info, GBytes **ret_bytes,
-					 GError **error);
+gboolean sv_agent_client_read_file_chunk(SvAgentClient *client, const char *path, guint64 offset,
+					 guint32 max_len, SvAgentFileInfo *ret_info,
+					 GBytes **ret_bytes, GError **error);
 
 /* The whole of a guest file, read in chunks. A file larger than max_total
  * is refused (SV_ERROR_INVALID_ARGUMENT) before its contents are read, and

@@ -94,16 +94,19 @@ static gboolean capture_cpu_state(SvCapture *cap, const SvIntrospect *in, const 
 	g_autoptr(GVariant) named = regs ? sv_arch_named_regs(arch, types, regs, error) : NULL;
 	if (!named)
 		return FALSE;
-	cap->regs = g_variant_ref_sink(g_variant_new(
-		"(@a{st}@ay)", named,
-		g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, regs, TRUE)));
+	cap->regs =
+		g_variant_ref_sink(g_variant_new("(@a{st}@ay)", named,
+						 g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING,
+									  regs, TRUE)));
 	g_auto(GVariantBuilder) extra = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{sv}"));
 	g_variant_builder_add(&extra, "{sv}", "format", g_variant_new_string(fpu.format));
 	g_variant_builder_add(&extra, "{sv}", "source", g_variant_new_string(cap->regs_source));
-	cap->fpu = g_variant_ref_sink(g_variant_new(
-		"(ut@a{sv}@ay)", (guint32)g_bytes_get_size(fpu.raw), fpu.features,
-		g_variant_builder_end(&extra),
-		g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, fpu.raw, TRUE)));
+	cap->fpu =
+		g_variant_ref_sink(g_variant_new("(ut@a{sv}@ay)",
+						 (guint32)g_bytes_get_size(fpu.raw), fpu.features,
+						 g_variant_builder_end(&extra),
+						 g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING,
+									  fpu.raw, TRUE)));
 	return TRUE;
 }
 
@@ -126,8 +129,12 @@ static gboolean add_run(guint64 va, SvGpa pa, guint64 len, gpointer data, GError
 			return TRUE;
 		}
 	}
-	SvPageRun run = { .va = va, .len = len, .offset = r->total, .pa = pa,
-			  .keep_zero = r->keep_zero, .vma = r->vma };
+	SvPageRun run = { .va = va,
+			  .len = len,
+			  .offset = r->total,
+			  .pa = pa,
+			  .keep_zero = r->keep_zero,
+			  .vma = r->vma };
 	g_array_append_val(r->runs, run);
 	r->total += len;
 	return TRUE;

@@ -36,11 +36,11 @@ typedef struct SvCapture {
 	/* the TASK dict's "fds" (introspect.h), joined to the task when
 	 * written: their regular files' sha256 are known once carried */
 	GVariant *fds;
-	GArray *vmas;				/* SvCaptureVma */
-	GArray *runs;				/* SvPageRun, in address order */
-	SvPageBuffer buffer;			/* the copies */
-	guint8 *pages;				/* buffer.data */
-	gsize pages_len;			/* bytes of it in use */
+	GArray *vmas;		 /* SvCaptureVma */
+	GArray *runs;		 /* SvPageRun, in address order */
+	SvPageBuffer buffer;	 /* the copies */
+	guint8 *pages;		 /* buffer.data */
+	gsize pages_len;	 /* bytes of it in use */
 	const char *regs_source; /* "memory" or "vcpu" */
 	SvSyscallFixup syscall;
 	double copy_ms;

@@ -85,13 +85,13 @@ static gboolean pause_for_task(SvMachine *m, const SvCheckpointOptions *o, gbool
 		st->pause_ms += ms_since(t0);
 		g_usleep(RETRY_RUN_US);
 		continue;
-	fail:
+fail:
 		/* a failed checkpoint must not leave the VM stopped */
 		if (was_running) {
 			g_autoptr(GError) resume_error = NULL;
 			if (!sv_machine_resume(m, &resume_error))
-				g_prefix_error(error, "(and resuming VM '%s' failed too: %s) ", m->name,
-					       resume_error->message);
+				g_prefix_error(error, "(and resuming VM '%s' failed too: %s) ",
+					       m->name, resume_error->message);
 		}
 		st->pause_ms += ms_since(t0);
 		return FALSE;
@@ -186,11 +186,13 @@ static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointO
 	guint64 page = m->arch->page_size, total = cap->pages_len, done = 0;
 	for (guint i = 0; i < cap->runs->len; i++) {
 		const SvPageRun *r = &g_array_index(cap->runs, SvPageRun, i);
-		gboolean ok = r->keep_zero ? sv_snapshot_writer_add_pages_all(w, r->va,
-									      cap->pages + r->offset,
-									      r->len / page, error)
-					   : sv_snapshot_writer_add_pages(w, r->va, cap->pages + r->offset,
-									  r->len / page, error);
+		gboolean ok = r->keep_zero
+				      ? sv_snapshot_writer_add_pages_all(w, r->va,
+									 cap->pages + r->offset,
+									 r->len / page, error)
+				      : sv_snapshot_writer_add_pages(w, r->va,
+								     cap->pages + r->offset,
+								     r->len / page, error);
 		if (!ok)
 			return FALSE;
 		/* the writer keeps nothing of it: halves the peak host memory */
@@ -287,7 +289,8 @@ static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gbool
 	if (!pause_for_task(m, o, was_running, in, &ref, vcpu, &vcpu_user, st, error))
 		return FALSE;
 	if (clock_ns)
-		sv_introspect_set_guest_clock(in, clock_ns + (guint64)(pause_at - clock_read_at) * 1000);
+		sv_introspect_set_guest_clock(in, clock_ns + (guint64)(pause_at - clock_read_at) *
+								     1000);
 	/* paused now: capture, then resume whatever happened */
 	gint64 t0 = g_get_monotonic_time();
 	SvCapture *cap = sv_capture(in, mem, &ref, vcpu_user ? vcpu : NULL, buffer, o->progress,
@@ -345,7 +348,8 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	if (held) {
 		gint64 t0 = g_get_monotonic_time();
 		if (!o->freeze(o->pid, o->control_data, error)) {
-			g_prefix_error(error, "cannot hold guest pid %u still for --kill: ", o->pid);
+			g_prefix_error(error,
+				       "cannot hold guest pid %u still for --kill: ", o->pid);
 			say_left(error, "it was left running and nothing was written");
 			return FALSE;
 		}
@@ -370,8 +374,9 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 		st->verify_ms = ms_since(tv);
 		/* a guest that died after the capture took the process with it */
 		if (!st->resume_error && !o->kill(o->pid, o->control_data, error)) {
-			g_prefix_error(error, "the snapshot %s is written, but killing guest pid %u "
-					      "failed: ",
+			g_prefix_error(error,
+				       "the snapshot %s is written, but killing guest pid %u "
+				       "failed: ",
 				       o->output, o->pid);
 			goto fail;
 		}

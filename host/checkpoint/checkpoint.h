@@ -52,14 +52,14 @@ typedef struct SvCheckpointOptions {
 } SvCheckpointOptions;
 
 typedef struct SvCheckpointStats {
-	double freeze_ms;     /* kill_after: until the process was held still */
-	double held_ms;	      /* kill_after: from then until it was killed */
-	double pause_ms;      /* the VM stopped, all attempts together */
-	double copy_ms;	      /* of which: copying pages out of guest RAM */
-	double write_ms;      /* writing the snapshot after the resume */
-	double verify_ms;     /* kill_after: reading it back before the kill */
+	double freeze_ms; /* kill_after: until the process was held still */
+	double held_ms;	  /* kill_after: from then until it was killed */
+	double pause_ms;  /* the VM stopped, all attempts together */
+	double copy_ms;	  /* of which: copying pages out of guest RAM */
+	double write_ms;  /* writing the snapshot after the resume */
+	double verify_ms; /* kill_after: reading it back before the kill */
 	double total_ms;
-	guint attempts;	      /* pauses it took to find the task off the kernel */
+	guint attempts; /* pauses it took to find the task off the kernel */
 	guint vmas;
 	guint files;
 	guint64 pages_present; /* mapped pages copied */

@@ -19,12 +19,12 @@ gboolean sv_page_buffer_prepare(SvPageBuffer *b, gsize len, gboolean populate, G
 {
 	sv_page_buffer_clear(b);
 	len = (len + HUGE_PAGE - 1) & ~(gsize)(HUGE_PAGE - 1);
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
-			    "no host memory for a copy of %" G_GSIZE_FORMAT " MiB of pages: %s", len >> 20,
-			    g_strerror(errno));
+			    "no host memory for a copy of %" G_GSIZE_FORMAT " MiB of pages: %s",
+			    len >> 20, g_strerror(errno));
 		return FALSE;
 	}
 	/* transparent huge pages are only given on request here (madvise mode) */

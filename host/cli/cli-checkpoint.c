@@ -77,13 +77,12 @@ static gboolean kill_guest_process(guint32 pid, gpointer data, GError **error)
 	return a && sv_agent_client_kill(a, pid, 9, error);
 }
 
-static void print_json(const char *vm, guint32 pid, const char *output,
-		       const SvCheckpointStats *st)
+static void print_json(const char *vm, guint32 pid, const char *output, const SvCheckpointStats *st)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
-#define MEMBER(name, kind, value)                 \
-	json_builder_set_member_name(b, name);    \
+#define MEMBER(name, kind, value)              \
+	json_builder_set_member_name(b, name); \
 	json_builder_add_##kind##_value(b, value)
 	MEMBER("vm", string, vm);
 	MEMBER("pid", int, pid);
@@ -115,7 +114,8 @@ int sv_cmd_checkpoint(int argc, char **argv)
 	g_autofree char *output = NULL;
 	gboolean leave_running = FALSE, kill_after = FALSE, json = FALSE, no_files = FALSE;
 	GOptionEntry entries[] = {
-		{ "pid", 'p', 0, G_OPTION_ARG_INT, &pid, "Guest pid of the process (required)", "PID" },
+		{ "pid", 'p', 0, G_OPTION_ARG_INT, &pid, "Guest pid of the process (required)",
+		  "PID" },
 		{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
 		  "Snapshot file to write (required; written atomically)", "FILE" },
 		{ "leave-running", 0, 0, G_OPTION_ARG_NONE, &leave_running,
@@ -149,7 +149,8 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		return SV_EXIT_USAGE;
 	}
 	if (leave_running && kill_after) {
-		fprintf(stderr, "snapvm checkpoint: --leave-running and --kill exclude each other\n");
+		fprintf(stderr,
+			"snapvm checkpoint: --leave-running and --kill exclude each other\n");
 		return SV_EXIT_USAGE;
 	}
 	if (level < 0 || level > 19) {
@@ -181,8 +182,9 @@ int sv_cmd_checkpoint(int argc, char **argv)
 	if (st.resume_error) {
 		/* the reason is an error message like sv_cli_error's */
 		g_autofree char *why = sv_text_for_terminal(st.resume_error, -1);
-		fprintf(stderr, "snapvm checkpoint: warning: VM '%s' could not be resumed (%s); the "
-				"snapshot holds the process as it was\n",
+		fprintf(stderr,
+			"snapvm checkpoint: warning: VM '%s' could not be resumed (%s); the "
+			"snapshot holds the process as it was\n",
 			m->name, why);
 	}
 	g_clear_pointer(&link.agent, sv_agent_client_free);

@@ -45,7 +45,8 @@ static void print_dict(const char *title, GVariant *dict)
 						    : g_variant_ref(value);
 		g_autofree char *text = NULL;
 		if (g_variant_is_of_type(inner, G_VARIANT_TYPE_UINT64)) {
-			text = g_strdup_printf("0x%" G_GINT64_MODIFIER "x", g_variant_get_uint64(inner));
+			text = g_strdup_printf("0x%" G_GINT64_MODIFIER "x",
+					       g_variant_get_uint64(inner));
 		} else if (g_variant_is_of_type(inner, G_VARIANT_TYPE_STRING)) {
 			gsize len;
 			const char *str = g_variant_get_string(inner, &len);
@@ -68,8 +69,9 @@ static void print_dict(const char *title, GVariant *dict)
 /* The TASK dict's open fds, one a line. */
 static void print_fds(GVariant *task)
 {
-	g_autoptr(GVariant) fds =
-		task ? g_variant_lookup_value(task, SV_TASK_FDS, G_VARIANT_TYPE(SV_TASK_FDS_TYPE)) : NULL;
+	g_autoptr(GVariant) fds = task ? g_variant_lookup_value(task, SV_TASK_FDS,
+								G_VARIANT_TYPE(SV_TASK_FDS_TYPE))
+				       : NULL;
 	if (!fds)
 		return;
 	printf("fds (%" G_GSIZE_FORMAT "):\n", g_variant_n_children(fds));
@@ -77,14 +79,16 @@ static void print_fds(GVariant *task)
 		g_autoptr(GVariant) d = g_variant_get_child_value(fds, i);
 		g_auto(SvSnapFd) e = { 0 };
 		sv_snap_fd_read(d, &e); /* inspect shows an incomplete entry too */
-		g_autofree char *what = e.pipe ? g_strdup_printf("pipe 0x%" G_GINT64_MODIFIER "x", e.pipe)
+		g_autofree char *what = e.pipe ? g_strdup_printf("pipe 0x%" G_GINT64_MODIFIER "x",
+								 e.pipe)
 					       : sv_text_for_terminal(e.path, -1);
 		g_autofree char *kind = sv_text_for_terminal(e.kind ? e.kind : "?", -1);
 		printf("    %4u %-5s flags 0%o pos %" G_GUINT64_FORMAT "%s%s  %s", e.fd, kind,
 		       e.flags, e.pos, e.cloexec ? " cloexec" : "",
 		       e.stdio ? " stdio (inherited on restore)" : "", what);
 		if (e.pipe_data)
-			printf(" (%" G_GSIZE_FORMAT " unread bytes)", g_variant_get_size(e.pipe_data));
+			printf(" (%" G_GSIZE_FORMAT " unread bytes)",
+			       g_variant_get_size(e.pipe_data));
 		printf("\n");
 	}
 }
@@ -133,7 +137,8 @@ static void print_human(SvSnapshotReader *r, const char *path)
 		guint32 fsize;
 		guint64 xfeatures;
 		g_variant_get(fpu, "(ut@a{sv}@ay)", &fsize, &xfeatures, NULL, NULL);
-		printf("fpu: %u bytes of state, features 0x%" G_GINT64_MODIFIER "x\n", fsize, xfeatures);
+		printf("fpu: %u bytes of state, features 0x%" G_GINT64_MODIFIER "x\n", fsize,
+		       xfeatures);
 	}
 	g_autoptr(GVariant) tls = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TLS);
 	print_dict("tls", tls);
@@ -225,16 +230,18 @@ int sv_cmd_inspect(int argc, char **argv)
 {
 	gboolean json = FALSE, verify = FALSE;
 	GOptionEntry entries[] = {
-		{ "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the whole metadata as JSON", NULL },
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the whole metadata as JSON",
+		  NULL },
 		{ "verify", 0, 0, G_OPTION_ARG_NONE, &verify,
 		  "Check every checksum and the file digest; exit 1 at the first mismatch", NULL },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE");
 	g_option_context_set_summary(
-		ctx, "Shows what a snapshot holds: arch, process, registers, VMAs, pages, provenance.\n"
-		     "The file is validated before anything is shown; a damaged or foreign file exits 1\n"
-		     "with one message naming the section and offset.");
+		ctx,
+		"Shows what a snapshot holds: arch, process, registers, VMAs, pages, provenance.\n"
+		"The file is validated before anything is shown; a damaged or foreign file exits 1\n"
+		"with one message naming the section and offset.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!sv_cli_parse(ctx, "inspect", &argc, &argv))
 		return SV_EXIT_USAGE;
@@ -246,7 +253,9 @@ int sv_cmd_inspect(int argc, char **argv)
 	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(argv[1], &error);
 	if (!r) {
 		sv_cli_error("inspect", error);
-		return g_error_matches(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT) ? 1 : SV_EXIT_FAILURE;
+		return g_error_matches(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT)
+			       ? 1
+			       : SV_EXIT_FAILURE;
 	}
 	if (verify && !sv_snapshot_reader_verify(r, &error)) {
 		sv_cli_error("inspect", error);

@@ -25,7 +25,8 @@ static GArray *ps_introspect(SvMachine *m, double *ret_pause_ms, GError **error)
 		return NULL;
 	g_autoptr(GError) local = NULL;
 	g_autoptr(SvGuestMem) mem = sv_machine_map_ram(m, &local);
-	g_autoptr(SvIntrospect) in = mem ? sv_introspect_new(m->arch, m->image_dir, mem, &local) : NULL;
+	g_autoptr(SvIntrospect) in = mem ? sv_introspect_new(m->arch, m->image_dir, mem, &local)
+					 : NULL;
 	GArray *procs = in ? sv_introspect_processes(in, &local) : NULL;
 	/* resume whatever happened: a ps must not leave the VM stopped */
 	if (st == SV_MACHINE_RUNNING) {
@@ -106,7 +107,8 @@ int sv_cmd_ps(int argc, char **argv)
 	double pause_ms = 0;
 	g_autoptr(GArray) procs = NULL;
 	if (m)
-		procs = !strcmp(src, "agent") ? ps_agent(m, &error) : ps_introspect(m, &pause_ms, &error);
+		procs = !strcmp(src, "agent") ? ps_agent(m, &error)
+					      : ps_introspect(m, &pause_ms, &error);
 	if (m)
 		sv_machine_release_control(m);
 	if (!procs) {
@@ -115,7 +117,8 @@ int sv_cmd_ps(int argc, char **argv)
 	}
 	g_array_sort(procs, by_pid);
 	if (!strcmp(src, "introspect"))
-		fprintf(stderr, "snapvm ps: VM paused %.1f ms while its memory was read\n", pause_ms);
+		fprintf(stderr, "snapvm ps: VM paused %.1f ms while its memory was read\n",
+			pause_ms);
 	if (json) {
 		g_autoptr(JsonBuilder) b = json_builder_new();
 		json_builder_begin_array(b);
@@ -150,8 +153,8 @@ int sv_cmd_ps(int argc, char **argv)
 		 * acted on; valid UTF-8 names shown as they are */
 		gsize len = strnlen(p->comm, sizeof(p->comm));
 		g_autofree char *comm = sv_text_for_terminal(p->comm, (gssize)len);
-		printf("%7u %7u %c %9" G_GUINT64_FORMAT "  %s\n", p->pid, p->ppid, p->state, p->rss_kib,
-		       comm);
+		printf("%7u %7u %c %9" G_GUINT64_FORMAT "  %s\n", p->pid, p->ppid, p->state,
+		       p->rss_kib, comm);
 	}
 	return 0;
 }

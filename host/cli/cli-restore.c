@@ -69,7 +69,8 @@ static gboolean place_pages(SvCliGuest *g, guint32 pid, SvSnapshotReader *reader
 	if (!sv_restore_answer_page_frames(g->agent, &frames, g->ram, reader, runs, STDOUT_FILENO,
 					   &placed, error))
 		return FALSE;
-	sv_cli_verbose(verbose, "restore", "%.1f MiB of pages written into guest RAM", placed / 1048576.0);
+	sv_cli_verbose(verbose, "restore", "%.1f MiB of pages written into guest RAM",
+		       placed / 1048576.0);
 	return TRUE;
 }
 
@@ -86,17 +87,19 @@ static gboolean check_cpu_before_boot(SvSnapshotReader *reader, const SvArchOps 
 	    !sv_restore_check_cpu(reader, arch, backend->portable_cpu_only ? NULL : vm->cpu,
 				  &skipped, error))
 		return FALSE;
-	sv_cli_verbose(vm->verbose, "restore", "%s",
-		       skipped ? skipped
-			       : "CPU model checked: it has every FPU/SIMD feature the snapshot uses");
+	sv_cli_verbose(
+		vm->verbose, "restore", "%s",
+		skipped ? skipped
+			: "CPU model checked: it has every FPU/SIMD feature the snapshot uses");
 	return TRUE;
 }
 
 int sv_cmd_restore(int argc, char **argv)
 {
 	g_auto(RestoreOptions) o = { .vm = SV_CLI_VM_OPTIONS_INIT };
-	g_autofree char *cpu_help = sv_cli_cpu_help("QEMU CPU model with every feature the snapshot's FPU/SIMD state uses "
-						      "(checked before the guest boots), e.g. max.");
+	g_autofree char *cpu_help = sv_cli_cpu_help(
+		"QEMU CPU model with every feature the snapshot's FPU/SIMD state uses "
+		"(checked before the guest boots), e.g. max.");
 	GOptionEntry entries[] = {
 		{ "arch", 'a', 0, G_OPTION_ARG_STRING, &o.vm.arch,
 		  "Guest architecture; must be the snapshot's (the default)", "ARCH" },
@@ -108,10 +111,12 @@ int sv_cmd_restore(int argc, char **argv)
 		{ "name", 'n', 0, G_OPTION_ARG_STRING, &o.vm.name,
 		  "VM name (default: the process's name plus a random suffix)", "NAME" },
 		{ "detach", 'd', 0, G_OPTION_ARG_NONE, &o.vm.detach,
-		  "Leave the VM running; print its name and the restored process's guest pid", NULL },
+		  "Leave the VM running; print its name and the restored process's guest pid",
+		  NULL },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.vm.json, "With --detach, print JSON", NULL },
 		{ "image", 0, 0, G_OPTION_ARG_FILENAME, &o.vm.image,
-		  "Guest image directory (default: the cache's current image for the arch)", "DIR" },
+		  "Guest image directory (default: the cache's current image for the arch)",
+		  "DIR" },
 		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &o.vm.connect, "libvirt URI (as for run)",
 		  "URI" },
 		{ "pages", 0, 0, G_OPTION_ARG_STRING, &o.pages,
@@ -126,16 +131,18 @@ int sv_cmd_restore(int argc, char **argv)
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("FILE");
 	g_option_context_set_summary(
-		ctx, "Boots a fresh guest of the snapshot's arch and carries on the snapshot's "
-		     "process in it, where it stopped.\nIts stdout and stderr stream here; its exit "
-		     "status becomes snapvm's (128+N if signal N killed it).\nsnapvm's own failures "
-		     "and refusals exit 125, Ctrl-C 130. The VM is stopped when the process ends, "
-		     "unless --detach.");
+		ctx,
+		"Boots a fresh guest of the snapshot's arch and carries on the snapshot's "
+		"process in it, where it stopped.\nIts stdout and stderr stream here; its exit "
+		"status becomes snapvm's (128+N if signal N killed it).\nsnapvm's own failures "
+		"and refusals exit 125, Ctrl-C 130. The VM is stopped when the process ends, "
+		"unless --detach.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!sv_cli_parse(ctx, "restore", &argc, &argv))
 		return SV_EXIT_USAGE;
 	if (argc != 2) {
-		fprintf(stderr, "snapvm restore: give one snapshot FILE (see snapvm restore --help)\n");
+		fprintf(stderr,
+			"snapvm restore: give one snapshot FILE (see snapvm restore --help)\n");
 		return SV_EXIT_USAGE;
 	}
 	if (!sv_cli_vm_options_check(&o.vm, "restore"))
@@ -163,7 +170,8 @@ int sv_cmd_restore(int argc, char **argv)
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
 	}
-	sv_cli_verbose(o.vm.verbose, "restore", "snapshot %s opened (%s); image %s", file, arch->name, image->dir);
+	sv_cli_verbose(o.vm.verbose, "restore", "snapshot %s opened (%s); image %s", file,
+		       arch->name, image->dir);
 	if (!check_cpu_before_boot(reader, arch, accel, &o.vm, &error)) {
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
@@ -184,15 +192,18 @@ int sv_cmd_restore(int argc, char **argv)
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
 	}
-	sv_cli_verbose(o.vm.verbose, "restore", "restore image of pid %u (%s): %u VMAs, %" G_GUINT64_FORMAT
-		    " pages, %.1f MiB, in the initrd",
-		info.pid, info.comm, info.nvmas, info.pages, info.image_bytes / 1048576.0);
+	sv_cli_verbose(o.vm.verbose, "restore",
+		       "restore image of pid %u (%s): %u VMAs, %" G_GUINT64_FORMAT
+		       " pages, %.1f MiB, in the initrd",
+		       info.pid, info.comm, info.nvmas, info.pages, info.image_bytes / 1048576.0);
 	g_autofree char *name = o.vm.name ? g_strdup(o.vm.name)
 					  : sv_cli_vm_name(info.comm[0] ? info.comm : "restored");
-	guint memory = o.vm.memory_mib > 0 ? (guint)o.vm.memory_mib : sv_restore_memory_mib(&info, 512);
+	guint memory = o.vm.memory_mib > 0 ? (guint)o.vm.memory_mib
+					   : sv_restore_memory_mib(&info, 512);
 	if (memory < sv_restore_memory_mib(&info, 0))
-		fprintf(stderr, "snapvm restore: warning: --memory %u MiB may be too little for "
-				"a %.0f MiB snapshot (%u MiB suggested)\n",
+		fprintf(stderr,
+			"snapvm restore: warning: --memory %u MiB may be too little for "
+			"a %.0f MiB snapshot (%u MiB suggested)\n",
 			memory, info.image_bytes / 1048576.0, sv_restore_memory_mib(&info, 0));
 	/* The arch's restore parameters (arch/<arch>/restorer/restore-cmdline:
 	 * on x86_64, the kernel zeroes and copies pages 4x faster under
@@ -218,18 +229,21 @@ int sv_cmd_restore(int argc, char **argv)
 	if (rc)
 		return rc;
 	sv_cli_verbose(o.vm.verbose, "restore", "agent %s up on %s %s (guest boot done)",
-		       g.agent_info.agent_version, g.agent_info.machine, g.agent_info.kernel_release);
+		       g.agent_info.agent_version, g.agent_info.machine,
+		       g.agent_info.kernel_release);
 	rc = SV_EXIT_FAILURE;
 	guint32 pid = 0;
 	int status = 0;
 	if (!sv_restore_start(g.agent, info.pid,
-			      o.vm.detach ? SV_RUN_BUFFER_WHEN_DETACHED : SV_RUN_POWEROFF_ON_HOST_LOSS,
+			      o.vm.detach ? SV_RUN_BUFFER_WHEN_DETACHED
+					  : SV_RUN_POWEROFF_ON_HOST_LOSS,
 			      &pid, &error))
 		goto out;
 	sv_cli_verbose(o.vm.verbose, "restore", "restorer started as guest pid %u", pid);
 	gboolean exited = FALSE;
 	if (host_pages && info.pages) {
-		if (!place_pages(&g, pid, reader, info.runs, o.vm.verbose, &exited, &status, &error))
+		if (!place_pages(&g, pid, reader, info.runs, o.vm.verbose, &exited, &status,
+				 &error))
 			goto out;
 		if (exited) {
 			rc = sv_cli_exit_code(status);
@@ -238,10 +252,12 @@ int sv_cmd_restore(int argc, char **argv)
 		sv_cli_verbose(o.vm.verbose, "restore", "pages in place; the restorer goes on");
 	}
 	if (pid != info.pid)
-		fprintf(stderr, "snapvm restore: note: pid %u is taken in the fresh guest; the "
-				"process runs as pid %u\n",
+		fprintf(stderr,
+			"snapvm restore: note: pid %u is taken in the fresh guest; the "
+			"process runs as pid %u\n",
 			info.pid, pid);
 	return sv_cli_follow_process("restore", g.machine, g.agent, pid, &o.vm);
 out:
-	return sv_cli_end_vm("restore", g.machine, FALSE, rc, g_steal_pointer(&error), o.vm.verbose);
+	return sv_cli_end_vm("restore", g.machine, FALSE, rc, g_steal_pointer(&error),
+			     o.vm.verbose);
 }

@@ -39,8 +39,8 @@ int sv_cmd_run(int argc, char **argv)
 		  "opens and offers the portable CPU model, else tcg)",
 		  "ACCEL" },
 		{ "cpu", 0, 0, G_OPTION_ARG_STRING, &o.vm.cpu, cpu_help, "MODEL" },
-		{ "memory", 'm', 0, G_OPTION_ARG_INT, &o.vm.memory_mib, "Guest RAM in MiB (default 512)",
-		  "MIB" },
+		{ "memory", 'm', 0, G_OPTION_ARG_INT, &o.vm.memory_mib,
+		  "Guest RAM in MiB (default 512)", "MIB" },
 		{ "vcpus", 0, 0, G_OPTION_ARG_INT, &o.vcpus, "Number of vCPUs (default 1)", "N" },
 		{ "name", 'n', 0, G_OPTION_ARG_STRING, &o.vm.name,
 		  "VM name (default: program name plus a random suffix)", "NAME" },
@@ -48,7 +48,8 @@ int sv_cmd_run(int argc, char **argv)
 		  "Leave the VM running; print its name and the workload's guest pid", NULL },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.vm.json, "With --detach, print JSON", NULL },
 		{ "image", 0, 0, G_OPTION_ARG_FILENAME, &o.vm.image,
-		  "Guest image directory (default: the cache's current image for the arch)", "DIR" },
+		  "Guest image directory (default: the cache's current image for the arch)",
+		  "DIR" },
 		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &o.vm.connect,
 		  "libvirt URI (default: libvirt's embedded driver under the state dir; another "
 		  "daemon must run QEMU as a user that can read the image and state dirs, e.g. "
@@ -62,10 +63,11 @@ int sv_cmd_run(int argc, char **argv)
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("[--] PROGRAM [ARGS...]");
 	g_option_context_set_summary(
-		ctx, "Boots a fresh guest, copies PROGRAM (a static binary for the guest arch) into "
-		     "it and runs it there.\nIts stdout and stderr stream here; its exit status "
-		     "becomes snapvm's (128+N if signal N killed it).\nsnapvm's own failures exit "
-		     "125, Ctrl-C 130. The VM is stopped when the program ends, unless --detach.");
+		ctx,
+		"Boots a fresh guest, copies PROGRAM (a static binary for the guest arch) into "
+		"it and runs it there.\nIts stdout and stderr stream here; its exit status "
+		"becomes snapvm's (128+N if signal N killed it).\nsnapvm's own failures exit "
+		"125, Ctrl-C 130. The VM is stopped when the program ends, unless --detach.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	/* Options end at PROGRAM: its own arguments are passed through untouched. */
 	g_option_context_set_strict_posix(ctx, TRUE);
@@ -151,11 +153,10 @@ int sv_cmd_run(int argc, char **argv)
 	guint32 pid = 0;
 	if (!sv_agent_client_run(g.agent, (const char *const *)args->pdata,
 				 o.vm.detach ? SV_RUN_BUFFER_WHEN_DETACHED
-					  : SV_RUN_POWEROFF_ON_HOST_LOSS,
+					     : SV_RUN_POWEROFF_ON_HOST_LOSS,
 				 &pid, &error))
-		return sv_cli_end_vm("run", g.machine, FALSE, SV_EXIT_FAILURE, g_steal_pointer(&error),
-				     o.vm.verbose);
+		return sv_cli_end_vm("run", g.machine, FALSE, SV_EXIT_FAILURE,
+				     g_steal_pointer(&error), o.vm.verbose);
 	sv_cli_verbose(o.vm.verbose, "run", "workload started as guest pid %u", pid);
 	return sv_cli_follow_process("run", g.machine, g.agent, pid, &o.vm);
 }
-

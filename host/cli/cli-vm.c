@@ -83,7 +83,8 @@ gboolean sv_cli_stream_until_exit(SvAgentClient *agent, guint32 pid, const char 
 			if (from != pid)
 				continue;
 			if (first_output && verbose_cmd)
-				fprintf(stderr, "snapvm %s: [%8.1f ms] first output from the workload\n",
+				fprintf(stderr,
+					"snapvm %s: [%8.1f ms] first output from the workload\n",
 					verbose_cmd, sv_cli_elapsed_ms());
 			first_output = FALSE;
 			/* A closed stdout (snapvm run ... | head) is not an error
@@ -116,7 +117,8 @@ static void reap_children(int sig)
 
 void sv_cli_adopt_orphans(void)
 {
-	struct sigaction sa = { .sa_handler = reap_children, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
+	struct sigaction sa = { .sa_handler = reap_children,
+				.sa_flags = SA_RESTART | SA_NOCLDSTOP };
 	sigaction(SIGCHLD, &sa, NULL);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 }
@@ -210,7 +212,8 @@ char *sv_cli_cpu_help(const char *lead)
 	g_string_append(s, "). max: every feature QEMU's TCG emulates,");
 	for (const SvArchOps *const *a = sv_arch_all(); *a; a++)
 		if ((*a)->qemu->max_cpu_summary)
-			g_string_append_printf(s, " %s: %s;", (*a)->name, (*a)->qemu->max_cpu_summary);
+			g_string_append_printf(s, " %s: %s;", (*a)->name,
+					       (*a)->qemu->max_cpu_summary);
 	g_string_append(s, " its snapshots restore where their FPU/SIMD features exist. "
 			   "host: not available (TCG cannot pass a CPU through; --accel kvm "
 			   "presents the portable model only)");

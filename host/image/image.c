@@ -35,7 +35,8 @@ SvImage *sv_image_open(const SvArchOps *arch, const char *dir, GError **error)
 	if (dir)
 		chosen = g_canonicalize_filename(dir, NULL);
 	else if (g_getenv("SNAPVM_IMAGE_DIR"))
-		chosen = g_build_filename(g_getenv("SNAPVM_IMAGE_DIR"), arch->name, "current", NULL);
+		chosen = g_build_filename(g_getenv("SNAPVM_IMAGE_DIR"), arch->name, "current",
+					  NULL);
 	else {
 		g_autofree char *cache = sv_cache_dir();
 		chosen = g_build_filename(cache, "images", arch->name, "current", NULL);
@@ -46,19 +47,21 @@ SvImage *sv_image_open(const SvArchOps *arch, const char *dir, GError **error)
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autoptr(GError) local = NULL;
 	if (!json_parser_load_from_file(parser, manifest, &local)) {
-		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-			    "no %s guest image at %s (%s); build one with: "
-			    "images/build-image.sh --arch %s --agent build/guest/agent/snapvm-agent-%s",
-			    arch->name, chosen, local->message, arch->name, arch->name);
+		g_set_error(
+			error, SV_ERROR, SV_ERROR_NOT_FOUND,
+			"no %s guest image at %s (%s); build one with: "
+			"images/build-image.sh --arch %s --agent build/guest/agent/snapvm-agent-%s",
+			arch->name, chosen, local->message, arch->name, arch->name);
 		return NULL;
 	}
 	JsonNode *root = json_parser_get_root(parser);
 	JsonObject *obj = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-	const char *m_arch = obj ? json_object_get_string_member_with_default(obj, "arch", NULL) : NULL;
+	const char *m_arch = obj ? json_object_get_string_member_with_default(obj, "arch", NULL)
+				 : NULL;
 	if (g_strcmp0(m_arch, arch->name) != 0) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "guest image %s is for %s, not %s", chosen, m_arch ? m_arch : "(unknown)",
-			    arch->name);
+			    "guest image %s is for %s, not %s", chosen,
+			    m_arch ? m_arch : "(unknown)", arch->name);
 		return NULL;
 	}
 	g_autoptr(SvImage) image = g_new0(SvImage, 1);
@@ -80,7 +83,8 @@ SvImage *sv_image_open(const SvArchOps *arch, const char *dir, GError **error)
 	if (!g_file_test(image->kernel, G_FILE_TEST_IS_REGULAR) ||
 	    !g_file_test(image->initramfs, G_FILE_TEST_IS_REGULAR)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-			    "guest image %s is incomplete (no %s or initramfs.cpio)", image->dir, boot);
+			    "guest image %s is incomplete (no %s or initramfs.cpio)", image->dir,
+			    boot);
 		return NULL;
 	}
 	return g_steal_pointer(&image);

@@ -12,10 +12,10 @@
 
 typedef struct SvImage {
 	char *dir;
-	char *kernel;	      /* the file to boot (vmlinux for PVH, arm64 Image) */
+	char *kernel; /* the file to boot (vmlinux for PVH, arm64 Image) */
 	char *initramfs;
 	char *kernel_release;
-	char *image_sha256;   /* from the manifest */
+	char *image_sha256; /* from the manifest */
 } SvImage;
 
 void sv_image_free(SvImage *image);

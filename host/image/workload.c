@@ -159,7 +159,8 @@ gboolean sv_workload_build_initrd_extra(const char *base_initramfs, const char *
 		ok = add_extra(out, &extras[i], error);
 	ok = ok && sv_cpio_finish(out, error);
 	if (ok && fsync(fd) < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "fsync %s: %s", tmp, g_strerror(errno));
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "fsync %s: %s", tmp,
+			    g_strerror(errno));
 		ok = FALSE;
 	}
 	ok = g_output_stream_close(out, NULL, ok ? error : NULL) && ok;

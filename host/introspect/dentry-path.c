@@ -30,10 +30,14 @@ char *sv_introspect_path(const SvIntrospect *in, guint64 path, GError **error)
 {
 	PathLayout l;
 	const SvMemberOffset want[] = {
-		{ "path", "mnt", &l.path_mnt },		 { "path", "dentry", &l.path_dentry },
-		{ "dentry", "d_name", &l.d_name },	 { "dentry", "d_parent", &l.d_parent },
-		{ "qstr", "name", &l.qstr_name },	 { "qstr", "len", &l.qstr_len },
-		{ "mount", "mnt", &l.mount_mnt },	 { "mount", "mnt_parent", &l.mount_parent },
+		{ "path", "mnt", &l.path_mnt },
+		{ "path", "dentry", &l.path_dentry },
+		{ "dentry", "d_name", &l.d_name },
+		{ "dentry", "d_parent", &l.d_parent },
+		{ "qstr", "name", &l.qstr_name },
+		{ "qstr", "len", &l.qstr_len },
+		{ "mount", "mnt", &l.mount_mnt },
+		{ "mount", "mnt_parent", &l.mount_parent },
 		{ "mount", "mnt_mountpoint", &l.mount_mountpoint },
 		{ "vfsmount", "mnt_root", &l.mnt_root },
 	};

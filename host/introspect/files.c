@@ -48,17 +48,26 @@ typedef struct {
 static gboolean file_layout(const SvIntrospect *in, FileLayout *l, GError **error)
 {
 	const SvMemberOffset want[] = {
-		{ "task_struct", "files", &l->files },	 { "files_struct", "fdt", &l->fdt },
-		{ "fdtable", "max_fds", &l->max_fds },	 { "fdtable", "fd", &l->fd },
-		{ "fdtable", "open_fds", &l->open_fds }, { "fdtable", "close_on_exec", &l->cloexec },
-		{ "file", "f_path", &l->f_path },	 { "file", "f_inode", &l->f_inode },
-		{ "file", "f_flags", &l->f_flags },	 { "file", "f_mode", &l->f_mode },
-		{ "file", "f_pos", &l->f_pos },		 { "inode", "i_mode", &l->i_mode },
-		{ "inode", "i_pipe", &l->i_pipe },	 { "pipe_inode_info", "head", &l->p_head },
+		{ "task_struct", "files", &l->files },
+		{ "files_struct", "fdt", &l->fdt },
+		{ "fdtable", "max_fds", &l->max_fds },
+		{ "fdtable", "fd", &l->fd },
+		{ "fdtable", "open_fds", &l->open_fds },
+		{ "fdtable", "close_on_exec", &l->cloexec },
+		{ "file", "f_path", &l->f_path },
+		{ "file", "f_inode", &l->f_inode },
+		{ "file", "f_flags", &l->f_flags },
+		{ "file", "f_mode", &l->f_mode },
+		{ "file", "f_pos", &l->f_pos },
+		{ "inode", "i_mode", &l->i_mode },
+		{ "inode", "i_pipe", &l->i_pipe },
+		{ "pipe_inode_info", "head", &l->p_head },
 		{ "pipe_inode_info", "tail", &l->p_tail },
 		{ "pipe_inode_info", "ring_size", &l->p_ring_size },
-		{ "pipe_inode_info", "bufs", &l->p_bufs }, { "pipe_buffer", "page", &l->b_page },
-		{ "pipe_buffer", "offset", &l->b_offset }, { "pipe_buffer", "len", &l->b_len },
+		{ "pipe_inode_info", "bufs", &l->p_bufs },
+		{ "pipe_buffer", "page", &l->b_page },
+		{ "pipe_buffer", "offset", &l->b_offset },
+		{ "pipe_buffer", "len", &l->b_len },
 	};
 	return sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error) &&
 	       sv_kernel_types_size(in->types, "pipe_buffer", NULL, &l->buf_size, error) &&
@@ -77,14 +86,22 @@ static gboolean rd(const SvIntrospect *in, guint64 va, guint size, guint64 *v, G
 static const char *kind_of(guint32 i_mode)
 {
 	switch (i_mode & S_IFMT_) {
-	case S_IFREG_: return SV_TASK_FD_KIND_FILE;
-	case S_IFDIR_: return SV_TASK_FD_KIND_DIR;
-	case S_IFCHR_: return SV_TASK_FD_KIND_CHR;
-	case S_IFBLK_: return SV_TASK_FD_KIND_BLK;
-	case S_IFIFO_: return SV_TASK_FD_KIND_PIPE;
-	case S_IFSOCK_: return SV_TASK_FD_KIND_SOCKET;
-	case S_IFLNK_: return SV_TASK_FD_KIND_LINK;
-	default: return SV_TASK_FD_KIND_ANON; /* anon_inode: epoll, eventfd, signalfd, timerfd... */
+	case S_IFREG_:
+		return SV_TASK_FD_KIND_FILE;
+	case S_IFDIR_:
+		return SV_TASK_FD_KIND_DIR;
+	case S_IFCHR_:
+		return SV_TASK_FD_KIND_CHR;
+	case S_IFBLK_:
+		return SV_TASK_FD_KIND_BLK;
+	case S_IFIFO_:
+		return SV_TASK_FD_KIND_PIPE;
+	case S_IFSOCK_:
+		return SV_TASK_FD_KIND_SOCKET;
+	case S_IFLNK_:
+		return SV_TASK_FD_KIND_LINK;
+	default:
+		return SV_TASK_FD_KIND_ANON; /* anon_inode: epoll, eventfd, signalfd, timerfd... */
 	}
 }
 
@@ -134,14 +151,17 @@ static GVariant *pipe_data(const SvIntrospect *in, const FileLayout *l, guint64 
 			   GError **error)
 {
 	guint64 head, tail, ring, bufs;
-	if (!rd(in, pipe + l->p_head, 4, &head, error) || !rd(in, pipe + l->p_tail, 4, &tail, error) ||
-	    !rd(in, pipe + l->p_ring_size, 4, &ring, error) || !rd(in, pipe + l->p_bufs, 8, &bufs, error))
+	if (!rd(in, pipe + l->p_head, 4, &head, error) ||
+	    !rd(in, pipe + l->p_tail, 4, &tail, error) ||
+	    !rd(in, pipe + l->p_ring_size, 4, &ring, error) ||
+	    !rd(in, pipe + l->p_bufs, 8, &bufs, error))
 		return NULL;
 	guint32 used = (guint32)head - (guint32)tail;
 	if (ring == 0 || ring > MAX_PIPE_SLOTS || (ring & (ring - 1)) || used > ring) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
 			    "fd %u: the guest pipe's ring is broken (%" G_GUINT64_FORMAT
-			    " slots, %u in use)", fd, ring, used);
+			    " slots, %u in use)",
+			    fd, ring, used);
 		return NULL;
 	}
 	g_autoptr(GByteArray) data = g_byte_array_new();
@@ -149,7 +169,8 @@ static GVariant *pipe_data(const SvIntrospect *in, const FileLayout *l, guint64 
 	for (guint32 i = 0; i < used; i++) {
 		guint64 b = bufs + (((guint32)tail + i) & (ring - 1)) * l->buf_size;
 		guint64 page, off, len;
-		if (!rd(in, b + l->b_page, 8, &page, error) || !rd(in, b + l->b_offset, 4, &off, error) ||
+		if (!rd(in, b + l->b_page, 8, &page, error) ||
+		    !rd(in, b + l->b_offset, 4, &off, error) ||
 		    !rd(in, b + l->b_len, 4, &len, error))
 			return NULL;
 		if (len == 0)
@@ -160,8 +181,8 @@ static GVariant *pipe_data(const SvIntrospect *in, const FileLayout *l, guint64 
 		}
 		if (!vmemmap && !struct_page_base(in, &vmemmap, fd, error))
 			return NULL;
-		if (off > 4096 || len > 4096 - off || data->len + len > MAX_PIPE_BYTES || page < vmemmap ||
-		    (page - vmemmap) % l->page_size) {
+		if (off > 4096 || len > 4096 - off || data->len + len > MAX_PIPE_BYTES ||
+		    page < vmemmap || (page - vmemmap) % l->page_size) {
 			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
 				    "fd %u: a guest pipe buffer is out of bounds", fd);
 			return NULL;
@@ -191,8 +212,10 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_FDS_TYPE));
 	if (!files) /* exiting, or made without one */
 		return g_variant_ref_sink(g_variant_builder_end(&b));
-	if (!rd(in, files + l.fdt, 8, &fdt, error) || !rd(in, fdt + l.max_fds, 4, &max_fds, error) ||
-	    !rd(in, fdt + l.fd, 8, &fd_array, error) || !rd(in, fdt + l.open_fds, 8, &open_va, error) ||
+	if (!rd(in, files + l.fdt, 8, &fdt, error) ||
+	    !rd(in, fdt + l.max_fds, 4, &max_fds, error) ||
+	    !rd(in, fdt + l.fd, 8, &fd_array, error) ||
+	    !rd(in, fdt + l.open_fds, 8, &open_va, error) ||
 	    !rd(in, fdt + l.cloexec, 8, &cloexec_va, error))
 		return NULL;
 	if (max_fds == 0 || max_fds > MAX_FDS || max_fds % 64) {
@@ -213,11 +236,12 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 	 * gives those the restorer's own, so their output reaches the host
 	 * again instead of a new pipe nobody reads. pipe_ends: pipe -> the
 	 * FMODE_READ/WRITE bits of its fds here, and 4 if one is at fd 0-2. */
-	g_autoptr(GHashTable) pipe_ends =
-		g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
-	g_autoptr(GHashTable) stdio_files =
-		g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
-	g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_dict_unref);
+	g_autoptr(GHashTable)
+		pipe_ends = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	g_autoptr(GHashTable)
+		stdio_files = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	g_autoptr(GPtrArray)
+		entries = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_dict_unref);
 	for (guint fd = 0; fd < max_fds; fd++) {
 		guint64 file, inode, flags, mode, pos, i_mode;
 		if (!bit(open, fd))
@@ -228,21 +252,24 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 			continue; /* reserved by a racing open: not an fd yet */
 		if (!rd(in, file + l.f_inode, 8, &inode, error) ||
 		    !rd(in, file + l.f_flags, 4, &flags, error) ||
-		    !rd(in, file + l.f_mode, 4, &mode, error) || !rd(in, file + l.f_pos, 8, &pos, error) ||
+		    !rd(in, file + l.f_mode, 4, &mode, error) ||
+		    !rd(in, file + l.f_pos, 8, &pos, error) ||
 		    !rd(in, inode + l.i_mode, 2, &i_mode, error))
 			return NULL;
 		const char *kind = kind_of((guint32)i_mode);
-		if (!strcmp(kind, SV_TASK_FD_KIND_SOCKET) || !strcmp(kind, SV_TASK_FD_KIND_ANON) || !strcmp(kind, SV_TASK_FD_KIND_BLK) ||
-		    !strcmp(kind, SV_TASK_FD_KIND_LINK)) {
+		if (!strcmp(kind, SV_TASK_FD_KIND_SOCKET) || !strcmp(kind, SV_TASK_FD_KIND_ANON) ||
+		    !strcmp(kind, SV_TASK_FD_KIND_BLK) || !strcmp(kind, SV_TASK_FD_KIND_LINK)) {
 			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 				    "guest pid %u: fd %u is %s%s; snapvm checkpoints regular files, "
 				    "directories, character devices and pipes only",
-				    ref->pid, fd, !strcmp(kind, SV_TASK_FD_KIND_ANON) ? "an " : "a ",
-				    !strcmp(kind, SV_TASK_FD_KIND_ANON) ? "anonymous inode (epoll, eventfd, "
-							    "signalfd, timerfd...)"
-				    : !strcmp(kind, SV_TASK_FD_KIND_BLK) ? "block device"
+				    ref->pid, fd,
+				    !strcmp(kind, SV_TASK_FD_KIND_ANON) ? "an " : "a ",
+				    !strcmp(kind, SV_TASK_FD_KIND_ANON)
+					    ? "anonymous inode (epoll, eventfd, "
+					      "signalfd, timerfd...)"
+				    : !strcmp(kind, SV_TASK_FD_KIND_BLK)  ? "block device"
 				    : !strcmp(kind, SV_TASK_FD_KIND_LINK) ? "symbolic link (O_PATH)"
-							    : "socket");
+									  : "socket");
 			return NULL;
 		}
 		GVariantDict *d = g_variant_dict_new(NULL);
@@ -272,7 +299,8 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		}
 	}
 	/* stdio, and each pipe's bytes once (on its first fd) */
-	g_autoptr(GHashTable) done = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	g_autoptr(GHashTable)
+		done = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	for (guint i = 0; i < entries->len; i++) {
 		GVariantDict *d = entries->pdata[i];
 		guint32 fd;

@@ -15,8 +15,8 @@ void sv_introspect_free(SvIntrospect *in)
 	g_free(in);
 }
 
-SvIntrospect *sv_introspect_new(const SvArchOps *arch, const char *image_dir,
-				const SvGuestMem *mem, GError **error)
+SvIntrospect *sv_introspect_new(const SvArchOps *arch, const char *image_dir, const SvGuestMem *mem,
+				GError **error)
 {
 	g_autoptr(SvIntrospect) in = g_new0(SvIntrospect, 1);
 	in->arch = arch;

@@ -22,8 +22,8 @@ typedef struct SvIntrospect SvIntrospect;
 
 /* image_dir: the guest image the VM booted (kernel, config). mem is
  * borrowed and must outlive the result. */
-SvIntrospect *sv_introspect_new(const SvArchOps *arch, const char *image_dir,
-				const SvGuestMem *mem, GError **error);
+SvIntrospect *sv_introspect_new(const SvArchOps *arch, const char *image_dir, const SvGuestMem *mem,
+				GError **error);
 void sv_introspect_free(SvIntrospect *in);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvIntrospect, sv_introspect_free)
 

@@ -42,7 +42,8 @@ gboolean sv_page_walk(const SvArchOps *arch, const SvKernelSpace *ks, const SvGu
 		table = pte.pa;
 	}
 	g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-		    "%s: page walk for 0x%" G_GINT64_MODIFIER "x ran past the last level", arch->name, va);
+		    "%s: page walk for 0x%" G_GINT64_MODIFIER "x ran past the last level",
+		    arch->name, va);
 	return FALSE;
 }
 
@@ -95,7 +96,8 @@ static gboolean walk_table(RangeWalk *w, guint64 table, guint level, guint64 sta
 			if (stop - va > w->budget->bytes)
 				return over_budget(w, "map more", error);
 			w->budget->bytes -= stop - va;
-			if (!w->fn(va, sv_gpa(pte.pa + (va & (span - 1))), stop - va, w->data, error))
+			if (!w->fn(va, sv_gpa(pte.pa + (va & (span - 1))), stop - va, w->data,
+				   error))
 				return FALSE;
 		} else if (pte.present && level > 0) {
 			if (!walk_table(w, pte.pa, level - 1, va, stop, error))

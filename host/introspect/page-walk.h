@@ -27,8 +27,7 @@ gboolean sv_page_walk(const SvArchOps *arch, const SvKernelSpace *ks, const SvGu
  * range), its guest-physical address and how many bytes from va the same
  * leaf maps contiguously (clipped to the range). Return FALSE (with error
  * set) to stop the walk. */
-typedef gboolean (*SvPageRangeFn)(guint64 va, SvGpa pa, guint64 len, gpointer data,
-				  GError **error);
+typedef gboolean (*SvPageRangeFn)(guint64 va, SvGpa pa, guint64 len, gpointer data, GError **error);
 
 /*
  * What range walks may cost, shared by every walk over one address space. A
@@ -43,7 +42,7 @@ typedef struct SvPageWalkBudget {
 	guint64 entries; /* table entries still to decode */
 	guint64 bytes;	 /* mapped bytes still to report */
 } SvPageWalkBudget;
-#define SV_PAGE_WALK_MAX_VMAS 65536 /* the most VMAs one budget allows for */
+#define SV_PAGE_WALK_MAX_VMAS 65536  /* the most VMAs one budget allows for */
 #define SV_PAGE_WALK_ALIAS_FACTOR 16 /* mapped bytes per byte of guest RAM */
 void sv_page_walk_budget_init(SvPageWalkBudget *budget, const SvGuestMem *mem);
 

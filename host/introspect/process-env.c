@@ -53,7 +53,8 @@ static gboolean guest_monotonic(const SvIntrospect *in, guint64 *ret, GError **e
 	 * at its 8-byte alignment */
 	if (!sv_kernel_types_size(in->types, "seqcount_raw_spinlock", NULL, &seq_size, error) ||
 	    !sv_kernel_types_offset(in->types, "timekeeper", "tkr_mono.base", &base, error) ||
-	    !sv_kernel_types_offset(in->types, "timekeeper", "tkr_mono.xtime_nsec", &xtime, error) ||
+	    !sv_kernel_types_offset(in->types, "timekeeper", "tkr_mono.xtime_nsec", &xtime,
+				    error) ||
 	    !sv_kernel_types_offset(in->types, "timekeeper", "tkr_mono.shift", &shift, error))
 		return FALSE;
 	tk = tk_core + ((seq_size + 7) & ~7ull);
@@ -62,7 +63,8 @@ static gboolean guest_monotonic(const SvIntrospect *in, guint64 *ret, GError **e
 	    !rd(in, tk + shift, 4, &s, error))
 		return FALSE;
 	if (s >= 64) {
-		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "guest timekeeper shift %" G_GUINT64_FORMAT, s);
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "guest timekeeper shift %" G_GUINT64_FORMAT, s);
 		return FALSE;
 	}
 	*ret = b + (x >> s);
@@ -105,7 +107,8 @@ static gboolean add_itimers(const SvIntrospect *in, const SvTaskRef *ref, guint6
 			/* no data symbols (Debian arm64 lacks KALLSYMS_ALL) and no
 			 * clock from the agent: the expiry is kept as it is, and
 			 * restore refuses it */
-			g_variant_dict_insert(d, SV_TASK_ITIMER_REAL_EXPIRES, SV_TASK_ITIMER_TYPE, exp, inc);
+			g_variant_dict_insert(d, SV_TASK_ITIMER_REAL_EXPIRES, SV_TASK_ITIMER_TYPE,
+					      exp, inc);
 			goto cpu_timers;
 		}
 		if (!in->clock_hint_ns && !guest_monotonic(in, &now, error))
@@ -170,7 +173,8 @@ gboolean sv_introspect_process_env(const SvIntrospect *in, const SvTaskRef *ref,
 		return FALSE;
 	guint n = rl_size == 16 ? (guint)(rlim_size / 16) : 0;
 	if (n == 0 || n > RLIM_NLIMITS_MAX) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "signal_struct.rlim has an unexpected shape");
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "signal_struct.rlim has an unexpected shape");
 		return FALSE;
 	}
 	guint8 raw[RLIM_NLIMITS_MAX * 16];
@@ -178,16 +182,18 @@ gboolean sv_introspect_process_env(const SvIntrospect *in, const SvTaskRef *ref,
 		return FALSE;
 	g_auto(GVariantBuilder) rb = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_RLIMITS_TYPE));
 	for (guint i = 0; i < n; i++)
-		g_variant_builder_add(&rb, "(tt)", sv_get_le64(raw + 16 * i), sv_get_le64(raw + 16 * i + 8));
+		g_variant_builder_add(&rb, "(tt)", sv_get_le64(raw + 16 * i),
+				      sv_get_le64(raw + 16 * i + 8));
 	g_variant_dict_insert_value(d, SV_TASK_RLIMITS, g_variant_builder_end(&rb));
 
 	guint64 gi, ngroups;
-	if (!rd(in, ref->task + cred_off, 8, &cred, error) || !rd(in, cred + gi_off, 8, &gi, error) ||
-	    !rd(in, gi + ngroups_off, 4, &ngroups, error))
+	if (!rd(in, ref->task + cred_off, 8, &cred, error) ||
+	    !rd(in, cred + gi_off, 8, &gi, error) || !rd(in, gi + ngroups_off, 4, &ngroups, error))
 		return FALSE;
 	if (ngroups > MAX_GROUPS) {
-		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "guest pid %u has %" G_GUINT64_FORMAT
-			    " supplementary groups", ref->pid, ngroups);
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "guest pid %u has %" G_GUINT64_FORMAT " supplementary groups", ref->pid,
+			    ngroups);
 		return FALSE;
 	}
 	g_autofree guint8 *gids = g_malloc(ngroups * 4 + 1);

@@ -32,8 +32,8 @@ static gboolean member(const SvIntrospect *in, guint64 base, const char *type, c
 	    !sv_kernel_types_size(in->types, type, path, &size, error))
 		return FALSE;
 	if (size != 1 && size != 2 && size != 4 && size != 8) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "%s.%s is %" G_GUINT64_FORMAT " bytes",
-			    type, path, size);
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "%s.%s is %" G_GUINT64_FORMAT " bytes", type, path, size);
 		return FALSE;
 	}
 	guint8 b[8] = { 0 };
@@ -75,7 +75,8 @@ gboolean sv_introspect_find_task(const SvIntrospect *in, guint32 pid, SvTaskRef 
 	}
 	if (!mm || (flags & PF_KTHREAD)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-			    "guest pid %u is a kernel thread: it has no user state to checkpoint", pid);
+			    "guest pid %u is a kernel thread: it has no user state to checkpoint",
+			    pid);
 		return FALSE;
 	}
 	if (nr_threads != 1) {
@@ -85,8 +86,9 @@ gboolean sv_introspect_find_task(const SvIntrospect *in, guint32 pid, SvTaskRef 
 			    pid, nr_threads);
 		return FALSE;
 	}
-	*ret = (SvTaskRef){ .task = task, .mm = mm, .pid = pid, .cpu = (guint32)cpu,
-			    .on_cpu = on_cpu != 0 };
+	*ret = (SvTaskRef){
+		.task = task, .mm = mm, .pid = pid, .cpu = (guint32)cpu, .on_cpu = on_cpu != 0
+	};
 	return TRUE;
 }
 
@@ -138,8 +140,8 @@ static gboolean queued_signals(const SvIntrospect *in, guint64 pending, GVariant
 	    !sv_kernel_types_size(in->types, "sigqueue", "info", &info_size, error))
 		return FALSE;
 	if (info_size > 256) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "sigqueue.info is %" G_GUINT64_FORMAT " bytes",
-			    info_size);
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "sigqueue.info is %" G_GUINT64_FORMAT " bytes", info_size);
 		return FALSE;
 	}
 	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_SIGQUEUE_TYPE));
@@ -160,7 +162,8 @@ static gboolean queued_signals(const SvIntrospect *in, guint64 pending, GVariant
 		    !sv_introspect_read(in, next, raw, 8, error))
 			return FALSE;
 		g_variant_builder_add(&b, "(u@ay)", sv_get_le32(info),
-				      g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, info, info_size, 1));
+				      g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, info,
+								info_size, 1));
 		next = sv_get_le64(raw);
 	}
 	*ret = g_variant_builder_end(&b);
@@ -179,7 +182,8 @@ static gboolean add_signals(const SvIntrospect *in, GVariantBuilder *b, guint64 
 	    !sv_kernel_types_offset(in->types, "sighand_struct", "action", &actions_off, error) ||
 	    !sv_kernel_types_size(in->types, "sighand_struct", "action", &actions_size, error) ||
 	    !sv_kernel_types_size(in->types, "k_sigaction", NULL, &ksa_size, error) ||
-	    !sv_kernel_types_offset(in->types, "k_sigaction", "sa.sa_handler", &handler_off, error) ||
+	    !sv_kernel_types_offset(in->types, "k_sigaction", "sa.sa_handler", &handler_off,
+				    error) ||
 	    !sv_kernel_types_offset(in->types, "k_sigaction", "sa.sa_flags", &flags_off, error) ||
 	    !sv_kernel_types_offset(in->types, "k_sigaction", "sa.sa_mask", &mask_off, error))
 		return FALSE;
@@ -187,16 +191,18 @@ static gboolean add_signals(const SvIntrospect *in, GVariantBuilder *b, guint64 
 	sv_kernel_types_offset(in->types, "k_sigaction", "sa.sa_restorer", &restorer_off, NULL);
 	guint n = ksa_size ? (guint)(actions_size / ksa_size) : 0;
 	if (n == 0 || n > 128 || ksa_size > 256) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
-			    "sighand_struct.action has an unexpected shape (%u entries of %" G_GUINT64_FORMAT
-			    " bytes)",
-			    n, ksa_size);
+		g_set_error(
+			error, SV_ERROR, SV_ERROR_FAILED,
+			"sighand_struct.action has an unexpected shape (%u entries of %" G_GUINT64_FORMAT
+			" bytes)",
+			n, ksa_size);
 		return FALSE;
 	}
 	g_autofree guint8 *acts = g_malloc(actions_size);
 	if (!sv_introspect_read(in, sighand + actions_off, acts, actions_size, error))
 		return FALSE;
-	g_auto(GVariantBuilder) ab = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_SIGACTIONS_TYPE));
+	g_auto(GVariantBuilder)
+		ab = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_SIGACTIONS_TYPE));
 	for (guint i = 0; i < n; i++) {
 		const guint8 *a = acts + i * ksa_size;
 		guint64 handler = sv_get_le64(a + handler_off);
@@ -204,7 +210,8 @@ static gboolean add_signals(const SvIntrospect *in, GVariantBuilder *b, guint64 
 		guint64 mask = sv_get_le64(a + mask_off);
 		guint64 restorer = restorer_off < ksa_size ? sv_get_le64(a + restorer_off) : 0;
 		if (handler || flags || mask || restorer)
-			g_variant_builder_add(&ab, "(utttt)", i + 1, handler, flags, restorer, mask);
+			g_variant_builder_add(&ab, "(utttt)", i + 1, handler, flags, restorer,
+					      mask);
 	}
 	g_variant_builder_add(b, "{sv}", SV_TASK_SIGACTIONS, g_variant_builder_end(&ab));
 	/* sigset_t is one word on 64-bit arches (_NSIG_WORDS) */
@@ -216,16 +223,19 @@ static gboolean add_signals(const SvIntrospect *in, GVariantBuilder *b, guint64 
 		{ "sas_ss_size", SV_TASK_SIGALTSTACK_SIZE },
 		{ NULL },
 	};
-	static const Field task_sig32[] = { { "sas_ss_flags", SV_TASK_SIGALTSTACK_FLAGS }, { NULL } };
-	static const Field shared_sig[] = { { "shared_pending.signal.sig", SV_TASK_SIGPENDING_SHARED },
+	static const Field task_sig32[] = { { "sas_ss_flags", SV_TASK_SIGALTSTACK_FLAGS },
 					    { NULL } };
+	static const Field shared_sig[] = {
+		{ "shared_pending.signal.sig", SV_TASK_SIGPENDING_SHARED }, { NULL }
+	};
 	guint64 pending_off, shared_off;
 	GVariant *queue, *shared_queue;
 	if (!add_members(in, b, task, "task_struct", task_sig, TRUE, error) ||
 	    !add_members(in, b, task, "task_struct", task_sig32, FALSE, error) ||
 	    !add_members(in, b, signal, "signal_struct", shared_sig, TRUE, error) ||
 	    !sv_kernel_types_offset(in->types, "task_struct", "pending", &pending_off, error) ||
-	    !sv_kernel_types_offset(in->types, "signal_struct", "shared_pending", &shared_off, error) ||
+	    !sv_kernel_types_offset(in->types, "signal_struct", "shared_pending", &shared_off,
+				    error) ||
 	    !queued_signals(in, task + pending_off, &queue, error))
 		return FALSE;
 	g_variant_builder_add(b, "{sv}", SV_TASK_SIGQUEUE, queue);
@@ -262,10 +272,14 @@ GVariant *sv_introspect_task_fields(const SvIntrospect *in, const SvTaskRef *ref
 				       { "rseq_sig", SV_TASK_RSEQ_SIG },
 				       { NULL } };
 	static const Field ids[] = {
-		{ "uid.val", SV_TASK_UID },	{ "gid.val", SV_TASK_GID },
-		{ "suid.val", SV_TASK_SUID },	{ "sgid.val", SV_TASK_SGID },
-		{ "euid.val", SV_TASK_EUID },	{ "egid.val", SV_TASK_EGID },
-		{ "fsuid.val", SV_TASK_FSUID }, { "fsgid.val", SV_TASK_FSGID },
+		{ "uid.val", SV_TASK_UID },
+		{ "gid.val", SV_TASK_GID },
+		{ "suid.val", SV_TASK_SUID },
+		{ "sgid.val", SV_TASK_SGID },
+		{ "euid.val", SV_TASK_EUID },
+		{ "egid.val", SV_TASK_EGID },
+		{ "fsuid.val", SV_TASK_FSUID },
+		{ "fsgid.val", SV_TASK_FSGID },
 		{ NULL },
 	};
 	if (!add_members(in, &b, ref->task, "task_struct", ptrs, TRUE, error) ||
@@ -286,9 +300,9 @@ GVariant *sv_introspect_task_fields(const SvIntrospect *in, const SvTaskRef *ref
 GVariant *sv_introspect_mm_fields(const SvIntrospect *in, const SvTaskRef *ref, GError **error)
 {
 	static const char *const fields[] = {
-		"start_code", "end_code",  "start_data", "end_data", "start_brk", "brk",
-		"start_stack", "arg_start", "arg_end",	  "env_start", "env_end",  "mmap_base",
-		NULL,
+		"start_code", "end_code",    "start_data", "end_data", "start_brk",
+		"brk",	      "start_stack", "arg_start",  "arg_end",  "env_start",
+		"env_end",    "mmap_base",   NULL,
 	};
 	g_auto(GVariantBuilder) fb = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{st}"));
 	for (const char *const *f = fields; *f; f++) {

@@ -41,11 +41,15 @@ typedef struct {
 static gboolean layout(const SvIntrospect *in, Layout *l, GError **error)
 {
 	const SvMemberOffset want[] = {
-		{ "task_struct", "tasks", &l->tasks },	   { "task_struct", "pid", &l->pid },
-		{ "task_struct", "tgid", &l->tgid },	   { "task_struct", "comm", &l->comm },
-		{ "task_struct", "__state", &l->state },   { "task_struct", "exit_state", &l->exit_state },
+		{ "task_struct", "tasks", &l->tasks },
+		{ "task_struct", "pid", &l->pid },
+		{ "task_struct", "tgid", &l->tgid },
+		{ "task_struct", "comm", &l->comm },
+		{ "task_struct", "__state", &l->state },
+		{ "task_struct", "exit_state", &l->exit_state },
 		{ "task_struct", "real_parent", &l->real_parent },
-		{ "task_struct", "mm", &l->mm },	   { "mm_struct", "rss_stat", &l->rss },
+		{ "task_struct", "mm", &l->mm },
+		{ "mm_struct", "rss_stat", &l->rss },
 	};
 	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error))
 		return FALSE;
@@ -79,11 +83,12 @@ static gboolean find_init_task(const SvIntrospect *in, const Layout *l, guint64 
 	const SvKernelSpace *ks = &in->space;
 	guint64 span = MIN(ks->image_span, sv_guest_mem_size(in->mem));
 	const guint8 *image = NULL;
-	while (span >= 4096 && !(image = sv_guest_mem_ptr(in->mem, sv_gpa(ks->image_pa_base), span, NULL)))
+	while (span >= 4096 &&
+	       !(image = sv_guest_mem_ptr(in->mem, sv_gpa(ks->image_pa_base), span, NULL)))
 		span /= 2;
 	static const char name[] = "swapper/0";
-	for (const guint8 *p = image; image && (p = memmem(p, span - (p - image), name, sizeof(name)));
-	     p++) {
+	for (const guint8 *p = image;
+	     image && (p = memmem(p, span - (p - image), name, sizeof(name))); p++) {
 		guint64 off = p - image;
 		if (off < l->comm)
 			continue;
@@ -94,7 +99,8 @@ static gboolean find_init_task(const SvIntrospect *in, const Layout *l, guint64 
 		    !sv_introspect_read(in, task + l->tasks, b, 8, NULL))
 			continue;
 		next = sv_get_le64(b);
-		if (next < l->tasks || !sv_introspect_read(in, next - l->tasks + l->pid, b, 4, NULL) ||
+		if (next < l->tasks ||
+		    !sv_introspect_read(in, next - l->tasks + l->pid, b, 4, NULL) ||
 		    sv_get_le32(b) != 1)
 			continue;
 		*ret = task;
@@ -109,8 +115,8 @@ static gboolean find_init_task(const SvIntrospect *in, const Layout *l, guint64 
 
 /* Calls fn for every task on the list after init_task; fn returns FALSE
  * to stop early. The walk is bounded and refuses loops. */
-typedef gboolean (*TaskFn)(const SvIntrospect *in, const Layout *l, guint64 task,
-			   const guint8 *t, gpointer data, GError **error);
+typedef gboolean (*TaskFn)(const SvIntrospect *in, const Layout *l, guint64 task, const guint8 *t,
+			   gpointer data, GError **error);
 
 static gboolean walk_tasks(const SvIntrospect *in, const Layout *l, TaskFn fn, gpointer data,
 			   GError **error)
@@ -138,7 +144,8 @@ static gboolean walk_tasks(const SvIntrospect *in, const Layout *l, TaskFn fn, g
 			return FALSE;
 		}
 		if (!sv_introspect_read(in, task, t, l->size, error)) {
-			g_prefix_error(error, "reading task_struct at 0x%" G_GINT64_MODIFIER "x: ", task);
+			g_prefix_error(error,
+				       "reading task_struct at 0x%" G_GINT64_MODIFIER "x: ", task);
 			return FALSE;
 		}
 		/* init_task (pid 0) is the walk's anchor, not a process /proc shows */
@@ -154,7 +161,8 @@ static gboolean walk_tasks(const SvIntrospect *in, const Layout *l, TaskFn fn, g
 		guint64 next = sv_get_le64(t + l->tasks);
 		if (next < l->tasks) {
 			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-				    "guest task list has a bad link 0x%" G_GINT64_MODIFIER "x", next);
+				    "guest task list has a bad link 0x%" G_GINT64_MODIFIER "x",
+				    next);
 			return FALSE;
 		}
 		task = next - l->tasks;
@@ -163,8 +171,8 @@ static gboolean walk_tasks(const SvIntrospect *in, const Layout *l, TaskFn fn, g
 	}
 }
 
-static gboolean add_process(const SvIntrospect *in, const Layout *l, guint64 task,
-			    const guint8 *t, gpointer data, GError **error)
+static gboolean add_process(const SvIntrospect *in, const Layout *l, guint64 task, const guint8 *t,
+			    gpointer data, GError **error)
 {
 	GArray *procs = data;
 	SvGuestProcess p = { 0 };
@@ -241,8 +249,7 @@ static gboolean find_user_task(const SvIntrospect *in, const Layout *l, guint32 
 	return TRUE;
 }
 
-gboolean sv_introspect_task_mm(const SvIntrospect *in, guint32 pid, guint64 *ret_mm,
-			       GError **error)
+gboolean sv_introspect_task_mm(const SvIntrospect *in, guint32 pid, guint64 *ret_mm, GError **error)
 {
 	Layout l;
 	FindMm f;
@@ -260,7 +267,8 @@ gboolean sv_introspect_task_address(const SvIntrospect *in, guint32 pid, guint64
 	if (!layout(in, &l, error) || !walk_tasks(in, &l, find_mm, &f, error))
 		return FALSE;
 	if (!f.found) {
-		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "no guest process with pid %u", pid);
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "no guest process with pid %u",
+			    pid);
 		return FALSE;
 	}
 	*ret_task = f.task;
@@ -333,8 +341,8 @@ static gboolean kernel_root(const SvIntrospect *in, const Layout *l, guint64 va,
 		}
 	}
 	g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-		    "%s: no kernel page tables mapping 0x%" G_GINT64_MODIFIER "x found", in->arch->name,
-		    va);
+		    "%s: no kernel page tables mapping 0x%" G_GINT64_MODIFIER "x found",
+		    in->arch->name, va);
 	return FALSE;
 }
 
@@ -354,7 +362,8 @@ static GBytes *task_pt_regs(const SvIntrospect *in, const Layout *l, guint64 tas
 	guint64 thread_size = in->arch->kernel_thread_size;
 	if (regs_size > thread_size || stack % 4096) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-			    "guest pid %u: kernel stack at 0x%" G_GINT64_MODIFIER "x is not page-aligned",
+			    "guest pid %u: kernel stack at 0x%" G_GINT64_MODIFIER
+			    "x is not page-aligned",
 			    pid, stack);
 		return NULL;
 	}
@@ -391,8 +400,7 @@ GBytes *sv_introspect_task_pt_regs(const SvIntrospect *in, guint32 pid, GError *
 	return task_pt_regs(in, &l, f.task, pid, error);
 }
 
-GBytes *sv_introspect_task_ref_pt_regs(const SvIntrospect *in, const SvTaskRef *ref,
-				       GError **error)
+GBytes *sv_introspect_task_ref_pt_regs(const SvIntrospect *in, const SvTaskRef *ref, GError **error)
 {
 	Layout l;
 	if (!layout(in, &l, error))

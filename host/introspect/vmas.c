@@ -37,15 +37,23 @@ typedef struct {
 static gboolean vma_layout(const SvIntrospect *in, VmaLayout *l, GError **error)
 {
 	const SvMemberOffset want[] = {
-		{ "maple_range_64", "pivot", &l->r_pivot }, { "maple_range_64", "slot", &l->r_slot },
-		{ "maple_range_64", "meta", &l->r_meta },   { "maple_arange_64", "pivot", &l->a_pivot },
-		{ "maple_arange_64", "slot", &l->a_slot },  { "maple_arange_64", "meta", &l->a_meta },
-		{ "maple_metadata", "end", &l->meta_end },  { "mm_struct", "mm_mt", &l->mm_mt },
-		{ "maple_tree", "ma_root", &l->ma_root },   { "mm_struct", "map_count", &l->map_count },
-		{ "mm_struct", "start_brk", &l->start_brk }, { "mm_struct", "brk", &l->brk },
+		{ "maple_range_64", "pivot", &l->r_pivot },
+		{ "maple_range_64", "slot", &l->r_slot },
+		{ "maple_range_64", "meta", &l->r_meta },
+		{ "maple_arange_64", "pivot", &l->a_pivot },
+		{ "maple_arange_64", "slot", &l->a_slot },
+		{ "maple_arange_64", "meta", &l->a_meta },
+		{ "maple_metadata", "end", &l->meta_end },
+		{ "mm_struct", "mm_mt", &l->mm_mt },
+		{ "maple_tree", "ma_root", &l->ma_root },
+		{ "mm_struct", "map_count", &l->map_count },
+		{ "mm_struct", "start_brk", &l->start_brk },
+		{ "mm_struct", "brk", &l->brk },
 		{ "mm_struct", "start_stack", &l->start_stack },
-		{ "vm_area_struct", "vm_start", &l->vm_start }, { "vm_area_struct", "vm_end", &l->vm_end },
-		{ "vm_area_struct", "vm_flags", &l->vm_flags }, { "vm_area_struct", "vm_pgoff", &l->vm_pgoff },
+		{ "vm_area_struct", "vm_start", &l->vm_start },
+		{ "vm_area_struct", "vm_end", &l->vm_end },
+		{ "vm_area_struct", "vm_flags", &l->vm_flags },
+		{ "vm_area_struct", "vm_pgoff", &l->vm_pgoff },
 		{ "vm_area_struct", "vm_file", &l->vm_file },
 		{ "vm_area_struct", "vm_private_data", &l->vm_private },
 		{ "file", "f_path", &l->f_path },
@@ -76,14 +84,16 @@ static gboolean walk_node(Walk *w, guint64 enode, guint64 min, guint64 max, guin
 	const VmaLayout *l = w->l;
 	if (depth > MAX_DEPTH || ++w->nodes > MAX_NODES) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-			    "guest maple tree deeper than %u or over %u nodes", MAX_DEPTH, MAX_NODES);
+			    "guest maple tree deeper than %u or over %u nodes", MAX_DEPTH,
+			    MAX_NODES);
 		return FALSE;
 	}
 	guint type = (enode >> 3) & 0xf;
 	guint64 node = enode & ~0xffull;
 	if (type != MAPLE_LEAF_64 && type != MAPLE_RANGE_64 && type != MAPLE_ARANGE_64) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-			    "guest maple node 0x%" G_GINT64_MODIFIER "x has type %u, not one an mm uses",
+			    "guest maple node 0x%" G_GINT64_MODIFIER
+			    "x has type %u, not one an mm uses",
 			    enode, type);
 		return FALSE;
 	}
@@ -104,8 +114,8 @@ static gboolean walk_node(Walk *w, guint64 enode, guint64 min, guint64 max, guin
 	else
 		end = sv_get_le64(pivot + 8 * (slots - 2)) == max ? slots - 2 : slots - 1;
 	if (end >= slots) {
-		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "guest maple node has %u slots in use",
-			    end + 1);
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "guest maple node has %u slots in use", end + 1);
 		return FALSE;
 	}
 	guint64 lo = min;
@@ -115,7 +125,8 @@ static gboolean walk_node(Walk *w, guint64 enode, guint64 min, guint64 max, guin
 			hi = max;
 		if (hi < lo || hi > max) {
 			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-				    "guest maple node 0x%" G_GINT64_MODIFIER "x has pivots out of order",
+				    "guest maple node 0x%" G_GINT64_MODIFIER
+				    "x has pivots out of order",
 				    node);
 			return FALSE;
 		}
@@ -183,14 +194,17 @@ GArray *sv_introspect_vmas(const SvIntrospect *in, guint32 pid, GError **error)
 		guint64 vma = g_array_index(addrs, guint64, i);
 		SvGuestVma v = { 0 };
 		guint64 file, priv;
-		if (!rd64(in, vma + l.vm_start, &v.start, error) || !rd64(in, vma + l.vm_end, &v.end, error) ||
+		if (!rd64(in, vma + l.vm_start, &v.start, error) ||
+		    !rd64(in, vma + l.vm_end, &v.end, error) ||
 		    !rd64(in, vma + l.vm_flags, &v.flags, error) ||
-		    !rd64(in, vma + l.vm_pgoff, &v.pgoff, error) || !rd64(in, vma + l.vm_file, &file, error) ||
+		    !rd64(in, vma + l.vm_pgoff, &v.pgoff, error) ||
+		    !rd64(in, vma + l.vm_file, &file, error) ||
 		    !rd64(in, vma + l.vm_private, &priv, error))
 			return NULL;
 		if (v.start >= v.end || v.start < prev_end) {
 			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-				    "guest pid %u: VMA [0x%" G_GINT64_MODIFIER "x, 0x%" G_GINT64_MODIFIER
+				    "guest pid %u: VMA [0x%" G_GINT64_MODIFIER
+				    "x, 0x%" G_GINT64_MODIFIER
 				    "x) is empty, unsorted or overlapping",
 				    pid, v.start, v.end);
 			return NULL;
@@ -208,8 +222,9 @@ GArray *sv_introspect_vmas(const SvIntrospect *in, guint32 pid, GError **error)
 			/* special mappings: vm_private_data -> vm_special_mapping.name */
 			guint64 name;
 			char s[16] = { 0 };
-			if (rd64(in, priv, &name, NULL) && sv_introspect_read(in, name, s, 15, NULL) &&
-			    s[0] == '[' && g_utf8_validate(s, -1, NULL))
+			if (rd64(in, priv, &name, NULL) &&
+			    sv_introspect_read(in, name, s, 15, NULL) && s[0] == '[' &&
+			    g_utf8_validate(s, -1, NULL))
 				v.name = g_strndup(s, 15);
 		}
 		g_array_append_val(out, v);

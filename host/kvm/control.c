@@ -124,7 +124,8 @@ gboolean sv_kvm_control_serve(SvVmm *vmm, int listen_fd)
 char *sv_kvm_regs_encode(const SvVcpuRegs *regs)
 {
 	GString *s = g_string_new(NULL);
-	g_string_append_printf(s, "pc %" G_GINT64_MODIFIER "x\nsp %" G_GINT64_MODIFIER
+	g_string_append_printf(s,
+			       "pc %" G_GINT64_MODIFIER "x\nsp %" G_GINT64_MODIFIER
 			       "x\nuser_mode %d\nfpu_features %" G_GINT64_MODIFIER "x\n",
 			       regs->pc, regs->sp, regs->user_mode ? 1 : 0, regs->fpu_features);
 	if (regs->fpu_size) {
@@ -150,7 +151,8 @@ static gboolean decode_fpu(const char *hex, SvVcpuRegs *out)
 	if (len == 0 || len % 2 || len / 2 > SV_VCPU_FPU_MAX)
 		return FALSE;
 	for (gsize i = 0; i < len / 2; i++) {
-		int hi = g_ascii_xdigit_value(hex[2 * i]), lo = g_ascii_xdigit_value(hex[2 * i + 1]);
+		int hi = g_ascii_xdigit_value(hex[2 * i]),
+		    lo = g_ascii_xdigit_value(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return FALSE;
 		out->fpu[i] = (guint8)(hi << 4 | lo);

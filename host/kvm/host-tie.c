@@ -44,7 +44,8 @@ void sv_host_tie_feed(SvHostTie *t, const guint8 *buf, gsize len)
 			if (t->hdr_len < SV_PROTO_HEADER_SIZE)
 				return;
 			guint32 length = sv_get_le32(t->hdr + 8);
-			if (sv_get_le32(t->hdr) != SV_PROTO_MAGIC || length > SV_PROTO_MAX_PAYLOAD) {
+			if (sv_get_le32(t->hdr) != SV_PROTO_MAGIC ||
+			    length > SV_PROTO_MAX_PAYLOAD) {
 				t->lost = TRUE;
 				return;
 			}
@@ -61,7 +62,8 @@ void sv_host_tie_feed(SvHostTie *t, const guint8 *buf, gsize len)
 			memcpy(t->head + t->head_len, buf, h);
 			t->head_len += (guint)h;
 			if (t->head_len == t->head_want && t->head_want >= 4 &&
-			    (sv_get_le32(t->head + t->head_want - 4) & SV_RUN_POWEROFF_ON_HOST_LOSS))
+			    (sv_get_le32(t->head + t->head_want - 4) &
+			     SV_RUN_POWEROFF_ON_HOST_LOSS))
 				t->owned = TRUE;
 		}
 		buf += n;

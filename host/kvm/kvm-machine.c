@@ -159,8 +159,7 @@ static SvGuestMem *kvm_map_ram(SvMachine *m, GError **error)
 	return sv_guest_mem_open(reply, regions, n, error);
 }
 
-static gboolean kvm_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs,
-				   GError **error)
+static gboolean kvm_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs, GError **error)
 {
 	g_autofree char *req = g_strdup_printf("regs %u", cpu);
 	g_autofree char *text = NULL;

@@ -14,7 +14,6 @@
 
 /* The VMM process's body (vmm-process.c); reports on status_fd, never
  * returns. */
-G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *config,
-				int status_fd);
+G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *config, int status_fd);
 
 #endif

@@ -84,12 +84,13 @@ gboolean sv_kvm_vm_ram(SvVmm *vmm, guint64 size, GError **error)
 	}
 	vmm->ram_fd = memfd_create("snapvm-guest-ram", MFD_CLOEXEC);
 	if (vmm->ram_fd < 0 || ftruncate(vmm->ram_fd, (off_t)size) < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "guest RAM memfd of %" G_GUINT64_FORMAT
-			    " MiB: %s", size >> 20, g_strerror(errno));
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "guest RAM memfd of %" G_GUINT64_FORMAT " MiB: %s", size >> 20,
+			    g_strerror(errno));
 		return FALSE;
 	}
 	vmm->vm.ram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-			vmm->ram_fd, 0);
+			   vmm->ram_fd, 0);
 	if (vmm->vm.ram == MAP_FAILED) {
 		vmm->vm.ram = NULL;
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,

@@ -149,10 +149,17 @@ static void write_reg(SvSerial *s, guint reg, guint8 v)
 			g_byte_array_set_size(s->rx, 0);
 		s->fcr = v & (FCR_FIFO_ENABLE | 0xc0);
 		break;
-	case LCR: s->lcr = v; break;
-	case MCR: s->mcr = v & 0x1f; break;
-	case SCR: s->scr = v; break;
-	default: break;
+	case LCR:
+		s->lcr = v;
+		break;
+	case MCR:
+		s->mcr = v & 0x1f;
+		break;
+	case SCR:
+		s->scr = v;
+		break;
+	default:
+		break;
 	}
 }
 
@@ -169,7 +176,8 @@ static guint8 read_reg(SvSerial *s, guint reg)
 		g_byte_array_remove_index(s->rx, 0);
 		return c;
 	}
-	case IER: return dlab ? s->dlm : s->ier;
+	case IER:
+		return dlab ? s->dlm : s->ier;
 	case IIR_FCR: {
 		flush_out(s); /* the driver is between bursts */
 		guint8 v = iir(s);
@@ -178,13 +186,18 @@ static guint8 read_reg(SvSerial *s, guint reg)
 			s->thre_pending = FALSE;
 		return v;
 	}
-	case LCR: return s->lcr;
-	case MCR: return s->mcr;
+	case LCR:
+		return s->lcr;
+	case MCR:
+		return s->mcr;
 	case LSR:
 		return (s->tx_blocked ? 0 : LSR_THRE | LSR_TEMT) | (s->rx->len ? LSR_DR : 0);
-	case MSR: return msr(s);
-	case SCR: return s->scr;
-	default: return 0xff;
+	case MSR:
+		return msr(s);
+	case SCR:
+		return s->scr;
+	default:
+		return 0xff;
 	}
 }
 

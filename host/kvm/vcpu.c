@@ -179,9 +179,10 @@ static void *vcpu_thread(void *data)
 			sv_vmm_end(vmm, SV_VMM_POWEROFF, NULL);
 			break;
 		case KVM_EXIT_FAIL_ENTRY: {
-			g_autofree char *msg = g_strdup_printf(
-				"entry failure (hardware reason 0x%llx)",
-				(unsigned long long)v->run->fail_entry.hardware_entry_failure_reason);
+			g_autofree char *msg =
+				g_strdup_printf("entry failure (hardware reason 0x%llx)",
+						(unsigned long long)v->run->fail_entry
+							.hardware_entry_failure_reason);
 			fail(v, msg);
 			break;
 		}
@@ -209,7 +210,8 @@ gboolean sv_kvm_vcpus_start(SvVmm *vmm, GError **error)
 	for (guint i = 0; i < vmm->vm.n_vcpus; i++) {
 		int e = pthread_create(&vmm->vcpus[i].thread, NULL, vcpu_thread, &vmm->vcpus[i]);
 		if (e) {
-			g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "vCPU thread: %s", g_strerror(e));
+			g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "vCPU thread: %s",
+				    g_strerror(e));
 			return FALSE;
 		}
 		vmm->vcpus[i].started = TRUE;
@@ -256,8 +258,8 @@ gboolean sv_kvm_vcpus_paused(SvVmm *vmm)
 gboolean sv_kvm_vcpu_regs(SvVmm *vmm, guint index, SvVcpuRegs *out, GError **error)
 {
 	if (index >= vmm->vm.n_vcpus) {
-		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "no vCPU %u (the VM has %u)", index,
-			    vmm->vm.n_vcpus);
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "no vCPU %u (the VM has %u)",
+			    index, vmm->vm.n_vcpus);
 		return FALSE;
 	}
 	return vmm->board->read_vcpu_regs(vmm->vcpus[index].fd, index, out, error);

@@ -98,8 +98,8 @@ static char *kernel_cmdline(const SvKvmBoard *b, const SvMachineConfig *config)
 			       "--port /dev/%s --control-port /dev/%s",
 			       b->console.tty, b->cmdline, b->board_cmdline,
 			       config->cmdline_extra ? " " : "",
-			       config->cmdline_extra ? config->cmdline_extra : "",
-			       b->agent.tty, b->agent_control.tty);
+			       config->cmdline_extra ? config->cmdline_extra : "", b->agent.tty,
+			       b->agent_control.tty);
 }
 
 static gboolean console_sink(gpointer user, const guint8 *buf, gsize len)
@@ -147,8 +147,7 @@ static gboolean build(SvVmm *vmm, const SvMachineConfig *config, GError **error)
 
 static void report(int status_fd, const GError *e)
 {
-	g_autofree char *msg = e ? g_strdup_printf("%d\n%s", e->code, e->message)
-				 : g_strdup("ok");
+	g_autofree char *msg = e ? g_strdup_printf("%d\n%s", e->code, e->message) : g_strdup("ok");
 	sv_write_all_fd(status_fd, msg, strlen(msg));
 	close(status_fd);
 }
@@ -299,8 +298,7 @@ static void main_loop(SvVmm *vmm, int vmm_control_listen)
 	g_mutex_unlock(&vmm->devices);
 }
 
-G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *config,
-				int status_fd)
+G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *config, int status_fd)
 {
 	SvVmm *vmm = g_new0(SvVmm, 1);
 	g_autoptr(GError) error = NULL;
@@ -310,10 +308,9 @@ G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *confi
 	vmm->board = config->arch->kvm;
 	vmm->ram_fd = vmm->vm.kvm_fd = vmm->vm.vm_fd = -1;
 	vmm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	vmm->console_log_fd = open(m->console_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-				   0600);
-	g_autofree char *vmm_control_path =
-		g_build_filename(m->vm_dir, SV_KVM_VMM_CONTROL_SOCKET, NULL);
+	vmm->console_log_fd = open(m->console_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	g_autofree char *vmm_control_path = g_build_filename(m->vm_dir, SV_KVM_VMM_CONTROL_SOCKET,
+							     NULL);
 	int vmm_control_listen = -1;
 	if (!build(vmm, config, &error) || !bridge_listen(&vmm->agent, m->agent_socket, &error) ||
 	    !bridge_listen(&vmm->agent_control, m->agent_control_socket, &error) ||

@@ -52,7 +52,7 @@ typedef struct SvHostTie {
 	guint hdr_len;
 	guint8 head[8]; /* a RUN payload's first bytes, up to its flags */
 	guint head_len, head_want;
-	guint64 left; /* payload bytes of the current frame still to come */
+	guint64 left;  /* payload bytes of the current frame still to come */
 	gboolean lost; /* not frames: no longer followed */
 	gboolean owned;
 } SvHostTie;
@@ -65,7 +65,7 @@ typedef struct SvBridge {
 	SvVmm *vmm;
 	SvSerial *uart;
 	int listen_fd;
-	int client; /* the one connected client, or -1 */
+	int client;	      /* the one connected client, or -1 */
 	GByteArray *to_guest; /* main loop only */
 	GByteArray *to_host;  /* filled by the UART under the devices lock */
 	gint64 to_host_since; /* main loop: when it saw to_host's oldest byte */

@@ -114,7 +114,8 @@ SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error)
 	if (!sv_mkdir_p(parent, error))
 		return NULL;
 	if (g_mkdir(dir, 0700) < 0) {
-		g_set_error(error, SV_ERROR, errno == EEXIST ? SV_ERROR_INVALID_ARGUMENT : SV_ERROR_FAILED,
+		g_set_error(error, SV_ERROR,
+			    errno == EEXIST ? SV_ERROR_INVALID_ARGUMENT : SV_ERROR_FAILED,
 			    errno == EEXIST ? "a VM named '%s' already exists (see snapvm list; "
 					      "snapvm stop %s)"
 					    : "cannot create the VM directory for '%s': %s",
@@ -182,8 +183,7 @@ void sv_machine_free(SvMachine *m)
 	g_free(m);
 }
 
-gboolean sv_machine_check_introspectable(SvMachine *m, SvMachineState *ret_state,
-					 GError **error)
+gboolean sv_machine_check_introspectable(SvMachine *m, SvMachineState *ret_state, GError **error)
 {
 	if (!m->image_dir) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
@@ -223,10 +223,14 @@ SvMachineState sv_machine_get_state(SvMachine *m, GError **error)
 const char *sv_machine_state_str(SvMachineState s)
 {
 	switch (s) {
-	case SV_MACHINE_RUNNING: return "running";
-	case SV_MACHINE_PAUSED: return "paused";
-	case SV_MACHINE_STOPPED: return "stopped";
-	case SV_MACHINE_OTHER: break;
+	case SV_MACHINE_RUNNING:
+		return "running";
+	case SV_MACHINE_PAUSED:
+		return "paused";
+	case SV_MACHINE_STOPPED:
+		return "stopped";
+	case SV_MACHINE_OTHER:
+		break;
 	}
 	return "other";
 }
@@ -236,8 +240,7 @@ SvGuestMem *sv_machine_map_ram(SvMachine *m, GError **error)
 	return m->ops->map_ram(m, error);
 }
 
-gboolean sv_machine_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs,
-				   GError **error)
+gboolean sv_machine_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs, GError **error)
 {
 	return m->ops->read_vcpu_regs(m, cpu, ret_regs, error);
 }
@@ -247,8 +250,7 @@ void sv_machine_release_control(SvMachine *m)
 	m->ops->release_control(m);
 }
 
-gboolean sv_machine_stop(SvMachine *m, gboolean keep_console, char **ret_kept_log,
-			 GError **error)
+gboolean sv_machine_stop(SvMachine *m, gboolean keep_console, char **ret_kept_log, GError **error)
 {
 	if (!m->ops->stop(m, error))
 		return FALSE;

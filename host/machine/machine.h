@@ -31,7 +31,7 @@
 typedef struct SvMachineConfig {
 	const SvArchOps *arch;
 	const char *name;
-	const char *accel;     /* "tcg" | "kvm" | "auto" */
+	const char *accel; /* "tcg" | "kvm" | "auto" */
 	guint memory_mib;
 	guint vcpus;
 	const char *cpu_model; /* NULL: the arch's portable default; a QEMU model,
@@ -81,8 +81,8 @@ struct SvMachine {
 	 * (SV_AGENT_CONTROL_PORT_NAME), agent-control.sock */
 	char *agent_control_socket;
 	char *console_log;
-	char *connect_uri;  /* NULL for the default */
-	char *image_dir;    /* the guest image it booted, NULL if unknown */
+	char *connect_uri; /* NULL for the default */
+	char *image_dir;   /* the guest image it booted, NULL if unknown */
 	guint memory_mib;
 };
 
@@ -103,21 +103,18 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvMachine, sv_machine_free)
 
 /* For introspection: the VM exists (running or paused) and recorded the
  * image it booted. *ret_state says which. */
-gboolean sv_machine_check_introspectable(SvMachine *m, SvMachineState *ret_state,
-					 GError **error);
+gboolean sv_machine_check_introspectable(SvMachine *m, SvMachineState *ret_state, GError **error);
 gboolean sv_machine_pause(SvMachine *m, GError **error);
 gboolean sv_machine_resume(SvMachine *m, GError **error);
 SvMachineState sv_machine_get_state(SvMachine *m, GError **error);
 const char *sv_machine_state_str(SvMachineState s);
 SvGuestMem *sv_machine_map_ram(SvMachine *m, GError **error);
-gboolean sv_machine_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs,
-				   GError **error);
+gboolean sv_machine_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs, GError **error);
 void sv_machine_release_control(SvMachine *m);
 /* Stops the machine and removes its record and vm_dir. If keep_console is
  * set, the console log is moved to <state>/logs/<name>.console.log first and
  * its path returned in *ret_kept_log. */
-gboolean sv_machine_stop(SvMachine *m, gboolean keep_console, char **ret_kept_log,
-			 GError **error);
+gboolean sv_machine_stop(SvMachine *m, gboolean keep_console, char **ret_kept_log, GError **error);
 
 /* Names of every machine with a record, sorted. */
 GPtrArray *sv_machine_list_names(GError **error);

@@ -75,7 +75,7 @@ char *sv_qemu_cpu_probe_script(const char *const *models)
 static GHashTable *replies_by_id(const char *transcript, GError **error)
 {
 	g_autoptr(GHashTable) by_id = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-							     (GDestroyNotify)json_node_unref);
+							    (GDestroyNotify)json_node_unref);
 	g_auto(GStrv) lines = g_strsplit(transcript, "\n", -1);
 	for (char **l = lines; *l; l++) {
 		if (!**l)
@@ -109,7 +109,8 @@ static JsonArray *unavailable_features(JsonNode *defs, const char *model)
 		if (!JSON_NODE_HOLDS_OBJECT(n))
 			continue;
 		JsonObject *d = json_node_get_object(n);
-		if (g_strcmp0(json_object_get_string_member_with_default(d, "name", NULL), model) == 0 &&
+		if (g_strcmp0(json_object_get_string_member_with_default(d, "name", NULL), model) ==
+			    0 &&
 		    json_object_has_member(d, "unavailable-features"))
 			return json_object_get_array_member(d, "unavailable-features");
 	}
@@ -124,7 +125,8 @@ static SvCpuModelFeatures *read_expansion(JsonNode *reply, JsonNode *defs, const
 	JsonObject *o = reply ? json_node_get_object(reply) : NULL;
 	if (!o || json_object_has_member(o, "error")) {
 		JsonObject *e = o ? json_object_get_object_member(o, "error") : NULL;
-		const char *desc = e ? json_object_get_string_member_with_default(e, "desc", NULL) : NULL;
+		const char *desc = e ? json_object_get_string_member_with_default(e, "desc", NULL)
+				     : NULL;
 		f->error = g_strdup(desc ? desc : "no answer");
 		return f;
 	}
@@ -145,7 +147,8 @@ static SvCpuModelFeatures *read_expansion(JsonNode *reply, JsonNode *defs, const
 	JsonNode *value;
 	json_object_iter_init(&it, props);
 	while (json_object_iter_next(&it, &name, &value)) {
-		if (JSON_NODE_HOLDS_VALUE(value) && json_node_get_value_type(value) == G_TYPE_BOOLEAN &&
+		if (JSON_NODE_HOLDS_VALUE(value) &&
+		    json_node_get_value_type(value) == G_TYPE_BOOLEAN &&
 		    json_node_get_boolean(value))
 			g_hash_table_add(f->on, g_strdup(name));
 	}
@@ -168,7 +171,8 @@ GPtrArray *sv_qemu_cpu_probe_parse(const char *transcript, const char *const *mo
 	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)sv_cpu_model_features_free);
 	for (guint i = 0; models[i]; i++) {
 		g_autofree char *id = g_strdup_printf("expand-%u", i);
-		g_ptr_array_add(out, read_expansion(g_hash_table_lookup(by_id, id), defs, models[i]));
+		g_ptr_array_add(out,
+				read_expansion(g_hash_table_lookup(by_id, id), defs, models[i]));
 	}
 	return out;
 }
@@ -236,14 +240,14 @@ GPtrArray *sv_qemu_cpu_probe(const SvArchOps *arch, const char *const *models, G
 			    arch->qemu->package);
 		return NULL;
 	}
-	const char *argv[] = { emulator, "-M", "none", "-accel", "tcg", "-nodefaults",
-			       "-display", "none", "-qmp", "stdio", NULL };
+	const char *argv[] = { emulator,   "-M",   "none", "-accel", "tcg", "-nodefaults",
+			       "-display", "none", "-qmp", "stdio",  NULL };
 	g_autofree char *script = sv_qemu_cpu_probe_script(models);
 	g_autoptr(GError) local = NULL;
 	g_autofree char *out = converse(argv, script, &local);
 	GPtrArray *features = out ? sv_qemu_cpu_probe_parse(out, models, &local) : NULL;
 	if (!features)
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "%s -M none: %s", arch->qemu->emulator,
-			    local->message);
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "%s -M none: %s",
+			    arch->qemu->emulator, local->message);
 	return features;
 }

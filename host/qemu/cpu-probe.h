@@ -16,9 +16,9 @@
 
 typedef struct SvCpuModelFeatures {
 	char *model;
-	gboolean known;	 /* QEMU expanded it (else error says why not) */
-	char *error;	 /* QEMU's own words when it could not */
-	GHashTable *on;	 /* property names that are on and that TCG can give (a set) */
+	gboolean known; /* QEMU expanded it (else error says why not) */
+	char *error;	/* QEMU's own words when it could not */
+	GHashTable *on; /* property names that are on and that TCG can give (a set) */
 } SvCpuModelFeatures;
 void sv_cpu_model_features_free(SvCpuModelFeatures *f);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvCpuModelFeatures, sv_cpu_model_features_free)

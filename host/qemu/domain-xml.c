@@ -62,15 +62,15 @@ static void add_qemu_args(GString *s, const SvQemuBoard *board, const char *mode
 	for (const char *const *g = board->max_cpu_globals;
 	     g_strcmp0(model, SV_CPU_MAX) == 0 && g && *g; g++) {
 		g_autofree char *esc = g_markup_escape_text(*g, -1);
-		g_string_append_printf(s, "    <qemu:arg value='-global'/>\n"
-					  "    <qemu:arg value='%s'/>\n",
+		g_string_append_printf(s,
+				       "    <qemu:arg value='-global'/>\n"
+				       "    <qemu:arg value='%s'/>\n",
 				       esc);
 	}
 	g_string_append(s, "  </qemu:commandline>\n");
 }
 
-char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config,
-			  const char *emulator)
+char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config, const char *emulator)
 {
 	const SvQemuBoard *board = m->arch->qemu;
 	GString *s = g_string_new("<domain type='qemu' "
@@ -120,7 +120,8 @@ char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config,
 			       "    </channel>\n"
 			       "    <channel type='unix'>\n"
 			       "      <source mode='bind' path='%s'/>\n"
-			       "      <target type='virtio' name='" SV_AGENT_CONTROL_PORT_NAME "'/>\n"
+			       "      <target type='virtio' name='" SV_AGENT_CONTROL_PORT_NAME
+			       "'/>\n"
 			       "    </channel>\n"
 			       "  </devices>\n",
 			       log, sock, control);

@@ -11,7 +11,6 @@
 #define SV_DOMAIN_XMLNS "https://snapvm.dev/xmlns/machine/1"
 
 /* emulator: absolute path of the QEMU binary. Returns newly allocated XML. */
-char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config,
-			  const char *emulator);
+char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config, const char *emulator);
 
 #endif

@@ -49,9 +49,11 @@ static gboolean decode_body(const guint8 *p, gsize n, GByteArray *out, GError **
 			c = p[i] ^ 0x20;
 		} else if (c == '*') {
 			if (out->len == 0)
-				return protocol_error(error, "run-length repeat with nothing to repeat");
+				return protocol_error(error,
+						      "run-length repeat with nothing to repeat");
 			if (++i == n)
-				return protocol_error(error, "packet ends inside a run-length repeat");
+				return protocol_error(error,
+						      "packet ends inside a run-length repeat");
 			if (p[i] < RLE_BIAS + 3 || p[i] > 126)
 				return protocol_error(error, "bad run-length count");
 			guint repeats = p[i] - RLE_BIAS;
@@ -130,11 +132,13 @@ gboolean sv_gdb_hex_decode(const char *hex, gsize hex_len, guint8 *out, gsize ou
 		return FALSE;
 	}
 	for (gsize i = 0; i < out_len; i++) {
-		int hi = g_ascii_xdigit_value(hex[2 * i]), lo = g_ascii_xdigit_value(hex[2 * i + 1]);
+		int hi = g_ascii_xdigit_value(hex[2 * i]),
+		    lo = g_ascii_xdigit_value(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
-			return protocol_error(error, hex[2 * i] == 'x' || hex[2 * i + 1] == 'x'
-							     ? "the stub says the value is not available"
-							     : "a register value is not hex");
+			return protocol_error(error,
+					      hex[2 * i] == 'x' || hex[2 * i + 1] == 'x'
+						      ? "the stub says the value is not available"
+						      : "a register value is not hex");
 		out[i] = (guint8)(hi << 4 | lo);
 	}
 	return TRUE;

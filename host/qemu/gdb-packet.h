@@ -21,9 +21,9 @@
 GString *sv_gdb_packet_frame(const char *payload, gsize len);
 
 typedef enum {
-	SV_GDB_PARSE_ERROR,    /* malformed; error is set */
+	SV_GDB_PARSE_ERROR,	/* malformed; error is set */
 	SV_GDB_PARSE_NEED_MORE, /* no complete packet yet */
-	SV_GDB_PARSE_PACKET,   /* one packet decoded into ret_payload */
+	SV_GDB_PARSE_PACKET,	/* one packet decoded into ret_payload */
 } SvGdbParseResult;
 
 /*

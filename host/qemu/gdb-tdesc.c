@@ -130,8 +130,8 @@ static gboolean load_document(Loader *l, const char *annex, GError **error)
 	/* GMarkup's errors and the callbacks' are about this document; an
 	 * include's own (SV_ERROR) already say where they come from */
 	if (local->domain == G_MARKUP_ERROR)
-		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "gdbstub: target description %s: %s",
-			    annex, local->message);
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "gdbstub: target description %s: %s", annex, local->message);
 	else
 		g_propagate_error(error, g_steal_pointer(&local));
 	return FALSE;
@@ -139,7 +139,8 @@ static gboolean load_document(Loader *l, const char *annex, GError **error)
 
 GHashTable *sv_gdb_tdesc_load(SvGdbFetchFn fetch, gpointer data, GError **error)
 {
-	Loader l = { .fetch = fetch, .data = data,
+	Loader l = { .fetch = fetch,
+		     .data = data,
 		     .regs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, reg_free) };
 	if (!load_document(&l, "target.xml", error)) {
 		g_hash_table_unref(l.regs);

@@ -14,7 +14,7 @@
 
 typedef struct SvGdbReg {
 	char *name;
-	guint regnum;	/* what 'p' takes */
+	guint regnum; /* what 'p' takes */
 	guint bitsize;
 } SvGdbReg;
 

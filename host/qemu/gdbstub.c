@@ -21,7 +21,7 @@
 struct SvGdbStub {
 	int fd;
 	guint timeout_ms;
-	GByteArray *in; /* received, not yet parsed */
+	GByteArray *in;	  /* received, not yet parsed */
 	GHashTable *regs; /* name -> SvGdbReg */
 };
 
@@ -93,9 +93,10 @@ static char *request(SvGdbStub *s, const char *payload, gsize *ret_len, GError *
 	char *reply = recv_packet(s, &len, error);
 	if (!reply)
 		return NULL;
-	if (len == 3 && reply[0] == 'E' && g_ascii_isxdigit(reply[1]) && g_ascii_isxdigit(reply[2])) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "gdbstub: '%s' failed with %s", payload,
-			    reply);
+	if (len == 3 && reply[0] == 'E' && g_ascii_isxdigit(reply[1]) &&
+	    g_ascii_isxdigit(reply[2])) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "gdbstub: '%s' failed with %s",
+			    payload, reply);
 		g_free(reply);
 		return NULL;
 	}
@@ -110,8 +111,8 @@ static char *fetch_feature(const char *annex, gpointer data, GError **error)
 	SvGdbStub *s = data;
 	g_autoptr(GString) doc = g_string_new(NULL);
 	for (;;) {
-		g_autofree char *req = g_strdup_printf("qXfer:features:read:%s:%zx,%x", annex, doc->len,
-						       XFER_CHUNK);
+		g_autofree char *req = g_strdup_printf("qXfer:features:read:%s:%zx,%x", annex,
+						       doc->len, XFER_CHUNK);
 		gsize len;
 		g_autofree char *reply = request(s, req, &len, error);
 		if (!reply)
@@ -207,8 +208,8 @@ gboolean sv_gdb_stub_read_register(SvGdbStub *s, const char *name, void *buf, gs
 	}
 	if (r->bitsize != 8 * len) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
-			    "gdbstub: register %s is %u bits, not %" G_GSIZE_FORMAT, name, r->bitsize,
-			    8 * len);
+			    "gdbstub: register %s is %u bits, not %" G_GSIZE_FORMAT, name,
+			    r->bitsize, 8 * len);
 		return FALSE;
 	}
 	g_autofree char *req = g_strdup_printf("p%x", r->regnum);

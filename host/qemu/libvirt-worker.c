@@ -161,7 +161,8 @@ static gboolean ensure_embed_root(const char *root, GError **error)
 		return FALSE;
 	/* Say where the RAM files are, for whoever cleans up the state dir. */
 	g_autofree char *link = g_build_filename(root, "ram-dir", NULL);
-	if (!g_file_test(link, G_FILE_TEST_IS_SYMLINK) && symlink(ram, link) < 0 && errno != EEXIST) {
+	if (!g_file_test(link, G_FILE_TEST_IS_SYMLINK) && symlink(ram, link) < 0 &&
+	    errno != EEXIST) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "cannot create %s: %s", link,
 			    g_strerror(errno));
 		return FALSE;
@@ -232,11 +233,15 @@ static virConnectPtr worker_connect(const char *uri, GError **error)
 static const char *state_name(int state)
 {
 	switch (state) {
-	case VIR_DOMAIN_RUNNING: return "running";
-	case VIR_DOMAIN_PAUSED: return "paused";
+	case VIR_DOMAIN_RUNNING:
+		return "running";
+	case VIR_DOMAIN_PAUSED:
+		return "paused";
 	case VIR_DOMAIN_SHUTOFF:
-	case VIR_DOMAIN_CRASHED: return "stopped";
-	default: return "other";
+	case VIR_DOMAIN_CRASHED:
+		return "stopped";
+	default:
+		return "other";
 	}
 }
 
@@ -285,7 +290,8 @@ static char *worker_perform(virConnectPtr conn, guint32 op, const char *name, co
 			result = g_strdup("");
 		else {
 			virErrorPtr e = virGetLastError();
-			if (e && (e->code == VIR_ERR_OPERATION_INVALID || e->code == VIR_ERR_NO_DOMAIN))
+			if (e &&
+			    (e->code == VIR_ERR_OPERATION_INVALID || e->code == VIR_ERR_NO_DOMAIN))
 				result = g_strdup(""); /* it stopped by itself meanwhile */
 			else
 				set_libvirt_error(error, "cannot stop the VM");
@@ -297,8 +303,8 @@ static char *worker_perform(virConnectPtr conn, guint32 op, const char *name, co
 		 * waits for the reconnection, and fails if QEMU is gone. */
 		if (st == VIR_DOMAIN_RUNNING || st == VIR_DOMAIN_PAUSED) {
 			char *reply = NULL;
-			if (virDomainQemuMonitorCommand(dom, "{\"execute\":\"query-status\"}", &reply,
-							0) < 0)
+			if (virDomainQemuMonitorCommand(dom, "{\"execute\":\"query-status\"}",
+							&reply, 0) < 0)
 				st = VIR_DOMAIN_SHUTOFF;
 			else if (virDomainGetInfo(dom, &info) == 0)
 				st = (int)info.state;
@@ -383,7 +389,8 @@ SvLibvirtWorker *sv_libvirt_worker_start(const char *uri, GError **error)
 	w->fd = sv[0];
 	guint32 ok = 0, code = 0;
 	g_autofree char *msg = NULL, *unused = NULL;
-	if (!recv_message(w->fd, (LOCK_WAIT_SECONDS + 60) * 1000, &ok, &code, &msg, &unused) || !ok) {
+	if (!recv_message(w->fd, (LOCK_WAIT_SECONDS + 60) * 1000, &ok, &code, &msg, &unused) ||
+	    !ok) {
 		if (msg)
 			g_set_error_literal(error, SV_ERROR, (gint)code, msg);
 		else

@@ -27,9 +27,9 @@ typedef enum {
 	SV_LV_CREATE = 1, /* arg: domain XML; starts a transient domain */
 	SV_LV_PAUSE,
 	SV_LV_RESUME,
-	SV_LV_DESTROY,	  /* succeeds if the domain is already gone */
-	SV_LV_STATE,	  /* result: running | paused | stopped | other */
-	SV_LV_QMP,	  /* arg: a QMP command (JSON); result: QEMU's JSON reply */
+	SV_LV_DESTROY, /* succeeds if the domain is already gone */
+	SV_LV_STATE,   /* result: running | paused | stopped | other */
+	SV_LV_QMP,     /* arg: a QMP command (JSON); result: QEMU's JSON reply */
 } SvLibvirtOp;
 
 typedef struct SvLibvirtWorker SvLibvirtWorker;

@@ -109,16 +109,15 @@ static JsonNode *qmp(SvMachine *m, const char *command, GError **error)
 /* Reads a property of one of QEMU's /objects. */
 static JsonNode *qom_get(SvMachine *m, const char *object, const char *property, GError **error)
 {
-	g_autofree char *cmd = g_strdup_printf(
-		"{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/objects/%s\","
-		"\"property\":\"%s\"}}",
-		object, property);
+	g_autofree char *cmd =
+		g_strdup_printf("{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/objects/%s\","
+				"\"property\":\"%s\"}}",
+				object, property);
 	return qmp(m, cmd, error);
 }
 
 /* Finds the memory-backend-file object QEMU uses for main RAM. */
-static gboolean find_ram_file(SvMachine *m, char **ret_path, guint64 *ret_size,
-			      GError **error)
+static gboolean find_ram_file(SvMachine *m, char **ret_path, guint64 *ret_size, GError **error)
 {
 	g_autoptr(JsonNode) list =
 		qmp(m, "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/objects\"}}", error);
@@ -194,7 +193,7 @@ gboolean sv_qemu_machine_running(SvMachine *m, gboolean *ret_running, GError **e
 		return FALSE;
 	JsonObject *o = JSON_NODE_HOLDS_OBJECT(st) ? json_node_get_object(st) : NULL;
 	if (!o || !json_object_has_member(o, "running")) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, 
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
 			    "QEMU monitor: query-status has no 'running'");
 		return FALSE;
 	}

@@ -35,7 +35,8 @@ static const char *source_monitor_text(gpointer ctx, GError **error)
 {
 	VcpuSource *src = ctx;
 	if (!src->monitor_text)
-		src->monitor_text = sv_qemu_machine_hmp(src->m, "info registers", (gint)src->cpu, error);
+		src->monitor_text = sv_qemu_machine_hmp(src->m, "info registers", (gint)src->cpu,
+							error);
 	if (src->monitor_text && !*src->monitor_text) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "VM '%s' has no vCPU %u",
 			    src->m->name, src->cpu);
@@ -80,9 +81,10 @@ gboolean sv_qemu_vcpu_regs_read(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs, G
 	if (!sv_qemu_machine_running(m, &running, error))
 		return FALSE;
 	if (running) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
-			    "VM '%s' is running: its vCPU registers are read only while it is paused",
-			    m->name);
+		g_set_error(
+			error, SV_ERROR, SV_ERROR_FAILED,
+			"VM '%s' is running: its vCPU registers are read only while it is paused",
+			m->name);
 		return FALSE;
 	}
 	g_autofree char *socket_path = g_build_filename(m->vm_dir, GDB_SOCKET_NAME, NULL);
@@ -97,8 +99,10 @@ gboolean sv_qemu_vcpu_regs_read(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs, G
 		return FALSE;
 	}
 	VcpuSource src = { .m = m, .cpu = cpu };
-	SvGdbRegReader rd = { .has = source_has, .read = source_read,
-			      .monitor_text = source_monitor_text, .ctx = &src };
+	SvGdbRegReader rd = { .has = source_has,
+			      .read = source_read,
+			      .monitor_text = source_monitor_text,
+			      .ctx = &src };
 	src.stub = sv_gdb_stub_connect(socket_path, GDB_TIMEOUT_MS, error);
 	gboolean ok = src.stub && sv_gdb_stub_select_cpu(src.stub, cpu, error) &&
 		      sv_arch_gdb_vcpu_regs(m->arch, &rd, ret_regs, error);
@@ -116,4 +120,3 @@ gboolean sv_qemu_vcpu_regs_read(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs, G
 	}
 	return ok;
 }
-

@@ -57,8 +57,9 @@ gboolean sv_cpu_check_needs(const GPtrArray *needs, const SvCpuModelFeatures *ch
 	}
 	const char *them = missing->len > 1 ? "them" : "it";
 	g_autoptr(GString) msg = g_string_new(NULL);
-	g_string_printf(msg, "the snapshot's FPU/SIMD state uses %s, which %sCPU model %s lacks "
-			     "under QEMU's TCG: ",
+	g_string_printf(msg,
+			"the snapshot's FPU/SIMD state uses %s, which %sCPU model %s lacks "
+			"under QEMU's TCG: ",
 			what->str, chosen_is_default ? "the default " : "", chosen->model);
 	gboolean dflt_ok = !chosen_is_default && dflt && has_all(needs, dflt);
 	gboolean max_ok = max && g_strcmp0(chosen->model, max->model) && has_all(needs, max);

@@ -62,8 +62,10 @@ static gboolean rw_view_open(RwView *v, const void *ro, GError **error)
 			*next++ = '\0';
 		unsigned long long s, e, off;
 		char perms[8];
-		if (sscanf(line, "%llx-%llx %7s %llx", &s, &e, perms, &off) == 4 && p >= s && p < e) {
-			g_autofree char *link = g_strdup_printf("/proc/self/map_files/%llx-%llx", s, e);
+		if (sscanf(line, "%llx-%llx %7s %llx", &s, &e, perms, &off) == 4 && p >= s &&
+		    p < e) {
+			g_autofree char *link = g_strdup_printf("/proc/self/map_files/%llx-%llx", s,
+								e);
 			int fd = open(link, O_RDWR | O_CLOEXEC);
 			if (fd < 0) {
 				g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
@@ -72,11 +74,13 @@ static gboolean rw_view_open(RwView *v, const void *ro, GError **error)
 				return FALSE;
 			}
 			v->len = e - s;
-			void *rw = mmap(NULL, v->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+			void *rw = mmap(NULL, v->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+					(off_t)off);
 			close(fd);
 			if (rw == MAP_FAILED) {
 				g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
-					    "cannot map guest RAM for writing: %s", g_strerror(errno));
+					    "cannot map guest RAM for writing: %s",
+					    g_strerror(errno));
 				return FALSE;
 			}
 			v->rw = rw;
@@ -86,7 +90,8 @@ static gboolean rw_view_open(RwView *v, const void *ro, GError **error)
 		}
 		line = next;
 	}
-	g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "guest RAM view not found in /proc/self/maps");
+	g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+		    "guest RAM view not found in /proc/self/maps");
 	return FALSE;
 }
 
@@ -122,7 +127,8 @@ gboolean sv_restore_place_pages(const SvGuestMem *mem, SvSnapshotReader *r, cons
 		return FALSE;
 	}
 	memcpy(&hdr, bytes, sizeof(hdr));
-	if (memcmp(hdr.magic, SV_RIMG_PFN_MAGIC, 8) || hdr.nruns > (len - sizeof(hdr)) / sizeof(struct sv_rimg_pfn_run) ||
+	if (memcmp(hdr.magic, SV_RIMG_PFN_MAGIC, 8) ||
+	    hdr.nruns > (len - sizeof(hdr)) / sizeof(struct sv_rimg_pfn_run) ||
 	    len != sizeof(hdr) + hdr.nruns * sizeof(struct sv_rimg_pfn_run)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "malformed page-frame message");
 		return FALSE;
@@ -146,7 +152,8 @@ gboolean sv_restore_place_pages(const SvGuestMem *mem, SvSnapshotReader *r, cons
 	}
 	if (expect != total || hdr.staging_pages != total) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-			    "the guest staged %" G_GUINT64_FORMAT " pages, the snapshot has %" G_GUINT64_FORMAT,
+			    "the guest staged %" G_GUINT64_FORMAT
+			    " pages, the snapshot has %" G_GUINT64_FORMAT,
 			    expect, total);
 		return FALSE;
 	}
@@ -168,7 +175,8 @@ gboolean sv_restore_place_pages(const SvGuestMem *mem, SvSnapshotReader *r, cons
 				return FALSE;
 			cur_section = s->section;
 		}
-		const guint8 *src = (const guint8 *)g_bytes_get_data(data, NULL) + s->offset + s_done * ps;
+		const guint8 *src = (const guint8 *)g_bytes_get_data(data, NULL) + s->offset +
+				    s_done * ps;
 		guint8 *dst = rw_ptr(&view, mem, (p->pfn + p_done) * ps, n * ps, error);
 		if (!dst)
 			return FALSE;

@@ -24,11 +24,11 @@ typedef struct SvRestorePageRun {
 typedef struct SvRestoreImageInfo {
 	guint32 pid;
 	char comm[17];
-	guint64 image_bytes;  /* size of the flat image */
-	guint64 pages;	      /* pages stored (copied into the image) */
+	guint64 image_bytes; /* size of the flat image */
+	guint64 pages;	     /* pages stored (copied into the image) */
 	guint nvmas;
 	guint nfiles_carried;
-	gboolean no_files;    /* the snapshot carries no files (--no-files) */
+	gboolean no_files; /* the snapshot carries no files (--no-files) */
 	/* the pages the image's runs restore, by vaddr (= staging order with
 	 * SV_RIMG_HOST_PAGES): the snapshot's, less those a private file
 	 * mapping reads from its file anyway */

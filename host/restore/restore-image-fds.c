@@ -27,31 +27,45 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 {
 	GArray *out = t->fds;
 	GByteArray *data = t->fd_data;
-	g_autoptr(GHashTable) pipes = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	g_autoptr(GHashTable)
+		pipes = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	/* open file identity -> its first fd (the snapshot lists fds in order) */
-	g_autoptr(GHashTable) opened = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	g_autoptr(GHashTable)
+		opened = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	/* stdio pipe identity -> its first fd, for other opens of it */
-	g_autoptr(GHashTable) stdio_pipes = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	g_autoptr(GHashTable)
+		stdio_pipes = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	for (gsize i = 0; i < g_variant_n_children(fds); i++) {
 		g_autoptr(GVariant) d = g_variant_get_child_value(fds, i);
 		g_auto(SvSnapFd) entry = { 0 };
 		if (!sv_snap_fd_read(d, &entry))
-			return sv_rimg_refuse(error, "fd entry %" G_GSIZE_FORMAT " of the snapshot lacks fd, kind or flags", i);
+			return sv_rimg_refuse(error,
+					      "fd entry %" G_GSIZE_FORMAT
+					      " of the snapshot lacks fd, kind or flags",
+					      i);
 		const guint32 fd = entry.fd, flags = entry.flags;
 		const char *kind = entry.kind, *path = entry.path, *sha = entry.sha256;
 		const gboolean cloexec = entry.cloexec, stdio = entry.stdio;
 		const guint64 pos = entry.pos, pipe = entry.pipe, file = entry.file;
 		if (fd >= SV_RIMG_MAX_FD)
-			return sv_rimg_refuse(error, "fd %u is above the kernel's limit of %u", fd, SV_RIMG_MAX_FD);
+			return sv_rimg_refuse(error, "fd %u is above the kernel's limit of %u", fd,
+					      SV_RIMG_MAX_FD);
 		if (flags & O_PATH_)
-			return sv_rimg_refuse(error, "fd %u is an O_PATH descriptor; restoring those is not supported", fd);
-		struct sv_rimg_fd e = { .fd = (gint32)fd, .cloexec = cloexec, .dup_of = -1,
-					.flags = flags & ~(O_CREAT_ | O_EXCL_ | O_NOCTTY_ | O_TRUNC_) };
+			return sv_rimg_refuse(
+				error,
+				"fd %u is an O_PATH descriptor; restoring those is not supported",
+				fd);
+		struct sv_rimg_fd e = { .fd = (gint32)fd,
+					.cloexec = cloexec,
+					.dup_of = -1,
+					.flags = flags &
+						 ~(O_CREAT_ | O_EXCL_ | O_NOCTTY_ | O_TRUNC_) };
 		gpointer first;
 		if (file && g_hash_table_lookup_extended(opened, &file, NULL, &first))
 			e.dup_of = (gint32)GPOINTER_TO_UINT(first);
 		else if (file)
-			g_hash_table_insert(opened, g_memdup2(&file, sizeof(file)), GUINT_TO_POINTER(fd));
+			g_hash_table_insert(opened, g_memdup2(&file, sizeof(file)),
+					    GUINT_TO_POINTER(fd));
 		if (stdio) {
 			/* fds 0-2 are the restorer's own; another fd of the
 			 * same pipe or open file (`2>&1`, `exec 3>&1`) is a
@@ -65,11 +79,14 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 				g_hash_table_insert(stdio_pipes, g_memdup2(&pipe, sizeof(pipe)),
 						    GUINT_TO_POINTER(fd));
 			if (fd > 2 && e.dup_of < 0)
-				return sv_rimg_refuse(error, "fd %u is marked as stdio but is not fd 0-2 or "
-						     "a dup of one", fd);
+				return sv_rimg_refuse(error,
+						      "fd %u is marked as stdio but is not fd 0-2 or "
+						      "a dup of one",
+						      fd);
 		} else if (!strcmp(kind, SV_TASK_FD_KIND_PIPE)) {
 			if (!pipe)
-				return sv_rimg_refuse(error, "fd %u is a pipe without an identity", fd);
+				return sv_rimg_refuse(error, "fd %u is a pipe without an identity",
+						      fd);
 			gpointer idx;
 			if (!g_hash_table_lookup_extended(pipes, &pipe, NULL, &idx)) {
 				idx = GUINT_TO_POINTER(g_hash_table_size(pipes));
@@ -77,39 +94,50 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			}
 			e.pipe = GPOINTER_TO_UINT(idx);
 			e.kind = (flags & O_ACCMODE_) == O_RDONLY_ ? SV_RIMG_FD_PIPE_READ
-								     : SV_RIMG_FD_PIPE_WRITE;
+								   : SV_RIMG_FD_PIPE_WRITE;
 			gsize n = 0;
-			const guint8 *b = entry.pipe_data ? g_variant_get_fixed_array(entry.pipe_data, &n, 1) : NULL;
+			const guint8 *b = entry.pipe_data
+						  ? g_variant_get_fixed_array(entry.pipe_data, &n,
+									      1)
+						  : NULL;
 			if (data->len + n > MAX_PIPE_DATA)
-				return sv_rimg_refuse(error, "the pipes hold over %u MiB of unread data", MAX_PIPE_DATA >> 20);
+				return sv_rimg_refuse(error,
+						      "the pipes hold over %u MiB of unread data",
+						      MAX_PIPE_DATA >> 20);
 			e.data_off = data->len;
 			e.data_len = n;
 			if (n)
 				g_byte_array_append(data, b, (guint)n);
-		} else if (!strcmp(kind, SV_TASK_FD_KIND_FILE) || !strcmp(kind, SV_TASK_FD_KIND_DIR) ||
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_FILE) ||
+			   !strcmp(kind, SV_TASK_FD_KIND_DIR) ||
 			   !strcmp(kind, SV_TASK_FD_KIND_CHR)) {
 			if (!path || path[0] != '/')
-				return sv_rimg_refuse(error, "fd %u (%s) has no path to reopen", fd, kind);
+				return sv_rimg_refuse(error, "fd %u (%s) has no path to reopen", fd,
+						      kind);
 			if (!strcmp(kind, SV_TASK_FD_KIND_FILE))
 				sv_rimg_add_file(t, path, sha);
 			e.kind = SV_RIMG_FD_PATH;
 			e.path_off = sv_rimg_add_string(t, path);
 			e.pos = pos;
 		} else {
-			return sv_rimg_refuse(error, "fd %u is a %s; restore recreates files, directories, "
-					     "devices and pipes only", fd, kind);
+			return sv_rimg_refuse(error,
+					      "fd %u is a %s; restore recreates files, directories, "
+					      "devices and pipes only",
+					      fd, kind);
 		}
 		g_array_append_val(out, e);
 	}
 	g_array_sort(out, compare_fd);
 	for (guint i = 1; i < out->len; i++)
-		if (g_array_index(out, struct sv_rimg_fd, i).fd == g_array_index(out, struct sv_rimg_fd, i - 1).fd)
+		if (g_array_index(out, struct sv_rimg_fd, i).fd ==
+		    g_array_index(out, struct sv_rimg_fd, i - 1).fd)
 			return sv_rimg_refuse(error, "fd %d appears twice in the snapshot",
-				      g_array_index(out, struct sv_rimg_fd, i).fd);
+					      g_array_index(out, struct sv_rimg_fd, i).fd);
 	for (guint i = 0; i < out->len; i++) {
 		const struct sv_rimg_fd *e = &g_array_index(out, struct sv_rimg_fd, i);
 		if (e->dup_of >= e->fd)
-			return sv_rimg_refuse(error, "fd %d shares its open file with a later fd", e->fd);
+			return sv_rimg_refuse(error, "fd %d shares its open file with a later fd",
+					      e->fd);
 	}
 	t->h.nfds = out->len;
 	return TRUE;
@@ -117,7 +145,8 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 
 static void timer(GVariant *task, const char *key, guint64 out[2])
 {
-	g_autoptr(GVariant) v = g_variant_lookup_value(task, key, G_VARIANT_TYPE(SV_TASK_ITIMER_TYPE));
+	g_autoptr(GVariant)
+		v = g_variant_lookup_value(task, key, G_VARIANT_TYPE(SV_TASK_ITIMER_TYPE));
 	if (v)
 		g_variant_get(v, "(tt)", &out[0], &out[1]);
 }
@@ -125,7 +154,8 @@ static void timer(GVariant *task, const char *key, guint64 out[2])
 gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error)
 {
 	struct sv_rimg_header *h = &t->h;
-	g_autoptr(GVariant) fds = g_variant_lookup_value(task, SV_TASK_FDS, G_VARIANT_TYPE(SV_TASK_FDS_TYPE));
+	g_autoptr(GVariant)
+		fds = g_variant_lookup_value(task, SV_TASK_FDS, G_VARIANT_TYPE(SV_TASK_FDS_TYPE));
 	if (!fds)
 		return TRUE; /* a snapshot from before fds were captured */
 	h->flags |= SV_RIMG_FDS;
@@ -135,40 +165,54 @@ gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error)
 	const char *cwd = "";
 	g_variant_lookup(task, SV_TASK_CWD, "&s", &cwd);
 	if (cwd[0] && cwd[0] != '/')
-		return sv_rimg_refuse(error, "the snapshot's working directory '%s' is not absolute", cwd);
+		return sv_rimg_refuse(error,
+				      "the snapshot's working directory '%s' is not absolute", cwd);
 	h->cwd_off = sv_rimg_add_string(t, cwd);
 	guint32 umask = 022;
 	g_variant_lookup(task, SV_TASK_UMASK, "u", &umask);
 	h->umask = umask & 0777;
-	g_autoptr(GVariant) rl = g_variant_lookup_value(task, SV_TASK_RLIMITS, G_VARIANT_TYPE(SV_TASK_RLIMITS_TYPE));
+	g_autoptr(GVariant) rl = g_variant_lookup_value(task, SV_TASK_RLIMITS,
+							G_VARIANT_TYPE(SV_TASK_RLIMITS_TYPE));
 	if (rl) {
 		gsize n = g_variant_n_children(rl);
 		if (n > SV_RIMG_RLIMITS)
-			return sv_rimg_refuse(error, "the snapshot has %" G_GSIZE_FORMAT " resource limits; this "
-					     "restorer knows %u", n, SV_RIMG_RLIMITS);
+			return sv_rimg_refuse(error,
+					      "the snapshot has %" G_GSIZE_FORMAT
+					      " resource limits; this "
+					      "restorer knows %u",
+					      n, SV_RIMG_RLIMITS);
 		for (gsize i = 0; i < n; i++) {
 			g_variant_get_child(rl, i, "(tt)", &h->rlimits[i][0], &h->rlimits[i][1]);
 			if (h->rlimits[i][0] > h->rlimits[i][1])
-				return sv_rimg_refuse(error, "resource limit %" G_GSIZE_FORMAT " has its soft "
-						     "value above its hard one", i);
+				return sv_rimg_refuse(error,
+						      "resource limit %" G_GSIZE_FORMAT
+						      " has its soft "
+						      "value above its hard one",
+						      i);
 		}
 		h->nrlimits = (guint32)n;
 	}
-	g_autoptr(GVariant) groups = g_variant_lookup_value(task, SV_TASK_GROUPS, G_VARIANT_TYPE(SV_TASK_GROUPS_TYPE));
+	g_autoptr(GVariant) groups = g_variant_lookup_value(task, SV_TASK_GROUPS,
+							    G_VARIANT_TYPE(SV_TASK_GROUPS_TYPE));
 	if (groups) {
 		gsize n;
 		const guint32 *g = g_variant_get_fixed_array(groups, &n, sizeof(guint32));
 		if (n > 65536)
-			return sv_rimg_refuse(error, "the snapshot has %" G_GSIZE_FORMAT " supplementary groups", n);
+			return sv_rimg_refuse(error,
+					      "the snapshot has %" G_GSIZE_FORMAT
+					      " supplementary groups",
+					      n);
 		g_array_append_vals(t->groups, g, (guint)n);
 		h->ngroups = (guint32)n;
 	}
-	g_autoptr(GVariant) expires_only = g_variant_lookup_value(task, SV_TASK_ITIMER_REAL_EXPIRES, NULL);
+	g_autoptr(GVariant)
+		expires_only = g_variant_lookup_value(task, SV_TASK_ITIMER_REAL_EXPIRES, NULL);
 	g_autoptr(GVariant) real = g_variant_lookup_value(task, SV_TASK_ITIMER_REAL, NULL);
 	if (expires_only && !real)
-		return sv_rimg_refuse(error, "the process has ITIMER_REAL armed, but the snapshot knows only "
-				     "its expiry, not the time left (the guest kernel has no tk_core "
-				     "symbol to read CLOCK_MONOTONIC from)");
+		return sv_rimg_refuse(
+			error, "the process has ITIMER_REAL armed, but the snapshot knows only "
+			       "its expiry, not the time left (the guest kernel has no tk_core "
+			       "symbol to read CLOCK_MONOTONIC from)");
 	timer(task, SV_TASK_ITIMER_REAL, h->itimers[0]);
 	timer(task, SV_TASK_ITIMER_VIRTUAL, h->itimers[1]);
 	timer(task, SV_TASK_ITIMER_PROF, h->itimers[2]);
@@ -176,12 +220,15 @@ gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error)
 	 * PR_SET_MM_MAP (exe_fd needs CAP_CHECKPOINT_RESTORE), in the per-arch
 	 * blob: not done yet, so refused rather than run as root. */
 	static const char *const ids[] = { SV_TASK_UID, SV_TASK_EUID, SV_TASK_SUID, SV_TASK_FSUID,
-					    SV_TASK_GID, SV_TASK_EGID, SV_TASK_SGID, SV_TASK_FSGID };
+					   SV_TASK_GID, SV_TASK_EGID, SV_TASK_SGID, SV_TASK_FSGID };
 	for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
 		guint32 v = 0;
 		if (g_variant_lookup(task, ids[i], "u", &v) && v != 0)
-			return sv_rimg_refuse(error, "the process ran with %s %u; restoring a process that is not "
-					     "root is not supported yet", ids[i], v);
+			return sv_rimg_refuse(
+				error,
+				"the process ran with %s %u; restoring a process that is not "
+				"root is not supported yet",
+				ids[i], v);
 	}
 	return TRUE;
 }

@@ -30,7 +30,8 @@ static gboolean mm_fields(struct sv_rimg_header *h, GVariant *mm, GError **error
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(want); i++)
 		if (!g_variant_lookup(fields, want[i].key, "t", want[i].dst))
-			return sv_rimg_refuse(error, "the snapshot's MM section has no '%s'", want[i].key);
+			return sv_rimg_refuse(error, "the snapshot's MM section has no '%s'",
+					      want[i].key);
 	return TRUE;
 }
 
@@ -53,8 +54,9 @@ static gboolean saved_auxv(GArray *auxv, GVariant *mm, GError **error)
 		g_array_append_val(auxv, zero);
 	}
 	if (auxv->len > 2 * MAX_AUXV)
-		return sv_rimg_refuse(error, "saved auxv has %u entries; the kernel keeps at most %u",
-			      auxv->len / 2, MAX_AUXV);
+		return sv_rimg_refuse(error,
+				      "saved auxv has %u entries; the kernel keeps at most %u",
+				      auxv->len / 2, MAX_AUXV);
 	return TRUE;
 }
 
@@ -70,10 +72,11 @@ gboolean sv_rimg_vmas_build(SvRimgTables *t, GVariant *vmas, GError **error)
 	guint32 prot;
 	const char *name, *sha;
 	g_variant_iter_init(&it, vmas);
-	while (g_variant_iter_next(&it, "(ttutt&s&s)", &start, &end, &prot, &vm_flags, &pgoff, &name,
-				   &sha)) {
-		struct sv_rimg_vma e = { .start = start, .end = end, .pgoff = pgoff, .prot = prot & 7,
-					 .file = -1 };
+	while (g_variant_iter_next(&it, "(ttutt&s&s)", &start, &end, &prot, &vm_flags, &pgoff,
+				   &name, &sha)) {
+		struct sv_rimg_vma e = {
+			.start = start, .end = end, .pgoff = pgoff, .prot = prot & 7, .file = -1
+		};
 		if (vm_flags & VM_SHARED_)
 			e.flags |= SV_RIMG_VMA_SHARED;
 		if (vm_flags & VM_GROWSDOWN_)
@@ -87,15 +90,17 @@ gboolean sv_rimg_vmas_build(SvRimgTables *t, GVariant *vmas, GError **error)
 		else if (!strcmp(name, "[heap]"))
 			e.flags |= SV_RIMG_VMA_HEAP;
 		else if (name[0] == '[' && strcmp(name, "[stack]"))
-			return sv_rimg_refuse(error, "mapping %s at 0x%" G_GINT64_MODIFIER "x is a kernel "
-					     "special mapping restore does not know",
-				      name, start);
+			return sv_rimg_refuse(error,
+					      "mapping %s at 0x%" G_GINT64_MODIFIER "x is a kernel "
+					      "special mapping restore does not know",
+					      name, start);
 		if (name[0] == '/')
 			e.file = (gint32)sv_rimg_add_file(t, name, sha);
 		else if (name[0] && name[0] != '[')
-			return sv_rimg_refuse(error, "mapping at 0x%" G_GINT64_MODIFIER "x is named '%s', "
-					     "which is neither a file nor a known region",
-				      start, name);
+			return sv_rimg_refuse(error,
+					      "mapping at 0x%" G_GINT64_MODIFIER "x is named '%s', "
+					      "which is neither a file nor a known region",
+					      start, name);
 		e.name_off = sv_rimg_add_string(t, name);
 		g_array_append_val(t->vmas, e);
 	}
@@ -112,7 +117,8 @@ static gint compare_runs(gconstpointer a, gconstpointer b)
  * the last run when it continues it. */
 static void keep_page(GArray *runs, guint64 va, guint32 section, guint64 off, guint64 ps)
 {
-	SvRestorePageRun *last = runs->len ? &g_array_index(runs, SvRestorePageRun, runs->len - 1) : NULL;
+	SvRestorePageRun *last = runs->len ? &g_array_index(runs, SvRestorePageRun, runs->len - 1)
+					   : NULL;
 	if (last && last->section == section && last->vaddr + last->npages * ps == va &&
 	    last->offset + last->npages * ps == off) {
 		last->npages++;
@@ -139,7 +145,8 @@ static gboolean keep_changed_pages(GArray *kept, SvSnapshotReader *r, const SvRe
 		guint64 va = x->vaddr + k * ps;
 		guint64 foff = v->pgoff * ps + (va - v->start);
 		gsize in = foff < flen ? MIN(ps, flen - foff) : 0;
-		if ((in == 0 || !memcmp(pg, f + foff, in)) && (in == ps || !memcmp(pg + in, zero, ps - in)))
+		if ((in == 0 || !memcmp(pg, f + foff, in)) &&
+		    (in == ps || !memcmp(pg + in, zero, ps - in)))
 			continue;
 		keep_page(kept, va, x->section, x->offset + k * ps, ps);
 	}
@@ -164,12 +171,14 @@ gboolean sv_rimg_page_runs_build(SvRimgTables *t, SvSnapshotReader *r, GVariant 
 	 * need not be stored: the mapping reads them from the file. Leaving
 	 * them out keeps an unwritten mapping unwritten in the restored
 	 * process (no copy-on-write pages, no VM_ACCOUNT), and moves less. */
-	g_autoptr(GPtrArray) contents = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	g_autoptr(GPtrArray)
+		contents = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 	g_ptr_array_set_size(contents, (gint)t->files->len);
 	guint vi = 0;
 	for (guint i = 0; i < runs->len; i++) {
 		const SvRestorePageRun *x = &g_array_index(runs, SvRestorePageRun, i);
-		while (vi < t->vmas->len && g_array_index(t->vmas, struct sv_rimg_vma, vi).end <= x->vaddr)
+		while (vi < t->vmas->len &&
+		       g_array_index(t->vmas, struct sv_rimg_vma, vi).end <= x->vaddr)
 			vi++;
 		const struct sv_rimg_vma *v =
 			vi < t->vmas->len ? &g_array_index(t->vmas, struct sv_rimg_vma, vi) : NULL;
@@ -179,7 +188,8 @@ gboolean sv_rimg_page_runs_build(SvRimgTables *t, SvSnapshotReader *r, GVariant 
 			continue;
 		}
 		if (!contents->pdata[v->file])
-			contents->pdata[v->file] = sv_snapshot_reader_file(r, t->file_shas->pdata[v->file], error);
+			contents->pdata[v->file] =
+				sv_snapshot_reader_file(r, t->file_shas->pdata[v->file], error);
 		if (!contents->pdata[v->file] ||
 		    !keep_changed_pages(t->page_runs, r, x, v, contents->pdata[v->file], error))
 			return FALSE;

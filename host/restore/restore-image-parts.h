@@ -28,7 +28,7 @@
  * restore-image-write.c the counts and offsets) and its tables. */
 typedef struct SvRimgTables {
 	struct sv_rimg_header h;
-	GByteArray *strings;	  /* NUL-terminated, "" at offset 0 */
+	GByteArray *strings; /* NUL-terminated, "" at offset 0 */
 	/* files to put in the guest, one per path: an open regular file joins
 	 * the mapped ones, so it is carried and recreated the same way */
 	GArray *files;		  /* struct sv_rimg_file */

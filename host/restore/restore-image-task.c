@@ -40,9 +40,11 @@ static gboolean task_fields(struct sv_rimg_header *h, GVariant *task, GError **e
 	if (!need_int(task, SV_TASK_PID, &pid, error) || !need_int(task, SV_TASK_TID, &tid, error))
 		return FALSE;
 	if (pid != tid)
-		return sv_rimg_refuse(error, "the snapshot is of thread %" G_GUINT64_FORMAT " of process %"
-				     G_GUINT64_FORMAT "; only whole single-threaded processes restore",
-			      tid, pid);
+		return sv_rimg_refuse(error,
+				      "the snapshot is of thread %" G_GUINT64_FORMAT
+				      " of process %" G_GUINT64_FORMAT
+				      "; only whole single-threaded processes restore",
+				      tid, pid);
 	h->pid = (guint32)pid;
 	const char *comm = "";
 	g_variant_lookup(task, SV_TASK_COMM, "&s", &comm);
@@ -88,7 +90,7 @@ static gboolean task_fields(struct sv_rimg_header *h, GVariant *task, GError **e
 static gboolean signal_actions(GArray *out, GVariant *task, GError **error)
 {
 	g_autoptr(GVariant) acts = g_variant_lookup_value(task, SV_TASK_SIGACTIONS,
-							 G_VARIANT_TYPE(SV_TASK_SIGACTIONS_TYPE));
+							  G_VARIANT_TYPE(SV_TASK_SIGACTIONS_TYPE));
 	if (!acts)
 		return TRUE;
 	GVariantIter it;
@@ -98,7 +100,8 @@ static gboolean signal_actions(GArray *out, GVariant *task, GError **error)
 	while (g_variant_iter_next(&it, "(utttt)", &signo, &a.handler, &a.flags, &a.restorer,
 				   &a.mask)) {
 		if (signo < 1 || signo > 64)
-			return sv_rimg_refuse(error, "sigaction for signal %u is out of range", signo);
+			return sv_rimg_refuse(error, "sigaction for signal %u is out of range",
+					      signo);
 		a.signo = signo;
 		g_array_append_val(out, a);
 	}
@@ -110,8 +113,9 @@ static gboolean queued_signals(GArray *out, GVariant *task, GError **error)
 {
 	static const char *const queues[] = { SV_TASK_SIGQUEUE, SV_TASK_SIGQUEUE_SHARED };
 	for (guint q = 0; q < G_N_ELEMENTS(queues); q++) {
-		g_autoptr(GVariant) list =
-			g_variant_lookup_value(task, queues[q], G_VARIANT_TYPE(SV_TASK_SIGQUEUE_TYPE));
+		g_autoptr(GVariant)
+			list = g_variant_lookup_value(task, queues[q],
+						      G_VARIANT_TYPE(SV_TASK_SIGQUEUE_TYPE));
 		if (!list)
 			continue;
 		GVariantIter it;
@@ -125,7 +129,8 @@ static gboolean queued_signals(GArray *out, GVariant *task, GError **error)
 			memcpy(e.info, b, MIN(n, sizeof(e.info)));
 			g_variant_unref(info);
 			if (signo < 1 || signo > 64)
-				return sv_rimg_refuse(error, "queued signal %u is out of range", signo);
+				return sv_rimg_refuse(error, "queued signal %u is out of range",
+						      signo);
 			g_array_append_val(out, e);
 		}
 	}
@@ -167,10 +172,11 @@ static gboolean tls_registers(GArray *out, GVariant *tls, GError **error)
 			const guint8 *b = g_variant_get_fixed_array(val, &n, 1);
 			for (gsize i = 0; i < n; i++)
 				if (b[i])
-					return sv_rimg_refuse(error,
-						      "the process uses TLS descriptors (%s): "
-						      "restoring them is not supported yet",
-						      key);
+					return sv_rimg_refuse(
+						error,
+						"the process uses TLS descriptors (%s): "
+						"restoring them is not supported yet",
+						key);
 			continue;
 		}
 		if (!dict_int(tls, key, &x))
@@ -191,7 +197,8 @@ static gboolean fpu_state(SvRimgTables *t, GVariant *fpu, GError **error)
 	gsize size = g_variant_get_size(t->fpu);
 	g_variant_get_child(fpu, 1, "t", &t->h.fpu_features);
 	if (size > 64 * 1024)
-		return sv_rimg_refuse(error, "FPU state of %" G_GSIZE_FORMAT " bytes is too large", size);
+		return sv_rimg_refuse(error, "FPU state of %" G_GSIZE_FORMAT " bytes is too large",
+				      size);
 	t->h.fpu_size = (guint32)size;
 	return TRUE;
 }

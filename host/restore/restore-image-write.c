@@ -45,14 +45,17 @@ static void tables_of(SvRimgTables *t, const GArray *rruns, Table out[NTABLES])
 	const void *fpu = g_variant_get_fixed_array(t->fpu, &fpu_size, 1);
 	const Table all[] = {
 		{ t->vmas->data, (guint64)t->vmas->len * sizeof(struct sv_rimg_vma), &h->off_vmas },
-		{ t->files->data, (guint64)t->files->len * sizeof(struct sv_rimg_file), &h->off_files },
+		{ t->files->data, (guint64)t->files->len * sizeof(struct sv_rimg_file),
+		  &h->off_files },
 		{ rruns->data, (guint64)rruns->len * sizeof(struct sv_rimg_run), &h->off_runs },
-		{ t->sigactions->data, (guint64)t->sigactions->len * sizeof(struct sv_rimg_sigaction),
+		{ t->sigactions->data,
+		  (guint64)t->sigactions->len * sizeof(struct sv_rimg_sigaction),
 		  &h->off_sigactions },
 		{ t->sigqueue->data, (guint64)t->sigqueue->len * sizeof(struct sv_rimg_sigqueue),
 		  &h->off_sigqueue },
 		{ t->auxv->data, (guint64)t->auxv->len * sizeof(guint64), &h->off_auxv },
-		{ t->regs->data, (guint64)t->regs->len * sizeof(struct sv_rimg_named), &h->off_regs },
+		{ t->regs->data, (guint64)t->regs->len * sizeof(struct sv_rimg_named),
+		  &h->off_regs },
 		{ fpu, fpu_size, &h->off_fpu },
 		{ t->fds->data, (guint64)t->fds->len * sizeof(struct sv_rimg_fd), &h->off_fds },
 		{ t->groups->data, (guint64)t->groups->len * sizeof(guint32), &h->off_groups },
@@ -70,8 +73,9 @@ static GArray *image_runs(const GArray *page_runs, guint64 ps)
 	GArray *rruns = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_run));
 	for (guint i = 0; i < page_runs->len; i++) {
 		const SvRestorePageRun *x = &g_array_index(page_runs, SvRestorePageRun, i);
-		struct sv_rimg_run *last =
-			rruns->len ? &g_array_index(rruns, struct sv_rimg_run, rruns->len - 1) : NULL;
+		struct sv_rimg_run *last = rruns->len ? &g_array_index(rruns, struct sv_rimg_run,
+								       rruns->len - 1)
+						      : NULL;
 		if (last && last->vaddr + last->npages * ps == x->vaddr) {
 			last->npages += x->npages;
 			continue;
@@ -128,8 +132,10 @@ static gboolean lay_out(SvRimgTables *t, GArray *rruns, SvSnapshotReader *r, gbo
 	}
 	h->file_size = off;
 	if (off > MAX_IMAGE_BYTES)
-		return sv_rimg_refuse(error, "the restore image would be %" G_GUINT64_FORMAT " MiB; at most %"
-				     G_GUINT64_FORMAT " MiB are supported", off >> 20, (guint64)(MAX_IMAGE_BYTES >> 20));
+		return sv_rimg_refuse(error,
+				      "the restore image would be %" G_GUINT64_FORMAT
+				      " MiB; at most %" G_GUINT64_FORMAT " MiB are supported",
+				      off >> 20, (guint64)(MAX_IMAGE_BYTES >> 20));
 	*ret_nfiles_carried = nfiles_carried;
 	*ret_pages = pages;
 	return TRUE;
@@ -200,7 +206,8 @@ static gboolean write_image(int fd, SvRimgTables *t, const GArray *rruns, SvSnap
 		if (!f->carried)
 			continue;
 		g_autoptr(GBytes) data = sv_snapshot_reader_file(r, t->file_shas->pdata[i], error);
-		if (!data || !write_at(fd, g_bytes_get_data(data, NULL), f->size, f->data_off, path, error))
+		if (!data ||
+		    !write_at(fd, g_bytes_get_data(data, NULL), f->size, f->data_off, path, error))
 			return FALSE;
 	}
 	return host_pages || write_pages(fd, t, rruns, r, path, error);
@@ -225,9 +232,9 @@ static gboolean read_sections(SvSnapshotReader *r, Sections *s, GError **error)
 		guint32 kind;
 		const char *name;
 	} want[] = {
-		{ SV_SNAP_SECTION_TASK, "TASK" }, { SV_SNAP_SECTION_REGS, "REGS" },
-		{ SV_SNAP_SECTION_FPU, "FPU" },	  { SV_SNAP_SECTION_TLS, "TLS" },
-		{ SV_SNAP_SECTION_MM, "MM" },	  { SV_SNAP_SECTION_VMAS, "VMAS" },
+		{ SV_SNAP_SECTION_TASK, "TASK" },	{ SV_SNAP_SECTION_REGS, "REGS" },
+		{ SV_SNAP_SECTION_FPU, "FPU" },		{ SV_SNAP_SECTION_TLS, "TLS" },
+		{ SV_SNAP_SECTION_MM, "MM" },		{ SV_SNAP_SECTION_VMAS, "VMAS" },
 		{ SV_SNAP_SECTION_PAGEMAP, "PAGEMAP" },
 	};
 	GVariant **dst[] = { &s->task, &s->regs, &s->fpu, &s->tls, &s->mm, &s->vmas, &s->pagemap };
@@ -236,8 +243,9 @@ static gboolean read_sections(SvSnapshotReader *r, Sections *s, GError **error)
 		*dst[i] = sv_snapshot_reader_metadata(r, want[i].kind);
 	for (guint i = 0; i < G_N_ELEMENTS(want); i++)
 		if (!*dst[i])
-			return sv_rimg_refuse(error, "the snapshot has no %s section: it cannot be restored",
-				      want[i].name);
+			return sv_rimg_refuse(
+				error, "the snapshot has no %s section: it cannot be restored",
+				want[i].name);
 	return TRUE;
 }
 
@@ -249,8 +257,10 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 	if (!read_sections(r, &s, error))
 		return FALSE;
 	if (ps != 4096)
-		return sv_rimg_refuse(error, "snapshot page size %" G_GUINT64_FORMAT " is not supported "
-				     "(4096 only)", ps);
+		return sv_rimg_refuse(error,
+				      "snapshot page size %" G_GUINT64_FORMAT " is not supported "
+				      "(4096 only)",
+				      ps);
 	g_auto(SvRimgTables) t;
 	sv_rimg_tables_init(&t);
 	memcpy(t.h.magic, SV_RIMG_MAGIC, 8);
@@ -286,7 +296,8 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 			    g_strerror(errno));
 	ok = ok && write_image(fd, &t, rruns, r, host_pages, out_path, error);
 	if (close(fd) < 0 && ok) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "close %s: %s", out_path, g_strerror(errno));
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "close %s: %s", out_path,
+			    g_strerror(errno));
 		ok = FALSE;
 	}
 	if (!ok) {
@@ -294,9 +305,12 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 		return FALSE;
 	}
 	if (ret_info) {
-		*ret_info = (SvRestoreImageInfo){ .pid = t.h.pid, .image_bytes = t.h.file_size,
-						  .pages = pages, .nvmas = t.vmas->len,
-						  .nfiles_carried = nfiles_carried, .no_files = t.uncarried,
+		*ret_info = (SvRestoreImageInfo){ .pid = t.h.pid,
+						  .image_bytes = t.h.file_size,
+						  .pages = pages,
+						  .nvmas = t.vmas->len,
+						  .nfiles_carried = nfiles_carried,
+						  .no_files = t.uncarried,
 						  .runs = g_steal_pointer(&t.page_runs) };
 		g_strlcpy(ret_info->comm, t.h.comm, sizeof(ret_info->comm));
 	}

@@ -16,7 +16,8 @@ gboolean sv_snap_fd_read(GVariant *entry, SvSnapFd *e)
 	g_variant_lookup(entry, SV_TASK_FD_FILE, "t", &e->file);
 	g_variant_lookup(entry, SV_TASK_FD_CLOEXEC, "b", &e->cloexec);
 	g_variant_lookup(entry, SV_TASK_FD_STDIO, "b", &e->stdio);
-	e->pipe_data = g_variant_lookup_value(entry, SV_TASK_FD_PIPE_DATA, G_VARIANT_TYPE_BYTESTRING);
+	e->pipe_data = g_variant_lookup_value(entry, SV_TASK_FD_PIPE_DATA,
+					      G_VARIANT_TYPE_BYTESTRING);
 	return whole;
 }
 

@@ -16,8 +16,8 @@ typedef struct SvSnapFd {
 	guint64 pipe; /* the pipe's identity, 0 if not a pipe */
 	guint64 file; /* the open file's identity: dups share it */
 	gboolean cloexec;
-	gboolean stdio;       /* one of snapvm's stdio wirings */
-	GVariant *pipe_data;  /* unread pipe bytes (ay), NULL if none */
+	gboolean stdio;	     /* one of snapvm's stdio wirings */
+	GVariant *pipe_data; /* unread pipe bytes (ay), NULL if none */
 } SvSnapFd;
 
 /* Fills e from entry; strings point into entry, which must outlive e.

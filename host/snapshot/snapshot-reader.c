@@ -28,12 +28,12 @@ struct SvSnapshotReader {
 	gsize size;
 	guint16 arch, minor;
 	guint32 page_size;
-	GArray *sections;		   /* SvSnapshotSection */
+	GArray *sections; /* SvSnapshotSection */
 	GVariant *meta[SV_SNAP_SECTION_KIND_MAX_];
-	guint8 *checked;		   /* per section: payload checksum verified */
-	GArray *runs;			   /* PageRun, sorted by vaddr */
-	GHashTable *files;		   /* sha256 -> section index */
-	guint cached_section;		   /* decompressed chunk cache */
+	guint8 *checked;      /* per section: payload checksum verified */
+	GArray *runs;	      /* PageRun, sorted by vaddr */
+	GHashTable *files;    /* sha256 -> section index */
+	guint cached_section; /* decompressed chunk cache */
 	GBytes *cached;
 	guint64 pages_stored;
 };
@@ -108,7 +108,8 @@ static gboolean check_header(SvSnapshotReader *r, GError **error)
 	if (!sv_snap_arch_name(r->arch))
 		return fail(error, r, "header", 12, "unknown architecture number %u", r->arch);
 	if (h[14] != SV_SNAP_LITTLE_ENDIAN && h[14] != SV_SNAP_BIG_ENDIAN)
-		return fail(error, r, "header", 14, "byte order %u is neither little nor big", h[14]);
+		return fail(error, r, "header", 14, "byte order %u is neither little nor big",
+			    h[14]);
 	r->page_size = sv_get_le32(h + 16);
 	if (r->page_size < 1024 || r->page_size > SV_SNAP_MAX_CHUNK ||
 	    (r->page_size & (r->page_size - 1)))
@@ -137,13 +138,14 @@ static gboolean read_section_header(SvSnapshotReader *r, guint64 off, guint64 li
 	s->offset = off;
 	const char *name = sv_snap_section_name(s->kind);
 	if (s->stored > limit - off - SV_SNAP_SECTION_HEADER_SIZE)
-		return fail(error, r, name, off, "payload of %" G_GUINT64_FORMAT " bytes runs past the end",
-			    s->stored);
+		return fail(error, r, name, off,
+			    "payload of %" G_GUINT64_FORMAT " bytes runs past the end", s->stored);
 	if (s->flags & ~SV_SNAP_SECTION_ZSTD)
 		return fail(error, r, name, off, "unknown flags 0x%x", s->flags);
 	if (!(s->flags & SV_SNAP_SECTION_ZSTD) && s->raw != s->stored)
 		return fail(error, r, name, off, "raw length differs from stored length");
-	if ((s->flags & SV_SNAP_SECTION_ZSTD) && (s->kind != SV_SNAP_SECTION_PAGES || s->raw > SV_SNAP_MAX_CHUNK))
+	if ((s->flags & SV_SNAP_SECTION_ZSTD) &&
+	    (s->kind != SV_SNAP_SECTION_PAGES || s->raw > SV_SNAP_MAX_CHUNK))
 		return fail(error, r, name, off, "compression only for PAGES of at most %u bytes",
 			    SV_SNAP_MAX_CHUNK);
 	return TRUE;
@@ -158,7 +160,8 @@ static gboolean check_payload(SvSnapshotReader *r, const SvSnapshotSection *s, G
 {
 	guint64 want = sv_get_le64(r->map + s->offset + 32);
 	if (!sums_match(want, XXH3_64bits(payload(r, s), s->stored)))
-		return fail(error, r, sv_snap_section_name(s->kind), s->offset, "checksum mismatch");
+		return fail(error, r, sv_snap_section_name(s->kind), s->offset,
+			    "checksum mismatch");
 	return TRUE;
 }
 
@@ -167,7 +170,8 @@ static GVariant *parse_metadata(SvSnapshotReader *r, const SvSnapshotSection *s,
 	const char *type = sv_snap_metadata_type(s->kind);
 	if (s->stored > SV_SNAP_MAX_METADATA) {
 		fail(error, r, sv_snap_section_name(s->kind), s->offset,
-		     "%" G_GUINT64_FORMAT " bytes of metadata (limit %u)", s->stored, SV_SNAP_MAX_METADATA);
+		     "%" G_GUINT64_FORMAT " bytes of metadata (limit %u)", s->stored,
+		     SV_SNAP_MAX_METADATA);
 		return NULL;
 	}
 	if (!check_payload(r, s, error))
@@ -182,34 +186,44 @@ static gboolean load_index(SvSnapshotReader *r, guint64 index_off, GError **erro
 	SvSnapshotSection is;
 	if (!read_section_header(r, index_off, end, &is, error))
 		return FALSE;
-	if (is.kind != SV_SNAP_SECTION_INDEX || index_off + SV_SNAP_SECTION_HEADER_SIZE + is.stored != end)
-		return fail(error, r, "INDEX", index_off, "the trailer does not point at the index");
+	if (is.kind != SV_SNAP_SECTION_INDEX ||
+	    index_off + SV_SNAP_SECTION_HEADER_SIZE + is.stored != end)
+		return fail(error, r, "INDEX", index_off,
+			    "the trailer does not point at the index");
 	g_autoptr(GVariant) idx = parse_metadata(r, &is, error);
 	if (!idx)
 		return FALSE;
 	gsize n = g_variant_n_children(idx);
 	if (n > SV_SNAP_MAX_SECTIONS)
-		return fail(error, r, "INDEX", index_off, "%" G_GSIZE_FORMAT " sections (limit %u)", n,
-			    SV_SNAP_MAX_SECTIONS);
+		return fail(error, r, "INDEX", index_off, "%" G_GSIZE_FORMAT " sections (limit %u)",
+			    n, SV_SNAP_MAX_SECTIONS);
 	r->sections = g_array_sized_new(FALSE, FALSE, sizeof(SvSnapshotSection), n + 1);
 	guint64 prev_end = SV_SNAP_HEADER_SIZE;
 	for (gsize i = 0; i < n; i++) {
 		SvSnapshotSection e, h;
-		g_variant_get_child(idx, i, "(uuttt)", &e.kind, &e.flags, &e.offset, &e.stored, &e.raw);
+		g_variant_get_child(idx, i, "(uuttt)", &e.kind, &e.flags, &e.offset, &e.stored,
+				    &e.raw);
 		const char *name = sv_snap_section_name(e.kind);
 		if (e.kind == SV_SNAP_SECTION_INDEX ||
-		    (e.kind >= SV_SNAP_SECTION_KIND_MAX_ && r->minor <= SV_SNAP_MINOR) || e.kind == 0)
-			return fail(error, r, "INDEX", index_off, "entry %" G_GSIZE_FORMAT
-				    " has unknown section kind %u", i, e.kind);
+		    (e.kind >= SV_SNAP_SECTION_KIND_MAX_ && r->minor <= SV_SNAP_MINOR) ||
+		    e.kind == 0)
+			return fail(error, r, "INDEX", index_off,
+				    "entry %" G_GSIZE_FORMAT " has unknown section kind %u", i,
+				    e.kind);
 		/* sections in file order, not overlapping; only PAGES alignment
 		 * padding (under 4 KiB) between them */
 		if (e.offset < prev_end || e.offset - prev_end >= SV_SNAP_PAGE_ALIGN)
-			return fail(error, r, name, e.offset,
-				    "section out of order, overlapping, or after a gap (entry %" G_GSIZE_FORMAT ")", i);
+			return fail(
+				error, r, name, e.offset,
+				"section out of order, overlapping, or after a gap (entry %" G_GSIZE_FORMAT
+				")",
+				i);
 		if (!read_section_header(r, e.offset, index_off, &h, error))
 			return FALSE;
-		if (h.kind != e.kind || h.flags != e.flags || h.stored != e.stored || h.raw != e.raw)
-			return fail(error, r, name, e.offset, "section header disagrees with the index");
+		if (h.kind != e.kind || h.flags != e.flags || h.stored != e.stored ||
+		    h.raw != e.raw)
+			return fail(error, r, name, e.offset,
+				    "section header disagrees with the index");
 		prev_end = e.offset + SV_SNAP_SECTION_HEADER_SIZE + e.stored;
 		g_array_append_val(r->sections, e);
 	}
@@ -235,8 +249,9 @@ static gboolean load_metadata(SvSnapshotReader *r, GError **error)
 		r->checked[i] = 1;
 	}
 	if (!r->meta[SV_SNAP_SECTION_PAGEMAP] || !r->meta[SV_SNAP_SECTION_FILES])
-		return fail(error, r, "INDEX", sv_snapshot_reader_file_size(r) - SV_SNAP_TRAILER_SIZE,
-			    "no %s section", r->meta[SV_SNAP_SECTION_FILES] ? "PAGEMAP" : "FILES");
+		return fail(error, r, "INDEX",
+			    sv_snapshot_reader_file_size(r) - SV_SNAP_TRAILER_SIZE, "no %s section",
+			    r->meta[SV_SNAP_SECTION_FILES] ? "PAGEMAP" : "FILES");
 	return TRUE;
 }
 
@@ -254,8 +269,8 @@ static gboolean check_files(SvSnapshotReader *r, GError **error)
 	guint32 idx;
 	g_variant_iter_init(&it, files);
 	while (g_variant_iter_next(&it, "(&su)", &sha, &idx)) {
-		if (strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64 || idx >= r->sections->len ||
-		    section_at(r, idx)->kind != SV_SNAP_SECTION_FILE)
+		if (strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64 ||
+		    idx >= r->sections->len || section_at(r, idx)->kind != SV_SNAP_SECTION_FILE)
 			return fail(error, r, "FILES", 0, "bad entry for file %.64s", sha);
 		g_hash_table_insert(r->files, g_strdup(sha), GUINT_TO_POINTER(idx));
 	}
@@ -277,11 +292,12 @@ static gboolean check_vmas(SvSnapshotReader *r, GError **error)
 		guint64 start, end, flags, pgoff;
 		guint32 prot;
 		const char *path, *sha;
-		g_variant_get_child(vmas, i, "(ttutt&s&s)", &start, &end, &prot, &flags, &pgoff, &path,
-				    &sha);
+		g_variant_get_child(vmas, i, "(ttutt&s&s)", &start, &end, &prot, &flags, &pgoff,
+				    &path, &sha);
 		if (start >= end || start % r->page_size || end % r->page_size || prot > 7)
 			return fail(error, r, "VMAS", where->offset,
-				    "VMA %" G_GSIZE_FORMAT " [0x%" G_GINT64_MODIFIER "x, 0x%" G_GINT64_MODIFIER
+				    "VMA %" G_GSIZE_FORMAT " [0x%" G_GINT64_MODIFIER
+				    "x, 0x%" G_GINT64_MODIFIER
 				    "x) is empty, unaligned or has bad protection",
 				    i, start, end);
 		if (start < prev_end)
@@ -291,7 +307,9 @@ static gboolean check_vmas(SvSnapshotReader *r, GError **error)
 				    i, start);
 		if (*sha && !g_hash_table_contains(r->files, sha))
 			return fail(error, r, "VMAS", where->offset,
-				    "VMA %" G_GSIZE_FORMAT " names file contents %.64s the snapshot lacks", i, sha);
+				    "VMA %" G_GSIZE_FORMAT
+				    " names file contents %.64s the snapshot lacks",
+				    i, sha);
 		prev_end = end;
 	}
 	return TRUE;
@@ -307,7 +325,8 @@ static gboolean inside_vmas(const SvSnapshotReader *r, guint64 vaddr, guint64 le
 	guint64 at = vaddr, stop = vaddr + len;
 	for (gsize i = 0; i < n && at < stop; i++) {
 		guint64 start, end;
-		g_variant_get_child(vmas, i, "(ttutt&s&s)", &start, &end, NULL, NULL, NULL, NULL, NULL);
+		g_variant_get_child(vmas, i, "(ttutt&s&s)", &start, &end, NULL, NULL, NULL, NULL,
+				    NULL);
 		if (end <= at)
 			continue;
 		if (start > at)
@@ -331,20 +350,24 @@ static gboolean check_pagemap(SvSnapshotReader *r, GError **error)
 	const guint64 ps = r->page_size;
 	for (gsize i = 0; i < n; i++) {
 		PageRun run;
-		g_variant_get_child(map, i, "(tuut)", &run.vaddr, &run.npages, &run.section, &run.offset);
+		g_variant_get_child(map, i, "(tuut)", &run.vaddr, &run.npages, &run.section,
+				    &run.offset);
 		guint64 len = (guint64)run.npages * ps;
-		const SvSnapshotSection *s =
-			run.section < r->sections->len ? section_at(r, run.section) : NULL;
+		const SvSnapshotSection *s = run.section < r->sections->len
+						     ? section_at(r, run.section)
+						     : NULL;
 		if (!s || s->kind != SV_SNAP_SECTION_PAGES || run.npages == 0 || run.vaddr % ps ||
 		    run.offset % ps || run.offset > s->raw || len > s->raw - run.offset ||
 		    run.vaddr + len < run.vaddr)
 			return fail(error, r, "PAGEMAP", 0,
-				    "run %" G_GSIZE_FORMAT " (0x%" G_GINT64_MODIFIER "x, %u pages) points "
+				    "run %" G_GSIZE_FORMAT " (0x%" G_GINT64_MODIFIER
+				    "x, %u pages) points "
 				    "outside its PAGES section",
 				    i, run.vaddr, run.npages);
 		if (!inside_vmas(r, run.vaddr, len))
 			return fail(error, r, "PAGEMAP", 0,
-				    "run %" G_GSIZE_FORMAT " at 0x%" G_GINT64_MODIFIER "x is outside every VMA",
+				    "run %" G_GSIZE_FORMAT " at 0x%" G_GINT64_MODIFIER
+				    "x is outside every VMA",
 				    i, run.vaddr);
 		r->pages_stored += run.npages;
 		g_array_append_val(r->runs, run);
@@ -354,8 +377,8 @@ static gboolean check_pagemap(SvSnapshotReader *r, GError **error)
 		const PageRun *a = &g_array_index(r->runs, PageRun, i - 1);
 		const PageRun *b = &g_array_index(r->runs, PageRun, i);
 		if (a->vaddr + (guint64)a->npages * ps > b->vaddr)
-			return fail(error, r, "PAGEMAP", 0, "two runs hold page 0x%" G_GINT64_MODIFIER "x",
-				    b->vaddr);
+			return fail(error, r, "PAGEMAP", 0,
+				    "two runs hold page 0x%" G_GINT64_MODIFIER "x", b->vaddr);
 	}
 	return TRUE;
 }
@@ -367,15 +390,15 @@ SvSnapshotReader *sv_snapshot_reader_open(const char *path, GError **error)
 	r->cached_section = G_MAXUINT;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "cannot open snapshot %s: %s", path,
-			    g_strerror(errno));
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "cannot open snapshot %s: %s",
+			    path, g_strerror(errno));
 		return NULL;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT, "snapshot %s is not a regular file",
-			    path);
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "snapshot %s is not a regular file", path);
 		return NULL;
 	}
 	r->size = st.st_size;
@@ -387,7 +410,8 @@ SvSnapshotReader *sv_snapshot_reader_open(const char *path, GError **error)
 	void *map = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "mmap %s: %s", path, g_strerror(errno));
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "mmap %s: %s", path,
+			    g_strerror(errno));
 		return NULL;
 	}
 	r->map = map;
@@ -396,13 +420,17 @@ SvSnapshotReader *sv_snapshot_reader_open(const char *path, GError **error)
 	const guint8 *t = r->map + r->size - SV_SNAP_TRAILER_SIZE;
 	guint64 toff = r->size - SV_SNAP_TRAILER_SIZE;
 	if (memcmp(t, SV_SNAP_TRAILER_MAGIC, 8) != 0)
-		return fail(error, r, "trailer", toff, "no trailer: the file is truncated or was not "
-			    "finished"), NULL;
+		return fail(error, r, "trailer", toff,
+			    "no trailer: the file is truncated or was not "
+			    "finished"),
+		       NULL;
 	if (!sums_match(sv_get_le64(t + 56), XXH3_64bits(t, 56)))
 		return fail(error, r, "trailer", toff, "trailer checksum mismatch"), NULL;
 	if (sv_get_le64(t + 16) != r->size)
-		return fail(error, r, "trailer", toff, "file is %" G_GSIZE_FORMAT " bytes, trailer says %"
-			    G_GUINT64_FORMAT, r->size, sv_get_le64(t + 16)), NULL;
+		return fail(error, r, "trailer", toff,
+			    "file is %" G_GSIZE_FORMAT " bytes, trailer says %" G_GUINT64_FORMAT,
+			    r->size, sv_get_le64(t + 16)),
+		       NULL;
 	if (!load_index(r, sv_get_le64(t + 8), error) || !load_metadata(r, error) ||
 	    !check_files(r, error) || !check_vmas(r, error) || !check_pagemap(r, error))
 		return NULL;
@@ -466,8 +494,9 @@ GBytes *sv_snapshot_reader_section_data(SvSnapshotReader *r, guint i, GError **e
 	g_autofree guint8 *out = g_malloc(s->raw ? s->raw : 1);
 	gsize got = ZSTD_decompress(out, s->raw, payload(r, s), s->stored);
 	if (ZSTD_isError(got) || got != s->raw) {
-		fail(error, r, "PAGES", s->offset, "zstd data does not decompress to %" G_GUINT64_FORMAT
-		     " bytes%s%s", s->raw, ZSTD_isError(got) ? ": " : "",
+		fail(error, r, "PAGES", s->offset,
+		     "zstd data does not decompress to %" G_GUINT64_FORMAT " bytes%s%s", s->raw,
+		     ZSTD_isError(got) ? ": " : "",
 		     ZSTD_isError(got) ? ZSTD_getErrorName(got) : "");
 		return NULL;
 	}
@@ -481,15 +510,14 @@ GBytes *sv_snapshot_reader_file(SvSnapshotReader *r, const char *sha256, GError 
 {
 	gpointer idx;
 	if (!g_hash_table_lookup_extended(r->files, sha256, NULL, &idx)) {
-		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "snapshot %s holds no file %s", r->path,
-			    sha256);
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "snapshot %s holds no file %s",
+			    r->path, sha256);
 		return NULL;
 	}
 	return sv_snapshot_reader_section_data(r, GPOINTER_TO_UINT(idx), error);
 }
 
-gboolean sv_snapshot_reader_read_page(SvSnapshotReader *r, guint64 vaddr, void *buf,
-				      GError **error)
+gboolean sv_snapshot_reader_read_page(SvSnapshotReader *r, guint64 vaddr, void *buf, GError **error)
 {
 	const guint64 ps = r->page_size;
 	guint lo = 0, hi = r->runs->len;
@@ -501,7 +529,8 @@ gboolean sv_snapshot_reader_read_page(SvSnapshotReader *r, guint64 vaddr, void *
 		else if (vaddr >= run->vaddr + (guint64)run->npages * ps)
 			lo = mid + 1;
 		else {
-			g_autoptr(GBytes) data = sv_snapshot_reader_section_data(r, run->section, error);
+			g_autoptr(GBytes)
+				data = sv_snapshot_reader_section_data(r, run->section, error);
 			if (!data)
 				return FALSE;
 			const guint8 *p = g_bytes_get_data(data, NULL);

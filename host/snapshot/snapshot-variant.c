@@ -43,8 +43,8 @@ GBytes *sv_snap_variant_to_le_bytes(GVariant *value)
 
 GVariant *sv_snap_variant_from_le_bytes(const char *type, GBytes *bytes)
 {
-	g_autoptr(GVariant) v = g_variant_ref_sink(
-		g_variant_new_from_bytes(G_VARIANT_TYPE(type), bytes, FALSE));
+	g_autoptr(GVariant) v = g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE(type),
+									    bytes, FALSE));
 	if (G_BYTE_ORDER == G_BIG_ENDIAN) {
 		g_autoptr(GVariant) swapped = g_variant_byteswap(v);
 		return g_variant_get_normal_form(swapped);

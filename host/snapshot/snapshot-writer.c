@@ -36,8 +36,8 @@ typedef struct {
 typedef struct {
 	guint64 vaddr;
 	guint32 npages;
-	guint32 section;     /* index into the INDEX of its PAGES section */
-	guint64 offset;      /* in that section's raw payload */
+	guint32 section; /* index into the INDEX of its PAGES section */
+	guint64 offset;	 /* in that section's raw payload */
 } PageRun;
 
 struct SvSnapshotWriter {
@@ -48,18 +48,18 @@ struct SvSnapshotWriter {
 	guint64 offset;
 	XXH3_state_t *digest;
 	XXH3_state_t *section_sum; /* a section's payload checksum, when in pieces */
-	GArray *index;	      /* IndexEntry */
+	GArray *index;		   /* IndexEntry */
 	/* The PAGES section being filled, chunk_len bytes in all: full chunks
 	 * are written straight from the caller's pages (no copy); what is left
 	 * pending when sv_snapshot_writer_add_pages returns is copied into buf
 	 * (chunk_bytes, so never reallocated: owned segments stay valid). */
-	GArray *segs;	      /* Segment */
+	GArray *segs; /* Segment */
 	gsize chunk_len;
 	guint8 *buf;
 	gsize buf_len;
-	guint8 *zbuf;	      /* zstd: a contiguous copy of the chunk, then its output */
-	GArray *runs;	      /* PageRun */
-	GHashTable *files;    /* sha256 hex -> section index (GUINT_TO_POINTER) */
+	guint8 *zbuf;	   /* zstd: a contiguous copy of the chunk, then its output */
+	GArray *runs;	   /* PageRun */
+	GHashTable *files; /* sha256 hex -> section index (GUINT_TO_POINTER) */
 	guint64 pages_stored, pages_zero;
 	gboolean finished;
 };
@@ -69,7 +69,8 @@ static gboolean write_bytes(SvSnapshotWriter *w, const void *data, gsize n, GErr
 	if (!sv_write_all_fd(w->fd, data, n)) {
 		int e = errno;
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "writing %s: %s%s", w->tmp_path,
-			    g_strerror(e), e == ENOSPC ? " (the disk is full; nothing was kept)" : "");
+			    g_strerror(e),
+			    e == ENOSPC ? " (the disk is full; nothing was kept)" : "");
 		return FALSE;
 	}
 	XXH3_128bits_update(w->digest, data, n);
@@ -100,7 +101,8 @@ static gboolean write_iov(SvSnapshotWriter *w, const struct iovec *iov, guint n,
 				int e = r == 0 ? EIO : errno;
 				g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "writing %s: %s%s",
 					    w->tmp_path, g_strerror(e),
-					    e == ENOSPC ? " (the disk is full; nothing was kept)" : "");
+					    e == ENOSPC ? " (the disk is full; nothing was kept)"
+							: "");
 				return FALSE;
 			}
 			w->offset += r;
@@ -210,7 +212,8 @@ static gboolean write_section_iov(SvSnapshotWriter *w, guint32 kind, guint32 fla
 	if (align) {
 		static const guint8 zeros[SV_SNAP_PAGE_ALIGN];
 		guint64 payload_at = w->offset + SV_SNAP_SECTION_HEADER_SIZE;
-		gsize pad = (SV_SNAP_PAGE_ALIGN - payload_at % SV_SNAP_PAGE_ALIGN) % SV_SNAP_PAGE_ALIGN;
+		gsize pad = (SV_SNAP_PAGE_ALIGN - payload_at % SV_SNAP_PAGE_ALIGN) %
+			    SV_SNAP_PAGE_ALIGN;
 		if (pad && !write_bytes(w, zeros, pad, error))
 			return FALSE;
 	}
@@ -238,9 +241,8 @@ static gboolean write_section_iov(SvSnapshotWriter *w, guint32 kind, guint32 fla
 	return TRUE;
 }
 
-static gboolean write_section(SvSnapshotWriter *w, guint32 kind, guint32 flags,
-			      const void *payload, gsize stored, gsize raw, gboolean align,
-			      GError **error)
+static gboolean write_section(SvSnapshotWriter *w, guint32 kind, guint32 flags, const void *payload,
+			      gsize stored, gsize raw, gboolean align, GError **error)
 {
 	struct iovec v = { (void *)payload, stored };
 	return write_section_iov(w, kind, flags, &v, 1, stored, raw, align, error);
@@ -253,8 +255,9 @@ gboolean sv_snapshot_writer_add_metadata(SvSnapshotWriter *w, guint32 kind, GVar
 	const char *want = sv_snap_metadata_type(kind);
 	if (!want || !g_variant_is_of_type(v, G_VARIANT_TYPE(want))) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "snapshot: section %s takes type %s, not %s", sv_snap_section_name(kind),
-			    want ? want : "(not metadata)", g_variant_get_type_string(v));
+			    "snapshot: section %s takes type %s, not %s",
+			    sv_snap_section_name(kind), want ? want : "(not metadata)",
+			    g_variant_get_type_string(v));
 		return FALSE;
 	}
 	g_autoptr(GBytes) bytes = sv_snap_variant_to_le_bytes(v);
@@ -312,7 +315,8 @@ static gboolean flush_chunk(SvSnapshotWriter *w, GError **error)
 		guint8 *z = w->zbuf + w->opt.chunk_bytes;
 		gsize zn = ZSTD_compress(z, cap, in, w->chunk_len, w->opt.zstd_level);
 		if (ZSTD_isError(zn)) {
-			g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "zstd: %s", ZSTD_getErrorName(zn));
+			g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "zstd: %s",
+				    ZSTD_getErrorName(zn));
 			ok = FALSE;
 		} else {
 			ok = write_section(w, SV_SNAP_SECTION_PAGES, SV_SNAP_SECTION_ZSTD, z, zn,
@@ -371,7 +375,8 @@ static gboolean add_pages(SvSnapshotWriter *w, guint64 vaddr, const void *data, 
 	const guint32 ps = w->opt.page_size;
 	if (vaddr % ps) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "snapshot: page address 0x%" G_GINT64_MODIFIER "x is not page-aligned", vaddr);
+			    "snapshot: page address 0x%" G_GINT64_MODIFIER "x is not page-aligned",
+			    vaddr);
 		return FALSE;
 	}
 	const guint8 *p = data;
@@ -383,15 +388,18 @@ static gboolean add_pages(SvSnapshotWriter *w, guint64 vaddr, const void *data, 
 		}
 		if (w->chunk_len + ps > w->opt.chunk_bytes && !(ok = flush_chunk(w, error)))
 			break;
-		PageRun *last = w->runs->len ? &g_array_index(w->runs, PageRun, w->runs->len - 1) : NULL;
-		if (last && last->section == G_MAXUINT32 && last->vaddr + (guint64)last->npages * ps == vaddr &&
+		PageRun *last = w->runs->len ? &g_array_index(w->runs, PageRun, w->runs->len - 1)
+					     : NULL;
+		if (last && last->section == G_MAXUINT32 &&
+		    last->vaddr + (guint64)last->npages * ps == vaddr &&
 		    last->offset + (guint64)last->npages * ps == w->chunk_len) {
 			last->npages++;
 		} else {
 			PageRun r = { vaddr, 1, G_MAXUINT32, w->chunk_len };
 			g_array_append_val(w->runs, r);
 		}
-		Segment *seg = w->segs->len ? &g_array_index(w->segs, Segment, w->segs->len - 1) : NULL;
+		Segment *seg = w->segs->len ? &g_array_index(w->segs, Segment, w->segs->len - 1)
+					    : NULL;
 		if (seg && !seg->owned && seg->p + seg->len == p) {
 			seg->len += ps;
 		} else {
@@ -439,8 +447,8 @@ gboolean sv_snapshot_writer_finish(SvSnapshotWriter *w, GError **error)
 	g_hash_table_iter_init(&it, w->files);
 	while (g_hash_table_iter_next(&it, &k, &v))
 		g_variant_builder_add(&files, "(su)", (const char *)k, GPOINTER_TO_UINT(v));
-	if (!sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_FILES, g_variant_builder_end(&files),
-					     error))
+	if (!sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_FILES,
+					     g_variant_builder_end(&files), error))
 		return FALSE;
 	GVariantBuilder map;
 	g_variant_builder_init(&map, G_VARIANT_TYPE(SV_SNAP_PAGEMAP_TYPE));
@@ -448,15 +456,16 @@ gboolean sv_snapshot_writer_finish(SvSnapshotWriter *w, GError **error)
 		PageRun *r = &g_array_index(w->runs, PageRun, i);
 		g_variant_builder_add(&map, "(tuut)", r->vaddr, r->npages, r->section, r->offset);
 	}
-	if (!sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PAGEMAP, g_variant_builder_end(&map),
-					     error))
+	if (!sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PAGEMAP,
+					     g_variant_builder_end(&map), error))
 		return FALSE;
 	/* INDEX lists every section before it */
 	GVariantBuilder idx;
 	g_variant_builder_init(&idx, G_VARIANT_TYPE(SV_SNAP_INDEX_TYPE));
 	for (guint i = 0; i < w->index->len; i++) {
 		IndexEntry *e = &g_array_index(w->index, IndexEntry, i);
-		g_variant_builder_add(&idx, "(uuttt)", e->kind, e->flags, e->offset, e->stored, e->raw);
+		g_variant_builder_add(&idx, "(uuttt)", e->kind, e->flags, e->offset, e->stored,
+				      e->raw);
 	}
 	guint64 index_offset = w->offset;
 	g_autoptr(GVariant) iv = g_variant_ref_sink(g_variant_builder_end(&idx));

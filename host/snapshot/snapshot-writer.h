@@ -16,11 +16,11 @@
 typedef struct SvSnapshotWriter SvSnapshotWriter;
 
 typedef struct SvSnapshotWriterOptions {
-	guint16 arch;		/* enum sv_snap_arch */
-	guint8 byte_order;	/* enum sv_snap_byte_order */
+	guint16 arch;	   /* enum sv_snap_arch */
+	guint8 byte_order; /* enum sv_snap_byte_order */
 	guint32 page_size;
-	int zstd_level;		/* 0: store pages raw; else compress each chunk */
-	gsize chunk_bytes;	/* raw bytes per PAGES section; 0: 4 MiB */
+	int zstd_level;	   /* 0: store pages raw; else compress each chunk */
+	gsize chunk_bytes; /* raw bytes per PAGES section; 0: 4 MiB */
 } SvSnapshotWriterOptions;
 
 SvSnapshotWriter *sv_snapshot_writer_new(const char *path, const SvSnapshotWriterOptions *options,

@@ -22,9 +22,10 @@ static gboolean add_entry(GOutputStream *out, const char *name, guint32 mode, gu
 {
 	gsize namesize = strlen(name) + 1;
 	/* Fixed mtime and owner: the same inputs give the same bytes. */
-	g_autofree char *hdr = g_strdup_printf(
-		"070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", 0u, mode, 0u, 0u,
-		nlink, 0u, (guint32)len, 0u, 0u, 0u, 0u, (guint32)namesize, 0u);
+	g_autofree char *hdr =
+		g_strdup_printf("070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", 0u,
+				mode, 0u, 0u, nlink, 0u, (guint32)len, 0u, 0u, 0u, 0u,
+				(guint32)namesize, 0u);
 	g_assert(strlen(hdr) == 110);
 	if (!g_output_stream_write_all(out, hdr, 110, NULL, NULL, error))
 		return FALSE;

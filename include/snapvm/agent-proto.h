@@ -166,11 +166,16 @@ enum sv_proto_status {
 static inline const char *sv_proto_status_str(enum sv_proto_status s)
 {
 	switch (s) {
-	case SV_PROTO_OK: return "ok";
-	case SV_PROTO_BAD_MAGIC: return "bad magic (not a snapvm agent frame)";
-	case SV_PROTO_BAD_VERSION: return "unsupported protocol version";
-	case SV_PROTO_BAD_TYPE: return "unknown message type";
-	case SV_PROTO_TOO_LONG: return "payload longer than the protocol allows";
+	case SV_PROTO_OK:
+		return "ok";
+	case SV_PROTO_BAD_MAGIC:
+		return "bad magic (not a snapvm agent frame)";
+	case SV_PROTO_BAD_VERSION:
+		return "unsupported protocol version";
+	case SV_PROTO_BAD_TYPE:
+		return "unknown message type";
+	case SV_PROTO_TOO_LONG:
+		return "payload longer than the protocol allows";
 	}
 	return "unknown";
 }

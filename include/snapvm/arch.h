@@ -50,8 +50,8 @@ typedef struct SvQemuBoard {
 	/* QEMU -global settings that --cpu max adds (NULL-terminated; NULL
 	 * for none): libvirt's maximum mode takes no QEMU properties. */
 	const char *const *max_cpu_globals;
-	const char *console;	  /* kernel console device */
-	const char *cmdline;	  /* arch-specific kernel parameters */
+	const char *console; /* kernel console device */
+	const char *cmdline; /* arch-specific kernel parameters */
 	/* Splits ram_size bytes of RAM the way the board maps it. Returns the
 	 * number of regions written (at most SV_RAM_REGIONS_MAX). */
 	guint (*ram_layout)(guint64 ram_size, SvRamRegion *regions);
@@ -94,11 +94,11 @@ typedef struct SvGdbRegReader {
 /* What an arch needs to translate kernel virtual addresses, found once per
  * guest (see the kernel_space_* hooks). */
 typedef struct SvKernelSpace {
-	guint64 direct_map_base;  /* VA of guest-physical 0 in the linear map */
-	guint64 image_va_base;	  /* VA the kernel image is mapped at */
-	guint64 image_pa_base;	  /* its guest-physical address */
-	guint64 image_span;	  /* bytes of the image mapping to search (data, bss) */
-	guint pt_levels;	  /* page-table levels in use (x86: 4 or 5, read from the guest) */
+	guint64 direct_map_base; /* VA of guest-physical 0 in the linear map */
+	guint64 image_va_base;	 /* VA the kernel image is mapped at */
+	guint64 image_pa_base;	 /* its guest-physical address */
+	guint64 image_span;	 /* bytes of the image mapping to search (data, bss) */
+	guint pt_levels;	 /* page-table levels in use (x86: 4 or 5, read from the guest) */
 	/* the struct page array (SPARSEMEM_VMEMMAP) where the arch fixes it:
 	 * frame vmemmap_first_pfn's struct page is at vmemmap_start; 0 when
 	 * it must be found in guest memory (introspect/files.c) */
@@ -108,9 +108,9 @@ typedef struct SvKernelSpace {
 /* One page-table entry, decoded by the arch. Level 0 maps 4 KiB pages;
  * level 1 entries cover 2 MiB, level 2 1 GiB, and so on. */
 typedef struct SvPte {
-	gboolean present;  /* maps something (a PROT_NONE page counts) */
-	gboolean leaf;	   /* maps memory rather than pointing at a table */
-	guint64 pa;	   /* next table's or the mapped page's guest-physical address */
+	gboolean present; /* maps something (a PROT_NONE page counts) */
+	gboolean leaf;	  /* maps memory rather than pointing at a table */
+	guint64 pa;	  /* next table's or the mapped page's guest-physical address */
 } SvPte;
 
 struct SvGuestMem;
@@ -132,7 +132,7 @@ typedef struct SvKernelReader {
  * user_fpsimd_state). */
 typedef struct SvFpuState {
 	GBytes *raw;
-	guint64 features; /* x86_64: XSTATE_BV of raw; aarch64: 0 */
+	guint64 features;   /* x86_64: XSTATE_BV of raw; aarch64: 0 */
 	const char *format; /* "xsave", "fpsimd" */
 } SvFpuState;
 void sv_fpu_state_clear(SvFpuState *fpu);
@@ -144,17 +144,17 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvFpuState, sv_fpu_state_clear)
  * reports, all of which must be on. */
 #define SV_CPU_NEED_PROPS_MAX 3
 typedef struct SvCpuNeed {
-	const char *what;			     /* for people: "AVX" */
+	const char *what;			      /* for people: "AVX" */
 	const char *props[SV_CPU_NEED_PROPS_MAX + 1]; /* NULL-terminated */
 } SvCpuNeed;
 
 /* What an arch did to a task's saved registers so that a restored task
  * carries on as the kernel would have carried it on (syscall restart). */
 typedef enum {
-	SV_SYSCALL_NONE,	/* not inside a syscall: registers as they are */
-	SV_SYSCALL_REEXECUTE,	/* asleep in a syscall: rewound to issue it again */
-	SV_SYSCALL_RESTART,	/* -ERESTART* pending: rewound as with no handler */
-	SV_SYSCALL_EINTR,	/* -ERESTART_RESTARTBLOCK: the call returns -EINTR */
+	SV_SYSCALL_NONE,      /* not inside a syscall: registers as they are */
+	SV_SYSCALL_REEXECUTE, /* asleep in a syscall: rewound to issue it again */
+	SV_SYSCALL_RESTART,   /* -ERESTART* pending: rewound as with no handler */
+	SV_SYSCALL_EINTR,     /* -ERESTART_RESTARTBLOCK: the call returns -EINTR */
 } SvSyscallFixup;
 const char *sv_syscall_fixup_str(SvSyscallFixup f);
 
@@ -192,8 +192,7 @@ typedef struct SvArchOps {
 	/* Checkpoint hooks, all optional. A GVariant returned is a full
 	 * (non-floating) reference. */
 	/* Named user registers (a{st}) decoded from raw pt_regs. */
-	GVariant *(*named_regs)(const struct SvKernelTypes *types, GBytes *pt_regs,
-				GError **error);
+	GVariant *(*named_regs)(const struct SvKernelTypes *types, GBytes *pt_regs, GError **error);
 	/* The FPU/SIMD state a task saved on leaving its CPU. */
 	gboolean (*task_fpu)(const SvKernelReader *rd, guint64 task, SvFpuState *ret,
 			     GError **error);

@@ -48,8 +48,8 @@ typedef struct SvKvmCap {
 /* One of the board's UARTs: where the guest finds it and what the guest
  * kernel calls it. */
 typedef struct SvKvmUart {
-	guint16 port; /* first of its 8 I/O ports */
-	guint irq;    /* its interrupt line (< SV_KVM_IRQ_LINES) */
+	guint16 port;	 /* first of its 8 I/O ports */
+	guint irq;	 /* its interrupt line (< SV_KVM_IRQ_LINES) */
 	const char *tty; /* "ttyS1" */
 } SvKvmUart;
 
@@ -81,8 +81,8 @@ typedef struct SvKvmBoard {
 	gboolean (*setup_vm)(SvKvmVm *vm, GError **error);
 	/* With RAM in place: loads the kernel and initrd, passes cmdline, and
 	 * writes what the guest finds its hardware through. */
-	gboolean (*load)(SvKvmVm *vm, const char *kernel, const char *initrd,
-			 const char *cmdline, GError **error);
+	gboolean (*load)(SvKvmVm *vm, const char *kernel, const char *initrd, const char *cmdline,
+			 GError **error);
 	/* Each new vCPU, in index order (0 boots): its CPU model and, for the
 	 * boot vCPU, the state the kernel is entered in. */
 	gboolean (*setup_vcpu)(const SvKvmVm *vm, int vcpu_fd, guint index, GError **error);

@@ -93,17 +93,17 @@ struct sv_rimg_header {
 	uint32_t pid; /* pid (= tid) the process had */
 
 	uint32_t nvmas, nfiles, nruns, nsigactions, nsigqueue, nauxv, nregs, fpu_size;
-	uint64_t off_vmas, off_files, off_runs, off_sigactions, off_sigqueue, off_auxv,
-		off_regs, off_fpu, off_strings, strings_len;
+	uint64_t off_vmas, off_files, off_runs, off_sigactions, off_sigqueue, off_auxv, off_regs,
+		off_fpu, off_strings, strings_len;
 
 	/* mm (prctl PR_SET_MM_MAP order) */
-	uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack,
-		arg_start, arg_end, env_start, env_end;
+	uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack, arg_start,
+		arg_end, env_start, env_end;
 	/* task */
 	uint64_t clear_child_tid, robust_list, rseq;
 	uint32_t rseq_len, rseq_sig;
-	uint64_t sigblocked;	  /* the mask to run with */
-	uint64_t sigpending;	  /* private pending set */
+	uint64_t sigblocked; /* the mask to run with */
+	uint64_t sigpending; /* private pending set */
 	uint64_t sigpending_shared;
 	uint64_t sigaltstack_sp, sigaltstack_size;
 	uint32_t sigaltstack_flags;
@@ -125,8 +125,8 @@ struct sv_rimg_header {
 
 struct sv_rimg_fd {
 	int32_t fd;
-	uint32_t kind;	   /* SV_RIMG_FD_* */
-	uint32_t flags;	   /* open(2) flags the file was opened with (O_ACCMODE, O_APPEND, O_NONBLOCK...) */
+	uint32_t kind; /* SV_RIMG_FD_* */
+	uint32_t flags; /* open(2) flags the file was opened with (O_ACCMODE, O_APPEND, O_NONBLOCK...) */
 	uint32_t cloexec;  /* 1: FD_CLOEXEC */
 	uint32_t path_off; /* SV_RIMG_FD_PATH: into strings */
 	uint32_t pipe;	   /* pipes: which one (the same for both ends and every dup) */
@@ -149,11 +149,11 @@ struct sv_rimg_vma {
 };
 
 struct sv_rimg_file {
-	uint32_t path_off;    /* into strings */
-	uint32_t carried;     /* 1: contents at data_off; 0: must exist in the guest */
-	uint64_t data_off;    /* page-aligned */
+	uint32_t path_off; /* into strings */
+	uint32_t carried;  /* 1: contents at data_off; 0: must exist in the guest */
+	uint64_t data_off; /* page-aligned */
 	uint64_t size;
-	uint8_t sha256[32];   /* of the carried contents (zero if not carried) */
+	uint8_t sha256[32]; /* of the carried contents (zero if not carried) */
 };
 
 struct sv_rimg_run {
@@ -170,7 +170,7 @@ struct sv_rimg_sigaction {
 
 struct sv_rimg_sigqueue {
 	uint32_t signo;
-	uint32_t shared; /* 1: the process-wide queue */
+	uint32_t shared;   /* 1: the process-wide queue */
 	uint8_t info[128]; /* siginfo_t as the kernel keeps it (zero-padded) */
 };
 

@@ -76,18 +76,18 @@ enum sv_snap_byte_order {
 
 /* Section kinds. Stable numbers: they are in files. */
 enum sv_snap_section {
-	SV_SNAP_SECTION_INDEX = 1,	/* a(uuttt): kind, flags, offset, stored, raw */
-	SV_SNAP_SECTION_TASK = 2,	/* a{sv}: one task, keys in snapshot-task-keys.h */
-	SV_SNAP_SECTION_REGS = 3,	/* (a{st}ay): named registers, raw arch layout */
-	SV_SNAP_SECTION_FPU = 4,	/* (uta{sv}ay): size, xfeatures, extras, raw state */
-	SV_SNAP_SECTION_TLS = 5,	/* a{sv} */
-	SV_SNAP_SECTION_MM = 6,		/* (a{st}a(tt)): mm fields, saved auxv */
-	SV_SNAP_SECTION_VMAS = 7,	/* a(ttuttss): start, end, prot, vm_flags, pgoff,
+	SV_SNAP_SECTION_INDEX = 1,	 /* a(uuttt): kind, flags, offset, stored, raw */
+	SV_SNAP_SECTION_TASK = 2,	 /* a{sv}: one task, keys in snapshot-task-keys.h */
+	SV_SNAP_SECTION_REGS = 3,	 /* (a{st}ay): named registers, raw arch layout */
+	SV_SNAP_SECTION_FPU = 4,	 /* (uta{sv}ay): size, xfeatures, extras, raw state */
+	SV_SNAP_SECTION_TLS = 5,	 /* a{sv} */
+	SV_SNAP_SECTION_MM = 6,		 /* (a{st}a(tt)): mm fields, saved auxv */
+	SV_SNAP_SECTION_VMAS = 7,	 /* a(ttuttss): start, end, prot, vm_flags, pgoff,
 					 * path, sha256 of the file contents ("" if none) */
-	SV_SNAP_SECTION_FILE = 8,	/* raw file contents; named in FILES */
-	SV_SNAP_SECTION_FILES = 9,	/* a(su): sha256, index of its FILE section */
-	SV_SNAP_SECTION_PAGES = 10,	/* raw page data */
-	SV_SNAP_SECTION_PAGEMAP = 11,	/* a(tuut): vaddr, pages, PAGES section index,
+	SV_SNAP_SECTION_FILE = 8,	 /* raw file contents; named in FILES */
+	SV_SNAP_SECTION_FILES = 9,	 /* a(su): sha256, index of its FILE section */
+	SV_SNAP_SECTION_PAGES = 10,	 /* raw page data */
+	SV_SNAP_SECTION_PAGEMAP = 11,	 /* a(tuut): vaddr, pages, PAGES section index,
 					 * byte offset in its raw payload */
 	SV_SNAP_SECTION_PROVENANCE = 12, /* a{ss} */
 	SV_SNAP_SECTION_KIND_MAX_,

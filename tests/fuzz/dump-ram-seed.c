@@ -31,10 +31,11 @@ static gboolean dump(const char *name, guint32 pid, const char *dir, GError **er
 		return FALSE;
 	/* the saved copy, exactly as the fuzzer will open it */
 	g_autoptr(SvRamSeed) seed = sv_ram_seed_load(dir, error);
-	g_autoptr(SvGuestMem) mem =
-		seed ? sv_guest_mem_open(seed->ram_path, seed->regions, seed->n_regions, error) : NULL;
-	g_autoptr(SvIntrospect) in =
-		mem ? sv_introspect_new(seed->arch, seed->image_dir, mem, error) : NULL;
+	g_autoptr(SvGuestMem) mem = seed ? sv_guest_mem_open(seed->ram_path, seed->regions,
+							     seed->n_regions, error)
+					 : NULL;
+	g_autoptr(SvIntrospect)
+		in = mem ? sv_introspect_new(seed->arch, seed->image_dir, mem, error) : NULL;
 	if (!in)
 		return FALSE;
 	g_autoptr(GString) log = g_string_new(NULL);

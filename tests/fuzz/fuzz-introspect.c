@@ -90,7 +90,8 @@ static SvIntrospect *introspect_for_input(void)
 {
 	SvIntrospect *in = g_new0(SvIntrospect, 1);
 	*in = *F.tmpl;
-	if (!sv_arch_kernel_space_init(in->arch, &in->space, F.mem, in->syms, F.kernel_bytes, NULL)) {
+	if (!sv_arch_kernel_space_init(in->arch, &in->space, F.mem, in->syms, F.kernel_bytes,
+				       NULL)) {
 		g_free(in);
 		return NULL;
 	}
@@ -186,7 +187,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	}
 	g_string_free(log, TRUE);
-	fprintf(stderr, "fuzz-introspect: seed %s, %" G_GSIZE_FORMAT " MiB, pid %u: %u reads on %u pages to aim at\n",
+	fprintf(stderr,
+		"fuzz-introspect: seed %s, %" G_GSIZE_FORMAT
+		" MiB, pid %u: %u reads on %u pages to aim at\n",
 		dir, F.ram_size >> 20, F.seed->pid, F.reads->len, F.pages->len);
 	return 0;
 }
@@ -214,7 +217,8 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
 			memcpy(bytes, p, len);
 			p += len;
 		} else if (ctl == 0x80 && end - p >= 4) {
-			const Read *t = &g_array_index(F.reads, Read, sv_get_le16(p) % F.reads->len);
+			const Read *t = &g_array_index(F.reads, Read,
+						       sv_get_le16(p) % F.reads->len);
 			gint16 delta = (gint16)sv_get_le16(p + 2);
 			guint64 va = F.tmpl->space.direct_map_base + t->gpa + delta;
 			for (guint i = 0; i < 8; i++)
@@ -222,7 +226,8 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
 			len = 8;
 			p += 4;
 		} else if (ctl == 0x81 && end - p >= 2) {
-			const Read *t = &g_array_index(F.reads, Read, sv_get_le16(p) % F.reads->len);
+			const Read *t = &g_array_index(F.reads, Read,
+						       sv_get_le16(p) % F.reads->len);
 			gint64 from = file_offset(t->gpa, 8);
 			p += 2;
 			if (from < 0)
@@ -236,7 +241,8 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
 		switch (sel >> 30) {
 		case 0:
 		case 1: {
-			const Read *r = &g_array_index(F.reads, Read, (sel & 0xffff) % F.reads->len);
+			const Read *r = &g_array_index(F.reads, Read,
+						       (sel & 0xffff) % F.reads->len);
 			gpa = r->gpa + ((sel >> 16) & 0x3fff) % MAX(r->len, 1);
 			break;
 		}

@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
 		g_variant_iter_init(&it, map);
 		while (g_variant_iter_next(&it, "(tuut)", &vaddr, &npages, &section, &off))
 			for (guint32 i = 0; i < npages && i < 64; i++)
-				sv_snapshot_reader_read_page(r, vaddr + (guint64)i * ps, page, NULL);
+				sv_snapshot_reader_read_page(r, vaddr + (guint64)i * ps, page,
+							     NULL);
 		sv_snapshot_reader_free(r);
 	}
 	close(fd);

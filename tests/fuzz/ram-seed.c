@@ -82,7 +82,8 @@ SvRamSeed *sv_ram_seed_load(const char *dir, GError **error)
 		g_autofree char *val = g_key_file_get_string(kf, GROUP, key, error);
 		SvRamRegion *r = &seed->regions[i];
 		guint64 gpa;
-		if (!val || sscanf(val, "%" G_GINT64_MODIFIER "x %" G_GINT64_MODIFIER
+		if (!val || sscanf(val,
+				   "%" G_GINT64_MODIFIER "x %" G_GINT64_MODIFIER
 				   "x %" G_GINT64_MODIFIER "x",
 				   &gpa, &r->size, &r->file_offset) != 3) {
 			if (val)
@@ -107,8 +108,8 @@ SvGuestMem *sv_ram_seed_open_writable(const SvRamSeed *seed, guint8 **ret_ram, g
 	if (fd >= 0 && ftruncate(fd, size) == 0)
 		ram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (ram == MAP_FAILED) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "a %" G_GSIZE_FORMAT "-byte memfd: %s",
-			    size, g_strerror(errno));
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "a %" G_GSIZE_FORMAT "-byte memfd: %s", size, g_strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return NULL;
@@ -131,7 +132,8 @@ gint64 sv_ram_seed_offset(const SvRamSeed *seed, guint64 gpa, gsize len)
 {
 	for (guint i = 0; i < seed->n_regions; i++) {
 		const SvRamRegion *r = &seed->regions[i];
-		if (gpa >= r->gpa.v && gpa - r->gpa.v < r->size && len <= r->size - (gpa - r->gpa.v))
+		if (gpa >= r->gpa.v && gpa - r->gpa.v < r->size &&
+		    len <= r->size - (gpa - r->gpa.v))
 			return (gint64)(r->file_offset + gpa - r->gpa.v);
 	}
 	return -1;
@@ -147,8 +149,7 @@ static void step(GString *log, const char *what, GError *error, guint *ok)
 		g_string_append_printf(log, "%s: %s\n", what, error->message);
 }
 
-guint sv_ram_seed_exercise(const SvIntrospect *in, const SvGuestMem *mem, guint32 pid,
-			   GString *log)
+guint sv_ram_seed_exercise(const SvIntrospect *in, const SvGuestMem *mem, guint32 pid, GString *log)
 {
 	guint ok = 0;
 	{

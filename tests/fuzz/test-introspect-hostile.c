@@ -64,7 +64,8 @@ static guint64 offset_of(const char *type, const char *member)
 {
 	guint64 off;
 	g_autoptr(GError) error = NULL;
-	g_assert_true(sv_kernel_types_offset(sv_introspect_types(T.in), type, member, &off, &error));
+	g_assert_true(sv_kernel_types_offset(sv_introspect_types(T.in), type, member, &off,
+					     &error));
 	return off;
 }
 
@@ -161,7 +162,8 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	const char *dir = g_getenv("SNAPVM_FUZZ_RAM_SEED");
 	if (!dir) {
-		g_test_skip("SNAPVM_FUZZ_RAM_SEED names no RAM seed (replay-introspect.sh makes one)");
+		g_test_skip(
+			"SNAPVM_FUZZ_RAM_SEED names no RAM seed (replay-introspect.sh makes one)");
 		return g_test_run();
 	}
 	g_autoptr(GError) error = NULL;

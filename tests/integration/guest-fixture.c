@@ -92,8 +92,7 @@ void sv_test_state_dir_cleanup(void)
 	g_clear_pointer(&state_dir, g_free);
 }
 
-SvTestGuest *sv_test_guest_boot(const char *arch_name, const char *const *workloads,
-				GError **error)
+SvTestGuest *sv_test_guest_boot(const char *arch_name, const char *const *workloads, GError **error)
 {
 	sv_test_state_dir();
 	const SvArchOps *arch = sv_arch_lookup(arch_name, error);
@@ -107,8 +106,8 @@ SvTestGuest *sv_test_guest_boot(const char *arch_name, const char *const *worklo
 		g_ptr_array_add(programs, sv_test_workload(*w, arch->name));
 	g_ptr_array_add(programs, NULL);
 	g_autofree char *initrd = g_build_filename(sv_test_state_dir(), "test-initrd.cpio", NULL);
-	if (!sv_workload_build_initrd(image->initramfs, (const char *const *)programs->pdata, initrd,
-				      error))
+	if (!sv_workload_build_initrd(image->initramfs, (const char *const *)programs->pdata,
+				      initrd, error))
 		return NULL;
 	static guint serial;
 	g_autofree char *name = g_strdup_printf("test-%s-%u", arch->name, serial++);

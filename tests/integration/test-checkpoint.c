@@ -34,11 +34,11 @@ static SvTestGuest *guest;
 static SvAgentClient *control;
 static char *tmpdir;
 
-static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sleeper",
+static const char *const workloads[] = { "counter",   "fpu",   "tls",  "memory", "sleeper",
 					 "blockread", "fdenv", "spin", NULL };
 /* the oracle runs on these */
-static const char *const oracle_workloads[] = { "counter", "fpu", "tls", "memory", "sleeper",
-						"blockread", "fdenv", NULL };
+static const char *const oracle_workloads[] = { "counter", "fpu",	"tls",	 "memory",
+						"sleeper", "blockread", "fdenv", NULL };
 
 static void require_guest(void)
 {
@@ -147,8 +147,8 @@ static guint64 dict_u64(GVariant *dict, const char *key)
 /* ---- registers, FPU, TLS (x86_64 layouts: user_regs_struct, XSAVE) ---- */
 
 static const char *const x86_regs[] = {
-	"r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax",
-	"cx",  "dx",  "si",  "di",  "orig_ax", "ip", "cs", "flags", "sp", "ss",
+	"r15", "r14", "r13", "r12", "bp",      "bx", "r11", "r10",   "r9", "r8", "ax",
+	"cx",  "dx",  "si",  "di",  "orig_ax", "ip", "cs",  "flags", "sp", "ss",
 };
 
 static void compare_x86_cpu(SvSnapshotReader *r, const SvAgentOracle *o, gboolean stopped)
@@ -169,8 +169,8 @@ static void compare_x86_cpu(SvSnapshotReader *r, const SvAgentOracle *o, gboolea
 		guint64 got;
 		g_assert_true(g_variant_lookup(named, x86_regs[i], "t", &got));
 		if (got != want[i])
-			g_error("register %s: snapshot 0x%" G_GINT64_MODIFIER "x, ptrace 0x%"
-				G_GINT64_MODIFIER "x",
+			g_error("register %s: snapshot 0x%" G_GINT64_MODIFIER
+				"x, ptrace 0x%" G_GINT64_MODIFIER "x",
 				x86_regs[i], got, want[i]);
 	}
 	g_autoptr(GVariant) tls = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TLS);
@@ -214,8 +214,8 @@ static void compare_aarch64_cpu(SvSnapshotReader *r, const SvAgentOracle *o)
 			want &= ~(1ull << 12);
 		}
 		if (got != want)
-			g_error("register %s: snapshot 0x%" G_GINT64_MODIFIER "x, ptrace 0x%"
-				G_GINT64_MODIFIER "x",
+			g_error("register %s: snapshot 0x%" G_GINT64_MODIFIER
+				"x, ptrace 0x%" G_GINT64_MODIFIER "x",
 				name, got, want);
 	}
 	g_autoptr(GVariant) tls = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TLS);
@@ -247,7 +247,8 @@ static GArray *parse_maps(const char *text)
 		MapsLine m = { 0 };
 		char name[4096] = "";
 		unsigned long long s, e, off;
-		int n = sscanf(*l, "%llx-%llx %4s %llx %*s %*s %4095[^\n]", &s, &e, m.perms, &off, name);
+		int n = sscanf(*l, "%llx-%llx %4s %llx %*s %*s %4095[^\n]", &s, &e, m.perms, &off,
+			       name);
 		g_assert_cmpint(n, >=, 4);
 		m.start = s;
 		m.end = e;
@@ -302,22 +303,24 @@ static char *rebuilt_sha256(SvSnapshotReader *r, GVariant *pagemap, guint64 star
 }
 
 /* Before failing: which pages differ, as the guest reads them now. */
-static void report_page_mismatch(SvSnapshotReader *r, GVariant *pagemap, guint64 start,
-				 guint64 end, guint64 pgoff, const char *sha, guint32 pid)
+static void report_page_mismatch(SvSnapshotReader *r, GVariant *pagemap, guint64 start, guint64 end,
+				 guint64 pgoff, const char *sha, guint32 pid)
 {
 	for (guint64 va = start; va < end; va += 4096) {
 		g_autofree char *mine = rebuilt_sha256(r, pagemap, va, va + 4096,
 						       pgoff + (va - start) / 4096, sha);
-		g_autofree char *cmd = g_strdup_printf(
-			"dd if=/proc/%u/mem bs=4096 skip=%" G_GUINT64_FORMAT " count=1 2>/dev/null "
-			"| sha256sum",
-			pid, va / 4096);
+		g_autofree char *cmd =
+			g_strdup_printf("dd if=/proc/%u/mem bs=4096 skip=%" G_GUINT64_FORMAT
+					" count=1 2>/dev/null "
+					"| sha256sum",
+					pid, va / 4096);
 		const char *argv[] = { "/bin/busybox", "sh", "-c", cmd, NULL };
 		int status;
 		g_autofree char *theirs = sv_test_guest_run(guest, argv, &status, NULL);
 		if (theirs && strncmp(mine, theirs, 64))
-			g_test_message("page 0x%" G_GINT64_MODIFIER "x differs (%s in the snapshot)", va,
-				       snapshot_has_page(pagemap, va) ? "stored" : "absent");
+			g_test_message("page 0x%" G_GINT64_MODIFIER
+				       "x differs (%s in the snapshot)",
+				       va, snapshot_has_page(pagemap, va) ? "stored" : "absent");
 	}
 }
 
@@ -378,14 +381,18 @@ static void compare_fds(GVariant *task, const SvAgentOracle *o)
 	g_autoptr(GVariant) fds = g_variant_lookup_value(task, "fds", G_VARIANT_TYPE("aa{sv}"));
 	g_assert_nonnull(fds);
 	g_auto(GStrv) lines = g_strsplit(o->fds_text, "\n", -1);
-	g_autoptr(GHashTable) pipe_to_ino = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
-	g_autoptr(GHashTable) ino_to_pipe = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_autoptr(GHashTable)
+		pipe_to_ino = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+	g_autoptr(GHashTable)
+		ino_to_pipe = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	guint seen = 0;
 	for (char **l = lines; *l && **l; l++, seen++) {
 		guint32 fd, flags;
 		guint64 pos;
 		char target[4096];
-		g_assert_cmpint(sscanf(*l, "%u %" G_GUINT64_FORMAT " %o %4095[^\n]", &fd, &pos, &flags, target), ==, 4);
+		g_assert_cmpint(sscanf(*l, "%u %" G_GUINT64_FORMAT " %o %4095[^\n]", &fd, &pos,
+				       &flags, target),
+				==, 4);
 		g_autoptr(GVariant) entry = NULL;
 		for (gsize i = 0; i < g_variant_n_children(fds) && !entry; i++) {
 			g_autoptr(GVariant) d = g_variant_get_child_value(fds, i);
@@ -394,7 +401,8 @@ static void compare_fds(GVariant *task, const SvAgentOracle *o)
 				entry = g_steal_pointer(&d);
 		}
 		if (!entry)
-			g_error("fd %u (%s) is open in the guest but not in the snapshot", fd, target);
+			g_error("fd %u (%s) is open in the guest but not in the snapshot", fd,
+				target);
 		guint32 sflags = 0;
 		guint64 spos = 0, pipe = 0;
 		gboolean cloexec = FALSE;
@@ -415,8 +423,10 @@ static void compare_fds(GVariant *task, const SvAgentOracle *o)
 				g_assert_cmpstr(ino, ==, target);
 				g_assert_cmpuint(*back, ==, pipe);
 			} else {
-				g_hash_table_insert(pipe_to_ino, g_memdup2(&pipe, 8), g_strdup(target));
-				g_hash_table_insert(ino_to_pipe, g_strdup(target), g_memdup2(&pipe, 8));
+				g_hash_table_insert(pipe_to_ino, g_memdup2(&pipe, 8),
+						    g_strdup(target));
+				g_hash_table_insert(ino_to_pipe, g_strdup(target),
+						    g_memdup2(&pipe, 8));
 			}
 		} else {
 			g_assert_cmpstr(path, ==, target);
@@ -682,7 +692,8 @@ static void test_errors(void)
 	g_assert_cmpint(g_mkdir(small, 0700), ==, 0);
 	g_autofree char *mount = g_strdup_printf("mount -t tmpfs -o size=64k tmpfs '%s'", small);
 	if (system(mount) != 0) {
-		g_test_message("cannot mount a small tmpfs here (not root?): disk-full case not run");
+		g_test_message(
+			"cannot mount a small tmpfs here (not root?): disk-full case not run");
 	} else {
 		g_autofree char *out = g_build_filename(small, "x.svs", NULL);
 		SvCheckpointOptions full = { .pid = pid, .output = out };
@@ -724,8 +735,10 @@ static void test_cli(void)
 	 * the CLI's own */
 	g_clear_pointer(&control, sv_agent_client_free);
 	sv_machine_release_control(guest->machine);
-	const char *argv[] = { snapvm, "checkpoint", guest->machine->name, "--pid", pid_s, "-o",
-			       file, "--kill", "--json", NULL };
+	const char *argv[] = { snapvm,	"checkpoint", guest->machine->name,
+			       "--pid", pid_s,	      "-o",
+			       file,	"--kill",     "--json",
+			       NULL };
 	g_autofree char *out = sv_test_host_output(argv);
 	g_assert_nonnull(strstr(out, "\"pause_ms\""));
 	g_assert_nonnull(strstr(out, "\"files\" : 1"));
@@ -765,10 +778,10 @@ int main(int argc, char **argv)
 		g_autofree char *p = g_strdup_printf("/checkpoint/%s/oracle/%s", arch_name, *w);
 		g_test_add_data_func(p, *w, test_workload);
 	}
-#define ADD(path, fn)                                                                   \
-	do {                                                                            \
+#define ADD(path, fn)                                                                    \
+	do {                                                                             \
 		g_autofree char *p = g_strdup_printf("/checkpoint/%s/" path, arch_name); \
-		g_test_add_func(p, fn);                                                 \
+		g_test_add_func(p, fn);                                                  \
 	} while (0)
 	ADD("running-sleeper", test_running_sleeper);
 	ADD("busy-process-on-vcpu", test_busy_process_on_vcpu);

@@ -226,8 +226,8 @@ static void assert_inspect_escaped(const char *name, guint32 pid)
 static void test_detach_list_stop(void)
 {
 	g_autofree char *hostile = sv_test_workload("hostile", "x86_64");
-	const char *run[] = { "run", "--detach", "--json", "--name", "detached-1", "--",
-			      hostile, "100000", "100", NULL };
+	const char *run[] = { "run", "--detach", "--json", "--name", "detached-1",
+			      "--",  hostile,	 "100000", "100",    NULL };
 	g_auto(CmdResult) r = run_snapvm(run);
 	if (r.status != 0)
 		g_error("snapvm run --detach failed (%d): %s", r.status, r.err);

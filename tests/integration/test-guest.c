@@ -25,8 +25,8 @@ static SvTestGuest *guest;
 /* A second host connection, on the agent's control port (agent/control-port). */
 static SvAgentClient *control;
 
-static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sleeper",
-					 "blockread", NULL };
+static const char *const workloads[] = { "counter", "fpu",	 "tls", "memory",
+					 "sleeper", "blockread", NULL };
 
 static void require_guest(void)
 {
@@ -193,12 +193,14 @@ static void test_guest_physical_read(void)
 		for (guint32 b = 0; b < page_size; b++) {
 			guint8 want = sv_pattern_byte(seed, (guint64)i * page_size + b);
 			if (page[b] != want)
-				g_error("page %u (gpa 0x%" G_GINT64_MODIFIER "x) byte %u: host read "
+				g_error("page %u (gpa 0x%" G_GINT64_MODIFIER
+					"x) byte %u: host read "
 					"0x%02x, agent wrote 0x%02x",
 					i, pa, b, page[b], want);
 		}
 	}
-	g_test_message("%u pages at guest va 0x%" G_GINT64_MODIFIER "x read back through guest-physical "
+	g_test_message("%u pages at guest va 0x%" G_GINT64_MODIFIER
+		       "x read back through guest-physical "
 		       "memory",
 		       npages, vaddr);
 }
@@ -218,7 +220,8 @@ static void test_pause_resume_registers(void)
 		g_assert_no_error(error);
 		g_test_message("vCPU 0 registers read in %.1f ms",
 			       (g_get_monotonic_time() - t0) / 1000.0);
-		g_assert_cmpint(sv_machine_get_state(guest->machine, &error), ==, SV_MACHINE_PAUSED);
+		g_assert_cmpint(sv_machine_get_state(guest->machine, &error), ==,
+				SV_MACHINE_PAUSED);
 		g_autofree char *stub = g_build_filename(guest->machine->vm_dir, "gdb.sock", NULL);
 		g_assert_false(g_file_test(stub, G_FILE_TEST_EXISTS));
 	}
@@ -272,7 +275,8 @@ static void wait_for_pid_frame(guint32 pid, gboolean want_exit, GString *out)
 		const guint8 *bytes;
 		int status;
 		if (f.type == SV_MSG_OUTPUT &&
-		    sv_agent_frame_parse_output(&f, &from, &stream, &bytes, &n, NULL) && from == pid) {
+		    sv_agent_frame_parse_output(&f, &from, &stream, &bytes, &n, NULL) &&
+		    from == pid) {
 			if (out && stream == 1)
 				g_string_append_len(out, (const char *)bytes, n);
 			if (!want_exit)
@@ -316,8 +320,8 @@ static void test_control_port_while_streaming(void)
 	 * the test's own control client is closed for it */
 	g_clear_pointer(&control, sv_agent_client_free);
 	g_autofree char *snapvm = sv_test_build_path("host/snapvm");
-	const char *ps_argv[] = { snapvm, "ps", guest->machine->name, "--source", "agent", "--json",
-				  NULL };
+	const char *ps_argv[] = { snapvm,   "ps", guest->machine->name, "--source", "agent",
+				  "--json", NULL };
 	g_autofree char *ps = sv_test_host_output(ps_argv);
 	g_autofree char *want = g_strdup_printf("\"pid\" : %u,", pid);
 	if (!strstr(ps, want))
@@ -447,8 +451,8 @@ static void test_oracle(void)
 		g_assert_cmpuint(g_bytes_get_size(o->nt_prstatus), ==, prstatus_len);
 		if (regset_u64(o->nt_prstatus, pc_off) + pc_rewind == sc_pc)
 			break;
-		g_test_message("attempt %d: pc 0x%" G_GINT64_MODIFIER "x, /proc says 0x%"
-			       G_GINT64_MODIFIER "x; again",
+		g_test_message("attempt %d: pc 0x%" G_GINT64_MODIFIER
+			       "x, /proc says 0x%" G_GINT64_MODIFIER "x; again",
 			       attempt, regset_u64(o->nt_prstatus, pc_off), sc_pc);
 	}
 	g_assert_cmphex(regset_u64(o->nt_prstatus, pc_off) + pc_rewind, ==, sc_pc);
@@ -480,7 +484,8 @@ static void test_oracle(void)
 		char perms[8] = "", name[256] = "";
 		unsigned long long start, end, offset;
 		g_assert_cmpint(sscanf(lines[i], "%llx-%llx %7s %llx %*s %*s %255s", &start, &end,
-				       perms, &offset, name), >=, 4);
+				       perms, &offset, name),
+				>=, 4);
 		g_assert_cmphex(v->start, ==, start);
 		g_assert_cmphex(v->end, ==, end);
 		hashed += v->sha256[0] != 0;
@@ -505,8 +510,8 @@ static void test_oracle(void)
 			g_autofree guint8 *want = g_malloc0(end - start);
 			if (offset < host_len)
 				memcpy(want, host + offset, MIN(end - start, host_len - offset));
-			g_autofree char *sha =
-				g_compute_checksum_for_data(G_CHECKSUM_SHA256, want, end - start);
+			g_autofree char *sha = g_compute_checksum_for_data(G_CHECKSUM_SHA256, want,
+									   end - start);
 			if (strcmp(v->sha256, sha) != 0)
 				g_error("%s: agent %s, host file %s\n%s", lines[i], v->sha256, sha,
 					o->maps_text);
@@ -521,7 +526,8 @@ static void test_oracle(void)
 		       pid, sc_pc, o->vmas->len, hashed, file_checked);
 	/* it runs on, untraced */
 	wait_for_pid_frame(pid, FALSE, NULL);
-	g_autofree char *st_cmd = g_strdup_printf("grep -E '^(State|TracerPid):' /proc/%u/status", pid);
+	g_autofree char *st_cmd = g_strdup_printf("grep -E '^(State|TracerPid):' /proc/%u/status",
+						  pid);
 	const char *st_argv[] = { "/bin/busybox", "sh", "-c", st_cmd, NULL };
 	int status;
 	g_autofree char *st = sv_test_guest_run(guest, st_argv, &status, &error);
@@ -529,8 +535,8 @@ static void test_oracle(void)
 	g_assert_nonnull(strstr(st, "TracerPid:\t0\n"));
 	g_assert_null(strstr(st, "tracing stop"));
 	/* without hashes; and a pid that does not exist */
-	g_autoptr(SvAgentOracle) quick = sv_agent_client_oracle(control, pid, SV_ORACLE_NO_HASHES,
-								&error);
+	g_autoptr(SvAgentOracle)
+		quick = sv_agent_client_oracle(control, pid, SV_ORACLE_NO_HASHES, &error);
 	g_assert_no_error(error);
 	for (guint i = 0; i < quick->vmas->len; i++)
 		g_assert_cmpstr(g_array_index(quick->vmas, SvAgentOracleVma, i).sha256, ==, "");
@@ -574,8 +580,8 @@ static void test_kallsyms_match_guest(void)
 	g_autofree char *config = NULL;
 	g_assert_true(g_file_get_contents(config_path, &config, NULL, NULL));
 	gboolean abs_percpu = strstr(config, "\nCONFIG_KALLSYMS_ABSOLUTE_PERCPU=y") != NULL;
-	g_autoptr(SvKallsyms) ks =
-		sv_kallsyms_load(image->kernel, abs_percpu, guest->arch->kernel_link_base, &error);
+	g_autoptr(SvKallsyms) ks = sv_kallsyms_load(image->kernel, abs_percpu,
+						    guest->arch->kernel_link_base, &error);
 	g_assert_no_error(error);
 	const char *argv[] = { "/bin/busybox", "cat", "/proc/kallsyms", NULL };
 	int status;
@@ -697,7 +703,8 @@ static void test_page_walk_matches_pagemap(void)
 		SvGpa pa;
 		guint64 size;
 		g_assert_true(sv_page_walk(guest->arch, sv_introspect_kernel_space(in), mem, root,
-					   vaddr + (guint64)i * page_size, &res, &pa, &size, &error));
+					   vaddr + (guint64)i * page_size, &res, &pa, &size,
+					   &error));
 		g_assert_no_error(error);
 		g_assert_cmpint(res, ==, SV_WALK_MAPPED);
 		g_assert_cmphex(pa.v, ==, g_array_index(phys, guint64, i));
@@ -733,7 +740,8 @@ static void test_vmas_match_proc_maps(void)
 		guint32 from, stream, n;
 		const guint8 *bytes;
 		seen = f.type == SV_MSG_OUTPUT &&
-		       sv_agent_frame_parse_output(&f, &from, &stream, &bytes, &n, NULL) && from == pid;
+		       sv_agent_frame_parse_output(&f, &from, &stream, &bytes, &n, NULL) &&
+		       from == pid;
 	}
 	/* stopped, so its heap cannot grow between the two readings */
 	g_autofree char *stop_cmd = g_strdup_printf("kill -STOP %u", pid);
@@ -757,12 +765,16 @@ static void test_vmas_match_proc_maps(void)
 	GString *mine = g_string_new(NULL);
 	for (guint i = 0; i < vmas->len; i++) {
 		const SvGuestVma *v = &g_array_index(vmas, SvGuestVma, i);
-		g_string_append_printf(mine, "%08" G_GINT64_MODIFIER "x-%08" G_GINT64_MODIFIER "x %c%c%c%c %08"
-				       G_GINT64_MODIFIER "x %s\n",
-				       v->start, v->end, v->flags & 1 ? 'r' : '-', v->flags & 2 ? 'w' : '-',
-				       v->flags & 4 ? 'x' : '-', v->flags & 8 ? 's' : 'p',
+		g_string_append_printf(mine,
+				       "%08" G_GINT64_MODIFIER "x-%08" G_GINT64_MODIFIER
+				       "x %c%c%c%c %08" G_GINT64_MODIFIER "x %s\n",
+				       v->start, v->end, v->flags & 1 ? 'r' : '-',
+				       v->flags & 2 ? 'w' : '-', v->flags & 4 ? 'x' : '-',
+				       v->flags & 8 ? 's' : 'p',
 				       /* /proc shows no offset for anonymous memory */
-				       v->name && v->name[0] == '/' ? v->pgoff * guest->arch->page_size : 0,
+				       v->name && v->name[0] == '/'
+					       ? v->pgoff * guest->arch->page_size
+					       : 0,
 				       v->name ? v->name : "");
 	}
 	/* /proc/PID/maps without the device and inode columns */
@@ -822,8 +834,8 @@ static void test_pt_regs_match_proc_syscall(void)
 	g_assert_true(sv_machine_resume(guest->machine, NULL));
 	sv_machine_release_control(guest->machine);
 	g_assert_no_error(error);
-	g_autoptr(GVariant) named = sv_arch_named_regs(guest->arch, sv_introspect_types(in), regs,
-						       &error);
+	g_autoptr(GVariant)
+		named = sv_arch_named_regs(guest->arch, sv_introspect_types(in), regs, &error);
 	g_assert_no_error(error);
 	const char *const *abi = NULL;
 	for (guint i = 0; i < G_N_ELEMENTS(syscall_abi); i++)
@@ -840,12 +852,14 @@ static void test_pt_regs_match_proc_syscall(void)
 	int status;
 	g_autofree char *text = sv_test_guest_run(guest, cat_argv, &status, &error);
 	g_assert_no_error(error);
-	g_autofree char *expected = g_strdup_printf(
-		"%" G_GINT64_FORMAT " 0x%" G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER "x 0x%"
-		G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER "x 0x%"
-		G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER "x\n",
-		(gint64)mine[0], mine[1], mine[2], mine[3], mine[4], mine[5], mine[6], mine[7],
-		mine[8]);
+	g_autofree char *expected =
+		g_strdup_printf("%" G_GINT64_FORMAT " 0x%" G_GINT64_MODIFIER
+				"x 0x%" G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER
+				"x 0x%" G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER
+				"x 0x%" G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER
+				"x 0x%" G_GINT64_MODIFIER "x\n",
+				(gint64)mine[0], mine[1], mine[2], mine[3], mine[4], mine[5],
+				mine[6], mine[7], mine[8]);
 	g_assert_cmpstr(text, ==, expected);
 	g_test_message("pid %u in syscall %" G_GINT64_FORMAT ", pc 0x%" G_GINT64_MODIFIER "x: "
 		       "pt_regs from guest memory equal /proc/%u/syscall",
@@ -881,10 +895,10 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sv_test_state_dir();
-#define ADD(path, fn)                                                                   \
-	do {                                                                            \
-		g_autofree char *p = g_strdup_printf("/guest/%s/" path, arch_name);     \
-		g_test_add_func(p, fn);                                                 \
+#define ADD(path, fn)                                                               \
+	do {                                                                        \
+		g_autofree char *p = g_strdup_printf("/guest/%s/" path, arch_name); \
+		g_test_add_func(p, fn);                                             \
 	} while (0)
 	ADD("boot", test_boot);
 	ADD("run/counter-matches-native", test_counter_matches_native);

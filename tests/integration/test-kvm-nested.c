@@ -125,7 +125,7 @@ static char *between_markers(char *log, int *ret_rc)
 /* Everything the one L1 run left for the tests below. */
 typedef struct {
 	char *tmp;
-	char *console; /* L1's console, "\r" removed */
+	char *console;	/* L1's console, "\r" removed */
 	char *snapshot; /* the file L1 sent out, NULL if none */
 	double l1_s;
 } L1Result;
@@ -267,8 +267,8 @@ static char *monitor_command(const char *path, const char *command)
 	g_autoptr(GSocketClient) client = g_socket_client_new();
 	g_socket_client_set_timeout(client, 10);
 	g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
-	g_autoptr(GSocketConnection) c =
-		g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, NULL);
+	g_autoptr(GSocketConnection)
+		c = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL, NULL);
 	if (!c)
 		return NULL;
 	GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(c));
@@ -286,7 +286,8 @@ static char *monitor_command(const char *path, const char *command)
 			if (++prompts == 1) {
 				g_string_truncate(reply, 0);
 				g_autofree char *line = g_strdup_printf("%s\n", command);
-				g_output_stream_write_all(out, line, strlen(line), NULL, NULL, NULL);
+				g_output_stream_write_all(out, line, strlen(line), NULL, NULL,
+							  NULL);
 			}
 		}
 	}
@@ -370,8 +371,8 @@ static gboolean run_l1(const char **argv, const char *monitor, const char *log)
 	GPid pid;
 	g_autoptr(GError) error = NULL;
 	g_assert_true(g_spawn_async(NULL, (char **)argv, env,
-				    G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
-				    &error));
+				    G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+				    &pid, &error));
 	g_assert_no_error(error);
 	gint64 deadline = g_get_monotonic_time() + L1_TIMEOUT_S * G_TIME_SPAN_SECOND;
 	gint64 idle_since = g_get_monotonic_time();
@@ -436,8 +437,8 @@ static void test_nested_boot(void)
 	g_autofree char *builder = source_path("images/build-l1-image.sh");
 	g_autofree char *add_job = g_strdup_printf("%s=/job.sh", job);
 	g_autofree char *add_counter = g_strdup_printf("%s=/workload/counter", counter);
-	const char *build[] = { builder, "--snapvm", snapvm, "--out", cpio, "--image", image,
-				"--add", add_job, "--add", add_counter, NULL };
+	const char *build[] = { builder, "--snapvm", snapvm,  "--out", cpio,	    "--image",
+				image,	 "--add",    add_job, "--add", add_counter, NULL };
 	int status = 0;
 	g_assert_true(g_spawn_sync(NULL, (char **)build, NULL, 0, NULL, NULL, NULL, NULL, &status,
 				   &error));
@@ -449,10 +450,17 @@ static void test_nested_boot(void)
 	g_autofree char *serial2 = g_strdup_printf("file:%s", port2);
 	g_autofree char *monitor = g_build_filename(l1->tmp, "l1-monitor.sock", NULL);
 	g_autofree char *monitor_arg = g_strdup_printf("unix:%s,server=on,wait=off", monitor);
-	const char *argv[] = { qemu, "-accel", "tcg", "-M", "pc", "-cpu", "max,+svm", "-m", "2048",
-			       "-nodefaults", "-nographic", "-no-reboot", "-kernel", kernel, "-initrd",
-			       cpio, "-append", "console=ttyS0 nokaslr quiet loglevel=3 panic=-1",
-			       "-serial", serial, "-serial", serial2, "-monitor", monitor_arg, NULL };
+	const char *argv[] = {
+		qemu,	       "-accel",     "tcg",
+		"-M",	       "pc",	     "-cpu",
+		"max,+svm",    "-m",	     "2048",
+		"-nodefaults", "-nographic", "-no-reboot",
+		"-kernel",     kernel,	     "-initrd",
+		cpio,	       "-append",    "console=ttyS0 nokaslr quiet loglevel=3 panic=-1",
+		"-serial",     serial,	     "-serial",
+		serial2,       "-monitor",   monitor_arg,
+		NULL
+	};
 	/* an emulator wedge (run_l1) is not the job's failure: L1 runs again,
 	 * at most L1_ATTEMPTS times in all, each saying so */
 	gint64 t0 = g_get_monotonic_time();
@@ -630,7 +638,8 @@ static void test_nested_checkpoint(void)
 	 * resume. Say which of them this run exercised. */
 	g_assert_cmpint(json_object_get_int_member(c, "pauses"), >=, 1);
 	g_assert_cmpint(json_object_get_int_member(c, "pages_present"), >, 0);
-	gboolean vcpu_regs = g_strcmp0(json_object_get_string_member(c, "regs_source"), "vcpu") == 0;
+	gboolean vcpu_regs = g_strcmp0(json_object_get_string_member(c, "regs_source"), "vcpu") ==
+			     0;
 	g_test_message("kvm control socket exercised by the checkpoint: pause, ram (map_ram), "
 		       "%sresume",
 		       vcpu_regs ? "regs, " : "(regs not needed: the task was off its vCPU) ");
@@ -669,8 +678,8 @@ static void test_nested_checkpoint(void)
 	g_assert_nonnull(fpu);
 	gint64 fpu_size = json_array_get_int_element(fpu, 0);
 	gint64 features = json_array_get_int_element(fpu, 1);
-	g_test_message("FPU from KVM: %" G_GINT64_FORMAT " bytes, XSAVE features 0x%" G_GINT64_MODIFIER
-		       "x",
+	g_test_message("FPU from KVM: %" G_GINT64_FORMAT
+		       " bytes, XSAVE features 0x%" G_GINT64_MODIFIER "x",
 		       fpu_size, features);
 	g_assert_cmpint(features & ~(gint64)7, ==, 0);
 	g_assert_cmpint(fpu_size, ==, (features & 4) ? 832 : 576);
@@ -682,7 +691,8 @@ static void test_nested_checkpoint(void)
 	gboolean program = FALSE, ip_in_program = FALSE, stack = FALSE;
 	for (guint i = 0; i < json_array_get_length(vmas); i++) {
 		JsonArray *v = json_array_get_array_element(vmas, i);
-		gint64 start = json_array_get_int_element(v, 0), end = json_array_get_int_element(v, 1);
+		gint64 start = json_array_get_int_element(v, 0),
+		       end = json_array_get_int_element(v, 1);
 		const char *name = json_array_get_string_element(v, 5);
 		if (!g_strcmp0(name, "/workload/counter")) {
 			program = TRUE;
@@ -722,7 +732,8 @@ static void test_nested_host_loss(void)
 static void assert_continuation(const char *restored, const char *native)
 {
 	gsize n = strlen(restored), m = strlen(native);
-	g_test_message("restored under TCG: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes", n, m);
+	g_test_message("restored under TCG: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes", n,
+		       m);
 	if (n == 0 || n > m || strcmp(native + (m - n), restored) != 0 ||
 	    (m > n && native[m - n - 1] != '\n'))
 		g_error("restored output is not a continuation of the uninterrupted run:\n"
@@ -739,8 +750,8 @@ static void restore_on_host_and_compare(const char *snapshot)
 {
 	g_autofree char *snapvm = sv_test_build_path("host/snapvm");
 	g_autofree char *timeout = g_strdup_printf("%d", RESTORE_TIMEOUT_S);
-	const char *argv[] = { "timeout", "-s", "KILL", timeout, snapvm, "restore", "--accel",
-			       "tcg", snapshot, NULL };
+	const char *argv[] = { "timeout", "-s",	     "KILL", timeout,  snapvm,
+			       "restore", "--accel", "tcg",  snapshot, NULL };
 	g_autofree char *out = NULL, *err = NULL;
 	int status = 0;
 	g_autoptr(GError) error = NULL;

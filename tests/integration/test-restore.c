@@ -42,7 +42,7 @@ static char *tmpdir;
 static char *snapvm;
 static char *fpu_snapshot;
 
-static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sleeper",
+static const char *const workloads[] = { "counter",   "fpu",   "tls",	  "memory",   "sleeper",
 					 "blockread", "fdenv", "handler", "unlinked", NULL };
 
 static void require_guest(void)
@@ -140,7 +140,8 @@ static void assert_continuation(const char *restored, int restored_status, const
 	if (n == 0 || n > m || strcmp(native + (m - n), restored) != 0 ||
 	    (m > n && native[m - n - 1] != '\n'))
 		g_error("%s: restored output is not a continuation of the uninterrupted run:\n"
-			"--- restored ---\n%s--- uninterrupted ---\n%s", name, restored, native);
+			"--- restored ---\n%s--- uninterrupted ---\n%s",
+			name, restored, native);
 	g_assert_cmpint(restored_status, ==, native_status);
 }
 
@@ -221,7 +222,8 @@ static void test_kill_exact(void)
 		 * checkpoint, started at most 40000 lines in, still finds it
 		 * running */
 		long steps = flat_out ? 100000 : 4000, interval = flat_out ? 0 : 1;
-		guint at = (guint)g_test_rand_int_range(flat_out ? 1000 : 100, flat_out ? 40000 : 1500);
+		guint at = (guint)g_test_rand_int_range(flat_out ? 1000 : 100,
+							flat_out ? 40000 : 1500);
 		g_autoptr(GString) original = g_string_new(NULL);
 		guint32 pid = start_workload("counter", steps, interval);
 		if (flat_out)
@@ -230,15 +232,17 @@ static void test_kill_exact(void)
 			g_usleep(at * 1000);
 		g_autofree char *file = g_strdup_printf("%s/kill-%u.svs", tmpdir, r);
 		g_autofree char *pid_s = g_strdup_printf("%u", pid);
-		const char *ck[] = { "checkpoint", guest->machine->name, "--pid", pid_s,
-				     "-o",	 file,		      "--kill", NULL };
+		const char *ck[] = { "checkpoint", guest->machine->name,
+				     "--pid",	   pid_s,
+				     "-o",	   file,
+				     "--kill",	   NULL };
 		int ck_status = snapvm_cmd(ck, NULL, NULL);
 		int original_status, restored_status, native_status;
 		g_autofree char *rest = streamed_output(pid, &original_status);
 		g_string_append(original, rest);
 		if (ck_status != 0)
-			g_error("round %u: checkpoint at %u %s failed; the process had printed %"
-				G_GSIZE_FORMAT " bytes and ended with wait status 0x%x",
+			g_error("round %u: checkpoint at %u %s failed; the process had printed %" G_GSIZE_FORMAT
+				" bytes and ended with wait status 0x%x",
 				r, at, flat_out ? "lines" : "ms", original->len, original_status);
 		g_assert_true(WIFSIGNALED(original_status));
 		g_assert_cmpint(WTERMSIG(original_status), ==, SIGKILL);
@@ -249,9 +253,10 @@ static void test_kill_exact(void)
 		g_string_append(original, restored);
 		gboolean same = !strcmp(original->str, native) && restored_status == native_status;
 		exact += same;
-		g_string_append_printf(report, "\n  round %u: %s %u %s: %" G_GSIZE_FORMAT
-					       " + %" G_GSIZE_FORMAT " bytes of %" G_GSIZE_FORMAT
-					       ", exit %d: %s",
+		g_string_append_printf(report,
+				       "\n  round %u: %s %u %s: %" G_GSIZE_FORMAT
+				       " + %" G_GSIZE_FORMAT " bytes of %" G_GSIZE_FORMAT
+				       ", exit %d: %s",
 				       r, flat_out ? "flat out, after" : "1 ms a line, at", at,
 				       flat_out ? "lines" : "ms", original->len - strlen(restored),
 				       strlen(restored), strlen(native), restored_status,
@@ -275,8 +280,9 @@ static void assert_kill_fails_left_running(const char *workload, const char *out
 	g_usleep(500 * 1000);
 	g_autofree char *pid_s = g_strdup_printf("%u", pid);
 	g_autofree char *err = NULL;
-	const char *args[] = { "checkpoint", guest->machine->name, "--pid", pid_s, "-o", output,
-			       "--kill", NULL };
+	const char *args[] = {
+		"checkpoint", guest->machine->name, "--pid", pid_s, "-o", output, "--kill", NULL
+	};
 	g_assert_cmpint(snapvm_cmd(args, NULL, &err), ==, 125);
 	g_assert_nonnull(strstr(err, expect));
 	g_autofree char *left = g_strdup_printf("guest pid %u left running", pid);
@@ -297,7 +303,8 @@ static void test_kill_write_fails(void)
 		return;
 	/* a file it cannot carry: mapped, then unlinked in the guest */
 	g_autofree char *snap = g_build_filename(tmpdir, "unlinked.svs", NULL);
-	assert_kill_fails_left_running("unlinked", snap, "carrying /tmp/snapvm-unlinked-workload.dat");
+	assert_kill_fails_left_running("unlinked", snap,
+				       "carrying /tmp/snapvm-unlinked-workload.dat");
 	/* a full disk */
 	g_autofree char *tiny = g_build_filename(tmpdir, "tiny", NULL);
 	g_assert_cmpint(g_mkdir(tiny, 0755), ==, 0);
@@ -369,7 +376,8 @@ static void test_chained(void)
 static void test_refusals(void)
 {
 	g_autofree char *err = NULL;
-	g_autofree char *missing = g_build_filename(tmpdir ? tmpdir : "/nonexistent", "none.svs", NULL);
+	g_autofree char *missing = g_build_filename(tmpdir ? tmpdir : "/nonexistent", "none.svs",
+						    NULL);
 	const char *a1[] = { "restore", missing, NULL };
 	g_assert_cmpint(snapvm_cmd(a1, NULL, &err), ==, 125);
 	g_assert_nonnull(strstr(err, "cannot open snapshot"));
@@ -383,7 +391,8 @@ static void test_refusals(void)
 	const char *a2[] = { "restore", "--arch", other, fpu_snapshot, NULL };
 	g_assert_cmpint(snapvm_cmd(a2, NULL, &err), ==, 125);
 	g_autofree char *expect = g_strdup_printf("is of an %s process and cannot be restored in "
-						  "an %s guest", arch_name, other);
+						  "an %s guest",
+						  arch_name, other);
 	g_assert_nonnull(strstr(err, expect));
 	/* a corrupt snapshot: the reader names where */
 	gchar *data;
@@ -422,7 +431,8 @@ static void test_cpu_lacks_avx(void)
 	g_assert_cmpint(ms, <, 2000);
 	g_assert_cmpstr(out, ==, "");
 	g_assert_nonnull(strstr(err, "uses AVX, which CPU model Nehalem lacks"));
-	g_assert_nonnull(strstr(err, "e.g. Haswell-noTSX-IBRS (the default: omit --cpu) or --cpu max"));
+	g_assert_nonnull(strstr(err,
+				"e.g. Haswell-noTSX-IBRS (the default: omit --cpu) or --cpu max"));
 }
 
 /* --cpu max (libvirt's mode='maximum'; "Unknown CPU model max" as a model
@@ -439,7 +449,8 @@ static void test_cpu_max(void)
 	assert_continuation(out, status, "fpu", 30);
 	const char *host[] = { "restore", "--accel", "tcg", "--cpu", "host", fpu_snapshot, NULL };
 	g_assert_cmpint(snapvm_cmd(host, NULL, &err), ==, 125);
-	g_assert_nonnull(strstr(err, "--cpu host passes the host's CPU through, which needs --accel kvm"));
+	g_assert_nonnull(
+		strstr(err, "--cpu host passes the host's CPU through, which needs --accel kvm"));
 }
 
 int main(int argc, char **argv)
@@ -450,12 +461,12 @@ int main(int argc, char **argv)
 	sv_test_state_dir();
 	snapvm = sv_test_build_path("host/snapvm");
 	static const Case cases[] = {
-		{ "counter", 30, 60, 500 },  { "counter", 30, 60, 1400 }, { "fpu", 30, 60, 800 },
-		{ "tls", 30, 60, 800 },	     { "sleeper", 30, 60, 800 },
-		{ "memory", 20, 60, 500 },   { "memory", 20, 60, 1100 },
-		{ "blockread", 30, 60, 500 }, { "blockread", 30, 60, 1000 },
-		{ "blockread", 30, 60, 1500 }, { "fdenv", 30, 60, 500 },
-		{ "fdenv", 30, 60, 1200 },
+		{ "counter", 30, 60, 500 },    { "counter", 30, 60, 1400 },
+		{ "fpu", 30, 60, 800 },	       { "tls", 30, 60, 800 },
+		{ "sleeper", 30, 60, 800 },    { "memory", 20, 60, 500 },
+		{ "memory", 20, 60, 1100 },    { "blockread", 30, 60, 500 },
+		{ "blockread", 30, 60, 1000 }, { "blockread", 30, 60, 1500 },
+		{ "fdenv", 30, 60, 500 },      { "fdenv", 30, 60, 1200 },
 		{ "handler", 30, 60, 800 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
@@ -464,7 +475,8 @@ int main(int argc, char **argv)
 	g_autofree char *boot = PATH("%s", "boot");
 	g_test_add_func(boot, test_boot);
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autofree char *p = PATH("run/%s/at-%ldms", cases[i].name, cases[i].checkpoint_after_ms);
+		g_autofree char *p = PATH("run/%s/at-%ldms", cases[i].name,
+					  cases[i].checkpoint_after_ms);
 		g_test_add_data_func(p, &cases[i], test_workload);
 	}
 	/* after the other workloads: the pid of the first workload after boot

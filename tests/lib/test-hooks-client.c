@@ -35,8 +35,8 @@ static gboolean hooks_request(SvAgentClient *client, guint16 type, const char *w
 }
 
 gboolean sv_agent_client_mempattern(SvAgentClient *client, guint64 seed, guint32 npages,
-				    guint64 *ret_vaddr, guint32 *ret_page_size,
-				    GArray **ret_phys, GError **error)
+				    guint64 *ret_vaddr, guint32 *ret_page_size, GArray **ret_phys,
+				    GError **error)
 {
 	guint8 buf[12];
 	sv_put_le64(buf, seed);
@@ -52,8 +52,8 @@ gboolean sv_agent_client_mempattern(SvAgentClient *client, guint64 seed, guint32
 	guint32 count = sv_rbuf_u32(&r);
 	if (r.bad || count != npages || (gsize)count * 8 != len - r.off) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-			    "agent sent a malformed MEMPATTERN reply (%u pages for %u asked)", count,
-			    npages);
+			    "agent sent a malformed MEMPATTERN reply (%u pages for %u asked)",
+			    count, npages);
 		return FALSE;
 	}
 	g_autoptr(GArray) phys = g_array_sized_new(FALSE, FALSE, sizeof(guint64), count);

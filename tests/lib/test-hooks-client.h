@@ -20,8 +20,8 @@
  * returns the guest virtual address and an array of guint64 guest-physical
  * page addresses. */
 gboolean sv_agent_client_mempattern(SvAgentClient *client, guint64 seed, guint32 npages,
-				    guint64 *ret_vaddr, guint32 *ret_page_size,
-				    GArray **ret_phys, GError **error);
+				    guint64 *ret_vaddr, guint32 *ret_page_size, GArray **ret_phys,
+				    GError **error);
 
 /* One memory region of an oracle reply: a line of its maps text. */
 typedef struct SvAgentOracleVma {

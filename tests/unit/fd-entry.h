@@ -8,9 +8,9 @@
 #include <glib.h>
 #include <string.h>
 
-static inline GVariant *fd_entry(guint32 fd, const char *kind, guint32 flags, guint64 pos, guint64 file,
-			  const char *path, guint64 pipe, const char *data, gboolean cloexec,
-			  gboolean stdio)
+static inline GVariant *fd_entry(guint32 fd, const char *kind, guint32 flags, guint64 pos,
+				 guint64 file, const char *path, guint64 pipe, const char *data,
+				 gboolean cloexec, gboolean stdio)
 {
 	g_autoptr(GVariantDict) d = g_variant_dict_new(NULL);
 	g_variant_dict_insert(d, "fd", "u", fd);

@@ -355,8 +355,8 @@ static void test_read_file_too_big(Fixture *f, gconstpointer data)
 static void test_read_file_changed(Fixture *f, gconstpointer data)
 {
 	guint requests;
-	g_autoptr(GError) error =
-		read_through_fake(f, 3 * SV_READFILE_MAX_CHUNK, 16 << 20, 2, &requests);
+	g_autoptr(GError)
+		error = read_through_fake(f, 3 * SV_READFILE_MAX_CHUNK, 16 << 20, 2, &requests);
 	g_assert_error(error, SV_ERROR, SV_ERROR_FAILED);
 	g_assert_nonnull(strstr(error->message, "changed while it was read"));
 }
@@ -540,18 +540,18 @@ static void test_oracle_reply_lies(Fixture *f, gconstpointer data)
 		const char *hash;
 		const char *maps;
 	} cases[] = {
-		{ 1, oracle_hash, oracle_maps },		  /* fewer regions than lines */
-		{ 3, oracle_hash, oracle_maps },		  /* more */
-		{ 2, "e3b0c442", oracle_maps },			  /* a hash cut short */
+		{ 1, oracle_hash, oracle_maps }, /* fewer regions than lines */
+		{ 3, oracle_hash, oracle_maps }, /* more */
+		{ 2, "e3b0c442", oracle_maps },	 /* a hash cut short */
 		{ 2, "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
-		  oracle_maps },				  /* not lowercase */
+		  oracle_maps }, /* not lowercase */
 		{ 2, "z3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-		  oracle_maps },				  /* not hex */
-		{ 1000000, oracle_hash, oracle_maps },		  /* a count past the payload */
+		  oracle_maps },		       /* not hex */
+		{ 1000000, oracle_hash, oracle_maps }, /* a count past the payload */
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-		g_autoptr(GBytes) reply = oracle_reply(MIN(cases[i].n, 3), cases[i].hash,
-						       cases[i].maps);
+		g_autoptr(GBytes)
+			reply = oracle_reply(MIN(cases[i].n, 3), cases[i].hash, cases[i].maps);
 		if (cases[i].n > 3) {
 			/* patch the count: it sits right after the maps text */
 			gsize len;
@@ -600,8 +600,8 @@ static void test_oracle_round_trip(Fixture *f, gconstpointer data)
 	peer_send(f, SV_MSG_ORACLE_REPLY, 1, g_bytes_get_data(reply, NULL),
 		  (guint32)g_bytes_get_size(reply));
 	g_autoptr(GError) error = NULL;
-	g_autoptr(SvAgentOracle) o = sv_agent_client_oracle(f->client, 321, SV_ORACLE_NO_HASHES,
-							     &error);
+	g_autoptr(SvAgentOracle)
+		o = sv_agent_client_oracle(f->client, 321, SV_ORACLE_NO_HASHES, &error);
 	g_assert_no_error(error);
 	g_assert_cmpuint(o->vmas->len, ==, 2);
 	guint8 req[SV_PROTO_HEADER_SIZE + 8];
@@ -636,8 +636,8 @@ static void test_no_test_hooks(Fixture *f, gconstpointer data)
 			guint64 vaddr;
 			guint32 page_size;
 			g_autoptr(GArray) phys = NULL;
-			g_assert_false(sv_agent_client_mempattern(f->client, 7, 1, &vaddr, &page_size,
-								  &phys, &error));
+			g_assert_false(sv_agent_client_mempattern(f->client, 7, 1, &vaddr,
+								  &page_size, &phys, &error));
 		}
 		g_assert_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED);
 		g_assert_nonnull(strstr(error->message, "no test hooks"));

@@ -159,8 +159,8 @@ static gboolean readfile_req_ok(const char *path, gsize path_len, guint32 max_le
 static void test_readfile_req_rejects(void)
 {
 	g_assert_true(readfile_req_ok("/a", 2, 0));
-	g_assert_false(readfile_req_ok("", 0, 16));		     /* empty path */
-	g_assert_false(readfile_req_ok("/a\0b", 4, 16));	     /* NUL inside */
+	g_assert_false(readfile_req_ok("", 0, 16));			     /* empty path */
+	g_assert_false(readfile_req_ok("/a\0b", 4, 16));		     /* NUL inside */
 	g_assert_false(readfile_req_ok("/a", 2, SV_READFILE_MAX_CHUNK + 1)); /* reply too big */
 	g_autofree char *longest = g_strnfill(SV_READFILE_MAX_PATH, 'a');
 	g_assert_true(readfile_req_ok(longest, SV_READFILE_MAX_PATH, 1));

@@ -25,12 +25,15 @@ static void test_known_answers(void)
 {
 	char hex[65];
 	agent_hash((const guint8 *)"", 0, NULL, 0, hex);
-	g_assert_cmpstr(hex, ==, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	g_assert_cmpstr(hex, ==,
+			"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	agent_hash((const guint8 *)"abc", 3, NULL, 0, hex);
-	g_assert_cmpstr(hex, ==, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	g_assert_cmpstr(hex, ==,
+			"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
 	agent_hash((const guint8 *)two, strlen(two), NULL, 0, hex);
-	g_assert_cmpstr(hex, ==, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	g_assert_cmpstr(hex, ==,
+			"248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
 static void test_against_glib(void)

@@ -92,8 +92,8 @@ static void assert_x86_dump_state(const SvVcpuRegs *r)
 	static const struct {
 		const char *name;
 		guint64 value;
-	} expect[] = { { "rax", 1 },  { "rbx", 2 },	 { "rdi", 6 },	    { "r8", 8 },
-		       { "r15", 15 }, { "rfl", 0x246 }, { "cs", 0x33 },    { "ss", 0x2b },
+	} expect[] = { { "rax", 1 },  { "rbx", 2 },	{ "rdi", 6 },	{ "r8", 8 },
+		       { "r15", 15 }, { "rfl", 0x246 }, { "cs", 0x33 }, { "ss", 0x2b },
 		       { "cpl", 3 },  { "gs_base", 0 } };
 	for (guint i = 0; i < G_N_ELEMENTS(expect); i++) {
 		guint64 v;
@@ -108,9 +108,9 @@ static void assert_x86_dump_state(const SvVcpuRegs *r)
 	g_assert_cmpuint(r->fpu_size, ==, 832);
 	g_assert_cmphex(r->fpu_features, ==, 7);
 	const guint8 *f = r->fpu;
-	g_assert_cmphex(f[0] | f[1] << 8, ==, 0x37f);	  /* FCW */
-	g_assert_cmphex(f[2] | f[3] << 8, ==, 0x3000);  /* FSW, TOP 6 */
-	g_assert_cmphex(f[4], ==, 0xc0);		  /* abridged tag: FPR6, FPR7 */
+	g_assert_cmphex(f[0] | f[1] << 8, ==, 0x37f);	 /* FCW */
+	g_assert_cmphex(f[2] | f[3] << 8, ==, 0x3000);	 /* FSW, TOP 6 */
+	g_assert_cmphex(f[4], ==, 0xc0);		 /* abridged tag: FPR6, FPR7 */
 	g_assert_cmphex(f[24] | f[25] << 8, ==, 0x1f80); /* MXCSR */
 	/* ST(0) is FPR6 (1.0), ST(1) FPR7 (3.0) */
 	g_assert_cmphex(f[32 + 7], ==, 0x80);
@@ -137,10 +137,10 @@ static void assert_aarch64_state(const SvVcpuRegs *r)
 	g_assert_cmphex(r->sp, ==, 0xffffe0001000ull);
 	g_assert_cmpuint(r->fpu_size, ==, 528); /* struct user_fpsimd_state */
 	const guint8 *f = r->fpu;
-	g_assert_cmphex(f[16 * 3], ==, 3);	       /* v3, low half */
-	g_assert_cmphex(f[16 * 3 + 8], ==, 0x03);      /* v3, high half 0x103 */
+	g_assert_cmphex(f[16 * 3], ==, 3);	  /* v3, low half */
+	g_assert_cmphex(f[16 * 3 + 8], ==, 0x03); /* v3, high half 0x103 */
 	g_assert_cmphex(f[16 * 3 + 9], ==, 0x01);
-	g_assert_cmphex(f[512], ==, 0x10);	       /* FPSR */
+	g_assert_cmphex(f[512], ==, 0x10); /* FPSR */
 	g_assert_cmphex(f[515], ==, 0x08);
 	guint64 x7;
 	g_assert_true(sv_vcpu_regs_get(r, "x7", &x7));
@@ -191,7 +191,8 @@ static void table_put(GHashTable *t, const char *name, guint64 lo, guint64 hi, g
 
 static GHashTable *table_new(void)
 {
-	return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
+	return g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+				     (GDestroyNotify)g_bytes_unref);
 }
 
 /* The x86_dump state as QEMU 7.2's stub sends it: st6/st7 as physical
@@ -202,9 +203,9 @@ static void test_x86_gdb_regs(void)
 	const SvArchOps *x = sv_arch_lookup("x86_64", NULL);
 	g_autoptr(GString) text = x86_full_dump();
 	g_autoptr(GHashTable) t = table_new();
-	static const char *const gprs[] = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp",
-					    "rsp", "r8",  "r9",	 "r10", "r11", "r12", "r13",
-					    "r14", "r15", NULL };
+	static const char *const gprs[] = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
+					    "rbp", "rsp", "r8",	 "r9",	"r10", "r11",
+					    "r12", "r13", "r14", "r15", NULL };
 	for (guint i = 0; gprs[i]; i++)
 		table_put(t, gprs[i], i == 7 ? 0x7ffd00001000ull : i < 7 ? i + 1 : i, 0, 8);
 	table_put(t, "rip", 0x401234, 0, 8);
@@ -226,13 +227,22 @@ static void test_x86_gdb_regs(void)
 	for (guint i = 0; i < 8; i++) {
 		char name[8];
 		g_snprintf(name, sizeof(name), "st%u", i);
-		table_put(t, name, i == 6 ? 0x8000000000000000ull : i == 7 ? 0xc000000000000000ull : 0,
-			  i == 6 ? 0x3fff : i == 7 ? 0x4000 : 0, 10);
+		table_put(t, name,
+			  i == 6   ? 0x8000000000000000ull
+			  : i == 7 ? 0xc000000000000000ull
+				   : 0,
+			  i == 6   ? 0x3fff
+			  : i == 7 ? 0x4000
+				   : 0,
+			  10);
 	}
 	for (guint i = 0; i < 16; i++) {
 		char name[8];
 		g_snprintf(name, sizeof(name), "xmm%u", i);
-		table_put(t, name, i == 0 ? 0x4444444444444444ull : i == 1 ? 5 : 0,
+		table_put(t, name,
+			  i == 0   ? 0x4444444444444444ull
+			  : i == 1 ? 5
+				   : 0,
 			  i == 0 ? 0x3333333333333333ull : 0, 16);
 	}
 	table_put(t, "mxcsr", 0x1f80, 0, 4);

@@ -32,8 +32,8 @@ static void test_initrd_read_back_by_cpio(void)
 		"find . -type f | LC_ALL=C sort",
 		dir);
 	const char *argv[] = { "sh", "-c", cmd2, NULL };
-	g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &list,
-				   NULL, NULL, &error));
+	g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+				   &list, NULL, NULL, &error));
 	g_assert_cmpstr(list, ==, "./workload/counter-x86_64\n./workload/tls-x86_64\n");
 	g_autofree char *cmp = g_strdup_printf("cmp %s %s/x/workload/counter-x86_64", counter, dir);
 	g_assert_cmpint(system(cmp), ==, 0);

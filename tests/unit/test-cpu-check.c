@@ -125,7 +125,8 @@ static void test_probe_parse(void)
 	g_assert_true(g_str_has_suffix(script, "{\"execute\":\"quit\",\"id\":\"quit\"}\n"));
 	/* no answer to the definitions: not QEMU, or it died */
 	g_autoptr(GError) error = NULL;
-	g_assert_null(sv_qemu_cpu_probe_parse("{\"return\": {}, \"id\": \"caps\"}\n", models, &error));
+	g_assert_null(sv_qemu_cpu_probe_parse("{\"return\": {}, \"id\": \"caps\"}\n", models,
+					      &error));
 	g_assert_error(error, SV_ERROR, SV_ERROR_PROTOCOL);
 }
 

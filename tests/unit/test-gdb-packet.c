@@ -62,7 +62,9 @@ static void test_frame(void)
 	/* $ # } * are escaped as } and the byte XOR 0x20; the checksum
 	 * covers the escaped bytes */
 	g_autoptr(GString) x = sv_gdb_packet_frame("a$b#c}d*", 8);
-	g_autofree char *want = wire("a}\x04" "b}\x03" "c}]d}\x0a");
+	g_autofree char *want = wire("a}\x04"
+				     "b}\x03"
+				     "c}]d}\x0a");
 	g_assert_cmpstr(x->str, ==, want);
 	/* and the parser gives back what went in */
 	g_autoptr(GByteArray) out = g_byte_array_new();
@@ -245,8 +247,10 @@ static void test_tdesc_refused(void)
 	assert_tdesc_refused("<target><reg name=\"a\" bitsize=\"64\"", "target.xml");
 	assert_tdesc_refused("<target><reg bitsize=\"64\"/></target>", "without a usable name");
 	assert_tdesc_refused("<target><reg name=\"a\"/></target>", "no sensible bitsize");
-	assert_tdesc_refused("<target><reg name=\"a\" bitsize=\"0\"/></target>", "no sensible bitsize");
-	assert_tdesc_refused("<target><reg name=\"a\" bitsize=\"-8\"/></target>", "no sensible bitsize");
+	assert_tdesc_refused("<target><reg name=\"a\" bitsize=\"0\"/></target>",
+			     "no sensible bitsize");
+	assert_tdesc_refused("<target><reg name=\"a\" bitsize=\"-8\"/></target>",
+			     "no sensible bitsize");
 	assert_tdesc_refused("<target><reg name=\"a\" bitsize=\"8\" regnum=\"x\"/></target>",
 			     "bad regnum");
 	assert_tdesc_refused("<target><reg name=\"a\" bitsize=\"8\"/><reg name=\"a\" bitsize=\"8\"/>"

@@ -23,8 +23,8 @@ static SvKernelTypes *load(const char *arch_name)
 
 static void check_common(SvKernelTypes *kt)
 {
-	const char *task_members[] = { "__state", "stack", "tasks", "mm", "pid", "tgid", "comm",
-				       "real_parent", "thread", NULL };
+	const char *task_members[] = { "__state", "stack", "tasks",	  "mm",	    "pid",
+				       "tgid",	  "comm",  "real_parent", "thread", NULL };
 	guint64 prev = 0, off;
 	g_autoptr(GError) error = NULL;
 	for (const char *const *m = task_members; *m; m++) {
@@ -54,7 +54,8 @@ static void test_x86_64(void)
 	g_autoptr(GError) error = NULL;
 	/* TLS and the FPU hang off task->thread on x86 */
 	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "thread.fsbase", &off, &error));
-	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "thread.fpu.fpstate", &off, &error));
+	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "thread.fpu.fpstate", &off,
+					     &error));
 	g_assert_true(sv_kernel_types_offset(kt, "fpstate", "regs", &off, &error));
 	g_assert_no_error(error);
 }
@@ -65,8 +66,10 @@ static void test_aarch64(void)
 	check_common(kt);
 	guint64 off;
 	g_autoptr(GError) error = NULL;
-	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "thread.uw.tp_value", &off, &error));
-	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "thread.uw.fpsimd_state", &off, &error));
+	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "thread.uw.tp_value", &off,
+					     &error));
+	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "thread.uw.fpsimd_state", &off,
+					     &error));
 	g_assert_no_error(error);
 }
 

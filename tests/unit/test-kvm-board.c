@@ -35,7 +35,8 @@ static void test_which_arches(void)
 static void test_ram_layout(void)
 {
 	const SvArchOps *x = sv_arch_lookup("x86_64", NULL);
-	const guint64 sizes[] = { 64ull << 20, 512ull << 20, 3584ull << 20, 4ull << 30, 9ull << 30 };
+	const guint64 sizes[] = { 64ull << 20, 512ull << 20, 3584ull << 20, 4ull << 30,
+				  9ull << 30 };
 	for (guint i = 0; i < G_N_ELEMENTS(sizes); i++) {
 		SvRamRegion k[SV_RAM_REGIONS_MAX], q[SV_RAM_REGIONS_MAX];
 		memset(k, 0xa5, sizeof(k));
@@ -72,11 +73,11 @@ static void test_uarts(void)
 static void test_ports(void)
 {
 	const SvKvmBoard *b = sv_arch_lookup("x86_64", NULL)->kvm;
-	g_assert_true(b->port_write_resets(0x64, 0xfe));   /* i8042 pulse reset */
-	g_assert_false(b->port_write_resets(0x64, 0xd1));  /* another i8042 command */
-	g_assert_true(b->port_write_resets(0xcf9, 0x06));  /* reset, hard */
-	g_assert_false(b->port_write_resets(0xcf9, 0x02)); /* only the mode bit */
-	g_assert_false(b->port_write_resets(0x80, 0xfe));  /* POST code */
+	g_assert_true(b->port_write_resets(0x64, 0xfe));    /* i8042 pulse reset */
+	g_assert_false(b->port_write_resets(0x64, 0xd1));   /* another i8042 command */
+	g_assert_true(b->port_write_resets(0xcf9, 0x06));   /* reset, hard */
+	g_assert_false(b->port_write_resets(0xcf9, 0x02));  /* only the mode bit */
+	g_assert_false(b->port_write_resets(0x80, 0xfe));   /* POST code */
 	g_assert_cmphex(b->port_read_idle(0x64), ==, 0x00); /* i8042 idle */
 	g_assert_cmphex(b->port_read_idle(0x61), ==, 0xff);
 }

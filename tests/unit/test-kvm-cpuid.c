@@ -88,7 +88,7 @@ static void test_avx512_host(void)
 
 	const struct kvm_cpuid_entry2 *l0 = leaf(m, 0, 0);
 	g_assert_nonnull(l0);
-	g_assert_cmphex(l0->eax, ==, 0xd); /* nothing past XSAVE's leaf */
+	g_assert_cmphex(l0->eax, ==, 0xd);	  /* nothing past XSAVE's leaf */
 	g_assert_cmphex(l0->ebx, ==, 0x68747541); /* the host's vendor */
 
 	const struct kvm_cpuid_entry2 *l1 = leaf(m, 1, 0);
@@ -105,14 +105,14 @@ static void test_avx512_host(void)
 
 	const struct kvm_cpuid_entry2 *l7 = leaf(m, 7, 0);
 	g_assert_nonnull(l7);
-	g_assert_true(l7->ebx & BIT(5));   /* AVX2 */
-	g_assert_true(l7->ebx & BIT(3));   /* BMI1 */
-	g_assert_false(l7->ebx & BIT(16)); /* AVX512F */
-	g_assert_false(l7->ebx & BIT(17)); /* AVX512DQ */
-	g_assert_false(l7->ebx & BIT(30)); /* AVX512BW */
-	g_assert_false(l7->ebx & BIT(31)); /* AVX512VL */
+	g_assert_true(l7->ebx & BIT(5));	      /* AVX2 */
+	g_assert_true(l7->ebx & BIT(3));	      /* BMI1 */
+	g_assert_false(l7->ebx & BIT(16));	      /* AVX512F */
+	g_assert_false(l7->ebx & BIT(17));	      /* AVX512DQ */
+	g_assert_false(l7->ebx & BIT(30));	      /* AVX512BW */
+	g_assert_false(l7->ebx & BIT(31));	      /* AVX512VL */
 	g_assert_false(l7->ebx & (BIT(4) | BIT(11))); /* HLE, RTM: noTSX */
-	g_assert_cmphex(l7->ecx, ==, 0); /* no AVX512_VBMI, no PKU */
+	g_assert_cmphex(l7->ecx, ==, 0);	      /* no AVX512_VBMI, no PKU */
 	g_assert_cmphex(l7->edx, ==, 0);
 	g_assert_cmphex(l7->eax, ==, 0);
 	g_assert_null(leaf(m, 7, 1)); /* AVX-VNNI, AVX512_BF16 live there */

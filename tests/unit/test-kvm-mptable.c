@@ -67,9 +67,9 @@ static void check_table(guint n_vcpus)
 	while (p < end) {
 		entries++;
 		switch (p[0]) {
-		case 0: /* processor */
-			g_assert_cmpuint(p[1], ==, cpus); /* APIC IDs in order */
-			g_assert_true(p[3] & 1);	   /* enabled */
+		case 0:						       /* processor */
+			g_assert_cmpuint(p[1], ==, cpus);	       /* APIC IDs in order */
+			g_assert_true(p[3] & 1);		       /* enabled */
 			g_assert_cmpuint(!!(p[3] & 2), ==, cpus == 0); /* one BSP, the first */
 			cpus++;
 			p += 20;
@@ -88,7 +88,7 @@ static void check_table(guint n_vcpus)
 			break;
 		case 3:
 			g_assert_cmpuint(p[5], <, 16);
-			g_assert_cmpuint(p[7], ==, p[5]); /* ISA IRQ n on IOAPIC pin n */
+			g_assert_cmpuint(p[7], ==, p[5]);    /* ISA IRQ n on IOAPIC pin n */
 			g_assert_cmpuint(p[6], ==, n_vcpus); /* the IOAPIC's ID */
 			isa_pin[p[5]] = TRUE;
 			intsrc++;

@@ -63,11 +63,11 @@ static Vcpu *user_vcpu(void)
 	guint8 *f = fx(v);
 	for (guint i = 0; i < sizeof(v->x.region); i++)
 		f[i] = (guint8)(i * 7 + 3);
-	put(f, 0x037f, 2);			/* FCW */
-	put(f + 2, 5u << 11, 2);		/* FSW: TOP 5 */
-	f[4] = 0xe0;				/* abridged FTW */
-	put(f + 24, 0x1f80, 4);			/* MXCSR */
-	put(f + 160 + 16 * 3 + 8, 0, 8);	/* XMM3's high half 0 */
+	put(f, 0x037f, 2);		 /* FCW */
+	put(f + 2, 5u << 11, 2);	 /* FSW: TOP 5 */
+	f[4] = 0xe0;			 /* abridged FTW */
+	put(f + 24, 0x1f80, 4);		 /* MXCSR */
+	put(f + 160 + 16 * 3 + 8, 0, 8); /* XMM3's high half 0 */
 	return v;
 }
 
@@ -138,8 +138,8 @@ static void check_image(Vcpu *v, const SvVcpuRegs *regs, gboolean avx)
 	g_assert_cmpuint(regs->fpu_size, ==, avx ? 832 : 576);
 	g_assert_cmphex(regs->fpu_features, ==, avx ? 0x7 : 0x3);
 	g_assert_cmphex(le(x + 512, 8), ==, regs->fpu_features); /* XSTATE_BV */
-	g_assert_cmpmem(x, 5, f, 5);				   /* FCW, FSW, FTW */
-	for (guint i = 5; i < 24; i++)				   /* FOP, FIP, FDP */
+	g_assert_cmpmem(x, 5, f, 5);				 /* FCW, FSW, FTW */
+	for (guint i = 5; i < 24; i++)				 /* FOP, FIP, FDP */
 		g_assert_cmpuint(x[i], ==, 0);
 	g_assert_cmphex(le(x + 24, 4), ==, 0x1f80);
 	g_assert_cmphex(le(x + 28, 4), ==, 0xffff); /* MXCSR_MASK */

@@ -50,8 +50,12 @@ static GByteArray *make_stream(void)
 	for (guint m = 0; m < mutations && s->len; m++) {
 		guint pos = g_test_rand_int_range(0, s->len);
 		switch (g_test_rand_int_range(0, 4)) {
-		case 0: s->data[pos] ^= 1u << g_test_rand_int_range(0, 8); break;
-		case 1: g_byte_array_set_size(s, pos); break;
+		case 0:
+			s->data[pos] ^= 1u << g_test_rand_int_range(0, 8);
+			break;
+		case 1:
+			g_byte_array_set_size(s, pos);
+			break;
 		case 2:
 			if (pos + 4 <= s->len)
 				sv_put_le32(s->data + pos, g_test_rand_int());
@@ -78,7 +82,8 @@ static void test_host_client(void)
 		g_assert_cmpint(write(sv[1], s->data, s->len), ==, (gssize)s->len);
 		close(sv[1]); /* then the peer is gone */
 		for (guint n = 0;; n++) {
-			g_assert_cmpuint(n, <, 64); /* no endless stream of frames from finite input */
+			g_assert_cmpuint(n, <,
+					 64); /* no endless stream of frames from finite input */
 			SvAgentFrame f = { 0 };
 			g_autoptr(GError) error = NULL;
 			if (!sv_agent_client_recv(c, 2000, &f, &error)) {
@@ -148,7 +153,8 @@ static void test_agent_channel(void)
 						break;
 					channel_handle_events(ch, POLLIN);
 					while (channel_next_frame(ch, &f))
-						seen |= f.hdr.type == SV_MSG_HELLO && f.hdr.tag == 77;
+						seen |= f.hdr.type == SV_MSG_HELLO &&
+							f.hdr.tag == 77;
 				}
 			}
 		}
@@ -166,13 +172,18 @@ static GBytes *mutate(const guint8 *p, gsize n)
 	for (guint m = 0; m < k && n; m++) {
 		guint pos = g_test_rand_int_range(0, n);
 		switch (g_test_rand_int_range(0, 3)) {
-		case 0: c[pos] ^= 1u << g_test_rand_int_range(0, 8); break;
+		case 0:
+			c[pos] ^= 1u << g_test_rand_int_range(0, 8);
+			break;
 		case 1:
 			if (pos + 4 <= n)
-				sv_put_le32(c + pos, g_test_rand_int_range(0, 2) ? (guint32)g_test_rand_int()
-										 : (guint32)(n - pos));
+				sv_put_le32(c + pos, g_test_rand_int_range(0, 2)
+							     ? (guint32)g_test_rand_int()
+							     : (guint32)(n - pos));
 			break;
-		case 2: n = pos; break;
+		case 2:
+			n = pos;
+			break;
 		}
 	}
 	/* exactly n bytes: ASan sees any overread */
@@ -198,7 +209,9 @@ static void test_new_messages(void)
 	for (int i = 0; i < 2; i++) {
 		sv_wbuf_u64(&w, 0x400000);
 		sv_wbuf_u64(&w, 0x401000);
-		sv_wbuf_str(&w, i ? "" : "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+		sv_wbuf_str(&w,
+			    i ? ""
+			      : "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	}
 	g_assert_false(w.overflow);
 	gsize oracle_len = w.len;
@@ -215,7 +228,8 @@ static void test_new_messages(void)
 				lines += *c == '\n';
 			g_assert_cmpuint(o->vmas->len, ==, lines);
 			for (guint i = 0; i < o->vmas->len; i++) {
-				gsize hl = strlen(g_array_index(o->vmas, SvAgentOracleVma, i).sha256);
+				gsize hl =
+					strlen(g_array_index(o->vmas, SvAgentOracleVma, i).sha256);
 				g_assert_true(hl == 0 || hl == 64);
 			}
 		}
@@ -236,7 +250,8 @@ static void test_new_messages(void)
 		guint32 n;
 		g_autoptr(GError) e = NULL;
 		if (sv_agent_parse_readfile_reply(b, &info, &bytes, &n, &e))
-			g_assert_cmpuint(SV_READFILE_REPLY_OVERHEAD + (gsize)n, ==, g_bytes_get_size(b));
+			g_assert_cmpuint(SV_READFILE_REPLY_OVERHEAD + (gsize)n, ==,
+					 g_bytes_get_size(b));
 	}
 	/* the agent's request decoders */
 	sv_wbuf_init(&w, buf, sizeof(buf));

@@ -28,8 +28,8 @@ static GVariant *task_dict(GVariant *fds, guint32 uid)
 				      (guint64)(i == 7 ? 300 : G_MAXUINT64));
 	g_variant_dict_insert(d, "rlimits", "a(tt)", rl);
 	static const guint32 groups[] = { 10, 20 };
-	g_variant_dict_insert_value(d, "groups", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32,
-									   groups, 2, 4));
+	g_variant_dict_insert_value(d, "groups",
+				    g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, groups, 2, 4));
 	g_variant_dict_insert(d, "itimer_real", "(tt)", (guint64)5000000, (guint64)10000000);
 	return g_variant_ref_sink(g_variant_dict_end(d));
 }
@@ -62,11 +62,13 @@ static void test_table(void)
 		fd_entry(31, "pipe", 04000, 0, 0xc0, NULL, 0x77, "abc", FALSE, FALSE),
 		fd_entry(0, "chr", 0100000, 0, 0xa0, "/dev/null", 0, NULL, FALSE, TRUE),
 		fd_entry(1, "pipe", 01, 0, 0xa1, NULL, 0x55, NULL, FALSE, TRUE),
-		fd_entry(20, "file", 0100002 | 01000 | 0100, 100, 0xb0, "/tmp/f", 0, NULL, FALSE, FALSE),
+		fd_entry(20, "file", 0100002 | 01000 | 0100, 100, 0xb0, "/tmp/f", 0, NULL, FALSE,
+			 FALSE),
 		fd_entry(21, "file", 0100002, 100, 0xb0, "/tmp/f", 0, NULL, TRUE, FALSE),
 		fd_entry(30, "pipe", 04001, 0, 0xc1, NULL, 0x77, NULL, FALSE, FALSE),
 	};
-	g_autoptr(GVariant) task = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, G_N_ELEMENTS(e)), 0);
+	g_autoptr(GVariant) task =
+		task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, G_N_ELEMENTS(e)), 0);
 	Out o;
 	g_autoptr(GError) error = NULL;
 	g_assert_true(build(task, &o, &error));
@@ -121,7 +123,8 @@ static void test_stdio_dups(void)
 		fd_entry(40, "pipe", 01, 0, 0xa1, NULL, 0x55, NULL, TRUE, TRUE),
 		fd_entry(41, "pipe", 04001, 0, 0xa2, NULL, 0x55, NULL, FALSE, TRUE),
 	};
-	g_autoptr(GVariant) task = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, G_N_ELEMENTS(e)), 0);
+	g_autoptr(GVariant) task =
+		task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, G_N_ELEMENTS(e)), 0);
 	Out o;
 	g_autoptr(GError) error = NULL;
 	g_assert_true(build(task, &o, &error));
@@ -136,7 +139,8 @@ static void test_stdio_dups(void)
 	out_clear(&o);
 
 	GVariant *lone[] = { fd_entry(7, "chr", 02, 0, 0xd0, "/dev/null", 0, NULL, FALSE, TRUE) };
-	g_autoptr(GVariant) bad = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), lone, 1), 0);
+	g_autoptr(GVariant)
+		bad = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), lone, 1), 0);
 	g_assert_false(build(bad, &o, &error));
 	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
 	g_assert_nonnull(strstr(error->message, "fd 7 is marked as stdio"));
@@ -184,7 +188,8 @@ static void test_refusals(void)
 /* An ITIMER_REAL known only by its expiry (no tk_core in the guest). */
 static void test_timer_expiry_only(void)
 {
-	g_autoptr(GVariant) base = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), NULL, 0), 0);
+	g_autoptr(GVariant)
+		base = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), NULL, 0), 0);
 	g_autoptr(GVariantDict) d = g_variant_dict_new(base);
 	g_variant_dict_remove(d, "itimer_real");
 	g_variant_dict_insert(d, "itimer_real_expires", "(tt)", (guint64)123456789, (guint64)0);

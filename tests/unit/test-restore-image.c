@@ -27,13 +27,13 @@
 #include "tests/unit/fd-entry.h"
 
 #define PS 4096u
-#define TEXT 0x400000ull	 /* /bin/prog, 4 pages r-x, pgoff 0 */
-#define DATA 0x404000ull	 /* /bin/prog, 3 pages rw- private, pgoff 4 */
-#define LIB 0x7f0000000000ull	 /* /lib/uncarried.so, 2 pages r-- */
-#define HEAP 0x500000ull	 /* 3 pages */
-#define ANON 0x7f0000100000ull /* 2 pages */
-#define STACK 0x7ffffffde000ull /* 4 pages */
-#define VDSO 0x7ffff7fc1000ull	 /* vvar 4 pages, then vdso 2 */
+#define TEXT 0x400000ull	  /* /bin/prog, 4 pages r-x, pgoff 0 */
+#define DATA 0x404000ull	  /* /bin/prog, 3 pages rw- private, pgoff 4 */
+#define LIB 0x7f0000000000ull	  /* /lib/uncarried.so, 2 pages r-- */
+#define HEAP 0x500000ull	  /* 3 pages */
+#define ANON 0x7f0000100000ull	  /* 2 pages */
+#define STACK 0x7ffffffde000ull	  /* 4 pages */
+#define VDSO 0x7ffff7fc1000ull	  /* vvar 4 pages, then vdso 2 */
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
@@ -62,7 +62,8 @@ static GVariant *task_section(void)
 	g_variant_dict_insert(d, "personality", "u", 0x0040000u);
 	g_variant_dict_insert(d, "rseq_sig", "u", 0x53053053u);
 	g_variant_dict_insert(d, "rseq_len", "u", 32u);
-	static const char *const ids[] = { "uid", "gid", "suid", "sgid", "euid", "egid", "fsuid", "fsgid" };
+	static const char *const ids[] = { "uid",  "gid",  "suid",  "sgid",
+					   "euid", "egid", "fsuid", "fsgid" };
 	for (guint i = 0; i < G_N_ELEMENTS(ids); i++)
 		g_variant_dict_insert(d, ids[i], "u", 0u);
 	g_variant_dict_insert(d, "sigblocked", "t", (guint64)0x10000);
@@ -73,19 +74,22 @@ static GVariant *task_section(void)
 	g_variant_dict_insert(d, "sigaltstack_sp", "t", (guint64)0x7f0000101000);
 	g_variant_dict_insert(d, "sigaltstack_size", "t", (guint64)8192);
 	g_variant_dict_insert(d, "sigaltstack_flags", "u", 0u);
-	g_variant_dict_insert_value(d, "sigactions",
-				    g_variant_new_parsed("[(@u 2, @t 0x401230, @t 0x4000000, @t 0x401800, @t 0x2), "
-							 "(10, 0x401240, 0x14000000, 0x401800, 0)]"));
+	g_variant_dict_insert_value(
+		d, "sigactions",
+		g_variant_new_parsed("[(@u 2, @t 0x401230, @t 0x4000000, @t 0x401800, @t 0x2), "
+				     "(10, 0x401240, 0x14000000, 0x401800, 0)]"));
 	guint8 info[128] = { 11, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 7 };
-	g_variant_dict_insert_value(d, "sigqueue",
-				    g_variant_new_parsed("[(@u 11, %@ay)]",
-							 g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, info,
-										   sizeof(info), 1)));
+	g_variant_dict_insert_value(
+		d, "sigqueue",
+		g_variant_new_parsed("[(@u 11, %@ay)]",
+				     g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, info,
+							       sizeof(info), 1)));
 	info[0] = 34;
-	g_variant_dict_insert_value(d, "sigqueue_shared",
-				    g_variant_new_parsed("[(@u 34, %@ay)]",
-							 g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, info,
-										   sizeof(info), 1)));
+	g_variant_dict_insert_value(
+		d, "sigqueue_shared",
+		g_variant_new_parsed("[(@u 34, %@ay)]",
+				     g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, info,
+							       sizeof(info), 1)));
 	g_variant_dict_insert(d, "regs_source", "s", "memory");
 	g_variant_dict_insert(d, "syscall_fixup", "s", "none");
 	g_variant_dict_insert(d, "on_cpu", "b", FALSE);
@@ -97,8 +101,8 @@ static GVariant *task_section(void)
 				      (guint64)(i == 7 ? 4096 : G_MAXUINT64));
 	g_variant_dict_insert(d, "rlimits", "a(tt)", rl);
 	static const guint32 groups[] = { 0, 4, 27 };
-	g_variant_dict_insert_value(d, "groups", g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32,
-									   groups, 3, 4));
+	g_variant_dict_insert_value(d, "groups",
+				    g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, groups, 3, 4));
 	g_variant_dict_insert(d, "itimer_real", "(tt)", (guint64)250000000, (guint64)500000000);
 	g_variant_dict_insert(d, "itimer_virtual", "(tt)", (guint64)0, (guint64)0);
 	g_variant_dict_insert(d, "itimer_prof", "(tt)", (guint64)3000000, (guint64)0);
@@ -112,8 +116,9 @@ static GVariant *task_section(void)
 		fd_entry(6, "pipe", 04001, 0, 0xc1, NULL, 0x77, NULL, FALSE, FALSE),
 		fd_entry(7, "file", 0100000, 5, 0xb0, "/bin/prog", 0, NULL, FALSE, FALSE),
 	};
-	g_variant_dict_insert_value(d, "fds", g_variant_new_array(G_VARIANT_TYPE("a{sv}"), fds,
-								   G_N_ELEMENTS(fds)));
+	g_variant_dict_insert_value(d, "fds",
+				    g_variant_new_array(G_VARIANT_TYPE("a{sv}"), fds,
+							G_N_ELEMENTS(fds)));
 	return g_variant_dict_end(d);
 }
 
@@ -136,7 +141,8 @@ static GVariant *fpu_section(void)
 	fill(xsave, sizeof(xsave), 5);
 	return g_variant_new("(ut@a{sv}@ay)", 832u, (guint64)7,
 			     g_variant_new_parsed("@a{sv} {'format': <'xsave'>}"),
-			     g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, xsave, sizeof(xsave), 1));
+			     g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, xsave, sizeof(xsave),
+						       1));
 }
 
 static GVariant *tls_section(void)
@@ -183,8 +189,8 @@ static GVariant *vmas_section(const char *prog_sha)
 			      (guint64)0, "", "");
 	g_variant_builder_add(&b, "(ttuttss)", VDSO, VDSO + 4 * PS, 1u, (guint64)0x4044411,
 			      (guint64)0, "[vvar]", "");
-	g_variant_builder_add(&b, "(ttuttss)", VDSO + 4 * PS, VDSO + 6 * PS, 5u,
-			      (guint64)0x4000075, (guint64)0, "[vdso]", "");
+	g_variant_builder_add(&b, "(ttuttss)", VDSO + 4 * PS, VDSO + 6 * PS, 5u, (guint64)0x4000075,
+			      (guint64)0, "[vdso]", "");
 	g_variant_builder_add(&b, "(ttuttss)", STACK, STACK + 4 * PS, 3u, (guint64)0x100173,
 			      (guint64)0, "[stack]", "");
 	return g_variant_builder_end(&b);
@@ -195,8 +201,10 @@ static GVariant *vmas_section(const char *prog_sha)
 static char *write_snapshot(void)
 {
 	g_autofree char *path = g_build_filename(tmp_dir, "golden.snapvm", NULL);
-	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_X86_64, .byte_order = SV_SNAP_LITTLE_ENDIAN,
-				      .page_size = PS, .chunk_bytes = 8 * PS };
+	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_X86_64,
+				      .byte_order = SV_SNAP_LITTLE_ENDIAN,
+				      .page_size = PS,
+				      .chunk_bytes = 8 * PS };
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(path, &o, &error);
 	g_assert_no_error(error);
@@ -209,9 +217,12 @@ static char *write_snapshot(void)
 		guint32 kind;
 		GVariant *value;
 	} meta[] = {
-		{ SV_SNAP_SECTION_TASK, task_section() }, { SV_SNAP_SECTION_REGS, regs_section() },
-		{ SV_SNAP_SECTION_FPU, fpu_section() },	     { SV_SNAP_SECTION_TLS, tls_section() },
-		{ SV_SNAP_SECTION_MM, mm_section() },	     { SV_SNAP_SECTION_VMAS, vmas_section(sha) },
+		{ SV_SNAP_SECTION_TASK, task_section() },
+		{ SV_SNAP_SECTION_REGS, regs_section() },
+		{ SV_SNAP_SECTION_FPU, fpu_section() },
+		{ SV_SNAP_SECTION_TLS, tls_section() },
+		{ SV_SNAP_SECTION_MM, mm_section() },
+		{ SV_SNAP_SECTION_VMAS, vmas_section(sha) },
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(meta); i++) {
 		sv_snapshot_writer_add_metadata(w, meta[i].kind, meta[i].value, &error);
@@ -276,13 +287,14 @@ static void check_image(gboolean host_pages, const char *want_sha256)
 	struct sv_rimg_header h;
 	memcpy(&h, contents, sizeof(h));
 	g_assert_cmpmem(h.magic, 8, SV_RIMG_MAGIC, 8);
-	g_assert_cmpuint(h.flags, ==, SV_RIMG_NO_FILES | SV_RIMG_FDS | (host_pages ? SV_RIMG_HOST_PAGES : 0));
+	g_assert_cmpuint(h.flags, ==,
+			 SV_RIMG_NO_FILES | SV_RIMG_FDS | (host_pages ? SV_RIMG_HOST_PAGES : 0));
 	g_assert_cmpuint(h.sigblocked, ==, 0x4002);
 	g_assert_cmpuint(h.nfiles, ==, 2); /* /bin/prog once, mapped twice and open twice */
 	g_assert_cmpuint(h.nfds, ==, 8);
 	g_assert_cmpuint(h.nsigactions, ==, 2);
 	g_assert_cmpuint(h.nsigqueue, ==, 2);
-	g_assert_cmpuint(h.nauxv, ==, 4); /* up to and with the first AT_NULL */
+	g_assert_cmpuint(h.nauxv, ==, 4);     /* up to and with the first AT_NULL */
 	g_assert_cmpuint(h.nregs, ==, 7 + 4); /* REGS, and TLS's integers */
 
 	g_autofree char *got = file_sha256(image);

@@ -18,7 +18,7 @@
 #include "host/snapshot/snapshot-writer.h"
 
 #define PS 4096u
-#define VMA_A 0x400000ull	  /* 64 pages */
+#define VMA_A 0x400000ull	/* 64 pages */
 #define VMA_B 0x7f0000000000ull /* 256 pages, sparse */
 
 static char *tmp_dir;
@@ -48,8 +48,11 @@ static void fill_page(guint8 *p, guint64 vaddr)
 /* Writes a snapshot with every section; returns the metadata it wrote. */
 static GVariant *write_sample(const char *path, int zstd, gsize chunk)
 {
-	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_X86_64, .byte_order = SV_SNAP_LITTLE_ENDIAN,
-				      .page_size = PS, .zstd_level = zstd, .chunk_bytes = chunk };
+	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_X86_64,
+				      .byte_order = SV_SNAP_LITTLE_ENDIAN,
+				      .page_size = PS,
+				      .zstd_level = zstd,
+				      .chunk_bytes = chunk };
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(path, &o, &error);
 	g_assert_no_error(error);
@@ -163,7 +166,8 @@ static void check_sample(const char *path, GVariant *expected)
 	g_variant_get_child(vmas, 0, "(ttutt&s&s)", NULL, NULL, NULL, NULL, NULL, NULL, &sha);
 	g_autoptr(GBytes) file = sv_snapshot_reader_file(r, sha, &error);
 	g_assert_no_error(error);
-	g_assert_cmpmem(g_bytes_get_data(file, NULL), g_bytes_get_size(file), "file contents\n", 14);
+	g_assert_cmpmem(g_bytes_get_data(file, NULL), g_bytes_get_size(file), "file contents\n",
+			14);
 	g_assert_true(sv_snapshot_reader_verify(r, &error));
 	g_assert_no_error(error);
 }
@@ -326,13 +330,15 @@ static void test_hostile_files(void)
 /* Files a buggy writer could make: the reader checks meaning, not only bytes. */
 static void test_hostile_contents(void)
 {
-	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_AARCH64, .byte_order = SV_SNAP_LITTLE_ENDIAN,
+	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_AARCH64,
+				      .byte_order = SV_SNAP_LITTLE_ENDIAN,
 				      .page_size = PS };
 	g_autofree char *p = tmp_path("meaning.svs");
 	g_autoptr(GError) error = NULL;
 	{
 		g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(p, &o, &error);
-		g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_VMAS, make_vmas(TRUE), &error));
+		g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_VMAS,
+							      make_vmas(TRUE), &error));
 		g_assert_true(sv_snapshot_writer_finish(w, &error));
 	}
 	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(p, &error);
@@ -342,7 +348,8 @@ static void test_hostile_contents(void)
 	{
 		/* a page outside every VMA */
 		g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(p, &o, &error);
-		g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_VMAS, make_vmas(FALSE), &error));
+		g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_VMAS,
+							      make_vmas(FALSE), &error));
 		guint8 page[PS];
 		fill_page(page, 0x1000);
 		g_assert_true(sv_snapshot_writer_add_pages(w, 0x1000, page, 1, &error));
@@ -362,8 +369,11 @@ static void test_borrowed_pages(gconstpointer data)
 {
 	int zstd = GPOINTER_TO_INT(data);
 	g_autofree char *path = tmp_path(zstd ? "borrow-zstd.svs" : "borrow.svs");
-	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_X86_64, .byte_order = SV_SNAP_LITTLE_ENDIAN,
-				      .page_size = PS, .zstd_level = zstd, .chunk_bytes = 8 * PS };
+	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_X86_64,
+				      .byte_order = SV_SNAP_LITTLE_ENDIAN,
+				      .page_size = PS,
+				      .zstd_level = zstd,
+				      .chunk_bytes = 8 * PS };
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(path, &o, &error);
 	g_assert_no_error(error);
@@ -409,7 +419,8 @@ static void test_borrowed_pages(gconstpointer data)
 static void test_unfinished_leaves_nothing(void)
 {
 	g_autofree char *p = tmp_path("never.svs");
-	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_X86_64, .byte_order = SV_SNAP_LITTLE_ENDIAN,
+	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_X86_64,
+				      .byte_order = SV_SNAP_LITTLE_ENDIAN,
 				      .page_size = PS };
 	g_autoptr(GError) error = NULL;
 	SvSnapshotWriter *w = sv_snapshot_writer_new(p, &o, &error);

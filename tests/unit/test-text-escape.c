@@ -154,9 +154,9 @@ static void test_every_byte_pair(void)
 /* Random strings, weighted to the bytes that make UTF-8 sequences. */
 static void test_random(void)
 {
-	static const guint8 pool[] = { 0x00, 0x07, 0x0a, 0x1b, 0x5c, 0x7f, 0x80, 0x9b, 0x9d, 0xa0,
-				       0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xe2, 0xed, 0xef, 0xf0, 0xf4,
-				       0xf5, 0xff, 'a', '[' };
+	static const guint8 pool[] = { 0x00, 0x07, 0x0a, 0x1b, 0x5c, 0x7f, 0x80, 0x9b,
+				       0x9d, 0xa0, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xe2,
+				       0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 'a',	 '[' };
 	for (guint iter = 0; iter < 20000; iter++) {
 		guint8 in[24];
 		gsize n = (gsize)g_test_rand_int_range(0, sizeof(in) + 1);
@@ -177,8 +177,12 @@ static void test_c1_as_utf8(void)
 		assert_escapes_to(in, 2, want);
 	}
 	/* CSI 2 J and OSC 52 (clipboard) in their 8-bit forms */
-	assert_escapes_to("\xc2\x9b" "2J", -1, "\\u{9b}2J");
-	assert_escapes_to("\xc2\x9d" "52;c;aGk=\xc2\x9c", -1, "\\u{9d}52;c;aGk=\\u{9c}");
+	assert_escapes_to("\xc2\x9b"
+			  "2J",
+			  -1, "\\u{9b}2J");
+	assert_escapes_to("\xc2\x9d"
+			  "52;c;aGk=\xc2\x9c",
+			  -1, "\\u{9d}52;c;aGk=\\u{9c}");
 	assert_escapes_to("\xc2\xa0", -1, "\xc2\xa0");
 }
 
@@ -245,12 +249,12 @@ static void test_valid_text_unchanged(void)
 		"counter",
 		"/tmp/snapvm-fdenv-workload.dat",
 		"[vdso]",
-		"caf\xc3\xa9",				  /* café */
-		"\xe6\x97\xa5\xe6\x9c\xac",		  /* 日本 */
-		"\xf0\x9f\x98\x80",			  /* 😀 */
+		"caf\xc3\xa9",					/* café */
+		"\xe6\x97\xa5\xe6\x9c\xac",			/* 日本 */
+		"\xf0\x9f\x98\x80",				/* 😀 */
 		"\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb", /* 👩‍💻: a ZWJ sequence */
-		"\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d",	  /* שלום: right-to-left letters */
-		"\xef\xbf\xbd",				  /* U+FFFD */
+		"\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d", /* שלום: right-to-left letters */
+		"\xef\xbf\xbd",			    /* U+FFFD */
 		"!\"#$%&'()*+,-./:;<=>?@[]^_`{|}~ ",
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(same); i++)
@@ -278,7 +282,9 @@ static void test_table(void)
 		{ "\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9",
 		  "\\u{2066}\\u{2067}\\u{2068}\\u{2069}" },
 		{ "\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", "\\u{200e}\\u{200f}\\u{61c}" },
-		{ "a\xe2\x80\xa8" "b\xe2\x80\xa9", "a\\u{2028}b\\u{2029}" },
+		{ "a\xe2\x80\xa8"
+		  "b\xe2\x80\xa9",
+		  "a\\u{2028}b\\u{2029}" },
 		/* neighbours of the escaped ranges pass */
 		{ "\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa",
 		  "\\u{2029}\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa" },

@@ -80,12 +80,13 @@ int main(int argc, char **argv)
 		if (fcntl(FILE_FD, F_GETFD) != 0 || fcntl(FILE_DUP, F_GETFD) != FD_CLOEXEC ||
 		    fcntl(PIPE_W, F_GETFD) != 0 || fcntl(PIPE_R, F_GETFD) != 0)
 			return fail(s, "close-on-exec flags");
-		if (!(fcntl(PIPE_R, F_GETFL) & O_NONBLOCK) || !(fcntl(PIPE_W, F_GETFL) & O_NONBLOCK) ||
+		if (!(fcntl(PIPE_R, F_GETFL) & O_NONBLOCK) ||
+		    !(fcntl(PIPE_W, F_GETFL) & O_NONBLOCK) ||
 		    (fcntl(FILE_FD, F_GETFL) & O_ACCMODE) != O_RDWR)
 			return fail(s, "file status flags");
 		for (int other = 3; other < 64; other++)
-			if (other != FILE_FD && other != FILE_DUP && other != PIPE_W && other != PIPE_R &&
-			    other != OUT_DUP &&
+			if (other != FILE_FD && other != FILE_DUP && other != PIPE_W &&
+			    other != PIPE_R && other != OUT_DUP &&
 			    (fcntl(other, F_GETFD) != -1 || errno != EBADF))
 				return fail(s, "an fd that should not be open");
 		/* the dup shares the offset: read through each in turn */

@@ -21,7 +21,7 @@ static const double scale[4] = { 1.0009765625, 0.9990234375, 1.5, 0.75 };
 /* acc = (acc + inc) * scale, lanes 0-3 in ymm8 (AVX); lane 0 again in xmm10
  * through scalar SSE, as a cross-check of the legacy state. */
 __attribute__((target("avx2"))) static void step(double acc[4], double *sse,
-						  const struct timespec *ts)
+						 const struct timespec *ts)
 {
 	__asm__ volatile("vmovupd (%[acc]), %%ymm8\n\t"
 			 "vmovupd (%[inc]), %%ymm9\n\t"

@@ -67,7 +67,8 @@ int main(int argc, char **argv)
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	uint8_t *sparse = mmap(NULL, SPARSE_SIZE, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (priv == MAP_FAILED || shared == MAP_FAILED || anon == MAP_FAILED || sparse == MAP_FAILED) {
+	if (priv == MAP_FAILED || shared == MAP_FAILED || anon == MAP_FAILED ||
+	    sparse == MAP_FAILED) {
 		perror("memory: mmap");
 		return 1;
 	}
@@ -111,8 +112,9 @@ int main(int argc, char **argv)
 		/* the private write stays private, the shared one is the file */
 		uint8_t from_file[3];
 		if (pread(fd, from_file, 3, (off_t)(fp * PAGE)) != 3 ||
-		    from_file[1] != block[fp * PAGE + 1] || priv[fp * PAGE + 1] != (uint8_t)(s + 2) ||
-		    from_file[2] != (uint8_t)(s + 3) || shared[fp * PAGE + 2] != (uint8_t)(s + 3)) {
+		    from_file[1] != block[fp * PAGE + 1] ||
+		    priv[fp * PAGE + 1] != (uint8_t)(s + 2) || from_file[2] != (uint8_t)(s + 3) ||
+		    shared[fp * PAGE + 2] != (uint8_t)(s + 3)) {
 			printf("memory FAILED: file mappings inconsistent at step %ld\n", s);
 			return 1;
 		}

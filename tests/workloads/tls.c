@@ -20,8 +20,8 @@ int main(int argc, char **argv)
 		tls_table[i % 8] = tls_table[(i + 7) % 8] + tls_table[(i + 6) % 8];
 		tls_zeroed[i % 64] ^= (char)(i + 1);
 		if (tls_counter != expect_counter) {
-			printf("tls FAILED at step %ld: counter %ld, expected %ld\n", i, tls_counter,
-			       expect_counter);
+			printf("tls FAILED at step %ld: counter %ld, expected %ld\n", i,
+			       tls_counter, expect_counter);
 			return 1;
 		}
 		uint32_t h = workload_hash(0, tls_table, sizeof(tls_table));

@@ -81,9 +81,10 @@ int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char 
 	}
 	unsigned long hw = getauxval(AT_HWCAP);
 	if ((hw & (HWCAP_FP_ | HWCAP_ASIMD_)) != (HWCAP_FP_ | HWCAP_ASIMD_)) {
-		snprintf(msg, cap, "this guest CPU lacks FP/Advanced SIMD, which the snapshot's "
-				   "state needs (restore with --cpu naming a QEMU CPU model that has "
-				   "them)");
+		snprintf(msg, cap,
+			 "this guest CPU lacks FP/Advanced SIMD, which the snapshot's "
+			 "state needs (restore with --cpu naming a QEMU CPU model that has "
+			 "them)");
 		return -1;
 	}
 	return 0;
@@ -119,8 +120,10 @@ int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *
 		return -1;
 	}
 	if (sc->pstate & (PSR_MODE32_BIT | PSR_MODE_MASK)) {
-		snprintf(msg, msg_cap, "pstate 0x%llx is not a 64-bit EL0 task's: only 64-bit "
-				       "processes restore", (unsigned long long)sc->pstate);
+		snprintf(msg, msg_cap,
+			 "pstate 0x%llx is not a 64-bit EL0 task's: only 64-bit "
+			 "processes restore",
+			 (unsigned long long)sc->pstate);
 		return -1;
 	}
 	/* TPIDR2_EL0 belongs to SME, which no CPU model restore uses offers
@@ -129,8 +132,9 @@ int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *
 	 * compat tasks only), so snapshots do not carry it. */
 	uint64_t tp2 = 0;
 	if (rst_reg(h, regs, "tpidr2_el0", &tp2) && tp2) {
-		snprintf(msg, msg_cap, "the process uses TPIDR2_EL0 (SME), which restore does not "
-				       "set");
+		snprintf(msg, msg_cap,
+			 "the process uses TPIDR2_EL0 (SME), which restore does not "
+			 "set");
 		return -1;
 	}
 	/* the kernel refuses masked exceptions at EL0; they cannot be set there */

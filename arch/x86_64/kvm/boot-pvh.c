@@ -124,7 +124,8 @@ static gboolean load_elf(const SvKvmVm *vm, const char *path, guint64 *ret_end, 
 			return FALSE;
 		}
 		if (ph[i].p_type == PT_NOTE && !have_entry)
-			have_entry = find_pvh_entry(data + ph[i].p_offset, ph[i].p_filesz, ret_entry);
+			have_entry = find_pvh_entry(data + ph[i].p_offset, ph[i].p_filesz,
+						    ret_entry);
 		if (ph[i].p_type != PT_LOAD)
 			continue;
 		guint8 *dst = sv_x86_kvm_gpa(vm, ph[i].p_paddr, ph[i].p_memsz);
@@ -154,8 +155,8 @@ static guint build_memmap(const SvKvmVm *vm, struct hvm_memmap_table_entry *m)
 {
 	guint n = 0;
 	m[n++] = (struct hvm_memmap_table_entry){ 0, EBDA_START, E820_RAM, 0 };
-	m[n++] = (struct hvm_memmap_table_entry){ EBDA_START, 0x100000 - EBDA_START,
-						  E820_RESERVED, 0 };
+	m[n++] = (struct hvm_memmap_table_entry){ EBDA_START, 0x100000 - EBDA_START, E820_RESERVED,
+						  0 };
 	for (guint i = 0; i < vm->n_regions; i++) {
 		guint64 start = vm->regions[i].gpa.v, size = vm->regions[i].size;
 		if (start == 0) { /* the low region: above the ISA hole */
@@ -224,25 +225,33 @@ gboolean sv_x86_kvm_boot_enter(int vcpu_fd, guint32 entry, guint32 start_info, G
 	 * (in-kernel LAPIC) for the guest's INIT/SIPI. */
 	struct kvm_sregs s;
 	if (ioctl(vcpu_fd, KVM_GET_SREGS, &s) < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "KVM_GET_SREGS: %s", g_strerror(errno));
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "KVM_GET_SREGS: %s",
+			    g_strerror(errno));
 		return FALSE;
 	}
-	struct kvm_segment code = { .base = 0, .limit = 0xffffffff, .selector = 0x10,
-				    .type = 0xb, .present = 1, .db = 1, .s = 1, .g = 1 };
+	struct kvm_segment code = { .base = 0,
+				    .limit = 0xffffffff,
+				    .selector = 0x10,
+				    .type = 0xb,
+				    .present = 1,
+				    .db = 1,
+				    .s = 1,
+				    .g = 1 };
 	struct kvm_segment data = code;
 	data.selector = 0x18;
 	data.type = 0x3;
 	s.cs = code;
 	s.ds = s.es = s.fs = s.gs = s.ss = data;
-	s.tr = (struct kvm_segment){ .base = 0, .limit = 0x67, .selector = 0x20, .type = 0xb,
-				     .present = 1 };
+	s.tr = (struct kvm_segment){
+		.base = 0, .limit = 0x67, .selector = 0x20, .type = 0xb, .present = 1
+	};
 	s.cr0 = 0x11; /* PE, ET */
 	s.cr4 = 0;
 	s.efer = 0;
 	struct kvm_regs r = { .rflags = 0x2, .rip = entry, .rbx = start_info };
 	if (ioctl(vcpu_fd, KVM_SET_SREGS, &s) < 0 || ioctl(vcpu_fd, KVM_SET_REGS, &r) < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "setting the boot vCPU's registers: %s",
-			    g_strerror(errno));
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "setting the boot vCPU's registers: %s", g_strerror(errno));
 		return FALSE;
 	}
 	return TRUE;

@@ -26,9 +26,9 @@
 #define L1_EDX 0x078bfbffu
 /* Leaf 1 ECX: sse3 pclmulqdq ssse3 fma cx16 sse4.1 sse4.2 movbe popcnt aes
  * xsave avx f16c rdrand, plus osxsave (KVM mirrors CR4) and hypervisor. */
-#define L1_ECX                                                                          \
-	(BIT(0) | BIT(1) | BIT(9) | BIT(12) | BIT(13) | BIT(19) | BIT(20) | BIT(22) |   \
-	 BIT(23) | BIT(25) | BIT(26) | BIT(27) | BIT(28) | BIT(29) | BIT(30) | BIT(31))
+#define L1_ECX                                                                                  \
+	(BIT(0) | BIT(1) | BIT(9) | BIT(12) | BIT(13) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | \
+	 BIT(25) | BIT(26) | BIT(27) | BIT(28) | BIT(29) | BIT(30) | BIT(31))
 /* Leaf 7.0 EBX: fsgsbase bmi1 avx2 smep bmi2 erms (no hle/rtm: noTSX) */
 #define L7_EBX (BIT(0) | BIT(3) | BIT(5) | BIT(7) | BIT(8) | BIT(9))
 /* Leaf 0x80000001: EDX syscall nx rdtscp lm; ECX lahf_lm abm */
@@ -128,7 +128,7 @@ static gboolean mask_entry(struct kvm_cpuid_entry2 *e)
 }
 
 static const struct kvm_cpuid_entry2 *find_leaf(const struct kvm_cpuid2 *c, guint32 f,
-						 guint32 index)
+						guint32 index)
 {
 	for (guint i = 0; i < c->nent; i++)
 		if (c->entries[i].function == f && c->entries[i].index == index)

@@ -25,7 +25,7 @@
 
 /* What the board keeps per VM. */
 typedef struct PcState {
-	struct kvm_cpuid2 *cpuid; /* the model every vCPU gets */
+	struct kvm_cpuid2 *cpuid;  /* the model every vCPU gets */
 	guint32 entry, start_info; /* the PVH entry, for the boot vCPU */
 } PcState;
 
@@ -111,9 +111,9 @@ static gboolean preset_xcr0(const struct kvm_cpuid2 *model, int vcpu_fd, guint i
 		return TRUE;
 	struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = xcr0 } } };
 	if (ioctl(vcpu_fd, KVM_SET_XCRS, &xcrs) < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "KVM_SET_XCRS (XCR0 0x%" G_GINT64_MODIFIER
-			    "x) on vCPU %u: %s",
-			    xcr0, index, g_strerror(errno));
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "KVM_SET_XCRS (XCR0 0x%" G_GINT64_MODIFIER "x) on vCPU %u: %s", xcr0,
+			    index, g_strerror(errno));
 		return FALSE;
 	}
 	return TRUE;

@@ -88,9 +88,12 @@ gboolean sv_x86_kvm_mptable_build(guint8 *base, gsize space, guint32 gpa, guint 
 
 	for (guint i = 0; i < n_vcpus; i++) {
 		struct mpc_cpu c = {
-			.type = MP_CPU, .apicid = (guint8)i, .apicver = 0x14,
+			.type = MP_CPU,
+			.apicid = (guint8)i,
+			.apicver = 0x14,
 			.flags = 1 | (i == 0 ? 2 : 0), /* enabled, BSP */
-			.signature = 0x600, .features = 0x201, /* fpu, apic */
+			.signature = 0x600,
+			.features = 0x201, /* fpu, apic */
 		};
 		memcpy(p, &c, sizeof(c));
 		p += sizeof(c);
@@ -99,16 +102,23 @@ gboolean sv_x86_kvm_mptable_build(guint8 *base, gsize space, guint32 gpa, guint 
 	struct mpc_bus bus = { .type = MP_BUS, .busid = 0, .bustype = "ISA   " };
 	memcpy(p, &bus, sizeof(bus));
 	p += sizeof(bus);
-	struct mpc_ioapic io = { .type = MP_IOAPIC, .apicid = ioapic_id, .apicver = 0x11,
-				 .flags = 1, .addr = IOAPIC_ADDR };
+	struct mpc_ioapic io = { .type = MP_IOAPIC,
+				 .apicid = ioapic_id,
+				 .apicver = 0x11,
+				 .flags = 1,
+				 .addr = IOAPIC_ADDR };
 	memcpy(p, &io, sizeof(io));
 	p += sizeof(io);
 	count += 2;
 	for (guint8 irq = 0; irq < 16; irq++) {
 		if (irq == 2) /* the PIC cascade */
 			continue;
-		struct mpc_intsrc s = { .type = MP_INTSRC, .irqtype = MP_INT, .srcbus = 0,
-					.srcbusirq = irq, .dstapic = ioapic_id, .dstirq = irq };
+		struct mpc_intsrc s = { .type = MP_INTSRC,
+					.irqtype = MP_INT,
+					.srcbus = 0,
+					.srcbusirq = irq,
+					.dstapic = ioapic_id,
+					.dstirq = irq };
 		memcpy(p, &s, sizeof(s));
 		p += sizeof(s);
 		count++;

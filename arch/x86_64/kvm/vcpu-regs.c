@@ -56,7 +56,7 @@ static void fill_fpu(const guint8 *fx, gboolean avx, SvVcpuRegs *out)
 {
 	guint8 *x = out->fpu;
 	memset(x, 0, XSAVE_SIZE_AVX);
-	memcpy(x, fx, 5); /* FCW, FSW, abridged FTW */
+	memcpy(x, fx, 5);	    /* FCW, FSW, abridged FTW */
 	memcpy(x + 24, fx + 24, 4); /* MXCSR */
 	sv_put_le32(x + 28, MXCSR_MASK_ALL);
 	for (guint i = 0; i < 8; i++)
@@ -81,13 +81,30 @@ void sv_x86_kvm_regs_convert(const struct kvm_regs *r, const struct kvm_sregs *s
 		const char *name;
 		guint64 value;
 	} gprs[] = {
-		{ "rax", r->rax }, { "rbx", r->rbx }, { "rcx", r->rcx }, { "rdx", r->rdx },
-		{ "rsi", r->rsi }, { "rdi", r->rdi }, { "rbp", r->rbp }, { "rsp", r->rsp },
-		{ "r8", r->r8 },   { "r9", r->r9 },   { "r10", r->r10 }, { "r11", r->r11 },
-		{ "r12", r->r12 }, { "r13", r->r13 }, { "r14", r->r14 }, { "r15", r->r15 },
-		{ "rip", r->rip }, { "rfl", r->rflags }, { "cpl", s->cs.dpl },
+		{ "rax", r->rax },
+		{ "rbx", r->rbx },
+		{ "rcx", r->rcx },
+		{ "rdx", r->rdx },
+		{ "rsi", r->rsi },
+		{ "rdi", r->rdi },
+		{ "rbp", r->rbp },
+		{ "rsp", r->rsp },
+		{ "r8", r->r8 },
+		{ "r9", r->r9 },
+		{ "r10", r->r10 },
+		{ "r11", r->r11 },
+		{ "r12", r->r12 },
+		{ "r13", r->r13 },
+		{ "r14", r->r14 },
+		{ "r15", r->r15 },
+		{ "rip", r->rip },
+		{ "rfl", r->rflags },
+		{ "cpl", s->cs.dpl },
 		/* not interrupt-shadowed, A20 on, not in SMM: as QEMU prints them */
-		{ "ii", 0 },	   { "a20", 1 },      { "smm", 0 },	 { "hlt", halted },
+		{ "ii", 0 },
+		{ "a20", 1 },
+		{ "smm", 0 },
+		{ "hlt", halted },
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(gprs); i++)
 		sv_vcpu_regs_add(out, gprs[i].name, gprs[i].value);
@@ -131,9 +148,11 @@ void sv_x86_kvm_regs_convert(const struct kvm_regs *r, const struct kvm_sregs *s
 	for (guint i = 0; i < 16; i++) {
 		char name[8];
 		g_snprintf(name, sizeof(name), "%s%02u", avx ? "ymm" : "xmm", i);
-		guint64 lo = sv_get_le64(fx + FX_XMM + 16 * i), hi = sv_get_le64(fx + FX_XMM + 16 * i + 8);
-		guint64 value = avx ? sv_get_le64(fx + XSAVE_YMM_HI + 16 * i + 8)
-				    : hi ? G_MAXUINT64 : lo;
+		guint64 lo = sv_get_le64(fx + FX_XMM + 16 * i),
+			hi = sv_get_le64(fx + FX_XMM + 16 * i + 8);
+		guint64 value = avx  ? sv_get_le64(fx + XSAVE_YMM_HI + 16 * i + 8)
+				: hi ? G_MAXUINT64
+				     : lo;
 		sv_vcpu_regs_add(out, name, value);
 	}
 	out->pc = r->rip;

@@ -75,7 +75,8 @@ static uint64_t xcr0(void)
 int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char *msg, size_t cap)
 {
 	if (h->fpu_size < XSAVE_MIN) {
-		snprintf(msg, cap, "the FPU state is %u bytes, less than an XSAVE image", h->fpu_size);
+		snprintf(msg, cap, "the FPU state is %u bytes, less than an XSAVE image",
+			 h->fpu_size);
 		return -1;
 	}
 	uint64_t bv;
@@ -89,11 +90,13 @@ int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char 
 	for (int i = 0; i < 64 && n < cap; i++)
 		if (missing & (1ull << i))
 			n += (size_t)snprintf(msg + n, cap - n, " %s",
-					      i < (int)(sizeof(xfeature_names) / sizeof(*xfeature_names))
+					      i < (int)(sizeof(xfeature_names) /
+							sizeof(*xfeature_names))
 						      ? xfeature_names[i]
 						      : "unknown");
 	if (n < cap)
-		snprintf(msg + n, cap - n, " (restore with --cpu naming a QEMU CPU model that has them)");
+		snprintf(msg + n, cap - n,
+			 " (restore with --cpu naming a QEMU CPU model that has them)");
 	return -1;
 }
 
@@ -118,8 +121,8 @@ int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *
 		size_t off;
 	} map[] = {
 #define R(n) { #n, offsetof(struct x_sigcontext, n) }
-		R(r8), R(r9), R(r10), R(r11), R(r12), R(r13), R(r14), R(r15), R(di), R(si),
-		R(bp), R(bx), R(dx), R(ax), R(cx), R(sp), R(ip), R(flags),
+		R(r8), R(r9), R(r10), R(r11), R(r12), R(r13), R(r14), R(r15), R(di),
+		R(si), R(bp), R(bx),  R(dx),  R(ax),  R(cx),  R(sp),  R(ip),  R(flags),
 #undef R
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++) {
@@ -134,8 +137,10 @@ int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *
 	rst_reg(h, regs, "cs", &cs);
 	rst_reg(h, regs, "ss", &ss);
 	if (cs != 0x33) {
-		snprintf(msg, msg_cap, "code segment 0x%llx is not the 64-bit user segment: only "
-				       "64-bit processes restore", (unsigned long long)cs);
+		snprintf(msg, msg_cap,
+			 "code segment 0x%llx is not the 64-bit user segment: only "
+			 "64-bit processes restore",
+			 (unsigned long long)cs);
 		return -1;
 	}
 	sc->cs = (uint16_t)cs;
