@@ -6,6 +6,7 @@
 
 #include "base/errors.h"
 #include "snapvm/arch.h"
+#include "snapvm/le.h"
 
 extern const SvArchOps sv_arch_x86_64;
 extern const SvArchOps sv_arch_aarch64;

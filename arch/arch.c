@@ -136,9 +136,7 @@ gboolean sv_arch_gdb_read_uint(const SvGdbRegReader *rd, const char *name, guint
 	g_assert(bytes <= sizeof(b));
 	if (!rd->read(rd->ctx, name, b, bytes, error))
 		return FALSE;
-	*ret = 0;
-	for (guint i = 0; i < bytes; i++)
-		*ret |= (guint64)b[i] << (8 * i);
+	*ret = sv_get_le(b, bytes);
 	return TRUE;
 }
 
@@ -286,8 +284,7 @@ gboolean sv_arch_struct_set(const struct SvKernelTypes *types, const char *type,
 	guint64 off, size;
 	if (!member_span(types, type, member_path, len, &off, &size, error))
 		return FALSE;
-	for (guint i = 0; i < size; i++)
-		raw[off + i] = (guint8)(value >> (8 * i));
+	sv_put_le(raw + off, value, (unsigned)size);
 	return TRUE;
 }
 
@@ -336,9 +333,7 @@ gboolean sv_arch_struct_member(const struct SvKernelTypes *types, const char *ty
 	const guint8 *p = g_bytes_get_data(raw, &len);
 	if (!member_span(types, type, member_path, len, &off, &size, error))
 		return FALSE;
-	guint64 v = 0;
-	for (guint i = 0; i < size; i++)
-		v |= (guint64)p[off + i] << (8 * i);
+	guint64 v = sv_get_le(p + off, (unsigned)size);
 	if (size == 4)
 		v = (guint64)(gint64)(gint32)(guint32)v;
 	*ret = v;

@@ -62,10 +62,8 @@ gboolean sv_aarch64_gdb_vcpu_regs(const SvGdbRegReader *rd, SvVcpuRegs *out, GEr
 		if (!rd->read(rd->ctx, name, f + 16 * i, 16, error))
 			return FALSE;
 	}
-	for (guint b = 0; b < 4; b++) {
-		f[512 + b] = (guint8)(fpsr >> (8 * b));
-		f[516 + b] = (guint8)(fpcr >> (8 * b));
-	}
+	sv_put_le32(f + 512, (guint32)fpsr);
+	sv_put_le32(f + 516, (guint32)fpcr);
 	out->fpu_size = FPSIMD_SIZE;
 	return TRUE;
 }

@@ -34,20 +34,6 @@ static gboolean x_offset(const SvKernelTypes *types, gsize len, guint i, guint64
 	return TRUE;
 }
 
-static guint64 get_le64(const guint8 *p)
-{
-	guint64 v = 0;
-	for (guint b = 0; b < 8; b++)
-		v |= (guint64)p[b] << (8 * b);
-	return v;
-}
-
-static void put_le64(guint8 *p, guint64 v)
-{
-	for (guint b = 0; b < 8; b++)
-		p[b] = (guint8)(v >> (8 * b));
-}
-
 /* The snapshot's aarch64 register names (frozen once files exist). */
 static const char *const scalar_names[] = { "sp", "pc", "pstate", "orig_x0", "syscallno" };
 
@@ -62,7 +48,7 @@ GVariant *sv_aarch64_named_regs(const SvKernelTypes *types, GBytes *pt_regs, GEr
 			return NULL;
 		char name[8];
 		g_snprintf(name, sizeof(name), "x%u", i);
-		g_variant_builder_add(&b, "{st}", name, get_le64(p + off));
+		g_variant_builder_add(&b, "{st}", name, sv_get_le64(p + off));
 	}
 	for (guint i = 0; i < G_N_ELEMENTS(scalar_names); i++) {
 		guint64 v;
@@ -146,7 +132,7 @@ gboolean sv_aarch64_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs
 		}
 		if (!x_offset(types, size, i, &off, error))
 			return FALSE;
-		put_le64(raw + off, v);
+		sv_put_le64(raw + off, v);
 	}
 	guint64 pstate = 0, x0 = 0;
 	sv_vcpu_regs_get(vcpu, "pstate", &pstate);
@@ -202,7 +188,7 @@ GBytes *sv_aarch64_syscall_fixup(const SvKernelTypes *types, GBytes *pt_regs,
 	    !x_offset(types, len, 0, &x0_off, error))
 		return NULL;
 	*ret_fixup = SV_SYSCALL_NONE;
-	gint64 x0 = (gint64)get_le64(p + x0_off);
+	gint64 x0 = (gint64)sv_get_le64(p + x0_off);
 	if ((gint64)syscallno < 0)
 		return g_bytes_ref(pt_regs);
 	if ((guint64)x0 == orig_x0)
@@ -213,7 +199,7 @@ GBytes *sv_aarch64_syscall_fixup(const SvKernelTypes *types, GBytes *pt_regs,
 	else
 		return g_bytes_ref(pt_regs);
 	g_autofree guint8 *raw = g_memdup2(p, len);
-	put_le64(raw + x0_off, orig_x0);
+	sv_put_le64(raw + x0_off, orig_x0);
 	if (!sv_arch_struct_set(types, "pt_regs", "pc", raw, len, pc - SVC_INSN_LEN, error))
 		return NULL;
 	return g_bytes_new_take(g_steal_pointer(&raw), len);

@@ -22,12 +22,6 @@
 
 #define MXCSR_MASK 0xffff /* of every CPU QEMU models */
 
-static void put_le(guint8 *p, guint64 v, guint bytes)
-{
-	for (guint i = 0; i < bytes; i++)
-		p[i] = (guint8)(v >> (8 * i));
-}
-
 /* gdb's name and size -> the name SvVcpuRegs uses (what capture and the
  * tests look up; QEMU's register dump named them so). */
 static const struct {
@@ -84,9 +78,9 @@ static gboolean fill_legacy_region(const SvGdbRegReader *rd, guint8 *x, GError *
 		guint64 v;
 		if (!sv_arch_gdb_read_uint(rd, fields[i].name, 4, &v, error))
 			return FALSE;
-		put_le(x + fields[i].offset, v, fields[i].bytes);
+		sv_put_le(x + fields[i].offset, v, fields[i].bytes);
 	}
-	put_le(x + 28, MXCSR_MASK, 4);
+	sv_put_le32(x + 28, MXCSR_MASK);
 	/* QEMU 7.2 sends stN as its physical register N (env->fpregs[N]), not
 	 * as ST(N) the way GDB reads it: the image holds ST(i), which is
 	 * physical register TOP+i, so register N goes to slot N-TOP. */
@@ -130,7 +124,7 @@ gboolean sv_x86_gdb_vcpu_regs(const SvGdbRegReader *rd, SvVcpuRegs *out, GError 
 	const char *text = rd->monitor_text(rd->ctx, error);
 	if (!text || !sv_x86_monitor_avx_and_tags(text, x, &features, error))
 		return FALSE;
-	put_le(x + 512, features, 8); /* XSTATE_BV; XCOMP_BV 0: standard format */
+	sv_put_le64(x + 512, features); /* XSTATE_BV; XCOMP_BV 0: standard format */
 	out->fpu_features = features;
 	out->fpu_size = (guint32)sv_x86_xsave_standard_size(features);
 	return TRUE;

@@ -356,12 +356,6 @@ static gboolean hex_field(const char *text, const char *key, guint digits, guint
 	return TRUE;
 }
 
-static void put_le(guint8 *p, guint64 v, guint bytes)
-{
-	for (guint i = 0; i < bytes; i++)
-		p[i] = (guint8)(v >> (8 * i));
-}
-
 /* Vector register i of the dump, q[0] least significant: YMMnn as four
  * quadwords, most significant first, when the guest enabled AVX in XCR0
  * (*ret_ymm), XMMnn as one 128-bit number otherwise (q[2], q[3] zero). */
@@ -412,8 +406,8 @@ gboolean sv_x86_monitor_avx_and_tags(const char *text, guint8 *x, guint64 *featu
 		if (!ymm)
 			continue;
 		*features |= 0x4;
-		put_le(x + 576 + 16 * i, q[2], 8);
-		put_le(x + 584 + 16 * i, q[3], 8);
+		sv_put_le64(x + 576 + 16 * i, q[2]);
+		sv_put_le64(x + 584 + 16 * i, q[3]);
 	}
 	return TRUE;
 }

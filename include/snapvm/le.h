@@ -44,4 +44,21 @@ static inline uint64_t sv_get_le64(const uint8_t *p)
 	return (uint64_t)sv_get_le32(p) | ((uint64_t)sv_get_le32(p + 4) << 32);
 }
 
+/* A field whose width is known only at run time (a kernel struct member
+ * as BTF sizes it, a register as a gdbstub sizes it): the low `bytes`
+ * bytes of v, bytes <= 8. */
+static inline void sv_put_le(uint8_t *p, uint64_t v, unsigned bytes)
+{
+	for (unsigned i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint64_t sv_get_le(const uint8_t *p, unsigned bytes)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < bytes; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
 #endif

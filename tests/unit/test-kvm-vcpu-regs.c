@@ -13,6 +13,7 @@
 
 #include "arch/x86_64/kvm/x86-kvm.h"
 #include "base/errors.h"
+#include "snapvm/le.h"
 #include "host/kvm/kvm-control.h"
 
 typedef struct {
@@ -25,20 +26,6 @@ typedef struct {
 static guint8 *fx(Vcpu *v)
 {
 	return (guint8 *)v->x.region;
-}
-
-static guint64 le(const guint8 *p, guint bytes)
-{
-	guint64 v = 0;
-	for (guint i = 0; i < bytes; i++)
-		v |= (guint64)p[i] << (8 * i);
-	return v;
-}
-
-static void put(guint8 *p, guint64 v, guint bytes)
-{
-	for (guint i = 0; i < bytes; i++)
-		p[i] = (guint8)(v >> (8 * i));
 }
 
 /* A task in user mode: distinct values everywhere, TOP = 5, every byte
@@ -63,11 +50,11 @@ static Vcpu *user_vcpu(void)
 	guint8 *f = fx(v);
 	for (guint i = 0; i < sizeof(v->x.region); i++)
 		f[i] = (guint8)(i * 7 + 3);
-	put(f, 0x037f, 2);		 /* FCW */
-	put(f + 2, 5u << 11, 2);	 /* FSW: TOP 5 */
-	f[4] = 0xe0;			 /* abridged FTW */
-	put(f + 24, 0x1f80, 4);		 /* MXCSR */
-	put(f + 160 + 16 * 3 + 8, 0, 8); /* XMM3's high half 0 */
+	sv_put_le(f, 0x037f, 2);	       /* FCW */
+	sv_put_le(f + 2, 5u << 11, 2);	       /* FSW: TOP 5 */
+	f[4] = 0xe0;			       /* abridged FTW */
+	sv_put_le(f + 24, 0x1f80, 4);	       /* MXCSR */
+	sv_put_le(f + 160 + 16 * 3 + 8, 0, 8); /* XMM3's high half 0 */
 	return v;
 }
 
@@ -111,10 +98,10 @@ static void test_names(void)
 	g_assert_cmphex(reg(regs, "ftw"), ==, 0xe0);
 	g_assert_cmphex(reg(regs, "mxcsr"), ==, 0x1f80);
 	/* FPRn is the physical register n: stack slot (n - TOP) & 7 */
-	g_assert_cmphex(reg(regs, "fpr0"), ==, le(fx(v) + 32 + 16 * 3, 8));
-	g_assert_cmphex(reg(regs, "fpr5"), ==, le(fx(v) + 32, 8));
+	g_assert_cmphex(reg(regs, "fpr0"), ==, sv_get_le(fx(v) + 32 + 16 * 3, 8));
+	g_assert_cmphex(reg(regs, "fpr5"), ==, sv_get_le(fx(v) + 32, 8));
 	/* YMMnn by its top quadword; the list ends inside the vectors */
-	g_assert_cmphex(reg(regs, "ymm00"), ==, le(fx(v) + 576 + 8, 8));
+	g_assert_cmphex(reg(regs, "ymm00"), ==, sv_get_le(fx(v) + 576 + 8, 8));
 	g_assert_cmpuint(regs->count, ==, SV_VCPU_REGS_MAX);
 	g_assert_cmpstr(regs->regs[0].name, ==, "rax");
 	g_assert_cmpstr(regs->regs[SV_VCPU_REGS_MAX - 1].name, ==, "ymm10");
@@ -127,7 +114,7 @@ static void test_names(void)
 	sv_x86_kvm_regs_convert(&v->r, &v->s, &v->d, FALSE, &v->x, 0x3, regs);
 	g_assert_false(regs->user_mode);
 	g_assert_cmpuint(reg(regs, "hlt"), ==, 0);
-	g_assert_cmphex(reg(regs, "xmm03"), ==, le(fx(v) + 160 + 16 * 3, 8));
+	g_assert_cmphex(reg(regs, "xmm03"), ==, sv_get_le(fx(v) + 160 + 16 * 3, 8));
 	g_assert_cmphex(reg(regs, "xmm00"), ==, G_MAXUINT64);
 	g_assert_false(sv_vcpu_regs_get(regs, "ymm00", &unused));
 }
@@ -137,12 +124,12 @@ static void check_image(Vcpu *v, const SvVcpuRegs *regs, gboolean avx)
 	const guint8 *x = regs->fpu, *f = fx(v);
 	g_assert_cmpuint(regs->fpu_size, ==, avx ? 832 : 576);
 	g_assert_cmphex(regs->fpu_features, ==, avx ? 0x7 : 0x3);
-	g_assert_cmphex(le(x + 512, 8), ==, regs->fpu_features); /* XSTATE_BV */
-	g_assert_cmpmem(x, 5, f, 5);				 /* FCW, FSW, FTW */
-	for (guint i = 5; i < 24; i++)				 /* FOP, FIP, FDP */
+	g_assert_cmphex(sv_get_le(x + 512, 8), ==, regs->fpu_features); /* XSTATE_BV */
+	g_assert_cmpmem(x, 5, f, 5);					/* FCW, FSW, FTW */
+	for (guint i = 5; i < 24; i++)					/* FOP, FIP, FDP */
 		g_assert_cmpuint(x[i], ==, 0);
-	g_assert_cmphex(le(x + 24, 4), ==, 0x1f80);
-	g_assert_cmphex(le(x + 28, 4), ==, 0xffff); /* MXCSR_MASK */
+	g_assert_cmphex(sv_get_le(x + 24, 4), ==, 0x1f80);
+	g_assert_cmphex(sv_get_le(x + 28, 4), ==, 0xffff); /* MXCSR_MASK */
 	for (guint st = 0; st < 8; st++) {
 		g_assert_cmpmem(x + 32 + 16 * st, 10, f + 32 + 16 * st, 10);
 		for (guint i = 10; i < 16; i++)
