@@ -160,8 +160,7 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, const SvCheckpo
 	return TRUE;
 }
 
-static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointOptions *o,
-			       SvCheckpointStats *st, GError **error)
+static SvSnapshotWriter *new_writer(SvMachine *m, const SvCheckpointOptions *o, GError **error)
 {
 	SvSnapshotWriterOptions wo = {
 		.arch = sv_snap_arch_from_name(m->arch->name),
@@ -169,22 +168,31 @@ static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointO
 		.page_size = m->arch->page_size,
 		.zstd_level = o->zstd_level,
 	};
-	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(o->output, &wo, error);
-	g_autoptr(GVariant) task = NULL;
-	if (!w || !carry_files(w, cap, o, st, &task, error))
-		return FALSE;
-	g_autoptr(GVariant) vmas = sv_capture_vmas_variant(cap);
-	g_autoptr(GVariant) prov = sv_capture_provenance(cap, m, o->pid);
-	if (!sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PROVENANCE, prov, error) ||
-	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_TASK, task, error) ||
-	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_REGS, cap->regs, error) ||
-	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_FPU, cap->fpu, error) ||
-	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_TLS, cap->tls, error) ||
-	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_MM, cap->mm, error) ||
-	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_VMAS, vmas, error))
-		return FALSE;
-	guint64 page = m->arch->page_size, total = cap->pages_len, done = 0;
-	for (guint i = 0; i < cap->runs->len; i++) {
+	return sv_snapshot_writer_new(o->output, &wo, error);
+}
+
+/* The pages, copied at the pause straight into the file: what the copy
+ * holds, said to the writer. */
+static gboolean commit_pages(SvSnapshotWriter *w, const SvCapture *cap, guint32 page,
+			     GError **error)
+{
+	g_autoptr(GArray) spans = g_array_sized_new(FALSE, FALSE, sizeof(SvSnapshotPageSpan),
+						    cap->runs ? cap->runs->len : 0);
+	for (guint i = 0; cap->runs && i < cap->runs->len; i++) {
+		const SvPageRun *r = &g_array_index(cap->runs, SvPageRun, i);
+		SvSnapshotPageSpan s = { r->va, r->offset, r->len / page, r->keep_zero };
+		g_array_append_val(spans, s);
+	}
+	return sv_snapshot_writer_commit_pages(w, (SvSnapshotPageSpan *)(void *)spans->data,
+					       spans->len, error);
+}
+
+/* The pages, copied at the pause into host memory, written to the file. */
+static gboolean stream_pages(SvSnapshotWriter *w, SvCapture *cap, const SvCheckpointOptions *o,
+			     guint32 page, GError **error)
+{
+	guint64 total = cap->pages_len, done = 0;
+	for (guint i = 0; cap->runs && i < cap->runs->len; i++) {
 		const SvPageRun *r = &g_array_index(cap->runs, SvPageRun, i);
 		gboolean ok = r->keep_zero
 				      ? sv_snapshot_writer_add_pages_all(w, r->va,
@@ -201,6 +209,34 @@ static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointO
 		if (o->progress)
 			o->progress("writing", done, total, o->progress_data);
 	}
+	return TRUE;
+}
+
+/* w: made before the pause; the pages are already in it when the capture
+ * copied them there (cap->buffer.writer). */
+static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap,
+			       const SvCheckpointOptions *o, SvCheckpointStats *st, GError **error)
+{
+	guint32 page = m->arch->page_size;
+	/* the pages first when they are in the file already: the writer
+	 * wants them before any other section */
+	if (cap->buffer.writer && !commit_pages(w, cap, page, error))
+		return FALSE;
+	g_autoptr(GVariant) task = NULL;
+	if (!carry_files(w, cap, o, st, &task, error))
+		return FALSE;
+	g_autoptr(GVariant) vmas = sv_capture_vmas_variant(cap);
+	g_autoptr(GVariant) prov = sv_capture_provenance(cap, m, o->pid);
+	if (!sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PROVENANCE, prov, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_TASK, task, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_REGS, cap->regs, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_FPU, cap->fpu, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_TLS, cap->tls, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_MM, cap->mm, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_VMAS, vmas, error))
+		return FALSE;
+	if (!cap->buffer.writer && !stream_pages(w, cap, o, page, error))
+		return FALSE;
 	if (!sv_snapshot_writer_finish(w, error))
 		return FALSE;
 	st->pages_stored = sv_snapshot_writer_pages_stored(w);
@@ -211,8 +247,8 @@ static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointO
  * resident set and some room to grow (a buffer found too small at the pause
  * is replaced then). Reading the resident set races the running guest,
  * which is fine for an estimate. */
-static gboolean prepare_buffer(const SvIntrospect *in, guint32 pid, SvPageBuffer *buffer,
-			       GError **error)
+static gboolean prepare_sized(const SvIntrospect *in, guint32 pid, SvPageBuffer *buffer,
+			      GError **error)
 {
 	g_autoptr(GArray) procs = sv_introspect_processes(in, NULL);
 	guint64 rss = 0;
@@ -222,6 +258,26 @@ static gboolean prepare_buffer(const SvIntrospect *in, guint32 pid, SvPageBuffer
 	if (rss == 0)
 		return TRUE; /* not found now: the pause will say why */
 	return sv_page_buffer_prepare(buffer, rss + rss / 8 + (4u << 20), TRUE, error);
+}
+
+static gboolean prepare_buffer(const SvIntrospect *in, guint32 pid, SvPageBuffer *buffer,
+			       GError **error)
+{
+	/* the writer's file where it can take the pages straight, host
+	 * memory otherwise (compressed pages, a file system without
+	 * fallocate) */
+	if (buffer->writer) {
+		g_autoptr(GError) local = NULL;
+		if (prepare_sized(in, pid, buffer, &local))
+			return TRUE;
+		if (!g_error_matches(local, SV_ERROR, SV_ERROR_NOT_SUPPORTED) &&
+		    !g_error_matches(local, SV_ERROR, SV_ERROR_INVALID_ARGUMENT)) {
+			g_propagate_error(error, g_steal_pointer(&local));
+			return FALSE;
+		}
+		buffer->writer = NULL;
+	}
+	return prepare_sized(in, pid, buffer, error);
 }
 
 void sv_checkpoint_stats_clear(SvCheckpointStats *st)
@@ -333,7 +389,10 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 			    m->name);
 		return FALSE;
 	}
-	g_auto(SvPageBuffer) buffer = { 0 };
+	g_autoptr(SvSnapshotWriter) w = new_writer(m, o, error);
+	if (!w)
+		return FALSE;
+	g_auto(SvPageBuffer) buffer = { .writer = o->zstd_level ? NULL : w };
 	if (!prepare_buffer(in, o->pid, &buffer, error))
 		return FALSE;
 	/* --kill: held still from before the capture until the kill, so it
@@ -364,7 +423,7 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	st->vmas = cap->vmas->len;
 	st->pages_present = cap->pages_len / m->arch->page_size;
 	gint64 tw = g_get_monotonic_time();
-	if (!write_snapshot(m, cap, o, st, error))
+	if (!write_snapshot(m, w, cap, o, st, error))
 		goto fail;
 	st->write_ms = ms_since(tw);
 	if (o->kill_after) {
