@@ -21,7 +21,8 @@
  * run's output; and a --kill checkpoint whose writing fails (a full disk, a
  * file it cannot carry) leaves the process running with its output whole.
  *
- * Also: chained checkpoint -> restore -> checkpoint -> restore, and the
+ * Also: chained checkpoint -> restore -> checkpoint -> restore, a chain
+ * of incremental checkpoints (--parent) restored, and the
  * refusals (corrupt snapshot, another arch, a CPU without the snapshot's
  * XSAVE features). Run once per arch with a restorer (--arch).
  */
@@ -103,13 +104,36 @@ static guint32 start_workload(const char *name, long steps, long interval_ms)
 	return pid;
 }
 
-static char *checkpoint(const char *vm, guint32 pid, const char *tag)
+/* Checkpoints pid to TMP/tag.svs, incrementally on parent (or NULL);
+ * returns the file and the pages it stores. */
+static char *checkpoint_on(const char *vm, guint32 pid, const char *tag, const char *parent,
+			   gboolean kill, guint64 *ret_stored)
 {
 	char *file = g_strdup_printf("%s/%s.svs", tmpdir, tag);
 	g_autofree char *pid_s = g_strdup_printf("%u", pid);
-	const char *args[] = { "checkpoint", vm, "--pid", pid_s, "-o", file, "--kill", NULL };
-	g_assert_cmpint(snapvm_cmd(args, NULL, NULL), ==, 0);
+	const char *args[] = { "checkpoint",
+			       vm,
+			       "--pid",
+			       pid_s,
+			       "-o",
+			       file,
+			       "--json",
+			       kill ? "--kill" : "--leave-running",
+			       parent ? "--parent" : NULL,
+			       parent,
+			       NULL };
+	g_autofree char *out = NULL;
+	g_assert_cmpint(snapvm_cmd(args, &out, NULL), ==, 0);
+	const char *key = "\"pages_stored\" : ", *p = strstr(out, key);
+	g_assert_nonnull(p);
+	*ret_stored = g_ascii_strtoull(p + strlen(key), NULL, 10);
 	return file;
+}
+
+static char *checkpoint(const char *vm, guint32 pid, const char *tag)
+{
+	guint64 stored;
+	return checkpoint_on(vm, pid, tag, NULL, TRUE, &stored);
 }
 
 /* The workload's uninterrupted output: its native run on the host (the
@@ -372,6 +396,52 @@ static void test_chained(void)
 	assert_continuation(out, status, "counter", steps);
 }
 
+/* Incremental checkpoints: a full one, one on it and one on that (--kill),
+ * each storing less than the full one; the last restores and carries on
+ * the run (its pages from all three files); inspect --verify checks the
+ * chain; without its middle file the restore is refused, naming it; and
+ * -o may not replace a parent. */
+static void test_incremental(void)
+{
+	require_guest();
+	if (!guest)
+		return;
+	const long steps = 40, interval = 60;
+	guint32 pid = start_workload("memory", steps, interval);
+	g_usleep(500 * 1000);
+	guint64 full_pages, inc1_pages, inc2_pages;
+	g_autofree char *full = checkpoint_on(guest->machine->name, pid, "inc-0", NULL, FALSE,
+					      &full_pages);
+	g_autofree char *pid_s = g_strdup_printf("%u", pid);
+	g_autofree char *err = NULL;
+	const char *self[] = { "checkpoint", guest->machine->name, "--pid", pid_s, "-o",
+			       full,	     "--parent",	   full,    NULL };
+	g_assert_cmpint(snapvm_cmd(self, NULL, &err), ==, 125);
+	g_assert_nonnull(strstr(err, "which the new snapshot needs as its parent"));
+	g_usleep(300 * 1000);
+	g_autofree char *inc1 = checkpoint_on(guest->machine->name, pid, "inc-1", full, FALSE,
+					      &inc1_pages);
+	g_usleep(300 * 1000);
+	g_autofree char *inc2 = checkpoint_on(guest->machine->name, pid, "inc-2", inc1, TRUE,
+					      &inc2_pages);
+	g_test_message("pages stored: full %" G_GUINT64_FORMAT ", then %" G_GUINT64_FORMAT
+		       ", then %" G_GUINT64_FORMAT,
+		       full_pages, inc1_pages, inc2_pages);
+	g_assert_cmpuint(inc1_pages, <, full_pages);
+	g_assert_cmpuint(inc2_pages, <, full_pages);
+	const char *verify[] = { "inspect", "--verify", inc2, NULL };
+	g_assert_cmpint(snapvm_cmd(verify, NULL, NULL), ==, 0);
+	g_autofree char *out = NULL;
+	const char *restore[] = { "restore", inc2, NULL };
+	int status = snapvm_cmd(restore, &out, NULL);
+	assert_continuation(out, status, "memory", steps);
+	g_autofree char *moved = g_strdup_printf("%s.away", inc1);
+	g_assert_cmpint(g_rename(inc1, moved), ==, 0);
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(snapvm_cmd(restore, NULL, &err), ==, 125);
+	g_assert_nonnull(strstr(err, "put it back where it was"));
+}
+
 /* Refused before any guest boots. */
 static void test_refusals(void)
 {
@@ -485,6 +555,8 @@ int main(int argc, char **argv)
 	 * under another pid (restore-pid.c) */
 	g_autofree char *chained = PATH("%s", "run/chained/counter");
 	g_test_add_func(chained, test_chained);
+	g_autofree char *incremental = PATH("%s", "run/incremental/memory");
+	g_test_add_func(incremental, test_incremental);
 	g_autofree char *kill_exact = PATH("%s", "kill/exact-tail-at-random-moments");
 	g_test_add_func(kill_exact, test_kill_exact);
 	g_autofree char *kill_fails = PATH("%s", "kill/write-fails-left-running");

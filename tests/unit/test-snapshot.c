@@ -39,6 +39,25 @@ static GVariant *make_vmas(gboolean overlap)
 	return g_variant_builder_end(&b);
 }
 
+/* An x86_64 snapshot's writer options: raw pages in chunks of chunk bytes
+ * (0: the writer's default). */
+static SvSnapshotWriterOptions x86_options(gsize chunk)
+{
+	return (SvSnapshotWriterOptions){ .arch = SV_SNAP_ARCH_X86_64,
+					  .byte_order = SV_SNAP_LITTLE_ENDIAN,
+					  .page_size = PS,
+					  .chunk_bytes = chunk };
+}
+
+/* No file of tmp_dir's is named prefix... (no temp file left behind). */
+static void assert_nothing_named(const char *prefix)
+{
+	g_autoptr(GDir) d = g_dir_open(tmp_dir, 0, NULL);
+	const char *name;
+	while ((name = g_dir_read_name(d)))
+		g_assert_false(g_str_has_prefix(name, prefix));
+}
+
 static void fill_page(guint8 *p, guint64 vaddr)
 {
 	for (guint i = 0; i < PS; i++)
@@ -423,10 +442,7 @@ static void test_borrowed_pages(gconstpointer data)
 static void test_direct_pages(void)
 {
 	g_autofree char *path = tmp_path("direct.svs");
-	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_X86_64,
-				      .byte_order = SV_SNAP_LITTLE_ENDIAN,
-				      .page_size = PS,
-				      .chunk_bytes = 8 * PS };
+	SvSnapshotWriterOptions o = x86_options(8 * PS);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(path, &o, &error);
 	g_assert_no_error(error);
@@ -496,9 +512,7 @@ static void test_direct_pages(void)
 static void test_direct_refusals(void)
 {
 	g_autofree char *path = tmp_path("direct-never.svs");
-	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_X86_64,
-				      .byte_order = SV_SNAP_LITTLE_ENDIAN,
-				      .page_size = PS };
+	SvSnapshotWriterOptions o = x86_options(0);
 	g_autoptr(GError) error = NULL;
 	SvSnapshotWriter *w = sv_snapshot_writer_new(path, &o, &error);
 	g_assert_nonnull(sv_snapshot_writer_map_pages(w, 8 * PS, TRUE, &error));
@@ -507,10 +521,7 @@ static void test_direct_refusals(void)
 	g_assert_false(sv_snapshot_writer_commit_pages(w, &bad, 1, &error));
 	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
 	sv_snapshot_writer_free(w);
-	g_autoptr(GDir) d = g_dir_open(tmp_dir, 0, NULL);
-	const char *name;
-	while ((name = g_dir_read_name(d)))
-		g_assert_false(g_str_has_prefix(name, "direct-never.svs"));
+	assert_nothing_named("direct-never.svs");
 	o.zstd_level = 3;
 	g_clear_error(&error);
 	g_autoptr(SvSnapshotWriter) z = sv_snapshot_writer_new(path, &o, &error);
@@ -518,22 +529,129 @@ static void test_direct_refusals(void)
 	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
 }
 
+/* One layer of a chain in VMA B (pages 0..9): lists the pages in listed
+ * (PAGE_HASHES; the hashes themselves do not matter to a reader), stores
+ * those with a seed (0: a page of zeros, stored), names parent. */
+static void write_layer(const char *path, const char *parent, const char *listed,
+			const guint *seeds)
+{
+	SvSnapshotWriterOptions o = x86_options(0);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(path, &o, &error);
+	g_assert_no_error(error);
+	guint8 page[PS];
+	GVariantBuilder hb;
+	g_variant_builder_init(&hb, G_VARIANT_TYPE(SV_SNAP_PAGE_HASHES_TYPE));
+	for (guint i = 0; i < 10; i++) {
+		if (seeds[i] == G_MAXUINT)
+			continue;
+		if (seeds[i])
+			fill_page(page, (VMA_B + i * PS) ^ ((guint64)seeds[i] << 40));
+		else
+			memset(page, 0, PS);
+		g_assert_true(sv_snapshot_writer_add_pages_all(w, VMA_B + i * PS, page, 1, &error));
+	}
+	for (guint i = 0; i < 10; i++) {
+		if (listed[i] != 'x')
+			continue;
+		guint64 h[2] = { i, 0 };
+		g_variant_builder_add_value(
+			&hb, g_variant_new("(t@at)", (guint64)(VMA_B + i * PS),
+					   g_variant_new_fixed_array(G_VARIANT_TYPE_UINT64, h, 2,
+								     sizeof(guint64))));
+	}
+	g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PAGE_HASHES,
+						      g_variant_builder_end(&hb), &error));
+	if (parent) {
+		g_autoptr(SvSnapshotReader) pr = sv_snapshot_reader_open(parent, &error);
+		g_assert_no_error(error);
+		g_autofree char *digest = sv_snapshot_reader_digest(pr);
+		g_autofree char *base = g_path_get_basename(parent);
+		GVariantDict d;
+		g_variant_dict_init(&d, NULL);
+		g_variant_dict_insert(&d, SV_SNAP_PARENT_PATH, "s", base);
+		g_variant_dict_insert(&d, SV_SNAP_PARENT_DIGEST, "s", digest);
+		g_variant_dict_insert(&d, SV_SNAP_PARENT_SIZE, "t",
+				      sv_snapshot_reader_file_size(pr));
+		g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PARENT,
+							      g_variant_dict_end(&d), &error));
+	}
+	g_assert_true(sv_snapshot_writer_finish(w, &error));
+	g_assert_no_error(error);
+}
+
+/* Reads pages 0..9 of VMA B through path's chain: each as the seed it was
+ * written with (0 for zeros). */
+static void check_layers(const char *path, const guint *want)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, &error);
+	g_assert_no_error(error);
+	g_assert_true(sv_snapshot_reader_verify(r, &error));
+	g_assert_no_error(error);
+	guint8 page[PS], exp[PS];
+	for (guint i = 0; i < 10; i++) {
+		g_assert_true(sv_snapshot_reader_read_page(r, VMA_B + i * PS, page, &error));
+		if (want[i])
+			fill_page(exp, (VMA_B + i * PS) ^ ((guint64)want[i] << 40));
+		else
+			memset(exp, 0, PS);
+		if (memcmp(page, exp, PS))
+			g_error("%s: page %u is not seed %u", path, i, want[i]);
+	}
+}
+
+/* Incremental snapshots: a page listed and not stored is the parent's
+ * (through the chain), zeros where no ancestor stores it; a page not
+ * listed is absent whatever the parent holds; a missing or replaced parent
+ * is named, with what to do. */
+static void test_chain(void)
+{
+	const guint N = G_MAXUINT;
+	g_autofree char *base = tmp_path("chain-base.svs");
+	g_autofree char *child = tmp_path("chain-child.svs");
+	g_autofree char *grand = tmp_path("chain-grand.svs");
+	const guint base_seeds[10] = { 1, 1, 1, 1, 1, 1, 1, 1, N, N };
+	write_layer(base, NULL, "xxxxxxxxxx", base_seeds);
+	const guint child_seeds[10] = { N, 2, N, 0, N, N, N, N, 2, N };
+	write_layer(child, base, "xxxxxx..xx", child_seeds);
+	const guint child_view[10] = { 1, 2, 1, 0, 1, 1, 0, 0, 2, 0 };
+	check_layers(child, child_view);
+	const guint grand_seeds[10] = { N, N, N, N, N, N, 3, N, N, N };
+	write_layer(grand, child, "xxxxxxxxxx", grand_seeds);
+	const guint grand_view[10] = { 1, 2, 1, 0, 1, 1, 3, 0, 2, 0 };
+	check_layers(grand, grand_view);
+
+	g_autoptr(GError) error = NULL;
+	g_autofree char *moved = tmp_path("chain-base.moved");
+	g_assert_cmpint(g_rename(base, moved), ==, 0);
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(grand, &error);
+	g_assert_null(r);
+	g_assert_nonnull(strstr(error->message, "put it back"));
+	g_clear_error(&error);
+	/* another file in its place: refused by its digest */
+	write_layer(base, NULL, "xxxxxxxxxx", child_seeds);
+	r = sv_snapshot_reader_open(child, &error);
+	g_assert_null(r);
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_DATA);
+	g_assert_nonnull(strstr(error->message, "digest"));
+	g_unlink(moved);
+	g_unlink(base);
+	g_unlink(child);
+	g_unlink(grand);
+}
+
 static void test_unfinished_leaves_nothing(void)
 {
 	g_autofree char *p = tmp_path("never.svs");
-	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_X86_64,
-				      .byte_order = SV_SNAP_LITTLE_ENDIAN,
-				      .page_size = PS };
+	SvSnapshotWriterOptions o = x86_options(0);
 	g_autoptr(GError) error = NULL;
 	SvSnapshotWriter *w = sv_snapshot_writer_new(p, &o, &error);
 	guint8 page[PS];
 	fill_page(page, 0);
 	g_assert_true(sv_snapshot_writer_add_pages(w, 0, page, 1, &error));
 	sv_snapshot_writer_free(w); /* as if the checkpoint failed half-way */
-	g_autoptr(GDir) d = g_dir_open(tmp_dir, 0, NULL);
-	const char *name;
-	while ((name = g_dir_read_name(d)))
-		g_assert_false(g_str_has_prefix(name, "never.svs"));
+	assert_nothing_named("never.svs");
 }
 
 /* Seeded random mutations of a valid file: the reader may refuse, never crash. */
@@ -639,6 +757,7 @@ int main(int argc, char **argv)
 			     test_borrowed_pages);
 	g_test_add_func("/snapshot/writer/direct-pages", test_direct_pages);
 	g_test_add_func("/snapshot/writer/direct-refusals", test_direct_refusals);
+	g_test_add_func("/snapshot/chain", test_chain);
 	g_test_add_func("/snapshot/truncated", test_truncated_everywhere);
 	g_test_add_func("/snapshot/bit-flips", test_bit_flips);
 	g_test_add_func("/snapshot/hostile/structure", test_hostile_files);
