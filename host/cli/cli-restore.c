@@ -28,7 +28,7 @@
 typedef struct RestoreOptions {
 	SvCliVmOptions vm;
 	char *pages;
-	gboolean pool;
+	gboolean pool, no_refill;
 } RestoreOptions;
 
 static void restore_options_clear(RestoreOptions *o)
@@ -155,7 +155,8 @@ static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, cons
 		return SV_EXIT_FAILURE;
 	}
 	sv_cli_verbose(o->vm.verbose, "restore", "took pool guest %s", m->name);
-	refill_pool(m, o);
+	if (!o->no_refill)
+		refill_pool(m, o);
 	g->machine = g_steal_pointer(&m);
 	gboolean ok = (g->ram = sv_machine_map_ram(g->machine, &error)) != NULL;
 	sv_machine_release_control(g->machine);
@@ -266,6 +267,8 @@ int sv_cmd_restore(int argc, char **argv)
 		  "of booting one, and start a replacement in the background; boot as usual when "
 		  "there is none",
 		  NULL },
+		{ "no-refill", 0, 0, G_OPTION_ARG_NONE, &o.no_refill,
+		  "With --pool: boot no replacement for the guest taken", NULL },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.vm.verbose,
 		  "Print the steps with timestamps on stderr", NULL },
 		{ NULL },
