@@ -485,9 +485,13 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 			    m->name);
 		return FALSE;
 	}
+	/* the file is made, and its room reserved, before anything is held:
+	 * a full disk is found here, with the process never stopped */
 	g_autoptr(SvSnapshotWriter) w = new_writer(m, o, error);
-	if (!w)
+	if (!w) {
+		say_left(error, "guest pid %u left running", o->pid);
 		return FALSE;
+	}
 	g_auto(SvPageBuffer) buffer = { .writer = o->zstd_level ? NULL : w };
 	g_autoptr(SvSnapshotReader) parent = NULL;
 	g_autoptr(SvPageHashes) parent_hashes = NULL;
@@ -503,8 +507,10 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	gint64 tp = g_get_monotonic_time();
 	/* an incremental checkpoint copies what changed, which only the pause
 	 * tells: its buffer is made then, as large as that */
-	if (!o->parent && !prepare_buffer(in, o->pid, &buffer, error))
+	if (!o->parent && !prepare_buffer(in, o->pid, &buffer, error)) {
+		say_left(error, "guest pid %u left running", o->pid);
 		return FALSE;
+	}
 	st->prepare_ms = ms_since(tp);
 	/* --kill: held still from before the capture until the kill, so it
 	 * cannot run on past the state the snapshot holds (its output would
