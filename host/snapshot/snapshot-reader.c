@@ -466,7 +466,9 @@ static SvSnapshotReader *open_at_depth(const char *path, guint depth, GError **e
 	g_autoptr(SvSnapshotReader) r = g_new0(SvSnapshotReader, 1);
 	r->path = g_strdup(path);
 	r->cached_section = G_MAXUINT;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO (say, a parent path a hostile snapshot names) must
+	 * not hang the open; it is refused as no regular file below */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "cannot open snapshot %s: %s",
 			    path, g_strerror(errno));

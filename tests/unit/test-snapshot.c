@@ -7,6 +7,7 @@
  */
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <xxhash.h>
 
@@ -639,6 +640,14 @@ static void test_chain(void)
 	g_unlink(base);
 	g_unlink(child);
 	g_unlink(grand);
+	/* a FIFO where a snapshot (or a parent it names) should be: refused,
+	 * not waited on */
+	g_autofree char *fifo = tmp_path("chain-fifo.svs");
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	g_clear_error(&error);
+	g_assert_null(sv_snapshot_reader_open(fifo, &error));
+	g_assert_nonnull(strstr(error->message, "not a regular file"));
+	g_unlink(fifo);
 }
 
 static void test_unfinished_leaves_nothing(void)
