@@ -42,7 +42,8 @@ static int start_one(const SvArchOps *arch, const SvImage *image, const SvCliVmO
 	 * they are allocated (post_alloc_hook), so the restorer's staging
 	 * pages, most of a restore's time in the guest under TCG, come
 	 * zeroed ahead. */
-	g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch), "init_on_free=1", NULL);
+	g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch), "init_on_free=1",
+					     vm->append ? vm->append : "", NULL);
 	g_strstrip(cmdline);
 	SvMachineConfig config = {
 		.arch = arch,
@@ -81,6 +82,8 @@ static int pool_start(int argc, char **argv)
 		  "Guest RAM in MiB (default 1024): a restore takes a guest with enough", "MIB" },
 		{ "count", 'n', 0, G_OPTION_ARG_INT, &count, "Guests to boot (default 1)", "N" },
 		{ "image", 0, 0, G_OPTION_ARG_FILENAME, &vm.image, "Guest image directory", "DIR" },
+		{ "append", 0, 0, G_OPTION_ARG_STRING, &vm.append,
+		  "Extra kernel command line (after the pool's own)", "ARGS" },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &vm.verbose, "Print the steps", NULL },
 		{ NULL },
 	};
