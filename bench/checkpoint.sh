@@ -109,7 +109,7 @@ checkpoint() { # checkpoint DIR
 	rm -f "$out"
 	local tag=ckpt:$1
 	put "$tag:wall" $((t1 - t0))
-	for k in pause_ms copy_ms write_ms total_ms file_size pages_present pages_stored; do
+	for k in prepare_ms pause_ms copy_ms write_ms total_ms file_size pages_present pages_stored; do
 		put "$tag:$k" "$(jq -r .$k <<<"$json")"
 	done
 	put "$tag:load" "$(load)"
@@ -228,13 +228,14 @@ done
 
 echo
 echo "# medians of $RUNS runs (ms; MB = 10^6 bytes of touched memory)"
-printf '%-6s %-9s %8s %8s %8s %8s %8s %8s %8s %6s\n' MiB dir pause copy write total wall \
-	"MB/s" "size MiB" load
+printf '%-6s %-9s %8s %8s %8s %8s %8s %8s %8s %8s %6s\n' MiB dir prepare pause copy write total \
+	wall "MB/s" "size MiB" load
 for SIZE in $SIZES; do
 	for d in $DIRS; do
 		t=ckpt:$d
 		total=$(med "$SIZE" "$t:total_ms")
-		printf '%-6s %-9s %8.1f %8.1f %8.1f %8.1f %8s %8.0f %8.1f %6s\n' "$SIZE" "$d" \
+		printf '%-6s %-9s %8.1f %8.1f %8.1f %8.1f %8.1f %8s %8.0f %8.1f %6s\n' "$SIZE" "$d" \
+			"$(med "$SIZE" "$t:prepare_ms")" \
 			"$(med "$SIZE" "$t:pause_ms")" "$(med "$SIZE" "$t:copy_ms")" \
 			"$(med "$SIZE" "$t:write_ms")" "$total" "$(med "$SIZE" "$t:wall")" \
 			"$(awk -v s="$SIZE" -v t="$total" 'BEGIN {print s * 1048576 / 1e6 / (t / 1000)}')" \

@@ -16,6 +16,11 @@
 #           found by polling `snapvm ps --source agent`, so up to one poll
 #           late)
 #   total   command start to the process running
+# pool    `snapvm restore --pool` of the same snapshot into a guest `snapvm
+#         pool start` booted beforehand (not timed): command start to the
+#         process running, with no boot in the way
+# criu    `criu restore` of a native memtouch of the same size dumped by
+#         criu, where a working one is on PATH and the arch is the host's
 # virsh: `virsh restore` wall time (it returns once the domain runs). Needs
 # --pages is passed to snapvm restore (host: the host writes the pages into
 # guest RAM, the default; initrd: they travel in the initrd). Needs jq.
@@ -32,7 +37,7 @@ while [ $# -gt 0 ]; do
 	--no-virsh) VIRSH=0; shift ;;
 	--pages) PAGES=$2; shift 2 ;;
 	--arch) ARCH=$2; shift 2 ;;
-	-h | --help) sed -n '2,25s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,30s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "bench/restore-size.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -73,8 +78,66 @@ embed_virsh() { flock "$ROOT/snapvm.lock" virsh -q -c "$URI" "$@" 2>>"$TMP/virsh
 # fail the pipeline under pipefail)
 step_ms() { sed -n "/^snapvm restore: \[ *[0-9.]* ms\] .*$2/{s/^snapvm restore: \[ *\([0-9]*\).*/\1/p;q}" "$1"; }
 
+# Restores SNAP --detach with the arguments given; waits until the process
+# runs as itself (comm back). Sets RVM (the VM) and WALL; the log in
+# $TMP/restore.log.
+restore_running() {
+	local t0 rpid comm
+	t0=$(now_ms)
+	"$SNAPVM" restore --accel tcg --detach --json --verbose "$@" "$SNAP" \
+		>"$TMP/restore.json" 2>"$TMP/restore.log"
+	# the pid the process runs as (another when a kernel thread took its own)
+	rpid=$(jq -r .pid "$TMP/restore.json")
+	RVM=$(jq -r .name "$TMP/restore.json")
+	while :; do
+		comm=$("$SNAPVM" ps "$RVM" --source agent --json 2>/dev/null |
+			jq -r --argjson p "$rpid" '.[] | select(.pid == $p) | .comm' || true)
+		if [ "$comm" = "$COMM" ]; then break; fi
+		if [ $(($(now_ms) - t0)) -gt 600000 ]; then
+			echo "bench/restore-size.sh: $RVM: never running ($comm)" >&2
+			cat "$TMP/restore.log" >&2
+			exit 1
+		fi
+	done
+	WALL=$(($(now_ms) - t0))
+}
+
+CRIU_OK=
+if [ "$ARCH" = "$(uname -m)" ] && command -v criu >/dev/null && criu check >/dev/null 2>&1; then
+	CRIU_OK=1
+	echo "# criu: $(criu --version | sed -n 's/^Version: //p') ($(command -v criu))"
+else
+	echo "# criu: not measured (not on PATH, 'criu check' fails, or the guest arch is not the host's)"
+fi
+# criu restore of a native memtouch SIZE that criu dumped (ms), or -
+criu_restore() {
+	local d=$TMP/criu pid t0 ms=- rpid
+	rm -rf "$d" && mkdir -p "$d"
+	setsid "$MEMTOUCH" "$SIZE" >"$TMP/criu-touch.log" 2>&1 </dev/null &
+	pid=$!
+	disown "$pid"
+	while ! grep -q touched "$TMP/criu-touch.log"; do
+		kill -0 "$pid" 2>/dev/null || { echo -; return; }
+		sleep 0.1
+	done
+	if criu dump -t "$pid" -D "$d" -o dump.log --shell-job >/dev/null 2>&1; then
+		sync
+		t0=$(now_ms)
+		if criu restore -D "$d" -o restore.log --shell-job -d --pidfile "$d/pid" \
+			>/dev/null 2>&1 </dev/null; then
+			ms=$(($(now_ms) - t0))
+			rpid=$(cat "$d/pid" 2>/dev/null || true)
+			[ -z "$rpid" ] || kill -9 "$rpid" 2>/dev/null || true
+		fi
+	fi
+	kill -9 "$pid" 2>/dev/null || true
+	rm -rf "$d"
+	echo "$ms"
+}
+
 echo "snapvm restore --pages $PAGES, $ARCH guest (ms)"
-printf '%6s %8s %8s %8s %8s %10s %6s\n' MiB prep boot inject total "virsh-rst" load
+printf '%6s %8s %8s %8s %8s %8s %8s %10s %6s\n' MiB prep boot inject total pool criu \
+	"virsh-rst" load
 for SIZE in $SIZES; do
 	mem=$((SIZE * 2 < 512 ? 512 : SIZE * 2))
 	VM=src-$SIZE
@@ -125,30 +188,24 @@ for SIZE in $SIZES; do
 	fi
 	"$SNAPVM" stop "$VM" >/dev/null 2>&1 || true
 
-	RVM=rst-$SIZE
-	t0=$(now_ms)
-	"$SNAPVM" restore --accel tcg --detach --json --verbose --pages "$PAGES" --name "$RVM" "$SNAP" \
-		>"$TMP/restore.json" 2>"$TMP/restore.log"
-	# the pid the process runs as (another when a kernel thread took its own)
-	RPID=$(jq -r .pid "$TMP/restore.json")
-	while :; do
-		comm=$("$SNAPVM" ps "$RVM" --source agent --json 2>/dev/null |
-			jq -r --argjson p "$RPID" '.[] | select(.pid == $p) | .comm' || true)
-		if [ "$comm" = "$COMM" ]; then break; fi
-		if [ $(($(now_ms) - t0)) -gt 600000 ]; then
-			echo "bench/restore-size.sh: $RVM: never running ($comm)" >&2
-			cat "$TMP/restore.log" >&2
-			exit 1
-		fi
-	done
-	wall=$(($(now_ms) - t0))
+	restore_running --pages "$PAGES" --name "rst-$SIZE"
+	wall=$WALL
 	prep=$(step_ms "$TMP/restore.log" "in the initrd")
 	booted=$(step_ms "$TMP/restore.log" "guest boot done")
 	started=$(step_ms "$TMP/restore.log" "restorer started")
 	# wall counts from before the command started: the restore's own
 	# clock starts a few ms later
-	printf '%6s %8s %8s %8s %8s %10s %6s\n' "$SIZE" "$prep" $((booted - prep)) \
-		$((wall - started)) "$wall" "$virsh_rst" "$(load)"
 	"$SNAPVM" stop "$RVM" >/dev/null 2>&1 || true
+	# the same snapshot into a guest booted beforehand
+	"$SNAPVM" pool start --arch "$ARCH" --accel tcg --memory $((SIZE + 640)) >/dev/null
+	restore_running --pool --no-refill
+	pool=$WALL
+	grep -q "took pool guest" "$TMP/restore.log" || pool="$pool(booted)"
+	"$SNAPVM" stop "$RVM" >/dev/null 2>&1 || true
+	"$SNAPVM" pool stop >/dev/null 2>&1 || true
+	criu=-
+	[ -z "$CRIU_OK" ] || criu=$(criu_restore)
+	printf '%6s %8s %8s %8s %8s %8s %8s %10s %6s\n' "$SIZE" "$prep" $((booted - prep)) \
+		$((wall - started)) "$wall" "$pool" "$criu" "$virsh_rst" "$(load)"
 	rm -f "$SNAP"
 done

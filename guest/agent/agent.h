@@ -131,6 +131,9 @@ void procfs_reply_ps(struct channel *ch, uint32_t tag);
 /* ---- readfile.c ---- */
 void readfile_reply(struct channel *ch, uint32_t tag, const struct sv_readfile_req *req);
 
+/* ---- writefile.c ---- */
+void writefile_reply(struct channel *ch, uint32_t tag, const struct sv_writefile_req *req);
+
 /* ---- hold.c ---- */
 /* Freezes pid (cgroup v2 freezer) for owner, waiting up to timeout_ms
  * until every thread has stopped; 0, or -errno with *what saying which step

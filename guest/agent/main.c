@@ -138,6 +138,17 @@ static void dispatch(struct channel *ch, const struct frame *f)
 			readfile_reply(ch, f->hdr.tag, &req);
 		break;
 	}
+	case SV_MSG_WRITEFILE: {
+		struct sv_writefile_req req;
+		if (!sv_writefile_req_decode(f->payload, f->hdr.length, &req))
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, EINVAL,
+					   "malformed WRITEFILE request (one name in %s, at most "
+					   "%u bytes a chunk)",
+					   SV_RIMG_GUEST_DIR, SV_WRITEFILE_MAX_CHUNK);
+		else
+			writefile_reply(ch, f->hdr.tag, &req);
+		break;
+	}
 	case SV_MSG_KILL: {
 		uint32_t pid = sv_rbuf_u32(&r), sig = sv_rbuf_u32(&r);
 		if (!sv_rbuf_done(&r) || pid <= 1 || pid > INT32_MAX || sig > 64)

@@ -525,6 +525,35 @@ gboolean sv_agent_client_run(SvAgentClient *client, const char *const *argv, gui
 	return TRUE;
 }
 
+gboolean sv_agent_client_write_file(SvAgentClient *client, const char *path, guint32 mode,
+				    const void *data, gsize len, GError **error)
+{
+	gsize plen = strlen(path), done = 0;
+	g_autofree guint8 *buf = g_malloc(SV_PROTO_MAX_PAYLOAD);
+	do {
+		gsize n = MIN(len - done, SV_WRITEFILE_MAX_CHUNK);
+		struct sv_wbuf w;
+		sv_wbuf_init(&w, buf, SV_PROTO_MAX_PAYLOAD);
+		sv_wbuf_bytes(&w, path, (guint32)plen);
+		sv_wbuf_u32(&w, mode);
+		sv_wbuf_u64(&w, done);
+		sv_wbuf_bytes(&w, (const guint8 *)data + done, (guint32)n);
+		if (w.overflow) {
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+				    "guest path %s is too long", path);
+			return FALSE;
+		}
+		g_auto(SvAgentFrame) f = { 0 };
+		struct sv_rbuf r;
+		if (!request(client, SV_MSG_WRITEFILE, buf, w.len, SV_MSG_OK, &f, &r, error)) {
+			g_prefix_error(error, "writing %s in the guest: ", path);
+			return FALSE;
+		}
+		done += n;
+	} while (done < len);
+	return TRUE;
+}
+
 gboolean sv_agent_client_kill(SvAgentClient *client, guint32 pid, guint32 sig, GError **error)
 {
 	g_auto(SvAgentFrame) f = { 0 };

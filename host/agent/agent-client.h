@@ -140,6 +140,11 @@ gboolean sv_agent_client_read_file_chunk(SvAgentClient *client, const char *path
 gboolean sv_agent_client_read_file(SvAgentClient *client, const char *path, guint64 max_total,
 				   GBytes **ret_contents, GError **error);
 
+/* Writes data as the guest file path (one name right in
+ * SV_RIMG_GUEST_DIR, made with mode), in chunks. */
+gboolean sv_agent_client_write_file(SvAgentClient *client, const char *path, guint32 mode,
+				    const void *data, gsize len, GError **error);
+
 /* Sends signal sig to guest process pid. */
 gboolean sv_agent_client_kill(SvAgentClient *client, guint32 pid, guint32 sig, GError **error);
 

@@ -164,9 +164,12 @@ static gboolean capture_pages(SvCapture *cap, const SvIntrospect *in, const SvGu
 					v->end, &budget, add_run, &r, error))
 			return FALSE;
 	}
+	gint64 t0 = g_get_monotonic_time();
+	if (buffer && buffer->select &&
+	    !buffer->select(r.runs, &r.total, mem, buffer->select_data, error))
+		return FALSE;
 	if (r.total == 0)
 		return TRUE;
-	gint64 t0 = g_get_monotonic_time();
 	if (buffer) {
 		cap->buffer = *buffer;
 		*buffer = (SvPageBuffer){ 0 };

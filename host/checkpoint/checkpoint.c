@@ -10,6 +10,8 @@
 
 #include "snapvm/snapshot-task-keys.h"
 #include "host/checkpoint/capture.h"
+#include "host/checkpoint/page-hashes.h"
+#include "host/checkpoint/page-select.h"
 #include "base/errors.h"
 #include "host/introspect/introspect.h"
 #include "host/snapshot/snapshot-reader.h"
@@ -160,8 +162,7 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, const SvCheckpo
 	return TRUE;
 }
 
-static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointOptions *o,
-			       SvCheckpointStats *st, GError **error)
+static SvSnapshotWriter *new_writer(SvMachine *m, const SvCheckpointOptions *o, GError **error)
 {
 	SvSnapshotWriterOptions wo = {
 		.arch = sv_snap_arch_from_name(m->arch->name),
@@ -169,22 +170,31 @@ static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointO
 		.page_size = m->arch->page_size,
 		.zstd_level = o->zstd_level,
 	};
-	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(o->output, &wo, error);
-	g_autoptr(GVariant) task = NULL;
-	if (!w || !carry_files(w, cap, o, st, &task, error))
-		return FALSE;
-	g_autoptr(GVariant) vmas = sv_capture_vmas_variant(cap);
-	g_autoptr(GVariant) prov = sv_capture_provenance(cap, m, o->pid);
-	if (!sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PROVENANCE, prov, error) ||
-	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_TASK, task, error) ||
-	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_REGS, cap->regs, error) ||
-	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_FPU, cap->fpu, error) ||
-	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_TLS, cap->tls, error) ||
-	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_MM, cap->mm, error) ||
-	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_VMAS, vmas, error))
-		return FALSE;
-	guint64 page = m->arch->page_size, total = cap->pages_len, done = 0;
-	for (guint i = 0; i < cap->runs->len; i++) {
+	return sv_snapshot_writer_new(o->output, &wo, error);
+}
+
+/* The pages, copied at the pause straight into the file: what the copy
+ * holds, said to the writer. */
+static gboolean commit_pages(SvSnapshotWriter *w, const SvCapture *cap, guint32 page,
+			     GError **error)
+{
+	g_autoptr(GArray) spans = g_array_sized_new(FALSE, FALSE, sizeof(SvSnapshotPageSpan),
+						    cap->runs ? cap->runs->len : 0);
+	for (guint i = 0; cap->runs && i < cap->runs->len; i++) {
+		const SvPageRun *r = &g_array_index(cap->runs, SvPageRun, i);
+		SvSnapshotPageSpan s = { r->va, r->offset, r->len / page, r->keep_zero };
+		g_array_append_val(spans, s);
+	}
+	return sv_snapshot_writer_commit_pages(w, (SvSnapshotPageSpan *)(void *)spans->data,
+					       spans->len, error);
+}
+
+/* The pages, copied at the pause into host memory, written to the file. */
+static gboolean stream_pages(SvSnapshotWriter *w, SvCapture *cap, const SvCheckpointOptions *o,
+			     guint32 page, GError **error)
+{
+	guint64 total = cap->pages_len, done = 0;
+	for (guint i = 0; cap->runs && i < cap->runs->len; i++) {
 		const SvPageRun *r = &g_array_index(cap->runs, SvPageRun, i);
 		gboolean ok = r->keep_zero
 				      ? sv_snapshot_writer_add_pages_all(w, r->va,
@@ -201,6 +211,82 @@ static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointO
 		if (o->progress)
 			o->progress("writing", done, total, o->progress_data);
 	}
+	return TRUE;
+}
+
+/* The hash of every page copied (a full checkpoint's, taken from the copy
+ * after the resume), for a later incremental checkpoint to compare with. */
+static SvPageHashes *hash_copy(const SvCapture *cap, guint32 page)
+{
+	g_autoptr(GArray) src = g_array_new(FALSE, FALSE, sizeof(SvPageHashSource));
+	for (guint i = 0; cap->runs && i < cap->runs->len; i++) {
+		const SvPageRun *r = &g_array_index(cap->runs, SvPageRun, i);
+		SvPageHashSource h = { r->va, r->len / page, cap->pages + r->offset };
+		g_array_append_val(src, h);
+	}
+	return sv_page_hashes_compute((const SvPageHashSource *)(void *)src->data, src->len, page);
+}
+
+/* The PARENT section: the parent by path (relative when it lies beside the
+ * new snapshot, so the pair can be moved together), digest and size. */
+static GVariant *parent_dict(SvSnapshotReader *parent, const char *output)
+{
+	const char *path = sv_snapshot_reader_path(parent);
+	g_autofree char *pdir = g_path_get_dirname(path), *odir = g_path_get_dirname(output);
+	g_autofree char *preal = realpath(pdir, NULL), *oreal = realpath(odir, NULL);
+	g_autofree char *base = g_path_get_basename(path);
+	g_autofree char *abs = preal ? g_build_filename(preal, base, NULL) : g_strdup(path);
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_SNAP_DICT_TYPE));
+	g_variant_builder_add(&b, "{sv}", SV_SNAP_PARENT_PATH,
+			      g_variant_new_string(preal && oreal && !strcmp(preal, oreal) ? base
+											   : abs));
+	g_autofree char *digest = sv_snapshot_reader_digest(parent);
+	g_variant_builder_add(&b, "{sv}", SV_SNAP_PARENT_DIGEST, g_variant_new_string(digest));
+	g_variant_builder_add(&b, "{sv}", SV_SNAP_PARENT_SIZE,
+			      g_variant_new_uint64(sv_snapshot_reader_file_size(parent)));
+	return g_variant_builder_end(&b);
+}
+
+/* w: made before the pause; the pages are already in it when the capture
+ * copied them there (cap->buffer.writer). sel: an incremental
+ * checkpoint's choice (its parent and the hashes taken at the pause). */
+static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap, SvPageSelect *sel,
+			       SvSnapshotReader *parent, const SvCheckpointOptions *o,
+			       SvCheckpointStats *st, GError **error)
+{
+	guint32 page = m->arch->page_size;
+	g_autoptr(SvPageHashes) full = NULL;
+	if (!parent) {
+		gint64 th = g_get_monotonic_time();
+		full = hash_copy(cap, page);
+		st->hash_ms = ms_since(th);
+	}
+	const SvPageHashes *hashes = parent ? sel->hashes : full;
+	/* the pages first when they are in the file already: the writer
+	 * wants them before any other section */
+	if (cap->buffer.writer && !commit_pages(w, cap, page, error))
+		return FALSE;
+	g_autoptr(GVariant) task = NULL;
+	if (!carry_files(w, cap, o, st, &task, error))
+		return FALSE;
+	g_autoptr(GVariant) vmas = sv_capture_vmas_variant(cap);
+	g_autoptr(GVariant) prov = sv_capture_provenance(cap, m, o->pid);
+	if (!sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PROVENANCE, prov, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_TASK, task, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_REGS, cap->regs, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_FPU, cap->fpu, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_TLS, cap->tls, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_MM, cap->mm, error) ||
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_VMAS, vmas, error))
+		return FALSE;
+	if (hashes && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PAGE_HASHES,
+						       sv_page_hashes_to_variant(hashes), error))
+		return FALSE;
+	if (parent && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PARENT,
+						       parent_dict(parent, o->output), error))
+		return FALSE;
+	if (!cap->buffer.writer && !stream_pages(w, cap, o, page, error))
+		return FALSE;
 	if (!sv_snapshot_writer_finish(w, error))
 		return FALSE;
 	st->pages_stored = sv_snapshot_writer_pages_stored(w);
@@ -211,8 +297,8 @@ static gboolean write_snapshot(SvMachine *m, SvCapture *cap, const SvCheckpointO
  * resident set and some room to grow (a buffer found too small at the pause
  * is replaced then). Reading the resident set races the running guest,
  * which is fine for an estimate. */
-static gboolean prepare_buffer(const SvIntrospect *in, guint32 pid, SvPageBuffer *buffer,
-			       GError **error)
+static gboolean prepare_sized(const SvIntrospect *in, guint32 pid, SvPageBuffer *buffer,
+			      GError **error)
 {
 	g_autoptr(GArray) procs = sv_introspect_processes(in, NULL);
 	guint64 rss = 0;
@@ -222,6 +308,72 @@ static gboolean prepare_buffer(const SvIntrospect *in, guint32 pid, SvPageBuffer
 	if (rss == 0)
 		return TRUE; /* not found now: the pause will say why */
 	return sv_page_buffer_prepare(buffer, rss + rss / 8 + (4u << 20), TRUE, error);
+}
+
+static gboolean prepare_buffer(const SvIntrospect *in, guint32 pid, SvPageBuffer *buffer,
+			       GError **error)
+{
+	/* the writer's file where it can take the pages straight, host
+	 * memory otherwise (compressed pages, a file system without
+	 * fallocate) */
+	if (buffer->writer) {
+		g_autoptr(GError) local = NULL;
+		if (prepare_sized(in, pid, buffer, &local))
+			return TRUE;
+		if (!g_error_matches(local, SV_ERROR, SV_ERROR_NOT_SUPPORTED) &&
+		    !g_error_matches(local, SV_ERROR, SV_ERROR_INVALID_ARGUMENT)) {
+			g_propagate_error(error, g_steal_pointer(&local));
+			return FALSE;
+		}
+		buffer->writer = NULL;
+	}
+	return prepare_sized(in, pid, buffer, error);
+}
+
+/* The parent of an incremental checkpoint, opened (its own chain
+ * checked) and its page hashes read. */
+static SvSnapshotReader *open_parent(SvMachine *m, const char *path, const char *output,
+				     SvPageHashes **ret_hashes, GError **error)
+{
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, error);
+	if (!r) {
+		g_prefix_error(error, "--parent: ");
+		return NULL;
+	}
+	/* the new file must not replace a snapshot it is to be read with */
+	GStatBuf out, anc;
+	for (SvSnapshotReader *a = r; a && g_stat(output, &out) == 0;
+	     a = sv_snapshot_reader_parent(a)) {
+		if (g_stat(sv_snapshot_reader_path(a), &anc) == 0 && anc.st_dev == out.st_dev &&
+		    anc.st_ino == out.st_ino) {
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+				    "-o %s would replace %s, which the new snapshot needs as its "
+				    "parent: write it to another file",
+				    output, sv_snapshot_reader_path(a));
+			return NULL;
+		}
+	}
+	g_autoptr(GVariant) hv = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_PAGE_HASHES);
+	if (!hv) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "--parent: snapshot %s records no page hashes (an older snapvm wrote "
+			    "it): take a full checkpoint first, then add to that",
+			    path);
+		return NULL;
+	}
+	if (sv_snapshot_reader_arch(r) != sv_snap_arch_from_name(m->arch->name) ||
+	    sv_snapshot_reader_page_size(r) != m->arch->page_size) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "--parent: snapshot %s is of another arch or page size than VM '%s'",
+			    path, m->name);
+		return NULL;
+	}
+	*ret_hashes = sv_page_hashes_from_variant(hv, m->arch->page_size, error);
+	if (!*ret_hashes) {
+		g_prefix_error(error, "--parent %s: ", path);
+		return NULL;
+	}
+	return g_steal_pointer(&r);
 }
 
 void sv_checkpoint_stats_clear(SvCheckpointStats *st)
@@ -333,9 +485,33 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 			    m->name);
 		return FALSE;
 	}
-	g_auto(SvPageBuffer) buffer = { 0 };
-	if (!prepare_buffer(in, o->pid, &buffer, error))
+	/* the file is made, and its room reserved, before anything is held:
+	 * a full disk is found here, with the process never stopped */
+	g_autoptr(SvSnapshotWriter) w = new_writer(m, o, error);
+	if (!w) {
+		say_left(error, "guest pid %u left running", o->pid);
 		return FALSE;
+	}
+	g_auto(SvPageBuffer) buffer = { .writer = o->zstd_level ? NULL : w };
+	g_autoptr(SvSnapshotReader) parent = NULL;
+	g_autoptr(SvPageHashes) parent_hashes = NULL;
+	g_auto(SvPageSelect) sel = { .page_size = m->arch->page_size };
+	if (o->parent) {
+		parent = open_parent(m, o->parent, o->output, &parent_hashes, error);
+		if (!parent)
+			return FALSE;
+		sel.parent = parent_hashes;
+		buffer.select = sv_page_select_changed;
+		buffer.select_data = &sel;
+	}
+	gint64 tp = g_get_monotonic_time();
+	/* an incremental checkpoint copies what changed, which only the pause
+	 * tells: its buffer is made then, as large as that */
+	if (!o->parent && !prepare_buffer(in, o->pid, &buffer, error)) {
+		say_left(error, "guest pid %u left running", o->pid);
+		return FALSE;
+	}
+	st->prepare_ms = ms_since(tp);
 	/* --kill: held still from before the capture until the kill, so it
 	 * cannot run on past the state the snapshot holds (its output would
 	 * then be printed twice once restored). What the pause would refuse
@@ -364,7 +540,14 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	st->vmas = cap->vmas->len;
 	st->pages_present = cap->pages_len / m->arch->page_size;
 	gint64 tw = g_get_monotonic_time();
-	if (!write_snapshot(m, cap, o, st, error))
+	/* mapped before the pause, but there was nothing to copy into it */
+	if (buffer.writer && buffer.data && !sv_snapshot_writer_commit_pages(w, NULL, 0, error))
+		goto fail;
+	if (o->parent) {
+		st->hash_ms = cap->copy_ms;
+		st->pages_present = sel.pages_present;
+	}
+	if (!write_snapshot(m, w, cap, &sel, parent, o, st, error))
 		goto fail;
 	st->write_ms = ms_since(tw);
 	if (o->kill_after) {

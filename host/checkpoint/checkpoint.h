@@ -38,6 +38,9 @@ typedef struct SvCheckpointOptions {
 	const char *output;
 	gboolean kill_after; /* kill the process once its state is copied */
 	int zstd_level;	     /* 0: page data stored raw */
+	/* an earlier snapshot of the same process: only the pages that changed
+	 * since are stored (incremental; page-select.h), or NULL */
+	const char *parent;
 	SvGuestFileFn read_file;
 	gpointer read_file_data;
 	SvProgressFn progress;
@@ -52,18 +55,20 @@ typedef struct SvCheckpointOptions {
 } SvCheckpointOptions;
 
 typedef struct SvCheckpointStats {
-	double freeze_ms; /* kill_after: until the process was held still */
-	double held_ms;	  /* kill_after: from then until it was killed */
-	double pause_ms;  /* the VM stopped, all attempts together */
-	double copy_ms;	  /* of which: copying pages out of guest RAM */
-	double write_ms;  /* writing the snapshot after the resume */
-	double verify_ms; /* kill_after: reading it back before the kill */
+	double freeze_ms;  /* kill_after: until the process was held still */
+	double held_ms;	   /* kill_after: from then until it was killed */
+	double prepare_ms; /* before the pause: the copy's destination faulted in */
+	double pause_ms;   /* the VM stopped, all attempts together */
+	double copy_ms;	   /* of which: copying pages out of guest RAM */
+	double write_ms;   /* writing the snapshot after the resume */
+	double verify_ms;  /* kill_after: reading it back before the kill */
 	double total_ms;
 	guint attempts; /* pauses it took to find the task off the kernel */
 	guint vmas;
 	guint files;
 	guint64 pages_present; /* mapped pages copied */
-	guint64 pages_stored;  /* of which non-zero, in the file */
+	guint64 pages_stored;  /* of which non-zero (or, incremental, changed), in the file */
+	double hash_ms;	       /* hashing the pages (after the resume; incremental: in the pause) */
 	guint64 file_size;
 	const char *regs_source; /* "memory" or "vcpu" */
 	SvSyscallFixup syscall;

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include "base/errors.h"
+#include "host/snapshot/snapshot-writer.h"
 
 /* Linux 5.14; older headers lack it, and older kernels refuse it (EINVAL),
  * which only means the pages fault in during the copy instead. */
@@ -18,6 +19,11 @@
 gboolean sv_page_buffer_prepare(SvPageBuffer *b, gsize len, gboolean populate, GError **error)
 {
 	sv_page_buffer_clear(b);
+	if (b->writer) {
+		b->data = sv_snapshot_writer_map_pages(b->writer, len, populate, error);
+		b->len = b->data ? len : 0;
+		return b->data != NULL;
+	}
 	len = (len + HUGE_PAGE - 1) & ~(gsize)(HUGE_PAGE - 1);
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -40,13 +46,13 @@ void sv_page_buffer_discard(SvPageBuffer *b, gsize offset, gsize len)
 {
 	/* whole pages only: a neighbour's bytes may share the first or last */
 	gsize start = (offset + 4095) & ~(gsize)4095, end = (offset + len) & ~(gsize)4095;
-	if (b->data && end > start && end <= b->len)
+	if (b->data && !b->writer && end > start && end <= b->len)
 		(void)madvise(b->data + start, end - start, MADV_DONTNEED);
 }
 
 void sv_page_buffer_clear(SvPageBuffer *b)
 {
-	if (b->data)
+	if (b->data && !b->writer)
 		munmap(b->data, b->len);
 	b->data = NULL;
 	b->len = 0;

@@ -14,15 +14,30 @@
 
 #include <glib.h>
 
+#include "base/guest-mem.h"
+
+/* Which of the pages found at the pause to copy: may shorten runs (an
+ * array of SvPageRun, capture.h; offsets then counted afresh) and *total.
+ * Reads the pages in guest memory, which holds still while it runs. */
+typedef gboolean (*SvPageSelectFn)(GArray *runs, guint64 *total, const SvGuestMem *mem,
+				   gpointer data, GError **error);
+
 typedef struct SvPageBuffer {
 	guint8 *data;
 	gsize len; /* bytes mapped */
+	/* set: the buffer is the snapshot file itself, mapped by the writer
+	 * (sv_snapshot_writer_map_pages), which owns the mapping */
+	struct SvSnapshotWriter *writer;
+	/* set: not every page found is copied (an incremental checkpoint) */
+	SvPageSelectFn select;
+	gpointer select_data;
 } SvPageBuffer;
 
-/* Maps len bytes (huge pages where the host gives them); populate: fault
- * them all in now. */
+/* Maps len bytes (huge pages where the host gives them, or the writer's
+ * file); populate: fault them all in now. */
 gboolean sv_page_buffer_prepare(SvPageBuffer *b, gsize len, gboolean populate, GError **error);
-/* Gives back [offset, offset + len): its contents are no longer needed. */
+/* Gives back [offset, offset + len): its contents are no longer needed
+ * (a no-op for the writer's file). */
 void sv_page_buffer_discard(SvPageBuffer *b, gsize offset, gsize len);
 void sv_page_buffer_clear(SvPageBuffer *b);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvPageBuffer, sv_page_buffer_clear)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cli-checkpoint.c - `snapvm checkpoint VM --pid PID -o FILE
- * [--leave-running|--kill] [--compress LEVEL] [--no-files] [--json]`.
+ * [--leave-running|--kill] [--compress LEVEL] [--parent SNAP] [--no-files] [--json]`.
  */
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -89,6 +89,7 @@ static void print_json(const char *vm, guint32 pid, const char *output, const Sv
 	MEMBER("output", string, output);
 	MEMBER("freeze_ms", double, st->freeze_ms);
 	MEMBER("held_ms", double, st->held_ms);
+	MEMBER("prepare_ms", double, st->prepare_ms);
 	MEMBER("pause_ms", double, st->pause_ms);
 	MEMBER("copy_ms", double, st->copy_ms);
 	MEMBER("write_ms", double, st->write_ms);
@@ -99,6 +100,7 @@ static void print_json(const char *vm, guint32 pid, const char *output, const Sv
 	MEMBER("files", int, st->files);
 	MEMBER("pages_present", int, (gint64)st->pages_present);
 	MEMBER("pages_stored", int, (gint64)st->pages_stored);
+	MEMBER("hash_ms", double, st->hash_ms);
 	MEMBER("file_size", int, (gint64)st->file_size);
 	MEMBER("regs_source", string, st->regs_source);
 	MEMBER("syscall", string, sv_syscall_fixup_str(st->syscall));
@@ -111,7 +113,7 @@ static void print_json(const char *vm, guint32 pid, const char *output, const Sv
 int sv_cmd_checkpoint(int argc, char **argv)
 {
 	gint pid = 0, level = 0;
-	g_autofree char *output = NULL;
+	g_autofree char *output = NULL, *parent = NULL;
 	gboolean leave_running = FALSE, kill_after = FALSE, json = FALSE, no_files = FALSE;
 	GOptionEntry entries[] = {
 		{ "pid", 'p', 0, G_OPTION_ARG_INT, &pid, "Guest pid of the process (required)",
@@ -126,6 +128,10 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		  NULL },
 		{ "compress", 0, 0, G_OPTION_ARG_INT, &level,
 		  "zstd level for page data, 1-19 (default 0: raw, mmap-able)", "LEVEL" },
+		{ "parent", 0, 0, G_OPTION_ARG_FILENAME, &parent,
+		  "Store only the pages changed since this earlier snapshot of the process "
+		  "(incremental; restoring needs it, at the same place or beside the new one)",
+		  "SNAP" },
 		{ "no-files", 0, 0, G_OPTION_ARG_NONE, &no_files,
 		  "Do not carry the files the process maps (restore then needs them in place)",
 		  NULL },
@@ -169,6 +175,7 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		.output = output,
 		.kill_after = kill_after,
 		.zstd_level = level,
+		.parent = parent,
 		.read_file = no_files ? NULL : read_guest_file,
 		.read_file_data = &link,
 		.progress = show_progress,

@@ -169,6 +169,14 @@ static void print_human(SvSnapshotReader *r, const char *path)
 	if (compressed && raw)
 		printf(" to %s (%.2fx)", stored_s, (double)raw / (double)MAX(stored, 1));
 	printf("; zero pages are not stored\nfiles carried: %" G_GUINT64_FORMAT "\n", files);
+	/* an incremental snapshot: the rest of its pages are its parents' */
+	for (SvSnapshotReader *p = sv_snapshot_reader_parent(r); p;
+	     p = sv_snapshot_reader_parent(p)) {
+		g_autofree char *path = sv_text_for_terminal(sv_snapshot_reader_path(p), -1);
+		g_autofree char *digest = sv_snapshot_reader_digest(p);
+		printf("adds to: %s (digest %s, %" G_GUINT64_FORMAT " pages stored)\n", path,
+		       digest, sv_snapshot_reader_pages_stored(p));
+	}
 	g_autoptr(GVariant) prov = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_PROVENANCE);
 	print_dict("provenance", prov);
 	printf("sections (%u):\n", n);
@@ -266,6 +274,7 @@ int sv_cmd_inspect(int argc, char **argv)
 	else
 		print_human(r, argv[1]);
 	if (verify && !json)
-		printf("verified: every section checksum and the file digest match\n");
+		printf("verified: every section checksum and the file digest match%s\n",
+		       sv_snapshot_reader_parent(r) ? ", in every snapshot of the chain" : "");
 	return 0;
 }

@@ -21,12 +21,14 @@
 #include "host/cli/cli.h"
 #include "host/image/image.h"
 #include "host/machine/machine-backend.h"
+#include "host/pool/pool.h"
 #include "host/restore/cpu-check.h"
 #include "host/restore/restore.h"
 
 typedef struct RestoreOptions {
 	SvCliVmOptions vm;
 	char *pages;
+	gboolean pool, no_refill;
 } RestoreOptions;
 
 static void restore_options_clear(RestoreOptions *o)
@@ -94,6 +96,141 @@ static gboolean check_cpu_before_boot(SvSnapshotReader *reader, const SvArchOps 
 	return TRUE;
 }
 
+/* A replacement for a pool guest taken, booted by a snapvm of its own
+ * that outlives this one (its own session: a Ctrl-C here leaves it be). */
+static void refill_pool(const SvMachine *taken, const RestoreOptions *o)
+{
+	g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+	g_autofree char *mem = g_strdup_printf("%u", taken->memory_mib);
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	const char *fixed[] = {
+		self, "pool", "start", "--arch", taken->arch->name, "--memory", mem
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(fixed); i++)
+		g_ptr_array_add(argv, (char *)fixed[i]);
+	if (o->vm.cpu) {
+		g_ptr_array_add(argv, "--cpu");
+		g_ptr_array_add(argv, o->vm.cpu);
+	}
+	if (o->vm.accel) {
+		g_ptr_array_add(argv, "--accel");
+		g_ptr_array_add(argv, o->vm.accel);
+	}
+	g_ptr_array_add(argv, NULL);
+	g_autoptr(GError) error = NULL;
+	if (!self ||
+	    !g_spawn_async(NULL, (char **)argv->pdata, NULL,
+			   G_SPAWN_STDIN_FROM_DEV_NULL | G_SPAWN_STDOUT_TO_DEV_NULL |
+				   G_SPAWN_STDERR_TO_DEV_NULL,
+			   (GSpawnChildSetupFunc)(void (*)(void))setsid, NULL, NULL, &error))
+		fprintf(stderr, "snapvm restore: warning: the pool is not refilled: %s\n",
+			error ? error->message : "no /proc/self/exe");
+}
+
+/* --pool: an idle pool guest that fits, claimed, its RAM mapped, its agent
+ * answering, with the restorer and image (built in tmpdir) written into
+ * it. 0 and nothing in *g when there is none (the caller boots); else 0 or
+ * the exit code of a failure, reported. */
+static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, const RestoreOptions *o,
+			   const char *tmpdir, int sfd, SvCliGuest *g, SvRestoreImageInfo *info)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *image = g_build_filename(tmpdir, "restore-image", NULL);
+	if (!sv_restore_image_write(reader, image, TRUE, info, &error)) {
+		sv_cli_error("restore", error);
+		return SV_EXIT_FAILURE;
+	}
+	guint need = sv_restore_memory_mib(info, 0);
+	g_autoptr(SvMachine) m = sv_pool_claim(arch->name, o->vm.cpu, need, &error);
+	if (!m) {
+		g_unlink(image);
+		sv_restore_image_info_clear(info); /* the boot builds its own */
+		if (!error) {
+			sv_cli_verbose(o->vm.verbose, "restore",
+				       "no idle pool guest of %s, CPU %s, with %u MiB: booting one",
+				       arch->name, o->vm.cpu ? o->vm.cpu : "default", need);
+			return 0;
+		}
+		sv_cli_error("restore", error);
+		return SV_EXIT_FAILURE;
+	}
+	sv_cli_verbose(o->vm.verbose, "restore", "took pool guest %s", m->name);
+	if (!o->no_refill)
+		refill_pool(m, o);
+	g->machine = g_steal_pointer(&m);
+	gboolean ok = (g->ram = sv_machine_map_ram(g->machine, &error)) != NULL;
+	sv_machine_release_control(g->machine);
+	ok = ok && (g->agent = sv_agent_client_connect(g->machine->agent_socket, 10000, &error));
+	if (ok) {
+		sv_agent_client_set_interrupt_fd(g->agent, sfd);
+		ok = sv_agent_client_hello(g->agent, 10000, &g->agent_info, &error) &&
+		     sv_restore_send_to_guest(arch, image, g->agent, &error);
+	}
+	g_unlink(image);
+	if (ok)
+		sv_cli_verbose(o->vm.verbose, "restore", "restorer and image written into it");
+	return ok ? 0
+		  : sv_cli_end_vm("restore", g->machine, FALSE, SV_EXIT_FAILURE,
+				  g_steal_pointer(&error), o->vm.verbose);
+}
+
+/* The usual way: the restorer and image packed into the initrd of a guest
+ * booted for the restore. 0, or the exit code of a failure, reported. */
+static int boot_guest(SvSnapshotReader *reader, const SvArchOps *arch, const SvImage *image,
+		      const RestoreOptions *o, const char *accel, gboolean host_pages,
+		      const char *tmpdir, int sfd, SvCliGuest *g, SvRestoreImageInfo *info)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *initrd = NULL;
+	if (!sv_restore_build_initrd(reader, arch, image->initramfs, tmpdir, host_pages, &initrd,
+				     info, &error)) {
+		g_rmdir(tmpdir);
+		sv_cli_error("restore", error);
+		return SV_EXIT_FAILURE;
+	}
+	sv_cli_verbose(o->vm.verbose, "restore",
+		       "restore image of pid %u (%s): %u VMAs, %" G_GUINT64_FORMAT
+		       " pages, %.1f MiB, in the initrd",
+		       info->pid, info->comm, info->nvmas, info->pages,
+		       info->image_bytes / 1048576.0);
+	g_autofree char *name = o->vm.name
+					? g_strdup(o->vm.name)
+					: sv_cli_vm_name(info->comm[0] ? info->comm : "restored");
+	guint memory = o->vm.memory_mib > 0 ? (guint)o->vm.memory_mib
+					    : sv_restore_memory_mib(info, 512);
+	if (memory < sv_restore_memory_mib(info, 0))
+		fprintf(stderr,
+			"snapvm restore: warning: --memory %u MiB may be too little for "
+			"a %.0f MiB snapshot (%u MiB suggested)\n",
+			memory, info->image_bytes / 1048576.0, sv_restore_memory_mib(info, 0));
+	/* The arch's restore parameters (arch/<arch>/restorer/restore-cmdline:
+	 * on x86_64, the kernel zeroes and copies pages 4x faster under
+	 * TCG without ERMS), then the user's. */
+	g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch),
+					     o->vm.append ? o->vm.append : "", NULL);
+	g_strstrip(cmdline);
+	SvMachineConfig config = {
+		.arch = arch,
+		.name = name,
+		.accel = accel,
+		.memory_mib = memory,
+		.vcpus = 1,
+		.cpu_model = o->vm.cpu,
+		.image_dir = image->dir,
+		.kernel = image->kernel,
+		.connect_uri = o->vm.connect,
+		.cmdline_extra = cmdline[0] ? cmdline : NULL,
+		.initrd = initrd,
+	};
+	int rc = sv_cli_boot("restore", &config, tmpdir, host_pages, sfd, o->vm.verbose, g);
+	if (rc)
+		return rc;
+	sv_cli_verbose(o->vm.verbose, "restore", "agent %s up on %s %s (guest boot done)",
+		       g->agent_info.agent_version, g->agent_info.machine,
+		       g->agent_info.kernel_release);
+	return 0;
+}
+
 int sv_cmd_restore(int argc, char **argv)
 {
 	g_auto(RestoreOptions) o = { .vm = SV_CLI_VM_OPTIONS_INIT };
@@ -125,6 +262,13 @@ int sv_cmd_restore(int argc, char **argv)
 		  "HOW" },
 		{ "append", 0, 0, G_OPTION_ARG_STRING, &o.vm.append, "Extra kernel command line",
 		  "ARGS" },
+		{ "pool", 0, 0, G_OPTION_ARG_NONE, &o.pool,
+		  "Take an idle guest of `snapvm pool` (arch, CPU model and enough memory) instead "
+		  "of booting one, and start a replacement in the background; boot as usual when "
+		  "there is none",
+		  NULL },
+		{ "no-refill", 0, 0, G_OPTION_ARG_NONE, &o.no_refill,
+		  "With --pool: boot no replacement for the guest taken", NULL },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.vm.verbose,
 		  "Print the steps with timestamps on stderr", NULL },
 		{ NULL },
@@ -151,6 +295,11 @@ int sv_cmd_restore(int argc, char **argv)
 	gboolean host_pages = !o.pages || !strcmp(o.pages, "host");
 	if (o.pages && strcmp(o.pages, "host") && strcmp(o.pages, "initrd")) {
 		fprintf(stderr, "snapvm restore: unknown --pages '%s' (host or initrd)\n", o.pages);
+		return SV_EXIT_USAGE;
+	}
+	if (o.pool && !host_pages) {
+		fprintf(stderr, "snapvm restore: --pool places pages from the host: leave out "
+				"--pages initrd\n");
 		return SV_EXIT_USAGE;
 	}
 	const char *file = argv[1];
@@ -185,52 +334,19 @@ int sv_cmd_restore(int argc, char **argv)
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
 	}
-	g_autofree char *initrd = NULL;
-	if (!sv_restore_build_initrd(reader, arch, image->initramfs, tmpdir, host_pages, &initrd,
-				     &info, &error)) {
-		g_rmdir(tmpdir);
-		sv_cli_error("restore", error);
-		return SV_EXIT_FAILURE;
-	}
-	sv_cli_verbose(o.vm.verbose, "restore",
-		       "restore image of pid %u (%s): %u VMAs, %" G_GUINT64_FORMAT
-		       " pages, %.1f MiB, in the initrd",
-		       info.pid, info.comm, info.nvmas, info.pages, info.image_bytes / 1048576.0);
-	g_autofree char *name = o.vm.name ? g_strdup(o.vm.name)
-					  : sv_cli_vm_name(info.comm[0] ? info.comm : "restored");
-	guint memory = o.vm.memory_mib > 0 ? (guint)o.vm.memory_mib
-					   : sv_restore_memory_mib(&info, 512);
-	if (memory < sv_restore_memory_mib(&info, 0))
-		fprintf(stderr,
-			"snapvm restore: warning: --memory %u MiB may be too little for "
-			"a %.0f MiB snapshot (%u MiB suggested)\n",
-			memory, info.image_bytes / 1048576.0, sv_restore_memory_mib(&info, 0));
-	/* The arch's restore parameters (arch/<arch>/restorer/restore-cmdline:
-	 * on x86_64, the kernel zeroes and copies pages 4x faster under
-	 * TCG without ERMS), then the user's. */
-	g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch),
-					     o.vm.append ? o.vm.append : "", NULL);
-	g_strstrip(cmdline);
-	SvMachineConfig config = {
-		.arch = arch,
-		.name = name,
-		.accel = accel,
-		.memory_mib = memory,
-		.vcpus = 1,
-		.cpu_model = o.vm.cpu,
-		.image_dir = image->dir,
-		.kernel = image->kernel,
-		.connect_uri = o.vm.connect,
-		.cmdline_extra = cmdline[0] ? cmdline : NULL,
-		.initrd = initrd,
-	};
 	g_auto(SvCliGuest) g = { 0 };
-	int rc = sv_cli_boot("restore", &config, tmpdir, host_pages, sfd, o.vm.verbose, &g);
+	if (o.pool) {
+		int prc = take_pool_guest(reader, arch, &o, tmpdir, sfd, &g, &info);
+		if (prc)
+			return prc;
+	}
+	int rc = g.machine ? 0
+			   : boot_guest(reader, arch, image, &o, accel, host_pages, tmpdir, sfd, &g,
+					&info);
+	if (g.machine)
+		g_rmdir(tmpdir); /* a pool guest's: the boot removes its own */
 	if (rc)
 		return rc;
-	sv_cli_verbose(o.vm.verbose, "restore", "agent %s up on %s %s (guest boot done)",
-		       g.agent_info.agent_version, g.agent_info.machine,
-		       g.agent_info.kernel_release);
 	rc = SV_EXIT_FAILURE;
 	guint32 pid = 0;
 	int status = 0;

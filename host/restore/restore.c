@@ -85,6 +85,20 @@ gboolean sv_restore_build_initrd(SvSnapshotReader *r, const SvArchOps *arch,
 	return TRUE;
 }
 
+gboolean sv_restore_send_to_guest(const SvArchOps *arch, const char *image, SvAgentClient *agent,
+				  GError **error)
+{
+	const SvEmbeddedRestorer *e = restorer_for(arch->name);
+	g_return_val_if_fail(e != NULL, FALSE);
+	g_autoptr(GMappedFile) mapped = g_mapped_file_new(image, FALSE, error);
+	return mapped &&
+	       sv_agent_client_write_file(agent, SV_RIMG_GUEST_RESTORER, 0700, e->start,
+					  e->end - e->start, error) &&
+	       sv_agent_client_write_file(agent, SV_RIMG_GUEST_IMAGE, 0600,
+					  g_mapped_file_get_contents(mapped),
+					  g_mapped_file_get_length(mapped), error);
+}
+
 const char *sv_restore_cmdline(const SvArchOps *arch)
 {
 	const SvEmbeddedRestorer *e = restorer_for(arch->name);

@@ -24,6 +24,12 @@ gboolean sv_restore_build_initrd(SvSnapshotReader *r, const SvArchOps *arch,
 				 const char *base_initramfs, const char *dir, gboolean host_pages,
 				 char **ret_initrd, SvRestoreImageInfo *ret_info, GError **error);
 
+/* For a guest that is up already (snapvm pool): the restorer and image (a
+ * file sv_restore_image_write made, with host pages) written into the
+ * guest through its agent, where the initrd would have put them. */
+typedef struct SvAgentClient SvAgentClient;
+gboolean sv_restore_send_to_guest(const SvArchOps *arch, const char *image, SvAgentClient *agent,
+				  GError **error);
 /* Kernel parameters the restore guest of arch boots with (never NULL). */
 const char *sv_restore_cmdline(const SvArchOps *arch);
 
@@ -33,7 +39,6 @@ guint sv_restore_memory_mib(const SvRestoreImageInfo *info, guint at_least);
 
 /* Starts the guest restorer on the image in the initrd, asking the agent for
  * the process's own pid (SV_MSG_RUN_AS_PID); *ret_pid is the pid it got. */
-typedef struct SvAgentClient SvAgentClient;
 gboolean sv_restore_start(SvAgentClient *agent, guint32 want_pid, guint32 run_flags,
 			  guint32 *ret_pid, GError **error);
 

@@ -13,6 +13,7 @@
 
 #include "snapvm/le.h" /* sv_get_le* */
 #include "base/errors.h"
+#include "host/snapshot/snapshot-chain.h"
 #include "host/snapshot/snapshot-variant.h"
 
 typedef struct {
@@ -36,6 +37,9 @@ struct SvSnapshotReader {
 	guint cached_section; /* decompressed chunk cache */
 	GBytes *cached;
 	guint64 pages_stored;
+	/* an incremental snapshot's parent: its sections (and its parent's)
+	 * are numbered on from this file's, in the page map */
+	SvSnapshotReader *parent;
 };
 
 /*
@@ -81,6 +85,7 @@ void sv_snapshot_reader_free(SvSnapshotReader *r)
 	g_clear_pointer(&r->runs, g_array_unref);
 	g_clear_pointer(&r->files, g_hash_table_unref);
 	g_clear_pointer(&r->cached, g_bytes_unref);
+	g_clear_pointer(&r->parent, sv_snapshot_reader_free);
 	g_free(r->checked);
 	g_free(r->path);
 	g_free(r);
@@ -342,6 +347,15 @@ static gint compare_runs(gconstpointer a, gconstpointer b)
 	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
 }
 
+/* Sections a page map may name: this file's, then its ancestors'. */
+static guint chain_sections(const SvSnapshotReader *r)
+{
+	guint n = 0;
+	for (; r; r = r->parent)
+		n += r->sections->len;
+	return n;
+}
+
 static gboolean check_pagemap(SvSnapshotReader *r, GError **error)
 {
 	GVariant *map = r->meta[SV_SNAP_SECTION_PAGEMAP];
@@ -356,8 +370,11 @@ static gboolean check_pagemap(SvSnapshotReader *r, GError **error)
 		const SvSnapshotSection *s = run.section < r->sections->len
 						     ? section_at(r, run.section)
 						     : NULL;
-		if (!s || s->kind != SV_SNAP_SECTION_PAGES || run.npages == 0 || run.vaddr % ps ||
-		    run.offset % ps || run.offset > s->raw || len > s->raw - run.offset ||
+		/* an ancestor's (joined in by attach_parent): checked by its reader */
+		gboolean theirs = !s && r->parent && run.section < chain_sections(r);
+		if ((!theirs && (!s || s->kind != SV_SNAP_SECTION_PAGES || run.offset > s->raw ||
+				 len > s->raw - run.offset)) ||
+		    run.npages == 0 || run.vaddr % ps || run.offset % ps ||
 		    run.vaddr + len < run.vaddr)
 			return fail(error, r, "PAGEMAP", 0,
 				    "run %" G_GSIZE_FORMAT " (0x%" G_GINT64_MODIFIER
@@ -369,7 +386,8 @@ static gboolean check_pagemap(SvSnapshotReader *r, GError **error)
 				    "run %" G_GSIZE_FORMAT " at 0x%" G_GINT64_MODIFIER
 				    "x is outside every VMA",
 				    i, run.vaddr);
-		r->pages_stored += run.npages;
+		if (!theirs)
+			r->pages_stored += run.npages;
 		g_array_append_val(r->runs, run);
 	}
 	g_array_sort(r->runs, compare_runs);
@@ -383,12 +401,74 @@ static gboolean check_pagemap(SvSnapshotReader *r, GError **error)
 	return TRUE;
 }
 
+static SvSnapshotReader *open_at_depth(const char *path, guint depth, GError **error);
+
+/* Opens the parent an incremental snapshot names, checks it is the very
+ * file the snapshot was taken against, and joins its page map in. */
+static gboolean attach_parent(SvSnapshotReader *r, guint depth, GError **error)
+{
+	g_autofree char *digest = NULL;
+	guint64 size;
+	g_autofree char *path = sv_snapshot_chain_parent_path(r->path,
+							      r->meta[SV_SNAP_SECTION_PARENT],
+							      &digest, &size, error);
+	if (!path)
+		return FALSE;
+	if (depth + 1 >= SV_SNAP_MAX_CHAIN) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
+			    "snapshot %s: more than %u snapshots in its chain of parents", r->path,
+			    SV_SNAP_MAX_CHAIN);
+		return FALSE;
+	}
+	if (!r->meta[SV_SNAP_SECTION_PAGE_HASHES])
+		return fail(error, r, "PARENT", 0, "an incremental snapshot without PAGE_HASHES");
+	g_autoptr(GError) local = NULL;
+	r->parent = open_at_depth(path, depth + 1, &local);
+	if (!r->parent) {
+		g_set_error(error, SV_ERROR, local->code,
+			    "snapshot %s holds only the pages changed since %s, and that parent "
+			    "cannot be read (%s): put it back where it was, or restore from a "
+			    "full snapshot",
+			    r->path, path, local->message);
+		return FALSE;
+	}
+	g_autofree char *have = sv_snapshot_reader_digest(r->parent);
+	if (g_strcmp0(have, digest) || r->parent->size != size ||
+	    r->parent->page_size != r->page_size || r->parent->arch != r->arch) {
+		g_set_error(
+			error, SV_ERROR, SV_ERROR_INVALID_DATA,
+			"snapshot %s was taken against a parent with digest %s (%" G_GUINT64_FORMAT
+			" bytes), but %s is another file (digest %s, %" G_GSIZE_FORMAT
+			" bytes): put the right parent back there",
+			r->path, digest, size, path, have, r->parent->size);
+		return FALSE;
+	}
+	GVariant *joined = sv_snapshot_chain_pagemap(r->meta[SV_SNAP_SECTION_PAGEMAP],
+						     r->meta[SV_SNAP_SECTION_PAGE_HASHES],
+						     r->parent->meta[SV_SNAP_SECTION_PAGEMAP],
+						     r->sections->len, r->page_size, error);
+	if (!joined)
+		return FALSE;
+	g_variant_unref(r->meta[SV_SNAP_SECTION_PAGEMAP]);
+	r->meta[SV_SNAP_SECTION_PAGEMAP] = joined;
+	g_clear_pointer(&r->runs, g_array_unref);
+	r->pages_stored = 0;
+	return check_pagemap(r, error);
+}
+
 SvSnapshotReader *sv_snapshot_reader_open(const char *path, GError **error)
+{
+	return open_at_depth(path, 0, error);
+}
+
+static SvSnapshotReader *open_at_depth(const char *path, guint depth, GError **error)
 {
 	g_autoptr(SvSnapshotReader) r = g_new0(SvSnapshotReader, 1);
 	r->path = g_strdup(path);
 	r->cached_section = G_MAXUINT;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO (say, a parent path a hostile snapshot names) must
+	 * not hang the open; it is refused as no regular file below */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "cannot open snapshot %s: %s",
 			    path, g_strerror(errno));
@@ -434,6 +514,8 @@ SvSnapshotReader *sv_snapshot_reader_open(const char *path, GError **error)
 	if (!load_index(r, sv_get_le64(t + 8), error) || !load_metadata(r, error) ||
 	    !check_files(r, error) || !check_vmas(r, error) || !check_pagemap(r, error))
 		return NULL;
+	if (r->meta[SV_SNAP_SECTION_PARENT] && !attach_parent(r, depth, error))
+		return NULL;
 	return g_steal_pointer(&r);
 }
 
@@ -477,6 +559,8 @@ GVariant *sv_snapshot_reader_metadata(const SvSnapshotReader *r, guint32 kind)
 
 GBytes *sv_snapshot_reader_section_data(SvSnapshotReader *r, guint i, GError **error)
 {
+	if (i >= r->sections->len && r->parent)
+		return sv_snapshot_reader_section_data(r->parent, i - r->sections->len, error);
 	if (i >= r->sections->len) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT, "no section %u", i);
 		return NULL;
@@ -560,5 +644,29 @@ gboolean sv_snapshot_reader_verify(SvSnapshotReader *r, GError **error)
 			return FALSE;
 		r->checked[i] = 1;
 	}
+	/* the parent's digest was matched at open: its contents now */
+	if (r->parent && !sv_snapshot_reader_verify(r->parent, error)) {
+		g_prefix_error(error, "parent of %s: ", r->path);
+		return FALSE;
+	}
 	return TRUE;
+}
+
+char *sv_snapshot_reader_digest(const SvSnapshotReader *r)
+{
+	const guint8 *d = r->map + r->size - SV_SNAP_TRAILER_SIZE + 24;
+	GString *hex = g_string_sized_new(32);
+	for (guint i = 0; i < 16; i++)
+		g_string_append_printf(hex, "%02x", d[i]);
+	return g_string_free(hex, FALSE);
+}
+
+SvSnapshotReader *sv_snapshot_reader_parent(const SvSnapshotReader *r)
+{
+	return r->parent;
+}
+
+const char *sv_snapshot_reader_path(const SvSnapshotReader *r)
+{
+	return r->path;
 }

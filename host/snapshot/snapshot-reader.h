@@ -50,5 +50,13 @@ gboolean sv_snapshot_reader_read_page(SvSnapshotReader *r, guint64 vaddr, void *
 guint64 sv_snapshot_reader_pages_stored(const SvSnapshotReader *r);
 /* Checks every checksum, the file digest first; stops at the first mismatch. */
 gboolean sv_snapshot_reader_verify(SvSnapshotReader *r, GError **error);
+/* The file's digest as its trailer records it (32 hex digits): what an
+ * incremental snapshot names its parent by. */
+char *sv_snapshot_reader_digest(const SvSnapshotReader *r);
+/* An incremental snapshot's parent (opened with it, its identity checked;
+ * the page map and section data of this reader take in the whole chain),
+ * or NULL. */
+SvSnapshotReader *sv_snapshot_reader_parent(const SvSnapshotReader *r);
+const char *sv_snapshot_reader_path(const SvSnapshotReader *r);
 
 #endif

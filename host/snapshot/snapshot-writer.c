@@ -15,62 +15,22 @@
 #include "base/errors.h"
 #include "host/util/io-util.h"
 #include "host/snapshot/snapshot-variant.h"
+#include "host/snapshot/snapshot-writer-internal.h"
 
 #define DEFAULT_CHUNK (4u << 20)
 /* iovecs per writev call (the kernel's UIO_MAXIOV is 1024) */
 #define MAX_IOV 1024
 
-/* A piece of the PAGES section being filled: pages that are contiguous in
- * the caller's memory, or (owned) copied into the writer's own buffer. */
-typedef struct {
-	const guint8 *p;
-	gsize len;
-	gboolean owned;
-} Segment;
-
-typedef struct {
-	guint32 kind, flags;
-	guint64 offset, stored, raw;
-} IndexEntry;
-
-typedef struct {
-	guint64 vaddr;
-	guint32 npages;
-	guint32 section; /* index into the INDEX of its PAGES section */
-	guint64 offset;	 /* in that section's raw payload */
-} PageRun;
-
-struct SvSnapshotWriter {
-	SvSnapshotWriterOptions opt;
-	char *path;
-	char *tmp_path;
-	int fd;
-	guint64 offset;
-	XXH3_state_t *digest;
-	XXH3_state_t *section_sum; /* a section's payload checksum, when in pieces */
-	GArray *index;		   /* IndexEntry */
-	/* The PAGES section being filled, chunk_len bytes in all: full chunks
-	 * are written straight from the caller's pages (no copy); what is left
-	 * pending when sv_snapshot_writer_add_pages returns is copied into buf
-	 * (chunk_bytes, so never reallocated: owned segments stay valid). */
-	GArray *segs; /* Segment */
-	gsize chunk_len;
-	guint8 *buf;
-	gsize buf_len;
-	guint8 *zbuf;	   /* zstd: a contiguous copy of the chunk, then its output */
-	GArray *runs;	   /* PageRun */
-	GHashTable *files; /* sha256 hex -> section index (GUINT_TO_POINTER) */
-	guint64 pages_stored, pages_zero;
-	gboolean finished;
-};
+void sv_snapshot_writer_io_error(SvSnapshotWriter *w, const char *what, int e, GError **error)
+{
+	g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "%s %s: %s%s", what, w->tmp_path,
+		    g_strerror(e), e == ENOSPC ? " (the disk is full; nothing was kept)" : "");
+}
 
 static gboolean write_bytes(SvSnapshotWriter *w, const void *data, gsize n, GError **error)
 {
 	if (!sv_write_all_fd(w->fd, data, n)) {
-		int e = errno;
-		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "writing %s: %s%s", w->tmp_path,
-			    g_strerror(e),
-			    e == ENOSPC ? " (the disk is full; nothing was kept)" : "");
+		sv_snapshot_writer_io_error(w, "writing", errno, error);
 		return FALSE;
 	}
 	XXH3_128bits_update(w->digest, data, n);
@@ -98,11 +58,8 @@ static gboolean write_iov(SvSnapshotWriter *w, const struct iovec *iov, guint n,
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0) {
-				int e = r == 0 ? EIO : errno;
-				g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "writing %s: %s%s",
-					    w->tmp_path, g_strerror(e),
-					    e == ENOSPC ? " (the disk is full; nothing was kept)"
-							: "");
+				sv_snapshot_writer_io_error(w, "writing", r == 0 ? EIO : errno,
+							    error);
 				return FALSE;
 			}
 			w->offset += r;
@@ -180,6 +137,7 @@ void sv_snapshot_writer_free(SvSnapshotWriter *w)
 {
 	if (!w)
 		return;
+	sv_snapshot_writer_unmap_pages(w);
 	if (w->fd >= 0)
 		close(w->fd);
 	if (!w->finished && w->tmp_path)
@@ -203,12 +161,31 @@ void sv_snapshot_writer_free(SvSnapshotWriter *w)
 	g_free(w);
 }
 
+void sv_snapshot_section_header(guint8 h[SV_SNAP_SECTION_HEADER_SIZE], guint32 kind, guint32 flags,
+				guint64 stored, guint64 raw, guint64 payload_sum)
+{
+	memset(h, 0, SV_SNAP_SECTION_HEADER_SIZE);
+	memcpy(h, SV_SNAP_SECTION_MAGIC, 8);
+	sv_put_le32(h + 8, kind);
+	sv_put_le32(h + 12, flags);
+	sv_put_le64(h + 16, stored);
+	sv_put_le64(h + 24, raw);
+	sv_put_le64(h + 32, payload_sum);
+	sv_put_le64(h + 40, XXH3_64bits(h, 40));
+}
+
 /* Writes one section whose payload is n iovecs (stored bytes in all);
  * align: pad so the payload starts on a 4 KiB boundary. */
 static gboolean write_section_iov(SvSnapshotWriter *w, guint32 kind, guint32 flags,
 				  const struct iovec *payload, guint n, gsize stored, gsize raw,
 				  gboolean align, GError **error)
 {
+	if (w->area) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "snapshot: the mapped pages must be committed before section %s",
+			    sv_snap_section_name(kind));
+		return FALSE;
+	}
 	if (align) {
 		static const guint8 zeros[SV_SNAP_PAGE_ALIGN];
 		guint64 payload_at = w->offset + SV_SNAP_SECTION_HEADER_SIZE;
@@ -218,12 +195,7 @@ static gboolean write_section_iov(SvSnapshotWriter *w, guint32 kind, guint32 fla
 			return FALSE;
 	}
 	IndexEntry e = { kind, flags, w->offset, stored, raw };
-	guint8 h[SV_SNAP_SECTION_HEADER_SIZE] = { 0 };
-	memcpy(h, SV_SNAP_SECTION_MAGIC, 8);
-	sv_put_le32(h + 8, kind);
-	sv_put_le32(h + 12, flags);
-	sv_put_le64(h + 16, stored);
-	sv_put_le64(h + 24, raw);
+	guint8 h[SV_SNAP_SECTION_HEADER_SIZE];
 	XXH64_hash_t sum;
 	if (n == 1) {
 		sum = XXH3_64bits(payload[0].iov_base, payload[0].iov_len);
@@ -233,8 +205,7 @@ static gboolean write_section_iov(SvSnapshotWriter *w, guint32 kind, guint32 fla
 			XXH3_64bits_update(w->section_sum, payload[i].iov_base, payload[i].iov_len);
 		sum = XXH3_64bits_digest(w->section_sum);
 	}
-	sv_put_le64(h + 32, sum);
-	sv_put_le64(h + 40, XXH3_64bits(h, 40));
+	sv_snapshot_section_header(h, kind, flags, stored, raw, sum);
 	if (!write_bytes(w, h, sizeof(h), error) || !write_iov(w, payload, n, error))
 		return FALSE;
 	g_array_append_val(w->index, e);
@@ -356,7 +327,7 @@ static void own_pending(SvSnapshotWriter *w)
  * inside a block (unrolled, and vectorized where the compiler can), so a
  * zero page costs about a memory read and a non-zero one usually stops in
  * its first block. */
-static gboolean page_is_zero(const guint8 *p, gsize n)
+gboolean sv_snapshot_page_is_zero(const guint8 *p, gsize n)
 {
 	const guint64 *q = (const guint64 *)(const void *)p;
 	for (gsize i = 0; i < n / 8; i += 8) {
@@ -379,10 +350,15 @@ static gboolean add_pages(SvSnapshotWriter *w, guint64 vaddr, const void *data, 
 			    vaddr);
 		return FALSE;
 	}
+	if (w->area) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "snapshot: the mapped pages must be committed before more are added");
+		return FALSE;
+	}
 	const guint8 *p = data;
 	gboolean ok = TRUE;
 	for (gsize i = 0; i < npages; i++, p += ps, vaddr += ps) {
-		if (!keep_zero && page_is_zero(p, ps)) {
+		if (!keep_zero && sv_snapshot_page_is_zero(p, ps)) {
 			w->pages_zero++;
 			continue;
 		}
@@ -485,6 +461,11 @@ gboolean sv_snapshot_writer_finish(SvSnapshotWriter *w, GError **error)
 	sv_put_le64(t + 56, XXH3_64bits(t, 56));
 	if (!write_bytes(w, t, sizeof(t), error))
 		return FALSE;
+	/* the direct page area may have been mapped larger than it was filled */
+	if (w->direct_done && ftruncate(w->fd, (off_t)w->offset) < 0) {
+		sv_snapshot_writer_io_error(w, "truncating", errno, error);
+		return FALSE;
+	}
 	/* durable before it is visible: data, rename, then the directory */
 	if (fsync(w->fd) < 0) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "fsync %s: %s", w->tmp_path,

@@ -45,6 +45,30 @@ gboolean sv_snapshot_writer_add_pages(SvSnapshotWriter *w, guint64 vaddr, const 
  * reader takes from a file, where a page of zeros is not an absent one. */
 gboolean sv_snapshot_writer_add_pages_all(SvSnapshotWriter *w, guint64 vaddr, const void *data,
 					  gsize npages, GError **error);
+/*
+ * Pages copied once, straight into the file (snapshot-writer-direct.c):
+ * sv_snapshot_writer_map_pages maps room for len bytes of page data, the
+ * payloads of the PAGES sections that open the file, as one writable range
+ * the caller copies pages into (populate: faulted in now, on both cores, so
+ * the copy runs at memory speed). Only first (before any other section),
+ * and not with zstd; called again it maps a larger range, contents lost.
+ * SV_ERROR_NOT_SUPPORTED where the file system cannot reserve the room:
+ * use sv_snapshot_writer_add_pages instead.
+ * sv_snapshot_writer_commit_pages then says what the range holds: spans of
+ * pages in offset order, each npages pages at offset for vaddr; zero pages
+ * are dropped (except in keep_zero spans, as with _add_pages_all), the
+ * sections sealed and the range unmapped. Other sections follow.
+ */
+typedef struct SvSnapshotPageSpan {
+	guint64 vaddr;
+	gsize offset, npages;
+	gboolean keep_zero;
+} SvSnapshotPageSpan;
+guint8 *sv_snapshot_writer_map_pages(SvSnapshotWriter *w, gsize len, gboolean populate,
+				     GError **error);
+gboolean sv_snapshot_writer_commit_pages(SvSnapshotWriter *w, const SvSnapshotPageSpan *spans,
+					 guint n, GError **error);
+
 /* Writes the page map, index and trailer, syncs, and renames into place. */
 gboolean sv_snapshot_writer_finish(SvSnapshotWriter *w, GError **error);
 

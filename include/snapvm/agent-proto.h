@@ -28,6 +28,7 @@
 #define SNAPVM_AGENT_PROTO_H
 
 #include "snapvm/le.h"
+#include "snapvm/restore-image-format.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -116,7 +117,14 @@ enum sv_msg_type {
 	 * ns_last_pid just before it forks); the reply is SV_MSG_RUN_REPLY with
 	 * the pid it got, which the host compares. */
 	SV_MSG_RUN_AS_PID = 20,
-	/* 21..29: reserved for snapvm restore */
+	/* host->agent: str path, u32 mode, u64 offset, str bytes (at most
+	 * SV_WRITEFILE_MAX_CHUNK). Writes the bytes at offset of the file
+	 * (offset 0: made afresh, with mode), only a file directly in
+	 * SV_RIMG_GUEST_DIR, which the agent makes. SV_MSG_OK, or SV_MSG_ERROR.
+	 * A restore into a guest that booted without the restorer and its
+	 * image in its initrd (snapvm pool) carries them this way. */
+	SV_MSG_WRITEFILE = 21,
+	/* 22..29: reserved for snapvm restore */
 	/* host->agent: u32 pid. Ends a hold (SV_MSG_FREEZE): the process runs
 	 * on where it was. SV_MSG_OK, or SV_MSG_ERROR (ENOENT: not held). */
 	SV_MSG_THAW = 30,
@@ -129,6 +137,9 @@ enum sv_msg_type {
 #define SV_READFILE_MAX_CHUNK (SV_PROTO_MAX_PAYLOAD - SV_READFILE_REPLY_OVERHEAD)
 /* Longest path a READFILE request may carry (PATH_MAX without its NUL). */
 #define SV_READFILE_MAX_PATH 4095u
+
+/* SV_MSG_WRITEFILE: the most bytes one request carries. */
+#define SV_WRITEFILE_MAX_CHUNK (SV_PROTO_MAX_PAYLOAD - (4u + SV_READFILE_MAX_PATH + 4u + 8u + 4u))
 
 /* SV_MSG_ORACLE flags */
 enum {
@@ -366,6 +377,39 @@ static inline bool sv_readfile_req_decode(const uint8_t *payload, size_t len,
 	out->max_len = sv_rbuf_u32(&r);
 	return sv_rbuf_done(&r) && out->path_len > 0 && out->path_len <= SV_READFILE_MAX_PATH &&
 	       !memchr(out->path, '\0', out->path_len) && out->max_len <= SV_READFILE_MAX_CHUNK;
+}
+
+/* SV_MSG_WRITEFILE request. */
+struct sv_writefile_req {
+	const uint8_t *path; /* not NUL-terminated */
+	uint32_t path_len;
+	uint32_t mode;
+	uint64_t offset;
+	const uint8_t *data;
+	uint32_t data_len;
+};
+
+/* False when malformed, or for a path that is not one name right in
+ * SV_RIMG_GUEST_DIR. */
+static inline bool sv_writefile_req_decode(const uint8_t *payload, size_t len,
+					   struct sv_writefile_req *out)
+{
+	static const char dir[] = SV_RIMG_GUEST_DIR "/";
+	const size_t dlen = sizeof(dir) - 1;
+	struct sv_rbuf r;
+	sv_rbuf_init(&r, payload, len);
+	out->path = sv_rbuf_bytes(&r, &out->path_len);
+	out->mode = sv_rbuf_u32(&r);
+	out->offset = sv_rbuf_u64(&r);
+	out->data = sv_rbuf_bytes(&r, &out->data_len);
+	if (!sv_rbuf_done(&r) || out->path_len <= dlen || out->path_len > SV_READFILE_MAX_PATH ||
+	    memcmp(out->path, dir, dlen) || out->mode > 07777 ||
+	    out->data_len > SV_WRITEFILE_MAX_CHUNK || out->offset > (uint64_t)1 << 40)
+		return false;
+	const uint8_t *name = out->path + dlen;
+	size_t nlen = out->path_len - dlen;
+	return !memchr(name, '/', nlen) && !memchr(name, '\0', nlen) &&
+	       !(nlen == 1 && name[0] == '.') && !(nlen == 2 && name[0] == '.' && name[1] == '.');
 }
 
 /* SV_MSG_ORACLE request. */

@@ -76,20 +76,25 @@ enum sv_snap_byte_order {
 
 /* Section kinds. Stable numbers: they are in files. */
 enum sv_snap_section {
-	SV_SNAP_SECTION_INDEX = 1,	 /* a(uuttt): kind, flags, offset, stored, raw */
-	SV_SNAP_SECTION_TASK = 2,	 /* a{sv}: one task, keys in snapshot-task-keys.h */
-	SV_SNAP_SECTION_REGS = 3,	 /* (a{st}ay): named registers, raw arch layout */
-	SV_SNAP_SECTION_FPU = 4,	 /* (uta{sv}ay): size, xfeatures, extras, raw state */
-	SV_SNAP_SECTION_TLS = 5,	 /* a{sv} */
-	SV_SNAP_SECTION_MM = 6,		 /* (a{st}a(tt)): mm fields, saved auxv */
-	SV_SNAP_SECTION_VMAS = 7,	 /* a(ttuttss): start, end, prot, vm_flags, pgoff,
+	SV_SNAP_SECTION_INDEX = 1,	  /* a(uuttt): kind, flags, offset, stored, raw */
+	SV_SNAP_SECTION_TASK = 2,	  /* a{sv}: one task, keys in snapshot-task-keys.h */
+	SV_SNAP_SECTION_REGS = 3,	  /* (a{st}ay): named registers, raw arch layout */
+	SV_SNAP_SECTION_FPU = 4,	  /* (uta{sv}ay): size, xfeatures, extras, raw state */
+	SV_SNAP_SECTION_TLS = 5,	  /* a{sv} */
+	SV_SNAP_SECTION_MM = 6,		  /* (a{st}a(tt)): mm fields, saved auxv */
+	SV_SNAP_SECTION_VMAS = 7,	  /* a(ttuttss): start, end, prot, vm_flags, pgoff,
 					 * path, sha256 of the file contents ("" if none) */
-	SV_SNAP_SECTION_FILE = 8,	 /* raw file contents; named in FILES */
-	SV_SNAP_SECTION_FILES = 9,	 /* a(su): sha256, index of its FILE section */
-	SV_SNAP_SECTION_PAGES = 10,	 /* raw page data */
-	SV_SNAP_SECTION_PAGEMAP = 11,	 /* a(tuut): vaddr, pages, PAGES section index,
+	SV_SNAP_SECTION_FILE = 8,	  /* raw file contents; named in FILES */
+	SV_SNAP_SECTION_FILES = 9,	  /* a(su): sha256, index of its FILE section */
+	SV_SNAP_SECTION_PAGES = 10,	  /* raw page data */
+	SV_SNAP_SECTION_PAGEMAP = 11,	  /* a(tuut): vaddr, pages, PAGES section index,
 					 * byte offset in its raw payload */
-	SV_SNAP_SECTION_PROVENANCE = 12, /* a{ss} */
+	SV_SNAP_SECTION_PROVENANCE = 12,  /* a{ss} */
+	SV_SNAP_SECTION_PAGE_HASHES = 13, /* a(tat): per run of present pages, its
+					   * vaddr and each page's xxh3-128 as two
+					   * u64 (low, high) */
+	SV_SNAP_SECTION_PARENT = 14,	  /* a{sv}: the snapshot this one adds to
+					   * (SV_SNAP_PARENT_* keys) */
 	SV_SNAP_SECTION_KIND_MAX_,
 };
 
@@ -104,6 +109,21 @@ enum sv_snap_section {
 #define SV_SNAP_FILES_TYPE "a(su)"
 #define SV_SNAP_PAGEMAP_TYPE "a(tuut)"
 #define SV_SNAP_PROVENANCE_TYPE "a{ss}"
+#define SV_SNAP_PAGE_HASHES_TYPE "a(tat)"
+
+/*
+ * An incremental snapshot (one with a PARENT section) stores only the pages
+ * whose hash differs from its parent's at the same address, or which the
+ * parent lacks; its PAGE_HASHES lists every page present all the same. A
+ * page it lists but does not store is its parent's (following the chain),
+ * and zeros where no ancestor stores it. A page it does not list is absent,
+ * whatever the parent holds there.
+ */
+#define SV_SNAP_PARENT_PATH "path"     /* s: as written; relative: to this file's folder */
+#define SV_SNAP_PARENT_DIGEST "digest" /* s: hex of the parent's trailer xxh3-128 */
+#define SV_SNAP_PARENT_SIZE "size"     /* t: the parent's file size */
+/* Ancestors a reader follows at most. */
+#define SV_SNAP_MAX_CHAIN 64
 
 /* Limits a reader enforces before it allocates anything. */
 #define SV_SNAP_MAX_SECTIONS 1000000u

@@ -21,7 +21,9 @@
  * run's output; and a --kill checkpoint whose writing fails (a full disk, a
  * file it cannot carry) leaves the process running with its output whole.
  *
- * Also: chained checkpoint -> restore -> checkpoint -> restore, and the
+ * Also: chained checkpoint -> restore -> checkpoint -> restore, a chain
+ * of incremental checkpoints (--parent) restored, a restore into a pool
+ * guest booted ahead (--pool), and the
  * refusals (corrupt snapshot, another arch, a CPU without the snapshot's
  * XSAVE features). Run once per arch with a restorer (--arch).
  */
@@ -103,13 +105,44 @@ static guint32 start_workload(const char *name, long steps, long interval_ms)
 	return pid;
 }
 
-static char *checkpoint(const char *vm, guint32 pid, const char *tag)
+/* The number under key in checkpoint --json's output. */
+static guint64 json_uint(const char *json, const char *key)
+{
+	g_autofree char *quoted = g_strdup_printf("\"%s\" : ", key);
+	const char *p = strstr(json, quoted);
+	g_assert_nonnull(p);
+	return g_ascii_strtoull(p + strlen(quoted), NULL, 10);
+}
+
+/* Checkpoints pid to TMP/tag.svs, incrementally on parent (or NULL);
+ * returns the file and the pages it stores and had present. */
+static char *checkpoint_on(const char *vm, guint32 pid, const char *tag, const char *parent,
+			   gboolean kill, guint64 *ret_stored, guint64 *ret_present)
 {
 	char *file = g_strdup_printf("%s/%s.svs", tmpdir, tag);
 	g_autofree char *pid_s = g_strdup_printf("%u", pid);
-	const char *args[] = { "checkpoint", vm, "--pid", pid_s, "-o", file, "--kill", NULL };
-	g_assert_cmpint(snapvm_cmd(args, NULL, NULL), ==, 0);
+	const char *args[] = { "checkpoint",
+			       vm,
+			       "--pid",
+			       pid_s,
+			       "-o",
+			       file,
+			       "--json",
+			       kill ? "--kill" : "--leave-running",
+			       parent ? "--parent" : NULL,
+			       parent,
+			       NULL };
+	g_autofree char *out = NULL;
+	g_assert_cmpint(snapvm_cmd(args, &out, NULL), ==, 0);
+	*ret_stored = json_uint(out, "pages_stored");
+	*ret_present = json_uint(out, "pages_present");
 	return file;
+}
+
+static char *checkpoint(const char *vm, guint32 pid, const char *tag)
+{
+	guint64 stored, present;
+	return checkpoint_on(vm, pid, tag, NULL, TRUE, &stored, &present);
 }
 
 /* The workload's uninterrupted output: its native run on the host (the
@@ -372,6 +405,103 @@ static void test_chained(void)
 	assert_continuation(out, status, "counter", steps);
 }
 
+/* Incremental checkpoints: a full one, one on it and one on that (--kill),
+ * each storing less than it has; the last restores and carries on
+ * the run (its pages from all three files); inspect --verify checks the
+ * chain; without its middle file the restore is refused, naming it; and
+ * -o may not replace a parent. */
+static void test_incremental(void)
+{
+	require_guest();
+	if (!guest)
+		return;
+	const long steps = 40, interval = 60;
+	guint32 pid = start_workload("memory", steps, interval);
+	g_usleep(500 * 1000);
+	guint64 stored[3], present[3];
+	g_autofree char *full = checkpoint_on(guest->machine->name, pid, "inc-0", NULL, FALSE,
+					      &stored[0], &present[0]);
+	g_autofree char *pid_s = g_strdup_printf("%u", pid);
+	g_autofree char *err = NULL;
+	const char *self[] = { "checkpoint", guest->machine->name, "--pid", pid_s, "-o",
+			       full,	     "--parent",	   full,    NULL };
+	g_assert_cmpint(snapvm_cmd(self, NULL, &err), ==, 125);
+	g_assert_nonnull(strstr(err, "which the new snapshot needs as its parent"));
+	g_usleep(300 * 1000);
+	g_autofree char *inc1 = checkpoint_on(guest->machine->name, pid, "inc-1", full, FALSE,
+					      &stored[1], &present[1]);
+	g_usleep(300 * 1000);
+	g_autofree char *inc2 = checkpoint_on(guest->machine->name, pid, "inc-2", inc1, TRUE,
+					      &stored[2], &present[2]);
+	g_test_message("pages stored of present: full %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+		       ", then %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+		       ", then %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT,
+		       stored[0], present[0], stored[1], present[1], stored[2], present[2]);
+	/* the program's text at least is as it was: not stored again (how
+	 * much else changed depends on how far the run got meanwhile) */
+	g_assert_cmpuint(stored[1], <, present[1]);
+	g_assert_cmpuint(stored[2], <, present[2]);
+	const char *verify[] = { "inspect", "--verify", inc2, NULL };
+	g_assert_cmpint(snapvm_cmd(verify, NULL, NULL), ==, 0);
+	g_autofree char *out = NULL;
+	const char *restore[] = { "restore", inc2, NULL };
+	int status = snapvm_cmd(restore, &out, NULL);
+	assert_continuation(out, status, "memory", steps);
+	g_autofree char *moved = g_strdup_printf("%s.away", inc1);
+	g_assert_cmpint(g_rename(inc1, moved), ==, 0);
+	g_clear_pointer(&err, g_free);
+	g_assert_cmpint(snapvm_cmd(restore, NULL, &err), ==, 125);
+	g_assert_nonnull(strstr(err, "put it back where it was"));
+}
+
+/* The idle pool guests `snapvm pool status --json` lists. */
+static guint pool_idle(void)
+{
+	g_autofree char *out = NULL;
+	const char *status[] = { "pool", "status", "--json", NULL };
+	g_assert_cmpint(snapvm_cmd(status, &out, NULL), ==, 0);
+	guint n = 0;
+	for (const char *p = out; (p = strstr(p, "\"idle\" : true")); p++)
+		n++;
+	return n;
+}
+
+/* restore --pool takes the idle guest `pool start` booted (no boot of its
+ * own), carries on the run in it, and a replacement is booted in the
+ * background; pool stop stops it. */
+static void test_pool(void)
+{
+	require_guest();
+	if (!guest)
+		return;
+	g_autofree char *name = NULL;
+	const char *start[] = { "pool", "start",    "--arch", arch_name, "--accel",
+				"tcg",	"--memory", "512",    NULL };
+	g_assert_cmpint(snapvm_cmd(start, &name, NULL), ==, 0);
+	g_strstrip(name);
+	g_assert_true(g_str_has_prefix(name, "pool-"));
+	g_assert_cmpuint(pool_idle(), ==, 1);
+	const long steps = 30, interval = 60;
+	guint32 pid = start_workload("counter", steps, interval);
+	g_usleep(500 * 1000);
+	g_autofree char *file = checkpoint(guest->machine->name, pid, "pooled");
+	g_autofree char *out = NULL, *err = NULL;
+	const char *restore[] = { "restore", "--pool", "--accel", "tcg", "-v", file, NULL };
+	int status = snapvm_cmd(restore, &out, &err);
+	g_autofree char *took = g_strdup_printf("took pool guest %s", name);
+	g_assert_nonnull(strstr(err, took));
+	g_assert_null(strstr(err, "guest boot done"));
+	assert_continuation(out, status, "counter", steps);
+	/* the replacement: booted by a snapvm of its own */
+	gint64 until = g_get_monotonic_time() + 300 * G_USEC_PER_SEC;
+	while (pool_idle() == 0 && g_get_monotonic_time() < until)
+		g_usleep(2 * G_USEC_PER_SEC);
+	g_assert_cmpuint(pool_idle(), ==, 1);
+	const char *stop[] = { "pool", "stop", NULL };
+	g_assert_cmpint(snapvm_cmd(stop, NULL, NULL), ==, 0);
+	g_assert_cmpuint(pool_idle(), ==, 0);
+}
+
 /* Refused before any guest boots. */
 static void test_refusals(void)
 {
@@ -485,6 +615,10 @@ int main(int argc, char **argv)
 	 * under another pid (restore-pid.c) */
 	g_autofree char *chained = PATH("%s", "run/chained/counter");
 	g_test_add_func(chained, test_chained);
+	g_autofree char *incremental = PATH("%s", "run/incremental/memory");
+	g_test_add_func(incremental, test_incremental);
+	g_autofree char *pool = PATH("%s", "run/pool/counter");
+	g_test_add_func(pool, test_pool);
 	g_autofree char *kill_exact = PATH("%s", "kill/exact-tail-at-random-moments");
 	g_test_add_func(kill_exact, test_kill_exact);
 	g_autofree char *kill_fails = PATH("%s", "kill/write-fails-left-running");

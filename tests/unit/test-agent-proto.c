@@ -174,6 +174,42 @@ static void test_readfile_req_rejects(void)
 	g_assert_false(sv_readfile_req_decode(lie, sizeof(lie), &req));
 }
 
+static gboolean writefile_req_ok(const char *path, guint32 mode, guint32 data_len)
+{
+	gsize cap = strlen(path) + data_len + 32;
+	g_autofree guint8 *buf = g_malloc0(cap);
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, cap);
+	sv_wbuf_bytes(&w, path, (guint32)strlen(path));
+	sv_wbuf_u32(&w, mode);
+	sv_wbuf_u64(&w, 4096);
+	sv_wbuf_u32(&w, data_len);
+	w.len += data_len;
+	g_assert_false(w.overflow);
+	struct sv_writefile_req req;
+	gboolean ok = sv_writefile_req_decode(buf, w.len, &req);
+	if (ok) {
+		g_assert_cmpuint(req.offset, ==, 4096);
+		g_assert_cmpuint(req.data_len, ==, data_len);
+	}
+	return ok;
+}
+
+/* WRITEFILE writes one name right in the restore dir, nothing else. */
+static void test_writefile_req(void)
+{
+	g_assert_true(writefile_req_ok(SV_RIMG_GUEST_RESTORER, 0700, 100));
+	g_assert_true(writefile_req_ok(SV_RIMG_GUEST_IMAGE, 0600, SV_WRITEFILE_MAX_CHUNK));
+	g_assert_false(writefile_req_ok(SV_RIMG_GUEST_IMAGE, 0600, SV_WRITEFILE_MAX_CHUNK + 1));
+	g_assert_false(writefile_req_ok(SV_RIMG_GUEST_IMAGE, 010000, 1));
+	g_assert_false(writefile_req_ok("/etc/passwd", 0600, 1));
+	g_assert_false(writefile_req_ok(SV_RIMG_GUEST_DIR "/../x", 0600, 1));
+	g_assert_false(writefile_req_ok(SV_RIMG_GUEST_DIR "/..", 0600, 1));
+	g_assert_false(writefile_req_ok(SV_RIMG_GUEST_DIR "/", 0600, 1));
+	g_assert_false(writefile_req_ok(SV_RIMG_GUEST_DIR "x/y", 0600, 1));
+	g_assert_false(writefile_req_ok(SV_RIMG_GUEST_DIR "/a/b", 0600, 1));
+}
+
 static void test_oracle_req(void)
 {
 	guint8 buf[8];
@@ -213,6 +249,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/agent-proto/pattern", test_pattern_is_deterministic_and_varied);
 	g_test_add_func("/agent-proto/readfile/request", test_readfile_req_round_trip);
 	g_test_add_func("/agent-proto/readfile/rejects", test_readfile_req_rejects);
+	g_test_add_func("/agent-proto/writefile/request", test_writefile_req);
 	g_test_add_func("/agent-proto/oracle/request", test_oracle_req);
 	return g_test_run();
 }

@@ -7,6 +7,7 @@
  */
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <xxhash.h>
 
@@ -37,6 +38,25 @@ static GVariant *make_vmas(gboolean overlap)
 	g_variant_builder_add(&b, "(ttuttss)", (guint64)(overlap ? VMA_A + PS : VMA_B),
 			      (guint64)VMA_B + 256 * PS, 3u, (guint64)0x100073, (guint64)0, "", "");
 	return g_variant_builder_end(&b);
+}
+
+/* An x86_64 snapshot's writer options: raw pages in chunks of chunk bytes
+ * (0: the writer's default). */
+static SvSnapshotWriterOptions x86_options(gsize chunk)
+{
+	return (SvSnapshotWriterOptions){ .arch = SV_SNAP_ARCH_X86_64,
+					  .byte_order = SV_SNAP_LITTLE_ENDIAN,
+					  .page_size = PS,
+					  .chunk_bytes = chunk };
+}
+
+/* No file of tmp_dir's is named prefix... (no temp file left behind). */
+static void assert_nothing_named(const char *prefix)
+{
+	g_autoptr(GDir) d = g_dir_open(tmp_dir, 0, NULL);
+	const char *name;
+	while ((name = g_dir_read_name(d)))
+		g_assert_false(g_str_has_prefix(name, prefix));
 }
 
 static void fill_page(guint8 *p, guint64 vaddr)
@@ -416,22 +436,231 @@ static void test_borrowed_pages(gconstpointer data)
 	g_unlink(path);
 }
 
+/* Pages copied straight into the file (sv_snapshot_writer_map_pages):
+ * runs of every length across chunk boundaries, zero pages dropped or kept,
+ * a gap between spans, the mapping grown once, pages streamed after the
+ * commit: all read back as given, and the file verifies. */
+static void test_direct_pages(void)
+{
+	g_autofree char *path = tmp_path("direct.svs");
+	SvSnapshotWriterOptions o = x86_options(8 * PS);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(path, &o, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(sv_snapshot_writer_map_pages(w, 4 * PS, TRUE, &error));
+	/* too small: mapped again, larger (as a capture does at the pause) */
+	guint8 *area = sv_snapshot_writer_map_pages(w, 110 * PS, FALSE, &error);
+	g_assert_no_error(error);
+	g_assert_false(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_VMAS, make_vmas(FALSE),
+						       &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	const guint lens[] = { 1, 3, 8, 20, 7, 16, 1, 9, 33, 2 };
+	SvSnapshotPageSpan spans[G_N_ELEMENTS(lens)];
+	guint64 va = VMA_A;
+	gsize off = 0;
+	guint total = 0, zero = 0;
+	for (guint k = 0; k < G_N_ELEMENTS(lens); k++) {
+		gboolean all = k % 3 == 2;
+		if (k == 5)
+			off += 2 * PS; /* room the capture did not use */
+		spans[k] = (SvSnapshotPageSpan){ va, off, lens[k], all };
+		for (guint i = 0; i < lens[k]; i++) {
+			if ((total + i) % 5 == 4)
+				memset(area + off + i * PS, 0, PS);
+			else
+				fill_page(area + off + i * PS, va + i * PS);
+			zero += !all && (total + i) % 5 == 4;
+		}
+		va += lens[k] * PS;
+		off += lens[k] * PS;
+		total += lens[k];
+	}
+	g_assert_true(sv_snapshot_writer_commit_pages(w, spans, G_N_ELEMENTS(spans), &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(sv_snapshot_writer_pages_zero(w), ==, zero);
+	GVariantBuilder prov;
+	g_variant_builder_init(&prov, G_VARIANT_TYPE(SV_SNAP_PROVENANCE_TYPE));
+	g_variant_builder_add(&prov, "{ss}", "tool", "test");
+	g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PROVENANCE,
+						      g_variant_builder_end(&prov), &error));
+	guint8 page[PS], want[PS];
+	fill_page(page, VMA_B);
+	g_assert_true(sv_snapshot_writer_add_pages(w, VMA_B, page, 1, &error));
+	g_assert_true(sv_snapshot_writer_finish(w, &error));
+	g_assert_no_error(error);
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, &error);
+	g_assert_no_error(error);
+	g_assert_true(sv_snapshot_reader_verify(r, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(sv_snapshot_reader_pages_stored(r), ==, total - zero + 1);
+	for (guint i = 0; i < total; i++) {
+		g_assert_true(sv_snapshot_reader_read_page(r, VMA_A + i * PS, page, &error));
+		if (i % 5 == 4)
+			memset(want, 0, PS);
+		else
+			fill_page(want, VMA_A + i * PS);
+		g_assert_cmpmem(page, PS, want, PS);
+	}
+	g_assert_true(sv_snapshot_reader_read_page(r, VMA_B, page, &error));
+	fill_page(want, VMA_B);
+	g_assert_cmpmem(page, PS, want, PS);
+	g_unlink(path);
+}
+
+/* Mapped and never committed: nothing left behind; a span outside the
+ * mapping is refused. */
+static void test_direct_refusals(void)
+{
+	g_autofree char *path = tmp_path("direct-never.svs");
+	SvSnapshotWriterOptions o = x86_options(0);
+	g_autoptr(GError) error = NULL;
+	SvSnapshotWriter *w = sv_snapshot_writer_new(path, &o, &error);
+	g_assert_nonnull(sv_snapshot_writer_map_pages(w, 8 * PS, TRUE, &error));
+	gsize mapped = (4u << 20) / PS; /* one default chunk */
+	SvSnapshotPageSpan bad = { VMA_A, (mapped - 1) * PS, 2, FALSE };
+	g_assert_false(sv_snapshot_writer_commit_pages(w, &bad, 1, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+	sv_snapshot_writer_free(w);
+	assert_nothing_named("direct-never.svs");
+	o.zstd_level = 3;
+	g_clear_error(&error);
+	g_autoptr(SvSnapshotWriter) z = sv_snapshot_writer_new(path, &o, &error);
+	g_assert_null(sv_snapshot_writer_map_pages(z, 8 * PS, TRUE, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+}
+
+/* One layer of a chain in VMA B (pages 0..9): lists the pages in listed
+ * (PAGE_HASHES; the hashes themselves do not matter to a reader), stores
+ * those with a seed (0: a page of zeros, stored), names parent. */
+static void write_layer(const char *path, const char *parent, const char *listed,
+			const guint *seeds)
+{
+	SvSnapshotWriterOptions o = x86_options(0);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(path, &o, &error);
+	g_assert_no_error(error);
+	guint8 page[PS];
+	GVariantBuilder hb;
+	g_variant_builder_init(&hb, G_VARIANT_TYPE(SV_SNAP_PAGE_HASHES_TYPE));
+	for (guint i = 0; i < 10; i++) {
+		if (seeds[i] == G_MAXUINT)
+			continue;
+		if (seeds[i])
+			fill_page(page, (VMA_B + i * PS) ^ ((guint64)seeds[i] << 40));
+		else
+			memset(page, 0, PS);
+		g_assert_true(sv_snapshot_writer_add_pages_all(w, VMA_B + i * PS, page, 1, &error));
+	}
+	for (guint i = 0; i < 10; i++) {
+		if (listed[i] != 'x')
+			continue;
+		guint64 h[2] = { i, 0 };
+		g_variant_builder_add_value(
+			&hb, g_variant_new("(t@at)", (guint64)(VMA_B + i * PS),
+					   g_variant_new_fixed_array(G_VARIANT_TYPE_UINT64, h, 2,
+								     sizeof(guint64))));
+	}
+	g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PAGE_HASHES,
+						      g_variant_builder_end(&hb), &error));
+	if (parent) {
+		g_autoptr(SvSnapshotReader) pr = sv_snapshot_reader_open(parent, &error);
+		g_assert_no_error(error);
+		g_autofree char *digest = sv_snapshot_reader_digest(pr);
+		g_autofree char *base = g_path_get_basename(parent);
+		GVariantDict d;
+		g_variant_dict_init(&d, NULL);
+		g_variant_dict_insert(&d, SV_SNAP_PARENT_PATH, "s", base);
+		g_variant_dict_insert(&d, SV_SNAP_PARENT_DIGEST, "s", digest);
+		g_variant_dict_insert(&d, SV_SNAP_PARENT_SIZE, "t",
+				      sv_snapshot_reader_file_size(pr));
+		g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PARENT,
+							      g_variant_dict_end(&d), &error));
+	}
+	g_assert_true(sv_snapshot_writer_finish(w, &error));
+	g_assert_no_error(error);
+}
+
+/* Reads pages 0..9 of VMA B through path's chain: each as the seed it was
+ * written with (0 for zeros). */
+static void check_layers(const char *path, const guint *want)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, &error);
+	g_assert_no_error(error);
+	g_assert_true(sv_snapshot_reader_verify(r, &error));
+	g_assert_no_error(error);
+	guint8 page[PS], exp[PS];
+	for (guint i = 0; i < 10; i++) {
+		g_assert_true(sv_snapshot_reader_read_page(r, VMA_B + i * PS, page, &error));
+		if (want[i])
+			fill_page(exp, (VMA_B + i * PS) ^ ((guint64)want[i] << 40));
+		else
+			memset(exp, 0, PS);
+		if (memcmp(page, exp, PS))
+			g_error("%s: page %u is not seed %u", path, i, want[i]);
+	}
+}
+
+/* Incremental snapshots: a page listed and not stored is the parent's
+ * (through the chain), zeros where no ancestor stores it; a page not
+ * listed is absent whatever the parent holds; a missing or replaced parent
+ * is named, with what to do. */
+static void test_chain(void)
+{
+	const guint N = G_MAXUINT;
+	g_autofree char *base = tmp_path("chain-base.svs");
+	g_autofree char *child = tmp_path("chain-child.svs");
+	g_autofree char *grand = tmp_path("chain-grand.svs");
+	const guint base_seeds[10] = { 1, 1, 1, 1, 1, 1, 1, 1, N, N };
+	write_layer(base, NULL, "xxxxxxxxxx", base_seeds);
+	const guint child_seeds[10] = { N, 2, N, 0, N, N, N, N, 2, N };
+	write_layer(child, base, "xxxxxx..xx", child_seeds);
+	const guint child_view[10] = { 1, 2, 1, 0, 1, 1, 0, 0, 2, 0 };
+	check_layers(child, child_view);
+	const guint grand_seeds[10] = { N, N, N, N, N, N, 3, N, N, N };
+	write_layer(grand, child, "xxxxxxxxxx", grand_seeds);
+	const guint grand_view[10] = { 1, 2, 1, 0, 1, 1, 3, 0, 2, 0 };
+	check_layers(grand, grand_view);
+
+	g_autoptr(GError) error = NULL;
+	g_autofree char *moved = tmp_path("chain-base.moved");
+	g_assert_cmpint(g_rename(base, moved), ==, 0);
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(grand, &error);
+	g_assert_null(r);
+	g_assert_nonnull(strstr(error->message, "put it back"));
+	g_clear_error(&error);
+	/* another file in its place: refused by its digest */
+	write_layer(base, NULL, "xxxxxxxxxx", child_seeds);
+	r = sv_snapshot_reader_open(child, &error);
+	g_assert_null(r);
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_DATA);
+	g_assert_nonnull(strstr(error->message, "digest"));
+	g_unlink(moved);
+	g_unlink(base);
+	g_unlink(child);
+	g_unlink(grand);
+	/* a FIFO where a snapshot (or a parent it names) should be: refused,
+	 * not waited on */
+	g_autofree char *fifo = tmp_path("chain-fifo.svs");
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	g_clear_error(&error);
+	g_assert_null(sv_snapshot_reader_open(fifo, &error));
+	g_assert_nonnull(strstr(error->message, "not a regular file"));
+	g_unlink(fifo);
+}
+
 static void test_unfinished_leaves_nothing(void)
 {
 	g_autofree char *p = tmp_path("never.svs");
-	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_X86_64,
-				      .byte_order = SV_SNAP_LITTLE_ENDIAN,
-				      .page_size = PS };
+	SvSnapshotWriterOptions o = x86_options(0);
 	g_autoptr(GError) error = NULL;
 	SvSnapshotWriter *w = sv_snapshot_writer_new(p, &o, &error);
 	guint8 page[PS];
 	fill_page(page, 0);
 	g_assert_true(sv_snapshot_writer_add_pages(w, 0, page, 1, &error));
 	sv_snapshot_writer_free(w); /* as if the checkpoint failed half-way */
-	g_autoptr(GDir) d = g_dir_open(tmp_dir, 0, NULL);
-	const char *name;
-	while ((name = g_dir_read_name(d)))
-		g_assert_false(g_str_has_prefix(name, "never.svs"));
+	assert_nothing_named("never.svs");
 }
 
 /* Seeded random mutations of a valid file: the reader may refuse, never crash. */
@@ -535,6 +764,9 @@ int main(int argc, char **argv)
 			     test_borrowed_pages);
 	g_test_add_data_func("/snapshot/writer/borrowed-pages/zstd", GINT_TO_POINTER(3),
 			     test_borrowed_pages);
+	g_test_add_func("/snapshot/writer/direct-pages", test_direct_pages);
+	g_test_add_func("/snapshot/writer/direct-refusals", test_direct_refusals);
+	g_test_add_func("/snapshot/chain", test_chain);
 	g_test_add_func("/snapshot/truncated", test_truncated_everywhere);
 	g_test_add_func("/snapshot/bit-flips", test_bit_flips);
 	g_test_add_func("/snapshot/hostile/structure", test_hostile_files);

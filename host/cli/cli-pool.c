@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli-pool.c - `snapvm pool start|status|stop`: guests booted ahead of
+ * time for `snapvm restore --pool` (host/pool/pool.h), which takes one
+ * instead of booting and starts a replacement in the background.
+ */
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "host/cli/cli.h"
+#include "host/image/image.h"
+#include "host/machine/machine.h"
+#include "host/pool/pool.h"
+#include "host/restore/restore.h"
+#include "host/util/text-escape.h"
+
+#define POOL_MEMORY_DEFAULT 1024
+
+/* Boots one idle pool guest and leaves it running; prints its name. */
+static int start_one(const SvArchOps *arch, const SvImage *image, const SvCliVmOptions *vm,
+		     guint memory, int sfd)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *dir = g_dir_make_tmp("snapvm-pool-XXXXXX", &error);
+	g_autofree char *initrd = dir ? g_build_filename(dir, "initrd.cpio", NULL) : NULL;
+	g_autofree char *contents = NULL;
+	gsize len = 0;
+	/* sv_cli_boot removes the initrd it boots: a copy of the image's */
+	if (!dir || !g_file_get_contents(image->initramfs, &contents, &len, &error) ||
+	    !g_file_set_contents(initrd, contents, (gssize)len, &error)) {
+		if (dir)
+			g_rmdir(dir);
+		sv_cli_error("pool start", error);
+		return SV_EXIT_FAILURE;
+	}
+	g_autofree char *name = sv_pool_vm_name(arch->name, vm->cpu, memory);
+	/* As a restore boots (the restorer runs in it), and init_on_free=1:
+	 * the kernel zeroes pages when they are freed (at boot: all of them,
+	 * while the guest waits in the pool) and then skips zeroing them when
+	 * they are allocated (post_alloc_hook), so the restorer's staging
+	 * pages, most of a restore's time in the guest under TCG, come
+	 * zeroed ahead. */
+	g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch), "init_on_free=1",
+					     vm->append ? vm->append : "", NULL);
+	g_strstrip(cmdline);
+	SvMachineConfig config = {
+		.arch = arch,
+		.name = name,
+		.accel = vm->accel ? vm->accel : "auto",
+		.memory_mib = memory,
+		.vcpus = 1,
+		.cpu_model = vm->cpu,
+		.image_dir = image->dir,
+		.kernel = image->kernel,
+		.connect_uri = vm->connect,
+		.cmdline_extra = cmdline,
+		.initrd = initrd,
+	};
+	g_auto(SvCliGuest) g = { 0 };
+	int rc = sv_cli_boot("pool start", &config, dir, FALSE, sfd, vm->verbose, &g);
+	if (rc)
+		return rc;
+	printf("%s\n", g.machine->name);
+	fflush(stdout);
+	return 0;
+}
+
+static int pool_start(int argc, char **argv)
+{
+	SvCliVmOptions vm = SV_CLI_VM_OPTIONS_INIT;
+	gint count = 1;
+	GOptionEntry entries[] = {
+		{ "arch", 'a', 0, G_OPTION_ARG_STRING, &vm.arch,
+		  "Guest architecture (default: the host's)", "ARCH" },
+		{ "accel", 0, 0, G_OPTION_ARG_STRING, &vm.accel, "Accelerator: tcg or auto",
+		  "ACCEL" },
+		{ "cpu", 0, 0, G_OPTION_ARG_STRING, &vm.cpu,
+		  "CPU model, as for restore (default: the portable one)", "MODEL" },
+		{ "memory", 'm', 0, G_OPTION_ARG_INT, &vm.memory_mib,
+		  "Guest RAM in MiB (default 1024): a restore takes a guest with enough", "MIB" },
+		{ "count", 'n', 0, G_OPTION_ARG_INT, &count, "Guests to boot (default 1)", "N" },
+		{ "image", 0, 0, G_OPTION_ARG_FILENAME, &vm.image, "Guest image directory", "DIR" },
+		{ "append", 0, 0, G_OPTION_ARG_STRING, &vm.append,
+		  "Extra kernel command line (after the pool's own)", "ARGS" },
+		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &vm.verbose, "Print the steps", NULL },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("");
+	g_option_context_set_summary(ctx, "Boots idle guests for `snapvm restore --pool` and "
+					  "leaves them running; prints their names.");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	gboolean ok = sv_cli_parse(ctx, "pool start", &argc, &argv) && argc == 1 && count > 0 &&
+		      count <= 64 && sv_cli_vm_options_check(&vm, "pool start");
+	if (!ok) {
+		fprintf(stderr,
+			"snapvm pool start: see snapvm pool start --help (--count 1..64)\n");
+		sv_cli_vm_options_clear(&vm);
+		return SV_EXIT_USAGE;
+	}
+	g_autoptr(GError) error = NULL;
+	const SvArchOps *arch = sv_arch_lookup(vm.arch, &error);
+	g_autoptr(SvImage) image = arch ? sv_image_open(arch, vm.image, &error) : NULL;
+	int rc = SV_EXIT_FAILURE;
+	if (!image) {
+		sv_cli_error("pool start", error);
+		goto out;
+	}
+	guint memory = vm.memory_mib > 0 ? (guint)vm.memory_mib : POOL_MEMORY_DEFAULT;
+	int sfd = sv_cli_catch_signals();
+	for (gint i = 0; i < count; i++)
+		if ((rc = start_one(arch, image, &vm, memory, sfd)))
+			break;
+out:
+	sv_cli_vm_options_clear(&vm);
+	return rc;
+}
+
+static int pool_status(int argc, char **argv)
+{
+	gboolean json = FALSE;
+	GOptionEntry entries[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("");
+	g_option_context_set_summary(ctx, "Lists the pool's guests: arch, CPU model, memory, and "
+					  "whether a restore took it.");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!sv_cli_parse(ctx, "pool status", &argc, &argv) || argc != 1)
+		return SV_EXIT_USAGE;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) all = sv_pool_list(&error);
+	if (!all) {
+		sv_cli_error("pool status", error);
+		return SV_EXIT_FAILURE;
+	}
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_array(b);
+	for (guint i = 0; i < all->len; i++) {
+		const SvPoolGuest *g = &g_array_index(all, SvPoolGuest, i);
+		if (!json) {
+			g_autofree char *shown = sv_text_for_terminal(g->name, -1);
+			printf("%-44s %-8s %-20s %6u MiB  %s\n", shown, g->arch, g->cpu,
+			       g->memory_mib, g->claimed ? "taken" : "idle");
+			continue;
+		}
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "name");
+		json_builder_add_string_value(b, g->name);
+		json_builder_set_member_name(b, "arch");
+		json_builder_add_string_value(b, g->arch);
+		json_builder_set_member_name(b, "cpu");
+		json_builder_add_string_value(b, g->cpu);
+		json_builder_set_member_name(b, "memory_mib");
+		json_builder_add_int_value(b, g->memory_mib);
+		json_builder_set_member_name(b, "idle");
+		json_builder_add_boolean_value(b, !g->claimed);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	if (json)
+		sv_cli_print_json(b, TRUE);
+	return 0;
+}
+
+static int pool_stop(int argc, char **argv)
+{
+	g_autoptr(GOptionContext) ctx = g_option_context_new("");
+	g_option_context_set_summary(ctx, "Stops the pool's idle guests (those a restore took "
+					  "carry on).");
+	if (!sv_cli_parse(ctx, "pool stop", &argc, &argv) || argc != 1)
+		return SV_EXIT_USAGE;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) all = sv_pool_list(&error);
+	if (!all) {
+		sv_cli_error("pool stop", error);
+		return SV_EXIT_FAILURE;
+	}
+	int rc = 0;
+	for (guint i = 0; i < all->len; i++) {
+		const SvPoolGuest *g = &g_array_index(all, SvPoolGuest, i);
+		g_autoptr(GError) e = NULL;
+		if (g->claimed)
+			continue;
+		g_autoptr(SvMachine) m = sv_machine_open(g->name, &e);
+		if (!m || !sv_machine_stop(m, FALSE, NULL, &e)) {
+			sv_cli_error("pool stop", e);
+			rc = SV_EXIT_FAILURE;
+		}
+	}
+	return rc;
+}
+
+int sv_cmd_pool(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv);
+	} subs[] = { { "start", pool_start }, { "status", pool_status }, { "stop", pool_stop } };
+	for (guint i = 0; argc > 1 && i < G_N_ELEMENTS(subs); i++)
+		if (!strcmp(argv[1], subs[i].name))
+			return subs[i].fn(argc - 1, argv + 1);
+	fprintf(stderr,
+		"Usage: snapvm pool start|status|stop [OPTIONS]\n\n"
+		"Guests booted ahead of time for `snapvm restore --pool`, which takes one instead "
+		"of booting\n(the boot is most of a restore's time) and starts a replacement in the "
+		"background.\n  start   boot idle guests (--arch, --cpu, --memory, --count)\n"
+		"  status  list them\n  stop    stop the idle ones\n");
+	return argc > 1 && strcmp(argv[1], "--help") && strcmp(argv[1], "-h") ? SV_EXIT_USAGE : 0;
+}

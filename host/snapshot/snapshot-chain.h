@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snapshot-chain.h - incremental snapshots: which file a snapshot's PARENT
+ * names, and the page map a reader presents for the whole chain
+ * (snapshot-format.h says which page comes from where).
+ */
+#ifndef SNAPVM_SNAPSHOT_CHAIN_H
+#define SNAPVM_SNAPSHOT_CHAIN_H
+
+#include <glib.h>
+
+/* From a PARENT dict: the parent's path (a relative one resolved against
+ * child_path's folder), its digest (hex) and size. */
+char *sv_snapshot_chain_parent_path(const char *child_path, GVariant *parent, char **ret_digest,
+				    guint64 *ret_size, GError **error);
+
+/* The child's page map joined with its parent's: the child's own runs, then
+ * for every page the child lists in hashes (PAGE_HASHES) but does not store,
+ * the parent's run for it, its section number moved up by base. */
+GVariant *sv_snapshot_chain_pagemap(GVariant *own, GVariant *hashes, GVariant *parent_map,
+				    guint32 base, guint32 page_size, GError **error);
+
+#endif
