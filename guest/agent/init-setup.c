@@ -26,19 +26,22 @@ static void mount_one(const char *src, const char *dir, const char *type, const 
 }
 
 /* The image lists the modules in dependency order (images/build-image.sh),
- * because the initramfs has no modules.dep and no modprobe. */
-static void load_modules(void)
+ * because the initramfs has no modules.dep and no modprobe: in dir/load-order,
+ * the modules beside it. */
+static void load_modules(const char *dir)
 {
-	FILE *f = fopen("/lib/modules/load-order", "r");
+	char list[128];
+	snprintf(list, sizeof(list), "%s/load-order", dir);
+	FILE *f = fopen(list, "r");
 	if (!f)
-		return; /* everything built in */
+		return; /* everything built in, or no disk */
 	char line[256];
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\r\n")] = '\0';
 		if (!line[0] || line[0] == '#')
 			continue;
-		char path[300];
-		snprintf(path, sizeof(path), "/lib/modules/%s", line);
+		char path[400];
+		snprintf(path, sizeof(path), "%s/%s", dir, line);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			agent_log("module %s: %s", path, strerror(errno));
@@ -79,7 +82,14 @@ void agent_init_setup(void)
 	console_fds();
 	mount_one("tmpfs", "/tmp", "tmpfs", "mode=1777");
 	mount_one("tmpfs", "/run", "tmpfs", "mode=0755");
-	load_modules();
+	load_modules("/lib/modules");
+	/* appended by a run with a root filesystem image (image-root.c) */
+	load_modules("/lib/modules/disk");
+	agent_loopback_up();
+	if (!agent_enter_image_root()) {
+		agent_log("cannot enter the image's root filesystem; powering off");
+		agent_poweroff();
+	}
 }
 
 static bool read_small(const char *path, char *buf, size_t cap)

@@ -73,6 +73,7 @@ static const struct {
 	{ "checkpoint", sv_cmd_checkpoint, "write one process's state into a snapshot file" },
 	{ "inspect", sv_cmd_inspect, "show and verify what a snapshot file holds" },
 	{ "restore", sv_cmd_restore, "carry on a snapshot's process in a fresh guest" },
+	{ "image", sv_cmd_image, "build and manage guest images with a Debian userland" },
 };
 
 static void usage(FILE *f)

@@ -290,6 +290,12 @@ static gboolean kvm_backend_available(const SvMachineConfig *config, GError **er
 {
 	if (!kvm_available(config->arch, error))
 		return FALSE;
+	if (config->disk) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+			    "--accel kvm: snapvm's KVM VMM has no block device yet, so it cannot "
+			    "boot a root filesystem image (--image NAME); use --accel tcg");
+		return FALSE;
+	}
 	if (!portable_cpu(config)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 			    "--accel kvm presents only the portable CPU model (%s, as far "

@@ -1,0 +1,166 @@
+#!/bin/bash
+# images/build-rootfs.sh --arch x86_64|aarch64 --packages P1,P2,... --base DIR [--cache DIR]
+#
+# Builds a guest root filesystem from Debian 12 packages (the listed ones and
+# what they depend on) for `snapvm run --image` (see images/README.md):
+#   rootfs.ext4    read-only ext4 made with mke2fs -d (no root needed)
+#   modules.cpio   the kernel modules that mount it (virtio_blk, ext4,
+#                  overlay and what they need), for the base image's kernel,
+#                  appended to the initramfs only when a run uses the disk
+#   manifest.json  requested packages, every resolved package with version
+#                  and sha256, the files with sha256, image_sha256; written
+#                  last (a directory without it is incomplete)
+# into $CACHE/rootfs/<arch>/<key>/, key = hash of the inputs (this script,
+# the arch, the sorted package list, the base image's kernel). The last line
+# on stdout is that directory; a second build of the same inputs is instant.
+#
+# Packages are only unpacked (mmdebstrap --variant=extract), never
+# configured: foreign maintainer scripts would need qemu-user under
+# binfmt_misc, which a CI container often lacks, and unpacking is the same
+# on every arch. What a user notices: no dpkg database, no alternatives
+# symlinks (e.g. no /usr/bin/awk unless a package ships it), no ld.so.cache
+# (ld.so searches the default multiarch dirs), and the users and groups of
+# postinst scripts are missing (/etc/passwd holds root and nobody only).
+set -euo pipefail
+export PATH=$PATH:/usr/sbin:/sbin # mke2fs, modinfo
+
+usage() {
+	echo "usage: $0 --arch x86_64|aarch64 --packages P1,P2,... --base DIR [--cache DIR]" >&2
+	exit 2
+}
+ARCH='' PKGS='' BASE='' CACHE=${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--arch) ARCH=$2; shift 2 ;;
+	--packages) PKGS=$2; shift 2 ;;
+	--base) BASE=$2; shift 2 ;;
+	--cache) CACHE=$2; shift 2 ;;
+	*) usage ;;
+	esac
+done
+[ -n "$ARCH" ] && [ -n "$PKGS" ] && [ -n "$BASE" ] || usage
+log() { echo "build-rootfs[$ARCH]: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+case $ARCH in
+x86_64) DEBARCH=amd64 ;;
+aarch64) DEBARCH=arm64 ;;
+*) die "unknown arch $ARCH (x86_64 or aarch64)" ;;
+esac
+command -v mmdebstrap >/dev/null || die "mmdebstrap is not installed (apt-get install mmdebstrap)"
+command -v mke2fs >/dev/null || die "mke2fs is not installed (apt-get install e2fsprogs)"
+[ -f "$BASE/manifest.json" ] || die "no base image at $BASE (run scripts/setup.sh)"
+
+# The modules that mount the root: the block driver, the filesystems, and
+# crc32c, which ext4 asks the crypto API for by name (a request_module that
+# finds no modprobe in the guest, so it must be loaded first).
+MODULES=(virtio_blk crc32c_generic ext4 overlay)
+# Package names as apt spells them; sorted and deduplicated for the key.
+mapfile -t PACKAGES < <(tr ',' '\n' <<<"$PKGS" | sed 's/^ *//; s/ *$//' | grep -v '^$' | LC_ALL=C sort -u)
+for p in "${PACKAGES[@]}"; do
+	[[ $p =~ ^[a-z0-9][a-z0-9+.-]*$ ]] || die "'$p' is not a Debian package name"
+done
+[ ${#PACKAGES[@]} -gt 0 ] || die "no packages given"
+
+KDEB=$(jq -r '.inputs.packages[] | select(.name | startswith("linux-image-")) | .deb' "$BASE/manifest.json")
+KSHA=$(jq -r '.inputs.packages[] | select(.name | startswith("linux-image-")) | .sha256' "$BASE/manifest.json")
+[ -f "$CACHE/debs/$KDEB" ] || die "the base image's kernel package $KDEB is not in $CACHE/debs (run scripts/setup.sh)"
+
+SELF_SHA=$(cat "$0" "$(dirname "$0")/kernel-modules.sh" | sha256sum | cut -d' ' -f1)
+KEY=$(printf '%s\n' "$SELF_SHA" "$ARCH" "$KSHA" "${PACKAGES[@]}" | sha256sum | cut -c1-16)
+OUT=$CACHE/rootfs/$ARCH/$KEY
+if [ -f "$OUT/manifest.json" ]; then
+	log "up to date: $OUT"
+	echo "$OUT"
+	exit 0
+fi
+
+mkdir -p "$CACHE/rootfs/$ARCH"
+WORK=$(mktemp -d "$CACHE/rootfs/$ARCH/.build-XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+log "building $OUT from: ${PACKAGES[*]}"
+ROOT=$WORK/root
+# The downloaded .debs are kept (skip cleanup/apt/cache) so their names,
+# versions and sha256 go into the manifest; removed from the root after.
+retry=0
+until mmdebstrap --quiet --mode=root --variant=extract --architectures="$DEBARCH" \
+	--include="$(IFS=,; echo "${PACKAGES[*]}")" --skip=cleanup/apt/cache \
+	bookworm "$ROOT" >&2; do
+	retry=$((retry + 1))
+	[ $retry -lt 3 ] || die "mmdebstrap failed (a package name apt does not know? the mirror?)"
+	log "mmdebstrap failed (try $retry); retrying"
+	rm -rf "$ROOT"
+	sleep $((retry * 5))
+done
+ARCHIVES=$ROOT/var/cache/apt/archives
+for deb in "$ARCHIVES"/*.deb; do
+	printf '%s\t%s\t%s\t%s\n' "$(dpkg-deb -f "$deb" Package)" "$(dpkg-deb -f "$deb" Version)" \
+		"$(dpkg-deb -f "$deb" Architecture)" "$(sha256sum "$deb" | cut -d' ' -f1)"
+done | LC_ALL=C sort >"$WORK/packages.tsv"
+# What a run does not need: package caches and lists, documentation.
+rm -rf "$ROOT"/var/cache/apt/* "$ROOT"/var/lib/apt/lists/* "$ROOT"/usr/share/doc \
+	"$ROOT"/usr/share/man "$ROOT"/usr/share/info
+# No postinst ran: the accounts the guest's programs look up (getpwuid).
+[ -s "$ROOT/etc/passwd" ] || printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' \
+	'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin' >"$ROOT/etc/passwd"
+[ -s "$ROOT/etc/group" ] || printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' >"$ROOT/etc/group"
+# Mount points the agent uses when it switches into this root, and /work,
+# the default working directory of a run.
+mkdir -p "$ROOT"/{proc,sys,dev,run,tmp,root,work,workload}
+chmod 1777 "$ROOT/tmp"
+
+# Read-only ext4, sized to the content plus room for metadata; fixed UUID,
+# hash seed and time so the same tree gives the same bytes.
+KB=$(du -sk --apparent-size "$ROOT" | cut -f1)
+INODES=$(($(find "$ROOT" | wc -l) + 1024))
+SIZE_KB=$((KB + KB / 5 + INODES / 4 + 16384))
+UUID=$(printf '%s' "$KEY" | sha256sum | sed -E 's/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/\1-\2-\3-\4-\5/')
+E2FSPROGS_FAKE_TIME=1 mke2fs -q -F -t ext4 -b 4096 -m 0 -N "$INODES" -L snapvm-root -U "$UUID" \
+	-E "hash_seed=$UUID,root_owner=0:0" -O ^has_journal -d "$ROOT" \
+	"$WORK/rootfs.ext4" "${SIZE_KB}k" >&2 || die "mke2fs failed"
+
+# The modules, for the base image's kernel.
+dpkg-deb --fsys-tarfile "$CACHE/debs/$KDEB" | tar -x -C "$WORK" ./lib/modules
+RELEASE=$(cat "$BASE/kernel-release")
+MODDIR=$WORK/lib/modules/$RELEASE
+[ -d "$MODDIR" ] || die "$KDEB has no modules for $RELEASE"
+MROOT=$WORK/mods
+MOD_OUT=$MROOT/lib/modules/disk
+mkdir -p "$MOD_OUT"
+# shellcheck source=images/kernel-modules.sh
+. "$(dirname "$0")/kernel-modules.sh"
+# what the base initramfs loads already (the virtio core on x86_64)
+for m in $(jq -r '.inputs.modules[]' "$BASE/manifest.json"); do
+	m=${m%.ko}
+	MOD_SEEN[${m//-/_}]=1
+done
+for m in "${MODULES[@]}"; do add_module "$m"; done
+printf '%s\n' "${MOD_ORDER[@]}" >"$MOD_OUT/load-order"
+find "$MROOT" -exec touch -h -d @0 {} +
+(cd "$MROOT" && find . -mindepth 1 | LC_ALL=C sort |
+	cpio -o -H newc --owner 0:0 --reproducible --quiet) >"$WORK/modules.cpio"
+
+IMG=$WORK/image
+mkdir "$IMG"
+mv "$WORK/rootfs.ext4" "$WORK/modules.cpio" "$IMG/"
+(
+	cd "$IMG"
+	image_sha=$(sha256sum modules.cpio rootfs.ext4 | sha256sum | cut -d' ' -f1)
+	jq -n --arg arch "$ARCH" --arg key "$KEY" --arg release "$RELEASE" \
+		--arg builder "$SELF_SHA" --arg image_sha "$image_sha" \
+		--argjson requested "$(printf '%s\n' "${PACKAGES[@]}" | jq -R . | jq -s .)" \
+		--argjson packages "$(jq -R 'split("\t") | {name: .[0], version: .[1], arch: .[2], sha256: .[3]}' \
+			"$WORK/packages.tsv" | jq -s .)" \
+		--argjson modules "$(printf '%s\n' "${MOD_ORDER[@]}" | jq -R . | jq -s .)" \
+		--argjson files "$(for f in modules.cpio rootfs.ext4; do
+			jq -n --arg n "$f" --argjson s "$(stat -c %s "$f")" \
+				--arg h "$(sha256sum "$f" | cut -d' ' -f1)" '{name: $n, size: $s, sha256: $h}'
+		done | jq -s .)" \
+		'{kind: "rootfs", arch: $arch, key: $key, kernel_release: $release,
+		  variant: "extract", builder_sha256: $builder, requested: $requested,
+		  packages: $packages, modules: $modules, files: $files, image_sha256: $image_sha}'
+) >"$WORK/manifest.json"
+mv "$WORK/manifest.json" "$IMG/manifest.json"
+[ -f "$OUT/manifest.json" ] || rm -rf "$OUT"
+mv -T "$IMG" "$OUT" 2>/dev/null || [ -f "$OUT/manifest.json" ] || die "cannot publish $OUT"
+log "built $OUT ($(du -sh "$OUT" | cut -f1))"
+echo "$OUT"
