@@ -21,8 +21,6 @@
 #include "host/image/workload.h"
 #include "host/machine/machine.h"
 
-/* What the agent's command line flag for a root filesystem image names. */
-#define ROOT_DISK_PARAM "snapvm.root=vda"
 #define DEFAULT_WORKDIR "/work"
 
 typedef struct RunOptions {
@@ -58,20 +56,6 @@ static gboolean check_rootfs_arch(const SvRootfs *r, const char *asked, const Sv
 	}
 	*arch = sv_arch_lookup(r->arch, error);
 	return *arch != NULL;
-}
-
-/* Its modules are for one kernel: the base image must boot that one. */
-static gboolean check_rootfs_kernel(const SvRootfs *r, const SvImage *base, GError **error)
-{
-	if (!strcmp(r->kernel_release, base->kernel_release))
-		return TRUE;
-	g_autofree char *pk = g_strjoinv(",", r->requested);
-	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-		    "image '%s' was built for kernel %s, but the %s guest boots %s: rebuild it "
-		    "with snapvm image build --arch %s --packages %s --name %s",
-		    r->name, r->kernel_release, r->arch, base->kernel_release, r->arch, pk,
-		    r->name);
-	return FALSE;
 }
 
 /* The program's environment: a login-like default (with an image) or the
@@ -256,7 +240,7 @@ int sv_cmd_run(int argc, char **argv)
 		}
 	}
 	g_autoptr(SvImage) image = sv_image_open(arch, rootfs ? NULL : o.vm.image, &error);
-	if (!image || (rootfs && !check_rootfs_kernel(rootfs, image, &error))) {
+	if (!image || (rootfs && !sv_rootfs_check_kernel(rootfs, image->kernel_release, &error))) {
 		sv_cli_error("run", error);
 		return SV_EXIT_FAILURE;
 	}
@@ -268,7 +252,7 @@ int sv_cmd_run(int argc, char **argv)
 	sv_cli_verbose(o.vm.verbose, "run", "checked %s; image %s%s%s", program, image->dir,
 		       rootfs ? " with root filesystem " : "", rootfs ? rootfs->dir : "");
 	/* the agent switches into the disk's root when the command line says so */
-	g_autofree char *cmdline = rootfs ? g_strjoin(" ", ROOT_DISK_PARAM, o.vm.append, NULL)
+	g_autofree char *cmdline = rootfs ? g_strjoin(" ", SV_ROOTFS_CMDLINE, o.vm.append, NULL)
 					  : g_strdup(o.vm.append);
 	SvMachineConfig config = {
 		.arch = arch,

@@ -203,6 +203,21 @@ GPtrArray *sv_rootfs_list(void)
 	return g_steal_pointer(&out);
 }
 
+SvRootfs *sv_rootfs_of_disk(const char *disk, GError **error)
+{
+	g_autofree char *dir = g_path_get_dirname(disk);
+	g_autoptr(SvRootfs) r = sv_rootfs_open_dir(dir, error);
+	if (!r)
+		return NULL;
+	g_autoptr(GPtrArray) all = sv_rootfs_list();
+	for (guint i = 0; i < all->len && !r->name; i++) {
+		const SvRootfs *named = all->pdata[i];
+		if (!strcmp(named->dir, r->dir))
+			r->name = g_strdup(named->name);
+	}
+	return g_steal_pointer(&r);
+}
+
 SvRootfs *sv_rootfs_find_by_sha256(const char *sha256, GError **error)
 {
 	g_autofree char *root = rootfs_root();
@@ -555,4 +570,17 @@ char *sv_rootfs_build(const char *arch, const char *const *packages, const char 
 	g_strstrip(out);
 	const char *last = strrchr(out, '\n');
 	return g_strdup(last ? last + 1 : out);
+}
+
+gboolean sv_rootfs_check_kernel(const SvRootfs *r, const char *release, GError **error)
+{
+	if (!strcmp(r->kernel_release, release))
+		return TRUE;
+	g_autofree char *pk = g_strjoinv(",", r->requested);
+	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+		    "image '%s' was built for kernel %s, but the %s guest boots %s: rebuild it "
+		    "with snapvm image build --arch %s --packages %s --name %s",
+		    r->name ? r->name : r->dir, r->kernel_release, r->arch, release, r->arch, pk,
+		    r->name ? r->name : "NAME");
+	return FALSE;
 }

@@ -38,6 +38,9 @@ gboolean sv_rootfs_name_valid(const char *name, GError **error);
 SvRootfs *sv_rootfs_open(const char *name, GError **error);
 /* Opens the image in dir (complete: its manifest exists and parses). */
 SvRootfs *sv_rootfs_open_dir(const char *dir, GError **error);
+/* The image whose rootfs.ext4 disk is (a VM's record names its disk), with
+ * a name that points at it if there is one. */
+SvRootfs *sv_rootfs_of_disk(const char *disk, GError **error);
 /* Finds an image in the cache by image_sha256 (any name, or none). */
 SvRootfs *sv_rootfs_find_by_sha256(const char *sha256, GError **error);
 /* Checks every file's size and sha256 against the manifest, and the
@@ -46,6 +49,9 @@ gboolean sv_rootfs_verify(const SvRootfs *r, GError **error);
 /* Every registered image, sorted by name (SvRootfs, named); names that
  * point at nothing complete are left out. */
 GPtrArray *sv_rootfs_list(void);
+/* Its modules are for one kernel: the base image must boot that one
+ * (release). The error says how to rebuild it. */
+gboolean sv_rootfs_check_kernel(const SvRootfs *r, const char *release, GError **error);
 /* Points name at the image in dir (atomically; replaces an older target). */
 gboolean sv_rootfs_register(const char *name, const char *dir, GError **error);
 /* Forgets name, and deletes its image unless another name still uses it. */
@@ -60,5 +66,21 @@ char *sv_rootfs_import(const char *file, const char *name, GError **error);
  * returns its directory. */
 char *sv_rootfs_build(const char *arch, const char *const *packages, const char *base_dir,
 		      GError **error);
+
+/* Provenance keys of a snapshot taken in a guest that booted an image. */
+#define SV_PROV_ROOTFS_NAME "rootfs_name"
+#define SV_PROV_ROOTFS_SHA256 "rootfs_sha256"
+#define SV_PROV_ROOTFS_PACKAGES "rootfs_packages" /* as requested, comma-separated */
+
+/* The kernel parameter that makes the agent switch into the disk's root
+ * (guest/agent/image-root.c); the disk is the first virtio block device. */
+#define SV_ROOTFS_CMDLINE "snapvm.root=vda"
+
+/* The image a restore of a snapshot with provenance prov boots (rootfs-choice.c):
+ * *ret_rootfs NULL when the snapshot ran on none and asked is NULL; asked
+ * (--image NAME) must be the snapshot's image. The error says how to get a
+ * missing image. The chosen image is verified (sha256 of its files). */
+gboolean sv_rootfs_for_snapshot(GVariant *prov, const char *asked, SvRootfs **ret_rootfs,
+				GError **error);
 
 #endif

@@ -86,6 +86,7 @@ struct SvMachine {
 	char *console_log;
 	char *connect_uri; /* NULL for the default */
 	char *image_dir;   /* the guest image it booted, NULL if unknown */
+	char *disk;	   /* its root filesystem image's disk (SvMachineConfig.disk) or NULL */
 	guint memory_mib;
 };
 
