@@ -17,10 +17,13 @@
 # Packages are only unpacked (mmdebstrap --variant=extract), never
 # configured: foreign maintainer scripts would need qemu-user under
 # binfmt_misc, which a CI container often lacks, and unpacking is the same
-# on every arch. What a user notices: no dpkg database, no alternatives
-# symlinks (e.g. no /usr/bin/awk unless a package ships it), no ld.so.cache
-# (ld.so searches the default multiarch dirs), and the users and groups of
-# postinst scripts are missing (/etc/passwd holds root and nobody only).
+# on every arch. The one thing of theirs a program needs to start, the
+# alternatives symlinks (libblas.so.3 for numpy), is made here from their
+# update-alternatives --install lines. What a user notices: no dpkg
+# database, no ld.so.cache (ld.so searches the default multiarch dirs), no
+# byte-compiled .pyc until Python writes them (into the RAM overlay), and
+# the users and groups of postinst scripts are missing (/etc/passwd holds
+# root and nobody only).
 set -euo pipefail
 export PATH=$PATH:/usr/sbin:/sbin # mke2fs, modinfo
 
@@ -96,6 +99,47 @@ for deb in "$ARCHIVES"/*.deb; do
 	printf '%s\t%s\t%s\t%s\n' "$(dpkg-deb -f "$deb" Package)" "$(dpkg-deb -f "$deb" Version)" \
 		"$(dpkg-deb -f "$deb" Architecture)" "$(sha256sum "$deb" | cut -d' ' -f1)"
 done | LC_ALL=C sort >"$WORK/packages.tsv"
+# Alternatives: what postinst scripts would register with update-alternatives
+# --install (libblas.so.3 for numpy, for instance), the highest priority of
+# each name linked directly (no /etc/alternatives; literal arguments only).
+for deb in "$ARCHIVES"/*.deb; do
+	dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./postinst 2>/dev/null || true
+done | python3 -c '
+import os, re, sys
+root = sys.argv[1]
+text = re.sub(r"\\\n", " ", sys.stdin.read())
+best = {}
+pat = re.compile(r"update-alternatives\s+(?:--quiet\s+)?--install\s+(\S+)\s+(\S+)\s+(\S+)\s+(\d+)((?:\s+--slave\s+\S+\s+\S+\s+\S+)*)")
+for m in pat.finditer(text):
+    link, name, path, prio, slaves = m.groups()
+    pairs = [(link, path)] + [(a, c) for a, _, c in re.findall(r"--slave\s+(\S+)\s+(\S+)\s+(\S+)", slaves)]
+    if any("$" in x for p in pairs for x in p):
+        continue
+    if name not in best or int(prio) > best[name][0]:
+        best[name] = (int(prio), pairs)
+for name, (prio, pairs) in sorted(best.items()):
+    for link, path in pairs:
+        full = root + link
+        if os.path.lexists(full) or not os.path.exists(root + path):
+            continue
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        os.symlink(path, full)
+        print(f"build-rootfs: alternative {link} -> {path}", file=sys.stderr)
+' "$ROOT"
+# Byte-compiled Python, which postinst (py3compile) would have made: without
+# it every run compiles each module it imports, under TCG for seconds
+# (numpy). Bytecode does not depend on the arch, so the host's python3
+# compiles it when it is the image's version.
+PYVER=$(find "$ROOT/usr/bin" -maxdepth 1 -regex '.*/python3\.[0-9]+' -printf '%f\n' | sort | tail -n 1 || true)
+if [ -n "$PYVER" ] && command -v "$PYVER" >/dev/null; then
+	for d in "$ROOT/usr/lib/$PYVER" "$ROOT/usr/lib/python3/dist-packages"; do
+		[ -d "$d" ] || continue
+		"$PYVER" -m compileall -q -j 0 -s "$ROOT" -p / "$d" >/dev/null 2>&1 ||
+			log "some modules in ${d#"$ROOT"} did not compile (they compile when imported)"
+	done
+elif [ -n "$PYVER" ]; then
+	log "no host $PYVER: the image's Python modules compile when first imported"
+fi
 # What a run does not need: package caches and lists, documentation.
 rm -rf "$ROOT"/var/cache/apt/* "$ROOT"/var/lib/apt/lists/* "$ROOT"/usr/share/doc \
 	"$ROOT"/usr/share/man "$ROOT"/usr/share/info
