@@ -4,6 +4,7 @@
 # Builds a guest root filesystem from Debian 12 packages (the listed ones and
 # what they depend on) for `snapvm run --image` (see images/README.md):
 #   rootfs.ext4    read-only ext4 made with mke2fs -d (no root needed)
+#   files.tsv      sha256, size, mtime and path of every regular file in it
 #   modules.cpio   the kernel modules that mount it (virtio_blk, ext4,
 #                  overlay and what they need), for the base image's kernel,
 #                  appended to the initramfs only when a run uses the disk
@@ -152,6 +153,27 @@ rm -rf "$ROOT"/var/cache/apt/* "$ROOT"/var/lib/apt/lists/* "$ROOT"/usr/share/doc
 mkdir -p "$ROOT"/{proc,sys,dev,run,tmp,root,work,workload}
 chmod 1777 "$ROOT/tmp"
 
+# The index of the image's regular files (sha256, size, mtime in seconds,
+# path; sorted by path): a snapshot references a file of the image by its
+# path and sha256 instead of carrying it, and checks by size and mtime that
+# the guest's file is still the image's.
+python3 -c '
+import hashlib, os, sys
+root = sys.argv[1]
+rows = []
+for d, dirs, files in os.walk(root):
+    for f in files:
+        p = os.path.join(d, f)
+        st = os.lstat(p)
+        if not os.path.isfile(p) or os.path.islink(p):
+            continue
+        with open(p, "rb") as fh:
+            sha = hashlib.sha256(fh.read()).hexdigest()
+        rows.append((p[len(root):], sha, st.st_size, int(st.st_mtime)))
+for path, sha, size, mtime in sorted(rows):
+    print(f"{sha}\t{size}\t{mtime}\t{path}")
+' "$ROOT" >"$WORK/files.tsv"
+
 # Read-only ext4, sized to the content plus room for metadata; fixed UUID,
 # hash seed and time so the same tree gives the same bytes.
 KB=$(du -sk --apparent-size "$ROOT" | cut -f1)
@@ -185,17 +207,17 @@ find "$MROOT" -exec touch -h -d @0 {} +
 
 IMG=$WORK/image
 mkdir "$IMG"
-mv "$WORK/rootfs.ext4" "$WORK/modules.cpio" "$IMG/"
+mv "$WORK/rootfs.ext4" "$WORK/modules.cpio" "$WORK/files.tsv" "$IMG/"
 (
 	cd "$IMG"
-	image_sha=$(sha256sum modules.cpio rootfs.ext4 | sha256sum | cut -d' ' -f1)
+	image_sha=$(sha256sum files.tsv modules.cpio rootfs.ext4 | sha256sum | cut -d' ' -f1)
 	jq -n --arg arch "$ARCH" --arg key "$KEY" --arg release "$RELEASE" \
 		--arg builder "$SELF_SHA" --arg image_sha "$image_sha" \
 		--argjson requested "$(printf '%s\n' "${PACKAGES[@]}" | jq -R . | jq -s .)" \
 		--argjson packages "$(jq -R 'split("\t") | {name: .[0], version: .[1], arch: .[2], sha256: .[3]}' \
 			"$WORK/packages.tsv" | jq -s .)" \
 		--argjson modules "$(printf '%s\n' "${MOD_ORDER[@]}" | jq -R . | jq -s .)" \
-		--argjson files "$(for f in modules.cpio rootfs.ext4; do
+		--argjson files "$(for f in files.tsv modules.cpio rootfs.ext4; do
 			jq -n --arg n "$f" --argjson s "$(stat -c %s "$f")" \
 				--arg h "$(sha256sum "$f" | cut -d' ' -f1)" '{name: $n, size: $s, sha256: $h}'
 		done | jq -s .)" \

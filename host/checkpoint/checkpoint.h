@@ -49,6 +49,9 @@ typedef struct SvCheckpointOptions {
 	gboolean (*thaw)(guint32 pid, gpointer data, GError **error);
 	gboolean (*kill)(guint32 pid, gpointer data, GError **error);
 	gpointer control_data;
+	/* Files of the guest's root filesystem image that need not be carried
+	 * (host/image/rootfs-refs.h); NULL: carry every file. */
+	struct SvRootfsRefs *image_refs;
 } SvCheckpointOptions;
 
 typedef struct SvCheckpointStats {
@@ -62,8 +65,9 @@ typedef struct SvCheckpointStats {
 	guint attempts; /* pauses it took to find the task off the kernel */
 	guint vmas;
 	guint files;
-	guint64 pages_present; /* mapped pages copied */
-	guint64 pages_stored;  /* of which non-zero, in the file */
+	guint files_referenced; /* in the root filesystem image, not carried */
+	guint64 pages_present;	/* mapped pages copied */
+	guint64 pages_stored;	/* of which non-zero, in the file */
 	guint64 file_size;
 	const char *regs_source; /* "memory" or "vcpu" */
 	SvSyscallFixup syscall;

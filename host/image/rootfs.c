@@ -20,7 +20,7 @@
 #define NAME_FILE "name" /* in an export: the name it had */
 #define MAX_NAME 64
 /* The files an image has besides its manifest, hashed in this order. */
-static const char *const image_files[] = { "modules.cpio", "rootfs.ext4", NULL };
+static const char *const image_files[] = { "files.tsv", "modules.cpio", "rootfs.ext4", NULL };
 
 void sv_rootfs_free(SvRootfs *r)
 {
@@ -398,6 +398,7 @@ gboolean sv_rootfs_export(const SvRootfs *r, const char *file, GError **error)
 	g_autofree char *name_file = g_build_filename(stage, NAME_FILE, NULL);
 	g_autofree char *msrc = g_build_filename(r->dir, MANIFEST, NULL);
 	g_autofree char *mdst = g_build_filename(stage, MANIFEST, NULL);
+	g_autoptr(GPtrArray) argv = NULL;
 	if (!g_file_set_contents(name_file, r->name ? r->name : "imported", -1, error))
 		goto out;
 	for (const char *const *f = image_files; *f; f++) {
@@ -414,9 +415,14 @@ gboolean sv_rootfs_export(const SvRootfs *r, const char *file, GError **error)
 			    g_strerror(errno));
 		goto out;
 	}
-	const char *argv[] = { "tar",	  "-C",	    stage,	    "-chSf",	    tmp,
-			       NAME_FILE, MANIFEST, image_files[0], image_files[1], NULL };
-	if (!run_tool(argv, error))
+	argv = g_ptr_array_new();
+	const char *const head[] = { "tar", "-C", stage, "-chSf", tmp, NAME_FILE, MANIFEST };
+	for (gsize i = 0; i < G_N_ELEMENTS(head); i++)
+		g_ptr_array_add(argv, (gpointer)head[i]);
+	for (const char *const *f = image_files; *f; f++)
+		g_ptr_array_add(argv, (gpointer)*f);
+	g_ptr_array_add(argv, NULL);
+	if (!run_tool((const char *const *)argv->pdata, error))
 		goto out;
 	if (rename(tmp, file) < 0) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "cannot write %s: %s", file,
@@ -486,13 +492,13 @@ char *sv_rootfs_import(const char *file, const char *name, GError **error)
 	if (!run_tool(argv, error))
 		goto out;
 	/* members that are not regular files (links) are refused */
-	const char *all[] = { NAME_FILE, MANIFEST, image_files[0], image_files[1], NULL };
-	for (const char *const *f = all; *f; f++) {
-		g_autofree char *p = g_build_filename(tmpl, *f, NULL);
+	for (guint i = 0; i < 2 + g_strv_length((char **)image_files); i++) {
+		const char *f = i == 0 ? NAME_FILE : i == 1 ? MANIFEST : image_files[i - 2];
+		g_autofree char *p = g_build_filename(tmpl, f, NULL);
 		struct stat st;
 		if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
 			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
-				    "%s: member %s is not a regular file", file, *f);
+				    "%s: member %s is not a regular file", file, f);
 			goto out;
 		}
 	}

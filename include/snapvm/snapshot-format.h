@@ -90,6 +90,10 @@ enum sv_snap_section {
 	SV_SNAP_SECTION_PAGEMAP = 11,	 /* a(tuut): vaddr, pages, PAGES section index,
 					 * byte offset in its raw payload */
 	SV_SNAP_SECTION_PROVENANCE = 12, /* a{ss} */
+	/* a(sst): path, sha256, size of each file referenced in the root
+	 * filesystem image the provenance names (rootfs_sha256) instead of
+	 * carried; its VMAs and fds name it with sha256 "" (not carried) */
+	SV_SNAP_SECTION_IMAGE_FILES = 13,
 	SV_SNAP_SECTION_KIND_MAX_,
 };
 
@@ -104,6 +108,7 @@ enum sv_snap_section {
 #define SV_SNAP_FILES_TYPE "a(su)"
 #define SV_SNAP_PAGEMAP_TYPE "a(tuut)"
 #define SV_SNAP_PROVENANCE_TYPE "a{ss}"
+#define SV_SNAP_IMAGE_FILES_TYPE "a(sst)"
 
 /* Limits a reader enforces before it allocates anything. */
 #define SV_SNAP_MAX_SECTIONS 1000000u
