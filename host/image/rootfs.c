@@ -279,6 +279,14 @@ gboolean sv_rootfs_verify(const SvRootfs *r, GError **error)
 										  NULL);
 		}
 		g_autofree char *path = g_build_filename(r->dir, *f, NULL);
+		if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+			g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+				    "image %s has no %s (incomplete, or built by an older snapvm): "
+				    "rebuild it with snapvm image build",
+				    r->dir, *f);
+			g_string_free(listing, TRUE);
+			return FALSE;
+		}
 		g_autofree char *got = file_sha256(path, error);
 		if (!got || !is_hex(want, 64) || strcmp(got, want) != 0) {
 			if (got)

@@ -223,6 +223,11 @@ void sv_test_cmd_clear(SvTestCmd *r)
 
 SvTestCmd sv_test_snapvm(const char *const *args)
 {
+	return sv_test_snapvm_env(args, NULL);
+}
+
+SvTestCmd sv_test_snapvm_env(const char *const *args, char **envp)
+{
 	g_autofree char *exe = sv_test_build_path("host/snapvm");
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	g_ptr_array_add(argv, exe);
@@ -232,7 +237,7 @@ SvTestCmd sv_test_snapvm(const char *const *args)
 	SvTestCmd r = { 0 };
 	g_autoptr(GError) error = NULL;
 	gint wait_status;
-	g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+	g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL,
 				   &r.out, &r.err, &wait_status, &error));
 	g_assert_no_error(error);
 	r.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;

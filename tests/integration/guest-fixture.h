@@ -50,6 +50,8 @@ void sv_test_cmd_clear(SvTestCmd *r);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvTestCmd, sv_test_cmd_clear)
 /* Runs the build's snapvm with args (NULL-terminated) and waits for it. */
 SvTestCmd sv_test_snapvm(const char *const *args);
+/* The same with environment envp (NULL: ours). */
+SvTestCmd sv_test_snapvm_env(const char *const *args, char **envp);
 
 /* Runs a host program and returns its stdout (asserting it exits 0). */
 char *sv_test_host_output(const char *const *argv);

@@ -181,11 +181,45 @@ static gboolean multi_threaded_refusal(const char *err)
 	return strstr(err, "thread") != NULL;
 }
 
+/* A cache with no image, and one whose only image (named "other") is not
+ * the snapshot's: restore must say how to get the image, and refuse the
+ * other one. */
+static void restore_refusals(const char *snap)
+{
+	g_autofree char *cache = g_build_filename(workdir, "cache", NULL);
+	g_autofree char *fake = g_build_filename(cache, "rootfs", arch, "fake", NULL);
+	g_autofree char *names = g_build_filename(cache, "rootfs", "names", NULL);
+	g_assert_cmpint(g_mkdir_with_parents(fake, 0755), ==, 0);
+	g_auto(GStrv) env = g_environ_setenv(g_get_environ(), "SNAPVM_CACHE_DIR", cache, TRUE);
+	const char *rs[] = { "restore", snap, NULL };
+	g_auto(SvTestCmd) missing = sv_test_snapvm_env(rs, env);
+	expect(&missing, 125, "snapvm image import", "restore without the image");
+	g_autofree char *manifest = g_strdup_printf(
+		"{\"kind\": \"rootfs\", \"arch\": \"%s\", \"image_sha256\": \"%064d\", "
+		"\"requested\": [\"x\"], \"packages\": []}",
+		arch, 0);
+	const char *files[] = { "manifest.json", "rootfs.ext4", "modules.cpio", "files.tsv" };
+	for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
+		g_autofree char *p = g_build_filename(fake, files[i], NULL);
+		g_assert_true(g_file_set_contents(p, i ? "" : manifest, -1, NULL));
+	}
+	g_assert_cmpint(g_mkdir_with_parents(names, 0755), ==, 0);
+	g_autofree char *link = g_build_filename(names, "other", NULL);
+	g_assert_cmpint(symlink(fake, link), ==, 0);
+	const char *other[] = { "restore", "--image", "other", snap, NULL };
+	g_auto(SvTestCmd) diff = sv_test_snapvm_env(other, env);
+	expect(&diff, 125, "is a different one", "restore on another image");
+	const char *rm[] = { "rm", "-rf", cache, NULL };
+	g_free(sv_test_host_output(rm));
+}
+
 /* Runs script uninterrupted, then again detached: checkpointed after
- * settle_s, restored in a fresh guest; the restored output must be the end
- * of the uninterrupted one, with the same exit status. */
+ * settle_s (files referenced in the image, then self-contained), the first
+ * restored in a fresh guest; the restored output must be the end of the
+ * uninterrupted one, with the same exit status. */
 static void checkpoint_restore(const char *script, const char *steps, const char *delay,
-			       const char *vcpus, int want_status, double settle_s)
+			       const char *vcpus, int want_status, double settle_s,
+			       gboolean refusals)
 {
 	g_autofree char *src = source_path(script);
 	g_autofree char *base = g_path_get_basename(script);
@@ -203,19 +237,31 @@ static void checkpoint_restore(const char *script, const char *steps, const char
 	guint pid = pid_from_json(d.out);
 	g_usleep((gulong)(settle_s * G_USEC_PER_SEC));
 	g_autofree char *snap = g_build_filename(workdir, "snap.svs", NULL);
+	g_autofree char *self = g_build_filename(workdir, "self.svs", NULL);
 	g_autofree char *pid_s = g_strdup_printf("%u", pid);
 	const char *ck[] = { "checkpoint", vm, "--pid", pid_s, "-o", snap, NULL };
 	g_auto(SvTestCmd) c = sv_test_snapvm(ck);
+	const char *ck_self[] = { "checkpoint",	      vm,   "--pid", pid_s,
+				  "--self-contained", "-o", self,    NULL };
+	g_auto(SvTestCmd) cs = sv_test_snapvm(c.status == 0 ? ck_self : ck);
 	const char *stop[] = { "stop", vm, NULL };
 	g_auto(SvTestCmd) s = sv_test_snapvm(stop);
 	if (c.status != 0 && multi_threaded_refusal(c.err)) {
 		g_test_skip("multi-threaded checkpoint not supported");
 		return;
 	}
-	expect(&c, 0, NULL, "checkpoint");
-	GStatBuf st;
+	expect(&c, 0, "referenced in the image", "checkpoint");
+	expect(&cs, 0, NULL, "checkpoint --self-contained");
+	GStatBuf st, st_self;
 	g_assert_cmpint(g_stat(snap, &st), ==, 0);
-	g_test_message("%s snapshot: %.1f MiB", base, st.st_size / 1048576.0);
+	g_assert_cmpint(g_stat(self, &st_self), ==, 0);
+	g_test_message("%s snapshot: %.1f MiB referencing the image's files, %.1f MiB "
+		       "self-contained",
+		       base, st.st_size / 1048576.0, st_self.st_size / 1048576.0);
+	g_assert_cmpint(st.st_size, <, st_self.st_size);
+	g_unlink(self);
+	if (refusals)
+		restore_refusals(snap);
 	const char *rs[] = { "restore", snap, NULL };
 	g_auto(SvTestCmd) r = sv_test_snapvm(rs);
 	expect(&r, want_status, "done", "restore");
@@ -229,7 +275,8 @@ static void checkpoint_restore(const char *script, const char *steps, const char
 static void test_python(void)
 {
 	if (need_image())
-		checkpoint_restore("tests/workloads/python/floats.py", "40", "0.25", "1", 7, 6.0);
+		checkpoint_restore("tests/workloads/python/floats.py", "40", "0.25", "1", 7, 6.0,
+				   TRUE);
 }
 
 static void test_numpy_run(void)
@@ -247,7 +294,8 @@ static void test_numpy_run(void)
 static void test_numpy_checkpoint(void)
 {
 	if (need_image())
-		checkpoint_restore("tests/workloads/python/matvec.py", "40", "0.25", "2", 0, 10.0);
+		checkpoint_restore("tests/workloads/python/matvec.py", "40", "0.25", "2", 0, 10.0,
+				   FALSE);
 }
 
 int main(int argc, char **argv)
