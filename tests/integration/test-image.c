@@ -209,7 +209,7 @@ static void restore_refusals(const char *snap)
 	const char *other[] = { "restore", "--image", "other", snap, NULL };
 	g_auto(SvTestCmd) diff = sv_test_snapvm_env(other, env);
 	expect(&diff, 125, "is a different one", "restore on another image");
-	const char *rm[] = { "rm", "-rf", cache, NULL };
+	const char *rm[] = { "/bin/rm", "-rf", cache, NULL };
 	g_free(sv_test_host_output(rm));
 }
 
