@@ -9,8 +9,10 @@
 #                  overlay and what they need), for the base image's kernel,
 #                  appended to the initramfs only when a run uses the disk
 #   manifest.json  requested packages, every resolved package with version
-#                  and sha256, the files with sha256, image_sha256; written
-#                  last (a directory without it is incomplete)
+#                  and sha256, the files with sha256, image_sha256 (over
+#                  files.tsv and modules.cpio: the same packages give the
+#                  same image_sha256); written last (a directory without it
+#                  is incomplete)
 # into $CACHE/rootfs/<arch>/<key>/, key = hash of the inputs (this script,
 # the arch, the sorted package list, the base image's kernel). The last line
 # on stdout is that directory; a second build of the same inputs is instant.
@@ -83,6 +85,10 @@ WORK=$(mktemp -d "$CACHE/rootfs/$ARCH/.build-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 log "building $OUT from: ${PACKAGES[*]}"
 ROOT=$WORK/root
+# Files this build makes (directories, .pyc, links, accounts) get time 0
+# at the end, so the same inputs give the same bytes; packaged files keep
+# their package's times (Python checks them against the .pyc).
+touch "$WORK/.start"
 # The downloaded .debs are kept (skip cleanup/apt/cache) so their names,
 # versions and sha256 go into the manifest; removed from the root after.
 retry=0
@@ -131,7 +137,7 @@ for name, (prio, pairs) in sorted(best.items()):
 # it every run compiles each module it imports, under TCG for seconds
 # (numpy). Bytecode does not depend on the arch, so the host's python3
 # compiles it when it is the image's version.
-PYVER=$(find "$ROOT/usr/bin" -maxdepth 1 -regex '.*/python3\.[0-9]+' -printf '%f\n' | sort | tail -n 1 || true)
+PYVER=$([ -d "$ROOT/usr/bin" ] && find "$ROOT/usr/bin" -maxdepth 1 -regex '.*/python3\.[0-9]+' -printf '%f\n' | sort | tail -n 1 || true)
 if [ -n "$PYVER" ] && command -v "$PYVER" >/dev/null; then
 	for d in "$ROOT/usr/lib/$PYVER" "$ROOT/usr/lib/python3/dist-packages"; do
 		[ -d "$d" ] || continue
@@ -152,6 +158,10 @@ rm -rf "$ROOT"/var/cache/apt/* "$ROOT"/var/lib/apt/lists/* "$ROOT"/usr/share/doc
 # the default working directory of a run.
 mkdir -p "$ROOT"/{proc,sys,dev,run,tmp,root,work,workload}
 chmod 1777 "$ROOT/tmp"
+
+
+find "$ROOT" -newer "$WORK/.start" -exec touch -h -d @0 {} +
+find "$ROOT" -type d -exec touch -h -d @0 {} +
 
 # The index of the image's regular files (sha256, size, mtime in seconds,
 # path; sorted by path): a snapshot references a file of the image by its
@@ -210,7 +220,12 @@ mkdir "$IMG"
 mv "$WORK/rootfs.ext4" "$WORK/modules.cpio" "$WORK/files.tsv" "$IMG/"
 (
 	cd "$IMG"
-	image_sha=$(sha256sum files.tsv modules.cpio rootfs.ext4 | sha256sum | cut -d' ' -f1)
+	# The image's identity is what the guest gets - every file's contents,
+	# size and mtime (files.tsv) and the modules - not the ext4's bytes:
+	# mke2fs 1.47.0 copies the unpacked files' ctime and atime, so two
+	# builds of the same packages differ there. rootfs.ext4 is checked by
+	# its own sha256 in "files".
+	image_sha=$(sha256sum files.tsv modules.cpio | sha256sum | cut -d' ' -f1)
 	jq -n --arg arch "$ARCH" --arg key "$KEY" --arg release "$RELEASE" \
 		--arg builder "$SELF_SHA" --arg image_sha "$image_sha" \
 		--argjson requested "$(printf '%s\n' "${PACKAGES[@]}" | jq -R . | jq -s .)" \
