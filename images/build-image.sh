@@ -35,7 +35,10 @@ esac
 # virtio-serial driver and what it depends on (resolved below with modinfo),
 # on PCI (QEMU pc and virt boards) and on MMIO (microvm, and our own VMM).
 MODULES=(virtio_console virtio_pci virtio_mmio)
-SELF_SHA=$(sha256sum "$0" | cut -d' ' -f1)
+# this script and the module helper it sources
+SELF_SHA=$(cat "$0" "$(dirname "$0")/kernel-modules.sh" | sha256sum | cut -d' ' -f1)
+# shellcheck source=images/kernel-modules.sh
+. "$(dirname "$0")/kernel-modules.sh"
 
 # apt can fail transiently ("mirror sync in progress"): retry a few times.
 retry() {
@@ -185,29 +188,9 @@ ln -s busybox "$ROOT/bin/sh"
 # The kernel opens /dev/console for init's stdio before anything mounts
 # devtmpfs; without the node init starts with no console at all.
 mknod -m 600 "$ROOT/dev/console" c 5 1 || die "mknod /dev/console failed (run as root)"
-declare -A SEEN
-ORDER=()
-# Module names use "_" where file names may use "-"; match either.
-find_module() { find "$MODDIR" -regex ".*/${1//_/[-_]}\.ko\(\.xz\)?" -print -quit; }
-add_module() { # depth-first: dependencies go first
-	local name=${1//-/_} ko dep deps
-	[ -z "${SEEN[$name]:-}" ] || return 0
-	SEEN[$name]=1
-	if grep -qE "/${name//_/[-_]}\.ko\$" "$MODDIR/modules.builtin"; then return 0; fi
-	ko=$(find_module "$name")
-	[ -n "$ko" ] || die "module $name is neither built in nor in the package"
-	deps=$(modinfo -F depends "$ko") || die "modinfo $ko failed"
-	for dep in ${deps//,/ }; do add_module "$dep"; done
-	# The agent calls finit_module without MODULE_INIT_COMPRESSED_FILE, so
-	# store modules uncompressed (bookworm ships plain .ko anyway).
-	case $ko in
-	*.xz) xz -dc "$ko" >"$ROOT/lib/modules/$(basename "$ko" .xz)" ;;
-	*) cp "$ko" "$ROOT/lib/modules/" ;;
-	esac
-	ORDER+=("$(basename "$ko" .xz)")
-}
+MOD_OUT=$ROOT/lib/modules
 for m in "${MODULES[@]}"; do add_module "$m"; done
-printf '%s\n' "${ORDER[@]}" >"$ROOT/lib/modules/load-order"
+printf '%s\n' "${MOD_ORDER[@]}" >"$ROOT/lib/modules/load-order"
 # Reproducible: sorted names, fixed times, root-owned.
 find "$ROOT" -exec touch -h -d @0 {} +
 (cd "$ROOT" && find . -mindepth 1 | LC_ALL=C sort |
@@ -234,7 +217,7 @@ find "$ROOT" -exec touch -h -d @0 {} +
 	echo "    ],"
 	echo "    \"agent_sha256\": \"$AGENT_SHA\","
 	echo "    \"builder_sha256\": \"$SELF_SHA\","
-	echo "    \"modules\": [$(printf '"%s",' "${ORDER[@]}" | sed 's/,$//')]"
+	echo "    \"modules\": [$(printf '"%s",' "${MOD_ORDER[@]}" | sed 's/,$//')]"
 	echo "  },"
 	echo "  \"files\": ["
 	sep=

@@ -44,6 +44,7 @@ HOST_PACKAGES=(
 	qemu-system-x86 qemu-system-arm qemu-utils
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	busybox-static cpio xz-utils kmod file binutils jq
+	mmdebstrap debian-archive-keyring e2fsprogs
 )
 
 # (No `cmd | grep -q` here: under pipefail, grep -q leaving at its match

@@ -6,7 +6,7 @@
  * says. Plain libc, static: the guest has nothing else.
  *
  * Files: main.c (event loop, dispatch, reaping children), init-setup.c
- * (PID 1 duties), log.c (messages on the console), small-file.c (reading
+ * (PID 1 duties), image-root.c (a run's root filesystem image, loopback), log.c (messages on the console), small-file.c (reading
  * /proc and /sys entries), channel.c (frame I/O on the port), workloads.c
  * (children: start, forward output), outbuf.c (bounded output buffers),
  * procfs.c (process list), readfile.c (file contents for the host), hold.c
@@ -39,6 +39,15 @@ bool agent_read_file(const char *path, char *buf, size_t cap);
  * /lib/modules/load-order. Failures are printed, not fatal: a later step
  * (finding the port) reports what is missing. */
 void agent_init_setup(void);
+/* ---- image-root.c ---- */
+/* With snapvm.root=DEV on the kernel command line: mounts /dev/DEV (ext4,
+ * read-only) under a RAM overlay and makes it the root. True when done or
+ * not asked for; false (after saying why) when the root cannot be entered. */
+bool agent_enter_image_root(void);
+/* Brings lo up (127.0.0.1). Failures are printed, not fatal. */
+void agent_loopback_up(void);
+
+/* ---- init-setup.c (continued) ---- */
 /* Waits up to timeout_ms for the named virtio port and returns its /dev path. */
 bool agent_find_port(const char *name, int timeout_ms, char *path, size_t cap);
 /* Powers the guest off (as PID 1) or exits (when run by hand). */
@@ -89,8 +98,10 @@ size_t channel_queued(const struct channel *ch);
 void channel_flush(struct channel *ch, int timeout_ms);
 
 /* ---- workloads.c ---- */
-/* Starts argv; returns the pid, or -errno with *what naming the failed step. */
-pid_t workloads_start(char *const argv[], const char **what);
+/* Starts argv with envp (NULL: a default environment) in cwd (NULL: "/");
+ * an argv[0] without a slash is looked up in envp's PATH. Returns the pid,
+ * or -errno with *what naming the failed step. */
+pid_t workloads_start(char *const argv[], char *const envp[], const char *cwd, const char **what);
 /* Adds the workloads' pipes to a pollfd array; returns how many were added. */
 struct pollfd;
 int workloads_poll_fds(const struct channel *ch, struct pollfd *fds, int max);

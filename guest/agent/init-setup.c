@@ -25,26 +25,61 @@ static void mount_one(const char *src, const char *dir, const char *type, const 
 		agent_log("mount %s on %s: %s", type, dir, strerror(errno));
 }
 
-/* The image lists the modules in dependency order (images/build-image.sh),
- * because the initramfs has no modules.dep and no modprobe. */
-static void load_modules(void)
+/* The parameters the kernel command line gives module name ("name.key=v"
+ * before any "--"), as "key=v ..." for finit_module: what modprobe does,
+ * and the kernel does only for built-in code. virtio_mmio.device= is how
+ * snapvm's own VMM announces its disk. */
+static void module_params(const char *name, char *out, size_t cap)
 {
-	FILE *f = fopen("/lib/modules/load-order", "r");
+	char cmdline[4096];
+	out[0] = '\0';
+	if (!agent_read_file("/proc/cmdline", cmdline, sizeof(cmdline)))
+		return;
+	size_t n = strlen(name), used = 0;
+	for (char *tok = strtok(cmdline, " \n"); tok; tok = strtok(NULL, " \n")) {
+		if (!strcmp(tok, "--"))
+			break;
+		if (strncmp(tok, name, n) != 0 || tok[n] != '.' || !strchr(tok + n + 1, '='))
+			continue;
+		int k = snprintf(out + used, cap - used, "%s%s", used ? " " : "", tok + n + 1);
+		if (k < 0 || (size_t)k >= cap - used) {
+			out[used] = '\0';
+			return;
+		}
+		used += (size_t)k;
+	}
+}
+
+/* The image lists the modules in dependency order (images/build-image.sh),
+ * because the initramfs has no modules.dep and no modprobe: in dir/load-order,
+ * the modules beside it. */
+static void load_modules(const char *dir)
+{
+	char list[128];
+	snprintf(list, sizeof(list), "%s/load-order", dir);
+	FILE *f = fopen(list, "r");
 	if (!f)
-		return; /* everything built in */
+		return; /* everything built in, or no disk */
 	char line[256];
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\r\n")] = '\0';
 		if (!line[0] || line[0] == '#')
 			continue;
-		char path[300];
-		snprintf(path, sizeof(path), "/lib/modules/%s", line);
+		char path[400];
+		snprintf(path, sizeof(path), "%s/%s", dir, line);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			agent_log("module %s: %s", path, strerror(errno));
 			continue;
 		}
-		if (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)
+		/* "virtio_mmio.ko" -> "virtio_mmio" (modules.builtin's names use '_') */
+		char name[256], params[1024];
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(line, "."), line);
+		for (char *c = name; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		module_params(name, params, sizeof(params));
+		if (syscall(SYS_finit_module, fd, params, 0) < 0 && errno != EEXIST)
 			agent_log("loading %s: %s", line, strerror(errno));
 		close(fd);
 	}
@@ -79,7 +114,14 @@ void agent_init_setup(void)
 	console_fds();
 	mount_one("tmpfs", "/tmp", "tmpfs", "mode=1777");
 	mount_one("tmpfs", "/run", "tmpfs", "mode=0755");
-	load_modules();
+	load_modules("/lib/modules");
+	/* appended by a run with a root filesystem image (image-root.c) */
+	load_modules("/lib/modules/disk");
+	agent_loopback_up();
+	if (!agent_enter_image_root()) {
+		agent_log("cannot enter the image's root filesystem; powering off");
+		agent_poweroff();
+	}
 }
 
 static bool read_small(const char *path, char *buf, size_t cap)

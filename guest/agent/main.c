@@ -47,6 +47,14 @@ static void reply_hello(struct channel *ch, uint32_t tag)
 	channel_send(ch, SV_MSG_HELLO_REPLY, tag, buf, (uint32_t)w.len);
 }
 
+/* A string field of a request, copied and NUL-terminated (NULL if short). */
+static char *take_str(struct sv_rbuf *r)
+{
+	uint32_t n;
+	const uint8_t *s = sv_rbuf_bytes(r, &n);
+	return s ? strndup((const char *)s, n) : NULL;
+}
+
 static void handle_run(struct channel *ch, const struct frame *f)
 {
 	struct sv_rbuf r;
@@ -68,16 +76,25 @@ static void handle_run(struct channel *ch, const struct frame *f)
 		return;
 	}
 	char *argv[SV_PROTO_MAX_ARGS + 1] = { 0 };
-	for (uint32_t i = 0; i < argc; i++) {
-		uint32_t n;
-		const uint8_t *s = sv_rbuf_bytes(&r, &n);
-		argv[i] = s ? strndup((const char *)s, n) : NULL;
+	char *envp[SV_PROTO_MAX_ARGS + 1] = { 0 };
+	char *cwd = NULL;
+	for (uint32_t i = 0; i < argc; i++)
+		argv[i] = take_str(&r);
+	uint32_t envc = 0;
+	if (flags & SV_RUN_ENV_CWD) {
+		envc = sv_rbuf_u32(&r);
+		if (envc > SV_PROTO_MAX_ARGS)
+			r.bad = true;
+		for (uint32_t i = 0; i < envc && !r.bad; i++)
+			envp[i] = take_str(&r);
+		cwd = take_str(&r);
 	}
 	if (!sv_rbuf_done(&r)) {
 		channel_send_error(ch, f->hdr.tag, SV_MSG_RUN, EINVAL, "malformed RUN request");
 	} else {
 		const char *what = "";
-		pid_t pid = workloads_start(argv, &what);
+		pid_t pid = workloads_start(argv, (flags & SV_RUN_ENV_CWD) ? envp : NULL, cwd,
+					    &what);
 		if (pid < 0) {
 			channel_send_error(ch, f->hdr.tag, SV_MSG_RUN, (int)-pid,
 					   "cannot run %s: %s: %s", argv[0], what,
@@ -92,6 +109,9 @@ static void handle_run(struct channel *ch, const struct frame *f)
 	}
 	for (uint32_t i = 0; i < argc; i++)
 		free(argv[i]);
+	for (uint32_t i = 0; i < envc; i++)
+		free(envp[i]);
+	free(cwd);
 }
 
 static void dispatch(struct channel *ch, const struct frame *f)

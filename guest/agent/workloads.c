@@ -44,7 +44,42 @@ static struct workload table[MAX_WORKLOADS];
 
 static char *const workload_env[] = { "PATH=/bin:/workload", "HOME=/", "TERM=dumb", NULL };
 
-pid_t workloads_start(char *const argv[], const char **what)
+/* What execvpe does, with the PATH of the environment the program gets
+ * (execvpe would search the agent's own). Returns only on failure, with
+ * errno from the most telling attempt: ENOENT when no directory has it. */
+static void exec_in_path(char *const argv[], char *const envp[])
+{
+	if (strchr(argv[0], '/')) {
+		execve(argv[0], argv, envp);
+		return;
+	}
+	const char *path = "/usr/local/bin:/usr/bin:/bin";
+	for (char *const *e = envp; *e; e++)
+		if (!strncmp(*e, "PATH=", 5))
+			path = *e + 5;
+	int best = ENOENT;
+	for (const char *dir = path;; dir++) {
+		const char *end = strchrnul(dir, ':');
+		char full[4096];
+		int n = snprintf(full, sizeof(full), "%.*s%s%s", (int)(end - dir), dir,
+				 end == dir ? "" : "/", argv[0]);
+		if (n > 0 && (size_t)n < sizeof(full)) {
+			execve(full, argv, envp);
+			/* a file that is there but cannot run says more than
+			 * "not in the next directory either" */
+			if (errno != ENOENT && errno != ENOTDIR)
+				best = errno;
+			else if (best == ENOENT && access(full, F_OK) == 0)
+				best = ENOEXEC; /* there, but its interpreter is not */
+		}
+		if (!*end)
+			break;
+		dir = end;
+	}
+	errno = best;
+}
+
+pid_t workloads_start(char *const argv[], char *const envp[], const char *cwd, const char **what)
 {
 	struct workload *w = NULL;
 	for (int i = 0; i < MAX_WORKLOADS && !w; i++)
@@ -94,13 +129,13 @@ pid_t workloads_start(char *const argv[], const char **what)
 		if (null == 0)
 			fcntl(0, F_SETFD, 0);
 		if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0 ||
-		    chdir("/") < 0) {
+		    chdir(cwd ? cwd : "/") < 0) {
 			int e = errno;
 			if (write(exec_err[1], &e, sizeof(e)) < 0)
 				_exit(127);
 			_exit(127);
 		}
-		execve(argv[0], argv, workload_env);
+		exec_in_path(argv, envp ? envp : workload_env);
 		int e = errno;
 		if (write(exec_err[1], &e, sizeof(e)) < 0)
 			_exit(127);

@@ -489,18 +489,36 @@ static gboolean hello_exchange(SvAgentClient *client, guint timeout_ms, SvAgentI
 gboolean sv_agent_client_run(SvAgentClient *client, const char *const *argv, guint32 flags,
 			     guint32 *ret_pid, GError **error)
 {
+	return sv_agent_client_run_in(client, argv, NULL, NULL, flags, ret_pid, error);
+}
+
+gboolean sv_agent_client_run_in(SvAgentClient *client, const char *const *argv,
+				const char *const *envp, const char *cwd, guint32 flags,
+				guint32 *ret_pid, GError **error)
+{
 	guint argc = g_strv_length((char **)argv);
-	if (argc == 0 || argc > SV_PROTO_MAX_ARGS) {
+	guint envc = envp ? g_strv_length((char **)envp) : 0;
+	if (argc == 0 || argc > SV_PROTO_MAX_ARGS || envc > SV_PROTO_MAX_ARGS) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "a workload needs 1 to %u arguments (got %u)", SV_PROTO_MAX_ARGS, argc);
+			    "a workload needs 1 to %u arguments and at most %u environment "
+			    "variables (got %u and %u)",
+			    SV_PROTO_MAX_ARGS, SV_PROTO_MAX_ARGS, argc, envc);
 		return FALSE;
 	}
+	if (envp || cwd)
+		flags |= SV_RUN_ENV_CWD;
 	gsize need = 8;
 	for (guint i = 0; i < argc; i++)
 		need += 4 + strlen(argv[i]);
+	if (flags & SV_RUN_ENV_CWD) {
+		need += 4 + 4 + (cwd ? strlen(cwd) : 1);
+		for (guint i = 0; i < envc; i++)
+			need += 4 + strlen(envp[i]);
+	}
 	if (need > SV_PROTO_MAX_PAYLOAD) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "workload arguments too long (%" G_GSIZE_FORMAT " bytes, limit %u)",
+			    "workload arguments and environment too long (%" G_GSIZE_FORMAT
+			    " bytes, limit %u)",
 			    need, SV_PROTO_MAX_PAYLOAD);
 		return FALSE;
 	}
@@ -511,6 +529,12 @@ gboolean sv_agent_client_run(SvAgentClient *client, const char *const *argv, gui
 	sv_wbuf_u32(&w, argc);
 	for (guint i = 0; i < argc; i++)
 		sv_wbuf_str(&w, argv[i]);
+	if (flags & SV_RUN_ENV_CWD) {
+		sv_wbuf_u32(&w, envc);
+		for (guint i = 0; i < envc; i++)
+			sv_wbuf_str(&w, envp[i]);
+		sv_wbuf_str(&w, cwd ? cwd : "/");
+	}
 	g_assert(!w.overflow);
 	g_auto(SvAgentFrame) f = { 0 };
 	struct sv_rbuf r;

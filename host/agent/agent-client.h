@@ -110,6 +110,14 @@ gboolean sv_agent_client_request(SvAgentClient *client, guint16 type, const void
 /* Starts argv in the guest; *ret_pid is its guest pid. */
 gboolean sv_agent_client_run(SvAgentClient *client, const char *const *argv, guint32 flags,
 			     guint32 *ret_pid, GError **error);
+/* The same, with the whole environment envp (K=V; NULL: the agent's
+ * default) and working directory cwd (NULL: "/"). An argv[0] without a
+ * slash is looked up in envp's PATH. A start that fails is an SV_ERROR_AGENT
+ * error whose message ends with the agent's strerror: ENOENT's when argv[0]
+ * is not there, ENOEXEC's when it is but cannot start (no dynamic loader). */
+gboolean sv_agent_client_run_in(SvAgentClient *client, const char *const *argv,
+				const char *const *envp, const char *cwd, guint32 flags,
+				guint32 *ret_pid, GError **error);
 
 /* The agent's /proc view: an array of SvGuestProcess. */
 GArray *sv_agent_client_ps(SvAgentClient *client, GError **error);

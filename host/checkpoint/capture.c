@@ -11,6 +11,7 @@
 #include "snapvm/snapshot-format.h"
 #include "snapvm/snapshot-task-keys.h"
 #include "base/errors.h"
+#include "host/image/rootfs.h"
 #include "host/introspect/page-walk.h"
 
 /* vm_flags (include/linux/mm.h): raw PFN and I/O mappings hold no pages of
@@ -270,5 +271,14 @@ GVariant *sv_capture_provenance(const SvCapture *cap, const SvMachine *m, guint3
 	g_variant_builder_add(&b, "{ss}", "kernel_release", release ? release : "");
 	g_variant_builder_add(&b, "{ss}", "pid", pid_s);
 	g_variant_builder_add(&b, "{ss}", "regs_source", cap->regs_source);
+	/* the root filesystem image it ran on: restore boots the same one */
+	g_autoptr(SvRootfs) rootfs = m->disk ? sv_rootfs_of_disk(m->disk, NULL) : NULL;
+	if (rootfs) {
+		g_variant_builder_add(&b, "{ss}", SV_PROV_ROOTFS_NAME,
+				      rootfs->name ? rootfs->name : "");
+		g_variant_builder_add(&b, "{ss}", SV_PROV_ROOTFS_SHA256, rootfs->image_sha256);
+		g_autofree char *packages = g_strjoinv(",", rootfs->requested);
+		g_variant_builder_add(&b, "{ss}", SV_PROV_ROOTFS_PACKAGES, packages);
+	}
 	return g_variant_ref_sink(g_variant_builder_end(&b));
 }

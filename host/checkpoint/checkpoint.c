@@ -13,6 +13,7 @@
 #include "host/checkpoint/page-hashes.h"
 #include "host/checkpoint/page-select.h"
 #include "base/errors.h"
+#include "host/image/rootfs-refs.h"
 #include "host/introspect/introspect.h"
 #include "host/snapshot/snapshot-reader.h"
 #include "host/snapshot/snapshot-variant.h"
@@ -108,6 +109,15 @@ static const char *carry_file(SvSnapshotWriter *w, GHashTable *done, const char 
 	const char *sha = g_hash_table_lookup(done, path);
 	if (sha)
 		return sha;
+	/* the image's own file: referenced, not carried (sha256 "") */
+	gboolean referenced = FALSE;
+	if (o->image_refs && !sv_rootfs_refs_take(o->image_refs, path, &referenced, error))
+		return NULL;
+	if (referenced) {
+		g_hash_table_insert(done, g_strdup(path), g_strdup(""));
+		st->files_referenced++;
+		return "";
+	}
 	g_autoptr(GBytes) contents = o->read_file(path, o->read_file_data, error);
 	if (!contents) {
 		g_prefix_error(error, "carrying %s (%s by guest pid %u): ", path, why, o->pid);
@@ -152,7 +162,8 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, const SvCheckpo
 			const char *sha = carry_file(w, done, path, "open", o, st, error);
 			if (!sha)
 				return FALSE;
-			g_variant_dict_insert(d, SV_TASK_FD_SHA256, "s", sha);
+			if (sha[0])
+				g_variant_dict_insert(d, SV_TASK_FD_SHA256, "s", sha);
 		}
 		g_variant_builder_add_value(&fb, g_variant_dict_end(d));
 	}
@@ -284,6 +295,9 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 		return FALSE;
 	if (parent && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PARENT,
 						       parent_dict(parent, o->output), error))
+		return FALSE;
+	g_autoptr(GVariant) refs = sv_rootfs_refs_variant(o->image_refs);
+	if (refs && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_IMAGE_FILES, refs, error))
 		return FALSE;
 	if (!cap->buffer.writer && !stream_pages(w, cap, o, page, error))
 		return FALSE;

@@ -52,6 +52,9 @@ typedef struct SvCheckpointOptions {
 	gboolean (*thaw)(guint32 pid, gpointer data, GError **error);
 	gboolean (*kill)(guint32 pid, gpointer data, GError **error);
 	gpointer control_data;
+	/* Files of the guest's root filesystem image that need not be carried
+	 * (host/image/rootfs-refs.h); NULL: carry every file. */
+	struct SvRootfsRefs *image_refs;
 } SvCheckpointOptions;
 
 typedef struct SvCheckpointStats {
@@ -66,9 +69,10 @@ typedef struct SvCheckpointStats {
 	guint attempts; /* pauses it took to find the task off the kernel */
 	guint vmas;
 	guint files;
-	guint64 pages_present; /* mapped pages copied */
-	guint64 pages_stored;  /* of which non-zero (or, incremental, changed), in the file */
-	double hash_ms;	       /* hashing the pages (after the resume; incremental: in the pause) */
+	guint files_referenced; /* in the root filesystem image, not carried */
+	guint64 pages_present;	/* mapped pages copied */
+	guint64 pages_stored;	/* of which non-zero (or, incremental, changed), in the file */
+	double hash_ms; /* hashing the pages (after the resume; incremental: in the pause) */
 	guint64 file_size;
 	const char *regs_source; /* "memory" or "vcpu" */
 	SvSyscallFixup syscall;

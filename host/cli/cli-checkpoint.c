@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "host/image/rootfs-refs.h"
 #include "host/agent/agent-client.h"
 #include "host/checkpoint/checkpoint.h"
 #include "host/cli/cli.h"
@@ -55,6 +56,28 @@ static GBytes *read_guest_file(const char *path, gpointer data, GError **error)
 	return contents;
 }
 
+/* The guest's size and mtime of path, for referencing image files. A file
+ * the agent cannot read is left to the carrying, which says why. */
+static gboolean stat_guest_file(const char *path, gpointer data, guint64 *ret_size,
+				gint64 *ret_mtime_ns, GError **error)
+{
+	SvAgentClient *a = agent(data, error);
+	if (!a)
+		return FALSE;
+	SvAgentFileInfo info;
+	g_autoptr(GBytes) none = NULL;
+	g_autoptr(GError) local = NULL;
+	if (!sv_agent_client_read_file_chunk(a, path, 0, 0, &info, &none, &local)) {
+		if (g_error_matches(local, SV_ERROR, SV_ERROR_AGENT))
+			return FALSE;
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	*ret_size = info.size;
+	*ret_mtime_ns = (gint64)info.mtime_ns;
+	return TRUE;
+}
+
 /* Freezing waits for every thread of the process to stop; one in an
  * uninterruptible sleep (disk I/O) stops only when that ends. */
 #define FREEZE_TIMEOUT_MS 10000
@@ -98,6 +121,7 @@ static void print_json(const char *vm, guint32 pid, const char *output, const Sv
 	MEMBER("pauses", int, st->attempts);
 	MEMBER("vmas", int, st->vmas);
 	MEMBER("files", int, st->files);
+	MEMBER("files_referenced", int, st->files_referenced);
 	MEMBER("pages_present", int, (gint64)st->pages_present);
 	MEMBER("pages_stored", int, (gint64)st->pages_stored);
 	MEMBER("hash_ms", double, st->hash_ms);
@@ -115,6 +139,7 @@ int sv_cmd_checkpoint(int argc, char **argv)
 	gint pid = 0, level = 0;
 	g_autofree char *output = NULL, *parent = NULL;
 	gboolean leave_running = FALSE, kill_after = FALSE, json = FALSE, no_files = FALSE;
+	gboolean self_contained = FALSE;
 	GOptionEntry entries[] = {
 		{ "pid", 'p', 0, G_OPTION_ARG_INT, &pid, "Guest pid of the process (required)",
 		  "PID" },
@@ -134,6 +159,11 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		  "SNAP" },
 		{ "no-files", 0, 0, G_OPTION_ARG_NONE, &no_files,
 		  "Do not carry the files the process maps (restore then needs them in place)",
+		  NULL },
+		{ "self-contained", 0, 0, G_OPTION_ARG_NONE, &self_contained,
+		  "Carry every file, also those of the root filesystem image the guest booted "
+		  "(by default they are referenced by image sha256, path and file sha256, and "
+		  "restore boots the same image)",
 		  NULL },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
 		{ NULL },
@@ -170,6 +200,18 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		return SV_EXIT_FAILURE;
 	}
 	AgentLink link = { .m = m };
+	g_autoptr(SvRootfsRefs) refs = NULL;
+	if (m->disk && !self_contained && !no_files) {
+		g_autoptr(SvRootfs) rootfs = sv_rootfs_of_disk(m->disk, &error);
+		refs = rootfs ? sv_rootfs_refs_new(rootfs, stat_guest_file, &link, &error) : NULL;
+		if (!refs) {
+			g_prefix_error(&error, "the VM's root filesystem image: ");
+			sv_cli_error("checkpoint", error);
+			fprintf(stderr, "snapvm checkpoint: (--self-contained carries every file "
+					"instead)\n");
+			return SV_EXIT_FAILURE;
+		}
+	}
 	SvCheckpointOptions o = {
 		.pid = (guint32)pid,
 		.output = output,
@@ -183,6 +225,7 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		.thaw = thaw_guest_process,
 		.kill = kill_guest_process,
 		.control_data = &link,
+		.image_refs = refs,
 	};
 	SvCheckpointStats st = { 0 };
 	gboolean ok = sv_checkpoint(m, &o, &st, &error);
@@ -214,11 +257,16 @@ int sv_cmd_checkpoint(int argc, char **argv)
 			"snapvm checkpoint: guest pid %d held frozen %.0f ms (frozen in %.1f ms, "
 			"snapshot read back in %.1f ms), then killed\n",
 			pid, st.held_ms, st.freeze_ms, st.verify_ms);
+	g_autofree char *referenced = st.files_referenced
+					      ? g_strdup_printf(" (%u referenced in the image)",
+								st.files_referenced)
+					      : g_strdup("");
 	printf("%s: pid %u, %u VMAs, %" G_GUINT64_FORMAT " pages (%" G_GUINT64_FORMAT
-	       " non-zero), %u file%s carried, registers from %s, syscall %s; %.1f MiB in %.0f ms\n",
+	       " non-zero), %u file%s carried%s, registers from %s, syscall %s; %.1f MiB in %.0f "
+	       "ms\n",
 	       output, pid, st.vmas, st.pages_present, st.pages_stored, st.files,
-	       st.files == 1 ? "" : "s", st.regs_source, sv_syscall_fixup_str(st.syscall),
-	       st.file_size / 1048576.0, st.total_ms);
+	       st.files == 1 ? "" : "s", referenced, st.regs_source,
+	       sv_syscall_fixup_str(st.syscall), st.file_size / 1048576.0, st.total_ms);
 	sv_checkpoint_stats_clear(&st);
 	return 0;
 }

@@ -116,6 +116,25 @@ static void print_vmas(GVariant *vmas)
 	}
 }
 
+/* The files referenced in the root filesystem image (not carried). */
+static void print_image_files(SvSnapshotReader *r)
+{
+	g_autoptr(GVariant) refs = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_IMAGE_FILES);
+	if (!refs)
+		return;
+	printf("files referenced in the root filesystem image (not carried): %" G_GSIZE_FORMAT "\n",
+	       g_variant_n_children(refs));
+	GVariantIter it;
+	const char *path, *sha;
+	guint64 size;
+	g_variant_iter_init(&it, refs);
+	while (g_variant_iter_next(&it, "(&s&st)", &path, &sha, &size)) {
+		g_autofree char *file = sv_text_for_terminal(path, -1);
+		g_autofree char *sz = human_size(size);
+		printf("    %.16s  %10s  %s\n", sha, sz, file);
+	}
+}
+
 static void print_human(SvSnapshotReader *r, const char *path)
 {
 	g_autofree char *size = human_size(sv_snapshot_reader_file_size(r));
@@ -177,6 +196,7 @@ static void print_human(SvSnapshotReader *r, const char *path)
 		printf("adds to: %s (digest %s, %" G_GUINT64_FORMAT " pages stored)\n", path,
 		       digest, sv_snapshot_reader_pages_stored(p));
 	}
+	print_image_files(r);
 	g_autoptr(GVariant) prov = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_PROVENANCE);
 	print_dict("provenance", prov);
 	printf("sections (%u):\n", n);

@@ -15,11 +15,13 @@
  */
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "host/agent/agent-client.h"
 #include "host/cli/cli.h"
 #include "host/image/image.h"
+#include "host/image/rootfs.h"
 #include "host/machine/machine-backend.h"
 #include "host/pool/pool.h"
 #include "host/restore/cpu-check.h"
@@ -177,13 +179,15 @@ static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, cons
 /* The usual way: the restorer and image packed into the initrd of a guest
  * booted for the restore. 0, or the exit code of a failure, reported. */
 static int boot_guest(SvSnapshotReader *reader, const SvArchOps *arch, const SvImage *image,
-		      const RestoreOptions *o, const char *accel, gboolean host_pages,
-		      const char *tmpdir, int sfd, SvCliGuest *g, SvRestoreImageInfo *info)
+		      const SvRootfs *rootfs, const RestoreOptions *o, const char *accel,
+		      gboolean host_pages, const char *tmpdir, int sfd, SvCliGuest *g,
+		      SvRestoreImageInfo *info)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *initrd = NULL;
-	if (!sv_restore_build_initrd(reader, arch, image->initramfs, tmpdir, host_pages, &initrd,
-				     info, &error)) {
+	const char *archives[] = { image->initramfs, rootfs ? rootfs->modules_cpio : NULL, NULL };
+	if (!sv_restore_build_initrd_layers(reader, arch, archives, tmpdir, host_pages, &initrd,
+					    info, &error)) {
 		g_rmdir(tmpdir);
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
@@ -207,6 +211,7 @@ static int boot_guest(SvSnapshotReader *reader, const SvArchOps *arch, const SvI
 	 * on x86_64, the kernel zeroes and copies pages 4x faster under
 	 * TCG without ERMS), then the user's. */
 	g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch),
+					     rootfs ? SV_ROOTFS_CMDLINE : "",
 					     o->vm.append ? o->vm.append : "", NULL);
 	g_strstrip(cmdline);
 	SvMachineConfig config = {
@@ -221,6 +226,7 @@ static int boot_guest(SvSnapshotReader *reader, const SvArchOps *arch, const SvI
 		.connect_uri = o->vm.connect,
 		.cmdline_extra = cmdline[0] ? cmdline : NULL,
 		.initrd = initrd,
+		.disk = rootfs ? rootfs->disk : NULL,
 	};
 	int rc = sv_cli_boot("restore", &config, tmpdir, host_pages, sfd, o->vm.verbose, g);
 	if (rc)
@@ -252,8 +258,11 @@ int sv_cmd_restore(int argc, char **argv)
 		  NULL },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.vm.json, "With --detach, print JSON", NULL },
 		{ "image", 0, 0, G_OPTION_ARG_FILENAME, &o.vm.image,
-		  "Guest image directory (default: the cache's current image for the arch)",
-		  "DIR" },
+		  "The root filesystem image to boot (a name; default: the one the snapshot's "
+		  "process ran on, found in the cache by its sha256; another one is refused), or "
+		  "a base guest image directory (a path with '/'; default: the cache's current "
+		  "image for the arch)",
+		  "NAME|DIR" },
 		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &o.vm.connect, "libvirt URI (as for run)",
 		  "URI" },
 		{ "pages", 0, 0, G_OPTION_ARG_STRING, &o.pages,
@@ -314,11 +323,37 @@ int sv_cmd_restore(int argc, char **argv)
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
 	}
-	g_autoptr(SvImage) image = sv_image_open(arch, o.vm.image, &error);
+	gboolean image_is_dir = o.vm.image && strchr(o.vm.image, '/');
+	g_autoptr(GVariant) prov = sv_snapshot_reader_metadata(reader, SV_SNAP_SECTION_PROVENANCE);
+	g_autoptr(SvRootfs) rootfs = NULL;
+	if (!sv_rootfs_for_snapshot(prov, image_is_dir ? NULL : o.vm.image, &rootfs, &error)) {
+		sv_cli_error("restore", error);
+		return SV_EXIT_FAILURE;
+	}
+	g_autoptr(SvImage) image = sv_image_open(arch, image_is_dir ? o.vm.image : NULL, &error);
 	if (!image) {
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
 	}
+	if (rootfs && strcmp(rootfs->arch, arch->name) != 0) {
+		fprintf(stderr, "snapvm restore: image '%s' is for %s, the snapshot is %s\n",
+			rootfs->name ? rootfs->name : rootfs->dir, rootfs->arch, arch->name);
+		return SV_EXIT_FAILURE;
+	}
+	if (rootfs && !sv_rootfs_check_kernel(rootfs, image->kernel_release, &error)) {
+		sv_cli_error("restore", error);
+		return SV_EXIT_FAILURE;
+	}
+	if (rootfs && o.pool) {
+		fprintf(stderr,
+			"snapvm restore: the snapshot's process ran on image '%s', and pool guests "
+			"boot the minimal image without its disk: leave out --pool\n",
+			rootfs->name ? rootfs->name : rootfs->dir);
+		return SV_EXIT_USAGE;
+	}
+	if (rootfs)
+		sv_cli_verbose(o.vm.verbose, "restore", "root filesystem image %s (%s), verified",
+			       rootfs->name ? rootfs->name : "(no name)", rootfs->dir);
 	sv_cli_verbose(o.vm.verbose, "restore", "snapshot %s opened (%s); image %s", file,
 		       arch->name, image->dir);
 	if (!check_cpu_before_boot(reader, arch, accel, &o.vm, &error)) {
@@ -341,8 +376,8 @@ int sv_cmd_restore(int argc, char **argv)
 			return prc;
 	}
 	int rc = g.machine ? 0
-			   : boot_guest(reader, arch, image, &o, accel, host_pages, tmpdir, sfd, &g,
-					&info);
+			   : boot_guest(reader, arch, image, rootfs, &o, accel, host_pages, tmpdir,
+					sfd, &g, &info);
 	if (g.machine)
 		g_rmdir(tmpdir); /* a pool guest's: the boot removes its own */
 	if (rc)

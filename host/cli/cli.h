@@ -20,6 +20,7 @@
 #define SV_EXIT_INTERRUPTED 130
 
 int sv_cmd_run(int argc, char **argv);
+int sv_cmd_image(int argc, char **argv);
 int sv_cmd_list(int argc, char **argv);
 int sv_cmd_stop(int argc, char **argv);
 int sv_cmd_inspect(int argc, char **argv);

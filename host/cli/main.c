@@ -74,6 +74,7 @@ static const struct {
 	{ "inspect", sv_cmd_inspect, "show and verify what a snapshot file holds" },
 	{ "restore", sv_cmd_restore, "carry on a snapshot's process in a fresh guest" },
 	{ "pool", sv_cmd_pool, "keep guests booted for restore --pool" },
+	{ "image", sv_cmd_image, "build and manage guest images with a Debian userland" },
 };
 
 static void usage(FILE *f)

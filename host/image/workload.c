@@ -22,6 +22,12 @@
 
 gboolean sv_workload_check(const char *path, const SvArchOps *arch, GError **error)
 {
+	return sv_workload_check_with_libraries(path, arch, FALSE, error);
+}
+
+gboolean sv_workload_check_with_libraries(const char *path, const SvArchOps *arch,
+					  gboolean has_libraries, GError **error)
+{
 	g_autofree char *data = NULL;
 	gsize len = 0;
 	struct stat st;
@@ -81,12 +87,14 @@ gboolean sv_workload_check(const char *path, const SvArchOps *arch, GError **err
 	for (guint i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph;
 		memcpy(&ph, data + eh.e_phoff + i * sizeof(ph), sizeof(ph));
-		/* The guest has no dynamic loader or libraries: only static
-		 * (including static-pie) programs can start there. */
-		if (ph.p_type == PT_INTERP) {
+		/* The minimal guest has no dynamic loader or libraries: only
+		 * static (including static-pie) programs can start there. */
+		if (ph.p_type == PT_INTERP && !has_libraries) {
 			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-				    "program %s is dynamically linked; the guest has no shared "
-				    "libraries: rebuild it with -static",
+				    "program %s is dynamically linked; the minimal guest has no "
+				    "shared libraries: rebuild it with -static, or run it from an "
+				    "image that has them (snapvm image build --packages libc6,... "
+				    "--name NAME, then snapvm run --image NAME)",
 				    path);
 			return FALSE;
 		}
@@ -98,6 +106,29 @@ gboolean sv_workload_check(const char *path, const SvArchOps *arch, GError **err
 		return FALSE;
 	}
 	return TRUE;
+}
+
+char *sv_workload_interpreter(const char *path)
+{
+	g_autoptr(GMappedFile) f = g_mapped_file_new(path, FALSE, NULL);
+	if (!f)
+		return NULL;
+	const char *data = g_mapped_file_get_contents(f);
+	gsize len = g_mapped_file_get_length(f);
+	Elf64_Ehdr eh;
+	if (len < sizeof(eh) || memcmp(data, ELFMAG, SELFMAG) != 0 || data[EI_CLASS] != ELFCLASS64)
+		return NULL;
+	memcpy(&eh, data, sizeof(eh));
+	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > len ||
+	    (guint64)eh.e_phnum * sizeof(Elf64_Phdr) > len - eh.e_phoff)
+		return NULL;
+	for (guint i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, data + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type == PT_INTERP && ph.p_offset < len && ph.p_filesz <= len - ph.p_offset)
+			return g_strndup(data + ph.p_offset, ph.p_filesz);
+	}
+	return NULL;
 }
 
 static gboolean add_program(GOutputStream *out, const char *program, GError **error)
@@ -133,10 +164,27 @@ gboolean sv_workload_build_initrd_extra(const char *base_initramfs, const char *
 					const SvInitrdExtra *extras, gsize n, const char *out_path,
 					GError **error)
 {
-	g_autofree char *base = NULL;
-	gsize base_len;
-	if (!g_file_get_contents(base_initramfs, &base, &base_len, error))
+	const char *archives[] = { base_initramfs, NULL };
+	return sv_workload_build_initrd_layers(archives, programs, extras, n, out_path, error);
+}
+
+/* Copies one archive into out, padded to the 4-byte boundary the next one
+ * starts on (the kernel skips zero padding between concatenated archives). */
+static gboolean add_archive(GOutputStream *out, const char *path, GError **error)
+{
+	g_autoptr(GMappedFile) f = g_mapped_file_new(path, FALSE, error);
+	if (!f)
 		return FALSE;
+	gsize len = g_mapped_file_get_length(f);
+	return g_output_stream_write_all(out, g_mapped_file_get_contents(f), len, NULL, NULL,
+					 error) &&
+	       g_output_stream_write_all(out, "\0\0\0\0", (4 - len % 4) % 4, NULL, NULL, error);
+}
+
+gboolean sv_workload_build_initrd_layers(const char *const *archives, const char *const *programs,
+					 const SvInitrdExtra *extras, gsize n, const char *out_path,
+					 GError **error)
+{
 	/* Written beside out_path, synced, then renamed over it: a reader never
 	 * sees half an initrd, and a failure leaves nothing behind. */
 	g_autofree char *tmp = g_strdup_printf("%s.XXXXXX", out_path);
@@ -147,12 +195,10 @@ gboolean sv_workload_build_initrd_extra(const char *base_initramfs, const char *
 		return FALSE;
 	}
 	g_autoptr(GOutputStream) out = g_unix_output_stream_new(fd, TRUE);
-	/* The base archive may not end on a 4-byte boundary; the kernel skips
-	 * zero padding between concatenated archives. */
-	gboolean ok = g_output_stream_write_all(out, base, base_len, NULL, NULL, error) &&
-		      g_output_stream_write_all(out, "\0\0\0\0", (4 - base_len % 4) % 4, NULL, NULL,
-						error) &&
-		      sv_cpio_add(out, &SV_GUEST_WORKLOAD_DIR[1], S_IFDIR | 0755, NULL, 0, error);
+	gboolean ok = TRUE;
+	for (const char *const *a = archives; ok && *a; a++)
+		ok = add_archive(out, *a, error);
+	ok = ok && sv_cpio_add(out, &SV_GUEST_WORKLOAD_DIR[1], S_IFDIR | 0755, NULL, 0, error);
 	for (const char *const *p = programs; ok && *p; p++)
 		ok = add_program(out, *p, error);
 	for (gsize i = 0; ok && i < n; i++)

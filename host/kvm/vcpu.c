@@ -108,10 +108,14 @@ static void handle_io(SvVcpu *v)
 	}
 }
 
-/* No MMIO devices beyond the board's in-kernel ones: reads float high. */
+/* The disk's registers (disk.c); elsewhere no MMIO device beyond the
+ * board's in-kernel ones: reads float high. */
 static void handle_mmio(SvVcpu *v)
 {
 	struct kvm_run *run = v->run;
+	guint32 len = MIN(run->mmio.len, (guint32)sizeof(run->mmio.data));
+	if (sv_kvm_disk_mmio(v->vmm, run->mmio.phys_addr, run->mmio.data, len, run->mmio.is_write))
+		return;
 	if (!run->mmio.is_write)
 		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
 }

@@ -90,14 +90,16 @@ static int listen_unix(const char *path, GError **error)
 	return fd;
 }
 
-static char *kernel_cmdline(const SvKvmBoard *b, const SvMachineConfig *config)
+static char *kernel_cmdline(const SvVmm *vmm, const SvMachineConfig *config)
 {
+	const SvKvmBoard *b = vmm->board;
+	g_autofree char *disk = vmm->disk ? sv_kvm_disk_cmdline(vmm) : NULL;
 	/* The board's parameters, then after "--" the agent's own arguments:
 	 * its channels are the board's UARTs. */
-	return g_strdup_printf("console=%s %s quiet panic=-1 %s%s%s -- "
+	return g_strdup_printf("console=%s %s quiet panic=-1 %s%s%s%s%s -- "
 			       "--port /dev/%s --control-port /dev/%s",
-			       b->console.tty, b->cmdline, b->board_cmdline,
-			       config->cmdline_extra ? " " : "",
+			       b->console.tty, b->cmdline, b->board_cmdline, disk ? " " : "",
+			       disk ? disk : "", config->cmdline_extra ? " " : "",
 			       config->cmdline_extra ? config->cmdline_extra : "", b->agent.tty,
 			       b->agent_control.tty);
 }
@@ -130,7 +132,10 @@ enum { SOURCE_CONSOLE = 1u << 0, SOURCE_AGENT = 1u << 1, SOURCE_AGENT_CONTROL = 
 static gboolean build(SvVmm *vmm, const SvMachineConfig *config, GError **error)
 {
 	const SvKvmBoard *b = vmm->board;
-	g_autofree char *cmdline = kernel_cmdline(b, config);
+	vmm->disk_fd = -1;
+	if (config->disk && !sv_kvm_disk_open(vmm, config->disk, error))
+		return FALSE;
+	g_autofree char *cmdline = kernel_cmdline(vmm, config);
 	vmm->vm.n_vcpus = MAX(config->vcpus, 1);
 	if (!sv_kvm_vm_open(vmm, vmm->vm.n_vcpus, error) ||
 	    !sv_kvm_vm_ram(vmm, (guint64)config->memory_mib << 20, error) ||

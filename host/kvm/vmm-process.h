@@ -93,6 +93,8 @@ struct SvVmm {
 
 	GMutex devices;
 	SvSerial *console;
+	struct SvVirtioBlk *disk; /* a run's root filesystem image (disk.c), or NULL */
+	int disk_fd;
 	SvBridge agent, agent_control;
 	guint32 irq_sources[SV_KVM_IRQ_LINES]; /* which devices assert each line */
 	int console_log_fd;
@@ -125,6 +127,13 @@ gboolean sv_kvm_vm_ram(SvVmm *vmm, guint64 size, GError **error);
 /* Sets one device's (source bit's) level on an interrupt line; the line is
  * the OR of its sources. Called with the devices lock held. */
 void sv_kvm_irq_line(SvVmm *vmm, guint irq, guint32 source, gboolean level);
+
+/* disk.c: the root filesystem image as a virtio-mmio block device. */
+gboolean sv_kvm_disk_open(SvVmm *vmm, const char *path, GError **error);
+/* Its virtio_mmio.device= kernel parameter. */
+char *sv_kvm_disk_cmdline(const SvVmm *vmm);
+/* A vCPU's MMIO access: TRUE if it was the disk's (served). */
+gboolean sv_kvm_disk_mmio(SvVmm *vmm, guint64 gpa, guint8 *data, guint32 len, gboolean is_write);
 
 /* vcpu.c */
 gboolean sv_kvm_vcpus_create(SvVmm *vmm, GError **error);

@@ -52,6 +52,8 @@ static gboolean write_record(SvMachine *m, GError **error)
 		g_key_file_set_string(kf, RECORD_GROUP, "connect", m->connect_uri);
 	if (m->image_dir)
 		g_key_file_set_string(kf, RECORD_GROUP, "image", m->image_dir);
+	if (m->disk)
+		g_key_file_set_string(kf, RECORD_GROUP, "disk", m->disk);
 	g_autofree char *path = g_build_filename(m->vm_dir, "vm.ini", NULL);
 	return g_key_file_save_to_file(kf, path, error);
 }
@@ -125,6 +127,7 @@ SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error)
 	SvMachine *m = open_handle(backend, config->arch, config->name, config->connect_uri,
 				   config->memory_mib);
 	m->image_dir = g_strdup(config->image_dir);
+	m->disk = g_strdup(config->disk);
 	g_autoptr(GError) local = NULL;
 	if (!write_record(m, &local) || !backend->create(m, config, &local)) {
 		remove_vm_dir(dir);
@@ -165,6 +168,7 @@ SvMachine *sv_machine_open(const char *name, GError **error)
 	}
 	SvMachine *m = open_handle(*b, arch, name, uri, (guint)mib);
 	m->image_dir = g_key_file_get_string(kf, RECORD_GROUP, "image", NULL);
+	m->disk = g_key_file_get_string(kf, RECORD_GROUP, "disk", NULL);
 	return m;
 }
 
@@ -180,6 +184,7 @@ void sv_machine_free(SvMachine *m)
 	g_free(m->console_log);
 	g_free(m->connect_uri);
 	g_free(m->image_dir);
+	g_free(m->disk);
 	g_free(m);
 }
 

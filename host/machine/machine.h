@@ -40,6 +40,9 @@ typedef struct SvMachineConfig {
 	const char *kernel;
 	const char *initrd;
 	const char *cmdline_extra;
+	/* A raw disk image given to the guest read-only as its first virtio
+	 * block device (/dev/vda): a root filesystem image. NULL: no disk. */
+	const char *disk;
 	const char *connect_uri; /* libvirt URI; NULL: embedded driver under the state dir */
 } SvMachineConfig;
 
@@ -83,6 +86,7 @@ struct SvMachine {
 	char *console_log;
 	char *connect_uri; /* NULL for the default */
 	char *image_dir;   /* the guest image it booted, NULL if unknown */
+	char *disk;	   /* its root filesystem image's disk (SvMachineConfig.disk) or NULL */
 	guint memory_mib;
 };
 

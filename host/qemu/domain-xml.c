@@ -5,7 +5,8 @@
  * Choices, and why:
  *  - RAM is a shared file (memoryBacking source=file, access=shared) so the
  *    host can map it read-only and read guest-physical memory directly.
- *  - Direct kernel boot of the image's kernel + initramfs: no disk at all.
+ *  - Direct kernel boot of the image's kernel + initramfs; a disk only for
+ *    a root filesystem image (read-only: many guests share the one file).
  *  - No USB controller, no balloon, no graphics: fewer devices boot faster
  *    under TCG and leave less to emulate.
  *  - Console on the first serial port into a file (kernel messages, for
@@ -107,6 +108,17 @@ char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config, con
 	g_autofree char *log = g_markup_escape_text(m->console_log, -1);
 	g_autofree char *sock = g_markup_escape_text(m->agent_socket, -1);
 	g_autofree char *control = g_markup_escape_text(m->agent_control_socket, -1);
+	if (config->disk) {
+		g_autofree char *disk = g_markup_escape_text(config->disk, -1);
+		g_string_append_printf(s,
+				       "    <disk type='file' device='disk'>\n"
+				       "      <driver name='qemu' type='raw'/>\n"
+				       "      <source file='%s'/>\n"
+				       "      <target dev='vda' bus='virtio'/>\n"
+				       "      <readonly/>\n"
+				       "    </disk>\n",
+				       disk);
+	}
 	g_string_append_printf(s,
 			       "    <controller type='usb' model='none'/>\n"
 			       "    <memballoon model='none'/>\n"

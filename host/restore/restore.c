@@ -55,6 +55,16 @@ gboolean sv_restore_build_initrd(SvSnapshotReader *r, const SvArchOps *arch,
 				 const char *base_initramfs, const char *dir, gboolean host_pages,
 				 char **ret_initrd, SvRestoreImageInfo *ret_info, GError **error)
 {
+	const char *archives[] = { base_initramfs, NULL };
+	return sv_restore_build_initrd_layers(r, arch, archives, dir, host_pages, ret_initrd,
+					      ret_info, error);
+}
+
+gboolean sv_restore_build_initrd_layers(SvSnapshotReader *r, const SvArchOps *arch,
+					const char *const *archives, const char *dir,
+					gboolean host_pages, char **ret_initrd,
+					SvRestoreImageInfo *ret_info, GError **error)
+{
 	const SvEmbeddedRestorer *e = restorer_for(arch->name);
 	g_return_val_if_fail(e != NULL, FALSE);
 	g_autofree char *image = g_build_filename(dir, "restore-image", NULL);
@@ -71,8 +81,8 @@ gboolean sv_restore_build_initrd(SvSnapshotReader *r, const SvArchOps *arch,
 		{ SV_RIMG_GUEST_IMAGE, image, 0600 },
 	};
 	const char *no_programs[] = { NULL };
-	ok = ok && sv_workload_build_initrd_extra(base_initramfs, no_programs, extras,
-						  G_N_ELEMENTS(extras), initrd, error);
+	ok = ok && sv_workload_build_initrd_layers(archives, no_programs, extras,
+						   G_N_ELEMENTS(extras), initrd, error);
 	g_unlink(image);
 	g_unlink(restorer);
 	if (!ok)

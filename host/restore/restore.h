@@ -30,6 +30,14 @@ gboolean sv_restore_build_initrd(SvSnapshotReader *r, const SvArchOps *arch,
 typedef struct SvAgentClient SvAgentClient;
 gboolean sv_restore_send_to_guest(const SvArchOps *arch, const char *image, SvAgentClient *agent,
 				  GError **error);
+
+/* The same, with every archive of the NULL-terminated list (the base
+ * initramfs, then a root filesystem image's modules.cpio) first. */
+gboolean sv_restore_build_initrd_layers(SvSnapshotReader *r, const SvArchOps *arch,
+					const char *const *archives, const char *dir,
+					gboolean host_pages, char **ret_initrd,
+					SvRestoreImageInfo *ret_info, GError **error);
+
 /* Kernel parameters the restore guest of arch boots with (never NULL). */
 const char *sv_restore_cmdline(const SvArchOps *arch);
 

@@ -56,7 +56,9 @@ enum sv_msg_type {
 	/* agent->host: u32 protocol version, str agent version, str uname machine,
 	 * str kernel release, u64 agent uptime in ns (CLOCK_BOOTTIME) */
 	SV_MSG_HELLO_REPLY = 2,
-	/* host->agent: u32 flags (SV_RUN_*), u32 argc, argc x str (argv[0] is the path) */
+	/* host->agent: u32 flags (SV_RUN_*), u32 argc, argc x str (argv[0] is the
+	 * path, or a name looked up in PATH); with SV_RUN_ENV_CWD then u32 envc,
+	 * envc x str (K=V: the whole environment), str working directory */
 	SV_MSG_RUN = 3,
 	/* agent->host: u32 guest pid of the started workload */
 	SV_MSG_RUN_REPLY = 4,
@@ -156,6 +158,8 @@ enum {
 	/* the VM belongs to this host connection: if it closes (the host
 	 * process died, even by SIGKILL), power the guest off */
 	SV_RUN_POWEROFF_ON_HOST_LOSS = 1u << 1,
+	/* the request carries the environment and working directory */
+	SV_RUN_ENV_CWD = 1u << 2,
 };
 
 struct sv_frame_header {

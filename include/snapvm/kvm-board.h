@@ -71,6 +71,12 @@ typedef struct SvKvmBoard {
 	 * this board's devices need. */
 	const char *cmdline;
 	const char *board_cmdline;
+	/* Where a virtio-mmio device goes (the disk of a run with a root
+	 * filesystem image): its register window's guest-physical address,
+	 * outside RAM and the board's own devices, and its interrupt line
+	 * (< SV_KVM_IRQ_LINES, not a UART's). Base 0: no place for one. */
+	guint64 virtio_mmio_base;
+	guint virtio_mmio_irq;
 
 	/* Can this host's KVM (kvm_fd) present the board's whole CPU model,
 	 * so that what runs under it restores elsewhere? --accel auto takes

@@ -95,6 +95,10 @@ enum sv_snap_section {
 					   * u64 (low, high) */
 	SV_SNAP_SECTION_PARENT = 14,	  /* a{sv}: the snapshot this one adds to
 					   * (SV_SNAP_PARENT_* keys) */
+	/* a(sst): path, sha256, size of each file referenced in the root
+	 * filesystem image the provenance names (rootfs_sha256) instead of
+	 * carried; its VMAs and fds name it with sha256 "" (not carried) */
+	SV_SNAP_SECTION_IMAGE_FILES = 15,
 	SV_SNAP_SECTION_KIND_MAX_,
 };
 
@@ -124,6 +128,7 @@ enum sv_snap_section {
 #define SV_SNAP_PARENT_SIZE "size"     /* t: the parent's file size */
 /* Ancestors a reader follows at most. */
 #define SV_SNAP_MAX_CHAIN 64
+#define SV_SNAP_IMAGE_FILES_TYPE "a(sst)"
 
 /* Limits a reader enforces before it allocates anything. */
 #define SV_SNAP_MAX_SECTIONS 1000000u

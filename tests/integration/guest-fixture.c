@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/test-paths.h"
@@ -212,4 +213,33 @@ const char *sv_test_take_arch(int *argc, char **argv, const char *fallback)
 		}
 	}
 	return fallback;
+}
+
+void sv_test_cmd_clear(SvTestCmd *r)
+{
+	g_free(r->out);
+	g_free(r->err);
+}
+
+SvTestCmd sv_test_snapvm(const char *const *args)
+{
+	return sv_test_snapvm_env(args, NULL);
+}
+
+SvTestCmd sv_test_snapvm_env(const char *const *args, char **envp)
+{
+	g_autofree char *exe = sv_test_build_path("host/snapvm");
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_ptr_array_add(argv, exe);
+	for (const char *const *a = args; *a; a++)
+		g_ptr_array_add(argv, (gpointer)*a);
+	g_ptr_array_add(argv, NULL);
+	SvTestCmd r = { 0 };
+	g_autoptr(GError) error = NULL;
+	gint wait_status;
+	g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL,
+				   &r.out, &r.err, &wait_status, &error));
+	g_assert_no_error(error);
+	r.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+	return r;
 }

@@ -40,6 +40,19 @@ char *sv_test_guest_collect(SvTestGuest *g, guint32 pid, int *ret_wait_status, G
  * it); returns ARCH, or fallback without one. */
 const char *sv_test_take_arch(int *argc, char **argv, const char *fallback);
 
+/* What the snapvm binary under test did. */
+typedef struct {
+	int status; /* exit status, -1 if a signal ended it */
+	char *out;
+	char *err;
+} SvTestCmd;
+void sv_test_cmd_clear(SvTestCmd *r);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvTestCmd, sv_test_cmd_clear)
+/* Runs the build's snapvm with args (NULL-terminated) and waits for it. */
+SvTestCmd sv_test_snapvm(const char *const *args);
+/* The same with environment envp (NULL: ours). */
+SvTestCmd sv_test_snapvm_env(const char *const *args, char **envp);
+
 /* Runs a host program and returns its stdout (asserting it exits 0). */
 char *sv_test_host_output(const char *const *argv);
 

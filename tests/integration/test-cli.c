@@ -15,45 +15,14 @@
 #include "tests/integration/guest-fixture.h"
 #include "tests/test-paths.h"
 
-typedef struct {
-	int status;
-	char *out;
-	char *err;
-} CmdResult;
-
-static void cmd_result_clear(CmdResult *r)
-{
-	g_free(r->out);
-	g_free(r->err);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CmdResult, cmd_result_clear)
-
 static char *snapvm_path(void)
 {
 	return sv_test_build_path("host/snapvm");
 }
 
-static CmdResult run_snapvm(const char *const *args)
-{
-	g_autofree char *exe = snapvm_path();
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_ptr_array_add(argv, exe);
-	for (const char *const *a = args; *a; a++)
-		g_ptr_array_add(argv, (gpointer)*a);
-	g_ptr_array_add(argv, NULL);
-	CmdResult r = { 0 };
-	g_autoptr(GError) error = NULL;
-	gint wait_status;
-	g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-				   &r.out, &r.err, &wait_status, &error));
-	g_assert_no_error(error);
-	r.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
-	return r;
-}
-
 static void assert_refused(const char *const *args, int want_status, const char *needle)
 {
-	g_auto(CmdResult) r = run_snapvm(args);
+	g_auto(SvTestCmd) r = sv_test_snapvm(args);
 	if (r.status != want_status || !strstr(r.err, needle))
 		g_error("snapvm %s: exit %d, stderr \"%s\"; wanted exit %d and \"%s\"", args[0],
 			r.status, r.err, want_status, needle);
@@ -89,7 +58,7 @@ static void assert_nothing_left(void)
 		g_usleep(100000);
 	g_assert_cmpuint(count_our_qemus(), ==, 0);
 	const char *list[] = { "list", "--json", NULL };
-	g_auto(CmdResult) r = run_snapvm(list);
+	g_auto(SvTestCmd) r = sv_test_snapvm(list);
 	g_assert_cmpint(r.status, ==, 0);
 	g_assert_cmpstr(g_strstrip(r.out), ==, "[]");
 }
@@ -111,14 +80,14 @@ static void assert_no_terminal_controls(const char *what, const char *text)
 static void test_help(void)
 {
 	const char *top[] = { "--help", NULL };
-	g_auto(CmdResult) r = run_snapvm(top);
+	g_auto(SvTestCmd) r = sv_test_snapvm(top);
 	g_assert_cmpint(r.status, ==, 0);
 	for (const char *c = "run"; c; c = NULL)
 		g_assert_nonnull(strstr(r.out, c));
 	g_assert_nonnull(strstr(r.out, "list"));
 	g_assert_nonnull(strstr(r.out, "stop"));
 	const char *run[] = { "run", "--help", NULL };
-	g_auto(CmdResult) r2 = run_snapvm(run);
+	g_auto(SvTestCmd) r2 = sv_test_snapvm(run);
 	g_assert_cmpint(r2.status, ==, 0);
 	g_assert_nonnull(strstr(r2.out, "snapvm run"));
 	g_assert_nonnull(strstr(r2.out, "--detach"));
@@ -145,7 +114,7 @@ static void test_refusals(void)
 	assert_refused(stop_missing, 125, "no VM named 'no-such-vm'");
 	/* an error message quoting a hostile name shows it escaped */
 	const char *inspect_missing[] = { "inspect", "/nonexistent/\x1b]0;x\x07.svs", NULL };
-	g_auto(CmdResult) im = run_snapvm(inspect_missing);
+	g_auto(SvTestCmd) im = sv_test_snapvm(inspect_missing);
 	g_assert_cmpint(im.status, !=, 0);
 	g_assert_nonnull(strstr(im.err, "/nonexistent/\\x1b]0;x\\x07.svs"));
 	assert_no_terminal_controls("inspect of a missing file", im.err);
@@ -159,7 +128,7 @@ static void test_run_matches_native(void)
 	g_autofree char *expected = sv_test_host_output(native);
 	const char *args[] = { "run", "--arch", "x86_64", "--", counter, "30", "0", NULL };
 	gint64 t0 = g_get_monotonic_time();
-	g_auto(CmdResult) r = run_snapvm(args);
+	g_auto(SvTestCmd) r = sv_test_snapvm(args);
 	g_test_message("snapvm run of counter: %.1f s", (g_get_monotonic_time() - t0) / 1e6);
 	if (r.status != 0)
 		g_error("snapvm run failed (%d): %s", r.status, r.err);
@@ -177,7 +146,7 @@ static void test_run_matches_native(void)
 static void assert_ps_escaped(const char *name, const char *source)
 {
 	const char *ps[] = { "ps", name, "--source", source, NULL };
-	g_auto(CmdResult) r = run_snapvm(ps);
+	g_auto(SvTestCmd) r = sv_test_snapvm(ps);
 	if (r.status != 0)
 		g_error("snapvm ps --source %s failed (%d): %s", source, r.status, r.err);
 	assert_no_terminal_controls("ps", r.out);
@@ -193,13 +162,13 @@ static void assert_inspect_escaped(const char *name, guint32 pid)
 	g_autofree char *snap = g_build_filename(dir, "hostile.svs", NULL);
 	g_autofree char *pid_s = g_strdup_printf("%u", pid);
 	const char *ck[] = { "checkpoint", name, "--pid", pid_s, "-o", snap, NULL };
-	g_auto(CmdResult) c = run_snapvm(ck);
+	g_auto(SvTestCmd) c = sv_test_snapvm(ck);
 	if (c.status != 0)
 		g_error("snapvm checkpoint failed (%d): %s", c.status, c.err);
 	assert_no_terminal_controls("checkpoint", c.out);
 	assert_no_terminal_controls("checkpoint", c.err);
 	const char *inspect[] = { "inspect", snap, NULL };
-	g_auto(CmdResult) r = run_snapvm(inspect);
+	g_auto(SvTestCmd) r = sv_test_snapvm(inspect);
 	if (r.status != 0)
 		g_error("snapvm inspect failed (%d): %s", r.status, r.err);
 	assert_no_terminal_controls("inspect", r.out);
@@ -212,7 +181,7 @@ static void assert_inspect_escaped(const char *name, guint32 pid)
 		g_error("inspect shows no \"%s\", \"%s\" or \"%s\":\n%s", comm, fd, vma, r.out);
 	/* JSON keeps JSON's escapes (and is UTF-8) */
 	const char *inspect_json[] = { "inspect", "--json", snap, NULL };
-	g_auto(CmdResult) j = run_snapvm(inspect_json);
+	g_auto(SvTestCmd) j = sv_test_snapvm(inspect_json);
 	g_assert_cmpint(j.status, ==, 0);
 	g_assert_true(g_utf8_validate(j.out, -1, NULL));
 	g_assert_nonnull(strstr(j.out, HOSTILE_COMM_JSON));
@@ -228,7 +197,7 @@ static void test_detach_list_stop(void)
 	g_autofree char *hostile = sv_test_workload("hostile", "x86_64");
 	const char *run[] = { "run", "--detach", "--json", "--name", "detached-1",
 			      "--",  hostile,	 "100000", "100",    NULL };
-	g_auto(CmdResult) r = run_snapvm(run);
+	g_auto(SvTestCmd) r = sv_test_snapvm(run);
 	if (r.status != 0)
 		g_error("snapvm run --detach failed (%d): %s", r.status, r.err);
 	g_assert_nonnull(strstr(r.out, "\"name\":\"detached-1\""));
@@ -237,7 +206,7 @@ static void test_detach_list_stop(void)
 	guint32 pid = (guint32)g_ascii_strtoull(pid_at + strlen("\"pid\":"), NULL, 10);
 	g_assert_cmpuint(pid, >, 1);
 	const char *list[] = { "list", NULL };
-	g_auto(CmdResult) l = run_snapvm(list);
+	g_auto(SvTestCmd) l = sv_test_snapvm(list);
 	g_assert_cmpint(l.status, ==, 0);
 	g_assert_nonnull(strstr(l.out, "detached-1"));
 	g_assert_nonnull(strstr(l.out, "running"));
@@ -247,7 +216,7 @@ static void test_detach_list_stop(void)
 	const char *ps_mem[] = { "ps", "detached-1", "--json", NULL };
 	gboolean renamed = FALSE;
 	for (int i = 0; i < 50 && !renamed; i++) {
-		g_auto(CmdResult) pm = run_snapvm(ps_mem);
+		g_auto(SvTestCmd) pm = sv_test_snapvm(ps_mem);
 		if (pm.status != 0)
 			g_error("snapvm ps failed (%d): %s", pm.status, pm.err);
 		g_assert_nonnull(strstr(pm.err, "paused"));
@@ -262,7 +231,7 @@ static void test_detach_list_stop(void)
 	const char *same_name[] = { "run", "--name", "detached-1", "--", hostile, NULL };
 	assert_refused(same_name, 125, "already exists");
 	const char *stop[] = { "stop", "detached-1", NULL };
-	g_auto(CmdResult) s = run_snapvm(stop);
+	g_auto(SvTestCmd) s = sv_test_snapvm(stop);
 	g_assert_cmpint(s.status, ==, 0);
 	assert_nothing_left();
 }
@@ -291,7 +260,7 @@ static void test_interrupt_stops_vm(void)
 	/* while `snapvm run` streams on the agent's main port, the agent
 	 * answers another snapvm process on its control port */
 	const char *ps_agent[] = { "ps", "interrupted-1", "--source", "agent", NULL };
-	g_auto(CmdResult) pa = run_snapvm(ps_agent);
+	g_auto(SvTestCmd) pa = sv_test_snapvm(ps_agent);
 	if (pa.status != 0)
 		g_error("snapvm ps --source agent during a run failed (%d): %s", pa.status, pa.err);
 	g_assert_nonnull(strstr(pa.out, "sleeper-x86_64"));
@@ -309,7 +278,7 @@ static void test_guest_dies_under_run(void)
 	int out;
 	GPid pid = start_long_run("doomed-1", &out);
 	const char *stop[] = { "stop", "doomed-1", NULL };
-	g_auto(CmdResult) s = run_snapvm(stop);
+	g_auto(SvTestCmd) s = sv_test_snapvm(stop);
 	g_assert_cmpint(s.status, ==, 0);
 	int status;
 	gint64 t0 = g_get_monotonic_time();
@@ -336,11 +305,11 @@ static void test_killed_run_leaves_no_qemu(void)
 		g_usleep(100000);
 	g_assert_cmpuint(count_our_qemus(), ==, 0);
 	const char *list[] = { "list", NULL };
-	g_auto(CmdResult) l = run_snapvm(list);
+	g_auto(SvTestCmd) l = sv_test_snapvm(list);
 	g_assert_nonnull(strstr(l.out, "killed-1"));
 	g_assert_nonnull(strstr(l.out, "stopped"));
 	const char *stop[] = { "stop", "--all", NULL };
-	g_auto(CmdResult) s = run_snapvm(stop);
+	g_auto(SvTestCmd) s = sv_test_snapvm(stop);
 	g_assert_cmpint(s.status, ==, 0);
 	assert_nothing_left();
 }

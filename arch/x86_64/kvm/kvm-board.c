@@ -164,6 +164,10 @@ const SvKvmBoard sv_x86_64_kvm_board = {
 	 * of a 20 s boot under nested KVM before giving up, so it is not run
 	 * (the guest's wall clock starts at the epoch either way). */
 	.board_cmdline = "reboot=k pci=off initcall_blacklist=cmos_init",
+	/* just above the most RAM the pc layout puts below 4 GiB; ISA IRQ 5,
+	 * which the MP table routes (mptable.c) and no UART uses */
+	.virtio_mmio_base = 0xe0000000ull,
+	.virtio_mmio_irq = 5,
 	.offers_cpu_model = pc_offers_cpu_model,
 	.setup_vm = pc_setup_vm,
 	.load = pc_load,
