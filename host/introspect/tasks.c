@@ -35,6 +35,8 @@ static char state_letter(guint32 state, guint32 exit_state)
 /* Offsets the walk needs, all from the kernel's BTF. */
 typedef struct {
 	guint64 tasks, pid, tgid, comm, state, exit_state, real_parent, mm, rss;
+	/* rss_stat[i] is at rss + i * rss_stride + rss_count */
+	guint64 rss_stride, rss_count;
 	guint64 size; /* bytes of task_struct read per task */
 } Layout;
 
@@ -53,6 +55,20 @@ static gboolean layout(const SvIntrospect *in, Layout *l, GError **error)
 	};
 	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error))
 		return FALSE;
+	/* up to 6.1 struct mm_rss_stat, atomic_long_t count[NR_MM_COUNTERS];
+	 * from 6.2 struct percpu_counter rss_stat[NR_MM_COUNTERS], whose
+	 * count get_mm_counter() reads (without the per-CPU deltas) */
+	guint64 rss_size, counter_size;
+	l->rss_stride = 8;
+	l->rss_count = 0;
+	if (sv_kernel_types_size(in->types, "mm_struct", "rss_stat", &rss_size, NULL) &&
+	    sv_kernel_types_size(in->types, "percpu_counter", NULL, &counter_size, NULL) &&
+	    counter_size > 8 && rss_size == 4 * counter_size) {
+		if (!sv_kernel_types_offset(in->types, "percpu_counter", "count", &l->rss_count,
+					    error))
+			return FALSE;
+		l->rss_stride = counter_size;
+	}
 	l->size = MAX(MAX(l->tasks + 16, l->comm + 16), MAX(l->real_parent, l->mm) + 8);
 	l->size = MAX(l->size, MAX(l->pid, l->tgid) + 4);
 	l->size = MAX(l->size, MAX(l->state, l->exit_state) + 4);
@@ -190,7 +206,8 @@ static gboolean add_process(const SvIntrospect *in, const Layout *l, guint64 tas
 		 * MM_ANONPAGES 1, MM_SHMEMPAGES 3) */
 		guint64 c[4] = { 0 };
 		for (guint i = 0; i < 4; i++)
-			if (!read_u64(in, mm + l->rss + 8 * i, &c[i], error))
+			if (!read_u64(in, mm + l->rss + l->rss_stride * i + l->rss_count, &c[i],
+				      error))
 				return FALSE;
 		guint64 pages = c[0] + c[1] + c[3];
 		p.rss_kib = pages < (1ull << 40) ? pages * (in->arch->page_size / 1024) : 0;

@@ -50,6 +50,10 @@ typedef struct SvQemuBoard {
 	/* QEMU -global settings that --cpu max adds (NULL-terminated; NULL
 	 * for none): libvirt's maximum mode takes no QEMU properties. */
 	const char *const *max_cpu_globals;
+	/* For an arch libvirt has no CPU driver for (it refuses any <cpu>):
+	 * the CPU goes to QEMU as -cpu, default_cpu or, for --cpu max, this
+	 * model string. NULL: libvirt's <cpu> element as usual. */
+	const char *qemu_arg_max_cpu;
 	const char *console; /* kernel console device */
 	const char *cmdline; /* arch-specific kernel parameters */
 	/* Splits ram_size bytes of RAM the way the board maps it. Returns the
