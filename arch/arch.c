@@ -221,6 +221,12 @@ gboolean sv_arch_vcpu_user_state(const SvArchOps *arch, const struct SvKernelTyp
 	return arch->vcpu_user_state(types, vcpu, ret_pt_regs, ret_tls, ret_fpu, error);
 }
 
+gboolean sv_arch_vcpu_fpu_complete(const SvArchOps *arch, const SvKernelReader *rd, guint64 task,
+				   const SvVcpuRegs *vcpu, SvFpuState *fpu, GError **error)
+{
+	return !arch->vcpu_fpu_complete || arch->vcpu_fpu_complete(rd, task, vcpu, fpu, error);
+}
+
 GBytes *sv_arch_syscall_fixup(const SvArchOps *arch, const struct SvKernelTypes *types,
 			      GBytes *pt_regs, SvSyscallFixup *ret_fixup, GError **error)
 {

@@ -198,21 +198,25 @@ echo "$RELEASE" >"$IMG/kernel-release"
 case $ARCH in
 x86_64)
 	# QEMU boots the uncompressed ELF through its PVH entry, skipping the
-	# bzImage decompressor: much faster under TCG. The payload is XZ
-	# (Documentation/x86/boot.rst: setup_sects at 0x1F1, payload_offset and
-	# payload_length at 0x248/0x24C; the last 4 bytes are the size).
-	python3 - "$IMG/vmlinuz" "$WORK/payload.xz" <<'PY'
+	# bzImage decompressor: much faster under TCG. The payload is XZ (6.1)
+	# or zstd (trixie's 6.12) (Documentation/x86/boot.rst: setup_sects at
+	# 0x1F1, payload_offset and payload_length at 0x248/0x24C; the last 4
+	# bytes are the size).
+	python3 - "$IMG/vmlinuz" "$WORK/payload" <<'PY'
 import struct, sys
 d = open(sys.argv[1], 'rb').read()
 setup_sects = d[0x1f1] or 4
 off, length = struct.unpack('<II', d[0x248:0x250])
 start = (setup_sects + 1) * 512 + off
 payload = d[start:start + length - 4]
-if not payload.startswith(b'\xfd7zXZ\x00'):
-    sys.exit('bzImage payload is not XZ')
+if not (payload.startswith(b'\xfd7zXZ\x00') or payload.startswith(b'\x28\xb5\x2f\xfd')):
+    sys.exit('bzImage payload is neither XZ nor zstd')
 open(sys.argv[2], 'wb').write(payload)
 PY
-	xz -dc "$WORK/payload.xz" >"$IMG/vmlinux" || die "cannot decompress the kernel payload"
+	case $(head -c 2 "$WORK/payload" | od -An -tx1 | tr -d ' ') in
+	fd37) xz -dc "$WORK/payload" >"$IMG/vmlinux" ;;
+	*) zstd -qdc "$WORK/payload" >"$IMG/vmlinux" ;;
+	esac || die "cannot decompress the kernel payload"
 	# QEMU's -kernel only takes the PVH path for an ELF carrying
 	# XEN_ELFNOTE_PHYS32_ENTRY (type 0x12; readelf prints it as unknown).
 	[ "$(head -c 4 "$IMG/vmlinux")" = $'\x7fELF' ] || die "decompressed kernel is not an ELF"

@@ -47,7 +47,7 @@ HOST_PACKAGES=(
 	qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
 	qemu-system-ppc gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross
 	gpgv debian-archive-keyring python3
-	busybox-static cpio xz-utils kmod file binutils jq
+	busybox-static cpio xz-utils zstd kmod file binutils jq
 )
 
 # (No `cmd | grep -q` here: under pipefail, grep -q leaving at its match

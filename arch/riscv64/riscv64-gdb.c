@@ -42,16 +42,23 @@ gboolean sv_riscv64_gdb_vcpu_regs(const SvGdbRegReader *rd, SvVcpuRegs *out, GEr
 		if (i == 2)
 			out->sp = v;
 	}
-	guint64 priv, fcsr;
+	guint64 priv, sstatus, fcsr = 0;
 	if (!sv_arch_gdb_read_uint(rd, "pc", 8, &out->pc, error) ||
-	    !sv_arch_gdb_read_uint(rd, "priv", 1, &priv, error) ||
-	    !sv_arch_gdb_read_uint(rd, "fcsr", 4, &fcsr, error))
+	    !sv_arch_gdb_read_uint(rd, "priv", 8, &priv, error) ||
+	    !sv_arch_gdb_read_uint(rd, "sstatus", 8, &sstatus, error))
 		return FALSE;
 	sv_vcpu_regs_add(out, "pc", out->pc);
 	sv_vcpu_regs_add(out, "priv", priv);
-	sv_vcpu_regs_add(out, "fcsr", fcsr);
+	sv_vcpu_regs_add(out, "sstatus", sstatus);
 	out->user_mode = priv == 0;
-	/* struct __riscv_d_ext_state: f[32], fcsr */
+	/* QEMU 7.2 lists the CSRs whose access check passes when the CPU is
+	 * set up, before anything enables the FPU: fcsr is never among them.
+	 * Then "fcsr_unknown" says so and vcpu_fpu_complete fills it in. */
+	if (!rd->has(rd->ctx, "fcsr"))
+		sv_vcpu_regs_add(out, "fcsr_unknown", 1);
+	else if (!sv_arch_gdb_read_uint(rd, "fcsr", 4, &fcsr, error))
+		return FALSE;
+	/* struct __riscv_d_ext_state: f[32], fcsr, padding */
 	for (guint i = 0; i < 32; i++) {
 		if (!rd->read(rd->ctx, f_names[i], out->fpu + 8 * i, 8, error))
 			return FALSE;

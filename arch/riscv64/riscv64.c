@@ -154,4 +154,11 @@ const SvArchOps sv_arch_riscv64 = {
 	.kernel_space_init = riscv64_kernel_space_init,
 	.kernel_va_to_pa = riscv64_kernel_va_to_pa,
 	.decode_pte = riscv64_decode_pte,
+	.named_regs = sv_riscv64_named_regs,
+	.task_fpu = sv_riscv64_task_fpu,
+	.task_tls = sv_riscv64_task_tls,
+	.vcpu_user_state = sv_riscv64_vcpu_user_state,
+	.vcpu_fpu_complete = sv_riscv64_vcpu_fpu_complete,
+	.syscall_fixup = sv_riscv64_syscall_fixup,
+	.fpu_cpu_needs = sv_riscv64_fpu_cpu_needs,
 };

@@ -56,8 +56,9 @@ static gboolean layout(const SvIntrospect *in, Layout *l, GError **error)
 	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error))
 		return FALSE;
 	/* up to 6.1 struct mm_rss_stat, atomic_long_t count[NR_MM_COUNTERS];
-	 * from 6.2 struct percpu_counter rss_stat[NR_MM_COUNTERS], whose
-	 * count get_mm_counter() reads (without the per-CPU deltas) */
+	 * from 6.2 struct percpu_counter rss_stat[NR_MM_COUNTERS], summed
+	 * over CPUs as /proc does (only count, what get_mm_counter() reads,
+	 * where the kernel names no per-CPU offsets) */
 	guint64 rss_size, counter_size;
 	l->rss_stride = 8;
 	l->rss_count = 0;
@@ -205,10 +206,16 @@ static gboolean add_process(const SvIntrospect *in, const Layout *l, guint64 tas
 		/* get_mm_rss(): file + anon + shmem pages (MM_FILEPAGES 0,
 		 * MM_ANONPAGES 1, MM_SHMEMPAGES 3) */
 		guint64 c[4] = { 0 };
-		for (guint i = 0; i < 4; i++)
-			if (!read_u64(in, mm + l->rss + l->rss_stride * i + l->rss_count, &c[i],
-				      error))
+		for (guint i = 0; i < 4; i++) {
+			gint64 sum;
+			if (l->rss_stride != 8 &&
+			    sv_introspect_percpu_counter_sum(in, mm + l->rss + l->rss_stride * i,
+							     &sum, NULL))
+				c[i] = sum > 0 ? (guint64)sum : 0;
+			else if (!read_u64(in, mm + l->rss + l->rss_stride * i + l->rss_count,
+					   &c[i], error))
 				return FALSE;
+		}
 		guint64 pages = c[0] + c[1] + c[3];
 		p.rss_kib = pages < (1ull << 40) ? pages * (in->arch->page_size / 1024) : 0;
 	}

@@ -208,6 +208,11 @@ typedef struct SvArchOps {
 	gboolean (*vcpu_user_state)(const struct SvKernelTypes *types, const SvVcpuRegs *vcpu,
 				    GBytes **ret_pt_regs, GVariant **ret_tls, SvFpuState *ret_fpu,
 				    GError **error);
+	/* Optional: completes the FPU image vcpu_user_state took from a vCPU
+	 * with what the backend could not read there, from the task's saved
+	 * state where that provably still holds (riscv64 under QEMU 7.2: fcsr). */
+	gboolean (*vcpu_fpu_complete)(const SvKernelReader *rd, guint64 task,
+				      const SvVcpuRegs *vcpu, SvFpuState *fpu, GError **error);
 	/* Rewrites saved user registers so the task resumes as the kernel would
 	 * resume it (syscall restart, guest-linux-facts.md 3). */
 	GBytes *(*syscall_fixup)(const struct SvKernelTypes *types, GBytes *pt_regs,
@@ -242,6 +247,9 @@ GVariant *sv_arch_task_tls(const SvArchOps *arch, const SvKernelReader *rd, guin
 gboolean sv_arch_vcpu_user_state(const SvArchOps *arch, const struct SvKernelTypes *types,
 				 const SvVcpuRegs *vcpu, GBytes **ret_pt_regs, GVariant **ret_tls,
 				 SvFpuState *ret_fpu, GError **error);
+/* TRUE without doing anything for an arch that has no such hook. */
+gboolean sv_arch_vcpu_fpu_complete(const SvArchOps *arch, const SvKernelReader *rd, guint64 task,
+				   const SvVcpuRegs *vcpu, SvFpuState *fpu, GError **error);
 GBytes *sv_arch_syscall_fixup(const SvArchOps *arch, const struct SvKernelTypes *types,
 			      GBytes *pt_regs, SvSyscallFixup *ret_fixup, GError **error);
 

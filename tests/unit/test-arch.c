@@ -352,7 +352,8 @@ static void test_riscv64_gdb_regs(void)
 		table_put(t, f[i], 0xa5a5000000000000ull | i, 0, 8);
 	}
 	table_put(t, "pc", 0x10400, 0, 8);
-	table_put(t, "priv", 0, 0, 1);
+	table_put(t, "priv", 0, 0, 8);
+	table_put(t, "sstatus", 0x200006000ull, 0, 8);
 	table_put(t, "fcsr", 0x61, 0, 4);
 	TableStub stub = { t, NULL };
 	SvGdbRegReader rd = { table_has, table_read, table_monitor, &stub };
@@ -367,11 +368,19 @@ static void test_riscv64_gdb_regs(void)
 	g_assert_true(sv_vcpu_regs_get(&r, "x31", &v));
 	g_assert_cmphex(v, ==, 0x5eed00000000001full);
 	g_assert_false(sv_vcpu_regs_get(&r, "x0", &v));
-	g_assert_cmpuint(r.fpu_size, ==, 32 * 8 + 4);
+	g_assert_cmpuint(r.fpu_size, ==, 32 * 8 + 8);
 	g_assert_cmphex(sv_get_le64(r.fpu + 8 * 9), ==, 0xa5a5000000000009ull); /* f9 = fs1 */
 	g_assert_cmphex(sv_get_le32(r.fpu + 256), ==, 0x61);
+	g_assert_false(sv_vcpu_regs_get(&r, "fcsr_unknown", &v));
+	/* QEMU 7.2 has no fcsr in the stub: the rest, and fcsr marked unknown */
+	g_hash_table_remove(t, "fcsr");
+	g_assert_true(sv_arch_gdb_vcpu_regs(a, &rd, &r, NULL));
+	g_assert_true(r.user_mode);
+	g_assert_cmpuint(r.fpu_size, ==, 32 * 8 + 8);
+	g_assert_true(sv_vcpu_regs_get(&r, "fcsr_unknown", &v));
+	g_assert_cmphex(sv_get_le32(r.fpu + 256), ==, 0);
 	/* in the kernel: not a user task's registers */
-	table_put(t, "priv", 1, 0, 1);
+	table_put(t, "priv", 1, 0, 8);
 	g_assert_true(sv_arch_gdb_vcpu_regs(a, &rd, &r, NULL));
 	g_assert_false(r.user_mode);
 }
