@@ -11,6 +11,7 @@
 extern const SvArchOps sv_arch_x86_64;
 extern const SvArchOps sv_arch_aarch64;
 extern const SvArchOps sv_arch_riscv64;
+extern const SvArchOps sv_arch_ppc64le;
 
 /* Where a kernel image loaded raw (not relocated, mapped as it is) lies in
  * guest RAM: found by its contents at a 2 MiB-aligned base in the first

@@ -11,10 +11,7 @@
 #include "base/kernel-types.h"
 
 static const SvArchOps *const all_arches[] = {
-	&sv_arch_x86_64,
-	&sv_arch_aarch64,
-	&sv_arch_riscv64,
-	NULL,
+	&sv_arch_x86_64, &sv_arch_aarch64, &sv_arch_riscv64, &sv_arch_ppc64le, NULL,
 };
 
 /* Required members are asserted once: a table missing one is a build bug,

@@ -308,6 +308,10 @@ SvKallsyms *sv_kallsyms_load(const char *kernel_path, gboolean absolute_percpu,
 	return ks;
 }
 
+/* A plausible kallsyms_relative_base: a kernel-half address (ppc64's
+ * 0xc000000000000000 as well as the top-of-space bases of the others). */
+#define KERNEL_HALF 0x8000000000000000ull
+
 static SvKallsyms *decode(const char *kernel_path, gboolean absolute_percpu,
 			  guint64 unrelocated_base, GError **error)
 {
@@ -332,9 +336,9 @@ static SvKallsyms *decode(const char *kernel_path, gboolean absolute_percpu,
 							 : G_MAXSIZE / 2;
 	gsize after_index = (t.token_index + 2 * TOKENS + 7) & ~(gsize)7;
 	gsize new_base_at = (after_index + 4 * (gsize)t.num_syms + 7) & ~(gsize)7;
-	if (base < 0xff00000000000000ull && new_base_at + 8 <= t.len) {
+	if (base < KERNEL_HALF && new_base_at + 8 <= t.len) {
 		guint64 new_base = sv_get_le64(t.d + new_base_at);
-		if (new_base >= 0xff00000000000000ull || (new_base == 0 && unrelocated_base)) {
+		if (new_base >= KERNEL_HALF || (new_base == 0 && unrelocated_base)) {
 			base_at = new_base_at;
 			base = new_base;
 			offsets = after_index;
@@ -353,7 +357,7 @@ static SvKallsyms *decode(const char *kernel_path, gboolean absolute_percpu,
 		if (rela && (gsize)(rela - t.d) + 24 <= t.len)
 			base = sv_get_le64(rela + 16);
 	}
-	if (offsets + 4 * (gsize)t.num_syms > base_at || base < 0xff00000000000000ull) {
+	if (offsets + 4 * (gsize)t.num_syms > base_at || base < KERNEL_HALF) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
 			    "kallsyms in %s: no relative base before kallsyms_num_syms",
 			    kernel_path);

@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
 export SNAPVM_CACHE_DIR=${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}
-ARCHES=(x86_64 aarch64 riscv64)
+ARCHES=(x86_64 aarch64 riscv64 ppc64le)
 
 log() { printf '[setup %5ss] %s\n' "$SECONDS" "$*" >&2; }
 

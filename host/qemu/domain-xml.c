@@ -62,6 +62,10 @@ static void add_qemu_args(GString *s, const SvQemuBoard *board, const char *mode
 	g_string_append(s, "  <qemu:commandline>\n"
 			   "    <qemu:arg value='-action'/>\n"
 			   "    <qemu:arg value='reboot=shutdown,shutdown=poweroff'/>\n");
+	for (const char *const *a = board->qemu_args; a && *a; a++) {
+		g_autofree char *esc = g_markup_escape_text(*a, -1);
+		g_string_append_printf(s, "    <qemu:arg value='%s'/>\n", esc);
+	}
 	if (board->qemu_arg_max_cpu) {
 		const char *cpu = g_strcmp0(model, SV_CPU_MAX) == 0 ? board->qemu_arg_max_cpu
 				  : model			    ? model

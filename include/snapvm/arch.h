@@ -54,6 +54,9 @@ typedef struct SvQemuBoard {
 	 * the CPU goes to QEMU as -cpu, default_cpu or, for --cpu max, this
 	 * model string. NULL: libvirt's <cpu> element as usual. */
 	const char *qemu_arg_max_cpu;
+	/* QEMU arguments every machine of the arch gets (NULL-terminated; NULL
+	 * for none): machine options libvirt has no element for. */
+	const char *const *qemu_args;
 	const char *console; /* kernel console device */
 	const char *cmdline; /* arch-specific kernel parameters */
 	/* Splits ram_size bytes of RAM the way the board maps it. Returns the

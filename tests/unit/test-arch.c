@@ -385,6 +385,24 @@ static void test_riscv64_gdb_regs(void)
 	g_assert_false(r.user_mode);
 }
 
+static void test_ppc64le_pseries_layout(void)
+{
+	const SvArchOps *a = sv_arch_lookup("ppc64le", NULL);
+	SvRamRegion r[SV_RAM_REGIONS_MAX];
+	g_assert_cmpuint(a->qemu->ram_layout(1ull << 30, r), ==, 1);
+	g_assert_cmphex(r[0].gpa.v, ==, 0);
+	/* kernel image and linear map are one window at 0xc000000000000000 */
+	SvKernelSpace ks = { 0 };
+	g_autoptr(GBytes) file = g_bytes_new_static("", 0);
+	g_assert_true(sv_arch_kernel_space_init(a, &ks, NULL, NULL, file, NULL));
+	SvGpa pa;
+	g_assert_true(sv_arch_kernel_va_to_pa(a, &ks, 0xc000000001234000ull, &pa, NULL));
+	g_assert_cmphex(pa.v, ==, 0x1234000);
+	g_autoptr(GError) error = NULL;
+	g_assert_false(sv_arch_kernel_va_to_pa(a, &ks, 0xc00c000000000000ull, &pa, &error));
+	g_assert_nonnull(strstr(error->message, "ppc64le"));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -396,5 +414,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/arch/riscv64/virt-ram-layout", test_riscv64_virt_layout);
 	g_test_add_func("/arch/riscv64/pte", test_riscv64_pte);
 	g_test_add_func("/arch/riscv64/gdb-regs", test_riscv64_gdb_regs);
+	g_test_add_func("/arch/ppc64le/pseries-layout", test_ppc64le_pseries_layout);
 	return g_test_run();
 }

@@ -109,6 +109,36 @@ static void step(double acc[4], double *sse, const struct timespec *ts)
 			 : "fs0", "fs1", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9",
 			   "fs10", "fs11", "ft0", "memory");
 }
+#elif defined(__powerpc64__)
+/* The same arithmetic in the FPRs, lane by lane: acc in f14-f17, lane 0
+ * again in f18 (non-volatile registers across the sc). */
+static void step(double acc[4], double *sse, const struct timespec *ts)
+{
+	register long r0 __asm__("r0") = SYS_nanosleep;
+	register long r3 __asm__("r3") = (long)ts;
+	register long r4 __asm__("r4") = 0;
+	__asm__ volatile("lfd 14, 0(%[acc])\n\tlfd 15, 8(%[acc])\n\t"
+			 "lfd 16, 16(%[acc])\n\tlfd 17, 24(%[acc])\n\t"
+			 "lfd 18, 0(%[sse])\n\t"
+			 "lfd 19, 0(%[inc])\n\tlfd 20, 8(%[inc])\n\t"
+			 "lfd 21, 16(%[inc])\n\tlfd 22, 24(%[inc])\n\t"
+			 "lfd 23, 0(%[scale])\n\tlfd 24, 8(%[scale])\n\t"
+			 "lfd 25, 16(%[scale])\n\tlfd 26, 24(%[scale])\n\t"
+			 "sc\n\t"
+			 "fadd 14, 14, 19\n\tfadd 15, 15, 20\n\t"
+			 "fadd 16, 16, 21\n\tfadd 17, 17, 22\n\t"
+			 "fmul 14, 14, 23\n\tfmul 15, 15, 24\n\t"
+			 "fmul 16, 16, 25\n\tfmul 17, 17, 26\n\t"
+			 "fadd 18, 18, 19\n\tfmul 18, 18, 23\n\t"
+			 "stfd 14, 0(%[acc])\n\tstfd 15, 8(%[acc])\n\t"
+			 "stfd 16, 16(%[acc])\n\tstfd 17, 24(%[acc])\n\t"
+			 "stfd 18, 0(%[sse])\n\t"
+			 : "+r"(r0), "+r"(r3), "+r"(r4)
+			 : [acc] "b"(acc), [inc] "b"(inc), [scale] "b"(scale), [sse] "b"(sse)
+			 : "fr14", "fr15", "fr16", "fr17", "fr18", "fr19", "fr20", "fr21", "fr22",
+			   "fr23", "fr24", "fr25", "fr26", "r5", "r6", "r7", "r8", "r9", "r10",
+			   "r11", "r12", "cr0", "ctr", "xer", "memory");
+}
 #else
 #error "fpu workload: no SIMD code for this arch"
 #endif
