@@ -43,12 +43,20 @@ static gboolean aarch64_kernel_space_init(SvKernelSpace *ks, const SvGuestMem *m
 		g_prefix_error(error, "aarch64: ");
 		return FALSE;
 	}
-	ks->image_va_base = KIMAGE_VADDR;
+	/* KIMAGE_VADDR moved between 6.1 and 6.12 (0xffff800008000000 ->
+	 * 0xffff800080000000): the image's own _text says where it runs
+	 * (nokaslr: at its link address) */
+	guint64 text;
+	ks->image_va_base = sv_kallsyms_lookup(syms, "_text", &text, NULL) ? text : KIMAGE_VADDR;
 	ks->image_span = MIN((guint64)g_bytes_get_size(kernel_file) + (64ull << 20), 256ull << 20);
 	ks->direct_map_base = PAGE_OFFSET_48 - (ram & ~(MEMSTART_ALIGN - 1));
 	ks->pt_levels = 4; /* 48-bit VAs with 4 KiB granules */
-	ks->vmemmap_start = VMEMMAP_START_48;
-	ks->vmemmap_first_pfn = (ram & ~(MEMSTART_ALIGN - 1)) >> 12;
+	/* VMEMMAP_START moved with it (6.12: below -1 GiB): the 6.1 value is
+	 * known, a later kernel's struct pages are found in guest memory */
+	if (ks->image_va_base == KIMAGE_VADDR) {
+		ks->vmemmap_start = VMEMMAP_START_48;
+		ks->vmemmap_first_pfn = (ram & ~(MEMSTART_ALIGN - 1)) >> 12;
+	}
 	return TRUE;
 }
 

@@ -324,8 +324,10 @@ static gboolean maps(const SvIntrospect *in, SvGpa root, guint64 va, SvGpa *ret_
 /* Does root map the kernel image where it is, and va at all? */
 static gboolean is_kernel_root(const SvIntrospect *in, SvGpa root, guint64 va)
 {
-	/* 1 MiB into the kernel's text, on every arch */
-	const guint64 probe = in->arch->kernel_link_base + 0x100000;
+	/* 1 MiB into the kernel's text, on every arch: past the link base
+	 * (x86_64 maps nothing below _text there) and past where the image
+	 * runs (arm64's moved in 6.x) */
+	const guint64 probe = MAX(in->arch->kernel_link_base, in->space.image_va_base) + 0x100000;
 	SvGpa pa, want;
 	return sv_arch_kernel_va_to_pa(in->arch, &in->space, probe, &want, NULL) &&
 	       maps(in, root, probe, &pa) && pa.v == want.v && maps(in, root, va, &pa);
