@@ -27,6 +27,10 @@ gboolean sv_arch_image_or_linear_va_to_pa(const char *arch, const SvKernelSpace 
 					  guint64 linear_start, guint64 linear_span, guint64 va,
 					  SvGpa *ret_pa, GError **error);
 
+/* Whether a syscall's return value is one of the kernel-internal
+ * -ERESTART* codes (include/linux/errno.h) a signal or freeze left behind. */
+gboolean sv_arch_is_restart_code(gint64 ret);
+
 /* Reads a register of up to 8 bytes (its size in the stub's target
  * description) from a gdbstub as a little-endian number. */
 gboolean sv_arch_gdb_read_uint(const SvGdbRegReader *rd, const char *name, guint bytes,

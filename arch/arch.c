@@ -394,3 +394,15 @@ gboolean sv_arch_image_or_linear_va_to_pa(const char *arch, const SvKernelSpace 
 		    arch, va);
 	return FALSE;
 }
+
+/* include/linux/errno.h */
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTARTNOHAND 514
+#define ERESTART_RESTARTBLOCK 516
+
+gboolean sv_arch_is_restart_code(gint64 ret)
+{
+	return ret == -ERESTARTSYS || ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND ||
+	       ret == -ERESTART_RESTARTBLOCK;
+}

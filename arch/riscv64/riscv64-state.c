@@ -162,10 +162,6 @@ gboolean sv_riscv64_vcpu_fpu_complete(const SvKernelReader *rd, guint64 task,
 
 /* include/linux/errno.h, asm/csr.h */
 #define ENOSYS 38
-#define ERESTARTSYS 512
-#define ERESTARTNOINTR 513
-#define ERESTARTNOHAND 514
-#define ERESTART_RESTARTBLOCK 516
 #define EXC_SYSCALL 8
 #define ECALL_INSN_LEN 4
 
@@ -195,8 +191,7 @@ GBytes *sv_riscv64_syscall_fixup(const SvKernelTypes *types, GBytes *pt_regs,
 	gint64 r = (gint64)a0;
 	if (r == -ENOSYS)
 		*ret_fixup = SV_SYSCALL_REEXECUTE;
-	else if (r == -ERESTARTSYS || r == -ERESTARTNOINTR || r == -ERESTARTNOHAND ||
-		 r == -ERESTART_RESTARTBLOCK)
+	else if (sv_arch_is_restart_code(r))
 		*ret_fixup = SV_SYSCALL_RESTART;
 	else
 		return g_bytes_ref(pt_regs);

@@ -6,7 +6,9 @@
  * rseq registration.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -66,4 +68,15 @@ int rst_forget_rseq(void)
 			return 0;
 	return -errno;
 #endif
+}
+
+int rst_check_hwcap(unsigned long need, const char *what, char *msg, size_t cap)
+{
+	if ((getauxval(AT_HWCAP) & need) == need)
+		return 0;
+	snprintf(msg, cap,
+		 "this guest CPU lacks %s, which the snapshot's state needs (restore with "
+		 "--cpu naming a QEMU CPU model that has them)",
+		 what);
+	return -1;
 }

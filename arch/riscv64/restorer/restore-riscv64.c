@@ -19,7 +19,6 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/auxv.h>
 
 #include "guest/restorer/restore.h"
 
@@ -69,15 +68,7 @@ int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char 
 			 h->fpu_size, D_STATE_SIZE);
 		return -1;
 	}
-	unsigned long hw = getauxval(AT_HWCAP);
-	if ((hw & (HWCAP_ISA('F') | HWCAP_ISA('D'))) != (HWCAP_ISA('F') | HWCAP_ISA('D'))) {
-		snprintf(msg, cap,
-			 "this guest CPU lacks the F and D extensions, which the snapshot's "
-			 "state needs (restore with --cpu naming a QEMU CPU model that has "
-			 "them)");
-		return -1;
-	}
-	return 0;
+	return rst_check_hwcap(HWCAP_ISA('F') | HWCAP_ISA('D'), "the F and D extensions", msg, cap);
 }
 
 size_t rst_arch_sigframe_size(const struct sv_rimg_header *h)
