@@ -403,6 +403,48 @@ static void test_ppc64le_pseries_layout(void)
 	g_assert_nonnull(strstr(error->message, "ppc64le"));
 }
 
+/* The ppc64le stub's registers: r0-r31, pc as nip, MSR_PR for the mode,
+ * cr and xer 32 bits wide, the FPU as f0-f31 and fpscr (64 bits each). */
+static void test_ppc64le_gdb_regs(void)
+{
+	const SvArchOps *a = sv_arch_lookup("ppc64le", NULL);
+	g_autoptr(GHashTable) t = table_new();
+	for (guint i = 0; i < 32; i++) {
+		char name[8];
+		g_snprintf(name, sizeof(name), "r%u", i);
+		table_put(t, name, 0x5eed0000ull | i, 0, 8);
+		g_snprintf(name, sizeof(name), "f%u", i);
+		table_put(t, name, 0xa5a5000000000000ull | i, 0, 8);
+	}
+	table_put(t, "pc", 0x10000400, 0, 8);
+	table_put(t, "msr", 0x800000000280f033ull, 0, 8); /* PR set */
+	table_put(t, "cr", 0x24000482, 0, 4);
+	table_put(t, "lr", 0x10000100, 0, 8);
+	table_put(t, "ctr", 7, 0, 8);
+	table_put(t, "xer", 0x20000000, 0, 4);
+	table_put(t, "fpscr", 0x82004000, 0, 4);
+	TableStub stub = { t, NULL };
+	SvGdbRegReader rd = { table_has, table_read, table_monitor, &stub };
+	SvVcpuRegs r;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sv_arch_gdb_vcpu_regs(a, &rd, &r, &error));
+	g_assert_no_error(error);
+	g_assert_true(r.user_mode);
+	g_assert_cmphex(r.pc, ==, 0x10000400);
+	g_assert_cmphex(r.sp, ==, 0x5eed0001);
+	guint64 v;
+	g_assert_true(sv_vcpu_regs_get(&r, "ccr", &v));
+	g_assert_cmphex(v, ==, 0x24000482);
+	g_assert_true(sv_vcpu_regs_get(&r, "link", &v));
+	g_assert_cmphex(v, ==, 0x10000100);
+	g_assert_cmpuint(r.fpu_size, ==, 33 * 8);
+	g_assert_cmphex(sv_get_le64(r.fpu + 8 * 31), ==, 0xa5a500000000001full);
+	g_assert_cmphex(sv_get_le64(r.fpu + 8 * 32), ==, 0x82004000);
+	table_put(t, "msr", 0x8000000000001033ull, 0, 8); /* the kernel's */
+	g_assert_true(sv_arch_gdb_vcpu_regs(a, &rd, &r, NULL));
+	g_assert_false(r.user_mode);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -415,5 +457,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/arch/riscv64/pte", test_riscv64_pte);
 	g_test_add_func("/arch/riscv64/gdb-regs", test_riscv64_gdb_regs);
 	g_test_add_func("/arch/ppc64le/pseries-layout", test_ppc64le_pseries_layout);
+	g_test_add_func("/arch/ppc64le/gdb-regs", test_ppc64le_gdb_regs);
 	return g_test_run();
 }
