@@ -10,6 +10,26 @@
 
 extern const SvArchOps sv_arch_x86_64;
 extern const SvArchOps sv_arch_aarch64;
+extern const SvArchOps sv_arch_riscv64;
+extern const SvArchOps sv_arch_ppc64le;
+
+/* Where a kernel image loaded raw (not relocated, mapped as it is) lies in
+ * guest RAM: found by its contents at a 2 MiB-aligned base in the first
+ * 256 MiB from ram_base (Linux asks boot loaders for that alignment on
+ * arm64 and riscv64), because its header page does not survive boot. */
+gboolean sv_arch_find_kernel_image(const struct SvGuestMem *mem, guint64 ram_base,
+				   GBytes *kernel_file, guint64 *ret_base, GError **error);
+
+/* Kernel VA to guest-physical where the kernel has two windows onto RAM:
+ * its image (ks->image_*) and the linear map of linear_span bytes from
+ * linear_start (PA = VA - ks->direct_map_base). */
+gboolean sv_arch_image_or_linear_va_to_pa(const char *arch, const SvKernelSpace *ks,
+					  guint64 linear_start, guint64 linear_span, guint64 va,
+					  SvGpa *ret_pa, GError **error);
+
+/* Whether a syscall's return value is one of the kernel-internal
+ * -ERESTART* codes (include/linux/errno.h) a signal or freeze left behind. */
+gboolean sv_arch_is_restart_code(gint64 ret);
 
 /* Reads a register of up to 8 bytes (its size in the stub's target
  * description) from a gdbstub as a little-endian number. */

@@ -3,15 +3,15 @@
 #include "snapvm/arch.h"
 
 #include <elf.h>
+#include <string.h>
 
 #include "arch/arch-tables.h"
 #include "snapvm/kvm-board.h"
+#include "base/guest-mem.h"
 #include "base/kernel-types.h"
 
 static const SvArchOps *const all_arches[] = {
-	&sv_arch_x86_64,
-	&sv_arch_aarch64,
-	NULL,
+	&sv_arch_x86_64, &sv_arch_aarch64, &sv_arch_riscv64, &sv_arch_ppc64le, NULL,
 };
 
 /* Required members are asserted once: a table missing one is a build bug,
@@ -218,6 +218,12 @@ gboolean sv_arch_vcpu_user_state(const SvArchOps *arch, const struct SvKernelTyp
 	return arch->vcpu_user_state(types, vcpu, ret_pt_regs, ret_tls, ret_fpu, error);
 }
 
+gboolean sv_arch_vcpu_fpu_complete(const SvArchOps *arch, const SvKernelReader *rd, guint64 task,
+				   const SvVcpuRegs *vcpu, SvFpuState *fpu, GError **error)
+{
+	return !arch->vcpu_fpu_complete || arch->vcpu_fpu_complete(rd, task, vcpu, fpu, error);
+}
+
 GBytes *sv_arch_syscall_fixup(const SvArchOps *arch, const struct SvKernelTypes *types,
 			      GBytes *pt_regs, SvSyscallFixup *ret_fixup, GError **error)
 {
@@ -338,4 +344,65 @@ gboolean sv_arch_struct_member(const struct SvKernelTypes *types, const char *ty
 		v = (guint64)(gint64)(gint32)(guint32)v;
 	*ret = v;
 	return TRUE;
+}
+
+/* Share of 64 samples of 64 bytes across the Image's first 16 MiB that
+ * equal guest RAM at base: code patched at boot (alternatives, relocations)
+ * changes some, but a wrong base matches none. */
+static guint image_match_score(const SvGuestMem *mem, guint64 base, const guint8 *file, gsize len)
+{
+	guint score = 0;
+	for (gsize off = 0x10000; off < MIN(len, 16u << 20) - 64; off += 0x40000) {
+		const guint8 *in_ram = sv_guest_mem_ptr(mem, sv_gpa(base + off), 64, NULL);
+		score += in_ram && memcmp(in_ram, file + off, 64) == 0;
+	}
+	return score;
+}
+
+gboolean sv_arch_find_kernel_image(const SvGuestMem *mem, guint64 ram_base, GBytes *kernel_file,
+				   guint64 *ret_base, GError **error)
+{
+	gsize len;
+	const guint8 *file = g_bytes_get_data(kernel_file, &len);
+	for (guint64 base = ram_base; len > (1u << 20) && base < ram_base + (256ull << 20);
+	     base += 2ull << 20) {
+		if (image_match_score(mem, base, file, len) >= 32) {
+			*ret_base = base;
+			return TRUE;
+		}
+	}
+	g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+		    "the kernel image is not in the first 256 MiB of guest RAM");
+	return FALSE;
+}
+
+gboolean sv_arch_image_or_linear_va_to_pa(const char *arch, const SvKernelSpace *ks,
+					  guint64 linear_start, guint64 linear_span, guint64 va,
+					  SvGpa *ret_pa, GError **error)
+{
+	if (va >= ks->image_va_base && va - ks->image_va_base < ks->image_span) {
+		*ret_pa = sv_gpa(va - ks->image_va_base + ks->image_pa_base);
+		return TRUE;
+	}
+	if (va >= linear_start && va - linear_start < linear_span) {
+		*ret_pa = sv_gpa(va - ks->direct_map_base);
+		return TRUE;
+	}
+	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
+		    "%s: kernel address 0x%" G_GINT64_MODIFIER
+		    "x is neither in the kernel image nor in the linear map",
+		    arch, va);
+	return FALSE;
+}
+
+/* include/linux/errno.h */
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTARTNOHAND 514
+#define ERESTART_RESTARTBLOCK 516
+
+gboolean sv_arch_is_restart_code(gint64 ret)
+{
+	return ret == -ERESTARTSYS || ret == -ERESTARTNOINTR || ret == -ERESTARTNOHAND ||
+	       ret == -ERESTART_RESTARTBLOCK;
 }

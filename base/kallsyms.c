@@ -308,6 +308,10 @@ SvKallsyms *sv_kallsyms_load(const char *kernel_path, gboolean absolute_percpu,
 	return ks;
 }
 
+/* A plausible kallsyms_relative_base: a kernel-half address (ppc64's
+ * 0xc000000000000000 as well as the top-of-space bases of the others). */
+#define KERNEL_HALF 0x8000000000000000ull
+
 static SvKallsyms *decode(const char *kernel_path, gboolean absolute_percpu,
 			  guint64 unrelocated_base, GError **error)
 {
@@ -322,10 +326,24 @@ static SvKallsyms *decode(const char *kernel_path, gboolean absolute_percpu,
 			    kernel_path);
 		return NULL;
 	}
-	/* kallsyms_relative_base (u64) and the s32 offsets precede num_syms */
+	/* Up to 6.3 kallsyms_offsets (s32 each) and kallsyms_relative_base
+	 * (u64) precede num_syms; from 6.4 (scripts/kallsyms "change the
+	 * output order") they follow the token index, each 8-byte aligned. */
 	gsize base_at = (t.num_syms_at - 8) & ~(gsize)7;
 	guint64 base = sv_get_le64(t.d + base_at);
-	gsize offsets = base_at - 4 * (gsize)t.num_syms;
+	/* (no room before: an offset that cannot fit, refused below) */
+	gsize offsets = base_at >= 4 * (gsize)t.num_syms ? base_at - 4 * (gsize)t.num_syms
+							 : G_MAXSIZE / 2;
+	gsize after_index = (t.token_index + 2 * TOKENS + 7) & ~(gsize)7;
+	gsize new_base_at = (after_index + 4 * (gsize)t.num_syms + 7) & ~(gsize)7;
+	if (base < KERNEL_HALF && new_base_at + 8 <= t.len) {
+		guint64 new_base = sv_get_le64(t.d + new_base_at);
+		if (new_base >= KERNEL_HALF || (new_base == 0 && unrelocated_base)) {
+			base_at = new_base_at;
+			base = new_base;
+			offsets = after_index;
+		}
+	}
 	/* A relocatable image never relocated (a raw arm64 Image) holds 0
 	 * there: the value is the addend of the R_AARCH64_RELATIVE entry for
 	 * that slot in the image's own .rela.dyn, which the kernel applies to
@@ -339,7 +357,7 @@ static SvKallsyms *decode(const char *kernel_path, gboolean absolute_percpu,
 		if (rela && (gsize)(rela - t.d) + 24 <= t.len)
 			base = sv_get_le64(rela + 16);
 	}
-	if (base_at < 4 * (gsize)t.num_syms || base < 0xff00000000000000ull) {
+	if (offsets + 4 * (gsize)t.num_syms > base_at || base < KERNEL_HALF) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
 			    "kallsyms in %s: no relative base before kallsyms_num_syms",
 			    kernel_path);

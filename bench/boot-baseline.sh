@@ -121,6 +121,24 @@ for ARCH in "${ARCHES[@]}"; do
 			-append "console=ttyAMA0 $CMDLINE" \
 			-device virtio-serial-pci -device "$PORT"
 		;;
+	riscv64)
+		# rv64 (RV64GC, no V), OpenSBI as QEMU's default firmware, the Image
+		# loaded 2 MiB into RAM: the same as arch/riscv64's board.
+		measure "-M virt -cpu rv64, OpenSBI, Image" qemu-system-riscv64 -M virt -accel tcg \
+			-cpu rv64 -m 512 -nodefaults -nographic -no-reboot \
+			-kernel "$KERNEL" -initrd "$IMG/initramfs.cpio" \
+			-append "console=ttyS0 $CMDLINE" \
+			-device virtio-serial-pci -device "$PORT"
+		;;
+	ppc64le)
+		# POWER9 on pseries with QEMU's virtual Open Firmware (x-vof=on)
+		# instead of SLOF, the vmlinux ELF: the same as arch/ppc64le's board.
+		measure "-M pseries,x-vof=on -cpu power9, vmlinux" qemu-system-ppc64 \
+			-M pseries,x-vof=on -accel tcg -cpu power9 -m 512 -nodefaults -nographic \
+			-no-reboot -kernel "$KERNEL" -initrd "$IMG/initramfs.cpio" \
+			-append "console=hvc0 $CMDLINE" \
+			-device virtio-serial-pci -device "$PORT"
+		;;
 	*) echo "# unknown arch $ARCH" >&2 ;;
 	esac
 done

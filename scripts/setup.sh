@@ -1,7 +1,8 @@
 #!/bin/bash
 # scripts/setup.sh - everything snapvm needs on a fresh Debian 12 machine:
-# apt packages (host and arm64 cross), the meson build, and a guest image per
-# arch. Idempotent and cached: a second run only rebuilds what changed.
+# apt packages (host and the guest arches' cross compilers), the meson build,
+# and a guest image per arch (riscv64's from Debian 13, fetched and verified
+# by images/fetch-debian-deb.py). Idempotent and cached: a second run only rebuilds what changed.
 #
 #   SNAPVM_BUILD_DIR  build directory (default: build)
 #   SNAPVM_CACHE_DIR  downloaded packages and guest images (default: ~/.cache/snapvm)
@@ -15,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
 export SNAPVM_CACHE_DIR=${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}
-ARCHES=(x86_64 aarch64)
+ARCHES=(x86_64 aarch64 riscv64 ppc64le)
 
 log() { printf '[setup %5ss] %s\n' "$SECONDS" "$*" >&2; }
 
@@ -43,8 +44,11 @@ HOST_PACKAGES=(
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients
 	qemu-system-x86 qemu-system-arm qemu-utils
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-	busybox-static cpio xz-utils kmod file binutils jq
-	mmdebstrap debian-archive-keyring e2fsprogs
+	qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
+	qemu-system-ppc gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross
+	gpgv debian-archive-keyring python3
+	busybox-static cpio xz-utils zstd kmod file binutils jq
+	mmdebstrap e2fsprogs
 )
 
 # (No `cmd | grep -q` here: under pipefail, grep -q leaving at its match

@@ -159,11 +159,6 @@ gboolean sv_aarch64_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs
 	return TRUE;
 }
 
-/* include/linux/errno.h */
-#define ERESTARTSYS 512
-#define ERESTARTNOINTR 513
-#define ERESTARTNOHAND 514
-#define ERESTART_RESTARTBLOCK 516
 #define SVC_INSN_LEN 4
 
 /*
@@ -193,8 +188,7 @@ GBytes *sv_aarch64_syscall_fixup(const SvKernelTypes *types, GBytes *pt_regs,
 		return g_bytes_ref(pt_regs);
 	if ((guint64)x0 == orig_x0)
 		*ret_fixup = SV_SYSCALL_REEXECUTE;
-	else if (x0 == -ERESTARTSYS || x0 == -ERESTARTNOINTR || x0 == -ERESTARTNOHAND ||
-		 x0 == -ERESTART_RESTARTBLOCK)
+	else if (sv_arch_is_restart_code(x0))
 		*ret_fixup = SV_SYSCALL_RESTART;
 	else
 		return g_bytes_ref(pt_regs);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* aarch64.c - the aarch64 ops table: board facts and register parsing. */
 #include <elf.h>
-#include <string.h>
 
 #include "arch/aarch64/aarch64-private.h"
 #include "arch/arch-tables.h"
@@ -23,8 +22,8 @@ static guint aarch64_virt_ram_layout(guint64 ram_size, SvRamRegion *regions)
  * memstart_addr; the kernel image at KIMAGE_VADDR is PA + kimage_voffset.
  * Debian's arm64 kernel exports neither variable as a symbol (no
  * KALLSYMS_ALL), so both come from guest RAM itself. The Image's header page
- * does not survive boot, so the Image is found by its contents, at a
- * 2 MiB-aligned base (Linux requires that alignment). memstart_addr is the start of RAM
+ * does not survive boot, so the Image is found by its contents
+ * (sv_arch_find_kernel_image). memstart_addr is the start of RAM
  * rounded down to ARM64_MEMSTART_ALIGN (1 GiB with 4K pages).
  */
 #define PAGE_OFFSET_48 0xffff000000000000ull
@@ -35,60 +34,37 @@ static guint aarch64_virt_ram_layout(guint64 ram_size, SvRamRegion *regions)
  * VMEMMAP_START - (memstart_addr >> PAGE_SHIFT) struct pages */
 #define VMEMMAP_START_48 0xfffffc0000000000ull
 
-/* Share of 64 samples of 64 bytes across the Image's first 16 MiB that
- * equal guest RAM at base: code patched at boot (alternatives, relocations)
- * changes some, but a wrong base matches none. */
-static guint image_match_score(const SvGuestMem *mem, guint64 base, const guint8 *file, gsize len)
-{
-	guint score = 0;
-	for (gsize off = 0x10000; off < MIN(len, 16u << 20) - 64; off += 0x40000) {
-		const guint8 *in_ram = sv_guest_mem_ptr(mem, sv_gpa(base + off), 64, NULL);
-		score += in_ram && memcmp(in_ram, file + off, 64) == 0;
-	}
-	return score;
-}
-
 static gboolean aarch64_kernel_space_init(SvKernelSpace *ks, const SvGuestMem *mem,
 					  const SvKallsyms *syms, GBytes *kernel_file,
 					  GError **error)
 {
 	const guint64 ram = 0x40000000ull; /* the virt board's RAM base */
-	gsize len;
-	const guint8 *file = g_bytes_get_data(kernel_file, &len);
-	for (guint64 base = ram; len > (1u << 20) && base < ram + (256ull << 20);
-	     base += 2ull << 20) {
-		if (image_match_score(mem, base, file, len) < 32)
-			continue;
-		ks->image_pa_base = base;
-		ks->image_va_base = KIMAGE_VADDR;
-		ks->image_span = MIN((guint64)len + (64ull << 20), 256ull << 20);
-		ks->direct_map_base = PAGE_OFFSET_48 - (ram & ~(MEMSTART_ALIGN - 1));
-		ks->pt_levels = 4; /* 48-bit VAs with 4 KiB granules */
+	if (!sv_arch_find_kernel_image(mem, ram, kernel_file, &ks->image_pa_base, error)) {
+		g_prefix_error(error, "aarch64: ");
+		return FALSE;
+	}
+	/* KIMAGE_VADDR moved between 6.1 and 6.12 (0xffff800008000000 ->
+	 * 0xffff800080000000): the image's own _text says where it runs
+	 * (nokaslr: at its link address) */
+	guint64 text;
+	ks->image_va_base = sv_kallsyms_lookup(syms, "_text", &text, NULL) ? text : KIMAGE_VADDR;
+	ks->image_span = MIN((guint64)g_bytes_get_size(kernel_file) + (64ull << 20), 256ull << 20);
+	ks->direct_map_base = PAGE_OFFSET_48 - (ram & ~(MEMSTART_ALIGN - 1));
+	ks->pt_levels = 4; /* 48-bit VAs with 4 KiB granules */
+	/* VMEMMAP_START moved with it (6.12: below -1 GiB): the 6.1 value is
+	 * known, a later kernel's struct pages are found in guest memory */
+	if (ks->image_va_base == KIMAGE_VADDR) {
 		ks->vmemmap_start = VMEMMAP_START_48;
 		ks->vmemmap_first_pfn = (ram & ~(MEMSTART_ALIGN - 1)) >> 12;
-		return TRUE;
 	}
-	g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-		    "aarch64: the kernel Image is not in the first 256 MiB of guest RAM");
-	return FALSE;
+	return TRUE;
 }
 
 static gboolean aarch64_kernel_va_to_pa(const SvKernelSpace *ks, guint64 va, SvGpa *ret_pa,
 					GError **error)
 {
-	if (va >= ks->image_va_base && va - ks->image_va_base < ks->image_span) {
-		*ret_pa = sv_gpa(va - ks->image_va_base + ks->image_pa_base);
-		return TRUE;
-	}
-	if (va >= PAGE_OFFSET_48 && va - PAGE_OFFSET_48 < LINEAR_SPAN) {
-		*ret_pa = sv_gpa(va - ks->direct_map_base);
-		return TRUE;
-	}
-	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
-		    "aarch64: kernel address 0x%" G_GINT64_MODIFIER
-		    "x is neither in the kernel image nor in the linear map",
-		    va);
-	return FALSE;
+	return sv_arch_image_or_linear_va_to_pa("aarch64", ks, PAGE_OFFSET_48, LINEAR_SPAN, va,
+						ret_pa, error);
 }
 
 /*

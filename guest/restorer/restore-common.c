@@ -6,7 +6,9 @@
  * rseq registration.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -50,6 +52,11 @@ void rst_fill_altstack(struct rst_stack *st, const struct sv_rimg_header *h)
 
 int rst_forget_rseq(void)
 {
+#ifndef RSEQ_SIG
+	/* a libc with no rseq signature for this arch (glibc 2.36 on riscv64)
+	 * registers no rseq area */
+	return 0;
+#else
 	if (__rseq_size == 0)
 		return 0; /* libc registered none */
 	void *area = (char *)__builtin_thread_pointer() + __rseq_offset;
@@ -60,4 +67,16 @@ int rst_forget_rseq(void)
 		if (syscall(SYS_rseq, area, sizes[i], RSEQ_FLAG_UNREGISTER, RSEQ_SIG) == 0)
 			return 0;
 	return -errno;
+#endif
+}
+
+int rst_check_hwcap(unsigned long need, const char *what, char *msg, size_t cap)
+{
+	if ((getauxval(AT_HWCAP) & need) == need)
+		return 0;
+	snprintf(msg, cap,
+		 "this guest CPU lacks %s, which the snapshot's state needs (restore with "
+		 "--cpu naming a QEMU CPU model that has them)",
+		 what);
+	return -1;
 }

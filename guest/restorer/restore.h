@@ -58,6 +58,9 @@ void rst_fill_altstack(struct rst_stack *st, const struct sv_rimg_header *h);
 /* Unregisters the rseq area libc registered for this program (the blob
  * unmaps it; the kernel would fault writing to it). 0, or -errno. */
 int rst_forget_rseq(void);
+/* 0 if AT_HWCAP has every bit of need; else -1 with msg saying the guest
+ * CPU lacks what (and how to pick another CPU model). */
+int rst_check_hwcap(unsigned long need, const char *what, char *msg, size_t cap);
 
 /* The arch's half, arch/<arch>/restorer/restore-<arch>.c: */
 

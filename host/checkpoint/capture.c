@@ -80,7 +80,8 @@ static gboolean capture_cpu_state(SvCapture *cap, const SvIntrospect *in, const 
 		return FALSE;
 	if (vcpu) {
 		g_autoptr(GVariant) live = NULL;
-		if (!sv_arch_vcpu_user_state(arch, types, vcpu, &saved, &live, &fpu, error))
+		if (!sv_arch_vcpu_user_state(arch, types, vcpu, &saved, &live, &fpu, error) ||
+		    !sv_arch_vcpu_fpu_complete(arch, &rd, ref->task, vcpu, &fpu, error))
 			return FALSE;
 		cap->tls = merge_tls(tls, live);
 		cap->regs_source = "vcpu";

@@ -122,7 +122,8 @@ int sv_cmd_run(int argc, char **argv)
 	g_autofree char *cpu_help = sv_cli_cpu_help("QEMU CPU model (--accel tcg), e.g. max.");
 	GOptionEntry entries[] = {
 		{ "arch", 'a', 0, G_OPTION_ARG_STRING, &o.vm.arch,
-		  "Guest architecture: x86_64 or aarch64 (default: the host's)", "ARCH" },
+		  "Guest architecture: x86_64, aarch64, riscv64 or ppc64le (default: the host's)",
+		  "ARCH" },
 		{ "accel", 0, 0, G_OPTION_ARG_STRING, &o.vm.accel,
 		  "Accelerator: tcg, kvm or auto (default auto: snapvm's KVM VMM when /dev/kvm "
 		  "opens and offers the portable CPU model, else tcg)",

@@ -18,4 +18,9 @@ struct SvIntrospect {
 	guint64 clock_hint_ns;
 };
 
+/* The exact value of the struct percpu_counter at counter (its count plus
+ * every CPU's delta), percpu.c. */
+gboolean sv_introspect_percpu_counter_sum(const SvIntrospect *in, guint64 counter, gint64 *ret,
+					  GError **error);
+
 #endif

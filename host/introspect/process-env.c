@@ -85,10 +85,13 @@ static gboolean add_itimers(const SvIntrospect *in, const SvTaskRef *ref, guint6
 	    !sv_kernel_types_offset(in->types, "task_struct", "utime", &utime, error) ||
 	    !sv_kernel_types_offset(in->types, "task_struct", "stime", &stime, error))
 		return FALSE;
-	guint64 next;
-	if (!rd(in, signal + posix, 8, &next, error))
+	/* a list_head up to 6.9 (empty: next points at itself), an
+	 * hlist_head since (empty: first is NULL); told apart by BTF size */
+	guint64 next, posix_size;
+	if (!sv_kernel_types_size(in->types, "signal_struct", "posix_timers", &posix_size, error) ||
+	    !rd(in, signal + posix, 8, &next, error))
 		return FALSE;
-	if (next != signal + posix) {
+	if (posix_size == 8 ? next != 0 : next != signal + posix) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 			    "guest pid %u has POSIX timers (timer_create); snapvm cannot "
 			    "checkpoint them yet",

@@ -35,6 +35,8 @@ static char state_letter(guint32 state, guint32 exit_state)
 /* Offsets the walk needs, all from the kernel's BTF. */
 typedef struct {
 	guint64 tasks, pid, tgid, comm, state, exit_state, real_parent, mm, rss;
+	/* rss_stat[i] is at rss + i * rss_stride + rss_count */
+	guint64 rss_stride, rss_count;
 	guint64 size; /* bytes of task_struct read per task */
 } Layout;
 
@@ -53,6 +55,21 @@ static gboolean layout(const SvIntrospect *in, Layout *l, GError **error)
 	};
 	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error))
 		return FALSE;
+	/* up to 6.1 struct mm_rss_stat, atomic_long_t count[NR_MM_COUNTERS];
+	 * from 6.2 struct percpu_counter rss_stat[NR_MM_COUNTERS], summed
+	 * over CPUs as /proc does (only count, what get_mm_counter() reads,
+	 * where the kernel names no per-CPU offsets) */
+	guint64 rss_size, counter_size;
+	l->rss_stride = 8;
+	l->rss_count = 0;
+	if (sv_kernel_types_size(in->types, "mm_struct", "rss_stat", &rss_size, NULL) &&
+	    sv_kernel_types_size(in->types, "percpu_counter", NULL, &counter_size, NULL) &&
+	    counter_size > 8 && rss_size == 4 * counter_size) {
+		if (!sv_kernel_types_offset(in->types, "percpu_counter", "count", &l->rss_count,
+					    error))
+			return FALSE;
+		l->rss_stride = counter_size;
+	}
 	l->size = MAX(MAX(l->tasks + 16, l->comm + 16), MAX(l->real_parent, l->mm) + 8);
 	l->size = MAX(l->size, MAX(l->pid, l->tgid) + 4);
 	l->size = MAX(l->size, MAX(l->state, l->exit_state) + 4);
@@ -189,9 +206,16 @@ static gboolean add_process(const SvIntrospect *in, const Layout *l, guint64 tas
 		/* get_mm_rss(): file + anon + shmem pages (MM_FILEPAGES 0,
 		 * MM_ANONPAGES 1, MM_SHMEMPAGES 3) */
 		guint64 c[4] = { 0 };
-		for (guint i = 0; i < 4; i++)
-			if (!read_u64(in, mm + l->rss + 8 * i, &c[i], error))
+		for (guint i = 0; i < 4; i++) {
+			gint64 sum;
+			if (l->rss_stride != 8 &&
+			    sv_introspect_percpu_counter_sum(in, mm + l->rss + l->rss_stride * i,
+							     &sum, NULL))
+				c[i] = sum > 0 ? (guint64)sum : 0;
+			else if (!read_u64(in, mm + l->rss + l->rss_stride * i + l->rss_count,
+					   &c[i], error))
 				return FALSE;
+		}
 		guint64 pages = c[0] + c[1] + c[3];
 		p.rss_kib = pages < (1ull << 40) ? pages * (in->arch->page_size / 1024) : 0;
 	}
@@ -300,8 +324,10 @@ static gboolean maps(const SvIntrospect *in, SvGpa root, guint64 va, SvGpa *ret_
 /* Does root map the kernel image where it is, and va at all? */
 static gboolean is_kernel_root(const SvIntrospect *in, SvGpa root, guint64 va)
 {
-	/* 1 MiB into the kernel's text, on every arch */
-	const guint64 probe = in->arch->kernel_link_base + 0x100000;
+	/* 1 MiB into the kernel's text, on every arch: past the link base
+	 * (x86_64 maps nothing below _text there) and past where the image
+	 * runs (arm64's moved in 6.x) */
+	const guint64 probe = MAX(in->arch->kernel_link_base, in->space.image_va_base) + 0x100000;
 	SvGpa pa, want;
 	return sv_arch_kernel_va_to_pa(in->arch, &in->space, probe, &want, NULL) &&
 	       maps(in, root, probe, &pa) && pa.v == want.v && maps(in, root, va, &pa);

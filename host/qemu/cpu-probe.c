@@ -168,6 +168,21 @@ GPtrArray *sv_qemu_cpu_probe_parse(const char *transcript, const char *const *mo
 	if (!by_id)
 		return NULL;
 	JsonNode *defs = g_hash_table_lookup(by_id, DEFS_ID);
+	/* QEMU 7.2 implements the expansion for some targets only (not
+	 * riscv64): then nothing can be told before boot */
+	JsonNode *first = g_hash_table_lookup(by_id, "expand-0");
+	JsonObject *fo = first && JSON_NODE_HOLDS_OBJECT(first) ? json_node_get_object(first)
+								: NULL;
+	JsonObject *err = fo && json_object_has_member(fo, "error")
+				  ? json_object_get_object_member(fo, "error")
+				  : NULL;
+	if (err && !g_strcmp0(json_object_get_string_member_with_default(err, "class", NULL),
+			      "CommandNotFound")) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+			    "this QEMU cannot expand CPU models of the arch; the guest checks its "
+			    "CPU itself");
+		return NULL;
+	}
 	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)sv_cpu_model_features_free);
 	for (guint i = 0; models[i]; i++) {
 		g_autofree char *id = g_strdup_printf("expand-%u", i);

@@ -39,6 +39,8 @@ static void add_text_element(GString *s, const char *indent, const char *tag, co
  * a CPU through (sv_machine_start refuses it). */
 static void add_cpu(GString *s, const SvQemuBoard *board, const char *model)
 {
+	if (board->qemu_arg_max_cpu)
+		return; /* add_qemu_args passes it */
 	if (g_strcmp0(model, SV_CPU_MAX) == 0) {
 		g_string_append(s, "  <cpu mode='maximum' check='none'/>\n");
 		return;
@@ -53,13 +55,28 @@ static void add_cpu(GString *s, const SvQemuBoard *board, const char *model)
 	g_string_append(s, "  </cpu>\n");
 }
 
-/* QEMU arguments libvirt has no element for: -action (see above), and the
- * arch's settings for --cpu max (maximum mode takes no properties). */
+/* QEMU arguments libvirt has no element for: -action (see above), the
+ * arch's settings for --cpu max (maximum mode takes no properties), and the
+ * CPU itself where libvirt has no CPU driver for the arch. */
 static void add_qemu_args(GString *s, const SvQemuBoard *board, const char *model)
 {
 	g_string_append(s, "  <qemu:commandline>\n"
 			   "    <qemu:arg value='-action'/>\n"
 			   "    <qemu:arg value='reboot=shutdown,shutdown=poweroff'/>\n");
+	for (const char *const *a = board->qemu_args; a && *a; a++) {
+		g_autofree char *esc = g_markup_escape_text(*a, -1);
+		g_string_append_printf(s, "    <qemu:arg value='%s'/>\n", esc);
+	}
+	if (board->qemu_arg_max_cpu) {
+		const char *cpu = g_strcmp0(model, SV_CPU_MAX) == 0 ? board->qemu_arg_max_cpu
+				  : model			    ? model
+								    : board->default_cpu;
+		g_autofree char *esc = g_markup_escape_text(cpu, -1);
+		g_string_append_printf(s,
+				       "    <qemu:arg value='-cpu'/>\n"
+				       "    <qemu:arg value='%s'/>\n",
+				       esc);
+	}
 	for (const char *const *g = board->max_cpu_globals;
 	     g_strcmp0(model, SV_CPU_MAX) == 0 && g && *g; g++) {
 		g_autofree char *esc = g_markup_escape_text(*g, -1);

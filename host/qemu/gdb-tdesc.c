@@ -70,12 +70,12 @@ static gboolean add_register(Loader *l, const char **names, const char **values,
 			    "over %u registers", MAX_REGISTERS);
 		return FALSE;
 	}
-	if (g_hash_table_contains(l->regs, name)) {
-		g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
-			    "register %s is named twice", name);
-		return FALSE;
-	}
 	l->next_regnum = r.regnum + 1;
+	/* A name seen again keeps its first register; the later one still
+	 * takes its number. QEMU 7.2's ppc64 stub lists xer both in the core
+	 * feature and among the SPRs (power-spr.xml). */
+	if (g_hash_table_contains(l->regs, name))
+		return TRUE;
 	SvGdbReg *copy = g_memdup2(&r, sizeof(r));
 	copy->name = g_strdup(name);
 	g_hash_table_insert(l->regs, copy->name, copy);

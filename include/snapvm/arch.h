@@ -50,6 +50,13 @@ typedef struct SvQemuBoard {
 	/* QEMU -global settings that --cpu max adds (NULL-terminated; NULL
 	 * for none): libvirt's maximum mode takes no QEMU properties. */
 	const char *const *max_cpu_globals;
+	/* For an arch libvirt has no CPU driver for (it refuses any <cpu>):
+	 * the CPU goes to QEMU as -cpu, default_cpu or, for --cpu max, this
+	 * model string. NULL: libvirt's <cpu> element as usual. */
+	const char *qemu_arg_max_cpu;
+	/* QEMU arguments every machine of the arch gets (NULL-terminated; NULL
+	 * for none): machine options libvirt has no element for. */
+	const char *const *qemu_args;
 	const char *console; /* kernel console device */
 	const char *cmdline; /* arch-specific kernel parameters */
 	/* Splits ram_size bytes of RAM the way the board maps it. Returns the
@@ -204,6 +211,11 @@ typedef struct SvArchOps {
 	gboolean (*vcpu_user_state)(const struct SvKernelTypes *types, const SvVcpuRegs *vcpu,
 				    GBytes **ret_pt_regs, GVariant **ret_tls, SvFpuState *ret_fpu,
 				    GError **error);
+	/* Optional: completes the FPU image vcpu_user_state took from a vCPU
+	 * with what the backend could not read there, from the task's saved
+	 * state where that provably still holds (riscv64 under QEMU 7.2: fcsr). */
+	gboolean (*vcpu_fpu_complete)(const SvKernelReader *rd, guint64 task,
+				      const SvVcpuRegs *vcpu, SvFpuState *fpu, GError **error);
 	/* Rewrites saved user registers so the task resumes as the kernel would
 	 * resume it (syscall restart, guest-linux-facts.md 3). */
 	GBytes *(*syscall_fixup)(const struct SvKernelTypes *types, GBytes *pt_regs,
@@ -238,6 +250,9 @@ GVariant *sv_arch_task_tls(const SvArchOps *arch, const SvKernelReader *rd, guin
 gboolean sv_arch_vcpu_user_state(const SvArchOps *arch, const struct SvKernelTypes *types,
 				 const SvVcpuRegs *vcpu, GBytes **ret_pt_regs, GVariant **ret_tls,
 				 SvFpuState *ret_fpu, GError **error);
+/* TRUE without doing anything for an arch that has no such hook. */
+gboolean sv_arch_vcpu_fpu_complete(const SvArchOps *arch, const SvKernelReader *rd, guint64 task,
+				   const SvVcpuRegs *vcpu, SvFpuState *fpu, GError **error);
 GBytes *sv_arch_syscall_fixup(const SvArchOps *arch, const struct SvKernelTypes *types,
 			      GBytes *pt_regs, SvSyscallFixup *ret_fixup, GError **error);
 

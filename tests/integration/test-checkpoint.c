@@ -230,6 +230,37 @@ static void compare_aarch64_cpu(SvSnapshotReader *r, const SvAgentOracle *o)
 	g_assert_cmpmem(raw, 520, fp, 520); /* v0-v31, fpsr, fpcr */
 }
 
+/* riscv64: user_regs_struct (pc, x1-x31, tp among them), and
+ * __riscv_d_ext_state (f0-f31, fcsr). Like arm64, a stopped or interrupted
+ * task was already rewound onto its ecall before ptrace saw it. */
+static const char *const riscv64_regs[32] = {
+	"epc", "ra", "sp", "gp", "tp",	"t0",  "t1", "t2", "s0", "s1", "a0",
+	"a1",  "a2", "a3", "a4", "a5",	"a6",  "a7", "s2", "s3", "s4", "s5",
+	"s6",  "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
+};
+
+static void compare_riscv64_cpu(SvSnapshotReader *r, const SvAgentOracle *o)
+{
+	g_autoptr(GVariant) regs = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_REGS);
+	g_autoptr(GVariant) named = g_variant_get_child_value(regs, 0);
+	for (guint i = 0; i < G_N_ELEMENTS(riscv64_regs); i++) {
+		guint64 got, want = le64(o->nt_prstatus, 8 * i);
+		g_assert_true(g_variant_lookup(named, riscv64_regs[i], "t", &got));
+		if (got != want)
+			g_error("register %s: snapshot 0x%" G_GINT64_MODIFIER
+				"x, ptrace 0x%" G_GINT64_MODIFIER "x",
+				riscv64_regs[i], got, want);
+	}
+	g_autoptr(GVariant) fpu = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_FPU);
+	g_autoptr(GVariant) raw_v = g_variant_get_child_value(fpu, 3);
+	gsize raw_len, fp_len;
+	const guint8 *raw = g_variant_get_fixed_array(raw_v, &raw_len, 1);
+	const guint8 *fp = g_bytes_get_data(o->nt_prfpreg, &fp_len);
+	g_assert_cmpuint(raw_len, ==, 264);
+	g_assert_cmpuint(fp_len, >=, 260);
+	g_assert_cmpmem(raw, 260, fp, 260); /* f0-f31, fcsr */
+}
+
 /* ---- memory map and contents ---- */
 
 typedef struct {
@@ -448,6 +479,8 @@ static void compare_with_oracle(const char *file, guint32 pid, gboolean stopped,
 	g_assert_cmpuint(dict_u64(task, "pid"), ==, pid);
 	if (!strcmp(arch_name, "x86_64"))
 		compare_x86_cpu(r, o, stopped);
+	else if (!strcmp(arch_name, "riscv64"))
+		compare_riscv64_cpu(r, o);
 	else
 		compare_aarch64_cpu(r, o);
 	compare_memory(r, o, pid, skip);
@@ -555,7 +588,8 @@ static void test_busy_process_on_vcpu(void)
 		g_autoptr(GVariant) tls = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TLS);
 		guint64 pc, sp, start_code, end_code, start_stack, brk;
 		gboolean x86 = !strcmp(arch_name, "x86_64");
-		g_assert_true(g_variant_lookup(named, x86 ? "ip" : "pc", "t", &pc));
+		gboolean riscv = !strcmp(arch_name, "riscv64");
+		g_assert_true(g_variant_lookup(named, x86 ? "ip" : riscv ? "epc" : "pc", "t", &pc));
 		g_assert_true(g_variant_lookup(named, "sp", "t", &sp));
 		g_assert_true(g_variant_lookup(mm_fields, "start_code", "t", &start_code));
 		g_assert_true(g_variant_lookup(mm_fields, "end_code", "t", &end_code));
@@ -566,16 +600,22 @@ static void test_busy_process_on_vcpu(void)
 		g_assert_cmphex(sp, <=, start_stack);
 		g_assert_cmphex(sp, >, start_stack - (8u << 20));
 		/* static glibc's TLS block is carved from the heap's start */
-		guint64 tp = dict_u64(tls, x86 ? "fs_base" : "tpidr_el0");
+		guint64 tp = 0;
+		if (riscv) /* tp is x4, a general register */
+			g_assert_true(g_variant_lookup(named, "tp", "t", &tp));
+		else
+			tp = dict_u64(tls, x86 ? "fs_base" : "tpidr_el0");
 		g_assert_cmphex(tp, >=, brk);
 		g_assert_cmphex(tp, <, brk + (1u << 20));
 		g_autoptr(GVariant) fpu = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_FPU);
 		g_autoptr(GVariant) raw_v = g_variant_get_child_value(fpu, 3);
 		gsize raw_len;
 		const guint8 *raw = g_variant_get_fixed_array(raw_v, &raw_len, 1);
-		g_assert_cmpuint(raw_len, >=, 512);
+		g_assert_cmpuint(raw_len, >=, riscv ? 264 : 512);
 		if (x86) /* MXCSR: every exception masked, as glibc leaves it */
 			g_assert_cmphex(sv_get_le32(raw + 24) & 0xffc0, ==, 0x1f80);
+		else if (riscv) /* fcsr: default rounding (frm 0) */
+			g_assert_cmphex(sv_get_le32(raw + 256) & 0xe0, ==, 0);
 		else /* FPCR: default rounding, no traps */
 			g_assert_cmphex(sv_get_le32(raw + 516), ==, 0);
 		seen_vcpu = !strcmp(st.regs_source, "vcpu");

@@ -5,6 +5,7 @@
 
 #include "base/errors.h"
 #include "snapvm/arch.h"
+#include "snapvm/le.h"
 
 static void test_lookup(void)
 {
@@ -299,6 +300,151 @@ static void test_aarch64_gdb_regs(void)
 	g_assert_cmphex(tp, ==, 0x4c8380);
 }
 
+static void test_riscv64_virt_layout(void)
+{
+	const SvArchOps *a = sv_arch_lookup("riscv64", NULL);
+	SvRamRegion r[SV_RAM_REGIONS_MAX];
+	g_assert_cmpuint(a->qemu->ram_layout(1ull << 30, r), ==, 1);
+	g_assert_cmphex(r[0].gpa.v, ==, 0x80000000ull);
+	g_assert_cmphex(r[0].size, ==, 1ull << 30);
+}
+
+/* Sv39/48/57 entries: a table pointer (V, no R/W/X), a 4 KiB page, a 2 MiB
+ * leaf at level 1, a PROT_NONE page (V clear, _PAGE_PROT_NONE set), and
+ * Svpbmt bits above the PPN that are no part of the address. */
+static void test_riscv64_pte(void)
+{
+	const SvArchOps *a = sv_arch_lookup("riscv64", NULL);
+	SvPte p;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sv_arch_decode_pte(a, (0x80123ull << 10) | 1, 2, &p, &error));
+	g_assert_true(p.present && !p.leaf);
+	g_assert_cmphex(p.pa, ==, 0x80123000ull);
+	g_assert_true(sv_arch_decode_pte(a, (3ull << 61) | (0x80456ull << 10) | 0xd7, 0, &p, NULL));
+	g_assert_true(p.present && p.leaf);
+	g_assert_cmphex(p.pa, ==, 0x80456000ull);
+	g_assert_true(sv_arch_decode_pte(a, (0x80601ull << 10) | 0xcf, 1, &p, NULL));
+	g_assert_true(p.present && p.leaf);
+	g_assert_cmphex(p.pa, ==, 0x80600000ull);
+	g_assert_true(sv_arch_decode_pte(a, (0x80789ull << 10) | 0x20, 0, &p, NULL));
+	g_assert_true(p.present && p.leaf);
+	g_assert_true(sv_arch_decode_pte(a, 0x80789ull << 10, 0, &p, NULL));
+	g_assert_false(p.present);
+}
+
+/* The riscv64 stub's registers by ABI name, x1-x31 by number, priv for
+ * the mode, the FPU as f0-f31 and fcsr. */
+static void test_riscv64_gdb_regs(void)
+{
+	static const char *const x[32] = { "zero", "ra", "sp",	"gp",  "tp", "t0", "t1", "t2",
+					   "fp",   "s1", "a0",	"a1",  "a2", "a3", "a4", "a5",
+					   "a6",   "a7", "s2",	"s3",  "s4", "s5", "s6", "s7",
+					   "s8",   "s9", "s10", "s11", "t3", "t4", "t5", "t6" };
+	static const char *const f[32] = { "ft0", "ft1", "ft2",	 "ft3", "ft4", "ft5",  "ft6",
+					   "ft7", "fs0", "fs1",	 "fa0", "fa1", "fa2",  "fa3",
+					   "fa4", "fa5", "fa6",	 "fa7", "fs2", "fs3",  "fs4",
+					   "fs5", "fs6", "fs7",	 "fs8", "fs9", "fs10", "fs11",
+					   "ft8", "ft9", "ft10", "ft11" };
+	const SvArchOps *a = sv_arch_lookup("riscv64", NULL);
+	g_autoptr(GHashTable) t = table_new();
+	for (guint i = 0; i < 32; i++) {
+		table_put(t, x[i], 0x5eed000000000000ull | i, 0, 8);
+		table_put(t, f[i], 0xa5a5000000000000ull | i, 0, 8);
+	}
+	table_put(t, "pc", 0x10400, 0, 8);
+	table_put(t, "priv", 0, 0, 8);
+	table_put(t, "sstatus", 0x200006000ull, 0, 8);
+	table_put(t, "fcsr", 0x61, 0, 4);
+	TableStub stub = { t, NULL };
+	SvGdbRegReader rd = { table_has, table_read, table_monitor, &stub };
+	SvVcpuRegs r;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sv_arch_gdb_vcpu_regs(a, &rd, &r, &error));
+	g_assert_no_error(error);
+	g_assert_true(r.user_mode);
+	g_assert_cmphex(r.pc, ==, 0x10400);
+	g_assert_cmphex(r.sp, ==, 0x5eed000000000002ull);
+	guint64 v;
+	g_assert_true(sv_vcpu_regs_get(&r, "x31", &v));
+	g_assert_cmphex(v, ==, 0x5eed00000000001full);
+	g_assert_false(sv_vcpu_regs_get(&r, "x0", &v));
+	g_assert_cmpuint(r.fpu_size, ==, 32 * 8 + 8);
+	g_assert_cmphex(sv_get_le64(r.fpu + 8 * 9), ==, 0xa5a5000000000009ull); /* f9 = fs1 */
+	g_assert_cmphex(sv_get_le32(r.fpu + 256), ==, 0x61);
+	g_assert_false(sv_vcpu_regs_get(&r, "fcsr_unknown", &v));
+	/* QEMU 7.2 has no fcsr in the stub: the rest, and fcsr marked unknown */
+	g_hash_table_remove(t, "fcsr");
+	g_assert_true(sv_arch_gdb_vcpu_regs(a, &rd, &r, NULL));
+	g_assert_true(r.user_mode);
+	g_assert_cmpuint(r.fpu_size, ==, 32 * 8 + 8);
+	g_assert_true(sv_vcpu_regs_get(&r, "fcsr_unknown", &v));
+	g_assert_cmphex(sv_get_le32(r.fpu + 256), ==, 0);
+	/* in the kernel: not a user task's registers */
+	table_put(t, "priv", 1, 0, 8);
+	g_assert_true(sv_arch_gdb_vcpu_regs(a, &rd, &r, NULL));
+	g_assert_false(r.user_mode);
+}
+
+static void test_ppc64le_pseries_layout(void)
+{
+	const SvArchOps *a = sv_arch_lookup("ppc64le", NULL);
+	SvRamRegion r[SV_RAM_REGIONS_MAX];
+	g_assert_cmpuint(a->qemu->ram_layout(1ull << 30, r), ==, 1);
+	g_assert_cmphex(r[0].gpa.v, ==, 0);
+	/* kernel image and linear map are one window at 0xc000000000000000 */
+	SvKernelSpace ks = { 0 };
+	g_autoptr(GBytes) file = g_bytes_new_static("", 0);
+	g_assert_true(sv_arch_kernel_space_init(a, &ks, NULL, NULL, file, NULL));
+	SvGpa pa;
+	g_assert_true(sv_arch_kernel_va_to_pa(a, &ks, 0xc000000001234000ull, &pa, NULL));
+	g_assert_cmphex(pa.v, ==, 0x1234000);
+	g_autoptr(GError) error = NULL;
+	g_assert_false(sv_arch_kernel_va_to_pa(a, &ks, 0xc00c000000000000ull, &pa, &error));
+	g_assert_nonnull(strstr(error->message, "ppc64le"));
+}
+
+/* The ppc64le stub's registers: r0-r31, pc as nip, MSR_PR for the mode,
+ * cr and xer 32 bits wide, the FPU as f0-f31 and fpscr (64 bits each). */
+static void test_ppc64le_gdb_regs(void)
+{
+	const SvArchOps *a = sv_arch_lookup("ppc64le", NULL);
+	g_autoptr(GHashTable) t = table_new();
+	for (guint i = 0; i < 32; i++) {
+		char name[8];
+		g_snprintf(name, sizeof(name), "r%u", i);
+		table_put(t, name, 0x5eed0000ull | i, 0, 8);
+		g_snprintf(name, sizeof(name), "f%u", i);
+		table_put(t, name, 0xa5a5000000000000ull | i, 0, 8);
+	}
+	table_put(t, "pc", 0x10000400, 0, 8);
+	table_put(t, "msr", 0x800000000280f033ull, 0, 8); /* PR set */
+	table_put(t, "cr", 0x24000482, 0, 4);
+	table_put(t, "lr", 0x10000100, 0, 8);
+	table_put(t, "ctr", 7, 0, 8);
+	table_put(t, "xer", 0x20000000, 0, 4);
+	table_put(t, "fpscr", 0x82004000, 0, 4);
+	TableStub stub = { t, NULL };
+	SvGdbRegReader rd = { table_has, table_read, table_monitor, &stub };
+	SvVcpuRegs r;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sv_arch_gdb_vcpu_regs(a, &rd, &r, &error));
+	g_assert_no_error(error);
+	g_assert_true(r.user_mode);
+	g_assert_cmphex(r.pc, ==, 0x10000400);
+	g_assert_cmphex(r.sp, ==, 0x5eed0001);
+	guint64 v;
+	g_assert_true(sv_vcpu_regs_get(&r, "ccr", &v));
+	g_assert_cmphex(v, ==, 0x24000482);
+	g_assert_true(sv_vcpu_regs_get(&r, "link", &v));
+	g_assert_cmphex(v, ==, 0x10000100);
+	g_assert_cmpuint(r.fpu_size, ==, 33 * 8);
+	g_assert_cmphex(sv_get_le64(r.fpu + 8 * 31), ==, 0xa5a500000000001full);
+	g_assert_cmphex(sv_get_le64(r.fpu + 8 * 32), ==, 0x82004000);
+	table_put(t, "msr", 0x8000000000001033ull, 0, 8); /* the kernel's */
+	g_assert_true(sv_arch_gdb_vcpu_regs(a, &rd, &r, NULL));
+	g_assert_false(r.user_mode);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -307,5 +453,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/arch/aarch64/virt-ram-layout", test_aarch64_virt_layout);
 	g_test_add_func("/arch/x86_64/gdb-regs", test_x86_gdb_regs);
 	g_test_add_func("/arch/aarch64/gdb-regs", test_aarch64_gdb_regs);
+	g_test_add_func("/arch/riscv64/virt-ram-layout", test_riscv64_virt_layout);
+	g_test_add_func("/arch/riscv64/pte", test_riscv64_pte);
+	g_test_add_func("/arch/riscv64/gdb-regs", test_riscv64_gdb_regs);
+	g_test_add_func("/arch/ppc64le/pseries-layout", test_ppc64le_pseries_layout);
+	g_test_add_func("/arch/ppc64le/gdb-regs", test_ppc64le_gdb_regs);
 	return g_test_run();
 }

@@ -7,7 +7,8 @@
  * same registers it will hold when ptrace stops it later: the test for
  * registers read live from a vCPU (test-checkpoint's oracle). x86_64 also
  * leaves two values on the x87 stack (TOP 6, two tags set) and a
- * non-default MXCSR; aarch64 a non-default FPCR and FPSR.
+ * non-default MXCSR; aarch64 a non-default FPCR and FPSR; riscv64 a
+ * non-default fcsr.
  */
 #include <signal.h>
 #include <string.h>
@@ -106,6 +107,60 @@ __attribute__((noreturn)) static void spin(void)
 								 SET(30) "1: b 1b\n\t"
 			 : "+r"(v)
 			 : "r"(fpcr), "r"(fpsr)
+			 : "memory");
+	/* clang-format on */
+	__builtin_unreachable();
+}
+#elif defined(__riscv)
+/* sp, gp and tp stay as they are (the timer's handler needs them); every
+ * other GPR gets 0x5eed0000000000NN */
+#define SET(n) "li x" #n ", (0x5eed << 48) | " #n "\n\t"
+#define FLD(n) "fld f" #n ", " #n "*32(t0)\n\t"
+__attribute__((noreturn)) static void spin(void)
+{
+	/* clang-format off: the SET() runs are laid out as register tables */
+	__asm__ volatile("mv t0, %0\n\t"
+			 /* f0-f31 take lane 0 of vectors[0..31] */
+			 FLD(0) FLD(1) FLD(2) FLD(3) FLD(4) FLD(5) FLD(6) FLD(7) FLD(8) FLD(9)
+				 FLD(10) FLD(11) FLD(12) FLD(13) FLD(14) FLD(15) FLD(16) FLD(17)
+					 FLD(18) FLD(19) FLD(20) FLD(21) FLD(22) FLD(23) FLD(24)
+						 FLD(25) FLD(26) FLD(27) FLD(28) FLD(29) FLD(30)
+							 FLD(31)
+			 /* fcsr: round toward +inf (frm 3), inexact (NX) set */
+			 "li t1, 0x61\n\tfscsr t1\n\t" SET(1) SET(5) SET(6) SET(7) SET(8) SET(9)
+				 SET(10) SET(11) SET(12) SET(13) SET(14) SET(15) SET(16) SET(17)
+					 SET(18) SET(19) SET(20) SET(21) SET(22) SET(23) SET(24)
+						 SET(25) SET(26) SET(27) SET(28) SET(29) SET(30)
+							 SET(31) "1: j 1b\n\t"
+			 :
+			 : "r"(vectors)
+			 : "memory");
+	/* clang-format on */
+	__builtin_unreachable();
+}
+#elif defined(__powerpc64__)
+/* r1 (sp), r2 (TOC) and r13 (thread pointer) stay as they are; every other
+ * GPR gets 0x5eed00NN */
+#define SET(n) "li " #n ", " #n "\n\toris " #n ", " #n ", 0x5eed\n\t"
+#define LFD(n) "lfd " #n ", " #n "*32(9)\n\t"
+__attribute__((noreturn)) static void spin(void)
+{
+	/* clang-format off: the SET() runs are laid out as register tables */
+	__asm__ volatile("mr 9, %0\n\t"
+			 /* f0-f31 take lane 0 of vectors[0..31] */
+			 LFD(0) LFD(1) LFD(2) LFD(3) LFD(4) LFD(5) LFD(6) LFD(7) LFD(8) LFD(9)
+				 LFD(10) LFD(11) LFD(12) LFD(13) LFD(14) LFD(15) LFD(16) LFD(17)
+					 LFD(18) LFD(19) LFD(20) LFD(21) LFD(22) LFD(23) LFD(24)
+						 LFD(25) LFD(26) LFD(27) LFD(28) LFD(29) LFD(30)
+							 LFD(31)
+			 /* FPSCR: round toward +inf (RN 2) */
+			 "mtfsfi 7, 2\n\t" SET(0) SET(3) SET(4) SET(5) SET(6) SET(7) SET(8) SET(9)
+				 SET(10) SET(11) SET(12) SET(14) SET(15) SET(16) SET(17) SET(18)
+					 SET(19) SET(20) SET(21) SET(22) SET(23) SET(24) SET(25)
+						 SET(26) SET(27) SET(28) SET(29) SET(30)
+							 SET(31) "1: b 1b\n\t"
+			 :
+			 : "b"(vectors)
 			 : "memory");
 	/* clang-format on */
 	__builtin_unreachable();

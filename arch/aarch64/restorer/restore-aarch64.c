@@ -21,7 +21,6 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/auxv.h>
 
 #include "guest/restorer/restore.h"
 
@@ -79,15 +78,7 @@ int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char 
 			 h->fpu_size, FPSIMD_STATE_SIZE);
 		return -1;
 	}
-	unsigned long hw = getauxval(AT_HWCAP);
-	if ((hw & (HWCAP_FP_ | HWCAP_ASIMD_)) != (HWCAP_FP_ | HWCAP_ASIMD_)) {
-		snprintf(msg, cap,
-			 "this guest CPU lacks FP/Advanced SIMD, which the snapshot's "
-			 "state needs (restore with --cpu naming a QEMU CPU model that has "
-			 "them)");
-		return -1;
-	}
-	return 0;
+	return rst_check_hwcap(HWCAP_FP_ | HWCAP_ASIMD_, "FP/Advanced SIMD", msg, cap);
 }
 
 size_t rst_arch_sigframe_size(const struct sv_rimg_header *h)
