@@ -187,19 +187,6 @@ static uint64_t stage_pages(uint64_t len, const struct range *own, int nown,
 	return at;
 }
 
-static void mkdir_parents(const char *path)
-{
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(tmp, 0755);
-		*p = '/';
-	}
-}
-
 static void sha256_of_fd(int fd, uint8_t out[32])
 {
 	struct sha256 s;
@@ -227,6 +214,11 @@ static int prepare_file(const struct sv_rimg_header *h, const struct sv_rimg_fil
 {
 	const char *path = str(h, f->path_off);
 	int flags = (shared ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+	if (f->memfile) {
+		if (!f->carried || f->data_off > img_size || f->size > img_size - f->data_off)
+			die("corrupt restore image: memory-only file %s out of bounds", path);
+		return rst_memfile_create(h, f, img + f->data_off);
+	}
 	int fd = open(path, flags);
 	if (fd < 0 && errno != ENOENT)
 		die("cannot open %s: %s", path, strerror(errno));
@@ -249,7 +241,7 @@ static int prepare_file(const struct sv_rimg_header *h, const struct sv_rimg_fil
 		return fd;
 	if (f->data_off > img_size || f->size > img_size - f->data_off)
 		die("corrupt restore image: file %s out of bounds", path);
-	mkdir_parents(path);
+	rst_mkdir_parents(path);
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
 	if (fd < 0)
 		die("cannot create %s: %s", path, strerror(errno));

@@ -61,9 +61,13 @@ typedef struct SvCheckpointStats {
 	double total_ms;
 	guint attempts; /* pauses it took to find the task off the kernel */
 	guint vmas;
-	guint files;
-	guint64 pages_present; /* mapped pages copied */
-	guint64 pages_stored;  /* of which non-zero, in the file */
+	guint files;		      /* carried by path */
+	guint64 files_agent_bytes;    /* their bytes, all read through the agent */
+	guint memfiles;		      /* carried by identity: in memory only (memfiles.h) */
+	guint64 memfiles_cache_bytes; /* their bytes read from the page cache */
+	guint64 memfiles_agent_bytes; /* and through the agent */
+	guint64 pages_present;	      /* mapped pages copied */
+	guint64 pages_stored;	      /* of which non-zero, in the file */
 	guint64 file_size;
 	const char *regs_source; /* "memory" or "vcpu" */
 	SvSyscallFixup syscall;

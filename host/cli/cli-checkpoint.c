@@ -97,6 +97,10 @@ static void print_json(const char *vm, guint32 pid, const char *output, const Sv
 	MEMBER("pauses", int, st->attempts);
 	MEMBER("vmas", int, st->vmas);
 	MEMBER("files", int, st->files);
+	MEMBER("files_agent_bytes", int, (gint64)st->files_agent_bytes);
+	MEMBER("memfiles", int, st->memfiles);
+	MEMBER("memfiles_page_cache_bytes", int, (gint64)st->memfiles_cache_bytes);
+	MEMBER("memfiles_agent_bytes", int, (gint64)st->memfiles_agent_bytes);
 	MEMBER("pages_present", int, (gint64)st->pages_present);
 	MEMBER("pages_stored", int, (gint64)st->pages_stored);
 	MEMBER("file_size", int, (gint64)st->file_size);
@@ -212,6 +216,13 @@ int sv_cmd_checkpoint(int argc, char **argv)
 	       output, pid, st.vmas, st.pages_present, st.pages_stored, st.files,
 	       st.files == 1 ? "" : "s", st.regs_source, sv_syscall_fixup_str(st.syscall),
 	       st.file_size / 1048576.0, st.total_ms);
+	if (st.memfiles)
+		printf("%s: %u file%s only in guest memory (unlinked, memfd, O_TMPFILE, shared "
+		       "anonymous) carried: %" G_GUINT64_FORMAT
+		       " bytes read from the page cache, %" G_GUINT64_FORMAT
+		       " through the guest agent\n",
+		       output, st.memfiles, st.memfiles == 1 ? "" : "s", st.memfiles_cache_bytes,
+		       st.memfiles_agent_bytes);
 	sv_checkpoint_stats_clear(&st);
 	return 0;
 }

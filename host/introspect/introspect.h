@@ -42,6 +42,7 @@ typedef struct SvGuestVma {
 	guint64 flags;	    /* vm_flags: VM_READ 1, VM_WRITE 2, VM_EXEC 4, VM_SHARED 8 */
 	guint64 pgoff;	    /* in pages */
 	char *name;	    /* file path, [heap], [stack], [vdso], [vvar], or NULL */
+	guint64 file;	    /* the struct file it maps (kernel address), 0 if none */
 } SvGuestVma;
 void sv_guest_vma_clear(SvGuestVma *v);
 
@@ -107,6 +108,33 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
  * (process-env.c); refuses POSIX timers. */
 gboolean sv_introspect_process_env(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
 				   GError **error);
+/* A file's contents from the guest's page cache (page-cache.c), by its
+ * inode (kernel address). complete: every byte is known (holes: a page the
+ * cache lacks is a hole, as on shmem and ramfs; else it is only on disk),
+ * contents then hold them. A file over max_size is refused. */
+typedef struct SvPageCacheRead {
+	GBytes *contents; /* NULL unless complete */
+	guint64 size;
+	guint64 cached_bytes;
+	gboolean complete;
+} SvPageCacheRead;
+gboolean sv_introspect_page_cache(const SvIntrospect *in, guint64 inode, guint64 max_size,
+				  gboolean holes, SvPageCacheRead *ret, GError **error);
+/* What an open file (struct file at kernel address file) is underneath
+ * its path (file-identity.c). */
+#define SV_TMPFS_MAGIC 0x01021994ull /* shmem: tmpfs, memfd, shared anonymous, SysV shm */
+#define SV_RAMFS_MAGIC 0x858458f6ull /* the initramfs rootfs without tmpfs */
+#define SV_PROC_MAGIC 0x9fa0ull
+typedef struct SvFileIdentity {
+	guint64 inode; /* kernel address: the identity fds and mappings share */
+	guint64 ino;
+	guint64 fs_magic; /* its super_block's s_magic */
+	guint32 nlink;	  /* 0: no name (unlinked, O_TMPFILE, memfd...) */
+	guint32 i_mode;
+	guint32 seals; /* memfd seals (F_SEAL_*), shmem only */
+} SvFileIdentity;
+gboolean sv_introspect_file_identity(const SvIntrospect *in, guint64 file, SvFileIdentity *ret,
+				     GError **error);
 /* The arch it was made for. */
 const SvArchOps *sv_introspect_arch(const SvIntrospect *in);
 /* Kernel-virtual reads for the arch hooks. */

@@ -94,7 +94,10 @@ gboolean sv_rimg_vmas_build(SvRimgTables *t, GVariant *vmas, GError **error)
 					      "mapping %s at 0x%" G_GINT64_MODIFIER "x is a kernel "
 					      "special mapping restore does not know",
 					      name, start);
-		if (name[0] == '/')
+		gpointer memfile;
+		if (g_hash_table_lookup_extended(t->memfile_by_vma, &start, NULL, &memfile))
+			e.file = (gint32)GPOINTER_TO_UINT(memfile);
+		else if (name[0] == '/')
 			e.file = (gint32)sv_rimg_add_file(t, name, sha);
 		else if (name[0] && name[0] != '[')
 			return sv_rimg_refuse(error,

@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define SV_RIMG_MAGIC "SVRIMG\0\1"
-#define SV_RIMG_VERSION 2u
+#define SV_RIMG_VERSION 3u
 /* Where `snapvm restore` puts things in the guest (in the appended cpio). */
 #define SV_RIMG_GUEST_DIR "/workload/.snapvm-restore"
 #define SV_RIMG_GUEST_IMAGE SV_RIMG_GUEST_DIR "/image"
@@ -77,6 +77,19 @@ enum {
 	SV_RIMG_FD_PATH = 2,  /* reopened by path: file, directory, device */
 	SV_RIMG_FD_PIPE_READ = 3,
 	SV_RIMG_FD_PIPE_WRITE = 4,
+	/* an open file of a memory-only file (SV_RIMG_MEMFILE_*): reopened
+	 * through /proc/self/fd of the file the restorer made */
+	SV_RIMG_FD_MEMFILE = 5,
+};
+
+/* sv_rimg_file.memfile: a file that exists only in memory, made again
+ * from its carried contents with no name (the snapshot's SV_TASK_MEMFILES) */
+enum {
+	SV_RIMG_MEMFILE_NONE = 0,    /* a file at its path */
+	SV_RIMG_MEMFILE_GHOST = 1,   /* made at its path, then unlinked */
+	SV_RIMG_MEMFILE_TMPFILE = 2, /* O_TMPFILE in its directory */
+	SV_RIMG_MEMFILE_MEMFD = 3,   /* memfd_create with the name after "/memfd:", then sealed */
+	SV_RIMG_MEMFILE_SHMEM = 4,   /* MAP_SHARED|MAP_ANONYMOUS memory */
 };
 
 #define SV_RIMG_MAX_FD (1u << 20) /* the kernel's default fs.nr_open */
@@ -136,7 +149,7 @@ struct sv_rimg_fd {
 	/* a dup: the fd (lower, made first) whose open file it shares, so
 	 * offset and status flags stay shared; -1 for none */
 	int32_t dup_of;
-	uint32_t pad;
+	uint32_t memfile; /* SV_RIMG_FD_MEMFILE: index into the files */
 };
 
 struct sv_rimg_vma {
@@ -154,6 +167,10 @@ struct sv_rimg_file {
 	uint64_t data_off; /* page-aligned */
 	uint64_t size;
 	uint8_t sha256[32]; /* of the carried contents (zero if not carried) */
+	uint32_t memfile;   /* SV_RIMG_MEMFILE_* (then always carried) */
+	uint32_t seals;	    /* SV_RIMG_MEMFILE_MEMFD: F_SEAL_* to add once filled */
+	uint32_t mode;	    /* memory-only files: permission bits */
+	uint32_t pad;
 };
 
 struct sv_rimg_run {

@@ -18,8 +18,14 @@
  * checkpoint --kill loses nothing: over checkpoints at random moments of a
  * fast-printing counter, what the original streamed before it was killed
  * followed by what the restored run prints is exactly the uninterrupted
- * run's output; and a --kill checkpoint whose writing fails (a full disk, a
- * file it cannot carry) leaves the process running with its output whole.
+ * run's output; and a --kill checkpoint that fails (a full disk, a kernel
+ * object it does not carry) leaves the process running with its output
+ * whole.
+ *
+ * unlinked, ghost, memfd, tmpfile and shanon hold files that exist only in
+ * memory (carried by identity, host/checkpoint/memfiles.h): each checks
+ * every step that a write through its mapping is seen through its fd (or
+ * second mapping) and back, so a restore that broke the sharing fails.
  *
  * Also: chained checkpoint -> restore -> checkpoint -> restore, and the
  * refusals (corrupt snapshot, another arch, a CPU without the snapshot's
@@ -42,8 +48,9 @@ static char *tmpdir;
 static char *snapvm;
 static char *fpu_snapshot;
 
-static const char *const workloads[] = { "counter",   "fpu",   "tls",	  "memory",   "sleeper",
-					 "blockread", "fdenv", "handler", "unlinked", NULL };
+static const char *const workloads[] = { "counter",   "fpu",	 "tls",	    "memory",	"sleeper",
+					 "blockread", "fdenv",	 "handler", "unlinked", "ghost",
+					 "memfd",     "tmpfile", "shanon",  "aioring",	NULL };
 
 static void require_guest(void)
 {
@@ -301,10 +308,9 @@ static void test_kill_write_fails(void)
 	require_guest();
 	if (!guest)
 		return;
-	/* a file it cannot carry: mapped, then unlinked in the guest */
-	g_autofree char *snap = g_build_filename(tmpdir, "unlinked.svs", NULL);
-	assert_kill_fails_left_running("unlinked", snap,
-				       "carrying /tmp/snapvm-unlinked-workload.dat");
+	/* a kernel object it does not carry: an AIO ring */
+	g_autofree char *snap = g_build_filename(tmpdir, "aioring.svs", NULL);
+	assert_kill_fails_left_running("aioring", snap, "(/[aio]) is an AIO ring (io_setup)");
 	/* a full disk */
 	g_autofree char *tiny = g_build_filename(tmpdir, "tiny", NULL);
 	g_assert_cmpint(g_mkdir(tiny, 0755), ==, 0);
@@ -461,13 +467,25 @@ int main(int argc, char **argv)
 	sv_test_state_dir();
 	snapvm = sv_test_build_path("host/snapvm");
 	static const Case cases[] = {
-		{ "counter", 30, 60, 500 },    { "counter", 30, 60, 1400 },
-		{ "fpu", 30, 60, 800 },	       { "tls", 30, 60, 800 },
-		{ "sleeper", 30, 60, 800 },    { "memory", 20, 60, 500 },
-		{ "memory", 20, 60, 1100 },    { "blockread", 30, 60, 500 },
-		{ "blockread", 30, 60, 1000 }, { "blockread", 30, 60, 1500 },
-		{ "fdenv", 30, 60, 500 },      { "fdenv", 30, 60, 1200 },
+		{ "counter", 30, 60, 500 },
+		{ "counter", 30, 60, 1400 },
+		{ "fpu", 30, 60, 800 },
+		{ "tls", 30, 60, 800 },
+		{ "sleeper", 30, 60, 800 },
+		{ "memory", 20, 60, 500 },
+		{ "memory", 20, 60, 1100 },
+		{ "blockread", 30, 60, 500 },
+		{ "blockread", 30, 60, 1000 },
+		{ "blockread", 30, 60, 1500 },
+		{ "fdenv", 30, 60, 500 },
+		{ "fdenv", 30, 60, 1200 },
 		{ "handler", 30, 60, 800 },
+		/* files that exist only in memory, carried by identity */
+		{ "unlinked", 30, 60, 800 },
+		{ "ghost", 30, 60, 800 },
+		{ "memfd", 30, 60, 800 },
+		{ "tmpfile", 30, 60, 800 },
+		{ "shanon", 30, 60, 800 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "724bd9ab2763a888b36db6fa5fb0039806daa4624fa103025a871a8214673329"
-#define IMAGE_HOST_PAGES_SHA256 "aa07191965751785757ebe23633d50484db7b751e5e5041d9198ed7a22db7b59"
+#define IMAGE_SHA256 "b83090058e9007f708810a3e4aa52f685edad538aeebf6295209f0cd927b080a"
+#define IMAGE_HOST_PAGES_SHA256 "e08d983996fd133aeee3a58ed052df560a40934b52d24c3c1012cafb6aa46dc0"
 
 static char *tmp_dir;
 
