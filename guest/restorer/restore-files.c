@@ -68,7 +68,9 @@ static void place_memfile(const struct sv_rimg_fd *f, int file_fd, int base)
 {
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", file_fd);
-	int tmp = open(proc, (int)(f->flags | O_CLOEXEC));
+	/* O_TMPFILE (with O_DIRECTORY in it, whose value is the arch's) says
+	 * how the file was made, not how it is open */
+	int tmp = open(proc, ((int)f->flags & ~O_TMPFILE) | O_CLOEXEC);
 	if (tmp < 0)
 		rst_die("fd %d: cannot reopen its memory-only file: %s", f->fd, strerror(errno));
 	tmp = move_up(tmp, base, "a memory-only file");

@@ -112,9 +112,6 @@ gboolean sv_rimg_memfiles_build(SvRimgTables *t, GVariant *task, GError **error)
 gboolean sv_rimg_memfile_fd(SvRimgTables *t, struct sv_rimg_fd *e, guint64 inode, guint64 pos,
 			    GError **error)
 {
-	/* how it was made, not how it is open: O_TMPFILE is O_DIRECTORY and
-	 * __O_TMPFILE */
-	const guint32 o_directory = 0200000u, o_tmpfile = 020000000u;
 	gpointer index;
 	if (!g_hash_table_lookup_extended(t->memfile_by_inode, &inode, NULL, &index))
 		return sv_rimg_refuse(error,
@@ -122,7 +119,6 @@ gboolean sv_rimg_memfile_fd(SvRimgTables *t, struct sv_rimg_fd *e, guint64 inode
 				      e->fd);
 	e->kind = SV_RIMG_FD_MEMFILE;
 	e->memfile = GPOINTER_TO_UINT(index);
-	e->flags &= ~(o_directory | o_tmpfile);
 	e->pos = pos;
 	return TRUE;
 }

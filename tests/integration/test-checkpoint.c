@@ -34,11 +34,14 @@ static SvTestGuest *guest;
 static SvAgentClient *control;
 static char *tmpdir;
 
-static const char *const workloads[] = { "counter",   "fpu",   "tls",  "memory", "sleeper",
-					 "blockread", "fdenv", "spin", NULL };
+static const char *const workloads[] = { "counter",   "fpu",	 "tls",	   "memory",   "sleeper",
+					 "blockread", "fdenv",	 "spin",   "unlinked", "ghost",
+					 "memfd",     "tmpfile", "shanon", NULL };
 /* the oracle runs on these */
-static const char *const oracle_workloads[] = { "counter", "fpu",	"tls",	 "memory",
-						"sleeper", "blockread", "fdenv", NULL };
+static const char *const oracle_workloads[] = { "counter", "fpu",	"tls",	   "memory",
+						"sleeper", "blockread", "fdenv",   "unlinked",
+						"ghost",   "memfd",	"tmpfile", "shanon",
+						NULL };
 
 static void require_guest(void)
 {
@@ -324,9 +327,28 @@ static void report_page_mismatch(SvSnapshotReader *r, GVariant *pagemap, guint64
 	}
 }
 
+/* Whether the mapping at start maps a file that exists only in memory
+ * (the TASK's memfiles): /proc then shows its name with " (deleted)". */
+static gboolean maps_memfile(GVariant *task, guint64 start)
+{
+	g_autoptr(GVariant)
+		list = g_variant_lookup_value(task, "memfiles", G_VARIANT_TYPE("aa{sv}"));
+	for (gsize i = 0; list && i < g_variant_n_children(list); i++) {
+		g_autoptr(GVariant) d = g_variant_get_child_value(list, i);
+		g_autoptr(GVariant) vmas = g_variant_lookup_value(d, "vmas", G_VARIANT_TYPE("at"));
+		gsize n = 0;
+		const guint64 *v = vmas ? g_variant_get_fixed_array(vmas, &n, 8) : NULL;
+		for (gsize k = 0; k < n; k++)
+			if (v[k] == start)
+				return TRUE;
+	}
+	return FALSE;
+}
+
 static void compare_memory(SvSnapshotReader *r, const SvAgentOracle *o, guint32 pid,
 			   const char *skip)
 {
+	g_autoptr(GVariant) task = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TASK);
 	g_autoptr(GVariant) vmas = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_VMAS);
 	g_autoptr(GVariant) pagemap = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_PAGEMAP);
 	g_autoptr(GArray) maps = parse_maps(o->maps_text);
@@ -345,7 +367,10 @@ static void compare_memory(SvSnapshotReader *r, const SvAgentOracle *o, guint32 
 		char perms[5] = { prot & 1 ? 'r' : '-', prot & 2 ? 'w' : '-', prot & 4 ? 'x' : '-',
 				  flags & 8 ? 's' : 'p', 0 };
 		g_assert_cmpstr(perms, ==, m->perms);
-		g_assert_cmpstr(name, ==, m->name);
+		g_autofree char *shown = maps_memfile(task, start)
+						 ? g_strdup_printf("%s (deleted)", name)
+						 : g_strdup(name);
+		g_assert_cmpstr(shown, ==, m->name);
 		if (name[0] == '/') {
 			g_assert_cmphex(pgoff * 4096, ==, m->offset);
 			g_assert_cmpuint(strlen(sha), ==, 64); /* the file was carried */
@@ -412,6 +437,8 @@ static void compare_fds(GVariant *task, const SvAgentOracle *o)
 		g_variant_lookup(entry, "cloexec", "b", &cloexec);
 		g_variant_lookup(entry, "path", "&s", &path);
 		g_variant_lookup(entry, "pipe", "t", &pipe);
+		guint64 inode = 0;
+		g_variant_lookup(entry, "inode", "t", &inode);
 		g_assert_cmpuint(spos, ==, pos);
 		g_assert_cmpuint(sflags | (cloexec ? 02000000u : 0), ==, flags);
 		if (pipe) {
@@ -428,6 +455,10 @@ static void compare_fds(GVariant *task, const SvAgentOracle *o)
 				g_hash_table_insert(ino_to_pipe, g_strdup(target),
 						    g_memdup2(&pipe, 8));
 			}
+		} else if (inode) {
+			/* a file only memory holds: /proc says it is deleted */
+			g_autofree char *deleted = g_strdup_printf("%s (deleted)", path);
+			g_assert_cmpstr(deleted, ==, target);
 		} else {
 			g_assert_cmpstr(path, ==, target);
 		}
