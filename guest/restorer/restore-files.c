@@ -30,7 +30,7 @@
 /* An fd at or above `above`, close-on-exec, the original closed. */
 static int move_up(int fd, int above, const char *what)
 {
-	if (fd >= above)
+	if (fd >= above || fd < 0) /* -1: a file the restorer did not open */
 		return fd;
 	int n = fcntl(fd, F_DUPFD_CLOEXEC, above);
 	if (n < 0)
@@ -217,7 +217,11 @@ void rst_env_restore(const struct sv_rimg_header *h, const uint32_t *groups)
 		return;
 	const char *cwd = rst_str(h, h->cwd_off);
 	if (cwd[0] && chdir(cwd) < 0)
-		rst_die("cannot enter the working directory %s: %s", cwd, strerror(errno));
+		rst_die("cannot enter the working directory %s: %s%s", cwd, strerror(errno),
+			errno == ENOENT && !h->nfsents
+				? " (the snapshot carries no files the guest wrote: checkpointed "
+				  "with --no-fs?)"
+				: "");
 	umask((mode_t)h->umask);
 	if (h->ngroups > 65536)
 		rst_die("corrupt restore image: %u groups", h->ngroups);

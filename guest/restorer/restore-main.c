@@ -214,6 +214,8 @@ static int prepare_file(const struct sv_rimg_header *h, const struct sv_rimg_fil
 {
 	const char *path = str(h, f->path_off);
 	int flags = (shared ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+	if (f->memfile == SV_RIMG_MEMFILE_FS_DATA)
+		return -1; /* contents for rst_fs_restore, not opened */
 	if (f->memfile) {
 		if (!f->carried || f->data_off > img_size || f->size > img_size - f->data_off)
 			die("corrupt restore image: memory-only file %s out of bounds", path);
@@ -299,6 +301,8 @@ int main(int argc, char **argv)
 	const struct sv_rimg_fd *fd_table = table(h->off_fds, h->nfds, sizeof(*fd_table), "fd");
 	const uint32_t *groups = table(h->off_groups, h->ngroups, 4, "group");
 	const uint8_t *fd_data = table(h->off_data, h->data_len, 1, "pipe data");
+	const struct sv_rimg_fsent *fsents = table(h->off_fsents, h->nfsents, sizeof(*fsents),
+						   "filesystem");
 	for (uint32_t i = 0; i < h->nruns && !(h->flags & SV_RIMG_HOST_PAGES); i++)
 		if (runs[i].data_off > img_size || runs[i].npages > img_size / PAGE ||
 		    runs[i].npages * PAGE > img_size - runs[i].data_off)
@@ -338,7 +342,9 @@ int main(int argc, char **argv)
 			    (unsigned long long)(v->end - v->start), (unsigned long long)vdso_size);
 	}
 
-	/* Files: at their paths, opened once each. */
+	/* The files the guest wrote, as the process left them; then the
+	 * files it maps or holds, at their paths, opened once each. */
+	rst_fs_restore(h, fsents, files, img, img_size);
 	int *fds = calloc(h->nfiles + 1, sizeof(int));
 	for (uint32_t i = 0; i < h->nfiles; i++) {
 		int shared = 0;

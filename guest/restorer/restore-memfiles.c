@@ -30,8 +30,7 @@ static int all_zero(const uint8_t *p, size_t n)
 	return 1;
 }
 
-/* Writes contents into fd, sized first, skipping zero pages. */
-static void fill(int fd, const char *path, const uint8_t *data, uint64_t size)
+void rst_write_sparse(int fd, const char *path, const uint8_t *data, uint64_t size)
 {
 	if (ftruncate(fd, (off_t)size) < 0)
 		rst_die("cannot size %s to %llu bytes: %s", path, (unsigned long long)size,
@@ -133,7 +132,7 @@ int rst_memfile_create(const struct sv_rimg_header *h, const struct sv_rimg_file
 	default:
 		rst_die("corrupt restore image: file %s has memory-only kind %u", path, f->memfile);
 	}
-	fill(fd, path, data, f->size);
+	rst_write_sparse(fd, path, data, f->size);
 	if (fchmod(fd, mode) < 0)
 		rst_die("cannot give %s its mode %o: %s", path, mode, strerror(errno));
 	if (f->memfile == SV_RIMG_MEMFILE_MEMFD && f->seals && f->seals != F_SEAL_SEAL &&

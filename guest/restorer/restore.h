@@ -31,6 +31,15 @@ const char *rst_str(const struct sv_rimg_header *h, uint32_t off);
 int rst_memfile_create(const struct sv_rimg_header *h, const struct sv_rimg_file *f,
 		       const uint8_t *data);
 
+/* Writes size bytes of data into the file fd (at path), sized first,
+ * skipping zero pages: they stay holes. */
+void rst_write_sparse(int fd, const char *path, const uint8_t *data, uint64_t size);
+
+/* restore-fs.c. Makes the files the guest wrote before the checkpoint
+ * (h->nfsents entries), contents from files in the image img. */
+void rst_fs_restore(const struct sv_rimg_header *h, const struct sv_rimg_fsent *fsents,
+		    const struct sv_rimg_file *files, const uint8_t *img, uint64_t img_size);
+
 /* restore-files.c. Makes the image's fds (SV_RIMG_FDS) at their numbers,
  * first moving the restorer's own (*own[i], updated) above them; returns
  * the lowest fd the blob is to close from. own[0] is the image, own[1 + i]

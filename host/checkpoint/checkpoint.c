@@ -10,6 +10,7 @@
 
 #include "snapvm/snapshot-task-keys.h"
 #include "host/checkpoint/capture.h"
+#include "host/checkpoint/fs-carry.h"
 #include "host/checkpoint/memfiles.h"
 #include "base/errors.h"
 #include "host/introspect/introspect.h"
@@ -122,17 +123,16 @@ static const char *carry_file(SvSnapshotWriter *w, GHashTable *done, const char 
 }
 
 /* The files that file-backed mappings and open regular files need,
- * carried once each: by path, or by identity for those that exist only in
- * memory (mf); the TASK dict then gets its "fds" with each regular file's
+ * carried once each: by path (done: those already carried, path ->
+ * sha256), or by identity for those that exist only in memory (mf); the TASK dict then gets its "fds" with each regular file's
  * sha256 or memory file's inode, and the memory files (ret_task). */
-static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, SvMemFiles *mf,
+static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, SvMemFiles *mf, GHashTable *done,
 			    const SvCheckpointOptions *o, SvCheckpointStats *st,
 			    GVariant **ret_task, GError **error)
 {
 	if (!sv_memfiles_carry(mf, w, o->read_file, o->read_file_data, error))
 		return FALSE;
 	sv_memfiles_counts(mf, &st->memfiles, &st->memfiles_cache_bytes, &st->memfiles_agent_bytes);
-	g_autoptr(GHashTable) done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	for (guint i = 0; i < cap->vmas->len; i++) {
 		SvCaptureVma *v = &g_array_index(cap->vmas, SvCaptureVma, i);
 		guint64 inode = sv_memfiles_inode_of(mf, v->vma.file);
@@ -180,7 +180,7 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, SvMemFiles *mf,
 	return TRUE;
 }
 
-static gboolean write_snapshot(SvMachine *m, SvCapture *cap, SvMemFiles *mf,
+static gboolean write_snapshot(SvMachine *m, SvCapture *cap, SvMemFiles *mf, GPtrArray *fs,
 			       const SvCheckpointOptions *o, SvCheckpointStats *st, GError **error)
 {
 	SvSnapshotWriterOptions wo = {
@@ -191,7 +191,13 @@ static gboolean write_snapshot(SvMachine *m, SvCapture *cap, SvMemFiles *mf,
 	};
 	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(o->output, &wo, error);
 	g_autoptr(GVariant) task = NULL;
-	if (!w || !carry_files(w, cap, mf, o, st, &task, error))
+	g_autoptr(GHashTable)
+		carried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_autoptr(GVariant) fs_section = w && fs ? sv_fs_carry(fs, w, carried, error) : NULL;
+	if (!w || (fs && !fs_section) || !carry_files(w, cap, mf, carried, o, st, &task, error))
+		return FALSE;
+	if (fs_section &&
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_FS, fs_section, error))
 		return FALSE;
 	g_autoptr(GVariant) vmas = sv_capture_vmas_variant(cap);
 	g_autoptr(GVariant) prov = sv_capture_provenance(cap, m, o->pid);
@@ -297,7 +303,7 @@ static gboolean read_back(const char *path, GError **error)
 static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gboolean was_running,
 			       SvIntrospect *in, SvGuestMem *mem, SvPageBuffer *buffer,
 			       SvCheckpointStats *st, SvCapture **ret_cap, SvMemFiles **ret_mf,
-			       GError **error)
+			       GPtrArray **ret_fs, GError **error)
 {
 	SvTaskRef ref;
 	g_autofree SvVcpuRegs *vcpu = g_new0(SvVcpuRegs, 1);
@@ -323,6 +329,15 @@ static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gbool
 		      : NULL;
 	if (!*ret_mf)
 		g_clear_pointer(&cap, sv_capture_free);
+	/* and the files the guest wrote, as they are at this moment */
+	if (cap && o->carry_fs) {
+		*ret_fs = sv_introspect_guest_fs(in, &ref, SV_FS_CARRY_MAX_BYTES, &st->fs_bytes,
+						 error);
+		if (*ret_fs)
+			st->fs_files = (*ret_fs)->len;
+		else
+			g_clear_pointer(&cap, sv_capture_free);
+	}
 	/* a guest that died while paused cannot be resumed, but its process's
 	 * state is already whole in host memory: it is still written, and the
 	 * caller told */
@@ -385,14 +400,15 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	gint64 held_since = g_get_monotonic_time();
 	g_autoptr(SvCapture) cap = NULL;
 	g_autoptr(SvMemFiles) mf = NULL;
-	if (!capture_paused(m, o, was_running, in, mem, &buffer, st, &cap, &mf, error))
+	g_autoptr(GPtrArray) fs = NULL;
+	if (!capture_paused(m, o, was_running, in, mem, &buffer, st, &cap, &mf, &fs, error))
 		goto fail;
 	st->regs_source = cap->regs_source;
 	st->syscall = cap->syscall;
 	st->vmas = cap->vmas->len;
 	st->pages_present = cap->pages_len / m->arch->page_size;
 	gint64 tw = g_get_monotonic_time();
-	if (!write_snapshot(m, cap, mf, o, st, error))
+	if (!write_snapshot(m, cap, mf, fs, o, st, error))
 		goto fail;
 	st->write_ms = ms_since(tw);
 	if (o->kill_after) {

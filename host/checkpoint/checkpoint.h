@@ -40,6 +40,8 @@ typedef struct SvCheckpointOptions {
 	int zstd_level;	     /* 0: page data stored raw */
 	SvGuestFileFn read_file;
 	gpointer read_file_data;
+	/* carry the files the guest wrote since boot (fs-carry.h) */
+	gboolean carry_fs;
 	SvProgressFn progress;
 	gpointer progress_data;
 	/* The agent's hold on the process, for kill_after (nothing outside
@@ -66,6 +68,8 @@ typedef struct SvCheckpointStats {
 	guint memfiles;		      /* carried by identity: in memory only (memfiles.h) */
 	guint64 memfiles_cache_bytes; /* their bytes read from the page cache */
 	guint64 memfiles_agent_bytes; /* and through the agent */
+	guint fs_files;		      /* written since boot, carried (carry_fs) */
+	guint64 fs_bytes;	      /* their contents, from the page cache */
 	guint64 pages_present;	      /* mapped pages copied */
 	guint64 pages_stored;	      /* of which non-zero, in the file */
 	guint64 file_size;

@@ -101,6 +101,8 @@ static void print_json(const char *vm, guint32 pid, const char *output, const Sv
 	MEMBER("memfiles", int, st->memfiles);
 	MEMBER("memfiles_page_cache_bytes", int, (gint64)st->memfiles_cache_bytes);
 	MEMBER("memfiles_agent_bytes", int, (gint64)st->memfiles_agent_bytes);
+	MEMBER("fs_files", int, st->fs_files);
+	MEMBER("fs_page_cache_bytes", int, (gint64)st->fs_bytes);
 	MEMBER("pages_present", int, (gint64)st->pages_present);
 	MEMBER("pages_stored", int, (gint64)st->pages_stored);
 	MEMBER("file_size", int, (gint64)st->file_size);
@@ -116,7 +118,8 @@ int sv_cmd_checkpoint(int argc, char **argv)
 {
 	gint pid = 0, level = 0;
 	g_autofree char *output = NULL;
-	gboolean leave_running = FALSE, kill_after = FALSE, json = FALSE, no_files = FALSE;
+	gboolean leave_running = FALSE, kill_after = FALSE, json = FALSE, no_files = FALSE,
+		 no_fs = FALSE;
 	GOptionEntry entries[] = {
 		{ "pid", 'p', 0, G_OPTION_ARG_INT, &pid, "Guest pid of the process (required)",
 		  "PID" },
@@ -133,6 +136,10 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		{ "no-files", 0, 0, G_OPTION_ARG_NONE, &no_files,
 		  "Do not carry the files the process maps (restore then needs them in place)",
 		  NULL },
+		{ "no-fs", 0, 0, G_OPTION_ARG_NONE, &no_fs,
+		  "Do not carry the files the guest wrote since it booted (in /tmp and the root "
+		  "filesystem; at most 256 MiB): restore then starts the process without them",
+		  NULL },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
 		{ NULL },
 	};
@@ -141,7 +148,10 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		ctx,
 		"Writes one process's complete state into a snapshot file, read from the guest's\n"
 		"memory from outside: registers, FPU/SIMD, TLS, signals, memory map and pages,\n"
-		"and the contents of the files it maps (through the guest agent). The process is\n"
+		"the contents of the files it maps or holds open (through the guest agent, or from\n"
+		"the page cache for files that exist only in memory), and the files the guest\n"
+		"wrote since it booted (in /tmp and the root filesystem, which restore puts back\n"
+		"before the process resumes; --no-fs leaves them out). The process is\n"
 		"neither traced nor told. The VM is paused only while memory is read; the pause\n"
 		"time is printed.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
@@ -174,6 +184,7 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		.kill_after = kill_after,
 		.zstd_level = level,
 		.read_file = no_files ? NULL : read_guest_file,
+		.carry_fs = !no_fs,
 		.read_file_data = &link,
 		.progress = show_progress,
 		.freeze = freeze_guest_process,

@@ -48,6 +48,20 @@ char *sv_introspect_path(const SvIntrospect *in, guint64 path, GError **error)
 	const SvMemberOffset want[] = {
 		{ "path", "mnt", &l.path_mnt },
 		{ "path", "dentry", &l.path_dentry },
+	};
+	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error))
+		return NULL;
+	guint64 mnt, dentry;
+	if (!rd64(in, path + l.path_mnt, &mnt, error) ||
+	    !rd64(in, path + l.path_dentry, &dentry, error))
+		return NULL;
+	return sv_introspect_path_at(in, mnt, dentry, error);
+}
+
+char *sv_introspect_path_at(const SvIntrospect *in, guint64 mnt, guint64 dentry, GError **error)
+{
+	PathLayout l;
+	const SvMemberOffset want[] = {
 		{ "dentry", "d_name", &l.d_name },
 		{ "dentry", "d_parent", &l.d_parent },
 		{ "qstr", "name", &l.qstr_name },
@@ -58,10 +72,6 @@ char *sv_introspect_path(const SvIntrospect *in, guint64 path, GError **error)
 		{ "vfsmount", "mnt_root", &l.mnt_root },
 	};
 	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error))
-		return NULL;
-	guint64 mnt, dentry;
-	if (!rd64(in, path + l.path_mnt, &mnt, error) ||
-	    !rd64(in, path + l.path_dentry, &dentry, error))
 		return NULL;
 	guint64 mount = mnt - l.mount_mnt;
 	g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func(g_free);

@@ -101,6 +101,8 @@ GVariant *sv_introspect_task_fields(const SvIntrospect *in, const SvTaskRef *ref
 GVariant *sv_introspect_mm_fields(const SvIntrospect *in, const SvTaskRef *ref, GError **error);
 /* The path of a struct path at kernel address path, as d_path prints it. */
 char *sv_introspect_path(const SvIntrospect *in, guint64 path, GError **error);
+/* The same for a vfsmount and a dentry in it (kernel addresses). */
+char *sv_introspect_path_at(const SvIntrospect *in, guint64 mnt, guint64 dentry, GError **error);
 /* The TASK dict's "fds" (files.c): one a{sv} per open fd, pipes with their
  * unread bytes; refuses kinds restore cannot recreate, naming the fd. */
 GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError **error);
@@ -135,6 +137,25 @@ typedef struct SvFileIdentity {
 } SvFileIdentity;
 gboolean sv_introspect_file_identity(const SvIntrospect *in, guint64 file, SvFileIdentity *ret,
 				     GError **error);
+/* A file the guest wrote since it booted (guest-fs.c). */
+typedef struct SvGuestFsEntry {
+	char *path; /* absolute */
+	guint32 i_mode, uid, gid, rdev;
+	gint64 atime_sec, mtime_sec;
+	guint32 atime_nsec, mtime_nsec;
+	guint64 size;
+	guint64 inode;	  /* kernel address: the names of one inode share it */
+	char *link;	  /* a second name of the inode first seen at this path */
+	char *target;	  /* a symbolic link's */
+	GBytes *contents; /* a regular file's (holes as zeros) */
+} SvGuestFsEntry;
+void sv_guest_fs_entry_free(SvGuestFsEntry *e);
+/* The guest's writable filesystems (tmpfs, ramfs) as the task ref sees
+ * them, less what its root held at boot: SvGuestFsEntry, parents before
+ * children. The contents of regular files over max_bytes in all are
+ * refused; *ret_bytes says how many were read. */
+GPtrArray *sv_introspect_guest_fs(const SvIntrospect *in, const SvTaskRef *ref, guint64 max_bytes,
+				  guint64 *ret_bytes, GError **error);
 /* The arch it was made for. */
 const SvArchOps *sv_introspect_arch(const SvIntrospect *in);
 /* Kernel-virtual reads for the arch hooks. */

@@ -38,6 +38,7 @@ typedef struct SvRimgTables {
 	/* memory-only files (restore-image-memfiles.c): inode -> file index,
 	 * and the start of each mapping of one -> file index */
 	GHashTable *memfile_by_inode, *memfile_by_vma;
+	GArray *fsents; /* struct sv_rimg_fsent (restore-image-fs.c) */
 	/* task part */
 	GArray *sigactions; /* struct sv_rimg_sigaction */
 	GArray *sigqueue;   /* struct sv_rimg_sigqueue */
@@ -94,6 +95,10 @@ gboolean sv_rimg_memfile_fd(SvRimgTables *t, struct sv_rimg_fd *e, guint64 inode
 gboolean sv_rimg_vmas_build(SvRimgTables *t, GVariant *vmas, GError **error);
 gboolean sv_rimg_page_runs_build(SvRimgTables *t, SvSnapshotReader *r, GVariant *pagemap,
 				 GError **error);
+
+/* The files the guest wrote since boot (the snapshot's FS section, if
+ * any): h's nfsents and the fs entries, their contents as files. */
+gboolean sv_rimg_fs_build(SvRimgTables *t, SvSnapshotReader *r, GError **error);
 
 /* The fds part: h's SV_RIMG_FDS fields (not the offsets), the fd table,
  * groups and pipe data. A snapshot without an "fds" entry gives an image

@@ -16,6 +16,7 @@ void sv_rimg_tables_init(SvRimgTables *t)
 	t->file_by_path = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	t->memfile_by_inode = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	t->memfile_by_vma = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	t->fsents = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_fsent));
 	t->sigactions = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_sigaction));
 	t->sigqueue = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_sigqueue));
 	t->regs = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_named));
@@ -35,6 +36,7 @@ void sv_rimg_tables_clear(SvRimgTables *t)
 	g_clear_pointer(&t->file_by_path, g_hash_table_unref);
 	g_clear_pointer(&t->memfile_by_inode, g_hash_table_unref);
 	g_clear_pointer(&t->memfile_by_vma, g_hash_table_unref);
+	g_clear_pointer(&t->fsents, g_array_unref);
 	g_clear_pointer(&t->sigactions, g_array_unref);
 	g_clear_pointer(&t->sigqueue, g_array_unref);
 	g_clear_pointer(&t->regs, g_array_unref);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "host/snapshot/snapshot-variant.h"
 
+#include "snapvm/snapshot-fs-keys.h"
+
 static const struct {
 	const char *name;
 	const char *type;
@@ -17,6 +19,7 @@ static const struct {
 	[SV_SNAP_SECTION_PAGES] = { "PAGES", NULL },
 	[SV_SNAP_SECTION_PAGEMAP] = { "PAGEMAP", SV_SNAP_PAGEMAP_TYPE },
 	[SV_SNAP_SECTION_PROVENANCE] = { "PROVENANCE", SV_SNAP_PROVENANCE_TYPE },
+	[SV_SNAP_SECTION_FS] = { "FS", SV_SNAP_FS_TYPE },
 };
 
 const char *sv_snap_section_name(guint32 kind)

@@ -22,7 +22,8 @@
  *            sv_rimg_named[nregs]   (arch registers, by the snapshot's names)
  *            uint8_t fpu[fpu_size]  (the arch's FPU state, snapshot format)
  *            sv_rimg_fd[nfds]       (open fds, by number)
- *            uint32_t groups[ngroups]
+  *            uint32_t groups[ngroups]
+ *            sv_rimg_fsent[nfsents] (files the guest wrote, parents first)
  *            uint8_t data[data_len] (pipes' unread bytes)
  *            strings (paths; NUL-terminated)
  *   page-aligned: carried file contents, then page data
@@ -90,6 +91,9 @@ enum {
 	SV_RIMG_MEMFILE_TMPFILE = 2, /* O_TMPFILE in its directory */
 	SV_RIMG_MEMFILE_MEMFD = 3,   /* memfd_create with the name after "/memfd:", then sealed */
 	SV_RIMG_MEMFILE_SHMEM = 4,   /* MAP_SHARED|MAP_ANONYMOUS memory */
+	/* not a memory-only file and not opened: the contents of a regular
+	 * file of the guest's filesystem (sv_rimg_fsent.file) */
+	SV_RIMG_MEMFILE_FS_DATA = 5,
 };
 
 #define SV_RIMG_MAX_FD (1u << 20) /* the kernel's default fs.nr_open */
@@ -134,6 +138,34 @@ struct sv_rimg_header {
 	uint64_t rlimits[SV_RIMG_RLIMITS][2]; /* (cur, max), RLIMIT_* order */
 	/* interval timers, ns: (time left, period); ITIMER_REAL, VIRTUAL, PROF */
 	uint64_t itimers[3][2];
+
+	/* the files the guest wrote since boot (the snapshot's FS section),
+	 * made again before anything else */
+	uint32_t nfsents;
+	uint32_t pad2;
+	uint64_t off_fsents;
+};
+
+/* sv_rimg_fsent.kind */
+enum {
+	SV_RIMG_FS_DIR = 1,
+	SV_RIMG_FS_FILE = 2,	/* contents: files[file] */
+	SV_RIMG_FS_SYMLINK = 3, /* target_off: its target */
+	SV_RIMG_FS_LINK = 4,	/* a hard link: target_off names the earlier entry's path */
+	SV_RIMG_FS_NODE = 5,	/* a FIFO or device node: mknod(mode, rdev) */
+};
+
+struct sv_rimg_fsent {
+	uint32_t kind;	     /* SV_RIMG_FS_* */
+	uint32_t path_off;   /* into strings: absolute */
+	uint32_t target_off; /* into strings */
+	int32_t file;	     /* SV_RIMG_FS_FILE: index into the files; -1 otherwise */
+	uint32_t mode;	     /* st_mode */
+	uint32_t uid, gid;
+	uint32_t rdev_major, rdev_minor;
+	uint32_t atime_nsec, mtime_nsec;
+	uint32_t pad;
+	int64_t atime_sec, mtime_sec;
 };
 
 struct sv_rimg_fd {

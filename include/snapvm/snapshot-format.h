@@ -90,6 +90,9 @@ enum sv_snap_section {
 	SV_SNAP_SECTION_PAGEMAP = 11,	 /* a(tuut): vaddr, pages, PAGES section index,
 					 * byte offset in its raw payload */
 	SV_SNAP_SECTION_PROVENANCE = 12, /* a{ss} */
+	/* aa{sv}: the files the guest wrote since boot, keys in
+	 * snapshot-fs-keys.h; absent with checkpoint --no-fs */
+	SV_SNAP_SECTION_FS = 13,
 	SV_SNAP_SECTION_KIND_MAX_,
 };
 

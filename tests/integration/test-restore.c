@@ -22,6 +22,10 @@
  * object it does not carry) leaves the process running with its output
  * whole.
  *
+  * fsfiles writes and closes files in a directory it made and chdirs into
+ * (restored by the snapshot's FS section; with --no-fs the restore fails,
+ * naming the missing directory).
+ *
  * unlinked, ghost, memfd, tmpfile and shanon hold files that exist only in
  * memory (carried by identity, host/checkpoint/memfiles.h): each checks
  * every step that a write through its mapping is seen through its fd (or
@@ -48,9 +52,10 @@ static char *tmpdir;
 static char *snapvm;
 static char *fpu_snapshot;
 
-static const char *const workloads[] = { "counter",   "fpu",	 "tls",	    "memory",	"sleeper",
-					 "blockread", "fdenv",	 "handler", "unlinked", "ghost",
-					 "memfd",     "tmpfile", "shanon",  "aioring",	NULL };
+static const char *const workloads[] = { "counter",  "fpu",	  "tls",     "memory",
+					 "sleeper",  "blockread", "fdenv",   "handler",
+					 "unlinked", "ghost",	  "memfd",   "tmpfile",
+					 "shanon",   "aioring",	  "fsfiles", NULL };
 
 static void require_guest(void)
 {
@@ -325,6 +330,29 @@ static void test_kill_write_fails(void)
 	umount2(tiny, MNT_DETACH);
 }
 
+/* checkpoint --no-fs leaves the files the guest wrote out: fsfiles' cwd,
+ * a directory it made, is then missing, and restore says so. */
+static void test_no_fs(void)
+{
+	require_guest();
+	if (!guest)
+		return;
+	guint32 pid = start_workload("fsfiles", 30, 60);
+	g_usleep(800 * 1000);
+	g_autofree char *file = g_strdup_printf("%s/fsfiles-no-fs.svs", tmpdir);
+	g_autofree char *pid_s = g_strdup_printf("%u", pid);
+	const char *ck[] = {
+		"checkpoint", guest->machine->name, "--pid", pid_s, "-o", file, "--kill", "--no-fs",
+		NULL
+	};
+	g_assert_cmpint(snapvm_cmd(ck, NULL, NULL), ==, 0);
+	g_autofree char *err = NULL;
+	const char *args[] = { "restore", file, NULL };
+	g_assert_cmpint(snapvm_cmd(args, NULL, &err), ==, 125);
+	g_assert_nonnull(strstr(err, "cannot enter the working directory /tmp/snapvm-fsfiles/sub"));
+	g_assert_nonnull(strstr(err, "--no-fs"));
+}
+
 /* The line `snapvm inspect FILE` shows for the mapping named name. */
 static char *vma_line(const char *file, const char *name)
 {
@@ -486,6 +514,8 @@ int main(int argc, char **argv)
 		{ "memfd", 30, 60, 800 },
 		{ "tmpfile", 30, 60, 800 },
 		{ "shanon", 30, 60, 800 },
+		/* the files it wrote and closed, its cwd among them */
+		{ "fsfiles", 30, 60, 800 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */
@@ -503,6 +533,8 @@ int main(int argc, char **argv)
 	 * under another pid (restore-pid.c) */
 	g_autofree char *chained = PATH("%s", "run/chained/counter");
 	g_test_add_func(chained, test_chained);
+	g_autofree char *no_fs = PATH("%s", "run/fsfiles/no-fs");
+	g_test_add_func(no_fs, test_no_fs);
 	g_autofree char *kill_exact = PATH("%s", "kill/exact-tail-at-random-moments");
 	g_test_add_func(kill_exact, test_kill_exact);
 	g_autofree char *kill_fails = PATH("%s", "kill/write-fails-left-running");

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "b83090058e9007f708810a3e4aa52f685edad538aeebf6295209f0cd927b080a"
-#define IMAGE_HOST_PAGES_SHA256 "e08d983996fd133aeee3a58ed052df560a40934b52d24c3c1012cafb6aa46dc0"
+#define IMAGE_SHA256 "7b6738c44bd22df48fa1f0370d574a4d63e55c05b3e461c9e8241ed69f41a43e"
+#define IMAGE_HOST_PAGES_SHA256 "d1c6321f15ce6ec97fae301dfda03f8af1340ffbbe6a32d690c4905ef6b5781c"
 
 static char *tmp_dir;
 
