@@ -115,12 +115,26 @@ static guint32 start_workload(const char *name, long steps, long interval_ms)
 	return pid;
 }
 
+/* A failed checkpoint says what the workload printed: it may have ended
+ * before it. */
+static void assert_checkpointed(int status, guint32 pid)
+{
+	if (status == 0)
+		return;
+	g_autoptr(GError) error = NULL;
+	int wait_status = 0;
+	g_autofree char *out = sv_test_guest_collect(guest, pid, &wait_status, &error);
+	g_error("checkpoint of guest pid %u failed (%d); it printed:\n%s(wait status 0x%x%s%s)",
+		pid, status, out ? out : "", wait_status, error ? ", " : "",
+		error ? error->message : "");
+}
+
 static char *checkpoint(const char *vm, guint32 pid, const char *tag)
 {
 	char *file = g_strdup_printf("%s/%s.svs", tmpdir, tag);
 	g_autofree char *pid_s = g_strdup_printf("%u", pid);
 	const char *args[] = { "checkpoint", vm, "--pid", pid_s, "-o", file, "--kill", NULL };
-	g_assert_cmpint(snapvm_cmd(args, NULL, NULL), ==, 0);
+	assert_checkpointed(snapvm_cmd(args, NULL, NULL), pid);
 	return file;
 }
 
@@ -337,7 +351,7 @@ static void test_no_fs(void)
 	require_guest();
 	if (!guest)
 		return;
-	guint32 pid = start_workload("fsfiles", 30, 60);
+	guint32 pid = start_workload("fsfiles", 60, 60);
 	g_usleep(800 * 1000);
 	g_autofree char *file = g_strdup_printf("%s/fsfiles-no-fs.svs", tmpdir);
 	g_autofree char *pid_s = g_strdup_printf("%u", pid);
@@ -345,7 +359,7 @@ static void test_no_fs(void)
 		"checkpoint", guest->machine->name, "--pid", pid_s, "-o", file, "--kill", "--no-fs",
 		NULL
 	};
-	g_assert_cmpint(snapvm_cmd(ck, NULL, NULL), ==, 0);
+	assert_checkpointed(snapvm_cmd(ck, NULL, NULL), pid);
 	g_autofree char *err = NULL;
 	const char *args[] = { "restore", file, NULL };
 	g_assert_cmpint(snapvm_cmd(args, NULL, &err), ==, 125);
@@ -508,14 +522,15 @@ int main(int argc, char **argv)
 		{ "fdenv", 30, 60, 500 },
 		{ "fdenv", 30, 60, 1200 },
 		{ "handler", 30, 60, 800 },
-		/* files that exist only in memory, carried by identity */
-		{ "unlinked", 30, 60, 800 },
-		{ "ghost", 30, 60, 800 },
-		{ "memfd", 30, 60, 800 },
-		{ "tmpfile", 30, 60, 800 },
-		{ "shanon", 30, 60, 800 },
-		/* the files it wrote and closed, its cwd among them */
-		{ "fsfiles", 30, 60, 800 },
+		/* files that exist only in memory, carried by identity; and
+		 * the files it wrote and closed, its cwd among them (60 steps:
+		 * a checkpoint under load may take over a second to pause) */
+		{ "unlinked", 60, 60, 800 },
+		{ "ghost", 60, 60, 800 },
+		{ "memfd", 60, 60, 800 },
+		{ "tmpfile", 60, 60, 800 },
+		{ "shanon", 60, 60, 800 },
+		{ "fsfiles", 60, 60, 800 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */
