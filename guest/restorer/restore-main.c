@@ -216,6 +216,12 @@ static int prepare_file(const struct sv_rimg_header *h, const struct sv_rimg_fil
 	int flags = (shared ? O_RDWR : O_RDONLY) | O_CLOEXEC;
 	if (f->memfile == SV_RIMG_MEMFILE_FS_DATA)
 		return -1; /* contents for rst_fs_restore, not opened */
+	if (f->memfile == SV_RIMG_MEMFILE_SYSV) {
+		if (f->data_off > img_size || f->size > img_size - f->data_off)
+			die("corrupt restore image: SysV segment %s out of bounds", path);
+		rst_sysv_create(h, f, img + f->data_off);
+		return -1; /* attached by the blob, by id */
+	}
 	if (f->memfile) {
 		if (!f->carried || f->data_off > img_size || f->size > img_size - f->data_off)
 			die("corrupt restore image: memory-only file %s out of bounds", path);
@@ -422,7 +428,9 @@ int main(int argc, char **argv)
 			.pgoff = v->pgoff,
 			.prot = v->prot & 7,
 			.flags = v->flags,
-			.fd = v->file < 0 ? -1 : fds[v->file],
+			.fd = v->file < 0		      ? -1
+			      : (v->flags & SV_RIMG_VMA_SYSV) ? files[v->file].sysv_id
+							      : fds[v->file],
 		};
 		/* A shared file mapping shows the file, which is already right;
 		 * a mapping no stored page falls in is mapped as it ends up

@@ -5,7 +5,7 @@
  * contents, with no name, as it was: a ghost file is made at its old path
  * and unlinked, an O_TMPFILE file in its old directory, a memfd with its
  * name and seals, shared anonymous memory by mapping it and opening the
- * mapping's file. Every mapping and fd of it is then made from the one fd
+  * mapping's file, a SysV shm segment with its key, mode and id. Every mapping and fd of it is then made from the one fd
  * returned here, so writes through one are seen through the others, as
  * before. Only pages that hold something are written: holes stay holes.
  */
@@ -14,7 +14,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -139,4 +141,41 @@ int rst_memfile_create(const struct sv_rimg_header *h, const struct sv_rimg_file
 	    fcntl(fd, F_ADD_SEALS, (int)f->seals) < 0)
 		rst_die("cannot seal memfd %s with 0x%x: %s", path, f->seals, strerror(errno));
 	return fd;
+}
+
+/* The segment's id is chosen through kernel.shm_next_id (as CRIU does):
+ * the process may hold it and call shmctl or shmat with it again. */
+static void set_next_id(int id)
+{
+	int fd = open("/proc/sys/kernel/shm_next_id", O_WRONLY | O_CLOEXEC);
+	char s[32];
+	int n = snprintf(s, sizeof(s), "%d", id);
+	if (fd < 0 || write(fd, s, (size_t)n) != n)
+		rst_die("cannot choose SysV shm id %d (kernel.shm_next_id): %s", id,
+			strerror(errno));
+	close(fd);
+}
+
+void rst_sysv_create(const struct sv_rimg_header *h, const struct sv_rimg_file *f,
+		     const uint8_t *data)
+{
+	const char *path = rst_str(h, f->path_off);
+	set_next_id(f->sysv_id);
+	int id = shmget((key_t)f->sysv_key, f->size, IPC_CREAT | IPC_EXCL | (int)(f->mode & 0777));
+	if (id < 0)
+		rst_die("cannot make SysV shm segment %s (key 0x%x, %llu bytes): %s", path,
+			f->sysv_key, (unsigned long long)f->size, strerror(errno));
+	/* the kernel forgets shm_next_id once it has used it */
+
+	if (id != f->sysv_id)
+		rst_die("SysV shm segment %s came back with id %d, not %d", path, id, f->sysv_id);
+	uint8_t *m = shmat(id, NULL, 0);
+	if (m == (void *)-1)
+		rst_die("cannot attach SysV shm segment %s: %s", path, strerror(errno));
+	for (uint64_t off = 0; off < f->size; off += PAGE) {
+		size_t n = f->size - off < PAGE ? (size_t)(f->size - off) : PAGE;
+		if (!all_zero(data + off, n))
+			memcpy(m + off, data + off, n);
+	}
+	shmdt(m);
 }

@@ -31,6 +31,11 @@ const char *rst_str(const struct sv_rimg_header *h, uint32_t off);
 int rst_memfile_create(const struct sv_rimg_header *h, const struct sv_rimg_file *f,
 		       const uint8_t *data);
 
+/* Makes the SysV shm segment f (SV_RIMG_MEMFILE_SYSV) again with its key,
+ * mode and id, filled from data. */
+void rst_sysv_create(const struct sv_rimg_header *h, const struct sv_rimg_file *f,
+		     const uint8_t *data);
+
 /* Writes size bytes of data into the file fd (at path), sized first,
  * skipping zero pages: they stay holes. */
 void rst_write_sparse(int fd, const char *path, const uint8_t *data, uint64_t size);

@@ -21,7 +21,10 @@ typedef struct {
 	GBytes *contents; /* NULL until read */
 	const char *source;
 	guint64 cached_bytes;
-	GArray *vmas; /* guint64 starts */
+	GArray *vmas;	       /* guint64 starts */
+	gboolean partial_view; /* a mapping of a SysV segment not all of it */
+	gint32 shmid;	       /* SysV: the segment's id and key */
+	guint32 key;
 	char *sha256;
 } MemFile;
 
@@ -60,8 +63,6 @@ static gboolean classify(const SvFileIdentity *id, const char *path, const char 
 	if (id->fs_magic == SV_PROC_MAGIC)
 		refused = "a file of /proc, which describes the guest's processes as they are now; "
 			  "snapvm does not reopen those";
-	else if (g_str_has_prefix(path, "/SYSV") && id->fs_magic == SV_TMPFS_MAGIC)
-		refused = "a SysV shared memory segment (shmat); snapvm does not carry those yet";
 	else if (!strcmp(path, "/[aio]"))
 		refused = "an AIO ring (io_setup); snapvm does not carry those";
 	else if (id->fs_magic == HUGETLBFS_MAGIC)
@@ -75,7 +76,9 @@ static gboolean classify(const SvFileIdentity *id, const char *path, const char 
 		return TRUE;
 	const char *base = strrchr(path, '/');
 	g_autofree char *tmpname = g_strdup_printf("#%" G_GUINT64_FORMAT, id->ino);
-	if (g_str_has_prefix(path, "/memfd:") && id->fs_magic == SV_TMPFS_MAGIC)
+	if (g_str_has_prefix(path, "/SYSV") && strlen(path) == 13 && id->fs_magic == SV_TMPFS_MAGIC)
+		*ret_kind = SV_TASK_MEMFILE_KIND_SYSV; /* "/SYSV%08x" */
+	else if (g_str_has_prefix(path, "/memfd:") && id->fs_magic == SV_TMPFS_MAGIC)
 		*ret_kind = SV_TASK_MEMFILE_KIND_MEMFD;
 	else if (!strcmp(path, "/dev/zero") && id->fs_magic == SV_TMPFS_MAGIC)
 		*ret_kind = SV_TASK_MEMFILE_KIND_SHMEM;
@@ -96,9 +99,24 @@ static MemFile *note(SvMemFiles *mf, const SvIntrospect *in, guint64 file, const
 		return f;
 	SvFileIdentity id;
 	const char *kind;
+	SvShmSegment seg = { .id = -1 };
 	if (!sv_introspect_file_identity(in, file, &id, error) ||
 	    !classify(&id, path, what, &kind, error) || !kind)
 		return NULL;
+	if (!strcmp(kind, SV_TASK_MEMFILE_KIND_SYSV) &&
+	    !sv_introspect_shm_attachment(in, file, id.inode, &seg, error)) {
+		g_prefix_error(error, "%s (%s): ", what, path);
+		return NULL;
+	}
+	if (seg.removed) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "%s is SysV shm segment %d, removed (IPC_RMID) while still attached; "
+			    "snapvm does not restore those yet",
+			    what, seg.id);
+		return NULL;
+	}
+	if (seg.id >= 0) /* the segment's permissions, not its shmem inode's */
+		id.i_mode = (id.i_mode & ~0777u) | seg.mode;
 	for (guint i = 0; i < mf->files->len && !f; i++)
 		if (((MemFile *)mf->files->pdata[i])->id.inode == id.inode)
 			f = mf->files->pdata[i];
@@ -109,6 +127,8 @@ static MemFile *note(SvMemFiles *mf, const SvIntrospect *in, guint64 file, const
 		f->path = g_strdup(path);
 		f->by_proc = g_strdup(by_proc);
 		f->vmas = g_array_new(FALSE, FALSE, sizeof(guint64));
+		f->shmid = seg.id;
+		f->key = seg.key;
 		g_ptr_array_add(mf->files, f);
 	}
 	g_hash_table_insert(mf->by_file, g_memdup2(&file, sizeof(file)), f);
@@ -162,6 +182,9 @@ SvMemFiles *sv_memfiles_capture(const SvIntrospect *in, guint32 pid, GVariant *f
 		}
 		if (f)
 			g_array_append_val(f->vmas, v->start);
+		/* shmat maps a segment whole: restore can make nothing else */
+		if (f && f->shmid >= 0 && v->pgoff != 0)
+			f->partial_view = TRUE;
 	}
 	/* the contents the page cache holds, while the VM is still paused */
 	for (guint i = 0; i < mf->files->len; i++) {
@@ -178,6 +201,20 @@ SvMemFiles *sv_memfiles_capture(const SvIntrospect *in, guint32 pid, GVariant *f
 		}
 		f->contents = r.contents;
 		f->cached_bytes = r.cached_bytes;
+		guint64 whole = (r.size + 4095) & ~4095ull;
+		for (guint k = 0; f->shmid >= 0 && k < vmas->len; k++) {
+			const SvGuestVma *v = (const SvGuestVma *)(vmas->data + k * elem_size);
+			if (sv_memfiles_inode_of(mf, v->file) == f->id.inode &&
+			    v->end - v->start != whole)
+				f->partial_view = TRUE;
+		}
+		if (f->partial_view) {
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+				    "guest pid %u maps part of SysV shm segment %d (%s) only; "
+				    "snapvm restores whole attachments (shmat) only",
+				    pid, f->shmid, f->path);
+			return NULL;
+		}
 		if (f->contents) {
 			f->source = "page-cache";
 			mf->cache_bytes += r.cached_bytes;
@@ -248,6 +285,10 @@ GVariant *sv_memfiles_variant(const SvMemFiles *mf)
 		g_variant_dict_insert(&d, SV_TASK_MEMFILE_SEALS, "u", f->id.seals);
 		g_variant_dict_insert(&d, SV_TASK_MEMFILE_SHA256, "s", f->sha256 ? f->sha256 : "");
 		g_variant_dict_insert(&d, SV_TASK_MEMFILE_SOURCE, "s", f->source ? f->source : "");
+		if (f->shmid >= 0) {
+			g_variant_dict_insert(&d, SV_TASK_MEMFILE_SYSV_KEY, "u", f->key);
+			g_variant_dict_insert(&d, SV_TASK_MEMFILE_SYSV_ID, "i", f->shmid);
+		}
 		g_variant_dict_insert_value(&d, SV_TASK_MEMFILE_VMAS,
 					    g_variant_new_fixed_array(G_VARIANT_TYPE_UINT64,
 								      f->vmas->data, f->vmas->len,

@@ -137,6 +137,15 @@ typedef struct SvFileIdentity {
 } SvFileIdentity;
 gboolean sv_introspect_file_identity(const SvIntrospect *in, guint64 file, SvFileIdentity *ret,
 				     GError **error);
+/* The segment id of a SysV shm attachment (a mapping's file named
+ * /SYSVkey), checked to be one. */
+typedef struct SvShmSegment {
+	gint32 id;
+	guint32 key, mode; /* mode: its permission bits */
+	gboolean removed;  /* IPC_RMID'd while attached */
+} SvShmSegment;
+gboolean sv_introspect_shm_attachment(const SvIntrospect *in, guint64 file, guint64 inode,
+				      SvShmSegment *ret, GError **error);
 /* A file the guest wrote since it booted (guest-fs.c). */
 typedef struct SvGuestFsEntry {
 	char *path; /* absolute */
@@ -156,6 +165,10 @@ void sv_guest_fs_entry_free(SvGuestFsEntry *e);
  * refused; *ret_bytes says how many were read. */
 GPtrArray *sv_introspect_guest_fs(const SvIntrospect *in, const SvTaskRef *ref, guint64 max_bytes,
 				  guint64 *ret_bytes, GError **error);
+/* The entry at index of the xarray (or idr) at kernel address xa, 0 if
+ * none or not a plain pointer (page-cache.c). */
+gboolean sv_introspect_xa_load(const SvIntrospect *in, guint64 xa, guint64 index,
+			       guint64 *ret_entry, GError **error);
 /* The arch it was made for. */
 const SvArchOps *sv_introspect_arch(const SvIntrospect *in);
 /* Kernel-virtual reads for the arch hooks. */

@@ -220,3 +220,42 @@ gboolean sv_introspect_page_cache(const SvIntrospect *in, guint64 inode, guint64
 		ret->contents = g_bytes_new_take(g_steal_pointer(&out), w.size);
 	return TRUE;
 }
+
+gboolean sv_introspect_xa_load(const SvIntrospect *in, guint64 xa, guint64 index,
+			       guint64 *ret_entry, GError **error)
+{
+	guint64 xa_head, node_shift, node_array, node_slots, e;
+	const SvMemberOffset want[] = {
+		{ "xarray", "xa_head", &xa_head },
+		{ "xa_node", "shift", &node_shift },
+		{ "xa_node", "array", &node_array },
+		{ "xa_node", "slots", &node_slots },
+	};
+	*ret_entry = 0;
+	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error) ||
+	    !rd64(in, xa + xa_head, &e, error))
+		return FALSE;
+	guint64 expect = G_MAXUINT64;
+	for (guint depth = 0; is_internal(e) && e > 4096; depth++) {
+		guint64 node = e - 2, array;
+		guint8 s;
+		if (!sv_introspect_read(in, node + node_shift, &s, 1, error) ||
+		    !rd64(in, node + node_array, &array, error))
+			return FALSE;
+		if (depth > XA_MAX_SHIFT / XA_CHUNK_SHIFT || array != xa || s % XA_CHUNK_SHIFT ||
+		    s > XA_MAX_SHIFT || (expect != G_MAXUINT64 && s != expect)) {
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "a guest xarray node is not where its array says");
+			return FALSE;
+		}
+		if (s + XA_CHUNK_SHIFT < 64 && (index >> (s + XA_CHUNK_SHIFT)) && depth == 0)
+			return TRUE; /* beyond what the tree holds */
+		guint64 slot = (index >> s) & (XA_CHUNK_SIZE - 1);
+		if (!rd64(in, node + node_slots + 8 * slot, &e, error))
+			return FALSE;
+		expect = s >= XA_CHUNK_SHIFT ? s - XA_CHUNK_SHIFT : G_MAXUINT64 - 1;
+	}
+	if (!is_internal(e) && !(e & 1) && (expect != G_MAXUINT64 || index == 0))
+		*ret_entry = e;
+	return TRUE;
+}

@@ -26,6 +26,7 @@ static guint32 kind_of(const char *kind)
 		{ SV_TASK_MEMFILE_KIND_TMPFILE, SV_RIMG_MEMFILE_TMPFILE },
 		{ SV_TASK_MEMFILE_KIND_MEMFD, SV_RIMG_MEMFILE_MEMFD },
 		{ SV_TASK_MEMFILE_KIND_SHMEM, SV_RIMG_MEMFILE_SHMEM },
+		{ SV_TASK_MEMFILE_KIND_SYSV, SV_RIMG_MEMFILE_SYSV },
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(kinds); i++)
 		if (!strcmp(kind, kinds[i].name))
@@ -83,6 +84,14 @@ static gboolean add_memfile(SvRimgTables *t, GVariant *entry, gsize n, GError **
 	f->memfile = k;
 	f->seals = seals;
 	f->mode = i_mode & 07777;
+	if (k == SV_RIMG_MEMFILE_SYSV) {
+		gint32 id = -1;
+		g_variant_lookup(entry, SV_TASK_MEMFILE_SYSV_KEY, "u", &f->sysv_key);
+		g_variant_lookup(entry, SV_TASK_MEMFILE_SYSV_ID, "i", &id);
+		if (id < 0)
+			return sv_rimg_refuse(error, "SysV shm segment %s has no id", path);
+		f->sysv_id = id;
+	}
 	g_hash_table_insert(t->memfile_by_inode, g_memdup2(&inode, sizeof(inode)),
 			    GUINT_TO_POINTER(index));
 	for (gsize i = 0; i < nvmas; i++) {

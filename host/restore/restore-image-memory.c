@@ -95,9 +95,12 @@ gboolean sv_rimg_vmas_build(SvRimgTables *t, GVariant *vmas, GError **error)
 					      "special mapping restore does not know",
 					      name, start);
 		gpointer memfile;
-		if (g_hash_table_lookup_extended(t->memfile_by_vma, &start, NULL, &memfile))
+		if (g_hash_table_lookup_extended(t->memfile_by_vma, &start, NULL, &memfile)) {
 			e.file = (gint32)GPOINTER_TO_UINT(memfile);
-		else if (name[0] == '/')
+			if (g_array_index(t->files, struct sv_rimg_file, e.file).memfile ==
+			    SV_RIMG_MEMFILE_SYSV)
+				e.flags |= SV_RIMG_VMA_SYSV;
+		} else if (name[0] == '/')
 			e.file = (gint32)sv_rimg_add_file(t, name, sha);
 		else if (name[0] && name[0] != '[')
 			return sv_rimg_refuse(error,

@@ -55,6 +55,8 @@ enum {
 	SV_RIMG_VMA_VDSO = 1u << 3,	 /* [vdso]: placed, not filled */
 	SV_RIMG_VMA_VVAR = 1u << 4,	 /* [vvar]: placed with the vDSO */
 	SV_RIMG_VMA_HEAP = 1u << 5,	 /* [heap] */
+	/* a SysV shm attachment: shmat(files[file].sysv_id) at start, whole */
+	SV_RIMG_VMA_SYSV = 1u << 6,
 };
 
 /* sv_rimg_header.flags */
@@ -94,6 +96,9 @@ enum {
 	/* not a memory-only file and not opened: the contents of a regular
 	 * file of the guest's filesystem (sv_rimg_fsent.file) */
 	SV_RIMG_MEMFILE_FS_DATA = 5,
+	/* a SysV shm segment: shmget with its key, mode and id, filled; its
+	 * mappings are attachments (SV_RIMG_VMA_SYSV) */
+	SV_RIMG_MEMFILE_SYSV = 6,
 };
 
 #define SV_RIMG_MAX_FD (1u << 20) /* the kernel's default fs.nr_open */
@@ -202,6 +207,8 @@ struct sv_rimg_file {
 	uint32_t memfile;   /* SV_RIMG_MEMFILE_* (then always carried) */
 	uint32_t seals;	    /* SV_RIMG_MEMFILE_MEMFD: F_SEAL_* to add once filled */
 	uint32_t mode;	    /* memory-only files: permission bits */
+	uint32_t sysv_key;  /* SV_RIMG_MEMFILE_SYSV: the segment's key and id */
+	int32_t sysv_id;
 	uint32_t pad;
 };
 

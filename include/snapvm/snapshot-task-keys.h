@@ -121,18 +121,21 @@
 #define SV_TASK_MEMFILES "memfiles"
 #define SV_TASK_MEMFILES_TYPE "aa{sv}"
 
-#define SV_TASK_MEMFILE_INODE "inode"	/* t: its identity (kernel address of the inode) */
-#define SV_TASK_MEMFILE_KIND "kind"	/* s: one of SV_TASK_MEMFILE_KIND_* */
-#define SV_TASK_MEMFILE_PATH "path"	/* s: the name it had, d_path's without " (deleted)" */
-#define SV_TASK_MEMFILE_I_MODE "i_mode" /* u: the inode's type and permissions */
-#define SV_TASK_MEMFILE_SEALS "seals"	/* u: memfd seals (F_SEAL_*) */
-#define SV_TASK_MEMFILE_SHA256 "sha256" /* s: its contents (FILES) */
-#define SV_TASK_MEMFILE_SOURCE "source" /* s: "page-cache" or "agent": how they were read */
-#define SV_TASK_MEMFILE_VMAS "vmas"	/* at: the start of every mapping of it */
+#define SV_TASK_MEMFILE_INODE "inode"	    /* t: its identity (kernel address of the inode) */
+#define SV_TASK_MEMFILE_KIND "kind"	    /* s: one of SV_TASK_MEMFILE_KIND_* */
+#define SV_TASK_MEMFILE_PATH "path"	    /* s: the name it had, d_path's without " (deleted)" */
+#define SV_TASK_MEMFILE_I_MODE "i_mode"	    /* u: the inode's type and permissions */
+#define SV_TASK_MEMFILE_SEALS "seals"	    /* u: memfd seals (F_SEAL_*) */
+#define SV_TASK_MEMFILE_SHA256 "sha256"	    /* s: its contents (FILES) */
+#define SV_TASK_MEMFILE_SOURCE "source"	    /* s: "page-cache" or "agent": how they were read */
+#define SV_TASK_MEMFILE_VMAS "vmas"	    /* at: the start of every mapping of it */
+#define SV_TASK_MEMFILE_SYSV_KEY "sysv_key" /* u: a SysV segment's key (0: IPC_PRIVATE) */
+#define SV_TASK_MEMFILE_SYSV_ID "sysv_id"   /* i: and its shmid */
 
 #define SV_TASK_MEMFILE_KIND_GHOST "ghost"     /* a file unlinked while open or mapped */
 #define SV_TASK_MEMFILE_KIND_TMPFILE "tmpfile" /* made with O_TMPFILE, never linked */
 #define SV_TASK_MEMFILE_KIND_MEMFD "memfd"     /* memfd_create(2); path "/memfd:NAME" */
 #define SV_TASK_MEMFILE_KIND_SHMEM "shmem"     /* MAP_SHARED|MAP_ANONYMOUS memory */
+#define SV_TASK_MEMFILE_KIND_SYSV "sysv"       /* a SysV shm segment attached (shmat) */
 
 #endif

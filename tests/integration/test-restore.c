@@ -52,10 +52,10 @@ static char *tmpdir;
 static char *snapvm;
 static char *fpu_snapshot;
 
-static const char *const workloads[] = { "counter",  "fpu",	  "tls",     "memory",
-					 "sleeper",  "blockread", "fdenv",   "handler",
-					 "unlinked", "ghost",	  "memfd",   "tmpfile",
-					 "shanon",   "aioring",	  "fsfiles", NULL };
+static const char *const workloads[] = { "counter",   "fpu",	 "tls",	    "memory",	"sleeper",
+					 "blockread", "fdenv",	 "handler", "unlinked", "ghost",
+					 "memfd",     "tmpfile", "shanon",  "aioring",	"fsfiles",
+					 "sysvshm",   NULL };
 
 static void require_guest(void)
 {
@@ -531,6 +531,7 @@ int main(int argc, char **argv)
 		{ "tmpfile", 60, 60, 800 },
 		{ "shanon", 60, 60, 800 },
 		{ "fsfiles", 60, 60, 800 },
+		{ "sysvshm", 60, 60, 800 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "7b6738c44bd22df48fa1f0370d574a4d63e55c05b3e461c9e8241ed69f41a43e"
-#define IMAGE_HOST_PAGES_SHA256 "d1c6321f15ce6ec97fae301dfda03f8af1340ffbbe6a32d690c4905ef6b5781c"
+#define IMAGE_SHA256 "422b321ca3e099f5a80628e9f00ce5518311b5482b2b212fd16dccabafb52e32"
+#define IMAGE_HOST_PAGES_SHA256 "78b7ac10db3b13dcb4b8bf95739d1c0c5298c1addb96f20cbde7ee4f78cce610"
 
 static char *tmp_dir;
 
