@@ -228,12 +228,16 @@ int sv_cmd_checkpoint(int argc, char **argv)
 	       st.files == 1 ? "" : "s", st.regs_source, sv_syscall_fixup_str(st.syscall),
 	       st.file_size / 1048576.0, st.total_ms);
 	if (st.memfiles)
-		printf("%s: %u file%s only in guest memory (unlinked, memfd, O_TMPFILE, shared "
-		       "anonymous) carried: %" G_GUINT64_FORMAT
+		printf("%s: %u file%s only in guest memory (unlinked, O_TMPFILE, memfd, shared "
+		       "anonymous, SysV shm) carried: %" G_GUINT64_FORMAT
 		       " bytes read from the page cache, %" G_GUINT64_FORMAT
 		       " through the guest agent\n",
 		       output, st.memfiles, st.memfiles == 1 ? "" : "s", st.memfiles_cache_bytes,
 		       st.memfiles_agent_bytes);
+	if (st.fs_files)
+		printf("%s: %u file%s the guest wrote since boot carried (%" G_GUINT64_FORMAT
+		       " bytes of contents, from the page cache)\n",
+		       output, st.fs_files, st.fs_files == 1 ? "" : "s", st.fs_bytes);
 	sv_checkpoint_stats_clear(&st);
 	return 0;
 }
