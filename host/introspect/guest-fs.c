@@ -128,8 +128,8 @@ static gboolean read_time(const Walk *w, guint64 at, gint64 *sec, guint32 *nsec,
 	return TRUE;
 }
 
-/* A dentry's name, checked to be one path component. */
-static char *component(const Walk *w, guint64 dentry, GError **error)
+/* A dentry's name in directory dir, checked to be one path component. */
+static char *component(const Walk *w, guint64 dentry, const char *dir, GError **error)
 {
 	guint64 len, name;
 	if (!rd(w->in, dentry + w->l.d_name + w->l.qstr_len, 4, &len, error) ||
@@ -145,8 +145,12 @@ static char *component(const Walk *w, guint64 dentry, GError **error)
 		return NULL;
 	if (strlen(s) != len || strchr(s, '/') || !strcmp(s, ".") || !strcmp(s, "..") ||
 	    !g_utf8_validate(s, -1, NULL)) {
-		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-			    "a guest file name is not one UTF-8 path component");
+		g_autofree char *shown = g_utf8_make_valid(s, -1);
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "a file in the guest's %s is named '%s', which is not one UTF-8 path "
+			    "component: snapvm cannot carry it (checkpoint with --no-fs to leave "
+			    "the files the guest wrote out)",
+			    dir, shown);
 		return NULL;
 	}
 	return g_steal_pointer(&s);
@@ -277,7 +281,7 @@ static gboolean walk_dir(Walk *w, guint64 dir, const char *path, guint depth, GE
 		/* negative (or a readdir cursor), unhashed (unlinked) */
 		if (!inode || !pprev)
 			continue;
-		g_autofree char *name = component(w, dentry, error);
+		g_autofree char *name = component(w, dentry, path, error);
 		if (!name)
 			return FALSE;
 		g_autofree char *child = g_strdup_printf("%s/%s", strcmp(path, "/") ? path : "",
