@@ -90,7 +90,7 @@ static SvTaskRef workload(void)
 static void test_clean(void)
 {
 	g_autoptr(GString) log = g_string_new(NULL);
-	g_assert_cmpuint(sv_ram_seed_exercise(T.in, T.mem, T.seed->pid, log), ==, 6);
+	g_assert_cmpuint(sv_ram_seed_exercise(T.in, T.mem, T.seed->pid, log), ==, 8);
 	g_assert_cmpstr(log->str, ==, "");
 }
 
@@ -181,7 +181,7 @@ int main(int argc, char **argv)
 	int rc = g_test_run();
 	/* after every test: the seed is as it was */
 	g_autoptr(GString) log = g_string_new(NULL);
-	if (rc == 0 && sv_ram_seed_exercise(T.in, T.mem, T.seed->pid, log) != 6) {
+	if (rc == 0 && sv_ram_seed_exercise(T.in, T.mem, T.seed->pid, log) != 8) {
 		fprintf(stderr, "the seed did not come back clean:\n%s", log->str);
 		rc = 1;
 	}
