@@ -6,7 +6,6 @@
  * restorer only follows them (see restore-image-parts.h). */
 #include <string.h>
 
-#include "snapvm/snapshot-format.h"
 #include "snapvm/snapshot-fs-keys.h"
 #include "host/restore/restore-image-parts.h"
 
@@ -94,9 +93,8 @@ static gboolean add_entry(SvRimgTables *t, GVariant *d, GHashTable *seen, GError
 	return TRUE;
 }
 
-gboolean sv_rimg_fs_build(SvRimgTables *t, SvSnapshotReader *r, GError **error)
+gboolean sv_rimg_fs_build(SvRimgTables *t, GVariant *fs, GError **error)
 {
-	g_autoptr(GVariant) fs = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_FS);
 	if (!fs)
 		return TRUE; /* checkpointed with --no-fs, or before FS existed */
 	gsize n = g_variant_n_children(fs);

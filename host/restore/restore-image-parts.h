@@ -96,9 +96,9 @@ gboolean sv_rimg_vmas_build(SvRimgTables *t, GVariant *vmas, GError **error);
 gboolean sv_rimg_page_runs_build(SvRimgTables *t, SvSnapshotReader *r, GVariant *pagemap,
 				 GError **error);
 
-/* The files the guest wrote since boot (the snapshot's FS section, if
- * any): h's nfsents and the fs entries, their contents as files. */
-gboolean sv_rimg_fs_build(SvRimgTables *t, SvSnapshotReader *r, GError **error);
+/* The files the guest wrote since boot (the snapshot's FS section; NULL:
+ * none): h's nfsents and the fs entries, their contents as files. */
+gboolean sv_rimg_fs_build(SvRimgTables *t, GVariant *fs, GError **error);
 
 /* The fds part: h's SV_RIMG_FDS fields (not the offsets), the fd table,
  * groups and pipe data. A snapshot without an "fds" entry gives an image

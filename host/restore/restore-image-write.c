@@ -263,6 +263,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 				      "snapshot page size %" G_GUINT64_FORMAT " is not supported "
 				      "(4096 only)",
 				      ps);
+	g_autoptr(GVariant) fs = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_FS);
 	g_auto(SvRimgTables) t;
 	sv_rimg_tables_init(&t);
 	memcpy(t.h.magic, SV_RIMG_MAGIC, 8);
@@ -273,7 +274,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 	if (!sv_rimg_task_build(&t, s.task, s.regs, s.tls, s.fpu, error) ||
 	    !sv_rimg_mm_build(&t, s.mm, error) || !sv_rimg_memfiles_build(&t, s.task, error) ||
 	    !sv_rimg_vmas_build(&t, s.vmas, error) || !sv_rimg_fds_build(&t, s.task, error) ||
-	    !sv_rimg_fs_build(&t, r, error) || !sv_rimg_page_runs_build(&t, r, s.pagemap, error))
+	    !sv_rimg_fs_build(&t, fs, error) || !sv_rimg_page_runs_build(&t, r, s.pagemap, error))
 		return FALSE;
 	if (t.uncarried)
 		t.h.flags |= SV_RIMG_NO_FILES;
