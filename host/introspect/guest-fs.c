@@ -346,8 +346,13 @@ GPtrArray *sv_introspect_guest_fs(const SvIntrospect *in, const SvTaskRef *ref, 
 				  guint64 *ret_bytes, GError **error)
 {
 	Walk w = { .in = in, .max_bytes = max_bytes };
-	if (!fs_layout(in, &w.l, error))
+	if (!fs_layout(in, &w.l, error)) {
+		/* Linux 6.6+ renamed the inode times, 6.8+ made d_subdirs an
+		 * hlist: walked on 6.1 only so far */
+		g_prefix_error(error, "cannot walk the guest's files on this kernel (checkpoint "
+				      "with --no-fs to leave them out): ");
 		return NULL;
+	}
 	g_autoptr(GArray) mounts = writable_mounts(&w, ref->task, error);
 	if (!mounts)
 		return NULL;
