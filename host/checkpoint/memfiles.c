@@ -189,6 +189,16 @@ SvMemFiles *sv_memfiles_capture(const SvIntrospect *in, guint32 pid, GVariant *f
 	/* the contents the page cache holds, while the VM is still paused */
 	for (guint i = 0; i < mf->files->len; i++) {
 		MemFile *f = mf->files->pdata[i];
+		/* F_SEAL_WRITE, F_SEAL_FUTURE_WRITE: the restorer fills the file
+		 * through a writable fd its mappings are then made from */
+		if (f->vmas->len && (f->id.seals & 0x18) &&
+		    !strcmp(f->kind, SV_TASK_MEMFILE_KIND_MEMFD)) {
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+				    "guest pid %u maps memfd %s, sealed against writing (seals "
+				    "0x%x); snapvm does not restore that yet",
+				    pid, f->path, f->id.seals);
+			return NULL;
+		}
 		gboolean holes = f->id.fs_magic == SV_TMPFS_MAGIC ||
 				 f->id.fs_magic == SV_RAMFS_MAGIC;
 		SvPageCacheRead r;
