@@ -6,10 +6,12 @@
  * rseq registration.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/rseq.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -79,4 +81,17 @@ int rst_check_hwcap(unsigned long need, const char *what, char *msg, size_t cap)
 		 "--cpu naming a QEMU CPU model that has them)",
 		 what);
 	return -1;
+}
+
+void rst_mkdir_parents(const char *path)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(tmp, 0755);
+		*p = '/';
+	}
 }

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -29,7 +30,7 @@
 /* An fd at or above `above`, close-on-exec, the original closed. */
 static int move_up(int fd, int above, const char *what)
 {
-	if (fd >= above)
+	if (fd >= above || fd < 0) /* -1: a file the restorer did not open */
 		return fd;
 	int n = fcntl(fd, F_DUPFD_CLOEXEC, above);
 	if (n < 0)
@@ -59,6 +60,25 @@ static void write_back(int wfd, const uint8_t *data, uint64_t len, int fd)
 		data += n;
 		len -= (uint64_t)n;
 	}
+}
+
+/* An fd of a memory-only file: a new open file of the inode the
+ * restorer made (file_fd), opened as the process had it, at its offset. */
+static void place_memfile(const struct sv_rimg_fd *f, int file_fd, int base)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", file_fd);
+	/* O_TMPFILE (with O_DIRECTORY in it, whose value is the arch's) says
+	 * how the file was made, not how it is open */
+	int tmp = open(proc, ((int)f->flags & ~O_TMPFILE) | O_CLOEXEC);
+	if (tmp < 0)
+		rst_die("fd %d: cannot reopen its memory-only file: %s", f->fd, strerror(errno));
+	tmp = move_up(tmp, base, "a memory-only file");
+	if (f->pos && lseek(tmp, (off_t)f->pos, SEEK_SET) < 0)
+		rst_die("fd %d: cannot seek to %llu: %s", f->fd, (unsigned long long)f->pos,
+			strerror(errno));
+	place(tmp, f);
+	close(tmp);
 }
 
 int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds,
@@ -103,7 +123,8 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 	}
 	for (uint32_t i = 0; i < h->nfds; i++) {
 		const struct sv_rimg_fd *f = &fds[i];
-		if (f->dup_of >= 0 && (f->kind == SV_RIMG_FD_PATH || f->kind == SV_RIMG_FD_STDIO)) {
+		if (f->dup_of >= 0 && (f->kind == SV_RIMG_FD_PATH || f->kind == SV_RIMG_FD_STDIO ||
+				       f->kind == SV_RIMG_FD_MEMFILE)) {
 			/* a dup shares the open file (its offset and flags);
 			 * a dup of stdio shares the restorer's */
 			if (f->dup_of >= f->fd ||
@@ -134,6 +155,12 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 			close(tmp);
 			break;
 		}
+		case SV_RIMG_FD_MEMFILE:
+			if (f->memfile + 1 >= (uint32_t)nown)
+				rst_die("corrupt restore image: fd %d names file %u", f->fd,
+					f->memfile);
+			place_memfile(f, *own[1 + f->memfile], base);
+			break;
 		case SV_RIMG_FD_PIPE_READ:
 		case SV_RIMG_FD_PIPE_WRITE: {
 			/* the first fd of a pipe makes it; every fd of it (both
@@ -190,7 +217,11 @@ void rst_env_restore(const struct sv_rimg_header *h, const uint32_t *groups)
 		return;
 	const char *cwd = rst_str(h, h->cwd_off);
 	if (cwd[0] && chdir(cwd) < 0)
-		rst_die("cannot enter the working directory %s: %s", cwd, strerror(errno));
+		rst_die("cannot enter the working directory %s: %s%s", cwd, strerror(errno),
+			errno == ENOENT && !h->nfsents
+				? " (the snapshot carries no files the guest wrote: checkpointed "
+				  "with --no-fs?)"
+				: "");
 	umask((mode_t)h->umask);
 	if (h->ngroups > 65536)
 		rst_die("corrupt restore image: %u groups", h->ngroups);

@@ -187,19 +187,6 @@ static uint64_t stage_pages(uint64_t len, const struct range *own, int nown,
 	return at;
 }
 
-static void mkdir_parents(const char *path)
-{
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(tmp, 0755);
-		*p = '/';
-	}
-}
-
 static void sha256_of_fd(int fd, uint8_t out[32])
 {
 	struct sha256 s;
@@ -227,6 +214,19 @@ static int prepare_file(const struct sv_rimg_header *h, const struct sv_rimg_fil
 {
 	const char *path = str(h, f->path_off);
 	int flags = (shared ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+	if (f->memfile == SV_RIMG_MEMFILE_FS_DATA)
+		return -1; /* contents for rst_fs_restore, not opened */
+	if (f->memfile == SV_RIMG_MEMFILE_SYSV) {
+		if (f->data_off > img_size || f->size > img_size - f->data_off)
+			die("corrupt restore image: SysV segment %s out of bounds", path);
+		rst_sysv_create(h, f, img + f->data_off);
+		return -1; /* attached by the blob, by id */
+	}
+	if (f->memfile) {
+		if (!f->carried || f->data_off > img_size || f->size > img_size - f->data_off)
+			die("corrupt restore image: memory-only file %s out of bounds", path);
+		return rst_memfile_create(h, f, img + f->data_off);
+	}
 	int fd = open(path, flags);
 	if (fd < 0 && errno != ENOENT)
 		die("cannot open %s: %s", path, strerror(errno));
@@ -249,7 +249,7 @@ static int prepare_file(const struct sv_rimg_header *h, const struct sv_rimg_fil
 		return fd;
 	if (f->data_off > img_size || f->size > img_size - f->data_off)
 		die("corrupt restore image: file %s out of bounds", path);
-	mkdir_parents(path);
+	rst_mkdir_parents(path);
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
 	if (fd < 0)
 		die("cannot create %s: %s", path, strerror(errno));
@@ -307,6 +307,8 @@ int main(int argc, char **argv)
 	const struct sv_rimg_fd *fd_table = table(h->off_fds, h->nfds, sizeof(*fd_table), "fd");
 	const uint32_t *groups = table(h->off_groups, h->ngroups, 4, "group");
 	const uint8_t *fd_data = table(h->off_data, h->data_len, 1, "pipe data");
+	const struct sv_rimg_fsent *fsents = table(h->off_fsents, h->nfsents, sizeof(*fsents),
+						   "filesystem");
 	for (uint32_t i = 0; i < h->nruns && !(h->flags & SV_RIMG_HOST_PAGES); i++)
 		if (runs[i].data_off > img_size || runs[i].npages > img_size / PAGE ||
 		    runs[i].npages * PAGE > img_size - runs[i].data_off)
@@ -346,7 +348,9 @@ int main(int argc, char **argv)
 			    (unsigned long long)(v->end - v->start), (unsigned long long)vdso_size);
 	}
 
-	/* Files: at their paths, opened once each. */
+	/* The files the guest wrote, as the process left them; then the
+	 * files it maps or holds, at their paths, opened once each. */
+	rst_fs_restore(h, fsents, files, img, img_size);
 	int *fds = calloc(h->nfiles + 1, sizeof(int));
 	for (uint32_t i = 0; i < h->nfiles; i++) {
 		int shared = 0;
@@ -424,7 +428,9 @@ int main(int argc, char **argv)
 			.pgoff = v->pgoff,
 			.prot = v->prot & 7,
 			.flags = v->flags,
-			.fd = v->file < 0 ? -1 : fds[v->file],
+			.fd = v->file < 0		      ? -1
+			      : (v->flags & SV_RIMG_VMA_SYSV) ? files[v->file].sysv_id
+							      : fds[v->file],
 		};
 		/* A shared file mapping shows the file, which is already right;
 		 * a mapping no stored page falls in is mapped as it ends up

@@ -26,9 +26,29 @@ __attribute__((noreturn, format(printf, 1, 2))) void rst_die(const char *fmt, ..
  * string table restore-main.c has checked to lie inside it. */
 const char *rst_str(const struct sv_rimg_header *h, uint32_t off);
 
+/* restore-memfiles.c. Makes the memory-only file f (f->memfile set) from
+ * its contents (f->size bytes at data); an O_RDWR close-on-exec fd of it. */
+int rst_memfile_create(const struct sv_rimg_header *h, const struct sv_rimg_file *f,
+		       const uint8_t *data);
+
+/* Makes the SysV shm segment f (SV_RIMG_MEMFILE_SYSV) again with its key,
+ * mode and id, filled from data. */
+void rst_sysv_create(const struct sv_rimg_header *h, const struct sv_rimg_file *f,
+		     const uint8_t *data);
+
+/* Writes size bytes of data into the file fd (at path), sized first,
+ * skipping zero pages: they stay holes. */
+void rst_write_sparse(int fd, const char *path, const uint8_t *data, uint64_t size);
+
+/* restore-fs.c. Makes the files the guest wrote before the checkpoint
+ * (h->nfsents entries), contents from files in the image img. */
+void rst_fs_restore(const struct sv_rimg_header *h, const struct sv_rimg_fsent *fsents,
+		    const struct sv_rimg_file *files, const uint8_t *img, uint64_t img_size);
+
 /* restore-files.c. Makes the image's fds (SV_RIMG_FDS) at their numbers,
  * first moving the restorer's own (*own[i], updated) above them; returns
- * the lowest fd the blob is to close from. */
+ * the lowest fd the blob is to close from. own[0] is the image, own[1 + i]
+ * file i's fd (an SV_RIMG_FD_MEMFILE fd reopens that). */
 int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds,
 		      const uint8_t *data, int **own, int nown);
 /* cwd, umask, groups, resource limits. */
@@ -36,6 +56,9 @@ void rst_env_restore(const struct sv_rimg_header *h, const uint32_t *groups);
 /* The interval timers: the last thing before the blob, with every signal
  * blocked (an early SIGALRM waits for the process's own mask). */
 void rst_itimers_arm(const struct sv_rimg_header *h);
+
+/* mkdir -p of the directories above path (restore-common.c). */
+void rst_mkdir_parents(const char *path);
 
 /* The blob, embedded by restore-common.c (objcopy -O binary output). */
 extern const unsigned char rst_blob_start[], rst_blob_end[];

@@ -36,6 +36,10 @@
 
 /* uapi mman.h and prctl.h: the same on every arch restore supports */
 #define PROT_WRITE 2
+#define PROT_EXEC 4
+#define SHM_RDONLY 010000
+#define SHM_REMAP 040000
+#define SHM_EXEC 0100000
 #define MAP_SHARED 0x01
 #define MAP_PRIVATE 0x02
 #define MAP_FIXED 0x10
@@ -155,6 +159,17 @@ static void map_vmas(const struct rst_args *a)
 		if (v->flags & SV_RIMG_VMA_GROWSDOWN)
 			flags |= MAP_GROWSDOWN;
 		long prot = v->prot | (v->fill ? PROT_WRITE : 0);
+		if (v->flags & SV_RIMG_VMA_SYSV) {
+			/* an attachment again, so shmdt and nattch work: fd is
+			 * the segment's id */
+			long shmflg = SHM_REMAP | ((v->prot & PROT_WRITE) ? 0 : SHM_RDONLY) |
+				      ((v->prot & PROT_EXEC) ? SHM_EXEC : 0);
+			long r = sys(__NR_shmat, v->fd, v->start, shmflg);
+			check(r, "shmat", v->start);
+			if ((uint64_t)r != v->start)
+				fail("shmat landed elsewhere", v->start, -22);
+			continue;
+		}
 		long r = sys6(__NR_mmap, (long)v->start, (long)(v->end - v->start), prot, flags,
 			      v->fd, v->fd < 0 ? 0 : (long)(v->pgoff * PAGE));
 		check(r, "mmap", v->start);

@@ -12,6 +12,8 @@
 #include "host/checkpoint/capture.h"
 #include "host/checkpoint/page-hashes.h"
 #include "host/checkpoint/page-select.h"
+#include "host/checkpoint/fs-carry.h"
+#include "host/checkpoint/memfiles.h"
 #include "base/errors.h"
 #include "host/image/rootfs-refs.h"
 #include "host/introspect/introspect.h"
@@ -128,19 +130,30 @@ static const char *carry_file(SvSnapshotWriter *w, GHashTable *done, const char 
 		return NULL;
 	g_hash_table_insert(done, g_strdup(path), hex);
 	st->files++;
+	st->files_agent_bytes += g_bytes_get_size(contents);
 	return hex;
 }
 
 /* The files that file-backed mappings and open regular files need,
- * carried once each; the TASK dict then gets its "fds" with each regular
- * file's sha256 (ret_task). */
-static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, const SvCheckpointOptions *o,
-			    SvCheckpointStats *st, GVariant **ret_task, GError **error)
+ * carried once each: by path (done: those already carried, path ->
+ * sha256), or by identity for those that exist only in memory (mf); the TASK dict then gets its "fds" with each regular file's
+ * sha256 or memory file's inode, and the memory files (ret_task). */
+static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, SvMemFiles *mf, GHashTable *done,
+			    const SvCheckpointOptions *o, SvCheckpointStats *st,
+			    GVariant **ret_task, GError **error)
 {
-	g_autoptr(GHashTable) done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	for (guint i = 0; o->read_file && i < cap->vmas->len; i++) {
+	if (!sv_memfiles_carry(mf, w, o->read_file, o->read_file_data, error))
+		return FALSE;
+	sv_memfiles_counts(mf, &st->memfiles, &st->memfiles_cache_bytes, &st->memfiles_agent_bytes);
+	for (guint i = 0; i < cap->vmas->len; i++) {
 		SvCaptureVma *v = &g_array_index(cap->vmas, SvCaptureVma, i);
-		if (!v->file_backed)
+		guint64 inode = sv_memfiles_inode_of(mf, v->vma.file);
+		if (inode) {
+			g_free(v->sha256);
+			v->sha256 = g_strdup(sv_memfiles_sha256(mf, inode));
+			continue;
+		}
+		if (!v->file_backed || !o->read_file)
 			continue;
 		const char *sha = carry_file(w, done, v->vma.name, "mapped", o, st, error);
 		if (!sha)
@@ -158,7 +171,11 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, const SvCheckpo
 		const char *kind = "", *path = NULL;
 		g_variant_dict_lookup(d, SV_TASK_FD_KIND, "&s", &kind);
 		g_variant_dict_lookup(d, SV_TASK_FD_PATH, "&s", &path);
-		if (o->read_file && !strcmp(kind, SV_TASK_FD_KIND_FILE) && path) {
+		guint64 file = 0, inode;
+		g_variant_dict_lookup(d, SV_TASK_FD_FILE, "t", &file);
+		if ((inode = sv_memfiles_inode_of(mf, file)))
+			g_variant_dict_insert(d, SV_TASK_FD_INODE, "t", inode);
+		else if (o->read_file && !strcmp(kind, SV_TASK_FD_KIND_FILE) && path) {
 			const char *sha = carry_file(w, done, path, "open", o, st, error);
 			if (!sha)
 				return FALSE;
@@ -169,6 +186,9 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, const SvCheckpo
 	}
 	g_autoptr(GVariantDict) task = g_variant_dict_new(cap->task);
 	g_variant_dict_insert_value(task, SV_TASK_FDS, g_variant_builder_end(&fb));
+	g_autoptr(GVariant) memfiles = sv_memfiles_variant(mf);
+	if (memfiles)
+		g_variant_dict_insert_value(task, SV_TASK_MEMFILES, memfiles);
 	*ret_task = g_variant_ref_sink(g_variant_dict_end(task));
 	return TRUE;
 }
@@ -262,8 +282,8 @@ static GVariant *parent_dict(SvSnapshotReader *parent, const char *output)
  * copied them there (cap->buffer.writer). sel: an incremental
  * checkpoint's choice (its parent and the hashes taken at the pause). */
 static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap, SvPageSelect *sel,
-			       SvSnapshotReader *parent, const SvCheckpointOptions *o,
-			       SvCheckpointStats *st, GError **error)
+			       SvSnapshotReader *parent, SvMemFiles *mf, GPtrArray *fs,
+			       const SvCheckpointOptions *o, SvCheckpointStats *st, GError **error)
 {
 	guint32 page = m->arch->page_size;
 	g_autoptr(SvPageHashes) full = NULL;
@@ -278,7 +298,13 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	if (cap->buffer.writer && !commit_pages(w, cap, page, error))
 		return FALSE;
 	g_autoptr(GVariant) task = NULL;
-	if (!carry_files(w, cap, o, st, &task, error))
+	g_autoptr(GHashTable)
+		carried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_autoptr(GVariant) fs_section = fs ? sv_fs_carry(fs, w, carried, error) : NULL;
+	if ((fs && !fs_section) || !carry_files(w, cap, mf, carried, o, st, &task, error))
+		return FALSE;
+	if (fs_section &&
+	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_FS, fs_section, error))
 		return FALSE;
 	g_autoptr(GVariant) vmas = sv_capture_vmas_variant(cap);
 	g_autoptr(GVariant) prov = sv_capture_provenance(cap, m, o->pid);
@@ -442,7 +468,8 @@ static gboolean read_back(const char *path, GError **error)
  * the process's state in host memory. */
 static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gboolean was_running,
 			       SvIntrospect *in, SvGuestMem *mem, SvPageBuffer *buffer,
-			       SvCheckpointStats *st, SvCapture **ret_cap, GError **error)
+			       SvCheckpointStats *st, SvCapture **ret_cap, SvMemFiles **ret_mf,
+			       GPtrArray **ret_fs, GError **error)
 {
 	SvTaskRef ref;
 	g_autofree SvVcpuRegs *vcpu = g_new0(SvVcpuRegs, 1);
@@ -462,6 +489,21 @@ static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gbool
 	SvCapture *cap = sv_capture(in, mem, &ref, vcpu_user ? vcpu : NULL, buffer, o->progress,
 				    o->progress_data, error);
 	st->copy_ms = cap ? cap->copy_ms : 0;
+	/* files only memory holds, read by identity before anything runs */
+	*ret_mf = cap ? sv_memfiles_capture(in, ref.pid, cap->fds, cap->vmas, sizeof(SvCaptureVma),
+					    error)
+		      : NULL;
+	if (!*ret_mf)
+		g_clear_pointer(&cap, sv_capture_free);
+	/* and the files the guest wrote, as they are at this moment */
+	if (cap && o->carry_fs) {
+		*ret_fs = sv_introspect_guest_fs(in, &ref, SV_FS_CARRY_MAX_BYTES, &st->fs_bytes,
+						 error);
+		if (*ret_fs)
+			st->fs_files = (*ret_fs)->len;
+		else
+			g_clear_pointer(&cap, sv_capture_free);
+	}
 	/* a guest that died while paused cannot be resumed, but its process's
 	 * state is already whole in host memory: it is still written, and the
 	 * caller told */
@@ -547,7 +589,9 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	}
 	gint64 held_since = g_get_monotonic_time();
 	g_autoptr(SvCapture) cap = NULL;
-	if (!capture_paused(m, o, was_running, in, mem, &buffer, st, &cap, error))
+	g_autoptr(SvMemFiles) mf = NULL;
+	g_autoptr(GPtrArray) fs = NULL;
+	if (!capture_paused(m, o, was_running, in, mem, &buffer, st, &cap, &mf, &fs, error))
 		goto fail;
 	st->regs_source = cap->regs_source;
 	st->syscall = cap->syscall;
@@ -561,7 +605,7 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 		st->hash_ms = cap->copy_ms;
 		st->pages_present = sel.pages_present;
 	}
-	if (!write_snapshot(m, w, cap, &sel, parent, o, st, error))
+	if (!write_snapshot(m, w, cap, &sel, parent, mf, fs, o, st, error))
 		goto fail;
 	st->write_ms = ms_since(tw);
 	if (o->kill_after) {

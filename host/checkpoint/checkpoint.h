@@ -43,6 +43,8 @@ typedef struct SvCheckpointOptions {
 	const char *parent;
 	SvGuestFileFn read_file;
 	gpointer read_file_data;
+	/* carry the files the guest wrote since boot (fs-carry.h) */
+	gboolean carry_fs;
 	SvProgressFn progress;
 	gpointer progress_data;
 	/* The agent's hold on the process, for kill_after (nothing outside
@@ -68,11 +70,17 @@ typedef struct SvCheckpointStats {
 	double total_ms;
 	guint attempts; /* pauses it took to find the task off the kernel */
 	guint vmas;
-	guint files;
-	guint files_referenced; /* in the root filesystem image, not carried */
-	guint64 pages_present;	/* mapped pages copied */
-	guint64 pages_stored;	/* of which non-zero (or, incremental, changed), in the file */
-	double hash_ms; /* hashing the pages (after the resume; incremental: in the pause) */
+	guint files;		      /* carried by path */
+	guint64 files_agent_bytes;    /* their bytes, all read through the agent */
+	guint memfiles;		      /* carried by identity: in memory only (memfiles.h) */
+	guint64 memfiles_cache_bytes; /* their bytes read from the page cache */
+	guint64 memfiles_agent_bytes; /* and through the agent */
+	guint fs_files;		      /* written since boot, carried (carry_fs) */
+	guint64 fs_bytes;	      /* their contents, from the page cache */
+	guint files_referenced;	      /* in the root filesystem image, not carried */
+	guint64 pages_present;	      /* mapped pages copied */
+	guint64 pages_stored; /* of which non-zero (or, incremental, changed), in the file */
+	double hash_ms;	      /* hashing the pages (after the resume; incremental: in the pause) */
 	guint64 file_size;
 	const char *regs_source; /* "memory" or "vcpu" */
 	SvSyscallFixup syscall;

@@ -122,6 +122,12 @@ static void print_json(const char *vm, guint32 pid, const char *output, const Sv
 	MEMBER("vmas", int, st->vmas);
 	MEMBER("files", int, st->files);
 	MEMBER("files_referenced", int, st->files_referenced);
+	MEMBER("files_agent_bytes", int, (gint64)st->files_agent_bytes);
+	MEMBER("memfiles", int, st->memfiles);
+	MEMBER("memfiles_page_cache_bytes", int, (gint64)st->memfiles_cache_bytes);
+	MEMBER("memfiles_agent_bytes", int, (gint64)st->memfiles_agent_bytes);
+	MEMBER("fs_files", int, st->fs_files);
+	MEMBER("fs_page_cache_bytes", int, (gint64)st->fs_bytes);
 	MEMBER("pages_present", int, (gint64)st->pages_present);
 	MEMBER("pages_stored", int, (gint64)st->pages_stored);
 	MEMBER("hash_ms", double, st->hash_ms);
@@ -138,8 +144,8 @@ int sv_cmd_checkpoint(int argc, char **argv)
 {
 	gint pid = 0, level = 0;
 	g_autofree char *output = NULL, *parent = NULL;
-	gboolean leave_running = FALSE, kill_after = FALSE, json = FALSE, no_files = FALSE;
-	gboolean self_contained = FALSE;
+	gboolean leave_running = FALSE, kill_after = FALSE, json = FALSE, no_files = FALSE,
+		 no_fs = FALSE, self_contained = FALSE;
 	GOptionEntry entries[] = {
 		{ "pid", 'p', 0, G_OPTION_ARG_INT, &pid, "Guest pid of the process (required)",
 		  "PID" },
@@ -165,6 +171,10 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		  "(by default they are referenced by image sha256, path and file sha256, and "
 		  "restore boots the same image)",
 		  NULL },
+		{ "no-fs", 0, 0, G_OPTION_ARG_NONE, &no_fs,
+		  "Do not carry the files the guest wrote since it booted (in /tmp and the root "
+		  "filesystem; at most 256 MiB): restore then starts the process without them",
+		  NULL },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
 		{ NULL },
 	};
@@ -173,7 +183,10 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		ctx,
 		"Writes one process's complete state into a snapshot file, read from the guest's\n"
 		"memory from outside: registers, FPU/SIMD, TLS, signals, memory map and pages,\n"
-		"and the contents of the files it maps (through the guest agent). The process is\n"
+		"the contents of the files it maps or holds open (through the guest agent, or from\n"
+		"the page cache for files that exist only in memory), and the files the guest\n"
+		"wrote since it booted (in /tmp and the root filesystem, which restore puts back\n"
+		"before the process resumes; --no-fs leaves them out). The process is\n"
 		"neither traced nor told. The VM is paused only while memory is read; the pause\n"
 		"time is printed.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
@@ -219,6 +232,7 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		.zstd_level = level,
 		.parent = parent,
 		.read_file = no_files ? NULL : read_guest_file,
+		.carry_fs = !no_fs,
 		.read_file_data = &link,
 		.progress = show_progress,
 		.freeze = freeze_guest_process,
@@ -267,6 +281,17 @@ int sv_cmd_checkpoint(int argc, char **argv)
 	       output, pid, st.vmas, st.pages_present, st.pages_stored, st.files,
 	       st.files == 1 ? "" : "s", referenced, st.regs_source,
 	       sv_syscall_fixup_str(st.syscall), st.file_size / 1048576.0, st.total_ms);
+	if (st.memfiles)
+		printf("%s: %u file%s only in guest memory (unlinked, O_TMPFILE, memfd, shared "
+		       "anonymous, SysV shm) carried: %" G_GUINT64_FORMAT
+		       " bytes read from the page cache, %" G_GUINT64_FORMAT
+		       " through the guest agent\n",
+		       output, st.memfiles, st.memfiles == 1 ? "" : "s", st.memfiles_cache_bytes,
+		       st.memfiles_agent_bytes);
+	if (st.fs_files)
+		printf("%s: %u file%s the guest wrote since boot carried (%" G_GUINT64_FORMAT
+		       " bytes of contents, from the page cache)\n",
+		       output, st.fs_files, st.fs_files == 1 ? "" : "s", st.fs_bytes);
 	sv_checkpoint_stats_clear(&st);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "snapvm/snapshot-fs-keys.h"
 #include "snapvm/snapshot-task-keys.h"
 #include "host/cli/cli.h"
 #include "base/errors.h"
@@ -36,7 +37,8 @@ static void print_dict(const char *title, GVariant *dict)
 	guint col = 0;
 	g_variant_iter_init(&it, dict);
 	while (g_variant_iter_next(&it, "{&s@*}", &key, &value)) {
-		if (!strcmp(key, SV_TASK_FDS)) { /* a table of its own (print_fds) */
+		if (!strcmp(key, SV_TASK_FDS) || !strcmp(key, SV_TASK_MEMFILES)) {
+			/* tables of their own (print_fds, print_memfiles) */
 			g_variant_unref(value);
 			continue;
 		}
@@ -93,6 +95,65 @@ static void print_fds(GVariant *task)
 	}
 }
 
+/* The files only memory held (TASK's memfiles), one a line. */
+static void print_memfiles(GVariant *task)
+{
+	g_autoptr(GVariant)
+		list = task ? g_variant_lookup_value(task, SV_TASK_MEMFILES,
+						     G_VARIANT_TYPE(SV_TASK_MEMFILES_TYPE))
+			    : NULL;
+	if (!list)
+		return;
+	printf("files only in memory (%" G_GSIZE_FORMAT "):\n", g_variant_n_children(list));
+	for (gsize i = 0; i < g_variant_n_children(list); i++) {
+		g_autoptr(GVariant) d = g_variant_get_child_value(list, i);
+		const char *kind = "?", *path = "", *source = "";
+		guint32 seals = 0;
+		g_variant_lookup(d, SV_TASK_MEMFILE_KIND, "&s", &kind);
+		g_variant_lookup(d, SV_TASK_MEMFILE_PATH, "&s", &path);
+		g_variant_lookup(d, SV_TASK_MEMFILE_SOURCE, "&s", &source);
+		g_variant_lookup(d, SV_TASK_MEMFILE_SEALS, "u", &seals);
+		g_autoptr(GVariant) vmas = g_variant_lookup_value(d, SV_TASK_MEMFILE_VMAS,
+								  G_VARIANT_TYPE("at"));
+		g_autofree char *kind_shown = sv_text_for_terminal(kind, -1);
+		g_autofree char *path_shown = sv_text_for_terminal(path, -1);
+		g_autofree char *source_shown = sv_text_for_terminal(source, -1);
+		printf("    %-7s %s  seals 0x%x, %" G_GSIZE_FORMAT " mapping%s, read from %s\n",
+		       kind_shown, path_shown, seals, vmas ? g_variant_n_children(vmas) : 0,
+		       vmas && g_variant_n_children(vmas) == 1 ? "" : "s", source_shown);
+	}
+}
+
+/* The files the guest wrote (the FS section), one a line. */
+static void print_fs(GVariant *fs)
+{
+	if (!fs)
+		return;
+	printf("files the guest wrote since boot (%" G_GSIZE_FORMAT "):\n",
+	       g_variant_n_children(fs));
+	for (gsize i = 0; i < g_variant_n_children(fs); i++) {
+		g_autoptr(GVariant) d = g_variant_get_child_value(fs, i);
+		const char *path = "", *target = NULL, *link = NULL;
+		guint32 mode = 0, uid = 0, gid = 0;
+		guint64 size = 0;
+		g_variant_lookup(d, SV_FS_PATH, "&s", &path);
+		g_variant_lookup(d, SV_FS_MODE, "u", &mode);
+		g_variant_lookup(d, SV_FS_UID, "u", &uid);
+		g_variant_lookup(d, SV_FS_GID, "u", &gid);
+		g_variant_lookup(d, SV_FS_SIZE, "t", &size);
+		g_variant_lookup(d, SV_FS_TARGET, "&s", &target);
+		g_variant_lookup(d, SV_FS_LINK, "&s", &link);
+		g_autofree char *shown = sv_text_for_terminal(path, -1);
+		g_autofree char *to = sv_text_for_terminal(link ? link : target ? target : "", -1);
+		printf("    %07o %u:%u %10" G_GUINT64_FORMAT "  %s%s%s\n", mode, uid, gid, size,
+		       shown,
+		       link	? " = "
+		       : target ? " -> "
+				: "",
+		       to);
+	}
+}
+
 static void print_vmas(GVariant *vmas)
 {
 	if (!vmas)
@@ -146,6 +207,10 @@ static void print_human(SvSnapshotReader *r, const char *path)
 	g_autoptr(GVariant) task = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TASK);
 	print_dict("process", task);
 	print_fds(task);
+	print_memfiles(task);
+	g_autoptr(GVariant) fs = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_FS);
+	print_fs(fs);
+
 	g_autoptr(GVariant) regs = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_REGS);
 	if (regs) {
 		g_autoptr(GVariant) named = g_variant_get_child_value(regs, 0);

@@ -26,12 +26,42 @@ static gboolean rd64(const SvIntrospect *in, guint64 va, guint64 *v, GError **er
 	return TRUE;
 }
 
+/* A dentry's own name (d_name), at most NAME_MAX bytes. */
+static char *dentry_name(const SvIntrospect *in, const PathLayout *l, guint64 dentry,
+			 GError **error)
+{
+	guint8 b[4];
+	guint64 name;
+	if (!sv_introspect_read(in, dentry + l->d_name + l->qstr_len, b, 4, error) ||
+	    !rd64(in, dentry + l->d_name + l->qstr_name, &name, error))
+		return NULL;
+	guint32 len = MIN(sv_get_le32(b), 255u);
+	g_autofree char *s = g_malloc0(len + 1);
+	if (!sv_introspect_read(in, name, s, len, error))
+		return NULL;
+	return g_steal_pointer(&s);
+}
+
 char *sv_introspect_path(const SvIntrospect *in, guint64 path, GError **error)
 {
 	PathLayout l;
 	const SvMemberOffset want[] = {
 		{ "path", "mnt", &l.path_mnt },
 		{ "path", "dentry", &l.path_dentry },
+	};
+	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error))
+		return NULL;
+	guint64 mnt, dentry;
+	if (!rd64(in, path + l.path_mnt, &mnt, error) ||
+	    !rd64(in, path + l.path_dentry, &dentry, error))
+		return NULL;
+	return sv_introspect_path_at(in, mnt, dentry, error);
+}
+
+char *sv_introspect_path_at(const SvIntrospect *in, guint64 mnt, guint64 dentry, GError **error)
+{
+	PathLayout l;
+	const SvMemberOffset want[] = {
 		{ "dentry", "d_name", &l.d_name },
 		{ "dentry", "d_parent", &l.d_parent },
 		{ "qstr", "name", &l.qstr_name },
@@ -43,10 +73,6 @@ char *sv_introspect_path(const SvIntrospect *in, guint64 path, GError **error)
 	};
 	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error))
 		return NULL;
-	guint64 mnt, dentry;
-	if (!rd64(in, path + l.path_mnt, &mnt, error) ||
-	    !rd64(in, path + l.path_dentry, &dentry, error))
-		return NULL;
 	guint64 mount = mnt - l.mount_mnt;
 	g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func(g_free);
 	for (guint depth = 0; depth < MAX_PATH_DEPTH; depth++) {
@@ -54,6 +80,16 @@ char *sv_introspect_path(const SvIntrospect *in, guint64 path, GError **error)
 		if (!rd64(in, mount + l.mount_mnt + l.mnt_root, &mnt_root, error) ||
 		    !rd64(in, dentry + l.d_parent, &parent, error))
 			return NULL;
+		if (dentry == parent && dentry != mnt_root && depth == 0) {
+			/* a pseudo file's own dentry (alloc_file_pseudo: memfd,
+			 * shared anonymous memory, SysV shm, aio rings), which
+			 * d_path prints through d_dname as "/" and its name */
+			char *s = dentry_name(in, &l, dentry, error);
+			if (!s)
+				return NULL;
+			g_ptr_array_add(parts, s);
+			break;
+		}
 		if (dentry == mnt_root || dentry == parent) {
 			guint64 up;
 			if (!rd64(in, mount + l.mount_parent, &up, error))
@@ -65,16 +101,10 @@ char *sv_introspect_path(const SvIntrospect *in, guint64 path, GError **error)
 			mount = up;
 			continue;
 		}
-		guint8 b[4];
-		guint64 name;
-		if (!sv_introspect_read(in, dentry + l.d_name + l.qstr_len, b, 4, error) ||
-		    !rd64(in, dentry + l.d_name + l.qstr_name, &name, error))
+		char *s = dentry_name(in, &l, dentry, error);
+		if (!s)
 			return NULL;
-		guint32 len = MIN(sv_get_le32(b), 255u);
-		g_autofree char *s = g_malloc0(len + 1);
-		if (!sv_introspect_read(in, name, s, len, error))
-			return NULL;
-		g_ptr_array_add(parts, g_steal_pointer(&s));
+		g_ptr_array_add(parts, s);
 		dentry = parent;
 	}
 	GString *out = g_string_new(NULL);

@@ -42,7 +42,7 @@
 typedef struct {
 	guint64 files, fdt, max_fds, fd, open_fds, cloexec;
 	guint64 f_path, f_inode, f_flags, f_mode, f_pos, i_mode, i_pipe;
-	guint64 p_head, p_tail, p_ring_size, p_bufs, b_page, b_offset, b_len, buf_size, page_size;
+	guint64 p_head, p_tail, p_ring_size, p_bufs, b_page, b_offset, b_len, buf_size;
 } FileLayout;
 
 static gboolean file_layout(const SvIntrospect *in, FileLayout *l, GError **error)
@@ -70,8 +70,7 @@ static gboolean file_layout(const SvIntrospect *in, FileLayout *l, GError **erro
 		{ "pipe_buffer", "len", &l->b_len },
 	};
 	return sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error) &&
-	       sv_kernel_types_size(in->types, "pipe_buffer", NULL, &l->buf_size, error) &&
-	       sv_kernel_types_size(in->types, "page", NULL, &l->page_size, error);
+	       sv_kernel_types_size(in->types, "pipe_buffer", NULL, &l->buf_size, error);
 }
 
 static gboolean rd(const SvIntrospect *in, guint64 va, guint size, guint64 *v, GError **error)
@@ -105,46 +104,6 @@ static const char *kind_of(guint32 i_mode)
 	}
 }
 
-/*
- * The base of the struct page array (vmemmap; SPARSEMEM_VMEMMAP, as Debian
- * builds x86_64 and arm64) where the arch does not fix it (x86_64
- * randomizes it; arm64 sets SvKernelSpace.vmemmap_*): every present
- * memory section's section_mem_map encodes its first struct page minus its
- * first pfn (sparse_encode_mem_map, mm/sparse.c), which is that base, with
- * flag bits below bit 6; the base itself is section-aligned, so the low
- * page bits go. mem_section is an array of roots of sections
- * (SPARSEMEM_EXTREME); the first root holds the low sections, where RAM
- * starts on every board used here.
- */
-static gboolean struct_page_base(const SvIntrospect *in, guint64 *ret, guint fd, GError **error)
-{
-	guint64 va, roots, root, sec_size, map_off;
-	if (!sv_kallsyms_lookup(in->syms, "mem_section", &va, NULL) ||
-	    !sv_kernel_types_size(in->types, "mem_section", NULL, &sec_size, NULL) ||
-	    !sv_kernel_types_offset(in->types, "mem_section", "section_mem_map", &map_off, NULL) ||
-	    sec_size == 0 || sec_size > 4096) {
-		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "fd %u: a pipe holds unread data, and this kernel's struct page array "
-			    "cannot be found (no SPARSEMEM mem_section) to read it",
-			    fd);
-		return FALSE;
-	}
-	if (!rd(in, va, 8, &roots, error) || !rd(in, roots, 8, &root, error))
-		return FALSE;
-	for (guint64 i = 0; root && i < 4096 / sec_size; i++) {
-		guint64 map;
-		if (!rd(in, root + i * sec_size + map_off, 8, &map, error))
-			return FALSE;
-		if (map & ~0xfffull) {
-			*ret = map & ~0xfffull;
-			return TRUE;
-		}
-	}
-	g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-		    "fd %u: no present memory section in the guest's first mem_section root", fd);
-	return FALSE;
-}
-
 /* The unread bytes of a pipe: slots tail..head-1 of its ring, each a
  * (page, offset, len); a page's frame is its index in the vmemmap. */
 static GVariant *pipe_data(const SvIntrospect *in, const FileLayout *l, guint64 pipe, guint fd,
@@ -165,29 +124,26 @@ static GVariant *pipe_data(const SvIntrospect *in, const FileLayout *l, guint64 
 		return NULL;
 	}
 	g_autoptr(GByteArray) data = g_byte_array_new();
-	guint64 vmemmap = 0, first_pfn = 0;
+	SvStructPages sp = { 0 };
 	for (guint32 i = 0; i < used; i++) {
 		guint64 b = bufs + (((guint32)tail + i) & (ring - 1)) * l->buf_size;
-		guint64 page, off, len;
+		guint64 page, off, len, pfn;
 		if (!rd(in, b + l->b_page, 8, &page, error) ||
 		    !rd(in, b + l->b_offset, 4, &off, error) ||
 		    !rd(in, b + l->b_len, 4, &len, error))
 			return NULL;
 		if (len == 0)
 			continue;
-		if (!vmemmap && in->space.vmemmap_start) {
-			vmemmap = in->space.vmemmap_start;
-			first_pfn = in->space.vmemmap_first_pfn;
-		}
-		if (!vmemmap && !struct_page_base(in, &vmemmap, fd, error))
+		if (!sp.page_size && !sv_struct_pages_init(in, &sp, error)) {
+			g_prefix_error(error, "fd %u: a pipe holds unread data, and ", fd);
 			return NULL;
+		}
 		if (off > 4096 || len > 4096 - off || data->len + len > MAX_PIPE_BYTES ||
-		    page < vmemmap || (page - vmemmap) % l->page_size) {
+		    !sv_struct_page_frame(&sp, page, &pfn, NULL)) {
 			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
 				    "fd %u: a guest pipe buffer is out of bounds", fd);
 			return NULL;
 		}
-		guint64 pfn = first_pfn + (page - vmemmap) / l->page_size;
 		guint8 bytes[4096];
 		if (!sv_guest_mem_read(in->mem, sv_gpa(pfn * 4096 + off), bytes, len, error))
 			return NULL;

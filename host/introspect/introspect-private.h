@@ -23,4 +23,14 @@ struct SvIntrospect {
 gboolean sv_introspect_percpu_counter_sum(const SvIntrospect *in, guint64 counter, gint64 *ret,
 					  GError **error);
 
+/* struct-page.c: struct page addresses to page frames (the vmemmap). */
+typedef struct {
+	guint64 vmemmap; /* the struct page of first_pfn */
+	guint64 first_pfn;
+	guint64 page_size; /* sizeof(struct page) */
+} SvStructPages;
+gboolean sv_struct_pages_init(const SvIntrospect *in, SvStructPages *sp, GError **error);
+gboolean sv_struct_page_frame(const SvStructPages *sp, guint64 page, guint64 *ret_pfn,
+			      GError **error);
+
 #endif

@@ -42,6 +42,7 @@ typedef struct SvGuestVma {
 	guint64 flags;	    /* vm_flags: VM_READ 1, VM_WRITE 2, VM_EXEC 4, VM_SHARED 8 */
 	guint64 pgoff;	    /* in pages */
 	char *name;	    /* file path, [heap], [stack], [vdso], [vvar], or NULL */
+	guint64 file;	    /* the struct file it maps (kernel address), 0 if none */
 } SvGuestVma;
 void sv_guest_vma_clear(SvGuestVma *v);
 
@@ -100,6 +101,8 @@ GVariant *sv_introspect_task_fields(const SvIntrospect *in, const SvTaskRef *ref
 GVariant *sv_introspect_mm_fields(const SvIntrospect *in, const SvTaskRef *ref, GError **error);
 /* The path of a struct path at kernel address path, as d_path prints it. */
 char *sv_introspect_path(const SvIntrospect *in, guint64 path, GError **error);
+/* The same for a vfsmount and a dentry in it (kernel addresses). */
+char *sv_introspect_path_at(const SvIntrospect *in, guint64 mnt, guint64 dentry, GError **error);
 /* The TASK dict's "fds" (files.c): one a{sv} per open fd, pipes with their
  * unread bytes; refuses kinds restore cannot recreate, naming the fd. */
 GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError **error);
@@ -107,6 +110,65 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
  * (process-env.c); refuses POSIX timers. */
 gboolean sv_introspect_process_env(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
 				   GError **error);
+/* A file's contents from the guest's page cache (page-cache.c), by its
+ * inode (kernel address). complete: every byte is known (holes: a page the
+ * cache lacks is a hole, as on shmem and ramfs; else it is only on disk),
+ * contents then hold them. A file over max_size is refused. */
+typedef struct SvPageCacheRead {
+	GBytes *contents; /* NULL unless complete */
+	guint64 size;
+	guint64 cached_bytes;
+	gboolean complete;
+} SvPageCacheRead;
+gboolean sv_introspect_page_cache(const SvIntrospect *in, guint64 inode, guint64 max_size,
+				  gboolean holes, SvPageCacheRead *ret, GError **error);
+/* What an open file (struct file at kernel address file) is underneath
+ * its path (file-identity.c). */
+#define SV_TMPFS_MAGIC 0x01021994ull /* shmem: tmpfs, memfd, shared anonymous, SysV shm */
+#define SV_RAMFS_MAGIC 0x858458f6ull /* the initramfs rootfs without tmpfs */
+#define SV_PROC_MAGIC 0x9fa0ull
+typedef struct SvFileIdentity {
+	guint64 inode; /* kernel address: the identity fds and mappings share */
+	guint64 ino;
+	guint64 fs_magic; /* its super_block's s_magic */
+	guint32 nlink;	  /* 0: no name (unlinked, O_TMPFILE, memfd...) */
+	guint32 i_mode;
+	guint32 seals; /* memfd seals (F_SEAL_*), shmem only */
+} SvFileIdentity;
+gboolean sv_introspect_file_identity(const SvIntrospect *in, guint64 file, SvFileIdentity *ret,
+				     GError **error);
+/* The segment id of a SysV shm attachment (a mapping's file named
+ * /SYSVkey), checked to be one. */
+typedef struct SvShmSegment {
+	gint32 id;
+	guint32 key, mode; /* mode: its permission bits */
+	gboolean removed;  /* IPC_RMID'd while attached */
+} SvShmSegment;
+gboolean sv_introspect_shm_attachment(const SvIntrospect *in, guint64 file, guint64 inode,
+				      SvShmSegment *ret, GError **error);
+/* A file the guest wrote since it booted (guest-fs.c). */
+typedef struct SvGuestFsEntry {
+	char *path; /* absolute */
+	guint32 i_mode, uid, gid, rdev;
+	gint64 atime_sec, mtime_sec;
+	guint32 atime_nsec, mtime_nsec;
+	guint64 size;
+	guint64 inode;	  /* kernel address: the names of one inode share it */
+	char *link;	  /* a second name of the inode first seen at this path */
+	char *target;	  /* a symbolic link's */
+	GBytes *contents; /* a regular file's (holes as zeros) */
+} SvGuestFsEntry;
+void sv_guest_fs_entry_free(SvGuestFsEntry *e);
+/* The guest's writable filesystems (tmpfs, ramfs) as the task ref sees
+ * them, less what its root held at boot: SvGuestFsEntry, parents before
+ * children. The contents of regular files over max_bytes in all are
+ * refused; *ret_bytes says how many were read. */
+GPtrArray *sv_introspect_guest_fs(const SvIntrospect *in, const SvTaskRef *ref, guint64 max_bytes,
+				  guint64 *ret_bytes, GError **error);
+/* The entry at index of the xarray (or idr) at kernel address xa, 0 if
+ * none or not a plain pointer (page-cache.c). */
+gboolean sv_introspect_xa_load(const SvIntrospect *in, guint64 xa, guint64 index,
+			       guint64 *ret_entry, GError **error);
 /* The arch it was made for. */
 const SvArchOps *sv_introspect_arch(const SvIntrospect *in);
 /* Kernel-virtual reads for the arch hooks. */

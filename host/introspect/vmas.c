@@ -210,6 +210,7 @@ GArray *sv_introspect_vmas(const SvIntrospect *in, guint32 pid, GError **error)
 			return NULL;
 		}
 		prev_end = v.end;
+		v.file = file;
 		if (file) {
 			v.name = sv_introspect_path(in, file + l.f_path, error);
 			if (!v.name)

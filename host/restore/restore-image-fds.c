@@ -108,6 +108,9 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			e.data_len = n;
 			if (n)
 				g_byte_array_append(data, b, (guint)n);
+		} else if (entry.inode) {
+			if (!sv_rimg_memfile_fd(t, &e, entry.inode, pos, error))
+				return FALSE;
 		} else if (!strcmp(kind, SV_TASK_FD_KIND_FILE) ||
 			   !strcmp(kind, SV_TASK_FD_KIND_DIR) ||
 			   !strcmp(kind, SV_TASK_FD_KIND_CHR)) {

@@ -8,6 +8,7 @@
 
 /* Kernel vm_flags bits restore looks at (include/linux/mm.h). */
 #define VM_SHARED_ 0x8ull
+#define VM_MAYSHARE_ 0x80ull /* MAP_SHARED even where the kernel dropped VM_SHARED (read-only) */
 #define VM_GROWSDOWN_ 0x100ull
 #define VM_NORESERVE_ 0x00200000ull
 
@@ -77,7 +78,7 @@ gboolean sv_rimg_vmas_build(SvRimgTables *t, GVariant *vmas, GError **error)
 		struct sv_rimg_vma e = {
 			.start = start, .end = end, .pgoff = pgoff, .prot = prot & 7, .file = -1
 		};
-		if (vm_flags & VM_SHARED_)
+		if (vm_flags & (VM_SHARED_ | VM_MAYSHARE_))
 			e.flags |= SV_RIMG_VMA_SHARED;
 		if (vm_flags & VM_GROWSDOWN_)
 			e.flags |= SV_RIMG_VMA_GROWSDOWN;
@@ -94,7 +95,13 @@ gboolean sv_rimg_vmas_build(SvRimgTables *t, GVariant *vmas, GError **error)
 					      "mapping %s at 0x%" G_GINT64_MODIFIER "x is a kernel "
 					      "special mapping restore does not know",
 					      name, start);
-		if (name[0] == '/')
+		gpointer memfile;
+		if (g_hash_table_lookup_extended(t->memfile_by_vma, &start, NULL, &memfile)) {
+			e.file = (gint32)GPOINTER_TO_UINT(memfile);
+			if (g_array_index(t->files, struct sv_rimg_file, e.file).memfile ==
+			    SV_RIMG_MEMFILE_SYSV)
+				e.flags |= SV_RIMG_VMA_SYSV;
+		} else if (name[0] == '/')
 			e.file = (gint32)sv_rimg_add_file(t, name, sha);
 		else if (name[0] && name[0] != '[')
 			return sv_rimg_refuse(error,

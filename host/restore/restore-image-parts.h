@@ -35,6 +35,10 @@ typedef struct SvRimgTables {
 	GPtrArray *file_shas;	  /* the snapshot's sha256 per file ("" if not carried) */
 	GHashTable *file_by_path; /* path -> index (GUINT_TO_POINTER) */
 	gboolean uncarried;	  /* some file is not carried (SV_RIMG_NO_FILES) */
+	/* memory-only files (restore-image-memfiles.c): inode -> file index,
+	 * and the start of each mapping of one -> file index */
+	GHashTable *memfile_by_inode, *memfile_by_vma;
+	GArray *fsents; /* struct sv_rimg_fsent (restore-image-fs.c) */
 	/* task part */
 	GArray *sigactions; /* struct sv_rimg_sigaction */
 	GArray *sigqueue;   /* struct sv_rimg_sigqueue */
@@ -60,6 +64,10 @@ guint32 sv_rimg_add_string(SvRimgTables *t, const char *str);
 /* The index of the file at path, added on first use: carried when the
  * snapshot has its contents (sha, in hex), else t->uncarried is set. */
 guint32 sv_rimg_add_file(SvRimgTables *t, const char *path, const char *sha);
+/* A file that exists only in memory: one entry per file, never shared
+ * with a file at the same path (its name may now be another file's). */
+struct sv_rimg_file *sv_rimg_add_memfile(SvRimgTables *t, const char *path, const char *sha,
+					 guint32 *ret_index);
 
 /* Fails with SV_ERROR_INVALID_ARGUMENT and the message: a snapshot
  * restore cannot honour. */
@@ -77,9 +85,20 @@ gboolean sv_rimg_task_build(SvRimgTables *t, GVariant *task, GVariant *regs, GVa
  * known, the pages to restore (PAGEMAP), less those a private file mapping
  * reads from its carried file anyway. */
 gboolean sv_rimg_mm_build(SvRimgTables *t, GVariant *mm, GError **error);
+/* The files that exist only in memory (TASK's SV_TASK_MEMFILES), before
+ * the mappings and fds that name them. */
+gboolean sv_rimg_memfiles_build(SvRimgTables *t, GVariant *task, GError **error);
+/* Makes e (flags already set) an fd of the memory-only file with that
+ * inode, at offset pos. */
+gboolean sv_rimg_memfile_fd(SvRimgTables *t, struct sv_rimg_fd *e, guint64 inode, guint64 pos,
+			    GError **error);
 gboolean sv_rimg_vmas_build(SvRimgTables *t, GVariant *vmas, GError **error);
 gboolean sv_rimg_page_runs_build(SvRimgTables *t, SvSnapshotReader *r, GVariant *pagemap,
 				 GError **error);
+
+/* The files the guest wrote since boot (the snapshot's FS section; NULL:
+ * none): h's nfsents and the fs entries, their contents as files. */
+gboolean sv_rimg_fs_build(SvRimgTables *t, GVariant *fs, GError **error);
 
 /* The fds part: h's SV_RIMG_FDS fields (not the offsets), the fd table,
  * groups and pipe data. A snapshot without an "fds" entry gives an image

@@ -14,6 +14,9 @@ void sv_rimg_tables_init(SvRimgTables *t)
 	t->files = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_file));
 	t->file_shas = g_ptr_array_new_with_free_func(g_free);
 	t->file_by_path = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	t->memfile_by_inode = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	t->memfile_by_vma = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	t->fsents = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_fsent));
 	t->sigactions = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_sigaction));
 	t->sigqueue = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_sigqueue));
 	t->regs = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_named));
@@ -31,6 +34,9 @@ void sv_rimg_tables_clear(SvRimgTables *t)
 	g_clear_pointer(&t->files, g_array_unref);
 	g_clear_pointer(&t->file_shas, g_ptr_array_unref);
 	g_clear_pointer(&t->file_by_path, g_hash_table_unref);
+	g_clear_pointer(&t->memfile_by_inode, g_hash_table_unref);
+	g_clear_pointer(&t->memfile_by_vma, g_hash_table_unref);
+	g_clear_pointer(&t->fsents, g_array_unref);
 	g_clear_pointer(&t->sigactions, g_array_unref);
 	g_clear_pointer(&t->sigqueue, g_array_unref);
 	g_clear_pointer(&t->regs, g_array_unref);
@@ -59,11 +65,9 @@ static void hex_to_bytes(const char *hex, guint8 out[32])
 				  g_ascii_xdigit_value(hex[2 * i + 1]));
 }
 
-guint32 sv_rimg_add_file(SvRimgTables *t, const char *path, const char *sha)
+/* Appends a file entry; its index. */
+static guint32 append_file(SvRimgTables *t, const char *path, const char *sha)
 {
-	gpointer idx;
-	if (g_hash_table_lookup_extended(t->file_by_path, path, NULL, &idx))
-		return GPOINTER_TO_UINT(idx);
 	struct sv_rimg_file f = { .path_off = sv_rimg_add_string(t, path), .carried = sha[0] != 0 };
 	if (f.carried)
 		hex_to_bytes(sha, f.sha256);
@@ -72,8 +76,24 @@ guint32 sv_rimg_add_file(SvRimgTables *t, const char *path, const char *sha)
 	guint32 i = t->files->len;
 	g_array_append_val(t->files, f);
 	g_ptr_array_add(t->file_shas, g_strdup(sha));
+	return i;
+}
+
+guint32 sv_rimg_add_file(SvRimgTables *t, const char *path, const char *sha)
+{
+	gpointer idx;
+	if (g_hash_table_lookup_extended(t->file_by_path, path, NULL, &idx))
+		return GPOINTER_TO_UINT(idx);
+	guint32 i = append_file(t, path, sha);
 	g_hash_table_insert(t->file_by_path, g_strdup(path), GUINT_TO_POINTER(i));
 	return i;
+}
+
+struct sv_rimg_file *sv_rimg_add_memfile(SvRimgTables *t, const char *path, const char *sha,
+					 guint32 *ret_index)
+{
+	*ret_index = append_file(t, path, sha);
+	return &g_array_index(t->files, struct sv_rimg_file, *ret_index);
 }
 
 gboolean sv_rimg_refuse(GError **error, const char *fmt, ...)

@@ -35,7 +35,7 @@ typedef struct {
 	guint64 bytes;
 	guint64 *off;
 } Table;
-#define NTABLES 12
+#define NTABLES 13
 
 /* Every table of the image, in file order (include/snapvm/restore-image-format.h). */
 static void tables_of(SvRimgTables *t, const GArray *rruns, Table out[NTABLES])
@@ -59,6 +59,8 @@ static void tables_of(SvRimgTables *t, const GArray *rruns, Table out[NTABLES])
 		{ fpu, fpu_size, &h->off_fpu },
 		{ t->fds->data, (guint64)t->fds->len * sizeof(struct sv_rimg_fd), &h->off_fds },
 		{ t->groups->data, (guint64)t->groups->len * sizeof(guint32), &h->off_groups },
+		{ t->fsents->data, (guint64)t->fsents->len * sizeof(struct sv_rimg_fsent),
+		  &h->off_fsents },
 		{ t->fd_data->data, t->fd_data->len, &h->off_data },
 		{ t->strings->data, t->strings->len, &h->off_strings },
 	};
@@ -261,6 +263,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 				      "snapshot page size %" G_GUINT64_FORMAT " is not supported "
 				      "(4096 only)",
 				      ps);
+	g_autoptr(GVariant) fs = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_FS);
 	g_auto(SvRimgTables) t;
 	sv_rimg_tables_init(&t);
 	memcpy(t.h.magic, SV_RIMG_MAGIC, 8);
@@ -269,9 +272,9 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 	t.h.page_size = (guint32)ps;
 	t.h.header_size = sizeof(t.h);
 	if (!sv_rimg_task_build(&t, s.task, s.regs, s.tls, s.fpu, error) ||
-	    !sv_rimg_mm_build(&t, s.mm, error) || !sv_rimg_vmas_build(&t, s.vmas, error) ||
-	    !sv_rimg_fds_build(&t, s.task, error) ||
-	    !sv_rimg_page_runs_build(&t, r, s.pagemap, error))
+	    !sv_rimg_mm_build(&t, s.mm, error) || !sv_rimg_memfiles_build(&t, s.task, error) ||
+	    !sv_rimg_vmas_build(&t, s.vmas, error) || !sv_rimg_fds_build(&t, s.task, error) ||
+	    !sv_rimg_fs_build(&t, fs, error) || !sv_rimg_page_runs_build(&t, r, s.pagemap, error))
 		return FALSE;
 	if (t.uncarried)
 		t.h.flags |= SV_RIMG_NO_FILES;

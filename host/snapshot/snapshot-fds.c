@@ -14,6 +14,7 @@ gboolean sv_snap_fd_read(GVariant *entry, SvSnapFd *e)
 	g_variant_lookup(entry, SV_TASK_FD_POS, "t", &e->pos);
 	g_variant_lookup(entry, SV_TASK_FD_PIPE, "t", &e->pipe);
 	g_variant_lookup(entry, SV_TASK_FD_FILE, "t", &e->file);
+	g_variant_lookup(entry, SV_TASK_FD_INODE, "t", &e->inode);
 	g_variant_lookup(entry, SV_TASK_FD_CLOEXEC, "b", &e->cloexec);
 	g_variant_lookup(entry, SV_TASK_FD_STDIO, "b", &e->stdio);
 	e->pipe_data = g_variant_lookup_value(entry, SV_TASK_FD_PIPE_DATA,

@@ -13,8 +13,9 @@ typedef struct SvSnapFd {
 	const char *path;   /* NULL if none */
 	const char *sha256; /* of the carried contents; "" if none */
 	guint64 pos;
-	guint64 pipe; /* the pipe's identity, 0 if not a pipe */
-	guint64 file; /* the open file's identity: dups share it */
+	guint64 pipe;  /* the pipe's identity, 0 if not a pipe */
+	guint64 file;  /* the open file's identity: dups share it */
+	guint64 inode; /* a memory-only file's identity (SV_TASK_MEMFILES), 0 if none */
 	gboolean cloexec;
 	gboolean stdio;	     /* one of snapvm's stdio wirings */
 	GVariant *pipe_data; /* unread pipe bytes (ay), NULL if none */

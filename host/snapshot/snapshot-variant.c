@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "host/snapshot/snapshot-variant.h"
 
+#include "snapvm/snapshot-fs-keys.h"
+
 static const struct {
 	const char *name;
 	const char *type;
@@ -20,6 +22,7 @@ static const struct {
 	[SV_SNAP_SECTION_PAGE_HASHES] = { "PAGE_HASHES", SV_SNAP_PAGE_HASHES_TYPE },
 	[SV_SNAP_SECTION_PARENT] = { "PARENT", SV_SNAP_DICT_TYPE },
 	[SV_SNAP_SECTION_IMAGE_FILES] = { "IMAGE_FILES", SV_SNAP_IMAGE_FILES_TYPE },
+	[SV_SNAP_SECTION_FS] = { "FS", SV_SNAP_FS_TYPE },
 };
 
 const char *sv_snap_section_name(guint32 kind)

@@ -22,7 +22,8 @@
  *            sv_rimg_named[nregs]   (arch registers, by the snapshot's names)
  *            uint8_t fpu[fpu_size]  (the arch's FPU state, snapshot format)
  *            sv_rimg_fd[nfds]       (open fds, by number)
- *            uint32_t groups[ngroups]
+  *            uint32_t groups[ngroups]
+ *            sv_rimg_fsent[nfsents] (files the guest wrote, parents first)
  *            uint8_t data[data_len] (pipes' unread bytes)
  *            strings (paths; NUL-terminated)
  *   page-aligned: carried file contents, then page data
@@ -37,7 +38,7 @@
 #include <stdint.h>
 
 #define SV_RIMG_MAGIC "SVRIMG\0\1"
-#define SV_RIMG_VERSION 2u
+#define SV_RIMG_VERSION 3u
 /* Where `snapvm restore` puts things in the guest (in the appended cpio). */
 #define SV_RIMG_GUEST_DIR "/workload/.snapvm-restore"
 #define SV_RIMG_GUEST_IMAGE SV_RIMG_GUEST_DIR "/image"
@@ -54,6 +55,8 @@ enum {
 	SV_RIMG_VMA_VDSO = 1u << 3,	 /* [vdso]: placed, not filled */
 	SV_RIMG_VMA_VVAR = 1u << 4,	 /* [vvar]: placed with the vDSO */
 	SV_RIMG_VMA_HEAP = 1u << 5,	 /* [heap] */
+	/* a SysV shm attachment: shmat(files[file].sysv_id) at start, whole */
+	SV_RIMG_VMA_SYSV = 1u << 6,
 };
 
 /* sv_rimg_header.flags */
@@ -77,6 +80,25 @@ enum {
 	SV_RIMG_FD_PATH = 2,  /* reopened by path: file, directory, device */
 	SV_RIMG_FD_PIPE_READ = 3,
 	SV_RIMG_FD_PIPE_WRITE = 4,
+	/* an open file of a memory-only file (SV_RIMG_MEMFILE_*): reopened
+	 * through /proc/self/fd of the file the restorer made */
+	SV_RIMG_FD_MEMFILE = 5,
+};
+
+/* sv_rimg_file.memfile: a file that exists only in memory, made again
+ * from its carried contents with no name (the snapshot's SV_TASK_MEMFILES) */
+enum {
+	SV_RIMG_MEMFILE_NONE = 0,    /* a file at its path */
+	SV_RIMG_MEMFILE_GHOST = 1,   /* made at its path, then unlinked */
+	SV_RIMG_MEMFILE_TMPFILE = 2, /* O_TMPFILE in its directory */
+	SV_RIMG_MEMFILE_MEMFD = 3,   /* memfd_create with the name after "/memfd:", then sealed */
+	SV_RIMG_MEMFILE_SHMEM = 4,   /* MAP_SHARED|MAP_ANONYMOUS memory */
+	/* not a memory-only file and not opened: the contents of a regular
+	 * file of the guest's filesystem (sv_rimg_fsent.file) */
+	SV_RIMG_MEMFILE_FS_DATA = 5,
+	/* a SysV shm segment: shmget with its key, mode and id, filled; its
+	 * mappings are attachments (SV_RIMG_VMA_SYSV) */
+	SV_RIMG_MEMFILE_SYSV = 6,
 };
 
 #define SV_RIMG_MAX_FD (1u << 20) /* the kernel's default fs.nr_open */
@@ -121,6 +143,34 @@ struct sv_rimg_header {
 	uint64_t rlimits[SV_RIMG_RLIMITS][2]; /* (cur, max), RLIMIT_* order */
 	/* interval timers, ns: (time left, period); ITIMER_REAL, VIRTUAL, PROF */
 	uint64_t itimers[3][2];
+
+	/* the files the guest wrote since boot (the snapshot's FS section),
+	 * made again before anything else */
+	uint32_t nfsents;
+	uint32_t pad2;
+	uint64_t off_fsents;
+};
+
+/* sv_rimg_fsent.kind */
+enum {
+	SV_RIMG_FS_DIR = 1,
+	SV_RIMG_FS_FILE = 2,	/* contents: files[file] */
+	SV_RIMG_FS_SYMLINK = 3, /* target_off: its target */
+	SV_RIMG_FS_LINK = 4,	/* a hard link: target_off names the earlier entry's path */
+	SV_RIMG_FS_NODE = 5,	/* a FIFO or device node: mknod(mode, rdev) */
+};
+
+struct sv_rimg_fsent {
+	uint32_t kind;	     /* SV_RIMG_FS_* */
+	uint32_t path_off;   /* into strings: absolute */
+	uint32_t target_off; /* into strings */
+	int32_t file;	     /* SV_RIMG_FS_FILE: index into the files; -1 otherwise */
+	uint32_t mode;	     /* st_mode */
+	uint32_t uid, gid;
+	uint32_t rdev_major, rdev_minor;
+	uint32_t atime_nsec, mtime_nsec;
+	uint32_t pad;
+	int64_t atime_sec, mtime_sec;
 };
 
 struct sv_rimg_fd {
@@ -136,7 +186,7 @@ struct sv_rimg_fd {
 	/* a dup: the fd (lower, made first) whose open file it shares, so
 	 * offset and status flags stay shared; -1 for none */
 	int32_t dup_of;
-	uint32_t pad;
+	uint32_t memfile; /* SV_RIMG_FD_MEMFILE: index into the files */
 };
 
 struct sv_rimg_vma {
@@ -154,6 +204,12 @@ struct sv_rimg_file {
 	uint64_t data_off; /* page-aligned */
 	uint64_t size;
 	uint8_t sha256[32]; /* of the carried contents (zero if not carried) */
+	uint32_t memfile;   /* SV_RIMG_MEMFILE_* (then always carried) */
+	uint32_t seals;	    /* SV_RIMG_MEMFILE_MEMFD: F_SEAL_* to add once filled */
+	uint32_t mode;	    /* memory-only files: permission bits */
+	uint32_t sysv_key;  /* SV_RIMG_MEMFILE_SYSV: the segment's key and id */
+	int32_t sysv_id;
+	uint32_t pad;
 };
 
 struct sv_rimg_run {

@@ -99,6 +99,9 @@ enum sv_snap_section {
 	 * filesystem image the provenance names (rootfs_sha256) instead of
 	 * carried; its VMAs and fds name it with sha256 "" (not carried) */
 	SV_SNAP_SECTION_IMAGE_FILES = 15,
+	/* aa{sv}: the files the guest wrote since boot, keys in
+	 * snapshot-fs-keys.h; absent with checkpoint --no-fs */
+	SV_SNAP_SECTION_FS = 16,
 	SV_SNAP_SECTION_KIND_MAX_,
 };
 

@@ -101,6 +101,9 @@
 #define SV_TASK_FD_STDIO "stdio"	 /* b: one of snapvm's stdio wirings */
 #define SV_TASK_FD_PIPE_DATA "pipe_data" /* ay: a pipe's unread bytes, on one of its fds */
 #define SV_TASK_FD_SHA256 "sha256"	 /* s: a regular file's carried contents (FILES) */
+/* t: the file has no name, only this identity: the SV_TASK_MEMFILES entry
+ * with that inode holds it (then there is no sha256) */
+#define SV_TASK_FD_INODE "inode"
 
 #define SV_TASK_FD_KIND_FILE "file"
 #define SV_TASK_FD_KIND_DIR "dir"
@@ -110,5 +113,29 @@
 #define SV_TASK_FD_KIND_SOCKET "socket"
 #define SV_TASK_FD_KIND_LINK "link"
 #define SV_TASK_FD_KIND_ANON "anon" /* anon_inode: epoll, eventfd, signalfd, timerfd... */
+
+/* ---- files that exist only in the guest's memory (host/checkpoint/memfiles.c) ----
+ * Unlinked files still open or mapped, O_TMPFILE files, memfds and shared
+ * anonymous memory: one a{sv} each, with the SV_TASK_MEMFILE_* keys. Their
+ * fds name them by SV_TASK_FD_INODE, their mappings by start address. */
+#define SV_TASK_MEMFILES "memfiles"
+#define SV_TASK_MEMFILES_TYPE "aa{sv}"
+
+#define SV_TASK_MEMFILE_INODE "inode"	    /* t: its identity (kernel address of the inode) */
+#define SV_TASK_MEMFILE_KIND "kind"	    /* s: one of SV_TASK_MEMFILE_KIND_* */
+#define SV_TASK_MEMFILE_PATH "path"	    /* s: the name it had, d_path's without " (deleted)" */
+#define SV_TASK_MEMFILE_I_MODE "i_mode"	    /* u: the inode's type and permissions */
+#define SV_TASK_MEMFILE_SEALS "seals"	    /* u: memfd seals (F_SEAL_*) */
+#define SV_TASK_MEMFILE_SHA256 "sha256"	    /* s: its contents (FILES) */
+#define SV_TASK_MEMFILE_SOURCE "source"	    /* s: "page-cache" or "agent": how they were read */
+#define SV_TASK_MEMFILE_VMAS "vmas"	    /* at: the start of every mapping of it */
+#define SV_TASK_MEMFILE_SYSV_KEY "sysv_key" /* u: a SysV segment's key (0: IPC_PRIVATE) */
+#define SV_TASK_MEMFILE_SYSV_ID "sysv_id"   /* i: and its shmid */
+
+#define SV_TASK_MEMFILE_KIND_GHOST "ghost"     /* a file unlinked while open or mapped */
+#define SV_TASK_MEMFILE_KIND_TMPFILE "tmpfile" /* made with O_TMPFILE, never linked */
+#define SV_TASK_MEMFILE_KIND_MEMFD "memfd"     /* memfd_create(2); path "/memfd:NAME" */
+#define SV_TASK_MEMFILE_KIND_SHMEM "shmem"     /* MAP_SHARED|MAP_ANONYMOUS memory */
+#define SV_TASK_MEMFILE_KIND_SYSV "sysv"       /* a SysV shm segment attached (shmat) */
 
 #endif

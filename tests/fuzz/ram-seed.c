@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "host/checkpoint/capture.h"
+#include "host/checkpoint/fs-carry.h"
+#include "host/checkpoint/memfiles.h"
 #include "base/errors.h"
 
 #define GROUP "seed"
@@ -180,10 +182,23 @@ guint sv_ram_seed_exercise(const SvIntrospect *in, const SvGuestMem *mem, guint3
 	g_autoptr(SvCapture) cap = sv_capture(in, mem, &ref, NULL, NULL, NULL, NULL, &error);
 	g_assert(!cap == !!error);
 	step(log, "capture", error, &ok);
-	if (cap) {
-		/* what checkpoint makes of it before writing */
-		g_autoptr(GVariant) v = sv_capture_vmas_variant(cap);
-		ok += v != NULL;
-	}
+	if (!cap)
+		return ok;
+	/* what checkpoint makes of it before writing */
+	g_autoptr(GVariant) v = sv_capture_vmas_variant(cap);
+	ok += v != NULL;
+	/* and what it reads while still paused: files only memory holds,
+	 * and the files the guest wrote */
+	g_autoptr(GError) mf_error = NULL;
+	g_autoptr(SvMemFiles) mf = sv_memfiles_capture(in, pid, cap->fds, cap->vmas,
+						       sizeof(SvCaptureVma), &mf_error);
+	g_assert(!mf == !!mf_error);
+	step(log, "memfiles", mf_error, &ok);
+	g_autoptr(GError) fs_error = NULL;
+	guint64 fs_bytes = 0;
+	g_autoptr(GPtrArray)
+		fs = sv_introspect_guest_fs(in, &ref, SV_FS_CARRY_MAX_BYTES, &fs_bytes, &fs_error);
+	g_assert(!fs == !!fs_error);
+	step(log, "guest_fs", fs_error, &ok);
 	return ok;
 }

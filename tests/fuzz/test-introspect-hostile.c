@@ -90,7 +90,7 @@ static SvTaskRef workload(void)
 static void test_clean(void)
 {
 	g_autoptr(GString) log = g_string_new(NULL);
-	g_assert_cmpuint(sv_ram_seed_exercise(T.in, T.mem, T.seed->pid, log), ==, 6);
+	g_assert_cmpuint(sv_ram_seed_exercise(T.in, T.mem, T.seed->pid, log), ==, 8);
 	g_assert_cmpstr(log->str, ==, "");
 }
 
@@ -130,6 +130,50 @@ static void test_task_list_loop(void)
 	g_autoptr(GArray) procs = sv_introspect_processes(T.in, &error);
 	g_assert_null(procs);
 	g_assert_nonnull(strstr(error->message, "loops"));
+	undo_all();
+}
+
+/* The struct file of the workload's mapping of its /tmp file. */
+static guint64 tmp_file(void)
+{
+	g_autoptr(GArray) vmas = sv_introspect_vmas(T.in, T.seed->pid, NULL);
+	g_assert_nonnull(vmas);
+	for (guint i = 0; i < vmas->len; i++) {
+		const SvGuestVma *v = &g_array_index(vmas, SvGuestVma, i);
+		if (v->file && v->name && g_str_has_prefix(v->name, "/tmp/"))
+			return v->file;
+	}
+	g_error("the seed's workload maps no file in /tmp");
+}
+
+static void test_dentry_list_loop(void)
+{
+	/* the /tmp file's dentry is its own next sibling: the walk of the
+	 * guest's filesystems must end with an error */
+	guint64 dentry = read_va_u64(tmp_file() + offset_of("file", "f_path.dentry"));
+	guint64 child = dentry + offset_of("dentry", "d_child");
+	patch_va_u64(child, child);
+	SvTaskRef ref = workload();
+	g_autoptr(GError) error = NULL;
+	guint64 bytes;
+	g_autoptr(GPtrArray) fs = sv_introspect_guest_fs(T.in, &ref, 1u << 30, &bytes, &error);
+	g_assert_null(fs);
+	g_assert_nonnull(strstr(error->message, "or a loop"));
+	undo_all();
+}
+
+static void test_page_cache_root_elsewhere(void)
+{
+	/* the /tmp file's page cache root points at a "node" that is the
+	 * xarray itself: not a node of this array */
+	guint64 inode = read_va_u64(tmp_file() + offset_of("file", "f_inode"));
+	guint64 mapping = read_va_u64(inode + offset_of("inode", "i_mapping"));
+	guint64 xa = mapping + offset_of("address_space", "i_pages");
+	patch_va_u64(xa + offset_of("xarray", "xa_head"), xa + 2);
+	SvPageCacheRead r;
+	g_autoptr(GError) error = NULL;
+	g_assert_false(sv_introspect_page_cache(T.in, inode, 1u << 30, TRUE, &r, &error));
+	g_assert_nonnull(error);
 	undo_all();
 }
 
@@ -178,10 +222,13 @@ int main(int argc, char **argv)
 	g_test_add_func("/introspect/hostile/file-name-not-utf8", test_file_name_not_utf8);
 	g_test_add_func("/introspect/hostile/task-list-loop", test_task_list_loop);
 	g_test_add_func("/introspect/hostile/maple-node-own-child", test_maple_node_own_child);
+	g_test_add_func("/introspect/hostile/dentry-list-loop", test_dentry_list_loop);
+	g_test_add_func("/introspect/hostile/page-cache-root-elsewhere",
+			test_page_cache_root_elsewhere);
 	int rc = g_test_run();
 	/* after every test: the seed is as it was */
 	g_autoptr(GString) log = g_string_new(NULL);
-	if (rc == 0 && sv_ram_seed_exercise(T.in, T.mem, T.seed->pid, log) != 6) {
+	if (rc == 0 && sv_ram_seed_exercise(T.in, T.mem, T.seed->pid, log) != 8) {
 		fprintf(stderr, "the seed did not come back clean:\n%s", log->str);
 		rc = 1;
 	}

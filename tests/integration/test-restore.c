@@ -18,8 +18,18 @@
  * checkpoint --kill loses nothing: over checkpoints at random moments of a
  * fast-printing counter, what the original streamed before it was killed
  * followed by what the restored run prints is exactly the uninterrupted
- * run's output; and a --kill checkpoint whose writing fails (a full disk, a
- * file it cannot carry) leaves the process running with its output whole.
+ * run's output; and a --kill checkpoint that fails (a full disk, a kernel
+ * object it does not carry) leaves the process running with its output
+ * whole.
+ *
+  * fsfiles writes and closes files in a directory it made and chdirs into
+ * (restored by the snapshot's FS section; with --no-fs the restore fails,
+ * naming the missing directory).
+ *
+ * unlinked, ghost, memfd, tmpfile and shanon hold files that exist only in
+ * memory (carried by identity, host/checkpoint/memfiles.h): each checks
+ * every step that a write through its mapping is seen through its fd (or
+ * second mapping) and back, so a restore that broke the sharing fails.
  *
  * Also: chained checkpoint -> restore -> checkpoint -> restore, a chain
  * of incremental checkpoints (--parent) restored, a restore into a pool
@@ -44,8 +54,10 @@ static char *tmpdir;
 static char *snapvm;
 static char *fpu_snapshot;
 
-static const char *const workloads[] = { "counter",   "fpu",   "tls",	  "memory",   "sleeper",
-					 "blockread", "fdenv", "handler", "unlinked", NULL };
+static const char *const workloads[] = { "counter",   "fpu",	 "tls",	    "memory",	"sleeper",
+					 "blockread", "fdenv",	 "handler", "unlinked", "ghost",
+					 "memfd",     "tmpfile", "shanon",  "aioring",	"fsfiles",
+					 "sysvshm",   NULL };
 
 static void require_guest(void)
 {
@@ -105,6 +117,20 @@ static guint32 start_workload(const char *name, long steps, long interval_ms)
 	return pid;
 }
 
+/* A failed checkpoint says what the workload printed: it may have ended
+ * before it. */
+static void assert_checkpointed(int status, guint32 pid)
+{
+	if (status == 0)
+		return;
+	g_autoptr(GError) error = NULL;
+	int wait_status = 0;
+	g_autofree char *out = sv_test_guest_collect(guest, pid, &wait_status, &error);
+	g_error("checkpoint of guest pid %u failed (%d); it printed:\n%s(wait status 0x%x%s%s)",
+		pid, status, out ? out : "", wait_status, error ? ", " : "",
+		error ? error->message : "");
+}
+
 /* The number under key in checkpoint --json's output. */
 static guint64 json_uint(const char *json, const char *key)
 {
@@ -133,7 +159,7 @@ static char *checkpoint_on(const char *vm, guint32 pid, const char *tag, const c
 			       parent,
 			       NULL };
 	g_autofree char *out = NULL;
-	g_assert_cmpint(snapvm_cmd(args, &out, NULL), ==, 0);
+	assert_checkpointed(snapvm_cmd(args, &out, NULL), pid);
 	*ret_stored = json_uint(out, "pages_stored");
 	*ret_present = json_uint(out, "pages_present");
 	return file;
@@ -334,10 +360,9 @@ static void test_kill_write_fails(void)
 	require_guest();
 	if (!guest)
 		return;
-	/* a file it cannot carry: mapped, then unlinked in the guest */
-	g_autofree char *snap = g_build_filename(tmpdir, "unlinked.svs", NULL);
-	assert_kill_fails_left_running("unlinked", snap,
-				       "carrying /tmp/snapvm-unlinked-workload.dat");
+	/* a kernel object it does not carry: an AIO ring */
+	g_autofree char *snap = g_build_filename(tmpdir, "aioring.svs", NULL);
+	assert_kill_fails_left_running("aioring", snap, "(/[aio]) is an AIO ring (io_setup)");
 	/* a full disk */
 	g_autofree char *tiny = g_build_filename(tmpdir, "tiny", NULL);
 	g_assert_cmpint(g_mkdir(tiny, 0755), ==, 0);
@@ -350,6 +375,29 @@ static void test_kill_write_fails(void)
 	g_autofree char *full = g_build_filename(tiny, "full.svs", NULL);
 	assert_kill_fails_left_running("counter", full, "No space left on device");
 	umount2(tiny, MNT_DETACH);
+}
+
+/* checkpoint --no-fs leaves the files the guest wrote out: fsfiles' cwd,
+ * a directory it made, is then missing, and restore says so. */
+static void test_no_fs(void)
+{
+	require_guest();
+	if (!guest)
+		return;
+	guint32 pid = start_workload("fsfiles", 60, 60);
+	g_usleep(800 * 1000);
+	g_autofree char *file = g_strdup_printf("%s/fsfiles-no-fs.svs", tmpdir);
+	g_autofree char *pid_s = g_strdup_printf("%u", pid);
+	const char *ck[] = {
+		"checkpoint", guest->machine->name, "--pid", pid_s, "-o", file, "--kill", "--no-fs",
+		NULL
+	};
+	assert_checkpointed(snapvm_cmd(ck, NULL, NULL), pid);
+	g_autofree char *err = NULL;
+	const char *args[] = { "restore", file, NULL };
+	g_assert_cmpint(snapvm_cmd(args, NULL, &err), ==, 125);
+	g_assert_nonnull(strstr(err, "cannot enter the working directory /tmp/snapvm-fsfiles/sub"));
+	g_assert_nonnull(strstr(err, "--no-fs"));
 }
 
 /* The line `snapvm inspect FILE` shows for the mapping named name. */
@@ -591,13 +639,29 @@ int main(int argc, char **argv)
 	sv_test_state_dir();
 	snapvm = sv_test_build_path("host/snapvm");
 	static const Case cases[] = {
-		{ "counter", 30, 60, 500 },    { "counter", 30, 60, 1400 },
-		{ "fpu", 30, 60, 800 },	       { "tls", 30, 60, 800 },
-		{ "sleeper", 30, 60, 800 },    { "memory", 20, 60, 500 },
-		{ "memory", 20, 60, 1100 },    { "blockread", 30, 60, 500 },
-		{ "blockread", 30, 60, 1000 }, { "blockread", 30, 60, 1500 },
-		{ "fdenv", 30, 60, 500 },      { "fdenv", 30, 60, 1200 },
+		{ "counter", 30, 60, 500 },
+		{ "counter", 30, 60, 1400 },
+		{ "fpu", 30, 60, 800 },
+		{ "tls", 30, 60, 800 },
+		{ "sleeper", 30, 60, 800 },
+		{ "memory", 20, 60, 500 },
+		{ "memory", 20, 60, 1100 },
+		{ "blockread", 30, 60, 500 },
+		{ "blockread", 30, 60, 1000 },
+		{ "blockread", 30, 60, 1500 },
+		{ "fdenv", 30, 60, 500 },
+		{ "fdenv", 30, 60, 1200 },
 		{ "handler", 30, 60, 800 },
+		/* files that exist only in memory, carried by identity; and
+		 * the files it wrote and closed, its cwd among them (60 steps:
+		 * a checkpoint under load may take over a second to pause) */
+		{ "unlinked", 60, 60, 800 },
+		{ "ghost", 60, 60, 800 },
+		{ "memfd", 60, 60, 800 },
+		{ "tmpfile", 60, 60, 800 },
+		{ "shanon", 60, 60, 800 },
+		{ "fsfiles", 60, 60, 800 },
+		{ "sysvshm", 60, 60, 800 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */
@@ -619,6 +683,8 @@ int main(int argc, char **argv)
 	g_test_add_func(incremental, test_incremental);
 	g_autofree char *pool = PATH("%s", "run/pool/counter");
 	g_test_add_func(pool, test_pool);
+	g_autofree char *no_fs = PATH("%s", "run/fsfiles/no-fs");
+	g_test_add_func(no_fs, test_no_fs);
 	g_autofree char *kill_exact = PATH("%s", "kill/exact-tail-at-random-moments");
 	g_test_add_func(kill_exact, test_kill_exact);
 	g_autofree char *kill_fails = PATH("%s", "kill/write-fails-left-running");

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "724bd9ab2763a888b36db6fa5fb0039806daa4624fa103025a871a8214673329"
-#define IMAGE_HOST_PAGES_SHA256 "aa07191965751785757ebe23633d50484db7b751e5e5041d9198ed7a22db7b59"
+#define IMAGE_SHA256 "422b321ca3e099f5a80628e9f00ce5518311b5482b2b212fd16dccabafb52e32"
+#define IMAGE_HOST_PAGES_SHA256 "78b7ac10db3b13dcb4b8bf95739d1c0c5298c1addb96f20cbde7ee4f78cce610"
 
 static char *tmp_dir;
 

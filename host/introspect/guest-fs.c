@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guest-fs.c - the files a process's guest wrote since it booted, read out
+ * of guest memory while it is paused: the guest's writable filesystems
+ * are the initramfs root (ramfs or tmpfs) and the tmpfs the agent mounts
+ * on /tmp, which live only in memory, so the dentry cache holds all of
+ * them. Mounts are taken from the task's mount namespace (mnt_ns->list of
+ * struct mount); for each tmpfs/ramfs one (not devtmpfs) its dentry tree
+ * is walked from the mount's root through d_subdirs/d_child (Linux 6.1),
+ * skipping negative and unhashed dentries (unlinked files, O_TMPFILE:
+ * memfiles.c carries those) and mountpoints (their mount is walked on
+ * its own). Each inode gives type, mode, owner, times, size, device
+ * number; regular files' contents and long symlinks come from the page
+ * cache (page-cache.c), holes included; a second name of an inode is a
+ * hard link to its first.
+ *
+ * "Since boot": the namespace's root filesystem holds the image the guest
+ * booted (busybox, modules, the workload), which a fresh guest has again;
+ * of it only what changed after the agent mounted /tmp (its inode's ctime
+ * is later than the root of the agent's first tmpfs) is carried. The
+ * other tmpfs mounts are carried whole. Guest memory is hostile: the walk
+ * visits a bounded number of dentries, list walks are bounded, names are
+ * checked (no '/', not . or ..).
+ */
+#include <string.h>
+
+#include "snapvm/le.h" /* sv_get_le* */
+#include "base/errors.h"
+#include "host/introspect/introspect-private.h"
+
+#define MAX_MOUNTS 1024u
+#define MAX_DENTRIES 200000u /* visited, carried or not */
+#define MAX_DEPTH 64u
+#define MAX_SYMLINK 4096u
+#define DCACHE_MOUNTED_ 0x00010000ull /* include/linux/dcache.h */
+#define S_IFMT_ 0170000u
+#define S_IFLNK_ 0120000u
+#define S_IFREG_ 0100000u
+#define S_IFDIR_ 0040000u
+/* where `snapvm restore` puts its own files (restore-image-format.h) */
+#define RESTORE_DIR "/workload/.snapvm-restore"
+
+typedef struct {
+	guint64 nsproxy, mnt_ns, ns_list, ns_root, mnt_list, mount_mnt, mnt_root, mnt_sb, s_magic,
+		s_type, fs_name;
+	guint64 d_child, d_subdirs, d_inode, d_flags, d_name, qstr_name, qstr_len, d_hash_pprev;
+	guint64 i_mode, i_uid, i_gid, i_nlink, i_size, i_rdev, i_atime, i_mtime, i_ctime, i_link,
+		ts_sec, ts_nsec;
+} FsLayout;
+
+typedef struct {
+	const SvIntrospect *in;
+	FsLayout l;
+	GPtrArray *out;	    /* SvGuestFsEntry */
+	GHashTable *inodes; /* inode -> its first path, for hard links */
+	gint64 since_sec;   /* carry only what changed after (root fs); -1: all */
+	guint64 since_nsec;
+	guint64 bytes, max_bytes;
+	guint visited;
+} Walk;
+
+void sv_guest_fs_entry_free(SvGuestFsEntry *e)
+{
+	if (!e)
+		return;
+	g_free(e->path);
+	g_free(e->target);
+	g_free(e->link);
+	g_clear_pointer(&e->contents, g_bytes_unref);
+	g_free(e);
+}
+
+static gboolean rd(const SvIntrospect *in, guint64 va, guint size, guint64 *v, GError **error)
+{
+	guint8 b[8] = { 0 };
+	if (!sv_introspect_read(in, va, b, size, error))
+		return FALSE;
+	*v = sv_get_le64(b);
+	return TRUE;
+}
+
+static gboolean fs_layout(const SvIntrospect *in, FsLayout *l, GError **error)
+{
+	const SvMemberOffset want[] = {
+		{ "task_struct", "nsproxy", &l->nsproxy },
+		{ "nsproxy", "mnt_ns", &l->mnt_ns },
+		{ "mnt_namespace", "list", &l->ns_list },
+		{ "mnt_namespace", "root", &l->ns_root },
+		{ "mount", "mnt_list", &l->mnt_list },
+		{ "mount", "mnt", &l->mount_mnt },
+		{ "vfsmount", "mnt_root", &l->mnt_root },
+		{ "vfsmount", "mnt_sb", &l->mnt_sb },
+		{ "super_block", "s_magic", &l->s_magic },
+		{ "super_block", "s_type", &l->s_type },
+		{ "file_system_type", "name", &l->fs_name },
+		{ "dentry", "d_child", &l->d_child },
+		{ "dentry", "d_subdirs", &l->d_subdirs },
+		{ "dentry", "d_inode", &l->d_inode },
+		{ "dentry", "d_flags", &l->d_flags },
+		{ "dentry", "d_name", &l->d_name },
+		{ "dentry", "d_hash.pprev", &l->d_hash_pprev },
+		{ "qstr", "name", &l->qstr_name },
+		{ "qstr", "len", &l->qstr_len },
+		{ "inode", "i_mode", &l->i_mode },
+		{ "inode", "i_uid", &l->i_uid },
+		{ "inode", "i_gid", &l->i_gid },
+		{ "inode", "i_nlink", &l->i_nlink },
+		{ "inode", "i_size", &l->i_size },
+		{ "inode", "i_rdev", &l->i_rdev },
+		{ "inode", "i_atime", &l->i_atime },
+		{ "inode", "i_mtime", &l->i_mtime },
+		{ "inode", "i_ctime", &l->i_ctime },
+		{ "inode", "i_link", &l->i_link },
+		{ "timespec64", "tv_sec", &l->ts_sec },
+		{ "timespec64", "tv_nsec", &l->ts_nsec },
+	};
+	return sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error);
+}
+
+static gboolean read_time(const Walk *w, guint64 at, gint64 *sec, guint32 *nsec, GError **error)
+{
+	guint64 s, ns;
+	if (!rd(w->in, at + w->l.ts_sec, 8, &s, error) ||
+	    !rd(w->in, at + w->l.ts_nsec, 8, &ns, error))
+		return FALSE;
+	*sec = (gint64)s;
+	*nsec = (guint32)MIN(ns, 999999999u);
+	return TRUE;
+}
+
+/* A dentry's name in directory dir, checked to be one path component. */
+static char *component(const Walk *w, guint64 dentry, const char *dir, GError **error)
+{
+	guint64 len, name;
+	if (!rd(w->in, dentry + w->l.d_name + w->l.qstr_len, 4, &len, error) ||
+	    !rd(w->in, dentry + w->l.d_name + w->l.qstr_name, 8, &name, error))
+		return NULL;
+	if (len == 0 || len > 255) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "a guest file name of %u bytes",
+			    (guint)len);
+		return NULL;
+	}
+	g_autofree char *s = g_malloc0(len + 1);
+	if (!sv_introspect_read(w->in, name, s, len, error))
+		return NULL;
+	if (strlen(s) != len || strchr(s, '/') || !strcmp(s, ".") || !strcmp(s, "..") ||
+	    !g_utf8_validate(s, -1, NULL)) {
+		g_autofree char *shown = g_utf8_make_valid(s, -1);
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "a file in the guest's %s is named '%s', which is not one UTF-8 path "
+			    "component: snapvm cannot carry it (checkpoint with --no-fs to leave "
+			    "the files the guest wrote out)",
+			    dir, shown);
+		return NULL;
+	}
+	return g_steal_pointer(&s);
+}
+
+/* The symlink's target: inline (i_link, tmpfs's short ones) or in its
+ * page cache (long ones, ramfs). */
+static char *symlink_target(Walk *w, guint64 inode, GError **error)
+{
+	guint64 link;
+	if (!rd(w->in, inode + w->l.i_link, 8, &link, error))
+		return NULL;
+	g_autofree char *s = NULL;
+	if (link) {
+		s = g_malloc0(MAX_SYMLINK + 1);
+		for (guint i = 0; i < MAX_SYMLINK; i++) {
+			if (!sv_introspect_read(w->in, link + i, s + i, 1, error))
+				return NULL;
+			if (!s[i])
+				break;
+		}
+	} else {
+		SvPageCacheRead r;
+		if (!sv_introspect_page_cache(w->in, inode, MAX_SYMLINK, TRUE, &r, error))
+			return NULL;
+		g_autoptr(GBytes) b = r.contents;
+		gsize n = 0;
+		const char *p = b ? g_bytes_get_data(b, &n) : NULL;
+		s = g_strndup(p ? p : "", n);
+	}
+	if (!s[0] || !g_utf8_validate(s, -1, NULL)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "a guest symbolic link's target is empty or not UTF-8");
+		return NULL;
+	}
+	return g_steal_pointer(&s);
+}
+
+/* One positive, hashed dentry at path: its entry, if it is to be carried. */
+static gboolean visit(Walk *w, guint64 dentry, guint64 inode, const char *path, GError **error)
+{
+	guint64 mode, uid, gid, size, rdev, nlink;
+	SvGuestFsEntry e = { 0 };
+	gint64 ctime_sec;
+	guint32 ctime_nsec;
+	if (!rd(w->in, inode + w->l.i_mode, 2, &mode, error) ||
+	    !rd(w->in, inode + w->l.i_uid, 4, &uid, error) ||
+	    !rd(w->in, inode + w->l.i_gid, 4, &gid, error) ||
+	    !rd(w->in, inode + w->l.i_nlink, 4, &nlink, error) ||
+	    !rd(w->in, inode + w->l.i_size, 8, &size, error) ||
+	    !rd(w->in, inode + w->l.i_rdev, 4, &rdev, error) ||
+	    !read_time(w, inode + w->l.i_atime, &e.atime_sec, &e.atime_nsec, error) ||
+	    !read_time(w, inode + w->l.i_mtime, &e.mtime_sec, &e.mtime_nsec, error) ||
+	    !read_time(w, inode + w->l.i_ctime, &ctime_sec, &ctime_nsec, error))
+		return FALSE;
+	if (nlink == 0)
+		return TRUE;
+	if (w->since_sec >= 0 && (ctime_sec < w->since_sec ||
+				  (ctime_sec == w->since_sec && ctime_nsec <= w->since_nsec)))
+		return TRUE; /* as the guest booted it */
+	e.path = g_strdup(path);
+	e.i_mode = (guint32)mode;
+	e.uid = (guint32)uid;
+	e.gid = (guint32)gid;
+	e.rdev = (guint32)rdev;
+	e.inode = inode;
+	const char *first = g_hash_table_lookup(w->inodes, &inode);
+	if (first && (mode & S_IFMT_) != S_IFDIR_) {
+		e.link = g_strdup(first);
+	} else if ((mode & S_IFMT_) == S_IFREG_) {
+		SvPageCacheRead r;
+		guint64 left = w->max_bytes - w->bytes;
+		if (!sv_introspect_page_cache(w->in, inode, left, TRUE, &r, NULL)) {
+			g_free(e.path);
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+				    "the guest's files written since boot exceed %" G_GUINT64_FORMAT
+				    " MiB (at %s, %" G_GUINT64_FORMAT
+				    " bytes); checkpoint with --no-fs to leave them out",
+				    w->max_bytes >> 20, path, size);
+			return FALSE;
+		}
+		if (!r.complete) {
+			g_free(e.path);
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "guest file %s is not all in memory", path);
+			return FALSE;
+		}
+		e.contents = r.contents;
+		e.size = r.size;
+		w->bytes += r.size;
+	} else if ((mode & S_IFMT_) == S_IFLNK_) {
+		e.target = symlink_target(w, inode, error);
+		if (!e.target) {
+			g_free(e.path);
+			return FALSE;
+		}
+	}
+	if (!first)
+		g_hash_table_insert(w->inodes, g_memdup2(&inode, sizeof(inode)), g_strdup(path));
+	g_ptr_array_add(w->out, g_memdup2(&e, sizeof(e)));
+	return TRUE;
+}
+
+/* The dentry tree under dir (at path), depth first. */
+static gboolean walk_dir(Walk *w, guint64 dir, const char *path, guint depth, GError **error)
+{
+	if (depth > MAX_DEPTH) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "guest directories nest deeper than %u at %s", MAX_DEPTH, path);
+		return FALSE;
+	}
+	guint64 head = dir + w->l.d_subdirs, next;
+	if (!rd(w->in, head, 8, &next, error))
+		return FALSE;
+	while (next != head) {
+		if (++w->visited > MAX_DENTRIES) {
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "the guest's filesystems hold over %u dentries (or a loop)",
+				    MAX_DENTRIES);
+			return FALSE;
+		}
+		guint64 dentry = next - w->l.d_child, inode, flags, pprev;
+		if (!rd(w->in, next, 8, &next, error) ||
+		    !rd(w->in, dentry + w->l.d_inode, 8, &inode, error) ||
+		    !rd(w->in, dentry + w->l.d_flags, 4, &flags, error) ||
+		    !rd(w->in, dentry + w->l.d_hash_pprev, 8, &pprev, error))
+			return FALSE;
+		/* negative (or a readdir cursor), unhashed (unlinked) */
+		if (!inode || !pprev)
+			continue;
+		g_autofree char *name = component(w, dentry, path, error);
+		if (!name)
+			return FALSE;
+		g_autofree char *child = g_strdup_printf("%s/%s", strcmp(path, "/") ? path : "",
+							 name);
+		if ((flags & DCACHE_MOUNTED_) || !strcmp(child, RESTORE_DIR))
+			continue;
+		if (!visit(w, dentry, inode, child, error))
+			return FALSE;
+		guint64 mode;
+		if (!rd(w->in, inode + w->l.i_mode, 2, &mode, error))
+			return FALSE;
+		if ((mode & S_IFMT_) == S_IFDIR_ && !walk_dir(w, dentry, child, depth + 1, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+typedef struct {
+	guint64 mnt; /* struct vfsmount */
+	guint64 root;
+	gboolean ns_root;
+} Mount;
+
+/* The tmpfs and ramfs mounts of the task's mount namespace. */
+static GArray *writable_mounts(Walk *w, guint64 task, GError **error)
+{
+	const FsLayout *l = &w->l;
+	guint64 nsproxy, ns, ns_root, next;
+	if (!rd(w->in, task + l->nsproxy, 8, &nsproxy, error) ||
+	    !rd(w->in, nsproxy + l->mnt_ns, 8, &ns, error) ||
+	    !rd(w->in, ns + l->ns_root, 8, &ns_root, error) ||
+	    !rd(w->in, ns + l->ns_list, 8, &next, error))
+		return NULL;
+	g_autoptr(GArray) out = g_array_new(FALSE, FALSE, sizeof(Mount));
+	for (guint n = 0; next != ns + l->ns_list; n++) {
+		if (n >= MAX_MOUNTS) {
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "the guest's mount namespace has over %u mounts (or a loop)",
+				    MAX_MOUNTS);
+			return NULL;
+		}
+		guint64 mount = next - l->mnt_list, mnt = mount + l->mount_mnt, sb, magic, type,
+			name, root;
+		char fs[16] = { 0 };
+		if (!rd(w->in, next, 8, &next, error) ||
+		    !rd(w->in, mnt + l->mnt_sb, 8, &sb, error) ||
+		    !rd(w->in, mnt + l->mnt_root, 8, &root, error) ||
+		    !rd(w->in, sb + l->s_magic, 8, &magic, error) ||
+		    !rd(w->in, sb + l->s_type, 8, &type, error) ||
+		    !rd(w->in, type + l->fs_name, 8, &name, error) ||
+		    !sv_introspect_read(w->in, name, fs, sizeof(fs) - 1, error))
+			return NULL;
+		if ((magic != SV_TMPFS_MAGIC && magic != SV_RAMFS_MAGIC) || !strcmp(fs, "devtmpfs"))
+			continue;
+		Mount m = { .mnt = mnt, .root = root, .ns_root = mount == ns_root };
+		g_array_append_val(out, m);
+	}
+	return g_steal_pointer(&out);
+}
+
+GPtrArray *sv_introspect_guest_fs(const SvIntrospect *in, const SvTaskRef *ref, guint64 max_bytes,
+				  guint64 *ret_bytes, GError **error)
+{
+	Walk w = { .in = in, .max_bytes = max_bytes };
+	if (!fs_layout(in, &w.l, error)) {
+		/* Linux 6.6+ renamed the inode times, 6.8+ made d_subdirs an
+		 * hlist: walked on 6.1 only so far */
+		g_prefix_error(error, "cannot walk the guest's files on this kernel (checkpoint "
+				      "with --no-fs to leave them out): ");
+		return NULL;
+	}
+	g_autoptr(GArray) mounts = writable_mounts(&w, ref->task, error);
+	if (!mounts)
+		return NULL;
+	/* what the root filesystem had at boot: before the first other
+	 * tmpfs was made (the agent's /tmp) */
+	gint64 since_sec = -1;
+	guint32 since_nsec = 0;
+	for (guint i = 0; i < mounts->len; i++) {
+		const Mount *m = &g_array_index(mounts, Mount, i);
+		guint64 inode;
+		gint64 s;
+		guint32 ns;
+		if (m->ns_root)
+			continue;
+		if (!rd(in, m->root + w.l.d_inode, 8, &inode, error) ||
+		    !read_time(&w, inode + w.l.i_ctime, &s, &ns, error))
+			return NULL;
+		if (since_sec < 0 || s < since_sec || (s == since_sec && ns < since_nsec)) {
+			since_sec = s;
+			since_nsec = ns;
+		}
+	}
+	g_autoptr(GPtrArray)
+		out = g_ptr_array_new_with_free_func((GDestroyNotify)sv_guest_fs_entry_free);
+	g_autoptr(GHashTable)
+		inodes = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+	w.out = out;
+	w.inodes = inodes;
+	for (guint i = 0; i < mounts->len; i++) {
+		const Mount *m = &g_array_index(mounts, Mount, i);
+		g_autofree char *path = sv_introspect_path_at(in, m->mnt, m->root, error);
+		if (!path)
+			return NULL;
+		if (g_str_has_prefix(path, "/dev/") || g_str_has_prefix(path, "/proc/") ||
+		    g_str_has_prefix(path, "/sys/"))
+			continue;
+		w.since_sec = m->ns_root ? since_sec : -1;
+		w.since_nsec = since_nsec;
+		if (!walk_dir(&w, m->root, path, 0, error))
+			return NULL;
+	}
+	*ret_bytes = w.bytes;
+	return g_steal_pointer(&out);
+}
