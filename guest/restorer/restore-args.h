@@ -36,6 +36,25 @@ struct rst_run {
 	uint64_t vaddr, len, data_off;
 };
 
+/* One more thread the blob creates (clone3 with set_tid) and sets up,
+ * running on its own stack in the region; it waits there for *go, then
+ * enters its own rt_sigreturn frame. */
+struct rst_thread {
+	uint32_t tid;
+	uint32_t ready; /* futex word: 1 once the thread is in place */
+	uint32_t *go;	/* futex word: the leader's release of every thread */
+	uint64_t tls[2];
+	uint64_t clear_child_tid, robust_list, rseq;
+	uint32_t rseq_len, rseq_sig;
+	uint64_t sigframe_sp;
+	uint64_t stack, stack_len; /* [stack, stack + stack_len), 16-byte aligned */
+	struct sv_rimg_sigqueue *sigqueue;
+	uint32_t nsigqueue;
+	uint32_t pad;
+	uint64_t sigpending;
+	char comm[16];
+};
+
 struct rst_args {
 	uint64_t region_start, region_end; /* the blob's own mapping, kept */
 	int32_t image_fd;
@@ -63,6 +82,10 @@ struct rst_args {
 	char comm[16];
 	/* the first fd that is the restorer's own (the process's are below) */
 	uint32_t close_from;
+	/* the threads besides this one, and their release (futex word) */
+	uint32_t nthreads;
+	uint32_t go;
+	struct rst_thread *threads;
 };
 
 /* The blob's entry point is its first byte: void entry(struct rst_args *)

@@ -10,7 +10,7 @@
  * each mapped file at its path (from the carried copy when the guest lacks
  * it), open them, check the vDSO and the CPU, pick a region no mapping of
  * the snapshot nor of this program uses, copy the blob there with its
- * arguments and the rt_sigreturn frame, and jump. The blob (per arch) does
+ * arguments and the rt_sigreturn frames (one per thread), and jump. The blob (per arch) does
  * the rest without libc. Refusals print one line on stderr and exit
  * SV_RIMG_EXIT_FAILED.
  */
@@ -33,7 +33,8 @@
 
 #define PAGE 4096ul
 #define BLOB_STACK (64ul * 1024)
-#define AUXV_MAX_BYTES 416 /* sizeof(mm->saved_auxv) on x86_64 and arm64 */
+#define THREAD_STACK (16ul * 1024) /* each other thread's, until its sigreturn */
+#define AUXV_MAX_BYTES 416	   /* sizeof(mm->saved_auxv) on x86_64 and arm64 */
 
 #define die rst_die
 #define str rst_str
@@ -268,6 +269,52 @@ static int prepare_file(const struct sv_rimg_header *h, const struct sv_rimg_fil
 	return fd;
 }
 
+/* The header as thread t sees it: its own task fields, registers and FPU
+ * in place of the leader's, for the arch's frame builder. */
+static struct sv_rimg_header thread_header(const struct sv_rimg_header *h,
+					   const struct sv_rimg_thread *t)
+{
+	struct sv_rimg_header th = *h;
+	th.nregs = t->nregs;
+	th.fpu_size = t->fpu_size;
+	th.fpu_features = t->fpu_features;
+	th.sigblocked = t->sigblocked;
+	th.sigaltstack_sp = t->sigaltstack_sp;
+	th.sigaltstack_size = t->sigaltstack_size;
+	th.sigaltstack_flags = t->sigaltstack_flags;
+	return th;
+}
+
+/* Checks every other thread's slices of the thread tables, its FPU state
+ * against the CPU, and that its tid is free here; returns the region
+ * bytes they need (frames, stacks, records, queues). */
+static size_t check_threads(const struct sv_rimg_header *h, const struct sv_rimg_thread *threads,
+			    const uint8_t *tfpu)
+{
+	size_t need = 0;
+	char msg[512];
+	for (uint32_t i = 0; i < h->nthreads; i++) {
+		const struct sv_rimg_thread *t = &threads[i];
+		if (t->first_reg > h->nthread_regs || t->nregs > h->nthread_regs - t->first_reg ||
+		    t->first_sigqueue > h->nthread_sigqueue ||
+		    t->nsigqueue > h->nthread_sigqueue - t->first_sigqueue ||
+		    t->fpu_off > h->thread_fpu_len || t->fpu_size > h->thread_fpu_len - t->fpu_off)
+			die("corrupt restore image: thread %u's tables out of bounds", t->tid);
+		if (t->tid < 2 || t->tid == h->pid)
+			die("corrupt restore image: thread id %u", t->tid);
+		struct sv_rimg_header th = thread_header(h, t);
+		if (rst_arch_check_cpu(&th, tfpu + t->fpu_off, msg, sizeof(msg)))
+			die("thread %u: %s", t->tid, msg);
+		if (kill((pid_t)t->tid, 0) == 0 || errno != ESRCH)
+			die("thread id %u is taken in this guest: the process's thread cannot have "
+			    "it back",
+			    t->tid);
+		need += sizeof(struct rst_thread) + 64 + rst_arch_sigframe_size(&th) + 64 +
+			THREAD_STACK + t->nsigqueue * sizeof(struct sv_rimg_sigqueue) + 64;
+	}
+	return need;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -307,6 +354,13 @@ int main(int argc, char **argv)
 	const struct sv_rimg_fd *fd_table = table(h->off_fds, h->nfds, sizeof(*fd_table), "fd");
 	const uint32_t *groups = table(h->off_groups, h->ngroups, 4, "group");
 	const uint8_t *fd_data = table(h->off_data, h->data_len, 1, "pipe data");
+	const struct sv_rimg_thread *threads = table(h->off_threads, h->nthreads, sizeof(*threads),
+						     "thread");
+	const struct sv_rimg_named *tregs = table(h->off_thread_regs, h->nthread_regs,
+						  sizeof(*tregs), "thread register");
+	const struct sv_rimg_sigqueue *tsigq = table(h->off_thread_sigqueue, h->nthread_sigqueue,
+						     sizeof(*tsigq), "thread signal queue");
+	const uint8_t *tfpu = table(h->off_thread_fpu, h->thread_fpu_len, 1, "thread FPU");
 	for (uint32_t i = 0; i < h->nruns && !(h->flags & SV_RIMG_HOST_PAGES); i++)
 		if (runs[i].data_off > img_size || runs[i].npages > img_size / PAGE ||
 		    runs[i].npages * PAGE > img_size - runs[i].data_off)
@@ -315,6 +369,7 @@ int main(int argc, char **argv)
 	char msg[512];
 	if (rst_arch_check_cpu(h, fpu, msg, sizeof(msg)))
 		die("%s", msg);
+	size_t threads_need = check_threads(h, threads, tfpu);
 
 	/* The vDSO: the same kernel maps the same one; a different size means
 	 * a different kernel, whose vDSO code the process cannot use. */
@@ -385,7 +440,7 @@ int main(int argc, char **argv)
 	size_t need = blob_len + 64 + sizeof(struct rst_args) + 64 +
 		      h->nvmas * sizeof(struct rst_vma) + h->nruns * sizeof(struct rst_run) +
 		      h->nsigactions * sizeof(*acts) + h->nsigqueue * sizeof(*sigq) +
-		      AUXV_MAX_BYTES + frame_len + 16 * 8 + BLOB_STACK;
+		      AUXV_MAX_BYTES + frame_len + 16 * 8 + BLOB_STACK + threads_need;
 	size_t region_len = (need + PAGE - 1) & ~(PAGE - 1);
 	uint64_t region = find_gap(region_len, own, nown, vmas, h->nvmas);
 	if (!region)
@@ -490,6 +545,40 @@ int main(int argc, char **argv)
 	if (rst_arch_build_sigframe(frame, frame_len, h, regs, fpu, &a->sigframe_sp, msg,
 				    sizeof(msg)))
 		die("%s", msg);
+	a->nthreads = h->nthreads;
+	a->threads = TAKE(struct rst_thread, h->nthreads);
+	for (uint32_t i = 0; i < h->nthreads; i++) {
+		const struct sv_rimg_thread *t = &threads[i];
+		struct rst_thread *rt = &a->threads[i];
+		struct sv_rimg_header th = thread_header(h, t);
+		const struct sv_rimg_named *regs_i = tregs + t->first_reg;
+		struct rst_args tls = { 0 };
+		rst_arch_tls(&th, regs_i, &tls);
+		*rt = (struct rst_thread){
+			.tid = t->tid,
+			.go = &a->go,
+			.tls = { tls.tls[0], tls.tls[1] },
+			.clear_child_tid = t->clear_child_tid,
+			.robust_list = t->robust_list,
+			.rseq = t->rseq,
+			.rseq_len = t->rseq_len,
+			.rseq_sig = t->rseq_sig,
+			.nsigqueue = t->nsigqueue,
+			.sigpending = t->sigpending,
+		};
+		memcpy(rt->comm, t->comm, sizeof(rt->comm));
+		rt->comm[15] = '\0';
+		rt->sigqueue = TAKE(struct sv_rimg_sigqueue, t->nsigqueue);
+		memcpy(rt->sigqueue, tsigq + t->first_sigqueue, t->nsigqueue * sizeof(*tsigq));
+		size_t tframe_len = rst_arch_sigframe_size(&th);
+		uint8_t *tframe = TAKE(uint8_t, tframe_len);
+		if (rst_arch_build_sigframe(tframe, tframe_len, &th, regs_i, tfpu + t->fpu_off,
+					    &rt->sigframe_sp, msg, sizeof(msg)))
+			die("thread %u: %s", t->tid, msg);
+		uint8_t *stack = TAKE(uint8_t, THREAD_STACK);
+		rt->stack = (uint64_t)(uintptr_t)stack;
+		rt->stack_len = THREAD_STACK;
+	}
 	if (at + BLOB_STACK > region_len)
 		die("restorer region too small");
 	uint64_t stack_top = region + region_len - 64;

@@ -17,9 +17,11 @@
  * vDSO where the arch can map a new one),
  * maps every VMA of the snapshot at its address, reads the stored pages
  * into place from the image file, restores mm fields, TLS, vDSO position,
- * signal state, rseq, robust list and tid address, and finally loads every
- * register and the FPU/SIMD state with rt_sigreturn over a frame the
- * restorer built. The region itself stays mapped (one small anonymous
+ * signal state, rseq, robust list and tid address; recreates every other
+ * thread with its own tid (clone3 with set_tid), each setting its own
+ * per-thread state and then waiting until all are in place; and finally
+ * every thread loads its registers and FPU/SIMD state with rt_sigreturn
+ * over a frame the restorer built for it. The region itself stays mapped (one small anonymous
  * mapping more than the original had): unmapping the code that runs the
  * final sigreturn would need a tracer, as CRIU uses.
  *
@@ -224,7 +226,7 @@ static void fill_pages(const struct rst_args *a)
 		      a->staging_start);
 }
 
-static void signals(const struct rst_args *a)
+static void signal_actions(const struct rst_args *a)
 {
 	for (uint32_t i = 0; i < a->nsigactions; i++) {
 		const struct sv_rimg_sigaction *s = &a->sigactions[i];
@@ -236,22 +238,109 @@ static void signals(const struct rst_args *a)
 		check(sys6(__NR_rt_sigaction, s->signo, (long)ksa, 0, 8, 0, 0), "rt_sigaction",
 		      s->signo);
 	}
-	/* Queued signals go back with their siginfo; they stay pending (all
-	 * are blocked) until rt_sigreturn installs the process's own mask. */
+}
+
+/* Queued signals go back with their siginfo, to the calling thread or (the
+ * shared ones) to the process, and the other pending ones by tgkill; they
+ * stay pending (all are blocked) until rt_sigreturn installs the thread's
+ * own mask. */
+static void requeue_signals(const struct sv_rimg_sigqueue *queue, uint32_t n, uint64_t pending)
+{
 	long pid = sys(__NR_getpid, 0, 0, 0), tid = sys(__NR_gettid, 0, 0, 0);
 	uint64_t queued = 0;
-	for (uint32_t i = 0; i < a->nsigqueue; i++) {
-		const struct sv_rimg_sigqueue *q = &a->sigqueue[i];
+	for (uint32_t i = 0; i < n; i++) {
+		const struct sv_rimg_sigqueue *q = &queue[i];
 		long r = q->shared ? sys(__NR_rt_sigqueueinfo, pid, q->signo, q->info)
 				   : sys6(__NR_rt_tgsigqueueinfo, pid, tid, q->signo, (long)q->info,
 					  0, 0);
 		check(r, "requeueing a signal", q->signo);
 		queued |= 1ull << (q->signo - 1);
 	}
-	uint64_t rest = (a->sigpending | a->sigpending_shared) & ~queued;
+	uint64_t rest = pending & ~queued;
 	for (int sig = 1; sig <= 64; sig++)
 		if (rest & (1ull << (sig - 1)))
 			check(sys(__NR_tgkill, pid, tid, sig), "tgkill", (uint64_t)sig);
+}
+
+/* What the kernel keeps per thread: name, thread pointer, tid address,
+ * robust futex list, rseq area. */
+static void thread_identity(const char *comm, const uint64_t tls[2], uint64_t clear_child_tid,
+			    uint64_t robust_list, uint64_t rseq, uint32_t rseq_len,
+			    uint32_t rseq_sig)
+{
+	check(sys6(__NR_prctl, PR_SET_NAME, (long)comm, 0, 0, 0, 0), "prctl(PR_SET_NAME)", 0);
+	arch_set_tls(tls);
+	sys(__NR_set_tid_address, clear_child_tid, 0, 0);
+	check(sys(__NR_set_robust_list, robust_list, 24, 0), "set_robust_list", robust_list);
+	if (rseq)
+		check(sys6(__NR_rseq, (long)rseq, rseq_len, 0, rseq_sig, 0, 0), "rseq", rseq);
+}
+
+/* uapi futex.h */
+#define FUTEX_WAIT_PRIVATE 128
+#define FUTEX_WAKE_PRIVATE 129
+
+/* Waits until *word is non-zero. */
+static void wait_for(uint32_t *word)
+{
+	while (!__atomic_load_n(word, __ATOMIC_ACQUIRE))
+		sys6(__NR_futex, (long)word, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0);
+}
+
+static void set_and_wake(uint32_t *word)
+{
+	__atomic_store_n(word, 1, __ATOMIC_RELEASE);
+	sys6(__NR_futex, (long)word, FUTEX_WAKE_PRIVATE, 0x7fffffff, 0, 0, 0);
+}
+
+/* A new thread's first and only function: it becomes the snapshot's
+ * thread, says so, waits for every other one, and returns to the
+ * process's code through its own frame. */
+__attribute__((noreturn, used)) static void thread_main(struct rst_thread *t)
+{
+	thread_identity(t->comm, t->tls, t->clear_child_tid, t->robust_list, t->rseq, t->rseq_len,
+			t->rseq_sig);
+	requeue_signals(t->sigqueue, t->nsigqueue, t->sigpending);
+	set_and_wake(&t->ready);
+	wait_for(t->go);
+	arch_sigreturn(t->sigframe_sp);
+}
+
+/* uapi sched.h: a thread of this process, as pthread_create makes one */
+#define CLONE_VM 0x00000100ul
+#define CLONE_FS 0x00000200ul
+#define CLONE_FILES 0x00000400ul
+#define CLONE_SIGHAND 0x00000800ul
+#define CLONE_THREAD 0x00010000ul
+#define CLONE_SYSVSEM 0x00040000ul
+
+struct clone_args_v2 { /* struct clone_args up to set_tid_size (CLONE_ARGS_SIZE_VER1) */
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+		set_tid_size;
+};
+
+/* Creates every other thread with the tid it had, each on its own stack
+ * in the region, and waits until all are in place. */
+static void create_threads(struct rst_args *a)
+{
+	for (uint32_t i = 0; i < a->nthreads; i++) {
+		struct rst_thread *t = &a->threads[i];
+		uint64_t tid = t->tid;
+		struct clone_args_v2 ca = {
+			.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+				 CLONE_SYSVSEM,
+			.stack = t->stack,
+			.stack_size = t->stack_len,
+			.set_tid = (uint64_t)(uintptr_t)&tid,
+			.set_tid_size = 1,
+		};
+		long r = arch_clone_thread(&ca, sizeof(ca), thread_main, t);
+		check(r, "clone3 of the thread with tid", tid);
+		if ((uint64_t)r != tid)
+			fail("clone3 gave another tid than", tid, -17);
+	}
+	for (uint32_t i = 0; i < a->nthreads; i++)
+		wait_for(&a->threads[i].ready);
 }
 
 /* Unmaps the whole user address space but the kept ranges (any order,
@@ -298,17 +387,16 @@ __attribute__((noreturn, used, noipa)) void rst_restore(struct rst_args *a)
 	fill_pages(a);
 	check(sys6(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&a->mm, sizeof(a->mm), 0, 0),
 	      "prctl(PR_SET_MM_MAP)", a->mm.start_code);
-	check(sys6(__NR_prctl, PR_SET_NAME, (long)a->comm, 0, 0, 0, 0), "prctl(PR_SET_NAME)", 0);
-	arch_set_tls(a);
-	sys(__NR_set_tid_address, a->clear_child_tid, 0, 0);
-	check(sys(__NR_set_robust_list, a->robust_list, 24, 0), "set_robust_list", a->robust_list);
-	if (a->rseq)
-		check(sys6(__NR_rseq, (long)a->rseq, a->rseq_len, 0, a->rseq_sig, 0, 0), "rseq",
-		      a->rseq);
-	signals(a);
+	thread_identity(a->comm, a->tls, a->clear_child_tid, a->robust_list, a->rseq, a->rseq_len,
+			a->rseq_sig);
+	signal_actions(a);
+	requeue_signals(a->sigqueue, a->nsigqueue, a->sigpending | a->sigpending_shared);
+	create_threads(a);
 	/* The image and the mapped files are no longer needed; the process's
 	 * own fds are all below them (restore-files.c). */
 	check(sys(__NR_close_range, a->close_from, ~0u, 0), "close_range", a->close_from);
+	/* every thread goes on from here, none before all are in place */
+	set_and_wake(&a->go);
 	arch_sigreturn(a->sigframe_sp);
 }
 

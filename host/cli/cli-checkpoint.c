@@ -102,6 +102,8 @@ static void print_json(const char *vm, guint32 pid, const char *output, const Sv
 	MEMBER("file_size", int, (gint64)st->file_size);
 	MEMBER("regs_source", string, st->regs_source);
 	MEMBER("syscall", string, sv_syscall_fixup_str(st->syscall));
+	MEMBER("threads", int, st->threads);
+	MEMBER("threads_on_vcpu", int, st->threads_on_vcpu);
 	MEMBER("resumed", boolean, st->resume_error == NULL);
 #undef MEMBER
 	json_builder_end_object(b);
@@ -207,11 +209,11 @@ int sv_cmd_checkpoint(int argc, char **argv)
 			"snapvm checkpoint: guest pid %d held frozen %.0f ms (frozen in %.1f ms, "
 			"snapshot read back in %.1f ms), then killed\n",
 			pid, st.held_ms, st.freeze_ms, st.verify_ms);
-	printf("%s: pid %u, %u VMAs, %" G_GUINT64_FORMAT " pages (%" G_GUINT64_FORMAT
+	printf("%s: pid %u, %u thread%s, %u VMAs, %" G_GUINT64_FORMAT " pages (%" G_GUINT64_FORMAT
 	       " non-zero), %u file%s carried, registers from %s, syscall %s; %.1f MiB in %.0f ms\n",
-	       output, pid, st.vmas, st.pages_present, st.pages_stored, st.files,
-	       st.files == 1 ? "" : "s", st.regs_source, sv_syscall_fixup_str(st.syscall),
-	       st.file_size / 1048576.0, st.total_ms);
+	       output, pid, st.threads, st.threads == 1 ? "" : "s", st.vmas, st.pages_present,
+	       st.pages_stored, st.files, st.files == 1 ? "" : "s", st.regs_source,
+	       sv_syscall_fixup_str(st.syscall), st.file_size / 1048576.0, st.total_ms);
 	sv_checkpoint_stats_clear(&st);
 	return 0;
 }

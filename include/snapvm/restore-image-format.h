@@ -24,6 +24,10 @@
  *            sv_rimg_fd[nfds]       (open fds, by number)
  *            uint32_t groups[ngroups]
  *            uint8_t data[data_len] (pipes' unread bytes)
+ *            sv_rimg_thread[nthreads]            (threads besides the leader)
+ *            sv_rimg_named[nthread_regs]         (their registers, a slice each)
+ *            sv_rimg_sigqueue[nthread_sigqueue]  (their queued signals, a slice each)
+ *            uint8_t thread_fpu[thread_fpu_len]  (their FPU states)
  *            strings (paths; NUL-terminated)
  *   page-aligned: carried file contents, then page data
  *
@@ -121,6 +125,31 @@ struct sv_rimg_header {
 	uint64_t rlimits[SV_RIMG_RLIMITS][2]; /* (cur, max), RLIMIT_* order */
 	/* interval timers, ns: (time left, period); ITIMER_REAL, VIRTUAL, PROF */
 	uint64_t itimers[3][2];
+
+	/* threads besides the leader, whose are the task fields above; 0 for
+	 * a single-threaded process */
+	uint32_t nthreads, nthread_regs, nthread_sigqueue, pad2;
+	uint64_t off_threads, off_thread_regs, off_thread_sigqueue, off_thread_fpu, thread_fpu_len;
+};
+
+/* One more thread: the restorer recreates it with its own tid, sets what
+ * the kernel keeps per thread, and lets it run only once every thread is
+ * in place, through an rt_sigreturn frame of its own. The fields are the
+ * header's task fields of the same names, for this thread. */
+struct sv_rimg_thread {
+	uint32_t tid;
+	uint32_t first_reg, nregs;	    /* its slice of the thread registers */
+	uint32_t first_sigqueue, nsigqueue; /* its slice of the thread signal queue */
+	uint32_t fpu_size;
+	uint64_t fpu_off; /* into thread_fpu, 64-byte aligned */
+	uint64_t fpu_features;
+	uint64_t clear_child_tid, robust_list, rseq;
+	uint32_t rseq_len, rseq_sig;
+	uint64_t sigblocked, sigpending;
+	uint64_t sigaltstack_sp, sigaltstack_size;
+	uint32_t sigaltstack_flags;
+	uint32_t pad;
+	char comm[16];
 };
 
 struct sv_rimg_fd {

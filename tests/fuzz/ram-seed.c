@@ -177,7 +177,7 @@ guint sv_ram_seed_exercise(const SvIntrospect *in, const SvGuestMem *mem, guint3
 	step(log, "find_task", error, &ok);
 	if (!found)
 		return ok;
-	g_autoptr(SvCapture) cap = sv_capture(in, mem, &ref, NULL, NULL, NULL, NULL, &error);
+	g_autoptr(SvCapture) cap = sv_capture(in, mem, &ref, 1, NULL, NULL, NULL, NULL, &error);
 	g_assert(!cap == !!error);
 	step(log, "capture", error, &ok);
 	if (cap) {

@@ -111,7 +111,7 @@ static void test_file_name_not_utf8(void)
 	g_assert_nonnull(strstr(error->message, "not UTF-8"));
 	g_clear_error(&error);
 	SvTaskRef ref = workload();
-	g_autoptr(SvCapture) cap = sv_capture(T.in, T.mem, &ref, NULL, NULL, NULL, NULL, &error);
+	g_autoptr(SvCapture) cap = sv_capture(T.in, T.mem, &ref, 1, NULL, NULL, NULL, NULL, &error);
 	g_assert_null(cap);
 	g_assert_nonnull(strstr(error->message, "not UTF-8"));
 	/* the process list shows the (mangled) comm as valid UTF-8 */

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "724bd9ab2763a888b36db6fa5fb0039806daa4624fa103025a871a8214673329"
-#define IMAGE_HOST_PAGES_SHA256 "aa07191965751785757ebe23633d50484db7b751e5e5041d9198ed7a22db7b59"
+#define IMAGE_SHA256 "12fb7297713e38d33f3828eae06a27eab695403a5a8cc48f63ed74768cf64505"
+#define IMAGE_HOST_PAGES_SHA256 "e194c0a77295d0b8eb6843f6cf7e59b6b14fde05a9f295dc5b3bc1d805935d9a"
 
 static char *tmp_dir;
 

@@ -80,9 +80,33 @@ static void arch_place_vdso(const struct rst_args *a)
 
 /* TPIDR_EL0 is writable at EL0, and the kernel keeps it across syscalls
  * (saved and reloaded only at a context switch, tls_thread_switch). */
-static void arch_set_tls(const struct rst_args *a)
+static void arch_set_tls(const uint64_t tls[2])
 {
-	__asm__ volatile("msr tpidr_el0, %0" : : "r"(a->tls[0]) : "memory");
+	__asm__ volatile("msr tpidr_el0, %0" : : "r"(tls[0]) : "memory");
+}
+
+/* clone3 for a thread: the parent gets the new tid (or -errno); the child
+ * starts on the stack the args name, with every other register as the
+ * parent had it, so it finds fn and arg in x2 and x3 and calls fn(arg),
+ * which never returns. */
+static long arch_clone_thread(void *args, unsigned long size, void (*fn)(struct rst_thread *),
+			      struct rst_thread *arg)
+{
+	register long x8 __asm__("x8") = __NR_clone3;
+	register long x0 __asm__("x0") = (long)args;
+	register long x1 __asm__("x1") = (long)size;
+	register long x2 __asm__("x2") = (long)fn;
+	register long x3 __asm__("x3") = (long)arg;
+	__asm__ volatile("svc #0\n\t"
+			 "cbnz x0, 1f\n\t"
+			 "mov x0, x3\n\t"
+			 "blr x2\n\t"
+			 "brk #0\n"
+			 "1:"
+			 : "+r"(x0)
+			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3)
+			 : "memory");
+	return x0;
 }
 
 /* sys_rt_sigreturn (arch/arm64/kernel/signal.c) takes struct rt_sigframe

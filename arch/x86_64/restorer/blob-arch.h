@@ -39,13 +39,36 @@ static void arch_place_vdso(const struct rst_args *a)
 	      "mapping the vDSO", a->vdso_vvar_start);
 }
 
-/* tls[0] = fs_base, tls[1] = gs_base (restore-x86_64.c) */
-static void arch_set_tls(const struct rst_args *a)
+/* tls[0] = fs_base, tls[1] = gs_base (restore-x86_64.c), the calling
+ * thread's */
+static void arch_set_tls(const uint64_t tls[2])
 {
-	check(sys6(__NR_arch_prctl, ARCH_SET_FS, (long)a->tls[0], 0, 0, 0, 0),
-	      "arch_prctl(ARCH_SET_FS)", a->tls[0]);
-	check(sys6(__NR_arch_prctl, ARCH_SET_GS, (long)a->tls[1], 0, 0, 0, 0),
-	      "arch_prctl(ARCH_SET_GS)", a->tls[1]);
+	check(sys6(__NR_arch_prctl, ARCH_SET_FS, (long)tls[0], 0, 0, 0, 0),
+	      "arch_prctl(ARCH_SET_FS)", tls[0]);
+	check(sys6(__NR_arch_prctl, ARCH_SET_GS, (long)tls[1], 0, 0, 0, 0),
+	      "arch_prctl(ARCH_SET_GS)", tls[1]);
+}
+
+/* clone3 for a thread: the parent gets the new tid (or -errno); the child
+ * starts on the stack the args name, with every other register as the
+ * parent had it, so it finds fn and arg where the parent put them (rdx and
+ * r12 are not touched by syscall) and calls fn(arg), which never returns. */
+static long arch_clone_thread(void *args, unsigned long size, void (*fn)(struct rst_thread *),
+			      struct rst_thread *arg)
+{
+	long ret;
+	register long r12 __asm__("r12") = (long)arg;
+	__asm__ volatile("syscall\n\t"
+			 "testq %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "movq %%r12, %%rdi\n\t"
+			 "call *%%rdx\n\t"
+			 "hlt\n"
+			 "1:"
+			 : "=a"(ret)
+			 : "0"(__NR_clone3), "D"(args), "S"(size), "d"(fn), "r"(r12)
+			 : "rcx", "r11", "memory");
+	return ret;
 }
 
 /* rt_sigreturn takes the frame at sp - 8: registers, flags, the FPU image
