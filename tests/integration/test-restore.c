@@ -42,8 +42,9 @@ static char *tmpdir;
 static char *snapvm;
 static char *fpu_snapshot;
 
-static const char *const workloads[] = { "counter",   "fpu",   "tls",	  "memory",   "sleeper",
-					 "blockread", "fdenv", "handler", "unlinked", NULL };
+static const char *const workloads[] = { "counter",  "fpu",	  "tls",   "memory",
+					 "sleeper",  "blockread", "fdenv", "handler",
+					 "unlinked", "threads",	  NULL };
 
 static void require_guest(void)
 {
@@ -372,6 +373,64 @@ static void test_chained(void)
 	assert_continuation(out, status, "counter", steps);
 }
 
+/* A number after "key" in the CLI's --json output, or -1. */
+static gint64 json_number(const char *json, const char *key)
+{
+	g_autofree char *quoted = g_strdup_printf("\"%s\"", key);
+	const char *p = json ? strstr(json, quoted) : NULL;
+	if (!p || !(p = strchr(p + strlen(quoted), ':')))
+		return -1;
+	return g_ascii_strtoll(p + 1, NULL, 10);
+}
+
+/* Threads caught running on vCPUs: a guest of its own with 2 vCPUs, the
+ * four threads computing flat out, checkpointed without --kill (nothing
+ * freezes them) until a pause finds some in user mode on a vCPU - their
+ * registers and FPU then come from the vCPU, the others' from memory -
+ * and that snapshot restores exactly. */
+static void test_threads_on_vcpus(void)
+{
+	require_guest();
+	if (!guest)
+		return;
+	const long steps = 300;
+	g_autofree char *prog = sv_test_workload("threads", arch_name);
+	g_autofree char *name = g_strdup_printf("threads2-%s", arch_name);
+	const char *run[] = { "run", "--accel", "tcg", "--arch",   arch_name, "--vcpus",
+			      "2",   "--name",	name,  "--detach", "--json",  "--",
+			      prog,  "300",	"0",   NULL };
+	g_autofree char *json = NULL;
+	g_assert_cmpint(snapvm_cmd(run, &json, NULL), ==, 0);
+	gint64 pid = json_number(json, "pid");
+	g_assert_cmpint(pid, >, 0);
+	g_autofree char *pid_s = g_strdup_printf("%" G_GINT64_FORMAT, pid);
+	g_autofree char *file = NULL;
+	gint64 on_vcpu = 0;
+	for (guint i = 0; i < 12 && on_vcpu <= 0; i++) {
+		g_free(file);
+		file = g_strdup_printf("%s/threads-vcpus-%u.svs", tmpdir, i);
+		g_autofree char *out = NULL;
+		const char *ck[] = {
+			"checkpoint", name, "--pid", pid_s, "-o", file, "--json", NULL
+		};
+		g_assert_cmpint(snapvm_cmd(ck, &out, NULL), ==, 0);
+		g_assert_cmpint(json_number(out, "threads"), ==, 5);
+		on_vcpu = json_number(out, "threads_on_vcpu");
+		g_test_message("checkpoint %u: %" G_GINT64_FORMAT " of 5 threads on a vCPU", i,
+			       on_vcpu);
+	}
+	const char *stop[] = { "stop", name, NULL };
+	snapvm_cmd(stop, NULL, NULL);
+	if (on_vcpu <= 0) {
+		g_test_incomplete("no thread was caught on a vCPU in user mode in 12 pauses");
+		return;
+	}
+	g_autofree char *out = NULL;
+	const char *restore[] = { "restore", file, NULL };
+	int status = snapvm_cmd(restore, &out, NULL);
+	assert_continuation(out, status, "threads", steps);
+}
+
 /* Refused before any guest boots. */
 static void test_refusals(void)
 {
@@ -461,13 +520,26 @@ int main(int argc, char **argv)
 	sv_test_state_dir();
 	snapvm = sv_test_build_path("host/snapvm");
 	static const Case cases[] = {
-		{ "counter", 30, 60, 500 },    { "counter", 30, 60, 1400 },
-		{ "fpu", 30, 60, 800 },	       { "tls", 30, 60, 800 },
-		{ "sleeper", 30, 60, 800 },    { "memory", 20, 60, 500 },
-		{ "memory", 20, 60, 1100 },    { "blockread", 30, 60, 500 },
-		{ "blockread", 30, 60, 1000 }, { "blockread", 30, 60, 1500 },
-		{ "fdenv", 30, 60, 500 },      { "fdenv", 30, 60, 1200 },
+		{ "counter", 30, 60, 500 },
+		{ "counter", 30, 60, 1400 },
+		{ "fpu", 30, 60, 800 },
+		{ "tls", 30, 60, 800 },
+		{ "sleeper", 30, 60, 800 },
+		{ "memory", 20, 60, 500 },
+		{ "memory", 20, 60, 1100 },
+		{ "blockread", 30, 60, 500 },
+		{ "blockread", 30, 60, 1000 },
+		{ "blockread", 30, 60, 1500 },
+		{ "fdenv", 30, 60, 500 },
+		{ "fdenv", 30, 60, 1200 },
 		{ "handler", 30, 60, 800 },
+		/* four threads: thread 0 asleep while the others compute or
+		 * wait for their turn (condition variable), or all at the
+		 * round's barrier; main in pthread_join */
+		{ "threads", 30, 60, 500 },
+		{ "threads", 30, 60, 1300 },
+		/* all computing: caught on the way to user mode or in it */
+		{ "threads", 300, 0, 900 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */
@@ -485,6 +557,8 @@ int main(int argc, char **argv)
 	 * under another pid (restore-pid.c) */
 	g_autofree char *chained = PATH("%s", "run/chained/counter");
 	g_test_add_func(chained, test_chained);
+	g_autofree char *on_vcpus = PATH("%s", "threads/on-vcpus");
+	g_test_add_func(on_vcpus, test_threads_on_vcpus);
 	g_autofree char *kill_exact = PATH("%s", "kill/exact-tail-at-random-moments");
 	g_test_add_func(kill_exact, test_kill_exact);
 	g_autofree char *kill_fails = PATH("%s", "kill/write-fails-left-running");

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* threads [steps] [interval_ms]: four pthreads, each keeping a hash chain
+/* threads [steps] [interval_ms] [nthreads] [mib]: four pthreads (or
+ * nthreads, 1-4; with 1 the main thread does the work itself, alone), each keeping a hash chain
  * in a __thread variable and a running sum in a double (live in an FP/SIMD
  * register while it computes), printing one line per step in turn - thread
  * 0, 1, 2, 3, handed on by a condition variable - then meeting at a
@@ -7,20 +8,22 @@
  * step and wait for their turn. The main thread waits in pthread_join.
  * Every thread checks each step that its TLS and its tid are still its
  * own: a restore that mixes up threads, loses a thread pointer, an FP
- * register or a tid fails here. */
+ * register or a tid fails here. mib: that many MiB of heap touched first
+ * (default 0), so that runs with and without threads can be compared at
+ * the same memory size. */
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "workload.h"
 
-#define NTHREADS 4
+#define MAX_THREADS 4
 #define WORK 200000 /* hash steps per line: about 10 ms under TCG */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t turn_changed = PTHREAD_COND_INITIALIZER;
 static pthread_barrier_t round_done;
-static int turn;
+static int turn, nthreads = MAX_THREADS;
 
 static __thread int my_index = -1;
 static __thread uint64_t chain;
@@ -64,7 +67,7 @@ static void *work(void *data)
 			pthread_cond_wait(&turn_changed, &lock);
 		printf("threads step %ld thread %d chain %016llx sum %.0f\n", step, w->index,
 		       (unsigned long long)chain, sum);
-		turn = (turn + 1) % NTHREADS;
+		turn = (turn + 1) % nthreads;
 		pthread_cond_broadcast(&turn_changed);
 		pthread_mutex_unlock(&lock);
 		pthread_barrier_wait(&round_done);
@@ -77,9 +80,27 @@ static void *work(void *data)
 int main(int argc, char **argv)
 {
 	struct workload_args a = workload_parse(argc, argv, 10, 20);
-	struct worker w[NTHREADS];
-	pthread_barrier_init(&round_done, NULL, NTHREADS);
-	for (int i = 0; i < NTHREADS; i++) {
+	long mib = argc > 4 ? strtol(argv[4], NULL, 10) : 0;
+	if (argc > 3)
+		nthreads = (int)strtol(argv[3], NULL, 10);
+	if (nthreads < 1 || nthreads > MAX_THREADS || mib < 0 || mib > 4096) {
+		fprintf(stderr, "usage: %s [steps] [interval_ms] [nthreads 1-4] [mib]\n", argv[0]);
+		return 2;
+	}
+	if (mib) {
+		volatile char *heap = malloc((size_t)mib << 20);
+		for (long i = 0; heap && i < mib << 20; i += 4096)
+			heap[i] = (char)(i >> 12 | 1);
+	}
+	struct worker w[MAX_THREADS];
+	pthread_barrier_init(&round_done, NULL, (unsigned)nthreads);
+	if (nthreads == 1) {
+		w[0] = (struct worker){ .index = 0, .args = a };
+		uint64_t r = (uint64_t)(uintptr_t)work(&w[0]);
+		printf("threads done %ld %016llx\n", a.steps, (unsigned long long)r);
+		return 0;
+	}
+	for (int i = 0; i < nthreads; i++) {
 		w[i] = (struct worker){ .index = i, .args = a };
 		if (pthread_create(&w[i].thread, NULL, work, &w[i])) {
 			printf("threads FAILED: pthread_create\n");
@@ -87,7 +108,7 @@ int main(int argc, char **argv)
 		}
 	}
 	uint64_t all = 0;
-	for (int i = 0; i < NTHREADS; i++) {
+	for (int i = 0; i < nthreads; i++) {
 		void *r;
 		pthread_join(w[i].thread, &r);
 		all = all * 31 + (uint64_t)(uintptr_t)r;
