@@ -6,6 +6,7 @@
  * rseq registration.
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <string.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
@@ -60,4 +61,19 @@ int rst_forget_rseq(void)
 		if (syscall(SYS_rseq, area, sizes[i], RSEQ_FLAG_UNREGISTER, RSEQ_SIG) == 0)
 			return 0;
 	return -errno;
+}
+
+void *rst_take(struct rst_region *rg, size_t bytes)
+{
+	size_t at = (rg->at + 63) & ~(size_t)63;
+	if (at > rg->len || bytes > rg->len - at)
+		rst_die("restorer region too small (%zu bytes more at %zu of %zu)", bytes, at,
+			rg->len);
+	rg->at = at + bytes;
+	return rg->base + at;
+}
+
+void rst_futex_wake(uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
 }

@@ -33,8 +33,7 @@
 
 #define PAGE 4096ul
 #define BLOB_STACK (64ul * 1024)
-#define THREAD_STACK (16ul * 1024) /* each other thread's, until its sigreturn */
-#define AUXV_MAX_BYTES 416	   /* sizeof(mm->saved_auxv) on x86_64 and arm64 */
+#define AUXV_MAX_BYTES 416 /* sizeof(mm->saved_auxv) on x86_64 and arm64 */
 
 #define die rst_die
 #define str rst_str
@@ -269,52 +268,6 @@ static int prepare_file(const struct sv_rimg_header *h, const struct sv_rimg_fil
 	return fd;
 }
 
-/* The header as thread t sees it: its own task fields, registers and FPU
- * in place of the leader's, for the arch's frame builder. */
-static struct sv_rimg_header thread_header(const struct sv_rimg_header *h,
-					   const struct sv_rimg_thread *t)
-{
-	struct sv_rimg_header th = *h;
-	th.nregs = t->nregs;
-	th.fpu_size = t->fpu_size;
-	th.fpu_features = t->fpu_features;
-	th.sigblocked = t->sigblocked;
-	th.sigaltstack_sp = t->sigaltstack_sp;
-	th.sigaltstack_size = t->sigaltstack_size;
-	th.sigaltstack_flags = t->sigaltstack_flags;
-	return th;
-}
-
-/* Checks every other thread's slices of the thread tables, its FPU state
- * against the CPU, and that its tid is free here; returns the region
- * bytes they need (frames, stacks, records, queues). */
-static size_t check_threads(const struct sv_rimg_header *h, const struct sv_rimg_thread *threads,
-			    const uint8_t *tfpu)
-{
-	size_t need = 0;
-	char msg[512];
-	for (uint32_t i = 0; i < h->nthreads; i++) {
-		const struct sv_rimg_thread *t = &threads[i];
-		if (t->first_reg > h->nthread_regs || t->nregs > h->nthread_regs - t->first_reg ||
-		    t->first_sigqueue > h->nthread_sigqueue ||
-		    t->nsigqueue > h->nthread_sigqueue - t->first_sigqueue ||
-		    t->fpu_off > h->thread_fpu_len || t->fpu_size > h->thread_fpu_len - t->fpu_off)
-			die("corrupt restore image: thread %u's tables out of bounds", t->tid);
-		if (t->tid < 2 || t->tid == h->pid)
-			die("corrupt restore image: thread id %u", t->tid);
-		struct sv_rimg_header th = thread_header(h, t);
-		if (rst_arch_check_cpu(&th, tfpu + t->fpu_off, msg, sizeof(msg)))
-			die("thread %u: %s", t->tid, msg);
-		if (kill((pid_t)t->tid, 0) == 0 || errno != ESRCH)
-			die("thread id %u is taken in this guest: the process's thread cannot have "
-			    "it back",
-			    t->tid);
-		need += sizeof(struct rst_thread) + 64 + rst_arch_sigframe_size(&th) + 64 +
-			THREAD_STACK + t->nsigqueue * sizeof(struct sv_rimg_sigqueue) + 64;
-	}
-	return need;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -369,7 +322,8 @@ int main(int argc, char **argv)
 	char msg[512];
 	if (rst_arch_check_cpu(h, fpu, msg, sizeof(msg)))
 		die("%s", msg);
-	size_t threads_need = check_threads(h, threads, tfpu);
+	size_t threads_need = rst_threads_check(h, threads, tfpu);
+	rst_threads_park(h, threads);
 
 	/* The vDSO: the same kernel maps the same one; a different size means
 	 * a different kernel, whose vDSO code the process cannot use. */
@@ -440,7 +394,8 @@ int main(int argc, char **argv)
 	size_t need = blob_len + 64 + sizeof(struct rst_args) + 64 +
 		      h->nvmas * sizeof(struct rst_vma) + h->nruns * sizeof(struct rst_run) +
 		      h->nsigactions * sizeof(*acts) + h->nsigqueue * sizeof(*sigq) +
-		      AUXV_MAX_BYTES + frame_len + 16 * 8 + BLOB_STACK + threads_need;
+		      AUXV_MAX_BYTES + frame_len + 16 * 8 + 8 * 64 /* alignment */ + BLOB_STACK +
+		      threads_need;
 	size_t region_len = (need + PAGE - 1) & ~(PAGE - 1);
 	uint64_t region = find_gap(region_len, own, nown, vmas, h->nvmas);
 	if (!region)
@@ -451,13 +406,8 @@ int main(int argc, char **argv)
 		die("cannot map the restorer at 0x%llx: %s", (unsigned long long)region,
 		    strerror(errno));
 	memcpy(r, rst_blob_start, blob_len);
-	size_t at = (blob_len + 63) & ~(size_t)63;
-#define TAKE(type, count)                                              \
-	({                                                             \
-		type *p_ = (type *)(r + at);                           \
-		at = (at + (count) * sizeof(type) + 63) & ~(size_t)63; \
-		p_;                                                    \
-	})
+	struct rst_region rg = { .base = r, .at = blob_len, .len = region_len - BLOB_STACK };
+#define TAKE(type, count) ((type *)rst_take(&rg, (count) * sizeof(type)))
 	struct rst_args *a = TAKE(struct rst_args, 1);
 	memset(a, 0, sizeof(*a));
 	a->region_start = region;
@@ -545,42 +495,7 @@ int main(int argc, char **argv)
 	if (rst_arch_build_sigframe(frame, frame_len, h, regs, fpu, &a->sigframe_sp, msg,
 				    sizeof(msg)))
 		die("%s", msg);
-	a->nthreads = h->nthreads;
-	a->threads = TAKE(struct rst_thread, h->nthreads);
-	for (uint32_t i = 0; i < h->nthreads; i++) {
-		const struct sv_rimg_thread *t = &threads[i];
-		struct rst_thread *rt = &a->threads[i];
-		struct sv_rimg_header th = thread_header(h, t);
-		const struct sv_rimg_named *regs_i = tregs + t->first_reg;
-		struct rst_args tls = { 0 };
-		rst_arch_tls(&th, regs_i, &tls);
-		*rt = (struct rst_thread){
-			.tid = t->tid,
-			.go = &a->go,
-			.tls = { tls.tls[0], tls.tls[1] },
-			.clear_child_tid = t->clear_child_tid,
-			.robust_list = t->robust_list,
-			.rseq = t->rseq,
-			.rseq_len = t->rseq_len,
-			.rseq_sig = t->rseq_sig,
-			.nsigqueue = t->nsigqueue,
-			.sigpending = t->sigpending,
-		};
-		memcpy(rt->comm, t->comm, sizeof(rt->comm));
-		rt->comm[15] = '\0';
-		rt->sigqueue = TAKE(struct sv_rimg_sigqueue, t->nsigqueue);
-		memcpy(rt->sigqueue, tsigq + t->first_sigqueue, t->nsigqueue * sizeof(*tsigq));
-		size_t tframe_len = rst_arch_sigframe_size(&th);
-		uint8_t *tframe = TAKE(uint8_t, tframe_len);
-		if (rst_arch_build_sigframe(tframe, tframe_len, &th, regs_i, tfpu + t->fpu_off,
-					    &rt->sigframe_sp, msg, sizeof(msg)))
-			die("thread %u: %s", t->tid, msg);
-		uint8_t *stack = TAKE(uint8_t, THREAD_STACK);
-		rt->stack = (uint64_t)(uintptr_t)stack;
-		rt->stack_len = THREAD_STACK;
-	}
-	if (at + BLOB_STACK > region_len)
-		die("restorer region too small");
+	rst_threads_fill(h, threads, tregs, tsigq, tfpu, groups, a, &rg);
 	uint64_t stack_top = region + region_len - 64;
 #undef TAKE
 	if (personality(h->personality) < 0)
@@ -589,5 +504,6 @@ int main(int argc, char **argv)
 	if (err)
 		die("cannot unregister the restorer's own rseq area: %s", strerror(-err));
 	rst_itimers_arm(h);
+	rst_threads_release(a, region);
 	rst_arch_jump(region, stack_top, a);
 }

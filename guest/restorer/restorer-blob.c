@@ -17,11 +17,11 @@
  * vDSO where the arch can map a new one),
  * maps every VMA of the snapshot at its address, reads the stored pages
  * into place from the image file, restores mm fields, TLS, vDSO position,
- * signal state, rseq, robust list and tid address; recreates every other
- * thread with its own tid (clone3 with set_tid), each setting its own
- * per-thread state and then waiting until all are in place; and finally
- * every thread loads its registers and FPU/SIMD state with rt_sigreturn
- * over a frame the restorer built for it. The region itself stays mapped (one small anonymous
+ * signal state, rseq, robust list and tid address; lets every other thread
+ * (created by the restorer with its tid, parked until now) set its own
+ * per-thread state and waits until all are in place; and finally every
+ * thread loads its registers and FPU/SIMD state with rt_sigreturn over a
+ * frame the restorer built for it. The region itself stays mapped (one small anonymous
  * mapping more than the original had): unmapping the code that runs the
  * final sigreturn would need a tracer, as CRIU uses.
  *
@@ -55,6 +55,7 @@
 __attribute__((noreturn)) static void fail(const char *what, uint64_t addr, long err);
 static void check(long r, const char *what, uint64_t addr);
 __attribute__((noreturn)) void rst_restore(struct rst_args *a);
+__attribute__((noreturn)) void rst_thread_main(struct rst_thread *t);
 
 /* sys6(), USER_END, rst_entry() and the arch_*() steps */
 #include "blob-arch.h"
@@ -280,67 +281,45 @@ static void thread_identity(const char *comm, const uint64_t tls[2], uint64_t cl
 #define FUTEX_WAIT_PRIVATE 128
 #define FUTEX_WAKE_PRIVATE 129
 
-/* Waits until *word is non-zero. */
-static void wait_for(uint32_t *word)
+/* Waits until *word is at least value. */
+static void wait_until(uint32_t *word, uint32_t value)
 {
-	while (!__atomic_load_n(word, __ATOMIC_ACQUIRE))
-		sys6(__NR_futex, (long)word, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0);
+	uint32_t now;
+	while ((now = __atomic_load_n(word, __ATOMIC_ACQUIRE)) < value)
+		sys6(__NR_futex, (long)word, FUTEX_WAIT_PRIVATE, now, 0, 0, 0);
 }
 
-static void set_and_wake(uint32_t *word)
+static void set_and_wake(uint32_t *word, uint32_t value)
 {
-	__atomic_store_n(word, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(word, value, __ATOMIC_RELEASE);
 	sys6(__NR_futex, (long)word, FUTEX_WAKE_PRIVATE, 0x7fffffff, 0, 0, 0);
 }
 
-/* A new thread's first and only function: it becomes the snapshot's
- * thread, says so, waits for every other one, and returns to the
- * process's code through its own frame. */
-__attribute__((noreturn, used)) static void thread_main(struct rst_thread *t)
+/* Each other thread enters the blob here (rst_entry, from its parking
+ * place in the restorer): it says it is in the region, waits for the
+ * process's memory, becomes the snapshot's thread, says so, waits for
+ * every other one, and returns to the process's code through its own
+ * frame. */
+__attribute__((noreturn, used)) void rst_thread_main(struct rst_thread *t)
 {
+	set_and_wake(&t->ready, RST_THREAD_IN_REGION);
+	wait_until(t->stage, RST_STAGE_MEMORY);
+	/* per thread in Linux, set by the restorer for the leader only */
+	check(sys(__NR_personality, t->personality, 0, 0), "personality", t->personality);
+	check(sys(__NR_setgroups, t->ngroups, t->groups, 0), "setgroups", t->ngroups);
 	thread_identity(t->comm, t->tls, t->clear_child_tid, t->robust_list, t->rseq, t->rseq_len,
 			t->rseq_sig);
 	requeue_signals(t->sigqueue, t->nsigqueue, t->sigpending);
-	set_and_wake(&t->ready);
-	wait_for(t->go);
+	set_and_wake(&t->ready, RST_THREAD_READY);
+	wait_until(t->stage, RST_STAGE_GO);
 	arch_sigreturn(t->sigframe_sp);
 }
 
-/* uapi sched.h: a thread of this process, as pthread_create makes one */
-#define CLONE_VM 0x00000100ul
-#define CLONE_FS 0x00000200ul
-#define CLONE_FILES 0x00000400ul
-#define CLONE_SIGHAND 0x00000800ul
-#define CLONE_THREAD 0x00010000ul
-#define CLONE_SYSVSEM 0x00040000ul
-
-struct clone_args_v2 { /* struct clone_args up to set_tid_size (CLONE_ARGS_SIZE_VER1) */
-	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-		set_tid_size;
-};
-
-/* Creates every other thread with the tid it had, each on its own stack
- * in the region, and waits until all are in place. */
-static void create_threads(struct rst_args *a)
+/* Waits until every other thread has reached state. */
+static void wait_threads(struct rst_args *a, uint32_t state)
 {
-	for (uint32_t i = 0; i < a->nthreads; i++) {
-		struct rst_thread *t = &a->threads[i];
-		uint64_t tid = t->tid;
-		struct clone_args_v2 ca = {
-			.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
-				 CLONE_SYSVSEM,
-			.stack = t->stack,
-			.stack_size = t->stack_len,
-			.set_tid = (uint64_t)(uintptr_t)&tid,
-			.set_tid_size = 1,
-		};
-		long r = arch_clone_thread(&ca, sizeof(ca), thread_main, t);
-		check(r, "clone3 of the thread with tid", tid);
-		if ((uint64_t)r != tid)
-			fail("clone3 gave another tid than", tid, -17);
-	}
 	for (uint32_t i = 0; i < a->nthreads; i++)
-		wait_for(&a->threads[i].ready);
+		wait_until(&a->threads[i].ready, state);
 }
 
 /* Unmaps the whole user address space but the kept ranges (any order,
@@ -368,6 +347,8 @@ static void unmap_all_but(uint64_t keep[][2], int n)
 
 __attribute__((noreturn, used, noipa)) void rst_restore(struct rst_args *a)
 {
+	/* the other threads leave the restorer's code for the region first */
+	wait_threads(a, RST_THREAD_IN_REGION);
 	/* Everything else goes: the restorer's code, data, heap, stack.
 	 * Kept: the region, the staging area (unlocked: moved pages must not
 	 * carry VM_LOCKED into the process), and the vDSO where the arch can
@@ -391,12 +372,13 @@ __attribute__((noreturn, used, noipa)) void rst_restore(struct rst_args *a)
 			a->rseq_sig);
 	signal_actions(a);
 	requeue_signals(a->sigqueue, a->nsigqueue, a->sigpending | a->sigpending_shared);
-	create_threads(a);
+	set_and_wake(&a->stage, RST_STAGE_MEMORY);
+	wait_threads(a, RST_THREAD_READY);
 	/* The image and the mapped files are no longer needed; the process's
 	 * own fds are all below them (restore-files.c). */
 	check(sys(__NR_close_range, a->close_from, ~0u, 0), "close_range", a->close_from);
 	/* every thread goes on from here, none before all are in place */
-	set_and_wake(&a->go);
+	set_and_wake(&a->stage, RST_STAGE_GO);
 	arch_sigreturn(a->sigframe_sp);
 }
 

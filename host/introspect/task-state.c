@@ -134,8 +134,9 @@ GArray *sv_introspect_threads(const SvIntrospect *in, const SvTaskRef *leader, G
 	if (!sv_introspect_read(in, head, raw, 8, error))
 		return NULL;
 	gboolean leader_seen = FALSE;
-	for (next = sv_get_le64(raw); next != head;) {
-		if (threads->len > SV_TASK_MAX_THREADS || next < node_off) {
+	next = sv_get_le64(raw);
+	for (guint n = 0; next != head; n++) {
+		if (n >= SV_TASK_MAX_THREADS || next < node_off) {
 			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
 				    "guest pid %u: its thread list is over %u long or broken",
 				    leader->pid, SV_TASK_MAX_THREADS);
@@ -147,7 +148,7 @@ GArray *sv_introspect_threads(const SvIntrospect *in, const SvTaskRef *leader, G
 		    !sv_introspect_read(in, next, raw, 8, error))
 			return NULL;
 		next = sv_get_le64(raw);
-		if (task == leader->task) {
+		if (task == leader->task && !leader_seen) {
 			leader_seen = TRUE;
 			continue;
 		}

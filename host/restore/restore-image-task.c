@@ -70,6 +70,7 @@ static gboolean thread_record(struct sv_rimg_thread *th, GVariant *d, GError **e
 		{ SV_TASK_RSEQ_LEN, &th->rseq_len },
 		{ SV_TASK_RSEQ_SIG, &th->rseq_sig },
 		{ SV_TASK_SIGALTSTACK_FLAGS, &th->sigaltstack_flags },
+		{ SV_TASK_PERSONALITY, &th->personality },
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(narrow); i++) {
 		if (!need_int(d, narrow[i].key, &v, error))
@@ -87,7 +88,7 @@ static gboolean thread_record(struct sv_rimg_thread *th, GVariant *d, GError **e
 /* The header's pid, comm and task fields: the leader's. */
 static gboolean task_fields(struct sv_rimg_header *h, GVariant *task, GError **error)
 {
-	guint64 pid, v;
+	guint64 pid;
 	struct sv_rimg_thread lt = { 0 };
 	if (!need_int(task, SV_TASK_PID, &pid, error) || !thread_record(&lt, task, error))
 		return FALSE;
@@ -108,11 +109,8 @@ static gboolean task_fields(struct sv_rimg_header *h, GVariant *task, GError **e
 	h->sigaltstack_sp = lt.sigaltstack_sp;
 	h->sigaltstack_size = lt.sigaltstack_size;
 	h->sigaltstack_flags = lt.sigaltstack_flags;
-	if (!need_int(task, SV_TASK_SIGPENDING_SHARED, &h->sigpending_shared, error) ||
-	    !need_int(task, SV_TASK_PERSONALITY, &v, error))
-		return FALSE;
-	h->personality = (guint32)v;
-	return TRUE;
+	h->personality = lt.personality;
+	return need_int(task, SV_TASK_SIGPENDING_SHARED, &h->sigpending_shared, error);
 }
 
 static gboolean signal_actions(GArray *out, GVariant *task, GError **error)

@@ -148,7 +148,7 @@ struct sv_rimg_thread {
 	uint64_t sigblocked, sigpending;
 	uint64_t sigaltstack_sp, sigaltstack_size;
 	uint32_t sigaltstack_flags;
-	uint32_t pad;
+	uint32_t personality;
 	char comm[16];
 };
 

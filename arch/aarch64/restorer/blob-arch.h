@@ -85,30 +85,6 @@ static void arch_set_tls(const uint64_t tls[2])
 	__asm__ volatile("msr tpidr_el0, %0" : : "r"(tls[0]) : "memory");
 }
 
-/* clone3 for a thread: the parent gets the new tid (or -errno); the child
- * starts on the stack the args name, with every other register as the
- * parent had it, so it finds fn and arg in x2 and x3 and calls fn(arg),
- * which never returns. */
-static long arch_clone_thread(void *args, unsigned long size, void (*fn)(struct rst_thread *),
-			      struct rst_thread *arg)
-{
-	register long x8 __asm__("x8") = __NR_clone3;
-	register long x0 __asm__("x0") = (long)args;
-	register long x1 __asm__("x1") = (long)size;
-	register long x2 __asm__("x2") = (long)fn;
-	register long x3 __asm__("x3") = (long)arg;
-	__asm__ volatile("svc #0\n\t"
-			 "cbnz x0, 1f\n\t"
-			 "mov x0, x3\n\t"
-			 "blr x2\n\t"
-			 "brk #0\n"
-			 "1:"
-			 : "+r"(x0)
-			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3)
-			 : "memory");
-	return x0;
-}
-
 /* sys_rt_sigreturn (arch/arm64/kernel/signal.c) takes struct rt_sigframe
  * at sp, which must be 16-byte aligned: x0-x30, sp, pc, pstate, the
  * FPSIMD record, the signal mask and the altstack. */
@@ -124,8 +100,9 @@ __attribute__((noreturn)) static void arch_sigreturn(uint64_t sp)
 	__builtin_unreachable();
 }
 
-/* First byte of the blob: the restorer jumps here with x0 = args and the
- * stack inside the region. (GCC has no naked functions on aarch64.) */
+/* First byte of the blob: the restorer jumps here with x0 = args, x1 =
+ * NULL and the stack inside the region; each other thread with x1 = its
+ * record and its own stack. (GCC has no naked functions on aarch64.) */
 __asm__(".pushsection .text.entry, \"ax\"\n"
 	".globl rst_entry\n"
 	".type rst_entry, %function\n"
@@ -133,6 +110,11 @@ __asm__(".pushsection .text.entry, \"ax\"\n"
 	"\tmov x9, sp\n"
 	"\tand x9, x9, #-16\n"
 	"\tmov sp, x9\n"
+	"\tcbz x1, 1f\n"
+	"\tmov x0, x1\n"
+	"\tbl rst_thread_main\n"
+	"\tbrk #0\n"
+	"1:\n"
 	"\tbl rst_restore\n"
 	"\tbrk #0\n"
 	".popsection\n");

@@ -49,28 +49,6 @@ static void arch_set_tls(const uint64_t tls[2])
 	      "arch_prctl(ARCH_SET_GS)", tls[1]);
 }
 
-/* clone3 for a thread: the parent gets the new tid (or -errno); the child
- * starts on the stack the args name, with every other register as the
- * parent had it, so it finds fn and arg where the parent put them (rdx and
- * r12 are not touched by syscall) and calls fn(arg), which never returns. */
-static long arch_clone_thread(void *args, unsigned long size, void (*fn)(struct rst_thread *),
-			      struct rst_thread *arg)
-{
-	long ret;
-	register long r12 __asm__("r12") = (long)arg;
-	__asm__ volatile("syscall\n\t"
-			 "testq %%rax, %%rax\n\t"
-			 "jnz 1f\n\t"
-			 "movq %%r12, %%rdi\n\t"
-			 "call *%%rdx\n\t"
-			 "hlt\n"
-			 "1:"
-			 : "=a"(ret)
-			 : "0"(__NR_clone3), "D"(args), "S"(size), "d"(fn), "r"(r12)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
-
 /* rt_sigreturn takes the frame at sp - 8: registers, flags, the FPU image
  * (with its XSAVE magic), the signal mask and the altstack. */
 __attribute__((noreturn)) static void arch_sigreturn(uint64_t sp)
@@ -85,11 +63,18 @@ __attribute__((noreturn)) static void arch_sigreturn(uint64_t sp)
 	__builtin_unreachable();
 }
 
-/* First byte of the blob: the restorer jumps here with rdi = args and the
- * stack inside the region. */
+/* First byte of the blob: the restorer jumps here with rdi = args, rsi =
+ * NULL and the stack inside the region; each other thread with rsi = its
+ * record and its own stack. */
 __attribute__((section(".text.entry"), naked, noreturn)) void rst_entry(void)
 {
 	__asm__ volatile("andq $-16, %rsp\n\t"
+			 "testq %rsi, %rsi\n\t"
+			 "jz 1f\n\t"
+			 "movq %rsi, %rdi\n\t"
+			 "call rst_thread_main\n\t"
+			 "hlt\n"
+			 "1:\n\t"
 			 "call rst_restore\n\t"
 			 "hlt");
 }
