@@ -57,12 +57,18 @@ SvKernelReader sv_introspect_reader(const SvIntrospect *in)
 /* A task of the process that is alive and has user state, or an error
  * naming it (what: "guest pid N" or "thread T of guest pid N"). */
 static gboolean check_alive(const SvIntrospect *in, guint64 task, guint64 mm, const char *what,
-			    GError **error)
+			    gboolean thread, GError **error)
 {
 	guint64 flags, exit_state;
 	if (!member(in, task, "task_struct", "flags", &flags, error) ||
 	    !member(in, task, "task_struct", "exit_state", &exit_state, error))
 		return FALSE;
+	/* a thread other than the leader is reaped as it exits: caught on
+	 * its way out, the process is still there */
+	if (thread && (exit_state || (flags & PF_EXITING))) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "%s is exiting; try again", what);
+		return FALSE;
+	}
 	if (exit_state || (flags & PF_EXITING)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
 			    "%s has exited (a zombie not yet reaped)", what);
@@ -92,14 +98,23 @@ static gboolean task_cpu(const SvIntrospect *in, guint64 task, guint32 *ret_cpu,
 gboolean sv_introspect_find_task(const SvIntrospect *in, guint32 pid, SvTaskRef *ret,
 				 GError **error)
 {
-	guint64 task, mm, signal, nr_threads;
+	guint64 task, mm, signal, nr_threads, exit_state;
 	g_autofree char *what = g_strdup_printf("guest pid %u", pid);
 	SvTaskRef r = { .pid = pid, .tid = pid };
 	if (!sv_introspect_task_address(in, pid, &task, &mm, error) ||
-	    !check_alive(in, task, mm, what, error) ||
-	    !task_cpu(in, task, &r.cpu, &r.on_cpu, error) ||
 	    !member(in, task, "task_struct", "signal", &signal, error) ||
-	    !member(in, signal, "signal_struct", "nr_threads", &nr_threads, error))
+	    !member(in, signal, "signal_struct", "nr_threads", &nr_threads, error) ||
+	    !member(in, task, "task_struct", "exit_state", &exit_state, error))
+		return FALSE;
+	if (exit_state && nr_threads > 1) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "the main thread of guest pid %u has exited (pthread_exit) while its "
+			    "other threads run on: snapvm takes a process with its main thread only",
+			    pid);
+		return FALSE;
+	}
+	if (!check_alive(in, task, mm, what, FALSE, error) ||
+	    !task_cpu(in, task, &r.cpu, &r.on_cpu, error))
 		return FALSE;
 	if (nr_threads == 0 || nr_threads > SV_TASK_MAX_THREADS) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
@@ -156,7 +171,7 @@ GArray *sv_introspect_threads(const SvIntrospect *in, const SvTaskRef *leader, G
 							" of guest pid %u",
 							tid, leader->pid);
 		SvTaskRef t = { .task = task, .mm = mm, .pid = leader->pid, .tid = (guint32)tid };
-		if (!check_alive(in, task, mm, what, error) ||
+		if (!check_alive(in, task, mm, what, TRUE, error) ||
 		    !task_cpu(in, task, &t.cpu, &t.on_cpu, error))
 			return NULL;
 		if (mm != leader->mm) {

@@ -52,6 +52,15 @@ static GVariant *regs_section(void);
 static GVariant *fpu_section(void);
 static GVariant *tls_section(void);
 
+/* A signal queue of one signal, its siginfo's code 7 (SV_TASK_SIGQUEUE_TYPE). */
+static GVariant *one_queued(guint32 signo)
+{
+	guint8 info[128] = { (guint8)signo, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 7 };
+	return g_variant_new_parsed("[(%u, %@ay)]", signo,
+				    g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, info,
+							      sizeof(info), 1));
+}
+
 /* One more thread (the TASK dict's "threads"); without regs if told. */
 static GVariant *thread_entry(guint32 tid, gboolean with_regs)
 {
@@ -72,12 +81,7 @@ static GVariant *thread_entry(guint32 tid, gboolean with_regs)
 	g_variant_dict_insert(d, "sigaltstack_sp", "t", (guint64)0);
 	g_variant_dict_insert(d, "sigaltstack_size", "t", (guint64)0);
 	g_variant_dict_insert(d, "sigaltstack_flags", "u", 2u);
-	guint8 info[128] = { 12 };
-	g_variant_dict_insert_value(
-		d, "sigqueue",
-		g_variant_new_parsed("[(@u 12, %@ay)]",
-				     g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, info,
-							       sizeof(info), 1)));
+	g_variant_dict_insert_value(d, "sigqueue", one_queued(12));
 	g_variant_dict_insert(d, "regs_source", "s", "memory");
 	g_variant_dict_insert(d, "syscall_fixup", "s", "restart");
 	g_variant_dict_insert(d, "on_cpu", "b", FALSE);
@@ -122,18 +126,8 @@ static GVariant *task_section(GVariant *threads)
 		d, "sigactions",
 		g_variant_new_parsed("[(@u 2, @t 0x401230, @t 0x4000000, @t 0x401800, @t 0x2), "
 				     "(10, 0x401240, 0x14000000, 0x401800, 0)]"));
-	guint8 info[128] = { 11, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 7 };
-	g_variant_dict_insert_value(
-		d, "sigqueue",
-		g_variant_new_parsed("[(@u 11, %@ay)]",
-				     g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, info,
-							       sizeof(info), 1)));
-	info[0] = 34;
-	g_variant_dict_insert_value(
-		d, "sigqueue_shared",
-		g_variant_new_parsed("[(@u 34, %@ay)]",
-				     g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, info,
-							       sizeof(info), 1)));
+	g_variant_dict_insert_value(d, "sigqueue", one_queued(11));
+	g_variant_dict_insert_value(d, "sigqueue_shared", one_queued(34));
 	g_variant_dict_insert(d, "regs_source", "s", "memory");
 	g_variant_dict_insert(d, "syscall_fixup", "s", "none");
 	g_variant_dict_insert(d, "on_cpu", "b", FALSE);
