@@ -285,7 +285,13 @@ static void assert_kill_fails_left_running(const char *workload, const char *out
 		"checkpoint", guest->machine->name, "--pid", pid_s, "-o", output, "--kill", NULL
 	};
 	g_assert_cmpint(snapvm_cmd(args, NULL, &err), ==, 125);
-	g_assert_nonnull(strstr(err, expect));
+	if (!strstr(err, expect)) {
+		int early_status;
+		g_autofree char *early = streamed_output(pid, &early_status);
+		g_error("checkpoint of %s: '%s' lacks '%s'; the process printed:\n%s(wait status "
+			"0x%x)",
+			workload, err, expect, early, early_status);
+	}
 	g_autofree char *left = g_strdup_printf("guest pid %u left running", pid);
 	g_assert_nonnull(strstr(err, left));
 	g_assert_false(g_file_test(output, G_FILE_TEST_EXISTS));
