@@ -36,6 +36,35 @@ struct rst_run {
 	uint64_t vaddr, len, data_off;
 };
 
+/*
+ * One more thread. The restorer creates it first thing (clone3 with
+ * set_tid, so no other task can take its tid meanwhile), parked; it enters
+ * the blob on its own stack in the region before the blob unmaps anything,
+ * then follows the leader's stages (*stage, a futex word): at 1 the
+ * process's memory is in place and it sets its own state, at 2 it enters
+ * its own rt_sigreturn frame.
+ */
+enum { RST_STAGE_MEMORY = 1, RST_STAGE_GO = 2 };
+enum { RST_THREAD_IN_REGION = 1, RST_THREAD_READY = 2 };
+struct rst_thread {
+	uint32_t tid;
+	uint32_t ready;	  /* futex word: RST_THREAD_* reached */
+	uint32_t *stage;  /* the leader's stage, RST_STAGE_* */
+	uint32_t *groups; /* the process's supplementary groups */
+	uint32_t ngroups; /* (per thread in Linux: each sets them) */
+	uint32_t personality;
+	uint64_t tls[2];
+	uint64_t clear_child_tid, robust_list, rseq;
+	uint32_t rseq_len, rseq_sig;
+	uint64_t sigframe_sp;
+	uint64_t stack, stack_len; /* [stack, stack + stack_len), 64-byte aligned */
+	struct sv_rimg_sigqueue *sigqueue;
+	uint32_t nsigqueue;
+	uint32_t pad;
+	uint64_t sigpending;
+	char comm[16];
+};
+
 struct rst_args {
 	uint64_t region_start, region_end; /* the blob's own mapping, kept */
 	int32_t image_fd;
@@ -63,9 +92,15 @@ struct rst_args {
 	char comm[16];
 	/* the first fd that is the restorer's own (the process's are below) */
 	uint32_t close_from;
+	/* the threads besides this one, and the stage they follow */
+	uint32_t nthreads;
+	uint32_t stage;
+	struct rst_thread *threads;
 };
 
-/* The blob's entry point is its first byte: void entry(struct rst_args *)
- * with the stack already inside the region. It never returns. */
+/* The blob's entry point is its first byte: void entry(struct rst_args *,
+ * struct rst_thread *) with the stack already inside the region: the
+ * leader enters with NULL, each other thread with its own record. It never
+ * returns. */
 
 #endif

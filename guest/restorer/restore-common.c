@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -94,4 +95,19 @@ void rst_mkdir_parents(const char *path)
 		mkdir(tmp, 0755);
 		*p = '/';
 	}
+}
+
+void *rst_take(struct rst_region *rg, size_t bytes)
+{
+	size_t at = (rg->at + 63) & ~(size_t)63;
+	if (at > rg->len || bytes > rg->len - at)
+		rst_die("restorer region too small (%zu bytes more at %zu of %zu)", bytes, at,
+			rg->len);
+	rg->at = at + bytes;
+	return rg->base + at;
+}
+
+void rst_futex_wake(uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
 }

@@ -10,7 +10,7 @@
  * each mapped file at its path (from the carried copy when the guest lacks
  * it), open them, check the vDSO and the CPU, pick a region no mapping of
  * the snapshot nor of this program uses, copy the blob there with its
- * arguments and the rt_sigreturn frame, and jump. The blob (per arch) does
+ * arguments and the rt_sigreturn frames (one per thread), and jump. The blob (per arch) does
  * the rest without libc. Refusals print one line on stderr and exit
  * SV_RIMG_EXIT_FAILED.
  */
@@ -309,6 +309,13 @@ int main(int argc, char **argv)
 	const uint8_t *fd_data = table(h->off_data, h->data_len, 1, "pipe data");
 	const struct sv_rimg_fsent *fsents = table(h->off_fsents, h->nfsents, sizeof(*fsents),
 						   "filesystem");
+	const struct sv_rimg_thread *threads = table(h->off_threads, h->nthreads, sizeof(*threads),
+						     "thread");
+	const struct sv_rimg_named *tregs = table(h->off_thread_regs, h->nthread_regs,
+						  sizeof(*tregs), "thread register");
+	const struct sv_rimg_sigqueue *tsigq = table(h->off_thread_sigqueue, h->nthread_sigqueue,
+						     sizeof(*tsigq), "thread signal queue");
+	const uint8_t *tfpu = table(h->off_thread_fpu, h->thread_fpu_len, 1, "thread FPU");
 	for (uint32_t i = 0; i < h->nruns && !(h->flags & SV_RIMG_HOST_PAGES); i++)
 		if (runs[i].data_off > img_size || runs[i].npages > img_size / PAGE ||
 		    runs[i].npages * PAGE > img_size - runs[i].data_off)
@@ -317,6 +324,8 @@ int main(int argc, char **argv)
 	char msg[512];
 	if (rst_arch_check_cpu(h, fpu, msg, sizeof(msg)))
 		die("%s", msg);
+	size_t threads_need = rst_threads_check(h, threads, tfpu);
+	rst_threads_park(h, threads);
 
 	/* The vDSO: the same kernel maps the same one; a different size means
 	 * a different kernel, whose vDSO code the process cannot use. */
@@ -389,7 +398,8 @@ int main(int argc, char **argv)
 	size_t need = blob_len + 64 + sizeof(struct rst_args) + 64 +
 		      h->nvmas * sizeof(struct rst_vma) + h->nruns * sizeof(struct rst_run) +
 		      h->nsigactions * sizeof(*acts) + h->nsigqueue * sizeof(*sigq) +
-		      AUXV_MAX_BYTES + frame_len + 16 * 8 + BLOB_STACK;
+		      AUXV_MAX_BYTES + frame_len + 16 * 8 + 8 * 64 /* alignment */ + BLOB_STACK +
+		      threads_need;
 	size_t region_len = (need + PAGE - 1) & ~(PAGE - 1);
 	uint64_t region = find_gap(region_len, own, nown, vmas, h->nvmas);
 	if (!region)
@@ -400,13 +410,8 @@ int main(int argc, char **argv)
 		die("cannot map the restorer at 0x%llx: %s", (unsigned long long)region,
 		    strerror(errno));
 	memcpy(r, rst_blob_start, blob_len);
-	size_t at = (blob_len + 63) & ~(size_t)63;
-#define TAKE(type, count)                                              \
-	({                                                             \
-		type *p_ = (type *)(r + at);                           \
-		at = (at + (count) * sizeof(type) + 63) & ~(size_t)63; \
-		p_;                                                    \
-	})
+	struct rst_region rg = { .base = r, .at = blob_len, .len = region_len - BLOB_STACK };
+#define TAKE(type, count) ((type *)rst_take(&rg, (count) * sizeof(type)))
 	struct rst_args *a = TAKE(struct rst_args, 1);
 	memset(a, 0, sizeof(*a));
 	a->region_start = region;
@@ -496,8 +501,7 @@ int main(int argc, char **argv)
 	if (rst_arch_build_sigframe(frame, frame_len, h, regs, fpu, &a->sigframe_sp, msg,
 				    sizeof(msg)))
 		die("%s", msg);
-	if (at + BLOB_STACK > region_len)
-		die("restorer region too small");
+	rst_threads_fill(h, threads, tregs, tsigq, tfpu, groups, a, &rg);
 	uint64_t stack_top = region + region_len - 64;
 #undef TAKE
 	if (personality(h->personality) < 0)
@@ -506,5 +510,6 @@ int main(int argc, char **argv)
 	if (err)
 		die("cannot unregister the restorer's own rseq area: %s", strerror(-err));
 	rst_itimers_arm(h);
+	rst_threads_release(a, region);
 	rst_arch_jump(region, stack_top, a);
 }

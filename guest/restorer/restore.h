@@ -60,6 +60,45 @@ void rst_itimers_arm(const struct sv_rimg_header *h);
 /* mkdir -p of the directories above path (restore-common.c). */
 void rst_mkdir_parents(const char *path);
 
+struct rst_region; /* below */
+struct rst_park;
+
+/* restore-threads.c: the process's other threads (sv_rimg_thread). */
+/* Checks their records and FPU states; returns the region bytes they need. */
+size_t rst_threads_check(const struct sv_rimg_header *h, const struct sv_rimg_thread *threads,
+			 const uint8_t *tfpu);
+/* Creates each with its tid, parked (refusing a tid taken here). */
+void rst_threads_park(const struct sv_rimg_header *h, const struct sv_rimg_thread *threads);
+/* Their records, frames and stacks in the region (a->threads). */
+void rst_threads_fill(const struct sv_rimg_header *h, const struct sv_rimg_thread *threads,
+		      const struct sv_rimg_named *tregs, const struct sv_rimg_sigqueue *tsigq,
+		      const uint8_t *tfpu, const uint32_t *groups, struct rst_args *a,
+		      struct rst_region *rg);
+/* Sends each into the blob at entry, on its stack in the region. */
+void rst_threads_release(struct rst_args *a, uint64_t entry);
+
+/* Where a parked thread waits (go, a futex word) and where it then goes:
+ * the blob's entry with thread in its second argument register and sp. The
+ * arches' parking code reads it at these offsets. */
+struct rst_park {
+	uint32_t go;
+	uint32_t pad;
+	uint64_t entry, thread, sp;
+};
+_Static_assert(offsetof(struct rst_park, entry) == 8 && offsetof(struct rst_park, thread) == 16 &&
+		       offsetof(struct rst_park, sp) == 24,
+	       "rst_park layout");
+
+/* The blob's region while restore-main.c fills it: rst_take hands out
+ * 64-byte aligned pieces in order, refusing to run past its end. */
+struct rst_region {
+	uint8_t *base;
+	size_t at, len;
+};
+void *rst_take(struct rst_region *rg, size_t bytes);
+/* Wakes every waiter on a futex word of this process. */
+void rst_futex_wake(uint32_t *word);
+
 /* The blob, embedded by restore-common.c (objcopy -O binary output). */
 extern const unsigned char rst_blob_start[], rst_blob_end[];
 
@@ -104,8 +143,13 @@ int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *
  * aarch64: tpidr_el0). */
 void rst_arch_tls(const struct sv_rimg_header *h, const struct sv_rimg_named *regs,
 		  struct rst_args *a);
-/* Switches to stack_top and jumps to the blob's entry with args. */
+/* Switches to stack_top and jumps to the blob's entry with args (and no
+ * thread). */
 __attribute__((noreturn)) void rst_arch_jump(uint64_t entry, uint64_t stack_top,
 					     struct rst_args *args);
+/* clone3(args, size) for a parked thread (struct rst_park): returns its
+ * tid, or -errno. It runs no libc; once park->go is set it jumps to
+ * park->entry on park->sp with the blob's arguments (NULL, park->thread). */
+long rst_arch_park_thread(void *clone_args, size_t size, struct rst_park *park);
 
 #endif

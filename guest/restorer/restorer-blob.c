@@ -17,9 +17,11 @@
  * vDSO where the arch can map a new one),
  * maps every VMA of the snapshot at its address, reads the stored pages
  * into place from the image file, restores mm fields, TLS, vDSO position,
- * signal state, rseq, robust list and tid address, and finally loads every
- * register and the FPU/SIMD state with rt_sigreturn over a frame the
- * restorer built. The region itself stays mapped (one small anonymous
+ * signal state, rseq, robust list and tid address; lets every other thread
+ * (created by the restorer with its tid, parked until now) set its own
+ * per-thread state and waits until all are in place; and finally every
+ * thread loads its registers and FPU/SIMD state with rt_sigreturn over a
+ * frame the restorer built for it. The region itself stays mapped (one small anonymous
  * mapping more than the original had): unmapping the code that runs the
  * final sigreturn would need a tracer, as CRIU uses.
  *
@@ -57,6 +59,7 @@
 __attribute__((noreturn)) static void fail(const char *what, uint64_t addr, long err);
 static void check(long r, const char *what, uint64_t addr);
 __attribute__((noreturn)) void rst_restore(struct rst_args *a);
+__attribute__((noreturn)) void rst_thread_main(struct rst_thread *t);
 
 /* sys6(), USER_END, rst_entry() and the arch_*() steps */
 #include "blob-arch.h"
@@ -239,7 +242,7 @@ static void fill_pages(const struct rst_args *a)
 		      a->staging_start);
 }
 
-static void signals(const struct rst_args *a)
+static void signal_actions(const struct rst_args *a)
 {
 	for (uint32_t i = 0; i < a->nsigactions; i++) {
 		const struct sv_rimg_sigaction *s = &a->sigactions[i];
@@ -251,22 +254,87 @@ static void signals(const struct rst_args *a)
 		check(sys6(__NR_rt_sigaction, s->signo, (long)ksa, 0, 8, 0, 0), "rt_sigaction",
 		      s->signo);
 	}
-	/* Queued signals go back with their siginfo; they stay pending (all
-	 * are blocked) until rt_sigreturn installs the process's own mask. */
+}
+
+/* Queued signals go back with their siginfo, to the calling thread or (the
+ * shared ones) to the process, and the other pending ones by tgkill; they
+ * stay pending (all are blocked) until rt_sigreturn installs the thread's
+ * own mask. */
+static void requeue_signals(const struct sv_rimg_sigqueue *queue, uint32_t n, uint64_t pending)
+{
 	long pid = sys(__NR_getpid, 0, 0, 0), tid = sys(__NR_gettid, 0, 0, 0);
 	uint64_t queued = 0;
-	for (uint32_t i = 0; i < a->nsigqueue; i++) {
-		const struct sv_rimg_sigqueue *q = &a->sigqueue[i];
+	for (uint32_t i = 0; i < n; i++) {
+		const struct sv_rimg_sigqueue *q = &queue[i];
 		long r = q->shared ? sys(__NR_rt_sigqueueinfo, pid, q->signo, q->info)
 				   : sys6(__NR_rt_tgsigqueueinfo, pid, tid, q->signo, (long)q->info,
 					  0, 0);
 		check(r, "requeueing a signal", q->signo);
 		queued |= 1ull << (q->signo - 1);
 	}
-	uint64_t rest = (a->sigpending | a->sigpending_shared) & ~queued;
+	uint64_t rest = pending & ~queued;
 	for (int sig = 1; sig <= 64; sig++)
 		if (rest & (1ull << (sig - 1)))
 			check(sys(__NR_tgkill, pid, tid, sig), "tgkill", (uint64_t)sig);
+}
+
+/* What the kernel keeps per thread: name, thread pointer, tid address,
+ * robust futex list, rseq area. */
+static void thread_identity(const char *comm, const uint64_t tls[2], uint64_t clear_child_tid,
+			    uint64_t robust_list, uint64_t rseq, uint32_t rseq_len,
+			    uint32_t rseq_sig)
+{
+	check(sys6(__NR_prctl, PR_SET_NAME, (long)comm, 0, 0, 0, 0), "prctl(PR_SET_NAME)", 0);
+	arch_set_tls(tls);
+	sys(__NR_set_tid_address, clear_child_tid, 0, 0);
+	check(sys(__NR_set_robust_list, robust_list, 24, 0), "set_robust_list", robust_list);
+	if (rseq)
+		check(sys6(__NR_rseq, (long)rseq, rseq_len, 0, rseq_sig, 0, 0), "rseq", rseq);
+}
+
+/* uapi futex.h */
+#define FUTEX_WAIT_PRIVATE 128
+#define FUTEX_WAKE_PRIVATE 129
+
+/* Waits until *word is at least value. */
+static void wait_until(uint32_t *word, uint32_t value)
+{
+	uint32_t now;
+	while ((now = __atomic_load_n(word, __ATOMIC_ACQUIRE)) < value)
+		sys6(__NR_futex, (long)word, FUTEX_WAIT_PRIVATE, now, 0, 0, 0);
+}
+
+static void set_and_wake(uint32_t *word, uint32_t value)
+{
+	__atomic_store_n(word, value, __ATOMIC_RELEASE);
+	sys6(__NR_futex, (long)word, FUTEX_WAKE_PRIVATE, 0x7fffffff, 0, 0, 0);
+}
+
+/* Each other thread enters the blob here (rst_entry, from its parking
+ * place in the restorer): it says it is in the region, waits for the
+ * process's memory, becomes the snapshot's thread, says so, waits for
+ * every other one, and returns to the process's code through its own
+ * frame. */
+__attribute__((noreturn, used)) void rst_thread_main(struct rst_thread *t)
+{
+	set_and_wake(&t->ready, RST_THREAD_IN_REGION);
+	wait_until(t->stage, RST_STAGE_MEMORY);
+	/* per thread in Linux, set by the restorer for the leader only */
+	check(sys(__NR_personality, t->personality, 0, 0), "personality", t->personality);
+	check(sys(__NR_setgroups, t->ngroups, t->groups, 0), "setgroups", t->ngroups);
+	thread_identity(t->comm, t->tls, t->clear_child_tid, t->robust_list, t->rseq, t->rseq_len,
+			t->rseq_sig);
+	requeue_signals(t->sigqueue, t->nsigqueue, t->sigpending);
+	set_and_wake(&t->ready, RST_THREAD_READY);
+	wait_until(t->stage, RST_STAGE_GO);
+	arch_sigreturn(t->sigframe_sp);
+}
+
+/* Waits until every other thread has reached state. */
+static void wait_threads(struct rst_args *a, uint32_t state)
+{
+	for (uint32_t i = 0; i < a->nthreads; i++)
+		wait_until(&a->threads[i].ready, state);
 }
 
 /* Unmaps the whole user address space but the kept ranges (any order,
@@ -294,6 +362,8 @@ static void unmap_all_but(uint64_t keep[][2], int n)
 
 __attribute__((noreturn, used, noipa)) void rst_restore(struct rst_args *a)
 {
+	/* the other threads leave the restorer's code for the region first */
+	wait_threads(a, RST_THREAD_IN_REGION);
 	/* Everything else goes: the restorer's code, data, heap, stack.
 	 * Kept: the region, the staging area (unlocked: moved pages must not
 	 * carry VM_LOCKED into the process), and the vDSO where the arch can
@@ -313,17 +383,17 @@ __attribute__((noreturn, used, noipa)) void rst_restore(struct rst_args *a)
 	fill_pages(a);
 	check(sys6(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&a->mm, sizeof(a->mm), 0, 0),
 	      "prctl(PR_SET_MM_MAP)", a->mm.start_code);
-	check(sys6(__NR_prctl, PR_SET_NAME, (long)a->comm, 0, 0, 0, 0), "prctl(PR_SET_NAME)", 0);
-	arch_set_tls(a);
-	sys(__NR_set_tid_address, a->clear_child_tid, 0, 0);
-	check(sys(__NR_set_robust_list, a->robust_list, 24, 0), "set_robust_list", a->robust_list);
-	if (a->rseq)
-		check(sys6(__NR_rseq, (long)a->rseq, a->rseq_len, 0, a->rseq_sig, 0, 0), "rseq",
-		      a->rseq);
-	signals(a);
+	thread_identity(a->comm, a->tls, a->clear_child_tid, a->robust_list, a->rseq, a->rseq_len,
+			a->rseq_sig);
+	signal_actions(a);
+	requeue_signals(a->sigqueue, a->nsigqueue, a->sigpending | a->sigpending_shared);
+	set_and_wake(&a->stage, RST_STAGE_MEMORY);
+	wait_threads(a, RST_THREAD_READY);
 	/* The image and the mapped files are no longer needed; the process's
 	 * own fds are all below them (restore-files.c). */
 	check(sys(__NR_close_range, a->close_from, ~0u, 0), "close_range", a->close_from);
+	/* every thread goes on from here, none before all are in place */
+	set_and_wake(&a->stage, RST_STAGE_GO);
 	arch_sigreturn(a->sigframe_sp);
 }
 

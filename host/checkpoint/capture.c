@@ -65,9 +65,25 @@ static GVariant *merge_tls(GVariant *saved, GVariant *live)
 	return g_variant_ref_sink(g_variant_dict_end(d));
 }
 
+/* One thread's registers, FPU and TLS, as the REGS, FPU and TLS sections
+ * hold them. */
+typedef struct {
+	GVariant *regs, *fpu, *tls;
+	const char *source; /* "memory" or "vcpu" */
+	SvSyscallFixup syscall;
+} CpuState;
+
+static void cpu_state_clear(CpuState *c)
+{
+	g_clear_pointer(&c->regs, g_variant_unref);
+	g_clear_pointer(&c->fpu, g_variant_unref);
+	g_clear_pointer(&c->tls, g_variant_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CpuState, cpu_state_clear)
+
 /* Registers, FPU and TLS: saved in the task's kernel structures when it is
  * off its CPU, live in the vCPU when it was running in user mode. */
-static gboolean capture_cpu_state(SvCapture *cap, const SvIntrospect *in, const SvTaskRef *ref,
+static gboolean capture_cpu_state(CpuState *out, const SvIntrospect *in, const SvTaskRef *ref,
 				  const SvVcpuRegs *vcpu, GError **error)
 {
 	const SvArchOps *arch = sv_introspect_arch(in);
@@ -83,33 +99,69 @@ static gboolean capture_cpu_state(SvCapture *cap, const SvIntrospect *in, const 
 		if (!sv_arch_vcpu_user_state(arch, types, vcpu, &saved, &live, &fpu, error) ||
 		    !sv_arch_vcpu_fpu_complete(arch, &rd, ref->task, vcpu, &fpu, error))
 			return FALSE;
-		cap->tls = merge_tls(tls, live);
-		cap->regs_source = "vcpu";
+		out->tls = merge_tls(tls, live);
+		out->source = "vcpu";
 	} else {
 		saved = sv_introspect_task_ref_pt_regs(in, ref, error);
 		if (!saved || !sv_arch_task_fpu(arch, &rd, ref->task, &fpu, error))
 			return FALSE;
-		cap->tls = g_steal_pointer(&tls);
-		cap->regs_source = "memory";
+		out->tls = g_steal_pointer(&tls);
+		out->source = "memory";
 	}
-	g_autoptr(GBytes) regs = sv_arch_syscall_fixup(arch, types, saved, &cap->syscall, error);
+	g_autoptr(GBytes) regs = sv_arch_syscall_fixup(arch, types, saved, &out->syscall, error);
 	g_autoptr(GVariant) named = regs ? sv_arch_named_regs(arch, types, regs, error) : NULL;
-	if (!named)
+	if (!named) {
+		g_prefix_error(error, "thread %u of guest pid %u: ", ref->tid, ref->pid);
 		return FALSE;
-	cap->regs =
+	}
+	out->regs =
 		g_variant_ref_sink(g_variant_new("(@a{st}@ay)", named,
 						 g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING,
 									  regs, TRUE)));
 	g_auto(GVariantBuilder) extra = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{sv}"));
 	g_variant_builder_add(&extra, "{sv}", "format", g_variant_new_string(fpu.format));
-	g_variant_builder_add(&extra, "{sv}", "source", g_variant_new_string(cap->regs_source));
-	cap->fpu =
+	g_variant_builder_add(&extra, "{sv}", "source", g_variant_new_string(out->source));
+	out->fpu =
 		g_variant_ref_sink(g_variant_new("(ut@a{sv}@ay)",
 						 (guint32)g_bytes_get_size(fpu.raw), fpu.features,
 						 g_variant_builder_end(&extra),
 						 g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING,
 									  fpu.raw, TRUE)));
 	return TRUE;
+}
+
+/* How the registers were found, into a thread's dict (the leader's TASK
+ * dict or an SV_TASK_THREADS entry). */
+static void add_capture_keys(GVariantDict *d, const CpuState *c, const SvTaskRef *ref)
+{
+	g_variant_dict_insert(d, SV_TASK_REGS_SOURCE, "s", c->source);
+	g_variant_dict_insert(d, SV_TASK_SYSCALL_FIXUP, "s", sv_syscall_fixup_str(c->syscall));
+	g_variant_dict_insert(d, SV_TASK_ON_CPU, "b", ref->on_cpu);
+}
+
+/* Every thread but the leader: its own fields and CPU state
+ * (SV_TASK_THREADS). */
+static GVariant *capture_threads(SvCapture *cap, const SvIntrospect *in, const SvTaskRef *threads,
+				 guint nthreads, SvVcpuRegs *const *vcpus, GError **error)
+{
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_THREADS_TYPE));
+	for (guint i = 1; i < nthreads; i++) {
+		g_auto(CpuState) c = { 0 };
+		g_autoptr(GVariant)
+			fields = sv_introspect_thread_fields(in, &threads[0], &threads[i], error);
+		if (!fields ||
+		    !capture_cpu_state(&c, in, &threads[i], vcpus ? vcpus[i] : NULL, error))
+			return NULL;
+		g_autoptr(GVariantDict) d = g_variant_dict_new(fields);
+		add_capture_keys(d, &c, &threads[i]);
+		g_variant_dict_insert_value(d, SV_TASK_THREAD_REGS, c.regs);
+		g_variant_dict_insert_value(d, SV_TASK_THREAD_FPU, c.fpu);
+		g_variant_dict_insert_value(d, SV_TASK_THREAD_TLS, c.tls);
+		g_variant_builder_add_value(&b, g_variant_dict_end(d));
+		if (!strcmp(c.source, "vcpu"))
+			cap->threads_on_vcpu++;
+	}
+	return g_variant_builder_end(&b);
 }
 
 typedef struct {
@@ -200,21 +252,34 @@ static gboolean capture_pages(SvCapture *cap, const SvIntrospect *in, const SvGu
 	return TRUE;
 }
 
-SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTaskRef *ref,
-		      const SvVcpuRegs *vcpu, SvPageBuffer *buffer, SvProgressFn progress,
-		      gpointer progress_data, GError **error)
+SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTaskRef *threads,
+		      guint nthreads, SvVcpuRegs *const *vcpus, SvPageBuffer *buffer,
+		      SvProgressFn progress, gpointer progress_data, GError **error)
 {
 	g_autoptr(SvCapture) cap = g_new0(SvCapture, 1);
-	if (!capture_cpu_state(cap, in, ref, vcpu, error))
+	const SvTaskRef *ref = &threads[0];
+	g_auto(CpuState) c = { 0 };
+	if (!capture_cpu_state(&c, in, ref, vcpus ? vcpus[0] : NULL, error))
 		return NULL;
+	cap->regs = g_steal_pointer(&c.regs);
+	cap->fpu = g_steal_pointer(&c.fpu);
+	cap->tls = g_steal_pointer(&c.tls);
+	cap->regs_source = c.source;
+	cap->syscall = c.syscall;
+	cap->threads_on_vcpu = !strcmp(c.source, "vcpu");
+	cap->nthreads = nthreads;
 	g_autoptr(GVariant) task = sv_introspect_task_fields(in, ref, error);
 	cap->mm = task ? sv_introspect_mm_fields(in, ref, error) : NULL;
 	if (!cap->mm)
 		return NULL;
 	g_autoptr(GVariantDict) d = g_variant_dict_new(task);
-	g_variant_dict_insert(d, SV_TASK_REGS_SOURCE, "s", cap->regs_source);
-	g_variant_dict_insert(d, SV_TASK_SYSCALL_FIXUP, "s", sv_syscall_fixup_str(cap->syscall));
-	g_variant_dict_insert(d, SV_TASK_ON_CPU, "b", ref->on_cpu);
+	add_capture_keys(d, &c, ref);
+	if (nthreads > 1) {
+		GVariant *others = capture_threads(cap, in, threads, nthreads, vcpus, error);
+		if (!others)
+			return NULL;
+		g_variant_dict_insert_value(d, SV_TASK_THREADS, others);
+	}
 	if (!sv_introspect_process_env(in, ref, d, error))
 		return NULL;
 	cap->task = g_variant_ref_sink(g_variant_dict_end(d));

@@ -41,17 +41,21 @@ typedef struct SvCapture {
 	SvPageBuffer buffer;	 /* the copies */
 	guint8 *pages;		 /* buffer.data */
 	gsize pages_len;	 /* bytes of it in use */
-	const char *regs_source; /* "memory" or "vcpu" */
-	SvSyscallFixup syscall;
+	const char *regs_source; /* the leader's: "memory" or "vcpu" */
+	SvSyscallFixup syscall;	 /* the leader's */
+	guint nthreads;		 /* the leader included */
+	guint threads_on_vcpu;	 /* how many had their registers read from a vCPU */
 	double copy_ms;
 } SvCapture;
 
-/* Reads the task's state. vcpu: the registers of the vCPU it runs on in
- * user mode, or NULL when it is off every CPU. buffer: prepared before the
- * pause (taken over if large enough, else replaced), or NULL. */
-SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTaskRef *ref,
-		      const SvVcpuRegs *vcpu, SvPageBuffer *buffer, SvProgressFn progress,
-		      gpointer progress_data, GError **error);
+/* Reads the process's state: threads[0] is its leader, then its other
+ * threads (sv_introspect_threads). vcpus: NULL, or one entry per thread,
+ * the registers of the vCPU it runs on in user mode, or NULL when it is
+ * off every CPU. buffer: prepared before the pause (taken over if large
+ * enough, else replaced), or NULL. */
+SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTaskRef *threads,
+		      guint nthreads, SvVcpuRegs *const *vcpus, SvPageBuffer *buffer,
+		      SvProgressFn progress, gpointer progress_data, GError **error);
 void sv_capture_free(SvCapture *cap);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvCapture, sv_capture_free)
 

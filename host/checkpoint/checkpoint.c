@@ -55,33 +55,62 @@ static guint64 guest_clock_ns(const SvCheckpointOptions *o, gint64 *ret_read_at_
 	return now ? g_ascii_strtoull(now + 7, NULL, 10) : 0;
 }
 
-/* Pauses, finds the task and decides where its registers are; loops while
- * it is in the kernel on a vCPU. On success the VM is left paused. */
+/* Reads the vCPU registers of every thread on a vCPU (vcpus: one entry
+ * per thread, NULL for one off its CPU); *ret_in_kernel is the index of
+ * the first found in the kernel there, or -1 when all are in user mode. */
+static gboolean read_thread_vcpus(SvMachine *m, const GArray *threads, GPtrArray *vcpus,
+				  gint *ret_in_kernel, GError **error)
+{
+	g_ptr_array_set_size(vcpus, 0);
+	*ret_in_kernel = -1;
+	for (guint i = 0; i < threads->len; i++) {
+		const SvTaskRef *t = &g_array_index(threads, SvTaskRef, i);
+		SvVcpuRegs *v = t->on_cpu ? g_new0(SvVcpuRegs, 1) : NULL;
+		g_ptr_array_add(vcpus, v);
+		if (!v)
+			continue;
+		if (!sv_machine_read_vcpu_regs(m, t->cpu, v, error))
+			return FALSE;
+		if (!v->user_mode) {
+			*ret_in_kernel = (gint)i;
+			return TRUE;
+		}
+	}
+	return TRUE;
+}
+
+/* Pauses, finds the process's threads and decides where the registers of
+ * each are; loops while one of them is in the kernel on a vCPU. On success
+ * the VM is left paused, *threads holds every thread (SvTaskRef, leader
+ * first) and vcpus the registers of those running in user mode. */
 static gboolean pause_for_task(SvMachine *m, const SvCheckpointOptions *o, gboolean was_running,
-			       const SvIntrospect *in, SvTaskRef *ref, SvVcpuRegs *vcpu,
-			       gboolean *ret_vcpu_user, SvCheckpointStats *st, GError **error)
+			       const SvIntrospect *in, GArray **threads, GPtrArray *vcpus,
+			       SvCheckpointStats *st, GError **error)
 {
 	for (guint attempt = 1;; attempt++) {
 		st->attempts = attempt;
 		gint64 t0 = g_get_monotonic_time();
+		SvTaskRef leader;
+		gint in_kernel;
 		if (was_running && !sv_machine_pause(m, error))
 			return FALSE;
-		if (!sv_introspect_find_task(in, o->pid, ref, error))
+		g_clear_pointer(threads, g_array_unref);
+		if (!sv_introspect_find_task(in, o->pid, &leader, error) ||
+		    !(*threads = sv_introspect_threads(in, &leader, error)) ||
+		    !read_thread_vcpus(m, *threads, vcpus, &in_kernel, error))
 			goto fail;
-		*ret_vcpu_user = FALSE;
-		if (!ref->on_cpu)
+		if (in_kernel < 0)
 			return TRUE;
-		if (!sv_machine_read_vcpu_regs(m, ref->cpu, vcpu, error))
-			goto fail;
-		if (vcpu->user_mode) {
-			*ret_vcpu_user = TRUE;
-			return TRUE;
-		}
+		const SvTaskRef *t = &g_array_index(*threads, SvTaskRef, in_kernel);
 		if (!was_running || attempt == MAX_ATTEMPTS) {
+			g_autofree char *who =
+				t->tid == o->pid ? g_strdup_printf("guest pid %u", o->pid)
+						 : g_strdup_printf("thread %u of guest pid %u",
+								   t->tid, o->pid);
 			g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
-				    "guest pid %u was inside the kernel on vCPU %u at each of %u "
+				    "%s was inside the kernel on vCPU %u at each of %u "
 				    "pauses; try again%s",
-				    o->pid, ref->cpu, attempt,
+				    who, t->cpu, attempt,
 				    was_running ? "" : " with the VM running (it was paused)");
 			goto fail;
 		}
@@ -471,33 +500,34 @@ static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gbool
 			       SvCheckpointStats *st, SvCapture **ret_cap, SvMemFiles **ret_mf,
 			       GPtrArray **ret_fs, GError **error)
 {
-	SvTaskRef ref;
-	g_autofree SvVcpuRegs *vcpu = g_new0(SvVcpuRegs, 1);
-	gboolean vcpu_user = FALSE;
+	g_autoptr(GArray) threads = NULL;
+	g_autoptr(GPtrArray) vcpus = g_ptr_array_new_with_free_func(g_free);
 	gint64 clock_read_at = 0;
 	guint64 clock_ns = was_running && sv_introspect_needs_guest_clock(in)
 				   ? guest_clock_ns(o, &clock_read_at)
 				   : 0;
 	gint64 pause_at = g_get_monotonic_time();
-	if (!pause_for_task(m, o, was_running, in, &ref, vcpu, &vcpu_user, st, error))
+	if (!pause_for_task(m, o, was_running, in, &threads, vcpus, st, error))
 		return FALSE;
 	if (clock_ns)
 		sv_introspect_set_guest_clock(in, clock_ns + (guint64)(pause_at - clock_read_at) *
 								     1000);
 	/* paused now: capture, then resume whatever happened */
 	gint64 t0 = g_get_monotonic_time();
-	SvCapture *cap = sv_capture(in, mem, &ref, vcpu_user ? vcpu : NULL, buffer, o->progress,
+	SvCapture *cap = sv_capture(in, mem, (const SvTaskRef *)threads->data, threads->len,
+				    (SvVcpuRegs *const *)vcpus->pdata, buffer, o->progress,
 				    o->progress_data, error);
 	st->copy_ms = cap ? cap->copy_ms : 0;
+	const SvTaskRef *leader = &g_array_index(threads, SvTaskRef, 0);
 	/* files only memory holds, read by identity before anything runs */
-	*ret_mf = cap ? sv_memfiles_capture(in, ref.pid, cap->fds, cap->vmas, sizeof(SvCaptureVma),
-					    error)
+	*ret_mf = cap ? sv_memfiles_capture(in, leader->pid, cap->fds, cap->vmas,
+					    sizeof(SvCaptureVma), error)
 		      : NULL;
 	if (!*ret_mf)
 		g_clear_pointer(&cap, sv_capture_free);
 	/* and the files the guest wrote, as they are at this moment */
 	if (cap && o->carry_fs) {
-		*ret_fs = sv_introspect_guest_fs(in, &ref, SV_FS_CARRY_MAX_BYTES, &st->fs_bytes,
+		*ret_fs = sv_introspect_guest_fs(in, leader, SV_FS_CARRY_MAX_BYTES, &st->fs_bytes,
 						 error);
 		if (*ret_fs)
 			st->fs_files = (*ret_fs)->len;
@@ -595,6 +625,8 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 		goto fail;
 	st->regs_source = cap->regs_source;
 	st->syscall = cap->syscall;
+	st->threads = cap->nthreads;
+	st->threads_on_vcpu = cap->threads_on_vcpu;
 	st->vmas = cap->vmas->len;
 	st->pages_present = cap->pages_len / m->arch->page_size;
 	gint64 tw = g_get_monotonic_time();

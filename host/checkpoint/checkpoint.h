@@ -14,11 +14,11 @@
  * written (fsync'd, renamed) and read back valid. If any step fails it is
  * thawed and runs on as if nothing happened, and the error says so.
  *
- * A task caught running on a vCPU: in user mode its live registers come
- * from that vCPU; in kernel mode (mid syscall, mid context switch) the VM
- * is resumed for a moment and paused again, a bounded number of times, until
- * the task is either off every CPU (its state then all saved in memory) or
- * back in user mode.
+ * Every thread of the process is taken. A thread caught running on a vCPU:
+ * in user mode its live registers come from that vCPU; in kernel mode (mid
+ * syscall, mid context switch) the VM is resumed for a moment and paused
+ * again, a bounded number of times, until every thread is either off every
+ * CPU (its state then all saved in memory) or in user mode.
  */
 #ifndef SNAPVM_CHECKPOINT_H
 #define SNAPVM_CHECKPOINT_H
@@ -82,8 +82,10 @@ typedef struct SvCheckpointStats {
 	guint64 pages_stored; /* of which non-zero (or, incremental, changed), in the file */
 	double hash_ms;	      /* hashing the pages (after the resume; incremental: in the pause) */
 	guint64 file_size;
-	const char *regs_source; /* "memory" or "vcpu" */
-	SvSyscallFixup syscall;
+	const char *regs_source; /* the leader's: "memory" or "vcpu" */
+	SvSyscallFixup syscall;	 /* the leader's */
+	guint threads;		 /* the leader included */
+	guint threads_on_vcpu;	 /* whose registers came from a vCPU */
 	/* set when the VM could not be resumed after the capture (the guest
 	 * died meanwhile): the snapshot was written all the same */
 	char *resume_error;

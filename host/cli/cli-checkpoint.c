@@ -134,6 +134,8 @@ static void print_json(const char *vm, guint32 pid, const char *output, const Sv
 	MEMBER("file_size", int, (gint64)st->file_size);
 	MEMBER("regs_source", string, st->regs_source);
 	MEMBER("syscall", string, sv_syscall_fixup_str(st->syscall));
+	MEMBER("threads", int, st->threads);
+	MEMBER("threads_on_vcpu", int, st->threads_on_vcpu);
 	MEMBER("resumed", boolean, st->resume_error == NULL);
 #undef MEMBER
 	json_builder_end_object(b);
@@ -275,11 +277,11 @@ int sv_cmd_checkpoint(int argc, char **argv)
 					      ? g_strdup_printf(" (%u referenced in the image)",
 								st.files_referenced)
 					      : g_strdup("");
-	printf("%s: pid %u, %u VMAs, %" G_GUINT64_FORMAT " pages (%" G_GUINT64_FORMAT
+	printf("%s: pid %u, %u thread%s, %u VMAs, %" G_GUINT64_FORMAT " pages (%" G_GUINT64_FORMAT
 	       " non-zero), %u file%s carried%s, registers from %s, syscall %s; %.1f MiB in %.0f "
 	       "ms\n",
-	       output, pid, st.vmas, st.pages_present, st.pages_stored, st.files,
-	       st.files == 1 ? "" : "s", referenced, st.regs_source,
+	       output, pid, st.threads, st.threads == 1 ? "" : "s", st.vmas, st.pages_present,
+	       st.pages_stored, st.files, st.files == 1 ? "" : "s", referenced, st.regs_source,
 	       sv_syscall_fixup_str(st.syscall), st.file_size / 1048576.0, st.total_ms);
 	if (st.memfiles)
 		printf("%s: %u file%s only in guest memory (unlinked, O_TMPFILE, memfd, shared "

@@ -37,8 +37,9 @@ static void print_dict(const char *title, GVariant *dict)
 	guint col = 0;
 	g_variant_iter_init(&it, dict);
 	while (g_variant_iter_next(&it, "{&s@*}", &key, &value)) {
-		if (!strcmp(key, SV_TASK_FDS) || !strcmp(key, SV_TASK_MEMFILES)) {
-			/* tables of their own (print_fds, print_memfiles) */
+		/* tables of their own (print_fds, print_memfiles, print_threads) */
+		if (!strcmp(key, SV_TASK_FDS) || !strcmp(key, SV_TASK_MEMFILES) ||
+		    !strcmp(key, SV_TASK_THREADS)) {
 			g_variant_unref(value);
 			continue;
 		}
@@ -154,6 +155,44 @@ static void print_fs(GVariant *fs)
 	}
 }
 
+/* The TASK dict's other threads, one a line: tid, name, where their
+ * registers came from, the syscall fixup, pc and sp. */
+static void print_threads(GVariant *task)
+{
+	g_autoptr(GVariant)
+		threads = task ? g_variant_lookup_value(task, SV_TASK_THREADS,
+							G_VARIANT_TYPE(SV_TASK_THREADS_TYPE))
+			       : NULL;
+	if (!threads)
+		return;
+	printf("other threads (%" G_GSIZE_FORMAT "):\n", g_variant_n_children(threads));
+	for (gsize i = 0; i < g_variant_n_children(threads); i++) {
+		g_autoptr(GVariant) d = g_variant_get_child_value(threads, i);
+		guint32 tid = 0;
+		const char *comm = "", *source = "?", *fixup = "?";
+		guint64 pc = 0, sp = 0;
+		g_variant_lookup(d, SV_TASK_TID, "u", &tid);
+		g_variant_lookup(d, SV_TASK_COMM, "&s", &comm);
+		g_variant_lookup(d, SV_TASK_REGS_SOURCE, "&s", &source);
+		g_variant_lookup(d, SV_TASK_SYSCALL_FIXUP, "&s", &fixup);
+		g_autoptr(GVariant)
+			regs = g_variant_lookup_value(d, SV_TASK_THREAD_REGS,
+						      G_VARIANT_TYPE(SV_SNAP_REGS_TYPE));
+		if (regs) {
+			g_autoptr(GVariant) named = g_variant_get_child_value(regs, 0);
+			if (!g_variant_lookup(named, "ip", "t", &pc))
+				g_variant_lookup(named, "pc", "t", &pc);
+			g_variant_lookup(named, "sp", "t", &sp);
+		}
+		g_autofree char *name = sv_text_for_terminal(comm, -1);
+		g_autofree char *src = sv_text_for_terminal(source, -1);
+		g_autofree char *fix = sv_text_for_terminal(fixup, -1);
+		printf("    tid %u %s: registers from %s, syscall %s, pc 0x%" G_GINT64_MODIFIER
+		       "x sp 0x%" G_GINT64_MODIFIER "x\n",
+		       tid, name, src, fix, pc, sp);
+	}
+}
+
 static void print_vmas(GVariant *vmas)
 {
 	if (!vmas)
@@ -207,6 +246,7 @@ static void print_human(SvSnapshotReader *r, const char *path)
 	g_autoptr(GVariant) task = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TASK);
 	print_dict("process", task);
 	print_fds(task);
+	print_threads(task);
 	print_memfiles(task);
 	g_autoptr(GVariant) fs = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_FS);
 	print_fs(fs);

@@ -78,18 +78,23 @@ void sv_introspect_set_guest_clock(SvIntrospect *in, guint64 now_ns);
 gboolean sv_introspect_task_address(const SvIntrospect *in, guint32 pid, guint64 *ret_task,
 				    guint64 *ret_mm, GError **error);
 
-/* A user process found for checkpointing: alive, not a kernel thread,
- * single-threaded. on_cpu/cpu say whether it was running on a vCPU (and
- * which) when the VM was paused. */
+/* A user process found for checkpointing (its leader), or one of its
+ * threads: alive, not a kernel thread. on_cpu/cpu say whether it was
+ * running on a vCPU (and which) when the VM was paused. */
 typedef struct SvTaskRef {
 	guint64 task; /* task_struct address */
 	guint64 mm;   /* mm_struct address */
-	guint32 pid;
+	guint32 pid;  /* the process (tgid) */
+	guint32 tid;  /* the thread (= pid for the leader) */
 	guint32 cpu;
 	gboolean on_cpu;
+	guint32 nr_threads; /* the leader's: signal->nr_threads */
 } SvTaskRef;
 gboolean sv_introspect_find_task(const SvIntrospect *in, guint32 pid, SvTaskRef *ret,
 				 GError **error);
+/* Every thread of the process (SvTaskRef), the leader first: refuses a
+ * thread that is exiting and a list that disagrees with nr_threads. */
+GArray *sv_introspect_threads(const SvIntrospect *in, const SvTaskRef *leader, GError **error);
 /* Its saved user registers (see sv_introspect_task_pt_regs). */
 GBytes *sv_introspect_task_ref_pt_regs(const SvIntrospect *in, const SvTaskRef *ref,
 				       GError **error);
@@ -97,6 +102,11 @@ GBytes *sv_introspect_task_ref_pt_regs(const SvIntrospect *in, const SvTaskRef *
  * pointers the kernel keeps (clear_child_tid, robust_list, rseq), signal
  * actions, masks and alternate stack. */
 GVariant *sv_introspect_task_fields(const SvIntrospect *in, const SvTaskRef *ref, GError **error);
+/* One more thread's own part of it (SV_TASK_THREADS): tid, comm, user
+ * pointers, signal masks, pending and queued signals, altstack; refuses a
+ * thread whose credentials differ from its leader's. */
+GVariant *sv_introspect_thread_fields(const SvIntrospect *in, const SvTaskRef *leader,
+				      const SvTaskRef *thread, GError **error);
 /* The snapshot's MM record: layout fields and the saved auxv. */
 GVariant *sv_introspect_mm_fields(const SvIntrospect *in, const SvTaskRef *ref, GError **error);
 /* The path of a struct path at kernel address path, as d_path prints it. */

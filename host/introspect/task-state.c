@@ -54,42 +54,142 @@ SvKernelReader sv_introspect_reader(const SvIntrospect *in)
 	return (SvKernelReader){ .read = kernel_reader_read, .ctx = in, .types = in->types };
 }
 
-gboolean sv_introspect_find_task(const SvIntrospect *in, guint32 pid, SvTaskRef *ret,
-				 GError **error)
+/* A task of the process that is alive and has user state, or an error
+ * naming it (what: "guest pid N" or "thread T of guest pid N"). */
+static gboolean check_alive(const SvIntrospect *in, guint64 task, guint64 mm, const char *what,
+			    gboolean thread, GError **error)
 {
-	guint64 task, mm;
-	if (!sv_introspect_task_address(in, pid, &task, &mm, error))
-		return FALSE;
-	guint64 flags, exit_state, on_cpu, cpu, signal, nr_threads;
+	guint64 flags, exit_state;
 	if (!member(in, task, "task_struct", "flags", &flags, error) ||
-	    !member(in, task, "task_struct", "exit_state", &exit_state, error) ||
-	    !member(in, task, "task_struct", "on_cpu", &on_cpu, error) ||
-	    !member(in, task, "task_struct", "thread_info.cpu", &cpu, error) ||
-	    !member(in, task, "task_struct", "signal", &signal, error) ||
-	    !member(in, signal, "signal_struct", "nr_threads", &nr_threads, error))
+	    !member(in, task, "task_struct", "exit_state", &exit_state, error))
 		return FALSE;
+	/* a thread other than the leader is reaped as it exits: caught on
+	 * its way out, the process is still there */
+	if (thread && (exit_state || (flags & PF_EXITING))) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "%s is exiting; try again", what);
+		return FALSE;
+	}
 	if (exit_state || (flags & PF_EXITING)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-			    "guest pid %u has exited (a zombie not yet reaped)", pid);
+			    "%s has exited (a zombie not yet reaped)", what);
 		return FALSE;
 	}
 	if (!mm || (flags & PF_KTHREAD)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-			    "guest pid %u is a kernel thread: it has no user state to checkpoint",
+			    "%s is a kernel thread: it has no user state to checkpoint", what);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Where a task runs: its CPU, and whether it is on it. */
+static gboolean task_cpu(const SvIntrospect *in, guint64 task, guint32 *ret_cpu,
+			 gboolean *ret_on_cpu, GError **error)
+{
+	guint64 on_cpu, cpu;
+	if (!member(in, task, "task_struct", "on_cpu", &on_cpu, error) ||
+	    !member(in, task, "task_struct", "thread_info.cpu", &cpu, error))
+		return FALSE;
+	*ret_cpu = (guint32)cpu;
+	*ret_on_cpu = on_cpu != 0;
+	return TRUE;
+}
+
+gboolean sv_introspect_find_task(const SvIntrospect *in, guint32 pid, SvTaskRef *ret,
+				 GError **error)
+{
+	guint64 task, mm, signal, nr_threads, exit_state;
+	g_autofree char *what = g_strdup_printf("guest pid %u", pid);
+	SvTaskRef r = { .pid = pid, .tid = pid };
+	if (!sv_introspect_task_address(in, pid, &task, &mm, error) ||
+	    !member(in, task, "task_struct", "signal", &signal, error) ||
+	    !member(in, signal, "signal_struct", "nr_threads", &nr_threads, error) ||
+	    !member(in, task, "task_struct", "exit_state", &exit_state, error))
+		return FALSE;
+	if (exit_state && nr_threads > 1) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "the main thread of guest pid %u has exited (pthread_exit) while its "
+			    "other threads run on: snapvm takes a process with its main thread only",
 			    pid);
 		return FALSE;
 	}
-	if (nr_threads != 1) {
-		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "guest pid %u has %" G_GUINT64_FORMAT " threads; snapvm checkpoints "
-			    "single-threaded processes only (for now)",
-			    pid, nr_threads);
+	if (!check_alive(in, task, mm, what, FALSE, error) ||
+	    !task_cpu(in, task, &r.cpu, &r.on_cpu, error))
+		return FALSE;
+	if (nr_threads == 0 || nr_threads > SV_TASK_MAX_THREADS) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "guest pid %u has %" G_GUINT64_FORMAT " threads; at most %u are taken",
+			    pid, nr_threads, SV_TASK_MAX_THREADS);
 		return FALSE;
 	}
-	*ret = (SvTaskRef){
-		.task = task, .mm = mm, .pid = pid, .cpu = (guint32)cpu, .on_cpu = on_cpu != 0
-	};
+	r.task = task;
+	r.mm = mm;
+	r.nr_threads = (guint32)nr_threads;
+	*ret = r;
 	return TRUE;
+}
+
+/*
+ * The thread group: signal->thread_head links every live thread through
+ * task_struct.thread_node (for_each_thread, include/linux/sched/signal.h),
+ * in creation order, the leader first. The walk is bounded by nr_threads,
+ * refuses loops, and each thread must share the leader's mm.
+ */
+GArray *sv_introspect_threads(const SvIntrospect *in, const SvTaskRef *leader, GError **error)
+{
+	guint64 signal, head_off, node_off;
+	if (!member(in, leader->task, "task_struct", "signal", &signal, error) ||
+	    !sv_kernel_types_offset(in->types, "signal_struct", "thread_head", &head_off, error) ||
+	    !sv_kernel_types_offset(in->types, "task_struct", "thread_node", &node_off, error))
+		return NULL;
+	g_autoptr(GArray) threads = g_array_new(FALSE, TRUE, sizeof(SvTaskRef));
+	g_array_append_val(threads, *leader);
+	guint64 head = signal + head_off, next;
+	guint8 raw[8];
+	if (!sv_introspect_read(in, head, raw, 8, error))
+		return NULL;
+	gboolean leader_seen = FALSE;
+	next = sv_get_le64(raw);
+	for (guint n = 0; next != head; n++) {
+		if (n >= SV_TASK_MAX_THREADS || next < node_off) {
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "guest pid %u: its thread list is over %u long or broken",
+				    leader->pid, SV_TASK_MAX_THREADS);
+			return NULL;
+		}
+		guint64 task = next - node_off, tid, mm;
+		if (!member(in, task, "task_struct", "pid", &tid, error) ||
+		    !member(in, task, "task_struct", "mm", &mm, error) ||
+		    !sv_introspect_read(in, next, raw, 8, error))
+			return NULL;
+		next = sv_get_le64(raw);
+		if (task == leader->task && !leader_seen) {
+			leader_seen = TRUE;
+			continue;
+		}
+		g_autofree char *what = g_strdup_printf("thread %" G_GUINT64_FORMAT
+							" of guest pid %u",
+							tid, leader->pid);
+		SvTaskRef t = { .task = task, .mm = mm, .pid = leader->pid, .tid = (guint32)tid };
+		if (!check_alive(in, task, mm, what, TRUE, error) ||
+		    !task_cpu(in, task, &t.cpu, &t.on_cpu, error))
+			return NULL;
+		if (mm != leader->mm) {
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "%s has another address space than its leader", what);
+			return NULL;
+		}
+		g_array_append_val(threads, t);
+	}
+	if (!leader_seen || threads->len != leader->nr_threads) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "guest pid %u: its thread list holds %u threads%s, nr_threads says %u "
+			    "(a thread is being created or is exiting: try again)",
+			    leader->pid, threads->len, leader_seen ? "" : " without its leader",
+			    leader->nr_threads);
+		return NULL;
+	}
+	return g_steal_pointer(&threads);
 }
 
 static void add_u64(GVariantBuilder *b, const char *key, guint64 v)
@@ -171,9 +271,9 @@ static gboolean queued_signals(const SvIntrospect *in, guint64 pending, GVariant
 }
 
 /* sighand->action[]: one (signo, handler, flags, restorer, mask) per signal
- * whose action is not the default, and the masks and alternate stack. */
-static gboolean add_signals(const SvIntrospect *in, GVariantBuilder *b, guint64 task,
-			    GError **error)
+ * whose action is not the default; the process's pending signals. */
+static gboolean add_process_signals(const SvIntrospect *in, GVariantBuilder *b, guint64 task,
+				    GError **error)
 {
 	guint64 sighand, signal, actions_off, actions_size, ksa_size, handler_off, flags_off,
 		mask_off, restorer_off = G_MAXUINT64;
@@ -214,6 +314,24 @@ static gboolean add_signals(const SvIntrospect *in, GVariantBuilder *b, guint64 
 					      mask);
 	}
 	g_variant_builder_add(b, "{sv}", SV_TASK_SIGACTIONS, g_variant_builder_end(&ab));
+	static const Field shared_sig[] = {
+		{ "shared_pending.signal.sig", SV_TASK_SIGPENDING_SHARED }, { NULL }
+	};
+	guint64 shared_off;
+	GVariant *shared_queue;
+	if (!add_members(in, b, signal, "signal_struct", shared_sig, TRUE, error) ||
+	    !sv_kernel_types_offset(in->types, "signal_struct", "shared_pending", &shared_off,
+				    error) ||
+	    !queued_signals(in, signal + shared_off, &shared_queue, error))
+		return FALSE;
+	g_variant_builder_add(b, "{sv}", SV_TASK_SIGQUEUE_SHARED, shared_queue);
+	return TRUE;
+}
+
+/* A thread's own signal state: masks, pending set and queue, altstack. */
+static gboolean add_thread_signals(const SvIntrospect *in, GVariantBuilder *b, guint64 task,
+				   GError **error)
+{
 	/* sigset_t is one word on 64-bit arches (_NSIG_WORDS) */
 	static const Field task_sig[] = {
 		{ "blocked.sig", SV_TASK_SIGBLOCKED },
@@ -225,40 +343,30 @@ static gboolean add_signals(const SvIntrospect *in, GVariantBuilder *b, guint64 
 	};
 	static const Field task_sig32[] = { { "sas_ss_flags", SV_TASK_SIGALTSTACK_FLAGS },
 					    { NULL } };
-	static const Field shared_sig[] = {
-		{ "shared_pending.signal.sig", SV_TASK_SIGPENDING_SHARED }, { NULL }
-	};
-	guint64 pending_off, shared_off;
-	GVariant *queue, *shared_queue;
+	guint64 pending_off;
+	GVariant *queue;
 	if (!add_members(in, b, task, "task_struct", task_sig, TRUE, error) ||
 	    !add_members(in, b, task, "task_struct", task_sig32, FALSE, error) ||
-	    !add_members(in, b, signal, "signal_struct", shared_sig, TRUE, error) ||
 	    !sv_kernel_types_offset(in->types, "task_struct", "pending", &pending_off, error) ||
-	    !sv_kernel_types_offset(in->types, "signal_struct", "shared_pending", &shared_off,
-				    error) ||
 	    !queued_signals(in, task + pending_off, &queue, error))
 		return FALSE;
 	g_variant_builder_add(b, "{sv}", SV_TASK_SIGQUEUE, queue);
-	if (!queued_signals(in, signal + shared_off, &shared_queue, error))
-		return FALSE;
-	g_variant_builder_add(b, "{sv}", SV_TASK_SIGQUEUE_SHARED, shared_queue);
 	return TRUE;
 }
 
-GVariant *sv_introspect_task_fields(const SvIntrospect *in, const SvTaskRef *ref, GError **error)
+/* What each thread has of its own: tid, name, the user pointers the kernel
+ * keeps for it, state and signal state. */
+static gboolean add_thread_fields(const SvIntrospect *in, GVariantBuilder *b, guint64 task,
+				  GError **error)
 {
-	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_SNAP_DICT_TYPE));
-	guint64 tgid, tid, comm_off, cred;
+	guint64 tid, comm_off;
 	char comm[17] = { 0 };
-	if (!member(in, ref->task, "task_struct", "tgid", &tgid, error) ||
-	    !member(in, ref->task, "task_struct", "pid", &tid, error) ||
+	if (!member(in, task, "task_struct", "pid", &tid, error) ||
 	    !sv_kernel_types_offset(in->types, "task_struct", "comm", &comm_off, error) ||
-	    !sv_introspect_read(in, ref->task + comm_off, comm, 16, error) ||
-	    !member(in, ref->task, "task_struct", "cred", &cred, error))
-		return NULL;
-	add_u32(&b, SV_TASK_PID, tgid);
-	add_u32(&b, SV_TASK_TID, tid);
-	g_variant_builder_add(&b, "{sv}", SV_TASK_COMM,
+	    !sv_introspect_read(in, task + comm_off, comm, 16, error))
+		return FALSE;
+	add_u32(b, SV_TASK_TID, tid);
+	g_variant_builder_add(b, "{sv}", SV_TASK_COMM,
 			      g_variant_new_take_string(g_utf8_make_valid(comm, -1)));
 	static const Field ptrs[] = {
 		{ "clear_child_tid", SV_TASK_CLEAR_CHILD_TID },
@@ -271,29 +379,81 @@ GVariant *sv_introspect_task_fields(const SvIntrospect *in, const SvTaskRef *ref
 				       { "personality", SV_TASK_PERSONALITY },
 				       { "rseq_sig", SV_TASK_RSEQ_SIG },
 				       { NULL } };
-	static const Field ids[] = {
-		{ "uid.val", SV_TASK_UID },
-		{ "gid.val", SV_TASK_GID },
-		{ "suid.val", SV_TASK_SUID },
-		{ "sgid.val", SV_TASK_SGID },
-		{ "euid.val", SV_TASK_EUID },
-		{ "egid.val", SV_TASK_EGID },
-		{ "fsuid.val", SV_TASK_FSUID },
-		{ "fsgid.val", SV_TASK_FSGID },
-		{ NULL },
-	};
-	if (!add_members(in, &b, ref->task, "task_struct", ptrs, TRUE, error) ||
-	    !add_members(in, &b, ref->task, "task_struct", words, FALSE, error) ||
-	    !add_members(in, &b, cred, "cred", ids, FALSE, error) ||
-	    !add_signals(in, &b, ref->task, error))
-		return NULL;
+	if (!add_members(in, b, task, "task_struct", ptrs, TRUE, error) ||
+	    !add_members(in, b, task, "task_struct", words, FALSE, error) ||
+	    !add_thread_signals(in, b, task, error))
+		return FALSE;
 	/* rseq_len joined task_struct in 6.3; before it every registration
 	 * had the original 32-byte struct rseq (ORIG_RSEQ_SIZE) */
-	guint64 rseq_len = 32;
-	if (sv_kernel_types_offset(in->types, "task_struct", "rseq_len", &comm_off, NULL) &&
-	    !member(in, ref->task, "task_struct", "rseq_len", &rseq_len, error))
+	guint64 rseq_len = 32, off;
+	if (sv_kernel_types_offset(in->types, "task_struct", "rseq_len", &off, NULL) &&
+	    !member(in, task, "task_struct", "rseq_len", &rseq_len, error))
+		return FALSE;
+	add_u32(b, SV_TASK_RSEQ_LEN, rseq_len);
+	return TRUE;
+}
+
+static const Field cred_ids[] = {
+	{ "uid.val", SV_TASK_UID },
+	{ "gid.val", SV_TASK_GID },
+	{ "suid.val", SV_TASK_SUID },
+	{ "sgid.val", SV_TASK_SGID },
+	{ "euid.val", SV_TASK_EUID },
+	{ "egid.val", SV_TASK_EGID },
+	{ "fsuid.val", SV_TASK_FSUID },
+	{ "fsgid.val", SV_TASK_FSGID },
+	{ NULL },
+};
+
+GVariant *sv_introspect_task_fields(const SvIntrospect *in, const SvTaskRef *ref, GError **error)
+{
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_SNAP_DICT_TYPE));
+	guint64 tgid, cred;
+	if (!member(in, ref->task, "task_struct", "tgid", &tgid, error) ||
+	    !member(in, ref->task, "task_struct", "cred", &cred, error))
 		return NULL;
-	add_u32(&b, SV_TASK_RSEQ_LEN, rseq_len);
+	add_u32(&b, SV_TASK_PID, tgid);
+	if (!add_thread_fields(in, &b, ref->task, error) ||
+	    !add_members(in, &b, cred, "cred", cred_ids, FALSE, error) ||
+	    !add_process_signals(in, &b, ref->task, error))
+		return NULL;
+	return g_variant_ref_sink(g_variant_builder_end(&b));
+}
+
+/* Restore gives every thread the leader's credentials: a thread that
+ * changed its own (setuid(2) on one thread only, by raw syscall) is
+ * refused, naming it. */
+static gboolean same_credentials(const SvIntrospect *in, const SvTaskRef *leader,
+				 const SvTaskRef *thread, GError **error)
+{
+	guint64 lc, tc;
+	if (!member(in, leader->task, "task_struct", "cred", &lc, error) ||
+	    !member(in, thread->task, "task_struct", "cred", &tc, error))
+		return FALSE;
+	for (const Field *f = cred_ids; lc != tc && f->path; f++) {
+		guint64 a, b;
+		if (!member(in, lc, "cred", f->path, &a, error) ||
+		    !member(in, tc, "cred", f->path, &b, error))
+			return FALSE;
+		if (a != b) {
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+				    "thread %u of guest pid %u has its own %s (%" G_GUINT64_FORMAT
+				    ", the process %" G_GUINT64_FORMAT
+				    "): snapvm restores one set of credentials per process",
+				    thread->tid, leader->pid, f->key, b, a);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+GVariant *sv_introspect_thread_fields(const SvIntrospect *in, const SvTaskRef *leader,
+				      const SvTaskRef *thread, GError **error)
+{
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_SNAP_DICT_TYPE));
+	if (!same_credentials(in, leader, thread, error) ||
+	    !add_thread_fields(in, &b, thread->task, error))
+		return NULL;
 	return g_variant_ref_sink(g_variant_builder_end(&b));
 }
 

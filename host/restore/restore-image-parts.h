@@ -52,6 +52,11 @@ typedef struct SvRimgTables {
 	GArray *fds;	     /* struct sv_rimg_fd, by number */
 	GArray *groups;	     /* guint32 */
 	GByteArray *fd_data; /* pipes' unread bytes */
+	/* the threads besides the leader (task part) */
+	GArray *threads;	 /* struct sv_rimg_thread */
+	GArray *thread_regs;	 /* struct sv_rimg_named, a slice per thread */
+	GArray *thread_sigqueue; /* struct sv_rimg_sigqueue, a slice per thread */
+	GByteArray *thread_fpu;	 /* FPU states, each 64-byte aligned */
 } SvRimgTables;
 
 /* Empty tables (strings holding only ""), header zeroed. */
@@ -76,7 +81,8 @@ gboolean sv_rimg_refuse(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3
 /* The task part: h's pid, comm and task fields (robust list, rseq,
  * signal masks, sigaltstack, personality), the signal actions and queued
  * signals, the registers by name (REGS, and the integers of TLS, whose
- * descriptor tables must be empty) and the FPU state. */
+ * descriptor tables must be empty) and the FPU state; then the same of
+ * every other thread (SV_TASK_THREADS) into the thread tables. */
 gboolean sv_rimg_task_build(SvRimgTables *t, GVariant *task, GVariant *regs, GVariant *tls,
 			    GVariant *fpu, GError **error);
 

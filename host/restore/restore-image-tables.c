@@ -26,6 +26,10 @@ void sv_rimg_tables_init(SvRimgTables *t)
 	t->fds = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_fd));
 	t->groups = g_array_new(FALSE, TRUE, sizeof(guint32));
 	t->fd_data = g_byte_array_new();
+	t->threads = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_thread));
+	t->thread_regs = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_named));
+	t->thread_sigqueue = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_sigqueue));
+	t->thread_fpu = g_byte_array_new();
 }
 
 void sv_rimg_tables_clear(SvRimgTables *t)
@@ -47,6 +51,10 @@ void sv_rimg_tables_clear(SvRimgTables *t)
 	g_clear_pointer(&t->fds, g_array_unref);
 	g_clear_pointer(&t->groups, g_array_unref);
 	g_clear_pointer(&t->fd_data, g_byte_array_unref);
+	g_clear_pointer(&t->threads, g_array_unref);
+	g_clear_pointer(&t->thread_regs, g_array_unref);
+	g_clear_pointer(&t->thread_sigqueue, g_array_unref);
+	g_clear_pointer(&t->thread_fpu, g_byte_array_unref);
 }
 
 guint32 sv_rimg_add_string(SvRimgTables *t, const char *str)

@@ -35,7 +35,7 @@ typedef struct {
 	guint64 bytes;
 	guint64 *off;
 } Table;
-#define NTABLES 13
+#define NTABLES 17
 
 /* Every table of the image, in file order (include/snapvm/restore-image-format.h). */
 static void tables_of(SvRimgTables *t, const GArray *rruns, Table out[NTABLES])
@@ -62,6 +62,14 @@ static void tables_of(SvRimgTables *t, const GArray *rruns, Table out[NTABLES])
 		{ t->fsents->data, (guint64)t->fsents->len * sizeof(struct sv_rimg_fsent),
 		  &h->off_fsents },
 		{ t->fd_data->data, t->fd_data->len, &h->off_data },
+		{ t->threads->data, (guint64)t->threads->len * sizeof(struct sv_rimg_thread),
+		  &h->off_threads },
+		{ t->thread_regs->data, (guint64)t->thread_regs->len * sizeof(struct sv_rimg_named),
+		  &h->off_thread_regs },
+		{ t->thread_sigqueue->data,
+		  (guint64)t->thread_sigqueue->len * sizeof(struct sv_rimg_sigqueue),
+		  &h->off_thread_sigqueue },
+		{ t->thread_fpu->data, t->thread_fpu->len, &h->off_thread_fpu },
 		{ t->strings->data, t->strings->len, &h->off_strings },
 	};
 	G_STATIC_ASSERT(G_N_ELEMENTS(all) == NTABLES);
@@ -102,6 +110,10 @@ static gboolean lay_out(SvRimgTables *t, GArray *rruns, SvSnapshotReader *r, gbo
 	h->nauxv = t->auxv->len / 2;
 	h->nregs = t->regs->len;
 	h->nruns = rruns->len;
+	h->nthreads = t->threads->len;
+	h->nthread_regs = t->thread_regs->len;
+	h->nthread_sigqueue = t->thread_sigqueue->len;
+	h->thread_fpu_len = t->thread_fpu->len;
 	Table tables[NTABLES];
 	tables_of(t, rruns, tables);
 	guint64 off = sizeof(*h);

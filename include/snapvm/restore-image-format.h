@@ -22,9 +22,13 @@
  *            sv_rimg_named[nregs]   (arch registers, by the snapshot's names)
  *            uint8_t fpu[fpu_size]  (the arch's FPU state, snapshot format)
  *            sv_rimg_fd[nfds]       (open fds, by number)
-  *            uint32_t groups[ngroups]
+ *            uint32_t groups[ngroups]
  *            sv_rimg_fsent[nfsents] (files the guest wrote, parents first)
  *            uint8_t data[data_len] (pipes' unread bytes)
+ *            sv_rimg_thread[nthreads]            (threads besides the leader)
+ *            sv_rimg_named[nthread_regs]         (their registers, a slice each)
+ *            sv_rimg_sigqueue[nthread_sigqueue]  (their queued signals, a slice each)
+ *            uint8_t thread_fpu[thread_fpu_len]  (their FPU states)
  *            strings (paths; NUL-terminated)
  *   page-aligned: carried file contents, then page data
  *
@@ -149,6 +153,10 @@ struct sv_rimg_header {
 	uint32_t nfsents;
 	uint32_t pad2;
 	uint64_t off_fsents;
+	/* threads besides the leader, whose are the task fields above; 0 for
+	 * a single-threaded process */
+	uint32_t nthreads, nthread_regs, nthread_sigqueue, pad3;
+	uint64_t off_threads, off_thread_regs, off_thread_sigqueue, off_thread_fpu, thread_fpu_len;
 };
 
 /* sv_rimg_fsent.kind */
@@ -171,6 +179,26 @@ struct sv_rimg_fsent {
 	uint32_t atime_nsec, mtime_nsec;
 	uint32_t pad;
 	int64_t atime_sec, mtime_sec;
+};
+
+/* One more thread: the restorer recreates it with its own tid, sets what
+ * the kernel keeps per thread, and lets it run only once every thread is
+ * in place, through an rt_sigreturn frame of its own. The fields are the
+ * header's task fields of the same names, for this thread. */
+struct sv_rimg_thread {
+	uint32_t tid;
+	uint32_t first_reg, nregs;	    /* its slice of the thread registers */
+	uint32_t first_sigqueue, nsigqueue; /* its slice of the thread signal queue */
+	uint32_t fpu_size;
+	uint64_t fpu_off; /* into thread_fpu, 64-byte aligned */
+	uint64_t fpu_features;
+	uint64_t clear_child_tid, robust_list, rseq;
+	uint32_t rseq_len, rseq_sig;
+	uint64_t sigblocked, sigpending;
+	uint64_t sigaltstack_sp, sigaltstack_size;
+	uint32_t sigaltstack_flags;
+	uint32_t personality;
+	char comm[16];
 };
 
 struct sv_rimg_fd {

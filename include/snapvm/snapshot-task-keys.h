@@ -19,7 +19,7 @@
 
 /* ---- the task (task-state.c) ---- */
 #define SV_TASK_PID "pid"			  /* u: its process id (tgid) */
-#define SV_TASK_TID "tid"			  /* u: its thread id (= pid: single-threaded) */
+#define SV_TASK_TID "tid"			  /* u: its thread id (the leader's: = pid) */
 #define SV_TASK_COMM "comm"			  /* s: its name (task->comm, valid UTF-8) */
 #define SV_TASK_STATE "state"			  /* u: task->__state */
 #define SV_TASK_PERSONALITY "personality"	  /* u */
@@ -137,5 +137,25 @@
 #define SV_TASK_MEMFILE_KIND_MEMFD "memfd"     /* memfd_create(2); path "/memfd:NAME" */
 #define SV_TASK_MEMFILE_KIND_SHMEM "shmem"     /* MAP_SHARED|MAP_ANONYMOUS memory */
 #define SV_TASK_MEMFILE_KIND_SYSV "sysv"       /* a SysV shm segment attached (shmat) */
+
+/* ---- threads (capture.c, entries from task-state.c) ----
+ * The TASK dict, the REGS, FPU and TLS sections are the thread-group
+ * leader's; every other thread is one a{sv} of SV_TASK_THREADS, in the
+ * kernel's thread-list order (creation order). Each holds that thread's
+ * own keys from above - SV_TASK_TID, COMM, STATE, PERSONALITY,
+ * CLEAR_CHILD_TID, SET_CHILD_TID, ROBUST_LIST, RSEQ, RSEQ_LEN, RSEQ_SIG,
+ * SIGBLOCKED, SIGBLOCKED_REAL, SIGPENDING, SIGQUEUE, SIGALTSTACK_*,
+ * REGS_SOURCE, SYSCALL_FIXUP, ON_CPU - and its CPU state as the sections
+ * have the leader's: SV_TASK_THREAD_REGS, _FPU, _TLS. What the threads
+ * share (pid, credentials, signal actions, the process's pending signals,
+ * fds, environment) is only in the TASK dict. Missing: single-threaded. */
+#define SV_TASK_THREADS "threads"
+#define SV_TASK_THREADS_TYPE "aa{sv}"
+#define SV_TASK_THREAD_REGS "regs" /* SV_SNAP_REGS_TYPE, as the REGS section */
+#define SV_TASK_THREAD_FPU "fpu"   /* SV_SNAP_FPU_TYPE, as the FPU section */
+#define SV_TASK_THREAD_TLS "tls"   /* a{sv}, as the TLS section */
+/* Most threads a process may have, the leader included (a checkpoint
+ * refuses more; so does restore). */
+#define SV_TASK_MAX_THREADS 1024u
 
 #endif

@@ -179,7 +179,13 @@ guint sv_ram_seed_exercise(const SvIntrospect *in, const SvGuestMem *mem, guint3
 	step(log, "find_task", error, &ok);
 	if (!found)
 		return ok;
-	g_autoptr(SvCapture) cap = sv_capture(in, mem, &ref, NULL, NULL, NULL, NULL, &error);
+	g_autoptr(GArray) threads = sv_introspect_threads(in, &ref, &error);
+	g_assert(!threads == !!error);
+	step(log, "threads", error, &ok);
+	if (!threads)
+		return ok;
+	g_autoptr(SvCapture) cap = sv_capture(in, mem, (const SvTaskRef *)threads->data,
+					      threads->len, NULL, NULL, NULL, NULL, &error);
 	g_assert(!cap == !!error);
 	step(log, "capture", error, &ok);
 	if (!cap)

@@ -90,7 +90,7 @@ static SvTaskRef workload(void)
 static void test_clean(void)
 {
 	g_autoptr(GString) log = g_string_new(NULL);
-	g_assert_cmpuint(sv_ram_seed_exercise(T.in, T.mem, T.seed->pid, log), ==, 8);
+	g_assert_cmpuint(sv_ram_seed_exercise(T.in, T.mem, T.seed->pid, log), ==, 9);
 	g_assert_cmpstr(log->str, ==, "");
 }
 
@@ -111,7 +111,7 @@ static void test_file_name_not_utf8(void)
 	g_assert_nonnull(strstr(error->message, "not UTF-8"));
 	g_clear_error(&error);
 	SvTaskRef ref = workload();
-	g_autoptr(SvCapture) cap = sv_capture(T.in, T.mem, &ref, NULL, NULL, NULL, NULL, &error);
+	g_autoptr(SvCapture) cap = sv_capture(T.in, T.mem, &ref, 1, NULL, NULL, NULL, NULL, &error);
 	g_assert_null(cap);
 	g_assert_nonnull(strstr(error->message, "not UTF-8"));
 	/* the process list shows the (mangled) comm as valid UTF-8 */
@@ -177,6 +177,26 @@ static void test_page_cache_root_elsewhere(void)
 	undo_all();
 }
 
+static void test_thread_list_loop(void)
+{
+	/* the leader's thread_node.next points back at itself: the walk of
+	 * the thread group stops, bounded, with an error */
+	SvTaskRef ref = workload();
+	guint64 node = ref.task + offset_of("task_struct", "thread_node");
+	patch_va_u64(node, node);
+	g_autoptr(GError) error = NULL;
+	gint64 t0 = g_get_monotonic_time();
+	g_autoptr(GArray) threads = sv_introspect_threads(T.in, &ref, &error);
+	g_assert_null(threads);
+	g_assert_nonnull(strstr(error->message, "thread list"));
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 10 * G_USEC_PER_SEC);
+	undo_all();
+	g_clear_error(&error);
+	threads = sv_introspect_threads(T.in, &ref, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(threads->len, ==, 1);
+}
+
 static void test_maple_node_own_child(void)
 {
 	/* the root node's first slot holds the root itself */
@@ -221,6 +241,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/introspect/hostile/clean", test_clean);
 	g_test_add_func("/introspect/hostile/file-name-not-utf8", test_file_name_not_utf8);
 	g_test_add_func("/introspect/hostile/task-list-loop", test_task_list_loop);
+	g_test_add_func("/introspect/hostile/thread-list-loop", test_thread_list_loop);
 	g_test_add_func("/introspect/hostile/maple-node-own-child", test_maple_node_own_child);
 	g_test_add_func("/introspect/hostile/dentry-list-loop", test_dentry_list_loop);
 	g_test_add_func("/introspect/hostile/page-cache-root-elsewhere",
@@ -228,7 +249,7 @@ int main(int argc, char **argv)
 	int rc = g_test_run();
 	/* after every test: the seed is as it was */
 	g_autoptr(GString) log = g_string_new(NULL);
-	if (rc == 0 && sv_ram_seed_exercise(T.in, T.mem, T.seed->pid, log) != 8) {
+	if (rc == 0 && sv_ram_seed_exercise(T.in, T.mem, T.seed->pid, log) != 9) {
 		fprintf(stderr, "the seed did not come back clean:\n%s", log->str);
 		rc = 1;
 	}

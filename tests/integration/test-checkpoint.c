@@ -34,15 +34,16 @@ static SvTestGuest *guest;
 static SvAgentClient *control;
 static char *tmpdir;
 
-static const char *const workloads[] = { "counter",   "fpu",	 "tls",	 "memory", "sleeper",
-					 "blockread", "fdenv",	 "spin", "ghost",  "memfd",
-					 "shanon",    "sysvshm", NULL };
+static const char *const workloads[] = { "counter",   "fpu",	 "tls",	    "memory", "sleeper",
+					 "blockread", "fdenv",	 "spin",    "ghost",  "memfd",
+					 "shanon",    "sysvshm", "threads", NULL };
 /* the oracle runs on these (of the memory-file workloads the ones that
  * differ most: a ghost file and its fd, a sealed memfd, shared anonymous
  * memory, a read-only SysV attachment) */
 static const char *const oracle_workloads[] = { "counter", "fpu",	"tls",	   "memory",
 						"sleeper", "blockread", "fdenv",   "ghost",
-						"memfd",   "shanon",	"sysvshm", NULL };
+						"memfd",   "shanon",	"sysvshm", "threads",
+						NULL };
 
 static void require_guest(void)
 {
@@ -155,9 +156,10 @@ static const char *const x86_regs[] = {
 	"cx",  "dx",  "si",  "di",  "orig_ax", "ip", "cs",  "flags", "sp", "ss",
 };
 
-static void compare_x86_cpu(SvSnapshotReader *r, const SvAgentOracle *o, gboolean stopped)
+/* One thread's REGS, TLS and FPU (sections for the leader, its entry of
+ * the TASK dict's "threads" for the others) against ptrace's view of it. */
+static void compare_x86_cpu(GVariant *regs, GVariant *tls, GVariant *fpu, const SvAgentOracle *o)
 {
-	g_autoptr(GVariant) regs = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_REGS);
 	g_autoptr(GVariant) named = g_variant_get_child_value(regs, 0);
 	guint64 want[G_N_ELEMENTS(x86_regs)];
 	for (guint i = 0; i < G_N_ELEMENTS(x86_regs); i++)
@@ -177,12 +179,10 @@ static void compare_x86_cpu(SvSnapshotReader *r, const SvAgentOracle *o, gboolea
 				"x, ptrace 0x%" G_GINT64_MODIFIER "x",
 				x86_regs[i], got, want[i]);
 	}
-	g_autoptr(GVariant) tls = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TLS);
 	g_assert_cmphex(dict_u64(tls, "fs_base"), ==, le64(o->nt_prstatus, 21 * 8));
 	g_assert_cmphex(dict_u64(tls, "gs_base"), ==, le64(o->nt_prstatus, 22 * 8));
 	/* XSAVE: x87/SSE state through XMM15, XSTATE_BV's user bits, YMM_Hi128.
 	 * Bytes 464-511 are software-defined and ptrace fills them in. */
-	g_autoptr(GVariant) fpu = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_FPU);
 	g_autoptr(GVariant) raw_v = g_variant_get_child_value(fpu, 3);
 	gsize raw_len, xs_len;
 	const guint8 *raw = g_variant_get_fixed_array(raw_v, &raw_len, 1);
@@ -192,16 +192,15 @@ static void compare_x86_cpu(SvSnapshotReader *r, const SvAgentOracle *o, gboolea
 	g_assert_cmpmem(raw, 416, xs, 416);
 	g_assert_cmphex(sv_get_le64(raw + 512) & 7, ==, sv_get_le64(xs + 512) & 7);
 	g_assert_cmpmem(raw + 576, 256, xs + 576, 256);
-	(void)stopped;
 }
 
 /* aarch64: user_pt_regs (x0-x30, sp, pc, pstate), user_fpsimd_state, and
  * NT_ARM_TLS's tpidr_el0. A stopped or interrupted arm64 task was already
  * rewound onto its svc by the kernel's do_signal before ptrace saw it, as
  * the snapshot rewinds it. */
-static void compare_aarch64_cpu(SvSnapshotReader *r, const SvAgentOracle *o)
+static void compare_aarch64_cpu(GVariant *regs, GVariant *tls, GVariant *fpu,
+				const SvAgentOracle *o)
 {
-	g_autoptr(GVariant) regs = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_REGS);
 	g_autoptr(GVariant) named = g_variant_get_child_value(regs, 0);
 	for (guint i = 0; i < 34; i++) {
 		char name[8];
@@ -222,9 +221,7 @@ static void compare_aarch64_cpu(SvSnapshotReader *r, const SvAgentOracle *o)
 				"x, ptrace 0x%" G_GINT64_MODIFIER "x",
 				name, got, want);
 	}
-	g_autoptr(GVariant) tls = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TLS);
 	g_assert_cmphex(dict_u64(tls, "tpidr_el0"), ==, le64(o->nt_arm_tls, 0));
-	g_autoptr(GVariant) fpu = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_FPU);
 	g_autoptr(GVariant) raw_v = g_variant_get_child_value(fpu, 3);
 	gsize raw_len, fp_len;
 	const guint8 *raw = g_variant_get_fixed_array(raw_v, &raw_len, 1);
@@ -243,9 +240,10 @@ static const char *const riscv64_regs[32] = {
 	"s6",  "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
 };
 
-static void compare_riscv64_cpu(SvSnapshotReader *r, const SvAgentOracle *o)
+static void compare_riscv64_cpu(GVariant *regs, GVariant *tls, GVariant *fpu,
+				const SvAgentOracle *o)
 {
-	g_autoptr(GVariant) regs = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_REGS);
+	(void)tls; /* tp is x4, compared with the registers */
 	g_autoptr(GVariant) named = g_variant_get_child_value(regs, 0);
 	for (guint i = 0; i < G_N_ELEMENTS(riscv64_regs); i++) {
 		guint64 got, want = le64(o->nt_prstatus, 8 * i);
@@ -255,7 +253,6 @@ static void compare_riscv64_cpu(SvSnapshotReader *r, const SvAgentOracle *o)
 				"x, ptrace 0x%" G_GINT64_MODIFIER "x",
 				riscv64_regs[i], got, want);
 	}
-	g_autoptr(GVariant) fpu = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_FPU);
 	g_autoptr(GVariant) raw_v = g_variant_get_child_value(fpu, 3);
 	gsize raw_len, fp_len;
 	const guint8 *raw = g_variant_get_fixed_array(raw_v, &raw_len, 1);
@@ -500,6 +497,47 @@ static void compare_fds(GVariant *task, const SvAgentOracle *o)
 	g_assert_cmpuint(seen, ==, g_variant_n_children(fds));
 }
 
+static void compare_cpu(GVariant *regs, GVariant *tls, GVariant *fpu, const SvAgentOracle *o)
+{
+	if (!strcmp(arch_name, "x86_64"))
+		compare_x86_cpu(regs, tls, fpu, o);
+	else if (!strcmp(arch_name, "riscv64"))
+		compare_riscv64_cpu(regs, tls, fpu, o);
+	else
+		compare_aarch64_cpu(regs, tls, fpu, o);
+}
+
+/* Every other thread: its registers, TLS and FPU against ptrace's view of
+ * that thread; and the snapshot has exactly the threads /proc lists. */
+static void compare_threads(GVariant *task, guint32 pid)
+{
+	g_autoptr(GVariant) threads = g_variant_lookup_value(task, "threads", NULL);
+	gsize n = threads ? g_variant_n_children(threads) : 0;
+	g_autofree char *cmd = g_strdup_printf("ls /proc/%u/task | wc -l", pid);
+	const char *argv[] = { "/bin/busybox", "sh", "-c", cmd, NULL };
+	int status;
+	g_autofree char *listed = sv_test_guest_run(guest, argv, &status, NULL);
+	g_assert_nonnull(listed);
+	g_assert_cmpuint(g_ascii_strtoull(listed, NULL, 10), ==, n + 1);
+	for (gsize i = 0; i < n; i++) {
+		g_autoptr(GVariant) d = g_variant_get_child_value(threads, i);
+		guint32 tid = (guint32)dict_u64(d, "tid");
+		g_autoptr(GVariant) regs = g_variant_lookup_value(d, "regs", NULL);
+		g_autoptr(GVariant) tls = g_variant_lookup_value(d, "tls", NULL);
+		g_autoptr(GVariant) fpu = g_variant_lookup_value(d, "fpu", NULL);
+		g_assert_nonnull(regs);
+		g_assert_nonnull(tls);
+		g_assert_nonnull(fpu);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(SvAgentOracle)
+			o = sv_agent_client_oracle(control, tid, SV_ORACLE_NO_HASHES, &error);
+		g_assert_no_error(error);
+		compare_cpu(regs, tls, fpu, o);
+	}
+	if (n)
+		g_test_message("pid %u: %" G_GSIZE_FORMAT " more threads compared", pid, n);
+}
+
 /* skip: a mapping whose contents the oracle itself changes */
 static void compare_with_oracle(const char *file, guint32 pid, gboolean stopped, const char *skip)
 {
@@ -511,14 +549,14 @@ static void compare_with_oracle(const char *file, guint32 pid, gboolean stopped,
 	g_assert_no_error(error);
 	g_autoptr(GVariant) task = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TASK);
 	g_assert_cmpuint(dict_u64(task, "pid"), ==, pid);
-	if (!strcmp(arch_name, "x86_64"))
-		compare_x86_cpu(r, o, stopped);
-	else if (!strcmp(arch_name, "riscv64"))
-		compare_riscv64_cpu(r, o);
-	else
-		compare_aarch64_cpu(r, o);
+	g_autoptr(GVariant) regs = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_REGS);
+	g_autoptr(GVariant) tls = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TLS);
+	g_autoptr(GVariant) fpu = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_FPU);
+	compare_cpu(regs, tls, fpu, o);
 	compare_memory(r, o, pid, skip);
 	compare_fds(task, o);
+	compare_threads(task, pid);
+	(void)stopped;
 }
 
 /* A checkpoint of a process that /proc already shows stopped, taken again
@@ -531,7 +569,13 @@ static char *checkpoint_stopped(guint32 pid, SvCheckpointStats *st)
 		g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(file, NULL);
 		g_autoptr(GVariant) task = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TASK);
 		guint64 state = dict_u64(task, "state");
-		if (state & 4) /* __TASK_STOPPED */
+		g_autoptr(GVariant) threads = g_variant_lookup_value(task, "threads", NULL);
+		for (gsize i = 0; threads && i < g_variant_n_children(threads); i++) {
+			g_autoptr(GVariant) d = g_variant_get_child_value(threads, i);
+			if (!(dict_u64(d, "state") & 4))
+				state = dict_u64(d, "state");
+		}
+		if (state & 4) /* __TASK_STOPPED, every thread */
 			return file;
 		g_test_message("pid %u: task state 0x%" G_GINT64_MODIFIER "x, not stopped yet", pid,
 			       state);

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "422b321ca3e099f5a80628e9f00ce5518311b5482b2b212fd16dccabafb52e32"
-#define IMAGE_HOST_PAGES_SHA256 "78b7ac10db3b13dcb4b8bf95739d1c0c5298c1addb96f20cbde7ee4f78cce610"
+#define IMAGE_SHA256 "3786cb96d712194574c86a9968af9aeeb59f17ea3251994df18fb35998d40e82"
+#define IMAGE_HOST_PAGES_SHA256 "71734d8ee2e70b91a137cc66ca81cb86ad7793ab50111b5541f23fd429860d37"
 
 static char *tmp_dir;
 
@@ -48,9 +48,57 @@ static void fill(guint8 *p, gsize len, guint seed)
 		p[i] = (guint8)(seed * 131 + i * 7 + (i >> 12) + 1);
 }
 
-static GVariant *task_section(void)
+static GVariant *regs_section(void);
+static GVariant *fpu_section(void);
+static GVariant *tls_section(void);
+
+/* A signal queue of one signal, its siginfo's code 7 (SV_TASK_SIGQUEUE_TYPE). */
+static GVariant *one_queued(guint32 signo)
+{
+	guint8 info[128] = { (guint8)signo, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 7 };
+	return g_variant_new_parsed("[(%u, %@ay)]", signo,
+				    g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, info,
+							      sizeof(info), 1));
+}
+
+/* One more thread (the TASK dict's "threads"); without regs if told. */
+static GVariant *thread_entry(guint32 tid, gboolean with_regs)
 {
 	g_autoptr(GVariantDict) d = g_variant_dict_new(NULL);
+	g_variant_dict_insert(d, "tid", "u", tid);
+	g_variant_dict_insert(d, "comm", "s", "worker");
+	g_variant_dict_insert(d, "clear_child_tid", "t", (guint64)0x7ffff7000910 + tid);
+	g_variant_dict_insert(d, "set_child_tid", "t", (guint64)0);
+	g_variant_dict_insert(d, "robust_list", "t", (guint64)0x7ffff7000920 + tid);
+	g_variant_dict_insert(d, "rseq", "t", (guint64)0x7ffff70009e0 + tid);
+	g_variant_dict_insert(d, "rseq_len", "u", 32u);
+	g_variant_dict_insert(d, "rseq_sig", "u", 0x53053053u);
+	g_variant_dict_insert(d, "state", "u", 0x2001u);
+	g_variant_dict_insert(d, "personality", "u", 0x0040000u);
+	g_variant_dict_insert(d, "sigblocked", "t", (guint64)tid);
+	g_variant_dict_insert(d, "sigblocked_real", "t", (guint64)0);
+	g_variant_dict_insert(d, "sigpending", "t", (guint64)0x20);
+	g_variant_dict_insert(d, "sigaltstack_sp", "t", (guint64)0);
+	g_variant_dict_insert(d, "sigaltstack_size", "t", (guint64)0);
+	g_variant_dict_insert(d, "sigaltstack_flags", "u", 2u);
+	g_variant_dict_insert_value(d, "sigqueue", one_queued(12));
+	g_variant_dict_insert(d, "regs_source", "s", "memory");
+	g_variant_dict_insert(d, "syscall_fixup", "s", "restart");
+	g_variant_dict_insert(d, "on_cpu", "b", FALSE);
+	if (with_regs)
+		g_variant_dict_insert_value(d, "regs", regs_section());
+	g_variant_dict_insert_value(d, "fpu", fpu_section());
+	g_variant_dict_insert_value(d, "tls", tls_section());
+	return g_variant_dict_end(d);
+}
+
+/* threads: the TASK dict's "threads", or NULL for a single-threaded
+ * process (taken). */
+static GVariant *task_section(GVariant *threads)
+{
+	g_autoptr(GVariantDict) d = g_variant_dict_new(NULL);
+	if (threads)
+		g_variant_dict_insert_value(d, "threads", threads);
 	g_variant_dict_insert(d, "pid", "u", 42u);
 	g_variant_dict_insert(d, "tid", "u", 42u);
 	g_variant_dict_insert(d, "comm", "s", "golden");
@@ -78,18 +126,8 @@ static GVariant *task_section(void)
 		d, "sigactions",
 		g_variant_new_parsed("[(@u 2, @t 0x401230, @t 0x4000000, @t 0x401800, @t 0x2), "
 				     "(10, 0x401240, 0x14000000, 0x401800, 0)]"));
-	guint8 info[128] = { 11, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 7 };
-	g_variant_dict_insert_value(
-		d, "sigqueue",
-		g_variant_new_parsed("[(@u 11, %@ay)]",
-				     g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, info,
-							       sizeof(info), 1)));
-	info[0] = 34;
-	g_variant_dict_insert_value(
-		d, "sigqueue_shared",
-		g_variant_new_parsed("[(@u 34, %@ay)]",
-				     g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, info,
-							       sizeof(info), 1)));
+	g_variant_dict_insert_value(d, "sigqueue", one_queued(11));
+	g_variant_dict_insert_value(d, "sigqueue_shared", one_queued(34));
 	g_variant_dict_insert(d, "regs_source", "s", "memory");
 	g_variant_dict_insert(d, "syscall_fixup", "s", "none");
 	g_variant_dict_insert(d, "on_cpu", "b", FALSE);
@@ -198,7 +236,7 @@ static GVariant *vmas_section(const char *prog_sha)
 
 /* Writes the snapshot; the pages of the program's mappings hold the
  * file's bytes except one page of its data. */
-static char *write_snapshot(void)
+static char *write_snapshot(GVariant *threads)
 {
 	g_autofree char *path = g_build_filename(tmp_dir, "golden.snapvm", NULL);
 	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_X86_64,
@@ -217,7 +255,7 @@ static char *write_snapshot(void)
 		guint32 kind;
 		GVariant *value;
 	} meta[] = {
-		{ SV_SNAP_SECTION_TASK, task_section() },
+		{ SV_SNAP_SECTION_TASK, task_section(threads) },
 		{ SV_SNAP_SECTION_REGS, regs_section() },
 		{ SV_SNAP_SECTION_FPU, fpu_section() },
 		{ SV_SNAP_SECTION_TLS, tls_section() },
@@ -260,7 +298,7 @@ static char *file_sha256(const char *path)
 
 static void check_image(gboolean host_pages, const char *want_sha256)
 {
-	g_autofree char *snap = write_snapshot();
+	g_autofree char *snap = write_snapshot(NULL);
 	g_autofree char *image = g_build_filename(tmp_dir, "image", NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(snap, &error);
@@ -316,6 +354,89 @@ static void test_image_bytes_host_pages(void)
 	check_image(TRUE, IMAGE_HOST_PAGES_SHA256);
 }
 
+/* A process with two more threads: their records and their slices of the
+ * thread tables, each as the snapshot had it. */
+static void test_threads(void)
+{
+	GVariant *entries[] = { thread_entry(43, TRUE), thread_entry(45, TRUE) };
+	g_autofree char *snap = write_snapshot(g_variant_new_array(NULL, entries, 2));
+	g_autofree char *image = g_build_filename(tmp_dir, "image-threads", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(snap, &error);
+	g_assert_no_error(error);
+	g_assert_true(sv_restore_image_write(r, image, FALSE, NULL, &error));
+	g_assert_no_error(error);
+	g_autofree char *contents = NULL;
+	gsize len;
+	g_assert_true(g_file_get_contents(image, &contents, &len, NULL));
+	struct sv_rimg_header h;
+	memcpy(&h, contents, sizeof(h));
+	g_assert_cmpuint(h.pid, ==, 42);
+	g_assert_cmpuint(h.nthreads, ==, 2);
+	g_assert_cmpuint(h.nthread_regs, ==, 2 * (7 + 4));
+	g_assert_cmpuint(h.nthread_sigqueue, ==, 2);
+	g_assert_cmpuint(h.nsigqueue, ==, 2); /* the leader's own and the shared one */
+	g_assert_cmpuint(h.off_threads + 2 * sizeof(struct sv_rimg_thread), <=, len);
+	guint8 xsave[832];
+	fill(xsave, sizeof(xsave), 5);
+	for (guint i = 0; i < 2; i++) {
+		struct sv_rimg_thread t;
+		memcpy(&t, contents + h.off_threads + i * sizeof(t), sizeof(t));
+		g_assert_cmpuint(t.tid, ==, i ? 45 : 43);
+		g_assert_cmpstr(t.comm, ==, "worker");
+		g_assert_cmpuint(t.first_reg, ==, i * 11);
+		g_assert_cmpuint(t.nregs, ==, 11);
+		g_assert_cmpuint(t.first_sigqueue, ==, i);
+		g_assert_cmpuint(t.nsigqueue, ==, 1);
+		g_assert_cmphex(t.sigblocked, ==, t.tid);
+		g_assert_cmphex(t.sigpending, ==, 0x20);
+		g_assert_cmphex(t.clear_child_tid, ==, 0x7ffff7000910 + t.tid);
+		g_assert_cmphex(t.robust_list, ==, 0x7ffff7000920 + t.tid);
+		g_assert_cmphex(t.rseq, ==, 0x7ffff70009e0 + t.tid);
+		g_assert_cmpuint(t.fpu_size, ==, 832);
+		g_assert_cmpuint(t.fpu_off % 64, ==, 0);
+		g_assert_cmpuint(h.off_thread_fpu + t.fpu_off + t.fpu_size, <=, len);
+		g_assert_cmpmem(contents + h.off_thread_fpu + t.fpu_off, 832, xsave, 832);
+		struct sv_rimg_named reg;
+		memcpy(&reg, contents + h.off_thread_regs + t.first_reg * sizeof(reg), sizeof(reg));
+		g_assert_cmpstr(reg.name, !=, "");
+		struct sv_rimg_sigqueue q;
+		memcpy(&q, contents + h.off_thread_sigqueue + t.first_sigqueue * sizeof(q),
+		       sizeof(q));
+		g_assert_cmpuint(q.signo, ==, 12);
+		g_assert_cmpuint(q.shared, ==, 0);
+	}
+	g_unlink(image);
+	g_unlink(snap);
+}
+
+/* Threads restore cannot recreate are refused, naming them. */
+static void expect_thread_refusal(GVariant *threads, const char *want)
+{
+	g_autofree char *snap = write_snapshot(threads);
+	g_autofree char *image = g_build_filename(tmp_dir, "image-refused", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(snap, &error);
+	g_assert_no_error(error);
+	g_assert_false(sv_restore_image_write(r, image, FALSE, NULL, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+	if (!strstr(error->message, want))
+		g_error("'%s' lacks '%s'", error->message, want);
+	g_assert_false(g_file_test(image, G_FILE_TEST_EXISTS));
+	g_unlink(snap);
+}
+
+static void test_threads_refused(void)
+{
+	GVariant *twice[] = { thread_entry(43, TRUE), thread_entry(43, TRUE) };
+	expect_thread_refusal(g_variant_new_array(NULL, twice, 2), "thread id 43 appears twice");
+	GVariant *leader[] = { thread_entry(42, TRUE) };
+	expect_thread_refusal(g_variant_new_array(NULL, leader, 1), "thread id 42 appears twice");
+	GVariant *no_regs[] = { thread_entry(44, FALSE) };
+	expect_thread_refusal(g_variant_new_array(NULL, no_regs, 1),
+			      "thread 44 in the snapshot has no 'regs'");
+}
+
 /* One entry of a newc cpio archive at *off (moved past it); FALSE at its
  * end (TRAILER!!!). */
 static gboolean cpio_next(const guint8 *a, gsize len, gsize *off, char **ret_name,
@@ -346,7 +467,7 @@ static void test_initrd(void)
 		g_test_skip("this build has no x86_64 restorer (no x86_64-linux-gnu-gcc)");
 		return;
 	}
-	g_autofree char *snap = write_snapshot();
+	g_autofree char *snap = write_snapshot(NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(snap, &error);
 	g_assert_no_error(error);
@@ -411,6 +532,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/restore-image/bytes", test_image_bytes);
 	g_test_add_func("/restore-image/bytes-host-pages", test_image_bytes_host_pages);
 	g_test_add_func("/restore-image/initrd", test_initrd);
+	g_test_add_func("/restore-image/threads", test_threads);
+	g_test_add_func("/restore-image/threads-refused", test_threads_refused);
 	int rc = g_test_run();
 	g_rmdir(tmp_dir);
 	g_free(tmp_dir);

@@ -31,9 +31,9 @@ static long sys6(long nr, long a, long b, long c, long d, long e, long f)
 
 /* TPIDR_EL0 is writable at EL0, and the kernel keeps it across syscalls
  * (saved and reloaded only at a context switch, tls_thread_switch). */
-static void arch_set_tls(const struct rst_args *a)
+static void arch_set_tls(const uint64_t tls[2])
 {
-	__asm__ volatile("msr tpidr_el0, %0" : : "r"(a->tls[0]) : "memory");
+	__asm__ volatile("msr tpidr_el0, %0" : : "r"(tls[0]) : "memory");
 }
 
 /* sys_rt_sigreturn (arch/arm64/kernel/signal.c) takes struct rt_sigframe
@@ -51,8 +51,9 @@ __attribute__((noreturn)) static void arch_sigreturn(uint64_t sp)
 	__builtin_unreachable();
 }
 
-/* First byte of the blob: the restorer jumps here with x0 = args and the
- * stack inside the region. (GCC has no naked functions on aarch64.) */
+/* First byte of the blob: the restorer jumps here with x0 = args, x1 =
+ * NULL and the stack inside the region; each other thread with x1 = its
+ * record and its own stack. (GCC has no naked functions on aarch64.) */
 __asm__(".pushsection .text.entry, \"ax\"\n"
 	".globl rst_entry\n"
 	".type rst_entry, %function\n"
@@ -60,6 +61,11 @@ __asm__(".pushsection .text.entry, \"ax\"\n"
 	"\tmov x9, sp\n"
 	"\tand x9, x9, #-16\n"
 	"\tmov sp, x9\n"
+	"\tcbz x1, 1f\n"
+	"\tmov x0, x1\n"
+	"\tbl rst_thread_main\n"
+	"\tbrk #0\n"
+	"1:\n"
 	"\tbl rst_restore\n"
 	"\tbrk #0\n"
 	".popsection\n");

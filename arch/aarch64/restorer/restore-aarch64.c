@@ -157,12 +157,52 @@ void rst_arch_jump(uint64_t entry, uint64_t stack_top, struct rst_args *args)
 	__builtin___clear_cache((char *)(uintptr_t)entry,
 				(char *)(uintptr_t)entry + (rst_blob_end - rst_blob_start));
 	register uint64_t x0 __asm__("x0") = (uint64_t)(uintptr_t)args;
+	register uint64_t x1 __asm__("x1") = 0;
 	__asm__ volatile("mov sp, %0\n\t"
 			 "mov x29, xzr\n\t"
 			 "mov x30, xzr\n\t"
 			 "br %1"
 			 :
-			 : "r"(stack_top), "r"(entry), "r"(x0)
+			 : "r"(stack_top), "r"(entry), "r"(x0), "r"(x1)
 			 : "memory");
 	__builtin_unreachable();
+}
+
+/* The child: x19 holds park (svc keeps it); it waits on park->go with raw
+ * futex calls (98, FUTEX_WAIT_PRIVATE), then enters the blob with x0 =
+ * NULL, x1 = park->thread on park->sp; rst_threads_release has made the
+ * blob's instructions visible first. */
+long rst_arch_park_thread(void *clone_args, size_t size, struct rst_park *park)
+{
+	register long x8 __asm__("x8") = 435; /* __NR_clone3 */
+	register long x0 __asm__("x0") = (long)clone_args;
+	register long x1 __asm__("x1") = (long)size;
+	register long x19 __asm__("x19") = (long)park;
+	__asm__ volatile("svc #0\n\t"
+			 "cbnz x0, 2f\n"
+			 "1:\n\t"
+			 "ldar w9, [x19]\n\t"
+			 "cbnz w9, 3f\n\t"
+			 "mov x8, #98\n\t"
+			 "mov x0, x19\n\t"
+			 "mov x1, #128\n\t"
+			 "mov x2, #0\n\t"
+			 "mov x3, #0\n\t"
+			 "svc #0\n\t"
+			 "b 1b\n"
+			 "3:\n\t"
+			 "ldr x1, [x19, #16]\n\t"
+			 "ldr x9, [x19, #24]\n\t"
+			 "mov sp, x9\n\t"
+			 "ldr x10, [x19, #8]\n\t"
+			 "mov x0, #0\n\t"
+			 "mov x29, xzr\n\t"
+			 "mov x30, xzr\n\t"
+			 "isb\n\t"
+			 "br x10\n"
+			 "2:"
+			 : "+r"(x0), "+r"(x8), "+r"(x1)
+			 : "r"(x19)
+			 : "x2", "x3", "x9", "x10", "memory");
+	return x0;
 }

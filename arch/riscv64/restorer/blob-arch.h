@@ -46,9 +46,9 @@ static uint64_t user_end(void)
 #include "guest/restorer/blob-vdso-move.h"
 
 /* tp (x4) is a general register: rt_sigreturn loads it with the rest. */
-static void arch_set_tls(const struct rst_args *a)
+static void arch_set_tls(const uint64_t tls[2])
 {
-	(void)a;
+	(void)tls;
 }
 
 /* sys_rt_sigreturn (arch/riscv/kernel/signal.c) takes struct rt_sigframe
@@ -66,13 +66,19 @@ __attribute__((noreturn)) static void arch_sigreturn(uint64_t sp)
 	__builtin_unreachable();
 }
 
-/* First byte of the blob: the restorer jumps here with a0 = args and the
- * stack inside the region. */
+/* First byte of the blob: the restorer jumps here with a0 = args, a1 =
+ * NULL and the stack inside the region; each other thread with a1 = its
+ * record and its own stack. */
 __asm__(".pushsection .text.entry, \"ax\"\n"
 	".globl rst_entry\n"
 	".type rst_entry, @function\n"
 	"rst_entry:\n"
 	"\tandi sp, sp, -16\n"
+	"\tbeqz a1, 1f\n"
+	"\tmv a0, a1\n"
+	"\tcall rst_thread_main\n"
+	"\tebreak\n"
+	"1:\n"
 	"\tcall rst_restore\n"
 	"\tebreak\n"
 	".popsection\n");

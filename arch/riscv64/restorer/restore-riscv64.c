@@ -119,13 +119,55 @@ void rst_arch_jump(uint64_t entry, uint64_t stack_top, struct rst_args *args)
 				(char *)(uintptr_t)entry + (rst_blob_end - rst_blob_start));
 	/* pinned registers: neither may be one the asm zeroes */
 	register uint64_t a0 __asm__("a0") = (uint64_t)(uintptr_t)args;
+	register uint64_t a1 __asm__("a1") = 0;
 	register uint64_t t1 __asm__("t1") = entry, t2 __asm__("t2") = stack_top;
 	__asm__ volatile("mv sp, t2\n\t"
 			 "mv ra, zero\n\t"
 			 "mv s0, zero\n\t"
 			 "jr t1"
 			 :
-			 : "r"(t1), "r"(t2), "r"(a0)
+			 : "r"(t1), "r"(t2), "r"(a0), "r"(a1)
 			 : "memory");
 	__builtin_unreachable();
+}
+
+/* The child: s1 holds park (ecall keeps it); it waits on park->go with raw
+ * futex calls (98, FUTEX_WAIT_PRIVATE), then enters the blob with a0 =
+ * NULL, a1 = park->thread on park->sp. The blob was made visible to every
+ * hart's instruction fetch when it was copied (__builtin___clear_cache is
+ * the riscv_flush_icache syscall, all harts); fence.i orders this hart's. */
+long rst_arch_park_thread(void *clone_args, size_t size, struct rst_park *park)
+{
+	register long a7 __asm__("a7") = 435; /* __NR_clone3 */
+	register long a0 __asm__("a0") = (long)clone_args;
+	register long a1 __asm__("a1") = (long)size;
+	register long s1 __asm__("s1") = (long)park;
+	__asm__ volatile("ecall\n\t"
+			 "bnez a0, 2f\n"
+			 "1:\n\t"
+			 "lw t0, 0(s1)\n\t"
+			 "fence r, rw\n\t"
+			 "bnez t0, 3f\n\t"
+			 "li a7, 98\n\t"
+			 "mv a0, s1\n\t"
+			 "li a1, 128\n\t"
+			 "li a2, 0\n\t"
+			 "li a3, 0\n\t"
+			 "ecall\n\t"
+			 "j 1b\n"
+			 "3:\n\t"
+			 "ld a1, 16(s1)\n\t"
+			 "ld t0, 24(s1)\n\t"
+			 "mv sp, t0\n\t"
+			 "ld t1, 8(s1)\n\t"
+			 "li a0, 0\n\t"
+			 "mv ra, zero\n\t"
+			 "mv s0, zero\n\t"
+			 "fence.i\n\t"
+			 "jr t1\n"
+			 "2:"
+			 : "+r"(a0), "+r"(a7), "+r"(a1)
+			 : "r"(s1)
+			 : "a2", "a3", "t0", "t1", "memory");
+	return a0;
 }

@@ -39,13 +39,14 @@ static void arch_place_vdso(const struct rst_args *a)
 	      "mapping the vDSO", a->vdso_vvar_start);
 }
 
-/* tls[0] = fs_base, tls[1] = gs_base (restore-x86_64.c) */
-static void arch_set_tls(const struct rst_args *a)
+/* tls[0] = fs_base, tls[1] = gs_base (restore-x86_64.c), the calling
+ * thread's */
+static void arch_set_tls(const uint64_t tls[2])
 {
-	check(sys6(__NR_arch_prctl, ARCH_SET_FS, (long)a->tls[0], 0, 0, 0, 0),
-	      "arch_prctl(ARCH_SET_FS)", a->tls[0]);
-	check(sys6(__NR_arch_prctl, ARCH_SET_GS, (long)a->tls[1], 0, 0, 0, 0),
-	      "arch_prctl(ARCH_SET_GS)", a->tls[1]);
+	check(sys6(__NR_arch_prctl, ARCH_SET_FS, (long)tls[0], 0, 0, 0, 0),
+	      "arch_prctl(ARCH_SET_FS)", tls[0]);
+	check(sys6(__NR_arch_prctl, ARCH_SET_GS, (long)tls[1], 0, 0, 0, 0),
+	      "arch_prctl(ARCH_SET_GS)", tls[1]);
 }
 
 /* rt_sigreturn takes the frame at sp - 8: registers, flags, the FPU image
@@ -62,11 +63,18 @@ __attribute__((noreturn)) static void arch_sigreturn(uint64_t sp)
 	__builtin_unreachable();
 }
 
-/* First byte of the blob: the restorer jumps here with rdi = args and the
- * stack inside the region. */
+/* First byte of the blob: the restorer jumps here with rdi = args, rsi =
+ * NULL and the stack inside the region; each other thread with rsi = its
+ * record and its own stack. */
 __attribute__((section(".text.entry"), naked, noreturn)) void rst_entry(void)
 {
 	__asm__ volatile("andq $-16, %rsp\n\t"
+			 "testq %rsi, %rsi\n\t"
+			 "jz 1f\n\t"
+			 "movq %rsi, %rdi\n\t"
+			 "call rst_thread_main\n\t"
+			 "hlt\n"
+			 "1:\n\t"
 			 "call rst_restore\n\t"
 			 "hlt");
 }

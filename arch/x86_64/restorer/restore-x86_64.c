@@ -181,7 +181,42 @@ void rst_arch_jump(uint64_t entry, uint64_t stack_top, struct rst_args *args)
 			 "xorl %%ebp, %%ebp\n\t"
 			 "jmp *%1"
 			 :
-			 : "r"(stack_top), "r"(entry), "D"(args)
+			 : "r"(stack_top), "r"(entry), "D"(args), "S"(0)
 			 : "memory");
 	__builtin_unreachable();
+}
+
+/* The child: r12 holds park (syscall keeps it); it waits on park->go with
+ * raw futex calls (202, FUTEX_WAIT_PRIVATE), then enters the blob with
+ * rdi = NULL, rsi = park->thread on park->sp. */
+long rst_arch_park_thread(void *clone_args, size_t size, struct rst_park *park)
+{
+	long ret;
+	register long r12 __asm__("r12") = (long)park;
+	__asm__ volatile("syscall\n\t"
+			 "testq %%rax, %%rax\n\t"
+			 "jnz 2f\n"
+			 "1:\n\t"
+			 "movl (%%r12), %%eax\n\t"
+			 "testl %%eax, %%eax\n\t"
+			 "jnz 3f\n\t"
+			 "movl $202, %%eax\n\t"
+			 "movq %%r12, %%rdi\n\t"
+			 "movl $128, %%esi\n\t"
+			 "xorl %%edx, %%edx\n\t"
+			 "xorl %%r10d, %%r10d\n\t"
+			 "syscall\n\t"
+			 "jmp 1b\n"
+			 "3:\n\t"
+			 "movq 16(%%r12), %%rsi\n\t"
+			 "movq 24(%%r12), %%rsp\n\t"
+			 "movq 8(%%r12), %%rax\n\t"
+			 "xorl %%edi, %%edi\n\t"
+			 "xorl %%ebp, %%ebp\n\t"
+			 "jmp *%%rax\n"
+			 "2:"
+			 : "=a"(ret)
+			 : "0"(435L /* __NR_clone3 */), "D"(clone_args), "S"(size), "r"(r12)
+			 : "rcx", "r11", "rdx", "r10", "memory");
+	return ret;
 }
