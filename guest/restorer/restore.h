@@ -37,6 +37,26 @@ void rst_env_restore(const struct sv_rimg_header *h, const uint32_t *groups);
  * blocked (an early SIGALRM waits for the process's own mask). */
 void rst_itimers_arm(const struct sv_rimg_header *h);
 
+/* fd-place.c. An fd at or above `above` for fd (closed), close-on-exec;
+ * what names it in the refusal. rst_place dup3s tmp to f->fd with its
+ * close-on-exec flag. */
+int rst_move_up(int fd, int above, const char *what);
+void rst_place(int tmp, const struct sv_rimg_fd *f);
+
+/* restore-pipes.c. rst_pipe_restore makes the pipe or FIFO of fds[i]
+ * and every fd of it, if fds[i] is its first fd (otherwise nothing);
+ * base is rst_files_restore's. */
+int rst_is_pipe_kind(uint32_t kind);
+void rst_pipe_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds, uint32_t i,
+		      const uint8_t *data, int base);
+
+/* restore-kobjects.c. An eventfd; an epoll fd, empty; and, once every fd
+ * is in place, every epoll fd's interest list. */
+void rst_eventfd_restore(const struct sv_rimg_fd *f, int base);
+void rst_epoll_create(const struct sv_rimg_fd *f, int base);
+void rst_epoll_fill(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds,
+		    const uint8_t *data);
+
 /* The blob, embedded by restore-common.c (objcopy -O binary output). */
 extern const unsigned char rst_blob_start[], rst_blob_end[];
 

@@ -18,4 +18,15 @@ struct SvIntrospect {
 	guint64 clock_hint_ns;
 };
 
+/* fd-anon.c: an fd on an anonymous inode (its struct file at guest
+ * address file): its kind and the kind's state into d, or a refusal
+ * naming the fd and what it is. The kinds' own readers, given
+ * file->private_data: */
+gboolean sv_introspect_fd_anon(const SvIntrospect *in, guint32 pid, guint fd, guint64 file,
+			       GVariantDict *d, GError **error);
+gboolean sv_introspect_eventfd(const SvIntrospect *in, guint32 pid, guint fd, guint64 ctx,
+			       GVariantDict *d, GError **error);
+gboolean sv_introspect_epoll(const SvIntrospect *in, guint32 pid, guint fd, guint64 ep,
+			     GVariantDict *d, GError **error);
+
 #endif

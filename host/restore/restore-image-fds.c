@@ -83,7 +83,8 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 						      "fd %u is marked as stdio but is not fd 0-2 or "
 						      "a dup of one",
 						      fd);
-		} else if (!strcmp(kind, SV_TASK_FD_KIND_PIPE)) {
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_PIPE) ||
+			   !strcmp(kind, SV_TASK_FD_KIND_FIFO)) {
 			if (!pipe)
 				return sv_rimg_refuse(error, "fd %u is a pipe without an identity",
 						      fd);
@@ -95,6 +96,14 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			e.pipe = GPOINTER_TO_UINT(idx);
 			e.kind = (flags & O_ACCMODE_) == O_RDONLY_ ? SV_RIMG_FD_PIPE_READ
 								   : SV_RIMG_FD_PIPE_WRITE;
+			if (!strcmp(kind, SV_TASK_FD_KIND_FIFO)) {
+				if (!path || path[0] != '/')
+					return sv_rimg_refuse(error, "fd %u (a FIFO) has no path",
+							      fd);
+				e.kind = SV_RIMG_FD_FIFO;
+				e.path_off = sv_rimg_add_string(t, path);
+				e.i_mode = entry.i_mode;
+			}
 			gsize n = 0;
 			const guint8 *b = entry.pipe_data
 						  ? g_variant_get_fixed_array(entry.pipe_data, &n,
@@ -119,10 +128,16 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			e.kind = SV_RIMG_FD_PATH;
 			e.path_off = sv_rimg_add_string(t, path);
 			e.pos = pos;
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_EVENTFD)) {
+			if (!sv_rimg_fd_eventfd(&entry, &e, error))
+				return FALSE;
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_EPOLL)) {
+			if (!sv_rimg_fd_epoll(t, fds, &entry, &e, error))
+				return FALSE;
 		} else {
 			return sv_rimg_refuse(error,
 					      "fd %u is a %s; restore recreates files, directories, "
-					      "devices and pipes only",
+					      "devices, pipes, FIFOs, eventfds and epoll fds only",
 					      fd, kind);
 		}
 		g_array_append_val(out, e);

@@ -9,6 +9,7 @@
 typedef struct SvSnapFd {
 	guint32 fd;
 	guint32 flags;
+	guint32 i_mode;	    /* the inode's type and permissions, 0 if missing */
 	const char *kind;   /* "file", "pipe", ...; NULL if missing */
 	const char *path;   /* NULL if none */
 	const char *sha256; /* of the carried contents; "" if none */
@@ -18,6 +19,11 @@ typedef struct SvSnapFd {
 	gboolean cloexec;
 	gboolean stdio;	     /* one of snapvm's stdio wirings */
 	GVariant *pipe_data; /* unread pipe bytes (ay), NULL if none */
+	/* an eventfd's */
+	gboolean has_eventfd;
+	guint64 eventfd_count;
+	gboolean eventfd_semaphore;
+	GVariant *epoll; /* an epoll fd's interest list (SV_TASK_FD_EPOLL_TYPE) */
 } SvSnapFd;
 
 /* Fills e from entry; strings point into entry, which must outlive e.

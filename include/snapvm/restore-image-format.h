@@ -23,7 +23,7 @@
  *            uint8_t fpu[fpu_size]  (the arch's FPU state, snapshot format)
  *            sv_rimg_fd[nfds]       (open fds, by number)
  *            uint32_t groups[ngroups]
- *            uint8_t data[data_len] (pipes' unread bytes)
+ *            uint8_t data[data_len] (pipes' unread bytes, epoll interest lists)
  *            strings (paths; NUL-terminated)
  *   page-aligned: carried file contents, then page data
  *
@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define SV_RIMG_MAGIC "SVRIMG\0\1"
-#define SV_RIMG_VERSION 2u
+#define SV_RIMG_VERSION 3u
 /* Where `snapvm restore` puts things in the guest (in the appended cpio). */
 #define SV_RIMG_GUEST_DIR "/workload/.snapvm-restore"
 #define SV_RIMG_GUEST_IMAGE SV_RIMG_GUEST_DIR "/image"
@@ -77,6 +77,22 @@ enum {
 	SV_RIMG_FD_PATH = 2,  /* reopened by path: file, directory, device */
 	SV_RIMG_FD_PIPE_READ = 3,
 	SV_RIMG_FD_PIPE_WRITE = 4,
+	/* a named FIFO: made at path_off (mode i_mode) if the guest lacks
+	 * it, its unread bytes as a pipe's; pipe says which one */
+	SV_RIMG_FD_FIFO = 5,
+	/* eventfd: value = its count, kind_flags = its EFD_SEMAPHORE bit */
+	SV_RIMG_FD_EVENTFD = 6,
+	/* epoll: data_off/data_len hold its sv_rimg_epoll_item[] (interest
+	 * list), added once every fd is in place */
+	SV_RIMG_FD_EPOLL = 7,
+};
+
+/* One entry of an epoll fd's interest list: the target is the process's
+ * fd `fd` (already restored), watched for `events` with `data`. */
+struct sv_rimg_epoll_item {
+	int32_t fd;
+	uint32_t events; /* EPOLLIN... | EPOLLET | EPOLLONESHOT, as epoll_ctl takes them */
+	uint64_t data;
 };
 
 #define SV_RIMG_MAX_FD (1u << 20) /* the kernel's default fs.nr_open */
@@ -136,7 +152,10 @@ struct sv_rimg_fd {
 	/* a dup: the fd (lower, made first) whose open file it shares, so
 	 * offset and status flags stay shared; -1 for none */
 	int32_t dup_of;
+	uint32_t i_mode;     /* the inode's type and permissions (FIFOs: the mode to make) */
+	uint32_t kind_flags; /* per kind (SV_RIMG_FD_EVENTFD: EFD_SEMAPHORE) */
 	uint32_t pad;
+	uint64_t value; /* per kind (SV_RIMG_FD_EVENTFD: the count) */
 };
 
 struct sv_rimg_vma {

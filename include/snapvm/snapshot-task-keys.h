@@ -97,18 +97,29 @@
 #define SV_TASK_FD_I_MODE "i_mode"	 /* u: the inode's type and permissions */
 #define SV_TASK_FD_FILE "file"		 /* t: the open file's identity: dups share it */
 #define SV_TASK_FD_PIPE "pipe"		 /* t: a pipe's identity, both ends alike */
-#define SV_TASK_FD_PATH "path"		 /* s: what it opened (not for pipes) */
+#define SV_TASK_FD_PATH "path"		 /* s: what it opened (not for anonymous pipes) */
 #define SV_TASK_FD_STDIO "stdio"	 /* b: one of snapvm's stdio wirings */
 #define SV_TASK_FD_PIPE_DATA "pipe_data" /* ay: a pipe's unread bytes, on one of its fds */
 #define SV_TASK_FD_SHA256 "sha256"	 /* s: a regular file's carried contents (FILES) */
+/* kernel objects behind anonymous inodes (host/introspect/fd-*.c) */
+#define SV_TASK_FD_EVENTFD_COUNT "eventfd_count"	 /* t: an eventfd's count */
+#define SV_TASK_FD_EVENTFD_SEMAPHORE "eventfd_semaphore" /* b: made with EFD_SEMAPHORE */
+/* an epoll fd's interest list: (the target's open file, as SV_TASK_FD_FILE;
+ * the fd it was added as; events; data; on the ready list), the ready
+ * ones first in ready-list order */
+#define SV_TASK_FD_EPOLL "epoll"
+#define SV_TASK_FD_EPOLL_TYPE "a(tuutb)"
 
 #define SV_TASK_FD_KIND_FILE "file"
 #define SV_TASK_FD_KIND_DIR "dir"
 #define SV_TASK_FD_KIND_CHR "chr"
 #define SV_TASK_FD_KIND_BLK "blk"
 #define SV_TASK_FD_KIND_PIPE "pipe"
+#define SV_TASK_FD_KIND_FIFO "fifo" /* a named pipe: pipe (identity), path, i_mode */
 #define SV_TASK_FD_KIND_SOCKET "socket"
 #define SV_TASK_FD_KIND_LINK "link"
-#define SV_TASK_FD_KIND_ANON "anon" /* anon_inode: epoll, eventfd, signalfd, timerfd... */
+#define SV_TASK_FD_KIND_ANON "anon"	  /* anon_inode: epoll, eventfd, signalfd, timerfd... */
+#define SV_TASK_FD_KIND_EVENTFD "eventfd" /* eventfd_count, eventfd_semaphore */
+#define SV_TASK_FD_KIND_EPOLL "epoll"	  /* epoll */
 
 #endif

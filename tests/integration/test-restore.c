@@ -13,7 +13,9 @@
  * memory and blockread need the fd table (a file read through its fd, a
  * pipe fed by an ITIMER_REAL handler); fdenv checks fds at their numbers,
  * shared offsets, close-on-exec, O_NONBLOCK, a pipe's unread bytes, the
- * working directory, umask and RLIMIT_NOFILE after the restore.
+ * working directory, umask and RLIMIT_NOFILE after the restore; the
+ * kobj-<kind> workloads check pipe ends opened apart (each its own
+ * O_NONBLOCK), named FIFOs, eventfds and epoll interest lists.
  *
  * checkpoint --kill loses nothing: over checkpoints at random moments of a
  * fast-printing counter, what the original streamed before it was killed
@@ -42,8 +44,10 @@ static char *tmpdir;
 static char *snapvm;
 static char *fpu_snapshot;
 
-static const char *const workloads[] = { "counter",   "fpu",   "tls",	  "memory",   "sleeper",
-					 "blockread", "fdenv", "handler", "unlinked", NULL };
+static const char *const workloads[] = { "counter",    "fpu",	     "tls",	  "memory",
+					 "sleeper",    "blockread",  "fdenv",	  "handler",
+					 "unlinked",   "kobj-pipes", "kobj-fifo", "kobj-eventfd",
+					 "kobj-epoll", NULL };
 
 static void require_guest(void)
 {
@@ -461,13 +465,24 @@ int main(int argc, char **argv)
 	sv_test_state_dir();
 	snapvm = sv_test_build_path("host/snapvm");
 	static const Case cases[] = {
-		{ "counter", 30, 60, 500 },    { "counter", 30, 60, 1400 },
-		{ "fpu", 30, 60, 800 },	       { "tls", 30, 60, 800 },
-		{ "sleeper", 30, 60, 800 },    { "memory", 20, 60, 500 },
-		{ "memory", 20, 60, 1100 },    { "blockread", 30, 60, 500 },
-		{ "blockread", 30, 60, 1000 }, { "blockread", 30, 60, 1500 },
-		{ "fdenv", 30, 60, 500 },      { "fdenv", 30, 60, 1200 },
+		{ "counter", 30, 60, 500 },
+		{ "counter", 30, 60, 1400 },
+		{ "fpu", 30, 60, 800 },
+		{ "tls", 30, 60, 800 },
+		{ "sleeper", 30, 60, 800 },
+		{ "memory", 20, 60, 500 },
+		{ "memory", 20, 60, 1100 },
+		{ "blockread", 30, 60, 500 },
+		{ "blockread", 30, 60, 1000 },
+		{ "blockread", 30, 60, 1500 },
+		{ "fdenv", 30, 60, 500 },
+		{ "fdenv", 30, 60, 1200 },
 		{ "handler", 30, 60, 800 },
+		/* kernel objects (kobj.c): each kind once, mid-run */
+		{ "kobj-pipes", 30, 60, 800 },
+		{ "kobj-fifo", 30, 60, 800 },
+		{ "kobj-eventfd", 30, 60, 800 },
+		{ "kobj-epoll", 30, 60, 800 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */

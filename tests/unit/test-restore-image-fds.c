@@ -4,7 +4,8 @@
  * as the flat restore image gets them (host/restore/restore-image-fds.c):
  * numbers, kinds, dups sharing an open file, pipe ends grouped with their
  * unread bytes, open files joining the carried-file table, cwd, umask,
- * rlimits, groups, timers; and the refusals.
+ * rlimits, groups, timers; named FIFOs, eventfds and epoll interest lists;
+ * and the refusals.
  */
 #include <string.h>
 
@@ -185,6 +186,123 @@ static void test_refusals(void)
 	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), ok, 1), 1000, "uid 1000");
 }
 
+/* An entry of fd_entry's with more keys. */
+static GVariant *with(GVariant *entry, const char *key, GVariant *value)
+{
+	g_autoptr(GVariantDict) d = g_variant_dict_new(entry);
+	g_variant_unref(g_variant_ref_sink(entry));
+	g_variant_dict_insert_value(d, key, value);
+	return g_variant_dict_end(d);
+}
+
+/* A pipe end opened again (its own open file: no dup_of) stays a file of
+ * its own; a dup shares its first fd's; a FIFO keeps its path and mode,
+ * its bytes with it. */
+static void test_pipes_and_fifos(void)
+{
+	GVariant *e[] = {
+		fd_entry(10, "pipe", 0, 0, 0xa0, NULL, 0x77, "xy", FALSE, FALSE),
+		fd_entry(11, "pipe", 04001, 0, 0xa1, NULL, 0x77, NULL, FALSE, FALSE),
+		fd_entry(12, "pipe", 04001, 0, 0xa1, NULL, 0x77, NULL, FALSE, FALSE),
+		fd_entry(13, "pipe", 01, 0, 0xa2, NULL, 0x77, NULL, FALSE, FALSE),
+		with(fd_entry(20, "fifo", 04000, 0, 0xb0, "/tmp/q.fifo", 0x88, "fifo", FALSE,
+			      FALSE),
+		     "i_mode", g_variant_new_uint32(010640)),
+		with(fd_entry(21, "fifo", 01, 0, 0xb1, "/tmp/q.fifo", 0x88, NULL, FALSE, FALSE),
+		     "i_mode", g_variant_new_uint32(010640)),
+	};
+	g_autoptr(GVariant) task =
+		task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, G_N_ELEMENTS(e)), 0);
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build(task, &o, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(fd_at(&o, 11)->dup_of, ==, -1);
+	g_assert_cmpint(fd_at(&o, 12)->dup_of, ==, 11);
+	g_assert_cmpint(fd_at(&o, 13)->dup_of, ==, -1); /* reopened: its own file */
+	g_assert_cmpuint(fd_at(&o, 13)->flags, ==, 01);
+	g_assert_cmpuint(fd_at(&o, 13)->pipe, ==, fd_at(&o, 10)->pipe);
+	const struct sv_rimg_fd *r = fd_at(&o, 20), *w = fd_at(&o, 21);
+	g_assert_cmpuint(r->kind, ==, SV_RIMG_FD_FIFO);
+	g_assert_cmpuint(w->kind, ==, SV_RIMG_FD_FIFO);
+	g_assert_cmpuint(r->pipe, ==, w->pipe);
+	g_assert_cmpuint(r->pipe, !=, fd_at(&o, 10)->pipe);
+	g_assert_cmpuint(r->i_mode, ==, 010640);
+	g_assert_cmpstr((const char *)o.strings->data + w->path_off, ==, "/tmp/q.fifo");
+	g_assert_cmpmem(o.fd_data->data + r->data_off, r->data_len, "fifo", 4);
+	out_clear(&o);
+	GVariant *nopath[] = { fd_entry(3, "fifo", 0, 0, 1, NULL, 9, NULL, FALSE, FALSE) };
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), nopath, 1), 0, "fd 3 (a FIFO)");
+}
+
+static GVariant *epoll_list(const guint64 (*items)[5], gsize n)
+{
+	g_autoptr(GVariantBuilder) b = g_variant_builder_new(G_VARIANT_TYPE("a(tuutb)"));
+	for (gsize i = 0; i < n; i++)
+		g_variant_builder_add(b, "(tuutb)", items[i][0], (guint32)items[i][1],
+				      (guint32)items[i][2], items[i][3], (gboolean)items[i][4]);
+	return g_variant_builder_end(b);
+}
+
+/* eventfd: count and EFD_SEMAPHORE; epoll: its items with their targets'
+ * fds, the idle edge-triggered ones first (kind_flags of them), then the
+ * ready ones in ready-list order, then the rest. */
+static void test_eventfd_epoll(void)
+{
+	static const guint64 items[][5] = {
+		/* file, fd, events, data, ready */
+		{ 0xe1, 41, 0x1, 0x4141, 1 },
+		{ 0xe0, 40, 0x1, 0x4040, 1 },
+		{ 0xe2, 42, 0x80000001u, 0x4242, 0 }, /* EPOLLET, idle */
+		{ 0xe3, 43, 0x4, 0x4343, 0 },
+	};
+	GVariant *e[] = {
+		with(with(fd_entry(30, "eventfd", 04002, 0, 0xc0, NULL, 0, NULL, FALSE, FALSE),
+			  "eventfd_count", g_variant_new_uint64(12345678901ull)),
+		     "eventfd_semaphore", g_variant_new_boolean(TRUE)),
+		with(fd_entry(39, "epoll", 02, 0, 0xd0, NULL, 0, NULL, TRUE, FALSE), "epoll",
+		     epoll_list(items, G_N_ELEMENTS(items))),
+		fd_entry(40, "chr", 0, 0, 0xe0, "/dev/null", 0, NULL, FALSE, FALSE),
+		fd_entry(41, "pipe", 0, 0, 0xe1, NULL, 0x66, NULL, FALSE, FALSE),
+		fd_entry(42, "pipe", 0, 0, 0xe2, NULL, 0x67, NULL, FALSE, FALSE),
+		fd_entry(43, "pipe", 1, 0, 0xe3, NULL, 0x67, NULL, FALSE, FALSE),
+	};
+	g_autoptr(GVariant) task =
+		task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, G_N_ELEMENTS(e)), 0);
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build(task, &o, &error));
+	g_assert_no_error(error);
+	const struct sv_rimg_fd *ev = fd_at(&o, 30), *ep = fd_at(&o, 39);
+	g_assert_cmpuint(ev->kind, ==, SV_RIMG_FD_EVENTFD);
+	g_assert_cmpuint(ev->value, ==, 12345678901ull);
+	g_assert_cmpuint(ev->kind_flags, ==, 1);
+	g_assert_cmpuint(ev->flags, ==, 04002);
+	g_assert_cmpuint(ep->kind, ==, SV_RIMG_FD_EPOLL);
+	g_assert_cmpuint(ep->kind_flags, ==, 1);
+	g_assert_cmpuint(ep->data_len, ==, 4 * sizeof(struct sv_rimg_epoll_item));
+	static const gint32 order[] = { 42, 41, 40, 43 };
+	for (guint i = 0; i < 4; i++) {
+		struct sv_rimg_epoll_item it;
+		memcpy(&it, o.fd_data->data + ep->data_off + i * sizeof(it), sizeof(it));
+		g_assert_cmpint(it.fd, ==, order[i]);
+		g_assert_cmpuint(it.data, ==, 0x4040u + 0x101u * (guint)(order[i] - 40));
+	}
+	out_clear(&o);
+	/* an item whose fd now holds another file, or nothing */
+	static const guint64 stale[][5] = { { 0xe9, 40, 1, 0, 0 } };
+	GVariant *s1[] = {
+		with(fd_entry(39, "epoll", 02, 0, 0xd0, NULL, 0, NULL, TRUE, FALSE), "epoll",
+		     epoll_list(stale, 1)),
+		fd_entry(40, "chr", 0, 0, 0xe0, "/dev/null", 0, NULL, FALSE, FALSE),
+	};
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), s1, 2), 0,
+		"fd 39 (epoll) watches a file it was given as fd 40, which no longer holds it");
+	GVariant *s2[] = { fd_entry(30, "eventfd", 0, 0, 0xc0, NULL, 0, NULL, FALSE, FALSE) };
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), s2, 1), 0,
+		"fd 30 is an eventfd without its count");
+}
+
 /* An ITIMER_REAL known only by its expiry (no tk_core in the guest). */
 static void test_timer_expiry_only(void)
 {
@@ -210,5 +328,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/restore-image-fds/stdio-dups", test_stdio_dups);
 	g_test_add_func("/restore-image-fds/refusals", test_refusals);
 	g_test_add_func("/restore-image-fds/timer-expiry-only", test_timer_expiry_only);
+	g_test_add_func("/restore-image-fds/pipes-and-fifos", test_pipes_and_fifos);
+	g_test_add_func("/restore-image-fds/eventfd-epoll", test_eventfd_epoll);
 	return g_test_run();
 }

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "724bd9ab2763a888b36db6fa5fb0039806daa4624fa103025a871a8214673329"
-#define IMAGE_HOST_PAGES_SHA256 "aa07191965751785757ebe23633d50484db7b751e5e5041d9198ed7a22db7b59"
+#define IMAGE_SHA256 "7b3e5003dde1180985d65943776bbb3dc24867d3c0d1439facedbdf91a9a5696"
+#define IMAGE_HOST_PAGES_SHA256 "017d62a90a4ffda6d2a5882f51119fb145cbb285c8d8f9fcadf9d962767eb8db"
 
 static char *tmp_dir;
 

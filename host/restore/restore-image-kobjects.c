@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * restore-image-kobjects.c - the restore image's records for fds on
+ * anonymous inodes (restore-image-fds.c hands each here by kind):
+ * eventfds (count, EFD_SEMAPHORE) and epoll fds, whose interest lists
+ * become sv_rimg_epoll_item arrays in the image's data, each target
+ * named by the fd it was added as. That fd must still hold the target's
+ * open file: epoll_ctl keys an item by (file, fd), so an item whose fd
+ * was closed or reused could not be made again as it was, and is refused.
+ */
+#include <string.h>
+
+#include "snapvm/snapshot-task-keys.h"
+#include "host/restore/restore-image-parts.h"
+
+#define EFD_SEMAPHORE_ 1u
+#define EPOLLET_ (1u << 31)
+#define EPOLLONESHOT_ (1u << 30)
+#define MAX_EPOLL_DATA (4u << 20)
+
+gboolean sv_rimg_fd_eventfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError **error)
+{
+	if (!entry->has_eventfd)
+		return sv_rimg_refuse(error, "fd %u is an eventfd without its count", entry->fd);
+	e->kind = SV_RIMG_FD_EVENTFD;
+	e->value = entry->eventfd_count;
+	e->kind_flags = entry->eventfd_semaphore ? EFD_SEMAPHORE_ : 0;
+	return TRUE;
+}
+
+/* The open file at fd in the snapshot's fd list; 0 if it has no such fd. */
+static guint64 file_at(GVariant *fds, guint32 fd)
+{
+	for (gsize i = 0; i < g_variant_n_children(fds); i++) {
+		g_autoptr(GVariant) d = g_variant_get_child_value(fds, i);
+		guint32 n;
+		guint64 file = 0;
+		if (g_variant_lookup(d, SV_TASK_FD_FD, "u", &n) && n == fd &&
+		    g_variant_lookup(d, SV_TASK_FD_FILE, "t", &file))
+			return file;
+	}
+	return 0;
+}
+
+gboolean sv_rimg_fd_epoll(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
+			  struct sv_rimg_fd *e, GError **error)
+{
+	if (!entry->epoll)
+		return sv_rimg_refuse(error, "fd %u is an epoll fd without its interest list",
+				      entry->fd);
+	gsize n = g_variant_n_children(entry->epoll);
+	if (t->fd_data->len + n * sizeof(struct sv_rimg_epoll_item) > MAX_EPOLL_DATA)
+		return sv_rimg_refuse(error, "the epoll fds watch over %u MiB of items",
+				      MAX_EPOLL_DATA >> 20);
+	/* The restorer adds them in three rounds: edge-triggered items that
+	 * were not ready (then drains what they report: already reported
+	 * before the checkpoint), the ready ones in ready-list order, the
+	 * rest. kind_flags counts the first round. */
+	g_autoptr(GArray) first = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_epoll_item));
+	g_autoptr(GArray) rest = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_epoll_item));
+	for (gsize i = 0; i < n; i++) {
+		guint64 file, data;
+		guint32 fd, events;
+		gboolean ready;
+		g_variant_get_child(entry->epoll, i, "(tuutb)", &file, &fd, &events, &data, &ready);
+		if (fd >= SV_RIMG_MAX_FD || !file || file_at(fds, fd) != file)
+			return sv_rimg_refuse(error,
+					      "fd %u (epoll) watches a file it was given as fd %u, "
+					      "which no longer holds it (closed or reused): epoll "
+					      "keys it by that pair, so it cannot be added again",
+					      entry->fd, fd);
+		if (fd == entry->fd)
+			return sv_rimg_refuse(error, "fd %u (epoll) watches itself", fd);
+		struct sv_rimg_epoll_item it = { .fd = (gint32)fd, .events = events, .data = data };
+		gboolean et_idle = (events & EPOLLET_) && !(events & EPOLLONESHOT_) && !ready;
+		g_array_append_val(et_idle ? first : rest, it);
+	}
+	e->kind = SV_RIMG_FD_EPOLL;
+	e->kind_flags = first->len;
+	e->data_off = t->fd_data->len;
+	e->data_len = (guint64)(first->len + rest->len) * sizeof(struct sv_rimg_epoll_item);
+	g_byte_array_append(t->fd_data, (const guint8 *)first->data,
+			    first->len * (guint)sizeof(struct sv_rimg_epoll_item));
+	g_byte_array_append(t->fd_data, (const guint8 *)rest->data,
+			    rest->len * (guint)sizeof(struct sv_rimg_epoll_item));
+	return TRUE;
+}

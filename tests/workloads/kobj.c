@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kobj [steps] [interval_ms]: the kernel objects a process holds besides
+ * memory and regular files, one kind per binary: built as kobj-<kind>
+ * (kobj-pipes-x86_64...), the kind taken from the program's name so the
+ * tests run each like any other workload. Every step checks the objects'
+ * state as the kernel reports it and prints what it read, so a restore
+ * that lost or changed anything prints something else (or FAILED).
+ *   pipes:   one pipe with a dup'd end (sharing flags) and both ends
+ *            opened again through /proc/self/fd (files of their own, with
+ *            their own O_NONBLOCK) and once O_RDWR; always unread bytes.
+ *   fifo:    a named FIFO in /tmp, a non-blocking reader and a blocking
+ *            writer, unread bytes in it; a second FIFO open for reading
+ *            only (no writer: reads see end of file) - zdtm's fifo and
+ *            fifo_ro. Both must still be FIFOs at their paths.
+ *   eventfd: a non-blocking counter and a blocking EFD_SEMAPHORE one,
+ *            their counts carried across steps.
+ *   epoll:   an epoll fd watching an eventfd (level-triggered), a pipe's
+ *            read end (edge-triggered) and write end, and a one-shot
+ *            eventfd; each step changes some of them and prints what
+ *            epoll_wait reports.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "workload.h"
+
+static long step = -1;
+
+static int fail(const char *what)
+{
+	printf("kobj FAILED at step %ld: %s (errno %d)\n", step, what, errno);
+	exit(1);
+}
+
+/* fd `to` becomes fd (closed) */
+static void move_to(int fd, int to)
+{
+	if (fd < 0 || dup2(fd, to) != to || close(fd) < 0)
+		fail("setting up an fd");
+}
+
+static int nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		fail("F_GETFL");
+	return !!(fl & O_NONBLOCK);
+}
+
+static int reopen(int fd, int flags)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, flags);
+}
+
+/* ---- pipes: fds 10 read, 11 write (O_NONBLOCK), 12 dup of 11, 13 write
+ * reopened (blocking), 14 read reopened (O_NONBLOCK), 15 reopened O_RDWR */
+static void pipes_setup(void)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		fail("pipe");
+	move_to(p[0], 10);
+	move_to(p[1], 11);
+	if (dup2(11, 12) != 12)
+		fail("dup");
+	move_to(reopen(11, O_WRONLY), 13);
+	move_to(reopen(10, O_RDONLY), 14);
+	move_to(reopen(10, O_RDWR), 15);
+	if (fcntl(11, F_SETFL, O_NONBLOCK) < 0 || fcntl(14, F_SETFL, O_NONBLOCK) < 0)
+		fail("F_SETFL");
+	if (write(11, "pipes", 5) != 5)
+		fail("prefill");
+}
+
+static void pipes_step(char *line, size_t cap)
+{
+	char flags[7];
+	for (int fd = 10; fd <= 15; fd++)
+		flags[fd - 10] = nonblocking(fd) ? 'n' : 'b';
+	flags[6] = 0;
+	if (strcmp(flags, "bnnbnb"))
+		fail("O_NONBLOCK of the pipe's fds");
+	if ((fcntl(15, F_GETFL) & O_ACCMODE) != O_RDWR ||
+	    (fcntl(13, F_GETFL) & O_ACCMODE) != O_WRONLY)
+		fail("access modes");
+	char in = (char)('a' + step % 26), out;
+	if (write(step % 2 ? 13 : 12, &in, 1) != 1 || read(14, &out, 1) != 1)
+		fail("pipe bytes");
+	/* every step's byte goes in before the oldest comes out: 5 unread */
+	int n = 0;
+	if (ioctl(10, FIONREAD, &n) < 0 || n != 5)
+		fail("unread byte count");
+	snprintf(line, cap, "flags %s read '%c'", flags, out);
+}
+
+/* ---- fifo: fds 20 read (O_NONBLOCK), 21 write, of one FIFO; 22 read of
+ * another that has no writer */
+static char fifo_path[2][64];
+
+static void fifo_setup(void)
+{
+	for (int i = 0; i < 2; i++) {
+		snprintf(fifo_path[i], sizeof(fifo_path[i]), "/tmp/snapvm-kobj-%d.fifo%d",
+			 (int)getpid(), i);
+		unlink(fifo_path[i]);
+		if (mkfifo(fifo_path[i], 0640) < 0)
+			fail("mkfifo");
+	}
+	move_to(open(fifo_path[0], O_RDONLY | O_NONBLOCK), 20);
+	move_to(open(fifo_path[0], O_WRONLY), 21);
+	move_to(open(fifo_path[1], O_RDONLY | O_NONBLOCK), 22);
+	if (write(21, "fifo", 4) != 4)
+		fail("prefill");
+}
+
+static void fifo_check(int fd, const char *path, mode_t mode)
+{
+	struct stat a, b;
+	if (fstat(fd, &a) < 0 || stat(path, &b) < 0 || !S_ISFIFO(a.st_mode) ||
+	    a.st_ino != b.st_ino || a.st_dev != b.st_dev)
+		fail("the FIFO open is not the one at its path");
+	if ((b.st_mode & 07777) != mode)
+		fail("the FIFO's mode");
+}
+
+static void fifo_step(char *line, size_t cap)
+{
+	fifo_check(20, fifo_path[0], 0640);
+	fifo_check(21, fifo_path[0], 0640);
+	fifo_check(22, fifo_path[1], 0640);
+	if (!nonblocking(20) || nonblocking(21) || !nonblocking(22))
+		fail("O_NONBLOCK of the FIFOs' fds");
+	char in = (char)('A' + step % 26), out, none;
+	if (write(21, &in, 1) != 1 || read(20, &out, 1) != 1)
+		fail("FIFO bytes");
+	/* no writer: end of file, not EAGAIN */
+	if (read(22, &none, 1) != 0)
+		fail("the write-less FIFO does not read as end of file");
+	snprintf(line, cap, "read '%c'", out);
+}
+
+static void fifo_done(void)
+{
+	unlink(fifo_path[0]);
+	unlink(fifo_path[1]);
+}
+
+/* ---- eventfd: fd 30 counter (EFD_NONBLOCK), fd 31 semaphore */
+static void eventfd_setup(void)
+{
+	move_to(eventfd(5, EFD_NONBLOCK), 30);
+	move_to(eventfd(0, EFD_SEMAPHORE), 31);
+}
+
+static void eventfd_step(char *line, size_t cap)
+{
+	if (!nonblocking(30) || nonblocking(31))
+		fail("O_NONBLOCK of the eventfds");
+	uint64_t count, sem, add = (uint64_t)step + 3, two = 2;
+	if (read(30, &count, 8) != 8)
+		fail("reading the counter");
+	/* each step leaves a count behind for the next to read, and one
+	 * more in the semaphore than it takes */
+	if (write(30, &add, 8) != 8 || write(31, &two, 8) != 8 || read(31, &sem, 8) != 8)
+		fail("eventfd writes");
+	if (sem != 1)
+		fail("the semaphore read more than 1");
+	snprintf(line, cap, "counter %llu semaphore read %llu", (unsigned long long)count,
+		 (unsigned long long)sem);
+}
+
+/* the semaphore's count: one per step */
+static void eventfd_done(void)
+{
+	uint64_t one;
+	long n = 0;
+	if (fcntl(31, F_SETFL, O_NONBLOCK) < 0)
+		fail("F_SETFL");
+	while (read(31, &one, 8) == 8)
+		n++;
+	if (n != step)
+		fail("the semaphore's count");
+}
+
+/* ---- epoll: fd 40 epoll; 41 eventfd (EPOLLIN, level), 42/43 a pipe's
+ * read end (EPOLLIN | EPOLLET) and write end (EPOLLOUT), 44 eventfd
+ * (EPOLLIN | EPOLLONESHOT), 45 a second epoll watching 41 */
+static void epoll_setup(void)
+{
+	int p[2];
+	move_to(epoll_create1(0), 40);
+	move_to(eventfd(0, EFD_NONBLOCK), 41);
+	if (pipe2(p, O_NONBLOCK) < 0)
+		fail("pipe");
+	move_to(p[0], 42);
+	move_to(p[1], 43);
+	move_to(eventfd(1, EFD_NONBLOCK), 44);
+	move_to(epoll_create1(EPOLL_CLOEXEC), 45);
+	struct {
+		int ep, fd;
+		uint32_t events;
+		uint64_t data;
+	} add[] = {
+		{ 40, 41, EPOLLIN, 0x4141 },
+		{ 40, 42, EPOLLIN | EPOLLET, 0x4242 },
+		{ 40, 43, EPOLLOUT, 0x4343 },
+		{ 40, 44, EPOLLIN | EPOLLONESHOT, 0x4444 },
+		{ 45, 41, EPOLLIN | EPOLLOUT, 0x4545 },
+		{ 40, 45, EPOLLIN, 0x4646 },
+	};
+	for (size_t i = 0; i < sizeof(add) / sizeof(add[0]); i++) {
+		struct epoll_event ev = { .events = add[i].events, .data.u64 = add[i].data };
+		if (epoll_ctl(add[i].ep, EPOLL_CTL_ADD, add[i].fd, &ev) < 0)
+			fail("epoll_ctl");
+	}
+}
+
+static int by_data(const void *a, const void *b)
+{
+	const struct epoll_event *x = a, *y = b;
+	return (x->data.u64 > y->data.u64) - (x->data.u64 < y->data.u64);
+}
+
+static void epoll_step(char *line, size_t cap)
+{
+	uint64_t one = 1, v;
+	/* the eventfd is readable on even steps; the pipe gets a byte
+	 * every third step (edge-triggered: reported once per byte) */
+	if (step % 2 == 0 ? write(41, &one, 8) != 8 : read(41, &v, 8) != 8)
+		fail("eventfd");
+	if (step % 3 == 0 && write(43, "e", 1) != 1)
+		fail("pipe");
+	struct epoll_event ev[8];
+	int n = epoll_wait(40, ev, 8, 0);
+	if (n < 0)
+		fail("epoll_wait");
+	qsort(ev, (size_t)n, sizeof(ev[0]), by_data);
+	size_t at = (size_t)snprintf(line, cap, "ready");
+	for (int i = 0; i < n && at < cap; i++)
+		at += (size_t)snprintf(line + at, cap - at, " %llx:%x",
+				       (unsigned long long)ev[i].data.u64, ev[i].events);
+	struct epoll_event inner[2];
+	n = epoll_wait(45, inner, 2, 0);
+	if (n < 0)
+		fail("epoll_wait (inner)");
+	if (at < cap)
+		snprintf(line + at, cap - at, " inner %d", n);
+}
+
+int main(int argc, char **argv)
+{
+	struct workload_args a = workload_parse(argc, argv, 20, 20);
+	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	static const struct {
+		const char *kind;
+		void (*setup)(void);
+		void (*step)(char *, size_t);
+		void (*done)(void);
+	} kinds[] = {
+		{ "pipes", pipes_setup, pipes_step, NULL },
+		{ "fifo", fifo_setup, fifo_step, fifo_done },
+		{ "eventfd", eventfd_setup, eventfd_step, eventfd_done },
+		{ "epoll", epoll_setup, epoll_step, NULL },
+	};
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		size_t n = strlen(kinds[k].kind);
+		if (strncmp(name, "kobj-", 5) || strncmp(name + 5, kinds[k].kind, n) ||
+		    (name[5 + n] && name[5 + n] != '-'))
+			continue;
+		kinds[k].setup();
+		uint32_t sum = 0;
+		for (step = 0; step < a.steps; step++) {
+			char line[256];
+			kinds[k].step(line, sizeof(line));
+			sum = workload_hash(sum, line, strlen(line));
+			printf("kobj-%s step %ld %s checksum %08x\n", kinds[k].kind, step, line,
+			       sum);
+			workload_sleep_ms(a.interval_ms);
+		}
+		if (kinds[k].done)
+			kinds[k].done();
+		printf("kobj-%s done %ld\n", kinds[k].kind, a.steps);
+		return 0;
+	}
+	fprintf(stderr, "%s: not one of kobj-pipes, kobj-fifo, kobj-eventfd, kobj-epoll\n", name);
+	return 2;
+}
