@@ -107,6 +107,12 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 		case SV_RIMG_FD_EVENTFD:
 			rst_eventfd_restore(f, base);
 			break;
+		case SV_RIMG_FD_TIMERFD:
+			rst_timerfd_restore(f, base);
+			break;
+		case SV_RIMG_FD_SIGNALFD:
+			rst_signalfd_restore(f, base);
+			break;
 		case SV_RIMG_FD_EPOLL:
 			rst_epoll_create(f, base);
 			break;

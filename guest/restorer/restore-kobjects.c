@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * restore-kobjects.c - fds on anonymous inodes: eventfds made with their
- * count and EFD_SEMAPHORE, epoll fds made empty at their turn and filled
+ * count and EFD_SEMAPHORE, timerfds armed again with their unread
+ * expirations, signalfds with their mask, epoll fds made empty at their turn and filled
  * once every fd is in place (their targets are other fds of the process,
  * at any number, and other epoll fds, filled first).
  *
@@ -18,9 +19,18 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "restore.h"
+
+/* include/uapi/linux/timerfd.h; glibc's sys/timerfd.h lacks it */
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
+#endif
 
 static void set_flags(const struct sv_rimg_fd *f)
 {
@@ -42,11 +52,46 @@ void rst_eventfd_restore(const struct sv_rimg_fd *f, int base)
 	if (e < 0)
 		rst_die("fd %d: eventfd: %s", f->fd, strerror(errno));
 	/* the count goes in with one write (never blocks: it was held) */
-	uint64_t count = f->value;
+	uint64_t count = f->value[0];
 	if (count && write(e, &count, 8) != 8)
 		rst_die("fd %d: cannot set the eventfd's count to %llu: %s", f->fd,
 			(unsigned long long)count, strerror(errno));
 	place(e, f, base, "an eventfd");
+}
+
+void rst_timerfd_restore(const struct sv_rimg_fd *f, int base)
+{
+	int clockid = (int)(f->kind_flags & 0xffff);
+	int t = timerfd_create(clockid, TFD_CLOEXEC);
+	if (t < 0)
+		rst_die("fd %d: timerfd_create(%d): %s", f->fd, clockid, strerror(errno));
+	struct itimerspec its = {
+		.it_value = { (time_t)(f->value[0] / 1000000000u),
+			      (long)(f->value[0] % 1000000000u) },
+		.it_interval = { (time_t)(f->value[1] / 1000000000u),
+				 (long)(f->value[1] % 1000000000u) },
+	};
+	int abs = f->kind_flags & SV_RIMG_TIMERFD_ABSTIME ? TFD_TIMER_ABSTIME : 0;
+	if (f->value[0] && timerfd_settime(t, abs, &its, NULL) < 0)
+		rst_die("fd %d: timerfd_settime: %s", f->fd, strerror(errno));
+	/* settime clears the count: the unread expirations go in after it
+	 * (TFD_IOC_SET_TICKS, CONFIG_CHECKPOINT_RESTORE) */
+	uint64_t ticks = f->value[2];
+	if (ticks && ioctl(t, TFD_IOC_SET_TICKS, &ticks) < 0)
+		rst_die("fd %d: cannot give the timerfd its %llu unread expirations "
+			"(TFD_IOC_SET_TICKS): %s",
+			f->fd, (unsigned long long)ticks, strerror(errno));
+	place(t, f, base, "a timerfd");
+}
+
+void rst_signalfd_restore(const struct sv_rimg_fd *f, int base)
+{
+	/* the raw syscall takes the kernel's 8-byte sigset, as captured */
+	uint64_t mask = f->value[0];
+	int s = (int)syscall(SYS_signalfd4, -1, &mask, sizeof(mask), SFD_CLOEXEC);
+	if (s < 0)
+		rst_die("fd %d: signalfd: %s", f->fd, strerror(errno));
+	place(s, f, base, "a signalfd");
 }
 
 void rst_epoll_create(const struct sv_rimg_fd *f, int base)

@@ -53,6 +53,8 @@ void rst_pipe_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 /* restore-kobjects.c. An eventfd; an epoll fd, empty; and, once every fd
  * is in place, every epoll fd's interest list. */
 void rst_eventfd_restore(const struct sv_rimg_fd *f, int base);
+void rst_timerfd_restore(const struct sv_rimg_fd *f, int base);
+void rst_signalfd_restore(const struct sv_rimg_fd *f, int base);
 void rst_epoll_create(const struct sv_rimg_fd *f, int base);
 void rst_epoll_fill(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds,
 		    const uint8_t *data);

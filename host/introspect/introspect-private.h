@@ -18,6 +18,11 @@ struct SvIntrospect {
 	guint64 clock_hint_ns;
 };
 
+/* process-env.c: the guest's struct timekeeper (in tk_core), and
+ * CLOCK_MONOTONIC at its last timekeeping update, in ns. */
+gboolean sv_introspect_timekeeper(const SvIntrospect *in, guint64 *ret, GError **error);
+gboolean sv_introspect_guest_monotonic(const SvIntrospect *in, guint64 *ret, GError **error);
+
 /* fd-anon.c: an fd on an anonymous inode (its struct file at guest
  * address file): its kind and the kind's state into d, or a refusal
  * naming the fd and what it is. The kinds' own readers, given
@@ -26,6 +31,10 @@ gboolean sv_introspect_fd_anon(const SvIntrospect *in, guint32 pid, guint fd, gu
 			       GVariantDict *d, GError **error);
 gboolean sv_introspect_eventfd(const SvIntrospect *in, guint32 pid, guint fd, guint64 ctx,
 			       GVariantDict *d, GError **error);
+gboolean sv_introspect_timerfd(const SvIntrospect *in, guint32 pid, guint fd, guint64 ctx,
+			       GVariantDict *d, GError **error);
+gboolean sv_introspect_signalfd(const SvIntrospect *in, guint32 pid, guint fd, guint64 ctx,
+				GVariantDict *d, GError **error);
 gboolean sv_introspect_epoll(const SvIntrospect *in, guint32 pid, guint fd, guint64 ep,
 			     GVariantDict *d, GError **error);
 

@@ -131,13 +131,20 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 		} else if (!strcmp(kind, SV_TASK_FD_KIND_EVENTFD)) {
 			if (!sv_rimg_fd_eventfd(&entry, &e, error))
 				return FALSE;
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_TIMERFD)) {
+			if (!sv_rimg_fd_timerfd(&entry, &e, error))
+				return FALSE;
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_SIGNALFD)) {
+			if (!sv_rimg_fd_signalfd(&entry, &e, error))
+				return FALSE;
 		} else if (!strcmp(kind, SV_TASK_FD_KIND_EPOLL)) {
 			if (!sv_rimg_fd_epoll(t, fds, &entry, &e, error))
 				return FALSE;
 		} else {
 			return sv_rimg_refuse(error,
 					      "fd %u is a %s; restore recreates files, directories, "
-					      "devices, pipes, FIFOs, eventfds and epoll fds only",
+					      "devices, pipes, FIFOs, eventfds, timerfds, "
+					      "signalfds and epoll fds only",
 					      fd, kind);
 		}
 		g_array_append_val(out, e);

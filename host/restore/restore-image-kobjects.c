@@ -2,7 +2,9 @@
 /*
  * restore-image-kobjects.c - the restore image's records for fds on
  * anonymous inodes (restore-image-fds.c hands each here by kind):
- * eventfds (count, EFD_SEMAPHORE) and epoll fds, whose interest lists
+ * eventfds (count, EFD_SEMAPHORE), timerfds (clock, time left or
+ * absolute wall-clock expiry, interval, unread expirations), signalfds
+ * (mask) and epoll fds, whose interest lists
  * become sv_rimg_epoll_item arrays in the image's data, each target
  * named by the fd it was added as. That fd must still hold the target's
  * open file: epoll_ctl keys an item by (file, fd), so an item whose fd
@@ -14,6 +16,9 @@
 #include "host/restore/restore-image-parts.h"
 
 #define EFD_SEMAPHORE_ 1u
+#define CLOCK_REALTIME_ 0u
+#define CLOCK_MONOTONIC_ 1u
+#define CLOCK_BOOTTIME_ 7u
 #define EPOLLET_ (1u << 31)
 #define EPOLLONESHOT_ (1u << 30)
 #define MAX_EPOLL_DATA (4u << 20)
@@ -23,8 +28,37 @@ gboolean sv_rimg_fd_eventfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError 
 	if (!entry->has_eventfd)
 		return sv_rimg_refuse(error, "fd %u is an eventfd without its count", entry->fd);
 	e->kind = SV_RIMG_FD_EVENTFD;
-	e->value = entry->eventfd_count;
+	e->value[0] = entry->eventfd_count;
 	e->kind_flags = entry->eventfd_semaphore ? EFD_SEMAPHORE_ : 0;
+	return TRUE;
+}
+
+gboolean sv_rimg_fd_timerfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError **error)
+{
+	if (!entry->timerfd)
+		return sv_rimg_refuse(error, "fd %u is a timerfd without its state", entry->fd);
+	guint32 clockid;
+	gboolean abs_real;
+	g_variant_get(entry->timerfd, "(ubttt)", &clockid, &abs_real, &e->value[0], &e->value[1],
+		      &e->value[2]);
+	if (clockid != CLOCK_REALTIME_ && clockid != CLOCK_MONOTONIC_ && clockid != CLOCK_BOOTTIME_)
+		return sv_rimg_refuse(error, "fd %u is a timerfd on clock %u", entry->fd, clockid);
+	if (abs_real && clockid != CLOCK_REALTIME_)
+		return sv_rimg_refuse(error,
+				      "fd %u is a timerfd with an absolute expiry on a clock "
+				      "other than CLOCK_REALTIME",
+				      entry->fd);
+	e->kind = SV_RIMG_FD_TIMERFD;
+	e->kind_flags = clockid | (abs_real ? SV_RIMG_TIMERFD_ABSTIME : 0);
+	return TRUE;
+}
+
+gboolean sv_rimg_fd_signalfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError **error)
+{
+	if (!entry->has_signalfd)
+		return sv_rimg_refuse(error, "fd %u is a signalfd without its mask", entry->fd);
+	e->kind = SV_RIMG_FD_SIGNALFD;
+	e->value[0] = entry->signalfd_mask;
 	return TRUE;
 }
 

@@ -88,10 +88,13 @@ gboolean sv_rimg_page_runs_build(SvRimgTables *t, SvSnapshotReader *r, GVariant 
  * without SV_RIMG_FDS. */
 gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error);
 
-/* restore-image-kobjects.c: entry's record e, of an eventfd; of an
+/* restore-image-kobjects.c: entry's record e, of an eventfd, a timerfd,
+ * a signalfd; of an
  * epoll fd (its interest list into t->fd_data, each target checked
  * against the snapshot's fds list). */
 gboolean sv_rimg_fd_eventfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError **error);
+gboolean sv_rimg_fd_timerfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError **error);
+gboolean sv_rimg_fd_signalfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError **error);
 gboolean sv_rimg_fd_epoll(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
 			  struct sv_rimg_fd *e, GError **error);
 

@@ -23,6 +23,9 @@ gboolean sv_snap_fd_read(GVariant *entry, SvSnapFd *e)
 	g_variant_lookup(entry, SV_TASK_FD_EVENTFD_SEMAPHORE, "b", &e->eventfd_semaphore);
 	e->epoll = g_variant_lookup_value(entry, SV_TASK_FD_EPOLL,
 					  G_VARIANT_TYPE(SV_TASK_FD_EPOLL_TYPE));
+	e->timerfd = g_variant_lookup_value(entry, SV_TASK_FD_TIMERFD,
+					    G_VARIANT_TYPE(SV_TASK_FD_TIMERFD_TYPE));
+	e->has_signalfd = g_variant_lookup(entry, SV_TASK_FD_SIGNALFD_MASK, "t", &e->signalfd_mask);
 	return whole;
 }
 
@@ -30,4 +33,5 @@ void sv_snap_fd_clear(SvSnapFd *e)
 {
 	g_clear_pointer(&e->pipe_data, g_variant_unref);
 	g_clear_pointer(&e->epoll, g_variant_unref);
+	g_clear_pointer(&e->timerfd, g_variant_unref);
 }

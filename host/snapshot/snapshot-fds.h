@@ -23,7 +23,10 @@ typedef struct SvSnapFd {
 	gboolean has_eventfd;
 	guint64 eventfd_count;
 	gboolean eventfd_semaphore;
-	GVariant *epoll; /* an epoll fd's interest list (SV_TASK_FD_EPOLL_TYPE) */
+	GVariant *epoll;   /* an epoll fd's interest list (SV_TASK_FD_EPOLL_TYPE) */
+	GVariant *timerfd; /* a timerfd's state (SV_TASK_FD_TIMERFD_TYPE) */
+	gboolean has_signalfd;
+	guint64 signalfd_mask;
 } SvSnapFd;
 
 /* Fills e from entry; strings point into entry, which must outlive e.

@@ -80,12 +80,20 @@ enum {
 	/* a named FIFO: made at path_off (mode i_mode) if the guest lacks
 	 * it, its unread bytes as a pipe's; pipe says which one */
 	SV_RIMG_FD_FIFO = 5,
-	/* eventfd: value = its count, kind_flags = its EFD_SEMAPHORE bit */
+	/* eventfd: value[0] = its count, kind_flags = its EFD_SEMAPHORE bit */
 	SV_RIMG_FD_EVENTFD = 6,
 	/* epoll: data_off/data_len hold its sv_rimg_epoll_item[] (interest
 	 * list), added once every fd is in place */
 	SV_RIMG_FD_EPOLL = 7,
+	/* timerfd: kind_flags = its clockid, | SV_RIMG_TIMERFD_ABSTIME when
+	 * value[0] is an absolute CLOCK_REALTIME expiry, not the time left
+	 * (ns; 0: disarmed); value[1] = interval ns; value[2] = expirations
+	 * not yet read */
+	SV_RIMG_FD_TIMERFD = 8,
+	/* signalfd: value[0] = its mask, signal n as bit n-1 */
+	SV_RIMG_FD_SIGNALFD = 9,
 };
+#define SV_RIMG_TIMERFD_ABSTIME (1u << 16)
 
 /* One entry of an epoll fd's interest list: the target is the process's
  * fd `fd` (already restored), watched for `events` with `data`. */
@@ -155,7 +163,7 @@ struct sv_rimg_fd {
 	uint32_t i_mode;     /* the inode's type and permissions (FIFOs: the mode to make) */
 	uint32_t kind_flags; /* per kind (SV_RIMG_FD_EVENTFD: EFD_SEMAPHORE) */
 	uint32_t pad;
-	uint64_t value; /* per kind (SV_RIMG_FD_EVENTFD: the count) */
+	uint64_t value[3]; /* per kind (see the kinds) */
 };
 
 struct sv_rimg_vma {

@@ -109,6 +109,12 @@
  * ones first in ready-list order */
 #define SV_TASK_FD_EPOLL "epoll"
 #define SV_TASK_FD_EPOLL_TYPE "a(tuutb)"
+/* a timerfd: (clockid; TRUE: value is an absolute CLOCK_REALTIME expiry,
+ * FALSE: the time left; value ns, 0 if disarmed; interval ns; expirations
+ * not yet read) */
+#define SV_TASK_FD_TIMERFD "timerfd"
+#define SV_TASK_FD_TIMERFD_TYPE "(ubttt)"
+#define SV_TASK_FD_SIGNALFD_MASK "signalfd_mask" /* t: signal n as bit n-1 */
 
 #define SV_TASK_FD_KIND_FILE "file"
 #define SV_TASK_FD_KIND_DIR "dir"
@@ -118,8 +124,10 @@
 #define SV_TASK_FD_KIND_FIFO "fifo" /* a named pipe: pipe (identity), path, i_mode */
 #define SV_TASK_FD_KIND_SOCKET "socket"
 #define SV_TASK_FD_KIND_LINK "link"
-#define SV_TASK_FD_KIND_ANON "anon"	  /* anon_inode: epoll, eventfd, signalfd, timerfd... */
-#define SV_TASK_FD_KIND_EVENTFD "eventfd" /* eventfd_count, eventfd_semaphore */
-#define SV_TASK_FD_KIND_EPOLL "epoll"	  /* epoll */
+#define SV_TASK_FD_KIND_ANON "anon"	    /* anon_inode: epoll, eventfd, signalfd, timerfd... */
+#define SV_TASK_FD_KIND_EVENTFD "eventfd"   /* eventfd_count, eventfd_semaphore */
+#define SV_TASK_FD_KIND_EPOLL "epoll"	    /* epoll */
+#define SV_TASK_FD_KIND_TIMERFD "timerfd"   /* timerfd */
+#define SV_TASK_FD_KIND_SIGNALFD "signalfd" /* signalfd_mask */
 
 #endif

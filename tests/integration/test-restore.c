@@ -15,7 +15,8 @@
  * shared offsets, close-on-exec, O_NONBLOCK, a pipe's unread bytes, the
  * working directory, umask and RLIMIT_NOFILE after the restore; the
  * kobj-<kind> workloads check pipe ends opened apart (each its own
- * O_NONBLOCK), named FIFOs, eventfds and epoll interest lists.
+ * O_NONBLOCK), named FIFOs, eventfds, epoll interest lists, timerfds and
+ * signalfds.
  *
  * checkpoint --kill loses nothing: over checkpoints at random moments of a
  * fast-printing counter, what the original streamed before it was killed
@@ -44,10 +45,11 @@ static char *tmpdir;
 static char *snapvm;
 static char *fpu_snapshot;
 
-static const char *const workloads[] = { "counter",    "fpu",	     "tls",	  "memory",
-					 "sleeper",    "blockread",  "fdenv",	  "handler",
-					 "unlinked",   "kobj-pipes", "kobj-fifo", "kobj-eventfd",
-					 "kobj-epoll", NULL };
+static const char *const workloads[] = {
+	"counter",    "fpu",	      "tls",	       "memory",     "sleeper",	  "blockread",
+	"fdenv",      "handler",      "unlinked",      "kobj-pipes", "kobj-fifo", "kobj-eventfd",
+	"kobj-epoll", "kobj-timerfd", "kobj-signalfd", NULL
+};
 
 static void require_guest(void)
 {
@@ -479,10 +481,12 @@ int main(int argc, char **argv)
 		{ "fdenv", 30, 60, 1200 },
 		{ "handler", 30, 60, 800 },
 		/* kernel objects (kobj.c): each kind once, mid-run */
-		{ "kobj-pipes", 30, 60, 800 },
-		{ "kobj-fifo", 30, 60, 800 },
-		{ "kobj-eventfd", 30, 60, 800 },
-		{ "kobj-epoll", 30, 60, 800 },
+		{ "kobj-pipes", 60, 60, 800 },
+		{ "kobj-fifo", 60, 60, 800 },
+		{ "kobj-eventfd", 60, 60, 800 },
+		{ "kobj-epoll", 60, 60, 800 },
+		{ "kobj-timerfd", 60, 60, 800 },
+		{ "kobj-signalfd", 60, 60, 800 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */

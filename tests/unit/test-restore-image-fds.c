@@ -275,7 +275,7 @@ static void test_eventfd_epoll(void)
 	g_assert_no_error(error);
 	const struct sv_rimg_fd *ev = fd_at(&o, 30), *ep = fd_at(&o, 39);
 	g_assert_cmpuint(ev->kind, ==, SV_RIMG_FD_EVENTFD);
-	g_assert_cmpuint(ev->value, ==, 12345678901ull);
+	g_assert_cmpuint(ev->value[0], ==, 12345678901ull);
 	g_assert_cmpuint(ev->kind_flags, ==, 1);
 	g_assert_cmpuint(ev->flags, ==, 04002);
 	g_assert_cmpuint(ep->kind, ==, SV_RIMG_FD_EPOLL);
@@ -301,6 +301,51 @@ static void test_eventfd_epoll(void)
 	GVariant *s2[] = { fd_entry(30, "eventfd", 0, 0, 0xc0, NULL, 0, NULL, FALSE, FALSE) };
 	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), s2, 1), 0,
 		"fd 30 is an eventfd without its count");
+}
+
+/* timerfd: clock and ABSTIME in kind_flags, value/interval/ticks; a
+ * signalfd's mask; the clocks restore cannot make refused. */
+static void test_timerfd_signalfd(void)
+{
+	GVariant *e[] = {
+		with(fd_entry(50, "timerfd", 0, 0, 0xc0, NULL, 0, NULL, FALSE, FALSE), "timerfd",
+		     g_variant_new("(ubttt)", 1u, FALSE, (guint64)3000, (guint64)20, (guint64)7)),
+		with(fd_entry(51, "timerfd", 04000, 0, 0xc1, NULL, 0, NULL, FALSE, FALSE),
+		     "timerfd",
+		     g_variant_new("(ubttt)", 0u, TRUE, (guint64)1800000000000000000ull, (guint64)0,
+				   (guint64)0)),
+		with(fd_entry(60, "signalfd", 04000, 0, 0xc2, NULL, 0, NULL, FALSE, FALSE),
+		     "signalfd_mask", g_variant_new_uint64(0xa00)),
+	};
+	g_autoptr(GVariant) task =
+		task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, G_N_ELEMENTS(e)), 0);
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build(task, &o, &error));
+	g_assert_no_error(error);
+	const struct sv_rimg_fd *t = fd_at(&o, 50), *a = fd_at(&o, 51), *s = fd_at(&o, 60);
+	g_assert_cmpuint(t->kind, ==, SV_RIMG_FD_TIMERFD);
+	g_assert_cmpuint(t->kind_flags, ==, 1);
+	g_assert_cmpuint(t->value[0], ==, 3000);
+	g_assert_cmpuint(t->value[1], ==, 20);
+	g_assert_cmpuint(t->value[2], ==, 7);
+	g_assert_cmpuint(a->kind_flags, ==, 0 | SV_RIMG_TIMERFD_ABSTIME);
+	g_assert_cmpuint(a->value[0], ==, 1800000000000000000ull);
+	g_assert_cmpuint(s->kind, ==, SV_RIMG_FD_SIGNALFD);
+	g_assert_cmpuint(s->value[0], ==, 0xa00);
+	out_clear(&o);
+	GVariant *alarm[] = {
+		with(fd_entry(50, "timerfd", 0, 0, 0xc0, NULL, 0, NULL, FALSE, FALSE), "timerfd",
+		     g_variant_new("(ubttt)", 8u, FALSE, (guint64)1, (guint64)0, (guint64)0))
+	};
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), alarm, 1), 0,
+		"fd 50 is a timerfd on clock 8");
+	GVariant *absmono[] = {
+		with(fd_entry(50, "timerfd", 0, 0, 0xc0, NULL, 0, NULL, FALSE, FALSE), "timerfd",
+		     g_variant_new("(ubttt)", 1u, TRUE, (guint64)1, (guint64)0, (guint64)0))
+	};
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), absmono, 1), 0,
+		"other than CLOCK_REALTIME");
 }
 
 /* An ITIMER_REAL known only by its expiry (no tk_core in the guest). */
@@ -330,5 +375,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/restore-image-fds/timer-expiry-only", test_timer_expiry_only);
 	g_test_add_func("/restore-image-fds/pipes-and-fifos", test_pipes_and_fifos);
 	g_test_add_func("/restore-image-fds/eventfd-epoll", test_eventfd_epoll);
+	g_test_add_func("/restore-image-fds/timerfd-signalfd", test_timerfd_signalfd);
 	return g_test_run();
 }

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "7b3e5003dde1180985d65943776bbb3dc24867d3c0d1439facedbdf91a9a5696"
-#define IMAGE_HOST_PAGES_SHA256 "017d62a90a4ffda6d2a5882f51119fb145cbb285c8d8f9fcadf9d962767eb8db"
+#define IMAGE_SHA256 "276bb6762c3bbfe9717202c400d028599cbc46b8135e24c17e8202a801877729"
+#define IMAGE_HOST_PAGES_SHA256 "3ba719250aa45eff4511aeece16fb04f5f890947c803baf5c06a8b37a28fe30a"
 
 static char *tmp_dir;
 

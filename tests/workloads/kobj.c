@@ -19,6 +19,15 @@
  *            read end (edge-triggered) and write end, and a one-shot
  *            eventfd; each step changes some of them and prints what
  *            epoll_wait reports.
+ *   timerfd: CLOCK_MONOTONIC armed an hour ahead with an hour's period;
+ *            a one-shot that expired at the start and is read only at the
+ *            end (its count must be 1, then 0); a CLOCK_BOOTTIME one
+ *            firing every 20 ms that each step waits for; an absolute
+ *            CLOCK_REALTIME one a day ahead; one never armed. Each step
+ *            checks their clocks (fdinfo), times and readiness.
+ *   signalfd: SIGUSR1 and SIGUSR2 blocked and read through a non-blocking
+ *            signalfd: each step reads the signal the previous one raised
+ *            (pending across the checkpoint) and raises the next.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +36,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -258,6 +272,128 @@ static void epoll_step(char *line, size_t cap)
 		snprintf(line + at, cap - at, " inner %d", n);
 }
 
+/* ---- timerfd: fds 50-54 */
+#define HOUR 3600
+static struct timespec real_deadline;
+
+static long clock_of(int fd)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	FILE *f = fopen(path, "r");
+	long id = -1;
+	while (f && fgets(buf, sizeof(buf), f))
+		if (sscanf(buf, "clockid: %ld", &id) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return id;
+}
+
+static int readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+static void timerfd_setup(void)
+{
+	move_to(timerfd_create(CLOCK_MONOTONIC, 0), 50);
+	move_to(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK), 51);
+	move_to(timerfd_create(CLOCK_BOOTTIME, 0), 52);
+	move_to(timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK), 53);
+	move_to(timerfd_create(CLOCK_MONOTONIC, 0), 54);
+	struct itimerspec hour = { { HOUR, 0 }, { HOUR, 0 } }, once = { { 0, 0 }, { 0, 1000 } },
+			  tick = { { 0, 20000000 }, { 0, 20000000 } };
+	clock_gettime(CLOCK_REALTIME, &real_deadline);
+	real_deadline.tv_sec += 24 * HOUR;
+	struct itimerspec day = { { 0, 0 }, real_deadline };
+	if (timerfd_settime(50, 0, &hour, NULL) < 0 || timerfd_settime(51, 0, &once, NULL) < 0 ||
+	    timerfd_settime(52, 0, &tick, NULL) < 0 ||
+	    timerfd_settime(53, TFD_TIMER_ABSTIME, &day, NULL) < 0)
+		fail("timerfd_settime");
+	while (!readable(51))
+		workload_sleep_ms(1);
+}
+
+static void timerfd_step(char *line, size_t cap)
+{
+	static const long clocks[] = { CLOCK_MONOTONIC, CLOCK_MONOTONIC, CLOCK_BOOTTIME,
+				       CLOCK_REALTIME, CLOCK_MONOTONIC };
+	for (int fd = 50; fd <= 54; fd++)
+		if (clock_of(fd) != clocks[fd - 50])
+			fail("a timerfd's clock");
+	if (nonblocking(50) || !nonblocking(51) || nonblocking(52) || !nonblocking(53))
+		fail("O_NONBLOCK of the timerfds");
+	struct itimerspec t;
+	if (timerfd_gettime(50, &t) < 0 || t.it_interval.tv_sec != HOUR ||
+	    t.it_interval.tv_nsec != 0 || t.it_value.tv_sec >= HOUR ||
+	    t.it_value.tv_sec < HOUR - 600)
+		fail("the hour timer");
+	if (timerfd_gettime(51, &t) < 0 || t.it_value.tv_sec || t.it_value.tv_nsec || !readable(51))
+		fail("the expired one-shot");
+	uint64_t ticks;
+	if (read(52, &ticks, 8) != 8 || ticks < 1)
+		fail("the 20 ms timer");
+	if (timerfd_gettime(52, &t) < 0 || t.it_interval.tv_nsec != 20000000)
+		fail("the 20 ms timer's interval");
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (timerfd_gettime(53, &t) < 0 || t.it_value.tv_sec > real_deadline.tv_sec - now.tv_sec ||
+	    t.it_value.tv_sec < real_deadline.tv_sec - now.tv_sec - 2 || readable(53))
+		fail("the wall-clock deadline");
+	if (timerfd_gettime(54, &t) < 0 || t.it_value.tv_sec || t.it_value.tv_nsec ||
+	    t.it_interval.tv_sec || readable(54))
+		fail("the disarmed timer");
+	snprintf(line, cap, "hour armed, one-shot unread, 20 ms fired, deadline set, idle");
+}
+
+static void timerfd_done(void)
+{
+	uint64_t ticks;
+	if (read(51, &ticks, 8) != 8 || ticks != 1 || read(51, &ticks, 8) != -1 || errno != EAGAIN)
+		fail("the one-shot's count");
+}
+
+/* ---- signalfd: fd 60 */
+static void signalfd_setup(void)
+{
+	sigset_t m;
+	sigemptyset(&m);
+	sigaddset(&m, SIGUSR1);
+	sigaddset(&m, SIGUSR2);
+	if (sigprocmask(SIG_BLOCK, &m, NULL) < 0)
+		fail("sigprocmask");
+	move_to(signalfd(-1, &m, SFD_NONBLOCK), 60);
+}
+
+static void signalfd_step(char *line, size_t cap)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", 60);
+	FILE *f = fopen(path, "r");
+	unsigned long long mask = 0;
+	while (f && fgets(buf, sizeof(buf), f))
+		if (sscanf(buf, "sigmask: %llx", &mask) == 1)
+			break;
+	if (f)
+		fclose(f);
+	if (mask != (1ull << (SIGUSR1 - 1) | 1ull << (SIGUSR2 - 1)) || !nonblocking(60))
+		fail("the signalfd's mask or flags");
+	struct signalfd_siginfo si;
+	ssize_t n = read(60, &si, sizeof(si));
+	if (step == 0 ? n != -1 || errno != EAGAIN : n != sizeof(si))
+		fail("reading the signalfd");
+	int next = step % 2 ? SIGUSR2 : SIGUSR1;
+	if (raise(next) < 0)
+		fail("raise");
+	snprintf(line, cap, "read %s",
+		 step == 0		   ? "nothing"
+		 : si.ssi_signo == SIGUSR1 ? "SIGUSR1"
+		 : si.ssi_signo == SIGUSR2 ? "SIGUSR2"
+					   : "another signal");
+}
+
 int main(int argc, char **argv)
 {
 	struct workload_args a = workload_parse(argc, argv, 20, 20);
@@ -272,6 +408,8 @@ int main(int argc, char **argv)
 		{ "fifo", fifo_setup, fifo_step, fifo_done },
 		{ "eventfd", eventfd_setup, eventfd_step, eventfd_done },
 		{ "epoll", epoll_setup, epoll_step, NULL },
+		{ "timerfd", timerfd_setup, timerfd_step, timerfd_done },
+		{ "signalfd", signalfd_setup, signalfd_step, NULL },
 	};
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		size_t n = strlen(kinds[k].kind);
@@ -293,6 +431,7 @@ int main(int argc, char **argv)
 		printf("kobj-%s done %ld\n", kinds[k].kind, a.steps);
 		return 0;
 	}
-	fprintf(stderr, "%s: not one of kobj-pipes, kobj-fifo, kobj-eventfd, kobj-epoll\n", name);
+	fprintf(stderr, "%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd\n",
+		name);
 	return 2;
 }
