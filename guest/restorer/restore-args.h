@@ -32,6 +32,18 @@ struct rst_vma {
 	uint32_t fill;	/* 1: write stored pages into it */
 };
 
+/* A POSIX lock the blob takes with fcntl(fd, F_SETLK) once it has closed
+ * the restorer's own fds (restore-locks.c); the fields after fd are
+ * struct flock as every 64-bit arch restore knows has it. */
+struct rst_posix_lock {
+	int32_t fd;
+	int32_t pad;
+	int16_t type, whence; /* F_RDLCK / F_WRLCK; SEEK_SET (0) */
+	int32_t pad2;
+	int64_t start, len;
+	int32_t pid, pad3;
+};
+
 struct rst_run {
 	uint64_t vaddr, len, data_off;
 };
@@ -63,6 +75,8 @@ struct rst_args {
 	char comm[16];
 	/* the first fd that is the restorer's own (the process's are below) */
 	uint32_t close_from;
+	uint32_t nposix_locks;
+	struct rst_posix_lock *posix_locks; /* taken after close_from and up are closed */
 };
 
 /* The blob's entry point is its first byte: void entry(struct rst_args *)

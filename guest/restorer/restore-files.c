@@ -121,6 +121,7 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 		}
 	}
 	rst_epoll_fill(h, fds, data);
+	rst_locks_take(h, fds, data);
 	return base;
 }
 

@@ -385,7 +385,8 @@ int main(int argc, char **argv)
 	size_t need = blob_len + 64 + sizeof(struct rst_args) + 64 +
 		      h->nvmas * sizeof(struct rst_vma) + h->nruns * sizeof(struct rst_run) +
 		      h->nsigactions * sizeof(*acts) + h->nsigqueue * sizeof(*sigq) +
-		      AUXV_MAX_BYTES + frame_len + 16 * 8 + BLOB_STACK;
+		      AUXV_MAX_BYTES + frame_len + 16 * 8 + BLOB_STACK +
+		      rst_nposix_locks * sizeof(struct rst_posix_lock) + 64;
 	size_t region_len = (need + PAGE - 1) & ~(PAGE - 1);
 	uint64_t region = find_gap(region_len, own, nown, vmas, h->nvmas);
 	if (!region)
@@ -440,6 +441,9 @@ int main(int argc, char **argv)
 		a->runs[i] = (struct rst_run){ .vaddr = runs[i].vaddr,
 					       .len = runs[i].npages * PAGE,
 					       .data_off = runs[i].data_off };
+	a->nposix_locks = rst_nposix_locks;
+	a->posix_locks = TAKE(struct rst_posix_lock, rst_nposix_locks);
+	memcpy(a->posix_locks, rst_posix_locks, rst_nposix_locks * sizeof(struct rst_posix_lock));
 	a->nsigactions = h->nsigactions;
 	a->sigactions = TAKE(struct sv_rimg_sigaction, h->nsigactions);
 	memcpy(a->sigactions, acts, h->nsigactions * sizeof(*acts));

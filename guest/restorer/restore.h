@@ -59,6 +59,13 @@ void rst_epoll_create(const struct sv_rimg_fd *f, int base);
 void rst_epoll_fill(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds,
 		    const uint8_t *data);
 
+/* restore-locks.c. Takes the flock and OFD locks of the image's fds (all
+ * made) and lists the POSIX ones in rst_posix_locks for the blob. */
+extern struct rst_posix_lock *rst_posix_locks;
+extern uint32_t rst_nposix_locks;
+void rst_locks_take(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds,
+		    const uint8_t *data);
+
 /* The blob, embedded by restore-common.c (objcopy -O binary output). */
 extern const unsigned char rst_blob_start[], rst_blob_end[];
 

@@ -309,6 +309,12 @@ __attribute__((noreturn, used, noipa)) void rst_restore(struct rst_args *a)
 	/* The image and the mapped files are no longer needed; the process's
 	 * own fds are all below them (restore-files.c). */
 	check(sys(__NR_close_range, a->close_from, ~0u, 0), "close_range", a->close_from);
+	/* POSIX locks only now: that close dropped any the process held on
+	 * the same files (restore-locks.c) */
+	for (uint32_t i = 0; i < a->nposix_locks; i++)
+		check(sys(__NR_fcntl, a->posix_locks[i].fd, 6 /* F_SETLK */,
+			  (long)&a->posix_locks[i].type),
+		      "fcntl(F_SETLK) of a POSIX lock", (uint64_t)a->posix_locks[i].fd);
 	arch_sigreturn(a->sigframe_sp);
 }
 

@@ -271,6 +271,8 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		stdio_files = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	g_autoptr(GPtrArray)
 		entries = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_dict_unref);
+	g_autoptr(GHashTable)
+		posix_locks = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	for (guint fd = 0; fd < max_fds; fd++) {
 		guint64 file, inode, flags, mode, pos, i_mode;
 		if (!bit(open, fd))
@@ -335,6 +337,11 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 			if (!path)
 				return NULL;
 			g_variant_dict_insert(d, SV_TASK_FD_PATH, "s", path);
+			if ((!strcmp(kind, SV_TASK_FD_KIND_FILE) ||
+			     !strcmp(kind, SV_TASK_FD_KIND_DIR)) &&
+			    !sv_introspect_fd_locks(in, ref->pid, fd, file, inode, (guint32)mode,
+						    files, posix_locks, d, error))
+				return NULL;
 		}
 	}
 	/* stdio, and each pipe's bytes once (on its first fd) */

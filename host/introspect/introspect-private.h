@@ -38,4 +38,13 @@ gboolean sv_introspect_signalfd(const SvIntrospect *in, guint32 pid, guint fd, g
 gboolean sv_introspect_epoll(const SvIntrospect *in, guint32 pid, guint fd, guint64 ep,
 			     GVariantDict *d, GError **error);
 
+/* fd-locks.c: the locks held through the open file `file` (fd `fd`, on
+ * `inode`, opened with f_mode `mode`) of the process whose files_struct is
+ * `files`, into d; posix_done (a set of guint64, file_lock addresses, kept
+ * across the process's fds) lists each POSIX lock on one fd only. A lease
+ * is refused. */
+gboolean sv_introspect_fd_locks(const SvIntrospect *in, guint32 pid, guint fd, guint64 file,
+				guint64 inode, guint32 mode, guint64 files, GHashTable *posix_done,
+				GVariantDict *d, GError **error);
+
 #endif

@@ -128,6 +128,8 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			e.kind = SV_RIMG_FD_PATH;
 			e.path_off = sv_rimg_add_string(t, path);
 			e.pos = pos;
+			if (entry.locks && e.dup_of < 0 && !sv_rimg_fd_locks(t, &entry, &e, error))
+				return FALSE;
 		} else if (!strcmp(kind, SV_TASK_FD_KIND_EVENTFD)) {
 			if (!sv_rimg_fd_eventfd(&entry, &e, error))
 				return FALSE;

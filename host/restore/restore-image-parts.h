@@ -95,6 +95,9 @@ gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error);
 gboolean sv_rimg_fd_eventfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError **error);
 gboolean sv_rimg_fd_timerfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError **error);
 gboolean sv_rimg_fd_signalfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError **error);
+/* restore-image-locks.c: the locks entry holds, into t->fd_data as e's. */
+gboolean sv_rimg_fd_locks(SvRimgTables *t, const SvSnapFd *entry, struct sv_rimg_fd *e,
+			  GError **error);
 gboolean sv_rimg_fd_epoll(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
 			  struct sv_rimg_fd *e, GError **error);
 

@@ -25,6 +25,8 @@ gboolean sv_snap_fd_read(GVariant *entry, SvSnapFd *e)
 					  G_VARIANT_TYPE(SV_TASK_FD_EPOLL_TYPE));
 	e->timerfd = g_variant_lookup_value(entry, SV_TASK_FD_TIMERFD,
 					    G_VARIANT_TYPE(SV_TASK_FD_TIMERFD_TYPE));
+	e->locks = g_variant_lookup_value(entry, SV_TASK_FD_LOCKS,
+					  G_VARIANT_TYPE(SV_TASK_FD_LOCKS_TYPE));
 	e->has_signalfd = g_variant_lookup(entry, SV_TASK_FD_SIGNALFD_MASK, "t", &e->signalfd_mask);
 	return whole;
 }
@@ -34,4 +36,5 @@ void sv_snap_fd_clear(SvSnapFd *e)
 	g_clear_pointer(&e->pipe_data, g_variant_unref);
 	g_clear_pointer(&e->epoll, g_variant_unref);
 	g_clear_pointer(&e->timerfd, g_variant_unref);
+	g_clear_pointer(&e->locks, g_variant_unref);
 }

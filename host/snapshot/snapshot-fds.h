@@ -25,6 +25,7 @@ typedef struct SvSnapFd {
 	gboolean eventfd_semaphore;
 	GVariant *epoll;   /* an epoll fd's interest list (SV_TASK_FD_EPOLL_TYPE) */
 	GVariant *timerfd; /* a timerfd's state (SV_TASK_FD_TIMERFD_TYPE) */
+	GVariant *locks;   /* locks held through it (SV_TASK_FD_LOCKS_TYPE) */
 	gboolean has_signalfd;
 	guint64 signalfd_mask;
 } SvSnapFd;

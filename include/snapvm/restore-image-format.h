@@ -23,7 +23,8 @@
  *            uint8_t fpu[fpu_size]  (the arch's FPU state, snapshot format)
  *            sv_rimg_fd[nfds]       (open fds, by number)
  *            uint32_t groups[ngroups]
- *            uint8_t data[data_len] (pipes' unread bytes, epoll interest lists)
+ *            uint8_t data[data_len] (pipes' unread bytes, epoll interest lists,
+ *                                    locks)
  *            strings (paths; NUL-terminated)
  *   page-aligned: carried file contents, then page data
  *
@@ -94,6 +95,22 @@ enum {
 	SV_RIMG_FD_SIGNALFD = 9,
 };
 #define SV_RIMG_TIMERFD_ABSTIME (1u << 16)
+
+/* A lock held through an SV_RIMG_FD_PATH fd (its data_off/data_len hold
+ * them; none on a dup): flock and OFD locks belong to its open file, a
+ * POSIX one to the process (taken last, once the restorer's own fds of
+ * the same files are closed: closing any fd of a file drops them). */
+enum {
+	SV_RIMG_LOCK_FLOCK = 1,
+	SV_RIMG_LOCK_POSIX = 2,
+	SV_RIMG_LOCK_OFD = 3,
+};
+struct sv_rimg_lock {
+	uint32_t kind;	/* SV_RIMG_LOCK_* */
+	uint32_t write; /* 1: F_WRLCK / LOCK_EX; 0: F_RDLCK / LOCK_SH */
+	uint64_t start; /* first byte */
+	uint64_t len;	/* bytes; 0: to the end of the file */
+};
 
 /* One entry of an epoll fd's interest list: the target is the process's
  * fd `fd` (already restored), watched for `events` with `data`. */

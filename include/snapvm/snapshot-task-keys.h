@@ -115,6 +115,14 @@
 #define SV_TASK_FD_TIMERFD "timerfd"
 #define SV_TASK_FD_TIMERFD_TYPE "(ubttt)"
 #define SV_TASK_FD_SIGNALFD_MASK "signalfd_mask" /* t: signal n as bit n-1 */
+/* the locks held through a file or directory fd (host/introspect/fd-locks.c):
+ * (SV_TASK_LOCK_*, F_RDLCK 0 / F_WRLCK 1, first byte, last byte); a
+ * process's POSIX lock is on one fd of its inode only */
+#define SV_TASK_FD_LOCKS "locks"
+#define SV_TASK_FD_LOCKS_TYPE "a(uutt)"
+#define SV_TASK_LOCK_FLOCK 1u
+#define SV_TASK_LOCK_POSIX 2u
+#define SV_TASK_LOCK_OFD 3u
 
 #define SV_TASK_FD_KIND_FILE "file"
 #define SV_TASK_FD_KIND_DIR "dir"

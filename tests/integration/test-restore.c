@@ -15,8 +15,8 @@
  * shared offsets, close-on-exec, O_NONBLOCK, a pipe's unread bytes, the
  * working directory, umask and RLIMIT_NOFILE after the restore; the
  * kobj-<kind> workloads check pipe ends opened apart (each its own
- * O_NONBLOCK), named FIFOs, eventfds, epoll interest lists, timerfds and
- * signalfds.
+ * O_NONBLOCK), named FIFOs, eventfds, epoll interest lists, timerfds,
+ * signalfds and file locks (flock, OFD, POSIX).
  *
  * checkpoint --kill loses nothing: over checkpoints at random moments of a
  * fast-printing counter, what the original streamed before it was killed
@@ -45,11 +45,11 @@ static char *tmpdir;
 static char *snapvm;
 static char *fpu_snapshot;
 
-static const char *const workloads[] = {
-	"counter",    "fpu",	      "tls",	       "memory",     "sleeper",	  "blockread",
-	"fdenv",      "handler",      "unlinked",      "kobj-pipes", "kobj-fifo", "kobj-eventfd",
-	"kobj-epoll", "kobj-timerfd", "kobj-signalfd", NULL
-};
+static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sleeper", "blockread",
+					 "fdenv", "handler", "unlinked",
+					 /* kernel objects: tests/workloads/kobj.c */
+					 "kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll",
+					 "kobj-timerfd", "kobj-signalfd", "kobj-locks", NULL };
 
 static void require_guest(void)
 {
@@ -487,6 +487,7 @@ int main(int argc, char **argv)
 		{ "kobj-epoll", 60, 60, 800 },
 		{ "kobj-timerfd", 60, 60, 800 },
 		{ "kobj-signalfd", 60, 60, 800 },
+		{ "kobj-locks", 60, 60, 800 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */

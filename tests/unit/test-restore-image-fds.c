@@ -348,6 +348,52 @@ static void test_timerfd_signalfd(void)
 		"other than CLOCK_REALTIME");
 }
 
+/* Locks: on the fd's own record, in the kernel's terms turned into
+ * fcntl's (OFFSET_MAX: to the end, len 0); none for a dup; malformed
+ * ones refused. */
+static void test_locks(void)
+{
+	g_autoptr(GVariantBuilder) b = g_variant_builder_new(G_VARIANT_TYPE("a(uutt)"));
+	g_variant_builder_add(b, "(uutt)", 1u, 1u, (guint64)0, (guint64)G_MAXINT64);
+	g_variant_builder_add(b, "(uutt)", 3u, 1u, (guint64)0, (guint64)9);
+	g_variant_builder_add(b, "(uutt)", 2u, 0u, (guint64)300, (guint64)G_MAXINT64);
+	GVariant *locks = g_variant_ref_sink(g_variant_builder_end(b));
+	GVariant *e[] = {
+		with(fd_entry(70, "file", 02, 0, 0xb0, "/tmp/l", 0, NULL, FALSE, FALSE), "locks",
+		     locks),
+		with(fd_entry(74, "file", 02, 0, 0xb0, "/tmp/l", 0, NULL, FALSE, FALSE), "locks",
+		     locks),
+	};
+	g_autoptr(GVariant) task =
+		task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, G_N_ELEMENTS(e)), 0);
+	g_variant_unref(locks);
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build(task, &o, &error));
+	g_assert_no_error(error);
+	const struct sv_rimg_fd *f = fd_at(&o, 70), *dup = fd_at(&o, 74);
+	g_assert_cmpuint(f->data_len, ==, 3 * sizeof(struct sv_rimg_lock));
+	g_assert_cmpuint(dup->data_len, ==, 0);
+	struct sv_rimg_lock lk[3];
+	memcpy(lk, o.fd_data->data + f->data_off, sizeof(lk));
+	g_assert_cmpuint(lk[0].kind, ==, SV_RIMG_LOCK_FLOCK);
+	g_assert_cmpuint(lk[0].write, ==, 1);
+	g_assert_cmpuint(lk[0].len, ==, 0);
+	g_assert_cmpuint(lk[1].kind, ==, SV_RIMG_LOCK_OFD);
+	g_assert_cmpuint(lk[1].len, ==, 10);
+	g_assert_cmpuint(lk[2].kind, ==, SV_RIMG_LOCK_POSIX);
+	g_assert_cmpuint(lk[2].write, ==, 0);
+	g_assert_cmpuint(lk[2].start, ==, 300);
+	g_assert_cmpuint(lk[2].len, ==, 0);
+	out_clear(&o);
+	g_autoptr(GVariantBuilder) bad = g_variant_builder_new(G_VARIANT_TYPE("a(uutt)"));
+	g_variant_builder_add(bad, "(uutt)", 2u, 0u, (guint64)10, (guint64)5);
+	GVariant *e2[] = { with(fd_entry(70, "file", 02, 0, 0xb0, "/tmp/l", 0, NULL, FALSE, FALSE),
+				"locks", g_variant_builder_end(bad)) };
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e2, 1), 0,
+		"fd 70: lock 0 is malformed");
+}
+
 /* An ITIMER_REAL known only by its expiry (no tk_core in the guest). */
 static void test_timer_expiry_only(void)
 {
@@ -376,5 +422,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/restore-image-fds/pipes-and-fifos", test_pipes_and_fifos);
 	g_test_add_func("/restore-image-fds/eventfd-epoll", test_eventfd_epoll);
 	g_test_add_func("/restore-image-fds/timerfd-signalfd", test_timerfd_signalfd);
+	g_test_add_func("/restore-image-fds/locks", test_locks);
 	return g_test_run();
 }

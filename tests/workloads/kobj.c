@@ -28,6 +28,12 @@
  *   signalfd: SIGUSR1 and SIGUSR2 blocked and read through a non-blocking
  *            signalfd: each step reads the signal the previous one raised
  *            (pending across the checkpoint) and raises the next.
+ *   locks:   a /tmp file locked every way: flock LOCK_EX (fd 70, with a
+ *            dup at 74), an OFD write lock on bytes 0-9 (fd 71), POSIX
+ *            read and write locks (fds 72 and 73, bytes 100-199 and 300
+ *            to the end); each step probes them from another open file
+ *            (fd 75, F_OFD_GETLK and flock LOCK_NB, never closed: closing
+ *            an fd of the file would drop the POSIX locks).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +42,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -394,6 +401,69 @@ static void signalfd_step(char *line, size_t cap)
 					   : "another signal");
 }
 
+/* ---- locks: fds 70-75 */
+static char lock_path[64];
+
+static void lock_setup(void)
+{
+	snprintf(lock_path, sizeof(lock_path), "/tmp/snapvm-kobj-%d.lock", (int)getpid());
+	int fd = open(lock_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, 4096) < 0)
+		fail("lock file");
+	move_to(fd, 70);
+	move_to(open(lock_path, O_RDWR), 71);
+	move_to(open(lock_path, O_RDONLY), 72);
+	move_to(open(lock_path, O_RDWR), 73);
+	if (dup2(70, 74) != 74)
+		fail("dup");
+	move_to(open(lock_path, O_RDWR), 75);
+	struct flock ofd = { .l_type = F_WRLCK, .l_start = 0, .l_len = 10 };
+	struct flock rd = { .l_type = F_RDLCK, .l_start = 100, .l_len = 100 };
+	struct flock wr = { .l_type = F_WRLCK, .l_start = 300, .l_len = 0 };
+	if (flock(70, LOCK_EX | LOCK_NB) < 0 || fcntl(71, F_OFD_SETLK, &ofd) < 0 ||
+	    fcntl(72, F_SETLK, &rd) < 0 || fcntl(73, F_SETLK, &wr) < 0)
+		fail("taking the locks");
+}
+
+/* What another open file sees over [start, start+len) when it asks for
+ * type: 'U' free, else 'R'/'W' and whose ('o' an OFD lock, 'p' this
+ * process's POSIX lock) with the range, into out. */
+static void probe(int type, off_t start, off_t len, char *out, size_t cap)
+{
+	struct flock q = { .l_type = (short)type, .l_start = start, .l_len = len };
+	if (fcntl(75, F_OFD_GETLK, &q) < 0)
+		fail("F_OFD_GETLK");
+	if (q.l_type == F_UNLCK) {
+		snprintf(out, cap, "U");
+		return;
+	}
+	if (q.l_pid != -1 && q.l_pid != getpid())
+		fail("a lock held by another process");
+	snprintf(out, cap, "%c%c[%lld+%lld]", q.l_type == F_WRLCK ? 'W' : 'R',
+		 q.l_pid == -1 ? 'o' : 'p', (long long)q.l_start, (long long)q.l_len);
+}
+
+static void lock_step(char *line, size_t cap)
+{
+	if (flock(75, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK)
+		fail("the flock lock is gone");
+	char a[48], b[48], c[48], d[48], e[48];
+	probe(F_WRLCK, 0, 10, a, sizeof(a));
+	probe(F_WRLCK, 100, 100, b, sizeof(b));
+	probe(F_RDLCK, 100, 100, c, sizeof(c));
+	probe(F_RDLCK, 300, 100, d, sizeof(d));
+	probe(F_WRLCK, 20, 10, e, sizeof(e));
+	struct stat st;
+	if (fstat(70, &st) < 0 || st.st_size != 4096)
+		fail("the lock file");
+	snprintf(line, cap, "flock held, probes %s %s %s %s %s", a, b, c, d, e);
+}
+
+static void lock_done(void)
+{
+	unlink(lock_path);
+}
+
 int main(int argc, char **argv)
 {
 	struct workload_args a = workload_parse(argc, argv, 20, 20);
@@ -410,6 +480,7 @@ int main(int argc, char **argv)
 		{ "epoll", epoll_setup, epoll_step, NULL },
 		{ "timerfd", timerfd_setup, timerfd_step, timerfd_done },
 		{ "signalfd", signalfd_setup, signalfd_step, NULL },
+		{ "locks", lock_setup, lock_step, lock_done },
 	};
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		size_t n = strlen(kinds[k].kind);
@@ -431,7 +502,8 @@ int main(int argc, char **argv)
 		printf("kobj-%s done %ld\n", kinds[k].kind, a.steps);
 		return 0;
 	}
-	fprintf(stderr, "%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd\n",
+	fprintf(stderr,
+		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks\n",
 		name);
 	return 2;
 }
