@@ -59,6 +59,11 @@ void rst_epoll_create(const struct sv_rimg_fd *f, int base);
 void rst_epoll_fill(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds,
 		    const uint8_t *data);
 
+/* restore-unix.c. The UNIX socket (pair) of fds[i] and its fds, if fds[i]
+ * is its first fd (otherwise nothing). */
+void rst_unix_restore(const struct sv_rimg_fd *fds, uint32_t nfds, uint32_t i, const uint8_t *data,
+		      int base);
+
 /* restore-locks.c. Takes the flock and OFD locks of the image's fds (all
  * made) and lists the POSIX ones in rst_posix_locks for the blob. */
 extern struct rst_posix_lock *rst_posix_locks;

@@ -288,16 +288,12 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		    !rd(in, inode + l.i_mode, 2, &i_mode, error))
 			return NULL;
 		const char *kind = kind_of((guint32)i_mode);
-		if (!strcmp(kind, SV_TASK_FD_KIND_SOCKET) || !strcmp(kind, SV_TASK_FD_KIND_BLK) ||
-		    !strcmp(kind, SV_TASK_FD_KIND_LINK)) {
+		if (!strcmp(kind, SV_TASK_FD_KIND_BLK) || !strcmp(kind, SV_TASK_FD_KIND_LINK)) {
 			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-				    "guest pid %u: fd %u is a %s; snapvm checkpoints regular files, "
-				    "directories, character devices, pipes, FIFOs, eventfds and "
-				    "epoll fds only",
+				    "guest pid %u: fd %u is a %s; snapvm cannot checkpoint it",
 				    ref->pid, fd,
-				    !strcmp(kind, SV_TASK_FD_KIND_BLK)	  ? "block device"
-				    : !strcmp(kind, SV_TASK_FD_KIND_LINK) ? "symbolic link (O_PATH)"
-									  : "socket");
+				    !strcmp(kind, SV_TASK_FD_KIND_BLK) ? "block device"
+								       : "symbolic link (O_PATH)");
 			return NULL;
 		}
 		GVariantDict *d = g_variant_dict_new(NULL);
@@ -320,6 +316,10 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		}
 		if (!strcmp(kind, SV_TASK_FD_KIND_ANON)) {
 			if (!sv_introspect_fd_anon(in, ref->pid, fd, file, d, error))
+				return NULL;
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_SOCKET)) {
+			g_variant_dict_insert(d, SV_TASK_FD_KIND, "s", SV_TASK_FD_KIND_UNIX);
+			if (!sv_introspect_fd_socket(in, ref->pid, fd, file, d, error))
 				return NULL;
 		} else if (fifo) {
 			g_variant_dict_insert(d, SV_TASK_FD_KIND, "s", SV_TASK_FD_KIND_FIFO);

@@ -38,6 +38,12 @@ gboolean sv_introspect_signalfd(const SvIntrospect *in, guint32 pid, guint fd, g
 gboolean sv_introspect_epoll(const SvIntrospect *in, guint32 pid, guint fd, guint64 ep,
 			     GVariantDict *d, GError **error);
 
+/* fd-socket.c: a socket fd (its struct file at guest address file): an
+ * unbound UNIX socket into d, or a refusal naming the fd and what it is
+ * (a TCP connection with its addresses). */
+gboolean sv_introspect_fd_socket(const SvIntrospect *in, guint32 pid, guint fd, guint64 file,
+				 GVariantDict *d, GError **error);
+
 /* fd-locks.c: the locks held through the open file `file` (fd `fd`, on
  * `inode`, opened with f_mode `mode`) of the process whose files_struct is
  * `files`, into d; posix_done (a set of guint64, file_lock addresses, kept

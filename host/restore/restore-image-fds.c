@@ -139,6 +139,18 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 		} else if (!strcmp(kind, SV_TASK_FD_KIND_SIGNALFD)) {
 			if (!sv_rimg_fd_signalfd(&entry, &e, error))
 				return FALSE;
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_UNIX)) {
+			guint64 pair;
+			if (!sv_rimg_fd_unix(t, fds, &entry, &e, &pair, error))
+				return FALSE;
+			/* pairs share the pipes' numbering: a guest address
+			 * names either a pipe or a sock, never both */
+			gpointer idx;
+			if (!g_hash_table_lookup_extended(pipes, &pair, NULL, &idx)) {
+				idx = GUINT_TO_POINTER(g_hash_table_size(pipes));
+				g_hash_table_insert(pipes, g_memdup2(&pair, sizeof(pair)), idx);
+			}
+			e.pipe = GPOINTER_TO_UINT(idx);
 		} else if (!strcmp(kind, SV_TASK_FD_KIND_EPOLL)) {
 			if (!sv_rimg_fd_epoll(t, fds, &entry, &e, error))
 				return FALSE;
@@ -146,7 +158,7 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			return sv_rimg_refuse(error,
 					      "fd %u is a %s; restore recreates files, directories, "
 					      "devices, pipes, FIFOs, eventfds, timerfds, "
-					      "signalfds and epoll fds only",
+					      "signalfds, unbound UNIX sockets and epoll fds only",
 					      fd, kind);
 		}
 		g_array_append_val(out, e);

@@ -4,7 +4,8 @@
  * anonymous inodes (restore-image-fds.c hands each here by kind):
  * eventfds (count, EFD_SEMAPHORE), timerfds (clock, time left or
  * absolute wall-clock expiry, interval, unread expirations), signalfds
- * (mask) and epoll fds, whose interest lists
+ * (mask), unbound UNIX sockets (a socketpair's ends, with their unread
+ * messages) and epoll fds, whose interest lists
  * become sv_rimg_epoll_item arrays in the image's data, each target
  * named by the fd it was added as. That fd must still hold the target's
  * open file: epoll_ctl keys an item by (file, fd), so an item whose fd
@@ -16,6 +17,10 @@
 #include "host/restore/restore-image-parts.h"
 
 #define EFD_SEMAPHORE_ 1u
+#define AF_UNIX_ 1u
+#define SOCK_STREAM_ 1u
+#define SOCK_DGRAM_ 2u
+#define SOCK_SEQPACKET_ 5u
 #define CLOCK_REALTIME_ 0u
 #define CLOCK_MONOTONIC_ 1u
 #define CLOCK_BOOTTIME_ 7u
@@ -59,6 +64,78 @@ gboolean sv_rimg_fd_signalfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError
 		return sv_rimg_refuse(error, "fd %u is a signalfd without its mask", entry->fd);
 	e->kind = SV_RIMG_FD_SIGNALFD;
 	e->value[0] = entry->signalfd_mask;
+	return TRUE;
+}
+
+/* The socket identity and peer of the fds list's entry i; FALSE if it is
+ * not a socket. */
+static gboolean socket_of(GVariant *fds, gsize i, guint32 *ret_fd, guint64 *ret_id,
+			  guint64 *ret_peer)
+{
+	g_autoptr(GVariant) d = g_variant_get_child_value(fds, i);
+	g_autoptr(GVariant) s = g_variant_lookup_value(d, SV_TASK_FD_SOCKET,
+						       G_VARIANT_TYPE(SV_TASK_FD_SOCKET_TYPE));
+	if (!s || !g_variant_lookup(d, SV_TASK_FD_FD, "u", ret_fd))
+		return FALSE;
+	g_variant_get(s, "(uuttuuu)", NULL, NULL, ret_id, ret_peer, NULL, NULL, NULL);
+	return TRUE;
+}
+
+gboolean sv_rimg_fd_unix(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
+			 struct sv_rimg_fd *e, guint64 *ret_pair, GError **error)
+{
+	if (!entry->socket)
+		return sv_rimg_refuse(error, "fd %u is a UNIX socket without its state", entry->fd);
+	guint32 family, type, shutdown, sndbuf, rcvbuf;
+	guint64 id, peer;
+	g_variant_get(entry->socket, "(uuttuuu)", &family, &type, &id, &peer, &shutdown, &sndbuf,
+		      &rcvbuf);
+	if (family != AF_UNIX_ ||
+	    (type != SOCK_STREAM_ && type != SOCK_DGRAM_ && type != SOCK_SEQPACKET_) || !id ||
+	    shutdown > 3)
+		return sv_rimg_refuse(error, "fd %u: a socket the restorer does not know",
+				      entry->fd);
+	if (peer) {
+		/* both ends in the process, each the other's peer */
+		gboolean found = FALSE;
+		for (gsize i = 0; i < g_variant_n_children(fds) && !found; i++) {
+			guint32 fd;
+			guint64 other, other_peer;
+			found = socket_of(fds, i, &fd, &other, &other_peer) && other == peer &&
+				other_peer == id;
+		}
+		if (!found)
+			return sv_rimg_refuse(error,
+					      "fd %u is a UNIX socket connected to a peer outside "
+					      "the process (another process's end of a socketpair, "
+					      "or a named socket): it cannot be connected again",
+					      entry->fd);
+	}
+	gsize n = entry->socket_queue ? g_variant_n_children(entry->socket_queue) : 0;
+	if (n && !peer)
+		return sv_rimg_refuse(error,
+				      "fd %u is an unconnected UNIX socket with unread messages: "
+				      "no peer to send them again",
+				      entry->fd);
+	e->kind = SV_RIMG_FD_UNIX;
+	e->kind_flags = (peer && id > peer ? 1u : 0u) | shutdown << 8;
+	e->value[0] = type;
+	e->value[1] = sndbuf;
+	e->value[2] = rcvbuf;
+	e->data_off = t->fd_data->len;
+	for (gsize i = 0; i < n; i++) {
+		g_autoptr(GVariant) m = g_variant_get_child_value(entry->socket_queue, i);
+		gsize len;
+		const guint8 *bytes = g_variant_get_fixed_array(m, &len, 1);
+		if (t->fd_data->len + len + 4 > MAX_EPOLL_DATA * 4)
+			return sv_rimg_refuse(error, "the sockets hold over %u MiB of unread data",
+					      MAX_EPOLL_DATA * 4 >> 20);
+		guint32 l32 = GUINT32_TO_LE((guint32)len);
+		g_byte_array_append(t->fd_data, (const guint8 *)&l32, 4);
+		g_byte_array_append(t->fd_data, bytes, (guint)len);
+	}
+	e->data_len = t->fd_data->len - e->data_off;
+	*ret_pair = peer && peer < id ? peer : id;
 	return TRUE;
 }
 

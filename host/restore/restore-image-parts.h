@@ -98,6 +98,9 @@ gboolean sv_rimg_fd_signalfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError
 /* restore-image-locks.c: the locks entry holds, into t->fd_data as e's. */
 gboolean sv_rimg_fd_locks(SvRimgTables *t, const SvSnapFd *entry, struct sv_rimg_fd *e,
 			  GError **error);
+/* ret_pair: the socket's pair identity (the same for both ends) */
+gboolean sv_rimg_fd_unix(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
+			 struct sv_rimg_fd *e, guint64 *ret_pair, GError **error);
 gboolean sv_rimg_fd_epoll(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
 			  struct sv_rimg_fd *e, GError **error);
 

@@ -25,6 +25,10 @@ gboolean sv_snap_fd_read(GVariant *entry, SvSnapFd *e)
 					  G_VARIANT_TYPE(SV_TASK_FD_EPOLL_TYPE));
 	e->timerfd = g_variant_lookup_value(entry, SV_TASK_FD_TIMERFD,
 					    G_VARIANT_TYPE(SV_TASK_FD_TIMERFD_TYPE));
+	e->socket = g_variant_lookup_value(entry, SV_TASK_FD_SOCKET,
+					   G_VARIANT_TYPE(SV_TASK_FD_SOCKET_TYPE));
+	e->socket_queue = g_variant_lookup_value(entry, SV_TASK_FD_SOCKET_QUEUE,
+						 G_VARIANT_TYPE("aay"));
 	e->locks = g_variant_lookup_value(entry, SV_TASK_FD_LOCKS,
 					  G_VARIANT_TYPE(SV_TASK_FD_LOCKS_TYPE));
 	e->has_signalfd = g_variant_lookup(entry, SV_TASK_FD_SIGNALFD_MASK, "t", &e->signalfd_mask);
@@ -37,4 +41,6 @@ void sv_snap_fd_clear(SvSnapFd *e)
 	g_clear_pointer(&e->epoll, g_variant_unref);
 	g_clear_pointer(&e->timerfd, g_variant_unref);
 	g_clear_pointer(&e->locks, g_variant_unref);
+	g_clear_pointer(&e->socket, g_variant_unref);
+	g_clear_pointer(&e->socket_queue, g_variant_unref);
 }

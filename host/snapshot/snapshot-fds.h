@@ -23,9 +23,11 @@ typedef struct SvSnapFd {
 	gboolean has_eventfd;
 	guint64 eventfd_count;
 	gboolean eventfd_semaphore;
-	GVariant *epoll;   /* an epoll fd's interest list (SV_TASK_FD_EPOLL_TYPE) */
-	GVariant *timerfd; /* a timerfd's state (SV_TASK_FD_TIMERFD_TYPE) */
-	GVariant *locks;   /* locks held through it (SV_TASK_FD_LOCKS_TYPE) */
+	GVariant *epoll;	/* an epoll fd's interest list (SV_TASK_FD_EPOLL_TYPE) */
+	GVariant *timerfd;	/* a timerfd's state (SV_TASK_FD_TIMERFD_TYPE) */
+	GVariant *socket;	/* SV_TASK_FD_SOCKET_TYPE */
+	GVariant *socket_queue; /* aay */
+	GVariant *locks;	/* locks held through it (SV_TASK_FD_LOCKS_TYPE) */
 	gboolean has_signalfd;
 	guint64 signalfd_mask;
 } SvSnapFd;

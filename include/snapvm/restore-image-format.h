@@ -93,6 +93,12 @@ enum {
 	SV_RIMG_FD_TIMERFD = 8,
 	/* signalfd: value[0] = its mask, signal n as bit n-1 */
 	SV_RIMG_FD_SIGNALFD = 9,
+	/* an unbound UNIX socket: pipe = which pair (both ends alike; a lone
+	 * socket has its own); kind_flags = its end (0/1) | sk_shutdown << 8;
+	 * value[] = type, sk_sndbuf, sk_rcvbuf; data_off/data_len = the
+	 * messages unread in its receive queue, each a uint32_t length then
+	 * its bytes (sent again through its peer) */
+	SV_RIMG_FD_UNIX = 10,
 };
 #define SV_RIMG_TIMERFD_ABSTIME (1u << 16)
 

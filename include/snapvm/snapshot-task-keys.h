@@ -120,6 +120,12 @@
  * process's POSIX lock is on one fd of its inode only */
 #define SV_TASK_FD_LOCKS "locks"
 #define SV_TASK_FD_LOCKS_TYPE "a(uutt)"
+/* a socket (host/introspect/fd-socket.c): (family, type, its identity,
+ * its peer's (0: none), sk_shutdown, sk_sndbuf, sk_rcvbuf); and the
+ * messages unread in its receive queue, oldest first */
+#define SV_TASK_FD_SOCKET "socket"
+#define SV_TASK_FD_SOCKET_TYPE "(uuttuuu)"
+#define SV_TASK_FD_SOCKET_QUEUE "socket_queue"
 #define SV_TASK_LOCK_FLOCK 1u
 #define SV_TASK_LOCK_POSIX 2u
 #define SV_TASK_LOCK_OFD 3u
@@ -129,8 +135,9 @@
 #define SV_TASK_FD_KIND_CHR "chr"
 #define SV_TASK_FD_KIND_BLK "blk"
 #define SV_TASK_FD_KIND_PIPE "pipe"
-#define SV_TASK_FD_KIND_FIFO "fifo" /* a named pipe: pipe (identity), path, i_mode */
-#define SV_TASK_FD_KIND_SOCKET "socket"
+#define SV_TASK_FD_KIND_FIFO "fifo"	/* a named pipe: pipe (identity), path, i_mode */
+#define SV_TASK_FD_KIND_SOCKET "socket" /* refused by older snapvm; kind unix now */
+#define SV_TASK_FD_KIND_UNIX "unix"	/* an unbound UNIX socket: socket, socket_queue */
 #define SV_TASK_FD_KIND_LINK "link"
 #define SV_TASK_FD_KIND_ANON "anon"	    /* anon_inode: epoll, eventfd, signalfd, timerfd... */
 #define SV_TASK_FD_KIND_EVENTFD "eventfd"   /* eventfd_count, eventfd_semaphore */

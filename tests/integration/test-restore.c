@@ -16,7 +16,7 @@
  * working directory, umask and RLIMIT_NOFILE after the restore; the
  * kobj-<kind> workloads check pipe ends opened apart (each its own
  * O_NONBLOCK), named FIFOs, eventfds, epoll interest lists, timerfds,
- * signalfds and file locks (flock, OFD, POSIX).
+ * signalfds, file locks (flock, OFD, POSIX) and socketpairs.
  *
  * checkpoint --kill loses nothing: over checkpoints at random moments of a
  * fast-printing counter, what the original streamed before it was killed
@@ -49,7 +49,8 @@ static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sle
 					 "fdenv", "handler", "unlinked",
 					 /* kernel objects: tests/workloads/kobj.c */
 					 "kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll",
-					 "kobj-timerfd", "kobj-signalfd", "kobj-locks", NULL };
+					 "kobj-timerfd", "kobj-signalfd", "kobj-locks", "kobj-unix",
+					 NULL };
 
 static void require_guest(void)
 {
@@ -488,6 +489,7 @@ int main(int argc, char **argv)
 		{ "kobj-timerfd", 60, 60, 800 },
 		{ "kobj-signalfd", 60, 60, 800 },
 		{ "kobj-locks", 60, 60, 800 },
+		{ "kobj-unix", 60, 60, 800 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */

@@ -394,6 +394,58 @@ static void test_locks(void)
 		"fd 70: lock 0 is malformed");
 }
 
+static GVariant *sock(guint32 fd, guint64 id, guint64 peer, guint32 type, guint32 shut,
+		      const char *const *queue)
+{
+	GVariant *e = with(fd_entry(fd, "unix", 02, 0, id + 1, NULL, 0, NULL, FALSE, FALSE),
+			   "socket",
+			   g_variant_new("(uuttuuu)", 1u, type, id, peer, shut, 4608u, 4608u));
+	if (!queue)
+		return e;
+	g_autoptr(GVariantBuilder) b = g_variant_builder_new(G_VARIANT_TYPE("aay"));
+	for (const char *const *m = queue; *m; m++)
+		g_variant_builder_add_value(b, g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, *m,
+									 strlen(*m), 1));
+	return with(e, "socket_queue", g_variant_builder_end(b));
+}
+
+/* A socketpair's ends share a pair number and have ends 0 and 1; each
+ * one's unread messages are length-prefixed; a peer outside the process
+ * or messages on a lone socket are refused. */
+static void test_unix(void)
+{
+	static const char *const q[] = { "one", "three", NULL };
+	GVariant *e[] = {
+		sock(80, 0x2000, 0x1000, 2, 2, NULL),
+		sock(81, 0x1000, 0x2000, 2, 1, q),
+		sock(86, 0x3000, 0, 2, 0, NULL),
+	};
+	g_autoptr(GVariant) task =
+		task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, G_N_ELEMENTS(e)), 0);
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build(task, &o, &error));
+	g_assert_no_error(error);
+	const struct sv_rimg_fd *a = fd_at(&o, 80), *b = fd_at(&o, 81), *lone = fd_at(&o, 86);
+	g_assert_cmpuint(a->kind, ==, SV_RIMG_FD_UNIX);
+	g_assert_cmpuint(a->pipe, ==, b->pipe);
+	g_assert_cmpuint(lone->pipe, !=, a->pipe);
+	g_assert_cmpuint(a->kind_flags, ==, 1 | 2 << 8); /* the higher address, SEND_SHUTDOWN */
+	g_assert_cmpuint(b->kind_flags, ==, 0 | 1 << 8);
+	g_assert_cmpuint(a->value[0], ==, 2);
+	g_assert_cmpuint(a->value[1], ==, 4608);
+	g_assert_cmpuint(a->data_len, ==, 0);
+	g_assert_cmpuint(b->data_len, ==, 4 + 3 + 4 + 5);
+	g_assert_cmpmem(o.fd_data->data + b->data_off, 7, "\3\0\0\0one", 7);
+	out_clear(&o);
+	GVariant *outside[] = { sock(80, 0x2000, 0x9000, 1, 0, NULL) };
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), outside, 1), 0,
+		"fd 80 is a UNIX socket connected to a peer outside the process");
+	GVariant *lonely[] = { sock(86, 0x3000, 0, 2, 0, q) };
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), lonely, 1), 0,
+		"fd 86 is an unconnected UNIX socket with unread messages");
+}
+
 /* An ITIMER_REAL known only by its expiry (no tk_core in the guest). */
 static void test_timer_expiry_only(void)
 {
@@ -423,5 +475,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/restore-image-fds/eventfd-epoll", test_eventfd_epoll);
 	g_test_add_func("/restore-image-fds/timerfd-signalfd", test_timerfd_signalfd);
 	g_test_add_func("/restore-image-fds/locks", test_locks);
+	g_test_add_func("/restore-image-fds/unix", test_unix);
 	return g_test_run();
 }

@@ -34,6 +34,11 @@
  *            to the end); each step probes them from another open file
  *            (fd 75, F_OFD_GETLK and flock LOCK_NB, never closed: closing
  *            an fd of the file would drop the POSIX locks).
+ *   unix:    socketpairs: a stream one (fds 80 non-blocking, 81) with
+ *            unread bytes both ways; a datagram one (82, 83) with unread
+ *            messages of differing lengths (boundaries must stay); a
+ *            seqpacket one (84, 85) whose 84 is shut for writing with one
+ *            record unread at 85; a lone unbound datagram socket (86).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +52,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <sys/stat.h>
@@ -464,6 +470,69 @@ static void lock_done(void)
 	unlink(lock_path);
 }
 
+/* ---- unix: fds 80-86 */
+static void unix_setup(void)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		fail("socketpair stream");
+	move_to(sv[0], 80);
+	move_to(sv[1], 81);
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) < 0)
+		fail("socketpair dgram");
+	move_to(sv[0], 82);
+	move_to(sv[1], 83);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0)
+		fail("socketpair seqpacket");
+	move_to(sv[0], 84);
+	move_to(sv[1], 85);
+	move_to(socket(AF_UNIX, SOCK_DGRAM, 0), 86);
+	if (fcntl(80, F_SETFL, O_NONBLOCK) < 0 || write(80, "unix", 4) != 4 ||
+	    write(81, "r", 1) != 1 || send(82, "one", 3, 0) != 3 || send(82, "three", 5, 0) != 5 ||
+	    send(84, "last", 4, 0) != 4 || shutdown(84, SHUT_WR) < 0)
+		fail("unix setup");
+}
+
+static void unix_step(char *line, size_t cap)
+{
+	int n80 = -1, n81 = -1, type = 0;
+	socklen_t len = sizeof(type);
+	if (!nonblocking(80) || nonblocking(81) ||
+	    getsockopt(86, SOL_SOCKET, SO_TYPE, &type, &len) || type != SOCK_DGRAM)
+		fail("flags or socket type");
+	if (ioctl(80, FIONREAD, &n80) < 0 || ioctl(81, FIONREAD, &n81) < 0 || n80 != 1 || n81 != 4)
+		fail("unread stream bytes");
+	/* one byte in each way, the oldest out */
+	char in = (char)('a' + step % 26), back = (char)('A' + step % 26), got, got_back;
+	if (write(80, &in, 1) != 1 || read(81, &got, 1) != 1 || write(81, &back, 1) != 1 ||
+	    read(80, &got_back, 1) != 1)
+		fail("stream bytes");
+	/* datagrams keep their lengths: two are always queued */
+	char msg[16] = "0123456789", dg[16];
+	if (send(82, msg, (size_t)(step % 7 + 1), 0) != step % 7 + 1)
+		fail("send datagram");
+	ssize_t dn = recv(83, dg, sizeof(dg), 0);
+	if (dn <= 0)
+		fail("recv datagram");
+	/* the record sent before the shutdown waits; the other way works */
+	char rec[8];
+	if (recv(85, rec, sizeof(rec), MSG_PEEK | MSG_DONTWAIT) != 4 || memcmp(rec, "last", 4))
+		fail("the seqpacket record");
+	if (send(84, "x", 1, MSG_NOSIGNAL) != -1 || errno != EPIPE)
+		fail("the seqpacket's shutdown");
+	if (send(85, "y", 1, 0) != 1 || recv(84, rec, sizeof(rec), 0) != 1 || rec[0] != 'y')
+		fail("the seqpacket's other way");
+	snprintf(line, cap, "stream '%c' '%c' datagram %d bytes '%.*s'", got, got_back, (int)dn,
+		 (int)dn, dg);
+}
+
+static void unix_done(void)
+{
+	char rec[8];
+	if (recv(85, rec, sizeof(rec), 0) != 4 || recv(85, rec, sizeof(rec), 0) != 0)
+		fail("the seqpacket's end");
+}
+
 int main(int argc, char **argv)
 {
 	struct workload_args a = workload_parse(argc, argv, 20, 20);
@@ -481,6 +550,7 @@ int main(int argc, char **argv)
 		{ "timerfd", timerfd_setup, timerfd_step, timerfd_done },
 		{ "signalfd", signalfd_setup, signalfd_step, NULL },
 		{ "locks", lock_setup, lock_step, lock_done },
+		{ "unix", unix_setup, unix_step, unix_done },
 	};
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		size_t n = strlen(kinds[k].kind);
@@ -503,7 +573,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr,
-		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks\n",
+		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks, -unix\n",
 		name);
 	return 2;
 }
