@@ -34,11 +34,19 @@ static SvTestGuest *guest;
 static SvAgentClient *control;
 static char *tmpdir;
 
-static const char *const workloads[] = { "counter",   "fpu",   "tls",  "memory", "sleeper",
-					 "blockread", "fdenv", "spin", NULL };
+static const char *const workloads[] = {
+	"counter",	"fpu",	      "tls",	      "memory",	       "sleeper",
+	"blockread",	"fdenv",      "spin",	      "kobj-pipes",    "kobj-fifo",
+	"kobj-eventfd", "kobj-epoll", "kobj-timerfd", "kobj-signalfd", "kobj-locks",
+	"kobj-unix",	NULL
+};
 /* the oracle runs on these */
-static const char *const oracle_workloads[] = { "counter", "fpu",	"tls",	 "memory",
-						"sleeper", "blockread", "fdenv", NULL };
+static const char *const oracle_workloads[] = {
+	"counter",	 "fpu",		 "tls",	       "memory",
+	"sleeper",	 "blockread",	 "fdenv",      "kobj-pipes",
+	"kobj-fifo",	 "kobj-eventfd", "kobj-epoll", "kobj-timerfd",
+	"kobj-signalfd", "kobj-locks",	 "kobj-unix",  NULL
+};
 
 static void require_guest(void)
 {
@@ -406,7 +414,8 @@ static void compare_fds(GVariant *task, const SvAgentOracle *o)
 		guint32 sflags = 0;
 		guint64 spos = 0, pipe = 0;
 		gboolean cloexec = FALSE;
-		const char *path = NULL;
+		const char *path = NULL, *kind = "";
+		g_variant_lookup(entry, "kind", "&s", &kind);
 		g_variant_lookup(entry, "flags", "u", &sflags);
 		g_variant_lookup(entry, "pos", "t", &spos);
 		g_variant_lookup(entry, "cloexec", "b", &cloexec);
@@ -414,7 +423,26 @@ static void compare_fds(GVariant *task, const SvAgentOracle *o)
 		g_variant_lookup(entry, "pipe", "t", &pipe);
 		g_assert_cmpuint(spos, ==, pos);
 		g_assert_cmpuint(sflags | (cloexec ? 02000000u : 0), ==, flags);
-		if (pipe) {
+		/* what /proc/pid/fd links to, by kind: the kernel's names for
+		 * anonymous inodes and sockets, a FIFO's path */
+		static const char *const anon[][2] = {
+			{ "eventfd", "anon_inode:[eventfd]" },
+			{ "epoll", "anon_inode:[eventpoll]" },
+			{ "timerfd", "anon_inode:[timerfd]" },
+			{ "signalfd", "anon_inode:[signalfd]" },
+			{ "unix", "socket:[" },
+		};
+		gboolean named = FALSE;
+		for (guint k = 0; k < G_N_ELEMENTS(anon); k++)
+			if (!strcmp(kind, anon[k][0])) {
+				g_assert_true(g_str_has_prefix(target, anon[k][1]));
+				named = TRUE;
+			}
+		if (named)
+			continue;
+		if (!strcmp(kind, "fifo")) {
+			g_assert_cmpstr(path, ==, target);
+		} else if (pipe) {
 			g_assert_true(g_str_has_prefix(target, "pipe:["));
 			const char *ino = g_hash_table_lookup(pipe_to_ino, &pipe);
 			const guint64 *back = g_hash_table_lookup(ino_to_pipe, target);
