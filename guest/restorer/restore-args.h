@@ -44,6 +44,14 @@ struct rst_posix_lock {
 	int32_t pid, pad3;
 };
 
+/* The credentials the blob switches to last (blob-creds.h). */
+struct rst_creds {
+	uint32_t set; /* 0: stay as the restorer is (root) */
+	uint32_t securebits;
+	uint32_t uids[4], gids[4]; /* real, effective, saved, filesystem */
+	uint64_t caps[5];	   /* inheritable, permitted, effective, bounding, ambient */
+};
+
 struct rst_run {
 	uint64_t vaddr, len, data_off;
 };
@@ -77,6 +85,7 @@ struct rst_args {
 	uint32_t close_from;
 	uint32_t nposix_locks;
 	struct rst_posix_lock *posix_locks; /* taken after close_from and up are closed */
+	struct rst_creds creds;
 };
 
 /* The blob's entry point is its first byte: void entry(struct rst_args *)

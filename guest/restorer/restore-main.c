@@ -441,6 +441,13 @@ int main(int argc, char **argv)
 		a->runs[i] = (struct rst_run){ .vaddr = runs[i].vaddr,
 					       .len = runs[i].npages * PAGE,
 					       .data_off = runs[i].data_off };
+	if (h->flags & SV_RIMG_CREDS) {
+		a->creds.set = 1;
+		a->creds.securebits = h->securebits;
+		memcpy(a->creds.uids, h->uids, sizeof(h->uids));
+		memcpy(a->creds.gids, h->gids, sizeof(h->gids));
+		memcpy(a->creds.caps, h->caps, sizeof(h->caps));
+	}
 	a->nposix_locks = rst_nposix_locks;
 	a->posix_locks = TAKE(struct rst_posix_lock, rst_nposix_locks);
 	memcpy(a->posix_locks, rst_posix_locks, rst_nposix_locks * sizeof(struct rst_posix_lock));

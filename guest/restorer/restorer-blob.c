@@ -131,6 +131,8 @@ static void check(long r, const char *what, uint64_t addr)
 		fail(what, addr, r);
 }
 
+#include "blob-creds.h" /* take_creds, after sys and check */
+
 /* Page-aligned copy, a word at a time (there is no libc here). */
 static void copy_pages(uint64_t dst, uint64_t src, uint64_t len)
 {
@@ -315,6 +317,8 @@ __attribute__((noreturn, used, noipa)) void rst_restore(struct rst_args *a)
 		check(sys(__NR_fcntl, a->posix_locks[i].fd, 6 /* F_SETLK */,
 			  (long)&a->posix_locks[i].type),
 		      "fcntl(F_SETLK) of a POSIX lock", (uint64_t)a->posix_locks[i].fd);
+	if (a->creds.set)
+		take_creds(&a->creds);
 	arch_sigreturn(a->sigframe_sp);
 }
 

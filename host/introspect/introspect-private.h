@@ -23,6 +23,10 @@ struct SvIntrospect {
 gboolean sv_introspect_timekeeper(const SvIntrospect *in, guint64 *ret, GError **error);
 gboolean sv_introspect_guest_monotonic(const SvIntrospect *in, guint64 *ret, GError **error);
 
+/* creds.c: securebits and capability sets (SV_TASK_CAPS) into d. */
+gboolean sv_introspect_caps(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
+			    GError **error);
+
 /* fd-anon.c: an fd on an anonymous inode (its struct file at guest
  * address file): its kind and the kind's state into d, or a refusal
  * naming the fd and what it is. The kinds' own readers, given

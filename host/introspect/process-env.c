@@ -210,5 +210,5 @@ gboolean sv_introspect_process_env(const SvIntrospect *in, const SvTaskRef *ref,
 	for (guint64 i = 0; i < ngroups; i++)
 		g_variant_builder_add(&gb, "u", sv_get_le32(gids + 4 * i));
 	g_variant_dict_insert_value(d, SV_TASK_GROUPS, g_variant_builder_end(&gb));
-	return add_itimers(in, ref, signal, d, error);
+	return add_itimers(in, ref, signal, d, error) && sv_introspect_caps(in, ref, d, error);
 }

@@ -187,6 +187,38 @@ static void timer(GVariant *task, const char *key, guint64 out[2])
 		g_variant_get(v, "(tt)", &out[0], &out[1]);
 }
 
+/* The ids and capabilities, for the blob to switch to last: it needs root
+ * until then (PR_SET_MM_MAP's exe_fd wants CAP_CHECKPOINT_RESTORE). */
+static gboolean creds(struct sv_rimg_header *h, GVariant *task, GError **error)
+{
+	static const char *const ids[] = { SV_TASK_UID, SV_TASK_EUID, SV_TASK_SUID, SV_TASK_FSUID,
+					   SV_TASK_GID, SV_TASK_EGID, SV_TASK_SGID, SV_TASK_FSGID };
+	guint32 v[8] = { 0 };
+	gboolean root = TRUE;
+	for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
+		g_variant_lookup(task, ids[i], "u", &v[i]);
+		root &= v[i] == 0;
+	}
+	g_autoptr(GVariant) caps = g_variant_lookup_value(task, SV_TASK_CAPS,
+							  G_VARIANT_TYPE(SV_TASK_CAPS_TYPE));
+	if (!caps) {
+		for (guint i = 0; i < G_N_ELEMENTS(ids) && !root; i++)
+			if (v[i])
+				return sv_rimg_refuse(error,
+						      "the process ran with %s %u, and the "
+						      "snapshot predates capabilities: it cannot be "
+						      "restored as that user",
+						      ids[i], v[i]);
+		return TRUE; /* root, as the restorer */
+	}
+	memcpy(h->uids, v, sizeof(h->uids));
+	memcpy(h->gids, v + 4, sizeof(h->gids));
+	g_variant_get(caps, SV_TASK_CAPS_TYPE, &h->securebits, &h->caps[0], &h->caps[1],
+		      &h->caps[2], &h->caps[3], &h->caps[4]);
+	h->flags |= SV_RIMG_CREDS;
+	return TRUE;
+}
+
 gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error)
 {
 	struct sv_rimg_header *h = &t->h;
@@ -252,19 +284,5 @@ gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error)
 	timer(task, SV_TASK_ITIMER_REAL, h->itimers[0]);
 	timer(task, SV_TASK_ITIMER_VIRTUAL, h->itimers[1]);
 	timer(task, SV_TASK_ITIMER_PROF, h->itimers[2]);
-	/* Restoring other credentials needs the switch after the blob's
-	 * PR_SET_MM_MAP (exe_fd needs CAP_CHECKPOINT_RESTORE), in the per-arch
-	 * blob: not done yet, so refused rather than run as root. */
-	static const char *const ids[] = { SV_TASK_UID, SV_TASK_EUID, SV_TASK_SUID, SV_TASK_FSUID,
-					   SV_TASK_GID, SV_TASK_EGID, SV_TASK_SGID, SV_TASK_FSGID };
-	for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
-		guint32 v = 0;
-		if (g_variant_lookup(task, ids[i], "u", &v) && v != 0)
-			return sv_rimg_refuse(
-				error,
-				"the process ran with %s %u; restoring a process that is not "
-				"root is not supported yet",
-				ids[i], v);
-	}
-	return TRUE;
+	return creds(h, task, error);
 }

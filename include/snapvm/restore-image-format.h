@@ -70,6 +70,9 @@ enum {
 	 * process gets exactly those fds; without it (older snapshots) it
 	 * keeps fds 0-2 and nothing else */
 	SV_RIMG_FDS = 1u << 2,
+	/* the process's credentials are in the header (uids, gids,
+	 * securebits, caps): the restorer takes them on last */
+	SV_RIMG_CREDS = 1u << 3,
 };
 
 /* sv_rimg_fd.kind */
@@ -168,6 +171,14 @@ struct sv_rimg_header {
 	uint64_t rlimits[SV_RIMG_RLIMITS][2]; /* (cur, max), RLIMIT_* order */
 	/* interval timers, ns: (time left, period); ITIMER_REAL, VIRTUAL, PROF */
 	uint64_t itimers[3][2];
+	/* credentials (SV_RIMG_CREDS): switched to last, in the blob */
+	uint32_t uids[4]; /* real, effective, saved, filesystem */
+	uint32_t gids[4];
+	uint32_t securebits;
+	uint32_t pad2;
+	/* capability n as bit n: inheritable, permitted, effective, bounding,
+	 * ambient */
+	uint64_t caps[5];
 };
 
 struct sv_rimg_fd {

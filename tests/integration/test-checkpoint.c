@@ -35,17 +35,15 @@ static SvAgentClient *control;
 static char *tmpdir;
 
 static const char *const workloads[] = {
-	"counter",	"fpu",	      "tls",	      "memory",	       "sleeper",
-	"blockread",	"fdenv",      "spin",	      "kobj-pipes",    "kobj-fifo",
-	"kobj-eventfd", "kobj-epoll", "kobj-timerfd", "kobj-signalfd", "kobj-locks",
-	"kobj-unix",	NULL
+	"counter",	"fpu",		 "tls",	       "memory",    "sleeper",	    "blockread",
+	"fdenv",	"spin",		 "kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll",
+	"kobj-timerfd", "kobj-signalfd", "kobj-locks", "kobj-unix", "kobj-creds",   NULL
 };
 /* the oracle runs on these */
 static const char *const oracle_workloads[] = {
-	"counter",	 "fpu",		 "tls",	       "memory",
-	"sleeper",	 "blockread",	 "fdenv",      "kobj-pipes",
-	"kobj-fifo",	 "kobj-eventfd", "kobj-epoll", "kobj-timerfd",
-	"kobj-signalfd", "kobj-locks",	 "kobj-unix",  NULL
+	"counter",	 "fpu",	       "tls",	    "memory",	    "sleeper",	  "blockread",
+	"fdenv",	 "kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll", "kobj-timerfd",
+	"kobj-signalfd", "kobj-locks", "kobj-unix", "kobj-creds",   NULL
 };
 
 static void require_guest(void)

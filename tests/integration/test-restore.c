@@ -16,7 +16,8 @@
  * working directory, umask and RLIMIT_NOFILE after the restore; the
  * kobj-<kind> workloads check pipe ends opened apart (each its own
  * O_NONBLOCK), named FIFOs, eventfds, epoll interest lists, timerfds,
- * signalfds, file locks (flock, OFD, POSIX) and socketpairs.
+ * signalfds, file locks (flock, OFD, POSIX), socketpairs and a process
+ * that is not root (ids, groups, capabilities).
  *
  * checkpoint --kill loses nothing: over checkpoints at random moments of a
  * fast-printing counter, what the original streamed before it was killed
@@ -50,7 +51,7 @@ static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sle
 					 /* kernel objects: tests/workloads/kobj.c */
 					 "kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll",
 					 "kobj-timerfd", "kobj-signalfd", "kobj-locks", "kobj-unix",
-					 NULL };
+					 "kobj-creds", NULL };
 
 static void require_guest(void)
 {
@@ -490,6 +491,7 @@ int main(int argc, char **argv)
 		{ "kobj-signalfd", 60, 60, 800 },
 		{ "kobj-locks", 60, 60, 800 },
 		{ "kobj-unix", 60, 60, 800 },
+		{ "kobj-creds", 60, 60, 800 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */

@@ -446,6 +446,33 @@ static void test_unix(void)
 		"fd 86 is an unconnected UNIX socket with unread messages");
 }
 
+/* A process that is not root: its ids and capabilities go in the header
+ * for the blob to switch to last. */
+static void test_creds(void)
+{
+	g_autoptr(GVariant)
+		base = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), NULL, 0), 2000);
+	g_autoptr(GVariantDict) d = g_variant_dict_new(base);
+	g_variant_dict_insert(d, "euid", "u", 2001u);
+	g_variant_dict_insert(d, "fsgid", "u", 1001u);
+	g_variant_dict_insert(d, "caps", "(uttttt)", 0x10u, (guint64)0x20, (guint64)0x420,
+			      (guint64)0x400, (guint64)0x1fffffeffffull, (guint64)0x20);
+	g_autoptr(GVariant) task = g_variant_ref_sink(g_variant_dict_end(d));
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build(task, &o, &error));
+	g_assert_no_error(error);
+	g_assert_true(o.h.flags & SV_RIMG_CREDS);
+	g_assert_cmpuint(o.h.uids[0], ==, 2000);
+	g_assert_cmpuint(o.h.uids[1], ==, 2001);
+	g_assert_cmpuint(o.h.gids[3], ==, 1001);
+	g_assert_cmpuint(o.h.securebits, ==, 0x10);
+	g_assert_cmpuint(o.h.caps[1], ==, 0x420);
+	g_assert_cmpuint(o.h.caps[3], ==, 0x1fffffeffffull);
+	g_assert_cmpuint(o.h.caps[4], ==, 0x20);
+	out_clear(&o);
+}
+
 /* An ITIMER_REAL known only by its expiry (no tk_core in the guest). */
 static void test_timer_expiry_only(void)
 {
@@ -476,5 +503,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/restore-image-fds/timerfd-signalfd", test_timerfd_signalfd);
 	g_test_add_func("/restore-image-fds/locks", test_locks);
 	g_test_add_func("/restore-image-fds/unix", test_unix);
+	g_test_add_func("/restore-image-fds/creds", test_creds);
 	return g_test_run();
 }

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "276bb6762c3bbfe9717202c400d028599cbc46b8135e24c17e8202a801877729"
-#define IMAGE_HOST_PAGES_SHA256 "3ba719250aa45eff4511aeece16fb04f5f890947c803baf5c06a8b37a28fe30a"
+#define IMAGE_SHA256 "4427c911ccfccc276d150f3b9258093d231a9ca39732a93691854049225ef6f0"
+#define IMAGE_HOST_PAGES_SHA256 "686362f008b7f171f8a1467b1a37469d083bfa849a3931e965b3d28d04ad676f"
 
 static char *tmp_dir;
 

@@ -39,6 +39,11 @@
  *            messages of differing lengths (boundaries must stay); a
  *            seqpacket one (84, 85) whose 84 is shut for writing with one
  *            record unread at 85; a lone unbound datagram socket (86).
+ *   creds:   started as root, becomes uids 2000/2001/2002, gids
+ *            1000/1001/1002, groups 100 and 200, keeping CAP_KILL
+ *            (permitted, inheritable, ambient) and CAP_NET_BIND_SERVICE
+ *            (effective, permitted), CAP_SYS_MODULE dropped from the
+ *            bounding set; each step prints what the kernel says of them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +51,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <sys/eventfd.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/file.h>
 #include <poll.h>
 #include <signal.h>
@@ -533,6 +543,56 @@ static void unix_done(void)
 		fail("the seqpacket's end");
 }
 
+/* ---- creds */
+static void caps_now(uint64_t out[3])
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) < 0)
+		fail("capget");
+	out[0] = (uint64_t)d[1].effective << 32 | d[0].effective;
+	out[1] = (uint64_t)d[1].permitted << 32 | d[0].permitted;
+	out[2] = (uint64_t)d[1].inheritable << 32 | d[0].inheritable;
+}
+
+static void creds_setup(void)
+{
+	static const gid_t groups[] = { 100, 200 };
+	if (setgroups(2, groups) < 0 || prctl(PR_CAPBSET_DROP, CAP_SYS_MODULE, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setresgid(1000, 1001, 1002) < 0 ||
+	    setresuid(2000, 2001, 2002) < 0)
+		fail("becoming another user");
+	uint64_t kill = 1ull << CAP_KILL, bind = 1ull << CAP_NET_BIND_SERVICE;
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = {
+		{ (uint32_t)bind, (uint32_t)(kill | bind), (uint32_t)kill }, { 0, 0, 0 }
+	};
+	if (syscall(SYS_capset, &h, d) < 0 ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_KILL, 0, 0) < 0)
+		fail("capabilities");
+}
+
+static void creds_step(char *line, size_t cap)
+{
+	uid_t r, e, s;
+	gid_t gr, ge, gs, groups[8];
+	uint64_t c[3];
+	if (getresuid(&r, &e, &s) < 0 || getresgid(&gr, &ge, &gs) < 0)
+		fail("ids");
+	int ng = getgroups(8, groups);
+	caps_now(c);
+	snprintf(line, cap,
+		 "uids %u/%u/%u fs %d gids %u/%u/%u fs %d groups %d:%u,%u caps e %llx p %llx i %llx "
+		 "ambient %d bounding kill %d module %d securebits %x",
+		 r, e, s, setfsuid((uid_t)-1), gr, ge, gs, setfsgid((gid_t)-1), ng,
+		 ng > 0 ? groups[0] : 0, ng > 1 ? groups[1] : 0, (unsigned long long)c[0],
+		 (unsigned long long)c[1], (unsigned long long)c[2],
+		 prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_KILL, 0, 0),
+		 prctl(PR_CAPBSET_READ, CAP_KILL, 0, 0, 0),
+		 prctl(PR_CAPBSET_READ, CAP_SYS_MODULE, 0, 0, 0),
+		 prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
+}
+
 int main(int argc, char **argv)
 {
 	struct workload_args a = workload_parse(argc, argv, 20, 20);
@@ -551,6 +611,7 @@ int main(int argc, char **argv)
 		{ "signalfd", signalfd_setup, signalfd_step, NULL },
 		{ "locks", lock_setup, lock_step, lock_done },
 		{ "unix", unix_setup, unix_step, unix_done },
+		{ "creds", creds_setup, creds_step, NULL },
 	};
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		size_t n = strlen(kinds[k].kind);
@@ -573,7 +634,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr,
-		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks, -unix\n",
+		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks, -unix, -creds\n",
 		name);
 	return 2;
 }
