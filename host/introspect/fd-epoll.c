@@ -30,24 +30,6 @@ typedef struct {
 	guint64 events_off, data_off;			  /* epoll_event */
 } EpollLayout;
 
-static gboolean rd64(const SvIntrospect *in, guint64 va, guint64 *v, GError **error)
-{
-	guint8 b[8];
-	if (!sv_introspect_read(in, va, b, 8, error))
-		return FALSE;
-	*v = sv_get_le64(b);
-	return TRUE;
-}
-
-static gboolean rd32(const SvIntrospect *in, guint64 va, guint32 *v, GError **error)
-{
-	guint8 b[4];
-	if (!sv_introspect_read(in, va, b, 4, error))
-		return FALSE;
-	*v = sv_get_le32(b);
-	return TRUE;
-}
-
 static gboolean bad(GError **error, guint32 pid, guint fd, const char *what)
 {
 	g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "guest pid %u: fd %u (epoll): %s", pid, fd,
@@ -59,13 +41,13 @@ static gboolean bad(GError **error, guint32 pid, guint fd, const char *what)
 static gboolean add_item(const SvIntrospect *in, const EpollLayout *l, guint64 epi, gboolean ready,
 			 GVariantBuilder *b, GError **error)
 {
-	guint64 file, data;
-	guint32 fd, events;
-	if (!rd64(in, epi + l->ffd_file, &file, error) || !rd32(in, epi + l->ffd_fd, &fd, error) ||
-	    !rd32(in, epi + l->ev + l->events_off, &events, error) ||
-	    !rd64(in, epi + l->ev + l->data_off, &data, error))
+	guint64 file, data, fd, events;
+	if (!sv_introspect_read_uint(in, epi + l->ffd_file, 8, &file, error) ||
+	    !sv_introspect_read_uint(in, epi + l->ffd_fd, 4, &fd, error) ||
+	    !sv_introspect_read_uint(in, epi + l->ev + l->events_off, 4, &events, error) ||
+	    !sv_introspect_read_uint(in, epi + l->ev + l->data_off, 8, &data, error))
 		return FALSE;
-	g_variant_builder_add(b, "(tuutb)", file, fd, events, data, ready);
+	g_variant_builder_add(b, "(tuutb)", file, (guint32)fd, (guint32)events, data, ready);
 	return TRUE;
 }
 
@@ -90,7 +72,7 @@ gboolean sv_introspect_epoll(const SvIntrospect *in, guint32 pid, guint fd, guin
 	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error))
 		return FALSE;
 	guint64 ovf;
-	if (!rd64(in, ep + l.ovflist, &ovf, error))
+	if (!sv_introspect_read_uint(in, ep + l.ovflist, 8, &ovf, error))
 		return FALSE;
 	if (ovf != EP_UNACTIVE_PTR_) /* ep_start_scan runs under ep->mtx */
 		return bad(error, pid, fd,
@@ -101,7 +83,7 @@ gboolean sv_introspect_epoll(const SvIntrospect *in, guint32 pid, guint fd, guin
 	g_autoptr(GHashTable)
 		ready = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	guint64 head = ep + l.rdllist, link;
-	if (!rd64(in, head, &link, error))
+	if (!sv_introspect_read_uint(in, head, 8, &link, error))
 		return FALSE;
 	for (guint n = 0; link != head; n++) {
 		if (n >= MAX_EPOLL_ITEMS)
@@ -110,20 +92,21 @@ gboolean sv_introspect_epoll(const SvIntrospect *in, guint32 pid, guint fd, guin
 		if (g_hash_table_contains(ready, &epi))
 			return bad(error, pid, fd, "its ready list loops");
 		g_hash_table_add(ready, g_memdup2(&epi, sizeof(epi)));
-		if (!add_item(in, &l, epi, TRUE, &b, error) || !rd64(in, link, &link, error))
+		if (!add_item(in, &l, epi, TRUE, &b, error) ||
+		    !sv_introspect_read_uint(in, link, 8, &link, error))
 			return FALSE;
 	}
 	/* then the tree, in order (an explicit stack, bounded) */
 	guint64 stack[MAX_RB_DEPTH], node;
 	guint depth = 0, seen = 0;
-	if (!rd64(in, ep + l.rb_node, &node, error))
+	if (!sv_introspect_read_uint(in, ep + l.rb_node, 8, &node, error))
 		return FALSE;
 	while (node || depth) {
 		while (node) {
 			if (depth == MAX_RB_DEPTH)
 				return bad(error, pid, fd, "its interest tree is too deep");
 			stack[depth++] = node;
-			if (!rd64(in, node + l.rb_left, &node, error))
+			if (!sv_introspect_read_uint(in, node + l.rb_left, 8, &node, error))
 				return FALSE;
 		}
 		node = stack[--depth];
@@ -132,7 +115,7 @@ gboolean sv_introspect_epoll(const SvIntrospect *in, guint32 pid, guint fd, guin
 		guint64 epi = node - l.rbn;
 		if (!g_hash_table_contains(ready, &epi) && !add_item(in, &l, epi, FALSE, &b, error))
 			return FALSE;
-		if (!rd64(in, node + l.rb_right, &node, error))
+		if (!sv_introspect_read_uint(in, node + l.rb_right, 8, &node, error))
 			return FALSE;
 	}
 	if (seen < g_hash_table_size(ready))

@@ -31,15 +31,6 @@ typedef struct {
 	guint64 fl_list, fl_owner, fl_flags, fl_type, fl_file, fl_start, fl_end;
 } LockLayout;
 
-static gboolean rd(const SvIntrospect *in, guint64 va, guint size, guint64 *v, GError **error)
-{
-	guint8 b[8] = { 0 };
-	if (!sv_introspect_read(in, va, b, size, error))
-		return FALSE;
-	*v = sv_get_le64(b);
-	return TRUE;
-}
-
 /* Calls back for each file_lock on the list at head, bounded. */
 typedef gboolean (*EachLock)(const SvIntrospect *in, const LockLayout *l, guint64 fl, gpointer data,
 			     GError **error);
@@ -47,7 +38,7 @@ static gboolean walk(const SvIntrospect *in, const LockLayout *l, guint64 head, 
 		     guint fd, EachLock each, gpointer data, GError **error)
 {
 	guint64 link;
-	if (!rd(in, head, 8, &link, error))
+	if (!sv_introspect_read_uint(in, head, 8, &link, error))
 		return FALSE;
 	for (guint n = 0; link != head; n++) {
 		if (n >= MAX_LOCKS) {
@@ -56,7 +47,8 @@ static gboolean walk(const SvIntrospect *in, const LockLayout *l, guint64 head, 
 				    fd);
 			return FALSE;
 		}
-		if (!each(in, l, link - l->fl_list, data, error) || !rd(in, link, 8, &link, error))
+		if (!each(in, l, link - l->fl_list, data, error) ||
+		    !sv_introspect_read_uint(in, link, 8, &link, error))
 			return FALSE;
 	}
 	return TRUE;
@@ -75,11 +67,12 @@ static gboolean one(const SvIntrospect *in, const LockLayout *l, guint64 fl, gpo
 {
 	Collect *c = data;
 	guint64 owner, flags, type, file, start, end;
-	if (!rd(in, fl + l->fl_owner, 8, &owner, error) ||
-	    !rd(in, fl + l->fl_flags, 4, &flags, error) ||
-	    !rd(in, fl + l->fl_type, 1, &type, error) ||
-	    !rd(in, fl + l->fl_file, 8, &file, error) ||
-	    !rd(in, fl + l->fl_start, 8, &start, error) || !rd(in, fl + l->fl_end, 8, &end, error))
+	if (!sv_introspect_read_uint(in, fl + l->fl_owner, 8, &owner, error) ||
+	    !sv_introspect_read_uint(in, fl + l->fl_flags, 4, &flags, error) ||
+	    !sv_introspect_read_uint(in, fl + l->fl_type, 1, &type, error) ||
+	    !sv_introspect_read_uint(in, fl + l->fl_file, 8, &file, error) ||
+	    !sv_introspect_read_uint(in, fl + l->fl_start, 8, &start, error) ||
+	    !sv_introspect_read_uint(in, fl + l->fl_end, 8, &end, error))
 		return FALSE;
 	if (type > 1) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "a granted guest lock of type %u",
@@ -109,7 +102,7 @@ static gboolean lease(const SvIntrospect *in, const LockLayout *l, guint64 fl, g
 {
 	Collect *c = data;
 	guint64 file;
-	if (!rd(in, fl + l->fl_file, 8, &file, error))
+	if (!sv_introspect_read_uint(in, fl + l->fl_file, 8, &file, error))
 		return FALSE;
 	c->lease |= file == c->file;
 	return TRUE;
@@ -136,7 +129,7 @@ gboolean sv_introspect_fd_locks(const SvIntrospect *in, guint32 pid, guint fd, g
 	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error))
 		return FALSE;
 	guint64 ctx;
-	if (!rd(in, inode + l.i_flctx, 8, &ctx, error))
+	if (!sv_introspect_read_uint(in, inode + l.i_flctx, 8, &ctx, error))
 		return FALSE;
 	if (!ctx)
 		return TRUE; /* never locked */

@@ -40,15 +40,6 @@ typedef struct {
 		cb_consumed;
 } SockLayout;
 
-static gboolean rd(const SvIntrospect *in, guint64 va, guint size, guint64 *v, GError **error)
-{
-	guint8 b[8] = { 0 };
-	if (!sv_introspect_read(in, va, b, size, error))
-		return FALSE;
-	*v = sv_get_le64(b);
-	return TRUE;
-}
-
 static gboolean refuse(GError **error, guint32 pid, guint fd, const char *what)
 {
 	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
@@ -79,7 +70,7 @@ static gboolean refuse_inet(const SvIntrospect *in, guint64 sk, guint64 family, 
 	if (!sv_introspect_read(in, sk + (v6 ? o_v6s : o_saddr), s, v6 ? 16 : 4, error) ||
 	    !sv_introspect_read(in, sk + (v6 ? o_v6d : o_daddr), d, v6 ? 16 : 4, error) ||
 	    !sv_introspect_read(in, sk + o_dport, dp, 2, error) ||
-	    !rd(in, sk + o_num, 2, &num, error))
+	    !sv_introspect_read_uint(in, sk + o_num, 2, &num, error))
 		return FALSE;
 	g_autoptr(GInetAddress) sa = g_inet_address_new_from_bytes(s, v6 ? G_SOCKET_FAMILY_IPV6
 									 : G_SOCKET_FAMILY_IPV4);
@@ -110,7 +101,7 @@ static GVariant *unix_queue(const SvIntrospect *in, const SockLayout *l, guint64
 {
 	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("aay"));
 	guint64 head = sk + l->rqueue, skb, total = 0;
-	if (!rd(in, head + l->skb_next, 8, &skb, error))
+	if (!sv_introspect_read_uint(in, head + l->skb_next, 8, &skb, error))
 		return NULL;
 	for (guint n = 0; skb != head; n++) {
 		guint64 len, data_len, data, fp, consumed = 0;
@@ -118,12 +109,13 @@ static GVariant *unix_queue(const SvIntrospect *in, const SockLayout *l, guint64
 			refuse(error, pid, fd, "a UNIX socket with over 4096 unread messages");
 			return NULL;
 		}
-		if (!rd(in, skb + l->skb_len, 4, &len, error) ||
-		    !rd(in, skb + l->skb_data_len, 4, &data_len, error) ||
-		    !rd(in, skb + l->skb_data, 8, &data, error) ||
-		    !rd(in, skb + l->skb_cb + l->cb_fp, 8, &fp, error) ||
+		if (!sv_introspect_read_uint(in, skb + l->skb_len, 4, &len, error) ||
+		    !sv_introspect_read_uint(in, skb + l->skb_data_len, 4, &data_len, error) ||
+		    !sv_introspect_read_uint(in, skb + l->skb_data, 8, &data, error) ||
+		    !sv_introspect_read_uint(in, skb + l->skb_cb + l->cb_fp, 8, &fp, error) ||
 		    (type == SOCK_STREAM_ &&
-		     !rd(in, skb + l->skb_cb + l->cb_consumed, 4, &consumed, error)))
+		     !sv_introspect_read_uint(in, skb + l->skb_cb + l->cb_consumed, 4, &consumed,
+					      error)))
 			return NULL;
 		if (fp) {
 			refuse(error, pid, fd,
@@ -148,7 +140,7 @@ static GVariant *unix_queue(const SvIntrospect *in, const SockLayout *l, guint64
 		g_variant_builder_add_value(&b,
 					    g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, bytes,
 								      len - consumed, 1));
-		if (!rd(in, skb + l->skb_next, 8, &skb, error))
+		if (!sv_introspect_read_uint(in, skb + l->skb_next, 8, &skb, error))
 			return NULL;
 	}
 	return g_variant_builder_end(&b);
@@ -182,12 +174,14 @@ gboolean sv_introspect_fd_socket(const SvIntrospect *in, guint32 pid, guint fd, 
 	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error))
 		return FALSE;
 	guint64 sock, sk, family, state, type;
-	if (!rd(in, file + priv_off, 8, &sock, error) || !rd(in, sock + l.sock_sk, 8, &sk, error))
+	if (!sv_introspect_read_uint(in, file + priv_off, 8, &sock, error) ||
+	    !sv_introspect_read_uint(in, sock + l.sock_sk, 8, &sk, error))
 		return FALSE;
 	if (!sk)
 		return refuse(error, pid, fd, "a socket without a sock (being torn down)");
-	if (!rd(in, sk + l.family, 2, &family, error) || !rd(in, sk + l.state, 1, &state, error) ||
-	    !rd(in, sk + l.type, 2, &type, error))
+	if (!sv_introspect_read_uint(in, sk + l.family, 2, &family, error) ||
+	    !sv_introspect_read_uint(in, sk + l.state, 1, &state, error) ||
+	    !sv_introspect_read_uint(in, sk + l.type, 2, &type, error))
 		return FALSE;
 	if (family == AF_INET_ || family == AF_INET6_)
 		return refuse_inet(in, sk, family, type, state, pid, fd, error);
@@ -202,9 +196,11 @@ gboolean sv_introspect_fd_socket(const SvIntrospect *in, guint32 pid, guint fd, 
 		return refuse(error, pid, fd, what);
 	}
 	guint64 addr, peer, shutdown, sndbuf, rcvbuf;
-	if (!rd(in, sk + l.u_addr, 8, &addr, error) || !rd(in, sk + l.u_peer, 8, &peer, error) ||
-	    !rd(in, sk + l.shutdown, 1, &shutdown, error) ||
-	    !rd(in, sk + l.sndbuf, 4, &sndbuf, error) || !rd(in, sk + l.rcvbuf, 4, &rcvbuf, error))
+	if (!sv_introspect_read_uint(in, sk + l.u_addr, 8, &addr, error) ||
+	    !sv_introspect_read_uint(in, sk + l.u_peer, 8, &peer, error) ||
+	    !sv_introspect_read_uint(in, sk + l.shutdown, 1, &shutdown, error) ||
+	    !sv_introspect_read_uint(in, sk + l.sndbuf, 4, &sndbuf, error) ||
+	    !sv_introspect_read_uint(in, sk + l.rcvbuf, 4, &rcvbuf, error))
 		return FALSE;
 	if (addr) {
 		g_autofree char *what = g_strdup_printf(

@@ -28,15 +28,6 @@ typedef struct {
 	guint64 tmr, state, base, offset;
 } TimerfdLayout;
 
-static gboolean rd(const SvIntrospect *in, guint64 va, guint size, guint64 *v, GError **error)
-{
-	guint8 b[8] = { 0 };
-	if (!sv_introspect_read(in, va, b, size, error))
-		return FALSE;
-	*v = sv_get_le64(b);
-	return TRUE;
-}
-
 static gboolean refuse(GError **error, guint32 pid, guint fd, const char *what)
 {
 	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
@@ -67,17 +58,19 @@ gboolean sv_introspect_timerfd(const SvIntrospect *in, guint32 pid, guint fd, gu
 		return FALSE;
 	guint64 tmr = ctx + l.tmr;
 	guint64 intv, ticks, clockid, sflags, cancel, expired, exp, state;
-	if (!rd(in, ctx + l.tintv, 8, &intv, error) || !rd(in, ctx + l.ticks, 8, &ticks, error) ||
-	    !rd(in, ctx + l.clockid, 4, &clockid, error) ||
-	    !rd(in, ctx + l.settime_flags, 2, &sflags, error) ||
-	    !rd(in, ctx + l.might_cancel, 1, &cancel, error) ||
-	    !rd(in, ctx + l.expired, 2, &expired, error))
+	if (!sv_introspect_read_uint(in, ctx + l.tintv, 8, &intv, error) ||
+	    !sv_introspect_read_uint(in, ctx + l.ticks, 8, &ticks, error) ||
+	    !sv_introspect_read_uint(in, ctx + l.clockid, 4, &clockid, error) ||
+	    !sv_introspect_read_uint(in, ctx + l.settime_flags, 2, &sflags, error) ||
+	    !sv_introspect_read_uint(in, ctx + l.might_cancel, 1, &cancel, error) ||
+	    !sv_introspect_read_uint(in, ctx + l.expired, 2, &expired, error))
 		return FALSE;
 	if (clockid != CLOCK_REALTIME_ && clockid != CLOCK_MONOTONIC_ && clockid != CLOCK_BOOTTIME_)
 		return refuse(error, pid, fd, "on an alarm clock (CLOCK_*_ALARM)");
 	if (cancel & 0xff)
 		return refuse(error, pid, fd, "set with TFD_TIMER_CANCEL_ON_SET");
-	if (!rd(in, tmr + node_expires, 8, &exp, error) || !rd(in, tmr + l.state, 1, &state, error))
+	if (!sv_introspect_read_uint(in, tmr + node_expires, 8, &exp, error) ||
+	    !sv_introspect_read_uint(in, tmr + l.state, 1, &state, error))
 		return FALSE;
 	gboolean abs_real = clockid == CLOCK_REALTIME_ && (sflags & TFD_TIMER_ABSTIME_);
 	gboolean armed = (state & HRTIMER_STATE_ENQUEUED_) || ((expired & 0xffff) && intv);
@@ -88,8 +81,9 @@ gboolean sv_introspect_timerfd(const SvIntrospect *in, guint32 pid, guint fd, gu
 			return FALSE;
 		if (in->clock_hint_ns)
 			now = in->clock_hint_ns;
-		if (!rd(in, tmr + l.base, 8, &base, error) ||
-		    (clockid != CLOCK_MONOTONIC_ && !rd(in, base + l.offset, 8, &offset, error)))
+		if (!sv_introspect_read_uint(in, tmr + l.base, 8, &base, error) ||
+		    (clockid != CLOCK_MONOTONIC_ &&
+		     !sv_introspect_read_uint(in, base + l.offset, 8, &offset, error)))
 			return FALSE;
 		now += offset;
 		if (!(state & HRTIMER_STATE_ENQUEUED_) && (gint64)(now - exp) >= 0) {

@@ -3,6 +3,7 @@
 #ifndef SNAPVM_INTROSPECT_PRIVATE_H
 #define SNAPVM_INTROSPECT_PRIVATE_H
 
+#include "snapvm/le.h" /* sv_get_le64 */
 #include "host/introspect/introspect.h"
 #include "base/kallsyms.h"
 #include "base/kernel-types.h"
@@ -17,6 +18,17 @@ struct SvIntrospect {
 	 * sv_introspect_set_guest_clock; 0: unknown */
 	guint64 clock_hint_ns;
 };
+
+/* A little-endian integer of size bytes (at most 8) at guest address va. */
+static inline gboolean sv_introspect_read_uint(const SvIntrospect *in, guint64 va, guint size,
+					       guint64 *ret, GError **error)
+{
+	guint8 b[8] = { 0 };
+	if (size > 8 || !sv_introspect_read(in, va, b, size, error))
+		return FALSE;
+	*ret = sv_get_le64(b);
+	return TRUE;
+}
 
 /* process-env.c: the guest's struct timekeeper (in tk_core), and
  * CLOCK_MONOTONIC at its last timekeeping update, in ns. */

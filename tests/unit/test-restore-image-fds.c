@@ -186,6 +186,15 @@ static void test_refusals(void)
 	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), ok, 1), 1000, "uid 1000");
 }
 
+/* The image part of a TASK dict with fds e[n], which must build. */
+static void build_ok(GVariant **e, gsize n, Out *o)
+{
+	g_autoptr(GVariant) task = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, n), 0);
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build(task, o, &error));
+	g_assert_no_error(error);
+}
+
 /* An entry of fd_entry's with more keys. */
 static GVariant *with(GVariant *entry, const char *key, GVariant *value)
 {
@@ -211,12 +220,8 @@ static void test_pipes_and_fifos(void)
 		with(fd_entry(21, "fifo", 01, 0, 0xb1, "/tmp/q.fifo", 0x88, NULL, FALSE, FALSE),
 		     "i_mode", g_variant_new_uint32(010640)),
 	};
-	g_autoptr(GVariant) task =
-		task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, G_N_ELEMENTS(e)), 0);
 	Out o;
-	g_autoptr(GError) error = NULL;
-	g_assert_true(build(task, &o, &error));
-	g_assert_no_error(error);
+	build_ok(e, G_N_ELEMENTS(e), &o);
 	g_assert_cmpint(fd_at(&o, 11)->dup_of, ==, -1);
 	g_assert_cmpint(fd_at(&o, 12)->dup_of, ==, 11);
 	g_assert_cmpint(fd_at(&o, 13)->dup_of, ==, -1); /* reopened: its own file */
@@ -267,12 +272,8 @@ static void test_eventfd_epoll(void)
 		fd_entry(42, "pipe", 0, 0, 0xe2, NULL, 0x67, NULL, FALSE, FALSE),
 		fd_entry(43, "pipe", 1, 0, 0xe3, NULL, 0x67, NULL, FALSE, FALSE),
 	};
-	g_autoptr(GVariant) task =
-		task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, G_N_ELEMENTS(e)), 0);
 	Out o;
-	g_autoptr(GError) error = NULL;
-	g_assert_true(build(task, &o, &error));
-	g_assert_no_error(error);
+	build_ok(e, G_N_ELEMENTS(e), &o);
 	const struct sv_rimg_fd *ev = fd_at(&o, 30), *ep = fd_at(&o, 39);
 	g_assert_cmpuint(ev->kind, ==, SV_RIMG_FD_EVENTFD);
 	g_assert_cmpuint(ev->value[0], ==, 12345678901ull);
@@ -317,12 +318,8 @@ static void test_timerfd_signalfd(void)
 		with(fd_entry(60, "signalfd", 04000, 0, 0xc2, NULL, 0, NULL, FALSE, FALSE),
 		     "signalfd_mask", g_variant_new_uint64(0xa00)),
 	};
-	g_autoptr(GVariant) task =
-		task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, G_N_ELEMENTS(e)), 0);
 	Out o;
-	g_autoptr(GError) error = NULL;
-	g_assert_true(build(task, &o, &error));
-	g_assert_no_error(error);
+	build_ok(e, G_N_ELEMENTS(e), &o);
 	const struct sv_rimg_fd *t = fd_at(&o, 50), *a = fd_at(&o, 51), *s = fd_at(&o, 60);
 	g_assert_cmpuint(t->kind, ==, SV_RIMG_FD_TIMERFD);
 	g_assert_cmpuint(t->kind_flags, ==, 1);
@@ -420,12 +417,8 @@ static void test_unix(void)
 		sock(81, 0x1000, 0x2000, 2, 1, q),
 		sock(86, 0x3000, 0, 2, 0, NULL),
 	};
-	g_autoptr(GVariant) task =
-		task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, G_N_ELEMENTS(e)), 0);
 	Out o;
-	g_autoptr(GError) error = NULL;
-	g_assert_true(build(task, &o, &error));
-	g_assert_no_error(error);
+	build_ok(e, G_N_ELEMENTS(e), &o);
 	const struct sv_rimg_fd *a = fd_at(&o, 80), *b = fd_at(&o, 81), *lone = fd_at(&o, 86);
 	g_assert_cmpuint(a->kind, ==, SV_RIMG_FD_UNIX);
 	g_assert_cmpuint(a->pipe, ==, b->pipe);
