@@ -116,6 +116,9 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 		case SV_RIMG_FD_UNIX:
 			rst_unix_restore(fds, h->nfds, i, data, base);
 			break;
+		case SV_RIMG_FD_INET:
+			rst_inet_restore(f, data, base);
+			break;
 		case SV_RIMG_FD_EPOLL:
 			rst_epoll_create(f, base);
 			break;

@@ -64,6 +64,9 @@ void rst_epoll_fill(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds
 void rst_unix_restore(const struct sv_rimg_fd *fds, uint32_t nfds, uint32_t i, const uint8_t *data,
 		      int base);
 
+/* restore-inet.c. An IPv4/IPv6 socket, bound and listening again. */
+void rst_inet_restore(const struct sv_rimg_fd *f, const uint8_t *data, int base);
+
 /* restore-locks.c. Takes the flock and OFD locks of the image's fds (all
  * made) and lists the POSIX ones in rst_posix_locks for the blob. */
 extern struct rst_posix_lock *rst_posix_locks;

@@ -7,10 +7,12 @@
  * checks) and unconnected ones - with the bytes or datagrams still unread
  * in their receive queues (struct unix_sock, net/unix/af_unix.c; a
  * stream's first message may be partly read: UNIXCB(skb).consumed).
+ * IPv4 and IPv6 sockets that need no peer: a listening TCP socket with no
+ * connection waiting, a TCP socket not yet connected, an unconnected UDP
+ * socket with nothing unread - bound again at restore (SV_TASK_FD_INET).
  * Refused, naming the fd and what it is: a bound or listening UNIX socket,
  * fds in flight (SCM_RIGHTS), a TCP connection (its addresses: its peer
- * lives outside the guest), listening TCP and bound UDP sockets (by
- * address), any other family.
+ * lives outside the guest), a connected UDP socket, any other family.
  *
  * Entries: SV_TASK_FD_SOCKET (family, type, this socket's identity, its
  * peer's or 0, sk_shutdown, sk_sndbuf, sk_rcvbuf) and, if anything is
@@ -31,6 +33,7 @@
 #define SOCK_SEQPACKET_ 5u
 #define TCP_ESTABLISHED_ 1u
 #define TCP_LISTEN_ 10u
+#define TCP_CLOSE_ 7u
 #define MAX_QUEUE 4096u
 #define MAX_QUEUE_BYTES (16u << 20)
 
@@ -52,9 +55,70 @@ static const char *type_name(guint64 type)
 	return type == SOCK_STREAM_ ? "stream" : type == SOCK_DGRAM_ ? "datagram" : "seqpacket";
 }
 
-/* An IPv4 or IPv6 socket: what it is, with its addresses, for the refusal. */
-static gboolean refuse_inet(const SvIntrospect *in, guint64 sk, guint64 family, guint64 type,
-			    guint64 state, guint32 pid, guint fd, GError **error)
+/* A listening TCP socket with nothing waiting to be accepted, a TCP
+ * socket not yet connected, an unconnected UDP socket with nothing
+ * unread: carried (SV_TASK_FD_INET), TRUE. Otherwise FALSE, with *ret_what
+ * saying why when it is a refusal of its own, or an error. */
+static gboolean carry_inet(const SvIntrospect *in, guint64 sk, guint64 family, guint64 type,
+			   guint64 state, guint alen, const guint8 *addr, guint32 port, guint32 pid,
+			   guint fd, GVariantDict *d, char **ret_what, GError **error)
+{
+	(void)pid;
+	(void)fd;
+	if (!(type == SOCK_STREAM_ && (state == TCP_LISTEN_ || state == TCP_CLOSE_)) &&
+	    !(type == SOCK_DGRAM_ && state == TCP_CLOSE_))
+		return FALSE;
+	guint64 o_backlog, o_acks, o_qlen, o_rq, b_reuse, b_reuseport, b_v6only;
+	guint32 w_reuse, w_reuseport, w_v6only;
+	if (!sv_kernel_types_offset(in->types, "sock", "sk_max_ack_backlog", &o_backlog, error) ||
+	    !sv_kernel_types_offset(in->types, "sock", "sk_ack_backlog", &o_acks, error) ||
+	    !sv_kernel_types_offset(in->types, "sock", "sk_receive_queue", &o_rq, error) ||
+	    !sv_kernel_types_offset(in->types, "sk_buff_head", "qlen", &o_qlen, error) ||
+	    !sv_kernel_types_bitfield(in->types, "sock_common", "skc_reuse", &b_reuse, &w_reuse,
+				      error) ||
+	    !sv_kernel_types_bitfield(in->types, "sock_common", "skc_reuseport", &b_reuseport,
+				      &w_reuseport, error) ||
+	    !sv_kernel_types_bitfield(in->types, "sock_common", "skc_ipv6only", &b_v6only,
+				      &w_v6only, error))
+		return FALSE;
+	guint64 backlog, acks, qlen, reuse, reuseport, v6only;
+	if (!sv_introspect_read_uint(in, sk + o_backlog, 4, &backlog, error) ||
+	    !sv_introspect_read_uint(in, sk + o_acks, 4, &acks, error) ||
+	    !sv_introspect_read_uint(in, sk + o_rq + o_qlen, 4, &qlen, error) ||
+	    !sv_introspect_read_uint(in, sk + b_reuse / 8, 4, &reuse, error) ||
+	    !sv_introspect_read_uint(in, sk + b_reuseport / 8, 4, &reuseport, error) ||
+	    !sv_introspect_read_uint(in, sk + b_v6only / 8, 4, &v6only, error))
+		return FALSE;
+	reuse = reuse >> (b_reuse % 8) & ((1u << w_reuse) - 1);
+	reuseport = reuseport >> (b_reuseport % 8) & ((1u << w_reuseport) - 1);
+	v6only = v6only >> (b_v6only % 8) & ((1u << w_v6only) - 1);
+	if (state == TCP_LISTEN_ && acks) {
+		*ret_what = g_strdup_printf("a listening TCP socket with %u connections waiting to "
+					    "be accepted (their peers live outside the guest)",
+					    (guint)acks);
+		return FALSE;
+	}
+	if (type == SOCK_DGRAM_ && qlen) {
+		*ret_what = g_strdup_printf("a UDP socket with %u datagrams unread (sent from "
+					    "outside the process)",
+					    (guint)qlen);
+		return FALSE;
+	}
+	guint32 flags = (reuse ? SV_TASK_INET_REUSEADDR : 0) |
+			(reuseport ? SV_TASK_INET_REUSEPORT : 0) |
+			(v6only ? SV_TASK_INET_V6ONLY : 0) |
+			(state == TCP_LISTEN_ ? SV_TASK_INET_LISTEN : 0);
+	g_variant_dict_insert(d, SV_TASK_FD_KIND, "s", SV_TASK_FD_KIND_INET);
+	g_variant_dict_insert(d, SV_TASK_FD_INET, "(uu@ayuuu)", (guint32)family, (guint32)type,
+			      g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, addr, alen, 1), port,
+			      (guint32)backlog, flags);
+	return TRUE;
+}
+
+/* An IPv4 or IPv6 socket: carried if carry_inet can, else what it is, with
+ * its addresses, for the refusal. */
+static gboolean inet(const SvIntrospect *in, guint64 sk, guint64 family, guint64 type,
+		     guint64 state, guint32 pid, guint fd, GVariantDict *d, GError **error)
 {
 	guint64 o_daddr, o_saddr, o_dport, o_num, o_v6d, o_v6s;
 	if (!sv_kernel_types_offset(in->types, "sock_common", "skc_daddr", &o_daddr, error) ||
@@ -64,30 +128,35 @@ static gboolean refuse_inet(const SvIntrospect *in, guint64 sk, guint64 family, 
 	    !sv_kernel_types_offset(in->types, "sock_common", "skc_v6_daddr", &o_v6d, error) ||
 	    !sv_kernel_types_offset(in->types, "sock_common", "skc_v6_rcv_saddr", &o_v6s, error))
 		return FALSE;
-	guint8 s[16], d[16], dp[2];
+	guint8 s[16], da_bytes[16], dp[2];
 	guint64 num;
 	gboolean v6 = family == AF_INET6_;
 	if (!sv_introspect_read(in, sk + (v6 ? o_v6s : o_saddr), s, v6 ? 16 : 4, error) ||
-	    !sv_introspect_read(in, sk + (v6 ? o_v6d : o_daddr), d, v6 ? 16 : 4, error) ||
+	    !sv_introspect_read(in, sk + (v6 ? o_v6d : o_daddr), da_bytes, v6 ? 16 : 4, error) ||
 	    !sv_introspect_read(in, sk + o_dport, dp, 2, error) ||
 	    !sv_introspect_read_uint(in, sk + o_num, 2, &num, error))
 		return FALSE;
 	g_autoptr(GInetAddress) sa = g_inet_address_new_from_bytes(s, v6 ? G_SOCKET_FAMILY_IPV6
 									 : G_SOCKET_FAMILY_IPV4);
-	g_autoptr(GInetAddress) da = g_inet_address_new_from_bytes(d, v6 ? G_SOCKET_FAMILY_IPV6
-									 : G_SOCKET_FAMILY_IPV4);
+	g_autoptr(GInetAddress)
+		da = g_inet_address_new_from_bytes(da_bytes, v6 ? G_SOCKET_FAMILY_IPV6
+								: G_SOCKET_FAMILY_IPV4);
 	g_autofree char *ss = g_inet_address_to_string(sa), *ds = g_inet_address_to_string(da);
 	guint dport = (guint)dp[0] << 8 | dp[1];
 	const char *proto = type == SOCK_STREAM_ ? "TCP" : type == SOCK_DGRAM_ ? "UDP" : "IP";
 	g_autofree char *what = NULL;
+	if (carry_inet(in, sk, family, type, state, v6 ? 16 : 4, s, (guint32)num, pid, fd, d, &what,
+		       error))
+		return TRUE;
+	if (!what && error && *error)
+		return FALSE;
+	if (what)
+		return refuse(error, pid, fd, what);
 	if (type == SOCK_STREAM_ && state == TCP_ESTABLISHED_)
 		what = g_strdup_printf("a TCP connection from %s%s%s:%u to %s%s%s:%u (its peer "
 				       "lives outside the guest, so it cannot be restored)",
 				       v6 ? "[" : "", ss, v6 ? "]" : "", (guint)num, v6 ? "[" : "",
 				       ds, v6 ? "]" : "", dport);
-	else if (type == SOCK_STREAM_ && state == TCP_LISTEN_)
-		what = g_strdup_printf("a TCP socket listening on %s%s%s:%u (not carried yet)",
-				       v6 ? "[" : "", ss, v6 ? "]" : "", (guint)num);
 	else
 		what = g_strdup_printf("an %s %s socket on %s%s%s:%u (state %u; not carried yet)",
 				       v6 ? "IPv6" : "IPv4", proto, v6 ? "[" : "", ss,
@@ -184,7 +253,7 @@ gboolean sv_introspect_fd_socket(const SvIntrospect *in, guint32 pid, guint fd, 
 	    !sv_introspect_read_uint(in, sk + l.type, 2, &type, error))
 		return FALSE;
 	if (family == AF_INET_ || family == AF_INET6_)
-		return refuse_inet(in, sk, family, type, state, pid, fd, error);
+		return inet(in, sk, family, type, state, pid, fd, d, error);
 	if (family != AF_UNIX_) {
 		g_autofree char *what = g_strdup_printf("a socket of address family %u (only "
 							"UNIX sockets are carried)",

@@ -151,6 +151,9 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 				g_hash_table_insert(pipes, g_memdup2(&pair, sizeof(pair)), idx);
 			}
 			e.pipe = GPOINTER_TO_UINT(idx);
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_INET)) {
+			if (!sv_rimg_fd_inet(t, &entry, &e, error))
+				return FALSE;
 		} else if (!strcmp(kind, SV_TASK_FD_KIND_EPOLL)) {
 			if (!sv_rimg_fd_epoll(t, fds, &entry, &e, error))
 				return FALSE;
@@ -158,7 +161,8 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			return sv_rimg_refuse(error,
 					      "fd %u is a %s; restore recreates files, directories, "
 					      "devices, pipes, FIFOs, eventfds, timerfds, "
-					      "signalfds, unbound UNIX sockets and epoll fds only",
+					      "signalfds, unbound UNIX sockets, listening or "
+					      "unconnected IP sockets and epoll fds only",
 					      fd, kind);
 		}
 		g_array_append_val(out, e);

@@ -18,6 +18,8 @@
 
 #define EFD_SEMAPHORE_ 1u
 #define AF_UNIX_ 1u
+#define AF_INET_ 2u
+#define AF_INET6_ 10u
 #define SOCK_STREAM_ 1u
 #define SOCK_DGRAM_ 2u
 #define SOCK_SEQPACKET_ 5u
@@ -136,6 +138,32 @@ gboolean sv_rimg_fd_unix(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
 	}
 	e->data_len = t->fd_data->len - e->data_off;
 	*ret_pair = peer && peer < id ? peer : id;
+	return TRUE;
+}
+
+gboolean sv_rimg_fd_inet(SvRimgTables *t, const SvSnapFd *entry, struct sv_rimg_fd *e,
+			 GError **error)
+{
+	if (!entry->inet)
+		return sv_rimg_refuse(error, "fd %u is an IP socket without its state", entry->fd);
+	guint32 family, type, port, backlog, flags;
+	g_autoptr(GVariant) addr = NULL;
+	g_variant_get(entry->inet, "(uu@ayuuu)", &family, &type, &addr, &port, &backlog, &flags);
+	gsize alen;
+	const guint8 *a = g_variant_get_fixed_array(addr, &alen, 1);
+	if (!((family == AF_INET_ && alen == 4) || (family == AF_INET6_ && alen == 16)) ||
+	    (type != SOCK_STREAM_ && type != SOCK_DGRAM_) || port > 65535 || flags > 15 ||
+	    ((flags & SV_TASK_INET_LISTEN) && type != SOCK_STREAM_))
+		return sv_rimg_refuse(error, "fd %u: an IP socket the restorer does not know",
+				      entry->fd);
+	e->kind = SV_RIMG_FD_INET;
+	e->value[0] = family | (guint64)type << 16;
+	e->value[1] = port | (guint64)backlog << 32;
+	/* SV_TASK_INET_* and SV_RIMG_INET_* are the same bits */
+	e->kind_flags = flags;
+	e->data_off = t->fd_data->len;
+	e->data_len = alen;
+	g_byte_array_append(t->fd_data, a, (guint)alen);
 	return TRUE;
 }
 

@@ -101,6 +101,8 @@ gboolean sv_rimg_fd_locks(SvRimgTables *t, const SvSnapFd *entry, struct sv_rimg
 /* ret_pair: the socket's pair identity (the same for both ends) */
 gboolean sv_rimg_fd_unix(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
 			 struct sv_rimg_fd *e, guint64 *ret_pair, GError **error);
+gboolean sv_rimg_fd_inet(SvRimgTables *t, const SvSnapFd *entry, struct sv_rimg_fd *e,
+			 GError **error);
 gboolean sv_rimg_fd_epoll(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
 			  struct sv_rimg_fd *e, GError **error);
 

@@ -102,6 +102,17 @@ enum {
 	 * messages unread in its receive queue, each a uint32_t length then
 	 * its bytes (sent again through its peer) */
 	SV_RIMG_FD_UNIX = 10,
+	/* an IPv4/IPv6 socket bound again (if it was) and listening again
+	 * (if it was): value[0] = family | type << 16, value[1] = port |
+	 * backlog << 32, kind_flags = SV_RIMG_INET_*, data_off/data_len = its
+	 * address (4 or 16 bytes, network order) */
+	SV_RIMG_FD_INET = 11,
+};
+enum {
+	SV_RIMG_INET_REUSEADDR = 1,
+	SV_RIMG_INET_REUSEPORT = 2,
+	SV_RIMG_INET_V6ONLY = 4,
+	SV_RIMG_INET_LISTEN = 8,
 };
 #define SV_RIMG_TIMERFD_ABSTIME (1u << 16)
 

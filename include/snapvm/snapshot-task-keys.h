@@ -131,6 +131,15 @@
 #define SV_TASK_FD_SOCKET "socket"
 #define SV_TASK_FD_SOCKET_TYPE "(uuttuuu)"
 #define SV_TASK_FD_SOCKET_QUEUE "socket_queue"
+/* an IPv4/IPv6 socket that needs no peer (fd-socket.c): (family, type,
+ * bound address (4 or 16 bytes, network order), port, listen backlog,
+ * SV_TASK_INET_* flags) */
+#define SV_TASK_FD_INET "inet"
+#define SV_TASK_FD_INET_TYPE "(uuayuuu)"
+#define SV_TASK_INET_REUSEADDR 1u
+#define SV_TASK_INET_REUSEPORT 2u
+#define SV_TASK_INET_V6ONLY 4u
+#define SV_TASK_INET_LISTEN 8u
 #define SV_TASK_LOCK_FLOCK 1u
 #define SV_TASK_LOCK_POSIX 2u
 #define SV_TASK_LOCK_OFD 3u
@@ -142,6 +151,7 @@
 #define SV_TASK_FD_KIND_PIPE "pipe"
 #define SV_TASK_FD_KIND_FIFO "fifo"	/* a named pipe: pipe (identity), path, i_mode */
 #define SV_TASK_FD_KIND_SOCKET "socket" /* refused by older snapvm; kind unix now */
+#define SV_TASK_FD_KIND_INET "inet"	/* a listening/unconnected IP socket: inet */
 #define SV_TASK_FD_KIND_UNIX "unix"	/* an unbound UNIX socket: socket, socket_queue */
 #define SV_TASK_FD_KIND_LINK "link"
 #define SV_TASK_FD_KIND_ANON "anon"	    /* anon_inode: epoll, eventfd, signalfd, timerfd... */

@@ -34,16 +34,30 @@ static SvTestGuest *guest;
 static SvAgentClient *control;
 static char *tmpdir;
 
-static const char *const workloads[] = {
-	"counter",	"fpu",		 "tls",	       "memory",    "sleeper",	    "blockread",
-	"fdenv",	"spin",		 "kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll",
-	"kobj-timerfd", "kobj-signalfd", "kobj-locks", "kobj-unix", "kobj-creds",   NULL
-};
+static const char *const workloads[] = { "counter",
+					 "fpu",
+					 "tls",
+					 "memory",
+					 "sleeper",
+					 "blockread",
+					 "fdenv",
+					 "spin",
+					 "kobj-pipes",
+					 "kobj-fifo",
+					 "kobj-eventfd",
+					 "kobj-epoll",
+					 "kobj-timerfd",
+					 "kobj-signalfd",
+					 "kobj-locks",
+					 "kobj-unix",
+					 "kobj-creds",
+					 "kobj-inet",
+					 NULL };
 /* the oracle runs on these */
 static const char *const oracle_workloads[] = {
 	"counter",	 "fpu",	       "tls",	    "memory",	    "sleeper",	  "blockread",
 	"fdenv",	 "kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll", "kobj-timerfd",
-	"kobj-signalfd", "kobj-locks", "kobj-unix", "kobj-creds",   NULL
+	"kobj-signalfd", "kobj-locks", "kobj-unix", "kobj-creds",   "kobj-inet",  NULL
 };
 
 static void require_guest(void)
@@ -429,6 +443,7 @@ static void compare_fds(GVariant *task, const SvAgentOracle *o)
 			{ "timerfd", "anon_inode:[timerfd]" },
 			{ "signalfd", "anon_inode:[signalfd]" },
 			{ "unix", "socket:[" },
+			{ "inet", "socket:[" },
 		};
 		gboolean named = FALSE;
 		for (guint k = 0; k < G_N_ELEMENTS(anon); k++)

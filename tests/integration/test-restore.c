@@ -17,7 +17,8 @@
  * kobj-<kind> workloads check pipe ends opened apart (each its own
  * O_NONBLOCK), named FIFOs, eventfds, epoll interest lists, timerfds,
  * signalfds, file locks (flock, OFD, POSIX), socketpairs and a process
- * that is not root (ids, groups, capabilities).
+ * that is not root (ids, groups, capabilities), listening and unconnected
+ * IP sockets.
  *
  * checkpoint --kill loses nothing: over checkpoints at random moments of a
  * fast-printing counter, what the original streamed before it was killed
@@ -51,7 +52,7 @@ static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sle
 					 /* kernel objects: tests/workloads/kobj.c */
 					 "kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll",
 					 "kobj-timerfd", "kobj-signalfd", "kobj-locks", "kobj-unix",
-					 "kobj-creds", NULL };
+					 "kobj-creds", "kobj-inet", NULL };
 
 static void require_guest(void)
 {
@@ -492,6 +493,7 @@ int main(int argc, char **argv)
 		{ "kobj-locks", 60, 60, 800 },
 		{ "kobj-unix", 60, 60, 800 },
 		{ "kobj-creds", 60, 60, 800 },
+		{ "kobj-inet", 60, 60, 800 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */

@@ -439,6 +439,42 @@ static void test_unix(void)
 		"fd 86 is an unconnected UNIX socket with unread messages");
 }
 
+/* A listening IPv4 socket and a bound IPv6 one: family, type, port,
+ * backlog, options, address; a listening UDP socket is refused. */
+static void test_inet(void)
+{
+	static const guint8 any4[4] = { 0 }, lo6[16] = { [15] = 1 };
+	GVariant *e[] = {
+		with(fd_entry(90, "inet", 04002, 0, 0xc0, NULL, 0, NULL, FALSE, FALSE), "inet",
+		     g_variant_new("(uu@ayuuu)", 2u, 1u,
+				   g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, any4, 4, 1),
+				   40000u, 5u, 1u | 8u)),
+		with(fd_entry(91, "inet", 02, 0, 0xc1, NULL, 0, NULL, FALSE, FALSE), "inet",
+		     g_variant_new("(uu@ayuuu)", 10u, 2u,
+				   g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, lo6, 16, 1),
+				   40001u, 0u, 4u)),
+	};
+	Out o;
+	build_ok(e, G_N_ELEMENTS(e), &o);
+	const struct sv_rimg_fd *l = fd_at(&o, 90), *u = fd_at(&o, 91);
+	g_assert_cmpuint(l->kind, ==, SV_RIMG_FD_INET);
+	g_assert_cmpuint(l->value[0], ==, 2 | 1 << 16);
+	g_assert_cmpuint(l->value[1], ==, 40000 | 5ull << 32);
+	g_assert_cmpuint(l->kind_flags, ==, SV_RIMG_INET_REUSEADDR | SV_RIMG_INET_LISTEN);
+	g_assert_cmpuint(l->data_len, ==, 4);
+	g_assert_cmpuint(u->kind_flags, ==, SV_RIMG_INET_V6ONLY);
+	g_assert_cmpmem(o.fd_data->data + u->data_off, u->data_len, lo6, 16);
+	out_clear(&o);
+	GVariant *bad[] = {
+		with(fd_entry(92, "inet", 02, 0, 0xc2, NULL, 0, NULL, FALSE, FALSE), "inet",
+		     g_variant_new("(uu@ayuuu)", 2u, 2u,
+				   g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, any4, 4, 1), 53u,
+				   5u, 8u))
+	};
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), bad, 1), 0,
+		"fd 92: an IP socket the restorer does not know");
+}
+
 /* A process that is not root: its ids and capabilities go in the header
  * for the blob to switch to last. */
 static void test_creds(void)
@@ -497,5 +533,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/restore-image-fds/locks", test_locks);
 	g_test_add_func("/restore-image-fds/unix", test_unix);
 	g_test_add_func("/restore-image-fds/creds", test_creds);
+	g_test_add_func("/restore-image-fds/inet", test_inet);
 	return g_test_run();
 }

@@ -44,6 +44,12 @@
  *            (permitted, inheritable, ambient) and CAP_NET_BIND_SERVICE
  *            (effective, permitted), CAP_SYS_MODULE dropped from the
  *            bounding set; each step prints what the kernel says of them.
+ *   inet:    a TCP socket listening on an ephemeral port of 0.0.0.0 with
+ *            SO_REUSEADDR (fd 90, non-blocking), a UDP socket on one of
+ *            [::] with IPV6_V6ONLY (91), a fresh unbound TCP socket (92), a
+ *            UDP socket on 0.0.0.0 with SO_REUSEPORT (93): each step checks
+ *            they are bound to the same ports, listening, with their
+ *            options, and have nothing to accept or read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +69,7 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <sys/stat.h>
@@ -593,6 +600,68 @@ static void creds_step(char *line, size_t cap)
 		 prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
 }
 
+/* ---- inet: fds 90-93 */
+static unsigned inet_port[4];
+
+static unsigned port_of(int fd)
+{
+	struct sockaddr_in6 a;
+	socklen_t len = sizeof(a);
+	if (getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+		fail("getsockname");
+	return ntohs(a.sin6_port); /* sin_port sits at the same place */
+}
+
+static int sockopt(int fd, int level, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+	if (getsockopt(fd, level, name, &v, &len) < 0)
+		fail("getsockopt");
+	return v;
+}
+
+static void inet_setup(void)
+{
+	int one = 1;
+	struct sockaddr_in any4 = { .sin_family = AF_INET };
+	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6 };
+	move_to(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), 90);
+	move_to(socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0), 91);
+	move_to(socket(AF_INET, SOCK_STREAM, 0), 92);
+	move_to(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0), 93);
+	if (setsockopt(90, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(90, (struct sockaddr *)&any4, sizeof(any4)) < 0 || listen(90, 5) < 0 ||
+	    setsockopt(91, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
+	    bind(91, (struct sockaddr *)&any6, sizeof(any6)) < 0 ||
+	    setsockopt(93, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    bind(93, (struct sockaddr *)&any4, sizeof(any4)) < 0)
+		fail("inet setup");
+	for (int i = 0; i < 4; i++)
+		inet_port[i] = port_of(90 + i);
+}
+
+static void inet_step(char *line, size_t cap)
+{
+	for (int i = 0; i < 4; i++)
+		if (port_of(90 + i) != inet_port[i] || (i != 2) != (inet_port[i] != 0))
+			fail("a socket's port");
+	if (sockopt(90, SOL_SOCKET, SO_ACCEPTCONN) != 1 ||
+	    sockopt(90, SOL_SOCKET, SO_REUSEADDR) != 1 ||
+	    sockopt(91, IPPROTO_IPV6, IPV6_V6ONLY) != 1 ||
+	    sockopt(92, SOL_SOCKET, SO_ACCEPTCONN) != 0 ||
+	    sockopt(93, SOL_SOCKET, SO_REUSEPORT) != 1 ||
+	    sockopt(91, SOL_SOCKET, SO_TYPE) != SOCK_DGRAM)
+		fail("a socket's options");
+	char b;
+	if (accept(90, NULL, NULL) != -1 || errno != EAGAIN || recv(91, &b, 1, 0) != -1 ||
+	    errno != EAGAIN || recv(93, &b, 1, 0) != -1 || errno != EAGAIN)
+		fail("something to accept or read");
+	if (!nonblocking(90) || nonblocking(92))
+		fail("O_NONBLOCK of the sockets");
+	snprintf(line, cap, "listening, ports kept, options kept, nothing waiting");
+}
+
 int main(int argc, char **argv)
 {
 	struct workload_args a = workload_parse(argc, argv, 20, 20);
@@ -612,6 +681,7 @@ int main(int argc, char **argv)
 		{ "locks", lock_setup, lock_step, lock_done },
 		{ "unix", unix_setup, unix_step, unix_done },
 		{ "creds", creds_setup, creds_step, NULL },
+		{ "inet", inet_setup, inet_step, NULL },
 	};
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		size_t n = strlen(kinds[k].kind);
@@ -634,7 +704,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr,
-		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks, -unix, -creds\n",
+		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks, -unix, -creds, -inet\n",
 		name);
 	return 2;
 }
