@@ -159,10 +159,11 @@ static struct timeval tv(uint64_t ns)
 				 .tv_usec = (suseconds_t)(us % 1000000) };
 }
 
-void rst_itimers_arm(const struct sv_rimg_header *h)
+void rst_itimers_arm(const struct sv_rimg_header *h, const uint8_t *data)
 {
 	if (!(h->flags & SV_RIMG_FDS))
 		return;
+	rst_posix_timers_arm(h, data);
 	static const int which[3] = { ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF };
 	for (int i = 0; i < 3; i++) {
 		if (!h->itimers[i][0])

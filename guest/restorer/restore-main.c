@@ -510,6 +510,6 @@ int main(int argc, char **argv)
 	int err = rst_forget_rseq();
 	if (err)
 		die("cannot unregister the restorer's own rseq area: %s", strerror(-err));
-	rst_itimers_arm(h);
+	rst_itimers_arm(h, fd_data);
 	rst_arch_jump(region, stack_top, a);
 }

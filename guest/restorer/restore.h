@@ -35,7 +35,10 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 void rst_env_restore(const struct sv_rimg_header *h, const uint32_t *groups);
 /* The interval timers: the last thing before the blob, with every signal
  * blocked (an early SIGALRM waits for the process's own mask). */
-void rst_itimers_arm(const struct sv_rimg_header *h);
+void rst_itimers_arm(const struct sv_rimg_header *h, const uint8_t *data);
+/* restore-timers.c. The POSIX timers, with their ids (called by
+ * rst_itimers_arm). */
+void rst_posix_timers_arm(const struct sv_rimg_header *h, const uint8_t *data);
 
 /* fd-place.c. An fd at or above `above` for fd (closed), close-on-exec;
  * what names it in the refusal. rst_place dup3s tmp to f->fd with its

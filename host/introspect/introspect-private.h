@@ -35,6 +35,11 @@ static inline gboolean sv_introspect_read_uint(const SvIntrospect *in, guint64 v
 gboolean sv_introspect_timekeeper(const SvIntrospect *in, guint64 *ret, GError **error);
 gboolean sv_introspect_guest_monotonic(const SvIntrospect *in, guint64 *ret, GError **error);
 
+/* posix-timers.c: the process's POSIX timers (SV_TASK_POSIX_TIMERS) into
+ * d, from its signal_struct at guest address signal. */
+gboolean sv_introspect_posix_timers(const SvIntrospect *in, const SvTaskRef *ref, guint64 signal,
+				    GVariantDict *d, GError **error);
+
 /* creds.c: securebits and capability sets (SV_TASK_CAPS) into d. */
 gboolean sv_introspect_caps(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
 			    GError **error);

@@ -17,7 +17,7 @@
  * therefore fires late by at most that lag, never early. VIRTUAL and PROF
  * are left as expiry minus the task's utime (+ stime), the samples the
  * kernel compares them against (kernel/time/posix-cpu-timers.c).
- * POSIX timers (timer_create) are refused: restore cannot recreate them.
+ * POSIX timers (timer_create) are posix-timers.c's.
  */
 #include <string.h>
 
@@ -92,16 +92,8 @@ static gboolean add_itimers(const SvIntrospect *in, const SvTaskRef *ref, guint6
 	    !sv_kernel_types_offset(in->types, "task_struct", "utime", &utime, error) ||
 	    !sv_kernel_types_offset(in->types, "task_struct", "stime", &stime, error))
 		return FALSE;
-	guint64 next;
-	if (!rd(in, signal + posix, 8, &next, error))
+	if (!sv_introspect_posix_timers(in, ref, signal, d, error))
 		return FALSE;
-	if (next != signal + posix) {
-		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "guest pid %u has POSIX timers (timer_create); snapvm cannot "
-			    "checkpoint them yet",
-			    ref->pid);
-		return FALSE;
-	}
 	guint64 st, exp, inc;
 	if (!rd(in, signal + timer + state, 1, &st, error) ||
 	    !rd(in, signal + timer + expires, 8, &exp, error) ||

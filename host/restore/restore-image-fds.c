@@ -231,7 +231,7 @@ gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error)
 	if (!fds)
 		return TRUE; /* a snapshot from before fds were captured */
 	h->flags |= SV_RIMG_FDS;
-	if (!add_fds(t, fds, error))
+	if (!add_fds(t, fds, error) || !sv_rimg_posix_timers_build(t, task, error))
 		return FALSE;
 	h->data_len = t->fd_data->len;
 	const char *cwd = "";

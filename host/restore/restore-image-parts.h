@@ -88,6 +88,10 @@ gboolean sv_rimg_page_runs_build(SvRimgTables *t, SvSnapshotReader *r, GVariant 
  * without SV_RIMG_FDS. */
 gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error);
 
+/* restore-image-timers.c: the TASK's POSIX timers into t->fd_data, h's
+ * ntimers and timers_off. */
+gboolean sv_rimg_posix_timers_build(SvRimgTables *t, GVariant *task, GError **error);
+
 /* restore-image-kobjects.c: entry's record e, of an eventfd, a timerfd,
  * a signalfd; of an
  * epoll fd (its interest list into t->fd_data, each target checked

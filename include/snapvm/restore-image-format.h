@@ -190,6 +190,21 @@ struct sv_rimg_header {
 	/* capability n as bit n: inheritable, permitted, effective, bounding,
 	 * ambient */
 	uint64_t caps[5];
+	/* POSIX timers: sv_rimg_posix_timer[ntimers] at data + timers_off,
+	 * by id */
+	uint32_t ntimers;
+	uint32_t pad3;
+	uint64_t timers_off;
+};
+
+struct sv_rimg_posix_timer {
+	int32_t id; /* what timer_create must return: the process names it so */
+	int32_t clock;
+	int32_t notify; /* sigev_notify (SIGEV_SIGNAL, SIGEV_NONE, | SIGEV_THREAD_ID) */
+	int32_t signo;
+	uint64_t value;	   /* sigev_value */
+	uint64_t left;	   /* ns to its next expiry; 0: disarmed */
+	uint64_t interval; /* ns */
 };
 
 struct sv_rimg_fd {

@@ -86,6 +86,10 @@
  * (expiry on CLOCK_MONOTONIC, period); restore refuses it */
 #define SV_TASK_ITIMER_REAL_EXPIRES "itimer_real_expires"
 #define SV_TASK_ITIMER_TYPE "(tt)"
+/* POSIX timers (host/introspect/posix-timers.c): (id, clock, sigev_notify,
+ * signo, sigev_value, time left ns (0: disarmed), interval ns, 0) */
+#define SV_TASK_POSIX_TIMERS "posix_timers"
+#define SV_TASK_POSIX_TIMERS_TYPE "a(uuuutttt)"
 
 /* ---- open fds (checkpoint.c, entries from files.c) ---- */
 /* one a{sv} per fd, in fd order, with the SV_TASK_FD_* keys; missing:

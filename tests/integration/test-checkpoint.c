@@ -34,30 +34,18 @@ static SvTestGuest *guest;
 static SvAgentClient *control;
 static char *tmpdir;
 
-static const char *const workloads[] = { "counter",
-					 "fpu",
-					 "tls",
-					 "memory",
-					 "sleeper",
-					 "blockread",
-					 "fdenv",
-					 "spin",
-					 "kobj-pipes",
-					 "kobj-fifo",
-					 "kobj-eventfd",
-					 "kobj-epoll",
-					 "kobj-timerfd",
-					 "kobj-signalfd",
-					 "kobj-locks",
-					 "kobj-unix",
-					 "kobj-creds",
-					 "kobj-inet",
-					 NULL };
+static const char *const workloads[] = {
+	"counter",	"fpu",	      "tls",	      "memory",	       "sleeper",
+	"blockread",	"fdenv",      "spin",	      "kobj-pipes",    "kobj-fifo",
+	"kobj-eventfd", "kobj-epoll", "kobj-timerfd", "kobj-signalfd", "kobj-locks",
+	"kobj-unix",	"kobj-creds", "kobj-inet",    "kobj-ptimers",  NULL
+};
 /* the oracle runs on these */
 static const char *const oracle_workloads[] = {
-	"counter",	 "fpu",	       "tls",	    "memory",	    "sleeper",	  "blockread",
-	"fdenv",	 "kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll", "kobj-timerfd",
-	"kobj-signalfd", "kobj-locks", "kobj-unix", "kobj-creds",   "kobj-inet",  NULL
+	"counter",    "fpu",	      "tls",	       "memory",     "sleeper",
+	"blockread",  "fdenv",	      "kobj-pipes",    "kobj-fifo",  "kobj-eventfd",
+	"kobj-epoll", "kobj-timerfd", "kobj-signalfd", "kobj-locks", "kobj-unix",
+	"kobj-creds", "kobj-inet",    "kobj-ptimers",  NULL
 };
 
 static void require_guest(void)
@@ -750,17 +738,17 @@ static void test_errors(void)
 		g_assert_cmpint(system(umount), ==, 0);
 	}
 	signal_workload(pid, SIGKILL);
-	/* an fd snapvm cannot carry (a listening socket: busybox nc -l) is
-	 * refused by number and kind */
-	const char *nc[] = { "/bin/busybox", "nc", "-l", "-p", "7777", NULL };
-	guint32 nc_pid;
+	/* an fd snapvm cannot carry (a UNIX socket bound to a name: busybox
+	 * syslogd's /dev/log) is refused by number and kind */
+	const char *syslogd[] = { "/bin/busybox", "syslogd", "-n", "-O", "/tmp/syslog.out", NULL };
+	guint32 syslogd_pid;
 	g_clear_error(&error);
-	g_assert_true(sv_agent_client_run(guest->agent, nc, SV_RUN_BUFFER_WHEN_DETACHED, &nc_pid,
-					  &error));
+	g_assert_true(sv_agent_client_run(guest->agent, syslogd, SV_RUN_BUFFER_WHEN_DETACHED,
+					  &syslogd_pid, &error));
 	g_assert_no_error(error);
 	g_usleep(500 * 1000);
-	expect_error(nc_pid, "fd 3 is a socket");
-	signal_workload(nc_pid, SIGKILL);
+	expect_error(syslogd_pid, "is a UNIX datagram socket bound to a name");
+	signal_workload(syslogd_pid, SIGKILL);
 }
 
 /* The command line: --json figures, a file inspect --verify accepts, --kill. */

@@ -18,7 +18,7 @@
  * O_NONBLOCK), named FIFOs, eventfds, epoll interest lists, timerfds,
  * signalfds, file locks (flock, OFD, POSIX), socketpairs and a process
  * that is not root (ids, groups, capabilities), listening and unconnected
- * IP sockets.
+ * IP sockets, POSIX timers.
  *
  * checkpoint --kill loses nothing: over checkpoints at random moments of a
  * fast-printing counter, what the original streamed before it was killed
@@ -52,7 +52,7 @@ static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sle
 					 /* kernel objects: tests/workloads/kobj.c */
 					 "kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll",
 					 "kobj-timerfd", "kobj-signalfd", "kobj-locks", "kobj-unix",
-					 "kobj-creds", "kobj-inet", NULL };
+					 "kobj-creds", "kobj-inet", "kobj-ptimers", NULL };
 
 static void require_guest(void)
 {
@@ -494,6 +494,7 @@ int main(int argc, char **argv)
 		{ "kobj-unix", 60, 60, 800 },
 		{ "kobj-creds", 60, 60, 800 },
 		{ "kobj-inet", 60, 60, 800 },
+		{ "kobj-ptimers", 60, 60, 800 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */

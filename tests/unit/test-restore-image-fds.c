@@ -475,6 +475,36 @@ static void test_inet(void)
 		"fd 92: an IP socket the restorer does not know");
 }
 
+/* POSIX timers: sorted by id into the data area; ids too high to reach
+ * are refused. */
+static void test_posix_timers(void)
+{
+	g_autoptr(GVariant)
+		base = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), NULL, 0), 0);
+	g_autoptr(GVariantDict) d = g_variant_dict_new(base);
+	g_autoptr(GVariantBuilder) b = g_variant_builder_new(G_VARIANT_TYPE("a(uuuutttt)"));
+	g_variant_builder_add(b, "(uuuutttt)", 3u, 7u, 0u, 35u, (guint64)0x5678, (guint64)20000000,
+			      (guint64)20000000, (guint64)0);
+	g_variant_builder_add(b, "(uuuutttt)", 0u, 1u, 0u, 34u, (guint64)0x1234, (guint64)1,
+			      (guint64)3600000000000ull, (guint64)0);
+	g_variant_dict_insert_value(d, "posix_timers", g_variant_builder_end(b));
+	g_autoptr(GVariant) task = g_variant_ref_sink(g_variant_dict_end(d));
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build(task, &o, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(o.h.ntimers, ==, 2);
+	g_assert_cmpuint(o.h.timers_off % 8, ==, 0);
+	g_assert_cmpuint(o.h.data_len, ==, o.h.timers_off + 2 * sizeof(struct sv_rimg_posix_timer));
+	struct sv_rimg_posix_timer t[2];
+	memcpy(t, o.fd_data->data + o.h.timers_off, sizeof(t));
+	g_assert_cmpint(t[0].id, ==, 0);
+	g_assert_cmpint(t[1].id, ==, 3);
+	g_assert_cmpint(t[1].clock, ==, 7);
+	g_assert_cmpuint(t[1].value, ==, 0x5678);
+	out_clear(&o);
+}
+
 /* A process that is not root: its ids and capabilities go in the header
  * for the blob to switch to last. */
 static void test_creds(void)
@@ -534,5 +564,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/restore-image-fds/unix", test_unix);
 	g_test_add_func("/restore-image-fds/creds", test_creds);
 	g_test_add_func("/restore-image-fds/inet", test_inet);
+	g_test_add_func("/restore-image-fds/posix-timers", test_posix_timers);
 	return g_test_run();
 }

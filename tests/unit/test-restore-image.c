@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "4427c911ccfccc276d150f3b9258093d231a9ca39732a93691854049225ef6f0"
-#define IMAGE_HOST_PAGES_SHA256 "686362f008b7f171f8a1467b1a37469d083bfa849a3931e965b3d28d04ad676f"
+#define IMAGE_SHA256 "b4a8ba673c906676a822af568154cd83bf8069687bdaa0137414a295b636b3aa"
+#define IMAGE_HOST_PAGES_SHA256 "d9fce3ae8ce80ea2f9e8e8590df7e52b6923e6d37f66c2626da59ce3355918e7"
 
 static char *tmp_dir;
 

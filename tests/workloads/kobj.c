@@ -50,6 +50,12 @@
  *            UDP socket on 0.0.0.0 with SO_REUSEPORT (93): each step checks
  *            they are bound to the same ports, listening, with their
  *            options, and have nothing to accept or read.
+ *   ptimers: POSIX timers with ids 0, 2 and 3 (1 deleted): 0 on
+ *            CLOCK_MONOTONIC an hour ahead with an hour's period, signal
+ *            SIGRTMIN blocked; 2 on CLOCK_REALTIME with SIGEV_NONE, never
+ *            armed; 3 on CLOCK_BOOTTIME every 20 ms with SIGRTMIN+1 and a
+ *            value, which each step waits for and checks (its timer id,
+ *            its value).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -357,7 +363,8 @@ static void timerfd_step(char *line, size_t cap)
 		fail("O_NONBLOCK of the timerfds");
 	struct itimerspec t;
 	if (timerfd_gettime(50, &t) < 0 || t.it_interval.tv_sec != HOUR ||
-	    t.it_interval.tv_nsec != 0 || t.it_value.tv_sec >= HOUR ||
+	    t.it_interval.tv_nsec != 0 ||
+	    (t.it_value.tv_sec == HOUR ? t.it_value.tv_nsec > 0 : t.it_value.tv_sec > HOUR) ||
 	    t.it_value.tv_sec < HOUR - 600)
 		fail("the hour timer");
 	if (timerfd_gettime(51, &t) < 0 || t.it_value.tv_sec || t.it_value.tv_nsec || !readable(51))
@@ -662,6 +669,64 @@ static void inet_step(char *line, size_t cap)
 	snprintf(line, cap, "listening, ports kept, options kept, nothing waiting");
 }
 
+/* ---- ptimers: raw ids, as the kernel hands them out */
+static int ptimer(int clock, int notify, int signo, uintptr_t value)
+{
+	struct sigevent sev;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = notify;
+	sev.sigev_signo = signo;
+	sev.sigev_value.sival_ptr = (void *)value;
+	int id = -1;
+	if (syscall(SYS_timer_create, clock, &sev, &id) < 0)
+		fail("timer_create");
+	return id;
+}
+
+static void ptimers_setup(void)
+{
+	sigset_t m;
+	sigemptyset(&m);
+	sigaddset(&m, SIGRTMIN);
+	sigaddset(&m, SIGRTMIN + 1);
+	if (sigprocmask(SIG_BLOCK, &m, NULL) < 0)
+		fail("sigprocmask");
+	int a = ptimer(CLOCK_MONOTONIC, SIGEV_SIGNAL, SIGRTMIN, 0x1234);
+	int gone = ptimer(CLOCK_MONOTONIC, SIGEV_NONE, 0, 0);
+	int b = ptimer(CLOCK_REALTIME, SIGEV_NONE, 0, 0);
+	int c = ptimer(CLOCK_BOOTTIME, SIGEV_SIGNAL, SIGRTMIN + 1, 0x5678);
+	struct itimerspec hour = { { HOUR, 0 }, { HOUR, 0 } },
+			  tick = { { 0, 20000000 }, { 0, 20000000 } };
+	if (a != 0 || gone != 1 || b != 2 || c != 3 || syscall(SYS_timer_delete, gone) < 0 ||
+	    syscall(SYS_timer_settime, a, 0, &hour, NULL) < 0 ||
+	    syscall(SYS_timer_settime, c, 0, &tick, NULL) < 0)
+		fail("timer setup");
+}
+
+static void ptimers_step(char *line, size_t cap)
+{
+	struct itimerspec t;
+	if (syscall(SYS_timer_gettime, 0, &t) < 0 || t.it_interval.tv_sec != HOUR ||
+	    (t.it_value.tv_sec == HOUR ? t.it_value.tv_nsec > 0 : t.it_value.tv_sec > HOUR) ||
+	    t.it_value.tv_sec < HOUR - 600)
+		fail("timer 0");
+	if (syscall(SYS_timer_gettime, 1, &t) != -1 || errno != EINVAL)
+		fail("timer 1 is back");
+	if (syscall(SYS_timer_gettime, 2, &t) < 0 || t.it_value.tv_sec || t.it_value.tv_nsec)
+		fail("timer 2");
+	if (syscall(SYS_timer_gettime, 3, &t) < 0 || t.it_interval.tv_nsec != 20000000)
+		fail("timer 3");
+	sigset_t m;
+	sigemptyset(&m);
+	sigaddset(&m, SIGRTMIN + 1);
+	siginfo_t si;
+	struct timespec wait = { 2, 0 };
+	if (sigtimedwait(&m, &si, &wait) != SIGRTMIN + 1 || si.si_code != SI_TIMER ||
+	    si.si_timerid != 3 || si.si_value.sival_ptr != (void *)0x5678)
+		fail("timer 3's signal");
+	snprintf(line, cap, "ids 0 2 3: hour armed, none idle, 20 ms fired with its value");
+}
+
 int main(int argc, char **argv)
 {
 	struct workload_args a = workload_parse(argc, argv, 20, 20);
@@ -682,6 +747,7 @@ int main(int argc, char **argv)
 		{ "unix", unix_setup, unix_step, unix_done },
 		{ "creds", creds_setup, creds_step, NULL },
 		{ "inet", inet_setup, inet_step, NULL },
+		{ "ptimers", ptimers_setup, ptimers_step, NULL },
 	};
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		size_t n = strlen(kinds[k].kind);
@@ -704,7 +770,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr,
-		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks, -unix, -creds, -inet\n",
+		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks, -unix, -creds, -inet, -ptimers\n",
 		name);
 	return 2;
 }
