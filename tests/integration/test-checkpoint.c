@@ -511,7 +511,10 @@ static void test_workload(gconstpointer data)
 	require_guest();
 	const char *name = data;
 	guint32 pid = start_workload(name, "100000", "40");
-	for (guint point = 0; point < 3; point++) {
+	/* the kernel-object workloads hold still between steps: one point
+	 * says what three would, in a third of the time */
+	guint points = g_str_has_prefix(name, "kobj-") ? 1 : 3;
+	for (guint point = 0; point < points; point++) {
 		g_usleep((300 + 400 * point) * 1000);
 		signal_workload(pid, SIGSTOP);
 		wait_state(pid, 'T');
