@@ -21,16 +21,11 @@
 #include <string.h>
 
 #include "snapvm/le.h" /* sv_get_le* */
+#include "snapvm/linux-uapi.h"
 #include "snapvm/snapshot-task-keys.h"
 #include "base/errors.h"
 #include "host/introspect/introspect-private.h"
 
-#define AF_UNIX_ 1u
-#define AF_INET_ 2u
-#define AF_INET6_ 10u
-#define SOCK_STREAM_ 1u
-#define SOCK_DGRAM_ 2u
-#define SOCK_SEQPACKET_ 5u
 #define TCP_ESTABLISHED_ 1u
 #define TCP_LISTEN_ 10u
 #define TCP_CLOSE_ 7u
@@ -52,7 +47,9 @@ static gboolean refuse(GError **error, guint32 pid, guint fd, const char *what)
 
 static const char *type_name(guint64 type)
 {
-	return type == SOCK_STREAM_ ? "stream" : type == SOCK_DGRAM_ ? "datagram" : "seqpacket";
+	return type == SV_LINUX_SOCK_STREAM  ? "stream"
+	       : type == SV_LINUX_SOCK_DGRAM ? "datagram"
+					     : "seqpacket";
 }
 
 /* A listening TCP socket with nothing waiting to be accepted, a TCP
@@ -65,8 +62,8 @@ static gboolean carry_inet(const SvIntrospect *in, guint64 sk, guint64 family, g
 {
 	(void)pid;
 	(void)fd;
-	if (!(type == SOCK_STREAM_ && (state == TCP_LISTEN_ || state == TCP_CLOSE_)) &&
-	    !(type == SOCK_DGRAM_ && state == TCP_CLOSE_))
+	if (!(type == SV_LINUX_SOCK_STREAM && (state == TCP_LISTEN_ || state == TCP_CLOSE_)) &&
+	    !(type == SV_LINUX_SOCK_DGRAM && state == TCP_CLOSE_))
 		return FALSE;
 	guint64 o_backlog, o_acks, o_qlen, o_rq, b_reuse, b_reuseport, b_v6only;
 	guint32 w_reuse, w_reuseport, w_v6only;
@@ -98,7 +95,7 @@ static gboolean carry_inet(const SvIntrospect *in, guint64 sk, guint64 family, g
 					    (guint)acks);
 		return FALSE;
 	}
-	if (type == SOCK_DGRAM_ && qlen) {
+	if (type == SV_LINUX_SOCK_DGRAM && qlen) {
 		*ret_what = g_strdup_printf("a UDP socket with %u datagrams unread (sent from "
 					    "outside the process)",
 					    (guint)qlen);
@@ -130,7 +127,7 @@ static gboolean inet(const SvIntrospect *in, guint64 sk, guint64 family, guint64
 		return FALSE;
 	guint8 s[16], da_bytes[16], dp[2];
 	guint64 num;
-	gboolean v6 = family == AF_INET6_;
+	gboolean v6 = family == SV_LINUX_AF_INET6;
 	if (!sv_introspect_read(in, sk + (v6 ? o_v6s : o_saddr), s, v6 ? 16 : 4, error) ||
 	    !sv_introspect_read(in, sk + (v6 ? o_v6d : o_daddr), da_bytes, v6 ? 16 : 4, error) ||
 	    !sv_introspect_read(in, sk + o_dport, dp, 2, error) ||
@@ -143,7 +140,9 @@ static gboolean inet(const SvIntrospect *in, guint64 sk, guint64 family, guint64
 								: G_SOCKET_FAMILY_IPV4);
 	g_autofree char *ss = g_inet_address_to_string(sa), *ds = g_inet_address_to_string(da);
 	guint dport = (guint)dp[0] << 8 | dp[1];
-	const char *proto = type == SOCK_STREAM_ ? "TCP" : type == SOCK_DGRAM_ ? "UDP" : "IP";
+	const char *proto = type == SV_LINUX_SOCK_STREAM  ? "TCP"
+			    : type == SV_LINUX_SOCK_DGRAM ? "UDP"
+							  : "IP";
 	g_autofree char *what = NULL;
 	if (carry_inet(in, sk, family, type, state, v6 ? 16 : 4, s, (guint32)num, pid, fd, d, &what,
 		       error))
@@ -152,7 +151,7 @@ static gboolean inet(const SvIntrospect *in, guint64 sk, guint64 family, guint64
 		return FALSE;
 	if (what)
 		return refuse(error, pid, fd, what);
-	if (type == SOCK_STREAM_ && state == TCP_ESTABLISHED_)
+	if (type == SV_LINUX_SOCK_STREAM && state == TCP_ESTABLISHED_)
 		what = g_strdup_printf("a TCP connection from %s%s%s:%u to %s%s%s:%u (its peer "
 				       "lives outside the guest, so it cannot be restored)",
 				       v6 ? "[" : "", ss, v6 ? "]" : "", (guint)num, v6 ? "[" : "",
@@ -182,7 +181,7 @@ static GVariant *unix_queue(const SvIntrospect *in, const SockLayout *l, guint64
 		    !sv_introspect_read_uint(in, skb + l->skb_data_len, 4, &data_len, error) ||
 		    !sv_introspect_read_uint(in, skb + l->skb_data, 8, &data, error) ||
 		    !sv_introspect_read_uint(in, skb + l->skb_cb + l->cb_fp, 8, &fp, error) ||
-		    (type == SOCK_STREAM_ &&
+		    (type == SV_LINUX_SOCK_STREAM &&
 		     !sv_introspect_read_uint(in, skb + l->skb_cb + l->cb_consumed, 4, &consumed,
 					      error)))
 			return NULL;
@@ -252,15 +251,16 @@ gboolean sv_introspect_fd_socket(const SvIntrospect *in, guint32 pid, guint fd, 
 	    !sv_introspect_read_uint(in, sk + l.state, 1, &state, error) ||
 	    !sv_introspect_read_uint(in, sk + l.type, 2, &type, error))
 		return FALSE;
-	if (family == AF_INET_ || family == AF_INET6_)
+	if (family == SV_LINUX_AF_INET || family == SV_LINUX_AF_INET6)
 		return inet(in, sk, family, type, state, pid, fd, d, error);
-	if (family != AF_UNIX_) {
+	if (family != SV_LINUX_AF_UNIX) {
 		g_autofree char *what = g_strdup_printf("a socket of address family %u (only "
 							"UNIX sockets are carried)",
 							(guint)family);
 		return refuse(error, pid, fd, what);
 	}
-	if (type != SOCK_STREAM_ && type != SOCK_DGRAM_ && type != SOCK_SEQPACKET_) {
+	if (type != SV_LINUX_SOCK_STREAM && type != SV_LINUX_SOCK_DGRAM &&
+	    type != SV_LINUX_SOCK_SEQPACKET) {
 		g_autofree char *what = g_strdup_printf("a UNIX socket of type %u", (guint)type);
 		return refuse(error, pid, fd, what);
 	}

@@ -13,13 +13,11 @@
  * Alarm clocks and TFD_TIMER_CANCEL_ON_SET are refused.
  */
 #include "snapvm/le.h" /* sv_get_le* */
+#include "snapvm/linux-uapi.h"
 #include "snapvm/snapshot-task-keys.h"
 #include "base/errors.h"
 #include "host/introspect/introspect-private.h"
 
-#define CLOCK_REALTIME_ 0u
-#define CLOCK_MONOTONIC_ 1u
-#define CLOCK_BOOTTIME_ 7u
 #define TFD_TIMER_ABSTIME_ 1u
 #define HRTIMER_STATE_ENQUEUED_ 0x01u
 
@@ -65,14 +63,15 @@ gboolean sv_introspect_timerfd(const SvIntrospect *in, guint32 pid, guint fd, gu
 	    !sv_introspect_read_uint(in, ctx + l.might_cancel, 1, &cancel, error) ||
 	    !sv_introspect_read_uint(in, ctx + l.expired, 2, &expired, error))
 		return FALSE;
-	if (clockid != CLOCK_REALTIME_ && clockid != CLOCK_MONOTONIC_ && clockid != CLOCK_BOOTTIME_)
+	if (clockid != SV_LINUX_CLOCK_REALTIME && clockid != SV_LINUX_CLOCK_MONOTONIC &&
+	    clockid != SV_LINUX_CLOCK_BOOTTIME)
 		return refuse(error, pid, fd, "on an alarm clock (CLOCK_*_ALARM)");
 	if (cancel & 0xff)
 		return refuse(error, pid, fd, "set with TFD_TIMER_CANCEL_ON_SET");
 	if (!sv_introspect_read_uint(in, tmr + node_expires, 8, &exp, error) ||
 	    !sv_introspect_read_uint(in, tmr + l.state, 1, &state, error))
 		return FALSE;
-	gboolean abs_real = clockid == CLOCK_REALTIME_ && (sflags & TFD_TIMER_ABSTIME_);
+	gboolean abs_real = clockid == SV_LINUX_CLOCK_REALTIME && (sflags & TFD_TIMER_ABSTIME_);
 	gboolean armed = (state & HRTIMER_STATE_ENQUEUED_) || ((expired & 0xffff) && intv);
 	guint64 value = 0; /* 0: disarmed; else time left, or the absolute expiry */
 	if (armed) {
@@ -82,7 +81,7 @@ gboolean sv_introspect_timerfd(const SvIntrospect *in, guint32 pid, guint fd, gu
 		if (in->clock_hint_ns)
 			now = in->clock_hint_ns;
 		if (!sv_introspect_read_uint(in, tmr + l.base, 8, &base, error) ||
-		    (clockid != CLOCK_MONOTONIC_ &&
+		    (clockid != SV_LINUX_CLOCK_MONOTONIC &&
 		     !sv_introspect_read_uint(in, base + l.offset, 8, &offset, error)))
 			return FALSE;
 		now += offset;

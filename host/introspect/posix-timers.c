@@ -15,14 +15,12 @@
  * sigev_notify, signo, sigev_value, time left ns (0: disarmed), interval ns,
  * absolute CLOCK_REALTIME expiry? (0/1)).
  */
+#include "snapvm/linux-uapi.h"
 #include "snapvm/snapshot-task-keys.h"
 #include "base/errors.h"
 #include "host/introspect/introspect-private.h"
 
 #define MAX_TIMERS 4096u
-#define CLOCK_REALTIME_ 0u
-#define CLOCK_MONOTONIC_ 1u
-#define CLOCK_BOOTTIME_ 7u
 #define SIGEV_SIGNAL_ 0u
 #define SIGEV_NONE_ 1u
 #define SIGEV_THREAD_ID_ 4u
@@ -57,7 +55,7 @@ static gboolean time_left(const SvIntrospect *in, const TimerLayout *l, guint64 
 	else if (!sv_introspect_guest_monotonic(in, &now, error))
 		return FALSE;
 	if (!sv_introspect_read_uint(in, tmr + l->base, 8, &base, error) ||
-	    (clock != CLOCK_MONOTONIC_ &&
+	    (clock != SV_LINUX_CLOCK_MONOTONIC &&
 	     !sv_introspect_read_uint(in, base + l->offset, 8, &offset, error)))
 		return FALSE;
 	now += offset;
@@ -113,8 +111,8 @@ gboolean sv_introspect_posix_timers(const SvIntrospect *in, const SvTaskRef *ref
 		    !sv_introspect_read_uint(in, sigq + l.info + l.signo, 4, &signo, error) ||
 		    !sv_introspect_read_uint(in, sigq + l.info + l.value, 8, &value, error))
 			return FALSE;
-		if (clock != CLOCK_REALTIME_ && clock != CLOCK_MONOTONIC_ &&
-		    clock != CLOCK_BOOTTIME_)
+		if (clock != SV_LINUX_CLOCK_REALTIME && clock != SV_LINUX_CLOCK_MONOTONIC &&
+		    clock != SV_LINUX_CLOCK_BOOTTIME)
 			return refuse(error, ref->pid, id,
 				      "counts a CPU-time or alarm clock (only CLOCK_REALTIME, "
 				      "CLOCK_MONOTONIC and CLOCK_BOOTTIME are carried)");

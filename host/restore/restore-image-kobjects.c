@@ -13,19 +13,11 @@
  */
 #include <string.h>
 
+#include "snapvm/linux-uapi.h"
 #include "snapvm/snapshot-task-keys.h"
 #include "host/restore/restore-image-parts.h"
 
 #define EFD_SEMAPHORE_ 1u
-#define AF_UNIX_ 1u
-#define AF_INET_ 2u
-#define AF_INET6_ 10u
-#define SOCK_STREAM_ 1u
-#define SOCK_DGRAM_ 2u
-#define SOCK_SEQPACKET_ 5u
-#define CLOCK_REALTIME_ 0u
-#define CLOCK_MONOTONIC_ 1u
-#define CLOCK_BOOTTIME_ 7u
 #define EPOLLET_ (1u << 31)
 #define EPOLLONESHOT_ (1u << 30)
 #define MAX_EPOLL_DATA (4u << 20)
@@ -48,9 +40,10 @@ gboolean sv_rimg_fd_timerfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError 
 	gboolean abs_real;
 	g_variant_get(entry->timerfd, "(ubttt)", &clockid, &abs_real, &e->value[0], &e->value[1],
 		      &e->value[2]);
-	if (clockid != CLOCK_REALTIME_ && clockid != CLOCK_MONOTONIC_ && clockid != CLOCK_BOOTTIME_)
+	if (clockid != SV_LINUX_CLOCK_REALTIME && clockid != SV_LINUX_CLOCK_MONOTONIC &&
+	    clockid != SV_LINUX_CLOCK_BOOTTIME)
 		return sv_rimg_refuse(error, "fd %u is a timerfd on clock %u", entry->fd, clockid);
-	if (abs_real && clockid != CLOCK_REALTIME_)
+	if (abs_real && clockid != SV_LINUX_CLOCK_REALTIME)
 		return sv_rimg_refuse(error,
 				      "fd %u is a timerfd with an absolute expiry on a clock "
 				      "other than CLOCK_REALTIME",
@@ -92,9 +85,10 @@ gboolean sv_rimg_fd_unix(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
 	guint64 id, peer;
 	g_variant_get(entry->socket, "(uuttuuu)", &family, &type, &id, &peer, &shutdown, &sndbuf,
 		      &rcvbuf);
-	if (family != AF_UNIX_ ||
-	    (type != SOCK_STREAM_ && type != SOCK_DGRAM_ && type != SOCK_SEQPACKET_) || !id ||
-	    shutdown > 3)
+	if (family != SV_LINUX_AF_UNIX ||
+	    (type != SV_LINUX_SOCK_STREAM && type != SV_LINUX_SOCK_DGRAM &&
+	     type != SV_LINUX_SOCK_SEQPACKET) ||
+	    !id || shutdown > 3)
 		return sv_rimg_refuse(error, "fd %u: a socket the restorer does not know",
 				      entry->fd);
 	if (peer) {
@@ -151,9 +145,10 @@ gboolean sv_rimg_fd_inet(SvRimgTables *t, const SvSnapFd *entry, struct sv_rimg_
 	g_variant_get(entry->inet, "(uu@ayuuu)", &family, &type, &addr, &port, &backlog, &flags);
 	gsize alen;
 	const guint8 *a = g_variant_get_fixed_array(addr, &alen, 1);
-	if (!((family == AF_INET_ && alen == 4) || (family == AF_INET6_ && alen == 16)) ||
-	    (type != SOCK_STREAM_ && type != SOCK_DGRAM_) || port > 65535 || flags > 15 ||
-	    ((flags & SV_TASK_INET_LISTEN) && type != SOCK_STREAM_))
+	if (!((family == SV_LINUX_AF_INET && alen == 4) ||
+	      (family == SV_LINUX_AF_INET6 && alen == 16)) ||
+	    (type != SV_LINUX_SOCK_STREAM && type != SV_LINUX_SOCK_DGRAM) || port > 65535 ||
+	    flags > 15 || ((flags & SV_TASK_INET_LISTEN) && type != SV_LINUX_SOCK_STREAM))
 		return sv_rimg_refuse(error, "fd %u: an IP socket the restorer does not know",
 				      entry->fd);
 	e->kind = SV_RIMG_FD_INET;
