@@ -91,7 +91,7 @@ static const struct btf_type *resolve(const struct btf *btf, guint32 *id)
 /* Finds member name in struct/union type_id, searching anonymous members;
  * adds its bit offset to *bits and returns its type id, or -1. */
 static gint64 find_member(const struct btf *btf, guint32 type_id, const char *name, guint64 *bits,
-			  int depth)
+			  guint32 *bitsz, int depth)
 {
 	const struct btf_type *t = resolve(btf, &type_id);
 	if (!t || !(btf_is_struct(t) || btf_is_union(t)) || depth > 16)
@@ -103,12 +103,13 @@ static gint64 find_member(const struct btf *btf, guint32 type_id, const char *na
 		if (mname && *mname) {
 			if (strcmp(mname, name) == 0) {
 				*bits += off;
+				*bitsz = btf_member_bitfield_size(t, i);
 				return m->type;
 			}
 			continue;
 		}
 		guint64 inner = 0;
-		gint64 found = find_member(btf, m->type, name, &inner, depth + 1);
+		gint64 found = find_member(btf, m->type, name, &inner, bitsz, depth + 1);
 		if (found >= 0) {
 			*bits += off + inner;
 			return found;
@@ -118,7 +119,7 @@ static gint64 find_member(const struct btf *btf, guint32 type_id, const char *na
 }
 
 static gboolean walk(const SvKernelTypes *kt, const char *type, const char *member_path,
-		     guint64 *ret_bits, guint32 *ret_type, GError **error)
+		     guint64 *ret_bits, guint32 *ret_type, guint32 *ret_bitsz, GError **error)
 {
 	gint32 id = GPOINTER_TO_INT(g_hash_table_lookup(kt->ids, type)) - 1;
 	if (id < 0) {
@@ -134,10 +135,10 @@ static gboolean walk(const SvKernelTypes *kt, const char *type, const char *memb
 		return FALSE;
 	}
 	guint64 bits = 0;
-	guint32 cur = (guint32)id;
+	guint32 cur = (guint32)id, bitsz = 0;
 	g_auto(GStrv) parts = member_path ? g_strsplit(member_path, ".", 0) : g_new0(char *, 1);
 	for (char **p = parts; *p; p++) {
-		gint64 next = find_member(kt->btf, cur, *p, &bits, 0);
+		gint64 next = find_member(kt->btf, cur, *p, &bits, &bitsz, 0);
 		if (next < 0) {
 			g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
 				    "guest kernel's struct %s has no member %s (%s)", type,
@@ -148,6 +149,23 @@ static gboolean walk(const SvKernelTypes *kt, const char *type, const char *memb
 	}
 	*ret_bits = bits;
 	*ret_type = cur;
+	if (ret_bitsz)
+		*ret_bitsz = bitsz;
+	return TRUE;
+}
+
+gboolean sv_kernel_types_bitfield(const SvKernelTypes *kt, const char *type,
+				  const char *member_path, guint64 *ret_bit_offset,
+				  guint32 *ret_bit_size, GError **error)
+{
+	guint32 t;
+	if (!walk(kt, type, member_path, ret_bit_offset, &t, ret_bit_size, error))
+		return FALSE;
+	if (*ret_bit_size == 0 || *ret_bit_size > 32) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "%s.%s is not a bitfield of up to 32 bits", type, member_path);
+		return FALSE;
+	}
 	return TRUE;
 }
 
@@ -156,7 +174,7 @@ gboolean sv_kernel_types_offset(const SvKernelTypes *kt, const char *type, const
 {
 	guint64 bits;
 	guint32 t;
-	if (!walk(kt, type, member_path, &bits, &t, error))
+	if (!walk(kt, type, member_path, &bits, &t, NULL, error))
 		return FALSE;
 	if (bits % 8) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
@@ -172,7 +190,7 @@ gboolean sv_kernel_types_size(const SvKernelTypes *kt, const char *type, const c
 {
 	guint64 bits;
 	guint32 t;
-	if (!walk(kt, type, member_path, &bits, &t, error))
+	if (!walk(kt, type, member_path, &bits, &t, NULL, error))
 		return FALSE;
 	gint64 size = btf__resolve_size(kt->btf, t);
 	if (size < 0) {

@@ -28,6 +28,14 @@ gboolean sv_kernel_types_offset(const SvKernelTypes *kt, const char *type, const
 gboolean sv_kernel_types_size(const SvKernelTypes *kt, const char *type, const char *member_path,
 			      guint64 *ret_size, GError **error);
 
+/* A bitfield member: its offset in bits from the struct's start and its
+ * width (little-endian guests: the field is bits ret_bit_offset % 8
+ * upwards of the bytes from ret_bit_offset / 8). Fails if it is not a
+ * bitfield. */
+gboolean sv_kernel_types_bitfield(const SvKernelTypes *kt, const char *type,
+				  const char *member_path, guint64 *ret_bit_offset,
+				  guint32 *ret_bit_size, GError **error);
+
 /* Resolves a table of member offsets at once; the first missing one fails. */
 typedef struct SvMemberOffset {
 	const char *type;

@@ -32,6 +32,26 @@ struct rst_vma {
 	uint32_t fill;	/* 1: write stored pages into it */
 };
 
+/* A POSIX lock the blob takes with fcntl(fd, F_SETLK) once it has closed
+ * the restorer's own fds (restore-locks.c); the fields after fd are
+ * struct flock as every 64-bit arch restore knows has it. */
+struct rst_posix_lock {
+	int32_t fd;
+	int32_t pad;
+	int16_t type, whence; /* F_RDLCK / F_WRLCK; SEEK_SET (0) */
+	int32_t pad2;
+	int64_t start, len;
+	int32_t pid, pad3;
+};
+
+/* The credentials the blob switches to last (blob-creds.h). */
+struct rst_creds {
+	uint32_t set; /* 0: stay as the restorer is (root) */
+	uint32_t securebits;
+	uint32_t uids[4], gids[4]; /* real, effective, saved, filesystem */
+	uint64_t caps[5];	   /* inheritable, permitted, effective, bounding, ambient */
+};
+
 struct rst_run {
 	uint64_t vaddr, len, data_off;
 };
@@ -63,6 +83,9 @@ struct rst_thread {
 	uint32_t pad;
 	uint64_t sigpending;
 	char comm[16];
+	/* the process's credentials, taken by each thread after GO (per
+	 * thread in Linux, as the leader takes them for itself) */
+	const struct rst_creds *creds;
 };
 
 struct rst_args {
@@ -96,6 +119,9 @@ struct rst_args {
 	uint32_t nthreads;
 	uint32_t stage;
 	struct rst_thread *threads;
+	uint32_t nposix_locks;
+	struct rst_posix_lock *posix_locks; /* taken after close_from and up are closed */
+	struct rst_creds creds;
 };
 
 /* The blob's entry point is its first byte: void entry(struct rst_args *,

@@ -2,11 +2,11 @@
 /*
  * restore-files.c - the restorer's libc half for what the kernel keeps per
  * process outside its memory: the fd table (every fd at its number: files
- * reopened by path with their flags and offset, pipes made again with
- * pipe2, their unread bytes written back, dup'd to every fd that had an
- * end; stdio inherited from the restorer, which the agent wired to the
+ * reopened by path with their flags and offset, pipes and FIFOs made
+ * again with their unread bytes; stdio inherited from the restorer, which the agent wired to the
  * host like any workload's), then the working directory, umask, resource
- * limits and supplementary groups, and last the interval timers.
+ * limits and supplementary groups, and last the interval timers. Pipes
+ * and FIFOs are restore-pipes.c's.
  *
  * The restorer's own fds (the image, the files the blob maps) are moved
  * above every fd of the snapshot first, so creating those never closes
@@ -27,41 +27,6 @@
 
 #include "restore.h"
 
-/* An fd at or above `above`, close-on-exec, the original closed. */
-static int move_up(int fd, int above, const char *what)
-{
-	if (fd >= above || fd < 0) /* -1: a file the restorer did not open */
-		return fd;
-	int n = fcntl(fd, F_DUPFD_CLOEXEC, above);
-	if (n < 0)
-		rst_die("cannot move %s (fd %d) above fd %d: %s", what, fd, above, strerror(errno));
-	close(fd);
-	return n;
-}
-
-static void place(int tmp, const struct sv_rimg_fd *f)
-{
-	if (dup3(tmp, f->fd, f->cloexec ? O_CLOEXEC : 0) < 0)
-		rst_die("cannot make fd %d: %s", f->fd, strerror(errno));
-}
-
-static void write_back(int wfd, const uint8_t *data, uint64_t len, int fd)
-{
-	/* the default 64 KiB may be less than a pipe enlarged with
-	 * F_SETPIPE_SZ held */
-	if (len > 65536 && fcntl(wfd, F_SETPIPE_SZ, (int)len) < 0)
-		rst_die("fd %d: cannot grow the pipe to %llu bytes: %s", fd,
-			(unsigned long long)len, strerror(errno));
-	while (len) {
-		ssize_t n = write(wfd, data, len);
-		if (n <= 0)
-			rst_die("fd %d: cannot write back the pipe's unread bytes: %s", fd,
-				n < 0 ? strerror(errno) : "short write");
-		data += n;
-		len -= (uint64_t)n;
-	}
-}
-
 /* An fd of a memory-only file: a new open file of the inode the
  * restorer made (file_fd), opened as the process had it, at its offset. */
 static void place_memfile(const struct sv_rimg_fd *f, int file_fd, int base)
@@ -73,11 +38,11 @@ static void place_memfile(const struct sv_rimg_fd *f, int file_fd, int base)
 	int tmp = open(proc, ((int)f->flags & ~O_TMPFILE) | O_CLOEXEC);
 	if (tmp < 0)
 		rst_die("fd %d: cannot reopen its memory-only file: %s", f->fd, strerror(errno));
-	tmp = move_up(tmp, base, "a memory-only file");
+	tmp = rst_move_up(tmp, base, "a memory-only file");
 	if (f->pos && lseek(tmp, (off_t)f->pos, SEEK_SET) < 0)
 		rst_die("fd %d: cannot seek to %llu: %s", f->fd, (unsigned long long)f->pos,
 			strerror(errno));
-	place(tmp, f);
+	rst_place(tmp, f);
 	close(tmp);
 }
 
@@ -111,7 +76,7 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 				strerror(errno));
 	}
 	for (int i = 0; i < nown; i++)
-		*own[i] = move_up(*own[i], base, "a restorer file");
+		*own[i] = rst_move_up(*own[i], base, "a restorer file");
 	/* whatever else the restorer has below base (stdio the snapshot does
 	 * not keep, anything inherited) goes */
 	for (int fd = 0, k = 0; fd < base; fd++) {
@@ -123,8 +88,7 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 	}
 	for (uint32_t i = 0; i < h->nfds; i++) {
 		const struct sv_rimg_fd *f = &fds[i];
-		if (f->dup_of >= 0 && (f->kind == SV_RIMG_FD_PATH || f->kind == SV_RIMG_FD_STDIO ||
-				       f->kind == SV_RIMG_FD_MEMFILE)) {
+		if (f->dup_of >= 0 && !rst_is_pipe_kind(f->kind)) {
 			/* a dup shares the open file (its offset and flags);
 			 * a dup of stdio shares the restorer's */
 			if (f->dup_of >= f->fd ||
@@ -145,13 +109,13 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 			if (tmp < 0)
 				rst_die("fd %d: cannot reopen %s: %s", f->fd, path,
 					strerror(errno));
-			tmp = move_up(tmp, base, path);
+			tmp = rst_move_up(tmp, base, path);
 			struct stat st;
 			if (f->pos && fstat(tmp, &st) == 0 && !S_ISCHR(st.st_mode) &&
 			    lseek(tmp, (off_t)f->pos, SEEK_SET) < 0)
 				rst_die("fd %d: cannot seek %s to %llu: %s", f->fd, path,
 					(unsigned long long)f->pos, strerror(errno));
-			place(tmp, f);
+			rst_place(tmp, f);
 			close(tmp);
 			break;
 		}
@@ -162,52 +126,34 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 			place_memfile(f, *own[1 + f->memfile], base);
 			break;
 		case SV_RIMG_FD_PIPE_READ:
-		case SV_RIMG_FD_PIPE_WRITE: {
-			/* the first fd of a pipe makes it; every fd of it (both
-			 * ends, every dup) gets its end now */
-			int done = 0;
-			for (uint32_t k = 0; k < i && !done; k++)
-				done = (fds[k].kind == SV_RIMG_FD_PIPE_READ ||
-					fds[k].kind == SV_RIMG_FD_PIPE_WRITE) &&
-				       fds[k].pipe == f->pipe;
-			if (done)
-				break;
-			int p[2];
-			if (pipe2(p, O_CLOEXEC) < 0)
-				rst_die("fd %d: pipe2: %s", f->fd, strerror(errno));
-			p[0] = move_up(p[0], base, "a pipe");
-			p[1] = move_up(p[1], base, "a pipe");
-			for (uint32_t k = i; k < h->nfds; k++) {
-				const struct sv_rimg_fd *g = &fds[k];
-				if ((g->kind != SV_RIMG_FD_PIPE_READ &&
-				     g->kind != SV_RIMG_FD_PIPE_WRITE) ||
-				    g->pipe != f->pipe)
-					continue;
-				if (g->data_len)
-					write_back(p[1], data + g->data_off, g->data_len, g->fd);
-			}
-			for (uint32_t k = i; k < h->nfds; k++) {
-				const struct sv_rimg_fd *g = &fds[k];
-				if ((g->kind != SV_RIMG_FD_PIPE_READ &&
-				     g->kind != SV_RIMG_FD_PIPE_WRITE) ||
-				    g->pipe != f->pipe)
-					continue;
-				place(p[g->kind == SV_RIMG_FD_PIPE_WRITE], g);
-				/* O_NONBLOCK belongs to the open file: both
-				 * dups of an end share it, as they did */
-				if (fcntl(g->fd, F_SETFL,
-					  (int)(g->flags & (O_NONBLOCK | O_DIRECT))) < 0)
-					rst_die("fd %d: cannot set its flags: %s", g->fd,
-						strerror(errno));
-			}
-			close(p[0]);
-			close(p[1]);
+		case SV_RIMG_FD_PIPE_WRITE:
+		case SV_RIMG_FD_FIFO:
+			rst_pipe_restore(h, fds, i, data, base);
 			break;
-		}
+		case SV_RIMG_FD_EVENTFD:
+			rst_eventfd_restore(f, base);
+			break;
+		case SV_RIMG_FD_TIMERFD:
+			rst_timerfd_restore(f, base);
+			break;
+		case SV_RIMG_FD_SIGNALFD:
+			rst_signalfd_restore(f, base);
+			break;
+		case SV_RIMG_FD_UNIX:
+			rst_unix_restore(fds, h->nfds, i, data, base);
+			break;
+		case SV_RIMG_FD_INET:
+			rst_inet_restore(f, data, base);
+			break;
+		case SV_RIMG_FD_EPOLL:
+			rst_epoll_create(f, base);
+			break;
 		default:
 			rst_die("corrupt restore image: fd %d has kind %u", f->fd, f->kind);
 		}
 	}
+	rst_epoll_fill(h, fds, data);
+	rst_locks_take(h, fds, data);
 	return base;
 }
 
@@ -243,10 +189,11 @@ static struct timeval tv(uint64_t ns)
 				 .tv_usec = (suseconds_t)(us % 1000000) };
 }
 
-void rst_itimers_arm(const struct sv_rimg_header *h)
+void rst_itimers_arm(const struct sv_rimg_header *h, const uint8_t *data)
 {
 	if (!(h->flags & SV_RIMG_FDS))
 		return;
+	rst_posix_timers_arm(h, data);
 	static const int which[3] = { ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF };
 	for (int i = 0; i < 3; i++) {
 		if (!h->itimers[i][0])

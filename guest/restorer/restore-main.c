@@ -399,7 +399,7 @@ int main(int argc, char **argv)
 		      h->nvmas * sizeof(struct rst_vma) + h->nruns * sizeof(struct rst_run) +
 		      h->nsigactions * sizeof(*acts) + h->nsigqueue * sizeof(*sigq) +
 		      AUXV_MAX_BYTES + frame_len + 16 * 8 + 8 * 64 /* alignment */ + BLOB_STACK +
-		      threads_need;
+		      threads_need + rst_nposix_locks * sizeof(struct rst_posix_lock) + 64;
 	size_t region_len = (need + PAGE - 1) & ~(PAGE - 1);
 	uint64_t region = find_gap(region_len, own, nown, vmas, h->nvmas);
 	if (!region)
@@ -451,6 +451,16 @@ int main(int argc, char **argv)
 		a->runs[i] = (struct rst_run){ .vaddr = runs[i].vaddr,
 					       .len = runs[i].npages * PAGE,
 					       .data_off = runs[i].data_off };
+	if (h->flags & SV_RIMG_CREDS) {
+		a->creds.set = 1;
+		a->creds.securebits = h->securebits;
+		memcpy(a->creds.uids, h->uids, sizeof(h->uids));
+		memcpy(a->creds.gids, h->gids, sizeof(h->gids));
+		memcpy(a->creds.caps, h->caps, sizeof(h->caps));
+	}
+	a->nposix_locks = rst_nposix_locks;
+	a->posix_locks = TAKE(struct rst_posix_lock, rst_nposix_locks);
+	memcpy(a->posix_locks, rst_posix_locks, rst_nposix_locks * sizeof(struct rst_posix_lock));
 	a->nsigactions = h->nsigactions;
 	a->sigactions = TAKE(struct sv_rimg_sigaction, h->nsigactions);
 	memcpy(a->sigactions, acts, h->nsigactions * sizeof(*acts));
@@ -509,7 +519,7 @@ int main(int argc, char **argv)
 	int err = rst_forget_rseq();
 	if (err)
 		die("cannot unregister the restorer's own rseq area: %s", strerror(-err));
-	rst_itimers_arm(h);
+	rst_itimers_arm(h, fd_data);
 	rst_threads_release(a, region);
 	rst_arch_jump(region, stack_top, a);
 }

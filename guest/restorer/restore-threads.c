@@ -129,6 +129,7 @@ void rst_threads_fill(const struct sv_rimg_header *h, const struct sv_rimg_threa
 		*rt = (struct rst_thread){
 			.tid = t->tid,
 			.stage = &a->stage,
+			.creds = &a->creds,
 			.groups = groups_copy,
 			.ngroups = h->ngroups,
 			.personality = t->personality,

@@ -55,7 +55,47 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 void rst_env_restore(const struct sv_rimg_header *h, const uint32_t *groups);
 /* The interval timers: the last thing before the blob, with every signal
  * blocked (an early SIGALRM waits for the process's own mask). */
-void rst_itimers_arm(const struct sv_rimg_header *h);
+void rst_itimers_arm(const struct sv_rimg_header *h, const uint8_t *data);
+/* restore-timers.c. The POSIX timers, with their ids (called by
+ * rst_itimers_arm). */
+void rst_posix_timers_arm(const struct sv_rimg_header *h, const uint8_t *data);
+
+/* fd-place.c. An fd at or above `above` for fd (closed), close-on-exec;
+ * what names it in the refusal. rst_place dup3s tmp to f->fd with its
+ * close-on-exec flag. */
+int rst_move_up(int fd, int above, const char *what);
+void rst_place(int tmp, const struct sv_rimg_fd *f);
+
+/* restore-pipes.c. rst_pipe_restore makes the pipe or FIFO of fds[i]
+ * and every fd of it, if fds[i] is its first fd (otherwise nothing);
+ * base is rst_files_restore's. */
+int rst_is_pipe_kind(uint32_t kind);
+void rst_pipe_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds, uint32_t i,
+		      const uint8_t *data, int base);
+
+/* restore-kobjects.c. An eventfd; an epoll fd, empty; and, once every fd
+ * is in place, every epoll fd's interest list. */
+void rst_eventfd_restore(const struct sv_rimg_fd *f, int base);
+void rst_timerfd_restore(const struct sv_rimg_fd *f, int base);
+void rst_signalfd_restore(const struct sv_rimg_fd *f, int base);
+void rst_epoll_create(const struct sv_rimg_fd *f, int base);
+void rst_epoll_fill(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds,
+		    const uint8_t *data);
+
+/* restore-unix.c. The UNIX socket (pair) of fds[i] and its fds, if fds[i]
+ * is its first fd (otherwise nothing). */
+void rst_unix_restore(const struct sv_rimg_fd *fds, uint32_t nfds, uint32_t i, const uint8_t *data,
+		      int base);
+
+/* restore-inet.c. An IPv4/IPv6 socket, bound and listening again. */
+void rst_inet_restore(const struct sv_rimg_fd *f, const uint8_t *data, int base);
+
+/* restore-locks.c. Takes the flock and OFD locks of the image's fds (all
+ * made) and lists the POSIX ones in rst_posix_locks for the blob. */
+extern struct rst_posix_lock *rst_posix_locks;
+extern uint32_t rst_nposix_locks;
+void rst_locks_take(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds,
+		    const uint8_t *data);
 
 /* mkdir -p of the directories above path (restore-common.c). */
 void rst_mkdir_parents(const char *path);

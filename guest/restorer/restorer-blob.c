@@ -138,6 +138,8 @@ static void check(long r, const char *what, uint64_t addr)
 		fail(what, addr, r);
 }
 
+#include "blob-creds.h" /* take_creds, after sys and check */
+
 /* Page-aligned copy, a word at a time (there is no libc here). */
 static void copy_pages(uint64_t dst, uint64_t src, uint64_t len)
 {
@@ -327,6 +329,8 @@ __attribute__((noreturn, used)) void rst_thread_main(struct rst_thread *t)
 	requeue_signals(t->sigqueue, t->nsigqueue, t->sigpending);
 	set_and_wake(&t->ready, RST_THREAD_READY);
 	wait_until(t->stage, RST_STAGE_GO);
+	if (t->creds->set)
+		take_creds(t->creds);
 	arch_sigreturn(t->sigframe_sp);
 }
 
@@ -392,6 +396,14 @@ __attribute__((noreturn, used, noipa)) void rst_restore(struct rst_args *a)
 	/* The image and the mapped files are no longer needed; the process's
 	 * own fds are all below them (restore-files.c). */
 	check(sys(__NR_close_range, a->close_from, ~0u, 0), "close_range", a->close_from);
+	/* POSIX locks only now: that close dropped any the process held on
+	 * the same files (restore-locks.c) */
+	for (uint32_t i = 0; i < a->nposix_locks; i++)
+		check(sys(__NR_fcntl, a->posix_locks[i].fd, 6 /* F_SETLK */,
+			  (long)&a->posix_locks[i].type),
+		      "fcntl(F_SETLK) of a POSIX lock", (uint64_t)a->posix_locks[i].fd);
+	if (a->creds.set)
+		take_creds(&a->creds);
 	/* every thread goes on from here, none before all are in place */
 	set_and_wake(&a->stage, RST_STAGE_GO);
 	arch_sigreturn(a->sigframe_sp);

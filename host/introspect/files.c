@@ -12,9 +12,11 @@
  * with the SV_TASK_FD_* keys (include/snapvm/snapshot-task-keys.h): mode
  * is f_mode (FMODE_READ 1, FMODE_WRITE 2), pipe_data a pipe's unread
  * bytes, oldest first.
- * Kinds restore cannot recreate (sockets, anonymous inodes such as epoll
- * or eventfd) are refused here, naming the fd: better a checkpoint that
- * fails now than a snapshot that cannot come back.
+ * A pipe whose inode is not on pipefs is a named FIFO (kind fifo, with its
+ * path); anonymous inodes (eventfd, epoll...) are fd-anon.c's.
+ * Kinds restore cannot recreate (sockets, timerfd, signalfd...) are
+ * refused here or there, naming the fd: better a checkpoint that fails
+ * now than a snapshot that cannot come back.
  */
 #include <string.h>
 
@@ -38,11 +40,14 @@
 #define S_IFDIR_ 0040000u
 #define S_IFCHR_ 0020000u
 #define S_IFIFO_ 0010000u
+/* pipefs's s_magic (include/uapi/linux/magic.h): an anonymous pipe; a
+ * FIFO's inode lives on the filesystem it was made on */
+#define PIPEFS_MAGIC_ 0x50495045u
 
 typedef struct {
 	guint64 files, fdt, max_fds, fd, open_fds, cloexec;
-	guint64 f_path, f_inode, f_flags, f_mode, f_pos, i_mode, i_pipe;
-	guint64 p_head, p_tail, p_ring_size, p_bufs, b_page, b_offset, b_len, buf_size;
+	guint64 f_path, f_inode, f_flags, f_mode, f_pos, i_mode, i_pipe, i_sb, i_nlink, s_magic;
+	guint64 p_head, p_tail, p_ring_size, p_bufs, b_page, b_offset, b_len, buf_size, page_size;
 } FileLayout;
 
 static gboolean file_layout(const SvIntrospect *in, FileLayout *l, GError **error)
@@ -61,6 +66,9 @@ static gboolean file_layout(const SvIntrospect *in, FileLayout *l, GError **erro
 		{ "file", "f_pos", &l->f_pos },
 		{ "inode", "i_mode", &l->i_mode },
 		{ "inode", "i_pipe", &l->i_pipe },
+		{ "inode", "i_sb", &l->i_sb },
+		{ "inode", "i_nlink", &l->i_nlink },
+		{ "super_block", "s_magic", &l->s_magic },
 		{ "pipe_inode_info", "head", &l->p_head },
 		{ "pipe_inode_info", "tail", &l->p_tail },
 		{ "pipe_inode_info", "ring_size", &l->p_ring_size },
@@ -152,6 +160,27 @@ static GVariant *pipe_data(const SvIntrospect *in, const FileLayout *l, guint64 
 	return g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, data->data, data->len, 1);
 }
 
+/* Whether a pipe inode is a named FIFO (not on pipefs); an unlinked one
+ * is refused: its name is gone, and what it was is no longer there to
+ * make again (carrying unlinked files is for later). */
+static gboolean is_fifo(const SvIntrospect *in, const FileLayout *l, guint64 inode, guint32 pid,
+			guint fd, gboolean *ret_fifo, GError **error)
+{
+	guint64 sb, magic, nlink;
+	if (!rd(in, inode + l->i_sb, 8, &sb, error) || !rd(in, sb + l->s_magic, 8, &magic, error) ||
+	    !rd(in, inode + l->i_nlink, 4, &nlink, error))
+		return FALSE;
+	*ret_fifo = (magic & 0xffffffffu) != PIPEFS_MAGIC_;
+	if (*ret_fifo && (nlink & 0xffffffffu) == 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "guest pid %u: fd %u is a named FIFO that has been unlinked; snapvm "
+			    "restores FIFOs that still have their name",
+			    pid, fd);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static gboolean bit(const guint8 *map, guint i)
 {
 	return (map[i / 8] >> (i % 8)) & 1;
@@ -198,6 +227,8 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		stdio_files = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	g_autoptr(GPtrArray)
 		entries = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_dict_unref);
+	g_autoptr(GHashTable)
+		posix_locks = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	for (guint fd = 0; fd < max_fds; fd++) {
 		guint64 file, inode, flags, mode, pos, i_mode;
 		if (!bit(open, fd))
@@ -213,19 +244,12 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		    !rd(in, inode + l.i_mode, 2, &i_mode, error))
 			return NULL;
 		const char *kind = kind_of((guint32)i_mode);
-		if (!strcmp(kind, SV_TASK_FD_KIND_SOCKET) || !strcmp(kind, SV_TASK_FD_KIND_ANON) ||
-		    !strcmp(kind, SV_TASK_FD_KIND_BLK) || !strcmp(kind, SV_TASK_FD_KIND_LINK)) {
+		if (!strcmp(kind, SV_TASK_FD_KIND_BLK) || !strcmp(kind, SV_TASK_FD_KIND_LINK)) {
 			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-				    "guest pid %u: fd %u is %s%s; snapvm checkpoints regular files, "
-				    "directories, character devices and pipes only",
+				    "guest pid %u: fd %u is a %s; snapvm cannot checkpoint it",
 				    ref->pid, fd,
-				    !strcmp(kind, SV_TASK_FD_KIND_ANON) ? "an " : "a ",
-				    !strcmp(kind, SV_TASK_FD_KIND_ANON)
-					    ? "anonymous inode (epoll, eventfd, "
-					      "signalfd, timerfd...)"
-				    : !strcmp(kind, SV_TASK_FD_KIND_BLK)  ? "block device"
-				    : !strcmp(kind, SV_TASK_FD_KIND_LINK) ? "symbolic link (O_PATH)"
-									  : "socket");
+				    !strcmp(kind, SV_TASK_FD_KIND_BLK) ? "block device"
+								       : "symbolic link (O_PATH)");
 			return NULL;
 		}
 		GVariantDict *d = g_variant_dict_new(NULL);
@@ -239,10 +263,27 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		g_variant_dict_insert(d, SV_TASK_FD_I_MODE, "u", (guint32)i_mode);
 		g_variant_dict_insert(d, SV_TASK_FD_FILE, "t", file);
 		guint64 pipe = 0;
+		gboolean fifo = FALSE;
 		if (!strcmp(kind, SV_TASK_FD_KIND_PIPE)) {
-			if (!rd(in, inode + l.i_pipe, 8, &pipe, error))
+			if (!rd(in, inode + l.i_pipe, 8, &pipe, error) ||
+			    !is_fifo(in, &l, inode, ref->pid, fd, &fifo, error))
 				return NULL;
 			g_variant_dict_insert(d, SV_TASK_FD_PIPE, "t", pipe);
+		}
+		if (!strcmp(kind, SV_TASK_FD_KIND_ANON)) {
+			if (!sv_introspect_fd_anon(in, ref->pid, fd, file, d, error))
+				return NULL;
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_SOCKET)) {
+			g_variant_dict_insert(d, SV_TASK_FD_KIND, "s", SV_TASK_FD_KIND_UNIX);
+			if (!sv_introspect_fd_socket(in, ref->pid, fd, file, d, error))
+				return NULL;
+		} else if (fifo) {
+			g_variant_dict_insert(d, SV_TASK_FD_KIND, "s", SV_TASK_FD_KIND_FIFO);
+			g_autofree char *path = sv_introspect_path(in, file + l.f_path, error);
+			if (!path)
+				return NULL;
+			g_variant_dict_insert(d, SV_TASK_FD_PATH, "s", path);
+		} else if (pipe) {
 			guint ends = GPOINTER_TO_UINT(g_hash_table_lookup(pipe_ends, &pipe));
 			ends |= (guint)(mode & 3) | (fd <= 2 ? 4u : 0u);
 			g_hash_table_replace(pipe_ends, g_memdup2(&pipe, sizeof(pipe)),
@@ -252,6 +293,11 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 			if (!path)
 				return NULL;
 			g_variant_dict_insert(d, SV_TASK_FD_PATH, "s", path);
+			if ((!strcmp(kind, SV_TASK_FD_KIND_FILE) ||
+			     !strcmp(kind, SV_TASK_FD_KIND_DIR)) &&
+			    !sv_introspect_fd_locks(in, ref->pid, fd, file, inode, (guint32)mode,
+						    files, posix_locks, d, error))
+				return NULL;
 		}
 	}
 	/* stdio, and each pipe's bytes once (on its first fd) */
@@ -267,7 +313,9 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		g_variant_dict_lookup(d, SV_TASK_FD_PIPE, "t", &pipe);
 		g_variant_dict_lookup(d, SV_TASK_FD_FILE, "t", &file);
 		gboolean stdio = FALSE;
-		if (pipe) {
+		if (pipe && !strcmp(kind, SV_TASK_FD_KIND_FIFO)) {
+			stdio = FALSE; /* snapvm wires stdio with anonymous pipes only */
+		} else if (pipe) {
 			guint ends = GPOINTER_TO_UINT(g_hash_table_lookup(pipe_ends, &pipe));
 			stdio = (ends & 4) && (ends & 3) != 3;
 		} else if (fd <= 2 && !strcmp(kind, SV_TASK_FD_KIND_CHR)) {

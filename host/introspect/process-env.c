@@ -17,7 +17,7 @@
  * therefore fires late by at most that lag, never early. VIRTUAL and PROF
  * are left as expiry minus the task's utime (+ stime), the samples the
  * kernel compares them against (kernel/time/posix-cpu-timers.c).
- * POSIX timers (timer_create) are refused: restore cannot recreate them.
+ * POSIX timers (timer_create) are posix-timers.c's.
  */
 #include <string.h>
 
@@ -39,25 +39,32 @@ static gboolean rd(const SvIntrospect *in, guint64 va, guint size, guint64 *v, G
 	return TRUE;
 }
 
-/* CLOCK_MONOTONIC at the guest's last timekeeping update, in ns. */
-static gboolean guest_monotonic(const SvIntrospect *in, guint64 *ret, GError **error)
+gboolean sv_introspect_timekeeper(const SvIntrospect *in, guint64 *ret, GError **error)
 {
-	guint64 tk_core, seq_size, tk, base, xtime, shift;
+	guint64 tk_core, seq_size;
 	if (!sv_kallsyms_lookup(in->syms, "tk_core", &tk_core, NULL)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-			    "the guest kernel has no symbol tk_core (needed for ITIMER_REAL)");
+			    "the guest kernel has no symbol tk_core (needed for its clocks)");
 		return FALSE;
 	}
 	/* tk_core is an anonymous struct { seqcount_raw_spinlock_t seq;
 	 * struct timekeeper timekeeper; }: the timekeeper follows the seqcount
 	 * at its 8-byte alignment */
-	if (!sv_kernel_types_size(in->types, "seqcount_raw_spinlock", NULL, &seq_size, error) ||
+	if (!sv_kernel_types_size(in->types, "seqcount_raw_spinlock", NULL, &seq_size, error))
+		return FALSE;
+	*ret = tk_core + ((seq_size + 7) & ~7ull);
+	return TRUE;
+}
+
+gboolean sv_introspect_guest_monotonic(const SvIntrospect *in, guint64 *ret, GError **error)
+{
+	guint64 tk, base, xtime, shift;
+	if (!sv_introspect_timekeeper(in, &tk, error) ||
 	    !sv_kernel_types_offset(in->types, "timekeeper", "tkr_mono.base", &base, error) ||
 	    !sv_kernel_types_offset(in->types, "timekeeper", "tkr_mono.xtime_nsec", &xtime,
 				    error) ||
 	    !sv_kernel_types_offset(in->types, "timekeeper", "tkr_mono.shift", &shift, error))
 		return FALSE;
-	tk = tk_core + ((seq_size + 7) & ~7ull);
 	guint64 b, x, s;
 	if (!rd(in, tk + base, 8, &b, error) || !rd(in, tk + xtime, 8, &x, error) ||
 	    !rd(in, tk + shift, 4, &s, error))
@@ -85,19 +92,8 @@ static gboolean add_itimers(const SvIntrospect *in, const SvTaskRef *ref, guint6
 	    !sv_kernel_types_offset(in->types, "task_struct", "utime", &utime, error) ||
 	    !sv_kernel_types_offset(in->types, "task_struct", "stime", &stime, error))
 		return FALSE;
-	/* a list_head up to 6.9 (empty: next points at itself), an
-	 * hlist_head since (empty: first is NULL); told apart by BTF size */
-	guint64 next, posix_size;
-	if (!sv_kernel_types_size(in->types, "signal_struct", "posix_timers", &posix_size, error) ||
-	    !rd(in, signal + posix, 8, &next, error))
+	if (!sv_introspect_posix_timers(in, ref, signal, d, error))
 		return FALSE;
-	if (posix_size == 8 ? next != 0 : next != signal + posix) {
-		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "guest pid %u has POSIX timers (timer_create); snapvm cannot "
-			    "checkpoint them yet",
-			    ref->pid);
-		return FALSE;
-	}
 	guint64 st, exp, inc;
 	if (!rd(in, signal + timer + state, 1, &st, error) ||
 	    !rd(in, signal + timer + expires, 8, &exp, error) ||
@@ -114,7 +110,7 @@ static gboolean add_itimers(const SvIntrospect *in, const SvTaskRef *ref, guint6
 					      exp, inc);
 			goto cpu_timers;
 		}
-		if (!in->clock_hint_ns && !guest_monotonic(in, &now, error))
+		if (!in->clock_hint_ns && !sv_introspect_guest_monotonic(in, &now, error))
 			return FALSE;
 		/* A periodic timer that fired is not queued again until its
 		 * SIGALRM is dequeued (dequeue_signal, kernel/signal.c, forwards
@@ -206,5 +202,5 @@ gboolean sv_introspect_process_env(const SvIntrospect *in, const SvTaskRef *ref,
 	for (guint64 i = 0; i < ngroups; i++)
 		g_variant_builder_add(&gb, "u", sv_get_le32(gids + 4 * i));
 	g_variant_dict_insert_value(d, SV_TASK_GROUPS, g_variant_builder_end(&gb));
-	return add_itimers(in, ref, signal, d, error);
+	return add_itimers(in, ref, signal, d, error) && sv_introspect_caps(in, ref, d, error);
 }

@@ -83,7 +83,8 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 						      "fd %u is marked as stdio but is not fd 0-2 or "
 						      "a dup of one",
 						      fd);
-		} else if (!strcmp(kind, SV_TASK_FD_KIND_PIPE)) {
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_PIPE) ||
+			   !strcmp(kind, SV_TASK_FD_KIND_FIFO)) {
 			if (!pipe)
 				return sv_rimg_refuse(error, "fd %u is a pipe without an identity",
 						      fd);
@@ -95,6 +96,14 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			e.pipe = GPOINTER_TO_UINT(idx);
 			e.kind = (flags & O_ACCMODE_) == O_RDONLY_ ? SV_RIMG_FD_PIPE_READ
 								   : SV_RIMG_FD_PIPE_WRITE;
+			if (!strcmp(kind, SV_TASK_FD_KIND_FIFO)) {
+				if (!path || path[0] != '/')
+					return sv_rimg_refuse(error, "fd %u (a FIFO) has no path",
+							      fd);
+				e.kind = SV_RIMG_FD_FIFO;
+				e.path_off = sv_rimg_add_string(t, path);
+				e.i_mode = entry.i_mode;
+			}
 			gsize n = 0;
 			const guint8 *b = entry.pipe_data
 						  ? g_variant_get_fixed_array(entry.pipe_data, &n,
@@ -122,10 +131,41 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			e.kind = SV_RIMG_FD_PATH;
 			e.path_off = sv_rimg_add_string(t, path);
 			e.pos = pos;
+			if (entry.locks && e.dup_of < 0 && !sv_rimg_fd_locks(t, &entry, &e, error))
+				return FALSE;
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_EVENTFD)) {
+			if (!sv_rimg_fd_eventfd(&entry, &e, error))
+				return FALSE;
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_TIMERFD)) {
+			if (!sv_rimg_fd_timerfd(&entry, &e, error))
+				return FALSE;
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_SIGNALFD)) {
+			if (!sv_rimg_fd_signalfd(&entry, &e, error))
+				return FALSE;
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_UNIX)) {
+			guint64 pair;
+			if (!sv_rimg_fd_unix(t, fds, &entry, &e, &pair, error))
+				return FALSE;
+			/* pairs share the pipes' numbering: a guest address
+			 * names either a pipe or a sock, never both */
+			gpointer idx;
+			if (!g_hash_table_lookup_extended(pipes, &pair, NULL, &idx)) {
+				idx = GUINT_TO_POINTER(g_hash_table_size(pipes));
+				g_hash_table_insert(pipes, g_memdup2(&pair, sizeof(pair)), idx);
+			}
+			e.pipe = GPOINTER_TO_UINT(idx);
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_INET)) {
+			if (!sv_rimg_fd_inet(t, &entry, &e, error))
+				return FALSE;
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_EPOLL)) {
+			if (!sv_rimg_fd_epoll(t, fds, &entry, &e, error))
+				return FALSE;
 		} else {
 			return sv_rimg_refuse(error,
 					      "fd %u is a %s; restore recreates files, directories, "
-					      "devices and pipes only",
+					      "devices, pipes, FIFOs, eventfds, timerfds, "
+					      "signalfds, unbound UNIX sockets, listening or "
+					      "unconnected IP sockets and epoll fds only",
 					      fd, kind);
 		}
 		g_array_append_val(out, e);
@@ -154,6 +194,38 @@ static void timer(GVariant *task, const char *key, guint64 out[2])
 		g_variant_get(v, "(tt)", &out[0], &out[1]);
 }
 
+/* The ids and capabilities, for the blob to switch to last: it needs root
+ * until then (PR_SET_MM_MAP's exe_fd wants CAP_CHECKPOINT_RESTORE). */
+static gboolean creds(struct sv_rimg_header *h, GVariant *task, GError **error)
+{
+	static const char *const ids[] = { SV_TASK_UID, SV_TASK_EUID, SV_TASK_SUID, SV_TASK_FSUID,
+					   SV_TASK_GID, SV_TASK_EGID, SV_TASK_SGID, SV_TASK_FSGID };
+	guint32 v[8] = { 0 };
+	gboolean root = TRUE;
+	for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
+		g_variant_lookup(task, ids[i], "u", &v[i]);
+		root &= v[i] == 0;
+	}
+	g_autoptr(GVariant) caps = g_variant_lookup_value(task, SV_TASK_CAPS,
+							  G_VARIANT_TYPE(SV_TASK_CAPS_TYPE));
+	if (!caps) {
+		for (guint i = 0; i < G_N_ELEMENTS(ids) && !root; i++)
+			if (v[i])
+				return sv_rimg_refuse(error,
+						      "the process ran with %s %u, and the "
+						      "snapshot predates capabilities: it cannot be "
+						      "restored as that user",
+						      ids[i], v[i]);
+		return TRUE; /* root, as the restorer */
+	}
+	memcpy(h->uids, v, sizeof(h->uids));
+	memcpy(h->gids, v + 4, sizeof(h->gids));
+	g_variant_get(caps, SV_TASK_CAPS_TYPE, &h->securebits, &h->caps[0], &h->caps[1],
+		      &h->caps[2], &h->caps[3], &h->caps[4]);
+	h->flags |= SV_RIMG_CREDS;
+	return TRUE;
+}
+
 gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error)
 {
 	struct sv_rimg_header *h = &t->h;
@@ -162,7 +234,7 @@ gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error)
 	if (!fds)
 		return TRUE; /* a snapshot from before fds were captured */
 	h->flags |= SV_RIMG_FDS;
-	if (!add_fds(t, fds, error))
+	if (!add_fds(t, fds, error) || !sv_rimg_posix_timers_build(t, task, error))
 		return FALSE;
 	h->data_len = t->fd_data->len;
 	const char *cwd = "";
@@ -219,19 +291,5 @@ gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error)
 	timer(task, SV_TASK_ITIMER_REAL, h->itimers[0]);
 	timer(task, SV_TASK_ITIMER_VIRTUAL, h->itimers[1]);
 	timer(task, SV_TASK_ITIMER_PROF, h->itimers[2]);
-	/* Restoring other credentials needs the switch after the blob's
-	 * PR_SET_MM_MAP (exe_fd needs CAP_CHECKPOINT_RESTORE), in the per-arch
-	 * blob: not done yet, so refused rather than run as root. */
-	static const char *const ids[] = { SV_TASK_UID, SV_TASK_EUID, SV_TASK_SUID, SV_TASK_FSUID,
-					   SV_TASK_GID, SV_TASK_EGID, SV_TASK_SGID, SV_TASK_FSGID };
-	for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
-		guint32 v = 0;
-		if (g_variant_lookup(task, ids[i], "u", &v) && v != 0)
-			return sv_rimg_refuse(
-				error,
-				"the process ran with %s %u; restoring a process that is not "
-				"root is not supported yet",
-				ids[i], v);
-	}
-	return TRUE;
+	return creds(h, task, error);
 }

@@ -9,6 +9,7 @@
  *   restore-image-memory.c  MM (fields, auxv), VMAS and the files they map,
  *                           PAGEMAP (the pages the image restores)
  *   restore-image-fds.c     TASK's fds and process environment
+ *   restore-image-kobjects.c  fds on anonymous inodes (eventfd, epoll)
  *   restore-image-tables.c  the tables, and what the parts share: strings,
  *                           the files to put in the guest, refusals
  *
@@ -22,6 +23,7 @@
 
 #include "snapvm/restore-image-format.h"
 #include "host/restore/restore-image-build.h"
+#include "host/snapshot/snapshot-fds.h"
 #include "host/snapshot/snapshot-reader.h"
 
 /* The image while it is built: its header (the parts fill their fields,
@@ -51,7 +53,7 @@ typedef struct SvRimgTables {
 	/* fds part */
 	GArray *fds;	     /* struct sv_rimg_fd, by number */
 	GArray *groups;	     /* guint32 */
-	GByteArray *fd_data; /* pipes' unread bytes */
+	GByteArray *fd_data; /* pipes' unread bytes, epoll interest lists */
 	/* the threads besides the leader (task part) */
 	GArray *threads;	 /* struct sv_rimg_thread */
 	GArray *thread_regs;	 /* struct sv_rimg_named, a slice per thread */
@@ -110,5 +112,27 @@ gboolean sv_rimg_fs_build(SvRimgTables *t, GVariant *fs, GError **error);
  * groups and pipe data. A snapshot without an "fds" entry gives an image
  * without SV_RIMG_FDS. */
 gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error);
+
+/* restore-image-timers.c: the TASK's POSIX timers into t->fd_data, h's
+ * ntimers and timers_off. */
+gboolean sv_rimg_posix_timers_build(SvRimgTables *t, GVariant *task, GError **error);
+
+/* restore-image-kobjects.c: entry's record e, of an eventfd, a timerfd,
+ * a signalfd; of an
+ * epoll fd (its interest list into t->fd_data, each target checked
+ * against the snapshot's fds list). */
+gboolean sv_rimg_fd_eventfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError **error);
+gboolean sv_rimg_fd_timerfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError **error);
+gboolean sv_rimg_fd_signalfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError **error);
+/* restore-image-locks.c: the locks entry holds, into t->fd_data as e's. */
+gboolean sv_rimg_fd_locks(SvRimgTables *t, const SvSnapFd *entry, struct sv_rimg_fd *e,
+			  GError **error);
+/* ret_pair: the socket's pair identity (the same for both ends) */
+gboolean sv_rimg_fd_unix(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
+			 struct sv_rimg_fd *e, guint64 *ret_pair, GError **error);
+gboolean sv_rimg_fd_inet(SvRimgTables *t, const SvSnapFd *entry, struct sv_rimg_fd *e,
+			 GError **error);
+gboolean sv_rimg_fd_epoll(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
+			  struct sv_rimg_fd *e, GError **error);
 
 #endif

@@ -9,6 +9,7 @@
 typedef struct SvSnapFd {
 	guint32 fd;
 	guint32 flags;
+	guint32 i_mode;	    /* the inode's type and permissions, 0 if missing */
 	const char *kind;   /* "file", "pipe", ...; NULL if missing */
 	const char *path;   /* NULL if none */
 	const char *sha256; /* of the carried contents; "" if none */
@@ -19,6 +20,18 @@ typedef struct SvSnapFd {
 	gboolean cloexec;
 	gboolean stdio;	     /* one of snapvm's stdio wirings */
 	GVariant *pipe_data; /* unread pipe bytes (ay), NULL if none */
+	/* an eventfd's */
+	gboolean has_eventfd;
+	guint64 eventfd_count;
+	gboolean eventfd_semaphore;
+	GVariant *epoll;	/* an epoll fd's interest list (SV_TASK_FD_EPOLL_TYPE) */
+	GVariant *timerfd;	/* a timerfd's state (SV_TASK_FD_TIMERFD_TYPE) */
+	GVariant *socket;	/* SV_TASK_FD_SOCKET_TYPE */
+	GVariant *socket_queue; /* aay */
+	GVariant *inet;		/* SV_TASK_FD_INET_TYPE */
+	GVariant *locks;	/* locks held through it (SV_TASK_FD_LOCKS_TYPE) */
+	gboolean has_signalfd;
+	guint64 signalfd_mask;
 } SvSnapFd;
 
 /* Fills e from entry; strings point into entry, which must outlive e.

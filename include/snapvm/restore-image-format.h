@@ -24,7 +24,8 @@
  *            sv_rimg_fd[nfds]       (open fds, by number)
  *            uint32_t groups[ngroups]
  *            sv_rimg_fsent[nfsents] (files the guest wrote, parents first)
- *            uint8_t data[data_len] (pipes' unread bytes)
+ *            uint8_t data[data_len] (pipes' unread bytes, epoll interest lists,
+ *                                    locks, POSIX timers)
  *            sv_rimg_thread[nthreads]            (threads besides the leader)
  *            sv_rimg_named[nthread_regs]         (their registers, a slice each)
  *            sv_rimg_sigqueue[nthread_sigqueue]  (their queued signals, a slice each)
@@ -76,6 +77,9 @@ enum {
 	 * process gets exactly those fds; without it (older snapshots) it
 	 * keeps fds 0-2 and nothing else */
 	SV_RIMG_FDS = 1u << 2,
+	/* the process's credentials are in the header (uids, gids,
+	 * securebits, caps): the restorer takes them on last */
+	SV_RIMG_CREDS = 1u << 3,
 };
 
 /* sv_rimg_fd.kind */
@@ -84,9 +88,66 @@ enum {
 	SV_RIMG_FD_PATH = 2,  /* reopened by path: file, directory, device */
 	SV_RIMG_FD_PIPE_READ = 3,
 	SV_RIMG_FD_PIPE_WRITE = 4,
+	/* a named FIFO: made at path_off (mode i_mode) if the guest lacks
+	 * it, its unread bytes as a pipe's; pipe says which one */
+	SV_RIMG_FD_FIFO = 5,
+	/* eventfd: value[0] = its count, kind_flags = its EFD_SEMAPHORE bit */
+	SV_RIMG_FD_EVENTFD = 6,
+	/* epoll: data_off/data_len hold its sv_rimg_epoll_item[] (interest
+	 * list), added once every fd is in place */
+	SV_RIMG_FD_EPOLL = 7,
+	/* timerfd: kind_flags = its clockid, | SV_RIMG_TIMERFD_ABSTIME when
+	 * value[0] is an absolute CLOCK_REALTIME expiry, not the time left
+	 * (ns; 0: disarmed); value[1] = interval ns; value[2] = expirations
+	 * not yet read */
+	SV_RIMG_FD_TIMERFD = 8,
+	/* signalfd: value[0] = its mask, signal n as bit n-1 */
+	SV_RIMG_FD_SIGNALFD = 9,
+	/* an unbound UNIX socket: pipe = which pair (both ends alike; a lone
+	 * socket has its own); kind_flags = its end (0/1) | sk_shutdown << 8;
+	 * value[] = type, sk_sndbuf, sk_rcvbuf; data_off/data_len = the
+	 * messages unread in its receive queue, each a uint32_t length then
+	 * its bytes (sent again through its peer) */
+	SV_RIMG_FD_UNIX = 10,
+	/* an IPv4/IPv6 socket bound again (if it was) and listening again
+	 * (if it was): value[0] = family | type << 16, value[1] = port |
+	 * backlog << 32, kind_flags = SV_RIMG_INET_*, data_off/data_len = its
+	 * address (4 or 16 bytes, network order) */
+	SV_RIMG_FD_INET = 11,
 	/* an open file of a memory-only file (SV_RIMG_MEMFILE_*): reopened
 	 * through /proc/self/fd of the file the restorer made */
-	SV_RIMG_FD_MEMFILE = 5,
+	SV_RIMG_FD_MEMFILE = 12,
+};
+enum {
+	SV_RIMG_INET_REUSEADDR = 1,
+	SV_RIMG_INET_REUSEPORT = 2,
+	SV_RIMG_INET_V6ONLY = 4,
+	SV_RIMG_INET_LISTEN = 8,
+};
+#define SV_RIMG_TIMERFD_ABSTIME (1u << 16)
+
+/* A lock held through an SV_RIMG_FD_PATH fd (its data_off/data_len hold
+ * them; none on a dup): flock and OFD locks belong to its open file, a
+ * POSIX one to the process (taken last, once the restorer's own fds of
+ * the same files are closed: closing any fd of a file drops them). */
+enum {
+	SV_RIMG_LOCK_FLOCK = 1,
+	SV_RIMG_LOCK_POSIX = 2,
+	SV_RIMG_LOCK_OFD = 3,
+};
+struct sv_rimg_lock {
+	uint32_t kind;	/* SV_RIMG_LOCK_* */
+	uint32_t write; /* 1: F_WRLCK / LOCK_EX; 0: F_RDLCK / LOCK_SH */
+	uint64_t start; /* first byte */
+	uint64_t len;	/* bytes; 0: to the end of the file */
+};
+
+/* One entry of an epoll fd's interest list: the target is the process's
+ * fd `fd` (already restored), watched for `events` with `data`. */
+struct sv_rimg_epoll_item {
+	int32_t fd;
+	uint32_t events; /* EPOLLIN... | EPOLLET | EPOLLONESHOT, as epoll_ctl takes them */
+	uint64_t data;
 };
 
 /* sv_rimg_file.memfile: a file that exists only in memory, made again
@@ -157,6 +218,29 @@ struct sv_rimg_header {
 	 * a single-threaded process */
 	uint32_t nthreads, nthread_regs, nthread_sigqueue, pad3;
 	uint64_t off_threads, off_thread_regs, off_thread_sigqueue, off_thread_fpu, thread_fpu_len;
+	/* credentials (SV_RIMG_CREDS): switched to last, in the blob */
+	uint32_t uids[4]; /* real, effective, saved, filesystem */
+	uint32_t gids[4];
+	uint32_t securebits;
+	uint32_t pad4;
+	/* capability n as bit n: inheritable, permitted, effective, bounding,
+	 * ambient */
+	uint64_t caps[5];
+	/* POSIX timers: sv_rimg_posix_timer[ntimers] at data + timers_off,
+	 * by id */
+	uint32_t ntimers;
+	uint32_t pad5;
+	uint64_t timers_off;
+};
+
+struct sv_rimg_posix_timer {
+	int32_t id; /* what timer_create must return: the process names it so */
+	int32_t clock;
+	int32_t notify; /* sigev_notify (SIGEV_SIGNAL, SIGEV_NONE, | SIGEV_THREAD_ID) */
+	int32_t signo;
+	uint64_t value;	   /* sigev_value */
+	uint64_t left;	   /* ns to its next expiry; 0: disarmed */
+	uint64_t interval; /* ns */
 };
 
 /* sv_rimg_fsent.kind */
@@ -214,7 +298,11 @@ struct sv_rimg_fd {
 	/* a dup: the fd (lower, made first) whose open file it shares, so
 	 * offset and status flags stay shared; -1 for none */
 	int32_t dup_of;
-	uint32_t memfile; /* SV_RIMG_FD_MEMFILE: index into the files */
+	uint32_t memfile;    /* SV_RIMG_FD_MEMFILE: index into the files */
+	uint32_t i_mode;     /* the inode's type and permissions (FIFOs: the mode to make) */
+	uint32_t kind_flags; /* per kind (SV_RIMG_FD_EVENTFD: EFD_SEMAPHORE) */
+	uint32_t pad;
+	uint64_t value[3]; /* per kind (see the kinds) */
 };
 
 struct sv_rimg_vma {

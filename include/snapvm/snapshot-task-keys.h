@@ -30,7 +30,7 @@
 #define SV_TASK_RSEQ_LEN "rseq_len"		  /* u: its length (32 before Linux 6.3) */
 #define SV_TASK_RSEQ_SIG "rseq_sig"		  /* u: its signature */
 
-/* u: credentials (task->cred); restore refuses any but 0 */
+/* u: credentials (task->cred); restore switches to them last */
 #define SV_TASK_UID "uid"
 #define SV_TASK_GID "gid"
 #define SV_TASK_SUID "suid"
@@ -39,6 +39,11 @@
 #define SV_TASK_EGID "egid"
 #define SV_TASK_FSUID "fsuid"
 #define SV_TASK_FSGID "fsgid"
+/* (securebits, inheritable, permitted, effective, bounding, ambient):
+ * capability n as bit n (host/introspect/creds.c); missing: the snapshot
+ * predates it, and restore refuses ids other than 0 */
+#define SV_TASK_CAPS "caps"
+#define SV_TASK_CAPS_TYPE "(uttttt)"
 
 /* ---- signals (task-state.c); sigsets are one u64, signal n as bit n-1 ---- */
 #define SV_TASK_SIGBLOCKED "sigblocked" /* t: the blocked mask */
@@ -81,6 +86,10 @@
  * (expiry on CLOCK_MONOTONIC, period); restore refuses it */
 #define SV_TASK_ITIMER_REAL_EXPIRES "itimer_real_expires"
 #define SV_TASK_ITIMER_TYPE "(tt)"
+/* POSIX timers (host/introspect/posix-timers.c): (id, clock, sigev_notify,
+ * signo, sigev_value, time left ns (0: disarmed), interval ns, 0) */
+#define SV_TASK_POSIX_TIMERS "posix_timers"
+#define SV_TASK_POSIX_TIMERS_TYPE "a(uuuutttt)"
 
 /* ---- open fds (checkpoint.c, entries from files.c) ---- */
 /* one a{sv} per fd, in fd order, with the SV_TASK_FD_* keys; missing:
@@ -97,22 +106,66 @@
 #define SV_TASK_FD_I_MODE "i_mode"	 /* u: the inode's type and permissions */
 #define SV_TASK_FD_FILE "file"		 /* t: the open file's identity: dups share it */
 #define SV_TASK_FD_PIPE "pipe"		 /* t: a pipe's identity, both ends alike */
-#define SV_TASK_FD_PATH "path"		 /* s: what it opened (not for pipes) */
+#define SV_TASK_FD_PATH "path"		 /* s: what it opened (not for anonymous pipes) */
 #define SV_TASK_FD_STDIO "stdio"	 /* b: one of snapvm's stdio wirings */
 #define SV_TASK_FD_PIPE_DATA "pipe_data" /* ay: a pipe's unread bytes, on one of its fds */
 #define SV_TASK_FD_SHA256 "sha256"	 /* s: a regular file's carried contents (FILES) */
 /* t: the file has no name, only this identity: the SV_TASK_MEMFILES entry
  * with that inode holds it (then there is no sha256) */
 #define SV_TASK_FD_INODE "inode"
+/* kernel objects behind anonymous inodes (host/introspect/fd-*.c) */
+#define SV_TASK_FD_EVENTFD_COUNT "eventfd_count"	 /* t: an eventfd's count */
+#define SV_TASK_FD_EVENTFD_SEMAPHORE "eventfd_semaphore" /* b: made with EFD_SEMAPHORE */
+/* an epoll fd's interest list: (the target's open file, as SV_TASK_FD_FILE;
+ * the fd it was added as; events; data; on the ready list), the ready
+ * ones first in ready-list order */
+#define SV_TASK_FD_EPOLL "epoll"
+#define SV_TASK_FD_EPOLL_TYPE "a(tuutb)"
+/* a timerfd: (clockid; TRUE: value is an absolute CLOCK_REALTIME expiry,
+ * FALSE: the time left; value ns, 0 if disarmed; interval ns; expirations
+ * not yet read) */
+#define SV_TASK_FD_TIMERFD "timerfd"
+#define SV_TASK_FD_TIMERFD_TYPE "(ubttt)"
+#define SV_TASK_FD_SIGNALFD_MASK "signalfd_mask" /* t: signal n as bit n-1 */
+/* the locks held through a file or directory fd (host/introspect/fd-locks.c):
+ * (SV_TASK_LOCK_*, F_RDLCK 0 / F_WRLCK 1, first byte, last byte); a
+ * process's POSIX lock is on one fd of its inode only */
+#define SV_TASK_FD_LOCKS "locks"
+#define SV_TASK_FD_LOCKS_TYPE "a(uutt)"
+/* a socket (host/introspect/fd-socket.c): (family, type, its identity,
+ * its peer's (0: none), sk_shutdown, sk_sndbuf, sk_rcvbuf); and the
+ * messages unread in its receive queue, oldest first */
+#define SV_TASK_FD_SOCKET "socket"
+#define SV_TASK_FD_SOCKET_TYPE "(uuttuuu)"
+#define SV_TASK_FD_SOCKET_QUEUE "socket_queue"
+/* an IPv4/IPv6 socket that needs no peer (fd-socket.c): (family, type,
+ * bound address (4 or 16 bytes, network order), port, listen backlog,
+ * SV_TASK_INET_* flags) */
+#define SV_TASK_FD_INET "inet"
+#define SV_TASK_FD_INET_TYPE "(uuayuuu)"
+#define SV_TASK_INET_REUSEADDR 1u
+#define SV_TASK_INET_REUSEPORT 2u
+#define SV_TASK_INET_V6ONLY 4u
+#define SV_TASK_INET_LISTEN 8u
+#define SV_TASK_LOCK_FLOCK 1u
+#define SV_TASK_LOCK_POSIX 2u
+#define SV_TASK_LOCK_OFD 3u
 
 #define SV_TASK_FD_KIND_FILE "file"
 #define SV_TASK_FD_KIND_DIR "dir"
 #define SV_TASK_FD_KIND_CHR "chr"
 #define SV_TASK_FD_KIND_BLK "blk"
 #define SV_TASK_FD_KIND_PIPE "pipe"
-#define SV_TASK_FD_KIND_SOCKET "socket"
+#define SV_TASK_FD_KIND_FIFO "fifo"	/* a named pipe: pipe (identity), path, i_mode */
+#define SV_TASK_FD_KIND_SOCKET "socket" /* refused by older snapvm; kind unix now */
+#define SV_TASK_FD_KIND_INET "inet"	/* a listening/unconnected IP socket: inet */
+#define SV_TASK_FD_KIND_UNIX "unix"	/* an unbound UNIX socket: socket, socket_queue */
 #define SV_TASK_FD_KIND_LINK "link"
-#define SV_TASK_FD_KIND_ANON "anon" /* anon_inode: epoll, eventfd, signalfd, timerfd... */
+#define SV_TASK_FD_KIND_ANON "anon"	    /* anon_inode: epoll, eventfd, signalfd, timerfd... */
+#define SV_TASK_FD_KIND_EVENTFD "eventfd"   /* eventfd_count, eventfd_semaphore */
+#define SV_TASK_FD_KIND_EPOLL "epoll"	    /* epoll */
+#define SV_TASK_FD_KIND_TIMERFD "timerfd"   /* timerfd */
+#define SV_TASK_FD_KIND_SIGNALFD "signalfd" /* signalfd_mask */
 
 /* ---- files that exist only in the guest's memory (host/checkpoint/memfiles.c) ----
  * Unlinked files still open or mapped, O_TMPFILE files, memfds and shared

@@ -13,7 +13,12 @@
  * memory and blockread need the fd table (a file read through its fd, a
  * pipe fed by an ITIMER_REAL handler); fdenv checks fds at their numbers,
  * shared offsets, close-on-exec, O_NONBLOCK, a pipe's unread bytes, the
- * working directory, umask and RLIMIT_NOFILE after the restore.
+ * working directory, umask and RLIMIT_NOFILE after the restore; the
+ * kobj-<kind> workloads check pipe ends opened apart (each its own
+ * O_NONBLOCK), named FIFOs, eventfds, epoll interest lists, timerfds,
+ * signalfds, file locks (flock, OFD, POSIX), socketpairs and a process
+ * that is not root (ids, groups, capabilities), listening and unconnected
+ * IP sockets, POSIX timers.
  *
  * checkpoint --kill loses nothing: over checkpoints at random moments of a
  * fast-printing counter, what the original streamed before it was killed
@@ -54,10 +59,13 @@ static char *tmpdir;
 static char *snapvm;
 static char *fpu_snapshot;
 
-static const char *const workloads[] = { "counter",   "fpu",	 "tls",	    "memory",	"sleeper",
-					 "blockread", "fdenv",	 "handler", "unlinked", "ghost",
-					 "memfd",     "tmpfile", "shanon",  "aioring",	"fsfiles",
-					 "sysvshm",   "threads", NULL };
+static const char *const workloads[] = {
+	"counter", "fpu", "tls", "memory", "sleeper", "blockread", "fdenv", "handler", "unlinked",
+	"ghost", "memfd", "tmpfile", "shanon", "aioring", "fsfiles", "sysvshm", "threads",
+	/* kernel objects: tests/workloads/kobj.c */
+	"kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll", "kobj-timerfd", "kobj-signalfd",
+	"kobj-locks", "kobj-unix", "kobj-creds", "kobj-inet", "kobj-ptimers", NULL
+};
 
 static void require_guest(void)
 {
@@ -726,6 +734,18 @@ int main(int argc, char **argv)
 		{ "shanon", 60, 60, 800 },
 		{ "fsfiles", 60, 60, 800 },
 		{ "sysvshm", 60, 60, 800 },
+		/* kernel objects (kobj.c): each kind once, mid-run */
+		{ "kobj-pipes", 60, 60, 800 },
+		{ "kobj-fifo", 60, 60, 800 },
+		{ "kobj-eventfd", 60, 60, 800 },
+		{ "kobj-epoll", 60, 60, 800 },
+		{ "kobj-timerfd", 60, 60, 800 },
+		{ "kobj-signalfd", 60, 60, 800 },
+		{ "kobj-locks", 60, 60, 800 },
+		{ "kobj-unix", 60, 60, 800 },
+		{ "kobj-creds", 60, 60, 800 },
+		{ "kobj-inet", 60, 60, 800 },
+		{ "kobj-ptimers", 60, 60, 800 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */

@@ -4,7 +4,8 @@
  * as the flat restore image gets them (host/restore/restore-image-fds.c):
  * numbers, kinds, dups sharing an open file, pipe ends grouped with their
  * unread bytes, open files joining the carried-file table, cwd, umask,
- * rlimits, groups, timers; and the refusals.
+ * rlimits, groups, timers; named FIFOs, eventfds and epoll interest lists;
+ * and the refusals.
  */
 #include <string.h>
 
@@ -185,6 +186,352 @@ static void test_refusals(void)
 	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), ok, 1), 1000, "uid 1000");
 }
 
+/* The image part of a TASK dict with fds e[n], which must build. */
+static void build_ok(GVariant **e, gsize n, Out *o)
+{
+	g_autoptr(GVariant) task = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, n), 0);
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build(task, o, &error));
+	g_assert_no_error(error);
+}
+
+/* An entry of fd_entry's with more keys. */
+static GVariant *with(GVariant *entry, const char *key, GVariant *value)
+{
+	g_autoptr(GVariantDict) d = g_variant_dict_new(entry);
+	g_variant_unref(g_variant_ref_sink(entry));
+	g_variant_dict_insert_value(d, key, value);
+	return g_variant_dict_end(d);
+}
+
+/* A pipe end opened again (its own open file: no dup_of) stays a file of
+ * its own; a dup shares its first fd's; a FIFO keeps its path and mode,
+ * its bytes with it. */
+static void test_pipes_and_fifos(void)
+{
+	GVariant *e[] = {
+		fd_entry(10, "pipe", 0, 0, 0xa0, NULL, 0x77, "xy", FALSE, FALSE),
+		fd_entry(11, "pipe", 04001, 0, 0xa1, NULL, 0x77, NULL, FALSE, FALSE),
+		fd_entry(12, "pipe", 04001, 0, 0xa1, NULL, 0x77, NULL, FALSE, FALSE),
+		fd_entry(13, "pipe", 01, 0, 0xa2, NULL, 0x77, NULL, FALSE, FALSE),
+		with(fd_entry(20, "fifo", 04000, 0, 0xb0, "/tmp/q.fifo", 0x88, "fifo", FALSE,
+			      FALSE),
+		     "i_mode", g_variant_new_uint32(010640)),
+		with(fd_entry(21, "fifo", 01, 0, 0xb1, "/tmp/q.fifo", 0x88, NULL, FALSE, FALSE),
+		     "i_mode", g_variant_new_uint32(010640)),
+	};
+	Out o;
+	build_ok(e, G_N_ELEMENTS(e), &o);
+	g_assert_cmpint(fd_at(&o, 11)->dup_of, ==, -1);
+	g_assert_cmpint(fd_at(&o, 12)->dup_of, ==, 11);
+	g_assert_cmpint(fd_at(&o, 13)->dup_of, ==, -1); /* reopened: its own file */
+	g_assert_cmpuint(fd_at(&o, 13)->flags, ==, 01);
+	g_assert_cmpuint(fd_at(&o, 13)->pipe, ==, fd_at(&o, 10)->pipe);
+	const struct sv_rimg_fd *r = fd_at(&o, 20), *w = fd_at(&o, 21);
+	g_assert_cmpuint(r->kind, ==, SV_RIMG_FD_FIFO);
+	g_assert_cmpuint(w->kind, ==, SV_RIMG_FD_FIFO);
+	g_assert_cmpuint(r->pipe, ==, w->pipe);
+	g_assert_cmpuint(r->pipe, !=, fd_at(&o, 10)->pipe);
+	g_assert_cmpuint(r->i_mode, ==, 010640);
+	g_assert_cmpstr((const char *)o.strings->data + w->path_off, ==, "/tmp/q.fifo");
+	g_assert_cmpmem(o.fd_data->data + r->data_off, r->data_len, "fifo", 4);
+	out_clear(&o);
+	GVariant *nopath[] = { fd_entry(3, "fifo", 0, 0, 1, NULL, 9, NULL, FALSE, FALSE) };
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), nopath, 1), 0, "fd 3 (a FIFO)");
+}
+
+static GVariant *epoll_list(const guint64 (*items)[5], gsize n)
+{
+	g_autoptr(GVariantBuilder) b = g_variant_builder_new(G_VARIANT_TYPE("a(tuutb)"));
+	for (gsize i = 0; i < n; i++)
+		g_variant_builder_add(b, "(tuutb)", items[i][0], (guint32)items[i][1],
+				      (guint32)items[i][2], items[i][3], (gboolean)items[i][4]);
+	return g_variant_builder_end(b);
+}
+
+/* eventfd: count and EFD_SEMAPHORE; epoll: its items with their targets'
+ * fds, the idle edge-triggered ones first (kind_flags of them), then the
+ * ready ones in ready-list order, then the rest. */
+static void test_eventfd_epoll(void)
+{
+	static const guint64 items[][5] = {
+		/* file, fd, events, data, ready */
+		{ 0xe1, 41, 0x1, 0x4141, 1 },
+		{ 0xe0, 40, 0x1, 0x4040, 1 },
+		{ 0xe2, 42, 0x80000001u, 0x4242, 0 }, /* EPOLLET, idle */
+		{ 0xe3, 43, 0x4, 0x4343, 0 },
+	};
+	GVariant *e[] = {
+		with(with(fd_entry(30, "eventfd", 04002, 0, 0xc0, NULL, 0, NULL, FALSE, FALSE),
+			  "eventfd_count", g_variant_new_uint64(12345678901ull)),
+		     "eventfd_semaphore", g_variant_new_boolean(TRUE)),
+		with(fd_entry(39, "epoll", 02, 0, 0xd0, NULL, 0, NULL, TRUE, FALSE), "epoll",
+		     epoll_list(items, G_N_ELEMENTS(items))),
+		fd_entry(40, "chr", 0, 0, 0xe0, "/dev/null", 0, NULL, FALSE, FALSE),
+		fd_entry(41, "pipe", 0, 0, 0xe1, NULL, 0x66, NULL, FALSE, FALSE),
+		fd_entry(42, "pipe", 0, 0, 0xe2, NULL, 0x67, NULL, FALSE, FALSE),
+		fd_entry(43, "pipe", 1, 0, 0xe3, NULL, 0x67, NULL, FALSE, FALSE),
+	};
+	Out o;
+	build_ok(e, G_N_ELEMENTS(e), &o);
+	const struct sv_rimg_fd *ev = fd_at(&o, 30), *ep = fd_at(&o, 39);
+	g_assert_cmpuint(ev->kind, ==, SV_RIMG_FD_EVENTFD);
+	g_assert_cmpuint(ev->value[0], ==, 12345678901ull);
+	g_assert_cmpuint(ev->kind_flags, ==, 1);
+	g_assert_cmpuint(ev->flags, ==, 04002);
+	g_assert_cmpuint(ep->kind, ==, SV_RIMG_FD_EPOLL);
+	g_assert_cmpuint(ep->kind_flags, ==, 1);
+	g_assert_cmpuint(ep->data_len, ==, 4 * sizeof(struct sv_rimg_epoll_item));
+	static const gint32 order[] = { 42, 41, 40, 43 };
+	for (guint i = 0; i < 4; i++) {
+		struct sv_rimg_epoll_item it;
+		memcpy(&it, o.fd_data->data + ep->data_off + i * sizeof(it), sizeof(it));
+		g_assert_cmpint(it.fd, ==, order[i]);
+		g_assert_cmpuint(it.data, ==, 0x4040u + 0x101u * (guint)(order[i] - 40));
+	}
+	out_clear(&o);
+	/* an item whose fd now holds another file, or nothing */
+	static const guint64 stale[][5] = { { 0xe9, 40, 1, 0, 0 } };
+	GVariant *s1[] = {
+		with(fd_entry(39, "epoll", 02, 0, 0xd0, NULL, 0, NULL, TRUE, FALSE), "epoll",
+		     epoll_list(stale, 1)),
+		fd_entry(40, "chr", 0, 0, 0xe0, "/dev/null", 0, NULL, FALSE, FALSE),
+	};
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), s1, 2), 0,
+		"fd 39 (epoll) watches a file it was given as fd 40, which no longer holds it");
+	GVariant *s2[] = { fd_entry(30, "eventfd", 0, 0, 0xc0, NULL, 0, NULL, FALSE, FALSE) };
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), s2, 1), 0,
+		"fd 30 is an eventfd without its count");
+}
+
+/* timerfd: clock and ABSTIME in kind_flags, value/interval/ticks; a
+ * signalfd's mask; the clocks restore cannot make refused. */
+static void test_timerfd_signalfd(void)
+{
+	GVariant *e[] = {
+		with(fd_entry(50, "timerfd", 0, 0, 0xc0, NULL, 0, NULL, FALSE, FALSE), "timerfd",
+		     g_variant_new("(ubttt)", 1u, FALSE, (guint64)3000, (guint64)20, (guint64)7)),
+		with(fd_entry(51, "timerfd", 04000, 0, 0xc1, NULL, 0, NULL, FALSE, FALSE),
+		     "timerfd",
+		     g_variant_new("(ubttt)", 0u, TRUE, (guint64)1800000000000000000ull, (guint64)0,
+				   (guint64)0)),
+		with(fd_entry(60, "signalfd", 04000, 0, 0xc2, NULL, 0, NULL, FALSE, FALSE),
+		     "signalfd_mask", g_variant_new_uint64(0xa00)),
+	};
+	Out o;
+	build_ok(e, G_N_ELEMENTS(e), &o);
+	const struct sv_rimg_fd *t = fd_at(&o, 50), *a = fd_at(&o, 51), *s = fd_at(&o, 60);
+	g_assert_cmpuint(t->kind, ==, SV_RIMG_FD_TIMERFD);
+	g_assert_cmpuint(t->kind_flags, ==, 1);
+	g_assert_cmpuint(t->value[0], ==, 3000);
+	g_assert_cmpuint(t->value[1], ==, 20);
+	g_assert_cmpuint(t->value[2], ==, 7);
+	g_assert_cmpuint(a->kind_flags, ==, 0 | SV_RIMG_TIMERFD_ABSTIME);
+	g_assert_cmpuint(a->value[0], ==, 1800000000000000000ull);
+	g_assert_cmpuint(s->kind, ==, SV_RIMG_FD_SIGNALFD);
+	g_assert_cmpuint(s->value[0], ==, 0xa00);
+	out_clear(&o);
+	GVariant *alarm[] = {
+		with(fd_entry(50, "timerfd", 0, 0, 0xc0, NULL, 0, NULL, FALSE, FALSE), "timerfd",
+		     g_variant_new("(ubttt)", 8u, FALSE, (guint64)1, (guint64)0, (guint64)0))
+	};
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), alarm, 1), 0,
+		"fd 50 is a timerfd on clock 8");
+	GVariant *absmono[] = {
+		with(fd_entry(50, "timerfd", 0, 0, 0xc0, NULL, 0, NULL, FALSE, FALSE), "timerfd",
+		     g_variant_new("(ubttt)", 1u, TRUE, (guint64)1, (guint64)0, (guint64)0))
+	};
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), absmono, 1), 0,
+		"other than CLOCK_REALTIME");
+}
+
+/* Locks: on the fd's own record, in the kernel's terms turned into
+ * fcntl's (OFFSET_MAX: to the end, len 0); none for a dup; malformed
+ * ones refused. */
+static void test_locks(void)
+{
+	g_autoptr(GVariantBuilder) b = g_variant_builder_new(G_VARIANT_TYPE("a(uutt)"));
+	g_variant_builder_add(b, "(uutt)", 1u, 1u, (guint64)0, (guint64)G_MAXINT64);
+	g_variant_builder_add(b, "(uutt)", 3u, 1u, (guint64)0, (guint64)9);
+	g_variant_builder_add(b, "(uutt)", 2u, 0u, (guint64)300, (guint64)G_MAXINT64);
+	GVariant *locks = g_variant_ref_sink(g_variant_builder_end(b));
+	GVariant *e[] = {
+		with(fd_entry(70, "file", 02, 0, 0xb0, "/tmp/l", 0, NULL, FALSE, FALSE), "locks",
+		     locks),
+		with(fd_entry(74, "file", 02, 0, 0xb0, "/tmp/l", 0, NULL, FALSE, FALSE), "locks",
+		     locks),
+	};
+	g_autoptr(GVariant) task =
+		task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e, G_N_ELEMENTS(e)), 0);
+	g_variant_unref(locks);
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build(task, &o, &error));
+	g_assert_no_error(error);
+	const struct sv_rimg_fd *f = fd_at(&o, 70), *dup = fd_at(&o, 74);
+	g_assert_cmpuint(f->data_len, ==, 3 * sizeof(struct sv_rimg_lock));
+	g_assert_cmpuint(dup->data_len, ==, 0);
+	struct sv_rimg_lock lk[3];
+	memcpy(lk, o.fd_data->data + f->data_off, sizeof(lk));
+	g_assert_cmpuint(lk[0].kind, ==, SV_RIMG_LOCK_FLOCK);
+	g_assert_cmpuint(lk[0].write, ==, 1);
+	g_assert_cmpuint(lk[0].len, ==, 0);
+	g_assert_cmpuint(lk[1].kind, ==, SV_RIMG_LOCK_OFD);
+	g_assert_cmpuint(lk[1].len, ==, 10);
+	g_assert_cmpuint(lk[2].kind, ==, SV_RIMG_LOCK_POSIX);
+	g_assert_cmpuint(lk[2].write, ==, 0);
+	g_assert_cmpuint(lk[2].start, ==, 300);
+	g_assert_cmpuint(lk[2].len, ==, 0);
+	out_clear(&o);
+	g_autoptr(GVariantBuilder) bad = g_variant_builder_new(G_VARIANT_TYPE("a(uutt)"));
+	g_variant_builder_add(bad, "(uutt)", 2u, 0u, (guint64)10, (guint64)5);
+	GVariant *e2[] = { with(fd_entry(70, "file", 02, 0, 0xb0, "/tmp/l", 0, NULL, FALSE, FALSE),
+				"locks", g_variant_builder_end(bad)) };
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), e2, 1), 0,
+		"fd 70: lock 0 is malformed");
+}
+
+static GVariant *sock(guint32 fd, guint64 id, guint64 peer, guint32 type, guint32 shut,
+		      const char *const *queue)
+{
+	GVariant *e = with(fd_entry(fd, "unix", 02, 0, id + 1, NULL, 0, NULL, FALSE, FALSE),
+			   "socket",
+			   g_variant_new("(uuttuuu)", 1u, type, id, peer, shut, 4608u, 4608u));
+	if (!queue)
+		return e;
+	g_autoptr(GVariantBuilder) b = g_variant_builder_new(G_VARIANT_TYPE("aay"));
+	for (const char *const *m = queue; *m; m++)
+		g_variant_builder_add_value(b, g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, *m,
+									 strlen(*m), 1));
+	return with(e, "socket_queue", g_variant_builder_end(b));
+}
+
+/* A socketpair's ends share a pair number and have ends 0 and 1; each
+ * one's unread messages are length-prefixed; a peer outside the process
+ * or messages on a lone socket are refused. */
+static void test_unix(void)
+{
+	static const char *const q[] = { "one", "three", NULL };
+	GVariant *e[] = {
+		sock(80, 0x2000, 0x1000, 2, 2, NULL),
+		sock(81, 0x1000, 0x2000, 2, 1, q),
+		sock(86, 0x3000, 0, 2, 0, NULL),
+	};
+	Out o;
+	build_ok(e, G_N_ELEMENTS(e), &o);
+	const struct sv_rimg_fd *a = fd_at(&o, 80), *b = fd_at(&o, 81), *lone = fd_at(&o, 86);
+	g_assert_cmpuint(a->kind, ==, SV_RIMG_FD_UNIX);
+	g_assert_cmpuint(a->pipe, ==, b->pipe);
+	g_assert_cmpuint(lone->pipe, !=, a->pipe);
+	g_assert_cmpuint(a->kind_flags, ==, 1 | 2 << 8); /* the higher address, SEND_SHUTDOWN */
+	g_assert_cmpuint(b->kind_flags, ==, 0 | 1 << 8);
+	g_assert_cmpuint(a->value[0], ==, 2);
+	g_assert_cmpuint(a->value[1], ==, 4608);
+	g_assert_cmpuint(a->data_len, ==, 0);
+	g_assert_cmpuint(b->data_len, ==, 4 + 3 + 4 + 5);
+	g_assert_cmpmem(o.fd_data->data + b->data_off, 7, "\3\0\0\0one", 7);
+	out_clear(&o);
+	GVariant *outside[] = { sock(80, 0x2000, 0x9000, 1, 0, NULL) };
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), outside, 1), 0,
+		"fd 80 is a UNIX socket connected to a peer outside the process");
+	GVariant *lonely[] = { sock(86, 0x3000, 0, 2, 0, q) };
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), lonely, 1), 0,
+		"fd 86 is an unconnected UNIX socket with unread messages");
+}
+
+/* A listening IPv4 socket and a bound IPv6 one: family, type, port,
+ * backlog, options, address; a listening UDP socket is refused. */
+static void test_inet(void)
+{
+	static const guint8 any4[4] = { 0 }, lo6[16] = { [15] = 1 };
+	GVariant *e[] = {
+		with(fd_entry(90, "inet", 04002, 0, 0xc0, NULL, 0, NULL, FALSE, FALSE), "inet",
+		     g_variant_new("(uu@ayuuu)", 2u, 1u,
+				   g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, any4, 4, 1),
+				   40000u, 5u, 1u | 8u)),
+		with(fd_entry(91, "inet", 02, 0, 0xc1, NULL, 0, NULL, FALSE, FALSE), "inet",
+		     g_variant_new("(uu@ayuuu)", 10u, 2u,
+				   g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, lo6, 16, 1),
+				   40001u, 0u, 4u)),
+	};
+	Out o;
+	build_ok(e, G_N_ELEMENTS(e), &o);
+	const struct sv_rimg_fd *l = fd_at(&o, 90), *u = fd_at(&o, 91);
+	g_assert_cmpuint(l->kind, ==, SV_RIMG_FD_INET);
+	g_assert_cmpuint(l->value[0], ==, 2 | 1 << 16);
+	g_assert_cmpuint(l->value[1], ==, 40000 | 5ull << 32);
+	g_assert_cmpuint(l->kind_flags, ==, SV_RIMG_INET_REUSEADDR | SV_RIMG_INET_LISTEN);
+	g_assert_cmpuint(l->data_len, ==, 4);
+	g_assert_cmpuint(u->kind_flags, ==, SV_RIMG_INET_V6ONLY);
+	g_assert_cmpmem(o.fd_data->data + u->data_off, u->data_len, lo6, 16);
+	out_clear(&o);
+	GVariant *bad[] = {
+		with(fd_entry(92, "inet", 02, 0, 0xc2, NULL, 0, NULL, FALSE, FALSE), "inet",
+		     g_variant_new("(uu@ayuuu)", 2u, 2u,
+				   g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, any4, 4, 1), 53u,
+				   5u, 8u))
+	};
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), bad, 1), 0,
+		"fd 92: an IP socket the restorer does not know");
+}
+
+/* POSIX timers: sorted by id into the data area; ids too high to reach
+ * are refused. */
+static void test_posix_timers(void)
+{
+	g_autoptr(GVariant)
+		base = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), NULL, 0), 0);
+	g_autoptr(GVariantDict) d = g_variant_dict_new(base);
+	g_autoptr(GVariantBuilder) b = g_variant_builder_new(G_VARIANT_TYPE("a(uuuutttt)"));
+	g_variant_builder_add(b, "(uuuutttt)", 3u, 7u, 0u, 35u, (guint64)0x5678, (guint64)20000000,
+			      (guint64)20000000, (guint64)0);
+	g_variant_builder_add(b, "(uuuutttt)", 0u, 1u, 0u, 34u, (guint64)0x1234, (guint64)1,
+			      (guint64)3600000000000ull, (guint64)0);
+	g_variant_dict_insert_value(d, "posix_timers", g_variant_builder_end(b));
+	g_autoptr(GVariant) task = g_variant_ref_sink(g_variant_dict_end(d));
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build(task, &o, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(o.h.ntimers, ==, 2);
+	g_assert_cmpuint(o.h.timers_off % 8, ==, 0);
+	g_assert_cmpuint(o.h.data_len, ==, o.h.timers_off + 2 * sizeof(struct sv_rimg_posix_timer));
+	struct sv_rimg_posix_timer t[2];
+	memcpy(t, o.fd_data->data + o.h.timers_off, sizeof(t));
+	g_assert_cmpint(t[0].id, ==, 0);
+	g_assert_cmpint(t[1].id, ==, 3);
+	g_assert_cmpint(t[1].clock, ==, 7);
+	g_assert_cmpuint(t[1].value, ==, 0x5678);
+	out_clear(&o);
+}
+
+/* A process that is not root: its ids and capabilities go in the header
+ * for the blob to switch to last. */
+static void test_creds(void)
+{
+	g_autoptr(GVariant)
+		base = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), NULL, 0), 2000);
+	g_autoptr(GVariantDict) d = g_variant_dict_new(base);
+	g_variant_dict_insert(d, "euid", "u", 2001u);
+	g_variant_dict_insert(d, "fsgid", "u", 1001u);
+	g_variant_dict_insert(d, "caps", "(uttttt)", 0x10u, (guint64)0x20, (guint64)0x420,
+			      (guint64)0x400, (guint64)0x1fffffeffffull, (guint64)0x20);
+	g_autoptr(GVariant) task = g_variant_ref_sink(g_variant_dict_end(d));
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build(task, &o, &error));
+	g_assert_no_error(error);
+	g_assert_true(o.h.flags & SV_RIMG_CREDS);
+	g_assert_cmpuint(o.h.uids[0], ==, 2000);
+	g_assert_cmpuint(o.h.uids[1], ==, 2001);
+	g_assert_cmpuint(o.h.gids[3], ==, 1001);
+	g_assert_cmpuint(o.h.securebits, ==, 0x10);
+	g_assert_cmpuint(o.h.caps[1], ==, 0x420);
+	g_assert_cmpuint(o.h.caps[3], ==, 0x1fffffeffffull);
+	g_assert_cmpuint(o.h.caps[4], ==, 0x20);
+	out_clear(&o);
+}
+
 /* An ITIMER_REAL known only by its expiry (no tk_core in the guest). */
 static void test_timer_expiry_only(void)
 {
@@ -210,5 +557,13 @@ int main(int argc, char **argv)
 	g_test_add_func("/restore-image-fds/stdio-dups", test_stdio_dups);
 	g_test_add_func("/restore-image-fds/refusals", test_refusals);
 	g_test_add_func("/restore-image-fds/timer-expiry-only", test_timer_expiry_only);
+	g_test_add_func("/restore-image-fds/pipes-and-fifos", test_pipes_and_fifos);
+	g_test_add_func("/restore-image-fds/eventfd-epoll", test_eventfd_epoll);
+	g_test_add_func("/restore-image-fds/timerfd-signalfd", test_timerfd_signalfd);
+	g_test_add_func("/restore-image-fds/locks", test_locks);
+	g_test_add_func("/restore-image-fds/unix", test_unix);
+	g_test_add_func("/restore-image-fds/creds", test_creds);
+	g_test_add_func("/restore-image-fds/inet", test_inet);
+	g_test_add_func("/restore-image-fds/posix-timers", test_posix_timers);
 	return g_test_run();
 }

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "3786cb96d712194574c86a9968af9aeeb59f17ea3251994df18fb35998d40e82"
-#define IMAGE_HOST_PAGES_SHA256 "71734d8ee2e70b91a137cc66ca81cb86ad7793ab50111b5541f23fd429860d37"
+#define IMAGE_SHA256 "666bc5fdfa05ebcfcb878ed45868006fab2ac02b78fbd3c6e8f8a59e02e6fb3d"
+#define IMAGE_HOST_PAGES_SHA256 "c872a312db8aac6f067074390c9bd6c6ed7af5e3b1115ac5c27b493a4d06552a"
 
 static char *tmp_dir;
 

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * creds.c - the capability half of a process's credentials (struct cred,
+ * include/linux/cred.h): securebits and the five capability sets, each a
+ * kernel_cap_t of 64 bits, capability n as bit n (two u32 words before
+ * Linux 6.3, one u64 after: the same bytes, little-endian). The ids and
+ * groups are task-state.c's and process-env.c's; restore switches to all
+ * of them last (the restorer needs root until then).
+ */
+#include "snapvm/le.h" /* sv_get_le* */
+#include "snapvm/snapshot-task-keys.h"
+#include "base/errors.h"
+#include "host/introspect/introspect-private.h"
+
+gboolean sv_introspect_caps(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
+			    GError **error)
+{
+	static const char *const sets[] = { "cap_inheritable", "cap_permitted", "cap_effective",
+					    "cap_bset", "cap_ambient" };
+	guint64 cred_off, sb_off, off[G_N_ELEMENTS(sets)], size;
+	if (!sv_kernel_types_offset(in->types, "task_struct", "cred", &cred_off, error) ||
+	    !sv_kernel_types_offset(in->types, "cred", "securebits", &sb_off, error) ||
+	    !sv_kernel_types_size(in->types, "cred", "cap_effective", &size, error))
+		return FALSE;
+	for (guint i = 0; i < G_N_ELEMENTS(sets); i++)
+		if (!sv_kernel_types_offset(in->types, "cred", sets[i], &off[i], error))
+			return FALSE;
+	if (size != 8) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "this kernel's kernel_cap_t is %" G_GUINT64_FORMAT " bytes, not 8",
+			    size);
+		return FALSE;
+	}
+	guint8 b[8];
+	if (!sv_introspect_read(in, ref->task + cred_off, b, 8, error))
+		return FALSE;
+	guint64 cred = sv_get_le64(b), caps[G_N_ELEMENTS(sets)];
+	if (!sv_introspect_read(in, cred + sb_off, b, 4, error))
+		return FALSE;
+	guint32 securebits = sv_get_le32(b);
+	for (guint i = 0; i < G_N_ELEMENTS(sets); i++) {
+		if (!sv_introspect_read(in, cred + off[i], b, 8, error))
+			return FALSE;
+		caps[i] = sv_get_le64(b);
+	}
+	g_variant_dict_insert(d, SV_TASK_CAPS, SV_TASK_CAPS_TYPE, securebits, caps[0], caps[1],
+			      caps[2], caps[3], caps[4]);
+	return TRUE;
+}

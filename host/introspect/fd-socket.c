@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fd-socket.c - a socket fd (file->private_data is its struct socket,
+ * socket->sk its struct sock, include/net/sock.h). Carried: UNIX sockets
+ * that are not bound to a name - a socketpair's ends (each names its peer,
+ * which must be another fd of the process; restore-image-kobjects.c
+ * checks) and unconnected ones - with the bytes or datagrams still unread
+ * in their receive queues (struct unix_sock, net/unix/af_unix.c; a
+ * stream's first message may be partly read: UNIXCB(skb).consumed).
+ * IPv4 and IPv6 sockets that need no peer: a listening TCP socket with no
+ * connection waiting, a TCP socket not yet connected, an unconnected UDP
+ * socket with nothing unread - bound again at restore (SV_TASK_FD_INET).
+ * Refused, naming the fd and what it is: a bound or listening UNIX socket,
+ * fds in flight (SCM_RIGHTS), a TCP connection (its addresses: its peer
+ * lives outside the guest), a connected UDP socket, any other family.
+ *
+ * Entries: SV_TASK_FD_SOCKET (family, type, this socket's identity, its
+ * peer's or 0, sk_shutdown, sk_sndbuf, sk_rcvbuf) and, if anything is
+ * unread, SV_TASK_FD_SOCKET_QUEUE (the messages, oldest first).
+ */
+#include <string.h>
+
+#include "snapvm/le.h" /* sv_get_le* */
+#include "snapvm/linux-uapi.h"
+#include "snapvm/snapshot-task-keys.h"
+#include "base/errors.h"
+#include "host/introspect/introspect-private.h"
+
+#define TCP_ESTABLISHED_ 1u
+#define TCP_LISTEN_ 10u
+#define TCP_CLOSE_ 7u
+#define MAX_QUEUE 4096u
+#define MAX_QUEUE_BYTES (16u << 20)
+
+typedef struct {
+	guint64 sock_sk, family, state, type, shutdown, sndbuf, rcvbuf, rqueue;
+	guint64 u_addr, u_peer, skb_next, skb_len, skb_data_len, skb_data, skb_cb, cb_fp,
+		cb_consumed;
+} SockLayout;
+
+static gboolean refuse(GError **error, guint32 pid, guint fd, const char *what)
+{
+	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+		    "guest pid %u: fd %u is %s; snapvm cannot checkpoint it", pid, fd, what);
+	return FALSE;
+}
+
+static const char *type_name(guint64 type)
+{
+	return type == SV_LINUX_SOCK_STREAM  ? "stream"
+	       : type == SV_LINUX_SOCK_DGRAM ? "datagram"
+					     : "seqpacket";
+}
+
+/* A listening TCP socket with nothing waiting to be accepted, a TCP
+ * socket not yet connected, an unconnected UDP socket with nothing
+ * unread: carried (SV_TASK_FD_INET), TRUE. Otherwise FALSE, with *ret_what
+ * saying why when it is a refusal of its own, or an error. */
+static gboolean carry_inet(const SvIntrospect *in, guint64 sk, guint64 family, guint64 type,
+			   guint64 state, guint alen, const guint8 *addr, guint32 port, guint32 pid,
+			   guint fd, GVariantDict *d, char **ret_what, GError **error)
+{
+	(void)pid;
+	(void)fd;
+	if (!(type == SV_LINUX_SOCK_STREAM && (state == TCP_LISTEN_ || state == TCP_CLOSE_)) &&
+	    !(type == SV_LINUX_SOCK_DGRAM && state == TCP_CLOSE_))
+		return FALSE;
+	guint64 o_backlog, o_acks, o_qlen, o_rq, b_reuse, b_reuseport, b_v6only;
+	guint32 w_reuse, w_reuseport, w_v6only;
+	if (!sv_kernel_types_offset(in->types, "sock", "sk_max_ack_backlog", &o_backlog, error) ||
+	    !sv_kernel_types_offset(in->types, "sock", "sk_ack_backlog", &o_acks, error) ||
+	    !sv_kernel_types_offset(in->types, "sock", "sk_receive_queue", &o_rq, error) ||
+	    !sv_kernel_types_offset(in->types, "sk_buff_head", "qlen", &o_qlen, error) ||
+	    !sv_kernel_types_bitfield(in->types, "sock_common", "skc_reuse", &b_reuse, &w_reuse,
+				      error) ||
+	    !sv_kernel_types_bitfield(in->types, "sock_common", "skc_reuseport", &b_reuseport,
+				      &w_reuseport, error) ||
+	    !sv_kernel_types_bitfield(in->types, "sock_common", "skc_ipv6only", &b_v6only,
+				      &w_v6only, error))
+		return FALSE;
+	guint64 backlog, acks, qlen, reuse, reuseport, v6only;
+	if (!sv_introspect_read_uint(in, sk + o_backlog, 4, &backlog, error) ||
+	    !sv_introspect_read_uint(in, sk + o_acks, 4, &acks, error) ||
+	    !sv_introspect_read_uint(in, sk + o_rq + o_qlen, 4, &qlen, error) ||
+	    !sv_introspect_read_uint(in, sk + b_reuse / 8, 4, &reuse, error) ||
+	    !sv_introspect_read_uint(in, sk + b_reuseport / 8, 4, &reuseport, error) ||
+	    !sv_introspect_read_uint(in, sk + b_v6only / 8, 4, &v6only, error))
+		return FALSE;
+	reuse = reuse >> (b_reuse % 8) & ((1u << w_reuse) - 1);
+	reuseport = reuseport >> (b_reuseport % 8) & ((1u << w_reuseport) - 1);
+	v6only = v6only >> (b_v6only % 8) & ((1u << w_v6only) - 1);
+	if (state == TCP_LISTEN_ && acks) {
+		*ret_what = g_strdup_printf("a listening TCP socket with %u connections waiting to "
+					    "be accepted (their peers live outside the guest)",
+					    (guint)acks);
+		return FALSE;
+	}
+	if (type == SV_LINUX_SOCK_DGRAM && qlen) {
+		*ret_what = g_strdup_printf("a UDP socket with %u datagrams unread (sent from "
+					    "outside the process)",
+					    (guint)qlen);
+		return FALSE;
+	}
+	guint32 flags = (reuse ? SV_TASK_INET_REUSEADDR : 0) |
+			(reuseport ? SV_TASK_INET_REUSEPORT : 0) |
+			(v6only ? SV_TASK_INET_V6ONLY : 0) |
+			(state == TCP_LISTEN_ ? SV_TASK_INET_LISTEN : 0);
+	g_variant_dict_insert(d, SV_TASK_FD_KIND, "s", SV_TASK_FD_KIND_INET);
+	g_variant_dict_insert(d, SV_TASK_FD_INET, "(uu@ayuuu)", (guint32)family, (guint32)type,
+			      g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, addr, alen, 1), port,
+			      (guint32)backlog, flags);
+	return TRUE;
+}
+
+/* An IPv4 or IPv6 socket: carried if carry_inet can, else what it is, with
+ * its addresses, for the refusal. */
+static gboolean inet(const SvIntrospect *in, guint64 sk, guint64 family, guint64 type,
+		     guint64 state, guint32 pid, guint fd, GVariantDict *d, GError **error)
+{
+	guint64 o_daddr, o_saddr, o_dport, o_num, o_v6d, o_v6s;
+	if (!sv_kernel_types_offset(in->types, "sock_common", "skc_daddr", &o_daddr, error) ||
+	    !sv_kernel_types_offset(in->types, "sock_common", "skc_rcv_saddr", &o_saddr, error) ||
+	    !sv_kernel_types_offset(in->types, "sock_common", "skc_dport", &o_dport, error) ||
+	    !sv_kernel_types_offset(in->types, "sock_common", "skc_num", &o_num, error) ||
+	    !sv_kernel_types_offset(in->types, "sock_common", "skc_v6_daddr", &o_v6d, error) ||
+	    !sv_kernel_types_offset(in->types, "sock_common", "skc_v6_rcv_saddr", &o_v6s, error))
+		return FALSE;
+	guint8 s[16], da_bytes[16], dp[2];
+	guint64 num;
+	gboolean v6 = family == SV_LINUX_AF_INET6;
+	if (!sv_introspect_read(in, sk + (v6 ? o_v6s : o_saddr), s, v6 ? 16 : 4, error) ||
+	    !sv_introspect_read(in, sk + (v6 ? o_v6d : o_daddr), da_bytes, v6 ? 16 : 4, error) ||
+	    !sv_introspect_read(in, sk + o_dport, dp, 2, error) ||
+	    !sv_introspect_read_uint(in, sk + o_num, 2, &num, error))
+		return FALSE;
+	g_autoptr(GInetAddress) sa = g_inet_address_new_from_bytes(s, v6 ? G_SOCKET_FAMILY_IPV6
+									 : G_SOCKET_FAMILY_IPV4);
+	g_autoptr(GInetAddress)
+		da = g_inet_address_new_from_bytes(da_bytes, v6 ? G_SOCKET_FAMILY_IPV6
+								: G_SOCKET_FAMILY_IPV4);
+	g_autofree char *ss = g_inet_address_to_string(sa), *ds = g_inet_address_to_string(da);
+	guint dport = (guint)dp[0] << 8 | dp[1];
+	const char *proto = type == SV_LINUX_SOCK_STREAM  ? "TCP"
+			    : type == SV_LINUX_SOCK_DGRAM ? "UDP"
+							  : "IP";
+	g_autofree char *what = NULL;
+	if (carry_inet(in, sk, family, type, state, v6 ? 16 : 4, s, (guint32)num, pid, fd, d, &what,
+		       error))
+		return TRUE;
+	if (!what && error && *error)
+		return FALSE;
+	if (what)
+		return refuse(error, pid, fd, what);
+	if (type == SV_LINUX_SOCK_STREAM && state == TCP_ESTABLISHED_)
+		what = g_strdup_printf("a TCP connection from %s%s%s:%u to %s%s%s:%u (its peer "
+				       "lives outside the guest, so it cannot be restored)",
+				       v6 ? "[" : "", ss, v6 ? "]" : "", (guint)num, v6 ? "[" : "",
+				       ds, v6 ? "]" : "", dport);
+	else
+		what = g_strdup_printf("an %s %s socket on %s%s%s:%u (state %u; not carried yet)",
+				       v6 ? "IPv6" : "IPv4", proto, v6 ? "[" : "", ss,
+				       v6 ? "]" : "", (guint)num, (guint)state);
+	return refuse(error, pid, fd, what);
+}
+
+/* The unread messages of a UNIX socket's receive queue. */
+static GVariant *unix_queue(const SvIntrospect *in, const SockLayout *l, guint64 sk, guint64 type,
+			    guint32 pid, guint fd, GError **error)
+{
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("aay"));
+	guint64 head = sk + l->rqueue, skb, total = 0;
+	if (!sv_introspect_read_uint(in, head + l->skb_next, 8, &skb, error))
+		return NULL;
+	for (guint n = 0; skb != head; n++) {
+		guint64 len, data_len, data, fp, consumed = 0;
+		if (n >= MAX_QUEUE) {
+			refuse(error, pid, fd, "a UNIX socket with over 4096 unread messages");
+			return NULL;
+		}
+		if (!sv_introspect_read_uint(in, skb + l->skb_len, 4, &len, error) ||
+		    !sv_introspect_read_uint(in, skb + l->skb_data_len, 4, &data_len, error) ||
+		    !sv_introspect_read_uint(in, skb + l->skb_data, 8, &data, error) ||
+		    !sv_introspect_read_uint(in, skb + l->skb_cb + l->cb_fp, 8, &fp, error) ||
+		    (type == SV_LINUX_SOCK_STREAM &&
+		     !sv_introspect_read_uint(in, skb + l->skb_cb + l->cb_consumed, 4, &consumed,
+					      error)))
+			return NULL;
+		if (fp) {
+			refuse(error, pid, fd,
+			       "a UNIX socket with fds in flight (SCM_RIGHTS) unread in it");
+			return NULL;
+		}
+		if (data_len) {
+			refuse(error, pid, fd,
+			       "a UNIX socket with an unread message larger than a page "
+			       "(kept in page fragments, which are not read yet)");
+			return NULL;
+		}
+		if (consumed > len || len > 65536 || (total += len) > MAX_QUEUE_BYTES) {
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "guest pid %u: fd %u: a UNIX socket's queue is out of bounds",
+				    pid, fd);
+			return NULL;
+		}
+		g_autofree guint8 *bytes = g_malloc(len - consumed + 1);
+		if (!sv_introspect_read(in, data + consumed, bytes, len - consumed, error))
+			return NULL;
+		g_variant_builder_add_value(&b,
+					    g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, bytes,
+								      len - consumed, 1));
+		if (!sv_introspect_read_uint(in, skb + l->skb_next, 8, &skb, error))
+			return NULL;
+	}
+	return g_variant_builder_end(&b);
+}
+
+gboolean sv_introspect_fd_socket(const SvIntrospect *in, guint32 pid, guint fd, guint64 file,
+				 GVariantDict *d, GError **error)
+{
+	SockLayout l;
+	guint64 priv_off;
+	const SvMemberOffset want[] = {
+		{ "socket", "sk", &l.sock_sk },
+		{ "sock_common", "skc_family", &l.family },
+		{ "sock_common", "skc_state", &l.state },
+		{ "sock", "sk_type", &l.type },
+		{ "sock", "sk_shutdown", &l.shutdown },
+		{ "sock", "sk_sndbuf", &l.sndbuf },
+		{ "sock", "sk_rcvbuf", &l.rcvbuf },
+		{ "sock", "sk_receive_queue", &l.rqueue },
+		{ "unix_sock", "addr", &l.u_addr },
+		{ "unix_sock", "peer", &l.u_peer },
+		{ "sk_buff", "next", &l.skb_next },
+		{ "sk_buff", "len", &l.skb_len },
+		{ "sk_buff", "data_len", &l.skb_data_len },
+		{ "sk_buff", "data", &l.skb_data },
+		{ "sk_buff", "cb", &l.skb_cb },
+		{ "unix_skb_parms", "fp", &l.cb_fp },
+		{ "unix_skb_parms", "consumed", &l.cb_consumed },
+		{ "file", "private_data", &priv_off },
+	};
+	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error))
+		return FALSE;
+	guint64 sock, sk, family, state, type;
+	if (!sv_introspect_read_uint(in, file + priv_off, 8, &sock, error) ||
+	    !sv_introspect_read_uint(in, sock + l.sock_sk, 8, &sk, error))
+		return FALSE;
+	if (!sk)
+		return refuse(error, pid, fd, "a socket without a sock (being torn down)");
+	if (!sv_introspect_read_uint(in, sk + l.family, 2, &family, error) ||
+	    !sv_introspect_read_uint(in, sk + l.state, 1, &state, error) ||
+	    !sv_introspect_read_uint(in, sk + l.type, 2, &type, error))
+		return FALSE;
+	if (family == SV_LINUX_AF_INET || family == SV_LINUX_AF_INET6)
+		return inet(in, sk, family, type, state, pid, fd, d, error);
+	if (family != SV_LINUX_AF_UNIX) {
+		g_autofree char *what = g_strdup_printf("a socket of address family %u (only "
+							"UNIX sockets are carried)",
+							(guint)family);
+		return refuse(error, pid, fd, what);
+	}
+	if (type != SV_LINUX_SOCK_STREAM && type != SV_LINUX_SOCK_DGRAM &&
+	    type != SV_LINUX_SOCK_SEQPACKET) {
+		g_autofree char *what = g_strdup_printf("a UNIX socket of type %u", (guint)type);
+		return refuse(error, pid, fd, what);
+	}
+	guint64 addr, peer, shutdown, sndbuf, rcvbuf;
+	if (!sv_introspect_read_uint(in, sk + l.u_addr, 8, &addr, error) ||
+	    !sv_introspect_read_uint(in, sk + l.u_peer, 8, &peer, error) ||
+	    !sv_introspect_read_uint(in, sk + l.shutdown, 1, &shutdown, error) ||
+	    !sv_introspect_read_uint(in, sk + l.sndbuf, 4, &sndbuf, error) ||
+	    !sv_introspect_read_uint(in, sk + l.rcvbuf, 4, &rcvbuf, error))
+		return FALSE;
+	if (addr) {
+		g_autofree char *what = g_strdup_printf(
+			"a UNIX %s socket bound to a name%s (bound and listening UNIX sockets are "
+			"not carried yet)",
+			type_name(type), state == TCP_LISTEN_ ? ", listening" : "");
+		return refuse(error, pid, fd, what);
+	}
+	g_variant_dict_insert(d, SV_TASK_FD_SOCKET, SV_TASK_FD_SOCKET_TYPE, (guint32)family,
+			      (guint32)type, sk, peer, (guint32)(shutdown & 3), (guint32)sndbuf,
+			      (guint32)rcvbuf);
+	GVariant *q = unix_queue(in, &l, sk, type, pid, fd, error);
+	if (!q)
+		return FALSE;
+	if (g_variant_n_children(q))
+		g_variant_dict_insert_value(d, SV_TASK_FD_SOCKET_QUEUE, q);
+	else
+		g_variant_unref(g_variant_ref_sink(q));
+	return TRUE;
+}
