@@ -167,12 +167,18 @@ static void map_vmas(const struct rst_args *a)
  * VMAs that are not filled (shared file mappings: the file is the truth). */
 static void fill_pages(const struct rst_args *a)
 {
+	/* runs and VMAs are both sorted (restore-main.c checked): the VMAs a
+	 * run meets start at the first one not below it, so the walk over
+	 * both is linear, not runs times VMAs */
+	uint32_t first = 0;
 	for (uint32_t i = 0; i < a->nruns; i++) {
 		const struct rst_run *run = &a->runs[i];
 		uint64_t end = run->vaddr + run->len;
-		for (uint32_t k = 0; k < a->nvmas; k++) {
+		while (first < a->nvmas && a->vmas[first].end <= run->vaddr)
+			first++;
+		for (uint32_t k = first; k < a->nvmas && a->vmas[k].start < end; k++) {
 			const struct rst_vma *v = &a->vmas[k];
-			if (!v->fill || v->end <= run->vaddr || v->start >= end)
+			if (!v->fill)
 				continue;
 			uint64_t lo = v->start > run->vaddr ? v->start : run->vaddr;
 			uint64_t hi = v->end < end ? v->end : end;
