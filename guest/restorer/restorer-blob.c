@@ -47,6 +47,7 @@
 #define PR_SET_NAME 15
 #define PR_SET_MM 35
 #define PR_SET_MM_MAP 14
+#define MLOCK_ONFAULT 1
 #define PAGE 4096ul
 
 /* What the arch's half uses of this file, and its entry calls. */
@@ -230,6 +231,36 @@ static void fill_pages(const struct rst_args *a)
 		      a->staging_start);
 }
 
+/* The advice and locks the process had put on its mappings, once every
+ * page is in place (an mremap of staged pages replaces a VMA, and with it
+ * any flag set before). uapi/asm-generic/mman-common.h numbers. */
+static void advise_vmas(const struct rst_args *a)
+{
+	static const struct {
+		uint32_t flag;
+		int advice;
+	} advice[] = {
+		{ SV_RIMG_VMA_DONTFORK, 10 },	{ SV_RIMG_VMA_DONTDUMP, 16 },
+		{ SV_RIMG_VMA_WIPEONFORK, 18 }, { SV_RIMG_VMA_HUGEPAGE, 14 },
+		{ SV_RIMG_VMA_NOHUGEPAGE, 15 }, { SV_RIMG_VMA_MERGEABLE, 12 },
+		{ SV_RIMG_VMA_SEQUENTIAL, 2 },	{ SV_RIMG_VMA_RANDOM, 1 },
+	};
+	for (uint32_t i = 0; i < a->nvmas; i++) {
+		const struct rst_vma *v = &a->vmas[i];
+		if (v->flags & (SV_RIMG_VMA_VDSO | SV_RIMG_VMA_VVAR))
+			continue;
+		for (uint32_t k = 0; k < sizeof(advice) / sizeof(advice[0]); k++)
+			if (v->flags & advice[k].flag)
+				check(sys(__NR_madvise, v->start, v->end - v->start,
+					  advice[k].advice),
+				      "madvise", v->start);
+		if (v->flags & SV_RIMG_VMA_LOCKED)
+			check(sys(__NR_mlock2, v->start, v->end - v->start,
+				  (v->flags & SV_RIMG_VMA_LOCKONFAULT) ? MLOCK_ONFAULT : 0),
+			      "mlock2", v->start);
+	}
+}
+
 static void signals(const struct rst_args *a)
 {
 	for (uint32_t i = 0; i < a->nsigactions; i++) {
@@ -302,6 +333,7 @@ __attribute__((noreturn, used, noipa)) void rst_restore(struct rst_args *a)
 		arch_place_vdso(a);
 	map_vmas(a);
 	fill_pages(a);
+	advise_vmas(a);
 	check(sys6(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&a->mm, sizeof(a->mm), 0, 0),
 	      "prctl(PR_SET_MM_MAP)", a->mm.start_code);
 	check(sys6(__NR_prctl, PR_SET_NAME, (long)a->comm, 0, 0, 0, 0), "prctl(PR_SET_NAME)", 0);

@@ -223,6 +223,8 @@ SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTas
 	g_array_set_clear_func(cap->vmas, (GDestroyNotify)capture_vma_clear);
 	for (guint i = 0; i < vmas->len; i++) {
 		SvGuestVma *v = &g_array_index(vmas, SvGuestVma, i);
+		if (!sv_guest_vma_check_restorable(v, ref->pid, error))
+			return NULL;
 		SvCaptureVma cv = { .vma = *v, .file_backed = v->name && v->name[0] == '/' };
 		v->name = NULL; /* moved */
 		g_array_append_val(cap->vmas, cv);

@@ -54,6 +54,18 @@ enum {
 	SV_RIMG_VMA_VDSO = 1u << 3,	 /* [vdso]: placed, not filled */
 	SV_RIMG_VMA_VVAR = 1u << 4,	 /* [vvar]: placed with the vDSO */
 	SV_RIMG_VMA_HEAP = 1u << 5,	 /* [heap] */
+	/* advice and locking the blob re-applies once the VMA is filled
+	 * (madvise, mlock); the kernel keeps them in vm_flags */
+	SV_RIMG_VMA_DONTFORK = 1u << 6,	    /* MADV_DONTFORK (VM_DONTCOPY) */
+	SV_RIMG_VMA_DONTDUMP = 1u << 7,	    /* MADV_DONTDUMP */
+	SV_RIMG_VMA_WIPEONFORK = 1u << 8,   /* MADV_WIPEONFORK */
+	SV_RIMG_VMA_HUGEPAGE = 1u << 9,	    /* MADV_HUGEPAGE */
+	SV_RIMG_VMA_NOHUGEPAGE = 1u << 10,  /* MADV_NOHUGEPAGE */
+	SV_RIMG_VMA_MERGEABLE = 1u << 11,   /* MADV_MERGEABLE (KSM) */
+	SV_RIMG_VMA_SEQUENTIAL = 1u << 12,  /* MADV_SEQUENTIAL */
+	SV_RIMG_VMA_RANDOM = 1u << 13,	    /* MADV_RANDOM */
+	SV_RIMG_VMA_LOCKED = 1u << 14,	    /* mlock */
+	SV_RIMG_VMA_LOCKONFAULT = 1u << 15, /* with LOCKED: mlock2(MLOCK_ONFAULT) */
 };
 
 /* sv_rimg_header.flags */
