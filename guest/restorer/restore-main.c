@@ -510,6 +510,7 @@ int main(int argc, char **argv)
 		die("restorer region too small");
 	uint64_t stack_top = region + region_len - 64;
 #undef TAKE
+	rst_process_restore(h);
 	if (personality(h->personality) < 0)
 		die("personality 0x%x: %s", h->personality, strerror(errno));
 	int err = rst_forget_rseq();

@@ -210,7 +210,8 @@ SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTas
 	g_variant_dict_insert(d, SV_TASK_REGS_SOURCE, "s", cap->regs_source);
 	g_variant_dict_insert(d, SV_TASK_SYSCALL_FIXUP, "s", sv_syscall_fixup_str(cap->syscall));
 	g_variant_dict_insert(d, SV_TASK_ON_CPU, "b", ref->on_cpu);
-	if (!sv_introspect_process_env(in, ref, d, error))
+	if (!sv_introspect_process_env(in, ref, d, error) ||
+	    !sv_introspect_process_view(in, ref, d, error))
 		return NULL;
 	cap->task = g_variant_ref_sink(g_variant_dict_end(d));
 	cap->fds = sv_introspect_fds(in, ref, error);

@@ -18,4 +18,10 @@ struct SvIntrospect {
 	guint64 clock_hint_ns;
 };
 
+/* process-env.c: the guest's CLOCK_MONOTONIC at its last timekeeping
+ * update, in ns, from tk_core (which needs the kernel's data symbols), and
+ * if ret_offs_boot, CLOCK_BOOTTIME's offset from it (tk->offs_boot). */
+gboolean sv_introspect_guest_monotonic(const SvIntrospect *in, guint64 *ret, guint64 *ret_offs_boot,
+				       GError **error);
+
 #endif

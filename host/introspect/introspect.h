@@ -112,6 +112,10 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
  * (process-env.c); refuses POSIX timers. */
 gboolean sv_introspect_process_env(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
 				   GError **error);
+/* prctl state (dumpable, THP disabled, no_new_privs, parent-death signal),
+ * its UTS names and its clocks, into d (process-view.c). */
+gboolean sv_introspect_process_view(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
+				    GError **error);
 /* The arch it was made for. */
 const SvArchOps *sv_introspect_arch(const SvIntrospect *in);
 /* Kernel-virtual reads for the arch hooks. */

@@ -39,10 +39,10 @@ static gboolean rd(const SvIntrospect *in, guint64 va, guint size, guint64 *v, G
 	return TRUE;
 }
 
-/* CLOCK_MONOTONIC at the guest's last timekeeping update, in ns. */
-static gboolean guest_monotonic(const SvIntrospect *in, guint64 *ret, GError **error)
+gboolean sv_introspect_guest_monotonic(const SvIntrospect *in, guint64 *ret, guint64 *ret_offs_boot,
+				       GError **error)
 {
-	guint64 tk_core, seq_size, tk, base, xtime, shift;
+	guint64 tk_core, seq_size, tk, base, xtime, shift, offs_boot;
 	if (!sv_kallsyms_lookup(in->syms, "tk_core", &tk_core, NULL)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
 			    "the guest kernel has no symbol tk_core (needed for ITIMER_REAL)");
@@ -55,7 +55,8 @@ static gboolean guest_monotonic(const SvIntrospect *in, guint64 *ret, GError **e
 	    !sv_kernel_types_offset(in->types, "timekeeper", "tkr_mono.base", &base, error) ||
 	    !sv_kernel_types_offset(in->types, "timekeeper", "tkr_mono.xtime_nsec", &xtime,
 				    error) ||
-	    !sv_kernel_types_offset(in->types, "timekeeper", "tkr_mono.shift", &shift, error))
+	    !sv_kernel_types_offset(in->types, "timekeeper", "tkr_mono.shift", &shift, error) ||
+	    !sv_kernel_types_offset(in->types, "timekeeper", "offs_boot", &offs_boot, error))
 		return FALSE;
 	tk = tk_core + ((seq_size + 7) & ~7ull);
 	guint64 b, x, s;
@@ -68,7 +69,7 @@ static gboolean guest_monotonic(const SvIntrospect *in, guint64 *ret, GError **e
 		return FALSE;
 	}
 	*ret = b + (x >> s);
-	return TRUE;
+	return !ret_offs_boot || rd(in, tk + offs_boot, 8, ret_offs_boot, error);
 }
 
 static gboolean add_itimers(const SvIntrospect *in, const SvTaskRef *ref, guint64 signal,
@@ -111,7 +112,7 @@ static gboolean add_itimers(const SvIntrospect *in, const SvTaskRef *ref, guint6
 					      exp, inc);
 			goto cpu_timers;
 		}
-		if (!in->clock_hint_ns && !guest_monotonic(in, &now, error))
+		if (!in->clock_hint_ns && !sv_introspect_guest_monotonic(in, &now, NULL, error))
 			return FALSE;
 		/* A periodic timer that fired is not queued again until its
 		 * SIGALRM is dequeued (dequeue_signal, kernel/signal.c, forwards

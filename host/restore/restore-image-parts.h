@@ -86,4 +86,8 @@ gboolean sv_rimg_page_runs_build(SvRimgTables *t, SvSnapshotReader *r, GVariant 
  * without SV_RIMG_FDS. */
 gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error);
 
+/* What the process sees of the kernel around it: h's SV_RIMG_PRCTL,
+ * SV_RIMG_UTS and SV_RIMG_CLOCKS fields, each when the snapshot has it. */
+gboolean sv_rimg_process_build(SvRimgTables *t, GVariant *task, GError **error);
+
 #endif

@@ -270,7 +270,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 	t.h.header_size = sizeof(t.h);
 	if (!sv_rimg_task_build(&t, s.task, s.regs, s.tls, s.fpu, error) ||
 	    !sv_rimg_mm_build(&t, s.mm, error) || !sv_rimg_vmas_build(&t, s.vmas, error) ||
-	    !sv_rimg_fds_build(&t, s.task, error) ||
+	    !sv_rimg_fds_build(&t, s.task, error) || !sv_rimg_process_build(&t, s.task, error) ||
 	    !sv_rimg_page_runs_build(&t, r, s.pagemap, error))
 		return FALSE;
 	if (t.uncarried)

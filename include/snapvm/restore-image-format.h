@@ -81,6 +81,14 @@ enum {
 	 * process gets exactly those fds; without it (older snapshots) it
 	 * keeps fds 0-2 and nothing else */
 	SV_RIMG_FDS = 1u << 2,
+	/* dumpable, no_new_privs, pdeath_signal and thp_disable are the
+	 * process's (restore-process.c); without it they stay the restorer's */
+	SV_RIMG_PRCTL = 1u << 3,
+	/* nodename and domainname: set in a UTS namespace of the process's own */
+	SV_RIMG_UTS = 1u << 4,
+	/* clock_monotonic and clock_boottime: the process's clocks go on from
+	 * them, in a time namespace of its own */
+	SV_RIMG_CLOCKS = 1u << 5,
 };
 
 /* sv_rimg_fd.kind */
@@ -133,6 +141,18 @@ struct sv_rimg_header {
 	uint64_t rlimits[SV_RIMG_RLIMITS][2]; /* (cur, max), RLIMIT_* order */
 	/* interval timers, ns: (time left, period); ITIMER_REAL, VIRTUAL, PROF */
 	uint64_t itimers[3][2];
+
+	/* SV_RIMG_PRCTL */
+	uint32_t dumpable; /* 0 or 1 */
+	uint32_t no_new_privs;
+	uint32_t pdeath_signal;
+	uint32_t thp_disable;
+	/* SV_RIMG_UTS: NUL-terminated */
+	char nodename[65];
+	char domainname[65];
+	uint8_t pad2[6];
+	/* SV_RIMG_CLOCKS: ns, as the process saw them at the checkpoint */
+	uint64_t clock_monotonic, clock_boottime;
 };
 
 struct sv_rimg_fd {

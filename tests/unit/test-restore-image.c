@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "724bd9ab2763a888b36db6fa5fb0039806daa4624fa103025a871a8214673329"
-#define IMAGE_HOST_PAGES_SHA256 "aa07191965751785757ebe23633d50484db7b751e5e5041d9198ed7a22db7b59"
+#define IMAGE_SHA256 "52375648357a87d1171e3dfb6c0deaeef21ef4b511920af560a6f056f82600d0"
+#define IMAGE_HOST_PAGES_SHA256 "38e15f892e58bbff045a3eff3f7ec7041c77bc4d1aa3cf98c3137f69c186d785"
 
 static char *tmp_dir;
 
