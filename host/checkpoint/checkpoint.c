@@ -10,6 +10,7 @@
 
 #include "snapvm/snapshot-task-keys.h"
 #include "host/checkpoint/capture.h"
+#include "host/checkpoint/proc-paths.h"
 #include "base/errors.h"
 #include "host/introspect/introspect.h"
 #include "host/snapshot/snapshot-reader.h"
@@ -146,6 +147,17 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, const SvCheckpo
 		const char *kind = "", *path = NULL;
 		g_variant_dict_lookup(d, SV_TASK_FD_KIND, "&s", &kind);
 		g_variant_dict_lookup(d, SV_TASK_FD_PATH, "&s", &path);
+		if (sv_path_in_procfs(path)) {
+			guint32 fdnum = 0;
+			g_variant_dict_lookup(d, SV_TASK_FD_FD, "u", &fdnum);
+			g_autofree char *reopen = sv_proc_path_for_restore(path, o->pid, fdnum,
+									   error);
+			if (!reopen)
+				return FALSE;
+			g_variant_dict_insert(d, SV_TASK_FD_PATH, "s", reopen);
+			g_variant_builder_add_value(&fb, g_variant_dict_end(d));
+			continue;
+		}
 		if (o->read_file && !strcmp(kind, SV_TASK_FD_KIND_FILE) && path) {
 			const char *sha = carry_file(w, done, path, "open", o, st, error);
 			if (!sha)
