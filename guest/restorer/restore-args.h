@@ -36,6 +36,15 @@ struct rst_run {
 	uint64_t vaddr, len, data_off;
 };
 
+/* An fd the blob moves to its offset once the process's memory is in
+ * place: a /proc file whose text depends on it (/proc/self/maps), which a
+ * seek regenerates up to the offset from what the process has mapped. */
+struct rst_seek {
+	int32_t fd;
+	uint32_t pad;
+	uint64_t pos;
+};
+
 struct rst_args {
 	uint64_t region_start, region_end; /* the blob's own mapping, kept */
 	int32_t image_fd;
@@ -63,6 +72,8 @@ struct rst_args {
 	char comm[16];
 	/* the first fd that is the restorer's own (the process's are below) */
 	uint32_t close_from;
+	uint32_t nseeks;
+	struct rst_seek *seeks;
 };
 
 /* The blob's entry point is its first byte: void entry(struct rst_args *)

@@ -399,7 +399,8 @@ int main(int argc, char **argv)
 	size_t need = blob_len + 64 + sizeof(struct rst_args) + 64 +
 		      h->nvmas * sizeof(struct rst_vma) + h->nruns * sizeof(struct rst_run) +
 		      h->nsigactions * sizeof(*acts) + h->nsigqueue * sizeof(*sigq) +
-		      AUXV_MAX_BYTES + frame_len + 16 * 8 + BLOB_STACK;
+		      AUXV_MAX_BYTES + frame_len + h->nfds * sizeof(struct rst_seek) + 16 * 8 +
+		      BLOB_STACK;
 	size_t region_len = (need + PAGE - 1) & ~(PAGE - 1);
 	uint64_t region = find_gap(region_len, own, nown, vmas, h->nvmas);
 	if (!region)
@@ -462,6 +463,12 @@ int main(int argc, char **argv)
 	a->nsigqueue = h->nsigqueue;
 	a->sigqueue = TAKE(struct sv_rimg_sigqueue, h->nsigqueue);
 	memcpy(a->sigqueue, sigq, h->nsigqueue * sizeof(*sigq));
+	a->seeks = TAKE(struct rst_seek, h->nfds);
+	for (uint32_t i = 0; i < h->nfds; i++)
+		if (fd_table[i].kind == SV_RIMG_FD_PATH && fd_table[i].dup_of < 0 &&
+		    fd_table[i].pos && rst_path_in_procfs(str(h, fd_table[i].path_off)))
+			a->seeks[a->nseeks++] = (struct rst_seek){ .fd = fd_table[i].fd,
+								   .pos = fd_table[i].pos };
 	a->sigpending = h->sigpending;
 	a->sigpending_shared = h->sigpending_shared;
 	size_t auxv_bytes = h->nauxv * 16ull;

@@ -33,6 +33,8 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 		      const uint8_t *data, int **own, int nown);
 /* cwd, umask, groups, resource limits. */
 void rst_env_restore(const struct sv_rimg_header *h, const uint32_t *groups);
+/* restore-files.c: is path /proc or under it? */
+int rst_path_in_procfs(const char *path);
 /* restore-process.c: the process's clocks (a time namespace), UTS names
  * and prctl state, each when the image has it. */
 void rst_process_restore(const struct sv_rimg_header *h);

@@ -334,6 +334,9 @@ __attribute__((noreturn, used, noipa)) void rst_restore(struct rst_args *a)
 	map_vmas(a);
 	fill_pages(a);
 	advise_vmas(a);
+	for (uint32_t i = 0; i < a->nseeks; i++)
+		check(sys(__NR_lseek, a->seeks[i].fd, a->seeks[i].pos, 0 /* SEEK_SET */),
+		      "lseek of a /proc file", a->seeks[i].pos);
 	check(sys6(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&a->mm, sizeof(a->mm), 0, 0),
 	      "prctl(PR_SET_MM_MAP)", a->mm.start_code);
 	check(sys6(__NR_prctl, PR_SET_NAME, (long)a->comm, 0, 0, 0, 0), "prctl(PR_SET_NAME)", 0);

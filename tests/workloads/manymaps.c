@@ -7,8 +7,10 @@
  * mappings and the read-only pages' contents are as they were.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "workload.h"
 
@@ -16,21 +18,40 @@
 #define PAGE 4096
 
 /* Mappings inside [lo, hi), from /proc/self/maps. (Only its own: what
- * else a process has mapped is other workloads' business.) */
+ * else a process has mapped is other workloads' business; a restored
+ * process also still has its restorer's region, see the README.) The
+ * file is read in several read()s, so a checkpoint may find it half-read:
+ * the restored process reads on from the same offset of its own maps,
+ * which may repeat part of a line if lines before ours differ; lines are
+ * sorted by address, so only ascending starts count. */
+static char maps_text[8 << 20];
 static long count_maps(const void *lo, const void *hi)
 {
-	FILE *f = fopen("/proc/self/maps", "r");
-	if (!f)
+	int fd = open("/proc/self/maps", O_RDONLY);
+	if (fd < 0)
 		return -1;
-	long n = 0;
-	unsigned long s, e;
-	char line[512];
-	while (fgets(line, sizeof(line), f))
+	size_t len = 0;
+	ssize_t n;
+	while (len < sizeof(maps_text) - 1 &&
+	       (n = read(fd, maps_text + len, sizeof(maps_text) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	maps_text[len] = 0;
+	long count = 0;
+	unsigned long last = 0;
+	for (char *line = maps_text; *line;) {
+		unsigned long s, e;
 		if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s >= (unsigned long)lo &&
-		    e <= (unsigned long)hi)
-			n++;
-	fclose(f);
-	return n;
+		    e <= (unsigned long)hi && s >= last) {
+			count++;
+			last = e;
+		}
+		char *nl = strchr(line, '\n');
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
+	return count;
 }
 
 int main(int argc, char **argv)
