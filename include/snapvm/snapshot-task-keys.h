@@ -9,7 +9,8 @@
  *
  * Who writes what: host/introspect/task-state.c (task, credentials,
  * signals), host/introspect/process-env.c (cwd, umask, rlimits, groups,
- * timers), host/checkpoint/capture.c (how the registers were captured),
+ * timers), host/introspect/process-view.c (prctl state, UTS names,
+ * clocks), host/checkpoint/capture.c (how the registers were captured),
  * host/checkpoint/checkpoint.c (the fds list, host/introspect/files.c
  * making its entries). Integers are u32 ("u") or u64 ("t") as given; a
  * reader should take either (restore-image-task.c).
