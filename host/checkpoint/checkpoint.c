@@ -131,6 +131,14 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, const SvCheckpo
 		SvCaptureVma *v = &g_array_index(cap->vmas, SvCaptureVma, i);
 		if (!v->file_backed)
 			continue;
+		if (sv_path_unnamed(v->vma.name)) {
+			g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+				    "guest pid %u: the mapping [0x%" G_GINT64_MODIFIER
+				    "x, 0x%" G_GINT64_MODIFIER
+				    "x) is of %s; snapvm cannot carry it yet",
+				    o->pid, v->vma.start, v->vma.end, SV_UNNAMED_FILE);
+			return FALSE;
+		}
 		const char *sha = carry_file(w, done, v->vma.name, "mapped", o, st, error);
 		if (!sha)
 			return FALSE;
@@ -147,6 +155,14 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, const SvCheckpo
 		const char *kind = "", *path = NULL;
 		g_variant_dict_lookup(d, SV_TASK_FD_KIND, "&s", &kind);
 		g_variant_dict_lookup(d, SV_TASK_FD_PATH, "&s", &path);
+		if (!strcmp(kind, SV_TASK_FD_KIND_FILE) && sv_path_unnamed(path)) {
+			guint32 fdnum = 0;
+			g_variant_dict_lookup(d, SV_TASK_FD_FD, "u", &fdnum);
+			g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+				    "guest pid %u: fd %u is %s; snapvm cannot carry it yet", o->pid,
+				    fdnum, SV_UNNAMED_FILE);
+			return FALSE;
+		}
 		if (sv_path_in_procfs(path)) {
 			guint32 fdnum = 0;
 			g_variant_dict_lookup(d, SV_TASK_FD_FD, "u", &fdnum);

@@ -16,6 +16,11 @@
 
 #include "base/errors.h"
 
+gboolean sv_path_unnamed(const char *path)
+{
+	return path && !strcmp(path, "/");
+}
+
 gboolean sv_path_in_procfs(const char *path)
 {
 	return path && (!strcmp(path, "/proc") || g_str_has_prefix(path, "/proc/"));

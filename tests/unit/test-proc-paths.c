@@ -15,6 +15,9 @@ static void test_in_procfs(void)
 	g_assert_false(sv_path_in_procfs("/procfoo/x"));
 	g_assert_false(sv_path_in_procfs("/tmp/proc/1"));
 	g_assert_false(sv_path_in_procfs(NULL));
+	g_assert_true(sv_path_unnamed("/"));
+	g_assert_false(sv_path_unnamed("/tmp"));
+	g_assert_false(sv_path_unnamed(NULL));
 }
 
 static void test_for_restore(void)
