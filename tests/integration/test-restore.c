@@ -477,8 +477,8 @@ int main(int argc, char **argv)
 		{ "memory", 20, 60, 1100, 0 },	  { "blockread", 30, 60, 500, 0 },
 		{ "blockread", 30, 60, 1000, 0 }, { "blockread", 30, 60, 1500, 0 },
 		{ "fdenv", 30, 60, 500, 0 },	  { "fdenv", 30, 60, 1200, 0 },
-		{ "handler", 30, 60, 800, 0 },	  { "vmaflags", 30, 60, 800, 0 },
-		{ "procstate", 30, 100, 800, 0 }, { "clocks", 30, 60, 800, 0 },
+		{ "handler", 30, 60, 800, 0 },	  { "vmaflags", 60, 100, 800, 0 },
+		{ "procstate", 60, 100, 800, 0 }, { "clocks", 60, 100, 800, 0 },
 		{ "manymaps", 30, 250, 1000, 2 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
