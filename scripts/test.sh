@@ -80,10 +80,11 @@ else
 	fi
 fi
 
-# (suite arches-long, every restore case of the slower arches, is run by
-# hand: meson test -C build --suite arches-long)
+# (suites arches-long, every restore case of the slower arches, and
+# integration-long, the 18,600-mapping restore, are run by hand: meson test
+# -C build --suite arches-long --suite integration-long)
 meson test -C "$BUILD_DIR" --print-errorlogs --timeout-multiplier "${SNAPVM_TIMEOUT_MULTIPLIER:-1}" \
-	--no-suite arches-long "$@" |
+	--no-suite arches-long --no-suite integration-long "$@" |
 	tee "$BUILD_DIR/meson-test.out" || rc=$?
 cat "$ASAN_DIR/meson-test.out" >>"$BUILD_DIR/meson-test.out"
 echo "test suite wall time: $((SECONDS - start)) s"

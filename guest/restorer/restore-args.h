@@ -88,6 +88,15 @@ struct rst_thread {
 	const struct rst_creds *creds;
 };
 
+/* An fd the blob moves to its offset once the process's memory is in
+ * place: a /proc file whose text depends on it (/proc/self/maps), which a
+ * seek regenerates up to the offset from what the process has mapped. */
+struct rst_seek {
+	int32_t fd;
+	uint32_t pad;
+	uint64_t pos;
+};
+
 struct rst_args {
 	uint64_t region_start, region_end; /* the blob's own mapping, kept */
 	int32_t image_fd;
@@ -122,6 +131,8 @@ struct rst_args {
 	uint32_t nposix_locks;
 	struct rst_posix_lock *posix_locks; /* taken after close_from and up are closed */
 	struct rst_creds creds;
+	uint32_t nseeks;
+	struct rst_seek *seeks;
 };
 
 /* The blob's entry point is its first byte: void entry(struct rst_args *,

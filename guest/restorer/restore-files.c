@@ -27,6 +27,11 @@
 
 #include "restore.h"
 
+int rst_path_in_procfs(const char *path)
+{
+	return !strcmp(path, "/proc") || !strncmp(path, "/proc/", 6);
+}
+
 /* An fd of a memory-only file: a new open file of the inode the
  * restorer made (file_fd), opened as the process had it, at its offset. */
 static void place_memfile(const struct sv_rimg_fd *f, int file_fd, int base)
@@ -111,8 +116,10 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 					strerror(errno));
 			tmp = rst_move_up(tmp, base, path);
 			struct stat st;
-			if (f->pos && fstat(tmp, &st) == 0 && !S_ISCHR(st.st_mode) &&
-			    lseek(tmp, (off_t)f->pos, SEEK_SET) < 0)
+			/* a /proc file's offset is set by the blob, once the
+			 * text it regenerates is the process's (restore-main.c) */
+			if (f->pos && !rst_path_in_procfs(path) && fstat(tmp, &st) == 0 &&
+			    !S_ISCHR(st.st_mode) && lseek(tmp, (off_t)f->pos, SEEK_SET) < 0)
 				rst_die("fd %d: cannot seek %s to %llu: %s", f->fd, path,
 					(unsigned long long)f->pos, strerror(errno));
 			rst_place(tmp, f);

@@ -94,9 +94,18 @@ static uint64_t find_gap(uint64_t len, const struct range *own, int nown,
 			 const struct sv_rimg_vma *vmas, uint32_t nvmas)
 {
 	for (uint64_t cand = 1ull << 32; cand + len < 0x7ff000000000ull; cand += 1ull << 30) {
-		int clash = overlaps(cand, cand + len, own, nown);
-		for (uint32_t i = 0; i < nvmas && !clash; i++)
-			clash = cand < vmas[i].end && vmas[i].start < cand + len;
+		/* the first VMA ending above cand (they are sorted): only it
+		 * can clash, so 18k mappings cost a binary search, not a scan */
+		uint32_t lo = 0, hi = nvmas;
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (vmas[mid].end <= cand)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		int clash = overlaps(cand, cand + len, own, nown) ||
+			    (lo < nvmas && vmas[lo].start < cand + len);
 		if (!clash)
 			return cand;
 	}
@@ -325,6 +334,10 @@ int main(int argc, char **argv)
 	if (rst_arch_check_cpu(h, fpu, msg, sizeof(msg)))
 		die("%s", msg);
 	size_t threads_need = rst_threads_check(h, threads, tfpu);
+	/* Before the other threads exist: a time namespace can be entered
+	 * only by a single-threaded task, and the UTS namespace and
+	 * no_new_privs are per task, inherited by the threads clone3 makes. */
+	rst_process_restore(h);
 	rst_threads_park(h, threads);
 
 	/* The vDSO: the same kernel maps the same one; a different size means
@@ -361,13 +374,17 @@ int main(int argc, char **argv)
 	 * files it maps or holds, at their paths, opened once each. */
 	rst_fs_restore(h, fsents, files, img, img_size);
 	int *fds = calloc(h->nfiles + 1, sizeof(int));
-	for (uint32_t i = 0; i < h->nfiles; i++) {
-		int shared = 0;
-		for (uint32_t k = 0; k < h->nvmas; k++)
-			if (vmas[k].file == (int32_t)i && (vmas[k].flags & SV_RIMG_VMA_SHARED))
-				shared = 1;
-		fds[i] = prepare_file(h, &files[i], shared);
-	}
+	uint8_t *shared = calloc(h->nfiles + 1, 1);
+	for (uint32_t k = 0; k < h->nvmas; k++)
+		if (vmas[k].file >= 0 && (uint32_t)vmas[k].file < h->nfiles &&
+		    (vmas[k].flags & SV_RIMG_VMA_SHARED))
+			shared[vmas[k].file] = 1;
+	for (uint32_t i = 0; i < h->nfiles; i++)
+		fds[i] = prepare_file(h, &files[i], shared[i]);
+	free(shared);
+	for (uint32_t i = 1; i < h->nruns; i++)
+		if (runs[i].vaddr < runs[i - 1].vaddr + runs[i - 1].npages * PAGE)
+			die("corrupt restore image: page run %u is out of order", i);
 
 	uint64_t staging = 0, staging_len = 0;
 	if (h->flags & SV_RIMG_HOST_PAGES) {
@@ -398,8 +415,9 @@ int main(int argc, char **argv)
 	size_t need = blob_len + 64 + sizeof(struct rst_args) + 64 +
 		      h->nvmas * sizeof(struct rst_vma) + h->nruns * sizeof(struct rst_run) +
 		      h->nsigactions * sizeof(*acts) + h->nsigqueue * sizeof(*sigq) +
-		      AUXV_MAX_BYTES + frame_len + 16 * 8 + 8 * 64 /* alignment */ + BLOB_STACK +
-		      threads_need + rst_nposix_locks * sizeof(struct rst_posix_lock) + 64;
+		      AUXV_MAX_BYTES + frame_len + h->nfds * sizeof(struct rst_seek) + 16 * 8 +
+		      8 * 64 /* alignment */ + BLOB_STACK + threads_need +
+		      rst_nposix_locks * sizeof(struct rst_posix_lock) + 64;
 	size_t region_len = (need + PAGE - 1) & ~(PAGE - 1);
 	uint64_t region = find_gap(region_len, own, nown, vmas, h->nvmas);
 	if (!region)
@@ -423,6 +441,7 @@ int main(int argc, char **argv)
 	a->pid = h->pid;
 	a->nvmas = h->nvmas;
 	a->vmas = TAKE(struct rst_vma, h->nvmas);
+	uint32_t first_run = 0; /* runs and VMAs are sorted: one walk over both */
 	for (uint32_t i = 0; i < h->nvmas; i++) {
 		const struct sv_rimg_vma *v = &vmas[i];
 		if (v->file >= (int32_t)h->nfiles || v->file < -1)
@@ -440,10 +459,11 @@ int main(int argc, char **argv)
 		/* A shared file mapping shows the file, which is already right;
 		 * a mapping no stored page falls in is mapped as it ends up
 		 * (never writable in between: no copy-on-write, no VM_ACCOUNT). */
+		while (first_run < h->nruns &&
+		       runs[first_run].vaddr + runs[first_run].npages * PAGE <= v->start)
+			first_run++;
 		if (!(v->file >= 0 && (v->flags & SV_RIMG_VMA_SHARED)))
-			for (uint32_t k = 0; k < h->nruns && !a->vmas[i].fill; k++)
-				a->vmas[i].fill = runs[k].vaddr < v->end &&
-						  v->start < runs[k].vaddr + runs[k].npages * PAGE;
+			a->vmas[i].fill = first_run < h->nruns && runs[first_run].vaddr < v->end;
 	}
 	a->nruns = h->nruns;
 	a->runs = TAKE(struct rst_run, h->nruns);
@@ -467,6 +487,12 @@ int main(int argc, char **argv)
 	a->nsigqueue = h->nsigqueue;
 	a->sigqueue = TAKE(struct sv_rimg_sigqueue, h->nsigqueue);
 	memcpy(a->sigqueue, sigq, h->nsigqueue * sizeof(*sigq));
+	a->seeks = TAKE(struct rst_seek, h->nfds);
+	for (uint32_t i = 0; i < h->nfds; i++)
+		if (fd_table[i].kind == SV_RIMG_FD_PATH && fd_table[i].dup_of < 0 &&
+		    fd_table[i].pos && rst_path_in_procfs(str(h, fd_table[i].path_off)))
+			a->seeks[a->nseeks++] = (struct rst_seek){ .fd = fd_table[i].fd,
+								   .pos = fd_table[i].pos };
 	a->sigpending = h->sigpending;
 	a->sigpending_shared = h->sigpending_shared;
 	size_t auxv_bytes = h->nauxv * 16ull;

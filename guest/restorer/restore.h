@@ -53,6 +53,11 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 		      const uint8_t *data, int **own, int nown);
 /* cwd, umask, groups, resource limits. */
 void rst_env_restore(const struct sv_rimg_header *h, const uint32_t *groups);
+/* restore-files.c: is path /proc or under it? */
+int rst_path_in_procfs(const char *path);
+/* restore-process.c: the process's clocks (a time namespace), UTS names
+ * and prctl state, each when the image has it. */
+void rst_process_restore(const struct sv_rimg_header *h);
 /* The interval timers: the last thing before the blob, with every signal
  * blocked (an early SIGALRM waits for the process's own mask). */
 void rst_itimers_arm(const struct sv_rimg_header *h, const uint8_t *data);

@@ -53,6 +53,7 @@
 #define PR_SET_NAME 15
 #define PR_SET_MM 35
 #define PR_SET_MM_MAP 14
+#define MLOCK_ONFAULT 1
 #define PAGE 4096ul
 
 /* What the arch's half uses of this file, and its entry calls. */
@@ -187,12 +188,18 @@ static void map_vmas(const struct rst_args *a)
  * VMAs that are not filled (shared file mappings: the file is the truth). */
 static void fill_pages(const struct rst_args *a)
 {
+	/* runs and VMAs are both sorted (restore-main.c checked): the VMAs a
+	 * run meets start at the first one not below it, so the walk over
+	 * both is linear, not runs times VMAs */
+	uint32_t first = 0;
 	for (uint32_t i = 0; i < a->nruns; i++) {
 		const struct rst_run *run = &a->runs[i];
 		uint64_t end = run->vaddr + run->len;
-		for (uint32_t k = 0; k < a->nvmas; k++) {
+		while (first < a->nvmas && a->vmas[first].end <= run->vaddr)
+			first++;
+		for (uint32_t k = first; k < a->nvmas && a->vmas[k].start < end; k++) {
 			const struct rst_vma *v = &a->vmas[k];
-			if (!v->fill || v->end <= run->vaddr || v->start >= end)
+			if (!v->fill)
 				continue;
 			uint64_t lo = v->start > run->vaddr ? v->start : run->vaddr;
 			uint64_t hi = v->end < end ? v->end : end;
@@ -242,6 +249,36 @@ static void fill_pages(const struct rst_args *a)
 	if (a->staging_len)
 		check(sys(__NR_munmap, a->staging_start, a->staging_len, 0), "munmap staging",
 		      a->staging_start);
+}
+
+/* The advice and locks the process had put on its mappings, once every
+ * page is in place (an mremap of staged pages replaces a VMA, and with it
+ * any flag set before). uapi/asm-generic/mman-common.h numbers. */
+static void advise_vmas(const struct rst_args *a)
+{
+	static const struct {
+		uint32_t flag;
+		int advice;
+	} advice[] = {
+		{ SV_RIMG_VMA_DONTFORK, 10 },	{ SV_RIMG_VMA_DONTDUMP, 16 },
+		{ SV_RIMG_VMA_WIPEONFORK, 18 }, { SV_RIMG_VMA_HUGEPAGE, 14 },
+		{ SV_RIMG_VMA_NOHUGEPAGE, 15 }, { SV_RIMG_VMA_MERGEABLE, 12 },
+		{ SV_RIMG_VMA_SEQUENTIAL, 2 },	{ SV_RIMG_VMA_RANDOM, 1 },
+	};
+	for (uint32_t i = 0; i < a->nvmas; i++) {
+		const struct rst_vma *v = &a->vmas[i];
+		if (v->flags & (SV_RIMG_VMA_VDSO | SV_RIMG_VMA_VVAR))
+			continue;
+		for (uint32_t k = 0; k < sizeof(advice) / sizeof(advice[0]); k++)
+			if (v->flags & advice[k].flag)
+				check(sys(__NR_madvise, v->start, v->end - v->start,
+					  advice[k].advice),
+				      "madvise", v->start);
+		if (v->flags & SV_RIMG_VMA_LOCKED)
+			check(sys(__NR_mlock2, v->start, v->end - v->start,
+				  (v->flags & SV_RIMG_VMA_LOCKONFAULT) ? MLOCK_ONFAULT : 0),
+			      "mlock2", v->start);
+	}
 }
 
 static void signal_actions(const struct rst_args *a)
@@ -385,6 +422,10 @@ __attribute__((noreturn, used, noipa)) void rst_restore(struct rst_args *a)
 		arch_place_vdso(a);
 	map_vmas(a);
 	fill_pages(a);
+	advise_vmas(a);
+	for (uint32_t i = 0; i < a->nseeks; i++)
+		check(sys(__NR_lseek, a->seeks[i].fd, a->seeks[i].pos, 0 /* SEEK_SET */),
+		      "lseek of a /proc file", a->seeks[i].pos);
 	check(sys6(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&a->mm, sizeof(a->mm), 0, 0),
 	      "prctl(PR_SET_MM_MAP)", a->mm.start_code);
 	thread_identity(a->comm, a->tls, a->clear_child_tid, a->robust_list, a->rseq, a->rseq_len,

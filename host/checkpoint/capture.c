@@ -280,7 +280,8 @@ SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTas
 			return NULL;
 		g_variant_dict_insert_value(d, SV_TASK_THREADS, others);
 	}
-	if (!sv_introspect_process_env(in, ref, d, error))
+	if (!sv_introspect_process_env(in, ref, d, error) ||
+	    !sv_introspect_process_view(in, ref, d, error))
 		return NULL;
 	cap->task = g_variant_ref_sink(g_variant_dict_end(d));
 	cap->fds = sv_introspect_fds(in, ref, error);
@@ -293,6 +294,8 @@ SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTas
 	g_array_set_clear_func(cap->vmas, (GDestroyNotify)capture_vma_clear);
 	for (guint i = 0; i < vmas->len; i++) {
 		SvGuestVma *v = &g_array_index(vmas, SvGuestVma, i);
+		if (!sv_guest_vma_check_restorable(v, ref->pid, error))
+			return NULL;
 		SvCaptureVma cv = { .vma = *v, .file_backed = v->name && v->name[0] == '/' };
 		v->name = NULL; /* moved */
 		g_array_append_val(cap->vmas, cv);

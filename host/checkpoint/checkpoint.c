@@ -14,6 +14,7 @@
 #include "host/checkpoint/page-select.h"
 #include "host/checkpoint/fs-carry.h"
 #include "host/checkpoint/memfiles.h"
+#include "host/checkpoint/proc-paths.h"
 #include "base/errors.h"
 #include "host/image/rootfs-refs.h"
 #include "host/introspect/introspect.h"
@@ -184,6 +185,14 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, SvMemFiles *mf,
 		}
 		if (!v->file_backed || !o->read_file)
 			continue;
+		if (sv_path_unnamed(v->vma.name)) {
+			g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+				    "guest pid %u: the mapping [0x%" G_GINT64_MODIFIER
+				    "x, 0x%" G_GINT64_MODIFIER
+				    "x) is of %s; snapvm cannot carry it yet",
+				    o->pid, v->vma.start, v->vma.end, SV_UNNAMED_FILE);
+			return FALSE;
+		}
 		const char *sha = carry_file(w, done, v->vma.name, "mapped", o, st, error);
 		if (!sha)
 			return FALSE;
@@ -202,9 +211,31 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, SvMemFiles *mf,
 		g_variant_dict_lookup(d, SV_TASK_FD_PATH, "&s", &path);
 		guint64 file = 0, inode;
 		g_variant_dict_lookup(d, SV_TASK_FD_FILE, "t", &file);
-		if ((inode = sv_memfiles_inode_of(mf, file)))
+		if ((inode = sv_memfiles_inode_of(mf, file))) {
 			g_variant_dict_insert(d, SV_TASK_FD_INODE, "t", inode);
-		else if (o->read_file && !strcmp(kind, SV_TASK_FD_KIND_FILE) && path) {
+			g_variant_builder_add_value(&fb, g_variant_dict_end(d));
+			continue;
+		}
+		if (!strcmp(kind, SV_TASK_FD_KIND_FILE) && sv_path_unnamed(path)) {
+			guint32 fdnum = 0;
+			g_variant_dict_lookup(d, SV_TASK_FD_FD, "u", &fdnum);
+			g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+				    "guest pid %u: fd %u is %s; snapvm cannot carry it yet", o->pid,
+				    fdnum, SV_UNNAMED_FILE);
+			return FALSE;
+		}
+		if (sv_path_in_procfs(path)) {
+			guint32 fdnum = 0;
+			g_variant_dict_lookup(d, SV_TASK_FD_FD, "u", &fdnum);
+			g_autofree char *reopen = sv_proc_path_for_restore(path, o->pid, fdnum,
+									   error);
+			if (!reopen)
+				return FALSE;
+			g_variant_dict_insert(d, SV_TASK_FD_PATH, "s", reopen);
+			g_variant_builder_add_value(&fb, g_variant_dict_end(d));
+			continue;
+		}
+		if (o->read_file && !strcmp(kind, SV_TASK_FD_KIND_FILE) && path) {
 			const char *sha = carry_file(w, done, path, "open", o, st, error);
 			if (!sha)
 				return FALSE;

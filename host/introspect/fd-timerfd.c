@@ -76,7 +76,7 @@ gboolean sv_introspect_timerfd(const SvIntrospect *in, guint32 pid, guint fd, gu
 	guint64 value = 0; /* 0: disarmed; else time left, or the absolute expiry */
 	if (armed) {
 		guint64 now, base, offset = 0;
-		if (!in->clock_hint_ns && !sv_introspect_guest_monotonic(in, &now, error))
+		if (!in->clock_hint_ns && !sv_introspect_guest_monotonic(in, &now, NULL, error))
 			return FALSE;
 		if (in->clock_hint_ns)
 			now = in->clock_hint_ns;

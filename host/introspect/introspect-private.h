@@ -45,10 +45,8 @@ static inline gboolean sv_introspect_read_uint(const SvIntrospect *in, guint64 v
 	return TRUE;
 }
 
-/* process-env.c: the guest's struct timekeeper (in tk_core), and
- * CLOCK_MONOTONIC at its last timekeeping update, in ns. */
+/* process-env.c: the guest's struct timekeeper (in tk_core). */
 gboolean sv_introspect_timekeeper(const SvIntrospect *in, guint64 *ret, GError **error);
-gboolean sv_introspect_guest_monotonic(const SvIntrospect *in, guint64 *ret, GError **error);
 
 /* posix-timers.c: the process's POSIX timers (SV_TASK_POSIX_TIMERS) into
  * d, from its signal_struct at guest address signal. */
@@ -88,5 +86,10 @@ gboolean sv_introspect_fd_socket(const SvIntrospect *in, guint32 pid, guint fd, 
 gboolean sv_introspect_fd_locks(const SvIntrospect *in, guint32 pid, guint fd, guint64 file,
 				guint64 inode, guint32 mode, guint64 files, GHashTable *posix_done,
 				GVariantDict *d, GError **error);
+/* process-env.c: the guest's CLOCK_MONOTONIC at its last timekeeping
+ * update, in ns, from tk_core (which needs the kernel's data symbols), and
+ * if ret_offs_boot, CLOCK_BOOTTIME's offset from it (tk->offs_boot). */
+gboolean sv_introspect_guest_monotonic(const SvIntrospect *in, guint64 *ret, guint64 *ret_offs_boot,
+				       GError **error);
 
 #endif

@@ -48,6 +48,11 @@ void sv_guest_vma_clear(SvGuestVma *v);
 
 /* A process's VMAs, sorted (an array of SvGuestVma that frees its names). */
 GArray *sv_introspect_vmas(const SvIntrospect *in, guint32 pid, GError **error);
+/* Refuses (naming the mapping of guest pid) a VMA whose vm_flags say
+ * restore could not give it back as it is: userfaultfd registration,
+ * hugetlbfs, MAP_SYNC, a kernel object's mapping (an aio ring). The advice
+ * bits (MADV_DONTFORK and the rest) and mlock restore and pass. */
+gboolean sv_guest_vma_check_restorable(const SvGuestVma *v, guint32 pid, GError **error);
 /* The mm_struct address of a process. */
 gboolean sv_introspect_task_mm(const SvIntrospect *in, guint32 pid, guint64 *ret_mm,
 			       GError **error);
@@ -179,6 +184,10 @@ GPtrArray *sv_introspect_guest_fs(const SvIntrospect *in, const SvTaskRef *ref, 
  * none or not a plain pointer (page-cache.c). */
 gboolean sv_introspect_xa_load(const SvIntrospect *in, guint64 xa, guint64 index,
 			       guint64 *ret_entry, GError **error);
+/* prctl state (dumpable, THP disabled, no_new_privs, parent-death signal),
+ * its UTS names and its clocks, into d (process-view.c). */
+gboolean sv_introspect_process_view(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
+				    GError **error);
 /* The arch it was made for. */
 const SvArchOps *sv_introspect_arch(const SvIntrospect *in);
 /* Kernel-virtual reads for the arch hooks. */

@@ -52,7 +52,7 @@ static gboolean time_left(const SvIntrospect *in, const TimerLayout *l, guint64 
 		return TRUE; /* disarmed, or a one-shot that fired */
 	if (in->clock_hint_ns)
 		now = in->clock_hint_ns;
-	else if (!sv_introspect_guest_monotonic(in, &now, error))
+	else if (!sv_introspect_guest_monotonic(in, &now, NULL, error))
 		return FALSE;
 	if (!sv_introspect_read_uint(in, tmr + l->base, 8, &base, error) ||
 	    (clock != SV_LINUX_CLOCK_MONOTONIC &&

@@ -56,14 +56,16 @@ gboolean sv_introspect_timekeeper(const SvIntrospect *in, guint64 *ret, GError *
 	return TRUE;
 }
 
-gboolean sv_introspect_guest_monotonic(const SvIntrospect *in, guint64 *ret, GError **error)
+gboolean sv_introspect_guest_monotonic(const SvIntrospect *in, guint64 *ret, guint64 *ret_offs_boot,
+				       GError **error)
 {
-	guint64 tk, base, xtime, shift;
+	guint64 tk, base, xtime, shift, offs_boot;
 	if (!sv_introspect_timekeeper(in, &tk, error) ||
 	    !sv_kernel_types_offset(in->types, "timekeeper", "tkr_mono.base", &base, error) ||
 	    !sv_kernel_types_offset(in->types, "timekeeper", "tkr_mono.xtime_nsec", &xtime,
 				    error) ||
-	    !sv_kernel_types_offset(in->types, "timekeeper", "tkr_mono.shift", &shift, error))
+	    !sv_kernel_types_offset(in->types, "timekeeper", "tkr_mono.shift", &shift, error) ||
+	    !sv_kernel_types_offset(in->types, "timekeeper", "offs_boot", &offs_boot, error))
 		return FALSE;
 	guint64 b, x, s;
 	if (!rd(in, tk + base, 8, &b, error) || !rd(in, tk + xtime, 8, &x, error) ||
@@ -75,7 +77,7 @@ gboolean sv_introspect_guest_monotonic(const SvIntrospect *in, guint64 *ret, GEr
 		return FALSE;
 	}
 	*ret = b + (x >> s);
-	return TRUE;
+	return !ret_offs_boot || rd(in, tk + offs_boot, 8, ret_offs_boot, error);
 }
 
 static gboolean add_itimers(const SvIntrospect *in, const SvTaskRef *ref, guint64 signal,
@@ -110,7 +112,7 @@ static gboolean add_itimers(const SvIntrospect *in, const SvTaskRef *ref, guint6
 					      exp, inc);
 			goto cpu_timers;
 		}
-		if (!in->clock_hint_ns && !sv_introspect_guest_monotonic(in, &now, error))
+		if (!in->clock_hint_ns && !sv_introspect_guest_monotonic(in, &now, NULL, error))
 			return FALSE;
 		/* A periodic timer that fired is not queued again until its
 		 * SIGALRM is dequeued (dequeue_signal, kernel/signal.c, forwards

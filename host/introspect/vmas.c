@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "snapvm/le.h" /* sv_get_le* */
+#include "snapvm/snapshot-vm-flags.h"
 #include "base/errors.h"
 #include "host/introspect/introspect-private.h"
 
@@ -156,6 +157,32 @@ static gboolean walk_node(Walk *w, guint64 enode, guint64 min, guint64 max, guin
 void sv_guest_vma_clear(SvGuestVma *v)
 {
 	g_clear_pointer(&v->name, g_free);
+}
+
+gboolean sv_guest_vma_check_restorable(const SvGuestVma *v, guint32 pid, GError **error)
+{
+	const char *what = NULL;
+	if (v->flags & (SV_VM_UFFD_MISSING | SV_VM_UFFD_WP | SV_VM_UFFD_MINOR))
+		what = "is registered with a userfaultfd";
+	else if (v->flags & SV_VM_HUGETLB)
+		what = "is a hugetlbfs mapping (huge pages restore would give back as small ones)";
+	else if (v->flags & SV_VM_SYNC)
+		what = "is a MAP_SYNC mapping of a DAX file";
+	/* the kernel's own mappings ([vdso], [vvar]) and device mappings
+	 * (PFNMAP/IO: their driver maps them again) are left to the restore
+	 * guest's kernel; any other VM_DONTEXPAND one belongs to a kernel
+	 * object: an aio ring (io_setup) in practice */
+	else if ((v->flags & SV_VM_DONTEXPAND) && !(v->flags & (SV_VM_PFNMAP | SV_VM_IO)) &&
+		 !(v->name && v->name[0] == '['))
+		what = "is an aio ring (io_setup) or another kernel object's mapping "
+		       "(VM_DONTEXPAND)";
+	if (!what)
+		return TRUE;
+	g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+		    "guest pid %u: the mapping [0x%" G_GINT64_MODIFIER "x, 0x%" G_GINT64_MODIFIER
+		    "x)%s%s %s; snapvm cannot checkpoint it",
+		    pid, v->start, v->end, v->name ? " of " : "", v->name ? v->name : "", what);
+	return FALSE;
 }
 
 GArray *sv_introspect_vmas(const SvIntrospect *in, guint32 pid, GError **error)

@@ -126,7 +126,10 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			if (!path || path[0] != '/')
 				return sv_rimg_refuse(error, "fd %u (%s) has no path to reopen", fd,
 						      kind);
-			if (!strcmp(kind, SV_TASK_FD_KIND_FILE))
+			/* a /proc file is made by the kernel when read: reopened,
+			 * never put in place (checkpoint/proc-paths.c) */
+			if (!strcmp(kind, SV_TASK_FD_KIND_FILE) && strcmp(path, "/proc") &&
+			    !g_str_has_prefix(path, "/proc/"))
 				sv_rimg_add_file(t, path, sha);
 			e.kind = SV_RIMG_FD_PATH;
 			e.path_off = sv_rimg_add_string(t, path);

@@ -4,13 +4,29 @@
  * restore-image-parts.h). */
 #include <string.h>
 
+#include "snapvm/snapshot-vm-flags.h"
 #include "host/restore/restore-image-parts.h"
 
-/* Kernel vm_flags bits restore looks at (include/linux/mm.h). */
-#define VM_SHARED_ 0x8ull
-#define VM_MAYSHARE_ 0x80ull /* MAP_SHARED even where the kernel dropped VM_SHARED (read-only) */
-#define VM_GROWSDOWN_ 0x100ull
-#define VM_NORESERVE_ 0x00200000ull
+/* vm_flags bits that become SV_RIMG_VMA_* flags one for one. */
+static const struct {
+	guint64 vm_flag;
+	guint32 rimg_flag;
+} vma_flag_map[] = {
+	{ SV_VM_SHARED, SV_RIMG_VMA_SHARED },
+	{ SV_VM_MAYSHARE, SV_RIMG_VMA_SHARED },
+	{ SV_VM_GROWSDOWN, SV_RIMG_VMA_GROWSDOWN },
+	{ SV_VM_NORESERVE, SV_RIMG_VMA_NORESERVE },
+	{ SV_VM_DONTCOPY, SV_RIMG_VMA_DONTFORK },
+	{ SV_VM_DONTDUMP, SV_RIMG_VMA_DONTDUMP },
+	{ SV_VM_WIPEONFORK, SV_RIMG_VMA_WIPEONFORK },
+	{ SV_VM_HUGEPAGE, SV_RIMG_VMA_HUGEPAGE },
+	{ SV_VM_NOHUGEPAGE, SV_RIMG_VMA_NOHUGEPAGE },
+	{ SV_VM_MERGEABLE, SV_RIMG_VMA_MERGEABLE },
+	{ SV_VM_SEQ_READ, SV_RIMG_VMA_SEQUENTIAL },
+	{ SV_VM_RAND_READ, SV_RIMG_VMA_RANDOM },
+	{ SV_VM_LOCKED, SV_RIMG_VMA_LOCKED },
+	{ SV_VM_LOCKONFAULT, SV_RIMG_VMA_LOCKONFAULT },
+};
 
 /* The kernel keeps at most this many auxv entries (AT_VECTOR_SIZE). */
 #define MAX_AUXV 64
@@ -78,16 +94,14 @@ gboolean sv_rimg_vmas_build(SvRimgTables *t, GVariant *vmas, GError **error)
 		struct sv_rimg_vma e = {
 			.start = start, .end = end, .pgoff = pgoff, .prot = prot & 7, .file = -1
 		};
-		if (vm_flags & (VM_SHARED_ | VM_MAYSHARE_))
-			e.flags |= SV_RIMG_VMA_SHARED;
-		if (vm_flags & VM_GROWSDOWN_)
-			e.flags |= SV_RIMG_VMA_GROWSDOWN;
-		if (vm_flags & VM_NORESERVE_)
-			e.flags |= SV_RIMG_VMA_NORESERVE;
+		for (guint k = 0; k < G_N_ELEMENTS(vma_flag_map); k++)
+			if (vm_flags & vma_flag_map[k].vm_flag)
+				e.flags |= vma_flag_map[k].rimg_flag;
+		/* the kernel's own mappings come with the kernel's own flags */
 		if (!strcmp(name, "[vdso]"))
-			e.flags |= SV_RIMG_VMA_VDSO;
+			e.flags = SV_RIMG_VMA_VDSO;
 		else if (!strcmp(name, "[vvar]"))
-			e.flags |= SV_RIMG_VMA_VVAR;
+			e.flags = SV_RIMG_VMA_VVAR;
 		else if (!strcmp(name, "[heap]"))
 			e.flags |= SV_RIMG_VMA_HEAP;
 		else if (name[0] == '[' && strcmp(name, "[stack]"))

@@ -134,5 +134,8 @@ gboolean sv_rimg_fd_inet(SvRimgTables *t, const SvSnapFd *entry, struct sv_rimg_
 			 GError **error);
 gboolean sv_rimg_fd_epoll(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
 			  struct sv_rimg_fd *e, GError **error);
+/* What the process sees of the kernel around it: h's SV_RIMG_PRCTL,
+ * SV_RIMG_UTS and SV_RIMG_CLOCKS fields, each when the snapshot has it. */
+gboolean sv_rimg_process_build(SvRimgTables *t, GVariant *task, GError **error);
 
 #endif

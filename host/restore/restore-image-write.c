@@ -286,7 +286,8 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 	if (!sv_rimg_task_build(&t, s.task, s.regs, s.tls, s.fpu, error) ||
 	    !sv_rimg_mm_build(&t, s.mm, error) || !sv_rimg_memfiles_build(&t, s.task, error) ||
 	    !sv_rimg_vmas_build(&t, s.vmas, error) || !sv_rimg_fds_build(&t, s.task, error) ||
-	    !sv_rimg_fs_build(&t, fs, error) || !sv_rimg_page_runs_build(&t, r, s.pagemap, error))
+	    !sv_rimg_process_build(&t, s.task, error) || !sv_rimg_fs_build(&t, fs, error) ||
+	    !sv_rimg_page_runs_build(&t, r, s.pagemap, error))
 		return FALSE;
 	if (t.uncarried)
 		t.h.flags |= SV_RIMG_NO_FILES;

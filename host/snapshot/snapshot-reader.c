@@ -23,6 +23,10 @@ typedef struct {
 	guint64 offset;
 } PageRun;
 
+typedef struct {
+	guint64 start, end;
+} VmaRange;
+
 struct SvSnapshotReader {
 	char *path;
 	const guint8 *map;
@@ -33,6 +37,7 @@ struct SvSnapshotReader {
 	GVariant *meta[SV_SNAP_SECTION_KIND_MAX_];
 	guint8 *checked;      /* per section: payload checksum verified */
 	GArray *runs;	      /* PageRun, sorted by vaddr */
+	GArray *vmas;	      /* VmaRange, sorted, not overlapping; NULL: no VMAS */
 	GHashTable *files;    /* sha256 -> section index */
 	guint cached_section; /* decompressed chunk cache */
 	GBytes *cached;
@@ -83,6 +88,7 @@ void sv_snapshot_reader_free(SvSnapshotReader *r)
 		g_clear_pointer(&r->meta[i], g_variant_unref);
 	g_clear_pointer(&r->sections, g_array_unref);
 	g_clear_pointer(&r->runs, g_array_unref);
+	g_clear_pointer(&r->vmas, g_array_unref);
 	g_clear_pointer(&r->files, g_hash_table_unref);
 	g_clear_pointer(&r->cached, g_bytes_unref);
 	g_clear_pointer(&r->parent, sv_snapshot_reader_free);
@@ -293,6 +299,7 @@ static gboolean check_vmas(SvSnapshotReader *r, GError **error)
 			where = section_at(r, i);
 	guint64 prev_end = 0;
 	gsize n = g_variant_n_children(vmas);
+	r->vmas = g_array_sized_new(FALSE, FALSE, sizeof(VmaRange), n);
 	for (gsize i = 0; i < n; i++) {
 		guint64 start, end, flags, pgoff;
 		guint32 prot;
@@ -316,27 +323,33 @@ static gboolean check_vmas(SvSnapshotReader *r, GError **error)
 				    " names file contents %.64s the snapshot lacks",
 				    i, sha);
 		prev_end = end;
+		VmaRange range = { start, end };
+		g_array_append_val(r->vmas, range);
 	}
 	return TRUE;
 }
 
-/* Is [vaddr, vaddr+len) inside the VMAs (which are sorted)? */
-static gboolean inside_vmas(const SvSnapshotReader *r, guint64 vaddr, guint64 len)
+/*
+ * Is [vaddr, vaddr+len) covered by the VMAs from *vi on, without a gap?
+ * Runs are checked in address order and do not overlap, so *vi only moves
+ * forward and each VMA is looked at by the runs it meets and one more:
+ * the whole check is linear after the sort, whatever the snapshot says
+ * (walking every VMA for every run was quadratic: 18k mappings took
+ * minutes, and a crafted file could make it take hours).
+ */
+static gboolean inside_vmas(const SvSnapshotReader *r, guint *vi, guint64 vaddr, guint64 len)
 {
-	GVariant *vmas = r->meta[SV_SNAP_SECTION_VMAS];
-	if (!vmas)
+	if (!r->vmas)
 		return TRUE;
-	gsize n = g_variant_n_children(vmas);
+	const VmaRange *v = (const VmaRange *)(const void *)r->vmas->data;
+	guint n = r->vmas->len;
+	while (*vi < n && v[*vi].end <= vaddr)
+		(*vi)++;
 	guint64 at = vaddr, stop = vaddr + len;
-	for (gsize i = 0; i < n && at < stop; i++) {
-		guint64 start, end;
-		g_variant_get_child(vmas, i, "(ttutt&s&s)", &start, &end, NULL, NULL, NULL, NULL,
-				    NULL);
-		if (end <= at)
-			continue;
-		if (start > at)
+	for (guint i = *vi; i < n && at < stop; i++) {
+		if (v[i].start > at)
 			return FALSE;
-		at = end;
+		at = v[i].end;
 	}
 	return at >= stop;
 }
@@ -381,11 +394,6 @@ static gboolean check_pagemap(SvSnapshotReader *r, GError **error)
 				    "x, %u pages) points "
 				    "outside its PAGES section",
 				    i, run.vaddr, run.npages);
-		if (!inside_vmas(r, run.vaddr, len))
-			return fail(error, r, "PAGEMAP", 0,
-				    "run %" G_GSIZE_FORMAT " at 0x%" G_GINT64_MODIFIER
-				    "x is outside every VMA",
-				    i, run.vaddr);
 		if (!theirs)
 			r->pages_stored += run.npages;
 		g_array_append_val(r->runs, run);
@@ -397,6 +405,15 @@ static gboolean check_pagemap(SvSnapshotReader *r, GError **error)
 		if (a->vaddr + (guint64)a->npages * ps > b->vaddr)
 			return fail(error, r, "PAGEMAP", 0,
 				    "two runs hold page 0x%" G_GINT64_MODIFIER "x", b->vaddr);
+	}
+	guint vi = 0;
+	for (guint i = 0; i < r->runs->len; i++) {
+		const PageRun *run = &g_array_index(r->runs, PageRun, i);
+		if (!inside_vmas(r, &vi, run->vaddr, (guint64)run->npages * ps))
+			return fail(error, r, "PAGEMAP", 0,
+				    "the run at 0x%" G_GINT64_MODIFIER "x (%u pages) is outside "
+				    "every VMA",
+				    run->vaddr, run->npages);
 	}
 	return TRUE;
 }

@@ -61,7 +61,19 @@ enum {
 	SV_RIMG_VMA_VVAR = 1u << 4,	 /* [vvar]: placed with the vDSO */
 	SV_RIMG_VMA_HEAP = 1u << 5,	 /* [heap] */
 	/* a SysV shm attachment: shmat(files[file].sysv_id) at start, whole */
-	SV_RIMG_VMA_SYSV = 1u << 6,
+	SV_RIMG_VMA_SYSV = 1u << 16,
+	/* advice and locking the blob re-applies once the VMA is filled
+	 * (madvise, mlock); the kernel keeps them in vm_flags */
+	SV_RIMG_VMA_DONTFORK = 1u << 6,	    /* MADV_DONTFORK (VM_DONTCOPY) */
+	SV_RIMG_VMA_DONTDUMP = 1u << 7,	    /* MADV_DONTDUMP */
+	SV_RIMG_VMA_WIPEONFORK = 1u << 8,   /* MADV_WIPEONFORK */
+	SV_RIMG_VMA_HUGEPAGE = 1u << 9,	    /* MADV_HUGEPAGE */
+	SV_RIMG_VMA_NOHUGEPAGE = 1u << 10,  /* MADV_NOHUGEPAGE */
+	SV_RIMG_VMA_MERGEABLE = 1u << 11,   /* MADV_MERGEABLE (KSM) */
+	SV_RIMG_VMA_SEQUENTIAL = 1u << 12,  /* MADV_SEQUENTIAL */
+	SV_RIMG_VMA_RANDOM = 1u << 13,	    /* MADV_RANDOM */
+	SV_RIMG_VMA_LOCKED = 1u << 14,	    /* mlock */
+	SV_RIMG_VMA_LOCKONFAULT = 1u << 15, /* with LOCKED: mlock2(MLOCK_ONFAULT) */
 };
 
 /* sv_rimg_header.flags */
@@ -80,6 +92,14 @@ enum {
 	/* the process's credentials are in the header (uids, gids,
 	 * securebits, caps): the restorer takes them on last */
 	SV_RIMG_CREDS = 1u << 3,
+	/* dumpable, no_new_privs, pdeath_signal and thp_disable are the
+	 * process's (restore-process.c); without it they stay the restorer's */
+	SV_RIMG_PRCTL = 1u << 4,
+	/* nodename and domainname: set in a UTS namespace of the process's own */
+	SV_RIMG_UTS = 1u << 5,
+	/* clock_monotonic and clock_boottime: the process's clocks go on from
+	 * them, in a time namespace of its own */
+	SV_RIMG_CLOCKS = 1u << 6,
 };
 
 /* sv_rimg_fd.kind */
@@ -231,6 +251,17 @@ struct sv_rimg_header {
 	uint32_t ntimers;
 	uint32_t pad5;
 	uint64_t timers_off;
+	/* SV_RIMG_PRCTL */
+	uint32_t dumpable; /* 0 or 1 */
+	uint32_t no_new_privs;
+	uint32_t pdeath_signal;
+	uint32_t thp_disable;
+	/* SV_RIMG_UTS: NUL-terminated */
+	char nodename[65];
+	char domainname[65];
+	uint8_t pad6[6];
+	/* SV_RIMG_CLOCKS: ns, as the process saw them at the checkpoint */
+	uint64_t clock_monotonic, clock_boottime;
 };
 
 struct sv_rimg_posix_timer {

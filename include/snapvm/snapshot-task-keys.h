@@ -9,7 +9,8 @@
  *
  * Who writes what: host/introspect/task-state.c (task, credentials,
  * signals), host/introspect/process-env.c (cwd, umask, rlimits, groups,
- * timers), host/checkpoint/capture.c (how the registers were captured),
+ * timers), host/introspect/process-view.c (prctl state, UTS names,
+ * clocks), host/checkpoint/capture.c (how the registers were captured),
  * host/checkpoint/checkpoint.c (the fds list, host/introspect/files.c
  * making its entries). Integers are u32 ("u") or u64 ("t") as given; a
  * reader should take either (restore-image-task.c).
@@ -90,6 +91,20 @@
  * signo, sigev_value, time left ns (0: disarmed), interval ns, 0) */
 #define SV_TASK_POSIX_TIMERS "posix_timers"
 #define SV_TASK_POSIX_TIMERS_TYPE "a(uuuutttt)"
+
+/* ---- what the process sees of the kernel around it (process-view.c);
+ * missing: the snapshot predates them, restore leaves the fresh guest's ---- */
+#define SV_TASK_DUMPABLE "dumpable"		/* u: PR_GET_DUMPABLE (0, 1; 2 is suid_dumpable) */
+#define SV_TASK_THP_DISABLE "thp_disable"	/* b: PR_SET_THP_DISABLE */
+#define SV_TASK_NO_NEW_PRIVS "no_new_privs"	/* b: PR_SET_NO_NEW_PRIVS */
+#define SV_TASK_PDEATH_SIGNAL "pdeath_signal"	/* u: PR_SET_PDEATHSIG, 0 for none */
+#define SV_TASK_UTS_NODENAME "uts_nodename"	/* s: its UTS namespace's host name */
+#define SV_TASK_UTS_DOMAINNAME "uts_domainname" /* s: and NIS domain name */
+/* t, ns: CLOCK_MONOTONIC and CLOCK_BOOTTIME as the process saw them at the
+ * pause (its time namespace's offsets included); missing when the guest's
+ * clock could not be read */
+#define SV_TASK_CLOCK_MONOTONIC "clock_monotonic"
+#define SV_TASK_CLOCK_BOOTTIME "clock_boottime"
 
 /* ---- open fds (checkpoint.c, entries from files.c) ---- */
 /* one a{sv} per fd, in fd order, with the SV_TASK_FD_* keys; missing:

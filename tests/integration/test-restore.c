@@ -64,7 +64,8 @@ static const char *const workloads[] = {
 	"ghost", "memfd", "tmpfile", "shanon", "aioring", "fsfiles", "sysvshm", "threads",
 	/* kernel objects: tests/workloads/kobj.c */
 	"kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll", "kobj-timerfd", "kobj-signalfd",
-	"kobj-locks", "kobj-unix", "kobj-creds", "kobj-inet", "kobj-ptimers", NULL
+	"kobj-locks", "kobj-unix", "kobj-creds", "kobj-inet", "kobj-ptimers", "vmaflags",
+	"procstate", "clocks", "manymaps", NULL
 };
 
 static void require_guest(void)
@@ -215,7 +216,12 @@ static void assert_continuation(const char *restored, int restored_status, const
 typedef struct {
 	const char *name;
 	long steps, interval_ms, checkpoint_after_ms;
+	/* counted from this many lines of output (a workload whose set-up
+	 * takes long under TCG), else from the start */
+	guint after_lines;
 } Case;
+
+static void wait_for_lines(guint32 pid, guint lines, GString *out);
 
 static void test_workload(gconstpointer data)
 {
@@ -224,6 +230,10 @@ static void test_workload(gconstpointer data)
 	if (g_test_failed() || !guest)
 		return;
 	guint32 pid = start_workload(c->name, c->steps, c->interval_ms);
+	if (c->after_lines) {
+		g_autoptr(GString) first = g_string_new(NULL);
+		wait_for_lines(pid, c->after_lines, first);
+	}
 	g_usleep((gulong)c->checkpoint_after_ms * 1000);
 	g_autofree char *tag = g_strdup_printf("%s-%ld", c->name, c->checkpoint_after_ms);
 	g_autofree char *file = checkpoint(guest->machine->name, pid, tag);
@@ -711,41 +721,46 @@ int main(int argc, char **argv)
 	sv_test_state_dir();
 	snapvm = sv_test_build_path("host/snapvm");
 	static const Case cases[] = {
-		{ "counter", 30, 60, 500 },
-		{ "counter", 30, 60, 1400 },
-		{ "fpu", 30, 60, 800 },
-		{ "tls", 30, 60, 800 },
-		{ "sleeper", 30, 60, 800 },
-		{ "memory", 20, 60, 500 },
-		{ "memory", 20, 60, 1100 },
-		{ "blockread", 30, 60, 500 },
-		{ "blockread", 30, 60, 1000 },
-		{ "blockread", 30, 60, 1500 },
-		{ "fdenv", 30, 60, 500 },
-		{ "fdenv", 30, 60, 1200 },
-		{ "handler", 30, 60, 800 },
+		{ "counter", 30, 60, 500, 0 },
+		{ "counter", 30, 60, 1400, 0 },
+		{ "fpu", 30, 60, 800, 0 },
+		{ "tls", 30, 60, 800, 0 },
+		{ "sleeper", 30, 60, 800, 0 },
+		{ "memory", 20, 60, 500, 0 },
+		{ "memory", 20, 60, 1100, 0 },
+		{ "blockread", 30, 60, 500, 0 },
+		{ "blockread", 30, 60, 1000, 0 },
+		{ "blockread", 30, 60, 1500, 0 },
+		{ "fdenv", 30, 60, 500, 0 },
+		{ "fdenv", 30, 60, 1200, 0 },
+		{ "handler", 30, 60, 800, 0 },
 		/* files that exist only in memory, carried by identity; and
 		 * the files it wrote and closed, its cwd among them (60 steps:
 		 * a checkpoint under load may take over a second to pause) */
-		{ "unlinked", 60, 60, 800 },
-		{ "ghost", 60, 60, 800 },
-		{ "memfd", 60, 60, 800 },
-		{ "tmpfile", 60, 60, 800 },
-		{ "shanon", 60, 60, 800 },
-		{ "fsfiles", 60, 60, 800 },
-		{ "sysvshm", 60, 60, 800 },
+		{ "unlinked", 60, 60, 800, 0 },
+		{ "ghost", 60, 60, 800, 0 },
+		{ "memfd", 60, 60, 800, 0 },
+		{ "tmpfile", 60, 60, 800, 0 },
+		{ "shanon", 60, 60, 800, 0 },
+		{ "fsfiles", 60, 60, 800, 0 },
+		{ "sysvshm", 60, 60, 800, 0 },
 		/* kernel objects (kobj.c): each kind once, mid-run */
-		{ "kobj-pipes", 60, 60, 800 },
-		{ "kobj-fifo", 60, 60, 800 },
-		{ "kobj-eventfd", 60, 60, 800 },
-		{ "kobj-epoll", 60, 60, 800 },
-		{ "kobj-timerfd", 60, 60, 800 },
-		{ "kobj-signalfd", 60, 60, 800 },
-		{ "kobj-locks", 60, 60, 800 },
-		{ "kobj-unix", 60, 60, 800 },
-		{ "kobj-creds", 60, 60, 800 },
-		{ "kobj-inet", 60, 60, 800 },
-		{ "kobj-ptimers", 60, 60, 800 },
+		{ "kobj-pipes", 60, 60, 800, 0 },
+		{ "kobj-fifo", 60, 60, 800, 0 },
+		{ "kobj-eventfd", 60, 60, 800, 0 },
+		{ "kobj-epoll", 60, 60, 800, 0 },
+		{ "kobj-timerfd", 60, 60, 800, 0 },
+		{ "kobj-signalfd", 60, 60, 800, 0 },
+		{ "kobj-locks", 60, 60, 800, 0 },
+		{ "kobj-unix", 60, 60, 800, 0 },
+		{ "kobj-creds", 60, 60, 800, 0 },
+		{ "kobj-inet", 60, 60, 800, 0 },
+		{ "kobj-ptimers", 60, 60, 800, 0 },
+		/* what the process sees of the kernel (fidelity) */
+		{ "vmaflags", 60, 100, 800, 0 },
+		{ "procstate", 60, 100, 800, 0 },
+		{ "clocks", 60, 100, 800, 0 },
+		{ "manymaps", 30, 250, 1000, 2 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */

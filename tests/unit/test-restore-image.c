@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "666bc5fdfa05ebcfcb878ed45868006fab2ac02b78fbd3c6e8f8a59e02e6fb3d"
-#define IMAGE_HOST_PAGES_SHA256 "c872a312db8aac6f067074390c9bd6c6ed7af5e3b1115ac5c27b493a4d06552a"
+#define IMAGE_SHA256 "cc3cab7a0c6d760df666c3beeb8c74f2e3255fbe1dd83301438add8ef2b3f55e"
+#define IMAGE_HOST_PAGES_SHA256 "eb1509ff7dccc913e7ed72650ecdb3ecc89a0ae87860f9dc914204e795ce481b"
 
 static char *tmp_dir;
 

@@ -381,6 +381,79 @@ static void test_hostile_contents(void)
 	g_unlink(p);
 }
 
+/* 20k mappings (maps06 has 18.6k; vm.max_map_count allows 65530), one
+ * stored page in each, and then the same VMAs side by side under one run
+ * that spans them all: open must stay linear after its sort (it walked
+ * every VMA for every run, minutes for this). Bounded in time, and a gap
+ * under a spanning run is still found. */
+#define MANY_VMAS 20000u
+static void write_many(const char *path, gboolean adjacent, gboolean hole)
+{
+	SvSnapshotWriterOptions o = { .arch = SV_SNAP_ARCH_X86_64,
+				      .byte_order = SV_SNAP_LITTLE_ENDIAN,
+				      .page_size = PS };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(path, &o, &error);
+	g_assert_no_error(error);
+	const guint64 base = 0x10000000ull, step = adjacent ? PS : 2 * PS;
+	GVariantBuilder b;
+	g_variant_builder_init(&b, G_VARIANT_TYPE(SV_SNAP_VMAS_TYPE));
+	for (guint i = 0; i < MANY_VMAS; i++) {
+		if (hole && i == MANY_VMAS / 2)
+			continue;
+		g_variant_builder_add(&b, "(ttuttss)", base + i * step, base + i * step + PS, 3u,
+				      (guint64)0x100073, (guint64)0, "", "");
+	}
+	g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_VMAS,
+						      g_variant_builder_end(&b), &error));
+	g_autofree guint8 *pages = g_malloc((gsize)MANY_VMAS * PS);
+	for (guint i = 0; i < MANY_VMAS; i++)
+		fill_page(pages + (gsize)i * PS, base + i * step);
+	if (adjacent) {
+		g_assert_true(sv_snapshot_writer_add_pages(w, base, pages, MANY_VMAS, &error));
+	} else {
+		for (guint i = 0; i < MANY_VMAS; i++)
+			g_assert_true(sv_snapshot_writer_add_pages(w, base + i * step,
+								   pages + (gsize)i * PS, 1,
+								   &error));
+	}
+	g_assert_true(sv_snapshot_writer_finish(w, &error));
+	g_assert_no_error(error);
+}
+
+static void test_many_vmas(void)
+{
+	g_autofree char *p = tmp_path("many-vmas.svs");
+	for (int variant = 0; variant < 3; variant++) {
+		gboolean adjacent = variant > 0, hole = variant == 2;
+		write_many(p, adjacent, hole);
+		g_autoptr(GError) error = NULL;
+		gint64 t0 = g_get_monotonic_time();
+		g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(p, &error);
+		gint64 took_ms = (g_get_monotonic_time() - t0) / 1000;
+		g_test_message("%u VMAs, %s: opened in %" G_GINT64_FORMAT " ms", MANY_VMAS,
+			       hole	  ? "one run over a hole"
+			       : adjacent ? "one run"
+					  : "a run each",
+			       took_ms);
+		/* linear here is ~100 ms even under ASan; quadratic was minutes */
+		g_assert_cmpint(took_ms, <, 5000);
+		if (hole) {
+			g_assert_null(r);
+			g_assert_nonnull(strstr(error->message, "outside every VMA"));
+			continue;
+		}
+		g_assert_no_error(error);
+		g_assert_cmpuint(sv_snapshot_reader_pages_stored(r), ==, MANY_VMAS);
+		guint8 page[PS], want[PS];
+		const guint64 va = 0x10000000ull + (MANY_VMAS - 1) * (adjacent ? PS : 2 * PS);
+		g_assert_true(sv_snapshot_reader_read_page(r, va, page, &error));
+		fill_page(want, va);
+		g_assert_cmpmem(page, PS, want, PS);
+	}
+	g_unlink(p);
+}
+
 /* The writer takes full chunks straight from the caller's pages and keeps
  * only a copy of the rest: runs of every length, across chunk boundaries,
  * from one buffer the caller scribbles over after each call, must read
@@ -771,6 +844,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/snapshot/bit-flips", test_bit_flips);
 	g_test_add_func("/snapshot/hostile/structure", test_hostile_files);
 	g_test_add_func("/snapshot/hostile/contents", test_hostile_contents);
+	g_test_add_func("/snapshot/many-vmas", test_many_vmas);
 	g_test_add_func("/snapshot/writer/unfinished", test_unfinished_leaves_nothing);
 	g_test_add_func("/snapshot/fuzz-reader", test_fuzz_reader);
 	g_test_add_func("/snapshot/inspect-cli", test_inspect_cli);

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * restore-process.c - what the process sees of the kernel around it
+ * (restore-image-format.h: SV_RIMG_PRCTL, SV_RIMG_UTS, SV_RIMG_CLOCKS):
+ * prctl state, the UTS names, and its clocks.
+ *
+ * The clocks: the restore guest booted seconds ago, so its CLOCK_MONOTONIC
+ * and CLOCK_BOOTTIME are far behind the ones the process read before the
+ * checkpoint. A time namespace (Linux 5.6, CONFIG_TIME_NS) shifts both for
+ * the tasks in it: unshare(CLONE_NEWTIME) makes one for our children, its
+ * offsets are written to /proc/self/timens_offsets before any task is in
+ * it, and setns() with /proc/self/ns/time_for_children moves this task
+ * itself in (allowed while it is single-threaded; it also points the vDSO's
+ * vvar at the namespace's page). No fork is needed: this task becomes the
+ * process. The offsets are the checkpoint's clocks minus this guest's now,
+ * so the process's clocks carry on from where they were when it stopped;
+ * the time spent checkpointed is not seen (CLOCK_REALTIME, which follows
+ * the host, shows it).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "restore.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static int64_t now_ns(clockid_t c)
+{
+	struct timespec t;
+	if (clock_gettime(c, &t) < 0)
+		rst_die("clock_gettime: %s", strerror(errno));
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* "name sec nsec" with nsec in [0, 1e9), as the kernel parses it. */
+static void write_offset(int fd, const char *name, int64_t off)
+{
+	int64_t sec = off / 1000000000, nsec = off % 1000000000;
+	if (nsec < 0) {
+		nsec += 1000000000;
+		sec--;
+	}
+	char line[96];
+	int n = snprintf(line, sizeof(line), "%s %lld %lld\n", name, (long long)sec,
+			 (long long)nsec);
+	if (write(fd, line, (size_t)n) != n)
+		rst_die("cannot set the %s clock's time namespace offset: %s", name,
+			strerror(errno));
+}
+
+static void enter_time_namespace(const struct sv_rimg_header *h)
+{
+	int64_t mono = (int64_t)h->clock_monotonic - now_ns(CLOCK_MONOTONIC);
+	int64_t boot = (int64_t)h->clock_boottime - now_ns(CLOCK_BOOTTIME);
+	if (unshare(CLONE_NEWTIME) < 0)
+		rst_die("cannot make a time namespace to continue the process's clocks (the "
+			"guest kernel needs CONFIG_TIME_NS): %s",
+			strerror(errno));
+	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		rst_die("cannot open /proc/self/timens_offsets: %s", strerror(errno));
+	write_offset(fd, "monotonic", mono);
+	write_offset(fd, "boottime", boot);
+	close(fd);
+	fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0)
+		rst_die("cannot enter the process's time namespace: %s", strerror(errno));
+	close(fd);
+}
+
+static void set_uts_names(const struct sv_rimg_header *h)
+{
+	size_t node = strnlen(h->nodename, sizeof(h->nodename));
+	size_t domain = strnlen(h->domainname, sizeof(h->domainname));
+	if (node == sizeof(h->nodename) || domain == sizeof(h->domainname))
+		rst_die("corrupt restore image: a UTS name is not terminated");
+	/* a namespace of its own: the guest (and its agent) keep their names */
+	if (unshare(CLONE_NEWUTS) < 0 || sethostname(h->nodename, node) < 0 ||
+	    setdomainname(h->domainname, domain) < 0)
+		rst_die("cannot give the process its host name %s and domain name %s: %s",
+			h->nodename, h->domainname, strerror(errno));
+}
+
+static void set_prctl_state(const struct sv_rimg_header *h)
+{
+	if (h->dumpable > 1 || h->pdeath_signal > 64)
+		rst_die("corrupt restore image: dumpable %u, parent-death signal %u", h->dumpable,
+			h->pdeath_signal);
+	if (prctl(PR_SET_THP_DISABLE, h->thp_disable ? 1 : 0, 0, 0, 0) < 0)
+		rst_die("prctl(PR_SET_THP_DISABLE): %s", strerror(errno));
+	if (prctl(PR_SET_PDEATHSIG, h->pdeath_signal, 0, 0, 0) < 0)
+		rst_die("prctl(PR_SET_PDEATHSIG, %u): %s", h->pdeath_signal, strerror(errno));
+	if (prctl(PR_SET_DUMPABLE, h->dumpable, 0, 0, 0) < 0)
+		rst_die("prctl(PR_SET_DUMPABLE, %u): %s", h->dumpable, strerror(errno));
+	/* it cannot be unset; nothing the restorer does later execs */
+	if (h->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		rst_die("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+}
+
+void rst_process_restore(const struct sv_rimg_header *h)
+{
+	if (h->flags & SV_RIMG_CLOCKS)
+		enter_time_namespace(h);
+	if (h->flags & SV_RIMG_UTS)
+		set_uts_names(h);
+	if (h->flags & SV_RIMG_PRCTL)
+		set_prctl_state(h);
+}
