@@ -26,6 +26,7 @@ int sv_cmd_inspect(int argc, char **argv);
 int sv_cmd_ps(int argc, char **argv);
 int sv_cmd_checkpoint(int argc, char **argv);
 int sv_cmd_restore(int argc, char **argv);
+int sv_cmd_lab(int argc, char **argv);
 
 /*
  * Guest and snapshot strings reach people only through

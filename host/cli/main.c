@@ -73,6 +73,7 @@ static const struct {
 	{ "checkpoint", sv_cmd_checkpoint, "write one process's state into a snapshot file" },
 	{ "inspect", sv_cmd_inspect, "show and verify what a snapshot file holds" },
 	{ "restore", sv_cmd_restore, "carry on a snapshot's process in a fresh guest" },
+	{ "lab", sv_cmd_lab, "run a reproducibility experiment: a matrix of runs and restores" },
 };
 
 static void usage(FILE *f)
