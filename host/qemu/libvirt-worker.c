@@ -31,13 +31,15 @@ struct SvLibvirtWorker {
 	int fd;
 };
 
-/* Settings the embedded driver needs to run QEMU as root with no daemons:
- * no privilege drop, no SELinux/AppArmor labelling, no relabelling of the
- * files we hand QEMU, logs to files instead of virtlogd, and guest RAM files
- * in our own directory. */
+/* Settings the embedded driver needs to run QEMU as whoever runs snapvm,
+ * with no daemons: no privilege drop (QEMU runs as our own uid and gid,
+ * "+N" being libvirt's numeric form; libvirt also chowns its state dirs to
+ * them, which an ordinary user can only do to itself), no SELinux/AppArmor
+ * labelling, no relabelling of the files we hand QEMU, logs to files
+ * instead of virtlogd, and guest RAM files in our own directory. */
 static const char qemu_conf_fmt[] = "# written by snapvm; rewritten when it differs\n"
-				    "user = \"root\"\n"
-				    "group = \"root\"\n"
+				    "user = \"+%u\"\n"
+				    "group = \"+%u\"\n"
 				    "security_driver = \"none\"\n"
 				    "dynamic_ownership = 0\n"
 				    "remember_owner = 0\n"
@@ -168,7 +170,8 @@ static gboolean ensure_embed_root(const char *root, GError **error)
 		return FALSE;
 	}
 	g_autofree char *conf = g_build_filename(etc, "qemu.conf", NULL);
-	g_autofree char *want = g_strdup_printf(qemu_conf_fmt, ram);
+	g_autofree char *want = g_strdup_printf(qemu_conf_fmt, (guint)geteuid(), (guint)getegid(),
+						ram);
 	g_autofree char *have = NULL;
 	if (g_file_get_contents(conf, &have, NULL, NULL) && g_strcmp0(have, want) == 0)
 		return TRUE;
