@@ -150,9 +150,17 @@ gboolean sv_lab_engine_local(const SvLabRunOptions *o, GPtrArray *units, int int
 			g_autofree char *name = g_strdup_printf("%s.%s.log", t->unit->id,
 								sv_lab_phase_name(t->phase));
 			g_autofree char *log = g_build_filename(logs, name, NULL);
+			g_autoptr(GError) e = NULL;
 			if (!sv_lab_proc_start_group((const char *const *)argv, log, log, &t->proc,
-						     error))
-				return FALSE;
+						     &e)) {
+				/* counted as done: what depends on it records why it
+				 * cannot go on, and the other tasks carry on */
+				fprintf(stderr, "snapvm lab: %s %s: cannot start: %s\n",
+					t->unit->id, sv_lab_phase_name(t->phase), e->message);
+				t->state = TASK_DONE;
+				done++;
+				continue;
+			}
 			t->state = TASK_RUNNING;
 			running++;
 		}
