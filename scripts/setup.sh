@@ -44,6 +44,9 @@ HOST_PACKAGES=(
 	qemu-system-x86 qemu-system-arm qemu-utils
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	busybox-static cpio xz-utils kmod file binutils jq
+	# snapvm lab's tests: a private Slurm cluster, the HTML report in a
+	# headless browser, the manifest schema
+	slurm-wlm munge chromium python3-jsonschema
 )
 
 # (No `cmd | grep -q` here: under pipefail, grep -q leaving at its match

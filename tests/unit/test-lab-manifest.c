@@ -220,6 +220,29 @@ static void test_unrunnable(void)
 	g_assert_cmpuint(units->len, ==, 2);
 }
 
+/* The examples docs/lab.md shows load (their binaries are in a build, so
+ * only parsing is checked here; tests/lab/check-schema.py checks them
+ * against the schema). */
+static void test_examples(void)
+{
+	const char *src = g_getenv("SNAPVM_SOURCE_DIR");
+	g_assert_nonnull(src); /* run through meson test */
+	g_autofree char *dir = g_build_filename(src, "docs", "lab-examples", NULL);
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	g_assert_nonnull(d);
+	guint n = 0;
+	for (const char *name; (name = g_dir_read_name(d));) {
+		if (!g_str_has_suffix(name, ".json"))
+			continue;
+		g_autofree char *path = g_build_filename(dir, name, NULL);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(SvLabManifest) m = sv_lab_manifest_load(path, &error);
+		g_assert_no_error(error);
+		n++;
+	}
+	g_assert_cmpuint(n, >=, 2);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -229,6 +252,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lab/manifest/hash", test_hash);
 	g_test_add_func("/lab/manifest/malformed", test_malformed);
 	g_test_add_func("/lab/manifest/unrunnable", test_unrunnable);
+	g_test_add_func("/lab/manifest/examples", test_examples);
 	int rc = g_test_run();
 	for (const char *const *f = (const char *const[]){ "prog-x86_64", "prog-aarch64", NULL };
 	     *f; f++) {
