@@ -20,21 +20,6 @@
 /* lab run's exit status when some cell did not reproduce */
 #define LAB_EXIT_NOT_REPRODUCED 1
 
-/* Ctrl-C, SIGTERM and SIGHUP into a signalfd the engines poll. Unlike
- * sv_cli_catch_signals, no reaping of every child: the engines wait for
- * their own children by pid. */
-static int catch_signals(void)
-{
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-}
-
 /* Rebuilds report.json and report.html from the results directory. */
 static JsonNode *write_report(const char *results, const char *html, GError **error)
 {
@@ -114,7 +99,9 @@ static int lab_run(int argc, char **argv)
 		sv_cli_error("lab run", error);
 		return SV_EXIT_FAILURE;
 	}
-	int sfd = catch_signals();
+	/* not sv_cli_catch_signals: no reaping of every child here, the
+	 * engines wait for their own children by pid */
+	int sfd = sv_cli_signal_fd(SFD_NONBLOCK);
 	SvLabRunOptions o = { .results = abs,
 			      .jobs = jobs,
 			      .keep_snapshots = keep,

@@ -39,6 +39,10 @@ gboolean sv_lab_engine_slurm(const SvLabRunOptions *o, GPtrArray *units, int int
  * line each ("JOBID STATE"), or NULL when the run was not on Slurm. */
 char *sv_lab_slurm_status(const char *results, GError **error);
 
+/* TRUE once a signal has come on interrupt_fd (a non-blocking signalfd;
+ * -1: never). */
+gboolean sv_lab_interrupted(int interrupt_fd);
+
 /* The argv of `snapvm lab exec` for a unit and phase (for both engines). */
 char **sv_lab_exec_argv(const SvLabRunOptions *o, const char *id, SvLabPhase phase);
 const char *sv_lab_phase_name(SvLabPhase phase);

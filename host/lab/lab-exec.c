@@ -47,15 +47,6 @@ static char **run_argv(const char *cmd, const SvLabUnit *u, const char *accel, c
 	return g_strv_builder_end(b);
 }
 
-static void add_str(JsonBuilder *b, const char *key, const char *value)
-{
-	json_builder_set_member_name(b, key);
-	if (value)
-		json_builder_add_string_value(b, value);
-	else
-		json_builder_add_null_value(b);
-}
-
 static void add_double(JsonBuilder *b, const char *key, double v)
 {
 	json_builder_set_member_name(b, key);
@@ -72,17 +63,17 @@ static void add_int(JsonBuilder *b, const char *key, gint64 v)
 static void begin_result(JsonBuilder *b, const SvLabUnit *u)
 {
 	json_builder_begin_object(b);
-	add_str(b, "id", u->id);
-	add_str(b, "kind", u->kind == SV_LAB_UNIT_CELL ? "cell" : "baseline");
-	add_str(b, "input_hash", u->input_hash);
-	add_str(b, "workload", u->workload->name);
-	add_str(b, "arch", u->arch);
-	add_str(b, "accel", u->accel);
+	sv_lab_json_add_str(b, "id", u->id);
+	sv_lab_json_add_str(b, "kind", u->kind == SV_LAB_UNIT_CELL ? "cell" : "baseline");
+	sv_lab_json_add_str(b, "input_hash", u->input_hash);
+	sv_lab_json_add_str(b, "workload", u->workload->name);
+	sv_lab_json_add_str(b, "arch", u->arch);
+	sv_lab_json_add_str(b, "accel", u->accel);
 	if (u->kind == SV_LAB_UNIT_CELL) {
-		add_str(b, "checkpoint_at", u->point_label);
-		add_str(b, "restore_on", u->target_label);
-		add_str(b, "restore_accel", u->restore_accel);
-		add_str(b, "baseline", u->baseline_id);
+		sv_lab_json_add_str(b, "checkpoint_at", u->point_label);
+		sv_lab_json_add_str(b, "restore_on", u->target_label);
+		sv_lab_json_add_str(b, "restore_accel", u->restore_accel);
+		sv_lab_json_add_str(b, "baseline", u->baseline_id);
 	}
 }
 
@@ -90,8 +81,8 @@ static gboolean end_result(JsonBuilder *b, const SvLabExecContext *ctx, const Sv
 			   const char *started, GError **error)
 {
 	g_autofree char *finished = sv_lab_now_iso8601();
-	add_str(b, "started", started);
-	add_str(b, "finished", finished);
+	sv_lab_json_add_str(b, "started", started);
+	sv_lab_json_add_str(b, "finished", finished);
 	sv_lab_provenance_add(b, u->arch, u->accel, ctx->manifest->sha256, u->program_sha256);
 	json_builder_end_object(b);
 	g_autofree char *path = sv_lab_unit_file(ctx->results, u->id, SV_LAB_RESULT_FILE);
@@ -140,15 +131,15 @@ static gboolean exec_baseline(const SvLabExecContext *ctx, const SvLabUnit *u, G
 		g_autofree char *sha = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
 								   (guchar *)data, len);
 		json_builder_begin_object(b);
-		add_str(b, "stdout", out_name);
-		add_str(b, "stdout_sha256", sha);
+		sv_lab_json_add_str(b, "stdout", out_name);
+		sv_lab_json_add_str(b, "stdout_sha256", sha);
 		add_int(b, "exit_code", code);
 		add_double(b, "seconds", p.seconds);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
-	add_str(b, "verdict", reason ? "failed" : "ok");
-	add_str(b, "reason", reason);
+	sv_lab_json_add_str(b, "verdict", reason ? "failed" : "ok");
+	sv_lab_json_add_str(b, "reason", reason);
 	return end_result(b, ctx, u, started, error);
 }
 
@@ -351,17 +342,17 @@ static gboolean exec_checkpoint(const SvLabExecContext *ctx, const SvLabUnit *u,
 	run_checkpoint(ctx, u, &c);
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
-	add_str(b, "input_hash", u->input_hash);
-	add_str(b, "started", started);
-	add_str(b, "reason", c.reason);
+	sv_lab_json_add_str(b, "input_hash", u->input_hash);
+	sv_lab_json_add_str(b, "started", started);
+	sv_lab_json_add_str(b, "reason", c.reason);
 	add_int(b, "pid", c.pid);
 	add_int(b, "checkpoint_attempts", c.attempts);
 	add_int(b, "exit_code", c.exit_code);
 	add_double(b, "original_s", c.original_s);
 	add_double(b, "workload_s", c.workload_s);
 	add_double(b, "checkpoint_s", c.checkpoint_s);
-	add_str(b, "snapshot_sha256", c.snapshot_sha256);
-	add_str(b, "snapshot_format", c.snapshot_format);
+	sv_lab_json_add_str(b, "snapshot_sha256", c.snapshot_sha256);
+	sv_lab_json_add_str(b, "snapshot_format", c.snapshot_format);
 	add_int(b, "snapshot_bytes", c.snapshot_bytes);
 	json_builder_set_member_name(b, "checkpoint");
 	if (c.checkpoint)
@@ -491,11 +482,11 @@ static gboolean exec_restore(const SvLabExecContext *ctx, const SvLabUnit *u, GE
 
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	begin_result(b, u);
-	add_str(b, "verdict", sv_lab_verdict_name(j.verdict));
+	sv_lab_json_add_str(b, "verdict", sv_lab_verdict_name(j.verdict));
 	json_builder_set_member_name(b, "restored");
 	json_builder_add_boolean_value(b, j.restored);
-	add_str(b, "detail", j.detail);
-	add_str(b, "reason", reason);
+	sv_lab_json_add_str(b, "detail", j.detail);
+	sv_lab_json_add_str(b, "reason", reason);
 	json_builder_set_member_name(b, "metrics");
 	json_builder_begin_object(b);
 	JsonObject *st =
@@ -521,14 +512,17 @@ static gboolean exec_restore(const SvLabExecContext *ctx, const SvLabUnit *u, GE
 	add_double(b, "cell_s", cell_s);
 	add_double(b, "overhead_s", reason ? 0 : MAX(0, cell_s - workload_s));
 	json_builder_end_object(b);
-	add_str(b, "snapshot_sha256",
-		cpo ? json_object_get_string_member_with_default(cpo, "snapshot_sha256", NULL)
-		    : NULL);
-	add_str(b, "snapshot_format",
-		cpo ? json_object_get_string_member_with_default(cpo, "snapshot_format", NULL)
-		    : NULL);
-	add_str(b, "checkpoint_started",
-		cpo ? json_object_get_string_member_with_default(cpo, "started", NULL) : NULL);
+	sv_lab_json_add_str(b, "snapshot_sha256",
+			    cpo ? json_object_get_string_member_with_default(cpo, "snapshot_sha256",
+									     NULL)
+				: NULL);
+	sv_lab_json_add_str(b, "snapshot_format",
+			    cpo ? json_object_get_string_member_with_default(cpo, "snapshot_format",
+									     NULL)
+				: NULL);
+	sv_lab_json_add_str(b, "checkpoint_started",
+			    cpo ? json_object_get_string_member_with_default(cpo, "started", NULL)
+				: NULL);
 	sv_lab_judgement_clear(&j);
 	return end_result(b, ctx, u, started, error);
 }

@@ -52,7 +52,7 @@ typedef struct Task {
 	SvLabProc proc;
 } Task;
 
-static gboolean interrupted(int fd)
+gboolean sv_lab_interrupted(int fd)
 {
 	char buf[128];
 	/* a signalfd reads whole siginfo records: any read means a signal */
@@ -130,7 +130,7 @@ gboolean sv_lab_engine_local(const SvLabRunOptions *o, GPtrArray *units, int int
 	g_autofree char *logs = g_build_filename(o->results, "logs", NULL);
 	g_mkdir_with_parents(logs, 0755);
 	while (done < tasks->len) {
-		if (interrupted(interrupt_fd)) {
+		if (sv_lab_interrupted(interrupt_fd)) {
 			for (guint i = 0; i < tasks->len; i++) {
 				Task *t = &g_array_index(tasks, Task, i);
 				if (t->state == TASK_RUNNING)

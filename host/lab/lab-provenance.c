@@ -7,17 +7,9 @@
 
 #include "host/image/image.h"
 #include "host/lab/lab-proc.h"
+#include "host/lab/lab-results.h"
 #include "include/snapvm/arch.h"
 #include "lab-commit.h"
-
-static void add_str(JsonBuilder *b, const char *key, const char *value)
-{
-	json_builder_set_member_name(b, key);
-	if (value)
-		json_builder_add_string_value(b, value);
-	else
-		json_builder_add_null_value(b);
-}
 
 static char *host_cpu_model(void)
 {
@@ -73,23 +65,23 @@ void sv_lab_provenance_add(JsonBuilder *b, const char *arch_name, const char *ac
 	g_autofree char *libvirt = libvirt_version();
 	json_builder_set_member_name(b, "provenance");
 	json_builder_begin_object(b);
-	add_str(b, "snapvm_version", SNAPVM_VERSION);
-	add_str(b, "snapvm_commit", SNAPVM_COMMIT);
-	add_str(b, "manifest_sha256", manifest_sha256);
-	add_str(b, "workload_sha256", program_sha256);
-	add_str(b, "arch", arch_name);
-	add_str(b, "accel", accel);
-	add_str(b, "image_sha256", image ? image->image_sha256 : NULL);
-	add_str(b, "kernel_release", image ? image->kernel_release : NULL);
-	add_str(b, "qemu_version", qemu);
-	add_str(b, "libvirt_version", libvirt);
-	add_str(b, "machine_type", arch ? arch->qemu->machine : NULL);
-	add_str(b, "cpu_model", arch ? arch->qemu->default_cpu : NULL);
-	add_str(b, "host", g_get_host_name());
-	add_str(b, "host_cpu", cpu);
-	add_str(b, "slurm_job_id", g_getenv("SLURM_JOB_ID"));
-	add_str(b, "slurm_array_job_id", g_getenv("SLURM_ARRAY_JOB_ID"));
-	add_str(b, "slurm_array_task_id", g_getenv("SLURM_ARRAY_TASK_ID"));
-	add_str(b, "slurm_node", g_getenv("SLURMD_NODENAME"));
+	sv_lab_json_add_str(b, "snapvm_version", SNAPVM_VERSION);
+	sv_lab_json_add_str(b, "snapvm_commit", SNAPVM_COMMIT);
+	sv_lab_json_add_str(b, "manifest_sha256", manifest_sha256);
+	sv_lab_json_add_str(b, "workload_sha256", program_sha256);
+	sv_lab_json_add_str(b, "arch", arch_name);
+	sv_lab_json_add_str(b, "accel", accel);
+	sv_lab_json_add_str(b, "image_sha256", image ? image->image_sha256 : NULL);
+	sv_lab_json_add_str(b, "kernel_release", image ? image->kernel_release : NULL);
+	sv_lab_json_add_str(b, "qemu_version", qemu);
+	sv_lab_json_add_str(b, "libvirt_version", libvirt);
+	sv_lab_json_add_str(b, "machine_type", arch ? arch->qemu->machine : NULL);
+	sv_lab_json_add_str(b, "cpu_model", arch ? arch->qemu->default_cpu : NULL);
+	sv_lab_json_add_str(b, "host", g_get_host_name());
+	sv_lab_json_add_str(b, "host_cpu", cpu);
+	sv_lab_json_add_str(b, "slurm_job_id", g_getenv("SLURM_JOB_ID"));
+	sv_lab_json_add_str(b, "slurm_array_job_id", g_getenv("SLURM_ARRAY_JOB_ID"));
+	sv_lab_json_add_str(b, "slurm_array_task_id", g_getenv("SLURM_ARRAY_TASK_ID"));
+	sv_lab_json_add_str(b, "slurm_node", g_getenv("SLURMD_NODENAME"));
 	json_builder_end_object(b);
 }

@@ -17,6 +17,15 @@ char *sv_lab_unit_file(const char *results, const char *id, const char *name)
 	return g_build_filename(results, "cells", id, name, NULL);
 }
 
+void sv_lab_json_add_str(JsonBuilder *b, const char *key, const char *value)
+{
+	json_builder_set_member_name(b, key);
+	if (value)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
 gboolean sv_lab_write_json(const char *path, JsonBuilder *b, GError **error)
 {
 	g_autoptr(JsonGenerator) g = json_generator_new();

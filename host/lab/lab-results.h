@@ -29,6 +29,9 @@
 char *sv_lab_unit_dir(const char *results, const char *id);
 char *sv_lab_unit_file(const char *results, const char *id, const char *name);
 
+/* Adds member key to the object b is building: value, or null if NULL. */
+void sv_lab_json_add_str(JsonBuilder *b, const char *key, const char *value);
+
 /* Writes b's JSON to path atomically (temporary file, fsync, rename). */
 gboolean sv_lab_write_json(const char *path, JsonBuilder *b, GError **error);
 /* Reads path as a JSON object; NULL with an error naming the file. */

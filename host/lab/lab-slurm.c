@@ -203,12 +203,6 @@ static guint count_done(const SvLabRunOptions *o, GPtrArray *units)
 	return n;
 }
 
-static gboolean interrupted(int fd)
-{
-	char buf[128];
-	return fd >= 0 && read(fd, buf, sizeof(buf)) > 0;
-}
-
 /* Waits until none of jobs is queued or running, showing progress; on a
  * signal, scancels them all. */
 static gboolean wait_jobs(const SvLabRunOptions *o, GPtrArray *units, GPtrArray *jobs,
@@ -216,7 +210,7 @@ static gboolean wait_jobs(const SvLabRunOptions *o, GPtrArray *units, GPtrArray 
 {
 	guint last = G_MAXUINT;
 	for (;;) {
-		if (interrupted(interrupt_fd)) {
+		if (sv_lab_interrupted(interrupt_fd)) {
 			scancel(jobs);
 			g_set_error(error, SV_ERROR, SV_ERROR_INTERRUPTED,
 				    "interrupted: Slurm jobs cancelled; the finished cells' results "
