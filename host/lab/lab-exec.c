@@ -9,6 +9,7 @@
  */
 #include "host/lab/lab-exec.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,22 +23,21 @@
 #include "include/snapvm/snapshot-format.h"
 #include "host/util/state-paths.h"
 
-/* How often a cell looks for its process and at its output. */
-#define WATCH_INTERVAL_US (250 * 1000)
+/* How often a cell looks for its process and at its output: a point in
+ * lines is reached at most this late. */
+#define WATCH_INTERVAL_US (20 * 1000)
 /* `snapvm ps` and `checkpoint` of a running guest; generous for TCG under load. */
 #define COMMAND_TIMEOUT_S 300
-/* Checkpoints tried when the pid ps gave is not found (see run_checkpoint). */
-#define CHECKPOINT_ATTEMPTS 2
-/* The guest kernel's TASK_COMM_LEN - 1: a process name as ps shows it. */
-#define COMM_MAX 15
 
 static char **run_argv(const char *cmd, const SvLabUnit *u, const char *accel, const char *name,
-		       const char *target)
+		       const char *target, const char *pid_file)
 {
 	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
 	g_strv_builder_add_many(b, sv_lab_snapvm_path(), cmd, "--accel", accel, NULL);
 	if (name)
 		g_strv_builder_add_many(b, "--name", name, NULL);
+	if (pid_file)
+		g_strv_builder_add_many(b, "--pid-file", pid_file, NULL);
 	if (!strcmp(cmd, "run")) {
 		g_strv_builder_add_many(b, "--arch", u->arch, "--", target, NULL);
 		g_strv_builder_addv(b, (const char **)u->workload->args);
@@ -111,7 +111,7 @@ static gboolean exec_baseline(const SvLabExecContext *ctx, const SvLabUnit *u, G
 		g_autofree char *err_name = g_strdup_printf("ref-%d.stderr", i);
 		g_autofree char *out = sv_lab_unit_file(ctx->results, u->id, out_name);
 		g_autofree char *err = sv_lab_unit_file(ctx->results, u->id, err_name);
-		g_auto(GStrv) argv = run_argv("run", u, u->accel, NULL, u->program);
+		g_auto(GStrv) argv = run_argv("run", u, u->accel, NULL, u->program, NULL);
 		SvLabProc p;
 		g_autoptr(GError) e = NULL;
 		if (!sv_lab_proc_start((const char *const *)argv, out, err, &p, &e) ||
@@ -143,50 +143,44 @@ static gboolean exec_baseline(const SvLabExecContext *ctx, const SvLabUnit *u, G
 	return end_result(b, ctx, u, started, error);
 }
 
-/* The guest pid of the workload in VM name, from `snapvm ps --json`; 0
- * while the guest is still booting or the process not started. */
-static guint32 find_workload_pid(const char *name, const char *program, const char *ps_log)
+/* The guest pid `snapvm run --pid-file` wrote, or 0 while the guest is
+ * still booting. */
+static guint32 read_pid_file(const char *path)
 {
-	const char *argv[] = { sv_lab_snapvm_path(), "ps", name, "--json", NULL };
-	g_autofree char *out = NULL;
-	if (!sv_lab_proc_capture(argv, COMMAND_TIMEOUT_S, &out, NULL, NULL))
+	g_autofree char *text = NULL;
+	if (!g_file_get_contents(path, &text, NULL, NULL))
 		return 0;
-	/* the list the pid came from, for whoever reads a failed cell */
-	g_file_set_contents(ps_log, out, -1, NULL);
-	g_autoptr(JsonParser) p = json_parser_new();
-	if (!json_parser_load_from_data(p, out, -1, NULL))
+	guint64 pid = 0;
+	if (!g_ascii_string_to_unsigned(g_strstrip(text), 10, 1, G_MAXINT32, &pid, NULL))
 		return 0;
-	JsonNode *root = json_parser_get_root(p);
-	if (!root || !JSON_NODE_HOLDS_ARRAY(root))
-		return 0;
-	g_autofree char *base = g_path_get_basename(program);
-	g_autofree char *comm = g_strndup(base, COMM_MAX);
-	JsonArray *a = json_node_get_array(root);
-	for (guint i = 0; i < json_array_get_length(a); i++) {
-		JsonObject *o = json_array_get_object_element(a, i);
-		if (o &&
-		    !g_strcmp0(json_object_get_string_member_with_default(o, "comm", ""), comm))
-			return (guint32)json_object_get_int_member_with_default(o, "pid", 0);
-	}
-	return 0;
+	return (guint32)pid;
 }
 
-static gint64 count_lines(const char *path)
+/* Lines a growing output file holds, counted as it grows: only the bytes
+ * written since the last look are read. */
+typedef struct LineCount {
+	gint64 offset, lines;
+} LineCount;
+
+static gint64 count_lines(const char *path, LineCount *lc)
 {
-	g_autofree char *data = NULL;
-	gsize len = 0;
-	if (!g_file_get_contents(path, &data, &len, NULL))
-		return 0;
-	gint64 n = 0;
-	for (gsize i = 0; i < len; i++)
-		n += data[i] == '\n';
-	return n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return lc->lines;
+	char buf[65536];
+	ssize_t n;
+	while ((n = pread(fd, buf, sizeof(buf), lc->offset)) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			lc->lines += buf[i] == '\n';
+		lc->offset += n;
+	}
+	close(fd);
+	return lc->lines;
 }
 
 typedef struct CheckpointPhase {
 	char *reason; /* set when the phase failed */
 	guint32 pid;
-	guint attempts;
 	int exit_code;
 	double original_s, workload_s, checkpoint_s;
 	JsonNode *checkpoint; /* snapvm checkpoint --json */
@@ -204,12 +198,12 @@ static void checkpoint_phase_clear(CheckpointPhase *c)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CheckpointPhase, checkpoint_phase_clear)
 
-static gboolean point_reached(const SvLabUnit *u, gint64 seen_us, const char *out)
+static gboolean point_reached(const SvLabUnit *u, gint64 seen_us, const char *out, LineCount *lc)
 {
 	if (u->point.kind == SV_LAB_POINT_SECONDS)
 		return g_get_monotonic_time() - seen_us >=
 		       (gint64)(u->point.seconds * G_USEC_PER_SEC);
-	return count_lines(out) >= u->point.lines;
+	return count_lines(out, lc) >= u->point.lines;
 }
 
 static void describe_snapshot(const char *path, CheckpointPhase *c)
@@ -235,24 +229,26 @@ static void run_checkpoint(const SvLabExecContext *ctx, const SvLabUnit *u, Chec
 	g_autofree char *err = sv_lab_unit_file(ctx->results, u->id, "original.stderr");
 	g_autofree char *snap = sv_lab_unit_file(ctx->results, u->id, SV_LAB_SNAPSHOT_FILE);
 	g_autofree char *cp_err = sv_lab_unit_file(ctx->results, u->id, "checkpoint.stderr");
-	g_autofree char *ps_log = sv_lab_unit_file(ctx->results, u->id, "ps.json");
+	g_autofree char *pid_file = sv_lab_unit_file(ctx->results, u->id, "original.pid");
 	g_autofree char *name = g_strdup_printf("lab%d-%08x", getpid(), g_random_int());
-	g_auto(GStrv) argv = run_argv("run", u, u->accel, name, u->program);
+	g_auto(GStrv) argv = run_argv("run", u, u->accel, name, u->program, pid_file);
 	SvLabProc run;
 	g_autoptr(GError) e = NULL;
 	g_unlink(snap);
+	g_unlink(pid_file);
 	if (!sv_lab_proc_start((const char *const *)argv, out, err, &run, &e)) {
 		c->reason = g_strdup_printf("snapvm run: %s", e->message);
 		return;
 	}
 	gint64 deadline = run.started_us + (gint64)(u->workload->timeout_s * G_USEC_PER_SEC);
 	gint64 seen_us = 0;
+	LineCount lc = { 0 };
 	while (!sv_lab_proc_poll(&run) && g_get_monotonic_time() < deadline) {
 		if (!c->pid) {
-			c->pid = find_workload_pid(name, u->program, ps_log);
+			c->pid = read_pid_file(pid_file);
 			seen_us = g_get_monotonic_time();
 		}
-		if (c->pid && point_reached(u, seen_us, out))
+		if (c->pid && point_reached(u, seen_us, out, &lc))
 			break;
 		g_usleep(WATCH_INTERVAL_US);
 	}
@@ -262,8 +258,8 @@ static void run_checkpoint(const SvLabExecContext *ctx, const SvLabUnit *u, Chec
 				? command_failure("snapvm run", 125, err)
 				: g_strdup_printf("the workload ended (exit %d, %" G_GINT64_FORMAT
 						  " lines) before checkpoint point %s",
-						  sv_lab_proc_exit_code(&run), count_lines(out),
-						  u->point_label);
+						  sv_lab_proc_exit_code(&run),
+						  count_lines(out, &lc), u->point_label);
 		return;
 	}
 	if (g_get_monotonic_time() >= deadline) {
@@ -275,29 +271,10 @@ static void run_checkpoint(const SvLabExecContext *ctx, const SvLabUnit *u, Chec
 	}
 	g_autofree char *cp_out = NULL, *cp_stderr = NULL;
 	gint64 cp_start = g_get_monotonic_time();
-	gboolean ok = FALSE;
-	/* Seen under load (2 of 8 cells once): ps names a pid the checkpoint
-	 * right after does not find. The process is left running by a failed
-	 * checkpoint, so asking ps again and retrying once is safe; the attempts
-	 * are recorded. */
-	for (c->attempts = 1; c->attempts <= CHECKPOINT_ATTEMPTS; c->attempts++) {
-		g_autofree char *pid = g_strdup_printf("%u", c->pid);
-		const char *cp[] = {
-			sv_lab_snapvm_path(), "checkpoint", name, "--pid", pid, "-o", snap,
-			"--leave-running",    "--json",	    NULL
-		};
-		g_clear_pointer(&cp_out, g_free);
-		g_clear_pointer(&cp_stderr, g_free);
-		g_clear_error(&e);
-		ok = sv_lab_proc_capture(cp, COMMAND_TIMEOUT_S, &cp_out, &cp_stderr, &e);
-		if (ok || !cp_stderr || !strstr(cp_stderr, "no guest process with pid") ||
-		    sv_lab_proc_poll(&run))
-			break;
-		guint32 again = find_workload_pid(name, u->program, ps_log);
-		if (again)
-			c->pid = again;
-	}
-	c->attempts = MIN(c->attempts, CHECKPOINT_ATTEMPTS);
+	g_autofree char *pid = g_strdup_printf("%u", c->pid);
+	const char *cp[] = { sv_lab_snapvm_path(), "checkpoint", name, "--pid", pid, "-o", snap,
+			     "--leave-running",	   "--json",	 NULL };
+	gboolean ok = sv_lab_proc_capture(cp, COMMAND_TIMEOUT_S, &cp_out, &cp_stderr, &e);
 	c->checkpoint_s = (g_get_monotonic_time() - cp_start) / (double)G_USEC_PER_SEC;
 	g_file_set_contents(cp_err, cp_stderr ? cp_stderr : "", -1, NULL);
 	if (ok) {
@@ -346,7 +323,6 @@ static gboolean exec_checkpoint(const SvLabExecContext *ctx, const SvLabUnit *u,
 	sv_lab_json_add_str(b, "started", started);
 	sv_lab_json_add_str(b, "reason", c.reason);
 	add_int(b, "pid", c.pid);
-	add_int(b, "checkpoint_attempts", c.attempts);
 	add_int(b, "exit_code", c.exit_code);
 	add_double(b, "original_s", c.original_s);
 	add_double(b, "workload_s", c.workload_s);
@@ -455,7 +431,7 @@ static gboolean exec_restore(const SvLabExecContext *ctx, const SvLabUnit *u, GE
 	if (!reason)
 		refs = load_references(ctx, u, &mean_ref_s, &reason);
 	if (!reason) {
-		g_auto(GStrv) argv = run_argv("restore", u, u->restore_accel, NULL, snap);
+		g_auto(GStrv) argv = run_argv("restore", u, u->restore_accel, NULL, snap, NULL);
 		if (!sv_lab_proc_start((const char *const *)argv, out, err, &p, &e) ||
 		    !sv_lab_proc_wait(&p, u->workload->timeout_s, &e))
 			reason = g_strdup_printf("snapvm restore: %s", e->message);

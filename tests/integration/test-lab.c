@@ -102,9 +102,9 @@ static void write_manifests(void)
 		"{\"experiment\": \"lab-test\", \"reference_runs\": 1,\n"
 		" \"workloads\": [\n"
 		"  {\"name\": \"counter\", \"program\": {\"x86_64\": \"%s\", \"aarch64\": \"%s\"},"
-		" \"args\": [\"24\", \"100\"]},\n"
+		" \"args\": [\"30\", \"150\"]},\n"
 		"  {\"name\": \"sleeper\", \"program\": {\"x86_64\": \"%s\", \"aarch64\": \"%s\"},"
-		" \"args\": [\"24\", \"100\"]}],\n"
+		" \"args\": [\"30\", \"150\"]}],\n"
 		" \"matrix\": {\"arch\": [\"x86_64\", \"aarch64\"], \"accel\": [\"tcg\"],\n"
 		"  \"checkpoint_at\": [{\"after_lines\": 3}, {\"after_lines\": 12}],"
 		" \"restore_on\": [\"same\"]}}\n",
