@@ -18,6 +18,7 @@
 #include "host/lab/lab-proc.h"
 #include "host/lab/lab-provenance.h"
 #include "host/lab/lab-results.h"
+#include "host/lab/lab-state.h"
 #include "host/lab/lab-verdict.h"
 #include "host/snapshot/snapshot-reader.h"
 #include "include/snapvm/snapshot-format.h"
@@ -503,12 +504,9 @@ static gboolean exec_restore(const SvLabExecContext *ctx, const SvLabUnit *u, GE
 	return end_result(b, ctx, u, started, error);
 }
 
-gboolean sv_lab_exec_unit(const SvLabExecContext *ctx, const SvLabUnit *u, SvLabPhase phase,
-			  GError **error)
+static gboolean exec_phases(const SvLabExecContext *ctx, const SvLabUnit *u, SvLabPhase phase,
+			    GError **error)
 {
-	g_autofree char *dir = sv_lab_unit_dir(ctx->results, u->id);
-	if (!sv_mkdir_p(dir, error))
-		return FALSE;
 	/* a result for other inputs is stale from here on */
 	g_autofree char *result = sv_lab_unit_file(ctx->results, u->id, SV_LAB_RESULT_FILE);
 	if (phase != SV_LAB_PHASE_RESTORE)
@@ -518,4 +516,18 @@ gboolean sv_lab_exec_unit(const SvLabExecContext *ctx, const SvLabUnit *u, SvLab
 	if (phase != SV_LAB_PHASE_RESTORE && !exec_checkpoint(ctx, u, error))
 		return FALSE;
 	return phase == SV_LAB_PHASE_CHECKPOINT || exec_restore(ctx, u, error);
+}
+
+gboolean sv_lab_exec_unit(const SvLabExecContext *ctx, const SvLabUnit *u, SvLabPhase phase,
+			  GError **error)
+{
+	g_autofree char *dir = sv_lab_unit_dir(ctx->results, u->id);
+	if (!sv_mkdir_p(dir, error))
+		return FALSE;
+	g_autofree char *state = sv_lab_state_begin(error);
+	if (!state)
+		return FALSE;
+	gboolean ok = exec_phases(ctx, u, phase, error);
+	sv_lab_state_end(state, dir);
+	return ok;
 }
