@@ -13,6 +13,7 @@
 #include "host/cli/cli.h"
 #include "host/lab/lab-engine.h"
 #include "host/lab/lab-exec.h"
+#include "host/lab/lab-proc.h"
 #include "host/lab/lab-report.h"
 #include "host/lab/lab-results.h"
 #include "host/util/text-escape.h"
@@ -293,12 +294,13 @@ static int lab_exec(int argc, char **argv)
 		fprintf(stderr, "snapvm lab exec: no unit %s in %s\n", shown, argv[1]);
 		return SV_EXIT_USAGE;
 	}
+	sv_lab_proc_stop_on_signals();
 	SvLabExecContext ectx = { .results = argv[1], .manifest = m, .keep_snapshots = keep };
 	if (!sv_lab_exec_unit(&ectx, u, ph, &error)) {
 		sv_cli_error("lab exec", error);
 		return SV_EXIT_FAILURE;
 	}
-	return 0;
+	return sv_lab_proc_stop_requested() ? SV_EXIT_INTERRUPTED : 0;
 }
 
 static const struct {

@@ -93,7 +93,7 @@ static gboolean end_result(JsonBuilder *b, const SvLabExecContext *ctx, const Sv
 /* Why a snapvm command failed: its exit status and its last stderr line. */
 static char *command_failure(const char *what, int code, const char *stderr_path)
 {
-	g_autofree char *last = sv_lab_last_line(stderr_path);
+	g_autofree char *last = sv_lab_error_line(stderr_path);
 	g_autofree char *base = g_path_get_basename(stderr_path);
 	return g_strdup_printf("%s exited %d: %s (log: %s)", what, code, last ? last : "no message",
 			       base);
@@ -244,7 +244,8 @@ static void run_checkpoint(const SvLabExecContext *ctx, const SvLabUnit *u, Chec
 	gint64 deadline = run.started_us + (gint64)(u->workload->timeout_s * G_USEC_PER_SEC);
 	gint64 seen_us = 0;
 	LineCount lc = { 0 };
-	while (!sv_lab_proc_poll(&run) && g_get_monotonic_time() < deadline) {
+	while (!sv_lab_proc_poll(&run) && g_get_monotonic_time() < deadline &&
+	       !sv_lab_proc_stop_requested()) {
 		if (!c->pid) {
 			c->pid = read_pid_file(pid_file);
 			seen_us = g_get_monotonic_time();
@@ -261,6 +262,11 @@ static void run_checkpoint(const SvLabExecContext *ctx, const SvLabUnit *u, Chec
 						  " lines) before checkpoint point %s",
 						  sv_lab_proc_exit_code(&run),
 						  count_lines(out, &lc), u->point_label);
+		return;
+	}
+	if (sv_lab_proc_stop_requested()) {
+		sv_lab_proc_stop(&run);
+		c->reason = g_strdup("interrupted (the lab run was cancelled)");
 		return;
 	}
 	if (g_get_monotonic_time() >= deadline) {

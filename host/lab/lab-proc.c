@@ -18,6 +18,28 @@
 /* How long a SIGTERMed snapvm gets to stop its VM before SIGKILL. */
 #define STOP_GRACE_US (30 * G_USEC_PER_SEC)
 
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	stop_requested = 1;
+}
+
+void sv_lab_proc_stop_on_signals(void)
+{
+	/* no SA_RESTART: a sleep or wait returns at once to see the flag */
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+gboolean sv_lab_proc_stop_requested(void)
+{
+	return stop_requested != 0;
+}
+
 const char *sv_lab_snapvm_path(void)
 {
 	static char *path;
@@ -135,6 +157,12 @@ gboolean sv_lab_proc_wait(SvLabProc *p, double timeout_s, GError **error)
 {
 	gint64 deadline = p->started_us + (gint64)(timeout_s * G_USEC_PER_SEC);
 	while (!sv_lab_proc_poll(p)) {
+		if (stop_requested) {
+			sv_lab_proc_stop(p);
+			g_set_error(error, SV_ERROR, SV_ERROR_INTERRUPTED,
+				    "interrupted (the lab run was cancelled)");
+			return FALSE;
+		}
 		if (g_get_monotonic_time() > deadline) {
 			sv_lab_proc_stop(p);
 			g_set_error(error, SV_ERROR, SV_ERROR_TIMEOUT,
@@ -169,6 +197,18 @@ char *sv_lab_last_line(const char *path)
 	return NULL;
 }
 
+char *sv_lab_error_line(const char *path)
+{
+	g_autofree char *text = NULL;
+	if (!path || !g_file_get_contents(path, &text, NULL, NULL))
+		return NULL;
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	for (guint i = 0; lines[i]; i++)
+		if (g_str_has_prefix(lines[i], "snapvm ") && !strstr(lines[i], " log kept at "))
+			return sv_text_for_terminal(lines[i], MIN(strlen(lines[i]), 500));
+	return sv_lab_last_line(path);
+}
+
 gboolean sv_lab_proc_capture(const char *const *argv, double timeout_s, char **ret_stdout,
 			     char **ret_stderr, GError **error)
 {
@@ -185,7 +225,7 @@ gboolean sv_lab_proc_capture(const char *const *argv, double timeout_s, char **r
 			    argv[1] ? argv[1] : "", wait_error->message);
 		ok = FALSE;
 	} else if (ok && (!WIFEXITED(p.wait_status) || WEXITSTATUS(p.wait_status))) {
-		g_autofree char *last = sv_lab_last_line(err_path);
+		g_autofree char *last = sv_lab_error_line(err_path);
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "%s %s exited %d: %s", argv[0],
 			    argv[1] ? argv[1] : "", sv_lab_proc_exit_code(&p),
 			    last ? last : "(no message)");

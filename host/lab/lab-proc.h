@@ -35,6 +35,13 @@ gboolean sv_lab_proc_start_group(const char *const *argv, const char *stdout_pat
 void sv_lab_proc_stop_group(SvLabProc *p);
 /* TRUE once p has exited (reaps it; never blocks). */
 gboolean sv_lab_proc_poll(SvLabProc *p);
+/* For a lab unit's process: SIGTERM, SIGINT and SIGHUP (the local engine
+ * cancelling, scancel, Ctrl-C) set a flag instead of killing it, so that it
+ * stops its children, records why and removes what it made. Every wait
+ * below then ends its child and returns SV_ERROR_INTERRUPTED. */
+void sv_lab_proc_stop_on_signals(void);
+gboolean sv_lab_proc_stop_requested(void);
+
 /* Waits for p until timeout_s, then SIGTERMs it (snapvm stops its VM on
  * SIGTERM) and waits for it; FALSE with an error on the timeout. */
 gboolean sv_lab_proc_wait(SvLabProc *p, double timeout_s, GError **error);
@@ -52,5 +59,9 @@ gboolean sv_lab_proc_capture(const char *const *argv, double timeout_s, char **r
 /* The last non-empty line of a file (a failed command's message), or
  * NULL; at most 500 bytes, escaped for terminals. */
 char *sv_lab_last_line(const char *path);
+/* A failed snapvm command's error in its stderr file: its first line of
+ * its own ("snapvm restore: agent channel closed ..."), not the notes that
+ * follow it (where the console log was kept); else the last line. */
+char *sv_lab_error_line(const char *path);
 
 #endif

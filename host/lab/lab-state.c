@@ -8,8 +8,6 @@
 
 #include "host/lab/lab-proc.h"
 
-#define STOP_TIMEOUT_S 120
-
 char *sv_lab_state_begin(GError **error)
 {
 	/* in /tmp, not the results dir: the path must stay short */
@@ -53,8 +51,12 @@ void sv_lab_state_end(const char *dir, const char *keep_logs_dir)
 {
 	if (!dir)
 		return;
+	/* not sv_lab_proc_capture: this runs after a cancel too, which ends
+	 * its waits at once */
 	const char *stop[] = { sv_lab_snapvm_path(), "stop", "--all", NULL };
-	sv_lab_proc_capture(stop, STOP_TIMEOUT_S, NULL, NULL, NULL);
+	g_spawn_sync(NULL, (char **)stop, NULL,
+		     G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL,
+		     NULL, NULL, NULL);
 	keep_logs(dir, keep_logs_dir);
 	/* guest RAM files: the libvirt root's ram-dir link says where */
 	g_autofree char *link = g_build_filename(dir, "libvirt", "ram-dir", NULL);
