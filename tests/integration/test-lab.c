@@ -95,17 +95,18 @@ static void write_manifests(void)
 	g_autofree char *sx = sv_test_workload("sleeper", "x86_64");
 	g_autofree char *sa = sv_test_workload("sleeper", "aarch64");
 	g_autofree char *dx = sv_test_workload("dice", "x86_64");
-	/* 8 s: the checkpoint at line 12 then has 5.6 s to be taken even when
-	 * the machine is loaded far past its 2 cores (load 20 here, where 4.5 s
-	 * was not always enough); short enough for CI. One reference run here:
-	 * the second manifest is the nondeterminism case. */
+	/* 12 s. A point in lines is reached when snapvm run has streamed them,
+	 * and on this 2-core machine at load 14-20 the guest's output reached
+	 * the host up to ~5 s after it was written (8 s workloads lost a cell
+	 * that way); short enough for CI. One reference run here: the second
+	 * manifest is the nondeterminism case. */
 	g_autofree char *m1 = g_strdup_printf(
 		"{\"experiment\": \"lab-test\", \"reference_runs\": 1,\n"
 		" \"workloads\": [\n"
 		"  {\"name\": \"counter\", \"program\": {\"x86_64\": \"%s\", \"aarch64\": \"%s\"},"
-		" \"args\": [\"40\", \"200\"]},\n"
+		" \"args\": [\"60\", \"200\"]},\n"
 		"  {\"name\": \"sleeper\", \"program\": {\"x86_64\": \"%s\", \"aarch64\": \"%s\"},"
-		" \"args\": [\"40\", \"200\"]}],\n"
+		" \"args\": [\"60\", \"200\"]}],\n"
 		" \"matrix\": {\"arch\": [\"x86_64\", \"aarch64\"], \"accel\": [\"tcg\"],\n"
 		"  \"checkpoint_at\": [{\"after_lines\": 3}, {\"after_lines\": 12}],"
 		" \"restore_on\": [\"same\"]}}\n",
