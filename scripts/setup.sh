@@ -49,6 +49,9 @@ HOST_PACKAGES=(
 	gpgv debian-archive-keyring python3
 	busybox-static cpio xz-utils zstd kmod file binutils jq
 	mmdebstrap e2fsprogs
+	# snapvm lab's tests: a private Slurm cluster, the HTML report in a
+	# headless browser, the manifest schema
+	slurm-wlm munge chromium python3-jsonschema
 )
 
 # (No `cmd | grep -q` here: under pipefail, grep -q leaving at its match

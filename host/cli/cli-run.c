@@ -30,6 +30,7 @@ typedef struct RunOptions {
 	char **copy_out;
 	char **env;
 	char *workdir;
+	char *pid_file;
 } RunOptions;
 
 static void run_options_clear(RunOptions *o)
@@ -39,6 +40,7 @@ static void run_options_clear(RunOptions *o)
 	g_strfreev(o->copy_out);
 	g_strfreev(o->env);
 	g_free(o->workdir);
+	g_free(o->pid_file);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RunOptions, run_options_clear)
 
@@ -165,6 +167,10 @@ int sv_cmd_run(int argc, char **argv)
 		  "ARGS" },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.vm.verbose,
 		  "Print the steps with timestamps on stderr", NULL },
+		{ "pid-file", 0, 0, G_OPTION_ARG_FILENAME, &o.pid_file,
+		  "Once the program runs, write its guest pid to FILE (atomically): for scripts "
+		  "that checkpoint it while its output streams here (snapvm lab does)",
+		  "FILE" },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("[--] PROGRAM [ARGS...]");
@@ -314,6 +320,12 @@ int sv_cmd_run(int argc, char **argv)
 				     g_steal_pointer(&error), o.vm.verbose);
 	}
 	sv_cli_verbose(o.vm.verbose, "run", "workload started as guest pid %u", pid);
+	if (o.pid_file) {
+		g_autofree char *text = g_strdup_printf("%u\n", pid);
+		if (!g_file_set_contents(o.pid_file, text, -1, &error))
+			return sv_cli_end_vm("run", g.machine, FALSE, SV_EXIT_FAILURE,
+					     g_steal_pointer(&error), o.vm.verbose);
+	}
 	if (!o.copy_out)
 		return sv_cli_follow_process("run", g.machine, g.agent, pid, &o.vm);
 	int status = 0;

@@ -51,7 +51,7 @@ gboolean sv_cli_vm_options_check(const SvCliVmOptions *o, const char *cmd)
 /* Signals become events on a signalfd from here on, so a Ctrl-C at any
  * point is handled by stopping the VM rather than killing snapvm; a closed
  * stdout is an EPIPE, not a death. */
-int sv_cli_catch_signals(void)
+int sv_cli_signal_fd(int flags)
 {
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -60,7 +60,12 @@ int sv_cli_catch_signals(void)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	return signalfd(-1, &mask, SFD_CLOEXEC | flags);
+}
+
+int sv_cli_catch_signals(void)
+{
+	int sfd = sv_cli_signal_fd(0);
 	sv_cli_adopt_orphans();
 	return sfd;
 }

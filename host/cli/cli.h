@@ -28,6 +28,7 @@ int sv_cmd_ps(int argc, char **argv);
 int sv_cmd_checkpoint(int argc, char **argv);
 int sv_cmd_restore(int argc, char **argv);
 int sv_cmd_pool(int argc, char **argv);
+int sv_cmd_lab(int argc, char **argv);
 
 /*
  * Guest and snapshot strings reach people only through
@@ -83,8 +84,10 @@ char *sv_cli_cpu_help(const char *lead);
 char *sv_cli_vm_name(const char *base);
 /* --accel and --memory in range; prints what is wrong for cmd. */
 gboolean sv_cli_vm_options_check(const SvCliVmOptions *o, const char *cmd);
-/* Blocks SIGINT, SIGTERM and SIGHUP into the returned signalfd, ignores
- * SIGPIPE, and adopts orphans (sv_cli_adopt_orphans). */
+/* Blocks SIGINT, SIGTERM and SIGHUP into the returned signalfd (opened
+ * with flags, e.g. SFD_NONBLOCK) and ignores SIGPIPE. */
+int sv_cli_signal_fd(int flags);
+/* The same, and adopts orphans (sv_cli_adopt_orphans). */
 int sv_cli_catch_signals(void);
 /* Streams guest process pid's output to our stdout/stderr until it exits;
  * *ret_status is its wait status. verbose_cmd (or NULL) notes the first

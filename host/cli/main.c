@@ -75,6 +75,7 @@ static const struct {
 	{ "restore", sv_cmd_restore, "carry on a snapshot's process in a fresh guest" },
 	{ "pool", sv_cmd_pool, "keep guests booted for restore --pool" },
 	{ "image", sv_cmd_image, "build and manage guest images with a Debian userland" },
+	{ "lab", sv_cmd_lab, "run a reproducibility experiment: a matrix of runs and restores" },
 };
 
 static void usage(FILE *f)

@@ -31,13 +31,15 @@ struct SvLibvirtWorker {
 	int fd;
 };
 
-/* Settings the embedded driver needs to run QEMU as root with no daemons:
- * no privilege drop, no SELinux/AppArmor labelling, no relabelling of the
- * files we hand QEMU, logs to files instead of virtlogd, and guest RAM files
- * in our own directory. */
+/* Settings the embedded driver needs to run QEMU as whoever runs snapvm,
+ * with no daemons: no privilege drop (QEMU runs as our own uid and gid,
+ * "+N" being libvirt's numeric form; libvirt also chowns its state dirs to
+ * them, which an ordinary user can only do to itself), no SELinux/AppArmor
+ * labelling, no relabelling of the files we hand QEMU, logs to files
+ * instead of virtlogd, and guest RAM files in our own directory. */
 static const char qemu_conf_fmt[] = "# written by snapvm; rewritten when it differs\n"
-				    "user = \"root\"\n"
-				    "group = \"root\"\n"
+				    "user = \"+%u\"\n"
+				    "group = \"+%u\"\n"
 				    "security_driver = \"none\"\n"
 				    "dynamic_ownership = 0\n"
 				    "remember_owner = 0\n"
@@ -168,7 +170,8 @@ static gboolean ensure_embed_root(const char *root, GError **error)
 		return FALSE;
 	}
 	g_autofree char *conf = g_build_filename(etc, "qemu.conf", NULL);
-	g_autofree char *want = g_strdup_printf(qemu_conf_fmt, ram);
+	g_autofree char *want = g_strdup_printf(qemu_conf_fmt, (guint)geteuid(), (guint)getegid(),
+						ram);
 	g_autofree char *have = NULL;
 	if (g_file_get_contents(conf, &have, NULL, NULL) && g_strcmp0(have, want) == 0)
 		return TRUE;
@@ -199,13 +202,34 @@ static gboolean take_root_lock(const char *root, GError **error)
 	return TRUE;
 }
 
+/* libvirt binds each QEMU's monitor at ROOT/lib/qemu/domain-ID-NAME/
+ * monitor.sock, NAME cut to 20 characters; a UNIX socket path holds at
+ * most 107. With IDs up to 4 digits that leaves ROOT 52 - a deep home
+ * directory (a non-root user's default state dir is ~/.local/state/snapvm)
+ * can pass it, and libvirt's own message comes only at the first start. */
+#define EMBED_ROOT_MAX \
+	(107 - (int)sizeof("/lib/qemu/domain-9999-") + 1 - 20 - (int)sizeof("/monitor.sock") + 1)
+
+static gboolean embed_root_short_enough(const char *root, GError **error)
+{
+	if (strlen(root) <= EMBED_ROOT_MAX)
+		return TRUE;
+	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+		    "the libvirt root %s is %zu characters long: the QEMU monitor sockets libvirt "
+		    "makes under it would be longer than a UNIX socket path may be; set "
+		    "SNAPVM_STATE_DIR to a directory of at most %d characters",
+		    root, strlen(root), EMBED_ROOT_MAX - (int)strlen("/libvirt"));
+	return FALSE;
+}
+
 static virConnectPtr worker_connect(const char *uri, GError **error)
 {
 	g_autofree char *real_uri = NULL;
 	if (!uri) {
 		g_autofree char *state = sv_state_dir();
 		g_autofree char *root = g_build_filename(state, "libvirt", NULL);
-		if (!ensure_embed_root(root, error) || !take_root_lock(root, error))
+		if (!embed_root_short_enough(root, error) || !ensure_embed_root(root, error) ||
+		    !take_root_lock(root, error))
 			return NULL;
 		/* The embedded driver logs to stderr by default; the terminal
 		 * belongs to the workload. */

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* Linux 5.14; an older kernel refuses the hint and the copy faults page
@@ -49,6 +51,33 @@ static void rw_view_clear(RwView *v)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RwView, rw_view_clear)
 
+/* map_files needs CAP_SYS_ADMIN (CAP_CHECKPOINT_RESTORE from Linux 5.9),
+ * so an ordinary user opens the mapping's file by the path its maps line
+ * shows instead - QEMU's RAM file on /dev/shm, which is the user's own -
+ * and only if it is still the very file mapped (same device and inode).
+ * A memfd (the kvm VMM's RAM) has no such path: -1 with errno set. */
+static int open_by_maps_path(const char *maps_line)
+{
+	unsigned int major, minor;
+	unsigned long long inode;
+	int path_at = 0;
+	if (sscanf(maps_line, "%*x-%*x %*s %*x %x:%x %llu %n", &major, &minor, &inode, &path_at) !=
+		    3 ||
+	    !path_at || maps_line[path_at] != '/' || strstr(maps_line, " (deleted)")) {
+		errno = EPERM;
+		return -1;
+	}
+	int fd = open(maps_line + path_at, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_ino != inode || major(st.st_dev) != major ||
+			minor(st.st_dev) != minor)) {
+		close(fd);
+		errno = ESTALE;
+		return -1;
+	}
+	return fd;
+}
+
 /* Opens, writable, the file mapping that holds ro (found in /proc/self/maps). */
 static gboolean rw_view_open(RwView *v, const void *ro, GError **error)
 {
@@ -67,6 +96,8 @@ static gboolean rw_view_open(RwView *v, const void *ro, GError **error)
 			g_autofree char *link = g_strdup_printf("/proc/self/map_files/%llx-%llx", s,
 								e);
 			int fd = open(link, O_RDWR | O_CLOEXEC);
+			if (fd < 0 && (errno == EPERM || errno == EACCES))
+				fd = open_by_maps_path(line);
 			if (fd < 0) {
 				g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
 					    "cannot open guest RAM for writing (%s): %s", link,

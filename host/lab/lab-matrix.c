@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lab-matrix.c - expands a manifest into baselines and cells (lab-matrix.h).
+ * The input hash covers what decides a unit's result and nothing else: the
+ * binary's bytes (not its path's timestamp), arguments, arch, accelerator,
+ * point, target, how outputs are compared, the number of reference runs, the
+ * baseline it compares against, and snapvm's version.
+ */
+#include "host/lab/lab-matrix.h"
+
+#include <string.h>
+
+#include "base/errors.h"
+
+void sv_lab_unit_free(SvLabUnit *u)
+{
+	if (!u)
+		return;
+	g_free(u->id);
+	g_free(u->arch);
+	g_free(u->accel);
+	g_free(u->program);
+	g_free(u->program_sha256);
+	g_free(u->point_label);
+	g_free(u->target_label);
+	g_free(u->restore_accel);
+	g_free(u->baseline_id);
+	g_free(u->input_hash);
+	g_free(u);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvLabUnit, sv_lab_unit_free)
+
+static char *file_sha256(const char *path, GError **error)
+{
+	g_autoptr(GMappedFile) f = g_mapped_file_new(path, FALSE, error);
+	if (!f)
+		return NULL;
+	return g_compute_checksum_for_data(G_CHECKSUM_SHA256,
+					   (const guchar *)g_mapped_file_get_contents(f),
+					   g_mapped_file_get_length(f));
+}
+
+static void hash_str(GChecksum *c, const char *key, const char *value)
+{
+	/* key=value\0: no two different inputs hash the same bytes */
+	g_checksum_update(c, (const guchar *)key, -1);
+	g_checksum_update(c, (const guchar *)"=", 1);
+	g_checksum_update(c, (const guchar *)(value ? value : "(none)"), -1);
+	g_checksum_update(c, (const guchar *)"", 1);
+}
+
+static void hash_strv(GChecksum *c, const char *key, char **v)
+{
+	for (guint i = 0; v && v[i]; i++) {
+		g_autofree char *k = g_strdup_printf("%s[%u]", key, i);
+		hash_str(c, k, v[i]);
+	}
+}
+
+static void hash_comparator(GChecksum *c, const SvLabComparator *cmp)
+{
+	char buf[2][G_ASCII_DTOSTR_BUF_SIZE];
+	hash_str(c, "compare", cmp->output);
+	hash_str(c, "exact", cmp->exact ? "1" : "0");
+	hash_strv(c, "ignore", cmp->ignore);
+	hash_str(c, "rtol", g_ascii_dtostr(buf[0], sizeof(buf[0]), cmp->rtol));
+	hash_str(c, "atol", g_ascii_dtostr(buf[1], sizeof(buf[1]), cmp->atol));
+}
+
+static void hash_run_inputs(GChecksum *c, const SvLabManifest *m, const SvLabUnit *u)
+{
+	const SvLabWorkload *w = u->workload;
+	char buf[G_ASCII_DTOSTR_BUF_SIZE];
+	hash_str(c, "snapvm", SNAPVM_VERSION);
+	hash_str(c, "workload", w->name);
+	hash_str(c, "program_sha256", u->program_sha256);
+	hash_strv(c, "args", w->args);
+	hash_strv(c, "env", w->env);
+	hash_str(c, "timeout", g_ascii_dtostr(buf, sizeof(buf), w->timeout_s));
+	hash_str(c, "arch", u->arch);
+	hash_str(c, "accel", u->accel);
+	g_autofree char *runs = g_strdup_printf("%d", m->reference_runs);
+	hash_str(c, "reference_runs", runs);
+}
+
+static SvLabUnit *new_unit(SvLabUnitKind kind, const SvLabWorkload *w, const char *arch,
+			   const char *accel, const char *program, const char *sha)
+{
+	SvLabUnit *u = g_new0(SvLabUnit, 1);
+	u->kind = kind;
+	u->workload = w;
+	u->arch = g_strdup(arch);
+	u->accel = g_strdup(accel);
+	u->program = g_strdup(program);
+	u->program_sha256 = g_strdup(sha);
+	return u;
+}
+
+static gboolean excluded(const SvLabManifest *m, const SvLabUnit *u)
+{
+	for (guint i = 0; i < m->excludes->len; i++) {
+		const SvLabExclude *x = g_ptr_array_index(m->excludes, i);
+		if ((!x->workload || !strcmp(x->workload, u->workload->name)) &&
+		    (!x->arch || !strcmp(x->arch, u->arch)) &&
+		    (!x->accel || !strcmp(x->accel, u->accel)) &&
+		    (!x->point || !strcmp(x->point, u->point_label)) &&
+		    (!x->target || !strcmp(x->target, u->target_label)))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static gboolean all_cells_excluded(const SvLabManifest *m, const SvLabUnit *base)
+{
+	SvLabUnit probe = *base; /* shallow: only the labels are set here */
+	for (guint p = 0; p < m->points->len; p++)
+		for (guint t = 0; t < m->targets->len; t++) {
+			g_autofree char *pl = sv_lab_point_label(&g_array_index(m->points,
+										SvLabPoint, p));
+			g_autofree char *tl = sv_lab_target_label(g_ptr_array_index(m->targets, t));
+			probe.point_label = pl;
+			probe.target_label = tl;
+			if (!excluded(m, &probe))
+				return FALSE;
+		}
+	return TRUE;
+}
+
+/* What this build cannot run yet is refused before anything boots. */
+static gboolean workload_runnable(const SvLabWorkload *w, guint i, GError **error)
+{
+	const char *key = NULL, *why = NULL;
+	if (w->image) {
+		key = "image";
+		why = "image workloads need `snapvm run --image`, which this build of snapvm "
+		      "does not have; give a static \"program\" instead";
+	} else if (w->env && w->env[0]) {
+		key = "env";
+		why = "`snapvm run` cannot set a workload's environment yet; pass settings as "
+		      "\"args\"";
+	} else if (w->copy_in && w->copy_in[0]) {
+		key = "copy_in";
+		why = "`snapvm run` copies only the program into the guest yet";
+	} else if (w->outputs && w->outputs[0]) {
+		key = "outputs";
+		why = "`snapvm run` cannot copy files out of the guest yet; compare what the "
+		      "workload prints (stdout)";
+	}
+	if (!key)
+		return TRUE;
+	g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED, "manifest $.workloads[%u].%s: %s", i,
+		    key, why);
+	return FALSE;
+}
+
+/* The cells of one baseline, one per point and target not excluded. */
+static gboolean add_cells(const SvLabManifest *m, const SvLabUnit *base, GPtrArray *units,
+			  GError **error)
+{
+	for (guint p = 0; p < m->points->len; p++) {
+		for (guint t = 0; t < m->targets->len; t++) {
+			const SvLabTarget *tg = g_ptr_array_index(m->targets, t);
+			g_autoptr(SvLabUnit)
+				u = new_unit(SV_LAB_UNIT_CELL, base->workload, base->arch,
+					     base->accel, base->program, base->program_sha256);
+			u->point = g_array_index(m->points, SvLabPoint, p);
+			u->point_label = sv_lab_point_label(&u->point);
+			u->target_label = sv_lab_target_label(tg);
+			if (excluded(m, u))
+				continue;
+			if (!tg->same && tg->arch && strcmp(tg->arch, u->arch)) {
+				g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+					    "manifest $.matrix.restore_on[%u]: snapvm restores a "
+					    "process on a guest of its own arch, so the %s cells "
+					    "cannot restore on %s (exclude them: {\"arch\": \"%s\", "
+					    "\"restore_on\": ...})",
+					    t, u->arch, tg->arch, u->arch);
+				return FALSE;
+			}
+			const char *accel = tg->same || !tg->accel ? u->accel : tg->accel;
+			u->restore_accel = g_strdup(!strcmp(accel, "kvm") ? "auto" : accel);
+			u->baseline_id = g_strdup(base->id);
+			u->id = g_strdup_printf("%s-%s-%s-%s-%s", u->workload->name, u->arch,
+						u->accel, u->point_label, u->target_label);
+			g_autoptr(GChecksum) c = g_checksum_new(G_CHECKSUM_SHA256);
+			hash_run_inputs(c, m, u);
+			hash_str(c, "point", u->point_label);
+			hash_str(c, "target", u->target_label);
+			hash_str(c, "restore_accel", u->restore_accel);
+			hash_str(c, "baseline", base->input_hash);
+			hash_comparator(c, sv_lab_manifest_comparator(m, "stdout"));
+			u->input_hash = g_strdup(g_checksum_get_string(c));
+			g_ptr_array_add(units, g_steal_pointer(&u));
+		}
+	}
+	return TRUE;
+}
+
+GPtrArray *sv_lab_matrix_expand(const SvLabManifest *m, GError **error)
+{
+	g_autoptr(GPtrArray)
+		bases = g_ptr_array_new_with_free_func((GDestroyNotify)sv_lab_unit_free);
+	g_autoptr(GPtrArray)
+		cells = g_ptr_array_new_with_free_func((GDestroyNotify)sv_lab_unit_free);
+	for (guint wi = 0; wi < m->workloads->len; wi++) {
+		const SvLabWorkload *w = g_ptr_array_index(m->workloads, wi);
+		if (!workload_runnable(w, wi, error))
+			return NULL;
+		for (guint a = 0; m->arches[a]; a++) {
+			const char *program = sv_lab_workload_program(w, m->arches[a]);
+			for (guint x = 0; m->accels[x]; x++) {
+				g_autoptr(SvLabUnit)
+					base = new_unit(SV_LAB_UNIT_BASELINE, w, m->arches[a],
+							m->accels[x], program, NULL);
+				guint before = cells->len;
+				base->id = g_strdup_printf("ref-%s-%s-%s", w->name, base->arch,
+							   base->accel);
+				/* no binary is fine when exclusions leave the pair no cell */
+				if (!program) {
+					if (all_cells_excluded(m, base))
+						continue;
+					g_set_error(
+						error, SV_ERROR, SV_ERROR_INVALID_DATA,
+						"manifest $.workloads[%u].program: no binary for %s, "
+						"which $.matrix.arch lists (add one, or exclude "
+						"{\"workload\": \"%s\", \"arch\": \"%s\"})",
+						wi, base->arch, w->name, base->arch);
+					return NULL;
+				}
+				g_autoptr(GError) sha_error = NULL;
+				base->program_sha256 = file_sha256(program, &sha_error);
+				if (!base->program_sha256) {
+					g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+						    "manifest $.workloads[%u].program: %s", wi,
+						    sha_error->message);
+					return NULL;
+				}
+				g_autoptr(GChecksum) c = g_checksum_new(G_CHECKSUM_SHA256);
+				hash_run_inputs(c, m, base);
+				base->input_hash = g_strdup(g_checksum_get_string(c));
+				if (!add_cells(m, base, cells, error))
+					return NULL;
+				if (cells->len > before)
+					g_ptr_array_add(bases, g_steal_pointer(&base));
+			}
+		}
+	}
+	g_ptr_array_extend_and_steal(bases, g_steal_pointer(&cells));
+	return g_steal_pointer(&bases);
+}
+
+const SvLabUnit *sv_lab_matrix_find(GPtrArray *units, const char *id)
+{
+	for (guint i = 0; i < units->len; i++) {
+		const SvLabUnit *u = g_ptr_array_index(units, i);
+		if (!strcmp(u->id, id))
+			return u;
+	}
+	return NULL;
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lab-provenance.h - what someone needs to rerun a lab cell next year: the
+ * snapvm build, the guest image and kernel, QEMU and libvirt, the machine
+ * and CPU model, the host, and the Slurm job that ran it.
+ */
+#ifndef SNAPVM_LAB_PROVENANCE_H
+#define SNAPVM_LAB_PROVENANCE_H
+
+#include <json-glib/json-glib.h>
+
+/* Adds member "provenance" (an object) to the object b is building. A fact
+ * that cannot be found is recorded as null, never guessed. */
+void sv_lab_provenance_add(JsonBuilder *b, const char *arch, const char *accel,
+			   const char *manifest_sha256, const char *program_sha256);
+/* The time now as ISO 8601 UTC with milliseconds. */
+char *sv_lab_now_iso8601(void);
+
+#endif
