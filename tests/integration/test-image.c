@@ -176,11 +176,6 @@ static guint pid_from_json(const char *out)
 	return (guint)g_ascii_strtoull(p + 6, NULL, 10);
 }
 
-static gboolean multi_threaded_refusal(const char *err)
-{
-	return strstr(err, "thread") != NULL;
-}
-
 /* A cache with no image, and one whose only image (named "other") is not
  * the snapshot's: restore must say how to get the image, and refuse the
  * other one. */
@@ -263,11 +258,6 @@ static void checkpoint_restore(const char *script, const char *steps, const char
 	g_auto(SvTestCmd) cs = sv_test_snapvm(c.status == 0 ? ck_self : ck);
 	const char *stop[] = { "stop", vm, NULL };
 	g_auto(SvTestCmd) s = sv_test_snapvm(stop);
-	if (c.status != 0 && multi_threaded_refusal(c.err)) {
-		sv_test_cmd_clear(&c);
-		g_test_skip("multi-threaded checkpoint not supported");
-		return;
-	}
 	expect(&c, 0, "referenced in the image", "checkpoint");
 	g_assert_nonnull(strstr(ref.out, "step 0 "));
 	expect(&cs, 0, NULL, "checkpoint --self-contained");
