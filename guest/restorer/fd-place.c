@@ -11,7 +11,7 @@
 
 int rst_move_up(int fd, int above, const char *what)
 {
-	if (fd >= above)
+	if (fd >= above || fd < 0) /* -1: a file the restorer did not open (FS contents) */
 		return fd;
 	int n = fcntl(fd, F_DUPFD_CLOEXEC, above);
 	if (n < 0)

@@ -734,6 +734,13 @@ int main(int argc, char **argv)
 		{ "fdenv", 30, 60, 500, 0 },
 		{ "fdenv", 30, 60, 1200, 0 },
 		{ "handler", 30, 60, 800, 0 },
+		/* four threads: thread 0 asleep while the others compute or
+		 * wait for their turn (condition variable), or all at the
+		 * round's barrier; main in pthread_join */
+		{ "threads", 30, 60, 500, 0 },
+		{ "threads", 30, 60, 1300, 0 },
+		/* all computing: caught on the way to user mode or in it */
+		{ "threads", 300, 0, 900, 0 },
 		/* files that exist only in memory, carried by identity; and
 		 * the files it wrote and closed, its cwd among them (60 steps:
 		 * a checkpoint under load may take over a second to pause) */
