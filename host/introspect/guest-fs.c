@@ -9,7 +9,8 @@
  * every kernel has; the namespace's own list became an rbtree in 6.8);
  * for each tmpfs/ramfs one (not devtmpfs) its dentry tree is walked from
  * the mount's root through each dentry's children (the list d_subdirs/
- * d_child before Linux 6.8, the hlist d_children/d_sib since), skipping negative and unhashed dentries (unlinked files, O_TMPFILE:
+ * d_child before Linux 6.8, the hlist d_children/d_sib since),
+ * skipping negative and unhashed dentries (unlinked files, O_TMPFILE:
  * memfiles.c carries those) and mountpoints (their mount is walked on
  * its own). Each inode gives type, mode, owner, times, size, device
  * number; regular files' contents and long symlinks come from the page
