@@ -4,9 +4,12 @@
  * of guest memory while it is paused: the guest's writable filesystems
  * are the initramfs root (ramfs or tmpfs) and the tmpfs the agent mounts
  * on /tmp, which live only in memory, so the dentry cache holds all of
- * them. Mounts are taken from the task's mount namespace (mnt_ns->list of
- * struct mount); for each tmpfs/ramfs one (not devtmpfs) its dentry tree
- * is walked from the mount's root through d_subdirs/d_child (Linux 6.1),
+ * them. Mounts are taken from the task's mount namespace: its root mount
+ * and, depth first, each mount's children (mnt_mounts/mnt_child, which
+ * every kernel has; the namespace's own list became an rbtree in 6.8);
+ * for each tmpfs/ramfs one (not devtmpfs) its dentry tree is walked from
+ * the mount's root through each dentry's children (the list d_subdirs/
+ * d_child before Linux 6.8, the hlist d_children/d_sib since),
  * skipping negative and unhashed dentries (unlinked files, O_TMPFILE:
  * memfiles.c carries those) and mountpoints (their mount is walked on
  * its own). Each inode gives type, mode, owner, times, size, device
@@ -21,6 +24,11 @@
  * other tmpfs mounts are carried whole. Guest memory is hostile: the walk
  * visits a bounded number of dentries, list walks are bounded, names are
  * checked (no '/', not . or ..).
+ *
+ * Which layout a kernel has is read from its BTF, member by member (what
+ * exists is used), never guessed from its version: the inode times are
+ * struct timespec64 i_ctime before 6.6, __i_ctime from 6.6 (and __i_atime,
+ * __i_mtime from 6.7), and i_ctime_sec + i_ctime_nsec from 6.11.
  */
 #include <string.h>
 
@@ -40,12 +48,24 @@
 /* where `snapvm restore` puts its own files (restore-image-format.h) */
 #define RESTORE_DIR "/workload/.snapvm-restore"
 
+/* Where an inode keeps one of its times: seconds and nanoseconds, each
+ * at an offset in struct inode with its own width. */
 typedef struct {
-	guint64 nsproxy, mnt_ns, ns_list, ns_root, mnt_list, mount_mnt, mnt_root, mnt_sb, s_magic,
-		s_type, fs_name;
-	guint64 d_child, d_subdirs, d_inode, d_flags, d_name, qstr_name, qstr_len, d_hash_pprev;
-	guint64 i_mode, i_uid, i_gid, i_nlink, i_size, i_rdev, i_atime, i_mtime, i_ctime, i_link,
-		ts_sec, ts_nsec;
+	guint64 sec, nsec, sec_size, nsec_size;
+} InodeTime;
+
+typedef struct {
+	guint64 nsproxy, mnt_ns, ns_root, mount_mnt, mnt_mounts, mnt_child, mnt_root, mnt_sb,
+		s_magic, s_type, fs_name, list_next;
+	/* a dentry's children: d_children is the head in the parent, d_sib
+	 * the link in each child, first/next where in them the next link's
+	 * address is; children_hlist: an hlist (ends in NULL), else a
+	 * circular list (ends at its head) */
+	guint64 d_children, d_sib, first, next, d_inode, d_flags, d_name, qstr_name, qstr_len,
+		d_hash_pprev;
+	gboolean children_hlist;
+	guint64 i_mode, i_uid, i_gid, i_nlink, i_size, i_rdev, i_link;
+	InodeTime atime, mtime, ctime;
 } FsLayout;
 
 typedef struct {
@@ -79,22 +99,67 @@ static gboolean rd(const SvIntrospect *in, guint64 va, guint size, guint64 *v, G
 	return TRUE;
 }
 
+/* Whether struct `type` has the member (not an error if not). */
+static gboolean has(const SvKernelTypes *kt, const char *type, const char *member)
+{
+	guint64 off;
+	return sv_kernel_types_offset(kt, type, member, &off, NULL);
+}
+
+/* The inode time `which` ("atime", "mtime", "ctime") as this kernel's
+ * BTF lays it out: i_<which>_sec and i_<which>_nsec, or a timespec64
+ * named __i_<which> or i_<which>. */
+static gboolean inode_time(const SvKernelTypes *kt, const char *which, InodeTime *t, GError **error)
+{
+	g_autofree char *sec = g_strdup_printf("i_%s_sec", which);
+	g_autofree char *nsec = g_strdup_printf("i_%s_nsec", which);
+	if (!has(kt, "inode", sec)) {
+		g_autofree char *ts = g_strdup_printf("__i_%s", which);
+		if (!has(kt, "inode", ts)) {
+			g_free(ts);
+			ts = g_strdup_printf("i_%s", which);
+		}
+		g_free(sec);
+		g_free(nsec);
+		sec = g_strdup_printf("%s.tv_sec", ts);
+		nsec = g_strdup_printf("%s.tv_nsec", ts);
+	}
+	if (!sv_kernel_types_offset(kt, "inode", sec, &t->sec, error) ||
+	    !sv_kernel_types_offset(kt, "inode", nsec, &t->nsec, error) ||
+	    !sv_kernel_types_size(kt, "inode", sec, &t->sec_size, error) ||
+	    !sv_kernel_types_size(kt, "inode", nsec, &t->nsec_size, error))
+		return FALSE;
+	if (t->sec_size == 0 || t->sec_size > 8 || t->nsec_size == 0 || t->nsec_size > 8) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+			    "inode.%s is %" G_GUINT64_FORMAT
+			    " bytes and inode.%s %" G_GUINT64_FORMAT ": not a time snapvm can read",
+			    sec, t->sec_size, nsec, t->nsec_size);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static gboolean fs_layout(const SvIntrospect *in, FsLayout *l, GError **error)
 {
+	/* a dentry's children: an hlist since Linux 6.8, a list before */
+	gboolean hl = l->children_hlist = has(in->types, "dentry", "d_children");
 	const SvMemberOffset want[] = {
 		{ "task_struct", "nsproxy", &l->nsproxy },
 		{ "nsproxy", "mnt_ns", &l->mnt_ns },
-		{ "mnt_namespace", "list", &l->ns_list },
 		{ "mnt_namespace", "root", &l->ns_root },
-		{ "mount", "mnt_list", &l->mnt_list },
 		{ "mount", "mnt", &l->mount_mnt },
+		{ "mount", "mnt_mounts", &l->mnt_mounts },
+		{ "mount", "mnt_child", &l->mnt_child },
+		{ "list_head", "next", &l->list_next },
 		{ "vfsmount", "mnt_root", &l->mnt_root },
 		{ "vfsmount", "mnt_sb", &l->mnt_sb },
 		{ "super_block", "s_magic", &l->s_magic },
 		{ "super_block", "s_type", &l->s_type },
 		{ "file_system_type", "name", &l->fs_name },
-		{ "dentry", "d_child", &l->d_child },
-		{ "dentry", "d_subdirs", &l->d_subdirs },
+		{ "dentry", hl ? "d_children" : "d_subdirs", &l->d_children },
+		{ "dentry", hl ? "d_sib" : "d_child", &l->d_sib },
+		{ hl ? "hlist_head" : "list_head", hl ? "first" : "next", &l->first },
+		{ hl ? "hlist_node" : "list_head", "next", &l->next },
 		{ "dentry", "d_inode", &l->d_inode },
 		{ "dentry", "d_flags", &l->d_flags },
 		{ "dentry", "d_name", &l->d_name },
@@ -107,23 +172,24 @@ static gboolean fs_layout(const SvIntrospect *in, FsLayout *l, GError **error)
 		{ "inode", "i_nlink", &l->i_nlink },
 		{ "inode", "i_size", &l->i_size },
 		{ "inode", "i_rdev", &l->i_rdev },
-		{ "inode", "i_atime", &l->i_atime },
-		{ "inode", "i_mtime", &l->i_mtime },
-		{ "inode", "i_ctime", &l->i_ctime },
 		{ "inode", "i_link", &l->i_link },
-		{ "timespec64", "tv_sec", &l->ts_sec },
-		{ "timespec64", "tv_nsec", &l->ts_nsec },
 	};
-	return sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error);
+	return sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error) &&
+	       inode_time(in->types, "atime", &l->atime, error) &&
+	       inode_time(in->types, "mtime", &l->mtime, error) &&
+	       inode_time(in->types, "ctime", &l->ctime, error);
 }
 
-static gboolean read_time(const Walk *w, guint64 at, gint64 *sec, guint32 *nsec, GError **error)
+static gboolean read_time(const SvIntrospect *in, const InodeTime *t, guint64 inode, gint64 *sec,
+			  guint32 *nsec, GError **error)
 {
 	guint64 s, ns;
-	if (!rd(w->in, at + w->l.ts_sec, 8, &s, error) ||
-	    !rd(w->in, at + w->l.ts_nsec, 8, &ns, error))
+	if (!rd(in, inode + t->sec, (guint)t->sec_size, &s, error) ||
+	    !rd(in, inode + t->nsec, (guint)t->nsec_size, &ns, error))
 		return FALSE;
-	*sec = (gint64)s;
+	/* sign-extended from its width: a time before 1970 */
+	guint shift = 64 - 8 * (guint)t->sec_size;
+	*sec = (gint64)(s << shift) >> shift;
 	*nsec = (guint32)MIN(ns, 999999999u);
 	return TRUE;
 }
@@ -202,9 +268,9 @@ static gboolean visit(Walk *w, guint64 dentry, guint64 inode, const char *path, 
 	    !rd(w->in, inode + w->l.i_nlink, 4, &nlink, error) ||
 	    !rd(w->in, inode + w->l.i_size, 8, &size, error) ||
 	    !rd(w->in, inode + w->l.i_rdev, 4, &rdev, error) ||
-	    !read_time(w, inode + w->l.i_atime, &e.atime_sec, &e.atime_nsec, error) ||
-	    !read_time(w, inode + w->l.i_mtime, &e.mtime_sec, &e.mtime_nsec, error) ||
-	    !read_time(w, inode + w->l.i_ctime, &ctime_sec, &ctime_nsec, error))
+	    !read_time(w->in, &w->l.atime, inode, &e.atime_sec, &e.atime_nsec, error) ||
+	    !read_time(w->in, &w->l.mtime, inode, &e.mtime_sec, &e.mtime_nsec, error) ||
+	    !read_time(w->in, &w->l.ctime, inode, &ctime_sec, &ctime_nsec, error))
 		return FALSE;
 	if (nlink == 0)
 		return TRUE;
@@ -262,18 +328,18 @@ static gboolean walk_dir(Walk *w, guint64 dir, const char *path, guint depth, GE
 			    "guest directories nest deeper than %u at %s", MAX_DEPTH, path);
 		return FALSE;
 	}
-	guint64 head = dir + w->l.d_subdirs, next;
-	if (!rd(w->in, head, 8, &next, error))
+	guint64 head = dir + w->l.d_children, next;
+	if (!rd(w->in, head + w->l.first, 8, &next, error))
 		return FALSE;
-	while (next != head) {
+	while (w->l.children_hlist ? next != 0 : next != head) {
 		if (++w->visited > MAX_DENTRIES) {
 			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
 				    "the guest's filesystems hold over %u dentries (or a loop)",
 				    MAX_DENTRIES);
 			return FALSE;
 		}
-		guint64 dentry = next - w->l.d_child, inode, flags, pprev;
-		if (!rd(w->in, next, 8, &next, error) ||
+		guint64 dentry = next - w->l.d_sib, inode, flags, pprev;
+		if (!rd(w->in, next + w->l.next, 8, &next, error) ||
 		    !rd(w->in, dentry + w->l.d_inode, 8, &inode, error) ||
 		    !rd(w->in, dentry + w->l.d_flags, 4, &flags, error) ||
 		    !rd(w->in, dentry + w->l.d_hash_pprev, 8, &pprev, error))
@@ -305,40 +371,58 @@ typedef struct {
 	gboolean ns_root;
 } Mount;
 
-/* The tmpfs and ramfs mounts of the task's mount namespace. */
-static GArray *writable_mounts(Walk *w, guint64 task, GError **error)
+/* The mount and, depth first, the mounts under it: each tmpfs or ramfs
+ * one (not devtmpfs) is appended to out; *n counts those visited. */
+static gboolean collect_mounts(Walk *w, guint64 mount, guint64 ns_root, guint depth, guint *n,
+			       GArray *out, GError **error)
 {
 	const FsLayout *l = &w->l;
-	guint64 nsproxy, ns, ns_root, next;
-	if (!rd(w->in, task + l->nsproxy, 8, &nsproxy, error) ||
-	    !rd(w->in, nsproxy + l->mnt_ns, 8, &ns, error) ||
-	    !rd(w->in, ns + l->ns_root, 8, &ns_root, error) ||
-	    !rd(w->in, ns + l->ns_list, 8, &next, error))
-		return NULL;
-	g_autoptr(GArray) out = g_array_new(FALSE, FALSE, sizeof(Mount));
-	for (guint n = 0; next != ns + l->ns_list; n++) {
-		if (n >= MAX_MOUNTS) {
-			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-				    "the guest's mount namespace has over %u mounts (or a loop)",
-				    MAX_MOUNTS);
-			return NULL;
-		}
-		guint64 mount = next - l->mnt_list, mnt = mount + l->mount_mnt, sb, magic, type,
-			name, root;
-		char fs[16] = { 0 };
-		if (!rd(w->in, next, 8, &next, error) ||
-		    !rd(w->in, mnt + l->mnt_sb, 8, &sb, error) ||
-		    !rd(w->in, mnt + l->mnt_root, 8, &root, error) ||
-		    !rd(w->in, sb + l->s_magic, 8, &magic, error) ||
-		    !rd(w->in, sb + l->s_type, 8, &type, error) ||
-		    !rd(w->in, type + l->fs_name, 8, &name, error) ||
-		    !sv_introspect_read(w->in, name, fs, sizeof(fs) - 1, error))
-			return NULL;
-		if ((magic != SV_TMPFS_MAGIC && magic != SV_RAMFS_MAGIC) || !strcmp(fs, "devtmpfs"))
-			continue;
+	if (++*n > MAX_MOUNTS || depth > MAX_DEPTH) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "the guest's mount namespace has over %u mounts or nests them deeper "
+			    "than %u (or a loop)",
+			    MAX_MOUNTS, MAX_DEPTH);
+		return FALSE;
+	}
+	guint64 mnt = mount + l->mount_mnt, sb, magic, type, name, root;
+	char fs[16] = { 0 };
+	if (!rd(w->in, mnt + l->mnt_sb, 8, &sb, error) ||
+	    !rd(w->in, mnt + l->mnt_root, 8, &root, error) ||
+	    !rd(w->in, sb + l->s_magic, 8, &magic, error) ||
+	    !rd(w->in, sb + l->s_type, 8, &type, error) ||
+	    !rd(w->in, type + l->fs_name, 8, &name, error) ||
+	    !sv_introspect_read(w->in, name, fs, sizeof(fs) - 1, error))
+		return FALSE;
+	if ((magic == SV_TMPFS_MAGIC || magic == SV_RAMFS_MAGIC) && strcmp(fs, "devtmpfs")) {
 		Mount m = { .mnt = mnt, .root = root, .ns_root = mount == ns_root };
 		g_array_append_val(out, m);
 	}
+	guint64 head = mount + l->mnt_mounts, next;
+	if (!rd(w->in, head + l->list_next, 8, &next, error))
+		return FALSE;
+	while (next != head) {
+		guint64 child = next - l->mnt_child;
+		if (!rd(w->in, next + l->list_next, 8, &next, error) ||
+		    !collect_mounts(w, child, ns_root, depth + 1, n, out, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* The tmpfs and ramfs mounts of the task's mount namespace, parents
+ * before the mounts under them. */
+static GArray *writable_mounts(Walk *w, guint64 task, GError **error)
+{
+	const FsLayout *l = &w->l;
+	guint64 nsproxy, ns, ns_root;
+	guint n = 0;
+	if (!rd(w->in, task + l->nsproxy, 8, &nsproxy, error) ||
+	    !rd(w->in, nsproxy + l->mnt_ns, 8, &ns, error) ||
+	    !rd(w->in, ns + l->ns_root, 8, &ns_root, error))
+		return NULL;
+	g_autoptr(GArray) out = g_array_new(FALSE, FALSE, sizeof(Mount));
+	if (!collect_mounts(w, ns_root, ns_root, 0, &n, out, error))
+		return NULL;
 	return g_steal_pointer(&out);
 }
 
@@ -347,8 +431,6 @@ GPtrArray *sv_introspect_guest_fs(const SvIntrospect *in, const SvTaskRef *ref, 
 {
 	Walk w = { .in = in, .max_bytes = max_bytes };
 	if (!fs_layout(in, &w.l, error)) {
-		/* Linux 6.6+ renamed the inode times, 6.8+ made d_subdirs an
-		 * hlist: walked on 6.1 only so far */
 		g_prefix_error(error, "cannot walk the guest's files on this kernel (checkpoint "
 				      "with --no-fs to leave them out): ");
 		return NULL;
@@ -368,7 +450,7 @@ GPtrArray *sv_introspect_guest_fs(const SvIntrospect *in, const SvTaskRef *ref, 
 		if (m->ns_root)
 			continue;
 		if (!rd(in, m->root + w.l.d_inode, 8, &inode, error) ||
-		    !read_time(&w, inode + w.l.i_ctime, &s, &ns, error))
+		    !read_time(in, &w.l.ctime, inode, &s, &ns, error))
 			return NULL;
 		if (since_sec < 0 || s < since_sec || (s == since_sec && ns < since_nsec)) {
 			since_sec = s;

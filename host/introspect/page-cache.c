@@ -6,7 +6,7 @@
  * index to folio. Works for files that exist nowhere else: unlinked files,
  * memfds, shared anonymous memory (all shmem inodes).
  *
- * The xarray in Linux 6.1: xa_head is NULL, a single entry for index 0,
+ * The xarray (the same from Linux 6.1 to 6.12): xa_head is NULL, a single entry for index 0,
  * or an internal pointer (low bits 10) to an xa_node; a node has a shift
  * (6 bits of index per level), 64 slots, and a back pointer to its array.
  * A slot holds NULL, a node one level down, a folio (a struct page
@@ -40,6 +40,32 @@ typedef struct {
 	guint64 swapped; /* pages the cache holds a value entry for */
 	guint64 budget;	 /* nodes the walk may still visit */
 } Walk;
+
+/* The xarray's layout from BTF: the offsets of xarray.xa_head and of
+ * xa_node's shift, array and slots, and that a node has the 64 slots
+ * (XA_CHUNK_SHIFT 6, all but CONFIG_BASE_SMALL kernels) walked here. */
+static gboolean xa_layout(const SvIntrospect *in, guint64 *xa_head, guint64 *node_shift,
+			  guint64 *node_array, guint64 *node_slots, GError **error)
+{
+	guint64 slots_size;
+	const SvMemberOffset want[] = {
+		{ "xarray", "xa_head", xa_head },
+		{ "xa_node", "shift", node_shift },
+		{ "xa_node", "array", node_array },
+		{ "xa_node", "slots", node_slots },
+	};
+	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error) ||
+	    !sv_kernel_types_size(in->types, "xa_node", "slots", &slots_size, error))
+		return FALSE;
+	if (slots_size != XA_CHUNK_SIZE * 8) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+			    "the guest kernel's xarray nodes hold %" G_GUINT64_FORMAT
+			    " bytes of slots; snapvm reads nodes of %u",
+			    slots_size, XA_CHUNK_SIZE * 8);
+		return FALSE;
+	}
+	return TRUE;
+}
 
 static gboolean rd64(const SvIntrospect *in, guint64 va, guint64 *v, GError **error)
 {
@@ -163,13 +189,13 @@ gboolean sv_introspect_page_cache(const SvIntrospect *in, guint64 inode, guint64
 	guint64 i_mapping, i_size_off, i_pages, xa_head;
 	Walk w = { .in = in, .page = in->arch->page_size };
 	const SvMemberOffset want[] = {
-		{ "inode", "i_mapping", &i_mapping },	  { "inode", "i_size", &i_size_off },
-		{ "address_space", "i_pages", &i_pages }, { "xarray", "xa_head", &xa_head },
-		{ "xa_node", "shift", &w.node_shift },	  { "xa_node", "array", &w.node_array },
-		{ "xa_node", "slots", &w.node_slots },
+		{ "inode", "i_mapping", &i_mapping },
+		{ "inode", "i_size", &i_size_off },
+		{ "address_space", "i_pages", &i_pages },
 	};
 	guint64 mapping, head;
 	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error) ||
+	    !xa_layout(in, &xa_head, &w.node_shift, &w.node_array, &w.node_slots, error) ||
 	    !rd64(in, inode + i_mapping, &mapping, error) ||
 	    !rd64(in, inode + i_size_off, &w.size, error))
 		return FALSE;
@@ -225,14 +251,8 @@ gboolean sv_introspect_xa_load(const SvIntrospect *in, guint64 xa, guint64 index
 			       guint64 *ret_entry, GError **error)
 {
 	guint64 xa_head, node_shift, node_array, node_slots, e;
-	const SvMemberOffset want[] = {
-		{ "xarray", "xa_head", &xa_head },
-		{ "xa_node", "shift", &node_shift },
-		{ "xa_node", "array", &node_array },
-		{ "xa_node", "slots", &node_slots },
-	};
 	*ret_entry = 0;
-	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error) ||
+	if (!xa_layout(in, &xa_head, &node_shift, &node_array, &node_slots, error) ||
 	    !rd64(in, xa + xa_head, &e, error))
 		return FALSE;
 	guint64 expect = G_MAXUINT64;
