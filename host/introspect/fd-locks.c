@@ -113,16 +113,20 @@ gboolean sv_introspect_fd_locks(const SvIntrospect *in, guint32 pid, guint fd, g
 				GVariantDict *d, GError **error)
 {
 	LockLayout l;
+	/* 6.9 moved the members every lock has into struct file_lock_core,
+	 * file_lock's first member c, with flc_ names: chosen by what BTF has */
+	guint64 probe;
+	gboolean core = !sv_kernel_types_offset(in->types, "file_lock", "fl_list", &probe, NULL);
 	const SvMemberOffset want[] = {
 		{ "inode", "i_flctx", &l.i_flctx },
 		{ "file_lock_context", "flc_flock", &l.flc_flock },
 		{ "file_lock_context", "flc_posix", &l.flc_posix },
 		{ "file_lock_context", "flc_lease", &l.flc_lease },
-		{ "file_lock", "fl_list", &l.fl_list },
-		{ "file_lock", "fl_owner", &l.fl_owner },
-		{ "file_lock", "fl_flags", &l.fl_flags },
-		{ "file_lock", "fl_type", &l.fl_type },
-		{ "file_lock", "fl_file", &l.fl_file },
+		{ "file_lock", core ? "c.flc_list" : "fl_list", &l.fl_list },
+		{ "file_lock", core ? "c.flc_owner" : "fl_owner", &l.fl_owner },
+		{ "file_lock", core ? "c.flc_flags" : "fl_flags", &l.fl_flags },
+		{ "file_lock", core ? "c.flc_type" : "fl_type", &l.fl_type },
+		{ "file_lock", core ? "c.flc_file" : "fl_file", &l.fl_file },
 		{ "file_lock", "fl_start", &l.fl_start },
 		{ "file_lock", "fl_end", &l.fl_end },
 	};

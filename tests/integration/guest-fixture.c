@@ -243,3 +243,33 @@ SvTestCmd sv_test_snapvm_env(const char *const *args, char **envp)
 	r.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
 	return r;
 }
+
+static GPtrArray *only_paths;
+
+void sv_test_take_paths(int *argc, char **argv)
+{
+	only_paths = g_ptr_array_new();
+	int kept = 1;
+	for (int i = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "-p") && i + 1 < *argc)
+			g_ptr_array_add(only_paths, argv[++i]);
+		else
+			argv[kept++] = argv[i];
+	}
+	argv[kept] = NULL;
+	*argc = kept;
+}
+
+/* Whether path is one asked for or under one (as -p matches). */
+gboolean sv_test_wanted(const char *path)
+{
+	if (!only_paths || !only_paths->len)
+		return TRUE;
+	for (guint i = 0; i < only_paths->len; i++) {
+		const char *p = only_paths->pdata[i];
+		gsize n = strlen(p);
+		if (!strncmp(path, p, n) && (path[n] == 0 || path[n] == '/'))
+			return TRUE;
+	}
+	return FALSE;
+}

@@ -40,6 +40,13 @@ char *sv_test_guest_collect(SvTestGuest *g, guint32 pid, int *ret_wait_status, G
  * it); returns ARCH, or fallback without one. */
 const char *sv_test_take_arch(int *argc, char **argv, const char *fallback);
 
+/* Takes every "-p PATH" out of argv (call before g_test_init): GLib's own
+ * -p prints a TAP plan per path, which meson reads as an error, so a test
+ * program adds only the tests sv_test_wanted accepts and prints one plan. */
+void sv_test_take_paths(int *argc, char **argv);
+/* Whether path was asked for with -p, or lies under one (all if none). */
+gboolean sv_test_wanted(const char *path);
+
 /* What the snapvm binary under test did. */
 typedef struct {
 	int status; /* exit status, -1 if a signal ended it */

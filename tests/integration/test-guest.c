@@ -927,13 +927,15 @@ int main(int argc, char **argv)
 {
 	/* --arch ARCH is ours; the rest is GTest's */
 	arch_name = sv_test_take_arch(&argc, argv, arch_name);
+	sv_test_take_paths(&argc, argv);
 	g_test_init(&argc, &argv, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sv_test_state_dir();
 #define ADD(path, fn)                                                               \
 	do {                                                                        \
 		g_autofree char *p = g_strdup_printf("/guest/%s/" path, arch_name); \
-		g_test_add_func(p, fn);                                             \
+		if (sv_test_wanted(p))                                              \
+			g_test_add_func(p, fn);                                     \
 	} while (0)
 	ADD("boot", test_boot);
 	ADD("run/counter-matches-native", test_counter_matches_native);

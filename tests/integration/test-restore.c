@@ -720,46 +720,16 @@ static void test_cpu_max(void)
  * each -p on its own and prints a TAP plan after each, which meson's TAP
  * parser refuses (tests after a late plan); only the tests asked for are
  * added instead, so that one run prints one plan. */
-static GPtrArray *only;
-
-static void take_paths(int *argc, char **argv)
-{
-	only = g_ptr_array_new();
-	int kept = 1;
-	for (int i = 1; i < *argc; i++) {
-		if (!strcmp(argv[i], "-p") && i + 1 < *argc)
-			g_ptr_array_add(only, argv[++i]);
-		else
-			argv[kept++] = argv[i];
-	}
-	argv[kept] = NULL;
-	*argc = kept;
-}
-
-/* Whether path is one asked for or under one (as -p matches). */
-static gboolean wanted(const char *path)
-{
-	if (!only->len)
-		return TRUE;
-	for (guint i = 0; i < only->len; i++) {
-		const char *p = only->pdata[i];
-		gsize n = strlen(p);
-		if (!strncmp(path, p, n) && (path[n] == 0 || path[n] == '/'))
-			return TRUE;
-	}
-	return FALSE;
-}
-
 static void add_func(const char *path, GTestFunc f)
 {
-	if (wanted(path))
+	if (sv_test_wanted(path))
 		g_test_add_func(path, f);
 }
 
 int main(int argc, char **argv)
 {
 	arch_name = sv_test_take_arch(&argc, argv, arch_name);
-	take_paths(&argc, argv);
+	sv_test_take_paths(&argc, argv);
 	g_test_init(&argc, &argv, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sv_test_state_dir();
@@ -824,7 +794,7 @@ int main(int argc, char **argv)
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autofree char *p = PATH("run/%s/at-%ldms", cases[i].name,
 					  cases[i].checkpoint_after_ms);
-		if (wanted(p))
+		if (sv_test_wanted(p))
 			g_test_add_data_func(p, &cases[i], test_workload);
 	}
 	/* after the other workloads: the pid of the first workload after boot
@@ -860,6 +830,5 @@ int main(int argc, char **argv)
 	}
 	g_free(fpu_snapshot);
 	g_free(snapvm);
-	g_ptr_array_free(only, TRUE);
 	return rc;
 }
