@@ -9,6 +9,9 @@
  * (nondeterministic-baseline) and one cell is bound to fail (the other
  * cells still run); Ctrl-C in the middle (exit 130, no VM left, the results
  * directory readable); a malformed manifest refused naming the JSON path;
+ * an image workload (Python from the image test-image builds, with env,
+ * copy_in and an output file) judged bitwise, and one naming a missing
+ * image refused;
  * and the HTML report rendered by headless Chromium. Prints the cells per
  * hour and snapvm's overhead per cell as TAP comments.
  *
