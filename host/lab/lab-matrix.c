@@ -197,10 +197,9 @@ static SvRootfs *open_image(const SvLabWorkload *w, guint wi, const char *arch, 
 	g_autoptr(GError) e = NULL;
 	g_autoptr(SvRootfs) r = sv_rootfs_open(w->image, &e);
 	if (!r) {
+		/* its message lists the images there are and how to build one */
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
-			    "manifest $.workloads[%u].image: %s (build it first: snapvm image "
-			    "build --arch %s --name %s --packages PKG,...)",
-			    wi, e->message, arch, w->image);
+			    "manifest $.workloads[%u].image: %s", wi, e->message);
 		return NULL;
 	}
 	if (strcmp(r->arch, arch)) {
