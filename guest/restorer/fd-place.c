@@ -11,7 +11,9 @@
 
 int rst_move_up(int fd, int above, const char *what)
 {
-	if (fd >= above || fd < 0) /* -1: a file the restorer did not open (FS contents) */
+	/* -1: an entry with nothing opened (carried filesystem contents,
+	 * SysV segments), nothing to move */
+	if (fd < 0 || fd >= above)
 		return fd;
 	int n = fcntl(fd, F_DUPFD_CLOEXEC, above);
 	if (n < 0)

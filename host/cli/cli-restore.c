@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "host/agent/agent-client.h"
+#include "host/cli/cli-run-files.h"
 #include "host/cli/cli.h"
 #include "host/image/image.h"
 #include "host/image/rootfs.h"
@@ -30,6 +31,7 @@
 typedef struct RestoreOptions {
 	SvCliVmOptions vm;
 	char *pages;
+	char **copy_out;
 	gboolean pool, no_refill;
 } RestoreOptions;
 
@@ -37,6 +39,7 @@ static void restore_options_clear(RestoreOptions *o)
 {
 	sv_cli_vm_options_clear(&o->vm);
 	g_free(o->pages);
+	g_strfreev(o->copy_out);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RestoreOptions, restore_options_clear)
 
@@ -271,6 +274,10 @@ int sv_cmd_restore(int argc, char **argv)
 		  "HOW" },
 		{ "append", 0, 0, G_OPTION_ARG_STRING, &o.vm.append, "Extra kernel command line",
 		  "ARGS" },
+		{ "copy-out", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.copy_out,
+		  "After the process exits, copy a guest file (absolute, or relative to /) to "
+		  "the host, as run --copy-out does; repeatable",
+		  "GUEST:HOST" },
 		{ "pool", 0, 0, G_OPTION_ARG_NONE, &o.pool,
 		  "Take an idle guest of `snapvm pool` (arch, CPU model and enough memory) instead "
 		  "of booting one, and start a replacement in the background; boot as usual when "
@@ -313,6 +320,15 @@ int sv_cmd_restore(int argc, char **argv)
 	}
 	const char *file = argv[1];
 	g_autoptr(GError) error = NULL;
+	if (!sv_run_files_check_copy_out(o.copy_out, &error)) {
+		sv_cli_error("restore", error);
+		return SV_EXIT_USAGE;
+	}
+	if (o.copy_out && o.vm.detach) {
+		fprintf(stderr, "snapvm restore: --copy-out needs the process's end: not with "
+				"--detach\n");
+		return SV_EXIT_USAGE;
+	}
 	g_autoptr(SvSnapshotReader) reader = sv_snapshot_reader_open(file, &error);
 	if (!reader) {
 		sv_cli_error("restore", error);
@@ -407,7 +423,12 @@ int sv_cmd_restore(int argc, char **argv)
 			"snapvm restore: note: pid %u is taken in the fresh guest; the "
 			"process runs as pid %u\n",
 			info.pid, pid);
-	return sv_cli_follow_process("restore", g.machine, g.agent, pid, &o.vm);
+	if (!o.copy_out)
+		return sv_cli_follow_process("restore", g.machine, g.agent, pid, &o.vm);
+	if (sv_cli_stream_until_exit(g.agent, pid, o.vm.verbose ? "restore" : NULL, &status,
+				     &error) &&
+	    sv_run_files_copy_out(g.agent, o.copy_out, "/", &error))
+		rc = sv_cli_exit_code(status);
 out:
 	return sv_cli_end_vm("restore", g.machine, FALSE, rc, g_steal_pointer(&error),
 			     o.vm.verbose);

@@ -388,12 +388,17 @@ static gboolean collect_mounts(Walk *w, guint64 mount, guint64 ns_root, guint de
 	char fs[16] = { 0 };
 	if (!rd(w->in, mnt + l->mnt_sb, 8, &sb, error) ||
 	    !rd(w->in, mnt + l->mnt_root, 8, &root, error) ||
-	    !rd(w->in, sb + l->s_magic, 8, &magic, error) ||
-	    !rd(w->in, sb + l->s_type, 8, &type, error) ||
-	    !rd(w->in, type + l->fs_name, 8, &name, error) ||
-	    !sv_introspect_read(w->in, name, fs, sizeof(fs) - 1, error))
+	    !rd(w->in, sb + l->s_magic, 8, &magic, error))
 		return FALSE;
-	if ((magic == SV_TMPFS_MAGIC || magic == SV_RAMFS_MAGIC) && strcmp(fs, "devtmpfs")) {
+	/* the type's name only for tmpfs and ramfs, built into the kernel:
+	 * another filesystem's type may live in a module (ext4 of a root
+	 * filesystem image), outside what can be read */
+	gboolean writable = magic == SV_TMPFS_MAGIC || magic == SV_RAMFS_MAGIC;
+	if (writable && (!rd(w->in, sb + l->s_type, 8, &type, error) ||
+			 !rd(w->in, type + l->fs_name, 8, &name, error) ||
+			 !sv_introspect_read(w->in, name, fs, sizeof(fs) - 1, error)))
+		return FALSE;
+	if (writable && strcmp(fs, "devtmpfs")) {
 		Mount m = { .mnt = mnt, .root = root, .ns_root = mount == ns_root };
 		g_array_append_val(out, m);
 	}

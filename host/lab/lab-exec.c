@@ -30,21 +30,48 @@
 /* `snapvm ps` and `checkpoint` of a running guest; generous for TCG under load. */
 #define COMMAND_TIMEOUT_S 300
 
-static char **run_argv(const char *cmd, const SvLabUnit *u, const char *accel, const char *name,
-		       const char *target, const char *pid_file)
+/* Where a run's copy of declared output i lands: next to its stdout,
+ * "<run>.out<i>-<basename>" (the index keeps two same-named outputs apart). */
+static char *output_file(const char *run_prefix, const SvLabWorkload *w, guint i)
 {
+	g_autofree char *base = g_path_get_basename(w->outputs[i]);
+	return g_strdup_printf("%s.out%u-%s", run_prefix, i, base);
+}
+
+/* The snapvm command line of a run or restore. run_prefix (a path in the
+ * unit's dir, "…/ref-1"): the declared outputs are copied out next to it. */
+static char **run_argv(const char *cmd, const SvLabUnit *u, const char *accel, const char *name,
+		       const char *target, const char *pid_file, const char *run_prefix)
+{
+	const SvLabWorkload *w = u->workload;
 	g_autoptr(GStrvBuilder) b = g_strv_builder_new();
 	g_strv_builder_add_many(b, sv_lab_snapvm_path(), cmd, "--accel", accel, NULL);
 	if (name)
 		g_strv_builder_add_many(b, "--name", name, NULL);
 	if (pid_file)
 		g_strv_builder_add_many(b, "--pid-file", pid_file, NULL);
-	if (!strcmp(cmd, "run")) {
-		g_strv_builder_add_many(b, "--arch", u->arch, "--", target, NULL);
-		g_strv_builder_addv(b, (const char **)u->workload->args);
-	} else {
-		g_strv_builder_add(b, target);
+	for (guint i = 0; w->outputs && w->outputs[i]; i++) {
+		g_autofree char *file = output_file(run_prefix, w, i);
+		g_autofree char *spec = g_strdup_printf("%s:%s", w->outputs[i], file);
+		g_strv_builder_add_many(b, "--copy-out", spec, NULL);
 	}
+	if (strcmp(cmd, "run")) {
+		g_strv_builder_add(b, target);
+		return g_strv_builder_end(b);
+	}
+	g_strv_builder_add_many(b, "--arch", u->arch, NULL);
+	if (w->image)
+		g_strv_builder_add_many(b, "--image", w->image, NULL);
+	for (guint i = 0; w->env && w->env[i]; i++)
+		g_strv_builder_add_many(b, "--env", w->env[i], NULL);
+	for (guint i = 0; w->copy_in && w->copy_in[i]; i++)
+		g_strv_builder_add_many(b, "--copy-in", w->copy_in[i], NULL);
+	g_strv_builder_add(b, "--");
+	if (w->image)
+		g_strv_builder_addv(b, (const char **)w->command);
+	else
+		g_strv_builder_add(b, target);
+	g_strv_builder_addv(b, (const char **)w->args);
 	return g_strv_builder_end(b);
 }
 
@@ -84,7 +111,8 @@ static gboolean end_result(JsonBuilder *b, const SvLabExecContext *ctx, const Sv
 	g_autofree char *finished = sv_lab_now_iso8601();
 	sv_lab_json_add_str(b, "started", started);
 	sv_lab_json_add_str(b, "finished", finished);
-	sv_lab_provenance_add(b, u->arch, u->accel, ctx->manifest->sha256, u->program_sha256);
+	sv_lab_provenance_add(b, u->arch, u->accel, ctx->manifest->sha256, u->program_sha256,
+			      u->image_sha256);
 	json_builder_end_object(b);
 	g_autofree char *path = sv_lab_unit_file(ctx->results, u->id, SV_LAB_RESULT_FILE);
 	return sv_lab_write_json(path, b, error);
@@ -97,6 +125,31 @@ static char *command_failure(const char *what, int code, const char *stderr_path
 	g_autofree char *base = g_path_get_basename(stderr_path);
 	return g_strdup_printf("%s exited %d: %s (log: %s)", what, code, last ? last : "no message",
 			       base);
+}
+
+/* Member "outputs": each declared output's copy (file name) and sha256. */
+static void add_outputs(JsonBuilder *b, const SvLabWorkload *w, const char *run_prefix)
+{
+	if (!w->outputs || !w->outputs[0])
+		return;
+	json_builder_set_member_name(b, "outputs");
+	json_builder_begin_object(b);
+	for (guint i = 0; w->outputs[i]; i++) {
+		g_autofree char *file = output_file(run_prefix, w, i);
+		g_autofree char *name = g_path_get_basename(file);
+		g_autoptr(GMappedFile) f = g_mapped_file_new(file, FALSE, NULL);
+		g_autofree char *sha =
+			f ? g_compute_checksum_for_data(G_CHECKSUM_SHA256,
+							(guchar *)g_mapped_file_get_contents(f),
+							g_mapped_file_get_length(f))
+			  : NULL;
+		json_builder_set_member_name(b, w->outputs[i]);
+		json_builder_begin_object(b);
+		sv_lab_json_add_str(b, "file", name);
+		sv_lab_json_add_str(b, "sha256", sha);
+		json_builder_end_object(b);
+	}
+	json_builder_end_object(b);
 }
 
 static gboolean exec_baseline(const SvLabExecContext *ctx, const SvLabUnit *u, GError **error)
@@ -112,7 +165,9 @@ static gboolean exec_baseline(const SvLabExecContext *ctx, const SvLabUnit *u, G
 		g_autofree char *err_name = g_strdup_printf("ref-%d.stderr", i);
 		g_autofree char *out = sv_lab_unit_file(ctx->results, u->id, out_name);
 		g_autofree char *err = sv_lab_unit_file(ctx->results, u->id, err_name);
-		g_auto(GStrv) argv = run_argv("run", u, u->accel, NULL, u->program, NULL);
+		g_autofree char *run_name = g_strdup_printf("ref-%d", i);
+		g_autofree char *prefix = sv_lab_unit_file(ctx->results, u->id, run_name);
+		g_auto(GStrv) argv = run_argv("run", u, u->accel, NULL, u->program, NULL, prefix);
 		SvLabProc p;
 		g_autoptr(GError) e = NULL;
 		if (!sv_lab_proc_start((const char *const *)argv, out, err, &p, &e) ||
@@ -136,6 +191,7 @@ static gboolean exec_baseline(const SvLabExecContext *ctx, const SvLabUnit *u, G
 		sv_lab_json_add_str(b, "stdout_sha256", sha);
 		add_int(b, "exit_code", code);
 		add_double(b, "seconds", p.seconds);
+		add_outputs(b, u->workload, prefix);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -232,7 +288,8 @@ static void run_checkpoint(const SvLabExecContext *ctx, const SvLabUnit *u, Chec
 	g_autofree char *cp_err = sv_lab_unit_file(ctx->results, u->id, "checkpoint.stderr");
 	g_autofree char *pid_file = sv_lab_unit_file(ctx->results, u->id, "original.pid");
 	g_autofree char *name = g_strdup_printf("lab%d-%08x", getpid(), g_random_int());
-	g_auto(GStrv) argv = run_argv("run", u, u->accel, name, u->program, pid_file);
+	g_autofree char *prefix = sv_lab_unit_file(ctx->results, u->id, "original");
+	g_auto(GStrv) argv = run_argv("run", u, u->accel, name, u->program, pid_file, prefix);
 	SvLabProc run;
 	g_autoptr(GError) e = NULL;
 	g_unlink(snap);
@@ -413,6 +470,45 @@ static void clear_refs(GArray *refs)
 		g_array_unref(refs);
 }
 
+/* Judges declared output i as stdout was judged (same exit statuses), and
+ * folds its verdict into j: a cell is as good as its worst output. */
+static void judge_output(const SvLabExecContext *ctx, const SvLabUnit *u, guint i, GArray *refs,
+			 const SvLabRunOutput *original, const SvLabRunOutput *restored,
+			 SvLabJudgement *j)
+{
+	const SvLabWorkload *w = u->workload;
+	g_autoptr(GArray) outs = g_array_new(FALSE, TRUE, sizeof(SvLabRunOutput));
+	for (guint r = 0; r < refs->len; r++) {
+		g_autofree char *run_name = g_strdup_printf("ref-%u", r + 1);
+		g_autofree char *prefix = sv_lab_unit_file(ctx->results, u->baseline_id, run_name);
+		g_autofree char *file = output_file(prefix, w, i);
+		SvLabRunOutput o = { .out = read_bytes(file),
+				     .exit_code = g_array_index(refs, SvLabRunOutput, r).exit_code };
+		g_array_append_val(outs, o);
+	}
+	g_autofree char *orig_prefix = sv_lab_unit_file(ctx->results, u->id, "original");
+	g_autofree char *rest_prefix = sv_lab_unit_file(ctx->results, u->id, "restored");
+	g_autofree char *orig_file = output_file(orig_prefix, w, i);
+	g_autofree char *rest_file = output_file(rest_prefix, w, i);
+	SvLabRunOutput o = { .out = read_bytes(orig_file), .exit_code = original->exit_code };
+	SvLabRunOutput r = { .out = read_bytes(rest_file), .exit_code = restored->exit_code };
+	SvLabJudgement oj = { 0 };
+	sv_lab_judge(sv_lab_manifest_comparator(ctx->manifest, w->outputs[i]),
+		     (SvLabRunOutput *)outs->data, outs->len, &o, &r, &oj);
+	j->restored = j->restored && oj.restored;
+	if (oj.verdict > j->verdict) {
+		j->verdict = oj.verdict;
+		g_free(j->detail);
+		j->detail = g_strdup_printf("output %s: %s", w->outputs[i],
+					    oj.detail ? oj.detail : "differs");
+	}
+	sv_lab_judgement_clear(&oj);
+	g_bytes_unref(o.out);
+	g_bytes_unref(r.out);
+	for (guint k = 0; k < outs->len; k++)
+		g_bytes_unref(g_array_index(outs, SvLabRunOutput, k).out);
+}
+
 static gboolean exec_restore(const SvLabExecContext *ctx, const SvLabUnit *u, GError **error)
 {
 	g_autofree char *started = sv_lab_now_iso8601();
@@ -421,6 +517,7 @@ static gboolean exec_restore(const SvLabExecContext *ctx, const SvLabUnit *u, GE
 	g_autofree char *out = sv_lab_unit_file(ctx->results, u->id, "restored.stdout");
 	g_autofree char *err = sv_lab_unit_file(ctx->results, u->id, "restored.stderr");
 	g_autofree char *orig = sv_lab_unit_file(ctx->results, u->id, "original.stdout");
+	g_autofree char *restored_prefix = sv_lab_unit_file(ctx->results, u->id, "restored");
 	g_autofree char *reason = NULL;
 	g_autoptr(GError) e = NULL;
 	g_autoptr(JsonNode) cp = sv_lab_read_json(cp_path, &e);
@@ -438,7 +535,8 @@ static gboolean exec_restore(const SvLabExecContext *ctx, const SvLabUnit *u, GE
 	if (!reason)
 		refs = load_references(ctx, u, &mean_ref_s, &reason);
 	if (!reason) {
-		g_auto(GStrv) argv = run_argv("restore", u, u->restore_accel, NULL, snap, NULL);
+		g_auto(GStrv) argv = run_argv("restore", u, u->restore_accel, NULL, snap, NULL,
+					      restored_prefix);
 		if (!sv_lab_proc_start((const char *const *)argv, out, err, &p, &e) ||
 		    !sv_lab_proc_wait(&p, u->workload->timeout_s, &e))
 			reason = g_strdup_printf("snapvm restore: %s", e->message);
@@ -458,6 +556,8 @@ static gboolean exec_restore(const SvLabExecContext *ctx, const SvLabUnit *u, GE
 			     (SvLabRunOutput *)refs->data, refs->len, &original, &restored, &j);
 		g_bytes_unref(original.out);
 		g_bytes_unref(restored.out);
+		for (guint i = 0; u->workload->outputs && u->workload->outputs[i]; i++)
+			judge_output(ctx, u, i, refs, &original, &restored, &j);
 	}
 	clear_refs(refs);
 	if (!ctx->keep_snapshots)

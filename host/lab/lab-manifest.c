@@ -274,14 +274,36 @@ static SvLabWorkload *parse_workload(JsonNode *n, const char *path, const char *
 			      error))
 			goto bad;
 	}
-	if (w->outputs)
-		for (guint i = 0; w->outputs[i]; i++)
-			if (!g_path_is_absolute(w->outputs[i])) {
-				g_autofree char *p = child_path(path, "outputs");
-				g_autofree char *pi = index_path(p, i);
-				fail(error, pi, "expected an absolute guest path");
-				goto bad;
-			}
+	/* HOST[:GUEST], as `run --copy-in` takes it; a relative HOST is in
+	 * the manifest's folder, so the lab runs the same from anywhere */
+	for (guint i = 0; w->copy_in && w->copy_in[i]; i++) {
+		const char *colon = strrchr(w->copy_in[i], ':');
+		g_autofree char *host = colon ? g_strndup(w->copy_in[i], colon - w->copy_in[i])
+					      : g_strdup(w->copy_in[i]);
+		if (!*host) {
+			g_autofree char *p = child_path(path, "copy_in");
+			g_autofree char *pi = index_path(p, i);
+			fail(error, pi, "expected HOST[:GUEST] with a host path");
+			goto bad;
+		}
+		g_autofree char *abs = resolve(dir, host);
+		char *spec = g_strconcat(abs, colon ? colon : "", NULL);
+		g_free(w->copy_in[i]);
+		w->copy_in[i] = spec;
+	}
+	for (guint i = 0; w->outputs && w->outputs[i]; i++) {
+		if (!g_path_is_absolute(w->outputs[i])) {
+			g_autofree char *p = child_path(path, "outputs");
+			g_autofree char *pi = index_path(p, i);
+			fail(error, pi, "expected an absolute guest path");
+			goto bad;
+		} else if (strchr(w->outputs[i], ':')) {
+			g_autofree char *p = child_path(path, "outputs");
+			g_autofree char *pi = index_path(p, i);
+			fail(error, pi, "a guest path without ':' (copy-out splits at it)");
+			goto bad;
+		}
+	}
 	if (json_object_has_member(o, "env")) {
 		g_autofree char *p = child_path(path, "env");
 		JsonNode *en = json_object_get_member(o, "env");

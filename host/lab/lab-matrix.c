@@ -2,7 +2,9 @@
 /*
  * lab-matrix.c - expands a manifest into baselines and cells (lab-matrix.h).
  * The input hash covers what decides a unit's result and nothing else: the
- * binary's bytes (not its path's timestamp), arguments, arch, accelerator,
+ * binary's bytes (not its path's timestamp) or the root filesystem image's
+ * sha256 and the command, arguments, environment, the bytes of the files
+ * copied in, the outputs, arch, accelerator,
  * point, target, how outputs are compared, the number of reference runs, the
  * baseline it compares against, and snapvm's version.
  */
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "host/image/rootfs.h"
 
 void sv_lab_unit_free(SvLabUnit *u)
 {
@@ -21,6 +24,7 @@ void sv_lab_unit_free(SvLabUnit *u)
 	g_free(u->accel);
 	g_free(u->program);
 	g_free(u->program_sha256);
+	g_free(u->image_sha256);
 	g_free(u->point_label);
 	g_free(u->target_label);
 	g_free(u->restore_accel);
@@ -57,6 +61,63 @@ static void hash_strv(GChecksum *c, const char *key, char **v)
 	}
 }
 
+static gint compare_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every regular file under path (or path itself), in a stable order, by
+ * its place under path and its bytes. */
+static gboolean hash_tree(GChecksum *c, const char *path, const char *rel, guint depth,
+			  GError **error)
+{
+	if (depth > 32) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA, "%s: nested too deep", path);
+		return FALSE;
+	}
+	if (!g_file_test(path, G_FILE_TEST_IS_DIR)) {
+		g_autofree char *sha = file_sha256(path, error);
+		if (!sha)
+			return FALSE;
+		hash_str(c, rel, sha);
+		return TRUE;
+	}
+	g_autoptr(GDir) d = g_dir_open(path, 0, error);
+	if (!d)
+		return FALSE;
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	for (const char *n; (n = g_dir_read_name(d));)
+		g_ptr_array_add(names, g_strdup(n));
+	g_ptr_array_sort(names, compare_names);
+	for (guint i = 0; i < names->len; i++) {
+		g_autofree char *p = g_build_filename(path, names->pdata[i], NULL);
+		g_autofree char *r = g_build_filename(rel, names->pdata[i], NULL);
+		if (!hash_tree(c, p, r, depth + 1, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* The files copied in: their guest places and bytes, not their host paths. */
+static gboolean hash_copy_in(GChecksum *c, const SvLabWorkload *w, guint wi, GError **error)
+{
+	for (guint i = 0; w->copy_in && w->copy_in[i]; i++) {
+		const char *colon = strrchr(w->copy_in[i], ':');
+		g_autofree char *host = colon ? g_strndup(w->copy_in[i], colon - w->copy_in[i])
+					      : g_strdup(w->copy_in[i]);
+		g_autofree char *base = g_path_get_basename(host);
+		g_autofree char *key = g_strdup_printf("copy_in[%u]:%s", i,
+						       colon && colon[1] ? colon + 1 : base);
+		g_autoptr(GError) e = NULL;
+		if (!hash_tree(c, host, key, 0, &e)) {
+			g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+				    "manifest $.workloads[%u].copy_in[%u]: %s", wi, i, e->message);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 static void hash_comparator(GChecksum *c, const SvLabComparator *cmp)
 {
 	char buf[2][G_ASCII_DTOSTR_BUF_SIZE];
@@ -74,8 +135,11 @@ static void hash_run_inputs(GChecksum *c, const SvLabManifest *m, const SvLabUni
 	hash_str(c, "snapvm", SNAPVM_VERSION);
 	hash_str(c, "workload", w->name);
 	hash_str(c, "program_sha256", u->program_sha256);
+	hash_str(c, "image_sha256", u->image_sha256);
+	hash_strv(c, "command", w->command);
 	hash_strv(c, "args", w->args);
 	hash_strv(c, "env", w->env);
+	hash_strv(c, "outputs", w->outputs);
 	hash_str(c, "timeout", g_ascii_dtostr(buf, sizeof(buf), w->timeout_s));
 	hash_str(c, "arch", u->arch);
 	hash_str(c, "accel", u->accel);
@@ -126,31 +190,27 @@ static gboolean all_cells_excluded(const SvLabManifest *m, const SvLabUnit *base
 	return TRUE;
 }
 
-/* What this build cannot run yet is refused before anything boots. */
-static gboolean workload_runnable(const SvLabWorkload *w, guint i, GError **error)
+/* An image workload's image must exist and be for the arch: refused before
+ * anything boots, saying how to build it. */
+static SvRootfs *open_image(const SvLabWorkload *w, guint wi, const char *arch, GError **error)
 {
-	const char *key = NULL, *why = NULL;
-	if (w->image) {
-		key = "image";
-		why = "image workloads need `snapvm run --image`, which this build of snapvm "
-		      "does not have; give a static \"program\" instead";
-	} else if (w->env && w->env[0]) {
-		key = "env";
-		why = "`snapvm run` cannot set a workload's environment yet; pass settings as "
-		      "\"args\"";
-	} else if (w->copy_in && w->copy_in[0]) {
-		key = "copy_in";
-		why = "`snapvm run` copies only the program into the guest yet";
-	} else if (w->outputs && w->outputs[0]) {
-		key = "outputs";
-		why = "`snapvm run` cannot copy files out of the guest yet; compare what the "
-		      "workload prints (stdout)";
+	g_autoptr(GError) e = NULL;
+	g_autoptr(SvRootfs) r = sv_rootfs_open(w->image, &e);
+	if (!r) {
+		/* its message lists the images there are and how to build one */
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+			    "manifest $.workloads[%u].image: %s", wi, e->message);
+		return NULL;
 	}
-	if (!key)
-		return TRUE;
-	g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED, "manifest $.workloads[%u].%s: %s", i,
-		    key, why);
-	return FALSE;
+	if (strcmp(r->arch, arch)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
+			    "manifest $.workloads[%u].image: '%s' is an %s image and $.matrix.arch "
+			    "lists %s (build one for %s, or exclude {\"workload\": \"%s\", "
+			    "\"arch\": \"%s\"})",
+			    wi, w->image, r->arch, arch, arch, w->name, arch);
+		return NULL;
+	}
+	return g_steal_pointer(&r);
 }
 
 /* The cells of one baseline, one per point and target not excluded. */
@@ -163,6 +223,7 @@ static gboolean add_cells(const SvLabManifest *m, const SvLabUnit *base, GPtrArr
 			g_autoptr(SvLabUnit)
 				u = new_unit(SV_LAB_UNIT_CELL, base->workload, base->arch,
 					     base->accel, base->program, base->program_sha256);
+			u->image_sha256 = g_strdup(base->image_sha256);
 			u->point = g_array_index(m->points, SvLabPoint, p);
 			u->point_label = sv_lab_point_label(&u->point);
 			u->target_label = sv_lab_target_label(tg);
@@ -189,6 +250,10 @@ static gboolean add_cells(const SvLabManifest *m, const SvLabUnit *base, GPtrArr
 			hash_str(c, "restore_accel", u->restore_accel);
 			hash_str(c, "baseline", base->input_hash);
 			hash_comparator(c, sv_lab_manifest_comparator(m, "stdout"));
+			for (guint o = 0; u->workload->outputs && u->workload->outputs[o]; o++)
+				hash_comparator(c,
+						sv_lab_manifest_comparator(m,
+									   u->workload->outputs[o]));
 			u->input_hash = g_strdup(g_checksum_get_string(c));
 			g_ptr_array_add(units, g_steal_pointer(&u));
 		}
@@ -204,8 +269,6 @@ GPtrArray *sv_lab_matrix_expand(const SvLabManifest *m, GError **error)
 		cells = g_ptr_array_new_with_free_func((GDestroyNotify)sv_lab_unit_free);
 	for (guint wi = 0; wi < m->workloads->len; wi++) {
 		const SvLabWorkload *w = g_ptr_array_index(m->workloads, wi);
-		if (!workload_runnable(w, wi, error))
-			return NULL;
 		for (guint a = 0; m->arches[a]; a++) {
 			const char *program = sv_lab_workload_program(w, m->arches[a]);
 			for (guint x = 0; m->accels[x]; x++) {
@@ -215,8 +278,17 @@ GPtrArray *sv_lab_matrix_expand(const SvLabManifest *m, GError **error)
 				guint before = cells->len;
 				base->id = g_strdup_printf("ref-%s-%s-%s", w->name, base->arch,
 							   base->accel);
+				if (w->image && all_cells_excluded(m, base))
+					continue;
+				if (w->image) {
+					g_autoptr(SvRootfs)
+						r = open_image(w, wi, base->arch, error);
+					if (!r)
+						return NULL;
+					base->image_sha256 = g_strdup(r->image_sha256);
+				}
 				/* no binary is fine when exclusions leave the pair no cell */
-				if (!program) {
+				if (!program && !w->image) {
 					if (all_cells_excluded(m, base))
 						continue;
 					g_set_error(
@@ -228,8 +300,9 @@ GPtrArray *sv_lab_matrix_expand(const SvLabManifest *m, GError **error)
 					return NULL;
 				}
 				g_autoptr(GError) sha_error = NULL;
-				base->program_sha256 = file_sha256(program, &sha_error);
-				if (!base->program_sha256) {
+				if (program)
+					base->program_sha256 = file_sha256(program, &sha_error);
+				if (program && !base->program_sha256) {
 					g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
 						    "manifest $.workloads[%u].program: %s", wi,
 						    sha_error->message);
@@ -237,6 +310,8 @@ GPtrArray *sv_lab_matrix_expand(const SvLabManifest *m, GError **error)
 				}
 				g_autoptr(GChecksum) c = g_checksum_new(G_CHECKSUM_SHA256);
 				hash_run_inputs(c, m, base);
+				if (!hash_copy_in(c, w, wi, error))
+					return NULL;
 				base->input_hash = g_strdup(g_checksum_get_string(c));
 				if (!add_cells(m, base, cells, error))
 					return NULL;

@@ -25,6 +25,7 @@ typedef struct SvLabUnit {
 	char *arch, *accel;
 	char *program; /* host path of the binary for arch */
 	char *program_sha256;
+	char *image_sha256; /* of the workload's root filesystem image, if any */
 	/* cells only */
 	SvLabPoint point;
 	char *point_label, *target_label;

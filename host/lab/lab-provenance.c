@@ -56,7 +56,8 @@ char *sv_lab_now_iso8601(void)
 }
 
 void sv_lab_provenance_add(JsonBuilder *b, const char *arch_name, const char *accel,
-			   const char *manifest_sha256, const char *program_sha256)
+			   const char *manifest_sha256, const char *program_sha256,
+			   const char *rootfs_sha256)
 {
 	const SvArchOps *arch = sv_arch_lookup(arch_name, NULL);
 	g_autoptr(SvImage) image = arch ? sv_image_open(arch, NULL, NULL) : NULL;
@@ -72,6 +73,7 @@ void sv_lab_provenance_add(JsonBuilder *b, const char *arch_name, const char *ac
 	sv_lab_json_add_str(b, "arch", arch_name);
 	sv_lab_json_add_str(b, "accel", accel);
 	sv_lab_json_add_str(b, "image_sha256", image ? image->image_sha256 : NULL);
+	sv_lab_json_add_str(b, "rootfs_image_sha256", rootfs_sha256);
 	sv_lab_json_add_str(b, "kernel_release", image ? image->kernel_release : NULL);
 	sv_lab_json_add_str(b, "qemu_version", qemu);
 	sv_lab_json_add_str(b, "libvirt_version", libvirt);

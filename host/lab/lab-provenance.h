@@ -10,9 +10,11 @@
 #include <json-glib/json-glib.h>
 
 /* Adds member "provenance" (an object) to the object b is building. A fact
- * that cannot be found is recorded as null, never guessed. */
+ * that cannot be found is recorded as null, never guessed. rootfs_sha256:
+ * the image_sha256 of an image workload's root filesystem, else NULL. */
 void sv_lab_provenance_add(JsonBuilder *b, const char *arch, const char *accel,
-			   const char *manifest_sha256, const char *program_sha256);
+			   const char *manifest_sha256, const char *program_sha256,
+			   const char *rootfs_sha256);
 /* The time now as ISO 8601 UTC with milliseconds. */
 char *sv_lab_now_iso8601(void);
 

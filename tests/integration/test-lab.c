@@ -9,6 +9,9 @@
  * (nondeterministic-baseline) and one cell is bound to fail (the other
  * cells still run); Ctrl-C in the middle (exit 130, no VM left, the results
  * directory readable); a malformed manifest refused naming the JSON path;
+ * an image workload (Python from the image test-image builds, with env,
+ * copy_in and an output file) judged bitwise, and one naming a missing
+ * image refused;
  * and the HTML report rendered by headless Chromium. Prints the cells per
  * hour and snapvm's overhead per cell as TAP comments.
  *
@@ -298,6 +301,92 @@ static void test_nondeterministic_and_failed(void)
 				       "reference run 2 differs from run 1: line 1"));
 }
 
+/* The image test-image builds (same name and packages, so the cache is
+ * shared): built here when it is not there yet, instant when it is. */
+#define PY_IMAGE "snapvm-test-python-x86_64"
+#define PY_PACKAGES "python3,python3-numpy,libopenblas0-pthread"
+
+/* A Python program from an image, given a script (copy_in) and a setting
+ * (env), that writes a file (outputs) after the checkpoint: the restored
+ * run's copy of the file must be the reference run's, byte for byte. */
+static void test_image_workload(void)
+{
+	g_auto(Lab) b = snapvm("image", "build", "--arch", "x86_64", "--name", PY_IMAGE,
+			       "--packages", PY_PACKAGES, NULL);
+	if (b.status != 0 && strstr(b.err, "mmdebstrap is not installed")) {
+		g_test_skip("mmdebstrap is not installed (apt-get install mmdebstrap)");
+		return;
+	}
+	if (b.status != 0)
+		g_error("image build exited %d\n%s", b.status, b.err);
+	/* the state lives in Python's heap: a big integer chained over the
+	 * steps (pure Python: hashlib's libcrypto is not needed) */
+	const char *script = "import os, time\n"
+			     "steps = int(os.environ['STEPS'])\n"
+			     "h = 7\n"
+			     "for i in range(steps):\n"
+			     "    h = (h * 6364136223846793005 + i) % (1 << 127)\n"
+			     "    print(i, h % 65536, flush=True)\n"
+			     "    time.sleep(0.4)\n"
+			     "with open('/tmp/result.txt', 'w') as f:\n"
+			     "    f.write('steps %d digest %x\\n' % (steps, h))\n";
+	g_autofree char *script_path = g_build_filename(tmp, "chain.py", NULL);
+	g_assert_true(g_file_set_contents(script_path, script, -1, NULL));
+	/* relative paths are the manifest's folder's */
+	const char *manifest =
+		"{\"experiment\": \"lab-image\", \"reference_runs\": 1,\n"
+		" \"workloads\": [{\"name\": \"pychain\", \"image\": \"" PY_IMAGE "\",\n"
+		"  \"command\": [\"python3\", \"chain.py\"], \"env\": {\"STEPS\": "
+		"\"16\"},\n"
+		"  \"copy_in\": [\"chain.py\"], \"outputs\": [\"/tmp/result.txt\"]}],\n"
+		" \"matrix\": {\"arch\": [\"x86_64\"], \"accel\": [\"tcg\"],\n"
+		"  \"checkpoint_at\": [{\"after_lines\": 3}]}}\n";
+	g_autofree char *path = g_build_filename(tmp, "image.json", NULL);
+	g_assert_true(g_file_set_contents(path, manifest, -1, NULL));
+	g_autofree char *results = g_build_filename(tmp, "image", NULL);
+	g_auto(Lab) l = snapvm("lab", "run", path, "-o", results, NULL);
+	if (l.status != 0)
+		g_error("lab run exited %d\n%s\n%s", l.status, l.out, l.err);
+	g_autoptr(JsonNode) report = report_of(results);
+	g_autoptr(GHashTable) v = verdicts(report);
+	g_assert_cmpstr(g_hash_table_lookup(v, "pychain-x86_64-tcg-lines3-same"), ==, "bitwise");
+	/* the output file came out of every run, and says what the script did */
+	g_autofree char *cell = g_build_filename(results, "cells", "pychain-x86_64-tcg-lines3-same",
+						 NULL);
+	g_autofree char *restored = g_build_filename(cell, "restored.out0-result.txt", NULL);
+	g_autofree char *text = NULL;
+	g_assert_true(g_file_get_contents(restored, &text, NULL, NULL));
+	g_assert_true(g_str_has_prefix(text, "steps 16 digest "));
+	/* provenance names the image, and the script's bytes are in the input
+	 * hash: once it changes, neither unit is done for it any more */
+	g_autofree char *rj = g_build_filename(cell, "result.json", NULL);
+	g_autofree char *rtext = NULL;
+	g_assert_true(g_file_get_contents(rj, &rtext, NULL, NULL));
+	g_assert_nonnull(strstr(rtext, "\"rootfs_image_sha256\" : \""));
+	g_test_message("image cell: %.0f s", l.seconds);
+	g_assert_true(g_file_set_contents(script_path, "print('changed')\n", -1, NULL));
+	g_auto(Lab) st = snapvm("lab", "status", results, NULL);
+	g_assert_cmpint(st.status, ==, 0);
+	g_assert_nonnull(strstr(st.out, "0 of 2 units done"));
+}
+
+/* An image workload naming an image that does not exist is refused before
+ * anything boots, saying how to build it. */
+static void test_image_missing(void)
+{
+	const char *manifest = "{\"experiment\": \"lab-noimage\",\n"
+			       " \"workloads\": [{\"name\": \"w\", \"image\": \"no-such-image\","
+			       " \"command\": [\"true\"]}],\n"
+			       " \"matrix\": {\"arch\": [\"x86_64\"], \"checkpoint_at\": [1]}}\n";
+	g_autofree char *path = g_build_filename(tmp, "noimage.json", NULL);
+	g_assert_true(g_file_set_contents(path, manifest, -1, NULL));
+	g_auto(Lab) l = snapvm("lab", "run", path, NULL);
+	g_assert_cmpint(l.status, !=, 0);
+	g_assert_nonnull(strstr(l.err, "$.workloads[0].image"));
+	g_assert_nonnull(strstr(l.err, "no-such-image"));
+	g_assert_nonnull(strstr(l.err, "snapvm image build"));
+}
+
 /* The lab units' private state dirs (host/lab/lab-state.c) in /tmp. */
 static guint count_unit_state_dirs(void)
 {
@@ -379,6 +468,8 @@ int main(int argc, char **argv)
 	g_setenv("SNAPVM_STATE_DIR", state, TRUE);
 	write_manifests();
 	g_test_add_func("/lab/malformed", test_malformed);
+	g_test_add_func("/lab/image-missing", test_image_missing);
+	g_test_add_func("/lab/image-workload", test_image_workload);
 	g_test_add_func("/lab/local", test_local);
 	g_test_add_func("/lab/resume", test_resume);
 	g_test_add_func("/lab/html", test_html);

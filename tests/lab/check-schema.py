@@ -40,6 +40,8 @@ BAD = {
     "unknown arch": dict(GOOD, matrix={"arch": ["mips"], "checkpoint_at": [1]}),
     "relative output": dict(GOOD, workloads=[{"name": "a", "program": "p",
                                               "outputs": ["rel"]}]),
+    "an output path with ':'": dict(GOOD, workloads=[{"name": "a", "program": "p",
+                                                       "outputs": ["/a:b"]}]),
     "zero reference runs": dict(GOOD, reference_runs=0),
 }
 if list(validator.iter_errors(GOOD)):

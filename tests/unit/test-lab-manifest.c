@@ -102,6 +102,34 @@ static void test_hash(void)
 	write_programs();
 }
 
+/* copy_in: a relative host path is the manifest folder's, and the bytes
+ * copied in (not the host path) are inputs. */
+static void test_copy_in_hash(void)
+{
+	const char *json = "{\"experiment\": \"e\", \"workloads\": [{\"name\": \"a\", "
+			   "\"program\": \"prog-x86_64\", \"copy_in\": [\"data.txt:in.txt\"], "
+			   "\"outputs\": [\"/work/out\"]}], \"matrix\": {\"arch\": [\"x86_64\"], "
+			   "\"checkpoint_at\": [1]}}";
+	g_autofree char *data = g_build_filename(tmpdir, "data.txt", NULL);
+	g_assert_true(g_file_set_contents(data, "one", -1, NULL));
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvLabManifest) m = parse(json, &error);
+	g_assert_no_error(error);
+	const SvLabWorkload *w = m->workloads->pdata[0];
+	g_autofree char *want = g_strconcat(data, ":in.txt", NULL);
+	g_assert_cmpstr(w->copy_in[0], ==, want);
+	g_autoptr(GPtrArray) u1 = sv_lab_matrix_expand(m, &error);
+	g_assert_no_error(error);
+	g_assert_true(g_file_set_contents(data, "two", -1, NULL));
+	g_autoptr(GPtrArray) u2 = sv_lab_matrix_expand(m, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(u1->len, ==, u2->len);
+	for (guint i = 0; i < u1->len; i++)
+		g_assert_cmpstr(((SvLabUnit *)u1->pdata[i])->input_hash, !=,
+				((SvLabUnit *)u2->pdata[i])->input_hash);
+	g_unlink(data);
+}
+
 /* Each malformed manifest is refused with its path in the message. */
 static void test_malformed(void)
 {
@@ -161,6 +189,9 @@ static void test_malformed(void)
 		{ "{\"experiment\": \"e\", \"workloads\": [{\"name\": \"a\", \"program\": \"p\", "
 		  "\"outputs\": [\"rel\"]}]}",
 		  "$.workloads[0].outputs[0]: expected an absolute guest path" },
+		{ "{\"experiment\": \"e\", \"workloads\": [{\"name\": \"a\", \"program\": \"p\", "
+		  "\"outputs\": [\"/ok\", \"/a:b\"]}]}",
+		  "$.workloads[0].outputs[1]: a guest path without ':'" },
 		{ "{\"experiment\": ", "not JSON" },
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -182,9 +213,13 @@ static void test_unrunnable(void)
 		const char *json, *want;
 	} cases[] = {
 		{ "{\"experiment\": \"e\", \"workloads\": [{\"name\": \"a\", \"image\": "
-		  "\"deb\", \"command\": [\"python3\"]}], \"matrix\": {\"arch\": [\"x86_64\"], "
-		  "\"checkpoint_at\": [1]}}",
-		  "$.workloads[0].image: image workloads need `snapvm run --image`" },
+		  "\"no-such-image-for-lab\", \"command\": [\"python3\"]}], \"matrix\": "
+		  "{\"arch\": [\"x86_64\"], \"checkpoint_at\": [1]}}",
+		  "$.workloads[0].image: " },
+		{ "{\"experiment\": \"e\", \"workloads\": [{\"name\": \"a\", \"program\": "
+		  "\"prog-x86_64\", \"copy_in\": [\"not-there:data\"]}], \"matrix\": "
+		  "{\"arch\": [\"x86_64\"], \"checkpoint_at\": [1]}}",
+		  "$.workloads[0].copy_in[0]: " },
 		{ "{\"experiment\": \"e\", \"workloads\": [{\"name\": \"a\", \"program\": "
 		  "{\"x86_64\": \"prog-x86_64\"}}], \"matrix\": {\"arch\": [\"x86_64\", "
 		  "\"aarch64\"], \"checkpoint_at\": [1]}}",
@@ -253,6 +288,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lab/manifest/malformed", test_malformed);
 	g_test_add_func("/lab/manifest/unrunnable", test_unrunnable);
 	g_test_add_func("/lab/manifest/examples", test_examples);
+	g_test_add_func("/lab/manifest/copy-in-hash", test_copy_in_hash);
 	int rc = g_test_run();
 	for (const char *const *f = (const char *const[]){ "prog-x86_64", "prog-aarch64", NULL };
 	     *f; f++) {
