@@ -60,10 +60,11 @@ static gboolean classify(const SvFileIdentity *id, const char *path, const char 
 {
 	*ret_kind = NULL;
 	const char *refused = NULL;
+	/* a /proc file is no file of memory: checkpoint.c reopens it by path
+	 * (proc-paths.c) */
 	if (id->fs_magic == SV_PROC_MAGIC)
-		refused = "a file of /proc, which describes the guest's processes as they are now; "
-			  "snapvm does not reopen those";
-	else if (!strcmp(path, "/[aio]"))
+		return TRUE;
+	if (!strcmp(path, "/[aio]"))
 		refused = "an AIO ring (io_setup); snapvm does not carry those";
 	else if (id->fs_magic == HUGETLBFS_MAGIC)
 		refused = "hugetlbfs memory; snapvm does not carry it";
