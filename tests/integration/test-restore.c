@@ -389,7 +389,7 @@ static void test_kill_write_fails(void)
 		return;
 	/* a kernel object it does not carry: an AIO ring */
 	g_autofree char *snap = g_build_filename(tmpdir, "aioring.svs", NULL);
-	assert_kill_fails_left_running("aioring", snap, "(/[aio]) is an AIO ring (io_setup)");
+	assert_kill_fails_left_running("aioring", snap, "ring (io_setup)");
 	/* a full disk */
 	g_autofree char *tiny = g_build_filename(tmpdir, "tiny", NULL);
 	g_assert_cmpint(g_mkdir(tiny, 0755), ==, 0);
