@@ -67,11 +67,13 @@ static char **run_argv(const char *cmd, const SvLabUnit *u, const char *accel, c
 	for (guint i = 0; w->copy_in && w->copy_in[i]; i++)
 		g_strv_builder_add_many(b, "--copy-in", w->copy_in[i], NULL);
 	g_strv_builder_add(b, "--");
-	if (w->image)
+	/* command and args may be absent (NULL): addv takes no NULL */
+	if (w->image && w->command)
 		g_strv_builder_addv(b, (const char **)w->command);
-	else
+	else if (!w->image)
 		g_strv_builder_add(b, target);
-	g_strv_builder_addv(b, (const char **)w->args);
+	if (w->args)
+		g_strv_builder_addv(b, (const char **)w->args);
 	return g_strv_builder_end(b);
 }
 
