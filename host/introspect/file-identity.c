@@ -10,15 +10,6 @@
 #include "base/errors.h"
 #include "host/introspect/introspect-private.h"
 
-static gboolean rd(const SvIntrospect *in, guint64 va, guint size, guint64 *v, GError **error)
-{
-	guint8 b[8] = { 0 };
-	if (!sv_introspect_read(in, va, b, size, error))
-		return FALSE;
-	*v = sv_get_le64(b);
-	return TRUE;
-}
-
 gboolean sv_introspect_file_identity(const SvIntrospect *in, guint64 file, SvFileIdentity *ret,
 				     GError **error)
 {
@@ -37,10 +28,12 @@ gboolean sv_introspect_file_identity(const SvIntrospect *in, guint64 file, SvFil
 	*ret = (SvFileIdentity){ 0 };
 	guint64 inode, nlink, sb, magic, mode;
 	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error) ||
-	    !rd(in, file + f_inode, 8, &inode, error) ||
-	    !rd(in, inode + i_nlink, 4, &nlink, error) ||
-	    !rd(in, inode + i_ino, 8, &ret->ino, error) || !rd(in, inode + i_sb, 8, &sb, error) ||
-	    !rd(in, inode + i_mode, 2, &mode, error) || !rd(in, sb + s_magic, 8, &magic, error))
+	    !sv_introspect_read_uint(in, file + f_inode, 8, &inode, error) ||
+	    !sv_introspect_read_uint(in, inode + i_nlink, 4, &nlink, error) ||
+	    !sv_introspect_read_uint(in, inode + i_ino, 8, &ret->ino, error) ||
+	    !sv_introspect_read_uint(in, inode + i_sb, 8, &sb, error) ||
+	    !sv_introspect_read_uint(in, inode + i_mode, 2, &mode, error) ||
+	    !sv_introspect_read_uint(in, sb + s_magic, 8, &magic, error))
 		return FALSE;
 	ret->inode = inode;
 	ret->nlink = (guint32)nlink;
@@ -48,7 +41,7 @@ gboolean sv_introspect_file_identity(const SvIntrospect *in, guint64 file, SvFil
 	ret->fs_magic = magic;
 	if (magic == SV_TMPFS_MAGIC) {
 		guint64 s;
-		if (!rd(in, inode - vfs_inode + seals, 4, &s, error))
+		if (!sv_introspect_read_uint(in, inode - vfs_inode + seals, 4, &s, error))
 			return FALSE;
 		ret->seals = (guint32)s;
 	}
@@ -73,9 +66,9 @@ static gboolean shm_perm(const SvIntrospect *in, guint64 ns, gint32 shmid, SvShm
 	guint64 xa = ns + ids + 2 * ids_size + idr + idr_rt; /* ids[IPC_SHM_IDS] */
 	if (!sv_introspect_xa_load(in, xa, (guint64)shmid & 0x7fff, &perm, error))
 		return FALSE;
-	if (!perm || !rd(in, perm + p_key, 4, &key, error) ||
-	    !rd(in, perm + p_mode, 2, &mode, error) || !rd(in, perm + p_id, 4, &id, error) ||
-	    (gint32)id != shmid) {
+	if (!perm || !sv_introspect_read_uint(in, perm + p_key, 4, &key, error) ||
+	    !sv_introspect_read_uint(in, perm + p_mode, 2, &mode, error) ||
+	    !sv_introspect_read_uint(in, perm + p_id, 4, &id, error) || (gint32)id != shmid) {
 		if (error && !*error)
 			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
 				    "SysV shm segment %d is not in its namespace's table", shmid);
@@ -102,11 +95,13 @@ gboolean sv_introspect_shm_attachment(const SvIntrospect *in, guint64 file, guin
 		{ "shm_file_data", "ns", &ns_off },
 	};
 	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error) ||
-	    !rd(in, file + priv, 8, &data, error))
+	    !sv_introspect_read_uint(in, file + priv, 8, &data, error))
 		return FALSE;
-	if (!data || !rd(in, data + id_off, 4, &id, error) ||
-	    !rd(in, data + file_off, 8, &base, error) || !rd(in, data + ns_off, 8, &ns, error) ||
-	    !rd(in, base + f_inode, 8, &base_inode, error) || base_inode != inode) {
+	if (!data || !sv_introspect_read_uint(in, data + id_off, 4, &id, error) ||
+	    !sv_introspect_read_uint(in, data + file_off, 8, &base, error) ||
+	    !sv_introspect_read_uint(in, data + ns_off, 8, &ns, error) ||
+	    !sv_introspect_read_uint(in, base + f_inode, 8, &base_inode, error) ||
+	    base_inode != inode) {
 		if (error && !*error)
 			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
 				    "a SysV shm mapping's file has no segment behind it");

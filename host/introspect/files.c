@@ -81,15 +81,6 @@ static gboolean file_layout(const SvIntrospect *in, FileLayout *l, GError **erro
 	       sv_kernel_types_size(in->types, "pipe_buffer", NULL, &l->buf_size, error);
 }
 
-static gboolean rd(const SvIntrospect *in, guint64 va, guint size, guint64 *v, GError **error)
-{
-	guint8 b[8] = { 0 };
-	if (!sv_introspect_read(in, va, b, size, error))
-		return FALSE;
-	*v = sv_get_le64(b);
-	return TRUE;
-}
-
 static const char *kind_of(guint32 i_mode)
 {
 	switch (i_mode & S_IFMT_) {
@@ -118,10 +109,10 @@ static GVariant *pipe_data(const SvIntrospect *in, const FileLayout *l, guint64 
 			   GError **error)
 {
 	guint64 head, tail, ring, bufs;
-	if (!rd(in, pipe + l->p_head, 4, &head, error) ||
-	    !rd(in, pipe + l->p_tail, 4, &tail, error) ||
-	    !rd(in, pipe + l->p_ring_size, 4, &ring, error) ||
-	    !rd(in, pipe + l->p_bufs, 8, &bufs, error))
+	if (!sv_introspect_read_uint(in, pipe + l->p_head, 4, &head, error) ||
+	    !sv_introspect_read_uint(in, pipe + l->p_tail, 4, &tail, error) ||
+	    !sv_introspect_read_uint(in, pipe + l->p_ring_size, 4, &ring, error) ||
+	    !sv_introspect_read_uint(in, pipe + l->p_bufs, 8, &bufs, error))
 		return NULL;
 	guint32 used = (guint32)head - (guint32)tail;
 	if (ring == 0 || ring > MAX_PIPE_SLOTS || (ring & (ring - 1)) || used > ring) {
@@ -136,9 +127,9 @@ static GVariant *pipe_data(const SvIntrospect *in, const FileLayout *l, guint64 
 	for (guint32 i = 0; i < used; i++) {
 		guint64 b = bufs + (((guint32)tail + i) & (ring - 1)) * l->buf_size;
 		guint64 page, off, len, pfn;
-		if (!rd(in, b + l->b_page, 8, &page, error) ||
-		    !rd(in, b + l->b_offset, 4, &off, error) ||
-		    !rd(in, b + l->b_len, 4, &len, error))
+		if (!sv_introspect_read_uint(in, b + l->b_page, 8, &page, error) ||
+		    !sv_introspect_read_uint(in, b + l->b_offset, 4, &off, error) ||
+		    !sv_introspect_read_uint(in, b + l->b_len, 4, &len, error))
 			return NULL;
 		if (len == 0)
 			continue;
@@ -167,8 +158,9 @@ static gboolean is_fifo(const SvIntrospect *in, const FileLayout *l, guint64 ino
 			guint fd, gboolean *ret_fifo, GError **error)
 {
 	guint64 sb, magic, nlink;
-	if (!rd(in, inode + l->i_sb, 8, &sb, error) || !rd(in, sb + l->s_magic, 8, &magic, error) ||
-	    !rd(in, inode + l->i_nlink, 4, &nlink, error))
+	if (!sv_introspect_read_uint(in, inode + l->i_sb, 8, &sb, error) ||
+	    !sv_introspect_read_uint(in, sb + l->s_magic, 8, &magic, error) ||
+	    !sv_introspect_read_uint(in, inode + l->i_nlink, 4, &nlink, error))
 		return FALSE;
 	*ret_fifo = (magic & 0xffffffffu) != PIPEFS_MAGIC_;
 	if (*ret_fifo && (nlink & 0xffffffffu) == 0) {
@@ -192,16 +184,16 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 	if (!file_layout(in, &l, error))
 		return NULL;
 	guint64 files, fdt, max_fds, fd_array, open_va, cloexec_va;
-	if (!rd(in, ref->task + l.files, 8, &files, error))
+	if (!sv_introspect_read_uint(in, ref->task + l.files, 8, &files, error))
 		return NULL;
 	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_FDS_TYPE));
 	if (!files) /* exiting, or made without one */
 		return g_variant_ref_sink(g_variant_builder_end(&b));
-	if (!rd(in, files + l.fdt, 8, &fdt, error) ||
-	    !rd(in, fdt + l.max_fds, 4, &max_fds, error) ||
-	    !rd(in, fdt + l.fd, 8, &fd_array, error) ||
-	    !rd(in, fdt + l.open_fds, 8, &open_va, error) ||
-	    !rd(in, fdt + l.cloexec, 8, &cloexec_va, error))
+	if (!sv_introspect_read_uint(in, files + l.fdt, 8, &fdt, error) ||
+	    !sv_introspect_read_uint(in, fdt + l.max_fds, 4, &max_fds, error) ||
+	    !sv_introspect_read_uint(in, fdt + l.fd, 8, &fd_array, error) ||
+	    !sv_introspect_read_uint(in, fdt + l.open_fds, 8, &open_va, error) ||
+	    !sv_introspect_read_uint(in, fdt + l.cloexec, 8, &cloexec_va, error))
 		return NULL;
 	if (max_fds == 0 || max_fds > MAX_FDS || max_fds % 64) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
@@ -233,15 +225,15 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		guint64 file, inode, flags, mode, pos, i_mode;
 		if (!bit(open, fd))
 			continue;
-		if (!rd(in, fd_array + 8ull * fd, 8, &file, error))
+		if (!sv_introspect_read_uint(in, fd_array + 8ull * fd, 8, &file, error))
 			return NULL;
 		if (!file)
 			continue; /* reserved by a racing open: not an fd yet */
-		if (!rd(in, file + l.f_inode, 8, &inode, error) ||
-		    !rd(in, file + l.f_flags, 4, &flags, error) ||
-		    !rd(in, file + l.f_mode, 4, &mode, error) ||
-		    !rd(in, file + l.f_pos, 8, &pos, error) ||
-		    !rd(in, inode + l.i_mode, 2, &i_mode, error))
+		if (!sv_introspect_read_uint(in, file + l.f_inode, 8, &inode, error) ||
+		    !sv_introspect_read_uint(in, file + l.f_flags, 4, &flags, error) ||
+		    !sv_introspect_read_uint(in, file + l.f_mode, 4, &mode, error) ||
+		    !sv_introspect_read_uint(in, file + l.f_pos, 8, &pos, error) ||
+		    !sv_introspect_read_uint(in, inode + l.i_mode, 2, &i_mode, error))
 			return NULL;
 		const char *kind = kind_of((guint32)i_mode);
 		if (!strcmp(kind, SV_TASK_FD_KIND_BLK) || !strcmp(kind, SV_TASK_FD_KIND_LINK)) {
@@ -265,7 +257,7 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		guint64 pipe = 0;
 		gboolean fifo = FALSE;
 		if (!strcmp(kind, SV_TASK_FD_KIND_PIPE)) {
-			if (!rd(in, inode + l.i_pipe, 8, &pipe, error) ||
+			if (!sv_introspect_read_uint(in, inode + l.i_pipe, 8, &pipe, error) ||
 			    !is_fifo(in, &l, inode, ref->pid, fd, &fifo, error))
 				return NULL;
 			g_variant_dict_insert(d, SV_TASK_FD_PIPE, "t", pipe);

@@ -90,15 +90,6 @@ void sv_guest_fs_entry_free(SvGuestFsEntry *e)
 	g_free(e);
 }
 
-static gboolean rd(const SvIntrospect *in, guint64 va, guint size, guint64 *v, GError **error)
-{
-	guint8 b[8] = { 0 };
-	if (!sv_introspect_read(in, va, b, size, error))
-		return FALSE;
-	*v = sv_get_le64(b);
-	return TRUE;
-}
-
 /* Whether struct `type` has the member (not an error if not). */
 static gboolean has(const SvKernelTypes *kt, const char *type, const char *member)
 {
@@ -184,8 +175,8 @@ static gboolean read_time(const SvIntrospect *in, const InodeTime *t, guint64 in
 			  guint32 *nsec, GError **error)
 {
 	guint64 s, ns;
-	if (!rd(in, inode + t->sec, (guint)t->sec_size, &s, error) ||
-	    !rd(in, inode + t->nsec, (guint)t->nsec_size, &ns, error))
+	if (!sv_introspect_read_uint(in, inode + t->sec, (guint)t->sec_size, &s, error) ||
+	    !sv_introspect_read_uint(in, inode + t->nsec, (guint)t->nsec_size, &ns, error))
 		return FALSE;
 	/* sign-extended from its width: a time before 1970 */
 	guint shift = 64 - 8 * (guint)t->sec_size;
@@ -198,8 +189,8 @@ static gboolean read_time(const SvIntrospect *in, const InodeTime *t, guint64 in
 static char *component(const Walk *w, guint64 dentry, const char *dir, GError **error)
 {
 	guint64 len, name;
-	if (!rd(w->in, dentry + w->l.d_name + w->l.qstr_len, 4, &len, error) ||
-	    !rd(w->in, dentry + w->l.d_name + w->l.qstr_name, 8, &name, error))
+	if (!sv_introspect_read_uint(w->in, dentry + w->l.d_name + w->l.qstr_len, 4, &len, error) ||
+	    !sv_introspect_read_uint(w->in, dentry + w->l.d_name + w->l.qstr_name, 8, &name, error))
 		return NULL;
 	if (len == 0 || len > 255) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "a guest file name of %u bytes",
@@ -227,7 +218,7 @@ static char *component(const Walk *w, guint64 dentry, const char *dir, GError **
 static char *symlink_target(Walk *w, guint64 inode, GError **error)
 {
 	guint64 link;
-	if (!rd(w->in, inode + w->l.i_link, 8, &link, error))
+	if (!sv_introspect_read_uint(w->in, inode + w->l.i_link, 8, &link, error))
 		return NULL;
 	g_autofree char *s = NULL;
 	if (link) {
@@ -262,12 +253,12 @@ static gboolean visit(Walk *w, guint64 dentry, guint64 inode, const char *path, 
 	SvGuestFsEntry e = { 0 };
 	gint64 ctime_sec;
 	guint32 ctime_nsec;
-	if (!rd(w->in, inode + w->l.i_mode, 2, &mode, error) ||
-	    !rd(w->in, inode + w->l.i_uid, 4, &uid, error) ||
-	    !rd(w->in, inode + w->l.i_gid, 4, &gid, error) ||
-	    !rd(w->in, inode + w->l.i_nlink, 4, &nlink, error) ||
-	    !rd(w->in, inode + w->l.i_size, 8, &size, error) ||
-	    !rd(w->in, inode + w->l.i_rdev, 4, &rdev, error) ||
+	if (!sv_introspect_read_uint(w->in, inode + w->l.i_mode, 2, &mode, error) ||
+	    !sv_introspect_read_uint(w->in, inode + w->l.i_uid, 4, &uid, error) ||
+	    !sv_introspect_read_uint(w->in, inode + w->l.i_gid, 4, &gid, error) ||
+	    !sv_introspect_read_uint(w->in, inode + w->l.i_nlink, 4, &nlink, error) ||
+	    !sv_introspect_read_uint(w->in, inode + w->l.i_size, 8, &size, error) ||
+	    !sv_introspect_read_uint(w->in, inode + w->l.i_rdev, 4, &rdev, error) ||
 	    !read_time(w->in, &w->l.atime, inode, &e.atime_sec, &e.atime_nsec, error) ||
 	    !read_time(w->in, &w->l.mtime, inode, &e.mtime_sec, &e.mtime_nsec, error) ||
 	    !read_time(w->in, &w->l.ctime, inode, &ctime_sec, &ctime_nsec, error))
@@ -329,7 +320,7 @@ static gboolean walk_dir(Walk *w, guint64 dir, const char *path, guint depth, GE
 		return FALSE;
 	}
 	guint64 head = dir + w->l.d_children, next;
-	if (!rd(w->in, head + w->l.first, 8, &next, error))
+	if (!sv_introspect_read_uint(w->in, head + w->l.first, 8, &next, error))
 		return FALSE;
 	while (w->l.children_hlist ? next != 0 : next != head) {
 		if (++w->visited > MAX_DENTRIES) {
@@ -339,10 +330,10 @@ static gboolean walk_dir(Walk *w, guint64 dir, const char *path, guint depth, GE
 			return FALSE;
 		}
 		guint64 dentry = next - w->l.d_sib, inode, flags, pprev;
-		if (!rd(w->in, next + w->l.next, 8, &next, error) ||
-		    !rd(w->in, dentry + w->l.d_inode, 8, &inode, error) ||
-		    !rd(w->in, dentry + w->l.d_flags, 4, &flags, error) ||
-		    !rd(w->in, dentry + w->l.d_hash_pprev, 8, &pprev, error))
+		if (!sv_introspect_read_uint(w->in, next + w->l.next, 8, &next, error) ||
+		    !sv_introspect_read_uint(w->in, dentry + w->l.d_inode, 8, &inode, error) ||
+		    !sv_introspect_read_uint(w->in, dentry + w->l.d_flags, 4, &flags, error) ||
+		    !sv_introspect_read_uint(w->in, dentry + w->l.d_hash_pprev, 8, &pprev, error))
 			return FALSE;
 		/* negative (or a readdir cursor), unhashed (unlinked) */
 		if (!inode || !pprev)
@@ -357,7 +348,7 @@ static gboolean walk_dir(Walk *w, guint64 dir, const char *path, guint depth, GE
 		if (!visit(w, dentry, inode, child, error))
 			return FALSE;
 		guint64 mode;
-		if (!rd(w->in, inode + w->l.i_mode, 2, &mode, error))
+		if (!sv_introspect_read_uint(w->in, inode + w->l.i_mode, 2, &mode, error))
 			return FALSE;
 		if ((mode & S_IFMT_) == S_IFDIR_ && !walk_dir(w, dentry, child, depth + 1, error))
 			return FALSE;
@@ -386,16 +377,16 @@ static gboolean collect_mounts(Walk *w, guint64 mount, guint64 ns_root, guint de
 	}
 	guint64 mnt = mount + l->mount_mnt, sb, magic, type, name, root;
 	char fs[16] = { 0 };
-	if (!rd(w->in, mnt + l->mnt_sb, 8, &sb, error) ||
-	    !rd(w->in, mnt + l->mnt_root, 8, &root, error) ||
-	    !rd(w->in, sb + l->s_magic, 8, &magic, error))
+	if (!sv_introspect_read_uint(w->in, mnt + l->mnt_sb, 8, &sb, error) ||
+	    !sv_introspect_read_uint(w->in, mnt + l->mnt_root, 8, &root, error) ||
+	    !sv_introspect_read_uint(w->in, sb + l->s_magic, 8, &magic, error))
 		return FALSE;
 	/* the type's name only for tmpfs and ramfs, built into the kernel:
 	 * another filesystem's type may live in a module (ext4 of a root
 	 * filesystem image), outside what can be read */
 	gboolean writable = magic == SV_TMPFS_MAGIC || magic == SV_RAMFS_MAGIC;
-	if (writable && (!rd(w->in, sb + l->s_type, 8, &type, error) ||
-			 !rd(w->in, type + l->fs_name, 8, &name, error) ||
+	if (writable && (!sv_introspect_read_uint(w->in, sb + l->s_type, 8, &type, error) ||
+			 !sv_introspect_read_uint(w->in, type + l->fs_name, 8, &name, error) ||
 			 !sv_introspect_read(w->in, name, fs, sizeof(fs) - 1, error)))
 		return FALSE;
 	if (writable && strcmp(fs, "devtmpfs")) {
@@ -403,11 +394,11 @@ static gboolean collect_mounts(Walk *w, guint64 mount, guint64 ns_root, guint de
 		g_array_append_val(out, m);
 	}
 	guint64 head = mount + l->mnt_mounts, next;
-	if (!rd(w->in, head + l->list_next, 8, &next, error))
+	if (!sv_introspect_read_uint(w->in, head + l->list_next, 8, &next, error))
 		return FALSE;
 	while (next != head) {
 		guint64 child = next - l->mnt_child;
-		if (!rd(w->in, next + l->list_next, 8, &next, error) ||
+		if (!sv_introspect_read_uint(w->in, next + l->list_next, 8, &next, error) ||
 		    !collect_mounts(w, child, ns_root, depth + 1, n, out, error))
 			return FALSE;
 	}
@@ -421,9 +412,9 @@ static GArray *writable_mounts(Walk *w, guint64 task, GError **error)
 	const FsLayout *l = &w->l;
 	guint64 nsproxy, ns, ns_root;
 	guint n = 0;
-	if (!rd(w->in, task + l->nsproxy, 8, &nsproxy, error) ||
-	    !rd(w->in, nsproxy + l->mnt_ns, 8, &ns, error) ||
-	    !rd(w->in, ns + l->ns_root, 8, &ns_root, error))
+	if (!sv_introspect_read_uint(w->in, task + l->nsproxy, 8, &nsproxy, error) ||
+	    !sv_introspect_read_uint(w->in, nsproxy + l->mnt_ns, 8, &ns, error) ||
+	    !sv_introspect_read_uint(w->in, ns + l->ns_root, 8, &ns_root, error))
 		return NULL;
 	g_autoptr(GArray) out = g_array_new(FALSE, FALSE, sizeof(Mount));
 	if (!collect_mounts(w, ns_root, ns_root, 0, &n, out, error))
@@ -454,7 +445,7 @@ GPtrArray *sv_introspect_guest_fs(const SvIntrospect *in, const SvTaskRef *ref, 
 		guint32 ns;
 		if (m->ns_root)
 			continue;
-		if (!rd(in, m->root + w.l.d_inode, 8, &inode, error) ||
+		if (!sv_introspect_read_uint(in, m->root + w.l.d_inode, 8, &inode, error) ||
 		    !read_time(in, &w.l.ctime, inode, &s, &ns, error))
 			return NULL;
 		if (since_sec < 0 || s < since_sec || (s == since_sec && ns < since_nsec)) {

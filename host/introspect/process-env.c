@@ -30,15 +30,6 @@
 #define MAX_GROUPS 65536u
 #define HRTIMER_STATE_ENQUEUED 0x01u
 
-static gboolean rd(const SvIntrospect *in, guint64 va, guint size, guint64 *v, GError **error)
-{
-	guint8 b[8] = { 0 };
-	if (!sv_introspect_read(in, va, b, size, error))
-		return FALSE;
-	*v = sv_get_le64(b);
-	return TRUE;
-}
-
 gboolean sv_introspect_timekeeper(const SvIntrospect *in, guint64 *ret, GError **error)
 {
 	guint64 tk_core, seq_size;
@@ -68,8 +59,9 @@ gboolean sv_introspect_guest_monotonic(const SvIntrospect *in, guint64 *ret, gui
 	    !sv_kernel_types_offset(in->types, "timekeeper", "offs_boot", &offs_boot, error))
 		return FALSE;
 	guint64 b, x, s;
-	if (!rd(in, tk + base, 8, &b, error) || !rd(in, tk + xtime, 8, &x, error) ||
-	    !rd(in, tk + shift, 4, &s, error))
+	if (!sv_introspect_read_uint(in, tk + base, 8, &b, error) ||
+	    !sv_introspect_read_uint(in, tk + xtime, 8, &x, error) ||
+	    !sv_introspect_read_uint(in, tk + shift, 4, &s, error))
 		return FALSE;
 	if (s >= 64) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
@@ -77,7 +69,8 @@ gboolean sv_introspect_guest_monotonic(const SvIntrospect *in, guint64 *ret, gui
 		return FALSE;
 	}
 	*ret = b + (x >> s);
-	return !ret_offs_boot || rd(in, tk + offs_boot, 8, ret_offs_boot, error);
+	return !ret_offs_boot ||
+	       sv_introspect_read_uint(in, tk + offs_boot, 8, ret_offs_boot, error);
 }
 
 static gboolean add_itimers(const SvIntrospect *in, const SvTaskRef *ref, guint64 signal,
@@ -97,9 +90,9 @@ static gboolean add_itimers(const SvIntrospect *in, const SvTaskRef *ref, guint6
 	if (!sv_introspect_posix_timers(in, ref, signal, d, error))
 		return FALSE;
 	guint64 st, exp, inc;
-	if (!rd(in, signal + timer + state, 1, &st, error) ||
-	    !rd(in, signal + timer + expires, 8, &exp, error) ||
-	    !rd(in, signal + incr, 8, &inc, error))
+	if (!sv_introspect_read_uint(in, signal + timer + state, 1, &st, error) ||
+	    !sv_introspect_read_uint(in, signal + timer + expires, 8, &exp, error) ||
+	    !sv_introspect_read_uint(in, signal + incr, 8, &inc, error))
 		return FALSE;
 	guint64 left = 0;
 	if ((st & HRTIMER_STATE_ENQUEUED) || inc) {
@@ -128,14 +121,15 @@ static gboolean add_itimers(const SvIntrospect *in, const SvTaskRef *ref, guint6
 	g_variant_dict_insert(d, SV_TASK_ITIMER_REAL, SV_TASK_ITIMER_TYPE, left, inc);
 cpu_timers:;
 	guint64 u, s;
-	if (!rd(in, ref->task + utime, 8, &u, error) || !rd(in, ref->task + stime, 8, &s, error))
+	if (!sv_introspect_read_uint(in, ref->task + utime, 8, &u, error) ||
+	    !sv_introspect_read_uint(in, ref->task + stime, 8, &s, error))
 		return FALSE;
 	/* it[0] is CPUCLOCK_PROF, it[1] CPUCLOCK_VIRT (itimer_get_remaining) */
 	static const char *const keys[] = { SV_TASK_ITIMER_PROF, SV_TASK_ITIMER_VIRTUAL };
 	for (guint i = 0; i < 2; i++) {
 		guint64 e, n;
-		if (!rd(in, signal + it + i * it_size, 8, &e, error) ||
-		    !rd(in, signal + it + i * it_size + 8, 8, &n, error))
+		if (!sv_introspect_read_uint(in, signal + it + i * it_size, 8, &e, error) ||
+		    !sv_introspect_read_uint(in, signal + it + i * it_size + 8, 8, &n, error))
 			return FALSE;
 		guint64 used = i == 0 ? u + s : u;
 		guint64 rem = e == 0 ? 0 : (gint64)(e - used) > 1000 ? e - used : 1000;
@@ -162,7 +156,8 @@ gboolean sv_introspect_process_env(const SvIntrospect *in, const SvTaskRef *ref,
 	    !sv_kernel_types_offset(in->types, "group_info", "gid", &gid_off, error))
 		return FALSE;
 	guint64 fs, mask;
-	if (!rd(in, ref->task + fs_off, 8, &fs, error) || !rd(in, fs + umask, 4, &mask, error))
+	if (!sv_introspect_read_uint(in, ref->task + fs_off, 8, &fs, error) ||
+	    !sv_introspect_read_uint(in, fs + umask, 4, &mask, error))
 		return FALSE;
 	g_autofree char *cwd = sv_introspect_path(in, fs + pwd, error);
 	if (!cwd)
@@ -170,7 +165,7 @@ gboolean sv_introspect_process_env(const SvIntrospect *in, const SvTaskRef *ref,
 	g_variant_dict_insert(d, SV_TASK_CWD, "s", cwd);
 	g_variant_dict_insert(d, SV_TASK_UMASK, "u", (guint32)mask);
 
-	if (!rd(in, ref->task + signal_off, 8, &signal, error))
+	if (!sv_introspect_read_uint(in, ref->task + signal_off, 8, &signal, error))
 		return FALSE;
 	guint n = rl_size == 16 ? (guint)(rlim_size / 16) : 0;
 	if (n == 0 || n > RLIM_NLIMITS_MAX) {
@@ -188,8 +183,9 @@ gboolean sv_introspect_process_env(const SvIntrospect *in, const SvTaskRef *ref,
 	g_variant_dict_insert_value(d, SV_TASK_RLIMITS, g_variant_builder_end(&rb));
 
 	guint64 gi, ngroups;
-	if (!rd(in, ref->task + cred_off, 8, &cred, error) ||
-	    !rd(in, cred + gi_off, 8, &gi, error) || !rd(in, gi + ngroups_off, 4, &ngroups, error))
+	if (!sv_introspect_read_uint(in, ref->task + cred_off, 8, &cred, error) ||
+	    !sv_introspect_read_uint(in, cred + gi_off, 8, &gi, error) ||
+	    !sv_introspect_read_uint(in, gi + ngroups_off, 4, &ngroups, error))
 		return FALSE;
 	if (ngroups > MAX_GROUPS) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,

@@ -32,15 +32,6 @@
 #define UTS_NODENAME 1
 #define UTS_DOMAINNAME 5
 
-static gboolean rd(const SvIntrospect *in, guint64 va, guint size, guint64 *v, GError **error)
-{
-	guint8 b[8] = { 0 };
-	if (!sv_introspect_read(in, va, b, size, error))
-		return FALSE;
-	*v = sv_get_le64(b);
-	return TRUE;
-}
-
 static gboolean add_prctl_state(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
 				GError **error)
 {
@@ -50,10 +41,10 @@ static gboolean add_prctl_state(const SvIntrospect *in, const SvTaskRef *ref, GV
 	    !sv_kernel_types_offset(in->types, "task_struct", "atomic_flags", &atomic_off, error) ||
 	    !sv_kernel_types_offset(in->types, "task_struct", "pdeath_signal", &pdeath_off, error))
 		return FALSE;
-	if (!rd(in, ref->task + mm_off, 8, &mm, error) ||
-	    !rd(in, mm + flags_off, 8, &flags, error) ||
-	    !rd(in, ref->task + atomic_off, 8, &atomic, error) ||
-	    !rd(in, ref->task + pdeath_off, 4, &pdeath, error))
+	if (!sv_introspect_read_uint(in, ref->task + mm_off, 8, &mm, error) ||
+	    !sv_introspect_read_uint(in, mm + flags_off, 8, &flags, error) ||
+	    !sv_introspect_read_uint(in, ref->task + atomic_off, 8, &atomic, error) ||
+	    !sv_introspect_read_uint(in, ref->task + pdeath_off, 4, &pdeath, error))
 		return FALSE;
 	if (pdeath > 64) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
@@ -93,7 +84,7 @@ static gboolean add_uts_names(const SvIntrospect *in, const SvTaskRef *ref, guin
 	guint64 uts_off, name_off, uts;
 	if (!sv_kernel_types_offset(in->types, "nsproxy", "uts_ns", &uts_off, error) ||
 	    !sv_kernel_types_offset(in->types, "uts_namespace", "name", &name_off, error) ||
-	    !rd(in, nsproxy + uts_off, 8, &uts, error))
+	    !sv_introspect_read_uint(in, nsproxy + uts_off, 8, &uts, error))
 		return FALSE;
 	return add_uts_field(in, ref, uts + name_off, UTS_NODENAME, SV_TASK_UTS_NODENAME, d,
 			     error) &&
@@ -115,14 +106,14 @@ static gboolean time_ns_offsets(const SvIntrospect *in, guint64 nsproxy, gint64 
 	    !sv_kernel_types_offset(in->types, "timens_offsets", "boottime", &boot_off, error) ||
 	    !sv_kernel_types_offset(in->types, "timespec64", "tv_sec", &sec_off, error) ||
 	    !sv_kernel_types_offset(in->types, "timespec64", "tv_nsec", &nsec_off, error) ||
-	    !rd(in, nsproxy + ns_off, 8, &ns, error))
+	    !sv_introspect_read_uint(in, nsproxy + ns_off, 8, &ns, error))
 		return FALSE;
 	guint64 at[2] = { ns + offsets_off + mono_off, ns + offsets_off + boot_off };
 	gint64 *out[2] = { ret_mono, ret_boot };
 	for (guint i = 0; i < 2; i++) {
 		guint64 sec, nsec;
-		if (!rd(in, at[i] + sec_off, 8, &sec, error) ||
-		    !rd(in, at[i] + nsec_off, 8, &nsec, error))
+		if (!sv_introspect_read_uint(in, at[i] + sec_off, 8, &sec, error) ||
+		    !sv_introspect_read_uint(in, at[i] + nsec_off, 8, &nsec, error))
 			return FALSE;
 		/* the kernel keeps offsets within +-KTIME_SEC_MAX/2 (timens_offsets
 		 * writes are checked so); anything else is not a kernel's */
@@ -167,7 +158,7 @@ gboolean sv_introspect_process_view(const SvIntrospect *in, const SvTaskRef *ref
 {
 	guint64 nsproxy_off, nsproxy;
 	if (!sv_kernel_types_offset(in->types, "task_struct", "nsproxy", &nsproxy_off, error) ||
-	    !rd(in, ref->task + nsproxy_off, 8, &nsproxy, error))
+	    !sv_introspect_read_uint(in, ref->task + nsproxy_off, 8, &nsproxy, error))
 		return FALSE;
 	if (!nsproxy) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
