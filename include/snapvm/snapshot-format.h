@@ -55,7 +55,9 @@
 #define SV_SNAP_SECTION_MAGIC "SVSECT\0\0"
 #define SV_SNAP_TRAILER_MAGIC "SVTRAILR"
 #define SV_SNAP_MAJOR 1
-#define SV_SNAP_MINOR 0
+/* Minor 1 added PAGE_HASHES, PARENT, IMAGE_FILES and FS (13-16). A reader
+ * skips a section kind it does not know only in a file of a newer minor. */
+#define SV_SNAP_MINOR 1
 #define SV_SNAP_HEADER_SIZE 64
 #define SV_SNAP_SECTION_HEADER_SIZE 48
 #define SV_SNAP_TRAILER_SIZE 64
