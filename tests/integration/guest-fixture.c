@@ -2,6 +2,7 @@
 #include "tests/integration/guest-fixture.h"
 
 #include <fcntl.h>
+#include <json-glib/json-glib.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <stdio.h>
@@ -272,4 +273,36 @@ gboolean sv_test_wanted(const char *path)
 			return TRUE;
 	}
 	return FALSE;
+}
+
+static gint64 json_find_int(JsonNode *node, const char *key)
+{
+	if (JSON_NODE_HOLDS_OBJECT(node)) {
+		JsonObject *o = json_node_get_object(node);
+		JsonNode *m = json_object_get_member(o, key);
+		if (m && JSON_NODE_HOLDS_VALUE(m) && json_node_get_value_type(m) == G_TYPE_INT64)
+			return json_node_get_int(m);
+		g_autoptr(GList) members = json_object_get_values(o);
+		for (GList *l = members; l; l = l->next) {
+			gint64 v = json_find_int(l->data, key);
+			if (v >= 0)
+				return v;
+		}
+	} else if (JSON_NODE_HOLDS_ARRAY(node)) {
+		JsonArray *a = json_node_get_array(node);
+		for (guint i = 0; i < json_array_get_length(a); i++) {
+			gint64 v = json_find_int(json_array_get_element(a, i), key);
+			if (v >= 0)
+				return v;
+		}
+	}
+	return -1;
+}
+
+gint64 sv_test_json_int(const char *json, const char *key)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	if (!json || !json_parser_load_from_data(parser, json, -1, NULL))
+		return -1;
+	return json_find_int(json_parser_get_root(parser), key);
 }

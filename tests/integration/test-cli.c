@@ -202,10 +202,8 @@ static void test_detach_list_stop(void)
 	if (r.status != 0)
 		g_error("snapvm run --detach failed (%d): %s", r.status, r.err);
 	g_assert_nonnull(strstr(r.out, "\"name\":\"detached-1\""));
-	const char *pid_at = strstr(r.out, "\"pid\":");
-	g_assert_nonnull(pid_at);
-	guint32 pid = (guint32)g_ascii_strtoull(pid_at + strlen("\"pid\":"), NULL, 10);
-	g_assert_cmpuint(pid, >, 1);
+	gint64 pid = sv_test_json_int(r.out, "pid");
+	g_assert_cmpint(pid, >, 1);
 	const char *list[] = { "list", NULL };
 	g_auto(SvTestCmd) l = sv_test_snapvm(list);
 	g_assert_cmpint(l.status, ==, 0);

@@ -171,9 +171,9 @@ static void test_dynamic_loopback(void)
 /* The detached run's pid from run --detach --json. */
 static guint pid_from_json(const char *out)
 {
-	const char *p = strstr(out, "\"pid\":");
-	g_assert_nonnull(p);
-	return (guint)g_ascii_strtoull(p + 6, NULL, 10);
+	gint64 pid = sv_test_json_int(out, "pid");
+	g_assert_cmpint(pid, >, 0);
+	return (guint)pid;
 }
 
 /* A cache with no image, and one whose only image (named "other") is not

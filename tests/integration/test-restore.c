@@ -141,15 +141,6 @@ static void assert_checkpointed(int status, guint32 pid)
 		error ? error->message : "");
 }
 
-/* The number under key in checkpoint --json's output. */
-static guint64 json_uint(const char *json, const char *key)
-{
-	g_autofree char *quoted = g_strdup_printf("\"%s\" : ", key);
-	const char *p = strstr(json, quoted);
-	g_assert_nonnull(p);
-	return g_ascii_strtoull(p + strlen(quoted), NULL, 10);
-}
-
 /* Checkpoints pid to TMP/tag.svs, incrementally on parent (or NULL);
  * returns the file and the pages it stores and had present. */
 static char *checkpoint_on(const char *vm, guint32 pid, const char *tag, const char *parent,
@@ -170,8 +161,12 @@ static char *checkpoint_on(const char *vm, guint32 pid, const char *tag, const c
 			       NULL };
 	g_autofree char *out = NULL;
 	assert_checkpointed(snapvm_cmd(args, &out, NULL), pid);
-	*ret_stored = json_uint(out, "pages_stored");
-	*ret_present = json_uint(out, "pages_present");
+	gint64 stored = sv_test_json_int(out, "pages_stored");
+	gint64 present = sv_test_json_int(out, "pages_present");
+	g_assert_cmpint(stored, >=, 0);
+	g_assert_cmpint(present, >=, 0);
+	*ret_stored = (guint64)stored;
+	*ret_present = (guint64)present;
 	return file;
 }
 
@@ -460,12 +455,10 @@ static void test_chained(void)
 	const char *restore1[] = { "restore", "--detach", "--json", "--name", "chain", first, NULL };
 	g_autofree char *json = NULL;
 	g_assert_cmpint(snapvm_cmd(restore1, &json, NULL), ==, 0);
-	const char *p = strstr(json, "\"pid\":");
-	g_assert_nonnull(p);
-	guint32 pid2 = (guint32)g_ascii_strtoull(p + 6, NULL, 10);
-	g_assert_cmpuint(pid2, ==, pid); /* the same pid, in a fresh guest */
+	gint64 restored_pid = sv_test_json_int(json, "pid");
+	g_assert_cmpint(restored_pid, ==, pid); /* the same pid, in a fresh guest */
 	g_usleep(800 * 1000);
-	g_autofree char *second = checkpoint("chain", pid2, "chain-2");
+	g_autofree char *second = checkpoint("chain", (guint32)restored_pid, "chain-2");
 	static const char *const special[] = { "[vvar]", "[vdso]" };
 	for (guint i = 0; i < G_N_ELEMENTS(special); i++) {
 		g_autofree char *before = vma_line(first, special[i]);
@@ -577,16 +570,6 @@ static void test_pool(void)
 	g_assert_cmpuint(pool_idle(), ==, 0);
 }
 
-/* A number after "key" in the CLI's --json output, or -1. */
-static gint64 json_number(const char *json, const char *key)
-{
-	g_autofree char *quoted = g_strdup_printf("\"%s\"", key);
-	const char *p = json ? strstr(json, quoted) : NULL;
-	if (!p || !(p = strchr(p + strlen(quoted), ':')))
-		return -1;
-	return g_ascii_strtoll(p + 1, NULL, 10);
-}
-
 /* Threads caught running on vCPUs: a guest of its own with 2 vCPUs, the
  * four threads computing flat out, checkpointed without --kill (nothing
  * freezes them) until a pause finds some in user mode on a vCPU - their
@@ -605,7 +588,7 @@ static void test_threads_on_vcpus(void)
 			      prog,  "300",	"0",   NULL };
 	g_autofree char *json = NULL;
 	g_assert_cmpint(snapvm_cmd(run, &json, NULL), ==, 0);
-	gint64 pid = json_number(json, "pid");
+	gint64 pid = sv_test_json_int(json, "pid");
 	g_assert_cmpint(pid, >, 0);
 	g_autofree char *pid_s = g_strdup_printf("%" G_GINT64_FORMAT, pid);
 	g_autofree char *file = NULL;
@@ -618,8 +601,8 @@ static void test_threads_on_vcpus(void)
 			"checkpoint", name, "--pid", pid_s, "-o", file, "--json", NULL
 		};
 		g_assert_cmpint(snapvm_cmd(ck, &out, NULL), ==, 0);
-		g_assert_cmpint(json_number(out, "threads"), ==, 5);
-		on_vcpu = json_number(out, "threads_on_vcpu");
+		g_assert_cmpint(sv_test_json_int(out, "threads"), ==, 5);
+		on_vcpu = sv_test_json_int(out, "threads_on_vcpu");
 		g_test_message("checkpoint %u: %" G_GINT64_FORMAT " of 5 threads on a vCPU", i,
 			       on_vcpu);
 	}
