@@ -17,6 +17,7 @@
 
 #include "snapvm/le.h" /* sv_put_le32 / sv_get_le32 */
 #include "base/errors.h"
+#include "host/qemu/ram-dir.h"
 #include "host/util/io-util.h"
 #include "host/util/state-paths.h"
 
@@ -143,23 +144,13 @@ static void set_libvirt_error(GError **error, const char *what)
 		    "%s: %s%s", what, msg, hint);
 }
 
-/* Guest RAM files go to tmpfs when there is one: a disk-backed file would
- * have the host write guest memory back to disk for nothing. One directory
- * per libvirt root, so two state dirs never share RAM files. */
-static char *ram_dir_for(const char *root)
-{
-	if (!g_file_test("/dev/shm", G_FILE_TEST_IS_DIR))
-		return g_build_filename(root, "ram", NULL);
-	g_autofree char *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, root, -1);
-	hash[16] = '\0';
-	return g_strdup_printf("/dev/shm/snapvm-%u-%s", (guint)geteuid(), hash);
-}
-
 static gboolean ensure_embed_root(const char *root, GError **error)
 {
 	g_autofree char *etc = g_build_filename(root, "etc", NULL);
-	g_autofree char *ram = ram_dir_for(root);
-	if (!sv_mkdir_p(etc, error) || !sv_mkdir_p(ram, error))
+	if (!sv_mkdir_p(etc, error))
+		return FALSE;
+	g_autofree char *ram = sv_ram_dir_prepare(root, error);
+	if (!ram)
 		return FALSE;
 	/* Say where the RAM files are, for whoever cleans up the state dir. */
 	g_autofree char *link = g_build_filename(root, "ram-dir", NULL);
