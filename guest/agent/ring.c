@@ -125,20 +125,30 @@ static bool build(struct ring *r)
 	return true;
 }
 
-/* Waits for the VMM's answer, reading the port a byte at a time: host bytes
- * that follow a refusal are serial data, not ours to eat. */
+/* One byte off the port, waiting up to timeout_ms; false if none came. */
+static bool read_byte(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	uint8_t c;
+	return poll(&p, 1, timeout_ms) > 0 && (p.revents & POLLIN) && read(fd, &c, 1) == 1;
+}
+
+/*
+ * Waits for the VMM's answer and takes its one wake-up byte off the port,
+ * and nothing more: after a refusal the host's bytes follow on the port
+ * as serial data. The VMM sends nothing else before it answers and stores
+ * the answer before it sends the byte, so a byte read while the answer
+ * was not yet seen is that wake-up.
+ */
 static uint32_t await_answer(struct ring *r)
 {
 	int until = now_ms() + OFFER_TIMEOUT_MS;
 	uint32_t state;
-	while ((state = load(&r->ctl->vmm_state)) == SV_RING_PENDING && now_ms() < until) {
-		struct pollfd p = { .fd = r->fd, .events = POLLIN };
-		if (poll(&p, 1, 50) > 0 && (p.revents & POLLIN)) {
-			uint8_t c;
-			if (read(r->fd, &c, 1) < 0 && errno != EAGAIN && errno != EINTR)
-				break;
-		}
-	}
+	bool woken = false;
+	while ((state = load(&r->ctl->vmm_state)) == SV_RING_PENDING && now_ms() < until)
+		woken = read_byte(r->fd, 50);
+	if (state != SV_RING_PENDING && !woken)
+		read_byte(r->fd, 1000);
 	return state;
 }
 
