@@ -752,11 +752,12 @@ static void test_nested_checkpoint(void)
 	g_test_message("carried through the agent: %" G_GINT64_FORMAT
 		       " bytes in a write of %.1f ms (L1): at least %.0f KB/s",
 		       carried, write_ms, kb_s);
-	/* 690-820 KB/s through the rings at load 20, 3.4 KB/s through the
-	 * UART: a floor well under the first and far over the second */
+	/* 277-820 KB/s through the rings at load 20-30 (the write also hashes
+	 * and writes), 3.4 KB/s through the UART: a floor well under the
+	 * first and far over the second */
 	if (!ck_serial()) {
 		g_assert_cmpint(carried, >, 0);
-		g_assert_cmpfloat(kb_s, >=, 100.0);
+		g_assert_cmpfloat(kb_s, >=, 50.0);
 	}
 	/* The checkpoint is a second snapvm process driving the kvm backend's
 	 * control socket (host/kvm/control.c): pause, map_ram (the pages came
