@@ -7,7 +7,7 @@
  *
  * Files: main.c (event loop, dispatch, reaping children), init-setup.c
  * (PID 1 duties), image-root.c (a run's root filesystem image, loopback), log.c (messages on the console), small-file.c (reading
- * /proc and /sys entries), channel.c (frame I/O on the port), workloads.c
+ * /proc and /sys entries), channel.c (frame I/O on the port), ring.c (the kvm backend's rings in guest RAM), workloads.c
  * (children: start, forward output), outbuf.c (bounded output buffers),
  * procfs.c (process list), readfile.c (file contents for the host), hold.c
  * (freezing a process while its snapshot is written), restore-pid.c (the
@@ -63,7 +63,11 @@ struct frame {
 };
 
 struct channel;
+struct ring;
 struct channel *channel_open(int fd);
+/* From now on the channel's bytes go through the rings (ring.c); the port
+ * only carries wake-ups. */
+void channel_use_ring(struct channel *ch, struct ring *r);
 /* Frees the channel and closes its fd (the agent itself never needs to). */
 void channel_close(struct channel *ch);
 int channel_fd(const struct channel *ch);
@@ -96,6 +100,21 @@ void channel_send_error(struct channel *ch, uint32_t tag, uint16_t req_type, int
 size_t channel_queued(const struct channel *ch);
 /* Tries for up to timeout_ms to write everything queued (before poweroff). */
 void channel_flush(struct channel *ch, int timeout_ms);
+
+/* ---- ring.c: the kvm backend's fast transport (snapvm/agent-ring.h) ---- */
+/* Offers rings to the VMM on the port fd (before anything else is written
+ * there) and waits for its answer: the rings if accepted, else NULL (the
+ * port stays a serial line; the console says why). */
+struct ring *ring_offer(int fd);
+/* Copies what fits of buf into the ring to the host; the rest must wait
+ * for the port to be readable (the VMM's wake-up). */
+size_t ring_write(struct ring *r, const void *buf, size_t len);
+/* Takes up to cap bytes from the ring from the host. */
+size_t ring_read(struct ring *r, void *buf, size_t cap);
+/* Tells the VMM the ring to the host has new bytes. */
+void ring_doorbell(struct ring *r);
+/* Reads the VMM's wake-ups off the port (they carry nothing). */
+void ring_drain_port(struct ring *r);
 
 /* ---- workloads.c ---- */
 /* Starts argv with envp (NULL: a default environment) in cwd (NULL: "/");

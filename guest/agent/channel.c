@@ -26,6 +26,11 @@
  * so a new host never starts mid-frame. Input that does not parse is
  * skipped up to the next HELLO header: a host (or anything else) writing
  * garbage cannot wedge the agent.
+ *
+ * Under snapvm's KVM VMM the port is an emulated UART (always connected,
+ * a trapped port write per byte): there the VMM usually accepts the
+ * agent's rings (ring.c), and the frames go through them, the port only
+ * carrying doorbells both ways.
  */
 #include <errno.h>
 #include <poll.h>
@@ -62,6 +67,7 @@ struct channel {
 	size_t consumed; /* bytes of the frame last returned, dropped on the next call */
 	struct outframe *head, *tail;
 	size_t queued;
+	struct ring *ring; /* the fast transport, or NULL: the port itself */
 };
 
 static void drop_head(struct channel *ch);
@@ -78,6 +84,11 @@ struct channel *channel_open(int fd)
 	ch->fd = fd;
 	channel_recheck(ch);
 	return ch;
+}
+
+void channel_use_ring(struct channel *ch, struct ring *r)
+{
+	ch->ring = r;
 }
 
 void channel_close(struct channel *ch)
@@ -125,6 +136,8 @@ short channel_poll_events(const struct channel *ch)
 {
 	if (!ch->connected)
 		return 0;
+	if (ch->ring)
+		return POLLIN; /* the VMM's wake-ups: bytes to read, or room */
 	return (ch->queued < OUT_HIGH_WATER ? POLLIN : 0) | (ch->head ? POLLOUT : 0);
 }
 
@@ -162,8 +175,28 @@ static void host_went_away(struct channel *ch)
 	 * channel_next_frame. */
 }
 
+/* What the ring from the host holds, as far as the input buffer takes it
+ * and the output queue is short (the same back-pressure as the port's). */
+static void read_ring(struct channel *ch)
+{
+	if (ch->queued >= OUT_HIGH_WATER)
+		return;
+	if (ch->in_len == IN_CAP) {
+		ch->in_len = 0; /* only garbage fills this much */
+		ch->resync = true;
+	}
+	ch->in_len += ring_read(ch->ring, ch->in + ch->in_len, IN_CAP - ch->in_len);
+}
+
 static void read_input(struct channel *ch)
 {
+	if (ch->ring) {
+		/* drain the wake-ups first: one that comes later is for bytes
+		 * the ring has after this look */
+		ring_drain_port(ch->ring);
+		read_ring(ch);
+		return;
+	}
 	for (;;) {
 		if (ch->in_len == IN_CAP) {
 			/* Only garbage can fill this much: no valid frame is larger. */
@@ -199,8 +232,29 @@ void channel_recheck(struct channel *ch)
 	}
 }
 
+static void write_ring(struct channel *ch)
+{
+	bool wrote = false;
+	while (ch->head) {
+		struct outframe *f = ch->head;
+		size_t n = ring_write(ch->ring, f->data + f->off, f->len - f->off);
+		wrote |= n > 0;
+		f->off += n;
+		ch->queued -= n;
+		if (f->off < f->len)
+			break; /* full: the VMM wakes us when it has taken bytes */
+		drop_head(ch);
+	}
+	if (wrote)
+		ring_doorbell(ch->ring);
+}
+
 static void write_output(struct channel *ch)
 {
+	if (ch->ring) {
+		write_ring(ch);
+		return;
+	}
 	while (ch->head) {
 		struct outframe *f = ch->head;
 		ssize_t n = write(ch->fd, f->data + f->off, f->len - f->off);
@@ -223,7 +277,7 @@ void channel_handle_events(struct channel *ch, short revents)
 		read_input(ch);
 	if (ch->connected && (revents & (POLLHUP | POLLERR)))
 		channel_recheck(ch);
-	if (ch->connected && (revents & POLLOUT))
+	if (ch->connected && (revents & POLLOUT || (ch->ring && revents & POLLIN)))
 		write_output(ch);
 }
 
@@ -279,6 +333,10 @@ bool channel_next_frame(struct channel *ch, struct frame *out)
 		ch->in_len -= ch->consumed;
 		ch->consumed = 0;
 	}
+	/* a ring may hold more than the last look took: no wake-up comes
+	 * for it */
+	if (ch->ring)
+		read_ring(ch);
 	for (;;) {
 		if (ch->resync)
 			resync(ch);
@@ -364,7 +422,7 @@ void channel_send_error(struct channel *ch, uint32_t tag, uint16_t req_type, int
 void channel_flush(struct channel *ch, int timeout_ms)
 {
 	for (int waited = 0; ch->head && ch->connected && waited < timeout_ms; waited += 10) {
-		struct pollfd p = { .fd = ch->fd, .events = POLLOUT };
+		struct pollfd p = { .fd = ch->fd, .events = ch->ring ? POLLIN : POLLOUT };
 		if (poll(&p, 1, 10) > 0)
 			channel_handle_events(ch, p.revents);
 	}

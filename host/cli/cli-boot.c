@@ -50,6 +50,15 @@ int sv_cli_boot(const char *cmd, const SvMachineConfig *config, const char *init
 	sv_agent_client_set_interrupt_fd(ret->agent, interrupt_fd);
 	if (!sv_agent_client_hello(ret->agent, SV_CLI_BOOT_TIMEOUT_MS, &ret->agent_info, &error))
 		goto fail;
+	/* the kvm backend's VMM notes which transport each agent port got
+	 * (host/kvm/agent-ring.c); the agent answers only after both */
+	static const char *const notes[] = { "agent-channel", "agent-control-channel" };
+	for (guint i = 0; i < G_N_ELEMENTS(notes) && verbose; i++) {
+		g_autofree char *path = g_build_filename(m->vm_dir, notes[i], NULL);
+		g_autofree char *text = NULL;
+		if (g_file_get_contents(path, &text, NULL, NULL))
+			sv_cli_verbose(verbose, cmd, "%s", g_strchomp(text));
+	}
 	return 0;
 fail:
 	return sv_cli_end_vm(cmd, m, FALSE, SV_EXIT_FAILURE, g_steal_pointer(&error), verbose);

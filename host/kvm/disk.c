@@ -20,14 +20,7 @@
 /* Guest RAM by guest-physical address, within one region or not at all. */
 static guint8 *map_ram(gpointer data, guint64 gpa, guint64 len)
 {
-	SvVmm *vmm = data;
-	for (guint i = 0; i < vmm->vm.n_regions; i++) {
-		const SvRamRegion *r = &vmm->vm.regions[i];
-		if (gpa >= r->gpa.v && gpa - r->gpa.v <= r->size &&
-		    len <= r->size - (gpa - r->gpa.v))
-			return vmm->vm.ram + r->file_offset + (gpa - r->gpa.v);
-	}
-	return NULL;
+	return sv_kvm_ram_at(data, gpa, len);
 }
 
 static void disk_irq(gpointer data, gboolean level)

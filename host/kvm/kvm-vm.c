@@ -118,6 +118,17 @@ gboolean sv_kvm_vm_ram(SvVmm *vmm, guint64 size, GError **error)
 	return TRUE;
 }
 
+guint8 *sv_kvm_ram_at(SvVmm *vmm, guint64 gpa, guint64 len)
+{
+	for (guint i = 0; i < vmm->vm.n_regions; i++) {
+		const SvRamRegion *r = &vmm->vm.regions[i];
+		if (gpa >= r->gpa.v && gpa - r->gpa.v <= r->size &&
+		    len <= r->size - (gpa - r->gpa.v))
+			return vmm->vm.ram + r->file_offset + (gpa - r->gpa.v);
+	}
+	return NULL;
+}
+
 void sv_kvm_irq_line(SvVmm *vmm, guint irq, guint32 source, gboolean level)
 {
 	g_assert(irq < SV_KVM_IRQ_LINES);

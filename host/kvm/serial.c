@@ -221,6 +221,11 @@ gsize sv_serial_receive(SvSerial *s, const guint8 *buf, gsize len)
 	return n;
 }
 
+gsize sv_serial_rx_pending(const SvSerial *s)
+{
+	return s->rx->len;
+}
+
 void sv_serial_tx_resume(SvSerial *s)
 {
 	if (!s->tx_blocked)

@@ -12,6 +12,8 @@
  *   vcpu.c          vCPU threads, port/MMIO dispatch, pause, registers
  *   serial.c        16550A UARTs: the console, the agent's port and its
  *                   control port
+ *   agent-ring.c    the agent's fast transport: rings in guest RAM, the
+ *                   agent's UARTs their doorbells
  *   control.c       the control protocol, both ends
  *   host-tie.c      ends the VM when the host process that owns it dies
  *
@@ -60,10 +62,23 @@ typedef struct SvHostTie {
 void sv_host_tie_reset(SvHostTie *t);
 void sv_host_tie_feed(SvHostTie *t, const guint8 *buf, gsize len);
 
+/* How a bridge's bytes cross into the guest (agent-ring.c). */
+typedef enum {
+	SV_BRIDGE_SERIAL = 0, /* through the UART, a byte an exit */
+	SV_BRIDGE_AWAIT_RING, /* told the agent to offer a ring: host bytes wait */
+	SV_BRIDGE_RING,	      /* through the rings, the UART a doorbell */
+} SvBridgeMode;
+
+typedef struct SvAgentRing SvAgentRing;
+
 /* One agent channel: a UART bridged to a unix socket. */
 typedef struct SvBridge {
 	SvVmm *vmm;
 	SvSerial *uart;
+	const char *name;  /* "agent", "agent-control": for messages */
+	SvBridgeMode mode; /* devices lock */
+	GByteArray *offer; /* AWAIT_RING: the agent's record so far */
+	SvAgentRing *ring; /* RING: the accepted rings */
 	int listen_fd;
 	int client;	      /* the one connected client, or -1 */
 	GByteArray *to_guest; /* main loop only */
@@ -105,6 +120,8 @@ struct SvVmm {
 	gboolean pause_requested;
 	guint n_parked;
 
+	const char *vm_dir; /* for the agent-channel note (agent-ring.c) */
+
 	/* vCPU threads and devices wake the main loop through this eventfd */
 	int wake_fd;
 	atomic_int end;
@@ -127,6 +144,27 @@ gboolean sv_kvm_vm_ram(SvVmm *vmm, guint64 size, GError **error);
 /* Sets one device's (source bit's) level on an interrupt line; the line is
  * the OR of its sources. Called with the devices lock held. */
 void sv_kvm_irq_line(SvVmm *vmm, guint irq, guint32 source, gboolean level);
+
+/* Guest RAM at [gpa, gpa + len) as one host range, or NULL when that is
+ * not all in one RAM region. */
+guint8 *sv_kvm_ram_at(SvVmm *vmm, guint64 gpa, guint64 len);
+
+/* agent-ring.c: the fast transport (snapvm/agent-ring.h). All with the
+ * devices lock held. */
+#define SV_AGENT_RING_ARG "--fast-channel"
+/* Guest bytes from the UART of a bridge not in SERIAL mode: the agent's
+ * ring offer, or doorbells. FALSE when they are plain serial data after
+ * all (the bridge is SERIAL from now on and *ret_held holds the bytes an
+ * offer had kept back, to pass on before buf). */
+gboolean sv_agent_ring_from_uart(SvBridge *b, const guint8 *buf, gsize len, GByteArray **ret_held);
+/* Moves the agent's bytes from its ring into b->to_host, up to max bytes
+ * there (dropped while no host is connected). */
+void sv_agent_ring_drain(SvBridge *b, gsize max);
+/* Moves b->to_guest into the agent's ring, as far as it fits. */
+void sv_agent_ring_fill(SvBridge *b);
+/* Says on the console log and in <vm_dir>/<name>-channel (which `run
+ * --verbose` prints) which transport a bridge uses. */
+void sv_agent_ring_note(SvBridge *b, const char *what);
 
 /* disk.c: the root filesystem image as a virtio-mmio block device. */
 gboolean sv_kvm_disk_open(SvVmm *vmm, const char *path, GError **error);
@@ -160,6 +198,8 @@ gboolean sv_serial_owns(const SvSerial *s, guint16 port);
 void sv_serial_io(SvSerial *s, guint16 port, gboolean is_write, guint8 *data);
 /* Host bytes for the guest: takes what fits in the receive FIFO. */
 gsize sv_serial_receive(SvSerial *s, const guint8 *buf, gsize len);
+/* Bytes in the receive FIFO the guest has not read yet. */
+gsize sv_serial_rx_pending(const SvSerial *s);
 /* The sink has room again. Devices lock held. */
 void sv_serial_tx_resume(SvSerial *s);
 
