@@ -52,6 +52,8 @@ HOST_PACKAGES=(
 	# snapvm lab's tests: a private Slurm cluster, the HTML report in a
 	# headless browser, the manifest schema
 	slurm-wlm munge chromium python3-jsonschema
+	# iasl: the kvm board's ACPI tables disassembled in test-kvm-acpi
+	acpica-tools
 )
 
 # (No `cmd | grep -q` here: under pipefail, grep -q leaving at its match

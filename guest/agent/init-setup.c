@@ -27,8 +27,8 @@ static void mount_one(const char *src, const char *dir, const char *type, const 
 
 /* The parameters the kernel command line gives module name ("name.key=v"
  * before any "--"), as "key=v ..." for finit_module: what modprobe does,
- * and the kernel does only for built-in code. virtio_mmio.device= is how
- * snapvm's own VMM announces its disk. */
+ * and the kernel does only for built-in code. (snapvm's own VMM announces
+ * its disk in ACPI, which virtio_mmio reads by itself.) */
 static void module_params(const char *name, char *out, size_t cap)
 {
 	char cmdline[4096];

@@ -237,6 +237,25 @@ static void reap_children(void)
 	}
 }
 
+/*
+ * A serial line (the kvm backend's UARTs, a pty by hand) opens cooked:
+ * line editing, echo, XON/XOFF. Frames are binary, so it is made raw at
+ * once, and what arrived before that - mangled by the line discipline,
+ * which can garble a frame header so that it swallows the next frame - is
+ * dropped.
+ * Nothing is lost by that: until a HELLO is answered a host sends only
+ * HELLOs, again every second. (A virtio port is not a tty.)
+ */
+static void make_raw(int fd)
+{
+	struct termios t;
+	if (fd < 0 || !isatty(fd) || tcgetattr(fd, &t) != 0)
+		return;
+	cfmakeraw(&t);
+	tcsetattr(fd, TCSANOW, &t);
+	tcflush(fd, TCIFLUSH);
+}
+
 /* Wake on host connect/disconnect: the port sends SIGIO to its O_ASYNC
  * owner, which signalfd turns into a readable fd. Best effort - when the
  * port is something else (--port on a pty), the slow timer still works. */
@@ -289,6 +308,7 @@ int main(int argc, char **argv)
 		agent_log("cannot open %s: %s", port, strerror(errno));
 		agent_poweroff();
 	}
+	make_raw(fd);
 	/* The control port is optional: the agent still serves port 0 without
 	 * it. Both ports of the device are probed together, so it is there
 	 * by now or never. */
@@ -301,6 +321,7 @@ int main(int argc, char **argv)
 		control_fd = open(control, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		if (control_fd < 0)
 			agent_log("cannot open the control port %s: %s", control, strerror(errno));
+		make_raw(control_fd);
 	} else if (!port_arg) {
 		agent_log("no virtio port named %s: serving %s only", SV_AGENT_CONTROL_PORT_NAME,
 			  SV_AGENT_PORT_NAME);
@@ -317,19 +338,9 @@ int main(int argc, char **argv)
 		agent_poweroff();
 	}
 	int port_fds[2] = { fd, control_fd };
-	for (int i = 0; i < 2; i++) {
-		if (port_fds[i] < 0)
-			continue;
-		if (isatty(port_fds[i])) {
-			/* By hand on a pty or serial line: frames are binary. */
-			struct termios t;
-			if (tcgetattr(port_fds[i], &t) == 0) {
-				cfmakeraw(&t);
-				tcsetattr(port_fds[i], TCSANOW, &t);
-			}
-		}
-		watch_port(port_fds[i]);
-	}
+	for (int i = 0; i < 2; i++)
+		if (port_fds[i] >= 0)
+			watch_port(port_fds[i]);
 	struct channel *ch = main_ch = channel_open(fd);
 	if (control_fd >= 0)
 		control_ch = channel_open(control_fd);

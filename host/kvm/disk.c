@@ -2,9 +2,9 @@
 /*
  * disk.c - the VMM's one disk: a run's root filesystem image as a
  * read-only virtio-blk device on virtio-mmio, at the board's place for it
- * (SvKvmBoard.virtio_mmio_base/irq); the guest learns of it from
- * `virtio_mmio.device=` on its command line, which the agent passes to the
- * virtio_mmio module as modprobe would.
+ * (SvKvmBoard.virtio_mmio_base/irq). The board tells the guest where it
+ * is (SvKvmVm.mmio: x86_64's ACPI DSDT), and the guest's virtio_mmio
+ * module binds to it when the agent loads it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,14 +45,13 @@ gboolean sv_kvm_disk_open(SvVmm *vmm, const char *path, GError **error)
 	}
 	SvVirtioMem mem = { .map = map_ram, .data = vmm };
 	vmm->disk = sv_virtio_blk_new(vmm->disk_fd, &mem, disk_irq, vmm, error);
-	return vmm->disk != NULL;
-}
-
-char *sv_kvm_disk_cmdline(const SvVmm *vmm)
-{
-	return g_strdup_printf("virtio_mmio.device=0x%x@0x%" G_GINT64_MODIFIER "x:%u",
-			       SV_VIRTIO_MMIO_SIZE, vmm->board->virtio_mmio_base,
-			       vmm->board->virtio_mmio_irq);
+	if (!vmm->disk)
+		return FALSE;
+	g_assert(vmm->vm.n_mmio < SV_KVM_MMIO_DEVICES_MAX);
+	vmm->vm.mmio[vmm->vm.n_mmio++] = (SvKvmMmioDevice){ .base = vmm->board->virtio_mmio_base,
+							    .size = SV_VIRTIO_MMIO_SIZE,
+							    .irq = vmm->board->virtio_mmio_irq };
+	return TRUE;
 }
 
 gboolean sv_kvm_disk_mmio(SvVmm *vmm, guint64 gpa, guint8 *data, guint32 len, gboolean is_write)

@@ -286,26 +286,16 @@ static gboolean portable_cpu(const SvMachineConfig *config)
 	return !config->cpu_model || !strcmp(config->cpu_model, config->arch->qemu->default_cpu);
 }
 
-/* The VMM's disk is a virtio-mmio device the guest learns of from
- * virtio_mmio.device= on its command line, which a kernel reads only when
- * built with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES (Debian's 6.1 is not). */
+/* The VMM's disk is a virtio-mmio device the board describes to the guest
+ * (x86_64: in its ACPI DSDT), at the board's place for one. */
 static gboolean disk_possible(const SvMachineConfig *config, GError **error)
 {
-	g_autofree char *kconfig = config->image_dir
-					   ? g_build_filename(config->image_dir, "config", NULL)
-					   : NULL;
-	g_autofree char *text = NULL;
-	gboolean cmdline_devices = kconfig && g_file_get_contents(kconfig, &text, NULL, NULL) &&
-				   strstr(text, "\nCONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y\n") != NULL;
-	if (!config->arch->kvm->virtio_mmio_base || !cmdline_devices) {
+	if (!config->arch->kvm->virtio_mmio_base) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
 			    "--accel kvm cannot give this guest its root filesystem image "
-			    "(--image NAME): %s; use --accel tcg",
-			    !cmdline_devices
-				    ? "the guest kernel is built without "
-				      "CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES, so it cannot find the "
-				      "KVM VMM's virtio-mmio disk"
-				    : "the KVM VMM's board has no place for a disk");
+			    "(--image NAME): the KVM VMM's %s board has no place for a disk; use "
+			    "--accel tcg",
+			    config->arch->name);
 		return FALSE;
 	}
 	return TRUE;

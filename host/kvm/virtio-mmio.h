@@ -2,8 +2,8 @@
 /*
  * virtio-mmio.h - the virtio-mmio transport (virtio 1.x, register layout
  * version 2) with split virtqueues, for devices of snapvm's KVM VMM. The
- * guest finds a device through `virtio_mmio.device=SIZE@BASE:IRQ` on its
- * command line. No indirect descriptors and no event index are offered,
+ * guest finds a device through the board's firmware tables (x86_64: the
+ * ACPI DSDT, arch/x86_64/kvm/acpi.c). No indirect descriptors and no event index are offered,
  * so a queue is a descriptor table, an available ring and a used ring.
  *
  * Guest memory is reached through SvVirtioMem (bounds-checked by whoever

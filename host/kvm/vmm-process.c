@@ -93,13 +93,13 @@ static int listen_unix(const char *path, GError **error)
 static char *kernel_cmdline(const SvVmm *vmm, const SvMachineConfig *config)
 {
 	const SvKvmBoard *b = vmm->board;
-	g_autofree char *disk = vmm->disk ? sv_kvm_disk_cmdline(vmm) : NULL;
 	/* The board's parameters, then after "--" the agent's own arguments:
-	 * its channels are the board's UARTs. */
-	return g_strdup_printf("console=%s %s quiet panic=-1 %s%s%s%s%s -- "
+	 * its channels are the board's UARTs. (The disk needs none: the board
+	 * describes it in its firmware tables.) */
+	return g_strdup_printf("console=%s %s quiet panic=-1 %s%s%s -- "
 			       "--port /dev/%s --control-port /dev/%s%s",
-			       b->console.tty, b->cmdline, b->board_cmdline, disk ? " " : "",
-			       disk ? disk : "", config->cmdline_extra ? " " : "",
+			       b->console.tty, b->cmdline, b->board_cmdline,
+			       config->cmdline_extra ? " " : "",
 			       config->cmdline_extra ? config->cmdline_extra : "", b->agent.tty,
 			       b->agent_control.tty,
 			       vmm->agent.mode == SV_BRIDGE_AWAIT_RING ? " " SV_AGENT_RING_ARG

@@ -166,10 +166,9 @@ void sv_agent_ring_fill(SvBridge *b);
  * --verbose` prints) which transport a bridge uses. */
 void sv_agent_ring_note(SvBridge *b, const char *what);
 
-/* disk.c: the root filesystem image as a virtio-mmio block device. */
+/* disk.c: the root filesystem image as a virtio-mmio block device, added
+ * to vm.mmio for the board to describe. */
 gboolean sv_kvm_disk_open(SvVmm *vmm, const char *path, GError **error);
-/* Its virtio_mmio.device= kernel parameter. */
-char *sv_kvm_disk_cmdline(const SvVmm *vmm);
 /* A vCPU's MMIO access: TRUE if it was the disk's (served). */
 gboolean sv_kvm_disk_mmio(SvVmm *vmm, guint64 gpa, guint8 *data, guint32 len, gboolean is_write);
 

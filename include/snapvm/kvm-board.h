@@ -23,6 +23,17 @@
 
 G_BEGIN_DECLS
 
+/* A virtio-mmio device the VMM put on the board (a run's disk): its
+ * register window and interrupt line, which the board describes to the
+ * guest (x86_64: in its ACPI DSDT, arch/x86_64/kvm/acpi.c). */
+typedef struct SvKvmMmioDevice {
+	guint64 base;
+	guint32 size;
+	guint irq;
+} SvKvmMmioDevice;
+
+#define SV_KVM_MMIO_DEVICES_MAX 8
+
 /* The VM a board builds on, owned by host/kvm/. */
 typedef struct SvKvmVm {
 	int kvm_fd; /* /dev/kvm */
@@ -34,6 +45,9 @@ typedef struct SvKvmVm {
 	guint64 ram_size;
 	SvRamRegion regions[SV_RAM_REGIONS_MAX];
 	guint n_regions;
+	/* the VMM's virtio-mmio devices, set before the board's load */
+	SvKvmMmioDevice mmio[SV_KVM_MMIO_DEVICES_MAX];
+	guint n_mmio;
 	/* the board's own state for this VM (setup_vm makes it); it lives as
 	 * long as the VMM process */
 	gpointer board_data;
@@ -74,7 +88,8 @@ typedef struct SvKvmBoard {
 	/* Where a virtio-mmio device goes (the disk of a run with a root
 	 * filesystem image): its register window's guest-physical address,
 	 * outside RAM and the board's own devices, and its interrupt line
-	 * (< SV_KVM_IRQ_LINES, not a UART's). Base 0: no place for one. */
+	 * (< SV_KVM_IRQ_LINES, not a UART's). Base 0: no place for one. The
+	 * board's load tells the guest of every device in SvKvmVm.mmio. */
 	guint64 virtio_mmio_base;
 	guint virtio_mmio_irq;
 
@@ -86,7 +101,8 @@ typedef struct SvKvmBoard {
 	 * controllers, timers) and vm->board_data. */
 	gboolean (*setup_vm)(SvKvmVm *vm, GError **error);
 	/* With RAM in place: loads the kernel and initrd, passes cmdline, and
-	 * writes what the guest finds its hardware through. */
+	 * writes what the guest finds its hardware through (vm->mmio
+	 * included). */
 	gboolean (*load)(SvKvmVm *vm, const char *kernel, const char *initrd, const char *cmdline,
 			 GError **error);
 	/* Each new vCPU, in index order (0 boots): its CPU model and, for the

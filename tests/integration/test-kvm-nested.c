@@ -16,8 +16,13 @@
  *               and is verified and checked here by the host's reader;
  *   host-loss   a `snapvm run` SIGKILLed mid-run: its VMM must stop the VM
  *               on its own (host/kvm/host-tie.c);
- * and the host then restores the snapshot under TCG (`snapvm restore
- * --accel tcg`): its output must carry on the uninterrupted run's -
+ *   image       a root filesystem image (python3-minimal, small enough for
+ *               L1's initramfs) on the VMM's virtio-mmio disk, which the
+ *               guest finds through the board's ACPI tables: `run --image`
+ *               of python3, then a python3 loop checkpointed (--kill) and
+ *               sent out like the first snapshot;
+ * and the host then restores both snapshots under TCG (`snapvm restore
+ * --accel tcg`): their output must carry on the uninterrupted runs' -
  * cross-accelerator portability. One L1 run for all of it; the figures
  * (L1 time per step, checkpoint pause) are in the test log. Suite
  * integration-kvm-nested.
@@ -29,6 +34,7 @@
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -140,6 +146,8 @@ typedef struct {
 	char *console;	/* L1's console, "\r" removed */
 	char *snapshot; /* the file L1 sent out, NULL if none */
 	double l1_s;
+	char *image_snapshot; /* the image workload's, NULL if none */
+	char *image_skip;     /* why L1 had no image, NULL if it had */
 } L1Result;
 
 static L1Result *l1;
@@ -152,9 +160,11 @@ static gboolean ck_serial(void)
 	return !g_strcmp0(g_getenv("SNAPVM_TEST_NESTED_CK_CHANNEL"), "serial");
 }
 
+static char *image_job(void);
+
 static char *job_script(void)
 {
-	return g_strdup_printf(
+	g_autofree char *base = g_strdup_printf(
 		"#!/bin/sh\n"
 		"up() { cut -d' ' -f1 /proc/uptime; }\n"
 		/* the heartbeat run_l1 watches for: an L1 that stops printing
@@ -221,6 +231,8 @@ static char *job_script(void)
 		"echo \"=== T end $(up)\"\n",
 		HEARTBEAT_S, STEP_BOOT_S, ck_serial() ? "SNAPVM_KVM_AGENT_CHANNEL=serial " : "",
 		STEP_BOOT_S, CK_STEPS, CK_INTERVAL_MS, STEP_PS_S, STEP_CHECKPOINT_S);
+	g_autofree char *image = image_job();
+	return g_strconcat(base, image, NULL);
 }
 
 /* The rest of the line after the L1 job's "=== KEY ", or NULL. */
@@ -259,26 +271,35 @@ static JsonNode *rc_json(const char *key, int *ret_rc)
 	return json_node_copy(json_parser_get_root(p));
 }
 
-/* L1's second serial port: "SNAPVM-FILE SIZE\n" then the bytes. */
-static char *extract_snapshot(const char *port_file, const char *out)
+/* L1's second serial port: files one after the other, each "TAG SIZE\n"
+ * then the bytes; the one tagged tag goes to out. */
+static char *extract_snapshot(const char *port_file, const char *tag, const char *out)
 {
 	g_autofree char *data = NULL;
 	gsize len = 0;
-	if (!g_file_get_contents(port_file, &data, &len, NULL) ||
-	    !g_str_has_prefix(data, "SNAPVM-FILE "))
+	if (!g_file_get_contents(port_file, &data, &len, NULL))
 		return NULL;
-	char *end = NULL;
-	guint64 size = g_ascii_strtoull(data + strlen("SNAPVM-FILE "), &end, 10);
-	if (*end != '\n' || size == 0 || size > len - (gsize)(end + 1 - data)) {
-		g_test_message("L1 sent %" G_GSIZE_FORMAT " bytes on its second port, "
-			       "not a whole snapshot of %" G_GUINT64_FORMAT,
-			       len, size);
-		return NULL;
+	for (gsize at = 0; at < len;) {
+		const char *head = data + at;
+		const char *space = memchr(head, ' ', len - at);
+		char *end = NULL;
+		guint64 size = space ? g_ascii_strtoull(space + 1, &end, 10) : 0;
+		if (!space || !end || end >= data + len || *end != '\n' || size == 0 ||
+		    size > len - (gsize)(end + 1 - data)) {
+			g_test_message("L1 sent %" G_GSIZE_FORMAT " bytes on its second port; "
+				       "at %" G_GSIZE_FORMAT " not a whole file",
+				       len, at);
+			return NULL;
+		}
+		if ((gsize)(space - head) == strlen(tag) && !memcmp(head, tag, strlen(tag))) {
+			g_autoptr(GError) error = NULL;
+			g_file_set_contents(out, end + 1, (gssize)size, &error);
+			g_assert_no_error(error);
+			return g_strdup(out);
+		}
+		at = (gsize)(end + 1 - data) + size;
 	}
-	g_autoptr(GError) error = NULL;
-	g_file_set_contents(out, end + 1, (gssize)size, &error);
-	g_assert_no_error(error);
-	return g_strdup(out);
+	return NULL;
 }
 
 static char *image_dir(void)
@@ -495,6 +516,94 @@ static L1Outcome run_l1(const char **argv, const char *monitor, const char *log,
 	return outcome;
 }
 
+/* ---- the image case ---------------------------------------------------
+ * A root filesystem image on the kvm backend's disk. python3-minimal is
+ * the smallest image that runs real Python (about 40 MB of ext4): it goes
+ * into L1's initramfs whole, under /rootfs/KEY, and the job links it into
+ * L1's snapvm cache. */
+#define IMAGE_NAME "snapvm-test-pymin-x86_64"
+#define IMAGE_PACKAGES "python3-minimal"
+#define IMAGE_FILE_TAG "SNAPVM-IMAGE-FILE"
+/* the python3 loop checkpointed in L1: "i i*i%97" per step */
+#define IMAGE_STEPS 600
+#define IMAGE_INTERVAL_S "0.05"
+#define IMAGE_HELLO "print('hello from python', 6 * 7)"
+
+static char *image_job(void)
+{
+	return g_strdup_printf(
+		"if [ -d /rootfs ]; then\n"
+		"  key=$(ls /rootfs)\n"
+		"  mkdir -p /tmp/cache/images/x86_64 /tmp/cache/rootfs/x86_64 /tmp/cache/rootfs/names\n"
+		"  ln -sfn /l2 /tmp/cache/images/x86_64/current\n"
+		"  ln -s /rootfs/$key /tmp/cache/rootfs/x86_64/$key\n"
+		"  ln -s /tmp/cache/rootfs/x86_64/$key /tmp/cache/rootfs/names/%s\n"
+		/* boot to output and exit, the minimal image then the python one */
+		"  t0=$(up)\n"
+		"  timeout -s KILL %d snapvm run --accel kvm --image /l2 -- /workload/counter 1 0 "
+		">/dev/null 2>&1\n"
+		"  t1=$(up)\n"
+		"  timeout -s KILL %d snapvm run --accel kvm --image %s -- python3 -c \"%s\" "
+		">/tmp/img.out 2>/tmp/img.err\n"
+		"  echo \"=== IMAGERUN rc=$? $t0 $t1 $(up) $(tr '\\n' '|' </tmp/img.out)\"\n"
+		"  cat /tmp/img.err\n"
+		"  [ -s /tmp/img.err ] && cat /tmp/state/logs/*.console.log 2>/dev/null | tail -30\n"
+		/* checkpoint of a python3 loop, killed, sent out after the first file */
+		"  timeout -s KILL %d snapvm run --accel kvm --detach --json --name ick --image %s -- "
+		"python3 -c 'import time\nfor i in range(%d):\n print(i, i * i %% 97, flush=True)\n "
+		"time.sleep(%s)' >/tmp/ick.json 2>/tmp/ick.err\n"
+		"  echo \"=== IMAGECKRUN rc=$? $(tr -d '\\n' </tmp/ick.json)\"\n"
+		"  cat /tmp/ick.err\n"
+		"  ipid=$(sed -n 's/.*\"pid\" *: *\\([0-9]*\\).*/\\1/p' /tmp/ick.json)\n"
+		"  sleep 2\n"
+		"  timeout -s KILL %d snapvm checkpoint ick --pid \"$ipid\" -o /img.svs --kill --json "
+		">/tmp/icp.json 2>/tmp/icp.err\n"
+		"  echo \"=== IMAGECHECKPOINT rc=$? $(tr -d '\\n' </tmp/icp.json)\"\n"
+		"  cat /tmp/icp.err\n"
+		"  snapvm stop ick >/dev/null 2>&1\n"
+		"  if [ -f /img.svs ]; then\n"
+		"    stty -F /dev/ttyS1 raw -echo clocal\n"
+		"    { echo \"%s $(stat -c %%s /img.svs)\"; cat /img.svs; } >/dev/ttyS1\n"
+		"  fi\n"
+		"  echo \"=== T image-end $(up)\"\n"
+		"fi\n",
+		IMAGE_NAME, STEP_BOOT_S, STEP_BOOT_S, IMAGE_NAME, IMAGE_HELLO, STEP_BOOT_S,
+		IMAGE_NAME, IMAGE_STEPS, IMAGE_INTERVAL_S, STEP_CHECKPOINT_S, IMAGE_FILE_TAG);
+}
+
+/* Builds (or finds cached) the small image on the host and adds its
+ * files to L1's initramfs (build: build-l1-image.sh's arguments); NULL,
+ * or why L1 has no image. */
+static char *add_image_for_l1(GPtrArray *build)
+{
+	const char *args[] = { "image",	   "build",	 "--arch",	 "x86_64", "--name",
+			       IMAGE_NAME, "--packages", IMAGE_PACKAGES, NULL };
+	gint64 t0 = g_get_monotonic_time();
+	g_auto(SvTestCmd) r = sv_test_snapvm(args);
+	if (r.status != 0)
+		return g_strdup_printf("snapvm image build --packages %s failed (%s): no image "
+				       "case in L1",
+				       IMAGE_PACKAGES, g_strstrip(r.err));
+	g_test_message("image %s (cold or cached): %.1f s", IMAGE_NAME,
+		       (g_get_monotonic_time() - t0) / 1e6);
+	const char *cache = g_getenv("SNAPVM_CACHE_DIR");
+	g_autofree char *cache_dir = cache ? g_strdup(cache)
+					   : g_build_filename(g_get_home_dir(), ".cache", "snapvm",
+							      NULL);
+	g_autofree char *link = g_build_filename(cache_dir, "rootfs", "names", IMAGE_NAME, NULL);
+	g_autofree char *dir = realpath(link, NULL);
+	g_assert_nonnull(dir);
+	g_autofree char *key = g_path_get_basename(dir);
+	static const char *const files[] = { "manifest.json", "files.tsv", "modules.cpio",
+					     "rootfs.ext4" };
+	for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
+		g_ptr_array_add(build, g_strdup("--add"));
+		g_ptr_array_add(build, g_strdup_printf("%s/%s=/rootfs/%s/%s", dir, files[i], key,
+						       files[i]));
+	}
+	return NULL;
+}
+
 /* Builds the L1 initramfs and runs L1 once; the tests below read what it
  * left. */
 static void test_nested_boot(void)
@@ -522,11 +631,16 @@ static void test_nested_boot(void)
 	g_autofree char *builder = source_path("images/build-l1-image.sh");
 	g_autofree char *add_job = g_strdup_printf("%s=/job.sh", job);
 	g_autofree char *add_counter = g_strdup_printf("%s=/workload/counter", counter);
-	const char *build[] = { builder, "--snapvm", snapvm,  "--out", cpio,	    "--image",
-				image,	 "--add",    add_job, "--add", add_counter, NULL };
+	const char *build_args[] = { builder, "--snapvm", snapvm,  "--out", cpio,	 "--image",
+				     image,   "--add",	  add_job, "--add", add_counter, NULL };
+	g_autoptr(GPtrArray) build = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; build_args[i]; i++)
+		g_ptr_array_add(build, g_strdup(build_args[i]));
+	l1->image_skip = add_image_for_l1(build);
+	g_ptr_array_add(build, NULL);
 	int status = 0;
-	g_assert_true(g_spawn_sync(NULL, (char **)build, NULL, 0, NULL, NULL, NULL, NULL, &status,
-				   &error));
+	g_assert_true(g_spawn_sync(NULL, (char **)build->pdata, NULL, 0, NULL, NULL, NULL, NULL,
+				   &status, &error));
 	g_assert_no_error(error);
 	g_assert_true(g_spawn_check_wait_status(status, &error));
 	g_assert_no_error(error);
@@ -593,7 +707,9 @@ static void test_nested_boot(void)
 	}
 	l1->console = g_steal_pointer(&text);
 	g_autofree char *snap = g_build_filename(l1->tmp, "from-l1.svs", NULL);
-	l1->snapshot = extract_snapshot(port2, snap);
+	l1->snapshot = extract_snapshot(port2, "SNAPVM-FILE", snap);
+	g_autofree char *image_snap = g_build_filename(l1->tmp, "image-from-l1.svs", NULL);
+	l1->image_snapshot = extract_snapshot(port2, IMAGE_FILE_TAG, image_snap);
 	g_unlink(job);
 	g_unlink(cpio);
 	g_unlink(port2);
@@ -869,11 +985,11 @@ static void assert_continuation(const char *restored, const char *native)
 }
 
 /*
- * Cross-accelerator portability: the snapshot taken under KVM in L1,
+ * Cross-accelerator portability: a snapshot taken under KVM in L1,
  * restored here under TCG (`snapvm restore --accel tcg`); its output must
- * carry on the uninterrupted run's, with the same exit status.
+ * carry on the uninterrupted run's (native), with the same exit status.
  */
-static void restore_on_host_and_compare(const char *snapshot)
+static void restore_on_host_and_compare(const char *snapshot, const char *native)
 {
 	g_autofree char *snapvm = sv_test_build_path("host/snapvm");
 	g_autofree char *timeout = g_strdup_printf("%d", RESTORE_TIMEOUT_S);
@@ -889,10 +1005,6 @@ static void restore_on_host_and_compare(const char *snapshot)
 	g_test_message("snapvm restore --accel tcg: %.1f s", (g_get_monotonic_time() - t0) / 1e6);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		g_test_message("snapvm restore: status 0x%x, stderr:\n%s", status, err);
-	g_autofree char *counter = sv_test_workload("counter", "x86_64");
-	g_autofree char *steps = g_strdup_printf("%d", CK_STEPS);
-	const char *native_argv[] = { counter, steps, "0", NULL };
-	g_autofree char *native = sv_test_host_output(native_argv);
 	assert_continuation(out, native);
 	g_assert_true(WIFEXITED(status));
 	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
@@ -906,7 +1018,78 @@ static void test_nested_restore_tcg(void)
 		g_test_skip("no snapshot came out of L1 (see /kvm/nested/checkpoint)");
 		return;
 	}
-	restore_on_host_and_compare(l1->snapshot);
+	g_autofree char *counter = sv_test_workload("counter", "x86_64");
+	g_autofree char *steps = g_strdup_printf("%d", CK_STEPS);
+	const char *native_argv[] = { counter, steps, "0", NULL };
+	g_autofree char *native = sv_test_host_output(native_argv);
+	restore_on_host_and_compare(l1->snapshot, native);
+}
+
+static gboolean need_image(void)
+{
+	if (!need_l1())
+		return FALSE;
+	if (l1->image_skip)
+		g_test_skip(l1->image_skip);
+	return !l1->image_skip;
+}
+
+/* The python3 image on the kvm backend: `run --image` printed what python3
+ * prints; the boot-to-exit figures beside the minimal image's. */
+static void test_nested_image_run(void)
+{
+	if (!need_image())
+		return;
+	g_autofree char *line = NULL;
+	if (!job_line("IMAGERUN", &line))
+		g_test_message("L1 console:\n%s", l1->console);
+	g_assert_nonnull(line);
+	/* "rc=N T0 T1 T2 OUTPUT" */
+	g_auto(GStrv) f = g_strsplit(line, " ", 5);
+	g_assert_cmpuint(g_strv_length(f), ==, 5);
+	if (strcmp(f[0], "rc=0") != 0)
+		g_test_message("L1 console:\n%s", l1->console);
+	g_assert_cmpstr(f[0], ==, "rc=0");
+	g_assert_cmpstr(f[4], ==, "hello from python 42|");
+	double t0 = g_ascii_strtod(f[1], NULL), t1 = g_ascii_strtod(f[2], NULL),
+	       t2 = g_ascii_strtod(f[3], NULL);
+	g_test_message("snapvm run under nested KVM, boot to exit (L1 s): minimal image %.1f, "
+		       "python3 image %.1f",
+		       t1 - t0, t2 - t1);
+}
+
+/* "i i*i%97" for each step of the image workload, as python3 prints it. */
+static char *image_expected(void)
+{
+	GString *s = g_string_new(NULL);
+	for (int i = 0; i < IMAGE_STEPS; i++)
+		g_string_append_printf(s, "%d %d\n", i, i * i % 97);
+	return g_string_free(s, FALSE);
+}
+
+/* The python3 loop checkpointed under KVM in L1 and restored here under
+ * TCG on the same image (found in the host's cache by its sha256). */
+static void test_nested_image_restore_tcg(void)
+{
+	if (!need_image())
+		return;
+	int rc;
+	g_autoptr(JsonNode) run = rc_json("IMAGECKRUN", &rc);
+	g_autoptr(JsonNode) cp = rc_json("IMAGECHECKPOINT", &rc);
+	if (rc != 0 || !cp || !l1->image_snapshot)
+		g_test_message("L1 console:\n%s", l1->console);
+	g_assert_nonnull(run);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_nonnull(cp);
+	JsonObject *c = json_node_get_object(cp);
+	g_test_message("image checkpoint under nested KVM (L1 ms): pause %.1f, total %.1f; "
+		       "%" G_GINT64_FORMAT " bytes",
+		       json_object_get_double_member(c, "pause_ms"),
+		       json_object_get_double_member(c, "total_ms"),
+		       json_object_get_int_member(c, "file_size"));
+	g_assert_nonnull(l1->image_snapshot);
+	g_autofree char *expected = image_expected();
+	restore_on_host_and_compare(l1->image_snapshot, expected);
 }
 
 int main(int argc, char **argv)
@@ -919,10 +1102,14 @@ int main(int argc, char **argv)
 	g_test_add_func("/kvm/nested/checkpoint", test_nested_checkpoint);
 	g_test_add_func("/kvm/nested/host-loss", test_nested_host_loss);
 	g_test_add_func("/kvm/nested/restore-tcg", test_nested_restore_tcg);
+	g_test_add_func("/kvm/nested/image-run", test_nested_image_run);
+	g_test_add_func("/kvm/nested/image-restore-tcg", test_nested_image_restore_tcg);
 	int r = g_test_run();
 	if (l1 && r == 0) {
 		if (l1->snapshot)
 			g_unlink(l1->snapshot);
+		if (l1->image_snapshot)
+			g_unlink(l1->image_snapshot);
 		g_autofree char *log = g_build_filename(l1->tmp, "l1.log", NULL);
 		g_unlink(log);
 		g_rmdir(l1->tmp);

@@ -13,7 +13,8 @@
  *
  * Low memory used here, all below the kernel's 16 MiB load address:
  *   0x6000 start info, 0x6040 module list, 0x6100 memory map,
- *   0x7000 command line, 0x9fc00 MP table (mptable.c).
+ *   0x7000 command line, 0x9fc00 MP table (mptable.c), 0xe0000 ACPI
+ *   tables (acpi.c; the start info's rsdp_paddr points there).
  * The initrd goes at the top of the RAM below 4 GiB, as QEMU puts it.
  */
 #include <elf.h>
@@ -169,8 +170,8 @@ static guint build_memmap(const SvKvmVm *vm, struct hvm_memmap_table_entry *m)
 }
 
 gboolean sv_x86_kvm_boot_load(const SvKvmVm *vm, const char *kernel, const char *initrd,
-			      const char *cmdline, guint32 *ret_entry, guint32 *ret_start_info,
-			      GError **error)
+			      const char *cmdline, guint32 rsdp, guint32 *ret_entry,
+			      guint32 *ret_start_info, GError **error)
 {
 	guint64 kernel_end = 0;
 	if (!load_elf(vm, kernel, &kernel_end, ret_entry, error))
@@ -210,6 +211,7 @@ gboolean sv_x86_kvm_boot_load(const SvKvmVm *vm, const char *kernel, const char 
 		.nr_modules = 1,
 		.modlist_paddr = MODLIST_ADDR,
 		.cmdline_paddr = CMDLINE_ADDR,
+		.rsdp_paddr = rsdp,
 		.memmap_paddr = MEMMAP_ADDR,
 		.memmap_entries = n_map,
 	};

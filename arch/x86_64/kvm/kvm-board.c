@@ -2,8 +2,9 @@
 /*
  * kvm-board.c - the x86_64 board of the kvm backend: a PC without firmware
  * or PCI. KVM's in-kernel PIC, IOAPIC, LAPICs and PIT; three of the PC's
- * four legacy UARTs; the kernel entered through its PVH note with an MP
- * table for the vCPUs (no ACPI); the reset lines of the keyboard
+ * four legacy UARTs; the kernel entered through its PVH note with ACPI
+ * tables for the vCPUs and the virtio-mmio devices (and an MP table for
+ * acpi=off); the reset lines of the keyboard
  * controller and of port 0xcf9.
  */
 #include <errno.h>
@@ -87,9 +88,10 @@ static gboolean pc_load(SvKvmVm *vm, const char *kernel, const char *initrd, con
 			GError **error)
 {
 	PcState *pc = vm->board_data;
-	return sv_x86_kvm_boot_load(vm, kernel, initrd, cmdline, &pc->entry, &pc->start_info,
-				    error) &&
-	       sv_x86_kvm_mptable_write(vm, error);
+	guint32 rsdp = 0;
+	return sv_x86_kvm_mptable_write(vm, error) && sv_x86_kvm_acpi_write(vm, &rsdp, error) &&
+	       sv_x86_kvm_boot_load(vm, kernel, initrd, cmdline, rsdp, &pc->entry, &pc->start_info,
+				    error);
 }
 
 /*
@@ -148,10 +150,7 @@ const SvKvmBoard sv_x86_64_kvm_board = {
 	.ram_layout = sv_x86_pc_ram_layout,
 	/*
 	 * The PC's COM1-3, at the ports and IRQs Linux's 8250 driver probes
-	 * without any firmware table. The guest kernel (Debian's) cannot be
-	 * told about a virtio-mmio device without ACPI (no
-	 * CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES), so the agent's channels are
-	 * UARTs. COM1 and COM3 share IRQ 4, as on a PC.
+	 * without any firmware table; COM1 and COM3 share IRQ 4, as on a PC.
 	 */
 	.console = { .port = 0x3f8, .irq = 4, .tty = "ttyS0" },
 	.agent = { .port = 0x2f8, .irq = 3, .tty = "ttyS1" },
@@ -165,7 +164,8 @@ const SvKvmBoard sv_x86_64_kvm_board = {
 	 * (the guest's wall clock starts at the epoch either way). */
 	.board_cmdline = "reboot=k pci=off initcall_blacklist=cmos_init",
 	/* just above the most RAM the pc layout puts below 4 GiB; ISA IRQ 5,
-	 * which the MP table routes (mptable.c) and no UART uses */
+	 * which the MADT and the MP table route and no UART uses; the DSDT
+	 * declares it (acpi.c) */
 	.virtio_mmio_base = 0xe0000000ull,
 	.virtio_mmio_irq = 5,
 	.offers_cpu_model = pc_offers_cpu_model,

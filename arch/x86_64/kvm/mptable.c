@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mptable.c - an Intel MultiProcessor Specification 1.4 table: how a guest
- * without ACPI (PVH boot gives none) finds its vCPUs, the IOAPIC and how
- * ISA interrupts reach it.
+ * without ACPI (acpi=off; otherwise the MADT, acpi.c, says the same and
+ * Linux reads that) finds its vCPUs, the IOAPIC and how ISA interrupts
+ * reach it. The checksum is ACPI's (the same sum).
  *
  * Linux scans the last KiB of base memory for the floating pointer
  * (arch/x86/kernel/mpparse.c smp_scan_config); the config table follows
@@ -12,12 +13,11 @@
 #include <string.h>
 
 #include "arch/x86_64/kvm/x86-kvm.h"
+#include "base/acpi-table.h"
 #include "base/errors.h"
 
 #define MP_ADDR 0x9fc00u
 #define MP_SPACE 1024u
-#define LAPIC_ADDR 0xfee00000u
-#define IOAPIC_ADDR 0xfec00000u
 
 #pragma pack(push, 1)
 struct mpf {
@@ -57,14 +57,6 @@ struct mpc_intsrc {
 
 enum { MP_CPU = 0, MP_BUS = 1, MP_IOAPIC = 2, MP_INTSRC = 3, MP_LINTSRC = 4 };
 enum { MP_INT = 0, MP_NMI = 1, MP_EXTINT = 3 };
-
-static guint8 checksum(const guint8 *p, gsize n)
-{
-	guint8 sum = 0;
-	for (gsize i = 0; i < n; i++)
-		sum += p[i];
-	return (guint8)-sum;
-}
 
 gboolean sv_x86_kvm_mptable_build(guint8 *base, gsize space, guint32 gpa, guint n_vcpus,
 				  GError **error)
@@ -106,7 +98,7 @@ gboolean sv_x86_kvm_mptable_build(guint8 *base, gsize space, guint32 gpa, guint 
 				 .apicid = ioapic_id,
 				 .apicver = 0x11,
 				 .flags = 1,
-				 .addr = IOAPIC_ADDR };
+				 .addr = SV_X86_IOAPIC_ADDR };
 	memcpy(p, &io, sizeof(io));
 	p += sizeof(io);
 	count += 2;
@@ -138,14 +130,14 @@ gboolean sv_x86_kvm_mptable_build(guint8 *base, gsize space, guint32 gpa, guint 
 	memcpy(h->oem, "SNAPVM  ", 8);
 	memcpy(h->product, "KVM         ", 12);
 	h->count = count;
-	h->lapic = LAPIC_ADDR;
-	h->checksum = checksum((guint8 *)h, h->length);
+	h->lapic = SV_X86_LAPIC_ADDR;
+	h->checksum = sv_acpi_checksum((guint8 *)h, h->length);
 
 	memcpy(mpf->signature, "_MP_", 4);
 	mpf->physptr = gpa + (guint32)sizeof(*mpf);
 	mpf->length = 1; /* 16-byte units */
 	mpf->spec = 4;
-	mpf->checksum = checksum((guint8 *)mpf, sizeof(*mpf));
+	mpf->checksum = sv_acpi_checksum((guint8 *)mpf, sizeof(*mpf));
 	return TRUE;
 }
 
