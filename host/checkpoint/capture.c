@@ -173,13 +173,25 @@ typedef struct {
 	gboolean split_dirty; /* runs apart by their soft-dirty bits */
 	gboolean vma_dirty;   /* VM_SOFTDIRTY: every page counts as written */
 	gboolean tracked;
+	/* the zero frames (sv_introspect_zero_frames): mapped there, a page
+	 * counts as written whatever its bit says */
+	guint64 zero_pfn, huge_zero_pfn, huge_pages;
+	guint page_shift;
 } Runs;
+
+static gboolean zero_frame(const Runs *r, SvGpa pa)
+{
+	guint64 pfn = pa.v >> r->page_shift;
+	return pfn == r->zero_pfn ||
+	       (r->huge_zero_pfn != G_MAXUINT64 && pfn - r->huge_zero_pfn < r->huge_pages);
+}
 
 static gboolean add_run(guint64 va, SvGpa pa, guint64 len, guint flags, gpointer data,
 			GError **error)
 {
 	Runs *r = data;
-	gboolean dirty = r->split_dirty && ((flags & SV_WALK_SOFT_DIRTY) || r->vma_dirty);
+	gboolean dirty = r->split_dirty &&
+			 ((flags & SV_WALK_SOFT_DIRTY) || r->vma_dirty || zero_frame(r, pa));
 	gboolean huge = r->split_dirty && (flags & SV_WALK_HUGE);
 	if (r->runs->len) {
 		SvPageRun *last = &g_array_index(r->runs, SvPageRun, r->runs->len - 1);
@@ -231,8 +243,16 @@ GArray *sv_capture_walk_pages(const SvIntrospect *in, const SvGuestMem *mem, gui
 	if (!sv_introspect_page_table_root(in, pid, &root, error))
 		return NULL;
 	Runs r = { .runs = g_array_new(FALSE, FALSE, sizeof(SvPageRun)),
-		   .split_dirty = split_dirty && arch->soft_dirty };
+		   .split_dirty = split_dirty && arch->soft_dirty,
+		   .page_shift = (guint)g_bit_nth_lsf(arch->page_size, -1),
+		   /* a huge zero page is a level-1 leaf: one table's worth of
+		    * pages, 8-byte entries each */
+		   .huge_pages = arch->page_size / 8 };
 	g_autoptr(GArray) runs = r.runs;
+	if (r.split_dirty && !sv_introspect_zero_frames(in, &r.zero_pfn, &r.huge_zero_pfn, error)) {
+		g_prefix_error(error, "dirty tracking: ");
+		return NULL;
+	}
 	SvPageWalkBudget budget; /* one for all VMAs: they share the tables */
 	sv_page_walk_budget_init(&budget, mem);
 	for (guint i = 0; i < vmas->len; i++) {

@@ -330,6 +330,44 @@ static gboolean stream_sources(SvSnapshotWriter *w, const GArray *sources,
 	return TRUE;
 }
 
+/* The pages of a --precopy checkpoint copied once more, into the file
+ * mapped by the writer (much faster than streaming them: see
+ * snapshot-writer-direct.c); *ret_done FALSE where the writer cannot map
+ * them (compressed, a file system without fallocate), left to
+ * stream_sources. Must come before any other section. */
+static gboolean map_sources(SvSnapshotWriter *w, const GArray *sources, guint32 page,
+			    gboolean *ret_done, GError **error)
+{
+	*ret_done = FALSE;
+	gsize total = 0;
+	for (guint i = 0; i < sources->len; i++)
+		total += g_array_index(sources, SvPrecopySource, i).npages * page;
+	if (total == 0)
+		return TRUE;
+	g_autoptr(GError) local = NULL;
+	guint8 *dst = sv_snapshot_writer_map_pages(w, total, TRUE, &local);
+	if (!dst) {
+		if (g_error_matches(local, SV_ERROR, SV_ERROR_NOT_SUPPORTED) ||
+		    g_error_matches(local, SV_ERROR, SV_ERROR_INVALID_ARGUMENT))
+			return TRUE;
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	g_autoptr(GArray)
+		spans = g_array_sized_new(FALSE, FALSE, sizeof(SvSnapshotPageSpan), sources->len);
+	gsize at = 0;
+	for (guint i = 0; i < sources->len; i++) {
+		const SvPrecopySource *s = &g_array_index(sources, SvPrecopySource, i);
+		memcpy(dst + at, s->data, s->npages * page);
+		SvSnapshotPageSpan span = { s->vaddr, at, s->npages, s->keep_zero };
+		g_array_append_val(spans, span);
+		at += s->npages * page;
+	}
+	*ret_done = TRUE;
+	return sv_snapshot_writer_commit_pages(w, (SvSnapshotPageSpan *)(void *)spans->data,
+					       spans->len, error);
+}
+
 /* The hash of every page of a --precopy checkpoint. */
 static SvPageHashes *hash_sources(const GArray *sources, guint32 page)
 {
@@ -411,6 +449,9 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	 * wants them before any other section */
 	if (cap->buffer.writer && !commit_pages(w, cap, page, error))
 		return FALSE;
+	gboolean sources_mapped = FALSE;
+	if (sources && !map_sources(w, sources, page, &sources_mapped, error))
+		return FALSE;
 	g_autoptr(GVariant) task = NULL;
 	g_autoptr(GHashTable)
 		carried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -442,7 +483,7 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	if (mark && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_DIRTY_TRACK,
 						     sv_dirty_track_variant(mark), error))
 		return FALSE;
-	if (sources ? !stream_sources(w, sources, o, page, error)
+	if (sources ? !sources_mapped && !stream_sources(w, sources, o, page, error)
 		    : !cap->buffer.writer && !stream_pages(w, cap, o, page, error))
 		return FALSE;
 	if (!sv_snapshot_writer_finish(w, error))
@@ -736,7 +777,7 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 		g_autoptr(GVariant) parent_track =
 			parent ? sv_snapshot_reader_metadata(parent, SV_SNAP_SECTION_DIRTY_TRACK)
 			       : NULL;
-		st->dirty_method = sv_dirty_track_begin(m->arch, in, o, parent != NULL,
+		st->dirty_method = sv_dirty_track_begin(m->arch, in, o, was_running, parent != NULL,
 							parent_track, &tracked, &mark,
 							&st->dirty_note);
 		sel.soft_dirty = st->dirty_method == SV_DIRTY_SOFT_DIRTY;

@@ -102,9 +102,9 @@ static gboolean parent_mark_current(const SvCheckpointOptions *o, const char *pa
 }
 
 SvDirtyMethod sv_dirty_track_begin(const SvArchOps *arch, const SvIntrospect *in,
-				   const SvCheckpointOptions *o, gboolean incremental,
-				   GVariant *parent, SvTaskRef *ret_task, char **ret_mark,
-				   char **ret_note)
+				   const SvCheckpointOptions *o, gboolean vm_running,
+				   gboolean incremental, GVariant *parent, SvTaskRef *ret_task,
+				   char **ret_mark, char **ret_note)
 {
 	SvDirtyMethod fallback = incremental ? SV_DIRTY_HASHES : SV_DIRTY_NONE;
 	*ret_mark = NULL;
@@ -116,6 +116,11 @@ SvDirtyMethod sv_dirty_track_begin(const SvArchOps *arch, const SvIntrospect *in
 	}
 	if (!o->soft_dirty) {
 		*ret_note = g_strdup("soft-dirty tracking is off");
+		return fallback;
+	}
+	if (!vm_running) {
+		*ret_note = g_strdup("the VM is paused: its agent cannot clear or vouch for the "
+				     "soft-dirty bits");
 		return fallback;
 	}
 	g_autoptr(GError) error = NULL;

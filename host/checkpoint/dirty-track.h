@@ -28,6 +28,11 @@
  *  - mremap marks every PTE it moves soft-dirty; a new or grown mapping
  *    (mmap, brk, the stack at exec, munmap then mmap at the same address)
  *    gets VM_SOFTDIRTY, which counts every page in it as written;
+ *  - a page dropped (MADV_DONTNEED, or MADV_FREE and reclaimed) and read
+ *    again maps the kernel's zero page (or huge zero page) with its bit
+ *    clear: a page mapping a zero frame counts as written
+ *    (host/introspect/zero-page.c); dropped and not touched again, it is
+ *    absent, and an absent page is never taken from the parent;
  *  - swap is off in snapvm guests, so no page leaves and comes back
  *    through a swap entry (whose bit is elsewhere);
  *  - only private anonymous mappings are judged by their bits: a shared or
@@ -41,7 +46,12 @@
  *    guest's agent has no marks.
  * What it does not see, as CRIU's pre-dump does not: a device or the kernel
  * writing into pages it pinned earlier (DMA, io_uring fixed buffers, an
- * O_DIRECT read in flight) without a fault.
+ * O_DIRECT read in flight) without a fault; and a process (or anything in
+ * the guest) that writes clear_refs itself, as Boehm GC's SOFT_VDB mode
+ * does, between two checkpoints (checkpoint --no-soft-dirty then hashes).
+ * The dirtier workload (tests/workloads/dirtier.c) exercises the cases a
+ * test can reach: small and huge pages, a mapping replaced in place, a
+ * dropped page read again.
  *
  * An incremental checkpoint does not arm again: the bits then keep
  * counting from the first arm, which covers its own snapshot too, so its
@@ -83,12 +93,13 @@ char *sv_dirty_track_mark(GVariant *section);
  * Otherwise the bits are armed anew for a later checkpoint (*ret_mark the
  * new mark), and the method is hashes (incremental) or none. Tracking only
  * ever saves work: what stops it (no soft-dirty on the arch, no agent, an
- * arm that fails) leaves *ret_mark NULL and says why in *ret_note.
+ * arm that fails, a paused VM whose agent cannot answer) leaves *ret_mark
+ * NULL and says why in *ret_note.
  * *ret_task: the task as found, for the pause to check it is the same. */
 SvDirtyMethod sv_dirty_track_begin(const SvArchOps *arch, const SvIntrospect *in,
-				   const SvCheckpointOptions *o, gboolean incremental,
-				   GVariant *parent, SvTaskRef *ret_task, char **ret_mark,
-				   char **ret_note);
+				   const SvCheckpointOptions *o, gboolean vm_running,
+				   gboolean incremental, GVariant *parent, SvTaskRef *ret_task,
+				   char **ret_mark, char **ret_note);
 
 /* vm_flags' VM_SOFTDIRTY (include/linux/mm.h, with CONFIG_MEM_SOFT_DIRTY) */
 #define SV_VM_SOFTDIRTY 0x08000000ull

@@ -11,7 +11,10 @@
  *   - every 4th step, a 256 KiB mapping (between two PROT_NONE guard pages,
  *     so it never merges) unmapped and mapped afresh at the same address,
  *     half of it written: new pages whose PTEs were never written since the
- *     last arm, which only the VMA's VM_SOFTDIRTY marks.
+ *     last arm, which only the VMA's VM_SOFTDIRTY marks;
+ *   - every 5th step, one small page dropped (MADV_DONTNEED) and read
+ *     again: it reads as zeros from the kernel's zero page, an entry that
+ *     is not marked written.
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -95,6 +98,10 @@ int main(int argc, char **argv)
 			}
 			/* the other half reads as zeros */
 			memset(part, (int)(s & 0xff), REMAP / 2);
+		}
+		if (s % 5 == 2) {
+			uint8_t *gone = small + (next(&x) % (SMALL / PAGE)) * PAGE;
+			madvise(gone, PAGE, MADV_DONTNEED);
 		}
 		uint64_t h = sum(sum(sum(0, small, SMALL), huge, HUGE), part, REMAP);
 		printf("dirtier step %ld checksum %016llx\n", s, (unsigned long long)h);
