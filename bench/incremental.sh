@@ -103,14 +103,15 @@ checkpoint() { # checkpoint TAG OUT [--parent FILE]
 	for k in pause_ms hash_ms total_ms pages_present pages_stored file_size; do
 		echo "$PCT $tag:$k $(jq -r .$k <<<"$json")" >>"$RAW"
 	done
-	printf '  %-10s %-4s %-10s pause %7.1f  hash %7.1f  total %8.1f  wall %6d ms  stored %7d of %7d pages  (load %s)\n' \
+	printf '  %-10s %-4s %-10s pause %7.1f  hash %7.1f  write %7.1f  total %8.1f  wall %6d ms  stored %7d of %7d pages  (load %s)\n' \
 		"$VM" "$tag" "$(jq -r .dirty_tracking <<<"$json")" "$(jq -r .pause_ms <<<"$json")" \
-		"$(jq -r .hash_ms <<<"$json")" "$(jq -r .total_ms <<<"$json")" $((t1 - t0)) \
+		"$(jq -r .hash_ms <<<"$json")" "$(jq -r .write_ms <<<"$json")" "$(jq -r .total_ms <<<"$json")" $((t1 - t0)) \
 		"$(jq -r .pages_stored <<<"$json")" "$(jq -r .pages_present <<<"$json")" "$(load)"
 	if [ "$(jq -r .precopy_rounds <<<"$json")" != 0 ]; then
-		printf '  %-10s %-4s rounds %s: %s pages copied running (last round %s), process held %.1f ms, pause took %s of %s from them\n' \
+		printf '  %-10s %-4s rounds %s: %s pages copied running (last round %s) in %.0f ms, process held %.1f ms, VM paused %.1f ms for walks, pause took %s of %s from them\n' \
 			"$VM" "$tag" "$(jq -r .precopy_rounds <<<"$json")" "$(jq -r .precopy_pages <<<"$json")" \
-			"$(jq -r .precopy_last_round_pages <<<"$json")" "$(jq -r .precopy_held_ms <<<"$json")" \
+			"$(jq -r .precopy_last_round_pages <<<"$json")" "$(jq -r .precopy_ms <<<"$json")" \
+			"$(jq -r .precopy_held_ms <<<"$json")" "$(jq -r .precopy_paused_ms <<<"$json")" \
 			"$(jq -r .pages_from_precopy <<<"$json")" "$(jq -r .pages_present <<<"$json")"
 	fi
 }

@@ -10,6 +10,9 @@
 
 /* page_pa of a page whose copy is not to be trusted */
 #define NO_FRAME G_MAXUINT64
+/* written pages few enough to leave to the pause (1 MiB of 4 KiB pages:
+ * well under a millisecond to copy) */
+#define PRECOPY_FEW_PAGES 256
 
 static double ms_since(gint64 t0)
 {
@@ -232,8 +235,11 @@ gboolean sv_precopy_run(SvPrecopy *pc, SvMachine *m, const SvIntrospect *in, con
 		if (!next_round(pc, m, in, mem, o, error))
 			return FALSE;
 		/* the pause will copy about as many as this round did: no
-		 * use going on once they stop getting fewer */
-		if (pc->round_pages[pc->rounds] >= pc->round_pages[pc->rounds - 1]) {
+		 * use going on once they stop getting fewer, or are so few
+		 * that copying them costs the pause less than a round costs
+		 * the process (held still for its re-arm) */
+		if (pc->round_pages[pc->rounds] >= pc->round_pages[pc->rounds - 1] ||
+		    pc->round_pages[pc->rounds] <= PRECOPY_FEW_PAGES) {
 			pc->rounds++;
 			break;
 		}

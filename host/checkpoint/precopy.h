@@ -12,7 +12,7 @@
  * clearing them, the VM is paused for a walk that gives the pages written
  * since the last arm; the bits are cleared again, the process thawed, and
  * those pages copied again while it runs. Rounds go on while the written
- * set shrinks, up to ROUNDS.
+ * set shrinks and is not already small, up to ROUNDS.
  *
  * At the final pause a page is copied again unless it was copied before,
  * is in a mapping the bits judge (private anonymous), was not written since
