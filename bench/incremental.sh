@@ -133,18 +133,25 @@ if [ "$ARCH" = "$(uname -m)" ] && command -v criu >/dev/null && criu check >/dev
 	# pre-dump needs the host kernel's soft-dirty bits
 	if criu check --feature mem_dirty_track >/dev/null 2>&1; then CRIU_TRACK=1; fi
 fi
+# Starts the native memtouch with these arguments, out of the job table
+# (criu kills it), and prints its pid once all its memory is written.
+start_native() {
+	local pid
+	setsid "$NATIVE" "$@" >"$TMP/criu-touch.log" 2>&1 </dev/null &
+	pid=$!
+	disown "$pid"
+	while ! grep -q touched "$TMP/criu-touch.log"; do
+		kill -0 "$pid" 2>/dev/null || { echo "  criu: memtouch died" >&2; return 1; }
+		sleep 0.1
+	done
+	sync
+	echo "$pid"
+}
 criu_run() {
 	local pid t0=0 t1=0 rc=0
 	[ -n "$CRIU_TRACK" ] || { criu_full; return; }
 	rm -rf "$CRIU_DIR" && mkdir -p "$CRIU_DIR/pre" "$CRIU_DIR/inc"
-	setsid "$NATIVE" "$SIZE" "$PCT" "$PERIOD" "$PATTERN" >"$TMP/criu-touch.log" 2>&1 </dev/null &
-	pid=$!
-	disown "$pid"
-	while ! grep -q touched "$TMP/criu-touch.log"; do
-		kill -0 "$pid" 2>/dev/null || { echo "  criu: memtouch died" >&2; return 0; }
-		sleep 0.1
-	done
-	sync
+	pid=$(start_native "$SIZE" "$PCT" "$PERIOD" "$PATTERN") || return 0
 	t0=$(now_ms)
 	criu pre-dump -t "$pid" -D "$CRIU_DIR/pre" -o pre.log --shell-job --track-mem >/dev/null 2>&1 || rc=$?
 	t1=$(now_ms)
@@ -168,14 +175,7 @@ criu_run() {
 criu_full() {
 	local pid t0=0 t1=0 rc=0
 	rm -rf "$CRIU_DIR" && mkdir -p "$CRIU_DIR"
-	setsid "$NATIVE" "$SIZE" >"$TMP/criu-touch.log" 2>&1 </dev/null &
-	pid=$!
-	disown "$pid"
-	while ! grep -q touched "$TMP/criu-touch.log"; do
-		kill -0 "$pid" 2>/dev/null || { echo "  criu: memtouch died" >&2; return 0; }
-		sleep 0.1
-	done
-	sync
+	pid=$(start_native "$SIZE") || return 0
 	t0=$(now_ms)
 	criu dump -t "$pid" -D "$CRIU_DIR" -o dump.log --shell-job >/dev/null 2>&1 || rc=$?
 	t1=$(now_ms)
