@@ -307,80 +307,6 @@ static gboolean stream_pages(SvSnapshotWriter *w, SvCapture *cap, const SvCheckp
 	return TRUE;
 }
 
-/* The pages of a --precopy checkpoint, from the pause's copy and the
- * rounds', written to the file. */
-static gboolean stream_sources(SvSnapshotWriter *w, const GArray *sources,
-			       const SvCheckpointOptions *o, guint32 page, GError **error)
-{
-	guint64 total = 0, done = 0;
-	for (guint i = 0; i < sources->len; i++)
-		total += g_array_index(sources, SvPrecopySource, i).npages * page;
-	for (guint i = 0; i < sources->len; i++) {
-		const SvPrecopySource *s = &g_array_index(sources, SvPrecopySource, i);
-		gboolean ok = s->keep_zero ? sv_snapshot_writer_add_pages_all(w, s->vaddr, s->data,
-									      s->npages, error)
-					   : sv_snapshot_writer_add_pages(w, s->vaddr, s->data,
-									  s->npages, error);
-		if (!ok)
-			return FALSE;
-		done += s->npages * page;
-		if (o->progress)
-			o->progress("writing", done, total, o->progress_data);
-	}
-	return TRUE;
-}
-
-/* The pages of a --precopy checkpoint copied once more, into the file
- * mapped by the writer (much faster than streaming them: see
- * snapshot-writer-direct.c); *ret_done FALSE where the writer cannot map
- * them (compressed, a file system without fallocate), left to
- * stream_sources. Must come before any other section. */
-static gboolean map_sources(SvSnapshotWriter *w, const GArray *sources, guint32 page,
-			    gboolean *ret_done, GError **error)
-{
-	*ret_done = FALSE;
-	gsize total = 0;
-	for (guint i = 0; i < sources->len; i++)
-		total += g_array_index(sources, SvPrecopySource, i).npages * page;
-	if (total == 0)
-		return TRUE;
-	g_autoptr(GError) local = NULL;
-	guint8 *dst = sv_snapshot_writer_map_pages(w, total, TRUE, &local);
-	if (!dst) {
-		if (g_error_matches(local, SV_ERROR, SV_ERROR_NOT_SUPPORTED) ||
-		    g_error_matches(local, SV_ERROR, SV_ERROR_INVALID_ARGUMENT))
-			return TRUE;
-		g_propagate_error(error, g_steal_pointer(&local));
-		return FALSE;
-	}
-	g_autoptr(GArray)
-		spans = g_array_sized_new(FALSE, FALSE, sizeof(SvSnapshotPageSpan), sources->len);
-	gsize at = 0;
-	for (guint i = 0; i < sources->len; i++) {
-		const SvPrecopySource *s = &g_array_index(sources, SvPrecopySource, i);
-		memcpy(dst + at, s->data, s->npages * page);
-		SvSnapshotPageSpan span = { s->vaddr, at, s->npages, s->keep_zero };
-		g_array_append_val(spans, span);
-		at += s->npages * page;
-	}
-	*ret_done = TRUE;
-	return sv_snapshot_writer_commit_pages(w, (SvSnapshotPageSpan *)(void *)spans->data,
-					       spans->len, error);
-}
-
-/* The hash of every page of a --precopy checkpoint. */
-static SvPageHashes *hash_sources(const GArray *sources, guint32 page)
-{
-	g_autoptr(GArray)
-		src = g_array_sized_new(FALSE, FALSE, sizeof(SvPageHashSource), sources->len);
-	for (guint i = 0; i < sources->len; i++) {
-		const SvPrecopySource *s = &g_array_index(sources, SvPrecopySource, i);
-		SvPageHashSource h = { s->vaddr, s->npages, s->data };
-		g_array_append_val(src, h);
-	}
-	return sv_page_hashes_compute((const SvPageHashSource *)(void *)src->data, src->len, page);
-}
-
 /* The hash of every page copied (a full checkpoint's, taken from the copy
  * after the resume), for a later incremental checkpoint to compare with. */
 static SvPageHashes *hash_copy(const SvCapture *cap, guint32 page)
@@ -424,7 +350,7 @@ static SvPageHashes *snapshot_hashes(const SvCapture *cap, const SvPageSelect *s
 	if (incremental && !sel->soft_dirty)
 		return NULL; /* sel->hashes */
 	gint64 th = g_get_monotonic_time();
-	g_autoptr(SvPageHashes) copied = sources ? hash_sources(sources, page)
+	g_autoptr(SvPageHashes) copied = sources ? sv_precopy_hashes(sources, page)
 						 : hash_copy(cap, page);
 	SvPageHashes *h = incremental ? sv_page_select_hashes(sel, copied)
 				      : g_steal_pointer(&copied);
@@ -450,7 +376,7 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	if (cap->buffer.writer && !commit_pages(w, cap, page, error))
 		return FALSE;
 	gboolean sources_mapped = FALSE;
-	if (sources && !map_sources(w, sources, page, &sources_mapped, error))
+	if (sources && !sv_precopy_map_pages(w, sources, page, &sources_mapped, error))
 		return FALSE;
 	g_autoptr(GVariant) task = NULL;
 	g_autoptr(GHashTable)
@@ -483,7 +409,8 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	if (mark && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_DIRTY_TRACK,
 						     sv_dirty_track_variant(mark), error))
 		return FALSE;
-	if (sources ? !sources_mapped && !stream_sources(w, sources, o, page, error)
+	if (sources ? !sources_mapped && !sv_precopy_stream_pages(w, sources, page, o->progress,
+								  o->progress_data, error)
 		    : !cap->buffer.writer && !stream_pages(w, cap, o, page, error))
 		return FALSE;
 	if (!sv_snapshot_writer_finish(w, error))

@@ -7,6 +7,7 @@
 #include "base/errors.h"
 #include "host/checkpoint/dirty-track.h"
 #include "host/checkpoint/page-select.h"
+#include "host/snapshot/snapshot-writer.h"
 
 /* page_pa of a page whose copy is not to be trusted */
 #define NO_FRAME G_MAXUINT64
@@ -320,4 +321,78 @@ GArray *sv_precopy_sources(const SvPrecopy *pc, const SvCapture *cap)
 		}
 	}
 	return out;
+}
+
+/* The pages of a --precopy checkpoint, from the pause's copy and the
+ * rounds', written to the file. */
+gboolean sv_precopy_stream_pages(SvSnapshotWriter *w, const GArray *sources, guint32 page,
+				 SvProgressFn progress, gpointer progress_data, GError **error)
+{
+	guint64 total = 0, done = 0;
+	for (guint i = 0; i < sources->len; i++)
+		total += g_array_index(sources, SvPrecopySource, i).npages * page;
+	for (guint i = 0; i < sources->len; i++) {
+		const SvPrecopySource *s = &g_array_index(sources, SvPrecopySource, i);
+		gboolean ok = s->keep_zero ? sv_snapshot_writer_add_pages_all(w, s->vaddr, s->data,
+									      s->npages, error)
+					   : sv_snapshot_writer_add_pages(w, s->vaddr, s->data,
+									  s->npages, error);
+		if (!ok)
+			return FALSE;
+		done += s->npages * page;
+		if (progress)
+			progress("writing", done, total, progress_data);
+	}
+	return TRUE;
+}
+
+/* The pages of a --precopy checkpoint copied once more, into the file
+ * mapped by the writer (much faster than streaming them: see
+ * snapshot-writer-direct.c); *ret_done FALSE where the writer cannot map
+ * them (compressed, a file system without fallocate), left to
+ * sv_precopy_stream_pages. Must come before any other section. */
+gboolean sv_precopy_map_pages(SvSnapshotWriter *w, const GArray *sources, guint32 page,
+			      gboolean *ret_done, GError **error)
+{
+	*ret_done = FALSE;
+	gsize total = 0;
+	for (guint i = 0; i < sources->len; i++)
+		total += g_array_index(sources, SvPrecopySource, i).npages * page;
+	if (total == 0)
+		return TRUE;
+	g_autoptr(GError) local = NULL;
+	guint8 *dst = sv_snapshot_writer_map_pages(w, total, TRUE, &local);
+	if (!dst) {
+		if (g_error_matches(local, SV_ERROR, SV_ERROR_NOT_SUPPORTED) ||
+		    g_error_matches(local, SV_ERROR, SV_ERROR_INVALID_ARGUMENT))
+			return TRUE;
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	g_autoptr(GArray)
+		spans = g_array_sized_new(FALSE, FALSE, sizeof(SvSnapshotPageSpan), sources->len);
+	gsize at = 0;
+	for (guint i = 0; i < sources->len; i++) {
+		const SvPrecopySource *s = &g_array_index(sources, SvPrecopySource, i);
+		memcpy(dst + at, s->data, s->npages * page);
+		SvSnapshotPageSpan span = { s->vaddr, at, s->npages, s->keep_zero };
+		g_array_append_val(spans, span);
+		at += s->npages * page;
+	}
+	*ret_done = TRUE;
+	return sv_snapshot_writer_commit_pages(w, (SvSnapshotPageSpan *)(void *)spans->data,
+					       spans->len, error);
+}
+
+/* The hash of every page of a --precopy checkpoint. */
+SvPageHashes *sv_precopy_hashes(const GArray *sources, guint32 page)
+{
+	g_autoptr(GArray)
+		src = g_array_sized_new(FALSE, FALSE, sizeof(SvPageHashSource), sources->len);
+	for (guint i = 0; i < sources->len; i++) {
+		const SvPrecopySource *s = &g_array_index(sources, SvPrecopySource, i);
+		SvPageHashSource h = { s->vaddr, s->npages, s->data };
+		g_array_append_val(src, h);
+	}
+	return sv_page_hashes_compute((const SvPageHashSource *)(void *)src->data, src->len, page);
 }

@@ -40,6 +40,7 @@
 #include "host/checkpoint/capture.h"
 #include "host/checkpoint/checkpoint.h"
 #include "host/checkpoint/page-buffer.h"
+#include "host/checkpoint/page-hashes.h"
 
 #define SV_PRECOPY_MAX_ROUNDS 16
 
@@ -83,6 +84,18 @@ typedef struct SvPrecopySource {
 } SvPrecopySource;
 /* After the final pause: every present page's data, in address order. */
 GArray *sv_precopy_sources(const SvPrecopy *pc, const SvCapture *cap);
+
+/* Writing them: sv_precopy_map_pages copies them into the file mapped by
+ * the writer, first of all sections (much faster than streaming); where
+ * it cannot (*ret_done FALSE: compressed, no fallocate),
+ * sv_precopy_stream_pages streams them after the metadata. */
+struct SvSnapshotWriter;
+gboolean sv_precopy_map_pages(struct SvSnapshotWriter *w, const GArray *sources, guint32 page,
+			      gboolean *ret_done, GError **error);
+gboolean sv_precopy_stream_pages(struct SvSnapshotWriter *w, const GArray *sources, guint32 page,
+				 SvProgressFn progress, gpointer progress_data, GError **error);
+/* The hash of every page (PAGE_HASHES). */
+SvPageHashes *sv_precopy_hashes(const GArray *sources, guint32 page);
 
 void sv_precopy_clear(SvPrecopy *pc);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvPrecopy, sv_precopy_clear)
