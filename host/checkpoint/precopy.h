@@ -20,7 +20,12 @@
  * kernel moved the page out of may have been reused by the time the copy
  * read it). Everything else (written pages, shared and file-backed
  * mappings, pages new since the last round) is copied at the pause, as a
- * full checkpoint copies.
+ * full checkpoint copies. Not caught: a page moved out of its frame and
+ * back into that very frame between a round's walk and its copy (two
+ * migrations of an idle page within one round, ending where it began).
+ * Migration and compaction move pages to free frames elsewhere, so this is
+ * not expected; CRIU's pre-dump reads through the process instead and has
+ * no such case, but holds the process for it.
  *
  * The snapshot is one ordinary self-contained file, as a full checkpoint
  * writes, not a chain of one incremental file per round: a restore reads
