@@ -177,6 +177,7 @@ gboolean sv_arch_decode_pte(const SvArchOps *arch, guint64 entry, guint level, S
 {
 	if (!arch->decode_pte)
 		return missing_hook(arch, "page-table walk", error);
+	*ret = (SvPte){ 0 }; /* what an arch does not decode is FALSE */
 	arch->decode_pte(entry, level, ret);
 	return TRUE;
 }

@@ -140,6 +140,10 @@ static gboolean x86_kernel_va_to_pa(const SvKernelSpace *ks, guint64 va, SvGpa *
 #define X86_PTE_PSE (1ull << 7)
 #define X86_PTE_PROTNONE (1ull << 8)
 #define X86_PTE_PA_MASK 0x000ffffffffff000ull
+/* _PAGE_SOFT_DIRTY (_PAGE_BIT_SOFTW3), the same bit in a 4 KiB PTE and a
+ * huge PMD/PUD; a swap or migration entry keeps it elsewhere (bit 1), but
+ * only present pages are read (the guest has no swap) */
+#define X86_PTE_SOFT_DIRTY (1ull << 11)
 
 static void x86_decode_pte(guint64 e, guint level, SvPte *ret)
 {
@@ -150,6 +154,7 @@ static void x86_decode_pte(guint64 e, guint level, SvPte *ret)
 	if (ret->leaf && level > 0) /* bit 12 of a huge entry is PAT, not address */
 		pa &= ~((1ull << (12 + 9 * level)) - 1);
 	ret->pa = pa;
+	ret->soft_dirty = ret->leaf && (e & X86_PTE_SOFT_DIRTY);
 }
 
 static const SvQemuBoard x86_64_qemu_board = {
@@ -186,6 +191,9 @@ const SvArchOps sv_arch_x86_64 = {
 	.kernel_space_init = x86_kernel_space_init,
 	.kernel_va_to_pa = x86_kernel_va_to_pa,
 	.decode_pte = x86_decode_pte,
+	/* Debian's amd64 6.1 config sets CONFIG_MEM_SOFT_DIRTY (arm64 has no
+	 * soft-dirty in 6.1 at all) */
+	.soft_dirty = TRUE,
 	.named_regs = sv_x86_named_regs,
 	.task_fpu = sv_x86_task_fpu,
 	.task_tls = sv_x86_task_tls,

@@ -164,6 +164,9 @@ void readfile_reply(struct channel *ch, uint32_t tag, const struct sv_readfile_r
 /* ---- writefile.c ---- */
 void writefile_reply(struct channel *ch, uint32_t tag, const struct sv_writefile_req *req);
 
+/* ---- soft-dirty.c ---- */
+void soft_dirty_reply(struct channel *ch, uint32_t tag, const struct sv_soft_dirty_req *req);
+
 /* ---- hold.c ---- */
 /* Freezes pid (cgroup v2 freezer) for owner, waiting up to timeout_ms
  * until every thread has stopped; 0, or -errno with *what saying which step

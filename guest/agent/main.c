@@ -195,6 +195,17 @@ static void dispatch(struct channel *ch, const struct frame *f)
 			channel_send(ch, SV_MSG_OK, f->hdr.tag, NULL, 0);
 		break;
 	}
+	case SV_MSG_SOFT_DIRTY: {
+		struct sv_soft_dirty_req req;
+		if (!sv_soft_dirty_req_decode(f->payload, f->hdr.length, &req))
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, EINVAL,
+					   "malformed SOFT_DIRTY request (pid > 1, arm 0 or 1, a "
+					   "mark of at most %u bytes)",
+					   SV_SOFT_DIRTY_MAX_MARK);
+		else
+			soft_dirty_reply(ch, f->hdr.tag, &req);
+		break;
+	}
 	case SV_MSG_THAW: {
 		uint32_t pid = sv_rbuf_u32(&r);
 		int rc;

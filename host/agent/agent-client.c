@@ -610,6 +610,35 @@ gboolean sv_agent_client_thaw(SvAgentClient *client, guint32 pid, GError **error
 	return request(client, SV_MSG_THAW, payload, sizeof(payload), SV_MSG_OK, &f, &r, error);
 }
 
+gboolean sv_agent_client_soft_dirty(SvAgentClient *client, guint32 pid, gboolean arm,
+				    const char *mark, char **ret_mark, GError **error)
+{
+	if (strlen(mark) > SV_SOFT_DIRTY_MAX_MARK) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "SOFT_DIRTY: a mark of at most %u bytes", SV_SOFT_DIRTY_MAX_MARK);
+		return FALSE;
+	}
+	guint8 buf[12 + SV_SOFT_DIRTY_MAX_MARK];
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	sv_soft_dirty_req_encode(&w, pid, arm ? 1 : 0, mark);
+	g_assert(!w.overflow);
+	g_auto(SvAgentFrame) f = { 0 };
+	struct sv_rbuf r;
+	if (!request(client, SV_MSG_SOFT_DIRTY, buf, w.len, SV_MSG_SOFT_DIRTY_REPLY, &f, &r, error))
+		return FALSE;
+	guint32 n;
+	const guint8 *got = sv_rbuf_bytes(&r, &n);
+	if (!sv_rbuf_done(&r) || n > SV_SOFT_DIRTY_MAX_MARK || (n && memchr(got, '\0', n))) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "malformed SOFT_DIRTY reply from the agent (%u bytes)",
+			    (guint)g_bytes_get_size(f.payload));
+		return FALSE;
+	}
+	*ret_mark = g_strndup((const char *)got, n);
+	return TRUE;
+}
+
 GArray *sv_agent_client_ps(SvAgentClient *client, GError **error)
 {
 	g_auto(SvAgentFrame) f = { 0 };

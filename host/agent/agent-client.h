@@ -165,4 +165,10 @@ gboolean sv_agent_client_freeze(SvAgentClient *client, guint32 pid, guint timeou
 /* Ends a hold: the process runs on where it was. */
 gboolean sv_agent_client_thaw(SvAgentClient *client, guint32 pid, GError **error);
 
+/* arm: clears guest process pid's soft-dirty bits and records mark for
+ * it; else only asks. *ret_mark (newly allocated): the mark recorded for
+ * pid now, "" if none (SV_MSG_SOFT_DIRTY). */
+gboolean sv_agent_client_soft_dirty(SvAgentClient *client, guint32 pid, gboolean arm,
+				    const char *mark, char **ret_mark, GError **error);
+
 #endif

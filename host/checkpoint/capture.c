@@ -11,6 +11,7 @@
 #include "snapvm/snapshot-format.h"
 #include "snapvm/snapshot-task-keys.h"
 #include "base/errors.h"
+#include "host/checkpoint/dirty-track.h"
 #include "host/image/rootfs.h"
 #include "host/introspect/page-walk.h"
 
@@ -169,15 +170,33 @@ typedef struct {
 	guint64 total;
 	guint vma; /* the VMA being walked: runs never span two */
 	gboolean keep_zero;
+	gboolean split_dirty; /* runs apart by their soft-dirty bits */
+	gboolean vma_dirty;   /* VM_SOFTDIRTY: every page counts as written */
+	gboolean tracked;
+	/* the zero frames (sv_introspect_zero_frames): mapped there, a page
+	 * counts as written whatever its bit says */
+	guint64 zero_pfn, huge_zero_pfn, huge_pages;
+	guint page_shift;
 } Runs;
 
-static gboolean add_run(guint64 va, SvGpa pa, guint64 len, gpointer data, GError **error)
+static gboolean zero_frame(const Runs *r, SvGpa pa)
+{
+	guint64 pfn = pa.v >> r->page_shift;
+	return pfn == r->zero_pfn ||
+	       (r->huge_zero_pfn != G_MAXUINT64 && pfn - r->huge_zero_pfn < r->huge_pages);
+}
+
+static gboolean add_run(guint64 va, SvGpa pa, guint64 len, guint flags, gpointer data,
+			GError **error)
 {
 	Runs *r = data;
+	gboolean dirty = r->split_dirty &&
+			 ((flags & SV_WALK_SOFT_DIRTY) || r->vma_dirty || zero_frame(r, pa));
+	gboolean huge = r->split_dirty && (flags & SV_WALK_HUGE);
 	if (r->runs->len) {
 		SvPageRun *last = &g_array_index(r->runs, SvPageRun, r->runs->len - 1);
 		if (last->vma == r->vma && last->va + last->len == va &&
-		    last->pa.v + last->len == pa.v) {
+		    last->pa.v + last->len == pa.v && last->dirty == dirty && last->huge == huge) {
 			last->len += len;
 			r->total += len;
 			return TRUE;
@@ -188,10 +207,69 @@ static gboolean add_run(guint64 va, SvGpa pa, guint64 len, gpointer data, GError
 			  .offset = r->total,
 			  .pa = pa,
 			  .keep_zero = r->keep_zero,
-			  .vma = r->vma };
+			  .vma = r->vma,
+			  .dirty = dirty,
+			  .tracked = r->tracked,
+			  .huge = huge };
 	g_array_append_val(r->runs, run);
 	r->total += len;
 	return TRUE;
+}
+
+GArray *sv_capture_vmas(const SvIntrospect *in, guint32 pid, GError **error)
+{
+	g_autoptr(GArray) vmas = sv_introspect_vmas(in, pid, error);
+	if (!vmas)
+		return NULL;
+	g_autoptr(GArray) out = g_array_sized_new(FALSE, TRUE, sizeof(SvCaptureVma), vmas->len);
+	g_array_set_clear_func(out, (GDestroyNotify)capture_vma_clear);
+	for (guint i = 0; i < vmas->len; i++) {
+		SvGuestVma *v = &g_array_index(vmas, SvGuestVma, i);
+		if (!sv_guest_vma_check_restorable(v, pid, error))
+			return NULL;
+		SvCaptureVma cv = { .vma = *v, .file_backed = v->name && v->name[0] == '/' };
+		v->name = NULL; /* moved */
+		g_array_append_val(out, cv);
+	}
+	return g_steal_pointer(&out);
+}
+
+GArray *sv_capture_walk_pages(const SvIntrospect *in, const SvGuestMem *mem, guint32 pid,
+			      const GArray *vmas, gboolean split_dirty, guint64 *ret_total,
+			      GError **error)
+{
+	const SvArchOps *arch = sv_introspect_arch(in);
+	SvGpa root;
+	if (!sv_introspect_page_table_root(in, pid, &root, error))
+		return NULL;
+	Runs r = { .runs = g_array_new(FALSE, FALSE, sizeof(SvPageRun)),
+		   .split_dirty = split_dirty && arch->soft_dirty,
+		   .page_shift = (guint)g_bit_nth_lsf(arch->page_size, -1),
+		   /* a huge zero page is a level-1 leaf: one table's worth of
+		    * pages, 8-byte entries each */
+		   .huge_pages = arch->page_size / 8 };
+	g_autoptr(GArray) runs = r.runs;
+	if (r.split_dirty && !sv_introspect_zero_frames(in, &r.zero_pfn, &r.huge_zero_pfn, error)) {
+		g_prefix_error(error, "dirty tracking: ");
+		return NULL;
+	}
+	SvPageWalkBudget budget; /* one for all VMAs: they share the tables */
+	sv_page_walk_budget_init(&budget, mem);
+	for (guint i = 0; i < vmas->len; i++) {
+		const SvCaptureVma *cv = &g_array_index(vmas, SvCaptureVma, i);
+		const SvGuestVma *v = &cv->vma;
+		if (kernel_provided(v))
+			continue;
+		r.vma = i;
+		r.keep_zero = cv->file_backed;
+		r.vma_dirty = (v->flags & SV_VM_SOFTDIRTY) != 0;
+		r.tracked = r.split_dirty && sv_dirty_vma_tracked(v);
+		if (!sv_page_walk_range(arch, sv_introspect_kernel_space(in), mem, root, v->start,
+					v->end, &budget, add_run, &r, error))
+			return NULL;
+	}
+	*ret_total = r.total;
+	return g_steal_pointer(&runs);
 }
 
 /* Finds every mapped page of the task's own VMAs, then copies them all. */
@@ -199,25 +277,11 @@ static gboolean capture_pages(SvCapture *cap, const SvIntrospect *in, const SvGu
 			      const SvTaskRef *ref, SvPageBuffer *buffer, SvProgressFn progress,
 			      gpointer pdata, GError **error)
 {
-	const SvArchOps *arch = sv_introspect_arch(in);
-	SvGpa root;
-	if (!sv_introspect_page_table_root(in, ref->pid, &root, error))
+	Runs r = { 0 };
+	r.runs = cap->runs = sv_capture_walk_pages(in, mem, ref->pid, cap->vmas,
+						   buffer && buffer->select, &r.total, error);
+	if (!r.runs)
 		return FALSE;
-	Runs r = { .runs = g_array_new(FALSE, FALSE, sizeof(SvPageRun)) };
-	cap->runs = r.runs;
-	SvPageWalkBudget budget; /* one for all VMAs: they share the tables */
-	sv_page_walk_budget_init(&budget, mem);
-	for (guint i = 0; i < cap->vmas->len; i++) {
-		const SvCaptureVma *cv = &g_array_index(cap->vmas, SvCaptureVma, i);
-		const SvGuestVma *v = &cv->vma;
-		if (kernel_provided(v))
-			continue;
-		r.vma = i;
-		r.keep_zero = cv->file_backed;
-		if (!sv_page_walk_range(arch, sv_introspect_kernel_space(in), mem, root, v->start,
-					v->end, &budget, add_run, &r, error))
-			return FALSE;
-	}
 	gint64 t0 = g_get_monotonic_time();
 	if (buffer && buffer->select &&
 	    !buffer->select(r.runs, &r.total, mem, buffer->select_data, error))
@@ -287,19 +351,9 @@ SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTas
 	cap->fds = sv_introspect_fds(in, ref, error);
 	if (!cap->fds)
 		return NULL;
-	g_autoptr(GArray) vmas = sv_introspect_vmas(in, ref->pid, error);
-	if (!vmas)
+	cap->vmas = sv_capture_vmas(in, ref->pid, error);
+	if (!cap->vmas)
 		return NULL;
-	cap->vmas = g_array_sized_new(FALSE, TRUE, sizeof(SvCaptureVma), vmas->len);
-	g_array_set_clear_func(cap->vmas, (GDestroyNotify)capture_vma_clear);
-	for (guint i = 0; i < vmas->len; i++) {
-		SvGuestVma *v = &g_array_index(vmas, SvGuestVma, i);
-		if (!sv_guest_vma_check_restorable(v, ref->pid, error))
-			return NULL;
-		SvCaptureVma cv = { .vma = *v, .file_backed = v->name && v->name[0] == '/' };
-		v->name = NULL; /* moved */
-		g_array_append_val(cap->vmas, cv);
-	}
 	if (!capture_pages(cap, in, mem, ref, buffer, progress, progress_data, error))
 		return NULL;
 	return g_steal_pointer(&cap);

@@ -23,6 +23,12 @@ typedef struct SvPageRun {
 	 * page a snapshot lacks there reads from the file */
 	gboolean keep_zero;
 	guint vma;
+	/* for an incremental checkpoint (SvPageBuffer.select), which keeps
+	 * runs apart where these differ: written since the guest last cleared
+	 * the soft-dirty bits (the PTE's bit, or its VMA's VM_SOFTDIRTY); in a
+	 * VMA whose pages those bits may judge (dirty-track.h); mapped by a
+	 * huge page, whose one bit covers all its pages */
+	gboolean dirty, tracked, huge;
 } SvPageRun;
 
 typedef struct SvCaptureVma {
@@ -58,6 +64,16 @@ SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTas
 		      SvProgressFn progress, gpointer progress_data, GError **error);
 void sv_capture_free(SvCapture *cap);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvCapture, sv_capture_free)
+
+/* The process's VMAs (SvCaptureVma), each checked restorable. */
+GArray *sv_capture_vmas(const SvIntrospect *in, guint32 pid, GError **error);
+/* The runs of mapped pages of the process's VMAs (SvCaptureVma; the
+ * kernel's own special mappings left out), in address order, with their
+ * bytes in all; split_dirty: with the dirty-tracking fields of SvPageRun,
+ * runs kept apart by them. Read it with the VM paused. */
+GArray *sv_capture_walk_pages(const SvIntrospect *in, const SvGuestMem *mem, guint32 pid,
+			      const GArray *vmas, gboolean split_dirty, guint64 *ret_total,
+			      GError **error);
 
 /* The VMAS section (its sha256 fields filled once files are carried). */
 GVariant *sv_capture_vmas_variant(const SvCapture *cap);

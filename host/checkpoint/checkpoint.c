@@ -12,6 +12,8 @@
 #include "host/checkpoint/capture.h"
 #include "host/checkpoint/page-hashes.h"
 #include "host/checkpoint/page-select.h"
+#include "host/checkpoint/dirty-track.h"
+#include "host/checkpoint/precopy.h"
 #include "host/checkpoint/fs-carry.h"
 #include "host/checkpoint/memfiles.h"
 #include "host/checkpoint/proc-paths.h"
@@ -338,24 +340,43 @@ static GVariant *parent_dict(SvSnapshotReader *parent, const char *output)
 	return g_variant_builder_end(&b);
 }
 
+/* The PAGE_HASHES of the new snapshot: a full checkpoint's from its copy,
+ * an incremental one's as its selection found them at the pause, or (soft-
+ * dirty) put together from its copy and its parent's (page-select.h). */
+static SvPageHashes *snapshot_hashes(const SvCapture *cap, const SvPageSelect *sel,
+				     const GArray *sources, gboolean incremental, guint32 page,
+				     SvCheckpointStats *st)
+{
+	if (incremental && !sel->soft_dirty)
+		return NULL; /* sel->hashes */
+	gint64 th = g_get_monotonic_time();
+	g_autoptr(SvPageHashes) copied = sources ? sv_precopy_hashes(sources, page)
+						 : hash_copy(cap, page);
+	SvPageHashes *h = incremental ? sv_page_select_hashes(sel, copied)
+				      : g_steal_pointer(&copied);
+	st->hash_ms += ms_since(th);
+	return h;
+}
+
 /* w: made before the pause; the pages are already in it when the capture
  * copied them there (cap->buffer.writer). sel: an incremental
- * checkpoint's choice (its parent and the hashes taken at the pause). */
+ * checkpoint's choice (its parent and the hashes taken at the pause).
+ * mark: the soft-dirty arm its pages were read after (dirty-track.h), or
+ * NULL. sources: --precopy's pages (precopy.h), or NULL. */
 static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap, SvPageSelect *sel,
 			       SvSnapshotReader *parent, SvMemFiles *mf, GPtrArray *fs,
+			       const char *mark, const GArray *sources,
 			       const SvCheckpointOptions *o, SvCheckpointStats *st, GError **error)
 {
 	guint32 page = m->arch->page_size;
-	g_autoptr(SvPageHashes) full = NULL;
-	if (!parent) {
-		gint64 th = g_get_monotonic_time();
-		full = hash_copy(cap, page);
-		st->hash_ms = ms_since(th);
-	}
-	const SvPageHashes *hashes = parent ? sel->hashes : full;
+	g_autoptr(SvPageHashes) own = snapshot_hashes(cap, sel, sources, parent != NULL, page, st);
+	const SvPageHashes *hashes = own ? own : sel->hashes;
 	/* the pages first when they are in the file already: the writer
 	 * wants them before any other section */
 	if (cap->buffer.writer && !commit_pages(w, cap, page, error))
+		return FALSE;
+	gboolean sources_mapped = FALSE;
+	if (sources && !sv_precopy_map_pages(w, sources, page, &sources_mapped, error))
 		return FALSE;
 	g_autoptr(GVariant) task = NULL;
 	g_autoptr(GHashTable)
@@ -385,7 +406,12 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	g_autoptr(GVariant) refs = sv_rootfs_refs_variant(o->image_refs);
 	if (refs && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_IMAGE_FILES, refs, error))
 		return FALSE;
-	if (!cap->buffer.writer && !stream_pages(w, cap, o, page, error))
+	if (mark && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_DIRTY_TRACK,
+						     sv_dirty_track_variant(mark), error))
+		return FALSE;
+	if (sources ? !sources_mapped && !sv_precopy_stream_pages(w, sources, page, o->progress,
+								  o->progress_data, error)
+		    : !cap->buffer.writer && !stream_pages(w, cap, o, page, error))
 		return FALSE;
 	if (!sv_snapshot_writer_finish(w, error))
 		return FALSE;
@@ -479,6 +505,7 @@ static SvSnapshotReader *open_parent(SvMachine *m, const char *path, const char 
 void sv_checkpoint_stats_clear(SvCheckpointStats *st)
 {
 	g_clear_pointer(&st->resume_error, g_free);
+	g_clear_pointer(&st->dirty_note, g_free);
 }
 
 /* Adds to a failed checkpoint's error what became of the process. */
@@ -524,12 +551,48 @@ static gboolean read_back(const char *path, GError **error)
 	return TRUE;
 }
 
+/* --precopy: the rounds, run before anything is held or paused; the
+ * final pause's choice then goes through pc (precopy.h). */
+static gboolean run_precopy(SvMachine *m, const SvIntrospect *in, const SvGuestMem *mem,
+			    const SvCheckpointOptions *o, gboolean was_running, SvPrecopy *pc,
+			    SvPageBuffer *buffer, SvCheckpointStats *st, GError **error)
+{
+	if (o->parent || !was_running) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "--precopy copies the pages while VM '%s' runs into a full snapshot: "
+			    "%s",
+			    m->name, o->parent ? "leave out --parent" : "resume the VM first");
+		return FALSE;
+	}
+	gint64 t0 = g_get_monotonic_time();
+	gboolean ok = sv_precopy_run(pc, m, in, mem, o, o->precopy_rounds, error);
+	st->precopy_ms = ms_since(t0);
+	st->precopy_rounds = pc->rounds;
+	for (guint i = 0; i < pc->rounds && i < SV_PRECOPY_MAX_ROUNDS; i++)
+		st->precopy_pages += pc->round_pages[i];
+	st->precopy_last_pages = pc->rounds ? pc->round_pages[pc->rounds - 1] : 0;
+	st->precopy_held_ms = pc->held_ms;
+	st->precopy_paused_ms = pc->paused_ms;
+	if (!ok) {
+		say_left(error, "guest pid %u left running and nothing written", o->pid);
+		return FALSE;
+	}
+	/* written from the copies, not through a mapping of the file */
+	buffer->writer = NULL;
+	buffer->select = sv_precopy_select;
+	buffer->select_data = pc;
+	st->dirty_method = SV_DIRTY_SOFT_DIRTY;
+	st->dirty_armed = TRUE;
+	return TRUE;
+}
+
 /* Pauses, captures and resumes (checkpoint.h); on success *ret_cap holds
- * the process's state in host memory. */
+ * the process's state in host memory. want_mm: the mm_struct the process
+ * must still have (its soft-dirty bits are to be trusted), or 0. */
 static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gboolean was_running,
 			       SvIntrospect *in, SvGuestMem *mem, SvPageBuffer *buffer,
-			       SvCheckpointStats *st, SvCapture **ret_cap, SvMemFiles **ret_mf,
-			       GPtrArray **ret_fs, GError **error)
+			       guint64 want_mm, SvCheckpointStats *st, SvCapture **ret_cap,
+			       SvMemFiles **ret_mf, GPtrArray **ret_fs, GError **error)
 {
 	g_autoptr(GArray) threads = NULL;
 	g_autoptr(GPtrArray) vcpus = g_ptr_array_new_with_free_func(g_free);
@@ -545,9 +608,16 @@ static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gbool
 								     1000);
 	/* paused now: capture, then resume whatever happened */
 	gint64 t0 = g_get_monotonic_time();
-	SvCapture *cap = sv_capture(in, mem, (const SvTaskRef *)threads->data, threads->len,
-				    (SvVcpuRegs *const *)vcpus->pdata, buffer, o->progress,
-				    o->progress_data, error);
+	SvCapture *cap = NULL;
+	if (want_mm && g_array_index(threads, SvTaskRef, 0).mm != want_mm)
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+			    "guest pid %u changed its address space (exec) while the checkpoint "
+			    "began; try again",
+			    o->pid);
+	else
+		cap = sv_capture(in, mem, (const SvTaskRef *)threads->data, threads->len,
+				 (SvVcpuRegs *const *)vcpus->pdata, buffer, o->progress,
+				 o->progress_data, error);
 	st->copy_ms = cap ? cap->copy_ms : 0;
 	const SvTaskRef *leader = &g_array_index(threads, SvTaskRef, 0);
 	/* files only memory holds, read by identity before anything runs */
@@ -621,10 +691,32 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 		buffer.select = sv_page_select_changed;
 		buffer.select_data = &sel;
 	}
+	SvTaskRef tracked = { 0 };
+	g_autofree char *mark = NULL;
+	g_auto(SvPrecopy) pc = { 0 };
+	if (o->precopy_rounds) {
+		if (!run_precopy(m, in, mem, o, was_running, &pc, &buffer, st, error))
+			return FALSE;
+		tracked.mm = pc.mm;
+		mark = g_strdup(pc.mark);
+	} else {
+		/* soft-dirty: judged or armed before anything is held or paused */
+		g_autoptr(GVariant) parent_track =
+			parent ? sv_snapshot_reader_metadata(parent, SV_SNAP_SECTION_DIRTY_TRACK)
+			       : NULL;
+		st->dirty_method = sv_dirty_track_begin(m->arch, in, o, was_running, parent != NULL,
+							parent_track, &tracked, &mark,
+							&st->dirty_note);
+		sel.soft_dirty = st->dirty_method == SV_DIRTY_SOFT_DIRTY;
+		st->dirty_armed = mark && !sel.soft_dirty;
+		if (!sel.soft_dirty)
+			tracked.mm = 0;
+	}
 	gint64 tp = g_get_monotonic_time();
-	/* an incremental checkpoint copies what changed, which only the pause
-	 * tells: its buffer is made then, as large as that */
-	if (!o->parent && !prepare_buffer(in, o->pid, &buffer, error)) {
+	/* an incremental checkpoint copies what changed, and --precopy what
+	 * was written since its last round, which only the pause tells: their
+	 * buffer is made then, as large as that */
+	if (!buffer.select && !prepare_buffer(in, o->pid, &buffer, error)) {
 		say_left(error, "guest pid %u left running", o->pid);
 		return FALSE;
 	}
@@ -652,7 +744,9 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	g_autoptr(SvCapture) cap = NULL;
 	g_autoptr(SvMemFiles) mf = NULL;
 	g_autoptr(GPtrArray) fs = NULL;
-	if (!capture_paused(m, o, was_running, in, mem, &buffer, st, &cap, &mf, &fs, error))
+	g_autoptr(GArray) sources = NULL;
+	if (!capture_paused(m, o, was_running, in, mem, &buffer, tracked.mm, st, &cap, &mf, &fs,
+			    error))
 		goto fail;
 	st->regs_source = cap->regs_source;
 	st->syscall = cap->syscall;
@@ -668,7 +762,14 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 		st->hash_ms = cap->copy_ms;
 		st->pages_present = sel.pages_present;
 	}
-	if (!write_snapshot(m, w, cap, &sel, parent, mf, fs, o, st, error))
+	sources = o->precopy_rounds ? sv_precopy_sources(&pc, cap) : NULL;
+	if (sources) {
+		st->pages_present = 0;
+		for (guint i = 0; i < sources->len; i++)
+			st->pages_present += g_array_index(sources, SvPrecopySource, i).npages;
+		st->pages_from_precopy = pc.pages_from_rounds;
+	}
+	if (!write_snapshot(m, w, cap, &sel, parent, mf, fs, mark, sources, o, st, error))
 		goto fail;
 	st->write_ms = ms_since(tw);
 	if (o->kill_after) {

@@ -41,6 +41,9 @@ typedef struct SvCheckpointOptions {
 	/* an earlier snapshot of the same process: only the pages that changed
 	 * since are stored (incremental; page-select.h), or NULL */
 	const char *parent;
+	/* > 0: copy the pages while the VM runs, in at most this many rounds,
+	 * before the pause copies what was written since (precopy.h) */
+	guint precopy_rounds;
 	SvGuestFileFn read_file;
 	gpointer read_file_data;
 	/* carry the files the guest wrote since boot (fs-carry.h) */
@@ -54,6 +57,11 @@ typedef struct SvCheckpointOptions {
 	gboolean (*thaw)(guint32 pid, gpointer data, GError **error);
 	gboolean (*kill)(guint32 pid, gpointer data, GError **error);
 	gpointer control_data;
+	/* The guest agent's soft-dirty marks (SV_MSG_SOFT_DIRTY, dirty-track.h):
+	 * arm clears pid's soft-dirty bits and records mark; else only asks;
+	 * *ret_mark: the mark recorded now. NULL: pages are hashed. */
+	gboolean (*soft_dirty)(guint32 pid, gboolean arm, const char *mark, char **ret_mark,
+			       gpointer data, GError **error);
 	/* Files of the guest's root filesystem image that need not be carried
 	 * (host/image/rootfs-refs.h); NULL: carry every file. */
 	struct SvRootfsRefs *image_refs;
@@ -82,10 +90,20 @@ typedef struct SvCheckpointStats {
 	guint64 pages_stored; /* of which non-zero (or, incremental, changed), in the file */
 	double hash_ms;	      /* hashing the pages (after the resume; incremental: in the pause) */
 	guint64 file_size;
-	const char *regs_source; /* the leader's: "memory" or "vcpu" */
-	SvSyscallFixup syscall;	 /* the leader's */
-	guint threads;		 /* the leader included */
-	guint threads_on_vcpu;	 /* whose registers came from a vCPU */
+	guint precopy_rounds;	    /* --precopy: rounds run */
+	guint64 precopy_pages;	    /* pages they copied, all together */
+	guint64 precopy_last_pages; /* of which the last round's */
+	guint64 pages_from_precopy; /* present pages written from the rounds' copies */
+	double precopy_ms;	    /* the rounds, from first arm to last copy */
+	double precopy_held_ms;	    /* the process frozen for re-arms, all rounds */
+	double precopy_paused_ms;   /* the VM paused for the rounds' walks */
+	int dirty_method;	    /* SvDirtyMethod (dirty-track.h): how the pages were chosen */
+	gboolean dirty_armed;	    /* soft-dirty bits cleared for a later incremental */
+	char *dirty_note;	    /* why soft-dirty was not used or armed, or NULL */
+	const char *regs_source;    /* the leader's: "memory" or "vcpu" */
+	SvSyscallFixup syscall;	    /* the leader's */
+	guint threads;		    /* the leader included */
+	guint threads_on_vcpu;	    /* whose registers came from a vCPU */
 	/* set when the VM could not be resumed after the capture (the guest
 	 * died meanwhile): the snapshot was written all the same */
 	char *resume_error;

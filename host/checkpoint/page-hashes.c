@@ -80,6 +80,29 @@ SvPageHashes *sv_page_hashes_compute(const SvPageHashSource *src, guint n, guint
 	return h;
 }
 
+SvPageHashes *sv_page_hashes_merge(const SvPageHashSource *present, guint n,
+				   const SvPageHashes *const *from, guint nfrom, guint32 page_size)
+{
+	gsize total = 0;
+	for (guint i = 0; i < n; i++)
+		total += present[i].npages;
+	SvPageHashes *h = hashes_new(total, page_size);
+	g_autofree guint *cursor = g_new0(guint, nfrom ? nfrom : 1);
+	gsize at = 0;
+	for (guint i = 0; i < n; i++) {
+		add_run(h, present[i].vaddr, at, present[i].npages);
+		for (gsize j = 0; j < present[i].npages; j++, at++) {
+			guint64 va = present[i].vaddr + (guint64)j * page_size;
+			const XXH128_hash_t *found = NULL;
+			for (guint k = 0; k < nfrom && !found; k++)
+				if (from[k])
+					found = sv_page_hashes_find(from[k], va, &cursor[k]);
+			h->hash[at] = found ? *found : h->zero;
+		}
+	}
+	return h;
+}
+
 GVariant *sv_page_hashes_to_variant(const SvPageHashes *h)
 {
 	g_auto(GVariantBuilder)

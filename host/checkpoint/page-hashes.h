@@ -39,6 +39,11 @@ typedef struct SvPageHashSource {
 
 /* Hashes the sources (in address order), on both cores. */
 SvPageHashes *sv_page_hashes_compute(const SvPageHashSource *src, guint n, guint32 page_size);
+/* The hashes of the pages of present (their data unused), each taken
+ * from the first of from[] that has one for its address (NULL entries
+ * skipped), or that of a zero page where none has. */
+SvPageHashes *sv_page_hashes_merge(const SvPageHashSource *present, guint n,
+				   const SvPageHashes *const *from, guint nfrom, guint32 page_size);
 /* The PAGE_HASHES section: a(tat), per run its address and two u64 per
  * page (the hash's low, then high half). */
 GVariant *sv_page_hashes_to_variant(const SvPageHashes *h);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cli-checkpoint.c - `snapvm checkpoint VM --pid PID -o FILE
- * [--leave-running|--kill] [--compress LEVEL] [--parent SNAP] [--no-files] [--json]`.
+ * [--leave-running|--kill] [--compress LEVEL] [--parent SNAP] [--precopy[=ROUNDS]]
+ * [--no-soft-dirty] [--no-files] [--json]`.
  */
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -10,6 +11,8 @@
 #include "host/image/rootfs-refs.h"
 #include "host/agent/agent-client.h"
 #include "host/checkpoint/checkpoint.h"
+#include "host/checkpoint/dirty-track.h"
+#include "host/checkpoint/precopy.h"
 #include "host/cli/cli.h"
 #include "base/errors.h"
 #include "host/machine/machine.h"
@@ -100,6 +103,13 @@ static gboolean kill_guest_process(guint32 pid, gpointer data, GError **error)
 	return a && sv_agent_client_kill(a, pid, 9, error);
 }
 
+static gboolean soft_dirty_mark(guint32 pid, gboolean arm, const char *mark, char **ret_mark,
+				gpointer data, GError **error)
+{
+	SvAgentClient *a = agent(data, error);
+	return a && sv_agent_client_soft_dirty(a, pid, arm, mark, ret_mark, error);
+}
+
 static void print_json(const char *vm, guint32 pid, const char *output, const SvCheckpointStats *st)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
@@ -131,6 +141,18 @@ static void print_json(const char *vm, guint32 pid, const char *output, const Sv
 	MEMBER("pages_present", int, (gint64)st->pages_present);
 	MEMBER("pages_stored", int, (gint64)st->pages_stored);
 	MEMBER("hash_ms", double, st->hash_ms);
+	MEMBER("dirty_tracking", string, sv_dirty_method_str(st->dirty_method));
+	MEMBER("precopy_rounds", int, st->precopy_rounds);
+	MEMBER("precopy_pages", int, (gint64)st->precopy_pages);
+	MEMBER("precopy_last_round_pages", int, (gint64)st->precopy_last_pages);
+	MEMBER("pages_from_precopy", int, (gint64)st->pages_from_precopy);
+	MEMBER("precopy_ms", double, st->precopy_ms);
+	MEMBER("precopy_held_ms", double, st->precopy_held_ms);
+	MEMBER("precopy_paused_ms", double, st->precopy_paused_ms);
+	MEMBER("soft_dirty_armed", boolean, st->dirty_armed);
+	if (st->dirty_note) {
+		MEMBER("dirty_tracking_note", string, st->dirty_note);
+	}
 	MEMBER("file_size", int, (gint64)st->file_size);
 	MEMBER("regs_source", string, st->regs_source);
 	MEMBER("syscall", string, sv_syscall_fixup_str(st->syscall));
@@ -142,12 +164,29 @@ static void print_json(const char *vm, guint32 pid, const char *output, const Sv
 	sv_cli_print_json(b, TRUE);
 }
 
+/* Rounds of --precopy when it is given without a number. */
+#define PRECOPY_DEFAULT_ROUNDS 4
+
+static gboolean parse_precopy(const char *name, const char *value, gpointer data, GError **error)
+{
+	guint *rounds = data;
+	guint64 n = PRECOPY_DEFAULT_ROUNDS;
+	if (value && (!g_ascii_string_to_unsigned(value, 10, 1, SV_PRECOPY_MAX_ROUNDS, &n, NULL))) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--precopy takes a number of rounds, 1 to %u", SV_PRECOPY_MAX_ROUNDS);
+		return FALSE;
+	}
+	*rounds = (guint)n;
+	return TRUE;
+}
+
 int sv_cmd_checkpoint(int argc, char **argv)
 {
 	gint pid = 0, level = 0;
+	guint precopy = 0;
 	g_autofree char *output = NULL, *parent = NULL;
 	gboolean leave_running = FALSE, kill_after = FALSE, json = FALSE, no_files = FALSE,
-		 no_fs = FALSE, self_contained = FALSE;
+		 no_fs = FALSE, self_contained = FALSE, no_soft_dirty = FALSE;
 	GOptionEntry entries[] = {
 		{ "pid", 'p', 0, G_OPTION_ARG_INT, &pid, "Guest pid of the process (required)",
 		  "PID" },
@@ -163,8 +202,20 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		  "zstd level for page data, 1-19 (default 0: raw, mmap-able)", "LEVEL" },
 		{ "parent", 0, 0, G_OPTION_ARG_FILENAME, &parent,
 		  "Store only the pages changed since this earlier snapshot of the process "
-		  "(incremental; restoring needs it, at the same place or beside the new one)",
+		  "(incremental; restoring needs it, at the same place or beside the new one). "
+		  "Changed pages are found from the guest kernel's soft-dirty bits where it keeps "
+		  "them (x86_64; --json says which way), else by hashing every page",
 		  "SNAP" },
+		{ "precopy", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, parse_precopy,
+		  "Copy the pages while the VM runs, again and again while fewer get written "
+		  "between rounds (at most ROUNDS, default 4), then pause and copy only what was "
+		  "written since: a short pause for a large process (x86_64: needs the guest "
+		  "kernel's soft-dirty bits)",
+		  "ROUNDS" },
+		{ "no-soft-dirty", 0, 0, G_OPTION_ARG_NONE, &no_soft_dirty,
+		  "Neither use nor clear the guest kernel's soft-dirty bits: --parent hashes every "
+		  "page (for a process that clears its own, as Boehm GC can)",
+		  NULL },
 		{ "no-files", 0, 0, G_OPTION_ARG_NONE, &no_files,
 		  "Do not carry the files the process maps (restore then needs them in place)",
 		  NULL },
@@ -191,7 +242,10 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		"before the process resumes; --no-fs leaves them out). The process is\n"
 		"neither traced nor told. The VM is paused only while memory is read; the pause\n"
 		"time is printed.");
-	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_autoptr(GOptionGroup) group = g_option_group_new("checkpoint", "checkpoint",
+							   "checkpoint options", &precopy, NULL);
+	g_option_group_add_entries(group, entries);
+	g_option_context_set_main_group(ctx, g_steal_pointer(&group));
 	if (!sv_cli_parse(ctx, "checkpoint", &argc, &argv))
 		return SV_EXIT_USAGE;
 	if (argc != 2 || pid <= 0 || !output) {
@@ -233,6 +287,7 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		.kill_after = kill_after,
 		.zstd_level = level,
 		.parent = parent,
+		.precopy_rounds = precopy,
 		.read_file = no_files ? NULL : read_guest_file,
 		.carry_fs = !no_fs,
 		.read_file_data = &link,
@@ -240,6 +295,7 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		.freeze = freeze_guest_process,
 		.thaw = thaw_guest_process,
 		.kill = kill_guest_process,
+		.soft_dirty = no_soft_dirty ? NULL : soft_dirty_mark,
 		.control_data = &link,
 		.image_refs = refs,
 	};
@@ -268,6 +324,15 @@ int sv_cmd_checkpoint(int argc, char **argv)
 	fprintf(stderr,
 		"snapvm checkpoint: VM '%s' paused %.1f ms (%u pause%s; pages copied in %.1f ms)\n",
 		m->name, st.pause_ms, st.attempts, st.attempts == 1 ? "" : "s", st.copy_ms);
+	if (st.precopy_rounds)
+		fprintf(stderr,
+			"snapvm checkpoint: pre-copy: %u round%s copied %" G_GUINT64_FORMAT
+			" pages with the VM running (%" G_GUINT64_FORMAT
+			" in the last), the process held %.1f ms for re-arming; the pause took %" G_GUINT64_FORMAT
+			" of %" G_GUINT64_FORMAT " pages from them\n",
+			st.precopy_rounds, st.precopy_rounds == 1 ? "" : "s", st.precopy_pages,
+			st.precopy_last_pages, st.precopy_held_ms, st.pages_from_precopy,
+			st.pages_present);
 	if (kill_after)
 		fprintf(stderr,
 			"snapvm checkpoint: guest pid %d held frozen %.0f ms (frozen in %.1f ms, "

@@ -46,6 +46,12 @@ typedef struct SvGuestVma {
 } SvGuestVma;
 void sv_guest_vma_clear(SvGuestVma *v);
 
+/* The frame numbers of the kernel's shared zero page and huge zero page
+ * (G_MAXUINT64: none yet), which anonymous read faults map without
+ * marking them written (zero-page.c). */
+gboolean sv_introspect_zero_frames(const SvIntrospect *in, guint64 *ret_zero_pfn,
+				   guint64 *ret_huge_zero_pfn, GError **error);
+
 /* A process's VMAs, sorted (an array of SvGuestVma that frees its names). */
 GArray *sv_introspect_vmas(const SvIntrospect *in, guint32 pid, GError **error);
 /* Refuses (naming the mapping of guest pid) a VMA whose vm_flags say

@@ -96,8 +96,10 @@ static gboolean walk_table(RangeWalk *w, guint64 table, guint level, guint64 sta
 			if (stop - va > w->budget->bytes)
 				return over_budget(w, "map more", error);
 			w->budget->bytes -= stop - va;
-			if (!w->fn(va, sv_gpa(pte.pa + (va & (span - 1))), stop - va, w->data,
-				   error))
+			guint flags = (pte.soft_dirty ? SV_WALK_SOFT_DIRTY : 0) |
+				      (level > 0 ? SV_WALK_HUGE : 0);
+			if (!w->fn(va, sv_gpa(pte.pa + (va & (span - 1))), stop - va, flags,
+				   w->data, error))
 				return FALSE;
 		} else if (pte.present && level > 0) {
 			if (!walk_table(w, pte.pa, level - 1, va, stop, error))

@@ -23,11 +23,18 @@ gboolean sv_page_walk(const SvArchOps *arch, const SvKernelSpace *ks, const SvGu
 		      SvGpa root, guint64 va, SvWalkResult *ret_result, SvGpa *ret_pa,
 		      guint64 *ret_page_size, GError **error);
 
+/* What a range walk says of the leaf that maps a run. */
+enum {
+	SV_WALK_SOFT_DIRTY = 1 << 0, /* its soft-dirty bit (SvPte) */
+	SV_WALK_HUGE = 1 << 1,	     /* above the last level: one bit for many pages */
+};
+
 /* Called for every mapped run of a range walk: va (page-aligned, inside the
- * range), its guest-physical address and how many bytes from va the same
- * leaf maps contiguously (clipped to the range). Return FALSE (with error
- * set) to stop the walk. */
-typedef gboolean (*SvPageRangeFn)(guint64 va, SvGpa pa, guint64 len, gpointer data, GError **error);
+ * range), its guest-physical address, how many bytes from va the same
+ * leaf maps contiguously (clipped to the range) and SV_WALK_* flags of the
+ * leaf. Return FALSE (with error set) to stop the walk. */
+typedef gboolean (*SvPageRangeFn)(guint64 va, SvGpa pa, guint64 len, guint flags, gpointer data,
+				  GError **error);
 
 /*
  * What range walks may cost, shared by every walk over one address space. A

@@ -23,6 +23,7 @@ static const struct {
 	[SV_SNAP_SECTION_PARENT] = { "PARENT", SV_SNAP_DICT_TYPE },
 	[SV_SNAP_SECTION_IMAGE_FILES] = { "IMAGE_FILES", SV_SNAP_IMAGE_FILES_TYPE },
 	[SV_SNAP_SECTION_FS] = { "FS", SV_SNAP_FS_TYPE },
+	[SV_SNAP_SECTION_DIRTY_TRACK] = { "DIRTY_TRACK", SV_SNAP_DICT_TYPE },
 };
 
 const char *sv_snap_section_name(guint32 kind)

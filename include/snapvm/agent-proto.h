@@ -130,7 +130,19 @@ enum sv_msg_type {
 	/* host->agent: u32 pid. Ends a hold (SV_MSG_FREEZE): the process runs
 	 * on where it was. SV_MSG_OK, or SV_MSG_ERROR (ENOENT: not held). */
 	SV_MSG_THAW = 30,
-	SV_MSG_TYPE_MAX_ = 31
+	/* host->agent: u32 pid, u32 arm (0 or 1), str mark (at most
+	 * SV_SOFT_DIRTY_MAX_MARK bytes, no NUL). arm 1: the agent forgets
+	 * pid's mark, writes "4" to /proc/PID/clear_refs (the kernel clears
+	 * every soft-dirty bit of the process, write-protects its pages and
+	 * flushes TLBs, so the next write to each sets the bit again) and, once
+	 * that succeeded, records mark for pid. arm 0: only asks. Replies
+	 * SV_MSG_SOFT_DIRTY_REPLY, or SV_MSG_ERROR. The marks live in the
+	 * agent's memory, so a reboot forgets them (host/checkpoint/
+	 * dirty-track.h says what the host puts in them). */
+	SV_MSG_SOFT_DIRTY = 31,
+	/* agent->host: str mark recorded for the pid now ("" if none). */
+	SV_MSG_SOFT_DIRTY_REPLY = 32,
+	SV_MSG_TYPE_MAX_ = 33
 };
 
 /* SV_MSG_READFILE: fixed part of a reply (u64 size, u64 ino, u64 mtime, u32
@@ -414,6 +426,38 @@ static inline bool sv_writefile_req_decode(const uint8_t *payload, size_t len,
 	size_t nlen = out->path_len - dlen;
 	return !memchr(name, '/', nlen) && !memchr(name, '\0', nlen) &&
 	       !(nlen == 1 && name[0] == '.') && !(nlen == 2 && name[0] == '.' && name[1] == '.');
+}
+
+/* SV_MSG_SOFT_DIRTY request. */
+#define SV_SOFT_DIRTY_MAX_MARK 64u
+struct sv_soft_dirty_req {
+	uint32_t pid;
+	uint32_t arm;
+	const uint8_t *mark; /* not NUL-terminated */
+	uint32_t mark_len;
+};
+
+static inline void sv_soft_dirty_req_encode(struct sv_wbuf *w, uint32_t pid, uint32_t arm,
+					    const char *mark)
+{
+	sv_wbuf_u32(w, pid);
+	sv_wbuf_u32(w, arm);
+	sv_wbuf_str(w, mark);
+}
+
+/* False when short or long, for pid 0 or 1, arm not 0 or 1, or a mark too
+ * long or holding a NUL. */
+static inline bool sv_soft_dirty_req_decode(const uint8_t *payload, size_t len,
+					    struct sv_soft_dirty_req *out)
+{
+	struct sv_rbuf r;
+	sv_rbuf_init(&r, payload, len);
+	out->pid = sv_rbuf_u32(&r);
+	out->arm = sv_rbuf_u32(&r);
+	out->mark = sv_rbuf_bytes(&r, &out->mark_len);
+	return sv_rbuf_done(&r) && out->pid > 1 && out->pid <= 0x3fffffffu && out->arm <= 1 &&
+	       out->mark_len <= SV_SOFT_DIRTY_MAX_MARK &&
+	       (out->mark_len == 0 || !memchr(out->mark, '\0', out->mark_len));
 }
 
 /* SV_MSG_ORACLE request. */

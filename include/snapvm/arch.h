@@ -118,6 +118,9 @@ typedef struct SvPte {
 	gboolean present; /* maps something (a PROT_NONE page counts) */
 	gboolean leaf;	  /* maps memory rather than pointing at a table */
 	guint64 pa;	  /* next table's or the mapped page's guest-physical address */
+	/* a leaf's soft-dirty bit (CONFIG_MEM_SOFT_DIRTY): written since the
+	 * guest's last clear_refs "4"; FALSE where the arch has none */
+	gboolean soft_dirty;
 } SvPte;
 
 struct SvGuestMem;
@@ -195,6 +198,11 @@ typedef struct SvArchOps {
 	/* Optional: decodes a page-table entry found at level (0 = last) for
 	 * the generic walker (host/introspect/page-walk.c). */
 	void (*decode_pte)(guint64 entry, guint level, SvPte *ret);
+	/* Whether the guest kernels this arch boots keep the soft-dirty bit
+	 * that decode_pte reports (CONFIG_MEM_SOFT_DIRTY), so a checkpoint can
+	 * find the pages written since an earlier one without hashing them
+	 * (host/checkpoint/dirty-track.h); FALSE: content hashes are used. */
+	gboolean soft_dirty;
 
 	/* Checkpoint hooks, all optional. A GVariant returned is a full
 	 * (non-floating) reference. */

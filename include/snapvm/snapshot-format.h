@@ -55,7 +55,7 @@
 #define SV_SNAP_SECTION_MAGIC "SVSECT\0\0"
 #define SV_SNAP_TRAILER_MAGIC "SVTRAILR"
 #define SV_SNAP_MAJOR 1
-/* Minor 1 added PAGE_HASHES, PARENT, IMAGE_FILES and FS (13-16). A reader
+/* Minor 1 added PAGE_HASHES, PARENT, IMAGE_FILES, FS and DIRTY_TRACK (13-17). A reader
  * skips a section kind it does not know only in a file of a newer minor. */
 #define SV_SNAP_MINOR 1
 #define SV_SNAP_HEADER_SIZE 64
@@ -104,6 +104,9 @@ enum sv_snap_section {
 	/* aa{sv}: the files the guest wrote since boot, keys in
 	 * snapshot-fs-keys.h; absent with checkpoint --no-fs */
 	SV_SNAP_SECTION_FS = 16,
+	/* a{sv}: how a later incremental checkpoint may find the pages
+	 * written since this one (SV_SNAP_DIRTY_* keys); absent: hash them */
+	SV_SNAP_SECTION_DIRTY_TRACK = 17,
 	SV_SNAP_SECTION_KIND_MAX_,
 };
 
@@ -131,6 +134,11 @@ enum sv_snap_section {
 #define SV_SNAP_PARENT_PATH "path"     /* s: as written; relative: to this file's folder */
 #define SV_SNAP_PARENT_DIGEST "digest" /* s: hex of the parent's trailer xxh3-128 */
 #define SV_SNAP_PARENT_SIZE "size"     /* t: the parent's file size */
+
+/* DIRTY_TRACK keys (host/checkpoint/dirty-track.h). */
+#define SV_SNAP_DIRTY_METHOD "method" /* s: "soft-dirty" */
+/* s: the guest agent's mark of the clear_refs the pages were read after */
+#define SV_SNAP_DIRTY_MARK "mark"
 /* Ancestors a reader follows at most. */
 #define SV_SNAP_MAX_CHAIN 64
 #define SV_SNAP_IMAGE_FILES_TYPE "a(sst)"

@@ -59,7 +59,7 @@ typedef struct {
 	guint64 bytes, runs;
 } Seen;
 
-static gboolean count(guint64 va, SvGpa pa, guint64 len, gpointer data, GError **error)
+static gboolean count(guint64 va, SvGpa pa, guint64 len, guint flags, gpointer data, GError **error)
 {
 	Seen *s = data;
 	s->bytes += len;

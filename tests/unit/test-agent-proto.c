@@ -237,6 +237,46 @@ static void test_oracle_req(void)
 	}
 }
 
+/* SOFT_DIRTY: round trip, cut short at every byte, and the marks, pids and
+ * arm values the agent must refuse. */
+static void test_soft_dirty_req(void)
+{
+	guint8 buf[12 + SV_SOFT_DIRTY_MAX_MARK + 1];
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	sv_soft_dirty_req_encode(&w, 77, 1, "77:1:2:abc");
+	g_assert_false(w.overflow);
+	struct sv_soft_dirty_req req;
+	g_assert_true(sv_soft_dirty_req_decode(buf, w.len, &req));
+	g_assert_cmpuint(req.pid, ==, 77);
+	g_assert_cmpuint(req.arm, ==, 1);
+	g_assert_cmpmem(req.mark, req.mark_len, "77:1:2:abc", 10);
+	for (gsize cut = 0; cut < w.len; cut++) {
+		g_autofree guint8 *copy = g_memdup2(buf, cut);
+		g_assert_false(sv_soft_dirty_req_decode(copy, cut, &req));
+	}
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	sv_soft_dirty_req_encode(&w, 77, 0, "");
+	g_assert_true(sv_soft_dirty_req_decode(buf, w.len, &req));
+	g_assert_cmpuint(req.mark_len, ==, 0);
+	const struct {
+		guint32 pid, arm;
+	} bad[] = { { 1, 1 }, { 0, 0 }, { 77, 2 }, { 0x40000000u, 0 } };
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		sv_wbuf_init(&w, buf, sizeof(buf));
+		sv_soft_dirty_req_encode(&w, bad[i].pid, bad[i].arm, "m");
+		g_assert_false(sv_soft_dirty_req_decode(buf, w.len, &req));
+	}
+	char too_long[SV_SOFT_DIRTY_MAX_MARK + 2];
+	memset(too_long, 'x', sizeof(too_long) - 1);
+	too_long[sizeof(too_long) - 1] = '\0';
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	sv_soft_dirty_req_encode(&w, 77, 1, too_long);
+	g_assert_false(!w.overflow && sv_soft_dirty_req_decode(buf, w.len, &req));
+	guint8 nul[] = { 77, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 'a', 0, 'b' };
+	g_assert_false(sv_soft_dirty_req_decode(nul, sizeof(nul), &req));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -251,5 +291,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/agent-proto/readfile/rejects", test_readfile_req_rejects);
 	g_test_add_func("/agent-proto/writefile/request", test_writefile_req);
 	g_test_add_func("/agent-proto/oracle/request", test_oracle_req);
+	g_test_add_func("/agent-proto/soft-dirty/request", test_soft_dirty_req);
 	return g_test_run();
 }

@@ -332,6 +332,28 @@ static void test_riscv64_pte(void)
 	g_assert_false(p.present);
 }
 
+/* x86_64's soft-dirty bit (11) in a 4 KiB PTE and a 2 MiB leaf, not in a
+ * table pointer; arches without one say so and decode it FALSE. */
+static void test_x86_64_soft_dirty(void)
+{
+	const SvArchOps *a = sv_arch_lookup("x86_64", NULL);
+	SvPte p;
+	g_assert_true(a->soft_dirty);
+	g_assert_true(sv_arch_decode_pte(a, 0x1234000ull | (1u << 11) | 0x67, 0, &p, NULL));
+	g_assert_true(p.present && p.leaf && p.soft_dirty);
+	g_assert_cmphex(p.pa, ==, 0x1234000ull);
+	g_assert_true(sv_arch_decode_pte(a, 0x1234000ull | 0x67, 0, &p, NULL));
+	g_assert_false(p.soft_dirty);
+	g_assert_true(sv_arch_decode_pte(a, 0x40000000ull | (1u << 11) | 0xe7, 1, &p, NULL));
+	g_assert_true(p.leaf && p.soft_dirty);
+	g_assert_true(sv_arch_decode_pte(a, 0x5000ull | (1u << 11) | 0x67, 1, &p, NULL));
+	g_assert_true(!p.leaf && !p.soft_dirty);
+	const SvArchOps *arm = sv_arch_lookup("aarch64", NULL);
+	g_assert_false(arm->soft_dirty);
+	g_assert_true(sv_arch_decode_pte(arm, 0x1234000ull | (1u << 11) | 0x3, 0, &p, NULL));
+	g_assert_false(p.soft_dirty);
+}
+
 /* The riscv64 stub's registers by ABI name, x1-x31 by number, priv for
  * the mode, the FPU as f0-f31 and fcsr. */
 static void test_riscv64_gdb_regs(void)
@@ -455,6 +477,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/arch/aarch64/gdb-regs", test_aarch64_gdb_regs);
 	g_test_add_func("/arch/riscv64/virt-ram-layout", test_riscv64_virt_layout);
 	g_test_add_func("/arch/riscv64/pte", test_riscv64_pte);
+	g_test_add_func("/arch/x86_64/soft-dirty", test_x86_64_soft_dirty);
 	g_test_add_func("/arch/riscv64/gdb-regs", test_riscv64_gdb_regs);
 	g_test_add_func("/arch/ppc64le/pseries-layout", test_ppc64le_pseries_layout);
 	g_test_add_func("/arch/ppc64le/gdb-regs", test_ppc64le_gdb_regs);

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Dirty tracking's pure parts (host/checkpoint/dirty-track.c,
+ * page-hashes.c): marks name one task and no other, the DIRTY_TRACK
+ * section round-trips and refuses what is not its own, which VMAs the
+ * soft-dirty bits may judge, and merged page hashes take each page's hash
+ * from the first source that has it.
+ */
+#include <string.h>
+
+#include "snapvm/agent-proto.h"
+#include "snapvm/snapshot-format.h"
+#include "host/checkpoint/dirty-track.h"
+#include "host/checkpoint/page-hashes.h"
+
+static void test_mark(void)
+{
+	SvTaskRef t = { .task = 0xffff888001234000ull, .mm = 0xffff888004567800ull, .pid = 4242 };
+	g_autofree char *a = sv_dirty_mark_new(&t);
+	g_autofree char *b = sv_dirty_mark_new(&t);
+	g_assert_cmpuint(strlen(a), <=, SV_SOFT_DIRTY_MAX_MARK);
+	g_assert_cmpstr(a, !=, b); /* each arm its own */
+	g_assert_true(sv_dirty_mark_names(a, &t));
+	SvTaskRef other = t;
+	other.pid = 4243;
+	g_assert_false(sv_dirty_mark_names(a, &other));
+	other = t;
+	other.mm += 0x800;
+	g_assert_false(sv_dirty_mark_names(a, &other));
+	other = t;
+	other.task += 0x4000;
+	g_assert_false(sv_dirty_mark_names(a, &other));
+	g_assert_false(sv_dirty_mark_names(NULL, &t));
+	g_autofree char *cut = g_strndup(a, strlen(a) - 1);
+	g_assert_false(sv_dirty_mark_names(cut, &t));
+}
+
+static void test_section(void)
+{
+	g_autoptr(GVariant)
+		v = g_variant_ref_sink(sv_dirty_track_variant("1:2:3:0123456789abcdef"));
+	g_autofree char *mark = sv_dirty_track_mark(v);
+	g_assert_cmpstr(mark, ==, "1:2:3:0123456789abcdef");
+	g_assert_null(sv_dirty_track_mark(NULL));
+	/* another method, or no mark: not ours to trust */
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_SNAP_DICT_TYPE));
+	g_variant_builder_add(&b, "{sv}", SV_SNAP_DIRTY_METHOD, g_variant_new_string("kvm-log"));
+	g_variant_builder_add(&b, "{sv}", SV_SNAP_DIRTY_MARK, g_variant_new_string("x"));
+	g_autoptr(GVariant) other = g_variant_ref_sink(g_variant_builder_end(&b));
+	g_assert_null(sv_dirty_track_mark(other));
+	g_auto(GVariantBuilder) e = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_SNAP_DICT_TYPE));
+	g_variant_builder_add(&e, "{sv}", SV_SNAP_DIRTY_METHOD, g_variant_new_string("soft-dirty"));
+	g_autoptr(GVariant) empty = g_variant_ref_sink(g_variant_builder_end(&e));
+	g_assert_null(sv_dirty_track_mark(empty));
+}
+
+static void test_vma_tracked(void)
+{
+	SvGuestVma anon = { .start = 0x1000, .end = 0x9000, .flags = 3 };
+	g_assert_true(sv_dirty_vma_tracked(&anon));
+	SvGuestVma shared = anon;
+	shared.flags |= 8; /* VM_SHARED */
+	g_assert_false(sv_dirty_vma_tracked(&shared));
+	SvGuestVma file = anon;
+	file.file = 0xffff888007000000ull;
+	g_assert_false(sv_dirty_vma_tracked(&file));
+	g_assert_cmpstr(sv_dirty_method_str(SV_DIRTY_SOFT_DIRTY), ==, "soft-dirty");
+	g_assert_cmpstr(sv_dirty_method_str(SV_DIRTY_HASHES), ==, "hashes");
+	g_assert_cmpstr(sv_dirty_method_str(SV_DIRTY_NONE), ==, "none");
+}
+
+/* Three pages present at 0x10000..0x13000 and one at 0x20000: the first
+ * from fresh, the second only the parent has, the third neither (zero),
+ * the fourth both have (fresh wins). */
+static void test_merge(void)
+{
+	const guint32 ps = 4096;
+	g_autofree guint8 *pages = g_malloc0(4 * ps);
+	for (guint i = 0; i < 4; i++)
+		memset(pages + i * ps, 'a' + i, ps);
+	SvPageHashSource f[] = { { 0x10000, 1, pages }, { 0x20000, 1, pages + 3 * ps } };
+	SvPageHashSource p[] = { { 0x11000, 1, pages + ps }, { 0x20000, 1, pages + 2 * ps } };
+	g_autoptr(SvPageHashes) fresh = sv_page_hashes_compute(f, 2, ps);
+	g_autoptr(SvPageHashes) parent = sv_page_hashes_compute(p, 2, ps);
+	SvPageHashSource present[] = { { 0x10000, 3, NULL }, { 0x20000, 1, NULL } };
+	const SvPageHashes *from[] = { fresh, NULL, parent };
+	g_autoptr(SvPageHashes) m = sv_page_hashes_merge(present, 2, from, 3, ps);
+	g_assert_cmpuint(m->n, ==, 4);
+	g_assert_cmpuint(m->runs->len, ==, 2);
+	g_assert_true(XXH128_isEqual(m->hash[0], XXH3_128bits(pages, ps)));
+	g_assert_true(XXH128_isEqual(m->hash[1], XXH3_128bits(pages + ps, ps)));
+	g_assert_true(sv_page_hash_is_zero(m, &m->hash[2]));
+	g_assert_true(XXH128_isEqual(m->hash[3], XXH3_128bits(pages + 3 * ps, ps)));
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/dirty-track/mark", test_mark);
+	g_test_add_func("/dirty-track/section", test_section);
+	g_test_add_func("/dirty-track/vma-tracked", test_vma_tracked);
+	g_test_add_func("/dirty-track/hashes-merge", test_merge);
+	return g_test_run();
+}
