@@ -55,29 +55,28 @@ static char *make_tmpdir(GError **error)
 	return g_dir_make_tmp("snapvm-restore-XXXXXX", error);
 }
 
-/* SV_RIMG_HOST_PAGES: the restorer's page-frame message answered with the
- * pages in guest RAM (host/restore/host-pages.c); its stderr meanwhile
+/* SV_RIMG_HOST_PAGES: the restorer's page-frame messages answered with
+ * the pages in guest RAM (host/restore/host-pages.c); its stderr meanwhile
  * passed through: a refusal says why there. If it exits instead,
  * *ret_exited and its status. */
 static gboolean place_pages(SvCliGuest *g, guint32 pid, SvSnapshotReader *reader,
 			    const GArray *runs, gboolean verbose, gboolean *ret_exited,
 			    int *ret_status, GError **error)
 {
-	g_auto(SvRestorePageFrames) frames = { 0 };
-	if (!sv_restore_wait_page_frames(g->agent, pid, STDERR_FILENO, &frames, error))
+	SvRestoreHostPages hp;
+	if (!sv_restore_host_pages(g->agent, pid, g->ram, reader, runs, STDOUT_FILENO,
+				   STDERR_FILENO, &hp, error))
 		return FALSE;
-	if (frames.exited) {
+	if (hp.exited) {
 		*ret_exited = TRUE;
-		*ret_status = frames.status;
+		*ret_status = hp.status;
 		return TRUE;
 	}
-	sv_cli_verbose(verbose, "restore", "page frames from the guest");
-	guint64 placed;
-	if (!sv_restore_answer_page_frames(g->agent, &frames, g->ram, reader, runs, STDOUT_FILENO,
-					   &placed, error))
-		return FALSE;
-	sv_cli_verbose(verbose, "restore", "%.1f MiB of pages written into guest RAM",
-		       placed / 1048576.0);
+	sv_cli_verbose(verbose, "restore",
+		       "%.1f MiB of pages written into guest RAM (%u page-frame messages, "
+		       "%" G_GUINT64_FORMAT " frame runs; the first came %.0f ms ago)",
+		       hp.bytes / 1048576.0, hp.messages, hp.frame_runs,
+		       (g_get_monotonic_time() - hp.first_us) / 1000.0);
 	return TRUE;
 }
 
