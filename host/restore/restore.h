@@ -24,12 +24,21 @@ gboolean sv_restore_build_initrd(SvSnapshotReader *r, const SvArchOps *arch,
 				 const char *base_initramfs, const char *dir, gboolean host_pages,
 				 char **ret_initrd, SvRestoreImageInfo *ret_info, GError **error);
 
-/* For a guest that is up already (snapvm pool): the restorer and image (a
- * file sv_restore_image_write made, with host pages) written into the
- * guest through its agent, where the initrd would have put them. */
+/* For a guest that is up already (snapvm pool): the image (a file
+ * sv_restore_image_write made, with host pages) and, unless the guest has
+ * this very restorer already, the restorer written into the guest through
+ * its agent, where the initrd would have put them. */
 typedef struct SvAgentClient SvAgentClient;
-gboolean sv_restore_send_to_guest(const SvArchOps *arch, const char *image, SvAgentClient *agent,
-				  GError **error);
+gboolean sv_restore_send_to_guest(const SvArchOps *arch, const char *image, gboolean with_restorer,
+				  SvAgentClient *agent, GError **error);
+/* A pool guest's initrd (dir/initrd.cpio, in *ret_initrd): base_initramfs
+ * with this build's restorer where a restore puts it, so that a restore
+ * into the guest sends only its image (1 MiB less through the agent). */
+gboolean sv_restore_build_pool_initrd(const SvArchOps *arch, const char *base_initramfs,
+				      const char *dir, char **ret_initrd, GError **error);
+/* The SHA-256 (hex) of this build's restorer for arch, which must have
+ * one. */
+char *sv_restore_restorer_sum(const SvArchOps *arch);
 
 /* The same, with every archive of the NULL-terminated list (the base
  * initramfs, then a root filesystem image's modules.cpio) first. */
