@@ -21,13 +21,15 @@
 #include "restore.h"
 
 #define PAGE 4096ul
-/* Pages per slice: small enough that the host starts early, large enough
- * that the messages stay few (64 for 1 GiB); a multiple of 2 MiB, so a
- * slice's mlock splits no huge page (the area starts 1 GiB-aligned, and
- * huge pages - the kernel's default - mean 512 times fewer faults and
- * frame runs than small ones, which cost more here even where the guest
- * skips zeroing them, init_on_free=1). */
-#define SLICE_PAGES 4096ul
+/* Pages per slice: the first small, so that the host starts copying
+ * early; then doubling, so that a large area costs few messages (each
+ * wakes the agent, and a lock call each) - 12 for 1 GiB. Multiples of
+ * 2 MiB, so a slice's mlock splits no huge page (the area starts 1 GiB-
+ * aligned; huge pages, the kernel's default, mean 512 times fewer faults
+ * and frame runs than small ones, which cost more here even where the
+ * guest skips zeroing them, init_on_free=1). */
+#define FIRST_SLICE_PAGES 2048ul /* 8 MiB */
+#define MAX_SLICE_PAGES 32768ul	 /* 128 MiB */
 
 static void write_all(int fd, const void *buf, size_t n)
 {
@@ -48,8 +50,8 @@ static void write_all(int fd, const void *buf, size_t n)
  * frames as one page-frame message. */
 static void report_slice(int pm, uint64_t at, uint64_t first, uint64_t n, uint64_t total)
 {
-	static uint64_t ent[SLICE_PAGES];
-	static struct sv_rimg_pfn_run runs[SLICE_PAGES];
+	static uint64_t ent[MAX_SLICE_PAGES];
+	static struct sv_rimg_pfn_run runs[MAX_SLICE_PAGES];
 	/* Locked: resident, never reclaimed; and compaction must not move
 	 * locked pages while the host writes into their frames. */
 	if (mlock((void *)(uintptr_t)(at + first * PAGE), n * PAGE) < 0)
@@ -95,9 +97,13 @@ void rst_stage_pages(uint64_t at, uint64_t len)
 	if (pm < 0)
 		rst_die("cannot open /proc/self/pagemap: %s", strerror(errno));
 	uint64_t total = len / PAGE;
-	for (uint64_t first = 0; first < total; first += SLICE_PAGES)
-		report_slice(pm, at, first,
-			     total - first < SLICE_PAGES ? total - first : SLICE_PAGES, total);
+	for (uint64_t first = 0, n = FIRST_SLICE_PAGES; first < total; first += n) {
+		if (first)
+			n = n * 2 < MAX_SLICE_PAGES ? n * 2 : MAX_SLICE_PAGES;
+		if (n > total - first)
+			n = total - first;
+		report_slice(pm, at, first, n, total);
+	}
 	close(pm);
 	sigset_t go;
 	sigemptyset(&go);

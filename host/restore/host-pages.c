@@ -24,16 +24,24 @@
 #define FRAMES_TIMEOUT_MS 600000
 
 /* Once buf holds a message's header: the whole message's length, in
- * *need (0 until then). */
-static gboolean message_length(const GByteArray *buf, gsize *need, GError **error)
+ * *need (0 until then). A message has at most one run per page still to
+ * place (max_runs): a guest claiming more is not buffered for. */
+static gboolean message_length(const GByteArray *buf, guint64 max_runs, gsize *need, GError **error)
 {
 	struct sv_rimg_pfn_header h;
 	if (*need || buf->len < sizeof(h))
 		return TRUE;
 	memcpy(&h, buf->data, sizeof(h));
-	if (memcmp(h.magic, SV_RIMG_PFN_MAGIC, 8) || h.nruns > MAX_PFN_RUNS) {
+	if (memcmp(h.magic, SV_RIMG_PFN_MAGIC, 8)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
 			    "the guest restorer sent no page-frame list");
+		return FALSE;
+	}
+	if (h.nruns > MIN(max_runs, MAX_PFN_RUNS)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "the guest restorer's page-frame list has %" G_GUINT64_FORMAT
+			    " runs for %" G_GUINT64_FORMAT " pages left to place",
+			    (guint64)h.nruns, max_runs);
 		return FALSE;
 	}
 	*need = sizeof(h) + h.nruns * sizeof(struct sv_rimg_pfn_run);
@@ -47,7 +55,7 @@ static gboolean place_messages(SvPagePlacer *placer, GByteArray *buf, SvRestoreH
 {
 	for (;;) {
 		gsize need = 0;
-		if (!message_length(buf, &need, error))
+		if (!message_length(buf, sv_page_placer_left(placer), &need, error))
 			return FALSE;
 		if (!need || buf->len < need)
 			return TRUE;

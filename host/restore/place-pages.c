@@ -188,6 +188,11 @@ gboolean sv_page_placer_done(const SvPagePlacer *p)
 	return p->placed == p->total;
 }
 
+guint64 sv_page_placer_left(const SvPagePlacer *p)
+{
+	return p->total - p->placed;
+}
+
 guint64 sv_page_placer_bytes(const SvPagePlacer *p)
 {
 	return p->placed * p->ps;

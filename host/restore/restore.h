@@ -70,8 +70,9 @@ SvPagePlacer *sv_page_placer_new(const SvGuestMem *mem, SvSnapshotReader *r, con
 void sv_page_placer_free(SvPagePlacer *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvPagePlacer, sv_page_placer_free)
 gboolean sv_page_placer_add(SvPagePlacer *p, const guint8 *msg, gsize len, GError **error);
-/* Every staged page placed? */
+/* Every staged page placed? How many are left? */
 gboolean sv_page_placer_done(const SvPagePlacer *p);
+guint64 sv_page_placer_left(const SvPagePlacer *p);
 guint64 sv_page_placer_bytes(const SvPagePlacer *p);
 guint64 sv_page_placer_frame_runs(const SvPagePlacer *p);
 
