@@ -19,6 +19,8 @@
 # pool    `snapvm restore --pool` of the same snapshot into a guest `snapvm
 #         pool start` booted beforehand (not timed): command start to the
 #         process running, with no boot in the way
+# p-inj   of which: its restorer started until the process runs (staging,
+#         the host's copy, the blob)
 # criu    `criu restore` of a native memtouch of the same size dumped by
 #         criu, where a working one is on PATH and the arch is the host's
 # virsh: `virsh restore` wall time (it returns once the domain runs). Needs
@@ -136,7 +138,7 @@ criu_restore() {
 }
 
 echo "snapvm restore --pages $PAGES, $ARCH guest (ms)"
-printf '%6s %8s %8s %8s %8s %8s %8s %10s %6s\n' MiB prep boot inject total pool criu \
+printf '%6s %8s %8s %8s %8s %8s %8s %8s %10s %6s\n' MiB prep boot inject total pool p-inj criu \
 	"virsh-rst" load
 for SIZE in $SIZES; do
 	mem=$((SIZE * 2 < 512 ? 512 : SIZE * 2))
@@ -200,12 +202,13 @@ for SIZE in $SIZES; do
 	"$SNAPVM" pool start --arch "$ARCH" --accel tcg --memory $((SIZE + 640)) >/dev/null
 	restore_running --pool --no-refill
 	pool=$WALL
+	pool_inj=$((WALL - $(step_ms "$TMP/restore.log" "restorer started")))
 	grep -q "took pool guest" "$TMP/restore.log" || pool="$pool(booted)"
 	"$SNAPVM" stop "$RVM" >/dev/null 2>&1 || true
 	"$SNAPVM" pool stop >/dev/null 2>&1 || true
 	criu=-
 	[ -z "$CRIU_OK" ] || criu=$(criu_restore)
-	printf '%6s %8s %8s %8s %8s %8s %8s %10s %6s\n' "$SIZE" "$prep" $((booted - prep)) \
-		$((wall - started)) "$wall" "$pool" "$criu" "$virsh_rst" "$(load)"
+	printf '%6s %8s %8s %8s %8s %8s %8s %8s %10s %6s\n' "$SIZE" "$prep" $((booted - prep)) \
+		$((wall - started)) "$wall" "$pool" "$pool_inj" "$criu" "$virsh_rst" "$(load)"
 	rm -f "$SNAP"
 done

@@ -112,90 +112,6 @@ static uint64_t find_gap(uint64_t len, const struct range *own, int nown,
 	return 0;
 }
 
-static void write_all(int fd, const void *buf, size_t n)
-{
-	const uint8_t *p = buf;
-	while (n) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			die("cannot write to the host: %s",
-			    k < 0 ? strerror(errno) : "short write");
-		p += k;
-		n -= (size_t)k;
-	}
-}
-
-/* SV_RIMG_HOST_PAGES: a locked staging area for every stored page, whose
- * frames the host learns on our stdout and fills from outside; SIGUSR1
- * says it is done. Returns the area's address. */
-static uint64_t stage_pages(uint64_t len, const struct range *own, int nown,
-			    const struct sv_rimg_vma *vmas, uint32_t nvmas)
-{
-	uint64_t at = find_gap(len, own, nown, vmas, nvmas);
-	if (!at)
-		die("no free address range for %llu bytes of staged pages",
-		    (unsigned long long)len);
-	void *p = mmap((void *)at, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (p == MAP_FAILED)
-		die("cannot map %llu bytes of staging: %s", (unsigned long long)len,
-		    strerror(errno));
-	/* Locked: resident, never reclaimed; and compaction must not move
-	 * locked pages while the host writes into their frames. */
-	int fd = open("/proc/sys/vm/compact_unevictable_allowed", O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (write(fd, "0", 1) != 1)
-			dprintf(STDERR_FILENO, "snapvm restore: note: compaction stays allowed\n");
-		close(fd);
-	}
-	if (mlock(p, len) < 0)
-		die("cannot lock %llu bytes of staging: %s", (unsigned long long)len,
-		    strerror(errno));
-	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (pm < 0)
-		die("cannot open /proc/self/pagemap: %s", strerror(errno));
-	uint64_t npages = len / PAGE, nruns = 0, cap = 1024;
-	struct sv_rimg_pfn_run *runs = malloc(cap * sizeof(*runs));
-	static uint64_t ent[8192];
-	for (uint64_t i = 0; i < npages;) {
-		uint64_t n = npages - i < 8192 ? npages - i : 8192;
-		ssize_t got = pread(pm, ent, n * 8, (off_t)((at / PAGE + i) * 8));
-		if (got != (ssize_t)(n * 8))
-			die("cannot read /proc/self/pagemap: %s", strerror(errno));
-		for (uint64_t k = 0; k < n; k++, i++) {
-			uint64_t pfn = ent[k] & ((1ull << 55) - 1);
-			if (!(ent[k] >> 63) || !pfn)
-				die("staged page %llu is not in RAM", (unsigned long long)i);
-			struct sv_rimg_pfn_run *last = nruns ? &runs[nruns - 1] : NULL;
-			if (last && last->pfn + last->npages == pfn &&
-			    last->staging_page + last->npages == i) {
-				last->npages++;
-				continue;
-			}
-			if (nruns == cap)
-				runs = realloc(runs, (cap *= 2) * sizeof(*runs));
-			runs[nruns++] = (struct sv_rimg_pfn_run){ .staging_page = i,
-								  .pfn = pfn,
-								  .npages = 1 };
-		}
-	}
-	close(pm);
-	struct sv_rimg_pfn_header hdr = { .nruns = nruns, .staging_pages = npages };
-	memcpy(hdr.magic, SV_RIMG_PFN_MAGIC, 8);
-	write_all(STDOUT_FILENO, &hdr, sizeof(hdr));
-	write_all(STDOUT_FILENO, runs, nruns * sizeof(*runs));
-	free(runs);
-	sigset_t go;
-	sigemptyset(&go);
-	sigaddset(&go, SV_RIMG_PFN_SIGNAL);
-	struct timespec limit = { 600, 0 };
-	if (sigtimedwait(&go, NULL, &limit) != SV_RIMG_PFN_SIGNAL)
-		die("the host did not fill the staged pages within 10 minutes");
-	return at;
-}
-
 static void sha256_of_fd(int fd, uint8_t out[32])
 {
 	struct sha256 s;
@@ -395,7 +311,11 @@ int main(int argc, char **argv)
 			staging_len += runs[i].npages * PAGE;
 		}
 		if (staging_len) {
-			staging = stage_pages(staging_len, own, nown, vmas, h->nvmas);
+			staging = find_gap(staging_len, own, nown, vmas, h->nvmas);
+			if (!staging)
+				die("no free address range for %llu bytes of staged pages",
+				    (unsigned long long)staging_len);
+			rst_stage_pages(staging, staging_len);
 			nown = own_maps(own, 1024, &vdso, &vvar);
 		}
 	}

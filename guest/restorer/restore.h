@@ -55,6 +55,9 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 void rst_env_restore(const struct sv_rimg_header *h, const uint32_t *groups);
 /* restore-files.c: is path /proc or under it? */
 int rst_path_in_procfs(const char *path);
+/* SV_RIMG_HOST_PAGES (stage-pages.c): maps len bytes at `at`, locks them
+ * and tells the host their frames; returns once the host has filled them. */
+void rst_stage_pages(uint64_t at, uint64_t len);
 /* restore-process.c: the process's clocks (a time namespace), UTS names
  * and prctl state, each when the image has it. */
 void rst_process_restore(const struct sv_rimg_header *h);

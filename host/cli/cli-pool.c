@@ -24,12 +24,10 @@ static int start_one(const SvArchOps *arch, const SvImage *image, const SvCliVmO
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *dir = g_dir_make_tmp("snapvm-pool-XXXXXX", &error);
-	g_autofree char *initrd = dir ? g_build_filename(dir, "initrd.cpio", NULL) : NULL;
-	g_autofree char *contents = NULL;
-	gsize len = 0;
-	/* sv_cli_boot removes the initrd it boots: a copy of the image's */
-	if (!dir || !g_file_get_contents(image->initramfs, &contents, &len, &error) ||
-	    !g_file_set_contents(initrd, contents, (gssize)len, &error)) {
+	g_autofree char *initrd = NULL;
+	/* the image's initramfs with the restorer in it (sv_cli_boot removes
+	 * the initrd it boots) */
+	if (!dir || !sv_restore_build_pool_initrd(arch, image->initramfs, dir, &initrd, &error)) {
 		if (dir)
 			g_rmdir(dir);
 		sv_cli_error("pool start", error);
@@ -62,6 +60,10 @@ static int start_one(const SvArchOps *arch, const SvImage *image, const SvCliVmO
 	int rc = sv_cli_boot("pool start", &config, dir, FALSE, sfd, vm->verbose, &g);
 	if (rc)
 		return rc;
+	g_autofree char *sum = sv_restore_restorer_sum(arch);
+	g_autofree char *record = g_build_filename(g.machine->vm_dir, SV_POOL_RESTORER_FILE, NULL);
+	if (!g_file_set_contents(record, sum, -1, &error)) /* restore then sends its own */
+		fprintf(stderr, "snapvm pool start: warning: %s\n", error->message);
 	printf("%s\n", g.machine->name);
 	fflush(stdout);
 	return 0;

@@ -55,29 +55,28 @@ static char *make_tmpdir(GError **error)
 	return g_dir_make_tmp("snapvm-restore-XXXXXX", error);
 }
 
-/* SV_RIMG_HOST_PAGES: the restorer's page-frame message answered with the
- * pages in guest RAM (host/restore/host-pages.c); its stderr meanwhile
+/* SV_RIMG_HOST_PAGES: the restorer's page-frame messages answered with
+ * the pages in guest RAM (host/restore/host-pages.c); its stderr meanwhile
  * passed through: a refusal says why there. If it exits instead,
  * *ret_exited and its status. */
 static gboolean place_pages(SvCliGuest *g, guint32 pid, SvSnapshotReader *reader,
 			    const GArray *runs, gboolean verbose, gboolean *ret_exited,
 			    int *ret_status, GError **error)
 {
-	g_auto(SvRestorePageFrames) frames = { 0 };
-	if (!sv_restore_wait_page_frames(g->agent, pid, STDERR_FILENO, &frames, error))
+	SvRestoreHostPages hp;
+	if (!sv_restore_host_pages(g->agent, pid, g->ram, reader, runs, STDOUT_FILENO,
+				   STDERR_FILENO, &hp, error))
 		return FALSE;
-	if (frames.exited) {
+	if (hp.exited) {
 		*ret_exited = TRUE;
-		*ret_status = frames.status;
+		*ret_status = hp.status;
 		return TRUE;
 	}
-	sv_cli_verbose(verbose, "restore", "page frames from the guest");
-	guint64 placed;
-	if (!sv_restore_answer_page_frames(g->agent, &frames, g->ram, reader, runs, STDOUT_FILENO,
-					   &placed, error))
-		return FALSE;
-	sv_cli_verbose(verbose, "restore", "%.1f MiB of pages written into guest RAM",
-		       placed / 1048576.0);
+	sv_cli_verbose(verbose, "restore",
+		       "%.1f MiB of pages written into guest RAM (%u page-frame messages, "
+		       "%" G_GUINT64_FORMAT " frame runs; the first came %.0f ms ago)",
+		       hp.bytes / 1048576.0, hp.messages, hp.frame_runs,
+		       (g_get_monotonic_time() - hp.first_us) / 1000.0);
 	return TRUE;
 }
 
@@ -132,6 +131,16 @@ static void refill_pool(const SvMachine *taken, const RestoreOptions *o)
 			error ? error->message : "no /proc/self/exe");
 }
 
+/* Does pool guest m hold this very restorer already (pool start put it
+ * in its initrd)? */
+static gboolean has_own_restorer(const SvMachine *m, const SvArchOps *arch)
+{
+	g_autofree char *record = g_build_filename(m->vm_dir, SV_POOL_RESTORER_FILE, NULL);
+	g_autofree char *have = NULL;
+	g_autofree char *want = sv_restore_restorer_sum(arch);
+	return g_file_get_contents(record, &have, NULL, NULL) && !g_strcmp0(have, want);
+}
+
 /* --pool: an idle pool guest that fits, claimed, its RAM mapped, its agent
  * answering, with the restorer and image (built in tmpdir) written into
  * it. 0 and nothing in *g when there is none (the caller boots); else 0 or
@@ -163,17 +172,20 @@ static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, cons
 	if (!o->no_refill)
 		refill_pool(m, o);
 	g->machine = g_steal_pointer(&m);
+	gboolean own_restorer = has_own_restorer(g->machine, arch);
 	gboolean ok = (g->ram = sv_machine_map_ram(g->machine, &error)) != NULL;
 	sv_machine_release_control(g->machine);
 	ok = ok && (g->agent = sv_agent_client_connect(g->machine->agent_socket, 10000, &error));
 	if (ok) {
 		sv_agent_client_set_interrupt_fd(g->agent, sfd);
 		ok = sv_agent_client_hello(g->agent, 10000, &g->agent_info, &error) &&
-		     sv_restore_send_to_guest(arch, image, g->agent, &error);
+		     sv_restore_send_to_guest(arch, image, !own_restorer, g->agent, &error);
 	}
 	g_unlink(image);
 	if (ok)
-		sv_cli_verbose(o->vm.verbose, "restore", "restorer and image written into it");
+		sv_cli_verbose(o->vm.verbose, "restore", "%s written into it",
+			       own_restorer ? "image (its restorer is this build's)"
+					    : "restorer and image");
 	return ok ? 0
 		  : sv_cli_end_vm("restore", g->machine, FALSE, SV_EXIT_FAILURE,
 				  g_steal_pointer(&error), o->vm.verbose);

@@ -30,6 +30,11 @@ typedef struct SvPoolGuest {
 	gboolean claimed;
 } SvPoolGuest;
 
+/* A pool guest's record of the restorer its initrd holds (the SHA-256 of
+ * sv_restore_restorer_sum), in its VM dir; restore sends none when it is
+ * its own. */
+#define SV_POOL_RESTORER_FILE "pool-restorer.sha256"
+
 /* The pool guests there are (running or not), by name. */
 GArray *sv_pool_list(GError **error);
 

@@ -11,11 +11,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/errors.h"
 #include "host/util/io-util.h"
+#include "host/util/state-paths.h"
 
 #define PROBE_TIMEOUT_MS 10000
 #define DEFS_ID "defs"
@@ -246,6 +248,25 @@ static char *converse(const char *const *argv, const char *script, GError **erro
 	return g_string_free(out, FALSE);
 }
 
+/* QEMU's answer depends on nothing but its binary and the script, and
+ * starting it costs a restore 0.1-0.3 s: answers are kept under the cache
+ * dir, named by a hash of both (a rebuilt or upgraded QEMU is another
+ * binary: another size, mtime or inode). NULL where there is no stat. */
+static char *transcript_cache_path(const char *emulator, const char *script)
+{
+	struct stat st;
+	if (stat(emulator, &st) < 0)
+		return NULL;
+	g_autofree char *key = g_strdup_printf("%s\n%lld %lld.%09ld %llu\n%s", emulator,
+					       (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+					       st.st_mtim.tv_nsec, (unsigned long long)st.st_ino,
+					       script);
+	g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, key, -1);
+	g_autofree char *cache = sv_cache_dir();
+	g_autofree char *name = g_strconcat(sum, ".qmp", NULL);
+	return g_build_filename(cache, "cpu-probe", name, NULL);
+}
+
 GPtrArray *sv_qemu_cpu_probe(const SvArchOps *arch, const char *const *models, GError **error)
 {
 	g_autofree char *emulator = g_find_program_in_path(arch->qemu->emulator);
@@ -258,9 +279,24 @@ GPtrArray *sv_qemu_cpu_probe(const SvArchOps *arch, const char *const *models, G
 	const char *argv[] = { emulator,   "-M",   "none", "-accel", "tcg", "-nodefaults",
 			       "-display", "none", "-qmp", "stdio",  NULL };
 	g_autofree char *script = sv_qemu_cpu_probe_script(models);
+	g_autofree char *cached = transcript_cache_path(emulator, script);
 	g_autoptr(GError) local = NULL;
-	g_autofree char *out = converse(argv, script, &local);
+	g_autofree char *out = NULL;
+	if (cached && g_file_get_contents(cached, &out, NULL, NULL)) {
+		GPtrArray *features = sv_qemu_cpu_probe_parse(out, models, NULL);
+		if (features)
+			return features;
+		g_clear_pointer(&out, g_free); /* damaged: asked again, rewritten */
+	}
+	out = converse(argv, script, &local);
 	GPtrArray *features = out ? sv_qemu_cpu_probe_parse(out, models, &local) : NULL;
+	if (features && cached) {
+		/* a cache that cannot be written only costs the next restore
+		 * this probe again */
+		g_autofree char *dir = g_path_get_dirname(cached);
+		if (g_mkdir_with_parents(dir, 0700) == 0)
+			g_file_set_contents(cached, out, -1, NULL);
+	}
 	if (!features)
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "%s -M none: %s",
 			    arch->qemu->emulator, local->message);

@@ -2,8 +2,9 @@
 /*
  * place-pages.c - the host writes a snapshot's pages straight into guest
  * RAM (SV_RIMG_HOST_PAGES, see include/snapvm/restore-image-format.h): the guest
- * restorer has locked a staging area and told us its frames; we copy at
- * host memcpy speed instead of the guest copying under TCG.
+ * restorer locks a staging area and tells us its frames, a slice at a
+ * time; we copy each slice at host memcpy speed (instead of the guest
+ * copying under TCG) while it locks the next.
  *
  * Guest RAM is the backend's shared file (memory-backend-file on /dev/shm
  * for QEMU, a memfd for the kvm VMM). The machine interface only hands out
@@ -146,89 +147,143 @@ static guint8 *rw_ptr(RwView *v, const SvGuestMem *mem, guint64 gpa, gsize len, 
 
 typedef SvRestorePageRun SnapRun;
 
-gboolean sv_restore_place_pages(const SvGuestMem *mem, SvSnapshotReader *r, const GArray *runs,
-				GBytes *msg, guint64 *ret_bytes, GError **error)
+struct SvPagePlacer {
+	const SvGuestMem *mem;
+	SvSnapshotReader *r;
+	const GArray *runs; /* the image's: the staging order, by vaddr */
+	guint64 ps, total;  /* page size; pages in the staging area */
+	RwView view;
+	guint si;	/* the snapshot run the next staged page is in */
+	guint64 s_done; /* and its pages already placed */
+	guint64 placed; /* staged pages placed, in order */
+	guint32 cur_section;
+	GBytes *data; /* cur_section's pages */
+	guint64 nruns;
+};
+
+SvPagePlacer *sv_page_placer_new(const SvGuestMem *mem, SvSnapshotReader *r, const GArray *runs)
 {
-	const guint64 ps = sv_snapshot_reader_page_size(r);
-	gsize len;
-	const guint8 *bytes = g_bytes_get_data(msg, &len);
+	SvPagePlacer *p = g_new0(SvPagePlacer, 1);
+	p->mem = mem;
+	p->r = r;
+	p->runs = runs;
+	p->ps = sv_snapshot_reader_page_size(r);
+	for (guint i = 0; i < runs->len; i++)
+		p->total += g_array_index(runs, SnapRun, i).npages;
+	p->cur_section = G_MAXUINT32;
+	return p;
+}
+
+void sv_page_placer_free(SvPagePlacer *p)
+{
+	if (!p)
+		return;
+	rw_view_clear(&p->view);
+	g_clear_pointer(&p->data, g_bytes_unref);
+	g_free(p);
+}
+
+gboolean sv_page_placer_done(const SvPagePlacer *p)
+{
+	return p->placed == p->total;
+}
+
+guint64 sv_page_placer_left(const SvPagePlacer *p)
+{
+	return p->total - p->placed;
+}
+
+guint64 sv_page_placer_bytes(const SvPagePlacer *p)
+{
+	return p->placed * p->ps;
+}
+
+guint64 sv_page_placer_frame_runs(const SvPagePlacer *p)
+{
+	return p->nruns;
+}
+
+/* The snapshot's pages for the next n staged pages (n at most what the
+ * current snapshot run has left), its section mapped and read in once. */
+static const guint8 *next_source(SvPagePlacer *p, guint64 *n, GError **error)
+{
+	const SnapRun *s = &g_array_index(p->runs, SnapRun, p->si);
+	if (s->section != p->cur_section) {
+		g_clear_pointer(&p->data, g_bytes_unref);
+		p->data = sv_snapshot_reader_section_data(p->r, s->section, error);
+		if (!p->data)
+			return NULL;
+		p->cur_section = s->section;
+		/* one call reads the whole section in (when the snapshot is a
+		 * mapped file) instead of a fault per page */
+		gsize len;
+		const guint8 *d = g_bytes_get_data(p->data, &len);
+		guintptr sa = (guintptr)d & ~(guintptr)(p->ps - 1);
+		madvise((void *)sa, len + ((guintptr)d - sa), MADV_POPULATE_READ);
+	}
+	*n = MIN(*n, s->npages - p->s_done);
+	return (const guint8 *)g_bytes_get_data(p->data, NULL) + s->offset + p->s_done * p->ps;
+}
+
+/* Copies the staged pages of one frame run (checked to continue where
+ * the last one ended) into guest RAM. */
+static gboolean place_run(SvPagePlacer *p, const struct sv_rimg_pfn_run *f, GError **error)
+{
+	if (f->staging_page != p->placed || f->npages == 0 || f->npages > p->total - p->placed ||
+	    f->pfn > G_MAXUINT64 / p->ps - f->npages) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "page-frame message does not cover the staging area in order");
+		return FALSE;
+	}
+	for (guint64 done = 0; done < f->npages;) {
+		guint64 n = f->npages - done;
+		const guint8 *src = next_source(p, &n, error);
+		if (!src)
+			return FALSE;
+		guint8 *dst = rw_ptr(&p->view, p->mem, (f->pfn + done) * p->ps, n * p->ps, error);
+		if (!dst)
+			return FALSE;
+		/* one call maps the frames instead of a fault per page */
+		madvise(dst, n * p->ps, MADV_POPULATE_WRITE);
+		memcpy(dst, src, n * p->ps);
+		done += n;
+		p->s_done += n;
+		if (p->s_done == g_array_index(p->runs, SnapRun, p->si).npages) {
+			p->si++;
+			p->s_done = 0;
+		}
+	}
+	p->placed += f->npages;
+	p->nruns++;
+	return TRUE;
+}
+
+gboolean sv_page_placer_add(SvPagePlacer *p, const guint8 *msg, gsize len, GError **error)
+{
 	struct sv_rimg_pfn_header hdr;
 	if (len < sizeof(hdr)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "short page-frame message");
 		return FALSE;
 	}
-	memcpy(&hdr, bytes, sizeof(hdr));
+	memcpy(&hdr, msg, sizeof(hdr));
 	if (memcmp(hdr.magic, SV_RIMG_PFN_MAGIC, 8) ||
 	    hdr.nruns > (len - sizeof(hdr)) / sizeof(struct sv_rimg_pfn_run) ||
 	    len != sizeof(hdr) + hdr.nruns * sizeof(struct sv_rimg_pfn_run)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "malformed page-frame message");
 		return FALSE;
 	}
-	g_autofree struct sv_rimg_pfn_run *pruns = g_new(struct sv_rimg_pfn_run, MAX(hdr.nruns, 1));
-	memcpy(pruns, bytes + sizeof(hdr), hdr.nruns * sizeof(*pruns));
-
-	/* The image's runs are the staging order: by vaddr, back to back. */
-	guint64 total = 0;
-	for (guint i = 0; i < runs->len; i++)
-		total += g_array_index(runs, SnapRun, i).npages;
-	/* The frames must cover the staging area exactly, in order. */
-	guint64 expect = 0;
-	for (guint64 i = 0; i < hdr.nruns; i++) {
-		if (pruns[i].staging_page != expect || pruns[i].npages == 0) {
-			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
-				    "page-frame message does not cover the staging area in order");
-			return FALSE;
-		}
-		expect += pruns[i].npages;
-	}
-	if (expect != total || hdr.staging_pages != total) {
+	if (hdr.staging_pages != p->total) {
 		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
 			    "the guest staged %" G_GUINT64_FORMAT
 			    " pages, the snapshot has %" G_GUINT64_FORMAT,
-			    expect, total);
+			    (guint64)hdr.staging_pages, p->total);
 		return FALSE;
 	}
-	g_auto(RwView) view = { 0 };
-	/* Two sorted lists walked together: snapshot runs (by staging page)
-	 * and frame runs; each step copies what both have left. */
-	guint si = 0, pi = 0;
-	guint64 s_done = 0, p_done = 0;
-	guint32 cur_section = G_MAXUINT32;
-	g_autoptr(GBytes) data = NULL;
-	while (si < runs->len && pi < hdr.nruns) {
-		const SnapRun *s = &g_array_index(runs, SnapRun, si);
-		const struct sv_rimg_pfn_run *p = &pruns[pi];
-		guint64 n = MIN(s->npages - s_done, p->npages - p_done);
-		if (s->section != cur_section) {
-			g_clear_pointer(&data, g_bytes_unref);
-			data = sv_snapshot_reader_section_data(r, s->section, error);
-			if (!data)
-				return FALSE;
-			cur_section = s->section;
-		}
-		const guint8 *src = (const guint8 *)g_bytes_get_data(data, NULL) + s->offset +
-				    s_done * ps;
-		guint8 *dst = rw_ptr(&view, mem, (p->pfn + p_done) * ps, n * ps, error);
-		if (!dst)
+	for (guint64 i = 0; i < hdr.nruns; i++) {
+		struct sv_rimg_pfn_run f;
+		memcpy(&f, msg + sizeof(hdr) + i * sizeof(f), sizeof(f));
+		if (!place_run(p, &f, error))
 			return FALSE;
-		/* one call maps the frames (and the snapshot's pages, when it is
-		 * a mapped file) instead of a fault per page */
-		madvise(dst, n * ps, MADV_POPULATE_WRITE);
-		guintptr sa = (guintptr)src & ~(guintptr)(ps - 1);
-		madvise((void *)sa, n * ps + ((guintptr)src - sa), MADV_POPULATE_READ);
-		memcpy(dst, src, n * ps);
-		s_done += n;
-		p_done += n;
-		if (s_done == s->npages) {
-			si++;
-			s_done = 0;
-		}
-		if (p_done == p->npages) {
-			pi++;
-			p_done = 0;
-		}
 	}
-	if (ret_bytes)
-		*ret_bytes = total * ps;
 	return TRUE;
 }

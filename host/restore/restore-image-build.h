@@ -21,6 +21,10 @@ typedef struct SvRestorePageRun {
 	guint64 offset;
 } SvRestorePageRun;
 
+/* The runs of a snapshot's PAGEMAP metadata (SV_SNAP_PAGEMAP_TYPE), sorted
+ * by vaddr. */
+GArray *sv_restore_pagemap_runs(GVariant *pagemap);
+
 typedef struct SvRestoreImageInfo {
 	guint32 pid;
 	char comm[17];
@@ -40,7 +44,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvRestoreImageInfo, sv_restore_image_info_clear
 
 /* Writes the flat image of r to out_path (created, truncated). With
  * host_pages the page data stays out of it (SV_RIMG_HOST_PAGES: the host
- * writes it into guest RAM, sv_restore_place_pages). Fails with
+ * writes it into guest RAM, SvPagePlacer in restore.h). Fails with
  * SV_ERROR_INVALID_ARGUMENT for a snapshot restore cannot honour (the error
  * says what and why). */
 gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gboolean host_pages,

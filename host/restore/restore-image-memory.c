@@ -174,10 +174,9 @@ static gboolean keep_changed_pages(GArray *kept, SvSnapshotReader *r, const SvRe
 	return TRUE;
 }
 
-gboolean sv_rimg_page_runs_build(SvRimgTables *t, SvSnapshotReader *r, GVariant *pagemap,
-				 GError **error)
+GArray *sv_restore_pagemap_runs(GVariant *pagemap)
 {
-	g_autoptr(GArray) runs = g_array_new(FALSE, FALSE, sizeof(SvRestorePageRun));
+	GArray *runs = g_array_new(FALSE, FALSE, sizeof(SvRestorePageRun));
 	GVariantIter it;
 	SvRestorePageRun run;
 	guint32 npages, section;
@@ -188,6 +187,13 @@ gboolean sv_rimg_page_runs_build(SvRimgTables *t, SvSnapshotReader *r, GVariant 
 		g_array_append_val(runs, run);
 	}
 	g_array_sort(runs, compare_runs);
+	return runs;
+}
+
+gboolean sv_rimg_page_runs_build(SvRimgTables *t, SvSnapshotReader *r, GVariant *pagemap,
+				 GError **error)
+{
+	g_autoptr(GArray) runs = sv_restore_pagemap_runs(pagemap);
 	/* Pages of a private file mapping that hold exactly the file's bytes
 	 * need not be stored: the mapping reads them from the file. Leaving
 	 * them out keeps an unwritten mapping unwritten in the restored

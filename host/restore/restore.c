@@ -95,15 +95,49 @@ gboolean sv_restore_build_initrd_layers(SvSnapshotReader *r, const SvArchOps *ar
 	return TRUE;
 }
 
-gboolean sv_restore_send_to_guest(const SvArchOps *arch, const char *image, SvAgentClient *agent,
-				  GError **error)
+char *sv_restore_restorer_sum(const SvArchOps *arch)
+{
+	const SvEmbeddedRestorer *e = restorer_for(arch->name);
+	g_return_val_if_fail(e != NULL, NULL);
+	return g_compute_checksum_for_data(G_CHECKSUM_SHA256, e->start, e->end - e->start);
+}
+
+gboolean sv_restore_build_pool_initrd(const SvArchOps *arch, const char *base_initramfs,
+				      const char *dir, char **ret_initrd, GError **error)
+{
+	const SvEmbeddedRestorer *e = restorer_for(arch->name);
+	if (!e) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "restoring %s processes is not supported by this build", arch->name);
+		return FALSE;
+	}
+	g_autofree char *restorer = g_build_filename(dir, "restore", NULL);
+	g_autofree char *initrd = g_build_filename(dir, "initrd.cpio", NULL);
+	const char *archives[] = { base_initramfs, NULL };
+	const SvInitrdExtra extras[] = {
+		{ SV_RIMG_GUEST_DIR, NULL, 0700 },
+		{ SV_RIMG_GUEST_RESTORER, restorer, 0700 },
+	};
+	const char *no_programs[] = { NULL };
+	gboolean ok = g_file_set_contents_full(restorer, (const char *)e->start, e->end - e->start,
+					       G_FILE_SET_CONTENTS_NONE, 0700, error) &&
+		      sv_workload_build_initrd_layers(archives, no_programs, extras,
+						      G_N_ELEMENTS(extras), initrd, error);
+	g_unlink(restorer);
+	if (ok)
+		*ret_initrd = g_steal_pointer(&initrd);
+	return ok;
+}
+
+gboolean sv_restore_send_to_guest(const SvArchOps *arch, const char *image, gboolean with_restorer,
+				  SvAgentClient *agent, GError **error)
 {
 	const SvEmbeddedRestorer *e = restorer_for(arch->name);
 	g_return_val_if_fail(e != NULL, FALSE);
 	g_autoptr(GMappedFile) mapped = g_mapped_file_new(image, FALSE, error);
 	return mapped &&
-	       sv_agent_client_write_file(agent, SV_RIMG_GUEST_RESTORER, 0700, e->start,
-					  e->end - e->start, error) &&
+	       (!with_restorer || sv_agent_client_write_file(agent, SV_RIMG_GUEST_RESTORER, 0700,
+							     e->start, e->end - e->start, error)) &&
 	       sv_agent_client_write_file(agent, SV_RIMG_GUEST_IMAGE, 0600,
 					  g_mapped_file_get_contents(mapped),
 					  g_mapped_file_get_length(mapped), error);

@@ -24,12 +24,21 @@ gboolean sv_restore_build_initrd(SvSnapshotReader *r, const SvArchOps *arch,
 				 const char *base_initramfs, const char *dir, gboolean host_pages,
 				 char **ret_initrd, SvRestoreImageInfo *ret_info, GError **error);
 
-/* For a guest that is up already (snapvm pool): the restorer and image (a
- * file sv_restore_image_write made, with host pages) written into the
- * guest through its agent, where the initrd would have put them. */
+/* For a guest that is up already (snapvm pool): the image (a file
+ * sv_restore_image_write made, with host pages) and, unless the guest has
+ * this very restorer already, the restorer written into the guest through
+ * its agent, where the initrd would have put them. */
 typedef struct SvAgentClient SvAgentClient;
-gboolean sv_restore_send_to_guest(const SvArchOps *arch, const char *image, SvAgentClient *agent,
-				  GError **error);
+gboolean sv_restore_send_to_guest(const SvArchOps *arch, const char *image, gboolean with_restorer,
+				  SvAgentClient *agent, GError **error);
+/* A pool guest's initrd (dir/initrd.cpio, in *ret_initrd): base_initramfs
+ * with this build's restorer where a restore puts it, so that a restore
+ * into the guest sends only its image (1 MiB less through the agent). */
+gboolean sv_restore_build_pool_initrd(const SvArchOps *arch, const char *base_initramfs,
+				      const char *dir, char **ret_initrd, GError **error);
+/* The SHA-256 (hex) of this build's restorer for arch, which must have
+ * one. */
+char *sv_restore_restorer_sum(const SvArchOps *arch);
 
 /* The same, with every archive of the NULL-terminated list (the base
  * initramfs, then a root filesystem image's modules.cpio) first. */
@@ -50,36 +59,38 @@ guint sv_restore_memory_mib(const SvRestoreImageInfo *info, guint at_least);
 gboolean sv_restore_start(SvAgentClient *agent, guint32 want_pid, guint32 run_flags,
 			  guint32 *ret_pid, GError **error);
 
-/* SV_RIMG_HOST_PAGES: copies the pages of runs (SvRestoreImageInfo.runs:
- * the staging order) into guest RAM at the frames the restorer reported
- * (msg: its whole stdout message, header and frame runs), after checking
- * they cover its staging area exactly. */
+/* SV_RIMG_HOST_PAGES (place-pages.c): copies the pages of runs
+ * (SvRestoreImageInfo.runs: the staging order) into guest RAM at the
+ * frames the restorer reports, one page-frame message (header and frame
+ * runs) at a time; each must continue the staging area where the last one
+ * ended. */
 typedef struct SvGuestMem SvGuestMem;
-gboolean sv_restore_place_pages(const SvGuestMem *mem, SvSnapshotReader *r, const GArray *runs,
-				GBytes *msg, guint64 *ret_bytes, GError **error);
+typedef struct SvPagePlacer SvPagePlacer;
+SvPagePlacer *sv_page_placer_new(const SvGuestMem *mem, SvSnapshotReader *r, const GArray *runs);
+void sv_page_placer_free(SvPagePlacer *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvPagePlacer, sv_page_placer_free)
+gboolean sv_page_placer_add(SvPagePlacer *p, const guint8 *msg, gsize len, GError **error);
+/* Every staged page placed? How many are left? */
+gboolean sv_page_placer_done(const SvPagePlacer *p);
+guint64 sv_page_placer_left(const SvPagePlacer *p);
+guint64 sv_page_placer_bytes(const SvPagePlacer *p);
+guint64 sv_page_placer_frame_runs(const SvPagePlacer *p);
 
-/* SV_RIMG_HOST_PAGES with the restorer running (host-pages.c): first its
- * page-frame message, the first bytes of its stdout. */
-typedef struct SvRestorePageFrames {
-	guint32 pid;	 /* the restorer's */
-	GBytes *msg;	 /* the message: header and frame runs */
-	GBytes *after;	 /* stdout that came after it */
-	gboolean exited; /* the restorer exited instead (a refusal), with: */
-	int status;	 /* its wait status */
-} SvRestorePageFrames;
-void sv_restore_page_frames_clear(SvRestorePageFrames *f);
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvRestorePageFrames, sv_restore_page_frames_clear)
-
-/* Waits for restorer pid's message; its stderr meanwhile goes to err_fd
- * (a refusal says why there). */
-gboolean sv_restore_wait_page_frames(SvAgentClient *agent, guint32 pid, int err_fd,
-				     SvRestorePageFrames *ret, GError **error);
-/* The answer: the pages of runs into guest RAM at the frames
- * (sv_restore_place_pages; *ret_bytes copied), the stdout that followed
- * the message to out_fd, and SV_RIMG_PFN_SIGNAL to let the restorer go on. */
-gboolean sv_restore_answer_page_frames(SvAgentClient *agent, const SvRestorePageFrames *frames,
-				       const SvGuestMem *mem, SvSnapshotReader *r,
-				       const GArray *runs, int out_fd, guint64 *ret_bytes,
-				       GError **error);
+/* SV_RIMG_HOST_PAGES with the restorer running (host-pages.c): its
+ * page-frame messages, the first bytes of its stdout, answered with the
+ * pages in guest RAM as they come, then SV_RIMG_PFN_SIGNAL to let it go
+ * on; its stderr meanwhile goes to err_fd (a refusal says why there), and
+ * stdout that follows the last message to out_fd. */
+typedef struct SvRestoreHostPages {
+	gboolean exited;    /* the restorer exited instead (a refusal), with: */
+	int status;	    /* its wait status */
+	guint64 bytes;	    /* copied into guest RAM */
+	guint messages;	    /* page-frame messages */
+	guint64 frame_runs; /* physically contiguous runs in them */
+	gint64 first_us;    /* monotonic time the first message came */
+} SvRestoreHostPages;
+gboolean sv_restore_host_pages(SvAgentClient *agent, guint32 pid, const SvGuestMem *mem,
+			       SvSnapshotReader *r, const GArray *runs, int out_fd, int err_fd,
+			       SvRestoreHostPages *ret, GError **error);
 
 #endif

@@ -384,19 +384,21 @@ struct sv_rimg_named {
 
 /*
  * SV_RIMG_HOST_PAGES: the restorer allocates a staging area as large as
- * all runs together, locked in RAM, finds its physical pages in
- * /proc/self/pagemap and writes on its stdout (the host reads it before
- * anything else of that process) the header below and nruns
- * sv_rimg_pfn_run. The host copies the snapshot's pages into guest RAM at
- * those frames and sends the restorer SIGUSR1; the blob then moves the
- * pages into place (mremap) - no copy inside the guest.
+ * all runs together, locks it in RAM a slice at a time, finds each slice's
+ * physical pages in /proc/self/pagemap and writes on its stdout (the host
+ * reads it before anything else of that process) a message: the header
+ * below and nruns sv_rimg_pfn_run. The messages cover the area in order,
+ * each run continuing where the last ended. The host copies the
+ * snapshot's pages into guest RAM at those frames as each message comes
+ * and, after the last, sends the restorer SIGUSR1; the blob then moves
+ * the pages into place (mremap) - no copy inside the guest.
  */
 #define SV_RIMG_PFN_MAGIC "\0SVPFNS\n"
 #define SV_RIMG_PFN_SIGNAL 10 /* SIGUSR1 */
 struct sv_rimg_pfn_header {
 	char magic[8];
 	uint64_t nruns;
-	uint64_t staging_pages;
+	uint64_t staging_pages; /* the whole area's, in every message */
 };
 struct sv_rimg_pfn_run {
 	uint64_t staging_page; /* first page's index in the staging area */

@@ -66,7 +66,7 @@ static const char *const workloads[] = {
 	/* kernel objects: tests/workloads/kobj.c */
 	"kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll", "kobj-timerfd", "kobj-signalfd",
 	"kobj-locks", "kobj-unix", "kobj-creds", "kobj-inet", "kobj-ptimers", "vmaflags",
-	"procstate", "clocks", "manymaps", "dirtier", NULL
+	"procstate", "clocks", "manymaps", "dirtier", "bigmem", NULL
 };
 
 static void require_guest(void)
@@ -901,6 +901,8 @@ int main(int argc, char **argv)
 		{ "procstate", 60, 100, 800, 0 },
 		{ "clocks", 60, 100, 800, 0 },
 		{ "manymaps", 30, 250, 1000, 2 },
+		/* pages placed by the host in several slices (stage-pages.c) */
+		{ "bigmem", 20, 50, 800, 1 },
 	};
 	/* GTest runs a suite's own tests before its subsuites, and subsuites
 	 * in the order they were made: boot, then run/..., then after-fpu/ */

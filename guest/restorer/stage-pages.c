@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stage-pages.c - SV_RIMG_HOST_PAGES, the guest's half: a locked staging
+ * area for every stored page, whose frames the host learns on our stdout
+ * and fills from outside (include/snapvm/restore-image-format.h).
+ *
+ * The area is locked and reported a slice at a time, so the host copies
+ * one slice while this vCPU faults in the next: the restore costs the
+ * longer of the two, not their sum.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "restore.h"
+
+#define PAGE 4096ul
+/* Pages per slice: the first small, so that the host starts copying
+ * early; then doubling, so that a large area costs few messages (each
+ * wakes the agent, and a lock call each) - 12 for 1 GiB. Multiples of
+ * 2 MiB, so a slice's mlock splits no huge page (the area starts 1 GiB-
+ * aligned; huge pages, the kernel's default, mean 512 times fewer faults
+ * and frame runs than small ones, which cost more here even where the
+ * guest skips zeroing them, init_on_free=1). */
+#define FIRST_SLICE_PAGES 2048ul /* 8 MiB */
+#define MAX_SLICE_PAGES 32768ul	 /* 128 MiB */
+
+static void write_all(int fd, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+	while (n) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			rst_die("cannot write to the host: %s",
+				k < 0 ? strerror(errno) : "short write");
+		p += k;
+		n -= (size_t)k;
+	}
+}
+
+/* Locks pages [first, first + n) of the area at `at`, and writes their
+ * frames as one page-frame message. */
+static void report_slice(int pm, uint64_t at, uint64_t first, uint64_t n, uint64_t total)
+{
+	static uint64_t ent[MAX_SLICE_PAGES];
+	static struct sv_rimg_pfn_run runs[MAX_SLICE_PAGES];
+	/* Locked: resident, never reclaimed; and compaction must not move
+	 * locked pages while the host writes into their frames. */
+	if (mlock((void *)(uintptr_t)(at + first * PAGE), n * PAGE) < 0)
+		rst_die("cannot lock %llu bytes of staging: %s", (unsigned long long)(n * PAGE),
+			strerror(errno));
+	ssize_t got = pread(pm, ent, n * 8, (off_t)((at / PAGE + first) * 8));
+	if (got != (ssize_t)(n * 8))
+		rst_die("cannot read /proc/self/pagemap: %s", strerror(errno));
+	uint64_t nruns = 0;
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t pfn = ent[k] & ((1ull << 55) - 1);
+		if (!(ent[k] >> 63) || !pfn)
+			rst_die("staged page %llu is not in RAM", (unsigned long long)(first + k));
+		struct sv_rimg_pfn_run *last = nruns ? &runs[nruns - 1] : NULL;
+		if (last && last->pfn + last->npages == pfn) {
+			last->npages++;
+			continue;
+		}
+		runs[nruns++] = (struct sv_rimg_pfn_run){ .staging_page = first + k,
+							  .pfn = pfn,
+							  .npages = 1 };
+	}
+	struct sv_rimg_pfn_header hdr = { .nruns = nruns, .staging_pages = total };
+	memcpy(hdr.magic, SV_RIMG_PFN_MAGIC, 8);
+	write_all(STDOUT_FILENO, &hdr, sizeof(hdr));
+	write_all(STDOUT_FILENO, runs, nruns * sizeof(*runs));
+}
+
+void rst_stage_pages(uint64_t at, uint64_t len)
+{
+	void *p = mmap((void *)(uintptr_t)at, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED || (uint64_t)(uintptr_t)p != at)
+		rst_die("cannot map %llu bytes of staging: %s", (unsigned long long)len,
+			strerror(errno));
+	int fd = open("/proc/sys/vm/compact_unevictable_allowed", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "0", 1) != 1)
+			dprintf(STDERR_FILENO, "snapvm restore: note: compaction stays allowed\n");
+		close(fd);
+	}
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (pm < 0)
+		rst_die("cannot open /proc/self/pagemap: %s", strerror(errno));
+	uint64_t total = len / PAGE;
+	for (uint64_t first = 0, n = FIRST_SLICE_PAGES; first < total; first += n) {
+		if (first)
+			n = n * 2 < MAX_SLICE_PAGES ? n * 2 : MAX_SLICE_PAGES;
+		if (n > total - first)
+			n = total - first;
+		report_slice(pm, at, first, n, total);
+	}
+	close(pm);
+	sigset_t go;
+	sigemptyset(&go);
+	sigaddset(&go, SV_RIMG_PFN_SIGNAL);
+	struct timespec limit = { 600, 0 };
+	if (sigtimedwait(&go, NULL, &limit) != SV_RIMG_PFN_SIGNAL)
+		rst_die("the host did not fill the staged pages within 10 minutes");
+}
