@@ -282,6 +282,9 @@ static gint64 json_find_int(JsonNode *node, const char *key)
 		JsonNode *m = json_object_get_member(o, key);
 		if (m && JSON_NODE_HOLDS_VALUE(m) && json_node_get_value_type(m) == G_TYPE_INT64)
 			return json_node_get_int(m);
+		/* times (pause_ms, ...) are fractional: their whole part */
+		if (m && JSON_NODE_HOLDS_VALUE(m) && json_node_get_value_type(m) == G_TYPE_DOUBLE)
+			return (gint64)json_node_get_double(m);
 		g_autoptr(GList) members = json_object_get_values(o);
 		for (GList *l = members; l; l = l->next) {
 			gint64 v = json_find_int(l->data, key);

@@ -45,8 +45,8 @@ const char *sv_test_take_arch(int *argc, char **argv, const char *fallback);
  * program adds only the tests sv_test_wanted accepts and prints one plan. */
 void sv_test_take_paths(int *argc, char **argv);
 
-/* The integer member named key in a snapvm --json output, the first found
- * depth first, or -1 when the output is not JSON or has no such member. */
+/* The number (its whole part) named key in a snapvm --json output, the
+ * first found depth first, or -1 when the output is not JSON or has no such member. */
 gint64 sv_test_json_int(const char *json, const char *key);
 /* Whether path was asked for with -p, or lies under one (all if none). */
 gboolean sv_test_wanted(const char *path);
