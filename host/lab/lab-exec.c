@@ -516,6 +516,13 @@ static void judge_output(const SvLabExecContext *ctx, const SvLabUnit *u, guint 
 		g_bytes_unref(g_array_index(outs, SvLabRunOutput, k).out);
 }
 
+/* o's member name when it is an object, else NULL (o may be NULL). */
+static JsonObject *object_member(JsonObject *o, const char *name)
+{
+	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+	return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+
 static gboolean exec_restore(const SvLabExecContext *ctx, const SvLabUnit *u, GError **error)
 {
 	g_autofree char *started = sv_lab_now_iso8601();
@@ -579,11 +586,7 @@ static gboolean exec_restore(const SvLabExecContext *ctx, const SvLabUnit *u, GE
 	sv_lab_json_add_str(b, "reason", reason);
 	json_builder_set_member_name(b, "metrics");
 	json_builder_begin_object(b);
-	JsonObject *st =
-		cpo && json_object_has_member(cpo, "checkpoint") &&
-				JSON_NODE_HOLDS_OBJECT(json_object_get_member(cpo, "checkpoint"))
-			? json_object_get_object_member(cpo, "checkpoint")
-			: NULL;
+	JsonObject *st = object_member(cpo, "checkpoint");
 	double workload_s = cpo ? json_object_get_double_member_with_default(cpo, "workload_s", 0)
 				: 0;
 	double original_s = cpo ? json_object_get_double_member_with_default(cpo, "original_s", 0)
@@ -614,12 +617,7 @@ static gboolean exec_restore(const SvLabExecContext *ctx, const SvLabUnit *u, GE
 			    cpo ? json_object_get_string_member_with_default(cpo, "started", NULL)
 				: NULL);
 	sv_lab_judgement_clear(&j);
-	JsonObject *where = cpo && json_object_has_member(cpo, "where") &&
-					    JSON_NODE_HOLDS_OBJECT(json_object_get_member(cpo,
-											  "where"))
-				    ? json_object_get_object_member(cpo, "where")
-				    : NULL;
-	return end_result(b, ctx, u, started, where, error);
+	return end_result(b, ctx, u, started, object_member(cpo, "where"), error);
 }
 
 static gboolean exec_phases(const SvLabExecContext *ctx, const SvLabUnit *u, SvLabPhase phase,

@@ -96,9 +96,13 @@ void sv_lab_provenance_add(JsonBuilder *b, const char *arch_name, const char *ac
 					    "slurm_array_task_id", "slurm_node", NULL };
 	     checkpoint_where && *k; k++) {
 		g_autofree char *name = g_strconcat("checkpoint_", *k, NULL);
+		JsonNode *v = json_object_get_member(checkpoint_where, *k);
+		/* a file in the results directory: anything but a string is null */
 		sv_lab_json_add_str(b, name,
-				    json_object_get_string_member_with_default(checkpoint_where, *k,
-									       NULL));
+				    v && JSON_NODE_HOLDS_VALUE(v) &&
+						    json_node_get_value_type(v) == G_TYPE_STRING
+					    ? json_node_get_string(v)
+					    : NULL);
 	}
 	json_builder_end_object(b);
 }
