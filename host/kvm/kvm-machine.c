@@ -17,6 +17,7 @@
 #include "host/machine/machine-backend.h"
 #include "snapvm/kvm-board.h"
 #include "host/kvm/kvm-control.h"
+#include "host/kvm/kvm-dev.h"
 
 #define BACKEND_NAME "kvm"
 #define CONTROL_TIMEOUT_MS 10000
@@ -52,14 +53,9 @@ static gboolean kvm_available(const SvArchOps *arch, GError **error)
 			    arch->name, arch->name, arch->name, sv_arch_host()->name);
 		return FALSE;
 	}
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY,
-			    "--accel kvm: /dev/kvm cannot be opened (%s); this host has no usable "
-			    "KVM - use --accel tcg",
-			    g_strerror(errno));
+	int fd = sv_kvm_dev_open("--accel kvm", error);
+	if (fd < 0)
 		return FALSE;
-	}
 	close(fd);
 	return TRUE;
 }
@@ -68,12 +64,9 @@ static gboolean kvm_available(const SvArchOps *arch, GError **error)
  * (so that what runs under it restores under TCG and elsewhere)? */
 static gboolean kvm_offers_cpu_model(const SvArchOps *arch, GError **error)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY, "/dev/kvm: %s",
-			    g_strerror(errno));
+	int fd = sv_kvm_dev_open("--accel kvm", error);
+	if (fd < 0)
 		return FALSE;
-	}
 	gboolean ok = arch->kvm->offers_cpu_model(fd, error);
 	close(fd);
 	return ok;

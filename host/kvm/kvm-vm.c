@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "host/kvm/kvm-dev.h"
 #include "host/kvm/vmm-process.h"
 
 /* What the backend itself needs; the board adds its own (SvKvmBoard.caps). */
@@ -33,13 +34,9 @@ static gboolean check_caps(int kvm_fd, const SvKvmCap *caps, GError **error)
 
 gboolean sv_kvm_vm_open(SvVmm *vmm, guint vcpus, GError **error)
 {
-	vmm->vm.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (vmm->vm.kvm_fd < 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY,
-			    "cannot open /dev/kvm: %s (no KVM on this host? use --accel tcg)",
-			    g_strerror(errno));
+	vmm->vm.kvm_fd = sv_kvm_dev_open("the KVM VMM", error);
+	if (vmm->vm.kvm_fd < 0)
 		return FALSE;
-	}
 	int version = ioctl(vmm->vm.kvm_fd, KVM_GET_API_VERSION, 0);
 	if (version != KVM_API_VERSION) {
 		g_set_error(error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY,

@@ -108,13 +108,13 @@ static void begin_result(JsonBuilder *b, const SvLabUnit *u)
 }
 
 static gboolean end_result(JsonBuilder *b, const SvLabExecContext *ctx, const SvLabUnit *u,
-			   const char *started, GError **error)
+			   const char *started, JsonObject *checkpoint_where, GError **error)
 {
 	g_autofree char *finished = sv_lab_now_iso8601();
 	sv_lab_json_add_str(b, "started", started);
 	sv_lab_json_add_str(b, "finished", finished);
 	sv_lab_provenance_add(b, u->arch, u->accel, ctx->manifest->sha256, u->program_sha256,
-			      u->image_sha256);
+			      u->image_sha256, checkpoint_where);
 	json_builder_end_object(b);
 	g_autofree char *path = sv_lab_unit_file(ctx->results, u->id, SV_LAB_RESULT_FILE);
 	return sv_lab_write_json(path, b, error);
@@ -199,7 +199,7 @@ static gboolean exec_baseline(const SvLabExecContext *ctx, const SvLabUnit *u, G
 	json_builder_end_array(b);
 	sv_lab_json_add_str(b, "verdict", reason ? "failed" : "ok");
 	sv_lab_json_add_str(b, "reason", reason);
-	return end_result(b, ctx, u, started, error);
+	return end_result(b, ctx, u, started, NULL, error);
 }
 
 /* The guest pid `snapvm run --pid-file` wrote, or 0 while the guest is
@@ -396,6 +396,11 @@ static gboolean exec_checkpoint(const SvLabExecContext *ctx, const SvLabUnit *u,
 	sv_lab_json_add_str(b, "snapshot_sha256", c.snapshot_sha256);
 	sv_lab_json_add_str(b, "snapshot_format", c.snapshot_format);
 	add_int(b, "snapshot_bytes", c.snapshot_bytes);
+	/* for the restore's provenance, which may run on another node */
+	json_builder_set_member_name(b, "where");
+	json_builder_begin_object(b);
+	sv_lab_where_add(b);
+	json_builder_end_object(b);
 	json_builder_set_member_name(b, "checkpoint");
 	if (c.checkpoint)
 		json_builder_add_value(b, json_node_copy(c.checkpoint));
@@ -511,6 +516,13 @@ static void judge_output(const SvLabExecContext *ctx, const SvLabUnit *u, guint 
 		g_bytes_unref(g_array_index(outs, SvLabRunOutput, k).out);
 }
 
+/* o's member name when it is an object, else NULL (o may be NULL). */
+static JsonObject *object_member(JsonObject *o, const char *name)
+{
+	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+	return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+
 static gboolean exec_restore(const SvLabExecContext *ctx, const SvLabUnit *u, GError **error)
 {
 	g_autofree char *started = sv_lab_now_iso8601();
@@ -574,11 +586,7 @@ static gboolean exec_restore(const SvLabExecContext *ctx, const SvLabUnit *u, GE
 	sv_lab_json_add_str(b, "reason", reason);
 	json_builder_set_member_name(b, "metrics");
 	json_builder_begin_object(b);
-	JsonObject *st =
-		cpo && json_object_has_member(cpo, "checkpoint") &&
-				JSON_NODE_HOLDS_OBJECT(json_object_get_member(cpo, "checkpoint"))
-			? json_object_get_object_member(cpo, "checkpoint")
-			: NULL;
+	JsonObject *st = object_member(cpo, "checkpoint");
 	double workload_s = cpo ? json_object_get_double_member_with_default(cpo, "workload_s", 0)
 				: 0;
 	double original_s = cpo ? json_object_get_double_member_with_default(cpo, "original_s", 0)
@@ -609,7 +617,7 @@ static gboolean exec_restore(const SvLabExecContext *ctx, const SvLabUnit *u, GE
 			    cpo ? json_object_get_string_member_with_default(cpo, "started", NULL)
 				: NULL);
 	sv_lab_judgement_clear(&j);
-	return end_result(b, ctx, u, started, error);
+	return end_result(b, ctx, u, started, object_member(cpo, "where"), error);
 }
 
 static gboolean exec_phases(const SvLabExecContext *ctx, const SvLabUnit *u, SvLabPhase phase,

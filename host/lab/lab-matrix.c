@@ -230,12 +230,22 @@ static gboolean add_cells(const SvLabManifest *m, const SvLabUnit *base, GPtrArr
 			if (excluded(m, u))
 				continue;
 			if (!tg->same && tg->arch && strcmp(tg->arch, u->arch)) {
+				/* a snapshot is not translated between ISAs */
+				g_autofree char *accel =
+					tg->accel
+						? g_strdup_printf(", \"accel\": \"%s\"", tg->accel)
+						: g_strdup("");
 				g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
-					    "manifest $.matrix.restore_on[%u]: snapvm restores a "
-					    "process on a guest of its own arch, so the %s cells "
-					    "cannot restore on %s (exclude them: {\"arch\": \"%s\", "
-					    "\"restore_on\": ...})",
-					    t, u->arch, tg->arch, u->arch);
+					    "manifest $.matrix.restore_on[%u]: a %s process cannot "
+					    "be restored on %s: its registers and memory are %s's "
+					    "(its machine code, the register file it was stopped "
+					    "with, the system call it may be in), which a %s CPU "
+					    "cannot run; restore_on may change the accelerator, not "
+					    "the arch. Restore %s cells on %s, or leave them out: "
+					    "\"exclude\": [{\"arch\": \"%s\", \"restore_on\": "
+					    "{\"arch\": \"%s\"%s}}]",
+					    t, u->arch, tg->arch, u->arch, tg->arch, u->arch,
+					    u->arch, u->arch, tg->arch, accel);
 				return FALSE;
 			}
 			const char *accel = tg->same || !tg->accel ? u->accel : tg->accel;

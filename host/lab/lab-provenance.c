@@ -55,9 +55,18 @@ char *sv_lab_now_iso8601(void)
 	return g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%fZ");
 }
 
+void sv_lab_where_add(JsonBuilder *b)
+{
+	sv_lab_json_add_str(b, "host", g_get_host_name());
+	sv_lab_json_add_str(b, "slurm_job_id", g_getenv("SLURM_JOB_ID"));
+	sv_lab_json_add_str(b, "slurm_array_job_id", g_getenv("SLURM_ARRAY_JOB_ID"));
+	sv_lab_json_add_str(b, "slurm_array_task_id", g_getenv("SLURM_ARRAY_TASK_ID"));
+	sv_lab_json_add_str(b, "slurm_node", g_getenv("SLURMD_NODENAME"));
+}
+
 void sv_lab_provenance_add(JsonBuilder *b, const char *arch_name, const char *accel,
 			   const char *manifest_sha256, const char *program_sha256,
-			   const char *rootfs_sha256)
+			   const char *rootfs_sha256, JsonObject *checkpoint_where)
 {
 	const SvArchOps *arch = sv_arch_lookup(arch_name, NULL);
 	g_autoptr(SvImage) image = arch ? sv_image_open(arch, NULL, NULL) : NULL;
@@ -79,11 +88,21 @@ void sv_lab_provenance_add(JsonBuilder *b, const char *arch_name, const char *ac
 	sv_lab_json_add_str(b, "libvirt_version", libvirt);
 	sv_lab_json_add_str(b, "machine_type", arch ? arch->qemu->machine : NULL);
 	sv_lab_json_add_str(b, "cpu_model", arch ? arch->qemu->default_cpu : NULL);
-	sv_lab_json_add_str(b, "host", g_get_host_name());
 	sv_lab_json_add_str(b, "host_cpu", cpu);
-	sv_lab_json_add_str(b, "slurm_job_id", g_getenv("SLURM_JOB_ID"));
-	sv_lab_json_add_str(b, "slurm_array_job_id", g_getenv("SLURM_ARRAY_JOB_ID"));
-	sv_lab_json_add_str(b, "slurm_array_task_id", g_getenv("SLURM_ARRAY_TASK_ID"));
-	sv_lab_json_add_str(b, "slurm_node", g_getenv("SLURMD_NODENAME"));
+	sv_lab_where_add(b);
+	/* the same facts of the run that took the snapshot, prefixed */
+	for (const char *const *k =
+		     (const char *const[]){ "host", "slurm_job_id", "slurm_array_job_id",
+					    "slurm_array_task_id", "slurm_node", NULL };
+	     checkpoint_where && *k; k++) {
+		g_autofree char *name = g_strconcat("checkpoint_", *k, NULL);
+		JsonNode *v = json_object_get_member(checkpoint_where, *k);
+		/* a file in the results directory: anything but a string is null */
+		sv_lab_json_add_str(b, name,
+				    v && JSON_NODE_HOLDS_VALUE(v) &&
+						    json_node_get_value_type(v) == G_TYPE_STRING
+					    ? json_node_get_string(v)
+					    : NULL);
+	}
 	json_builder_end_object(b);
 }

@@ -7,7 +7,12 @@
  * One `sbatch --array` per (arch, accelerator) for the first phase (the
  * baselines and every cell's run and checkpoint), constrained to nodes with
  * those features; one per (arch, restore accelerator) for the restores,
- * `--dependency=afterok` on every first-phase job. `snapvm lab exec` exits 0
+ * `--dependency=afterok` on every first-phase job. Where the cluster has
+ * more than one node with the features, a cell's checkpoint phase is
+ * pinned to one node and its restore kept off it (lab-slurm-nodes.h), so
+ * every restore runs on another node than its checkpoint, as restoring a
+ * lab's result elsewhere would; its provenance names both nodes.
+ * `snapvm lab exec` exits 0
  * once it has recorded a result, failed cells included, so afterok holds
  * unless a unit could not even record its failure; such restores can never
  * start, and are cancelled here (or by the cluster's kill_invalid_depend).
@@ -21,6 +26,7 @@
 #include "host/lab/lab-engine.h"
 #include "host/lab/lab-proc.h"
 #include "host/lab/lab-results.h"
+#include "host/lab/lab-slurm-nodes.h"
 
 /* How often squeue is asked; a cluster's controller is shared. */
 #define POLL_S 2
@@ -52,42 +58,67 @@ static const char *constraint_accel(const char *accel)
 	return !strcmp(accel, "auto") ? NULL : accel;
 }
 
-/* Submits one array over ids; returns the job id or NULL. */
-static char *submit(const SvLabRunOptions *o, const char *script, const char *list_name,
-		    GPtrArray *ids, const char *arch, const char *accel, SvLabPhase phase,
+/* One array job to submit: the units of a phase with the same arch and
+ * accelerator, and for a cell whose checkpoint is pinned to a node, that
+ * node: the checkpoint's --nodelist, the restore's --exclude. */
+typedef struct {
+	char *arch, *accel, *node;
+	GPtrArray *ids;
+} Group;
+
+static void group_free(Group *g)
+{
+	g_free(g->arch);
+	g_free(g->accel);
+	g_free(g->node);
+	g_ptr_array_unref(g->ids);
+	g_free(g);
+}
+
+/* Submits one array over the group's ids; returns the job id or NULL. */
+static char *submit(const SvLabRunOptions *o, const char *script, const Group *g, SvLabPhase phase,
 		    const char *dependency, GError **error)
 {
 	g_autofree char *dir = slurm_dir(o->results);
+	g_autofree char *list_name = g_strdup_printf("%s-%s-%s%s%s.list", sv_lab_phase_name(phase),
+						     g->arch, g->accel, g->node ? "-" : "",
+						     g->node ? g->node : "");
 	g_autofree char *list = g_build_filename(dir, list_name, NULL);
 	g_autoptr(GString) text = g_string_new(NULL);
-	for (guint i = 0; i < ids->len; i++)
-		g_string_append_printf(text, "%s\n", (char *)ids->pdata[i]);
+	for (guint i = 0; i < g->ids->len; i++)
+		g_string_append_printf(text, "%s\n", (char *)g->ids->pdata[i]);
 	if (!g_file_set_contents_full(list, text->str, (gssize)text->len,
 				      G_FILE_SET_CONTENTS_CONSISTENT, 0644, error))
 		return NULL;
-	g_autofree char *array = g_strdup_printf("--array=0-%u", ids->len - 1);
-	const char *acc = constraint_accel(accel);
-	g_autofree char *constraint = g_strdup_printf("--constraint=%s%s%s", arch, acc ? "&" : "",
-						      acc ? acc : "");
+	const char *acc = constraint_accel(g->accel);
 	g_autofree char *out = g_build_filename(dir, "%A_%a.out", NULL);
-	g_autofree char *output = g_strdup_printf("--output=%s", out);
-	g_autofree char *chdir = g_strdup_printf("--chdir=%s", o->results);
-	g_autofree char *name = g_strdup_printf("--job-name=snapvm-lab-%s",
-						sv_lab_phase_name(phase));
-	g_autofree char *dep = dependency ? g_strdup_printf("--dependency=afterok:%s", dependency)
-					  : NULL;
-	const char *argv[] = { "sbatch", "--parsable", array, constraint, output, chdir, name,
-			       "--ntasks=1",
-			       /* a TCG guest: about two threads busy */
-			       "--cpus-per-task=1", script, list, sv_lab_phase_name(phase), NULL,
-			       NULL };
-	if (dep) {
-		/* before the script and its arguments */
-		memmove(&argv[10], &argv[9], 3 * sizeof(argv[0]));
-		argv[9] = dep;
-	}
+	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+	for (const char *const *a = (const char *const[]){ "sbatch", "--parsable", "--ntasks=1",
+							   /* a TCG guest: about two threads busy */
+							   "--cpus-per-task=1", NULL };
+	     *a; a++)
+		g_ptr_array_add(argv, g_strdup(*a));
+	g_ptr_array_add(argv, g_strdup_printf("--array=0-%u", g->ids->len - 1));
+	g_ptr_array_add(argv, g_strdup_printf("--constraint=%s%s%s", g->arch, acc ? "&" : "",
+					      acc ? acc : ""));
+	g_ptr_array_add(argv, g_strdup_printf("--output=%s", out));
+	g_ptr_array_add(argv, g_strdup_printf("--chdir=%s", o->results));
+	g_ptr_array_add(argv,
+			g_strdup_printf("--job-name=snapvm-lab-%s", sv_lab_phase_name(phase)));
+	if (g->node)
+		g_ptr_array_add(argv,
+				g_strdup_printf(phase == SV_LAB_PHASE_RESTORE ? "--exclude=%s"
+									      : "--nodelist=%s",
+						g->node));
+	if (dependency)
+		g_ptr_array_add(argv, g_strdup_printf("--dependency=afterok:%s", dependency));
+	g_ptr_array_add(argv, g_strdup(script));
+	g_ptr_array_add(argv, g_strdup(list));
+	g_ptr_array_add(argv, g_strdup(sv_lab_phase_name(phase)));
+	g_ptr_array_add(argv, NULL);
 	g_autofree char *stdout_text = NULL;
-	if (!sv_lab_proc_capture(argv, SLURM_COMMAND_TIMEOUT_S, &stdout_text, NULL, error))
+	if (!sv_lab_proc_capture((const char *const *)argv->pdata, SLURM_COMMAND_TIMEOUT_S,
+				 &stdout_text, NULL, error))
 		return NULL;
 	/* --parsable: "jobid" or "jobid;cluster" */
 	g_strstrip(stdout_text);
@@ -102,31 +133,34 @@ static char *submit(const SvLabRunOptions *o, const char *script, const char *li
 	return g_strdup(stdout_text);
 }
 
-/* ids grouped by "arch accel" in first-seen order. */
-static void group_add(GPtrArray *keys, GHashTable *groups, const char *arch, const char *accel,
+/* Adds id to the group of (arch, accel, node) in groups, made in
+ * first-seen order. */
+static void group_add(GPtrArray *groups, const char *arch, const char *accel, const char *node,
 		      const char *id)
 {
-	g_autofree char *key = g_strdup_printf("%s %s", arch, accel);
-	GPtrArray *ids = g_hash_table_lookup(groups, key);
-	if (!ids) {
-		ids = g_ptr_array_new();
-		g_ptr_array_add(keys, g_strdup(key));
-		g_hash_table_insert(groups, g_strdup(key), ids);
+	Group *g = NULL;
+	for (guint i = 0; i < groups->len && !g; i++) {
+		Group *c = groups->pdata[i];
+		if (!strcmp(c->arch, arch) && !strcmp(c->accel, accel) && !g_strcmp0(c->node, node))
+			g = c;
 	}
-	g_ptr_array_add(ids, (gpointer)id);
+	if (!g) {
+		g = g_new0(Group, 1);
+		g->arch = g_strdup(arch);
+		g->accel = g_strdup(accel);
+		g->node = g_strdup(node);
+		g->ids = g_ptr_array_new();
+		g_ptr_array_add(groups, g);
+	}
+	g_ptr_array_add(g->ids, (gpointer)id);
 }
 
-static gboolean submit_groups(const SvLabRunOptions *o, const char *script, GPtrArray *keys,
-			      GHashTable *groups, SvLabPhase phase, const char *dependency,
-			      GPtrArray *job_ids, GError **error)
+static gboolean submit_groups(const SvLabRunOptions *o, const char *script, GPtrArray *groups,
+			      SvLabPhase phase, const char *dependency, GPtrArray *job_ids,
+			      GError **error)
 {
-	for (guint i = 0; i < keys->len; i++) {
-		g_auto(GStrv) aa = g_strsplit(keys->pdata[i], " ", 2);
-		g_autofree char *list_name =
-			g_strdup_printf("%s-%s-%s.list", sv_lab_phase_name(phase), aa[0], aa[1]);
-		char *job = submit(o, script, list_name,
-				   g_hash_table_lookup(groups, keys->pdata[i]), aa[0], aa[1], phase,
-				   dependency, error);
+	for (guint i = 0; i < groups->len; i++) {
+		char *job = submit(o, script, groups->pdata[i], phase, dependency, error);
 		if (!job)
 			return FALSE;
 		g_ptr_array_add(job_ids, job);
@@ -254,18 +288,30 @@ static gboolean wait_jobs(const SvLabRunOptions *o, GPtrArray *units, GPtrArray 
 	}
 }
 
+/* The nodes that take jobs now, with their features. */
+static GPtrArray *usable_nodes(GError **error)
+{
+	const char *argv[] = { "sinfo", "--noheader", "--Node", "--format=" SV_LAB_SINFO_FORMAT,
+			       NULL };
+	g_autofree char *out = NULL;
+	if (!sv_lab_proc_capture(argv, SLURM_COMMAND_TIMEOUT_S, &out, NULL, error)) {
+		g_prefix_error(error, "asking Slurm for its nodes: ");
+		return NULL;
+	}
+	return sv_lab_slurm_nodes_parse(out);
+}
+
 /* The first phase's arrays, then the restores' arrays depending on them;
  * the job ids into jobs as they are submitted, then into jobs.json. */
-static gboolean submit_all(const SvLabRunOptions *o, const char *script, GPtrArray *keys1,
-			   GHashTable *groups1, GPtrArray *keys2, GHashTable *groups2,
-			   GPtrArray *jobs, GError **error)
+static gboolean submit_all(const SvLabRunOptions *o, const char *script, GPtrArray *groups1,
+			   GPtrArray *groups2, GPtrArray *jobs, GError **error)
 {
-	if (!submit_groups(o, script, keys1, groups1, SV_LAB_PHASE_CHECKPOINT, NULL, jobs, error))
+	if (!submit_groups(o, script, groups1, SV_LAB_PHASE_CHECKPOINT, NULL, jobs, error))
 		return FALSE;
 	g_autoptr(GString) dependency = g_string_new(NULL);
 	for (guint i = 0; i < jobs->len; i++)
 		g_string_append_printf(dependency, "%s%s", i ? ":" : "", (char *)jobs->pdata[i]);
-	return submit_groups(o, script, keys2, groups2, SV_LAB_PHASE_RESTORE,
+	return submit_groups(o, script, groups2, SV_LAB_PHASE_RESTORE,
 			     jobs->len ? dependency->str : NULL, jobs, error) &&
 	       write_jobs(o->results, jobs, error);
 }
@@ -273,7 +319,8 @@ static gboolean submit_all(const SvLabRunOptions *o, const char *script, GPtrArr
 gboolean sv_lab_engine_slurm(const SvLabRunOptions *o, GPtrArray *units, int interrupt_fd,
 			     GError **error)
 {
-	for (const char *const *t = (const char *const[]){ "sbatch", "squeue", "scancel", NULL };
+	for (const char *const *t =
+		     (const char *const[]){ "sbatch", "squeue", "scancel", "sinfo", NULL };
 	     *t; t++) {
 		g_autofree char *found = g_find_program_in_path(*t);
 		if (!found) {
@@ -289,12 +336,13 @@ gboolean sv_lab_engine_slurm(const SvLabRunOptions *o, GPtrArray *units, int int
 	g_autofree char *script = g_build_filename(dir, "job.sh", NULL);
 	if (!write_job_script(o, script, error))
 		return FALSE;
-	g_autoptr(GPtrArray) keys1 = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(GPtrArray) keys2 = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(GHashTable) groups1 = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-							      (GDestroyNotify)g_ptr_array_unref);
-	g_autoptr(GHashTable) groups2 = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-							      (GDestroyNotify)g_ptr_array_unref);
+	g_autoptr(GPtrArray) nodes = usable_nodes(error);
+	if (!nodes)
+		return FALSE;
+	g_autoptr(GPtrArray) groups1 = g_ptr_array_new_with_free_func((GDestroyNotify)group_free);
+	g_autoptr(GPtrArray) groups2 = g_ptr_array_new_with_free_func((GDestroyNotify)group_free);
+	/* "arch accel restore_accel" -> cells placed so far, for round robin */
+	g_autoptr(GHashTable) placed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	guint skipped = 0;
 	for (guint i = 0; i < units->len; i++) {
 		const SvLabUnit *u = g_ptr_array_index(units, i);
@@ -303,9 +351,20 @@ gboolean sv_lab_engine_slurm(const SvLabRunOptions *o, GPtrArray *units, int int
 			skipped++;
 			continue;
 		}
-		group_add(keys1, groups1, u->arch, u->accel, u->id);
-		if (u->kind == SV_LAB_UNIT_CELL)
-			group_add(keys2, groups2, u->arch, u->restore_accel, u->id);
+		if (u->kind != SV_LAB_UNIT_CELL) {
+			group_add(groups1, u->arch, u->accel, NULL, u->id);
+			continue;
+		}
+		g_autofree char *key = g_strdup_printf("%s %s %s", u->arch, u->accel,
+						       u->restore_accel);
+		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(placed, key));
+		g_hash_table_replace(placed, g_steal_pointer(&key), GUINT_TO_POINTER(n + 1));
+		const char *node = sv_lab_slurm_checkpoint_node(nodes, u->arch,
+								constraint_accel(u->accel),
+								constraint_accel(u->restore_accel),
+								n);
+		group_add(groups1, u->arch, u->accel, node, u->id);
+		group_add(groups2, u->arch, u->restore_accel, node, u->id);
 	}
 	if (!o->quiet && skipped)
 		fprintf(stderr,
@@ -313,7 +372,7 @@ gboolean sv_lab_engine_slurm(const SvLabRunOptions *o, GPtrArray *units, int int
 			"skipped\n",
 			skipped, units->len);
 	g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func(g_free);
-	if (!submit_all(o, script, keys1, groups1, keys2, groups2, jobs, error)) {
+	if (!submit_all(o, script, groups1, groups2, jobs, error)) {
 		/* nothing half-submitted is left behind */
 		if (jobs->len)
 			scancel(jobs);

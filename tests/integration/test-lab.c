@@ -3,9 +3,10 @@
  * test-lab: `snapvm lab` end to end with real guests. One small manifest
  * (counter and sleeper x x86_64 and aarch64 x two checkpoint points,
  * restored on the same target) through the local engine, then again
- * unchanged (every unit skipped), then through a real single-node Slurm
+ * unchanged (every unit skipped), then through a real two-node Slurm
  * (tests/lab/slurm-cluster.sh; skipped without root or slurm-wlm) with the
- * same verdicts; a second manifest where one workload is nondeterministic
+ * same verdicts and every cell restored on the other node than its
+ * checkpoint; a second manifest where one workload is nondeterministic
  * (nondeterministic-baseline) and one cell is bound to fail (the other
  * cells still run); Ctrl-C in the middle (exit 130, no VM left, the results
  * directory readable); a malformed manifest refused naming the JSON path;
@@ -274,15 +275,23 @@ static void test_slurm(void)
 	g_hash_table_iter_init(&it, vl);
 	while (g_hash_table_iter_next(&it, &id, &verdict))
 		g_assert_cmpstr(g_hash_table_lookup(vs, id), ==, verdict);
-	/* every cell ran as an array task of a Slurm job */
+	/* every cell ran as an array task of a Slurm job, and was restored on
+	 * the other node than the one its checkpoint ran on */
 	JsonArray *cells = json_object_get_array_member(json_node_get_object(rs), "cells");
 	for (guint i = 0; i < json_array_get_length(cells); i++) {
-		JsonObject *p = json_object_get_object_member(json_array_get_object_element(cells,
-											    i),
-							      "provenance");
+		JsonObject *c = json_array_get_object_element(cells, i);
+		JsonObject *p = json_object_get_object_member(c, "provenance");
 		g_assert_false(json_object_get_null_member(p, "slurm_array_task_id"));
+		const char *restored_on = json_object_get_string_member(p, "slurm_node");
+		const char *checkpointed_on =
+			json_object_get_string_member(p, "checkpoint_slurm_node");
+		g_assert_nonnull(restored_on);
+		g_assert_nonnull(checkpointed_on);
+		if (!strcmp(restored_on, checkpointed_on))
+			g_error("cell %s: checkpoint and restore both on %s",
+				json_object_get_string_member(c, "id"), restored_on);
 	}
-	print_figures("slurm (2 CPUs)", rs, l.seconds);
+	print_figures("slurm (2 nodes, 1 CPU each)", rs, l.seconds);
 }
 
 static void test_nondeterministic_and_failed(void)

@@ -1,14 +1,26 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# slurm-cluster.sh start|stop|env DIR - a private single-node Slurm 22.05
-# cluster in DIR, for `snapvm lab run --engine slurm` tests and for trying
-# the engine on one machine: munged with its own key and socket, slurmctld
-# and slurmd from DIR/slurm.conf on free ports (proctrack/linuxproc,
-# task/none, no accounting), the node offering the features the lab asks
-# for with --constraint (x86_64, aarch64, tcg, and kvm when /dev/kvm opens).
+# slurm-cluster.sh start DIR [NODES] | stop DIR | env DIR - a private Slurm
+# 22.05 cluster of NODES nodes (default 2) on this one machine in DIR, for
+# `snapvm lab run --engine slurm` tests and for trying the engine: munged
+# with its own key and socket, slurmctld and one slurmd per node from
+# DIR/slurm.conf on free ports (proctrack/linuxproc, task/none, no
+# accounting), every node offering the features the lab asks for with
+# --constraint (x86_64, aarch64, tcg, and kvm when /dev/kvm opens).
+#
+# The nodes lab1..labN are separate slurmds on one host, each its own
+# NodeName with its own Port, spool, pid and log file (%n), started with
+# `slurmd -N labI`: Debian's Slurm runs several slurmds on a host that way,
+# so no network namespaces are needed, and to Slurm they are different
+# nodes (a job pinned to one, --exclude'd from another, SLURMD_NODENAME).
+# The machine's CPUs are shared out between them, so the cluster runs as
+# many tasks at once as one node with every CPU would.
+# The results directory of a lab run is on the file system both see.
+#
 # Needs root (slurmd starts jobs as their users) and the Debian packages
-# slurm-wlm and munge. Everything lives in DIR; `stop DIR` ends exactly
-# the daemons `start` recorded there, by pid.
+# slurm-wlm and munge; any user may submit (DIR and munged's socket are
+# world-readable, its key is root's). Everything lives in DIR; `stop DIR`
+# ends exactly the daemons `start` recorded there, by pid.
 #
 #   bash tests/lab/slurm-cluster.sh start /tmp/slurm
 #   export SLURM_CONF=/tmp/slurm/slurm.conf
@@ -18,8 +30,13 @@ set -euo pipefail
 
 cmd=${1:-}
 dir=${2:-}
+nodes=${3:-2}
+if [[ ! $nodes =~ ^[1-9][0-9]*$ ]]; then
+	echo "slurm-cluster: NODES must be a number of nodes, not '$nodes'" >&2
+	exit 2
+fi
 if [[ -z $cmd || -z $dir ]]; then
-	echo "usage: $0 start|stop|env DIR" >&2
+	echo "usage: $0 start DIR [NODES] | stop DIR | env DIR" >&2
 	exit 2
 fi
 
@@ -54,34 +71,36 @@ start)
 		exit 3
 	fi
 	mkdir -p "$dir"/{state,spool,munge}
-	chmod 700 "$dir" "$dir/munge"
+	# users submit too: they read slurm.conf and talk to munged's socket
+	chmod 755 "$dir" "$dir/munge"
 	dir=$(cd "$dir" && pwd)
 	head -c 1024 /dev/urandom >"$dir/munge/munge.key"
 	chmod 400 "$dir/munge/munge.key"
 	# --force: the socket's parent (/tmp) is world-writable, which munged
-	# refuses by default; the socket's own directory is private
+	# refuses by default; the socket's own directory is root's
 	munged --force --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.sock" \
 		--pid-file="$dir/munged.pid" --log-file="$dir/munged.log" \
 		--seed-file="$dir/munge/munge.seed" 2>"$dir/munged.err"
 	features=x86_64,aarch64,tcg
 	if [[ -r /dev/kvm && -w /dev/kvm ]]; then features+=,kvm; fi
-	node=$(hostname -s)
+	host=$(hostname -s)
+	cpus=$(($(nproc) / nodes))
+	((cpus > 0)) || cpus=1
 	cat >"$dir/slurm.conf" <<CONF
 ClusterName=snapvmlab
-SlurmctldHost=$node(127.0.0.1)
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$(free_port)
-SlurmdPort=$(free_port)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 AuthInfo=socket=$dir/munge/munge.sock
 CredType=cred/munge
 StateSaveLocation=$dir/state
-SlurmdSpoolDir=$dir/spool
+SlurmdSpoolDir=$dir/spool/%n
 SlurmctldPidFile=$dir/slurmctld.pid
-SlurmdPidFile=$dir/slurmd.pid
+SlurmdPidFile=$dir/slurmd-%n.pid
 SlurmctldLogFile=$dir/slurmctld.log
-SlurmdLogFile=$dir/slurmd.log
+SlurmdLogFile=$dir/slurmd-%n.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
@@ -93,24 +112,31 @@ DependencyParameters=kill_invalid_depend
 ReturnToService=2
 MpiDefault=none
 SlurmdTimeout=300
-NodeName=$node NodeAddr=127.0.0.1 CPUs=$(nproc) Features=$features State=UNKNOWN
-PartitionName=lab Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
+	for i in $(seq "$nodes"); do
+		echo "NodeName=lab$i NodeHostname=$host NodeAddr=127.0.0.1 Port=$(free_port)" \
+			"CPUs=$cpus Features=$features State=UNKNOWN"
+	done >>"$dir/slurm.conf"
+	echo "PartitionName=lab Nodes=ALL Default=YES MaxTime=INFINITE State=UP" >>"$dir/slurm.conf"
 	export SLURM_CONF=$dir/slurm.conf
 	slurmctld -c -f "$SLURM_CONF"
-	slurmd -f "$SLURM_CONF" -N "$node"
+	for i in $(seq "$nodes"); do
+		slurmd -f "$SLURM_CONF" -N "lab$i"
+	done
 	for _ in $(seq 150); do
-		if sinfo -h -o %T 2>/dev/null | grep -qx idle; then
+		if [[ $(sinfo -h -N -o %T 2>/dev/null | grep -cx idle) == "$nodes" ]]; then
 			echo "slurm-cluster: up; export SLURM_CONF=$SLURM_CONF"
 			exit 0
 		fi
 		sleep 0.2
 	done
-	echo "slurm-cluster: the node did not come up; see $dir/slurmctld.log and $dir/slurmd.log" >&2
+	echo "slurm-cluster: not every node came up; see $dir/slurmctld.log and $dir/slurmd-*.log" >&2
 	exit 1
 	;;
 stop)
-	stop_pid slurmd
+	for f in "$dir"/slurmd-*.pid; do
+		[[ -e $f ]] && stop_pid "$(basename "$f" .pid)"
+	done
 	stop_pid slurmctld
 	stop_pid munged
 	;;

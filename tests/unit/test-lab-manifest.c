@@ -230,7 +230,8 @@ static void test_unrunnable(void)
 		{ "{\"experiment\": \"e\", \"workloads\": [{\"name\": \"a\", \"program\": "
 		  "\"prog-x86_64\"}], \"matrix\": {\"arch\": [\"x86_64\"], \"checkpoint_at\": [1], "
 		  "\"restore_on\": [{\"arch\": \"aarch64\"}]}}",
-		  "$.matrix.restore_on[0]: snapvm restores a process on a guest of its own arch" },
+		  "$.matrix.restore_on[0]: a x86_64 process cannot be restored on aarch64: its "
+		  "registers and memory are x86_64's" },
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(GError) error = NULL;
@@ -252,6 +253,37 @@ static void test_unrunnable(void)
 	g_autoptr(SvLabManifest) m = parse(ok, &error);
 	g_autoptr(GPtrArray) units = sv_lab_matrix_expand(m, &error);
 	g_assert_no_error(error);
+	g_assert_cmpuint(units->len, ==, 2);
+}
+
+/* A restore on another arch is refused saying why, and the exclusion the
+ * message suggests, put into the manifest as it says, is what it takes. */
+static void test_cross_arch_refused(void)
+{
+	const char *head = "{\"experiment\": \"e\", \"workloads\": [{\"name\": \"a\", "
+			   "\"program\": \"prog-x86_64\"}], \"matrix\": {\"arch\": "
+			   "[\"x86_64\"], \"checkpoint_at\": [1], \"restore_on\": [\"same\", "
+			   "{\"arch\": \"aarch64\", \"accel\": \"tcg\"}]";
+	g_autofree char *bad = g_strconcat(head, "}}", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvLabManifest) m = parse(bad, &error);
+	g_assert_no_error(error);
+	g_autoptr(GPtrArray) none = sv_lab_matrix_expand(m, &error);
+	g_assert_null(none);
+	g_assert_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED);
+	g_assert_nonnull(strstr(error->message, "$.matrix.restore_on[1]: a x86_64 process "
+						"cannot be restored on aarch64: its registers "
+						"and memory are x86_64's"));
+	g_assert_nonnull(strstr(error->message, "not the arch"));
+	const char *exclude = strstr(error->message, "\"exclude\": [");
+	g_assert_nonnull(exclude);
+	g_autofree char *good = g_strconcat(head, ", ", exclude, "}}", NULL);
+	g_clear_error(&error);
+	g_autoptr(SvLabManifest) m2 = parse(good, &error);
+	g_assert_no_error(error);
+	g_autoptr(GPtrArray) units = sv_lab_matrix_expand(m2, &error);
+	g_assert_no_error(error);
+	/* the baseline and the "same" cell */
 	g_assert_cmpuint(units->len, ==, 2);
 }
 
@@ -287,6 +319,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lab/manifest/hash", test_hash);
 	g_test_add_func("/lab/manifest/malformed", test_malformed);
 	g_test_add_func("/lab/manifest/unrunnable", test_unrunnable);
+	g_test_add_func("/lab/manifest/cross-arch-refused", test_cross_arch_refused);
 	g_test_add_func("/lab/manifest/examples", test_examples);
 	g_test_add_func("/lab/manifest/copy-in-hash", test_copy_in_hash);
 	int rc = g_test_run();
