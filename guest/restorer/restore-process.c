@@ -98,6 +98,9 @@ static void set_prctl_state(const struct sv_rimg_header *h)
 		rst_die("prctl(PR_SET_THP_DISABLE): %s", strerror(errno));
 	if (prctl(PR_SET_PDEATHSIG, h->pdeath_signal, 0, 0, 0) < 0)
 		rst_die("prctl(PR_SET_PDEATHSIG, %u): %s", h->pdeath_signal, strerror(errno));
+	if (prctl(PR_SET_CHILD_SUBREAPER, h->child_subreaper ? 1 : 0, 0, 0, 0) < 0)
+		rst_die("prctl(PR_SET_CHILD_SUBREAPER, %u): %s", h->child_subreaper,
+			strerror(errno));
 	if (prctl(PR_SET_DUMPABLE, h->dumpable, 0, 0, 0) < 0)
 		rst_die("prctl(PR_SET_DUMPABLE, %u): %s", h->dumpable, strerror(errno));
 	/* it cannot be unset; nothing the restorer does later execs */

@@ -47,6 +47,7 @@
 typedef struct {
 	guint64 files, fdt, max_fds, fd, open_fds, cloexec;
 	guint64 f_path, f_inode, f_flags, f_mode, f_pos, i_mode, i_pipe, i_sb, i_nlink, s_magic;
+	guint64 i_uid, i_gid;
 	guint64 p_head, p_tail, p_ring_size, p_bufs, b_page, b_offset, b_len, buf_size, page_size;
 } FileLayout;
 
@@ -68,6 +69,8 @@ static gboolean file_layout(const SvIntrospect *in, FileLayout *l, GError **erro
 		{ "inode", "i_pipe", &l->i_pipe },
 		{ "inode", "i_sb", &l->i_sb },
 		{ "inode", "i_nlink", &l->i_nlink },
+		{ "inode", "i_uid", &l->i_uid },
+		{ "inode", "i_gid", &l->i_gid },
 		{ "super_block", "s_magic", &l->s_magic },
 		{ "pipe_inode_info", "head", &l->p_head },
 		{ "pipe_inode_info", "tail", &l->p_tail },
@@ -272,8 +275,13 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		} else if (fifo) {
 			g_variant_dict_insert(d, SV_TASK_FD_KIND, "s", SV_TASK_FD_KIND_FIFO);
 			g_autofree char *path = sv_introspect_path(in, file + l.f_path, error);
-			if (!path)
+			guint64 uid, gid; /* kuid_t/kgid_t: the guest has one user namespace */
+			if (!path ||
+			    !sv_introspect_read_uint(in, inode + l.i_uid, 4, &uid, error) ||
+			    !sv_introspect_read_uint(in, inode + l.i_gid, 4, &gid, error))
 				return NULL;
+			g_variant_dict_insert(d, SV_TASK_FD_OWNER, "(uu)", (guint32)uid,
+					      (guint32)gid);
 			g_variant_dict_insert(d, SV_TASK_FD_PATH, "s", path);
 		} else if (pipe) {
 			guint ends = GPOINTER_TO_UINT(g_hash_table_lookup(pipe_ends, &pipe));

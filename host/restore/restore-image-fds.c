@@ -103,6 +103,12 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 				e.kind = SV_RIMG_FD_FIFO;
 				e.path_off = sv_rimg_add_string(t, path);
 				e.i_mode = entry.i_mode;
+				guint32 uid, gid;
+				if (g_variant_lookup(d, SV_TASK_FD_OWNER, "(uu)", &uid, &gid)) {
+					e.kind_flags |= SV_RIMG_FIFO_OWNER;
+					e.value[0] = uid;
+					e.value[1] = gid;
+				}
 			}
 			gsize n = 0;
 			const guint8 *b = entry.pipe_data

@@ -108,8 +108,9 @@ enum {
 	SV_RIMG_FD_PATH = 2,  /* reopened by path: file, directory, device */
 	SV_RIMG_FD_PIPE_READ = 3,
 	SV_RIMG_FD_PIPE_WRITE = 4,
-	/* a named FIFO: made at path_off (mode i_mode) if the guest lacks
-	 * it, its unread bytes as a pipe's; pipe says which one */
+	/* a named FIFO: made at path_off (mode i_mode; owner value[0] uid,
+	 * value[1] gid when kind_flags has SV_RIMG_FIFO_OWNER) if the guest
+	 * lacks it, its unread bytes as a pipe's; pipe says which one */
 	SV_RIMG_FD_FIFO = 5,
 	/* eventfd: value[0] = its count, kind_flags = its EFD_SEMAPHORE bit */
 	SV_RIMG_FD_EVENTFD = 6,
@@ -145,6 +146,7 @@ enum {
 	SV_RIMG_INET_LISTEN = 8,
 };
 #define SV_RIMG_TIMERFD_ABSTIME (1u << 16)
+#define SV_RIMG_FIFO_OWNER 1u
 
 /* A lock held through an SV_RIMG_FD_PATH fd (its data_off/data_len hold
  * them; none on a dup): flock and OFD locks belong to its open file, a
@@ -166,7 +168,10 @@ struct sv_rimg_lock {
  * fd `fd` (already restored), watched for `events` with `data`. */
 struct sv_rimg_epoll_item {
 	int32_t fd;
-	uint32_t events; /* EPOLLIN... | EPOLLET | EPOLLONESHOT, as epoll_ctl takes them */
+	/* EPOLLIN... | EPOLLET | EPOLLONESHOT, as epoll_ctl takes them; a
+	 * one-shot item that has fired has nothing but EPOLLONESHOT and the
+	 * other private bits (the restorer fires it again) */
+	uint32_t events;
 	uint64_t data;
 };
 
@@ -262,6 +267,9 @@ struct sv_rimg_header {
 	uint8_t pad6[6];
 	/* SV_RIMG_CLOCKS: ns, as the process saw them at the checkpoint */
 	uint64_t clock_monotonic, clock_boottime;
+	/* SV_RIMG_PRCTL: PR_SET_CHILD_SUBREAPER */
+	uint32_t child_subreaper;
+	uint32_t pad7;
 };
 
 struct sv_rimg_posix_timer {
@@ -272,6 +280,9 @@ struct sv_rimg_posix_timer {
 	uint64_t value;	   /* sigev_value */
 	uint64_t left;	   /* ns to its next expiry; 0: disarmed */
 	uint64_t interval; /* ns */
+	/* what timer_getoverrun must give (only for an armed periodic timer
+	 * that signals: restore-timers.c makes it by firing the timer late) */
+	uint64_t overrun;
 };
 
 /* sv_rimg_fsent.kind */

@@ -91,6 +91,10 @@
  * signo, sigev_value, time left ns (0: disarmed), interval ns, 0) */
 #define SV_TASK_POSIX_TIMERS "posix_timers"
 #define SV_TASK_POSIX_TIMERS_TYPE "a(uuuutttt)"
+/* the overrun count timer_getoverrun gives (k_itimer.it_overrun_last) of
+ * each POSIX timer whose count is not 0: (id, count); missing: all 0 */
+#define SV_TASK_POSIX_TIMER_OVERRUNS "posix_timer_overruns"
+#define SV_TASK_POSIX_TIMER_OVERRUNS_TYPE "a(ut)"
 
 /* ---- what the process sees of the kernel around it (process-view.c);
  * missing: the snapshot predates them, restore leaves the fresh guest's ---- */
@@ -105,6 +109,8 @@
  * clock could not be read */
 #define SV_TASK_CLOCK_MONOTONIC "clock_monotonic"
 #define SV_TASK_CLOCK_BOOTTIME "clock_boottime"
+/* b: PR_SET_CHILD_SUBREAPER (signal->is_child_subreaper); missing: false */
+#define SV_TASK_CHILD_SUBREAPER "child_subreaper"
 
 /* ---- open fds (checkpoint.c, entries from files.c) ---- */
 /* one a{sv} per fd, in fd order, with the SV_TASK_FD_* keys; missing:
@@ -128,6 +134,9 @@
 /* t: the file has no name, only this identity: the SV_TASK_MEMFILES entry
  * with that inode holds it (then there is no sha256) */
 #define SV_TASK_FD_INODE "inode"
+/* (uu): a FIFO's inode's owner, uid and gid; missing: restore makes it
+ * owned by root */
+#define SV_TASK_FD_OWNER "owner"
 /* kernel objects behind anonymous inodes (host/introspect/fd-*.c) */
 #define SV_TASK_FD_EVENTFD_COUNT "eventfd_count"	 /* t: an eventfd's count */
 #define SV_TASK_FD_EVENTFD_SEMAPHORE "eventfd_semaphore" /* b: made with EFD_SEMAPHORE */

@@ -214,6 +214,19 @@ static void assert_continuation(const char *restored, int restored_status, const
 	g_assert_cmpint(restored_status, ==, native_status);
 }
 
+/* A --kill checkpoint without the guest's files (--no-fs). */
+static char *checkpoint_no_fs(guint32 pid, const char *tag)
+{
+	char *file = g_strdup_printf("%s/%s-no-fs.svs", tmpdir, tag);
+	g_autofree char *pid_s = g_strdup_printf("%u", pid);
+	const char *ck[] = {
+		"checkpoint", guest->machine->name, "--pid", pid_s, "-o", file, "--kill", "--no-fs",
+		NULL
+	};
+	assert_checkpointed(snapvm_cmd(ck, NULL, NULL), pid);
+	return file;
+}
+
 typedef struct {
 	const char *name;
 	long steps, interval_ms, checkpoint_after_ms;
@@ -413,18 +426,28 @@ static void test_no_fs(void)
 		return;
 	guint32 pid = start_workload("fsfiles", 60, 60);
 	g_usleep(800 * 1000);
-	g_autofree char *file = g_strdup_printf("%s/fsfiles-no-fs.svs", tmpdir);
-	g_autofree char *pid_s = g_strdup_printf("%u", pid);
-	const char *ck[] = {
-		"checkpoint", guest->machine->name, "--pid", pid_s, "-o", file, "--kill", "--no-fs",
-		NULL
-	};
-	assert_checkpointed(snapvm_cmd(ck, NULL, NULL), pid);
+	g_autofree char *file = checkpoint_no_fs(pid, "fsfiles");
 	g_autofree char *err = NULL;
 	const char *args[] = { "restore", file, NULL };
 	g_assert_cmpint(snapvm_cmd(args, NULL, &err), ==, 125);
 	g_assert_nonnull(strstr(err, "cannot enter the working directory /tmp/snapvm-fsfiles/sub"));
 	g_assert_nonnull(strstr(err, "--no-fs"));
+}
+
+/* A named FIFO restore makes itself (no FS section to make it): with
+ * the mode and owner it had. */
+static void test_fifo_no_fs(void)
+{
+	require_guest();
+	if (!guest)
+		return;
+	guint32 pid = start_workload("kobj-fifo", 60, 60);
+	g_usleep(800 * 1000);
+	g_autofree char *file = checkpoint_no_fs(pid, "kobj-fifo");
+	g_autofree char *out = NULL;
+	const char *args[] = { "restore", file, NULL };
+	int status = snapvm_cmd(args, &out, NULL);
+	assert_continuation(out, status, "kobj-fifo", 60);
 }
 
 /* The line `snapvm inspect FILE` shows for the mapping named name. */
@@ -811,6 +834,8 @@ int main(int argc, char **argv)
 	add_func(on_vcpus, test_threads_on_vcpus);
 	g_autofree char *no_fs = PATH("%s", "run/fsfiles/no-fs");
 	add_func(no_fs, test_no_fs);
+	g_autofree char *fifo_no_fs = PATH("%s", "run/kobj-fifo/no-fs");
+	add_func(fifo_no_fs, test_fifo_no_fs);
 	g_autofree char *kill_exact = PATH("%s", "kill/exact-tail-at-random-moments");
 	add_func(kill_exact, test_kill_exact);
 	g_autofree char *kill_fails = PATH("%s", "kill/write-fails-left-running");

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "cc3cab7a0c6d760df666c3beeb8c74f2e3255fbe1dd83301438add8ef2b3f55e"
-#define IMAGE_HOST_PAGES_SHA256 "eb1509ff7dccc913e7ed72650ecdb3ecc89a0ae87860f9dc914204e795ce481b"
+#define IMAGE_SHA256 "0d87c32f3c3ccc6616b5e5ee12cf708d29c6a3f168cf22a6437e46a295869680"
+#define IMAGE_HOST_PAGES_SHA256 "5dd15113806668cc3c824c0862b08022e2dab00177fb9511488c722ea223c741"
 
 static char *tmp_dir;
 

@@ -12,13 +12,17 @@
  *   fifo:    a named FIFO in /tmp, a non-blocking reader and a blocking
  *            writer, unread bytes in it; a second FIFO open for reading
  *            only (no writer: reads see end of file) - zdtm's fifo and
- *            fifo_ro. Both must still be FIFOs at their paths.
+ *            fifo_ro. Both must still be FIFOs at their paths, with
+ *            their mode and owner (uid 1234, gid 4321).
  *   eventfd: a non-blocking counter and a blocking EFD_SEMAPHORE one,
  *            their counts carried across steps.
  *   epoll:   an epoll fd watching an eventfd (level-triggered), a pipe's
  *            read end (edge-triggered) and write end, and a one-shot
  *            eventfd; each step changes some of them and prints what
- *            epoll_wait reports.
+ *            epoll_wait reports. A second epoll (48) holds a one-shot
+ *            item on a pipe (46) that fired at the start and whose
+ *            writer is gone since: disarmed, it must stay silent,
+ *            never reporting the hang-up.
  *   timerfd: CLOCK_MONOTONIC armed an hour ahead with an hour's period;
  *            a one-shot that expired at the start and is read only at the
  *            end (its count must be 1, then 0); a CLOCK_BOOTTIME one
@@ -50,12 +54,13 @@
  *            UDP socket on 0.0.0.0 with SO_REUSEPORT (93): each step checks
  *            they are bound to the same ports, listening, with their
  *            options, and have nothing to accept or read.
- *   ptimers: POSIX timers with ids 0, 2 and 3 (1 deleted): 0 on
+ *   ptimers: POSIX timers with ids 0, 2, 3, 4 (1 deleted): 0 on
  *            CLOCK_MONOTONIC an hour ahead with an hour's period, signal
  *            SIGRTMIN blocked; 2 on CLOCK_REALTIME with SIGEV_NONE, never
  *            armed; 3 on CLOCK_BOOTTIME every 20 ms with SIGRTMIN+1 and a
  *            value, which each step waits for and checks (its timer id,
- *            its value).
+ *            its value); 4 on CLOCK_MONOTONIC every 2 s with SIGRTMIN+2
+ *            (never taken again), whose overrun count is 3.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -157,6 +162,9 @@ static void pipes_step(char *line, size_t cap)
 /* ---- fifo: fds 20 read (O_NONBLOCK), 21 write, of one FIFO; 22 read of
  * another that has no writer */
 static char fifo_path[2][64];
+/* not root's: a FIFO restore makes (checkpoint --no-fs) must get them */
+#define FIFO_UID 1234
+#define FIFO_GID 4321
 
 static void fifo_setup(void)
 {
@@ -164,7 +172,7 @@ static void fifo_setup(void)
 		snprintf(fifo_path[i], sizeof(fifo_path[i]), "/tmp/snapvm-kobj-%d.fifo%d",
 			 (int)getpid(), i);
 		unlink(fifo_path[i]);
-		if (mkfifo(fifo_path[i], 0640) < 0)
+		if (mkfifo(fifo_path[i], 0640) < 0 || chown(fifo_path[i], FIFO_UID, FIFO_GID) < 0)
 			fail("mkfifo");
 	}
 	move_to(open(fifo_path[0], O_RDONLY | O_NONBLOCK), 20);
@@ -182,6 +190,8 @@ static void fifo_check(int fd, const char *path, mode_t mode)
 		fail("the FIFO open is not the one at its path");
 	if ((b.st_mode & 07777) != mode)
 		fail("the FIFO's mode");
+	if (b.st_uid != FIFO_UID || b.st_gid != FIFO_GID)
+		fail("the FIFO's owner");
 }
 
 static void fifo_step(char *line, size_t cap)
@@ -245,7 +255,8 @@ static void eventfd_done(void)
 
 /* ---- epoll: fd 40 epoll; 41 eventfd (EPOLLIN, level), 42/43 a pipe's
  * read end (EPOLLIN | EPOLLET) and write end (EPOLLOUT), 44 eventfd
- * (EPOLLIN | EPOLLONESHOT), 45 a second epoll watching 41 */
+ * (EPOLLIN | EPOLLONESHOT), 45 a second epoll watching 41; 48 an epoll
+ * whose one-shot item on pipe end 46 has fired (writer 47 closed) */
 static void epoll_setup(void)
 {
 	int p[2];
@@ -274,6 +285,14 @@ static void epoll_setup(void)
 		if (epoll_ctl(add[i].ep, EPOLL_CTL_ADD, add[i].fd, &ev) < 0)
 			fail("epoll_ctl");
 	}
+	move_to(epoll_create1(0), 48);
+	if (pipe(p) < 0)
+		fail("pipe");
+	move_to(p[0], 46);
+	struct epoll_event once = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = 0x4848 };
+	if (write(p[1], "o", 1) != 1 || epoll_ctl(48, EPOLL_CTL_ADD, 46, &once) < 0 ||
+	    epoll_wait(48, &once, 1, 0) != 1 || close(p[1]) < 0)
+		fail("the one-shot item");
 }
 
 static int by_data(const void *a, const void *b)
@@ -305,7 +324,12 @@ static void epoll_step(char *line, size_t cap)
 	if (n < 0)
 		fail("epoll_wait (inner)");
 	if (at < cap)
-		snprintf(line + at, cap - at, " inner %d", n);
+		at += (size_t)snprintf(line + at, cap - at, " inner %d", n);
+	n = epoll_wait(48, inner, 2, 0);
+	if (n < 0)
+		fail("epoll_wait (one-shot)");
+	if (at < cap)
+		snprintf(line + at, cap - at, " fired one-shot %d", n);
 }
 
 /* ---- timerfd: fds 50-54 */
@@ -689,6 +713,7 @@ static void ptimers_setup(void)
 	sigemptyset(&m);
 	sigaddset(&m, SIGRTMIN);
 	sigaddset(&m, SIGRTMIN + 1);
+	sigaddset(&m, SIGRTMIN + 2);
 	if (sigprocmask(SIG_BLOCK, &m, NULL) < 0)
 		fail("sigprocmask");
 	int a = ptimer(CLOCK_MONOTONIC, SIGEV_SIGNAL, SIGRTMIN, 0x1234);
@@ -701,6 +726,22 @@ static void ptimers_setup(void)
 	    syscall(SYS_timer_settime, a, 0, &hour, NULL) < 0 ||
 	    syscall(SYS_timer_settime, c, 0, &tick, NULL) < 0)
 		fail("timer setup");
+	/* 4: every 2 s, armed 7 s in the past: taking its signal re-arms it
+	 * 1 s ahead, counting an overrun of exactly 3, which stays (its
+	 * signal is never taken again) */
+	int d = ptimer(CLOCK_MONOTONIC, SIGEV_SIGNAL, SIGRTMIN + 2, 0x9abc);
+	struct timespec now;
+	do /* a guest's clock starts at its boot */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	while (now.tv_sec < 8 && !sleep(1));
+	struct itimerspec late = { { 2, 0 }, { now.tv_sec - 7, now.tv_nsec } };
+	sigset_t four;
+	sigemptyset(&four);
+	sigaddset(&four, SIGRTMIN + 2);
+	struct timespec wait = { 5, 0 };
+	if (d != 4 || syscall(SYS_timer_settime, d, TIMER_ABSTIME, &late, NULL) < 0 ||
+	    sigtimedwait(&four, NULL, &wait) != SIGRTMIN + 2)
+		fail("timer 4 setup");
 }
 
 static void ptimers_step(char *line, size_t cap)
@@ -724,7 +765,10 @@ static void ptimers_step(char *line, size_t cap)
 	if (sigtimedwait(&m, &si, &wait) != SIGRTMIN + 1 || si.si_code != SI_TIMER ||
 	    si.si_timerid != 3 || si.si_value.sival_ptr != (void *)0x5678)
 		fail("timer 3's signal");
-	snprintf(line, cap, "ids 0 2 3: hour armed, none idle, 20 ms fired with its value");
+	if (syscall(SYS_timer_getoverrun, 4) != 3)
+		fail("timer 4's overrun count");
+	snprintf(line, cap,
+		 "ids 0 2 3 4: hour armed, none idle, 20 ms fired with its value, overrun 3");
 }
 
 int main(int argc, char **argv)
