@@ -84,6 +84,9 @@ void rst_eventfd_restore(const struct sv_rimg_fd *f, int base);
 void rst_timerfd_restore(const struct sv_rimg_fd *f, int base);
 void rst_signalfd_restore(const struct sv_rimg_fd *f, int base);
 void rst_epoll_create(const struct sv_rimg_fd *f, int base);
+/* restore-inotify.c. An inotify fd with its watches (their wds too). */
+void rst_inotify_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f,
+			 const uint8_t *data, int base);
 void rst_epoll_fill(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds,
 		    const uint8_t *data);
 

@@ -151,6 +151,9 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 		} else if (!strcmp(kind, SV_TASK_FD_KIND_SIGNALFD)) {
 			if (!sv_rimg_fd_signalfd(&entry, &e, error))
 				return FALSE;
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_INOTIFY)) {
+			if (!sv_rimg_fd_inotify(t, d, &e, error))
+				return FALSE;
 		} else if (!strcmp(kind, SV_TASK_FD_KIND_UNIX)) {
 			guint64 pair;
 			if (!sv_rimg_fd_unix(t, fds, &entry, &e, &pair, error))
@@ -170,12 +173,13 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			if (!sv_rimg_fd_epoll(t, fds, &entry, &e, error))
 				return FALSE;
 		} else {
-			return sv_rimg_refuse(error,
-					      "fd %u is a %s; restore recreates files, directories, "
-					      "devices, pipes, FIFOs, eventfds, timerfds, "
-					      "signalfds, unbound UNIX sockets, listening or "
-					      "unconnected IP sockets and epoll fds only",
-					      fd, kind);
+			return sv_rimg_refuse(
+				error,
+				"fd %u is a %s; restore recreates files, directories, "
+				"devices, pipes, FIFOs, eventfds, timerfds, "
+				"signalfds, inotify fds, unbound UNIX sockets, listening or "
+				"unconnected IP sockets and epoll fds only",
+				fd, kind);
 		}
 		g_array_append_val(out, e);
 	}

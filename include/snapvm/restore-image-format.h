@@ -138,6 +138,9 @@ enum {
 	/* an open file of a memory-only file (SV_RIMG_MEMFILE_*): reopened
 	 * through /proc/self/fd of the file the restorer made */
 	SV_RIMG_FD_MEMFILE = 12,
+	/* an inotify instance: data_off/data_len hold its
+	 * sv_rimg_inotify_watch[], by wd */
+	SV_RIMG_FD_INOTIFY = 13,
 };
 enum {
 	SV_RIMG_INET_REUSEADDR = 1,
@@ -173,6 +176,15 @@ struct sv_rimg_epoll_item {
 	 * other private bits (the restorer fires it again) */
 	uint32_t events;
 	uint64_t data;
+};
+
+/* One watch of an inotify fd: made again with inotify_add_watch at the
+ * path, so that it gets the same wd (restore-inotify.c). */
+struct sv_rimg_inotify_watch {
+	int32_t wd;
+	uint32_t mask;	   /* IN_* as inotify_add_watch takes them */
+	uint32_t path_off; /* into strings */
+	uint32_t pad;
 };
 
 /* sv_rimg_file.memfile: a file that exists only in memory, made again

@@ -151,6 +151,10 @@
 #define SV_TASK_FD_TIMERFD "timerfd"
 #define SV_TASK_FD_TIMERFD_TYPE "(ubttt)"
 #define SV_TASK_FD_SIGNALFD_MASK "signalfd_mask" /* t: signal n as bit n-1 */
+/* an inotify fd's watches, by wd: (wd, the mask inotify_add_watch takes,
+ * the watched inode's path) */
+#define SV_TASK_FD_INOTIFY "inotify_watches"
+#define SV_TASK_FD_INOTIFY_TYPE "a(uus)"
 /* the locks held through a file or directory fd (host/introspect/fd-locks.c):
  * (SV_TASK_LOCK_*, F_RDLCK 0 / F_WRLCK 1, first byte, last byte); a
  * process's POSIX lock is on one fd of its inode only */
@@ -190,6 +194,7 @@
 #define SV_TASK_FD_KIND_EPOLL "epoll"	    /* epoll */
 #define SV_TASK_FD_KIND_TIMERFD "timerfd"   /* timerfd */
 #define SV_TASK_FD_KIND_SIGNALFD "signalfd" /* signalfd_mask */
+#define SV_TASK_FD_KIND_INOTIFY "inotify"   /* inotify_watches */
 
 /* ---- files that exist only in the guest's memory (host/checkpoint/memfiles.c) ----
  * Unlinked files still open or mapped, O_TMPFILE files, memfds and shared

@@ -61,6 +61,10 @@
  *            value, which each step waits for and checks (its timer id,
  *            its value); 4 on CLOCK_MONOTONIC every 2 s with SIGRTMIN+2
  *            (never taken again), whose overrun count is 3.
+ *   inotify: an inotify fd (60, non-blocking) watching a directory in /tmp
+ *            for IN_CREATE | IN_DELETE (wd 1) and a file in it for
+ *            IN_MODIFY (wd 3: wd 2 was removed); each step makes, writes
+ *            and removes files there and prints the events read back.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +72,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <sys/eventfd.h>
@@ -771,6 +776,60 @@ static void ptimers_step(char *line, size_t cap)
 		 "ids 0 2 3 4: hour armed, none idle, 20 ms fired with its value, overrun 3");
 }
 
+/* ---- inotify: fd 60 */
+static char inotify_dir[64], inotify_file[80];
+
+static void inotify_setup(void)
+{
+	snprintf(inotify_dir, sizeof(inotify_dir), "/tmp/snapvm-kobj-inotify-%d", (int)getpid());
+	snprintf(inotify_file, sizeof(inotify_file), "%s/watched", inotify_dir);
+	char gone[96];
+	snprintf(gone, sizeof(gone), "%s/gone", inotify_dir);
+	int f, g;
+	if (mkdir(inotify_dir, 0755) < 0 ||
+	    (f = open(inotify_file, O_CREAT | O_WRONLY, 0644)) < 0 || close(f) < 0 ||
+	    (g = open(gone, O_CREAT | O_WRONLY, 0644)) < 0 || close(g) < 0)
+		fail("the watched files");
+	move_to(inotify_init1(IN_NONBLOCK), 60);
+	if (inotify_add_watch(60, inotify_dir, IN_CREATE | IN_DELETE) != 1 ||
+	    inotify_add_watch(60, gone, IN_MODIFY) != 2 || inotify_rm_watch(60, 2) < 0 ||
+	    inotify_add_watch(60, inotify_file, IN_MODIFY) != 3)
+		fail("inotify_add_watch");
+	char drain[4096];
+	while (read(60, drain, sizeof(drain)) > 0)
+		;
+}
+
+static void inotify_step(char *line, size_t cap)
+{
+	char name[96];
+	snprintf(name, sizeof(name), "%s/s%ld", inotify_dir, step);
+	int f = open(name, O_CREAT | O_WRONLY, 0644), w = open(inotify_file, O_WRONLY);
+	if (f < 0 || w < 0 || write(w, "x", 1) != 1 || close(w) < 0 || close(f) < 0 ||
+	    unlink(name) < 0)
+		fail("the watched files");
+	char buf[4096] __attribute__((aligned(8)));
+	ssize_t n = read(60, buf, sizeof(buf));
+	if (n <= 0)
+		fail("reading the inotify fd");
+	size_t at = (size_t)snprintf(line, cap, "events");
+	for (char *p = buf; p < buf + n && at < cap;) {
+		struct inotify_event *e = (struct inotify_event *)p;
+		at += (size_t)snprintf(line + at, cap - at, " %d:%x:%s", e->wd, e->mask,
+				       e->len ? e->name : "");
+		p += sizeof(*e) + e->len;
+	}
+}
+
+static void inotify_done(void)
+{
+	char gone[96];
+	snprintf(gone, sizeof(gone), "%s/gone", inotify_dir);
+	unlink(gone);
+	unlink(inotify_file);
+	rmdir(inotify_dir);
+}
+
 int main(int argc, char **argv)
 {
 	struct workload_args a = workload_parse(argc, argv, 20, 20);
@@ -792,6 +851,7 @@ int main(int argc, char **argv)
 		{ "creds", creds_setup, creds_step, NULL },
 		{ "inet", inet_setup, inet_step, NULL },
 		{ "ptimers", ptimers_setup, ptimers_step, NULL },
+		{ "inotify", inotify_setup, inotify_step, inotify_done },
 	};
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		size_t n = strlen(kinds[k].kind);
@@ -814,7 +874,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr,
-		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks, -unix, -creds, -inet, -ptimers\n",
+		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks, -unix, -creds, -inet, -ptimers, -inotify\n",
 		name);
 	return 2;
 }
