@@ -32,7 +32,8 @@ static void write_back(int wfd, const uint8_t *data, uint64_t len, int fd)
 {
 	/* the default 64 KiB may be less than a pipe enlarged with
 	 * F_SETPIPE_SZ held */
-	if (len > 65536 && fcntl(wfd, F_SETPIPE_SZ, (int)len) < 0)
+	if (len > 65536 && (uint64_t)fcntl(wfd, F_GETPIPE_SZ) < len &&
+	    fcntl(wfd, F_SETPIPE_SZ, (int)len) < 0)
 		rst_die("fd %d: cannot grow the pipe to %llu bytes: %s", fd,
 			(unsigned long long)len, strerror(errno));
 	while (len) {
@@ -103,6 +104,12 @@ void rst_pipe_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 		ends[0] = rst_move_up(ends[0], base, "a pipe");
 		ends[1] = rst_move_up(ends[1], base, "a pipe");
 	}
+	for (uint32_t k = i; k < h->nfds; k++)
+		if (rst_is_pipe_kind(fds[k].kind) && fds[k].pipe == f->pipe && fds[k].value[2] &&
+		    fds[k].value[2] != 65536 &&
+		    fcntl(ends[1], F_SETPIPE_SZ, (int)fds[k].value[2]) < 0)
+			rst_die("fd %d: cannot give the pipe its capacity of %llu bytes: %s",
+				fds[k].fd, (unsigned long long)fds[k].value[2], strerror(errno));
 	for (uint32_t k = i; k < h->nfds; k++)
 		if (rst_is_pipe_kind(fds[k].kind) && fds[k].pipe == f->pipe && fds[k].data_len)
 			write_back(ends[1], data + fds[k].data_off, fds[k].data_len, fds[k].fd);

@@ -123,6 +123,9 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			e.data_len = n;
 			if (n)
 				g_byte_array_append(data, b, (guint)n);
+			guint32 size;
+			if (g_variant_lookup(d, SV_TASK_FD_PIPE_SIZE, "u", &size))
+				e.value[2] = size;
 		} else if (entry.inode) {
 			if (!sv_rimg_memfile_fd(t, &e, entry.inode, pos, error))
 				return FALSE;

@@ -106,6 +106,8 @@ enum {
 enum {
 	SV_RIMG_FD_STDIO = 1, /* the restorer's own fd of that number is kept */
 	SV_RIMG_FD_PATH = 2,  /* reopened by path: file, directory, device */
+	/* pipes and FIFOs: value[2] = the pipe's capacity (F_SETPIPE_SZ) on
+	 * the fd that holds its unread bytes; 0: the default */
 	SV_RIMG_FD_PIPE_READ = 3,
 	SV_RIMG_FD_PIPE_WRITE = 4,
 	/* a named FIFO: made at path_off (mode i_mode; owner value[0] uid,

@@ -134,6 +134,9 @@
 /* t: the file has no name, only this identity: the SV_TASK_MEMFILES entry
  * with that inode holds it (then there is no sha256) */
 #define SV_TASK_FD_INODE "inode"
+/* u: a pipe's (or FIFO's) capacity in bytes (F_GETPIPE_SZ), beside its
+ * pipe_data; missing: the default */
+#define SV_TASK_FD_PIPE_SIZE "pipe_size"
 /* (uu): a FIFO's inode's owner, uid and gid; missing: restore makes it
  * owned by root */
 #define SV_TASK_FD_OWNER "owner"

@@ -8,7 +8,9 @@
  * that lost or changed anything prints something else (or FAILED).
  *   pipes:   one pipe with a dup'd end (sharing flags) and both ends
  *            opened again through /proc/self/fd (files of their own, with
- *            their own O_NONBLOCK) and once O_RDWR; always unread bytes.
+ *            their own O_NONBLOCK) and once O_RDWR; always unread bytes;
+ *            grown to 1 MiB (F_SETPIPE_SZ, zdtm's pipe03), and a second
+ *            pipe (16, 17) shrunk to one page.
  *   fifo:    a named FIFO in /tmp, a non-blocking reader and a blocking
  *            writer, unread bytes in it; a second FIFO open for reading
  *            only (no writer: reads see end of file) - zdtm's fifo and
@@ -141,6 +143,13 @@ static void pipes_setup(void)
 		fail("F_SETFL");
 	if (write(11, "pipes", 5) != 5)
 		fail("prefill");
+	int q[2];
+	if (fcntl(10, F_SETPIPE_SZ, 1 << 20) < 0 || pipe(q) < 0)
+		fail("F_SETPIPE_SZ");
+	move_to(q[0], 16);
+	move_to(q[1], 17);
+	if (fcntl(17, F_SETPIPE_SZ, 4096) < 0)
+		fail("F_SETPIPE_SZ");
 }
 
 static void pipes_step(char *line, size_t cap)
@@ -161,6 +170,8 @@ static void pipes_step(char *line, size_t cap)
 	int n = 0;
 	if (ioctl(10, FIONREAD, &n) < 0 || n != 5)
 		fail("unread byte count");
+	if (fcntl(13, F_GETPIPE_SZ) != 1 << 20 || fcntl(16, F_GETPIPE_SZ) != 4096)
+		fail("the pipes' capacities (F_GETPIPE_SZ)");
 	snprintf(line, cap, "flags %s read '%c'", flags, out);
 }
 
