@@ -382,6 +382,11 @@ struct sv_rimg_file {
 	uint32_t sysv_key;  /* SV_RIMG_MEMFILE_SYSV: the segment's key and id */
 	int32_t sysv_id;
 	uint32_t pad;
+	/* memory-only files but SysV: 1 when uid and gid are its owner's
+	 * (else it stays the restorer's, root) */
+	uint32_t owner;
+	uint32_t uid, gid;
+	uint32_t pad2;
 };
 
 struct sv_rimg_run {

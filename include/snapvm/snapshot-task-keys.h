@@ -206,6 +206,9 @@
 #define SV_TASK_MEMFILES "memfiles"
 #define SV_TASK_MEMFILES_TYPE "aa{sv}"
 
+/* (uu): the inode's uid and gid; missing: restore leaves it root's */
+#define SV_TASK_MEMFILE_OWNER "owner"
+
 #define SV_TASK_MEMFILE_INODE "inode"	    /* t: its identity (kernel address of the inode) */
 #define SV_TASK_MEMFILE_KIND "kind"	    /* s: one of SV_TASK_MEMFILE_KIND_* */
 #define SV_TASK_MEMFILE_PATH "path"	    /* s: the name it had, d_path's without " (deleted)" */

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "0d87c32f3c3ccc6616b5e5ee12cf708d29c6a3f168cf22a6437e46a295869680"
-#define IMAGE_HOST_PAGES_SHA256 "5dd15113806668cc3c824c0862b08022e2dab00177fb9511488c722ea223c741"
+#define IMAGE_SHA256 "c0adb3fd9e6d98f0178b5ac8ef72f3462cc5fd9418bb137f337e171781d3d53a"
+#define IMAGE_HOST_PAGES_SHA256 "287970563a9ed02476d1c27c16237a33d2412f58339d8b3abc08ba991b259db0"
 
 static char *tmp_dir;
 
