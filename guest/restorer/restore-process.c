@@ -108,6 +108,16 @@ static void set_prctl_state(const struct sv_rimg_header *h)
 		rst_die("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
 }
 
+static void set_oom_score_adj(int adj)
+{
+	char text[16];
+	int n = snprintf(text, sizeof(text), "%d", adj);
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, text, (size_t)n) != n)
+		rst_die("cannot set oom_score_adj to %d: %s", adj, strerror(errno));
+	close(fd);
+}
+
 void rst_process_restore(const struct sv_rimg_header *h)
 {
 	if (h->flags & SV_RIMG_CLOCKS)
@@ -116,4 +126,6 @@ void rst_process_restore(const struct sv_rimg_header *h)
 		set_uts_names(h);
 	if (h->flags & SV_RIMG_PRCTL)
 		set_prctl_state(h);
+	if (h->flags & SV_RIMG_OOM_SCORE_ADJ)
+		set_oom_score_adj(h->oom_score_adj);
 }

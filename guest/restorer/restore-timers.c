@@ -94,7 +94,8 @@ void rst_posix_timers_arm(const struct sv_rimg_header *h, const uint8_t *data)
 		sev.sigev_notify = t.notify;
 		sev.sigev_signo = t.signo;
 		sev.sigev_value.sival_ptr = (void *)(uintptr_t)t.value;
-		sev._sigev_un._tid = (int)getpid(); /* SIGEV_THREAD_ID: the only thread */
+		/* SIGEV_THREAD_ID: its thread, already made with its tid */
+		sev._sigev_un._tid = t.tid > 0 ? t.tid : (int)getpid();
 		int id = -1;
 		for (;;) {
 			if (syscall(SYS_timer_create, t.clock, &sev, &id) < 0)

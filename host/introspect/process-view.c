@@ -7,6 +7,7 @@
  *   MMF_DISABLE_THP, include/linux/sched/coredump.h), no_new_privs
  *   (task->atomic_flags, PFA_NO_NEW_PRIVS), the parent-death signal
  *   (task->pdeath_signal), child_subreaper (signal->is_child_subreaper);
+ * - its oom_score_adj (signal->oom_score_adj);
  * - the host and domain names of its UTS namespace (nsproxy->uts_ns->name,
  *   a struct new_utsname);
  * - CLOCK_MONOTONIC and CLOCK_BOOTTIME as it sees them at the pause: the
@@ -46,6 +47,11 @@ static gboolean add_child_subreaper(const SvIntrospect *in, const SvTaskRef *ref
 	    !sv_introspect_read_uint(in, signal + bit / 8, 1, &word, error))
 		return FALSE;
 	g_variant_dict_insert(d, SV_TASK_CHILD_SUBREAPER, "b", ((word >> (bit % 8)) & 1) != 0);
+	guint64 oom_off, oom;
+	if (!sv_kernel_types_offset(in->types, "signal_struct", "oom_score_adj", &oom_off, error) ||
+	    !sv_introspect_read_uint(in, signal + oom_off, 2, &oom, error))
+		return FALSE;
+	g_variant_dict_insert(d, SV_TASK_OOM_SCORE_ADJ, "i", (gint32)(gint16)oom);
 	return TRUE;
 }
 

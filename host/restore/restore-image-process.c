@@ -36,6 +36,13 @@ static gboolean prctl_state(struct sv_rimg_header *h, GVariant *task, GError **e
 	gboolean subreaper = FALSE;
 	g_variant_lookup(task, SV_TASK_CHILD_SUBREAPER, "b", &subreaper);
 	h->child_subreaper = subreaper;
+	gint32 oom;
+	if (g_variant_lookup(task, SV_TASK_OOM_SCORE_ADJ, "i", &oom)) {
+		if (oom < -1000 || oom > 1000)
+			return sv_rimg_refuse(error, "oom_score_adj %d is out of range", oom);
+		h->oom_score_adj = oom;
+		h->flags |= SV_RIMG_OOM_SCORE_ADJ;
+	}
 	h->flags |= SV_RIMG_PRCTL;
 	return TRUE;
 }

@@ -46,6 +46,9 @@ gboolean sv_rimg_posix_timers_build(SvRimgTables *t, GVariant *task, GError **er
 						       G_VARIANT_TYPE(SV_TASK_POSIX_TIMERS_TYPE));
 	if (!v)
 		return TRUE;
+	g_autoptr(GVariant)
+		targets = g_variant_lookup_value(task, SV_TASK_POSIX_TIMER_TARGETS,
+						 G_VARIANT_TYPE(SV_TASK_POSIX_TIMER_TARGETS_TYPE));
 	g_autoptr(GVariant) overruns =
 		g_variant_lookup_value(task, SV_TASK_POSIX_TIMER_OVERRUNS,
 				       G_VARIANT_TYPE(SV_TASK_POSIX_TIMER_OVERRUNS_TYPE));
@@ -71,6 +74,12 @@ gboolean sv_rimg_posix_timers_build(SvRimgTables *t, GVariant *task, GError **er
 						  .interval = interval };
 		if (!timer_overrun(overruns, &pt, error))
 			return FALSE;
+		for (gsize k = 0; targets && k < g_variant_n_children(targets); k++) {
+			guint32 tid_of, tid;
+			g_variant_get_child(targets, k, "(uu)", &tid_of, &tid);
+			if (tid_of == id && (notify & SIGEV_THREAD_ID_))
+				pt.tid = (gint32)tid;
+		}
 		g_array_append_val(timers, pt);
 	}
 	g_array_sort(timers, by_id);

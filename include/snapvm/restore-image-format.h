@@ -100,6 +100,8 @@ enum {
 	/* clock_monotonic and clock_boottime: the process's clocks go on from
 	 * them, in a time namespace of its own */
 	SV_RIMG_CLOCKS = 1u << 6,
+	/* oom_score_adj is the process's */
+	SV_RIMG_OOM_SCORE_ADJ = 1u << 7,
 };
 
 /* sv_rimg_fd.kind */
@@ -283,7 +285,7 @@ struct sv_rimg_header {
 	uint64_t clock_monotonic, clock_boottime;
 	/* SV_RIMG_PRCTL: PR_SET_CHILD_SUBREAPER */
 	uint32_t child_subreaper;
-	uint32_t pad7;
+	int32_t oom_score_adj; /* SV_RIMG_OOM_SCORE_ADJ: -1000..1000 */
 };
 
 struct sv_rimg_posix_timer {
@@ -297,6 +299,10 @@ struct sv_rimg_posix_timer {
 	/* what timer_getoverrun must give (only for an armed periodic timer
 	 * that signals: restore-timers.c makes it by firing the timer late) */
 	uint64_t overrun;
+	/* SIGEV_THREAD_ID: the thread it signals (restored with its tid
+	 * before the timers are made); 0: the main thread */
+	int32_t tid;
+	uint32_t pad;
 };
 
 /* sv_rimg_fsent.kind */

@@ -95,6 +95,10 @@
  * each POSIX timer whose count is not 0: (id, count); missing: all 0 */
 #define SV_TASK_POSIX_TIMER_OVERRUNS "posix_timer_overruns"
 #define SV_TASK_POSIX_TIMER_OVERRUNS_TYPE "a(ut)"
+/* the thread each SIGEV_THREAD_ID POSIX timer signals: (id, tid); missing:
+ * the process's main thread */
+#define SV_TASK_POSIX_TIMER_TARGETS "posix_timer_targets"
+#define SV_TASK_POSIX_TIMER_TARGETS_TYPE "a(uu)"
 
 /* ---- what the process sees of the kernel around it (process-view.c);
  * missing: the snapshot predates them, restore leaves the fresh guest's ---- */
@@ -111,6 +115,9 @@
 #define SV_TASK_CLOCK_BOOTTIME "clock_boottime"
 /* b: PR_SET_CHILD_SUBREAPER (signal->is_child_subreaper); missing: false */
 #define SV_TASK_CHILD_SUBREAPER "child_subreaper"
+/* i: /proc/PID/oom_score_adj (signal->oom_score_adj); missing: left as
+ * the restore guest's */
+#define SV_TASK_OOM_SCORE_ADJ "oom_score_adj"
 
 /* ---- open fds (checkpoint.c, entries from files.c) ---- */
 /* one a{sv} per fd, in fd order, with the SV_TASK_FD_* keys; missing:

@@ -18,7 +18,8 @@
  * O_NONBLOCK), named FIFOs, eventfds, epoll interest lists, timerfds,
  * signalfds, file locks (flock, OFD, POSIX), socketpairs and a process
  * that is not root (ids, groups, capabilities), listening and unconnected
- * IP sockets, POSIX timers, inotify watches.
+ * IP sockets, POSIX timers (one signalling a thread of its own), inotify
+ * watches.
  *
  * checkpoint --kill loses nothing: over checkpoints at random moments of a
  * fast-printing counter, what the original streamed before it was killed
@@ -66,7 +67,7 @@ static const char *const workloads[] = {
 	/* kernel objects: tests/workloads/kobj.c */
 	"kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll", "kobj-timerfd", "kobj-signalfd",
 	"kobj-locks", "kobj-unix", "kobj-creds", "kobj-inet", "kobj-ptimers", "kobj-inotify",
-	"vmaflags", "procstate", "clocks", "manymaps", NULL
+	"kobj-thtimer", "vmaflags", "procstate", "clocks", "manymaps", NULL
 };
 
 static void require_guest(void)
@@ -804,6 +805,7 @@ int main(int argc, char **argv)
 		{ "kobj-inet", 60, 60, 800, 0 },
 		{ "kobj-ptimers", 60, 60, 800, 0 },
 		{ "kobj-inotify", 60, 60, 800, 0 },
+		{ "kobj-thtimer", 60, 60, 800, 0 },
 		/* what the process sees of the kernel (fidelity) */
 		{ "vmaflags", 60, 100, 800, 0 },
 		{ "procstate", 60, 100, 800, 0 },

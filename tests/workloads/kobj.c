@@ -63,6 +63,10 @@
  *            value, which each step waits for and checks (its timer id,
  *            its value); 4 on CLOCK_MONOTONIC every 2 s with SIGRTMIN+2
  *            (never taken again), whose overrun count is 3.
+ *   thtimer: a POSIX timer (SIGEV_THREAD_ID, as glibc's SIGEV_THREAD
+ *            makes them) signalling a second thread every 10 ms, which
+ *            takes the signal with sigwaitinfo; each step waits for it to
+ *            count one more, and checks the main thread has none pending.
  *   inotify: an inotify fd (60, non-blocking) watching a directory in /tmp
  *            for IN_CREATE | IN_DELETE (wd 1) and a file in it for
  *            IN_MODIFY (wd 3: wd 2 was removed); each step makes, writes
@@ -83,6 +87,7 @@
 #include <sys/syscall.h>
 #include <sys/file.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -787,6 +792,62 @@ static void ptimers_step(char *line, size_t cap)
 		 "ids 0 2 3 4: hour armed, none idle, 20 ms fired with its value, overrun 3");
 }
 
+/* ---- thtimer: timer 0 signals the second thread */
+static volatile int thtimer_fired;
+static volatile pid_t thtimer_tid;
+
+static void *thtimer_thread(void *arg)
+{
+	(void)arg;
+	thtimer_tid = (pid_t)syscall(SYS_gettid);
+	sigset_t m;
+	sigemptyset(&m);
+	sigaddset(&m, SIGRTMIN + 3);
+	for (;;) {
+		siginfo_t si;
+		if (sigwaitinfo(&m, &si) == SIGRTMIN + 3 && si.si_code == SI_TIMER)
+			__atomic_add_fetch(&thtimer_fired, 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+static void thtimer_setup(void)
+{
+	sigset_t m;
+	sigemptyset(&m);
+	sigaddset(&m, SIGRTMIN + 3);
+	pthread_t t;
+	if (sigprocmask(SIG_BLOCK, &m, NULL) < 0 ||
+	    pthread_create(&t, NULL, thtimer_thread, NULL) != 0)
+		fail("the timer's thread");
+	while (!thtimer_tid)
+		workload_sleep_ms(1);
+	struct sigevent sev;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGRTMIN + 3;
+	sev._sigev_un._tid = thtimer_tid;
+	int id = -1;
+	struct itimerspec tick = { { 0, 10000000 }, { 0, 10000000 } };
+	if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) < 0 ||
+	    syscall(SYS_timer_settime, id, 0, &tick, NULL) < 0)
+		fail("timer_create (SIGEV_THREAD_ID)");
+}
+
+static void thtimer_step(char *line, size_t cap)
+{
+	int before = __atomic_load_n(&thtimer_fired, __ATOMIC_SEQ_CST);
+	for (int ms = 0; __atomic_load_n(&thtimer_fired, __ATOMIC_SEQ_CST) == before; ms++) {
+		if (ms > 5000)
+			fail("the thread no longer gets its timer's signal");
+		workload_sleep_ms(1);
+	}
+	sigset_t p;
+	if (sigpending(&p) < 0 || sigismember(&p, SIGRTMIN + 3))
+		fail("the timer signals the main thread");
+	snprintf(line, cap, "the thread got its timer's signal");
+}
+
 /* ---- inotify: fd 60 */
 static char inotify_dir[64], inotify_file[80];
 
@@ -863,6 +924,7 @@ int main(int argc, char **argv)
 		{ "inet", inet_setup, inet_step, NULL },
 		{ "ptimers", ptimers_setup, ptimers_step, NULL },
 		{ "inotify", inotify_setup, inotify_step, inotify_done },
+		{ "thtimer", thtimer_setup, thtimer_step, NULL },
 	};
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		size_t n = strlen(kinds[k].kind);
@@ -885,7 +947,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr,
-		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks, -unix, -creds, -inet, -ptimers, -inotify\n",
+		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks, -unix, -creds, -inet, -ptimers, -inotify, -thtimer\n",
 		name);
 	return 2;
 }
