@@ -67,6 +67,9 @@
  *            makes them) signalling a second thread every 10 ms, which
  *            takes the signal with sigwaitinfo; each step waits for it to
  *            count one more, and checks the main thread has none pending.
+ *   sockopt: a socketpair (70, 71) whose end 70 has SO_LINGER set, which
+ *            restore does not set again: its checkpoint must be refused,
+ *            naming it (zdtm's socket-linger came back without it).
  *   inotify: an inotify fd (60, non-blocking) watching a directory in /tmp
  *            for IN_CREATE | IN_DELETE (wd 1) and a file in it for
  *            IN_MODIFY (wd 3: wd 2 was removed); each step makes, writes
@@ -848,6 +851,27 @@ static void thtimer_step(char *line, size_t cap)
 	snprintf(line, cap, "the thread got its timer's signal");
 }
 
+/* ---- sockopt: fds 70, 71 */
+static void sockopt_setup(void)
+{
+	int sv[2];
+	struct linger l = { .l_onoff = 1, .l_linger = 5 };
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 ||
+	    setsockopt(sv[0], SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0)
+		fail("SO_LINGER");
+	move_to(sv[0], 70);
+	move_to(sv[1], 71);
+}
+
+static void sockopt_step(char *line, size_t cap)
+{
+	struct linger l;
+	socklen_t n = sizeof(l);
+	if (getsockopt(70, SOL_SOCKET, SO_LINGER, &l, &n) < 0 || !l.l_onoff || l.l_linger != 5)
+		fail("SO_LINGER came back otherwise");
+	snprintf(line, cap, "linger on, 5 s");
+}
+
 /* ---- inotify: fd 60 */
 static char inotify_dir[64], inotify_file[80];
 
@@ -925,6 +949,7 @@ int main(int argc, char **argv)
 		{ "ptimers", ptimers_setup, ptimers_step, NULL },
 		{ "inotify", inotify_setup, inotify_step, inotify_done },
 		{ "thtimer", thtimer_setup, thtimer_step, NULL },
+		{ "sockopt", sockopt_setup, sockopt_step, NULL },
 	};
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		size_t n = strlen(kinds[k].kind);
@@ -947,7 +972,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr,
-		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks, -unix, -creds, -inet, -ptimers, -inotify, -thtimer\n",
+		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks, -unix, -creds, -inet, -ptimers, -inotify, -thtimer, -sockopt\n",
 		name);
 	return 2;
 }
