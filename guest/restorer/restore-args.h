@@ -77,6 +77,7 @@ struct rst_thread {
 	uint64_t clear_child_tid, robust_list, rseq;
 	uint32_t rseq_len, rseq_sig;
 	uint64_t sigframe_sp;
+	uint64_t sigframe_ip;	   /* its instruction pointer's slot in the frame; 0: unknown */
 	uint64_t stack, stack_len; /* [stack, stack + stack_len), 64-byte aligned */
 	struct sv_rimg_sigqueue *sigqueue;
 	uint32_t nsigqueue;
@@ -117,6 +118,7 @@ struct rst_args {
 	uint64_t clear_child_tid, robust_list, rseq;
 	uint32_t rseq_len, rseq_sig;
 	uint64_t sigframe_sp; /* sp for the final rt_sigreturn */
+	uint64_t sigframe_ip; /* its instruction pointer's slot in the frame; 0: unknown */
 	/* SV_RIMG_HOST_PAGES: the pages are already in this area (runs'
 	 * data_off are offsets in it); kept like the region until they are
 	 * moved (or, into file, stack and shared mappings, copied) into place */

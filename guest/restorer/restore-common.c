@@ -111,3 +111,10 @@ void rst_futex_wake(uint32_t *word)
 {
 	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
 }
+
+/* An arch that does not say where its frame's instruction pointer is
+ * (restore.h) */
+__attribute__((weak)) size_t rst_arch_sigframe_ip_offset(void)
+{
+	return 0;
+}

@@ -146,6 +146,9 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 		case SV_RIMG_FD_SIGNALFD:
 			rst_signalfd_restore(f, base);
 			break;
+		case SV_RIMG_FD_INOTIFY:
+			rst_inotify_restore(h, f, data, base);
+			break;
 		case SV_RIMG_FD_UNIX:
 			rst_unix_restore(fds, h->nfds, i, data, base);
 			break;

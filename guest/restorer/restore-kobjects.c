@@ -12,9 +12,17 @@
  * before the checkpoint, and an edge is reported once; then the ready
  * ones in ready-list order, so epoll_wait hands them out in that order;
  * then the rest.
+ *
+ * A one-shot item that had fired before the checkpoint is disarmed: the
+ * kernel keeps only its private bits (EPOLLONESHOT, EPOLLET...), and
+ * epoll_ctl cannot add an item like that (it adds EPOLLERR | EPOLLHUP to
+ * every item). So it goes in with the first round, watching every event,
+ * and the drain fires it once, which disarms it as before; its file must
+ * report something at that moment, which /proc/self/fdinfo confirms.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -117,12 +125,74 @@ static int is_epoll(const struct sv_rimg_fd *fds, uint32_t n, int fd)
 	return 0;
 }
 
+/* include/linux/eventpoll.h's EP_PRIVATE_BITS: what a fired one-shot
+ * item keeps */
+#define EP_PRIVATE_BITS (EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE)
+#define EP_ALL_EVENTS                                                                            \
+	(EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDNORM | EPOLLRDBAND | EPOLLWRNORM | EPOLLWRBAND | \
+	 EPOLLMSG | EPOLLRDHUP | EPOLLERR | EPOLLHUP)
+
+static int disarmed(uint32_t events)
+{
+	return (events & EPOLLONESHOT) && !(events & ~(uint32_t)EP_PRIVATE_BITS);
+}
+
+/* The events /proc/self/fdinfo/<ep> shows for target fd tfd; dies if it
+ * shows none for it. */
+static uint32_t fdinfo_events(int ep, int tfd)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", ep);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		rst_die("fd %d (epoll): cannot open %s: %s", ep, path, strerror(errno));
+	/* a line per item, "tfd: %8d events: %8x data: ..." (fs/eventpoll.c) */
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap + 1);
+	ssize_t got;
+	while (buf && (got = read(fd, buf + len, cap - len)) > 0) {
+		len += (size_t)got;
+		if (len == cap)
+			buf = realloc(buf, (cap *= 2) + 1);
+	}
+	close(fd);
+	if (!buf)
+		rst_die("out of memory");
+	buf[len] = 0;
+	for (char *l = strstr(buf, "tfd:"); l; l = strstr(l + 1, "tfd:")) {
+		int t;
+		unsigned ev;
+		if (sscanf(l, "tfd: %d events: %x", &t, &ev) == 2 && t == tfd) {
+			free(buf);
+			return ev;
+		}
+	}
+	free(buf);
+	rst_die("fd %d (epoll): %s does not list fd %d", ep, path, tfd);
+}
+
+/* After the first round's drain: every disarmed one-shot item must have
+ * fired (its events back to the private bits only). */
+static void check_disarmed(const struct sv_rimg_fd *f, const uint8_t *data)
+{
+	for (uint64_t i = 0; i < f->kind_flags; i++) {
+		struct sv_rimg_epoll_item it = item(data, f, i);
+		if (disarmed(it.events) && !disarmed(fdinfo_events(f->fd, it.fd)))
+			rst_die("fd %d (epoll): its one-shot item for fd %d had fired before the "
+				"checkpoint, and fd %d reports no event now to fire it again: it "
+				"would come back armed",
+				f->fd, it.fd, it.fd);
+	}
+}
+
 static void fill(const struct sv_rimg_fd *f, const uint8_t *data)
 {
 	uint64_t n = f->data_len / sizeof(struct sv_rimg_epoll_item);
 	for (uint64_t i = 0; i < n; i++) {
 		struct sv_rimg_epoll_item it = item(data, f, i);
 		struct epoll_event ev = { .events = it.events, .data.u64 = it.data };
+		if (disarmed(it.events))
+			ev.events |= EP_ALL_EVENTS;
 		if (epoll_ctl(f->fd, EPOLL_CTL_ADD, it.fd, &ev) < 0)
 			rst_die("fd %d (epoll): cannot watch fd %d again: %s", f->fd, it.fd,
 				strerror(errno));
@@ -136,6 +206,7 @@ static void fill(const struct sv_rimg_fd *f, const uint8_t *data)
 		while (got == 64);
 		if (got < 0)
 			rst_die("fd %d (epoll): epoll_wait: %s", f->fd, strerror(errno));
+		check_disarmed(f, data);
 	}
 }
 

@@ -457,6 +457,9 @@ int main(int argc, char **argv)
 	if (rst_arch_build_sigframe(frame, frame_len, h, regs, fpu, &a->sigframe_sp, msg,
 				    sizeof(msg)))
 		die("%s", msg);
+	a->sigframe_ip = rst_arch_sigframe_ip_offset()
+				 ? a->sigframe_sp + rst_arch_sigframe_ip_offset()
+				 : 0;
 	rst_threads_fill(h, threads, tregs, tsigq, tfpu, groups, a, &rg);
 	uint64_t stack_top = region + region_len - 64;
 #undef TAKE

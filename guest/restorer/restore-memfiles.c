@@ -135,6 +135,10 @@ int rst_memfile_create(const struct sv_rimg_header *h, const struct sv_rimg_file
 		rst_die("corrupt restore image: file %s has memory-only kind %u", path, f->memfile);
 	}
 	rst_write_sparse(fd, path, data, f->size);
+	/* owner first: fchown clears the set-id bits fchmod gives */
+	if (f->owner && fchown(fd, (uid_t)f->uid, (gid_t)f->gid) < 0)
+		rst_die("cannot give %s its owner %u:%u: %s", path, f->uid, f->gid,
+			strerror(errno));
 	if (fchmod(fd, mode) < 0)
 		rst_die("cannot give %s its mode %o: %s", path, mode, strerror(errno));
 	if (f->memfile == SV_RIMG_MEMFILE_MEMFD && f->seals && f->seals != F_SEAL_SEAL &&

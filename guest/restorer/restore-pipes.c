@@ -32,7 +32,8 @@ static void write_back(int wfd, const uint8_t *data, uint64_t len, int fd)
 {
 	/* the default 64 KiB may be less than a pipe enlarged with
 	 * F_SETPIPE_SZ held */
-	if (len > 65536 && fcntl(wfd, F_SETPIPE_SZ, (int)len) < 0)
+	if (len > 65536 && (uint64_t)fcntl(wfd, F_GETPIPE_SZ) < len &&
+	    fcntl(wfd, F_SETPIPE_SZ, (int)len) < 0)
 		rst_die("fd %d: cannot grow the pipe to %llu bytes: %s", fd,
 			(unsigned long long)len, strerror(errno));
 	while (len) {
@@ -45,15 +46,19 @@ static void write_back(int wfd, const uint8_t *data, uint64_t len, int fd)
 	}
 }
 
-/* The FIFO at path, made with mode if missing; an O_RDWR fd of it. */
-static int hold_fifo(const char *path, uint32_t mode, int fd)
+/* The FIFO at path, made with f's mode and owner if missing; an O_RDWR
+ * fd of it. */
+static int hold_fifo(const char *path, const struct sv_rimg_fd *f)
 {
+	const int fd = f->fd;
 	struct stat st;
 	if (stat(path, &st) == 0) {
 		if (!S_ISFIFO(st.st_mode))
 			rst_die("fd %d: %s exists in this guest but is not a FIFO", fd, path);
 	} else if (errno != ENOENT || mkfifo(path, 0600) < 0 ||
-		   chmod(path, (mode_t)(mode & 07777)) < 0) {
+		   ((f->kind_flags & SV_RIMG_FIFO_OWNER) &&
+		    chown(path, (uid_t)f->value[0], (gid_t)f->value[1]) < 0) ||
+		   chmod(path, (mode_t)(f->i_mode & 07777)) < 0) {
 		rst_die("fd %d: cannot make the FIFO %s: %s", fd, path, strerror(errno));
 	}
 	/* O_RDWR never waits for a peer on Linux (fifo(7)) */
@@ -91,8 +96,7 @@ void rst_pipe_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 	/* ends[0] reads, ends[1] writes; a FIFO's one O_RDWR fd does both */
 	int ends[2];
 	if (f->kind == SV_RIMG_FD_FIFO) {
-		ends[0] = rst_move_up(hold_fifo(rst_str(h, f->path_off), f->i_mode, f->fd), base,
-				      "a FIFO");
+		ends[0] = rst_move_up(hold_fifo(rst_str(h, f->path_off), f), base, "a FIFO");
 		ends[1] = ends[0];
 	} else {
 		if (pipe2(ends, O_CLOEXEC) < 0)
@@ -100,6 +104,12 @@ void rst_pipe_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 		ends[0] = rst_move_up(ends[0], base, "a pipe");
 		ends[1] = rst_move_up(ends[1], base, "a pipe");
 	}
+	for (uint32_t k = i; k < h->nfds; k++)
+		if (rst_is_pipe_kind(fds[k].kind) && fds[k].pipe == f->pipe && fds[k].value[2] &&
+		    fds[k].value[2] != 65536 &&
+		    fcntl(ends[1], F_SETPIPE_SZ, (int)fds[k].value[2]) < 0)
+			rst_die("fd %d: cannot give the pipe its capacity of %llu bytes: %s",
+				fds[k].fd, (unsigned long long)fds[k].value[2], strerror(errno));
 	for (uint32_t k = i; k < h->nfds; k++)
 		if (rst_is_pipe_kind(fds[k].kind) && fds[k].pipe == f->pipe && fds[k].data_len)
 			write_back(ends[1], data + fds[k].data_off, fds[k].data_len, fds[k].fd);

@@ -98,11 +98,24 @@ static void set_prctl_state(const struct sv_rimg_header *h)
 		rst_die("prctl(PR_SET_THP_DISABLE): %s", strerror(errno));
 	if (prctl(PR_SET_PDEATHSIG, h->pdeath_signal, 0, 0, 0) < 0)
 		rst_die("prctl(PR_SET_PDEATHSIG, %u): %s", h->pdeath_signal, strerror(errno));
+	if (prctl(PR_SET_CHILD_SUBREAPER, h->child_subreaper ? 1 : 0, 0, 0, 0) < 0)
+		rst_die("prctl(PR_SET_CHILD_SUBREAPER, %u): %s", h->child_subreaper,
+			strerror(errno));
 	if (prctl(PR_SET_DUMPABLE, h->dumpable, 0, 0, 0) < 0)
 		rst_die("prctl(PR_SET_DUMPABLE, %u): %s", h->dumpable, strerror(errno));
 	/* it cannot be unset; nothing the restorer does later execs */
 	if (h->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		rst_die("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+}
+
+static void set_oom_score_adj(int adj)
+{
+	char text[16];
+	int n = snprintf(text, sizeof(text), "%d", adj);
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, text, (size_t)n) != n)
+		rst_die("cannot set oom_score_adj to %d: %s", adj, strerror(errno));
+	close(fd);
 }
 
 void rst_process_restore(const struct sv_rimg_header *h)
@@ -113,4 +126,6 @@ void rst_process_restore(const struct sv_rimg_header *h)
 		set_uts_names(h);
 	if (h->flags & SV_RIMG_PRCTL)
 		set_prctl_state(h);
+	if (h->flags & SV_RIMG_OOM_SCORE_ADJ)
+		set_oom_score_adj(h->oom_score_adj);
 }

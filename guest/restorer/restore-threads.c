@@ -151,6 +151,9 @@ void rst_threads_fill(const struct sv_rimg_header *h, const struct sv_rimg_threa
 		if (rst_arch_build_sigframe(frame, frame_len, &th, regs, tfpu + t->fpu_off,
 					    &rt->sigframe_sp, msg, sizeof(msg)))
 			rst_die("thread %u: %s", t->tid, msg);
+		rt->sigframe_ip = rst_arch_sigframe_ip_offset()
+					  ? rt->sigframe_sp + rst_arch_sigframe_ip_offset()
+					  : 0;
 		uint8_t *stack = rst_take(rg, THREAD_STACK);
 		rt->stack = (uint64_t)(uintptr_t)stack;
 		rt->stack_len = THREAD_STACK;

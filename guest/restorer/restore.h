@@ -87,6 +87,9 @@ void rst_eventfd_restore(const struct sv_rimg_fd *f, int base);
 void rst_timerfd_restore(const struct sv_rimg_fd *f, int base);
 void rst_signalfd_restore(const struct sv_rimg_fd *f, int base);
 void rst_epoll_create(const struct sv_rimg_fd *f, int base);
+/* restore-inotify.c. An inotify fd with its watches (their wds too). */
+void rst_inotify_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f,
+			 const uint8_t *data, int base);
 void rst_epoll_fill(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds,
 		    const uint8_t *data);
 
@@ -180,6 +183,11 @@ int rst_check_hwcap(unsigned long need, const char *what, char *msg, size_t cap)
 int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char *msg, size_t cap);
 /* Bytes the rt_sigreturn frame needs (its alignment included). */
 size_t rst_arch_sigframe_size(const struct sv_rimg_header *h);
+/* Where in that frame, from the sp rst_arch_build_sigframe gives, the
+ * instruction pointer is (the blob moves a thread caught in an rseq
+ * critical section to its abort handler there); 0: the arch does not say
+ * (a weak default in restore-common.c), and no such move is made. */
+size_t rst_arch_sigframe_ip_offset(void);
 /* Builds the frame in buf (inside the blob region, at its final address;
  * zeroed and 64-byte aligned by the caller) from the image's named
  * registers and FPU state; *ret_sp is the stack pointer rt_sigreturn must

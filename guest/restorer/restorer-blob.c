@@ -317,16 +317,59 @@ static void requeue_signals(const struct sv_rimg_sigqueue *queue, uint32_t n, ui
 			check(sys(__NR_tgkill, pid, tid, sig), "tgkill", (uint64_t)sig);
 }
 
+/* uapi linux/rseq.h: struct rseq's rseq_cs pointer, and what it points
+ * to */
+#define RSEQ_CS_OFFSET 8
+struct rseq_cs_desc {
+	uint32_t version, flags;
+	uint64_t start_ip, post_commit_offset, abort_ip;
+};
+
+/* n bytes of this process's memory at addr, or 0 where they are not
+ * readable (process_vm_readv on itself fails instead of faulting) */
+static int read_own(uint64_t addr, void *out, uint64_t n)
+{
+	struct {
+		uint64_t base, len;
+	} local = { (uint64_t)(uintptr_t)out, n }, remote = { addr, n };
+	long pid = sys(__NR_getpid, 0, 0, 0);
+	return sys6(__NR_process_vm_readv, pid, (long)&local, 1, (long)&remote, 1, 0) == (long)n;
+}
+
+/* A thread caught inside an rseq critical section goes on at its abort
+ * handler, as the kernel sends it there once it was preempted in one
+ * (kernel/rseq.c, rseq_ip_fixup) - it may run on another CPU now. The
+ * kernel cannot do it here: registering the area runs its check against
+ * this code's address, which only clears the descriptor. Nothing is moved
+ * for a descriptor the kernel would refuse (then it kills the thread, as
+ * it would have). */
+static void rseq_abort_inside(uint64_t rseq, uint32_t rseq_sig, uint64_t frame_ip)
+{
+	uint64_t cs, ip;
+	struct rseq_cs_desc d;
+	uint32_t sig;
+	if (!rseq || !frame_ip || !read_own(rseq + RSEQ_CS_OFFSET, &cs, 8) || !cs ||
+	    !read_own(cs, &d, sizeof(d)) || d.version != 0 ||
+	    d.abort_ip - d.start_ip < d.post_commit_offset || !read_own(d.abort_ip - 4, &sig, 4) ||
+	    sig != rseq_sig)
+		return;
+	ip = *(uint64_t *)(uintptr_t)frame_ip;
+	if (ip - d.start_ip < d.post_commit_offset)
+		*(uint64_t *)(uintptr_t)frame_ip = d.abort_ip;
+}
+
 /* What the kernel keeps per thread: name, thread pointer, tid address,
- * robust futex list, rseq area. */
+ * robust futex list, rseq area (frame_ip: the slot of the thread's
+ * instruction pointer in its rt_sigreturn frame, for rseq_abort_inside). */
 static void thread_identity(const char *comm, const uint64_t tls[2], uint64_t clear_child_tid,
 			    uint64_t robust_list, uint64_t rseq, uint32_t rseq_len,
-			    uint32_t rseq_sig)
+			    uint32_t rseq_sig, uint64_t frame_ip)
 {
 	check(sys6(__NR_prctl, PR_SET_NAME, (long)comm, 0, 0, 0, 0), "prctl(PR_SET_NAME)", 0);
 	arch_set_tls(tls);
 	sys(__NR_set_tid_address, clear_child_tid, 0, 0);
 	check(sys(__NR_set_robust_list, robust_list, 24, 0), "set_robust_list", robust_list);
+	rseq_abort_inside(rseq, rseq_sig, frame_ip);
 	if (rseq)
 		check(sys6(__NR_rseq, (long)rseq, rseq_len, 0, rseq_sig, 0, 0), "rseq", rseq);
 }
@@ -362,7 +405,7 @@ __attribute__((noreturn, used)) void rst_thread_main(struct rst_thread *t)
 	check(sys(__NR_personality, t->personality, 0, 0), "personality", t->personality);
 	check(sys(__NR_setgroups, t->ngroups, t->groups, 0), "setgroups", t->ngroups);
 	thread_identity(t->comm, t->tls, t->clear_child_tid, t->robust_list, t->rseq, t->rseq_len,
-			t->rseq_sig);
+			t->rseq_sig, t->sigframe_ip);
 	requeue_signals(t->sigqueue, t->nsigqueue, t->sigpending);
 	set_and_wake(&t->ready, RST_THREAD_READY);
 	wait_until(t->stage, RST_STAGE_GO);
@@ -429,7 +472,7 @@ __attribute__((noreturn, used, noipa)) void rst_restore(struct rst_args *a)
 	check(sys6(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, (long)&a->mm, sizeof(a->mm), 0, 0),
 	      "prctl(PR_SET_MM_MAP)", a->mm.start_code);
 	thread_identity(a->comm, a->tls, a->clear_child_tid, a->robust_list, a->rseq, a->rseq_len,
-			a->rseq_sig);
+			a->rseq_sig, a->sigframe_ip);
 	signal_actions(a);
 	requeue_signals(a->sigqueue, a->nsigqueue, a->sigpending | a->sigpending_shared);
 	set_and_wake(&a->stage, RST_STAGE_MEMORY);

@@ -293,6 +293,7 @@ GVariant *sv_memfiles_variant(const SvMemFiles *mf)
 		g_variant_dict_insert(&d, SV_TASK_MEMFILE_KIND, "s", f->kind);
 		g_variant_dict_insert(&d, SV_TASK_MEMFILE_PATH, "s", f->path);
 		g_variant_dict_insert(&d, SV_TASK_MEMFILE_I_MODE, "u", f->id.i_mode);
+		g_variant_dict_insert(&d, SV_TASK_MEMFILE_OWNER, "(uu)", f->id.uid, f->id.gid);
 		g_variant_dict_insert(&d, SV_TASK_MEMFILE_SEALS, "u", f->id.seals);
 		g_variant_dict_insert(&d, SV_TASK_MEMFILE_SHA256, "s", f->sha256 ? f->sha256 : "");
 		g_variant_dict_insert(&d, SV_TASK_MEMFILE_SOURCE, "s", f->source ? f->source : "");

@@ -29,7 +29,7 @@ static const struct {
 	{ "eventpoll_fops", "[eventpoll]", SV_TASK_FD_KIND_EPOLL, sv_introspect_epoll },
 	{ "timerfd_fops", "[timerfd]", SV_TASK_FD_KIND_TIMERFD, sv_introspect_timerfd },
 	{ "signalfd_fops", "[signalfd]", SV_TASK_FD_KIND_SIGNALFD, sv_introspect_signalfd },
-	{ "inotify_fops", "inotify", "an inotify instance", NULL },
+	{ "inotify_fops", "inotify", SV_TASK_FD_KIND_INOTIFY, sv_introspect_inotify },
 	{ "fanotify_fops", "[fanotify]", "a fanotify group", NULL },
 	{ "perf_fops", "[perf_event]", "a perf event", NULL },
 	{ "bpf_map_fops", "bpf-map", "a BPF map", NULL },

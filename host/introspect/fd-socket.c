@@ -214,6 +214,57 @@ static GVariant *unix_queue(const SvIntrospect *in, const SockLayout *l, guint64
 	return g_variant_builder_end(&b);
 }
 
+/* enum sock_flags (include/net/sock.h): what setsockopt sets there */
+#define SOCK_URGINLINE_ 2
+#define SOCK_KEEPOPEN_ 3
+#define SOCK_LINGER_ 4
+#define SOCK_BROADCAST_ 6
+
+/* Socket options restore does not set again (zdtm's sock_opts00,
+ * socket-linger, sock_filter00, sock_opts01 found them lost without a
+ * word): refused, naming the fd and the option. */
+static gboolean uncarried_options(const SvIntrospect *in, guint64 sk, guint32 pid, guint fd,
+				  GError **error)
+{
+	guint64 o_filter, o_prio, o_mark, o_dev, o_flags, filter, prio, mark, dev, flags;
+	const SvMemberOffset want[] = {
+		{ "sock", "sk_filter", &o_filter },
+		{ "sock", "sk_priority", &o_prio },
+		{ "sock", "sk_mark", &o_mark },
+		{ "sock_common", "skc_bound_dev_if", &o_dev },
+		{ "sock_common", "skc_flags", &o_flags },
+	};
+	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error) ||
+	    !sv_introspect_read_uint(in, sk + o_filter, 8, &filter, error) ||
+	    !sv_introspect_read_uint(in, sk + o_prio, 4, &prio, error) ||
+	    !sv_introspect_read_uint(in, sk + o_mark, 4, &mark, error) ||
+	    !sv_introspect_read_uint(in, sk + o_dev, 4, &dev, error) ||
+	    !sv_introspect_read_uint(in, sk + o_flags, 8, &flags, error))
+		return FALSE;
+	static const struct {
+		guint bit;
+		const char *name;
+	} flag_opts[] = {
+		{ SOCK_LINGER_, "SO_LINGER" },
+		{ SOCK_KEEPOPEN_, "SO_KEEPALIVE" },
+		{ SOCK_BROADCAST_, "SO_BROADCAST" },
+		{ SOCK_URGINLINE_, "SO_OOBINLINE" },
+	};
+	const char *opt = filter ? "a socket filter (SO_ATTACH_FILTER or SO_ATTACH_BPF)"
+			  : prio ? "SO_PRIORITY"
+			  : mark ? "SO_MARK"
+			  : dev	 ? "a device it is bound to (SO_BINDTODEVICE)"
+				 : NULL;
+	for (guint i = 0; !opt && i < G_N_ELEMENTS(flag_opts); i++)
+		if (flags & (1ull << flag_opts[i].bit))
+			opt = flag_opts[i].name;
+	if (!opt)
+		return TRUE;
+	g_autofree char *what =
+		g_strdup_printf("a socket with %s set, which restore does not set again", opt);
+	return refuse(error, pid, fd, what);
+}
+
 gboolean sv_introspect_fd_socket(const SvIntrospect *in, guint32 pid, guint fd, guint64 file,
 				 GVariantDict *d, GError **error)
 {
@@ -250,6 +301,8 @@ gboolean sv_introspect_fd_socket(const SvIntrospect *in, guint32 pid, guint fd, 
 	if (!sv_introspect_read_uint(in, sk + l.family, 2, &family, error) ||
 	    !sv_introspect_read_uint(in, sk + l.state, 1, &state, error) ||
 	    !sv_introspect_read_uint(in, sk + l.type, 2, &type, error))
+		return FALSE;
+	if (!uncarried_options(in, sk, pid, fd, error))
 		return FALSE;
 	if (family == SV_LINUX_AF_INET || family == SV_LINUX_AF_INET6)
 		return inet(in, sk, family, type, state, pid, fd, d, error);

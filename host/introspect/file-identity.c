@@ -13,31 +13,38 @@
 gboolean sv_introspect_file_identity(const SvIntrospect *in, guint64 file, SvFileIdentity *ret,
 				     GError **error)
 {
-	guint64 f_inode, i_nlink, i_ino, i_sb, i_mode, s_magic, vfs_inode, seals, priv;
+	guint64 f_inode, i_nlink, i_ino, i_sb, i_mode, i_uid, i_gid, s_magic, vfs_inode, seals,
+		priv;
 	const SvMemberOffset want[] = {
 		{ "file", "f_inode", &f_inode },
 		{ "inode", "i_nlink", &i_nlink },
 		{ "inode", "i_ino", &i_ino },
 		{ "inode", "i_sb", &i_sb },
 		{ "inode", "i_mode", &i_mode },
+		{ "inode", "i_uid", &i_uid },
+		{ "inode", "i_gid", &i_gid },
 		{ "super_block", "s_magic", &s_magic },
 		{ "shmem_inode_info", "vfs_inode", &vfs_inode },
 		{ "shmem_inode_info", "seals", &seals },
 		{ "file", "private_data", &priv },
 	};
 	*ret = (SvFileIdentity){ 0 };
-	guint64 inode, nlink, sb, magic, mode;
+	guint64 inode, nlink, sb, magic, mode, uid, gid;
 	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error) ||
 	    !sv_introspect_read_uint(in, file + f_inode, 8, &inode, error) ||
 	    !sv_introspect_read_uint(in, inode + i_nlink, 4, &nlink, error) ||
 	    !sv_introspect_read_uint(in, inode + i_ino, 8, &ret->ino, error) ||
 	    !sv_introspect_read_uint(in, inode + i_sb, 8, &sb, error) ||
 	    !sv_introspect_read_uint(in, inode + i_mode, 2, &mode, error) ||
+	    !sv_introspect_read_uint(in, inode + i_uid, 4, &uid, error) ||
+	    !sv_introspect_read_uint(in, inode + i_gid, 4, &gid, error) ||
 	    !sv_introspect_read_uint(in, sb + s_magic, 8, &magic, error))
 		return FALSE;
 	ret->inode = inode;
 	ret->nlink = (guint32)nlink;
 	ret->i_mode = (guint32)mode;
+	ret->uid = (guint32)uid;
+	ret->gid = (guint32)gid;
 	ret->fs_magic = magic;
 	if (magic == SV_TMPFS_MAGIC) {
 		guint64 s;

@@ -47,7 +47,9 @@
 typedef struct {
 	guint64 files, fdt, max_fds, fd, open_fds, cloexec;
 	guint64 f_path, f_inode, f_flags, f_mode, f_pos, i_mode, i_pipe, i_sb, i_nlink, s_magic;
-	guint64 p_head, p_tail, p_ring_size, p_bufs, b_page, b_offset, b_len, buf_size, page_size;
+	guint64 i_uid, i_gid;
+	guint64 p_head, p_tail, p_ring_size, p_max_usage, p_bufs, b_page, b_offset, b_len, buf_size,
+		page_size;
 } FileLayout;
 
 static gboolean file_layout(const SvIntrospect *in, FileLayout *l, GError **error)
@@ -68,10 +70,13 @@ static gboolean file_layout(const SvIntrospect *in, FileLayout *l, GError **erro
 		{ "inode", "i_pipe", &l->i_pipe },
 		{ "inode", "i_sb", &l->i_sb },
 		{ "inode", "i_nlink", &l->i_nlink },
+		{ "inode", "i_uid", &l->i_uid },
+		{ "inode", "i_gid", &l->i_gid },
 		{ "super_block", "s_magic", &l->s_magic },
 		{ "pipe_inode_info", "head", &l->p_head },
 		{ "pipe_inode_info", "tail", &l->p_tail },
 		{ "pipe_inode_info", "ring_size", &l->p_ring_size },
+		{ "pipe_inode_info", "max_usage", &l->p_max_usage },
 		{ "pipe_inode_info", "bufs", &l->p_bufs },
 		{ "pipe_buffer", "page", &l->b_page },
 		{ "pipe_buffer", "offset", &l->b_offset },
@@ -272,8 +277,13 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		} else if (fifo) {
 			g_variant_dict_insert(d, SV_TASK_FD_KIND, "s", SV_TASK_FD_KIND_FIFO);
 			g_autofree char *path = sv_introspect_path(in, file + l.f_path, error);
-			if (!path)
+			guint64 uid, gid; /* kuid_t/kgid_t: the guest has one user namespace */
+			if (!path ||
+			    !sv_introspect_read_uint(in, inode + l.i_uid, 4, &uid, error) ||
+			    !sv_introspect_read_uint(in, inode + l.i_gid, 4, &gid, error))
 				return NULL;
+			g_variant_dict_insert(d, SV_TASK_FD_OWNER, "(uu)", (guint32)uid,
+					      (guint32)gid);
 			g_variant_dict_insert(d, SV_TASK_FD_PATH, "s", path);
 		} else if (pipe) {
 			guint ends = GPOINTER_TO_UINT(g_hash_table_lookup(pipe_ends, &pipe));
@@ -319,9 +329,16 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		g_variant_dict_insert(d, SV_TASK_FD_STDIO, "b", stdio);
 		if (pipe && !stdio && !g_hash_table_contains(done, &pipe)) {
 			GVariant *bytes = pipe_data(in, &l, pipe, fd, error);
-			if (!bytes)
+			guint64 slots; /* F_GETPIPE_SZ: max_usage pages */
+			if (!bytes ||
+			    !sv_introspect_read_uint(in, pipe + l.p_max_usage, 4, &slots, error)) {
+				if (bytes)
+					g_variant_unref(g_variant_ref_sink(bytes));
 				return NULL;
+			}
 			g_variant_dict_insert_value(d, SV_TASK_FD_PIPE_DATA, bytes);
+			g_variant_dict_insert(d, SV_TASK_FD_PIPE_SIZE, "u",
+					      (guint32)MIN(slots, MAX_PIPE_SLOTS) * 4096u);
 			g_hash_table_add(done, g_memdup2(&pipe, sizeof(pipe)));
 		}
 		g_variant_builder_add_value(&b, g_variant_dict_end(d));

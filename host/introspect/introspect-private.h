@@ -71,6 +71,8 @@ gboolean sv_introspect_signalfd(const SvIntrospect *in, guint32 pid, guint fd, g
 				GVariantDict *d, GError **error);
 gboolean sv_introspect_epoll(const SvIntrospect *in, guint32 pid, guint fd, guint64 ep,
 			     GVariantDict *d, GError **error);
+gboolean sv_introspect_inotify(const SvIntrospect *in, guint32 pid, guint fd, guint64 group,
+			       GVariantDict *d, GError **error);
 
 /* fd-socket.c: a socket fd (its struct file at guest address file): an
  * unbound UNIX socket into d, or a refusal naming the fd and what it is

@@ -154,7 +154,8 @@ typedef struct SvFileIdentity {
 	guint64 fs_magic; /* its super_block's s_magic */
 	guint32 nlink;	  /* 0: no name (unlinked, O_TMPFILE, memfd...) */
 	guint32 i_mode;
-	guint32 seals; /* memfd seals (F_SEAL_*), shmem only */
+	guint32 uid, gid; /* its owner (the guest has one user namespace) */
+	guint32 seals;	  /* memfd seals (F_SEAL_*), shmem only */
 } SvFileIdentity;
 gboolean sv_introspect_file_identity(const SvIntrospect *in, guint64 file, SvFileIdentity *ret,
 				     GError **error);

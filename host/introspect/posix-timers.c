@@ -13,7 +13,8 @@
  *
  * The entry is the TASK key SV_TASK_POSIX_TIMERS, a(uuuutttt): (id, clock,
  * sigev_notify, signo, sigev_value, time left ns (0: disarmed), interval ns,
- * absolute CLOCK_REALTIME expiry? (0/1)).
+ * absolute CLOCK_REALTIME expiry? (0/1)); their overrun counts, where not
+ * 0, SV_TASK_POSIX_TIMER_OVERRUNS.
  */
 #include "snapvm/linux-uapi.h"
 #include "snapvm/snapshot-task-keys.h"
@@ -27,7 +28,8 @@
 #define HRTIMER_STATE_ENQUEUED_ 0x01u
 
 typedef struct {
-	guint64 list, id, clock, notify, interval, sigq, info, signo, value, tmr;
+	guint64 list, id, clock, notify, interval, sigq, info, signo, value, tmr, overrun, it_pid,
+		numbers;
 	guint64 expires, state, base, offset;
 } TimerLayout;
 
@@ -77,6 +79,9 @@ gboolean sv_introspect_posix_timers(const SvIntrospect *in, const SvTaskRef *ref
 		{ "k_itimer", "it_clock", &l.clock },
 		{ "k_itimer", "it_sigev_notify", &l.notify },
 		{ "k_itimer", "it_interval", &l.interval },
+		{ "k_itimer", "it_overrun_last", &l.overrun },
+		{ "k_itimer", "it_pid", &l.it_pid },
+		{ "pid", "numbers", &l.numbers },
 		{ "k_itimer", "sigq", &l.sigq },
 		{ "k_itimer", "it.real.timer", &l.tmr },
 		{ "sigqueue", "info", &l.info },
@@ -100,6 +105,10 @@ gboolean sv_introspect_posix_timers(const SvIntrospect *in, const SvTaskRef *ref
 		return TRUE;
 	g_auto(GVariantBuilder)
 		b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_POSIX_TIMERS_TYPE));
+	g_auto(GVariantBuilder) overruns =
+		G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_POSIX_TIMER_OVERRUNS_TYPE));
+	g_auto(GVariantBuilder)
+		targets = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_POSIX_TIMER_TARGETS_TYPE));
 	for (guint n = 0; link != end; n++) {
 		if (n >= MAX_TIMERS) {
 			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
@@ -125,9 +134,24 @@ gboolean sv_introspect_posix_timers(const SvIntrospect *in, const SvTaskRef *ref
 			return refuse(error, ref->pid, id, "notifies by SIGEV_THREAD");
 		if (!time_left(in, &l, t + l.tmr, clock, interval, &left, error))
 			return FALSE;
-		guint64 raw_notify;
-		if (!sv_introspect_read_uint(in, t + l.notify, 4, &raw_notify, error))
+		guint64 raw_notify, overrun;
+		if (!sv_introspect_read_uint(in, t + l.notify, 4, &raw_notify, error) ||
+		    !sv_introspect_read_uint(in, t + l.overrun, 8, &overrun, error))
 			return FALSE;
+		/* SIGEV_THREAD_ID: the thread it_pid names (glibc's SIGEV_THREAD
+		 * helper thread among them), by its tid in the guest's one pid
+		 * namespace (numbers[0].nr) */
+		if (raw_notify & SIGEV_THREAD_ID_) {
+			guint64 pid, tid;
+			if (!sv_introspect_read_uint(in, t + l.it_pid, 8, &pid, error) ||
+			    !sv_introspect_read_uint(in, pid + l.numbers, 4, &tid, error))
+				return FALSE;
+			g_variant_builder_add(&targets, "(uu)", (guint32)id, (guint32)tid);
+		}
+		/* a s64 the kernel hands out capped at INT_MAX */
+		if ((gint64)overrun > 0)
+			g_variant_builder_add(&overruns, "(ut)", (guint32)id,
+					      MIN(overrun, (guint64)G_MAXINT));
 		g_variant_builder_add(&b, "(uuuutttt)", (guint32)id, (guint32)clock,
 				      (guint32)raw_notify, (guint32)signo, value, left, interval,
 				      (guint64)0);
@@ -135,5 +159,9 @@ gboolean sv_introspect_posix_timers(const SvIntrospect *in, const SvTaskRef *ref
 			return FALSE;
 	}
 	g_variant_dict_insert_value(d, SV_TASK_POSIX_TIMERS, g_variant_builder_end(&b));
+	g_variant_dict_insert_value(d, SV_TASK_POSIX_TIMER_OVERRUNS,
+				    g_variant_builder_end(&overruns));
+	g_variant_dict_insert_value(d, SV_TASK_POSIX_TIMER_TARGETS,
+				    g_variant_builder_end(&targets));
 	return TRUE;
 }

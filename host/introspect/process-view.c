@@ -6,7 +6,8 @@
  * - prctl state: dumpable and THP-disabled (mm->flags: MMF_DUMPABLE_MASK,
  *   MMF_DISABLE_THP, include/linux/sched/coredump.h), no_new_privs
  *   (task->atomic_flags, PFA_NO_NEW_PRIVS), the parent-death signal
- *   (task->pdeath_signal);
+ *   (task->pdeath_signal), child_subreaper (signal->is_child_subreaper);
+ * - its oom_score_adj (signal->oom_score_adj);
  * - the host and domain names of its UTS namespace (nsproxy->uts_ns->name,
  *   a struct new_utsname);
  * - CLOCK_MONOTONIC and CLOCK_BOOTTIME as it sees them at the pause: the
@@ -31,6 +32,28 @@
 #define UTS_FIELD 65 /* __NEW_UTS_LEN + 1 */
 #define UTS_NODENAME 1
 #define UTS_DOMAINNAME 5
+
+/* PR_SET_CHILD_SUBREAPER: a one-bit field of the thread group's
+ * signal_struct; orphans below the process are reparented to it */
+static gboolean add_child_subreaper(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
+				    GError **error)
+{
+	guint64 signal_off, bit, signal, word;
+	guint32 width;
+	if (!sv_kernel_types_offset(in->types, "task_struct", "signal", &signal_off, error) ||
+	    !sv_kernel_types_bitfield(in->types, "signal_struct", "is_child_subreaper", &bit,
+				      &width, error) ||
+	    !sv_introspect_read_uint(in, ref->task + signal_off, 8, &signal, error) ||
+	    !sv_introspect_read_uint(in, signal + bit / 8, 1, &word, error))
+		return FALSE;
+	g_variant_dict_insert(d, SV_TASK_CHILD_SUBREAPER, "b", ((word >> (bit % 8)) & 1) != 0);
+	guint64 oom_off, oom;
+	if (!sv_kernel_types_offset(in->types, "signal_struct", "oom_score_adj", &oom_off, error) ||
+	    !sv_introspect_read_uint(in, signal + oom_off, 2, &oom, error))
+		return FALSE;
+	g_variant_dict_insert(d, SV_TASK_OOM_SCORE_ADJ, "i", (gint32)(gint16)oom);
+	return TRUE;
+}
 
 static gboolean add_prctl_state(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
 				GError **error)
@@ -57,7 +80,7 @@ static gboolean add_prctl_state(const SvIntrospect *in, const SvTaskRef *ref, GV
 	g_variant_dict_insert(d, SV_TASK_THP_DISABLE, "b", (flags & MMF_DISABLE_THP) != 0);
 	g_variant_dict_insert(d, SV_TASK_NO_NEW_PRIVS, "b", (atomic & PFA_NO_NEW_PRIVS) != 0);
 	g_variant_dict_insert(d, SV_TASK_PDEATH_SIGNAL, "u", (guint32)pdeath);
-	return TRUE;
+	return add_child_subreaper(in, ref, d, error);
 }
 
 /* One field of a struct new_utsname, as a string: NUL-terminated within

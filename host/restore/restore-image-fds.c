@@ -103,6 +103,12 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 				e.kind = SV_RIMG_FD_FIFO;
 				e.path_off = sv_rimg_add_string(t, path);
 				e.i_mode = entry.i_mode;
+				guint32 uid, gid;
+				if (g_variant_lookup(d, SV_TASK_FD_OWNER, "(uu)", &uid, &gid)) {
+					e.kind_flags |= SV_RIMG_FIFO_OWNER;
+					e.value[0] = uid;
+					e.value[1] = gid;
+				}
 			}
 			gsize n = 0;
 			const guint8 *b = entry.pipe_data
@@ -117,6 +123,9 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			e.data_len = n;
 			if (n)
 				g_byte_array_append(data, b, (guint)n);
+			guint32 size;
+			if (g_variant_lookup(d, SV_TASK_FD_PIPE_SIZE, "u", &size))
+				e.value[2] = size;
 		} else if (entry.inode) {
 			if (!sv_rimg_memfile_fd(t, &e, entry.inode, pos, error))
 				return FALSE;
@@ -145,6 +154,9 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 		} else if (!strcmp(kind, SV_TASK_FD_KIND_SIGNALFD)) {
 			if (!sv_rimg_fd_signalfd(&entry, &e, error))
 				return FALSE;
+		} else if (!strcmp(kind, SV_TASK_FD_KIND_INOTIFY)) {
+			if (!sv_rimg_fd_inotify(t, d, &e, error))
+				return FALSE;
 		} else if (!strcmp(kind, SV_TASK_FD_KIND_UNIX)) {
 			guint64 pair;
 			if (!sv_rimg_fd_unix(t, fds, &entry, &e, &pair, error))
@@ -164,12 +176,13 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			if (!sv_rimg_fd_epoll(t, fds, &entry, &e, error))
 				return FALSE;
 		} else {
-			return sv_rimg_refuse(error,
-					      "fd %u is a %s; restore recreates files, directories, "
-					      "devices, pipes, FIFOs, eventfds, timerfds, "
-					      "signalfds, unbound UNIX sockets, listening or "
-					      "unconnected IP sockets and epoll fds only",
-					      fd, kind);
+			return sv_rimg_refuse(
+				error,
+				"fd %u is a %s; restore recreates files, directories, "
+				"devices, pipes, FIFOs, eventfds, timerfds, "
+				"signalfds, inotify fds, unbound UNIX sockets, listening or "
+				"unconnected IP sockets and epoll fds only",
+				fd, kind);
 		}
 		g_array_append_val(out, e);
 	}

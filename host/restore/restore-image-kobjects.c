@@ -176,6 +176,14 @@ static guint64 file_at(GVariant *fds, guint32 fd)
 	return 0;
 }
 
+/* A one-shot item that has fired keeps only EP_PRIVATE_BITS (WAKEUP,
+ * ONESHOT, ET, EXCLUSIVE: include/linux/eventpoll.h): disarmed */
+static gboolean oneshot_fired(guint32 events)
+{
+	const guint32 private_bits = (1u << 29) | EPOLLONESHOT_ | EPOLLET_ | (1u << 28);
+	return (events & EPOLLONESHOT_) && !(events & ~private_bits);
+}
+
 gboolean sv_rimg_fd_epoll(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
 			  struct sv_rimg_fd *e, GError **error)
 {
@@ -187,8 +195,9 @@ gboolean sv_rimg_fd_epoll(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
 		return sv_rimg_refuse(error, "the epoll fds watch over %u MiB of items",
 				      MAX_EPOLL_DATA >> 20);
 	/* The restorer adds them in three rounds: edge-triggered items that
-	 * were not ready (then drains what they report: already reported
-	 * before the checkpoint), the ready ones in ready-list order, the
+	 * were not ready and one-shot items that have fired (then drains what
+	 * they report: already reported before the checkpoint; that disarms
+	 * the one-shot ones again), the ready ones in ready-list order, the
 	 * rest. kind_flags counts the first round. */
 	g_autoptr(GArray) first = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_epoll_item));
 	g_autoptr(GArray) rest = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_epoll_item));
@@ -207,7 +216,7 @@ gboolean sv_rimg_fd_epoll(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
 			return sv_rimg_refuse(error, "fd %u (epoll) watches itself", fd);
 		struct sv_rimg_epoll_item it = { .fd = (gint32)fd, .events = events, .data = data };
 		gboolean et_idle = (events & EPOLLET_) && !(events & EPOLLONESHOT_) && !ready;
-		g_array_append_val(et_idle ? first : rest, it);
+		g_array_append_val(et_idle || oneshot_fired(events) ? first : rest, it);
 	}
 	e->kind = SV_RIMG_FD_EPOLL;
 	e->kind_flags = first->len;

@@ -84,6 +84,7 @@ static gboolean add_memfile(SvRimgTables *t, GVariant *entry, gsize n, GError **
 	f->memfile = k;
 	f->seals = seals;
 	f->mode = i_mode & 07777;
+	f->owner = g_variant_lookup(entry, SV_TASK_MEMFILE_OWNER, "(uu)", &f->uid, &f->gid);
 	if (k == SV_RIMG_MEMFILE_SYSV) {
 		gint32 id = -1;
 		g_variant_lookup(entry, SV_TASK_MEMFILE_SYSV_KEY, "u", &f->sysv_key);

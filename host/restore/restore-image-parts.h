@@ -124,6 +124,9 @@ gboolean sv_rimg_posix_timers_build(SvRimgTables *t, GVariant *task, GError **er
 gboolean sv_rimg_fd_eventfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError **error);
 gboolean sv_rimg_fd_timerfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError **error);
 gboolean sv_rimg_fd_signalfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError **error);
+/* restore-image-inotify.c: an inotify fd (its snapshot entry d): its
+ * watches, sorted by wd, into t->fd_data */
+gboolean sv_rimg_fd_inotify(SvRimgTables *t, GVariant *d, struct sv_rimg_fd *e, GError **error);
 /* restore-image-locks.c: the locks entry holds, into t->fd_data as e's. */
 gboolean sv_rimg_fd_locks(SvRimgTables *t, const SvSnapFd *entry, struct sv_rimg_fd *e,
 			  GError **error);

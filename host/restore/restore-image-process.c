@@ -31,6 +31,18 @@ static gboolean prctl_state(struct sv_rimg_header *h, GVariant *task, GError **e
 	h->pdeath_signal = pdeath;
 	h->no_new_privs = nnp;
 	h->thp_disable = thp;
+	/* a later key: a snapshot without it was of a process that was not
+	 * asked about, and had none as far as anyone knew */
+	gboolean subreaper = FALSE;
+	g_variant_lookup(task, SV_TASK_CHILD_SUBREAPER, "b", &subreaper);
+	h->child_subreaper = subreaper;
+	gint32 oom;
+	if (g_variant_lookup(task, SV_TASK_OOM_SCORE_ADJ, "i", &oom)) {
+		if (oom < -1000 || oom > 1000)
+			return sv_rimg_refuse(error, "oom_score_adj %d is out of range", oom);
+		h->oom_score_adj = oom;
+		h->flags |= SV_RIMG_OOM_SCORE_ADJ;
+	}
 	h->flags |= SV_RIMG_PRCTL;
 	return TRUE;
 }

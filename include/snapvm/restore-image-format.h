@@ -100,16 +100,21 @@ enum {
 	/* clock_monotonic and clock_boottime: the process's clocks go on from
 	 * them, in a time namespace of its own */
 	SV_RIMG_CLOCKS = 1u << 6,
+	/* oom_score_adj is the process's */
+	SV_RIMG_OOM_SCORE_ADJ = 1u << 7,
 };
 
 /* sv_rimg_fd.kind */
 enum {
 	SV_RIMG_FD_STDIO = 1, /* the restorer's own fd of that number is kept */
 	SV_RIMG_FD_PATH = 2,  /* reopened by path: file, directory, device */
+	/* pipes and FIFOs: value[2] = the pipe's capacity (F_SETPIPE_SZ) on
+	 * the fd that holds its unread bytes; 0: the default */
 	SV_RIMG_FD_PIPE_READ = 3,
 	SV_RIMG_FD_PIPE_WRITE = 4,
-	/* a named FIFO: made at path_off (mode i_mode) if the guest lacks
-	 * it, its unread bytes as a pipe's; pipe says which one */
+	/* a named FIFO: made at path_off (mode i_mode; owner value[0] uid,
+	 * value[1] gid when kind_flags has SV_RIMG_FIFO_OWNER) if the guest
+	 * lacks it, its unread bytes as a pipe's; pipe says which one */
 	SV_RIMG_FD_FIFO = 5,
 	/* eventfd: value[0] = its count, kind_flags = its EFD_SEMAPHORE bit */
 	SV_RIMG_FD_EVENTFD = 6,
@@ -137,6 +142,9 @@ enum {
 	/* an open file of a memory-only file (SV_RIMG_MEMFILE_*): reopened
 	 * through /proc/self/fd of the file the restorer made */
 	SV_RIMG_FD_MEMFILE = 12,
+	/* an inotify instance: data_off/data_len hold its
+	 * sv_rimg_inotify_watch[], by wd */
+	SV_RIMG_FD_INOTIFY = 13,
 };
 enum {
 	SV_RIMG_INET_REUSEADDR = 1,
@@ -145,6 +153,7 @@ enum {
 	SV_RIMG_INET_LISTEN = 8,
 };
 #define SV_RIMG_TIMERFD_ABSTIME (1u << 16)
+#define SV_RIMG_FIFO_OWNER 1u
 
 /* A lock held through an SV_RIMG_FD_PATH fd (its data_off/data_len hold
  * them; none on a dup): flock and OFD locks belong to its open file, a
@@ -166,8 +175,20 @@ struct sv_rimg_lock {
  * fd `fd` (already restored), watched for `events` with `data`. */
 struct sv_rimg_epoll_item {
 	int32_t fd;
-	uint32_t events; /* EPOLLIN... | EPOLLET | EPOLLONESHOT, as epoll_ctl takes them */
+	/* EPOLLIN... | EPOLLET | EPOLLONESHOT, as epoll_ctl takes them; a
+	 * one-shot item that has fired has nothing but EPOLLONESHOT and the
+	 * other private bits (the restorer fires it again) */
+	uint32_t events;
 	uint64_t data;
+};
+
+/* One watch of an inotify fd: made again with inotify_add_watch at the
+ * path, so that it gets the same wd (restore-inotify.c). */
+struct sv_rimg_inotify_watch {
+	int32_t wd;
+	uint32_t mask;	   /* IN_* as inotify_add_watch takes them */
+	uint32_t path_off; /* into strings */
+	uint32_t pad;
 };
 
 /* sv_rimg_file.memfile: a file that exists only in memory, made again
@@ -262,6 +283,9 @@ struct sv_rimg_header {
 	uint8_t pad6[6];
 	/* SV_RIMG_CLOCKS: ns, as the process saw them at the checkpoint */
 	uint64_t clock_monotonic, clock_boottime;
+	/* SV_RIMG_PRCTL: PR_SET_CHILD_SUBREAPER */
+	uint32_t child_subreaper;
+	int32_t oom_score_adj; /* SV_RIMG_OOM_SCORE_ADJ: -1000..1000 */
 };
 
 struct sv_rimg_posix_timer {
@@ -272,6 +296,13 @@ struct sv_rimg_posix_timer {
 	uint64_t value;	   /* sigev_value */
 	uint64_t left;	   /* ns to its next expiry; 0: disarmed */
 	uint64_t interval; /* ns */
+	/* what timer_getoverrun must give (only for an armed periodic timer
+	 * that signals: restore-timers.c makes it by firing the timer late) */
+	uint64_t overrun;
+	/* SIGEV_THREAD_ID: the thread it signals (restored with its tid
+	 * before the timers are made); 0: the main thread */
+	int32_t tid;
+	uint32_t pad;
 };
 
 /* sv_rimg_fsent.kind */
@@ -357,6 +388,11 @@ struct sv_rimg_file {
 	uint32_t sysv_key;  /* SV_RIMG_MEMFILE_SYSV: the segment's key and id */
 	int32_t sysv_id;
 	uint32_t pad;
+	/* memory-only files but SysV: 1 when uid and gid are its owner's
+	 * (else it stays the restorer's, root) */
+	uint32_t owner;
+	uint32_t uid, gid;
+	uint32_t pad2;
 };
 
 struct sv_rimg_run {

@@ -91,6 +91,14 @@
  * signo, sigev_value, time left ns (0: disarmed), interval ns, 0) */
 #define SV_TASK_POSIX_TIMERS "posix_timers"
 #define SV_TASK_POSIX_TIMERS_TYPE "a(uuuutttt)"
+/* the overrun count timer_getoverrun gives (k_itimer.it_overrun_last) of
+ * each POSIX timer whose count is not 0: (id, count); missing: all 0 */
+#define SV_TASK_POSIX_TIMER_OVERRUNS "posix_timer_overruns"
+#define SV_TASK_POSIX_TIMER_OVERRUNS_TYPE "a(ut)"
+/* the thread each SIGEV_THREAD_ID POSIX timer signals: (id, tid); missing:
+ * the process's main thread */
+#define SV_TASK_POSIX_TIMER_TARGETS "posix_timer_targets"
+#define SV_TASK_POSIX_TIMER_TARGETS_TYPE "a(uu)"
 
 /* ---- what the process sees of the kernel around it (process-view.c);
  * missing: the snapshot predates them, restore leaves the fresh guest's ---- */
@@ -105,6 +113,11 @@
  * clock could not be read */
 #define SV_TASK_CLOCK_MONOTONIC "clock_monotonic"
 #define SV_TASK_CLOCK_BOOTTIME "clock_boottime"
+/* b: PR_SET_CHILD_SUBREAPER (signal->is_child_subreaper); missing: false */
+#define SV_TASK_CHILD_SUBREAPER "child_subreaper"
+/* i: /proc/PID/oom_score_adj (signal->oom_score_adj); missing: left as
+ * the restore guest's */
+#define SV_TASK_OOM_SCORE_ADJ "oom_score_adj"
 
 /* ---- open fds (checkpoint.c, entries from files.c) ---- */
 /* one a{sv} per fd, in fd order, with the SV_TASK_FD_* keys; missing:
@@ -128,6 +141,12 @@
 /* t: the file has no name, only this identity: the SV_TASK_MEMFILES entry
  * with that inode holds it (then there is no sha256) */
 #define SV_TASK_FD_INODE "inode"
+/* u: a pipe's (or FIFO's) capacity in bytes (F_GETPIPE_SZ), beside its
+ * pipe_data; missing: the default */
+#define SV_TASK_FD_PIPE_SIZE "pipe_size"
+/* (uu): a FIFO's inode's owner, uid and gid; missing: restore makes it
+ * owned by root */
+#define SV_TASK_FD_OWNER "owner"
 /* kernel objects behind anonymous inodes (host/introspect/fd-*.c) */
 #define SV_TASK_FD_EVENTFD_COUNT "eventfd_count"	 /* t: an eventfd's count */
 #define SV_TASK_FD_EVENTFD_SEMAPHORE "eventfd_semaphore" /* b: made with EFD_SEMAPHORE */
@@ -142,6 +161,10 @@
 #define SV_TASK_FD_TIMERFD "timerfd"
 #define SV_TASK_FD_TIMERFD_TYPE "(ubttt)"
 #define SV_TASK_FD_SIGNALFD_MASK "signalfd_mask" /* t: signal n as bit n-1 */
+/* an inotify fd's watches, by wd: (wd, the mask inotify_add_watch takes,
+ * the watched inode's path) */
+#define SV_TASK_FD_INOTIFY "inotify_watches"
+#define SV_TASK_FD_INOTIFY_TYPE "a(uus)"
 /* the locks held through a file or directory fd (host/introspect/fd-locks.c):
  * (SV_TASK_LOCK_*, F_RDLCK 0 / F_WRLCK 1, first byte, last byte); a
  * process's POSIX lock is on one fd of its inode only */
@@ -181,6 +204,7 @@
 #define SV_TASK_FD_KIND_EPOLL "epoll"	    /* epoll */
 #define SV_TASK_FD_KIND_TIMERFD "timerfd"   /* timerfd */
 #define SV_TASK_FD_KIND_SIGNALFD "signalfd" /* signalfd_mask */
+#define SV_TASK_FD_KIND_INOTIFY "inotify"   /* inotify_watches */
 
 /* ---- files that exist only in the guest's memory (host/checkpoint/memfiles.c) ----
  * Unlinked files still open or mapped, O_TMPFILE files, memfds and shared
@@ -188,6 +212,9 @@
  * fds name them by SV_TASK_FD_INODE, their mappings by start address. */
 #define SV_TASK_MEMFILES "memfiles"
 #define SV_TASK_MEMFILES_TYPE "aa{sv}"
+
+/* (uu): the inode's uid and gid; missing: restore leaves it root's */
+#define SV_TASK_MEMFILE_OWNER "owner"
 
 #define SV_TASK_MEMFILE_INODE "inode"	    /* t: its identity (kernel address of the inode) */
 #define SV_TASK_MEMFILE_KIND "kind"	    /* s: one of SV_TASK_MEMFILE_KIND_* */

@@ -35,11 +35,11 @@ static SvAgentClient *control;
 static char *tmpdir;
 
 static const char *const workloads[] = {
-	"counter",	"fpu",	      "tls",	      "memory",	       "sleeper",
-	"blockread",	"fdenv",      "spin",	      "ghost",	       "memfd",
-	"shanon",	"sysvshm",    "threads",      "kobj-pipes",    "kobj-fifo",
-	"kobj-eventfd", "kobj-epoll", "kobj-timerfd", "kobj-signalfd", "kobj-locks",
-	"kobj-unix",	"kobj-creds", "kobj-inet",    "kobj-ptimers",  NULL
+	"counter",	 "fpu",	       "tls",	    "memory",	    "sleeper",	  "blockread",
+	"fdenv",	 "spin",       "ghost",	    "memfd",	    "shanon",	  "sysvshm",
+	"threads",	 "kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll", "kobj-timerfd",
+	"kobj-signalfd", "kobj-locks", "kobj-unix", "kobj-creds",   "kobj-inet",  "kobj-ptimers",
+	"kobj-sockopt",	 NULL
 };
 /* the oracle runs on these (of the memory-file workloads the ones that
  * differ most: a ghost file and its fd, a sealed memfd, shared anonymous
@@ -868,6 +868,11 @@ static void test_errors(void)
 	g_usleep(500 * 1000);
 	expect_error(syslogd_pid, "is a UNIX datagram socket bound to a name");
 	signal_workload(syslogd_pid, SIGKILL);
+	/* a socket option restore does not set again is refused by name */
+	guint32 sockopt = start_workload("kobj-sockopt", "100000", "50");
+	g_usleep(300 * 1000);
+	expect_error(sockopt, "fd 70 is a socket with SO_LINGER set");
+	signal_workload(sockopt, SIGKILL);
 }
 
 /* The command line: --json figures, a file inspect --verify accepts, --kill. */

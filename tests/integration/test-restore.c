@@ -18,7 +18,8 @@
  * O_NONBLOCK), named FIFOs, eventfds, epoll interest lists, timerfds,
  * signalfds, file locks (flock, OFD, POSIX), socketpairs and a process
  * that is not root (ids, groups, capabilities), listening and unconnected
- * IP sockets, POSIX timers.
+ * IP sockets, POSIX timers (one signalling a thread of its own), inotify
+ * watches.
  *
  * checkpoint --kill loses nothing: over checkpoints at random moments of a
  * fast-printing counter, what the original streamed before it was killed
@@ -65,8 +66,8 @@ static const char *const workloads[] = {
 	"ghost", "memfd", "tmpfile", "shanon", "aioring", "fsfiles", "sysvshm", "threads",
 	/* kernel objects: tests/workloads/kobj.c */
 	"kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll", "kobj-timerfd", "kobj-signalfd",
-	"kobj-locks", "kobj-unix", "kobj-creds", "kobj-inet", "kobj-ptimers", "vmaflags",
-	"procstate", "clocks", "manymaps", "dirtier", "bigmem", NULL
+	"kobj-locks", "kobj-unix", "kobj-creds", "kobj-inet", "kobj-ptimers", "kobj-inotify",
+	"kobj-thtimer", "vmaflags", "procstate", "clocks", "manymaps", "dirtier", "bigmem", NULL
 };
 
 static void require_guest(void)
@@ -229,6 +230,19 @@ static void assert_continuation(const char *restored, int restored_status, const
 			"--- restored ---\n%s--- uninterrupted ---\n%s",
 			name, restored, native);
 	g_assert_cmpint(restored_status, ==, native_status);
+}
+
+/* A --kill checkpoint without the guest's files (--no-fs). */
+static char *checkpoint_no_fs(guint32 pid, const char *tag)
+{
+	char *file = g_strdup_printf("%s/%s-no-fs.svs", tmpdir, tag);
+	g_autofree char *pid_s = g_strdup_printf("%u", pid);
+	const char *ck[] = {
+		"checkpoint", guest->machine->name, "--pid", pid_s, "-o", file, "--kill", "--no-fs",
+		NULL
+	};
+	assert_checkpointed(snapvm_cmd(ck, NULL, NULL), pid);
+	return file;
 }
 
 typedef struct {
@@ -430,18 +444,28 @@ static void test_no_fs(void)
 		return;
 	guint32 pid = start_workload("fsfiles", 60, 60);
 	g_usleep(800 * 1000);
-	g_autofree char *file = g_strdup_printf("%s/fsfiles-no-fs.svs", tmpdir);
-	g_autofree char *pid_s = g_strdup_printf("%u", pid);
-	const char *ck[] = {
-		"checkpoint", guest->machine->name, "--pid", pid_s, "-o", file, "--kill", "--no-fs",
-		NULL
-	};
-	assert_checkpointed(snapvm_cmd(ck, NULL, NULL), pid);
+	g_autofree char *file = checkpoint_no_fs(pid, "fsfiles");
 	g_autofree char *err = NULL;
 	const char *args[] = { "restore", file, NULL };
 	g_assert_cmpint(snapvm_cmd(args, NULL, &err), ==, 125);
 	g_assert_nonnull(strstr(err, "cannot enter the working directory /tmp/snapvm-fsfiles/sub"));
 	g_assert_nonnull(strstr(err, "--no-fs"));
+}
+
+/* A named FIFO restore makes itself (no FS section to make it): with
+ * the mode and owner it had. */
+static void test_fifo_no_fs(void)
+{
+	require_guest();
+	if (!guest)
+		return;
+	guint32 pid = start_workload("kobj-fifo", 60, 60);
+	g_usleep(800 * 1000);
+	g_autofree char *file = checkpoint_no_fs(pid, "kobj-fifo");
+	g_autofree char *out = NULL;
+	const char *args[] = { "restore", file, NULL };
+	int status = snapvm_cmd(args, &out, NULL);
+	assert_continuation(out, status, "kobj-fifo", 60);
 }
 
 /* The line `snapvm inspect FILE` shows for the mapping named name. */
@@ -896,6 +920,8 @@ int main(int argc, char **argv)
 		{ "kobj-creds", 60, 60, 800, 0 },
 		{ "kobj-inet", 60, 60, 800, 0 },
 		{ "kobj-ptimers", 60, 60, 800, 0 },
+		{ "kobj-inotify", 60, 60, 800, 0 },
+		{ "kobj-thtimer", 60, 60, 800, 0 },
 		/* what the process sees of the kernel (fidelity) */
 		{ "vmaflags", 60, 100, 800, 0 },
 		{ "procstate", 60, 100, 800, 0 },
@@ -933,6 +959,8 @@ int main(int argc, char **argv)
 	add_func(on_vcpus, test_threads_on_vcpus);
 	g_autofree char *no_fs = PATH("%s", "run/fsfiles/no-fs");
 	add_func(no_fs, test_no_fs);
+	g_autofree char *fifo_no_fs = PATH("%s", "run/kobj-fifo/no-fs");
+	add_func(fifo_no_fs, test_fifo_no_fs);
 	g_autofree char *kill_exact = PATH("%s", "kill/exact-tail-at-random-moments");
 	add_func(kill_exact, test_kill_exact);
 	g_autofree char *kill_fails = PATH("%s", "kill/write-fails-left-running");

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "cc3cab7a0c6d760df666c3beeb8c74f2e3255fbe1dd83301438add8ef2b3f55e"
-#define IMAGE_HOST_PAGES_SHA256 "eb1509ff7dccc913e7ed72650ecdb3ecc89a0ae87860f9dc914204e795ce481b"
+#define IMAGE_SHA256 "c0adb3fd9e6d98f0178b5ac8ef72f3462cc5fd9418bb137f337e171781d3d53a"
+#define IMAGE_HOST_PAGES_SHA256 "287970563a9ed02476d1c27c16237a33d2412f58339d8b3abc08ba991b259db0"
 
 static char *tmp_dir;
 

@@ -5,7 +5,8 @@
  * other contents (CRIU's unlink_fstat01: a checkpoint that carries by
  * name would carry the impostor). Each step writes through the mapping and
  * the fd and checks each sees the other (memfile.h), and reads on at the
- * fd's own offset; the file must stay unlinked (nlink 0).
+ * fd's own offset; the file must stay unlinked (nlink 0), owned by 1:2 with
+ * mode 0640.
  */
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -21,7 +22,9 @@ int main(int argc, char **argv)
 	static uint8_t block[SIZE];
 	memfile_pattern(block, SIZE);
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0 || write(fd, block, SIZE) != SIZE || lseek(fd, 100, SEEK_SET) != 100) {
+	/* not root's, as zdtm's unlink_fstat00 (its owner must come back) */
+	if (fd < 0 || write(fd, block, SIZE) != SIZE || lseek(fd, 100, SEEK_SET) != 100 ||
+	    fchown(fd, 1, 2) < 0) {
 		printf("ghost FAILED: cannot write %s\n", path);
 		return 1;
 	}
@@ -41,6 +44,12 @@ int main(int argc, char **argv)
 		uint8_t b;
 		long nlink, size;
 		memfile_stat(fd, &nlink, &size);
+		struct stat st;
+		if (fstat(fd, &st) < 0 || st.st_uid != 1 || st.st_gid != 2 ||
+		    (st.st_mode & 07777) != 0640) {
+			printf("ghost FAILED at step %ld: owner or mode\n", i);
+			return 1;
+		}
 		if (read(fd, &b, 1) != 1) {
 			printf("ghost FAILED at step %ld: read at the fd's offset\n", i);
 			return 1;

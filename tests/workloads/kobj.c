@@ -8,17 +8,23 @@
  * that lost or changed anything prints something else (or FAILED).
  *   pipes:   one pipe with a dup'd end (sharing flags) and both ends
  *            opened again through /proc/self/fd (files of their own, with
- *            their own O_NONBLOCK) and once O_RDWR; always unread bytes.
+ *            their own O_NONBLOCK) and once O_RDWR; always unread bytes;
+ *            grown to 1 MiB (F_SETPIPE_SZ, zdtm's pipe03), and a second
+ *            pipe (16, 17) shrunk to one page.
  *   fifo:    a named FIFO in /tmp, a non-blocking reader and a blocking
  *            writer, unread bytes in it; a second FIFO open for reading
  *            only (no writer: reads see end of file) - zdtm's fifo and
- *            fifo_ro. Both must still be FIFOs at their paths.
+ *            fifo_ro. Both must still be FIFOs at their paths, with
+ *            their mode and owner (uid 1234, gid 4321).
  *   eventfd: a non-blocking counter and a blocking EFD_SEMAPHORE one,
  *            their counts carried across steps.
  *   epoll:   an epoll fd watching an eventfd (level-triggered), a pipe's
  *            read end (edge-triggered) and write end, and a one-shot
  *            eventfd; each step changes some of them and prints what
- *            epoll_wait reports.
+ *            epoll_wait reports. A second epoll (48) holds a one-shot
+ *            item on a pipe (46) that fired at the start and whose
+ *            writer is gone since: disarmed, it must stay silent,
+ *            never reporting the hang-up.
  *   timerfd: CLOCK_MONOTONIC armed an hour ahead with an hour's period;
  *            a one-shot that expired at the start and is read only at the
  *            end (its count must be 1, then 0); a CLOCK_BOOTTIME one
@@ -50,12 +56,24 @@
  *            UDP socket on 0.0.0.0 with SO_REUSEPORT (93): each step checks
  *            they are bound to the same ports, listening, with their
  *            options, and have nothing to accept or read.
- *   ptimers: POSIX timers with ids 0, 2 and 3 (1 deleted): 0 on
+ *   ptimers: POSIX timers with ids 0, 2, 3, 4 (1 deleted): 0 on
  *            CLOCK_MONOTONIC an hour ahead with an hour's period, signal
  *            SIGRTMIN blocked; 2 on CLOCK_REALTIME with SIGEV_NONE, never
  *            armed; 3 on CLOCK_BOOTTIME every 20 ms with SIGRTMIN+1 and a
  *            value, which each step waits for and checks (its timer id,
- *            its value).
+ *            its value); 4 on CLOCK_MONOTONIC every 2 s with SIGRTMIN+2
+ *            (never taken again), whose overrun count is 3.
+ *   thtimer: a POSIX timer (SIGEV_THREAD_ID, as glibc's SIGEV_THREAD
+ *            makes them) signalling a second thread every 10 ms, which
+ *            takes the signal with sigwaitinfo; each step waits for it to
+ *            count one more, and checks the main thread has none pending.
+ *   sockopt: a socketpair (70, 71) whose end 70 has SO_LINGER set, which
+ *            restore does not set again: its checkpoint must be refused,
+ *            naming it (zdtm's socket-linger came back without it).
+ *   inotify: an inotify fd (60, non-blocking) watching a directory in /tmp
+ *            for IN_CREATE | IN_DELETE (wd 1) and a file in it for
+ *            IN_MODIFY (wd 3: wd 2 was removed); each step makes, writes
+ *            and removes files there and prints the events read back.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +81,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <sys/eventfd.h>
@@ -71,6 +90,7 @@
 #include <sys/syscall.h>
 #include <sys/file.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -131,6 +151,13 @@ static void pipes_setup(void)
 		fail("F_SETFL");
 	if (write(11, "pipes", 5) != 5)
 		fail("prefill");
+	int q[2];
+	if (fcntl(10, F_SETPIPE_SZ, 1 << 20) < 0 || pipe(q) < 0)
+		fail("F_SETPIPE_SZ");
+	move_to(q[0], 16);
+	move_to(q[1], 17);
+	if (fcntl(17, F_SETPIPE_SZ, 4096) < 0)
+		fail("F_SETPIPE_SZ");
 }
 
 static void pipes_step(char *line, size_t cap)
@@ -151,12 +178,17 @@ static void pipes_step(char *line, size_t cap)
 	int n = 0;
 	if (ioctl(10, FIONREAD, &n) < 0 || n != 5)
 		fail("unread byte count");
+	if (fcntl(13, F_GETPIPE_SZ) != 1 << 20 || fcntl(16, F_GETPIPE_SZ) != 4096)
+		fail("the pipes' capacities (F_GETPIPE_SZ)");
 	snprintf(line, cap, "flags %s read '%c'", flags, out);
 }
 
 /* ---- fifo: fds 20 read (O_NONBLOCK), 21 write, of one FIFO; 22 read of
  * another that has no writer */
 static char fifo_path[2][64];
+/* not root's: a FIFO restore makes (checkpoint --no-fs) must get them */
+#define FIFO_UID 1234
+#define FIFO_GID 4321
 
 static void fifo_setup(void)
 {
@@ -164,7 +196,7 @@ static void fifo_setup(void)
 		snprintf(fifo_path[i], sizeof(fifo_path[i]), "/tmp/snapvm-kobj-%d.fifo%d",
 			 (int)getpid(), i);
 		unlink(fifo_path[i]);
-		if (mkfifo(fifo_path[i], 0640) < 0)
+		if (mkfifo(fifo_path[i], 0640) < 0 || chown(fifo_path[i], FIFO_UID, FIFO_GID) < 0)
 			fail("mkfifo");
 	}
 	move_to(open(fifo_path[0], O_RDONLY | O_NONBLOCK), 20);
@@ -182,6 +214,8 @@ static void fifo_check(int fd, const char *path, mode_t mode)
 		fail("the FIFO open is not the one at its path");
 	if ((b.st_mode & 07777) != mode)
 		fail("the FIFO's mode");
+	if (b.st_uid != FIFO_UID || b.st_gid != FIFO_GID)
+		fail("the FIFO's owner");
 }
 
 static void fifo_step(char *line, size_t cap)
@@ -245,7 +279,8 @@ static void eventfd_done(void)
 
 /* ---- epoll: fd 40 epoll; 41 eventfd (EPOLLIN, level), 42/43 a pipe's
  * read end (EPOLLIN | EPOLLET) and write end (EPOLLOUT), 44 eventfd
- * (EPOLLIN | EPOLLONESHOT), 45 a second epoll watching 41 */
+ * (EPOLLIN | EPOLLONESHOT), 45 a second epoll watching 41; 48 an epoll
+ * whose one-shot item on pipe end 46 has fired (writer 47 closed) */
 static void epoll_setup(void)
 {
 	int p[2];
@@ -274,6 +309,14 @@ static void epoll_setup(void)
 		if (epoll_ctl(add[i].ep, EPOLL_CTL_ADD, add[i].fd, &ev) < 0)
 			fail("epoll_ctl");
 	}
+	move_to(epoll_create1(0), 48);
+	if (pipe(p) < 0)
+		fail("pipe");
+	move_to(p[0], 46);
+	struct epoll_event once = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = 0x4848 };
+	if (write(p[1], "o", 1) != 1 || epoll_ctl(48, EPOLL_CTL_ADD, 46, &once) < 0 ||
+	    epoll_wait(48, &once, 1, 0) != 1 || close(p[1]) < 0)
+		fail("the one-shot item");
 }
 
 static int by_data(const void *a, const void *b)
@@ -305,7 +348,12 @@ static void epoll_step(char *line, size_t cap)
 	if (n < 0)
 		fail("epoll_wait (inner)");
 	if (at < cap)
-		snprintf(line + at, cap - at, " inner %d", n);
+		at += (size_t)snprintf(line + at, cap - at, " inner %d", n);
+	n = epoll_wait(48, inner, 2, 0);
+	if (n < 0)
+		fail("epoll_wait (one-shot)");
+	if (at < cap)
+		snprintf(line + at, cap - at, " fired one-shot %d", n);
 }
 
 /* ---- timerfd: fds 50-54 */
@@ -689,6 +737,7 @@ static void ptimers_setup(void)
 	sigemptyset(&m);
 	sigaddset(&m, SIGRTMIN);
 	sigaddset(&m, SIGRTMIN + 1);
+	sigaddset(&m, SIGRTMIN + 2);
 	if (sigprocmask(SIG_BLOCK, &m, NULL) < 0)
 		fail("sigprocmask");
 	int a = ptimer(CLOCK_MONOTONIC, SIGEV_SIGNAL, SIGRTMIN, 0x1234);
@@ -701,6 +750,22 @@ static void ptimers_setup(void)
 	    syscall(SYS_timer_settime, a, 0, &hour, NULL) < 0 ||
 	    syscall(SYS_timer_settime, c, 0, &tick, NULL) < 0)
 		fail("timer setup");
+	/* 4: every 2 s, armed 7 s in the past: taking its signal re-arms it
+	 * 1 s ahead, counting an overrun of exactly 3, which stays (its
+	 * signal is never taken again) */
+	int d = ptimer(CLOCK_MONOTONIC, SIGEV_SIGNAL, SIGRTMIN + 2, 0x9abc);
+	struct timespec now;
+	do /* a guest's clock starts at its boot */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	while (now.tv_sec < 8 && !sleep(1));
+	struct itimerspec late = { { 2, 0 }, { now.tv_sec - 7, now.tv_nsec } };
+	sigset_t four;
+	sigemptyset(&four);
+	sigaddset(&four, SIGRTMIN + 2);
+	struct timespec wait = { 5, 0 };
+	if (d != 4 || syscall(SYS_timer_settime, d, TIMER_ABSTIME, &late, NULL) < 0 ||
+	    sigtimedwait(&four, NULL, &wait) != SIGRTMIN + 2)
+		fail("timer 4 setup");
 }
 
 static void ptimers_step(char *line, size_t cap)
@@ -724,7 +789,141 @@ static void ptimers_step(char *line, size_t cap)
 	if (sigtimedwait(&m, &si, &wait) != SIGRTMIN + 1 || si.si_code != SI_TIMER ||
 	    si.si_timerid != 3 || si.si_value.sival_ptr != (void *)0x5678)
 		fail("timer 3's signal");
-	snprintf(line, cap, "ids 0 2 3: hour armed, none idle, 20 ms fired with its value");
+	if (syscall(SYS_timer_getoverrun, 4) != 3)
+		fail("timer 4's overrun count");
+	snprintf(line, cap,
+		 "ids 0 2 3 4: hour armed, none idle, 20 ms fired with its value, overrun 3");
+}
+
+/* ---- thtimer: timer 0 signals the second thread */
+static volatile int thtimer_fired;
+static volatile pid_t thtimer_tid;
+
+static void *thtimer_thread(void *arg)
+{
+	(void)arg;
+	thtimer_tid = (pid_t)syscall(SYS_gettid);
+	sigset_t m;
+	sigemptyset(&m);
+	sigaddset(&m, SIGRTMIN + 3);
+	for (;;) {
+		siginfo_t si;
+		if (sigwaitinfo(&m, &si) == SIGRTMIN + 3 && si.si_code == SI_TIMER)
+			__atomic_add_fetch(&thtimer_fired, 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+static void thtimer_setup(void)
+{
+	sigset_t m;
+	sigemptyset(&m);
+	sigaddset(&m, SIGRTMIN + 3);
+	pthread_t t;
+	if (sigprocmask(SIG_BLOCK, &m, NULL) < 0 ||
+	    pthread_create(&t, NULL, thtimer_thread, NULL) != 0)
+		fail("the timer's thread");
+	while (!thtimer_tid)
+		workload_sleep_ms(1);
+	struct sigevent sev;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGRTMIN + 3;
+	sev._sigev_un._tid = thtimer_tid;
+	int id = -1;
+	struct itimerspec tick = { { 0, 10000000 }, { 0, 10000000 } };
+	if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) < 0 ||
+	    syscall(SYS_timer_settime, id, 0, &tick, NULL) < 0)
+		fail("timer_create (SIGEV_THREAD_ID)");
+}
+
+static void thtimer_step(char *line, size_t cap)
+{
+	int before = __atomic_load_n(&thtimer_fired, __ATOMIC_SEQ_CST);
+	for (int ms = 0; __atomic_load_n(&thtimer_fired, __ATOMIC_SEQ_CST) == before; ms++) {
+		if (ms > 5000)
+			fail("the thread no longer gets its timer's signal");
+		workload_sleep_ms(1);
+	}
+	sigset_t p;
+	if (sigpending(&p) < 0 || sigismember(&p, SIGRTMIN + 3))
+		fail("the timer signals the main thread");
+	snprintf(line, cap, "the thread got its timer's signal");
+}
+
+/* ---- sockopt: fds 70, 71 */
+static void sockopt_setup(void)
+{
+	int sv[2];
+	struct linger l = { .l_onoff = 1, .l_linger = 5 };
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 ||
+	    setsockopt(sv[0], SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0)
+		fail("SO_LINGER");
+	move_to(sv[0], 70);
+	move_to(sv[1], 71);
+}
+
+static void sockopt_step(char *line, size_t cap)
+{
+	struct linger l;
+	socklen_t n = sizeof(l);
+	if (getsockopt(70, SOL_SOCKET, SO_LINGER, &l, &n) < 0 || !l.l_onoff || l.l_linger != 5)
+		fail("SO_LINGER came back otherwise");
+	snprintf(line, cap, "linger on, 5 s");
+}
+
+/* ---- inotify: fd 60 */
+static char inotify_dir[64], inotify_file[80];
+
+static void inotify_setup(void)
+{
+	snprintf(inotify_dir, sizeof(inotify_dir), "/tmp/snapvm-kobj-inotify-%d", (int)getpid());
+	snprintf(inotify_file, sizeof(inotify_file), "%s/watched", inotify_dir);
+	char gone[96];
+	snprintf(gone, sizeof(gone), "%s/gone", inotify_dir);
+	int f, g;
+	if (mkdir(inotify_dir, 0755) < 0 ||
+	    (f = open(inotify_file, O_CREAT | O_WRONLY, 0644)) < 0 || close(f) < 0 ||
+	    (g = open(gone, O_CREAT | O_WRONLY, 0644)) < 0 || close(g) < 0)
+		fail("the watched files");
+	move_to(inotify_init1(IN_NONBLOCK), 60);
+	if (inotify_add_watch(60, inotify_dir, IN_CREATE | IN_DELETE) != 1 ||
+	    inotify_add_watch(60, gone, IN_MODIFY) != 2 || inotify_rm_watch(60, 2) < 0 ||
+	    inotify_add_watch(60, inotify_file, IN_MODIFY) != 3)
+		fail("inotify_add_watch");
+	char drain[4096];
+	while (read(60, drain, sizeof(drain)) > 0)
+		;
+}
+
+static void inotify_step(char *line, size_t cap)
+{
+	char name[96];
+	snprintf(name, sizeof(name), "%s/s%ld", inotify_dir, step);
+	int f = open(name, O_CREAT | O_WRONLY, 0644), w = open(inotify_file, O_WRONLY);
+	if (f < 0 || w < 0 || write(w, "x", 1) != 1 || close(w) < 0 || close(f) < 0 ||
+	    unlink(name) < 0)
+		fail("the watched files");
+	char buf[4096] __attribute__((aligned(8)));
+	ssize_t n = read(60, buf, sizeof(buf));
+	if (n <= 0)
+		fail("reading the inotify fd");
+	size_t at = (size_t)snprintf(line, cap, "events");
+	for (char *p = buf; p < buf + n && at < cap;) {
+		struct inotify_event *e = (struct inotify_event *)p;
+		at += (size_t)snprintf(line + at, cap - at, " %d:%x:%s", e->wd, e->mask,
+				       e->len ? e->name : "");
+		p += sizeof(*e) + e->len;
+	}
+}
+
+static void inotify_done(void)
+{
+	char gone[96];
+	snprintf(gone, sizeof(gone), "%s/gone", inotify_dir);
+	unlink(gone);
+	unlink(inotify_file);
+	rmdir(inotify_dir);
 }
 
 int main(int argc, char **argv)
@@ -748,6 +947,9 @@ int main(int argc, char **argv)
 		{ "creds", creds_setup, creds_step, NULL },
 		{ "inet", inet_setup, inet_step, NULL },
 		{ "ptimers", ptimers_setup, ptimers_step, NULL },
+		{ "inotify", inotify_setup, inotify_step, inotify_done },
+		{ "thtimer", thtimer_setup, thtimer_step, NULL },
+		{ "sockopt", sockopt_setup, sockopt_step, NULL },
 	};
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		size_t n = strlen(kinds[k].kind);
@@ -770,7 +972,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr,
-		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks, -unix, -creds, -inet, -ptimers\n",
+		"%s: not one of kobj-pipes, -fifo, -eventfd, -epoll, -timerfd, -signalfd, -locks, -unix, -creds, -inet, -ptimers, -inotify, -thtimer, -sockopt\n",
 		name);
 	return 2;
 }

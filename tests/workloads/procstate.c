@@ -4,7 +4,8 @@
  * sets with prctl and sethostname and reads back any time: its own UTS
  * namespace's host and domain names (unshare(CLONE_NEWUTS), so the machine
  * keeps its own; needs root, as everything in the guest has), not dumpable,
- * no_new_privs, a parent-death signal. Checked every step; a restore that
+ * no_new_privs, a parent-death signal, a child subreaper, an
+ * oom_score_adj of 400 (zdtm's oom_score_adj). Checked every step; a restore that
  * loses one fails here, naming it.
  */
 #include <errno.h>
@@ -29,23 +30,35 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    prctl(PR_SET_PDEATHSIG, SIGWINCH, 0, 0, 0)) {
+	    prctl(PR_SET_PDEATHSIG, SIGWINCH, 0, 0, 0) ||
+	    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) {
 		printf("procstate: prctl: %s\n", strerror(errno));
+		return 1;
+	}
+	FILE *oom = fopen("/proc/self/oom_score_adj", "r+");
+	if (!oom || fprintf(oom, "400") < 0 || fclose(oom) != 0) {
+		printf("procstate: oom_score_adj: %s\n", strerror(errno));
 		return 1;
 	}
 	uint32_t h = 0;
 	for (long step = 0; step < a.steps; step++) {
 		struct utsname u;
-		int sig = 0;
+		int sig = 0, subreaper = 0;
 		uname(&u);
 		prctl(PR_GET_PDEATHSIG, &sig, 0, 0, 0);
+		prctl(PR_GET_CHILD_SUBREAPER, &subreaper, 0, 0, 0);
 		int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-		int nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+		int nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), adj = 0;
+		FILE *o = fopen("/proc/self/oom_score_adj", "r");
+		if (!o || fscanf(o, "%d", &adj) != 1 || fclose(o) != 0 || adj != 400) {
+			printf("procstate FAILED at step %ld: oom_score_adj %d\n", step, adj);
+			return 1;
+		}
 		if (strcmp(u.nodename, NODENAME) || strcmp(u.domainname, DOMAINNAME) ||
-		    dumpable != 0 || nnp != 1 || sig != SIGWINCH) {
+		    dumpable != 0 || nnp != 1 || sig != SIGWINCH || subreaper != 1) {
 			printf("procstate FAILED at step %ld: nodename '%s' domainname '%s' "
-			       "dumpable %d no_new_privs %d pdeathsig %d\n",
-			       step, u.nodename, u.domainname, dumpable, nnp, sig);
+			       "dumpable %d no_new_privs %d pdeathsig %d child_subreaper %d\n",
+			       step, u.nodename, u.domainname, dumpable, nnp, sig, subreaper);
 			return 1;
 		}
 		h = workload_hash(h, &step, sizeof(step));

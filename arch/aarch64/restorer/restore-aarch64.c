@@ -81,6 +81,12 @@ int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char 
 	return rst_check_hwcap(HWCAP_FP_ | HWCAP_ASIMD_, "FP/Advanced SIMD", msg, cap);
 }
 
+size_t rst_arch_sigframe_ip_offset(void)
+{
+	return offsetof(struct a_rt_sigframe, uc) + offsetof(struct a_ucontext, uc_mcontext) +
+	       offsetof(struct a_sigcontext, pc);
+}
+
 size_t rst_arch_sigframe_size(const struct sv_rimg_header *h)
 {
 	(void)h;

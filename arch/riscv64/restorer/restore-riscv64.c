@@ -71,6 +71,13 @@ int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char 
 	return rst_check_hwcap(HWCAP_ISA('F') | HWCAP_ISA('D'), "the F and D extensions", msg, cap);
 }
 
+size_t rst_arch_sigframe_ip_offset(void)
+{
+	/* regs[0] is pc */
+	return offsetof(struct r_rt_sigframe, uc) + offsetof(struct r_ucontext, uc_mcontext) +
+	       offsetof(struct r_sigcontext, regs);
+}
+
 size_t rst_arch_sigframe_size(const struct sv_rimg_header *h)
 {
 	(void)h;

@@ -100,6 +100,12 @@ int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char 
 	return -1;
 }
 
+size_t rst_arch_sigframe_ip_offset(void)
+{
+	/* the sp given is &f->uc */
+	return offsetof(struct x_ucontext, uc_mcontext) + offsetof(struct x_sigcontext, ip);
+}
+
 size_t rst_arch_sigframe_size(const struct sv_rimg_header *h)
 {
 	return sizeof(struct x_rt_sigframe) + 128 + h->fpu_size + 4 + 64;
