@@ -225,14 +225,14 @@ gboolean sv_arch_vcpu_fpu_complete(const SvArchOps *arch, const SvKernelReader *
 	return !arch->vcpu_fpu_complete || arch->vcpu_fpu_complete(rd, task, vcpu, fpu, error);
 }
 
-GBytes *sv_arch_syscall_fixup(const SvArchOps *arch, const struct SvKernelTypes *types,
+GBytes *sv_arch_syscall_fixup(const SvArchOps *arch, const SvKernelReader *rd, guint64 task,
 			      GBytes *pt_regs, SvSyscallFixup *ret_fixup, GError **error)
 {
 	if (!arch->syscall_fixup) {
 		missing_hook(arch, "syscall restart", error);
 		return NULL;
 	}
-	return arch->syscall_fixup(types, pt_regs, ret_fixup, error);
+	return arch->syscall_fixup(rd, task, pt_regs, ret_fixup, error);
 }
 
 gboolean sv_arch_fpu_cpu_needs(const SvArchOps *arch, guint64 features, gsize fpu_size,

@@ -1,5 +1,5 @@
 #!/bin/bash
-# scripts/demo.sh [--arch x86_64|aarch64|riscv64] [--no-setup] - the main job on a
+# scripts/demo.sh [--arch x86_64|aarch64|riscv64|ppc64le] [--no-setup] - the main job on a
 # fresh Debian 12 machine: set-up (packages, build, guest images; cached),
 # then the whole story in fresh guests of ARCH (default x86_64) under TCG:
 #   1. snapvm run: a test workload runs, its output streamed here and

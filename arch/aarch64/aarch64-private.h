@@ -15,7 +15,7 @@ GVariant *sv_aarch64_task_tls(const SvKernelReader *rd, guint64 task, GError **e
 gboolean sv_aarch64_vcpu_user_state(const struct SvKernelTypes *types, const SvVcpuRegs *vcpu,
 				    GBytes **ret_pt_regs, GVariant **ret_tls, SvFpuState *ret_fpu,
 				    GError **error);
-GBytes *sv_aarch64_syscall_fixup(const struct SvKernelTypes *types, GBytes *pt_regs,
+GBytes *sv_aarch64_syscall_fixup(const SvKernelReader *rd, guint64 task, GBytes *pt_regs,
 				 SvSyscallFixup *ret_fixup, GError **error);
 /* The gdb_vcpu_regs hook (aarch64-gdb.c). */
 gboolean sv_aarch64_gdb_vcpu_regs(const SvGdbRegReader *rd, SvVcpuRegs *out, GError **error);

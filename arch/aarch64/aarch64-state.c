@@ -171,9 +171,10 @@ gboolean sv_aarch64_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs
  * needs nothing. RESTARTBLOCK would go through kernel state a snapshot does
  * not carry: the original call is issued again instead.
  */
-GBytes *sv_aarch64_syscall_fixup(const SvKernelTypes *types, GBytes *pt_regs,
+GBytes *sv_aarch64_syscall_fixup(const SvKernelReader *rd, guint64 task, GBytes *pt_regs,
 				 SvSyscallFixup *ret_fixup, GError **error)
 {
+	const SvKernelTypes *types = rd->types;
 	guint64 syscallno, orig_x0, pc, x0_off;
 	gsize len;
 	const guint8 *p = g_bytes_get_data(pt_regs, &len);

@@ -2,10 +2,13 @@
 /*
  * ppc64le-gdb.c - a paused vCPU's registers from QEMU's gdbstub, by the
  * names of its target description, into SvVcpuRegs: r0-r31, pc (nip), msr,
- * cr, lr, ctr, xer, and the FPU image as the FP regset has it (f0-f31,
- * fpscr). QEMU 7.2's stub gives org.gnu.gdb.power.core (r0-r31, pc, msr,
- * cr, lr, ctr, xer) and org.gnu.gdb.power.fpu (f0-f31, fpscr); MSR_PR says
- * whether the vCPU runs a user task.
+ * cr, lr, ctr, xer, and the FPU image in the snapshot's "ppc64-vsx" format
+ * (ppc64le-private.h). QEMU 7.2's stub gives org.gnu.gdb.power.core (r0-r31,
+ * pc, msr, cr, lr, ctr, xer), org.gnu.gdb.power.fpu (f0-f31, fpscr),
+ * org.gnu.gdb.power.altivec (vr0-vr31, vscr, vrsave) and
+ * org.gnu.gdb.power.vsx (vs0h-vs31h, the VSRs' other halves); MSR_PR says
+ * whether the vCPU runs a user task. A stub without the last two marks them
+ * unread ("vmx_unknown", "vsx_unknown") for vcpu_fpu_complete.
  */
 #include <string.h>
 
@@ -21,6 +24,44 @@ static const struct {
 	{ "pc", "nip", 8 },  { "msr", "msr", 8 }, { "cr", "ccr", 4 },
 	{ "lr", "link", 8 }, { "ctr", "ctr", 8 }, { "xer", "xer", 4 },
 };
+
+/* vr0-vr31 as 16 bytes each, vscr and vrsave as the VMX regset's 32-bit
+ * words at the start of their slots (little-endian). */
+static gboolean read_vmx(const SvGdbRegReader *rd, SvVcpuRegs *out, GError **error)
+{
+	if (!rd->has(rd->ctx, "vr0") || !rd->has(rd->ctx, "vscr") || !rd->has(rd->ctx, "vrsave")) {
+		sv_vcpu_regs_add(out, "vmx_unknown", 1);
+		return TRUE;
+	}
+	for (guint i = 0; i < 32; i++) {
+		char name[8];
+		g_snprintf(name, sizeof(name), "vr%u", i);
+		if (!rd->read(rd->ctx, name, out->fpu + SV_PPC64LE_FPU_VR + 16 * i, 16, error))
+			return FALSE;
+	}
+	guint64 vscr, vrsave;
+	if (!sv_arch_gdb_read_uint(rd, "vscr", 4, &vscr, error) ||
+	    !sv_arch_gdb_read_uint(rd, "vrsave", 4, &vrsave, error))
+		return FALSE;
+	sv_put_le32(out->fpu + SV_PPC64LE_FPU_VSCR, (guint32)vscr);
+	sv_put_le32(out->fpu + SV_PPC64LE_FPU_VRSAVE, (guint32)vrsave);
+	return TRUE;
+}
+
+static gboolean read_vsx(const SvGdbRegReader *rd, SvVcpuRegs *out, GError **error)
+{
+	if (!rd->has(rd->ctx, "vs0h")) {
+		sv_vcpu_regs_add(out, "vsx_unknown", 1);
+		return TRUE;
+	}
+	for (guint i = 0; i < 32; i++) {
+		char name[8];
+		g_snprintf(name, sizeof(name), "vs%uh", i);
+		if (!rd->read(rd->ctx, name, out->fpu + SV_PPC64LE_FPU_VSX + 8 * i, 8, error))
+			return FALSE;
+	}
+	return TRUE;
+}
 
 gboolean sv_ppc64le_gdb_vcpu_regs(const SvGdbRegReader *rd, SvVcpuRegs *out, GError **error)
 {
@@ -49,13 +90,15 @@ gboolean sv_ppc64le_gdb_vcpu_regs(const SvGdbRegReader *rd, SvVcpuRegs *out, GEr
 	for (guint i = 0; i < 32; i++) {
 		char name[8];
 		g_snprintf(name, sizeof(name), "f%u", i);
-		if (!rd->read(rd->ctx, name, out->fpu + 8 * i, 8, error))
+		if (!rd->read(rd->ctx, name, out->fpu + SV_PPC64LE_FPU_FPR + 8 * i, 8, error))
 			return FALSE;
 	}
 	guint64 fpscr;
 	if (!sv_arch_gdb_read_uint(rd, "fpscr", 4, &fpscr, error))
 		return FALSE;
-	sv_put_le64(out->fpu + 32 * 8, fpscr);
+	sv_put_le64(out->fpu + SV_PPC64LE_FPU_FPSCR, fpscr);
+	if (!read_vmx(rd, out, error) || !read_vsx(rd, out, error))
+		return FALSE;
 	out->fpu_size = SV_PPC64LE_FPU_SIZE;
 	return TRUE;
 }

@@ -30,7 +30,8 @@ static gboolean ppc64le_kernel_space_init(SvKernelSpace *ks, const struct SvGues
 	ks->image_va_base = PAGE_OFFSET;
 	ks->image_span = MIN((guint64)g_bytes_get_size(kernel_file) + (64ull << 20), 256ull << 20);
 	ks->direct_map_base = PAGE_OFFSET;
-	ks->pt_levels = 4; /* radix, 4 KiB pages */
+	ks->pt_levels = 4; /* radix, 4 KiB pages: 13 + 9 + 9 + 9 index bits */
+	ks->top_level_bits = 13;
 	return TRUE;
 }
 
@@ -39,6 +40,31 @@ static gboolean ppc64le_kernel_va_to_pa(const SvKernelSpace *ks, guint64 va, SvG
 {
 	return sv_arch_image_or_linear_va_to_pa("ppc64le", ks, PAGE_OFFSET, LINEAR_SPAN, va, ret_pa,
 						error);
+}
+
+/*
+ * Radix tree entries (asm/book3s/64/pgtable.h, radix.h), stored big-endian
+ * whatever the kernel's byte order: _PAGE_PRESENT (bit 63) or _PAGE_INVALID
+ * (bit 61: present while the kernel changes it) maps something - a
+ * PROT_NONE page is present and privileged; _PAGE_PTE (bit 62) makes a
+ * leaf at any level. A leaf's real page number is bits 12-55, a directory
+ * entry's next table bits 8-55 (its low bits hold the table's size).
+ */
+#define R_PAGE_PRESENT (1ull << 63)
+#define R_PAGE_PTE (1ull << 62)
+#define R_PAGE_INVALID (1ull << 61)
+#define R_LEAF_PA 0x00fffffffffff000ull
+#define R_TABLE_PA 0x00ffffffffffff00ull
+
+static void ppc64le_decode_pte(guint64 raw, guint level, SvPte *ret)
+{
+	guint64 e = GUINT64_SWAP_LE_BE(raw);
+	ret->present = (e & (R_PAGE_PRESENT | R_PAGE_INVALID)) != 0;
+	ret->leaf = level == 0 || (e & R_PAGE_PTE);
+	guint64 pa = e & (ret->leaf ? R_LEAF_PA : R_TABLE_PA);
+	if (ret->leaf && level > 0)
+		pa &= ~((1ull << (12 + 9 * level)) - 1);
+	ret->pa = pa;
 }
 
 /* QEMU's virtual Open Firmware instead of SLOF: a boot in 2.8 s instead of
@@ -76,4 +102,12 @@ const SvArchOps sv_arch_ppc64le = {
 	.gdb_vcpu_regs = sv_ppc64le_gdb_vcpu_regs,
 	.kernel_space_init = ppc64le_kernel_space_init,
 	.kernel_va_to_pa = ppc64le_kernel_va_to_pa,
+	.decode_pte = ppc64le_decode_pte,
+	.named_regs = sv_ppc64le_named_regs,
+	.task_fpu = sv_ppc64le_task_fpu,
+	.task_tls = sv_ppc64le_task_tls,
+	.vcpu_user_state = sv_ppc64le_vcpu_user_state,
+	.vcpu_fpu_complete = sv_ppc64le_vcpu_fpu_complete,
+	.syscall_fixup = sv_ppc64le_syscall_fixup,
+	.fpu_cpu_needs = sv_ppc64le_fpu_cpu_needs,
 };

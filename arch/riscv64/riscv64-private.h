@@ -22,7 +22,7 @@ gboolean sv_riscv64_vcpu_user_state(const struct SvKernelTypes *types, const SvV
 				    GError **error);
 gboolean sv_riscv64_vcpu_fpu_complete(const SvKernelReader *rd, guint64 task,
 				      const SvVcpuRegs *vcpu, SvFpuState *fpu, GError **error);
-GBytes *sv_riscv64_syscall_fixup(const struct SvKernelTypes *types, GBytes *pt_regs,
+GBytes *sv_riscv64_syscall_fixup(const SvKernelReader *rd, guint64 task, GBytes *pt_regs,
 				 SvSyscallFixup *ret_fixup, GError **error);
 
 /* The gdb_vcpu_regs hook (riscv64-gdb.c). */

@@ -176,9 +176,10 @@ gboolean sv_riscv64_vcpu_fpu_complete(const SvKernelReader *rd, guint64 task,
  * RESTARTBLOCK would go through kernel state a snapshot does not carry: the
  * original call is issued again instead.
  */
-GBytes *sv_riscv64_syscall_fixup(const SvKernelTypes *types, GBytes *pt_regs,
+GBytes *sv_riscv64_syscall_fixup(const SvKernelReader *rd, guint64 task, GBytes *pt_regs,
 				 SvSyscallFixup *ret_fixup, GError **error)
 {
+	const SvKernelTypes *types = rd->types;
 	guint64 cause, orig_a0, epc, a0;
 	if (!sv_arch_struct_member(types, "pt_regs", "cause", pt_regs, &cause, error) ||
 	    !sv_arch_struct_member(types, "pt_regs", "orig_a0", pt_regs, &orig_a0, error) ||

@@ -17,7 +17,7 @@ GVariant *sv_x86_task_tls(const SvKernelReader *rd, guint64 task, GError **error
 gboolean sv_x86_vcpu_user_state(const struct SvKernelTypes *types, const SvVcpuRegs *vcpu,
 				GBytes **ret_pt_regs, GVariant **ret_tls, SvFpuState *ret_fpu,
 				GError **error);
-GBytes *sv_x86_syscall_fixup(const struct SvKernelTypes *types, GBytes *pt_regs,
+GBytes *sv_x86_syscall_fixup(const SvKernelReader *rd, guint64 task, GBytes *pt_regs,
 			     SvSyscallFixup *ret_fixup, GError **error);
 /* What QEMU's gdbstub lacks of an XSAVE image, from "info registers" text:
  * x[4] (FTW) and, when the guest enabled AVX, YMM_Hi128 and bit 2 of

@@ -306,9 +306,10 @@ gboolean sv_x86_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs *vc
  * original call is issued again instead, so a relative sleep restarts at
  * its full length.
  */
-GBytes *sv_x86_syscall_fixup(const SvKernelTypes *types, GBytes *pt_regs, SvSyscallFixup *ret_fixup,
-			     GError **error)
+GBytes *sv_x86_syscall_fixup(const SvKernelReader *rd, guint64 task, GBytes *pt_regs,
+			     SvSyscallFixup *ret_fixup, GError **error)
 {
+	const SvKernelTypes *types = rd->types;
 	guint64 orig_ax, ax, ip;
 	if (!sv_arch_struct_member(types, "pt_regs", "orig_ax", pt_regs, &orig_ax, error) ||
 	    !sv_arch_struct_member(types, "pt_regs", "ax", pt_regs, &ax, error) ||

@@ -60,8 +60,8 @@ void oracle_stray_stop(pid_t pid, int status);
 /* ---- arch/<arch>/guest/oracle-<arch>.c: the regsets the oracle reads
  * besides NT_PRSTATUS and NT_PRFPREG (0: none) ---- */
 struct oracle_arch {
-	unsigned nt_xstate; /* NT_X86_XSTATE on x86_64 */
-	unsigned nt_tls;    /* NT_ARM_TLS (tpidr_el0) on aarch64 */
+	unsigned nt_xstate; /* NT_X86_XSTATE on x86_64; NT_PPC_VMX on ppc64le */
+	unsigned nt_tls;    /* NT_ARM_TLS (tpidr_el0) on aarch64; NT_PPC_VSX on ppc64le */
 };
 extern const struct oracle_arch oracle_arch;
 

@@ -53,7 +53,7 @@ void rst_fill_altstack(struct rst_stack *st, const struct sv_rimg_header *h)
 	}
 }
 
-int rst_forget_rseq(void)
+int rst_forget_rseq(void *thread_pointer)
 {
 #ifndef RSEQ_SIG
 	/* a libc with no rseq signature for this arch (glibc 2.36 on riscv64)
@@ -62,7 +62,7 @@ int rst_forget_rseq(void)
 #else
 	if (__rseq_size == 0)
 		return 0; /* libc registered none */
-	void *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+	void *area = (char *)thread_pointer + __rseq_offset;
 	/* The kernel wants the length it was registered with: glibc 2.35-2.39
 	 * register 32 bytes whatever __rseq_size says. */
 	unsigned sizes[2] = { __rseq_size, 32 };

@@ -465,7 +465,7 @@ int main(int argc, char **argv)
 #undef TAKE
 	if (personality(h->personality) < 0)
 		die("personality 0x%x: %s", h->personality, strerror(errno));
-	int err = rst_forget_rseq();
+	int err = rst_forget_rseq(rst_arch_thread_pointer());
 	if (err)
 		die("cannot unregister the restorer's own rseq area: %s", strerror(-err));
 	rst_itimers_arm(h, fd_data);

@@ -169,8 +169,9 @@ struct rst_stack {
  * none. */
 void rst_fill_altstack(struct rst_stack *st, const struct sv_rimg_header *h);
 /* Unregisters the rseq area libc registered for this program (the blob
- * unmaps it; the kernel would fault writing to it). 0, or -errno. */
-int rst_forget_rseq(void);
+ * unmaps it; the kernel would fault writing to it), at __rseq_offset from
+ * thread_pointer (rst_arch_thread_pointer). 0, or -errno. */
+int rst_forget_rseq(void *thread_pointer);
 /* 0 if AT_HWCAP has every bit of need; else -1 with msg saying the guest
  * CPU lacks what (and how to pick another CPU model). */
 int rst_check_hwcap(unsigned long need, const char *what, char *msg, size_t cap);
@@ -203,6 +204,9 @@ void rst_arch_tls(const struct sv_rimg_header *h, const struct sv_rimg_named *re
  * thread). */
 __attribute__((noreturn)) void rst_arch_jump(uint64_t entry, uint64_t stack_top,
 					     struct rst_args *args);
+/* The calling thread's thread pointer, as libc's __rseq_offset counts
+ * from it (GCC has no __builtin_thread_pointer on powerpc). */
+void *rst_arch_thread_pointer(void);
 /* clone3(args, size) for a parked thread (struct rst_park): returns its
  * tid, or -errno. It runs no libc; once park->go is set it jumps to
  * park->entry on park->sp with the blob's arguments (NULL, park->thread). */

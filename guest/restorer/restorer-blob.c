@@ -47,7 +47,6 @@
 #define MAP_FIXED 0x10
 #define MAP_ANONYMOUS 0x20
 #define MAP_GROWSDOWN 0x0100
-#define MAP_NORESERVE 0x4000
 #define MREMAP_MAYMOVE 1
 #define MREMAP_FIXED 2
 #define PR_SET_NAME 15
@@ -64,6 +63,12 @@ __attribute__((noreturn)) void rst_thread_main(struct rst_thread *t);
 
 /* sys6(), USER_END, rst_entry() and the arch_*() steps */
 #include "blob-arch.h"
+
+/* uapi asm-generic/mman.h; an arch whose value differs defines it in its
+ * blob-arch.h (powerpc) */
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0x4000
+#endif
 
 #define sys(nr, a, b, c) sys6(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0)
 

@@ -109,7 +109,8 @@ static gboolean capture_cpu_state(CpuState *out, const SvIntrospect *in, const S
 		out->tls = g_steal_pointer(&tls);
 		out->source = "memory";
 	}
-	g_autoptr(GBytes) regs = sv_arch_syscall_fixup(arch, types, saved, &out->syscall, error);
+	g_autoptr(GBytes)
+		regs = sv_arch_syscall_fixup(arch, &rd, ref->task, saved, &out->syscall, error);
 	g_autoptr(GVariant) named = regs ? sv_arch_named_regs(arch, types, regs, error) : NULL;
 	if (!named) {
 		g_prefix_error(error, "thread %u of guest pid %u: ", ref->tid, ref->pid);

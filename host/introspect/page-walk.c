@@ -7,6 +7,13 @@
 #define LEVEL_BITS 9
 #define PAGE_SHIFT 12
 
+/* Index bits of the table at level: LEVEL_BITS but at the top, where an
+ * arch may have a larger table (ppc64 radix). */
+static guint level_bits(const SvKernelSpace *ks, guint level)
+{
+	return level + 1 == ks->pt_levels && ks->top_level_bits ? ks->top_level_bits : LEVEL_BITS;
+}
+
 gboolean sv_page_walk(const SvArchOps *arch, const SvKernelSpace *ks, const SvGuestMem *mem,
 		      SvGpa root, guint64 va, SvWalkResult *ret_result, SvGpa *ret_pa,
 		      guint64 *ret_page_size, GError **error)
@@ -19,7 +26,7 @@ gboolean sv_page_walk(const SvArchOps *arch, const SvKernelSpace *ks, const SvGu
 	guint64 table = root.v & ~((1ull << PAGE_SHIFT) - 1);
 	for (guint level = ks->pt_levels; level-- > 0;) {
 		guint shift = PAGE_SHIFT + LEVEL_BITS * level;
-		guint64 index = (va >> shift) & ((1u << LEVEL_BITS) - 1);
+		guint64 index = (va >> shift) & ((1u << level_bits(ks, level)) - 1);
 		guint8 raw[8];
 		if (!sv_guest_mem_read(mem, sv_gpa(table + 8 * index), raw, 8, error)) {
 			g_prefix_error(error, "page table at level %u: ", level);
@@ -49,6 +56,7 @@ gboolean sv_page_walk(const SvArchOps *arch, const SvKernelSpace *ks, const SvGu
 
 typedef struct {
 	const SvArchOps *arch;
+	const SvKernelSpace *ks;
 	const SvGuestMem *mem;
 	SvPageRangeFn fn;
 	gpointer data;
@@ -76,14 +84,15 @@ static gboolean walk_table(RangeWalk *w, guint64 table, guint level, guint64 sta
 			   GError **error)
 {
 	guint shift = PAGE_SHIFT + LEVEL_BITS * level;
+	guint bits = level_bits(w->ks, level);
 	guint64 span = 1ull << shift;
-	const guint8 *t = sv_guest_mem_ptr(w->mem, sv_gpa(table), 8u << LEVEL_BITS, error);
+	const guint8 *t = sv_guest_mem_ptr(w->mem, sv_gpa(table), 8u << bits, error);
 	if (!t) {
 		g_prefix_error(error, "page table at level %u: ", level);
 		return FALSE;
 	}
 	for (guint64 va = start; va < end;) {
-		guint64 index = (va >> shift) & ((1u << LEVEL_BITS) - 1);
+		guint64 index = (va >> shift) & ((1u << bits) - 1);
 		guint64 entry_end = (va & ~(span - 1)) + span; /* 0 if it wraps */
 		guint64 stop = entry_end == 0 || entry_end > end ? end : entry_end;
 		SvPte pte;
@@ -125,7 +134,9 @@ gboolean sv_page_walk_range(const SvArchOps *arch, const SvKernelSpace *ks, cons
 			    start, end);
 		return FALSE;
 	}
-	RangeWalk w = { .arch = arch, .mem = mem, .fn = fn, .data = data, .budget = budget };
+	RangeWalk w = {
+		.arch = arch, .ks = ks, .mem = mem, .fn = fn, .data = data, .budget = budget
+	};
 	return walk_table(&w, root.v & ~((1ull << PAGE_SHIFT) - 1), ks->pt_levels - 1, start, end,
 			  error);
 }

@@ -106,6 +106,9 @@ typedef struct SvKernelSpace {
 	guint64 image_pa_base;	 /* its guest-physical address */
 	guint64 image_span;	 /* bytes of the image mapping to search (data, bss) */
 	guint pt_levels;	 /* page-table levels in use (x86: 4 or 5, read from the guest) */
+	/* index bits of the top table; 0: 9, as at every other level
+	 * (ppc64 radix with 4 KiB pages: 13, a 64 KiB PGD) */
+	guint top_level_bits;
 	/* the struct page array (SPARSEMEM_VMEMMAP) where the arch fixes it:
 	 * frame vmemmap_first_pfn's struct page is at vmemmap_start; 0 when
 	 * it must be found in guest memory (introspect/files.c) */
@@ -225,8 +228,9 @@ typedef struct SvArchOps {
 	gboolean (*vcpu_fpu_complete)(const SvKernelReader *rd, guint64 task,
 				      const SvVcpuRegs *vcpu, SvFpuState *fpu, GError **error);
 	/* Rewrites saved user registers so the task resumes as the kernel would
-	 * resume it (syscall restart, guest-linux-facts.md 3). */
-	GBytes *(*syscall_fixup)(const struct SvKernelTypes *types, GBytes *pt_regs,
+	 * resume it (syscall restart, guest-linux-facts.md 3); the task, for an
+	 * arch whose registers alone cannot say where in a syscall it is. */
+	GBytes *(*syscall_fixup)(const SvKernelReader *rd, guint64 task, GBytes *pt_regs,
 				 SvSyscallFixup *ret_fixup, GError **error);
 
 	/* Restore hook, optional. Appends to ret_needs (const SvCpuNeed *,
@@ -261,7 +265,7 @@ gboolean sv_arch_vcpu_user_state(const SvArchOps *arch, const struct SvKernelTyp
 /* TRUE without doing anything for an arch that has no such hook. */
 gboolean sv_arch_vcpu_fpu_complete(const SvArchOps *arch, const SvKernelReader *rd, guint64 task,
 				   const SvVcpuRegs *vcpu, SvFpuState *fpu, GError **error);
-GBytes *sv_arch_syscall_fixup(const SvArchOps *arch, const struct SvKernelTypes *types,
+GBytes *sv_arch_syscall_fixup(const SvArchOps *arch, const SvKernelReader *rd, guint64 task,
 			      GBytes *pt_regs, SvSyscallFixup *ret_fixup, GError **error);
 
 gboolean sv_arch_fpu_cpu_needs(const SvArchOps *arch, guint64 features, gsize fpu_size,

@@ -268,6 +268,71 @@ static void compare_riscv64_cpu(GVariant *regs, GVariant *tls, GVariant *fpu,
 	g_assert_cmpmem(raw, 260, fp, 260); /* f0-f31, fcsr */
 }
 
+/* ppc64le: NT_PRSTATUS is pt_regs' user part (gpr[32], nip, msr,
+ * orig_gpr3, ctr, link, xer, ccr, softe, trap, ...); the FP, VMX and VSX
+ * regsets are the snapshot's image one after the other. Like x86, the
+ * kernel rewinds an interrupted syscall only after a stop, so ptrace shows
+ * it raw: the snapshot has it rewound (sc: an error is a positive errno
+ * with CR0.SO; scv: a negative one); a stopped task's call has returned. softe is not the task's (ptrace
+ * always says 1); MSR's FP/VMX/VSX/FE bits say where that state lives. */
+#define PPC_MSR_LAZY ((1ull << 13) | (1ull << 25) | (1ull << 23) | (1ull << 11) | (1ull << 8))
+
+static void compare_ppc64le_cpu(GVariant *regs, GVariant *tls, GVariant *fpu,
+				const SvAgentOracle *o)
+{
+	(void)tls; /* r13 is the thread pointer, compared with the registers */
+	static const char *const others[] = { "nip", "msr", "orig_gpr3", "ctr", "link",
+					      "xer", "ccr", "softe",	 "trap" };
+	g_autoptr(GVariant) named = g_variant_get_child_value(regs, 0);
+	guint64 want[32 + G_N_ELEMENTS(others)];
+	for (guint i = 0; i < G_N_ELEMENTS(want); i++)
+		want[i] = le64(o->nt_prstatus, 8 * i);
+	guint64 trap = want[40] & ~0xfull, r3 = want[3], ccr = want[38];
+	gboolean syscall = (trap == 0xc00 || trap == 0x3000) && !(want[40] & 0x10);
+	gint64 err = trap == 0x3000 ? (gint64)r3 : (ccr & (1ull << 28)) ? -(gint64)r3 : 0;
+	if (syscall && err <= -512 && err >= -516 && err != -515) {
+		want[3] = want[34];
+		want[32] -= 4;
+	}
+	guint64 got_trap;
+	g_assert_true(g_variant_lookup(named, "trap", "t", &got_trap));
+	/* registers read from a vCPU have no kernel entry: no trap, orig_gpr3 */
+	gboolean from_kernel = (got_trap & ~0xfull) == trap;
+	for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+		char name[16];
+		if (i < 32)
+			g_snprintf(name, sizeof(name), "r%u", i);
+		else
+			g_strlcpy(name, others[i - 32], sizeof(name));
+		if (!strcmp(name, "softe") ||
+		    (!from_kernel && (!strcmp(name, "trap") || !strcmp(name, "orig_gpr3"))))
+			continue;
+		guint64 got;
+		g_assert_true(g_variant_lookup(named, name, "t", &got));
+		if (!strcmp(name, "msr")) {
+			got &= ~PPC_MSR_LAZY;
+			want[i] &= ~PPC_MSR_LAZY;
+		}
+		if (got != want[i])
+			g_error("register %s: snapshot 0x%" G_GINT64_MODIFIER
+				"x, ptrace 0x%" G_GINT64_MODIFIER "x",
+				name, got, want[i]);
+	}
+	g_autoptr(GVariant) raw_v = g_variant_get_child_value(fpu, 3);
+	gsize raw_len, fp_len, vmx_len, vsx_len;
+	const guint8 *raw = g_variant_get_fixed_array(raw_v, &raw_len, 1);
+	const guint8 *fp = g_bytes_get_data(o->nt_prfpreg, &fp_len);
+	const guint8 *vmx = g_bytes_get_data(o->nt_x86_xstate, &vmx_len);
+	const guint8 *vsx = g_bytes_get_data(o->nt_arm_tls, &vsx_len);
+	g_assert_cmpuint(raw_len, ==, 264 + 544 + 256);
+	g_assert_cmpuint(fp_len, ==, 264);
+	g_assert_cmpuint(vmx_len, ==, 544);
+	g_assert_cmpuint(vsx_len, ==, 256);
+	g_assert_cmpmem(raw, 264, fp, 264);	   /* f0-f31, fpscr */
+	g_assert_cmpmem(raw + 264, 544, vmx, 544); /* vr0-vr31, vscr, vrsave */
+	g_assert_cmpmem(raw + 808, 256, vsx, 256); /* vs0-vs31's other halves */
+}
+
 /* ---- memory map and contents ---- */
 
 typedef struct {
@@ -530,6 +595,8 @@ static void compare_cpu(GVariant *regs, GVariant *tls, GVariant *fpu, const SvAg
 		compare_x86_cpu(regs, tls, fpu, o);
 	else if (!strcmp(arch_name, "riscv64"))
 		compare_riscv64_cpu(regs, tls, fpu, o);
+	else if (!strcmp(arch_name, "ppc64le"))
+		compare_ppc64le_cpu(regs, tls, fpu, o);
 	else
 		compare_aarch64_cpu(regs, tls, fpu, o);
 }
@@ -697,8 +764,14 @@ static void test_busy_process_on_vcpu(void)
 		guint64 pc, sp, start_code, end_code, start_stack, brk;
 		gboolean x86 = !strcmp(arch_name, "x86_64");
 		gboolean riscv = !strcmp(arch_name, "riscv64");
-		g_assert_true(g_variant_lookup(named, x86 ? "ip" : riscv ? "epc" : "pc", "t", &pc));
-		g_assert_true(g_variant_lookup(named, "sp", "t", &sp));
+		gboolean ppc = !strcmp(arch_name, "ppc64le");
+		g_assert_true(g_variant_lookup(named,
+					       x86     ? "ip"
+					       : riscv ? "epc"
+					       : ppc   ? "nip"
+						       : "pc",
+					       "t", &pc));
+		g_assert_true(g_variant_lookup(named, ppc ? "r1" : "sp", "t", &sp));
 		g_assert_true(g_variant_lookup(mm_fields, "start_code", "t", &start_code));
 		g_assert_true(g_variant_lookup(mm_fields, "end_code", "t", &end_code));
 		g_assert_true(g_variant_lookup(mm_fields, "start_stack", "t", &start_stack));
@@ -709,8 +782,8 @@ static void test_busy_process_on_vcpu(void)
 		g_assert_cmphex(sp, >, start_stack - (8u << 20));
 		/* static glibc's TLS block is carved from the heap's start */
 		guint64 tp = 0;
-		if (riscv) /* tp is x4, a general register */
-			g_assert_true(g_variant_lookup(named, "tp", "t", &tp));
+		if (riscv || ppc) /* tp is x4 / r13, a general register */
+			g_assert_true(g_variant_lookup(named, riscv ? "tp" : "r13", "t", &tp));
 		else
 			tp = dict_u64(tls, x86 ? "fs_base" : "tpidr_el0");
 		g_assert_cmphex(tp, >=, brk);
@@ -719,11 +792,13 @@ static void test_busy_process_on_vcpu(void)
 		g_autoptr(GVariant) raw_v = g_variant_get_child_value(fpu, 3);
 		gsize raw_len;
 		const guint8 *raw = g_variant_get_fixed_array(raw_v, &raw_len, 1);
-		g_assert_cmpuint(raw_len, >=, riscv ? 264 : 512);
+		g_assert_cmpuint(raw_len, >=, riscv || ppc ? 264 : 512);
 		if (x86) /* MXCSR: every exception masked, as glibc leaves it */
 			g_assert_cmphex(sv_get_le32(raw + 24) & 0xffc0, ==, 0x1f80);
 		else if (riscv) /* fcsr: default rounding (frm 0) */
 			g_assert_cmphex(sv_get_le32(raw + 256) & 0xe0, ==, 0);
+		else if (ppc) /* fpscr: round to nearest (RN 0), no traps (VE-XE) */
+			g_assert_cmphex(sv_get_le32(raw + 256) & 0xfb, ==, 0);
 		else /* FPCR: default rounding, no traps */
 			g_assert_cmphex(sv_get_le32(raw + 516), ==, 0);
 		seen_vcpu = !strcmp(st.regs_source, "vcpu");

@@ -417,15 +417,21 @@ typedef struct {
 	gsize prstatus_len, pc_off, sp_off;
 	guint64 pc_rewind;
 	gsize fpreg_len, tp_off;
+	/* the two extra regsets' sizes where tp is a general register (the
+	 * oracle's third and fourth slots) */
+	gsize extra_len[2];
 } OracleLayout;
 
 static const OracleLayout oracle_layouts[] = {
 	/* user_regs_struct: rip at 16, rsp at 19, 27 x 8 */
-	{ "x86_64", 27 * 8, 16 * 8, 19 * 8, 0, 512, 0 },
+	{ "x86_64", 27 * 8, 16 * 8, 19 * 8, 0, 512, 0, { 0, 0 } },
 	/* user_pt_regs: regs[31], sp, pc, pstate */
-	{ "aarch64", 34 * 8, 32 * 8, 31 * 8, 4, 528, 0 },
+	{ "aarch64", 34 * 8, 32 * 8, 31 * 8, 4, 528, 0, { 0, 0 } },
 	/* user_regs_struct: pc, x1-x31; __riscv_d_ext_state */
-	{ "riscv64", 32 * 8, 0, 2 * 8, 4, 264, 4 * 8 },
+	{ "riscv64", 32 * 8, 0, 2 * 8, 4, 264, 4 * 8, { 0, 0 } },
+	/* pt_regs' user part in 48 slots: gpr[32], nip, ...; r13 the thread
+	 * pointer; f0-f31 and fpscr; NT_PPC_VMX and NT_PPC_VSX besides */
+	{ "ppc64le", 48 * 8, 32 * 8, 1 * 8, 0, 33 * 8, 13 * 8, { 34 * 16, 32 * 8 } },
 };
 
 static const OracleLayout *oracle_layout(void)
@@ -490,8 +496,8 @@ static void test_oracle(void)
 		g_assert_cmpuint(g_bytes_get_size(o->nt_arm_tls), ==, 0);
 		g_assert_cmphex(regset_u64(o->nt_prstatus, 21 * 8), !=, 0); /* fs_base: TLS */
 	} else if (lay->tp_off) { /* TLS in the general registers */
-		g_assert_cmpuint(g_bytes_get_size(o->nt_x86_xstate), ==, 0);
-		g_assert_cmpuint(g_bytes_get_size(o->nt_arm_tls), ==, 0);
+		g_assert_cmpuint(g_bytes_get_size(o->nt_x86_xstate), ==, lay->extra_len[0]);
+		g_assert_cmpuint(g_bytes_get_size(o->nt_arm_tls), ==, lay->extra_len[1]);
 		g_assert_cmphex(regset_u64(o->nt_prstatus, lay->tp_off), !=, 0);
 	} else {
 		g_assert_cmpuint(g_bytes_get_size(o->nt_x86_xstate), ==, 0);
@@ -845,6 +851,7 @@ static const struct {
 	{ "x86_64", { "orig_ax", "di", "si", "dx", "r10", "r8", "r9", "sp", "ip" } },
 	{ "aarch64", { "syscallno", "orig_x0", "x1", "x2", "x3", "x4", "x5", "sp", "pc" } },
 	{ "riscv64", { "a7", "orig_a0", "a1", "a2", "a3", "a4", "a5", "sp", "epc" } },
+	{ "ppc64le", { "r0", "orig_gpr3", "r4", "r5", "r6", "r7", "r8", "r1", "nip" } },
 };
 
 /* The user registers saved on a sleeping task's kernel stack, read through

@@ -425,6 +425,37 @@ static void test_ppc64le_pseries_layout(void)
 	g_assert_nonnull(strstr(error->message, "ppc64le"));
 }
 
+/* Radix entries, stored big-endian: a directory entry (present, the next
+ * table's size in its low bits), a 4 KiB page, a 2 MiB leaf at level 1, a
+ * PROT_NONE page (present, privileged), one being changed (_PAGE_INVALID),
+ * and an empty one. */
+static void test_ppc64le_pte(void)
+{
+	const SvArchOps *a = sv_arch_lookup("ppc64le", NULL);
+	SvPte p;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sv_arch_decode_pte(a, GUINT64_SWAP_LE_BE(0x8000000001234009ull), 3, &p,
+					 &error));
+	g_assert_true(p.present && !p.leaf);
+	g_assert_cmphex(p.pa, ==, 0x1234000ull);
+	g_assert_true(sv_arch_decode_pte(a, GUINT64_SWAP_LE_BE(0xc00000000456f18full), 0, &p,
+					 NULL));
+	g_assert_true(p.present && p.leaf);
+	g_assert_cmphex(p.pa, ==, 0x456f000ull);
+	g_assert_true(sv_arch_decode_pte(a, GUINT64_SWAP_LE_BE(0xc00000000060118full), 1, &p,
+					 NULL));
+	g_assert_true(p.present && p.leaf);
+	g_assert_cmphex(p.pa, ==, 0x600000ull);
+	g_assert_true(sv_arch_decode_pte(a, GUINT64_SWAP_LE_BE(0xc000000000789008ull), 0, &p,
+					 NULL));
+	g_assert_true(p.present && p.leaf);
+	g_assert_true(sv_arch_decode_pte(a, GUINT64_SWAP_LE_BE(0x600000000078918full), 0, &p,
+					 NULL));
+	g_assert_true(p.present);
+	g_assert_true(sv_arch_decode_pte(a, 0, 0, &p, NULL));
+	g_assert_false(p.present);
+}
+
 /* The ppc64le stub's registers: r0-r31, pc as nip, MSR_PR for the mode,
  * cr and xer 32 bits wide, the FPU as f0-f31 and fpscr (64 bits each). */
 static void test_ppc64le_gdb_regs(void)
@@ -459,9 +490,30 @@ static void test_ppc64le_gdb_regs(void)
 	g_assert_cmphex(v, ==, 0x24000482);
 	g_assert_true(sv_vcpu_regs_get(&r, "link", &v));
 	g_assert_cmphex(v, ==, 0x10000100);
-	g_assert_cmpuint(r.fpu_size, ==, 33 * 8);
+	/* the "ppc64-vsx" image: NT_PRFPREG, NT_PPC_VMX, NT_PPC_VSX */
+	g_assert_cmpuint(r.fpu_size, ==, 33 * 8 + 34 * 16 + 32 * 8);
 	g_assert_cmphex(sv_get_le64(r.fpu + 8 * 31), ==, 0xa5a500000000001full);
 	g_assert_cmphex(sv_get_le64(r.fpu + 8 * 32), ==, 0x82004000);
+	/* a stub without the altivec and vsx features: marked unread */
+	g_assert_true(sv_vcpu_regs_get(&r, "vmx_unknown", &v));
+	g_assert_true(sv_vcpu_regs_get(&r, "vsx_unknown", &v));
+	for (guint i = 0; i < 32; i++) {
+		char name[8];
+		g_snprintf(name, sizeof(name), "vr%u", i);
+		table_put(t, name, 0x1111000000000000ull | i, 0x2222000000000000ull | i, 16);
+		g_snprintf(name, sizeof(name), "vs%uh", i);
+		table_put(t, name, 0x3333000000000000ull | i, 0, 8);
+	}
+	table_put(t, "vscr", 0x10001, 0, 4);
+	table_put(t, "vrsave", 0xffffffff, 0, 4);
+	g_assert_true(sv_arch_gdb_vcpu_regs(a, &rd, &r, NULL));
+	g_assert_false(sv_vcpu_regs_get(&r, "vmx_unknown", &v));
+	g_assert_false(sv_vcpu_regs_get(&r, "vsx_unknown", &v));
+	g_assert_cmphex(sv_get_le64(r.fpu + 264 + 16 * 31), ==, 0x111100000000001full);
+	g_assert_cmphex(sv_get_le64(r.fpu + 264 + 16 * 31 + 8), ==, 0x222200000000001full);
+	g_assert_cmphex(sv_get_le32(r.fpu + 264 + 512), ==, 0x10001);
+	g_assert_cmphex(sv_get_le32(r.fpu + 264 + 528), ==, 0xffffffff);
+	g_assert_cmphex(sv_get_le64(r.fpu + 808 + 8 * 2), ==, 0x3333000000000002ull);
 	table_put(t, "msr", 0x8000000000001033ull, 0, 8); /* the kernel's */
 	g_assert_true(sv_arch_gdb_vcpu_regs(a, &rd, &r, NULL));
 	g_assert_false(r.user_mode);
@@ -481,5 +533,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/arch/riscv64/gdb-regs", test_riscv64_gdb_regs);
 	g_test_add_func("/arch/ppc64le/pseries-layout", test_ppc64le_pseries_layout);
 	g_test_add_func("/arch/ppc64le/gdb-regs", test_ppc64le_gdb_regs);
+	g_test_add_func("/arch/ppc64le/pte", test_ppc64le_pte);
 	return g_test_run();
 }

@@ -157,6 +157,11 @@ void rst_arch_tls(const struct sv_rimg_header *h, const struct sv_rimg_named *re
 	rst_reg(h, regs, "tpidr_el0", &a->tls[0]);
 }
 
+void *rst_arch_thread_pointer(void)
+{
+	return __builtin_thread_pointer();
+}
+
 void rst_arch_jump(uint64_t entry, uint64_t stack_top, struct rst_args *args)
 {
 	/* the blob was written as data: make the instruction side see it */

@@ -20,25 +20,11 @@ static long sys6(long nr, long a, long b, long c, long d, long e, long f)
 	return a0;
 }
 
-/*
- * Where user space ends depends on the paging mode the kernel chose: TASK_SIZE
- * is 2^38 with Sv39, 2^47 with Sv48, 2^56 with Sv57 - but there, too, nothing
- * is mapped above 2^47 unless a program asks for it by address (the mmap
- * window and the stack stay Sv48's), and the restorer never does. So 2^47
- * unless the page at 2^38 is beyond TASK_SIZE: an mmap there that must not
- * replace anything fails with ENOMEM only then (EEXIST says it exists).
- */
-#define SV39_END (1ul << 38)
-#define MAP_FIXED_NOREPLACE 0x100000 /* uapi mman-common.h */
-static uint64_t user_end(void)
-{
-	long r = sys6(__NR_mmap, (long)SV39_END, PAGE, 0 /* PROT_NONE */,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (r == (long)SV39_END)
-		sys6(__NR_munmap, r, PAGE, 0, 0, 0, 0);
-	return r == -12 /* ENOMEM */ ? SV39_END : 1ul << 47;
-}
-#define USER_END user_end()
+/* Where user space ends depends on the paging mode the kernel chose:
+ * TASK_SIZE is 2^38 with Sv39, 2^47 with Sv48, 2^56 with Sv57 - but there,
+ * too, nothing is mapped above 2^47. */
+#include "guest/restorer/blob-user-end.h"
+#define USER_END probe_user_end(1ul << 38, 1ul << 47)
 
 /* riscv has no ARCH_MAP_VDSO either: the vDSO is moved (vdso_mremap in
  * arch/riscv/kernel/vdso.c updates mm->context.vdso, whose rt_sigreturn

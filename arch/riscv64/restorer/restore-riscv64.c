@@ -119,6 +119,11 @@ void rst_arch_tls(const struct sv_rimg_header *h, const struct sv_rimg_named *re
 	(void)a;
 }
 
+void *rst_arch_thread_pointer(void)
+{
+	return __builtin_thread_pointer();
+}
+
 void rst_arch_jump(uint64_t entry, uint64_t stack_top, struct rst_args *args)
 {
 	/* the blob was written as data: make the instruction side see it */

@@ -181,6 +181,11 @@ void rst_arch_tls(const struct sv_rimg_header *h, const struct sv_rimg_named *re
 	rst_reg(h, regs, "gs_base", &a->tls[1]);
 }
 
+void *rst_arch_thread_pointer(void)
+{
+	return __builtin_thread_pointer();
+}
+
 void rst_arch_jump(uint64_t entry, uint64_t stack_top, struct rst_args *args)
 {
 	__asm__ volatile("movq %0, %%rsp\n\t"
