@@ -37,38 +37,16 @@ while [ $# -gt 0 ]; do
 	*) echo "bench/checkpoint.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
-SNAPVM=$BUILD_DIR/host/snapvm
-MEMTOUCH=$BUILD_DIR/bench/memtouch-$ARCH
-MEMCPY=$BUILD_DIR/bench/memcpy-limit
-for f in "$SNAPVM" "$MEMTOUCH" "$MEMCPY"; do
-	[ -x "$f" ] || { echo "bench/checkpoint.sh: no $f (ninja -C $BUILD_DIR)" >&2; exit 1; }
-done
-command -v jq >/dev/null || { echo "bench/checkpoint.sh: needs jq" >&2; exit 1; }
-OWN_STATE=
-if [ -z "${SNAPVM_STATE_DIR:-}" ]; then
-	SNAPVM_STATE_DIR=$(mktemp -d /tmp/ckpt-bench-state-XXXXXX)
-	OWN_STATE=1
-fi
-export SNAPVM_STATE_DIR
+MEMTOUCH=${SNAPVM_BUILD_DIR:-build}/bench/memtouch-$ARCH
+MEMCPY=${SNAPVM_BUILD_DIR:-build}/bench/memcpy-limit
+source bench/lib.sh
+bench_init checkpoint.sh "$MEMTOUCH" "$MEMCPY"
 ROOT=$SNAPVM_STATE_DIR/libvirt
 URI="qemu:///embed?root=$ROOT"
-TMP=$(mktemp -d /tmp/ckpt-bench-XXXXXX)
 RAW=$TMP/raw # one line per measure: SIZE KEY VALUE
-cleanup() {
-	"$SNAPVM" stop --all >/dev/null 2>&1 || true
-	if [ -n "$OWN_STATE" ]; then
-		ram=$(readlink "$ROOT/ram-dir" || true)
-		case $ram in /dev/shm/snapvm-*) rm -rf "$ram" ;; esac
-		rm -rf "$SNAPVM_STATE_DIR"
-	fi
+bench_cleanup() {
 	for d in $DIRS; do rm -f "$d"/snapvm-bench-ckpt.svs* "$d"/snapvm-bench-save.* 2>/dev/null || true; done
-	rm -rf "$TMP"
 }
-trap cleanup EXIT
-
-now_ms() { date +%s%3N; }
-load() { cut -d' ' -f1 /proc/loadavg; }
 # virsh on snapvm's embedded root, holding snapvm's own root lock so no
 # snapvm process opens the root meanwhile.
 embed_virsh() { flock "$ROOT/snapvm.lock" virsh -q -c "$URI" "$@" 2>>"$TMP/virsh.log"; }
@@ -78,26 +56,12 @@ put() { echo "$SIZE $1 $2" >>"$RAW"; }
 # workload asleep with all its memory resident (it prints a line then, but
 # a detached VM's output is kept in the guest). Sets VM and PID.
 start_workload() {
-	local mem=$((SIZE * 2 < 512 ? 512 : SIZE * 2)) json t0 ps
+	local mem=$((SIZE * 2 < 512 ? 512 : SIZE * 2)) json
 	VM=ckpt-$SIZE-$1
 	json=$("$SNAPVM" run --arch "$ARCH" --accel tcg --detach --json --memory "$mem" --name "$VM" -- \
 		"$MEMTOUCH" "$SIZE")
 	PID=$(jq -r .pid <<<"$json")
-	t0=$(now_ms)
-	while :; do
-		sleep 1
-		# a failing `snapvm ps` ended the bench with no word (set -e, stderr
-		# dropped): it is polled again, and its last error shown on timeout
-		ps=$("$SNAPVM" ps "$VM" --json 2>"$TMP/ps.err" |
-			jq -r --argjson p "$PID" '.[] | select(.pid == $p) | "\(.state) \(.rss_kib)"') ||
-			ps="(snapvm ps failed: $(tail -n 1 "$TMP/ps.err"))"
-		set -- $ps
-		if [ "${1:-}" = S ] && [ "${2:-0}" -ge $((SIZE * 1024)) ]; then break; fi
-		if [ $(($(now_ms) - t0)) -gt 600000 ]; then
-			echo "bench/checkpoint.sh: $VM: pid $PID never touched $SIZE MiB ($ps)" >&2
-			return 1
-		fi
-	done
+	BENCH_WAIT_ASLEEP=1 bench_wait_resident "$VM" "$PID" "$SIZE" 600
 }
 
 checkpoint() { # checkpoint DIR

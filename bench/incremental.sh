@@ -37,59 +37,28 @@ while [ $# -gt 0 ]; do
 	*) echo "bench/incremental.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
-SNAPVM=$BUILD_DIR/host/snapvm
-MEMTOUCH=$BUILD_DIR/bench/memtouch-$ARCH
-for f in "$SNAPVM" "$MEMTOUCH"; do
-	[ -x "$f" ] || { echo "bench/incremental.sh: no $f (ninja -C $BUILD_DIR)" >&2; exit 1; }
-done
-command -v jq >/dev/null || { echo "bench/incremental.sh: needs jq" >&2; exit 1; }
-OWN_STATE=
-if [ -z "${SNAPVM_STATE_DIR:-}" ]; then
-	SNAPVM_STATE_DIR=$(mktemp -d /tmp/inc-bench-state-XXXXXX)
-	OWN_STATE=1
-fi
-export SNAPVM_STATE_DIR
-TMP=$(mktemp -d /tmp/inc-bench-XXXXXX)
+MEMTOUCH=${SNAPVM_BUILD_DIR:-build}/bench/memtouch-$ARCH
+source bench/lib.sh
+bench_init incremental.sh "$MEMTOUCH"
 RAW=$TMP/raw # one line per measure: PCT KEY VALUE
 FULL=$DIR/snapvm-bench-full.svs
 INC=$DIR/snapvm-bench-inc.svs
 PRE=$DIR/snapvm-bench-pre.svs
 CRIU_DIR=$DIR/snapvm-bench-criu
-cleanup() {
-	"$SNAPVM" stop --all >/dev/null 2>&1 || true
-	if [ -n "$OWN_STATE" ]; then
-		ram=$(readlink "$SNAPVM_STATE_DIR/libvirt/ram-dir" || true)
-		case $ram in /dev/shm/snapvm-*) rm -rf "$ram" ;; esac
-		rm -rf "$SNAPVM_STATE_DIR"
-	fi
+bench_cleanup() {
 	rm -f "$FULL"* "$INC"* "$PRE"*
-	rm -rf "$TMP" "$CRIU_DIR"
+	rm -rf "$CRIU_DIR"
 }
-trap cleanup EXIT
-
-now_ms() { date +%s%3N; }
-load() { cut -d' ' -f1 /proc/loadavg; }
 
 # Boots a VM running memtouch SIZE PCT PERIOD and waits until all its
 # memory is resident (snapvm ps). Sets VM and PID.
 start_workload() {
-	local mem=$((SIZE * 2 < 512 ? 512 : SIZE * 2)) json t0 ps
+	local mem=$((SIZE * 2 < 512 ? 512 : SIZE * 2)) json
 	VM=inc-$PCT-$1
 	json=$("$SNAPVM" run --arch "$ARCH" --accel tcg --detach --json --memory "$mem" --name "$VM" -- \
 		"$MEMTOUCH" "$SIZE" "$PCT" "$PERIOD" "$PATTERN")
 	PID=$(jq -r .pid <<<"$json")
-	t0=$(now_ms)
-	while :; do
-		sleep 1
-		ps=$("$SNAPVM" ps "$VM" --json 2>/dev/null |
-			jq -r --argjson p "$PID" '.[] | select(.pid == $p) | .rss_kib') || ps=0
-		if [ "${ps:-0}" -ge $((SIZE * 1024)) ]; then break; fi
-		if [ $(($(now_ms) - t0)) -gt 600000 ]; then
-			echo "bench/incremental.sh: $VM: pid $PID never touched $SIZE MiB" >&2
-			return 1
-		fi
-	done
+	bench_wait_resident "$VM" "$PID" "$SIZE" 600
 }
 
 checkpoint() { # checkpoint TAG OUT [--parent FILE]

@@ -18,31 +18,10 @@ while [ $# -gt 0 ]; do
 	*) echo "bench/restore-first-output.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
-SNAPVM=$BUILD_DIR/host/snapvm
-COUNTER=$BUILD_DIR/tests/workloads/counter-$ARCH
-for f in "$SNAPVM" "$COUNTER"; do
-	[ -x "$f" ] || { echo "bench/restore-first-output.sh: no $f (ninja -C $BUILD_DIR)" >&2; exit 1; }
-done
-command -v jq >/dev/null || { echo "bench/restore-first-output.sh: needs jq" >&2; exit 1; }
-OWN_STATE=
-if [ -z "${SNAPVM_STATE_DIR:-}" ]; then
-	SNAPVM_STATE_DIR=$(mktemp -d /tmp/first-output-state-XXXXXX)
-	OWN_STATE=1
-fi
-export SNAPVM_STATE_DIR
-TMP=$(mktemp -d /dev/shm/first-output-XXXXXX)
-cleanup() {
-	"$SNAPVM" stop --all >/dev/null 2>&1 || true
-	if [ -n "$OWN_STATE" ]; then
-		ram=$(readlink "$SNAPVM_STATE_DIR/libvirt/ram-dir" || true)
-		case $ram in /dev/shm/snapvm-*) rm -rf "$ram" ;; esac
-		rm -rf "$SNAPVM_STATE_DIR"
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-now_ms() { date +%s%3N; }
+COUNTER=${SNAPVM_BUILD_DIR:-build}/tests/workloads/counter-$ARCH
+BENCH_TMP_BASE=/dev/shm
+source bench/lib.sh
+bench_init restore-first-output.sh "$COUNTER"
 
 # ms from the command's start to its first line on stdout (the rest of the
 # run is waited for, not timed)

@@ -43,37 +43,14 @@ while [ $# -gt 0 ]; do
 	*) echo "bench/restore-size.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
-SNAPVM=$BUILD_DIR/host/snapvm
-MEMTOUCH=$BUILD_DIR/bench/memtouch-$ARCH
+MEMTOUCH=${SNAPVM_BUILD_DIR:-build}/bench/memtouch-$ARCH
 COMM=memtouch-$ARCH
 COMM=${COMM:0:15} # the kernel keeps 15 bytes of a name (TASK_COMM_LEN)
-for f in "$SNAPVM" "$MEMTOUCH"; do
-	[ -x "$f" ] || { echo "bench/restore-size.sh: no $f (ninja -C $BUILD_DIR)" >&2; exit 1; }
-done
-command -v jq >/dev/null || { echo "bench/restore-size.sh: needs jq" >&2; exit 1; }
-OWN_STATE=
-if [ -z "${SNAPVM_STATE_DIR:-}" ]; then
-	SNAPVM_STATE_DIR=$(mktemp -d /tmp/restore-bench-state-XXXXXX)
-	OWN_STATE=1
-fi
-export SNAPVM_STATE_DIR
+BENCH_TMP_BASE=/dev/shm
+source bench/lib.sh
+bench_init restore-size.sh "$MEMTOUCH"
 ROOT=$SNAPVM_STATE_DIR/libvirt
 URI="qemu:///embed?root=$ROOT"
-TMP=$(mktemp -d /dev/shm/restore-bench-XXXXXX)
-cleanup() {
-	"$SNAPVM" stop --all >/dev/null 2>&1 || true
-	if [ -n "$OWN_STATE" ]; then
-		ram=$(readlink "$ROOT/ram-dir" || true)
-		case $ram in /dev/shm/snapvm-*) rm -rf "$ram" ;; esac
-		rm -rf "$SNAPVM_STATE_DIR"
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-now_ms() { date +%s%3N; }
-load() { cut -d' ' -f1 /proc/loadavg; }
 embed_virsh() { flock "$ROOT/snapvm.lock" virsh -q -c "$URI" "$@" 2>>"$TMP/virsh.log"; }
 # whole ms of the first --verbose line matching $2 in file $1
 # (sed quits at the first match itself: a `| head -1` leaving early would
@@ -146,21 +123,7 @@ for SIZE in $SIZES; do
 	json=$("$SNAPVM" run --arch "$ARCH" --accel tcg --detach --json --memory "$mem" --name "$VM" -- \
 		"$MEMTOUCH" "$SIZE")
 	PID=$(jq -r .pid <<<"$json")
-	t0=$(now_ms)
-	while :; do
-		sleep 1
-		# a failing `snapvm ps` ended the bench with no word (set -e, stderr
-		# dropped): it is polled again, and its last error shown on timeout
-		ps=$("$SNAPVM" ps "$VM" --json 2>"$TMP/ps.err" |
-			jq -r --argjson p "$PID" '.[] | select(.pid == $p) | "\(.state) \(.rss_kib)"') ||
-			ps="(snapvm ps failed: $(tail -n 1 "$TMP/ps.err"))"
-		set -- $ps
-		if [ "${1:-}" = S ] && [ "${2:-0}" -ge $((SIZE * 1024)) ]; then break; fi
-		if [ $(($(now_ms) - t0)) -gt 900000 ]; then
-			echo "bench/restore-size.sh: $VM never touched $SIZE MiB ($ps)" >&2
-			exit 1
-		fi
-	done
+	BENCH_WAIT_ASLEEP=1 bench_wait_resident "$VM" "$PID" "$SIZE" 900
 	SNAP=$TMP/memtouch-$SIZE.svs
 	"$SNAPVM" checkpoint "$VM" --pid "$PID" -o "$SNAP" --leave-running 2>/dev/null
 	virsh_rst=-

@@ -27,24 +27,9 @@ while [ $# -gt 0 ]; do
 done
 [ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
 WORKLOADS="counter fpu tls sleeper"
-BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
-SNAPVM=$BUILD_DIR/host/snapvm
-command -v jq >/dev/null || { echo "bench/workloads.sh: needs jq" >&2; exit 1; }
-OWN_STATE=
-if [ -z "${SNAPVM_STATE_DIR:-}" ]; then
-	SNAPVM_STATE_DIR=$(mktemp -d /tmp/workloads-bench-state-XXXXXX)
-	OWN_STATE=1
-fi
-export SNAPVM_STATE_DIR
-TMP=$(mktemp -d /tmp/workloads-bench-XXXXXX)
+source bench/lib.sh
+bench_init workloads.sh
 RAW=$TMP/raw # ARCH WORKLOAD KEY VALUE
-cleanup() {
-	"$SNAPVM" stop --all >/dev/null 2>&1 || true
-	[ -z "$OWN_STATE" ] || rm -rf "$SNAPVM_STATE_DIR"
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-now_ms() { date +%s%3N; }
 # (sed quits at the first match itself: a `| head -1` leaving early would
 # fail the pipeline under pipefail)
 step_ms() { sed -n "/^snapvm restore: \[ *[0-9.]* ms\] .*$2/{s/^snapvm restore: \[ *\([0-9]*\).*/\1/p;q}" "$1"; }
