@@ -657,21 +657,18 @@ static void test_kallsyms_match_guest(void)
 
 /* The process list read from guest memory alone (the VM paused) agrees with
  * the agent's /proc view taken right after. */
-static void test_introspect_ps_matches_agent(void)
+/* One look at the process list from guest memory (paused) and one from
+ * the agent's /proc right after; comm, ppid and the workload's RSS must
+ * agree. A state may really change in between (the agent's own reading
+ * wakes kworkers; slow arches are caught mid-step more often): those
+ * differences are counted in *ret_state_diffs for the caller to look
+ * again. Returns the processes compared, or -1 when this arch's kernel
+ * address translation is not written yet (the test is then skipped). */
+static gint compare_ps_views(guint32 pid, guint *ret_state_diffs)
 {
-	require_guest();
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SvImage) image = sv_image_open(guest->arch, NULL, &error);
 	g_assert_no_error(error);
-	/* a workload to find: the sleeper, sleeping */
-	g_autofree char *path = guest_path("sleeper");
-	const char *argv[] = { path, "1000", "100", NULL };
-	guint32 pid;
-	g_assert_true(sv_agent_client_run(guest->agent, argv, 0, &pid, &error));
-	/* past its start-up page faults (slow arches under TCG are not yet),
-	 * so that its RSS holds still between the two views */
-	wait_for_pid_frame(pid, FALSE, NULL);
-	g_usleep(50 * 1000);
 	g_assert_true(sv_machine_pause(guest->machine, &error));
 	g_autoptr(SvGuestMem) mem = sv_machine_map_ram(guest->machine, &error);
 	g_assert_no_error(error);
@@ -681,14 +678,14 @@ static void test_introspect_ps_matches_agent(void)
 	g_assert_true(sv_machine_resume(guest->machine, &resume_error));
 	sv_machine_release_control(guest->machine);
 	if (!mine && g_error_matches(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED)) {
-		/* an arch whose kernel address translation is not written yet */
 		g_test_skip(error->message);
-		return;
+		return -1;
 	}
 	g_assert_no_error(error);
 	g_autoptr(GArray) theirs = sv_agent_client_ps(guest->agent, &error);
 	g_assert_no_error(error);
 	guint compared = 0;
+	*ret_state_diffs = 0;
 	for (guint i = 0; i < theirs->len; i++) {
 		const SvGuestProcess *a = &g_array_index(theirs, SvGuestProcess, i);
 		const SvGuestProcess *m = NULL;
@@ -704,15 +701,46 @@ static void test_introspect_ps_matches_agent(void)
 			g_error("pid %u: comm \"%s\" in memory, \"%s\" in /proc", a->pid, m->comm,
 				a->comm);
 		g_assert_cmpuint(m->ppid, ==, a->ppid);
-		if (a->pid != 1) /* the agent runs while it reads /proc */
-			g_assert_cmpint(m->state, ==, a->state);
+		/* the agent (pid 1) runs while it reads /proc */
+		if (a->pid != 1 && m->state != a->state) {
+			g_test_message("pid %u (%s): state %c in memory, %c in /proc", a->pid,
+				       a->comm, m->state, a->state);
+			(*ret_state_diffs)++;
+		}
 		if (a->pid == pid)
 			g_assert_cmpuint(m->rss_kib, ==, a->rss_kib);
 		compared++;
 	}
-	g_test_message("%u processes from guest memory, %u from the agent, %u compared equal",
-		       mine->len, theirs->len, compared);
+	g_test_message("%u processes from guest memory, %u from the agent, %u compared", mine->len,
+		       theirs->len, compared);
 	g_assert_cmpuint(compared, >=, theirs->len - 2); /* a kworker may come or go */
+	return (gint)compared;
+}
+
+static void test_introspect_ps_matches_agent(void)
+{
+	require_guest();
+	g_autoptr(GError) error = NULL;
+	/* a workload to find: the sleeper, sleeping */
+	g_autofree char *path = guest_path("sleeper");
+	const char *argv[] = { path, "1000", "100", NULL };
+	guint32 pid;
+	g_assert_true(sv_agent_client_run(guest->agent, argv, 0, &pid, &error));
+	/* past its start-up page faults (slow arches under TCG are not yet),
+	 * so that its RSS holds still between the two views */
+	wait_for_pid_frame(pid, FALSE, NULL);
+	g_usleep(50 * 1000);
+	/* states that differ in one look must agree in one of three: a state
+	 * read wrongly from memory differs every time */
+	guint state_diffs = 0;
+	for (guint attempt = 0; attempt < 3; attempt++) {
+		if (compare_ps_views(pid, &state_diffs) < 0)
+			return;
+		if (state_diffs == 0)
+			break;
+		g_usleep(200 * 1000);
+	}
+	g_assert_cmpuint(state_diffs, ==, 0);
 	g_autofree char *kill_cmd = g_strdup_printf("kill %u", pid);
 	const char *kill_argv[] = { "/bin/busybox", "sh", "-c", kill_cmd, NULL };
 	guint32 kill_pid;
