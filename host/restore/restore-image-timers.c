@@ -16,30 +16,6 @@ static gint by_id(gconstpointer a, gconstpointer b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-/* Its overrun count, if not 0: the restorer makes one only the way the
- * kernel does, by a periodic timer firing late, so only for an armed
- * periodic timer that signals. */
-static gboolean timer_overrun(GVariant *overruns, struct sv_rimg_posix_timer *pt, GError **error)
-{
-	for (gsize k = 0; overruns && k < g_variant_n_children(overruns); k++) {
-		guint32 id;
-		guint64 count;
-		g_variant_get_child(overruns, k, "(ut)", &id, &count);
-		if (id != (guint32)pt->id || !count)
-			continue;
-		if (!pt->left || !pt->interval || (pt->notify & ~SIGEV_THREAD_ID_) != 0 ||
-		    count > G_MAXINT)
-			return sv_rimg_refuse(
-				error,
-				"POSIX timer %u has an overrun count of %" G_GUINT64_FORMAT
-				" but is not an armed periodic timer that signals: "
-				"snapvm cannot give it that count again",
-				id, count);
-		pt->overrun = count;
-	}
-	return TRUE;
-}
-
 gboolean sv_rimg_posix_timers_build(SvRimgTables *t, GVariant *task, GError **error)
 {
 	g_autoptr(GVariant) v = g_variant_lookup_value(task, SV_TASK_POSIX_TIMERS,
@@ -49,9 +25,6 @@ gboolean sv_rimg_posix_timers_build(SvRimgTables *t, GVariant *task, GError **er
 	g_autoptr(GVariant)
 		targets = g_variant_lookup_value(task, SV_TASK_POSIX_TIMER_TARGETS,
 						 G_VARIANT_TYPE(SV_TASK_POSIX_TIMER_TARGETS_TYPE));
-	g_autoptr(GVariant) overruns =
-		g_variant_lookup_value(task, SV_TASK_POSIX_TIMER_OVERRUNS,
-				       G_VARIANT_TYPE(SV_TASK_POSIX_TIMER_OVERRUNS_TYPE));
 	gsize n = g_variant_n_children(v);
 	g_autoptr(GArray) timers = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_posix_timer));
 	for (gsize i = 0; i < n; i++) {
@@ -72,8 +45,6 @@ gboolean sv_rimg_posix_timers_build(SvRimgTables *t, GVariant *task, GError **er
 						  .value = value,
 						  .left = left,
 						  .interval = interval };
-		if (!timer_overrun(overruns, &pt, error))
-			return FALSE;
 		for (gsize k = 0; targets && k < g_variant_n_children(targets); k++) {
 			guint32 tid_of, tid;
 			g_variant_get_child(targets, k, "(uu)", &tid_of, &tid);
