@@ -43,6 +43,7 @@ typedef struct SvGuestVma {
 	guint64 pgoff;	    /* in pages */
 	char *name;	    /* file path, [heap], [stack], [vdso], [vvar], or NULL */
 	guint64 file;	    /* the struct file it maps (kernel address), 0 if none */
+	guint64 uffd_ctx;   /* vm_userfaultfd_ctx.ctx: not 0 when a userfaultfd has it */
 } SvGuestVma;
 void sv_guest_vma_clear(SvGuestVma *v);
 

@@ -32,6 +32,9 @@ typedef struct {
 	/* mm and vma */
 	guint64 mm_mt, ma_root, map_count, start_brk, brk, start_stack;
 	guint64 vm_start, vm_end, vm_flags, vm_pgoff, vm_file, vm_private;
+	/* where a userfaultfd registration shows (CONFIG_USERFAULTFD) */
+	guint64 vm_uffd_ctx;
+	gboolean has_uffd_ctx;
 	guint64 f_path;
 } VmaLayout;
 
@@ -59,7 +62,11 @@ static gboolean vma_layout(const SvIntrospect *in, VmaLayout *l, GError **error)
 		{ "vm_area_struct", "vm_private_data", &l->vm_private },
 		{ "file", "f_path", &l->f_path },
 	};
-	return sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error);
+	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error))
+		return FALSE;
+	l->has_uffd_ctx = sv_kernel_types_offset(in->types, "vm_area_struct",
+						 "vm_userfaultfd_ctx.ctx", &l->vm_uffd_ctx, NULL);
+	return TRUE;
 }
 
 static gboolean rd64(const SvIntrospect *in, guint64 va, guint64 *v, GError **error)
@@ -162,7 +169,10 @@ void sv_guest_vma_clear(SvGuestVma *v)
 gboolean sv_guest_vma_check_restorable(const SvGuestVma *v, guint32 pid, GError **error)
 {
 	const char *what = NULL;
-	if (v->flags & (SV_VM_UFFD_MISSING | SV_VM_UFFD_WP | SV_VM_UFFD_MINOR))
+	/* the context pointer, not VM_UFFD_MINOR's bit: that bit moved (37 to
+	 * 38 in 6.6), and a 6.12 arm64 guest had bit 37 set on a static
+	 * binary's own mapping */
+	if (v->uffd_ctx || (v->flags & (SV_VM_UFFD_MISSING | SV_VM_UFFD_WP)))
 		what = "is registered with a userfaultfd";
 	else if (v->flags & SV_VM_HUGETLB)
 		what = "is a hugetlbfs mapping (huge pages restore would give back as small ones)";
@@ -226,7 +236,8 @@ GArray *sv_introspect_vmas(const SvIntrospect *in, guint32 pid, GError **error)
 		    !rd64(in, vma + l.vm_flags, &v.flags, error) ||
 		    !rd64(in, vma + l.vm_pgoff, &v.pgoff, error) ||
 		    !rd64(in, vma + l.vm_file, &file, error) ||
-		    !rd64(in, vma + l.vm_private, &priv, error))
+		    !rd64(in, vma + l.vm_private, &priv, error) ||
+		    (l.has_uffd_ctx && !rd64(in, vma + l.vm_uffd_ctx, &v.uffd_ctx, error)))
 			return NULL;
 		if (v.start >= v.end || v.start < prev_end) {
 			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,

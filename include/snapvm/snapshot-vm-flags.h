@@ -32,6 +32,5 @@
 #define SV_VM_HUGEPAGE 0x20000000ull   /* MADV_HUGEPAGE */
 #define SV_VM_NOHUGEPAGE 0x40000000ull /* MADV_NOHUGEPAGE */
 #define SV_VM_MERGEABLE 0x80000000ull  /* MADV_MERGEABLE (KSM) */
-#define SV_VM_UFFD_MINOR (1ull << 37)  /* VM_UFFD_MINOR_BIT on x86_64 and arm64 */
 
 #endif
