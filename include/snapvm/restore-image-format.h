@@ -296,8 +296,8 @@ struct sv_rimg_posix_timer {
 	uint64_t value;	   /* sigev_value */
 	uint64_t left;	   /* ns to its next expiry; 0: disarmed */
 	uint64_t interval; /* ns */
-	/* what timer_getoverrun must give (only for an armed periodic timer
-	 * that signals: restore-timers.c makes it by firing the timer late) */
+	/* unused, always 0: overrun counts are not made again at restore
+	 * (restore-timers.c says why); kept so the layout stays as it is */
 	uint64_t overrun;
 	/* SIGEV_THREAD_ID: the thread it signals (restored with its tid
 	 * before the timers are made); 0: the main thread */
