@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -252,6 +253,7 @@ static int unmap_through(struct tracee *x, uint64_t start, uint64_t len)
 __attribute__((noreturn)) static void unmapper_main(int go, int ack, struct tracee *t, uint32_t n)
 {
 	close_all_but(go, ack);
+	prctl(PR_SET_NAME, "snapvm-unmapper"); /* in ps meanwhile: not the process */
 	uint64_t region[2];
 	if (read(go, region, sizeof(region)) != (ssize_t)sizeof(region))
 		_exit(0); /* the restore ended before its last step */
