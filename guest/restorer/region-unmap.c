@@ -59,6 +59,7 @@ struct tracee {
 	pid_t tid;
 	int state; /* TRACED, OUT (held after its rt_sigreturn), GONE */
 	uint64_t nr, ip;
+	int pass; /* a signal that stopped it meanwhile, handed on as it goes */
 };
 enum { TRACED, OUT, GONE };
 
@@ -235,6 +236,8 @@ static int unmap_through(struct tracee *x, uint64_t start, uint64_t len)
 	if (rst_arch_syscall_regs.after_call)
 		rst_arch_syscall_regs.after_call(x->tid);
 	ptrace(PTRACE_SETSIGMASK, x->tid, sizeof(mask), &mask);
+	if (st > 0 && WIFSTOPPED(st) && !(st >> 16))
+		x->pass = WSTOPSIG(st); /* SIGSTOP: the only one not blocked */
 	if (st) {
 		say("snapvm restore: the restorer's region at 0x%llx stays mapped: thread %d "
 		    "stopped otherwise than in its munmap (wait status 0x%x)",
@@ -270,7 +273,7 @@ __attribute__((noreturn)) static void unmapper_main(int go, int ack, struct trac
 		unmap_through(by, region[0], region[1]);
 	for (uint32_t i = 0; i < n; i++)
 		if (t[i].state == OUT)
-			ptrace(PTRACE_DETACH, t[i].tid, 0, 0);
+			ptrace(PTRACE_DETACH, t[i].tid, 0, t[i].pass);
 	_exit(0);
 }
 
