@@ -99,7 +99,7 @@ struct rst_seek {
 };
 
 struct rst_args {
-	uint64_t region_start, region_end; /* the blob's own mapping, kept */
+	uint64_t region_start, region_end; /* the blob's own mapping */
 	int32_t image_fd;
 	uint32_t nvmas, nruns, nsigactions, nsigqueue;
 	uint32_t pid;
@@ -135,6 +135,9 @@ struct rst_args {
 	struct rst_creds creds;
 	uint32_t nseeks;
 	struct rst_seek *seeks;
+	/* the unmapper's pipes (region-unmap.c): the region goes to it, its
+	 * answer comes back (0, or the errno that stops it tracing) */
+	int32_t unmapper_go, unmapper_ack;
 };
 
 /* The blob's entry point is its first byte: void entry(struct rst_args *,

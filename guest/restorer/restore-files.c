@@ -127,7 +127,7 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 			break;
 		}
 		case SV_RIMG_FD_MEMFILE:
-			if (f->memfile + 1 >= (uint32_t)nown)
+			if (f->memfile >= h->nfiles)
 				rst_die("corrupt restore image: fd %d names file %u", f->fd,
 					f->memfile);
 			place_memfile(f, *own[1 + f->memfile], base);

@@ -255,6 +255,10 @@ int main(int argc, char **argv)
 	 * no_new_privs are per task, inherited by the threads clone3 makes. */
 	rst_process_restore(h);
 	rst_threads_park(h, threads);
+	/* now, while this program is small (its memory is copied), and after
+	 * the threads have their tids */
+	int unmapper_go, unmapper_ack;
+	rst_unmapper_start(h, threads, &unmapper_go, &unmapper_ack);
 
 	/* The vDSO: the same kernel maps the same one; a different size means
 	 * a different kernel, whose vDSO code the process cannot use. */
@@ -321,11 +325,13 @@ int main(int argc, char **argv)
 	}
 
 	/* The process's fds, at their numbers; ours above them. */
-	int **own_fds = calloc(h->nfiles + 1, sizeof(int *));
+	int **own_fds = calloc(h->nfiles + 3, sizeof(int *));
 	own_fds[0] = &image_fd;
 	for (uint32_t i = 0; i < h->nfiles; i++)
 		own_fds[i + 1] = &fds[i];
-	int close_from = rst_files_restore(h, fd_table, fd_data, own_fds, (int)h->nfiles + 1);
+	own_fds[h->nfiles + 1] = &unmapper_go;
+	own_fds[h->nfiles + 2] = &unmapper_ack;
+	int close_from = rst_files_restore(h, fd_table, fd_data, own_fds, (int)h->nfiles + 3);
 	free(own_fds);
 	rst_env_restore(h, groups);
 
@@ -356,6 +362,8 @@ int main(int argc, char **argv)
 	a->region_end = region + region_len;
 	a->image_fd = image_fd;
 	a->close_from = (uint32_t)close_from;
+	a->unmapper_go = unmapper_go;
+	a->unmapper_ack = unmapper_ack;
 	a->staging_start = staging;
 	a->staging_len = staging_len;
 	a->pid = h->pid;

@@ -48,7 +48,8 @@ void rst_fs_restore(const struct sv_rimg_header *h, const struct sv_rimg_fsent *
 /* restore-files.c. Makes the image's fds (SV_RIMG_FDS) at their numbers,
  * first moving the restorer's own (*own[i], updated) above them; returns
  * the lowest fd the blob is to close from. own[0] is the image, own[1 + i]
- * file i's fd (an SV_RIMG_FD_MEMFILE fd reopens that). */
+ * file i's fd (an SV_RIMG_FD_MEMFILE fd reopens that), any after those the
+ * restorer's others (the unmapper's pipes). */
 int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds,
 		      const uint8_t *data, int **own, int nown);
 /* cwd, umask, groups, resource limits. */
@@ -107,6 +108,13 @@ extern struct rst_posix_lock *rst_posix_locks;
 extern uint32_t rst_nposix_locks;
 void rst_locks_take(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds,
 		    const uint8_t *data);
+
+/* region-unmap.c: starts the process that takes the blob's region away
+ * once every thread is out of it (after rst_threads_park: it traces the
+ * leader and h's threads). *ret_go and *ret_ack are the restorer's ends
+ * of its two pipes, for rst_args. */
+void rst_unmapper_start(const struct sv_rimg_header *h, const struct sv_rimg_thread *threads,
+			int *ret_go, int *ret_ack);
 
 /* mkdir -p of the directories above path (restore-common.c). */
 void rst_mkdir_parents(const char *path);
@@ -207,6 +215,18 @@ __attribute__((noreturn)) void rst_arch_jump(uint64_t entry, uint64_t stack_top,
 /* The calling thread's thread pointer, as libc's __rseq_offset counts
  * from it (GCC has no __builtin_thread_pointer on powerpc). */
 void *rst_arch_thread_pointer(void);
+/* For the unmapper (region-unmap.c): a system call as ptrace sees it on
+ * the arch. The 8-byte slots of the instruction pointer, the call's number
+ * and its first two arguments among the registers PTRACE_GETREGSET
+ * NT_PRSTATUS gives, and the length of the instruction that issues it;
+ * after_call puts back what the registers do not carry once a thread has
+ * run a call the unmapper made it run (NULL: nothing; the arch's file says
+ * why), 0 or -errno. */
+struct rst_arch_syscall_regs {
+	unsigned ip, nr, arg0, arg1, insn_len;
+	int (*after_call)(int tid);
+};
+extern const struct rst_arch_syscall_regs rst_arch_syscall_regs;
 /* clone3(args, size) for a parked thread (struct rst_park): returns its
  * tid, or -errno. It runs no libc; once park->go is set it jumps to
  * park->entry on park->sp with the blob's arguments (NULL, park->thread). */

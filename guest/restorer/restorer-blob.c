@@ -21,9 +21,9 @@
  * (created by the restorer with its tid, parked until now) set its own
  * per-thread state and waits until all are in place; and finally every
  * thread loads its registers and FPU/SIMD state with rt_sigreturn over a
- * frame the restorer built for it. The region itself stays mapped (one small anonymous
- * mapping more than the original had): unmapping the code that runs the
- * final sigreturn would need a tracer, as CRIU uses.
+ * frame the restorer built for it. The region itself cannot unmap the code
+ * that runs those sigreturns: the unmapper (region-unmap.c), a tracer as
+ * CRIU's restoring process is, takes it away once every thread is out.
  *
  * Errors: a message on fd 2 (still the agent's pipe) and exit_group(125).
  */
@@ -426,6 +426,23 @@ static void wait_threads(struct rst_args *a, uint32_t state)
 		wait_until(&a->threads[i].ready, state);
 }
 
+/* Hands the region to the unmapper (region-unmap.c) and waits until it
+ * traces every thread: from here on it holds each on its way out of its
+ * rt_sigreturn and, once all are out, unmaps the region. */
+static void call_unmapper(const struct rst_args *a)
+{
+	uint64_t region[2] = { a->region_start, a->region_end - a->region_start };
+	int32_t err = -1;
+	if (sys(__NR_write, a->unmapper_go, region, sizeof(region)) != (long)sizeof(region) ||
+	    sys(__NR_read, a->unmapper_ack, &err, sizeof(err)) != (long)sizeof(err))
+		fail("handing the restorer's region to its unmapper", a->region_start,
+		     -32 /* EPIPE: it is gone */);
+	if (err)
+		fail("tracing the threads to unmap the restorer's region (ptrace: Yama's "
+		     "ptrace_scope must be below 3)",
+		     a->region_start, -err);
+}
+
 /* Unmaps the whole user address space but the kept ranges (any order,
  * empty ones ignored). */
 static void unmap_all_but(uint64_t keep[][2], int n)
@@ -482,8 +499,9 @@ __attribute__((noreturn, used, noipa)) void rst_restore(struct rst_args *a)
 	requeue_signals(a->sigqueue, a->nsigqueue, a->sigpending | a->sigpending_shared);
 	set_and_wake(&a->stage, RST_STAGE_MEMORY);
 	wait_threads(a, RST_THREAD_READY);
-	/* The image and the mapped files are no longer needed; the process's
-	 * own fds are all below them (restore-files.c). */
+	call_unmapper(a);
+	/* The image, the mapped files and the unmapper's pipes are no longer
+	 * needed; the process's own fds are all below them (restore-files.c). */
 	check(sys(__NR_close_range, a->close_from, ~0u, 0), "close_range", a->close_from);
 	/* POSIX locks only now: that close dropped any the process held on
 	 * the same files (restore-locks.c) */

@@ -18,8 +18,8 @@
 #define PAGE 4096
 
 /* Mappings inside [lo, hi), from /proc/self/maps. (Only its own: what
- * else a process has mapped is other workloads' business; a restored
- * process also still has its restorer's region, see the README.) The
+ * else a process has mapped is other workloads' business: maps.c checks
+ * all of them.) The
  * file is read in several read()s, so a checkpoint may find it half-read:
  * the restored process reads on from the same offset of its own maps,
  * which may repeat part of a line if lines before ours differ; lines are

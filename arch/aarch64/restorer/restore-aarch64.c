@@ -18,9 +18,12 @@
  * onto the svc and put orig_x0 back into x0 (aarch64-state.c), and
  * sigreturn clears syscallno, so the restored task issues the call again.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
 
 #include "guest/restorer/restore.h"
 
@@ -217,3 +220,27 @@ long rst_arch_park_thread(void *clone_args, size_t size, struct rst_park *park)
 			 : "x2", "x3", "x9", "x10", "memory");
 	return x0;
 }
+
+/* The number of the call in progress is not among the registers
+ * (pt_regs->syscallno): the unmapper's munmap's would stay, and a signal
+ * delivered on the way out could take x0 for its result and restart it.
+ * rt_sigreturn had left none (NO_SYSCALL, -1); NT_ARM_SYSTEM_CALL puts
+ * that back. */
+static int no_syscall(int tid)
+{
+	int32_t none = -1;
+	struct iovec iov = { &none, sizeof(none) };
+	return ptrace(PTRACE_SETREGSET, tid, 0x404 /* NT_ARM_SYSTEM_CALL */, &iov) < 0 ? -errno : 0;
+}
+
+/* The unmapper's call (region-unmap.c): struct user_pt_regs (uapi
+ * asm/ptrace.h) is x0-x30, sp, pc, pstate; the number goes in x8; svc is
+ * 4 bytes. */
+const struct rst_arch_syscall_regs rst_arch_syscall_regs = {
+	.ip = 32,
+	.nr = 8,
+	.arg0 = 0,
+	.arg1 = 1,
+	.insn_len = 4,
+	.after_call = no_syscall,
+};

@@ -219,3 +219,20 @@ long rst_arch_park_thread(void *clone_args, size_t size, struct rst_park *park)
 			   "memory");
 	return r3;
 }
+
+/* The unmapper's call (region-unmap.c): struct user_pt_regs (uapi
+ * asm/ptrace.h) is gpr[32], nip, ...; the number goes in r0, the arguments
+ * in r3, r4; sc is 4 bytes. Nothing more can be put back after it: trap
+ * goes back with the registers, but not its no-restart flag (the kernel
+ * keeps its own), so a signal pending for the thread as it goes on, with
+ * CR0.SO set and r3 holding one of the -ERESTART* codes, would make the
+ * kernel rewind it. No restored r3 holds one: a call caught being
+ * restarted is rewound at checkpoint (ppc64le-state.c). */
+const struct rst_arch_syscall_regs rst_arch_syscall_regs = {
+	.ip = 32,
+	.nr = 0,
+	.arg0 = 3,
+	.arg1 = 4,
+	.insn_len = 4,
+	.after_call = NULL,
+};

@@ -183,3 +183,20 @@ long rst_arch_park_thread(void *clone_args, size_t size, struct rst_park *park)
 			 : "a2", "a3", "t0", "t1", "memory");
 	return a0;
 }
+
+/* The unmapper's call (region-unmap.c): struct user_regs_struct (uapi
+ * asm/ptrace.h) is pc, then x1-x31 (slot i is xi); the number goes in a7
+ * (x17), the arguments in a0, a1 (x10, x11); ecall is 4 bytes. Nothing can
+ * be put back after it: no regset reaches pt_regs->cause, which the call
+ * leaves saying "a system call", so a signal pending for the thread as it
+ * goes on, with a0 holding one of the -ERESTART* codes (-512..-516), would
+ * make the kernel rewind it. No restored a0 holds one: a call caught
+ * being restarted is rewound at checkpoint (riscv64-state.c). */
+const struct rst_arch_syscall_regs rst_arch_syscall_regs = {
+	.ip = 0,
+	.nr = 17,
+	.arg0 = 10,
+	.arg1 = 11,
+	.insn_len = 4,
+	.after_call = NULL,
+};

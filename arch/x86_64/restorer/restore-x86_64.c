@@ -231,3 +231,17 @@ long rst_arch_park_thread(void *clone_args, size_t size, struct rst_park *park)
 			 : "rcx", "r11", "rdx", "r10", "memory");
 	return ret;
 }
+
+/* The unmapper's call (region-unmap.c): struct user_regs_struct (uapi
+ * asm/ptrace.h) has rax in slot 10, rsi 13, rdi 14, rip 16; syscall is two
+ * bytes (0f 05). Nothing to put back after it: orig_rax is among the
+ * registers, and back at -1 (as rt_sigreturn left it) it says no call is
+ * in progress, so the kernel restarts nothing. */
+const struct rst_arch_syscall_regs rst_arch_syscall_regs = {
+	.ip = 16,
+	.nr = 10,
+	.arg0 = 14,
+	.arg1 = 13,
+	.insn_len = 2,
+	.after_call = NULL,
+};
