@@ -8,6 +8,8 @@
  *   (task->atomic_flags, PFA_NO_NEW_PRIVS), the parent-death signal
  *   (task->pdeath_signal), child_subreaper (signal->is_child_subreaper);
  * - its oom_score_adj (signal->oom_score_adj);
+ * - membarrier registrations (mm->membarrier_state): refused, not carried;
+ * - its IPC namespace: checked in ipc-namespace.c;
  * - the host and domain names of its UTS namespace (nsproxy->uts_ns->name,
  *   a struct new_utsname);
  * - CLOCK_MONOTONIC and CLOCK_BOOTTIME as it sees them at the pause: the
@@ -55,6 +57,39 @@ static gboolean add_child_subreaper(const SvIntrospect *in, const SvTaskRef *ref
 	return TRUE;
 }
 
+/* mm->membarrier_state (include/linux/sched/mm.h): each registration
+ * (MEMBARRIER_CMD_REGISTER_*) sets a READY bit, which restore does not set
+ * again: the restored process's commands would then fail with EPERM
+ * (zdtm's membarrier). Absent without CONFIG_MEMBARRIER: nothing to check. */
+static gboolean membarrier_unregistered(const SvIntrospect *in, const SvTaskRef *ref, guint64 mm,
+					GError **error)
+{
+	static const struct {
+		guint64 bit;
+		const char *cmd;
+	} ready[] = {
+		{ 1u << 0, "MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED" },
+		{ 1u << 2, "MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED" },
+		{ 1u << 4, "MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE" },
+		{ 1u << 6, "MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ" },
+	};
+	guint64 off, state;
+	if (!sv_kernel_types_offset(in->types, "mm_struct", "membarrier_state", &off, NULL))
+		return TRUE;
+	if (!sv_introspect_read_uint(in, mm + off, 4, &state, error))
+		return FALSE;
+	for (guint i = 0; i < G_N_ELEMENTS(ready); i++) {
+		if (!(state & ready[i].bit))
+			continue;
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "guest pid %u has registered for membarrier (%s), which restore does "
+			    "not register again; snapvm cannot checkpoint it",
+			    ref->pid, ready[i].cmd);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static gboolean add_prctl_state(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
 				GError **error)
 {
@@ -80,7 +115,8 @@ static gboolean add_prctl_state(const SvIntrospect *in, const SvTaskRef *ref, GV
 	g_variant_dict_insert(d, SV_TASK_THP_DISABLE, "b", (flags & MMF_DISABLE_THP) != 0);
 	g_variant_dict_insert(d, SV_TASK_NO_NEW_PRIVS, "b", (atomic & PFA_NO_NEW_PRIVS) != 0);
 	g_variant_dict_insert(d, SV_TASK_PDEATH_SIGNAL, "u", (guint32)pdeath);
-	return add_child_subreaper(in, ref, d, error);
+	return add_child_subreaper(in, ref, d, error) &&
+	       membarrier_unregistered(in, ref, mm, error);
 }
 
 /* One field of a struct new_utsname, as a string: NUL-terminated within
@@ -189,5 +225,6 @@ gboolean sv_introspect_process_view(const SvIntrospect *in, const SvTaskRef *ref
 		return FALSE;
 	}
 	return add_prctl_state(in, ref, d, error) && add_uts_names(in, ref, nsproxy, d, error) &&
-	       add_clocks(in, nsproxy, d, error);
+	       add_clocks(in, nsproxy, d, error) &&
+	       sv_introspect_ipc_namespace(in, ref, nsproxy, error);
 }

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uncarried [steps] [interval_ms] [what]: holds one thing snapvm cannot
+ * restore exactly, so a checkpoint must refuse it, naming it, and leave
+ * the process running (test-restore.c); counts like counter meanwhile.
+ * Each is one zdtm found restored wrong, or failing at restore:
+ *   sem:        a SysV semaphore set with an undo entry (zdtm's sem), in
+ *               an IPC namespace of its own (needs root);
+ *   ipcns:      kernel.msgmax changed in an IPC namespace of its own
+ *               (zdtm's ipc_namespace; needs root);
+ *   membarrier: registered for MEMBARRIER_CMD_PRIVATE_EXPEDITED (zdtm's
+ *               membarrier);
+ *   tcpopt:     a TCP socket (fd 70) with TCP_NODELAY (sock_tcp_opts00);
+ *   opath:      an O_PATH fd (70) of /tmp (opath_file);
+ *   epollgone:  an epoll fd (71) watching a pipe it was given as fd 72,
+ *               since moved to fd 73 (zdtm's epoll);
+ *   unixpeer:   a stream socketpair's end (70) whose peer was closed
+ *               (socket_close_data).
+ */
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/sem.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "workload.h"
+
+#define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_ (1 << 4)
+
+static int fail(const char *what)
+{
+	printf("uncarried FAILED: %s\n", what);
+	exit(1);
+}
+
+static void move_to(int fd, int to)
+{
+	if (fd < 0 || dup2(fd, to) != to || close(fd) < 0)
+		fail("setting up an fd");
+}
+
+static void write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, s, strlen(s)) != (ssize_t)strlen(s) || close(fd) < 0)
+		fail(path);
+}
+
+static void setup(const char *what)
+{
+	int p[2];
+	if (!strcmp(what, "sem")) {
+		struct sembuf up = { .sem_num = 0, .sem_op = 1, .sem_flg = SEM_UNDO };
+		int id;
+		if (unshare(CLONE_NEWIPC) < 0 || (id = semget(IPC_PRIVATE, 1, 0600)) < 0 ||
+		    semop(id, &up, 1) < 0)
+			fail("a semaphore set");
+	} else if (!strcmp(what, "ipcns")) {
+		if (unshare(CLONE_NEWIPC) < 0)
+			fail("unshare");
+		write_file("/proc/sys/kernel/msgmax", "12345");
+	} else if (!strcmp(what, "membarrier")) {
+		if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_, 0, 0) < 0)
+			fail("membarrier");
+	} else if (!strcmp(what, "tcpopt")) {
+		int one = 1;
+		move_to(socket(AF_INET, SOCK_STREAM, 0), 70);
+		if (setsockopt(70, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+			fail("TCP_NODELAY");
+	} else if (!strcmp(what, "opath")) {
+		move_to(open("/tmp", O_PATH), 70);
+	} else if (!strcmp(what, "epollgone")) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		if (pipe(p) < 0)
+			fail("pipe");
+		move_to(epoll_create1(0), 71);
+		move_to(p[0], 72);
+		if (epoll_ctl(71, EPOLL_CTL_ADD, 72, &ev) < 0)
+			fail("epoll_ctl");
+		move_to(72, 73);
+	} else if (!strcmp(what, "unixpeer")) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, p) < 0 || close(p[1]) < 0)
+			fail("socketpair");
+		move_to(p[0], 70);
+	} else {
+		fprintf(stderr, "uncarried: what: sem, ipcns, membarrier, tcpopt, opath, "
+				"epollgone or unixpeer\n");
+		exit(2);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct workload_args a = workload_parse(argc > 3 ? 3 : argc, argv, 20, 20);
+	setup(argc > 3 ? argv[3] : "");
+	uint32_t sum = 0;
+	for (long i = 0; i < a.steps; i++) {
+		sum = workload_hash(sum, &i, sizeof(i));
+		printf("uncarried step %ld checksum %08x\n", i, sum);
+		workload_sleep_ms(a.interval_ms);
+	}
+	printf("uncarried done %ld steps checksum %08x\n", a.steps, sum);
+	return 0;
+}
