@@ -392,7 +392,11 @@ struct sv_rimg_file {
 	 * (else it stays the restorer's, root) */
 	uint32_t owner;
 	uint32_t uid, gid;
-	uint32_t pad2;
+	/* ghost, tmpfile and memfd files: 1 when the times below are its
+	 * access and modification times, put back once it is filled */
+	uint32_t times;
+	int64_t atime_sec, mtime_sec;
+	uint32_t atime_nsec, mtime_nsec;
 };
 
 struct sv_rimg_run {

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "c0adb3fd9e6d98f0178b5ac8ef72f3462cc5fd9418bb137f337e171781d3d53a"
-#define IMAGE_HOST_PAGES_SHA256 "287970563a9ed02476d1c27c16237a33d2412f58339d8b3abc08ba991b259db0"
+#define IMAGE_SHA256 "01d43eb5fb02b0e46e039954a6f90e9f361c46b63bb459bf50f057a179766f90"
+#define IMAGE_HOST_PAGES_SHA256 "a932abce0b271b4a510c45fe0f2b100fa485454428dd28766f49f9e281aef603"
 
 static char *tmp_dir;
 
