@@ -56,6 +56,16 @@ static void write_offset(int fd, const char *name, int64_t off)
 			strerror(errno));
 }
 
+/* the offsets of the time namespace this task entered (0, 0: none) */
+static int64_t ns_offset_mono, ns_offset_boot;
+
+int64_t rst_timens_offset(clockid_t clock)
+{
+	return clock == CLOCK_MONOTONIC	 ? ns_offset_mono
+	       : clock == CLOCK_BOOTTIME ? ns_offset_boot
+					 : 0;
+}
+
 static void enter_time_namespace(const struct sv_rimg_header *h)
 {
 	int64_t mono = (int64_t)h->clock_monotonic - now_ns(CLOCK_MONOTONIC);
@@ -74,6 +84,8 @@ static void enter_time_namespace(const struct sv_rimg_header *h)
 	if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0)
 		rst_die("cannot enter the process's time namespace: %s", strerror(errno));
 	close(fd);
+	ns_offset_mono = mono;
+	ns_offset_boot = boot;
 }
 
 static void set_uts_names(const struct sv_rimg_header *h)

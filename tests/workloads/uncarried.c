@@ -11,6 +11,10 @@
  *   membarrier: registered for MEMBARRIER_CMD_PRIVATE_EXPEDITED (zdtm's
  *               membarrier);
  *   tcpopt:     a TCP socket (fd 70) with TCP_NODELAY (sock_tcp_opts00);
+ *   overrun:    POSIX timer 0 on CLOCK_REALTIME, every 100 ms, armed 350
+ *               ms in the past: taking its signal counts an overrun of 3
+ *               (timer_getoverrun), which restore makes again only for
+ *               the monotonic clocks;
  *   opath:      an O_PATH fd (70) of /tmp (opath_file);
  *   epollgone:  an epoll fd (71) watching a pipe it was given as fd 72,
  *               since moved to fd 73 (zdtm's epoll);
@@ -21,11 +25,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/sem.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "workload.h"
@@ -51,6 +57,26 @@ static void write_file(const char *path, const char *s)
 		fail(path);
 }
 
+static void overrun_setup(void)
+{
+	sigset_t m;
+	sigemptyset(&m);
+	sigaddset(&m, SIGRTMIN);
+	struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN };
+	int id = -1;
+	struct timespec now, wait = { 5, 0 };
+	if (sigprocmask(SIG_BLOCK, &m, NULL) < 0 ||
+	    syscall(SYS_timer_create, CLOCK_REALTIME, &ev, &id) < 0 ||
+	    clock_gettime(CLOCK_REALTIME, &now) < 0)
+		fail("timer_create");
+	long ns = now.tv_nsec - 350000000L;
+	struct itimerspec late = { { 0, 100000000 },
+				   { now.tv_sec - (ns < 0), ns < 0 ? ns + 1000000000L : ns } };
+	if (syscall(SYS_timer_settime, id, TIMER_ABSTIME, &late, NULL) < 0 ||
+	    sigtimedwait(&m, NULL, &wait) != SIGRTMIN || syscall(SYS_timer_getoverrun, id) != 3)
+		fail("an overrun of 3");
+}
+
 static void setup(const char *what)
 {
 	int p[2];
@@ -72,6 +98,8 @@ static void setup(const char *what)
 		move_to(socket(AF_INET, SOCK_STREAM, 0), 70);
 		if (setsockopt(70, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 			fail("TCP_NODELAY");
+	} else if (!strcmp(what, "overrun")) {
+		overrun_setup();
 	} else if (!strcmp(what, "opath")) {
 		move_to(open("/tmp", O_PATH), 70);
 	} else if (!strcmp(what, "epollgone")) {
@@ -88,7 +116,7 @@ static void setup(const char *what)
 			fail("socketpair");
 		move_to(p[0], 70);
 	} else {
-		fprintf(stderr, "uncarried: what: sem, ipcns, membarrier, tcpopt, opath, "
+		fprintf(stderr, "uncarried: what: sem, ipcns, membarrier, tcpopt, overrun, opath, "
 				"epollgone or unixpeer\n");
 		exit(2);
 	}
