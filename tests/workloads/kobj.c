@@ -61,8 +61,8 @@
  *            SIGRTMIN blocked; 2 on CLOCK_REALTIME with SIGEV_NONE, never
  *            armed; 3 on CLOCK_BOOTTIME every 20 ms with SIGRTMIN+1 and a
  *            value, which each step waits for and checks (its timer id,
- *            its value); 4 on CLOCK_MONOTONIC every 100 ms with
- *            SIGRTMIN+2 (never taken again), whose overrun count is 3.
+ *            its value); 4 on CLOCK_MONOTONIC every 2 s with SIGRTMIN+2
+ *            (never taken again), whose overrun count is 3.
  *   thtimer: a POSIX timer (SIGEV_THREAD_ID, as glibc's SIGEV_THREAD
  *            makes them) signalling a second thread every 10 ms, which
  *            takes the signal with sigwaitinfo; each step waits for it to
@@ -750,15 +750,17 @@ static void ptimers_setup(void)
 	    syscall(SYS_timer_settime, a, 0, &hour, NULL) < 0 ||
 	    syscall(SYS_timer_settime, c, 0, &tick, NULL) < 0)
 		fail("timer setup");
-	/* 4: every 100 ms, armed 350 ms in the past: taking its signal
-	 * re-arms it 50 ms ahead, counting an overrun of exactly 3, which
-	 * stays (its signal is never taken again) */
+	/* 4: every 2 s, armed 7 s in the past: taking its signal re-arms it
+	 * 1 s ahead, counting an overrun of exactly 3, which stays (its
+	 * signal is never taken again). Its count reaches 8 s back, further
+	 * than a restore guest has been up: the restorer waits for its clock
+	 * (restore-timers.c) */
 	int d = ptimer(CLOCK_MONOTONIC, SIGEV_SIGNAL, SIGRTMIN + 2, 0x9abc);
 	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	long ns = now.tv_nsec - 350000000L;
-	struct itimerspec late = { { 0, 100000000 },
-				   { now.tv_sec - (ns < 0), ns < 0 ? ns + 1000000000L : ns } };
+	do /* a guest's clock starts at its boot */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	while (now.tv_sec < 8 && !sleep(1));
+	struct itimerspec late = { { 2, 0 }, { now.tv_sec - 7, now.tv_nsec } };
 	sigset_t four;
 	sigemptyset(&four);
 	sigaddset(&four, SIGRTMIN + 2);
