@@ -57,8 +57,15 @@ static int try_overrun(const struct sv_rimg_posix_timer *t, int id, uint64_t shi
 	uint64_t back = (t->overrun + 1) * t->interval;
 	if (t->overrun > 0x7fffffffu || t->overrun + 1 > SV_RIMG_MAX_OVERRUN_REACH_NS / t->interval)
 		rst_die("corrupt restore image: POSIX timer %d's overrun count", t->id);
+	/* A timer that has overrun has fired: its expiries are on a grid of
+	 * its interval, and the next is at most one away. The time left the
+	 * checkpoint read may be more, measured from the guest's clock at its
+	 * last timekeeping update, which an idle tickless guest leaves behind
+	 * (aarch64 came back one short ten times running): the same phase
+	 * within one interval. */
+	uint64_t left = (t->left - 1) % t->interval + 1;
 	/* the kernel's own clock must have reached next - back: else wait */
-	int64_t next = (int64_t)(ns_of(now) + t->left + shift);
+	int64_t next = (int64_t)(ns_of(now) + left + shift);
 	int64_t own = next - (int64_t)back - rst_timens_offset(t->clock);
 	if (own < 0) {
 		struct timespec wait = { .tv_sec = (time_t)(-own / 1000000000),
@@ -67,7 +74,7 @@ static int try_overrun(const struct sv_rimg_posix_timer *t, int id, uint64_t shi
 			;
 		if (clock_gettime(t->clock, &now) < 0)
 			rst_die("POSIX timer %d: clock_gettime: %s", t->id, strerror(errno));
-		next = (int64_t)(ns_of(now) + t->left + shift);
+		next = (int64_t)(ns_of(now) + left + shift);
 	}
 	struct itimerspec its = { .it_interval = ts(t->interval),
 				  .it_value = ts((uint64_t)next - back) };
