@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,14 +131,26 @@ static void set_oom_score_adj(int adj)
 	close(fd);
 }
 
+/* The process's membarrier registrations, made again with the commands
+ * that made them (bit by bit): they belong to the mm, which is this one. */
+static void register_membarrier(uint32_t cmds)
+{
+	for (int bit = 0; bit < 32; bit++)
+		if ((cmds & (1u << bit)) && syscall(SYS_membarrier, 1u << bit, 0, 0) < 0)
+			rst_die("cannot register for membarrier again (command %u): %s", 1u << bit,
+				strerror(errno));
+}
+
 void rst_process_restore(const struct sv_rimg_header *h)
 {
 	if (h->flags & SV_RIMG_CLOCKS)
 		enter_time_namespace(h);
 	if (h->flags & SV_RIMG_UTS)
 		set_uts_names(h);
-	if (h->flags & SV_RIMG_PRCTL)
+	if (h->flags & SV_RIMG_PRCTL) {
 		set_prctl_state(h);
+		register_membarrier(h->membarrier_cmds);
+	}
 	if (h->flags & SV_RIMG_OOM_SCORE_ADJ)
 		set_oom_score_adj(h->oom_score_adj);
 }

@@ -8,7 +8,7 @@
  *   (task->atomic_flags, PFA_NO_NEW_PRIVS), the parent-death signal
  *   (task->pdeath_signal), child_subreaper (signal->is_child_subreaper);
  * - its oom_score_adj (signal->oom_score_adj);
- * - membarrier registrations (mm->membarrier_state): refused, not carried;
+ * - its membarrier registrations (mm->membarrier_state);
  * - its IPC namespace: checked in ipc-namespace.c;
  * - the host and domain names of its UTS namespace (nsproxy->uts_ns->name,
  *   a struct new_utsname);
@@ -58,35 +58,30 @@ static gboolean add_child_subreaper(const SvIntrospect *in, const SvTaskRef *ref
 }
 
 /* mm->membarrier_state (include/linux/sched/mm.h): each registration
- * (MEMBARRIER_CMD_REGISTER_*) sets a READY bit, which restore does not set
- * again: the restored process's commands would then fail with EPERM
- * (zdtm's membarrier). Absent without CONFIG_MEMBARRIER: nothing to check. */
-static gboolean membarrier_unregistered(const SvIntrospect *in, const SvTaskRef *ref, guint64 mm,
-					GError **error)
+ * (MEMBARRIER_CMD_REGISTER_*) sets a READY bit; restore issues the same
+ * commands again (zdtm's membarrier got EPERM after a restore that did
+ * not). Absent without CONFIG_MEMBARRIER: none. */
+static gboolean add_membarrier(const SvIntrospect *in, guint64 mm, GVariantDict *d, GError **error)
 {
 	static const struct {
-		guint64 bit;
-		const char *cmd;
-	} ready[] = {
-		{ 1u << 0, "MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED" },
-		{ 1u << 2, "MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED" },
-		{ 1u << 4, "MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE" },
-		{ 1u << 6, "MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ" },
+		guint64 ready;
+		guint32 cmd;
+	} reg[] = {
+		{ 1u << 0, 1u << 4 }, /* PRIVATE_EXPEDITED */
+		{ 1u << 2, 1u << 2 }, /* GLOBAL_EXPEDITED */
+		{ 1u << 4, 1u << 6 }, /* PRIVATE_EXPEDITED_SYNC_CORE */
+		{ 1u << 6, 1u << 8 }, /* PRIVATE_EXPEDITED_RSEQ */
 	};
 	guint64 off, state;
 	if (!sv_kernel_types_offset(in->types, "mm_struct", "membarrier_state", &off, NULL))
 		return TRUE;
 	if (!sv_introspect_read_uint(in, mm + off, 4, &state, error))
 		return FALSE;
-	for (guint i = 0; i < G_N_ELEMENTS(ready); i++) {
-		if (!(state & ready[i].bit))
-			continue;
-		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "guest pid %u has registered for membarrier (%s), which restore does "
-			    "not register again; snapvm cannot checkpoint it",
-			    ref->pid, ready[i].cmd);
-		return FALSE;
-	}
+	guint32 cmds = 0;
+	for (guint i = 0; i < G_N_ELEMENTS(reg); i++)
+		if (state & reg[i].ready)
+			cmds |= reg[i].cmd;
+	g_variant_dict_insert(d, SV_TASK_MEMBARRIER, "u", cmds);
 	return TRUE;
 }
 
@@ -115,8 +110,7 @@ static gboolean add_prctl_state(const SvIntrospect *in, const SvTaskRef *ref, GV
 	g_variant_dict_insert(d, SV_TASK_THP_DISABLE, "b", (flags & MMF_DISABLE_THP) != 0);
 	g_variant_dict_insert(d, SV_TASK_NO_NEW_PRIVS, "b", (atomic & PFA_NO_NEW_PRIVS) != 0);
 	g_variant_dict_insert(d, SV_TASK_PDEATH_SIGNAL, "u", (guint32)pdeath);
-	return add_child_subreaper(in, ref, d, error) &&
-	       membarrier_unregistered(in, ref, mm, error);
+	return add_child_subreaper(in, ref, d, error) && add_membarrier(in, mm, d, error);
 }
 
 /* One field of a struct new_utsname, as a string: NUL-terminated within

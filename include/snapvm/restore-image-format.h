@@ -286,6 +286,10 @@ struct sv_rimg_header {
 	/* SV_RIMG_PRCTL: PR_SET_CHILD_SUBREAPER */
 	uint32_t child_subreaper;
 	int32_t oom_score_adj; /* SV_RIMG_OOM_SCORE_ADJ: -1000..1000 */
+	/* MEMBARRIER_CMD_REGISTER_* commands the restorer issues again (their
+	 * OR; 0: none) */
+	uint32_t membarrier_cmds;
+	uint32_t pad_membarrier;
 };
 
 /* How far back the restorer arms a timer to make its overrun count again:

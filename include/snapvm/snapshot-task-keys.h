@@ -118,6 +118,9 @@
 /* i: /proc/PID/oom_score_adj (signal->oom_score_adj); missing: left as
  * the restore guest's */
 #define SV_TASK_OOM_SCORE_ADJ "oom_score_adj"
+/* u: the membarrier registrations of its mm, as the MEMBARRIER_CMD_REGISTER_*
+ * commands that made them, OR'd (process-view.c); missing: none */
+#define SV_TASK_MEMBARRIER "membarrier"
 
 /* ---- open fds (checkpoint.c, entries from files.c) ---- */
 /* one a{sv} per fd, in fd order, with the SV_TASK_FD_* keys; missing:

@@ -461,8 +461,6 @@ static void test_kill_refuses_uncarried(void)
 	} cases[] = {
 		{ "sem", "its IPC namespace holds 1 SysV semaphore set" },
 		{ "ipcns", "its IPC namespace has kernel.msgmax set to 12345, not 8192" },
-		{ "membarrier", "registered for membarrier "
-				"(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)" },
 		{ "tcpopt", "fd 70 is a TCP socket with TCP_NODELAY set" },
 		{ "overrun", "POSIX timer 0 has an overrun count (timer_getoverrun) of 3, which "
 			     "restore cannot make again: it counts CLOCK_REALTIME" },

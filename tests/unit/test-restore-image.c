@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "01d43eb5fb02b0e46e039954a6f90e9f361c46b63bb459bf50f057a179766f90"
-#define IMAGE_HOST_PAGES_SHA256 "a932abce0b271b4a510c45fe0f2b100fa485454428dd28766f49f9e281aef603"
+#define IMAGE_SHA256 "3cb2d6868f6564ffb3e646fb5d3a93b295db2569333e4f9a40bf7f9636af01af"
+#define IMAGE_HOST_PAGES_SHA256 "03d6e73d6ee686d56e11a99e8208219818ed39ebffc6684bac8413a0d18f37c3"
 
 static char *tmp_dir;
 

@@ -8,8 +8,6 @@
  *               an IPC namespace of its own (needs root);
  *   ipcns:      kernel.msgmax changed in an IPC namespace of its own
  *               (zdtm's ipc_namespace; needs root);
- *   membarrier: registered for MEMBARRIER_CMD_PRIVATE_EXPEDITED (zdtm's
- *               membarrier);
  *   tcpopt:     a TCP socket (fd 70) with TCP_NODELAY (sock_tcp_opts00);
  *   overrun:    POSIX timer 0 on CLOCK_REALTIME, every 100 ms, armed 350
  *               ms in the past: taking its signal counts an overrun of 3
@@ -35,8 +33,6 @@
 #include <unistd.h>
 
 #include "workload.h"
-
-#define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_ (1 << 4)
 
 static int fail(const char *what)
 {
@@ -90,9 +86,6 @@ static void setup(const char *what)
 		if (unshare(CLONE_NEWIPC) < 0)
 			fail("unshare");
 		write_file("/proc/sys/kernel/msgmax", "12345");
-	} else if (!strcmp(what, "membarrier")) {
-		if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_, 0, 0) < 0)
-			fail("membarrier");
 	} else if (!strcmp(what, "tcpopt")) {
 		int one = 1;
 		move_to(socket(AF_INET, SOCK_STREAM, 0), 70);
@@ -116,7 +109,7 @@ static void setup(const char *what)
 			fail("socketpair");
 		move_to(p[0], 70);
 	} else {
-		fprintf(stderr, "uncarried: what: sem, ipcns, membarrier, tcpopt, overrun, opath, "
+		fprintf(stderr, "uncarried: what: sem, ipcns, tcpopt, overrun, opath, "
 				"epollgone or unixpeer\n");
 		exit(2);
 	}
