@@ -464,6 +464,7 @@ static void test_kill_refuses_uncarried(void)
 		{ "tcpopt", "fd 70 is a TCP socket with TCP_NODELAY set" },
 		{ "overrun", "POSIX timer 0 has an overrun count (timer_getoverrun) of 3, which "
 			     "restore cannot make again: it counts CLOCK_REALTIME" },
+		{ "sigevthread", "signals 32, glibc's SIGEV_THREAD helper thread" },
 		{ "opath", "fd 70 is an O_PATH descriptor of /tmp" },
 		{ "epollgone", "fd 71 is an epoll fd watching a file it was given as fd 72, "
 			       "which the process has closed since" },

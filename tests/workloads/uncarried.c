@@ -13,6 +13,9 @@
  *               ms in the past: taking its signal counts an overrun of 3
  *               (timer_getoverrun), which restore makes again only for
  *               the monotonic clocks;
+ *   sigevthread: a glibc SIGEV_THREAD timer every 10 ms, whose helper
+ *               thread takes signal 32 (zdtm's pthread_timers, killed by
+ *               that signal after a restore);
  *   opath:      an O_PATH fd (70) of /tmp (opath_file);
  *   epollgone:  an epoll fd (71) watching a pipe it was given as fd 72,
  *               since moved to fd 73 (zdtm's epoll);
@@ -73,6 +76,20 @@ static void overrun_setup(void)
 		fail("an overrun of 3");
 }
 
+static void on_timer(union sigval v)
+{
+	(void)v;
+}
+
+static void sigev_thread_setup(void)
+{
+	struct sigevent ev = { .sigev_notify = SIGEV_THREAD, .sigev_notify_function = on_timer };
+	struct itimerspec every = { { 0, 10000000 }, { 0, 10000000 } };
+	timer_t id;
+	if (timer_create(CLOCK_MONOTONIC, &ev, &id) < 0 || timer_settime(id, 0, &every, NULL) < 0)
+		fail("a SIGEV_THREAD timer");
+}
+
 static void setup(const char *what)
 {
 	int p[2];
@@ -93,6 +110,8 @@ static void setup(const char *what)
 			fail("TCP_NODELAY");
 	} else if (!strcmp(what, "overrun")) {
 		overrun_setup();
+	} else if (!strcmp(what, "sigevthread")) {
+		sigev_thread_setup();
 	} else if (!strcmp(what, "opath")) {
 		move_to(open("/tmp", O_PATH), 70);
 	} else if (!strcmp(what, "epollgone")) {
@@ -109,7 +128,7 @@ static void setup(const char *what)
 			fail("socketpair");
 		move_to(p[0], 70);
 	} else {
-		fprintf(stderr, "uncarried: what: sem, ipcns, tcpopt, overrun, opath, "
+		fprintf(stderr, "uncarried: what: sem, ipcns, tcpopt, overrun, sigevthread, opath, "
 				"epollgone or unixpeer\n");
 		exit(2);
 	}
