@@ -141,6 +141,15 @@ int rst_memfile_create(const struct sv_rimg_header *h, const struct sv_rimg_file
 			strerror(errno));
 	if (fchmod(fd, mode) < 0)
 		rst_die("cannot give %s its mode %o: %s", path, mode, strerror(errno));
+	/* after its contents: writing them set the times to now (zdtm's
+	 * file_attr reads an unlinked file's mtime back) */
+	const struct timespec times[2] = {
+		{ .tv_sec = (time_t)f->atime_sec, .tv_nsec = (long)f->atime_nsec },
+		{ .tv_sec = (time_t)f->mtime_sec, .tv_nsec = (long)f->mtime_nsec },
+	};
+	if (f->times && futimens(fd, times) < 0)
+		rst_die("cannot give %s its access and modification times: %s", path,
+			strerror(errno));
 	if (f->memfile == SV_RIMG_MEMFILE_MEMFD && f->seals && f->seals != F_SEAL_SEAL &&
 	    fcntl(fd, F_ADD_SEALS, (int)f->seals) < 0)
 		rst_die("cannot seal memfd %s with 0x%x: %s", path, f->seals, strerror(errno));

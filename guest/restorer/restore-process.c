@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,6 +57,16 @@ static void write_offset(int fd, const char *name, int64_t off)
 			strerror(errno));
 }
 
+/* the offsets of the time namespace this task entered (0, 0: none) */
+static int64_t ns_offset_mono, ns_offset_boot;
+
+int64_t rst_timens_offset(clockid_t clock)
+{
+	return clock == CLOCK_MONOTONIC	 ? ns_offset_mono
+	       : clock == CLOCK_BOOTTIME ? ns_offset_boot
+					 : 0;
+}
+
 static void enter_time_namespace(const struct sv_rimg_header *h)
 {
 	int64_t mono = (int64_t)h->clock_monotonic - now_ns(CLOCK_MONOTONIC);
@@ -74,6 +85,8 @@ static void enter_time_namespace(const struct sv_rimg_header *h)
 	if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0)
 		rst_die("cannot enter the process's time namespace: %s", strerror(errno));
 	close(fd);
+	ns_offset_mono = mono;
+	ns_offset_boot = boot;
 }
 
 static void set_uts_names(const struct sv_rimg_header *h)
@@ -118,14 +131,26 @@ static void set_oom_score_adj(int adj)
 	close(fd);
 }
 
+/* The process's membarrier registrations, made again with the commands
+ * that made them (bit by bit): they belong to the mm, which is this one. */
+static void register_membarrier(uint32_t cmds)
+{
+	for (int bit = 0; bit < 32; bit++)
+		if ((cmds & (1u << bit)) && syscall(SYS_membarrier, 1u << bit, 0, 0) < 0)
+			rst_die("cannot register for membarrier again (command %u): %s", 1u << bit,
+				strerror(errno));
+}
+
 void rst_process_restore(const struct sv_rimg_header *h)
 {
 	if (h->flags & SV_RIMG_CLOCKS)
 		enter_time_namespace(h);
 	if (h->flags & SV_RIMG_UTS)
 		set_uts_names(h);
-	if (h->flags & SV_RIMG_PRCTL)
+	if (h->flags & SV_RIMG_PRCTL) {
 		set_prctl_state(h);
+		register_membarrier(h->membarrier_cmds);
+	}
 	if (h->flags & SV_RIMG_OOM_SCORE_ADJ)
 		set_oom_score_adj(h->oom_score_adj);
 }

@@ -8,10 +8,22 @@
  * the interval timers (a timer that fires before the process runs leaves
  * its signal pending for it).
  *
- * The overrun count (timer_getoverrun) has no setter, and making the
- * kernel count it again (arming the timer that many periods in the past)
- * came back wrong in CI on 2026-12-07 for reasons not found yet: it is not
- * made again (a restored timer reports 0 until it overruns anew).
+ * The overrun count (timer_getoverrun) has no setter: the kernel counts
+ * it when it re-arms a periodic timer whose signal was taken late - the
+ * periods missed since it fired. So a timer with a count of N is first
+ * armed with its interval I at the absolute time E - (N + 1) * I, E being
+ * its next expiry: in the past, it fires at once; taking its signal here
+ * (sigtimedwait: it is the process's or this thread's, and every signal is
+ * blocked) re-arms it, counting N + 1 periods forward (an overrun of N) to
+ * exactly E. Before any other timer is armed that could queue the same
+ * signal, and before the process's pending signals are queued.
+ *
+ * The kernel turns an absolute time in a time namespace into its own by
+ * subtracting the namespace's offset, and a time before its own boot
+ * becomes 0 (do_timens_ktime_to_host): a count reaching back before the
+ * restore guest booted came back short (by 2 of 3 in CI on 2026-12-07).
+ * So the restorer first waits until the guest's own clock has got that
+ * far: checkpoint keeps the reach under SV_RIMG_MAX_OVERRUN_REACH_NS.
  */
 #include <errno.h>
 #include <signal.h>
@@ -26,6 +38,78 @@ static struct timespec ts(uint64_t ns)
 {
 	return (struct timespec){ .tv_sec = (time_t)(ns / 1000000000u),
 				  .tv_nsec = (long)(ns % 1000000000u) };
+}
+
+static uint64_t ns_of(struct timespec t)
+{
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* t (made as id) armed for its next expiry (shift ns later) with
+ * timer_getoverrun giving t->overrun, as the comment at the top says;
+ * returns the count the kernel made, more than t->overrun if the expiry
+ * passed before the signal was taken. */
+static int try_overrun(const struct sv_rimg_posix_timer *t, int id, uint64_t shift)
+{
+	struct timespec now;
+	if (clock_gettime(t->clock, &now) < 0)
+		rst_die("POSIX timer %d: clock_gettime(%d): %s", t->id, t->clock, strerror(errno));
+	uint64_t back = (t->overrun + 1) * t->interval;
+	if (t->overrun > 0x7fffffffu || t->overrun + 1 > SV_RIMG_MAX_OVERRUN_REACH_NS / t->interval)
+		rst_die("corrupt restore image: POSIX timer %d's overrun count", t->id);
+	/* A timer that has overrun has fired: its expiries are on a grid of
+	 * its interval, and the next is at most one away. The time left the
+	 * checkpoint read may be more, measured from the guest's clock at its
+	 * last timekeeping update, which an idle tickless guest leaves behind
+	 * (aarch64 came back one short ten times running): the same phase
+	 * within one interval. */
+	uint64_t left = (t->left - 1) % t->interval + 1;
+	/* the kernel's own clock must have reached next - back: else wait */
+	int64_t next = (int64_t)(ns_of(now) + left + shift);
+	int64_t own = next - (int64_t)back - rst_timens_offset(t->clock);
+	if (own < 0) {
+		struct timespec wait = { .tv_sec = (time_t)(-own / 1000000000),
+					 .tv_nsec = (long)(-own % 1000000000) };
+		while (nanosleep(&wait, &wait) < 0 && errno == EINTR)
+			;
+		if (clock_gettime(t->clock, &now) < 0)
+			rst_die("POSIX timer %d: clock_gettime: %s", t->id, strerror(errno));
+		next = (int64_t)(ns_of(now) + left + shift);
+	}
+	struct itimerspec its = { .it_interval = ts(t->interval),
+				  .it_value = ts((uint64_t)next - back) };
+	if (syscall(SYS_timer_settime, id, TIMER_ABSTIME, &its, NULL) < 0)
+		rst_die("POSIX timer %d: timer_settime: %s", t->id, strerror(errno));
+	sigset_t one;
+	sigemptyset(&one);
+	sigaddset(&one, t->signo);
+	siginfo_t si;
+	struct timespec wait = { 5, 0 };
+	if (sigtimedwait(&one, &si, &wait) != t->signo || si.si_code != SI_TIMER ||
+	    si.si_timerid != id)
+		rst_die("POSIX timer %d: its signal %d did not come as it was armed in the past "
+			"(to count its overruns again)",
+			t->id, t->signo);
+	return (int)syscall(SYS_timer_getoverrun, id);
+}
+
+static void arm_with_overrun(const struct sv_rimg_posix_timer *t, int id)
+{
+	/* A timer due within the moment this takes (the kernel may run an
+	 * expired timer a few ms late under load: in CI one due in under a
+	 * ms counted one more ten times running) counts one more per period
+	 * missed: then its expiry is moved that many whole periods on, which
+	 * keeps its phase, as if the restore had taken that much longer. */
+	int got = -1;
+	uint64_t shift = 0;
+	for (int tries = 0; tries < 10 && got != (int)t->overrun; tries++) {
+		got = try_overrun(t, id, shift);
+		if (got > (int)t->overrun)
+			shift += (uint64_t)(got - (int)t->overrun) * t->interval;
+	}
+	if (got != (int)t->overrun)
+		rst_die("POSIX timer %d: its overrun count came back as %d, not %llu", t->id, got,
+			(unsigned long long)t->overrun);
 }
 
 void rst_posix_timers_arm(const struct sv_rimg_header *h, const uint8_t *data)
@@ -56,12 +140,14 @@ void rst_posix_timers_arm(const struct sv_rimg_header *h, const uint8_t *data)
 				rst_die("POSIX timer %d: timer_create gave id %d", t.id, id);
 			fillers[nfill++] = id;
 		}
+		if (t.overrun)
+			arm_with_overrun(&t, id);
 	}
 	for (uint32_t i = 0; i < h->ntimers; i++) {
 		struct sv_rimg_posix_timer t;
 		memcpy(&t, data + h->timers_off + i * sizeof(t), sizeof(t));
 		struct itimerspec its = { .it_interval = ts(t.interval), .it_value = ts(t.left) };
-		if (t.left && syscall(SYS_timer_settime, t.id, 0, &its, NULL) < 0)
+		if (!t.overrun && t.left && syscall(SYS_timer_settime, t.id, 0, &its, NULL) < 0)
 			rst_die("POSIX timer %d: timer_settime: %s", t.id, strerror(errno));
 	}
 	for (int i = 0; i < nfill; i++)

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "restore-args.h"
 #include "snapvm/restore-image-format.h"
@@ -62,6 +63,9 @@ void rst_stage_pages(uint64_t at, uint64_t len);
 /* restore-process.c: the process's clocks (a time namespace), UTS names
  * and prctl state, each when the image has it. */
 void rst_process_restore(const struct sv_rimg_header *h);
+/* The offset of the time namespace the restorer entered for clock (ns;
+ * 0 for other clocks, or before or without one). */
+int64_t rst_timens_offset(clockid_t clock);
 /* The interval timers: the last thing before the blob, with every signal
  * blocked (an early SIGALRM waits for the process's own mask). */
 void rst_itimers_arm(const struct sv_rimg_header *h, const uint8_t *data);

@@ -26,6 +26,7 @@ typedef struct {
 	gint32 shmid;	       /* SysV: the segment's id and key */
 	guint32 key;
 	char *sha256;
+	SvInodeTimes times; /* ghost, tmpfile, memfd: put back at restore */
 } MemFile;
 
 struct SvMemFiles {
@@ -131,6 +132,9 @@ static MemFile *note(SvMemFiles *mf, const SvIntrospect *in, guint64 file, const
 		f->shmid = seg.id;
 		f->key = seg.key;
 		g_ptr_array_add(mf->files, f);
+		/* read at the pause, before the agent may read the file (atime) */
+		if (!sv_introspect_inode_times(in, id.inode, &f->times, error))
+			return NULL;
 	}
 	g_hash_table_insert(mf->by_file, g_memdup2(&file, sizeof(file)), f);
 	return f;
@@ -295,6 +299,9 @@ GVariant *sv_memfiles_variant(const SvMemFiles *mf)
 		g_variant_dict_insert(&d, SV_TASK_MEMFILE_I_MODE, "u", f->id.i_mode);
 		g_variant_dict_insert(&d, SV_TASK_MEMFILE_OWNER, "(uu)", f->id.uid, f->id.gid);
 		g_variant_dict_insert(&d, SV_TASK_MEMFILE_SEALS, "u", f->id.seals);
+		g_variant_dict_insert(&d, SV_TASK_MEMFILE_TIMES, SV_TASK_MEMFILE_TIMES_TYPE,
+				      f->times.atime_sec, f->times.atime_nsec, f->times.mtime_sec,
+				      f->times.mtime_nsec);
 		g_variant_dict_insert(&d, SV_TASK_MEMFILE_SHA256, "s", f->sha256 ? f->sha256 : "");
 		g_variant_dict_insert(&d, SV_TASK_MEMFILE_SOURCE, "s", f->source ? f->source : "");
 		if (f->shmid >= 0) {

@@ -265,6 +265,57 @@ static gboolean uncarried_options(const SvIntrospect *in, guint64 sk, guint32 pi
 	return refuse(error, pid, fd, what);
 }
 
+#define IPPROTO_TCP_ 6u
+
+/* TCP options restore does not set again (zdtm's sock_tcp_opts00 lost
+ * TCP_CORK and TCP_NODELAY without a word): refused, naming the fd and the
+ * option. Each is 0 until the process sets it (struct tcp_sock,
+ * include/linux/tcp.h; nonagle holds TCP_NAGLE_OFF 1, TCP_NAGLE_CORK 2,
+ * TCP_NAGLE_PUSH 4). */
+static gboolean uncarried_tcp_options(const SvIntrospect *in, guint64 sk, guint32 pid, guint fd,
+				      GError **error)
+{
+	guint64 o_proto, o_idle, o_intvl, o_probes, o_mss, o_user_to, b_nagle;
+	guint32 w_nagle;
+	const SvMemberOffset want[] = {
+		{ "sock", "sk_protocol", &o_proto },
+		{ "tcp_sock", "keepalive_time", &o_idle },
+		{ "tcp_sock", "keepalive_intvl", &o_intvl },
+		{ "tcp_sock", "keepalive_probes", &o_probes },
+		{ "tcp_sock", "rx_opt.user_mss", &o_mss },
+		{ "inet_connection_sock", "icsk_user_timeout", &o_user_to },
+	};
+	guint64 proto, nagle, idle, intvl, probes, mss, user_to;
+	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error) ||
+	    !sv_kernel_types_bitfield(in->types, "tcp_sock", "nonagle", &b_nagle, &w_nagle,
+				      error) ||
+	    !sv_introspect_read_uint(in, sk + o_proto, 2, &proto, error))
+		return FALSE;
+	if (proto != IPPROTO_TCP_)
+		return TRUE;
+	if (!sv_introspect_read_uint(in, sk + b_nagle / 8, 1, &nagle, error) ||
+	    !sv_introspect_read_uint(in, sk + o_idle, 4, &idle, error) ||
+	    !sv_introspect_read_uint(in, sk + o_intvl, 4, &intvl, error) ||
+	    !sv_introspect_read_uint(in, sk + o_probes, 1, &probes, error) ||
+	    !sv_introspect_read_uint(in, sk + o_mss, 2, &mss, error) ||
+	    !sv_introspect_read_uint(in, sk + o_user_to, 4, &user_to, error))
+		return FALSE;
+	nagle = nagle >> (b_nagle % 8) & ((1u << w_nagle) - 1);
+	const char *opt = (nagle & 2) ? "TCP_CORK"
+			  : nagle     ? "TCP_NODELAY"
+			  : idle      ? "TCP_KEEPIDLE"
+			  : intvl     ? "TCP_KEEPINTVL"
+			  : probes    ? "TCP_KEEPCNT"
+			  : mss	      ? "TCP_MAXSEG"
+			  : user_to   ? "TCP_USER_TIMEOUT"
+				      : NULL;
+	if (!opt)
+		return TRUE;
+	g_autofree char *what =
+		g_strdup_printf("a TCP socket with %s set, which restore does not set again", opt);
+	return refuse(error, pid, fd, what);
+}
+
 gboolean sv_introspect_fd_socket(const SvIntrospect *in, guint32 pid, guint fd, guint64 file,
 				 GVariantDict *d, GError **error)
 {
@@ -303,6 +354,9 @@ gboolean sv_introspect_fd_socket(const SvIntrospect *in, guint32 pid, guint fd, 
 	    !sv_introspect_read_uint(in, sk + l.type, 2, &type, error))
 		return FALSE;
 	if (!uncarried_options(in, sk, pid, fd, error))
+		return FALSE;
+	if ((family == SV_LINUX_AF_INET || family == SV_LINUX_AF_INET6) &&
+	    type == SV_LINUX_SOCK_STREAM && !uncarried_tcp_options(in, sk, pid, fd, error))
 		return FALSE;
 	if (family == SV_LINUX_AF_INET || family == SV_LINUX_AF_INET6)
 		return inet(in, sk, family, type, state, pid, fd, d, error);

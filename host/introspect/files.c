@@ -43,6 +43,8 @@
 /* pipefs's s_magic (include/uapi/linux/magic.h): an anonymous pipe; a
  * FIFO's inode lives on the filesystem it was made on */
 #define PIPEFS_MAGIC_ 0x50495045u
+/* open's O_PATH (include/uapi/asm-generic/fcntl.h, every arch snapvm has) */
+#define O_PATH_ 010000000u
 
 typedef struct {
 	guint64 files, fdt, max_fds, fd, open_fds, cloexec;
@@ -241,6 +243,16 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		    !sv_introspect_read_uint(in, inode + l.i_mode, 2, &i_mode, error))
 			return NULL;
 		const char *kind = kind_of((guint32)i_mode);
+		if (flags & O_PATH_) {
+			/* an O_PATH fd has no file operations: restore would
+			 * open it as a file, with its contents and offset */
+			g_autofree char *path = sv_introspect_path(in, file + l.f_path, NULL);
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+				    "guest pid %u: fd %u is an O_PATH descriptor%s%s, which "
+				    "restore does not open again; snapvm cannot checkpoint it",
+				    ref->pid, fd, path ? " of " : "", path ? path : "");
+			return NULL;
+		}
 		if (!strcmp(kind, SV_TASK_FD_KIND_BLK) || !strcmp(kind, SV_TASK_FD_KIND_LINK)) {
 			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 				    "guest pid %u: fd %u is a %s; snapvm cannot checkpoint it",
@@ -343,5 +355,8 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		}
 		g_variant_builder_add_value(&b, g_variant_dict_end(d));
 	}
-	return g_variant_ref_sink(g_variant_builder_end(&b));
+	g_autoptr(GVariant) result = g_variant_ref_sink(g_variant_builder_end(&b));
+	if (!sv_introspect_fd_relations(result, ref->pid, error))
+		return NULL;
+	return g_steal_pointer(&result);
 }

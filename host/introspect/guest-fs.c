@@ -475,3 +475,13 @@ GPtrArray *sv_introspect_guest_fs(const SvIntrospect *in, const SvTaskRef *ref, 
 	*ret_bytes = w.bytes;
 	return g_steal_pointer(&out);
 }
+
+gboolean sv_introspect_inode_times(const SvIntrospect *in, guint64 inode, SvInodeTimes *ret,
+				   GError **error)
+{
+	InodeTime atime, mtime;
+	return inode_time(in->types, "atime", &atime, error) &&
+	       inode_time(in->types, "mtime", &mtime, error) &&
+	       read_time(in, &atime, inode, &ret->atime_sec, &ret->atime_nsec, error) &&
+	       read_time(in, &mtime, inode, &ret->mtime_sec, &ret->mtime_nsec, error);
+}

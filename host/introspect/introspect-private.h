@@ -80,6 +80,19 @@ gboolean sv_introspect_inotify(const SvIntrospect *in, guint32 pid, guint fd, gu
 gboolean sv_introspect_fd_socket(const SvIntrospect *in, guint32 pid, guint fd, guint64 file,
 				 GVariantDict *d, GError **error);
 
+/* ipc-namespace.c: the process's IPC namespace (nsproxy at guest address
+ * nsproxy) holds nothing snapvm does not carry - SysV semaphore sets or
+ * message queues, POSIX message queues, limits other than a fresh
+ * namespace's - or a refusal naming it. */
+gboolean sv_introspect_ipc_namespace(const SvIntrospect *in, const SvTaskRef *ref, guint64 nsproxy,
+				     GError **error);
+
+/* fd-relations.c: what one fd of the list fds (SV_TASK_FDS_TYPE) refers to
+ * through another is still there: each epoll item's fd holds the file it
+ * was added as, each connected UNIX socket's peer is another fd of the
+ * process. Otherwise a refusal naming the fd. */
+gboolean sv_introspect_fd_relations(GVariant *fds, guint32 pid, GError **error);
+
 /* fd-locks.c: the locks held through the open file `file` (fd `fd`, on
  * `inode`, opened with f_mode `mode`) of the process whose files_struct is
  * `files`, into d; posix_done (a set of guint64, file_lock addresses, kept

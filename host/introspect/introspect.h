@@ -188,6 +188,14 @@ void sv_guest_fs_entry_free(SvGuestFsEntry *e);
  * refused; *ret_bytes says how many were read. */
 GPtrArray *sv_introspect_guest_fs(const SvIntrospect *in, const SvTaskRef *ref, guint64 max_bytes,
 				  guint64 *ret_bytes, GError **error);
+/* An inode's (kernel address) access and modification times, as the
+ * kernel's BTF lays them out (guest-fs.c). */
+typedef struct SvInodeTimes {
+	gint64 atime_sec, mtime_sec;
+	guint32 atime_nsec, mtime_nsec;
+} SvInodeTimes;
+gboolean sv_introspect_inode_times(const SvIntrospect *in, guint64 inode, SvInodeTimes *ret,
+				   GError **error);
 /* The entry at index of the xarray (or idr) at kernel address xa, 0 if
  * none or not a plain pointer (page-cache.c). */
 gboolean sv_introspect_xa_load(const SvIntrospect *in, guint64 xa, guint64 index,

@@ -8,6 +8,8 @@
  *   (task->atomic_flags, PFA_NO_NEW_PRIVS), the parent-death signal
  *   (task->pdeath_signal), child_subreaper (signal->is_child_subreaper);
  * - its oom_score_adj (signal->oom_score_adj);
+ * - its membarrier registrations (mm->membarrier_state);
+ * - its IPC namespace: checked in ipc-namespace.c;
  * - the host and domain names of its UTS namespace (nsproxy->uts_ns->name,
  *   a struct new_utsname);
  * - CLOCK_MONOTONIC and CLOCK_BOOTTIME as it sees them at the pause: the
@@ -55,6 +57,34 @@ static gboolean add_child_subreaper(const SvIntrospect *in, const SvTaskRef *ref
 	return TRUE;
 }
 
+/* mm->membarrier_state (include/linux/sched/mm.h): each registration
+ * (MEMBARRIER_CMD_REGISTER_*) sets a READY bit; restore issues the same
+ * commands again (zdtm's membarrier got EPERM after a restore that did
+ * not). Absent without CONFIG_MEMBARRIER: none. */
+static gboolean add_membarrier(const SvIntrospect *in, guint64 mm, GVariantDict *d, GError **error)
+{
+	static const struct {
+		guint64 ready;
+		guint32 cmd;
+	} reg[] = {
+		{ 1u << 0, 1u << 4 }, /* PRIVATE_EXPEDITED */
+		{ 1u << 2, 1u << 2 }, /* GLOBAL_EXPEDITED */
+		{ 1u << 4, 1u << 6 }, /* PRIVATE_EXPEDITED_SYNC_CORE */
+		{ 1u << 6, 1u << 8 }, /* PRIVATE_EXPEDITED_RSEQ */
+	};
+	guint64 off, state;
+	if (!sv_kernel_types_offset(in->types, "mm_struct", "membarrier_state", &off, NULL))
+		return TRUE;
+	if (!sv_introspect_read_uint(in, mm + off, 4, &state, error))
+		return FALSE;
+	guint32 cmds = 0;
+	for (guint i = 0; i < G_N_ELEMENTS(reg); i++)
+		if (state & reg[i].ready)
+			cmds |= reg[i].cmd;
+	g_variant_dict_insert(d, SV_TASK_MEMBARRIER, "u", cmds);
+	return TRUE;
+}
+
 static gboolean add_prctl_state(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
 				GError **error)
 {
@@ -80,7 +110,7 @@ static gboolean add_prctl_state(const SvIntrospect *in, const SvTaskRef *ref, GV
 	g_variant_dict_insert(d, SV_TASK_THP_DISABLE, "b", (flags & MMF_DISABLE_THP) != 0);
 	g_variant_dict_insert(d, SV_TASK_NO_NEW_PRIVS, "b", (atomic & PFA_NO_NEW_PRIVS) != 0);
 	g_variant_dict_insert(d, SV_TASK_PDEATH_SIGNAL, "u", (guint32)pdeath);
-	return add_child_subreaper(in, ref, d, error);
+	return add_child_subreaper(in, ref, d, error) && add_membarrier(in, mm, d, error);
 }
 
 /* One field of a struct new_utsname, as a string: NUL-terminated within
@@ -189,5 +219,6 @@ gboolean sv_introspect_process_view(const SvIntrospect *in, const SvTaskRef *ref
 		return FALSE;
 	}
 	return add_prctl_state(in, ref, d, error) && add_uts_names(in, ref, nsproxy, d, error) &&
-	       add_clocks(in, nsproxy, d, error);
+	       add_clocks(in, nsproxy, d, error) &&
+	       sv_introspect_ipc_namespace(in, ref, nsproxy, error);
 }

@@ -85,6 +85,20 @@ static gboolean add_memfile(SvRimgTables *t, GVariant *entry, gsize n, GError **
 	f->seals = seals;
 	f->mode = i_mode & 07777;
 	f->owner = g_variant_lookup(entry, SV_TASK_MEMFILE_OWNER, "(uu)", &f->uid, &f->gid);
+	gint64 asec, msec;
+	guint32 ansec, mnsec;
+	if (g_variant_lookup(entry, SV_TASK_MEMFILE_TIMES, SV_TASK_MEMFILE_TIMES_TYPE, &asec,
+			     &ansec, &msec, &mnsec)) {
+		if (ansec > 999999999u || mnsec > 999999999u)
+			return sv_rimg_refuse(error,
+					      "memory-only file %s has a time of over 10^9 ns",
+					      path);
+		f->times = 1;
+		f->atime_sec = asec;
+		f->atime_nsec = ansec;
+		f->mtime_sec = msec;
+		f->mtime_nsec = mnsec;
+	}
 	if (k == SV_RIMG_MEMFILE_SYSV) {
 		gint32 id = -1;
 		g_variant_lookup(entry, SV_TASK_MEMFILE_SYSV_KEY, "u", &f->sysv_key);

@@ -43,6 +43,14 @@ static gboolean prctl_state(struct sv_rimg_header *h, GVariant *task, GError **e
 		h->oom_score_adj = oom;
 		h->flags |= SV_RIMG_OOM_SCORE_ADJ;
 	}
+	/* MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, _PRIVATE_EXPEDITED, its
+	 * _SYNC_CORE and _RSEQ forms */
+	guint32 membarrier = 0;
+	g_variant_lookup(task, SV_TASK_MEMBARRIER, "u", &membarrier);
+	if (membarrier & ~0x154u)
+		return sv_rimg_refuse(error, "membarrier registrations 0x%x are not all known",
+				      membarrier);
+	h->membarrier_cmds = membarrier;
 	h->flags |= SV_RIMG_PRCTL;
 	return TRUE;
 }

@@ -9,6 +9,37 @@
  * making (and deleting) every one below it */
 #define MAX_TIMER_ID 4096u
 #define SIGEV_THREAD_ID_ 4
+#define CLOCK_MONOTONIC_ 1
+#define CLOCK_BOOTTIME_ 7
+
+/* Its overrun count, if not 0, for the restorer to make again; only as
+ * posix-timers.c checked at checkpoint (a hostile snapshot gets the same
+ * answer): an armed periodic CLOCK_MONOTONIC or CLOCK_BOOTTIME timer that
+ * signals the process or its main thread, reaching back at most
+ * SV_RIMG_MAX_OVERRUN_REACH_NS. */
+static gboolean timer_overrun(GVariant *overruns, guint32 pid, struct sv_rimg_posix_timer *pt,
+			      GError **error)
+{
+	for (gsize k = 0; overruns && k < g_variant_n_children(overruns); k++) {
+		guint32 id;
+		guint64 count;
+		g_variant_get_child(overruns, k, "(ut)", &id, &count);
+		if (id != (guint32)pt->id || !count)
+			continue;
+		if (!pt->left || !pt->interval || (pt->notify & ~SIGEV_THREAD_ID_) != 0 ||
+		    (pt->clock != CLOCK_MONOTONIC_ && pt->clock != CLOCK_BOOTTIME_) ||
+		    (pt->tid > 0 && (guint32)pt->tid != pid) || count > G_MAXINT ||
+		    count + 1 > SV_RIMG_MAX_OVERRUN_REACH_NS / pt->interval)
+			return sv_rimg_refuse(
+				error,
+				"POSIX timer %u has an overrun count of %" G_GUINT64_FORMAT
+				" that snapvm cannot make again (checkpoint refuses "
+				"those)",
+				id, count);
+		pt->overrun = count;
+	}
+	return TRUE;
+}
 
 static gint by_id(gconstpointer a, gconstpointer b)
 {
@@ -25,6 +56,9 @@ gboolean sv_rimg_posix_timers_build(SvRimgTables *t, GVariant *task, GError **er
 	g_autoptr(GVariant)
 		targets = g_variant_lookup_value(task, SV_TASK_POSIX_TIMER_TARGETS,
 						 G_VARIANT_TYPE(SV_TASK_POSIX_TIMER_TARGETS_TYPE));
+	g_autoptr(GVariant) overruns =
+		g_variant_lookup_value(task, SV_TASK_POSIX_TIMER_OVERRUNS,
+				       G_VARIANT_TYPE(SV_TASK_POSIX_TIMER_OVERRUNS_TYPE));
 	gsize n = g_variant_n_children(v);
 	g_autoptr(GArray) timers = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_posix_timer));
 	for (gsize i = 0; i < n; i++) {
@@ -51,6 +85,8 @@ gboolean sv_rimg_posix_timers_build(SvRimgTables *t, GVariant *task, GError **er
 			if (tid_of == id && (notify & SIGEV_THREAD_ID_))
 				pt.tid = (gint32)tid;
 		}
+		if (!timer_overrun(overruns, t->h.pid, &pt, error))
+			return FALSE;
 		g_array_append_val(timers, pt);
 	}
 	g_array_sort(timers, by_id);

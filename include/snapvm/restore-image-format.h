@@ -286,7 +286,16 @@ struct sv_rimg_header {
 	/* SV_RIMG_PRCTL: PR_SET_CHILD_SUBREAPER */
 	uint32_t child_subreaper;
 	int32_t oom_score_adj; /* SV_RIMG_OOM_SCORE_ADJ: -1000..1000 */
+	/* MEMBARRIER_CMD_REGISTER_* commands the restorer issues again (their
+	 * OR; 0: none) */
+	uint32_t membarrier_cmds;
+	uint32_t pad_membarrier;
 };
+
+/* How far back the restorer arms a timer to make its overrun count again:
+ * it may have to wait that long for the restore guest's clock to reach
+ * it (restore-timers.c). A count reaching further is refused at checkpoint. */
+#define SV_RIMG_MAX_OVERRUN_REACH_NS (10ull * 1000000000ull)
 
 struct sv_rimg_posix_timer {
 	int32_t id; /* what timer_create must return: the process names it so */
@@ -296,8 +305,10 @@ struct sv_rimg_posix_timer {
 	uint64_t value;	   /* sigev_value */
 	uint64_t left;	   /* ns to its next expiry; 0: disarmed */
 	uint64_t interval; /* ns */
-	/* unused, always 0: overrun counts are not made again at restore
-	 * (restore-timers.c says why); kept so the layout stays as it is */
+	/* its overrun count (timer_getoverrun), made again by the restorer
+	 * (restore-timers.c) for an armed periodic CLOCK_MONOTONIC or
+	 * CLOCK_BOOTTIME timer that signals the process or its main thread,
+	 * reaching back (overrun + 1) * interval <= SV_RIMG_MAX_OVERRUN_REACH_NS */
 	uint64_t overrun;
 	/* SIGEV_THREAD_ID: the thread it signals (restored with its tid
 	 * before the timers are made); 0: the main thread */
@@ -392,7 +403,11 @@ struct sv_rimg_file {
 	 * (else it stays the restorer's, root) */
 	uint32_t owner;
 	uint32_t uid, gid;
-	uint32_t pad2;
+	/* ghost, tmpfile and memfd files: 1 when the times below are its
+	 * access and modification times, put back once it is filled */
+	uint32_t times;
+	int64_t atime_sec, mtime_sec;
+	uint32_t atime_nsec, mtime_nsec;
 };
 
 struct sv_rimg_run {

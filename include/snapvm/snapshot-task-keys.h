@@ -118,6 +118,9 @@
 /* i: /proc/PID/oom_score_adj (signal->oom_score_adj); missing: left as
  * the restore guest's */
 #define SV_TASK_OOM_SCORE_ADJ "oom_score_adj"
+/* u: the membarrier registrations of its mm, as the MEMBARRIER_CMD_REGISTER_*
+ * commands that made them, OR'd (process-view.c); missing: none */
+#define SV_TASK_MEMBARRIER "membarrier"
 
 /* ---- open fds (checkpoint.c, entries from files.c) ---- */
 /* one a{sv} per fd, in fd order, with the SV_TASK_FD_* keys; missing:
@@ -226,6 +229,10 @@
 #define SV_TASK_MEMFILE_VMAS "vmas"	    /* at: the start of every mapping of it */
 #define SV_TASK_MEMFILE_SYSV_KEY "sysv_key" /* u: a SysV segment's key (0: IPC_PRIVATE) */
 #define SV_TASK_MEMFILE_SYSV_ID "sysv_id"   /* i: and its shmid */
+/* its access and modification times (atime s, ns, mtime s, ns), put back
+ * after its contents; missing (older snapshots): not put back */
+#define SV_TASK_MEMFILE_TIMES "times"
+#define SV_TASK_MEMFILE_TIMES_TYPE "(xuxu)"
 
 #define SV_TASK_MEMFILE_KIND_GHOST "ghost"     /* a file unlinked while open or mapped */
 #define SV_TASK_MEMFILE_KIND_TMPFILE "tmpfile" /* made with O_TMPFILE, never linked */

@@ -63,7 +63,8 @@ static long fpu_steps; /* the run fpu_snapshot was taken of */
 
 static const char *const workloads[] = {
 	"counter", "fpu", "tls", "memory", "sleeper", "blockread", "fdenv", "handler", "unlinked",
-	"ghost", "memfd", "tmpfile", "shanon", "aioring", "fsfiles", "sysvshm", "threads",
+	"ghost", "memfd", "tmpfile", "shanon", "aioring", "uncarried", "fsfiles", "sysvshm",
+	"threads",
 	/* kernel objects: tests/workloads/kobj.c */
 	"kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll", "kobj-timerfd", "kobj-signalfd",
 	"kobj-locks", "kobj-unix", "kobj-creds", "kobj-inet", "kobj-ptimers", "kobj-inotify",
@@ -115,18 +116,25 @@ static void test_boot(void)
 	g_assert_no_error(error);
 }
 
-static guint32 start_workload(const char *name, long steps, long interval_ms)
+/* extra: a workload's third argument (uncarried's what), or NULL */
+static guint32 start_workload_with(const char *name, long steps, long interval_ms,
+				   const char *extra)
 {
 	g_autofree char *path = g_strdup_printf("/workload/%s-%s", name, arch_name);
 	g_autofree char *s = g_strdup_printf("%ld", steps);
 	g_autofree char *i = g_strdup_printf("%ld", interval_ms);
-	const char *argv[] = { path, s, i, NULL };
+	const char *argv[] = { path, s, i, extra, NULL };
 	g_autoptr(GError) error = NULL;
 	guint32 pid;
 	g_assert_true(sv_agent_client_run(guest->agent, argv, SV_RUN_BUFFER_WHEN_DETACHED, &pid,
 					  &error));
 	g_assert_no_error(error);
 	return pid;
+}
+
+static guint32 start_workload(const char *name, long steps, long interval_ms)
+{
+	return start_workload_with(name, steps, interval_ms, NULL);
 }
 
 /* A failed checkpoint says what the workload printed: it may have ended
@@ -203,11 +211,11 @@ static char *checkpoint(const char *vm, guint32 pid, const char *tag)
 /* The workload's uninterrupted output: its native run on the host (the
  * x86_64 build for every guest arch: the workloads print nothing
  * arch-specific). */
-static char *native_output(const char *name, long steps, int *ret_status)
+static char *native_output_with(const char *name, long steps, const char *extra, int *ret_status)
 {
 	g_autofree char *path = sv_test_workload(name, "x86_64");
 	g_autofree char *s = g_strdup_printf("%ld", steps);
-	const char *argv[] = { path, s, "0", NULL };
+	const char *argv[] = { path, s, "0", extra, NULL };
 	g_autoptr(GError) error = NULL;
 	char *out = NULL;
 	int status;
@@ -216,6 +224,11 @@ static char *native_output(const char *name, long steps, int *ret_status)
 	g_assert_no_error(error);
 	*ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	return out;
+}
+
+static char *native_output(const char *name, long steps, int *ret_status)
+{
+	return native_output_with(name, steps, NULL, ret_status);
 }
 
 static void assert_continuation(const char *restored, int restored_status, const char *name,
@@ -384,11 +397,11 @@ static void test_kill_exact(void)
 /* A --kill checkpoint that fails after the capture: the error says the
  * process was left running, no snapshot is left, and the process runs on
  * with its whole output, as if nothing had happened. */
-static void assert_kill_fails_left_running(const char *workload, const char *output,
-					   const char *expect)
+static void assert_kill_fails_left_running(const char *workload, const char *extra, long steps,
+					   const char *output, const char *expect)
 {
-	const long steps = 30, interval = 40;
-	guint32 pid = start_workload(workload, steps, interval);
+	const long interval = 40;
+	guint32 pid = start_workload_with(workload, steps, interval, extra);
 	g_usleep(500 * 1000);
 	g_autofree char *pid_s = g_strdup_printf("%u", pid);
 	g_autofree char *err = NULL;
@@ -408,7 +421,7 @@ static void assert_kill_fails_left_running(const char *workload, const char *out
 	g_assert_false(g_file_test(output, G_FILE_TEST_EXISTS));
 	int status, native_status;
 	g_autofree char *out = streamed_output(pid, &status);
-	g_autofree char *native = native_output(workload, steps, &native_status);
+	g_autofree char *native = native_output_with(workload, steps, extra, &native_status);
 	g_assert_cmpstr(out, ==, native);
 	g_assert_true(WIFEXITED(status));
 	g_assert_cmpint(WEXITSTATUS(status), ==, native_status);
@@ -421,7 +434,7 @@ static void test_kill_write_fails(void)
 		return;
 	/* a kernel object it does not carry: an AIO ring */
 	g_autofree char *snap = g_build_filename(tmpdir, "aioring.svs", NULL);
-	assert_kill_fails_left_running("aioring", snap, "ring (io_setup)");
+	assert_kill_fails_left_running("aioring", NULL, 30, snap, "ring (io_setup)");
 	/* a full disk */
 	g_autofree char *tiny = g_build_filename(tmpdir, "tiny", NULL);
 	g_assert_cmpint(g_mkdir(tiny, 0755), ==, 0);
@@ -432,8 +445,41 @@ static void test_kill_write_fails(void)
 		return;
 	}
 	g_autofree char *full = g_build_filename(tiny, "full.svs", NULL);
-	assert_kill_fails_left_running("counter", full, "No space left on device");
+	assert_kill_fails_left_running("counter", NULL, 30, full, "No space left on device");
 	umount2(tiny, MNT_DETACH);
+}
+
+/* What zdtm found restored wrong without a word, or failing at restore:
+ * each refused at checkpoint, naming it, the process left running with
+ * its whole output (uncarried.c). */
+static void test_kill_refuses_uncarried(void)
+{
+	require_guest();
+	if (!guest)
+		return;
+	static const struct {
+		const char *what, *expect;
+	} cases[] = {
+		{ "sem", "its IPC namespace holds 1 SysV semaphore set" },
+		{ "ipcns", "its IPC namespace has kernel.msgmax set to 12345, not 8192" },
+		{ "tcpopt", "fd 70 is a TCP socket with TCP_NODELAY set" },
+		{ "overrun", "POSIX timer 0 has an overrun count (timer_getoverrun) of 3, which "
+			     "restore cannot make again: it counts CLOCK_REALTIME" },
+		{ "sigevthread", "signals 32, glibc's SIGEV_THREAD helper thread" },
+		{ "opath", "fd 70 is an O_PATH descriptor of /tmp" },
+		{ "epollgone", "fd 71 is an epoll fd watching a file it was given as fd 72, "
+			       "which the process has closed since" },
+		{ "unixpeer", "fd 70 is a UNIX socket connected to a peer no fd of the "
+			      "process holds" },
+	};
+	g_autofree char *snap = g_build_filename(tmpdir, "uncarried.svs", NULL);
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_test_message("uncarried %s", cases[i].what);
+		/* 60 steps: a checkpoint under load reached a 30-step run
+		 * only after it had ended */
+		assert_kill_fails_left_running("uncarried", cases[i].what, 60, snap,
+					       cases[i].expect);
+	}
 }
 
 /* checkpoint --no-fs leaves the files the guest wrote out: fsfiles' cwd,
@@ -1030,6 +1076,8 @@ int main(int argc, char **argv)
 	add_func(kill_exact, test_kill_exact);
 	g_autofree char *kill_fails = PATH("%s", "kill/write-fails-left-running");
 	add_func(kill_fails, test_kill_write_fails);
+	g_autofree char *kill_uncarried = PATH("%s", "kill/refuses-uncarried-left-running");
+	add_func(kill_uncarried, test_kill_refuses_uncarried);
 	g_autofree char *refusals = PATH("%s", "after-fpu/refusals");
 	add_func(refusals, test_refusals);
 	g_autofree char *cpu = PATH("%s", "after-fpu/cpu-lacks-avx");

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "c0adb3fd9e6d98f0178b5ac8ef72f3462cc5fd9418bb137f337e171781d3d53a"
-#define IMAGE_HOST_PAGES_SHA256 "287970563a9ed02476d1c27c16237a33d2412f58339d8b3abc08ba991b259db0"
+#define IMAGE_SHA256 "3cb2d6868f6564ffb3e646fb5d3a93b295db2569333e4f9a40bf7f9636af01af"
+#define IMAGE_HOST_PAGES_SHA256 "03d6e73d6ee686d56e11a99e8208219818ed39ebffc6684bac8413a0d18f37c3"
 
 static char *tmp_dir;
 

@@ -5,14 +5,17 @@
  * namespace's host and domain names (unshare(CLONE_NEWUTS), so the machine
  * keeps its own; needs root, as everything in the guest has), not dumpable,
  * no_new_privs, a parent-death signal, a child subreaper, an
- * oom_score_adj of 400 (zdtm's oom_score_adj). Checked every step; a restore that
- * loses one fails here, naming it.
+ * oom_score_adj of 400 (zdtm's oom_score_adj), a membarrier registration
+ * (MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: without it the command gets
+ * EPERM, zdtm's membarrier). Checked every step; a restore that loses one
+ * fails here, naming it.
  */
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -20,6 +23,8 @@
 
 #define NODENAME "snapvm-procstate"
 #define DOMAINNAME "fidelity.example"
+#define MEMBARRIER_CMD_PRIVATE_EXPEDITED_ (1 << 3)
+#define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_ (1 << 4)
 
 int main(int argc, char **argv)
 {
@@ -38,6 +43,10 @@ int main(int argc, char **argv)
 	FILE *oom = fopen("/proc/self/oom_score_adj", "r+");
 	if (!oom || fprintf(oom, "400") < 0 || fclose(oom) != 0) {
 		printf("procstate: oom_score_adj: %s\n", strerror(errno));
+		return 1;
+	}
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_, 0, 0)) {
+		printf("procstate: membarrier: %s\n", strerror(errno));
 		return 1;
 	}
 	uint32_t h = 0;
@@ -59,6 +68,11 @@ int main(int argc, char **argv)
 			printf("procstate FAILED at step %ld: nodename '%s' domainname '%s' "
 			       "dumpable %d no_new_privs %d pdeathsig %d child_subreaper %d\n",
 			       step, u.nodename, u.domainname, dumpable, nnp, sig, subreaper);
+			return 1;
+		}
+		if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_, 0, 0)) {
+			printf("procstate FAILED at step %ld: membarrier: %s\n", step,
+			       strerror(errno));
 			return 1;
 		}
 		h = workload_hash(h, &step, sizeof(step));
