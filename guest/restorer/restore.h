@@ -14,6 +14,7 @@
 #define SNAPVM_RESTORE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "restore-args.h"
@@ -58,6 +59,16 @@ int rst_path_in_procfs(const char *path);
 /* SV_RIMG_HOST_PAGES (stage-pages.c): maps len bytes at `at`, locks them
  * and tells the host their frames; returns once the host has filled them. */
 void rst_stage_pages(uint64_t at, uint64_t len);
+/* standby.c: `restore --standby MIB` - pre-faults a pool of MIB, waits for
+ * the pid to restore as, and returns in the process of that pid. */
+void rst_standby(const char *mib_arg);
+/* Maps [at, at + len) (a free range) with the pool's pre-faulted pages
+ * first, as one mapping; false when there is no pool. */
+bool rst_standby_take(uint64_t at, uint64_t len);
+/* Unmaps what is left of the pool. */
+void rst_standby_drop(void);
+/* Keeps compaction off locked pages (the host writes into their frames). */
+void rst_pin_frames_setup(void);
 /* restore-process.c: the process's clocks (a time namespace), UTS names
  * and prctl state, each when the image has it. */
 void rst_process_restore(const struct sv_rimg_header *h);

@@ -82,17 +82,16 @@ static void report_slice(int pm, uint64_t at, uint64_t first, uint64_t n, uint64
 
 void rst_stage_pages(uint64_t at, uint64_t len)
 {
-	void *p = mmap((void *)(uintptr_t)at, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (p == MAP_FAILED || (uint64_t)(uintptr_t)p != at)
-		rst_die("cannot map %llu bytes of staging: %s", (unsigned long long)len,
-			strerror(errno));
-	int fd = open("/proc/sys/vm/compact_unevictable_allowed", O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (write(fd, "0", 1) != 1)
-			dprintf(STDERR_FILENO, "snapvm restore: note: compaction stays allowed\n");
-		close(fd);
+	/* a standby restorer's pre-faulted pages first (standby.c) */
+	if (!rst_standby_take(at, len)) {
+		void *p = mmap((void *)(uintptr_t)at, len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (p == MAP_FAILED || (uint64_t)(uintptr_t)p != at)
+			rst_die("cannot map %llu bytes of staging: %s", (unsigned long long)len,
+				strerror(errno));
 	}
+	rst_standby_drop();
+	rst_pin_frames_setup();
 	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (pm < 0)
 		rst_die("cannot open /proc/self/pagemap: %s", strerror(errno));

@@ -58,6 +58,15 @@ guint sv_restore_memory_mib(const SvRestoreImageInfo *info, guint at_least);
  * the process's own pid (SV_MSG_RUN_AS_PID); *ret_pid is the pid it got. */
 gboolean sv_restore_start(SvAgentClient *agent, guint32 want_pid, guint32 run_flags,
 			  guint32 *ret_pid, GError **error);
+/* Starts a pool guest's standby restorer with mib MiB (restore --standby;
+ * host/pool/pool-standby.h), at a pid a restore is unlikely to want. */
+gboolean sv_restore_run_standby(SvAgentClient *agent, guint mib, guint32 *ret_pid, GError **error);
+/* The same with a pool guest's standby restorer (host/pool/pool-standby.h),
+ * already running with pre-faulted memory: it restores the image as
+ * want_pid (SV_MSG_STANDBY_GO). An SV_ERROR_AGENT error when that pid is
+ * taken or the standby is gone: sv_restore_start still works then. */
+gboolean sv_restore_start_standby(SvAgentClient *agent, guint32 standby_pid, guint32 want_pid,
+				  guint32 run_flags, GError **error);
 
 /* SV_RIMG_HOST_PAGES (place-pages.c): copies the pages of runs
  * (SvRestoreImageInfo.runs: the staging order) into guest RAM at the
