@@ -183,6 +183,9 @@ void rst_fill_altstack(struct rst_stack *st, const struct sv_rimg_header *h);
  * unmaps it; the kernel would fault writing to it), at __rseq_offset from
  * thread_pointer (rst_arch_thread_pointer). 0, or -errno. */
 int rst_forget_rseq(void *thread_pointer);
+/* Registers libc's rseq area again: a process made with CLONE_VM (the
+ * standby's, standby.c) starts with none. 0 or -errno. */
+int rst_rejoin_rseq(void *thread_pointer);
 /* 0 if AT_HWCAP has every bit of need; else -1 with msg saying the guest
  * CPU lacks what (and how to pick another CPU model). */
 int rst_check_hwcap(unsigned long need, const char *what, char *msg, size_t cap);

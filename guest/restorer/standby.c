@@ -8,14 +8,16 @@
  *
  * The restoring process must have the snapshot's pid, which is known only
  * at restore time (SV_MSG_STANDBY_GO brings it as the value of
- * SV_RIMG_STANDBY_SIGNAL). The standby makes it with clone3's set_tid and
- * CLONE_PARENT (the agent's child, as a restorer it starts would be), with
- * fork's semantics: the pool's pages are then shared copy-on-write until
- * the standby has ended, and from then on the new process's alone - its
- * first write to each huge page takes it over without a copy (the kernel
- * reuses an anonymous page nobody else maps). The staging area locks the
- * pages (that write) before it reads their frames, so the frames it
- * reports are the final ones whatever the kernel did.
+ * SV_RIMG_STANDBY_SIGNAL). The standby makes it with clone3's set_tid,
+ * CLONE_PARENT (the agent's child, as a restorer it starts would be) and
+ * vfork's semantics (CLONE_VM | CLONE_VFORK, no stack of its own): the new
+ * process runs on in this very address space, pool included, while the
+ * standby sleeps in the kernel until the new process kills it - it never
+ * runs again, and the memory is then the new process's alone. No page is
+ * copied or shared copy-on-write (a fork would leave every huge page
+ * write-protected, and a page the kernel cannot prove unshared at the
+ * first write is copied: seconds per GiB under TCG), and the pool stays
+ * locked.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +41,12 @@
 #endif
 #ifndef CLONE_PARENT
 #define CLONE_PARENT 0x00008000
+#endif
+#ifndef CLONE_VM
+#define CLONE_VM 0x00000100
+#endif
+#ifndef CLONE_VFORK
+#define CLONE_VFORK 0x00004000
 #endif
 
 #define HUGE (2ul << 20)
@@ -117,24 +125,32 @@ void rst_standby(const char *mib_arg)
 	if (write(STDOUT_FILENO, ready, sizeof(ready) - 1) != (ssize_t)(sizeof(ready) - 1))
 		rst_die("standby: cannot write to the host: %s", strerror(errno));
 	pid_t pid = wait_for_go();
-	int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
-	if (self < 0)
+	pid_t self = getpid();
+	int self_fd = (int)syscall(SYS_pidfd_open, self, 0);
+	if (self_fd < 0)
 		rst_die("standby: pidfd_open: %s", strerror(errno));
 	int64_t want = pid;
-	struct clone3_args a = { .flags = CLONE_PARENT,
+	struct clone3_args a = { .flags = CLONE_PARENT | CLONE_VM | CLONE_VFORK,
 				 .set_tid = (uint64_t)(uintptr_t)&want,
 				 .set_tid_size = 1 };
+	/* Returns here in the new process; in the standby only when clone3
+	 * failed (it sleeps in the kernel until the new process kills it
+	 * below, never back on a stack the new process has used). */
 	long r = syscall(SYS_clone3, &a, sizeof(a));
 	if (r < 0)
 		rst_die("standby: cannot make pid %d to restore as: %s", (int)pid, strerror(errno));
-	if (r > 0)
-		_exit(0); /* the pool is the new process's once we are gone */
-	/* The new process: its memory is its own once the standby has ended
-	 * (the pool's pages are then mapped here only). */
-	struct pollfd pf = { .fd = self, .events = POLLIN };
+	/* The new process: the standby ends here, never back in user space,
+	 * and the address space is ours alone once it has (pidfd readable). */
+	kill(self, SIGKILL);
+	struct pollfd pf = { .fd = self_fd, .events = POLLIN };
 	if (poll(&pf, 1, 30000) != 1)
 		rst_die("standby: the standby restorer did not end");
-	close(self);
+	close(self_fd);
+	/* CLONE_VM leaves the new process without the rseq registration libc
+	 * made at start (and later unregisters before the jump) */
+	int err = rst_rejoin_rseq(rst_arch_thread_pointer());
+	if (err)
+		rst_die("standby: cannot register libc's rseq area again: %s", strerror(-err));
 	setsid(); /* its own session, as the agent gives a restorer it starts */
 	/* the pids after ours next, as after the agent's start of a restorer
 	 * (set_tid leaves the kernel's cursor behind the standby's pid) */
