@@ -315,11 +315,24 @@ int main(int argc, char **argv)
 			staging_len += runs[i].npages * PAGE;
 		}
 		if (staging_len) {
-			staging = find_gap(staging_len, own, nown, vmas, h->nvmas);
+			/* The blob moves each run's pages into place with
+			 * mremap, which moves whole huge pages (one entry
+			 * each) only where the staging area and the target
+			 * agree modulo 2 MiB; elsewhere it splits every huge
+			 * page and moves 512 entries for it. So the area
+			 * starts skewed to agree with the largest run. */
+			uint64_t skew = 0, largest = 0;
+			for (uint32_t i = 0; i < h->nruns; i++)
+				if (runs[i].npages > largest) {
+					largest = runs[i].npages;
+					skew = (runs[i].vaddr - runs[i].data_off) & (HUGE_PAGE - 1);
+				}
+			staging = find_gap(skew + staging_len, own, nown, vmas, h->nvmas);
 			if (!staging)
 				die("no free address range for %llu bytes of staged pages",
 				    (unsigned long long)staging_len);
-			rst_stage_pages(staging, staging_len);
+			rst_stage_pages(staging, skew, staging_len);
+			staging += skew;
 		}
 	}
 	rst_standby_drop(); /* a standby's pool the staging area did not take */

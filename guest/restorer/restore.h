@@ -56,9 +56,13 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 void rst_env_restore(const struct sv_rimg_header *h, const uint32_t *groups);
 /* restore-files.c: is path /proc or under it? */
 int rst_path_in_procfs(const char *path);
-/* SV_RIMG_HOST_PAGES (stage-pages.c): maps len bytes at `at`, locks them
- * and tells the host their frames; returns once the host has filled them. */
-void rst_stage_pages(uint64_t at, uint64_t len);
+/* SV_RIMG_HOST_PAGES (stage-pages.c): maps [at, at + skew + len) (at
+ * 1 GiB-aligned), the staging area len bytes at at + skew; locks it and
+ * tells the host its frames a slice at a time; returns once the host has
+ * filled them. */
+void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len);
+/* A huge page (PMD) with 4 KiB pages, on every arch the restorer serves. */
+#define HUGE_PAGE (2ul << 20)
 /* standby.c: `restore --standby MIB` - pre-faults a pool of MIB, waits for
  * the pid to restore as, and returns in the process of that pid. */
 void rst_standby(const char *mib_arg);

@@ -49,7 +49,6 @@
 #define CLONE_VFORK 0x00004000
 #endif
 
-#define HUGE (2ul << 20)
 /* A standby's pool at most: more than a guest's RAM is refused anyway. */
 #define MAX_POOL_MIB (1ul << 20)
 
@@ -76,15 +75,15 @@ void rst_pin_frames_setup(void)
 static void fill_pool(uint64_t mib)
 {
 	uint64_t len = mib << 20;
-	uint8_t *p = mmap(NULL, len + HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-			  0);
+	uint8_t *p = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		rst_die("standby: cannot map %llu MiB: %s", (unsigned long long)mib,
 			strerror(errno));
-	uint64_t start = (uint64_t)(uintptr_t)p, at = (start + HUGE - 1) & ~(HUGE - 1);
+	uint64_t start = (uint64_t)(uintptr_t)p, at = (start + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
 	if (at > start) /* what is left of the 2 MiB slack below and above */
 		munmap(p, at - start);
-	munmap((void *)(uintptr_t)(at + len), start + HUGE - at);
+	munmap((void *)(uintptr_t)(at + len), start + HUGE_PAGE - at);
 	rst_pin_frames_setup();
 	if (mlock((void *)(uintptr_t)at, len) < 0)
 		rst_die("standby: cannot lock %llu MiB: %s", (unsigned long long)mib,

@@ -133,7 +133,7 @@ static int pool_start(int argc, char **argv)
 		return SV_EXIT_USAGE;
 	}
 	g_autoptr(GError) error = NULL;
-	const SvArchOps *arch = sv_arch_lookup(vm.arch, &error);
+	const SvArchOps *arch = vm.arch ? sv_arch_lookup(vm.arch, &error) : sv_arch_host();
 	g_autoptr(SvImage) image = arch ? sv_image_open(arch, vm.image, &error) : NULL;
 	int rc = SV_EXIT_FAILURE;
 	if (!image) {
