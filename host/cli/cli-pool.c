@@ -40,13 +40,16 @@ static int start_one(const SvArchOps *arch, const SvImage *image, const SvCliVmO
 		return SV_EXIT_FAILURE;
 	}
 	g_autofree char *name = sv_pool_vm_name(arch->name, vm->cpu, memory);
-	/* As a restore boots (the restorer runs in it), and init_on_free=1:
-	 * the kernel zeroes pages when they are freed (at boot: all of them,
-	 * while the guest waits in the pool) and then skips zeroing them when
-	 * they are allocated (post_alloc_hook), so the restorer's staging
-	 * pages, most of a restore's time in the guest under TCG, come
-	 * zeroed ahead. */
-	g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch), "init_on_free=1",
+	/* As a restore boots (the restorer runs in it). Without a standby,
+	 * init_on_free=1: the kernel zeroes pages when they are freed (at
+	 * boot: all of them, while the guest waits in the pool) and then
+	 * skips zeroing small pages when they are allocated (post_alloc_hook;
+	 * a huge page is zeroed at its fault all the same). With one, the
+	 * staging pages are the standby's, zeroed while the guest waited,
+	 * and init_on_free would only make the restore pay for zeroing what
+	 * it frees (the rest of the standby's pool, for one). */
+	g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch),
+					     prefault ? "" : "init_on_free=1",
 					     vm->append ? vm->append : "", NULL);
 	g_strstrip(cmdline);
 	SvMachineConfig config = {

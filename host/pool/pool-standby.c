@@ -23,31 +23,20 @@ static gboolean wait_ready(SvAgentClient *agent, guint32 pid, GError **error)
 	g_autoptr(GString) said = g_string_new(NULL);
 	for (;;) {
 		g_auto(SvAgentFrame) f = { 0 };
-		if (!sv_agent_client_recv(agent, SV_POOL_STANDBY_TIMEOUT_MS, &f, error)) {
+		SvRestoreProcessEvent ev;
+		if (!sv_restore_recv_process(agent, pid, SV_POOL_STANDBY_TIMEOUT_MS, &f, &ev,
+					     error)) {
 			g_prefix_error(error, "the standby restorer never said it was ready: ");
 			return FALSE;
 		}
-		guint32 from, stream, n;
-		const guint8 *bytes;
-		int status;
-		if (f.type == SV_MSG_EXIT) {
-			if (!sv_agent_frame_parse_exit(&f, &from, &status, error))
-				return FALSE;
-			if (from != pid)
-				continue;
+		if (ev.exited) {
 			g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
-				    "the standby restorer ended (wait status 0x%x): %s", status,
+				    "the standby restorer ended (wait status 0x%x): %s", ev.status,
 				    said->len ? said->str : "it said nothing");
 			return FALSE;
 		}
-		if (f.type != SV_MSG_OUTPUT)
-			continue;
-		if (!sv_agent_frame_parse_output(&f, &from, &stream, &bytes, &n, error))
-			return FALSE;
-		if (from != pid)
-			continue;
-		g_string_append_len(said, (const char *)bytes, n);
-		if (stream == 1 && g_str_has_prefix(said->str, ready) &&
+		g_string_append_len(said, (const char *)ev.bytes, ev.len);
+		if (ev.stream == 1 && g_str_has_prefix(said->str, ready) &&
 		    said->len == sizeof(ready) - 1)
 			return TRUE;
 		if (said->len >= sizeof(ready) - 1 || strchr(said->str, '\n')) {

@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "snapvm/arch.h"
+#include "host/agent/agent-client.h"
 #include "host/restore/restore-image-build.h"
 #include "host/snapshot/snapshot-reader.h"
 
@@ -90,6 +91,18 @@ guint64 sv_page_placer_frame_runs(const SvPagePlacer *p);
  * pages in guest RAM as they come, then SV_RIMG_PFN_SIGNAL to let it go
  * on; its stderr meanwhile goes to err_fd (a refusal says why there), and
  * stdout that follows the last message to out_fd. */
+/* What guest process pid did next, as the agent reports it. */
+typedef struct SvRestoreProcessEvent {
+	gboolean exited; /* with wait status: */
+	int status;
+	guint32 stream; /* else output on stream 1 or 2: */
+	const guint8 *bytes;
+	guint32 len;
+} SvRestoreProcessEvent;
+/* Receives frames until one is pid's output or exit (others' are
+ * skipped); ev's bytes live as long as *frame. */
+gboolean sv_restore_recv_process(SvAgentClient *agent, guint32 pid, gint timeout_ms,
+				 SvAgentFrame *frame, SvRestoreProcessEvent *ev, GError **error);
 typedef struct SvRestoreHostPages {
 	gboolean exited;    /* the restorer exited instead (a refusal), with: */
 	int status;	    /* its wait status */
