@@ -16,11 +16,16 @@
 #           found by polling `snapvm ps --source agent`, so up to one poll
 #           late)
 #   total   command start to the process running
-# pool    `snapvm restore --pool` of the same snapshot into a guest `snapvm
-#         pool start` booted beforehand (not timed): command start to the
-#         process running, with no boot in the way
-# p-inj   of which: its restorer started until the process runs (staging,
+# pool0   `snapvm restore --pool` of the same snapshot into a guest `snapvm
+#         pool start --prefault 0` booted beforehand (not timed): command
+#         start to the process running, with no boot in the way
+# p0-inj  of which: its restorer started until the process runs (staging,
 #         the host's copy, the blob)
+# pool    the same into a pool guest whose standby restorer pre-faulted
+#         memory while it waited (pool start's default --prefault)
+# p-inj   of which: the standby handed the restore until the process runs
+# p-place of which: until the last page was in guest RAM (the rest is the
+#         blob moving the pages into place and the comm poll)
 # criu    `criu restore` of a native memtouch of the same size dumped by
 #         criu, where a working one is on PATH and the arch is the host's
 # virsh: `virsh restore` wall time (it returns once the domain runs). Needs
@@ -39,7 +44,7 @@ while [ $# -gt 0 ]; do
 	--no-virsh) VIRSH=0; shift ;;
 	--pages) PAGES=$2; shift 2 ;;
 	--arch) ARCH=$2; shift 2 ;;
-	-h | --help) sed -n '2,30s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,37s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "bench/restore-size.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -115,8 +120,8 @@ criu_restore() {
 }
 
 echo "snapvm restore --pages $PAGES, $ARCH guest (ms)"
-printf '%6s %8s %8s %8s %8s %8s %8s %8s %10s %6s\n' MiB prep boot inject total pool p-inj criu \
-	"virsh-rst" load
+printf '%6s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %10s %6s\n' MiB prep boot inject total pool0 \
+	p0-inj pool p-inj p-place criu "virsh-rst" load
 for SIZE in $SIZES; do
 	mem=$((SIZE * 2 < 512 ? 512 : SIZE * 2))
 	VM=src-$SIZE
@@ -157,21 +162,36 @@ for SIZE in $SIZES; do
 	wall=$WALL
 	prep=$(step_ms "$TMP/restore.log" "in the initrd")
 	booted=$(step_ms "$TMP/restore.log" "guest boot done")
-	started=$(step_ms "$TMP/restore.log" "restorer started")
+	boot_started=$(step_ms "$TMP/restore.log" "restorer started")
 	# wall counts from before the command started: the restore's own
 	# clock starts a few ms later
 	"$SNAPVM" stop "$RVM" >/dev/null 2>&1 || true
-	# the same snapshot into a guest booted beforehand
-	"$SNAPVM" pool start --arch "$ARCH" --accel tcg --memory $((SIZE + 640)) >/dev/null
-	restore_running --pool --no-refill
-	pool=$WALL
-	pool_inj=$((WALL - $(step_ms "$TMP/restore.log" "restorer started")))
-	grep -q "took pool guest" "$TMP/restore.log" || pool="$pool(booted)"
-	"$SNAPVM" stop "$RVM" >/dev/null 2>&1 || true
-	"$SNAPVM" pool stop >/dev/null 2>&1 || true
+	# the same snapshot into a guest booted beforehand: without
+	# pre-faulted memory (pool0), then with it (pool)
+	for prefault in 0 default; do
+		args=()
+		[ "$prefault" = default ] || args=(--prefault "$prefault")
+		"$SNAPVM" pool start --arch "$ARCH" --accel tcg --memory $((SIZE + 640)) "${args[@]}" \
+			>/dev/null
+		restore_running --pool --no-refill
+		started=$(step_ms "$TMP/restore.log" "restorer started")
+		pool_inj=$((WALL - started))
+		placed=$(step_ms "$TMP/restore.log" "pages in place")
+		pool_place=$((placed - started))
+		pool=$WALL
+		grep -q "took pool guest" "$TMP/restore.log" || pool="$pool(booted)"
+		if [ "$prefault" = 0 ]; then
+			pool0=$pool pool0_inj=$pool_inj
+		elif ! grep -q "(the standby, with its pre-faulted pages)" "$TMP/restore.log"; then
+			pool="$pool(no-standby)"
+		fi
+		"$SNAPVM" stop "$RVM" >/dev/null 2>&1 || true
+		"$SNAPVM" pool stop >/dev/null 2>&1 || true
+	done
 	criu=-
 	[ -z "$CRIU_OK" ] || criu=$(criu_restore)
-	printf '%6s %8s %8s %8s %8s %8s %8s %8s %10s %6s\n' "$SIZE" "$prep" $((booted - prep)) \
-		$((wall - started)) "$wall" "$pool" "$pool_inj" "$criu" "$virsh_rst" "$(load)"
+	printf '%6s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %10s %6s\n' "$SIZE" "$prep" \
+		$((booted - prep)) $((wall - boot_started)) "$wall" "$pool0" "$pool0_inj" "$pool" \
+		"$pool_inj" "$pool_place" "$criu" "$virsh_rst" "$(load)"
 	rm -f "$SNAP"
 done

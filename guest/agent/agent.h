@@ -130,6 +130,12 @@ void workloads_handle_events(const struct channel *ch, const struct pollfd *fds,
  * the oracle waits for its tracee); other statuses, and the exits of
  * orphans that are not workloads, are ignored. */
 void workloads_note_status(pid_t pid, int status);
+/* Workload `standby` becomes pid `to` (SV_MSG_STANDBY_GO: its process
+ * makes `to`, the agent's child too, and ends): output and exit are then
+ * `to`'s. 0, or -ESRCH when standby is no running workload. */
+int workloads_hand_over(pid_t standby, pid_t to);
+/* Undoes it (the signal could not be sent). */
+void workloads_hand_back(pid_t to, pid_t standby);
 /* Moves buffered output, then EXIT frames, into the channel while a host
  * is attached and the channel queue is short. */
 void workloads_pump(struct channel *ch);
@@ -183,5 +189,8 @@ void hold_tidy(void);
 /* Makes the agent's next fork get pid, if no process has it (snapvm
  * restore); best effort: the host checks the pid it got. */
 void restore_claim_pid(uint32_t pid);
+/* SV_MSG_STANDBY_GO: checks that pid is free, moves workload standby to
+ * it and signals the standby restorer to restore as pid. 0 or -errno. */
+int restore_standby_go(uint32_t standby, uint32_t pid);
 
 #endif

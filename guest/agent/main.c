@@ -144,6 +144,34 @@ static void dispatch(struct channel *ch, const struct frame *f)
 		handle_run(ch, &run);
 		break;
 	}
+	case SV_MSG_STANDBY_GO: {
+		uint32_t standby = sv_rbuf_u32(&r), pid = sv_rbuf_u32(&r), flags = sv_rbuf_u32(&r);
+		if (!sv_rbuf_done(&r)) {
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, EINVAL,
+					   "malformed STANDBY_GO request");
+			break;
+		}
+		if (ch != main_ch && (flags & SV_RUN_POWEROFF_ON_HOST_LOSS)) {
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, EINVAL,
+					   "POWEROFF_ON_HOST_LOSS ties the VM to the host on %s, "
+					   "not the control port",
+					   SV_AGENT_PORT_NAME);
+			break;
+		}
+		int e = restore_standby_go(standby, pid);
+		if (e) {
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, -e,
+					   "standby restorer %u cannot restore as pid %u: %s",
+					   standby, pid, strerror(-e));
+			break;
+		}
+		if (flags & SV_RUN_POWEROFF_ON_HOST_LOSS)
+			poweroff_on_host_loss = true;
+		uint8_t buf[4];
+		sv_put_le32(buf, pid);
+		channel_send(ch, SV_MSG_RUN_REPLY, f->hdr.tag, buf, sizeof(buf));
+		break;
+	}
 	case SV_MSG_PS:
 		procfs_reply_ps(ch, f->hdr.tag);
 		break;

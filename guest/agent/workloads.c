@@ -38,6 +38,7 @@ struct workload {
 	bool exited;
 	int status;
 	struct outbuf out;
+	pid_t standby; /* the process pid took over from (workloads_hand_over), or 0 */
 };
 
 static struct workload table[MAX_WORKLOADS];
@@ -217,14 +218,44 @@ void workloads_handle_events(const struct channel *ch, const struct pollfd *fds,
 	}
 }
 
+int workloads_hand_over(pid_t standby, pid_t to)
+{
+	for (int i = 0; i < MAX_WORKLOADS; i++) {
+		struct workload *w = &table[i];
+		if (w->used && w->pid == standby && !w->exited && !w->standby) {
+			w->pid = to;
+			w->standby = standby;
+			return 0;
+		}
+	}
+	return -ESRCH;
+}
+
+void workloads_hand_back(pid_t to, pid_t standby)
+{
+	for (int i = 0; i < MAX_WORKLOADS; i++)
+		if (table[i].used && table[i].pid == to && table[i].standby == standby) {
+			table[i].pid = standby;
+			table[i].standby = 0;
+		}
+}
+
 void workloads_note_status(pid_t pid, int status)
 {
 	if (!WIFEXITED(status) && !WIFSIGNALED(status))
 		return;
 	for (int i = 0; i < MAX_WORKLOADS; i++) {
-		if (table[i].used && table[i].pid == pid) {
-			table[i].exited = true;
-			table[i].status = status;
+		struct workload *w = &table[i];
+		if (!w->used || w->exited)
+			continue;
+		/* The standby that handed over ends once it has made the new
+		 * process (our child too, alive or not yet reaped): its own
+		 * status says nothing then. Without one, it failed to make it,
+		 * and its status (and what it printed) is the workload's end. */
+		bool failed_standby = w->standby == pid && kill(w->pid, 0) < 0 && errno == ESRCH;
+		if (w->pid == pid || failed_standby) {
+			w->exited = true;
+			w->status = status;
 		}
 	}
 	/* anything else was an orphan re-parented to us: reaping is all */

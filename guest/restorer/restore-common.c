@@ -53,11 +53,15 @@ void rst_fill_altstack(struct rst_stack *st, const struct sv_rimg_header *h)
 	}
 }
 
-int rst_forget_rseq(void *thread_pointer)
+/* rseq(2) on libc's area of the thread at thread_pointer with flags
+ * (0: register; RSEQ_FLAG_UNREGISTER). 0 or -errno. */
+static int rseq_call(void *thread_pointer, int flags)
 {
 #ifndef RSEQ_SIG
 	/* a libc with no rseq signature for this arch (glibc 2.36 on riscv64)
 	 * registers no rseq area */
+	(void)thread_pointer;
+	(void)flags;
 	return 0;
 #else
 	if (__rseq_size == 0)
@@ -67,10 +71,20 @@ int rst_forget_rseq(void *thread_pointer)
 	 * register 32 bytes whatever __rseq_size says. */
 	unsigned sizes[2] = { __rseq_size, 32 };
 	for (int i = 0; i < 2; i++)
-		if (syscall(SYS_rseq, area, sizes[i], RSEQ_FLAG_UNREGISTER, RSEQ_SIG) == 0)
+		if (syscall(SYS_rseq, area, sizes[i], flags, RSEQ_SIG) == 0)
 			return 0;
 	return -errno;
 #endif
+}
+
+int rst_forget_rseq(void *thread_pointer)
+{
+	return rseq_call(thread_pointer, RSEQ_FLAG_UNREGISTER);
+}
+
+int rst_rejoin_rseq(void *thread_pointer)
+{
+	return rseq_call(thread_pointer, 0);
 }
 
 int rst_check_hwcap(unsigned long need, const char *what, char *msg, size_t cap)

@@ -195,29 +195,33 @@ static int prepare_file(const struct sv_rimg_header *h, const struct sv_rimg_fil
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		dprintf(STDERR_FILENO, "usage: %s IMAGE\n", argv[0]);
+	int standby = argc == 3 && !strcmp(argv[1], "--standby");
+	if (argc != 2 && !standby) {
+		dprintf(STDERR_FILENO, "usage: %s IMAGE | --standby MIB\n", argv[0]);
 		return 2;
 	}
 	/* Nothing may interrupt the rebuild; the frame's mask ends this. */
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (standby)
+		rst_standby(argv[2]); /* returns in the process to restore */
+	const char *image_path = standby ? SV_RIMG_GUEST_IMAGE : argv[1];
 
-	int image_fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+	int image_fd = open(image_path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (image_fd < 0 || fstat(image_fd, &st) < 0)
-		die("cannot open %s: %s", argv[1], strerror(errno));
+		die("cannot open %s: %s", image_path, strerror(errno));
 	img_size = (size_t)st.st_size;
 	if (img_size < sizeof(struct sv_rimg_header))
-		die("%s is too short for a restore image", argv[1]);
+		die("%s is too short for a restore image", image_path);
 	img = mmap(NULL, img_size, PROT_READ, MAP_PRIVATE, image_fd, 0);
 	if (img == MAP_FAILED)
-		die("cannot map %s: %s", argv[1], strerror(errno));
+		die("cannot map %s: %s", image_path, strerror(errno));
 	const struct sv_rimg_header *h = (const void *)img;
 	if (memcmp(h->magic, SV_RIMG_MAGIC, 8) || h->version != SV_RIMG_VERSION ||
 	    h->header_size != sizeof(*h) || h->file_size != img_size || h->page_size != PAGE)
-		die("%s is not a restore image this restorer reads", argv[1]);
+		die("%s is not a restore image this restorer reads", image_path);
 	const struct sv_rimg_vma *vmas = table(h->off_vmas, h->nvmas, sizeof(*vmas), "VMA");
 	const struct sv_rimg_file *files = table(h->off_files, h->nfiles, sizeof(*files), "file");
 	const struct sv_rimg_run *runs = table(h->off_runs, h->nruns, sizeof(*runs), "page run");
@@ -315,14 +319,28 @@ int main(int argc, char **argv)
 			staging_len += runs[i].npages * PAGE;
 		}
 		if (staging_len) {
-			staging = find_gap(staging_len, own, nown, vmas, h->nvmas);
+			/* The blob moves each run's pages into place with
+			 * mremap, which moves whole huge pages (one entry
+			 * each) only where the staging area and the target
+			 * agree modulo 2 MiB; elsewhere it splits every huge
+			 * page and moves 512 entries for it. So the area
+			 * starts skewed to agree with the largest run. */
+			uint64_t skew = 0, largest = 0;
+			for (uint32_t i = 0; i < h->nruns; i++)
+				if (runs[i].npages > largest) {
+					largest = runs[i].npages;
+					skew = (runs[i].vaddr - runs[i].data_off) & (HUGE_PAGE - 1);
+				}
+			staging = find_gap(skew + staging_len, own, nown, vmas, h->nvmas);
 			if (!staging)
 				die("no free address range for %llu bytes of staged pages",
 				    (unsigned long long)staging_len);
-			rst_stage_pages(staging, staging_len);
-			nown = own_maps(own, 1024, &vdso, &vvar);
+			rst_stage_pages(staging, skew, staging_len);
+			staging += skew;
 		}
 	}
+	rst_standby_drop(); /* a standby's pool the staging area did not take */
+	nown = own_maps(own, 1024, &vdso, &vvar);
 
 	/* The process's fds, at their numbers; ours above them. */
 	int **own_fds = calloc(h->nfiles + 3, sizeof(int *));

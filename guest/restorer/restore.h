@@ -14,6 +14,7 @@
 #define SNAPVM_RESTORE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -57,9 +58,23 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 void rst_env_restore(const struct sv_rimg_header *h, const uint32_t *groups);
 /* restore-files.c: is path /proc or under it? */
 int rst_path_in_procfs(const char *path);
-/* SV_RIMG_HOST_PAGES (stage-pages.c): maps len bytes at `at`, locks them
- * and tells the host their frames; returns once the host has filled them. */
-void rst_stage_pages(uint64_t at, uint64_t len);
+/* SV_RIMG_HOST_PAGES (stage-pages.c): maps [at, at + skew + len) (at
+ * 1 GiB-aligned), the staging area len bytes at at + skew; locks it and
+ * tells the host its frames a slice at a time; returns once the host has
+ * filled them. */
+void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len);
+/* A huge page (PMD) with 4 KiB pages, on every arch the restorer serves. */
+#define HUGE_PAGE (2ul << 20)
+/* standby.c: `restore --standby MIB` - pre-faults a pool of MIB, waits for
+ * the pid to restore as, and returns in the process of that pid. */
+void rst_standby(const char *mib_arg);
+/* Maps [at, at + len) (a free range) with the pool's pre-faulted pages
+ * first, as one mapping; false when there is no pool. */
+bool rst_standby_take(uint64_t at, uint64_t len);
+/* Unmaps what is left of the pool. */
+void rst_standby_drop(void);
+/* Keeps compaction off locked pages (the host writes into their frames). */
+void rst_pin_frames_setup(void);
 /* restore-process.c: the process's clocks (a time namespace), UTS names
  * and prctl state, each when the image has it. */
 void rst_process_restore(const struct sv_rimg_header *h);
@@ -184,6 +199,9 @@ void rst_fill_altstack(struct rst_stack *st, const struct sv_rimg_header *h);
  * unmaps it; the kernel would fault writing to it), at __rseq_offset from
  * thread_pointer (rst_arch_thread_pointer). 0, or -errno. */
 int rst_forget_rseq(void *thread_pointer);
+/* Registers libc's rseq area again: a process made with CLONE_VM (the
+ * standby's, standby.c) starts with none. 0 or -errno. */
+int rst_rejoin_rseq(void *thread_pointer);
 /* 0 if AT_HWCAP has every bit of need; else -1 with msg saying the guest
  * CPU lacks what (and how to pick another CPU model). */
 int rst_check_hwcap(unsigned long need, const char *what, char *msg, size_t cap);

@@ -24,10 +24,11 @@
 /* Pages per slice: the first small, so that the host starts copying
  * early; then doubling, so that a large area costs few messages (each
  * wakes the agent, and a lock call each) - 12 for 1 GiB. Multiples of
- * 2 MiB, so a slice's mlock splits no huge page (the area starts 1 GiB-
- * aligned; huge pages, the kernel's default, mean 512 times fewer faults
- * and frame runs than small ones, which cost more here even where the
- * guest skips zeroing them, init_on_free=1). */
+ * 2 MiB counted from the 1 GiB-aligned mapping the area is skewed into,
+ * so a slice's mlock splits no huge page (huge pages, the kernel's
+ * default, mean 512 times fewer faults and frame runs than small ones,
+ * which cost more here even where the guest skips zeroing them,
+ * init_on_free=1). */
 #define FIRST_SLICE_PAGES 2048ul /* 8 MiB */
 #define MAX_SLICE_PAGES 32768ul	 /* 128 MiB */
 
@@ -80,29 +81,34 @@ static void report_slice(int pm, uint64_t at, uint64_t first, uint64_t n, uint64
 	write_all(STDOUT_FILENO, runs, nruns * sizeof(*runs));
 }
 
-void rst_stage_pages(uint64_t at, uint64_t len)
+void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len)
 {
-	void *p = mmap((void *)(uintptr_t)at, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (p == MAP_FAILED || (uint64_t)(uintptr_t)p != at)
-		rst_die("cannot map %llu bytes of staging: %s", (unsigned long long)len,
-			strerror(errno));
-	int fd = open("/proc/sys/vm/compact_unevictable_allowed", O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (write(fd, "0", 1) != 1)
-			dprintf(STDERR_FILENO, "snapvm restore: note: compaction stays allowed\n");
-		close(fd);
+	/* a standby restorer's pre-faulted pages first (standby.c) */
+	if (!rst_standby_take(at, skew + len)) {
+		void *p = mmap((void *)(uintptr_t)at, skew + len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (p == MAP_FAILED || (uint64_t)(uintptr_t)p != at)
+			rst_die("cannot map %llu bytes of staging: %s", (unsigned long long)len,
+				strerror(errno));
 	}
+	rst_standby_drop();
+	if (skew)
+		munmap((void *)(uintptr_t)at, skew);
+	rst_pin_frames_setup();
 	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (pm < 0)
 		rst_die("cannot open /proc/self/pagemap: %s", strerror(errno));
-	uint64_t total = len / PAGE;
-	for (uint64_t first = 0, n = FIRST_SLICE_PAGES; first < total; first += n) {
-		if (first)
-			n = n * 2 < MAX_SLICE_PAGES ? n * 2 : MAX_SLICE_PAGES;
-		if (n > total - first)
-			n = total - first;
-		report_slice(pm, at, first, n, total);
+	/* the slices' ends on 2 MiB boundaries counted from at (1 GiB-
+	 * aligned), the area starting skew into the first */
+	uint64_t lead = skew / PAGE, total = len / PAGE;
+	for (uint64_t end = 0, n = FIRST_SLICE_PAGES, first = 0; first < total;
+	     n = n * 2 < MAX_SLICE_PAGES ? n * 2 : MAX_SLICE_PAGES) {
+		end += n;
+		if (end <= lead)
+			continue;
+		uint64_t stop = end - lead < total ? end - lead : total;
+		report_slice(pm, at + skew, first, stop - first, total);
+		first = stop;
 	}
 	close(pm);
 	sigset_t go;

@@ -13,14 +13,20 @@
 #include "host/image/image.h"
 #include "host/machine/machine.h"
 #include "host/pool/pool.h"
+#include "host/pool/pool-standby.h"
 #include "host/restore/restore.h"
 #include "host/util/text-escape.h"
 
 #define POOL_MEMORY_DEFAULT 1024
+/* What a pool guest keeps out of its standby's pre-faulted pool: its
+ * kernel, agent and page cache, and a restore's image in its RAM (the
+ * restore does not use the standby when the image would not fit beside
+ * it) */
+#define POOL_UNPREFAULTED 512
 
 /* Boots one idle pool guest and leaves it running; prints its name. */
 static int start_one(const SvArchOps *arch, const SvImage *image, const SvCliVmOptions *vm,
-		     guint memory, int sfd)
+		     guint memory, guint prefault, int sfd)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *dir = g_dir_make_tmp("snapvm-pool-XXXXXX", &error);
@@ -34,13 +40,16 @@ static int start_one(const SvArchOps *arch, const SvImage *image, const SvCliVmO
 		return SV_EXIT_FAILURE;
 	}
 	g_autofree char *name = sv_pool_vm_name(arch->name, vm->cpu, memory);
-	/* As a restore boots (the restorer runs in it), and init_on_free=1:
-	 * the kernel zeroes pages when they are freed (at boot: all of them,
-	 * while the guest waits in the pool) and then skips zeroing them when
-	 * they are allocated (post_alloc_hook), so the restorer's staging
-	 * pages, most of a restore's time in the guest under TCG, come
-	 * zeroed ahead. */
-	g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch), "init_on_free=1",
+	/* As a restore boots (the restorer runs in it). Without a standby,
+	 * init_on_free=1: the kernel zeroes pages when they are freed (at
+	 * boot: all of them, while the guest waits in the pool) and then
+	 * skips zeroing small pages when they are allocated (post_alloc_hook;
+	 * a huge page is zeroed at its fault all the same). With one, the
+	 * staging pages are the standby's, zeroed while the guest waited,
+	 * and init_on_free would only make the restore pay for zeroing what
+	 * it frees (the rest of the standby's pool, for one). */
+	g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch),
+					     prefault ? "" : "init_on_free=1",
 					     vm->append ? vm->append : "", NULL);
 	g_strstrip(cmdline);
 	SvMachineConfig config = {
@@ -64,6 +73,17 @@ static int start_one(const SvArchOps *arch, const SvImage *image, const SvCliVmO
 	g_autofree char *record = g_build_filename(g.machine->vm_dir, SV_POOL_RESTORER_FILE, NULL);
 	if (!g_file_set_contents(record, sum, -1, &error)) /* restore then sends its own */
 		fprintf(stderr, "snapvm pool start: warning: %s\n", error->message);
+	g_clear_error(&error);
+	if (prefault) {
+		gint64 t0 = g_get_monotonic_time();
+		if (sv_pool_standby_start(g.agent, g.machine, prefault, &error))
+			sv_cli_verbose(vm->verbose, "pool start",
+				       "%u MiB pre-faulted by the standby restorer in %.0f ms",
+				       prefault, (g_get_monotonic_time() - t0) / 1000.0);
+		else /* the guest still serves restores, without pre-faulted pages */
+			fprintf(stderr, "snapvm pool start: warning: no pre-faulted memory: %s\n",
+				error->message);
+	}
 	printf("%s\n", g.machine->name);
 	fflush(stdout);
 	return 0;
@@ -72,7 +92,7 @@ static int start_one(const SvArchOps *arch, const SvImage *image, const SvCliVmO
 static int pool_start(int argc, char **argv)
 {
 	SvCliVmOptions vm = SV_CLI_VM_OPTIONS_INIT;
-	gint count = 1;
+	gint count = 1, prefault = -1;
 	GOptionEntry entries[] = {
 		{ "arch", 'a', 0, G_OPTION_ARG_STRING, &vm.arch,
 		  "Guest architecture (default: the host's)", "ARCH" },
@@ -83,6 +103,12 @@ static int pool_start(int argc, char **argv)
 		{ "memory", 'm', 0, G_OPTION_ARG_INT, &vm.memory_mib,
 		  "Guest RAM in MiB (default 1024): a restore takes a guest with enough", "MIB" },
 		{ "count", 'n', 0, G_OPTION_ARG_INT, &count, "Guests to boot (default 1)", "N" },
+		{ "prefault", 0, 0, G_OPTION_ARG_INT, &prefault,
+		  "Guest RAM to fault in ahead, in MiB, which a restore's pages then "
+		  "take instead of waiting for the guest kernel to zero them (default: the "
+		  "RAM less " G_STRINGIFY(POOL_UNPREFAULTED) " MiB; 0: none). It stays "
+							     "held while the guest waits",
+		  "MIB" },
 		{ "image", 0, 0, G_OPTION_ARG_FILENAME, &vm.image, "Guest image directory", "DIR" },
 		{ "append", 0, 0, G_OPTION_ARG_STRING, &vm.append,
 		  "Extra kernel command line (after the pool's own)", "ARGS" },
@@ -94,25 +120,34 @@ static int pool_start(int argc, char **argv)
 					  "leaves them running; prints their names.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	gboolean ok = sv_cli_parse(ctx, "pool start", &argc, &argv) && argc == 1 && count > 0 &&
-		      count <= 64 && sv_cli_vm_options_check(&vm, "pool start");
-	if (!ok) {
+		      count <= 64 && prefault >= -1 && sv_cli_vm_options_check(&vm, "pool start");
+	guint memory = vm.memory_mib > 0 ? (guint)vm.memory_mib : POOL_MEMORY_DEFAULT;
+	if (ok && prefault > 0 && prefault > (gint)memory - POOL_UNPREFAULTED) {
 		fprintf(stderr,
-			"snapvm pool start: see snapvm pool start --help (--count 1..64)\n");
+			"snapvm pool start: --prefault %d leaves less than %d MiB of the "
+			"guest's %u for its kernel and a restore's image\n",
+			prefault, POOL_UNPREFAULTED, memory);
+		ok = FALSE;
+	}
+	if (!ok) {
+		fprintf(stderr, "snapvm pool start: see snapvm pool start --help (--count 1..64, "
+				"--prefault 0..MEMORY-" G_STRINGIFY(POOL_UNPREFAULTED) ")\n");
 		sv_cli_vm_options_clear(&vm);
 		return SV_EXIT_USAGE;
 	}
 	g_autoptr(GError) error = NULL;
-	const SvArchOps *arch = sv_arch_lookup(vm.arch, &error);
+	const SvArchOps *arch = vm.arch ? sv_arch_lookup(vm.arch, &error) : sv_arch_host();
 	g_autoptr(SvImage) image = arch ? sv_image_open(arch, vm.image, &error) : NULL;
 	int rc = SV_EXIT_FAILURE;
 	if (!image) {
 		sv_cli_error("pool start", error);
 		goto out;
 	}
-	guint memory = vm.memory_mib > 0 ? (guint)vm.memory_mib : POOL_MEMORY_DEFAULT;
+	guint pre = prefault >= 0 ? (guint)prefault
+				  : (guint)MAX((gint)memory - POOL_UNPREFAULTED, 0);
 	int sfd = sv_cli_catch_signals();
 	for (gint i = 0; i < count; i++)
-		if ((rc = start_one(arch, image, &vm, memory, sfd)))
+		if ((rc = start_one(arch, image, &vm, memory, pre, sfd)))
 			break;
 out:
 	sv_cli_vm_options_clear(&vm);

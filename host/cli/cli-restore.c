@@ -15,6 +15,7 @@
  */
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "host/image/rootfs.h"
 #include "host/machine/machine-backend.h"
 #include "host/pool/pool.h"
+#include "host/pool/pool-standby.h"
 #include "host/restore/cpu-check.h"
 #include "host/restore/restore.h"
 
@@ -145,8 +147,49 @@ static gboolean has_own_restorer(const SvMachine *m, const SvArchOps *arch)
  * answering, with the restorer and image (built in tmpdir) written into
  * it. 0 and nothing in *g when there is none (the caller boots); else 0 or
  * the exit code of a failure, reported. */
+/* Pool guest g's standby restorer (pool-standby.h), if it has one this
+ * restore can use: its pid, else 0. One it cannot (another build's
+ * restorer; an image that would not fit in the RAM beside its pool) is
+ * ended, so that its memory is free for the restore. */
+static guint32 usable_standby(SvCliGuest *g, gboolean own_restorer, const SvRestoreImageInfo *info,
+			      gboolean verbose)
+{
+	guint32 pid;
+	guint mib;
+	if (!sv_pool_standby_read(g->machine, &pid, &mib))
+		return 0;
+	guint64 beside = g->machine->memory_mib > mib ? g->machine->memory_mib - mib : 0;
+	if (own_restorer && (info->image_bytes >> 20) + 256 <= beside) {
+		sv_cli_verbose(verbose, "restore",
+			       "its standby restorer (pid %u) holds %u MiB "
+			       "pre-faulted",
+			       pid, mib);
+		return pid;
+	}
+	sv_cli_verbose(verbose, "restore", "its standby restorer is not used (%s): ended",
+		       own_restorer ? "the image does not fit beside its pool"
+				    : "another build's restorer");
+	sv_agent_client_kill(g->agent, pid, SIGKILL, NULL);
+	return 0;
+}
+
+/* Hands the restore to the standby restorer; FALSE (and the standby
+ * ended, its memory free) when the agent refuses: the pid is taken (the
+ * usual start then gives the process another) or the standby is gone. */
+static gboolean start_standby(SvCliGuest *g, guint32 standby, guint32 want_pid, guint32 run_flags,
+			      gboolean verbose)
+{
+	g_autoptr(GError) error = NULL;
+	if (sv_restore_start_standby(g->agent, standby, want_pid, run_flags, &error))
+		return TRUE;
+	sv_cli_verbose(verbose, "restore", "the standby restorer is not used: %s", error->message);
+	sv_agent_client_kill(g->agent, standby, SIGKILL, NULL);
+	return FALSE;
+}
+
 static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, const RestoreOptions *o,
-			   const char *tmpdir, int sfd, SvCliGuest *g, SvRestoreImageInfo *info)
+			   const char *tmpdir, int sfd, SvCliGuest *g, SvRestoreImageInfo *info,
+			   guint32 *ret_standby)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *image = g_build_filename(tmpdir, "restore-image", NULL);
@@ -178,8 +221,10 @@ static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, cons
 	ok = ok && (g->agent = sv_agent_client_connect(g->machine->agent_socket, 10000, &error));
 	if (ok) {
 		sv_agent_client_set_interrupt_fd(g->agent, sfd);
-		ok = sv_agent_client_hello(g->agent, 10000, &g->agent_info, &error) &&
-		     sv_restore_send_to_guest(arch, image, !own_restorer, g->agent, &error);
+		ok = sv_agent_client_hello(g->agent, 10000, &g->agent_info, &error);
+		if (ok)
+			*ret_standby = usable_standby(g, own_restorer, info, o->vm.verbose);
+		ok = ok && sv_restore_send_to_guest(arch, image, !own_restorer, g->agent, &error);
 	}
 	g_unlink(image);
 	if (ok)
@@ -398,8 +443,9 @@ int sv_cmd_restore(int argc, char **argv)
 		return SV_EXIT_FAILURE;
 	}
 	g_auto(SvCliGuest) g = { 0 };
+	guint32 standby = 0;
 	if (o.pool) {
-		int prc = take_pool_guest(reader, arch, &o, tmpdir, sfd, &g, &info);
+		int prc = take_pool_guest(reader, arch, &o, tmpdir, sfd, &g, &info, &standby);
 		if (prc)
 			return prc;
 	}
@@ -413,12 +459,16 @@ int sv_cmd_restore(int argc, char **argv)
 	rc = SV_EXIT_FAILURE;
 	guint32 pid = 0;
 	int status = 0;
-	if (!sv_restore_start(g.agent, info.pid,
-			      o.vm.detach ? SV_RUN_BUFFER_WHEN_DETACHED
-					  : SV_RUN_POWEROFF_ON_HOST_LOSS,
-			      &pid, &error))
+	guint32 run_flags = o.vm.detach ? SV_RUN_BUFFER_WHEN_DETACHED
+					: SV_RUN_POWEROFF_ON_HOST_LOSS;
+	if (standby && !start_standby(&g, standby, info.pid, run_flags, o.vm.verbose))
+		standby = 0;
+	if (standby)
+		pid = info.pid;
+	else if (!sv_restore_start(g.agent, info.pid, run_flags, &pid, &error))
 		goto out;
-	sv_cli_verbose(o.vm.verbose, "restore", "restorer started as guest pid %u", pid);
+	sv_cli_verbose(o.vm.verbose, "restore", "restorer started as guest pid %u%s", pid,
+		       standby ? " (the standby, with its pre-faulted pages)" : "");
 	gboolean exited = FALSE;
 	if (host_pages && info.pages) {
 		if (!place_pages(&g, pid, reader, info.runs, o.vm.verbose, &exited, &status,

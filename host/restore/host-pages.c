@@ -71,6 +71,31 @@ static gboolean place_messages(SvPagePlacer *placer, GByteArray *buf, SvRestoreH
 	}
 }
 
+gboolean sv_restore_recv_process(SvAgentClient *agent, guint32 pid, gint timeout_ms,
+				 SvAgentFrame *frame, SvRestoreProcessEvent *ev, GError **error)
+{
+	for (;;) {
+		sv_agent_frame_clear(frame);
+		if (!sv_agent_client_recv(agent, timeout_ms, frame, error))
+			return FALSE;
+		guint32 from;
+		*ev = (SvRestoreProcessEvent){ 0 };
+		if (frame->type == SV_MSG_EXIT) {
+			if (!sv_agent_frame_parse_exit(frame, &from, &ev->status, error))
+				return FALSE;
+			ev->exited = TRUE;
+		} else if (frame->type == SV_MSG_OUTPUT) {
+			if (!sv_agent_frame_parse_output(frame, &from, &ev->stream, &ev->bytes,
+							 &ev->len, error))
+				return FALSE;
+		} else {
+			continue;
+		}
+		if (from == pid)
+			return TRUE;
+	}
+}
+
 gboolean sv_restore_host_pages(SvAgentClient *agent, guint32 pid, const SvGuestMem *mem,
 			       SvSnapshotReader *r, const GArray *runs, int out_fd, int err_fd,
 			       SvRestoreHostPages *ret, GError **error)
@@ -81,30 +106,19 @@ gboolean sv_restore_host_pages(SvAgentClient *agent, guint32 pid, const SvGuestM
 	gboolean done = sv_page_placer_done(placer);
 	while (!done) {
 		g_auto(SvAgentFrame) f = { 0 };
-		if (!sv_agent_client_recv(agent, FRAMES_TIMEOUT_MS, &f, error))
+		SvRestoreProcessEvent ev;
+		if (!sv_restore_recv_process(agent, pid, FRAMES_TIMEOUT_MS, &f, &ev, error))
 			return FALSE;
-		guint32 from, stream, n;
-		const guint8 *bytes;
-		if (f.type == SV_MSG_EXIT) {
-			if (!sv_agent_frame_parse_exit(&f, &from, &ret->status, error))
-				return FALSE;
-			if (from == pid) {
-				ret->exited = TRUE;
-				return TRUE;
-			}
+		if (ev.exited) {
+			ret->exited = TRUE;
+			ret->status = ev.status;
+			return TRUE;
+		}
+		if (ev.stream != 1) {
+			sv_write_all_fd(err_fd, ev.bytes, ev.len);
 			continue;
 		}
-		if (f.type != SV_MSG_OUTPUT)
-			continue;
-		if (!sv_agent_frame_parse_output(&f, &from, &stream, &bytes, &n, error))
-			return FALSE;
-		if (from != pid)
-			continue;
-		if (stream != 1) {
-			sv_write_all_fd(err_fd, bytes, n);
-			continue;
-		}
-		g_byte_array_append(buf, bytes, n);
+		g_byte_array_append(buf, ev.bytes, ev.len);
 		if (!place_messages(placer, buf, ret, &done, error))
 			return FALSE;
 	}

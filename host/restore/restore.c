@@ -156,32 +156,76 @@ guint sv_restore_memory_mib(const SvRestoreImageInfo *info, guint at_least)
 	return (guint)MAX(mib, at_least);
 }
 
-gboolean sv_restore_start(SvAgentClient *agent, guint32 want_pid, guint32 run_flags,
-			  guint32 *ret_pid, GError **error)
+/* Sends request (buf, len) and reads the pid of its SV_MSG_RUN_REPLY. */
+static gboolean request_pid(SvAgentClient *agent, guint16 type, const guint8 *buf, gsize len,
+			    guint32 *ret_pid, GError **error)
 {
-	static const char *const argv[] = { SV_RIMG_GUEST_RESTORER, SV_RIMG_GUEST_IMAGE };
+	g_auto(SvAgentFrame) f = { 0 };
+	struct sv_rbuf r;
+	if (!sv_agent_client_request(agent, type, buf, len, SV_MSG_RUN_REPLY, 30000, &f, &r, error))
+		return FALSE;
+	guint32 pid = sv_rbuf_u32(&r);
+	if (!sv_rbuf_done(&r) || pid == 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "malformed reply to %s",
+			    type == SV_MSG_RUN_AS_PID ? "RUN_AS_PID" : "STANDBY_GO");
+		return FALSE;
+	}
+	*ret_pid = pid;
+	return TRUE;
+}
+
+static gboolean run_as_pid(SvAgentClient *agent, guint32 want_pid, guint32 run_flags,
+			   const char *const *argv, guint argc, guint32 *ret_pid, GError **error)
+{
 	guint8 buf[256];
 	struct sv_wbuf w;
 	sv_wbuf_init(&w, buf, sizeof(buf));
 	sv_wbuf_u32(&w, want_pid);
 	sv_wbuf_u32(&w, run_flags);
-	sv_wbuf_u32(&w, G_N_ELEMENTS(argv));
-	for (guint i = 0; i < G_N_ELEMENTS(argv); i++)
+	sv_wbuf_u32(&w, argc);
+	for (guint i = 0; i < argc; i++)
 		sv_wbuf_str(&w, argv[i]);
 	g_assert(!w.overflow);
-	guint32 tag;
-	if (!sv_agent_client_send(agent, SV_MSG_RUN_AS_PID, buf, w.len, &tag, error))
+	return request_pid(agent, SV_MSG_RUN_AS_PID, buf, w.len, ret_pid, error);
+}
+
+gboolean sv_restore_start(SvAgentClient *agent, guint32 want_pid, guint32 run_flags,
+			  guint32 *ret_pid, GError **error)
+{
+	static const char *const argv[] = { SV_RIMG_GUEST_RESTORER, SV_RIMG_GUEST_IMAGE };
+	return run_as_pid(agent, want_pid, run_flags, argv, G_N_ELEMENTS(argv), ret_pid, error);
+}
+
+/* Where a standby restorer waits: high, out of the way of the pids a
+ * workload started after boot gets (which a snapshot's process usually
+ * has, and the restore then wants); below the smallest pid_max (32768). */
+#define STANDBY_PID 32000
+
+gboolean sv_restore_run_standby(SvAgentClient *agent, guint mib, guint32 *ret_pid, GError **error)
+{
+	g_autofree char *mib_arg = g_strdup_printf("%u", mib);
+	const char *const argv[] = { SV_RIMG_GUEST_RESTORER, "--standby", mib_arg };
+	return run_as_pid(agent, STANDBY_PID, SV_RUN_BUFFER_WHEN_DETACHED, argv, G_N_ELEMENTS(argv),
+			  ret_pid, error);
+}
+
+gboolean sv_restore_start_standby(SvAgentClient *agent, guint32 standby_pid, guint32 want_pid,
+				  guint32 run_flags, GError **error)
+{
+	guint8 buf[12];
+	struct sv_wbuf w;
+	sv_wbuf_init(&w, buf, sizeof(buf));
+	sv_wbuf_u32(&w, standby_pid);
+	sv_wbuf_u32(&w, want_pid);
+	sv_wbuf_u32(&w, run_flags);
+	g_assert(!w.overflow);
+	guint32 pid;
+	if (!request_pid(agent, SV_MSG_STANDBY_GO, buf, w.len, &pid, error))
 		return FALSE;
-	g_auto(SvAgentFrame) f = { 0 };
-	if (!sv_agent_client_wait_reply(agent, tag, SV_MSG_RUN_REPLY, 30000, &f, error))
-		return FALSE;
-	struct sv_rbuf r;
-	sv_agent_frame_reader(&f, &r);
-	guint32 pid = sv_rbuf_u32(&r);
-	if (!sv_rbuf_done(&r) || pid == 0) {
-		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL, "malformed reply to RUN_AS_PID");
+	if (pid != want_pid) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "the agent handed the standby restorer pid %u, not %u", pid, want_pid);
 		return FALSE;
 	}
-	*ret_pid = pid;
 	return TRUE;
 }

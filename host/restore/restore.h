@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "snapvm/arch.h"
+#include "host/agent/agent-client.h"
 #include "host/restore/restore-image-build.h"
 #include "host/snapshot/snapshot-reader.h"
 
@@ -58,6 +59,15 @@ guint sv_restore_memory_mib(const SvRestoreImageInfo *info, guint at_least);
  * the process's own pid (SV_MSG_RUN_AS_PID); *ret_pid is the pid it got. */
 gboolean sv_restore_start(SvAgentClient *agent, guint32 want_pid, guint32 run_flags,
 			  guint32 *ret_pid, GError **error);
+/* Starts a pool guest's standby restorer with mib MiB (restore --standby;
+ * host/pool/pool-standby.h), at a pid a restore is unlikely to want. */
+gboolean sv_restore_run_standby(SvAgentClient *agent, guint mib, guint32 *ret_pid, GError **error);
+/* The same with a pool guest's standby restorer (host/pool/pool-standby.h),
+ * already running with pre-faulted memory: it restores the image as
+ * want_pid (SV_MSG_STANDBY_GO). An SV_ERROR_AGENT error when that pid is
+ * taken or the standby is gone: sv_restore_start still works then. */
+gboolean sv_restore_start_standby(SvAgentClient *agent, guint32 standby_pid, guint32 want_pid,
+				  guint32 run_flags, GError **error);
 
 /* SV_RIMG_HOST_PAGES (place-pages.c): copies the pages of runs
  * (SvRestoreImageInfo.runs: the staging order) into guest RAM at the
@@ -81,6 +91,18 @@ guint64 sv_page_placer_frame_runs(const SvPagePlacer *p);
  * pages in guest RAM as they come, then SV_RIMG_PFN_SIGNAL to let it go
  * on; its stderr meanwhile goes to err_fd (a refusal says why there), and
  * stdout that follows the last message to out_fd. */
+/* What guest process pid did next, as the agent reports it. */
+typedef struct SvRestoreProcessEvent {
+	gboolean exited; /* with wait status: */
+	int status;
+	guint32 stream; /* else output on stream 1 or 2: */
+	const guint8 *bytes;
+	guint32 len;
+} SvRestoreProcessEvent;
+/* Receives frames until one is pid's output or exit (others' are
+ * skipped); ev's bytes live as long as *frame. */
+gboolean sv_restore_recv_process(SvAgentClient *agent, guint32 pid, gint timeout_ms,
+				 SvAgentFrame *frame, SvRestoreProcessEvent *ev, GError **error);
 typedef struct SvRestoreHostPages {
 	gboolean exited;    /* the restorer exited instead (a refusal), with: */
 	int status;	    /* its wait status */

@@ -126,7 +126,18 @@ enum sv_msg_type {
 	 * A restore into a guest that booted without the restorer and its
 	 * image in its initrd (snapvm pool) carries them this way. */
 	SV_MSG_WRITEFILE = 21,
-	/* 22..29: reserved for snapvm restore */
+	/* host->agent: u32 standby pid, u32 pid wanted, u32 flags (SV_RUN_*,
+	 * as for RUN). The standby pid is a
+	 * workload the host started as `restorer --standby MIB` (a pool guest's
+	 * restorer with pre-faulted memory, waiting). The agent checks that the
+	 * wanted pid is free and sends the standby SV_RIMG_STANDBY_SIGNAL with
+	 * the pid as its value; the restorer then makes the restoring process
+	 * with that pid (clone3 set_tid, CLONE_PARENT: the agent's child) and
+	 * ends, and the agent moves the workload (its output and exit) to the
+	 * new pid. SV_MSG_RUN_REPLY with the pid, or SV_MSG_ERROR (EEXIST: the
+	 * pid is taken; ESRCH: no such standby workload). */
+	SV_MSG_STANDBY_GO = 22,
+	/* 23..29: reserved for snapvm restore */
 	/* host->agent: u32 pid. Ends a hold (SV_MSG_FREEZE): the process runs
 	 * on where it was. SV_MSG_OK, or SV_MSG_ERROR (ENOENT: not held). */
 	SV_MSG_THAW = 30,

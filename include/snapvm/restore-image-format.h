@@ -446,6 +446,15 @@ struct sv_rimg_named {
  */
 #define SV_RIMG_PFN_MAGIC "\0SVPFNS\n"
 #define SV_RIMG_PFN_SIGNAL 10 /* SIGUSR1 */
+/* A standby restorer (`restore --standby MIB`, snapvm pool): it maps and
+ * locks MIB of anonymous memory while its guest is idle (the guest kernel
+ * zeroes it then, not during a restore), writes SV_RIMG_STANDBY_READY on
+ * its stdout, and waits for this signal, whose value is the pid to
+ * restore as (SV_MSG_STANDBY_GO). It then restores SV_RIMG_GUEST_IMAGE;
+ * its staging area takes the pre-faulted pages (mremap) instead of
+ * faulting fresh ones. */
+#define SV_RIMG_STANDBY_SIGNAL 12 /* SIGUSR2 */
+#define SV_RIMG_STANDBY_READY "snapvm-restore: standby ready\n"
 struct sv_rimg_pfn_header {
 	char magic[8];
 	uint64_t nruns;

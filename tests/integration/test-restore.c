@@ -834,6 +834,54 @@ static void test_pool(void)
 	g_assert_cmpuint(pool_idle(), ==, 0);
 }
 
+/* restore --pool into a guest whose standby restorer pre-faulted memory
+ * while it waited (pool start --prefault, host/pool/pool-standby.h): the
+ * staging area takes those pages (the standby makes the process with its
+ * own pid), and the run carries on exactly - bigmem checks every page, so a
+ * page lost or left zero shows; vmaflags, that the moved pages keep each
+ * region's flags. bigmem's 40 MiB against a 16 MiB pool: pre-faulted
+ * pages, then fresh ones; vmaflags' few against 128 MiB: the rest of the
+ * pool unmapped. */
+typedef struct {
+	Case c;
+	const char *memory, *prefault;
+} PoolCase;
+
+static void test_pool_prefault(gconstpointer data)
+{
+	const PoolCase *pc = data;
+	require_guest();
+	if (!guest)
+		return;
+	g_autofree char *err = NULL;
+	const char *start[] = { "pool", "start",    "--arch",	arch_name,    "--accel",    "tcg",
+				"-v",	"--memory", pc->memory, "--prefault", pc->prefault, NULL };
+	g_assert_cmpint(snapvm_cmd(start, NULL, &err), ==, 0);
+	g_autofree char *faulted = g_strdup_printf("%s MiB pre-faulted", pc->prefault);
+	g_assert_nonnull(strstr(err, faulted));
+	g_clear_pointer(&err, g_free);
+	const Case *c = &pc->c;
+	guint32 pid = start_workload(c->name, c->steps, c->interval_ms);
+	if (c->after_lines) {
+		g_autoptr(GString) first = g_string_new(NULL);
+		wait_for_lines(pid, c->after_lines, first);
+	}
+	g_usleep((gulong)c->checkpoint_after_ms * 1000);
+	g_autofree char *tag = g_strdup_printf("%s-prefault", c->name);
+	g_autofree char *file = checkpoint(guest->machine->name, pid, tag);
+	g_autofree char *out = NULL;
+	const char *restore[] = { "restore", "--pool", "--no-refill", "--accel",
+				  "tcg",     "-v",     file,	      NULL };
+	int status = snapvm_cmd(restore, &out, &err);
+	g_assert_nonnull(strstr(err, "took pool guest"));
+	g_autofree char *as = g_strdup_printf("restorer started as guest pid %u (the standby", pid);
+	if (!strstr(err, as))
+		g_error("the standby restorer did not restore pid %u:\n%s", pid, err);
+	assert_continuation(out, status, c->name, c->steps);
+	const char *stop[] = { "pool", "stop", NULL };
+	g_assert_cmpint(snapvm_cmd(stop, NULL, NULL), ==, 0);
+}
+
 /* Threads caught running on vCPUs: a guest of its own with 2 vCPUs, the
  * four threads computing flat out, checkpointed without --kill (nothing
  * freezes them) until a pause finds some in user mode on a vCPU - their
@@ -1066,6 +1114,15 @@ int main(int argc, char **argv)
 	add_func(precopy, test_precopy);
 	g_autofree char *pool = PATH("%s", "run/pool/counter");
 	add_func(pool, test_pool);
+	static const PoolCase prefault[] = {
+		{ { "bigmem", 20, 50, 800, 1 }, "640", "16" },
+		{ { "vmaflags", 60, 100, 800, 0 }, "640", "128" },
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(prefault); i++) {
+		g_autofree char *p = PATH("run/pool-prefault/%s", prefault[i].c.name);
+		if (sv_test_wanted(p))
+			g_test_add_data_func(p, &prefault[i], test_pool_prefault);
+	}
 	g_autofree char *on_vcpus = PATH("%s", "threads/on-vcpus");
 	add_func(on_vcpus, test_threads_on_vcpus);
 	g_autofree char *no_fs = PATH("%s", "run/fsfiles/no-fs");
