@@ -379,11 +379,13 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	if (sources && !sv_precopy_map_pages(w, sources, page, &sources_mapped, error))
 		return FALSE;
 	g_autoptr(GVariant) task = NULL;
+	gint64 tc = g_get_monotonic_time();
 	g_autoptr(GHashTable)
 		carried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	g_autoptr(GVariant) fs_section = fs ? sv_fs_carry(fs, w, carried, error) : NULL;
 	if ((fs && !fs_section) || !carry_files(w, cap, mf, carried, o, st, &task, error))
 		return FALSE;
+	st->carry_ms = ms_since(tc);
 	if (fs_section &&
 	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_FS, fs_section, error))
 		return FALSE;
@@ -621,6 +623,7 @@ static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gbool
 	st->copy_ms = cap ? cap->copy_ms : 0;
 	const SvTaskRef *leader = &g_array_index(threads, SvTaskRef, 0);
 	/* files only memory holds, read by identity before anything runs */
+	gint64 tf = g_get_monotonic_time();
 	*ret_mf = cap ? sv_memfiles_capture(in, leader->pid, cap->fds, cap->vmas,
 					    sizeof(SvCaptureVma), error)
 		      : NULL;
@@ -635,6 +638,7 @@ static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gbool
 		else
 			g_clear_pointer(&cap, sv_capture_free);
 	}
+	st->pause_files_ms = ms_since(tf);
 	/* a guest that died while paused cannot be resumed, but its process's
 	 * state is already whole in host memory: it is still written, and the
 	 * caller told */
@@ -665,6 +669,7 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	g_autoptr(SvIntrospect) in = sv_introspect_new(m->arch, m->image_dir, mem, error);
 	if (!in)
 		return FALSE;
+	st->profile_ms = ms_since(start);
 	if (o->kill_after && !was_running) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 			    "VM '%s' is paused, and --kill needs its guest agent: resume it (or "
@@ -700,6 +705,7 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 		tracked.mm = pc.mm;
 		mark = g_strdup(pc.mark);
 	} else {
+		gint64 tt = g_get_monotonic_time();
 		/* soft-dirty: judged or armed before anything is held or paused */
 		g_autoptr(GVariant) parent_track =
 			parent ? sv_snapshot_reader_metadata(parent, SV_SNAP_SECTION_DIRTY_TRACK)
@@ -711,6 +717,7 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 		st->dirty_armed = mark && !sel.soft_dirty;
 		if (!sel.soft_dirty)
 			tracked.mm = 0;
+		st->track_ms = ms_since(tt);
 	}
 	gint64 tp = g_get_monotonic_time();
 	/* an incremental checkpoint copies what changed, and --precopy what

@@ -120,11 +120,15 @@ static void print_json(const char *vm, guint32 pid, const char *output, const Sv
 	MEMBER("vm", string, vm);
 	MEMBER("pid", int, pid);
 	MEMBER("output", string, output);
+	MEMBER("profile_ms", double, st->profile_ms);
+	MEMBER("track_ms", double, st->track_ms);
+	MEMBER("carry_ms", double, st->carry_ms);
 	MEMBER("freeze_ms", double, st->freeze_ms);
 	MEMBER("held_ms", double, st->held_ms);
 	MEMBER("prepare_ms", double, st->prepare_ms);
 	MEMBER("pause_ms", double, st->pause_ms);
 	MEMBER("copy_ms", double, st->copy_ms);
+	MEMBER("pause_files_ms", double, st->pause_files_ms);
 	MEMBER("write_ms", double, st->write_ms);
 	MEMBER("verify_ms", double, st->verify_ms);
 	MEMBER("total_ms", double, st->total_ms);
