@@ -15,6 +15,7 @@
 #include "host/checkpoint/dirty-track.h"
 #include "host/checkpoint/precopy.h"
 #include "host/checkpoint/fs-carry.h"
+#include "host/checkpoint/mapped-files.h"
 #include "host/checkpoint/memfiles.h"
 #include "host/checkpoint/proc-paths.h"
 #include "base/errors.h"
@@ -135,10 +136,12 @@ fail:
 	}
 }
 
-/* Carries the file at path once (done: path -> sha256); its sha256. */
-static const char *carry_file(SvSnapshotWriter *w, GHashTable *done, const char *path,
-			      const char *why, const SvCheckpointOptions *o, SvCheckpointStats *st,
-			      GError **error)
+/* Carries the file at path once (done: path -> sha256); its sha256. Its
+ * contents come from paged (path -> GBytes, mapped-files.h) when it read
+ * them at the pause, else through the agent. */
+static const char *carry_file(SvSnapshotWriter *w, GHashTable *done, GHashTable *paged,
+			      const char *path, const char *why, const SvCheckpointOptions *o,
+			      SvCheckpointStats *st, GError **error)
 {
 	const char *sha = g_hash_table_lookup(done, path);
 	if (sha)
@@ -152,7 +155,9 @@ static const char *carry_file(SvSnapshotWriter *w, GHashTable *done, const char 
 		st->files_referenced++;
 		return "";
 	}
-	g_autoptr(GBytes) contents = o->read_file(path, o->read_file_data, error);
+	GBytes *cached = paged ? g_hash_table_lookup(paged, path) : NULL;
+	g_autoptr(GBytes) contents = cached ? g_bytes_ref(cached)
+					    : o->read_file(path, o->read_file_data, error);
 	if (!contents) {
 		g_prefix_error(error, "carrying %s (%s by guest pid %u): ", path, why, o->pid);
 		return NULL;
@@ -162,7 +167,10 @@ static const char *carry_file(SvSnapshotWriter *w, GHashTable *done, const char 
 		return NULL;
 	g_hash_table_insert(done, g_strdup(path), hex);
 	st->files++;
-	st->files_agent_bytes += g_bytes_get_size(contents);
+	if (cached)
+		st->files_cache_bytes += g_bytes_get_size(contents);
+	else
+		st->files_agent_bytes += g_bytes_get_size(contents);
 	return hex;
 }
 
@@ -195,7 +203,8 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, SvMemFiles *mf,
 				    o->pid, v->vma.start, v->vma.end, SV_UNNAMED_FILE);
 			return FALSE;
 		}
-		const char *sha = carry_file(w, done, v->vma.name, "mapped", o, st, error);
+		const char *sha = carry_file(w, done, cap->mapped_files, v->vma.name, "mapped", o,
+					     st, error);
 		if (!sha)
 			return FALSE;
 		g_free(v->sha256);
@@ -238,7 +247,8 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, SvMemFiles *mf,
 			continue;
 		}
 		if (o->read_file && !strcmp(kind, SV_TASK_FD_KIND_FILE) && path) {
-			const char *sha = carry_file(w, done, path, "open", o, st, error);
+			const char *sha = carry_file(w, done, cap->mapped_files, path, "open", o,
+						     st, error);
 			if (!sha)
 				return FALSE;
 			if (sha[0])
@@ -418,6 +428,8 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	if (!sv_snapshot_writer_finish(w, error))
 		return FALSE;
 	st->pages_stored = sv_snapshot_writer_pages_stored(w);
+	sv_snapshot_writer_files_from_parent(w, &st->files_from_parent,
+					     &st->files_from_parent_bytes);
 	return TRUE;
 }
 
@@ -629,6 +641,9 @@ static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gbool
 		      : NULL;
 	if (!*ret_mf)
 		g_clear_pointer(&cap, sv_capture_free);
+	/* and the mapped files kept in memory anyway, for carrying */
+	if (cap && o->read_file)
+		cap->mapped_files = sv_mapped_files_capture(in, cap->vmas, *ret_mf);
 	/* and the files the guest wrote, as they are at this moment */
 	if (cap && o->carry_fs) {
 		*ret_fs = sv_introspect_guest_fs(in, leader, SV_FS_CARRY_MAX_BYTES, &st->fs_bytes,
@@ -693,6 +708,8 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 		if (!parent)
 			return FALSE;
 		sel.parent = parent_hashes;
+		/* files carried unchanged since are the parent's */
+		sv_snapshot_writer_set_parent(w, parent);
 		buffer.select = sv_page_select_changed;
 		buffer.select_data = &sel;
 	}

@@ -82,8 +82,11 @@ typedef struct SvCheckpointStats {
 	double total_ms;
 	guint attempts; /* pauses it took to find the task off the kernel */
 	guint vmas;
-	guint files;		      /* carried by path */
-	guint64 files_agent_bytes;    /* their bytes, all read through the agent */
+	guint files;		   /* carried by path */
+	guint64 files_agent_bytes; /* their bytes read through the agent */
+	guint64 files_cache_bytes; /* and from the page cache (mapped-files.h) */
+	guint files_from_parent;   /* carried files the parent had: referred to */
+	guint64 files_from_parent_bytes;
 	guint memfiles;		      /* carried by identity: in memory only (memfiles.h) */
 	guint64 memfiles_cache_bytes; /* their bytes read from the page cache */
 	guint64 memfiles_agent_bytes; /* and through the agent */

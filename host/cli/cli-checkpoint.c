@@ -137,6 +137,9 @@ static void print_json(const char *vm, guint32 pid, const char *output, const Sv
 	MEMBER("files", int, st->files);
 	MEMBER("files_referenced", int, st->files_referenced);
 	MEMBER("files_agent_bytes", int, (gint64)st->files_agent_bytes);
+	MEMBER("files_page_cache_bytes", int, (gint64)st->files_cache_bytes);
+	MEMBER("files_from_parent", int, st->files_from_parent);
+	MEMBER("files_from_parent_bytes", int, (gint64)st->files_from_parent_bytes);
 	MEMBER("memfiles", int, st->memfiles);
 	MEMBER("memfiles_page_cache_bytes", int, (gint64)st->memfiles_cache_bytes);
 	MEMBER("memfiles_agent_bytes", int, (gint64)st->memfiles_agent_bytes);
