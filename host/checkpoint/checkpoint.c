@@ -641,8 +641,10 @@ static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gbool
 		      : NULL;
 	if (!*ret_mf)
 		g_clear_pointer(&cap, sv_capture_free);
-	/* and the mapped files kept in memory anyway, for carrying */
-	if (cap && o->read_file)
+	/* and the mapped files kept in memory anyway, for carrying; not in
+	 * --precopy's pause, whose length is the point (a few ms for a
+	 * 772 KB executable): those go through the agent after it */
+	if (cap && o->read_file && !o->precopy_rounds)
 		cap->mapped_files = sv_mapped_files_capture(in, cap->vmas, *ret_mf);
 	/* and the files the guest wrote, as they are at this moment */
 	if (cap && o->carry_fs) {
