@@ -593,6 +593,9 @@ static gboolean run_precopy(SvMachine *m, const SvIntrospect *in, const SvGuestM
 	}
 	/* written from the copies, not through a mapping of the file */
 	buffer->writer = NULL;
+	/* room for the final pause's copy, faulted in now; without it (no
+	 * memory) the pause faults its buffer in itself */
+	(void)sv_page_buffer_prepare(buffer, sv_precopy_pause_estimate(pc), TRUE, NULL);
 	buffer->select = sv_precopy_select;
 	buffer->select_data = pc;
 	st->dirty_method = SV_DIRTY_SOFT_DIRTY;
