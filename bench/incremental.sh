@@ -69,13 +69,19 @@ checkpoint() { # checkpoint TAG OUT [--parent FILE]
 	json=$("$SNAPVM" checkpoint "$VM" --pid "$PID" -o "$out" --json "$@")
 	t1=$(now_ms)
 	echo "$PCT $tag:wall $((t1 - t0))" >>"$RAW"
-	for k in pause_ms hash_ms total_ms pages_present pages_stored file_size; do
+	for k in pause_ms hash_ms total_ms pages_present pages_stored file_size profile_ms carry_ms; do
 		echo "$PCT $tag:$k $(jq -r .$k <<<"$json")" >>"$RAW"
 	done
 	printf '  %-10s %-4s %-10s pause %7.1f  hash %7.1f  write %7.1f  total %8.1f  wall %6d ms  stored %7d of %7d pages  (load %s)\n' \
 		"$VM" "$tag" "$(jq -r .dirty_tracking <<<"$json")" "$(jq -r .pause_ms <<<"$json")" \
 		"$(jq -r .hash_ms <<<"$json")" "$(jq -r .write_ms <<<"$json")" "$(jq -r .total_ms <<<"$json")" $((t1 - t0)) \
 		"$(jq -r .pages_stored <<<"$json")" "$(jq -r .pages_present <<<"$json")" "$(load)"
+	# the fixed cost around the pages: the guest kernel's profile and the
+	# VM's RAM view, soft-dirty through the agent, carrying the files
+	printf '  %-10s %-4s fixed: profile %.1f  dirty tracking %.1f  files %.1f ms (%s of %s carried files the parent had; %s bytes from the page cache, %s through the agent)\n' \
+		"$VM" "$tag" "$(jq -r .profile_ms <<<"$json")" "$(jq -r .track_ms <<<"$json")" "$(jq -r .carry_ms <<<"$json")" \
+		"$(jq -r .files_from_parent <<<"$json")" "$(jq -r .files <<<"$json")" \
+		"$(jq -r .files_page_cache_bytes <<<"$json")" "$(jq -r .files_agent_bytes <<<"$json")"
 	if [ "$(jq -r .precopy_rounds <<<"$json")" != 0 ]; then
 		printf '  %-10s %-4s rounds %s: %s pages copied running (last round %s) in %.0f ms, process held %.1f ms, VM paused %.1f ms for walks, pause took %s of %s from them\n' \
 			"$VM" "$tag" "$(jq -r .precopy_rounds <<<"$json")" "$(jq -r .precopy_pages <<<"$json")" \

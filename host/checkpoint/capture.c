@@ -37,6 +37,7 @@ void sv_capture_free(SvCapture *cap)
 	g_clear_pointer(&cap->mm, g_variant_unref);
 	g_clear_pointer(&cap->fds, g_variant_unref);
 	g_clear_pointer(&cap->vmas, g_array_unref);
+	g_clear_pointer(&cap->mapped_files, g_hash_table_unref);
 	g_clear_pointer(&cap->runs, g_array_unref);
 	sv_page_buffer_clear(&cap->buffer);
 	g_free(cap);

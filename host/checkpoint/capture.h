@@ -42,7 +42,10 @@ typedef struct SvCapture {
 	/* the TASK dict's "fds" (introspect.h), joined to the task when
 	 * written: their regular files' sha256 are known once carried */
 	GVariant *fds;
-	GArray *vmas;		 /* SvCaptureVma */
+	GArray *vmas; /* SvCaptureVma */
+	/* path -> GBytes: mapped files read from the page cache at the pause
+	 * (mapped-files.h, set by the caller), or NULL */
+	GHashTable *mapped_files;
 	GArray *runs;		 /* SvPageRun, in address order */
 	SvPageBuffer buffer;	 /* the copies */
 	guint8 *pages;		 /* buffer.data */

@@ -15,6 +15,7 @@
 #include "host/checkpoint/dirty-track.h"
 #include "host/checkpoint/precopy.h"
 #include "host/checkpoint/fs-carry.h"
+#include "host/checkpoint/mapped-files.h"
 #include "host/checkpoint/memfiles.h"
 #include "host/checkpoint/proc-paths.h"
 #include "base/errors.h"
@@ -135,10 +136,12 @@ fail:
 	}
 }
 
-/* Carries the file at path once (done: path -> sha256); its sha256. */
-static const char *carry_file(SvSnapshotWriter *w, GHashTable *done, const char *path,
-			      const char *why, const SvCheckpointOptions *o, SvCheckpointStats *st,
-			      GError **error)
+/* Carries the file at path once (done: path -> sha256); its sha256. Its
+ * contents come from paged (path -> GBytes, mapped-files.h) when it read
+ * them at the pause, else through the agent. */
+static const char *carry_file(SvSnapshotWriter *w, GHashTable *done, GHashTable *paged,
+			      const char *path, const char *why, const SvCheckpointOptions *o,
+			      SvCheckpointStats *st, GError **error)
 {
 	const char *sha = g_hash_table_lookup(done, path);
 	if (sha)
@@ -152,7 +155,9 @@ static const char *carry_file(SvSnapshotWriter *w, GHashTable *done, const char 
 		st->files_referenced++;
 		return "";
 	}
-	g_autoptr(GBytes) contents = o->read_file(path, o->read_file_data, error);
+	GBytes *cached = paged ? g_hash_table_lookup(paged, path) : NULL;
+	g_autoptr(GBytes) contents = cached ? g_bytes_ref(cached)
+					    : o->read_file(path, o->read_file_data, error);
 	if (!contents) {
 		g_prefix_error(error, "carrying %s (%s by guest pid %u): ", path, why, o->pid);
 		return NULL;
@@ -162,7 +167,10 @@ static const char *carry_file(SvSnapshotWriter *w, GHashTable *done, const char 
 		return NULL;
 	g_hash_table_insert(done, g_strdup(path), hex);
 	st->files++;
-	st->files_agent_bytes += g_bytes_get_size(contents);
+	if (cached)
+		st->files_cache_bytes += g_bytes_get_size(contents);
+	else
+		st->files_agent_bytes += g_bytes_get_size(contents);
 	return hex;
 }
 
@@ -195,7 +203,8 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, SvMemFiles *mf,
 				    o->pid, v->vma.start, v->vma.end, SV_UNNAMED_FILE);
 			return FALSE;
 		}
-		const char *sha = carry_file(w, done, v->vma.name, "mapped", o, st, error);
+		const char *sha = carry_file(w, done, cap->mapped_files, v->vma.name, "mapped", o,
+					     st, error);
 		if (!sha)
 			return FALSE;
 		g_free(v->sha256);
@@ -238,7 +247,8 @@ static gboolean carry_files(SvSnapshotWriter *w, SvCapture *cap, SvMemFiles *mf,
 			continue;
 		}
 		if (o->read_file && !strcmp(kind, SV_TASK_FD_KIND_FILE) && path) {
-			const char *sha = carry_file(w, done, path, "open", o, st, error);
+			const char *sha = carry_file(w, done, cap->mapped_files, path, "open", o,
+						     st, error);
 			if (!sha)
 				return FALSE;
 			if (sha[0])
@@ -379,11 +389,13 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	if (sources && !sv_precopy_map_pages(w, sources, page, &sources_mapped, error))
 		return FALSE;
 	g_autoptr(GVariant) task = NULL;
+	gint64 tc = g_get_monotonic_time();
 	g_autoptr(GHashTable)
 		carried = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	g_autoptr(GVariant) fs_section = fs ? sv_fs_carry(fs, w, carried, error) : NULL;
 	if ((fs && !fs_section) || !carry_files(w, cap, mf, carried, o, st, &task, error))
 		return FALSE;
+	st->carry_ms = ms_since(tc);
 	if (fs_section &&
 	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_FS, fs_section, error))
 		return FALSE;
@@ -416,6 +428,8 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	if (!sv_snapshot_writer_finish(w, error))
 		return FALSE;
 	st->pages_stored = sv_snapshot_writer_pages_stored(w);
+	sv_snapshot_writer_files_from_parent(w, &st->files_from_parent,
+					     &st->files_from_parent_bytes);
 	return TRUE;
 }
 
@@ -579,6 +593,9 @@ static gboolean run_precopy(SvMachine *m, const SvIntrospect *in, const SvGuestM
 	}
 	/* written from the copies, not through a mapping of the file */
 	buffer->writer = NULL;
+	/* room for the final pause's copy, faulted in now; without it (no
+	 * memory) the pause faults its buffer in itself */
+	(void)sv_page_buffer_prepare(buffer, sv_precopy_pause_estimate(pc), TRUE, NULL);
 	buffer->select = sv_precopy_select;
 	buffer->select_data = pc;
 	st->dirty_method = SV_DIRTY_SOFT_DIRTY;
@@ -621,11 +638,17 @@ static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gbool
 	st->copy_ms = cap ? cap->copy_ms : 0;
 	const SvTaskRef *leader = &g_array_index(threads, SvTaskRef, 0);
 	/* files only memory holds, read by identity before anything runs */
+	gint64 tf = g_get_monotonic_time();
 	*ret_mf = cap ? sv_memfiles_capture(in, leader->pid, cap->fds, cap->vmas,
 					    sizeof(SvCaptureVma), error)
 		      : NULL;
 	if (!*ret_mf)
 		g_clear_pointer(&cap, sv_capture_free);
+	/* and the mapped files kept in memory anyway, for carrying; not in
+	 * --precopy's pause, whose length is the point (a few ms for a
+	 * 772 KB executable): those go through the agent after it */
+	if (cap && o->read_file && !o->precopy_rounds)
+		cap->mapped_files = sv_mapped_files_capture(in, cap->vmas, *ret_mf);
 	/* and the files the guest wrote, as they are at this moment */
 	if (cap && o->carry_fs) {
 		*ret_fs = sv_introspect_guest_fs(in, leader, SV_FS_CARRY_MAX_BYTES, &st->fs_bytes,
@@ -635,6 +658,7 @@ static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gbool
 		else
 			g_clear_pointer(&cap, sv_capture_free);
 	}
+	st->pause_files_ms = ms_since(tf);
 	/* a guest that died while paused cannot be resumed, but its process's
 	 * state is already whole in host memory: it is still written, and the
 	 * caller told */
@@ -665,6 +689,7 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	g_autoptr(SvIntrospect) in = sv_introspect_new(m->arch, m->image_dir, mem, error);
 	if (!in)
 		return FALSE;
+	st->profile_ms = ms_since(start);
 	if (o->kill_after && !was_running) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 			    "VM '%s' is paused, and --kill needs its guest agent: resume it (or "
@@ -688,6 +713,8 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 		if (!parent)
 			return FALSE;
 		sel.parent = parent_hashes;
+		/* files carried unchanged since are the parent's */
+		sv_snapshot_writer_set_parent(w, parent);
 		buffer.select = sv_page_select_changed;
 		buffer.select_data = &sel;
 	}
@@ -700,6 +727,7 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 		tracked.mm = pc.mm;
 		mark = g_strdup(pc.mark);
 	} else {
+		gint64 tt = g_get_monotonic_time();
 		/* soft-dirty: judged or armed before anything is held or paused */
 		g_autoptr(GVariant) parent_track =
 			parent ? sv_snapshot_reader_metadata(parent, SV_SNAP_SECTION_DIRTY_TRACK)
@@ -711,6 +739,7 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 		st->dirty_armed = mark && !sel.soft_dirty;
 		if (!sel.soft_dirty)
 			tracked.mm = 0;
+		st->track_ms = ms_since(tt);
 	}
 	gint64 tp = g_get_monotonic_time();
 	/* an incremental checkpoint copies what changed, and --precopy what

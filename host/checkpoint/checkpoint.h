@@ -68,18 +68,25 @@ typedef struct SvCheckpointOptions {
 } SvCheckpointOptions;
 
 typedef struct SvCheckpointStats {
-	double freeze_ms;  /* kill_after: until the process was held still */
-	double held_ms;	   /* kill_after: from then until it was killed */
-	double prepare_ms; /* before the pause: the copy's destination faulted in */
-	double pause_ms;   /* the VM stopped, all attempts together */
-	double copy_ms;	   /* of which: copying pages out of guest RAM */
-	double write_ms;   /* writing the snapshot after the resume */
-	double verify_ms;  /* kill_after: reading it back before the kill */
+	double profile_ms;     /* the guest kernel's profile and RAM view made ready */
+	double track_ms;       /* soft-dirty judged or armed through the agent */
+	double carry_ms;       /* of write_ms: the files carried (fs, mapped, open) */
+	double freeze_ms;      /* kill_after: until the process was held still */
+	double held_ms;	       /* kill_after: from then until it was killed */
+	double prepare_ms;     /* before the pause: the copy's destination faulted in */
+	double pause_ms;       /* the VM stopped, all attempts together */
+	double copy_ms;	       /* of which: copying pages out of guest RAM */
+	double pause_files_ms; /* and reading memory-only and guest-written files */
+	double write_ms;       /* writing the snapshot after the resume */
+	double verify_ms;      /* kill_after: reading it back before the kill */
 	double total_ms;
 	guint attempts; /* pauses it took to find the task off the kernel */
 	guint vmas;
-	guint files;		      /* carried by path */
-	guint64 files_agent_bytes;    /* their bytes, all read through the agent */
+	guint files;		   /* carried by path */
+	guint64 files_agent_bytes; /* their bytes read through the agent */
+	guint64 files_cache_bytes; /* and from the page cache (mapped-files.h) */
+	guint files_from_parent;   /* carried files the parent had: referred to */
+	guint64 files_from_parent_bytes;
 	guint memfiles;		      /* carried by identity: in memory only (memfiles.h) */
 	guint64 memfiles_cache_bytes; /* their bytes read from the page cache */
 	guint64 memfiles_agent_bytes; /* and through the agent */

@@ -137,8 +137,10 @@ static gboolean first_round(SvPrecopy *pc, SvMachine *m, const SvIntrospect *in,
 	guint64 total = 0;
 	for (guint i = 0; i < runs->len; i++) {
 		SvPageRun s = g_array_index(runs, SvPageRun, i);
-		if (!s.tracked)
+		if (!s.tracked) {
+			pc->untracked_bytes += s.len;
 			continue; /* copied at the pause: the bits do not judge it */
+		}
 		s.offset = total;
 		g_array_append_val(pc->slots, s);
 		add_copy(todo, s.va, s.pa.v, s.offset, s.len);
@@ -246,6 +248,14 @@ gboolean sv_precopy_run(SvPrecopy *pc, SvMachine *m, const SvIntrospect *in, con
 		}
 	}
 	return TRUE;
+}
+
+gsize sv_precopy_pause_estimate(const SvPrecopy *pc)
+{
+	guint64 written = 0;
+	for (guint i = 1; i < pc->rounds && i < SV_PRECOPY_MAX_ROUNDS; i++)
+		written = MAX(written, pc->round_pages[i]);
+	return pc->untracked_bytes + 2 * written * pc->page_size + (4u << 20);
 }
 
 gboolean sv_precopy_select(GArray *runs, guint64 *total, const SvGuestMem *mem, gpointer data,

@@ -55,8 +55,9 @@ typedef struct SvPrecopy {
 	GArray *slots;	     /* SvPageRun: what buffer holds, in address order */
 	guint64 *page_pa;    /* per page of buffer: the frame it was copied from */
 	gsize npages;
-	char *mark; /* the latest arm */
-	guint64 mm; /* the process's mm_struct: the same at the final pause */
+	char *mark;		 /* the latest arm */
+	guint64 mm;		 /* the process's mm_struct: the same at the final pause */
+	guint64 untracked_bytes; /* present in mappings the bits do not judge */
 	/* what the rounds did */
 	guint rounds;
 	guint64 round_pages[SV_PRECOPY_MAX_ROUNDS]; /* copied in each */
@@ -74,6 +75,12 @@ typedef struct SvPrecopy {
  * o->freeze, o->thaw). */
 gboolean sv_precopy_run(SvPrecopy *pc, SvMachine *m, const SvIntrospect *in, const SvGuestMem *mem,
 			const SvCheckpointOptions *o, guint max_rounds, GError **error);
+
+/* About how many bytes the final pause will copy: the mappings the bits
+ * do not judge, and twice the most pages a later round found written (the
+ * process writes at about that rate). The pause's copy buffer is faulted
+ * in this large beforehand, so the copy does not fault in fresh memory. */
+gsize sv_precopy_pause_estimate(const SvPrecopy *pc);
 
 /* An SvPageSelectFn for the final pause; data: the SvPrecopy. Keeps the
  * pages that must be copied now (above), remembers every present run. */

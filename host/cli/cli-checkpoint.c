@@ -34,17 +34,61 @@ static void show_progress(const char *phase, guint64 done, guint64 total, gpoint
 typedef struct {
 	SvMachine *m;
 	SvAgentClient *agent;
+	/* the connection made ahead (connect_ahead), joined on first use */
+	GThread *connecting;
+	GError *connect_error;
 } AgentLink;
+
+static SvAgentClient *connect_agent(SvMachine *m, GError **error)
+{
+	g_autoptr(SvAgentClient) a = sv_agent_client_connect(m->agent_control_socket, 2000, error);
+	if (!a || !sv_agent_client_hello(a, 5000, NULL, error))
+		return NULL;
+	return g_steal_pointer(&a);
+}
+
+static gpointer connect_thread(gpointer data)
+{
+	AgentLink *link = data;
+	link->agent = connect_agent(link->m, &link->connect_error);
+	return NULL;
+}
+
+/* Starts connecting to the agent while the checkpoint loads the kernel
+ * profile and opens its parent: the guest's answer to the hello is a
+ * round trip through a TCG guest, tens of ms under load, and nearly every
+ * checkpoint asks the agent something (soft-dirty marks, files). */
+static void connect_ahead(AgentLink *link)
+{
+	link->connecting = g_thread_try_new("sv-agent-connect", connect_thread, link, NULL);
+}
+
+static void finish_connecting(AgentLink *link)
+{
+	if (link->connecting)
+		g_thread_join(g_steal_pointer(&link->connecting));
+}
+
+static void release_agent(AgentLink *link)
+{
+	finish_connecting(link);
+	g_clear_error(&link->connect_error);
+	g_clear_pointer(&link->agent, sv_agent_client_free);
+}
 
 /* The agent is reached on demand: a checkpoint whose process maps no file
  * and is left running needs no help from inside the guest at all. */
 static SvAgentClient *agent(AgentLink *link, GError **error)
 {
+	finish_connecting(link);
 	if (link->agent)
 		return link->agent;
-	link->agent = sv_agent_client_connect(link->m->agent_control_socket, 2000, error);
-	if (link->agent && !sv_agent_client_hello(link->agent, 5000, NULL, error))
-		g_clear_pointer(&link->agent, sv_agent_client_free);
+	/* the connection made ahead failed: said once, tried again later */
+	if (link->connect_error) {
+		g_propagate_error(error, g_steal_pointer(&link->connect_error));
+		return NULL;
+	}
+	link->agent = connect_agent(link->m, error);
 	return link->agent;
 }
 
@@ -120,11 +164,15 @@ static void print_json(const char *vm, guint32 pid, const char *output, const Sv
 	MEMBER("vm", string, vm);
 	MEMBER("pid", int, pid);
 	MEMBER("output", string, output);
+	MEMBER("profile_ms", double, st->profile_ms);
+	MEMBER("track_ms", double, st->track_ms);
+	MEMBER("carry_ms", double, st->carry_ms);
 	MEMBER("freeze_ms", double, st->freeze_ms);
 	MEMBER("held_ms", double, st->held_ms);
 	MEMBER("prepare_ms", double, st->prepare_ms);
 	MEMBER("pause_ms", double, st->pause_ms);
 	MEMBER("copy_ms", double, st->copy_ms);
+	MEMBER("pause_files_ms", double, st->pause_files_ms);
 	MEMBER("write_ms", double, st->write_ms);
 	MEMBER("verify_ms", double, st->verify_ms);
 	MEMBER("total_ms", double, st->total_ms);
@@ -133,6 +181,9 @@ static void print_json(const char *vm, guint32 pid, const char *output, const Sv
 	MEMBER("files", int, st->files);
 	MEMBER("files_referenced", int, st->files_referenced);
 	MEMBER("files_agent_bytes", int, (gint64)st->files_agent_bytes);
+	MEMBER("files_page_cache_bytes", int, (gint64)st->files_cache_bytes);
+	MEMBER("files_from_parent", int, st->files_from_parent);
+	MEMBER("files_from_parent_bytes", int, (gint64)st->files_from_parent_bytes);
 	MEMBER("memfiles", int, st->memfiles);
 	MEMBER("memfiles_page_cache_bytes", int, (gint64)st->memfiles_cache_bytes);
 	MEMBER("memfiles_agent_bytes", int, (gint64)st->memfiles_agent_bytes);
@@ -269,6 +320,8 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		return SV_EXIT_FAILURE;
 	}
 	AgentLink link = { .m = m };
+	if (!no_soft_dirty || !no_files)
+		connect_ahead(&link);
 	g_autoptr(SvRootfsRefs) refs = NULL;
 	if (m->disk && !self_contained && !no_files) {
 		g_autoptr(SvRootfs) rootfs = sv_rootfs_of_disk(m->disk, &error);
@@ -278,6 +331,7 @@ int sv_cmd_checkpoint(int argc, char **argv)
 			sv_cli_error("checkpoint", error);
 			fprintf(stderr, "snapvm checkpoint: (--self-contained carries every file "
 					"instead)\n");
+			release_agent(&link);
 			return SV_EXIT_FAILURE;
 		}
 	}
@@ -309,7 +363,7 @@ int sv_cmd_checkpoint(int argc, char **argv)
 			"snapshot holds the process as it was\n",
 			m->name, why);
 	}
-	g_clear_pointer(&link.agent, sv_agent_client_free);
+	release_agent(&link);
 	sv_machine_release_control(m);
 	if (!ok) {
 		sv_checkpoint_stats_clear(&st);

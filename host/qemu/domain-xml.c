@@ -24,6 +24,8 @@
  */
 #include "host/qemu/domain-xml.h"
 
+#include "host/qemu/qmp-socket.h"
+
 #include "snapvm/agent-proto.h"
 
 static void add_text_element(GString *s, const char *indent, const char *tag, const char *text)
@@ -58,11 +60,27 @@ static void add_cpu(GString *s, const SvQemuBoard *board, const char *model)
 /* QEMU arguments libvirt has no element for: -action (see above), the
  * arch's settings for --cpu max (maximum mode takes no properties), and the
  * CPU itself where libvirt has no CPU driver for the arch. */
-static void add_qemu_args(GString *s, const SvQemuBoard *board, const char *model)
+static void add_qemu_args(GString *s, const SvMachine *m, const SvQemuBoard *board,
+			  const char *model)
 {
 	g_string_append(s, "  <qemu:commandline>\n"
 			   "    <qemu:arg value='-action'/>\n"
 			   "    <qemu:arg value='reboot=shutdown,shutdown=poweroff'/>\n");
+	/* snapvm's own monitor (qmp-socket.h); a VM dir too deep for a socket
+	 * path goes without it, through libvirt */
+	g_autofree char *qmp = m->vm_dir ? g_build_filename(m->vm_dir, SV_QMP_SOCKET_NAME, NULL)
+					 : NULL;
+	if (qmp && strlen(qmp) < 108) {
+		/* a chardev spec: commas in the path are doubled */
+		g_auto(GStrv) parts = g_strsplit(qmp, ",", -1);
+		g_autofree char *doubled = g_strjoinv(",,", parts);
+		g_autofree char *arg = g_strdup_printf("unix:%s,server=on,wait=off", doubled);
+		g_autofree char *esc = g_markup_escape_text(arg, -1);
+		g_string_append_printf(s,
+				       "    <qemu:arg value='-qmp'/>\n"
+				       "    <qemu:arg value='%s'/>\n",
+				       esc);
+	}
 	for (const char *const *a = board->qemu_args; a && *a; a++) {
 		g_autofree char *esc = g_markup_escape_text(*a, -1);
 		g_string_append_printf(s, "    <qemu:arg value='%s'/>\n", esc);
@@ -154,7 +172,7 @@ char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config, con
 			       "    </channel>\n"
 			       "  </devices>\n",
 			       log, sock, control);
-	add_qemu_args(s, board, config->cpu_model);
+	add_qemu_args(s, m, board, config->cpu_model);
 	g_string_append(s, "</domain>\n");
 	return g_string_free(s, FALSE);
 }

@@ -4,6 +4,8 @@
  *
  * Every operation goes through a libvirt worker process (see
  * libvirt-worker.h), started on first use and kept until release_control,
+ * except the queries, pauses and resumes snapvm's own QMP monitor answers
+ * (qmp-socket.h: no libvirt start-up for a checkpoint),
  * and guest RAM is located by asking
  * QEMU itself (QOM) for the backing file of its memory backend, rather than
  * guessing libvirt's file naming.
@@ -16,7 +18,13 @@
 #include "host/machine/machine-backend.h"
 #include "host/qemu/domain-xml.h"
 #include "host/qemu/libvirt-worker.h"
+#include "host/qemu/qmp-socket.h"
 #include "host/qemu/qemu-vcpu-regs.h"
+
+/* How long a command on snapvm's own monitor may take before libvirt is
+ * asked instead (QEMU answers in a millisecond; its main loop can be slow
+ * under load). */
+#define QMP_DIRECT_TIMEOUT_MS 5000
 
 typedef struct SvQemuMachine {
 	SvMachine base;
@@ -28,9 +36,50 @@ static SvQemuMachine *qm(SvMachine *m)
 	return (SvQemuMachine *)m;
 }
 
+/* Answers a query or pause/resume through snapvm's own monitor
+ * (qmp-socket.h) as the worker would; NULL: ask libvirt (no such monitor,
+ * QEMU gone, or a state libvirt knows better). */
+static char *direct(SvMachine *m, SvLibvirtOp op, const char *arg)
+{
+	const char *command = op == SV_LV_PAUSE	   ? "{\"execute\":\"stop\"}"
+			      : op == SV_LV_RESUME ? "{\"execute\":\"cont\"}"
+			      : op == SV_LV_STATE  ? "{\"execute\":\"query-status\"}"
+			      : op == SV_LV_QMP	   ? arg
+						   : NULL;
+	if (!command || !m->vm_dir)
+		return NULL;
+	g_autofree char *path = g_build_filename(m->vm_dir, SV_QMP_SOCKET_NAME, NULL);
+	g_autofree char *reply = sv_qmp_socket_command(path, command, QMP_DIRECT_TIMEOUT_MS, NULL);
+	if (!reply || op == SV_LV_QMP)
+		return g_steal_pointer(&reply);
+	g_autoptr(JsonParser) p = json_parser_new();
+	JsonNode *root = json_parser_load_from_data(p, reply, -1, NULL) ? json_parser_get_root(p)
+									: NULL;
+	JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+	JsonNode *ret = o ? json_object_get_member(o, "return") : NULL;
+	if (!ret)
+		return NULL;
+	if (op != SV_LV_STATE)
+		return g_strdup("");
+	const char *status =
+		JSON_NODE_HOLDS_OBJECT(ret)
+			? json_object_get_string_member_with_default(json_node_get_object(ret),
+								     "status", "")
+			: "";
+	if (!strcmp(status, "running") || !strcmp(status, "paused"))
+		return g_strdup(status);
+	return NULL;
+}
+
 static gboolean call(SvMachine *m, SvLibvirtOp op, const char *arg, char **ret_result,
 		     GError **error)
 {
+	g_autofree char *quick = direct(m, op, arg);
+	if (quick) {
+		if (ret_result)
+			*ret_result = g_steal_pointer(&quick);
+		return TRUE;
+	}
 	if (!qm(m)->worker) {
 		qm(m)->worker = sv_libvirt_worker_start(m->connect_uri, error);
 		if (!qm(m)->worker)

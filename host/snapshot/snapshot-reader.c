@@ -317,11 +317,6 @@ static gboolean check_vmas(SvSnapshotReader *r, GError **error)
 				    "VMA %" G_GSIZE_FORMAT " at 0x%" G_GINT64_MODIFIER
 				    "x overlaps or is out of order",
 				    i, start);
-		if (*sha && !g_hash_table_contains(r->files, sha))
-			return fail(error, r, "VMAS", where->offset,
-				    "VMA %" G_GSIZE_FORMAT
-				    " names file contents %.64s the snapshot lacks",
-				    i, sha);
 		prev_end = end;
 		VmaRange range = { start, end };
 		g_array_append_val(r->vmas, range);
@@ -418,6 +413,40 @@ static gboolean check_pagemap(SvSnapshotReader *r, GError **error)
 	return TRUE;
 }
 
+/* Every file a VMA names is in the snapshot or, for an incremental one,
+ * in its chain (joined in by attach_parent). */
+static gboolean check_vma_files(SvSnapshotReader *r, GError **error)
+{
+	GVariant *vmas = r->meta[SV_SNAP_SECTION_VMAS];
+	gsize n = vmas ? g_variant_n_children(vmas) : 0;
+	for (gsize i = 0; i < n; i++) {
+		const char *sha;
+		g_variant_get_child(vmas, i, "(ttutt&s&s)", NULL, NULL, NULL, NULL, NULL, NULL,
+				    &sha);
+		if (*sha && !g_hash_table_contains(r->files, sha))
+			return fail(error, r, "VMAS", 0,
+				    "VMA %" G_GSIZE_FORMAT
+				    " names file contents %.64s the snapshot%s lacks",
+				    i, sha, r->parent ? " and its parents" : "");
+	}
+	return TRUE;
+}
+
+/* A file carried unchanged since the parent is not stored again
+ * (sv_snapshot_writer_set_parent): the parent's files, their sections
+ * numbered after this file's as the page map numbers them. */
+static void join_parent_files(SvSnapshotReader *r)
+{
+	GHashTableIter it;
+	gpointer sha, idx;
+	g_hash_table_iter_init(&it, r->parent->files);
+	while (g_hash_table_iter_next(&it, &sha, &idx))
+		if (!g_hash_table_contains(r->files, sha))
+			g_hash_table_insert(r->files, g_strdup(sha),
+					    GUINT_TO_POINTER(GPOINTER_TO_UINT(idx) +
+							     r->sections->len));
+}
+
 static SvSnapshotReader *open_at_depth(const char *path, guint depth, GError **error);
 
 /* Opens the parent an incremental snapshot names, checks it is the very
@@ -466,6 +495,7 @@ static gboolean attach_parent(SvSnapshotReader *r, guint depth, GError **error)
 						     r->sections->len, r->page_size, error);
 	if (!joined)
 		return FALSE;
+	join_parent_files(r);
 	g_variant_unref(r->meta[SV_SNAP_SECTION_PAGEMAP]);
 	r->meta[SV_SNAP_SECTION_PAGEMAP] = joined;
 	g_clear_pointer(&r->runs, g_array_unref);
@@ -532,6 +562,8 @@ static SvSnapshotReader *open_at_depth(const char *path, guint depth, GError **e
 	    !check_files(r, error) || !check_vmas(r, error) || !check_pagemap(r, error))
 		return NULL;
 	if (r->meta[SV_SNAP_SECTION_PARENT] && !attach_parent(r, depth, error))
+		return NULL;
+	if (!check_vma_files(r, error))
 		return NULL;
 	return g_steal_pointer(&r);
 }
@@ -605,6 +637,11 @@ GBytes *sv_snapshot_reader_section_data(SvSnapshotReader *r, guint i, GError **e
 	r->cached = g_bytes_new_take(g_steal_pointer(&out), s->raw);
 	r->cached_section = i;
 	return g_bytes_ref(r->cached);
+}
+
+gboolean sv_snapshot_reader_has_file(const SvSnapshotReader *r, const char *sha256)
+{
+	return g_hash_table_contains(r->files, sha256);
 }
 
 GBytes *sv_snapshot_reader_file(SvSnapshotReader *r, const char *sha256, GError **error)

@@ -40,8 +40,11 @@ const SvSnapshotSection *sv_snapshot_reader_sections(const SvSnapshotReader *r, 
 GVariant *sv_snapshot_reader_metadata(const SvSnapshotReader *r, guint32 kind);
 /* Raw payload of section i (decompressed, checksum checked). */
 GBytes *sv_snapshot_reader_section_data(SvSnapshotReader *r, guint i, GError **error);
-/* Contents of a file the snapshot carries, by sha256 hex. */
+/* Contents of a file the snapshot carries, by sha256 hex; an incremental
+ * snapshot's are also those of its chain of parents. */
 GBytes *sv_snapshot_reader_file(SvSnapshotReader *r, const char *sha256, GError **error);
+/* Whether it carries that file (sv_snapshot_reader_file would find it). */
+gboolean sv_snapshot_reader_has_file(const SvSnapshotReader *r, const char *sha256);
 /* Copies the page at vaddr into buf (page_size bytes); a page the snapshot
  * does not hold reads as zeros. */
 gboolean sv_snapshot_reader_read_page(SvSnapshotReader *r, guint64 vaddr, void *buf,

@@ -52,6 +52,10 @@ struct SvSnapshotWriter {
 	guint8 *zbuf;	   /* zstd: a contiguous copy of the chunk, then its output */
 	GArray *runs;	   /* PageRun */
 	GHashTable *files; /* sha256 hex -> section index (GUINT_TO_POINTER) */
+	/* sv_snapshot_writer_set_parent: files it holds are referred to */
+	const SvSnapshotReader *parent;
+	guint files_from_parent;
+	guint64 bytes_from_parent;
 	guint64 pages_stored, pages_zero;
 	/* sv_snapshot_writer_map_pages: the mapping of the PAGES payloads to
 	 * come, area_len bytes, chunk k at area + k * chunk_bytes; NULL once

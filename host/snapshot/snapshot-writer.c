@@ -237,11 +237,30 @@ gboolean sv_snapshot_writer_add_metadata(SvSnapshotWriter *w, guint32 kind, GVar
 	return write_section(w, kind, 0, data, n, n, FALSE, error);
 }
 
+void sv_snapshot_writer_set_parent(SvSnapshotWriter *w, const SvSnapshotReader *parent)
+{
+	w->parent = parent;
+}
+
+void sv_snapshot_writer_files_from_parent(const SvSnapshotWriter *w, guint *ret_files,
+					  guint64 *ret_bytes)
+{
+	*ret_files = w->files_from_parent;
+	*ret_bytes = w->bytes_from_parent;
+}
+
 char *sv_snapshot_writer_add_file(SvSnapshotWriter *w, GBytes *contents, GError **error)
 {
 	g_autofree char *sha = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, contents);
 	if (g_hash_table_contains(w->files, sha))
 		return g_steal_pointer(&sha);
+	/* the same contents, by their sha256, as the parent's: a reader finds
+	 * them there (snapshot-reader.h) */
+	if (w->parent && sv_snapshot_reader_has_file(w->parent, sha)) {
+		w->files_from_parent++;
+		w->bytes_from_parent += g_bytes_get_size(contents);
+		return g_steal_pointer(&sha);
+	}
 	gsize n;
 	const void *data = g_bytes_get_data(contents, &n);
 	if (!write_section(w, SV_SNAP_SECTION_FILE, 0, data, n, n, FALSE, error))

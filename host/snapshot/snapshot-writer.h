@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "snapvm/snapshot-format.h"
+#include "host/snapshot/snapshot-reader.h"
 
 typedef struct SvSnapshotWriter SvSnapshotWriter;
 
@@ -35,6 +36,14 @@ gboolean sv_snapshot_writer_add_metadata(SvSnapshotWriter *w, guint32 kind, GVar
 					 GError **error);
 /* Adds a file's contents (stored once per sha256); returns its sha256 hex. */
 char *sv_snapshot_writer_add_file(SvSnapshotWriter *w, GBytes *contents, GError **error);
+/* An incremental snapshot's parent (borrowed: it must outlive w): a file
+ * whose sha256 the parent's chain already carries is not stored again, the
+ * reader takes it from there. Content-addressed, so a changed file is
+ * always stored anew. */
+void sv_snapshot_writer_set_parent(SvSnapshotWriter *w, const SvSnapshotReader *parent);
+/* How many added files were found in the parent, and their bytes. */
+void sv_snapshot_writer_files_from_parent(const SvSnapshotWriter *w, guint *ret_files,
+					  guint64 *ret_bytes);
 /* Adds npages pages starting at guest virtual address vaddr. All-zero pages
  * are not stored: a reader gives zeros for any page the snapshot lacks.
  * data is only borrowed for the call: full chunks are written straight from

@@ -727,6 +727,10 @@ static void test_running_sleeper(void)
 	require_guest();
 	guint32 pid = start_workload("sleeper", "1000", "30000");
 	g_usleep(500 * 1000);
+	/* asleep: a checkpoint reaches its pause in tens of ms, and a loaded
+	 * guest may still be starting the program 500 ms in (a run at load 17 saw bp 0 in
+	 * the snapshot, 1 in the oracle's view moments later) */
+	wait_state(pid, 'S');
 	SvCheckpointStats st;
 	g_autofree char *file = checkpoint(pid, &st);
 	g_assert_cmpstr(st.regs_source, ==, "memory");

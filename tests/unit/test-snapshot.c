@@ -723,6 +723,120 @@ static void test_chain(void)
 	g_unlink(fifo);
 }
 
+/* The PARENT dict naming the snapshot r. */
+static GVariant *parent_section(SvSnapshotReader *r)
+{
+	g_autofree char *digest = sv_snapshot_reader_digest(r);
+	g_autofree char *base = g_path_get_basename(sv_snapshot_reader_path(r));
+	GVariantDict d;
+	g_variant_dict_init(&d, NULL);
+	g_variant_dict_insert(&d, SV_SNAP_PARENT_PATH, "s", base);
+	g_variant_dict_insert(&d, SV_SNAP_PARENT_DIGEST, "s", digest);
+	g_variant_dict_insert(&d, SV_SNAP_PARENT_SIZE, "t", sv_snapshot_reader_file_size(r));
+	return g_variant_dict_end(&d);
+}
+
+/* A snapshot whose VMAs map the files with these contents (NULL-ended),
+ * on parent (a reader, or NULL: then not incremental); how many of them
+ * the writer took from the parent. */
+static guint write_files_layer(const char *path, SvSnapshotReader *parent,
+			       const char *const *contents, gboolean name_parent)
+{
+	SvSnapshotWriterOptions o = x86_options(0);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(path, &o, &error);
+	g_assert_no_error(error);
+	if (parent)
+		sv_snapshot_writer_set_parent(w, parent);
+	GVariantBuilder vb;
+	g_variant_builder_init(&vb, G_VARIANT_TYPE(SV_SNAP_VMAS_TYPE));
+	for (guint i = 0; contents[i]; i++) {
+		g_autoptr(GBytes) b = g_bytes_new_static(contents[i], strlen(contents[i]));
+		g_autofree char *sha = sv_snapshot_writer_add_file(w, b, &error);
+		g_assert_no_error(error);
+		guint64 at = VMA_A + i * 16 * PS;
+		g_variant_builder_add(&vb, "(ttuttss)", at, at + PS, 5u, (guint64)0x875, (guint64)0,
+				      "/workload/file", sha);
+	}
+	g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_VMAS,
+						      g_variant_builder_end(&vb), &error));
+	GVariantBuilder hb;
+	g_variant_builder_init(&hb, G_VARIANT_TYPE(SV_SNAP_PAGE_HASHES_TYPE));
+	g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PAGE_HASHES,
+						      g_variant_builder_end(&hb), &error));
+	if (parent && name_parent)
+		g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PARENT,
+							      parent_section(parent), &error));
+	g_assert_true(sv_snapshot_writer_finish(w, &error));
+	g_assert_no_error(error);
+	guint from_parent;
+	guint64 bytes;
+	sv_snapshot_writer_files_from_parent(w, &from_parent, &bytes);
+	return from_parent;
+}
+
+/* FILE sections a snapshot itself holds. */
+static guint own_files(SvSnapshotReader *r)
+{
+	guint n, files = 0;
+	const SvSnapshotSection *s = sv_snapshot_reader_sections(r, &n);
+	for (guint i = 0; i < n; i++)
+		files += s[i].kind == SV_SNAP_SECTION_FILE;
+	return files;
+}
+
+static void assert_file(SvSnapshotReader *r, const char *contents)
+{
+	g_autofree char *sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, contents, -1);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) b = sv_snapshot_reader_file(r, sha, &error);
+	g_assert_no_error(error);
+	g_assert_cmpmem(g_bytes_get_data(b, NULL), g_bytes_get_size(b), contents, strlen(contents));
+}
+
+/* Incremental snapshots refer to the files their chain already carries:
+ * an unchanged file (same sha256) is not stored again and is read from
+ * the parent, two levels up too; a changed one is stored anew; a snapshot
+ * naming a file nobody in its chain holds is refused. */
+static void test_chain_files(void)
+{
+	g_autofree char *base = tmp_path("files-base.svs");
+	g_autofree char *child = tmp_path("files-child.svs");
+	g_autofree char *grand = tmp_path("files-grand.svs");
+	g_autofree char *orphan = tmp_path("files-orphan.svs");
+	const char *v1[] = { "executable v1", "library v1", NULL };
+	g_assert_cmpuint(write_files_layer(base, NULL, v1, FALSE), ==, 0);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotReader) rb = sv_snapshot_reader_open(base, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(own_files(rb), ==, 2);
+	/* the library changed: stored again; the executable did not */
+	const char *v2[] = { "executable v1", "library v2", NULL };
+	g_assert_cmpuint(write_files_layer(child, rb, v2, TRUE), ==, 1);
+	g_autoptr(SvSnapshotReader) rc = sv_snapshot_reader_open(child, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(own_files(rc), ==, 1);
+	assert_file(rc, "executable v1");
+	assert_file(rc, "library v2");
+	g_assert_true(sv_snapshot_reader_verify(rc, &error));
+	const char *v3[] = { "executable v1", "library v1", "library v2", NULL };
+	g_assert_cmpuint(write_files_layer(grand, rc, v3, TRUE), ==, 3);
+	g_autoptr(SvSnapshotReader) rg = sv_snapshot_reader_open(grand, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(own_files(rg), ==, 0);
+	for (guint i = 0; v3[i]; i++)
+		assert_file(rg, v3[i]);
+	/* files taken from a parent the snapshot does not name */
+	write_files_layer(orphan, rc, v2, FALSE);
+	g_autoptr(SvSnapshotReader) ro = sv_snapshot_reader_open(orphan, &error);
+	g_assert_null(ro);
+	g_assert_nonnull(strstr(error->message, "the snapshot lacks"));
+	g_unlink(base);
+	g_unlink(child);
+	g_unlink(grand);
+	g_unlink(orphan);
+}
+
 static void test_unfinished_leaves_nothing(void)
 {
 	g_autofree char *p = tmp_path("never.svs");
@@ -840,6 +954,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/snapshot/writer/direct-pages", test_direct_pages);
 	g_test_add_func("/snapshot/writer/direct-refusals", test_direct_refusals);
 	g_test_add_func("/snapshot/chain", test_chain);
+	g_test_add_func("/snapshot/chain-files", test_chain_files);
 	g_test_add_func("/snapshot/truncated", test_truncated_everywhere);
 	g_test_add_func("/snapshot/bit-flips", test_bit_flips);
 	g_test_add_func("/snapshot/hostile/structure", test_hostile_files);
