@@ -120,8 +120,12 @@ guint8 *sv_kvm_ram_at(SvVmm *vmm, guint64 gpa, guint64 len)
 	for (guint i = 0; i < vmm->vm.n_regions; i++) {
 		const SvRamRegion *r = &vmm->vm.regions[i];
 		if (gpa >= r->gpa.v && gpa - r->gpa.v <= r->size &&
-		    len <= r->size - (gpa - r->gpa.v))
-			return vmm->vm.ram + r->file_offset + (gpa - r->gpa.v);
+		    len <= r->size - (gpa - r->gpa.v)) {
+			guint8 *p = vmm->vm.ram + r->file_offset + (gpa - r->gpa.v);
+			/* what the VMM is given it may write, unseen by KVM's log */
+			sv_kvm_dirty_note_ram(vmm, p, len);
+			return p;
+		}
 	}
 	return NULL;
 }

@@ -120,7 +120,14 @@ struct SvVmm {
 	gboolean pause_requested;
 	guint n_parked;
 
-	const char *vm_dir; /* for the agent-channel note (agent-ring.c) */
+	const char *vm_dir; /* for the agent-channel note (agent-ring.c), the dirty log */
+
+	/* KVM's dirty log (dirty-log.c): on once vmm_written is set */
+	struct {
+		GMutex lock;	      /* vmm_written: vCPU threads add to it */
+		guint64 *vmm_written; /* pages the VMM wrote since the last take */
+		char *mark;	      /* the last request's */
+	} dirty;
 
 	/* vCPU threads and devices wake the main loop through this eventfd */
 	int wake_fd;
@@ -149,6 +156,13 @@ void sv_kvm_irq_line(SvVmm *vmm, guint irq, guint32 source, gboolean level);
  * not all in one RAM region. */
 guint8 *sv_kvm_ram_at(SvVmm *vmm, guint64 gpa, guint64 len);
 
+/* dirty-log.c: the reply to "dirty-log MARK" ("none" when it turned the
+ * log on, else "PREVIOUS_MARK FILE"), with every vCPU parked. */
+char *sv_kvm_dirty_log_take(SvVmm *vmm, const char *mark, GError **error);
+/* The VMM wrote (or may write) [host, host + len) of guest RAM: logged
+ * with KVM's own log. */
+void sv_kvm_dirty_note_ram(SvVmm *vmm, const guint8 *host, guint64 len);
+
 /* agent-ring.c: the fast transport (snapvm/agent-ring.h). All with the
  * devices lock held. */
 #define SV_AGENT_RING_ARG "--fast-channel"
@@ -162,6 +176,10 @@ gboolean sv_agent_ring_from_uart(SvBridge *b, const guint8 *buf, gsize len, GByt
 void sv_agent_ring_drain(SvBridge *b, gsize max);
 /* Moves b->to_guest into the agent's ring, as far as it fits. */
 void sv_agent_ring_fill(SvBridge *b);
+/* The guest pages of b's accepted rings (control and data), at most max:
+ * how many. */
+#define SV_AGENT_RING_PAGES_MAX (1 + 2 * 64) /* SV_RING_DATA_PAGES each way */
+guint sv_agent_ring_pages(SvBridge *b, const guint8 **pages, guint max);
 /* Says on the console log and in <vm_dir>/<name>-channel (which `run
  * --verbose` prints) which transport a bridge uses. */
 void sv_agent_ring_note(SvBridge *b, const char *what);
