@@ -69,27 +69,6 @@ void sv_kvm_dirty_note_ram(SvVmm *vmm, const guint8 *host, guint64 len)
 	g_mutex_unlock(&vmm->dirty.lock);
 }
 
-static gboolean set_logging(SvVmm *vmm, GError **error)
-{
-	for (guint i = 0; i < vmm->vm.n_regions; i++) {
-		const SvRamRegion *r = &vmm->vm.regions[i];
-		struct kvm_userspace_memory_region mr = {
-			.slot = i,
-			.flags = KVM_MEM_LOG_DIRTY_PAGES,
-			.guest_phys_addr = r->gpa.v,
-			.memory_size = r->size,
-			.userspace_addr = (guint64)(uintptr_t)(vmm->vm.ram + r->file_offset),
-		};
-		if (ioctl(vmm->vm.vm_fd, KVM_SET_USER_MEMORY_REGION, &mr) < 0) {
-			g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
-				    "turning KVM's dirty log on for RAM slot %u: %s", i,
-				    g_strerror(errno));
-			return FALSE;
-		}
-	}
-	return TRUE;
-}
-
 /* KVM's log of each slot since the last call, into bits. */
 static gboolean take_kvm_log(SvVmm *vmm, guint64 *bits, GError **error)
 {
@@ -149,8 +128,10 @@ char *sv_kvm_dirty_log_take(SvVmm *vmm, const char *mark, GError **error)
 	}
 	guint64 pages = gpa_pages(vmm);
 	if (!vmm->dirty.vmm_written) {
-		if (!set_logging(vmm, error))
+		if (!sv_kvm_vm_set_slots(vmm, KVM_MEM_LOG_DIRTY_PAGES, error)) {
+			g_prefix_error(error, "turning KVM's dirty log on: ");
 			return NULL;
+		}
 		g_mutex_lock(&vmm->dirty.lock);
 		vmm->dirty.vmm_written = g_new0(guint64, words_for(pages));
 		g_mutex_unlock(&vmm->dirty.lock);

@@ -148,6 +148,9 @@ gboolean sv_kvm_control_serve(SvVmm *vmm, int listen_fd);
 /* kvm-vm.c: creates the VM with the board's devices; gives it RAM. */
 gboolean sv_kvm_vm_open(SvVmm *vmm, guint vcpus, GError **error);
 gboolean sv_kvm_vm_ram(SvVmm *vmm, guint64 size, GError **error);
+/* (Re)declares every RAM region as a KVM memory slot with flags
+ * (KVM_MEM_LOG_DIRTY_PAGES turns the dirty log on). */
+gboolean sv_kvm_vm_set_slots(SvVmm *vmm, guint32 flags, GError **error);
 /* Sets one device's (source bit's) level on an interrupt line; the line is
  * the OR of its sources. Called with the devices lock held. */
 void sv_kvm_irq_line(SvVmm *vmm, guint irq, guint32 source, gboolean level);
