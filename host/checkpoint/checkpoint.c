@@ -12,6 +12,7 @@
 #include "host/checkpoint/capture.h"
 #include "host/checkpoint/page-hashes.h"
 #include "host/checkpoint/page-select.h"
+#include "host/checkpoint/dirty-log.h"
 #include "host/checkpoint/dirty-track.h"
 #include "host/checkpoint/precopy.h"
 #include "host/checkpoint/fs-carry.h"
@@ -372,10 +373,11 @@ static SvPageHashes *snapshot_hashes(const SvCapture *cap, const SvPageSelect *s
  * copied them there (cap->buffer.writer). sel: an incremental
  * checkpoint's choice (its parent and the hashes taken at the pause).
  * mark: the soft-dirty arm its pages were read after (dirty-track.h), or
- * NULL. sources: --precopy's pages (precopy.h), or NULL. */
+ * with dirty_log the dirty log's mark of its pause (dirty-log.h), or NULL.
+ * sources: --precopy's pages (precopy.h), or NULL. */
 static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap, SvPageSelect *sel,
 			       SvSnapshotReader *parent, SvMemFiles *mf, GPtrArray *fs,
-			       const char *mark, const GArray *sources,
+			       const char *mark, gboolean dirty_log, const GArray *sources,
 			       const SvCheckpointOptions *o, SvCheckpointStats *st, GError **error)
 {
 	guint32 page = m->arch->page_size;
@@ -418,8 +420,10 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	g_autoptr(GVariant) refs = sv_rootfs_refs_variant(o->image_refs);
 	if (refs && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_IMAGE_FILES, refs, error))
 		return FALSE;
-	if (mark && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_DIRTY_TRACK,
-						     sv_dirty_track_variant(mark), error))
+	GVariant *track = !mark	      ? NULL
+			  : dirty_log ? sv_dirty_track_variant_for(SV_DIRTY_METHOD_LOG_NAME, mark)
+				      : sv_dirty_track_variant(mark);
+	if (track && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_DIRTY_TRACK, track, error))
 		return FALSE;
 	if (sources ? !sources_mapped && !sv_precopy_stream_pages(w, sources, page, o->progress,
 								  o->progress_data, error)
@@ -608,8 +612,9 @@ static gboolean run_precopy(SvMachine *m, const SvIntrospect *in, const SvGuestM
  * must still have (its soft-dirty bits are to be trusted), or 0. */
 static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gboolean was_running,
 			       SvIntrospect *in, SvGuestMem *mem, SvPageBuffer *buffer,
-			       guint64 want_mm, SvCheckpointStats *st, SvCapture **ret_cap,
-			       SvMemFiles **ret_mf, GPtrArray **ret_fs, GError **error)
+			       guint64 want_mm, SvDirtyLog *dlog, SvCheckpointStats *st,
+			       SvCapture **ret_cap, SvMemFiles **ret_mf, GPtrArray **ret_fs,
+			       GError **error)
 {
 	g_autoptr(GArray) threads = NULL;
 	g_autoptr(GPtrArray) vcpus = g_ptr_array_new_with_free_func(g_free);
@@ -620,6 +625,8 @@ static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gbool
 	gint64 pause_at = g_get_monotonic_time();
 	if (!pause_for_task(m, o, was_running, in, &threads, vcpus, st, error))
 		return FALSE;
+	/* every vCPU stopped: the log runs from here for the children */
+	sv_dirty_log_take(dlog);
 	if (clock_ns)
 		sv_introspect_set_guest_clock(in, clock_ns + (guint64)(pause_at - clock_read_at) *
 								     1000);
@@ -721,6 +728,7 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	SvTaskRef tracked = { 0 };
 	g_autofree char *mark = NULL;
 	g_auto(SvPrecopy) pc = { 0 };
+	g_autoptr(SvDirtyLog) dlog = NULL;
 	if (o->precopy_rounds) {
 		if (!run_precopy(m, in, mem, o, was_running, &pc, &buffer, st, error))
 			return FALSE;
@@ -728,16 +736,27 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 		mark = g_strdup(pc.mark);
 	} else {
 		gint64 tt = g_get_monotonic_time();
-		/* soft-dirty: judged or armed before anything is held or paused */
 		g_autoptr(GVariant) parent_track =
 			parent ? sv_snapshot_reader_metadata(parent, SV_SNAP_SECTION_DIRTY_TRACK)
 			       : NULL;
-		st->dirty_method = sv_dirty_track_begin(m->arch, in, o, was_running, parent != NULL,
-							parent_track, &tracked, &mark,
-							&st->dirty_note);
-		sel.soft_dirty = st->dirty_method == SV_DIRTY_SOFT_DIRTY;
-		st->dirty_armed = mark && !sel.soft_dirty;
-		if (!sel.soft_dirty)
+		/* the hypervisor's dirty log where the machine keeps one: taken
+		 * at the pause (dirty-log.h) */
+		dlog = sv_dirty_log_begin(m, in, o->pid, parent_track, &sel, &tracked,
+					  &st->dirty_note);
+		if (dlog && parent) {
+			buffer.select = sv_dirty_log_select;
+			buffer.select_data = dlog;
+		} else if (!dlog) {
+			/* soft-dirty: judged or armed before anything is held or
+			 * paused */
+			g_clear_pointer(&st->dirty_note, g_free);
+			st->dirty_method = sv_dirty_track_begin(m->arch, in, o, was_running,
+								parent != NULL, parent_track,
+								&tracked, &mark, &st->dirty_note);
+			sel.soft_dirty = st->dirty_method == SV_DIRTY_SOFT_DIRTY;
+			st->dirty_armed = mark && !sel.soft_dirty;
+		}
+		if (!sel.soft_dirty && !(dlog && parent))
 			tracked.mm = 0;
 		st->track_ms = ms_since(tt);
 	}
@@ -774,9 +793,17 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	g_autoptr(SvMemFiles) mf = NULL;
 	g_autoptr(GPtrArray) fs = NULL;
 	g_autoptr(GArray) sources = NULL;
-	if (!capture_paused(m, o, was_running, in, mem, &buffer, tracked.mm, st, &cap, &mf, &fs,
-			    error))
+	if (!capture_paused(m, o, was_running, in, mem, &buffer, tracked.mm, dlog, st, &cap, &mf,
+			    &fs, error))
 		goto fail;
+	if (dlog) {
+		if (!parent)
+			sv_dirty_log_record(dlog, cap->runs);
+		st->dirty_method = sv_dirty_log_method(dlog, parent != NULL);
+		g_free(st->dirty_note);
+		st->dirty_note = g_strdup(sv_dirty_log_note(dlog));
+		mark = g_strdup(sv_dirty_log_mark(dlog));
+	}
 	st->regs_source = cap->regs_source;
 	st->syscall = cap->syscall;
 	st->threads = cap->nthreads;
@@ -798,7 +825,8 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 			st->pages_present += g_array_index(sources, SvPrecopySource, i).npages;
 		st->pages_from_precopy = pc.pages_from_rounds;
 	}
-	if (!write_snapshot(m, w, cap, &sel, parent, mf, fs, mark, sources, o, st, error))
+	if (!write_snapshot(m, w, cap, &sel, parent, mf, fs, mark, dlog != NULL, sources, o, st,
+			    error))
 		goto fail;
 	st->write_ms = ms_since(tw);
 	if (o->kill_after) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "host/checkpoint/dirty-log.h"
 #include "snapvm/agent-proto.h"
 #include "snapvm/snapshot-format.h"
 
@@ -18,6 +19,8 @@ const char *sv_dirty_method_str(SvDirtyMethod m)
 		return "hashes";
 	case SV_DIRTY_SOFT_DIRTY:
 		return DIRTY_METHOD_SOFT;
+	case SV_DIRTY_LOG:
+		return SV_DIRTY_METHOD_LOG_NAME;
 	case SV_DIRTY_NONE:
 		break;
 	}
@@ -48,14 +51,23 @@ gboolean sv_dirty_mark_names(const char *mark, const SvTaskRef *t)
 
 GVariant *sv_dirty_track_variant(const char *mark)
 {
+	return sv_dirty_track_variant_for(DIRTY_METHOD_SOFT, mark);
+}
+
+char *sv_dirty_track_mark(GVariant *section)
+{
+	return sv_dirty_track_mark_for(section, DIRTY_METHOD_SOFT);
+}
+
+GVariant *sv_dirty_track_variant_for(const char *method, const char *mark)
+{
 	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_SNAP_DICT_TYPE));
-	g_variant_builder_add(&b, "{sv}", SV_SNAP_DIRTY_METHOD,
-			      g_variant_new_string(DIRTY_METHOD_SOFT));
+	g_variant_builder_add(&b, "{sv}", SV_SNAP_DIRTY_METHOD, g_variant_new_string(method));
 	g_variant_builder_add(&b, "{sv}", SV_SNAP_DIRTY_MARK, g_variant_new_string(mark));
 	return g_variant_builder_end(&b);
 }
 
-char *sv_dirty_track_mark(GVariant *section)
+char *sv_dirty_track_mark_for(GVariant *section, const char *want)
 {
 	if (!section)
 		return NULL;
@@ -63,9 +75,8 @@ char *sv_dirty_track_mark(GVariant *section)
 	g_variant_dict_init(&d, section);
 	const char *method = NULL, *mark = NULL;
 	if (!g_variant_dict_lookup(&d, SV_SNAP_DIRTY_METHOD, "&s", &method) ||
-	    strcmp(method, DIRTY_METHOD_SOFT) ||
-	    !g_variant_dict_lookup(&d, SV_SNAP_DIRTY_MARK, "&s", &mark) || !mark[0] ||
-	    strlen(mark) > SV_SOFT_DIRTY_MAX_MARK)
+	    strcmp(method, want) || !g_variant_dict_lookup(&d, SV_SNAP_DIRTY_MARK, "&s", &mark) ||
+	    !mark[0] || strlen(mark) > SV_SOFT_DIRTY_MAX_MARK)
 		return NULL;
 	return g_strdup(mark);
 }

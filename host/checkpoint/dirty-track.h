@@ -71,6 +71,7 @@ typedef enum {
 	SV_DIRTY_NONE,	     /* a full checkpoint: all */
 	SV_DIRTY_HASHES,     /* every page hashed and compared with the parent's */
 	SV_DIRTY_SOFT_DIRTY, /* private anonymous pages by their soft-dirty bits */
+	SV_DIRTY_LOG,	     /* every page by the hypervisor's dirty log (dirty-log.h) */
 } SvDirtyMethod;
 const char *sv_dirty_method_str(SvDirtyMethod m);
 
@@ -85,6 +86,10 @@ gboolean sv_dirty_mark_names(const char *mark, const SvTaskRef *t);
 GVariant *sv_dirty_track_variant(const char *mark);
 /* Its mark, or NULL when the section is absent or has none. */
 char *sv_dirty_track_mark(GVariant *section);
+/* The same for another method's section (method: the section's
+ * SV_SNAP_DIRTY_METHOD; dirty-log.h's). */
+GVariant *sv_dirty_track_variant_for(const char *method, const char *mark);
+char *sv_dirty_track_mark_for(GVariant *section, const char *method);
 
 /* What a checkpoint finds before its pause (the VM running). parent:
  * the parent's DIRTY_TRACK section, or NULL. When incremental and the

@@ -254,8 +254,9 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		{ "parent", 0, 0, G_OPTION_ARG_FILENAME, &parent,
 		  "Store only the pages changed since this earlier snapshot of the process "
 		  "(incremental; restoring needs it, at the same place or beside the new one). "
-		  "Changed pages are found from the guest kernel's soft-dirty bits where it keeps "
-		  "them (x86_64; --json says which way), else by hashing every page",
+		  "Changed pages are found from KVM's dirty log on the kvm backend, from the guest "
+		  "kernel's soft-dirty bits where it keeps them (x86_64; --json says which way), "
+		  "else by hashing every page",
 		  "SNAP" },
 		{ "precopy", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, parse_precopy,
 		  "Copy the pages while the VM runs, again and again while fewer get written "
@@ -265,7 +266,8 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		  "ROUNDS" },
 		{ "no-soft-dirty", 0, 0, G_OPTION_ARG_NONE, &no_soft_dirty,
 		  "Neither use nor clear the guest kernel's soft-dirty bits: --parent hashes every "
-		  "page (for a process that clears its own, as Boehm GC can)",
+		  "page (for a process that clears its own, as Boehm GC can); KVM's dirty log, "
+		  "which the guest cannot clear, is still used on the kvm backend",
 		  NULL },
 		{ "no-files", 0, 0, G_OPTION_ARG_NONE, &no_files,
 		  "Do not carry the files the process maps (restore then needs them in place)",

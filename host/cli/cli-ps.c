@@ -20,14 +20,21 @@ static GArray *ps_introspect(SvMachine *m, double *ret_pause_ms, GError **error)
 	SvMachineState st;
 	if (!sv_machine_check_introspectable(m, &st, error))
 		return NULL;
+	/* The kernel profile (BTF, kallsyms) and the constants it reads from
+	 * RAM do not change once the guest has booted: found before the pause,
+	 * as a checkpoint does. Under nested KVM loading them took 6.8 s, all
+	 * of it with the VM paused. */
+	g_autoptr(SvGuestMem) mem = sv_machine_map_ram(m, error);
+	if (!mem)
+		return NULL;
+	g_autoptr(SvIntrospect) in = sv_introspect_new(m->arch, m->image_dir, mem, error);
+	if (!in)
+		return NULL;
 	gint64 t0 = g_get_monotonic_time();
 	if (st == SV_MACHINE_RUNNING && !sv_machine_pause(m, error))
 		return NULL;
 	g_autoptr(GError) local = NULL;
-	g_autoptr(SvGuestMem) mem = sv_machine_map_ram(m, &local);
-	g_autoptr(SvIntrospect) in = mem ? sv_introspect_new(m->arch, m->image_dir, mem, &local)
-					 : NULL;
-	GArray *procs = in ? sv_introspect_processes(in, &local) : NULL;
+	GArray *procs = sv_introspect_processes(in, &local);
 	/* resume whatever happened: a ps must not leave the VM stopped */
 	if (st == SV_MACHINE_RUNNING) {
 		g_autoptr(GError) resume_error = NULL;

@@ -307,7 +307,7 @@ int sv_cmd_restore(int argc, char **argv)
 		{ "arch", 'a', 0, G_OPTION_ARG_STRING, &o.vm.arch,
 		  "Guest architecture; must be the snapshot's (the default)", "ARCH" },
 		{ "accel", 0, 0, G_OPTION_ARG_STRING, &o.vm.accel,
-		  "Accelerator: tcg or auto (default auto, as for run)", "ACCEL" },
+		  "Accelerator: tcg, kvm or auto (default auto, as for run)", "ACCEL" },
 		{ "cpu", 0, 0, G_OPTION_ARG_STRING, &o.vm.cpu, cpu_help, "MODEL" },
 		{ "memory", 'm', 0, G_OPTION_ARG_INT, &o.vm.memory_mib,
 		  "Guest RAM in MiB (default: 512, or what the snapshot needs)", "MIB" },

@@ -27,6 +27,22 @@ struct SvAgentRing {
 	gboolean broken;
 };
 
+G_STATIC_ASSERT(SV_AGENT_RING_PAGES_MAX == 1 + 2 * SV_RING_DATA_PAGES);
+
+guint sv_agent_ring_pages(SvBridge *b, const guint8 **pages, guint max)
+{
+	const SvAgentRing *r = b->ring;
+	if (!r || max < SV_AGENT_RING_PAGES_MAX)
+		return 0;
+	guint n = 0;
+	pages[n++] = (const guint8 *)r->ctl;
+	for (guint i = 0; i < SV_RING_DATA_PAGES; i++) {
+		pages[n++] = r->to_host[i];
+		pages[n++] = r->to_guest[i];
+	}
+	return n;
+}
+
 static guint32 load(const guint32 *p)
 {
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);

@@ -3,7 +3,7 @@
  * control.c - the control socket (<vm_dir>/control.sock), both ends.
  *
  * One request per connection, one text line:
- *   state | pause | resume | regs N | ram | stop
+ *   state | pause | resume | regs N | ram | dirty-log MARK | stop
  * answered with "ok\n" and a payload, or "err CODE MESSAGE\n"; the VMM
  * closes the connection after answering, except after "stop", where the
  * connection closes when the VMM process has exited - so a client that
@@ -57,6 +57,10 @@ static char *handle(SvVmm *vmm, const char *req, gboolean *ret_stop)
 	if (!strcmp(req, "stop")) {
 		*ret_stop = TRUE;
 		return reply_ok(NULL);
+	}
+	if (g_str_has_prefix(req, "dirty-log ")) {
+		g_autofree char *reply = sv_kvm_dirty_log_take(vmm, req + strlen("dirty-log "), &e);
+		return reply ? reply_ok(reply) : reply_err(e);
 	}
 	if (g_str_has_prefix(req, "regs ")) {
 		guint64 cpu;

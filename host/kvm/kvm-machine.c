@@ -161,6 +161,36 @@ static gboolean kvm_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs
 	return sv_kvm_regs_decode(text, ret_regs, error);
 }
 
+/* "none", or "PREVIOUS_MARK FILE" (host/kvm/dirty-log.c) */
+static gboolean kvm_dirty_log(SvMachine *m, const char *mark, char **ret_prev_mark,
+			      GBytes **ret_bits, GError **error)
+{
+	g_autofree char *req = g_strdup_printf("dirty-log %s", mark);
+	g_autofree char *reply = NULL;
+	if (!call(m, req, &reply, error))
+		return FALSE;
+	*ret_prev_mark = NULL;
+	*ret_bits = NULL;
+	if (!strcmp(reply, "none"))
+		return TRUE;
+	char *space = strchr(reply, ' ');
+	if (!space || space == reply) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "bad dirty-log reply from the VMM: %.80s", reply);
+		return FALSE;
+	}
+	*space = '\0';
+	g_autoptr(GMappedFile) f = g_mapped_file_new(space + 1, FALSE, NULL);
+	if (!f) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "the VMM's dirty log %s: %s",
+			    space + 1, g_strerror(errno));
+		return FALSE;
+	}
+	*ret_bits = g_mapped_file_get_bytes(f);
+	*ret_prev_mark = g_strdup(reply);
+	return TRUE;
+}
+
 static void kvm_release_control(SvMachine *m)
 {
 	/* nothing held between operations */
@@ -179,6 +209,7 @@ static const SvMachineOps kvm_machine_ops = {
 	.get_state = kvm_get_state,
 	.map_ram = kvm_map_ram,
 	.read_vcpu_regs = kvm_read_vcpu_regs,
+	.dirty_log = kvm_dirty_log,
 	.release_control = kvm_release_control,
 	.free_backend = kvm_free_backend,
 };

@@ -98,17 +98,24 @@ gboolean sv_kvm_vm_ram(SvVmm *vmm, guint64 size, GError **error)
 	vmm->vm.ram_size = size;
 	/* as the arch's QEMU board lays it out (kvm-board.h) */
 	vmm->vm.n_regions = vmm->board->ram_layout(size, vmm->vm.regions);
+	return sv_kvm_vm_set_slots(vmm, 0, error);
+}
+
+gboolean sv_kvm_vm_set_slots(SvVmm *vmm, guint32 flags, GError **error)
+{
 	for (guint i = 0; i < vmm->vm.n_regions; i++) {
 		const SvRamRegion *r = &vmm->vm.regions[i];
 		struct kvm_userspace_memory_region mr = {
 			.slot = i,
+			.flags = flags,
 			.guest_phys_addr = r->gpa.v,
 			.memory_size = r->size,
 			.userspace_addr = (guint64)(uintptr_t)(vmm->vm.ram + r->file_offset),
 		};
 		if (ioctl(vmm->vm.vm_fd, KVM_SET_USER_MEMORY_REGION, &mr) < 0) {
 			g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
-				    "KVM_SET_USER_MEMORY_REGION %u: %s", i, g_strerror(errno));
+				    "KVM_SET_USER_MEMORY_REGION %u (flags 0x%x): %s", i, flags,
+				    g_strerror(errno));
 			return FALSE;
 		}
 	}
@@ -120,8 +127,12 @@ guint8 *sv_kvm_ram_at(SvVmm *vmm, guint64 gpa, guint64 len)
 	for (guint i = 0; i < vmm->vm.n_regions; i++) {
 		const SvRamRegion *r = &vmm->vm.regions[i];
 		if (gpa >= r->gpa.v && gpa - r->gpa.v <= r->size &&
-		    len <= r->size - (gpa - r->gpa.v))
-			return vmm->vm.ram + r->file_offset + (gpa - r->gpa.v);
+		    len <= r->size - (gpa - r->gpa.v)) {
+			guint8 *p = vmm->vm.ram + r->file_offset + (gpa - r->gpa.v);
+			/* what the VMM is given it may write, unseen by KVM's log */
+			sv_kvm_dirty_note_ram(vmm, p, len);
+			return p;
+		}
 	}
 	return NULL;
 }

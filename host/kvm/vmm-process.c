@@ -338,6 +338,7 @@ G_NORETURN void sv_kvm_vmm_main(const SvMachine *m, const SvMachineConfig *confi
 	g_autoptr(GError) error = NULL;
 	g_mutex_init(&vmm->devices);
 	g_mutex_init(&vmm->pause_lock);
+	g_mutex_init(&vmm->dirty.lock);
 	g_cond_init(&vmm->pause_cond);
 	vmm->board = config->arch->kvm;
 	vmm->vm_dir = m->vm_dir;

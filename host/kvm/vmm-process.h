@@ -120,7 +120,14 @@ struct SvVmm {
 	gboolean pause_requested;
 	guint n_parked;
 
-	const char *vm_dir; /* for the agent-channel note (agent-ring.c) */
+	const char *vm_dir; /* for the agent-channel note (agent-ring.c), the dirty log */
+
+	/* KVM's dirty log (dirty-log.c): on once vmm_written is set */
+	struct {
+		GMutex lock;	      /* vmm_written: vCPU threads add to it */
+		guint64 *vmm_written; /* pages the VMM wrote since the last take */
+		char *mark;	      /* the last request's */
+	} dirty;
 
 	/* vCPU threads and devices wake the main loop through this eventfd */
 	int wake_fd;
@@ -141,6 +148,9 @@ gboolean sv_kvm_control_serve(SvVmm *vmm, int listen_fd);
 /* kvm-vm.c: creates the VM with the board's devices; gives it RAM. */
 gboolean sv_kvm_vm_open(SvVmm *vmm, guint vcpus, GError **error);
 gboolean sv_kvm_vm_ram(SvVmm *vmm, guint64 size, GError **error);
+/* (Re)declares every RAM region as a KVM memory slot with flags
+ * (KVM_MEM_LOG_DIRTY_PAGES turns the dirty log on). */
+gboolean sv_kvm_vm_set_slots(SvVmm *vmm, guint32 flags, GError **error);
 /* Sets one device's (source bit's) level on an interrupt line; the line is
  * the OR of its sources. Called with the devices lock held. */
 void sv_kvm_irq_line(SvVmm *vmm, guint irq, guint32 source, gboolean level);
@@ -148,6 +158,13 @@ void sv_kvm_irq_line(SvVmm *vmm, guint irq, guint32 source, gboolean level);
 /* Guest RAM at [gpa, gpa + len) as one host range, or NULL when that is
  * not all in one RAM region. */
 guint8 *sv_kvm_ram_at(SvVmm *vmm, guint64 gpa, guint64 len);
+
+/* dirty-log.c: the reply to "dirty-log MARK" ("none" when it turned the
+ * log on, else "PREVIOUS_MARK FILE"), with every vCPU parked. */
+char *sv_kvm_dirty_log_take(SvVmm *vmm, const char *mark, GError **error);
+/* The VMM wrote (or may write) [host, host + len) of guest RAM: logged
+ * with KVM's own log. */
+void sv_kvm_dirty_note_ram(SvVmm *vmm, const guint8 *host, guint64 len);
 
 /* agent-ring.c: the fast transport (snapvm/agent-ring.h). All with the
  * devices lock held. */
@@ -162,6 +179,10 @@ gboolean sv_agent_ring_from_uart(SvBridge *b, const guint8 *buf, gsize len, GByt
 void sv_agent_ring_drain(SvBridge *b, gsize max);
 /* Moves b->to_guest into the agent's ring, as far as it fits. */
 void sv_agent_ring_fill(SvBridge *b);
+/* The guest pages of b's accepted rings (control and data), at most max:
+ * how many. */
+#define SV_AGENT_RING_PAGES_MAX (1 + 2 * 64) /* SV_RING_DATA_PAGES each way */
+guint sv_agent_ring_pages(SvBridge *b, const guint8 **pages, guint max);
 /* Says on the console log and in <vm_dir>/<name>-channel (which `run
  * --verbose` prints) which transport a bridge uses. */
 void sv_agent_ring_note(SvBridge *b, const char *what);

@@ -250,6 +250,17 @@ gboolean sv_machine_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs
 	return m->ops->read_vcpu_regs(m, cpu, ret_regs, error);
 }
 
+gboolean sv_machine_dirty_log(SvMachine *m, const char *mark, char **ret_prev_mark,
+			      GBytes **ret_bits, GError **error)
+{
+	if (!m->ops->dirty_log) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+			    "the %s backend has no dirty log of guest memory", m->ops->backend);
+		return FALSE;
+	}
+	return m->ops->dirty_log(m, mark, ret_prev_mark, ret_bits, error);
+}
+
 void sv_machine_release_control(SvMachine *m)
 {
 	m->ops->release_control(m);

@@ -67,6 +67,14 @@ typedef struct SvMachineOps {
 	/* Read-only view of guest RAM (see guest-mem.h). */
 	SvGuestMem *(*map_ram)(SvMachine *m, GError **error);
 	gboolean (*read_vcpu_regs)(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs, GError **error);
+	/* Optional (NULL: the backend has none): the hypervisor's log of the
+	 * guest RAM pages written, with the machine paused. The first call
+	 * turns it on (*ret_bits NULL); each later one gives the pages written
+	 * since the call before, whose mark is *ret_prev_mark: one bit per
+	 * guest-physical page (bit i of word w: the page at (64w + i) * 4096),
+	 * little-endian 64-bit words. Every call remembers mark for the next. */
+	gboolean (*dirty_log)(SvMachine *m, const char *mark, char **ret_prev_mark,
+			      GBytes **ret_bits, GError **error);
 	/* Gives up exclusive control so other snapvm processes can act on the
 	 * machine; the next operation takes it again. */
 	void (*release_control)(SvMachine *m);
@@ -114,6 +122,10 @@ SvMachineState sv_machine_get_state(SvMachine *m, GError **error);
 const char *sv_machine_state_str(SvMachineState s);
 SvGuestMem *sv_machine_map_ram(SvMachine *m, GError **error);
 gboolean sv_machine_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs, GError **error);
+/* SvMachineOps.dirty_log; fails with SV_ERROR_NOT_SUPPORTED where the
+ * backend has none. */
+gboolean sv_machine_dirty_log(SvMachine *m, const char *mark, char **ret_prev_mark,
+			      GBytes **ret_bits, GError **error);
 void sv_machine_release_control(SvMachine *m);
 /* Stops the machine and removes its record and vm_dir. If keep_console is
  * set, the console log is moved to <state>/logs/<name>.console.log first and

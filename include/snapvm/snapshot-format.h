@@ -136,7 +136,7 @@ enum sv_snap_section {
 #define SV_SNAP_PARENT_SIZE "size"     /* t: the parent's file size */
 
 /* DIRTY_TRACK keys (host/checkpoint/dirty-track.h). */
-#define SV_SNAP_DIRTY_METHOD "method" /* s: "soft-dirty" */
+#define SV_SNAP_DIRTY_METHOD "method" /* s: "soft-dirty" or "dirty-log" (the kvm backend) */
 /* s: the guest agent's mark of the clear_refs the pages were read after */
 #define SV_SNAP_DIRTY_MARK "mark"
 /* Ancestors a reader follows at most. */
