@@ -61,16 +61,16 @@ static char *snapvm;
 static char *fpu_snapshot;
 static long fpu_steps; /* the run fpu_snapshot was taken of */
 
-static const char *const workloads[] = {
-	"counter", "fpu", "tls", "memory", "sleeper", "blockread", "fdenv", "handler", "unlinked",
-	"ghost", "memfd", "tmpfile", "shanon", "aioring", "uncarried", "fsfiles", "sysvshm",
-	"threads",
-	/* kernel objects: tests/workloads/kobj.c */
-	"kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll", "kobj-timerfd", "kobj-signalfd",
-	"kobj-locks", "kobj-unix", "kobj-creds", "kobj-inet", "kobj-ptimers", "kobj-inotify",
-	"kobj-thtimer", "vmaflags", "procstate", "clocks", "manymaps", "dirtier", "bigmem", "maps",
-	NULL
-};
+static const char *const workloads[] = { "counter", "fpu", "tls", "memory", "sleeper", "blockread",
+					 "fdenv", "handler", "unlinked", "ghost", "memfd",
+					 "tmpfile", "shanon", "aioring", "uncarried", "fsfiles",
+					 "sysvshm", "threads",
+					 /* kernel objects: tests/workloads/kobj.c */
+					 "kobj-pipes", "kobj-fifo", "kobj-eventfd", "kobj-epoll",
+					 "kobj-timerfd", "kobj-signalfd", "kobj-locks", "kobj-unix",
+					 "kobj-creds", "kobj-inet", "kobj-ptimers", "kobj-inotify",
+					 "kobj-thtimer", "vmaflags", "procstate", "clocks",
+					 "manymaps", "dirtier", "bigmem", "maps", NULL };
 
 static void require_guest(void)
 {
