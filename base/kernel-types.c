@@ -202,6 +202,62 @@ gboolean sv_kernel_types_size(const SvKernelTypes *kt, const char *type, const c
 	return TRUE;
 }
 
+/* Skips const/volatile/restrict/type tags, but not typedefs (their name
+ * is what a caller asks about). */
+static guint32 skip_modifiers(const struct btf *btf, guint32 id)
+{
+	for (int depth = 0; id && depth < 16; depth++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		if (!t || !(btf_is_mod(t) || btf_kind(t) == BTF_KIND_TYPE_TAG))
+			break;
+		id = t->type;
+	}
+	return id;
+}
+
+gboolean sv_kernel_types_pointee(const SvKernelTypes *kt, const char *type, const char *member_path,
+				 char **ret_name, GError **error)
+{
+	guint64 bits;
+	guint32 id;
+	if (!walk(kt, type, member_path, &bits, &id, NULL, error))
+		return FALSE;
+	const struct btf_type *t = resolve(kt->btf, &id);
+	if (!t || !btf_is_ptr(t)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "guest kernel's %s.%s is not a pointer (%s)", type, member_path,
+			    kt->source);
+		return FALSE;
+	}
+	guint32 to = skip_modifiers(kt->btf, t->type);
+	const struct btf_type *pt = to ? btf__type_by_id(kt->btf, to) : NULL;
+	const char *name = pt ? btf__name_by_offset(kt->btf, pt->name_off) : NULL;
+	*ret_name = g_strdup(!to ? "void" : name ? name : "");
+	return TRUE;
+}
+
+gboolean sv_kernel_types_enum_value(const SvKernelTypes *kt, const char *enum_type,
+				    const char *name, gint64 *ret_value, GError **error)
+{
+	gint32 id = btf__find_by_name_kind(kt->btf, enum_type, BTF_KIND_ENUM);
+	if (id < 0)
+		id = btf__find_by_name_kind(kt->btf, enum_type, BTF_KIND_ENUM64);
+	const struct btf_type *t = id < 0 ? NULL : btf__type_by_id(kt->btf, (guint32)id);
+	for (guint i = 0; t && i < btf_vlen(t); i++) {
+		gboolean wide = btf_is_enum64(t);
+		const char *n = btf__name_by_offset(kt->btf, wide ? btf_enum64(t)[i].name_off
+								  : btf_enum(t)[i].name_off);
+		if (n && strcmp(n, name) == 0) {
+			*ret_value = wide ? (gint64)btf_enum64_value(btf_enum64(t) + i)
+					  : btf_enum(t)[i].val;
+			return TRUE;
+		}
+	}
+	g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "guest kernel has no %s in enum %s (%s)",
+		    name, enum_type, kt->source);
+	return FALSE;
+}
+
 gboolean sv_kernel_types_offsets(const SvKernelTypes *kt, const SvMemberOffset *want, gsize n,
 				 GError **error)
 {

@@ -36,6 +36,19 @@ gboolean sv_kernel_types_bitfield(const SvKernelTypes *kt, const char *type,
 				  const char *member_path, guint64 *ret_bit_offset,
 				  guint32 *ret_bit_size, GError **error);
 
+/* The type a pointer member points to, by its name as declared: a typedef
+ * keeps its own name ("fsnotify_connp_t"), a struct or union its tag, and
+ * void is "void"; qualifiers are skipped. Tells apart layouts whose member
+ * kept its name and size but changed what it points at. Fails if the
+ * member is not a pointer. */
+gboolean sv_kernel_types_pointee(const SvKernelTypes *kt, const char *type, const char *member_path,
+				 char **ret_name, GError **error);
+
+/* The value of enumerator name in the kernel's enum enum_type
+ * ("fsnotify_obj_type", "FSNOTIFY_OBJ_TYPE_INODE"). */
+gboolean sv_kernel_types_enum_value(const SvKernelTypes *kt, const char *enum_type,
+				    const char *name, gint64 *ret_value, GError **error);
+
 /* Resolves a table of member offsets at once; the first missing one fails. */
 typedef struct SvMemberOffset {
 	const char *type;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/first-output.sh [--runs N] [ARCH...] - wall time from `snapvm run`
+# bench/first-output.sh [--runs N] [--trivial] [ARCH...] - wall time from `snapvm run`
 # to the workload's first output line, per arch, median of N runs (default 3),
 # printed beside the fastest plain QEMU boot of the same kernel and
 # initramfs (bench/boot-baseline.sh) measured in the same sitting.
@@ -7,7 +7,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=3
-if [ "${1:-}" = --runs ]; then RUNS=$2; shift 2; fi
+BASELINE_ARGS=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--runs) RUNS=$2; shift 2 ;;
+	--trivial) BASELINE_ARGS+=(--trivial); shift ;; # passed on to boot-baseline.sh
+	*) break ;;
+	esac
+done
 ARCHES=("$@")
 [ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
 BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
@@ -60,5 +67,5 @@ for arch in "${ARCHES[@]}"; do
 		"$(printf '%s\n' "${samples[@]}" | median)" "${samples[*]}"
 done
 if [ -x bench/boot-baseline.sh ]; then
-	bench/boot-baseline.sh --runs "$RUNS" "${ARCHES[@]}"
+	bench/boot-baseline.sh --runs "$RUNS" ${BASELINE_ARGS[@]+"${BASELINE_ARGS[@]}"} "${ARCHES[@]}"
 fi

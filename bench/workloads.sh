@@ -1,7 +1,7 @@
 #!/bin/bash
-# bench/workloads.sh [--runs N] [ARCH...]
+# bench/workloads.sh [--runs N] [--workloads "counter fpu"] [ARCH...]
 # Checkpoint and restore times of the test workloads (counter, fpu, tls,
-# sleeper: small static programs, tests/workloads/) per guest arch (default:
+# sleeper by default: small static programs, tests/workloads/) per guest arch (default:
 # x86_64 aarch64), under TCG, median of N runs (default 1). Each workload
 # runs in a guest of its own (100 steps, 50 ms apart), is checkpointed
 # 1.5 s in (--kill) and restored in a fresh guest. Columns, ms:
@@ -16,17 +16,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=1
+WORKLOADS="counter fpu tls sleeper"
 ARCHES=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runs) RUNS=$2; shift 2 ;;
+	--workloads) WORKLOADS=$2; shift 2 ;;
 	-h | --help) sed -n '2,15s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	-*) echo "bench/workloads.sh: unknown argument $1" >&2; exit 2 ;;
 	*) ARCHES+=("$1"); shift ;;
 	esac
 done
 [ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
-WORKLOADS="counter fpu tls sleeper"
 source bench/lib.sh
 bench_init workloads.sh
 RAW=$TMP/raw # ARCH WORKLOAD KEY VALUE

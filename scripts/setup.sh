@@ -120,7 +120,17 @@ build_images() {
 	done
 }
 
+# aarch64 with Debian 13's 6.12 kernel too, into images-trixie/: the
+# checkpoint-aarch64-6.12 and restore-aarch64-6.12 tests boot it.
+build_trixie_image() {
+	log "guest image for aarch64, 6.12 kernel"
+	images/build-image.sh --arch aarch64 --kernel trixie \
+		--agent "$BUILD_DIR/guest/agent/snapvm-agent-aarch64" \
+		--cache "$SNAPVM_CACHE_DIR" >/dev/null
+}
+
 install_packages
 build
 build_images
+build_trixie_image
 log "ready: $BUILD_DIR/host/snapvm, images in $SNAPVM_CACHE_DIR/images"

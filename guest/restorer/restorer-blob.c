@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include <asm/unistd.h> /* __NR_*: the guest arch's own numbers */
+#include <asm/signal.h> /* SA_RESTORER: whether struct sigaction has sa_restorer */
 
 #include "guest/restorer/restore-args.h"
 
@@ -292,9 +293,14 @@ static void signal_actions(const struct rst_args *a)
 		const struct sv_rimg_sigaction *s = &a->sigactions[i];
 		if (s->signo == 9 || s->signo == 19)
 			continue;
-		/* struct kernel_sigaction on x86_64 and arm64 alike: handler,
-		 * flags, restorer, mask */
+			/* the kernel's struct sigaction: handler, flags, restorer
+		 * where the arch has SA_RESTORER (not riscv: there the mask
+		 * follows the flags), mask */
+#ifdef SA_RESTORER
 		uint64_t ksa[4] = { s->handler, s->flags, s->restorer, s->mask };
+#else
+		uint64_t ksa[3] = { s->handler, s->flags, s->mask };
+#endif
 		check(sys6(__NR_rt_sigaction, s->signo, (long)ksa, 0, 8, 0, 0), "rt_sigaction",
 		      s->signo);
 	}

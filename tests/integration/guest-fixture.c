@@ -14,6 +14,7 @@
 #include "base/errors.h"
 #include "host/image/image.h"
 #include "host/image/workload.h"
+#include "host/util/state-paths.h"
 
 static char *state_dir;
 
@@ -203,17 +204,31 @@ char *sv_test_host_output(const char *const *argv)
 	return out;
 }
 
-const char *sv_test_take_arch(int *argc, char **argv, const char *fallback)
+/* Takes "NAME VALUE" out of argv; returns VALUE, or NULL without one. */
+static const char *take_option(int *argc, char **argv, const char *name)
 {
 	for (int i = 1; i + 1 < *argc; i++) {
-		if (!strcmp(argv[i], "--arch")) {
-			const char *arch = argv[i + 1];
+		if (!strcmp(argv[i], name)) {
+			const char *value = argv[i + 1];
 			memmove(&argv[i], &argv[i + 2], (*argc - i - 1) * sizeof(char *));
 			*argc -= 2;
-			return arch;
+			return value;
 		}
 	}
-	return fallback;
+	return NULL;
+}
+
+const char *sv_test_take_arch(int *argc, char **argv, const char *fallback)
+{
+	const char *kernel = take_option(argc, argv, "--kernel");
+	if (kernel && !g_getenv("SNAPVM_IMAGE_DIR")) {
+		g_autofree char *cache = sv_cache_dir();
+		g_autofree char *name = g_strdup_printf("images-%s", kernel);
+		g_autofree char *dir = g_build_filename(cache, name, NULL);
+		g_setenv("SNAPVM_IMAGE_DIR", dir, TRUE);
+	}
+	const char *arch = take_option(argc, argv, "--arch");
+	return arch ? arch : fallback;
 }
 
 void sv_test_cmd_clear(SvTestCmd *r)

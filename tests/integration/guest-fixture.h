@@ -37,7 +37,10 @@ char *sv_test_guest_run(SvTestGuest *g, const char *const *argv, int *ret_wait_s
 char *sv_test_guest_collect(SvTestGuest *g, guint32 pid, int *ret_wait_status, GError **error);
 
 /* Takes "--arch ARCH" out of argv (before g_test_init, which would refuse
- * it); returns ARCH, or fallback without one. */
+ * it); returns ARCH, or fallback without one. Takes "--kernel SUITE" too:
+ * the guests (and the snapvm commands the test runs) then boot the images
+ * images/build-image.sh --kernel SUITE made, in the cache's images-SUITE/
+ * (SNAPVM_IMAGE_DIR, unless already set). */
 const char *sv_test_take_arch(int *argc, char **argv, const char *fallback);
 
 /* Takes every "-p PATH" out of argv (call before g_test_init): GLib's own

@@ -1013,6 +1013,8 @@ static void test_cli(void)
 int main(int argc, char **argv)
 {
 	arch_name = sv_test_take_arch(&argc, argv, arch_name);
+	/* -p selects here: GLib's own would print a TAP plan per path */
+	sv_test_take_paths(&argc, argv);
 	g_test_init(&argc, &argv, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sv_test_state_dir();
@@ -1020,12 +1022,14 @@ int main(int argc, char **argv)
 	g_test_add_func(boot, test_boot);
 	for (const char *const *w = oracle_workloads; *w; w++) {
 		g_autofree char *p = g_strdup_printf("/checkpoint/%s/oracle/%s", arch_name, *w);
-		g_test_add_data_func(p, *w, test_workload);
+		if (sv_test_wanted(p))
+			g_test_add_data_func(p, *w, test_workload);
 	}
 #define ADD(path, fn)                                                                    \
 	do {                                                                             \
 		g_autofree char *p = g_strdup_printf("/checkpoint/%s/" path, arch_name); \
-		g_test_add_func(p, fn);                                                  \
+		if (sv_test_wanted(p))                                                   \
+			g_test_add_func(p, fn);                                          \
 	} while (0)
 	ADD("running-sleeper", test_running_sleeper);
 	ADD("busy-process-on-vcpu", test_busy_process_on_vcpu);

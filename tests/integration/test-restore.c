@@ -953,11 +953,17 @@ static void test_threads_on_vcpus(void)
 	for (guint i = 0; i < 12 && on_vcpu <= 0; i++) {
 		g_free(file);
 		file = g_strdup_printf("%s/threads-vcpus-%u.svs", tmpdir, i);
-		g_autofree char *out = NULL;
+		g_autofree char *out = NULL, *err = NULL;
 		const char *ck[] = {
 			"checkpoint", name, "--pid", pid_s, "-o", file, "--json", NULL
 		};
-		g_assert_cmpint(snapvm_cmd(ck, &out, NULL), ==, 0);
+		int rc = snapvm_cmd(ck, &out, &err);
+		/* riscv64 refuses a thread caught changing its FP state on a
+		 * vCPU (QEMU 7.2's gdbstub has no fcsr), the process left
+		 * running, and says to try again: the next pause does */
+		if (rc != 0 && err && strstr(err, "checkpoint it again"))
+			continue;
+		g_assert_cmpint(rc, ==, 0);
 		if (sv_test_json_int(out, "threads") < 5 &&
 		    g_get_monotonic_time() < starting_until) {
 			g_usleep(300 * 1000);
