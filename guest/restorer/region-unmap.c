@@ -83,7 +83,15 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
  * restorer has: a pipe end held here would keep its reader waiting). */
 static void close_all_but(int a, int b)
 {
-	int keep[3] = { 2, a < b ? a : b, a < b ? b : a };
+	/* in order: a pipe end can be below 2 when the restorer was started
+	 * with stdin or stdout closed */
+	int keep[3] = { 2, a, b };
+	for (int i = 1; i < 3; i++)
+		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int x = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = x;
+		}
 	int from = 0;
 	for (int i = 0; i < 3; i++) {
 		if (keep[i] > from)

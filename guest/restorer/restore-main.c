@@ -259,10 +259,14 @@ int main(int argc, char **argv)
 	 * no_new_privs are per task, inherited by the threads clone3 makes. */
 	rst_process_restore(h);
 	rst_threads_park(h, threads);
-	/* now, while this program is small (its memory is copied), and after
-	 * the threads have their tids */
+	/* now, while this program is small (its memory is copied: a
+	 * standby's pool is left out, and marked back at once - the
+	 * process's memory is made of it, and its own forks must copy it),
+	 * and after the threads have their tids */
 	int unmapper_go, unmapper_ack;
+	rst_standby_dontfork(true);
 	rst_unmapper_start(h, threads, &unmapper_go, &unmapper_ack);
+	rst_standby_dontfork(false);
 
 	/* The vDSO: the same kernel maps the same one; a different size means
 	 * a different kernel, whose vDSO code the process cannot use. */

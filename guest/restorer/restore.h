@@ -71,6 +71,11 @@ void rst_standby(const char *mib_arg);
 /* Maps [at, at + len) (a free range) with the pool's pre-faulted pages
  * first, as one mapping; false when there is no pool. */
 bool rst_standby_take(uint64_t at, uint64_t len);
+/* Leaves the pool out of a fork's child (true), then puts it back (false):
+ * a child sharing its pages would make the staging area's mlock (a write
+ * fault each) copy every one, huge pages split, while the child keeps the
+ * originals - the pool's memory twice. */
+void rst_standby_dontfork(bool dontfork);
 /* Unmaps what is left of the pool. */
 void rst_standby_drop(void);
 /* Keeps compaction off locked pages (the host writes into their frames). */

@@ -443,10 +443,15 @@ static void call_unmapper(const struct rst_args *a)
 	    sys(__NR_read, a->unmapper_ack, &err, sizeof(err)) != (long)sizeof(err))
 		fail("handing the restorer's region to its unmapper", a->region_start,
 		     -32 /* EPIPE: it is gone */);
-	if (err)
-		fail("tracing the threads to unmap the restorer's region (ptrace: Yama's "
-		     "ptrace_scope must be below 3)",
+	/* EPERM: Yama (ptrace_scope 3 refuses even root) or a tracer already
+	 * attached; ESRCH: a thread gone */
+	if (err == 1)
+		fail("tracing the threads to unmap the restorer's region (ptrace refused: "
+		     "Yama's kernel.yama.ptrace_scope must be below 3, and no debugger "
+		     "may trace the process)",
 		     a->region_start, -err);
+	if (err)
+		fail("tracing the threads to unmap the restorer's region", a->region_start, -err);
 }
 
 /* Unmaps the whole user address space but the kept ranges (any order,

@@ -179,6 +179,14 @@ bool rst_standby_take(uint64_t at, uint64_t len)
 	return true;
 }
 
+void rst_standby_dontfork(bool dontfork)
+{
+	if (pool_len && madvise((void *)(uintptr_t)pool_at, pool_len,
+				dontfork ? MADV_DONTFORK : MADV_DOFORK) < 0)
+		rst_die("standby: cannot mark the pre-faulted pages %s a fork: %s",
+			dontfork ? "to be left out of" : "to be copied by", strerror(errno));
+}
+
 void rst_standby_drop(void)
 {
 	if (pool_len)

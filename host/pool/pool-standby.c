@@ -60,7 +60,12 @@ gboolean sv_pool_standby_start(SvAgentClient *agent, const SvMachine *m, guint m
 	}
 	g_autofree char *record = record_path(m);
 	g_autofree char *text = g_strdup_printf("%u %u\n", pid, mib);
-	return g_file_set_contents(record, text, -1, error);
+	if (!g_file_set_contents(record, text, -1, error)) {
+		/* unrecorded, no restore would use it or end it */
+		sv_agent_client_kill(agent, pid, SIGKILL, NULL);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 gboolean sv_pool_standby_read(const SvMachine *m, guint32 *ret_pid, guint *ret_mib)

@@ -96,6 +96,23 @@ gboolean sv_rimg_posix_timers_build(SvRimgTables *t, GVariant *task, GError **er
 			return sv_rimg_refuse(error, "POSIX timer %d appears twice",
 					      g_array_index(timers, struct sv_rimg_posix_timer, i)
 						      .id);
+	/* The restorer takes each re-counting timer's signal by its number
+	 * (restore-timers.c): a second such timer on the same signal could
+	 * have its signal taken by the first's next expiry, the restore then
+	 * failing in the guest, or miscounting. */
+	for (guint i = 0; i < timers->len; i++)
+		for (guint j = 0; j < i; j++) {
+			const struct sv_rimg_posix_timer *a =
+				&g_array_index(timers, struct sv_rimg_posix_timer, j);
+			const struct sv_rimg_posix_timer *b =
+				&g_array_index(timers, struct sv_rimg_posix_timer, i);
+			if (a->overrun && b->overrun && a->signo == b->signo)
+				return sv_rimg_refuse(
+					error,
+					"POSIX timers %d and %d both have an overrun count on "
+					"signal %d: snapvm makes one per signal again",
+					a->id, b->id, b->signo);
+		}
 	/* 8-byte aligned in the data area */
 	while (t->fd_data->len % 8)
 		g_byte_array_append(t->fd_data, (const guint8 *)"", 1);

@@ -505,6 +505,64 @@ static void test_posix_timers(void)
 	out_clear(&o);
 }
 
+/* posix_timers (id, clock, signo, interval; 5 ms left each, SIGEV_SIGNAL)
+ * with posix_timer_overruns (id, count) built into o. */
+static gboolean build_overruns(const guint32 (*timers)[4], gsize n, const guint32 (*counts)[2],
+			       gsize ncounts, Out *o, GError **error)
+{
+	g_autoptr(GVariant)
+		base = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), NULL, 0), 0);
+	g_autoptr(GVariantDict) d = g_variant_dict_new(base);
+	g_autoptr(GVariantBuilder) b = g_variant_builder_new(G_VARIANT_TYPE("a(uuuutttt)"));
+	for (gsize i = 0; i < n; i++)
+		g_variant_builder_add(b, "(uuuutttt)", timers[i][0], timers[i][1], 0u, timers[i][2],
+				      (guint64)0, (guint64)5000000, (guint64)timers[i][3],
+				      (guint64)0);
+	g_variant_dict_insert_value(d, "posix_timers", g_variant_builder_end(b));
+	g_autoptr(GVariantBuilder) c = g_variant_builder_new(G_VARIANT_TYPE("a(ut)"));
+	for (gsize i = 0; i < ncounts; i++)
+		g_variant_builder_add(c, "(ut)", counts[i][0], (guint64)counts[i][1]);
+	g_variant_dict_insert_value(d, "posix_timer_overruns", g_variant_builder_end(c));
+	g_autoptr(GVariant) task = g_variant_ref_sink(g_variant_dict_end(d));
+	return build(task, o, error);
+}
+
+/* Overrun counts: carried for periodic monotonic timers, each on its own
+ * signal; refused when the restorer could not make them again (no
+ * interval: it would divide by it; realtime; two on one signal). */
+static void test_posix_timer_overruns(void)
+{
+	static const guint32 ok[][4] = { { 1, 1, 34, 10000000 }, { 2, 7, 35, 10000000 } };
+	static const guint32 counts[][2] = { { 1, 3 }, { 2, 2 } };
+	Out o;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(build_overruns(ok, 2, counts, 2, &o, &error));
+	g_assert_no_error(error);
+	struct sv_rimg_posix_timer t[2];
+	memcpy(t, o.fd_data->data + o.h.timers_off, sizeof(t));
+	g_assert_cmpuint(t[0].overrun, ==, 3);
+	g_assert_cmpuint(t[1].overrun, ==, 2);
+	out_clear(&o);
+
+	static const struct {
+		guint32 timers[2][4];
+		const char *want;
+	} bad[] = {
+		{ { { 1, 1, 34, 10000000 }, { 2, 1, 34, 10000000 } },
+		  "both have an overrun count" },
+		{ { { 1, 1, 34, 0 }, { 2, 1, 35, 10000000 } }, "cannot make again" },
+		{ { { 1, 0, 34, 10000000 }, { 2, 1, 35, 10000000 } }, "cannot make again" },
+		{ { { 1, 1, 34, 4000000000u }, { 2, 1, 35, 10000000 } }, "cannot make again" },
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_clear_error(&error);
+		g_assert_false(build_overruns(bad[i].timers, 2, counts, 2, &o, &error));
+		g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+		g_assert_nonnull(strstr(error->message, bad[i].want));
+		out_clear(&o);
+	}
+}
+
 /* A process that is not root: its ids and capabilities go in the header
  * for the blob to switch to last. */
 static void test_creds(void)
@@ -565,5 +623,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/restore-image-fds/creds", test_creds);
 	g_test_add_func("/restore-image-fds/inet", test_inet);
 	g_test_add_func("/restore-image-fds/posix-timers", test_posix_timers);
+	g_test_add_func("/restore-image-fds/posix-timer-overruns", test_posix_timer_overruns);
 	return g_test_run();
 }

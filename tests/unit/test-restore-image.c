@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "3cb2d6868f6564ffb3e646fb5d3a93b295db2569333e4f9a40bf7f9636af01af"
-#define IMAGE_HOST_PAGES_SHA256 "03d6e73d6ee686d56e11a99e8208219818ed39ebffc6684bac8413a0d18f37c3"
+#define IMAGE_SHA256 "72542ed04f34e90c4d107e6d1f20e3c5a2f2a70e9c2bf225c6ddcafcb1b929c8"
+#define IMAGE_HOST_PAGES_SHA256 "1a5c4148255adfd5d8894ca3929103f09a6691673ee12e9a549a63f274866f62"
 
 static char *tmp_dir;
 
