@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -37,7 +38,7 @@ static char *read_line(QmpConn *c, GError **error)
 				    QMP_MAX_LINE);
 			return NULL;
 		}
-		gint64 left_ms = (c->deadline_us - g_get_monotonic_time()) / 1000;
+		gint64 left_ms = MIN((c->deadline_us - g_get_monotonic_time()) / 1000, G_MAXINT);
 		struct pollfd p = { .fd = c->fd, .events = POLLIN };
 		int n = left_ms > 0 ? poll(&p, 1, (int)left_ms) : 0;
 		if (n < 0 && errno == EINTR)
@@ -121,11 +122,27 @@ char *sv_qmp_socket_command(const char *path, const char *command, guint timeout
 		      .buf = g_string_new(NULL),
 		      .deadline_us = g_get_monotonic_time() + (gint64)timeout_ms * 1000,
 		      .path = path };
+	/* connect and send block too: a UNIX connect waits while the
+	 * listener's backlog is full (QEMU serves one client and listens
+	 * with a backlog of 1), send while QEMU does not read; both obey
+	 * SO_SNDTIMEO, so the timeout bounds them as it bounds the replies */
+	struct timeval tv = { .tv_sec = timeout_ms / 1000,
+			      .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000 };
+	if (!timeout_ms)
+		tv.tv_usec = 1; /* 0 would mean no timeout at all */
 	char *reply = NULL;
-	if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "no QEMU monitor at %s: %s", path,
-			    g_strerror(errno));
-	else
+	if (c.fd >= 0)
+		(void)setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		if (errno == EAGAIN || errno == EINPROGRESS)
+			g_set_error(error, SV_ERROR, SV_ERROR_TIMEOUT,
+				    "QEMU monitor %s did not take the connection in time (busy "
+				    "with other clients)",
+				    path);
+		else
+			g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+				    "no QEMU monitor at %s: %s", path, g_strerror(errno));
+	} else
 		reply = converse(&c, command, error);
 	if (c.fd >= 0)
 		close(c.fd);
