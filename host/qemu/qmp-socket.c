@@ -10,6 +10,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <json-glib/json-glib.h>
+
 #include "base/errors.h"
 
 /* A reply larger than this is not one of the commands snapvm sends. */
@@ -78,19 +80,42 @@ static gboolean write_all(QmpConn *c, const char *text, GError **error)
 	return TRUE;
 }
 
+/* Whether line is a reply: an object with "return" or "error" at its top
+ * level. Events ({"event": ..., "data": {...}}) may carry an "error"
+ * member of their own inside data (BLOCK_JOB_COMPLETED, DUMP_COMPLETED),
+ * so the text is parsed, not searched. */
+static gboolean is_reply(QmpConn *c, const char *line, GError **error)
+{
+	g_autoptr(JsonParser) p = json_parser_new();
+	JsonNode *root = json_parser_load_from_data(p, line, -1, NULL) ? json_parser_get_root(p)
+								       : NULL;
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
+			    "QEMU monitor %s sent a line that is no JSON object: %.80s", c->path,
+			    line);
+		return FALSE;
+	}
+	JsonObject *o = json_node_get_object(root);
+	return !json_object_has_member(o, "event") &&
+	       (json_object_has_member(o, "return") || json_object_has_member(o, "error"));
+}
+
 /* Sends command and returns the reply to it, skipping events. */
 static char *execute(QmpConn *c, const char *command, GError **error)
 {
 	if (!write_all(c, command, error) || !write_all(c, "\n", error))
 		return NULL;
 	for (;;) {
-		char *line = read_line(c, error);
+		g_autofree char *line = read_line(c, error);
 		if (!line)
 			return NULL;
-		/* events are {"event": ...}; a reply has "return" or "error" */
-		if (strstr(line, "\"return\"") || strstr(line, "\"error\""))
-			return line;
-		g_free(line);
+		g_autoptr(GError) bad = NULL;
+		if (is_reply(c, line, &bad))
+			return g_steal_pointer(&line);
+		if (bad) {
+			g_propagate_error(error, g_steal_pointer(&bad));
+			return NULL;
+		}
 	}
 }
 
