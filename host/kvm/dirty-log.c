@@ -26,6 +26,9 @@
 
 #define PAGE_SHIFT 12
 #define MARK_MAX 64
+/* the previous mark after a take that failed: no checkpoint's (they name
+ * a task, with ':'), so no child is judged by a log missing pages */
+#define LOST_MARK "lost"
 
 static gsize words_for(guint64 pages)
 {
@@ -138,6 +141,11 @@ char *sv_kvm_dirty_log_take(SvVmm *vmm, const char *mark, GError **error)
 		vmm->dirty.mark = g_strdup(mark);
 		return g_strdup("none");
 	}
+	/* from here a failure may have cleared part of the log (KVM's of the
+	 * slots already taken, the VMM's own): the log no longer runs from
+	 * the last mark, and the next take must not say it does */
+	g_autofree char *prev = g_steal_pointer(&vmm->dirty.mark);
+	vmm->dirty.mark = g_strdup(LOST_MARK);
 	g_autofree guint64 *bits = g_new0(guint64, words_for(pages));
 	if (!take_kvm_log(vmm, bits, error))
 		return NULL;
@@ -160,7 +168,7 @@ char *sv_kvm_dirty_log_take(SvVmm *vmm, const char *mark, GError **error)
 			    local->message);
 		return NULL;
 	}
-	g_autofree char *prev = g_steal_pointer(&vmm->dirty.mark);
+	g_free(vmm->dirty.mark);
 	vmm->dirty.mark = g_strdup(mark);
 	return g_strdup_printf("%s %s", prev, file);
 }
