@@ -2,7 +2,7 @@
 /*
  * dirty-log.c - KVM's dirty log of guest RAM, for incremental checkpoints
  * (the "dirty-log MARK" control request; the host's side is
- * host/checkpoint/kvm-dirty-log.h, which says why it is sound).
+ * host/checkpoint/dirty-log.h, which says why it is sound).
  *
  * Off until the first request: logging write-protects guest RAM in KVM's
  * MMU (every first write to a page then exits to KVM once) and keeps
@@ -14,8 +14,10 @@
  * wrote into guest RAM, which KVM does not log (the disk's reads, the
  * agent's rings), and writes it to <vm_dir>/dirty-log: one bit per
  * guest-physical page up to the end of RAM, little-endian 64-bit words,
- * bit i of word w for the page at (64w + i) * 4096. Each request carries a mark (the checkpoint's), so the host
- * can tell whether the log it gets runs from its parent's pause.
+ * bit i of word w for the page at (64w + i) * 4096. Each request carries
+ * a mark (the checkpoint's), so the host can tell whether the log it gets
+ * runs from its parent's pause; a take that fails answers the next one
+ * with LOST_MARK, no checkpoint's.
  */
 #include <errno.h>
 #include <string.h>
