@@ -164,8 +164,13 @@ char *sv_kvm_dirty_log_take(SvVmm *vmm, const char *mark, GError **error)
 		bits[w] = GUINT64_TO_LE(bits[w]);
 	g_autofree char *file = g_build_filename(vmm->vm_dir, "dirty-log", NULL);
 	g_autoptr(GError) local = NULL;
-	if (!g_file_set_contents(file, (const char *)bits,
-				 (gssize)(words_for(pages) * sizeof(guint64)), &local)) {
+	/* replaced whole, never fsync'ed: written with the VM paused, and
+	 * g_file_set_contents would fsync it on every take after the first
+	 * (the file exists); nothing needs it on disk, the host reads it from
+	 * the page cache at once and a crash of the host loses the mark too */
+	if (!g_file_set_contents_full(file, (const char *)bits,
+				      (gssize)(words_for(pages) * sizeof(guint64)),
+				      G_FILE_SET_CONTENTS_CONSISTENT, 0666, &local)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "writing the dirty log: %s",
 			    local->message);
 		return NULL;
