@@ -12,7 +12,8 @@
 #include <glib.h>
 
 /* The frames file of a pause under mark: a header naming the mark, then
- * one (va, len, pa) of guest-native 64-bit words for each run of pages
+ * one (va, len, pa) of 64-bit words in the host's byte order (the file
+ * never leaves the VM's directory on this host) for each run of pages
  * (SvPageRun) contiguous in both address spaces, by address. */
 GBytes *sv_dirty_frames_encode(const char *mark, const GArray *runs);
 /* Its runs, or NULL with why (another mark's, cut short, out of order). */

@@ -116,7 +116,11 @@ void sv_dirty_log_record(SvDirtyLog *d, const GArray *runs)
 	g_autoptr(GError) error = NULL;
 	gsize len = 0;
 	const char *data = g_bytes_get_data(frames, &len);
-	d->recorded = g_file_set_contents(path, data, (gssize)len, &error);
+	/* at an incremental checkpoint's pause (the select): replaced whole
+	 * but not fsync'ed, which g_file_set_contents does once the file
+	 * exists; a file lost in a crash only makes the next child hash */
+	d->recorded = g_file_set_contents_full(path, data, (gssize)len,
+					       G_FILE_SET_CONTENTS_CONSISTENT, 0666, &error);
 	if (!d->recorded && !d->note)
 		d->note = g_strdup_printf("recording the page frames: %s", error->message);
 }

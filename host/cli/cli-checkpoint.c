@@ -322,7 +322,10 @@ int sv_cmd_checkpoint(int argc, char **argv)
 		return SV_EXIT_FAILURE;
 	}
 	AgentLink link = { .m = m };
-	if (!no_soft_dirty || !no_files)
+	/* only a running guest answers the hello: ahead of a paused one's
+	 * checkpoint, which may never need the agent, the thread would wait
+	 * out the hello's 5 s and the exit (release_agent) with it */
+	if ((!no_soft_dirty || !no_files) && sv_machine_get_state(m, NULL) == SV_MACHINE_RUNNING)
 		connect_ahead(&link);
 	g_autoptr(SvRootfsRefs) refs = NULL;
 	if (m->disk && !self_contained && !no_files) {

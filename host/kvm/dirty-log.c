@@ -2,7 +2,7 @@
 /*
  * dirty-log.c - KVM's dirty log of guest RAM, for incremental checkpoints
  * (the "dirty-log MARK" control request; the host's side is
- * host/checkpoint/kvm-dirty-log.h, which says why it is sound).
+ * host/checkpoint/dirty-log.h, which says why it is sound).
  *
  * Off until the first request: logging write-protects guest RAM in KVM's
  * MMU (every first write to a page then exits to KVM once) and keeps
@@ -14,8 +14,10 @@
  * wrote into guest RAM, which KVM does not log (the disk's reads, the
  * agent's rings), and writes it to <vm_dir>/dirty-log: one bit per
  * guest-physical page up to the end of RAM, little-endian 64-bit words,
- * bit i of word w for the page at (64w + i) * 4096. Each request carries a mark (the checkpoint's), so the host
- * can tell whether the log it gets runs from its parent's pause.
+ * bit i of word w for the page at (64w + i) * 4096. Each request carries
+ * a mark (the checkpoint's), so the host can tell whether the log it gets
+ * runs from its parent's pause; a take that fails answers the next one
+ * with LOST_MARK, no checkpoint's.
  */
 #include <errno.h>
 #include <string.h>
@@ -26,6 +28,9 @@
 
 #define PAGE_SHIFT 12
 #define MARK_MAX 64
+/* the previous mark after a take that failed: no checkpoint's (they name
+ * a task, with ':'), so no child is judged by a log missing pages */
+#define LOST_MARK "lost"
 
 static gsize words_for(guint64 pages)
 {
@@ -138,6 +143,11 @@ char *sv_kvm_dirty_log_take(SvVmm *vmm, const char *mark, GError **error)
 		vmm->dirty.mark = g_strdup(mark);
 		return g_strdup("none");
 	}
+	/* from here a failure may have cleared part of the log (KVM's of the
+	 * slots already taken, the VMM's own): the log no longer runs from
+	 * the last mark, and the next take must not say it does */
+	g_autofree char *prev = g_steal_pointer(&vmm->dirty.mark);
+	vmm->dirty.mark = g_strdup(LOST_MARK);
 	g_autofree guint64 *bits = g_new0(guint64, words_for(pages));
 	if (!take_kvm_log(vmm, bits, error))
 		return NULL;
@@ -154,13 +164,18 @@ char *sv_kvm_dirty_log_take(SvVmm *vmm, const char *mark, GError **error)
 		bits[w] = GUINT64_TO_LE(bits[w]);
 	g_autofree char *file = g_build_filename(vmm->vm_dir, "dirty-log", NULL);
 	g_autoptr(GError) local = NULL;
-	if (!g_file_set_contents(file, (const char *)bits,
-				 (gssize)(words_for(pages) * sizeof(guint64)), &local)) {
+	/* replaced whole, never fsync'ed: written with the VM paused, and
+	 * g_file_set_contents would fsync it on every take after the first
+	 * (the file exists); nothing needs it on disk, the host reads it from
+	 * the page cache at once and a crash of the host loses the mark too */
+	if (!g_file_set_contents_full(file, (const char *)bits,
+				      (gssize)(words_for(pages) * sizeof(guint64)),
+				      G_FILE_SET_CONTENTS_CONSISTENT, 0666, &local)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "writing the dirty log: %s",
 			    local->message);
 		return NULL;
 	}
-	g_autofree char *prev = g_steal_pointer(&vmm->dirty.mark);
+	g_free(vmm->dirty.mark);
 	vmm->dirty.mark = g_strdup(mark);
 	return g_strdup_printf("%s %s", prev, file);
 }

@@ -6,8 +6,11 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <json-glib/json-glib.h>
 
 #include "base/errors.h"
 
@@ -37,7 +40,7 @@ static char *read_line(QmpConn *c, GError **error)
 				    QMP_MAX_LINE);
 			return NULL;
 		}
-		gint64 left_ms = (c->deadline_us - g_get_monotonic_time()) / 1000;
+		gint64 left_ms = MIN((c->deadline_us - g_get_monotonic_time()) / 1000, G_MAXINT);
 		struct pollfd p = { .fd = c->fd, .events = POLLIN };
 		int n = left_ms > 0 ? poll(&p, 1, (int)left_ms) : 0;
 		if (n < 0 && errno == EINTR)
@@ -77,19 +80,42 @@ static gboolean write_all(QmpConn *c, const char *text, GError **error)
 	return TRUE;
 }
 
+/* Whether line is a reply: an object with "return" or "error" at its top
+ * level. Events ({"event": ..., "data": {...}}) may carry an "error"
+ * member of their own inside data (BLOCK_JOB_COMPLETED, DUMP_COMPLETED),
+ * so the text is parsed, not searched. */
+static gboolean is_reply(QmpConn *c, const char *line, GError **error)
+{
+	g_autoptr(JsonParser) p = json_parser_new();
+	JsonNode *root = json_parser_load_from_data(p, line, -1, NULL) ? json_parser_get_root(p)
+								       : NULL;
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
+			    "QEMU monitor %s sent a line that is no JSON object: %.80s", c->path,
+			    line);
+		return FALSE;
+	}
+	JsonObject *o = json_node_get_object(root);
+	return !json_object_has_member(o, "event") &&
+	       (json_object_has_member(o, "return") || json_object_has_member(o, "error"));
+}
+
 /* Sends command and returns the reply to it, skipping events. */
 static char *execute(QmpConn *c, const char *command, GError **error)
 {
 	if (!write_all(c, command, error) || !write_all(c, "\n", error))
 		return NULL;
 	for (;;) {
-		char *line = read_line(c, error);
+		g_autofree char *line = read_line(c, error);
 		if (!line)
 			return NULL;
-		/* events are {"event": ...}; a reply has "return" or "error" */
-		if (strstr(line, "\"return\"") || strstr(line, "\"error\""))
-			return line;
-		g_free(line);
+		g_autoptr(GError) bad = NULL;
+		if (is_reply(c, line, &bad))
+			return g_steal_pointer(&line);
+		if (bad) {
+			g_propagate_error(error, g_steal_pointer(&bad));
+			return NULL;
+		}
 	}
 }
 
@@ -121,11 +147,27 @@ char *sv_qmp_socket_command(const char *path, const char *command, guint timeout
 		      .buf = g_string_new(NULL),
 		      .deadline_us = g_get_monotonic_time() + (gint64)timeout_ms * 1000,
 		      .path = path };
+	/* connect and send block too: a UNIX connect waits while the
+	 * listener's backlog is full (QEMU serves one client and listens
+	 * with a backlog of 1), send while QEMU does not read; both obey
+	 * SO_SNDTIMEO, so the timeout bounds them as it bounds the replies */
+	struct timeval tv = { .tv_sec = timeout_ms / 1000,
+			      .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000 };
+	if (!timeout_ms)
+		tv.tv_usec = 1; /* 0 would mean no timeout at all */
 	char *reply = NULL;
-	if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "no QEMU monitor at %s: %s", path,
-			    g_strerror(errno));
-	else
+	if (c.fd >= 0)
+		(void)setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (c.fd < 0 || connect(c.fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		if (errno == EAGAIN || errno == EINPROGRESS)
+			g_set_error(error, SV_ERROR, SV_ERROR_TIMEOUT,
+				    "QEMU monitor %s did not take the connection in time (busy "
+				    "with other clients)",
+				    path);
+		else
+			g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+				    "no QEMU monitor at %s: %s", path, g_strerror(errno));
+	} else
 		reply = converse(&c, command, error);
 	if (c.fd >= 0)
 		close(c.fd);

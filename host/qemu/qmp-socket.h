@@ -26,7 +26,9 @@
 /* Runs one QMP command (JSON text) on the monitor at path; returns QEMU's
  * reply to it (the JSON object with "return" or "error"; events before it
  * are skipped), or NULL with error: SV_ERROR_NOT_FOUND when nothing listens
- * at path (an older VM, or QEMU gone), so the caller can ask libvirt. */
+ * at path (an older VM, or QEMU gone), so the caller can ask libvirt;
+ * SV_ERROR_TIMEOUT when the connection, the command or its reply took
+ * longer than timeout_ms. Never blocks longer than that. */
 char *sv_qmp_socket_command(const char *path, const char *command, guint timeout_ms,
 			    GError **error);
 

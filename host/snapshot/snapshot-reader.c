@@ -425,9 +425,10 @@ static gboolean check_vma_files(SvSnapshotReader *r, GError **error)
 				    &sha);
 		if (*sha && !g_hash_table_contains(r->files, sha))
 			return fail(error, r, "VMAS", 0,
-				    "VMA %" G_GSIZE_FORMAT
-				    " names file contents %.64s the snapshot%s lacks",
-				    i, sha, r->parent ? " and its parents" : "");
+				    "VMA %" G_GSIZE_FORMAT " names file contents %.64s, which %s",
+				    i, sha,
+				    r->parent ? "neither the snapshot nor its parents hold"
+					      : "the snapshot lacks");
 	}
 	return TRUE;
 }
