@@ -1135,18 +1135,25 @@ static void test_nested_checkpoint(void)
 	g_assert_nonnull(strstr(channel, control));
 	gint64 carried = json_object_get_int_member(c, "files_agent_bytes") +
 			 json_object_get_int_member(c, "memfiles_agent_bytes");
+	gint64 cached = json_object_get_int_member(c, "files_page_cache_bytes") +
+			json_object_get_int_member(c, "memfiles_page_cache_bytes");
 	double write_ms = json_object_get_double_member(c, "write_ms");
 	double kb_s = write_ms > 0 ? carried / write_ms : 0.0;
 	g_test_message("carried through the agent: %" G_GINT64_FORMAT
-		       " bytes in a write of %.1f ms (L1): at least %.0f KB/s",
-		       carried, write_ms, kb_s);
+		       " bytes in a write of %.1f ms (L1): at least %.0f KB/s; %" G_GINT64_FORMAT
+		       " bytes read from the guest's page cache",
+		       carried, write_ms, kb_s, cached);
+	/* the executable came from somewhere: the guest's page cache at the
+	 * pause (a file on the initramfs' tmpfs, host/checkpoint/
+	 * mapped-files.c) or the agent */
+	g_assert_cmpint(carried + cached, >, 0);
 	/* 277-820 KB/s through the rings at load 20-30 (the write also hashes
 	 * and writes), 3.4 KB/s through the UART: a floor well under the
-	 * first and far over the second */
-	if (!ck_serial()) {
-		g_assert_cmpint(carried, >, 0);
+	 * first and far over the second. Only a checkpoint that carried a
+	 * file's worth through the agent says anything of its speed; since
+	 * mapped files on tmpfs come from the page cache, this one may not. */
+	if (!ck_serial() && carried >= 256 * 1024)
 		g_assert_cmpfloat(kb_s, >=, 50.0);
-	}
 	/* The checkpoint is a second snapvm process driving the kvm backend's
 	 * control socket (host/kvm/control.c): pause, map_ram (the pages came
 	 * from it), regs (only when the task was on a vCPU in user mode) and
