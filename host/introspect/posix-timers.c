@@ -17,8 +17,9 @@
  * 0, SV_TASK_POSIX_TIMER_OVERRUNS. The restorer makes a count again the
  * way the kernel makes one (restore-timers.c), which needs an armed
  * periodic CLOCK_MONOTONIC or CLOCK_BOOTTIME timer whose signal it can
- * take itself (the process's or its main thread's), reaching back at most
- * SV_RIMG_MAX_OVERRUN_REACH_NS: any other timer with a count is refused,
+ * take itself (the process's or its main thread's), no other such timer
+ * on its signal, reaching back at most SV_RIMG_MAX_OVERRUN_REACH_NS: any
+ * other timer with a count is refused,
  * naming it and why (it would come back reporting 0).
  */
 #include "snapvm/linux-uapi.h"
@@ -143,6 +144,7 @@ gboolean sv_introspect_posix_timers(const SvIntrospect *in, const SvTaskRef *ref
 		G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_POSIX_TIMER_OVERRUNS_TYPE));
 	g_auto(GVariantBuilder)
 		targets = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE(SV_TASK_POSIX_TIMER_TARGETS_TYPE));
+	guint64 overrun_signals = 0; /* bit signo-1: a timer with a count signals it */
 	for (guint n = 0; link != end; n++) {
 		if (n >= MAX_TIMERS) {
 			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
@@ -195,6 +197,19 @@ gboolean sv_introspect_posix_timers(const SvIntrospect *in, const SvTaskRef *ref
 			if (!overrun_remade(ref->pid, id, clock, tid, left, interval, overrun,
 					    error))
 				return FALSE;
+			/* the restorer takes a re-counting timer's signal by its
+			 * number: one such timer per signal (restore-image-timers.c
+			 * refuses a snapshot with two, too late to leave the
+			 * process running) */
+			guint64 bit = signo >= 1 && signo <= 64 ? 1ull << (signo - 1) : 0;
+			if (overrun_signals & bit) {
+				g_autofree char *what = g_strdup_printf(
+					"has an overrun count on signal %u, as another of its "
+					"timers does: restore makes one such count per signal again",
+					(guint)signo);
+				return refuse(error, ref->pid, id, what);
+			}
+			overrun_signals |= bit;
 			g_variant_builder_add(&overruns, "(ut)", (guint32)id, overrun);
 		}
 		g_variant_builder_add(&b, "(uuuutttt)", (guint32)id, (guint32)clock,
