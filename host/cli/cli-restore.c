@@ -143,10 +143,19 @@ static gboolean has_own_restorer(const SvMachine *m, const SvArchOps *arch)
 	return g_file_get_contents(record, &have, NULL, NULL) && !g_strcmp0(have, want);
 }
 
-/* --pool: an idle pool guest that fits, claimed, its RAM mapped, its agent
- * answering, with the restorer and image (built in tmpdir) written into
- * it. 0 and nothing in *g when there is none (the caller boots); else 0 or
- * the exit code of a failure, reported. */
+/* Ends pool guest g's standby restorer, not used for why, and waits until
+ * its memory is free. */
+static void end_standby(SvCliGuest *g, guint32 pid, const char *why, gboolean verbose)
+{
+	g_autoptr(GError) error = NULL;
+	if (sv_pool_standby_end(g->agent, pid, &error))
+		sv_cli_verbose(verbose, "restore",
+			       "its standby restorer is not used (%s): ended, its memory free",
+			       why);
+	else /* the restore may still fit; if not, it says so */
+		fprintf(stderr, "snapvm restore: warning: %s\n", error->message);
+}
+
 /* Pool guest g's standby restorer (pool-standby.h), if it has one this
  * restore can use: its pid, else 0. One it cannot (another build's
  * restorer; an image that would not fit in the RAM beside its pool) is
@@ -166,10 +175,10 @@ static guint32 usable_standby(SvCliGuest *g, gboolean own_restorer, const SvRest
 			       pid, mib);
 		return pid;
 	}
-	sv_cli_verbose(verbose, "restore", "its standby restorer is not used (%s): ended",
-		       own_restorer ? "the image does not fit beside its pool"
-				    : "another build's restorer");
-	sv_agent_client_kill(g->agent, pid, SIGKILL, NULL);
+	end_standby(g, pid,
+		    own_restorer ? "the image does not fit beside its pool"
+				 : "another build's restorer",
+		    verbose);
 	return 0;
 }
 
@@ -182,11 +191,14 @@ static gboolean start_standby(SvCliGuest *g, guint32 standby, guint32 want_pid, 
 	g_autoptr(GError) error = NULL;
 	if (sv_restore_start_standby(g->agent, standby, want_pid, run_flags, &error))
 		return TRUE;
-	sv_cli_verbose(verbose, "restore", "the standby restorer is not used: %s", error->message);
-	sv_agent_client_kill(g->agent, standby, SIGKILL, NULL);
+	end_standby(g, standby, error->message, verbose);
 	return FALSE;
 }
 
+/* --pool: an idle pool guest that fits, claimed, its RAM mapped, its agent
+ * answering, with the restorer and image (built in tmpdir) written into
+ * it. 0 and nothing in *g when there is none (the caller boots); else 0 or
+ * the exit code of a failure, reported. */
 static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, const RestoreOptions *o,
 			   const char *tmpdir, int sfd, SvCliGuest *g, SvRestoreImageInfo *info,
 			   guint32 *ret_standby)
