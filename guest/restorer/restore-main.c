@@ -333,7 +333,8 @@ int main(int argc, char **argv)
 			for (uint32_t i = 0; i < h->nruns; i++)
 				if (runs[i].npages > largest) {
 					largest = runs[i].npages;
-					skew = (runs[i].vaddr - runs[i].data_off) & (HUGE_PAGE - 1);
+					skew = (runs[i].vaddr - runs[i].data_off) &
+					       (rst_arch_huge_page - 1);
 				}
 			staging = find_gap(skew + staging_len, own, nown, vmas, h->nvmas);
 			if (!staging)

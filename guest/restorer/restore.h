@@ -63,8 +63,6 @@ int rst_path_in_procfs(const char *path);
  * tells the host its frames a slice at a time; returns once the host has
  * filled them. */
 void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len);
-/* A huge page (PMD) with 4 KiB pages, on every arch the restorer serves. */
-#define HUGE_PAGE (2ul << 20)
 /* standby.c: `restore --standby MIB` - pre-faults a pool of MIB, waits for
  * the pid to restore as, and returns in the process of that pid. */
 void rst_standby(const char *mib_arg);
@@ -239,6 +237,10 @@ void rst_arch_tls(const struct sv_rimg_header *h, const struct sv_rimg_named *re
  * thread). */
 __attribute__((noreturn)) void rst_arch_jump(uint64_t entry, uint64_t stack_top,
 					     struct rst_args *args);
+/* The size of a huge page (one PMD entry) with the page size the arch's
+ * guest kernel uses: what a transparent huge page is, and the alignment at
+ * which mremap moves whole ones. */
+extern const uint64_t rst_arch_huge_page;
 /* The calling thread's thread pointer, as libc's __rseq_offset counts
  * from it (GCC has no __builtin_thread_pointer on powerpc). */
 void *rst_arch_thread_pointer(void);

@@ -75,15 +75,16 @@ void rst_pin_frames_setup(void)
 static void fill_pool(uint64_t mib)
 {
 	uint64_t len = mib << 20;
-	uint8_t *p = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
+	uint8_t *p = mmap(NULL, len + rst_arch_huge_page, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		rst_die("standby: cannot map %llu MiB: %s", (unsigned long long)mib,
 			strerror(errno));
-	uint64_t start = (uint64_t)(uintptr_t)p, at = (start + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	uint64_t start = (uint64_t)(uintptr_t)p,
+		 at = (start + rst_arch_huge_page - 1) & ~(rst_arch_huge_page - 1);
 	if (at > start) /* what is left of the 2 MiB slack below and above */
 		munmap(p, at - start);
-	munmap((void *)(uintptr_t)(at + len), start + HUGE_PAGE - at);
+	munmap((void *)(uintptr_t)(at + len), start + rst_arch_huge_page - at);
 	rst_pin_frames_setup();
 	if (mlock((void *)(uintptr_t)at, len) < 0)
 		rst_die("standby: cannot lock %llu MiB: %s", (unsigned long long)mib,
