@@ -195,13 +195,26 @@ static gboolean start_standby(SvCliGuest *g, guint32 standby, guint32 want_pid, 
 	return FALSE;
 }
 
+typedef struct {
+	SvMachine *m;
+	SvGuestMem *ram;
+	GError *error;
+} MapRamJob;
+
+static gpointer map_ram_thread(gpointer data)
+{
+	MapRamJob *job = data;
+	job->ram = sv_machine_map_ram(job->m, &job->error);
+	return NULL;
+}
+
 /* --pool: an idle pool guest that fits, claimed, its RAM mapped, its agent
  * answering, with the restorer and image (built in tmpdir) written into
  * it. 0 and nothing in *g when there is none (the caller boots); else 0 or
  * the exit code of a failure, reported. */
 static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, const RestoreOptions *o,
 			   const char *tmpdir, int sfd, SvCliGuest *g, SvRestoreImageInfo *info,
-			   guint32 *ret_standby)
+			   guint32 *ret_standby, SvPagePrefetch **ret_prefetch)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *image = g_build_filename(tmpdir, "restore-image", NULL);
@@ -224,19 +237,33 @@ static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, cons
 		return SV_EXIT_FAILURE;
 	}
 	sv_cli_verbose(o->vm.verbose, "restore", "took pool guest %s", m->name);
+	/* from here on only the placer reads the snapshot */
+	*ret_prefetch = sv_page_prefetch_start(reader, info->runs);
 	if (!o->no_refill)
 		refill_pool(m, o);
 	g->machine = g_steal_pointer(&m);
 	gboolean own_restorer = has_own_restorer(g->machine, arch);
-	gboolean ok = (g->ram = sv_machine_map_ram(g->machine, &error)) != NULL;
-	sv_machine_release_control(g->machine);
-	ok = ok && (g->agent = sv_agent_client_connect(g->machine->agent_socket, 10000, &error));
+	/* two waits on the guest's QEMU at once: its monitor (where its RAM
+	 * file is) and its agent (hello) */
+	MapRamJob job = { .m = g->machine };
+	GThread *mapping = g_thread_new("map-ram", map_ram_thread, &job);
+	gboolean ok = (g->agent = sv_agent_client_connect(g->machine->agent_socket, 10000,
+							  &error)) != NULL;
 	if (ok) {
 		sv_agent_client_set_interrupt_fd(g->agent, sfd);
 		ok = sv_agent_client_hello(g->agent, 10000, &g->agent_info, &error);
-		if (ok)
-			*ret_standby = usable_standby(g, own_restorer, info, o->vm.verbose);
-		ok = ok && sv_restore_send_to_guest(arch, image, !own_restorer, g->agent, &error);
+	}
+	g_thread_join(mapping);
+	g->ram = job.ram;
+	sv_machine_release_control(g->machine);
+	if (ok && !g->ram) {
+		g_propagate_error(&error, g_steal_pointer(&job.error));
+		ok = FALSE;
+	}
+	g_clear_error(&job.error);
+	if (ok) {
+		*ret_standby = usable_standby(g, own_restorer, info, o->vm.verbose);
+		ok = sv_restore_send_to_guest(arch, image, !own_restorer, g->agent, &error);
 	}
 	g_unlink(image);
 	if (ok)
@@ -253,7 +280,7 @@ static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, cons
 static int boot_guest(SvSnapshotReader *reader, const SvArchOps *arch, const SvImage *image,
 		      const SvRootfs *rootfs, const RestoreOptions *o, const char *accel,
 		      gboolean host_pages, const char *tmpdir, int sfd, SvCliGuest *g,
-		      SvRestoreImageInfo *info)
+		      SvRestoreImageInfo *info, SvPagePrefetch **ret_prefetch)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *initrd = NULL;
@@ -269,6 +296,9 @@ static int boot_guest(SvSnapshotReader *reader, const SvArchOps *arch, const SvI
 		       " pages, %.1f MiB, in the initrd",
 		       info->pid, info->comm, info->nvmas, info->pages,
 		       info->image_bytes / 1048576.0);
+	/* while the guest boots (only the placer reads the snapshot now) */
+	if (host_pages)
+		*ret_prefetch = sv_page_prefetch_start(reader, info->runs);
 	g_autofree char *name = o->vm.name
 					? g_strdup(o->vm.name)
 					: sv_cli_vm_name(info->comm[0] ? info->comm : "restored");
@@ -280,8 +310,9 @@ static int boot_guest(SvSnapshotReader *reader, const SvArchOps *arch, const SvI
 			"a %.0f MiB snapshot (%u MiB suggested)\n",
 			memory, info->image_bytes / 1048576.0, sv_restore_memory_mib(info, 0));
 	/* The arch's restore parameters (arch/<arch>/restorer/restore-cmdline:
-	 * on x86_64, the kernel zeroes and copies pages 4x faster under
-	 * TCG without ERMS), then the user's. */
+	 * on x86_64, the kernel zeroes and copies pages faster under TCG
+	 * with its unrolled loops than with rep stosb (ERMS) or rep stosq
+	 * (REP_GOOD), bench/restore-zeroing.sh), then the user's. */
 	g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch),
 					     rootfs ? SV_ROOTFS_CMDLINE : "",
 					     o->vm.append ? o->vm.append : "", NULL);
@@ -456,14 +487,17 @@ int sv_cmd_restore(int argc, char **argv)
 	}
 	g_auto(SvCliGuest) g = { 0 };
 	guint32 standby = 0;
+	/* ended before the reader is freed (declared after it) */
+	g_autoptr(SvPagePrefetch) prefetch = NULL;
 	if (o.pool) {
-		int prc = take_pool_guest(reader, arch, &o, tmpdir, sfd, &g, &info, &standby);
+		int prc = take_pool_guest(reader, arch, &o, tmpdir, sfd, &g, &info, &standby,
+					  &prefetch);
 		if (prc)
 			return prc;
 	}
 	int rc = g.machine ? 0
 			   : boot_guest(reader, arch, image, rootfs, &o, accel, host_pages, tmpdir,
-					sfd, &g, &info);
+					sfd, &g, &info, &prefetch);
 	if (g.machine)
 		g_rmdir(tmpdir); /* a pool guest's: the boot removes its own */
 	if (rc)
@@ -482,6 +516,7 @@ int sv_cmd_restore(int argc, char **argv)
 	sv_cli_verbose(o.vm.verbose, "restore", "restorer started as guest pid %u%s", pid,
 		       standby ? " (the standby, with its pre-faulted pages)" : "");
 	gboolean exited = FALSE;
+	g_clear_pointer(&prefetch, sv_page_prefetch_finish);
 	if (host_pages && info.pages) {
 		if (!place_pages(&g, pid, reader, info.runs, o.vm.verbose, &exited, &status,
 				 &error))
