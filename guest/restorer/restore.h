@@ -63,6 +63,11 @@ int rst_path_in_procfs(const char *path);
  * tells the host its frames a slice at a time; returns once the host has
  * filled them. */
 void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len);
+/* frames.c: the frames of pages [first, first + n) of the locked area at `at` (pm:
+ * /proc/self/pagemap open), as runs (room for n; staging_page counts from
+ * at); dies where one is not in RAM. Returns how many runs. */
+uint64_t rst_frame_runs(int pm, uint64_t at, uint64_t first, uint64_t n,
+			struct sv_rimg_pfn_run *runs);
 /* standby.c: `restore --standby MIB` - pre-faults a pool of MIB, waits for
  * the pid to restore as, and returns in the process of that pid. */
 void rst_standby(const char *mib_arg);
@@ -76,7 +81,11 @@ bool rst_standby_take(uint64_t at, uint64_t len);
 void rst_standby_dontfork(bool dontfork);
 /* Unmaps what is left of the pool. */
 void rst_standby_drop(void);
-/* Keeps compaction off locked pages (the host writes into their frames). */
+/* The restore image the host wrote into the standby's mailbox (after the
+ * hand-over), if it did: true and *ret_img, *ret_size. */
+bool rst_standby_image(const uint8_t **ret_img, size_t *ret_size);
+/* frames.c: keeps compaction off locked pages (the host writes into their
+ * frames). */
 void rst_pin_frames_setup(void);
 /* restore-process.c: the process's clocks (a time namespace), UTS names
  * and prctl state, each when the image has it. */

@@ -32,13 +32,52 @@ SvStandbySaid sv_pool_standby_said(const char *out, const char *err, char **ret_
 		*ret_notes = notes->len ? g_strdup(notes->str) : NULL;
 	if (!strcmp(out, ready))
 		return SV_STANDBY_READY;
-	return g_str_has_prefix(ready, out) ? SV_STANDBY_WAITING : SV_STANDBY_FAILED;
+	if (g_str_has_prefix(out, SV_RIMG_STANDBY_READY_MAILBOX)) {
+		const char *nl = strchr(out, '\n');
+		if (!nl) /* a line of at most SV_RIMG_STANDBY_MAILBOX_RUNS runs */
+			return strlen(out) < 64 * (SV_RIMG_STANDBY_MAILBOX_RUNS + 1)
+				       ? SV_STANDBY_WAITING
+				       : SV_STANDBY_FAILED;
+		g_autoptr(GArray) box = nl[1] ? NULL : sv_pool_standby_mailbox(out);
+		return box ? SV_STANDBY_READY : SV_STANDBY_FAILED;
+	}
+	return g_str_has_prefix(ready, out) || g_str_has_prefix(SV_RIMG_STANDBY_READY_MAILBOX, out)
+		       ? SV_STANDBY_WAITING
+		       : SV_STANDBY_FAILED;
+}
+
+GArray *sv_pool_standby_mailbox(const char *line)
+{
+	const char *p = line + strlen(SV_RIMG_STANDBY_READY_MAILBOX);
+	if (!g_str_has_prefix(line, SV_RIMG_STANDBY_READY_MAILBOX))
+		return NULL;
+	g_autoptr(GArray) runs = g_array_new(FALSE, FALSE, sizeof(struct sv_rimg_pfn_run));
+	guint64 pages = 0;
+	while (*p == ' ') {
+		char *end;
+		guint64 pfn = g_ascii_strtoull(p + 1, &end, 16);
+		if (end == p + 1 || *end != '+')
+			return NULL;
+		p = end + 1;
+		guint64 n = g_ascii_strtoull(p, &end, 10);
+		if (end == p || !n || n > SV_RIMG_STANDBY_MAILBOX / 4096 ||
+		    pfn > G_MAXUINT64 / 4096 - n || runs->len == SV_RIMG_STANDBY_MAILBOX_RUNS)
+			return NULL;
+		struct sv_rimg_pfn_run r = { .staging_page = pages, .pfn = pfn, .npages = n };
+		g_array_append_val(runs, r);
+		pages += n;
+		p = end;
+	}
+	if ((*p && strcmp(p, "\n")) || pages != SV_RIMG_STANDBY_MAILBOX / 4096)
+		return NULL;
+	return g_steal_pointer(&runs);
 }
 
 /* Reads pid's output until the ready line; an exit first, or output that
  * is neither (part of) it nor a note on stderr, is the standby's failure,
  * reported with what it printed. Its notes in *ret_notes. */
-static gboolean wait_ready(SvAgentClient *agent, guint32 pid, char **ret_notes, GError **error)
+static gboolean wait_ready(SvAgentClient *agent, guint32 pid, char **ret_notes, char **ret_line,
+			   GError **error)
 {
 	g_autoptr(GString) out = g_string_new(NULL), err = g_string_new(NULL);
 	for (;;) {
@@ -62,6 +101,7 @@ static gboolean wait_ready(SvAgentClient *agent, guint32 pid, char **ret_notes, 
 		case SV_STANDBY_READY:
 			if (ret_notes)
 				*ret_notes = g_steal_pointer(&notes);
+			*ret_line = g_string_free(g_steal_pointer(&out), FALSE);
 			return TRUE;
 		case SV_STANDBY_WAITING:
 			continue;
@@ -97,8 +137,13 @@ gboolean sv_pool_standby_start(SvAgentClient *agent, const SvMachine *m, guint m
 	if (!sv_restore_run_standby(agent, mib, &pid, error))
 		return FALSE;
 	g_autofree char *record = record_path(m);
-	g_autofree char *text = g_strdup_printf("%u %u\n", pid, mib);
-	if (!wait_ready(agent, pid, ret_notes, error) ||
+	g_autofree char *line = NULL, *text = NULL;
+	/* "PID MIB", then the mailbox's runs as the standby named them */
+	if (!wait_ready(agent, pid, ret_notes, &line, error) ||
+	    !(text = g_strdup_printf("%u %u%s", pid, mib,
+				     g_str_has_prefix(line, SV_RIMG_STANDBY_READY_MAILBOX)
+					     ? line + strlen(SV_RIMG_STANDBY_READY_MAILBOX)
+					     : "\n")) ||
 	    !g_file_set_contents(record, text, -1, error)) {
 		/* not left holding memory nobody will use (unrecorded, no
 		 * restore would use it or end it) */
@@ -108,15 +153,22 @@ gboolean sv_pool_standby_start(SvAgentClient *agent, const SvMachine *m, guint m
 	return TRUE;
 }
 
-gboolean sv_pool_standby_read(const SvMachine *m, guint32 *ret_pid, guint *ret_mib)
+gboolean sv_pool_standby_read(const SvMachine *m, guint32 *ret_pid, guint *ret_mib,
+			      GArray **ret_mailbox)
 {
 	g_autofree char *record = record_path(m);
 	g_autofree char *text = NULL;
 	guint pid, mib;
+	int tail = 0;
 	if (!g_file_get_contents(record, &text, NULL, NULL) ||
-	    sscanf(text, "%u %u", &pid, &mib) != 2 || pid < 2 || !mib)
+	    sscanf(text, "%u %u%n", &pid, &mib, &tail) != 2 || pid < 2 || !mib)
 		return FALSE;
 	*ret_pid = pid;
 	*ret_mib = mib;
+	if (ret_mailbox) {
+		g_autofree char *line = g_strconcat(SV_RIMG_STANDBY_READY_MAILBOX, text + tail,
+						    NULL);
+		*ret_mailbox = sv_pool_standby_mailbox(line);
+	}
 	return TRUE;
 }

@@ -38,7 +38,8 @@ typedef enum {
 } SvStandbySaid;
 
 /* Judges what a standby has said so far on stdout (out) and stderr (err):
- * ready once out is SV_RIMG_STANDBY_READY, failed on anything else there
+ * ready once out is SV_RIMG_STANDBY_READY or a well-formed mailbox line
+ * (SV_RIMG_STANDBY_READY_MAILBOX ...), failed on anything else there
  * or on a whole stderr line that is not a note; the notes (whole lines) in
  * *ret_notes (NULL: none; may be NULL). */
 SvStandbySaid sv_pool_standby_said(const char *out, const char *err, char **ret_notes);
@@ -54,7 +55,15 @@ gboolean sv_pool_standby_start(SvAgentClient *agent, const SvMachine *m, guint m
  * guest next (its image, its pages) could find no memory. */
 gboolean sv_pool_standby_end(SvAgentClient *agent, guint32 pid, GError **error);
 
-/* The standby of pool guest m, if it has one: its pid and pool size. */
-gboolean sv_pool_standby_read(const SvMachine *m, guint32 *ret_pid, guint *ret_mib);
+/* The frames of the mailbox a ready line names
+ * (SV_RIMG_STANDBY_READY_MAILBOX ...; restore-image-format.h): struct
+ * sv_rimg_pfn_run, staging_page counting from the mailbox's start; NULL
+ * when the line names none or is malformed. */
+GArray *sv_pool_standby_mailbox(const char *line);
+
+/* The standby of pool guest m, if it has one: its pid and pool size, and
+ * its mailbox's frames (NULL: none) if ret_mailbox. */
+gboolean sv_pool_standby_read(const SvMachine *m, guint32 *ret_pid, guint *ret_mib,
+			      GArray **ret_mailbox);
 
 #endif

@@ -153,6 +153,34 @@ static gboolean rw_write(RwView *v, const SvGuestMem *mem, guint64 gpa, const gu
 	return TRUE;
 }
 
+gboolean sv_guest_ram_write_frames(const SvGuestMem *mem, const GArray *frames, guint64 offset,
+				   const void *data, gsize len, GError **error)
+{
+	g_auto(RwView) view = { .fd = -1 };
+	const guint8 *src = data;
+	const guint64 ps = 4096;
+	for (guint i = 0; i < frames->len && len; i++) {
+		const struct sv_rimg_pfn_run *f = &g_array_index(frames, struct sv_rimg_pfn_run, i);
+		guint64 bytes = f->npages * ps;
+		if (offset >= bytes) {
+			offset -= bytes;
+			continue;
+		}
+		gsize n = (gsize)MIN(bytes - offset, (guint64)len);
+		if (!rw_write(&view, mem, f->pfn * ps + offset, src, n, error))
+			return FALSE;
+		src += n;
+		len -= n;
+		offset = 0;
+	}
+	if (len) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "%" G_GSIZE_FORMAT " bytes more than the guest frames hold", len);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 typedef SvRestorePageRun SnapRun;
 
 struct SvPagePlacer {

@@ -885,7 +885,9 @@ static void test_pool(void)
  * pages, then fresh ones; vmaflags' few against 128 MiB: the rest of the
  * pool unmapped. standby-unused: a pool guest whose restorer is another
  * build's (its record changed) - the restore ends the standby, waits
- * until it has gone (its locked pool freed) and restores the usual way. */
+ * until it has gone (its locked pool freed) and restores the usual way.
+ * The others get their image through the standby's mailbox (guest RAM the
+ * host writes), not the agent's channel. */
 typedef struct {
 	Case c;
 	const char *memory, *prefault;
@@ -939,6 +941,8 @@ static void test_pool_prefault(gconstpointer data)
 		g_assert_null(strstr(err, as));
 	} else if (!strstr(err, as)) {
 		g_error("the standby restorer did not restore pid %u:\n%s", pid, err);
+	} else if (!strstr(err, "(its standby's mailbox, in guest RAM)")) {
+		g_error("the image did not go through the standby's mailbox:\n%s", err);
 	}
 	assert_continuation(out, status, c->name, c->steps);
 	const char *stop[] = { "pool", "stop", NULL };

@@ -169,10 +169,51 @@ static void test_standby_said(void)
 	g_assert_cmpint(sv_pool_standby_said(more, "", NULL), ==, SV_STANDBY_FAILED);
 }
 
+/* The ready line naming the standby's mailbox: its frames are taken only
+ * when they add up to the mailbox, in at most the runs allowed. */
+static void test_standby_mailbox(void)
+{
+	const guint pages = SV_RIMG_STANDBY_MAILBOX / 4096;
+	g_autofree char *line = g_strdup_printf(SV_RIMG_STANDBY_READY_MAILBOX " 1a00+%u 2c00+%u\n",
+						pages - 512, 512);
+	g_assert_cmpint(sv_pool_standby_said(line, "", NULL), ==, SV_STANDBY_READY);
+	g_autoptr(GArray) box = sv_pool_standby_mailbox(line);
+	g_assert_nonnull(box);
+	g_assert_cmpuint(box->len, ==, 2);
+	struct sv_rimg_pfn_run *r = &g_array_index(box, struct sv_rimg_pfn_run, 1);
+	g_assert_cmpuint(r->pfn, ==, 0x2c00);
+	g_assert_cmpuint(r->npages, ==, 512);
+	g_assert_cmpuint(r->staging_page, ==, pages - 512);
+	/* cut short: waits; whole but wrong: fails */
+	g_autofree char *part = g_strndup(line, strlen(line) - 4);
+	g_assert_cmpint(sv_pool_standby_said(part, "", NULL), ==, SV_STANDBY_WAITING);
+	const char *bad[] = {
+		SV_RIMG_STANDBY_READY_MAILBOX " 1a00+512\n",	     /* too few pages */
+		SV_RIMG_STANDBY_READY_MAILBOX " 1a00+0 2c00+2048\n", /* an empty run */
+		SV_RIMG_STANDBY_READY_MAILBOX " zz+2048\n",
+		SV_RIMG_STANDBY_READY_MAILBOX " ffffffffffffffff+2048\n", /* past 2^64 */
+		SV_RIMG_STANDBY_READY_MAILBOX " 1a00+2048 junk\n",
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GArray) none = sv_pool_standby_mailbox(bad[i]);
+		g_assert_null(none);
+		g_assert_cmpint(sv_pool_standby_said(bad[i], "", NULL), ==, SV_STANDBY_FAILED);
+	}
+	/* more runs than allowed */
+	g_autoptr(GString) many = g_string_new(SV_RIMG_STANDBY_READY_MAILBOX);
+	for (guint i = 0; i < SV_RIMG_STANDBY_MAILBOX_RUNS + 1; i++)
+		g_string_append_printf(many, " %x+%u", 0x1000 + 2 * i,
+				       i < SV_RIMG_STANDBY_MAILBOX_RUNS ? 1 : pages - i);
+	g_string_append_c(many, '\n');
+	g_autoptr(GArray) none = sv_pool_standby_mailbox(many->str);
+	g_assert_null(none);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/pool/claim/skips-starting", test_claim_skips_starting);
 	g_test_add_func("/pool/standby/said", test_standby_said);
+	g_test_add_func("/pool/standby/mailbox", test_standby_mailbox);
 	return g_test_run();
 }
