@@ -934,19 +934,29 @@ static void test_pool_prefault(gconstpointer data)
 	int status = snapvm_cmd(restore, &out, &err);
 	g_assert_nonnull(strstr(err, "took pool guest"));
 	g_autofree char *as = g_strdup_printf("restorer started as guest pid %u (the standby", pid);
+	/* the workload's pid may be a kernel thread's in the pool guest (a
+	 * kworker more under load): the hand-over is then refused and the
+	 * usual start restores it as another pid - the fallback, still
+	 * checked for an exact continuation, but not what this case is for */
+	gboolean pid_taken = !pc->foreign_restorer && !strstr(err, as) &&
+			     strstr(err, "is taken in the fresh guest");
 	if (pc->foreign_restorer) {
 		if (!strstr(err, "its standby restorer is not used (another build's restorer): "
 				 "ended, its memory free"))
 			g_error("the standby restorer was not ended and waited for:\n%s", err);
 		g_assert_null(strstr(err, as));
 	} else if (!strstr(err, as)) {
-		g_error("the standby restorer did not restore pid %u:\n%s", pid, err);
+		if (!pid_taken)
+			g_error("the standby restorer did not restore pid %u:\n%s", pid, err);
 	} else if (!strstr(err, "(its standby's mailbox, in guest RAM)")) {
 		g_error("the image did not go through the standby's mailbox:\n%s", err);
 	}
 	assert_continuation(out, status, c->name, c->steps);
 	const char *stop[] = { "pool", "stop", NULL };
 	g_assert_cmpint(snapvm_cmd(stop, NULL, NULL), ==, 0);
+	if (pid_taken)
+		g_test_incomplete("the workload's pid was taken in the pool guest: restored "
+				  "exactly the usual way, not by the standby");
 }
 
 /* Threads caught running on vCPUs: a guest of its own with 2 vCPUs, the
