@@ -16,7 +16,8 @@
 #include "host/agent/agent-client.h"
 #include "host/machine/machine.h"
 
-/* The standby's record in the pool guest's VM dir: "PID MIB". */
+/* The standby's record in the pool guest's VM dir: "PID MIB", then its
+ * mailbox's frames as its ready line named them (" PFN+N ..."), if any. */
 #define SV_POOL_STANDBY_FILE "pool-standby"
 
 /* How long a standby may take to fault in its pool: TCG zeroes about
