@@ -40,6 +40,7 @@
 
 static const uint8_t *img;
 static size_t img_size;
+static int image_fd = -1; /* img's file; -1: the image is in a standby's mailbox */
 
 /* A table of the image, checked to lie inside it. */
 static const void *table(uint64_t off, uint64_t n, size_t elem, const char *what)
@@ -193,6 +194,19 @@ static int prepare_file(const struct sv_rimg_header *h, const struct sv_rimg_fil
 	return fd;
 }
 
+/* img: image_path mapped. */
+static void map_image(const char *image_path)
+{
+	image_fd = open(image_path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (image_fd < 0 || fstat(image_fd, &st) < 0)
+		die("cannot open %s: %s", image_path, strerror(errno));
+	img_size = (size_t)st.st_size;
+	img = mmap(NULL, img_size ? img_size : 1, PROT_READ, MAP_PRIVATE, image_fd, 0);
+	if (img == MAP_FAILED)
+		die("cannot map %s: %s", image_path, strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	int standby = argc == 3 && !strcmp(argv[1], "--standby");
@@ -208,16 +222,13 @@ int main(int argc, char **argv)
 		rst_standby(argv[2]); /* returns in the process to restore */
 	const char *image_path = standby ? SV_RIMG_GUEST_IMAGE : argv[1];
 
-	int image_fd = open(image_path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (image_fd < 0 || fstat(image_fd, &st) < 0)
-		die("cannot open %s: %s", image_path, strerror(errno));
-	img_size = (size_t)st.st_size;
+	/* a standby's image may be in its mailbox (standby.c) */
+	if (standby && rst_standby_image(&img, &img_size))
+		image_path = "the standby's mailbox";
+	else
+		map_image(image_path);
 	if (img_size < sizeof(struct sv_rimg_header))
 		die("%s is too short for a restore image", image_path);
-	img = mmap(NULL, img_size, PROT_READ, MAP_PRIVATE, image_fd, 0);
-	if (img == MAP_FAILED)
-		die("cannot map %s: %s", image_path, strerror(errno));
 	const struct sv_rimg_header *h = (const void *)img;
 	if (memcmp(h->magic, SV_RIMG_MAGIC, 8) || h->version != SV_RIMG_VERSION ||
 	    h->header_size != sizeof(*h) || h->file_size != img_size || h->page_size != PAGE)
@@ -333,7 +344,8 @@ int main(int argc, char **argv)
 			for (uint32_t i = 0; i < h->nruns; i++)
 				if (runs[i].npages > largest) {
 					largest = runs[i].npages;
-					skew = (runs[i].vaddr - runs[i].data_off) & (HUGE_PAGE - 1);
+					skew = (runs[i].vaddr - runs[i].data_off) &
+					       (rst_arch_huge_page - 1);
 				}
 			staging = find_gap(skew + staging_len, own, nown, vmas, h->nvmas);
 			if (!staging)

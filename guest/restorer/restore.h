@@ -63,8 +63,11 @@ int rst_path_in_procfs(const char *path);
  * tells the host its frames a slice at a time; returns once the host has
  * filled them. */
 void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len);
-/* A huge page (PMD) with 4 KiB pages, on every arch the restorer serves. */
-#define HUGE_PAGE (2ul << 20)
+/* frames.c: the frames of pages [first, first + n) of the locked area at `at` (pm:
+ * /proc/self/pagemap open), as runs (room for n; staging_page counts from
+ * at); dies where one is not in RAM. Returns how many runs. */
+uint64_t rst_frame_runs(int pm, uint64_t at, uint64_t first, uint64_t n,
+			struct sv_rimg_pfn_run *runs);
 /* standby.c: `restore --standby MIB` - pre-faults a pool of MIB, waits for
  * the pid to restore as, and returns in the process of that pid. */
 void rst_standby(const char *mib_arg);
@@ -78,7 +81,11 @@ bool rst_standby_take(uint64_t at, uint64_t len);
 void rst_standby_dontfork(bool dontfork);
 /* Unmaps what is left of the pool. */
 void rst_standby_drop(void);
-/* Keeps compaction off locked pages (the host writes into their frames). */
+/* The restore image the host wrote into the standby's mailbox (after the
+ * hand-over), if it did: true and *ret_img, *ret_size. */
+bool rst_standby_image(const uint8_t **ret_img, size_t *ret_size);
+/* frames.c: keeps compaction off locked pages (the host writes into their
+ * frames). */
 void rst_pin_frames_setup(void);
 /* restore-process.c: the process's clocks (a time namespace), UTS names
  * and prctl state, each when the image has it. */
@@ -239,6 +246,10 @@ void rst_arch_tls(const struct sv_rimg_header *h, const struct sv_rimg_named *re
  * thread). */
 __attribute__((noreturn)) void rst_arch_jump(uint64_t entry, uint64_t stack_top,
 					     struct rst_args *args);
+/* The size of a huge page (one PMD entry) with the page size the arch's
+ * guest kernel uses: what a transparent huge page is, and the alignment at
+ * which mremap moves whole ones. */
+extern const uint64_t rst_arch_huge_page;
 /* The calling thread's thread pointer, as libc's __rseq_offset counts
  * from it (GCC has no __builtin_thread_pointer on powerpc). */
 void *rst_arch_thread_pointer(void);

@@ -51,30 +51,13 @@ static void write_all(int fd, const void *buf, size_t n)
  * frames as one page-frame message. */
 static void report_slice(int pm, uint64_t at, uint64_t first, uint64_t n, uint64_t total)
 {
-	static uint64_t ent[MAX_SLICE_PAGES];
 	static struct sv_rimg_pfn_run runs[MAX_SLICE_PAGES];
 	/* Locked: resident, never reclaimed; and compaction must not move
 	 * locked pages while the host writes into their frames. */
 	if (mlock((void *)(uintptr_t)(at + first * PAGE), n * PAGE) < 0)
 		rst_die("cannot lock %llu bytes of staging: %s", (unsigned long long)(n * PAGE),
 			strerror(errno));
-	ssize_t got = pread(pm, ent, n * 8, (off_t)((at / PAGE + first) * 8));
-	if (got != (ssize_t)(n * 8))
-		rst_die("cannot read /proc/self/pagemap: %s", strerror(errno));
-	uint64_t nruns = 0;
-	for (uint64_t k = 0; k < n; k++) {
-		uint64_t pfn = ent[k] & ((1ull << 55) - 1);
-		if (!(ent[k] >> 63) || !pfn)
-			rst_die("staged page %llu is not in RAM", (unsigned long long)(first + k));
-		struct sv_rimg_pfn_run *last = nruns ? &runs[nruns - 1] : NULL;
-		if (last && last->pfn + last->npages == pfn) {
-			last->npages++;
-			continue;
-		}
-		runs[nruns++] = (struct sv_rimg_pfn_run){ .staging_page = first + k,
-							  .pfn = pfn,
-							  .npages = 1 };
-	}
+	uint64_t nruns = rst_frame_runs(pm, at, first, n, runs);
 	struct sv_rimg_pfn_header hdr = { .nruns = nruns, .staging_pages = total };
 	memcpy(hdr.magic, SV_RIMG_PFN_MAGIC, 8);
 	write_all(STDOUT_FILENO, &hdr, sizeof(hdr));

@@ -58,38 +58,80 @@ struct clone3_args {
 };
 
 static uint64_t pool_at, pool_len;
-
-/* (the staging area's too: stage-pages.c) */
-void rst_pin_frames_setup(void)
-{
-	int fd = open("/proc/sys/vm/compact_unevictable_allowed", O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (write(fd, "0", 1) != 1)
-			dprintf(STDERR_FILENO, "snapvm restore: note: compaction stays allowed\n");
-		close(fd);
-	}
-}
+static uint8_t *mailbox; /* SV_RIMG_STANDBY_MAILBOX bytes, locked; NULL: none */
 
 /* Maps and locks (which faults every page in) mib MiB, 2 MiB-aligned so
  * that the kernel backs it with huge pages. */
 static void fill_pool(uint64_t mib)
 {
 	uint64_t len = mib << 20;
-	uint8_t *p = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE,
+	uint8_t *p = mmap(NULL, len + rst_arch_huge_page, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		rst_die("standby: cannot map %llu MiB: %s", (unsigned long long)mib,
 			strerror(errno));
-	uint64_t start = (uint64_t)(uintptr_t)p, at = (start + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	uint64_t start = (uint64_t)(uintptr_t)p,
+		 at = (start + rst_arch_huge_page - 1) & ~(rst_arch_huge_page - 1);
 	if (at > start) /* what is left of the 2 MiB slack below and above */
 		munmap(p, at - start);
-	munmap((void *)(uintptr_t)(at + len), start + HUGE_PAGE - at);
+	munmap((void *)(uintptr_t)(at + len), start + rst_arch_huge_page - at);
 	rst_pin_frames_setup();
 	if (mlock((void *)(uintptr_t)at, len) < 0)
 		rst_die("standby: cannot lock %llu MiB: %s", (unsigned long long)mib,
 			strerror(errno));
 	pool_at = at;
 	pool_len = len;
+}
+
+/* Maps and locks the mailbox (restore-image-format.h) and writes the
+ * ready line naming its frames; without one (no memory, too many runs)
+ * the plain ready line: the host then sends the image as a file. */
+static void say_ready(void)
+{
+	static const char plain[] = SV_RIMG_STANDBY_READY;
+	static struct sv_rimg_pfn_run runs[SV_RIMG_STANDBY_MAILBOX / 4096];
+	static char
+		line[sizeof(SV_RIMG_STANDBY_READY_MAILBOX) + SV_RIMG_STANDBY_MAILBOX_RUNS * 40 + 2];
+	const char *say = plain;
+	uint8_t *p = mmap(NULL, SV_RIMG_STANDBY_MAILBOX, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (p != MAP_FAILED && pm >= 0 && mlock(p, SV_RIMG_STANDBY_MAILBOX) == 0) {
+		uint64_t n = rst_frame_runs(pm, (uint64_t)(uintptr_t)p, 0,
+					    SV_RIMG_STANDBY_MAILBOX / 4096, runs);
+		if (n <= SV_RIMG_STANDBY_MAILBOX_RUNS) {
+			size_t at = (size_t)snprintf(line, sizeof(line), "%s",
+						     SV_RIMG_STANDBY_READY_MAILBOX);
+			for (uint64_t i = 0; i < n; i++)
+				at += (size_t)snprintf(line + at, sizeof(line) - at, " %llx+%llu",
+						       (unsigned long long)runs[i].pfn,
+						       (unsigned long long)runs[i].npages);
+			snprintf(line + at, sizeof(line) - at, "\n");
+			mailbox = p;
+			say = line;
+		}
+	}
+	if (pm >= 0)
+		close(pm);
+	if (!mailbox && p != MAP_FAILED)
+		munmap(p, SV_RIMG_STANDBY_MAILBOX);
+	size_t len = strlen(say);
+	if (write(STDOUT_FILENO, say, len) != (ssize_t)len)
+		rst_die("standby: cannot write to the host: %s", strerror(errno));
+}
+
+bool rst_standby_image(const uint8_t **ret_img, size_t *ret_size)
+{
+	struct sv_rimg_mailbox m;
+	if (!mailbox)
+		return false;
+	memcpy(&m, mailbox, sizeof(m));
+	if (memcmp(m.magic, SV_RIMG_MAILBOX_MAGIC, 8) ||
+	    m.image_bytes > SV_RIMG_STANDBY_MAILBOX - SV_RIMG_MAILBOX_IMAGE_AT)
+		return false;
+	*ret_img = mailbox + SV_RIMG_MAILBOX_IMAGE_AT;
+	*ret_size = (size_t)m.image_bytes;
+	return true;
 }
 
 /* The pid to restore as, from the agent (SV_MSG_STANDBY_GO); all signals
@@ -120,9 +162,7 @@ void rst_standby(const char *mib_arg)
 	if (errno || end == mib_arg || *end || mib == 0 || mib > MAX_POOL_MIB)
 		rst_die("standby: pool size '%s' is not 1..%lu MiB", mib_arg, MAX_POOL_MIB);
 	fill_pool(mib);
-	static const char ready[] = SV_RIMG_STANDBY_READY;
-	if (write(STDOUT_FILENO, ready, sizeof(ready) - 1) != (ssize_t)(sizeof(ready) - 1))
-		rst_die("standby: cannot write to the host: %s", strerror(errno));
+	say_ready();
 	pid_t pid = wait_for_go();
 	pid_t self = getpid();
 	int self_fd = (int)syscall(SYS_pidfd_open, self, 0);

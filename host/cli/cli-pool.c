@@ -76,14 +76,21 @@ static int start_one(const SvArchOps *arch, const SvImage *image, const SvCliVmO
 	g_clear_error(&error);
 	if (prefault) {
 		gint64 t0 = g_get_monotonic_time();
-		if (sv_pool_standby_start(g.agent, g.machine, prefault, &error))
+		g_autofree char *notes = NULL;
+		if (sv_pool_standby_start(g.agent, g.machine, prefault, &notes, &error)) {
 			sv_cli_verbose(vm->verbose, "pool start",
 				       "%u MiB pre-faulted by the standby restorer in %.0f ms",
 				       prefault, (g_get_monotonic_time() - t0) / 1000.0);
-		else /* the guest still serves restores, without pre-faulted pages */
+			if (notes) /* the restorer's notes, as a restore shows them */
+				fputs(notes, stderr);
+		} else /* the guest still serves restores, without pre-faulted pages */
 			fprintf(stderr, "snapvm pool start: warning: no pre-faulted memory: %s\n",
 				error->message);
 	}
+	/* last: a restore claims it only from here on */
+	if (!sv_pool_mark_ready(g.machine, &error))
+		return sv_cli_end_vm("pool start", g.machine, FALSE, SV_EXIT_FAILURE,
+				     g_steal_pointer(&error), vm->verbose);
 	printf("%s\n", g.machine->name);
 	fflush(stdout);
 	return 0;
@@ -154,6 +161,13 @@ out:
 	return rc;
 }
 
+/* taken by a restore; starting (booting, or its standby faulting in its
+ * pool: not claimed yet); idle */
+static const char *pool_guest_state(const SvPoolGuest *g)
+{
+	return g->claimed ? "taken" : g->ready ? "idle" : "starting";
+}
+
 static int pool_status(int argc, char **argv)
 {
 	gboolean json = FALSE;
@@ -163,7 +177,7 @@ static int pool_status(int argc, char **argv)
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("");
 	g_option_context_set_summary(ctx, "Lists the pool's guests: arch, CPU model, memory, and "
-					  "whether a restore took it.");
+					  "state (starting, idle, or taken by a restore).");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!sv_cli_parse(ctx, "pool status", &argc, &argv) || argc != 1)
 		return SV_EXIT_USAGE;
@@ -180,7 +194,7 @@ static int pool_status(int argc, char **argv)
 		if (!json) {
 			g_autofree char *shown = sv_text_for_terminal(g->name, -1);
 			printf("%-44s %-8s %-20s %6u MiB  %s\n", shown, g->arch, g->cpu,
-			       g->memory_mib, g->claimed ? "taken" : "idle");
+			       g->memory_mib, pool_guest_state(g));
 			continue;
 		}
 		json_builder_begin_object(b);
@@ -193,7 +207,9 @@ static int pool_status(int argc, char **argv)
 		json_builder_set_member_name(b, "memory_mib");
 		json_builder_add_int_value(b, g->memory_mib);
 		json_builder_set_member_name(b, "idle");
-		json_builder_add_boolean_value(b, !g->claimed);
+		json_builder_add_boolean_value(b, !g->claimed && g->ready);
+		json_builder_set_member_name(b, "state");
+		json_builder_add_string_value(b, pool_guest_state(g));
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);

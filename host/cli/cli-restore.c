@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "snapvm/restore-image-format.h"
 #include "host/agent/agent-client.h"
 #include "host/cli/cli-run-files.h"
 #include "host/cli/cli.h"
@@ -143,10 +144,19 @@ static gboolean has_own_restorer(const SvMachine *m, const SvArchOps *arch)
 	return g_file_get_contents(record, &have, NULL, NULL) && !g_strcmp0(have, want);
 }
 
-/* --pool: an idle pool guest that fits, claimed, its RAM mapped, its agent
- * answering, with the restorer and image (built in tmpdir) written into
- * it. 0 and nothing in *g when there is none (the caller boots); else 0 or
- * the exit code of a failure, reported. */
+/* Ends pool guest g's standby restorer, not used for why, and waits until
+ * its memory is free. */
+static void end_standby(SvCliGuest *g, guint32 pid, const char *why, gboolean verbose)
+{
+	g_autoptr(GError) error = NULL;
+	if (sv_pool_standby_end(g->agent, pid, &error))
+		sv_cli_verbose(verbose, "restore",
+			       "its standby restorer is not used (%s): ended, its memory free",
+			       why);
+	else /* the restore may still fit; if not, it says so */
+		fprintf(stderr, "snapvm restore: warning: %s\n", error->message);
+}
+
 /* Pool guest g's standby restorer (pool-standby.h), if it has one this
  * restore can use: its pid, else 0. One it cannot (another build's
  * restorer; an image that would not fit in the RAM beside its pool) is
@@ -156,7 +166,7 @@ static guint32 usable_standby(SvCliGuest *g, gboolean own_restorer, const SvRest
 {
 	guint32 pid;
 	guint mib;
-	if (!sv_pool_standby_read(g->machine, &pid, &mib))
+	if (!sv_pool_standby_read(g->machine, &pid, &mib, NULL))
 		return 0;
 	guint64 beside = g->machine->memory_mib > mib ? g->machine->memory_mib - mib : 0;
 	if (own_restorer && (info->image_bytes >> 20) + 256 <= beside) {
@@ -166,10 +176,10 @@ static guint32 usable_standby(SvCliGuest *g, gboolean own_restorer, const SvRest
 			       pid, mib);
 		return pid;
 	}
-	sv_cli_verbose(verbose, "restore", "its standby restorer is not used (%s): ended",
-		       own_restorer ? "the image does not fit beside its pool"
-				    : "another build's restorer");
-	sv_agent_client_kill(g->agent, pid, SIGKILL, NULL);
+	end_standby(g, pid,
+		    own_restorer ? "the image does not fit beside its pool"
+				 : "another build's restorer",
+		    verbose);
 	return 0;
 }
 
@@ -182,14 +192,62 @@ static gboolean start_standby(SvCliGuest *g, guint32 standby, guint32 want_pid, 
 	g_autoptr(GError) error = NULL;
 	if (sv_restore_start_standby(g->agent, standby, want_pid, run_flags, &error))
 		return TRUE;
-	sv_cli_verbose(verbose, "restore", "the standby restorer is not used: %s", error->message);
-	sv_agent_client_kill(g->agent, standby, SIGKILL, NULL);
+	end_standby(g, standby, error->message, verbose);
 	return FALSE;
 }
 
+/* Writes the restore image into standby's mailbox in guest RAM
+ * (restore-image-format.h), when it has one the image fits in: at memcpy
+ * speed, where the agent's channel takes 50-250 ms for a MB under TCG.
+ * *ret_mailed: the image (kept in case the hand-over fails, when it must
+ * go as a file after all), or NULL when it was not mailed. */
+static gboolean mail_image(SvCliGuest *g, const char *image, GBytes **ret_mailed, GError **error)
+{
+	*ret_mailed = NULL;
+	guint32 pid;
+	guint mib;
+	g_autoptr(GArray) box = NULL;
+	if (!sv_pool_standby_read(g->machine, &pid, &mib, &box) || !box)
+		return TRUE;
+	g_autoptr(GMappedFile) f = g_mapped_file_new(image, FALSE, error);
+	if (!f)
+		return FALSE;
+	gsize len = g_mapped_file_get_length(f);
+	if (len > SV_RIMG_STANDBY_MAILBOX - SV_RIMG_MAILBOX_IMAGE_AT)
+		return TRUE;
+	struct sv_rimg_mailbox hdr = { .image_bytes = len };
+	memcpy(hdr.magic, SV_RIMG_MAILBOX_MAGIC, 8);
+	/* the header last: the standby takes the mailbox only with it */
+	if (!sv_guest_ram_write_frames(g->ram, box, SV_RIMG_MAILBOX_IMAGE_AT,
+				       g_mapped_file_get_contents(f), len, error) ||
+	    !sv_guest_ram_write_frames(g->ram, box, 0, &hdr, sizeof(hdr), error)) {
+		g_prefix_error(error, "writing the image into the standby's mailbox: ");
+		return FALSE;
+	}
+	*ret_mailed = g_mapped_file_get_bytes(f);
+	return TRUE;
+}
+
+typedef struct {
+	SvMachine *m;
+	SvGuestMem *ram;
+	GError *error;
+} MapRamJob;
+
+static gpointer map_ram_thread(gpointer data)
+{
+	MapRamJob *job = data;
+	job->ram = sv_machine_map_ram(job->m, &job->error);
+	return NULL;
+}
+
+/* --pool: an idle pool guest that fits, claimed, its RAM mapped, its agent
+ * answering, with the restorer and image (built in tmpdir) written into
+ * it. 0 and nothing in *g when there is none (the caller boots); else 0 or
+ * the exit code of a failure, reported. */
 static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, const RestoreOptions *o,
 			   const char *tmpdir, int sfd, SvCliGuest *g, SvRestoreImageInfo *info,
-			   guint32 *ret_standby)
+			   guint32 *ret_standby, SvPagePrefetch **ret_prefetch, GBytes **ret_mailed)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *image = g_build_filename(tmpdir, "restore-image", NULL);
@@ -212,25 +270,42 @@ static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, cons
 		return SV_EXIT_FAILURE;
 	}
 	sv_cli_verbose(o->vm.verbose, "restore", "took pool guest %s", m->name);
+	/* from here on only the placer reads the snapshot */
+	*ret_prefetch = sv_page_prefetch_start(reader, info->runs);
 	if (!o->no_refill)
 		refill_pool(m, o);
 	g->machine = g_steal_pointer(&m);
 	gboolean own_restorer = has_own_restorer(g->machine, arch);
-	gboolean ok = (g->ram = sv_machine_map_ram(g->machine, &error)) != NULL;
-	sv_machine_release_control(g->machine);
-	ok = ok && (g->agent = sv_agent_client_connect(g->machine->agent_socket, 10000, &error));
+	/* two waits on the guest's QEMU at once: its monitor (where its RAM
+	 * file is) and its agent (hello) */
+	MapRamJob job = { .m = g->machine };
+	GThread *mapping = g_thread_new("map-ram", map_ram_thread, &job);
+	gboolean ok = (g->agent = sv_agent_client_connect(g->machine->agent_socket, 10000,
+							  &error)) != NULL;
 	if (ok) {
 		sv_agent_client_set_interrupt_fd(g->agent, sfd);
 		ok = sv_agent_client_hello(g->agent, 10000, &g->agent_info, &error);
-		if (ok)
-			*ret_standby = usable_standby(g, own_restorer, info, o->vm.verbose);
-		ok = ok && sv_restore_send_to_guest(arch, image, !own_restorer, g->agent, &error);
+	}
+	g_thread_join(mapping);
+	g->ram = job.ram;
+	sv_machine_release_control(g->machine);
+	if (ok && !g->ram) {
+		g_propagate_error(&error, g_steal_pointer(&job.error));
+		ok = FALSE;
+	}
+	g_clear_error(&job.error);
+	if (ok) {
+		*ret_standby = usable_standby(g, own_restorer, info, o->vm.verbose);
+		ok = !*ret_standby || mail_image(g, image, ret_mailed, &error);
+		ok = ok && (*ret_mailed ||
+			    sv_restore_send_to_guest(arch, image, !own_restorer, g->agent, &error));
 	}
 	g_unlink(image);
 	if (ok)
-		sv_cli_verbose(o->vm.verbose, "restore", "%s written into it",
+		sv_cli_verbose(o->vm.verbose, "restore", "%s written into it%s",
 			       own_restorer ? "image (its restorer is this build's)"
-					    : "restorer and image");
+					    : "restorer and image",
+			       *ret_mailed ? " (its standby's mailbox, in guest RAM)" : "");
 	return ok ? 0
 		  : sv_cli_end_vm("restore", g->machine, FALSE, SV_EXIT_FAILURE,
 				  g_steal_pointer(&error), o->vm.verbose);
@@ -241,7 +316,7 @@ static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, cons
 static int boot_guest(SvSnapshotReader *reader, const SvArchOps *arch, const SvImage *image,
 		      const SvRootfs *rootfs, const RestoreOptions *o, const char *accel,
 		      gboolean host_pages, const char *tmpdir, int sfd, SvCliGuest *g,
-		      SvRestoreImageInfo *info)
+		      SvRestoreImageInfo *info, SvPagePrefetch **ret_prefetch)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *initrd = NULL;
@@ -257,6 +332,9 @@ static int boot_guest(SvSnapshotReader *reader, const SvArchOps *arch, const SvI
 		       " pages, %.1f MiB, in the initrd",
 		       info->pid, info->comm, info->nvmas, info->pages,
 		       info->image_bytes / 1048576.0);
+	/* while the guest boots (only the placer reads the snapshot now) */
+	if (host_pages)
+		*ret_prefetch = sv_page_prefetch_start(reader, info->runs);
 	g_autofree char *name = o->vm.name
 					? g_strdup(o->vm.name)
 					: sv_cli_vm_name(info->comm[0] ? info->comm : "restored");
@@ -268,8 +346,9 @@ static int boot_guest(SvSnapshotReader *reader, const SvArchOps *arch, const SvI
 			"a %.0f MiB snapshot (%u MiB suggested)\n",
 			memory, info->image_bytes / 1048576.0, sv_restore_memory_mib(info, 0));
 	/* The arch's restore parameters (arch/<arch>/restorer/restore-cmdline:
-	 * on x86_64, the kernel zeroes and copies pages 4x faster under
-	 * TCG without ERMS), then the user's. */
+	 * on x86_64, the kernel zeroes and copies pages faster under TCG
+	 * with its unrolled loops than with rep stosb (ERMS) or rep stosq
+	 * (REP_GOOD), bench/restore-zeroing.sh), then the user's. */
 	g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch),
 					     rootfs ? SV_ROOTFS_CMDLINE : "",
 					     o->vm.append ? o->vm.append : "", NULL);
@@ -444,14 +523,18 @@ int sv_cmd_restore(int argc, char **argv)
 	}
 	g_auto(SvCliGuest) g = { 0 };
 	guint32 standby = 0;
+	/* ended before the reader is freed (declared after it) */
+	g_autoptr(SvPagePrefetch) prefetch = NULL;
+	g_autoptr(GBytes) mailed = NULL;
 	if (o.pool) {
-		int prc = take_pool_guest(reader, arch, &o, tmpdir, sfd, &g, &info, &standby);
+		int prc = take_pool_guest(reader, arch, &o, tmpdir, sfd, &g, &info, &standby,
+					  &prefetch, &mailed);
 		if (prc)
 			return prc;
 	}
 	int rc = g.machine ? 0
 			   : boot_guest(reader, arch, image, rootfs, &o, accel, host_pages, tmpdir,
-					sfd, &g, &info);
+					sfd, &g, &info, &prefetch);
 	if (g.machine)
 		g_rmdir(tmpdir); /* a pool guest's: the boot removes its own */
 	if (rc)
@@ -461,8 +544,14 @@ int sv_cmd_restore(int argc, char **argv)
 	int status = 0;
 	guint32 run_flags = o.vm.detach ? SV_RUN_BUFFER_WHEN_DETACHED
 					: SV_RUN_POWEROFF_ON_HOST_LOSS;
-	if (standby && !start_standby(&g, standby, info.pid, run_flags, o.vm.verbose))
+	if (standby && !start_standby(&g, standby, info.pid, run_flags, o.vm.verbose)) {
 		standby = 0;
+		/* the usual start reads the image from its file */
+		if (mailed && !sv_agent_client_write_file(g.agent, SV_RIMG_GUEST_IMAGE, 0600,
+							  g_bytes_get_data(mailed, NULL),
+							  g_bytes_get_size(mailed), &error))
+			goto out;
+	}
 	if (standby)
 		pid = info.pid;
 	else if (!sv_restore_start(g.agent, info.pid, run_flags, &pid, &error))
@@ -470,6 +559,7 @@ int sv_cmd_restore(int argc, char **argv)
 	sv_cli_verbose(o.vm.verbose, "restore", "restorer started as guest pid %u%s", pid,
 		       standby ? " (the standby, with its pre-faulted pages)" : "");
 	gboolean exited = FALSE;
+	g_clear_pointer(&prefetch, sv_page_prefetch_finish);
 	if (host_pages && info.pages) {
 		if (!place_pages(&g, pid, reader, info.runs, o.vm.verbose, &exited, &status,
 				 &error))

@@ -6,8 +6,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "base/errors.h"
@@ -57,27 +55,31 @@ static gboolean parse_name(const char *name, SvPoolGuest *g)
 	return TRUE;
 }
 
-/* Is m's VM up? Its agent socket takes a connection while the VM runs
- * (QEMU, or the kvm VMM, listens on it) and refuses it once the VM is
- * gone. Asking the backend instead (libvirt's domain state) costs
- * 0.5-1 s under load, on a restore's critical path. */
-static gboolean vm_up(const SvMachine *m)
+/* Is m's VM running? Asked of the backend's own monitor (QEMU's QMP
+ * socket, the kvm VMM's control socket): a few ms, where libvirt's domain
+ * state costs 0.5-1 s under load, on a restore's critical path. Not by
+ * connecting to the agent's socket: the agent would take that for a host
+ * attaching, and whatever it wrote meanwhile (a standby's exit) would be
+ * lost with that connection. */
+static gboolean vm_running(SvMachine *m)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (!m->agent_socket || strlen(m->agent_socket) >= sizeof(sa.sun_path))
-		return FALSE;
-	strcpy(sa.sun_path, m->agent_socket);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return FALSE;
-	gboolean up = connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return up;
+	return sv_machine_get_state(m, NULL) == SV_MACHINE_RUNNING;
+}
+
+static char *vm_file(const SvMachine *m, const char *name)
+{
+	return g_build_filename(m->vm_dir, name, NULL);
+}
+
+gboolean sv_pool_mark_ready(const SvMachine *m, GError **error)
+{
+	g_autofree char *path = vm_file(m, SV_POOL_READY_FILE);
+	return g_file_set_contents(path, "", 0, error); /* atomic: temp file, rename */
 }
 
 static char *claim_path(const SvMachine *m)
 {
-	return g_build_filename(m->vm_dir, CLAIM_FILE, NULL);
+	return vm_file(m, CLAIM_FILE);
 }
 
 GArray *sv_pool_list(GError **error)
@@ -94,7 +96,9 @@ GArray *sv_pool_list(GError **error)
 		g_autoptr(SvMachine) m = sv_machine_open(g.name, NULL);
 		if (m) {
 			g_autofree char *claim = claim_path(m);
+			g_autofree char *ready = vm_file(m, SV_POOL_READY_FILE);
 			g.claimed = g_file_test(claim, G_FILE_TEST_EXISTS);
+			g.ready = g_file_test(ready, G_FILE_TEST_EXISTS);
 			sv_machine_release_control(m);
 		}
 		g_array_append_val(out, g);
@@ -112,7 +116,7 @@ SvMachine *sv_pool_claim(const char *arch, const char *cpu, guint min_memory_mib
 		SvPoolGuest *best = NULL;
 		for (guint i = 0; i < all->len; i++) {
 			SvPoolGuest *g = &g_array_index(all, SvPoolGuest, i);
-			if (!g->claimed && !strcmp(g->arch, arch) &&
+			if (!g->claimed && g->ready && !strcmp(g->arch, arch) &&
 			    !strcmp(g->cpu, cpu_tag(cpu)) && g->memory_mib >= min_memory_mib &&
 			    (!best || g->memory_mib < best->memory_mib))
 				best = g;
@@ -121,7 +125,7 @@ SvMachine *sv_pool_claim(const char *arch, const char *cpu, guint min_memory_mib
 			return NULL;
 		best->claimed = TRUE; /* whatever happens below: not tried again */
 		g_autoptr(SvMachine) m = sv_machine_open(best->name, NULL);
-		if (!m || !vm_up(m))
+		if (!m || !vm_running(m))
 			continue;
 		g_autofree char *claim = claim_path(m);
 		int fd = open(claim, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -153,6 +153,34 @@ static gboolean rw_write(RwView *v, const SvGuestMem *mem, guint64 gpa, const gu
 	return TRUE;
 }
 
+gboolean sv_guest_ram_write_frames(const SvGuestMem *mem, const GArray *frames, guint64 offset,
+				   const void *data, gsize len, GError **error)
+{
+	g_auto(RwView) view = { .fd = -1 };
+	const guint8 *src = data;
+	const guint64 ps = 4096;
+	for (guint i = 0; i < frames->len && len; i++) {
+		const struct sv_rimg_pfn_run *f = &g_array_index(frames, struct sv_rimg_pfn_run, i);
+		guint64 bytes = f->npages * ps;
+		if (offset >= bytes) {
+			offset -= bytes;
+			continue;
+		}
+		gsize n = (gsize)MIN(bytes - offset, (guint64)len);
+		if (!rw_write(&view, mem, f->pfn * ps + offset, src, n, error))
+			return FALSE;
+		src += n;
+		len -= n;
+		offset = 0;
+	}
+	if (len) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "%" G_GSIZE_FORMAT " bytes more than the guest frames hold", len);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 typedef SvRestorePageRun SnapRun;
 
 struct SvPagePlacer {
@@ -212,6 +240,14 @@ guint64 sv_page_placer_frame_runs(const SvPagePlacer *p)
 	return p->nruns;
 }
 
+/* Fills the page tables of the part of the snapshot's mapping that holds
+ * d: one call instead of a fault per page at the copy. */
+static void populate(const guint8 *d, gsize len, guint64 ps)
+{
+	guintptr sa = (guintptr)d & ~(guintptr)(ps - 1);
+	madvise((void *)sa, len + ((guintptr)d - sa), MADV_POPULATE_READ);
+}
+
 /* The snapshot's pages for the next n staged pages (n at most what the
  * current snapshot run has left), its section mapped and read in once. */
 static const guint8 *next_source(SvPagePlacer *p, guint64 *n, GError **error)
@@ -227,11 +263,63 @@ static const guint8 *next_source(SvPagePlacer *p, guint64 *n, GError **error)
 		 * mapped file) instead of a fault per page */
 		gsize len;
 		const guint8 *d = g_bytes_get_data(p->data, &len);
-		guintptr sa = (guintptr)d & ~(guintptr)(p->ps - 1);
-		madvise((void *)sa, len + ((guintptr)d - sa), MADV_POPULATE_READ);
+		populate(d, len, p->ps);
 	}
 	*n = MIN(*n, s->npages - p->s_done);
 	return (const guint8 *)g_bytes_get_data(p->data, NULL) + s->offset + p->s_done * p->ps;
+}
+
+struct SvPagePrefetch {
+	SvSnapshotReader *r;
+	GArray *sections; /* guint: the sections to go through, each once */
+	GThread *thread;
+};
+
+static gpointer prefetch_thread(gpointer data)
+{
+	SvPagePrefetch *pf = data;
+	for (guint i = 0; i < pf->sections->len; i++) {
+		g_autoptr(GBytes)
+			d = sv_snapshot_reader_section_data(pf->r,
+							    g_array_index(pf->sections, guint, i),
+							    NULL);
+		gsize len;
+		const guint8 *at = d ? g_bytes_get_data(d, &len) : NULL;
+		if (at)
+			populate(at, len, sv_snapshot_reader_page_size(pf->r));
+	}
+	return NULL;
+}
+
+SvPagePrefetch *sv_page_prefetch_start(SvSnapshotReader *r, const GArray *runs)
+{
+	guint n;
+	const SvSnapshotSection *own = sv_snapshot_reader_sections(r, &n);
+	g_autoptr(GArray) sections = g_array_new(FALSE, FALSE, sizeof(guint));
+	for (guint i = 0; runs && i < runs->len; i++) {
+		guint s = g_array_index(runs, SnapRun, i).section;
+		/* runs are in staging order, a section's together; a
+		 * compressed one is decompressed once, at its copy */
+		if (s < n && !(own[s].flags & SV_SNAP_SECTION_ZSTD) &&
+		    (!sections->len || g_array_index(sections, guint, sections->len - 1) != s))
+			g_array_append_val(sections, s);
+	}
+	if (!sections->len)
+		return NULL;
+	SvPagePrefetch *pf = g_new0(SvPagePrefetch, 1);
+	pf->r = r;
+	pf->sections = g_steal_pointer(&sections);
+	pf->thread = g_thread_new("page-prefetch", prefetch_thread, pf);
+	return pf;
+}
+
+void sv_page_prefetch_finish(SvPagePrefetch *pf)
+{
+	if (!pf)
+		return;
+	g_thread_join(pf->thread);
+	g_array_unref(pf->sections);
+	g_free(pf);
 }
 
 /* Copies the staged pages of one frame run (checked to continue where

@@ -86,6 +86,25 @@ guint64 sv_page_placer_left(const SvPagePlacer *p);
 guint64 sv_page_placer_bytes(const SvPagePlacer *p);
 guint64 sv_page_placer_frame_runs(const SvPagePlacer *p);
 
+/* Writes len bytes of data into guest RAM at the frames of frames (struct
+ * sv_rimg_pfn_run, 4 KiB pages, in order), offset bytes into them: a
+ * standby's mailbox (host/pool/pool-standby.h). */
+gboolean sv_guest_ram_write_frames(const SvGuestMem *mem, const GArray *frames, guint64 offset,
+				   const void *data, gsize len, GError **error);
+
+/* What the placer would do at each section's first page - its checksum
+ * checked, its mapping's page tables filled - done ahead on a thread of
+ * its own for every uncompressed section of runs (the snapshot's own, not
+ * its parents'), while the guest boots or stages: off the copy's critical
+ * path. Nothing else may use r until sv_page_prefetch_finish. A section
+ * that fails is left to the placer, which reports it. NULL: nothing to
+ * do. */
+typedef struct SvPagePrefetch SvPagePrefetch;
+SvPagePrefetch *sv_page_prefetch_start(SvSnapshotReader *r, const GArray *runs);
+/* Waits for it to end (NULL: nothing). */
+void sv_page_prefetch_finish(SvPagePrefetch *pf);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvPagePrefetch, sv_page_prefetch_finish)
+
 /* SV_RIMG_HOST_PAGES with the restorer running (host-pages.c): its
  * page-frame messages, the first bytes of its stdout, answered with the
  * pages in guest RAM as they come, then SV_RIMG_PFN_SIGNAL to let it go

@@ -455,6 +455,24 @@ struct sv_rimg_named {
  * faulting fresh ones. */
 #define SV_RIMG_STANDBY_SIGNAL 12 /* SIGUSR2 */
 #define SV_RIMG_STANDBY_READY "snapvm-restore: standby ready\n"
+/* A standby may also have mapped and locked a mailbox of
+ * SV_RIMG_STANDBY_MAILBOX bytes; its ready line then names the mailbox's
+ * frames instead: SV_RIMG_STANDBY_READY_MAILBOX, then " PFN+N" for each
+ * run in order (hex frame, decimal pages; at most
+ * SV_RIMG_STANDBY_MAILBOX_RUNS), then "\n". Before the hand-over the host
+ * may write a restore image into it (at SV_RIMG_MAILBOX_IMAGE_AT, then
+ * struct sv_rimg_mailbox at 0) - guest RAM at memcpy speed, where the
+ * agent's channel is a few MB/s under TCG - and the standby restores that
+ * instead of SV_RIMG_GUEST_IMAGE. */
+#define SV_RIMG_STANDBY_READY_MAILBOX "snapvm-restore: standby ready mailbox"
+#define SV_RIMG_STANDBY_MAILBOX (8u << 20)
+#define SV_RIMG_STANDBY_MAILBOX_RUNS 64
+#define SV_RIMG_MAILBOX_MAGIC "\0SVMBOX\n"
+#define SV_RIMG_MAILBOX_IMAGE_AT 4096u /* page-aligned, as a mapped image file */
+struct sv_rimg_mailbox {
+	char magic[8];
+	uint64_t image_bytes; /* at most SV_RIMG_STANDBY_MAILBOX - SV_RIMG_MAILBOX_IMAGE_AT */
+};
 struct sv_rimg_pfn_header {
 	char magic[8];
 	uint64_t nruns;

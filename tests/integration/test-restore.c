@@ -883,11 +883,26 @@ static void test_pool(void)
  * page lost or left zero shows; vmaflags, that the moved pages keep each
  * region's flags. bigmem's 40 MiB against a 16 MiB pool: pre-faulted
  * pages, then fresh ones; vmaflags' few against 128 MiB: the rest of the
- * pool unmapped. */
+ * pool unmapped. standby-unused: a pool guest whose restorer is another
+ * build's (its record changed) - the restore ends the standby, waits
+ * until it has gone (its locked pool freed) and restores the usual way.
+ * The others get their image through the standby's mailbox (guest RAM the
+ * host writes), not the agent's channel. */
 typedef struct {
 	Case c;
 	const char *memory, *prefault;
+	const char *path; /* run/pool-prefault/PATH; NULL: the workload's name */
+	gboolean foreign_restorer;
 } PoolCase;
+
+/* Makes pool guest name's record say its restorer is another build's. */
+static void pool_guest_foreign_restorer(const char *name)
+{
+	g_autofree char *record = g_build_filename(g_getenv("SNAPVM_STATE_DIR"), "vms", name,
+						   "pool-restorer.sha256", NULL);
+	g_assert_true(g_file_test(record, G_FILE_TEST_IS_REGULAR));
+	g_assert_true(g_file_set_contents(record, "another build", -1, NULL));
+}
 
 static void test_pool_prefault(gconstpointer data)
 {
@@ -895,13 +910,15 @@ static void test_pool_prefault(gconstpointer data)
 	require_guest();
 	if (!guest)
 		return;
-	g_autofree char *err = NULL;
+	g_autofree char *err = NULL, *name = NULL;
 	const char *start[] = { "pool", "start",    "--arch",	arch_name,    "--accel",    "tcg",
 				"-v",	"--memory", pc->memory, "--prefault", pc->prefault, NULL };
-	g_assert_cmpint(snapvm_cmd(start, NULL, &err), ==, 0);
+	g_assert_cmpint(snapvm_cmd(start, &name, &err), ==, 0);
 	g_autofree char *faulted = g_strdup_printf("%s MiB pre-faulted", pc->prefault);
 	g_assert_nonnull(strstr(err, faulted));
 	g_clear_pointer(&err, g_free);
+	if (pc->foreign_restorer)
+		pool_guest_foreign_restorer(g_strstrip(name));
 	const Case *c = &pc->c;
 	guint32 pid = start_workload(c->name, c->steps, c->interval_ms);
 	if (c->after_lines) {
@@ -917,11 +934,29 @@ static void test_pool_prefault(gconstpointer data)
 	int status = snapvm_cmd(restore, &out, &err);
 	g_assert_nonnull(strstr(err, "took pool guest"));
 	g_autofree char *as = g_strdup_printf("restorer started as guest pid %u (the standby", pid);
-	if (!strstr(err, as))
-		g_error("the standby restorer did not restore pid %u:\n%s", pid, err);
+	/* the workload's pid may be a kernel thread's in the pool guest (a
+	 * kworker more under load): the hand-over is then refused and the
+	 * usual start restores it as another pid - the fallback, still
+	 * checked for an exact continuation, but not what this case is for */
+	gboolean pid_taken = !pc->foreign_restorer && !strstr(err, as) &&
+			     strstr(err, "is taken in the fresh guest");
+	if (pc->foreign_restorer) {
+		if (!strstr(err, "its standby restorer is not used (another build's restorer): "
+				 "ended, its memory free"))
+			g_error("the standby restorer was not ended and waited for:\n%s", err);
+		g_assert_null(strstr(err, as));
+	} else if (!strstr(err, as)) {
+		if (!pid_taken)
+			g_error("the standby restorer did not restore pid %u:\n%s", pid, err);
+	} else if (!strstr(err, "(its standby's mailbox, in guest RAM)")) {
+		g_error("the image did not go through the standby's mailbox:\n%s", err);
+	}
 	assert_continuation(out, status, c->name, c->steps);
 	const char *stop[] = { "pool", "stop", NULL };
 	g_assert_cmpint(snapvm_cmd(stop, NULL, NULL), ==, 0);
+	if (pid_taken)
+		g_test_incomplete("the workload's pid was taken in the pool guest: restored "
+				  "exactly the usual way, not by the standby");
 }
 
 /* Threads caught running on vCPUs: a guest of its own with 2 vCPUs, the
@@ -1174,11 +1209,13 @@ int main(int argc, char **argv)
 	g_autofree char *pool = PATH("%s", "run/pool/counter");
 	add_func(pool, test_pool);
 	static const PoolCase prefault[] = {
-		{ { "bigmem", 20, 50, 800, 1 }, "640", "16" },
-		{ { "vmaflags", 60, 100, 800, 0 }, "640", "128" },
+		{ { "bigmem", 20, 50, 800, 1 }, "640", "16", NULL, FALSE },
+		{ { "vmaflags", 60, 100, 800, 0 }, "640", "128", NULL, FALSE },
+		{ { "counter", 20, 50, 800, 0 }, "640", "128", "standby-unused", TRUE },
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(prefault); i++) {
-		g_autofree char *p = PATH("run/pool-prefault/%s", prefault[i].c.name);
+		g_autofree char *p = PATH("run/pool-prefault/%s",
+					  prefault[i].path ? prefault[i].path : prefault[i].c.name);
 		if (sv_test_wanted(p))
 			g_test_add_data_func(p, &prefault[i], test_pool_prefault);
 	}

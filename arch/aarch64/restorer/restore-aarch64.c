@@ -160,6 +160,9 @@ void rst_arch_tls(const struct sv_rimg_header *h, const struct sv_rimg_named *re
 	rst_reg(h, regs, "tpidr_el0", &a->tls[0]);
 }
 
+/* Debian's arm64 kernel uses the 4 KiB granule: a level-2 block maps 2 MiB */
+const uint64_t rst_arch_huge_page = 2ul << 20;
+
 void *rst_arch_thread_pointer(void)
 {
 	return __builtin_thread_pointer();

@@ -149,6 +149,10 @@ void rst_arch_tls(const struct sv_rimg_header *h, const struct sv_rimg_named *re
 	(void)a;
 }
 
+/* the radix MMU with 4 KiB pages (Debian 13's powerpc64le kernel): a PMD
+ * entry maps 2 MiB */
+const uint64_t rst_arch_huge_page = 2ul << 20;
+
 /* r13 (the ABI's thread pointer; GCC has no builtin for it here) */
 void *rst_arch_thread_pointer(void)
 {

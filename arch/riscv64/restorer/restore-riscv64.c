@@ -119,6 +119,9 @@ void rst_arch_tls(const struct sv_rimg_header *h, const struct sv_rimg_named *re
 	(void)a;
 }
 
+/* Sv39/Sv48/Sv57 with 4 KiB pages: a level-1 (mega)page maps 2 MiB */
+const uint64_t rst_arch_huge_page = 2ul << 20;
+
 void *rst_arch_thread_pointer(void)
 {
 	return __builtin_thread_pointer();

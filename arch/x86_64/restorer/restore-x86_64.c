@@ -181,6 +181,9 @@ void rst_arch_tls(const struct sv_rimg_header *h, const struct sv_rimg_named *re
 	rst_reg(h, regs, "gs_base", &a->tls[1]);
 }
 
+/* 4 KiB pages: a PMD entry maps 512 of them */
+const uint64_t rst_arch_huge_page = 2ul << 20;
+
 void *rst_arch_thread_pointer(void)
 {
 	return __builtin_thread_pointer();
