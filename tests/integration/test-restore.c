@@ -116,14 +116,15 @@ static void test_boot(void)
 	g_assert_no_error(error);
 }
 
-/* extra: a workload's third argument (uncarried's what), or NULL */
+/* extra, extra2: a workload's third and fourth arguments (uncarried's
+ * what; bigmem's MiB and mode), or NULL */
 static guint32 start_workload_with(const char *name, long steps, long interval_ms,
-				   const char *extra)
+				   const char *extra, const char *extra2)
 {
 	g_autofree char *path = g_strdup_printf("/workload/%s-%s", name, arch_name);
 	g_autofree char *s = g_strdup_printf("%ld", steps);
 	g_autofree char *i = g_strdup_printf("%ld", interval_ms);
-	const char *argv[] = { path, s, i, extra, NULL };
+	const char *argv[] = { path, s, i, extra, extra2, NULL };
 	g_autoptr(GError) error = NULL;
 	guint32 pid;
 	g_assert_true(sv_agent_client_run(guest->agent, argv, SV_RUN_BUFFER_WHEN_DETACHED, &pid,
@@ -134,7 +135,7 @@ static guint32 start_workload_with(const char *name, long steps, long interval_m
 
 static guint32 start_workload(const char *name, long steps, long interval_ms)
 {
-	return start_workload_with(name, steps, interval_ms, NULL);
+	return start_workload_with(name, steps, interval_ms, NULL, NULL);
 }
 
 /* A failed checkpoint says what the workload printed: it may have ended
@@ -211,11 +212,12 @@ static char *checkpoint(const char *vm, guint32 pid, const char *tag)
 /* The workload's uninterrupted output: its native run on the host (the
  * x86_64 build for every guest arch: the workloads print nothing
  * arch-specific). */
-static char *native_output_with(const char *name, long steps, const char *extra, int *ret_status)
+static char *native_output_with(const char *name, long steps, const char *extra, const char *extra2,
+				int *ret_status)
 {
 	g_autofree char *path = sv_test_workload(name, "x86_64");
 	g_autofree char *s = g_strdup_printf("%ld", steps);
-	const char *argv[] = { path, s, "0", extra, NULL };
+	const char *argv[] = { path, s, "0", extra, extra2, NULL };
 	g_autoptr(GError) error = NULL;
 	char *out = NULL;
 	int status;
@@ -228,14 +230,17 @@ static char *native_output_with(const char *name, long steps, const char *extra,
 
 static char *native_output(const char *name, long steps, int *ret_status)
 {
-	return native_output_with(name, steps, NULL, ret_status);
+	return native_output_with(name, steps, NULL, NULL, ret_status);
 }
 
-static void assert_continuation(const char *restored, int restored_status, const char *name,
-				long steps)
+/* The restored output is a suffix of the uninterrupted run's (with
+ * arguments extra, extra2 after steps and interval), its status the
+ * same. */
+static void assert_continuation_with(const char *restored, int restored_status, const char *name,
+				     long steps, const char *extra, const char *extra2)
 {
 	int native_status;
-	g_autofree char *native = native_output(name, steps, &native_status);
+	g_autofree char *native = native_output_with(name, steps, extra, extra2, &native_status);
 	gsize n = strlen(restored), m = strlen(native);
 	g_test_message("%s: restored %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes", name, n, m);
 	if (n == 0 || n > m || strcmp(native + (m - n), restored) != 0 ||
@@ -244,6 +249,12 @@ static void assert_continuation(const char *restored, int restored_status, const
 			"--- restored ---\n%s--- uninterrupted ---\n%s",
 			name, restored, native);
 	g_assert_cmpint(restored_status, ==, native_status);
+}
+
+static void assert_continuation(const char *restored, int restored_status, const char *name,
+				long steps)
+{
+	assert_continuation_with(restored, restored_status, name, steps, NULL, NULL);
 }
 
 /* A --kill checkpoint without the guest's files (--no-fs). */
@@ -401,7 +412,7 @@ static void assert_kill_fails_left_running(const char *workload, const char *ext
 					   const char *output, const char *expect)
 {
 	const long interval = 40;
-	guint32 pid = start_workload_with(workload, steps, interval, extra);
+	guint32 pid = start_workload_with(workload, steps, interval, extra, NULL);
 	g_usleep(500 * 1000);
 	g_autofree char *pid_s = g_strdup_printf("%u", pid);
 	g_autofree char *err = NULL;
@@ -421,7 +432,7 @@ static void assert_kill_fails_left_running(const char *workload, const char *ext
 	g_assert_false(g_file_test(output, G_FILE_TEST_EXISTS));
 	int status, native_status;
 	g_autofree char *out = streamed_output(pid, &status);
-	g_autofree char *native = native_output_with(workload, steps, extra, &native_status);
+	g_autofree char *native = native_output_with(workload, steps, extra, NULL, &native_status);
 	g_assert_cmpstr(out, ==, native);
 	g_assert_true(WIFEXITED(status));
 	g_assert_cmpint(WEXITSTATUS(status), ==, native_status);
@@ -924,6 +935,83 @@ static void test_pool_prefault(gconstpointer data)
 	g_assert_cmpint(snapvm_cmd(stop, NULL, NULL), ==, 0);
 }
 
+/* restore --lazy (guest/restorer/lazy-pager.c): the process runs before
+ * the pages of its private anonymous memory are in place; a pager brings
+ * them in through a userfaultfd. bigmem reads every page each step, so a
+ * page missed, zero-filled or out of place fails the run; threads, that
+ * every thread's faults are served (the uffd is per mm); bigmem "churn"
+ * madvises, munmaps and mremaps parts of its region each step, from the
+ * first one after the restore on (userfaultfd events: what was discarded
+ * must read zero, what moved must arrive where it went). --json's figures
+ * (on stderr) say it was lazy and how many pages came that way. */
+typedef struct {
+	Case c;
+	const char *mib, *mode; /* bigmem's third and fourth arguments */
+	gboolean pool;		/* into a pool guest (`pool start` first) */
+} LazyCase;
+
+/* The JSON object restore --json printed on stderr (its last line
+ * starting with '{'), or NULL. */
+static char *json_line(const char *err)
+{
+	g_auto(GStrv) lines = g_strsplit(err ? err : "", "\n", -1);
+	const char *at = NULL;
+	for (guint i = 0; lines[i]; i++)
+		if (lines[i][0] == '{')
+			at = lines[i];
+	return g_strdup(at);
+}
+
+static void test_lazy(gconstpointer data)
+{
+	const LazyCase *lc = data;
+	const Case *c = &lc->c;
+	require_guest();
+	if (!guest)
+		return;
+	if (lc->pool) {
+		const char *start[] = { "pool", "start",    "--arch", arch_name, "--accel",
+					"tcg",	"--memory", "640",    NULL };
+		g_assert_cmpint(snapvm_cmd(start, NULL, NULL), ==, 0);
+	}
+	guint32 pid = start_workload_with(c->name, c->steps, c->interval_ms, lc->mib, lc->mode);
+	if (c->after_lines) {
+		g_autoptr(GString) first = g_string_new(NULL);
+		wait_for_lines(pid, c->after_lines, first);
+	}
+	g_usleep((gulong)c->checkpoint_after_ms * 1000);
+	g_autofree char *tag = g_strdup_printf("%s-lazy%s%s", c->name, lc->mode ? "-" : "",
+					       lc->mode ? lc->mode : "");
+	g_autofree char *file = checkpoint(guest->machine->name, pid, tag);
+	g_autofree char *out = NULL, *err = NULL;
+	const char *restore[] = { "restore",
+				  "--lazy",
+				  "--json",
+				  "--accel",
+				  "tcg",
+				  "-v",
+				  lc->pool ? "--pool" : file,
+				  lc->pool ? "--no-refill" : NULL,
+				  lc->pool ? file : NULL,
+				  NULL };
+	int status = snapvm_cmd(restore, &out, &err);
+	assert_continuation_with(out, status, c->name, c->steps, lc->mib, lc->mode);
+	if (lc->pool) {
+		g_assert_nonnull(strstr(err, "took pool guest"));
+		const char *stop[] = { "pool", "stop", NULL };
+		g_assert_cmpint(snapvm_cmd(stop, NULL, NULL), ==, 0);
+	}
+	g_autofree char *json = json_line(err);
+	g_assert_nonnull(json);
+	g_assert_nonnull(strstr(json, "\"lazy\":true"));
+	g_assert_cmpint(sv_test_json_int(json, "running_ms"), >, 0);
+	g_assert_cmpint(sv_test_json_int(json, "first_output_ms"), >=,
+			sv_test_json_int(json, "running_ms"));
+	/* bigmem's region is all lazy; threads' stacks and heap */
+	g_assert_cmpint(sv_test_json_int(json, "lazy_pages"), >, 0);
+	g_test_message("%s", json);
+}
+
 /* Threads caught running on vCPUs: a guest of its own with 2 vCPUs, the
  * four threads computing flat out, checkpointed without --kill (nothing
  * freezes them) until a pause finds some in user mode on a vCPU - their
@@ -1182,6 +1270,22 @@ int main(int argc, char **argv)
 		if (sv_test_wanted(p))
 			g_test_add_data_func(p, &prefault[i], test_pool_prefault);
 	}
+	static const LazyCase lazy[] = {
+		{ { "bigmem", 20, 50, 800, 1 }, NULL, NULL, FALSE },
+		{ { "threads", 30, 60, 800, 0 }, NULL, NULL, FALSE },
+		{ { "bigmem", 20, 50, 800, 1 }, "40", "churn", FALSE },
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(lazy); i++) {
+		g_autofree char *p = PATH("run/lazy/%s%s%s", lazy[i].c.name,
+					  lazy[i].mode ? "-" : "",
+					  lazy[i].mode ? lazy[i].mode : "");
+		if (sv_test_wanted(p))
+			g_test_add_data_func(p, &lazy[i], test_lazy);
+	}
+	static const LazyCase lazy_pool = { { "bigmem", 20, 50, 800, 1 }, NULL, NULL, TRUE };
+	g_autofree char *lazy_pool_path = PATH("%s", "run/lazy-pool/bigmem");
+	if (sv_test_wanted(lazy_pool_path))
+		g_test_add_data_func(lazy_pool_path, &lazy_pool, test_lazy);
 	g_autofree char *on_vcpus = PATH("%s", "threads/on-vcpus");
 	add_func(on_vcpus, test_threads_on_vcpus);
 	g_autofree char *no_fs = PATH("%s", "run/fsfiles/no-fs");
