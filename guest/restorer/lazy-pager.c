@@ -366,12 +366,21 @@ __attribute__((noreturn)) static void serve(void)
 		int progress = 0;
 		for (int ci = 0; ci < P.nctx; ci++)
 			drain(ci);
+		/* one slot a round, a waited-for one first: events are read
+		 * between slots, and a fault never waits behind the stream */
+		int best = -1;
+		uint64_t best_seq = 0;
 		for (int k = 0; k < SV_RIMG_LAZY_SLOTS; k++) {
 			uint64_t seq = __atomic_load_n(&P.ctl->slot[k].seq, __ATOMIC_ACQUIRE);
-			if (seq != P.ctl->consumed[k]) {
-				place_slot(k, seq);
-				progress = 1;
+			if (seq != P.ctl->consumed[k] &&
+			    (best < 0 || (P.ctl->slot[k].wanted && !P.ctl->slot[best].wanted))) {
+				best = k;
+				best_seq = seq;
 			}
+		}
+		if (best >= 0) {
+			place_slot(best, best_seq);
+			progress = 1;
 		}
 		struct pollfd pid_gone = { P.pidfd, POLLIN, 0 };
 		int main_gone = poll(&pid_gone, 1, 0) == 1;

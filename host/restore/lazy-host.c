@@ -172,7 +172,8 @@ static gboolean write_u64s(SvLazyServer *s, guint64 gpa, const guint64 *v, gsize
 
 /* Sends pages [i, i + n) in slot k: data into its frames (a write per
  * physically contiguous piece), then vaddr and npages, then its seq. */
-static gboolean fill_slot(SvLazyServer *s, guint k, guint64 i, guint64 n, GError **error)
+static gboolean fill_slot(SvLazyServer *s, guint k, guint64 i, guint64 n, gboolean wanted,
+			  GError **error)
 {
 	const guint8 *src = source(s, i, error);
 	if (!src)
@@ -189,11 +190,11 @@ static gboolean fill_slot(SvLazyServer *s, guint k, guint64 i, guint64 n, GError
 	}
 	const SvRestorePageRun *x = &g_array_index(s->runs, SvRestorePageRun, run_of(s, i));
 	guint64 ctl = g_array_index(s->frames, guint64, 0) * s->ps;
-	guint64 where[2] = { x->vaddr + (i - s->first[run_of(s, i)]) * s->ps, n };
+	guint64 where[3] = { x->vaddr + (i - s->first[run_of(s, i)]) * s->ps, n, wanted };
 	guint64 off = G_STRUCT_OFFSET(struct sv_rimg_lazy_ctl, slot) +
 		      k * sizeof(struct sv_rimg_lazy_slot);
 	guint64 seq = ++s->seq[k];
-	if (!write_u64s(s, ctl + off + 8, where, 2, error) ||
+	if (!write_u64s(s, ctl + off + 8, where, 3, error) ||
 	    !write_u64s(s, ctl + off, &seq, 1, error))
 		return FALSE;
 	for (guint64 j = 0; j < n; j++)
@@ -253,7 +254,7 @@ static gboolean serve_once(SvLazyServer *s, const volatile struct sv_rimg_lazy_c
 		gboolean wanted;
 		if (!next_chunk(s, ctl, &i, &n, &wanted))
 			return TRUE;
-		if (!fill_slot(s, k, i, n, error))
+		if (!fill_slot(s, k, i, n, wanted, error))
 			return FALSE;
 		s->stats.wanted += wanted;
 		*ret_busy = TRUE;

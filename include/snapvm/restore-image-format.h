@@ -493,8 +493,8 @@ struct sv_rimg_pfn_run {
  *     in want[want_head % SV_RIMG_LAZY_WANTS], then bumps want_head;
  *   - the host fills a free slot (consumed[k] == slot[k].seq) with pages,
  *     writes slot[k].vaddr and npages, then a new slot[k].seq;
- *   - the pager places a slot's pages (UFFDIO_COPY) and sets consumed[k]
- *     to its seq.
+ *   - the pager places a slot's pages (UFFDIO_COPY; wanted ones first)
+ *     and sets consumed[k] to its seq.
  * Every page of the lazy runs is sent once, the waited-for first; the
  * host then sets host_state SENT_ALL. The pager sets pager_state once
  * it has placed the last page (DONE), or gave up (FAILED, the process
@@ -502,8 +502,10 @@ struct sv_rimg_pfn_run {
  * pager then kills the process, saying so.
  */
 #define SV_RIMG_LAZY_MAGIC "\0SVLAZY\n"
-#define SV_RIMG_LAZY_SLOTS 8
-#define SV_RIMG_LAZY_SLOT_PAGES 512 /* 2 MiB */
+/* Small slots, so that a waited-for page never queues behind much: the
+ * pager's copy (UFFDIO_COPY, under TCG) is what limits the stream. */
+#define SV_RIMG_LAZY_SLOTS 16
+#define SV_RIMG_LAZY_SLOT_PAGES 128 /* 512 KiB */
 #define SV_RIMG_LAZY_WANTS 64
 #define SV_RIMG_LAZY_BUFFER_PAGES (1 + SV_RIMG_LAZY_SLOTS * SV_RIMG_LAZY_SLOT_PAGES)
 struct sv_rimg_lazy_header {
@@ -520,6 +522,7 @@ enum {
 struct sv_rimg_lazy_slot {
 	uint64_t seq; /* written last */
 	uint64_t vaddr, npages;
+	uint64_t wanted; /* 1: a thread waits for them: placed before the others */
 };
 struct sv_rimg_lazy_ctl {
 	/* the pager's */
