@@ -47,7 +47,7 @@ restore() {
 	grep -q "^memscan: scanned $SIZE MiB" "$TMP/out" ||
 		bench_die "restore $*: memscan did not scan its memory: $(cat "$TMP/out")"
 	json=$(grep '^{' "$TMP/err" | tail -1)
-	jq -r --arg end "$end" '"\(.running_ms) \(.first_output_ms) \(.last_page_ms // .running_ms) \($end)"' <<<"$json"
+	jq -r --arg wall "$end" '"\(.running_ms) \(.first_output_ms) \(.last_page_ms // .running_ms) \($wall)"' <<<"$json"
 }
 
 CRIU_OK=
