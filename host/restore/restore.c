@@ -152,8 +152,9 @@ const char *sv_restore_cmdline(const SvArchOps *arch)
 
 guint sv_restore_memory_mib(const SvRestoreImageInfo *info, guint at_least)
 {
-	/* the initrd twice while it is unpacked, the pages once more */
-	guint64 mib = 2 * (info->image_bytes >> 20) + (info->pages >> 8) + 384;
+	/* the initrd twice while it is unpacked, the pages once more (those
+	 * placed after the process resumes too: --lazy) */
+	guint64 mib = 2 * (info->image_bytes >> 20) + ((info->pages + info->lazy_pages) >> 8) + 384;
 	return (guint)MAX(mib, at_least);
 }
 
