@@ -39,7 +39,8 @@
  *
  * Also: chained checkpoint -> restore -> checkpoint -> restore, a chain
  * of incremental checkpoints (--parent) restored, a restore into a pool
- * guest booted ahead (--pool), and the
+ * guest booted ahead (--pool), restores with --lazy (run/lazy/: pages
+ * placed after the process resumes; its pager killed mid-way), and the
  * refusals (corrupt snapshot, another arch, a CPU without the snapshot's
  * XSAVE features). Run once per arch with a restorer (--arch).
  */
@@ -1012,6 +1013,99 @@ static void test_lazy(gconstpointer data)
 	g_test_message("%s", json);
 }
 
+/* Kills the guest process called comm in VM name (through its agent's
+ * second port) once it shows, polling up to timeout_s; FALSE if it never
+ * did. */
+static gboolean kill_when_seen(const char *name, const char *comm, guint timeout_s)
+{
+	gint64 until = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
+	while (g_get_monotonic_time() < until) {
+		g_usleep(50 * 1000);
+		g_autoptr(SvMachine) m = sv_machine_open(name, NULL);
+		if (!m)
+			continue;
+		g_autoptr(SvAgentClient)
+			a = sv_agent_client_connect(m->agent_control_socket, 2000, NULL);
+		SvAgentInfo info;
+		if (!a || !sv_agent_client_hello(a, 5000, &info, NULL))
+			continue;
+		/* one connection from here: listing often is what this is */
+		while (g_get_monotonic_time() < until) {
+			g_autoptr(GArray) ps = sv_agent_client_ps(a, NULL);
+			for (guint i = 0; ps && i < ps->len; i++) {
+				const SvGuestProcess *p = &g_array_index(ps, SvGuestProcess, i);
+				if (!strcmp(p->comm, comm))
+					return sv_agent_client_kill(a, p->pid, SIGKILL, NULL);
+			}
+			if (!ps)
+				break;
+			g_usleep(20 * 1000);
+		}
+	}
+	return FALSE;
+}
+
+/* restore --lazy whose pager dies while pages still come (SIGKILLed by
+ * the test once the process runs): its guard, which holds
+ * the userfaultfd so that no fault meanwhile gets a zero page, kills the
+ * process and says why - never a hang, never a run on wrong pages. */
+static void test_lazy_pager_dies(void)
+{
+	require_guest();
+	if (!guest)
+		return;
+	guint32 pid = start_workload_with("bigmem", 20, 50, "160", NULL);
+	g_autoptr(GString) first = g_string_new(NULL);
+	wait_for_lines(pid, 1, first);
+	g_autofree char *file = checkpoint(guest->machine->name, pid, "bigmem-pager-dies");
+	const char *argv[] = { snapvm, "restore", "--lazy",	     "--accel", "tcg",
+			       "-v",   "--name",  "lazy-pager-dies", file,	NULL };
+	GPid child;
+	int out_fd, err_fd;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+					       NULL, NULL, &child, NULL, &out_fd, &err_fd, &error));
+	g_assert_no_error(error);
+	g_autoptr(GIOChannel) oc = g_io_channel_unix_new(out_fd);
+	g_autoptr(GIOChannel) ec = g_io_channel_unix_new(err_fd);
+	g_io_channel_set_close_on_unref(oc, TRUE);
+	g_io_channel_set_close_on_unref(ec, TRUE);
+	/* its stderr until the process runs (bigmem prints nothing before
+	 * it has read all its pages) */
+	g_autoptr(GString) said = g_string_new(NULL);
+	gboolean killed = FALSE;
+	for (;;) {
+		g_autofree char *line = NULL;
+		if (g_io_channel_read_line(ec, &line, NULL, NULL, NULL) != G_IO_STATUS_NORMAL)
+			break;
+		g_string_append(said, line);
+		if (strstr(line, "the process runs;")) {
+			killed = kill_when_seen("lazy-pager-dies", "snapvm-pager", 60);
+			break;
+		}
+	}
+	g_autofree char *out = NULL, *rest = NULL;
+	g_io_channel_read_to_end(oc, &out, NULL, NULL);
+	g_io_channel_read_to_end(ec, &rest, NULL, NULL);
+	g_string_append(said, rest ? rest : "");
+	const char *err = said->str;
+	int status;
+	g_assert_cmpint(waitpid(child, &status, 0), ==, child);
+	g_spawn_close_pid(child);
+	g_test_message("restore: %s", err);
+	if (!killed && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		g_test_skip("the pager had placed every page before it could be killed");
+		return;
+	}
+	g_assert_true(killed);
+	g_assert_true(WIFEXITED(status));
+	/* killed by the guard; or, if the pager died before the blob had
+	 * registered the lazy mappings, the blob's own refusal (125) */
+	if (WEXITSTATUS(status) != 128 + SIGKILL)
+		g_assert_cmpint(WEXITSTATUS(status), ==, 125);
+	g_assert_nonnull(strstr(err, "the pager died before the last page was placed; process"));
+}
+
 /* Threads caught running on vCPUs: a guest of its own with 2 vCPUs, the
  * four threads computing flat out, checkpointed without --kill (nothing
  * freezes them) until a pause finds some in user mode on a vCPU - their
@@ -1282,6 +1376,8 @@ int main(int argc, char **argv)
 		if (sv_test_wanted(p))
 			g_test_add_data_func(p, &lazy[i], test_lazy);
 	}
+	g_autofree char *pager_dies = PATH("%s", "run/lazy/pager-dies");
+	add_func(pager_dies, test_lazy_pager_dies);
 	static const LazyCase lazy_pool = { { "bigmem", 20, 50, 800, 1 }, NULL, NULL, TRUE };
 	g_autofree char *lazy_pool_path = PATH("%s", "run/lazy-pool/bigmem");
 	if (sv_test_wanted(lazy_pool_path))
