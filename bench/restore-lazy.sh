@@ -3,16 +3,16 @@
 # `snapvm restore` eager against `restore --lazy` (the process runs before
 # its anonymous memory is in place; guest/restorer/lazy-pager.c), booting
 # a guest and into a pool guest booted beforehand (`pool start`, its
-# standby restorer's pre-faulted memory; not timed), of bench/memscan: it
-# touched SIZE MiB, and once restored prints a line at once, then reads
-# every word back and exits. From `restore --json` (ms from the command's
-# start):
+# standby restorer's pre-faulted memory; not timed), of `bench/memtouch
+# SIZE scan`: it touched SIZE MiB, and once restored prints a line at
+# once, then reads every word back and exits. From `restore --json` (ms
+# from the command's start):
 #   run     the process running (lazy: its restorer needs nothing more
 #           from the host but pages)
 #   first   its first output ("restored": before it reads its memory)
 #   last    the last page placed (lazy; eager: = run)
 #   exit    the command's end (the scan done, the VM stopped)
-# criu: `criu restore -d` of a native memscan of the same size that criu
+# criu: `criu restore -d` of a native `memtouch SIZE scan` that criu
 # dumped, until it returns (the process running), where criu (PATH, or
 # --criu) works and the arch is the host's. Needs jq. Prints figures;
 # never pass/fail.
@@ -30,13 +30,13 @@ while [ $# -gt 0 ]; do
 	*) echo "bench/restore-lazy.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-MEMSCAN=${SNAPVM_BUILD_DIR:-build}/bench/memscan-$ARCH
+MEMTOUCH=${SNAPVM_BUILD_DIR:-build}/bench/memtouch-$ARCH
 BENCH_TMP_BASE=/dev/shm
 source bench/lib.sh
-bench_init restore-lazy.sh "$MEMSCAN"
+bench_init restore-lazy.sh "$MEMTOUCH"
 
 # restore [ARGS...]: `snapvm restore --json ARGS $SNAP`; prints
-# "run first last exit" (ms), checking the output is memscan's whole
+# "run first last exit" (ms), checking the output is memtouch scan's whole
 # second half
 restore() {
 	local t0 json
@@ -44,8 +44,8 @@ restore() {
 	"$SNAPVM" restore --accel tcg --json "$@" "$SNAP" >"$TMP/out" 2>"$TMP/err" ||
 		bench_die "restore $* failed: $(tail -3 "$TMP/err")"
 	local end=$(($(now_ms) - t0))
-	grep -q "^memscan: scanned $SIZE MiB" "$TMP/out" ||
-		bench_die "restore $*: memscan did not scan its memory: $(cat "$TMP/out")"
+	grep -q "^memtouch: scanned $SIZE MiB" "$TMP/out" ||
+		bench_die "restore $*: memtouch did not scan its memory: $(cat "$TMP/out")"
 	json=$(grep '^{' "$TMP/err" | tail -1)
 	jq -r --arg wall "$end" '"\(.running_ms) \(.first_output_ms) \(.last_page_ms // .running_ms) \($wall)"' <<<"$json"
 }
@@ -57,11 +57,11 @@ if [ "$ARCH" = "$(uname -m)" ] && [ -n "$CRIU" ] && "$CRIU" check >/dev/null 2>&
 else
 	echo "# criu: not measured (none given or on PATH, 'criu check' fails, or another arch)"
 fi
-# ms `criu restore -d` took for a native memscan SIZE criu dumped, or -
+# ms `criu restore -d` took for a native memtouch SIZE scan criu dumped, or -
 criu_ms() {
 	local d=$TMP/criu pid ms=- t0
 	rm -rf "$d" && mkdir -p "$d"
-	setsid "$MEMSCAN" "$SIZE" >"$d.log" 2>&1 </dev/null &
+	setsid "$MEMTOUCH" "$SIZE" scan >"$d.log" 2>&1 </dev/null &
 	pid=$!
 	disown "$pid"
 	until grep -q touched "$d.log"; do
@@ -86,10 +86,10 @@ printf '%5s %-6s %-23s %-23s %-23s %-23s %6s %5s\n' MiB "" "eager, booting" "laz
 for SIZE in $SIZES; do
 	VM=src-$SIZE
 	json=$("$SNAPVM" run --arch "$ARCH" --accel tcg --detach --json --name "$VM" \
-		--memory $((SIZE * 2 < 512 ? 512 : SIZE * 2)) -- "$MEMSCAN" "$SIZE")
+		--memory $((SIZE * 2 < 512 ? 512 : SIZE * 2)) -- "$MEMTOUCH" "$SIZE" scan)
 	PID=$(jq -r .pid <<<"$json")
 	BENCH_WAIT_ASLEEP=1 bench_wait_resident "$VM" "$PID" "$SIZE" 900
-	SNAP=$TMP/memscan-$SIZE.svs
+	SNAP=$TMP/memtouch-$SIZE.svs
 	"$SNAPVM" checkpoint "$VM" --pid "$PID" -o "$SNAP" --kill >/dev/null 2>&1
 	"$SNAPVM" stop "$VM" >/dev/null 2>&1 || true
 	cols=()
