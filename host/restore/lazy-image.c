@@ -8,7 +8,9 @@
  * mapping's changed pages stay eager (the file would show through a
  * missing page); shared and SysV memory is carried as files anyway. A
  * locked mapping (mlock) stays eager too: the blob's mlock faults every
- * page in, which would only make every page wait for the pager.
+ * page in, which would only make every page wait for the pager. So does a
+ * MADV_WIPEONFORK one: a child forked meanwhile keeps its registration,
+ * and the pager would fill the child's copy, which must read zero.
  */
 #include "host/restore/restore-image-parts.h"
 
@@ -16,7 +18,7 @@ static gboolean lazy_candidate(const struct sv_rimg_vma *v)
 {
 	return v->file < 0 &&
 	       !(v->flags & (SV_RIMG_VMA_SHARED | SV_RIMG_VMA_SYSV | SV_RIMG_VMA_VDSO |
-			     SV_RIMG_VMA_VVAR | SV_RIMG_VMA_LOCKED));
+			     SV_RIMG_VMA_VVAR | SV_RIMG_VMA_LOCKED | SV_RIMG_VMA_WIPEONFORK));
 }
 
 /* Appends pages [from, from + n) of run x to out. */
