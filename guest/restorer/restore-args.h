@@ -101,6 +101,11 @@ struct rst_seek {
 struct rst_args {
 	uint64_t region_start, region_end; /* the blob's own mapping */
 	int32_t image_fd;
+	/* SV_RIMG_LAZY: the process's userfaultfd, with which the blob
+	 * registers every SV_RIMG_VMA_LAZY mapping once it is mapped; -1 */
+	int32_t uffd;
+	/* and where it then tells the pager so (a byte) */
+	int32_t lazy_ready;
 	uint32_t nvmas, nruns, nsigactions, nsigqueue;
 	uint32_t pid;
 	struct rst_vma *vmas;

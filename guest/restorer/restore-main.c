@@ -256,6 +256,8 @@ int main(int argc, char **argv)
 	const struct sv_rimg_sigqueue *tsigq = table(h->off_thread_sigqueue, h->nthread_sigqueue,
 						     sizeof(*tsigq), "thread signal queue");
 	const uint8_t *tfpu = table(h->off_thread_fpu, h->thread_fpu_len, 1, "thread FPU");
+	const struct sv_rimg_run *lazy_runs = table(h->off_lazy_runs, h->nlazy_runs,
+						    sizeof(*lazy_runs), "lazy run");
 	for (uint32_t i = 0; i < h->nruns && !(h->flags & SV_RIMG_HOST_PAGES); i++)
 		if (runs[i].data_off > img_size || runs[i].npages > img_size / PAGE ||
 		    runs[i].npages * PAGE > img_size - runs[i].data_off)
@@ -274,8 +276,10 @@ int main(int argc, char **argv)
 	 * standby's pool is left out, and marked back at once - the
 	 * process's memory is made of it, and its own forks must copy it),
 	 * and after the threads have their tids */
-	int unmapper_go, unmapper_ack;
+	int unmapper_go, unmapper_ack, uffd = -1, lazy_report = -1, lazy_ready = -1;
 	rst_standby_dontfork(true);
+	if (h->flags & SV_RIMG_LAZY) /* the pager first: the unmapper drops the uffd */
+		uffd = rst_lazy_start(h, lazy_runs, &lazy_report, &lazy_ready);
 	rst_unmapper_start(h, threads, &unmapper_go, &unmapper_ack);
 	rst_standby_dontfork(false);
 
@@ -356,16 +360,20 @@ int main(int argc, char **argv)
 		}
 	}
 	rst_standby_drop(); /* a standby's pool the staging area did not take */
+	if (lazy_report >= 0)
+		rst_lazy_announce(lazy_report); /* after the staged pages: the host's order */
 	nown = own_maps(own, 1024, &vdso, &vvar);
 
 	/* The process's fds, at their numbers; ours above them. */
-	int **own_fds = calloc(h->nfiles + 3, sizeof(int *));
+	int **own_fds = calloc(h->nfiles + 5, sizeof(int *));
 	own_fds[0] = &image_fd;
 	for (uint32_t i = 0; i < h->nfiles; i++)
 		own_fds[i + 1] = &fds[i];
 	own_fds[h->nfiles + 1] = &unmapper_go;
 	own_fds[h->nfiles + 2] = &unmapper_ack;
-	int close_from = rst_files_restore(h, fd_table, fd_data, own_fds, (int)h->nfiles + 3);
+	own_fds[h->nfiles + 3] = &uffd;
+	own_fds[h->nfiles + 4] = &lazy_ready;
+	int close_from = rst_files_restore(h, fd_table, fd_data, own_fds, (int)h->nfiles + 5);
 	free(own_fds);
 	rst_env_restore(h, groups);
 
@@ -398,6 +406,8 @@ int main(int argc, char **argv)
 	a->close_from = (uint32_t)close_from;
 	a->unmapper_go = unmapper_go;
 	a->unmapper_ack = unmapper_ack;
+	a->uffd = uffd;
+	a->lazy_ready = lazy_ready;
 	a->staging_start = staging;
 	a->staging_len = staging_len;
 	a->pid = h->pid;

@@ -147,6 +147,19 @@ void rst_locks_take(const struct sv_rimg_header *h, const struct sv_rimg_fd *fds
 void rst_unmapper_start(const struct sv_rimg_header *h, const struct sv_rimg_thread *threads,
 			int *ret_go, int *ret_ack);
 
+/* lazy-pager.c (SV_RIMG_LAZY): makes the process's userfaultfd (returned)
+ * and starts the pager that will fill the lazy runs through it; *ret_report
+ * is where the pager's buffer message comes, for rst_lazy_announce;
+ * *ret_ready where the blob says it has registered the lazy mappings
+ * (the pager places nothing before: rst_args.lazy_ready). Before
+ * any other fork (the others must not hold the fd) and before the
+ * process's memory is mapped. */
+int rst_lazy_start(const struct sv_rimg_header *h, const struct sv_rimg_run *runs, int *ret_report,
+		   int *ret_ready);
+/* Writes the pager's buffer message on stdout for the host: after the
+ * staged pages, before the process's own output. */
+void rst_lazy_announce(int report);
+
 /* mkdir -p of the directories above path (restore-common.c). */
 void rst_mkdir_parents(const char *path);
 

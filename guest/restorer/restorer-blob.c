@@ -32,6 +32,8 @@
 
 #include <asm/unistd.h> /* __NR_*: the guest arch's own numbers */
 #include <asm/signal.h> /* SA_RESTORER: whether struct sigaction has sa_restorer */
+#include <linux/ioctl.h>
+#include <linux/userfaultfd.h> /* UFFDIO_REGISTER (only constants and structs) */
 
 #include "guest/restorer/restore-args.h"
 
@@ -188,6 +190,28 @@ static void map_vmas(const struct rst_args *a)
 		if ((uint64_t)r != v->start)
 			fail("mmap landed elsewhere", v->start, -22);
 	}
+}
+
+/* SV_RIMG_LAZY: every lazy mapping registered with the process's
+ * userfaultfd (guest/restorer/lazy-pager.c) right after it is mapped,
+ * before anything - the blob, or the kernel for it (rseq's registration
+ * writes into the process's memory) - could touch a page of it: a page
+ * touched first would be a zero page the pager could no longer fill. */
+static void register_lazy(const struct rst_args *a)
+{
+	for (uint32_t i = 0; i < a->nvmas && a->uffd >= 0; i++) {
+		const struct rst_vma *v = &a->vmas[i];
+		if (!(v->flags & SV_RIMG_VMA_LAZY))
+			continue;
+		struct uffdio_register r = { .range = { v->start, v->end - v->start },
+					     .mode = UFFDIO_REGISTER_MODE_MISSING };
+		check(sys(__NR_ioctl, a->uffd, UFFDIO_REGISTER, (long)&r),
+		      "userfaultfd registration of a lazy mapping", v->start);
+	}
+	/* the pager may place pages from now on */
+	if (a->uffd >= 0 && sys(__NR_write, a->lazy_ready, "R", 1) != 1)
+		fail("telling the pager the lazy mappings are registered", 0,
+		     -32 /* EPIPE: it is gone */);
 }
 
 /* Reads the stored pages into place: each run cut at VMA edges, skipping
@@ -497,6 +521,7 @@ __attribute__((noreturn, used, noipa)) void rst_restore(struct rst_args *a)
 	if (a->vdso_vvar_start)
 		arch_place_vdso(a);
 	map_vmas(a);
+	register_lazy(a);
 	fill_pages(a);
 	advise_vmas(a);
 	for (uint32_t i = 0; i < a->nseeks; i++)

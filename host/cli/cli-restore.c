@@ -21,6 +21,7 @@
 
 #include "snapvm/restore-image-format.h"
 #include "host/agent/agent-client.h"
+#include "host/cli/cli-restore-follow.h"
 #include "host/cli/cli-run-files.h"
 #include "host/cli/cli.h"
 #include "host/image/image.h"
@@ -35,7 +36,7 @@ typedef struct RestoreOptions {
 	SvCliVmOptions vm;
 	char *pages;
 	char **copy_out;
-	gboolean pool, no_refill;
+	gboolean pool, no_refill, lazy;
 } RestoreOptions;
 
 static void restore_options_clear(RestoreOptions *o)
@@ -81,6 +82,27 @@ static gboolean place_pages(SvCliGuest *g, guint32 pid, SvSnapshotReader *reader
 		       hp.bytes / 1048576.0, hp.messages, hp.frame_runs,
 		       (g_get_monotonic_time() - hp.first_us) / 1000.0);
 	return TRUE;
+}
+
+/* --lazy: the pager's buffer (the restorer's next message), and the
+ * thread that serves it from here on; the process is running then. If
+ * the restorer exits instead, *ret_exited and its status. */
+static gboolean start_lazy(SvCliGuest *g, guint32 pid, SvSnapshotReader *reader,
+			   const SvRestoreImageInfo *info, SvCliRestoreFollow *follow,
+			   gboolean verbose, gboolean *ret_exited, int *ret_status, GError **error)
+{
+	GArray *frames = NULL;
+	if (!sv_lazy_recv_buffer(g->agent, pid, STDOUT_FILENO, STDERR_FILENO, &frames, ret_exited,
+				 ret_status, error))
+		return FALSE;
+	if (*ret_exited)
+		return TRUE;
+	follow->server = sv_lazy_server_start(g->ram, reader, info->lazy_runs, frames, error);
+	follow->running_ms = sv_cli_elapsed_ms();
+	sv_cli_verbose(verbose && follow->server, "restore",
+		       "the process runs; %" G_GUINT64_FORMAT " lazy pages follow",
+		       info->lazy_pages);
+	return follow->server != NULL;
 }
 
 /* Before anything boots: a CPU model no backend can give, or one that
@@ -251,7 +273,9 @@ static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, cons
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *image = g_build_filename(tmpdir, "restore-image", NULL);
-	if (!sv_restore_image_write(reader, image, TRUE, info, &error)) {
+	if (!sv_restore_image_write(reader, image,
+				    o->lazy ? SV_RESTORE_PAGES_LAZY : SV_RESTORE_PAGES_HOST, info,
+				    &error)) {
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
 	}
@@ -315,14 +339,15 @@ static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, cons
  * booted for the restore. 0, or the exit code of a failure, reported. */
 static int boot_guest(SvSnapshotReader *reader, const SvArchOps *arch, const SvImage *image,
 		      const SvRootfs *rootfs, const RestoreOptions *o, const char *accel,
-		      gboolean host_pages, const char *tmpdir, int sfd, SvCliGuest *g,
+		      SvRestorePages how, const char *tmpdir, int sfd, SvCliGuest *g,
 		      SvRestoreImageInfo *info, SvPagePrefetch **ret_prefetch)
 {
+	gboolean host_pages = how != SV_RESTORE_PAGES_IN_IMAGE;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *initrd = NULL;
 	const char *archives[] = { image->initramfs, rootfs ? rootfs->modules_cpio : NULL, NULL };
-	if (!sv_restore_build_initrd_layers(reader, arch, archives, tmpdir, host_pages, &initrd,
-					    info, &error)) {
+	if (!sv_restore_build_initrd_layers(reader, arch, archives, tmpdir, how, &initrd, info,
+					    &error)) {
 		g_rmdir(tmpdir);
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
@@ -395,7 +420,12 @@ int sv_cmd_restore(int argc, char **argv)
 		{ "detach", 'd', 0, G_OPTION_ARG_NONE, &o.vm.detach,
 		  "Leave the VM running; print its name and the restored process's guest pid",
 		  NULL },
-		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.vm.json, "With --detach, print JSON", NULL },
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &o.vm.json,
+		  "With --detach, print the VM and pid as JSON; without, once the process has "
+		  "exited, print on stderr a JSON object with the times (ms from the command's "
+		  "start) to the process running, to its first output and, with --lazy, to the "
+		  "last page placed",
+		  NULL },
 		{ "image", 0, 0, G_OPTION_ARG_FILENAME, &o.vm.image,
 		  "The root filesystem image to boot (a name; default: the one the snapshot's "
 		  "process ran on, found in the cache by its sha256; another one is refused), or "
@@ -421,6 +451,12 @@ int sv_cmd_restore(int argc, char **argv)
 		  NULL },
 		{ "no-refill", 0, 0, G_OPTION_ARG_NONE, &o.no_refill,
 		  "With --pool: boot no replacement for the guest taken", NULL },
+		{ "lazy", 0, 0, G_OPTION_ARG_NONE, &o.lazy,
+		  "Let the process run before the pages of its private anonymous memory are in "
+		  "place: a pager in the guest (userfaultfd) brings in each page as it is first "
+		  "touched and the rest in the background. snapvm serves the pages until the "
+		  "process exits (with --detach: until the last is placed)",
+		  NULL },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.vm.verbose,
 		  "Print the steps with timestamps on stderr", NULL },
 		{ NULL },
@@ -449,6 +485,14 @@ int sv_cmd_restore(int argc, char **argv)
 		fprintf(stderr, "snapvm restore: unknown --pages '%s' (host or initrd)\n", o.pages);
 		return SV_EXIT_USAGE;
 	}
+	if (o.lazy && !host_pages) {
+		fprintf(stderr, "snapvm restore: --lazy places pages from the host: leave out "
+				"--pages initrd\n");
+		return SV_EXIT_USAGE;
+	}
+	SvRestorePages how = !host_pages ? SV_RESTORE_PAGES_IN_IMAGE
+			     : o.lazy	 ? SV_RESTORE_PAGES_LAZY
+					 : SV_RESTORE_PAGES_HOST;
 	if (o.pool && !host_pages) {
 		fprintf(stderr, "snapvm restore: --pool places pages from the host: leave out "
 				"--pages initrd\n");
@@ -533,8 +577,8 @@ int sv_cmd_restore(int argc, char **argv)
 			return prc;
 	}
 	int rc = g.machine ? 0
-			   : boot_guest(reader, arch, image, rootfs, &o, accel, host_pages, tmpdir,
-					sfd, &g, &info, &prefetch);
+			   : boot_guest(reader, arch, image, rootfs, &o, accel, how, tmpdir, sfd,
+					&g, &info, &prefetch);
 	if (g.machine)
 		g_rmdir(tmpdir); /* a pool guest's: the boot removes its own */
 	if (rc)
@@ -570,11 +614,25 @@ int sv_cmd_restore(int argc, char **argv)
 		}
 		sv_cli_verbose(o.vm.verbose, "restore", "pages in place; the restorer goes on");
 	}
+	SvCliRestoreFollow follow = { .pid = pid,
+				      .running_ms = sv_cli_elapsed_ms(),
+				      .pages = info.pages,
+				      .lazy = o.lazy,
+				      .lazy_pages = info.lazy_pages };
+	if (o.lazy &&
+	    !start_lazy(&g, pid, reader, &info, &follow, o.vm.verbose, &exited, &status, &error))
+		goto out;
+	if (exited) {
+		rc = sv_cli_exit_code(status);
+		goto out;
+	}
 	if (pid != info.pid)
 		fprintf(stderr,
 			"snapvm restore: note: pid %u is taken in the fresh guest; the "
 			"process runs as pid %u\n",
 			info.pid, pid);
+	if (o.lazy || (o.vm.json && !o.vm.detach))
+		return sv_cli_restore_follow(&g, &follow, o.copy_out, &o.vm);
 	if (!o.copy_out)
 		return sv_cli_follow_process("restore", g.machine, g.agent, pid, &o.vm);
 	if (sv_cli_stream_until_exit(g.agent, pid, o.vm.verbose ? "restore" : NULL, &status,

@@ -173,7 +173,11 @@ gboolean sv_guest_vma_check_restorable(const SvGuestVma *v, guint32 pid, GError 
 	 * 38 in 6.6), and a 6.12 arm64 guest had bit 37 set on a static
 	 * binary's own mapping */
 	if (v->uffd_ctx || (v->flags & (SV_VM_UFFD_MISSING | SV_VM_UFFD_WP)))
-		what = "is registered with a userfaultfd";
+		/* a process restored with --lazy is, until its last page is
+		 * in (guest/restorer/lazy-pager.c) */
+		what = "is registered with a userfaultfd (a process restored with `snapvm "
+		       "restore --lazy` is until its last page is in place: checkpoint it "
+		       "again a moment later)";
 	else if (v->flags & SV_VM_HUGETLB)
 		what = "is a hugetlbfs mapping (huge pages restore would give back as small ones)";
 	else if (v->flags & SV_VM_SYNC)

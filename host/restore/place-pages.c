@@ -380,3 +380,29 @@ gboolean sv_page_placer_add(SvPagePlacer *p, const guint8 *msg, gsize len, GErro
 	}
 	return TRUE;
 }
+
+/* The same writes for lazy-host.c, which fills the pager's buffer. */
+struct SvGuestRamWriter {
+	RwView view;
+};
+
+SvGuestRamWriter *sv_guest_ram_writer_new(void)
+{
+	SvGuestRamWriter *w = g_new0(SvGuestRamWriter, 1);
+	w->view.fd = -1;
+	return w;
+}
+
+void sv_guest_ram_writer_free(SvGuestRamWriter *w)
+{
+	if (!w)
+		return;
+	rw_view_clear(&w->view);
+	g_free(w);
+}
+
+gboolean sv_guest_ram_write(SvGuestRamWriter *w, const SvGuestMem *mem, guint64 gpa,
+			    const void *src, gsize len, GError **error)
+{
+	return rw_write(&w->view, mem, gpa, src, len, error);
+}

@@ -25,6 +25,15 @@ typedef struct SvRestorePageRun {
  * by vaddr. */
 GArray *sv_restore_pagemap_runs(GVariant *pagemap);
 
+/* Where a restore's pages come from. */
+typedef enum {
+	SV_RESTORE_PAGES_IN_IMAGE = 0, /* in the image; the guest copies them */
+	SV_RESTORE_PAGES_HOST = 1,     /* SV_RIMG_HOST_PAGES: the host writes them into guest RAM */
+	/* SV_RIMG_LAZY too: those of private anonymous mappings after the
+	 * process resumes, on demand (lazy-image.c) */
+	SV_RESTORE_PAGES_LAZY = 2,
+} SvRestorePages;
+
 typedef struct SvRestoreImageInfo {
 	guint32 pid;
 	char comm[17];
@@ -37,17 +46,21 @@ typedef struct SvRestoreImageInfo {
 	 * SV_RIMG_HOST_PAGES): the snapshot's, less those a private file
 	 * mapping reads from its file anyway */
 	GArray *runs; /* SvRestorePageRun */
+	/* SV_RESTORE_PAGES_LAZY: the pages placed after the process resumes
+	 * (the image's lazy runs, by vaddr), not in runs nor pages */
+	GArray *lazy_runs; /* SvRestorePageRun */
+	guint64 lazy_pages;
 } SvRestoreImageInfo;
 
 void sv_restore_image_info_clear(SvRestoreImageInfo *info);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvRestoreImageInfo, sv_restore_image_info_clear)
 
-/* Writes the flat image of r to out_path (created, truncated). With
- * host_pages the page data stays out of it (SV_RIMG_HOST_PAGES: the host
+/* Writes the flat image of r to out_path (created, truncated). Unless
+ * SV_RESTORE_PAGES_IN_IMAGE the page data stays out of it (SV_RIMG_HOST_PAGES: the host
  * writes it into guest RAM, SvPagePlacer in restore.h). Fails with
  * SV_ERROR_INVALID_ARGUMENT for a snapshot restore cannot honour (the error
  * says what and why). */
-gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gboolean host_pages,
+gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, SvRestorePages pages,
 				SvRestoreImageInfo *ret_info, GError **error);
 
 #endif

@@ -50,6 +50,7 @@ typedef struct SvRimgTables {
 	GArray *auxv;	   /* guint64 (id, value) pairs, AT_NULL last */
 	GArray *vmas;	   /* struct sv_rimg_vma, by start */
 	GArray *page_runs; /* SvRestorePageRun, by vaddr: the pages the image restores */
+	GArray *lazy_runs; /* SvRestorePageRun, by vaddr: those the pager places (lazy-image.c) */
 	/* fds part */
 	GArray *fds;	     /* struct sv_rimg_fd, by number */
 	GArray *groups;	     /* guint32 */
@@ -75,6 +76,11 @@ guint32 sv_rimg_add_file(SvRimgTables *t, const char *path, const char *sha);
  * with a file at the same path (its name may now be another file's). */
 struct sv_rimg_file *sv_rimg_add_memfile(SvRimgTables *t, const char *path, const char *sha,
 					 guint32 *ret_index);
+
+/* lazy-image.c (SV_RIMG_LAZY): marks the private anonymous mappings
+ * the pager fills SV_RIMG_VMA_LAZY and moves their pages from page_runs
+ * to lazy_runs. */
+void sv_rimg_lazy_split(SvRimgTables *t, guint64 page_size);
 
 /* Fails with SV_ERROR_INVALID_ARGUMENT and the message: a snapshot
  * restore cannot honour. */

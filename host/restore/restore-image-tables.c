@@ -23,6 +23,7 @@ void sv_rimg_tables_init(SvRimgTables *t)
 	t->auxv = g_array_new(FALSE, TRUE, sizeof(guint64));
 	t->vmas = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_vma));
 	t->page_runs = g_array_new(FALSE, FALSE, sizeof(SvRestorePageRun));
+	t->lazy_runs = g_array_new(FALSE, FALSE, sizeof(SvRestorePageRun));
 	t->fds = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_fd));
 	t->groups = g_array_new(FALSE, TRUE, sizeof(guint32));
 	t->fd_data = g_byte_array_new();
@@ -48,6 +49,7 @@ void sv_rimg_tables_clear(SvRimgTables *t)
 	g_clear_pointer(&t->auxv, g_array_unref);
 	g_clear_pointer(&t->vmas, g_array_unref);
 	g_clear_pointer(&t->page_runs, g_array_unref);
+	g_clear_pointer(&t->lazy_runs, g_array_unref);
 	g_clear_pointer(&t->fds, g_array_unref);
 	g_clear_pointer(&t->groups, g_array_unref);
 	g_clear_pointer(&t->fd_data, g_byte_array_unref);

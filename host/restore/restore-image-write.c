@@ -35,10 +35,10 @@ typedef struct {
 	guint64 bytes;
 	guint64 *off;
 } Table;
-#define NTABLES 17
+#define NTABLES 18
 
 /* Every table of the image, in file order (include/snapvm/restore-image-format.h). */
-static void tables_of(SvRimgTables *t, const GArray *rruns, Table out[NTABLES])
+static void tables_of(SvRimgTables *t, const GArray *rruns, const GArray *lruns, Table out[NTABLES])
 {
 	struct sv_rimg_header *h = &t->h;
 	gsize fpu_size;
@@ -70,6 +70,8 @@ static void tables_of(SvRimgTables *t, const GArray *rruns, Table out[NTABLES])
 		  (guint64)t->thread_sigqueue->len * sizeof(struct sv_rimg_sigqueue),
 		  &h->off_thread_sigqueue },
 		{ t->thread_fpu->data, t->thread_fpu->len, &h->off_thread_fpu },
+		{ lruns->data, (guint64)lruns->len * sizeof(struct sv_rimg_run),
+		  &h->off_lazy_runs },
 		{ t->strings->data, t->strings->len, &h->off_strings },
 	};
 	G_STATIC_ASSERT(G_N_ELEMENTS(all) == NTABLES);
@@ -98,8 +100,9 @@ static GArray *image_runs(const GArray *page_runs, guint64 ps)
 
 /* The header's counts and offsets, each carried file's place and size,
  * each run's data_off; *ret_pages is the number of pages restored. */
-static gboolean lay_out(SvRimgTables *t, GArray *rruns, SvSnapshotReader *r, gboolean host_pages,
-			guint *ret_nfiles_carried, guint64 *ret_pages, GError **error)
+static gboolean lay_out(SvRimgTables *t, GArray *rruns, const GArray *lruns, SvSnapshotReader *r,
+			gboolean host_pages, guint *ret_nfiles_carried, guint64 *ret_pages,
+			GError **error)
 {
 	const guint64 ps = t->h.page_size;
 	struct sv_rimg_header *h = &t->h;
@@ -114,8 +117,9 @@ static gboolean lay_out(SvRimgTables *t, GArray *rruns, SvSnapshotReader *r, gbo
 	h->nthread_regs = t->thread_regs->len;
 	h->nthread_sigqueue = t->thread_sigqueue->len;
 	h->thread_fpu_len = t->thread_fpu->len;
+	h->nlazy_runs = lruns->len;
 	Table tables[NTABLES];
-	tables_of(t, rruns, tables);
+	tables_of(t, rruns, lruns, tables);
 	guint64 off = sizeof(*h);
 	for (guint i = 0; i < NTABLES; i++)
 		*tables[i].off = place(&off, tables[i].bytes);
@@ -205,11 +209,12 @@ static gboolean write_pages(int fd, SvRimgTables *t, const GArray *rruns, SvSnap
 
 /* The header, the tables, the carried files and (unless host_pages) the
  * page data into the already sized file fd. */
-static gboolean write_image(int fd, SvRimgTables *t, const GArray *rruns, SvSnapshotReader *r,
-			    gboolean host_pages, const char *path, GError **error)
+static gboolean write_image(int fd, SvRimgTables *t, const GArray *rruns, const GArray *lruns,
+			    SvSnapshotReader *r, gboolean host_pages, const char *path,
+			    GError **error)
 {
 	Table tables[NTABLES];
-	tables_of(t, rruns, tables);
+	tables_of(t, rruns, lruns, tables);
 	if (!write_at(fd, &t->h, sizeof(t->h), 0, path, error))
 		return FALSE;
 	for (guint i = 0; i < NTABLES; i++)
@@ -263,9 +268,24 @@ static gboolean read_sections(SvSnapshotReader *r, Sections *s, GError **error)
 	return TRUE;
 }
 
-gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gboolean host_pages,
+/* The lazy runs as image runs (data_off 0: their pages come later). */
+static GArray *lazy_image_runs(const GArray *lazy_runs, guint64 *ret_pages)
+{
+	GArray *lruns = g_array_new(FALSE, TRUE, sizeof(struct sv_rimg_run));
+	*ret_pages = 0;
+	for (guint i = 0; i < lazy_runs->len; i++) {
+		const SvRestorePageRun *x = &g_array_index(lazy_runs, SvRestorePageRun, i);
+		struct sv_rimg_run e = { .vaddr = x->vaddr, .npages = x->npages };
+		g_array_append_val(lruns, e);
+		*ret_pages += x->npages;
+	}
+	return lruns;
+}
+
+gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, SvRestorePages how,
 				SvRestoreImageInfo *ret_info, GError **error)
 {
+	gboolean host_pages = how != SV_RESTORE_PAGES_IN_IMAGE;
 	const guint64 ps = sv_snapshot_reader_page_size(r);
 	g_auto(Sections) s = { 0 };
 	if (!read_sections(r, &s, error))
@@ -293,11 +313,17 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 		t.h.flags |= SV_RIMG_NO_FILES;
 	if (host_pages)
 		t.h.flags |= SV_RIMG_HOST_PAGES;
+	if (how == SV_RESTORE_PAGES_LAZY) {
+		t.h.flags |= SV_RIMG_LAZY;
+		sv_rimg_lazy_split(&t, ps);
+	}
 
 	g_autoptr(GArray) rruns = image_runs(t.page_runs, ps);
+	guint64 lazy_pages = 0;
+	g_autoptr(GArray) lruns = lazy_image_runs(t.lazy_runs, &lazy_pages);
 	guint nfiles_carried = 0;
 	guint64 pages = 0;
-	if (!lay_out(&t, rruns, r, host_pages, &nfiles_carried, &pages, error))
+	if (!lay_out(&t, rruns, lruns, r, host_pages, &nfiles_carried, &pages, error))
 		return FALSE;
 
 	int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -310,7 +336,7 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 	if (!ok)
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "cannot size %s: %s", out_path,
 			    g_strerror(errno));
-	ok = ok && write_image(fd, &t, rruns, r, host_pages, out_path, error);
+	ok = ok && write_image(fd, &t, rruns, lruns, r, host_pages, out_path, error);
 	if (close(fd) < 0 && ok) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "close %s: %s", out_path,
 			    g_strerror(errno));
@@ -327,7 +353,9 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 						  .nvmas = t.vmas->len,
 						  .nfiles_carried = nfiles_carried,
 						  .no_files = t.uncarried,
-						  .runs = g_steal_pointer(&t.page_runs) };
+						  .runs = g_steal_pointer(&t.page_runs),
+						  .lazy_runs = g_steal_pointer(&t.lazy_runs),
+						  .lazy_pages = lazy_pages };
 		g_strlcpy(ret_info->comm, t.h.comm, sizeof(ret_info->comm));
 	}
 	return TRUE;
@@ -336,4 +364,5 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, gbool
 void sv_restore_image_info_clear(SvRestoreImageInfo *info)
 {
 	g_clear_pointer(&info->runs, g_array_unref);
+	g_clear_pointer(&info->lazy_runs, g_array_unref);
 }

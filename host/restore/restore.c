@@ -52,17 +52,17 @@ const SvArchOps *sv_restore_arch(SvSnapshotReader *r, const char *want, GError *
 }
 
 gboolean sv_restore_build_initrd(SvSnapshotReader *r, const SvArchOps *arch,
-				 const char *base_initramfs, const char *dir, gboolean host_pages,
+				 const char *base_initramfs, const char *dir, SvRestorePages pages,
 				 char **ret_initrd, SvRestoreImageInfo *ret_info, GError **error)
 {
 	const char *archives[] = { base_initramfs, NULL };
-	return sv_restore_build_initrd_layers(r, arch, archives, dir, host_pages, ret_initrd,
-					      ret_info, error);
+	return sv_restore_build_initrd_layers(r, arch, archives, dir, pages, ret_initrd, ret_info,
+					      error);
 }
 
 gboolean sv_restore_build_initrd_layers(SvSnapshotReader *r, const SvArchOps *arch,
 					const char *const *archives, const char *dir,
-					gboolean host_pages, char **ret_initrd,
+					SvRestorePages pages, char **ret_initrd,
 					SvRestoreImageInfo *ret_info, GError **error)
 {
 	const SvEmbeddedRestorer *e = restorer_for(arch->name);
@@ -71,7 +71,7 @@ gboolean sv_restore_build_initrd_layers(SvSnapshotReader *r, const SvArchOps *ar
 	g_autofree char *restorer = g_build_filename(dir, "restore", NULL);
 	g_autofree char *initrd = g_build_filename(dir, "initrd.cpio", NULL);
 	g_auto(SvRestoreImageInfo) info = { 0 };
-	if (!sv_restore_image_write(r, image, host_pages, &info, error))
+	if (!sv_restore_image_write(r, image, pages, &info, error))
 		return FALSE;
 	gboolean ok = g_file_set_contents_full(restorer, (const char *)e->start, e->end - e->start,
 					       G_FILE_SET_CONTENTS_NONE, 0700, error);
@@ -91,6 +91,7 @@ gboolean sv_restore_build_initrd_layers(SvSnapshotReader *r, const SvArchOps *ar
 	if (ret_info) {
 		*ret_info = info;
 		info.runs = NULL;
+		info.lazy_runs = NULL;
 	}
 	return TRUE;
 }
@@ -151,8 +152,9 @@ const char *sv_restore_cmdline(const SvArchOps *arch)
 
 guint sv_restore_memory_mib(const SvRestoreImageInfo *info, guint at_least)
 {
-	/* the initrd twice while it is unpacked, the pages once more */
-	guint64 mib = 2 * (info->image_bytes >> 20) + (info->pages >> 8) + 384;
+	/* the initrd twice while it is unpacked, the pages once more (those
+	 * placed after the process resumes too: --lazy) */
+	guint64 mib = 2 * (info->image_bytes >> 20) + ((info->pages + info->lazy_pages) >> 8) + 384;
 	return (guint)MAX(mib, at_least);
 }
 

@@ -22,7 +22,7 @@ const SvArchOps *sv_restore_arch(SvSnapshotReader *r, const char *want, GError *
  * initramfs plus both). *ret_initrd is the initrd's path. The image and
  * restorer files are removed once they are in the initrd. */
 gboolean sv_restore_build_initrd(SvSnapshotReader *r, const SvArchOps *arch,
-				 const char *base_initramfs, const char *dir, gboolean host_pages,
+				 const char *base_initramfs, const char *dir, SvRestorePages pages,
 				 char **ret_initrd, SvRestoreImageInfo *ret_info, GError **error);
 
 /* For a guest that is up already (snapvm pool): the image (a file
@@ -45,7 +45,7 @@ char *sv_restore_restorer_sum(const SvArchOps *arch);
  * initramfs, then a root filesystem image's modules.cpio) first. */
 gboolean sv_restore_build_initrd_layers(SvSnapshotReader *r, const SvArchOps *arch,
 					const char *const *archives, const char *dir,
-					gboolean host_pages, char **ret_initrd,
+					SvRestorePages pages, char **ret_initrd,
 					SvRestoreImageInfo *ret_info, GError **error);
 
 /* Kernel parameters the restore guest of arch boots with (never NULL). */
@@ -105,6 +105,15 @@ SvPagePrefetch *sv_page_prefetch_start(SvSnapshotReader *r, const GArray *runs);
 void sv_page_prefetch_finish(SvPagePrefetch *pf);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvPagePrefetch, sv_page_prefetch_finish)
 
+/* Writes len bytes at guest-physical gpa into guest RAM as the placer
+ * does (checked by guest-mem, pwrite into the RAM file). */
+typedef struct SvGuestRamWriter SvGuestRamWriter;
+SvGuestRamWriter *sv_guest_ram_writer_new(void);
+void sv_guest_ram_writer_free(SvGuestRamWriter *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvGuestRamWriter, sv_guest_ram_writer_free)
+gboolean sv_guest_ram_write(SvGuestRamWriter *w, const SvGuestMem *mem, guint64 gpa,
+			    const void *src, gsize len, GError **error);
+
 /* SV_RIMG_HOST_PAGES with the restorer running (host-pages.c): its
  * page-frame messages, the first bytes of its stdout, answered with the
  * pages in guest RAM as they come, then SV_RIMG_PFN_SIGNAL to let it go
@@ -133,5 +142,36 @@ typedef struct SvRestoreHostPages {
 gboolean sv_restore_host_pages(SvAgentClient *agent, guint32 pid, const SvGuestMem *mem,
 			       SvSnapshotReader *r, const GArray *runs, int out_fd, int err_fd,
 			       SvRestoreHostPages *ret, GError **error);
+
+/* `restore --lazy` (lazy-host.c; the guest's half and the design:
+ * guest/restorer/lazy-pager.c). After the staged pages, the restorer's
+ * next stdout bytes are the pager's buffer message: read here (stderr to
+ * err_fd meanwhile, output after it to out_fd), the frames of the
+ * buffer's pages in *ret_frames (guint64 each). If the restorer exits
+ * instead, *ret_exited and its wait status. */
+gboolean sv_lazy_recv_buffer(SvAgentClient *agent, guint32 pid, int out_fd, int err_fd,
+			     GArray **ret_frames, gboolean *ret_exited, int *ret_status,
+			     GError **error);
+/* Serves the pager from a thread of its own: the waited-for pages first,
+ * then every other page of lazy_runs (SvRestorePageRun, by vaddr), until
+ * the pager says it placed the last one, or stopped. */
+typedef struct SvLazyServer SvLazyServer;
+SvLazyServer *sv_lazy_server_start(const SvGuestMem *mem, SvSnapshotReader *r,
+				   const GArray *lazy_runs, GArray *frames, GError **error);
+typedef struct SvLazyStats {
+	gboolean done;	/* the pager placed every page (or the process was gone) */
+	gint64 done_us; /* monotonic time the host saw it */
+	guint64 bytes;	/* sent */
+	guint chunks;	/* slots filled */
+	guint wanted;	/* of them for a waiting thread */
+	guint64 faults; /* the pager's count of faults, and those zero-filled */
+	guint64 zero_faults;
+	char *error; /* the server's own failure (the pager was told), or NULL */
+} SvLazyStats;
+void sv_lazy_stats_clear(SvLazyStats *s);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvLazyStats, sv_lazy_stats_clear)
+/* Waits until the server has nothing left to do (wait: the pager's last
+ * word) or stops it now (!wait), and frees it; its figures in *ret. */
+void sv_lazy_server_finish(SvLazyServer *s, gboolean wait, SvLazyStats *ret);
 
 #endif

@@ -62,6 +62,10 @@ enum {
 	SV_RIMG_VMA_HEAP = 1u << 5,	 /* [heap] */
 	/* a SysV shm attachment: shmat(files[file].sysv_id) at start, whole */
 	SV_RIMG_VMA_SYSV = 1u << 16,
+	/* SV_RIMG_LAZY: a private anonymous mapping whose stored pages are
+	 * not in the runs but in the lazy runs; mapped empty, registered
+	 * with the process's userfaultfd and filled by the pager */
+	SV_RIMG_VMA_LAZY = 1u << 17,
 	/* advice and locking the blob re-applies once the VMA is filled
 	 * (madvise, mlock); the kernel keeps them in vm_flags */
 	SV_RIMG_VMA_DONTFORK = 1u << 6,	    /* MADV_DONTFORK (VM_DONTCOPY) */
@@ -102,6 +106,11 @@ enum {
 	SV_RIMG_CLOCKS = 1u << 6,
 	/* oom_score_adj is the process's */
 	SV_RIMG_OOM_SCORE_ADJ = 1u << 7,
+	/* `restore --lazy`: the pages of the SV_RIMG_VMA_LAZY mappings (the
+	 * lazy runs) arrive after the process resumes, through a
+	 * userfaultfd and the pager (guest/restorer/lazy-pager.c; protocol
+	 * below, struct sv_rimg_lazy_ctl) */
+	SV_RIMG_LAZY = 1u << 8,
 };
 
 /* sv_rimg_fd.kind */
@@ -290,6 +299,12 @@ struct sv_rimg_header {
 	 * OR; 0: none) */
 	uint32_t membarrier_cmds;
 	uint32_t pad_membarrier;
+	/* SV_RIMG_LAZY: sv_rimg_run[nlazy_runs] (data_off 0), sorted by
+	 * vaddr, each inside one SV_RIMG_VMA_LAZY mapping: the pages the
+	 * pager places; a page of such a mapping in none of them is zero */
+	uint32_t nlazy_runs;
+	uint32_t pad_lazy;
+	uint64_t off_lazy_runs;
 };
 
 /* How far back the restorer arms a timer to make its overrun count again:
@@ -482,6 +497,61 @@ struct sv_rimg_pfn_run {
 	uint64_t staging_page; /* first page's index in the staging area */
 	uint64_t pfn;	       /* its guest page frame; the run is contiguous */
 	uint64_t npages;
+};
+
+/*
+ * SV_RIMG_LAZY: the pager's buffer. After the staged pages (if any), the
+ * restorer writes on its stdout one more message: struct
+ * sv_rimg_lazy_header, then nruns sv_rimg_pfn_run covering the pager's
+ * locked buffer (staging_page counts its pages) - then the process's own
+ * output follows. The buffer's first page is struct sv_rimg_lazy_ctl,
+ * then SV_RIMG_LAZY_SLOTS slots of SV_RIMG_LAZY_SLOT_PAGES pages each.
+ * Host and pager talk only through it, by polling (no agent in between):
+ *   - the pager posts the snapshot address of a page a thread waits for
+ *     in want[want_head % SV_RIMG_LAZY_WANTS], then bumps want_head;
+ *   - the host fills a free slot (consumed[k] == slot[k].seq) with pages,
+ *     writes slot[k].vaddr and npages, then a new slot[k].seq;
+ *   - the pager places a slot's pages (UFFDIO_COPY; wanted ones first)
+ *     and sets consumed[k] to its seq.
+ * Every page of the lazy runs is sent once, the waited-for first; the
+ * host then sets host_state SENT_ALL. The pager sets pager_state once
+ * it has placed the last page (DONE), or gave up (FAILED, the process
+ * killed, saying why on its stderr). A host that fails sets FAILED: the
+ * pager then kills the process, saying so.
+ */
+#define SV_RIMG_LAZY_MAGIC "\0SVLAZY\n"
+/* Small slots, so that a waited-for page never queues behind much: the
+ * pager's copy (UFFDIO_COPY, under TCG) is what limits the stream. */
+#define SV_RIMG_LAZY_SLOTS 16
+#define SV_RIMG_LAZY_SLOT_PAGES 128 /* 512 KiB */
+#define SV_RIMG_LAZY_WANTS 64
+#define SV_RIMG_LAZY_BUFFER_PAGES (1 + SV_RIMG_LAZY_SLOTS * SV_RIMG_LAZY_SLOT_PAGES)
+struct sv_rimg_lazy_header {
+	char magic[8];
+	uint64_t nruns;
+	uint64_t buffer_pages; /* SV_RIMG_LAZY_BUFFER_PAGES */
+};
+enum {
+	SV_RIMG_LAZY_RUNNING = 0,
+	SV_RIMG_LAZY_SENT_ALL = 1,
+	SV_RIMG_LAZY_DONE = 2,
+	SV_RIMG_LAZY_FAILED = 3
+};
+struct sv_rimg_lazy_slot {
+	uint64_t seq; /* written last */
+	uint64_t vaddr, npages;
+	uint64_t wanted; /* 1: a thread waits for them: placed before the others */
+};
+struct sv_rimg_lazy_ctl {
+	/* the pager's */
+	uint64_t pager_state;
+	uint64_t want_head;
+	uint64_t want[SV_RIMG_LAZY_WANTS];
+	uint64_t consumed[SV_RIMG_LAZY_SLOTS];
+	uint64_t faults, zero_faults; /* counted, for the host's report */
+	/* the host's, on a cache line of its own */
+	uint64_t host_state __attribute__((aligned(64)));
+	struct sv_rimg_lazy_slot slot[SV_RIMG_LAZY_SLOTS];
 };
 
 #endif

@@ -39,7 +39,8 @@
  *
  * Also: chained checkpoint -> restore -> checkpoint -> restore, a chain
  * of incremental checkpoints (--parent) restored, a restore into a pool
- * guest booted ahead (--pool), and the
+ * guest booted ahead (--pool), restores with --lazy (run/lazy/: pages
+ * placed after the process resumes; its pager killed mid-way), and the
  * refusals (corrupt snapshot, another arch, a CPU without the snapshot's
  * XSAVE features). Run once per arch with a restorer (--arch).
  */
@@ -116,14 +117,15 @@ static void test_boot(void)
 	g_assert_no_error(error);
 }
 
-/* extra: a workload's third argument (uncarried's what), or NULL */
+/* extra, extra2: a workload's third and fourth arguments (uncarried's
+ * what; bigmem's MiB and mode), or NULL */
 static guint32 start_workload_with(const char *name, long steps, long interval_ms,
-				   const char *extra)
+				   const char *extra, const char *extra2)
 {
 	g_autofree char *path = g_strdup_printf("/workload/%s-%s", name, arch_name);
 	g_autofree char *s = g_strdup_printf("%ld", steps);
 	g_autofree char *i = g_strdup_printf("%ld", interval_ms);
-	const char *argv[] = { path, s, i, extra, NULL };
+	const char *argv[] = { path, s, i, extra, extra2, NULL };
 	g_autoptr(GError) error = NULL;
 	guint32 pid;
 	g_assert_true(sv_agent_client_run(guest->agent, argv, SV_RUN_BUFFER_WHEN_DETACHED, &pid,
@@ -134,7 +136,7 @@ static guint32 start_workload_with(const char *name, long steps, long interval_m
 
 static guint32 start_workload(const char *name, long steps, long interval_ms)
 {
-	return start_workload_with(name, steps, interval_ms, NULL);
+	return start_workload_with(name, steps, interval_ms, NULL, NULL);
 }
 
 /* A failed checkpoint says what the workload printed: it may have ended
@@ -211,11 +213,12 @@ static char *checkpoint(const char *vm, guint32 pid, const char *tag)
 /* The workload's uninterrupted output: its native run on the host (the
  * x86_64 build for every guest arch: the workloads print nothing
  * arch-specific). */
-static char *native_output_with(const char *name, long steps, const char *extra, int *ret_status)
+static char *native_output_with(const char *name, long steps, const char *extra, const char *extra2,
+				int *ret_status)
 {
 	g_autofree char *path = sv_test_workload(name, "x86_64");
 	g_autofree char *s = g_strdup_printf("%ld", steps);
-	const char *argv[] = { path, s, "0", extra, NULL };
+	const char *argv[] = { path, s, "0", extra, extra2, NULL };
 	g_autoptr(GError) error = NULL;
 	char *out = NULL;
 	int status;
@@ -228,14 +231,17 @@ static char *native_output_with(const char *name, long steps, const char *extra,
 
 static char *native_output(const char *name, long steps, int *ret_status)
 {
-	return native_output_with(name, steps, NULL, ret_status);
+	return native_output_with(name, steps, NULL, NULL, ret_status);
 }
 
-static void assert_continuation(const char *restored, int restored_status, const char *name,
-				long steps)
+/* The restored output is a suffix of the uninterrupted run's (with
+ * arguments extra, extra2 after steps and interval), its status the
+ * same. */
+static void assert_continuation_with(const char *restored, int restored_status, const char *name,
+				     long steps, const char *extra, const char *extra2)
 {
 	int native_status;
-	g_autofree char *native = native_output(name, steps, &native_status);
+	g_autofree char *native = native_output_with(name, steps, extra, extra2, &native_status);
 	gsize n = strlen(restored), m = strlen(native);
 	g_test_message("%s: restored %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes", name, n, m);
 	if (n == 0 || n > m || strcmp(native + (m - n), restored) != 0 ||
@@ -244,6 +250,12 @@ static void assert_continuation(const char *restored, int restored_status, const
 			"--- restored ---\n%s--- uninterrupted ---\n%s",
 			name, restored, native);
 	g_assert_cmpint(restored_status, ==, native_status);
+}
+
+static void assert_continuation(const char *restored, int restored_status, const char *name,
+				long steps)
+{
+	assert_continuation_with(restored, restored_status, name, steps, NULL, NULL);
 }
 
 /* A --kill checkpoint without the guest's files (--no-fs). */
@@ -401,7 +413,7 @@ static void assert_kill_fails_left_running(const char *workload, const char *ext
 					   const char *output, const char *expect)
 {
 	const long interval = 40;
-	guint32 pid = start_workload_with(workload, steps, interval, extra);
+	guint32 pid = start_workload_with(workload, steps, interval, extra, NULL);
 	g_usleep(500 * 1000);
 	g_autofree char *pid_s = g_strdup_printf("%u", pid);
 	g_autofree char *err = NULL;
@@ -421,7 +433,7 @@ static void assert_kill_fails_left_running(const char *workload, const char *ext
 	g_assert_false(g_file_test(output, G_FILE_TEST_EXISTS));
 	int status, native_status;
 	g_autofree char *out = streamed_output(pid, &status);
-	g_autofree char *native = native_output_with(workload, steps, extra, &native_status);
+	g_autofree char *native = native_output_with(workload, steps, extra, NULL, &native_status);
 	g_assert_cmpstr(out, ==, native);
 	g_assert_true(WIFEXITED(status));
 	g_assert_cmpint(WEXITSTATUS(status), ==, native_status);
@@ -959,6 +971,176 @@ static void test_pool_prefault(gconstpointer data)
 				  "exactly the usual way, not by the standby");
 }
 
+/* restore --lazy (guest/restorer/lazy-pager.c): the process runs before
+ * the pages of its private anonymous memory are in place; a pager brings
+ * them in through a userfaultfd. bigmem reads every page each step, so a
+ * page missed, zero-filled or out of place fails the run; threads, that
+ * every thread's faults are served (the uffd is per mm); bigmem "churn"
+ * madvises, munmaps and mremaps parts of its region each step, from the
+ * first one after the restore on (userfaultfd events: what was discarded
+ * must read zero, what moved must arrive where it went). --json's figures
+ * (on stderr) say it was lazy and how many pages came that way. */
+typedef struct {
+	Case c;
+	const char *mib, *mode; /* bigmem's third and fourth arguments */
+	gboolean pool;		/* into a pool guest (`pool start` first) */
+} LazyCase;
+
+/* The JSON object restore --json printed on stderr (its last line
+ * starting with '{'), or NULL. */
+static char *json_line(const char *err)
+{
+	g_auto(GStrv) lines = g_strsplit(err ? err : "", "\n", -1);
+	const char *at = NULL;
+	for (guint i = 0; lines[i]; i++)
+		if (lines[i][0] == '{')
+			at = lines[i];
+	return g_strdup(at);
+}
+
+static void test_lazy(gconstpointer data)
+{
+	const LazyCase *lc = data;
+	const Case *c = &lc->c;
+	require_guest();
+	if (!guest)
+		return;
+	if (lc->pool) {
+		const char *start[] = { "pool", "start",    "--arch", arch_name, "--accel",
+					"tcg",	"--memory", "640",    NULL };
+		g_assert_cmpint(snapvm_cmd(start, NULL, NULL), ==, 0);
+	}
+	guint32 pid = start_workload_with(c->name, c->steps, c->interval_ms, lc->mib, lc->mode);
+	if (c->after_lines) {
+		g_autoptr(GString) first = g_string_new(NULL);
+		wait_for_lines(pid, c->after_lines, first);
+	}
+	g_usleep((gulong)c->checkpoint_after_ms * 1000);
+	g_autofree char *tag = g_strdup_printf("%s-lazy%s%s", c->name, lc->mode ? "-" : "",
+					       lc->mode ? lc->mode : "");
+	g_autofree char *file = checkpoint(guest->machine->name, pid, tag);
+	g_autofree char *out = NULL, *err = NULL;
+	const char *restore[] = { "restore",
+				  "--lazy",
+				  "--json",
+				  "--accel",
+				  "tcg",
+				  "-v",
+				  lc->pool ? "--pool" : file,
+				  lc->pool ? "--no-refill" : NULL,
+				  lc->pool ? file : NULL,
+				  NULL };
+	int status = snapvm_cmd(restore, &out, &err);
+	assert_continuation_with(out, status, c->name, c->steps, lc->mib, lc->mode);
+	if (lc->pool) {
+		g_assert_nonnull(strstr(err, "took pool guest"));
+		const char *stop[] = { "pool", "stop", NULL };
+		g_assert_cmpint(snapvm_cmd(stop, NULL, NULL), ==, 0);
+	}
+	g_autofree char *json = json_line(err);
+	g_assert_nonnull(json);
+	g_assert_nonnull(strstr(json, "\"lazy\":true"));
+	g_assert_cmpint(sv_test_json_int(json, "running_ms"), >, 0);
+	g_assert_cmpint(sv_test_json_int(json, "first_output_ms"), >=,
+			sv_test_json_int(json, "running_ms"));
+	/* bigmem's region is all lazy; threads' stacks and heap */
+	g_assert_cmpint(sv_test_json_int(json, "lazy_pages"), >, 0);
+	g_test_message("%s", json);
+}
+
+/* Kills the guest process called comm in VM name (through its agent's
+ * second port) once it shows, polling up to timeout_s; FALSE if it never
+ * did. */
+static gboolean kill_when_seen(const char *name, const char *comm, guint timeout_s)
+{
+	gint64 until = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
+	while (g_get_monotonic_time() < until) {
+		g_usleep(50 * 1000);
+		g_autoptr(SvMachine) m = sv_machine_open(name, NULL);
+		if (!m)
+			continue;
+		g_autoptr(SvAgentClient)
+			a = sv_agent_client_connect(m->agent_control_socket, 2000, NULL);
+		SvAgentInfo info;
+		if (!a || !sv_agent_client_hello(a, 5000, &info, NULL))
+			continue;
+		/* one connection from here: listing often is what this is */
+		while (g_get_monotonic_time() < until) {
+			g_autoptr(GArray) ps = sv_agent_client_ps(a, NULL);
+			for (guint i = 0; ps && i < ps->len; i++) {
+				const SvGuestProcess *p = &g_array_index(ps, SvGuestProcess, i);
+				if (!strcmp(p->comm, comm))
+					return sv_agent_client_kill(a, p->pid, SIGKILL, NULL);
+			}
+			if (!ps)
+				break;
+			g_usleep(20 * 1000);
+		}
+	}
+	return FALSE;
+}
+
+/* restore --lazy whose pager dies while pages still come (SIGKILLed by
+ * the test once the process runs): its guard, which holds
+ * the userfaultfd so that no fault meanwhile gets a zero page, kills the
+ * process and says why - never a hang, never a run on wrong pages. */
+static void test_lazy_pager_dies(void)
+{
+	require_guest();
+	if (!guest)
+		return;
+	guint32 pid = start_workload_with("bigmem", 20, 50, "160", NULL);
+	g_autoptr(GString) first = g_string_new(NULL);
+	wait_for_lines(pid, 1, first);
+	g_autofree char *file = checkpoint(guest->machine->name, pid, "bigmem-pager-dies");
+	const char *argv[] = { snapvm, "restore", "--lazy",	     "--accel", "tcg",
+			       "-v",   "--name",  "lazy-pager-dies", file,	NULL };
+	GPid child;
+	int out_fd, err_fd;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+					       NULL, NULL, &child, NULL, &out_fd, &err_fd, &error));
+	g_assert_no_error(error);
+	g_autoptr(GIOChannel) oc = g_io_channel_unix_new(out_fd);
+	g_autoptr(GIOChannel) ec = g_io_channel_unix_new(err_fd);
+	g_io_channel_set_close_on_unref(oc, TRUE);
+	g_io_channel_set_close_on_unref(ec, TRUE);
+	/* its stderr until the process runs (bigmem prints nothing before
+	 * it has read all its pages) */
+	g_autoptr(GString) said = g_string_new(NULL);
+	gboolean killed = FALSE;
+	for (;;) {
+		g_autofree char *line = NULL;
+		if (g_io_channel_read_line(ec, &line, NULL, NULL, NULL) != G_IO_STATUS_NORMAL)
+			break;
+		g_string_append(said, line);
+		if (strstr(line, "the process runs;")) {
+			killed = kill_when_seen("lazy-pager-dies", "snapvm-pager", 60);
+			break;
+		}
+	}
+	g_autofree char *out = NULL, *rest = NULL;
+	g_io_channel_read_to_end(oc, &out, NULL, NULL);
+	g_io_channel_read_to_end(ec, &rest, NULL, NULL);
+	g_string_append(said, rest ? rest : "");
+	const char *err = said->str;
+	int status;
+	g_assert_cmpint(waitpid(child, &status, 0), ==, child);
+	g_spawn_close_pid(child);
+	g_test_message("restore: %s", err);
+	if (!killed && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		g_test_skip("the pager had placed every page before it could be killed");
+		return;
+	}
+	g_assert_true(killed);
+	g_assert_true(WIFEXITED(status));
+	/* killed by the guard; or, if the pager died before the blob had
+	 * registered the lazy mappings, the blob's own refusal (125) */
+	if (WEXITSTATUS(status) != 128 + SIGKILL)
+		g_assert_cmpint(WEXITSTATUS(status), ==, 125);
+	g_assert_nonnull(strstr(err, "the pager died before the last page was placed; process"));
+}
+
 /* Threads caught running on vCPUs: a guest of its own with 2 vCPUs, the
  * four threads computing flat out, checkpointed without --kill (nothing
  * freezes them) until a pause finds some in user mode on a vCPU - their
@@ -1219,6 +1401,24 @@ int main(int argc, char **argv)
 		if (sv_test_wanted(p))
 			g_test_add_data_func(p, &prefault[i], test_pool_prefault);
 	}
+	static const LazyCase lazy[] = {
+		/* bigmem without churn: the pool case below (CI time) */
+		{ { "threads", 30, 60, 800, 0 }, NULL, NULL, FALSE },
+		{ { "bigmem", 20, 50, 800, 1 }, "40", "churn", FALSE },
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(lazy); i++) {
+		g_autofree char *p = PATH("run/lazy/%s%s%s", lazy[i].c.name,
+					  lazy[i].mode ? "-" : "",
+					  lazy[i].mode ? lazy[i].mode : "");
+		if (sv_test_wanted(p))
+			g_test_add_data_func(p, &lazy[i], test_lazy);
+	}
+	g_autofree char *pager_dies = PATH("%s", "run/lazy/pager-dies");
+	add_func(pager_dies, test_lazy_pager_dies);
+	static const LazyCase lazy_pool = { { "bigmem", 20, 50, 800, 1 }, NULL, NULL, TRUE };
+	g_autofree char *lazy_pool_path = PATH("%s", "run/lazy-pool/bigmem");
+	if (sv_test_wanted(lazy_pool_path))
+		g_test_add_data_func(lazy_pool_path, &lazy_pool, test_lazy);
 	g_autofree char *on_vcpus = PATH("%s", "threads/on-vcpus");
 	add_func(on_vcpus, test_threads_on_vcpus);
 	g_autofree char *no_fs = PATH("%s", "run/fsfiles/no-fs");

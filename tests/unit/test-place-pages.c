@@ -2,9 +2,12 @@
 /* The host's half of SV_RIMG_HOST_PAGES (host/restore/place-pages.c) over
  * a real RAM file: a snapshot's pages land at the frames the restorer
  * reports, slice by slice; a hostile or confused restorer's messages are
- * refused, never written out of place. */
+ * refused, never written out of place. And restore --lazy's server
+ * (host/restore/lazy-host.c) against a pager played here. */
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "snapvm/restore-image-format.h"
 #include "snapvm/snapshot-format.h"
@@ -63,17 +66,22 @@ static SvSnapshotReader *write_snapshot(GArray **ret_runs)
 	return r;
 }
 
-static SvGuestMem *open_ram(char **ret_path)
+static SvGuestMem *open_ram_of(guint64 pages, char **ret_path)
 {
 	char *path = g_build_filename(tmp_dir, "ram", NULL);
-	g_autofree guint8 *zero = g_malloc0(RAM_PAGES * PS);
-	g_assert_true(g_file_set_contents(path, (char *)zero, RAM_PAGES * PS, NULL));
-	SvRamRegion region = { .gpa = sv_gpa(0), .size = RAM_PAGES * PS, .file_offset = 0 };
+	g_autofree guint8 *zero = g_malloc0(pages * PS);
+	g_assert_true(g_file_set_contents(path, (char *)zero, (gssize)(pages * PS), NULL));
+	SvRamRegion region = { .gpa = sv_gpa(0), .size = pages * PS, .file_offset = 0 };
 	g_autoptr(GError) error = NULL;
 	SvGuestMem *mem = sv_guest_mem_open(path, &region, 1, &error);
 	g_assert_no_error(error);
 	*ret_path = path;
 	return mem;
+}
+
+static SvGuestMem *open_ram(char **ret_path)
+{
+	return open_ram_of(RAM_PAGES, ret_path);
 }
 
 /* A page-frame message of the given frame runs, for a staging area of
@@ -195,12 +203,88 @@ static void test_refusals(void)
 	g_unlink(ram);
 }
 
+/* restore --lazy: the pager's buffer scattered over guest RAM (buffer
+ * page b at frame 8 + b * 7 mod its size); a page wanted before the
+ * server starts comes first, flagged; every page comes once, whole, in a
+ * slot, the slots taken back as the pager would; the pager's DONE ends
+ * the server with the figures. */
+static void test_lazy_server(void)
+{
+	const guint64 nb = SV_RIMG_LAZY_BUFFER_PAGES, base = 8;
+	g_autoptr(GArray) runs = NULL;
+	g_autoptr(SvSnapshotReader) r = write_snapshot(&runs);
+	g_autofree char *ram = NULL;
+	g_autoptr(SvGuestMem) mem = open_ram_of(base + nb, &ram);
+	GArray *frames = g_array_new(FALSE, FALSE, sizeof(guint64));
+	for (guint64 b = 0; b < nb; b++) {
+		guint64 f = base + b * 7 % nb;
+		g_array_append_val(frames, f);
+	}
+	int fd = g_open(ram, O_RDWR, 0);
+	g_assert_cmpint(fd, >=, 0);
+	guint8 *rw = mmap(NULL, (base + nb) * PS, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	g_assert_true(rw != MAP_FAILED);
+	close(fd);
+	struct sv_rimg_lazy_ctl *ctl = (void *)(rw + g_array_index(frames, guint64, 0) * PS);
+	ctl->want[0] = VMA + 30 * PS + 123;
+	ctl->want_head = 1;
+	g_autoptr(GError) error = NULL;
+	SvLazyServer *s = sv_lazy_server_start(mem, r, runs, frames, &error);
+	g_assert_no_error(error);
+	guint got = 0, slots = 0;
+	gboolean seen[NPAGES] = { FALSE };
+	gint64 until = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+	while (got < NPAGES) {
+		g_assert_cmpint(g_get_monotonic_time(), <, until);
+		for (guint k = 0; k < SV_RIMG_LAZY_SLOTS; k++) {
+			guint64 seq = __atomic_load_n(&ctl->slot[k].seq, __ATOMIC_ACQUIRE);
+			if (seq == ctl->consumed[k])
+				continue;
+			const struct sv_rimg_lazy_slot *sl = &ctl->slot[k];
+			guint64 first = (sl->vaddr - VMA) / PS;
+			g_assert_cmpuint(sl->npages, >, 0);
+			g_assert_cmpuint(first + sl->npages, <=, NPAGES);
+			/* the wanted page's chunk first, flagged */
+			g_assert_true(slots++ || (first <= 30 && 30 < first + sl->npages));
+			g_assert_true(slots > 1 || sl->wanted);
+			for (guint64 j = 0; j < sl->npages; j++) {
+				guint64 b = 1 + k * SV_RIMG_LAZY_SLOT_PAGES + j;
+				guint8 want[PS];
+				fill_page(want, first + j + 1);
+				g_assert_false(seen[first + j]);
+				seen[first + j] = TRUE;
+				g_assert_cmpmem(rw + g_array_index(frames, guint64, b) * PS, PS,
+						want, PS);
+				got++;
+			}
+			__atomic_store_n(&ctl->consumed[k], seq, __ATOMIC_RELEASE);
+		}
+		g_usleep(100);
+	}
+	/* every page sent: the host says so */
+	while (__atomic_load_n(&ctl->host_state, __ATOMIC_ACQUIRE) != SV_RIMG_LAZY_SENT_ALL)
+		g_assert_cmpint(g_get_monotonic_time(), <, until);
+	ctl->faults = 3;
+	__atomic_store_n(&ctl->pager_state, SV_RIMG_LAZY_DONE, __ATOMIC_RELEASE);
+	g_auto(SvLazyStats) st = { 0 };
+	sv_lazy_server_finish(s, TRUE, &st);
+	g_assert_true(st.done);
+	g_assert_null(st.error);
+	g_assert_cmpuint(st.bytes, ==, NPAGES * PS);
+	g_assert_cmpuint(st.chunks, ==, slots);
+	g_assert_cmpuint(st.wanted, ==, 1);
+	g_assert_cmpuint(st.faults, ==, 3);
+	munmap(rw, (base + nb) * PS);
+	g_unlink(ram);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	tmp_dir = g_dir_make_tmp("snapvm-place-XXXXXX", NULL);
 	g_test_add_func("/place-pages/slices", test_slices);
 	g_test_add_func("/place-pages/refusals", test_refusals);
+	g_test_add_func("/place-pages/lazy-server", test_lazy_server);
 	int rc = g_test_run();
 	g_autofree char *pages = g_build_filename(tmp_dir, "pages.svs", NULL);
 	g_unlink(pages);

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "72542ed04f34e90c4d107e6d1f20e3c5a2f2a70e9c2bf225c6ddcafcb1b929c8"
-#define IMAGE_HOST_PAGES_SHA256 "1a5c4148255adfd5d8894ca3929103f09a6691673ee12e9a549a63f274866f62"
+#define IMAGE_SHA256 "9dbc13425d3d28158e0014350a025e1288445354031d81d24311cb2ff6de8f83"
+#define IMAGE_HOST_PAGES_SHA256 "1e152a135ca9c17626408b3a035dff3cd5deb3211171ef54859ee8a10a4225ec"
 
 static char *tmp_dir;
 
@@ -354,6 +354,54 @@ static void test_image_bytes_host_pages(void)
 	check_image(TRUE, IMAGE_HOST_PAGES_SHA256);
 }
 
+/* --lazy (SV_RIMG_LAZY, host/restore/lazy-image.c): the pages of the
+ * private anonymous mappings (heap 2, anon 2, stack 3) become lazy runs,
+ * their mappings SV_RIMG_VMA_LAZY; the file mappings' changed pages stay
+ * staged (data 1, lib 1). */
+static void test_lazy_split(void)
+{
+	g_autofree char *snap = write_snapshot(NULL);
+	g_autofree char *image = g_build_filename(tmp_dir, "image-lazy", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(snap, &error);
+	g_assert_no_error(error);
+	g_auto(SvRestoreImageInfo) info = { 0 };
+	g_assert_true(sv_restore_image_write(r, image, SV_RESTORE_PAGES_LAZY, &info, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(info.pages, ==, 2);
+	g_assert_cmpuint(info.lazy_pages, ==, 7);
+	g_autofree char *contents = NULL;
+	gsize len;
+	g_assert_true(g_file_get_contents(image, &contents, &len, NULL));
+	struct sv_rimg_header h;
+	memcpy(&h, contents, sizeof(h));
+	g_assert_cmpuint(h.flags & (SV_RIMG_LAZY | SV_RIMG_HOST_PAGES), ==,
+			 SV_RIMG_LAZY | SV_RIMG_HOST_PAGES);
+	guint64 lazy = 0, staged = 0;
+	for (guint i = 0; i < h.nlazy_runs; i++) {
+		struct sv_rimg_run run;
+		memcpy(&run, contents + h.off_lazy_runs + i * sizeof(run), sizeof(run));
+		lazy += run.npages;
+		gboolean in_lazy_vma = FALSE;
+		for (guint k = 0; k < h.nvmas; k++) {
+			struct sv_rimg_vma v;
+			memcpy(&v, contents + h.off_vmas + k * sizeof(v), sizeof(v));
+			if (v.start <= run.vaddr && run.vaddr + run.npages * PS <= v.end)
+				in_lazy_vma = (v.flags & SV_RIMG_VMA_LAZY) && v.file < 0;
+		}
+		g_assert_true(in_lazy_vma);
+	}
+	for (guint i = 0; i < h.nruns; i++) {
+		struct sv_rimg_run run;
+		memcpy(&run, contents + h.off_runs + i * sizeof(run), sizeof(run));
+		staged += run.npages;
+	}
+	g_assert_cmpuint(lazy, ==, 7);
+	g_assert_cmpuint(staged, ==, 2);
+	g_unlink(image);
+	g_unlink(snap);
+}
+
 /* A process with two more threads: their records and their slices of the
  * thread tables, each as the snapshot had it. */
 static void test_threads(void)
@@ -531,6 +579,7 @@ int main(int argc, char **argv)
 	g_assert_no_error(error);
 	g_test_add_func("/restore-image/bytes", test_image_bytes);
 	g_test_add_func("/restore-image/bytes-host-pages", test_image_bytes_host_pages);
+	g_test_add_func("/restore-image/lazy-split", test_lazy_split);
 	g_test_add_func("/restore-image/initrd", test_initrd);
 	g_test_add_func("/restore-image/threads", test_threads);
 	g_test_add_func("/restore-image/threads-refused", test_threads_refused);

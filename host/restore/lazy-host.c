@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lazy-host.c - `restore --lazy`, the host's half (the design is at the
+ * top of guest/restorer/lazy-pager.c; the protocol in
+ * include/snapvm/restore-image-format.h, struct sv_rimg_lazy_ctl): the
+ * pager's buffer frames, read from the restorer's stdout, then a thread
+ * that fills the buffer's slots with the lazy pages - those a thread
+ * waits for first, the rest in address order - writing into guest RAM
+ * as the placer does, and polling the control page (no agent round trip
+ * on the way of a fault).
+ */
+#include <string.h>
+
+#include "snapvm/restore-image-format.h"
+#include "base/errors.h"
+#include "base/guest-mem.h"
+#include "host/restore/restore.h"
+#include "host/util/io-util.h"
+
+#define RECV_TIMEOUT_MS 600000
+/* A waited-for page's neighbourhood: small, so that it comes soon */
+#define WANT_CHUNK_PAGES 32
+#define IDLE_SLEEP_US 100
+
+gboolean sv_lazy_recv_buffer(SvAgentClient *agent, guint32 pid, int out_fd, int err_fd,
+			     GArray **ret_frames, gboolean *ret_exited, int *ret_status,
+			     GError **error)
+{
+	g_autoptr(GByteArray) buf = g_byte_array_new();
+	struct sv_rimg_lazy_header h;
+	gsize need = 0;
+	*ret_exited = FALSE;
+	while (!need || buf->len < need) {
+		g_auto(SvAgentFrame) f = { 0 };
+		SvRestoreProcessEvent ev;
+		if (!sv_restore_recv_process(agent, pid, RECV_TIMEOUT_MS, &f, &ev, error))
+			return FALSE;
+		if (ev.exited) {
+			*ret_exited = TRUE;
+			*ret_status = ev.status;
+			return TRUE;
+		}
+		if (ev.stream != 1) {
+			sv_write_all_fd(err_fd, ev.bytes, ev.len);
+			continue;
+		}
+		g_byte_array_append(buf, ev.bytes, ev.len);
+		if (need || buf->len < sizeof(h))
+			continue;
+		memcpy(&h, buf->data, sizeof(h));
+		if (memcmp(h.magic, SV_RIMG_LAZY_MAGIC, 8) ||
+		    h.buffer_pages != SV_RIMG_LAZY_BUFFER_PAGES || h.nruns == 0 ||
+		    h.nruns > h.buffer_pages) {
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "the guest restorer sent no valid lazy pager buffer message");
+			return FALSE;
+		}
+		need = sizeof(h) + h.nruns * sizeof(struct sv_rimg_pfn_run);
+	}
+	g_autoptr(GArray)
+		frames = g_array_sized_new(FALSE, FALSE, sizeof(guint64), (guint)h.buffer_pages);
+	for (guint64 i = 0; i < h.nruns; i++) {
+		struct sv_rimg_pfn_run run;
+		memcpy(&run, buf->data + sizeof(h) + i * sizeof(run), sizeof(run));
+		if (run.staging_page != frames->len || run.npages == 0 ||
+		    run.npages > h.buffer_pages - frames->len || run.pfn > G_MAXUINT64 >> 13) {
+			g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+				    "the lazy pager's frames do not cover its buffer in order");
+			return FALSE;
+		}
+		for (guint64 k = 0; k < run.npages; k++) {
+			guint64 pfn = run.pfn + k;
+			g_array_append_val(frames, pfn);
+		}
+	}
+	if (frames->len != h.buffer_pages) {
+		g_set_error(error, SV_ERROR, SV_ERROR_PROTOCOL,
+			    "the lazy pager's frames cover %u of its %" G_GUINT64_FORMAT " pages",
+			    frames->len, (guint64)h.buffer_pages);
+		return FALSE;
+	}
+	if (buf->len > need) /* the process's own first output */
+		sv_write_all_fd(out_fd, buf->data + need, buf->len - need);
+	*ret_frames = g_steal_pointer(&frames);
+	return TRUE;
+}
+
+struct SvLazyServer {
+	const SvGuestMem *mem;
+	SvSnapshotReader *r;
+	const GArray *runs; /* SvRestorePageRun, by vaddr */
+	GArray *frames;	    /* guint64 per buffer page */
+	guint64 ps;
+	guint64 *first; /* page index of each run's first page */
+	guint64 total;
+	guint8 *sent;	/* a bit per lazy page */
+	guint64 nsent;	/* pages sent */
+	guint64 cursor; /* the background stream: pages below it are sent */
+	guint64 seq[SV_RIMG_LAZY_SLOTS];
+	guint64 want_tail;
+	guint32 cur_section;
+	GBytes *data; /* cur_section's pages */
+	SvGuestRamWriter *w;
+	GThread *thread;
+	gint stop;
+	SvLazyStats stats;
+};
+
+void sv_lazy_stats_clear(SvLazyStats *s)
+{
+	g_clear_pointer(&s->error, g_free);
+}
+
+static gboolean is_sent(const SvLazyServer *s, guint64 i)
+{
+	return s->sent[i / 8] & (1u << (i % 8));
+}
+
+/* The run holding lazy page i. */
+static guint run_of(const SvLazyServer *s, guint64 i)
+{
+	guint lo = 0, hi = s->runs->len;
+	while (lo + 1 < hi) {
+		guint mid = (lo + hi) / 2;
+		if (s->first[mid] <= i)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The lazy page at snapshot address va, or -1. */
+static gint64 page_at(const SvLazyServer *s, guint64 va)
+{
+	guint lo = 0, hi = s->runs->len;
+	while (lo < hi) {
+		guint mid = (lo + hi) / 2;
+		const SvRestorePageRun *x = &g_array_index(s->runs, SvRestorePageRun, mid);
+		if (x->vaddr + x->npages * s->ps <= va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == s->runs->len)
+		return -1;
+	const SvRestorePageRun *x = &g_array_index(s->runs, SvRestorePageRun, lo);
+	if (x->vaddr > va)
+		return -1;
+	return (gint64)(s->first[lo] + (va - x->vaddr) / s->ps);
+}
+
+/* The snapshot's bytes of pages [i, i + n) (one run, one section). */
+static const guint8 *source(SvLazyServer *s, guint64 i, GError **error)
+{
+	const SvRestorePageRun *x = &g_array_index(s->runs, SvRestorePageRun, run_of(s, i));
+	if (x->section != s->cur_section) {
+		g_clear_pointer(&s->data, g_bytes_unref);
+		s->data = sv_snapshot_reader_section_data(s->r, x->section, error);
+		if (!s->data)
+			return NULL;
+		s->cur_section = x->section;
+	}
+	return (const guint8 *)g_bytes_get_data(s->data, NULL) + x->offset +
+	       (i - s->first[run_of(s, i)]) * s->ps;
+}
+
+static gboolean write_u64s(SvLazyServer *s, guint64 gpa, const guint64 *v, gsize n, GError **error)
+{
+	return sv_guest_ram_write(s->w, s->mem, gpa, v, n * sizeof(guint64), error);
+}
+
+/* Sends pages [i, i + n) in slot k: data into its frames (a write per
+ * physically contiguous piece), then vaddr and npages, then its seq. */
+static gboolean fill_slot(SvLazyServer *s, guint k, guint64 i, guint64 n, gboolean wanted,
+			  GError **error)
+{
+	const guint8 *src = source(s, i, error);
+	if (!src)
+		return FALSE;
+	const guint64 *fr = &g_array_index(s->frames, guint64, 1 + k * SV_RIMG_LAZY_SLOT_PAGES);
+	for (guint64 j = 0; j < n;) {
+		guint64 m = 1;
+		while (j + m < n && fr[j + m] == fr[j] + m)
+			m++;
+		if (!sv_guest_ram_write(s->w, s->mem, fr[j] * s->ps, src + j * s->ps, m * s->ps,
+					error))
+			return FALSE;
+		j += m;
+	}
+	const SvRestorePageRun *x = &g_array_index(s->runs, SvRestorePageRun, run_of(s, i));
+	guint64 ctl = g_array_index(s->frames, guint64, 0) * s->ps;
+	guint64 where[3] = { x->vaddr + (i - s->first[run_of(s, i)]) * s->ps, n, wanted };
+	guint64 off = G_STRUCT_OFFSET(struct sv_rimg_lazy_ctl, slot) +
+		      k * sizeof(struct sv_rimg_lazy_slot);
+	guint64 seq = ++s->seq[k];
+	if (!write_u64s(s, ctl + off + 8, where, 3, error) ||
+	    !write_u64s(s, ctl + off, &seq, 1, error))
+		return FALSE;
+	for (guint64 j = 0; j < n; j++)
+		s->sent[(i + j) / 8] |= (guint8)(1u << ((i + j) % 8));
+	s->nsent += n;
+	s->stats.bytes += n * s->ps;
+	s->stats.chunks++;
+	return TRUE;
+}
+
+/* The next pages to send: a waited-for page's neighbourhood if one is
+ * posted and not sent yet, else the stream's next; up to the end of
+ * their run, a sent page or max. FALSE when every page is sent. */
+static gboolean next_chunk(SvLazyServer *s, const volatile struct sv_rimg_lazy_ctl *ctl,
+			   guint64 *ret_i, guint64 *ret_n, gboolean *ret_wanted)
+{
+	guint64 head = __atomic_load_n(&ctl->want_head, __ATOMIC_ACQUIRE);
+	if (head - s->want_tail > SV_RIMG_LAZY_WANTS)
+		s->want_tail = head - SV_RIMG_LAZY_WANTS;
+	guint64 i = G_MAXUINT64, max = SV_RIMG_LAZY_SLOT_PAGES;
+	*ret_wanted = FALSE;
+	while (s->want_tail < head && i == G_MAXUINT64) {
+		guint64 va = ctl->want[s->want_tail++ % SV_RIMG_LAZY_WANTS];
+		gint64 p = page_at(s, va & ~(s->ps - 1));
+		if (p >= 0 && !is_sent(s, (guint64)p)) {
+			i = (guint64)p;
+			max = WANT_CHUNK_PAGES;
+			*ret_wanted = TRUE;
+		}
+	}
+	if (i == G_MAXUINT64) {
+		while (s->cursor < s->total && is_sent(s, s->cursor))
+			s->cursor++;
+		if (s->cursor == s->total)
+			return FALSE;
+		i = s->cursor;
+	}
+	guint r = run_of(s, i);
+	guint64 end = s->first[r] + g_array_index(s->runs, SvRestorePageRun, r).npages;
+	guint64 n = 0;
+	while (n < max && i + n < end && !is_sent(s, i + n))
+		n++;
+	*ret_i = i;
+	*ret_n = n;
+	return TRUE;
+}
+
+/* One pass: every free slot filled; *ret_busy if anything was sent. */
+static gboolean serve_once(SvLazyServer *s, const volatile struct sv_rimg_lazy_ctl *ctl,
+			   gboolean *ret_busy, GError **error)
+{
+	*ret_busy = FALSE;
+	for (guint k = 0; k < SV_RIMG_LAZY_SLOTS; k++) {
+		if (__atomic_load_n(&ctl->consumed[k], __ATOMIC_ACQUIRE) != s->seq[k])
+			continue;
+		guint64 i, n;
+		gboolean wanted;
+		if (!next_chunk(s, ctl, &i, &n, &wanted))
+			return TRUE;
+		if (!fill_slot(s, k, i, n, wanted, error))
+			return FALSE;
+		s->stats.wanted += wanted;
+		*ret_busy = TRUE;
+	}
+	return TRUE;
+}
+
+static gpointer server_thread(gpointer data)
+{
+	SvLazyServer *s = data;
+	g_autoptr(GError) error = NULL;
+	guint64 ctl_gpa = g_array_index(s->frames, guint64, 0) * s->ps;
+	const volatile struct sv_rimg_lazy_ctl *ctl = sv_guest_mem_ptr(s->mem, sv_gpa(ctl_gpa),
+								       sizeof(*ctl), &error);
+	gboolean told_all = FALSE;
+	while (ctl && !g_atomic_int_get(&s->stop)) {
+		guint64 state = __atomic_load_n(&ctl->pager_state, __ATOMIC_ACQUIRE);
+		if (state == SV_RIMG_LAZY_DONE || state == SV_RIMG_LAZY_FAILED) {
+			s->stats.done = state == SV_RIMG_LAZY_DONE;
+			s->stats.done_us = g_get_monotonic_time();
+			break;
+		}
+		gboolean busy;
+		if (!serve_once(s, ctl, &busy, &error))
+			break;
+		if (!told_all && s->nsent == s->total) {
+			guint64 all = SV_RIMG_LAZY_SENT_ALL;
+			if (!write_u64s(s,
+					ctl_gpa + G_STRUCT_OFFSET(struct sv_rimg_lazy_ctl,
+								  host_state),
+					&all, 1, &error))
+				break;
+			told_all = TRUE;
+		}
+		if (!busy)
+			g_usleep(IDLE_SLEEP_US);
+	}
+	if (ctl) {
+		s->stats.faults = ctl->faults;
+		s->stats.zero_faults = ctl->zero_faults;
+	}
+	if (error) {
+		/* the pager kills the process, saying the host stopped */
+		guint64 failed = SV_RIMG_LAZY_FAILED;
+		write_u64s(s, ctl_gpa + G_STRUCT_OFFSET(struct sv_rimg_lazy_ctl, host_state),
+			   &failed, 1, NULL);
+		s->stats.error = g_strdup(error->message);
+	}
+	return NULL;
+}
+
+SvLazyServer *sv_lazy_server_start(const SvGuestMem *mem, SvSnapshotReader *r,
+				   const GArray *lazy_runs, GArray *frames, GError **error)
+{
+	SvLazyServer *s = g_new0(SvLazyServer, 1);
+	s->mem = mem;
+	s->r = r;
+	s->runs = lazy_runs;
+	s->frames = frames;
+	s->ps = sv_snapshot_reader_page_size(r);
+	s->first = g_new0(guint64, lazy_runs->len + 1);
+	for (guint i = 0; i < lazy_runs->len; i++)
+		s->first[i + 1] = s->first[i] +
+				  g_array_index(lazy_runs, SvRestorePageRun, i).npages;
+	s->total = s->first[lazy_runs->len];
+	s->sent = g_malloc0(s->total / 8 + 1);
+	s->cur_section = G_MAXUINT32;
+	s->w = sv_guest_ram_writer_new();
+	s->thread = g_thread_try_new("snapvm-lazy", server_thread, s, error);
+	if (!s->thread) {
+		SvLazyStats unused = { 0 };
+		sv_lazy_server_finish(s, FALSE, &unused);
+		sv_lazy_stats_clear(&unused);
+		return NULL;
+	}
+	return s;
+}
+
+void sv_lazy_server_finish(SvLazyServer *s, gboolean wait, SvLazyStats *ret)
+{
+	if (!wait)
+		g_atomic_int_set(&s->stop, 1);
+	if (s->thread)
+		g_thread_join(s->thread);
+	*ret = s->stats;
+	sv_guest_ram_writer_free(s->w);
+	g_clear_pointer(&s->data, g_bytes_unref);
+	g_array_unref(s->frames);
+	g_free(s->first);
+	g_free(s->sent);
+	g_free(s);
+}
