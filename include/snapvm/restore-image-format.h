@@ -43,7 +43,7 @@
 #include <stdint.h>
 
 #define SV_RIMG_MAGIC "SVRIMG\0\1"
-#define SV_RIMG_VERSION 4u
+#define SV_RIMG_VERSION 5u
 /* Where `snapvm restore` puts things in the guest (in the appended cpio). */
 #define SV_RIMG_GUEST_DIR "/workload/.snapvm-restore"
 #define SV_RIMG_GUEST_IMAGE SV_RIMG_GUEST_DIR "/image"

@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "9dbc13425d3d28158e0014350a025e1288445354031d81d24311cb2ff6de8f83"
-#define IMAGE_HOST_PAGES_SHA256 "1e152a135ca9c17626408b3a035dff3cd5deb3211171ef54859ee8a10a4225ec"
+#define IMAGE_SHA256 "945ee0829e6f36dfe92a2f34e02275d89c32c08e6f9db6d4a44f1e4af0bae398"
+#define IMAGE_HOST_PAGES_SHA256 "4adf98acdd4a2aaf1069f6fbc10bbb08ead644655319464fb356578cd4e70370"
 
 static char *tmp_dir;
 
