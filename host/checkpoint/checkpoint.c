@@ -411,8 +411,16 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_MM, cap->mm, error) ||
 	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_VMAS, vmas, error))
 		return FALSE;
-	if (hashes && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PAGE_HASHES,
-						       sv_page_hashes_to_variant(hashes), error))
+	/* an incremental one's as a change to its parent's: a few KiB where
+	 * the whole table is 4 MiB a GiB */
+	if (hashes &&
+	    !sv_snapshot_writer_add_metadata(w,
+					     parent ? SV_SNAP_SECTION_PAGE_HASHES_DELTA
+						    : SV_SNAP_SECTION_PAGE_HASHES,
+					     parent ? sv_page_hashes_delta_to_variant(hashes,
+										      sel->parent)
+						    : sv_page_hashes_to_variant(hashes),
+					     error))
 		return FALSE;
 	if (parent && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PARENT,
 						       parent_dict(parent, o->output), error))
@@ -497,14 +505,6 @@ static SvSnapshotReader *open_parent(SvMachine *m, const char *path, const char 
 			return NULL;
 		}
 	}
-	g_autoptr(GVariant) hv = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_PAGE_HASHES);
-	if (!hv) {
-		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "--parent: snapshot %s records no page hashes (an older snapvm wrote "
-			    "it): take a full checkpoint first, then add to that",
-			    path);
-		return NULL;
-	}
 	if (sv_snapshot_reader_arch(r) != sv_snap_arch_from_name(m->arch->name) ||
 	    sv_snapshot_reader_page_size(r) != m->arch->page_size) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
@@ -512,7 +512,7 @@ static SvSnapshotReader *open_parent(SvMachine *m, const char *path, const char 
 			    path, m->name);
 		return NULL;
 	}
-	*ret_hashes = sv_page_hashes_from_variant(hv, m->arch->page_size, error);
+	*ret_hashes = sv_page_hashes_of_snapshot(r, m->arch->page_size, error);
 	if (!*ret_hashes) {
 		g_prefix_error(error, "--parent %s: ", path);
 		return NULL;

@@ -603,12 +603,28 @@ static void test_direct_refusals(void)
 	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
 }
 
+/* The listing of write_layer as PAGE_HASHES_DELTA: the present runs, and
+ * no hash (none matters to a reader). */
+static GVariant *delta_listing(const char *listed)
+{
+	GVariantBuilder pb;
+	g_variant_builder_init(&pb, G_VARIANT_TYPE("a(tt)"));
+	for (guint i = 0; i < 10; i++)
+		if (listed[i] == 'x')
+			g_variant_builder_add(&pb, "(tt)", (guint64)(VMA_B + i * PS), (guint64)1);
+	return g_variant_new("(@a(tt)@a(tat))", g_variant_builder_end(&pb),
+			     g_variant_new_array(G_VARIANT_TYPE("(tat)"), NULL, 0));
+}
+
 /* One layer of a chain in VMA B (pages 0..9): lists the pages in listed
- * (PAGE_HASHES; the hashes themselves do not matter to a reader), stores
+ * (PAGE_HASHES, or PAGE_HASHES_DELTA when listed starts with 'd' (then
+ * 10 more); the hashes themselves do not matter to a reader), stores
  * those with a seed (0: a page of zeros, stored), names parent. */
 static void write_layer(const char *path, const char *parent, const char *listed,
 			const guint *seeds)
 {
+	gboolean delta = listed[0] == 'd';
+	listed += delta;
 	SvSnapshotWriterOptions o = x86_options(0);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(path, &o, &error);
@@ -634,8 +650,15 @@ static void write_layer(const char *path, const char *parent, const char *listed
 					   g_variant_new_fixed_array(G_VARIANT_TYPE_UINT64, h, 2,
 								     sizeof(guint64))));
 	}
-	g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PAGE_HASHES,
-						      g_variant_builder_end(&hb), &error));
+	GVariant *hashes = g_variant_builder_end(&hb);
+	if (delta) {
+		g_variant_unref(g_variant_ref_sink(hashes));
+		g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PAGE_HASHES_DELTA,
+							      delta_listing(listed), &error));
+	} else {
+		g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PAGE_HASHES,
+							      hashes, &error));
+	}
 	if (parent) {
 		g_autoptr(SvSnapshotReader) pr = sv_snapshot_reader_open(parent, &error);
 		g_assert_no_error(error);
@@ -695,6 +718,18 @@ static void test_chain(void)
 	write_layer(grand, child, "xxxxxxxxxx", grand_seeds);
 	const guint grand_view[10] = { 1, 2, 1, 0, 1, 1, 3, 0, 2, 0 };
 	check_layers(grand, grand_view);
+	/* the same listed as a change to the parent's hashes */
+	g_autofree char *dgrand = tmp_path("chain-dgrand.svs");
+	write_layer(dgrand, child, "dxxxxxxxx.x", grand_seeds);
+	const guint dgrand_view[10] = { 1, 2, 1, 0, 1, 1, 3, 0, 0, 0 };
+	check_layers(dgrand, dgrand_view);
+	g_unlink(dgrand);
+	/* a delta with no parent to change is refused */
+	write_layer(dgrand, NULL, "dxxxxxxxxxx", base_seeds);
+	g_autoptr(GError) derror = NULL;
+	g_assert_null(sv_snapshot_reader_open(dgrand, &derror));
+	g_assert_nonnull(strstr(derror->message, "no PARENT"));
+	g_unlink(dgrand);
 
 	g_autoptr(GError) error = NULL;
 	g_autofree char *moved = tmp_path("chain-base.moved");
