@@ -57,19 +57,26 @@ static gpointer hash_slice(gpointer p)
 	return NULL;
 }
 
-SvPageHashes *sv_page_hashes_compute(const SvPageHashSource *src, guint n, guint32 page_size)
+SvPageHashes *sv_page_hashes_new(const SvPageHashSource *src, guint n, guint32 page_size)
 {
 	gsize total = 0;
 	for (guint i = 0; i < n; i++)
 		total += src[i].npages;
 	SvPageHashes *h = hashes_new(total, page_size);
+	for (guint i = 0, at = 0; i < n; at += src[i].npages, i++)
+		add_run(h, src[i].vaddr, at, src[i].npages);
+	return h;
+}
+
+SvPageHashes *sv_page_hashes_compute(const SvPageHashSource *src, guint n, guint32 page_size)
+{
+	SvPageHashes *h = sv_page_hashes_new(src, n, page_size);
+	gsize total = h->n;
 	g_autofree const guint8 **page = g_new(const guint8 *, total ? total : 1);
 	gsize at = 0;
-	for (guint i = 0; i < n; i++) {
-		add_run(h, src[i].vaddr, at, src[i].npages);
+	for (guint i = 0; i < n; i++)
 		for (gsize j = 0; j < src[i].npages; j++)
 			page[at++] = src[i].data + j * page_size;
-	}
 	/* reading memory is the cost: one half on another core */
 	Slice a = { h, page, 0, total / 2 }, b = { h, page, total / 2, total };
 	GThread *t = total > 1 ? g_thread_try_new("sv-hash", hash_slice, &b, NULL) : NULL;

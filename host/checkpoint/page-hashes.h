@@ -41,6 +41,9 @@ typedef struct SvPageHashSource {
 	const guint8 *data;
 } SvPageHashSource;
 
+/* The runs of the sources (in address order), their hashes to be filled
+ * in by the caller, in the same order (the data is not read). */
+SvPageHashes *sv_page_hashes_new(const SvPageHashSource *src, guint n, guint32 page_size);
 /* Hashes the sources (in address order), on both cores. */
 SvPageHashes *sv_page_hashes_compute(const SvPageHashSource *src, guint n, guint32 page_size);
 /* The hashes of the pages of present (their data unused), each taken

@@ -581,6 +581,51 @@ static void test_direct_pages(void)
 	g_unlink(path);
 }
 
+/* A mapped range found short (at the pause) grows in place past its first
+ * chunk: the pages copied into it already stay; the writer hashes the pages
+ * as it commits them, zero pages as zeros. */
+static void test_direct_grow(void)
+{
+	g_autofree char *path = tmp_path("direct-grow.svs");
+	SvSnapshotWriterOptions o = x86_options(0);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(path, &o, &error);
+	guint8 *first = sv_snapshot_writer_map_pages(w, 4 * PS, TRUE, &error);
+	g_assert_no_error(error);
+	fill_page(first, VMA_A);
+	const gsize n = (4u << 20) / PS + 100; /* into a second chunk */
+	guint8 *area = sv_snapshot_writer_map_pages(w, n * PS, FALSE, &error);
+	g_assert_no_error(error);
+	g_assert_true(area == first);
+	for (gsize i = 1; i < n; i++) {
+		if (i % 7 == 3)
+			memset(area + i * PS, 0, PS);
+		else
+			fill_page(area + i * PS, VMA_A + i * PS);
+	}
+	g_autofree XXH128_hash_t *hashes = g_new(XXH128_hash_t, n);
+	g_autofree guint8 *zeros = g_malloc0(PS);
+	SvSnapshotPageSpan span = { VMA_A, 0, n, FALSE };
+	g_assert_true(sv_snapshot_writer_commit_pages_hashed(w, &span, 1, hashes, &error));
+	g_assert_no_error(error);
+	g_assert_true(sv_snapshot_writer_finish(w, &error));
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, &error);
+	g_assert_no_error(error);
+	g_assert_true(sv_snapshot_reader_verify(r, &error));
+	guint8 page[PS], want[PS];
+	for (gsize i = 0; i < n; i++) {
+		g_assert_true(sv_snapshot_reader_read_page(r, VMA_A + i * PS, page, &error));
+		if (i % 7 == 3)
+			memset(want, 0, PS);
+		else
+			fill_page(want, VMA_A + i * PS);
+		g_assert_cmpmem(page, PS, want, PS);
+		g_assert_true(XXH128_isEqual(hashes[i], XXH3_128bits(want, PS)));
+	}
+	g_assert_true(XXH128_isEqual(hashes[3], XXH3_128bits(zeros, PS)));
+	g_unlink(path);
+}
+
 /* Mapped and never committed: nothing left behind; a span outside the
  * mapping is refused. */
 static void test_direct_refusals(void)
@@ -988,6 +1033,7 @@ int main(int argc, char **argv)
 			     test_borrowed_pages);
 	g_test_add_func("/snapshot/writer/direct-pages", test_direct_pages);
 	g_test_add_func("/snapshot/writer/direct-refusals", test_direct_refusals);
+	g_test_add_func("/snapshot/writer/direct-grow", test_direct_grow);
 	g_test_add_func("/snapshot/chain", test_chain);
 	g_test_add_func("/snapshot/chain-files", test_chain_files);
 	g_test_add_func("/snapshot/truncated", test_truncated_everywhere);
