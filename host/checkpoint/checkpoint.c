@@ -528,6 +528,33 @@ out:
 	return NULL;
 }
 
+/* Below this, an incremental checkpoint's copy is faulted in at the pause:
+ * a few ms, less than walking the page tables ahead to size it. */
+#define PREFAULT_MIN (32u << 20)
+
+/* A soft-dirty incremental checkpoint copies the pages written since its
+ * parent: counted now, while the VM runs, from their bits (racy, an
+ * estimate), and when there are many the copy's destination is faulted in
+ * now so the pause only copies. The count costs a walk of the page
+ * tables; nothing is prepared when it fails. */
+static void prepare_dirty(const SvIntrospect *in, const SvGuestMem *mem, guint32 pid,
+			  SvPageBuffer *buffer)
+{
+	g_autoptr(GArray) vmas = sv_capture_vmas(in, pid, NULL);
+	guint64 total = 0, dirty = 0;
+	g_autoptr(GArray)
+		runs = vmas ? sv_capture_walk_pages(in, mem, pid, vmas, TRUE, &total, NULL) : NULL;
+	for (guint i = 0; runs && i < runs->len; i++) {
+		const SvPageRun *r = &g_array_index(runs, SvPageRun, i);
+		/* stored whole (a clean tracked run is the parent's), or hashed
+		 * and some of it stored */
+		if (!r->tracked || r->dirty)
+			dirty += r->len;
+	}
+	if (dirty >= PREFAULT_MIN)
+		(void)sv_page_buffer_prepare(buffer, dirty + dirty / 32 + (4u << 20), TRUE, NULL);
+}
+
 /* Starts preparing the copy buffer on a thread of its own (its faults
  * keep a core busy while the other waits on the guest to arm dirty
  * tracking), or here when no thread can be made. */
@@ -845,6 +872,11 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	}
 	/* the making, beside the dirty tracking's arm (track_ms) */
 	st->prepare_ms = prep.ms;
+	if (sel.soft_dirty && buffer.select == sv_page_select_changed) {
+		gint64 tp = g_get_monotonic_time();
+		prepare_dirty(in, mem, o->pid, &buffer);
+		st->prepare_ms = ms_since(tp);
+	}
 	/* --kill: held still from before the capture until the kill, so it
 	 * cannot run on past the state the snapshot holds (its output would
 	 * then be printed twice once restored). What the pause would refuse
