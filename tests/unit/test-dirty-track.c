@@ -110,6 +110,22 @@ static void assert_same_hashes(const SvPageHashes *a, const SvPageHashes *b)
 		g_assert_true(XXH128_isEqual(a->hash[i], b->hash[i]));
 }
 
+/* A delta whose present runs are n (vaddr, pages) pairs, and no hash, is
+ * refused as invalid. */
+static void assert_delta_refused(const guint64 *runs, guint n, const SvPageHashes *parent)
+{
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a(tt)"));
+	for (guint i = 0; i < n; i++)
+		g_variant_builder_add(&b, "(tt)", runs[2 * i], runs[2 * i + 1]);
+	g_autoptr(GVariant) delta =
+		g_variant_ref_sink(g_variant_new("(@a(tt)@a(tat))", g_variant_builder_end(&b),
+						 g_variant_new_array(G_VARIANT_TYPE("(tat)"), NULL,
+								     0)));
+	g_autoptr(GError) error = NULL;
+	g_assert_null(sv_page_hashes_from_delta(delta, parent, 4096, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_DATA);
+}
+
 /* The child has pages 0x10000..0x14000 (the second rewritten, the fourth
  * new and zero, the fifth new) and 0x30000; the parent had 0x10000..
  * 0x13000 and 0x20000 (gone now). The delta holds the hashes of the
@@ -143,24 +159,10 @@ static void test_delta(void)
 	assert_same_hashes(mine, back);
 	/* hostile: a run of more pages than any snapshot may list, and runs
 	 * out of order */
-	g_auto(GVariantBuilder) hb = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a(tt)"));
-	g_variant_builder_add(&hb, "(tt)", (guint64)0x10000, (guint64)SV_PAGE_HASHES_MAX + 1);
-	g_autoptr(GVariant) huge =
-		g_variant_ref_sink(g_variant_new("(@a(tt)@a(tat))", g_variant_builder_end(&hb),
-						 g_variant_new_array(G_VARIANT_TYPE("(tat)"), NULL,
-								     0)));
-	g_assert_null(sv_page_hashes_from_delta(huge, parent, ps, &error));
-	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_DATA);
-	g_clear_error(&error);
-	g_auto(GVariantBuilder) ob = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a(tt)"));
-	g_variant_builder_add(&ob, "(tt)", (guint64)0x20000, (guint64)1);
-	g_variant_builder_add(&ob, "(tt)", (guint64)0x10000, (guint64)1);
-	g_autoptr(GVariant) order =
-		g_variant_ref_sink(g_variant_new("(@a(tt)@a(tat))", g_variant_builder_end(&ob),
-						 g_variant_new_array(G_VARIANT_TYPE("(tat)"), NULL,
-								     0)));
-	g_assert_null(sv_page_hashes_from_delta(order, parent, ps, &error));
-	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_DATA);
+	const guint64 huge[] = { 0x10000, SV_PAGE_HASHES_MAX + 1 };
+	const guint64 order[] = { 0x20000, 1, 0x10000, 1 };
+	assert_delta_refused(huge, G_N_ELEMENTS(huge) / 2, parent);
+	assert_delta_refused(order, G_N_ELEMENTS(order) / 2, parent);
 }
 
 int main(int argc, char **argv)

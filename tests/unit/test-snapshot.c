@@ -454,6 +454,22 @@ static void test_many_vmas(void)
 	g_unlink(p);
 }
 
+/* Pages 0..n-1 of VMA A read through r: zeros where i % every == at,
+ * else fill_page's. */
+static void assert_pattern(SvSnapshotReader *r, gsize n, guint every, guint at)
+{
+	g_autoptr(GError) error = NULL;
+	guint8 page[PS], want[PS];
+	for (gsize i = 0; i < n; i++) {
+		g_assert_true(sv_snapshot_reader_read_page(r, VMA_A + i * PS, page, &error));
+		if (i % every == at)
+			memset(want, 0, PS);
+		else
+			fill_page(want, VMA_A + i * PS);
+		g_assert_cmpmem(page, PS, want, PS);
+	}
+}
+
 /* The writer takes full chunks straight from the caller's pages and keeps
  * only a copy of the rest: runs of every length, across chunk boundaries,
  * from one buffer the caller scribbles over after each call, must read
@@ -495,15 +511,7 @@ static void test_borrowed_pages(gconstpointer data)
 	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, &error);
 	g_assert_no_error(error);
 	g_assert_cmpuint(sv_snapshot_reader_pages_stored(r), ==, total - zero);
-	guint8 page[PS], want[PS];
-	for (guint i = 0; i < total; i++) {
-		g_assert_true(sv_snapshot_reader_read_page(r, VMA_A + i * PS, page, &error));
-		if (i % 5 == 4)
-			memset(want, 0, PS);
-		else
-			fill_page(want, VMA_A + i * PS);
-		g_assert_cmpmem(page, PS, want, PS);
-	}
+	assert_pattern(r, total, 5, 4);
 	g_assert_true(sv_snapshot_reader_verify(r, &error));
 	g_assert_no_error(error);
 	g_unlink(path);
@@ -612,14 +620,10 @@ static void test_direct_grow(void)
 	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, &error);
 	g_assert_no_error(error);
 	g_assert_true(sv_snapshot_reader_verify(r, &error));
-	guint8 page[PS], want[PS];
+	assert_pattern(r, n, 7, 3);
+	guint8 want[PS];
 	for (gsize i = 0; i < n; i++) {
-		g_assert_true(sv_snapshot_reader_read_page(r, VMA_A + i * PS, page, &error));
-		if (i % 7 == 3)
-			memset(want, 0, PS);
-		else
-			fill_page(want, VMA_A + i * PS);
-		g_assert_cmpmem(page, PS, want, PS);
+		g_assert_true(sv_snapshot_reader_read_page(r, VMA_A + i * PS, want, &error));
 		g_assert_true(XXH128_isEqual(hashes[i], XXH3_128bits(want, PS)));
 	}
 	g_assert_true(XXH128_isEqual(hashes[3], XXH3_128bits(zeros, PS)));
