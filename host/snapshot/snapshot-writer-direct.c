@@ -118,10 +118,13 @@ guint8 *sv_snapshot_writer_map_pages(SvSnapshotWriter *w, gsize len, gboolean po
 		sv_snapshot_writer_unmap_pages(w);
 	if (grow && n <= had)
 		return w->area;
-	guint64 end = payload_at(w, n - 1) + chunk;
 	/* blocks (or tmpfs pages) reserved now: a store through the mapping
-	 * into a full file system would be a SIGBUS, not an error */
-	int e = posix_fallocate(w->fd, 0, (off_t)end);
+	 * into a full file system would be a SIGBUS, not an error; grown,
+	 * only past what is reserved already (at the pause: every page looked
+	 * up again would lengthen it) */
+	guint64 from = grow ? payload_at(w, had) - SV_SNAP_PAGE_ALIGN : 0;
+	guint64 end = payload_at(w, n - 1) + chunk;
+	int e = posix_fallocate(w->fd, (off_t)from, (off_t)(end - from));
 	if (e) {
 		/* back to what the streamed path expects */
 		sv_snapshot_writer_unmap_pages(w);
