@@ -61,6 +61,13 @@ GVariant *sv_snap_variant_from_le_bytes(const char *type, GBytes *bytes)
 	return g_variant_get_normal_form(v);
 }
 
+GVariant *sv_snap_variant_from_le_bytes_as_is(const char *type, GBytes *bytes)
+{
+	if (G_BYTE_ORDER == G_BIG_ENDIAN)
+		return sv_snap_variant_from_le_bytes(type, bytes);
+	return g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE(type), bytes, FALSE));
+}
+
 static const char *const arch_names[] = {
 	[SV_SNAP_ARCH_X86_64] = "x86_64",
 	[SV_SNAP_ARCH_AARCH64] = "aarch64",
