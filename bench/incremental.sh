@@ -69,11 +69,11 @@ checkpoint() { # checkpoint TAG OUT [--parent FILE]
 	json=$("$SNAPVM" checkpoint "$VM" --pid "$PID" -o "$out" --json "$@")
 	t1=$(now_ms)
 	echo "$PCT $tag:wall $((t1 - t0))" >>"$RAW"
-	for k in pause_ms hash_ms total_ms pages_present pages_stored file_size profile_ms carry_ms; do
+	for k in prepare_ms pause_ms hash_ms total_ms pages_present pages_stored file_size profile_ms carry_ms; do
 		echo "$PCT $tag:$k $(jq -r .$k <<<"$json")" >>"$RAW"
 	done
-	printf '  %-10s %-4s %-10s pause %7.1f  hash %7.1f  write %7.1f  total %8.1f  wall %6d ms  stored %7d of %7d pages  (load %s)\n' \
-		"$VM" "$tag" "$(jq -r .dirty_tracking <<<"$json")" "$(jq -r .pause_ms <<<"$json")" \
+	printf '  %-10s %-4s %-10s prepare %7.1f  pause %7.1f  hash %7.1f  write %7.1f  total %8.1f  wall %6d ms  stored %7d of %7d pages  (load %s)\n' \
+		"$VM" "$tag" "$(jq -r .dirty_tracking <<<"$json")" "$(jq -r .prepare_ms <<<"$json")" "$(jq -r .pause_ms <<<"$json")" \
 		"$(jq -r .hash_ms <<<"$json")" "$(jq -r .write_ms <<<"$json")" "$(jq -r .total_ms <<<"$json")" $((t1 - t0)) \
 		"$(jq -r .pages_stored <<<"$json")" "$(jq -r .pages_present <<<"$json")" "$(load)"
 	# the fixed cost around the pages: the guest kernel's profile and the

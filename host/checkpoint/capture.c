@@ -274,6 +274,37 @@ GArray *sv_capture_walk_pages(const SvIntrospect *in, const SvGuestMem *mem, gui
 	return g_steal_pointer(&runs);
 }
 
+/* Bytes [lo, hi) of the copy, from the runs' pages (src: each run's, in
+ * guest memory). */
+typedef struct {
+	SvCapture *cap;
+	const GArray *runs;
+	const guint8 *const *src;
+	guint64 lo, hi;
+} Copy;
+
+static void copy_bytes(const Copy *c, SvProgressFn progress, gpointer pdata)
+{
+	guint64 next_report = 0;
+	for (guint i = 0; i < c->runs->len; i++) {
+		const SvPageRun *run = &g_array_index(c->runs, SvPageRun, i);
+		guint64 a = MAX(run->offset, c->lo), e = MIN(run->offset + run->len, c->hi);
+		if (a >= e)
+			continue;
+		memcpy(c->cap->pages + a, c->src[i] + (a - run->offset), e - a);
+		if (progress && e >= next_report && e < c->cap->pages_len) {
+			progress("copying", e, c->cap->pages_len, pdata);
+			next_report = e + (64u << 20);
+		}
+	}
+}
+
+static gpointer copy_thread(gpointer data)
+{
+	copy_bytes(data, NULL, NULL);
+	return NULL;
+}
+
 /* Finds every mapped page of the task's own VMAs, then copies them all. */
 static gboolean capture_pages(SvCapture *cap, const SvIntrospect *in, const SvGuestMem *mem,
 			      const SvTaskRef *ref, SvPageBuffer *buffer, SvProgressFn progress,
@@ -299,21 +330,28 @@ static gboolean capture_pages(SvCapture *cap, const SvIntrospect *in, const SvGu
 		return FALSE;
 	cap->pages = cap->buffer.data;
 	cap->pages_len = r.total;
-	guint64 next_report = 0;
+	g_autofree const guint8 **src = g_new(const guint8 *, r.runs->len + 1);
 	for (guint i = 0; i < r.runs->len; i++) {
 		const SvPageRun *run = &g_array_index(r.runs, SvPageRun, i);
-		const void *src = sv_guest_mem_ptr(mem, run->pa, run->len, error);
-		if (!src) {
+		src[i] = sv_guest_mem_ptr(mem, run->pa, run->len, error);
+		if (!src[i]) {
 			g_prefix_error(error, "page at 0x%" G_GINT64_MODIFIER "x of guest pid %u: ",
 				       run->va, ref->pid);
 			return FALSE;
 		}
-		memcpy(cap->pages + run->offset, src, run->len);
-		if (progress && run->offset + run->len >= next_report) {
-			progress("copying", run->offset + run->len, r.total, pdata);
-			next_report = run->offset + run->len + (64u << 20);
-		}
 	}
+	/* on both cores: the copy's destination (and, at an incremental
+	 * checkpoint, its first touch) is what the pause waits on */
+	Copy halves[2] = { { cap, r.runs, src, 0, r.total / 2 },
+			   { cap, r.runs, src, r.total / 2, r.total } };
+	GThread *t = g_thread_try_new("sv-copy", copy_thread, &halves[1], NULL);
+	if (!t)
+		halves[0].hi = r.total;
+	copy_bytes(&halves[0], progress, pdata);
+	if (t)
+		g_thread_join(t);
+	if (progress)
+		progress("copying", r.total, r.total, pdata);
 	cap->copy_ms = (g_get_monotonic_time() - t0) / 1000.0;
 	return TRUE;
 }

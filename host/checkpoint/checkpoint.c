@@ -280,7 +280,7 @@ static SvSnapshotWriter *new_writer(SvMachine *m, const SvCheckpointOptions *o, 
 /* The pages, copied at the pause straight into the file: what the copy
  * holds, said to the writer. */
 static gboolean commit_pages(SvSnapshotWriter *w, const SvCapture *cap, guint32 page,
-			     GError **error)
+			     XXH128_hash_t *ret_hashes, GError **error)
 {
 	g_autoptr(GArray) spans = g_array_sized_new(FALSE, FALSE, sizeof(SvSnapshotPageSpan),
 						    cap->runs ? cap->runs->len : 0);
@@ -289,8 +289,8 @@ static gboolean commit_pages(SvSnapshotWriter *w, const SvCapture *cap, guint32 
 		SvSnapshotPageSpan s = { r->va, r->offset, r->len / page, r->keep_zero };
 		g_array_append_val(spans, s);
 	}
-	return sv_snapshot_writer_commit_pages(w, (SvSnapshotPageSpan *)(void *)spans->data,
-					       spans->len, error);
+	return sv_snapshot_writer_commit_pages_hashed(w, (SvSnapshotPageSpan *)(void *)spans->data,
+						      spans->len, ret_hashes, error);
 }
 
 /* The pages, copied at the pause into host memory, written to the file. */
@@ -318,9 +318,8 @@ static gboolean stream_pages(SvSnapshotWriter *w, SvCapture *cap, const SvCheckp
 	return TRUE;
 }
 
-/* The hash of every page copied (a full checkpoint's, taken from the copy
- * after the resume), for a later incremental checkpoint to compare with. */
-static SvPageHashes *hash_copy(const SvCapture *cap, guint32 page)
+/* The runs of pages the copy holds, in its order. */
+static GArray *copy_sources(const SvCapture *cap, guint32 page)
 {
 	g_autoptr(GArray) src = g_array_new(FALSE, FALSE, sizeof(SvPageHashSource));
 	for (guint i = 0; cap->runs && i < cap->runs->len; i++) {
@@ -328,7 +327,38 @@ static SvPageHashes *hash_copy(const SvCapture *cap, guint32 page)
 		SvPageHashSource h = { r->va, r->len / page, cap->pages + r->offset };
 		g_array_append_val(src, h);
 	}
+	return g_steal_pointer(&src);
+}
+
+/* The hash of every page copied (a full checkpoint's, taken from the copy
+ * after the resume), for a later incremental checkpoint to compare with. */
+static SvPageHashes *hash_copy(const SvCapture *cap, guint32 page)
+{
+	g_autoptr(GArray) src = copy_sources(cap, page);
 	return sv_page_hashes_compute((const SvPageHashSource *)(void *)src->data, src->len, page);
+}
+
+/* Whether the new snapshot's hashes need those of the pages copied. */
+static gboolean wants_copy_hashes(const SvPageSelect *sel, gboolean incremental)
+{
+	return !incremental || sel->soft_dirty;
+}
+
+/* The pages, copied at the pause straight into the file: said to the
+ * writer, which hashes them (*ret_copied) as it reads them, when wanted. */
+static gboolean commit_copy(SvSnapshotWriter *w, const SvCapture *cap, gboolean hashes,
+			    guint32 page, SvPageHashes **ret_copied, GError **error)
+{
+	g_autoptr(SvPageHashes) copied = NULL;
+	if (hashes) {
+		g_autoptr(GArray) src = copy_sources(cap, page);
+		copied = sv_page_hashes_new((const SvPageHashSource *)(void *)src->data, src->len,
+					    page);
+	}
+	if (!commit_pages(w, cap, page, copied ? copied->hash : NULL, error))
+		return FALSE;
+	*ret_copied = g_steal_pointer(&copied);
+	return TRUE;
 }
 
 /* The PARENT section: the parent by path (relative when it lies beside the
@@ -355,14 +385,16 @@ static GVariant *parent_dict(SvSnapshotReader *parent, const char *output)
  * an incremental one's as its selection found them at the pause, or (soft-
  * dirty) put together from its copy and its parent's (page-select.h). */
 static SvPageHashes *snapshot_hashes(const SvCapture *cap, const SvPageSelect *sel,
-				     const GArray *sources, gboolean incremental, guint32 page,
+				     const GArray *sources, gboolean incremental,
+				     SvPageHashes *copied_taken, guint32 page,
 				     SvCheckpointStats *st)
 {
-	if (incremental && !sel->soft_dirty)
+	g_autoptr(SvPageHashes) copied = copied_taken;
+	if (!wants_copy_hashes(sel, incremental))
 		return NULL; /* sel->hashes */
 	gint64 th = g_get_monotonic_time();
-	g_autoptr(SvPageHashes) copied = sources ? sv_precopy_hashes(sources, page)
-						 : hash_copy(cap, page);
+	if (!copied)
+		copied = sources ? sv_precopy_hashes(sources, page) : hash_copy(cap, page);
 	SvPageHashes *h = incremental ? sv_page_select_hashes(sel, copied)
 				      : g_steal_pointer(&copied);
 	st->hash_ms += ms_since(th);
@@ -381,12 +413,15 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 			       const SvCheckpointOptions *o, SvCheckpointStats *st, GError **error)
 {
 	guint32 page = m->arch->page_size;
-	g_autoptr(SvPageHashes) own = snapshot_hashes(cap, sel, sources, parent != NULL, page, st);
-	const SvPageHashes *hashes = own ? own : sel->hashes;
 	/* the pages first when they are in the file already: the writer
 	 * wants them before any other section */
-	if (cap->buffer.writer && !commit_pages(w, cap, page, error))
+	SvPageHashes *copied = NULL;
+	if (cap->buffer.writer &&
+	    !commit_copy(w, cap, wants_copy_hashes(sel, parent != NULL), page, &copied, error))
 		return FALSE;
+	g_autoptr(SvPageHashes)
+		own = snapshot_hashes(cap, sel, sources, parent != NULL, copied, page, st);
+	const SvPageHashes *hashes = own ? own : sel->hashes;
 	gboolean sources_mapped = FALSE;
 	if (sources && !sv_precopy_map_pages(w, sources, page, &sources_mapped, error))
 		return FALSE;
@@ -411,8 +446,16 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_MM, cap->mm, error) ||
 	    !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_VMAS, vmas, error))
 		return FALSE;
-	if (hashes && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PAGE_HASHES,
-						       sv_page_hashes_to_variant(hashes), error))
+	/* an incremental one's as a change to its parent's: a few KiB where
+	 * the whole table is 4 MiB a GiB */
+	if (hashes &&
+	    !sv_snapshot_writer_add_metadata(w,
+					     parent ? SV_SNAP_SECTION_PAGE_HASHES_DELTA
+						    : SV_SNAP_SECTION_PAGE_HASHES,
+					     parent ? sv_page_hashes_delta_to_variant(hashes,
+										      sel->parent)
+						    : sv_page_hashes_to_variant(hashes),
+					     error))
 		return FALSE;
 	if (parent && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PARENT,
 						       parent_dict(parent, o->output), error))
@@ -437,41 +480,101 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	return TRUE;
 }
 
-/* The copy buffer, faulted in while the VM still runs: the process's
- * resident set and some room to grow (a buffer found too small at the pause
- * is replaced then). Reading the resident set races the running guest,
- * which is fine for an estimate. */
-static gboolean prepare_sized(const SvIntrospect *in, guint32 pid, SvPageBuffer *buffer,
-			      GError **error)
+/* The size of the copy buffer: the process's resident set and a little
+ * room to grow (every byte of it is faulted in before the pause, and cut
+ * off the file after; a buffer found short at the pause grows then, by
+ * what it lacks: sv_snapshot_writer_map_pages), or 0 when it is not found
+ * now (the pause will say why). Reading the resident set races the running
+ * guest, which is fine for an estimate. */
+static gsize buffer_size(const SvIntrospect *in, guint32 pid)
 {
 	g_autoptr(GArray) procs = sv_introspect_processes(in, NULL);
 	guint64 rss = 0;
 	for (guint i = 0; procs && i < procs->len; i++)
 		if (g_array_index(procs, SvGuestProcess, i).pid == pid)
 			rss = g_array_index(procs, SvGuestProcess, i).rss_kib << 10;
-	if (rss == 0)
-		return TRUE; /* not found now: the pause will say why */
-	return sv_page_buffer_prepare(buffer, rss + rss / 8 + (4u << 20), TRUE, error);
+	return rss ? rss + rss / 32 + (4u << 20) : 0;
 }
 
-static gboolean prepare_buffer(const SvIntrospect *in, guint32 pid, SvPageBuffer *buffer,
-			       GError **error)
+/* The copy buffer of a full checkpoint, faulted in while the VM still
+ * runs: the writer's file where it can take the pages straight, host
+ * memory otherwise (compressed pages, a file system without fallocate). */
+typedef struct {
+	SvPageBuffer *buffer;
+	gsize len;
+	GError *error;
+	double ms;
+} Prepare;
+
+static gpointer prepare_buffer(gpointer data)
 {
-	/* the writer's file where it can take the pages straight, host
-	 * memory otherwise (compressed pages, a file system without
-	 * fallocate) */
-	if (buffer->writer) {
+	Prepare *p = data;
+	gint64 t0 = g_get_monotonic_time();
+	if (p->len && p->buffer->writer) {
 		g_autoptr(GError) local = NULL;
-		if (prepare_sized(in, pid, buffer, &local))
-			return TRUE;
+		if (sv_page_buffer_prepare(p->buffer, p->len, TRUE, &local))
+			goto out;
 		if (!g_error_matches(local, SV_ERROR, SV_ERROR_NOT_SUPPORTED) &&
 		    !g_error_matches(local, SV_ERROR, SV_ERROR_INVALID_ARGUMENT)) {
-			g_propagate_error(error, g_steal_pointer(&local));
-			return FALSE;
+			g_propagate_error(&p->error, g_steal_pointer(&local));
+			goto out;
 		}
-		buffer->writer = NULL;
+		p->buffer->writer = NULL;
 	}
-	return prepare_sized(in, pid, buffer, error);
+	if (p->len)
+		(void)sv_page_buffer_prepare(p->buffer, p->len, TRUE, &p->error);
+out:
+	p->ms = ms_since(t0);
+	return NULL;
+}
+
+/* Below this, an incremental checkpoint's copy is faulted in at the pause:
+ * a few ms, less than walking the page tables ahead to size it. */
+#define PREFAULT_MIN (32u << 20)
+
+/* A soft-dirty incremental checkpoint copies the pages written since its
+ * parent: counted now, while the VM runs, from their bits (racy, an
+ * estimate), and when there are many the copy's destination is faulted in
+ * now so the pause only copies. The count costs a walk of the page
+ * tables; nothing is prepared when it fails. */
+static void prepare_dirty(const SvIntrospect *in, const SvGuestMem *mem, guint32 pid,
+			  SvPageBuffer *buffer)
+{
+	g_autoptr(GArray) vmas = sv_capture_vmas(in, pid, NULL);
+	guint64 total = 0, dirty = 0;
+	g_autoptr(GArray)
+		runs = vmas ? sv_capture_walk_pages(in, mem, pid, vmas, TRUE, &total, NULL) : NULL;
+	for (guint i = 0; runs && i < runs->len; i++) {
+		const SvPageRun *r = &g_array_index(runs, SvPageRun, i);
+		/* stored whole (a clean tracked run is the parent's), or hashed
+		 * and some of it stored */
+		if (!r->tracked || r->dirty)
+			dirty += r->len;
+	}
+	if (dirty >= PREFAULT_MIN)
+		(void)sv_page_buffer_prepare(buffer, dirty + dirty / 32 + (4u << 20), TRUE, NULL);
+}
+
+/* Starts preparing the copy buffer on a thread of its own (its faults
+ * keep a core busy while the other waits on the guest to arm dirty
+ * tracking), or here when no thread can be made. */
+static GThread *prepare_start(Prepare *p)
+{
+	GThread *t = g_thread_try_new("sv-prepare", prepare_buffer, p, NULL);
+	if (!t)
+		prepare_buffer(p);
+	return t;
+}
+
+static gboolean prepare_finish(GThread *t, Prepare *p, GError **error)
+{
+	if (t)
+		g_thread_join(t);
+	if (p->error) {
+		g_propagate_error(error, g_steal_pointer(&p->error));
+		return FALSE;
+	}
+	return TRUE;
 }
 
 /* The parent of an incremental checkpoint, opened (its own chain
@@ -497,14 +600,6 @@ static SvSnapshotReader *open_parent(SvMachine *m, const char *path, const char 
 			return NULL;
 		}
 	}
-	g_autoptr(GVariant) hv = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_PAGE_HASHES);
-	if (!hv) {
-		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "--parent: snapshot %s records no page hashes (an older snapvm wrote "
-			    "it): take a full checkpoint first, then add to that",
-			    path);
-		return NULL;
-	}
 	if (sv_snapshot_reader_arch(r) != sv_snap_arch_from_name(m->arch->name) ||
 	    sv_snapshot_reader_page_size(r) != m->arch->page_size) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
@@ -512,7 +607,7 @@ static SvSnapshotReader *open_parent(SvMachine *m, const char *path, const char 
 			    path, m->name);
 		return NULL;
 	}
-	*ret_hashes = sv_page_hashes_from_variant(hv, m->arch->page_size, error);
+	*ret_hashes = sv_page_hashes_of_snapshot(r, m->arch->page_size, error);
 	if (!*ret_hashes) {
 		g_prefix_error(error, "--parent %s: ", path);
 		return NULL;
@@ -725,6 +820,17 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 		buffer.select = sv_page_select_changed;
 		buffer.select_data = &sel;
 	}
+	/* a full checkpoint's buffer is made now, as large as the process,
+	 * while the rest gets ready; an incremental checkpoint copies what
+	 * changed, and --precopy what was written since its last round, which
+	 * only the pause tells: their buffer is made then, as large as that */
+	Prepare prep = { .buffer = &buffer };
+	GThread *preparing = NULL;
+	gboolean full = !buffer.select && !o->precopy_rounds;
+	if (full) {
+		prep.len = buffer_size(in, o->pid);
+		preparing = prepare_start(&prep);
+	}
 	SvTaskRef tracked = { 0 };
 	g_autofree char *mark = NULL;
 	g_auto(SvPrecopy) pc = { 0 };
@@ -760,15 +866,17 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 			tracked.mm = 0;
 		st->track_ms = ms_since(tt);
 	}
-	gint64 tp = g_get_monotonic_time();
-	/* an incremental checkpoint copies what changed, and --precopy what
-	 * was written since its last round, which only the pause tells: their
-	 * buffer is made then, as large as that */
-	if (!buffer.select && !prepare_buffer(in, o->pid, &buffer, error)) {
+	if (full && !prepare_finish(preparing, &prep, error)) {
 		say_left(error, "guest pid %u left running", o->pid);
 		return FALSE;
 	}
-	st->prepare_ms = ms_since(tp);
+	/* the making, beside the dirty tracking's arm (track_ms) */
+	st->prepare_ms = prep.ms;
+	if (sel.soft_dirty && buffer.select == sv_page_select_changed) {
+		gint64 tp = g_get_monotonic_time();
+		prepare_dirty(in, mem, o->pid, &buffer);
+		st->prepare_ms = ms_since(tp);
+	}
 	/* --kill: held still from before the capture until the kill, so it
 	 * cannot run on past the state the snapshot holds (its output would
 	 * then be printed twice once restored). What the pause would refuse

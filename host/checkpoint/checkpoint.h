@@ -73,7 +73,9 @@ typedef struct SvCheckpointStats {
 	double carry_ms;       /* of write_ms: the files carried (fs, mapped, open) */
 	double freeze_ms;      /* kill_after: until the process was held still */
 	double held_ms;	       /* kill_after: from then until it was killed */
-	double prepare_ms;     /* before the pause: the copy's destination faulted in */
+	double prepare_ms;     /* before the pause: the copy's destination faulted in
+				* (beside track_ms, on a thread of its own; a soft-dirty
+				* incremental one: counted, and faulted in if large) */
 	double pause_ms;       /* the VM stopped, all attempts together */
 	double copy_ms;	       /* of which: copying pages out of guest RAM */
 	double pause_files_ms; /* and reading memory-only and guest-written files */

@@ -4,6 +4,7 @@
 
 #include "snapvm/snapshot-format.h"
 #include "base/errors.h"
+#include "host/snapshot/snapshot-reader.h"
 
 void sv_page_hashes_free(SvPageHashes *h)
 {
@@ -56,19 +57,26 @@ static gpointer hash_slice(gpointer p)
 	return NULL;
 }
 
-SvPageHashes *sv_page_hashes_compute(const SvPageHashSource *src, guint n, guint32 page_size)
+SvPageHashes *sv_page_hashes_new(const SvPageHashSource *src, guint n, guint32 page_size)
 {
 	gsize total = 0;
 	for (guint i = 0; i < n; i++)
 		total += src[i].npages;
 	SvPageHashes *h = hashes_new(total, page_size);
+	for (guint i = 0, at = 0; i < n; at += src[i].npages, i++)
+		add_run(h, src[i].vaddr, at, src[i].npages);
+	return h;
+}
+
+SvPageHashes *sv_page_hashes_compute(const SvPageHashSource *src, guint n, guint32 page_size)
+{
+	SvPageHashes *h = sv_page_hashes_new(src, n, page_size);
+	gsize total = h->n;
 	g_autofree const guint8 **page = g_new(const guint8 *, total ? total : 1);
 	gsize at = 0;
-	for (guint i = 0; i < n; i++) {
-		add_run(h, src[i].vaddr, at, src[i].npages);
+	for (guint i = 0; i < n; i++)
 		for (gsize j = 0; j < src[i].npages; j++)
 			page[at++] = src[i].data + j * page_size;
-	}
 	/* reading memory is the cost: one half on another core */
 	Slice a = { h, page, 0, total / 2 }, b = { h, page, total / 2, total };
 	GThread *t = total > 1 ? g_thread_try_new("sv-hash", hash_slice, &b, NULL) : NULL;
@@ -157,6 +165,91 @@ SvPageHashes *sv_page_hashes_from_variant(GVariant *v, guint32 page_size, GError
 		end = vaddr + (guint64)(n / 2) * page_size;
 	}
 	return g_steal_pointer(&h);
+}
+
+GVariant *sv_page_hashes_delta_to_variant(const SvPageHashes *h, const SvPageHashes *parent)
+{
+	g_auto(GVariantBuilder) present = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a(tt)"));
+	g_autoptr(SvPageHashes) changed = hashes_new(0, h->page_size);
+	g_autoptr(GArray) hash = g_array_new(FALSE, FALSE, sizeof(XXH128_hash_t));
+	guint cursor = 0;
+	for (guint i = 0; i < h->runs->len; i++) {
+		const SvPageHashRun *r = &g_array_index(h->runs, SvPageHashRun, i);
+		g_variant_builder_add(&present, "(tt)", r->vaddr, (guint64)r->npages);
+		for (gsize j = 0; j < r->npages; j++) {
+			guint64 va = r->vaddr + (guint64)j * h->page_size;
+			const XXH128_hash_t *mine = &h->hash[r->first + j];
+			const XXH128_hash_t *theirs = sv_page_hashes_find(parent, va, &cursor);
+			if (theirs && XXH128_isEqual(*mine, *theirs))
+				continue;
+			add_run(changed, va, hash->len, 1);
+			g_array_append_val(hash, *mine);
+		}
+	}
+	g_free(changed->hash);
+	changed->hash = g_array_steal(hash, &changed->n);
+	return g_variant_new("(@a(tt)@a(tat))", g_variant_builder_end(&present),
+			     sv_page_hashes_to_variant(changed));
+}
+
+SvPageHashes *sv_page_hashes_from_delta(GVariant *delta, const SvPageHashes *parent,
+					guint32 page_size, GError **error)
+{
+	g_autoptr(GVariant) present = g_variant_get_child_value(delta, 0);
+	g_autoptr(GVariant) hv = g_variant_get_child_value(delta, 1);
+	g_autoptr(SvPageHashes) changed = sv_page_hashes_from_variant(hv, page_size, error);
+	if (!changed)
+		return NULL;
+	gsize n = g_variant_n_children(present);
+	g_autoptr(GArray) src = g_array_sized_new(FALSE, FALSE, sizeof(SvPageHashSource), n);
+	guint64 end = 0, total = 0;
+	for (gsize i = 0; i < n; i++) {
+		SvPageHashSource s = { 0 };
+		guint64 np;
+		g_variant_get_child(present, i, "(tt)", &s.vaddr, &np);
+		/* a cap on the pages, too: every one costs a hash in memory */
+		if (s.vaddr % page_size || (i && s.vaddr < end) || np == 0 ||
+		    np > (G_MAXUINT64 - s.vaddr) / page_size || np > SV_PAGE_HASHES_MAX - total) {
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
+				    "PAGE_HASHES_DELTA run %" G_GSIZE_FORMAT
+				    " at 0x%" G_GINT64_MODIFIER
+				    "x is unaligned, empty, out of order, overlapping or too large",
+				    i, s.vaddr);
+			return NULL;
+		}
+		s.npages = np;
+		total += np;
+		end = s.vaddr + np * page_size;
+		g_array_append_val(src, s);
+	}
+	const SvPageHashes *from[] = { changed, parent };
+	return sv_page_hashes_merge((const SvPageHashSource *)(void *)src->data, src->len, from,
+				    G_N_ELEMENTS(from), page_size);
+}
+
+SvPageHashes *sv_page_hashes_of_snapshot(SvSnapshotReader *r, guint32 page_size, GError **error)
+{
+	g_autoptr(GVariant) full = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_PAGE_HASHES);
+	if (full)
+		return sv_page_hashes_from_variant(full, page_size, error);
+	g_autoptr(GVariant)
+		delta = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_PAGE_HASHES_DELTA);
+	SvSnapshotReader *parent = sv_snapshot_reader_parent(r);
+	if (!delta || !parent) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "snapshot %s records no page hashes (an older snapvm wrote it): take "
+			    "a full checkpoint first, then add to that",
+			    sv_snapshot_reader_path(r));
+		return NULL;
+	}
+	/* the chain's depth is bounded by the reader (SV_SNAP_MAX_CHAIN) */
+	g_autoptr(SvPageHashes) theirs = sv_page_hashes_of_snapshot(parent, page_size, error);
+	if (!theirs)
+		return NULL;
+	SvPageHashes *h = sv_page_hashes_from_delta(delta, theirs, page_size, error);
+	if (!h)
+		g_prefix_error(error, "snapshot %s: ", sv_snapshot_reader_path(r));
+	return h;
 }
 
 const XXH128_hash_t *sv_page_hashes_find(const SvPageHashes *h, guint64 vaddr, guint *cursor)

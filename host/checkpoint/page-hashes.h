@@ -16,6 +16,10 @@
 #include <glib.h>
 #include <xxhash.h>
 
+/* The most pages a snapshot's hashes may list (16 bytes each in memory):
+ * 256 GiB of 4 KiB pages. */
+#define SV_PAGE_HASHES_MAX (1ull << 26)
+
 /* Runs of present pages in address order, each page's hash. */
 typedef struct SvPageHashes {
 	GArray *runs; /* SvPageHashRun */
@@ -37,6 +41,9 @@ typedef struct SvPageHashSource {
 	const guint8 *data;
 } SvPageHashSource;
 
+/* The runs of the sources (in address order), their hashes to be filled
+ * in by the caller, in the same order (the data is not read). */
+SvPageHashes *sv_page_hashes_new(const SvPageHashSource *src, guint n, guint32 page_size);
 /* Hashes the sources (in address order), on both cores. */
 SvPageHashes *sv_page_hashes_compute(const SvPageHashSource *src, guint n, guint32 page_size);
 /* The hashes of the pages of present (their data unused), each taken
@@ -50,6 +57,19 @@ GVariant *sv_page_hashes_to_variant(const SvPageHashes *h);
 /* From a snapshot's PAGE_HASHES, checked (runs page-aligned, in order,
  * not overlapping, whole hashes). */
 SvPageHashes *sv_page_hashes_from_variant(GVariant *v, guint32 page_size, GError **error);
+/* The PAGE_HASHES_DELTA section of an incremental snapshot whose hashes
+ * are h and whose parent's are parent: h's runs, and the hashes of h that
+ * parent lacks or has otherwise (snapshot-format.h). */
+GVariant *sv_page_hashes_delta_to_variant(const SvPageHashes *h, const SvPageHashes *parent);
+/* A snapshot's hashes from its PAGE_HASHES_DELTA and its parent's hashes,
+ * checked as sv_page_hashes_from_variant does. */
+SvPageHashes *sv_page_hashes_from_delta(GVariant *delta, const SvPageHashes *parent,
+					guint32 page_size, GError **error);
+struct SvSnapshotReader;
+/* The hashes of every page the snapshot r lists: its PAGE_HASHES, or its
+ * PAGE_HASHES_DELTA applied to its parent's, up its chain. */
+SvPageHashes *sv_page_hashes_of_snapshot(struct SvSnapshotReader *r, guint32 page_size,
+					 GError **error);
 void sv_page_hashes_free(SvPageHashes *h);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvPageHashes, sv_page_hashes_free)
 

@@ -71,28 +71,57 @@ static void emit(GVariantBuilder *b, const Run *p, guint64 a, guint64 e, guint32
 				      p->offset + (a - p->vaddr));
 }
 
-GVariant *sv_snapshot_chain_pagemap(GVariant *own, GVariant *hashes, GVariant *parent_map,
+/* Appends the run of npages at vaddr to listed: run i of the listing,
+ * checked aligned, not empty, in order and not overlapping. */
+static gboolean list_span(GArray *listed, gsize i, guint64 vaddr, guint64 np, guint32 page_size,
+			  GError **error)
+{
+	Span s = { vaddr, vaddr + np * page_size };
+	if (vaddr % page_size || np == 0 || np > G_MAXUINT64 / page_size || s.end < vaddr ||
+	    (listed->len && g_array_index(listed, Span, listed->len - 1).end > vaddr)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
+			    "page listing (PAGE_HASHES or its delta) run %" G_GSIZE_FORMAT
+			    " at 0x%" G_GINT64_MODIFIER
+			    "x is unaligned, empty, out of order or overlapping",
+			    i, vaddr);
+		return FALSE;
+	}
+	g_array_append_val(listed, s);
+	return TRUE;
+}
+
+/* The spans of the pages a child lists: from PAGE_HASHES (a(tat)) or the
+ * present runs of PAGE_HASHES_DELTA. */
+static GArray *listed_spans(GVariant *listing, guint32 page_size, GError **error)
+{
+	g_autoptr(GArray) listed = g_array_new(FALSE, FALSE, sizeof(Span));
+	gboolean delta = g_variant_is_of_type(listing,
+					      G_VARIANT_TYPE(SV_SNAP_PAGE_HASHES_DELTA_TYPE));
+	g_autoptr(GVariant) runs = delta ? g_variant_get_child_value(listing, 0)
+					 : g_variant_ref(listing);
+	gsize n = g_variant_n_children(runs);
+	for (gsize i = 0; i < n; i++) {
+		guint64 vaddr, np;
+		if (delta) {
+			g_variant_get_child(runs, i, "(tt)", &vaddr, &np);
+		} else {
+			g_autoptr(GVariant) arr = NULL;
+			g_variant_get_child(runs, i, "(t@at)", &vaddr, &arr);
+			np = g_variant_n_children(arr) / 2;
+		}
+		if (!list_span(listed, i, vaddr, np, page_size, error))
+			return NULL;
+	}
+	return g_steal_pointer(&listed);
+}
+
+GVariant *sv_snapshot_chain_pagemap(GVariant *own, GVariant *listing, GVariant *parent_map,
 				    guint32 base, guint32 page_size, GError **error)
 {
 	/* the pages the child has (listed) and those it stores (own) */
-	g_autoptr(GArray) listed = g_array_new(FALSE, FALSE, sizeof(Span));
-	gsize n = g_variant_n_children(hashes);
-	for (gsize i = 0; i < n; i++) {
-		guint64 vaddr;
-		g_autoptr(GVariant) arr = NULL;
-		g_variant_get_child(hashes, i, "(t@at)", &vaddr, &arr);
-		guint64 np = g_variant_n_children(arr) / 2;
-		Span s = { vaddr, vaddr + np * page_size };
-		if (vaddr % page_size || np == 0 || s.end < vaddr ||
-		    (listed->len && g_array_index(listed, Span, listed->len - 1).end > vaddr)) {
-			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
-				    "PAGE_HASHES run %" G_GSIZE_FORMAT " at 0x%" G_GINT64_MODIFIER
-				    "x is unaligned, empty, out of order or overlapping",
-				    i, vaddr);
-			return NULL;
-		}
-		g_array_append_val(listed, s);
-	}
+	g_autoptr(GArray) listed = listed_spans(listing, page_size, error);
+	if (!listed)
+		return NULL;
 	g_autoptr(GArray) mine = map_runs(own);
 	g_autoptr(GArray) stored = g_array_sized_new(FALSE, FALSE, sizeof(Span), mine->len);
 	for (guint i = 0; i < mine->len; i++) {

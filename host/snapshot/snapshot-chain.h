@@ -15,9 +15,10 @@ char *sv_snapshot_chain_parent_path(const char *child_path, GVariant *parent, ch
 				    guint64 *ret_size, GError **error);
 
 /* The child's page map joined with its parent's: the child's own runs, then
- * for every page the child lists in hashes (PAGE_HASHES) but does not store,
- * the parent's run for it, its section number moved up by base. */
-GVariant *sv_snapshot_chain_pagemap(GVariant *own, GVariant *hashes, GVariant *parent_map,
+ * for every page the child lists in listing (its PAGE_HASHES, or its
+ * PAGE_HASHES_DELTA) but does not store, the parent's run for it, its
+ * section number moved up by base. */
+GVariant *sv_snapshot_chain_pagemap(GVariant *own, GVariant *listing, GVariant *parent_map,
 				    guint32 base, guint32 page_size, GError **error);
 
 #endif

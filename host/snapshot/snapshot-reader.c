@@ -188,6 +188,8 @@ static GVariant *parse_metadata(SvSnapshotReader *r, const SvSnapshotSection *s,
 	if (!check_payload(r, s, error))
 		return NULL;
 	g_autoptr(GBytes) b = g_bytes_new(payload(r, s), s->stored);
+	if (s->kind == SV_SNAP_SECTION_PAGE_HASHES || s->kind == SV_SNAP_SECTION_PAGE_HASHES_DELTA)
+		return sv_snap_variant_from_le_bytes_as_is(type, b);
 	return sv_snap_variant_from_le_bytes(type, b);
 }
 
@@ -467,8 +469,14 @@ static gboolean attach_parent(SvSnapshotReader *r, guint depth, GError **error)
 			    SV_SNAP_MAX_CHAIN);
 		return FALSE;
 	}
-	if (!r->meta[SV_SNAP_SECTION_PAGE_HASHES])
-		return fail(error, r, "PARENT", 0, "an incremental snapshot without PAGE_HASHES");
+	GVariant *listing = r->meta[SV_SNAP_SECTION_PAGE_HASHES]
+				    ? r->meta[SV_SNAP_SECTION_PAGE_HASHES]
+				    : r->meta[SV_SNAP_SECTION_PAGE_HASHES_DELTA];
+	if (!listing ||
+	    (r->meta[SV_SNAP_SECTION_PAGE_HASHES] && r->meta[SV_SNAP_SECTION_PAGE_HASHES_DELTA]))
+		return fail(error, r, "PARENT", 0,
+			    "an incremental snapshot needs one of PAGE_HASHES and "
+			    "PAGE_HASHES_DELTA");
 	g_autoptr(GError) local = NULL;
 	r->parent = open_at_depth(path, depth + 1, &local);
 	if (!r->parent) {
@@ -490,8 +498,7 @@ static gboolean attach_parent(SvSnapshotReader *r, guint depth, GError **error)
 			r->path, digest, size, path, have, r->parent->size);
 		return FALSE;
 	}
-	GVariant *joined = sv_snapshot_chain_pagemap(r->meta[SV_SNAP_SECTION_PAGEMAP],
-						     r->meta[SV_SNAP_SECTION_PAGE_HASHES],
+	GVariant *joined = sv_snapshot_chain_pagemap(r->meta[SV_SNAP_SECTION_PAGEMAP], listing,
 						     r->parent->meta[SV_SNAP_SECTION_PAGEMAP],
 						     r->sections->len, r->page_size, error);
 	if (!joined)
@@ -562,6 +569,10 @@ static SvSnapshotReader *open_at_depth(const char *path, guint depth, GError **e
 	if (!load_index(r, sv_get_le64(t + 8), error) || !load_metadata(r, error) ||
 	    !check_files(r, error) || !check_vmas(r, error) || !check_pagemap(r, error))
 		return NULL;
+	if (r->meta[SV_SNAP_SECTION_PAGE_HASHES_DELTA] && !r->meta[SV_SNAP_SECTION_PARENT])
+		return fail(error, r, "PAGE_HASHES_DELTA", 0,
+			    "page hashes as a change to a parent, but no PARENT"),
+		       NULL;
 	if (r->meta[SV_SNAP_SECTION_PARENT] && !attach_parent(r, depth, error))
 		return NULL;
 	if (!check_vma_files(r, error))

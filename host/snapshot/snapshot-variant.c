@@ -24,6 +24,8 @@ static const struct {
 	[SV_SNAP_SECTION_IMAGE_FILES] = { "IMAGE_FILES", SV_SNAP_IMAGE_FILES_TYPE },
 	[SV_SNAP_SECTION_FS] = { "FS", SV_SNAP_FS_TYPE },
 	[SV_SNAP_SECTION_DIRTY_TRACK] = { "DIRTY_TRACK", SV_SNAP_DICT_TYPE },
+	[SV_SNAP_SECTION_PAGE_HASHES_DELTA] = { "PAGE_HASHES_DELTA",
+						SV_SNAP_PAGE_HASHES_DELTA_TYPE },
 };
 
 const char *sv_snap_section_name(guint32 kind)
@@ -57,6 +59,13 @@ GVariant *sv_snap_variant_from_le_bytes(const char *type, GBytes *bytes)
 		return g_variant_get_normal_form(swapped);
 	}
 	return g_variant_get_normal_form(v);
+}
+
+GVariant *sv_snap_variant_from_le_bytes_as_is(const char *type, GBytes *bytes)
+{
+	if (G_BYTE_ORDER == G_BIG_ENDIAN)
+		return sv_snap_variant_from_le_bytes(type, bytes);
+	return g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE(type), bytes, FALSE));
 }
 
 static const char *const arch_names[] = {

@@ -40,9 +40,9 @@ static guint64 payload_at(const SvSnapshotWriter *w, gsize k)
 void sv_snapshot_writer_unmap_pages(SvSnapshotWriter *w)
 {
 	if (w->area)
-		munmap(w->area, w->area_len);
+		munmap(w->area, w->area_reserved);
 	w->area = NULL;
-	w->area_len = 0;
+	w->area_len = w->area_reserved = 0;
 }
 
 /* Runs fn(lo, hi, data) over [0, n) on two threads, split in halves. */
@@ -69,12 +69,33 @@ static void on_two_cores(gsize n, RangeFn fn, gpointer data)
 		g_thread_join(t);
 }
 
+typedef struct {
+	SvSnapshotWriter *w;
+	gsize first; /* chunk */
+} PopulateRange;
+
 static void populate_chunks(gsize lo, gsize hi, gpointer data)
 {
-	SvSnapshotWriter *w = data;
+	PopulateRange *r = data;
+	const gsize chunk = r->w->opt.chunk_bytes;
 	if (hi > lo)
-		(void)madvise(w->area + lo * w->opt.chunk_bytes, (hi - lo) * w->opt.chunk_bytes,
+		(void)madvise(r->w->area + (r->first + lo) * chunk, (hi - lo) * chunk,
 			      MADV_POPULATE_WRITE);
+}
+
+/* Maps chunks [from, n) of the file into the reserved range. */
+static gboolean map_chunks(SvSnapshotWriter *w, gsize from, gsize n, GError **error)
+{
+	const gsize chunk = w->opt.chunk_bytes;
+	for (gsize k = from; k < n; k++) {
+		void *p = mmap(w->area + k * chunk, chunk, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_FIXED, w->fd, (off_t)payload_at(w, k));
+		if (p == MAP_FAILED) {
+			sv_snapshot_writer_io_error(w, "mapping", errno, error);
+			return FALSE;
+		}
+	}
+	return TRUE;
 }
 
 guint8 *sv_snapshot_writer_map_pages(SvSnapshotWriter *w, gsize len, gboolean populate,
@@ -88,53 +109,78 @@ guint8 *sv_snapshot_writer_map_pages(SvSnapshotWriter *w, gsize len, gboolean po
 			    "chunks of whole 4 KiB pages");
 		return NULL;
 	}
-	sv_snapshot_writer_unmap_pages(w);
-	gsize n = MAX((len + chunk - 1) / chunk, 1);
-	guint64 end = payload_at(w, n - 1) + chunk;
+	gsize n = MAX((len + chunk - 1) / chunk, 1), had = w->area_len / chunk;
+	/* grown where there is room: the chunks mapped (and faulted in)
+	 * already stay as they are, so a buffer found short at the pause
+	 * costs only its new pages */
+	gboolean grow = w->area && n * chunk <= w->area_reserved;
+	if (!grow)
+		sv_snapshot_writer_unmap_pages(w);
+	if (grow && n <= had)
+		return w->area;
 	/* blocks (or tmpfs pages) reserved now: a store through the mapping
-	 * into a full file system would be a SIGBUS, not an error */
-	int e = posix_fallocate(w->fd, 0, (off_t)end);
+	 * into a full file system would be a SIGBUS, not an error; grown,
+	 * only past what is reserved already (at the pause: every page looked
+	 * up again would lengthen it) */
+	guint64 from = grow ? payload_at(w, had) - SV_SNAP_PAGE_ALIGN : 0;
+	guint64 end = payload_at(w, n - 1) + chunk;
+	int e = posix_fallocate(w->fd, (off_t)from, (off_t)(end - from));
 	if (e) {
 		/* back to what the streamed path expects */
+		sv_snapshot_writer_unmap_pages(w);
 		(void)ftruncate(w->fd, (off_t)w->offset);
 		sv_snapshot_writer_io_error(w, "reserving room for pages in", e, error);
 		if (e == EOPNOTSUPP || e == EINVAL)
 			(*error)->code = SV_ERROR_NOT_SUPPORTED;
 		return NULL;
 	}
-	guint8 *base = mmap(NULL, n * chunk, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			    -1, 0);
-	if (base == MAP_FAILED) {
-		sv_snapshot_writer_io_error(w, "mapping", errno, error);
-		return NULL;
-	}
-	for (gsize k = 0; k < n; k++) {
-		void *p = mmap(base + k * chunk, chunk, PROT_READ | PROT_WRITE,
-			       MAP_SHARED | MAP_FIXED, w->fd, (off_t)payload_at(w, k));
-		if (p == MAP_FAILED) {
+	if (!grow) {
+		/* address space for half as much again, and 64 MiB: reserved,
+		 * not mapped */
+		gsize reserve = n + n / 2 + MAX((64u << 20) / chunk, 1);
+		guint8 *base = mmap(NULL, reserve * chunk, PROT_NONE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (base == MAP_FAILED) {
 			sv_snapshot_writer_io_error(w, "mapping", errno, error);
-			munmap(base, n * chunk);
 			return NULL;
 		}
+		w->area = base;
+		w->area_reserved = reserve * chunk;
+		had = 0;
 	}
-	w->area = base;
+	if (!map_chunks(w, had, n, error)) {
+		sv_snapshot_writer_unmap_pages(w);
+		return NULL;
+	}
 	w->area_len = n * chunk;
-	if (populate)
-		on_two_cores(n, populate_chunks, w);
+	if (populate) {
+		PopulateRange r = { w, had };
+		on_two_cores(n - had, populate_chunks, &r);
+	}
 	return w->area;
 }
 
 typedef struct {
 	const SvSnapshotWriter *w;
-	guint8 *zero; /* per page of the area: all zeros */
+	const gsize *at;		/* per page of the spans: its page of the area */
+	guint8 *zero;			/* per page of the area: all zeros */
+	XXH128_hash_t *hash, zero_hash; /* per page of the spans, or NULL */
 } ZeroScan;
 
+/* Finds the zero pages and, asked for, hashes the others in the same read
+ * of them: the page hashes of a full checkpoint (snapshot-format.h) cost
+ * no pass over the pages of their own. */
 static void scan_zero(gsize lo, gsize hi, gpointer data)
 {
 	ZeroScan *z = data;
 	const guint32 ps = z->w->opt.page_size;
-	for (gsize i = lo; i < hi; i++)
-		z->zero[i] = sv_snapshot_page_is_zero(z->w->area + i * ps, ps);
+	for (gsize k = lo; k < hi; k++) {
+		const guint8 *p = z->w->area + z->at[k] * ps;
+		gboolean zero = sv_snapshot_page_is_zero(p, ps);
+		z->zero[z->at[k]] = zero;
+		if (z->hash)
+			z->hash[k] = zero ? z->zero_hash : XXH3_128bits(p, ps);
+	}
 }
 
 /* Section checksums, computed on a second thread ahead of the digest. */
@@ -255,6 +301,13 @@ static gboolean seal_chunk(SvSnapshotWriter *w, gsize k, gsize len, guint64 sum,
 gboolean sv_snapshot_writer_commit_pages(SvSnapshotWriter *w, const SvSnapshotPageSpan *spans,
 					 guint n, GError **error)
 {
+	return sv_snapshot_writer_commit_pages_hashed(w, spans, n, NULL, error);
+}
+
+gboolean sv_snapshot_writer_commit_pages_hashed(SvSnapshotWriter *w,
+						const SvSnapshotPageSpan *spans, guint n,
+						XXH128_hash_t *ret_hashes, GError **error)
+{
 	if (!w->area) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 			    "snapshot: no mapped pages to commit");
@@ -263,10 +316,19 @@ gboolean sv_snapshot_writer_commit_pages(SvSnapshotWriter *w, const SvSnapshotPa
 	if (!check_spans(w, spans, n, error))
 		return FALSE;
 	const guint32 ps = w->opt.page_size;
-	gsize npages = n ? (spans[n - 1].offset / ps + spans[n - 1].npages) : 0;
+	gsize npages = n ? (spans[n - 1].offset / ps + spans[n - 1].npages) : 0, nspan = 0;
+	for (guint i = 0; i < n; i++)
+		nspan += spans[i].npages;
+	g_autofree gsize *at = g_new(gsize, nspan + 1);
+	for (guint i = 0, k = 0; i < n; i++)
+		for (gsize j = 0; j < spans[i].npages; j++)
+			at[k++] = spans[i].offset / ps + j;
 	g_autofree guint8 *zero = g_new0(guint8, npages + 1);
-	ZeroScan z = { w, zero };
-	on_two_cores(npages, scan_zero, &z);
+	g_autofree guint8 *zeros = ret_hashes ? g_malloc0(ps) : NULL;
+	ZeroScan z = { .w = w, .at = at, .zero = zero, .hash = ret_hashes };
+	if (zeros)
+		z.zero_hash = XXH3_128bits(zeros, ps);
+	on_two_cores(nspan, scan_zero, &z);
 	guint64 used = compact(w, spans, n, zero);
 	gsize nch = (used + w->opt.chunk_bytes - 1) / w->opt.chunk_bytes;
 	g_autofree guint64 *sums = g_new0(guint64, nch + 1);

@@ -58,10 +58,11 @@ struct SvSnapshotWriter {
 	guint64 bytes_from_parent;
 	guint64 pages_stored, pages_zero;
 	/* sv_snapshot_writer_map_pages: the mapping of the PAGES payloads to
-	 * come, area_len bytes, chunk k at area + k * chunk_bytes; NULL once
-	 * committed (or never mapped) */
+	 * come, area_len bytes, chunk k at area + k * chunk_bytes, in
+	 * area_reserved bytes of address space; NULL once committed (or never
+	 * mapped) */
 	guint8 *area;
-	gsize area_len;
+	gsize area_len, area_reserved;
 	gboolean direct_done;
 	gboolean finished;
 };

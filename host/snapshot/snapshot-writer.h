@@ -10,6 +10,7 @@
 #define SNAPVM_SNAPSHOT_WRITER_H
 
 #include <glib.h>
+#include <xxhash.h>
 
 #include "snapvm/snapshot-format.h"
 #include "host/snapshot/snapshot-reader.h"
@@ -60,7 +61,9 @@ gboolean sv_snapshot_writer_add_pages_all(SvSnapshotWriter *w, guint64 vaddr, co
  * payloads of the PAGES sections that open the file, as one writable range
  * the caller copies pages into (populate: faulted in now, on both cores, so
  * the copy runs at memory speed). Only first (before any other section),
- * and not with zstd; called again it maps a larger range, contents lost.
+ * and not with zstd; called again for more it maps the rest beside what
+ * is mapped (contents kept) where the address space reserved with it
+ * allows (half as much again, and 64 MiB), else a new range (contents lost).
  * SV_ERROR_NOT_SUPPORTED where the file system cannot reserve the room:
  * use sv_snapshot_writer_add_pages instead.
  * sv_snapshot_writer_commit_pages then says what the range holds: spans of
@@ -77,6 +80,12 @@ guint8 *sv_snapshot_writer_map_pages(SvSnapshotWriter *w, gsize len, gboolean po
 				     GError **error);
 gboolean sv_snapshot_writer_commit_pages(SvSnapshotWriter *w, const SvSnapshotPageSpan *spans,
 					 guint n, GError **error);
+/* The same, and ret_hashes[k] (one entry per page of the spans, in their
+ * order) the xxh3-128 of the k-th page, zero pages included: taken in the
+ * read that finds the zero pages (PAGE_HASHES, snapshot-format.h). */
+gboolean sv_snapshot_writer_commit_pages_hashed(SvSnapshotWriter *w,
+						const SvSnapshotPageSpan *spans, guint n,
+						XXH128_hash_t *ret_hashes, GError **error);
 
 /* Writes the page map, index and trailer, syncs, and renames into place. */
 gboolean sv_snapshot_writer_finish(SvSnapshotWriter *w, GError **error);

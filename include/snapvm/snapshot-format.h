@@ -107,6 +107,9 @@ enum sv_snap_section {
 	/* a{sv}: how a later incremental checkpoint may find the pages
 	 * written since this one (SV_SNAP_DIRTY_* keys); absent: hash them */
 	SV_SNAP_SECTION_DIRTY_TRACK = 17,
+	/* (a(tt)a(tat)): an incremental snapshot's page hashes written as a
+	 * change to its parent's, in place of PAGE_HASHES (below) */
+	SV_SNAP_SECTION_PAGE_HASHES_DELTA = 18,
 	SV_SNAP_SECTION_KIND_MAX_,
 };
 
@@ -122,6 +125,7 @@ enum sv_snap_section {
 #define SV_SNAP_PAGEMAP_TYPE "a(tuut)"
 #define SV_SNAP_PROVENANCE_TYPE "a{ss}"
 #define SV_SNAP_PAGE_HASHES_TYPE "a(tat)"
+#define SV_SNAP_PAGE_HASHES_DELTA_TYPE "(a(tt)a(tat))"
 
 /*
  * An incremental snapshot (one with a PARENT section) stores only the pages
@@ -130,6 +134,14 @@ enum sv_snap_section {
  * page it lists but does not store is its parent's (following the chain),
  * and zeros where no ancestor stores it. A page it does not list is absent,
  * whatever the parent holds there.
+ *
+ * It may list its pages in PAGE_HASHES_DELTA instead, so that it need not
+ * rewrite the hash of every page (16 bytes a page: 4 MiB for 1 GiB) when a
+ * few changed: first the runs of every page present (vaddr, pages), then
+ * in PAGE_HASHES' form the hashes of the pages whose hash is not the
+ * parent's for the same address, or that the parent does not list. Every
+ * other page present has the parent's hash (through its own delta, up the
+ * chain). Only a snapshot with a PARENT has one, and then no PAGE_HASHES.
  */
 #define SV_SNAP_PARENT_PATH "path"     /* s: as written; relative: to this file's folder */
 #define SV_SNAP_PARENT_DIGEST "digest" /* s: hex of the parent's trailer xxh3-128 */

@@ -3,13 +3,15 @@
  * Dirty tracking's pure parts (host/checkpoint/dirty-track.c,
  * page-hashes.c): marks name one task and no other, the DIRTY_TRACK
  * section round-trips and refuses what is not its own, which VMAs the
- * soft-dirty bits may judge, and merged page hashes take each page's hash
- * from the first source that has it.
+ * soft-dirty bits may judge, merged page hashes take each page's hash
+ * from the first source that has it, and an incremental snapshot's hashes
+ * written as a change to its parent's read back whole.
  */
 #include <string.h>
 
 #include "snapvm/agent-proto.h"
 #include "snapvm/snapshot-format.h"
+#include "base/errors.h"
 #include "host/checkpoint/dirty-track.h"
 #include "host/checkpoint/page-hashes.h"
 
@@ -93,6 +95,76 @@ static void test_merge(void)
 	g_assert_true(XXH128_isEqual(m->hash[3], XXH3_128bits(pages + 3 * ps, ps)));
 }
 
+/* Whether a and b list the same pages with the same hashes. */
+static void assert_same_hashes(const SvPageHashes *a, const SvPageHashes *b)
+{
+	g_assert_cmpuint(a->n, ==, b->n);
+	g_assert_cmpuint(a->runs->len, ==, b->runs->len);
+	for (guint i = 0; i < a->runs->len; i++) {
+		const SvPageHashRun *x = &g_array_index(a->runs, SvPageHashRun, i);
+		const SvPageHashRun *y = &g_array_index(b->runs, SvPageHashRun, i);
+		g_assert_cmpuint(x->vaddr, ==, y->vaddr);
+		g_assert_cmpuint(x->npages, ==, y->npages);
+	}
+	for (gsize i = 0; i < a->n; i++)
+		g_assert_true(XXH128_isEqual(a->hash[i], b->hash[i]));
+}
+
+/* A delta whose present runs are n (vaddr, pages) pairs, and no hash, is
+ * refused as invalid. */
+static void assert_delta_refused(const guint64 *runs, guint n, const SvPageHashes *parent)
+{
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a(tt)"));
+	for (guint i = 0; i < n; i++)
+		g_variant_builder_add(&b, "(tt)", runs[2 * i], runs[2 * i + 1]);
+	g_autoptr(GVariant) delta =
+		g_variant_ref_sink(g_variant_new("(@a(tt)@a(tat))", g_variant_builder_end(&b),
+						 g_variant_new_array(G_VARIANT_TYPE("(tat)"), NULL,
+								     0)));
+	g_autoptr(GError) error = NULL;
+	g_assert_null(sv_page_hashes_from_delta(delta, parent, 4096, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_DATA);
+}
+
+/* The child has pages 0x10000..0x14000 (the second rewritten, the fourth
+ * new and zero, the fifth new) and 0x30000; the parent had 0x10000..
+ * 0x13000 and 0x20000 (gone now). The delta holds the hashes of the
+ * rewritten and the new pages only, and with the parent's gives back the
+ * child's; a delta that lists too many pages, or out of order, is refused. */
+static void test_delta(void)
+{
+	const guint32 ps = 4096;
+	g_autofree guint8 *pages = g_malloc0(8 * ps);
+	for (guint i = 0; i < 8; i++)
+		if (i != 6)
+			memset(pages + i * ps, 'a' + i, ps);
+	SvPageHashSource p[] = { { 0x10000, 3, pages }, { 0x20000, 1, pages + 3 * ps } };
+	g_autofree guint8 *child = g_memdup2(pages, 8 * ps);
+	memset(child + ps, 'z', ps);
+	memcpy(child + 3 * ps, pages + 6 * ps, ps); /* zeros */
+	memcpy(child + 4 * ps, pages + 7 * ps, ps);
+	SvPageHashSource c[] = { { 0x10000, 5, child }, { 0x30000, 1, pages + 5 * ps } };
+	g_autoptr(SvPageHashes) parent = sv_page_hashes_compute(p, 2, ps);
+	g_autoptr(SvPageHashes) mine = sv_page_hashes_compute(c, 2, ps);
+	g_autoptr(GVariant)
+		delta = g_variant_ref_sink(sv_page_hashes_delta_to_variant(mine, parent));
+	g_assert_true(g_variant_is_of_type(delta, G_VARIANT_TYPE(SV_SNAP_PAGE_HASHES_DELTA_TYPE)));
+	g_autoptr(GVariant) changed = g_variant_get_child_value(delta, 1);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvPageHashes) only = sv_page_hashes_from_variant(changed, ps, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(only->n, ==, 4); /* 0x11000, 0x13000, 0x14000, 0x30000 */
+	g_autoptr(SvPageHashes) back = sv_page_hashes_from_delta(delta, parent, ps, &error);
+	g_assert_no_error(error);
+	assert_same_hashes(mine, back);
+	/* hostile: a run of more pages than any snapshot may list, and runs
+	 * out of order */
+	const guint64 huge[] = { 0x10000, SV_PAGE_HASHES_MAX + 1 };
+	const guint64 order[] = { 0x20000, 1, 0x10000, 1 };
+	assert_delta_refused(huge, G_N_ELEMENTS(huge) / 2, parent);
+	assert_delta_refused(order, G_N_ELEMENTS(order) / 2, parent);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -100,5 +172,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/dirty-track/section", test_section);
 	g_test_add_func("/dirty-track/vma-tracked", test_vma_tracked);
 	g_test_add_func("/dirty-track/hashes-merge", test_merge);
+	g_test_add_func("/dirty-track/hashes-delta", test_delta);
 	return g_test_run();
 }

@@ -454,6 +454,22 @@ static void test_many_vmas(void)
 	g_unlink(p);
 }
 
+/* Pages 0..n-1 of VMA A read through r: zeros where i % every == at,
+ * else fill_page's. */
+static void assert_pattern(SvSnapshotReader *r, gsize n, guint every, guint at)
+{
+	g_autoptr(GError) error = NULL;
+	guint8 page[PS], want[PS];
+	for (gsize i = 0; i < n; i++) {
+		g_assert_true(sv_snapshot_reader_read_page(r, VMA_A + i * PS, page, &error));
+		if (i % every == at)
+			memset(want, 0, PS);
+		else
+			fill_page(want, VMA_A + i * PS);
+		g_assert_cmpmem(page, PS, want, PS);
+	}
+}
+
 /* The writer takes full chunks straight from the caller's pages and keeps
  * only a copy of the rest: runs of every length, across chunk boundaries,
  * from one buffer the caller scribbles over after each call, must read
@@ -495,15 +511,7 @@ static void test_borrowed_pages(gconstpointer data)
 	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, &error);
 	g_assert_no_error(error);
 	g_assert_cmpuint(sv_snapshot_reader_pages_stored(r), ==, total - zero);
-	guint8 page[PS], want[PS];
-	for (guint i = 0; i < total; i++) {
-		g_assert_true(sv_snapshot_reader_read_page(r, VMA_A + i * PS, page, &error));
-		if (i % 5 == 4)
-			memset(want, 0, PS);
-		else
-			fill_page(want, VMA_A + i * PS);
-		g_assert_cmpmem(page, PS, want, PS);
-	}
+	assert_pattern(r, total, 5, 4);
 	g_assert_true(sv_snapshot_reader_verify(r, &error));
 	g_assert_no_error(error);
 	g_unlink(path);
@@ -581,6 +589,47 @@ static void test_direct_pages(void)
 	g_unlink(path);
 }
 
+/* A mapped range found short (at the pause) grows in place past its first
+ * chunk: the pages copied into it already stay; the writer hashes the pages
+ * as it commits them, zero pages as zeros. */
+static void test_direct_grow(void)
+{
+	g_autofree char *path = tmp_path("direct-grow.svs");
+	SvSnapshotWriterOptions o = x86_options(0);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(path, &o, &error);
+	guint8 *first = sv_snapshot_writer_map_pages(w, 4 * PS, TRUE, &error);
+	g_assert_no_error(error);
+	fill_page(first, VMA_A);
+	const gsize n = (4u << 20) / PS + 100; /* into a second chunk */
+	guint8 *area = sv_snapshot_writer_map_pages(w, n * PS, FALSE, &error);
+	g_assert_no_error(error);
+	g_assert_true(area == first);
+	for (gsize i = 1; i < n; i++) {
+		if (i % 7 == 3)
+			memset(area + i * PS, 0, PS);
+		else
+			fill_page(area + i * PS, VMA_A + i * PS);
+	}
+	g_autofree XXH128_hash_t *hashes = g_new(XXH128_hash_t, n);
+	g_autofree guint8 *zeros = g_malloc0(PS);
+	SvSnapshotPageSpan span = { VMA_A, 0, n, FALSE };
+	g_assert_true(sv_snapshot_writer_commit_pages_hashed(w, &span, 1, hashes, &error));
+	g_assert_no_error(error);
+	g_assert_true(sv_snapshot_writer_finish(w, &error));
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, &error);
+	g_assert_no_error(error);
+	g_assert_true(sv_snapshot_reader_verify(r, &error));
+	assert_pattern(r, n, 7, 3);
+	guint8 want[PS];
+	for (gsize i = 0; i < n; i++) {
+		g_assert_true(sv_snapshot_reader_read_page(r, VMA_A + i * PS, want, &error));
+		g_assert_true(XXH128_isEqual(hashes[i], XXH3_128bits(want, PS)));
+	}
+	g_assert_true(XXH128_isEqual(hashes[3], XXH3_128bits(zeros, PS)));
+	g_unlink(path);
+}
+
 /* Mapped and never committed: nothing left behind; a span outside the
  * mapping is refused. */
 static void test_direct_refusals(void)
@@ -603,12 +652,28 @@ static void test_direct_refusals(void)
 	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
 }
 
+/* The listing of write_layer as PAGE_HASHES_DELTA: the present runs, and
+ * no hash (none matters to a reader). */
+static GVariant *delta_listing(const char *listed)
+{
+	GVariantBuilder pb;
+	g_variant_builder_init(&pb, G_VARIANT_TYPE("a(tt)"));
+	for (guint i = 0; i < 10; i++)
+		if (listed[i] == 'x')
+			g_variant_builder_add(&pb, "(tt)", (guint64)(VMA_B + i * PS), (guint64)1);
+	return g_variant_new("(@a(tt)@a(tat))", g_variant_builder_end(&pb),
+			     g_variant_new_array(G_VARIANT_TYPE("(tat)"), NULL, 0));
+}
+
 /* One layer of a chain in VMA B (pages 0..9): lists the pages in listed
- * (PAGE_HASHES; the hashes themselves do not matter to a reader), stores
+ * (PAGE_HASHES, or PAGE_HASHES_DELTA when listed starts with 'd' (then
+ * 10 more); the hashes themselves do not matter to a reader), stores
  * those with a seed (0: a page of zeros, stored), names parent. */
 static void write_layer(const char *path, const char *parent, const char *listed,
 			const guint *seeds)
 {
+	gboolean delta = listed[0] == 'd';
+	listed += delta;
 	SvSnapshotWriterOptions o = x86_options(0);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(path, &o, &error);
@@ -634,8 +699,15 @@ static void write_layer(const char *path, const char *parent, const char *listed
 					   g_variant_new_fixed_array(G_VARIANT_TYPE_UINT64, h, 2,
 								     sizeof(guint64))));
 	}
-	g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PAGE_HASHES,
-						      g_variant_builder_end(&hb), &error));
+	GVariant *hashes = g_variant_builder_end(&hb);
+	if (delta) {
+		g_variant_unref(g_variant_ref_sink(hashes));
+		g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PAGE_HASHES_DELTA,
+							      delta_listing(listed), &error));
+	} else {
+		g_assert_true(sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PAGE_HASHES,
+							      hashes, &error));
+	}
 	if (parent) {
 		g_autoptr(SvSnapshotReader) pr = sv_snapshot_reader_open(parent, &error);
 		g_assert_no_error(error);
@@ -695,6 +767,18 @@ static void test_chain(void)
 	write_layer(grand, child, "xxxxxxxxxx", grand_seeds);
 	const guint grand_view[10] = { 1, 2, 1, 0, 1, 1, 3, 0, 2, 0 };
 	check_layers(grand, grand_view);
+	/* the same listed as a change to the parent's hashes */
+	g_autofree char *dgrand = tmp_path("chain-dgrand.svs");
+	write_layer(dgrand, child, "dxxxxxxxx.x", grand_seeds);
+	const guint dgrand_view[10] = { 1, 2, 1, 0, 1, 1, 3, 0, 0, 0 };
+	check_layers(dgrand, dgrand_view);
+	g_unlink(dgrand);
+	/* a delta with no parent to change is refused */
+	write_layer(dgrand, NULL, "dxxxxxxxxxx", base_seeds);
+	g_autoptr(GError) derror = NULL;
+	g_assert_null(sv_snapshot_reader_open(dgrand, &derror));
+	g_assert_nonnull(strstr(derror->message, "no PARENT"));
+	g_unlink(dgrand);
 
 	g_autoptr(GError) error = NULL;
 	g_autofree char *moved = tmp_path("chain-base.moved");
@@ -953,6 +1037,7 @@ int main(int argc, char **argv)
 			     test_borrowed_pages);
 	g_test_add_func("/snapshot/writer/direct-pages", test_direct_pages);
 	g_test_add_func("/snapshot/writer/direct-refusals", test_direct_refusals);
+	g_test_add_func("/snapshot/writer/direct-grow", test_direct_grow);
 	g_test_add_func("/snapshot/chain", test_chain);
 	g_test_add_func("/snapshot/chain-files", test_chain_files);
 	g_test_add_func("/snapshot/truncated", test_truncated_everywhere);
