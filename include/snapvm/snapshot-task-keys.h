@@ -188,6 +188,8 @@
 #define SV_TASK_INET_REUSEPORT 2u
 #define SV_TASK_INET_V6ONLY 4u
 #define SV_TASK_INET_LISTEN 8u
+/* IP_FREEBIND / IPV6_FREEBIND: set again before the bind */
+#define SV_TASK_INET_FREEBIND 16u
 #define SV_TASK_LOCK_FLOCK 1u
 #define SV_TASK_LOCK_POSIX 2u
 #define SV_TASK_LOCK_OFD 3u
