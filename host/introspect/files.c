@@ -19,6 +19,7 @@
  * now than a snapshot that cannot come back.
  */
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "snapvm/le.h" /* sv_get_le* */
 #include "snapvm/snapshot-task-keys.h"
@@ -182,37 +183,29 @@ static gboolean is_fifo(const SvIntrospect *in, const FileLayout *l, guint64 ino
 }
 
 /* A directory or device node the process holds open after its last name
- * went (rmdir, unlink): restore opens both by path, and a fresh guest has
- * nothing there, so it is refused here rather than failing after the
- * boot. (Regular files are carried without a name: memfiles.c.) */
-static gboolean refuse_removed(const SvIntrospect *in, const FileLayout *l, guint64 inode,
-			       const char *kind, const char *path, guint32 pid, guint fd,
-			       GError **error)
+ * went (rmdir, unlink): nothing is at its path any more, so it is
+ * recorded for restore to make it again without a name (a removed
+ * directory is empty and stays so; a device node is its mode, number and
+ * owner). (Regular files are carried without a name: memfiles.c.) */
+static gboolean note_removed(const SvIntrospect *in, const FileLayout *l, guint64 inode,
+			     const char *kind, GVariantDict *d, GError **error)
 {
 	gboolean dir = !strcmp(kind, SV_TASK_FD_KIND_DIR);
 	if (!dir && strcmp(kind, SV_TASK_FD_KIND_CHR))
 		return TRUE;
-	guint64 nlink, rdev;
+	guint64 nlink, rdev, uid, gid;
 	if (!sv_introspect_read_uint(in, inode + l->i_nlink, 4, &nlink, error) ||
-	    !sv_introspect_read_uint(in, inode + l->i_rdev, 4, &rdev, error))
+	    !sv_introspect_read_uint(in, inode + l->i_rdev, 4, &rdev, error) ||
+	    !sv_introspect_read_uint(in, inode + l->i_uid, 4, &uid, error) ||
+	    !sv_introspect_read_uint(in, inode + l->i_gid, 4, &gid, error))
 		return FALSE;
 	if ((nlink & 0xffffffffu) != 0)
 		return TRUE;
-	if (dir)
-		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "guest pid %u: fd %u is a directory that has been removed (%s); "
-			    "restore opens directories by their path, which a fresh guest does "
-			    "not have; snapvm cannot checkpoint it: close the fd, or keep the "
-			    "directory until the checkpoint",
-			    pid, fd, path);
-	else /* dev_t in the kernel: major << 20 | minor */
-		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "guest pid %u: fd %u is a character device node (%u:%u) that has "
-			    "been unlinked (%s); restore opens devices by their path, which a "
-			    "fresh guest does not have; snapvm cannot checkpoint it: keep the node "
-			    "until the checkpoint, or open the device at a path that stays",
-			    pid, fd, (guint)(rdev >> 20 & 0xfff), (guint)(rdev & 0xfffff), path);
-	return FALSE;
+	/* the kernel's dev_t is major << 20 | minor */
+	guint64 dev = dir ? 0 : makedev((guint)(rdev >> 20 & 0xfff), (guint)(rdev & 0xfffff));
+	g_variant_dict_insert(d, SV_TASK_FD_GONE_RDEV, "t", dev);
+	g_variant_dict_insert(d, SV_TASK_FD_OWNER, "(uu)", (guint32)uid, (guint32)gid);
+	return TRUE;
 }
 
 /* A pseudo-terminal's end that is not the stdio snapvm gave the process:
@@ -364,8 +357,7 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 					     GUINT_TO_POINTER(ends));
 		} else {
 			g_autofree char *path = sv_introspect_path(in, file + l.f_path, error);
-			if (!path ||
-			    !refuse_removed(in, &l, inode, kind, path, ref->pid, fd, error))
+			if (!path || !note_removed(in, &l, inode, kind, d, error))
 				return NULL;
 			g_variant_dict_insert(d, SV_TASK_FD_PATH, "s", path);
 			if ((!strcmp(kind, SV_TASK_FD_KIND_FILE) ||

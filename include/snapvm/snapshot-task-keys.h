@@ -150,6 +150,11 @@
 /* (uu): a FIFO's inode's owner, uid and gid; missing: restore makes it
  * owned by root */
 #define SV_TASK_FD_OWNER "owner"
+/* t: a directory or character device the fd holds whose last name has
+ * gone (rmdir, unlink): restore makes it again nameless; its device
+ * number (makedev's encoding; 0 for a directory), its owner in
+ * SV_TASK_FD_OWNER, its mode in SV_TASK_FD_I_MODE */
+#define SV_TASK_FD_GONE_RDEV "gone_rdev"
 /* kernel objects behind anonymous inodes (host/introspect/fd-*.c) */
 #define SV_TASK_FD_EVENTFD_COUNT "eventfd_count"	 /* t: an eventfd's count */
 #define SV_TASK_FD_EVENTFD_SEMAPHORE "eventfd_semaphore" /* b: made with EFD_SEMAPHORE */
