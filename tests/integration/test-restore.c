@@ -477,10 +477,6 @@ static void test_kill_refuses_uncarried(void)
 		{ "overrun2", "has an overrun count on signal 34, as another of its timers does",
 		  NULL },
 		{ "uffd", "is registered with a userfaultfd", NULL },
-		{ "rmdir", "fd 70 is a directory that has been removed (/tmp/uncarried-",
-		  "close the fd, or keep the directory until the checkpoint" },
-		{ "devgone", "fd 70 is a character device node (1:3) that has been unlinked",
-		  "keep the node until the checkpoint" },
 		{ "opath", "fd 70 is an O_PATH descriptor of /tmp", NULL },
 		{ "epollgone",
 		  "fd 71 is an epoll fd watching a file it was given as fd 72, "

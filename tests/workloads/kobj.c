@@ -15,7 +15,11 @@
  *            writer, unread bytes in it; a second FIFO open for reading
  *            only (no writer: reads see end of file) - zdtm's fifo and
  *            fifo_ro. Both must still be FIFOs at their paths, with
- *            their mode and owner (uid 1234, gid 4321).
+ *            their mode and owner (uid 1234, gid 4321). And named things
+ *            whose name has gone: a directory removed while open (fd 23,
+ *            zdtm's rmdir_open), a device node (1:3, /dev/null's)
+ *            unlinked while open (fd 24, deleted_dev; needs root), each
+ *            with its mode and that owner.
  *   eventfd: a non-blocking counter and a blocking EFD_SEMAPHORE one,
  *            their counts carried across steps.
  *   epoll:   an epoll fd watching an eventfd (level-triggered), a pipe's
@@ -112,6 +116,7 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "workload.h"
@@ -217,6 +222,27 @@ static void fifo_setup(void)
 	move_to(open(fifo_path[1], O_RDONLY | O_NONBLOCK), 22);
 	if (write(21, "fifo", 4) != 4)
 		fail("prefill");
+	char gone[64];
+	snprintf(gone, sizeof(gone), "/tmp/snapvm-kobj-%d.gone", (int)getpid());
+	if (mkdir(gone, 0751) < 0 || chown(gone, FIFO_UID, FIFO_GID) < 0)
+		fail("mkdir");
+	move_to(open(gone, O_RDONLY | O_DIRECTORY), 23);
+	if (rmdir(gone) < 0 || mknod(gone, S_IFCHR | 0620, makedev(1, 3)) < 0 ||
+	    chmod(gone, 0620) < 0 || chown(gone, FIFO_UID, FIFO_GID) < 0)
+		fail("mknod");
+	move_to(open(gone, O_RDWR), 24);
+	if (unlink(gone) < 0)
+		fail("unlink");
+}
+
+/* fd's inode: of type, mode, that owner, no name left */
+static void gone_check(int fd, mode_t type, mode_t mode, dev_t rdev)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || (st.st_mode & S_IFMT) != type || (st.st_mode & 07777) != mode ||
+	    st.st_uid != FIFO_UID || st.st_gid != FIFO_GID || st.st_nlink != 0 ||
+	    st.st_rdev != rdev)
+		fail("a removed directory or device node");
 }
 
 static void fifo_check(int fd, const char *path, mode_t mode)
@@ -244,6 +270,10 @@ static void fifo_step(char *line, size_t cap)
 	/* no writer: end of file, not EAGAIN */
 	if (read(22, &none, 1) != 0)
 		fail("the write-less FIFO does not read as end of file");
+	gone_check(23, S_IFDIR, 0751, 0);
+	gone_check(24, S_IFCHR, 0620, makedev(1, 3));
+	if (write(24, "x", 1) != 1 || read(24, &none, 1) != 0)
+		fail("the unlinked /dev/null node");
 	snprintf(line, cap, "read '%c'", out);
 }
 

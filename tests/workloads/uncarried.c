@@ -20,11 +20,6 @@
  *   uffd:       an anonymous mapping registered with a userfaultfd
  *               (missing-page mode) and never touched, the fd held by a
  *               child only;
- *   rmdir:      fd 70, a directory removed since it was opened (zdtm's
- *               rmdir_open);
- *   devgone:    fd 70, a character device node (1:3, /dev/null's) made in
- *               /tmp and unlinked since it was opened (deleted_dev; needs
- *               root);
  *   opath:      an O_PATH fd (70) of /tmp (opath_file);
  *   epollgone:  an epoll fd (71) watching a pipe it was given as fd 72,
  *               since moved to fd 73 (zdtm's epoll);
@@ -45,8 +40,6 @@
 #include <sys/prctl.h>
 #include <sys/sem.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -168,21 +161,6 @@ static void setup(const char *what)
 		overrun_setup(CLOCK_MONOTONIC, 2, 500000000);
 	} else if (!strcmp(what, "uffd")) {
 		uffd_setup();
-	} else if (!strcmp(what, "rmdir")) {
-		char dir[] = "/tmp/uncarried-XXXXXX";
-		if (!mkdtemp(dir))
-			fail("mkdtemp");
-		move_to(open(dir, O_RDONLY | O_DIRECTORY), 70);
-		if (rmdir(dir) < 0)
-			fail("rmdir");
-	} else if (!strcmp(what, "devgone")) {
-		char node[64];
-		snprintf(node, sizeof(node), "/tmp/uncarried-null-%d", (int)getpid());
-		if (mknod(node, S_IFCHR | 0600, makedev(1, 3)) < 0)
-			fail("mknod");
-		move_to(open(node, O_RDWR), 70);
-		if (unlink(node) < 0)
-			fail("unlink");
 	} else if (!strcmp(what, "opath")) {
 		move_to(open("/tmp", O_PATH), 70);
 	} else if (!strcmp(what, "epollgone")) {
@@ -200,7 +178,7 @@ static void setup(const char *what)
 		move_to(p[0], 70);
 	} else {
 		fprintf(stderr, "uncarried: what: sem, ipcns, tcpopt, overrun, overrun2, uffd, "
-				"rmdir, devgone, opath, epollgone or unixpeer\n");
+				"opath, epollgone or unixpeer\n");
 		exit(2);
 	}
 }
