@@ -236,25 +236,46 @@ gboolean sv_kernel_types_pointee(const SvKernelTypes *kt, const char *type, cons
 	return TRUE;
 }
 
-gboolean sv_kernel_types_enum_value(const SvKernelTypes *kt, const char *enum_type,
-				    const char *name, gint64 *ret_value, GError **error)
+/* enumerator name's value in enum t, TRUE if t has it */
+static gboolean enum_has(const struct btf *btf, const struct btf_type *t, const char *name,
+			 gint64 *ret_value)
 {
-	gint32 id = btf__find_by_name_kind(kt->btf, enum_type, BTF_KIND_ENUM);
-	if (id < 0)
-		id = btf__find_by_name_kind(kt->btf, enum_type, BTF_KIND_ENUM64);
-	const struct btf_type *t = id < 0 ? NULL : btf__type_by_id(kt->btf, (guint32)id);
-	for (guint i = 0; t && i < btf_vlen(t); i++) {
-		gboolean wide = btf_is_enum64(t);
-		const char *n = btf__name_by_offset(kt->btf, wide ? btf_enum64(t)[i].name_off
-								  : btf_enum(t)[i].name_off);
+	gboolean wide = btf_is_enum64(t);
+	for (guint i = 0; i < btf_vlen(t); i++) {
+		const char *n = btf__name_by_offset(btf, wide ? btf_enum64(t)[i].name_off
+							      : btf_enum(t)[i].name_off);
 		if (n && strcmp(n, name) == 0) {
 			*ret_value = wide ? (gint64)btf_enum64_value(btf_enum64(t) + i)
 					  : btf_enum(t)[i].val;
 			return TRUE;
 		}
 	}
+	return FALSE;
+}
+
+gboolean sv_kernel_types_enum_value(const SvKernelTypes *kt, const char *enum_type,
+				    const char *name, gint64 *ret_value, GError **error)
+{
+	if (!enum_type) {
+		/* an anonymous enum (the kernel's flag-bit numbers): any enum
+		 * that has the enumerator */
+		guint32 n = btf__type_cnt(kt->btf);
+		for (guint32 id = 1; id < n; id++) {
+			const struct btf_type *t = btf__type_by_id(kt->btf, id);
+			if (t && (btf_is_enum(t) || btf_is_enum64(t)) &&
+			    enum_has(kt->btf, t, name, ret_value))
+				return TRUE;
+		}
+	} else {
+		gint32 id = btf__find_by_name_kind(kt->btf, enum_type, BTF_KIND_ENUM);
+		if (id < 0)
+			id = btf__find_by_name_kind(kt->btf, enum_type, BTF_KIND_ENUM64);
+		const struct btf_type *t = id < 0 ? NULL : btf__type_by_id(kt->btf, (guint32)id);
+		if (t && enum_has(kt->btf, t, name, ret_value))
+			return TRUE;
+	}
 	g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "guest kernel has no %s in enum %s (%s)",
-		    name, enum_type, kt->source);
+		    name, enum_type ? enum_type : "(any)", kt->source);
 	return FALSE;
 }
 

@@ -45,7 +45,8 @@ gboolean sv_kernel_types_pointee(const SvKernelTypes *kt, const char *type, cons
 				 char **ret_name, GError **error);
 
 /* The value of enumerator name in the kernel's enum enum_type
- * ("fsnotify_obj_type", "FSNOTIFY_OBJ_TYPE_INODE"). */
+ * ("fsnotify_obj_type", "FSNOTIFY_OBJ_TYPE_INODE"); enum_type NULL: in
+ * whichever enum has it (the kernel's anonymous enums of bit numbers). */
 gboolean sv_kernel_types_enum_value(const SvKernelTypes *kt, const char *enum_type,
 				    const char *name, gint64 *ret_value, GError **error);
 

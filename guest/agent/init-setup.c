@@ -109,6 +109,8 @@ void agent_init_setup(void)
 	mount_one("proc", "/proc", "proc", NULL);
 	mount_one("sysfs", "/sys", "sysfs", NULL);
 	mount_one("devtmpfs", "/dev", "devtmpfs", "mode=0755");
+	/* ptys: opening /dev/ptmx looks for the devpts instance at /dev/pts */
+	mount_one("devpts", "/dev/pts", "devpts", "mode=0620,ptmxmode=0666");
 	/* the freezer that holds a process while its snapshot is written */
 	mount_one("cgroup2", "/sys/fs/cgroup", "cgroup2", NULL);
 	console_fds();

@@ -3,9 +3,10 @@
  * restore-inet.c - IPv4 and IPv6 sockets that need no peer: made again
  * with their options, bound to their address and port again if they were
  * bound, listening again if they were. A fresh guest has nothing bound,
- * but if the address is taken (or missing: an address the new guest does
- * not have) restore fails here, naming the fd, the address and the error;
- * the snapshot is unchanged and can be restored elsewhere.
+ * but if the address is taken restore fails here, naming the fd, the
+ * address and the error; the snapshot is unchanged and can be restored
+ * elsewhere. An address the guest lacks is bound with IP_FREEBIND, as the
+ * original must have been (bind_again).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +22,29 @@ static void opt(int s, int level, int name, int on, const struct sv_rimg_fd *f, 
 {
 	if (on && setsockopt(s, level, name, &on, sizeof(on)) < 0)
 		rst_die("fd %d: cannot set %s: %s", f->fd, what, strerror(errno));
+}
+
+/* bind with IP_FREEBIND as the socket had it (set before the bind, as it
+ * was: it lets the address be one no interface has). A socket without it
+ * bound to such an address was bound with it and had it cleared since
+ * (or used IP_TRANSPARENT, or the ip_nonlocal_bind sysctl): bound the same
+ * way, then cleared again, so what the kernel holds is what it held. */
+static int bind_again(int s, const struct sv_rimg_fd *f, const struct sockaddr *a, socklen_t len)
+{
+	int freebind = !!(f->kind_flags & SV_RIMG_INET_FREEBIND);
+	opt(s, SOL_IP, IP_FREEBIND, freebind, f, "IP_FREEBIND");
+	if (bind(s, a, len) == 0)
+		return 0;
+	if (errno != EADDRNOTAVAIL || freebind)
+		return -1;
+	int on = 1, off = 0;
+	if (setsockopt(s, SOL_IP, IP_FREEBIND, &on, sizeof(on)) < 0)
+		return -1;
+	int r = bind(s, a, len), err = errno;
+	if (setsockopt(s, SOL_IP, IP_FREEBIND, &off, sizeof(off)) < 0)
+		rst_die("fd %d: cannot clear IP_FREEBIND: %s", f->fd, strerror(errno));
+	errno = err;
+	return r;
 }
 
 void rst_inet_restore(const struct sv_rimg_fd *f, const uint8_t *data, int base)
@@ -47,8 +71,9 @@ void rst_inet_restore(const struct sv_rimg_fd *f, const uint8_t *data, int base)
 	       data + f->data_off, f->data_len);
 	const uint8_t zero[16] = { 0 };
 	int bound = port || memcmp(data + f->data_off, zero, f->data_len);
-	if (bound && bind(s, family == AF_INET6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a4,
-			  family == AF_INET6 ? sizeof(a6) : sizeof(a4)) < 0) {
+	if (bound &&
+	    bind_again(s, f, family == AF_INET6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a4,
+		       family == AF_INET6 ? sizeof(a6) : sizeof(a4)) < 0) {
 		char text[INET6_ADDRSTRLEN] = "?";
 		inet_ntop(family, data + f->data_off, text, sizeof(text));
 		rst_die("fd %d: cannot bind its %s socket to %s%s%s:%u again in this guest: %s",

@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -214,10 +215,14 @@ int main(int argc, char **argv)
 		dprintf(STDERR_FILENO, "usage: %s IMAGE | --standby MIB\n", argv[0]);
 		return 2;
 	}
-	/* Nothing may interrupt the rebuild; the frame's mask ends this. */
-	sigset_t all;
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* Nothing may interrupt the rebuild; the frame's mask ends this. By
+	 * the system call: glibc's sigprocmask never blocks its own signals
+	 * 32 and 33, and 32 (SIGCANCEL, and SIGTIMER: its SIGEV_THREAD
+	 * helper thread's) would then kill a restorer thread that a restored
+	 * timer signals before the thread has the process's handlers and
+	 * mask (zdtm's pthread_timers died so). */
+	uint64_t all = ~0ull;
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, sizeof(all));
 	if (standby)
 		rst_standby(argv[2]); /* returns in the process to restore */
 	const char *image_path = standby ? SV_RIMG_GUEST_IMAGE : argv[1];

@@ -20,10 +20,13 @@
 #include "base/errors.h"
 #include "host/introspect/introspect-private.h"
 
-static gboolean refuse(GError **error, guint32 pid, guint32 fd, const char *what)
+/* what: what the fd is and why restore cannot make it; todo: what the
+ * user can do so that a checkpoint works */
+static gboolean refuse(GError **error, guint32 pid, guint32 fd, const char *what, const char *todo)
 {
 	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-		    "guest pid %u: fd %u is %s; snapvm cannot checkpoint it", pid, fd, what);
+		    "guest pid %u: fd %u is %s; snapvm cannot checkpoint it: %s", pid, fd, what,
+		    todo);
 	return FALSE;
 }
 
@@ -41,7 +44,12 @@ static gboolean epoll_items_held(GVariant *epoll, GHashTable *file_of_fd, guint3
 			"an epoll fd watching a file it was given as fd %u, which %s (epoll keys "
 			"the item by that pair, so restore cannot add it again)",
 			target, now ? "now holds another file" : "the process has closed since");
-		return refuse(error, pid, fd, what);
+		g_autofree char *todo = g_strdup_printf(
+			"have the process keep fd %u open on the watched file while it is "
+			"watched, or remove the item (EPOLL_CTL_DEL) before it closes or reuses "
+			"that fd",
+			target);
+		return refuse(error, pid, fd, what, todo);
 	}
 	return TRUE;
 }
@@ -56,7 +64,9 @@ static gboolean unix_peer_held(guint64 id, guint64 peer, GHashTable *peer_of_soc
 		      "a UNIX socket connected to a peer no fd of the process holds (another "
 		      "process's end of a socketpair, a closed end, or a named socket it "
 		      "connected to): restore makes both ends of a pair, so it cannot be "
-		      "connected again");
+		      "connected again",
+		      "keep the peer's end open in the process (both ends of a socketpair), or "
+		      "close this one before checkpointing");
 }
 
 gboolean sv_introspect_fd_relations(GVariant *fds, guint32 pid, GError **error)

@@ -52,6 +52,37 @@ static const char *type_name(guint64 type)
 					     : "seqpacket";
 }
 
+/* IP_FREEBIND (or IPV6_FREEBIND, the same flag): a socket bound with it
+ * may hold an address no interface has, so restore sets it before the
+ * bind. 6.1 keeps it in struct inet_sock's bitfield `freebind`; later
+ * kernels as bit INET_FLAGS_FREEBIND of its `inet_flags`
+ * (include/net/inet_sock.h). */
+static gboolean read_freebind(const SvIntrospect *in, guint64 sk, gboolean *ret_on, GError **error)
+{
+	guint64 bit, word;
+	guint32 width;
+	if (sv_kernel_types_bitfield(in->types, "inet_sock", "freebind", &bit, &width, NULL)) {
+		if (!sv_introspect_read_uint(in, sk + bit / 8, 1, &word, error))
+			return FALSE;
+		*ret_on = (word >> (bit % 8) & 1) != 0;
+		return TRUE;
+	}
+	guint64 o_flags;
+	gint64 nr;
+	if (!sv_kernel_types_offset(in->types, "inet_sock", "inet_flags", &o_flags, error) ||
+	    !sv_kernel_types_enum_value(in->types, NULL, "INET_FLAGS_FREEBIND", &nr, error))
+		return FALSE;
+	if (nr < 0 || nr > 63) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "guest kernel's INET_FLAGS_FREEBIND is bit %lld", (long long)nr);
+		return FALSE;
+	}
+	if (!sv_introspect_read_uint(in, sk + o_flags, 8, &word, error))
+		return FALSE;
+	*ret_on = (word >> nr & 1) != 0;
+	return TRUE;
+}
+
 /* A listening TCP socket with nothing waiting to be accepted, a TCP
  * socket not yet connected, an unconnected UDP socket with nothing
  * unread: carried (SV_TASK_FD_INET), TRUE. Otherwise FALSE, with *ret_what
@@ -101,7 +132,11 @@ static gboolean carry_inet(const SvIntrospect *in, guint64 sk, guint64 family, g
 					    (guint)qlen);
 		return FALSE;
 	}
+	gboolean freebind = FALSE;
+	if (!read_freebind(in, sk, &freebind, error))
+		return FALSE;
 	guint32 flags = (reuse ? SV_TASK_INET_REUSEADDR : 0) |
+			(freebind ? SV_TASK_INET_FREEBIND : 0) |
 			(reuseport ? SV_TASK_INET_REUSEPORT : 0) |
 			(v6only ? SV_TASK_INET_V6ONLY : 0) |
 			(state == TCP_LISTEN_ ? SV_TASK_INET_LISTEN : 0);

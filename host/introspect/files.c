@@ -19,6 +19,7 @@
  * now than a snapshot that cannot come back.
  */
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "snapvm/le.h" /* sv_get_le* */
 #include "snapvm/snapshot-task-keys.h"
@@ -49,7 +50,7 @@
 typedef struct {
 	guint64 files, fdt, max_fds, fd, open_fds, cloexec;
 	guint64 f_path, f_inode, f_flags, f_mode, f_pos, i_mode, i_pipe, i_sb, i_nlink, s_magic;
-	guint64 i_uid, i_gid;
+	guint64 i_uid, i_gid, i_rdev;
 	guint64 p_head, p_tail, p_ring_size, p_max_usage, p_bufs, b_page, b_offset, b_len, buf_size,
 		page_size;
 } FileLayout;
@@ -74,6 +75,7 @@ static gboolean file_layout(const SvIntrospect *in, FileLayout *l, GError **erro
 		{ "inode", "i_nlink", &l->i_nlink },
 		{ "inode", "i_uid", &l->i_uid },
 		{ "inode", "i_gid", &l->i_gid },
+		{ "inode", "i_rdev", &l->i_rdev },
 		{ "super_block", "s_magic", &l->s_magic },
 		{ "pipe_inode_info", "head", &l->p_head },
 		{ "pipe_inode_info", "tail", &l->p_tail },
@@ -178,6 +180,57 @@ static gboolean is_fifo(const SvIntrospect *in, const FileLayout *l, guint64 ino
 		return FALSE;
 	}
 	return TRUE;
+}
+
+/* A directory or device node the process holds open after its last name
+ * went (rmdir, unlink): nothing is at its path any more, so it is
+ * recorded for restore to make it again without a name (a removed
+ * directory is empty and stays so; a device node is its mode, number and
+ * owner). (Regular files are carried without a name: memfiles.c.) */
+static gboolean note_removed(const SvIntrospect *in, const FileLayout *l, guint64 inode,
+			     const char *kind, GVariantDict *d, GError **error)
+{
+	gboolean dir = !strcmp(kind, SV_TASK_FD_KIND_DIR);
+	if (!dir && strcmp(kind, SV_TASK_FD_KIND_CHR))
+		return TRUE;
+	guint64 nlink, rdev, uid, gid;
+	if (!sv_introspect_read_uint(in, inode + l->i_nlink, 4, &nlink, error) ||
+	    !sv_introspect_read_uint(in, inode + l->i_rdev, 4, &rdev, error) ||
+	    !sv_introspect_read_uint(in, inode + l->i_uid, 4, &uid, error) ||
+	    !sv_introspect_read_uint(in, inode + l->i_gid, 4, &gid, error))
+		return FALSE;
+	if ((nlink & 0xffffffffu) != 0)
+		return TRUE;
+	/* the kernel's dev_t is major << 20 | minor */
+	guint64 dev = dir ? 0 : makedev((guint)(rdev >> 20 & 0xfff), (guint)(rdev & 0xfffff));
+	g_variant_dict_insert(d, SV_TASK_FD_GONE_RDEV, "t", dev);
+	g_variant_dict_insert(d, SV_TASK_FD_OWNER, "(uu)", (guint32)uid, (guint32)gid);
+	return TRUE;
+}
+
+/* A pseudo-terminal's end that is not the stdio snapvm gave the process:
+ * restore opens a character device by its path, and /dev/ptmx opened
+ * again makes a new pty (/dev/pts/N, another pty's), not this one with its
+ * other end, its settings and unread input: refused. (devices.txt: ptmx is
+ * 5:2, the UNIX98 slaves majors 136-143.) */
+static gboolean refuse_pty(const SvIntrospect *in, const FileLayout *l, guint64 file,
+			   const char *path, guint32 pid, guint fd, GError **error)
+{
+	guint64 inode, rdev;
+	if (!sv_introspect_read_uint(in, file + l->f_inode, 8, &inode, error) ||
+	    !sv_introspect_read_uint(in, inode + l->i_rdev, 4, &rdev, error))
+		return FALSE;
+	guint major = (guint)(rdev >> 20 & 0xfff), minor = (guint)(rdev & 0xfffff);
+	gboolean master = major == 5 && minor == 2, slave = major >= 136 && major <= 143;
+	if (!master && !slave)
+		return TRUE;
+	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+		    "guest pid %u: fd %u is a pseudo-terminal's %s end (%s); restore would open "
+		    "a new pty there, not this one with its other end, settings and unread "
+		    "input; snapvm cannot checkpoint it: close it before checkpointing, or give "
+		    "the program pipes instead of a terminal",
+		    pid, fd, master ? "master" : "slave", path ? path : "?");
+	return FALSE;
 }
 
 static gboolean bit(const guint8 *map, guint i)
@@ -304,7 +357,7 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 					     GUINT_TO_POINTER(ends));
 		} else {
 			g_autofree char *path = sv_introspect_path(in, file + l.f_path, error);
-			if (!path)
+			if (!path || !note_removed(in, &l, inode, kind, d, error))
 				return NULL;
 			g_variant_dict_insert(d, SV_TASK_FD_PATH, "s", path);
 			if ((!strcmp(kind, SV_TASK_FD_KIND_FILE) ||
@@ -338,6 +391,11 @@ GVariant *sv_introspect_fds(const SvIntrospect *in, const SvTaskRef *ref, GError
 		} else {
 			stdio = g_hash_table_contains(stdio_files, &file);
 		}
+		const char *path = NULL;
+		g_variant_dict_lookup(d, SV_TASK_FD_PATH, "&s", &path);
+		if (!stdio && !strcmp(kind, SV_TASK_FD_KIND_CHR) &&
+		    !refuse_pty(in, &l, file, path, ref->pid, fd, error))
+			return NULL;
 		g_variant_dict_insert(d, SV_TASK_FD_STDIO, "b", stdio);
 		if (pipe && !stdio && !g_hash_table_contains(done, &pipe)) {
 			GVariant *bytes = pipe_data(in, &l, pipe, fd, error);

@@ -54,12 +54,14 @@ static const IpcLimit limits[] = {
 	{ "mq_msgsize_default", 4, 8192, "fs.mqueue.msgsize_default" },
 };
 
-static gboolean refuse(GError **error, guint32 pid, const char *what)
+/* what: what the namespace holds; todo: what the user can do so that a
+ * checkpoint works */
+static gboolean refuse(GError **error, guint32 pid, const char *what, const char *todo)
 {
 	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 		    "guest pid %u: its IPC namespace %s, which restore does not make again (its "
-		    "restore guest's is fresh); snapvm cannot checkpoint it",
-		    pid, what);
+		    "restore guest's is fresh); snapvm cannot checkpoint it: %s",
+		    pid, what, todo);
 	return FALSE;
 }
 
@@ -88,10 +90,10 @@ static gboolean sets_left(const SvIntrospect *in, guint64 ns, guint32 pid, GErro
 		return FALSE;
 	static const struct {
 		guint index;
-		const char *what, *next;
+		const char *what, *next, *ipcrm;
 	} kinds[] = {
-		{ IPC_SEM_IDS, "SysV semaphore set", "kernel.sem_next_id" },
-		{ IPC_MSG_IDS, "SysV message queue", "kernel.msg_next_id" },
+		{ IPC_SEM_IDS, "SysV semaphore set", "kernel.sem_next_id", "-s" },
+		{ IPC_MSG_IDS, "SysV message queue", "kernel.msg_next_id", "-q" },
 	};
 	/* next_id exists with CONFIG_CHECKPOINT_RESTORE only: without it no
 	 * process can have set it */
@@ -102,16 +104,25 @@ static gboolean sets_left(const SvIntrospect *in, guint64 ns, guint32 pid, GErro
 		if (!sv_introspect_read_uint(in, ids + in_use_off, 4, &in_use, error) ||
 		    (has_next && !sv_introspect_read_uint(in, ids + next_off, 4, &next, error)))
 			return FALSE;
-		g_autofree char *what = NULL;
-		if (in_use)
+		g_autofree char *what = NULL, *todo = NULL;
+		if (in_use) {
 			what = g_strdup_printf("holds %u %s%s (snapvm carries SysV shm segments "
 					       "only)",
 					       (guint)in_use, kinds[k].what,
 					       in_use == 1 ? "" : "s");
-		else if ((gint32)next != -1)
+			todo = g_strdup_printf("checkpoint it once it no longer needs %s, after "
+					       "removing %s in its IPC namespace (ipcs lists "
+					       "them, ipcrm %s ID removes one)",
+					       in_use == 1 ? "it" : "them",
+					       in_use == 1 ? "it" : "them", kinds[k].ipcrm);
+		} else if ((gint32)next != -1) {
 			what = g_strdup_printf("has %s set to %d", kinds[k].next, (gint32)next);
+			todo = g_strdup_printf("set it back to -1 in the process's IPC namespace "
+					       "(sysctl -w %s=-1) before checkpointing",
+					       kinds[k].next);
+		}
 		if (what)
-			return refuse(error, pid, what);
+			return refuse(error, pid, what, todo);
 	}
 	guint64 mq;
 	if (!sv_introspect_read_uint(in, ns + mq_off, 4, &mq, error))
@@ -119,7 +130,9 @@ static gboolean sets_left(const SvIntrospect *in, guint64 ns, guint32 pid, GErro
 	if (mq) {
 		g_autofree char *what = g_strdup_printf("holds %u POSIX message queue%s", (guint)mq,
 							mq == 1 ? "" : "s");
-		return refuse(error, pid, what);
+		return refuse(error, pid, what,
+			      "checkpoint it once it no longer needs them, after removing them "
+			      "in its IPC namespace (mq_unlink, or rm in a mounted /dev/mqueue)");
 	}
 	return TRUE;
 }
@@ -148,7 +161,21 @@ gboolean sv_introspect_ipc_namespace(const SvIntrospect *in, const SvTaskRef *re
 		g_autofree char *what = g_strdup_printf("has %s set to %" G_GUINT64_FORMAT
 							", not %" G_GUINT64_FORMAT,
 							limits[i].sysctl, value, limits[i].fresh);
-		return refuse(error, ref->pid, what);
+		/* "kernel.sem (SEMMSL)" is one of sysctl kernel.sem's four */
+		const char *field = strchr(limits[i].sysctl, '(');
+		g_autofree char *todo =
+			field ? g_strdup_printf("set it back to %" G_GUINT64_FORMAT
+						" in the process's IPC namespace (the %.*s field of "
+						"sysctl kernel.sem) before checkpointing, if the "
+						"process does not rely on it",
+						limits[i].fresh, (int)strcspn(field + 1, ")"),
+						field + 1)
+			      : g_strdup_printf("set it back in the process's IPC namespace "
+						"(sysctl -w %s=%" G_GUINT64_FORMAT
+						") before checkpointing, if the process does not "
+						"rely on it",
+						limits[i].sysctl, limits[i].fresh);
+		return refuse(error, ref->pid, what, todo);
 	}
 	return TRUE;
 }

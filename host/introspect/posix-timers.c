@@ -8,8 +8,10 @@
  * if armed, the time left - read like a timerfd's hrtimer (fd-timerfd.c
  * says why the time left, and how a periodic timer that fired and waits
  * for its signal to be taken is armed for its next period). Refused,
- * naming the timer: CPU-time clocks, alarm clocks, SIGEV_THREAD (glibc's,
- * which needs a helper thread restore does not make).
+ * naming the timer: CPU-time clocks, alarm clocks. glibc's SIGEV_THREAD
+ * timers are, to the kernel, SIGEV_THREAD_ID ones signalling glibc's
+ * helper thread with signal 32, and carried as such (the restorer blocks
+ * 32 too until each thread has its own mask back: restore-main.c).
  *
  * The entry is the TASK key SV_TASK_POSIX_TIMERS, a(uuuutttt): (id, clock,
  * sigev_notify, signo, sigev_value, time left ns (0: disarmed), interval ns,
@@ -33,7 +35,6 @@
 #define SIGEV_NONE_ 1u
 #define SIGEV_THREAD_ID_ 4u
 #define HRTIMER_STATE_ENQUEUED_ 0x01u
-#define GLIBC_SIGTIMER 32u
 
 typedef struct {
 	guint64 list, id, clock, notify, interval, sigq, info, signo, value, tmr, overrun, it_pid,
@@ -168,13 +169,6 @@ gboolean sv_introspect_posix_timers(const SvIntrospect *in, const SvTaskRef *ref
 		notify &= ~SIGEV_THREAD_ID_;
 		if (notify != SIGEV_SIGNAL_ && notify != SIGEV_NONE_)
 			return refuse(error, ref->pid, id, "notifies by SIGEV_THREAD");
-		/* glibc makes SIGEV_THREAD with a helper thread taking signal 32
-		 * (its SIGTIMER); a process with one restored was killed by
-		 * that signal (zdtm's pthread_timers; why is not found yet) */
-		if (signo == GLIBC_SIGTIMER && notify == SIGEV_SIGNAL_)
-			return refuse(error, ref->pid, id,
-				      "signals 32, glibc's SIGEV_THREAD helper thread (restoring "
-				      "one killed the process by that signal, not understood yet)");
 		if (!time_left(in, &l, t + l.tmr, clock, interval, &left, error))
 			return FALSE;
 		guint64 raw_notify, overrun, tid = ref->pid;

@@ -17,6 +17,34 @@
 #define O_PATH_ 010000000u
 #define MAX_PIPE_DATA (16u << 20)
 
+#define S_IFMT_ 0170000u
+#define S_IFDIR_ 0040000u
+#define S_IFCHR_ 0020000u
+
+/* A directory or character device whose name had gone (SV_TASK_FD_GONE_RDEV):
+ * the restorer makes it again nameless (SV_RIMG_PATH_GONE). Checked here,
+ * as the snapshot is untrusted: its kind, mode and owner agree. */
+static gboolean path_gone(GVariant *d, const char *kind, const SvSnapFd *entry,
+			  struct sv_rimg_fd *e, GError **error)
+{
+	guint64 rdev;
+	guint32 uid, gid;
+	if (!g_variant_lookup(d, SV_TASK_FD_GONE_RDEV, "t", &rdev))
+		return TRUE;
+	gboolean dir = !strcmp(kind, SV_TASK_FD_KIND_DIR);
+	guint32 type = entry->i_mode & S_IFMT_;
+	if (!g_variant_lookup(d, SV_TASK_FD_OWNER, "(uu)", &uid, &gid) ||
+	    (dir ? type != S_IFDIR_ || rdev
+		 : strcmp(kind, SV_TASK_FD_KIND_CHR) || type != S_IFCHR_))
+		return sv_rimg_refuse(error, "fd %u: a removed %s the snapshot describes wrong",
+				      entry->fd, kind);
+	e->kind_flags |= SV_RIMG_PATH_GONE;
+	e->i_mode = entry->i_mode;
+	e->value[0] = rdev;
+	e->value[1] = uid | (guint64)gid << 32;
+	return TRUE;
+}
+
 static gint compare_fd(gconstpointer a, gconstpointer b)
 {
 	const struct sv_rimg_fd *x = a, *y = b;
@@ -143,6 +171,8 @@ static gboolean add_fds(SvRimgTables *t, GVariant *fds, GError **error)
 			e.kind = SV_RIMG_FD_PATH;
 			e.path_off = sv_rimg_add_string(t, path);
 			e.pos = pos;
+			if (!path_gone(d, kind, &entry, &e, error))
+				return FALSE;
 			if (entry.locks && e.dup_of < 0 && !sv_rimg_fd_locks(t, &entry, &e, error))
 				return FALSE;
 		} else if (!strcmp(kind, SV_TASK_FD_KIND_EVENTFD)) {

@@ -160,9 +160,15 @@ enum {
 	SV_RIMG_INET_REUSEPORT = 2,
 	SV_RIMG_INET_V6ONLY = 4,
 	SV_RIMG_INET_LISTEN = 8,
+	SV_RIMG_INET_FREEBIND = 16,
 };
 #define SV_RIMG_TIMERFD_ABSTIME (1u << 16)
 #define SV_RIMG_FIFO_OWNER 1u
+/* SV_RIMG_FD_PATH: a directory or character device whose name had gone,
+ * made again without one (mkdir or mknod at a name of the restorer's,
+ * opened, then removed) with i_mode, value[0] its device number, value[1]
+ * uid | gid << 32; path_off names it in messages only */
+#define SV_RIMG_PATH_GONE 1u
 
 /* A lock held through an SV_RIMG_FD_PATH fd (its data_off/data_len hold
  * them; none on a dup): flock and OFD locks belong to its open file, a

@@ -150,6 +150,11 @@
 /* (uu): a FIFO's inode's owner, uid and gid; missing: restore makes it
  * owned by root */
 #define SV_TASK_FD_OWNER "owner"
+/* t: a directory or character device the fd holds whose last name has
+ * gone (rmdir, unlink): restore makes it again nameless; its device
+ * number (makedev's encoding; 0 for a directory), its owner in
+ * SV_TASK_FD_OWNER, its mode in SV_TASK_FD_I_MODE */
+#define SV_TASK_FD_GONE_RDEV "gone_rdev"
 /* kernel objects behind anonymous inodes (host/introspect/fd-*.c) */
 #define SV_TASK_FD_EVENTFD_COUNT "eventfd_count"	 /* t: an eventfd's count */
 #define SV_TASK_FD_EVENTFD_SEMAPHORE "eventfd_semaphore" /* b: made with EFD_SEMAPHORE */
@@ -188,6 +193,8 @@
 #define SV_TASK_INET_REUSEPORT 2u
 #define SV_TASK_INET_V6ONLY 4u
 #define SV_TASK_INET_LISTEN 8u
+/* IP_FREEBIND / IPV6_FREEBIND: set again before the bind */
+#define SV_TASK_INET_FREEBIND 16u
 #define SV_TASK_LOCK_FLOCK 1u
 #define SV_TASK_LOCK_POSIX 2u
 #define SV_TASK_LOCK_OFD 3u

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "snapvm/le.h"
+#include "snapvm/snapshot-task-keys.h"
 #include "tests/integration/guest-fixture.h"
 #include "tests/lib/test-hooks-client.h"
 #include "tests/test-paths.h"
@@ -545,8 +546,10 @@ static void compare_fds(GVariant *task, const SvAgentOracle *o)
 		g_variant_lookup(entry, "cloexec", "b", &cloexec);
 		g_variant_lookup(entry, "path", "&s", &path);
 		g_variant_lookup(entry, "pipe", "t", &pipe);
-		guint64 inode = 0;
+		guint64 inode = 0, rdev = 0;
 		g_variant_lookup(entry, "inode", "t", &inode);
+		/* a removed directory or unlinked device node (kobj-fifo) */
+		gboolean gone = g_variant_lookup(entry, SV_TASK_FD_GONE_RDEV, "t", &rdev);
 		g_assert_cmpuint(spos, ==, pos);
 		g_assert_cmpuint(sflags | (cloexec ? 02000000u : 0), ==, flags);
 		/* what /proc/pid/fd links to, by kind: the kernel's names for
@@ -583,8 +586,9 @@ static void compare_fds(GVariant *task, const SvAgentOracle *o)
 				g_hash_table_insert(ino_to_pipe, g_strdup(target),
 						    g_memdup2(&pipe, 8));
 			}
-		} else if (inode) {
-			/* a file only memory holds: /proc says it is deleted */
+		} else if (inode || gone) {
+			/* a file only memory holds, a node without a name: /proc
+			 * says it is deleted */
 			g_autofree char *deleted = g_strdup_printf("%s (deleted)", path);
 			g_assert_cmpstr(deleted, ==, target);
 		} else {

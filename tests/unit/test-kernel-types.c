@@ -58,6 +58,12 @@ static void check_common(SvKernelTypes *kt)
 	g_assert_error(error, SV_ERROR, SV_ERROR_NOT_FOUND);
 	g_assert_nonnull(strstr(error->message, "NO_SUCH_VALUE"));
 	g_clear_error(&error);
+	/* include/net/tcp_states.h's enum has no name */
+	g_assert_true(sv_kernel_types_enum_value(kt, NULL, "TCP_LISTEN", &v, &error));
+	g_assert_cmpint(v, ==, 10);
+	g_assert_false(sv_kernel_types_enum_value(kt, NULL, "NO_SUCH_VALUE", &v, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_NOT_FOUND);
+	g_clear_error(&error);
 
 	g_autofree char *task_mm = NULL, *comm = NULL;
 	g_assert_true(sv_kernel_types_pointee(kt, "task_struct", "mm", &task_mm, &error));

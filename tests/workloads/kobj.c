@@ -15,7 +15,11 @@
  *            writer, unread bytes in it; a second FIFO open for reading
  *            only (no writer: reads see end of file) - zdtm's fifo and
  *            fifo_ro. Both must still be FIFOs at their paths, with
- *            their mode and owner (uid 1234, gid 4321).
+ *            their mode and owner (uid 1234, gid 4321). And named things
+ *            whose name has gone: a directory removed while open (fd 23,
+ *            zdtm's rmdir_open), a device node (1:3, /dev/null's)
+ *            unlinked while open (fd 24, deleted_dev; needs root), each
+ *            with its mode and that owner.
  *   eventfd: a non-blocking counter and a blocking EFD_SEMAPHORE one,
  *            their counts carried across steps.
  *   epoll:   an epoll fd watching an eventfd (level-triggered), a pipe's
@@ -44,7 +48,11 @@
  *            unread bytes both ways; a datagram one (82, 83) with unread
  *            messages of differing lengths (boundaries must stay); a
  *            seqpacket one (84, 85) whose 84 is shut for writing with one
- *            record unread at 85; a lone unbound datagram socket (86).
+ *            record unread at 85; a lone unbound datagram socket (86);
+ *            four stream pairs at the lowest fds (3-10), every other one
+ *            with its ends swapped, so that one end restore makes first
+ *            has, most likely, the number the other was given (zdtm's
+ *            sockets01 lost an end that way).
  *   creds:   started as root, becomes uids 2000/2001/2002, gids
  *            1000/1001/1002, groups 100 and 200, keeping CAP_KILL
  *            (permitted, inheritable, ambient) and CAP_NET_BIND_SERVICE
@@ -53,9 +61,13 @@
  *   inet:    a TCP socket listening on an ephemeral port of 0.0.0.0 with
  *            SO_REUSEADDR (fd 90, non-blocking), a UDP socket on one of
  *            [::] with IPV6_V6ONLY (91), a fresh unbound TCP socket (92), a
- *            UDP socket on 0.0.0.0 with SO_REUSEPORT (93): each step checks
- *            they are bound to the same ports, listening, with their
- *            options, and have nothing to accept or read.
+ *            UDP socket on 0.0.0.0 with SO_REUSEPORT (93), UDP sockets on
+ *            addresses no interface has, bound with IP_FREEBIND: one on
+ *            [2001:db8::1] keeping it (94), one on 192.0.2.1 that cleared
+ *            it since (95; zdtm's sk-freebind and -false): each step
+ *            checks they are bound to the same addresses and ports,
+ *            listening, with their options, and have nothing to accept or
+ *            read.
  *   ptimers: POSIX timers with ids 0, 2, 3, 4 (1 deleted): 0 on
  *            CLOCK_MONOTONIC an hour ahead with an hour's period, signal
  *            SIGRTMIN blocked; 2 on CLOCK_REALTIME with SIGEV_NONE, never
@@ -65,8 +77,12 @@
  *            (never taken again), whose overrun count is 3.
  *   thtimer: a POSIX timer (SIGEV_THREAD_ID, as glibc's SIGEV_THREAD
  *            makes them) signalling a second thread every 10 ms, which
- *            takes the signal with sigwaitinfo; each step waits for it to
- *            count one more, and checks the main thread has none pending.
+ *            takes the signal with sigwaitinfo; and timer 1, glibc's own
+ *            SIGEV_THREAD (its helper thread takes signal 32, glibc's
+ *            SIGCANCEL, which kills a thread not blocking it: zdtm's
+ *            pthread_timers died so after a restore), whose function
+ *            counts calls; each step waits for both to count one more,
+ *            and checks the main thread has none pending.
  *   sockopt: a socketpair (70, 71) whose end 70 has SO_LINGER set, which
  *            restore does not set again: its checkpoint must be refused,
  *            naming it (zdtm's socket-linger came back without it).
@@ -96,9 +112,11 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "workload.h"
@@ -204,6 +222,27 @@ static void fifo_setup(void)
 	move_to(open(fifo_path[1], O_RDONLY | O_NONBLOCK), 22);
 	if (write(21, "fifo", 4) != 4)
 		fail("prefill");
+	char gone[64];
+	snprintf(gone, sizeof(gone), "/tmp/snapvm-kobj-%d.gone", (int)getpid());
+	if (mkdir(gone, 0751) < 0 || chown(gone, FIFO_UID, FIFO_GID) < 0)
+		fail("mkdir");
+	move_to(open(gone, O_RDONLY | O_DIRECTORY), 23);
+	if (rmdir(gone) < 0 || mknod(gone, S_IFCHR | 0620, makedev(1, 3)) < 0 ||
+	    chmod(gone, 0620) < 0 || chown(gone, FIFO_UID, FIFO_GID) < 0)
+		fail("mknod");
+	move_to(open(gone, O_RDWR), 24);
+	if (unlink(gone) < 0)
+		fail("unlink");
+}
+
+/* fd's inode: of type, mode, that owner, no name left */
+static void gone_check(int fd, mode_t type, mode_t mode, dev_t rdev)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || (st.st_mode & S_IFMT) != type || (st.st_mode & 07777) != mode ||
+	    st.st_uid != FIFO_UID || st.st_gid != FIFO_GID || st.st_nlink != 0 ||
+	    st.st_rdev != rdev)
+		fail("a removed directory or device node");
 }
 
 static void fifo_check(int fd, const char *path, mode_t mode)
@@ -231,6 +270,10 @@ static void fifo_step(char *line, size_t cap)
 	/* no writer: end of file, not EAGAIN */
 	if (read(22, &none, 1) != 0)
 		fail("the write-less FIFO does not read as end of file");
+	gone_check(23, S_IFDIR, 0751, 0);
+	gone_check(24, S_IFCHR, 0620, makedev(1, 3));
+	if (write(24, "x", 1) != 1 || read(24, &none, 1) != 0)
+		fail("the unlinked /dev/null node");
 	snprintf(line, cap, "read '%c'", out);
 }
 
@@ -559,6 +602,14 @@ static void unix_setup(void)
 	move_to(sv[0], 84);
 	move_to(sv[1], 85);
 	move_to(socket(AF_UNIX, SOCK_DGRAM, 0), 86);
+	for (int i = 0; i < 4; i++) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+			fail("socketpair low");
+		move_to(sv[i & 1], 100 + 2 * i);
+		move_to(sv[!(i & 1)], 101 + 2 * i);
+	}
+	for (int fd = 100; fd < 108; fd++)
+		move_to(fd, fd - 97);
 	if (fcntl(80, F_SETFL, O_NONBLOCK) < 0 || write(80, "unix", 4) != 4 ||
 	    write(81, "r", 1) != 1 || send(82, "one", 3, 0) != 3 || send(82, "three", 5, 0) != 5 ||
 	    send(84, "last", 4, 0) != 4 || shutdown(84, SHUT_WR) < 0)
@@ -594,6 +645,13 @@ static void unix_step(char *line, size_t cap)
 		fail("the seqpacket's shutdown");
 	if (send(85, "y", 1, 0) != 1 || recv(84, rec, sizeof(rec), 0) != 1 || rec[0] != 'y')
 		fail("the seqpacket's other way");
+	/* the low pairs: still each other's peer */
+	for (int fd = 3; fd < 11; fd += 2) {
+		char c;
+		if (write(fd, "l", 1) != 1 || read(fd + 1, &c, 1) != 1 || c != 'l' ||
+		    write(fd + 1, "h", 1) != 1 || read(fd, &c, 1) != 1 || c != 'h')
+			fail("a low socketpair");
+	}
 	snprintf(line, cap, "stream '%c' '%c' datagram %d bytes '%.*s'", got, got_back, (int)dn,
 		 (int)dn, dg);
 }
@@ -655,8 +713,9 @@ static void creds_step(char *line, size_t cap)
 		 prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
 }
 
-/* ---- inet: fds 90-93 */
-static unsigned inet_port[4];
+/* ---- inet: fds 90-95 */
+#define INET_FDS 6
+static unsigned inet_port[INET_FDS];
 
 static unsigned port_of(int fd)
 {
@@ -692,15 +751,40 @@ static void inet_setup(void)
 	    setsockopt(93, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
 	    bind(93, (struct sockaddr *)&any4, sizeof(any4)) < 0)
 		fail("inet setup");
-	for (int i = 0; i < 4; i++)
+	struct sockaddr_in6 doc6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in doc4 = { .sin_family = AF_INET };
+	move_to(socket(AF_INET6, SOCK_DGRAM, 0), 94);
+	move_to(socket(AF_INET, SOCK_DGRAM, 0), 95);
+	int zero = 0;
+	if (inet_pton(AF_INET6, "2001:db8::1", &doc6.sin6_addr) != 1 ||
+	    inet_pton(AF_INET, "192.0.2.1", &doc4.sin_addr) != 1 ||
+	    setsockopt(94, SOL_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
+	    bind(94, (struct sockaddr *)&doc6, sizeof(doc6)) < 0 ||
+	    setsockopt(95, SOL_IP, IP_FREEBIND, &one, sizeof(one)) < 0 ||
+	    bind(95, (struct sockaddr *)&doc4, sizeof(doc4)) < 0 ||
+	    setsockopt(95, SOL_IP, IP_FREEBIND, &zero, sizeof(zero)) < 0)
+		fail("inet setup: IP_FREEBIND");
+	for (int i = 0; i < INET_FDS; i++)
 		inet_port[i] = port_of(90 + i);
 }
 
 static void inet_step(char *line, size_t cap)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < INET_FDS; i++)
 		if (port_of(90 + i) != inet_port[i] || (i != 2) != (inet_port[i] != 0))
 			fail("a socket's port");
+	struct sockaddr_in6 a6;
+	struct sockaddr_in a4;
+	socklen_t l6 = sizeof(a6), l4 = sizeof(a4);
+	char t6[INET6_ADDRSTRLEN] = "", t4[INET_ADDRSTRLEN] = "";
+	if (getsockname(94, (struct sockaddr *)&a6, &l6) < 0 ||
+	    getsockname(95, (struct sockaddr *)&a4, &l4) < 0 ||
+	    !inet_ntop(AF_INET6, &a6.sin6_addr, t6, sizeof(t6)) ||
+	    !inet_ntop(AF_INET, &a4.sin_addr, t4, sizeof(t4)) || strcmp(t6, "2001:db8::1") ||
+	    strcmp(t4, "192.0.2.1"))
+		fail("a free-bound socket's address");
+	if (sockopt(94, SOL_IP, IP_FREEBIND) != 1 || sockopt(95, SOL_IP, IP_FREEBIND) != 0)
+		fail("IP_FREEBIND");
 	if (sockopt(90, SOL_SOCKET, SO_ACCEPTCONN) != 1 ||
 	    sockopt(90, SOL_SOCKET, SO_REUSEADDR) != 1 ||
 	    sockopt(91, IPPROTO_IPV6, IPV6_V6ONLY) != 1 ||
@@ -796,8 +880,15 @@ static void ptimers_step(char *line, size_t cap)
 	snprintf(line, cap, "ids 0 2 3 4: hour armed, none idle, 20 ms fired with its value");
 }
 
-/* ---- thtimer: timer 0 signals the second thread */
-static volatile int thtimer_fired;
+/* ---- thtimer: timer 0 signals the second thread, timer 1 is glibc's
+ * SIGEV_THREAD */
+static volatile int thtimer_fired, thtimer_called;
+
+static void thtimer_call(union sigval v)
+{
+	(void)v;
+	__atomic_add_fetch(&thtimer_called, 1, __ATOMIC_SEQ_CST);
+}
 static volatile pid_t thtimer_tid;
 
 static void *thtimer_thread(void *arg)
@@ -836,6 +927,13 @@ static void thtimer_setup(void)
 	if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &id) < 0 ||
 	    syscall(SYS_timer_settime, id, 0, &tick, NULL) < 0)
 		fail("timer_create (SIGEV_THREAD_ID)");
+	struct sigevent glibc = { .sigev_notify = SIGEV_THREAD,
+				  .sigev_notify_function = thtimer_call };
+	timer_t t1;
+	struct itimerspec tick_t = { { 0, 10000000 }, { 0, 10000000 } };
+	if (timer_create(CLOCK_MONOTONIC, &glibc, &t1) < 0 ||
+	    timer_settime(t1, 0, &tick_t, NULL) < 0)
+		fail("timer_create (SIGEV_THREAD)");
 }
 
 static void thtimer_step(char *line, size_t cap)
@@ -846,10 +944,16 @@ static void thtimer_step(char *line, size_t cap)
 			fail("the thread no longer gets its timer's signal");
 		workload_sleep_ms(1);
 	}
+	int called = __atomic_load_n(&thtimer_called, __ATOMIC_SEQ_CST);
+	for (int ms = 0; __atomic_load_n(&thtimer_called, __ATOMIC_SEQ_CST) == called; ms++) {
+		if (ms > 5000)
+			fail("the SIGEV_THREAD timer's function is no longer called");
+		workload_sleep_ms(1);
+	}
 	sigset_t p;
 	if (sigpending(&p) < 0 || sigismember(&p, SIGRTMIN + 3))
 		fail("the timer signals the main thread");
-	snprintf(line, cap, "the thread got its timer's signal");
+	snprintf(line, cap, "the thread got its timer's signal, glibc's called its function");
 }
 
 /* ---- sockopt: fds 70, 71 */
