@@ -73,10 +73,16 @@ void rst_unix_restore(const struct sv_rimg_fd *fds, uint32_t nfds, uint32_t i, c
 	} else if ((sv[0] = socket(AF_UNIX, type | SOCK_CLOEXEC, 0)) < 0) {
 		rst_die("fd %d: socket: %s", f->fd, strerror(errno));
 	}
+	/* Both above base before either is placed: the new sockets take the
+	 * lowest free fds, which may be the pair's own fds the other way
+	 * round (end 0, the lower kernel address, at the higher fd), and
+	 * placing one end there would close the other's new socket. */
+	for (int e = 0; e < 2; e++)
+		sv[e] = rst_move_up(sv[e], base, "a socket");
 	for (int e = 0; e < 2; e++) {
 		if (!end[e])
 			continue;
-		int s = rst_move_up(sv[end[0] && end[1] ? e : 0], base, "a socket");
+		int s = sv[end[0] && end[1] ? e : 0];
 		rst_place(s, end[e]);
 		close(s);
 		set_buf(end[e]->fd, SO_SNDBUF, SO_SNDBUFFORCE, end[e]->value[1]);
