@@ -73,8 +73,10 @@ void rst_unix_restore(const struct sv_rimg_fd *fds, uint32_t nfds, uint32_t i, c
 	} else if ((sv[0] = socket(AF_UNIX, type | SOCK_CLOEXEC, 0)) < 0) {
 		rst_die("fd %d: socket: %s", f->fd, strerror(errno));
 	}
-	/* both ends above the process's fds before either is placed: the
-	 * lower one's number may be the other's place */
+	/* Both above base before either is placed: the new sockets take the
+	 * lowest free fds, which may be the pair's own fds the other way
+	 * round (end 0, the lower kernel address, at the higher fd), and
+	 * placing one end there would close the other's new socket. */
 	for (int e = 0; e < 2; e++)
 		sv[e] = rst_move_up(sv[e], base, "a socket");
 	for (int e = 0; e < 2; e++) {
