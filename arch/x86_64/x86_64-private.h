@@ -24,6 +24,12 @@ GBytes *sv_x86_syscall_fixup(const SvKernelReader *rd, guint64 task, GBytes *pt_
  * *features. */
 gboolean sv_x86_monitor_avx_and_tags(const char *text, guint8 *x, guint64 *features,
 				     GError **error);
+/* The kernel's XSAVE buffer (len bytes: standard or compacted format) as
+ * the standard-format image a snapshot holds: the components of
+ * user_features the task uses, those in their init state holding the init
+ * values; *ret_features is the image's XSTATE_BV. */
+GBytes *sv_x86_xsave_to_standard(const guint8 *buf, gsize len, guint64 user_features,
+				 guint64 *ret_features, GError **error);
 /* Bytes of a standard-format XSAVE image holding the components in features. */
 gsize sv_x86_xsave_standard_size(guint64 features);
 /* The gdb_vcpu_regs hook (x86_64-gdb.c). */

@@ -109,13 +109,45 @@ gsize sv_x86_xsave_standard_size(guint64 features)
 	return size;
 }
 
+/* The legacy region's fields (Intel SDM vol. 1, 10.5.1, 64-bit format) and
+ * their init values (13.6): FCW 0x037f, MXCSR 0x1f80, all else zero. */
+#define LEGACY_FCW 0
+#define LEGACY_MXCSR 24
+#define LEGACY_ST 32
+#define LEGACY_XMM 160
+#define LEGACY_XMM_END 416
+#define FCW_INIT 0x037f
+#define MXCSR_INIT 0x1f80
+
+/*
+ * A clear XSTATE_BV bit says the component is in its init state and that
+ * XSAVEOPT/XSAVES did not write its bytes: what lies there is whatever an
+ * earlier save left, not the task's state. On a CPU that tracks it (real
+ * hardware under the kvm backend; TCG marks all in use) the legacy region
+ * then gets the init values, as ptrace shows them (__copy_xstate_to_uabi_buf),
+ * so that the snapshot says what the task had. MXCSR belongs to both SSE and
+ * AVX: it is saved when either is.
+ */
+static void legacy_init_unused(guint8 *x, guint64 xstate_bv)
+{
+	if (!(xstate_bv & 0x1)) {
+		memset(x, 0, LEGACY_MXCSR);
+		sv_put_le16(x + LEGACY_FCW, FCW_INIT);
+		memset(x + LEGACY_ST, 0, LEGACY_XMM - LEGACY_ST);
+	}
+	if (!(xstate_bv & 0x2))
+		memset(x + LEGACY_XMM, 0, LEGACY_XMM_END - LEGACY_XMM);
+	if (!(xstate_bv & 0x6))
+		sv_put_le32(x + LEGACY_MXCSR, MXCSR_INIT);
+}
+
 /*
  * Turns the kernel's XSAVE buffer (standard format, or compacted when the
  * CPU has XSAVES) into the standard format, keeping only the components in
  * user_features: what ptrace and signal frames give user space, and what
  * restore hands back through a signal frame.
  */
-static GBytes *xsave_to_standard(const guint8 *buf, gsize len, guint64 user_features,
+GBytes *sv_x86_xsave_to_standard(const guint8 *buf, gsize len, guint64 user_features,
 				 guint64 *ret_features, GError **error)
 {
 	if (len < XSAVE_EXTENDED) {
@@ -155,6 +187,7 @@ static GBytes *xsave_to_standard(const guint8 *buf, gsize len, guint64 user_feat
 	guint8 *out = g_malloc0(out_len);
 	memcpy(out, buf, XSAVE_LEGACY_SIZE);
 	guint64 bv = xstate_bv & features;
+	legacy_init_unused(out, bv);
 	*(guint64 *)(void *)(out + 512) = GUINT64_TO_LE(bv);
 	for (guint i = 2; i < G_N_ELEMENTS(xsave_components); i++) {
 		guint32 off = xsave_components[i].offset, size = xsave_components[i].size;
@@ -197,7 +230,7 @@ gboolean sv_x86_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState *ret
 	g_autofree guint8 *buf = g_malloc(size);
 	if (!rd->read(rd->ctx, fpstate + regs_off, buf, size, error))
 		return FALSE;
-	ret->raw = xsave_to_standard(buf, size, user_features, &ret->features, error);
+	ret->raw = sv_x86_xsave_to_standard(buf, size, user_features, &ret->features, error);
 	ret->format = "xsave";
 	return ret->raw != NULL;
 }
