@@ -9,12 +9,13 @@
  * the D extension's f registers on riscv64 - or the output changes. All do the same IEEE double operations in
  * the same order, so their outputs are identical.
  *
- * Across the same sleep x86_64 and aarch64 also keep what zdtm's fpu00,
- * sse00 and mmx00 leave there besides vector data: a rounding mode and a
- * sticky exception flag not the defaults (MXCSR and the x87 control word;
- * FPCR and FPSR) and, on x86_64, two values on the x87 stack. They are read
- * back right after the syscall, before the defaults are put back for the
- * arithmetic, and any difference stops the program with what it found.
+ * Across the same sleep each arch also keeps what zdtm's fpu00, sse00 and
+ * mmx00 leave there besides vector data: a rounding mode and a sticky
+ * exception flag not the defaults (x86_64 MXCSR and the x87 control word,
+ * aarch64 FPCR and FPSR, riscv64 fcsr, ppc64le FPSCR) and, on x86_64, two
+ * values on the x87 stack. They are read back right after the syscall,
+ * before the defaults are put back for the arithmetic, and any difference
+ * stops the program with what it found.
  */
 #include <string.h>
 #include <sys/syscall.h>
@@ -161,15 +162,32 @@ static const char *modes_lost(const struct fp_modes *m, char *msg, size_t cap)
 	return msg;
 }
 #elif defined(__riscv) || defined(__powerpc64__)
-/* fcsr and FPSCR are not set to anything but their defaults here (yet). */
+/* What the riscv64 (fcsr) or ppc64le (FPSCR) step finds after the syscall. */
 struct fp_modes {
-	int unused;
+	uint64_t control;
 };
+
+/* riscv64 fcsr: round toward zero (frm 001) and the inexact flag (NX);
+ * ppc64le FPSCR: round toward zero (RN 01), the inexact exception (XX) and
+ * its summary (FX). Both default to 0. */
+#if defined(__riscv)
+static const uint64_t control_set = 0x21;
+#else
+static const uint64_t control_set = 0x82000001;
+#endif
 
 static const char *modes_lost(const struct fp_modes *m, char *msg, size_t cap)
 {
-	(void)m, (void)msg, (void)cap;
-	return NULL;
+	if (m->control == control_set)
+		return NULL;
+	snprintf(msg, cap, "%s 0x%llx (set 0x%llx)",
+#if defined(__riscv)
+		 "fcsr",
+#else
+		 "FPSCR",
+#endif
+		 (unsigned long long)m->control, (unsigned long long)control_set);
+	return msg;
 }
 #else
 #error "fpu workload: no SIMD code for this arch"
@@ -180,7 +198,6 @@ static const char *modes_lost(const struct fp_modes *m, char *msg, size_t cap)
  * lane 0 again in fs4 (callee-saved registers across the ecall). */
 static void step(double acc[4], double *sse, const struct timespec *ts, struct fp_modes *m)
 {
-	(void)m;
 	register long a0 __asm__("a0") = (long)ts;
 	register long a1 __asm__("a1") = 0;
 	register long a7 __asm__("a7") = SYS_nanosleep;
@@ -191,7 +208,11 @@ static void step(double acc[4], double *sse, const struct timespec *ts, struct f
 			 "fld fs7, 16(%[inc])\n\tfld fs8, 24(%[inc])\n\t"
 			 "fld fs9, 0(%[scale])\n\tfld fs10, 8(%[scale])\n\t"
 			 "fld fs11, 16(%[scale])\n\tfld ft0, 24(%[scale])\n\t"
+			 "fscsr %[set]\n\t"
 			 "ecall\n\t"
+			 "frcsr t0\n\t"
+			 "sd t0, 0(%[m])\n\t"
+			 "fscsr zero\n\t"
 			 "fadd.d fs0, fs0, fs5\n\tfadd.d fs1, fs1, fs6\n\t"
 			 "fadd.d fs2, fs2, fs7\n\tfadd.d fs3, fs3, fs8\n\t"
 			 "fmul.d fs0, fs0, fs9\n\tfmul.d fs1, fs1, fs10\n\t"
@@ -202,16 +223,16 @@ static void step(double acc[4], double *sse, const struct timespec *ts, struct f
 			 "fsd fs4, 0(%[sse])\n\t"
 			 : "+r"(a0), "+r"(a1)
 			 : [acc] "r"(acc), [inc] "r"(inc), [scale] "r"(scale), [sse] "r"(sse),
-			   "r"(a7)
-			 : "fs0", "fs1", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9",
-			   "fs10", "fs11", "ft0", "memory");
+			   "r"(a7), [m] "r"(m), [set] "r"(control_set)
+			 : "t0", "fs0", "fs1", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8",
+			   "fs9", "fs10", "fs11", "ft0", "memory");
 }
 #elif defined(__powerpc64__)
 /* The same arithmetic in the FPRs, lane by lane: acc in f14-f17, lane 0
  * again in f18 (non-volatile registers across the sc). */
 static void step(double acc[4], double *sse, const struct timespec *ts, struct fp_modes *m)
 {
-	(void)m;
+	static const uint64_t zero = 0;
 	register long r0 __asm__("r0") = SYS_nanosleep;
 	register long r3 __asm__("r3") = (long)ts;
 	register long r4 __asm__("r4") = 0;
@@ -222,7 +243,10 @@ static void step(double acc[4], double *sse, const struct timespec *ts, struct f
 			 "lfd 21, 16(%[inc])\n\tlfd 22, 24(%[inc])\n\t"
 			 "lfd 23, 0(%[scale])\n\tlfd 24, 8(%[scale])\n\t"
 			 "lfd 25, 16(%[scale])\n\tlfd 26, 24(%[scale])\n\t"
+			 "lfd 27, 0(%[set])\n\tmtfsf 0xff, 27\n\t"
 			 "sc\n\t"
+			 "mffs 27\n\tstfd 27, 0(%[m])\n\t"
+			 "lfd 27, 0(%[zero])\n\tmtfsf 0xff, 27\n\t"
 			 "fadd 14, 14, 19\n\tfadd 15, 15, 20\n\t"
 			 "fadd 16, 16, 21\n\tfadd 17, 17, 22\n\t"
 			 "fmul 14, 14, 23\n\tfmul 15, 15, 24\n\t"
@@ -232,10 +256,11 @@ static void step(double acc[4], double *sse, const struct timespec *ts, struct f
 			 "stfd 16, 16(%[acc])\n\tstfd 17, 24(%[acc])\n\t"
 			 "stfd 18, 0(%[sse])\n\t"
 			 : "+r"(r0), "+r"(r3), "+r"(r4)
-			 : [acc] "b"(acc), [inc] "b"(inc), [scale] "b"(scale), [sse] "b"(sse)
+			 : [acc] "b"(acc), [inc] "b"(inc), [scale] "b"(scale), [sse] "b"(sse),
+			   [m] "b"(m), [set] "b"(&control_set), [zero] "b"(&zero)
 			 : "fr14", "fr15", "fr16", "fr17", "fr18", "fr19", "fr20", "fr21", "fr22",
-			   "fr23", "fr24", "fr25", "fr26", "r5", "r6", "r7", "r8", "r9", "r10",
-			   "r11", "r12", "cr0", "ctr", "xer", "memory");
+			   "fr23", "fr24", "fr25", "fr26", "fr27", "r5", "r6", "r7", "r8", "r9",
+			   "r10", "r11", "r12", "cr0", "ctr", "xer", "memory");
 }
 #endif
 
