@@ -17,6 +17,9 @@ GVariant *sv_x86_task_tls(const SvKernelReader *rd, guint64 task, GError **error
 gboolean sv_x86_vcpu_user_state(const struct SvKernelTypes *types, const SvVcpuRegs *vcpu,
 				GBytes **ret_pt_regs, GVariant **ret_tls, SvFpuState *ret_fpu,
 				GError **error);
+/* The vcpu_fpu_complete hook: PKRU, which QEMU's gdbstub lacks. */
+gboolean sv_x86_vcpu_fpu_complete(const SvKernelReader *rd, guint64 task, const SvVcpuRegs *vcpu,
+				  SvFpuState *fpu, GError **error);
 GBytes *sv_x86_syscall_fixup(const SvKernelReader *rd, guint64 task, GBytes *pt_regs,
 			     SvSyscallFixup *ret_fixup, GError **error);
 /* What QEMU's gdbstub lacks of an XSAVE image, from "info registers" text:

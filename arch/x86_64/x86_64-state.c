@@ -320,6 +320,49 @@ gboolean sv_x86_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs *vc
 	return TRUE;
 }
 
+#define X86_CR4_PKE (1ull << 22)
+
+/*
+ * PKRU, for a task caught on a vCPU: QEMU 7.2's gdbstub does not give it
+ * (the kvm backend's KVM_GET_XSAVE does; its CPU model has no PKU anyway).
+ * With protection keys off (CR4.PKE clear, as on the default CPU model)
+ * there is no PKRU. A process that allocated no key but 0 has the rights
+ * the kernel gave it, which the image leaves out, as sv_x86_task_fpu does:
+ * the restore guest's kernel gives them again. One that allocated keys
+ * (pkey_alloc, or the execute-only key mprotect(PROT_EXEC) takes) may have
+ * changed PKRU with WRPKRU, which the kernel never sees: refused, rather
+ * than restored with other rights.
+ */
+gboolean sv_x86_vcpu_fpu_complete(const SvKernelReader *rd, guint64 task, const SvVcpuRegs *vcpu,
+				  SvFpuState *fpu, GError **error)
+{
+	guint64 cr4, mm;
+	guint16 keys;
+	if (fpu->features & XFEATURE_MASK_PKRU)
+		return TRUE;
+	if (!sv_vcpu_regs_get(vcpu, "cr4", &cr4)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
+			    "x86_64: the vCPU register dump lacks cr4");
+		return FALSE;
+	}
+	if (!(cr4 & X86_CR4_PKE))
+		return TRUE;
+	if (!sv_arch_read_u64(rd, task, "task_struct", "mm", &mm, error) ||
+	    !sv_arch_read_member(rd, mm, "mm_struct", "context.pkey_allocation_map", &keys, 2,
+				 error))
+		return FALSE;
+	keys = GUINT16_FROM_LE(keys);
+	if (!(keys & ~1u))
+		return TRUE;
+	g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+		    "x86_64: the process uses memory protection keys (allocated: 0x%04x) and was "
+		    "running on a vCPU, where QEMU's gdbstub cannot read its PKRU register; "
+		    "checkpoint it while it sleeps in a syscall, or run it on a CPU model "
+		    "without PKU (the default)",
+		    keys);
+	return FALSE;
+}
+
 /* include/linux/errno.h, uapi errno.h */
 #define X86_ENOSYS 38
 #define X86_ERESTARTSYS 512

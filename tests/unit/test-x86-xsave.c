@@ -4,12 +4,15 @@
  * (sv_x86_xsave_to_standard): the compacted layout XSAVES writes, unused
  * components left out, components in their init state holding the init
  * values rather than what an earlier save left in their bytes, and
- * buffers that lie.
+ * buffers that lie. And PKRU for a task caught on a vCPU
+ * (sv_x86_vcpu_fpu_complete), against the real x86_64 guest kernel's BTF.
  */
 #include <string.h>
 
 #include "arch/x86_64/x86_64-private.h"
 #include "base/errors.h"
+#include "base/kernel-types.h"
+#include "host/image/image.h"
 #include "snapvm/le.h"
 
 #define COMPACTED (1ull << 63)
@@ -148,6 +151,79 @@ static void test_bad_buffers(void)
 	g_assert_nonnull(strstr(error->message, "component 17"));
 }
 
+/* A guest kernel's memory: one task and its mm, in a buffer at BASE. */
+#define BASE 0xffff888000100000ull
+#define TASK BASE
+#define MM (BASE + 0x8000)
+#define SPAN 0x10000
+
+static gboolean read_span(gconstpointer ctx, guint64 va, void *buf, gsize len, GError **error)
+{
+	if (va < BASE || va - BASE > SPAN || len > SPAN - (va - BASE)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
+			    "no memory at 0x%" G_GINT64_MODIFIER "x", va);
+		return FALSE;
+	}
+	memcpy(buf, (const guint8 *)ctx + (va - BASE), len);
+	return TRUE;
+}
+
+/*
+ * QEMU's gdbstub gives no PKRU. Without CR4.PKE there is none; with it, a
+ * process that allocated no key but 0 has the kernel's rights (left out of
+ * the image); one with keys allocated is refused, naming them. An image
+ * that has PKRU (the kvm backend's) needs nothing; a dump without cr4 is
+ * an error.
+ */
+static void test_vcpu_pkru(void)
+{
+	g_autoptr(GError) error = NULL;
+	const SvArchOps *arch = sv_arch_lookup("x86_64", &error);
+	g_autoptr(SvImage) image = sv_image_open(arch, NULL, &error);
+	g_assert_no_error(error);
+	g_autoptr(SvKernelTypes) kt = sv_kernel_types_load(image->kernel, &error);
+	g_assert_no_error(error);
+	guint64 mm_off, keys_off;
+	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "mm", &mm_off, &error));
+	g_assert_true(sv_kernel_types_offset(kt, "mm_struct", "context.pkey_allocation_map",
+					     &keys_off, &error));
+	g_autofree guint8 *mem = g_malloc0(SPAN);
+	sv_put_le64(mem + (TASK - BASE) + mm_off, MM);
+	SvKernelReader rd = { .read = read_span, .ctx = mem, .types = kt };
+	static const struct {
+		guint64 cr4, features;
+		guint16 keys;
+		gboolean ok;
+	} cases[] = {
+		{ 0, 0x7, 0x0003, TRUE },		    /* no PKE */
+		{ 1u << 22, 0x7, 0x0001, TRUE },	    /* key 0 only */
+		{ 1u << 22, 0x7, 0x0003, FALSE },	    /* pkey_alloc gave key 1 */
+		{ 1u << 22, 0x7 | PKRU_BIT, 0x0003, TRUE }, /* the image has PKRU */
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree SvVcpuRegs *v = g_new0(SvVcpuRegs, 1);
+		sv_vcpu_regs_add(v, "cr4", cases[i].cr4);
+		sv_put_le16(mem + (MM - BASE) + keys_off, cases[i].keys);
+		g_auto(SvFpuState) fpu = { .raw = g_bytes_new(mem, 832),
+					   .features = cases[i].features,
+					   .format = "xsave" };
+		gboolean ok = sv_x86_vcpu_fpu_complete(&rd, TASK, v, &fpu, &error);
+		g_assert_cmpint(ok, ==, cases[i].ok);
+		if (ok) {
+			g_assert_no_error(error);
+			continue;
+		}
+		g_assert_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED);
+		g_assert_nonnull(strstr(error->message, "protection keys (allocated: 0x0003)"));
+		g_assert_nonnull(strstr(error->message, "without PKU"));
+		g_clear_error(&error);
+	}
+	g_autofree SvVcpuRegs *none = g_new0(SvVcpuRegs, 1);
+	g_auto(SvFpuState) fpu = { .raw = g_bytes_new(mem, 832), .features = 0x7 };
+	g_assert_false(sv_x86_vcpu_fpu_complete(&rd, TASK, none, &fpu, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_DATA);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -155,5 +231,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/x86-xsave/compacted-pkru", test_compacted_pkru);
 	g_test_add_func("/x86-xsave/init-components-not-stale", test_init_components_not_stale);
 	g_test_add_func("/x86-xsave/bad-buffers", test_bad_buffers);
+	g_test_add_func("/x86-xsave/vcpu-pkru", test_vcpu_pkru);
 	return g_test_run();
 }
