@@ -81,9 +81,36 @@ __attribute__((target("avx2"))) static void step(double acc[4], double *sse,
 		  "st(1)", "memory");
 }
 
+/* PKRU, where the kernel enabled protection keys (CPUID.7.ECX.OSPKE: --cpu
+ * max, not the default model): 0 without them. */
+static int pkru_now(uint32_t *ret)
+{
+	unsigned a, b, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
+	if (a < 7)
+		return 0;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+	if (!(c & (1u << 4)))
+		return 0;
+	__asm__ volatile(".byte 0x0f, 0x01, 0xee" : "=a"(a), "=d"(d) : "c"(0)); /* rdpkru */
+	*ret = a;
+	return 1;
+}
+
+/* This program never changes PKRU, so wherever there is one it holds the
+ * rights the kernel gives every process (init_pkru_value: keys 1-15
+ * access-disabled), after a restore too, whatever CPU the snapshot came
+ * from. */
+#define PKRU_DEFAULT 0x55555554u
+
 /* NULL, or what differs from what the step set before its syscall. */
 static const char *modes_lost(const struct fp_modes *m, char *msg, size_t cap)
 {
+	uint32_t pkru;
+	if (pkru_now(&pkru) && pkru != PKRU_DEFAULT) {
+		snprintf(msg, cap, "PKRU 0x%x, not the kernel's default 0x%x", pkru, PKRU_DEFAULT);
+		return msg;
+	}
 	uint8_t pi[10], one[10];
 	__asm__ volatile("fldpi\n\tfstpt %0\n\tfld1\n\tfstpt %1" : "=m"(pi), "=m"(one));
 	unsigned top = (m->fsw >> 11) & 7;
