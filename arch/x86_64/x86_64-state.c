@@ -211,8 +211,35 @@ GBytes *sv_x86_xsave_to_standard(const guint8 *buf, gsize len, guint64 user_feat
 	return g_bytes_new_take(out, out_len);
 }
 
+/*
+ * TRUE when the task's mm allocated no protection key but 0. Keys others
+ * allocated (pkey_alloc, or the execute-only key mprotect(PROT_EXEC) takes)
+ * tag mappings, which restore does not tag again, and the rights PKRU gives
+ * them would come back over untagged memory: refused, naming the keys. Only
+ * on CPUs with PKU (--cpu max; the default model has none).
+ */
+static gboolean no_protection_keys(const SvKernelReader *rd, guint64 task, GError **error)
+{
+	guint64 mm;
+	guint16 keys;
+	if (!sv_arch_read_u64(rd, task, "task_struct", "mm", &mm, error) ||
+	    !sv_arch_read_member(rd, mm, "mm_struct", "context.pkey_allocation_map", &keys, 2,
+				 error))
+		return FALSE;
+	keys = GUINT16_FROM_LE(keys);
+	if (!(keys & ~1u))
+		return TRUE;
+	g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+		    "x86_64: the process uses memory protection keys (allocated: 0x%04x), which "
+		    "snapvm does not restore (neither which key each mapping has nor, from a "
+		    "vCPU, PKRU); run it on a CPU model without PKU (the default)",
+		    keys);
+	return FALSE;
+}
+
 /* task->thread.fpu.fpstate points at the live buffer (the task's own
- * __fpstate unless it grew for AMX); fpstate->regs holds size bytes. */
+ * __fpstate unless it grew for AMX); fpstate->regs holds size bytes. PKRU
+ * among the user features says the kernel enabled protection keys. */
 gboolean sv_x86_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState *ret, GError **error)
 {
 	guint64 fpstate, user_features, regs_off;
@@ -227,6 +254,8 @@ gboolean sv_x86_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState *ret
 			    "x86_64: the task's fpstate claims %u bytes", size);
 		return FALSE;
 	}
+	if ((user_features & XFEATURE_MASK_PKRU) && !no_protection_keys(rd, task, error))
+		return FALSE;
 	g_autofree guint8 *buf = g_malloc(size);
 	if (!rd->read(rd->ctx, fpstate + regs_off, buf, size, error))
 		return FALSE;
@@ -320,24 +349,21 @@ gboolean sv_x86_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs *vc
 	return TRUE;
 }
 
-#define X86_CR4_PKE (1ull << 22)
-
 /*
  * PKRU, for a task caught on a vCPU: QEMU 7.2's gdbstub does not give it
  * (the kvm backend's KVM_GET_XSAVE does; its CPU model has no PKU anyway).
  * With protection keys off (CR4.PKE clear, as on the default CPU model)
- * there is no PKRU. A process that allocated no key but 0 has the rights
- * the kernel gave it, which the image leaves out, as sv_x86_task_fpu does:
- * the restore guest's kernel gives them again. One that allocated keys
- * (pkey_alloc, or the execute-only key mprotect(PROT_EXEC) takes) may have
- * changed PKRU with WRPKRU, which the kernel never sees: refused, rather
- * than restored with other rights.
+ * there is no PKRU; with them, a process that allocated no key but 0 has
+ * the rights the kernel gave it, which the image leaves out as
+ * sv_x86_task_fpu does (the restorer gives the restore guest's default),
+ * and one that allocated keys is refused (no_protection_keys).
  */
+#define X86_CR4_PKE (1ull << 22)
+
 gboolean sv_x86_vcpu_fpu_complete(const SvKernelReader *rd, guint64 task, const SvVcpuRegs *vcpu,
 				  SvFpuState *fpu, GError **error)
 {
-	guint64 cr4, mm;
-	guint16 keys;
+	guint64 cr4;
 	if (fpu->features & XFEATURE_MASK_PKRU)
 		return TRUE;
 	if (!sv_vcpu_regs_get(vcpu, "cr4", &cr4)) {
@@ -345,22 +371,7 @@ gboolean sv_x86_vcpu_fpu_complete(const SvKernelReader *rd, guint64 task, const 
 			    "x86_64: the vCPU register dump lacks cr4");
 		return FALSE;
 	}
-	if (!(cr4 & X86_CR4_PKE))
-		return TRUE;
-	if (!sv_arch_read_u64(rd, task, "task_struct", "mm", &mm, error) ||
-	    !sv_arch_read_member(rd, mm, "mm_struct", "context.pkey_allocation_map", &keys, 2,
-				 error))
-		return FALSE;
-	keys = GUINT16_FROM_LE(keys);
-	if (!(keys & ~1u))
-		return TRUE;
-	g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
-		    "x86_64: the process uses memory protection keys (allocated: 0x%04x) and was "
-		    "running on a vCPU, where QEMU's gdbstub cannot read its PKRU register; "
-		    "checkpoint it while it sleeps in a syscall, or run it on a CPU model "
-		    "without PKU (the default)",
-		    keys);
-	return FALSE;
+	return !(cr4 & X86_CR4_PKE) || no_protection_keys(rd, task, error);
 }
 
 /* include/linux/errno.h, uapi errno.h */

@@ -4,8 +4,9 @@
  * (sv_x86_xsave_to_standard): the compacted layout XSAVES writes, unused
  * components left out, components in their init state holding the init
  * values rather than what an earlier save left in their bytes, and
- * buffers that lie. And PKRU for a task caught on a vCPU
- * (sv_x86_vcpu_fpu_complete), against the real x86_64 guest kernel's BTF.
+ * buffers that lie. And protection keys, asleep (sv_x86_task_fpu) or
+ * caught on a vCPU (sv_x86_vcpu_fpu_complete), against the real x86_64
+ * guest kernel's BTF.
  */
 #include <string.h>
 
@@ -154,8 +155,9 @@ static void test_bad_buffers(void)
 /* A guest kernel's memory: one task and its mm, in a buffer at BASE. */
 #define BASE 0xffff888000100000ull
 #define TASK BASE
-#define MM (BASE + 0x8000)
-#define SPAN 0x10000
+#define MM (BASE + 0x10000)
+#define FPSTATE (BASE + 0x14000)
+#define SPAN 0x20000
 
 static gboolean read_span(gconstpointer ctx, guint64 va, void *buf, gsize len, GError **error)
 {
@@ -215,13 +217,72 @@ static void test_vcpu_pkru(void)
 		}
 		g_assert_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED);
 		g_assert_nonnull(strstr(error->message, "protection keys (allocated: 0x0003)"));
-		g_assert_nonnull(strstr(error->message, "without PKU"));
+		g_assert_nonnull(strstr(error->message, "without PKU (the default)"));
 		g_clear_error(&error);
 	}
 	g_autofree SvVcpuRegs *none = g_new0(SvVcpuRegs, 1);
 	g_auto(SvFpuState) fpu = { .raw = g_bytes_new(mem, 832), .features = 0x7 };
 	g_assert_false(sv_x86_vcpu_fpu_complete(&rd, TASK, none, &fpu, &error));
 	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_DATA);
+}
+
+/*
+ * The same keys asleep (sv_x86_task_fpu, from the task's fpstate): with
+ * PKRU among the user features (PKU enabled) and a key besides 0
+ * allocated, refused; key 0 alone, or no PKRU feature, captured.
+ */
+static void test_memory_pkru(void)
+{
+	g_autoptr(GError) error = NULL;
+	const SvArchOps *arch = sv_arch_lookup("x86_64", &error);
+	g_autoptr(SvImage) image = sv_image_open(arch, NULL, &error);
+	g_assert_no_error(error);
+	g_autoptr(SvKernelTypes) kt = sv_kernel_types_load(image->kernel, &error);
+	g_assert_no_error(error);
+	guint64 mm_off, keys_off, fp_off, size_off, uf_off, regs_off, task_size;
+	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "mm", &mm_off, &error));
+	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "thread.fpu.fpstate", &fp_off,
+					     &error));
+	g_assert_true(sv_kernel_types_size(kt, "task_struct", NULL, &task_size, &error));
+	g_assert_cmpuint(task_size, <=, MM - TASK);
+	g_assert_true(sv_kernel_types_offset(kt, "mm_struct", "context.pkey_allocation_map",
+					     &keys_off, &error));
+	g_assert_true(sv_kernel_types_offset(kt, "fpstate", "size", &size_off, &error));
+	g_assert_true(sv_kernel_types_offset(kt, "fpstate", "user_xfeatures", &uf_off, &error));
+	g_assert_true(sv_kernel_types_offset(kt, "fpstate", "regs", &regs_off, &error));
+	g_autofree guint8 *mem = g_malloc0(SPAN);
+	sv_put_le64(mem + (TASK - BASE) + mm_off, MM);
+	sv_put_le64(mem + (TASK - BASE) + fp_off, FPSTATE);
+	guint8 *fs = mem + (FPSTATE - BASE);
+	sv_put_le32(fs + size_off, 2696);
+	guint8 *x = fs + regs_off;
+	sv_put_le64(x + 512, 0x7 | PKRU_BIT);
+	sv_put_le32(x + 2688, 0x55555554);
+	SvKernelReader rd = { .read = read_span, .ctx = mem, .types = kt };
+	static const struct {
+		guint64 user_features;
+		guint16 keys;
+		gboolean ok;
+	} cases[] = {
+		{ 0x7, 0x0003, TRUE },		   /* no PKU */
+		{ 0x7 | PKRU_BIT, 0x0001, TRUE },  /* key 0 only */
+		{ 0x7 | PKRU_BIT, 0x0005, FALSE }, /* pkey_alloc gave key 2 */
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		sv_put_le64(fs + uf_off, cases[i].user_features);
+		sv_put_le16(mem + (MM - BASE) + keys_off, cases[i].keys);
+		g_auto(SvFpuState) fpu = { 0 };
+		gboolean ok = arch->task_fpu(&rd, TASK, &fpu, &error);
+		g_assert_cmpint(ok, ==, cases[i].ok);
+		if (ok) {
+			g_assert_no_error(error);
+			g_assert_cmphex(fpu.features, ==, 0x7); /* the default PKRU left out */
+			continue;
+		}
+		g_assert_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED);
+		g_assert_nonnull(strstr(error->message, "protection keys (allocated: 0x0005)"));
+		g_clear_error(&error);
+	}
 }
 
 int main(int argc, char **argv)
@@ -232,5 +293,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/x86-xsave/init-components-not-stale", test_init_components_not_stale);
 	g_test_add_func("/x86-xsave/bad-buffers", test_bad_buffers);
 	g_test_add_func("/x86-xsave/vcpu-pkru", test_vcpu_pkru);
+	g_test_add_func("/x86-xsave/memory-pkru", test_memory_pkru);
 	return g_test_run();
 }
