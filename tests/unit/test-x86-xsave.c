@@ -170,6 +170,18 @@ static gboolean read_span(gconstpointer ctx, guint64 va, void *buf, gsize len, G
 	return TRUE;
 }
 
+/* The structure layouts of the x86_64 guest kernel scripts/setup.sh built. */
+static SvKernelTypes *x86_kernel_types(void)
+{
+	g_autoptr(GError) error = NULL;
+	const SvArchOps *arch = sv_arch_lookup("x86_64", &error);
+	g_autoptr(SvImage) image = sv_image_open(arch, NULL, &error);
+	g_assert_no_error(error);
+	SvKernelTypes *kt = sv_kernel_types_load(image->kernel, &error);
+	g_assert_no_error(error);
+	return kt;
+}
+
 /*
  * QEMU's gdbstub gives no PKRU. Without CR4.PKE there is none; with it, a
  * process that allocated no key but 0 has the kernel's rights (left out of
@@ -180,11 +192,7 @@ static gboolean read_span(gconstpointer ctx, guint64 va, void *buf, gsize len, G
 static void test_vcpu_pkru(void)
 {
 	g_autoptr(GError) error = NULL;
-	const SvArchOps *arch = sv_arch_lookup("x86_64", &error);
-	g_autoptr(SvImage) image = sv_image_open(arch, NULL, &error);
-	g_assert_no_error(error);
-	g_autoptr(SvKernelTypes) kt = sv_kernel_types_load(image->kernel, &error);
-	g_assert_no_error(error);
+	g_autoptr(SvKernelTypes) kt = x86_kernel_types();
 	guint64 mm_off, keys_off;
 	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "mm", &mm_off, &error));
 	g_assert_true(sv_kernel_types_offset(kt, "mm_struct", "context.pkey_allocation_map",
@@ -234,11 +242,7 @@ static void test_vcpu_pkru(void)
 static void test_memory_pkru(void)
 {
 	g_autoptr(GError) error = NULL;
-	const SvArchOps *arch = sv_arch_lookup("x86_64", &error);
-	g_autoptr(SvImage) image = sv_image_open(arch, NULL, &error);
-	g_assert_no_error(error);
-	g_autoptr(SvKernelTypes) kt = sv_kernel_types_load(image->kernel, &error);
-	g_assert_no_error(error);
+	g_autoptr(SvKernelTypes) kt = x86_kernel_types();
 	guint64 mm_off, keys_off, fp_off, size_off, uf_off, regs_off, task_size;
 	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "mm", &mm_off, &error));
 	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "thread.fpu.fpstate", &fp_off,
@@ -272,7 +276,7 @@ static void test_memory_pkru(void)
 		sv_put_le64(fs + uf_off, cases[i].user_features);
 		sv_put_le16(mem + (MM - BASE) + keys_off, cases[i].keys);
 		g_auto(SvFpuState) fpu = { 0 };
-		gboolean ok = arch->task_fpu(&rd, TASK, &fpu, &error);
+		gboolean ok = sv_x86_task_fpu(&rd, TASK, &fpu, &error);
 		g_assert_cmpint(ok, ==, cases[i].ok);
 		if (ok) {
 			g_assert_no_error(error);
