@@ -17,6 +17,9 @@ GVariant *sv_x86_task_tls(const SvKernelReader *rd, guint64 task, GError **error
 gboolean sv_x86_vcpu_user_state(const struct SvKernelTypes *types, const SvVcpuRegs *vcpu,
 				GBytes **ret_pt_regs, GVariant **ret_tls, SvFpuState *ret_fpu,
 				GError **error);
+/* The vcpu_fpu_complete hook: PKRU, which QEMU's gdbstub lacks. */
+gboolean sv_x86_vcpu_fpu_complete(const SvKernelReader *rd, guint64 task, const SvVcpuRegs *vcpu,
+				  SvFpuState *fpu, GError **error);
 GBytes *sv_x86_syscall_fixup(const SvKernelReader *rd, guint64 task, GBytes *pt_regs,
 			     SvSyscallFixup *ret_fixup, GError **error);
 /* What QEMU's gdbstub lacks of an XSAVE image, from "info registers" text:
@@ -24,6 +27,12 @@ GBytes *sv_x86_syscall_fixup(const SvKernelReader *rd, guint64 task, GBytes *pt_
  * *features. */
 gboolean sv_x86_monitor_avx_and_tags(const char *text, guint8 *x, guint64 *features,
 				     GError **error);
+/* The kernel's XSAVE buffer (len bytes: standard or compacted format) as
+ * the standard-format image a snapshot holds: the components of
+ * user_features the task uses, those in their init state holding the init
+ * values; *ret_features is the image's XSTATE_BV. */
+GBytes *sv_x86_xsave_to_standard(const guint8 *buf, gsize len, guint64 user_features,
+				 guint64 *ret_features, GError **error);
 /* Bytes of a standard-format XSAVE image holding the components in features. */
 gsize sv_x86_xsave_standard_size(guint64 features);
 /* The gdb_vcpu_regs hook (x86_64-gdb.c). */

@@ -109,13 +109,45 @@ gsize sv_x86_xsave_standard_size(guint64 features)
 	return size;
 }
 
+/* The legacy region's fields (Intel SDM vol. 1, 10.5.1, 64-bit format) and
+ * their init values (13.6): FCW 0x037f, MXCSR 0x1f80, all else zero. */
+#define LEGACY_FCW 0
+#define LEGACY_MXCSR 24
+#define LEGACY_ST 32
+#define LEGACY_XMM 160
+#define LEGACY_XMM_END 416
+#define FCW_INIT 0x037f
+#define MXCSR_INIT 0x1f80
+
+/*
+ * A clear XSTATE_BV bit says the component is in its init state and that
+ * XSAVEOPT/XSAVES did not write its bytes: what lies there is whatever an
+ * earlier save left, not the task's state. On a CPU that tracks it (real
+ * hardware under the kvm backend; TCG marks all in use) the legacy region
+ * then gets the init values, as ptrace shows them (__copy_xstate_to_uabi_buf),
+ * so that the snapshot says what the task had. MXCSR belongs to both SSE and
+ * AVX: it is saved when either is.
+ */
+static void legacy_init_unused(guint8 *x, guint64 xstate_bv)
+{
+	if (!(xstate_bv & 0x1)) {
+		memset(x, 0, LEGACY_MXCSR);
+		sv_put_le16(x + LEGACY_FCW, FCW_INIT);
+		memset(x + LEGACY_ST, 0, LEGACY_XMM - LEGACY_ST);
+	}
+	if (!(xstate_bv & 0x2))
+		memset(x + LEGACY_XMM, 0, LEGACY_XMM_END - LEGACY_XMM);
+	if (!(xstate_bv & 0x6))
+		sv_put_le32(x + LEGACY_MXCSR, MXCSR_INIT);
+}
+
 /*
  * Turns the kernel's XSAVE buffer (standard format, or compacted when the
  * CPU has XSAVES) into the standard format, keeping only the components in
  * user_features: what ptrace and signal frames give user space, and what
  * restore hands back through a signal frame.
  */
-static GBytes *xsave_to_standard(const guint8 *buf, gsize len, guint64 user_features,
+GBytes *sv_x86_xsave_to_standard(const guint8 *buf, gsize len, guint64 user_features,
 				 guint64 *ret_features, GError **error)
 {
 	if (len < XSAVE_EXTENDED) {
@@ -155,6 +187,7 @@ static GBytes *xsave_to_standard(const guint8 *buf, gsize len, guint64 user_feat
 	guint8 *out = g_malloc0(out_len);
 	memcpy(out, buf, XSAVE_LEGACY_SIZE);
 	guint64 bv = xstate_bv & features;
+	legacy_init_unused(out, bv);
 	*(guint64 *)(void *)(out + 512) = GUINT64_TO_LE(bv);
 	for (guint i = 2; i < G_N_ELEMENTS(xsave_components); i++) {
 		guint32 off = xsave_components[i].offset, size = xsave_components[i].size;
@@ -178,8 +211,35 @@ static GBytes *xsave_to_standard(const guint8 *buf, gsize len, guint64 user_feat
 	return g_bytes_new_take(out, out_len);
 }
 
+/*
+ * TRUE when the task's mm allocated no protection key but 0. Keys others
+ * allocated (pkey_alloc, or the execute-only key mprotect(PROT_EXEC) takes)
+ * tag mappings, which restore does not tag again, and the rights PKRU gives
+ * them would come back over untagged memory: refused, naming the keys. Only
+ * on CPUs with PKU (--cpu max; the default model has none).
+ */
+static gboolean no_protection_keys(const SvKernelReader *rd, guint64 task, GError **error)
+{
+	guint64 mm;
+	guint16 keys;
+	if (!sv_arch_read_u64(rd, task, "task_struct", "mm", &mm, error) ||
+	    !sv_arch_read_member(rd, mm, "mm_struct", "context.pkey_allocation_map", &keys, 2,
+				 error))
+		return FALSE;
+	keys = GUINT16_FROM_LE(keys);
+	if (!(keys & ~1u))
+		return TRUE;
+	g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+		    "x86_64: the process uses memory protection keys (allocated: 0x%04x), which "
+		    "snapvm does not restore (neither which key each mapping has nor, from a "
+		    "vCPU, PKRU); run it on a CPU model without PKU (the default)",
+		    keys);
+	return FALSE;
+}
+
 /* task->thread.fpu.fpstate points at the live buffer (the task's own
- * __fpstate unless it grew for AMX); fpstate->regs holds size bytes. */
+ * __fpstate unless it grew for AMX); fpstate->regs holds size bytes. PKRU
+ * among the user features says the kernel enabled protection keys. */
 gboolean sv_x86_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState *ret, GError **error)
 {
 	guint64 fpstate, user_features, regs_off;
@@ -194,10 +254,12 @@ gboolean sv_x86_task_fpu(const SvKernelReader *rd, guint64 task, SvFpuState *ret
 			    "x86_64: the task's fpstate claims %u bytes", size);
 		return FALSE;
 	}
+	if ((user_features & XFEATURE_MASK_PKRU) && !no_protection_keys(rd, task, error))
+		return FALSE;
 	g_autofree guint8 *buf = g_malloc(size);
 	if (!rd->read(rd->ctx, fpstate + regs_off, buf, size, error))
 		return FALSE;
-	ret->raw = xsave_to_standard(buf, size, user_features, &ret->features, error);
+	ret->raw = sv_x86_xsave_to_standard(buf, size, user_features, &ret->features, error);
 	ret->format = "xsave";
 	return ret->raw != NULL;
 }
@@ -285,6 +347,31 @@ gboolean sv_x86_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs *vc
 	ret_fpu->format = "xsave";
 	*ret_pt_regs = g_bytes_new_take(g_steal_pointer(&raw), size);
 	return TRUE;
+}
+
+/*
+ * PKRU, for a task caught on a vCPU: QEMU 7.2's gdbstub does not give it
+ * (the kvm backend's KVM_GET_XSAVE does; its CPU model has no PKU anyway).
+ * With protection keys off (CR4.PKE clear, as on the default CPU model)
+ * there is no PKRU; with them, a process that allocated no key but 0 has
+ * the rights the kernel gave it, which the image leaves out as
+ * sv_x86_task_fpu does (the restorer gives the restore guest's default),
+ * and one that allocated keys is refused (no_protection_keys).
+ */
+#define X86_CR4_PKE (1ull << 22)
+
+gboolean sv_x86_vcpu_fpu_complete(const SvKernelReader *rd, guint64 task, const SvVcpuRegs *vcpu,
+				  SvFpuState *fpu, GError **error)
+{
+	guint64 cr4;
+	if (fpu->features & XFEATURE_MASK_PKRU)
+		return TRUE;
+	if (!sv_vcpu_regs_get(vcpu, "cr4", &cr4)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
+			    "x86_64: the vCPU register dump lacks cr4");
+		return FALSE;
+	}
+	return !(cr4 & X86_CR4_PKE) || no_protection_keys(rd, task, error);
 }
 
 /* include/linux/errno.h, uapi errno.h */

@@ -198,6 +198,7 @@ const SvArchOps sv_arch_x86_64 = {
 	.task_fpu = sv_x86_task_fpu,
 	.task_tls = sv_x86_task_tls,
 	.vcpu_user_state = sv_x86_vcpu_user_state,
+	.vcpu_fpu_complete = sv_x86_vcpu_fpu_complete,
 	.syscall_fixup = sv_x86_syscall_fixup,
 	.fpu_cpu_needs = sv_x86_fpu_cpu_needs,
 };

@@ -72,6 +72,33 @@ static uint64_t xcr0(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
+/*
+ * PKRU for an image that has none: a snapshot leaves out the kernel's
+ * default rights (sv_x86_task_fpu), so that it restores on a CPU without
+ * PKU. On one with it, a frame without PKRU would make sigreturn load its
+ * init value, 0 (every key open), not the default a new process gets
+ * there; the restorer's own PKRU is that default, so the frame carries it.
+ * PKRU sits at 2688 in the standard format; 0 when the guest has no PKU.
+ */
+#define XFEATURE_PKRU 9
+#define PKRU_OFFSET 2688
+#define PKRU_END (PKRU_OFFSET + 4 + 4) /* PKRU and its pad: 2696 */
+
+static int pkru_to_add(const struct sv_rimg_header *h, const uint8_t *fpu)
+{
+	uint64_t bv;
+	memcpy(&bv, fpu + 512, 8);
+	return ((xcr0() >> XFEATURE_PKRU) & 1) && !((bv >> XFEATURE_PKRU) & 1) &&
+	       h->fpu_size <= PKRU_OFFSET;
+}
+
+static uint32_t rdpkru(void)
+{
+	uint32_t a, d;
+	__asm__ volatile(".byte 0x0f, 0x01, 0xee" : "=a"(a), "=d"(d) : "c"(0)); /* rdpkru */
+	return a;
+}
+
 int rst_arch_check_cpu(const struct sv_rimg_header *h, const uint8_t *fpu, char *msg, size_t cap)
 {
 	if (h->fpu_size < XSAVE_MIN) {
@@ -108,7 +135,9 @@ size_t rst_arch_sigframe_ip_offset(void)
 
 size_t rst_arch_sigframe_size(const struct sv_rimg_header *h)
 {
-	return sizeof(struct x_rt_sigframe) + 128 + h->fpu_size + 4 + 64;
+	/* room for PKRU_END whether pkru_to_add will say so or not */
+	size_t image = h->fpu_size > PKRU_END ? h->fpu_size : PKRU_END;
+	return sizeof(struct x_rt_sigframe) + 128 + image + 4 + 64;
 }
 
 int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *h,
@@ -155,16 +184,24 @@ int rst_arch_build_sigframe(void *buf, size_t cap, const struct sv_rimg_header *
 	uintptr_t fp = (base + sizeof(*f) + 63) & ~(uintptr_t)63;
 	uint8_t *x = (uint8_t *)fp;
 	memcpy(x, fpu, h->fpu_size);
-	uint32_t magic1 = FP_XSTATE_MAGIC1, ext = h->fpu_size + 4, size = h->fpu_size,
-		 magic2 = FP_XSTATE_MAGIC2;
+	uint32_t size = h->fpu_size;
 	uint64_t bv;
 	memcpy(&bv, x + 512, 8);
+	if (pkru_to_add(h, fpu)) {
+		uint32_t pkru = rdpkru();
+		memset(x + size, 0, PKRU_END - size);
+		memcpy(x + PKRU_OFFSET, &pkru, 4);
+		bv |= 1ull << XFEATURE_PKRU;
+		memcpy(x + 512, &bv, 8);
+		size = PKRU_END;
+	}
+	uint32_t magic1 = FP_XSTATE_MAGIC1, ext = size + 4, magic2 = FP_XSTATE_MAGIC2;
 	memset(x + 464, 0, 48);
 	memcpy(x + 464, &magic1, 4);
 	memcpy(x + 468, &ext, 4);
 	memcpy(x + 472, &bv, 8);
 	memcpy(x + 480, &size, 4);
-	memcpy(x + h->fpu_size, &magic2, 4);
+	memcpy(x + size, &magic2, 4);
 	sc->fpstate = fp;
 	f->uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
 	f->uc.uc_sigmask = h->sigblocked;
