@@ -500,6 +500,7 @@ static void test_kill_refuses_uncarried(void)
 		  "keep the peer's end open in the process" },
 		{ "ping", "fd 70 is an ICMP echo (\"ping\") socket",
 		  "close it before checkpointing" },
+		{ "ping6", "fd 70 is an ICMPv6 echo (\"ping\") socket", NULL },
 		{ "tcpclosed", "fd 70 is a TCP socket whose connection from 127.0.0.1:",
 		  "is closed (state CLOSE" },
 		{ "buflock", "fd 70 is an IP socket with its send buffer size set", "SO_BUF_LOCK" },

@@ -26,6 +26,7 @@
  *   unixpeer:   a stream socketpair's end (70) whose peer was closed
  *               (socket_close_data);
  *   ping:       an ICMP echo socket (fd 70; socket_icmp);
+ *   ping6:      an ICMPv6 echo socket (fd 70; socket6_icmp);
  *   tcpclosed:  a TCP socket (fd 70) whose connection its peer reset
  *               (state CLOSE; socket-tcp-close2);
  *   buflock:    a UDP socket (fd 70) with SO_BUF_LOCK set (sock_opts02);
@@ -206,6 +207,9 @@ static void setup(const char *what)
 		/* no group may make ping sockets by default, root's included */
 		write_file("/proc/sys/net/ipv4/ping_group_range", "0 0");
 		move_to(socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP), 70);
+	} else if (!strcmp(what, "ping6")) {
+		write_file("/proc/sys/net/ipv4/ping_group_range", "0 0"); /* IPv6's too */
+		move_to(socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6), 70);
 	} else if (!strcmp(what, "tcpclosed")) {
 		tcp_closed_setup();
 	} else if (!strcmp(what, "buflock")) {
@@ -218,7 +222,7 @@ static void setup(const char *what)
 	} else {
 		fprintf(stderr,
 			"uncarried: what: sem, ipcns, tcpopt, overrun, overrun2, uffd, "
-			"opath, epollgone, unixpeer, ping, tcpclosed, buflock or loginuid\n");
+			"opath, epollgone, unixpeer, ping, ping6, tcpclosed, buflock or loginuid\n");
 		exit(2);
 	}
 }
