@@ -22,6 +22,7 @@
 #include "base/errors.h"
 #include "host/image/rootfs-refs.h"
 #include "host/introspect/introspect.h"
+#include "host/restore/restore-image-build.h"
 #include "host/snapshot/snapshot-reader.h"
 #include "host/snapshot/snapshot-variant.h"
 #include "host/snapshot/snapshot-writer.h"
@@ -650,14 +651,20 @@ static void let_go(const SvCheckpointOptions *o, GError **error)
 			 o->pid, thaw_error->message);
 }
 
-/* The snapshot as written, read back and checked to its last checksum: a
- * process is killed only for a file that restores. */
+/* The snapshot as written, read back and checked to its last checksum,
+ * and laid out as restore would (its image's size limit, what it holds):
+ * a process is killed only for a file that restores. */
 static gboolean read_back(const char *path, GError **error)
 {
 	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, error);
 	if (!r || !sv_snapshot_reader_verify(r, error)) {
 		g_prefix_error(error, "the snapshot written does not read back: ");
 		/* nobody should restore from it */
+		g_unlink(path);
+		return FALSE;
+	}
+	if (!sv_restore_image_check(r, error)) {
+		g_prefix_error(error, "the snapshot written would not restore: ");
 		g_unlink(path);
 		return FALSE;
 	}

@@ -5,12 +5,36 @@
  * kernel_cap_t of 64 bits, capability n as bit n (two u32 words before
  * Linux 6.3, one u64 after: the same bytes, little-endian). The ids and
  * groups are task-state.c's and process-env.c's; restore switches to all
- * of them last (the restorer needs root until then).
+ * of them last (the restorer needs root until then). Also the audit
+ * login uid, which restore does not set: refused unless unset.
  */
 #include "snapvm/le.h" /* sv_get_le* */
 #include "snapvm/snapshot-task-keys.h"
 #include "base/errors.h"
 #include "host/introspect/introspect-private.h"
+
+/* task_struct.loginuid (CONFIG_AUDIT; absent without it): set by writing
+ * /proc/self/loginuid (pam_loginuid at login). Restore leaves it unset,
+ * (uid_t)-1, so any other value would come back changed without a word
+ * (zdtm's loginuid): refused. */
+static gboolean loginuid_unset(const SvIntrospect *in, const SvTaskRef *ref, GError **error)
+{
+	guint64 off;
+	guint8 b[4];
+	if (!sv_kernel_types_offset(in->types, "task_struct", "loginuid", &off, NULL))
+		return TRUE;
+	if (!sv_introspect_read(in, ref->task + off, b, 4, error))
+		return FALSE;
+	guint32 uid = sv_get_le32(b);
+	if (uid == G_MAXUINT32)
+		return TRUE;
+	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+		    "guest pid %u has its audit login uid (/proc/PID/loginuid) set to %u, which "
+		    "restore does not set again; snapvm cannot checkpoint it (run it from a "
+		    "process whose login uid is unset)",
+		    ref->pid, uid);
+	return FALSE;
+}
 
 gboolean sv_introspect_caps(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
 			    GError **error)
@@ -25,6 +49,8 @@ gboolean sv_introspect_caps(const SvIntrospect *in, const SvTaskRef *ref, GVaria
 	for (guint i = 0; i < G_N_ELEMENTS(sets); i++)
 		if (!sv_kernel_types_offset(in->types, "cred", sets[i], &off[i], error))
 			return FALSE;
+	if (!loginuid_unset(in, ref, error))
+		return FALSE;
 	if (size != 8) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
 			    "this kernel's kernel_cap_t is %" G_GUINT64_FORMAT " bytes, not 8",

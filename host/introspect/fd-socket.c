@@ -12,7 +12,9 @@
  * socket with nothing unread - bound again at restore (SV_TASK_FD_INET).
  * Refused, naming the fd and what it is: a bound or listening UNIX socket,
  * fds in flight (SCM_RIGHTS), a TCP connection (its addresses: its peer
- * lives outside the guest), a connected UDP socket, any other family.
+ * lives outside the guest) or one closed since it was connected, a
+ * connected UDP socket, an ICMP "ping" socket, an IP socket with its
+ * buffer sizes set or locked, any other family.
  *
  * Entries: SV_TASK_FD_SOCKET (family, type, this socket's identity, its
  * peer's or 0, sk_shutdown, sk_sndbuf, sk_rcvbuf) and, if anything is
@@ -83,18 +85,84 @@ static gboolean read_freebind(const SvIntrospect *in, guint64 sk, gboolean *ret_
 	return TRUE;
 }
 
+/* sk_userlocks' SOCK_SNDBUF_LOCK (1) and SOCK_RCVBUF_LOCK (2): set by
+ * setsockopt(SO_SNDBUF / SO_RCVBUF) and by SO_BUF_LOCK (Linux 5.14). A
+ * 4-bit bitfield in 6.1, a u8 of its own in later kernels. */
+static gboolean read_buf_locks(const SvIntrospect *in, guint64 sk, guint32 *ret_locks,
+			       GError **error)
+{
+	guint64 bit, word;
+	guint32 width = 8;
+	if (!sv_kernel_types_bitfield(in->types, "sock", "sk_userlocks", &bit, &width, NULL)) {
+		if (!sv_kernel_types_offset(in->types, "sock", "sk_userlocks", &bit, error))
+			return FALSE;
+		bit *= 8;
+	}
+	if (!sv_introspect_read_uint(in, sk + bit / 8, 1, &word, error))
+		return FALSE;
+	*ret_locks = (guint32)(word >> (bit % 8)) & 3u;
+	return TRUE;
+}
+
+#define IPPROTO_ICMP_ 1u
+#define IPPROTO_ICMPV6_ 58u
+
+/* What makes an IPv4/IPv6 socket in a state carry_inet takes come back
+ * otherwise, found by zdtm: *ret_what says what (NULL: nothing). An ICMP
+ * echo ("ping") socket is made again as UDP (socket_icmp: sends fail with
+ * EINVAL); a TCP socket in CLOSE that was connected (its peer gone or
+ * reset: sk_shutdown set, or a peer port kept) comes back never connected,
+ * so a read says ENOTCONN, not what it said (socket-tcp-close2); buffer
+ * sizes set with SO_SNDBUF/SO_RCVBUF, or locked with SO_BUF_LOCK, are not
+ * set again (sock_opts02). */
+static gboolean refused_inet(const SvIntrospect *in, guint64 sk, guint64 type, guint64 state,
+			     const char *ends, char **ret_what, GError **error)
+{
+	guint64 o_proto, o_shutdown, o_dport, proto, shutdown, dport;
+	const SvMemberOffset want[] = {
+		{ "sock", "sk_protocol", &o_proto },
+		{ "sock", "sk_shutdown", &o_shutdown },
+		{ "sock_common", "skc_dport", &o_dport },
+	};
+	guint32 locks;
+	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error) ||
+	    !sv_introspect_read_uint(in, sk + o_proto, 2, &proto, error) ||
+	    !sv_introspect_read_uint(in, sk + o_shutdown, 1, &shutdown, error) ||
+	    !sv_introspect_read_uint(in, sk + o_dport, 2, &dport, error) ||
+	    !read_buf_locks(in, sk, &locks, error))
+		return FALSE;
+	*ret_what = NULL;
+	if (type == SV_LINUX_SOCK_DGRAM && (proto == IPPROTO_ICMP_ || proto == IPPROTO_ICMPV6_))
+		*ret_what = g_strdup_printf("an ICMP%s echo (\"ping\") socket, which restore does "
+					    "not make again (close it before checkpointing)",
+					    proto == IPPROTO_ICMPV6_ ? "v6" : "");
+	else if (type == SV_LINUX_SOCK_STREAM && state == TCP_CLOSE_ && (shutdown || dport))
+		*ret_what = g_strdup_printf(
+			"a TCP socket whose connection %s is closed (state CLOSE, shutdown %u): "
+			"restore would make it never connected, so reads would say ENOTCONN; "
+			"close it before checkpointing",
+			ends, (guint)(shutdown & 3));
+	else if (locks)
+		*ret_what = g_strdup_printf(
+			"an IP socket with its %s%s%s buffer size set (SO_SNDBUF/SO_RCVBUF or "
+			"SO_BUF_LOCK), which restore does not set again",
+			locks & 1 ? "send" : "", locks == 3 ? " and " : "",
+			locks & 2 ? "receive" : "");
+	return TRUE;
+}
+
 /* A listening TCP socket with nothing waiting to be accepted, a TCP
  * socket not yet connected, an unconnected UDP socket with nothing
  * unread: carried (SV_TASK_FD_INET), TRUE. Otherwise FALSE, with *ret_what
  * saying why when it is a refusal of its own, or an error. */
 static gboolean carry_inet(const SvIntrospect *in, guint64 sk, guint64 family, guint64 type,
-			   guint64 state, guint alen, const guint8 *addr, guint32 port, guint32 pid,
-			   guint fd, GVariantDict *d, char **ret_what, GError **error)
+			   guint64 state, guint alen, const guint8 *addr, guint32 port,
+			   const char *ends, GVariantDict *d, char **ret_what, GError **error)
 {
-	(void)pid;
-	(void)fd;
 	if (!(type == SV_LINUX_SOCK_STREAM && (state == TCP_LISTEN_ || state == TCP_CLOSE_)) &&
 	    !(type == SV_LINUX_SOCK_DGRAM && state == TCP_CLOSE_))
+		return FALSE;
+	if (!refused_inet(in, sk, type, state, ends, ret_what, error) || *ret_what)
 		return FALSE;
 	guint64 o_backlog, o_acks, o_qlen, o_rq, b_reuse, b_reuseport, b_v6only;
 	guint32 w_reuse, w_reuseport, w_v6only;
@@ -179,7 +247,10 @@ static gboolean inet(const SvIntrospect *in, guint64 sk, guint64 family, guint64
 			    : type == SV_LINUX_SOCK_DGRAM ? "UDP"
 							  : "IP";
 	g_autofree char *what = NULL;
-	if (carry_inet(in, sk, family, type, state, v6 ? 16 : 4, s, (guint32)num, pid, fd, d, &what,
+	g_autofree char *ends = g_strdup_printf("from %s%s%s:%u to %s%s%s:%u", v6 ? "[" : "", ss,
+						v6 ? "]" : "", (guint)num, v6 ? "[" : "", ds,
+						v6 ? "]" : "", dport);
+	if (carry_inet(in, sk, family, type, state, v6 ? 16 : 4, s, (guint32)num, ends, d, &what,
 		       error))
 		return TRUE;
 	if (!what && error && *error)
@@ -187,10 +258,9 @@ static gboolean inet(const SvIntrospect *in, guint64 sk, guint64 family, guint64
 	if (what)
 		return refuse(error, pid, fd, what);
 	if (type == SV_LINUX_SOCK_STREAM && state == TCP_ESTABLISHED_)
-		what = g_strdup_printf("a TCP connection from %s%s%s:%u to %s%s%s:%u (its peer "
-				       "lives outside the guest, so it cannot be restored)",
-				       v6 ? "[" : "", ss, v6 ? "]" : "", (guint)num, v6 ? "[" : "",
-				       ds, v6 ? "]" : "", dport);
+		what = g_strdup_printf("a TCP connection %s (its peer lives outside the guest, "
+				       "so it cannot be restored)",
+				       ends);
 	else
 		what = g_strdup_printf("an %s %s socket on %s%s%s:%u (state %u; not carried yet)",
 				       v6 ? "IPv6" : "IPv4", proto, v6 ? "[" : "", ss,

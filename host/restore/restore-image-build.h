@@ -63,4 +63,9 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvRestoreImageInfo, sv_restore_image_info_clear
 gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, SvRestorePages pages,
 				SvRestoreImageInfo *ret_info, GError **error);
 
+/* What sv_restore_image_write would refuse about r (its size, what it
+ * holds), decided without writing anything or reading the file bytes: a
+ * checkpoint --kill checks it before it takes the process. */
+gboolean sv_restore_image_check(SvSnapshotReader *r, GError **error);
+
 #endif

@@ -130,10 +130,9 @@ static gboolean lay_out(SvRimgTables *t, GArray *rruns, const GArray *lruns, SvS
 		struct sv_rimg_file *f = &g_array_index(t->files, struct sv_rimg_file, i);
 		if (!f->carried)
 			continue;
-		g_autoptr(GBytes) data = sv_snapshot_reader_file(r, t->file_shas->pdata[i], error);
-		if (!data)
+		/* sizes only: a checkpoint checks the layout without the bytes */
+		if (!sv_snapshot_reader_file_length(r, t->file_shas->pdata[i], &f->size, error))
 			return FALSE;
-		f->size = g_bytes_get_size(data);
 		f->data_off = off;
 		off = align_up(off + f->size, ps);
 		nfiles_carried++;
@@ -225,8 +224,12 @@ static gboolean write_image(int fd, SvRimgTables *t, const GArray *rruns, const 
 		if (!f->carried)
 			continue;
 		g_autoptr(GBytes) data = sv_snapshot_reader_file(r, t->file_shas->pdata[i], error);
-		if (!data ||
-		    !write_at(fd, g_bytes_get_data(data, NULL), f->size, f->data_off, path, error))
+		if (!data)
+			return FALSE;
+		if (g_bytes_get_size(data) != f->size)
+			return sv_rimg_refuse(error,
+					      "a carried file's size differs from its index's");
+		if (!write_at(fd, g_bytes_get_data(data, NULL), f->size, f->data_off, path, error))
 			return FALSE;
 	}
 	return host_pages || write_pages(fd, t, rruns, r, path, error);
@@ -282,8 +285,11 @@ static GArray *lazy_image_runs(const GArray *lazy_runs, guint64 *ret_pages)
 	return lruns;
 }
 
-gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, SvRestorePages how,
-				SvRestoreImageInfo *ret_info, GError **error)
+/* The image's tables and layout, as sv_restore_image_write writes them:
+ * every refusal of restore's that the snapshot alone decides. */
+static gboolean plan(SvSnapshotReader *r, SvRestorePages how, SvRimgTables *t, GArray **ret_rruns,
+		     GArray **ret_lruns, guint *ret_nfiles_carried, guint64 *ret_pages,
+		     guint64 *ret_lazy_pages, GError **error)
 {
 	gboolean host_pages = how != SV_RESTORE_PAGES_IN_IMAGE;
 	const guint64 ps = sv_snapshot_reader_page_size(r);
@@ -296,34 +302,55 @@ gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, SvRes
 				      "(4096 only)",
 				      ps);
 	g_autoptr(GVariant) fs = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_FS);
-	g_auto(SvRimgTables) t;
-	sv_rimg_tables_init(&t);
-	memcpy(t.h.magic, SV_RIMG_MAGIC, 8);
-	t.h.version = SV_RIMG_VERSION;
-	t.h.arch = sv_snapshot_reader_arch(r);
-	t.h.page_size = (guint32)ps;
-	t.h.header_size = sizeof(t.h);
-	if (!sv_rimg_task_build(&t, s.task, s.regs, s.tls, s.fpu, error) ||
-	    !sv_rimg_mm_build(&t, s.mm, error) || !sv_rimg_memfiles_build(&t, s.task, error) ||
-	    !sv_rimg_vmas_build(&t, s.vmas, error) || !sv_rimg_fds_build(&t, s.task, error) ||
-	    !sv_rimg_process_build(&t, s.task, error) || !sv_rimg_fs_build(&t, fs, error) ||
-	    !sv_rimg_page_runs_build(&t, r, s.pagemap, error))
+	memcpy(t->h.magic, SV_RIMG_MAGIC, 8);
+	t->h.version = SV_RIMG_VERSION;
+	t->h.arch = sv_snapshot_reader_arch(r);
+	t->h.page_size = (guint32)ps;
+	t->h.header_size = sizeof(t->h);
+	if (!sv_rimg_task_build(t, s.task, s.regs, s.tls, s.fpu, error) ||
+	    !sv_rimg_mm_build(t, s.mm, error) || !sv_rimg_memfiles_build(t, s.task, error) ||
+	    !sv_rimg_vmas_build(t, s.vmas, error) || !sv_rimg_fds_build(t, s.task, error) ||
+	    !sv_rimg_process_build(t, s.task, error) || !sv_rimg_fs_build(t, fs, error) ||
+	    !sv_rimg_page_runs_build(t, r, s.pagemap, error))
 		return FALSE;
-	if (t.uncarried)
-		t.h.flags |= SV_RIMG_NO_FILES;
+	if (t->uncarried)
+		t->h.flags |= SV_RIMG_NO_FILES;
 	if (host_pages)
-		t.h.flags |= SV_RIMG_HOST_PAGES;
+		t->h.flags |= SV_RIMG_HOST_PAGES;
 	if (how == SV_RESTORE_PAGES_LAZY) {
-		t.h.flags |= SV_RIMG_LAZY;
-		sv_rimg_lazy_split(&t, ps);
+		t->h.flags |= SV_RIMG_LAZY;
+		sv_rimg_lazy_split(t, ps);
 	}
 
-	g_autoptr(GArray) rruns = image_runs(t.page_runs, ps);
-	guint64 lazy_pages = 0;
-	g_autoptr(GArray) lruns = lazy_image_runs(t.lazy_runs, &lazy_pages);
+	*ret_rruns = image_runs(t->page_runs, ps);
+	*ret_lruns = lazy_image_runs(t->lazy_runs, ret_lazy_pages);
+	return lay_out(t, *ret_rruns, *ret_lruns, r, host_pages, ret_nfiles_carried, ret_pages,
+		       error);
+}
+
+gboolean sv_restore_image_check(SvSnapshotReader *r, GError **error)
+{
+	g_auto(SvRimgTables) t;
+	sv_rimg_tables_init(&t);
+	g_autoptr(GArray) rruns = NULL;
+	g_autoptr(GArray) lruns = NULL;
+	guint nfiles_carried;
+	guint64 pages, lazy_pages;
+	return plan(r, SV_RESTORE_PAGES_HOST, &t, &rruns, &lruns, &nfiles_carried, &pages,
+		    &lazy_pages, error);
+}
+
+gboolean sv_restore_image_write(SvSnapshotReader *r, const char *out_path, SvRestorePages how,
+				SvRestoreImageInfo *ret_info, GError **error)
+{
+	gboolean host_pages = how != SV_RESTORE_PAGES_IN_IMAGE;
+	g_auto(SvRimgTables) t;
+	sv_rimg_tables_init(&t);
+	g_autoptr(GArray) rruns = NULL;
+	g_autoptr(GArray) lruns = NULL;
 	guint nfiles_carried = 0;
-	guint64 pages = 0;
-	if (!lay_out(&t, rruns, lruns, r, host_pages, &nfiles_carried, &pages, error))
+	guint64 pages = 0, lazy_pages = 0;
+	if (!plan(r, how, &t, &rruns, &lruns, &nfiles_carried, &pages, &lazy_pages, error))
 		return FALSE;
 
 	int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

@@ -667,6 +667,19 @@ GBytes *sv_snapshot_reader_file(SvSnapshotReader *r, const char *sha256, GError 
 	return sv_snapshot_reader_section_data(r, GPOINTER_TO_UINT(idx), error);
 }
 
+gboolean sv_snapshot_reader_file_length(const SvSnapshotReader *r, const char *sha256,
+					guint64 *ret_size, GError **error)
+{
+	gpointer idx;
+	if (!g_hash_table_lookup_extended(r->files, sha256, NULL, &idx)) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "snapshot %s holds no file %s",
+			    r->path, sha256);
+		return FALSE;
+	}
+	*ret_size = section_at(r, GPOINTER_TO_UINT(idx))->raw;
+	return TRUE;
+}
+
 gboolean sv_snapshot_reader_read_page(SvSnapshotReader *r, guint64 vaddr, void *buf, GError **error)
 {
 	const guint64 ps = r->page_size;

@@ -43,6 +43,9 @@ GBytes *sv_snapshot_reader_section_data(SvSnapshotReader *r, guint i, GError **e
 /* Contents of a file the snapshot carries, by sha256 hex; an incremental
  * snapshot's are also those of its chain of parents. */
 GBytes *sv_snapshot_reader_file(SvSnapshotReader *r, const char *sha256, GError **error);
+/* The size of that file's bytes, without reading them. */
+gboolean sv_snapshot_reader_file_length(const SvSnapshotReader *r, const char *sha256,
+					guint64 *ret_size, GError **error);
 /* Whether it carries that file (sv_snapshot_reader_file would find it). */
 gboolean sv_snapshot_reader_has_file(const SvSnapshotReader *r, const char *sha256);
 /* Copies the page at vaddr into buf (page_size bytes); a page the snapshot

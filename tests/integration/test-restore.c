@@ -498,6 +498,14 @@ static void test_kill_refuses_uncarried(void)
 		{ "unixpeer",
 		  "fd 70 is a UNIX socket connected to a peer no fd of the process holds",
 		  "keep the peer's end open in the process" },
+		{ "ping", "fd 70 is an ICMP echo (\"ping\") socket",
+		  "close it before checkpointing" },
+		{ "ping6", "fd 70 is an ICMPv6 echo (\"ping\") socket", NULL },
+		{ "tcpclosed", "fd 70 is a TCP socket whose connection from 127.0.0.1:",
+		  "is closed (state CLOSE" },
+		{ "buflock", "fd 70 is an IP socket with its send buffer size set", "SO_BUF_LOCK" },
+		{ "loginuid", "has its audit login uid (/proc/PID/loginuid) set to 1000",
+		  "whose login uid is unset" },
 	};
 	g_autofree char *snap = g_build_filename(tmpdir, "uncarried.svs", NULL);
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {

@@ -24,7 +24,14 @@
  *   epollgone:  an epoll fd (71) watching a pipe it was given as fd 72,
  *               since moved to fd 73 (zdtm's epoll);
  *   unixpeer:   a stream socketpair's end (70) whose peer was closed
- *               (socket_close_data).
+ *               (socket_close_data);
+ *   ping:       an ICMP echo socket (fd 70; socket_icmp);
+ *   ping6:      an ICMPv6 echo socket (fd 70; socket6_icmp);
+ *   tcpclosed:  a TCP socket (fd 70) whose connection its peer reset
+ *               (state CLOSE; socket-tcp-close2);
+ *   buflock:    a UDP socket (fd 70) with SO_BUF_LOCK set (sock_opts02);
+ *   loginuid:   its audit login uid set to 1000 (loginuid; needs root and
+ *               CONFIG_AUDIT).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -137,6 +144,26 @@ static void uffd_setup(void)
 		fail("close");
 }
 
+#define SO_BUF_LOCK_ 72 /* Linux 5.14; older libc headers lack it */
+
+/* fd 70: a TCP client over loopback whose peer closed with a reset
+ * (SO_LINGER 0), so that it is in CLOSE with ECONNRESET pending. */
+static void tcp_closed_setup(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	struct linger now = { .l_onoff = 1, .l_linger = 0 };
+	int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0), s;
+	if (l < 0 || c < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &len) < 0 ||
+	    connect(c, (struct sockaddr *)&a, sizeof(a)) < 0 || (s = accept(l, NULL, NULL)) < 0 ||
+	    setsockopt(s, SOL_SOCKET, SO_LINGER, &now, sizeof(now)) < 0 || close(s) < 0 ||
+	    close(l) < 0)
+		fail("a reset TCP connection");
+	move_to(c, 70);
+	workload_sleep_ms(100); /* the reset crosses loopback */
+}
+
 static void setup(const char *what)
 {
 	int p[2];
@@ -176,9 +203,26 @@ static void setup(const char *what)
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, p) < 0 || close(p[1]) < 0)
 			fail("socketpair");
 		move_to(p[0], 70);
+	} else if (!strcmp(what, "ping")) {
+		/* no group may make ping sockets by default, root's included */
+		write_file("/proc/sys/net/ipv4/ping_group_range", "0 0");
+		move_to(socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP), 70);
+	} else if (!strcmp(what, "ping6")) {
+		write_file("/proc/sys/net/ipv4/ping_group_range", "0 0"); /* IPv6's too */
+		move_to(socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6), 70);
+	} else if (!strcmp(what, "tcpclosed")) {
+		tcp_closed_setup();
+	} else if (!strcmp(what, "buflock")) {
+		int lock = 1; /* SOCK_SNDBUF_LOCK */
+		move_to(socket(AF_INET, SOCK_DGRAM, 0), 70);
+		if (setsockopt(70, SOL_SOCKET, SO_BUF_LOCK_, &lock, sizeof(lock)) < 0)
+			fail("SO_BUF_LOCK");
+	} else if (!strcmp(what, "loginuid")) {
+		write_file("/proc/self/loginuid", "1000");
 	} else {
-		fprintf(stderr, "uncarried: what: sem, ipcns, tcpopt, overrun, overrun2, uffd, "
-				"opath, epollgone or unixpeer\n");
+		fprintf(stderr,
+			"uncarried: what: sem, ipcns, tcpopt, overrun, overrun2, uffd, "
+			"opath, epollgone, unixpeer, ping, ping6, tcpclosed, buflock or loginuid\n");
 		exit(2);
 	}
 }
