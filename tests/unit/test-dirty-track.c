@@ -163,6 +163,21 @@ static void test_delta(void)
 	const guint64 order[] = { 0x20000, 1, 0x10000, 1 };
 	assert_delta_refused(huge, G_N_ELEMENTS(huge) / 2, parent);
 	assert_delta_refused(order, G_N_ELEMENTS(order) / 2, parent);
+	/* more pages than the parent's four and no hash of its own: a few
+	 * bytes that would ask for a hash of memory per page listed */
+	const guint64 more[] = { 0x10000, 3, 0x40000, 2 };
+	const guint64 four[] = { 0x10000, 3, 0x20000, 1 };
+	assert_delta_refused(more, G_N_ELEMENTS(more) / 2, parent);
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a(tt)"));
+	for (guint i = 0; i < G_N_ELEMENTS(four); i += 2)
+		g_variant_builder_add(&b, "(tt)", four[i], four[i + 1]);
+	g_autoptr(GVariant) same =
+		g_variant_ref_sink(g_variant_new("(@a(tt)@a(tat))", g_variant_builder_end(&b),
+						 g_variant_new_array(G_VARIANT_TYPE("(tat)"), NULL,
+								     0)));
+	g_autoptr(SvPageHashes) unchanged = sv_page_hashes_from_delta(same, parent, ps, &error);
+	g_assert_no_error(error);
+	assert_same_hashes(parent, unchanged);
 }
 
 int main(int argc, char **argv)
