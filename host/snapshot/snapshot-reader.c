@@ -188,8 +188,6 @@ static GVariant *parse_metadata(SvSnapshotReader *r, const SvSnapshotSection *s,
 	if (!check_payload(r, s, error))
 		return NULL;
 	g_autoptr(GBytes) b = g_bytes_new(payload(r, s), s->stored);
-	if (s->kind == SV_SNAP_SECTION_PAGE_HASHES || s->kind == SV_SNAP_SECTION_PAGE_HASHES_DELTA)
-		return sv_snap_variant_from_le_bytes_as_is(type, b);
 	return sv_snap_variant_from_le_bytes(type, b);
 }
 
