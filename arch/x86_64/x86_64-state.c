@@ -356,22 +356,23 @@ gboolean sv_x86_vcpu_user_state(const SvKernelTypes *types, const SvVcpuRegs *vc
  * there is no PKRU; with them, a process that allocated no key but 0 has
  * the rights the kernel gave it, which the image leaves out as
  * sv_x86_task_fpu does (the restorer gives the restore guest's default),
- * and one that allocated keys is refused (no_protection_keys).
+ * and one that allocated keys is refused (no_protection_keys) whether the
+ * image has PKRU or not: its mappings' keys are what restore loses.
  */
 #define X86_CR4_PKE (1ull << 22)
 
 gboolean sv_x86_vcpu_fpu_complete(const SvKernelReader *rd, guint64 task, const SvVcpuRegs *vcpu,
 				  SvFpuState *fpu, GError **error)
 {
-	guint64 cr4;
-	if (fpu->features & XFEATURE_MASK_PKRU)
-		return TRUE;
-	if (!sv_vcpu_regs_get(vcpu, "cr4", &cr4)) {
+	guint64 cr4 = 0;
+	gboolean pku = (fpu->features & XFEATURE_MASK_PKRU) != 0;
+	if (!pku && !sv_vcpu_regs_get(vcpu, "cr4", &cr4)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 			    "x86_64: the vCPU register dump lacks cr4");
 		return FALSE;
 	}
-	return !(cr4 & X86_CR4_PKE) || no_protection_keys(rd, task, error);
+	pku = pku || (cr4 & X86_CR4_PKE);
+	return !pku || no_protection_keys(rd, task, error);
 }
 
 /* include/linux/errno.h, uapi errno.h */

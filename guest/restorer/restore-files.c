@@ -33,8 +33,6 @@ int rst_path_in_procfs(const char *path)
 	return !strcmp(path, "/proc") || !strncmp(path, "/proc/", 6);
 }
 
-/* An fd of a memory-only file: a new open file of the inode the
- * restorer made (file_fd), opened as the process had it, at its offset. */
 /* A directory or character device whose name had gone: made at a name of
  * the restorer's in /tmp, opened as it was, named no more (rmdir, unlink),
  * then given its mode and owner; an open fd of it, or -1 with errno. */
@@ -59,6 +57,8 @@ static int open_gone(const struct sv_rimg_fd *f, const char *was)
 	return fd;
 }
 
+/* An fd of a memory-only file: a new open file of the inode the
+ * restorer made (file_fd), opened as the process had it, at its offset. */
 static void place_memfile(const struct sv_rimg_fd *f, int file_fd, int base)
 {
 	char proc[64];

@@ -203,17 +203,22 @@ SvPageHashes *sv_page_hashes_from_delta(GVariant *delta, const SvPageHashes *par
 	gsize n = g_variant_n_children(present);
 	g_autoptr(GArray) src = g_array_sized_new(FALSE, FALSE, sizeof(SvPageHashSource), n);
 	guint64 end = 0, total = 0;
+	/* a cap on the pages, too: every one costs a hash in memory. Each
+	 * page present has its hash here or in the parent's (at addresses
+	 * that do not repeat), so there are no more of them than both hold:
+	 * a few bytes of runs cannot ask for a GiB of hashes */
+	guint64 most = MIN(SV_PAGE_HASHES_MAX, (guint64)changed->n + parent->n);
 	for (gsize i = 0; i < n; i++) {
 		SvPageHashSource s = { 0 };
 		guint64 np;
 		g_variant_get_child(present, i, "(tt)", &s.vaddr, &np);
-		/* a cap on the pages, too: every one costs a hash in memory */
 		if (s.vaddr % page_size || (i && s.vaddr < end) || np == 0 ||
-		    np > (G_MAXUINT64 - s.vaddr) / page_size || np > SV_PAGE_HASHES_MAX - total) {
+		    np > (G_MAXUINT64 - s.vaddr) / page_size || np > most - total) {
 			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 				    "PAGE_HASHES_DELTA run %" G_GSIZE_FORMAT
 				    " at 0x%" G_GINT64_MODIFIER
-				    "x is unaligned, empty, out of order, overlapping or too large",
+				    "x is unaligned, empty, out of order, overlapping or too large "
+				    "(more pages than its hashes and its parent's hold)",
 				    i, s.vaddr);
 			return NULL;
 		}

@@ -188,9 +188,12 @@ static GVariant *parse_metadata(SvSnapshotReader *r, const SvSnapshotSection *s,
 	if (!check_payload(r, s, error))
 		return NULL;
 	g_autoptr(GBytes) b = g_bytes_new(payload(r, s), s->stored);
-	if (s->kind == SV_SNAP_SECTION_PAGE_HASHES || s->kind == SV_SNAP_SECTION_PAGE_HASHES_DELTA)
-		return sv_snap_variant_from_le_bytes_as_is(type, b);
-	return sv_snap_variant_from_le_bytes(type, b);
+	GVariant *v = sv_snap_variant_from_le_bytes(type, b);
+	if (!v)
+		fail(error, r, sv_snap_section_name(s->kind), s->offset,
+		     "not in GVariant normal form, which is all snapvm writes: the file is "
+		     "damaged or was not written by snapvm");
+	return v;
 }
 
 static gboolean load_index(SvSnapshotReader *r, guint64 index_off, GError **error)

@@ -14,14 +14,10 @@ const char *sv_snap_section_name(guint32 kind);
 const char *sv_snap_metadata_type(guint32 kind);
 /* Serialized value in little-endian order, whatever the host's. */
 GBytes *sv_snap_variant_to_le_bytes(GVariant *value);
-/* The inverse; the bytes are untrusted: GVariant checks them as it reads,
- * and the result is brought to normal form (returns a new reference). */
+/* The inverse (returns a new reference); the bytes are untrusted: NULL
+ * unless they are in normal form (all the above writes), whose children
+ * are then read in constant time each. */
 GVariant *sv_snap_variant_from_le_bytes(const char *type, GBytes *bytes);
-/* The same without bringing it to normal form (on a little-endian host),
- * for the large sections read only through GVariant's accessors, which
- * check the untrusted bytes as they read: the page hashes' walk to normal
- * form visits every one of their u64s (11 ms for 1 GiB). */
-GVariant *sv_snap_variant_from_le_bytes_as_is(const char *type, GBytes *bytes);
 /* Architecture numbers of the header, to and from snapvm's names. */
 const char *sv_snap_arch_name(guint16 arch);
 guint16 sv_snap_arch_from_name(const char *name);

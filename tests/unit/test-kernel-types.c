@@ -61,6 +61,12 @@ static void check_common(SvKernelTypes *kt)
 	/* include/net/tcp_states.h's enum has no name */
 	g_assert_true(sv_kernel_types_enum_value(kt, NULL, "TCP_LISTEN", &v, &error));
 	g_assert_cmpint(v, ==, 10);
+	/* asked again: from the enum found the first time */
+	v = -1;
+	g_assert_true(sv_kernel_types_enum_value(kt, NULL, "TCP_LISTEN", &v, &error));
+	g_assert_cmpint(v, ==, 10);
+	g_assert_true(sv_kernel_types_enum_value(kt, NULL, "TCP_CLOSE", &v, &error));
+	g_assert_cmpint(v, ==, 7);
 	g_assert_false(sv_kernel_types_enum_value(kt, NULL, "NO_SUCH_VALUE", &v, &error));
 	g_assert_error(error, SV_ERROR, SV_ERROR_NOT_FOUND);
 	g_clear_error(&error);

@@ -185,9 +185,9 @@ static SvKernelTypes *x86_kernel_types(void)
 /*
  * QEMU's gdbstub gives no PKRU. Without CR4.PKE there is none; with it, a
  * process that allocated no key but 0 has the kernel's rights (left out of
- * the image); one with keys allocated is refused, naming them. An image
- * that has PKRU (the kvm backend's) needs nothing; a dump without cr4 is
- * an error.
+ * the image); one with keys allocated is refused, naming them, also when
+ * the image has PKRU (the kvm backend's): the mappings' keys are what
+ * restore loses. A dump without cr4 is an error.
  */
 static void test_vcpu_pkru(void)
 {
@@ -205,10 +205,12 @@ static void test_vcpu_pkru(void)
 		guint16 keys;
 		gboolean ok;
 	} cases[] = {
-		{ 0, 0x7, 0x0003, TRUE },		    /* no PKE */
-		{ 1u << 22, 0x7, 0x0001, TRUE },	    /* key 0 only */
-		{ 1u << 22, 0x7, 0x0003, FALSE },	    /* pkey_alloc gave key 1 */
-		{ 1u << 22, 0x7 | PKRU_BIT, 0x0003, TRUE }, /* the image has PKRU */
+		{ 0, 0x7, 0x0003, TRUE },		     /* no PKE */
+		{ 1u << 22, 0x7, 0x0001, TRUE },	     /* key 0 only */
+		{ 1u << 22, 0x7, 0x0003, FALSE },	     /* pkey_alloc gave key 1 */
+		{ 1u << 22, 0x7 | PKRU_BIT, 0x0003, FALSE }, /* the image has PKRU */
+		{ 0, 0x7 | PKRU_BIT, 0x0003, FALSE },	     /* PKRU says PKE */
+		{ 1u << 22, 0x7 | PKRU_BIT, 0x0001, TRUE },  /* PKRU, key 0 only */
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autofree SvVcpuRegs *v = g_new0(SvVcpuRegs, 1);
