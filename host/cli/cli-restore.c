@@ -97,7 +97,8 @@ static gboolean start_lazy(SvCliGuest *g, guint32 pid, SvSnapshotReader *reader,
 		return FALSE;
 	if (*ret_exited)
 		return TRUE;
-	follow->server = sv_lazy_server_start(g->ram, reader, info->lazy_runs, frames, error);
+	follow->server = sv_lazy_server_start(g->ram, reader, info->lazy_runs, frames,
+					      SV_LAZY_HOST_STALL_US, error);
 	follow->running_ms = sv_cli_elapsed_ms();
 	sv_cli_verbose(verbose && follow->server, "restore",
 		       "the process runs; %" G_GUINT64_FORMAT " lazy pages follow",

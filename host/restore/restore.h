@@ -154,10 +154,14 @@ gboolean sv_lazy_recv_buffer(SvAgentClient *agent, guint32 pid, int out_fd, int 
 			     GError **error);
 /* Serves the pager from a thread of its own: the waited-for pages first,
  * then every other page of lazy_runs (SvRestorePageRun, by vaddr), until
- * the pager says it placed the last one, or stopped. */
+ * the pager says it placed the last one, or stopped, or shows no sign of
+ * life for stall_us (SV_LAZY_HOST_STALL_US: then an error in its stats,
+ * and FAILED for a pager that wakes up after all). */
+#define SV_LAZY_HOST_STALL_US (300 * G_USEC_PER_SEC)
 typedef struct SvLazyServer SvLazyServer;
 SvLazyServer *sv_lazy_server_start(const SvGuestMem *mem, SvSnapshotReader *r,
-				   const GArray *lazy_runs, GArray *frames, GError **error);
+				   const GArray *lazy_runs, GArray *frames, gint64 stall_us,
+				   GError **error);
 typedef struct SvLazyStats {
 	gboolean done;	/* the pager placed every page (or the process was gone) */
 	gint64 done_us; /* monotonic time the host saw it */

@@ -229,7 +229,7 @@ static void test_lazy_server(void)
 	ctl->want[0] = VMA + 30 * PS + 123;
 	ctl->want_head = 1;
 	g_autoptr(GError) error = NULL;
-	SvLazyServer *s = sv_lazy_server_start(mem, r, runs, frames, &error);
+	SvLazyServer *s = sv_lazy_server_start(mem, r, runs, frames, SV_LAZY_HOST_STALL_US, &error);
 	g_assert_no_error(error);
 	guint got = 0, slots = 0;
 	gboolean seen[NPAGES] = { FALSE };
@@ -278,6 +278,39 @@ static void test_lazy_server(void)
 	g_unlink(ram);
 }
 
+/* restore --lazy with a pager that never takes a slot back (it died, or
+ * the restorer failed before starting it): the server gives up after its
+ * stall time with an error saying so, and tells a pager that wakes up
+ * after all (FAILED) - rather than wait for its DONE for ever (--detach
+ * waits for the server). */
+static void test_lazy_server_stall(void)
+{
+	const guint64 nb = SV_RIMG_LAZY_BUFFER_PAGES;
+	g_autoptr(GArray) runs = NULL;
+	g_autoptr(SvSnapshotReader) r = write_snapshot(&runs);
+	g_autofree char *ram = NULL;
+	g_autoptr(SvGuestMem) mem = open_ram_of(nb, &ram);
+	GArray *frames = g_array_new(FALSE, FALSE, sizeof(guint64));
+	for (guint64 b = 0; b < nb; b++)
+		g_array_append_val(frames, b);
+	g_autoptr(GError) error = NULL;
+	gint64 t0 = g_get_monotonic_time();
+	SvLazyServer *s = sv_lazy_server_start(mem, r, runs, frames, G_USEC_PER_SEC / 5, &error);
+	g_assert_no_error(error);
+	g_auto(SvLazyStats) st = { 0 };
+	sv_lazy_server_finish(s, TRUE, &st);
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 20 * G_USEC_PER_SEC);
+	g_assert_false(st.done);
+	g_assert_nonnull(st.error);
+	g_assert_nonnull(strstr(st.error, "pager took no page"));
+	g_autofree guint8 *got = NULL;
+	gsize len;
+	g_assert_true(g_file_get_contents(ram, (char **)&got, &len, NULL));
+	const struct sv_rimg_lazy_ctl *ctl = (const void *)got;
+	g_assert_cmpuint(ctl->host_state, ==, SV_RIMG_LAZY_FAILED);
+	g_unlink(ram);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -285,6 +318,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/place-pages/slices", test_slices);
 	g_test_add_func("/place-pages/refusals", test_refusals);
 	g_test_add_func("/place-pages/lazy-server", test_lazy_server);
+	g_test_add_func("/place-pages/lazy-server-stall", test_lazy_server_stall);
 	int rc = g_test_run();
 	g_autofree char *pages = g_build_filename(tmp_dir, "pages.svs", NULL);
 	g_unlink(pages);
