@@ -293,6 +293,7 @@ static void drain(int ci)
  * 0, or -1 when its mm is gone. */
 static int copy_into(int ci, uint64_t s, const uint8_t *src, uint64_t n)
 {
+	int one = 0; /* page by page from here on */
 	for (uint64_t k = 0; k < n;) {
 		struct ctx *c = &P.ctx[ci];
 		uint64_t x = forward(c, s + k * PAGE);
@@ -301,7 +302,7 @@ static int copy_into(int ci, uint64_t s, const uint8_t *src, uint64_t n)
 			continue;
 		}
 		uint64_t m = 1;
-		while (k + m < n && forward(c, s + (k + m) * PAGE) == x + m * PAGE)
+		while (!one && k + m < n && forward(c, s + (k + m) * PAGE) == x + m * PAGE)
 			m++;
 		struct uffdio_copy cp = { .dst = x,
 					  .src = (uint64_t)(uintptr_t)(src + k * PAGE),
@@ -315,6 +316,13 @@ static int copy_into(int ci, uint64_t s, const uint8_t *src, uint64_t n)
 			k += (uint64_t)cp.copy / PAGE;
 		if (err == EAGAIN) {
 			drain(ci); /* an unmap, move or fork first: where is it now? */
+		} else if (err == ENOENT && m > 1) {
+			/* the range is not inside one mapping: the process split
+			 * it (mprotect, mlock or madvise of a part, which make
+			 * no event). Skipping page k would leave it missing yet
+			 * taken as placed: a thread waiting there would get a
+			 * zero page once the pager has gone. Page by page. */
+			one = 1;
 		} else if (err == ESRCH) {
 			return -1;
 		} else if (err == EEXIST || err == ENOENT || err == EFAULT) {

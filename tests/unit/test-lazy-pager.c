@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * restore --lazy's pager (guest/restorer/lazy-pager.c, compiled here for
+ * the host and run against the host kernel's userfaultfd): placing a
+ * slot's pages into a mapping the process has split since it was
+ * registered (mprotect of a part makes no userfaultfd event). One
+ * UFFDIO_COPY over both parts fails with ENOENT; every page must still
+ * be placed - a page skipped is taken as placed, and a thread waiting
+ * there gets a zero page once the pager has gone. Skipped where the
+ * kernel gives no userfaultfd (UFFD_USER_MODE_ONLY: Linux 5.11).
+ */
+#include <glib.h>
+#include <sys/wait.h>
+
+/* (glib's sched.h has it; the pager defines its own) */
+#undef CLONE_PARENT
+#include "guest/restorer/lazy-pager.c"
+
+void rst_die(const char *fmt, ...)
+{
+	g_error("rst_die: %s", fmt);
+}
+
+void rst_pin_frames_setup(void)
+{
+}
+
+#define USER_MODE_ONLY 1 /* UFFD_USER_MODE_ONLY: no privilege needed */
+
+/* Is page p there (UFFDIO_ZEROPAGE refuses an existing one)? A missing
+ * one becomes a zero page. */
+static gboolean present(int uffd, const char *p)
+{
+	struct uffdio_zeropage z = { .range = { (uint64_t)(uintptr_t)p, PAGE } };
+	return ioctl(uffd, UFFDIO_ZEROPAGE, &z) < 0 && errno == EEXIST;
+}
+
+static void test_split_mapping(void)
+{
+	int uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | USER_MODE_ONLY);
+	struct uffdio_api api = { .api = UFFD_API };
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0) {
+		g_test_skip("no userfaultfd here");
+		if (uffd >= 0)
+			close(uffd);
+		return;
+	}
+	const uint64_t n = 8;
+	char *a = mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	g_assert_true(a != MAP_FAILED);
+	struct uffdio_register r = { .range = { (uint64_t)(uintptr_t)a, n * PAGE },
+				     .mode = UFFDIO_REGISTER_MODE_MISSING };
+	g_assert_cmpint(ioctl(uffd, UFFDIO_REGISTER, &r), ==, 0);
+	/* the process splits its mapping: no event */
+	g_assert_cmpint(mprotect(a + 3 * PAGE, (n - 3) * PAGE, PROT_READ), ==, 0);
+	/* give_up would kill P.pid: a child of ours, not us */
+	pid_t child = fork();
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* not left behind by a failed assertion */
+		pause();
+		_exit(0);
+	}
+	P.pid = child;
+	P.guard = -1;
+	P.ctx[0] = (struct ctx){ .fd = uffd, .ops = g_new0(struct op, MAX_OPS) };
+	P.nctx = 1;
+	static uint8_t src[8 * PAGE];
+	for (uint64_t k = 0; k < n; k++)
+		memset(src + k * PAGE, (int)(k + 1), PAGE);
+	g_assert_cmpint(copy_into(0, (uint64_t)(uintptr_t)a, src, n), ==, 0);
+	for (uint64_t k = 0; k < n; k++) {
+		g_assert_true(present(uffd, a + k * PAGE));
+		g_assert_cmpint(a[k * PAGE], ==, (int)(k + 1));
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	g_free(P.ctx[0].ops);
+	munmap(a, n * PAGE);
+	close(uffd);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/lazy-pager/copy/split-mapping", test_split_mapping);
+	return g_test_run();
+}
