@@ -86,12 +86,6 @@ guint64 sv_page_placer_left(const SvPagePlacer *p);
 guint64 sv_page_placer_bytes(const SvPagePlacer *p);
 guint64 sv_page_placer_frame_runs(const SvPagePlacer *p);
 
-/* Writes len bytes of data into guest RAM at the frames of frames (struct
- * sv_rimg_pfn_run, 4 KiB pages, in order), offset bytes into them: a
- * standby's mailbox (host/pool/pool-standby.h). */
-gboolean sv_guest_ram_write_frames(const SvGuestMem *mem, const GArray *frames, guint64 offset,
-				   const void *data, gsize len, GError **error);
-
 /* What the placer would do at each section's first page - its checksum
  * checked, its mapping's page tables filled - done ahead on a thread of
  * its own for every uncompressed section of runs (the snapshot's own, not
@@ -113,6 +107,11 @@ void sv_guest_ram_writer_free(SvGuestRamWriter *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvGuestRamWriter, sv_guest_ram_writer_free)
 gboolean sv_guest_ram_write(SvGuestRamWriter *w, const SvGuestMem *mem, guint64 gpa,
 			    const void *src, gsize len, GError **error);
+/* Writes len bytes of data with w at the frames of frames (struct
+ * sv_rimg_pfn_run, 4 KiB pages, in order), offset bytes into them: a
+ * standby's mailbox (host/pool/pool-standby.h). */
+gboolean sv_guest_ram_write_frames(SvGuestRamWriter *w, const SvGuestMem *mem, const GArray *frames,
+				   guint64 offset, const void *data, gsize len, GError **error);
 
 /* SV_RIMG_HOST_PAGES with the restorer running (host-pages.c): its
  * page-frame messages, the first bytes of its stdout, answered with the
