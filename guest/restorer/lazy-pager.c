@@ -112,6 +112,8 @@ __attribute__((format(printf, 1, 2), noreturn)) static void give_up(const char *
 	va_start(ap, fmt);
 	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 80, fmt, ap);
 	va_end(ap);
+	if (n > (int)sizeof(buf) - 81) /* cut short: what vsnprintf wrote */
+		n = (int)sizeof(buf) - 81;
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n,
 		      "; process %d killed (restore without --lazy)\n", (int)P.pid);
 	(void)!write(STDERR_FILENO, buf, (size_t)n);

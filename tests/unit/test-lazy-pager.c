@@ -79,9 +79,50 @@ static void test_split_mapping(void)
 	close(uffd);
 }
 
+/* give_up with a message longer than its buffer (a long strerror, a
+ * long path in a later message): cut short, the process still named and
+ * killed - not written past the buffer's end. */
+static void test_give_up_long(void)
+{
+	int out[2];
+	g_assert_cmpint(pipe(out), ==, 0);
+	pid_t pager = fork();
+	if (pager == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(out[1], STDERR_FILENO);
+		pid_t victim = fork();
+		if (victim == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			pause();
+			_exit(0);
+		}
+		P.pid = victim;
+		P.guard = -1;
+		char long_text[1000];
+		memset(long_text, 'x', sizeof(long_text) - 1);
+		long_text[sizeof(long_text) - 1] = '\0';
+		give_up("%s", long_text);
+	}
+	close(out[1]);
+	char said[2048];
+	ssize_t n, got = 0;
+	while ((n = read(out[0], said + got, sizeof(said) - 1 - (size_t)got)) > 0)
+		got += n;
+	close(out[0]);
+	said[got] = '\0';
+	int status;
+	g_assert_cmpint(waitpid(pager, &status, 0), ==, pager);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+	g_assert_cmpint(got, <, 400);
+	g_assert_true(g_str_has_prefix(said, "snapvm restore --lazy: xxx"));
+	g_assert_true(g_str_has_suffix(said, "killed (restore without --lazy)\n"));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/lazy-pager/copy/split-mapping", test_split_mapping);
+	g_test_add_func("/lazy-pager/give-up/long-message", test_give_up_long);
 	return g_test_run();
 }
