@@ -486,7 +486,8 @@ static void lock_buffer(int report)
 
 /* Waits until the blob has registered the lazy mappings (a byte on
  * ready): a page copied before would find no registered mapping and be
- * lost. The restorer gone first (EOF): the restore failed, and said why. */
+ * lost. The restorer gone first (EOF): the restore failed, and said why;
+ * the host, which serves until the pager's last word, is told (FAILED). */
 static void wait_registered(int ready)
 {
 	char byte;
@@ -495,6 +496,7 @@ static void wait_registered(int ready)
 		;
 	close(ready);
 	if (n != 1) {
+		__atomic_store_n(&P.ctl->pager_state, SV_RIMG_LAZY_FAILED, __ATOMIC_RELEASE);
 		(void)!write(P.guard, "D", 1);
 		_exit(0);
 	}

@@ -291,10 +291,10 @@ static gpointer server_thread(gpointer data)
 			break;
 		}
 		/* A pager that died (its guard then kills the process, but
-		 * cannot reach this page), or a restorer that failed before
-		 * the pager began, never writes DONE or FAILED: without this,
-		 * --detach would wait for them for ever. A live pager takes
-		 * back every slot filled, at once, whatever the process does. */
+		 * cannot reach this page) never writes DONE or FAILED:
+		 * without this, --detach would wait for it for ever. A live
+		 * pager takes back every slot filled, at once, whatever the
+		 * process does. */
 		gint64 now = g_get_monotonic_time();
 		if (pager_pulse(ctl) != pulse) {
 			pulse = pager_pulse(ctl);
@@ -302,8 +302,8 @@ static gpointer server_thread(gpointer data)
 		} else if (now - pulse_us > s->stall_us) {
 			g_set_error(&error, SV_ERROR, SV_ERROR_TIMEOUT,
 				    "the guest's pager took no page for %" G_GINT64_FORMAT
-				    " s: it died, the restore failed before it began, or the "
-				    "guest stopped; the process is killed if it still runs "
+				    " s: it died, or the guest stopped; the process is "
+				    "killed if it still runs "
 				    "(restore without --lazy)",
 				    s->stall_us / G_USEC_PER_SEC);
 			break;

@@ -119,10 +119,40 @@ static void test_give_up_long(void)
 	g_assert_true(g_str_has_suffix(said, "killed (restore without --lazy)\n"));
 }
 
+/* The restorer dies before the blob registers the lazy mappings: the
+ * pager ends and says so in the control page (FAILED), so that the host,
+ * serving until the pager's last word, stops at once. */
+static void test_restorer_gone(void)
+{
+	struct sv_rimg_lazy_ctl *ctl = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+					    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	g_assert_true(ctl != MAP_FAILED);
+	int ready[2];
+	g_assert_cmpint(pipe(ready), ==, 0);
+	pid_t pager = fork();
+	if (pager == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(ready[1]); /* the restorer's end, gone with it */
+		P.ctl = ctl;
+		P.guard = -1;
+		wait_registered(ready[0]);
+		_exit(3); /* not reached */
+	}
+	close(ready[0]);
+	close(ready[1]);
+	int status;
+	g_assert_cmpint(waitpid(pager, &status, 0), ==, pager);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	g_assert_cmpuint(ctl->pager_state, ==, SV_RIMG_LAZY_FAILED);
+	munmap(ctl, PAGE);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/lazy-pager/copy/split-mapping", test_split_mapping);
 	g_test_add_func("/lazy-pager/give-up/long-message", test_give_up_long);
+	g_test_add_func("/lazy-pager/start/restorer-gone", test_restorer_gone);
 	return g_test_run();
 }
