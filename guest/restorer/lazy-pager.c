@@ -83,6 +83,7 @@ struct ctx {
 	int fd;
 	uint32_t nops;
 	struct op *ops;
+	int main; /* the process's own mm (not a forked child's) */
 };
 
 static struct {
@@ -256,6 +257,7 @@ static void on_event(int ci, const struct uffd_msg *m)
 				MAX_CTX - 1);
 		struct ctx *n = &P.ctx[P.nctx++];
 		n->fd = (int)m->arg.fork.ufd;
+		n->main = 0;
 		n->nops = c->nops;
 		n->ops = malloc(MAX_OPS * sizeof(struct op));
 		if (!n->ops)
@@ -362,6 +364,16 @@ static void place_slot(int k, uint64_t seq)
 	__atomic_store_n(&P.ctl->consumed[k], seq, __ATOMIC_RELEASE);
 }
 
+/* Nothing left to serve: every page placed, every mm gone, or the
+ * process gone and no forked child left (main_gone: its pidfd says so).
+ * Not while a child is: a daemon's parent exits, its child runs on and
+ * its pages still come - closing the child's userfaultfd would leave them
+ * zero. */
+static int finished(int main_gone)
+{
+	return P.placed == P.total || P.nctx == 0 || (main_gone && P.nctx == 1 && P.ctx[0].main);
+}
+
 static double now_s(void)
 {
 	struct timespec t;
@@ -394,7 +406,7 @@ __attribute__((noreturn)) static void serve(void)
 		}
 		struct pollfd pid_gone = { P.pidfd, POLLIN, 0 };
 		int main_gone = poll(&pid_gone, 1, 0) == 1;
-		if (P.placed == P.total || P.nctx == 0 || (main_gone && P.nctx == 1))
+		if (finished(main_gone))
 			break;
 		if (__atomic_load_n(&P.ctl->host_state, __ATOMIC_ACQUIRE) == SV_RIMG_LAZY_FAILED)
 			give_up("the host stopped sending pages (it says why)");
@@ -527,7 +539,8 @@ __attribute__((noreturn)) static void pager_main(int uffd, int report, int ready
 		P.first[i + 1] = P.first[i] + runs[i].npages;
 	P.total = P.first[nruns];
 	P.done = calloc(P.total / 8 + 1, 1);
-	P.ctx[0] = (struct ctx){ .fd = uffd, .ops = malloc(MAX_OPS * sizeof(struct op)) };
+	P.ctx[0] =
+		(struct ctx){ .fd = uffd, .ops = malloc(MAX_OPS * sizeof(struct op)), .main = 1 };
 	P.nctx = 1;
 	if (!P.first || !P.done || !P.ctx[0].ops)
 		give_up("out of memory for %llu pages", (unsigned long long)P.total);

@@ -148,11 +148,33 @@ static void test_restorer_gone(void)
 	munmap(ctl, PAGE);
 }
 
+/* When the pager may stop: not while a forked child still waits for
+ * pages after the process itself has gone (its mm's userfaultfd dropped
+ * at the first copy that found it gone) - a daemon's parent exits. */
+static void test_finished(void)
+{
+	P.total = 10;
+	P.placed = 3;
+	P.nctx = 1;
+	P.ctx[0] = (struct ctx){ .fd = -1, .main = 1 };
+	g_assert_false(finished(0));
+	g_assert_true(finished(1)); /* the process gone, no child */
+	P.ctx[0].main = 0;	    /* only a child's mm left */
+	g_assert_false(finished(1));
+	P.placed = 10;
+	g_assert_true(finished(1));
+	P.placed = 3;
+	P.nctx = 0;
+	g_assert_true(finished(0));
+	P.ctx[0] = (struct ctx){ 0 };
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/lazy-pager/copy/split-mapping", test_split_mapping);
 	g_test_add_func("/lazy-pager/give-up/long-message", test_give_up_long);
 	g_test_add_func("/lazy-pager/start/restorer-gone", test_restorer_gone);
+	g_test_add_func("/lazy-pager/serve/finished", test_finished);
 	return g_test_run();
 }
