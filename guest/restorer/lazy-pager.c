@@ -83,6 +83,7 @@ struct ctx {
 	int fd;
 	uint32_t nops;
 	struct op *ops;
+	int main; /* the process's own mm (not a forked child's) */
 };
 
 static struct {
@@ -112,6 +113,8 @@ __attribute__((format(printf, 1, 2), noreturn)) static void give_up(const char *
 	va_start(ap, fmt);
 	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 80, fmt, ap);
 	va_end(ap);
+	if (n > (int)sizeof(buf) - 81) /* cut short: what vsnprintf wrote */
+		n = (int)sizeof(buf) - 81;
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n,
 		      "; process %d killed (restore without --lazy)\n", (int)P.pid);
 	(void)!write(STDERR_FILENO, buf, (size_t)n);
@@ -254,6 +257,7 @@ static void on_event(int ci, const struct uffd_msg *m)
 				MAX_CTX - 1);
 		struct ctx *n = &P.ctx[P.nctx++];
 		n->fd = (int)m->arg.fork.ufd;
+		n->main = 0;
 		n->nops = c->nops;
 		n->ops = malloc(MAX_OPS * sizeof(struct op));
 		if (!n->ops)
@@ -293,6 +297,7 @@ static void drain(int ci)
  * 0, or -1 when its mm is gone. */
 static int copy_into(int ci, uint64_t s, const uint8_t *src, uint64_t n)
 {
+	int one = 0; /* page by page from here on */
 	for (uint64_t k = 0; k < n;) {
 		struct ctx *c = &P.ctx[ci];
 		uint64_t x = forward(c, s + k * PAGE);
@@ -301,7 +306,7 @@ static int copy_into(int ci, uint64_t s, const uint8_t *src, uint64_t n)
 			continue;
 		}
 		uint64_t m = 1;
-		while (k + m < n && forward(c, s + (k + m) * PAGE) == x + m * PAGE)
+		while (!one && k + m < n && forward(c, s + (k + m) * PAGE) == x + m * PAGE)
 			m++;
 		struct uffdio_copy cp = { .dst = x,
 					  .src = (uint64_t)(uintptr_t)(src + k * PAGE),
@@ -315,6 +320,13 @@ static int copy_into(int ci, uint64_t s, const uint8_t *src, uint64_t n)
 			k += (uint64_t)cp.copy / PAGE;
 		if (err == EAGAIN) {
 			drain(ci); /* an unmap, move or fork first: where is it now? */
+		} else if (err == ENOENT && m > 1) {
+			/* the range is not inside one mapping: the process split
+			 * it (mprotect, mlock or madvise of a part, which make
+			 * no event). Skipping page k would leave it missing yet
+			 * taken as placed: a thread waiting there would get a
+			 * zero page once the pager has gone. Page by page. */
+			one = 1;
 		} else if (err == ESRCH) {
 			return -1;
 		} else if (err == EEXIST || err == ENOENT || err == EFAULT) {
@@ -352,6 +364,16 @@ static void place_slot(int k, uint64_t seq)
 	__atomic_store_n(&P.ctl->consumed[k], seq, __ATOMIC_RELEASE);
 }
 
+/* Nothing left to serve: every page placed, every mm gone, or the
+ * process gone and no forked child left (main_gone: its pidfd says so).
+ * Not while a child is: a daemon's parent exits, its child runs on and
+ * its pages still come - closing the child's userfaultfd would leave them
+ * zero. */
+static int finished(int main_gone)
+{
+	return P.placed == P.total || P.nctx == 0 || (main_gone && P.nctx == 1 && P.ctx[0].main);
+}
+
 static double now_s(void)
 {
 	struct timespec t;
@@ -384,7 +406,7 @@ __attribute__((noreturn)) static void serve(void)
 		}
 		struct pollfd pid_gone = { P.pidfd, POLLIN, 0 };
 		int main_gone = poll(&pid_gone, 1, 0) == 1;
-		if (P.placed == P.total || P.nctx == 0 || (main_gone && P.nctx == 1))
+		if (finished(main_gone))
 			break;
 		if (__atomic_load_n(&P.ctl->host_state, __ATOMIC_ACQUIRE) == SV_RIMG_LAZY_FAILED)
 			give_up("the host stopped sending pages (it says why)");
@@ -476,7 +498,8 @@ static void lock_buffer(int report)
 
 /* Waits until the blob has registered the lazy mappings (a byte on
  * ready): a page copied before would find no registered mapping and be
- * lost. The restorer gone first (EOF): the restore failed, and said why. */
+ * lost. The restorer gone first (EOF): the restore failed, and said why;
+ * the host, which serves until the pager's last word, is told (FAILED). */
 static void wait_registered(int ready)
 {
 	char byte;
@@ -485,6 +508,7 @@ static void wait_registered(int ready)
 		;
 	close(ready);
 	if (n != 1) {
+		__atomic_store_n(&P.ctl->pager_state, SV_RIMG_LAZY_FAILED, __ATOMIC_RELEASE);
 		(void)!write(P.guard, "D", 1);
 		_exit(0);
 	}
@@ -515,7 +539,8 @@ __attribute__((noreturn)) static void pager_main(int uffd, int report, int ready
 		P.first[i + 1] = P.first[i] + runs[i].npages;
 	P.total = P.first[nruns];
 	P.done = calloc(P.total / 8 + 1, 1);
-	P.ctx[0] = (struct ctx){ .fd = uffd, .ops = malloc(MAX_OPS * sizeof(struct op)) };
+	P.ctx[0] =
+		(struct ctx){ .fd = uffd, .ops = malloc(MAX_OPS * sizeof(struct op)), .main = 1 };
 	P.nctx = 1;
 	if (!P.first || !P.done || !P.ctx[0].ops)
 		give_up("out of memory for %llu pages", (unsigned long long)P.total);

@@ -97,7 +97,8 @@ static gboolean start_lazy(SvCliGuest *g, guint32 pid, SvSnapshotReader *reader,
 		return FALSE;
 	if (*ret_exited)
 		return TRUE;
-	follow->server = sv_lazy_server_start(g->ram, reader, info->lazy_runs, frames, error);
+	follow->server = sv_lazy_server_start(g->ram, reader, info->lazy_runs, frames,
+					      SV_LAZY_HOST_STALL_US, error);
 	follow->running_ms = sv_cli_elapsed_ms();
 	sv_cli_verbose(verbose && follow->server, "restore",
 		       "the process runs; %" G_GUINT64_FORMAT " lazy pages follow",
@@ -240,9 +241,10 @@ static gboolean mail_image(SvCliGuest *g, const char *image, GBytes **ret_mailed
 	struct sv_rimg_mailbox hdr = { .image_bytes = len };
 	memcpy(hdr.magic, SV_RIMG_MAILBOX_MAGIC, 8);
 	/* the header last: the standby takes the mailbox only with it */
-	if (!sv_guest_ram_write_frames(g->ram, box, SV_RIMG_MAILBOX_IMAGE_AT,
+	g_autoptr(SvGuestRamWriter) w = sv_guest_ram_writer_new();
+	if (!sv_guest_ram_write_frames(w, g->ram, box, SV_RIMG_MAILBOX_IMAGE_AT,
 				       g_mapped_file_get_contents(f), len, error) ||
-	    !sv_guest_ram_write_frames(g->ram, box, 0, &hdr, sizeof(hdr), error)) {
+	    !sv_guest_ram_write_frames(w, g->ram, box, 0, &hdr, sizeof(hdr), error)) {
 		g_prefix_error(error, "writing the image into the standby's mailbox: ");
 		return FALSE;
 	}

@@ -103,6 +103,7 @@ struct SvLazyServer {
 	SvGuestRamWriter *w;
 	GThread *thread;
 	gint stop;
+	gint64 stall_us; /* the pager shows no sign of life this long: give up */
 	SvLazyStats stats;
 };
 
@@ -262,6 +263,16 @@ static gboolean serve_once(SvLazyServer *s, const volatile struct sv_rimg_lazy_c
 	return TRUE;
 }
 
+/* What only moves while the pager runs: its counters, each of which only
+ * grows (slots taken back, wants posted, faults seen). */
+static guint64 pager_pulse(const volatile struct sv_rimg_lazy_ctl *ctl)
+{
+	guint64 sum = __atomic_load_n(&ctl->want_head, __ATOMIC_ACQUIRE) + ctl->faults;
+	for (guint k = 0; k < SV_RIMG_LAZY_SLOTS; k++)
+		sum += __atomic_load_n(&ctl->consumed[k], __ATOMIC_ACQUIRE);
+	return sum;
+}
+
 static gpointer server_thread(gpointer data)
 {
 	SvLazyServer *s = data;
@@ -270,11 +281,31 @@ static gpointer server_thread(gpointer data)
 	const volatile struct sv_rimg_lazy_ctl *ctl = sv_guest_mem_ptr(s->mem, sv_gpa(ctl_gpa),
 								       sizeof(*ctl), &error);
 	gboolean told_all = FALSE;
+	guint64 pulse = ctl ? pager_pulse(ctl) : 0;
+	gint64 pulse_us = g_get_monotonic_time();
 	while (ctl && !g_atomic_int_get(&s->stop)) {
 		guint64 state = __atomic_load_n(&ctl->pager_state, __ATOMIC_ACQUIRE);
 		if (state == SV_RIMG_LAZY_DONE || state == SV_RIMG_LAZY_FAILED) {
 			s->stats.done = state == SV_RIMG_LAZY_DONE;
 			s->stats.done_us = g_get_monotonic_time();
+			break;
+		}
+		/* A pager that died (its guard then kills the process, but
+		 * cannot reach this page) never writes DONE or FAILED:
+		 * without this, --detach would wait for it for ever. A live
+		 * pager takes back every slot filled, at once, whatever the
+		 * process does. */
+		gint64 now = g_get_monotonic_time();
+		if (pager_pulse(ctl) != pulse) {
+			pulse = pager_pulse(ctl);
+			pulse_us = now;
+		} else if (now - pulse_us > s->stall_us) {
+			g_set_error(&error, SV_ERROR, SV_ERROR_TIMEOUT,
+				    "the guest's pager took no page for %" G_GINT64_FORMAT
+				    " s: it died, or the guest stopped; the process is "
+				    "killed if it still runs "
+				    "(restore without --lazy)",
+				    s->stall_us / G_USEC_PER_SEC);
 			break;
 		}
 		gboolean busy;
@@ -307,9 +338,11 @@ static gpointer server_thread(gpointer data)
 }
 
 SvLazyServer *sv_lazy_server_start(const SvGuestMem *mem, SvSnapshotReader *r,
-				   const GArray *lazy_runs, GArray *frames, GError **error)
+				   const GArray *lazy_runs, GArray *frames, gint64 stall_us,
+				   GError **error)
 {
 	SvLazyServer *s = g_new0(SvLazyServer, 1);
+	s->stall_us = stall_us;
 	s->mem = mem;
 	s->r = r;
 	s->runs = lazy_runs;

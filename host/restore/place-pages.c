@@ -153,10 +153,37 @@ static gboolean rw_write(RwView *v, const SvGuestMem *mem, guint64 gpa, const gu
 	return TRUE;
 }
 
-gboolean sv_guest_ram_write_frames(const SvGuestMem *mem, const GArray *frames, guint64 offset,
-				   const void *data, gsize len, GError **error)
+/* The same writes for the others (one view of the RAM file, opened at
+ * the first): lazy-host.c fills the pager's buffer, a restore --pool a
+ * standby's mailbox (sv_guest_ram_write_frames). */
+struct SvGuestRamWriter {
+	RwView view;
+};
+
+SvGuestRamWriter *sv_guest_ram_writer_new(void)
 {
-	g_auto(RwView) view = { .fd = -1 };
+	SvGuestRamWriter *w = g_new0(SvGuestRamWriter, 1);
+	w->view.fd = -1;
+	return w;
+}
+
+void sv_guest_ram_writer_free(SvGuestRamWriter *w)
+{
+	if (!w)
+		return;
+	rw_view_clear(&w->view);
+	g_free(w);
+}
+
+gboolean sv_guest_ram_write(SvGuestRamWriter *w, const SvGuestMem *mem, guint64 gpa,
+			    const void *src, gsize len, GError **error)
+{
+	return rw_write(&w->view, mem, gpa, src, len, error);
+}
+
+gboolean sv_guest_ram_write_frames(SvGuestRamWriter *w, const SvGuestMem *mem, const GArray *frames,
+				   guint64 offset, const void *data, gsize len, GError **error)
+{
 	const guint8 *src = data;
 	const guint64 ps = 4096;
 	for (guint i = 0; i < frames->len && len; i++) {
@@ -167,7 +194,7 @@ gboolean sv_guest_ram_write_frames(const SvGuestMem *mem, const GArray *frames, 
 			continue;
 		}
 		gsize n = (gsize)MIN(bytes - offset, (guint64)len);
-		if (!rw_write(&view, mem, f->pfn * ps + offset, src, n, error))
+		if (!sv_guest_ram_write(w, mem, f->pfn * ps + offset, src, n, error))
 			return FALSE;
 		src += n;
 		len -= n;
@@ -379,30 +406,4 @@ gboolean sv_page_placer_add(SvPagePlacer *p, const guint8 *msg, gsize len, GErro
 			return FALSE;
 	}
 	return TRUE;
-}
-
-/* The same writes for lazy-host.c, which fills the pager's buffer. */
-struct SvGuestRamWriter {
-	RwView view;
-};
-
-SvGuestRamWriter *sv_guest_ram_writer_new(void)
-{
-	SvGuestRamWriter *w = g_new0(SvGuestRamWriter, 1);
-	w->view.fd = -1;
-	return w;
-}
-
-void sv_guest_ram_writer_free(SvGuestRamWriter *w)
-{
-	if (!w)
-		return;
-	rw_view_clear(&w->view);
-	g_free(w);
-}
-
-gboolean sv_guest_ram_write(SvGuestRamWriter *w, const SvGuestMem *mem, guint64 gpa,
-			    const void *src, gsize len, GError **error)
-{
-	return rw_write(&w->view, mem, gpa, src, len, error);
 }

@@ -86,12 +86,6 @@ guint64 sv_page_placer_left(const SvPagePlacer *p);
 guint64 sv_page_placer_bytes(const SvPagePlacer *p);
 guint64 sv_page_placer_frame_runs(const SvPagePlacer *p);
 
-/* Writes len bytes of data into guest RAM at the frames of frames (struct
- * sv_rimg_pfn_run, 4 KiB pages, in order), offset bytes into them: a
- * standby's mailbox (host/pool/pool-standby.h). */
-gboolean sv_guest_ram_write_frames(const SvGuestMem *mem, const GArray *frames, guint64 offset,
-				   const void *data, gsize len, GError **error);
-
 /* What the placer would do at each section's first page - its checksum
  * checked, its mapping's page tables filled - done ahead on a thread of
  * its own for every uncompressed section of runs (the snapshot's own, not
@@ -113,6 +107,11 @@ void sv_guest_ram_writer_free(SvGuestRamWriter *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvGuestRamWriter, sv_guest_ram_writer_free)
 gboolean sv_guest_ram_write(SvGuestRamWriter *w, const SvGuestMem *mem, guint64 gpa,
 			    const void *src, gsize len, GError **error);
+/* Writes len bytes of data with w at the frames of frames (struct
+ * sv_rimg_pfn_run, 4 KiB pages, in order), offset bytes into them: a
+ * standby's mailbox (host/pool/pool-standby.h). */
+gboolean sv_guest_ram_write_frames(SvGuestRamWriter *w, const SvGuestMem *mem, const GArray *frames,
+				   guint64 offset, const void *data, gsize len, GError **error);
 
 /* SV_RIMG_HOST_PAGES with the restorer running (host-pages.c): its
  * page-frame messages, the first bytes of its stdout, answered with the
@@ -154,10 +153,14 @@ gboolean sv_lazy_recv_buffer(SvAgentClient *agent, guint32 pid, int out_fd, int 
 			     GError **error);
 /* Serves the pager from a thread of its own: the waited-for pages first,
  * then every other page of lazy_runs (SvRestorePageRun, by vaddr), until
- * the pager says it placed the last one, or stopped. */
+ * the pager says it placed the last one, or stopped, or shows no sign of
+ * life for stall_us (SV_LAZY_HOST_STALL_US: then an error in its stats,
+ * and FAILED for a pager that wakes up after all). */
+#define SV_LAZY_HOST_STALL_US (300 * G_USEC_PER_SEC)
 typedef struct SvLazyServer SvLazyServer;
 SvLazyServer *sv_lazy_server_start(const SvGuestMem *mem, SvSnapshotReader *r,
-				   const GArray *lazy_runs, GArray *frames, GError **error);
+				   const GArray *lazy_runs, GArray *frames, gint64 stall_us,
+				   GError **error);
 typedef struct SvLazyStats {
 	gboolean done;	/* the pager placed every page (or the process was gone) */
 	gint64 done_us; /* monotonic time the host saw it */

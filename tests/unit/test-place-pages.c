@@ -229,7 +229,7 @@ static void test_lazy_server(void)
 	ctl->want[0] = VMA + 30 * PS + 123;
 	ctl->want_head = 1;
 	g_autoptr(GError) error = NULL;
-	SvLazyServer *s = sv_lazy_server_start(mem, r, runs, frames, &error);
+	SvLazyServer *s = sv_lazy_server_start(mem, r, runs, frames, SV_LAZY_HOST_STALL_US, &error);
 	g_assert_no_error(error);
 	guint got = 0, slots = 0;
 	gboolean seen[NPAGES] = { FALSE };
@@ -278,6 +278,73 @@ static void test_lazy_server(void)
 	g_unlink(ram);
 }
 
+/* restore --lazy with a pager that never takes a slot back (it died, or
+ * the restorer failed before starting it): the server gives up after its
+ * stall time with an error saying so, and tells a pager that wakes up
+ * after all (FAILED) - rather than wait for its DONE for ever (--detach
+ * waits for the server). */
+static void test_lazy_server_stall(void)
+{
+	const guint64 nb = SV_RIMG_LAZY_BUFFER_PAGES;
+	g_autoptr(GArray) runs = NULL;
+	g_autoptr(SvSnapshotReader) r = write_snapshot(&runs);
+	g_autofree char *ram = NULL;
+	g_autoptr(SvGuestMem) mem = open_ram_of(nb, &ram);
+	GArray *frames = g_array_new(FALSE, FALSE, sizeof(guint64));
+	for (guint64 b = 0; b < nb; b++)
+		g_array_append_val(frames, b);
+	g_autoptr(GError) error = NULL;
+	gint64 t0 = g_get_monotonic_time();
+	SvLazyServer *s = sv_lazy_server_start(mem, r, runs, frames, G_USEC_PER_SEC / 5, &error);
+	g_assert_no_error(error);
+	g_auto(SvLazyStats) st = { 0 };
+	sv_lazy_server_finish(s, TRUE, &st);
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 20 * G_USEC_PER_SEC);
+	g_assert_false(st.done);
+	g_assert_nonnull(st.error);
+	g_assert_nonnull(strstr(st.error, "pager took no page"));
+	g_autofree guint8 *got = NULL;
+	gsize len;
+	g_assert_true(g_file_get_contents(ram, (char **)&got, &len, NULL));
+	const struct sv_rimg_lazy_ctl *ctl = (const void *)got;
+	g_assert_cmpuint(ctl->host_state, ==, SV_RIMG_LAZY_FAILED);
+	g_unlink(ram);
+}
+
+/* A standby's mailbox (restore --pool): bytes written at an offset into
+ * a list of frame runs land at the right frames across run edges, one
+ * RAM view for every write; more than the frames hold is refused before
+ * anything is written past them. */
+static void test_write_frames(void)
+{
+	g_autofree char *ram = NULL;
+	g_autoptr(SvGuestMem) mem = open_ram(&ram);
+	g_autoptr(GArray) box = g_array_new(FALSE, FALSE, sizeof(struct sv_rimg_pfn_run));
+	const struct sv_rimg_pfn_run r[] = { { 0, 10, 2 }, { 2, 30, 1 }, { 3, 5, 1 } };
+	g_array_append_vals(box, r, G_N_ELEMENTS(r));
+	static guint8 data[3 * PS];
+	for (guint i = 0; i < sizeof(data); i++)
+		data[i] = (guint8)(i * 7 + 1);
+	g_autoptr(SvGuestRamWriter) w = sv_guest_ram_writer_new();
+	g_autoptr(GError) error = NULL;
+	/* from 100 bytes into the mailbox's page 1 to its page 3 */
+	g_assert_true(sv_guest_ram_write_frames(w, mem, box, PS + 100, data, 2 * PS + 50, &error));
+	g_assert_no_error(error);
+	g_assert_true(sv_guest_ram_write_frames(w, mem, box, 0, "hdr", 3, &error));
+	g_autofree guint8 *got = NULL;
+	gsize len;
+	g_assert_true(g_file_get_contents(ram, (char **)&got, &len, NULL));
+	g_assert_cmpmem(got + 10 * PS, 3, "hdr", 3);
+	g_assert_cmpmem(got + 11 * PS + 100, PS - 100, data, PS - 100);
+	g_assert_cmpmem(got + 30 * PS, PS, data + PS - 100, PS);
+	g_assert_cmpmem(got + 5 * PS, 150, data + 2 * PS - 100, 150);
+	g_assert_cmpint(got[5 * PS + 150], ==, 0);
+	/* one byte more than the frames hold */
+	g_assert_false(sv_guest_ram_write_frames(w, mem, box, 4 * PS - 1, data, 2, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+	g_unlink(ram);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -285,6 +352,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/place-pages/slices", test_slices);
 	g_test_add_func("/place-pages/refusals", test_refusals);
 	g_test_add_func("/place-pages/lazy-server", test_lazy_server);
+	g_test_add_func("/place-pages/lazy-server-stall", test_lazy_server_stall);
+	g_test_add_func("/place-pages/write-frames", test_write_frames);
 	int rc = g_test_run();
 	g_autofree char *pages = g_build_filename(tmp_dir, "pages.svs", NULL);
 	g_unlink(pages);
