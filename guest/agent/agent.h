@@ -191,6 +191,6 @@ void hold_tidy(void);
 void restore_claim_pid(uint32_t pid);
 /* SV_MSG_STANDBY_GO: checks that pid is free, moves workload standby to
  * it and signals the standby restorer to restore as pid. 0 or -errno. */
-int restore_standby_go(uint32_t standby, uint32_t pid);
+int restore_standby_go(uint32_t standby, uint32_t pid, bool mail);
 
 #endif

@@ -158,7 +158,7 @@ static void dispatch(struct channel *ch, const struct frame *f)
 					   SV_AGENT_PORT_NAME);
 			break;
 		}
-		int e = restore_standby_go(standby, pid);
+		int e = restore_standby_go(standby, pid, flags & SV_RUN_STANDBY_MAIL);
 		if (e) {
 			channel_send_error(ch, f->hdr.tag, f->hdr.type, -e,
 					   "standby restorer %u cannot restore as pid %u: %s",

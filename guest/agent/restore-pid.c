@@ -56,7 +56,7 @@ static bool is_standby(uint32_t pid)
 	return (size_t)n > first && !strcmp(cmd + first, "--standby");
 }
 
-int restore_standby_go(uint32_t standby, uint32_t pid)
+int restore_standby_go(uint32_t standby, uint32_t pid, bool mail)
 {
 	if (standby < 2 || standby > 0x3fffffff || pid < 2 || pid > 0x3fffffff)
 		return -EINVAL;
@@ -67,7 +67,7 @@ int restore_standby_go(uint32_t standby, uint32_t pid)
 	int e = workloads_hand_over((pid_t)standby, (pid_t)pid);
 	if (e)
 		return e;
-	union sigval v = { .sival_int = (int)pid };
+	union sigval v = { .sival_int = (int)(pid | (mail ? SV_RIMG_STANDBY_GO_MAIL : 0)) };
 	if (sigqueue((pid_t)standby, SV_RIMG_STANDBY_SIGNAL, v) < 0) {
 		e = -errno;
 		workloads_hand_back((pid_t)pid, (pid_t)standby);

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "restore.h"
@@ -59,6 +60,7 @@ struct clone3_args {
 
 static uint64_t pool_at, pool_len;
 static uint8_t *mailbox; /* SV_RIMG_STANDBY_MAILBOX bytes, locked; NULL: none */
+static bool mail_coming; /* the hand-over said the host writes the image there */
 
 /* Maps and locks (which faults every page in) mib MiB, 2 MiB-aligned so
  * that the kernel backs it with huge pages. */
@@ -123,20 +125,34 @@ static void say_ready(void)
 bool rst_standby_image(const uint8_t **ret_img, size_t *ret_size)
 {
 	struct sv_rimg_mailbox m;
-	if (!mailbox)
+	if (!mailbox || !mail_coming)
 		return false;
-	memcpy(&m, mailbox, sizeof(m));
-	if (memcmp(m.magic, SV_RIMG_MAILBOX_MAGIC, 8) ||
-	    m.image_bytes > SV_RIMG_STANDBY_MAILBOX - SV_RIMG_MAILBOX_IMAGE_AT)
-		return false;
+	/* The host writes the mailbox only after the hand-over, while the
+	 * frames are surely ours, the header last: wait for it. */
+	for (unsigned ms = 0;; ms++) {
+		memcpy(&m, (const void *)(volatile uint8_t *)mailbox, sizeof(m));
+		if (!memcmp(m.magic, SV_RIMG_MAILBOX_MAGIC, 8))
+			break;
+		if (ms >= SV_RIMG_MAILBOX_WAIT_MS)
+			rst_die("standby: the host did not write the restore image into the "
+				"mailbox within %u s",
+				SV_RIMG_MAILBOX_WAIT_MS / 1000);
+		struct timespec t = { 0, 1000000 };
+		nanosleep(&t, NULL);
+	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE); /* the image was written before it */
+	if (m.image_bytes > SV_RIMG_STANDBY_MAILBOX - SV_RIMG_MAILBOX_IMAGE_AT)
+		rst_die("standby: the mailbox's header says %llu bytes, more than it holds",
+			(unsigned long long)m.image_bytes);
 	*ret_img = mailbox + SV_RIMG_MAILBOX_IMAGE_AT;
 	*ret_size = (size_t)m.image_bytes;
 	return true;
 }
 
-/* The pid to restore as, from the agent (SV_MSG_STANDBY_GO); all signals
- * are blocked (main). */
-static pid_t wait_for_go(void)
+/* The pid to restore as, from the agent (SV_MSG_STANDBY_GO), with
+ * SV_RIMG_STANDBY_GO_MAIL beside it when the image comes in the mailbox;
+ * all signals are blocked (main). */
+static int wait_for_go(void)
 {
 	sigset_t go;
 	sigemptyset(&go);
@@ -163,7 +179,9 @@ void rst_standby(const char *mib_arg)
 		rst_die("standby: pool size '%s' is not 1..%lu MiB", mib_arg, MAX_POOL_MIB);
 	fill_pool(mib);
 	say_ready();
-	pid_t pid = wait_for_go();
+	int go = wait_for_go();
+	mail_coming = (go & SV_RIMG_STANDBY_GO_MAIL) != 0;
+	pid_t pid = go & ~(int)SV_RIMG_STANDBY_GO_MAIL;
 	pid_t self = getpid();
 	int self_fd = (int)syscall(SYS_pidfd_open, self, 0);
 	if (self_fd < 0)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "snapvm/restore-image-format.h"
+#include "base/errors.h"
 #include "host/agent/agent-client.h"
 #include "host/cli/cli-restore-follow.h"
 #include "host/cli/cli-run-files.h"
@@ -219,12 +220,14 @@ static gboolean start_standby(SvCliGuest *g, guint32 standby, guint32 want_pid, 
 	return FALSE;
 }
 
-/* Writes the restore image into standby's mailbox in guest RAM
- * (restore-image-format.h), when it has one the image fits in: at memcpy
- * speed, where the agent's channel takes 50-250 ms for a MB under TCG.
- * *ret_mailed: the image (kept in case the hand-over fails, when it must
- * go as a file after all), or NULL when it was not mailed. */
-static gboolean mail_image(SvCliGuest *g, const char *image, GBytes **ret_mailed, GError **error)
+/* The restore image, when the standby has a mailbox in guest RAM
+ * (restore-image-format.h) it fits in: it goes there at memcpy speed,
+ * where the agent's channel takes 50-250 ms for a MB under TCG, but only
+ * after the hand-over (write_mailbox). *ret_mailed: the image (kept, too,
+ * in case the hand-over fails, when it must go as a file after all), or
+ * NULL when it goes as a file now. */
+static gboolean image_for_mailbox(SvCliGuest *g, const char *image, GBytes **ret_mailed,
+				  GError **error)
 {
 	*ret_mailed = NULL;
 	guint32 pid;
@@ -235,20 +238,38 @@ static gboolean mail_image(SvCliGuest *g, const char *image, GBytes **ret_mailed
 	g_autoptr(GMappedFile) f = g_mapped_file_new(image, FALSE, error);
 	if (!f)
 		return FALSE;
-	gsize len = g_mapped_file_get_length(f);
-	if (len > SV_RIMG_STANDBY_MAILBOX - SV_RIMG_MAILBOX_IMAGE_AT)
+	if (g_mapped_file_get_length(f) > SV_RIMG_STANDBY_MAILBOX - SV_RIMG_MAILBOX_IMAGE_AT)
 		return TRUE;
+	*ret_mailed = g_mapped_file_get_bytes(f);
+	return TRUE;
+}
+
+/* Writes the image into the standby's mailbox, the header last, once the
+ * agent has handed the restore over (SV_RUN_STANDBY_MAIL): the frames the
+ * standby named are its own only while it lives, and the hand-over found
+ * it alive (a standby that died before would have given them back to the
+ * guest kernel, and writing there would corrupt the guest). */
+static gboolean write_mailbox(SvCliGuest *g, GBytes *image, GError **error)
+{
+	guint32 pid;
+	guint mib;
+	g_autoptr(GArray) box = NULL;
+	if (!sv_pool_standby_read(g->machine, &pid, &mib, &box) || !box) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
+			    "the standby's mailbox record is gone from %s", g->machine->name);
+		return FALSE;
+	}
+	gsize len;
+	const void *data = g_bytes_get_data(image, &len);
 	struct sv_rimg_mailbox hdr = { .image_bytes = len };
 	memcpy(hdr.magic, SV_RIMG_MAILBOX_MAGIC, 8);
-	/* the header last: the standby takes the mailbox only with it */
 	g_autoptr(SvGuestRamWriter) w = sv_guest_ram_writer_new();
-	if (!sv_guest_ram_write_frames(w, g->ram, box, SV_RIMG_MAILBOX_IMAGE_AT,
-				       g_mapped_file_get_contents(f), len, error) ||
+	if (!sv_guest_ram_write_frames(w, g->ram, box, SV_RIMG_MAILBOX_IMAGE_AT, data, len,
+				       error) ||
 	    !sv_guest_ram_write_frames(w, g->ram, box, 0, &hdr, sizeof(hdr), error)) {
 		g_prefix_error(error, "writing the image into the standby's mailbox: ");
 		return FALSE;
 	}
-	*ret_mailed = g_mapped_file_get_bytes(f);
 	return TRUE;
 }
 
@@ -322,16 +343,17 @@ static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, cons
 	g_clear_error(&job.error);
 	if (ok) {
 		*ret_standby = usable_standby(g, own_restorer, info, o->vm.verbose);
-		ok = !*ret_standby || mail_image(g, image, ret_mailed, &error);
+		ok = !*ret_standby || image_for_mailbox(g, image, ret_mailed, &error);
 		ok = ok && (*ret_mailed ||
 			    sv_restore_send_to_guest(arch, image, !own_restorer, g->agent, &error));
 	}
 	g_unlink(image);
 	if (ok)
-		sv_cli_verbose(o->vm.verbose, "restore", "%s written into it%s",
+		sv_cli_verbose(o->vm.verbose, "restore", "%s %s",
 			       own_restorer ? "image (its restorer is this build's)"
 					    : "restorer and image",
-			       *ret_mailed ? " (its standby's mailbox, in guest RAM)" : "");
+			       *ret_mailed ? "to go into its standby's mailbox once handed over"
+					   : "written into it");
 	return ok ? 0
 		  : sv_cli_end_vm("restore", g->machine, FALSE, SV_EXIT_FAILURE,
 				  g_steal_pointer(&error), o->vm.verbose);
@@ -590,13 +612,21 @@ int sv_cmd_restore(int argc, char **argv)
 	int status = 0;
 	guint32 run_flags = o.vm.detach ? SV_RUN_BUFFER_WHEN_DETACHED
 					: SV_RUN_POWEROFF_ON_HOST_LOSS;
-	if (standby && !start_standby(&g, standby, info.pid, run_flags, o.vm.verbose)) {
+	if (standby &&
+	    !start_standby(&g, standby, info.pid, run_flags | (mailed ? SV_RUN_STANDBY_MAIL : 0),
+			   o.vm.verbose)) {
 		standby = 0;
 		/* the usual start reads the image from its file */
 		if (mailed && !sv_agent_client_write_file(g.agent, SV_RIMG_GUEST_IMAGE, 0600,
 							  g_bytes_get_data(mailed, NULL),
 							  g_bytes_get_size(mailed), &error))
 			goto out;
+	}
+	if (standby && mailed) {
+		if (!write_mailbox(&g, mailed, &error))
+			goto out;
+		sv_cli_verbose(o.vm.verbose, "restore",
+			       "image written into the standby's mailbox, in guest RAM");
 	}
 	if (standby)
 		pid = info.pid;

@@ -183,6 +183,12 @@ enum {
 	SV_RUN_POWEROFF_ON_HOST_LOSS = 1u << 1,
 	/* the request carries the environment and working directory */
 	SV_RUN_ENV_CWD = 1u << 2,
+	/* STANDBY_GO only: the host writes the restore image into the
+	 * standby's mailbox once the agent has handed over - only then, since
+	 * the frames are the standby's only while it lives (a standby that died
+	 * before the restore has given them back to the guest kernel) - and the
+	 * standby waits for it (restore-image-format.h) */
+	SV_RUN_STANDBY_MAIL = 1u << 3,
 };
 
 struct sv_frame_header {

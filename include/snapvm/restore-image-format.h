@@ -482,7 +482,8 @@ struct sv_rimg_named {
  * run in order (hex frame, decimal pages; at most
  * SV_RIMG_STANDBY_MAILBOX_RUNS), then "\n". Before the hand-over the host
  * may write a restore image into it (at SV_RIMG_MAILBOX_IMAGE_AT, then
- * struct sv_rimg_mailbox at 0) - guest RAM at memcpy speed, where the
+ * struct sv_rimg_mailbox at 0; since version 5, right after the hand-over,
+ * SV_RIMG_STANDBY_GO_MAIL) - guest RAM at memcpy speed, where the
  * agent's channel is a few MB/s under TCG - and the standby restores that
  * instead of SV_RIMG_GUEST_IMAGE. */
 #define SV_RIMG_STANDBY_READY_MAILBOX "snapvm-restore: standby ready mailbox"
@@ -490,6 +491,12 @@ struct sv_rimg_named {
 #define SV_RIMG_STANDBY_MAILBOX_RUNS 64
 #define SV_RIMG_MAILBOX_MAGIC "\0SVMBOX\n"
 #define SV_RIMG_MAILBOX_IMAGE_AT 4096u /* page-aligned, as a mapped image file */
+/* In the standby signal's value beside the pid (at most 0x3fffffff): the
+ * host writes the image into the mailbox after the hand-over
+ * (SV_RUN_STANDBY_MAIL); the standby waits for its header up to
+ * SV_RIMG_MAILBOX_WAIT_MS. */
+#define SV_RIMG_STANDBY_GO_MAIL 0x40000000u
+#define SV_RIMG_MAILBOX_WAIT_MS 30000u
 struct sv_rimg_mailbox {
 	char magic[8];
 	uint64_t image_bytes; /* at most SV_RIMG_STANDBY_MAILBOX - SV_RIMG_MAILBOX_IMAGE_AT */

@@ -983,7 +983,7 @@ static void test_pool_prefault(gconstpointer data)
 	} else if (!strstr(err, as)) {
 		if (!pid_taken)
 			g_error("the standby restorer did not restore pid %u:\n%s", pid, err);
-	} else if (!strstr(err, "(its standby's mailbox, in guest RAM)")) {
+	} else if (!strstr(err, "image written into the standby's mailbox, in guest RAM")) {
 		g_error("the image did not go through the standby's mailbox:\n%s", err);
 	}
 	assert_continuation(out, status, c->name, c->steps);
