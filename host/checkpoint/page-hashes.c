@@ -4,6 +4,7 @@
 
 #include "snapvm/snapshot-format.h"
 #include "base/errors.h"
+#include "host/snapshot/snapshot-chain.h"
 #include "host/snapshot/snapshot-reader.h"
 
 void sv_page_hashes_free(SvPageHashes *h)
@@ -148,8 +149,7 @@ SvPageHashes *sv_page_hashes_from_variant(GVariant *v, guint32 page_size, GError
 		g_variant_get_child(v, i, "(t@at)", &vaddr, &arr);
 		gsize n;
 		const guint64 *x = g_variant_get_fixed_array(arr, &n, sizeof(guint64));
-		if (vaddr % page_size || (i && vaddr < end) || n % 2 || n == 0 ||
-		    n / 2 > (G_MAXUINT64 - vaddr) / page_size) {
+		if (n % 2 || !sv_snapshot_page_run_valid(vaddr, n / 2, page_size, end)) {
 			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 				    "PAGE_HASHES run %" G_GSIZE_FORMAT " at 0x%" G_GINT64_MODIFIER
 				    "x is unaligned, out of order, overlapping or malformed",
@@ -212,8 +212,7 @@ SvPageHashes *sv_page_hashes_from_delta(GVariant *delta, const SvPageHashes *par
 		SvPageHashSource s = { 0 };
 		guint64 np;
 		g_variant_get_child(present, i, "(tt)", &s.vaddr, &np);
-		if (s.vaddr % page_size || (i && s.vaddr < end) || np == 0 ||
-		    np > (G_MAXUINT64 - s.vaddr) / page_size || np > most - total) {
+		if (!sv_snapshot_page_run_valid(s.vaddr, np, page_size, end) || np > most - total) {
 			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 				    "PAGE_HASHES_DELTA run %" G_GSIZE_FORMAT
 				    " at 0x%" G_GINT64_MODIFIER

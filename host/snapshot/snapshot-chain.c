@@ -76,9 +76,8 @@ static void emit(GVariantBuilder *b, const Run *p, guint64 a, guint64 e, guint32
 static gboolean list_span(GArray *listed, gsize i, guint64 vaddr, guint64 np, guint32 page_size,
 			  GError **error)
 {
-	Span s = { vaddr, vaddr + np * page_size };
-	if (vaddr % page_size || np == 0 || np > G_MAXUINT64 / page_size || s.end < vaddr ||
-	    (listed->len && g_array_index(listed, Span, listed->len - 1).end > vaddr)) {
+	guint64 prev_end = listed->len ? g_array_index(listed, Span, listed->len - 1).end : 0;
+	if (!sv_snapshot_page_run_valid(vaddr, np, page_size, prev_end)) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
 			    "page listing (PAGE_HASHES or its delta) run %" G_GSIZE_FORMAT
 			    " at 0x%" G_GINT64_MODIFIER
@@ -86,6 +85,7 @@ static gboolean list_span(GArray *listed, gsize i, guint64 vaddr, guint64 np, gu
 			    i, vaddr);
 		return FALSE;
 	}
+	Span s = { vaddr, vaddr + np * page_size };
 	g_array_append_val(listed, s);
 	return TRUE;
 }
