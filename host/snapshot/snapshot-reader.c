@@ -679,7 +679,18 @@ gboolean sv_snapshot_reader_file_length(const SvSnapshotReader *r, const char *s
 			    r->path, sha256);
 		return FALSE;
 	}
-	*ret_size = section_at(r, GPOINTER_TO_UINT(idx))->raw;
+	/* a file unchanged since the parent is the parent's section, numbered
+	 * after this file's (join_parent_files), as section_data follows it */
+	guint i = GPOINTER_TO_UINT(idx);
+	while (i >= r->sections->len && r->parent) {
+		i -= r->sections->len;
+		r = r->parent;
+	}
+	if (i >= r->sections->len) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT, "no section %u", i);
+		return FALSE;
+	}
+	*ret_size = section_at(r, i)->raw;
 	return TRUE;
 }
 

@@ -876,6 +876,12 @@ static void assert_file(SvSnapshotReader *r, const char *contents)
 	g_autoptr(GBytes) b = sv_snapshot_reader_file(r, sha, &error);
 	g_assert_no_error(error);
 	g_assert_cmpmem(g_bytes_get_data(b, NULL), g_bytes_get_size(b), contents, strlen(contents));
+	/* its length from the index too (restore's image layout), from the
+	 * parent that holds it */
+	guint64 len = 0;
+	g_assert_true(sv_snapshot_reader_file_length(r, sha, &len, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(len, ==, strlen(contents));
 }
 
 /* Incremental snapshots refer to the files their chain already carries:
