@@ -21,6 +21,7 @@
  * (the checkpoint crashed or was killed) the process is thawed and moved
  * back, so nothing is left frozen without an owner.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -37,6 +38,10 @@
 #define MAX_HOLDS 16
 /* The longest a FREEZE may wait for every thread to park. */
 #define MAX_FREEZE_WAIT_MS 30000u
+/* How long a FREEZE lets the process reap its children, and how long each
+ * thaw for that lasts: as long as the host waits for an unheld one. */
+#define CHILDREN_WAIT_MS 3000
+#define CHILDREN_RETRY_MS 20
 
 struct hold {
 	bool used;
@@ -118,6 +123,30 @@ static bool wait_frozen(const char *dir, uint32_t timeout_ms)
 	}
 	close(fd);
 	return frozen;
+}
+
+/* Whether a process has pid as its parent: the fourth field of
+ * /proc/N/stat is its real parent's tgid, whichever thread forked it. */
+static bool has_children(pid_t pid)
+{
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return false;
+	bool found = false;
+	struct dirent *e;
+	while (!found && (e = readdir(proc))) {
+		char path[300], text[512];
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if (!agent_read_file(path, text, sizeof(text)))
+			continue; /* gone meanwhile */
+		const char *after_comm = strrchr(text, ')');
+		int ppid;
+		found = after_comm && sscanf(after_comm + 1, " %*c %d", &ppid) == 1 && ppid == pid;
+	}
+	closedir(proc);
+	return found;
 }
 
 static struct hold *find(pid_t pid)
@@ -205,6 +234,22 @@ int hold_freeze(const struct channel *owner, pid_t pid, uint32_t timeout_ms, con
 			"it was let go";
 		release(h);
 		return -ETIMEDOUT;
+	}
+	/* Frozen, it forks no more, but it cannot reap the children it has
+	 * either: thawed for a moment at a time until they are gone. Any left
+	 * after CHILDREN_WAIT_MS stay, and the host's pause refuses them. */
+	for (int64_t until = now_ms() + CHILDREN_WAIT_MS; has_children(pid) && now_ms() < until;) {
+		if (write_text(path, "0") < 0)
+			break;
+		usleep(CHILDREN_RETRY_MS * 1000);
+		rc = write_text(path, "1");
+		if (rc < 0 || !wait_frozen(h->dir, timeout_ms)) {
+			*what = rc < 0 ? "writing cgroup.freeze"
+				       : "its threads did not all stop in time after letting its "
+					 "children end; it was let go";
+			release(h);
+			return rc < 0 ? rc : -ETIMEDOUT;
+		}
 	}
 	return 0;
 }

@@ -32,6 +32,11 @@
  * a CPU only for the length of a non-sleeping syscall or an interrupt. */
 #define MAX_ATTEMPTS 50
 #define RETRY_RUN_US 3000
+/* How long to wait, resuming between looks, for the process's children to
+ * exit and be reaped: a fork for a moment (system(), popen, a check in a
+ * child) is common, and the process without them would be restored wrong. */
+#define CHILDREN_WAIT_US (3 * G_USEC_PER_SEC)
+#define CHILDREN_RETRY_US 20000
 
 static double ms_since(gint64 t0)
 {
@@ -85,17 +90,40 @@ static gboolean read_thread_vcpus(SvMachine *m, const GArray *threads, GPtrArray
 	return TRUE;
 }
 
-/* Pauses, finds the process's threads and decides where the registers of
- * each are; loops while one of them is in the kernel on a vCPU. On success
- * the VM is left paused, *threads holds every thread (SvTaskRef, leader
- * first) and vcpus the registers of those running in user mode. */
-static gboolean pause_for_task(SvMachine *m, const SvCheckpointOptions *o, gboolean was_running,
-			       const SvIntrospect *in, GArray **threads, GPtrArray *vcpus,
-			       SvCheckpointStats *st, GError **error)
+/* The refusal of a process that still has children (pids: guint32). */
+static void refuse_children(guint32 pid, const GArray *pids, GError **error)
 {
+	g_autoptr(GString) list = g_string_new(NULL);
+	for (guint i = 0; i < pids->len && i < 8; i++)
+		g_string_append_printf(list, "%s%u", i ? ", " : "",
+				       g_array_index(pids, guint32, i));
+	if (pids->len > 8)
+		g_string_append(list, ", ...");
+	g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+		    "guest pid %u has %u child process%s (guest pid %s): snapvm checkpoints "
+		    "one process, and restored without %s it would be wrong (wait() would fail "
+		    "with ECHILD); checkpoint it when it has no children - when they have "
+		    "exited and it has reaped them",
+		    pid, pids->len, pids->len == 1 ? "" : "es", list->str,
+		    pids->len == 1 ? "it" : "them");
+}
+
+/* Pauses, finds the process's threads and decides where the registers of
+ * each are; loops while one of them is in the kernel on a vCPU, and while
+ * the process has children (up to CHILDREN_WAIT_US; not when it is held:
+ * frozen, it cannot reap them, and the agent's hold waited for them). On
+ * success the VM is left paused, *threads holds every thread (SvTaskRef,
+ * leader first) and vcpus the registers of those running in user mode. */
+static gboolean pause_for_task(SvMachine *m, const SvCheckpointOptions *o, gboolean was_running,
+			       gboolean held, const SvIntrospect *in, GArray **threads,
+			       GPtrArray *vcpus, SvCheckpointStats *st, GError **error)
+{
+	gint64 started = g_get_monotonic_time();
+	guint in_kernel_pauses = 0;
 	for (guint attempt = 1;; attempt++) {
 		st->attempts = attempt;
 		gint64 t0 = g_get_monotonic_time();
+		g_autoptr(GArray) children = NULL;
 		SvTaskRef leader;
 		gint in_kernel;
 		if (was_running && !sv_machine_pause(m, error))
@@ -103,12 +131,27 @@ static gboolean pause_for_task(SvMachine *m, const SvCheckpointOptions *o, gbool
 		g_clear_pointer(threads, g_array_unref);
 		if (!sv_introspect_find_task(in, o->pid, &leader, error) ||
 		    !(*threads = sv_introspect_threads(in, &leader, error)) ||
-		    !read_thread_vcpus(m, *threads, vcpus, &in_kernel, error))
+		    !(children = sv_introspect_children(in, *threads, error)))
+			goto fail;
+		if (children->len) {
+			gboolean may_wait = was_running && !held &&
+					    g_get_monotonic_time() - started < CHILDREN_WAIT_US;
+			if (!may_wait) {
+				refuse_children(o->pid, children, error);
+				goto fail;
+			}
+			if (!sv_machine_resume(m, error))
+				return FALSE;
+			st->pause_ms += ms_since(t0);
+			g_usleep(CHILDREN_RETRY_US);
+			continue;
+		}
+		if (!read_thread_vcpus(m, *threads, vcpus, &in_kernel, error))
 			goto fail;
 		if (in_kernel < 0)
 			return TRUE;
 		const SvTaskRef *t = &g_array_index(*threads, SvTaskRef, in_kernel);
-		if (!was_running || attempt == MAX_ATTEMPTS) {
+		if (!was_running || ++in_kernel_pauses >= MAX_ATTEMPTS) {
 			g_autofree char *who =
 				t->tid == o->pid ? g_strdup_printf("guest pid %u", o->pid)
 						 : g_strdup_printf("thread %u of guest pid %u",
@@ -116,7 +159,7 @@ static gboolean pause_for_task(SvMachine *m, const SvCheckpointOptions *o, gbool
 			g_set_error(error, SV_ERROR, SV_ERROR_FAILED,
 				    "%s was inside the kernel on vCPU %u at each of %u "
 				    "pauses; try again%s",
-				    who, t->cpu, attempt,
+				    who, t->cpu, MAX(in_kernel_pauses, 1u),
 				    was_running ? "" : " with the VM running (it was paused)");
 			goto fail;
 		}
@@ -725,7 +768,7 @@ static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gbool
 				   ? guest_clock_ns(o, &clock_read_at)
 				   : 0;
 	gint64 pause_at = g_get_monotonic_time();
-	if (!pause_for_task(m, o, was_running, in, &threads, vcpus, st, error))
+	if (!pause_for_task(m, o, was_running, o->kill_after, in, &threads, vcpus, st, error))
 		return FALSE;
 	/* every vCPU stopped: the log runs from here for the children */
 	sv_dirty_log_take(dlog);
@@ -888,7 +931,9 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	 * cannot run on past the state the snapshot holds (its output would
 	 * then be printed twice once restored). What the pause would refuse
 	 * (no such pid, a kernel thread, a zombie) is refused first, read
-	 * while the VM runs: racy, but only for the error. */
+	 * while the VM runs: racy, but only for the error. The agent's hold
+	 * waits for the process's children to end (held, it could not reap
+	 * them); any it still has are refused in the pause. */
 	gboolean held = o->kill_after;
 	SvTaskRef probe;
 	if (held && !sv_introspect_find_task(in, o->pid, &probe, error))

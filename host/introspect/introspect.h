@@ -107,6 +107,9 @@ gboolean sv_introspect_find_task(const SvIntrospect *in, guint32 pid, SvTaskRef 
 /* Every thread of the process (SvTaskRef), the leader first: refuses a
  * thread that is exiting and a list that disagrees with nr_threads. */
 GArray *sv_introspect_threads(const SvIntrospect *in, const SvTaskRef *leader, GError **error);
+/* The pids of the process's child processes (guint32), live or zombies
+ * not yet reaped, of any of its threads (SvTaskRef, from the above). */
+GArray *sv_introspect_children(const SvIntrospect *in, const GArray *threads, GError **error);
 /* Its saved user registers (see sv_introspect_task_pt_regs). */
 GBytes *sv_introspect_task_ref_pt_regs(const SvIntrospect *in, const SvTaskRef *ref,
 				       GError **error);

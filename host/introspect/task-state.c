@@ -20,6 +20,9 @@
 /* task_struct.flags bits (include/linux/sched.h) */
 #define PF_EXITING 0x00000004u
 #define PF_KTHREAD 0x00200000u
+/* the longest child list walked (a guest's pid_max bounds a real one;
+ * this only stops a broken or looping list) */
+#define MAX_CHILDREN 65536u
 /* AT_VECTOR_SIZE bounds saved_auxv; the pairs end at AT_NULL */
 #define AT_NULL 0
 
@@ -190,6 +193,47 @@ GArray *sv_introspect_threads(const SvIntrospect *in, const SvTaskRef *leader, G
 		return NULL;
 	}
 	return g_steal_pointer(&threads);
+}
+
+/*
+ * The process's child processes: each thread's task_struct.children lists
+ * the tasks it forked, linked through their task_struct.sibling (fork's
+ * copy_process adds the child to its real parent thread's list; a zombie
+ * stays there until reaped). Threads are not in it. The walk is bounded
+ * and refuses loops.
+ */
+GArray *sv_introspect_children(const SvIntrospect *in, const GArray *threads, GError **error)
+{
+	guint64 children_off, sibling_off;
+	if (!sv_kernel_types_offset(in->types, "task_struct", "children", &children_off, error) ||
+	    !sv_kernel_types_offset(in->types, "task_struct", "sibling", &sibling_off, error))
+		return NULL;
+	g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(guint32));
+	for (guint i = 0; i < threads->len; i++) {
+		const SvTaskRef *t = &g_array_index(threads, SvTaskRef, i);
+		guint64 head = t->task + children_off, next;
+		guint8 raw[8];
+		if (!sv_introspect_read(in, head, raw, 8, error))
+			return NULL;
+		next = sv_get_le64(raw);
+		for (guint n = 0; next != head; n++) {
+			guint64 pid;
+			if (n >= MAX_CHILDREN || next < sibling_off) {
+				g_set_error(error, SV_ERROR, SV_ERROR_INVALID_DATA,
+					    "guest pid %u: the child list of its thread %u is over "
+					    "%u long or broken",
+					    t->pid, t->tid, MAX_CHILDREN);
+				return NULL;
+			}
+			if (!member(in, next - sibling_off, "task_struct", "pid", &pid, error) ||
+			    !sv_introspect_read(in, next, raw, 8, error))
+				return NULL;
+			guint32 p32 = (guint32)pid;
+			g_array_append_val(pids, p32);
+			next = sv_get_le64(raw);
+		}
+	}
+	return g_steal_pointer(&pids);
 }
 
 static void add_u64(GVariantBuilder *b, const char *key, guint64 v)

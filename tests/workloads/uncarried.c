@@ -19,7 +19,9 @@
  *               one timer per signal);
  *   uffd:       an anonymous mapping registered with a userfaultfd
  *               (missing-page mode) and never touched, the fd held by a
- *               child only;
+ *               grandchild only;
+ *   child:      a child process, asleep until this one ends: restored
+ *               without it, this one's wait() would fail with ECHILD;
  *   opath:      an O_PATH fd (70) of /tmp (opath_file);
  *   epollgone:  an epoll fd (71) watching a pipe it was given as fd 72,
  *               since moved to fd 73 (zdtm's epoll);
@@ -48,6 +50,7 @@
 #include <sys/sem.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -126,9 +129,33 @@ static void uffd_setup(void)
 	if (ioctl(fd, UFFDIO_REGISTER, &reg) < 0)
 		fail("UFFDIO_REGISTER");
 	/* The fd is another process's, as a fault handler's would be: a
-	 * child keeps it (the registration lasts while the file does) until
-	 * this process ends; this one closes its own, so that the mapping,
-	 * not the fd, is what the checkpoint finds. */
+	 * grandchild keeps it (the registration lasts while the file does)
+	 * until this process ends; this one closes its own, so that the
+	 * mapping, not the fd, is what the checkpoint finds. Not a child: a
+	 * process with children is refused for that first. */
+	pid_t parent = getpid(), child = fork();
+	int status;
+	if (child < 0)
+		fail("fork");
+	if (child == 0) {
+		if (fork() != 0)
+			_exit(0); /* the grandchild goes on, its parent's reaped */
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 1);
+		dup2(null, 2);
+		while (kill(parent, 0) == 0)
+			usleep(100 * 1000);
+		_exit(0);
+	}
+	if (waitpid(child, &status, 0) != child)
+		fail("waitpid");
+	if (close(fd) < 0)
+		fail("close");
+}
+
+/* a child that sleeps until this process ends (its parent-death signal) */
+static void child_setup(void)
+{
 	pid_t parent = getpid(), child = fork();
 	if (child < 0)
 		fail("fork");
@@ -140,8 +167,6 @@ static void uffd_setup(void)
 			pause();
 		_exit(0);
 	}
-	if (close(fd) < 0)
-		fail("close");
 }
 
 #define SO_BUF_LOCK_ 72 /* Linux 5.14; older libc headers lack it */
@@ -188,6 +213,8 @@ static void setup(const char *what)
 		overrun_setup(CLOCK_MONOTONIC, 2, 500000000);
 	} else if (!strcmp(what, "uffd")) {
 		uffd_setup();
+	} else if (!strcmp(what, "child")) {
+		child_setup();
 	} else if (!strcmp(what, "opath")) {
 		move_to(open("/tmp", O_PATH), 70);
 	} else if (!strcmp(what, "epollgone")) {
