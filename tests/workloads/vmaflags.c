@@ -103,8 +103,9 @@ static int check_in_child(uint32_t parent_hash)
 		_exit(h == parent_hash ? 0 : 70);
 	}
 	int st;
-	/* which way waitpid failed, for the rare failure after a restore that
-	 * is not understood yet (101 before): 102 EINTR, 103 ECHILD, 101 else */
+	/* which way waitpid failed: 102 EINTR, 103 ECHILD (a checkpoint taken
+	 * while this child lived, before checkpoints waited for children to
+	 * end, restored the parent alone), 101 else */
 	if (waitpid(c, &st, 0) != c)
 		return errno == EINTR ? 102 : errno == ECHILD ? 103 : 101;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
