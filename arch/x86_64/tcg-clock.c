@@ -23,7 +23,8 @@
  * The guest then keeps time with the TSC from boot: the host's rate to
  * within a few ppm, and read in the vDSO.
  *
- * tsc=reliable: that counter is invariant and the same on every vCPU. Left
+ * tsc=reliable: that counter is invariant (the host's flags say so, or
+ * nothing is passed) and the same on every vCPU. Left
  * to check it, the kernel's clocksource watchdog compares the TSC against
  * jiffies, the one other clocksource it has here, which lose ticks under
  * load: the watchdog skipped a check where jiffies had counted 512 ms
@@ -33,6 +34,7 @@
  * Only the qemu backend (always TCG) passes these; a guest of our own KVM
  * VMM (host/kvm/) keeps time with kvmclock, which KVM maintains.
  */
+#include <string.h>
 #include <time.h>
 
 #include "arch/x86_64/x86_64-private.h"
@@ -72,8 +74,29 @@ static TscReading tsc_reading(void)
 	return best;
 }
 
+/* Whether the host's TSC counts at one rate whatever its cores do
+ * (constant_tsc: not with their frequency; nonstop_tsc: not stopping when
+ * they sleep), as /proc/cpuinfo's flags say: only then is one measurement
+ * the guest's for good. */
+static gboolean host_tsc_invariant(void)
+{
+	g_autofree char *cpuinfo = NULL;
+	if (!g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL))
+		return FALSE;
+	const char *flags = strstr(cpuinfo, "\nflags");
+	if (!flags)
+		return FALSE;
+	const char *end = strchr(flags + 1, '\n');
+	g_autofree char *line = g_strndup(flags, end ? (gsize)(end - flags) : strlen(flags));
+	g_auto(GStrv) words = g_strsplit_set(line, " \t", -1);
+	return g_strv_contains((const char *const *)words, "constant_tsc") &&
+	       g_strv_contains((const char *const *)words, "nonstop_tsc");
+}
+
 guint64 sv_x86_host_tsc_khz(void)
 {
+	if (!host_tsc_invariant())
+		return 0;
 	for (guint attempt = 0; attempt < TSC_ATTEMPTS; attempt++) {
 		TscReading a = tsc_reading();
 		g_usleep(TSC_MEASURE_US);
