@@ -49,7 +49,7 @@ static void test_x86_64_carries_tsc(void)
 	g_autofree char *clock = x86->qemu->clock_cmdline();
 	if (!clock) {
 		g_test_skip("this host gives x86_64 guests no TSC frequency (not x86_64, or its "
-			    "TSC is not invariant)");
+			    "TSC's rate is not constant)");
 		return;
 	}
 	g_autofree char *cmdline = cmdline_of("x86_64", "clearcpuid=erms");
