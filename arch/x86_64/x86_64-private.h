@@ -35,6 +35,12 @@ GBytes *sv_x86_xsave_to_standard(const guint8 *buf, gsize len, guint64 user_feat
 				 guint64 *ret_features, GError **error);
 /* Bytes of a standard-format XSAVE image holding the components in features. */
 gsize sv_x86_xsave_standard_size(guint64 features);
+/* The host's TSC frequency in kHz, measured (0 where the host is not
+ * x86_64, its TSC's rate not constant, or no reading steady enough), and the kernel parameters a
+ * guest under TCG gets for its clocks from it (NULL for none): the qemu
+ * board's clock_cmdline hook (tcg-clock.c says why). */
+guint64 sv_x86_host_tsc_khz(void);
+char *sv_x86_tcg_clock_cmdline(void);
 /* The gdb_vcpu_regs hook (x86_64-gdb.c). */
 gboolean sv_x86_gdb_vcpu_regs(const SvGdbRegReader *rd, SvVcpuRegs *out, GError **error);
 

@@ -174,6 +174,8 @@ static const SvQemuBoard x86_64_qemu_board = {
 	 * within the kernel's IO-APIC check, which then panics ("IO-APIC +
 	 * timer doesn't work!", seen at load 18); the PIT works all the same. */
 	.cmdline = "nokaslr no_timer_check",
+	/* the TSC's frequency, which the guest cannot measure under TCG */
+	.clock_cmdline = sv_x86_tcg_clock_cmdline,
 	.ram_layout = sv_x86_pc_ram_layout,
 };
 

@@ -5,7 +5,9 @@
  * Choices, and why:
  *  - RAM is a shared file (memoryBacking source=file, access=shared) so the
  *    host can map it read-only and read guest-physical memory directly.
- *  - Direct kernel boot of the image's kernel + initramfs; a disk only for
+ *  - Direct kernel boot of the image's kernel + initramfs, with the arch's
+ *    parameters and those its clocks need on this host (clock_cmdline:
+ *    x86_64's TSC frequency, arch/x86_64/tcg-clock.c); a disk only for
  *    a root filesystem image (read-only: many guests share the one file).
  *  - No USB controller, no balloon, no graphics: fewer devices boot faster
  *    under TCG and leave less to emulate.
@@ -127,8 +129,10 @@ char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config, con
 			       board->libvirt_arch, board->machine);
 	add_text_element(s, "    ", "kernel", config->kernel);
 	add_text_element(s, "    ", "initrd", config->initrd);
+	g_autofree char *clock = board->clock_cmdline ? board->clock_cmdline() : NULL;
 	g_autofree char *cmdline =
-		g_strdup_printf("console=%s %s quiet panic=-1%s%s", board->console, board->cmdline,
+		g_strdup_printf("console=%s %s%s%s quiet panic=-1%s%s", board->console,
+				board->cmdline, clock ? " " : "", clock ? clock : "",
 				config->cmdline_extra ? " " : "",
 				config->cmdline_extra ? config->cmdline_extra : "");
 	add_text_element(s, "    ", "cmdline", cmdline);

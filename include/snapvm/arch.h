@@ -59,6 +59,11 @@ typedef struct SvQemuBoard {
 	const char *const *qemu_args;
 	const char *console; /* kernel console device */
 	const char *cmdline; /* arch-specific kernel parameters */
+	/* Kernel parameters for the guest's clocks that depend on the host it
+	 * runs on (a newly allocated string, or NULL for none); NULL hook:
+	 * the guest's clocks need none (an arch whose timer frequency QEMU
+	 * states, in the device tree or a register). */
+	char *(*clock_cmdline)(void);
 	/* Splits ram_size bytes of RAM the way the board maps it. Returns the
 	 * number of regions written (at most SV_RAM_REGIONS_MAX). */
 	guint (*ram_layout)(guint64 ram_size, SvRamRegion *regions);

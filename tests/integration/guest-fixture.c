@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -190,6 +191,35 @@ char *sv_test_guest_collect(SvTestGuest *g, guint32 pid, int *ret_wait_status, G
 			}
 		}
 	}
+}
+
+GArray *sv_test_host_load_start(guint n)
+{
+	GArray *pids = g_array_new(FALSE, FALSE, sizeof(pid_t));
+	pid_t parent = getpid();
+	for (guint i = 0; i < n; i++) {
+		pid_t pid = fork();
+		g_assert_cmpint(pid, >=, 0);
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent) /* it died before the prctl */
+				_exit(0);
+			for (volatile guint64 spin = 0;; spin++)
+				;
+		}
+		g_array_append_val(pids, pid);
+	}
+	return pids;
+}
+
+void sv_test_host_load_stop(GArray *pids)
+{
+	for (guint i = 0; i < pids->len; i++) {
+		pid_t pid = g_array_index(pids, pid_t, i);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	g_array_unref(pids);
 }
 
 char *sv_test_host_output(const char *const *argv)

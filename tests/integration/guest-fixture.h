@@ -67,6 +67,13 @@ SvTestCmd sv_test_snapvm(const char *const *args);
 /* The same with environment envp (NULL: ours). */
 SvTestCmd sv_test_snapvm_env(const char *const *args, char **envp);
 
+/* Loads the host: n processes that spin until sv_test_host_load_stop
+ * kills them by pid (they die with the test process too). The clock tests
+ * run their guests under it: on a 2-core machine 3 of them take most of
+ * the CPU from QEMU, as a busy CI machine does. */
+GArray *sv_test_host_load_start(guint n);
+void sv_test_host_load_stop(GArray *pids);
+
 /* Runs a host program and returns its stdout (asserting it exits 0). */
 char *sv_test_host_output(const char *const *argv);
 

@@ -2,8 +2,9 @@
 /*
  * test-guest --arch ARCH: one real guest of ARCH booted under TCG through
  * libvirt, shared by the tests below, which run in order:
- * handshake, workloads, agent /proc view, guest-physical reads, pause and
- * vCPU registers, a second snapvm process, garbage on the channel, and a
+ * handshake, workloads, agent /proc view, guest-physical reads, the
+ * guest's clock against the host's on a loaded host, pause and vCPU
+ * registers, a second snapvm process, garbage on the channel, and a
  * guest that dies under a waiting client.
  */
 #include <signal.h>
@@ -940,6 +941,110 @@ static void test_pt_regs_match_proc_syscall(void)
 	g_assert_true(sv_agent_client_run(guest->agent, kill_argv, 0, &kill_pid, &error));
 }
 
+/* The guest's CLOCK_BOOTTIME (the agent's HELLO reply) and the host's
+ * monotonic time around the request: of a few tries, the one with the
+ * shortest round trip, within which the guest read its clock. */
+typedef struct {
+	gint64 host_before_us, host_after_us;
+	guint64 guest_ns;
+} ClockReading;
+
+static ClockReading read_guest_clock(void)
+{
+	ClockReading best = { .host_before_us = 0, .host_after_us = G_MAXINT64 };
+	for (guint i = 0; i < 5; i++) {
+		SvAgentInfo info;
+		g_autoptr(GError) error = NULL;
+		gint64 before = g_get_monotonic_time();
+		g_assert_true(sv_agent_client_hello(guest->agent, 60000, &info, &error));
+		gint64 after = g_get_monotonic_time();
+		if (after - before < best.host_after_us - best.host_before_us)
+			best = (ClockReading){ before, after, info.uptime_ns };
+	}
+	return best;
+}
+
+/* The guest's CLOCK_REALTIME in whole seconds (busybox date), and the
+ * host's around it, in ms since the epoch. */
+static gint64 read_guest_realtime_s(gint64 *ret_host_before_ms, gint64 *ret_host_after_ms)
+{
+	const char *argv[] = { "/bin/busybox", "date", "-u", "+%s", NULL };
+	int status = -1;
+	g_autoptr(GError) error = NULL;
+	*ret_host_before_ms = g_get_real_time() / 1000;
+	g_autofree char *out = sv_test_guest_run(guest, argv, &status, &error);
+	*ret_host_after_ms = g_get_real_time() / 1000;
+	g_assert_no_error(error);
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return g_ascii_strtoll(out, NULL, 10);
+}
+
+/* The guest keeps the host's time while the host is loaded (here, by the
+ * test): over CLOCK_SPAN_S its clock must move as far as the host's, to
+ * within CLOCK_MAX_DRIFT of the span beyond the readings' round trips, and
+ * its wall clock must read the host's to within 3 s (the RTC it starts
+ * from counts whole seconds, and so does date: up to 2 s behind). Nor may
+ * it keep time with jiffies. An x86_64 guest that
+ * calibrated its TSC on a loaded host ran 22 times too fast here
+ * (arch/x86_64/tcg-clock.c); the other arches' timers tick at a frequency
+ * QEMU states. */
+#define CLOCK_SPAN_S 6
+#define CLOCK_MAX_DRIFT 0.005
+static void test_clock_follows_host(void)
+{
+	require_guest();
+	/* a count of timer ticks, the kernel's last resort, loses them (or
+	 * gets them late) on a loaded host, whatever the drift over the span */
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) source = NULL;
+	SvAgentFileInfo info;
+	/* one chunk: sysfs says 4096 bytes whatever it holds */
+	sv_agent_client_read_file_chunk(
+		guest->agent, "/sys/devices/system/clocksource/clocksource0/current_clocksource", 0,
+		64, &info, &source, &error);
+	g_assert_no_error(error);
+	g_autofree char *name = g_strchomp(g_strndup(g_bytes_get_data(source, NULL),
+						     g_bytes_get_size(source)));
+	g_test_message("%s: the guest keeps time with clocksource %s", arch_name, name);
+	if (g_str_has_suffix(name, "jiffies"))
+		g_test_fail_printf("the %s guest keeps time by counting timer ticks (clocksource "
+				   "%s)",
+				   arch_name, name);
+	g_autoptr(GArray) load = sv_test_host_load_start(3);
+	ClockReading a = read_guest_clock();
+	gint64 real_before_ms, real_after_ms;
+	gint64 guest_real_s = read_guest_realtime_s(&real_before_ms, &real_after_ms);
+	g_usleep(MAX(0,
+		     CLOCK_SPAN_S * G_USEC_PER_SEC - (g_get_monotonic_time() - a.host_after_us)));
+	ClockReading b = read_guest_clock();
+	gchar load_avg[64] = "";
+	g_autofree char *loadavg = NULL;
+	if (g_file_get_contents("/proc/loadavg", &loadavg, NULL, NULL))
+		sscanf(loadavg, "%63[^\n]", load_avg);
+	sv_test_host_load_stop(g_steal_pointer(&load));
+
+	double guest_s = (double)(b.guest_ns - a.guest_ns) / 1e9;
+	double host_min_s = (double)(b.host_before_us - a.host_after_us) / 1e6;
+	double host_max_s = (double)(b.host_after_us - a.host_before_us) / 1e6;
+	g_test_message("%s: over %.3f..%.3f s of the host's time (load %s) the guest's clock moved "
+		       "%.3f s; its wall clock read %" G_GINT64_FORMAT " s while the host's read "
+		       "%.3f..%.3f s",
+		       arch_name, host_min_s, host_max_s, load_avg, guest_s, guest_real_s,
+		       real_before_ms / 1e3, real_after_ms / 1e3);
+	if (guest_s < host_min_s * (1 - CLOCK_MAX_DRIFT) ||
+	    guest_s > host_max_s * (1 + CLOCK_MAX_DRIFT))
+		g_test_fail_printf("the %s guest's clock moved %.3f s while the host's moved "
+				   "%.3f..%.3f s: more than %.1f%% apart",
+				   arch_name, guest_s, host_min_s, host_max_s,
+				   CLOCK_MAX_DRIFT * 100);
+	if (guest_real_s * 1000 < real_before_ms - 2000 ||
+	    guest_real_s * 1000 > real_after_ms + 2000)
+		g_test_fail_printf("the %s guest's wall clock read %" G_GINT64_FORMAT
+				   " s, the host's %.3f..%.3f s",
+				   arch_name, guest_real_s, real_before_ms / 1e3,
+				   real_after_ms / 1e3);
+}
+
 /* The VM dies while a client waits: the wait ends at once with PEER_GONE. */
 static void test_dead_guest(void)
 {
@@ -982,6 +1087,7 @@ int main(int argc, char **argv)
 	ADD("agent/readfile", test_readfile);
 	ADD("agent/oracle", test_oracle);
 	ADD("memory/guest-physical-read", test_guest_physical_read);
+	ADD("clock/follows-host-under-load", test_clock_follows_host);
 	/* GTest runs suites in the order they were first named: machine/ goes
 	 * last, because it ends with the guest's death. */
 	ADD("introspect/kallsyms-match-guest", test_kallsyms_match_guest);

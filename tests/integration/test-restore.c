@@ -42,7 +42,9 @@
  * guest booted ahead (--pool), restores with --lazy (run/lazy/: pages
  * placed after the process resumes; its pager killed mid-way), and the
  * refusals (corrupt snapshot, another arch, a CPU without the snapshot's
- * XSAVE features). Run once per arch with a restorer (--arch).
+ * XSAVE features); a restored sleeper's sleeps timed by the host's clock
+ * with the host loaded (run/clock/). Run once per arch with a restorer
+ * (--arch).
  */
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -610,6 +612,70 @@ static GPtrArray *vma_list(const char *file)
 		g_ptr_array_add(list, g_string_free(v, FALSE));
 	}
 	return list;
+}
+
+/* A restored process sleeps as long as the host's clock says: the sleeper
+ * (SLEEP_STEP_MS a step) restored under TCG with the host loaded by the
+ * test from before the restore guest boots (an x86_64 guest that
+ * calibrated its TSC under such load kept time 22 times too fast,
+ * arch/x86_64/tcg-clock.c). The host times the restored lines as they
+ * come: from the first to the last, k steps must take k x SLEEP_STEP_MS,
+ * less at most 0.3 s (the first line may come late), more at most half
+ * again and 1 s (on a loaded host each sleep ends late, one after the
+ * other). */
+#define SLEEP_STEP_MS 200
+#define SLEEP_STEPS 30
+static void test_restored_sleep(void)
+{
+	require_guest();
+	if (g_test_failed() || !guest)
+		return;
+	guint32 pid = start_workload("sleeper", SLEEP_STEPS, SLEEP_STEP_MS);
+	g_usleep(600 * 1000);
+	g_autofree char *file = checkpoint(guest->machine->name, pid, "sleeper-clock");
+	g_autoptr(GArray) load = sv_test_host_load_start(3);
+	const char *argv[] = { snapvm, "restore", "--accel", "tcg", file, NULL };
+	g_autoptr(GError) error = NULL;
+	GPid child;
+	int out_fd;
+	g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+					       NULL, NULL, &child, NULL, &out_fd, NULL, &error));
+	g_assert_no_error(error);
+	g_autoptr(GString) out = g_string_new(NULL);
+	gint64 first_at = 0, last_at = 0;
+	long first = -1, last = -1;
+	FILE *f = fdopen(out_fd, "r");
+	char line[256];
+	while (fgets(line, sizeof(line), f)) {
+		gint64 now = g_get_monotonic_time();
+		g_string_append(out, line);
+		long step;
+		if (sscanf(line, "sleeper woke %ld", &step) != 1)
+			continue;
+		if (first < 0) {
+			first = step;
+			first_at = now;
+		}
+		last = step;
+		last_at = now;
+	}
+	fclose(f);
+	int status;
+	g_assert_cmpint(waitpid(child, &status, 0), ==, child);
+	g_spawn_close_pid(child);
+	sv_test_host_load_stop(g_steal_pointer(&load));
+	assert_continuation(out->str,
+			    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+			    "sleeper", SLEEP_STEPS);
+	long k = last - first;
+	g_assert_cmpint(k, >=, 10);
+	double took = (last_at - first_at) / 1e6, want = k * SLEEP_STEP_MS / 1e3;
+	g_test_message("%s: %ld restored sleeps of %d ms took %.3f s of the host's time", arch_name,
+		       k, SLEEP_STEP_MS, took);
+	if (took < want - 0.3 || took > want * 1.5 + 1)
+		g_test_fail_printf("%ld restored sleeps of %d ms took %.3f s of the host's time, not "
+				   "%.1f s",
+				   k, SLEEP_STEP_MS, took, want);
 }
 
 /* Checkpoint, restore (detached), checkpoint the restored process, restore
@@ -1411,6 +1477,8 @@ int main(int argc, char **argv)
 	 * under another pid (restore-pid.c) */
 	g_autofree char *chained = PATH("%s", "run/chained/counter");
 	add_func(chained, test_chained);
+	g_autofree char *restored_sleep = PATH("%s", "run/clock/sleeper-under-load");
+	add_func(restored_sleep, test_restored_sleep);
 	g_autofree char *incremental = PATH("%s", "run/incremental/memory");
 	add_func(incremental, test_incremental);
 	g_autofree char *inc_files = PATH("%s", "run/incremental/files");
