@@ -420,8 +420,10 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	if (cap->buffer.writer &&
 	    !commit_copy(w, cap, wants_copy_hashes(sel, parent != NULL), page, &copied, error))
 		return FALSE;
+	gint64 th = g_get_monotonic_time();
 	g_autoptr(SvPageHashes)
 		own = snapshot_hashes(cap, sel, sources, parent != NULL, copied, page, st);
+	st->hashes_ms = ms_since(th);
 	const SvPageHashes *hashes = own ? own : sel->hashes;
 	gboolean sources_mapped = FALSE;
 	if (sources && !sv_precopy_map_pages(w, sources, page, &sources_mapped, error))
@@ -449,6 +451,7 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 		return FALSE;
 	/* an incremental one's as a change to its parent's: a few KiB where
 	 * the whole table is 4 MiB a GiB */
+	th = g_get_monotonic_time();
 	if (hashes &&
 	    !sv_snapshot_writer_add_metadata(w,
 					     parent ? SV_SNAP_SECTION_PAGE_HASHES_DELTA
@@ -458,6 +461,7 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 						    : sv_page_hashes_to_variant(hashes),
 					     error))
 		return FALSE;
+	st->hashes_ms += ms_since(th);
 	if (parent && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PARENT,
 						       parent_dict(parent, o->output), error))
 		return FALSE;
@@ -473,8 +477,10 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 								  o->progress_data, error)
 		    : !cap->buffer.writer && !stream_pages(w, cap, o, page, error))
 		return FALSE;
+	gint64 tf = g_get_monotonic_time();
 	if (!sv_snapshot_writer_finish(w, error))
 		return FALSE;
+	st->finish_ms = ms_since(tf);
 	st->pages_stored = sv_snapshot_writer_pages_stored(w);
 	sv_snapshot_writer_files_from_parent(w, &st->files_from_parent,
 					     &st->files_from_parent_bytes);
@@ -744,6 +750,7 @@ static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gbool
 		cap = sv_capture(in, mem, (const SvTaskRef *)threads->data, threads->len,
 				 (SvVcpuRegs *const *)vcpus->pdata, buffer, o->progress,
 				 o->progress_data, error);
+	st->capture_ms = ms_since(t0);
 	st->copy_ms = cap ? cap->copy_ms : 0;
 	const SvTaskRef *leader = &g_array_index(threads, SvTaskRef, 0);
 	/* files only memory holds, read by identity before anything runs */
@@ -818,9 +825,11 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	g_autoptr(SvPageHashes) parent_hashes = NULL;
 	g_auto(SvPageSelect) sel = { .page_size = m->arch->page_size };
 	if (o->parent) {
+		gint64 tp = g_get_monotonic_time();
 		parent = open_parent(m, o->parent, o->output, &parent_hashes, error);
 		if (!parent)
 			return FALSE;
+		st->parent_ms = ms_since(tp);
 		sel.parent = parent_hashes;
 		/* files carried unchanged since are the parent's */
 		sv_snapshot_writer_set_parent(w, parent);
