@@ -517,20 +517,8 @@ static gpointer prepare_buffer(gpointer data)
 {
 	Prepare *p = data;
 	gint64 t0 = g_get_monotonic_time();
-	if (p->len && p->buffer->writer) {
-		g_autoptr(GError) local = NULL;
-		if (sv_page_buffer_prepare(p->buffer, p->len, TRUE, &local))
-			goto out;
-		if (!g_error_matches(local, SV_ERROR, SV_ERROR_NOT_SUPPORTED) &&
-		    !g_error_matches(local, SV_ERROR, SV_ERROR_INVALID_ARGUMENT)) {
-			g_propagate_error(&p->error, g_steal_pointer(&local));
-			goto out;
-		}
-		p->buffer->writer = NULL;
-	}
 	if (p->len)
 		(void)sv_page_buffer_prepare(p->buffer, p->len, TRUE, &p->error);
-out:
 	p->ms = ms_since(t0);
 	return NULL;
 }

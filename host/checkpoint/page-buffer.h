@@ -34,7 +34,10 @@ typedef struct SvPageBuffer {
 } SvPageBuffer;
 
 /* Maps len bytes (huge pages where the host gives them, or the writer's
- * file); populate: fault them all in now. */
+ * file); populate: fault them all in now. Where the writer's file cannot
+ * take the pages (compressed, a file system without fallocate), host
+ * memory instead, and b->writer is cleared: the caller then writes the
+ * pages to the file from it. A file that has no room is an error. */
 gboolean sv_page_buffer_prepare(SvPageBuffer *b, gsize len, gboolean populate, GError **error);
 /* Gives back [offset, offset + len): its contents are no longer needed
  * (a no-op for the writer's file). */
