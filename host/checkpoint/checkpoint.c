@@ -487,20 +487,27 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	return TRUE;
 }
 
-/* The size of the copy buffer: the process's resident set and a little
- * room to grow (every byte of it is faulted in before the pause, and cut
- * off the file after; a buffer found short at the pause grows then, by
- * what it lacks: sv_snapshot_writer_map_pages), or 0 when it is not found
- * now (the pause will say why). Reading the resident set races the running
- * guest, which is fine for an estimate. */
-static gsize buffer_size(const SvIntrospect *in, guint32 pid)
+/* The size of the copy buffer (sv_page_buffer_size_for), from the
+ * process's resident set, its VMAs and the guest's RAM, or 0 when the
+ * process is not found now (the pause will say why). Reading them races
+ * the running guest, which is fine for an estimate. */
+static gsize buffer_size(const SvIntrospect *in, const SvGuestMem *mem, guint32 pid)
 {
 	g_autoptr(GArray) procs = sv_introspect_processes(in, NULL);
 	guint64 rss = 0;
 	for (guint i = 0; procs && i < procs->len; i++)
 		if (g_array_index(procs, SvGuestProcess, i).pid == pid)
 			rss = g_array_index(procs, SvGuestProcess, i).rss_kib << 10;
-	return rss ? rss + rss / 32 + (4u << 20) : 0;
+	if (!rss)
+		return 0;
+	g_autoptr(GArray) vmas = sv_introspect_vmas(in, pid, NULL);
+	guint64 mapped = vmas ? 0 : G_MAXUINT64;
+	for (guint i = 0; vmas && i < vmas->len; i++) {
+		const SvGuestVma *v = &g_array_index(vmas, SvGuestVma, i);
+		if (v->end > v->start)
+			mapped += MIN(v->end - v->start, G_MAXUINT64 - mapped);
+	}
+	return sv_page_buffer_size_for(rss, mapped, sv_guest_mem_size(mem));
 }
 
 /* The copy buffer of a full checkpoint, faulted in while the VM still
@@ -832,7 +839,7 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	GThread *preparing = NULL;
 	gboolean full = !buffer.select && !o->precopy_rounds;
 	if (full) {
-		prep.len = buffer_size(in, o->pid);
+		prep.len = buffer_size(in, mem, o->pid);
 		preparing = prepare_start(&prep);
 	}
 	SvTaskRef tracked = { 0 };

@@ -55,6 +55,12 @@ gboolean sv_page_buffer_prepare(SvPageBuffer *b, gsize len, gboolean populate, G
 	return TRUE;
 }
 
+gsize sv_page_buffer_size_for(guint64 rss, guint64 mapped, guint64 ram)
+{
+	guint64 n = MIN(rss, MIN(mapped, ram));
+	return n ? n + n / 32 + (4u << 20) : 0;
+}
+
 void sv_page_buffer_discard(SvPageBuffer *b, gsize offset, gsize len)
 {
 	/* whole pages only: a neighbour's bytes may share the first or last */

@@ -5,7 +5,8 @@
  * (compressed, a file system without fallocate) the copy goes to host
  * memory - at a full checkpoint's preparation as at an incremental one's
  * pause, which grows the buffer there - and the writer streams it; a file
- * with no room left is an error, never a fallback.
+ * with no room left is an error, never a fallback. And the size asked
+ * for before the pause is held to what the guest could give.
  */
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -104,11 +105,32 @@ static void test_no_room_is_an_error(void)
 	g_test_trap_assert_stderr("*reserving room for pages in*");
 }
 
+/* The size prepared before the pause follows the resident set the guest's
+ * kernel reports, but never past what the process's VMAs span or the
+ * guest's RAM holds: a hostile kernel's 4 PiB is not asked of the host. */
+static void test_size_capped(void)
+{
+	const guint64 mib = 1u << 20, slack = 4 * mib;
+	/* honest: the resident set and 1/32 more */
+	g_assert_cmpuint(sv_page_buffer_size_for(64 * mib, 128 * mib, 2048 * mib), ==,
+			 64 * mib + 2 * mib + slack);
+	/* more than the VMAs span */
+	g_assert_cmpuint(sv_page_buffer_size_for(1ull << 52, 256 * mib, 2048 * mib), ==,
+			 256 * mib + 8 * mib + slack);
+	/* VMAs unknown or as hostile as the resident set: the guest's RAM */
+	g_assert_cmpuint(sv_page_buffer_size_for(1ull << 52, G_MAXUINT64, 512 * mib), ==,
+			 512 * mib + 16 * mib + slack);
+	g_assert_cmpuint(sv_page_buffer_size_for(G_MAXUINT64, G_MAXUINT64, 512 * mib), ==,
+			 512 * mib + 16 * mib + slack);
+	g_assert_cmpuint(sv_page_buffer_size_for(0, 128 * mib, 512 * mib), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/page-buffer/file-refused-falls-back", test_file_refused_falls_back);
 	g_test_add_func("/page-buffer/file-taken", test_file_taken);
 	g_test_add_func("/page-buffer/no-room-is-an-error", test_no_room_is_an_error);
+	g_test_add_func("/page-buffer/size-capped", test_size_capped);
 	return g_test_run();
 }
