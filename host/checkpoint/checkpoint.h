@@ -83,7 +83,8 @@ typedef struct SvCheckpointStats {
 	double verify_ms;      /* kill_after: reading it back before the kill */
 	double total_ms;
 	/* where an incremental checkpoint's fixed cost goes */
-	double parent_ms;  /* --parent: opened, its chain checked, its page hashes read */
+	double parent_ms;  /* --parent: opened, its chain checked, its page hashes read (on a
+			    * thread of its own, beside profile_ms) */
 	double capture_ms; /* of pause_ms: the capture (state, VMAs, page walk, copy) */
 	double hashes_ms;  /* of write_ms: the new snapshot's page hashes and their section */
 	double finish_ms;  /* of write_ms: the file's tables, fsync and rename */
