@@ -421,8 +421,16 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	    !commit_copy(w, cap, wants_copy_hashes(sel, parent != NULL), page, &copied, error))
 		return FALSE;
 	gint64 th = g_get_monotonic_time();
-	g_autoptr(SvPageHashes)
+	g_autoptr(SvPageHashes) own = NULL;
+	g_autoptr(GVariant) delta = NULL;
+	if (parent && sel->soft_dirty) {
+		/* the change to the parent's, without the whole table */
+		g_autoptr(SvPageHashes) fresh = copied ? copied : hash_copy(cap, page);
+		delta = g_variant_ref_sink(sv_page_select_delta(sel, fresh));
+		st->hash_ms += ms_since(th);
+	} else {
 		own = snapshot_hashes(cap, sel, sources, parent != NULL, copied, page, st);
+	}
 	st->hashes_ms = ms_since(th);
 	const SvPageHashes *hashes = own ? own : sel->hashes;
 	gboolean sources_mapped = FALSE;
@@ -452,13 +460,14 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	/* an incremental one's as a change to its parent's: a few KiB where
 	 * the whole table is 4 MiB a GiB */
 	th = g_get_monotonic_time();
-	if (hashes &&
+	if ((delta || hashes) &&
 	    !sv_snapshot_writer_add_metadata(w,
 					     parent ? SV_SNAP_SECTION_PAGE_HASHES_DELTA
 						    : SV_SNAP_SECTION_PAGE_HASHES,
-					     parent ? sv_page_hashes_delta_to_variant(hashes,
-										      sel->parent)
-						    : sv_page_hashes_to_variant(hashes),
+					     delta    ? delta
+					     : parent ? sv_page_hashes_delta_to_variant(hashes,
+											sel->parent)
+						      : sv_page_hashes_to_variant(hashes),
 					     error))
 		return FALSE;
 	st->hashes_ms += ms_since(th);
