@@ -42,6 +42,32 @@ void sv_page_run_keep(GArray *kept, const SvPageRun *from, guint64 va, SvGpa pa,
 	*total += ps;
 }
 
+/* h's first run that ends after va, or NULL; *cursor (as
+ * sv_page_hashes_find's) moved to it. */
+static const SvPageHashRun *run_from(const SvPageHashes *h, guint64 va, guint *cursor)
+{
+	for (; h && *cursor < h->runs->len; (*cursor)++) {
+		const SvPageHashRun *r = &g_array_index(h->runs, SvPageHashRun, *cursor);
+		if (r->vaddr + (guint64)r->npages * h->page_size > va)
+			return r;
+	}
+	return NULL;
+}
+
+/* Whether h has no page in [va, end). */
+static gboolean none_in(const SvPageHashes *h, guint64 va, guint64 end, guint *cursor)
+{
+	const SvPageHashRun *r = run_from(h, va, cursor);
+	return !r || r->vaddr >= end;
+}
+
+/* Whether h has every page of [va, end), in one run. */
+static gboolean all_in(const SvPageHashes *h, guint64 va, guint64 end, guint *cursor)
+{
+	const SvPageHashRun *r = run_from(h, va, cursor);
+	return r && r->vaddr <= va && r->vaddr + (guint64)r->npages * h->page_size >= end;
+}
+
 /* Whether run r is chosen by its soft-dirty bits alone rather than hashed:
  * in a tracked VMA, a clean page is the parent's, and a written one is
  * stored, unless a huge page maps it, whose one bit says only that some
@@ -93,6 +119,10 @@ gboolean sv_page_select_changed(GArray *runs, guint64 *total, const SvGuestMem *
 	*total = 0;
 	for (guint i = 0; i < runs->len; i++) {
 		const SvPageRun *r = &g_array_index(runs, SvPageRun, i);
+		/* clean by its bits, and the parent has it whole: all the
+		 * parent's, without a look at each page (the pause waits) */
+		if (by_bits(s, r) && !r->dirty && all_in(s->parent, r->va, r->va + r->len, &cursor))
+			continue;
 		for (guint64 off = 0; off < r->len; off += ps) {
 			const XXH128_hash_t *theirs = sv_page_hashes_find(s->parent, r->va + off,
 									  &cursor);
@@ -126,32 +156,6 @@ SvPageHashes *sv_page_select_hashes(const SvPageSelect *s, const SvPageHashes *f
 	const SvPageHashes *from[] = { fresh, s->hashes, s->parent };
 	return sv_page_hashes_merge((const SvPageHashSource *)(void *)src->data, src->len, from,
 				    G_N_ELEMENTS(from), s->page_size);
-}
-
-/* h's first run that ends after va, or NULL; *cursor (as
- * sv_page_hashes_find's) moved to it. */
-static const SvPageHashRun *run_from(const SvPageHashes *h, guint64 va, guint *cursor)
-{
-	for (; h && *cursor < h->runs->len; (*cursor)++) {
-		const SvPageHashRun *r = &g_array_index(h->runs, SvPageHashRun, *cursor);
-		if (r->vaddr + (guint64)r->npages * h->page_size > va)
-			return r;
-	}
-	return NULL;
-}
-
-/* Whether h has no page in [va, end). */
-static gboolean none_in(const SvPageHashes *h, guint64 va, guint64 end, guint *cursor)
-{
-	const SvPageHashRun *r = run_from(h, va, cursor);
-	return !r || r->vaddr >= end;
-}
-
-/* Whether h has every page of [va, end), in one run. */
-static gboolean all_in(const SvPageHashes *h, guint64 va, guint64 end, guint *cursor)
-{
-	const SvPageHashRun *r = run_from(h, va, cursor);
-	return r && r->vaddr <= va && r->vaddr + (guint64)r->npages * h->page_size >= end;
 }
 
 GVariant *sv_page_select_delta(const SvPageSelect *s, const SvPageHashes *fresh)
