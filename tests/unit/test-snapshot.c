@@ -1039,7 +1039,7 @@ static void test_page_hashes_normal(void)
 	GRand *rand = g_rand_new_with_seed(17);
 	const gsize sizes[] = { 0, 1, 3, 20, 600, 9000 };
 	guint disagree = 0, normal = 0, total = 0;
-	for (guint round = 0; round < 400; round++) {
+	for (guint round = 0; round < 150; round++) {
 		GVariantBuilder b;
 		g_variant_builder_init(&b, G_VARIANT_TYPE(SV_SNAP_PAGE_HASHES_TYPE));
 		guint nruns = g_rand_int_range(rand, 0, 5);
