@@ -202,8 +202,9 @@ for PCT in $PCTS; do
 		-v pp="$(med "$PCT" pre:pause_ms)" -v cf="$(med "$PCT" criu-full:ms)" \
 		-v ci="$(med "$PCT" criu-inc:ms)" '
 		function pc(a, b) { return (a != "-" && b > 0) ? sprintf("%.1f%%", 100 * a / b) : "-" }
-		BEGIN { printf "%-5s %8.0f %8.0f %8s %8.0f %8s %8.1f %8.1f %8.1f %8.1f %8s %8s %8s %8s\n", p "%",
-			ft, ht, pc(ht, ft), it, pc(it, ft), fs / 1048576, is / 1048576, fp, pp, pc(pp, fp),
+		function f1(a) { return a != "-" ? sprintf("%.1f", a) : "-" }
+		BEGIN { printf "%-5s %8.0f %8.0f %8s %8.0f %8s %8.1f %8.1f %8.1f %8s %8s %8s %8s %8s\n", p "%",
+			ft, ht, pc(ht, ft), it, pc(it, ft), fs / 1048576, is / 1048576, fp, f1(pp), pc(pp, fp),
 			cf, ci, pc(it, ci != "-" ? ci : cf) }'
 done
 echo
