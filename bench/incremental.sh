@@ -70,7 +70,7 @@ checkpoint() { # checkpoint TAG OUT [--parent FILE]
 	t1=$(now_ms)
 	echo "$PCT $tag:wall $((t1 - t0))" >>"$RAW"
 	for k in prepare_ms pause_ms hash_ms total_ms pages_present pages_stored file_size profile_ms carry_ms \
-		parent_ms track_ms capture_ms copy_ms pause_files_ms hashes_ms write_ms finish_ms; do
+		parent_ms track_ms capture_ms copy_ms pause_files_ms hashes_ms write_ms finish_ms parent_wait_ms writer_ms; do
 		echo "$PCT $tag:$k $(jq -r .$k <<<"$json")" >>"$RAW"
 	done
 	printf '  %-10s %-4s %-10s prepare %7.1f  pause %7.1f  hash %7.1f  write %7.1f  total %8.1f  wall %6d ms  stored %7d of %7d pages  (load %s)\n' \
@@ -81,8 +81,9 @@ checkpoint() { # checkpoint TAG OUT [--parent FILE]
 	# VM's RAM view, the parent's hashes, soft-dirty through the agent,
 	# the capture in the pause (of it the copy), the files read in the
 	# pause, the new page hashes, carrying the files, the file's tables
-	printf '  %-10s %-4s fixed: profile %.1f  parent %.1f  dirty tracking %.1f  capture %.1f (copy %.1f)  pause files %.1f  hashes %.1f  files %.1f  finish %.1f ms (%s of %s carried files the parent had; %s bytes from the page cache, %s through the agent)\n' \
-		"$VM" "$tag" "$(jq -r .profile_ms <<<"$json")" "$(jq -r .parent_ms <<<"$json")" "$(jq -r .track_ms <<<"$json")" \
+	printf '  %-10s %-4s fixed: profile %.1f  new file %.1f  parent %.1f (waited for %.1f)  dirty tracking %.1f  capture %.1f (copy %.1f)  pause files %.1f  hashes %.1f  files %.1f  finish %.1f ms (%s of %s carried files the parent had; %s bytes from the page cache, %s through the agent)\n' \
+		"$VM" "$tag" "$(jq -r .profile_ms <<<"$json")" "$(jq -r .writer_ms <<<"$json")" "$(jq -r .parent_ms <<<"$json")" \
+		"$(jq -r .parent_wait_ms <<<"$json")" "$(jq -r .track_ms <<<"$json")" \
 		"$(jq -r .capture_ms <<<"$json")" "$(jq -r .copy_ms <<<"$json")" "$(jq -r .pause_files_ms <<<"$json")" \
 		"$(jq -r .hashes_ms <<<"$json")" "$(jq -r .carry_ms <<<"$json")" "$(jq -r .finish_ms <<<"$json")" \
 		"$(jq -r .files_from_parent <<<"$json")" "$(jq -r .files <<<"$json")" \

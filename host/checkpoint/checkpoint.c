@@ -876,17 +876,21 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	}
 	/* the file is made, and its room reserved, before anything is held:
 	 * a full disk is found here, with the process never stopped */
+	gint64 tn = g_get_monotonic_time();
 	g_autoptr(SvSnapshotWriter) w = new_writer(m, o, error);
 	if (!w) {
 		say_left(error, "guest pid %u left running", o->pid);
 		return FALSE;
 	}
+	st->writer_ms = ms_since(tn);
 	g_auto(SvPageBuffer) buffer = { .writer = o->zstd_level ? NULL : w };
 	g_autoptr(SvSnapshotReader) parent = NULL;
 	g_autoptr(SvPageHashes) parent_hashes = NULL;
 	g_auto(SvPageSelect) sel = { .page_size = m->arch->page_size };
 	if (o->parent) {
+		gint64 tj = g_get_monotonic_time();
 		parent = parent_open_finish(&parent_open, &parent_hashes, error);
+		st->parent_wait_ms = ms_since(tj);
 		st->parent_ms = parent_open.ms;
 		if (!parent)
 			return FALSE;
