@@ -8,7 +8,7 @@
 # Per PCT, on one VM: a full checkpoint (which arms the soft-dirty bits),
 # then after a rewrite two with --parent on it, one hashing every page
 # (--no-soft-dirty) and one by the soft-dirty bits (x86_64), then one with
-# --precopy; printed: pause, hashing, total, wall, pages and size of each,
+# --precopy (x86_64: it needs the bits); printed: pause, hashing, total, wall, pages and size of each,
 # and each one's cost as a share of the full one's (issue 17's goals: the
 # incremental at 1% <= 5% of a full checkpoint; the pre-copy pause at
 # 1 GiB <= 20 ms). With a working criu on PATH (x86_64), the same for a
@@ -69,7 +69,8 @@ checkpoint() { # checkpoint TAG OUT [--parent FILE]
 	json=$("$SNAPVM" checkpoint "$VM" --pid "$PID" -o "$out" --json "$@")
 	t1=$(now_ms)
 	echo "$PCT $tag:wall $((t1 - t0))" >>"$RAW"
-	for k in prepare_ms pause_ms hash_ms total_ms pages_present pages_stored file_size profile_ms carry_ms; do
+	for k in prepare_ms pause_ms hash_ms total_ms pages_present pages_stored file_size profile_ms carry_ms \
+		parent_ms track_ms capture_ms copy_ms pause_files_ms hashes_ms write_ms finish_ms parent_wait_ms writer_ms; do
 		echo "$PCT $tag:$k $(jq -r .$k <<<"$json")" >>"$RAW"
 	done
 	printf '  %-10s %-4s %-10s prepare %7.1f  pause %7.1f  hash %7.1f  write %7.1f  total %8.1f  wall %6d ms  stored %7d of %7d pages  (load %s)\n' \
@@ -77,9 +78,14 @@ checkpoint() { # checkpoint TAG OUT [--parent FILE]
 		"$(jq -r .hash_ms <<<"$json")" "$(jq -r .write_ms <<<"$json")" "$(jq -r .total_ms <<<"$json")" $((t1 - t0)) \
 		"$(jq -r .pages_stored <<<"$json")" "$(jq -r .pages_present <<<"$json")" "$(load)"
 	# the fixed cost around the pages: the guest kernel's profile and the
-	# VM's RAM view, soft-dirty through the agent, carrying the files
-	printf '  %-10s %-4s fixed: profile %.1f  dirty tracking %.1f  files %.1f ms (%s of %s carried files the parent had; %s bytes from the page cache, %s through the agent)\n' \
-		"$VM" "$tag" "$(jq -r .profile_ms <<<"$json")" "$(jq -r .track_ms <<<"$json")" "$(jq -r .carry_ms <<<"$json")" \
+	# VM's RAM view, the parent's hashes, soft-dirty through the agent,
+	# the capture in the pause (of it the copy), the files read in the
+	# pause, the new page hashes, carrying the files, the file's tables
+	printf '  %-10s %-4s fixed: profile %.1f  new file %.1f  parent %.1f (waited for %.1f)  dirty tracking %.1f  capture %.1f (copy %.1f)  pause files %.1f  hashes %.1f  files %.1f  finish %.1f ms (%s of %s carried files the parent had; %s bytes from the page cache, %s through the agent)\n' \
+		"$VM" "$tag" "$(jq -r .profile_ms <<<"$json")" "$(jq -r .writer_ms <<<"$json")" "$(jq -r .parent_ms <<<"$json")" \
+		"$(jq -r .parent_wait_ms <<<"$json")" "$(jq -r .track_ms <<<"$json")" \
+		"$(jq -r .capture_ms <<<"$json")" "$(jq -r .copy_ms <<<"$json")" "$(jq -r .pause_files_ms <<<"$json")" \
+		"$(jq -r .hashes_ms <<<"$json")" "$(jq -r .carry_ms <<<"$json")" "$(jq -r .finish_ms <<<"$json")" \
 		"$(jq -r .files_from_parent <<<"$json")" "$(jq -r .files <<<"$json")" \
 		"$(jq -r .files_page_cache_bytes <<<"$json")" "$(jq -r .files_agent_bytes <<<"$json")"
 	if [ "$(jq -r .precopy_rounds <<<"$json")" != 0 ]; then
@@ -176,7 +182,9 @@ for PCT in $PCTS; do
 		checkpoint hash "$INC" --parent "$FULL" --no-soft-dirty
 		rm -f "$INC"
 		checkpoint inc "$INC" --parent "$FULL"
-		checkpoint pre "$PRE" --precopy
+		# pre-copy finds what was written between rounds by soft-dirty
+		# bits, which only x86_64 guests keep (README)
+		if [ "$ARCH" = x86_64 ]; then checkpoint pre "$PRE" --precopy; fi
 		rm -f "$FULL" "$INC" "$PRE"
 		"$SNAPVM" stop "$VM" >/dev/null 2>&1 || true
 		[ -z "$CRIU_OK" ] || criu_run
@@ -195,9 +203,23 @@ for PCT in $PCTS; do
 		-v pp="$(med "$PCT" pre:pause_ms)" -v cf="$(med "$PCT" criu-full:ms)" \
 		-v ci="$(med "$PCT" criu-inc:ms)" '
 		function pc(a, b) { return (a != "-" && b > 0) ? sprintf("%.1f%%", 100 * a / b) : "-" }
-		BEGIN { printf "%-5s %8.0f %8.0f %8s %8.0f %8s %8.1f %8.1f %8.1f %8.1f %8s %8s %8s %8s\n", p "%",
-			ft, ht, pc(ht, ft), it, pc(it, ft), fs / 1048576, is / 1048576, fp, pp, pc(pp, fp),
+		function f1(a) { return a != "-" ? sprintf("%.1f", a) : "-" }
+		BEGIN { printf "%-5s %8.0f %8.0f %8s %8.0f %8s %8.1f %8.1f %8.1f %8s %8s %8s %8s %8s\n", p "%",
+			ft, ht, pc(ht, ft), it, pc(it, ft), fs / 1048576, is / 1048576, fp, f1(pp), pc(pp, fp),
 			cf, ci, pc(it, ci != "-" ? ci : cf) }'
+done
+echo
+echo "# medians of where the soft-dirty incremental's ms go (inc; hash where the arch has no soft-dirty)"
+printf '%-5s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n' "pct" "total" "profile" "parent" "track" \
+	"prepare" "pause" "capture" "copy" "hashes" "files" "finish"
+for PCT in $PCTS; do
+	t=inc
+	[ "$(med "$PCT" inc:total_ms)" != "-" ] || t=hash
+	printf '%-5s' "$PCT%"
+	for k in total_ms profile_ms parent_ms track_ms prepare_ms pause_ms capture_ms copy_ms hashes_ms carry_ms finish_ms; do
+		printf ' %8s' "$(med "$PCT" "$t:$k")"
+	done
+	echo
 done
 echo
 echo "# goals (issue 17): the incremental checkpoint at 1% costs <= 5% of a full one (inc/f);"

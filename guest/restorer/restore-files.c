@@ -33,30 +33,6 @@ int rst_path_in_procfs(const char *path)
 	return !strcmp(path, "/proc") || !strncmp(path, "/proc/", 6);
 }
 
-/* A directory or character device whose name had gone: made at a name of
- * the restorer's in /tmp, opened as it was, named no more (rmdir, unlink),
- * then given its mode and owner; an open fd of it, or -1 with errno. */
-static int open_gone(const struct sv_rimg_fd *f, const char *was)
-{
-	char name[64];
-	snprintf(name, sizeof(name), "/tmp/.snapvm-gone-%d-%d", (int)getpid(), f->fd);
-	int dir = (f->i_mode & S_IFMT) == S_IFDIR;
-	if (dir ? mkdir(name, 0700) < 0 : mknod(name, S_IFCHR | 0600, (dev_t)f->value[0]) < 0)
-		rst_die("fd %d: cannot make the removed %s %s again: %s", f->fd,
-			dir ? "directory" : "device node", was, strerror(errno));
-	int fd = open(name, (int)(f->flags | O_CLOEXEC));
-	int err = errno;
-	if ((dir ? rmdir(name) : unlink(name)) < 0)
-		rst_die("fd %d: cannot remove %s: %s", f->fd, name, strerror(errno));
-	if (fd >= 0 &&
-	    (fchmod(fd, f->i_mode & 07777) < 0 ||
-	     fchown(fd, (uid_t)(f->value[1] & 0xffffffffu), (gid_t)(f->value[1] >> 32)) < 0))
-		rst_die("fd %d: cannot give %s its mode and owner: %s", f->fd, was,
-			strerror(errno));
-	errno = err;
-	return fd;
-}
-
 /* An fd of a memory-only file: a new open file of the inode the
  * restorer made (file_fd), opened as the process had it, at its offset. */
 static void place_memfile(const struct sv_rimg_fd *f, int file_fd, int base)
@@ -136,7 +112,7 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 		case SV_RIMG_FD_PATH: {
 			const char *path = rst_str(h, f->path_off);
 			int tmp = (f->kind_flags & SV_RIMG_PATH_GONE)
-					  ? open_gone(f, path)
+					  ? rst_open_gone(f, path)
 					  : open(path, (int)(f->flags | O_CLOEXEC));
 			if (tmp < 0)
 				rst_die("fd %d: cannot reopen %s: %s", f->fd, path,

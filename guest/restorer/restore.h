@@ -106,6 +106,11 @@ void rst_posix_timers_arm(const struct sv_rimg_header *h, const uint8_t *data);
 int rst_move_up(int fd, int above, const char *what);
 void rst_place(int tmp, const struct sv_rimg_fd *f);
 
+/* restore-gone.c. A directory or character device whose name had gone
+ * (SV_RIMG_PATH_GONE), made again with no name: an open fd of it with
+ * f's flags, mode and owner, or -1 with errno when opening it failed. */
+int rst_open_gone(const struct sv_rimg_fd *f, const char *was);
+
 /* restore-pipes.c. rst_pipe_restore makes the pipe or FIFO of fds[i]
  * and every fd of it, if fds[i] is its first fd (otherwise nothing);
  * base is rst_files_restore's. */

@@ -463,8 +463,18 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	if (cap->buffer.writer &&
 	    !commit_copy(w, cap, wants_copy_hashes(sel, parent != NULL), page, &copied, error))
 		return FALSE;
-	g_autoptr(SvPageHashes)
+	gint64 th = g_get_monotonic_time();
+	g_autoptr(SvPageHashes) own = NULL;
+	g_autoptr(GVariant) delta = NULL;
+	if (parent && sel->soft_dirty) {
+		/* the change to the parent's, without the whole table */
+		g_autoptr(SvPageHashes) fresh = copied ? copied : hash_copy(cap, page);
+		delta = g_variant_ref_sink(sv_page_select_delta(sel, fresh));
+		st->hash_ms += ms_since(th);
+	} else {
 		own = snapshot_hashes(cap, sel, sources, parent != NULL, copied, page, st);
+	}
+	st->hashes_ms = ms_since(th);
 	const SvPageHashes *hashes = own ? own : sel->hashes;
 	gboolean sources_mapped = FALSE;
 	if (sources && !sv_precopy_map_pages(w, sources, page, &sources_mapped, error))
@@ -492,15 +502,18 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 		return FALSE;
 	/* an incremental one's as a change to its parent's: a few KiB where
 	 * the whole table is 4 MiB a GiB */
-	if (hashes &&
+	th = g_get_monotonic_time();
+	if ((delta || hashes) &&
 	    !sv_snapshot_writer_add_metadata(w,
 					     parent ? SV_SNAP_SECTION_PAGE_HASHES_DELTA
 						    : SV_SNAP_SECTION_PAGE_HASHES,
-					     parent ? sv_page_hashes_delta_to_variant(hashes,
-										      sel->parent)
-						    : sv_page_hashes_to_variant(hashes),
+					     delta    ? delta
+					     : parent ? sv_page_hashes_delta_to_variant(hashes,
+											sel->parent)
+						      : sv_page_hashes_to_variant(hashes),
 					     error))
 		return FALSE;
+	st->hashes_ms += ms_since(th);
 	if (parent && !sv_snapshot_writer_add_metadata(w, SV_SNAP_SECTION_PARENT,
 						       parent_dict(parent, o->output), error))
 		return FALSE;
@@ -516,28 +529,37 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 								  o->progress_data, error)
 		    : !cap->buffer.writer && !stream_pages(w, cap, o, page, error))
 		return FALSE;
+	gint64 tf = g_get_monotonic_time();
 	if (!sv_snapshot_writer_finish(w, error))
 		return FALSE;
+	st->finish_ms = ms_since(tf);
 	st->pages_stored = sv_snapshot_writer_pages_stored(w);
 	sv_snapshot_writer_files_from_parent(w, &st->files_from_parent,
 					     &st->files_from_parent_bytes);
 	return TRUE;
 }
 
-/* The size of the copy buffer: the process's resident set and a little
- * room to grow (every byte of it is faulted in before the pause, and cut
- * off the file after; a buffer found short at the pause grows then, by
- * what it lacks: sv_snapshot_writer_map_pages), or 0 when it is not found
- * now (the pause will say why). Reading the resident set races the running
- * guest, which is fine for an estimate. */
-static gsize buffer_size(const SvIntrospect *in, guint32 pid)
+/* The size of the copy buffer (sv_page_buffer_size_for), from the
+ * process's resident set, its VMAs and the guest's RAM, or 0 when the
+ * process is not found now (the pause will say why). Reading them races
+ * the running guest, which is fine for an estimate. */
+static gsize buffer_size(const SvIntrospect *in, const SvGuestMem *mem, guint32 pid)
 {
 	g_autoptr(GArray) procs = sv_introspect_processes(in, NULL);
 	guint64 rss = 0;
 	for (guint i = 0; procs && i < procs->len; i++)
 		if (g_array_index(procs, SvGuestProcess, i).pid == pid)
 			rss = g_array_index(procs, SvGuestProcess, i).rss_kib << 10;
-	return rss ? rss + rss / 32 + (4u << 20) : 0;
+	if (!rss)
+		return 0;
+	g_autoptr(GArray) vmas = sv_introspect_vmas(in, pid, NULL);
+	guint64 mapped = vmas ? 0 : G_MAXUINT64;
+	for (guint i = 0; vmas && i < vmas->len; i++) {
+		const SvGuestVma *v = &g_array_index(vmas, SvGuestVma, i);
+		if (v->end > v->start)
+			mapped += MIN(v->end - v->start, G_MAXUINT64 - mapped);
+	}
+	return sv_page_buffer_size_for(rss, mapped, sv_guest_mem_size(mem));
 }
 
 /* The copy buffer of a full checkpoint, faulted in while the VM still
@@ -554,20 +576,8 @@ static gpointer prepare_buffer(gpointer data)
 {
 	Prepare *p = data;
 	gint64 t0 = g_get_monotonic_time();
-	if (p->len && p->buffer->writer) {
-		g_autoptr(GError) local = NULL;
-		if (sv_page_buffer_prepare(p->buffer, p->len, TRUE, &local))
-			goto out;
-		if (!g_error_matches(local, SV_ERROR, SV_ERROR_NOT_SUPPORTED) &&
-		    !g_error_matches(local, SV_ERROR, SV_ERROR_INVALID_ARGUMENT)) {
-			g_propagate_error(&p->error, g_steal_pointer(&local));
-			goto out;
-		}
-		p->buffer->writer = NULL;
-	}
 	if (p->len)
 		(void)sv_page_buffer_prepare(p->buffer, p->len, TRUE, &p->error);
-out:
 	p->ms = ms_since(t0);
 	return NULL;
 }
@@ -658,6 +668,60 @@ static SvSnapshotReader *open_parent(SvMachine *m, const char *path, const char 
 	}
 	return g_steal_pointer(&r);
 }
+
+/* --parent, opened on a thread of its own (open_parent) while the VM's
+ * state is asked and the kernel profile loads: its hashes take ~10 ms to
+ * read, the profile as long, and neither needs the other. */
+typedef struct {
+	SvMachine *m; /* its arch and name only, which do not change */
+	const char *path, *output;
+	GThread *thread;
+	SvSnapshotReader *reader;
+	SvPageHashes *hashes;
+	GError *error;
+	double ms;
+} ParentOpen;
+
+static gpointer parent_open_thread(gpointer data)
+{
+	ParentOpen *p = data;
+	gint64 t0 = g_get_monotonic_time();
+	p->reader = open_parent(p->m, p->path, p->output, &p->hashes, &p->error);
+	p->ms = ms_since(t0);
+	return NULL;
+}
+
+static void parent_open_start(ParentOpen *p)
+{
+	p->thread = g_thread_try_new("sv-parent", parent_open_thread, p, NULL);
+	if (!p->thread)
+		parent_open_thread(p);
+}
+
+/* The parent and its hashes (the caller's from then on), once read. */
+static SvSnapshotReader *parent_open_finish(ParentOpen *p, SvPageHashes **ret_hashes,
+					    GError **error)
+{
+	if (p->thread)
+		g_thread_join(g_steal_pointer(&p->thread));
+	if (!p->reader) {
+		g_propagate_error(error, g_steal_pointer(&p->error));
+		return NULL;
+	}
+	*ret_hashes = g_steal_pointer(&p->hashes);
+	return g_steal_pointer(&p->reader);
+}
+
+/* Waits for a thread still reading (a checkpoint that failed first). */
+static void parent_open_clear(ParentOpen *p)
+{
+	if (p->thread)
+		g_thread_join(g_steal_pointer(&p->thread));
+	g_clear_pointer(&p->reader, sv_snapshot_reader_free);
+	g_clear_pointer(&p->hashes, sv_page_hashes_free);
+	g_clear_error(&p->error);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ParentOpen, parent_open_clear)
 
 void sv_checkpoint_stats_clear(SvCheckpointStats *st)
 {
@@ -787,6 +851,7 @@ static gboolean capture_paused(SvMachine *m, const SvCheckpointOptions *o, gbool
 		cap = sv_capture(in, mem, (const SvTaskRef *)threads->data, threads->len,
 				 (SvVcpuRegs *const *)vcpus->pdata, buffer, o->progress,
 				 o->progress_data, error);
+	st->capture_ms = ms_since(t0);
 	st->copy_ms = cap ? cap->copy_ms : 0;
 	const SvTaskRef *leader = &g_array_index(threads, SvTaskRef, 0);
 	/* files only memory holds, read by identity before anything runs */
@@ -827,6 +892,9 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 {
 	gint64 start = g_get_monotonic_time();
 	*st = (SvCheckpointStats){ 0 };
+	g_auto(ParentOpen) parent_open = { .m = m, .path = o->parent, .output = o->output };
+	if (o->parent)
+		parent_open_start(&parent_open);
 	SvMachineState state;
 	if (!sv_machine_check_introspectable(m, &state, error))
 		return FALSE;
@@ -851,17 +919,22 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	}
 	/* the file is made, and its room reserved, before anything is held:
 	 * a full disk is found here, with the process never stopped */
+	gint64 tn = g_get_monotonic_time();
 	g_autoptr(SvSnapshotWriter) w = new_writer(m, o, error);
 	if (!w) {
 		say_left(error, "guest pid %u left running", o->pid);
 		return FALSE;
 	}
+	st->writer_ms = ms_since(tn);
 	g_auto(SvPageBuffer) buffer = { .writer = o->zstd_level ? NULL : w };
 	g_autoptr(SvSnapshotReader) parent = NULL;
 	g_autoptr(SvPageHashes) parent_hashes = NULL;
 	g_auto(SvPageSelect) sel = { .page_size = m->arch->page_size };
 	if (o->parent) {
-		parent = open_parent(m, o->parent, o->output, &parent_hashes, error);
+		gint64 tj = g_get_monotonic_time();
+		parent = parent_open_finish(&parent_open, &parent_hashes, error);
+		st->parent_wait_ms = ms_since(tj);
+		st->parent_ms = parent_open.ms;
 		if (!parent)
 			return FALSE;
 		sel.parent = parent_hashes;
@@ -878,7 +951,7 @@ gboolean sv_checkpoint(SvMachine *m, const SvCheckpointOptions *o, SvCheckpointS
 	GThread *preparing = NULL;
 	gboolean full = !buffer.select && !o->precopy_rounds;
 	if (full) {
-		prep.len = buffer_size(in, o->pid);
+		prep.len = buffer_size(in, mem, o->pid);
 		preparing = prepare_start(&prep);
 	}
 	SvTaskRef tracked = { 0 };

@@ -82,7 +82,15 @@ typedef struct SvCheckpointStats {
 	double write_ms;       /* writing the snapshot after the resume */
 	double verify_ms;      /* kill_after: reading it back before the kill */
 	double total_ms;
-	guint attempts; /* pauses it took to find the task off the kernel */
+	/* where an incremental checkpoint's fixed cost goes */
+	double parent_ms;      /* --parent: opened, its chain checked, its page hashes read (on a
+			    * thread of its own, beside profile_ms) */
+	double parent_wait_ms; /* of which waited for once the profile was ready */
+	double writer_ms;      /* the new file made, before anything is held */
+	double capture_ms;     /* of pause_ms: the capture (state, VMAs, page walk, copy) */
+	double hashes_ms;      /* of write_ms: the new snapshot's page hashes and their section */
+	double finish_ms;      /* of write_ms: the file's tables, fsync and rename */
+	guint attempts;	       /* pauses it took to find the task off the kernel */
 	guint vmas;
 	guint files;		   /* carried by path */
 	guint64 files_agent_bytes; /* their bytes read through the agent */

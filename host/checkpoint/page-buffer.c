@@ -20,9 +20,22 @@ gboolean sv_page_buffer_prepare(SvPageBuffer *b, gsize len, gboolean populate, G
 {
 	sv_page_buffer_clear(b);
 	if (b->writer) {
-		b->data = sv_snapshot_writer_map_pages(b->writer, len, populate, error);
-		b->len = b->data ? len : 0;
-		return b->data != NULL;
+		g_autoptr(GError) local = NULL;
+		b->data = sv_snapshot_writer_map_pages(b->writer, len, populate, &local);
+		if (b->data) {
+			b->len = len;
+			return TRUE;
+		}
+		if (!g_error_matches(local, SV_ERROR, SV_ERROR_NOT_SUPPORTED) &&
+		    !g_error_matches(local, SV_ERROR, SV_ERROR_INVALID_ARGUMENT)) {
+			g_propagate_error(error, g_steal_pointer(&local));
+			return FALSE;
+		}
+		/* the file cannot take the pages (compressed, or a file system
+		 * without fallocate): host memory, which the writer streams
+		 * from (every checkpoint's copy, full or incremental, and at
+		 * the pause as before it) */
+		b->writer = NULL;
 	}
 	len = (len + HUGE_PAGE - 1) & ~(gsize)(HUGE_PAGE - 1);
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -40,6 +53,12 @@ gboolean sv_page_buffer_prepare(SvPageBuffer *b, gsize len, gboolean populate, G
 	b->data = p;
 	b->len = len;
 	return TRUE;
+}
+
+gsize sv_page_buffer_size_for(guint64 rss, guint64 mapped, guint64 ram)
+{
+	guint64 n = MIN(rss, MIN(mapped, ram));
+	return n ? n + n / 32 + (4u << 20) : 0;
 }
 
 void sv_page_buffer_discard(SvPageBuffer *b, gsize offset, gsize len)

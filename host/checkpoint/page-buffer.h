@@ -34,8 +34,19 @@ typedef struct SvPageBuffer {
 } SvPageBuffer;
 
 /* Maps len bytes (huge pages where the host gives them, or the writer's
- * file); populate: fault them all in now. */
+ * file); populate: fault them all in now. Where the writer's file cannot
+ * take the pages (compressed, a file system without fallocate), host
+ * memory instead, and b->writer is cleared: the caller then writes the
+ * pages to the file from it. A file that has no room is an error. */
 gboolean sv_page_buffer_prepare(SvPageBuffer *b, gsize len, gboolean populate, GError **error);
+/* The size to prepare for a process whose kernel reports a resident set
+ * of rss bytes: that and a little room to grow (a buffer found short at
+ * the pause grows then, by what it lacks). The guest's kernel reports rss,
+ * and a hostile one could name any size: it is held to what the process's
+ * VMAs span (mapped bytes; G_MAXUINT64 if unknown) and to the guest's RAM
+ * (ram bytes), so the host never reserves more than the guest could give
+ * it to copy. */
+gsize sv_page_buffer_size_for(guint64 rss, guint64 mapped, guint64 ram);
 /* Gives back [offset, offset + len): its contents are no longer needed
  * (a no-op for the writer's file). */
 void sv_page_buffer_discard(SvPageBuffer *b, gsize offset, gsize len);

@@ -50,6 +50,12 @@ gboolean sv_page_select_changed(GArray *runs, guint64 *total, const SvGuestMem *
  * hashes of the pages copied (fresh); takes the others from s->hashes and
  * the parent. */
 SvPageHashes *sv_page_select_hashes(const SvPageSelect *s, const SvPageHashes *fresh);
+/* soft_dirty: the PAGE_HASHES_DELTA of those hashes against s->parent's,
+ * as sv_page_hashes_delta_to_variant(sv_page_select_hashes(s, fresh),
+ * s->parent) gives it, without the whole table in between (4 MiB a GiB,
+ * written and read again, where a few pages changed): a run the bits
+ * gave the parent is passed over whole. */
+GVariant *sv_page_select_delta(const SvPageSelect *s, const SvPageHashes *fresh);
 void sv_page_select_clear(SvPageSelect *s);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvPageSelect, sv_page_select_clear)
 

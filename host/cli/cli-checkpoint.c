@@ -176,6 +176,12 @@ static void print_json(const char *vm, guint32 pid, const char *output, const Sv
 	MEMBER("write_ms", double, st->write_ms);
 	MEMBER("verify_ms", double, st->verify_ms);
 	MEMBER("total_ms", double, st->total_ms);
+	MEMBER("parent_ms", double, st->parent_ms);
+	MEMBER("parent_wait_ms", double, st->parent_wait_ms);
+	MEMBER("writer_ms", double, st->writer_ms);
+	MEMBER("capture_ms", double, st->capture_ms);
+	MEMBER("hashes_ms", double, st->hashes_ms);
+	MEMBER("finish_ms", double, st->finish_ms);
 	MEMBER("pauses", int, st->attempts);
 	MEMBER("vmas", int, st->vmas);
 	MEMBER("files", int, st->files);

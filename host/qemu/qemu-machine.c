@@ -8,10 +8,12 @@
  * (qmp-socket.h: no libvirt start-up for a checkpoint),
  * and guest RAM is located by asking
  * QEMU itself (QOM) for the backing file of its memory backend, rather than
- * guessing libvirt's file naming.
+ * guessing libvirt's file naming - once per VM: the answer is recorded in
+ * the VM's directory (ram-file).
  */
 #include "host/qemu/qemu-machine.h"
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "base/errors.h"
@@ -194,12 +196,80 @@ static gboolean find_ram_file(SvMachine *m, char **ret_path, guint64 *ret_size, 
 	return FALSE;
 }
 
+/*
+ * The RAM file found, recorded in the VM's directory, which lives as long
+ * as the VM (sv_machine_start makes it, stop removes it): the three
+ * monitor round trips of find_ram_file (each tens of ms while TCG keeps
+ * QEMU busy) are paid once per VM rather than at every checkpoint. The
+ * record names the monitor socket it was found through (inode and change
+ * time: a QEMU started again makes the socket anew), and is believed only
+ * while that socket is the same and the file has the size recorded.
+ */
+#define RAM_RECORD "ram-file"
+#define RAM_GROUP "ram"
+
+static char *ram_record_path(SvMachine *m)
+{
+	return m->vm_dir ? g_build_filename(m->vm_dir, RAM_RECORD, NULL) : NULL;
+}
+
+static gboolean monitor_identity(SvMachine *m, guint64 *ret_ino, gint64 *ret_ctime_ns)
+{
+	g_autofree char *sock = g_build_filename(m->vm_dir, SV_QMP_SOCKET_NAME, NULL);
+	struct stat st;
+	if (stat(sock, &st) < 0)
+		return FALSE;
+	*ret_ino = st.st_ino;
+	*ret_ctime_ns = (gint64)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	return TRUE;
+}
+
+static gboolean recorded_ram_file(SvMachine *m, char **ret_path, guint64 *ret_size)
+{
+	g_autofree char *record = ram_record_path(m);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	guint64 ino;
+	gint64 ctime_ns;
+	if (!record || !monitor_identity(m, &ino, &ctime_ns) ||
+	    !g_key_file_load_from_file(kf, record, G_KEY_FILE_NONE, NULL) ||
+	    g_key_file_get_uint64(kf, RAM_GROUP, "monitor-inode", NULL) != ino ||
+	    g_key_file_get_int64(kf, RAM_GROUP, "monitor-ctime-ns", NULL) != ctime_ns)
+		return FALSE;
+	g_autofree char *path = g_key_file_get_string(kf, RAM_GROUP, "path", NULL);
+	guint64 size = g_key_file_get_uint64(kf, RAM_GROUP, "size", NULL);
+	GStatBuf st;
+	if (!path || g_stat(path, &st) < 0 || (guint64)st.st_size != size)
+		return FALSE;
+	*ret_path = g_steal_pointer(&path);
+	*ret_size = size;
+	return TRUE;
+}
+
+/* Best effort: without the record, the next lookup asks QEMU again. */
+static void record_ram_file(SvMachine *m, const char *path, guint64 size)
+{
+	g_autofree char *record = ram_record_path(m);
+	guint64 ino;
+	gint64 ctime_ns;
+	if (!record || !monitor_identity(m, &ino, &ctime_ns))
+		return;
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_key_file_set_string(kf, RAM_GROUP, "path", path);
+	g_key_file_set_uint64(kf, RAM_GROUP, "size", size);
+	g_key_file_set_uint64(kf, RAM_GROUP, "monitor-inode", ino);
+	g_key_file_set_int64(kf, RAM_GROUP, "monitor-ctime-ns", ctime_ns);
+	(void)g_key_file_save_to_file(kf, record, NULL);
+}
+
 static SvGuestMem *qemu_map_ram(SvMachine *m, GError **error)
 {
 	g_autofree char *path = NULL;
 	guint64 size = 0;
-	if (!find_ram_file(m, &path, &size, error))
-		return NULL;
+	if (!recorded_ram_file(m, &path, &size)) {
+		if (!find_ram_file(m, &path, &size, error))
+			return NULL;
+		record_ram_file(m, path, size);
+	}
 	SvRamRegion regions[SV_RAM_REGIONS_MAX];
 	guint n = m->arch->qemu->ram_layout(size, regions);
 	return sv_guest_mem_open(path, regions, n, error);

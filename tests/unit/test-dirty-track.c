@@ -5,7 +5,9 @@
  * section round-trips and refuses what is not its own, which VMAs the
  * soft-dirty bits may judge, merged page hashes take each page's hash
  * from the first source that has it, and an incremental snapshot's hashes
- * written as a change to its parent's read back whole, and a snapshot's
+ * written as a change to its parent's read back whole (and a soft-dirty
+ * one's, made straight from its selection, is that same change), and a
+ * snapshot's
  * hashes of many runs read back from its bytes in linear time.
  */
 #include <string.h>
@@ -14,7 +16,9 @@
 #include "snapvm/snapshot-format.h"
 #include "base/errors.h"
 #include "host/checkpoint/dirty-track.h"
+#include "host/checkpoint/capture.h"
 #include "host/checkpoint/page-hashes.h"
+#include "host/checkpoint/page-select.h"
 #include "host/snapshot/snapshot-variant.h"
 
 static void test_mark(void)
@@ -213,6 +217,154 @@ static void test_many_runs(void)
 	g_assert_true(g_variant_get_boolean(yes));
 }
 
+/* Hashes for the pages of slots (64 of them from 0x100000) where want[]
+ * is set, each value[] of them (in runs of consecutive slots). */
+static SvPageHashes *slot_hashes(const gboolean *want, const XXH128_hash_t *value, guint32 ps)
+{
+	g_autoptr(GArray) src = g_array_new(FALSE, FALSE, sizeof(SvPageHashSource));
+	for (guint i = 0; i < 64; i++) {
+		SvPageHashSource *last =
+			src->len ? &g_array_index(src, SvPageHashSource, src->len - 1) : NULL;
+		guint64 va = 0x100000 + (guint64)i * ps;
+		if (!want[i])
+			continue;
+		if (last && last->vaddr + last->npages * ps == va) {
+			last->npages++;
+		} else {
+			SvPageHashSource x = { va, 1, NULL };
+			g_array_append_val(src, x);
+		}
+	}
+	SvPageHashes *h = sv_page_hashes_new((const SvPageHashSource *)(void *)src->data, src->len,
+					     ps);
+	for (guint i = 0, at = 0; i < 64; i++)
+		if (want[i])
+			h->hash[at++] = value[i];
+	return h;
+}
+
+/* The delta a soft-dirty checkpoint makes straight from its selection is
+ * the one the whole table would give, on random layouts: pages present
+ * or not, the parent's or not, copied, hashed or judged by their bits,
+ * equal to the parent's or zero or neither, present runs split anywhere. */
+static void test_select_delta(void)
+{
+	const guint32 ps = 4096;
+	GRand *rand = g_rand_new_with_seed(11);
+	guint8 page[4096] = { 0 };
+	const XXH128_hash_t zero = XXH3_128bits(page, ps);
+	const XXH128_hash_t values[] = { zero, { 1, 2 }, { 3, 4 } };
+	for (guint round = 0; round < 500; round++) {
+		gboolean now[64], had[64], copied[64], hashed[64];
+		XXH128_hash_t theirs[64], fresh[64], seen[64];
+		for (guint i = 0; i < 64; i++) {
+			/* long stretches alike, as memory is */
+			gboolean same = i && g_rand_int_range(rand, 0, 8);
+			now[i] = same ? now[i - 1] : g_rand_int_range(rand, 0, 4) != 0;
+			had[i] = same ? had[i - 1] : g_rand_int_range(rand, 0, 4) != 0;
+			guint how = same ? (copied[i - 1]   ? 1
+					    : hashed[i - 1] ? 2
+							    : 0)
+					 : g_rand_int_range(rand, 0, 3);
+			copied[i] = now[i] && how == 1;
+			hashed[i] = now[i] && how == 2;
+			theirs[i] = values[g_rand_int_range(rand, 0, 3)];
+			fresh[i] = values[g_rand_int_range(rand, 0, 3)];
+			seen[i] = values[g_rand_int_range(rand, 0, 3)];
+		}
+		g_autoptr(SvPageHashes) parent = slot_hashes(had, theirs, ps);
+		g_autoptr(SvPageHashes) copies = slot_hashes(copied, fresh, ps);
+		g_auto(SvPageSelect)
+			sel = { .parent = parent, .page_size = ps, .soft_dirty = TRUE };
+		sel.hashes = slot_hashes(hashed, seen, ps);
+		sel.present = g_array_new(FALSE, FALSE, sizeof(SvPageRun));
+		for (guint i = 0; i < 64; i++) {
+			if (!now[i])
+				continue;
+			SvPageRun *last = sel.present->len ? &g_array_index(sel.present, SvPageRun,
+									    sel.present->len - 1)
+							   : NULL;
+			guint64 va = 0x100000 + (guint64)i * ps;
+			if (last && last->va + last->len == va && g_rand_int_range(rand, 0, 6)) {
+				last->len += ps;
+			} else {
+				SvPageRun r = { .va = va, .len = ps };
+				g_array_append_val(sel.present, r);
+			}
+		}
+		g_autoptr(SvPageHashes) whole = sv_page_select_hashes(&sel, copies);
+		g_autoptr(GVariant)
+			want = g_variant_ref_sink(sv_page_hashes_delta_to_variant(whole, parent));
+		g_autoptr(GVariant) got = g_variant_ref_sink(sv_page_select_delta(&sel, copies));
+		if (!g_variant_equal(want, got)) {
+			g_autofree char *w = g_variant_print(want, FALSE);
+			g_autofree char *g = g_variant_print(got, FALSE);
+			g_error("round %u: want %s, got %s", round, w, g);
+		}
+	}
+	g_rand_free(rand);
+}
+
+/* The pause's choice by soft-dirty bits: a page of a tracked run is stored
+ * when its bits say written or the parent lacks it, and only then - with
+ * clean runs the parent holds whole passed over at once. Random layouts;
+ * every run tracked and small-paged, so no page is read (no guest memory). */
+static void test_select_by_bits(void)
+{
+	const guint32 ps = 4096;
+	GRand *rand = g_rand_new_with_seed(5);
+	XXH128_hash_t any[64] = { { 0 } };
+	for (guint round = 0; round < 500; round++) {
+		gboolean now[64], had[64], dirty[64];
+		for (guint i = 0; i < 64; i++) {
+			gboolean same = i && g_rand_int_range(rand, 0, 8);
+			now[i] = same ? now[i - 1] : g_rand_int_range(rand, 0, 4) != 0;
+			had[i] = same ? had[i - 1] : g_rand_int_range(rand, 0, 4) != 0;
+			dirty[i] = same ? dirty[i - 1] : g_rand_int_range(rand, 0, 3) == 0;
+		}
+		g_autoptr(SvPageHashes) parent = slot_hashes(had, any, ps);
+		g_auto(SvPageSelect)
+			sel = { .parent = parent, .page_size = ps, .soft_dirty = TRUE };
+		g_autoptr(GArray) runs = g_array_new(FALSE, FALSE, sizeof(SvPageRun));
+		guint64 total = 0;
+		for (guint i = 0; i < 64; i++) {
+			if (!now[i])
+				continue;
+			SvPageRun *last = runs->len ? &g_array_index(runs, SvPageRun, runs->len - 1)
+						    : NULL;
+			guint64 va = 0x100000 + (guint64)i * ps;
+			if (last && last->va + last->len == va && last->dirty == dirty[i] &&
+			    g_rand_int_range(rand, 0, 6)) {
+				last->len += ps;
+			} else {
+				SvPageRun r = { .va = va,
+						.len = ps,
+						.pa = { 0x200000 + (guint64)i * ps },
+						.tracked = TRUE,
+						.dirty = dirty[i] };
+				g_array_append_val(runs, r);
+			}
+			total += ps;
+		}
+		g_autoptr(GError) error = NULL;
+		g_assert_true(sv_page_select_changed(runs, &total, NULL, &sel, &error));
+		g_assert_no_error(error);
+		gboolean kept[64] = { FALSE };
+		guint64 sum = 0;
+		for (guint i = 0; i < runs->len; i++) {
+			const SvPageRun *r = &g_array_index(runs, SvPageRun, i);
+			g_assert_cmpuint(r->offset, ==, sum);
+			sum += r->len;
+			for (guint64 off = 0; off < r->len; off += ps)
+				kept[(r->va + off - 0x100000) / ps] = TRUE;
+		}
+		g_assert_cmpuint(total, ==, sum);
+		for (guint i = 0; i < 64; i++)
+			g_assert_cmpint(kept[i], ==, now[i] && (dirty[i] || !had[i]));
+	}
+	g_rand_free(rand);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -221,6 +373,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/dirty-track/vma-tracked", test_vma_tracked);
 	g_test_add_func("/dirty-track/hashes-merge", test_merge);
 	g_test_add_func("/dirty-track/hashes-delta", test_delta);
+	g_test_add_func("/dirty-track/select-delta", test_select_delta);
+	g_test_add_func("/dirty-track/select-by-bits", test_select_by_bits);
 	g_test_add_func("/dirty-track/hashes-many-runs", test_many_runs);
 	return g_test_run();
 }

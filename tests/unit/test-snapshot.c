@@ -1031,6 +1031,67 @@ static void test_inspect_cli(void)
 	g_unlink(path);
 }
 
+/* PAGE_HASHES' own normal-form check agrees with GLib's on valid values of
+ * every offset width and on their damaged copies (bytes flipped, most in
+ * the framing at the end; cut short; grown). */
+static void test_page_hashes_normal(void)
+{
+	GRand *rand = g_rand_new_with_seed(17);
+	const gsize sizes[] = { 0, 1, 3, 20, 600, 9000 };
+	guint disagree = 0, normal = 0, total = 0;
+	for (guint round = 0; round < 150; round++) {
+		GVariantBuilder b;
+		g_variant_builder_init(&b, G_VARIANT_TYPE(SV_SNAP_PAGE_HASHES_TYPE));
+		guint nruns = g_rand_int_range(rand, 0, 5);
+		for (guint r = 0; r < nruns; r++) {
+			gsize n = sizes[g_rand_int_range(rand, 0, G_N_ELEMENTS(sizes))];
+			g_autofree guint64 *v = g_new0(guint64, n + 1);
+			for (gsize i = 0; i < n; i++)
+				v[i] = g_rand_int(rand);
+			g_variant_builder_add_value(
+				&b,
+				g_variant_new("(t@at)", (guint64)g_rand_int(rand),
+					      g_variant_new_fixed_array(G_VARIANT_TYPE_UINT64, v, n,
+									sizeof(guint64))));
+		}
+		g_autoptr(GVariant) ok = g_variant_ref_sink(g_variant_builder_end(&b));
+		g_autoptr(GBytes) good = g_variant_get_data_as_bytes(ok);
+		gsize len = g_bytes_get_size(good);
+		for (guint m = 0; m < 40; m++) {
+			g_autofree guint8 *d = g_malloc0(len + 16);
+			memcpy(d, g_bytes_get_data(good, NULL), len);
+			gsize size = len;
+			guint how = m ? g_rand_int_range(rand, 0, 4) : 4;
+			if (how <= 1 && size) /* a byte of the last 24, or any */
+				d[how ? (gsize)g_rand_int_range(rand, 0, size)
+				      : size - 1 - (gsize)g_rand_int_range(rand, 0, MIN(size, 24))] ^=
+					1u << g_rand_int_range(rand, 0, 8);
+			else if (how == 2 && size)
+				size -= g_rand_int_range(rand, 1, MIN(size, 16) + 1);
+			else if (how == 3)
+				size += g_rand_int_range(rand, 1, 16);
+			g_autoptr(GBytes) bytes = g_bytes_new(d, size);
+			g_autoptr(GVariant) v = g_variant_ref_sink(g_variant_new_from_bytes(
+				G_VARIANT_TYPE(SV_SNAP_PAGE_HASHES_TYPE), bytes, FALSE));
+			gboolean glib = g_variant_is_normal_form(v);
+			gboolean ours = sv_snap_page_hashes_normal(d, size);
+			if (glib != ours) {
+				g_test_message("round %u change %u (%u): GLib says %d, ours %d",
+					       round, m, how, glib, ours);
+				disagree++;
+			}
+			normal += glib;
+			total++;
+		}
+	}
+	g_rand_free(rand);
+	g_test_message("%u of %u in normal form", normal, total);
+	g_assert_cmpuint(disagree, ==, 0);
+	/* both kinds were met */
+	g_assert_cmpuint(normal, >, total / 10);
+	g_assert_cmpuint(normal, <, total - total / 10);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1045,6 +1106,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/snapshot/writer/direct-refusals", test_direct_refusals);
 	g_test_add_func("/snapshot/writer/direct-grow", test_direct_grow);
 	g_test_add_func("/snapshot/chain", test_chain);
+	g_test_add_func("/snapshot/page-hashes-normal", test_page_hashes_normal);
 	g_test_add_func("/snapshot/chain-files", test_chain_files);
 	g_test_add_func("/snapshot/truncated", test_truncated_everywhere);
 	g_test_add_func("/snapshot/bit-flips", test_bit_flips);
