@@ -70,7 +70,6 @@
 #define CLONE_PARENT 0x00008000ul
 #define SV_LAZY_STALL_S 120 /* a thread waits, the host sends nothing: give up */
 #define MAX_CTX 64	    /* the process and its forked children */
-#define MAX_OPS 4096	    /* unmaps, discards and moves per mm */
 #define MAX_WAITS 256
 #define NONE 0ull
 
@@ -81,7 +80,7 @@ struct op {
 };
 struct ctx {
 	int fd;
-	uint32_t nops;
+	uint32_t nops, cap; /* ops grows as the process needs: cap of them */
 	struct op *ops;
 	int main; /* the process's own mm (not a forked child's) */
 };
@@ -173,12 +172,42 @@ static uint64_t inverse(const struct ctx *c, uint64_t x)
 	return x;
 }
 
+/* Room for need ops in c, growing by doubling (malloc arena trims during
+ * paging can make many); 0, or -1 when memory is out. */
+static int ops_reserve(struct ctx *c, uint32_t need)
+{
+	if (need <= c->cap)
+		return 0;
+	uint32_t cap = c->cap ? c->cap : 256;
+	while (cap < need) {
+		if (cap > UINT32_MAX / 2)
+			return -1;
+		cap *= 2;
+	}
+	struct op *o = realloc(c->ops, (size_t)cap * sizeof(*o));
+	if (!o)
+		return -1;
+	c->ops = o;
+	c->cap = cap;
+	return 0;
+}
+
 static void add_op(struct ctx *c, uint32_t kind, uint64_t a, uint64_t b, uint64_t len)
 {
-	if (c->nops == MAX_OPS)
-		give_up("the process unmapped, discarded or moved memory more than %d times "
-			"while its pages were arriving",
-			MAX_OPS);
+	struct op *last = c->nops ? &c->ops[c->nops - 1] : NULL;
+	/* a discard touching or overlapping the one before (nothing moved
+	 * in between) is one: a heap trimmed again and again costs one op */
+	if (kind == OP_DISCARD && last && last->kind == OP_DISCARD && a <= last->a + last->len &&
+	    last->a <= a + len) {
+		uint64_t end = a + len > last->a + last->len ? a + len : last->a + last->len;
+		last->a = a < last->a ? a : last->a;
+		last->len = end - last->a;
+		return;
+	}
+	if (ops_reserve(c, c->nops + 1) < 0)
+		give_up("out of memory to follow the process's unmaps, discards and moves "
+			"(%u of them while its pages were arriving)",
+			c->nops);
 	c->ops[c->nops++] = (struct op){ kind, a, b, len };
 }
 
@@ -256,13 +285,12 @@ static void on_event(int ci, const struct uffd_msg *m)
 				"arriving",
 				MAX_CTX - 1);
 		struct ctx *n = &P.ctx[P.nctx++];
-		n->fd = (int)m->arg.fork.ufd;
-		n->main = 0;
-		n->nops = c->nops;
-		n->ops = malloc(MAX_OPS * sizeof(struct op));
-		if (!n->ops)
+		*n = (struct ctx){ .fd = (int)m->arg.fork.ufd };
+		if (ops_reserve(n, c->nops) < 0)
 			give_up("out of memory for a forked child");
-		memcpy(n->ops, c->ops, c->nops * sizeof(struct op));
+		n->nops = c->nops;
+		if (c->nops)
+			memcpy(n->ops, c->ops, c->nops * sizeof(struct op));
 		break;
 	}
 	case UFFD_EVENT_REMAP:
@@ -350,6 +378,11 @@ static void place_slot(int k, uint64_t seq)
 		give_up("the host sent pages at 0x%llx (%llu) that are not one lazy run",
 			(unsigned long long)s, (unsigned long long)n);
 	const uint8_t *src = P.slots + (uint64_t)k * SV_RIMG_LAZY_SLOT_PAGES * PAGE;
+	if (sv_rimg_lazy_sum(src, n, s, seq) != sl->sum)
+		give_up("the pages for 0x%llx (%llu) in buffer slot %d do not match their "
+			"checksum: a frame of the locked buffer moved, or the slot was read "
+			"before the host had written it",
+			(unsigned long long)s, (unsigned long long)n, k);
 	for (int ci = 0; ci < P.nctx; ci++)
 		if (copy_into(ci, s, src, n) < 0)
 			drop_ctx(ci--);
@@ -514,6 +547,56 @@ static void wait_registered(int ready)
 	}
 }
 
+/* Closes every fd but fds[0..n) and the process's stderr (a pipe end
+ * held here would keep its reader waiting; the others are the
+ * process's), whatever their numbers: the restorer may have been started
+ * with 0, 1 or 2 closed (the uffd or a pipe end is one of those then) or
+ * hold fds above 1023. fds[] come back as 3, 4, ...; 0 and 1 - and 2 if
+ * it was one of fds[], not a stderr - become /dev/null, so that no later
+ * fd takes a number give_up writes to. */
+static void keep_only(int *fds, int n)
+{
+	int high[8], err_taken = 0;
+	for (int i = 0; i < n; i++) {
+		err_taken |= fds[i] == STDERR_FILENO;
+		high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + n); /* above 3..3+n */
+		if (high[i] < 0)
+			give_up("cannot keep the pager's fd %d: %s", fds[i], strerror(errno));
+	}
+	for (int i = 0; i < n; i++) {
+		if (dup3(high[i], 3 + i, O_CLOEXEC) < 0)
+			give_up("cannot move the pager's fd %d: %s", fds[i], strerror(errno));
+		fds[i] = 3 + i;
+	}
+	if (syscall(SYS_close_range, 3 + n, ~0u, 0) < 0) /* Linux < 5.9 */
+		for (long fd = 3 + n, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
+			close((int)fd);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3; fd++)
+		if ((fd < 2 || err_taken) && fd != null) {
+			if (null < 0 || dup3(null, fd, O_CLOEXEC) < 0)
+				close(fd);
+		}
+	if (null > 2)
+		close(null);
+}
+
+/* The lazy runs copied out of the restore image, which is unmapped: the
+ * pager needs nothing else of it, and would keep its memory (a file in
+ * the guest's RAM, or the standby's mailbox) until the last page. */
+static const struct sv_rimg_run *own_runs(const struct sv_rimg_header *h,
+					  const struct sv_rimg_run *runs)
+{
+	size_t len = (size_t)h->nlazy_runs * sizeof(*runs);
+	struct sv_rimg_run *own = malloc(len ? len : 1);
+	if (!own)
+		give_up("out of memory for %u lazy runs", h->nlazy_runs);
+	memcpy(own, runs, len);
+	uintptr_t start = (uintptr_t)h & ~(PAGE - 1);
+	munmap((void *)start, ((uintptr_t)h + h->file_size - start + PAGE - 1) & ~(PAGE - 1));
+	return own;
+}
+
 __attribute__((noreturn)) static void pager_main(int uffd, int report, int ready,
 						 const struct sv_rimg_run *runs, uint32_t nruns)
 {
@@ -539,10 +622,9 @@ __attribute__((noreturn)) static void pager_main(int uffd, int report, int ready
 		P.first[i + 1] = P.first[i] + runs[i].npages;
 	P.total = P.first[nruns];
 	P.done = calloc(P.total / 8 + 1, 1);
-	P.ctx[0] =
-		(struct ctx){ .fd = uffd, .ops = malloc(MAX_OPS * sizeof(struct op)), .main = 1 };
+	P.ctx[0] = (struct ctx){ .fd = uffd, .main = 1 };
 	P.nctx = 1;
-	if (!P.first || !P.done || !P.ctx[0].ops)
+	if (!P.first || !P.done || ops_reserve(&P.ctx[0], 1) < 0)
 		give_up("out of memory for %llu pages", (unsigned long long)P.total);
 	P.pidfd = (int)syscall(SYS_pidfd_open, P.pid, 0);
 	if (P.pidfd < 0)
@@ -581,13 +663,11 @@ int rst_lazy_start(const struct sv_rimg_header *h, const struct sv_rimg_run *run
 	if (pid < 0)
 		rst_die("cannot start the pager: %s", strerror(errno));
 	if (pid == 0) {
-		/* nothing of the restorer's but these (stderr: the process's) */
-		for (int fd = 3; fd < 1024; fd++)
-			if (fd != uffd && fd != report[1] && fd != ready[0])
-				close(fd);
-		close(STDIN_FILENO);
-		close(STDOUT_FILENO);
-		pager_main(uffd, report[1], ready[0], runs, h->nlazy_runs);
+		int keep[3] = { uffd, report[1], ready[0] };
+		keep_only(keep, 3);
+		uint32_t n = h->nlazy_runs; /* h is gone next */
+		const struct sv_rimg_run *own = own_runs(h, runs);
+		pager_main(keep[0], keep[1], keep[2], own, n);
 	}
 	close(report[1]);
 	close(ready[0]);

@@ -172,7 +172,8 @@ static gboolean write_u64s(SvLazyServer *s, guint64 gpa, const guint64 *v, gsize
 }
 
 /* Sends pages [i, i + n) in slot k: data into its frames (a write per
- * physically contiguous piece), then vaddr and npages, then its seq. */
+ * physically contiguous piece), then vaddr, npages and the checksum, then
+ * its seq. */
 static gboolean fill_slot(SvLazyServer *s, guint k, guint64 i, guint64 n, gboolean wanted,
 			  GError **error)
 {
@@ -191,13 +192,20 @@ static gboolean fill_slot(SvLazyServer *s, guint k, guint64 i, guint64 n, gboole
 	}
 	const SvRestorePageRun *x = &g_array_index(s->runs, SvRestorePageRun, run_of(s, i));
 	guint64 ctl = g_array_index(s->frames, guint64, 0) * s->ps;
-	guint64 where[3] = { x->vaddr + (i - s->first[run_of(s, i)]) * s->ps, n, wanted };
+	guint64 va = x->vaddr + (i - s->first[run_of(s, i)]) * s->ps, seq = s->seq[k] + 1;
+	struct sv_rimg_lazy_slot sl = {
+		.vaddr = va, .npages = n, .wanted = wanted, .sum = sv_rimg_lazy_sum(src, n, va, seq)
+	};
 	guint64 off = G_STRUCT_OFFSET(struct sv_rimg_lazy_ctl, slot) +
 		      k * sizeof(struct sv_rimg_lazy_slot);
-	guint64 seq = ++s->seq[k];
-	if (!write_u64s(s, ctl + off + 8, where, 3, error) ||
-	    !write_u64s(s, ctl + off, &seq, 1, error))
+	if (!sv_guest_ram_write(s->w, s->mem, ctl + off + 8, &sl.vaddr, sizeof(sl) - 8, error))
 		return FALSE;
+	/* the pages and the slot's fields before its seq, on a weakly
+	 * ordered host too (the pager reads seq with acquire, then them) */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	if (!write_u64s(s, ctl + off, &seq, 1, error))
+		return FALSE;
+	s->seq[k] = seq;
 	for (guint64 j = 0; j < n; j++)
 		s->sent[(i + j) / 8] |= (guint8)(1u << ((i + j) % 8));
 	s->nsent += n;
