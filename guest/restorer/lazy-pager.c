@@ -40,11 +40,14 @@
  *    sends nothing for SV_LAZY_STALL_S while a thread waits, or a
  *    placement fails - the pager says why on the process's stderr and
  *    kills it. If the pager itself dies, its guard (a child holding a
- *    copy of the userfaultfd, so that faults keep waiting rather than
- *    being filled with zeroes by the kernel) sees the pipe close without
- *    the pager's last word, says so and kills the process. Its forked
- *    children (which the pager learns of only by their userfaultfds) are
- *    not killed then: a documented limit.
+ *    copy of every userfaultfd - the process's, and each forked child's,
+ *    which the pager passes it as the fork comes - so that faults keep
+ *    waiting rather than being filled with zeroes by the kernel) sees its
+ *    socket close without the pager's last word, says so and kills the
+ *    process; then each forked child as it faults on a page never placed
+ *    (the fault names its thread: UFFD_FEATURE_THREAD_ID), until every
+ *    child's memory is gone. A fork in the instant between the pager
+ *    reading it and passing it on is not covered.
  *  - A checkpoint of a process still being paged in is refused (its
  *    mappings are userfaultfd-registered, which the checkpoint names).
  */
@@ -60,6 +63,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -272,6 +276,30 @@ static void drop_ctx(int ci)
 			P.waits[w].ctx = ci;
 }
 
+/* A forked child's userfaultfd, to the guard ('F' with the fd). */
+static void pass_to_guard(int fd)
+{
+	char word = 'F';
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u = { 0 };
+	struct iovec io = { &word, 1 };
+	struct msghdr mh = { .msg_iov = &io,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	/* a guard gone (it cannot be while the pager runs) costs only the
+	 * child's cover if the pager dies too */
+	while (sendmsg(P.guard, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
 static void on_event(int ci, const struct uffd_msg *m)
 {
 	struct ctx *c = &P.ctx[ci];
@@ -291,6 +319,7 @@ static void on_event(int ci, const struct uffd_msg *m)
 		n->nops = c->nops;
 		if (c->nops)
 			memcpy(n->ops, c->ops, c->nops * sizeof(struct op));
+		pass_to_guard(n->fd);
 		break;
 	}
 	case UFFD_EVENT_REMAP:
@@ -469,22 +498,93 @@ __attribute__((noreturn)) static void serve(void)
 	_exit(0);
 }
 
-/* The guard: holds a copy of the userfaultfd so that a dead pager leaves
- * faults waiting (not zero-filled), and kills the process then. */
+/* Whether the memory behind userfaultfd fd has gone (its processes
+ * exited): an un-write-protect of a page no mapping of ours registers for
+ * write-protection changes nothing, and fails with ESRCH only then. */
+static int mm_gone(int fd)
+{
+	struct uffdio_writeprotect wp = { .range = { 1ul << 20, PAGE } };
+	return ioctl(fd, UFFDIO_WRITEPROTECT, &wp) < 0 && errno == ESRCH;
+}
+
+/* The dead pager's forked children (their userfaultfds, held here, keep
+ * their missing pages waiting): each that faults is killed, saying so,
+ * until every one's memory is gone. */
+static void guard_children(int *fds, int n)
+{
+	while (n > 0) {
+		struct pollfd pf[MAX_CTX];
+		for (int i = 0; i < n; i++)
+			pf[i] = (struct pollfd){ fds[i], POLLIN, 0 };
+		poll(pf, (nfds_t)n, 1000);
+		for (int i = 0; i < n; i++) {
+			struct uffd_msg m[16];
+			ssize_t r;
+			while ((r = read(fds[i], m, sizeof(m))) > 0)
+				for (size_t k = 0; k < (size_t)r / sizeof(m[0]); k++) {
+					if (m[k].event == UFFD_EVENT_FORK && n < MAX_CTX) {
+						fds[n++] = (int)m[k].arg.fork.ufd;
+					} else if (m[k].event == UFFD_EVENT_PAGEFAULT) {
+						pid_t t = (pid_t)m[k].arg.pagefault.feat.ptid;
+						dprintf(STDERR_FILENO,
+							"snapvm restore --lazy: the pager died; "
+							"process %d's child (thread %d) waits for "
+							"a page that will not come: killed\n",
+							(int)P.pid, (int)t);
+						kill(t, SIGKILL);
+					}
+				}
+			if (mm_gone(fds[i])) {
+				close(fds[i]);
+				fds[i--] = fds[--n];
+			}
+		}
+	}
+}
+
+/* The guard: holds a copy of every userfaultfd (the process's, by the
+ * fork; its children's, passed by the pager) so that a dead pager leaves
+ * faults waiting (not zero-filled), and then kills the process and its
+ * children. */
 __attribute__((noreturn)) static void guard_main(int from_pager)
 {
 	prctl(PR_SET_NAME, "snapvm-pager-guard");
-	char word = 0;
-	ssize_t n;
-	while ((n = read(from_pager, &word, 1)) < 0 && errno == EINTR)
-		;
-	if (n != 1) {
-		dprintf(STDERR_FILENO,
-			"snapvm restore --lazy: the pager died before the last page was placed; "
-			"process %d killed (restore without --lazy)\n",
-			(int)P.pid);
-		kill(P.pid, SIGKILL);
+	int kids[MAX_CTX], nkids = 0;
+	for (;;) {
+		char word = 0;
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} u;
+		struct iovec io = { &word, 1 };
+		struct msghdr mh = { .msg_iov = &io,
+				     .msg_iovlen = 1,
+				     .msg_control = u.buf,
+				     .msg_controllen = sizeof(u.buf) };
+		ssize_t n = recvmsg(from_pager, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 1 && word == 'F') {
+			struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+			int fd = -1;
+			if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+				memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+			if (fd >= 0 && nkids < MAX_CTX)
+				kids[nkids++] = fd;
+			else if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (n == 1)
+			_exit(0); /* the pager's last word: done, or it said why */
+		break;
 	}
+	dprintf(STDERR_FILENO,
+		"snapvm restore --lazy: the pager died before the last page was placed; "
+		"process %d killed (restore without --lazy)\n",
+		(int)P.pid);
+	kill(P.pid, SIGKILL);
+	guard_children(kids, nkids);
 	_exit(0);
 }
 
@@ -602,8 +702,8 @@ __attribute__((noreturn)) static void pager_main(int uffd, int report, int ready
 {
 	prctl(PR_SET_NAME, "snapvm-pager");
 	int to_guard[2];
-	if (pipe2(to_guard, O_CLOEXEC) < 0)
-		give_up("cannot make the guard's pipe: %s", strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, to_guard) < 0)
+		give_up("cannot make the guard's socket: %s", strerror(errno));
 	pid_t g = fork();
 	if (g < 0)
 		give_up("cannot start the pager's guard: %s", strerror(errno));
@@ -648,8 +748,8 @@ int rst_lazy_start(const struct sv_rimg_header *h, const struct sv_rimg_run *run
 			strerror(errno));
 	struct uffdio_api api = { .api = UFFD_API,
 				  .features = UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP |
-					      UFFD_FEATURE_EVENT_REMOVE |
-					      UFFD_FEATURE_EVENT_UNMAP };
+					      UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP |
+					      UFFD_FEATURE_THREAD_ID };
 	if (ioctl(uffd, UFFDIO_API, &api) < 0)
 		rst_die("--lazy: this guest kernel's userfaultfd lacks the events the pager "
 			"follows (fork, mremap, munmap, madvise): %s (restore without --lazy)",

@@ -426,6 +426,74 @@ static void test_own_runs(void)
 	free((void *)own);
 }
 
+/* The pager dies while a child the process forked waits for a page:
+ * the guard, holding the child's userfaultfd (passed as the fork came),
+ * kills the process and then the child as it faults - before, the
+ * child's registration went with the pager and the page read zero - and
+ * ends once the child's memory is gone. */
+static void test_guard_kills_child(void)
+{
+	int probe = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | USER_MODE_ONLY);
+	if (probe < 0) {
+		g_test_skip("no userfaultfd here");
+		return;
+	}
+	close(probe);
+	pid_t victim = fork(); /* the process (it holds no end of the socket) */
+	if (victim == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	int sp[2], err[2];
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), ==, 0);
+	g_assert_cmpint(pipe(err), ==, 0);
+	pid_t guard = fork();
+	if (guard == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(err[1], STDERR_FILENO);
+		close(sp[1]);
+		P.pid = victim;
+		guard_main(sp[0]);
+	}
+	pid_t child = fork(); /* the process's forked child */
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | USER_MODE_ONLY);
+		struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_THREAD_ID };
+		volatile char *a = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct uffdio_register r = { .range = { (uint64_t)(uintptr_t)a, PAGE },
+					     .mode = UFFDIO_REGISTER_MODE_MISSING };
+		if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0 ||
+		    ioctl(uffd, UFFDIO_REGISTER, &r) < 0)
+			_exit(10);
+		P.guard = sp[1];
+		pass_to_guard(uffd);
+		close(uffd);
+		close(sp[1]); /* the pager is gone */
+		_exit(a[0] == 0 ? 42 : 43);
+	}
+	close(sp[0]);
+	close(sp[1]);
+	close(err[1]);
+	int status;
+	g_assert_cmpint(waitpid(child, &status, 0), ==, child);
+	g_assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	g_assert_cmpint(waitpid(victim, &status, 0), ==, victim);
+	g_assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	g_assert_cmpint(waitpid(guard, &status, 0), ==, guard); /* ends: the child's mm gone */
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	char said[1024];
+	ssize_t n, got = 0;
+	while ((n = read(err[0], said + got, sizeof(said) - 1 - (size_t)got)) > 0)
+		got += n;
+	close(err[0]);
+	said[got] = '\0';
+	g_assert_nonnull(strstr(said, "the pager died before the last page was placed"));
+	g_assert_nonnull(strstr(said, "waits for a page that will not come: killed"));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -439,5 +507,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/lazy-pager/events/many-ops", test_many_ops);
 	g_test_add_func("/lazy-pager/slot/sum", test_sum);
 	g_test_add_func("/lazy-pager/slot/bad-checksum", test_bad_slot);
+	g_test_add_func("/lazy-pager/guard/kills-forked-child", test_guard_kills_child);
 	return g_test_run();
 }
