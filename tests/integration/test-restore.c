@@ -1155,6 +1155,16 @@ static int lazy_restore_end(LazyRestore *r)
 	return status;
 }
 
+/* A snapshot of bigmem with 160 MiB (seconds of lazy pages under TCG),
+ * taken once it has filled them, named tag. */
+static char *checkpoint_bigmem_160(const char *tag)
+{
+	guint32 pid = start_workload_with("bigmem", 20, 50, "160", NULL);
+	g_autoptr(GString) first = g_string_new(NULL);
+	wait_for_lines(pid, 1, first);
+	return checkpoint(guest->machine->name, pid, tag);
+}
+
 /* restore --lazy whose pager dies while pages still come (SIGKILLed by
  * the test once the process runs): its guard, which holds
  * the userfaultfd so that no fault meanwhile gets a zero page, kills the
@@ -1164,10 +1174,7 @@ static void test_lazy_pager_dies(void)
 	require_guest();
 	if (!guest)
 		return;
-	guint32 pid = start_workload_with("bigmem", 20, 50, "160", NULL);
-	g_autoptr(GString) first = g_string_new(NULL);
-	wait_for_lines(pid, 1, first);
-	g_autofree char *file = checkpoint(guest->machine->name, pid, "bigmem-pager-dies");
+	g_autofree char *file = checkpoint_bigmem_160("bigmem-pager-dies");
 	const char *argv[] = { snapvm, "restore", "--lazy",	     "--accel", "tcg",
 			       "-v",   "--name",  "lazy-pager-dies", file,	NULL };
 	LazyRestore r = { 0 };
@@ -1201,10 +1208,7 @@ static void test_lazy_detach_interrupted(void)
 	require_guest();
 	if (!guest)
 		return;
-	guint32 pid = start_workload_with("bigmem", 20, 50, "160", NULL);
-	g_autoptr(GString) first = g_string_new(NULL);
-	wait_for_lines(pid, 1, first);
-	g_autofree char *file = checkpoint(guest->machine->name, pid, "bigmem-detach-int");
+	g_autofree char *file = checkpoint_bigmem_160("bigmem-detach-int");
 	const char *argv[] = { snapvm, "restore", "--lazy",	     "--detach", "--accel", "tcg",
 			       "-v",   "--name",  "lazy-detach-int", file,	 NULL };
 	LazyRestore r = { 0 };

@@ -83,10 +83,9 @@ static void test_split_mapping(void)
 	close(uffd);
 }
 
-/* give_up with a message longer than its buffer (a long strerror, a
- * long path in a later message): cut short, the process still named and
- * killed - not written past the buffer's end. */
-static void test_give_up_long(void)
+/* Runs fn in a child (give_up _exits and kills P.pid: a grandchild
+ * here); its exit status, its stderr in *said. */
+static int in_child(void (*fn)(void), char **said)
 {
 	int out[2];
 	g_assert_cmpint(pipe(out), ==, 0);
@@ -94,31 +93,52 @@ static void test_give_up_long(void)
 	if (pager == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(out[1], STDERR_FILENO);
-		pid_t victim = fork();
+		close(out[0]);
+		close(out[1]);
+		pid_t self = getpid(), victim = fork();
 		if (victim == 0) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			pause();
+			if (getppid() == self) /* not gone before the prctl */
+				pause();
 			_exit(0);
 		}
 		P.pid = victim;
 		P.guard = -1;
-		char long_text[1000];
-		memset(long_text, 'x', sizeof(long_text) - 1);
-		long_text[sizeof(long_text) - 1] = '\0';
-		give_up("%s", long_text);
+		fn();
+		kill(victim, SIGKILL);
+		_exit(0);
 	}
 	close(out[1]);
-	char said[2048];
-	ssize_t n, got = 0;
-	while ((n = read(out[0], said + got, sizeof(said) - 1 - (size_t)got)) > 0)
-		got += n;
+	g_autoptr(GString) text = g_string_new(NULL);
+	char buf[512];
+	ssize_t n;
+	while ((n = read(out[0], buf, sizeof(buf))) > 0)
+		g_string_append_len(text, buf, n);
 	close(out[0]);
-	said[got] = '\0';
 	int status;
 	g_assert_cmpint(waitpid(pager, &status, 0), ==, pager);
 	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 1);
-	g_assert_cmpint(got, <, 400);
+	if (said)
+		*said = g_strdup(text->str);
+	return WEXITSTATUS(status);
+}
+
+/* give_up with a message longer than its buffer (a long strerror, a
+ * long path in a later message): cut short, the process still named and
+ * killed - not written past the buffer's end. */
+static void give_up_long_child(void)
+{
+	char long_text[1000];
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	give_up("%s", long_text);
+}
+
+static void test_give_up_long(void)
+{
+	g_autofree char *said = NULL;
+	g_assert_cmpint(in_child(give_up_long_child, &said), ==, 1);
+	g_assert_cmpint(strlen(said), <, 400);
 	g_assert_true(g_str_has_prefix(said, "snapvm restore --lazy: xxx"));
 	g_assert_true(g_str_has_suffix(said, "killed (restore without --lazy)\n"));
 }
@@ -171,46 +191,6 @@ static void test_finished(void)
 	P.nctx = 0;
 	g_assert_true(finished(0));
 	P.ctx[0] = (struct ctx){ 0 };
-}
-
-/* Runs fn in a child (give_up _exits and kills P.pid: a grandchild
- * here); its exit status, its stderr in *said. */
-static int in_child(void (*fn)(void), char **said)
-{
-	int out[2];
-	g_assert_cmpint(pipe(out), ==, 0);
-	pid_t pager = fork();
-	if (pager == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(out[1], STDERR_FILENO);
-		close(out[0]);
-		close(out[1]);
-		pid_t self = getpid(), victim = fork();
-		if (victim == 0) {
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() == self) /* not gone before the prctl */
-				pause();
-			_exit(0);
-		}
-		P.pid = victim;
-		P.guard = -1;
-		fn();
-		kill(victim, SIGKILL);
-		_exit(0);
-	}
-	close(out[1]);
-	g_autoptr(GString) text = g_string_new(NULL);
-	char buf[512];
-	ssize_t n;
-	while ((n = read(out[0], buf, sizeof(buf))) > 0)
-		g_string_append_len(text, buf, n);
-	close(out[0]);
-	int status;
-	g_assert_cmpint(waitpid(pager, &status, 0), ==, pager);
-	g_assert_true(WIFEXITED(status));
-	if (said)
-		*said = g_strdup(text->str);
-	return WEXITSTATUS(status);
 }
 
 static ino_t ino_of(int fd)
