@@ -40,11 +40,14 @@
  *    sends nothing for SV_LAZY_STALL_S while a thread waits, or a
  *    placement fails - the pager says why on the process's stderr and
  *    kills it. If the pager itself dies, its guard (a child holding a
- *    copy of the userfaultfd, so that faults keep waiting rather than
- *    being filled with zeroes by the kernel) sees the pipe close without
- *    the pager's last word, says so and kills the process. Its forked
- *    children (which the pager learns of only by their userfaultfds) are
- *    not killed then: a documented limit.
+ *    copy of every userfaultfd - the process's, and each forked child's,
+ *    which the pager passes it as the fork comes - so that faults keep
+ *    waiting rather than being filled with zeroes by the kernel) sees its
+ *    socket close without the pager's last word, says so and kills the
+ *    process; then each forked child as it faults on a page never placed
+ *    (the fault names its thread: UFFD_FEATURE_THREAD_ID), until every
+ *    child's memory is gone. A fork in the instant between the pager
+ *    reading it and passing it on is not covered.
  *  - A checkpoint of a process still being paged in is refused (its
  *    mappings are userfaultfd-registered, which the checkpoint names).
  */
@@ -60,6 +63,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,7 +74,6 @@
 #define CLONE_PARENT 0x00008000ul
 #define SV_LAZY_STALL_S 120 /* a thread waits, the host sends nothing: give up */
 #define MAX_CTX 64	    /* the process and its forked children */
-#define MAX_OPS 4096	    /* unmaps, discards and moves per mm */
 #define MAX_WAITS 256
 #define NONE 0ull
 
@@ -81,7 +84,7 @@ struct op {
 };
 struct ctx {
 	int fd;
-	uint32_t nops;
+	uint32_t nops, cap; /* ops grows as the process needs: cap of them */
 	struct op *ops;
 	int main; /* the process's own mm (not a forked child's) */
 };
@@ -173,12 +176,42 @@ static uint64_t inverse(const struct ctx *c, uint64_t x)
 	return x;
 }
 
+/* Room for need ops in c, growing by doubling (malloc arena trims during
+ * paging can make many); 0, or -1 when memory is out. */
+static int ops_reserve(struct ctx *c, uint32_t need)
+{
+	if (need <= c->cap)
+		return 0;
+	uint32_t cap = c->cap ? c->cap : 256;
+	while (cap < need) {
+		if (cap > UINT32_MAX / 2)
+			return -1;
+		cap *= 2;
+	}
+	struct op *o = realloc(c->ops, (size_t)cap * sizeof(*o));
+	if (!o)
+		return -1;
+	c->ops = o;
+	c->cap = cap;
+	return 0;
+}
+
 static void add_op(struct ctx *c, uint32_t kind, uint64_t a, uint64_t b, uint64_t len)
 {
-	if (c->nops == MAX_OPS)
-		give_up("the process unmapped, discarded or moved memory more than %d times "
-			"while its pages were arriving",
-			MAX_OPS);
+	struct op *last = c->nops ? &c->ops[c->nops - 1] : NULL;
+	/* a discard touching or overlapping the one before (nothing moved
+	 * in between) is one: a heap trimmed again and again costs one op */
+	if (kind == OP_DISCARD && last && last->kind == OP_DISCARD && a <= last->a + last->len &&
+	    last->a <= a + len) {
+		uint64_t end = a + len > last->a + last->len ? a + len : last->a + last->len;
+		last->a = a < last->a ? a : last->a;
+		last->len = end - last->a;
+		return;
+	}
+	if (ops_reserve(c, c->nops + 1) < 0)
+		give_up("out of memory to follow the process's unmaps, discards and moves "
+			"(%u of them while its pages were arriving)",
+			c->nops);
 	c->ops[c->nops++] = (struct op){ kind, a, b, len };
 }
 
@@ -243,6 +276,30 @@ static void drop_ctx(int ci)
 			P.waits[w].ctx = ci;
 }
 
+/* A forked child's userfaultfd, to the guard ('F' with the fd). */
+static void pass_to_guard(int fd)
+{
+	char word = 'F';
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u = { 0 };
+	struct iovec io = { &word, 1 };
+	struct msghdr mh = { .msg_iov = &io,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	/* a guard gone (it cannot be while the pager runs) costs only the
+	 * child's cover if the pager dies too */
+	while (sendmsg(P.guard, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
 static void on_event(int ci, const struct uffd_msg *m)
 {
 	struct ctx *c = &P.ctx[ci];
@@ -256,13 +313,13 @@ static void on_event(int ci, const struct uffd_msg *m)
 				"arriving",
 				MAX_CTX - 1);
 		struct ctx *n = &P.ctx[P.nctx++];
-		n->fd = (int)m->arg.fork.ufd;
-		n->main = 0;
-		n->nops = c->nops;
-		n->ops = malloc(MAX_OPS * sizeof(struct op));
-		if (!n->ops)
+		*n = (struct ctx){ .fd = (int)m->arg.fork.ufd };
+		if (ops_reserve(n, c->nops) < 0)
 			give_up("out of memory for a forked child");
-		memcpy(n->ops, c->ops, c->nops * sizeof(struct op));
+		n->nops = c->nops;
+		if (c->nops)
+			memcpy(n->ops, c->ops, c->nops * sizeof(struct op));
+		pass_to_guard(n->fd);
 		break;
 	}
 	case UFFD_EVENT_REMAP:
@@ -350,6 +407,11 @@ static void place_slot(int k, uint64_t seq)
 		give_up("the host sent pages at 0x%llx (%llu) that are not one lazy run",
 			(unsigned long long)s, (unsigned long long)n);
 	const uint8_t *src = P.slots + (uint64_t)k * SV_RIMG_LAZY_SLOT_PAGES * PAGE;
+	if (sv_rimg_lazy_sum(src, n, s, seq) != sl->sum)
+		give_up("the pages for 0x%llx (%llu) in buffer slot %d do not match their "
+			"checksum: a frame of the locked buffer moved, or the slot was read "
+			"before the host had written it",
+			(unsigned long long)s, (unsigned long long)n, k);
 	for (int ci = 0; ci < P.nctx; ci++)
 		if (copy_into(ci, s, src, n) < 0)
 			drop_ctx(ci--);
@@ -436,22 +498,93 @@ __attribute__((noreturn)) static void serve(void)
 	_exit(0);
 }
 
-/* The guard: holds a copy of the userfaultfd so that a dead pager leaves
- * faults waiting (not zero-filled), and kills the process then. */
+/* Whether the memory behind userfaultfd fd has gone (its processes
+ * exited): an un-write-protect of a page no mapping of ours registers for
+ * write-protection changes nothing, and fails with ESRCH only then. */
+static int mm_gone(int fd)
+{
+	struct uffdio_writeprotect wp = { .range = { 1ul << 20, PAGE } };
+	return ioctl(fd, UFFDIO_WRITEPROTECT, &wp) < 0 && errno == ESRCH;
+}
+
+/* The dead pager's forked children (their userfaultfds, held here, keep
+ * their missing pages waiting): each that faults is killed, saying so,
+ * until every one's memory is gone. */
+static void guard_children(int *fds, int n)
+{
+	while (n > 0) {
+		struct pollfd pf[MAX_CTX];
+		for (int i = 0; i < n; i++)
+			pf[i] = (struct pollfd){ fds[i], POLLIN, 0 };
+		poll(pf, (nfds_t)n, 1000);
+		for (int i = 0; i < n; i++) {
+			struct uffd_msg m[16];
+			ssize_t r;
+			while ((r = read(fds[i], m, sizeof(m))) > 0)
+				for (size_t k = 0; k < (size_t)r / sizeof(m[0]); k++) {
+					if (m[k].event == UFFD_EVENT_FORK && n < MAX_CTX) {
+						fds[n++] = (int)m[k].arg.fork.ufd;
+					} else if (m[k].event == UFFD_EVENT_PAGEFAULT) {
+						pid_t t = (pid_t)m[k].arg.pagefault.feat.ptid;
+						dprintf(STDERR_FILENO,
+							"snapvm restore --lazy: the pager died; "
+							"process %d's child (thread %d) waits for "
+							"a page that will not come: killed\n",
+							(int)P.pid, (int)t);
+						kill(t, SIGKILL);
+					}
+				}
+			if (mm_gone(fds[i])) {
+				close(fds[i]);
+				fds[i--] = fds[--n];
+			}
+		}
+	}
+}
+
+/* The guard: holds a copy of every userfaultfd (the process's, by the
+ * fork; its children's, passed by the pager) so that a dead pager leaves
+ * faults waiting (not zero-filled), and then kills the process and its
+ * children. */
 __attribute__((noreturn)) static void guard_main(int from_pager)
 {
 	prctl(PR_SET_NAME, "snapvm-pager-guard");
-	char word = 0;
-	ssize_t n;
-	while ((n = read(from_pager, &word, 1)) < 0 && errno == EINTR)
-		;
-	if (n != 1) {
-		dprintf(STDERR_FILENO,
-			"snapvm restore --lazy: the pager died before the last page was placed; "
-			"process %d killed (restore without --lazy)\n",
-			(int)P.pid);
-		kill(P.pid, SIGKILL);
+	int kids[MAX_CTX], nkids = 0;
+	for (;;) {
+		char word = 0;
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} u;
+		struct iovec io = { &word, 1 };
+		struct msghdr mh = { .msg_iov = &io,
+				     .msg_iovlen = 1,
+				     .msg_control = u.buf,
+				     .msg_controllen = sizeof(u.buf) };
+		ssize_t n = recvmsg(from_pager, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 1 && word == 'F') {
+			struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+			int fd = -1;
+			if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+				memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+			if (fd >= 0 && nkids < MAX_CTX)
+				kids[nkids++] = fd;
+			else if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (n == 1)
+			_exit(0); /* the pager's last word: done, or it said why */
+		break;
 	}
+	dprintf(STDERR_FILENO,
+		"snapvm restore --lazy: the pager died before the last page was placed; "
+		"process %d killed (restore without --lazy)\n",
+		(int)P.pid);
+	kill(P.pid, SIGKILL);
+	guard_children(kids, nkids);
 	_exit(0);
 }
 
@@ -514,13 +647,63 @@ static void wait_registered(int ready)
 	}
 }
 
+/* Closes every fd but fds[0..n) and the process's stderr (a pipe end
+ * held here would keep its reader waiting; the others are the
+ * process's), whatever their numbers: the restorer may have been started
+ * with 0, 1 or 2 closed (the uffd or a pipe end is one of those then) or
+ * hold fds above 1023. fds[] come back as 3, 4, ...; 0 and 1 - and 2 if
+ * it was one of fds[], not a stderr - become /dev/null, so that no later
+ * fd takes a number give_up writes to. */
+static void keep_only(int *fds, int n)
+{
+	int high[8], err_taken = 0;
+	for (int i = 0; i < n; i++) {
+		err_taken |= fds[i] == STDERR_FILENO;
+		high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + n); /* above 3..3+n */
+		if (high[i] < 0)
+			give_up("cannot keep the pager's fd %d: %s", fds[i], strerror(errno));
+	}
+	for (int i = 0; i < n; i++) {
+		if (dup3(high[i], 3 + i, O_CLOEXEC) < 0)
+			give_up("cannot move the pager's fd %d: %s", fds[i], strerror(errno));
+		fds[i] = 3 + i;
+	}
+	if (syscall(SYS_close_range, 3 + n, ~0u, 0) < 0) /* Linux < 5.9 */
+		for (long fd = 3 + n, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
+			close((int)fd);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3; fd++)
+		if ((fd < 2 || err_taken) && fd != null) {
+			if (null < 0 || dup3(null, fd, O_CLOEXEC) < 0)
+				close(fd);
+		}
+	if (null > 2)
+		close(null);
+}
+
+/* The lazy runs copied out of the restore image, which is unmapped: the
+ * pager needs nothing else of it, and would keep its memory (a file in
+ * the guest's RAM, or the standby's mailbox) until the last page. */
+static const struct sv_rimg_run *own_runs(const struct sv_rimg_header *h,
+					  const struct sv_rimg_run *runs)
+{
+	size_t len = (size_t)h->nlazy_runs * sizeof(*runs);
+	struct sv_rimg_run *own = malloc(len ? len : 1);
+	if (!own)
+		give_up("out of memory for %u lazy runs", h->nlazy_runs);
+	memcpy(own, runs, len);
+	uintptr_t start = (uintptr_t)h & ~(PAGE - 1);
+	munmap((void *)start, ((uintptr_t)h + h->file_size - start + PAGE - 1) & ~(PAGE - 1));
+	return own;
+}
+
 __attribute__((noreturn)) static void pager_main(int uffd, int report, int ready,
 						 const struct sv_rimg_run *runs, uint32_t nruns)
 {
 	prctl(PR_SET_NAME, "snapvm-pager");
 	int to_guard[2];
-	if (pipe2(to_guard, O_CLOEXEC) < 0)
-		give_up("cannot make the guard's pipe: %s", strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, to_guard) < 0)
+		give_up("cannot make the guard's socket: %s", strerror(errno));
 	pid_t g = fork();
 	if (g < 0)
 		give_up("cannot start the pager's guard: %s", strerror(errno));
@@ -539,10 +722,9 @@ __attribute__((noreturn)) static void pager_main(int uffd, int report, int ready
 		P.first[i + 1] = P.first[i] + runs[i].npages;
 	P.total = P.first[nruns];
 	P.done = calloc(P.total / 8 + 1, 1);
-	P.ctx[0] =
-		(struct ctx){ .fd = uffd, .ops = malloc(MAX_OPS * sizeof(struct op)), .main = 1 };
+	P.ctx[0] = (struct ctx){ .fd = uffd, .main = 1 };
 	P.nctx = 1;
-	if (!P.first || !P.done || !P.ctx[0].ops)
+	if (!P.first || !P.done || ops_reserve(&P.ctx[0], 1) < 0)
 		give_up("out of memory for %llu pages", (unsigned long long)P.total);
 	P.pidfd = (int)syscall(SYS_pidfd_open, P.pid, 0);
 	if (P.pidfd < 0)
@@ -566,8 +748,8 @@ int rst_lazy_start(const struct sv_rimg_header *h, const struct sv_rimg_run *run
 			strerror(errno));
 	struct uffdio_api api = { .api = UFFD_API,
 				  .features = UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP |
-					      UFFD_FEATURE_EVENT_REMOVE |
-					      UFFD_FEATURE_EVENT_UNMAP };
+					      UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP |
+					      UFFD_FEATURE_THREAD_ID };
 	if (ioctl(uffd, UFFDIO_API, &api) < 0)
 		rst_die("--lazy: this guest kernel's userfaultfd lacks the events the pager "
 			"follows (fork, mremap, munmap, madvise): %s (restore without --lazy)",
@@ -581,13 +763,11 @@ int rst_lazy_start(const struct sv_rimg_header *h, const struct sv_rimg_run *run
 	if (pid < 0)
 		rst_die("cannot start the pager: %s", strerror(errno));
 	if (pid == 0) {
-		/* nothing of the restorer's but these (stderr: the process's) */
-		for (int fd = 3; fd < 1024; fd++)
-			if (fd != uffd && fd != report[1] && fd != ready[0])
-				close(fd);
-		close(STDIN_FILENO);
-		close(STDOUT_FILENO);
-		pager_main(uffd, report[1], ready[0], runs, h->nlazy_runs);
+		int keep[3] = { uffd, report[1], ready[0] };
+		keep_only(keep, 3);
+		uint32_t n = h->nlazy_runs; /* h is gone next */
+		const struct sv_rimg_run *own = own_runs(h, runs);
+		pager_main(keep[0], keep[1], keep[2], own, n);
 	}
 	close(report[1]);
 	close(ready[0]);

@@ -74,6 +74,8 @@ static void print_json(const SvCliRestoreFollow *f, double first_ms, const SvLaz
 		json_builder_add_int_value(b, (gint64)st->faults);
 		json_builder_set_member_name(b, "lazy_zero_faults");
 		json_builder_add_int_value(b, (gint64)st->zero_faults);
+		json_builder_set_member_name(b, "lazy_host_cpu_ms");
+		json_builder_add_int_value(b, st->cpu_us / 1000);
 	}
 	json_builder_set_member_name(b, "exit_code");
 	json_builder_add_int_value(b, rc);
@@ -99,6 +101,22 @@ static double finish_server(SvCliRestoreFollow *f, gboolean wait, SvLazyStats *s
 	return sv_cli_elapsed_ms() - (g_get_monotonic_time() - st->done_us) / 1000.0;
 }
 
+/* --detach --lazy, interrupted (Ctrl-C, SIGTERM, SIGHUP) before the last
+ * page was placed: the process cannot run without the pages still to
+ * come, and would wait on its next fault for ever - it goes with its VM,
+ * and the user is told. */
+static int interrupted_lazy(SvCliGuest *g, SvCliRestoreFollow *f, const SvCliVmOptions *o)
+{
+	g_auto(SvLazyStats) st = { 0 };
+	finish_server(f, FALSE, &st);
+	fprintf(stderr,
+		"snapvm restore: interrupted while process %u's pages were still arriving "
+		"(%.1f of %.1f MiB sent): it cannot run without the rest, so it is killed with "
+		"VM %s, which is stopped (restore again to run it)\n",
+		f->pid, st.bytes / 1048576.0, f->lazy_pages * 4096 / 1048576.0, g->machine->name);
+	return sv_cli_end_vm("restore", g->machine, FALSE, SV_EXIT_INTERRUPTED, NULL, o->verbose);
+}
+
 int sv_cli_restore_follow(SvCliGuest *g, SvCliRestoreFollow *f, char **copy_out,
 			  const SvCliVmOptions *o)
 {
@@ -108,6 +126,8 @@ int sv_cli_restore_follow(SvCliGuest *g, SvCliRestoreFollow *f, char **copy_out,
 		 * last is placed */
 		if (f->server) {
 			sv_cli_verbose(o->verbose, "restore", "waiting for the last lazy page");
+			if (!sv_lazy_server_wait(f->server, f->interrupt_fd))
+				return interrupted_lazy(g, f, o);
 			finish_server(f, TRUE, &st);
 		}
 		sv_cli_print_detached(g->machine, f->pid, o->json);

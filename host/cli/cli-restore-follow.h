@@ -14,6 +14,7 @@ typedef struct SvCliRestoreFollow {
 	gboolean lazy;
 	guint64 lazy_pages;   /* placed after */
 	SvLazyServer *server; /* --lazy: serving them; taken */
+	int interrupt_fd;     /* readable on Ctrl-C, SIGTERM, SIGHUP (a signalfd) */
 } SvCliRestoreFollow;
 
 /* Streams the process's output until it exits (or with --detach leaves

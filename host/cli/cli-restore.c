@@ -650,7 +650,8 @@ int sv_cmd_restore(int argc, char **argv)
 				      .running_ms = sv_cli_elapsed_ms(),
 				      .pages = info.pages,
 				      .lazy = o.lazy,
-				      .lazy_pages = info.lazy_pages };
+				      .lazy_pages = info.lazy_pages,
+				      .interrupt_fd = sfd };
 	if (o.lazy &&
 	    !start_lazy(&g, pid, reader, &info, &follow, o.vm.verbose, &exited, &status, &error))
 		goto out;

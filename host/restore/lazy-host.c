@@ -9,7 +9,12 @@
  * as the placer does, and polling the control page (no agent round trip
  * on the way of a fault).
  */
+#include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "snapvm/restore-image-format.h"
 #include "base/errors.h"
@@ -20,7 +25,13 @@
 #define RECV_TIMEOUT_MS 600000
 /* A waited-for page's neighbourhood: small, so that it comes soon */
 #define WANT_CHUNK_PAGES 32
-#define IDLE_SLEEP_US 100
+/* Nothing to send, nothing wanted: the host sleeps, longer each idle
+ * round (a slot comes back every few ms under TCG; a want waits at most
+ * the longest sleep) - it polled every 100 us, a tenth of a core */
+#define IDLE_SLEEP_MIN_US 50
+#define IDLE_SLEEP_MAX_US 1000
+/* every page sent: only the pager's last word to wait for */
+#define DRAIN_SLEEP_US 5000
 
 gboolean sv_lazy_recv_buffer(SvAgentClient *agent, guint32 pid, int out_fd, int err_fd,
 			     GArray **ret_frames, gboolean *ret_exited, int *ret_status,
@@ -102,6 +113,7 @@ struct SvLazyServer {
 	GBytes *data; /* cur_section's pages */
 	SvGuestRamWriter *w;
 	GThread *thread;
+	int done_fd; /* eventfd: the thread has ended */
 	gint stop;
 	gint64 stall_us; /* the pager shows no sign of life this long: give up */
 	SvLazyStats stats;
@@ -172,7 +184,8 @@ static gboolean write_u64s(SvLazyServer *s, guint64 gpa, const guint64 *v, gsize
 }
 
 /* Sends pages [i, i + n) in slot k: data into its frames (a write per
- * physically contiguous piece), then vaddr and npages, then its seq. */
+ * physically contiguous piece), then vaddr, npages and the checksum, then
+ * its seq. */
 static gboolean fill_slot(SvLazyServer *s, guint k, guint64 i, guint64 n, gboolean wanted,
 			  GError **error)
 {
@@ -191,13 +204,20 @@ static gboolean fill_slot(SvLazyServer *s, guint k, guint64 i, guint64 n, gboole
 	}
 	const SvRestorePageRun *x = &g_array_index(s->runs, SvRestorePageRun, run_of(s, i));
 	guint64 ctl = g_array_index(s->frames, guint64, 0) * s->ps;
-	guint64 where[3] = { x->vaddr + (i - s->first[run_of(s, i)]) * s->ps, n, wanted };
+	guint64 va = x->vaddr + (i - s->first[run_of(s, i)]) * s->ps, seq = s->seq[k] + 1;
+	struct sv_rimg_lazy_slot sl = {
+		.vaddr = va, .npages = n, .wanted = wanted, .sum = sv_rimg_lazy_sum(src, n, va, seq)
+	};
 	guint64 off = G_STRUCT_OFFSET(struct sv_rimg_lazy_ctl, slot) +
 		      k * sizeof(struct sv_rimg_lazy_slot);
-	guint64 seq = ++s->seq[k];
-	if (!write_u64s(s, ctl + off + 8, where, 3, error) ||
-	    !write_u64s(s, ctl + off, &seq, 1, error))
+	if (!sv_guest_ram_write(s->w, s->mem, ctl + off + 8, &sl.vaddr, sizeof(sl) - 8, error))
 		return FALSE;
+	/* the pages and the slot's fields before its seq, on a weakly
+	 * ordered host too (the pager reads seq with acquire, then them) */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	if (!write_u64s(s, ctl + off, &seq, 1, error))
+		return FALSE;
+	s->seq[k] = seq;
 	for (guint64 j = 0; j < n; j++)
 		s->sent[(i + j) / 8] |= (guint8)(1u << ((i + j) % 8));
 	s->nsent += n;
@@ -282,7 +302,7 @@ static gpointer server_thread(gpointer data)
 								       sizeof(*ctl), &error);
 	gboolean told_all = FALSE;
 	guint64 pulse = ctl ? pager_pulse(ctl) : 0;
-	gint64 pulse_us = g_get_monotonic_time();
+	gint64 pulse_us = g_get_monotonic_time(), idle_us = IDLE_SLEEP_MIN_US;
 	while (ctl && !g_atomic_int_get(&s->stop)) {
 		guint64 state = __atomic_load_n(&ctl->pager_state, __ATOMIC_ACQUIRE);
 		if (state == SV_RIMG_LAZY_DONE || state == SV_RIMG_LAZY_FAILED) {
@@ -320,8 +340,12 @@ static gpointer server_thread(gpointer data)
 				break;
 			told_all = TRUE;
 		}
-		if (!busy)
-			g_usleep(IDLE_SLEEP_US);
+		if (busy)
+			idle_us = IDLE_SLEEP_MIN_US;
+		else {
+			g_usleep(told_all ? DRAIN_SLEEP_US : idle_us);
+			idle_us = MIN(idle_us * 2, IDLE_SLEEP_MAX_US);
+		}
 	}
 	if (ctl) {
 		s->stats.faults = ctl->faults;
@@ -334,6 +358,12 @@ static gpointer server_thread(gpointer data)
 			   &failed, 1, NULL);
 		s->stats.error = g_strdup(error->message);
 	}
+	struct rusage ru;
+	if (getrusage(RUSAGE_THREAD, &ru) == 0)
+		s->stats.cpu_us = ru.ru_utime.tv_sec * G_USEC_PER_SEC + ru.ru_utime.tv_usec +
+				  ru.ru_stime.tv_sec * G_USEC_PER_SEC + ru.ru_stime.tv_usec;
+	guint64 one = 1;
+	(void)!write(s->done_fd, &one, sizeof(one));
 	return NULL;
 }
 
@@ -356,6 +386,13 @@ SvLazyServer *sv_lazy_server_start(const SvGuestMem *mem, SvSnapshotReader *r,
 	s->sent = g_malloc0(s->total / 8 + 1);
 	s->cur_section = G_MAXUINT32;
 	s->w = sv_guest_ram_writer_new();
+	s->done_fd = eventfd(0, EFD_CLOEXEC);
+	if (s->done_fd < 0) {
+		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "eventfd: %s", g_strerror(errno));
+		SvLazyStats unused = { 0 };
+		sv_lazy_server_finish(s, FALSE, &unused);
+		return NULL;
+	}
 	s->thread = g_thread_try_new("snapvm-lazy", server_thread, s, error);
 	if (!s->thread) {
 		SvLazyStats unused = { 0 };
@@ -364,6 +401,19 @@ SvLazyServer *sv_lazy_server_start(const SvGuestMem *mem, SvSnapshotReader *r,
 		return NULL;
 	}
 	return s;
+}
+
+gboolean sv_lazy_server_wait(SvLazyServer *s, int interrupt_fd)
+{
+	struct pollfd fds[2] = { { s->done_fd, POLLIN, 0 }, { interrupt_fd, POLLIN, 0 } };
+	for (;;) {
+		if (poll(fds, interrupt_fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+			return TRUE; /* finish then waits for the thread */
+		if (fds[0].revents)
+			return TRUE;
+		if (fds[1].revents)
+			return FALSE;
+	}
 }
 
 void sv_lazy_server_finish(SvLazyServer *s, gboolean wait, SvLazyStats *ret)
@@ -378,5 +428,7 @@ void sv_lazy_server_finish(SvLazyServer *s, gboolean wait, SvLazyStats *ret)
 	g_array_unref(s->frames);
 	g_free(s->first);
 	g_free(s->sent);
+	if (s->done_fd >= 0)
+		close(s->done_fd);
 	g_free(s);
 }

@@ -169,10 +169,15 @@ typedef struct SvLazyStats {
 	guint wanted;	/* of them for a waiting thread */
 	guint64 faults; /* the pager's count of faults, and those zero-filled */
 	guint64 zero_faults;
-	char *error; /* the server's own failure (the pager was told), or NULL */
+	char *error;   /* the server's own failure (the pager was told), or NULL */
+	gint64 cpu_us; /* the server thread's CPU time, user + system */
 } SvLazyStats;
 void sv_lazy_stats_clear(SvLazyStats *s);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvLazyStats, sv_lazy_stats_clear)
+/* Waits until the server has nothing left to do (the pager's last word,
+ * or the server's failure): TRUE; FALSE as soon as interrupt_fd (-1:
+ * none) is readable - a signalfd, Ctrl-C - with the server still going. */
+gboolean sv_lazy_server_wait(SvLazyServer *s, int interrupt_fd);
 /* Waits until the server has nothing left to do (wait: the pager's last
  * word) or stops it now (!wait), and frees it; its figures in *ret. */
 void sv_lazy_server_finish(SvLazyServer *s, gboolean wait, SvLazyStats *ret);

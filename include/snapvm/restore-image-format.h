@@ -523,9 +523,13 @@ struct sv_rimg_pfn_run {
  *   - the pager posts the snapshot address of a page a thread waits for
  *     in want[want_head % SV_RIMG_LAZY_WANTS], then bumps want_head;
  *   - the host fills a free slot (consumed[k] == slot[k].seq) with pages,
- *     writes slot[k].vaddr and npages, then a new slot[k].seq;
- *   - the pager places a slot's pages (UFFDIO_COPY; wanted ones first)
- *     and sets consumed[k] to its seq.
+ *     writes slot[k].vaddr, npages and sum, then - after a release
+ *     fence - a new slot[k].seq;
+ *   - the pager reads seq (acquire), checks sum (sv_rimg_lazy_sum of the
+ *     pages, vaddr, npages and seq: a buffer frame that moved, or a slot
+ *     read torn, fails loudly instead of placing wrong bytes), places the
+ *     slot's pages (UFFDIO_COPY; wanted ones first) and sets consumed[k]
+ *     to its seq.
  * Every page of the lazy runs is sent once, the waited-for first; the
  * host then sets host_state SENT_ALL. The pager sets pager_state once
  * it has placed the last page (DONE), or gave up (FAILED, the process
@@ -554,7 +558,31 @@ struct sv_rimg_lazy_slot {
 	uint64_t seq; /* written last */
 	uint64_t vaddr, npages;
 	uint64_t wanted; /* 1: a thread waits for them: placed before the others */
+	uint64_t sum;	 /* sv_rimg_lazy_sum */
 };
+
+/* A slot's checksum: Fletcher sums on four lanes of 64-bit words (cheap
+ * enough for the guest's pager under TCG; position-dependent, so pages
+ * swapped or shifted differ), seeded with where they go and the seq. */
+static inline uint64_t sv_rimg_lazy_sum(const void *pages, uint64_t npages, uint64_t vaddr,
+					uint64_t seq)
+{
+	const uint64_t *w = (const uint64_t *)pages;
+	uint64_t a0 = vaddr, a1 = npages, a2 = seq, a3 = 1, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+	for (uint64_t i = 0; i < npages * (4096 / 8); i += 4) {
+		a0 += w[i];
+		a1 += w[i + 1];
+		a2 += w[i + 2];
+		a3 += w[i + 3];
+		b0 += a0;
+		b1 += a1;
+		b2 += a2;
+		b3 += a3;
+	}
+	uint64_t h = a0 ^ (a1 << 1) ^ (a2 << 2) ^ (a3 << 3);
+	return h ^ (b0 * 0x9e3779b97f4a7c15ull) ^ (b1 * 0xc2b2ae3d27d4eb4full) ^
+	       (b2 * 0x165667b19e3779f9ull) ^ (b3 * 0x27d4eb2f165667c5ull);
+}
 struct sv_rimg_lazy_ctl {
 	/* the pager's */
 	uint64_t pager_state;
@@ -566,5 +594,6 @@ struct sv_rimg_lazy_ctl {
 	uint64_t host_state __attribute__((aligned(64)));
 	struct sv_rimg_lazy_slot slot[SV_RIMG_LAZY_SLOTS];
 };
+_Static_assert(sizeof(struct sv_rimg_lazy_ctl) <= 4096, "the control page is one page");
 
 #endif

@@ -10,6 +10,9 @@
  * kernel gives no userfaultfd (UFFD_USER_MODE_ONLY: Linux 5.11).
  */
 #include <glib.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 /* (glib's sched.h has it; the pager defines its own) */
@@ -62,7 +65,7 @@ static void test_split_mapping(void)
 	}
 	P.pid = child;
 	P.guard = -1;
-	P.ctx[0] = (struct ctx){ .fd = uffd, .ops = g_new0(struct op, MAX_OPS) };
+	P.ctx[0] = (struct ctx){ .fd = uffd };
 	P.nctx = 1;
 	static uint8_t src[8 * PAGE];
 	for (uint64_t k = 0; k < n; k++)
@@ -74,15 +77,15 @@ static void test_split_mapping(void)
 	}
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
-	g_free(P.ctx[0].ops);
+	free(P.ctx[0].ops);
+	P.ctx[0] = (struct ctx){ 0 };
 	munmap(a, n * PAGE);
 	close(uffd);
 }
 
-/* give_up with a message longer than its buffer (a long strerror, a
- * long path in a later message): cut short, the process still named and
- * killed - not written past the buffer's end. */
-static void test_give_up_long(void)
+/* Runs fn in a child (give_up _exits and kills P.pid: a grandchild
+ * here); its exit status, its stderr in *said. */
+static int in_child(void (*fn)(void), char **said)
 {
 	int out[2];
 	g_assert_cmpint(pipe(out), ==, 0);
@@ -90,31 +93,52 @@ static void test_give_up_long(void)
 	if (pager == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(out[1], STDERR_FILENO);
-		pid_t victim = fork();
+		close(out[0]);
+		close(out[1]);
+		pid_t self = getpid(), victim = fork();
 		if (victim == 0) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			pause();
+			if (getppid() == self) /* not gone before the prctl */
+				pause();
 			_exit(0);
 		}
 		P.pid = victim;
 		P.guard = -1;
-		char long_text[1000];
-		memset(long_text, 'x', sizeof(long_text) - 1);
-		long_text[sizeof(long_text) - 1] = '\0';
-		give_up("%s", long_text);
+		fn();
+		kill(victim, SIGKILL);
+		_exit(0);
 	}
 	close(out[1]);
-	char said[2048];
-	ssize_t n, got = 0;
-	while ((n = read(out[0], said + got, sizeof(said) - 1 - (size_t)got)) > 0)
-		got += n;
+	g_autoptr(GString) text = g_string_new(NULL);
+	char buf[512];
+	ssize_t n;
+	while ((n = read(out[0], buf, sizeof(buf))) > 0)
+		g_string_append_len(text, buf, n);
 	close(out[0]);
-	said[got] = '\0';
 	int status;
 	g_assert_cmpint(waitpid(pager, &status, 0), ==, pager);
 	g_assert_true(WIFEXITED(status));
-	g_assert_cmpint(WEXITSTATUS(status), ==, 1);
-	g_assert_cmpint(got, <, 400);
+	if (said)
+		*said = g_strdup(text->str);
+	return WEXITSTATUS(status);
+}
+
+/* give_up with a message longer than its buffer (a long strerror, a
+ * long path in a later message): cut short, the process still named and
+ * killed - not written past the buffer's end. */
+static void give_up_long_child(void)
+{
+	char long_text[1000];
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	give_up("%s", long_text);
+}
+
+static void test_give_up_long(void)
+{
+	g_autofree char *said = NULL;
+	g_assert_cmpint(in_child(give_up_long_child, &said), ==, 1);
+	g_assert_cmpint(strlen(said), <, 400);
 	g_assert_true(g_str_has_prefix(said, "snapvm restore --lazy: xxx"));
 	g_assert_true(g_str_has_suffix(said, "killed (restore without --lazy)\n"));
 }
@@ -169,6 +193,287 @@ static void test_finished(void)
 	P.ctx[0] = (struct ctx){ 0 };
 }
 
+static ino_t ino_of(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 ? st.st_ino : 0;
+}
+
+/* The restorer started with stdin and stdout closed (its pipe ends are
+ * 0 and 1 then) and an fd above 1023: the pager keeps exactly its fds
+ * (as 3, 4, 5), the process's stderr, /dev/null on 0 and 1, nothing
+ * else. Before: 0 and 1 were closed (a pipe end lost), 2000 kept. */
+static void keep_fds_child(void)
+{
+	int err_ino = (int)ino_of(STDERR_FILENO);
+	close(STDIN_FILENO);
+	close(STDOUT_FILENO);
+	int p[2];
+	if (pipe(p) < 0 || p[0] != 0 || p[1] != 1)
+		_exit(10);
+	int ev = eventfd(0, 0);
+	int high = fcntl(ev, F_DUPFD, 2000), stray = fcntl(ev, F_DUPFD, 1500);
+	if (high != 2000 || stray != 1500)
+		_exit(11);
+	ino_t ev_ino = ino_of(ev);
+	int keep[3] = { p[0], p[1], high };
+	keep_only(keep, 3);
+	if (keep[0] != 3 || keep[1] != 4 || keep[2] != 5)
+		_exit(12);
+	if (write(4, "x", 1) != 1 || read(3, (char[1]){ 0 }, 1) != 1)
+		_exit(13); /* the pipe, both ends */
+	if (ino_of(5) != ev_ino || (int)ino_of(STDERR_FILENO) != err_ino)
+		_exit(14);
+	struct stat st;
+	for (int fd = 0; fd < 2; fd++)
+		if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+			_exit(15); /* /dev/null */
+	for (int fd = 6; fd < 2048; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			_exit(16);
+	_exit(0);
+}
+
+static void test_keep_fds(void)
+{
+	g_assert_cmpint(in_child(keep_fds_child, NULL), ==, 0);
+}
+
+/* The restorer started with stderr closed too: the uffd is fd 2, and
+ * must not stay where give_up writes its message. */
+static void keep_fds_no_stderr_child(void)
+{
+	close(STDIN_FILENO);
+	close(STDOUT_FILENO);
+	close(STDERR_FILENO);
+	int p[2];
+	if (pipe(p) < 0 || p[0] != 0 || p[1] != 1)
+		_exit(10);
+	int ev = eventfd(0, 0);
+	if (ev != 2)
+		_exit(10);
+	ino_t ev_ino = ino_of(ev);
+	int keep[3] = { ev, p[0], p[1] };
+	keep_only(keep, 3);
+	struct stat st;
+	if (ino_of(3) != ev_ino || fstat(STDERR_FILENO, &st) < 0 || st.st_rdev != makedev(1, 3))
+		_exit(11);
+	_exit(0);
+}
+
+static void test_keep_fds_no_stderr(void)
+{
+	g_assert_cmpint(in_child(keep_fds_no_stderr_child, NULL), ==, 0);
+}
+
+/* More unmaps, discards and moves than the old fixed 4096 (the process
+ * was killed at the 4097th): the list grows and still maps addresses;
+ * a discard next to the one before is merged into it. */
+static void many_ops_child(void)
+{
+	struct ctx c = { 0 };
+	const uint64_t base = 0x10000000, n = 10000;
+	for (uint64_t k = 0; k < n; k++) /* page k moves up by one page, one by one */
+		add_op(&c, OP_REMAP, base + k * PAGE, base + (k + 1) * PAGE + n * PAGE, PAGE);
+	if (c.nops != n || forward(&c, base + 5 * PAGE) != base + 6 * PAGE + n * PAGE ||
+	    inverse(&c, base + 6 * PAGE + n * PAGE) != base + 5 * PAGE)
+		_exit(10);
+	for (uint64_t k = 0; k < 5000; k++) /* a heap trimmed, again and again */
+		add_op(&c, OP_DISCARD, base + 2 * n * PAGE + (k % 7) * PAGE, 0, 3 * PAGE);
+	if (c.nops != n + 1 || forward(&c, base + 2 * n * PAGE + 8 * PAGE) != NONE ||
+	    forward(&c, base + 2 * n * PAGE + 9 * PAGE) == NONE)
+		_exit(11);
+	struct ctx child = { 0 }; /* a fork copies the list */
+	if (ops_reserve(&child, c.nops) < 0 || child.cap < c.nops)
+		_exit(12);
+	free(c.ops);
+	free(child.ops);
+	_exit(0);
+}
+
+static void test_many_ops(void)
+{
+	g_autofree char *said = NULL;
+	g_assert_cmpint(in_child(many_ops_child, &said), ==, 0);
+	g_assert_cmpstr(said, ==, "");
+}
+
+/* The slot checksum: one byte changed (a torn write), two pages swapped
+ * (a frame that moved), another seq or address - each differs. */
+static void test_sum(void)
+{
+	static uint64_t pages[2 * PAGE / 8];
+	for (size_t k = 0; k < G_N_ELEMENTS(pages); k++)
+		pages[k] = k * 0x9e3779b97f4a7c15ull;
+	uint64_t sum = sv_rimg_lazy_sum(pages, 2, 0x1000, 7);
+	g_assert_cmpuint(sum, ==, sv_rimg_lazy_sum(pages, 2, 0x1000, 7));
+	g_assert_cmpuint(sum, !=, sv_rimg_lazy_sum(pages, 2, 0x1000, 8));
+	g_assert_cmpuint(sum, !=, sv_rimg_lazy_sum(pages, 2, 0x2000, 7));
+	g_assert_cmpuint(sum, !=, sv_rimg_lazy_sum(pages, 1, 0x1000, 7));
+	((uint8_t *)pages)[5000] ^= 1;
+	g_assert_cmpuint(sum, !=, sv_rimg_lazy_sum(pages, 2, 0x1000, 7));
+	((uint8_t *)pages)[5000] ^= 1;
+	static uint64_t swapped[2 * PAGE / 8];
+	memcpy(swapped, pages + PAGE / 8, PAGE);
+	memcpy(swapped + PAGE / 8, pages, PAGE);
+	g_assert_cmpuint(sum, !=, sv_rimg_lazy_sum(swapped, 2, 0x1000, 7));
+}
+
+/* A slot whose bytes do not match its checksum (a buffer frame moved
+ * under the host's write) is not placed: the pager kills the process,
+ * saying so. The same slot, intact, is placed. */
+static void bad_slot_child(void)
+{
+	int uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | USER_MODE_ONLY);
+	struct uffdio_api api = { .api = UFFD_API };
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0)
+		_exit(77);
+	const uint64_t n = 4;
+	uint8_t *a = mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			  0);
+	struct uffdio_register r = { .range = { (uint64_t)(uintptr_t)a, n * PAGE },
+				     .mode = UFFDIO_REGISTER_MODE_MISSING };
+	if (a == MAP_FAILED || ioctl(uffd, UFFDIO_REGISTER, &r) < 0)
+		_exit(10);
+	static struct sv_rimg_run run;
+	run = (struct sv_rimg_run){ .vaddr = (uint64_t)(uintptr_t)a, .npages = n };
+	static uint64_t first[2] = { 0, 4 };
+	static uint8_t done[1];
+	P.runs = &run;
+	P.nruns = 1;
+	P.first = first;
+	P.total = n;
+	P.placed = 0;
+	P.done = done;
+	P.ctx[0] = (struct ctx){ .fd = uffd, .main = 1 };
+	P.nctx = 1;
+	P.ctl = calloc(1, sizeof(*P.ctl));
+	P.slots = calloc(SV_RIMG_LAZY_SLOTS * SV_RIMG_LAZY_SLOT_PAGES, PAGE);
+	/* slot 0: pages 0-1, intact */
+	memset(P.slots, 0x5a, 2 * PAGE);
+	P.ctl->slot[0] = (struct sv_rimg_lazy_slot){ .seq = 1,
+						     .vaddr = run.vaddr,
+						     .npages = 2,
+						     .sum = sv_rimg_lazy_sum(P.slots, 2, run.vaddr,
+									     1) };
+	place_slot(0, 1);
+	if (a[0] != 0x5a || a[2 * PAGE - 1] != 0x5a || P.placed != 2 || P.ctl->consumed[0] != 1)
+		_exit(11);
+	/* slot 1: pages 2-3, a byte changed after the sum */
+	uint8_t *s1 = P.slots + SV_RIMG_LAZY_SLOT_PAGES * PAGE;
+	memset(s1, 0x33, 2 * PAGE);
+	uint64_t va = run.vaddr + 2 * PAGE;
+	P.ctl->slot[1] = (struct sv_rimg_lazy_slot){
+		.seq = 1, .vaddr = va, .npages = 2, .sum = sv_rimg_lazy_sum(s1, 2, va, 1)
+	};
+	s1[PAGE + 17] = 0;
+	place_slot(1, 1); /* gives up */
+	_exit(12);
+}
+
+static void test_bad_slot(void)
+{
+	g_autofree char *said = NULL;
+	int rc = in_child(bad_slot_child, &said);
+	if (rc == 77) {
+		g_test_skip("no userfaultfd here");
+		return;
+	}
+	g_assert_cmpint(rc, ==, 1);
+	g_assert_nonnull(strstr(said, "do not match their checksum"));
+	g_assert_true(g_str_has_suffix(said, "killed (restore without --lazy)\n"));
+}
+
+/* The pager's copy of the lazy runs is its own, and the restore image
+ * (mapped, in the guest's RAM) is gone from it. */
+static void test_own_runs(void)
+{
+	uint8_t *img = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			    0);
+	g_assert_true(img != MAP_FAILED);
+	struct sv_rimg_header *h = (struct sv_rimg_header *)img;
+	h->file_size = 2 * PAGE + 100;
+	h->nlazy_runs = 2;
+	struct sv_rimg_run *runs = (struct sv_rimg_run *)(img + 512);
+	runs[0] = (struct sv_rimg_run){ .vaddr = 0x1000, .npages = 3 };
+	runs[1] = (struct sv_rimg_run){ .vaddr = 0x9000, .npages = 1 };
+	const struct sv_rimg_run *own = own_runs(h, runs);
+	g_assert_cmpuint(own[0].vaddr, ==, 0x1000);
+	g_assert_cmpuint(own[0].npages, ==, 3);
+	g_assert_cmpuint(own[1].vaddr, ==, 0x9000);
+	for (int k = 0; k < 3; k++) /* every page of it, the partial last one too */
+		g_assert_true(msync(img + k * PAGE, PAGE, MS_ASYNC) < 0 && errno == ENOMEM);
+	free((void *)own);
+}
+
+/* The pager dies while a child the process forked waits for a page:
+ * the guard, holding the child's userfaultfd (passed as the fork came),
+ * kills the process and then the child as it faults - before, the
+ * child's registration went with the pager and the page read zero - and
+ * ends once the child's memory is gone. */
+static void test_guard_kills_child(void)
+{
+	int probe = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | USER_MODE_ONLY);
+	if (probe < 0) {
+		g_test_skip("no userfaultfd here");
+		return;
+	}
+	close(probe);
+	pid_t victim = fork(); /* the process (it holds no end of the socket) */
+	if (victim == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	int sp[2], err[2];
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), ==, 0);
+	g_assert_cmpint(pipe(err), ==, 0);
+	pid_t guard = fork();
+	if (guard == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(err[1], STDERR_FILENO);
+		close(sp[1]);
+		P.pid = victim;
+		guard_main(sp[0]);
+	}
+	pid_t child = fork(); /* the process's forked child */
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | USER_MODE_ONLY);
+		struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_THREAD_ID };
+		volatile char *a = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct uffdio_register r = { .range = { (uint64_t)(uintptr_t)a, PAGE },
+					     .mode = UFFDIO_REGISTER_MODE_MISSING };
+		if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0 ||
+		    ioctl(uffd, UFFDIO_REGISTER, &r) < 0)
+			_exit(10);
+		P.guard = sp[1];
+		pass_to_guard(uffd);
+		close(uffd);
+		close(sp[1]); /* the pager is gone */
+		_exit(a[0] == 0 ? 42 : 43);
+	}
+	close(sp[0]);
+	close(sp[1]);
+	close(err[1]);
+	int status;
+	g_assert_cmpint(waitpid(child, &status, 0), ==, child);
+	g_assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	g_assert_cmpint(waitpid(victim, &status, 0), ==, victim);
+	g_assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	g_assert_cmpint(waitpid(guard, &status, 0), ==, guard); /* ends: the child's mm gone */
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	char said[1024];
+	ssize_t n, got = 0;
+	while ((n = read(err[0], said + got, sizeof(said) - 1 - (size_t)got)) > 0)
+		got += n;
+	close(err[0]);
+	said[got] = '\0';
+	g_assert_nonnull(strstr(said, "the pager died before the last page was placed"));
+	g_assert_nonnull(strstr(said, "waits for a page that will not come: killed"));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -176,5 +481,12 @@ int main(int argc, char **argv)
 	g_test_add_func("/lazy-pager/give-up/long-message", test_give_up_long);
 	g_test_add_func("/lazy-pager/start/restorer-gone", test_restorer_gone);
 	g_test_add_func("/lazy-pager/serve/finished", test_finished);
+	g_test_add_func("/lazy-pager/start/keep-fds", test_keep_fds);
+	g_test_add_func("/lazy-pager/start/keep-fds-no-stderr", test_keep_fds_no_stderr);
+	g_test_add_func("/lazy-pager/start/own-runs", test_own_runs);
+	g_test_add_func("/lazy-pager/events/many-ops", test_many_ops);
+	g_test_add_func("/lazy-pager/slot/sum", test_sum);
+	g_test_add_func("/lazy-pager/slot/bad-checksum", test_bad_slot);
+	g_test_add_func("/lazy-pager/guard/kills-forked-child", test_guard_kills_child);
 	return g_test_run();
 }
