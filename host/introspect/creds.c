@@ -6,34 +6,47 @@
  * Linux 6.3, one u64 after: the same bytes, little-endian). The ids and
  * groups are task-state.c's and process-env.c's; restore switches to all
  * of them last (the restorer needs root until then). Also the audit
- * login uid, which restore does not set: refused unless unset.
+ * login uid and session id.
  */
 #include "snapvm/le.h" /* sv_get_le* */
 #include "snapvm/snapshot-task-keys.h"
 #include "base/errors.h"
 #include "host/introspect/introspect-private.h"
 
-/* task_struct.loginuid (CONFIG_AUDIT; absent without it): set by writing
- * /proc/self/loginuid (pam_loginuid at login). Restore leaves it unset,
- * (uid_t)-1, so any other value would come back changed without a word
- * (zdtm's loginuid): refused. */
-static gboolean loginuid_unset(const SvIntrospect *in, const SvTaskRef *ref, GError **error)
+/* task_struct.loginuid and .sessionid (CONFIG_AUDIT; absent without it):
+ * set by writing /proc/self/loginuid (pam_loginuid at login), which takes
+ * the next id of the kernel's session counter; inherited by children.
+ * Carried when set (SV_TASK_LOGINUID): restore writes the uid again until
+ * the restore guest's counter gives out the same id. An id no write can
+ * give (unset beside a set uid), or one too far up to count to, is
+ * refused. */
+static gboolean add_loginuid(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
+			     GError **error)
 {
-	guint64 off;
+	guint64 o_uid, o_sid;
 	guint8 b[4];
-	if (!sv_kernel_types_offset(in->types, "task_struct", "loginuid", &off, NULL))
+	if (!sv_kernel_types_offset(in->types, "task_struct", "loginuid", &o_uid, NULL))
 		return TRUE;
-	if (!sv_introspect_read(in, ref->task + off, b, 4, error))
+	if (!sv_kernel_types_offset(in->types, "task_struct", "sessionid", &o_sid, error) ||
+	    !sv_introspect_read(in, ref->task + o_uid, b, 4, error))
 		return FALSE;
 	guint32 uid = sv_get_le32(b);
 	if (uid == G_MAXUINT32)
 		return TRUE;
-	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-		    "guest pid %u has its audit login uid (/proc/PID/loginuid) set to %u, which "
-		    "restore does not set again; snapvm cannot checkpoint it (run it from a "
-		    "process whose login uid is unset)",
-		    ref->pid, uid);
-	return FALSE;
+	if (!sv_introspect_read(in, ref->task + o_sid, b, 4, error))
+		return FALSE;
+	guint32 sid = sv_get_le32(b);
+	if (sid == 0 || sid > SV_TASK_MAX_SESSIONID) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "guest pid %u has its audit login uid (/proc/PID/loginuid) set to %u "
+			    "with session id %d, which restore cannot give again (it makes ids "
+			    "1 to %u); snapvm cannot checkpoint it (run it from a process whose "
+			    "login uid is unset)",
+			    ref->pid, uid, (gint32)sid, SV_TASK_MAX_SESSIONID);
+		return FALSE;
+	}
+	g_variant_dict_insert(d, SV_TASK_LOGINUID, SV_TASK_LOGINUID_TYPE, uid, sid);
+	return TRUE;
 }
 
 gboolean sv_introspect_caps(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
@@ -49,7 +62,7 @@ gboolean sv_introspect_caps(const SvIntrospect *in, const SvTaskRef *ref, GVaria
 	for (guint i = 0; i < G_N_ELEMENTS(sets); i++)
 		if (!sv_kernel_types_offset(in->types, "cred", sets[i], &off[i], error))
 			return FALSE;
-	if (!loginuid_unset(in, ref, error))
+	if (!add_loginuid(in, ref, d, error))
 		return FALSE;
 	if (size != 8) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,

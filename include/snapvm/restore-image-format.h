@@ -43,7 +43,7 @@
 #include <stdint.h>
 
 #define SV_RIMG_MAGIC "SVRIMG\0\1"
-#define SV_RIMG_VERSION 5u
+#define SV_RIMG_VERSION 6u
 /* Where `snapvm restore` puts things in the guest (in the appended cpio). */
 #define SV_RIMG_GUEST_DIR "/workload/.snapvm-restore"
 #define SV_RIMG_GUEST_IMAGE SV_RIMG_GUEST_DIR "/image"
@@ -111,6 +111,9 @@ enum {
 	 * userfaultfd and the pager (guest/restorer/lazy-pager.c; protocol
 	 * below, struct sv_rimg_lazy_ctl) */
 	SV_RIMG_LAZY = 1u << 8,
+	/* the audit login uid and session id are the process's (loginuid,
+	 * sessionid below; restore-process.c) */
+	SV_RIMG_LOGINUID = 1u << 9,
 };
 
 /* sv_rimg_fd.kind */
@@ -311,6 +314,10 @@ struct sv_rimg_header {
 	uint32_t nlazy_runs;
 	uint32_t pad_lazy;
 	uint64_t off_lazy_runs;
+	/* SV_RIMG_LOGINUID: written to /proc/thread-self/loginuid while the
+	 * restorer is root, before any thread is made, as often as it takes
+	 * the guest's session counter to give out sessionid */
+	uint32_t loginuid, sessionid;
 };
 
 /* How far back the restorer arms a timer to make its overrun count again:

@@ -45,6 +45,15 @@
  * predates it, and restore refuses ids other than 0 */
 #define SV_TASK_CAPS "caps"
 #define SV_TASK_CAPS_TYPE "(uttttt)"
+/* (uu): the audit login uid (/proc/PID/loginuid, task_struct.loginuid)
+ * and session id, when the login uid is set (host/introspect/creds.c);
+ * missing: unset. Restore writes the uid again, as often as it takes the
+ * guest's session counter to reach the id. */
+#define SV_TASK_LOGINUID "loginuid"
+#define SV_TASK_LOGINUID_TYPE "(uu)"
+/* Highest session id restore makes again (each step is one write of the
+ * login uid): a checkpoint refuses a higher one. */
+#define SV_TASK_MAX_SESSIONID 65536u
 
 /* ---- signals (task-state.c); sigsets are one u64, signal n as bit n-1 ---- */
 #define SV_TASK_SIGBLOCKED "sigblocked" /* t: the blocked mask */

@@ -587,7 +587,34 @@ static void test_creds(void)
 	g_assert_cmpuint(o.h.caps[1], ==, 0x420);
 	g_assert_cmpuint(o.h.caps[3], ==, 0x1fffffeffffull);
 	g_assert_cmpuint(o.h.caps[4], ==, 0x20);
+	g_assert_false(o.h.flags & SV_RIMG_LOGINUID); /* unset: no key */
 	out_clear(&o);
+}
+
+/* The audit login uid and session id; an id restore cannot count up to
+ * is refused. */
+static void test_loginuid(void)
+{
+	g_autoptr(GVariant)
+		base = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), NULL, 0), 0);
+	for (guint i = 0; i < 2; i++) {
+		g_autoptr(GVariantDict) d = g_variant_dict_new(base);
+		g_variant_dict_insert(d, "loginuid", "(uu)", 1000u, i ? 65537u : 3u);
+		g_autoptr(GVariant) task = g_variant_ref_sink(g_variant_dict_end(d));
+		Out o;
+		g_autoptr(GError) error = NULL;
+		g_assert_cmpint(build(task, &o, &error), ==, !i);
+		if (i) {
+			g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+			g_assert_nonnull(strstr(error->message, "session id 65537 cannot be made"));
+			continue;
+		}
+		g_assert_no_error(error);
+		g_assert_true(o.h.flags & SV_RIMG_LOGINUID);
+		g_assert_cmpuint(o.h.loginuid, ==, 1000);
+		g_assert_cmpuint(o.h.sessionid, ==, 3);
+		out_clear(&o);
+	}
 }
 
 /* An ITIMER_REAL known only by its expiry (no tk_core in the guest). */
@@ -621,6 +648,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/restore-image-fds/locks", test_locks);
 	g_test_add_func("/restore-image-fds/unix", test_unix);
 	g_test_add_func("/restore-image-fds/creds", test_creds);
+	g_test_add_func("/restore-image-fds/loginuid", test_loginuid);
 	g_test_add_func("/restore-image-fds/inet", test_inet);
 	g_test_add_func("/restore-image-fds/posix-timers", test_posix_timers);
 	g_test_add_func("/restore-image-fds/posix-timer-overruns", test_posix_timer_overruns);

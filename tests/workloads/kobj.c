@@ -53,11 +53,15 @@
  *            with its ends swapped, so that one end restore makes first
  *            has, most likely, the number the other was given (zdtm's
  *            sockets01 lost an end that way).
- *   creds:   started as root, becomes uids 2000/2001/2002, gids
- *            1000/1001/1002, groups 100 and 200, keeping CAP_KILL
+ *   creds:   started as root, sets its audit login uid to 1001 and then
+ *            1000 (zdtm's loginuid; two new session ids), becomes uids
+ *            2000/2001/2002, gids 1000/1001/1002, groups 100 and 200,
+ *            keeping CAP_KILL
  *            (permitted, inheritable, ambient) and CAP_NET_BIND_SERVICE
  *            (effective, permitted), CAP_SYS_MODULE dropped from the
- *            bounding set; each step prints what the kernel says of them.
+ *            bounding set; each step prints what the kernel says of them
+ *            and checks the login uid and session id are as they were (the
+ *            session id only there: an uninterrupted run has another).
  *   inet:    a TCP socket listening on an ephemeral port of 0.0.0.0 with
  *            SO_REUSEADDR (fd 90, non-blocking), a UDP socket on one of
  *            [::] with IPV6_V6ONLY (91), a fresh unbound TCP socket (92), a
@@ -675,9 +679,31 @@ static void caps_now(uint64_t out[3])
 	out[2] = (uint64_t)d[1].inheritable << 32 | d[0].inheritable;
 }
 
+/* /proc/self/<name> as a number */
+static unsigned long proc_self_number(const char *name)
+{
+	char path[64], text[32] = "";
+	snprintf(path, sizeof(path), "/proc/self/%s", name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, text, sizeof(text) - 1) <= 0 || close(fd) < 0)
+		fail("reading /proc/self/loginuid or sessionid");
+	return strtoul(text, NULL, 10);
+}
+
+static unsigned long loginuid_was, sessionid_was;
+
 static void creds_setup(void)
 {
 	static const gid_t groups[] = { 100, 200 };
+	/* twice, so that the session id is past a fresh guest's first: the
+	 * restorer counts up to it */
+	int fd = open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1001", 4) != 4 || pwrite(fd, "1000", 4, 0) != 4 || close(fd) < 0)
+		fail("setting the audit login uid");
+	loginuid_was = proc_self_number("loginuid");
+	sessionid_was = proc_self_number("sessionid");
+	if (loginuid_was != 1000 || !sessionid_was || sessionid_was == 4294967295ul)
+		fail("the audit login uid or session id set");
 	if (setgroups(2, groups) < 0 || prctl(PR_CAPBSET_DROP, CAP_SYS_MODULE, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setresgid(1000, 1001, 1002) < 0 ||
 	    setresuid(2000, 2001, 2002) < 0)
@@ -701,16 +727,23 @@ static void creds_step(char *line, size_t cap)
 		fail("ids");
 	int ng = getgroups(8, groups);
 	caps_now(c);
+	unsigned long loginuid = proc_self_number("loginuid");
+	unsigned long sessionid = proc_self_number("sessionid");
+	if (loginuid != loginuid_was || sessionid != sessionid_was) {
+		printf("kobj: login uid %lu session %lu, were %lu and %lu\n", loginuid, sessionid,
+		       loginuid_was, sessionid_was);
+		fail("the audit login uid or session id");
+	}
 	snprintf(line, cap,
 		 "uids %u/%u/%u fs %d gids %u/%u/%u fs %d groups %d:%u,%u caps e %llx p %llx i %llx "
-		 "ambient %d bounding kill %d module %d securebits %x",
+		 "ambient %d bounding kill %d module %d securebits %x loginuid %lu",
 		 r, e, s, setfsuid((uid_t)-1), gr, ge, gs, setfsgid((gid_t)-1), ng,
 		 ng > 0 ? groups[0] : 0, ng > 1 ? groups[1] : 0, (unsigned long long)c[0],
 		 (unsigned long long)c[1], (unsigned long long)c[2],
 		 prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_KILL, 0, 0),
 		 prctl(PR_CAPBSET_READ, CAP_KILL, 0, 0, 0),
 		 prctl(PR_CAPBSET_READ, CAP_SYS_MODULE, 0, 0, 0),
-		 prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
+		 prctl(PR_GET_SECUREBITS, 0, 0, 0, 0), loginuid);
 }
 
 /* ---- inet: fds 90-95 */

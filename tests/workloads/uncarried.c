@@ -29,9 +29,8 @@
  *   ping6:      an ICMPv6 echo socket (fd 70; socket6_icmp);
  *   tcpclosed:  a TCP socket (fd 70) whose connection its peer reset
  *               (state CLOSE; socket-tcp-close2);
- *   buflock:    a UDP socket (fd 70) with SO_BUF_LOCK set (sock_opts02);
- *   loginuid:   its audit login uid set to 1000 (loginuid; needs root and
- *               CONFIG_AUDIT).
+ *   buflock:    a UDP socket (fd 70) with SO_BUF_LOCK set (sock_opts02).
+ * (A set audit login uid is carried now: kobj's creds.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -217,12 +216,9 @@ static void setup(const char *what)
 		move_to(socket(AF_INET, SOCK_DGRAM, 0), 70);
 		if (setsockopt(70, SOL_SOCKET, SO_BUF_LOCK_, &lock, sizeof(lock)) < 0)
 			fail("SO_BUF_LOCK");
-	} else if (!strcmp(what, "loginuid")) {
-		write_file("/proc/self/loginuid", "1000");
 	} else {
-		fprintf(stderr,
-			"uncarried: what: sem, ipcns, tcpopt, overrun, overrun2, uffd, "
-			"opath, epollgone, unixpeer, ping, ping6, tcpclosed, buflock or loginuid\n");
+		fprintf(stderr, "uncarried: what: sem, ipcns, tcpopt, overrun, overrun2, uffd, "
+				"opath, epollgone, unixpeer, ping, ping6, tcpclosed or buflock\n");
 		exit(2);
 	}
 }
