@@ -2,11 +2,11 @@
 /*
  * restore-inet.c - IPv4 and IPv6 sockets that need no peer: made again
  * with their options, bound to their address and port again if they were
- * bound, listening again if they were. A fresh guest has nothing bound,
- * but if the address is taken restore fails here, naming the fd, the
- * address and the error; the snapshot is unchanged and can be restored
- * elsewhere. An address the guest lacks is bound with IP_FREEBIND, as the
- * original must have been (bind_again).
+ * bound, listening again if they were, with their buffer sizes and locks.
+ * A fresh guest has nothing bound, but if the address is taken restore
+ * fails here, naming the fd, the address and the error; the snapshot is
+ * unchanged and can be restored elsewhere. An address the guest lacks is
+ * bound with IP_FREEBIND, as the original must have been (bind_again).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -84,6 +84,9 @@ void rst_inet_restore(const struct sv_rimg_fd *f, const uint8_t *data, int base)
 		rst_die("fd %d: listen: %s", f->fd, strerror(errno));
 	rst_place(s, f);
 	close(s);
+	if (f->kind_flags & SV_RIMG_SOCK_BUFS)
+		rst_sock_buffers(f->fd, f->value[2] & 0xffffffffu, f->value[2] >> 32,
+				 (int)SV_RIMG_SOCK_LOCKS(f->kind_flags));
 	if (fcntl(f->fd, F_SETFL, (int)(f->flags & O_NONBLOCK)) < 0)
 		rst_die("fd %d: cannot set its flags: %s", f->fd, strerror(errno));
 }

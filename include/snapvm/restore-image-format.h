@@ -165,6 +165,14 @@ enum {
 	SV_RIMG_INET_LISTEN = 8,
 	SV_RIMG_INET_FREEBIND = 16,
 };
+/* SV_RIMG_FD_UNIX and SV_RIMG_FD_INET: the buffer sizes (UNIX: value[1]
+ * and value[2]; IP: value[2] = sk_sndbuf | sk_rcvbuf << 32) are made
+ * exactly, and SO_BUF_LOCK set to SV_RIMG_SOCK_LOCKS(kind_flags)
+ * (SOCK_SNDBUF_LOCK 1, SOCK_RCVBUF_LOCK 2). Without it a UNIX socket's
+ * sizes are set as setsockopt leaves them and an IP socket's are left. */
+#define SV_RIMG_SOCK_BUFS (1u << 12)
+#define SV_RIMG_SOCK_LOCKS_SHIFT 13
+#define SV_RIMG_SOCK_LOCKS(kind_flags) ((kind_flags) >> SV_RIMG_SOCK_LOCKS_SHIFT & 3u)
 #define SV_RIMG_TIMERFD_ABSTIME (1u << 16)
 #define SV_RIMG_FIFO_OWNER 1u
 /* SV_RIMG_FD_PATH: a directory or character device whose name had gone,

@@ -204,6 +204,13 @@
 #define SV_TASK_INET_LISTEN 8u
 /* IP_FREEBIND / IPV6_FREEBIND: set again before the bind */
 #define SV_TASK_INET_FREEBIND 16u
+/* a UNIX or IP socket's buffers (fd-socket.c): (sk_sndbuf, sk_rcvbuf,
+ * sk_userlocks' SOCK_SNDBUF_LOCK 1 | SOCK_RCVBUF_LOCK 2), made again with
+ * SO_SNDBUFFORCE / SO_RCVBUFFORCE and SO_BUF_LOCK; missing (older
+ * snapshots): a UNIX socket's sizes are SV_TASK_FD_SOCKET's, unlocked as
+ * setsockopt leaves them, and an IP socket's are the kernel's defaults */
+#define SV_TASK_FD_SOCKET_BUFS "socket_bufs"
+#define SV_TASK_FD_SOCKET_BUFS_TYPE "(uuu)"
 #define SV_TASK_LOCK_FLOCK 1u
 #define SV_TASK_LOCK_POSIX 2u
 #define SV_TASK_LOCK_OFD 3u

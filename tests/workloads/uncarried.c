@@ -28,9 +28,9 @@
  *   ping:       an ICMP echo socket (fd 70; socket_icmp);
  *   ping6:      an ICMPv6 echo socket (fd 70; socket6_icmp);
  *   tcpclosed:  a TCP socket (fd 70) whose connection its peer reset
- *               (state CLOSE; socket-tcp-close2);
- *   buflock:    a UDP socket (fd 70) with SO_BUF_LOCK set (sock_opts02).
- * (A set audit login uid is carried now: kobj's creds.)
+ *               (state CLOSE; socket-tcp-close2).
+ * (sock_opts02's buffer locks and a set audit login uid are carried now:
+ * kobj's unix, inet and creds.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -143,8 +143,6 @@ static void uffd_setup(void)
 		fail("close");
 }
 
-#define SO_BUF_LOCK_ 72 /* Linux 5.14; older libc headers lack it */
-
 /* fd 70: a TCP client over loopback whose peer closed with a reset
  * (SO_LINGER 0), so that it is in CLOSE with ECONNRESET pending. */
 static void tcp_closed_setup(void)
@@ -211,14 +209,9 @@ static void setup(const char *what)
 		move_to(socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6), 70);
 	} else if (!strcmp(what, "tcpclosed")) {
 		tcp_closed_setup();
-	} else if (!strcmp(what, "buflock")) {
-		int lock = 1; /* SOCK_SNDBUF_LOCK */
-		move_to(socket(AF_INET, SOCK_DGRAM, 0), 70);
-		if (setsockopt(70, SOL_SOCKET, SO_BUF_LOCK_, &lock, sizeof(lock)) < 0)
-			fail("SO_BUF_LOCK");
 	} else {
 		fprintf(stderr, "uncarried: what: sem, ipcns, tcpopt, overrun, overrun2, uffd, "
-				"opath, epollgone, unixpeer, ping, ping6, tcpclosed or buflock\n");
+				"opath, epollgone, unixpeer, ping, ping6 or tcpclosed\n");
 		exit(2);
 	}
 }
