@@ -199,11 +199,14 @@ static gboolean carry_inet(const SvIntrospect *in, guint64 sk, guint64 family, g
 					    (guint)qlen);
 		return FALSE;
 	}
-	gboolean freebind = FALSE;
-	if (!read_freebind(in, sk, &freebind, error) || !add_bufs(in, sk, d, error))
+	gboolean freebind = FALSE, local = TRUE;
+	if (!read_freebind(in, sk, &freebind, error) || !add_bufs(in, sk, d, error) ||
+	    (!freebind && !sv_introspect_inet_addr_local(in, sk, family == SV_LINUX_AF_INET6, addr,
+							 &local, error)))
 		return FALSE;
 	guint32 flags = (reuse ? SV_TASK_INET_REUSEADDR : 0) |
 			(freebind ? SV_TASK_INET_FREEBIND : 0) |
+			(local ? 0 : SV_TASK_INET_NONLOCAL) |
 			(reuseport ? SV_TASK_INET_REUSEPORT : 0) |
 			(v6only ? SV_TASK_INET_V6ONLY : 0) |
 			(state == TCP_LISTEN_ ? SV_TASK_INET_LISTEN : 0);

@@ -204,6 +204,12 @@
 #define SV_TASK_INET_LISTEN 8u
 /* IP_FREEBIND / IPV6_FREEBIND: set again before the bind */
 #define SV_TASK_INET_FREEBIND 16u
+/* bound, without IP_FREEBIND, to an address the guest's interfaces did not
+ * have (IP_FREEBIND cleared since the bind, IP_TRANSPARENT, the
+ * ip_nonlocal_bind sysctl): restore sets IP_FREEBIND for the bind only.
+ * Without it (or FREEBIND) a bind to an address the restore guest lacks
+ * fails, naming it. */
+#define SV_TASK_INET_NONLOCAL 32u
 /* a UNIX or IP socket's buffers (fd-socket.c): (sk_sndbuf, sk_rcvbuf,
  * sk_userlocks' SOCK_SNDBUF_LOCK 1 | SOCK_RCVBUF_LOCK 2), made again with
  * SO_SNDBUFFORCE / SO_RCVBUFFORCE and SO_BUF_LOCK; missing (older

@@ -458,7 +458,7 @@ static void test_inet(void)
 		with(with(fd_entry(91, "inet", 02, 0, 0xc1, NULL, 0, NULL, FALSE, FALSE), "inet",
 			  g_variant_new("(uu@ayuuu)", 10u, 2u,
 					g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, lo6, 16, 1),
-					40001u, 0u, 4u)),
+					40001u, 0u, 4u | 32u)),
 		     "socket_bufs", g_variant_new("(uuu)", 100000u, 140000u, 3u)),
 	};
 	Out o;
@@ -470,7 +470,8 @@ static void test_inet(void)
 	g_assert_cmpuint(l->kind_flags, ==, SV_RIMG_INET_REUSEADDR | SV_RIMG_INET_LISTEN);
 	g_assert_cmpuint(l->data_len, ==, 4);
 	g_assert_cmpuint(u->kind_flags, ==,
-			 SV_RIMG_INET_V6ONLY | SV_RIMG_SOCK_BUFS | 3u << SV_RIMG_SOCK_LOCKS_SHIFT);
+			 SV_RIMG_INET_V6ONLY | SV_RIMG_INET_NONLOCAL | SV_RIMG_SOCK_BUFS |
+				 3u << SV_RIMG_SOCK_LOCKS_SHIFT);
 	g_assert_cmpuint(u->value[2], ==, 100000 | 140000ull << 32);
 	g_assert_cmpuint(l->value[2], ==, 0); /* an older snapshot's: sizes left */
 	g_assert_cmpmem(o.fd_data->data + u->data_off, u->data_len, lo6, 16);

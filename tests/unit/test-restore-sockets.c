@@ -2,10 +2,13 @@
 /*
  * The restorer's IP and UNIX sockets (guest/restorer/restore-inet.c,
  * restore-unix.c, restore-sockbuf.c, compiled here for the host and run
- * against the host kernel): buffer sizes and SO_BUF_LOCK come back as a
+ * against the host kernel): a bind to an address no interface has
+ * succeeds only as the snapshot says the original was bound
+ * (IP_FREEBIND kept, or set for the bind only), and otherwise stops the
+ * restore naming the address; buffer sizes and SO_BUF_LOCK come back as a
  * socket of the host's own had them, or the restore stops naming the fd.
- * The buffer cases need CAP_NET_ADMIN (SO_SNDBUFFORCE): skipped without,
- * saying so.
+ * The buffer cases need CAP_NET_ADMIN (SO_SNDBUFFORCE), the IPv6 ones an
+ * IPv6 stack: skipped without, saying so.
  */
 #include <glib.h>
 #include <setjmp.h>
@@ -67,6 +70,70 @@ static int getopt_int(int fd, int level, int name)
 	socklen_t len = sizeof(v);
 	g_assert_cmpint(getsockopt(fd, level, name, &v, &len), ==, 0);
 	return v;
+}
+
+/* Can a socket of family bind to addr (alen bytes) without IP_FREEBIND
+ * here? -1: no such family. */
+static int plain_bind_works(int family, const uint8_t *addr, socklen_t alen)
+{
+	int s = socket(family, SOCK_DGRAM, 0);
+	if (s < 0)
+		return -1;
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in a4 = { .sin_family = AF_INET };
+	memcpy(family == AF_INET6 ? (void *)&a6.sin6_addr : (void *)&a4.sin_addr, addr, alen);
+	int r = family == AF_INET6 ? bind(s, (struct sockaddr *)&a6, sizeof(a6))
+				   : bind(s, (struct sockaddr *)&a4, sizeof(a4));
+	close(s);
+	return r == 0;
+}
+
+static void check_nonlocal(int family, const char *text)
+{
+	uint8_t addr[16];
+	uint32_t alen = family == AF_INET6 ? 16 : 4;
+	g_assert_cmpint(inet_pton(family, text, addr), ==, 1);
+	int plain = plain_bind_works(family, addr, alen);
+	if (plain < 0) {
+		g_test_skip("no IPv6 here");
+		return;
+	}
+	if (plain) {
+		g_test_skip("this host has the documentation address; cannot test");
+		return;
+	}
+	/* recorded neither way: the restore stops, naming the address */
+	struct sv_rimg_fd f = inet_fd(family, 0, alen);
+	const char *why = inet_restore(&f, addr);
+	g_assert_nonnull(strstr(why, "fd 200: cannot bind its UDP socket to "));
+	g_assert_nonnull(strstr(why, text));
+	g_assert_nonnull(strstr(why, strerror(EADDRNOTAVAIL)));
+	/* bound with IP_FREEBIND since cleared: bound, and cleared again */
+	f = inet_fd(family, SV_RIMG_INET_NONLOCAL, alen);
+	g_assert_cmpstr(inet_restore(&f, addr), ==, "");
+	g_assert_cmpint(getopt_int(FD, SOL_IP, IP_FREEBIND), ==, 0);
+	struct sockaddr_in6 got;
+	socklen_t len = sizeof(got);
+	g_assert_cmpint(getsockname(FD, (struct sockaddr *)&got, &len), ==, 0);
+	const void *bound = family == AF_INET6
+				    ? (const void *)&got.sin6_addr
+				    : (const void *)&((struct sockaddr_in *)&got)->sin_addr;
+	g_assert_cmpmem(bound, alen, addr, alen);
+	/* IP_FREEBIND kept */
+	f = inet_fd(family, SV_RIMG_INET_FREEBIND, alen);
+	g_assert_cmpstr(inet_restore(&f, addr), ==, "");
+	g_assert_cmpint(getopt_int(FD, SOL_IP, IP_FREEBIND), ==, 1);
+	close(FD);
+}
+
+static void test_nonlocal_v4(void)
+{
+	check_nonlocal(AF_INET, "192.0.2.1");
+}
+
+static void test_nonlocal_v6(void)
+{
+	check_nonlocal(AF_INET6, "2001:db8::1");
 }
 
 #ifndef SO_BUF_LOCK
@@ -186,6 +253,8 @@ static void test_unix_buffers(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/restore-sockets/nonlocal-v4", test_nonlocal_v4);
+	g_test_add_func("/restore-sockets/nonlocal-v6", test_nonlocal_v6);
 	g_test_add_func("/restore-sockets/inet-buffers", test_inet_buffers);
 	g_test_add_func("/restore-sockets/unix-buffers", test_unix_buffers);
 	return g_test_run();
