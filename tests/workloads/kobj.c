@@ -70,7 +70,8 @@
  *            UDP socket on 0.0.0.0 with SO_REUSEPORT (93), UDP sockets on
  *            addresses no interface has, bound with IP_FREEBIND: one on
  *            [2001:db8::1] keeping it (94), one on 192.0.2.1 that cleared
- *            it since (95; zdtm's sk-freebind and -false); 90 with both
+ *            it since (95; zdtm's sk-freebind and -false); UDP sockets
+ *            bound plainly to 127.0.0.2 (96) and [::1] (97); 90 with both
  *            buffer sizes set, 91 with its send size set then unlocked, 93
  *            with its receive size locked at its default (sock_opts02):
  *            each step checks they are bound to the same addresses and
@@ -809,8 +810,8 @@ static void creds_step(char *line, size_t cap)
 		 prctl(PR_GET_SECUREBITS, 0, 0, 0, 0), loginuid);
 }
 
-/* ---- inet: fds 90-95 */
-#define INET_FDS 6
+/* ---- inet: fds 90-97 */
+#define INET_FDS 8
 static unsigned inet_port[INET_FDS];
 static struct bufs inet_bufs[INET_FDS];
 
@@ -861,6 +862,16 @@ static void inet_setup(void)
 	    bind(95, (struct sockaddr *)&doc4, sizeof(doc4)) < 0 ||
 	    setsockopt(95, SOL_IP, IP_FREEBIND, &zero, sizeof(zero)) < 0)
 		fail("inet setup: IP_FREEBIND");
+	/* addresses the guest has, bound plainly: one of loopback's prefix
+	 * that is not its address, and IPv6's loopback */
+	struct sockaddr_in lo4 = { .sin_family = AF_INET };
+	struct sockaddr_in6 lo6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	move_to(socket(AF_INET, SOCK_DGRAM, 0), 96);
+	move_to(socket(AF_INET6, SOCK_DGRAM, 0), 97);
+	if (inet_pton(AF_INET, "127.0.0.2", &lo4.sin_addr) != 1 ||
+	    bind(96, (struct sockaddr *)&lo4, sizeof(lo4)) < 0 ||
+	    bind(97, (struct sockaddr *)&lo6, sizeof(lo6)) < 0)
+		fail("inet setup: loopback addresses");
 	for (int i = 0; i < INET_FDS; i++)
 		inet_port[i] = port_of(90 + i);
 	/* both sizes of its own (locked), a send size set then unlocked, the
