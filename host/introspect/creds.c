@@ -13,29 +13,60 @@
 #include "base/errors.h"
 #include "host/introspect/introspect-private.h"
 
+/* task_struct.loginuid and .sessionid at task */
+static gboolean read_audit(const SvIntrospect *in, guint64 task, guint64 o_uid, guint64 o_sid,
+			   guint32 *ret_uid, guint32 *ret_sid, GError **error)
+{
+	guint8 b[4];
+	if (!sv_introspect_read(in, task + o_uid, b, 4, error))
+		return FALSE;
+	*ret_uid = sv_get_le32(b);
+	if (!sv_introspect_read(in, task + o_sid, b, 4, error))
+		return FALSE;
+	*ret_sid = sv_get_le32(b);
+	return TRUE;
+}
+
 /* task_struct.loginuid and .sessionid (CONFIG_AUDIT; absent without it):
  * set by writing /proc/self/loginuid (pam_loginuid at login), which takes
- * the next id of the kernel's session counter; inherited by children.
- * Carried when set (SV_TASK_LOGINUID): restore writes the uid again until
- * the restore guest's counter gives out the same id. An id no write can
- * give (unset beside a set uid), or one too far up to count to, is
- * refused. */
+ * the next id of the kernel's session counter; inherited by children and
+ * threads. Carried when set (SV_TASK_LOGINUID): restore writes the uid
+ * again until the restore guest's counter gives out the same id, before
+ * it makes the threads, which inherit both. Refused: an id no write can
+ * give (unset beside a set uid), one too far up to count to, and a thread
+ * whose own differ from the leader's (it wrote /proc/thread-self/loginuid). */
 static gboolean add_loginuid(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
 			     GError **error)
 {
 	guint64 o_uid, o_sid;
-	guint8 b[4];
 	if (!sv_kernel_types_offset(in->types, "task_struct", "loginuid", &o_uid, NULL))
 		return TRUE;
+	guint32 uid, sid;
 	if (!sv_kernel_types_offset(in->types, "task_struct", "sessionid", &o_sid, error) ||
-	    !sv_introspect_read(in, ref->task + o_uid, b, 4, error))
+	    !read_audit(in, ref->task, o_uid, o_sid, &uid, &sid, error))
 		return FALSE;
-	guint32 uid = sv_get_le32(b);
+	if (ref->nr_threads > 1) {
+		g_autoptr(GArray) threads = sv_introspect_threads(in, ref, error);
+		if (!threads)
+			return FALSE;
+		for (guint i = 1; i < threads->len; i++) {
+			const SvTaskRef *t = &g_array_index(threads, SvTaskRef, i);
+			guint32 t_uid, t_sid;
+			if (!read_audit(in, t->task, o_uid, o_sid, &t_uid, &t_sid, error))
+				return FALSE;
+			if (t_uid == uid && t_sid == sid)
+				continue;
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+				    "guest pid %u: thread %u has its own audit login uid %d and "
+				    "session id %d, its leader's are %d and %d; restore gives every "
+				    "thread the leader's, so snapvm cannot checkpoint it",
+				    ref->pid, t->tid, (gint32)t_uid, (gint32)t_sid, (gint32)uid,
+				    (gint32)sid);
+			return FALSE;
+		}
+	}
 	if (uid == G_MAXUINT32)
 		return TRUE;
-	if (!sv_introspect_read(in, ref->task + o_sid, b, 4, error))
-		return FALSE;
-	guint32 sid = sv_get_le32(b);
 	if (sid == 0 || sid > SV_TASK_MAX_SESSIONID) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 			    "guest pid %u has its audit login uid (/proc/PID/loginuid) set to %u "

@@ -28,7 +28,10 @@
  *   ping:       an ICMP echo socket (fd 70; socket_icmp);
  *   ping6:      an ICMPv6 echo socket (fd 70; socket6_icmp);
  *   tcpclosed:  a TCP socket (fd 70) whose connection its peer reset
- *               (state CLOSE; socket-tcp-close2).
+ *               (state CLOSE; socket-tcp-close2);
+ *   thloginuid: a second thread that set its own audit login uid (through
+ *               /proc/thread-self/loginuid), unlike the leader's (needs
+ *               root and CONFIG_AUDIT).
  * (sock_opts02's buffer locks and a set audit login uid are carried now:
  * kobj's unix, inet and creds.)
  */
@@ -37,6 +40,7 @@
 #include <linux/userfaultfd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -161,6 +165,17 @@ static void tcp_closed_setup(void)
 	workload_sleep_ms(100); /* the reset crosses loopback */
 }
 
+/* a thread of its own audit login uid; tells `done` once it has one */
+static void *loginuid_thread(void *done)
+{
+	write_file("/proc/thread-self/loginuid", "1000");
+	if (write(*(int *)done, "x", 1) != 1)
+		fail("write");
+	for (;;)
+		pause();
+	return NULL;
+}
+
 static void setup(const char *what)
 {
 	int p[2];
@@ -209,9 +224,17 @@ static void setup(const char *what)
 		move_to(socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6), 70);
 	} else if (!strcmp(what, "tcpclosed")) {
 		tcp_closed_setup();
+	} else if (!strcmp(what, "thloginuid")) {
+		static int done[2];
+		pthread_t t;
+		char c;
+		if (pipe(done) < 0 || pthread_create(&t, NULL, loginuid_thread, &done[1]) != 0 ||
+		    read(done[0], &c, 1) != 1)
+			fail("a thread with a login uid of its own");
 	} else {
-		fprintf(stderr, "uncarried: what: sem, ipcns, tcpopt, overrun, overrun2, uffd, "
-				"opath, epollgone, unixpeer, ping, ping6 or tcpclosed\n");
+		fprintf(stderr,
+			"uncarried: what: sem, ipcns, tcpopt, overrun, overrun2, uffd, "
+			"opath, epollgone, unixpeer, ping, ping6, tcpclosed or thloginuid\n");
 		exit(2);
 	}
 }
