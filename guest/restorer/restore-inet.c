@@ -2,11 +2,12 @@
 /*
  * restore-inet.c - IPv4 and IPv6 sockets that need no peer: made again
  * with their options, bound to their address and port again if they were
- * bound, listening again if they were. A fresh guest has nothing bound,
- * but if the address is taken restore fails here, naming the fd, the
+ * bound, listening again if they were, with their buffer sizes and locks.
+ * A fresh guest has nothing bound, but if the address is taken, or one
+ * its guest had is missing, restore fails here, naming the fd, the
  * address and the error; the snapshot is unchanged and can be restored
- * elsewhere. An address the guest lacks is bound with IP_FREEBIND, as the
- * original must have been (bind_again).
+ * elsewhere. An address its guest lacked too is bound with IP_FREEBIND,
+ * as the original was (bind_again).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,23 +26,20 @@ static void opt(int s, int level, int name, int on, const struct sv_rimg_fd *f, 
 }
 
 /* bind with IP_FREEBIND as the socket had it (set before the bind, as it
- * was: it lets the address be one no interface has). A socket without it
- * bound to such an address was bound with it and had it cleared since
- * (or used IP_TRANSPARENT, or the ip_nonlocal_bind sysctl): bound the same
- * way, then cleared again, so what the kernel holds is what it held. */
+ * was: it lets the address be one no interface has). A socket the
+ * checkpoint found bound, without it, to an address no interface of its
+ * guest had (SV_RIMG_INET_NONLOCAL: bound with it and cleared since, or
+ * through IP_TRANSPARENT or the ip_nonlocal_bind sysctl) is bound the
+ * same way and has it cleared again, so what the kernel holds is what it
+ * held. Any other bind is plain: an address its guest had and this one
+ * lacks fails, naming it, rather than leave a socket no packet reaches. */
 static int bind_again(int s, const struct sv_rimg_fd *f, const struct sockaddr *a, socklen_t len)
 {
 	int freebind = !!(f->kind_flags & SV_RIMG_INET_FREEBIND);
-	opt(s, SOL_IP, IP_FREEBIND, freebind, f, "IP_FREEBIND");
-	if (bind(s, a, len) == 0)
-		return 0;
-	if (errno != EADDRNOTAVAIL || freebind)
-		return -1;
-	int on = 1, off = 0;
-	if (setsockopt(s, SOL_IP, IP_FREEBIND, &on, sizeof(on)) < 0)
-		return -1;
-	int r = bind(s, a, len), err = errno;
-	if (setsockopt(s, SOL_IP, IP_FREEBIND, &off, sizeof(off)) < 0)
+	int nonlocal = !freebind && (f->kind_flags & SV_RIMG_INET_NONLOCAL);
+	opt(s, SOL_IP, IP_FREEBIND, freebind || nonlocal, f, "IP_FREEBIND");
+	int r = bind(s, a, len), err = errno, off = 0;
+	if (nonlocal && setsockopt(s, SOL_IP, IP_FREEBIND, &off, sizeof(off)) < 0)
 		rst_die("fd %d: cannot clear IP_FREEBIND: %s", f->fd, strerror(errno));
 	errno = err;
 	return r;
@@ -84,6 +82,9 @@ void rst_inet_restore(const struct sv_rimg_fd *f, const uint8_t *data, int base)
 		rst_die("fd %d: listen: %s", f->fd, strerror(errno));
 	rst_place(s, f);
 	close(s);
+	if (f->kind_flags & SV_RIMG_SOCK_BUFS)
+		rst_sock_buffers(f->fd, f->value[2] & 0xffffffffu, f->value[2] >> 32,
+				 (int)SV_RIMG_SOCK_LOCKS(f->kind_flags));
 	if (fcntl(f->fd, F_SETFL, (int)(f->flags & O_NONBLOCK)) < 0)
 		rst_die("fd %d: cannot set its flags: %s", f->fd, strerror(errno));
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * restore-process.c - what the process sees of the kernel around it
- * (restore-image-format.h: SV_RIMG_PRCTL, SV_RIMG_UTS, SV_RIMG_CLOCKS):
- * prctl state, the UTS names, and its clocks.
+ * (restore-image-format.h: SV_RIMG_PRCTL, SV_RIMG_UTS, SV_RIMG_CLOCKS,
+ * SV_RIMG_LOGINUID): prctl state, the UTS names, its clocks, and its audit
+ * login uid and session id.
  *
  * The clocks: the restore guest booted seconds ago, so its CLOCK_MONOTONIC
  * and CLOCK_BOOTTIME are far behind the ones the process read before the
@@ -21,6 +22,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -141,8 +143,56 @@ static void register_membarrier(uint32_t cmds)
 				strerror(errno));
 }
 
+/* /proc/thread-self/sessionid, read through fd */
+static uint32_t session_id(int fd)
+{
+	char text[16] = "";
+	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+	if (n <= 0)
+		rst_die("cannot read /proc/thread-self/sessionid: %s",
+			n < 0 ? strerror(errno) : "empty");
+	return (uint32_t)strtoul(text, NULL, 10);
+}
+
+/* The audit login uid and session id (SV_RIMG_LOGINUID). Writing the uid
+ * takes CAP_AUDIT_CONTROL once one is set (the restorer is root until
+ * the blob switches the credentials, last) and gives this task the next
+ * id of the kernel's session counter, which nothing else sets: so the uid
+ * is written until that id is the process's. A fresh guest's counter
+ * starts at 0; one past the id already stops the restore. The threads,
+ * made later, inherit both. */
+static void set_loginuid(const struct sv_rimg_header *h)
+{
+	if (h->loginuid == UINT32_MAX || !h->sessionid || h->sessionid == UINT32_MAX)
+		rst_die("corrupt restore image: login uid %u, session id %u", h->loginuid,
+			h->sessionid);
+	int uid_fd = open("/proc/thread-self/loginuid", O_WRONLY | O_CLOEXEC);
+	int sid_fd = open("/proc/thread-self/sessionid", O_RDONLY | O_CLOEXEC);
+	if (uid_fd < 0 || sid_fd < 0)
+		rst_die("cannot open /proc/thread-self/loginuid and sessionid: %s",
+			strerror(errno));
+	char text[16];
+	int n = snprintf(text, sizeof(text), "%u", h->loginuid);
+	for (;;) {
+		if (pwrite(uid_fd, text, (size_t)n, 0) != n)
+			rst_die("cannot set the audit login uid to %u: %s", h->loginuid,
+				strerror(errno));
+		uint32_t sid = session_id(sid_fd);
+		if (sid == h->sessionid)
+			break;
+		if (sid > h->sessionid)
+			rst_die("cannot give the process its audit session id %u: this guest has "
+				"given out %u already (restore into a fresh guest)",
+				h->sessionid, sid);
+	}
+	close(uid_fd);
+	close(sid_fd);
+}
+
 void rst_process_restore(const struct sv_rimg_header *h)
 {
+	if (h->flags & SV_RIMG_LOGINUID)
+		set_loginuid(h);
 	if (h->flags & SV_RIMG_CLOCKS)
 		enter_time_namespace(h);
 	if (h->flags & SV_RIMG_UTS)

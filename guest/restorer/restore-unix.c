@@ -2,10 +2,10 @@
 /*
  * restore-unix.c - unbound UNIX sockets: a socketpair made again at its
  * first fd (a lone socket alone), both ends placed, their buffer sizes
- * set, then each end's unread messages sent again through its peer (a
- * stream's bytes in one go, each datagram or seqpacket record as one
- * message, so boundaries stay), and last the shutdowns, which would
- * forbid those sends.
+ * and locks made (restore-sockbuf.c), then each end's unread messages
+ * sent again through its peer (a stream's bytes in one go, each datagram
+ * or seqpacket record as one message, so boundaries stay), and last the
+ * shutdowns, which would forbid those sends.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,19 +14,6 @@
 #include <unistd.h>
 
 #include "restore.h"
-
-static void set_buf(int fd, int opt, int force, uint64_t want)
-{
-	int now = 0;
-	socklen_t len = sizeof(now);
-	if (getsockopt(fd, SOL_SOCKET, opt, &now, &len) < 0)
-		rst_die("fd %d: getsockopt: %s", fd, strerror(errno));
-	/* the kernel doubles what it is given */
-	int half = (int)(want / 2);
-	if ((uint64_t)now != want && setsockopt(fd, SOL_SOCKET, force, &half, sizeof(half)) < 0)
-		rst_die("fd %d: cannot set its socket buffer to %llu bytes: %s", fd,
-			(unsigned long long)want, strerror(errno));
-}
 
 /* f's unread messages, sent again through `through` (its peer) */
 static void resend(const struct sv_rimg_fd *f, const uint8_t *data, int through)
@@ -85,8 +72,9 @@ void rst_unix_restore(const struct sv_rimg_fd *fds, uint32_t nfds, uint32_t i, c
 		int s = sv[end[0] && end[1] ? e : 0];
 		rst_place(s, end[e]);
 		close(s);
-		set_buf(end[e]->fd, SO_SNDBUF, SO_SNDBUFFORCE, end[e]->value[1]);
-		set_buf(end[e]->fd, SO_RCVBUF, SO_RCVBUFFORCE, end[e]->value[2]);
+		uint32_t kf = end[e]->kind_flags;
+		rst_sock_buffers(end[e]->fd, end[e]->value[1], end[e]->value[2],
+				 kf & SV_RIMG_SOCK_BUFS ? (int)SV_RIMG_SOCK_LOCKS(kf) : -1);
 	}
 	for (int e = 0; e < 2; e++)
 		if (end[e] && end[e]->data_len)

@@ -138,6 +138,10 @@ void rst_unix_restore(const struct sv_rimg_fd *fds, uint32_t nfds, uint32_t i, c
 /* restore-inet.c. An IPv4/IPv6 socket, bound and listening again. */
 void rst_inet_restore(const struct sv_rimg_fd *f, const uint8_t *data, int base);
 
+/* restore-sockbuf.c. The socket at fd gets buffer sizes sndbuf and rcvbuf
+ * and, unless locks < 0, exactly those SO_BUF_LOCK bits; each read back. */
+void rst_sock_buffers(int fd, uint64_t sndbuf, uint64_t rcvbuf, int locks);
+
 /* restore-locks.c. Takes the flock and OFD locks of the image's fds (all
  * made) and lists the POSIX ones in rst_posix_locks for the blob. */
 extern struct rst_posix_lock *rst_posix_locks;

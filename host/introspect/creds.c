@@ -6,34 +6,78 @@
  * Linux 6.3, one u64 after: the same bytes, little-endian). The ids and
  * groups are task-state.c's and process-env.c's; restore switches to all
  * of them last (the restorer needs root until then). Also the audit
- * login uid, which restore does not set: refused unless unset.
+ * login uid and session id.
  */
 #include "snapvm/le.h" /* sv_get_le* */
 #include "snapvm/snapshot-task-keys.h"
 #include "base/errors.h"
 #include "host/introspect/introspect-private.h"
 
-/* task_struct.loginuid (CONFIG_AUDIT; absent without it): set by writing
- * /proc/self/loginuid (pam_loginuid at login). Restore leaves it unset,
- * (uid_t)-1, so any other value would come back changed without a word
- * (zdtm's loginuid): refused. */
-static gboolean loginuid_unset(const SvIntrospect *in, const SvTaskRef *ref, GError **error)
+/* task_struct.loginuid and .sessionid at task */
+static gboolean read_audit(const SvIntrospect *in, guint64 task, guint64 o_uid, guint64 o_sid,
+			   guint32 *ret_uid, guint32 *ret_sid, GError **error)
 {
-	guint64 off;
 	guint8 b[4];
-	if (!sv_kernel_types_offset(in->types, "task_struct", "loginuid", &off, NULL))
-		return TRUE;
-	if (!sv_introspect_read(in, ref->task + off, b, 4, error))
+	if (!sv_introspect_read(in, task + o_uid, b, 4, error))
 		return FALSE;
-	guint32 uid = sv_get_le32(b);
+	*ret_uid = sv_get_le32(b);
+	if (!sv_introspect_read(in, task + o_sid, b, 4, error))
+		return FALSE;
+	*ret_sid = sv_get_le32(b);
+	return TRUE;
+}
+
+/* task_struct.loginuid and .sessionid (CONFIG_AUDIT; absent without it):
+ * set by writing /proc/self/loginuid (pam_loginuid at login), which takes
+ * the next id of the kernel's session counter; inherited by children and
+ * threads. Carried when set (SV_TASK_LOGINUID): restore writes the uid
+ * again until the restore guest's counter gives out the same id, before
+ * it makes the threads, which inherit both. Refused: an id no write can
+ * give (unset beside a set uid), one too far up to count to, and a thread
+ * whose own differ from the leader's (it wrote /proc/thread-self/loginuid). */
+static gboolean add_loginuid(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
+			     GError **error)
+{
+	guint64 o_uid, o_sid;
+	if (!sv_kernel_types_offset(in->types, "task_struct", "loginuid", &o_uid, NULL))
+		return TRUE;
+	guint32 uid, sid;
+	if (!sv_kernel_types_offset(in->types, "task_struct", "sessionid", &o_sid, error) ||
+	    !read_audit(in, ref->task, o_uid, o_sid, &uid, &sid, error))
+		return FALSE;
+	if (ref->nr_threads > 1) {
+		g_autoptr(GArray) threads = sv_introspect_threads(in, ref, error);
+		if (!threads)
+			return FALSE;
+		for (guint i = 1; i < threads->len; i++) {
+			const SvTaskRef *t = &g_array_index(threads, SvTaskRef, i);
+			guint32 t_uid, t_sid;
+			if (!read_audit(in, t->task, o_uid, o_sid, &t_uid, &t_sid, error))
+				return FALSE;
+			if (t_uid == uid && t_sid == sid)
+				continue;
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+				    "guest pid %u: thread %u has its own audit login uid %d and "
+				    "session id %d, its leader's are %d and %d; restore gives every "
+				    "thread the leader's, so snapvm cannot checkpoint it",
+				    ref->pid, t->tid, (gint32)t_uid, (gint32)t_sid, (gint32)uid,
+				    (gint32)sid);
+			return FALSE;
+		}
+	}
 	if (uid == G_MAXUINT32)
 		return TRUE;
-	g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-		    "guest pid %u has its audit login uid (/proc/PID/loginuid) set to %u, which "
-		    "restore does not set again; snapvm cannot checkpoint it (run it from a "
-		    "process whose login uid is unset)",
-		    ref->pid, uid);
-	return FALSE;
+	if (sid == 0 || sid > SV_TASK_MAX_SESSIONID) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "guest pid %u has its audit login uid (/proc/PID/loginuid) set to %u "
+			    "with session id %d, which restore cannot give again (it makes ids "
+			    "1 to %u); snapvm cannot checkpoint it (run it from a process whose "
+			    "login uid is unset)",
+			    ref->pid, uid, (gint32)sid, SV_TASK_MAX_SESSIONID);
+		return FALSE;
+	}
+	g_variant_dict_insert(d, SV_TASK_LOGINUID, SV_TASK_LOGINUID_TYPE, uid, sid);
+	return TRUE;
 }
 
 gboolean sv_introspect_caps(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
@@ -49,7 +93,7 @@ gboolean sv_introspect_caps(const SvIntrospect *in, const SvTaskRef *ref, GVaria
 	for (guint i = 0; i < G_N_ELEMENTS(sets); i++)
 		if (!sv_kernel_types_offset(in->types, "cred", sets[i], &off[i], error))
 			return FALSE;
-	if (!loginuid_unset(in, ref, error))
+	if (!add_loginuid(in, ref, d, error))
 		return FALSE;
 	if (size != 8) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED,

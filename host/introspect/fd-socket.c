@@ -13,12 +13,13 @@
  * Refused, naming the fd and what it is: a bound or listening UNIX socket,
  * fds in flight (SCM_RIGHTS), a TCP connection (its addresses: its peer
  * lives outside the guest) or one closed since it was connected, a
- * connected UDP socket, an ICMP "ping" socket, an IP socket with its
- * buffer sizes set or locked, any other family.
+ * connected UDP socket, an ICMP "ping" socket, any other family.
  *
  * Entries: SV_TASK_FD_SOCKET (family, type, this socket's identity, its
  * peer's or 0, sk_shutdown, sk_sndbuf, sk_rcvbuf) and, if anything is
- * unread, SV_TASK_FD_SOCKET_QUEUE (the messages, oldest first).
+ * unread, SV_TASK_FD_SOCKET_QUEUE (the messages, oldest first); for UNIX
+ * and IP sockets alike SV_TASK_FD_SOCKET_BUFS (the buffer sizes and their
+ * locks, which SO_SNDBUF/SO_RCVBUF and SO_BUF_LOCK set).
  */
 #include <string.h>
 
@@ -85,22 +86,30 @@ static gboolean read_freebind(const SvIntrospect *in, guint64 sk, gboolean *ret_
 	return TRUE;
 }
 
-/* sk_userlocks' SOCK_SNDBUF_LOCK (1) and SOCK_RCVBUF_LOCK (2): set by
- * setsockopt(SO_SNDBUF / SO_RCVBUF) and by SO_BUF_LOCK (Linux 5.14). A
- * 4-bit bitfield in 6.1, a u8 of its own in later kernels. */
-static gboolean read_buf_locks(const SvIntrospect *in, guint64 sk, guint32 *ret_locks,
-			       GError **error)
+/* SV_TASK_FD_SOCKET_BUFS: sk_sndbuf, sk_rcvbuf and sk_userlocks'
+ * SOCK_SNDBUF_LOCK (1) and SOCK_RCVBUF_LOCK (2), which setsockopt(SO_SNDBUF
+ * / SO_RCVBUF) sets and SO_BUF_LOCK (Linux 5.14) sets or clears; a locked
+ * size is one the kernel no longer tunes. sk_userlocks is a 4-bit
+ * bitfield in 6.1, a u8 of its own in later kernels. Restore makes them
+ * again and checks they read back the same (restore-sockbuf.c). */
+static gboolean add_bufs(const SvIntrospect *in, guint64 sk, GVariantDict *d, GError **error)
 {
-	guint64 bit, word;
+	guint64 o_snd, o_rcv, bit, word, sndbuf, rcvbuf;
 	guint32 width = 8;
+	if (!sv_kernel_types_offset(in->types, "sock", "sk_sndbuf", &o_snd, error) ||
+	    !sv_kernel_types_offset(in->types, "sock", "sk_rcvbuf", &o_rcv, error))
+		return FALSE;
 	if (!sv_kernel_types_bitfield(in->types, "sock", "sk_userlocks", &bit, &width, NULL)) {
 		if (!sv_kernel_types_offset(in->types, "sock", "sk_userlocks", &bit, error))
 			return FALSE;
 		bit *= 8;
 	}
-	if (!sv_introspect_read_uint(in, sk + bit / 8, 1, &word, error))
+	if (!sv_introspect_read_uint(in, sk + bit / 8, 1, &word, error) ||
+	    !sv_introspect_read_uint(in, sk + o_snd, 4, &sndbuf, error) ||
+	    !sv_introspect_read_uint(in, sk + o_rcv, 4, &rcvbuf, error))
 		return FALSE;
-	*ret_locks = (guint32)(word >> (bit % 8)) & 3u;
+	g_variant_dict_insert(d, SV_TASK_FD_SOCKET_BUFS, SV_TASK_FD_SOCKET_BUFS_TYPE,
+			      (guint32)sndbuf, (guint32)rcvbuf, (guint32)(word >> (bit % 8)) & 3u);
 	return TRUE;
 }
 
@@ -112,9 +121,7 @@ static gboolean read_buf_locks(const SvIntrospect *in, guint64 sk, guint32 *ret_
  * echo ("ping") socket is made again as UDP (socket_icmp: sends fail with
  * EINVAL); a TCP socket in CLOSE that was connected (its peer gone or
  * reset: sk_shutdown set, or a peer port kept) comes back never connected,
- * so a read says ENOTCONN, not what it said (socket-tcp-close2); buffer
- * sizes set with SO_SNDBUF/SO_RCVBUF, or locked with SO_BUF_LOCK, are not
- * set again (sock_opts02). */
+ * so a read says ENOTCONN, not what it said (socket-tcp-close2). */
 static gboolean refused_inet(const SvIntrospect *in, guint64 sk, guint64 type, guint64 state,
 			     const char *ends, char **ret_what, GError **error)
 {
@@ -124,12 +131,10 @@ static gboolean refused_inet(const SvIntrospect *in, guint64 sk, guint64 type, g
 		{ "sock", "sk_shutdown", &o_shutdown },
 		{ "sock_common", "skc_dport", &o_dport },
 	};
-	guint32 locks;
 	if (!sv_kernel_types_offsets(in->types, want, G_N_ELEMENTS(want), error) ||
 	    !sv_introspect_read_uint(in, sk + o_proto, 2, &proto, error) ||
 	    !sv_introspect_read_uint(in, sk + o_shutdown, 1, &shutdown, error) ||
-	    !sv_introspect_read_uint(in, sk + o_dport, 2, &dport, error) ||
-	    !read_buf_locks(in, sk, &locks, error))
+	    !sv_introspect_read_uint(in, sk + o_dport, 2, &dport, error))
 		return FALSE;
 	*ret_what = NULL;
 	if (type == SV_LINUX_SOCK_DGRAM && (proto == IPPROTO_ICMP_ || proto == IPPROTO_ICMPV6_))
@@ -142,12 +147,6 @@ static gboolean refused_inet(const SvIntrospect *in, guint64 sk, guint64 type, g
 			"restore would make it never connected, so reads would say ENOTCONN; "
 			"close it before checkpointing",
 			ends, (guint)(shutdown & 3));
-	else if (locks)
-		*ret_what = g_strdup_printf(
-			"an IP socket with its %s%s%s buffer size set (SO_SNDBUF/SO_RCVBUF or "
-			"SO_BUF_LOCK), which restore does not set again",
-			locks & 1 ? "send" : "", locks == 3 ? " and " : "",
-			locks & 2 ? "receive" : "");
 	return TRUE;
 }
 
@@ -200,11 +199,14 @@ static gboolean carry_inet(const SvIntrospect *in, guint64 sk, guint64 family, g
 					    (guint)qlen);
 		return FALSE;
 	}
-	gboolean freebind = FALSE;
-	if (!read_freebind(in, sk, &freebind, error))
+	gboolean freebind = FALSE, local = TRUE;
+	if (!read_freebind(in, sk, &freebind, error) || !add_bufs(in, sk, d, error) ||
+	    (!freebind && !sv_introspect_inet_addr_local(in, sk, family == SV_LINUX_AF_INET6, addr,
+							 &local, error)))
 		return FALSE;
 	guint32 flags = (reuse ? SV_TASK_INET_REUSEADDR : 0) |
 			(freebind ? SV_TASK_INET_FREEBIND : 0) |
+			(local ? 0 : SV_TASK_INET_NONLOCAL) |
 			(reuseport ? SV_TASK_INET_REUSEPORT : 0) |
 			(v6only ? SV_TASK_INET_V6ONLY : 0) |
 			(state == TCP_LISTEN_ ? SV_TASK_INET_LISTEN : 0);
@@ -493,6 +495,8 @@ gboolean sv_introspect_fd_socket(const SvIntrospect *in, guint32 pid, guint fd, 
 	g_variant_dict_insert(d, SV_TASK_FD_SOCKET, SV_TASK_FD_SOCKET_TYPE, (guint32)family,
 			      (guint32)type, sk, peer, (guint32)(shutdown & 3), (guint32)sndbuf,
 			      (guint32)rcvbuf);
+	if (!add_bufs(in, sk, d, error))
+		return FALSE;
 	GVariant *q = unix_queue(in, &l, sk, type, pid, fd, error);
 	if (!q)
 		return FALSE;

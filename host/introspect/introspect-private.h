@@ -53,6 +53,13 @@ gboolean sv_introspect_timekeeper(const SvIntrospect *in, guint64 *ret, GError *
 gboolean sv_introspect_posix_timers(const SvIntrospect *in, const SvTaskRef *ref, guint64 signal,
 				    GVariantDict *d, GError **error);
 
+/* net-local-addr.c: *ret_local says whether addr (4 bytes, or 16 if v6;
+ * network order) is one the network namespace of the struct sock at sk
+ * lets any socket bind to (an interface's, a loopback prefix's, a
+ * broadcast or multicast one). */
+gboolean sv_introspect_inet_addr_local(const SvIntrospect *in, guint64 sk, gboolean v6,
+				       const guint8 *addr, gboolean *ret_local, GError **error);
+
 /* creds.c: securebits and capability sets (SV_TASK_CAPS) into d. */
 gboolean sv_introspect_caps(const SvIntrospect *in, const SvTaskRef *ref, GVariantDict *d,
 			    GError **error);

@@ -240,6 +240,23 @@ static void timer(GVariant *task, const char *key, guint64 out[2])
 		g_variant_get(v, "(tt)", &out[0], &out[1]);
 }
 
+/* The audit login uid and session id (SV_TASK_LOGINUID), if set. */
+static gboolean loginuid(struct sv_rimg_header *h, GVariant *task, GError **error)
+{
+	g_autoptr(GVariant) v = g_variant_lookup_value(task, SV_TASK_LOGINUID,
+						       G_VARIANT_TYPE(SV_TASK_LOGINUID_TYPE));
+	if (!v)
+		return TRUE;
+	g_variant_get(v, SV_TASK_LOGINUID_TYPE, &h->loginuid, &h->sessionid);
+	if (h->loginuid == G_MAXUINT32 || !h->sessionid || h->sessionid > SV_TASK_MAX_SESSIONID)
+		return sv_rimg_refuse(error,
+				      "the snapshot's audit login uid %u and session id %u cannot "
+				      "be made again (ids 1 to %u can)",
+				      h->loginuid, h->sessionid, SV_TASK_MAX_SESSIONID);
+	h->flags |= SV_RIMG_LOGINUID;
+	return TRUE;
+}
+
 /* The ids and capabilities, for the blob to switch to last: it needs root
  * until then (PR_SET_MM_MAP's exe_fd wants CAP_CHECKPOINT_RESTORE). */
 static gboolean creds(struct sv_rimg_header *h, GVariant *task, GError **error)
@@ -337,5 +354,5 @@ gboolean sv_rimg_fds_build(SvRimgTables *t, GVariant *task, GError **error)
 	timer(task, SV_TASK_ITIMER_REAL, h->itimers[0]);
 	timer(task, SV_TASK_ITIMER_VIRTUAL, h->itimers[1]);
 	timer(task, SV_TASK_ITIMER_PROF, h->itimers[2]);
-	return creds(h, task, error);
+	return creds(h, task, error) && loginuid(h, task, error);
 }

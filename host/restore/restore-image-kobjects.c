@@ -62,6 +62,27 @@ gboolean sv_rimg_fd_signalfd(const SvSnapFd *entry, struct sv_rimg_fd *e, GError
 	return TRUE;
 }
 
+/* SV_TASK_FD_SOCKET_BUFS, if the snapshot has it: the sizes and locks the
+ * restorer makes exactly (SV_RIMG_SOCK_BUFS); the sizes go where the
+ * caller's kind keeps them. FALSE if they are out of range: the kernel
+ * keeps sizes as an int and only the two lock bits. */
+static gboolean socket_bufs(const SvSnapFd *entry, struct sv_rimg_fd *e, guint32 *ret_sndbuf,
+			    guint32 *ret_rcvbuf, GError **error)
+{
+	guint32 locks;
+	if (!entry->socket_bufs)
+		return TRUE;
+	g_variant_get(entry->socket_bufs, SV_TASK_FD_SOCKET_BUFS_TYPE, ret_sndbuf, ret_rcvbuf,
+		      &locks);
+	if (*ret_sndbuf > G_MAXINT32 || *ret_rcvbuf > G_MAXINT32 || locks > 3)
+		return sv_rimg_refuse(error,
+				      "fd %u: socket buffers the restorer does not know (send %u, "
+				      "receive %u bytes, locks %u)",
+				      entry->fd, *ret_sndbuf, *ret_rcvbuf, locks);
+	e->kind_flags |= SV_RIMG_SOCK_BUFS | locks << SV_RIMG_SOCK_LOCKS_SHIFT;
+	return TRUE;
+}
+
 /* The socket identity and peer of the fds list's entry i; FALSE if it is
  * not a socket. */
 static gboolean socket_of(GVariant *fds, gsize i, guint32 *ret_fd, guint64 *ret_id,
@@ -115,6 +136,8 @@ gboolean sv_rimg_fd_unix(SvRimgTables *t, GVariant *fds, const SvSnapFd *entry,
 				      entry->fd);
 	e->kind = SV_RIMG_FD_UNIX;
 	e->kind_flags = (peer && id > peer ? 1u : 0u) | shutdown << 8;
+	if (!socket_bufs(entry, e, &sndbuf, &rcvbuf, error))
+		return FALSE;
 	e->value[0] = type;
 	e->value[1] = sndbuf;
 	e->value[2] = rcvbuf;
@@ -148,7 +171,7 @@ gboolean sv_rimg_fd_inet(SvRimgTables *t, const SvSnapFd *entry, struct sv_rimg_
 	if (!((family == SV_LINUX_AF_INET && alen == 4) ||
 	      (family == SV_LINUX_AF_INET6 && alen == 16)) ||
 	    (type != SV_LINUX_SOCK_STREAM && type != SV_LINUX_SOCK_DGRAM) || port > 65535 ||
-	    flags > 31 || ((flags & SV_TASK_INET_LISTEN) && type != SV_LINUX_SOCK_STREAM))
+	    flags > 63 || ((flags & SV_TASK_INET_LISTEN) && type != SV_LINUX_SOCK_STREAM))
 		return sv_rimg_refuse(error, "fd %u: an IP socket the restorer does not know",
 				      entry->fd);
 	e->kind = SV_RIMG_FD_INET;
@@ -156,8 +179,13 @@ gboolean sv_rimg_fd_inet(SvRimgTables *t, const SvSnapFd *entry, struct sv_rimg_
 	e->value[1] = port | (guint64)backlog << 32;
 	/* SV_TASK_INET_* and SV_RIMG_INET_* are the same bits */
 	G_STATIC_ASSERT(SV_TASK_INET_FREEBIND == SV_RIMG_INET_FREEBIND &&
-			SV_TASK_INET_LISTEN == SV_RIMG_INET_LISTEN);
+			SV_TASK_INET_LISTEN == SV_RIMG_INET_LISTEN &&
+			SV_TASK_INET_NONLOCAL == SV_RIMG_INET_NONLOCAL);
 	e->kind_flags = flags;
+	guint32 sndbuf = 0, rcvbuf = 0;
+	if (!socket_bufs(entry, e, &sndbuf, &rcvbuf, error))
+		return FALSE;
+	e->value[2] = sndbuf | (guint64)rcvbuf << 32;
 	e->data_off = t->fd_data->len;
 	e->data_len = alen;
 	g_byte_array_append(t->fd_data, a, (guint)alen);

@@ -32,6 +32,8 @@ gboolean sv_snap_fd_read(GVariant *entry, SvSnapFd *e)
 						 G_VARIANT_TYPE("aay"));
 	e->inet = g_variant_lookup_value(entry, SV_TASK_FD_INET,
 					 G_VARIANT_TYPE(SV_TASK_FD_INET_TYPE));
+	e->socket_bufs = g_variant_lookup_value(entry, SV_TASK_FD_SOCKET_BUFS,
+						G_VARIANT_TYPE(SV_TASK_FD_SOCKET_BUFS_TYPE));
 	e->locks = g_variant_lookup_value(entry, SV_TASK_FD_LOCKS,
 					  G_VARIANT_TYPE(SV_TASK_FD_LOCKS_TYPE));
 	e->has_signalfd = g_variant_lookup(entry, SV_TASK_FD_SIGNALFD_MASK, "t", &e->signalfd_mask);
@@ -47,4 +49,5 @@ void sv_snap_fd_clear(SvSnapFd *e)
 	g_clear_pointer(&e->socket, g_variant_unref);
 	g_clear_pointer(&e->socket_queue, g_variant_unref);
 	g_clear_pointer(&e->inet, g_variant_unref);
+	g_clear_pointer(&e->socket_bufs, g_variant_unref);
 }

@@ -29,6 +29,7 @@ typedef struct SvSnapFd {
 	GVariant *socket;	/* SV_TASK_FD_SOCKET_TYPE */
 	GVariant *socket_queue; /* aay */
 	GVariant *inet;		/* SV_TASK_FD_INET_TYPE */
+	GVariant *socket_bufs;	/* SV_TASK_FD_SOCKET_BUFS_TYPE */
 	GVariant *locks;	/* locks held through it (SV_TASK_FD_LOCKS_TYPE) */
 	gboolean has_signalfd;
 	guint64 signalfd_mask;

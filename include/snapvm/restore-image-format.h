@@ -43,7 +43,7 @@
 #include <stdint.h>
 
 #define SV_RIMG_MAGIC "SVRIMG\0\1"
-#define SV_RIMG_VERSION 5u
+#define SV_RIMG_VERSION 6u
 /* Where `snapvm restore` puts things in the guest (in the appended cpio). */
 #define SV_RIMG_GUEST_DIR "/workload/.snapvm-restore"
 #define SV_RIMG_GUEST_IMAGE SV_RIMG_GUEST_DIR "/image"
@@ -111,6 +111,9 @@ enum {
 	 * userfaultfd and the pager (guest/restorer/lazy-pager.c; protocol
 	 * below, struct sv_rimg_lazy_ctl) */
 	SV_RIMG_LAZY = 1u << 8,
+	/* the audit login uid and session id are the process's (loginuid,
+	 * sessionid below; restore-process.c) */
+	SV_RIMG_LOGINUID = 1u << 9,
 };
 
 /* sv_rimg_fd.kind */
@@ -161,7 +164,17 @@ enum {
 	SV_RIMG_INET_V6ONLY = 4,
 	SV_RIMG_INET_LISTEN = 8,
 	SV_RIMG_INET_FREEBIND = 16,
+	/* bound with IP_FREEBIND, cleared again after the bind */
+	SV_RIMG_INET_NONLOCAL = 32,
 };
+/* SV_RIMG_FD_UNIX and SV_RIMG_FD_INET: the buffer sizes (UNIX: value[1]
+ * and value[2]; IP: value[2] = sk_sndbuf | sk_rcvbuf << 32) are made
+ * exactly, and SO_BUF_LOCK set to SV_RIMG_SOCK_LOCKS(kind_flags)
+ * (SOCK_SNDBUF_LOCK 1, SOCK_RCVBUF_LOCK 2). Without it a UNIX socket's
+ * sizes are set as setsockopt leaves them and an IP socket's are left. */
+#define SV_RIMG_SOCK_BUFS (1u << 12)
+#define SV_RIMG_SOCK_LOCKS_SHIFT 13
+#define SV_RIMG_SOCK_LOCKS(kind_flags) ((kind_flags) >> SV_RIMG_SOCK_LOCKS_SHIFT & 3u)
 #define SV_RIMG_TIMERFD_ABSTIME (1u << 16)
 #define SV_RIMG_FIFO_OWNER 1u
 /* SV_RIMG_FD_PATH: a directory or character device whose name had gone,
@@ -311,6 +324,10 @@ struct sv_rimg_header {
 	uint32_t nlazy_runs;
 	uint32_t pad_lazy;
 	uint64_t off_lazy_runs;
+	/* SV_RIMG_LOGINUID: written to /proc/thread-self/loginuid while the
+	 * restorer is root, before any thread is made, as often as it takes
+	 * the guest's session counter to give out sessionid */
+	uint32_t loginuid, sessionid;
 };
 
 /* How far back the restorer arms a timer to make its overrun count again:

@@ -45,6 +45,15 @@
  * predates it, and restore refuses ids other than 0 */
 #define SV_TASK_CAPS "caps"
 #define SV_TASK_CAPS_TYPE "(uttttt)"
+/* (uu): the audit login uid (/proc/PID/loginuid, task_struct.loginuid)
+ * and session id, when the login uid is set (host/introspect/creds.c);
+ * missing: unset. Restore writes the uid again, as often as it takes the
+ * guest's session counter to reach the id. */
+#define SV_TASK_LOGINUID "loginuid"
+#define SV_TASK_LOGINUID_TYPE "(uu)"
+/* Highest session id restore makes again (each step is one write of the
+ * login uid): a checkpoint refuses a higher one. */
+#define SV_TASK_MAX_SESSIONID 65536u
 
 /* ---- signals (task-state.c); sigsets are one u64, signal n as bit n-1 ---- */
 #define SV_TASK_SIGBLOCKED "sigblocked" /* t: the blocked mask */
@@ -195,6 +204,19 @@
 #define SV_TASK_INET_LISTEN 8u
 /* IP_FREEBIND / IPV6_FREEBIND: set again before the bind */
 #define SV_TASK_INET_FREEBIND 16u
+/* bound, without IP_FREEBIND, to an address the guest's interfaces did not
+ * have (IP_FREEBIND cleared since the bind, IP_TRANSPARENT, the
+ * ip_nonlocal_bind sysctl): restore sets IP_FREEBIND for the bind only.
+ * Without it (or FREEBIND) a bind to an address the restore guest lacks
+ * fails, naming it. */
+#define SV_TASK_INET_NONLOCAL 32u
+/* a UNIX or IP socket's buffers (fd-socket.c): (sk_sndbuf, sk_rcvbuf,
+ * sk_userlocks' SOCK_SNDBUF_LOCK 1 | SOCK_RCVBUF_LOCK 2), made again with
+ * SO_SNDBUFFORCE / SO_RCVBUFFORCE and SO_BUF_LOCK; missing (older
+ * snapshots): a UNIX socket's sizes are SV_TASK_FD_SOCKET's, unlocked as
+ * setsockopt leaves them, and an IP socket's are the kernel's defaults */
+#define SV_TASK_FD_SOCKET_BUFS "socket_bufs"
+#define SV_TASK_FD_SOCKET_BUFS_TYPE "(uuu)"
 #define SV_TASK_LOCK_FLOCK 1u
 #define SV_TASK_LOCK_POSIX 2u
 #define SV_TASK_LOCK_OFD 3u

@@ -741,6 +741,50 @@ static char *checkpoint_stopped(guint32 pid, SvCheckpointStats *st)
 	}
 }
 
+/* kobj-inet's sockets as the snapshot has them (fd-socket.c): which were
+ * bound to an address the guest lacks (IP_FREEBIND kept: 94; cleared
+ * since: 95, NONLOCAL) and which to one it has (the wildcard, 127.0.0.2 of
+ * loopback's prefix, [::1]: bound plainly at restore, so that a guest
+ * lacking one stops the restore); and the buffer locks kobj set. */
+static void check_inet_flags(const char *file)
+{
+	g_autoptr(SvSnapshotReader) r = open_snapshot(file);
+	g_autoptr(GVariant) task = sv_snapshot_reader_metadata(r, SV_SNAP_SECTION_TASK);
+	g_autoptr(GVariant) fds = g_variant_lookup_value(task, SV_TASK_FDS, NULL);
+	g_assert_nonnull(fds);
+	static const struct {
+		guint32 fd, flags, locks;
+	} want[] = {
+		{ 90, SV_TASK_INET_REUSEADDR | SV_TASK_INET_LISTEN, 3 },
+		{ 91, SV_TASK_INET_V6ONLY, 0 },
+		{ 93, SV_TASK_INET_REUSEPORT, 2 },
+		/* (a bind to a specific IPv6 address sets IPV6_V6ONLY) */
+		{ 94, SV_TASK_INET_FREEBIND | SV_TASK_INET_V6ONLY, 0 },
+		{ 95, SV_TASK_INET_NONLOCAL, 0 },
+		{ 96, 0, 0 },
+		{ 97, SV_TASK_INET_V6ONLY, 0 },
+	};
+	for (guint k = 0; k < G_N_ELEMENTS(want); k++) {
+		gboolean found = FALSE;
+		for (gsize i = 0; i < g_variant_n_children(fds) && !found; i++) {
+			g_autoptr(GVariant) d = g_variant_get_child_value(fds, i);
+			guint32 fd, flags, locks;
+			if (!g_variant_lookup(d, SV_TASK_FD_FD, "u", &fd) || fd != want[k].fd)
+				continue;
+			found = TRUE;
+			g_assert_true(g_variant_lookup(d, SV_TASK_FD_INET, "(uu@ayuuu)", NULL, NULL,
+						       NULL, NULL, NULL, &flags));
+			g_assert_true(g_variant_lookup(d, SV_TASK_FD_SOCKET_BUFS,
+						       SV_TASK_FD_SOCKET_BUFS_TYPE, NULL, NULL,
+						       &locks));
+			g_test_message("fd %u: inet flags %u, buffer locks %u", fd, flags, locks);
+			g_assert_cmpuint(flags, ==, want[k].flags);
+			g_assert_cmpuint(locks, ==, want[k].locks);
+		}
+		g_assert_true(found);
+	}
+}
+
 /* Each workload at three points of its run, stopped so that the two views
  * see the same moment. */
 static void test_workload(gconstpointer data)
@@ -760,6 +804,8 @@ static void test_workload(gconstpointer data)
 		g_assert_cmpstr(st.regs_source, ==, "memory");
 		g_assert_cmpint(st.syscall, !=, SV_SYSCALL_REEXECUTE);
 		compare_with_oracle(file, pid, TRUE, NULL);
+		if (!strcmp(name, "kobj-inet"))
+			check_inet_flags(file);
 		signal_workload(pid, SIGCONT);
 		g_assert_true(g_remove(file) == 0);
 	}

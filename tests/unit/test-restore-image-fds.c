@@ -415,7 +415,9 @@ static void test_unix(void)
 	GVariant *e[] = {
 		sock(80, 0x2000, 0x1000, 2, 2, NULL),
 		sock(81, 0x1000, 0x2000, 2, 1, q),
-		sock(86, 0x3000, 0, 2, 0, NULL),
+		/* its buffers and their locks: the sizes in the buffers' key */
+		with(sock(86, 0x3000, 0, 2, 0, NULL), "socket_bufs",
+		     g_variant_new("(uuu)", 9000u, 4608u, 1u)),
 	};
 	Out o;
 	build_ok(e, G_N_ELEMENTS(e), &o);
@@ -425,6 +427,10 @@ static void test_unix(void)
 	g_assert_cmpuint(lone->pipe, !=, a->pipe);
 	g_assert_cmpuint(a->kind_flags, ==, 1 | 2 << 8); /* the higher address, SEND_SHUTDOWN */
 	g_assert_cmpuint(b->kind_flags, ==, 0 | 1 << 8);
+	g_assert_cmpuint(lone->kind_flags, ==, SV_RIMG_SOCK_BUFS | 1u << SV_RIMG_SOCK_LOCKS_SHIFT);
+	g_assert_cmpuint(SV_RIMG_SOCK_LOCKS(lone->kind_flags), ==, 1);
+	g_assert_cmpuint(lone->value[1], ==, 9000);
+	g_assert_cmpuint(lone->value[2], ==, 4608);
 	g_assert_cmpuint(a->value[0], ==, 2);
 	g_assert_cmpuint(a->value[1], ==, 4608);
 	g_assert_cmpuint(a->data_len, ==, 0);
@@ -449,10 +455,11 @@ static void test_inet(void)
 		     g_variant_new("(uu@ayuuu)", 2u, 1u,
 				   g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, any4, 4, 1),
 				   40000u, 5u, 1u | 8u)),
-		with(fd_entry(91, "inet", 02, 0, 0xc1, NULL, 0, NULL, FALSE, FALSE), "inet",
-		     g_variant_new("(uu@ayuuu)", 10u, 2u,
-				   g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, lo6, 16, 1),
-				   40001u, 0u, 4u)),
+		with(with(fd_entry(91, "inet", 02, 0, 0xc1, NULL, 0, NULL, FALSE, FALSE), "inet",
+			  g_variant_new("(uu@ayuuu)", 10u, 2u,
+					g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, lo6, 16, 1),
+					40001u, 0u, 4u | 32u)),
+		     "socket_bufs", g_variant_new("(uuu)", 100000u, 140000u, 3u)),
 	};
 	Out o;
 	build_ok(e, G_N_ELEMENTS(e), &o);
@@ -462,7 +469,11 @@ static void test_inet(void)
 	g_assert_cmpuint(l->value[1], ==, 40000 | 5ull << 32);
 	g_assert_cmpuint(l->kind_flags, ==, SV_RIMG_INET_REUSEADDR | SV_RIMG_INET_LISTEN);
 	g_assert_cmpuint(l->data_len, ==, 4);
-	g_assert_cmpuint(u->kind_flags, ==, SV_RIMG_INET_V6ONLY);
+	g_assert_cmpuint(u->kind_flags, ==,
+			 SV_RIMG_INET_V6ONLY | SV_RIMG_INET_NONLOCAL | SV_RIMG_SOCK_BUFS |
+				 3u << SV_RIMG_SOCK_LOCKS_SHIFT);
+	g_assert_cmpuint(u->value[2], ==, 100000 | 140000ull << 32);
+	g_assert_cmpuint(l->value[2], ==, 0); /* an older snapshot's: sizes left */
 	g_assert_cmpmem(o.fd_data->data + u->data_off, u->data_len, lo6, 16);
 	out_clear(&o);
 	GVariant *bad[] = {
@@ -473,6 +484,15 @@ static void test_inet(void)
 	};
 	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), bad, 1), 0,
 		"fd 92: an IP socket the restorer does not know");
+	GVariant *huge[] = {
+		with(with(fd_entry(93, "inet", 02, 0, 0xc3, NULL, 0, NULL, FALSE, FALSE), "inet",
+			  g_variant_new("(uu@ayuuu)", 2u, 2u,
+					g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, any4, 4, 1),
+					53u, 0u, 0u)),
+		     "socket_bufs", g_variant_new("(uuu)", 0x80000000u, 4608u, 0u))
+	};
+	refused(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), huge, 1), 0,
+		"fd 93: socket buffers the restorer does not know");
 }
 
 /* POSIX timers: sorted by id into the data area; ids too high to reach
@@ -587,7 +607,34 @@ static void test_creds(void)
 	g_assert_cmpuint(o.h.caps[1], ==, 0x420);
 	g_assert_cmpuint(o.h.caps[3], ==, 0x1fffffeffffull);
 	g_assert_cmpuint(o.h.caps[4], ==, 0x20);
+	g_assert_false(o.h.flags & SV_RIMG_LOGINUID); /* unset: no key */
 	out_clear(&o);
+}
+
+/* The audit login uid and session id; an id restore cannot count up to
+ * is refused. */
+static void test_loginuid(void)
+{
+	g_autoptr(GVariant)
+		base = task_dict(g_variant_new_array(G_VARIANT_TYPE("a{sv}"), NULL, 0), 0);
+	for (guint i = 0; i < 2; i++) {
+		g_autoptr(GVariantDict) d = g_variant_dict_new(base);
+		g_variant_dict_insert(d, "loginuid", "(uu)", 1000u, i ? 65537u : 3u);
+		g_autoptr(GVariant) task = g_variant_ref_sink(g_variant_dict_end(d));
+		Out o;
+		g_autoptr(GError) error = NULL;
+		g_assert_cmpint(build(task, &o, &error), ==, !i);
+		if (i) {
+			g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+			g_assert_nonnull(strstr(error->message, "session id 65537 cannot be made"));
+			continue;
+		}
+		g_assert_no_error(error);
+		g_assert_true(o.h.flags & SV_RIMG_LOGINUID);
+		g_assert_cmpuint(o.h.loginuid, ==, 1000);
+		g_assert_cmpuint(o.h.sessionid, ==, 3);
+		out_clear(&o);
+	}
 }
 
 /* An ITIMER_REAL known only by its expiry (no tk_core in the guest). */
@@ -621,6 +668,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/restore-image-fds/locks", test_locks);
 	g_test_add_func("/restore-image-fds/unix", test_unix);
 	g_test_add_func("/restore-image-fds/creds", test_creds);
+	g_test_add_func("/restore-image-fds/loginuid", test_loginuid);
 	g_test_add_func("/restore-image-fds/inet", test_inet);
 	g_test_add_func("/restore-image-fds/posix-timers", test_posix_timers);
 	g_test_add_func("/restore-image-fds/posix-timer-overruns", test_posix_timer_overruns);

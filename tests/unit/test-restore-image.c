@@ -37,8 +37,8 @@
 #define PROG_BYTES (6 * PS + 100) /* not a whole number of pages */
 
 /* The image of the snapshot below, without and with SV_RIMG_HOST_PAGES. */
-#define IMAGE_SHA256 "945ee0829e6f36dfe92a2f34e02275d89c32c08e6f9db6d4a44f1e4af0bae398"
-#define IMAGE_HOST_PAGES_SHA256 "4adf98acdd4a2aaf1069f6fbc10bbb08ead644655319464fb356578cd4e70370"
+#define IMAGE_SHA256 "84560ba24b95364425a4f183543369dd2f57b2e7ef2bebe6ba656d21400ba1b7"
+#define IMAGE_HOST_PAGES_SHA256 "880fdd0f0716ebc047061416c5282f4aebf2fbc55e8f27aeace07c53c93217be"
 
 static char *tmp_dir;
 

@@ -52,22 +52,31 @@
  *            four stream pairs at the lowest fds (3-10), every other one
  *            with its ends swapped, so that one end restore makes first
  *            has, most likely, the number the other was given (zdtm's
- *            sockets01 lost an end that way).
- *   creds:   started as root, becomes uids 2000/2001/2002, gids
- *            1000/1001/1002, groups 100 and 200, keeping CAP_KILL
- *            (permitted, inheritable, ambient) and CAP_NET_BIND_SERVICE
- *            (effective, permitted), CAP_SYS_MODULE dropped from the
- *            bounding set; each step prints what the kernel says of them.
+ *            sockets01 lost an end that way). 80's send buffer size is set
+ *            (locked), 83's receive size set then unlocked (SO_BUF_LOCK 0),
+ *            86's send size locked at its default (SO_BUF_LOCK 1): each
+ *            step checks every size and lock is what it was at setup.
+ *   creds:   started as root, sets its audit login uid to 1001 and then
+ *            1000 (zdtm's loginuid; two new session ids), becomes uids
+ *            2000/2001/2002, gids 1000/1001/1002, groups 100 and 200,
+ *            keeping CAP_KILL (permitted, inheritable, ambient) and
+ *            CAP_NET_BIND_SERVICE (effective, permitted), CAP_SYS_MODULE
+ *            dropped from the bounding set; each step prints what the kernel says of them
+ *            and checks the login uid and session id are as they were (the
+ *            session id only there: an uninterrupted run has another).
  *   inet:    a TCP socket listening on an ephemeral port of 0.0.0.0 with
  *            SO_REUSEADDR (fd 90, non-blocking), a UDP socket on one of
  *            [::] with IPV6_V6ONLY (91), a fresh unbound TCP socket (92), a
  *            UDP socket on 0.0.0.0 with SO_REUSEPORT (93), UDP sockets on
  *            addresses no interface has, bound with IP_FREEBIND: one on
  *            [2001:db8::1] keeping it (94), one on 192.0.2.1 that cleared
- *            it since (95; zdtm's sk-freebind and -false): each step
- *            checks they are bound to the same addresses and ports,
- *            listening, with their options, and have nothing to accept or
- *            read.
+ *            it since (95; zdtm's sk-freebind and -false); UDP sockets
+ *            bound plainly to 127.0.0.2 (96) and [::1] (97); 90 with both
+ *            buffer sizes set, 91 with its send size set then unlocked, 93
+ *            with its receive size locked at its default (sock_opts02):
+ *            each step checks they are bound to the same addresses and
+ *            ports, listening, with their options and buffers as at setup,
+ *            and have nothing to accept or read.
  *   ptimers: POSIX timers with ids 0, 2, 3, 4 (1 deleted): 0 on
  *            CLOCK_MONOTONIC an hour ahead with an hour's period, signal
  *            SIGRTMIN blocked; 2 on CLOCK_REALTIME with SIGEV_NONE, never
@@ -585,7 +594,55 @@ static void lock_done(void)
 	unlink(lock_path);
 }
 
+/* ---- socket buffers (unix, inet): each socket's sizes and SO_BUF_LOCK
+ * bits, read at setup and compared at each step */
+#ifndef SO_BUF_LOCK
+#define SO_BUF_LOCK 72 /* Linux 5.14; older libc headers lack it */
+#endif
+struct bufs {
+	int snd, rcv, lock;
+};
+
+static int sol_socket(int fd, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, name, &v, &len) < 0)
+		fail("getsockopt SOL_SOCKET");
+	return v;
+}
+
+static void bufs_read(int first, int n, struct bufs *out)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = (struct bufs){ sol_socket(first + i, SO_SNDBUF),
+					sol_socket(first + i, SO_RCVBUF),
+					sol_socket(first + i, SO_BUF_LOCK) };
+}
+
+static void bufs_same(int first, int n, const struct bufs *was)
+{
+	struct bufs now[8];
+	bufs_read(first, n, now);
+	for (int i = 0; i < n; i++)
+		if (now[i].snd != was[i].snd || now[i].rcv != was[i].rcv ||
+		    now[i].lock != was[i].lock) {
+			printf("kobj: fd %d's buffers are %d/%d lock %d, were %d/%d lock %d\n",
+			       first + i, now[i].snd, now[i].rcv, now[i].lock, was[i].snd,
+			       was[i].rcv, was[i].lock);
+			fail("socket buffer sizes or SO_BUF_LOCK");
+		}
+}
+
+static void set_int(int fd, int name, int v)
+{
+	if (setsockopt(fd, SOL_SOCKET, name, &v, sizeof(v)) < 0)
+		fail("setsockopt SOL_SOCKET");
+}
+
 /* ---- unix: fds 80-86 */
+static struct bufs unix_bufs[7];
+
 static void unix_setup(void)
 {
 	int sv[2];
@@ -614,6 +671,15 @@ static void unix_setup(void)
 	    write(81, "r", 1) != 1 || send(82, "one", 3, 0) != 3 || send(82, "three", 5, 0) != 5 ||
 	    send(84, "last", 4, 0) != 4 || shutdown(84, SHUT_WR) < 0)
 		fail("unix setup");
+	/* a send size of its own (locked), a receive size set then unlocked,
+	 * a send size locked at its default (sock_opts02) */
+	set_int(80, SO_SNDBUF, 40000);
+	set_int(83, SO_RCVBUF, 20000);
+	set_int(83, SO_BUF_LOCK, 0);
+	set_int(86, SO_BUF_LOCK, 1);
+	bufs_read(80, 7, unix_bufs);
+	if (unix_bufs[0].lock != 1 || unix_bufs[3].lock != 0 || unix_bufs[6].lock != 1)
+		fail("unix setup: SO_BUF_LOCK");
 }
 
 static void unix_step(char *line, size_t cap)
@@ -652,8 +718,10 @@ static void unix_step(char *line, size_t cap)
 		    write(fd + 1, "h", 1) != 1 || read(fd, &c, 1) != 1 || c != 'h')
 			fail("a low socketpair");
 	}
-	snprintf(line, cap, "stream '%c' '%c' datagram %d bytes '%.*s'", got, got_back, (int)dn,
-		 (int)dn, dg);
+	bufs_same(80, 7, unix_bufs);
+	snprintf(line, cap, "stream '%c' '%c' datagram %d bytes '%.*s' bufs %d/%d %d/%d", got,
+		 got_back, (int)dn, (int)dn, dg, unix_bufs[0].snd, unix_bufs[0].lock,
+		 unix_bufs[3].rcv, unix_bufs[3].lock);
 }
 
 static void unix_done(void)
@@ -675,9 +743,31 @@ static void caps_now(uint64_t out[3])
 	out[2] = (uint64_t)d[1].inheritable << 32 | d[0].inheritable;
 }
 
+/* /proc/self/<name> as a number */
+static unsigned long proc_self_number(const char *name)
+{
+	char path[64], text[32] = "";
+	snprintf(path, sizeof(path), "/proc/self/%s", name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, text, sizeof(text) - 1) <= 0 || close(fd) < 0)
+		fail("reading /proc/self/loginuid or sessionid");
+	return strtoul(text, NULL, 10);
+}
+
+static unsigned long loginuid_was, sessionid_was;
+
 static void creds_setup(void)
 {
 	static const gid_t groups[] = { 100, 200 };
+	/* twice, so that the session id is past a fresh guest's first: the
+	 * restorer counts up to it */
+	int fd = open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1001", 4) != 4 || pwrite(fd, "1000", 4, 0) != 4 || close(fd) < 0)
+		fail("setting the audit login uid");
+	loginuid_was = proc_self_number("loginuid");
+	sessionid_was = proc_self_number("sessionid");
+	if (loginuid_was != 1000 || !sessionid_was || sessionid_was == 4294967295ul)
+		fail("the audit login uid or session id set");
 	if (setgroups(2, groups) < 0 || prctl(PR_CAPBSET_DROP, CAP_SYS_MODULE, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setresgid(1000, 1001, 1002) < 0 ||
 	    setresuid(2000, 2001, 2002) < 0)
@@ -701,21 +791,29 @@ static void creds_step(char *line, size_t cap)
 		fail("ids");
 	int ng = getgroups(8, groups);
 	caps_now(c);
+	unsigned long loginuid = proc_self_number("loginuid");
+	unsigned long sessionid = proc_self_number("sessionid");
+	if (loginuid != loginuid_was || sessionid != sessionid_was) {
+		printf("kobj: login uid %lu session %lu, were %lu and %lu\n", loginuid, sessionid,
+		       loginuid_was, sessionid_was);
+		fail("the audit login uid or session id");
+	}
 	snprintf(line, cap,
 		 "uids %u/%u/%u fs %d gids %u/%u/%u fs %d groups %d:%u,%u caps e %llx p %llx i %llx "
-		 "ambient %d bounding kill %d module %d securebits %x",
+		 "ambient %d bounding kill %d module %d securebits %x loginuid %lu",
 		 r, e, s, setfsuid((uid_t)-1), gr, ge, gs, setfsgid((gid_t)-1), ng,
 		 ng > 0 ? groups[0] : 0, ng > 1 ? groups[1] : 0, (unsigned long long)c[0],
 		 (unsigned long long)c[1], (unsigned long long)c[2],
 		 prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_KILL, 0, 0),
 		 prctl(PR_CAPBSET_READ, CAP_KILL, 0, 0, 0),
 		 prctl(PR_CAPBSET_READ, CAP_SYS_MODULE, 0, 0, 0),
-		 prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
+		 prctl(PR_GET_SECUREBITS, 0, 0, 0, 0), loginuid);
 }
 
-/* ---- inet: fds 90-95 */
-#define INET_FDS 6
+/* ---- inet: fds 90-97 */
+#define INET_FDS 8
 static unsigned inet_port[INET_FDS];
+static struct bufs inet_bufs[INET_FDS];
 
 static unsigned port_of(int fd)
 {
@@ -764,8 +862,28 @@ static void inet_setup(void)
 	    bind(95, (struct sockaddr *)&doc4, sizeof(doc4)) < 0 ||
 	    setsockopt(95, SOL_IP, IP_FREEBIND, &zero, sizeof(zero)) < 0)
 		fail("inet setup: IP_FREEBIND");
+	/* addresses the guest has, bound plainly: one of loopback's prefix
+	 * that is not its address, and IPv6's loopback */
+	struct sockaddr_in lo4 = { .sin_family = AF_INET };
+	struct sockaddr_in6 lo6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	move_to(socket(AF_INET, SOCK_DGRAM, 0), 96);
+	move_to(socket(AF_INET6, SOCK_DGRAM, 0), 97);
+	if (inet_pton(AF_INET, "127.0.0.2", &lo4.sin_addr) != 1 ||
+	    bind(96, (struct sockaddr *)&lo4, sizeof(lo4)) < 0 ||
+	    bind(97, (struct sockaddr *)&lo6, sizeof(lo6)) < 0)
+		fail("inet setup: loopback addresses");
 	for (int i = 0; i < INET_FDS; i++)
 		inet_port[i] = port_of(90 + i);
+	/* both sizes of its own (locked), a send size set then unlocked, the
+	 * receive size locked at its default (sock_opts02) */
+	set_int(90, SO_SNDBUF, 50000);
+	set_int(90, SO_RCVBUF, 70000);
+	set_int(91, SO_SNDBUF, 30000);
+	set_int(91, SO_BUF_LOCK, 0);
+	set_int(93, SO_BUF_LOCK, 2);
+	bufs_read(90, INET_FDS, inet_bufs);
+	if (inet_bufs[0].lock != 3 || inet_bufs[1].lock != 0 || inet_bufs[3].lock != 2)
+		fail("inet setup: SO_BUF_LOCK");
 }
 
 static void inet_step(char *line, size_t cap)
@@ -798,7 +916,10 @@ static void inet_step(char *line, size_t cap)
 		fail("something to accept or read");
 	if (!nonblocking(90) || nonblocking(92))
 		fail("O_NONBLOCK of the sockets");
-	snprintf(line, cap, "listening, ports kept, options kept, nothing waiting");
+	bufs_same(90, INET_FDS, inet_bufs);
+	snprintf(line, cap,
+		 "listening, ports kept, options kept, nothing waiting, bufs %d/%d %d/%d",
+		 inet_bufs[0].snd, inet_bufs[0].rcv, inet_bufs[1].snd, inet_bufs[3].lock);
 }
 
 /* ---- ptimers: raw ids, as the kernel hands them out */

@@ -31,15 +31,18 @@
  *   ping6:      an ICMPv6 echo socket (fd 70; socket6_icmp);
  *   tcpclosed:  a TCP socket (fd 70) whose connection its peer reset
  *               (state CLOSE; socket-tcp-close2);
- *   buflock:    a UDP socket (fd 70) with SO_BUF_LOCK set (sock_opts02);
- *   loginuid:   its audit login uid set to 1000 (loginuid; needs root and
- *               CONFIG_AUDIT).
+ *   thloginuid: a second thread that set its own audit login uid (through
+ *               /proc/thread-self/loginuid), unlike the leader's (needs
+ *               root and CONFIG_AUDIT).
+ * (sock_opts02's buffer locks and a set audit login uid are carried now:
+ * kobj's unix, inet and creds.)
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -169,8 +172,6 @@ static void child_setup(void)
 	}
 }
 
-#define SO_BUF_LOCK_ 72 /* Linux 5.14; older libc headers lack it */
-
 /* fd 70: a TCP client over loopback whose peer closed with a reset
  * (SO_LINGER 0), so that it is in CLOSE with ECONNRESET pending. */
 static void tcp_closed_setup(void)
@@ -187,6 +188,17 @@ static void tcp_closed_setup(void)
 		fail("a reset TCP connection");
 	move_to(c, 70);
 	workload_sleep_ms(100); /* the reset crosses loopback */
+}
+
+/* a thread of its own audit login uid; tells `done` once it has one */
+static void *loginuid_thread(void *done)
+{
+	write_file("/proc/thread-self/loginuid", "1000");
+	if (write(*(int *)done, "x", 1) != 1)
+		fail("write");
+	for (;;)
+		pause();
+	return NULL;
 }
 
 static void setup(const char *what)
@@ -239,17 +251,17 @@ static void setup(const char *what)
 		move_to(socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6), 70);
 	} else if (!strcmp(what, "tcpclosed")) {
 		tcp_closed_setup();
-	} else if (!strcmp(what, "buflock")) {
-		int lock = 1; /* SOCK_SNDBUF_LOCK */
-		move_to(socket(AF_INET, SOCK_DGRAM, 0), 70);
-		if (setsockopt(70, SOL_SOCKET, SO_BUF_LOCK_, &lock, sizeof(lock)) < 0)
-			fail("SO_BUF_LOCK");
-	} else if (!strcmp(what, "loginuid")) {
-		write_file("/proc/self/loginuid", "1000");
+	} else if (!strcmp(what, "thloginuid")) {
+		static int done[2];
+		pthread_t t;
+		char c;
+		if (pipe(done) < 0 || pthread_create(&t, NULL, loginuid_thread, &done[1]) != 0 ||
+		    read(done[0], &c, 1) != 1)
+			fail("a thread with a login uid of its own");
 	} else {
 		fprintf(stderr,
 			"uncarried: what: sem, ipcns, tcpopt, overrun, overrun2, uffd, "
-			"opath, epollgone, unixpeer, ping, ping6, tcpclosed, buflock or loginuid\n");
+			"opath, epollgone, unixpeer, ping, ping6, tcpclosed or thloginuid\n");
 		exit(2);
 	}
 }
