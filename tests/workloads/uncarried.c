@@ -260,7 +260,7 @@ static void setup(const char *what)
 			fail("a thread with a login uid of its own");
 	} else {
 		fprintf(stderr,
-			"uncarried: what: sem, ipcns, tcpopt, overrun, overrun2, uffd, "
+			"uncarried: what: sem, ipcns, tcpopt, overrun, overrun2, uffd, child, "
 			"opath, epollgone, unixpeer, ping, ping6, tcpclosed or thloginuid\n");
 		exit(2);
 	}
