@@ -7,7 +7,7 @@
  * into the page cache by writev, and before that into the capture buffer.
  * Here the capture buffer is the file: its PAGES payloads are mapped
  * shared, one mapping per section, back to back in one range of address
- * space, and reserved and faulted in (on both cores) before the VM is
+ * space, reserved and faulted in (on both cores) before the VM is
  * paused. What is left after the resume is one pass of reading, on both
  * cores: finding zero pages, hashing pages, the section checksums, and in
  * order behind them the file digest and the headers written into the room
@@ -83,92 +83,35 @@ void sv_snapshot_writer_unmap_pages(SvSnapshotWriter *w)
 	w->area_len = w->area_reserved = 0;
 }
 
-/* Reserving room for chunks [from, n) and faulting them in at once: the
- * reservation (fallocate) holds the file's lock, so it runs on one thread,
- * a piece at a time, while the other faults in the pieces reserved, and
- * then both fault in what is left. A fault in a page not yet reserved
- * would allocate it itself, at twice the cost of the two steps. */
-#define RESERVE_PIECE 4 /* chunks */
-
 typedef struct {
 	SvSnapshotWriter *w;
-	gsize from, n;
-	GMutex lock;
-	GCond cond;
-	gsize reserved; /* chunks [from, reserved) reserved (under lock) */
-	gsize next;	/* the next chunk to fault in (under lock) */
-	int error;	/* of the reservation, which stops there (under lock) */
-	gboolean reserving;
-} Reserve;
+	gsize first; /* chunk */
+} PopulateRange;
 
-/* Faults in chunks as they are reserved, until all are or reserving
- * failed. */
-static void fault_in_reserved(Reserve *r)
+static void populate_chunks(gsize lo, gsize hi, gpointer data)
 {
+	PopulateRange *r = data;
 	const gsize chunk = r->w->opt.chunk_bytes;
-	g_mutex_lock(&r->lock);
-	for (;;) {
-		while (r->next >= r->reserved && r->reserving && !r->error)
-			g_cond_wait(&r->cond, &r->lock);
-		if (r->error || r->next >= r->reserved)
-			break;
-		gsize k = r->next++;
-		g_mutex_unlock(&r->lock);
-		/* an old kernel refuses it: the pages then fault in at the copy */
-		(void)madvise(r->w->area + k * chunk, chunk, MADV_POPULATE_WRITE);
-		g_mutex_lock(&r->lock);
-	}
-	g_mutex_unlock(&r->lock);
+	if (hi > lo)
+		(void)madvise(r->w->area + (r->first + lo) * chunk, (hi - lo) * chunk,
+			      MADV_POPULATE_WRITE);
 }
 
-static gpointer fault_in_thread(gpointer p)
-{
-	fault_in_reserved(p);
-	return NULL;
-}
-
-static int reserve(SvSnapshotWriter *w, gsize from, gsize n)
+/* Reserves chunks [from, n), then faults them in on both cores when
+ * populate; 0 or the errno of the reservation. Not side by side: a
+ * thread faulting in what the other has just reserved made a 1 GiB
+ * checkpoint's preparation 2-3x slower in bench/checkpoint.sh (both take
+ * the same LRU and page cache locks), though it won alone. */
+static int reserve_chunks(SvSnapshotWriter *w, gsize from, gsize n, gboolean populate)
 {
 	guint64 a = payload_at(w, from) - SV_SNAP_PAGE_ALIGN;
 	guint64 e = payload_at(w, n - 1) + w->opt.chunk_bytes;
-	return posix_fallocate(w->fd, (off_t)a, (off_t)(e - a));
-}
-
-/* Reserves chunks [from, n), and faults them in when populate; 0 or the
- * errno of the reservation. */
-static int reserve_chunks(SvSnapshotWriter *w, gsize from, gsize n, gboolean populate)
-{
-	if (!populate)
-		return reserve(w, from, n);
-	Reserve r = {
-		.w = w, .from = from, .n = n, .reserved = from, .next = from, .reserving = TRUE
-	};
-	g_mutex_init(&r.lock);
-	g_cond_init(&r.cond);
-	GThread *t = g_thread_try_new("sv-writer", fault_in_thread, &r, NULL);
-	for (gsize k = from; k < n; k += RESERVE_PIECE) {
-		gsize end = MIN(k + RESERVE_PIECE, n);
-		int e = reserve(w, k, end);
-		g_mutex_lock(&r.lock);
-		if (e)
-			r.error = e;
-		else
-			r.reserved = end;
-		g_cond_broadcast(&r.cond);
-		g_mutex_unlock(&r.lock);
-		if (e)
-			break;
+	int err = posix_fallocate(w->fd, (off_t)a, (off_t)(e - a));
+	if (!err && populate) {
+		PopulateRange r = { w, from };
+		on_two_cores(n - from, populate_chunks, &r);
 	}
-	g_mutex_lock(&r.lock);
-	r.reserving = FALSE;
-	g_cond_broadcast(&r.cond);
-	g_mutex_unlock(&r.lock);
-	fault_in_reserved(&r);
-	if (t)
-		g_thread_join(t);
-	g_mutex_clear(&r.lock);
-	g_cond_clear(&r.cond);
-	return r.error;
+	return err;
 }
 
 /* Maps chunks [from, n) of the file into the reserved range. */
