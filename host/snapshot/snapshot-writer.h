@@ -60,7 +60,7 @@ gboolean sv_snapshot_writer_add_pages_all(SvSnapshotWriter *w, guint64 vaddr, co
  * sv_snapshot_writer_map_pages maps room for len bytes of page data, the
  * payloads of the PAGES sections that open the file, as one writable range
  * the caller copies pages into (populate: faulted in now, on both cores, so
- * the copy runs at memory speed, beside the reservation). Only first (before any other section),
+ * the copy runs at memory speed). Only first (before any other section),
  * and not with zstd; called again for more it maps the rest beside what
  * is mapped (contents kept) where the address space reserved with it
  * allows (half as much again, and 64 MiB), else a new range (contents lost).
