@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
+#include "host/util/fast-hash.h"
 #include <zstd.h>
 
 #include "snapvm/le.h" /* sv_get_le* */

@@ -7,10 +7,12 @@
  * into the page cache by writev, and before that into the capture buffer.
  * Here the capture buffer is the file: its PAGES payloads are mapped
  * shared, one mapping per section, back to back in one range of address
- * space, and faulted in (on both cores) before the VM is paused. What is
- * left after the resume is reading: finding zero pages, the section
- * checksums on one core while the other folds the file digest and writes
- * the headers into the room left for them.
+ * space, reserved and faulted in (on both cores) before the VM is
+ * paused. What is left after the resume is one pass of reading, on both
+ * cores: finding zero pages, hashing pages, the section checksums, and in
+ * order behind them the file digest and the headers written into the room
+ * left for them. Zero pages stay where they are, out of the page map, as
+ * holes in the file.
  *
  * File layout (snapshot-format.h): the 64-byte header, then PAGES
  * section k with its payload at 4 KiB + k * (chunk + 4 KiB), its header in
@@ -37,14 +39,6 @@ static guint64 payload_at(const SvSnapshotWriter *w, gsize k)
 	return SV_SNAP_PAGE_ALIGN + (guint64)k * (w->opt.chunk_bytes + SV_SNAP_PAGE_ALIGN);
 }
 
-void sv_snapshot_writer_unmap_pages(SvSnapshotWriter *w)
-{
-	if (w->area)
-		munmap(w->area, w->area_reserved);
-	w->area = NULL;
-	w->area_len = w->area_reserved = 0;
-}
-
 /* Runs fn(lo, hi, data) over [0, n) on two threads, split in halves. */
 typedef void (*RangeFn)(gsize lo, gsize hi, gpointer data);
 typedef struct {
@@ -69,6 +63,26 @@ static void on_two_cores(gsize n, RangeFn fn, gpointer data)
 		g_thread_join(t);
 }
 
+static void unmap_chunks(gsize lo, gsize hi, gpointer data)
+{
+	SvSnapshotWriter *w = data;
+	const gsize chunk = w->opt.chunk_bytes;
+	if (hi > lo)
+		(void)madvise(w->area + lo * chunk, (hi - lo) * chunk, MADV_DONTNEED);
+}
+
+void sv_snapshot_writer_unmap_pages(SvSnapshotWriter *w)
+{
+	/* the pages' entries dropped on both cores first (munmap alone drops
+	 * them on one: 100 ms a GiB); the pages stay in the file */
+	if (w->area) {
+		on_two_cores(w->area_len / w->opt.chunk_bytes, unmap_chunks, w);
+		munmap(w->area, w->area_reserved);
+	}
+	w->area = NULL;
+	w->area_len = w->area_reserved = 0;
+}
+
 typedef struct {
 	SvSnapshotWriter *w;
 	gsize first; /* chunk */
@@ -81,6 +95,23 @@ static void populate_chunks(gsize lo, gsize hi, gpointer data)
 	if (hi > lo)
 		(void)madvise(r->w->area + (r->first + lo) * chunk, (hi - lo) * chunk,
 			      MADV_POPULATE_WRITE);
+}
+
+/* Reserves chunks [from, n), then faults them in on both cores when
+ * populate; 0 or the errno of the reservation. Not side by side: a
+ * thread faulting in what the other has just reserved made a 1 GiB
+ * checkpoint's preparation 2-3x slower in bench/checkpoint.sh (both take
+ * the same LRU and page cache locks), though it won alone. */
+static int reserve_chunks(SvSnapshotWriter *w, gsize from, gsize n, gboolean populate)
+{
+	guint64 a = payload_at(w, from) - SV_SNAP_PAGE_ALIGN;
+	guint64 e = payload_at(w, n - 1) + w->opt.chunk_bytes;
+	int err = posix_fallocate(w->fd, (off_t)a, (off_t)(e - a));
+	if (!err && populate) {
+		PopulateRange r = { w, from };
+		on_two_cores(n - from, populate_chunks, &r);
+	}
+	return err;
 }
 
 /* Maps chunks [from, n) of the file into the reserved range. */
@@ -118,13 +149,31 @@ guint8 *sv_snapshot_writer_map_pages(SvSnapshotWriter *w, gsize len, gboolean po
 		sv_snapshot_writer_unmap_pages(w);
 	if (grow && n <= had)
 		return w->area;
+	if (!grow) {
+		/* address space for half as much again, and 64 MiB: reserved,
+		 * not mapped */
+		gsize room = n + n / 2 + MAX((64u << 20) / chunk, 1);
+		guint8 *base = mmap(NULL, room * chunk, PROT_NONE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (base == MAP_FAILED) {
+			sv_snapshot_writer_io_error(w, "mapping", errno, error);
+			return NULL;
+		}
+		w->area = base;
+		w->area_reserved = room * chunk;
+		had = 0;
+	}
+	/* mapped past the end of the file: nothing touches it before its room
+	 * is reserved below */
+	if (!map_chunks(w, had, n, error)) {
+		sv_snapshot_writer_unmap_pages(w);
+		return NULL;
+	}
 	/* blocks (or tmpfs pages) reserved now: a store through the mapping
 	 * into a full file system would be a SIGBUS, not an error; grown,
 	 * only past what is reserved already (at the pause: every page looked
 	 * up again would lengthen it) */
-	guint64 from = grow ? payload_at(w, had) - SV_SNAP_PAGE_ALIGN : 0;
-	guint64 end = payload_at(w, n - 1) + chunk;
-	int e = posix_fallocate(w->fd, (off_t)from, (off_t)(end - from));
+	int e = reserve_chunks(w, had, n, populate);
 	if (e) {
 		/* back to what the streamed path expects */
 		sv_snapshot_writer_unmap_pages(w);
@@ -134,84 +183,101 @@ guint8 *sv_snapshot_writer_map_pages(SvSnapshotWriter *w, gsize len, gboolean po
 			(*error)->code = SV_ERROR_NOT_SUPPORTED;
 		return NULL;
 	}
-	if (!grow) {
-		/* address space for half as much again, and 64 MiB: reserved,
-		 * not mapped */
-		gsize reserve = n + n / 2 + MAX((64u << 20) / chunk, 1);
-		guint8 *base = mmap(NULL, reserve * chunk, PROT_NONE,
-				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (base == MAP_FAILED) {
-			sv_snapshot_writer_io_error(w, "mapping", errno, error);
-			return NULL;
-		}
-		w->area = base;
-		w->area_reserved = reserve * chunk;
-		had = 0;
-	}
-	if (!map_chunks(w, had, n, error)) {
-		sv_snapshot_writer_unmap_pages(w);
-		return NULL;
-	}
 	w->area_len = n * chunk;
-	if (populate) {
-		PopulateRange r = { w, had };
-		on_two_cores(n - had, populate_chunks, &r);
-	}
 	return w->area;
 }
 
+/* The pages of the area as one pass over it reads them: each chunk's, in
+ * blocks small enough to stay in the core's cache while the zero scan, the
+ * page hashes and the chunk's checksum read them in turn. Chunks are taken
+ * by two threads; the file digest, which must read them in order, follows
+ * on the committing thread as they are done. */
+#define SCAN_BLOCK (256u << 10)
+#define NOT_IN_A_SPAN G_MAXSIZE
+
 typedef struct {
 	const SvSnapshotWriter *w;
-	const gsize *at;		/* per page of the spans: its page of the area */
+	guint64 used;			/* bytes of the area the pages lie in */
+	gsize nch;			/* chunks of them */
+	const gsize *span_page;		/* per page of the area: its page of the spans */
 	guint8 *zero;			/* per page of the area: all zeros */
 	XXH128_hash_t *hash, zero_hash; /* per page of the spans, or NULL */
-} ZeroScan;
-
-/* Finds the zero pages and, asked for, hashes the others in the same read
- * of them: the page hashes of a full checkpoint (snapshot-format.h) cost
- * no pass over the pages of their own. */
-static void scan_zero(gsize lo, gsize hi, gpointer data)
-{
-	ZeroScan *z = data;
-	const guint32 ps = z->w->opt.page_size;
-	for (gsize k = lo; k < hi; k++) {
-		const guint8 *p = z->w->area + z->at[k] * ps;
-		gboolean zero = sv_snapshot_page_is_zero(p, ps);
-		z->zero[z->at[k]] = zero;
-		if (z->hash)
-			z->hash[k] = zero ? z->zero_hash : XXH3_128bits(p, ps);
-	}
-}
-
-/* Section checksums, computed on a second thread ahead of the digest. */
-typedef struct {
-	const SvSnapshotWriter *w;
-	gsize n;
-	guint64 used;
-	guint64 *sums;
-	gsize done; /* under lock */
+	guint64 *sums;			/* per chunk: its checksum */
+	guint8 *done;			/* per chunk: its sum is in (under lock) */
+	gsize next;			/* the next chunk to take (under lock) */
 	GMutex lock;
 	GCond cond;
-} Sums;
+} Pass;
 
 static gsize chunk_len(const SvSnapshotWriter *w, guint64 used, gsize k)
 {
 	return MIN(w->opt.chunk_bytes, used - (guint64)k * w->opt.chunk_bytes);
 }
 
-static gpointer sum_thread(gpointer p)
+/* Finds the zero pages of chunk k and, asked for, hashes the others in the
+ * same read (the page hashes of a full checkpoint, snapshot-format.h, cost
+ * no pass of their own), and checksums the chunk. */
+static guint64 scan_chunk(Pass *p, gsize k, XXH3_state_t *sum)
 {
-	Sums *s = p;
-	for (gsize k = 0; k < s->n; k++) {
-		guint64 sum = XXH3_64bits(s->w->area + k * s->w->opt.chunk_bytes,
-					  chunk_len(s->w, s->used, k));
-		g_mutex_lock(&s->lock);
-		s->sums[k] = sum;
-		s->done = k + 1;
-		g_cond_signal(&s->cond);
-		g_mutex_unlock(&s->lock);
+	const SvSnapshotWriter *w = p->w;
+	const guint32 ps = w->opt.page_size;
+	const guint8 *base = w->area + k * w->opt.chunk_bytes;
+	const gsize len = chunk_len(w, p->used, k), first = k * (w->opt.chunk_bytes / ps);
+	XXH3_64bits_reset(sum);
+	for (gsize b = 0; b < len; b += SCAN_BLOCK) {
+		gsize blen = MIN(SCAN_BLOCK, len - b);
+		for (gsize o = b; o < b + blen; o += ps) {
+			gsize pg = first + o / ps, sp = p->span_page[pg];
+			if (sp == NOT_IN_A_SPAN)
+				continue;
+			gboolean zero = sv_snapshot_page_is_zero(base + o, ps);
+			p->zero[pg] = zero;
+			if (p->hash)
+				p->hash[sp] = zero ? p->zero_hash : XXH3_128bits(base + o, ps);
+		}
+		XXH3_64bits_update(sum, base + b, blen);
 	}
+	return XXH3_64bits_digest(sum);
+}
+
+/* Takes the next chunk not yet taken; p->nch when none is left. */
+static gsize take_chunk(Pass *p)
+{
+	g_mutex_lock(&p->lock);
+	gsize k = p->next < p->nch ? p->next++ : p->nch;
+	g_mutex_unlock(&p->lock);
+	return k;
+}
+
+static void scan_one(Pass *p, gsize k, XXH3_state_t *sum)
+{
+	guint64 s = scan_chunk(p, k, sum);
+	g_mutex_lock(&p->lock);
+	p->sums[k] = s;
+	p->done[k] = TRUE;
+	g_cond_broadcast(&p->cond);
+	g_mutex_unlock(&p->lock);
+}
+
+static gpointer scan_thread(gpointer data)
+{
+	Pass *p = data;
+	XXH3_state_t *sum = XXH3_createState();
+	for (gsize k; (k = take_chunk(p)) < p->nch;)
+		scan_one(p, k, sum);
+	XXH3_freeState(sum);
 	return NULL;
+}
+
+/* Whether chunk k is scanned, waiting for it when wait. */
+static gboolean chunk_done(Pass *p, gsize k, gboolean wait)
+{
+	g_mutex_lock(&p->lock);
+	while (wait && !p->done[k])
+		g_cond_wait(&p->cond, &p->lock);
+	gboolean done = p->done[k];
+	g_mutex_unlock(&p->lock);
+	return done;
 }
 
 static gboolean check_spans(const SvSnapshotWriter *w, const SvSnapshotPageSpan *spans, guint n,
@@ -233,45 +299,6 @@ static gboolean check_spans(const SvSnapshotWriter *w, const SvSnapshotPageSpan 
 		at = s->offset + (guint64)s->npages * ps;
 	}
 	return TRUE;
-}
-
-/* Drops the zero pages (outside keep_zero spans) by moving the rest down,
- * and records the page map; returns the bytes kept. */
-static guint64 compact(SvSnapshotWriter *w, const SvSnapshotPageSpan *spans, guint n,
-		       const guint8 *zero)
-{
-	const guint32 ps = w->opt.page_size;
-	const guint32 first = w->index->len;
-	guint64 d = 0;
-	for (guint i = 0; i < n; i++) {
-		const SvSnapshotPageSpan *s = &spans[i];
-		for (gsize j = 0; j < s->npages; j++) {
-			gsize src = s->offset + j * ps;
-			guint64 va = s->vaddr + (guint64)j * ps;
-			if (!s->keep_zero && zero[src / ps]) {
-				w->pages_zero++;
-				continue;
-			}
-			if (d != src)
-				memmove(w->area + d, w->area + src, ps);
-			guint32 section = first + d / w->opt.chunk_bytes;
-			guint64 off = d % w->opt.chunk_bytes;
-			PageRun *last = w->runs->len
-						? &g_array_index(w->runs, PageRun, w->runs->len - 1)
-						: NULL;
-			if (last && last->section == section &&
-			    last->vaddr + (guint64)last->npages * ps == va &&
-			    last->offset + (guint64)last->npages * ps == off) {
-				last->npages++;
-			} else {
-				PageRun r = { va, 1, section, off };
-				g_array_append_val(w->runs, r);
-			}
-			d += ps;
-			w->pages_stored++;
-		}
-	}
-	return d;
 }
 
 /* Writes chunk k's header into the room before its payload and folds
@@ -304,6 +331,77 @@ gboolean sv_snapshot_writer_commit_pages(SvSnapshotWriter *w, const SvSnapshotPa
 	return sv_snapshot_writer_commit_pages_hashed(w, spans, n, NULL, error);
 }
 
+/* Seals the chunks scanned, in order from *sealed (all of them when
+ * wait); FALSE when writing a header failed. */
+static gboolean seal_scanned(SvSnapshotWriter *w, Pass *p, gsize *sealed, gboolean wait,
+			     GError **error)
+{
+	while (*sealed < p->nch && chunk_done(p, *sealed, wait)) {
+		gsize k = (*sealed)++;
+		if (!seal_chunk(w, k, chunk_len(w, p->used, k), p->sums[k], error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* The page map of the spans, the zero pages (outside keep_zero spans) left
+ * out of it. They stay where they are in the file (moving every page after
+ * them down would be one more copy of the pages) as holes where the file
+ * system can make them (file area offsets [lo, hi) of holes in *holes). */
+static void map_spans(SvSnapshotWriter *w, const SvSnapshotPageSpan *spans, guint n, guint32 first,
+		      const guint8 *zero, GArray *holes)
+{
+	const guint32 ps = w->opt.page_size;
+	for (guint i = 0; i < n; i++) {
+		const SvSnapshotPageSpan *s = &spans[i];
+		for (gsize j = 0; j < s->npages; j++) {
+			guint64 at = s->offset + j * ps, va = s->vaddr + (guint64)j * ps;
+			if (!s->keep_zero && zero[at / ps]) {
+				w->pages_zero++;
+				guint64 *last = holes->len ? &g_array_index(holes, guint64,
+									    holes->len - 1)
+							   : NULL;
+				/* never across two chunks: the header room lies between */
+				if (last && *last == at && at % w->opt.chunk_bytes) {
+					*last += ps;
+				} else {
+					guint64 h[2] = { at, at + ps };
+					g_array_append_vals(holes, h, 2);
+				}
+				continue;
+			}
+			guint32 section = first + at / w->opt.chunk_bytes;
+			guint64 off = at % w->opt.chunk_bytes;
+			PageRun *last = w->runs->len
+						? &g_array_index(w->runs, PageRun, w->runs->len - 1)
+						: NULL;
+			if (last && last->section == section &&
+			    last->vaddr + (guint64)last->npages * ps == va &&
+			    last->offset + (guint64)last->npages * ps == off) {
+				last->npages++;
+			} else {
+				PageRun r = { va, 1, section, off };
+				g_array_append_val(w->runs, r);
+			}
+			w->pages_stored++;
+		}
+	}
+}
+
+/* Gives the zero pages' room back (holes read as zeros: the checksums
+ * hold); a file system that cannot only keeps them. */
+static void punch_holes(SvSnapshotWriter *w, const GArray *holes)
+{
+	for (guint i = 0; i + 1 < holes->len; i += 2) {
+		guint64 lo = g_array_index(holes, guint64, i),
+			hi = g_array_index(holes, guint64, i + 1);
+		guint64 at = payload_at(w, lo / w->opt.chunk_bytes) + lo % w->opt.chunk_bytes;
+		if (fallocate(w->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)at,
+			      (off_t)(hi - lo)) < 0)
+			return;
+	}
+}
+
 gboolean sv_snapshot_writer_commit_pages_hashed(SvSnapshotWriter *w,
 						const SvSnapshotPageSpan *spans, guint n,
 						XXH128_hash_t *ret_hashes, GError **error)
@@ -316,41 +414,53 @@ gboolean sv_snapshot_writer_commit_pages_hashed(SvSnapshotWriter *w,
 	if (!check_spans(w, spans, n, error))
 		return FALSE;
 	const guint32 ps = w->opt.page_size;
-	gsize npages = n ? (spans[n - 1].offset / ps + spans[n - 1].npages) : 0, nspan = 0;
-	for (guint i = 0; i < n; i++)
-		nspan += spans[i].npages;
-	g_autofree gsize *at = g_new(gsize, nspan + 1);
+	const guint32 first = w->index->len;
+	gsize npages = n ? (spans[n - 1].offset / ps + spans[n - 1].npages) : 0;
+	g_autofree gsize *span_page = g_new(gsize, npages + 1);
+	for (gsize i = 0; i < npages; i++)
+		span_page[i] = NOT_IN_A_SPAN;
 	for (guint i = 0, k = 0; i < n; i++)
 		for (gsize j = 0; j < spans[i].npages; j++)
-			at[k++] = spans[i].offset / ps + j;
+			span_page[spans[i].offset / ps + j] = k++;
 	g_autofree guint8 *zero = g_new0(guint8, npages + 1);
 	g_autofree guint8 *zeros = ret_hashes ? g_malloc0(ps) : NULL;
-	ZeroScan z = { .w = w, .at = at, .zero = zero, .hash = ret_hashes };
-	if (zeros)
-		z.zero_hash = XXH3_128bits(zeros, ps);
-	on_two_cores(nspan, scan_zero, &z);
-	guint64 used = compact(w, spans, n, zero);
+	guint64 used = (guint64)npages * ps;
 	gsize nch = (used + w->opt.chunk_bytes - 1) / w->opt.chunk_bytes;
 	g_autofree guint64 *sums = g_new0(guint64, nch + 1);
-	Sums s = { .w = w, .n = nch, .used = used, .sums = sums };
-	g_mutex_init(&s.lock);
-	g_cond_init(&s.cond);
-	GThread *t = nch ? g_thread_new("sv-sums", sum_thread, &s) : NULL;
+	g_autofree guint8 *done = g_new0(guint8, nch + 1);
+	Pass p = { .w = w,
+		   .used = used,
+		   .nch = nch,
+		   .span_page = span_page,
+		   .zero = zero,
+		   .hash = ret_hashes,
+		   .sums = sums,
+		   .done = done };
+	if (zeros)
+		p.zero_hash = XXH3_128bits(zeros, ps);
+	g_mutex_init(&p.lock);
+	g_cond_init(&p.cond);
+	GThread *t = nch > 1 ? g_thread_try_new("sv-scan", scan_thread, &p, NULL) : NULL;
+	XXH3_state_t *sum = XXH3_createState();
+	gsize sealed = 0;
 	gboolean ok = TRUE;
-	for (gsize k = 0; k < nch && ok; k++) {
-		g_mutex_lock(&s.lock);
-		while (s.done <= k)
-			g_cond_wait(&s.cond, &s.lock);
-		guint64 sum = sums[k];
-		g_mutex_unlock(&s.lock);
-		ok = seal_chunk(w, k, chunk_len(w, used, k), sum, error);
+	for (gsize k; (k = take_chunk(&p)) < nch;) {
+		scan_one(&p, k, sum);
+		ok = ok && seal_scanned(w, &p, &sealed, FALSE, error);
 	}
+	ok = ok && seal_scanned(w, &p, &sealed, TRUE, error);
+	XXH3_freeState(sum);
 	if (t)
 		g_thread_join(t);
-	g_mutex_clear(&s.lock);
-	g_cond_clear(&s.cond);
+	g_mutex_clear(&p.lock);
+	g_cond_clear(&p.cond);
+	g_autoptr(GArray) holes = g_array_new(FALSE, FALSE, sizeof(guint64));
+	if (ok)
+		map_spans(w, spans, n, first, zero, holes);
 	sv_snapshot_writer_unmap_pages(w);
 	w->direct_done = TRUE;
+	if (ok)
+		punch_holes(w, holes);
 	if (ok && lseek(w->fd, (off_t)w->offset, SEEK_SET) < 0) {
 		sv_snapshot_writer_io_error(w, "seeking in", errno, error);
 		ok = FALSE;

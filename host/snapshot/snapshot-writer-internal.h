@@ -8,7 +8,7 @@
 #define SNAPVM_SNAPSHOT_WRITER_INTERNAL_H
 
 #include <glib.h>
-#include <xxhash.h>
+#include "host/util/fast-hash.h"
 
 #include "host/snapshot/snapshot-writer.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <xxhash.h>
+#include "host/util/fast-hash.h"
 #include <zstd.h>
 
 #include "snapvm/le.h" /* sv_put_le* */

@@ -68,8 +68,10 @@ gboolean sv_snapshot_writer_add_pages_all(SvSnapshotWriter *w, guint64 vaddr, co
  * use sv_snapshot_writer_add_pages instead.
  * sv_snapshot_writer_commit_pages then says what the range holds: spans of
  * pages in offset order, each npages pages at offset for vaddr; zero pages
- * are dropped (except in keep_zero spans, as with _add_pages_all), the
- * sections sealed and the range unmapped. Other sections follow.
+ * are left out of the page map (except in keep_zero spans, as with
+ * _add_pages_all) and stay where they are, as holes in the file where it
+ * can have them; the sections are sealed and the range unmapped. Other
+ * sections follow.
  */
 typedef struct SvSnapshotPageSpan {
 	guint64 vaddr;

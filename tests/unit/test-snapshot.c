@@ -5,6 +5,7 @@
  * the newer-major refusal; atomic writing; and a seeded mutation fuzz loop
  * over the reader (run under ASan by scripts/test.sh).
  */
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <sys/stat.h>
@@ -589,6 +590,21 @@ static void test_direct_pages(void)
 	g_unlink(path);
 }
 
+/* Whether the file system of dir gives a hole's room back. */
+static gboolean punches_holes(const char *dir)
+{
+	g_autofree char *path = g_build_filename(dir, "punch-probe", NULL);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	g_assert_cmpint(fd, >=, 0);
+	gboolean ok = posix_fallocate(fd, 0, 1 << 20) == 0 &&
+		      fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 1 << 20) == 0;
+	GStatBuf st;
+	ok = ok && fstat(fd, &st) == 0 && st.st_blocks == 0;
+	close(fd);
+	g_unlink(path);
+	return ok;
+}
+
 /* A mapped range found short (at the pause) grows in place past its first
  * chunk: the pages copied into it already stay; the writer hashes the pages
  * as it commits them, zero pages as zeros. */
@@ -617,6 +633,19 @@ static void test_direct_grow(void)
 	g_assert_true(sv_snapshot_writer_commit_pages_hashed(w, &span, 1, hashes, &error));
 	g_assert_no_error(error);
 	g_assert_true(sv_snapshot_writer_finish(w, &error));
+	/* the zero pages are not moved out of the file but given back as
+	 * holes, where the file system makes them */
+	gsize zero_pages = 0;
+	for (gsize i = 1; i < n; i++)
+		zero_pages += i % 7 == 3;
+	GStatBuf st;
+	g_assert_cmpint(g_stat(path, &st), ==, 0);
+	if (punches_holes(tmp_dir))
+		g_assert_cmpuint((guint64)st.st_blocks * 512, <=,
+				 (guint64)st.st_size - zero_pages * PS + (64u << 10));
+	else
+		g_test_message("%s makes no holes: the zero pages take room", tmp_dir);
+	g_assert_cmpuint(sv_snapshot_writer_pages_zero(w), ==, zero_pages);
 	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, &error);
 	g_assert_no_error(error);
 	g_assert_true(sv_snapshot_reader_verify(r, &error));
