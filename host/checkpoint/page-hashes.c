@@ -6,6 +6,7 @@
 #include "base/errors.h"
 #include "host/snapshot/snapshot-chain.h"
 #include "host/snapshot/snapshot-reader.h"
+#include "host/util/fast-hash.h" /* XXH3 through the x86 dispatch */
 
 void sv_page_hashes_free(SvPageHashes *h)
 {
