@@ -60,9 +60,15 @@ void rst_env_restore(const struct sv_rimg_header *h, const uint32_t *groups);
 int rst_path_in_procfs(const char *path);
 /* SV_RIMG_HOST_PAGES (stage-pages.c): maps [at, at + skew + len) (at
  * 1 GiB-aligned), the staging area len bytes at at + skew; locks it and
- * tells the host its frames a slice at a time; returns once the host has
- * filled them. */
+ * tells the host its frames a slice at a time. The host fills them from
+ * then on: rst_stage_pages_wait returns once it has (at once when nothing
+ * was staged). */
 void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len);
+void rst_stage_pages_wait(void);
+/* Leaves the staging area out of a fork's child (true), then puts it back
+ * (false), as rst_standby_dontfork does the pool: a child sharing its
+ * pages would make the process's first write to each copy it. */
+void rst_stage_pages_dontfork(bool dontfork);
 /* frames.c: the frames of pages [first, first + n) of the locked area at `at` (pm:
  * /proc/self/pagemap open), as runs (room for n; staging_page counts from
  * at); dies where one is not in RAM. Returns how many runs. */

@@ -6,7 +6,9 @@
  *
  * The area is locked and reported a slice at a time, so the host copies
  * one slice while this vCPU faults in the next: the restore costs the
- * longer of the two, not their sum.
+ * longer of the two, not their sum. The restorer stages first and waits
+ * for the host last (rst_stage_pages_wait), so that its own work - the
+ * process's attributes, threads, files - runs while the host copies too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +33,8 @@
  * init_on_free=1). */
 #define FIRST_SLICE_PAGES 2048ul /* 8 MiB */
 #define MAX_SLICE_PAGES 32768ul	 /* 128 MiB */
+
+static uint64_t staged_at, staged_len; /* the staging area, once reported */
 
 static void write_all(int fd, const void *buf, size_t n)
 {
@@ -94,6 +98,22 @@ void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len)
 		first = stop;
 	}
 	close(pm);
+	staged_at = at + skew;
+	staged_len = len;
+}
+
+void rst_stage_pages_dontfork(bool dontfork)
+{
+	if (staged_len && madvise((void *)(uintptr_t)staged_at, staged_len,
+				  dontfork ? MADV_DONTFORK : MADV_DOFORK) < 0)
+		rst_die("cannot mark the staging area %s a fork: %s",
+			dontfork ? "to be left out of" : "to be copied by", strerror(errno));
+}
+
+void rst_stage_pages_wait(void)
+{
+	if (!staged_len)
+		return;
 	sigset_t go;
 	sigemptyset(&go);
 	sigaddset(&go, SV_RIMG_PFN_SIGNAL);
