@@ -308,8 +308,8 @@ int main(int argc, char **argv)
 
 	/* The staging area first, before the rest of the restorer's work,
 	 * which then runs while the host fills it (rst_stage_pages_wait
-	 * below): only the host's copy stands between the restorer's start
-	 * and the process, not the copy after the restorer's own work. */
+	 * below, as late as it can be): the host's copy and the restorer's
+	 * own work overlap instead of following each other. */
 	uint64_t staging = 0, staging_len = 0;
 	if (h->flags & SV_RIMG_HOST_PAGES) {
 		for (uint32_t i = 0; i < h->nruns; i++) {
@@ -370,10 +370,12 @@ int main(int argc, char **argv)
 	for (uint32_t i = 0; i < h->nfiles; i++)
 		fds[i] = prepare_file(h, &files[i], shared[i]);
 	free(shared);
-	rst_stage_pages_wait(); /* every page is in the staging area from here on */
-	rst_standby_drop();	/* a standby's pool the staging area did not take */
-	if (lazy_report >= 0)
-		rst_lazy_announce(lazy_report); /* after the staged pages: the host's order */
+	rst_standby_drop(); /* a standby's pool the staging area did not take */
+	if (lazy_report >= 0) {
+		/* the pager's buffer after the staged pages: the host's order */
+		rst_stage_pages_wait();
+		rst_lazy_announce(lazy_report);
+	}
 	nown = own_maps(own, 1024, &vdso, &vvar);
 
 	/* The process's fds, at their numbers; ours above them. */
@@ -527,6 +529,10 @@ int main(int argc, char **argv)
 	rst_threads_fill(h, threads, tregs, tsigq, tfpu, groups, a, &rg);
 	uint64_t stack_top = region + region_len - 64;
 #undef TAKE
+	/* Every page is in the staging area from here on: nothing above
+	 * needed them, so all of it ran while the host copied. Before the
+	 * timers run and the threads go on. */
+	rst_stage_pages_wait();
 	if (personality(h->personality) < 0)
 		die("personality 0x%x: %s", h->personality, strerror(errno));
 	int err = rst_forget_rseq(rst_arch_thread_pointer());

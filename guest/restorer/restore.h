@@ -23,6 +23,8 @@
 
 /* refuse.c. Refuses: one line on stderr, exit SV_RIMG_EXIT_FAILED. */
 __attribute__((noreturn, format(printf, 1, 2))) void rst_die(const char *fmt, ...);
+/* What rst_die runs before the exit, if set (stage-pages.c sets it). */
+extern void (*rst_before_giving_up)(void);
 /* The image's string at off in its string table, refusing an offset out of
  * the table or a string without its NUL. h is the mapped image, whose
  * string table restore-main.c has checked to lie inside it. */
@@ -62,7 +64,7 @@ int rst_path_in_procfs(const char *path);
  * 1 GiB-aligned), the staging area len bytes at at + skew; locks it and
  * tells the host its frames a slice at a time. The host fills them from
  * then on: rst_stage_pages_wait returns once it has (at once when nothing
- * was staged). */
+ * was staged, or after the first call). */
 void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len);
 void rst_stage_pages_wait(void);
 /* Leaves the staging area out of a fork's child (true), then puts it back

@@ -35,6 +35,8 @@
 #define MAX_SLICE_PAGES 32768ul	 /* 128 MiB */
 
 static uint64_t staged_at, staged_len; /* the staging area, once reported */
+static pid_t staged_by;		       /* the restorer that reported it */
+static bool filled;		       /* the host said it has filled it */
 
 static void write_all(int fd, const void *buf, size_t n)
 {
@@ -66,6 +68,17 @@ static void report_slice(int pm, uint64_t at, uint64_t first, uint64_t n, uint64
 	memcpy(hdr.magic, SV_RIMG_PFN_MAGIC, 8);
 	write_all(STDOUT_FILENO, &hdr, sizeof(hdr));
 	write_all(STDOUT_FILENO, runs, nruns * sizeof(*runs));
+}
+
+/* A restorer giving up (rst_die) after it reported its staging area
+ * waits until the host has filled it: the host writes into those frames
+ * while the rest of the restorer's work runs, and they are ours only
+ * while the restorer lives (the guest kernel reuses them at its exit).
+ * Not in a child it forked, which has no staging area. */
+static void settle(void)
+{
+	if (staged_len && !filled && getpid() == staged_by)
+		rst_stage_pages_wait();
 }
 
 void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len)
@@ -100,6 +113,8 @@ void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len)
 	close(pm);
 	staged_at = at + skew;
 	staged_len = len;
+	staged_by = getpid();
+	rst_before_giving_up = settle;
 }
 
 void rst_stage_pages_dontfork(bool dontfork)
@@ -112,8 +127,9 @@ void rst_stage_pages_dontfork(bool dontfork)
 
 void rst_stage_pages_wait(void)
 {
-	if (!staged_len)
+	if (!staged_len || filled)
 		return;
+	filled = true; /* once: its own give-up below does not wait again */
 	sigset_t go;
 	sigemptyset(&go);
 	sigaddset(&go, SV_RIMG_PFN_SIGNAL);
