@@ -95,6 +95,9 @@ bool rst_standby_image(const uint8_t **ret_img, size_t *ret_size);
 /* frames.c: keeps compaction off locked pages (the host writes into their
  * frames). */
 void rst_pin_frames_setup(void);
+/* frames.c: leaves [at, at + len) out of a fork's child (dontfork) or puts
+ * it back; dies naming what. Nothing when len is 0. */
+void rst_frames_dontfork(uint64_t at, uint64_t len, bool dontfork, const char *what);
 /* restore-process.c: the process's clocks (a time namespace), UTS names
  * and prctl state, each when the image has it. */
 void rst_process_restore(const struct sv_rimg_header *h);

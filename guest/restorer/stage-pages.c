@@ -119,10 +119,7 @@ void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len)
 
 void rst_stage_pages_dontfork(bool dontfork)
 {
-	if (staged_len && madvise((void *)(uintptr_t)staged_at, staged_len,
-				  dontfork ? MADV_DONTFORK : MADV_DOFORK) < 0)
-		rst_die("cannot mark the staging area %s a fork: %s",
-			dontfork ? "to be left out of" : "to be copied by", strerror(errno));
+	rst_frames_dontfork(staged_at, staged_len, dontfork, "the staging area");
 }
 
 void rst_stage_pages_wait(void)
