@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -311,6 +312,10 @@ int main(int argc, char **argv)
 	 * below, as late as it can be): the host's copy and the restorer's
 	 * own work overlap instead of following each other. */
 	uint64_t staging = 0, staging_len = 0;
+	/* before the area is faulted in (rst_process_restore sets it again):
+	 * a process that turned huge pages off gets small ones, as it had */
+	if (prctl(PR_SET_THP_DISABLE, h->thp_disable ? 1 : 0, 0, 0, 0) < 0)
+		die("prctl(PR_SET_THP_DISABLE): %s", strerror(errno));
 	if (h->flags & SV_RIMG_HOST_PAGES) {
 		for (uint32_t i = 0; i < h->nruns; i++) {
 			if (runs[i].data_off != staging_len)
