@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "restore.h"
@@ -50,4 +51,11 @@ uint64_t rst_frame_runs(int pm, uint64_t at, uint64_t first, uint64_t n,
 		done += m;
 	}
 	return nruns;
+}
+
+void rst_frames_dontfork(uint64_t at, uint64_t len, bool dontfork, const char *what)
+{
+	if (len && madvise((void *)(uintptr_t)at, len, dontfork ? MADV_DONTFORK : MADV_DOFORK) < 0)
+		rst_die("cannot mark %s %s a fork: %s", what,
+			dontfork ? "to be left out of" : "to be copied by", strerror(errno));
 }

@@ -13,12 +13,16 @@
 #include "guest/lib/stderr-line.h"
 #include "restore.h"
 
+void (*rst_before_giving_up)(void);
+
 void rst_die(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	stderr_line("snapvm restore: in the guest", fmt, ap);
 	va_end(ap);
+	if (rst_before_giving_up)
+		rst_before_giving_up();
 	_exit(SV_RIMG_EXIT_FAILED);
 }
 

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -272,22 +273,6 @@ int main(int argc, char **argv)
 	if (rst_arch_check_cpu(h, fpu, msg, sizeof(msg)))
 		die("%s", msg);
 	size_t threads_need = rst_threads_check(h, threads, tfpu);
-	/* Before the other threads exist: a time namespace can be entered
-	 * only by a single-threaded task, and the UTS namespace and
-	 * no_new_privs are per task, inherited by the threads clone3 makes. */
-	rst_process_restore(h);
-	rst_threads_park(h, threads);
-	/* now, while this program is small (its memory is copied: a
-	 * standby's pool is left out, and marked back at once - the
-	 * process's memory is made of it, and its own forks must copy it),
-	 * and after the threads have their tids */
-	int unmapper_go, unmapper_ack, uffd = -1, lazy_report = -1, lazy_ready = -1;
-	rst_standby_dontfork(true);
-	if (h->flags & SV_RIMG_LAZY) /* the pager first: the unmapper drops the uffd */
-		uffd = rst_lazy_start(h, lazy_runs, &lazy_report, &lazy_ready);
-	rst_unmapper_start(h, threads, &unmapper_go, &unmapper_ack);
-	rst_standby_dontfork(false);
-
 	/* The vDSO: the same kernel maps the same one; a different size means
 	 * a different kernel, whose vDSO code the process cannot use. */
 	static struct range own[1024];
@@ -318,23 +303,19 @@ int main(int argc, char **argv)
 			    (unsigned long long)(v->end - v->start), (unsigned long long)vdso_size);
 	}
 
-	/* The files the guest wrote, as the process left them; then the
-	 * files it maps or holds, at their paths, opened once each. */
-	rst_fs_restore(h, fsents, files, img, img_size);
-	int *fds = calloc(h->nfiles + 1, sizeof(int));
-	uint8_t *shared = calloc(h->nfiles + 1, 1);
-	for (uint32_t k = 0; k < h->nvmas; k++)
-		if (vmas[k].file >= 0 && (uint32_t)vmas[k].file < h->nfiles &&
-		    (vmas[k].flags & SV_RIMG_VMA_SHARED))
-			shared[vmas[k].file] = 1;
-	for (uint32_t i = 0; i < h->nfiles; i++)
-		fds[i] = prepare_file(h, &files[i], shared[i]);
-	free(shared);
 	for (uint32_t i = 1; i < h->nruns; i++)
 		if (runs[i].vaddr < runs[i - 1].vaddr + runs[i - 1].npages * PAGE)
 			die("corrupt restore image: page run %u is out of order", i);
 
+	/* The staging area first, before the rest of the restorer's work,
+	 * which then runs while the host fills it (rst_stage_pages_wait
+	 * below, as late as it can be): the host's copy and the restorer's
+	 * own work overlap instead of following each other. */
 	uint64_t staging = 0, staging_len = 0;
+	/* before the area is faulted in (rst_process_restore sets it again):
+	 * a process that turned huge pages off gets small ones, as it had */
+	if (prctl(PR_SET_THP_DISABLE, h->thp_disable ? 1 : 0, 0, 0, 0) < 0)
+		die("prctl(PR_SET_THP_DISABLE): %s", strerror(errno));
 	if (h->flags & SV_RIMG_HOST_PAGES) {
 		for (uint32_t i = 0; i < h->nruns; i++) {
 			if (runs[i].data_off != staging_len)
@@ -364,9 +345,42 @@ int main(int argc, char **argv)
 			staging += skew;
 		}
 	}
+	/* Before the other threads exist: a time namespace can be entered
+	 * only by a single-threaded task, and the UTS namespace and
+	 * no_new_privs are per task, inherited by the threads clone3 makes. */
+	rst_process_restore(h);
+	rst_threads_park(h, threads);
+	/* now, while this program is small (its memory is copied: a
+	 * standby's pool and the staging area are left out, and marked back
+	 * at once - the process's memory is made of them, and its own forks
+	 * must copy it), and after the threads have their tids */
+	int unmapper_go, unmapper_ack, uffd = -1, lazy_report = -1, lazy_ready = -1;
+	rst_standby_dontfork(true);
+	rst_stage_pages_dontfork(true);
+	if (h->flags & SV_RIMG_LAZY) /* the pager first: the unmapper drops the uffd */
+		uffd = rst_lazy_start(h, lazy_runs, &lazy_report, &lazy_ready);
+	rst_unmapper_start(h, threads, &unmapper_go, &unmapper_ack);
+	rst_stage_pages_dontfork(false);
+	rst_standby_dontfork(false);
+
+	/* The files the guest wrote, as the process left them; then the
+	 * files it maps or holds, at their paths, opened once each. */
+	rst_fs_restore(h, fsents, files, img, img_size);
+	int *fds = calloc(h->nfiles + 1, sizeof(int));
+	uint8_t *shared = calloc(h->nfiles + 1, 1);
+	for (uint32_t k = 0; k < h->nvmas; k++)
+		if (vmas[k].file >= 0 && (uint32_t)vmas[k].file < h->nfiles &&
+		    (vmas[k].flags & SV_RIMG_VMA_SHARED))
+			shared[vmas[k].file] = 1;
+	for (uint32_t i = 0; i < h->nfiles; i++)
+		fds[i] = prepare_file(h, &files[i], shared[i]);
+	free(shared);
 	rst_standby_drop(); /* a standby's pool the staging area did not take */
-	if (lazy_report >= 0)
-		rst_lazy_announce(lazy_report); /* after the staged pages: the host's order */
+	if (lazy_report >= 0) {
+		/* the pager's buffer after the staged pages: the host's order */
+		rst_stage_pages_wait();
+		rst_lazy_announce(lazy_report);
+	}
 	nown = own_maps(own, 1024, &vdso, &vvar);
 
 	/* The process's fds, at their numbers; ours above them. */
@@ -520,6 +534,10 @@ int main(int argc, char **argv)
 	rst_threads_fill(h, threads, tregs, tsigq, tfpu, groups, a, &rg);
 	uint64_t stack_top = region + region_len - 64;
 #undef TAKE
+	/* Every page is in the staging area from here on: nothing above
+	 * needed them, so all of it ran while the host copied. Before the
+	 * timers run and the threads go on. */
+	rst_stage_pages_wait();
 	if (personality(h->personality) < 0)
 		die("personality 0x%x: %s", h->personality, strerror(errno));
 	int err = rst_forget_rseq(rst_arch_thread_pointer());

@@ -23,6 +23,8 @@
 
 /* refuse.c. Refuses: one line on stderr, exit SV_RIMG_EXIT_FAILED. */
 __attribute__((noreturn, format(printf, 1, 2))) void rst_die(const char *fmt, ...);
+/* What rst_die runs before the exit, if set (stage-pages.c sets it). */
+extern void (*rst_before_giving_up)(void);
 /* The image's string at off in its string table, refusing an offset out of
  * the table or a string without its NUL. h is the mapped image, whose
  * string table restore-main.c has checked to lie inside it. */
@@ -60,9 +62,15 @@ void rst_env_restore(const struct sv_rimg_header *h, const uint32_t *groups);
 int rst_path_in_procfs(const char *path);
 /* SV_RIMG_HOST_PAGES (stage-pages.c): maps [at, at + skew + len) (at
  * 1 GiB-aligned), the staging area len bytes at at + skew; locks it and
- * tells the host its frames a slice at a time; returns once the host has
- * filled them. */
+ * tells the host its frames a slice at a time. The host fills them from
+ * then on: rst_stage_pages_wait returns once it has (at once when nothing
+ * was staged, or after the first call). */
 void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len);
+void rst_stage_pages_wait(void);
+/* Leaves the staging area out of a fork's child (true), then puts it back
+ * (false), as rst_standby_dontfork does the pool: a child sharing its
+ * pages would make the process's first write to each copy it. */
+void rst_stage_pages_dontfork(bool dontfork);
 /* frames.c: the frames of pages [first, first + n) of the locked area at `at` (pm:
  * /proc/self/pagemap open), as runs (room for n; staging_page counts from
  * at); dies where one is not in RAM. Returns how many runs. */
@@ -87,6 +95,9 @@ bool rst_standby_image(const uint8_t **ret_img, size_t *ret_size);
 /* frames.c: keeps compaction off locked pages (the host writes into their
  * frames). */
 void rst_pin_frames_setup(void);
+/* frames.c: leaves [at, at + len) out of a fork's child (dontfork) or puts
+ * it back; dies naming what. Nothing when len is 0. */
+void rst_frames_dontfork(uint64_t at, uint64_t len, bool dontfork, const char *what);
 /* restore-process.c: the process's clocks (a time namespace), UTS names
  * and prctl state, each when the image has it. */
 void rst_process_restore(const struct sv_rimg_header *h);

@@ -6,7 +6,9 @@
  *
  * The area is locked and reported a slice at a time, so the host copies
  * one slice while this vCPU faults in the next: the restore costs the
- * longer of the two, not their sum.
+ * longer of the two, not their sum. The restorer stages first and waits
+ * for the host last (rst_stage_pages_wait), so that its own work - the
+ * process's attributes, threads, files - runs while the host copies too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +33,10 @@
  * init_on_free=1). */
 #define FIRST_SLICE_PAGES 2048ul /* 8 MiB */
 #define MAX_SLICE_PAGES 32768ul	 /* 128 MiB */
+
+static uint64_t staged_at, staged_len; /* the staging area, once reported */
+static pid_t staged_by;		       /* the restorer that reported it */
+static bool filled;		       /* the host said it has filled it */
 
 static void write_all(int fd, const void *buf, size_t n)
 {
@@ -64,6 +70,17 @@ static void report_slice(int pm, uint64_t at, uint64_t first, uint64_t n, uint64
 	write_all(STDOUT_FILENO, runs, nruns * sizeof(*runs));
 }
 
+/* A restorer giving up (rst_die) after it reported its staging area
+ * waits until the host has filled it: the host writes into those frames
+ * while the rest of the restorer's work runs, and they are ours only
+ * while the restorer lives (the guest kernel reuses them at its exit).
+ * Not in a child it forked, which has no staging area. */
+static void settle(void)
+{
+	if (staged_len && !filled && getpid() == staged_by)
+		rst_stage_pages_wait();
+}
+
 void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len)
 {
 	/* a standby restorer's pre-faulted pages first (standby.c) */
@@ -94,6 +111,22 @@ void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len)
 		first = stop;
 	}
 	close(pm);
+	staged_at = at + skew;
+	staged_len = len;
+	staged_by = getpid();
+	rst_before_giving_up = settle;
+}
+
+void rst_stage_pages_dontfork(bool dontfork)
+{
+	rst_frames_dontfork(staged_at, staged_len, dontfork, "the staging area");
+}
+
+void rst_stage_pages_wait(void)
+{
+	if (!staged_len || filled)
+		return;
+	filled = true; /* once: its own give-up below does not wait again */
 	sigset_t go;
 	sigemptyset(&go);
 	sigaddset(&go, SV_RIMG_PFN_SIGNAL);

@@ -239,10 +239,7 @@ bool rst_standby_take(uint64_t at, uint64_t len)
 
 void rst_standby_dontfork(bool dontfork)
 {
-	if (pool_len && madvise((void *)(uintptr_t)pool_at, pool_len,
-				dontfork ? MADV_DONTFORK : MADV_DOFORK) < 0)
-		rst_die("standby: cannot mark the pre-faulted pages %s a fork: %s",
-			dontfork ? "to be left out of" : "to be copied by", strerror(errno));
+	rst_frames_dontfork(pool_at, pool_len, dontfork, "the pre-faulted pages");
 }
 
 void rst_standby_drop(void)

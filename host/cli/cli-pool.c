@@ -48,8 +48,11 @@ static int start_one(const SvArchOps *arch, const SvImage *image, const SvCliVmO
 	 * staging pages are the standby's, zeroed while the guest waited,
 	 * and init_on_free would only make the restore pay for zeroing what
 	 * it frees (the rest of the standby's pool, for one). */
-	g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch),
-					     prefault ? "" : "init_on_free=1",
+	SvMachineConfig want = { .arch = arch,
+				 .accel = vm->accel ? vm->accel : "auto",
+				 .cpu_model = vm->cpu };
+	g_autofree char *own = sv_restore_cmdline(&want);
+	g_autofree char *cmdline = g_strjoin(" ", own, prefault ? "" : "init_on_free=1",
 					     vm->append ? vm->append : "", NULL);
 	g_strstrip(cmdline);
 	SvMachineConfig config = {

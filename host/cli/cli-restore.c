@@ -394,12 +394,11 @@ static int boot_guest(SvSnapshotReader *reader, const SvArchOps *arch, const SvI
 			"snapvm restore: warning: --memory %u MiB may be too little for "
 			"a %.0f MiB snapshot (%u MiB suggested)\n",
 			memory, info->image_bytes / 1048576.0, sv_restore_memory_mib(info, 0));
-	/* The arch's restore parameters (arch/<arch>/restorer/restore-cmdline:
-	 * on x86_64, the kernel zeroes and copies pages faster under TCG
-	 * with its unrolled loops than with rep stosb (ERMS) or rep stosq
-	 * (REP_GOOD), bench/restore-zeroing.sh), then the user's. */
-	g_autofree char *cmdline = g_strjoin(" ", sv_restore_cmdline(arch),
-					     rootfs ? SV_ROOTFS_CMDLINE : "",
+	/* The arch's restore parameters (arch/<arch>/restorer/restore-cmdline,
+	 * which says why each), then the user's. */
+	SvMachineConfig want = { .arch = arch, .accel = accel, .cpu_model = o->vm.cpu };
+	g_autofree char *own = sv_restore_cmdline(&want);
+	g_autofree char *cmdline = g_strjoin(" ", own, rootfs ? SV_ROOTFS_CMDLINE : "",
 					     o->vm.append ? o->vm.append : "", NULL);
 	g_strstrip(cmdline);
 	SvMachineConfig config = {

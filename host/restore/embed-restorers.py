@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# embed-restorers.py OUT.c ARCH=PATH=CMDLINE... - writes a C file that embeds each
+# embed-restorers.py OUT.c ARCH=PATH=CMDLINE|TCG_CMDLINE... - writes a C file that embeds each
 # guest restorer binary into the host tool (kvmtool embeds its guest init
 # the same way), so `snapvm restore` needs no file beside the binary.
 import sys
@@ -13,7 +13,7 @@ with open(out, 'w') as f:
                 f'\t"sv_restorer_{arch}_end:\\n.popsection\\n");\n'
                 f'extern const unsigned char sv_restorer_{arch}_start[], sv_restorer_{arch}_end[];\n')
     f.write('\nconst SvEmbeddedRestorer sv_embedded_restorers[] = {\n')
-    for arch, _, cmdline in triples:
-        c = cmdline.replace('\\', '\\\\').replace('"', '\\"')
-        f.write(f'\t{{ "{arch}", sv_restorer_{arch}_start, sv_restorer_{arch}_end, "{c}" }},\n')
+    for arch, _, cmdlines in triples:
+        c, _, t = (x.replace('\\', '\\\\').replace('"', '\\"') for x in cmdlines.partition('|'))
+        f.write(f'\t{{ "{arch}", sv_restorer_{arch}_start, sv_restorer_{arch}_end, "{c}", "{t}" }},\n')
     f.write('\t{ 0 },\n};\n')

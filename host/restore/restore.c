@@ -11,6 +11,8 @@
 #include "host/restore/restorers.h"
 #include "host/snapshot/snapshot-variant.h"
 #include "host/image/workload.h"
+#include "host/machine/machine.h"
+#include "host/machine/machine-backend.h"
 
 static const SvEmbeddedRestorer *restorer_for(const char *arch)
 {
@@ -144,10 +146,15 @@ gboolean sv_restore_send_to_guest(const SvArchOps *arch, const char *image, gboo
 					  g_mapped_file_get_length(mapped), error);
 }
 
-const char *sv_restore_cmdline(const SvArchOps *arch)
+char *sv_restore_cmdline(const SvMachineConfig *want)
 {
-	const SvEmbeddedRestorer *e = restorer_for(arch->name);
-	return e && e->cmdline ? e->cmdline : "";
+	const SvEmbeddedRestorer *e = restorer_for(want->arch->name);
+	if (!e)
+		return g_strdup("");
+	/* a backend that cannot boot this fails the boot itself, saying why */
+	const SvMachineBackend *backend = sv_machine_choose_backend(want, NULL);
+	gboolean tcg = backend && !g_strcmp0(backend->accel, "tcg");
+	return g_strjoin(" ", e->cmdline, tcg ? e->cmdline_tcg : "", NULL);
 }
 
 guint sv_restore_memory_mib(const SvRestoreImageInfo *info, guint at_least)

@@ -11,6 +11,7 @@
 
 #include "snapvm/arch.h"
 #include "host/agent/agent-client.h"
+#include "host/machine/machine.h"
 #include "host/restore/restore-image-build.h"
 #include "host/snapshot/snapshot-reader.h"
 
@@ -48,8 +49,10 @@ gboolean sv_restore_build_initrd_layers(SvSnapshotReader *r, const SvArchOps *ar
 					SvRestorePages pages, char **ret_initrd,
 					SvRestoreImageInfo *ret_info, GError **error);
 
-/* Kernel parameters the restore guest of arch boots with (never NULL). */
-const char *sv_restore_cmdline(const SvArchOps *arch);
+/* Kernel parameters a restore (or pool) guest booted as want says boots
+ * with (arch/<arch>/restorer/restore-cmdline; its TCG-only ones when the
+ * backend want->accel picks is TCG's); never NULL, free it. */
+char *sv_restore_cmdline(const SvMachineConfig *want);
 
 /* Guest RAM a restore of info needs, in MiB: the initrd is in RAM twice
  * while the kernel unpacks it, and the process's pages once more. */

@@ -11,6 +11,8 @@ typedef struct SvEmbeddedRestorer {
 	/* kernel parameters a restore guest of this arch boots with
 	 * (arch/<arch>/restorer/restore-cmdline; "" for none) */
 	const char *cmdline;
+	/* and those only under TCG (its 'tcg:' lines) */
+	const char *cmdline_tcg;
 } SvEmbeddedRestorer;
 
 /* Ends with an entry whose arch is NULL. */
