@@ -609,15 +609,22 @@ static void prepare_dirty(const SvIntrospect *in, const SvGuestMem *mem, guint32
 		(void)sv_page_buffer_prepare(buffer, dirty + dirty / 32 + (4u << 20), TRUE, NULL);
 }
 
+/* Runs fn(data) on a thread of its own, to be joined, or here (NULL)
+ * when no thread can be made: the work is done either way. */
+static GThread *run_beside(const char *name, GThreadFunc fn, gpointer data)
+{
+	GThread *t = g_thread_try_new(name, fn, data, NULL);
+	if (!t)
+		fn(data);
+	return t;
+}
+
 /* Starts preparing the copy buffer on a thread of its own (its faults
  * keep a core busy while the other waits on the guest to arm dirty
- * tracking), or here when no thread can be made. */
+ * tracking). */
 static GThread *prepare_start(Prepare *p)
 {
-	GThread *t = g_thread_try_new("sv-prepare", prepare_buffer, p, NULL);
-	if (!t)
-		prepare_buffer(p);
-	return t;
+	return run_beside("sv-prepare", prepare_buffer, p);
 }
 
 static gboolean prepare_finish(GThread *t, Prepare *p, GError **error)
@@ -693,9 +700,7 @@ static gpointer parent_open_thread(gpointer data)
 
 static void parent_open_start(ParentOpen *p)
 {
-	p->thread = g_thread_try_new("sv-parent", parent_open_thread, p, NULL);
-	if (!p->thread)
-		parent_open_thread(p);
+	p->thread = run_beside("sv-parent", parent_open_thread, p);
 }
 
 /* The parent and its hashes (the caller's from then on), once read. */
