@@ -249,9 +249,10 @@ static void assert_continuation_with(const char *restored, int restored_status, 
 	g_test_message("%s: restored %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes", name, n, m);
 	if (n == 0 || n > m || strcmp(native + (m - n), restored) != 0 ||
 	    (m > n && native[m - n - 1] != '\n'))
-		g_error("%s: restored output is not a continuation of the uninterrupted run:\n"
+		g_error("%s: restored output (exit status %d; the restore's stderr is above) is not "
+			"a continuation of the uninterrupted run:\n"
 			"--- restored ---\n%s--- uninterrupted ---\n%s",
-			name, restored, native);
+			name, restored_status, restored, native);
 	g_assert_cmpint(restored_status, ==, native_status);
 }
 
