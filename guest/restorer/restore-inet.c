@@ -58,6 +58,10 @@ void rst_inet_restore(const struct sv_rimg_fd *f, const uint8_t *data, int base)
 	s = rst_move_up(s, base, "a socket");
 	opt(s, SOL_SOCKET, SO_REUSEADDR, f->kind_flags & SV_RIMG_INET_REUSEADDR, f, "SO_REUSEADDR");
 	opt(s, SOL_SOCKET, SO_REUSEPORT, f->kind_flags & SV_RIMG_INET_REUSEPORT, f, "SO_REUSEPORT");
+	/* (the restorer has CAP_NET_ADMIN, which it needs; SOL_IP sets the
+	 * flag IPV6_TRANSPARENT sets too) */
+	opt(s, SOL_IP, IP_TRANSPARENT, !!(f->kind_flags & SV_RIMG_INET_TRANSPARENT), f,
+	    "IP_TRANSPARENT");
 	if (family == AF_INET6) {
 		int v6only = !!(f->kind_flags & SV_RIMG_INET_V6ONLY);
 		if (setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0)

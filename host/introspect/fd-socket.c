@@ -55,16 +55,21 @@ static const char *type_name(guint64 type)
 					     : "seqpacket";
 }
 
-/* IP_FREEBIND (or IPV6_FREEBIND, the same flag): a socket bound with it
- * may hold an address no interface has, so restore sets it before the
- * bind. 6.1 keeps it in struct inet_sock's bitfield `freebind`; later
- * kernels as bit INET_FLAGS_FREEBIND of its `inet_flags`
- * (include/net/inet_sock.h). */
-static gboolean read_freebind(const SvIntrospect *in, guint64 sk, gboolean *ret_on, GError **error)
+/* One of struct inet_sock's flags: 6.1 keeps each as a bitfield of its
+ * own (field), later kernels as bit enum_name of its `inet_flags`
+ * (include/net/inet_sock.h).
+ * - IP_FREEBIND (or IPV6_FREEBIND, the same flag): a socket bound with it
+ *   may hold an address no interface has, so restore sets it before the
+ *   bind.
+ * - IP_TRANSPARENT (or IPV6_TRANSPARENT, the same flag): the socket may
+ *   bind to and send from any address and take packets a TPROXY rule
+ *   steers to it; restore sets it before the bind too. */
+static gboolean read_inet_flag(const SvIntrospect *in, guint64 sk, const char *field,
+			       const char *enum_name, gboolean *ret_on, GError **error)
 {
 	guint64 bit, word;
 	guint32 width;
-	if (sv_kernel_types_bitfield(in->types, "inet_sock", "freebind", &bit, &width, NULL)) {
+	if (sv_kernel_types_bitfield(in->types, "inet_sock", field, &bit, &width, NULL)) {
 		if (!sv_introspect_read_uint(in, sk + bit / 8, 1, &word, error))
 			return FALSE;
 		*ret_on = (word >> (bit % 8) & 1) != 0;
@@ -73,11 +78,11 @@ static gboolean read_freebind(const SvIntrospect *in, guint64 sk, gboolean *ret_
 	guint64 o_flags;
 	gint64 nr;
 	if (!sv_kernel_types_offset(in->types, "inet_sock", "inet_flags", &o_flags, error) ||
-	    !sv_kernel_types_enum_value(in->types, NULL, "INET_FLAGS_FREEBIND", &nr, error))
+	    !sv_kernel_types_enum_value(in->types, NULL, enum_name, &nr, error))
 		return FALSE;
 	if (nr < 0 || nr > 63) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
-			    "guest kernel's INET_FLAGS_FREEBIND is bit %lld", (long long)nr);
+			    "guest kernel's %s is bit %lld", enum_name, (long long)nr);
 		return FALSE;
 	}
 	if (!sv_introspect_read_uint(in, sk + o_flags, 8, &word, error))
@@ -199,13 +204,16 @@ static gboolean carry_inet(const SvIntrospect *in, guint64 sk, guint64 family, g
 					    (guint)qlen);
 		return FALSE;
 	}
-	gboolean freebind = FALSE, local = TRUE;
-	if (!read_freebind(in, sk, &freebind, error) || !add_bufs(in, sk, d, error) ||
+	gboolean freebind = FALSE, transparent = FALSE, local = TRUE;
+	if (!read_inet_flag(in, sk, "freebind", "INET_FLAGS_FREEBIND", &freebind, error) ||
+	    !read_inet_flag(in, sk, "transparent", "INET_FLAGS_TRANSPARENT", &transparent, error) ||
+	    !add_bufs(in, sk, d, error) ||
 	    (!freebind && !sv_introspect_inet_addr_local(in, sk, family == SV_LINUX_AF_INET6, addr,
 							 &local, error)))
 		return FALSE;
 	guint32 flags = (reuse ? SV_TASK_INET_REUSEADDR : 0) |
 			(freebind ? SV_TASK_INET_FREEBIND : 0) |
+			(transparent ? SV_TASK_INET_TRANSPARENT : 0) |
 			(local ? 0 : SV_TASK_INET_NONLOCAL) |
 			(reuseport ? SV_TASK_INET_REUSEPORT : 0) |
 			(v6only ? SV_TASK_INET_V6ONLY : 0) |

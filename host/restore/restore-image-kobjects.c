@@ -171,7 +171,8 @@ gboolean sv_rimg_fd_inet(SvRimgTables *t, const SvSnapFd *entry, struct sv_rimg_
 	if (!((family == SV_LINUX_AF_INET && alen == 4) ||
 	      (family == SV_LINUX_AF_INET6 && alen == 16)) ||
 	    (type != SV_LINUX_SOCK_STREAM && type != SV_LINUX_SOCK_DGRAM) || port > 65535 ||
-	    flags > 63 || ((flags & SV_TASK_INET_LISTEN) && type != SV_LINUX_SOCK_STREAM))
+	    (flags & ~SV_TASK_INET_KNOWN) ||
+	    ((flags & SV_TASK_INET_LISTEN) && type != SV_LINUX_SOCK_STREAM))
 		return sv_rimg_refuse(error, "fd %u: an IP socket the restorer does not know",
 				      entry->fd);
 	e->kind = SV_RIMG_FD_INET;
@@ -180,7 +181,8 @@ gboolean sv_rimg_fd_inet(SvRimgTables *t, const SvSnapFd *entry, struct sv_rimg_
 	/* SV_TASK_INET_* and SV_RIMG_INET_* are the same bits */
 	G_STATIC_ASSERT(SV_TASK_INET_FREEBIND == SV_RIMG_INET_FREEBIND &&
 			SV_TASK_INET_LISTEN == SV_RIMG_INET_LISTEN &&
-			SV_TASK_INET_NONLOCAL == SV_RIMG_INET_NONLOCAL);
+			SV_TASK_INET_NONLOCAL == SV_RIMG_INET_NONLOCAL &&
+			SV_TASK_INET_TRANSPARENT == SV_RIMG_INET_TRANSPARENT);
 	e->kind_flags = flags;
 	guint32 sndbuf = 0, rcvbuf = 0;
 	if (!socket_bufs(entry, e, &sndbuf, &rcvbuf, error))

@@ -166,6 +166,8 @@ enum {
 	SV_RIMG_INET_FREEBIND = 16,
 	/* bound with IP_FREEBIND, cleared again after the bind */
 	SV_RIMG_INET_NONLOCAL = 32,
+	/* IP_TRANSPARENT, set before the bind */
+	SV_RIMG_INET_TRANSPARENT = 64,
 };
 /* SV_RIMG_FD_UNIX and SV_RIMG_FD_INET: the buffer sizes (UNIX: value[1]
  * and value[2]; IP: value[2] = sk_sndbuf | sk_rcvbuf << 32) are made

@@ -210,6 +210,10 @@
  * Without it (or FREEBIND) a bind to an address the restore guest lacks
  * fails, naming it. */
 #define SV_TASK_INET_NONLOCAL 32u
+/* IP_TRANSPARENT / IPV6_TRANSPARENT: set again before the bind */
+#define SV_TASK_INET_TRANSPARENT 64u
+/* every SV_TASK_INET_* bit: a snapshot with another is refused */
+#define SV_TASK_INET_KNOWN 127u
 /* a UNIX or IP socket's buffers (fd-socket.c): (sk_sndbuf, sk_rcvbuf,
  * sk_userlocks' SOCK_SNDBUF_LOCK 1 | SOCK_RCVBUF_LOCK 2), made again with
  * SO_SNDBUFFORCE / SO_RCVBUFFORCE and SO_BUF_LOCK; missing (older

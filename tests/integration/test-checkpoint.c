@@ -745,7 +745,8 @@ static char *checkpoint_stopped(guint32 pid, SvCheckpointStats *st)
  * bound to an address the guest lacks (IP_FREEBIND kept: 94; cleared
  * since: 95, NONLOCAL) and which to one it has (the wildcard, 127.0.0.2 of
  * loopback's prefix, [::1]: bound plainly at restore, so that a guest
- * lacking one stops the restore); and the buffer locks kobj set. */
+ * lacking one stops the restore); IP_TRANSPARENT (93) and IPV6_TRANSPARENT
+ * (97, the same flag); and the buffer locks kobj set. */
 static void check_inet_flags(const char *file)
 {
 	g_autoptr(SvSnapshotReader) r = open_snapshot(file);
@@ -757,12 +758,12 @@ static void check_inet_flags(const char *file)
 	} want[] = {
 		{ 90, SV_TASK_INET_REUSEADDR | SV_TASK_INET_LISTEN, 3 },
 		{ 91, SV_TASK_INET_V6ONLY, 0 },
-		{ 93, SV_TASK_INET_REUSEPORT, 2 },
+		{ 93, SV_TASK_INET_REUSEPORT | SV_TASK_INET_TRANSPARENT, 2 },
 		/* (a bind to a specific IPv6 address sets IPV6_V6ONLY) */
 		{ 94, SV_TASK_INET_FREEBIND | SV_TASK_INET_V6ONLY, 0 },
 		{ 95, SV_TASK_INET_NONLOCAL, 0 },
 		{ 96, 0, 0 },
-		{ 97, SV_TASK_INET_V6ONLY, 0 },
+		{ 97, SV_TASK_INET_V6ONLY | SV_TASK_INET_TRANSPARENT, 0 },
 	};
 	for (guint k = 0; k < G_N_ELEMENTS(want); k++) {
 		gboolean found = FALSE;

@@ -71,7 +71,8 @@
  *            addresses no interface has, bound with IP_FREEBIND: one on
  *            [2001:db8::1] keeping it (94), one on 192.0.2.1 that cleared
  *            it since (95; zdtm's sk-freebind and -false); UDP sockets
- *            bound plainly to 127.0.0.2 (96) and [::1] (97); 90 with both
+ *            bound plainly to 127.0.0.2 (96) and [::1] (97); 93 with
+ *            IP_TRANSPARENT, 97 with IPV6_TRANSPARENT; 90 with both
  *            buffer sizes set, 91 with its send size set then unlocked, 93
  *            with its receive size locked at its default (sock_opts02):
  *            each step checks they are bound to the same addresses and
@@ -872,6 +873,10 @@ static void inet_setup(void)
 	    bind(96, (struct sockaddr *)&lo4, sizeof(lo4)) < 0 ||
 	    bind(97, (struct sockaddr *)&lo6, sizeof(lo6)) < 0)
 		fail("inet setup: loopback addresses");
+	/* IP_TRANSPARENT on 93, IPV6_TRANSPARENT (the same flag) on 97 */
+	if (setsockopt(93, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) < 0 ||
+	    setsockopt(97, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one)) < 0)
+		fail("inet setup: IP_TRANSPARENT");
 	for (int i = 0; i < INET_FDS; i++)
 		inet_port[i] = port_of(90 + i);
 	/* both sizes of its own (locked), a send size set then unlocked, the
@@ -903,6 +908,10 @@ static void inet_step(char *line, size_t cap)
 		fail("a free-bound socket's address");
 	if (sockopt(94, SOL_IP, IP_FREEBIND) != 1 || sockopt(95, SOL_IP, IP_FREEBIND) != 0)
 		fail("IP_FREEBIND");
+	if (sockopt(93, SOL_IP, IP_TRANSPARENT) != 1 ||
+	    sockopt(97, SOL_IPV6, IPV6_TRANSPARENT) != 1 ||
+	    sockopt(96, SOL_IP, IP_TRANSPARENT) != 0)
+		fail("IP_TRANSPARENT");
 	if (sockopt(90, SOL_SOCKET, SO_ACCEPTCONN) != 1 ||
 	    sockopt(90, SOL_SOCKET, SO_REUSEADDR) != 1 ||
 	    sockopt(91, IPPROTO_IPV6, IPV6_V6ONLY) != 1 ||
