@@ -9,21 +9,11 @@
 #include <glib.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
-#include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "guest/restorer/restore.h"
-
-void rst_die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_error("rst_die: %s", msg);
-}
 
 static char *gone_name(int fd)
 {

@@ -11,7 +11,6 @@
  */
 #include <glib.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,15 +19,6 @@ static guint delay_try0_us;
 #define RST_TIMERS_AFTER_ARM(try) ((try) == 0 && delay_try0_us ? g_usleep(delay_try0_us) : (void)0)
 
 #include "guest/restorer/restore-timers.c"
-
-void rst_die(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_error("rst_die: %s", msg);
-}
 
 int64_t rst_timens_offset(clockid_t clock)
 {
