@@ -15,6 +15,7 @@
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <dlfcn.h>
 #include <libvirt/libvirt.h>
 
 #include "base/errors.h"
@@ -354,15 +355,21 @@ static void qemu_free_backend(SvMachine *m)
 static char *qemu_saved_state_identity(const SvArchOps *arch)
 {
 	g_autofree char *emulator = g_find_program_in_path(arch->qemu->emulator);
-	GStatBuf st;
-	unsigned long lib = 0;
-	if (virGetVersion(&lib, NULL, NULL) < 0)
-		lib = 0;
+	/* libvirt's library as a file: asking its version would initialise
+	 * it here, before a worker sets where it logs */
+	Dl_info lib = { 0 };
+	if (!dladdr((void *)virConnectOpen, &lib))
+		lib.dli_fname = NULL;
+	GStatBuf st, lst;
 	gboolean found = emulator && g_stat(emulator, &st) == 0;
-	return g_strdup_printf("%s %" G_GINT64_FORMAT " %" G_GINT64_FORMAT "; libvirt %lu",
+	gboolean lfound = lib.dli_fname && g_stat(lib.dli_fname, &lst) == 0;
+	return g_strdup_printf("%s %" G_GINT64_FORMAT " %" G_GINT64_FORMAT "; %s %" G_GINT64_FORMAT
+			       " %" G_GINT64_FORMAT "; built with libvirt %d",
 			       emulator ? emulator : arch->qemu->emulator,
 			       found ? (gint64)st.st_size : -1, found ? (gint64)st.st_mtime : -1,
-			       lib);
+			       lib.dli_fname ? lib.dli_fname : "libvirt",
+			       lfound ? (gint64)lst.st_size : -1,
+			       lfound ? (gint64)lst.st_mtime : -1, LIBVIR_VERSION_NUMBER);
 }
 
 static const SvMachineOps qemu_machine_ops = {
