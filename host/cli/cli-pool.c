@@ -72,6 +72,17 @@ static guint default_prefault(guint memory)
 	return (guint)MAX((gint)memory - POOL_UNPREFAULTED, 0);
 }
 
+/* The options that say which guest, pool start's and pool save's alike. */
+/* clang-format off */
+#define POOL_GUEST_ENTRIES(vm)                                                  \
+	{ "arch", 'a', 0, G_OPTION_ARG_STRING, &(vm).arch,                      \
+	  "Guest architecture (default: the host's)", "ARCH" },                 \
+	{ "accel", 0, 0, G_OPTION_ARG_STRING, &(vm).accel,                      \
+	  "Accelerator: tcg or auto", "ACCEL" },                                \
+	{ "cpu", 0, 0, G_OPTION_ARG_STRING, &(vm).cpu,                          \
+	  "CPU model, as for restore (default: the portable one)", "MODEL" }
+/* clang-format on */
+
 /* Boots one idle pool guest, its standby started, ready, in *g. */
 static int boot_one(const SvArchOps *arch, const SvImage *image, const SvCliVmOptions *vm,
 		    guint memory, guint prefault, const char *name, const char *uuid, int sfd,
@@ -180,12 +191,7 @@ static int pool_start(int argc, char **argv)
 	SvCliVmOptions vm = SV_CLI_VM_OPTIONS_INIT;
 	gint count = 1, prefault = -1;
 	GOptionEntry entries[] = {
-		{ "arch", 'a', 0, G_OPTION_ARG_STRING, &vm.arch,
-		  "Guest architecture (default: the host's)", "ARCH" },
-		{ "accel", 0, 0, G_OPTION_ARG_STRING, &vm.accel, "Accelerator: tcg or auto",
-		  "ACCEL" },
-		{ "cpu", 0, 0, G_OPTION_ARG_STRING, &vm.cpu,
-		  "CPU model, as for restore (default: the portable one)", "MODEL" },
+		POOL_GUEST_ENTRIES(vm),
 		{ "memory", 'm', 0, G_OPTION_ARG_INT, &vm.memory_mib,
 		  "Guest RAM in MiB (default 1024): a restore takes a guest with enough", "MIB" },
 		{ "count", 'n', 0, G_OPTION_ARG_INT, &count, "Guests to boot (default 1)", "N" },
@@ -395,12 +401,7 @@ static int pool_save(int argc, char **argv)
 {
 	SvCliVmOptions vm = SV_CLI_VM_OPTIONS_INIT;
 	GOptionEntry entries[] = {
-		{ "arch", 'a', 0, G_OPTION_ARG_STRING, &vm.arch,
-		  "Guest architecture (default: the host's)", "ARCH" },
-		{ "accel", 0, 0, G_OPTION_ARG_STRING, &vm.accel, "Accelerator: tcg or auto",
-		  "ACCEL" },
-		{ "cpu", 0, 0, G_OPTION_ARG_STRING, &vm.cpu,
-		  "CPU model, as for restore (default: the portable one)", "MODEL" },
+		POOL_GUEST_ENTRIES(vm),
 		{ "memory", 'm', 0, G_OPTION_ARG_INT, &vm.memory_mib,
 		  "Guest RAM in MiB (default 1024, at least " G_STRINGIFY(
 			  BASE_MEMORY_MIN) "): a restore takes the smallest base with enough; "

@@ -128,52 +128,23 @@ static gboolean check_cpu_before_boot(SvSnapshotReader *reader, const SvArchOps 
 	return TRUE;
 }
 
-/* A replacement for a pool guest taken, booted by a snapvm of its own
- * that outlives this one (its own session: a Ctrl-C here leaves it be). */
-static void refill_pool(const SvMachine *taken, const RestoreOptions *o)
+/* Runs this snapvm with `pool VERB --arch ARCH --memory MIB` and the
+ * restore's --cpu and --accel (with_image: its --append and --image too),
+ * in a session of its own that outlives this one (a Ctrl-C here leaves
+ * it be); what it is for, in a warning if it cannot start. */
+static void pool_in_background(const char *verb, const char *arch, guint memory_mib,
+			       gboolean with_image, const RestoreOptions *o, const char *what)
 {
 	g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
-	g_autofree char *mem = g_strdup_printf("%u", taken->memory_mib);
+	g_autofree char *mem = g_strdup_printf("%u", memory_mib);
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	const char *fixed[] = {
-		self, "pool", "start", "--arch", taken->arch->name, "--memory", mem
-	};
-	for (guint i = 0; i < G_N_ELEMENTS(fixed); i++)
-		g_ptr_array_add(argv, (char *)fixed[i]);
-	if (o->vm.cpu) {
-		g_ptr_array_add(argv, "--cpu");
-		g_ptr_array_add(argv, o->vm.cpu);
-	}
-	if (o->vm.accel) {
-		g_ptr_array_add(argv, "--accel");
-		g_ptr_array_add(argv, o->vm.accel);
-	}
-	g_ptr_array_add(argv, NULL);
-	g_autoptr(GError) error = NULL;
-	if (!self ||
-	    !g_spawn_async(NULL, (char **)argv->pdata, NULL,
-			   G_SPAWN_STDIN_FROM_DEV_NULL | G_SPAWN_STDOUT_TO_DEV_NULL |
-				   G_SPAWN_STDERR_TO_DEV_NULL,
-			   (GSpawnChildSetupFunc)(void (*)(void))setsid, NULL, NULL, &error))
-		fprintf(stderr, "snapvm restore: warning: the pool is not refilled: %s\n",
-			error ? error->message : "no /proc/self/exe");
-}
-
-/* A base for restores like this one (`pool save`), saved by a snapvm of
- * its own in the background, where none could be loaded: with memory
- * enough for this restore and the standby's pool beside it. */
-static void save_base_later(const SvArchOps *arch, guint need_mib, const RestoreOptions *o)
-{
-	g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
-	g_autofree char *mem = g_strdup_printf("%u", MAX((need_mib + 255) / 256 * 256 + 256, 1024));
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	const char *fixed[] = { self, "pool", "save", "--arch", arch->name, "--memory", mem };
+	const char *fixed[] = { self, "pool", verb, "--arch", arch, "--memory", mem };
 	for (guint i = 0; i < G_N_ELEMENTS(fixed); i++)
 		g_ptr_array_add(argv, (char *)fixed[i]);
 	const char *const opts[][2] = { { "--cpu", o->vm.cpu },
 					{ "--accel", o->vm.accel },
-					{ "--append", o->vm.append },
-					{ "--image", o->vm.image } };
+					{ "--append", with_image ? o->vm.append : NULL },
+					{ "--image", with_image ? o->vm.image : NULL } };
 	for (guint i = 0; i < G_N_ELEMENTS(opts); i++)
 		if (opts[i][1]) {
 			g_ptr_array_add(argv, (char *)opts[i][0]);
@@ -186,8 +157,24 @@ static void save_base_later(const SvArchOps *arch, guint need_mib, const Restore
 			   G_SPAWN_STDIN_FROM_DEV_NULL | G_SPAWN_STDOUT_TO_DEV_NULL |
 				   G_SPAWN_STDERR_TO_DEV_NULL,
 			   (GSpawnChildSetupFunc)(void (*)(void))setsid, NULL, NULL, &error))
-		fprintf(stderr, "snapvm restore: warning: no base is saved for next time: %s\n",
+		fprintf(stderr, "snapvm restore: warning: %s: %s\n", what,
 			error ? error->message : "no /proc/self/exe");
+}
+
+/* A replacement for a pool guest taken, booted in the background. */
+static void refill_pool(const SvMachine *taken, const RestoreOptions *o)
+{
+	pool_in_background("start", taken->arch->name, taken->memory_mib, FALSE, o,
+			   "the pool is not refilled");
+}
+
+/* A base for restores like this one (`pool save`), saved in the
+ * background where none could be loaded: with memory enough for this
+ * restore and the standby's pool beside it. */
+static void save_base_later(const SvArchOps *arch, guint need_mib, const RestoreOptions *o)
+{
+	pool_in_background("save", arch->name, MAX((need_mib + 255) / 256 * 256 + 256, 1024), TRUE,
+			   o, "no base is saved for next time");
 }
 
 /* --base: a guest started from the smallest saved base that fits
