@@ -558,7 +558,8 @@ int sv_cmd_restore(int argc, char **argv)
 		{ "base", 0, 0, G_OPTION_ARG_NONE, &o.base,
 		  "Start the guest from a saved base (`snapvm pool save`: a booted pool guest's "
 		  "state, in the cache) instead of booting one; with --pool, when no pool guest "
-		  "is idle. When there is none for this arch, CPU model, memory, image and "
+		  "is idle. The VM is then the one the base was saved as (its name: --name does "
+		  "not apply), one at a time. When there is none for this arch, CPU model, memory, image and "
 		  "snapvm, or it cannot be loaded, boot as usual (-v and --json say why) and save "
 		  "one in the background for the next restore",
 		  NULL },
