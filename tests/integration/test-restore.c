@@ -988,7 +988,12 @@ static void test_pool(void)
  * reseeded from the host (SV_MSG_RESUMED): a new process in each (the
  * entropy workload, written in through the agent) must print other
  * AT_RANDOM bytes and other /dev/urandom bytes than in the other copy. A
- * copy's wall clock, stopped at the save, must be the host's again. */
+ * copy's wall clock, stopped at the save, must be the host's again. Then
+ * the base's saved state cut short: the next restore --base boots
+ * instead, exactly, says why (-v, --json's base_fallback) and removes the
+ * base. */
+static char *json_line(const char *err);
+
 static char *base_guest_entropy(const char *vm, guint32 pid, const char *name, long steps,
 				time_t *ret_guest_now)
 {
@@ -1064,6 +1069,26 @@ static void test_base_twice(void)
 	if (!strcmp(a[0], b[0]) || !strcmp(a[1], b[1]))
 		g_error("two guests resumed from one base share randomness:\n%s---\n%s", random[0],
 			random[1]);
+
+	const char *at = strstr(saved, "\"base\" : \"");
+	g_assert_nonnull(at);
+	at += strlen("\"base\" : \"");
+	g_autofree char *dir = g_strndup(at, strcspn(at, "\""));
+	g_autofree char *state = g_build_filename(dir, "state.sav", NULL);
+	GStatBuf st;
+	g_assert_cmpint(g_stat(state, &st), ==, 0);
+	g_assert_cmpint(truncate(state, st.st_size / 2), ==, 0);
+	g_autofree char *out = NULL, *err = NULL;
+	const char *restore[] = { "restore", "--base", "--no-refill", "--accel", "tcg",
+				  "--json",  "-v",     file,	      NULL };
+	int status = snapvm_cmd(restore, &out, &err);
+	assert_continuation(out, status, "counter", steps);
+	g_autofree char *json = json_line(err);
+	if (!json || !strstr(json, "\"guest\":\"boot\"") ||
+	    !strstr(json, "\"base_fallback\":\"the saved base ") ||
+	    !strstr(err, "cannot be loaded") || !strstr(err, "guest boot done"))
+		g_error("a base cut short was not reported and booted around:\n%s", err);
+	g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
 }
 
 /* restore --pool into a guest whose standby restorer pre-faulted memory
