@@ -180,10 +180,11 @@ static void save_base_later(const SvArchOps *arch, guint need_mib, const Restore
 /* --base: a guest started from the smallest saved base that fits
  * (host/pool/pool-base.h), named as the base's VM was; NULL
  * when there is none or it cannot be loaded, which *ret_fallback says (a
- * base that cannot be loaded is removed), and then a base is saved in the
- * background for the next restore, unless --no-refill. */
+ * base that cannot be loaded is removed), and then *ret_save_mib is the
+ * memory a base for the next restore needs (save_base_later, once this
+ * one's process runs: not a boot beside its boot), unless --no-refill. */
 static SvMachine *load_base(const SvArchOps *arch, const SvImage *image, const RestoreOptions *o,
-			    const SvRestoreImageInfo *info, guint need, char **ret_fallback)
+			    guint need, char **ret_fallback, guint *ret_save_mib)
 {
 	g_autoptr(GError) error = NULL;
 	g_auto(SvCliBaseSpec) b = { 0 };
@@ -198,8 +199,7 @@ static SvMachine *load_base(const SvArchOps *arch, const SvImage *image, const R
 			"no saved base of %s, CPU %s, with %u MiB, for this image, kernel command "
 			"line, QEMU, libvirt and restorer",
 			arch->name, o->vm.cpu ? o->vm.cpu : "default", need);
-		if (!o->no_refill)
-			save_base_later(arch, need, o);
+		*ret_save_mib = o->no_refill ? 0 : need;
 		return NULL;
 	}
 	g_autofree char *cmdline = sv_cli_pool_cmdline(arch, &o->vm, TRUE);
@@ -213,8 +213,7 @@ static SvMachine *load_base(const SvArchOps *arch, const SvImage *image, const R
 		if (busy) /* nothing wrong with the base */
 			return NULL;
 		sv_pool_base_remove(dir);
-		if (!o->no_refill)
-			save_base_later(arch, need, o);
+		*ret_save_mib = o->no_refill ? 0 : need;
 		return NULL;
 	}
 	sv_cli_verbose(o->vm.verbose, "restore", "VM %s started from the saved base %s in %.0f ms",
@@ -360,7 +359,7 @@ static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch,
 			   const SvImage *base_image, const RestoreOptions *o, const char *tmpdir,
 			   int sfd, SvCliGuest *g, SvRestoreImageInfo *info, guint32 *ret_standby,
 			   SvPagePrefetch **ret_prefetch, GBytes **ret_mailed,
-			   const char **ret_from, char **ret_fallback)
+			   const char **ret_from, char **ret_fallback, guint *ret_save_mib)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *image = g_build_filename(tmpdir, "restore-image", NULL);
@@ -379,7 +378,7 @@ static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch,
 			       "no idle pool guest of %s, CPU %s, with %u MiB", arch->name,
 			       o->vm.cpu ? o->vm.cpu : "default", need);
 	if (!m && !error && o->base) {
-		m = load_base(arch, base_image, o, info, need, ret_fallback);
+		m = load_base(arch, base_image, o, need, ret_fallback, ret_save_mib);
 		from_base = m != NULL;
 		if (!m)
 			sv_cli_verbose(o->vm.verbose, "restore", "%s", *ret_fallback);
@@ -690,9 +689,11 @@ int sv_cmd_restore(int argc, char **argv)
 	g_autoptr(GBytes) mailed = NULL;
 	const char *guest_from = "boot";
 	g_autofree char *base_fallback = NULL;
+	guint save_base_mib = 0;
 	if (o.pool || o.base) {
 		int prc = take_pool_guest(reader, arch, image, &o, tmpdir, sfd, &g, &info, &standby,
-					  &prefetch, &mailed, &guest_from, &base_fallback);
+					  &prefetch, &mailed, &guest_from, &base_fallback,
+					  &save_base_mib);
 		if (prc)
 			return prc;
 	}
@@ -757,6 +758,8 @@ int sv_cmd_restore(int argc, char **argv)
 		rc = sv_cli_exit_code(status);
 		goto out;
 	}
+	if (save_base_mib) /* the process runs: a base for the next restore */
+		save_base_later(arch, save_base_mib, &o);
 	if (pid != info.pid)
 		fprintf(stderr,
 			"snapvm restore: note: pid %u is taken in the fresh guest; the "
