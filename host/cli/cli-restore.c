@@ -208,10 +208,15 @@ static SvMachine *load_base(const SvArchOps *arch, const SvImage *image, const R
 	gboolean busy = FALSE;
 	SvMachine *m = sv_pool_base_load(dir, &config, &busy, &error);
 	if (!m) {
+		if (busy) { /* nothing wrong with the base */
+			*ret_fallback = g_strdup_printf(
+				"the saved base %s is in use: it runs one VM at a time, the one it "
+				"was saved as (%s)",
+				dir, error->message);
+			return NULL;
+		}
 		*ret_fallback = g_strdup_printf("the saved base %s cannot be loaded: %s", dir,
 						error->message);
-		if (busy) /* nothing wrong with the base */
-			return NULL;
 		sv_pool_base_remove(dir);
 		*ret_save_mib = o->no_refill ? 0 : need;
 		return NULL;
