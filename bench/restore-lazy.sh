@@ -1,9 +1,12 @@
 #!/bin/bash
-# bench/restore-lazy.sh [--arch x86_64|aarch64] [--sizes "256 1024"] [--criu PATH]
+# bench/restore-lazy.sh [--arch x86_64|aarch64] [--sizes "256 1024"] [--runs N]
+#                        [--where "boot pool base"] [--criu PATH]
 # `snapvm restore` eager against `restore --lazy` (the process runs before
 # its anonymous memory is in place; guest/restorer/lazy-pager.c), booting
-# a guest and into a pool guest booted beforehand (`pool start`, its
-# standby restorer's pre-faulted memory; not timed), of `bench/memtouch
+# a guest, into a pool guest booted beforehand (`pool start`, its
+# standby restorer's pre-faulted memory; not timed), and from a saved base
+# (`restore --base`: that pool guest's state saved by `pool save` once per
+# size, whose time and size on disk a comment line gives), of `bench/memtouch
 # SIZE scan`: it touched SIZE MiB, and once restored prints a line at
 # once, then reads every word back and exits. From `restore --json` (ms
 # from the command's start):
@@ -14,19 +17,24 @@
 #   exit    the command's end (the scan done, the VM stopped)
 # criu: `criu restore -d` of a native `memtouch SIZE scan` that criu
 # dumped, until it returns (the process running), where criu (PATH, or
-# --criu) works and the arch is the host's. Needs jq. Prints figures;
-# never pass/fail.
+# --criu) works and the arch is the host's. With --runs N, each figure is
+# the median of N runs (each column's runs back to back). Needs jq.
+# Prints figures; never pass/fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES="256 1024"
 ARCH=x86_64
 CRIU=$(command -v criu || true)
+RUNS=1
+WHERE="boot pool base"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sizes) SIZES=$2; shift 2 ;;
 	--arch) ARCH=$2; shift 2 ;;
 	--criu) CRIU=$2; shift 2 ;;
-	-h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--runs) RUNS=$2; shift 2 ;;
+	--where) WHERE=$2; shift 2 ;;
+	-h | --help) sed -n '2,24s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "bench/restore-lazy.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -80,9 +88,35 @@ criu_ms() {
 	echo "$ms"
 }
 
-echo "# $(date -u +%FT%TZ), $(nproc) host CPUs, $ARCH guest under TCG; ms from the command's start: run/first/last/exit"
-printf '%5s %-6s %-23s %-23s %-23s %-23s %6s %5s\n' MiB "" "eager, booting" "lazy, booting" \
-	"eager, pool" "lazy, pool" criu load
+# the median of numbers on stdin, one a line
+median() { sort -n | awk '{a[NR]=$1} END {print NR ? a[int((NR+1)/2)] : "-"}'; }
+# "run/first/last/exit" medians of RUNS runs of restore ARGS (one run's
+# figures a line)
+restore_medians() {
+	local r samples=()
+	for ((r = 0; r < RUNS; r++)); do
+		samples+=("$(restore "$@")")
+	done
+	local f out=()
+	for f in 1 2 3 4; do
+		out+=("$(printf '%s\n' "${samples[@]}" | cut -d' ' -f"$f" | median)")
+	done
+	(IFS=/; echo "${out[*]}")
+}
+
+echo "# $(date -u +%FT%TZ), $(nproc) host CPUs, $ARCH guest under TCG, $RUNS run(s) each (medians); ms from the command's start: run/first/last/exit"
+cols_head=()
+for where in $WHERE; do
+	case $where in
+	boot) cols_head+=("eager, booting" "lazy, booting") ;;
+	pool) cols_head+=("eager, pool" "lazy, pool") ;;
+	base) cols_head+=("eager, base" "lazy, base") ;;
+	*) bench_die "--where: boot, pool or base, not $where" ;;
+	esac
+done
+printf '%5s' MiB
+printf ' %-23s' "${cols_head[@]}"
+printf ' %6s %5s\n' criu load
 for SIZE in $SIZES; do
 	VM=src-$SIZE
 	json=$("$SNAPVM" run --arch "$ARCH" --accel tcg --detach --json --name "$VM" \
@@ -92,22 +126,50 @@ for SIZE in $SIZES; do
 	SNAP=$TMP/memtouch-$SIZE.svs
 	"$SNAPVM" checkpoint "$VM" --pid "$PID" -o "$SNAP" --kill >/dev/null 2>&1
 	"$SNAPVM" stop "$VM" >/dev/null 2>&1 || true
+	load0=$(load)
 	cols=()
-	for where in boot pool; do
+	for where in $WHERE; do
+		if [ "$where" = base ]; then
+			base=$("$SNAPVM" pool save --arch "$ARCH" --accel tcg \
+				--memory $((SIZE + 640)) --json 2>/dev/null) ||
+				bench_die "pool save failed"
+			echo "# $SIZE MiB: base of $((SIZE + 640)) MiB saved: $(jq -r '"\(.bytes_on_disk / 1048576 | floor) MiB on disk, boot \(.boot_ms | floor) ms + save \(.save_ms | floor) ms"' <<<"$base")"
+		fi
 		for how in eager lazy; do
 			args=()
 			[ "$how" = eager ] || args+=(--lazy)
+			case $where in
+			pool) args+=(--pool --no-refill) ;;
+			base) args+=(--base --no-refill) ;;
+			esac
 			if [ "$where" = pool ]; then
-				"$SNAPVM" pool start --arch "$ARCH" --accel tcg \
-					--memory $((SIZE + 640)) >/dev/null
-				args+=(--pool --no-refill)
+				samples=()
+				for ((r = 0; r < RUNS; r++)); do
+					"$SNAPVM" pool start --arch "$ARCH" --accel tcg \
+						--memory $((SIZE + 640)) >/dev/null
+					samples+=("$(restore "${args[@]}")")
+					"$SNAPVM" pool stop >/dev/null 2>&1 || true
+				done
+				out=()
+				for f in 1 2 3 4; do
+					out+=("$(printf '%s\n' "${samples[@]}" | cut -d' ' -f"$f" | median)")
+				done
+				cols+=("$(IFS=/; echo "${out[*]}")")
+			else
+				cols+=("$(restore_medians "${args[@]}")")
 			fi
-			cols+=("$(restore "${args[@]}" | tr ' ' /)")
-			[ "$where" = boot ] || "$SNAPVM" pool stop >/dev/null 2>&1 || true
 		done
 	done
 	criu=-
-	[ -z "$CRIU_OK" ] || criu=$(criu_ms)
-	printf '%5s %-6s %-23s %-23s %-23s %-23s %6s %5s\n' "$SIZE" "" "${cols[@]}" "$criu" "$(load)"
+	if [ -n "$CRIU_OK" ]; then
+		samples=()
+		for ((r = 0; r < RUNS; r++)); do
+			samples+=("$(criu_ms)")
+		done
+		criu=$(printf '%s\n' "${samples[@]}" | grep -E '^[0-9]+$' | median)
+	fi
+	printf '%5s' "$SIZE"
+	printf ' %-23s' "${cols[@]}"
+	printf ' %6s %5s\n' "$criu" "$load0-$(load)"
 	rm -f "$SNAP"
 done

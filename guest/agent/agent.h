@@ -181,6 +181,12 @@ int hold_freeze(const struct channel *owner, pid_t pid, uint32_t timeout_ms, con
 /* Thaws a held pid and puts it back in its cgroup; 0, or -errno
  * (-ENOENT: not held). */
 int hold_thaw(pid_t pid);
+
+/* ---- resumed.c ---- */
+/* SV_MSG_RESUMED's work: len bytes of entropy into the kernel's
+ * input pool, credited, the CRNG reseeded, the wall clock set to wall_ns.
+ * 0, or -errno and in *what the step that failed. */
+int resumed_apply(const uint8_t *entropy, uint32_t len, uint64_t wall_ns, const char **what);
 /* Lets go of processes whose owner disconnected, and removes the cgroups
  * of held processes that have exited. */
 void hold_tidy(void);

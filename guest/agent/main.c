@@ -247,6 +247,25 @@ static void dispatch(struct channel *ch, const struct frame *f)
 			channel_send(ch, SV_MSG_OK, f->hdr.tag, NULL, 0);
 		break;
 	}
+	case SV_MSG_RESUMED: {
+		uint64_t wall_ns = sv_rbuf_u64(&r);
+		uint32_t len = 0;
+		const uint8_t *entropy = sv_rbuf_bytes(&r, &len);
+		const char *what = "";
+		int rc;
+		if (!sv_rbuf_done(&r) || !entropy || len < SV_RESUMED_MIN_ENTROPY ||
+		    len > SV_RESUMED_MAX_ENTROPY)
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, EINVAL,
+					   "malformed RESUMED request (wall time, %u..%u bytes "
+					   "of entropy)",
+					   SV_RESUMED_MIN_ENTROPY, SV_RESUMED_MAX_ENTROPY);
+		else if ((rc = resumed_apply(entropy, len, wall_ns, &what)) < 0)
+			channel_send_error(ch, f->hdr.tag, f->hdr.type, -rc, "resuming: %s: %s",
+					   what, strerror(-rc));
+		else
+			channel_send(ch, SV_MSG_OK, f->hdr.tag, NULL, 0);
+		break;
+	}
 	case SV_MSG_POWEROFF:
 		channel_send(ch, SV_MSG_OK, f->hdr.tag, NULL, 0);
 		channel_flush(ch, 1000);

@@ -49,6 +49,12 @@ static void print_json(const SvCliRestoreFollow *f, double first_ms, const SvLaz
 	json_builder_add_int_value(b, f->pid);
 	json_builder_set_member_name(b, "lazy");
 	json_builder_add_boolean_value(b, f->lazy);
+	json_builder_set_member_name(b, "guest");
+	json_builder_add_string_value(b, f->guest_from ? f->guest_from : "boot");
+	if (f->base_fallback) {
+		json_builder_set_member_name(b, "base_fallback");
+		json_builder_add_string_value(b, f->base_fallback);
+	}
 	json_builder_set_member_name(b, "running_ms");
 	json_builder_add_int_value(b, (gint64)f->running_ms);
 	json_builder_set_member_name(b, "first_output_ms");

@@ -12,9 +12,11 @@ typedef struct SvCliRestoreFollow {
 	double running_ms; /* from the command's start: the restorer needs nothing more */
 	guint64 pages;	   /* placed before the process resumed */
 	gboolean lazy;
-	guint64 lazy_pages;   /* placed after */
-	SvLazyServer *server; /* --lazy: serving them; taken */
-	int interrupt_fd;     /* readable on Ctrl-C, SIGTERM, SIGHUP (a signalfd) */
+	guint64 lazy_pages;	   /* placed after */
+	SvLazyServer *server;	   /* --lazy: serving them; taken */
+	int interrupt_fd;	   /* readable on Ctrl-C, SIGTERM, SIGHUP (a signalfd) */
+	const char *guest_from;	   /* "boot", "pool" or "base" */
+	const char *base_fallback; /* --base and booted: why, or NULL */
 } SvCliRestoreFollow;
 
 /* Streams the process's output until it exits (or with --detach leaves

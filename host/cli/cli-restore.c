@@ -28,8 +28,9 @@
 #include "host/image/image.h"
 #include "host/image/rootfs.h"
 #include "host/machine/machine-backend.h"
-#include "host/pool/pool.h"
+#include "host/pool/pool-base.h"
 #include "host/pool/pool-standby.h"
+#include "host/pool/pool.h"
 #include "host/restore/cpu-check.h"
 #include "host/restore/restore.h"
 
@@ -37,7 +38,7 @@ typedef struct RestoreOptions {
 	SvCliVmOptions vm;
 	char *pages;
 	char **copy_out;
-	gboolean pool, no_refill, lazy;
+	gboolean pool, base, no_refill, lazy;
 } RestoreOptions;
 
 static void restore_options_clear(RestoreOptions *o)
@@ -127,26 +128,28 @@ static gboolean check_cpu_before_boot(SvSnapshotReader *reader, const SvArchOps 
 	return TRUE;
 }
 
-/* A replacement for a pool guest taken, booted by a snapvm of its own
- * that outlives this one (its own session: a Ctrl-C here leaves it be). */
-static void refill_pool(const SvMachine *taken, const RestoreOptions *o)
+/* Runs this snapvm with `pool VERB --arch ARCH --memory MIB` and the
+ * restore's --cpu and --accel (with_image: its --append and --image too),
+ * in a session of its own that outlives this one (a Ctrl-C here leaves
+ * it be); what it is for, in a warning if it cannot start. */
+static void pool_in_background(const char *verb, const char *arch, guint memory_mib,
+			       gboolean with_image, const RestoreOptions *o, const char *what)
 {
 	g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
-	g_autofree char *mem = g_strdup_printf("%u", taken->memory_mib);
+	g_autofree char *mem = g_strdup_printf("%u", memory_mib);
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	const char *fixed[] = {
-		self, "pool", "start", "--arch", taken->arch->name, "--memory", mem
-	};
+	const char *fixed[] = { self, "pool", verb, "--arch", arch, "--memory", mem };
 	for (guint i = 0; i < G_N_ELEMENTS(fixed); i++)
 		g_ptr_array_add(argv, (char *)fixed[i]);
-	if (o->vm.cpu) {
-		g_ptr_array_add(argv, "--cpu");
-		g_ptr_array_add(argv, o->vm.cpu);
-	}
-	if (o->vm.accel) {
-		g_ptr_array_add(argv, "--accel");
-		g_ptr_array_add(argv, o->vm.accel);
-	}
+	const char *const opts[][2] = { { "--cpu", o->vm.cpu },
+					{ "--accel", o->vm.accel },
+					{ "--append", with_image ? o->vm.append : NULL },
+					{ "--image", with_image ? o->vm.image : NULL } };
+	for (guint i = 0; i < G_N_ELEMENTS(opts); i++)
+		if (opts[i][1]) {
+			g_ptr_array_add(argv, (char *)opts[i][0]);
+			g_ptr_array_add(argv, (char *)opts[i][1]);
+		}
 	g_ptr_array_add(argv, NULL);
 	g_autoptr(GError) error = NULL;
 	if (!self ||
@@ -154,8 +157,73 @@ static void refill_pool(const SvMachine *taken, const RestoreOptions *o)
 			   G_SPAWN_STDIN_FROM_DEV_NULL | G_SPAWN_STDOUT_TO_DEV_NULL |
 				   G_SPAWN_STDERR_TO_DEV_NULL,
 			   (GSpawnChildSetupFunc)(void (*)(void))setsid, NULL, NULL, &error))
-		fprintf(stderr, "snapvm restore: warning: the pool is not refilled: %s\n",
+		fprintf(stderr, "snapvm restore: warning: %s: %s\n", what,
 			error ? error->message : "no /proc/self/exe");
+}
+
+/* A replacement for a pool guest taken, booted in the background. */
+static void refill_pool(const SvMachine *taken, const RestoreOptions *o)
+{
+	pool_in_background("start", taken->arch->name, taken->memory_mib, FALSE, o,
+			   "the pool is not refilled");
+}
+
+/* A base for restores like this one (`pool save`), saved in the
+ * background where none could be loaded: with memory enough for this
+ * restore and the standby's pool beside it. */
+static void save_base_later(const SvArchOps *arch, guint need_mib, const RestoreOptions *o)
+{
+	pool_in_background("save", arch->name, MAX((need_mib + 255) / 256 * 256 + 256, 1024), TRUE,
+			   o, "no base is saved for next time");
+}
+
+/* --base: a guest started from the smallest saved base that fits
+ * (host/pool/pool-base.h), named as the base's VM was; NULL
+ * when there is none or it cannot be loaded, which *ret_fallback says (a
+ * base that cannot be loaded is removed), and then *ret_save_mib is the
+ * memory a base for the next restore needs (save_base_later, once this
+ * one's process runs: not a boot beside its boot), unless --no-refill. */
+static SvMachine *load_base(const SvArchOps *arch, const SvImage *image, const RestoreOptions *o,
+			    guint need, char **ret_fallback, guint *ret_save_mib)
+{
+	g_autoptr(GError) error = NULL;
+	g_auto(SvCliBaseSpec) b = { 0 };
+	if (!sv_cli_base_spec(arch, image, &o->vm, &b, &error)) {
+		*ret_fallback = g_strdup(error->message);
+		return NULL;
+	}
+	g_autofree char *dir = NULL;
+	guint mib = 0;
+	if (!sv_pool_base_find(&b.spec, need, &dir, &mib)) {
+		*ret_fallback = g_strdup_printf(
+			"no saved base of %s, CPU %s, with %u MiB, for this image, kernel command "
+			"line, QEMU, libvirt and restorer",
+			arch->name, o->vm.cpu ? o->vm.cpu : "default", need);
+		*ret_save_mib = o->no_refill ? 0 : need;
+		return NULL;
+	}
+	g_autofree char *cmdline = sv_cli_pool_cmdline(arch, &o->vm, TRUE);
+	SvMachineConfig config = sv_cli_pool_config(arch, image, &o->vm, NULL, mib, cmdline, NULL);
+	gint64 t0 = g_get_monotonic_time();
+	gboolean busy = FALSE;
+	SvMachine *m = sv_pool_base_load(dir, &config, &busy, &error);
+	if (!m) {
+		if (busy) { /* nothing wrong with the base */
+			*ret_fallback = g_strdup_printf(
+				"the saved base %s is in use: it runs one VM at a time, the one it "
+				"was saved as (%s)",
+				dir, error->message);
+			return NULL;
+		}
+		*ret_fallback = g_strdup_printf("the saved base %s cannot be loaded: %s", dir,
+						error->message);
+		sv_pool_base_remove(dir);
+		*ret_save_mib = o->no_refill ? 0 : need;
+		return NULL;
+	}
+	sv_cli_verbose(o->vm.verbose, "restore", "VM %s started from the saved base %s in %.0f ms",
+		       m->name, dir, (g_get_monotonic_time() - t0) / 1000.0);
+	return m;
 }
 
 /* Does pool guest m hold this very restorer already (pool start put it
@@ -286,13 +354,17 @@ static gpointer map_ram_thread(gpointer data)
 	return NULL;
 }
 
-/* --pool: an idle pool guest that fits, claimed, its RAM mapped, its agent
- * answering, with the restorer and image (built in tmpdir) written into
- * it. 0 and nothing in *g when there is none (the caller boots); else 0 or
- * the exit code of a failure, reported. */
-static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, const RestoreOptions *o,
-			   const char *tmpdir, int sfd, SvCliGuest *g, SvRestoreImageInfo *info,
-			   guint32 *ret_standby, SvPagePrefetch **ret_prefetch, GBytes **ret_mailed)
+/* --pool, --base: an idle pool guest that fits, claimed, or one started
+ * from a saved base, its RAM mapped, its agent answering (a base's
+ * made its own: sv_pool_base_resumed), with the restorer and image (built
+ * in tmpdir) written into it. 0 and nothing in *g when there is none (the
+ * caller boots; *ret_fallback says why with --base); else 0 or the exit
+ * code of a failure, reported. */
+static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch,
+			   const SvImage *base_image, const RestoreOptions *o, const char *tmpdir,
+			   int sfd, SvCliGuest *g, SvRestoreImageInfo *info, guint32 *ret_standby,
+			   SvPagePrefetch **ret_prefetch, GBytes **ret_mailed,
+			   const char **ret_from, char **ret_fallback, guint *ret_save_mib)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *image = g_build_filename(tmpdir, "restore-image", NULL);
@@ -303,23 +375,35 @@ static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, cons
 		return SV_EXIT_FAILURE;
 	}
 	guint need = sv_restore_memory_mib(info, 0);
-	g_autoptr(SvMachine) m = sv_pool_claim(arch->name, o->vm.cpu, need, &error);
+	g_autoptr(SvMachine) m = o->pool ? sv_pool_claim(arch->name, o->vm.cpu, need, &error)
+					 : NULL;
+	gboolean from_base = FALSE;
+	if (!m && !error && o->pool)
+		sv_cli_verbose(o->vm.verbose, "restore",
+			       "no idle pool guest of %s, CPU %s, with %u MiB", arch->name,
+			       o->vm.cpu ? o->vm.cpu : "default", need);
+	if (!m && !error && o->base) {
+		m = load_base(arch, base_image, o, need, ret_fallback, ret_save_mib);
+		from_base = m != NULL;
+		if (!m)
+			sv_cli_verbose(o->vm.verbose, "restore", "%s", *ret_fallback);
+	}
 	if (!m) {
 		g_unlink(image);
 		sv_restore_image_info_clear(info); /* the boot builds its own */
 		if (!error) {
-			sv_cli_verbose(o->vm.verbose, "restore",
-				       "no idle pool guest of %s, CPU %s, with %u MiB: booting one",
-				       arch->name, o->vm.cpu ? o->vm.cpu : "default", need);
+			sv_cli_verbose(o->vm.verbose, "restore", "booting a guest");
 			return 0;
 		}
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
 	}
-	sv_cli_verbose(o->vm.verbose, "restore", "took pool guest %s", m->name);
+	*ret_from = from_base ? "base" : "pool";
+	if (!from_base)
+		sv_cli_verbose(o->vm.verbose, "restore", "took pool guest %s", m->name);
 	/* from here on only the placer reads the snapshot */
 	*ret_prefetch = sv_page_prefetch_start(reader, info->runs);
-	if (!o->no_refill)
+	if (!o->no_refill && !from_base)
 		refill_pool(m, o);
 	g->machine = g_steal_pointer(&m);
 	gboolean own_restorer = has_own_restorer(g->machine, arch);
@@ -333,6 +417,9 @@ static int take_pool_guest(SvSnapshotReader *reader, const SvArchOps *arch, cons
 		sv_agent_client_set_interrupt_fd(g->agent, sfd);
 		ok = sv_agent_client_hello(g->agent, 10000, &g->agent_info, &error);
 	}
+	/* first: nothing random is made in it before its CRNG is its own */
+	if (ok && from_base)
+		ok = sv_pool_base_resumed(g->agent, &error);
 	g_thread_join(mapping);
 	g->ram = job.ram;
 	sv_machine_release_control(g->machine);
@@ -472,8 +559,18 @@ int sv_cmd_restore(int argc, char **argv)
 		  "of booting one, and start a replacement in the background; boot as usual when "
 		  "there is none",
 		  NULL },
+		{ "base", 0, 0, G_OPTION_ARG_NONE, &o.base,
+		  "Start the guest from a saved base (`snapvm pool save`: a booted pool guest's "
+		  "state, in the cache) instead of booting one; with --pool, when no pool guest "
+		  "is idle. The VM is then the one the base was saved as (its name: --name does "
+		  "not apply), one at a time. When there is none for this arch, CPU model, memory, image and "
+		  "snapvm, or it cannot be loaded, boot as usual (-v and --json say why) and save "
+		  "one in the background for the next restore",
+		  NULL },
 		{ "no-refill", 0, 0, G_OPTION_ARG_NONE, &o.no_refill,
-		  "With --pool: boot no replacement for the guest taken", NULL },
+		  "With --pool: boot no replacement for the guest taken; with --base: save no "
+		  "base in the background",
+		  NULL },
 		{ "lazy", 0, 0, G_OPTION_ARG_NONE, &o.lazy,
 		  "Let the process run before the pages of its private anonymous memory are in "
 		  "place: a pager in the guest (userfaultfd) brings in each page as it is first "
@@ -516,9 +613,10 @@ int sv_cmd_restore(int argc, char **argv)
 	SvRestorePages how = !host_pages ? SV_RESTORE_PAGES_IN_IMAGE
 			     : o.lazy	 ? SV_RESTORE_PAGES_LAZY
 					 : SV_RESTORE_PAGES_HOST;
-	if (o.pool && !host_pages) {
-		fprintf(stderr, "snapvm restore: --pool places pages from the host: leave out "
-				"--pages initrd\n");
+	if ((o.pool || o.base) && !host_pages) {
+		fprintf(stderr,
+			"snapvm restore: --pool and --base place pages from the host: leave "
+			"out --pages initrd\n");
 		return SV_EXIT_USAGE;
 	}
 	const char *file = argv[1];
@@ -563,10 +661,11 @@ int sv_cmd_restore(int argc, char **argv)
 		sv_cli_error("restore", error);
 		return SV_EXIT_FAILURE;
 	}
-	if (rootfs && o.pool) {
+	if (rootfs && (o.pool || o.base)) {
 		fprintf(stderr,
 			"snapvm restore: the snapshot's process ran on image '%s', and pool guests "
-			"boot the minimal image without its disk: leave out --pool\n",
+			"and bases boot the minimal image without its disk: leave out --pool and "
+			"--base\n",
 			rootfs->name ? rootfs->name : rootfs->dir);
 		return SV_EXIT_USAGE;
 	}
@@ -593,9 +692,13 @@ int sv_cmd_restore(int argc, char **argv)
 	/* ended before the reader is freed (declared after it) */
 	g_autoptr(SvPagePrefetch) prefetch = NULL;
 	g_autoptr(GBytes) mailed = NULL;
-	if (o.pool) {
-		int prc = take_pool_guest(reader, arch, &o, tmpdir, sfd, &g, &info, &standby,
-					  &prefetch, &mailed);
+	const char *guest_from = "boot";
+	g_autofree char *base_fallback = NULL;
+	guint save_base_mib = 0;
+	if (o.pool || o.base) {
+		int prc = take_pool_guest(reader, arch, image, &o, tmpdir, sfd, &g, &info, &standby,
+					  &prefetch, &mailed, &guest_from, &base_fallback,
+					  &save_base_mib);
 		if (prc)
 			return prc;
 	}
@@ -650,7 +753,9 @@ int sv_cmd_restore(int argc, char **argv)
 				      .pages = info.pages,
 				      .lazy = o.lazy,
 				      .lazy_pages = info.lazy_pages,
-				      .interrupt_fd = sfd };
+				      .interrupt_fd = sfd,
+				      .guest_from = guest_from,
+				      .base_fallback = base_fallback };
 	if (o.lazy &&
 	    !start_lazy(&g, pid, reader, &info, &follow, o.vm.verbose, &exited, &status, &error))
 		goto out;
@@ -658,6 +763,8 @@ int sv_cmd_restore(int argc, char **argv)
 		rc = sv_cli_exit_code(status);
 		goto out;
 	}
+	if (save_base_mib) /* the process runs: a base for the next restore */
+		save_base_later(arch, save_base_mib, &o);
 	if (pid != info.pid)
 		fprintf(stderr,
 			"snapvm restore: note: pid %u is taken in the fresh guest; the "

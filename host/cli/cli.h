@@ -13,7 +13,9 @@
 #include <glib.h>
 
 #include "host/agent/agent-client.h"
+#include "host/image/image.h"
 #include "host/machine/machine.h"
+#include "host/pool/pool-base.h"
 
 #define SV_EXIT_FAILURE 125
 #define SV_EXIT_USAGE 2
@@ -111,6 +113,24 @@ int sv_cli_end_vm(const char *cmd, SvMachine *m, gboolean keep_vm, int rc, GErro
  * stops the VM (its exit status). */
 int sv_cli_follow_process(const char *cmd, SvMachine *m, SvAgentClient *agent, guint32 pid,
 			  const SvCliVmOptions *o);
+
+/* cli-pool.c, for restore: a pool guest's kernel command line (the
+ * restore parameters, init_on_free=1 without a standby's pre-faulted
+ * pool, then vm->append) and config (pointers into the arguments). */
+char *sv_cli_pool_cmdline(const SvArchOps *arch, const SvCliVmOptions *vm, gboolean prefault);
+SvMachineConfig sv_cli_pool_config(const SvArchOps *arch, const SvImage *image,
+				   const SvCliVmOptions *vm, const char *name, guint memory,
+				   const char *cmdline, const char *initrd);
+/* What a saved base (`pool save`, host/pool/pool-base.h) of a pool guest
+ * of arch, image and vm depends on; fails where the backend cannot save. */
+typedef struct SvCliBaseSpec {
+	SvPoolBaseSpec spec; /* points into the strings below */
+	char *cmdline, *clock, *backend, *restorer;
+} SvCliBaseSpec;
+gboolean sv_cli_base_spec(const SvArchOps *arch, const SvImage *image, const SvCliVmOptions *vm,
+			  SvCliBaseSpec *ret, GError **error);
+void sv_cli_base_spec_clear(SvCliBaseSpec *b);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SvCliBaseSpec, sv_cli_base_spec_clear)
 
 /* A guest `run` or `restore` booted (cli-boot.c). */
 typedef struct SvCliGuest {

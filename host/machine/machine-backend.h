@@ -34,6 +34,10 @@ struct SvMachineBackend {
 	/* Creates the machine m is a handle on, as config says; returns when
 	 * it runs (or with why it could not). */
 	gboolean (*create)(SvMachine *m, const SvMachineConfig *config, GError **error);
+	/* What a state it saved (SvMachineOps.save) depends on besides the
+	 * config: its emulator's binary, its library versions; one line of
+	 * text, newly allocated. NULL: it saves none. */
+	char *(*saved_state_identity)(const SvArchOps *arch);
 };
 
 extern const SvMachineBackend sv_kvm_backend;  /* host/kvm/kvm-machine.c */

@@ -111,6 +111,11 @@ SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error)
 	const SvMachineBackend *backend = sv_machine_choose_backend(config, error);
 	if (!backend)
 		return NULL;
+	if (config->saved_state && !backend->ops->save) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+			    "the %s backend cannot start a VM from a saved state", backend->name);
+		return NULL;
+	}
 	g_autofree char *dir = sv_vm_dir(config->name);
 	g_autofree char *parent = g_path_get_dirname(dir);
 	if (!sv_mkdir_p(parent, error))
@@ -264,6 +269,25 @@ gboolean sv_machine_dirty_log(SvMachine *m, const char *mark, char **ret_prev_ma
 void sv_machine_release_control(SvMachine *m)
 {
 	m->ops->release_control(m);
+}
+
+char *sv_machine_saved_state_identity(const SvMachineBackend *backend, const SvArchOps *arch)
+{
+	return backend->ops->save && backend->saved_state_identity
+		       ? backend->saved_state_identity(arch)
+		       : NULL;
+}
+
+gboolean sv_machine_save(SvMachine *m, const char *path, GError **error)
+{
+	if (!m->ops->save) {
+		g_set_error(error, SV_ERROR, SV_ERROR_NOT_SUPPORTED,
+			    "the %s backend cannot save a VM's state", m->ops->backend);
+		return FALSE;
+	}
+	if (!m->ops->save(m, path, error))
+		return FALSE;
+	return sv_machine_stop(m, FALSE, NULL, error); /* gone already: its record */
 }
 
 gboolean sv_machine_stop(SvMachine *m, gboolean keep_console, char **ret_kept_log, GError **error)

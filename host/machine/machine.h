@@ -44,6 +44,13 @@ typedef struct SvMachineConfig {
 	 * block device (/dev/vda): a root filesystem image. NULL: no disk. */
 	const char *disk;
 	const char *connect_uri; /* libvirt URI; NULL: embedded driver under the state dir */
+	/* Start from this saved state (a file sv_machine_save wrote) instead
+	 * of booting: the guest carries on where it was saved. The rest of
+	 * the config must be the saved machine's, its name aside. NULL: boot. */
+	const char *saved_state;
+	/* The machine's UUID (the backend's own choice when NULL). libvirt
+	 * starts a saved state only under the UUID it was saved with. */
+	const char *uuid;
 } SvMachineConfig;
 
 typedef struct SvMachine SvMachine;
@@ -75,6 +82,10 @@ typedef struct SvMachineOps {
 	 * little-endian 64-bit words. Every call remembers mark for the next. */
 	gboolean (*dirty_log)(SvMachine *m, const char *mark, char **ret_prev_mark,
 			      GBytes **ret_bits, GError **error);
+	/* Optional (NULL: the backend cannot): saves the machine's whole state
+	 * (RAM, devices, vCPUs) into the file path, which is made afresh, and
+	 * ends the machine; SvMachineConfig.saved_state starts it again. */
+	gboolean (*save)(SvMachine *m, const char *path, GError **error);
 	/* Gives up exclusive control so other snapvm processes can act on the
 	 * machine; the next operation takes it again. */
 	void (*release_control)(SvMachine *m);
@@ -108,6 +119,9 @@ SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error);
  * that no backend can give (host under TCG, any named model under --accel
  * kvm) fails with what to use instead. */
 const SvMachineBackend *sv_machine_choose_backend(const SvMachineConfig *config, GError **error);
+/* backend's SvMachineBackend.saved_state_identity for arch: NULL when it
+ * cannot save a machine. */
+char *sv_machine_saved_state_identity(const SvMachineBackend *backend, const SvArchOps *arch);
 /* Finds a machine some snapvm process started. */
 SvMachine *sv_machine_open(const char *name, GError **error);
 void sv_machine_free(SvMachine *m);
@@ -127,6 +141,10 @@ gboolean sv_machine_read_vcpu_regs(SvMachine *m, guint cpu, SvVcpuRegs *ret_regs
 gboolean sv_machine_dirty_log(SvMachine *m, const char *mark, char **ret_prev_mark,
 			      GBytes **ret_bits, GError **error);
 void sv_machine_release_control(SvMachine *m);
+/* SvMachineOps.save, then the record and vm_dir removed as by
+ * sv_machine_stop; fails with SV_ERROR_NOT_SUPPORTED where the backend
+ * cannot save (the machine then runs on). */
+gboolean sv_machine_save(SvMachine *m, const char *path, GError **error);
 /* Stops the machine and removes its record and vm_dir. If keep_console is
  * set, the console log is moved to <state>/logs/<name>.console.log first and
  * its path returned in *ret_kept_log. */

@@ -114,6 +114,8 @@ char *sv_domain_xml_build(const SvMachine *m, const SvMachineConfig *config, con
 	GString *s = g_string_new("<domain type='qemu' "
 				  "xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n");
 	add_text_element(s, "  ", "name", m->name);
+	if (config->uuid)
+		add_text_element(s, "  ", "uuid", config->uuid);
 	g_string_append_printf(s,
 			       "  <metadata>\n"
 			       "    <snapvm:machine xmlns:snapvm='%s' arch='%s'/>\n"

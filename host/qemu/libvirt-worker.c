@@ -274,6 +274,18 @@ static char *worker_perform(virConnectPtr conn, guint32 op, const char *name, co
 		virDomainFree(dom);
 		return g_strdup("");
 	}
+	if (op == SV_LV_RESTORE) {
+		const char *nl = strchr(arg, '\n');
+		g_autofree char *path = nl ? g_strndup(arg, nl - arg) : NULL;
+		if (!path ||
+		    virDomainRestoreFlags(conn, path, nl + 1, VIR_DOMAIN_SAVE_RUNNING) < 0) {
+			g_autofree char *what =
+				g_strdup_printf("cannot start VM '%s' from a saved state", name);
+			set_libvirt_error(error, what);
+			return NULL;
+		}
+		return g_strdup("");
+	}
 	virDomainPtr dom = virDomainLookupByName(conn, name);
 	if (!dom) {
 		if (op == SV_LV_DESTROY)
@@ -337,6 +349,13 @@ static char *worker_perform(virConnectPtr conn, guint32 op, const char *name, co
 		}
 		break;
 	}
+	case SV_LV_SAVE:
+		/* VIR_DOMAIN_SAVE_RUNNING: a restore starts it running */
+		if (virDomainSaveFlags(dom, arg, NULL, VIR_DOMAIN_SAVE_RUNNING) == 0)
+			result = g_strdup("");
+		else
+			set_libvirt_error(error, "cannot save the VM's state");
+		break;
 	default:
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "libvirt worker: unknown op %u", op);
 	}

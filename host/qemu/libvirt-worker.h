@@ -30,6 +30,14 @@ typedef enum {
 	SV_LV_DESTROY, /* succeeds if the domain is already gone */
 	SV_LV_STATE,   /* result: running | paused | stopped | other */
 	SV_LV_QMP,     /* arg: a QMP command (JSON); result: QEMU's JSON reply */
+	/* arg: a file path; saves the domain's whole state there (libvirt's
+	 * save image: its header and domain XML, then QEMU's migration
+	 * stream), which ends the domain */
+	SV_LV_SAVE,
+	/* arg: "PATH\nXML": starts a transient domain from the state saved in
+	 * PATH, defined by XML (a new name, uuid and socket paths; libvirt
+	 * checks it keeps the saved guest's ABI), running */
+	SV_LV_RESTORE,
 } SvLibvirtOp;
 
 typedef struct SvLibvirtWorker SvLibvirtWorker;

@@ -15,6 +15,8 @@
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <dlfcn.h>
+#include <libvirt/libvirt.h>
 
 #include "base/errors.h"
 #include "host/machine/machine-backend.h"
@@ -106,8 +108,25 @@ gboolean sv_qemu_machine_create(SvMachine *m, const SvMachineConfig *config, GEr
 	if (!emulator)
 		return FALSE;
 	g_autofree char *xml = sv_domain_xml_build(m, config, emulator);
+	if (config->saved_state) {
+		if (strchr(config->saved_state, '\n')) {
+			g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+				    "a saved state's path cannot hold a newline: %s",
+				    config->saved_state);
+			return FALSE;
+		}
+		g_autofree char *arg = g_strconcat(config->saved_state, "\n", xml, NULL);
+		return call(m, SV_LV_RESTORE, arg, NULL, error);
+	}
 	/* Transient: the domain vanishes when it stops, nothing to undefine. */
 	return call(m, SV_LV_CREATE, xml, NULL, error);
+}
+
+/* libvirt's save image (its header and the domain's XML, then QEMU's
+ * migration stream); libvirt ends the domain once it is written. */
+static gboolean qemu_save(SvMachine *m, const char *path, GError **error)
+{
+	return call(m, SV_LV_SAVE, path, NULL, error);
 }
 
 static gboolean qemu_pause(SvMachine *m, GError **error)
@@ -330,6 +349,29 @@ static void qemu_free_backend(SvMachine *m)
 	qemu_release_control(m);
 }
 
+/* A saved state is QEMU's migration stream inside libvirt's save image:
+ * loaded by the same QEMU binary and libvirt it was saved with, it needs
+ * no compatibility check of either. */
+static char *qemu_saved_state_identity(const SvArchOps *arch)
+{
+	g_autofree char *emulator = g_find_program_in_path(arch->qemu->emulator);
+	/* libvirt's library as a file: asking its version would initialise
+	 * it here, before a worker sets where it logs */
+	Dl_info lib = { 0 };
+	if (!dladdr((void *)virConnectOpen, &lib))
+		lib.dli_fname = NULL;
+	GStatBuf st, lst;
+	gboolean found = emulator && g_stat(emulator, &st) == 0;
+	gboolean lfound = lib.dli_fname && g_stat(lib.dli_fname, &lst) == 0;
+	return g_strdup_printf("%s %" G_GINT64_FORMAT " %" G_GINT64_FORMAT "; %s %" G_GINT64_FORMAT
+			       " %" G_GINT64_FORMAT "; built with libvirt %d",
+			       emulator ? emulator : arch->qemu->emulator,
+			       found ? (gint64)st.st_size : -1, found ? (gint64)st.st_mtime : -1,
+			       lib.dli_fname ? lib.dli_fname : "libvirt",
+			       lfound ? (gint64)lst.st_size : -1,
+			       lfound ? (gint64)lst.st_mtime : -1, LIBVIR_VERSION_NUMBER);
+}
+
 static const SvMachineOps qemu_machine_ops = {
 	.backend = "qemu",
 	.pause = qemu_pause,
@@ -338,6 +380,7 @@ static const SvMachineOps qemu_machine_ops = {
 	.get_state = qemu_get_state,
 	.map_ram = qemu_map_ram,
 	.read_vcpu_regs = sv_qemu_vcpu_regs_read,
+	.save = qemu_save,
 	.release_control = qemu_release_control,
 	.free_backend = qemu_free_backend,
 };
@@ -349,4 +392,5 @@ const SvMachineBackend sv_qemu_backend = {
 	.instance_size = sizeof(SvQemuMachine),
 	.ops = &qemu_machine_ops,
 	.create = sv_qemu_machine_create,
+	.saved_state_identity = qemu_saved_state_identity,
 };

@@ -137,7 +137,18 @@ enum sv_msg_type {
 	 * new pid. SV_MSG_RUN_REPLY with the pid, or SV_MSG_ERROR (EEXIST: the
 	 * pid is taken; ESRCH: no such standby workload). */
 	SV_MSG_STANDBY_GO = 22,
-	/* 23..29: reserved for snapvm restore */
+	/* host->agent: u64 wall time (CLOCK_REALTIME, ns since the epoch),
+	 * str entropy (SV_RESUMED_MIN_ENTROPY..SV_RESUMED_MAX_ENTROPY bytes
+	 * from the host's getrandom). Sent first to a guest started from a
+	 * saved state (a base, host/pool/pool-base.h): every copy resumes with
+	 * the saved kernel's random state and a wall clock stopped at the
+	 * save. The agent mixes the bytes into the kernel's input pool,
+	 * crediting them (RNDADDENTROPY), reseeds the CRNG from it
+	 * (RNDRESEEDCRNG: every copy's next random bytes differ), and sets
+	 * the wall clock. Monotonic and boot time go on from the save.
+	 * SV_MSG_OK, or SV_MSG_ERROR naming the step that failed. */
+	SV_MSG_RESUMED = 23,
+	/* 24..29: reserved for snapvm restore */
 	/* host->agent: u32 pid. Ends a hold (SV_MSG_FREEZE): the process runs
 	 * on where it was. SV_MSG_OK, or SV_MSG_ERROR (ENOENT: not held). */
 	SV_MSG_THAW = 30,
@@ -155,6 +166,10 @@ enum sv_msg_type {
 	SV_MSG_SOFT_DIRTY_REPLY = 32,
 	SV_MSG_TYPE_MAX_ = 33
 };
+
+/* SV_MSG_RESUMED: the entropy's size, bytes (the CRNG's key is 32). */
+#define SV_RESUMED_MIN_ENTROPY 32u
+#define SV_RESUMED_MAX_ENTROPY 512u
 
 /* SV_MSG_READFILE: fixed part of a reply (u64 size, u64 ino, u64 mtime, u32
  * length of the bytes), and so the largest chunk one request can ask for. */

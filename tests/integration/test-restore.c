@@ -981,6 +981,117 @@ static void test_pool(void)
 	g_assert_cmpuint(pool_idle(), ==, 0);
 }
 
+/* restore --base (host/pool/pool-base.h): `pool save` boots a pool guest
+ * and saves it into the cache; two restores of one snapshot then each
+ * start from that saved state instead of booting (one after the other: a
+ * base runs one VM at a time) and carry on exactly. Every copy of the
+ * saved guest resumes with the same kernel CRNG state, so each must be
+ * reseeded from the host (SV_MSG_RESUMED): a new process in each (the
+ * entropy workload, written in through the agent) must print other
+ * AT_RANDOM bytes and other /dev/urandom bytes than in the other copy. A
+ * copy's wall clock, stopped at the save, must be the host's again. Then
+ * the base's saved state cut short: the next restore --base boots
+ * instead, exactly, says why (-v, --json's base_fallback) and removes the
+ * base. */
+static char *json_line(const char *err);
+
+static char *base_guest_entropy(const char *vm, guint32 pid, const char *name, long steps,
+				time_t *ret_guest_now)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvMachine) m = sv_machine_open(vm, &error);
+	g_assert_no_error(error);
+	/* the restored process's output, buffered while no host was
+	 * attached, first (a collect drops other processes' output) */
+	SvTestGuest g = { .arch = guest->arch, .machine = m };
+	g.agent = sv_agent_client_connect(m->agent_socket, 10000, &error);
+	g_assert_no_error(error);
+	g_assert_true(sv_agent_client_hello(g.agent, 30000, &g.info, &error));
+	int status = -1;
+	g_autofree char *out = sv_test_guest_collect(&g, pid, &status, &error);
+	g_assert_no_error(error);
+	assert_continuation(out, WIFEXITED(status) ? WEXITSTATUS(status) : 128, name, steps);
+	g_autofree char *local = sv_test_workload("entropy", arch_name);
+	g_autofree char *bytes = NULL;
+	gsize len = 0;
+	g_assert_true(g_file_get_contents(local, &bytes, &len, &error));
+	const char *path = SV_RIMG_GUEST_DIR "/entropy";
+	g_assert_true(sv_agent_client_write_file(g.agent, path, 0700, bytes, len, &error));
+	g_assert_no_error(error);
+	const char *argv[] = { path, NULL };
+	char *random = sv_test_guest_run(&g, argv, &status, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(status, ==, 0);
+	const char *now = strstr(random, "\ntime ");
+	g_assert_nonnull(now);
+	*ret_guest_now = (time_t)g_ascii_strtoll(now + strlen("\ntime "), NULL, 10);
+	sv_agent_client_free(g.agent);
+	const char *stop[] = { "stop", vm, NULL };
+	g_assert_cmpint(snapvm_cmd(stop, NULL, NULL), ==, 0);
+	return random;
+}
+
+static void test_base_twice(void)
+{
+	require_guest();
+	if (!guest)
+		return;
+	g_autofree char *saved = NULL;
+	const char *save[] = { "pool", "save",	   "--arch", arch_name, "--accel",
+			       "tcg",  "--memory", "768",    "--json",	NULL };
+	g_assert_cmpint(snapvm_cmd(save, &saved, NULL), ==, 0);
+	g_test_message("pool save: %s", saved);
+	const long steps = 30, interval = 60;
+	guint32 pid = start_workload("counter", steps, interval);
+	g_usleep(500 * 1000);
+	g_autofree char *file = checkpoint(guest->machine->name, pid, "based");
+	g_autofree char *random[2] = { NULL, NULL };
+	for (guint i = 0; i < 2; i++) {
+		g_autofree char *out = NULL, *err = NULL;
+		const char *restore[] = { "restore",  "--base", "--no-refill", "--accel", "tcg",
+					  "--detach", "-v",	file,	       NULL };
+		g_assert_cmpint(snapvm_cmd(restore, &out, &err), ==, 0);
+		if (!strstr(err, "started from the saved base") || strstr(err, "guest boot done"))
+			g_error("restore %u did not start from the saved base:\n%s", i + 1, err);
+		g_auto(GStrv) words = g_strsplit(g_strstrip(out), " ", -1);
+		g_assert_cmpuint(g_strv_length(words), >=, 2);
+		guint32 restored = (guint32)g_ascii_strtoull(words[1], NULL, 10);
+		time_t guest_now = 0;
+		random[i] = base_guest_entropy(words[0], restored, "counter", steps, &guest_now);
+		g_test_message("copy %u: %s", i + 1, random[i]);
+		/* set from the host's on resuming: within a minute under load */
+		g_assert_cmpint(llabs((long long)(guest_now - time(NULL))), <, 60);
+	}
+	g_auto(GStrv) a = g_strsplit(random[0], "\n", -1);
+	g_auto(GStrv) b = g_strsplit(random[1], "\n", -1);
+	g_assert_cmpuint(g_strv_length(a), >=, 2);
+	g_assert_cmpuint(g_strv_length(b), >=, 2);
+	g_assert_true(g_str_has_prefix(a[0], "at_random ") && g_str_has_prefix(a[1], "urandom "));
+	if (!strcmp(a[0], b[0]) || !strcmp(a[1], b[1]))
+		g_error("two guests resumed from one base share randomness:\n%s---\n%s", random[0],
+			random[1]);
+
+	const char *at = strstr(saved, "\"base\" : \"");
+	g_assert_nonnull(at);
+	at += strlen("\"base\" : \"");
+	g_autofree char *dir = g_strndup(at, strcspn(at, "\""));
+	g_autofree char *state = g_build_filename(dir, "state.sav", NULL);
+	GStatBuf st;
+	g_assert_cmpint(g_stat(state, &st), ==, 0);
+	g_assert_cmpint(truncate(state, st.st_size / 2), ==, 0);
+	g_autofree char *out = NULL, *err = NULL;
+	const char *restore[] = { "restore", "--base", "--no-refill", "--accel", "tcg",
+				  "--json",  "-v",     file,	      NULL };
+	int status = snapvm_cmd(restore, &out, &err);
+	assert_continuation(out, status, "counter", steps);
+	g_autofree char *json = json_line(err);
+	if (!json || !strstr(json, "\"guest\":\"boot\"") ||
+	    !strstr(json, "\"base_fallback\":\"the saved base ") ||
+	    !strstr(err, "cannot be loaded") || !strstr(err, "guest boot done"))
+		g_error("a base cut short was not reported and booted around:\n%s", err);
+	g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
+}
+
 /* restore --pool into a guest whose standby restorer pre-faulted memory
  * while it waited (pool start --prefault, host/pool/pool-standby.h): the
  * staging area takes those pages (the standby makes the process with its
@@ -1555,6 +1666,8 @@ int main(int argc, char **argv)
 	add_func(precopy, test_precopy);
 	g_autofree char *pool = PATH("%s", "run/pool/counter");
 	add_func(pool, test_pool);
+	g_autofree char *based = PATH("%s", "run/base/twice");
+	add_func(based, test_base_twice);
 	static const PoolCase prefault[] = {
 		{ { "bigmem", 20, 50, 800, 1 }, "640", "16", NULL, FALSE },
 		{ { "vmaflags", 60, 100, 800, 0 }, "640", "128", NULL, FALSE },

@@ -12,8 +12,8 @@
 #include "host/qemu/domain-xml.h"
 #include "snapvm/arch.h"
 
-/* The <cmdline> element of a domain built for arch, with extra. */
-static char *cmdline_of(const char *arch_name, const char *extra)
+/* The XML of a domain built for arch, with extra and uuid. */
+static char *domain_of(const char *arch_name, const char *extra, const char *uuid)
 {
 	g_autoptr(GError) error = NULL;
 	const SvArchOps *arch = sv_arch_lookup(arch_name, &error);
@@ -33,8 +33,15 @@ static char *cmdline_of(const char *arch_name, const char *extra)
 		.kernel = "/nonexistent/vmlinux",
 		.initrd = "/nonexistent/initrd",
 		.cmdline_extra = extra,
+		.uuid = uuid,
 	};
-	g_autofree char *xml = sv_domain_xml_build(&m, &config, "/usr/bin/qemu");
+	return sv_domain_xml_build(&m, &config, "/usr/bin/qemu");
+}
+
+/* The <cmdline> element of a domain built for arch, with extra. */
+static char *cmdline_of(const char *arch_name, const char *extra)
+{
+	g_autofree char *xml = domain_of(arch_name, extra, NULL);
 	const char *start = strstr(xml, "<cmdline>");
 	g_assert_nonnull(start);
 	start += strlen("<cmdline>");
@@ -70,10 +77,23 @@ static void test_others_carry_none(void)
 	}
 }
 
+/* A saved base's domain (host/pool/pool-base.h) names its UUID, which
+ * libvirt starts the saved state only under; others leave it to libvirt. */
+static void test_uuid(void)
+{
+	static const char uuid[] = "d612e1d0-0533-4ed6-8b0b-f43b6fbec910";
+	g_autofree char *with = domain_of("x86_64", NULL, uuid);
+	g_autofree char *without = domain_of("x86_64", NULL, NULL);
+	g_assert_nonnull(strstr(with, "\n  <uuid>d612e1d0-0533-4ed6-8b0b-f43b6fbec910</uuid>\n"));
+	g_assert_true(strstr(with, "<uuid>") > strstr(with, "</name>"));
+	g_assert_null(strstr(without, "<uuid>"));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/domain-xml/cmdline/x86_64-carries-tsc", test_x86_64_carries_tsc);
 	g_test_add_func("/domain-xml/cmdline/others-carry-none", test_others_carry_none);
+	g_test_add_func("/domain-xml/uuid", test_uuid);
 	return g_test_run();
 }
