@@ -20,32 +20,11 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 
+#include "huge-pages.h"
 #include "workload.h"
 
 #define PAGE 4096ul
 #define HUGE (2ul << 20)
-
-/* kB of the mapping holding p that are huge pages (smaps AnonHugePages),
- * or -1 when smaps cannot say */
-static long huge_kb(const void *p)
-{
-	FILE *f = fopen("/proc/self/smaps", "r");
-	if (!f)
-		return -1;
-	char line[256];
-	long kb = -1;
-	int inside = 0;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi;
-		char *dash = strchr(line, '-'), *space = strchr(line, ' ');
-		if (dash && space && dash < space && sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
-			inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
-		else if (inside && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
-}
 
 /* Region r's byte b of page i. */
 static uint8_t pattern(int r, size_t i, size_t b)
