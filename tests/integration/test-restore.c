@@ -1299,6 +1299,22 @@ static void test_lazy_detach_interrupted(void)
 	g_assert_null(left);
 }
 
+/* Workload `workload` (steps, interval) detached in a guest of its own
+ * named vm, booted with option opt=value; its pid there. */
+static gint64 start_in_own_guest(const char *workload, const char *vm, const char *opt,
+				 const char *value, const char *steps, const char *interval)
+{
+	g_autofree char *prog = sv_test_workload(workload, arch_name);
+	const char *run[] = { "run", "--accel", "tcg",	  "--arch",   arch_name, opt,
+			      value, "--name",	vm,	  "--detach", "--json",	 "--",
+			      prog,  steps,	interval, NULL };
+	g_autofree char *json = NULL;
+	g_assert_cmpint(snapvm_cmd(run, &json, NULL), ==, 0);
+	gint64 pid = sv_test_json_int(json, "pid");
+	g_assert_cmpint(pid, >, 0);
+	return pid;
+}
+
 /* Threads caught running on vCPUs: a guest of its own with 2 vCPUs, the
  * four threads computing flat out, checkpointed without --kill (nothing
  * freezes them) until a pause finds some in user mode on a vCPU - their
@@ -1310,15 +1326,8 @@ static void test_threads_on_vcpus(void)
 	if (!guest)
 		return;
 	const long steps = 300;
-	g_autofree char *prog = sv_test_workload("threads", arch_name);
 	g_autofree char *name = g_strdup_printf("threads2-%s", arch_name);
-	const char *run[] = { "run", "--accel", "tcg", "--arch",   arch_name, "--vcpus",
-			      "2",   "--name",	name,  "--detach", "--json",  "--",
-			      prog,  "300",	"0",   NULL };
-	g_autofree char *json = NULL;
-	g_assert_cmpint(snapvm_cmd(run, &json, NULL), ==, 0);
-	gint64 pid = sv_test_json_int(json, "pid");
-	g_assert_cmpint(pid, >, 0);
+	gint64 pid = start_in_own_guest("threads", name, "--vcpus", "2", "300", "0");
 	g_autofree char *pid_s = g_strdup_printf("%" G_GINT64_FORMAT, pid);
 	g_autofree char *file = NULL;
 	gint64 on_vcpu = 0;
@@ -1374,15 +1383,8 @@ static void test_hugemem(void)
 	require_guest();
 	if (!guest)
 		return;
-	g_autofree char *prog = sv_test_workload("hugemem", arch_name);
 	g_autofree char *name = g_strdup_printf("hugemem-%s", arch_name);
-	const char *run[] = { "run", "--accel", "tcg", "--arch",   arch_name, "--memory",
-			      "768", "--name",	name,  "--detach", "--json",  "--",
-			      prog,  "200",	"50",  NULL };
-	g_autofree char *json = NULL;
-	g_assert_cmpint(snapvm_cmd(run, &json, NULL), ==, 0);
-	gint64 pid = sv_test_json_int(json, "pid");
-	g_assert_cmpint(pid, >, 0);
+	gint64 pid = start_in_own_guest("hugemem", name, "--memory", "768", "200", "50");
 	/* its 16 MiB written (well under a second under TCG), some steps on */
 	g_usleep(4 * G_USEC_PER_SEC);
 	g_autofree char *file = g_strdup_printf("%s/hugemem.svs", tmpdir);
