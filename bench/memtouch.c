@@ -19,14 +19,22 @@
  * the new guest's - then prints "memtouch: restored" at once, reads every
  * word back (checking it), prints "memtouch: scanned MIB MiB" and exits:
  * the time to its first output, and to its last page used, after a
- * restore.
+ * restore. Its lines also say how much of its region is huge pages
+ * (smaps AnonHugePages) and its PR_GET_THP_DISABLE, after the touch and
+ * after the restore, and the scan's own time and CPU time
+ * (CLOCK_MONOTONIC, which a restore carries on): the process's own
+ * speed, told apart from the command's end, which also counts the
+ * process's exit and the VM's stop.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
+
+#include "../tests/workloads/huge-pages.h"
 
 static int64_t ns(clockid_t c)
 {
@@ -38,6 +46,9 @@ static int64_t ns(clockid_t c)
 /* memtouch MIB scan, once p's len bytes are touched */
 static int scan_after_restore(const uint64_t *p, size_t len, long mib)
 {
+	printf("memtouch: huge pages %ld kB, thp_disable %d\n", huge_kb(p),
+	       (int)prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0));
+	fflush(stdout);
 	int64_t skew = ns(CLOCK_REALTIME) - ns(CLOCK_MONOTONIC);
 	for (;;) {
 		struct timespec step = { 0, 10 * 1000 * 1000 };
@@ -47,14 +58,21 @@ static int scan_after_restore(const uint64_t *p, size_t len, long mib)
 			break;
 	}
 	printf("memtouch: restored\n");
-	fflush(stdout);
+	fflush(stdout); /* first: the bench times the first output */
+	printf("memtouch: huge pages %ld kB, thp_disable %d\n", huge_kb(p),
+	       (int)prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0));
+	int64_t t0 = ns(CLOCK_MONOTONIC), cpu0 = ns(CLOCK_PROCESS_CPUTIME_ID);
 	for (size_t i = 0; i < len / 8; i++)
 		if (p[i] != (i + 1) * 0x9e3779b97f4a7c15ull) {
 			printf("memtouch: FAILED: word %zu is %016llx\n", i,
 			       (unsigned long long)p[i]);
 			return 1;
 		}
-	printf("memtouch: scanned %ld MiB\n", mib);
+	int64_t wall = ns(CLOCK_MONOTONIC) - t0, cpu = ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+	printf("memtouch: scanned %ld MiB in %lld ms (%lld ms of its CPU); huge pages %ld kB, "
+	       "thp_disable %d\n",
+	       mib, (long long)(wall / 1000000), (long long)(cpu / 1000000), huge_kb(p),
+	       (int)prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0));
 	return 0;
 }
 

@@ -39,18 +39,21 @@
  *  - Failures are loud: the host gives up (FAILED in the control page) or
  *    sends nothing for SV_LAZY_STALL_S while a thread waits, or a
  *    placement fails - the pager says why on the process's stderr and
- *    kills it. If the pager itself dies, its guard (a child holding a
- *    copy of every userfaultfd - the process's, and each forked child's,
- *    which the pager passes it as the fork comes - so that faults keep
- *    waiting rather than being filled with zeroes by the kernel) sees its
- *    socket close without the pager's last word, says so and kills the
- *    process; then each forked child as it faults on a page never placed
- *    (the fault names its thread: UFFD_FEATURE_THREAD_ID), until every
- *    child's memory is gone. A fork in the instant between the pager
- *    reading it and passing it on is not covered.
+ *    kills it. If the pager itself dies, its guard takes over: a child
+ *    sharing the pager's fd table (CLONE_FILES), so that every
+ *    userfaultfd the pager holds - the process's, and each forked
+ *    child's from the moment the kernel put it there on the read of the
+ *    fork event, with no hand-over to miss - outlives the pager, and
+ *    faults keep waiting rather than being filled with zeroes by the
+ *    kernel. The guard sees the pager end (its pidfd) without its last
+ *    word, says so and kills the process (by its pidfd: the pid may name
+ *    another process by then); then each forked child as it faults on a
+ *    page never placed (the fault names its thread:
+ *    UFFD_FEATURE_THREAD_ID), until every child's memory is gone.
  *  - A checkpoint of a process still being paged in is refused (its
  *    mappings are userfaultfd-registered, which the checkpoint names).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
@@ -63,7 +66,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +74,12 @@
 
 #define PAGE 4096ul
 #define CLONE_PARENT 0x00008000ul
+#ifndef CLONE_FILES
+#define CLONE_FILES 0x00000400ul
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
 #define SV_LAZY_STALL_S 120 /* a thread waits, the host sends nothing: give up */
 #define MAX_CTX 64	    /* the process and its forked children */
 #define MAX_WAITS 256
@@ -100,13 +108,25 @@ static struct {
 	struct sv_rimg_lazy_ctl *ctl;
 	uint8_t *slots;
 	pid_t pid;
-	int pidfd, guard;
+	int pidfd; /* the process's: its pid may be another's once it is gone */
+	int guard; /* the write end of the guard's last-word pipe */
 	struct {
 		int ctx;
 		uint64_t addr, snap;
 	} waits[MAX_WAITS];
 	int nwaits;
-} P;
+} P = { .pidfd = -1, .guard = -1 };
+
+/* SIGKILL to the process: by its pidfd once there is one (the process may
+ * have ended while its forked children were still paged, and its pid
+ * been given to another); before, it is the restorer, alive. */
+static void kill_process(void)
+{
+	if (P.pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, P.pidfd, SIGKILL, NULL, 0);
+	else
+		kill(P.pid, SIGKILL);
+}
 
 __attribute__((format(printf, 1, 2), noreturn)) static void give_up(const char *fmt, ...)
 {
@@ -121,7 +141,7 @@ __attribute__((format(printf, 1, 2), noreturn)) static void give_up(const char *
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n,
 		      "; process %d killed (restore without --lazy)\n", (int)P.pid);
 	(void)!write(STDERR_FILENO, buf, (size_t)n);
-	kill(P.pid, SIGKILL);
+	kill_process();
 	if (P.ctl)
 		__atomic_store_n(&P.ctl->pager_state, SV_RIMG_LAZY_FAILED, __ATOMIC_RELEASE);
 	(void)!write(P.guard, "K", 1); /* said and done: the guard stays quiet */
@@ -276,30 +296,6 @@ static void drop_ctx(int ci)
 			P.waits[w].ctx = ci;
 }
 
-/* A forked child's userfaultfd, to the guard ('F' with the fd). */
-static void pass_to_guard(int fd)
-{
-	char word = 'F';
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u = { 0 };
-	struct iovec io = { &word, 1 };
-	struct msghdr mh = { .msg_iov = &io,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	/* a guard gone (it cannot be while the pager runs) costs only the
-	 * child's cover if the pager dies too */
-	while (sendmsg(P.guard, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
-		;
-}
-
 static void on_event(int ci, const struct uffd_msg *m)
 {
 	struct ctx *c = &P.ctx[ci];
@@ -319,8 +315,7 @@ static void on_event(int ci, const struct uffd_msg *m)
 		n->nops = c->nops;
 		if (c->nops)
 			memcpy(n->ops, c->ops, c->nops * sizeof(struct op));
-		pass_to_guard(n->fd);
-		break;
+		break; /* the guard shares the fd table: it holds n->fd already */
 	}
 	case UFFD_EVENT_REMAP:
 		add_op(c, OP_REMAP, m->arg.remap.from, m->arg.remap.to, m->arg.remap.len);
@@ -498,32 +493,95 @@ __attribute__((noreturn)) static void serve(void)
 	_exit(0);
 }
 
-/* Whether the memory behind userfaultfd fd has gone (its processes
- * exited): an un-write-protect of a page no mapping of ours registers for
- * write-protection changes nothing, and fails with ESRCH only then. */
-static int mm_gone(int fd)
+/* Whether the memory behind userfaultfd fd has gone (every process using
+ * it exited or exec'd): a UFFDIO_COPY fails with ESRCH then, and only
+ * then (ioctl_userfaultfd(2): "the faulting process has exited"). The
+ * copy asked for here places nothing: its source, the guard's own
+ * PROT_NONE page, cannot be read, so it fails with EFAULT where a page
+ * is missing, EEXIST where one is there, ENOENT outside a registered
+ * mapping, EAGAIN while an event waits; all of these mean the memory is
+ * still there, and so does any other error: holding a userfaultfd too
+ * long costs nothing, letting it go early leaves a child zero pages. */
+static int mm_gone(int fd, const void *unreadable)
 {
-	struct uffdio_writeprotect wp = { .range = { 1ul << 20, PAGE } };
-	return ioctl(fd, UFFDIO_WRITEPROTECT, &wp) < 0 && errno == ESRCH;
+	struct uffdio_copy cp = { .dst = 1ul << 20,
+				  .src = (uint64_t)(uintptr_t)unreadable,
+				  .len = PAGE,
+				  .mode = UFFDIO_COPY_MODE_DONTWAKE };
+	return ioctl(fd, UFFDIO_COPY, &cp) < 0 && errno == ESRCH;
 }
 
-/* The dead pager's forked children (their userfaultfds, held here, keep
- * their missing pages waiting): each that faults is killed, saying so,
- * until every one's memory is gone. */
-static void guard_children(int *fds, int n)
+/* The guard's userfaultfds, growing as forks come (a child the guard
+ * could not hold would fault forever, or read zeroes if let go). */
+struct held {
+	int *fd;
+	struct pollfd *pf;
+	int n, cap;
+};
+
+static void hold(struct held *h, int fd)
 {
-	while (n > 0) {
-		struct pollfd pf[MAX_CTX];
-		for (int i = 0; i < n; i++)
-			pf[i] = (struct pollfd){ fds[i], POLLIN, 0 };
-		poll(pf, (nfds_t)n, 1000);
-		for (int i = 0; i < n; i++) {
+	if (h->n == h->cap) {
+		int cap = h->cap ? h->cap * 2 : MAX_CTX;
+		int *f = realloc(h->fd, (size_t)cap * sizeof(int));
+		struct pollfd *pf = f ? realloc(h->pf, (size_t)cap * sizeof(*pf)) : NULL;
+		if (f)
+			h->fd = f;
+		if (!pf) { /* out of memory: its faults wait, never read zero */
+			dprintf(STDERR_FILENO, "snapvm restore --lazy: the pager's guard is out of "
+					       "memory: a forked child's faults will wait\n");
+			return;
+		}
+		h->pf = pf;
+		h->cap = cap;
+	}
+	h->fd[h->n++] = fd;
+}
+
+/* Every userfaultfd in the fd table the guard shared with the pager. */
+static void hold_table(struct held *h)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d) {
+		dprintf(STDERR_FILENO, "snapvm restore --lazy: the pager's guard cannot list its "
+				       "fds (/proc): forked children's faults will wait\n");
+		return;
+	}
+	int own = dirfd(d);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char path[sizeof("/proc/self/fd/") + sizeof(e->d_name)], link[64];
+		int fd = atoi(e->d_name);
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		ssize_t k = readlink(path, link, sizeof(link) - 1);
+		if (fd == own || k < 0)
+			continue;
+		link[k] = '\0';
+		if (!strcmp(link, "anon_inode:[userfaultfd]"))
+			hold(h, fd);
+	}
+	closedir(d);
+}
+
+/* The userfaultfds the dead pager held (their registrations stay, so
+ * their missing pages keep faulting instead of reading zero): each thread
+ * that faults on one is killed, saying so, until every one's memory is
+ * gone. The thread is named by the fault, and held in it by this very
+ * fd: it cannot have ended and left its tid to another. */
+static void guard_uffds(struct held *h)
+{
+	void *unreadable = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	while (h->n > 0) {
+		for (int i = 0; i < h->n; i++)
+			h->pf[i] = (struct pollfd){ h->fd[i], POLLIN, 0 };
+		poll(h->pf, (nfds_t)h->n, 1000);
+		for (int i = 0; i < h->n; i++) {
 			struct uffd_msg m[16];
 			ssize_t r;
-			while ((r = read(fds[i], m, sizeof(m))) > 0)
+			while ((r = read(h->fd[i], m, sizeof(m))) > 0)
 				for (size_t k = 0; k < (size_t)r / sizeof(m[0]); k++) {
-					if (m[k].event == UFFD_EVENT_FORK && n < MAX_CTX) {
-						fds[n++] = (int)m[k].arg.fork.ufd;
+					if (m[k].event == UFFD_EVENT_FORK) {
+						hold(h, (int)m[k].arg.fork.ufd);
 					} else if (m[k].event == UFFD_EVENT_PAGEFAULT) {
 						pid_t t = (pid_t)m[k].arg.pagefault.feat.ptid;
 						dprintf(STDERR_FILENO,
@@ -534,58 +592,69 @@ static void guard_children(int *fds, int n)
 						kill(t, SIGKILL);
 					}
 				}
-			if (mm_gone(fds[i])) {
-				close(fds[i]);
-				fds[i--] = fds[--n];
+			if (unreadable != MAP_FAILED && mm_gone(h->fd[i], unreadable)) {
+				close(h->fd[i]);
+				h->fd[i--] = h->fd[--h->n];
 			}
 		}
 	}
 }
 
-/* The guard: holds a copy of every userfaultfd (the process's, by the
- * fork; its children's, passed by the pager) so that a dead pager leaves
- * faults waiting (not zero-filled), and then kills the process and its
- * children. */
-__attribute__((noreturn)) static void guard_main(int from_pager)
+/* Waits until pidfd's process has ended (SIGKILLed: promptly). */
+static void wait_gone(int pidfd)
+{
+	struct pollfd pf = { pidfd, POLLIN, 0 };
+	while (pidfd >= 0 && poll(&pf, 1, -1) != 1)
+		;
+}
+
+/* The guard (see the top): waits for the pager's end, the fd table shared
+ * with it (CLONE_FILES). Its last word 'D' (done: nothing left to serve)
+ * ends the guard; 'K' (it gave up, said why and killed the process) and
+ * no word (it died) leave the forked children to guard. */
+__attribute__((noreturn)) static void guard_main(int pager, int word)
 {
 	prctl(PR_SET_NAME, "snapvm-pager-guard");
-	int kids[MAX_CTX], nkids = 0;
+	char said = 0;
 	for (;;) {
-		char word = 0;
-		union {
-			struct cmsghdr h;
-			char buf[CMSG_SPACE(sizeof(int))];
-		} u;
-		struct iovec io = { &word, 1 };
-		struct msghdr mh = { .msg_iov = &io,
-				     .msg_iovlen = 1,
-				     .msg_control = u.buf,
-				     .msg_controllen = sizeof(u.buf) };
-		ssize_t n = recvmsg(from_pager, &mh, MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 1 && word == 'F') {
-			struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-			int fd = -1;
-			if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-				memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-			if (fd >= 0 && nkids < MAX_CTX)
-				kids[nkids++] = fd;
-			else if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		if (n == 1)
-			_exit(0); /* the pager's last word: done, or it said why */
-		break;
+		struct pollfd pf[2] = { { word, POLLIN, 0 }, { pager, POLLIN, 0 } };
+		poll(pf, 2, -1);
+		if (read(word, &said, 1) == 1 || pf[1].revents)
+			break;
 	}
-	dprintf(STDERR_FILENO,
-		"snapvm restore --lazy: the pager died before the last page was placed; "
-		"process %d killed (restore without --lazy)\n",
-		(int)P.pid);
-	kill(P.pid, SIGKILL);
-	guard_children(kids, nkids);
+	if (said == 'D')
+		_exit(0);
+	wait_gone(pager); /* the table is the guard's alone from here */
+	if (!said) {
+		dprintf(STDERR_FILENO,
+			"snapvm restore --lazy: the pager died before the last page was placed; "
+			"process %d killed (restore without --lazy)\n",
+			(int)P.pid);
+		kill_process();
+	}
+	wait_gone(P.pidfd); /* its mm gone: only its children's fault on */
+	struct held h = { 0 };
+	hold_table(&h);
+	guard_uffds(&h);
 	_exit(0);
+}
+
+/* Starts the guard (see the top), sharing this pager's fd table; P.guard
+ * is where the pager's last word goes. */
+static void start_guard(void)
+{
+	int word[2];
+	if (pipe2(word, O_CLOEXEC | O_NONBLOCK) < 0)
+		give_up("cannot make the guard's pipe: %s", strerror(errno));
+	int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (self < 0)
+		give_up("pidfd_open: %s", strerror(errno));
+	long g = syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, NULL, NULL, 0);
+	if (g < 0)
+		give_up("cannot start the pager's guard: %s", strerror(errno));
+	if (g == 0)
+		guard_main(self, word[0]);
+	P.guard = word[1];
 }
 
 /* Locks the buffer and writes its frames, as one message, to report. */
@@ -701,20 +770,11 @@ __attribute__((noreturn)) static void pager_main(int uffd, int report, int ready
 						 const struct sv_rimg_run *runs, uint32_t nruns)
 {
 	prctl(PR_SET_NAME, "snapvm-pager");
-	int to_guard[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, to_guard) < 0)
-		give_up("cannot make the guard's socket: %s", strerror(errno));
-	pid_t g = fork();
-	if (g < 0)
-		give_up("cannot start the pager's guard: %s", strerror(errno));
-	if (g == 0) {
-		close(to_guard[1]);
-		close(report);
-		close(ready);
-		guard_main(to_guard[0]); /* keeps uffd */
-	}
-	close(to_guard[0]);
-	P.guard = to_guard[1];
+	/* first: the guard kills the process by it */
+	P.pidfd = (int)syscall(SYS_pidfd_open, P.pid, 0);
+	if (P.pidfd < 0)
+		give_up("pidfd_open: %s", strerror(errno));
+	start_guard();
 	P.runs = runs;
 	P.nruns = nruns;
 	P.first = calloc(nruns + 1, sizeof(uint64_t));
@@ -726,9 +786,6 @@ __attribute__((noreturn)) static void pager_main(int uffd, int report, int ready
 	P.nctx = 1;
 	if (!P.first || !P.done || ops_reserve(&P.ctx[0], 1) < 0)
 		give_up("out of memory for %llu pages", (unsigned long long)P.total);
-	P.pidfd = (int)syscall(SYS_pidfd_open, P.pid, 0);
-	if (P.pidfd < 0)
-		give_up("pidfd_open: %s", strerror(errno));
 	lock_buffer(report);
 	wait_registered(ready);
 	serve();

@@ -312,6 +312,7 @@ int main(int argc, char **argv)
 	 * below, as late as it can be): the host's copy and the restorer's
 	 * own work overlap instead of following each other. */
 	uint64_t staging = 0, staging_len = 0;
+	uint64_t *stage_pos = NULL; /* each run's offset in the staging area */
 	/* before the area is faulted in (rst_process_restore sets it again):
 	 * a process that turned huge pages off gets small ones, as it had */
 	if (prctl(PR_SET_THP_DISABLE, h->thp_disable ? 1 : 0, 0, 0, 0) < 0)
@@ -324,25 +325,20 @@ int main(int argc, char **argv)
 			staging_len += runs[i].npages * PAGE;
 		}
 		if (staging_len) {
-			/* The blob moves each run's pages into place with
-			 * mremap, which moves whole huge pages (one entry
-			 * each) only where the staging area and the target
-			 * agree modulo 2 MiB; elsewhere it splits every huge
-			 * page and moves 512 entries for it. So the area
-			 * starts skewed to agree with the largest run. */
-			uint64_t skew = 0, largest = 0;
-			for (uint32_t i = 0; i < h->nruns; i++)
-				if (runs[i].npages > largest) {
-					largest = runs[i].npages;
-					skew = (runs[i].vaddr - runs[i].data_off) &
-					       (rst_arch_huge_page - 1);
-				}
-			staging = find_gap(skew + staging_len, own, nown, vmas, h->nvmas);
+			/* each run where its huge pages survive the blob's
+			 * mremap (stage-layout.c), the area 1 GiB-aligned */
+			stage_pos = malloc(h->nruns * sizeof(uint64_t));
+			if (!stage_pos)
+				die("out of memory for %u page runs", h->nruns);
+			uint64_t end = rst_stage_layout(runs, h->nruns, rst_arch_huge_page,
+							stage_pos);
+			staging = find_gap(end, own, nown, vmas, h->nvmas);
 			if (!staging)
 				die("no free address range for %llu bytes of staged pages",
-				    (unsigned long long)staging_len);
-			rst_stage_pages(staging, skew, staging_len);
-			staging += skew;
+				    (unsigned long long)end);
+			rst_stage_pages(staging, runs, h->nruns, stage_pos, end);
+			staging += stage_pos[0];
+			staging_len = end - stage_pos[0];
 		}
 	}
 	/* Before the other threads exist: a time namespace can be entered
@@ -461,7 +457,10 @@ int main(int argc, char **argv)
 	for (uint32_t i = 0; i < h->nruns; i++)
 		a->runs[i] = (struct rst_run){ .vaddr = runs[i].vaddr,
 					       .len = runs[i].npages * PAGE,
-					       .data_off = runs[i].data_off };
+					       /* staged: where the layout put it */
+					       .data_off = stage_pos ? stage_pos[i] - stage_pos[0]
+								     : runs[i].data_off };
+	free(stage_pos);
 	if (h->flags & SV_RIMG_CREDS) {
 		a->creds.set = 1;
 		a->creds.securebits = h->securebits;

@@ -60,12 +60,21 @@ int rst_files_restore(const struct sv_rimg_header *h, const struct sv_rimg_fd *f
 void rst_env_restore(const struct sv_rimg_header *h, const uint32_t *groups);
 /* restore-files.c: is path /proc or under it? */
 int rst_path_in_procfs(const char *path);
-/* SV_RIMG_HOST_PAGES (stage-pages.c): maps [at, at + skew + len) (at
- * 1 GiB-aligned), the staging area len bytes at at + skew; locks it and
- * tells the host its frames a slice at a time. The host fills them from
+/* stage-layout.c: each run's offset in the staging area (pos[i], bytes
+ * from a huge-aligned start; in the runs' order, each after the one
+ * before), chosen so that huge pages survive the blob's moves. Returns
+ * where the last run ends. */
+uint64_t rst_stage_layout(const struct sv_rimg_run *runs, uint32_t nruns, uint64_t huge,
+			  uint64_t *pos);
+/* SV_RIMG_HOST_PAGES (stage-pages.c): maps [at + pos[0], at + end) (at
+ * 1 GiB-aligned; pos and end from rst_stage_layout), the staging area;
+ * locks it and tells the host the frames of each run's pages (the host's
+ * staging order: the runs' pages one after another, the unused pages
+ * between them left out) a slice at a time. The host fills them from
  * then on: rst_stage_pages_wait returns once it has (at once when nothing
  * was staged, or after the first call). */
-void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len);
+void rst_stage_pages(uint64_t at, const struct sv_rimg_run *runs, uint32_t nruns,
+		     const uint64_t *pos, uint64_t end);
 void rst_stage_pages_wait(void);
 /* Leaves the staging area out of a fork's child (true), then puts it back
  * (false), as rst_standby_dontfork does the pool: a child sharing its

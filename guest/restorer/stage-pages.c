@@ -53,21 +53,36 @@ static void write_all(int fd, const void *buf, size_t n)
 	}
 }
 
-/* Locks pages [first, first + n) of the area at `at`, and writes their
- * frames as one page-frame message. */
-static void report_slice(int pm, uint64_t at, uint64_t first, uint64_t n, uint64_t total)
+/* Locks [lo, hi) of the area at `at` (VA offsets), and writes the frames
+ * of the runs' pages in it as one page-frame message: run i's pages are
+ * at at + pos[i], staging pages first[i].. in the host's numbering. */
+static void report_slice(int pm, uint64_t at, uint64_t lo, uint64_t hi, const struct sv_rimg_run *r,
+			 uint32_t nruns, const uint64_t *pos, const uint64_t *first, uint64_t total)
 {
 	static struct sv_rimg_pfn_run runs[MAX_SLICE_PAGES];
 	/* Locked: resident, never reclaimed; and compaction must not move
 	 * locked pages while the host writes into their frames. */
-	if (mlock((void *)(uintptr_t)(at + first * PAGE), n * PAGE) < 0)
-		rst_die("cannot lock %llu bytes of staging: %s", (unsigned long long)(n * PAGE),
+	if (mlock((void *)(uintptr_t)(at + lo), hi - lo) < 0)
+		rst_die("cannot lock %llu bytes of staging: %s", (unsigned long long)(hi - lo),
 			strerror(errno));
-	uint64_t nruns = rst_frame_runs(pm, at, first, n, runs);
-	struct sv_rimg_pfn_header hdr = { .nruns = nruns, .staging_pages = total };
+	uint64_t nruns_out = 0;
+	for (uint32_t i = 0; i < nruns; i++) {
+		uint64_t start = pos[i], end = pos[i] + r[i].npages * PAGE;
+		if (end <= lo || start >= hi)
+			continue;
+		uint64_t from = start > lo ? start : lo, to = end < hi ? end : hi;
+		/* the area as if run i's pages were where its numbering puts
+		 * them: staging page first[i] + k at at + pos[i] + k pages */
+		uint64_t base = at + pos[i] - first[i] * PAGE;
+		nruns_out += rst_frame_runs(pm, base, first[i] + (from - start) / PAGE,
+					    (to - from) / PAGE, runs + nruns_out);
+	}
+	if (!nruns_out)
+		return; /* only unused pages here */
+	struct sv_rimg_pfn_header hdr = { .nruns = nruns_out, .staging_pages = total };
 	memcpy(hdr.magic, SV_RIMG_PFN_MAGIC, 8);
 	write_all(STDOUT_FILENO, &hdr, sizeof(hdr));
-	write_all(STDOUT_FILENO, runs, nruns * sizeof(*runs));
+	write_all(STDOUT_FILENO, runs, nruns_out * sizeof(*runs));
 }
 
 /* A restorer giving up (rst_die) after it reported its staging area
@@ -81,11 +96,20 @@ static void settle(void)
 		rst_stage_pages_wait();
 }
 
-void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len)
+void rst_stage_pages(uint64_t at, const struct sv_rimg_run *runs, uint32_t nruns,
+		     const uint64_t *pos, uint64_t end)
 {
+	uint64_t skew = nruns ? pos[0] : 0, len = end - skew, total = 0;
+	uint64_t *first = malloc((nruns + 1) * sizeof(uint64_t));
+	if (!first)
+		rst_die("out of memory for %u page runs", nruns);
+	for (uint32_t i = 0; i < nruns; i++) {
+		first[i] = total;
+		total += runs[i].npages;
+	}
 	/* a standby restorer's pre-faulted pages first (standby.c) */
-	if (!rst_standby_take(at, skew + len)) {
-		void *p = mmap((void *)(uintptr_t)at, skew + len, PROT_READ | PROT_WRITE,
+	if (!rst_standby_take(at, end)) {
+		void *p = mmap((void *)(uintptr_t)at, end, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 		if (p == MAP_FAILED || (uint64_t)(uintptr_t)p != at)
 			rst_die("cannot map %llu bytes of staging: %s", (unsigned long long)len,
@@ -100,17 +124,17 @@ void rst_stage_pages(uint64_t at, uint64_t skew, uint64_t len)
 		rst_die("cannot open /proc/self/pagemap: %s", strerror(errno));
 	/* the slices' ends on 2 MiB boundaries counted from at (1 GiB-
 	 * aligned), the area starting skew into the first */
-	uint64_t lead = skew / PAGE, total = len / PAGE;
-	for (uint64_t end = 0, n = FIRST_SLICE_PAGES, first = 0; first < total;
-	     n = n * 2 < MAX_SLICE_PAGES ? n * 2 : MAX_SLICE_PAGES) {
-		end += n;
-		if (end <= lead)
+	for (uint64_t stop = 0, n = FIRST_SLICE_PAGES * PAGE, lo = skew; lo < end;
+	     n = n * 2 < MAX_SLICE_PAGES * PAGE ? n * 2 : MAX_SLICE_PAGES * PAGE) {
+		stop += n;
+		if (stop <= lo)
 			continue;
-		uint64_t stop = end - lead < total ? end - lead : total;
-		report_slice(pm, at + skew, first, stop - first, total);
-		first = stop;
+		uint64_t hi = stop < end ? stop : end;
+		report_slice(pm, at, lo, hi, runs, nruns, pos, first, total);
+		lo = hi;
 	}
 	close(pm);
+	free(first);
 	staged_at = at + skew;
 	staged_len = len;
 	staged_by = getpid();

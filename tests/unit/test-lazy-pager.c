@@ -11,6 +11,7 @@
  */
 #include <glib.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -406,12 +407,37 @@ static void test_own_runs(void)
 	free((void *)own);
 }
 
-/* The pager dies while a child the process forked waits for a page:
- * the guard, holding the child's userfaultfd (passed as the fork came),
- * kills the process and then the child as it faults - before, the
- * child's registration went with the pager and the page read zero - and
- * ends once the child's memory is gone. */
-static void test_guard_kills_child(void)
+/* Reaps every child of this (subreaper) test until none is left; the
+ * status of pid `want` into *ret_status. */
+static void reap_all(pid_t want, int *ret_status)
+{
+	int status;
+	pid_t p;
+	while ((p = waitpid(-1, &status, 0)) > 0 || (p < 0 && errno == EINTR))
+		if (p == want)
+			*ret_status = status;
+}
+
+/* What fd carried to EOF. */
+static char *read_all(int fd)
+{
+	g_autoptr(GString) text = g_string_new(NULL);
+	char buf[512];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		g_string_append_len(text, buf, n > 0 ? (gsize)n : 0);
+	close(fd);
+	return g_strdup(text->str);
+}
+
+/* The pager dies in the instant after it read a fork of the process -
+ * the child's userfaultfd is in its fd table, nowhere else - and before
+ * anything more: the guard, sharing that table, still holds the child's
+ * registration, kills the process and then the child as it faults on a
+ * page that will not come. Before, the guard was told of a child's fd
+ * only after the read, so the child's fd went with the pager and its
+ * page read zero. */
+static void test_guard_fork_read_then_dies(void)
 {
 	int probe = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | USER_MODE_ONLY);
 	if (probe < 0) {
@@ -419,59 +445,195 @@ static void test_guard_kills_child(void)
 		return;
 	}
 	close(probe);
-	pid_t victim = fork(); /* the process (it holds no end of the socket) */
-	if (victim == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		pause();
-		_exit(0);
-	}
-	int sp[2], err[2];
-	g_assert_cmpint(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp), ==, 0);
+	/* the guard and the child outlive their parents: reaped here */
+	g_assert_cmpint(prctl(PR_SET_CHILD_SUBREAPER, 1), ==, 0);
+	int err[2], kid_says[2], go[2];
 	g_assert_cmpint(pipe(err), ==, 0);
-	pid_t guard = fork();
-	if (guard == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(err[1], STDERR_FILENO);
-		close(sp[1]);
-		P.pid = victim;
-		guard_main(sp[0]);
-	}
-	pid_t child = fork(); /* the process's forked child */
-	if (child == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	g_assert_cmpint(pipe(kid_says), ==, 0);
+	g_assert_cmpint(pipe(go), ==, 0);
+	pid_t process = fork();
+	if (process == 0) {
+		close(err[0]);
+		close(kid_says[0]);
+		close(go[1]);
 		int uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | USER_MODE_ONLY);
-		struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_THREAD_ID };
+		struct uffdio_api api = { .api = UFFD_API,
+					  .features = UFFD_FEATURE_EVENT_FORK |
+						      UFFD_FEATURE_THREAD_ID };
 		volatile char *a = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		struct uffdio_register r = { .range = { (uint64_t)(uintptr_t)a, PAGE },
 					     .mode = UFFDIO_REGISTER_MODE_MISSING };
-		if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0 ||
-		    ioctl(uffd, UFFDIO_REGISTER, &r) < 0)
+		int forked[2];
+		if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0 || pipe(forked) < 0)
 			_exit(10);
-		P.guard = sp[1];
-		pass_to_guard(uffd);
-		close(uffd);
-		close(sp[1]); /* the pager is gone */
-		_exit(a[0] == 0 ? 42 : 43);
+		P.pid = getpid();
+		/* the pager before the registration, as in a restore: a fork
+		 * after it would wait for a reader of its own event */
+		pid_t pager = fork();
+		if (pager == 0) {
+			dup2(err[1], STDERR_FILENO);
+			close(kid_says[1]);
+			P.pidfd = (int)syscall(SYS_pidfd_open, P.pid, 0);
+			start_guard();
+			char byte;
+			if (read(go[0], &byte, 1) != 1) /* the process forks next */
+				_exit(11);
+			struct pollfd pf = { uffd, POLLIN, 0 };
+			struct uffd_msg m;
+			while (poll(&pf, 1, -1) != 1 || read(uffd, &m, sizeof(m)) != sizeof(m))
+				;
+			/* the fork read, nothing more; dead once the child
+			 * exists (killed before, the process forks none) */
+			if (read(forked[0], &byte, 1) != 1)
+				_exit(14);
+			raise(SIGKILL);
+		}
+		if (ioctl(uffd, UFFDIO_REGISTER, &r) < 0)
+			_exit(13);
+		close(uffd); /* the pager's alone, as the blob leaves it */
+		close(err[1]);
+		pid_t kid = fork(); /* waits until the pager reads the event */
+		if (kid > 0 && write(forked[1], "f", 1) != 1)
+			_exit(15);
+		if (kid == 0) {
+			char c = a[0]; /* a page never placed */
+			(void)!write(kid_says[1], c == 0 ? "zero" : "data", 4);
+			_exit(0);
+		}
+		close(kid_says[1]);
+		pause(); /* killed by the guard */
+		_exit(12);
 	}
-	close(sp[0]);
-	close(sp[1]);
 	close(err[1]);
-	int status;
-	g_assert_cmpint(waitpid(child, &status, 0), ==, child);
+	close(kid_says[1]);
+	close(go[0]);
+	g_assert_cmpint(write(go[1], "g", 1), ==, 1);
+	close(go[1]);
+	g_autofree char *kid_said = read_all(kid_says[0]); /* EOF: the child ended */
+	g_autofree char *said = read_all(err[0]);	   /* EOF: the guard ended */
+	int status = 0;
+	reap_all(process, &status);
+	g_assert_cmpint(prctl(PR_SET_CHILD_SUBREAPER, 0), ==, 0);
 	g_assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	g_assert_cmpint(waitpid(victim, &status, 0), ==, victim);
-	g_assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	g_assert_cmpint(waitpid(guard, &status, 0), ==, guard); /* ends: the child's mm gone */
-	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	char said[1024];
-	ssize_t n, got = 0;
-	while ((n = read(err[0], said + got, sizeof(said) - 1 - (size_t)got)) > 0)
-		got += n;
-	close(err[0]);
-	said[got] = '\0';
+	g_test_message("guard said: %s", said);
+	g_assert_cmpstr(kid_said, ==, ""); /* killed at its fault: read nothing */
 	g_assert_nonnull(strstr(said, "the pager died before the last page was placed"));
 	g_assert_nonnull(strstr(said, "waits for a page that will not come: killed"));
+}
+
+/* The pager dies after the process has ended (its forked children still
+ * paged) and the process's pid has gone to another process: the guard
+ * kills by the pidfd it opened while the process lived, so the other
+ * process lives on. Before, it killed the pid. */
+static void test_guard_kills_no_stranger(void)
+{
+	g_assert_cmpint(prctl(PR_SET_CHILD_SUBREAPER, 1), ==, 0);
+	pid_t process = fork();
+	if (process == 0) {
+		pause();
+		_exit(0);
+	}
+	int pidfd = (int)syscall(SYS_pidfd_open, process, 0);
+	g_assert_cmpint(pidfd, >=, 0);
+	kill(process, SIGKILL);
+	g_assert_cmpint(waitpid(process, NULL, 0), ==, process);
+	pid_t stranger = fork(); /* the pid's new holder, as far as P says */
+	if (stranger == 0) {
+		pause();
+		_exit(0);
+	}
+	int err[2];
+	g_assert_cmpint(pipe(err), ==, 0);
+	pid_t pager = fork();
+	if (pager == 0) {
+		dup2(err[1], STDERR_FILENO);
+		P.pid = stranger;
+		P.pidfd = pidfd;
+		start_guard();
+		raise(SIGKILL);
+	}
+	close(err[1]);
+	close(pidfd);
+	g_autofree char *said = read_all(err[0]); /* EOF: the guard ended */
+	g_assert_nonnull(strstr(said, "the pager died before the last page was placed"));
+	g_assert_cmpint(waitpid(stranger, NULL, WNOHANG), ==, 0); /* alive */
+	kill(stranger, SIGKILL);
+	int status;
+	reap_all(-1, &status);
+	g_assert_cmpint(prctl(PR_SET_CHILD_SUBREAPER, 0), ==, 0);
+}
+
+/* mm_gone: a live mm with a missing registered page at the probe's very
+ * address is not gone, and the probe places nothing there; once the
+ * process has exited, it is. */
+static void test_mm_gone(void)
+{
+	int uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | USER_MODE_ONLY);
+	struct uffdio_api api = { .api = UFFD_API };
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0) {
+		g_test_skip("no userfaultfd here");
+		return;
+	}
+	close(uffd);
+	int sp[2];
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), ==, 0);
+	pid_t owner = fork();
+	if (owner == 0) { /* registers 1 MiB (the probe's address), sends its uffd */
+		close(sp[0]);
+		int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | USER_MODE_ONLY);
+		struct uffdio_api a = { .api = UFFD_API };
+		void *m = mmap((void *)(1ul << 20), PAGE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		struct uffdio_register r = { .range = { 1ul << 20, PAGE },
+					     .mode = UFFDIO_REGISTER_MODE_MISSING };
+		if (fd < 0 || ioctl(fd, UFFDIO_API, &a) < 0 || m != (void *)(1ul << 20) ||
+		    ioctl(fd, UFFDIO_REGISTER, &r) < 0)
+			_exit(10);
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} u = { 0 };
+		struct iovec io = { "u", 1 };
+		struct msghdr mh = { .msg_iov = &io,
+				     .msg_iovlen = 1,
+				     .msg_control = u.buf,
+				     .msg_controllen = sizeof(u.buf) };
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+		if (sendmsg(sp[1], &mh, 0) != 1)
+			_exit(11);
+		char byte;
+		(void)!read(sp[1], &byte, 1); /* until told to end */
+		_exit(0);
+	}
+	close(sp[1]);
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	char byte;
+	struct iovec io = { &byte, 1 };
+	struct msghdr mh = { .msg_iov = &io,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	g_assert_cmpint(recvmsg(sp[0], &mh, 0), ==, 1);
+	int fd = -1;
+	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	g_assert_cmpint(fd, >=, 0);
+	void *unreadable = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	g_assert_false(mm_gone(fd, unreadable));
+	struct uffdio_zeropage z = { .range = { 1ul << 20, PAGE } };
+	g_assert_cmpint(ioctl(fd, UFFDIO_ZEROPAGE, &z), ==, 0); /* was still missing */
+	close(sp[0]);						/* the owner ends */
+	g_assert_cmpint(waitpid(owner, NULL, 0), ==, owner);
+	g_assert_true(mm_gone(fd, unreadable));
+	close(fd);
+	munmap(unreadable, PAGE);
 }
 
 int main(int argc, char **argv)
@@ -487,6 +649,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/lazy-pager/events/many-ops", test_many_ops);
 	g_test_add_func("/lazy-pager/slot/sum", test_sum);
 	g_test_add_func("/lazy-pager/slot/bad-checksum", test_bad_slot);
-	g_test_add_func("/lazy-pager/guard/kills-forked-child", test_guard_kills_child);
+	g_test_add_func("/lazy-pager/guard/fork-read-then-dies", test_guard_fork_read_then_dies);
+	g_test_add_func("/lazy-pager/guard/kills-no-stranger", test_guard_kills_no_stranger);
+	g_test_add_func("/lazy-pager/guard/mm-gone", test_mm_gone);
 	return g_test_run();
 }
