@@ -659,6 +659,68 @@ static void test_direct_grow(void)
 	g_unlink(path);
 }
 
+/* A range split by sv_snapshot_writer_map_pages_part: only its first
+ * chunks reserved and stored into through the mapping, the rest written
+ * with sv_snapshot_writer_write_pages in pieces that cross chunk
+ * boundaries, back to front, from pages scattered in the caller's memory
+ * (as from guest RAM); grown once, nothing more is reserved. All read back
+ * as given, hashes included, and the file verifies; a write outside the
+ * range is refused. */
+static void test_direct_split(void)
+{
+	g_autofree char *path = tmp_path("direct-split.svs");
+	SvSnapshotWriterOptions o = x86_options(8 * PS);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(path, &o, &error);
+	gsize ready = 0;
+	guint8 *area = sv_snapshot_writer_map_pages_part(w, 30 * PS, 10 * PS, TRUE, &ready, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(ready, ==, 16 * PS); /* whole chunks */
+	const gsize n = 45;
+	g_assert_true(sv_snapshot_writer_map_pages_part(w, n * PS, ready, FALSE, &ready, &error) ==
+		      area);
+	g_assert_cmpuint(ready, ==, 16 * PS);
+	for (gsize i = 0; i < 16; i++) {
+		if (i % 7 == 3)
+			memset(area + i * PS, 0, PS);
+		else
+			fill_page(area + i * PS, VMA_A + i * PS);
+	}
+	/* the rest, page i at src + (n - i) * 2 * PS: apart and backwards */
+	g_autofree guint8 *src = g_malloc0(2 * (n + 1) * PS);
+	struct iovec v[45];
+	for (gsize i = 16; i < n; i++) {
+		if (i % 7 != 3)
+			fill_page(src + (n - i) * 2 * PS, VMA_A + i * PS);
+		v[i] = (struct iovec){ src + (n - i) * 2 * PS, PS };
+	}
+	g_assert_true(sv_snapshot_writer_write_pages(w, 29 * PS, v + 29, n - 29, &error));
+	g_assert_true(sv_snapshot_writer_write_pages(w, 16 * PS, v + 16, 13, &error));
+	g_assert_no_error(error);
+	/* mapped: whole chunks, 48 pages */
+	g_assert_false(sv_snapshot_writer_write_pages(w, 47 * PS, v + 16, 2, &error) ||
+		       sv_snapshot_writer_write_pages(w, 100 * PS, v + 16, 1, NULL));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_autofree XXH128_hash_t *hashes = g_new(XXH128_hash_t, n);
+	SvSnapshotPageSpan span = { VMA_A, 0, n, FALSE };
+	g_assert_true(sv_snapshot_writer_commit_pages_hashed(w, &span, 1, hashes, &error));
+	g_assert_no_error(error);
+	g_assert_true(sv_snapshot_writer_finish(w, &error));
+	g_assert_no_error(error);
+	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, &error);
+	g_assert_no_error(error);
+	g_assert_true(sv_snapshot_reader_verify(r, &error));
+	g_assert_no_error(error);
+	assert_pattern(r, n, 7, 3);
+	guint8 page[PS];
+	for (gsize i = 0; i < n; i++) {
+		g_assert_true(sv_snapshot_reader_read_page(r, VMA_A + i * PS, page, &error));
+		g_assert_true(XXH128_isEqual(hashes[i], XXH3_128bits(page, PS)));
+	}
+	g_unlink(path);
+}
+
 /* Mapped and never committed: nothing left behind; a span outside the
  * mapping is refused. */
 static void test_direct_refusals(void)
@@ -1135,6 +1197,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/snapshot/writer/direct-pages", test_direct_pages);
 	g_test_add_func("/snapshot/writer/direct-refusals", test_direct_refusals);
 	g_test_add_func("/snapshot/writer/direct-grow", test_direct_grow);
+	g_test_add_func("/snapshot/writer/direct-split", test_direct_split);
 	g_test_add_func("/snapshot/chain", test_chain);
 	g_test_add_func("/snapshot/page-hashes-normal", test_page_hashes_normal);
 	g_test_add_func("/snapshot/chain-files", test_chain_files);
