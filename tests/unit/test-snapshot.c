@@ -518,6 +518,19 @@ static void test_borrowed_pages(gconstpointer data)
 	g_unlink(path);
 }
 
+/* Finishes w, opens what it wrote at path and checks it verifies. */
+static SvSnapshotReader *finish_verified(SvSnapshotWriter *w, const char *path)
+{
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sv_snapshot_writer_finish(w, &error));
+	g_assert_no_error(error);
+	SvSnapshotReader *r = sv_snapshot_reader_open(path, &error);
+	g_assert_no_error(error);
+	g_assert_true(sv_snapshot_reader_verify(r, &error));
+	g_assert_no_error(error);
+	return r;
+}
+
 /* Pages copied straight into the file (sv_snapshot_writer_map_pages):
  * runs of every length across chunk boundaries, zero pages dropped or kept,
  * a gap between spans, the mapping grown once, pages streamed after the
@@ -569,12 +582,7 @@ static void test_direct_pages(void)
 	guint8 page[PS], want[PS];
 	fill_page(page, VMA_B);
 	g_assert_true(sv_snapshot_writer_add_pages(w, VMA_B, page, 1, &error));
-	g_assert_true(sv_snapshot_writer_finish(w, &error));
-	g_assert_no_error(error);
-	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, &error);
-	g_assert_no_error(error);
-	g_assert_true(sv_snapshot_reader_verify(r, &error));
-	g_assert_no_error(error);
+	g_autoptr(SvSnapshotReader) r = finish_verified(w, path);
 	g_assert_cmpuint(sv_snapshot_reader_pages_stored(r), ==, total - zero + 1);
 	for (guint i = 0; i < total; i++) {
 		g_assert_true(sv_snapshot_reader_read_page(r, VMA_A + i * PS, page, &error));
@@ -706,12 +714,7 @@ static void test_direct_split(void)
 	SvSnapshotPageSpan span = { VMA_A, 0, n, FALSE };
 	g_assert_true(sv_snapshot_writer_commit_pages_hashed(w, &span, 1, hashes, &error));
 	g_assert_no_error(error);
-	g_assert_true(sv_snapshot_writer_finish(w, &error));
-	g_assert_no_error(error);
-	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, &error);
-	g_assert_no_error(error);
-	g_assert_true(sv_snapshot_reader_verify(r, &error));
-	g_assert_no_error(error);
+	g_autoptr(SvSnapshotReader) r = finish_verified(w, path);
 	assert_pattern(r, n, 7, 3);
 	guint8 page[PS];
 	for (gsize i = 0; i < n; i++) {
