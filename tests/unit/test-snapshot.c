@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <xxhash.h>
 
@@ -724,6 +726,49 @@ static void test_direct_split(void)
 	g_unlink(path);
 }
 
+/* The rest of a split range runs out of room after the split (another
+ * writer filled the file system): write_pages says the disk is full, and
+ * nothing of the snapshot is left. Needs a small tmpfs (root). */
+static void test_direct_split_full(void)
+{
+	g_autofree char *tiny = g_build_filename(tmp_dir, "tiny", NULL);
+	g_assert_cmpint(g_mkdir(tiny, 0755), ==, 0);
+	if (mount("tmpfs", tiny, "tmpfs", 0, "size=64m") != 0) {
+		g_test_skip_printf("cannot mount a small tmpfs (%s): run as root",
+				   g_strerror(errno));
+		g_rmdir(tiny);
+		return;
+	}
+	g_autofree char *path = g_build_filename(tiny, "full.svs", NULL);
+	SvSnapshotWriterOptions o = x86_options(8 * PS);
+	g_autoptr(GError) error = NULL;
+	SvSnapshotWriter *w = sv_snapshot_writer_new(path, &o, &error);
+	gsize ready = 0, len = 4u << 20;
+	g_assert_nonnull(sv_snapshot_writer_map_pages_part(w, len, 16 * PS, TRUE, &ready, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(ready, ==, 16 * PS); /* room enough: the rest left unreserved */
+	/* all but 1 MiB taken by another file */
+	g_autofree char *filler = g_build_filename(tiny, "filler", NULL);
+	int fd = open(filler, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	struct statvfs sv;
+	g_assert_cmpint(fstatvfs(fd, &sv), ==, 0);
+	g_assert_cmpint(posix_fallocate(fd, 0, (off_t)(sv.f_bavail * sv.f_frsize - (1u << 20))), ==,
+			0);
+	close(fd);
+	g_autofree guint8 *src = g_malloc(len - ready);
+	memset(src, 0x5a, len - ready);
+	struct iovec v = { src, len - ready };
+	g_assert_false(sv_snapshot_writer_write_pages(w, ready, &v, 1, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_FAILED);
+	g_assert_nonnull(strstr(error->message, "the disk is full; nothing was kept"));
+	sv_snapshot_writer_free(w);
+	g_unlink(filler);
+	g_autoptr(GDir) d = g_dir_open(tiny, 0, NULL);
+	g_assert_null(g_dir_read_name(d));
+	umount2(tiny, MNT_DETACH);
+	g_rmdir(tiny);
+}
+
 /* Mapped and never committed: nothing left behind; a span outside the
  * mapping is refused. */
 static void test_direct_refusals(void)
@@ -1201,6 +1246,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/snapshot/writer/direct-refusals", test_direct_refusals);
 	g_test_add_func("/snapshot/writer/direct-grow", test_direct_grow);
 	g_test_add_func("/snapshot/writer/direct-split", test_direct_split);
+	g_test_add_func("/snapshot/writer/direct-split-full", test_direct_split_full);
 	g_test_add_func("/snapshot/chain", test_chain);
 	g_test_add_func("/snapshot/page-hashes-normal", test_page_hashes_normal);
 	g_test_add_func("/snapshot/chain-files", test_chain_files);
