@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/checkpoint.sh [--arch x86_64|aarch64] [--runs N] [--sizes "64 256 1024"]
-#                     [--dirs "/dev/shm /tmp"] [--no-virsh]
+#                     [--dirs "/dev/shm /tmp"] [--no-virsh] [--before BUILD_DIR]
 # `snapvm checkpoint` of a process that has touched 64, 256 and 1024 MiB
 # (bench/memtouch: every byte non-zero) in a guest of ARCH (default
 # x86_64) under TCG, median
@@ -20,7 +20,12 @@
 # figure: the figures are only as quiet as the machine. Every measure
 # (checkpoint, virsh save, criu dump) runs right after the same warm-up:
 # SIZE MiB and a little more written into its DIR and removed, so each gets
-# the same recently freed host pages. Needs jq.
+# the same recently freed host pages. --before BUILD_DIR: also
+# checkpoints with BUILD_DIR/host/snapvm (say, a build of the commit a
+# change starts from) on the same VM, beside each checkpoint (which goes
+# first turns with each run), after the same warm-up, and prints its
+# medians and ratios as "(before)" rows: a change against its base in the
+# same load. Needs jq.
 # Prints figures; never pass/fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +34,7 @@ SIZES="64 256 1024"
 DIRS="/dev/shm /tmp"
 VIRSH=1
 ARCH=x86_64
+BEFORE=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runs) RUNS=$2; shift 2 ;;
@@ -36,14 +42,15 @@ while [ $# -gt 0 ]; do
 	--dirs) DIRS=$2; shift 2 ;;
 	--no-virsh) VIRSH=0; shift ;;
 	--arch) ARCH=$2; shift 2 ;;
-	-h | --help) sed -n '2,24s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--before) BEFORE=$2; shift 2 ;;
+	-h | --help) sed -n '2,30s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "bench/checkpoint.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
 MEMTOUCH=${SNAPVM_BUILD_DIR:-build}/bench/memtouch-$ARCH
 MEMCPY=${SNAPVM_BUILD_DIR:-build}/bench/memcpy-limit
 source bench/lib.sh
-bench_init checkpoint.sh "$MEMTOUCH" "$MEMCPY"
+bench_init checkpoint.sh "$MEMTOUCH" "$MEMCPY" ${BEFORE:+"$BEFORE/host/snapvm"}
 ROOT=$SNAPVM_STATE_DIR/libvirt
 URI="qemu:///embed?root=$ROOT"
 RAW=$TMP/raw # one line per measure: SIZE KEY VALUE
@@ -79,23 +86,26 @@ warm_room() { # warm_room DIR
 	rm -f "$1/snapvm-bench-warm"
 }
 
-checkpoint() { # checkpoint DIR
-	local out=$1/snapvm-bench-ckpt.svs t0 t1 json
+checkpoint() { # checkpoint DIR [before]: with $SNAPVM, or with --before's
+	local out=$1/snapvm-bench-ckpt.svs t0 t1 json bin=$SNAPVM tag=ckpt:$1
+	if [ "${2:-}" = before ]; then
+		bin=$BEFORE/host/snapvm
+		tag=before:$1
+	fi
 	warm_room "$1"
 	sync
 	t0=$(now_ms)
-	json=$("$SNAPVM" checkpoint "$VM" --pid "$PID" -o "$out" --json 2>>"$TMP/ckpt.log")
+	json=$("$bin" checkpoint "$VM" --pid "$PID" -o "$out" --json 2>>"$TMP/ckpt.log")
 	t1=$(now_ms)
 	rm -f "$out"
-	local tag=ckpt:$1
 	put "$tag:wall" $((t1 - t0))
 	for k in prepare_ms pause_ms copy_ms write_ms total_ms file_size pages_present pages_stored; do
 		put "$tag:$k" "$(jq -r .$k <<<"$json")"
 	done
 	put "$tag:load" "$(load)"
-	printf '  %-9s checkpoint -> %-9s pause %7.1f  total %7.1f  wall %6d ms  (load %s)\n' \
+	printf '  %-9s checkpoint -> %-9s pause %7.1f  total %7.1f  wall %6d ms  (load %s)%s\n' \
 		"$VM" "$1" "$(jq -r .pause_ms <<<"$json")" "$(jq -r .total_ms <<<"$json")" \
-		$((t1 - t0)) "$(load)"
+		$((t1 - t0)) "$(load)" "${2:+ $2}"
 }
 
 virsh_save() { # virsh_save DIR (ends the VM)
@@ -191,7 +201,17 @@ for SIZE in $SIZES; do
 		# touched yet (slow on a VM whose own memory is lazily backed): the
 		# order of the DIRs turns with each run so no DIR always goes first.
 		order=$(tr ' ' '\n' <<<"$DIRS" | grep . | awk -v k="$run" '{a[NR]=$0} END {for (i = 0; i < NR; i++) print a[(i + k - 1) % NR + 1]}')
-		for d in $order; do checkpoint "$d"; done
+		for d in $order; do
+			if [ -z "$BEFORE" ]; then
+				checkpoint "$d"
+			elif [ $((run % 2)) = 1 ]; then
+				checkpoint "$d"
+				checkpoint "$d" before
+			else
+				checkpoint "$d" before
+				checkpoint "$d"
+			fi
+		done
 		read -r warm fresh thp shm shmopt <<<"$("$MEMCPY" "$SIZE" 3)"
 		put memcpy:warm "$warm"
 		put memcpy:fresh "$fresh"
@@ -210,13 +230,14 @@ done
 
 echo
 echo "# medians of $RUNS runs (ms; MB = 10^6 bytes of touched memory)"
-printf '%-6s %-9s %8s %8s %8s %8s %8s %8s %8s %8s %6s\n' MiB dir prepare pause copy write total \
+printf '%-6s %-16s %8s %8s %8s %8s %8s %8s %8s %8s %6s\n' MiB dir prepare pause copy write total \
 	wall "MB/s" "size MiB" load
 for SIZE in $SIZES; do
-	for d in $DIRS; do
-		t=ckpt:$d
+	for t in $(for d in $DIRS; do echo "ckpt:$d"; [ -z "$BEFORE" ] || echo "before:$d"; done); do
+		d=${t#*:}
+		[ "${t%%:*}" = ckpt ] || d="$d(before)"
 		total=$(med "$SIZE" "$t:total_ms")
-		printf '%-6s %-9s %8.1f %8.1f %8.1f %8.1f %8.1f %8s %8.0f %8.1f %6s\n' "$SIZE" "$d" \
+		printf '%-6s %-16s %8.1f %8.1f %8.1f %8.1f %8.1f %8s %8.0f %8.1f %6s\n' "$SIZE" "$d" \
 			"$(med "$SIZE" "$t:prepare_ms")" \
 			"$(med "$SIZE" "$t:pause_ms")" "$(med "$SIZE" "$t:copy_ms")" \
 			"$(med "$SIZE" "$t:write_ms")" "$total" "$(med "$SIZE" "$t:wall")" \
@@ -241,16 +262,19 @@ for SIZE in $SIZES; do
 done
 echo
 echo "# ratios (checkpoint to $FIRST_DIR; memcpy = warm destination, the strict limit)"
-printf '%-6s %14s %16s %16s %14s %12s %12s\n' MiB "total/memcpy" "pause/memcpy" "pause/shm cp" \
+printf '%-12s %14s %16s %16s %14s %12s %12s\n' MiB "total/memcpy" "pause/memcpy" "pause/shm cp" \
 	"total/virsh" "wall/criu" "total/criu"
-for SIZE in $SIZES; do
-	t=ckpt:$FIRST_DIR
+for row in $(for SIZE in $SIZES; do echo "$SIZE:ckpt"; [ -z "$BEFORE" ] || echo "$SIZE:before"; done); do
+	SIZE=${row%%:*}
+	t=${row#*:}:$FIRST_DIR
+	label=$SIZE
+	[ "${row#*:}" = ckpt ] || label="$SIZE(before)"
 	awk -v tot="$(med "$SIZE" "$t:total_ms")" -v pause="$(med "$SIZE" "$t:pause_ms")" \
 		-v w="$(med "$SIZE" memcpy:warm)" -v f="$(med "$SIZE" memcpy:shm)" \
 		-v v="$(med "$SIZE" virsh:ms)" -v c="$(med "$SIZE" criu:ms)" \
-		-v wall="$(med "$SIZE" "$t:wall")" -v s="$SIZE" '
+		-v wall="$(med "$SIZE" "$t:wall")" -v s="$label" '
 		function r(a, b) { return (a == "-" || b == "-" || b == 0) ? "-" : sprintf("%.2fx", a / b) }
-		BEGIN { printf "%-6s %14s %16s %16s %14s %12s %12s\n", s, r(tot, w), r(pause, w), r(pause, f),
+		BEGIN { printf "%-12s %14s %16s %16s %14s %12s %12s\n", s, r(tot, w), r(pause, w), r(pause, f),
 			r(tot, v), r(wall, c), r(tot, c) }'
 done
 echo

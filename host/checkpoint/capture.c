@@ -5,6 +5,7 @@
 
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "host/checkpoint/dirty-track.h"
 #include "host/image/rootfs.h"
 #include "host/introspect/page-walk.h"
+#include "host/snapshot/snapshot-writer.h"
 
 /* vm_flags (include/linux/mm.h): raw PFN and I/O mappings hold no pages of
  * the process's own (vvar is one). */
@@ -274,34 +276,147 @@ GArray *sv_capture_walk_pages(const SvIntrospect *in, const SvGuestMem *mem, gui
 	return g_steal_pointer(&runs);
 }
 
-/* Bytes [lo, hi) of the copy, from the runs' pages (src: each run's, in
- * guest memory). */
+/* Linux 5.14; older headers lack it, and older kernels refuse it (EINVAL),
+ * which only means the copy takes the faults instead. */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+void sv_capture_prefault_source(const SvIntrospect *in, const SvGuestMem *mem, guint32 pid)
+{
+	g_autoptr(GArray) vmas = sv_capture_vmas(in, pid, NULL);
+	guint64 total = 0;
+	g_autoptr(GArray)
+		runs = vmas ? sv_capture_walk_pages(in, mem, pid, vmas, FALSE, &total, NULL) : NULL;
+	const gsize page = (gsize)sysconf(_SC_PAGESIZE);
+	for (guint i = 0; runs && i < runs->len; i++) {
+		const SvPageRun *r = &g_array_index(runs, SvPageRun, i);
+		const guint8 *p = sv_guest_mem_ptr(mem, r->pa, r->len, NULL);
+		guintptr at = (guintptr)p & ~(guintptr)(page - 1);
+		if (p)
+			(void)madvise((void *)at, r->len + ((guintptr)p - at), MADV_POPULATE_READ);
+	}
+}
+
+/* The copy of the runs' pages (src: each run's, in guest memory) into the
+ * buffer, on both cores, in pieces taken from both ends: one thread from
+ * the front, the other from the back, until they meet, so both finish
+ * together whatever each piece costs. Bytes below buffer.ready are stored
+ * through the mapping (its pages faulted in before the pause); above it,
+ * in a snapshot file split by sv_page_buffer_prepare_part, they are
+ * written with pwritev, which allocates the file's pages as it copies
+ * (never zeroed, never faulted in: no preparation to wait for). That is
+ * slower per byte and serial on the file's lock, so the back thread's
+ * share is what the preparation left out. */
+#define COPY_PIECE (1u << 20)
+
 typedef struct {
 	SvCapture *cap;
 	const GArray *runs;
 	const guint8 *const *src;
-	guint64 lo, hi;
+	guint64 front, back; /* pieces [front, back) not yet taken (under lock) */
+	GMutex lock;
+	GError *error; /* the first failure (under lock) */
 } Copy;
 
-static void copy_bytes(const Copy *c, SvProgressFn progress, gpointer pdata)
+/* The first run that holds bytes at or after offset a. */
+static guint run_at(const GArray *runs, guint64 a)
 {
-	guint64 next_report = 0;
-	for (guint i = 0; i < c->runs->len; i++) {
+	guint lo = 0, hi = runs->len;
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+		const SvPageRun *r = &g_array_index(runs, SvPageRun, mid);
+		if (r->offset + r->len <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Stores bytes [lo, hi) through the mapping. */
+static void store_bytes(const Copy *c, guint64 lo, guint64 hi)
+{
+	for (guint i = run_at(c->runs, lo); i < c->runs->len; i++) {
 		const SvPageRun *run = &g_array_index(c->runs, SvPageRun, i);
-		guint64 a = MAX(run->offset, c->lo), e = MIN(run->offset + run->len, c->hi);
+		guint64 a = MAX(run->offset, lo), e = MIN(run->offset + run->len, hi);
 		if (a >= e)
-			continue;
+			break;
 		memcpy(c->cap->pages + a, c->src[i] + (a - run->offset), e - a);
-		if (progress && e >= next_report && e < c->cap->pages_len) {
-			progress("copying", e, c->cap->pages_len, pdata);
-			next_report = e + (64u << 20);
+	}
+}
+
+/* Writes bytes [lo, hi) into the snapshot file. */
+static gboolean write_bytes(const Copy *c, guint64 lo, guint64 hi, GError **error)
+{
+	struct iovec v[64];
+	guint n = 0;
+	guint64 at = lo;
+	for (guint i = run_at(c->runs, lo); i < c->runs->len; i++) {
+		const SvPageRun *run = &g_array_index(c->runs, SvPageRun, i);
+		guint64 a = MAX(run->offset, lo), e = MIN(run->offset + run->len, hi);
+		if (a >= e)
+			break;
+		if (n == G_N_ELEMENTS(v)) {
+			if (!sv_snapshot_writer_write_pages(c->cap->buffer.writer, at, v, n, error))
+				return FALSE;
+			n = 0;
+			at = a;
+		}
+		v[n++] = (struct iovec){ (void *)(c->src[i] + (a - run->offset)), e - a };
+	}
+	return !n || sv_snapshot_writer_write_pages(c->cap->buffer.writer, at, v, n, error);
+}
+
+/* Takes the next piece from the front (or the back); FALSE when none is
+ * left or a piece failed. */
+static gboolean take_piece(Copy *c, gboolean from_front, guint64 *lo, guint64 *hi)
+{
+	g_mutex_lock(&c->lock);
+	gboolean any = c->front < c->back && !c->error;
+	if (any && from_front) {
+		*lo = c->front;
+		c->front = MIN(c->front + COPY_PIECE, c->back);
+		*hi = c->front;
+	} else if (any) {
+		/* the back's pieces end on COPY_PIECE boundaries, but the last */
+		*hi = c->back;
+		c->back = MAX((c->back - 1) / COPY_PIECE * COPY_PIECE, c->front);
+		*lo = c->back;
+	}
+	g_mutex_unlock(&c->lock);
+	return any;
+}
+
+static void copy_piece(Copy *c, guint64 lo, guint64 hi)
+{
+	guint64 ready = MIN(MAX(c->cap->buffer.ready, lo), hi);
+	g_autoptr(GError) error = NULL;
+	if (lo < ready)
+		store_bytes(c, lo, ready);
+	if (ready < hi && !write_bytes(c, ready, hi, &error)) {
+		g_mutex_lock(&c->lock);
+		if (!c->error)
+			c->error = g_steal_pointer(&error);
+		g_mutex_unlock(&c->lock);
+	}
+}
+
+static void copy_from(Copy *c, gboolean from_front, SvProgressFn progress, gpointer pdata)
+{
+	guint64 lo, hi, next_report = 64u << 20;
+	while (take_piece(c, from_front, &lo, &hi)) {
+		copy_piece(c, lo, hi);
+		if (progress && hi >= next_report && hi < c->cap->pages_len) {
+			progress("copying", hi, c->cap->pages_len, pdata);
+			next_report = hi + (64u << 20);
 		}
 	}
 }
 
 static gpointer copy_thread(gpointer data)
 {
-	copy_bytes(data, NULL, NULL);
+	copy_from(data, FALSE, NULL, NULL);
 	return NULL;
 }
 
@@ -342,14 +457,18 @@ static gboolean capture_pages(SvCapture *cap, const SvIntrospect *in, const SvGu
 	}
 	/* on both cores: the copy's destination (and, at an incremental
 	 * checkpoint, its first touch) is what the pause waits on */
-	Copy halves[2] = { { cap, r.runs, src, 0, r.total / 2 },
-			   { cap, r.runs, src, r.total / 2, r.total } };
-	GThread *t = g_thread_try_new("sv-copy", copy_thread, &halves[1], NULL);
-	if (!t)
-		halves[0].hi = r.total;
-	copy_bytes(&halves[0], progress, pdata);
+	Copy c = { .cap = cap, .runs = r.runs, .src = src, .front = 0, .back = r.total };
+	g_mutex_init(&c.lock);
+	GThread *t = g_thread_try_new("sv-copy", copy_thread, &c, NULL);
+	copy_from(&c, TRUE, progress, pdata);
 	if (t)
 		g_thread_join(t);
+	g_mutex_clear(&c.lock);
+	if (c.error) {
+		g_propagate_prefixed_error(error, c.error,
+					   "copying the pages of guest pid %u: ", ref->pid);
+		return FALSE;
+	}
 	if (progress)
 		progress("copying", r.total, r.total, pdata);
 	cap->copy_ms = (g_get_monotonic_time() - t0) / 1000.0;

@@ -16,21 +16,32 @@
 
 #define HUGE_PAGE (2u << 20)
 
-gboolean sv_page_buffer_prepare(SvPageBuffer *b, gsize len, gboolean populate, GError **error)
+/* Maps len bytes of the writer's file, the first ready of them reserved
+ * (and faulted in when populate); FALSE with *error unset where the file
+ * cannot take the pages, so host memory must. */
+static gboolean map_file(SvPageBuffer *b, gsize len, gsize ready, gboolean populate, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	b->data = sv_snapshot_writer_map_pages_part(b->writer, len, ready, populate, &b->ready,
+						    &local);
+	if (b->data) {
+		b->len = len;
+		return TRUE;
+	}
+	if (!g_error_matches(local, SV_ERROR, SV_ERROR_NOT_SUPPORTED) &&
+	    !g_error_matches(local, SV_ERROR, SV_ERROR_INVALID_ARGUMENT))
+		g_propagate_error(error, g_steal_pointer(&local));
+	return FALSE;
+}
+
+static gboolean prepare(SvPageBuffer *b, gsize len, gsize ready, gboolean populate, GError **error)
 {
 	sv_page_buffer_clear(b);
 	if (b->writer) {
-		g_autoptr(GError) local = NULL;
-		b->data = sv_snapshot_writer_map_pages(b->writer, len, populate, &local);
-		if (b->data) {
-			b->len = len;
+		if (map_file(b, len, ready, populate, error))
 			return TRUE;
-		}
-		if (!g_error_matches(local, SV_ERROR, SV_ERROR_NOT_SUPPORTED) &&
-		    !g_error_matches(local, SV_ERROR, SV_ERROR_INVALID_ARGUMENT)) {
-			g_propagate_error(error, g_steal_pointer(&local));
+		if (error && *error)
 			return FALSE;
-		}
 		/* the file cannot take the pages (compressed, or a file system
 		 * without fallocate): host memory, which the writer streams
 		 * from (every checkpoint's copy, full or incremental, and at
@@ -51,8 +62,20 @@ gboolean sv_page_buffer_prepare(SvPageBuffer *b, gsize len, gboolean populate, G
 	if (populate)
 		(void)madvise(p, len, MADV_POPULATE_WRITE);
 	b->data = p;
-	b->len = len;
+	b->len = b->ready = len;
 	return TRUE;
+}
+
+gboolean sv_page_buffer_prepare(SvPageBuffer *b, gsize len, gboolean populate, GError **error)
+{
+	/* a file split before (prepare_part) keeps its split when grown */
+	gboolean split = b->writer && b->data && b->ready < b->len;
+	return prepare(b, len, split ? b->ready : len, populate, error);
+}
+
+gboolean sv_page_buffer_prepare_part(SvPageBuffer *b, gsize len, gsize ready, GError **error)
+{
+	return prepare(b, len, MIN(ready, len), TRUE, error);
 }
 
 gsize sv_page_buffer_size_for(guint64 rss, guint64 mapped, guint64 ram)
@@ -74,5 +97,5 @@ void sv_page_buffer_clear(SvPageBuffer *b)
 	if (b->data && !b->writer)
 		munmap(b->data, b->len);
 	b->data = NULL;
-	b->len = 0;
+	b->len = b->ready = 0;
 }

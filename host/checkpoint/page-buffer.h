@@ -25,6 +25,10 @@ typedef gboolean (*SvPageSelectFn)(GArray *runs, guint64 *total, const SvGuestMe
 typedef struct SvPageBuffer {
 	guint8 *data;
 	gsize len; /* bytes mapped */
+	/* the first ready bytes may be stored into; the rest of a writer's
+	 * file goes through sv_snapshot_writer_write_pages (host memory:
+	 * all of it) */
+	gsize ready;
 	/* set: the buffer is the snapshot file itself, mapped by the writer
 	 * (sv_snapshot_writer_map_pages), which owns the mapping */
 	struct SvSnapshotWriter *writer;
@@ -39,6 +43,12 @@ typedef struct SvPageBuffer {
  * memory instead, and b->writer is cleared: the caller then writes the
  * pages to the file from it. A file that has no room is an error. */
 gboolean sv_page_buffer_prepare(SvPageBuffer *b, gsize len, gboolean populate, GError **error);
+/* The same, but of the writer's file only the first `ready` bytes (whole
+ * chunks) are reserved and faulted in now; the rest is left for
+ * sv_snapshot_writer_write_pages at the pause (b->ready says where it
+ * starts). Host memory is faulted in whole. Called again for a larger
+ * len (grown at the pause), nothing more is reserved. */
+gboolean sv_page_buffer_prepare_part(SvPageBuffer *b, gsize len, gsize ready, GError **error);
 /* The size to prepare for a process whose kernel reports a resident set
  * of rss bytes: that and a little room to grow (a buffer found short at
  * the pause grows then, by what it lacks). The guest's kernel reports rss,

@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "base/errors.h"
@@ -80,7 +81,7 @@ void sv_snapshot_writer_unmap_pages(SvSnapshotWriter *w)
 		munmap(w->area, w->area_reserved);
 	}
 	w->area = NULL;
-	w->area_len = w->area_reserved = 0;
+	w->area_len = w->area_reserved = w->area_ready = 0;
 }
 
 typedef struct {
@@ -129,8 +130,28 @@ static gboolean map_chunks(SvSnapshotWriter *w, gsize from, gsize n, GError **er
 	return TRUE;
 }
 
+/* Whether the file system has free room for chunks [from, n), left
+ * unreserved until they are written (and a little to spare). */
+static gboolean room_for(const SvSnapshotWriter *w, gsize from, gsize n)
+{
+	struct statvfs s;
+	if (from >= n)
+		return TRUE;
+	if (fstatvfs(w->fd, &s) < 0)
+		return FALSE;
+	guint64 need = payload_at(w, n) - payload_at(w, from);
+	return (guint64)s.f_bavail * s.f_frsize >= need + need / 16 + (16u << 20);
+}
+
 guint8 *sv_snapshot_writer_map_pages(SvSnapshotWriter *w, gsize len, gboolean populate,
 				     GError **error)
+{
+	gsize ready;
+	return sv_snapshot_writer_map_pages_part(w, len, len, populate, &ready, error);
+}
+
+guint8 *sv_snapshot_writer_map_pages_part(SvSnapshotWriter *w, gsize len, gsize reserve,
+					  gboolean populate, gsize *ret_ready, GError **error)
 {
 	const gsize chunk = w->opt.chunk_bytes;
 	if (w->opt.zstd_level || w->direct_done || w->index->len || w->runs->len || w->chunk_len ||
@@ -147,8 +168,14 @@ guint8 *sv_snapshot_writer_map_pages(SvSnapshotWriter *w, gsize len, gboolean po
 	gboolean grow = w->area && n * chunk <= w->area_reserved;
 	if (!grow)
 		sv_snapshot_writer_unmap_pages(w);
-	if (grow && n <= had)
+	gsize ready = w->area_ready / chunk;
+	gsize want = MAX(MIN(n, (reserve + chunk - 1) / chunk), ready);
+	if (!room_for(w, want, n))
+		want = n;
+	if (grow && n <= had && want <= ready) {
+		*ret_ready = w->area_ready;
 		return w->area;
+	}
 	if (!grow) {
 		/* address space for half as much again, and 64 MiB: reserved,
 		 * not mapped */
@@ -164,16 +191,14 @@ guint8 *sv_snapshot_writer_map_pages(SvSnapshotWriter *w, gsize len, gboolean po
 		had = 0;
 	}
 	/* mapped past the end of the file: nothing touches it before its room
-	 * is reserved below */
+	 * is reserved below, or it is written */
 	if (!map_chunks(w, had, n, error)) {
 		sv_snapshot_writer_unmap_pages(w);
 		return NULL;
 	}
 	/* blocks (or tmpfs pages) reserved now: a store through the mapping
-	 * into a full file system would be a SIGBUS, not an error; grown,
-	 * only past what is reserved already (at the pause: every page looked
-	 * up again would lengthen it) */
-	int e = reserve_chunks(w, had, n, populate);
+	 * into a full file system would be a SIGBUS, not an error */
+	int e = want > ready ? reserve_chunks(w, ready, want, populate) : 0;
 	if (e) {
 		/* back to what the streamed path expects */
 		sv_snapshot_writer_unmap_pages(w);
@@ -183,8 +208,77 @@ guint8 *sv_snapshot_writer_map_pages(SvSnapshotWriter *w, gsize len, gboolean po
 			(*error)->code = SV_ERROR_NOT_SUPPORTED;
 		return NULL;
 	}
-	w->area_len = n * chunk;
+	w->area_len = MAX(n, had) * chunk;
+	w->area_ready = want * chunk;
+	*ret_ready = w->area_ready;
 	return w->area;
+}
+
+/* pwritev of all n iovecs at off (partial writes and EINTR retried); v is
+ * used up. */
+static gboolean pwrite_all(SvSnapshotWriter *w, struct iovec *v, guint n, guint64 off,
+			   GError **error)
+{
+	while (n) {
+		ssize_t r = pwritev(w->fd, v, (int)n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			sv_snapshot_writer_io_error(w, "writing", r == 0 ? EIO : errno, error);
+			return FALSE;
+		}
+		off += (guint64)r;
+		while (n && (gsize)r >= v->iov_len) {
+			r -= (ssize_t)v->iov_len;
+			v++;
+			n--;
+		}
+		if (n) {
+			v->iov_base = (guint8 *)v->iov_base + r;
+			v->iov_len -= (gsize)r;
+		}
+	}
+	return TRUE;
+}
+
+#define WRITE_IOV 1024
+
+gboolean sv_snapshot_writer_write_pages(SvSnapshotWriter *w, guint64 at, const struct iovec *iov,
+					guint n, GError **error)
+{
+	const gsize chunk = w->opt.chunk_bytes;
+	guint64 len = 0;
+	for (guint i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	if (!w->area || at > w->area_len || len > w->area_len - at) {
+		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
+			    "snapshot: %" G_GUINT64_FORMAT " bytes at %" G_GUINT64_FORMAT
+			    " lie outside the mapped pages",
+			    len, at);
+		return FALSE;
+	}
+	/* one pwritev per chunk (their payloads are apart in the file) */
+	struct iovec v[WRITE_IOV];
+	guint nv = 0;
+	guint64 from = at;
+	for (guint i = 0; i < n; i++) {
+		const guint8 *p = iov[i].iov_base;
+		for (gsize left = iov[i].iov_len; left;) {
+			gsize take = MIN(left, chunk - at % chunk);
+			v[nv++] = (struct iovec){ (void *)p, take };
+			p += take;
+			left -= take;
+			at += take;
+			if (nv == WRITE_IOV || at % chunk == 0) {
+				if (!pwrite_all(w, v, nv,
+						payload_at(w, from / chunk) + from % chunk, error))
+					return FALSE;
+				nv = 0;
+				from = at;
+			}
+		}
+	}
+	return !nv || pwrite_all(w, v, nv, payload_at(w, from / chunk) + from % chunk, error);
 }
 
 /* The pages of the area as one pass over it reads them: each chunk's, in

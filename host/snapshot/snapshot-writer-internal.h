@@ -63,6 +63,10 @@ struct SvSnapshotWriter {
 	 * mapped) */
 	guint8 *area;
 	gsize area_len, area_reserved;
+	/* the first area_ready bytes of it have their room reserved (and may
+	 * be stored into through the mapping); the rest is filled by
+	 * sv_snapshot_writer_write_pages */
+	gsize area_ready;
 	gboolean direct_done;
 	gboolean finished;
 };

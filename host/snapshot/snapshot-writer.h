@@ -10,6 +10,7 @@
 #define SNAPVM_SNAPSHOT_WRITER_H
 
 #include <glib.h>
+#include <sys/uio.h>
 #include <xxhash.h>
 
 #include "snapvm/snapshot-format.h"
@@ -80,6 +81,22 @@ typedef struct SvSnapshotPageSpan {
 } SvSnapshotPageSpan;
 guint8 *sv_snapshot_writer_map_pages(SvSnapshotWriter *w, gsize len, gboolean populate,
 				     GError **error);
+/* The same, but only the first `reserve` bytes (whole chunks) have their
+ * room reserved and, with populate, faulted in: the caller may store only
+ * into those through the mapping (*ret_ready bytes from the start) and
+ * hands the rest to sv_snapshot_writer_write_pages, where the file system
+ * allocates each page as it copies into it (a page written whole is never
+ * zeroed first, nor faulted in). Where the file system has less free room
+ * than the rest would take, all of it is reserved now, so that a full disk
+ * is still found before the caller pauses anything. Called again (to
+ * grow), nothing past what is reserved already is reserved. */
+guint8 *sv_snapshot_writer_map_pages_part(SvSnapshotWriter *w, gsize len, gsize reserve,
+					  gboolean populate, gsize *ret_ready, GError **error);
+/* Writes n iovecs, in order, to bytes [at, at + their length) of the
+ * mapped range, with pwritev (ENOSPC and other errors as a GError). Each
+ * thread may write its own bytes at the same time as another. */
+gboolean sv_snapshot_writer_write_pages(SvSnapshotWriter *w, guint64 at, const struct iovec *iov,
+					guint n, GError **error);
 gboolean sv_snapshot_writer_commit_pages(SvSnapshotWriter *w, const SvSnapshotPageSpan *spans,
 					 guint n, GError **error);
 /* The same, and ret_hashes[k] (one entry per page of the spans, in their

@@ -77,6 +77,46 @@ static void test_file_taken(void)
 	g_rmdir(dir);
 }
 
+/* Prepared in part (a full checkpoint's, prepare_part): only the first
+ * whole chunks are reserved, and growing at the pause reserves nothing
+ * more - the rest is written at the pause (capture.c). Host memory, where
+ * the file cannot take the pages, is ready whole. */
+static void test_file_split(void)
+{
+	const gsize mib = 1u << 20;
+	g_autofree char *dir = g_dir_make_tmp("test-page-buffer-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "split.svs", NULL);
+	g_autoptr(SvSnapshotWriter) w = writer_at(path, 0);
+	g_autoptr(GError) error = NULL;
+	g_auto(SvPageBuffer) b = { .writer = w };
+	g_assert_true(sv_page_buffer_prepare_part(&b, 16 * mib, 5 * mib, &error));
+	g_assert_no_error(error);
+	g_assert_true(b.writer == w);
+	g_assert_cmpuint(b.ready, ==, 8 * mib); /* two 4 MiB chunks */
+	memset(b.data, 0x11, b.ready);
+	g_assert_true(sv_page_buffer_prepare(&b, 24 * mib, FALSE, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(b.len, ==, 24 * mib);
+	g_assert_cmpuint(b.ready, ==, 8 * mib);
+	/* the writer's temporary file, the only one there */
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	g_autofree char *tmp = g_build_filename(dir, g_dir_read_name(d), NULL);
+	GStatBuf st;
+	g_assert_cmpint(g_stat(tmp, &st), ==, 0);
+	g_assert_cmpuint((guint64)st.st_blocks * 512, <=, 8 * mib + 3 * PS);
+	sv_page_buffer_clear(&b);
+	sv_snapshot_writer_free(g_steal_pointer(&w));
+	g_autofree char *zpath = g_build_filename(dir, "z.svs", NULL);
+	g_autoptr(SvSnapshotWriter) z = writer_at(zpath, 3);
+	g_auto(SvPageBuffer) h = { .writer = z };
+	g_assert_true(sv_page_buffer_prepare_part(&h, 16 * mib, 5 * mib, &error));
+	g_assert_null(h.writer);
+	g_assert_cmpuint(h.ready, ==, h.len);
+	sv_page_buffer_clear(&h);
+	sv_snapshot_writer_free(g_steal_pointer(&z));
+	g_rmdir(dir);
+}
+
 /* No room for the pages in the file (here: RLIMIT_FSIZE, as a full disk
  * would be): an error that says so, not a silent copy to host memory. */
 static void test_no_room_is_an_error(void)
@@ -130,6 +170,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/page-buffer/file-refused-falls-back", test_file_refused_falls_back);
 	g_test_add_func("/page-buffer/file-taken", test_file_taken);
+	g_test_add_func("/page-buffer/file-split", test_file_split);
 	g_test_add_func("/page-buffer/no-room-is-an-error", test_no_room_is_an_error);
 	g_test_add_func("/page-buffer/size-capped", test_size_capped);
 	return g_test_run();

@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <xxhash.h>
 
@@ -518,6 +520,19 @@ static void test_borrowed_pages(gconstpointer data)
 	g_unlink(path);
 }
 
+/* Finishes w, opens what it wrote at path and checks it verifies. */
+static SvSnapshotReader *finish_verified(SvSnapshotWriter *w, const char *path)
+{
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sv_snapshot_writer_finish(w, &error));
+	g_assert_no_error(error);
+	SvSnapshotReader *r = sv_snapshot_reader_open(path, &error);
+	g_assert_no_error(error);
+	g_assert_true(sv_snapshot_reader_verify(r, &error));
+	g_assert_no_error(error);
+	return r;
+}
+
 /* Pages copied straight into the file (sv_snapshot_writer_map_pages):
  * runs of every length across chunk boundaries, zero pages dropped or kept,
  * a gap between spans, the mapping grown once, pages streamed after the
@@ -569,12 +584,7 @@ static void test_direct_pages(void)
 	guint8 page[PS], want[PS];
 	fill_page(page, VMA_B);
 	g_assert_true(sv_snapshot_writer_add_pages(w, VMA_B, page, 1, &error));
-	g_assert_true(sv_snapshot_writer_finish(w, &error));
-	g_assert_no_error(error);
-	g_autoptr(SvSnapshotReader) r = sv_snapshot_reader_open(path, &error);
-	g_assert_no_error(error);
-	g_assert_true(sv_snapshot_reader_verify(r, &error));
-	g_assert_no_error(error);
+	g_autoptr(SvSnapshotReader) r = finish_verified(w, path);
 	g_assert_cmpuint(sv_snapshot_reader_pages_stored(r), ==, total - zero + 1);
 	for (guint i = 0; i < total; i++) {
 		g_assert_true(sv_snapshot_reader_read_page(r, VMA_A + i * PS, page, &error));
@@ -657,6 +667,106 @@ static void test_direct_grow(void)
 	}
 	g_assert_true(XXH128_isEqual(hashes[3], XXH3_128bits(zeros, PS)));
 	g_unlink(path);
+}
+
+/* A range split by sv_snapshot_writer_map_pages_part: only its first
+ * chunks reserved and stored into through the mapping, the rest written
+ * with sv_snapshot_writer_write_pages in pieces that cross chunk
+ * boundaries, back to front, from pages scattered in the caller's memory
+ * (as from guest RAM); grown once, nothing more is reserved. All read back
+ * as given, hashes included, and the file verifies; a write outside the
+ * range is refused. */
+static void test_direct_split(void)
+{
+	g_autofree char *path = tmp_path("direct-split.svs");
+	SvSnapshotWriterOptions o = x86_options(8 * PS);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(SvSnapshotWriter) w = sv_snapshot_writer_new(path, &o, &error);
+	gsize ready = 0;
+	guint8 *area = sv_snapshot_writer_map_pages_part(w, 30 * PS, 10 * PS, TRUE, &ready, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(ready, ==, 16 * PS); /* whole chunks */
+	const gsize n = 45;
+	g_assert_true(sv_snapshot_writer_map_pages_part(w, n * PS, ready, FALSE, &ready, &error) ==
+		      area);
+	g_assert_cmpuint(ready, ==, 16 * PS);
+	for (gsize i = 0; i < 16; i++) {
+		if (i % 7 == 3)
+			memset(area + i * PS, 0, PS);
+		else
+			fill_page(area + i * PS, VMA_A + i * PS);
+	}
+	/* the rest, page i at src + (n - i) * 2 * PS: apart and backwards */
+	g_autofree guint8 *src = g_malloc0(2 * (n + 1) * PS);
+	struct iovec v[45];
+	for (gsize i = 16; i < n; i++) {
+		if (i % 7 != 3)
+			fill_page(src + (n - i) * 2 * PS, VMA_A + i * PS);
+		v[i] = (struct iovec){ src + (n - i) * 2 * PS, PS };
+	}
+	g_assert_true(sv_snapshot_writer_write_pages(w, 29 * PS, v + 29, n - 29, &error));
+	g_assert_true(sv_snapshot_writer_write_pages(w, 16 * PS, v + 16, 13, &error));
+	g_assert_no_error(error);
+	/* mapped: whole chunks, 48 pages */
+	g_assert_false(sv_snapshot_writer_write_pages(w, 47 * PS, v + 16, 2, &error) ||
+		       sv_snapshot_writer_write_pages(w, 100 * PS, v + 16, 1, NULL));
+	g_assert_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT);
+	g_clear_error(&error);
+	g_autofree XXH128_hash_t *hashes = g_new(XXH128_hash_t, n);
+	SvSnapshotPageSpan span = { VMA_A, 0, n, FALSE };
+	g_assert_true(sv_snapshot_writer_commit_pages_hashed(w, &span, 1, hashes, &error));
+	g_assert_no_error(error);
+	g_autoptr(SvSnapshotReader) r = finish_verified(w, path);
+	assert_pattern(r, n, 7, 3);
+	guint8 page[PS];
+	for (gsize i = 0; i < n; i++) {
+		g_assert_true(sv_snapshot_reader_read_page(r, VMA_A + i * PS, page, &error));
+		g_assert_true(XXH128_isEqual(hashes[i], XXH3_128bits(page, PS)));
+	}
+	g_unlink(path);
+}
+
+/* The rest of a split range runs out of room after the split (another
+ * writer filled the file system): write_pages says the disk is full, and
+ * nothing of the snapshot is left. Needs a small tmpfs (root). */
+static void test_direct_split_full(void)
+{
+	g_autofree char *tiny = g_build_filename(tmp_dir, "tiny", NULL);
+	g_assert_cmpint(g_mkdir(tiny, 0755), ==, 0);
+	if (mount("tmpfs", tiny, "tmpfs", 0, "size=64m") != 0) {
+		g_test_skip_printf("cannot mount a small tmpfs (%s): run as root",
+				   g_strerror(errno));
+		g_rmdir(tiny);
+		return;
+	}
+	g_autofree char *path = g_build_filename(tiny, "full.svs", NULL);
+	SvSnapshotWriterOptions o = x86_options(8 * PS);
+	g_autoptr(GError) error = NULL;
+	SvSnapshotWriter *w = sv_snapshot_writer_new(path, &o, &error);
+	gsize ready = 0, len = 4u << 20;
+	g_assert_nonnull(sv_snapshot_writer_map_pages_part(w, len, 16 * PS, TRUE, &ready, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(ready, ==, 16 * PS); /* room enough: the rest left unreserved */
+	/* all but 1 MiB taken by another file */
+	g_autofree char *filler = g_build_filename(tiny, "filler", NULL);
+	int fd = open(filler, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	struct statvfs sv;
+	g_assert_cmpint(fstatvfs(fd, &sv), ==, 0);
+	g_assert_cmpint(posix_fallocate(fd, 0, (off_t)(sv.f_bavail * sv.f_frsize - (1u << 20))), ==,
+			0);
+	close(fd);
+	g_autofree guint8 *src = g_malloc(len - ready);
+	memset(src, 0x5a, len - ready);
+	struct iovec v = { src, len - ready };
+	g_assert_false(sv_snapshot_writer_write_pages(w, ready, &v, 1, &error));
+	g_assert_error(error, SV_ERROR, SV_ERROR_FAILED);
+	g_assert_nonnull(strstr(error->message, "the disk is full; nothing was kept"));
+	sv_snapshot_writer_free(w);
+	g_unlink(filler);
+	g_autoptr(GDir) d = g_dir_open(tiny, 0, NULL);
+	g_assert_null(g_dir_read_name(d));
+	umount2(tiny, MNT_DETACH);
+	g_rmdir(tiny);
 }
 
 /* Mapped and never committed: nothing left behind; a span outside the
@@ -1135,6 +1245,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/snapshot/writer/direct-pages", test_direct_pages);
 	g_test_add_func("/snapshot/writer/direct-refusals", test_direct_refusals);
 	g_test_add_func("/snapshot/writer/direct-grow", test_direct_grow);
+	g_test_add_func("/snapshot/writer/direct-split", test_direct_split);
+	g_test_add_func("/snapshot/writer/direct-split-full", test_direct_split_full);
 	g_test_add_func("/snapshot/chain", test_chain);
 	g_test_add_func("/snapshot/page-hashes-normal", test_page_hashes_normal);
 	g_test_add_func("/snapshot/chain-files", test_chain_files);
