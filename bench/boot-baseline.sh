@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
-CACHE=${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}
+CACHE=${SNAPVM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/snapvm}
 IMAGES=${SNAPVM_IMAGE_DIR:-$CACHE/images}
 TMP=$(mktemp -d /tmp/snapvm-baseline-XXXXXX)
 QEMU_PID=

@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
 	*) echo "kvm-boot.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-CACHE=${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}
+CACHE=${SNAPVM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/snapvm}
 IMG=$CACHE/images/x86_64/current
 TMP=$(mktemp -d /tmp/snapvm-kvm-boot-XXXXXX)
 trap 'rm -rf "$TMP"' EXIT

@@ -141,7 +141,7 @@ for SIZE in $SIZES; do
 			sed -n 's:.*<initrd>\(.*\)</initrd>.*:\1:p')
 		if [ -n "$initrd" ] && [ ! -e "$initrd" ]; then
 			mkdir -p "$(dirname "$initrd")"
-			cp "${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}/images/$ARCH/current/initramfs.cpio" "$initrd" 2>/dev/null ||
+			cp "${SNAPVM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/snapvm}/images/$ARCH/current/initramfs.cpio" "$initrd" 2>/dev/null ||
 				: >"$initrd"
 		fi
 		sync

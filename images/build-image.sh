@@ -22,7 +22,7 @@ usage() {
 	echo "usage: $0 --arch x86_64|aarch64|riscv64|ppc64le --agent PATH [--kernel bookworm|trixie] [--cache DIR]" >&2
 	exit 2
 }
-ARCH='' AGENT='' CACHE=${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm} SUITE=${SNAPVM_GUEST_KERNEL:-}
+ARCH='' AGENT='' CACHE=${SNAPVM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/snapvm} SUITE=${SNAPVM_GUEST_KERNEL:-}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--arch) ARCH=$2; shift 2 ;;

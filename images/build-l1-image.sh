@@ -19,7 +19,7 @@ set -euo pipefail
 SNAPVM=
 OUT=
 IMAGE=
-CACHE=${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}
+CACHE=${SNAPVM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/snapvm}
 WITH_QEMU=
 ADDS=()
 while [ $# -gt 0 ]; do

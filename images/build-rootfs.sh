@@ -34,7 +34,7 @@ usage() {
 	echo "usage: $0 --arch x86_64|aarch64 --packages P1,P2,... --base DIR [--cache DIR]" >&2
 	exit 2
 }
-ARCH='' PKGS='' BASE='' CACHE=${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}
+ARCH='' PKGS='' BASE='' CACHE=${SNAPVM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/snapvm}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--arch) ARCH=$2; shift 2 ;;

@@ -5,7 +5,7 @@
 # by images/fetch-debian-deb.py). Idempotent and cached: a second run only rebuilds what changed.
 #
 #   SNAPVM_BUILD_DIR  build directory (default: build)
-#   SNAPVM_CACHE_DIR  downloaded packages and guest images (default: ~/.cache/snapvm)
+#   SNAPVM_CACHE_DIR  downloaded packages and guest images (default: $XDG_CACHE_HOME/snapvm, else ~/.cache/snapvm, as snapvm itself)
 #   SNAPVM_TEST_HOOKS 1: build the agent with the requests only tests send
 #                     (meson option test_hooks; scripts/test.sh sets it);
 #                     otherwise the production agent. Applied to an existing
@@ -15,7 +15,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 BUILD_DIR=${SNAPVM_BUILD_DIR:-build}
-export SNAPVM_CACHE_DIR=${SNAPVM_CACHE_DIR:-$HOME/.cache/snapvm}
+export SNAPVM_CACHE_DIR=${SNAPVM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/snapvm}
 ARCHES=(x86_64 aarch64 riscv64 ppc64le)
 
 log() { printf '[setup %5ss] %s\n' "$SECONDS" "$*" >&2; }
