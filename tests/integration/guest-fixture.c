@@ -59,8 +59,9 @@ static void remove_state_dir(void)
 		g_printerr("# could not remove %s\n", state_dir);
 }
 
-/* g_assert fails with SIGABRT, g_error with SIGTRAP: either way the
- * guests go first */
+/* g_assert fails with SIGABRT, g_error with SIGTRAP, and meson's timeout
+ * (or a person) ends a test with SIGTERM or SIGINT: each way the guests go
+ * first - a QEMU left behind would run on with nobody to stop it */
 static void on_abort(int sig)
 {
 	kill_our_qemus();
@@ -77,6 +78,8 @@ const char *sv_test_state_dir(void)
 		g_setenv("SNAPVM_STATE_DIR", state_dir, TRUE);
 		signal(SIGABRT, on_abort);
 		signal(SIGTRAP, on_abort);
+		signal(SIGTERM, on_abort);
+		signal(SIGINT, on_abort);
 	}
 	return state_dir;
 }
