@@ -58,19 +58,6 @@ static gboolean write_record(SvMachine *m, GError **error)
 	return g_key_file_save_to_file(kf, path, error);
 }
 
-static void remove_vm_dir(const char *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	if (d) {
-		const char *n;
-		while ((n = g_dir_read_name(d))) {
-			g_autofree char *p = g_build_filename(dir, n, NULL);
-			g_unlink(p);
-		}
-	}
-	g_rmdir(dir);
-}
-
 const SvMachineBackend *sv_machine_choose_backend(const SvMachineConfig *config, GError **error)
 {
 	if (g_strcmp0(config->cpu_model, SV_CPU_HOST) == 0) {
@@ -135,7 +122,7 @@ SvMachine *sv_machine_start(const SvMachineConfig *config, GError **error)
 	m->disk = g_strdup(config->disk);
 	g_autoptr(GError) local = NULL;
 	if (!write_record(m, &local) || !backend->create(m, config, &local)) {
-		remove_vm_dir(dir);
+		sv_remove_dir_of_files(dir);
 		sv_machine_free(m);
 		g_propagate_error(error, g_steal_pointer(&local));
 		return NULL;
@@ -302,7 +289,7 @@ gboolean sv_machine_stop(SvMachine *m, gboolean keep_console, char **ret_kept_lo
 		if (sv_mkdir_p(logs, NULL) && g_rename(m->console_log, dest) == 0 && ret_kept_log)
 			*ret_kept_log = g_steal_pointer(&dest);
 	}
-	remove_vm_dir(m->vm_dir);
+	sv_remove_dir_of_files(m->vm_dir);
 	return TRUE;
 }
 

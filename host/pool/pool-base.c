@@ -133,17 +133,6 @@ gboolean sv_pool_base_find(const SvPoolBaseSpec *spec, guint min_memory_mib, cha
 	return TRUE;
 }
 
-static void remove_tree(const char *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const char *n;
-	while (d && (n = g_dir_read_name(d))) {
-		g_autofree char *p = g_build_filename(dir, n, NULL);
-		g_unlink(p);
-	}
-	g_rmdir(dir);
-}
-
 void sv_pool_base_remove(const char *dir)
 {
 	/* renamed aside first, so a restore looking at the same time sees
@@ -151,7 +140,7 @@ void sv_pool_base_remove(const char *dir)
 	g_autofree char *parent = g_path_get_dirname(dir);
 	g_autofree char *base = g_path_get_basename(dir);
 	g_autofree char *aside = g_strdup_printf("%s/.old-%s-%08x", parent, base, g_random_int());
-	remove_tree(g_rename(dir, aside) == 0 ? aside : dir);
+	sv_remove_dir_of_files(g_rename(dir, aside) == 0 ? aside : dir);
 }
 
 /* Bases of spec's arch and CPU model with this memory and another key: no
@@ -241,7 +230,7 @@ gboolean sv_pool_base_save(SvMachine *m, const SvPoolBaseSpec *spec, const char 
 		}
 	}
 	if (!ok) {
-		remove_tree(tmp);
+		sv_remove_dir_of_files(tmp);
 		return FALSE;
 	}
 	*ret_bytes = dir_bytes(dest);

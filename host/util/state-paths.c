@@ -2,6 +2,7 @@
 #include "host/util/state-paths.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <unistd.h>
 
 #include "base/errors.h"
@@ -52,4 +53,15 @@ gboolean sv_vm_name_valid(const char *name, GError **error)
 			    "with . or -)",
 			    name ? name : "");
 	return ok;
+}
+
+void sv_remove_dir_of_files(const char *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const char *n;
+	while (d && (n = g_dir_read_name(d))) {
+		g_autofree char *p = g_build_filename(dir, n, NULL);
+		g_unlink(p);
+	}
+	g_rmdir(dir);
 }

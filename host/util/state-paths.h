@@ -20,6 +20,9 @@ char *sv_cache_dir(void);
 char *sv_vm_dir(const char *name);
 /* Creates dir and parents with mode 0700. */
 gboolean sv_mkdir_p(const char *dir, GError **error);
+/* Removes the files in dir, then dir: a VM's or a saved base's directory,
+ * which holds no directories (one it meets is left, and so is dir). */
+void sv_remove_dir_of_files(const char *dir);
 /* A VM name is [A-Za-z0-9_.-]{1,48} not starting with '.' or '-'. */
 gboolean sv_vm_name_valid(const char *name, GError **error);
 
