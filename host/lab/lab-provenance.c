@@ -7,6 +7,7 @@
 
 #include "host/image/image.h"
 #include "host/lab/lab-proc.h"
+#include "host/qemu/libvirt-dl.h"
 #include "host/lab/lab-results.h"
 #include "include/snapvm/arch.h"
 #include "lab-commit.h"
@@ -44,7 +45,7 @@ static char *qemu_version(const SvArchOps *arch)
 static char *libvirt_version(void)
 {
 	unsigned long v = 0;
-	if (virGetVersion(&v, NULL, NULL) < 0)
+	if (!sv_libvirt_load(NULL) || virGetVersion(&v, NULL, NULL) < 0)
 		return NULL;
 	return g_strdup_printf("%lu.%lu.%lu", v / 1000000, v / 1000 % 1000, v % 1000);
 }

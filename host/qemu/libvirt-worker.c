@@ -17,6 +17,7 @@
 
 #include "snapvm/le.h" /* sv_put_le32 / sv_get_le32 */
 #include "base/errors.h"
+#include "host/qemu/libvirt-dl.h"
 #include "host/qemu/ram-dir.h"
 #include "host/util/io-util.h"
 #include "host/util/state-paths.h"
@@ -391,6 +392,9 @@ static G_NORETURN void worker_main(int fd, const char *uri)
 
 SvLibvirtWorker *sv_libvirt_worker_start(const char *uri, GError **error)
 {
+	/* in the parent, before the fork: the child then only calls */
+	if (!sv_libvirt_load(error))
+		return NULL;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		g_set_error(error, SV_ERROR, SV_ERROR_FAILED, "socketpair: %s", g_strerror(errno));
