@@ -3,8 +3,10 @@
 #include "base/kernel-types.h"
 
 #include <bpf/btf.h>
+#include <glib/gstdio.h>
 #include <errno.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "base/errors.h"
 
@@ -12,22 +14,128 @@
 #define BTF_MAGIC_LE 0xeb9f
 #define BTF_HEADER_LEN 24
 
+/*
+ * Every answer is kept (answers), and written beside the kernel file when
+ * the handle is freed (<kernel>.types, keyed by the file's size and
+ * mtime, checksummed): the next process answers from it without parsing
+ * the BTF at all. That parse copies 4 MiB out of the file and indexes
+ * 126k types - 10 ms of every checkpoint's start on this machine, a
+ * quarter of an incremental one - for the two hundred answers a
+ * checkpoint needs. The BTF is parsed at the first question the file
+ * cannot answer (and at load when there is no file: a kernel without BTF
+ * still fails there).
+ */
+#define ANSWERS_MAGIC 0x73767479706573ull /* "svtypes" */
+#define ANSWERS_TYPE "(ttta{s(bitts)})"	  /* magic, key, sum of the dict, dict */
+
+typedef struct {
+	gboolean ok;
+	gint code;	 /* !ok: the SV_ERROR code */
+	guint64 a, b;	 /* offset, size, bit offset and width, enum value */
+	char *text;	 /* pointee name, or !ok: the error message */
+} Answer;
+
 struct SvKernelTypes {
-	struct btf *btf;
+	/* the answers and the lazily parsed BTF: a checkpoint asks from two
+	 * threads at once */
+	GMutex lock;
 	char *source;
+	guint64 key; /* of the kernel file; 0: unknown, nothing stored */
+	GHashTable *answers; /* question -> Answer */
+	gboolean answers_new; /* some not in the file yet */
+	struct btf *btf; /* NULL until a question needs it */
 	/* struct/union name -> BTF id + 1: btf__find_by_name_kind scans every
 	 * type, and a checkpoint asks for the same few structs a hundred times;
 	 * and "enumerator NAME" -> the BTF id of the enum that has it */
 	GHashTable *ids;
 };
 
+static void answer_free(gpointer p)
+{
+	Answer *a = p;
+	g_free(a->text);
+	g_free(a);
+}
+
+static char *answers_path(const char *kernel_path)
+{
+	return g_strconcat(kernel_path, ".types", NULL);
+}
+
+/* The kernel file's size and modification time, mixed; 0 if unknown. */
+static guint64 file_key(const char *path)
+{
+	GStatBuf st;
+	if (g_stat(path, &st) != 0)
+		return 0;
+	guint64 k = (guint64)st.st_size * 1000003u ^ (guint64)st.st_mtime * 7919u ^
+		    (guint64)st.st_mtim.tv_nsec;
+	return k ? k : 1;
+}
+
+static void answers_read(SvKernelTypes *kt)
+{
+	g_autofree char *path = answers_path(kt->source);
+	g_autoptr(GMappedFile) mf = g_mapped_file_new(path, FALSE, NULL);
+	if (!mf || !kt->key)
+		return;
+	g_autoptr(GBytes) bytes = g_mapped_file_get_bytes(mf);
+	g_autoptr(GVariant) v = g_variant_ref_sink(
+		g_variant_new_from_bytes(G_VARIANT_TYPE(ANSWERS_TYPE), bytes, FALSE));
+	guint64 magic, key, sum;
+	g_autoptr(GVariant) dict = NULL;
+	g_variant_get(v, "(ttt@a{s(bitts)})", &magic, &key, &sum, &dict);
+	/* a file of another kernel, or damaged: parsed from the BTF again */
+	if (magic != ANSWERS_MAGIC || key != kt->key ||
+	    XXH3_64bits(g_variant_get_data(dict), g_variant_get_size(dict)) != sum)
+		return;
+	GVariantIter it;
+	const char *question, *text;
+	Answer a;
+	g_variant_iter_init(&it, dict);
+	while (g_variant_iter_next(&it, "{&s(bitt&s)}", &question, &a.ok, &a.code, &a.a, &a.b,
+				   &text)) {
+		Answer *copy = g_memdup2(&a, sizeof(a));
+		copy->text = g_strdup(text);
+		g_hash_table_replace(kt->answers, g_strdup(question), copy);
+	}
+}
+
+/* Best effort: without the file, the next process parses the BTF. */
+static void answers_write(SvKernelTypes *kt)
+{
+	if (!kt->answers_new || !kt->key)
+		return;
+	g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE("a{s(bitts)}"));
+	GHashTableIter it;
+	gpointer question, value;
+	g_hash_table_iter_init(&it, kt->answers);
+	while (g_hash_table_iter_next(&it, &question, &value)) {
+		const Answer *a = value;
+		g_variant_builder_add(&b, "{s(bitts)}", (const char *)question, a->ok, a->code,
+				      a->a, a->b, a->text ? a->text : "");
+	}
+	g_autoptr(GVariant) dict = g_variant_ref_sink(g_variant_builder_end(&b));
+	guint64 sum = XXH3_64bits(g_variant_get_data(dict), g_variant_get_size(dict));
+	g_autoptr(GVariant) v = g_variant_ref_sink(
+		g_variant_new("(ttt@a{s(bitts)})", ANSWERS_MAGIC, kt->key, sum, dict));
+	g_autofree char *path = answers_path(kt->source);
+	/* g_file_set_contents writes a temp file and renames it over: a
+	 * reader sees the old file or the new, and of two writers one wins */
+	(void)g_file_set_contents(path, g_variant_get_data(v), (gssize)g_variant_get_size(v),
+				  NULL);
+}
+
 void sv_kernel_types_free(SvKernelTypes *kt)
 {
 	if (!kt)
 		return;
+	answers_write(kt);
 	btf__free(kt->btf);
 	g_free(kt->source);
+	g_clear_pointer(&kt->answers, g_hash_table_unref);
 	g_clear_pointer(&kt->ids, g_hash_table_unref);
+	g_mutex_clear(&kt->lock);
 	g_free(kt);
 }
 
@@ -57,29 +165,48 @@ static struct btf *btf_from_raw_image(const guint8 *data, gsize len)
 	return NULL;
 }
 
-SvKernelTypes *sv_kernel_types_load(const char *kernel_path, GError **error)
+/* Parses the BTF out of the kernel file (ELF vmlinux or raw Image). */
+static gboolean parse_btf(SvKernelTypes *kt, GError **error)
 {
-	g_autoptr(GMappedFile) mf = g_mapped_file_new(kernel_path, FALSE, error);
+	g_autoptr(GMappedFile) mf = g_mapped_file_new(kt->source, FALSE, error);
 	if (!mf)
-		return NULL;
+		return FALSE;
 	const guint8 *data = (const guint8 *)g_mapped_file_get_contents(mf);
 	gsize len = g_mapped_file_get_length(mf);
-	struct btf *btf = NULL;
 	if (len >= 4 && memcmp(data, "\177ELF", 4) == 0)
-		btf = btf__parse_elf(kernel_path, NULL);
+		kt->btf = btf__parse_elf(kt->source, NULL);
 	else
-		btf = btf_from_raw_image(data, len);
-	if (!btf) {
+		kt->btf = btf_from_raw_image(data, len);
+	if (!kt->btf) {
 		g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND,
 			    "no BTF type information in %s (the kernel needs CONFIG_DEBUG_INFO_BTF)",
-			    kernel_path);
-		return NULL;
+			    kt->source);
+		return FALSE;
 	}
-	SvKernelTypes *kt = g_new0(SvKernelTypes, 1);
-	kt->btf = btf;
+	return TRUE;
+}
+
+SvKernelTypes *sv_kernel_types_load(const char *kernel_path, GError **error)
+{
+	g_autoptr(SvKernelTypes) kt = g_new0(SvKernelTypes, 1);
+	g_mutex_init(&kt->lock);
 	kt->source = g_strdup(kernel_path);
+	kt->key = file_key(kernel_path);
+	kt->answers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, answer_free);
 	kt->ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	return kt;
+	answers_read(kt);
+	if (g_hash_table_size(kt->answers) == 0 && !parse_btf(kt, error))
+		return NULL;
+	return g_steal_pointer(&kt);
+}
+
+gboolean sv_kernel_types_btf_parsed(const SvKernelTypes *kt)
+{
+	SvKernelTypes *m = (SvKernelTypes *)kt;
+	g_mutex_lock(&m->lock);
+	gboolean parsed = m->btf != NULL;
+	g_mutex_unlock(&m->lock);
+	return parsed;
 }
 
 /* Follows typedefs and qualifiers to the underlying type. */
@@ -155,14 +282,14 @@ static gboolean walk(const SvKernelTypes *kt, const char *type, const char *memb
 	return TRUE;
 }
 
-gboolean sv_kernel_types_bitfield(const SvKernelTypes *kt, const char *type,
-				  const char *member_path, guint64 *ret_bit_offset,
-				  guint32 *ret_bit_size, GError **error)
+static gboolean compute_bitfield(const SvKernelTypes *kt, const char *type,
+				 const char *member_path, Answer *a, GError **error)
 {
-	guint32 t;
-	if (!walk(kt, type, member_path, ret_bit_offset, &t, ret_bit_size, error))
+	guint32 t, width;
+	if (!walk(kt, type, member_path, &a->a, &t, &width, error))
 		return FALSE;
-	if (*ret_bit_size == 0 || *ret_bit_size > 32) {
+	a->b = width;
+	if (width == 0 || width > 32) {
 		g_set_error(error, SV_ERROR, SV_ERROR_INVALID_ARGUMENT,
 			    "%s.%s is not a bitfield of up to 32 bits", type, member_path);
 		return FALSE;
@@ -170,8 +297,8 @@ gboolean sv_kernel_types_bitfield(const SvKernelTypes *kt, const char *type,
 	return TRUE;
 }
 
-gboolean sv_kernel_types_offset(const SvKernelTypes *kt, const char *type, const char *member_path,
-				guint64 *ret_offset, GError **error)
+static gboolean compute_offset(const SvKernelTypes *kt, const char *type, const char *member_path,
+			       Answer *a, GError **error)
 {
 	guint64 bits;
 	guint32 t;
@@ -182,12 +309,12 @@ gboolean sv_kernel_types_offset(const SvKernelTypes *kt, const char *type, const
 			    "%s.%s is a bitfield, not byte-addressable", type, member_path);
 		return FALSE;
 	}
-	*ret_offset = bits / 8;
+	a->a = bits / 8;
 	return TRUE;
 }
 
-gboolean sv_kernel_types_size(const SvKernelTypes *kt, const char *type, const char *member_path,
-			      guint64 *ret_size, GError **error)
+static gboolean compute_size(const SvKernelTypes *kt, const char *type, const char *member_path,
+			     Answer *a, GError **error)
 {
 	guint64 bits;
 	guint32 t;
@@ -199,7 +326,7 @@ gboolean sv_kernel_types_size(const SvKernelTypes *kt, const char *type, const c
 			    type, member_path ? "." : "", member_path ? member_path : "");
 		return FALSE;
 	}
-	*ret_size = (guint64)size;
+	a->a = (guint64)size;
 	return TRUE;
 }
 
@@ -216,8 +343,8 @@ static guint32 skip_modifiers(const struct btf *btf, guint32 id)
 	return id;
 }
 
-gboolean sv_kernel_types_pointee(const SvKernelTypes *kt, const char *type, const char *member_path,
-				 char **ret_name, GError **error)
+static gboolean compute_pointee(const SvKernelTypes *kt, const char *type, const char *member_path,
+				Answer *a, GError **error)
 {
 	guint64 bits;
 	guint32 id;
@@ -233,7 +360,7 @@ gboolean sv_kernel_types_pointee(const SvKernelTypes *kt, const char *type, cons
 	guint32 to = skip_modifiers(kt->btf, t->type);
 	const struct btf_type *pt = to ? btf__type_by_id(kt->btf, to) : NULL;
 	const char *name = pt ? btf__name_by_offset(kt->btf, pt->name_off) : NULL;
-	*ret_name = g_strdup(!to ? "void" : name ? name : "");
+	a->text = g_strdup(!to ? "void" : name ? name : "");
 	return TRUE;
 }
 
@@ -254,8 +381,8 @@ static gboolean enum_has(const struct btf *btf, const struct btf_type *t, const 
 	return FALSE;
 }
 
-gboolean sv_kernel_types_enum_value(const SvKernelTypes *kt, const char *enum_type,
-				    const char *name, gint64 *ret_value, GError **error)
+static gboolean find_enum_value(const SvKernelTypes *kt, const char *enum_type, const char *name,
+				gint64 *ret_value, GError **error)
 {
 	if (!enum_type) {
 		/* an anonymous enum (the kernel's flag-bit numbers): any enum
@@ -289,6 +416,113 @@ gboolean sv_kernel_types_enum_value(const SvKernelTypes *kt, const char *enum_ty
 	g_set_error(error, SV_ERROR, SV_ERROR_NOT_FOUND, "guest kernel has no %s in enum %s (%s)",
 		    name, enum_type ? enum_type : "(any)", kt->source);
 	return FALSE;
+}
+
+/* enum_type NULL: any enum (see sv_kernel_types_enum_value) */
+static gboolean compute_enum(const SvKernelTypes *kt, const char *enum_type, const char *name,
+			     Answer *a, GError **error)
+{
+	gint64 v = 0;
+	gboolean found = find_enum_value(kt, enum_type, name, &v, error);
+	a->a = (guint64)v;
+	return found;
+}
+
+typedef gboolean (*ComputeFn)(const SvKernelTypes *kt, const char *type, const char *name,
+			      Answer *a, GError **error);
+
+/* The answer to question kind about (type, name): kept, from the file or
+ * an earlier question, or computed from the BTF (parsed now if need be)
+ * and kept - failures too: "no such member" is as much a fact of the
+ * kernel as an offset. FALSE with the answer's error. *ret's text is the
+ * caller's. */
+static gboolean ask(const SvKernelTypes *ckt, char kind, const char *type, const char *name,
+		    ComputeFn compute, Answer *ret, GError **error)
+{
+	/* what is kept changes no answer a caller sees */
+	SvKernelTypes *kt = (SvKernelTypes *)ckt;
+	g_autofree char *question =
+		g_strdup_printf("%c %s %s", kind, type ? type : "", name ? name : "");
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&kt->lock);
+	const Answer *known = g_hash_table_lookup(kt->answers, question);
+	if (!known) {
+		if (!kt->btf && !parse_btf(kt, error))
+			return FALSE;
+		Answer *fresh = g_new0(Answer, 1);
+		g_autoptr(GError) why = NULL;
+		fresh->ok = compute(kt, type, name, fresh, &why);
+		if (!fresh->ok) {
+			g_free(fresh->text);
+			fresh->code = why->code;
+			fresh->text = g_strdup(why->message);
+		}
+		g_hash_table_replace(kt->answers, g_steal_pointer(&question), fresh);
+		kt->answers_new = TRUE;
+		known = fresh;
+	}
+	if (!known->ok) {
+		g_set_error_literal(error, SV_ERROR, known->code, known->text);
+		return FALSE;
+	}
+	*ret = *known;
+	ret->text = g_strdup(known->text);
+	return TRUE;
+}
+
+gboolean sv_kernel_types_offset(const SvKernelTypes *kt, const char *type, const char *member_path,
+				guint64 *ret_offset, GError **error)
+{
+	Answer a;
+	if (!ask(kt, 'o', type, member_path, compute_offset, &a, error))
+		return FALSE;
+	*ret_offset = a.a;
+	g_free(a.text);
+	return TRUE;
+}
+
+gboolean sv_kernel_types_size(const SvKernelTypes *kt, const char *type, const char *member_path,
+			      guint64 *ret_size, GError **error)
+{
+	Answer a;
+	if (!ask(kt, 's', type, member_path, compute_size, &a, error))
+		return FALSE;
+	*ret_size = a.a;
+	g_free(a.text);
+	return TRUE;
+}
+
+gboolean sv_kernel_types_bitfield(const SvKernelTypes *kt, const char *type,
+				  const char *member_path, guint64 *ret_bit_offset,
+				  guint32 *ret_bit_size, GError **error)
+{
+	Answer a;
+	if (!ask(kt, 'b', type, member_path, compute_bitfield, &a, error))
+		return FALSE;
+	*ret_bit_offset = a.a;
+	*ret_bit_size = (guint32)a.b;
+	g_free(a.text);
+	return TRUE;
+}
+
+gboolean sv_kernel_types_pointee(const SvKernelTypes *kt, const char *type, const char *member_path,
+				 char **ret_name, GError **error)
+{
+	Answer a;
+	if (!ask(kt, 'p', type, member_path, compute_pointee, &a, error))
+		return FALSE;
+	*ret_name = a.text;
+	return TRUE;
+}
+
+gboolean sv_kernel_types_enum_value(const SvKernelTypes *kt, const char *enum_type,
+				    const char *name, gint64 *ret_value, GError **error)
+{
+	Answer a;
+	if (!ask(kt, 'e', enum_type, name, compute_enum, &a, error))
+		return FALSE;
+	*ret_value = (gint64)a.a;
+	g_free(a.text);
+	return TRUE;
 }
 
 gboolean sv_kernel_types_offsets(const SvKernelTypes *kt, const SvMemberOffset *want, gsize n,

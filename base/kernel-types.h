@@ -7,6 +7,11 @@
  * kernel file on the host - an ELF vmlinux (x86_64) carries a .BTF section;
  * a raw arm64 Image is scanned for the BTF header. A member that does not
  * exist is an error naming it.
+ *
+ * Answers are kept beside the kernel file (<kernel>.types, written when
+ * the handle is freed), so a later process answers the same questions
+ * without parsing the BTF: 10 ms of each checkpoint's start. A handle may
+ * be asked from several threads at once.
  */
 #ifndef SNAPVM_KERNEL_TYPES_H
 #define SNAPVM_KERNEL_TYPES_H
@@ -18,6 +23,9 @@ typedef struct SvKernelTypes SvKernelTypes;
 /* Loads the BTF of the kernel file at path (ELF vmlinux or raw Image). */
 SvKernelTypes *sv_kernel_types_load(const char *kernel_path, GError **error);
 void sv_kernel_types_free(SvKernelTypes *kt);
+/* For tests: whether this handle has parsed the BTF (it does at load only
+ * when there are no kept answers, else at the first question they lack). */
+gboolean sv_kernel_types_btf_parsed(const SvKernelTypes *kt);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SvKernelTypes, sv_kernel_types_free)
 
 /* Byte offset of a member path in a struct, following nested and anonymous

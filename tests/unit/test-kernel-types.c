@@ -8,6 +8,11 @@
  * fsnotify_connp_t * in 6.1 to void * by 6.12: riscv64's image is 6.12),
  * and enumerators resolve by name.
  */
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <utime.h>
+
 #include "snapvm/arch.h"
 #include "base/errors.h"
 #include "host/image/image.h"
@@ -131,11 +136,181 @@ static void test_riscv64(void)
 	g_assert_cmpstr(obj, ==, "void");
 }
 
+/* ---- the answers kept beside the kernel file ---- */
+
+/* A private copy of the x86_64 kernel file (a hard link where it can be:
+ * same size and mtime), so its <kernel>.types is this test's alone. */
+static char *private_kernel(char **ret_dir)
+{
+	g_autoptr(GError) error = NULL;
+	const SvArchOps *arch = sv_arch_lookup("x86_64", &error);
+	g_autoptr(SvImage) image = sv_image_open(arch, NULL, &error);
+	g_assert_no_error(error);
+	*ret_dir = g_dir_make_tmp("kernel-types-XXXXXX", &error);
+	g_assert_no_error(error);
+	char *copy = g_build_filename(*ret_dir, "vmlinux", NULL);
+	if (link(image->kernel, copy) != 0) {
+		g_autofree char *data = NULL;
+		gsize len;
+		g_assert_true(g_file_get_contents(image->kernel, &data, &len, &error));
+		g_assert_true(g_file_set_contents(copy, data, (gssize)len, &error));
+	}
+	return copy;
+}
+
+static void remove_private(const char *dir, const char *kernel)
+{
+	g_autofree char *types = g_strconcat(kernel, ".types", NULL);
+	g_unlink(types);
+	g_unlink(kernel);
+	g_rmdir(dir);
+}
+
+static SvKernelTypes *load_path(const char *path)
+{
+	g_autoptr(GError) error = NULL;
+	SvKernelTypes *kt = sv_kernel_types_load(path, &error);
+	g_assert_no_error(error);
+	return kt;
+}
+
+static void test_answers_kept(void)
+{
+	g_autofree char *dir = NULL;
+	g_autofree char *kernel = private_kernel(&dir);
+	g_autofree char *types = g_strconcat(kernel, ".types", NULL);
+	g_autoptr(GError) error = NULL;
+	guint64 fresh_bit, kept_bit, off;
+	guint32 fresh_width, kept_width;
+	SvKernelTypes *kt = load_path(kernel);
+	g_assert_true(sv_kernel_types_btf_parsed(kt)); /* nothing kept yet */
+	check_common(kt);
+	g_assert_true(sv_kernel_types_bitfield(kt, "signal_struct", "is_child_subreaper",
+					       &fresh_bit, &fresh_width, &error));
+	g_assert_no_error(error);
+	g_assert_false(g_file_test(types, G_FILE_TEST_EXISTS));
+	sv_kernel_types_free(kt);
+	g_assert_true(g_file_test(types, G_FILE_TEST_EXISTS));
+
+	/* the same answers (check_common's failures too), and no BTF parsed */
+	kt = load_path(kernel);
+	g_assert_false(sv_kernel_types_btf_parsed(kt));
+	check_common(kt);
+	g_assert_true(sv_kernel_types_bitfield(kt, "signal_struct", "is_child_subreaper",
+					       &kept_bit, &kept_width, &error));
+	g_assert_cmpuint(kept_bit, ==, fresh_bit);
+	g_assert_cmpuint(kept_width, ==, fresh_width);
+	g_assert_false(sv_kernel_types_btf_parsed(kt));
+	/* a question not asked before parses it */
+	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "thread.fsbase", &off, &error));
+	g_assert_true(sv_kernel_types_btf_parsed(kt));
+	sv_kernel_types_free(kt);
+
+	/* and that one is kept too */
+	kt = load_path(kernel);
+	guint64 again;
+	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "thread.fsbase", &again, &error));
+	g_assert_cmpuint(again, ==, off);
+	g_assert_false(sv_kernel_types_btf_parsed(kt));
+	sv_kernel_types_free(kt);
+	remove_private(dir, kernel);
+}
+
+/* Kept answers are believed only for the same kernel file, undamaged. */
+static void test_answers_refused(void)
+{
+	g_autofree char *dir = NULL;
+	g_autofree char *kernel = private_kernel(&dir);
+	g_autofree char *types = g_strconcat(kernel, ".types", NULL);
+	g_autoptr(GError) error = NULL;
+	guint64 off;
+	SvKernelTypes *kt = load_path(kernel);
+	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "mm", &off, &error));
+	sv_kernel_types_free(kt);
+
+	/* one byte of an answer changed: the checksum refuses the file */
+	g_autofree char *data = NULL;
+	gsize len;
+	g_assert_true(g_file_get_contents(types, &data, &len, &error));
+	char *at = memmem(data, len, "task_struct mm", strlen("task_struct mm"));
+	g_assert_nonnull(at);
+	at[strlen("task_struct m")] = 'n';
+	g_assert_true(g_file_set_contents(types, data, (gssize)len, &error));
+	kt = load_path(kernel);
+	g_assert_true(sv_kernel_types_btf_parsed(kt));
+	guint64 again;
+	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "mm", &again, &error));
+	g_assert_cmpuint(again, ==, off);
+	sv_kernel_types_free(kt); /* writes a good file again */
+	kt = load_path(kernel);
+	g_assert_false(sv_kernel_types_btf_parsed(kt));
+	sv_kernel_types_free(kt);
+
+	/* another kernel file (its mtime changed): not its answers */
+	struct utimbuf t = { .actime = 1000000000, .modtime = 1000000000 };
+	g_clear_pointer(&data, g_free);
+	g_assert_true(g_file_get_contents(kernel, &data, &len, &error));
+	g_unlink(kernel); /* the link, not the image's own file */
+	g_assert_true(g_file_set_contents(kernel, data, (gssize)len, &error));
+	g_assert_cmpint(utime(kernel, &t), ==, 0);
+	kt = load_path(kernel);
+	g_assert_true(sv_kernel_types_btf_parsed(kt));
+	sv_kernel_types_free(kt);
+	remove_private(dir, kernel);
+}
+
+typedef struct {
+	const SvKernelTypes *kt;
+	const char *type, *member;
+	guint64 offset;
+} Asker;
+
+static gpointer ask_thread(gpointer data)
+{
+	Asker *a = data;
+	for (int i = 0; i < 200; i++)
+		g_assert_true(sv_kernel_types_offset(a->kt, a->type, a->member, &a->offset, NULL));
+	return NULL;
+}
+
+/* Two threads asking at once, on a handle that has to parse the BTF for
+ * them (a checkpoint asks from two). */
+static void test_answers_two_threads(void)
+{
+	g_autofree char *dir = NULL;
+	g_autofree char *kernel = private_kernel(&dir);
+	SvKernelTypes *kt = load_path(kernel);
+	sv_kernel_types_free(kt); /* nothing asked: nothing kept, no file */
+	guint64 mm, pgd;
+	kt = load_path(kernel);
+	g_assert_true(sv_kernel_types_offset(kt, "task_struct", "mm", &mm, NULL));
+	g_assert_true(sv_kernel_types_offset(kt, "mm_struct", "pgd", &pgd, NULL));
+	sv_kernel_types_free(kt);
+	kt = load_path(kernel); /* answers kept, BTF not parsed */
+	g_assert_false(sv_kernel_types_btf_parsed(kt));
+	Asker a = { kt, "task_struct", "mm", 0 }, b = { kt, "mm_struct", "pgd", 0 };
+	Asker c = { kt, "task_struct", "tgid", 0 }, d = { kt, "mm_struct", "start_code", 0 };
+	GThread *t1 = g_thread_new("a", ask_thread, &a), *t2 = g_thread_new("b", ask_thread, &b);
+	GThread *t3 = g_thread_new("c", ask_thread, &c), *t4 = g_thread_new("d", ask_thread, &d);
+	g_thread_join(t1);
+	g_thread_join(t2);
+	g_thread_join(t3);
+	g_thread_join(t4);
+	g_assert_cmpuint(a.offset, ==, mm);
+	g_assert_cmpuint(b.offset, ==, pgd);
+	g_assert_true(sv_kernel_types_btf_parsed(kt));
+	sv_kernel_types_free(kt);
+	remove_private(dir, kernel);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/kernel-types/x86_64", test_x86_64);
 	g_test_add_func("/kernel-types/aarch64", test_aarch64);
 	g_test_add_func("/kernel-types/riscv64", test_riscv64);
+	g_test_add_func("/kernel-types/answers/kept", test_answers_kept);
+	g_test_add_func("/kernel-types/answers/refused", test_answers_refused);
+	g_test_add_func("/kernel-types/answers/two-threads", test_answers_two_threads);
 	return g_test_run();
 }
