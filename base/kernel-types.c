@@ -30,9 +30,9 @@
 
 typedef struct {
 	gboolean ok;
-	gint code;	 /* !ok: the SV_ERROR code */
-	guint64 a, b;	 /* offset, size, bit offset and width, enum value */
-	char *text;	 /* pointee name, or !ok: the error message */
+	gint code;    /* !ok: the SV_ERROR code */
+	guint64 a, b; /* offset, size, bit offset and width, enum value */
+	char *text;   /* pointee name, or !ok: the error message */
 } Answer;
 
 struct SvKernelTypes {
@@ -40,10 +40,10 @@ struct SvKernelTypes {
 	 * threads at once */
 	GMutex lock;
 	char *source;
-	guint64 key; /* of the kernel file; 0: unknown, nothing stored */
-	GHashTable *answers; /* question -> Answer */
+	guint64 key;	      /* of the kernel file; 0: unknown, nothing stored */
+	GHashTable *answers;  /* question -> Answer */
 	gboolean answers_new; /* some not in the file yet */
-	struct btf *btf; /* NULL until a question needs it */
+	struct btf *btf;      /* NULL until a question needs it */
 	/* struct/union name -> BTF id + 1: btf__find_by_name_kind scans every
 	 * type, and a checkpoint asks for the same few structs a hundred times;
 	 * and "enumerator NAME" -> the BTF id of the enum that has it */
@@ -80,8 +80,9 @@ static void answers_read(SvKernelTypes *kt)
 	if (!mf || !kt->key)
 		return;
 	g_autoptr(GBytes) bytes = g_mapped_file_get_bytes(mf);
-	g_autoptr(GVariant) v = g_variant_ref_sink(
-		g_variant_new_from_bytes(G_VARIANT_TYPE(ANSWERS_TYPE), bytes, FALSE));
+	g_autoptr(GVariant)
+		v = g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE(ANSWERS_TYPE), bytes,
+								FALSE));
 	guint64 magic, key, sum;
 	g_autoptr(GVariant) dict = NULL;
 	g_variant_get(v, "(ttt@a{s(bitts)})", &magic, &key, &sum, &dict);
@@ -117,13 +118,12 @@ static void answers_write(SvKernelTypes *kt)
 	}
 	g_autoptr(GVariant) dict = g_variant_ref_sink(g_variant_builder_end(&b));
 	guint64 sum = XXH3_64bits(g_variant_get_data(dict), g_variant_get_size(dict));
-	g_autoptr(GVariant) v = g_variant_ref_sink(
-		g_variant_new("(ttt@a{s(bitts)})", ANSWERS_MAGIC, kt->key, sum, dict));
+	g_autoptr(GVariant) v = g_variant_ref_sink(g_variant_new("(ttt@a{s(bitts)})", ANSWERS_MAGIC,
+								 kt->key, sum, dict));
 	g_autofree char *path = answers_path(kt->source);
 	/* g_file_set_contents writes a temp file and renames it over: a
 	 * reader sees the old file or the new, and of two writers one wins */
-	(void)g_file_set_contents(path, g_variant_get_data(v), (gssize)g_variant_get_size(v),
-				  NULL);
+	(void)g_file_set_contents(path, g_variant_get_data(v), (gssize)g_variant_get_size(v), NULL);
 }
 
 void sv_kernel_types_free(SvKernelTypes *kt)
@@ -282,8 +282,8 @@ static gboolean walk(const SvKernelTypes *kt, const char *type, const char *memb
 	return TRUE;
 }
 
-static gboolean compute_bitfield(const SvKernelTypes *kt, const char *type,
-				 const char *member_path, Answer *a, GError **error)
+static gboolean compute_bitfield(const SvKernelTypes *kt, const char *type, const char *member_path,
+				 Answer *a, GError **error)
 {
 	guint32 t, width;
 	if (!walk(kt, type, member_path, &a->a, &t, &width, error))
@@ -441,8 +441,8 @@ static gboolean ask(const SvKernelTypes *ckt, char kind, const char *type, const
 {
 	/* what is kept changes no answer a caller sees */
 	SvKernelTypes *kt = (SvKernelTypes *)ckt;
-	g_autofree char *question =
-		g_strdup_printf("%c %s %s", kind, type ? type : "", name ? name : "");
+	g_autofree char *question = g_strdup_printf("%c %s %s", kind, type ? type : "",
+						    name ? name : "");
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&kt->lock);
 	const Answer *known = g_hash_table_lookup(kt->answers, question);
 	if (!known) {

@@ -12,32 +12,32 @@
 /* Every libvirt function snapvm calls: X(library, return type, name,
  * parameters, arguments). A call to one not listed here fails to link,
  * since snapvm does not link libvirt. */
-#define SV_LIBVIRT_FUNCTIONS(X)                                                                   \
-	X(LIBVIRT, int, virInitialize, (void), ())                                                \
+#define SV_LIBVIRT_FUNCTIONS(X)                                                                    \
+	X(LIBVIRT, int, virInitialize, (void), ())                                                 \
 	X(LIBVIRT, int, virGetVersion, (unsigned long *lib, const char *type, unsigned long *ver), \
-	  (lib, type, ver))                                                                       \
-	X(LIBVIRT, virErrorPtr, virGetLastError, (void), ())                                      \
-	X(LIBVIRT, int, virEventRegisterDefaultImpl, (void), ())                                  \
-	X(LIBVIRT, int, virEventRunDefaultImpl, (void), ())                                       \
-	X(LIBVIRT, virConnectPtr, virConnectOpen, (const char *name), (name))                     \
-	X(LIBVIRT, int, virConnectClose, (virConnectPtr conn), (conn))                            \
-	X(LIBVIRT, virDomainPtr, virDomainCreateXML,                                              \
-	  (virConnectPtr conn, const char *xml, unsigned int flags), (conn, xml, flags))          \
-	X(LIBVIRT, virDomainPtr, virDomainLookupByName, (virConnectPtr conn, const char *name),  \
-	  (conn, name))                                                                           \
-	X(LIBVIRT, int, virDomainGetInfo, (virDomainPtr dom, virDomainInfoPtr info), (dom, info)) \
-	X(LIBVIRT, int, virDomainSuspend, (virDomainPtr dom), (dom))                              \
-	X(LIBVIRT, int, virDomainResume, (virDomainPtr dom), (dom))                               \
-	X(LIBVIRT, int, virDomainDestroy, (virDomainPtr dom), (dom))                              \
-	X(LIBVIRT, int, virDomainFree, (virDomainPtr dom), (dom))                                 \
-	X(LIBVIRT, int, virDomainSaveFlags,                                                       \
-	  (virDomainPtr dom, const char *to, const char *dxml, unsigned int flags),               \
-	  (dom, to, dxml, flags))                                                                 \
-	X(LIBVIRT, int, virDomainRestoreFlags,                                                    \
-	  (virConnectPtr conn, const char *from, const char *dxml, unsigned int flags),           \
-	  (conn, from, dxml, flags))                                                              \
-	X(LIBVIRT_QEMU, int, virDomainQemuMonitorCommand,                                         \
-	  (virDomainPtr dom, const char *cmd, char **result, unsigned int flags),                 \
+	  (lib, type, ver))                                                                        \
+	X(LIBVIRT, virErrorPtr, virGetLastError, (void), ())                                       \
+	X(LIBVIRT, int, virEventRegisterDefaultImpl, (void), ())                                   \
+	X(LIBVIRT, int, virEventRunDefaultImpl, (void), ())                                        \
+	X(LIBVIRT, virConnectPtr, virConnectOpen, (const char *name), (name))                      \
+	X(LIBVIRT, int, virConnectClose, (virConnectPtr conn), (conn))                             \
+	X(LIBVIRT, virDomainPtr, virDomainCreateXML,                                               \
+	  (virConnectPtr conn, const char *xml, unsigned int flags), (conn, xml, flags))           \
+	X(LIBVIRT, virDomainPtr, virDomainLookupByName, (virConnectPtr conn, const char *name),    \
+	  (conn, name))                                                                            \
+	X(LIBVIRT, int, virDomainGetInfo, (virDomainPtr dom, virDomainInfoPtr info), (dom, info))  \
+	X(LIBVIRT, int, virDomainSuspend, (virDomainPtr dom), (dom))                               \
+	X(LIBVIRT, int, virDomainResume, (virDomainPtr dom), (dom))                                \
+	X(LIBVIRT, int, virDomainDestroy, (virDomainPtr dom), (dom))                               \
+	X(LIBVIRT, int, virDomainFree, (virDomainPtr dom), (dom))                                  \
+	X(LIBVIRT, int, virDomainSaveFlags,                                                        \
+	  (virDomainPtr dom, const char *to, const char *dxml, unsigned int flags),                \
+	  (dom, to, dxml, flags))                                                                  \
+	X(LIBVIRT, int, virDomainRestoreFlags,                                                     \
+	  (virConnectPtr conn, const char *from, const char *dxml, unsigned int flags),            \
+	  (conn, from, dxml, flags))                                                               \
+	X(LIBVIRT_QEMU, int, virDomainQemuMonitorCommand,                                          \
+	  (virDomainPtr dom, const char *cmd, char **result, unsigned int flags),                  \
 	  (dom, cmd, result, flags))
 
 /* virSetErrorFunc returns nothing, so it is written out below. */
@@ -95,13 +95,14 @@ static gboolean load_once(GError **error)
 		 * process's life */
 		libs[i] = dlopen(library_names[i], RTLD_NOW | RTLD_LOCAL);
 		if (!libs[i]) {
-			g_set_error(error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY,
-				    "cannot load %s (%s): install libvirt (apt-get install libvirt0)",
-				    library_names[i], dlerror());
+			g_set_error(
+				error, SV_ERROR, SV_ERROR_MISSING_DEPENDENCY,
+				"cannot load %s (%s): install libvirt (apt-get install libvirt0)",
+				library_names[i], dlerror());
 			return FALSE;
 		}
 	}
-#define RESOLVE(lib, ret, name, params, args)                                            \
+#define RESOLVE(lib, ret, name, params, args)                                           \
 	if (!resolve(libs[lib], library_names[lib], #name, (void **)&dl_##name, error)) \
 		return FALSE;
 	SV_LIBVIRT_FUNCTIONS(RESOLVE)

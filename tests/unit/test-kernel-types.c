@@ -196,8 +196,8 @@ static void test_answers_kept(void)
 	kt = load_path(kernel);
 	g_assert_false(sv_kernel_types_btf_parsed(kt));
 	check_common(kt);
-	g_assert_true(sv_kernel_types_bitfield(kt, "signal_struct", "is_child_subreaper",
-					       &kept_bit, &kept_width, &error));
+	g_assert_true(sv_kernel_types_bitfield(kt, "signal_struct", "is_child_subreaper", &kept_bit,
+					       &kept_width, &error));
 	g_assert_cmpuint(kept_bit, ==, fresh_bit);
 	g_assert_cmpuint(kept_width, ==, fresh_width);
 	g_assert_false(sv_kernel_types_btf_parsed(kt));
