@@ -83,12 +83,6 @@ void sv_guest_mem_free(SvGuestMem *mem)
 	g_free(mem);
 }
 
-void sv_guest_mem_drop_entries(const SvGuestMem *mem)
-{
-	/* on a shared file mapping this only unmaps: no page is freed */
-	(void)madvise((void *)mem->base, mem->map_size, MADV_DONTNEED);
-}
-
 guint64 sv_guest_mem_size(const SvGuestMem *mem)
 {
 	guint64 total = 0;

@@ -38,13 +38,6 @@ gboolean sv_guest_mem_read(const SvGuestMem *mem, SvGpa gpa, void *buf, gsize le
  * with error. Valid until sv_guest_mem_free; for zero-copy readers. */
 const void *sv_guest_mem_ptr(const SvGuestMem *mem, SvGpa gpa, gsize len, GError **error);
 
-/* Drops this process's page table entries for the whole mapping; the
- * guest's memory is untouched, and a later read faults its page in again.
- * Why: a GiB of faulted-in entries costs ~25 ms to tear down, which a
- * checkpoint does on a thread beside its serial work (checkpoint.c)
- * rather than in its exit. */
-void sv_guest_mem_drop_entries(const SvGuestMem *mem);
-
 /* For tests and the fuzz harness: fn is called with every range a read or
  * sv_guest_mem_ptr hands out (after its bounds check). Off (NULL) unless
  * set; one pointer test per read when off. */

@@ -480,7 +480,6 @@ SvCapture *sv_capture(const SvIntrospect *in, const SvGuestMem *mem, const SvTas
 		      SvProgressFn progress, gpointer progress_data, GError **error)
 {
 	g_autoptr(SvCapture) cap = g_new0(SvCapture, 1);
-	cap->mem = mem;
 	const SvTaskRef *ref = &threads[0];
 	g_auto(CpuState) c = { 0 };
 	if (!capture_cpu_state(&c, in, ref, vcpus ? vcpus[0] : NULL, error))

@@ -46,7 +46,6 @@ typedef struct SvCapture {
 	/* path -> GBytes: mapped files read from the page cache at the pause
 	 * (mapped-files.h, set by the caller), or NULL */
 	GHashTable *mapped_files;
-	const SvGuestMem *mem;	 /* read from; the caller's, outliving this */
 	GArray *runs;		 /* SvPageRun, in address order */
 	SvPageBuffer buffer;	 /* the copies */
 	guint8 *pages;		 /* buffer.data */

@@ -445,41 +445,6 @@ static SvPageHashes *snapshot_hashes(const SvCapture *cap, const SvPageSelect *s
 	return h;
 }
 
-/* Below this much copied, the page table entries of guest memory are
- * left to the exit, whose teardown of them takes under 2 ms. */
-#define DROP_ENTRIES_MIN (64u << 20)
-
-static gpointer drop_entries_thread(gpointer data)
-{
-	sv_guest_mem_drop_entries(data);
-	return NULL;
-}
-
-/* Once the copy is in the file, the entries that faulted in the process's
- * pages for it (the whole of them, before the pause) are dropped on a
- * thread beside the serial rest of the writing; the exit's teardown would
- * take them on one core after everything else: 25 ms a GiB. Reads of
- * guest memory after that fault in again, as they would anyway. */
-typedef struct {
-	GThread *thread;
-} EntriesDrop;
-
-static EntriesDrop drop_entries_start(const SvCapture *cap)
-{
-	EntriesDrop d = { NULL };
-	if (cap->pages_len >= DROP_ENTRIES_MIN)
-		d.thread = g_thread_try_new("sv-drop", drop_entries_thread, (gpointer)cap->mem,
-					    NULL);
-	return d;
-}
-
-static void drop_entries_finish(EntriesDrop *d)
-{
-	if (d->thread)
-		g_thread_join(g_steal_pointer(&d->thread));
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(EntriesDrop, drop_entries_finish)
-
 /* w: made before the pause; the pages are already in it when the capture
  * copied them there (cap->buffer.writer). sel: an incremental
  * checkpoint's choice (its parent and the hashes taken at the pause).
@@ -498,7 +463,6 @@ static gboolean write_snapshot(SvMachine *m, SvSnapshotWriter *w, SvCapture *cap
 	if (cap->buffer.writer &&
 	    !commit_copy(w, cap, wants_copy_hashes(sel, parent != NULL), page, &copied, error))
 		return FALSE;
-	g_auto(EntriesDrop) dropping = drop_entries_start(cap); /* joined on return */
 	gint64 th = g_get_monotonic_time();
 	g_autoptr(SvPageHashes) own = NULL;
 	g_autoptr(GVariant) delta = NULL;
