@@ -7,8 +7,8 @@
 
 #include "host/image/image.h"
 #include "host/lab/lab-proc.h"
-#include "host/qemu/libvirt-dl.h"
 #include "host/lab/lab-results.h"
+#include "host/qemu/libvirt-dl.h"
 #include "include/snapvm/arch.h"
 #include "lab-commit.h"
 

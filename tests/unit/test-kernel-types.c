@@ -16,6 +16,7 @@
 #include "snapvm/arch.h"
 #include "base/errors.h"
 #include "host/image/image.h"
+#include "host/util/state-paths.h"
 #include "base/kernel-types.h"
 
 static SvKernelTypes *load(const char *arch_name)
@@ -158,14 +159,6 @@ static char *private_kernel(char **ret_dir)
 	return copy;
 }
 
-static void remove_private(const char *dir, const char *kernel)
-{
-	g_autofree char *types = g_strconcat(kernel, ".types", NULL);
-	g_unlink(types);
-	g_unlink(kernel);
-	g_rmdir(dir);
-}
-
 static SvKernelTypes *load_path(const char *path)
 {
 	g_autoptr(GError) error = NULL;
@@ -213,7 +206,7 @@ static void test_answers_kept(void)
 	g_assert_cmpuint(again, ==, off);
 	g_assert_false(sv_kernel_types_btf_parsed(kt));
 	sv_kernel_types_free(kt);
-	remove_private(dir, kernel);
+	sv_remove_dir_of_files(dir); /* the link and its .types */
 }
 
 /* Kept answers are believed only for the same kernel file, undamaged. */
@@ -256,7 +249,7 @@ static void test_answers_refused(void)
 	kt = load_path(kernel);
 	g_assert_true(sv_kernel_types_btf_parsed(kt));
 	sv_kernel_types_free(kt);
-	remove_private(dir, kernel);
+	sv_remove_dir_of_files(dir); /* the link and its .types */
 }
 
 typedef struct {
@@ -300,7 +293,7 @@ static void test_answers_two_threads(void)
 	g_assert_cmpuint(b.offset, ==, pgd);
 	g_assert_true(sv_kernel_types_btf_parsed(kt));
 	sv_kernel_types_free(kt);
-	remove_private(dir, kernel);
+	sv_remove_dir_of_files(dir); /* the link and its .types */
 }
 
 int main(int argc, char **argv)
